@@ -1,0 +1,84 @@
+// scalingfit/losses.hpp -- robust losses with the scipy.optimize.least_squares contract.
+//
+// For a residual r and scale f (f_scale), z = (r / f)^2 and the point's cost is
+//   1/2 * w * f^2 * rho(z),
+// so that cost = 1/2 sum r^2 for the linear loss. Each loss fills rho[0..2] =
+// (rho, rho', rho'') at z. The definitions are scipy's, so least_squares is a direct oracle.
+#pragma once
+#include "config.hpp"
+
+namespace scalingfit {
+
+struct LinearLoss {
+  static constexpr const char* kName = "linear";
+  SF_HD static void eval(double z, double* rho) {
+    rho[0] = z;
+    rho[1] = 1.0;
+    rho[2] = 0.0;
+  }
+};
+
+struct HuberLoss {
+  static constexpr const char* kName = "huber";
+  SF_HD static void eval(double z, double* rho) {
+    if (z <= 1.0) {
+      rho[0] = z;
+      rho[1] = 1.0;
+      rho[2] = 0.0;
+    } else {
+      const double s = sqrt(z);
+      rho[0] = 2.0 * s - 1.0;
+      rho[1] = 1.0 / s;
+      rho[2] = -0.5 / (z * s);
+    }
+  }
+};
+
+struct SoftL1Loss {
+  static constexpr const char* kName = "soft_l1";
+  SF_HD static void eval(double z, double* rho) {
+    const double t = 1.0 + z;
+    const double s = sqrt(t);
+    rho[0] = 2.0 * (s - 1.0);
+    rho[1] = 1.0 / s;
+    rho[2] = -0.5 / (t * s);
+  }
+};
+
+struct CauchyLoss {
+  static constexpr const char* kName = "cauchy";
+  SF_HD static void eval(double z, double* rho) {
+    const double t = 1.0 + z;
+    rho[0] = log1p(z);
+    rho[1] = 1.0 / t;
+    rho[2] = -1.0 / (t * t);
+  }
+};
+
+struct ArctanLoss {
+  static constexpr const char* kName = "arctan";
+  SF_HD static void eval(double z, double* rho) {
+    const double t = 1.0 + z * z;
+    rho[0] = atan(z);
+    rho[1] = 1.0 / t;
+    rho[2] = -2.0 * z / (t * t);
+  }
+};
+
+#ifndef SF_DEVICE_COMPILE
+// Calls fn(LossType{}) for the loss with the given index (the order of kLossNames).
+template <class Fn>
+bool dispatch_loss(int index, Fn&& fn) {
+  switch (index) {
+    case 0: fn(LinearLoss{}); return true;
+    case 1: fn(HuberLoss{}); return true;
+    case 2: fn(SoftL1Loss{}); return true;
+    case 3: fn(CauchyLoss{}); return true;
+    case 4: fn(ArctanLoss{}); return true;
+    default: return false;
+  }
+}
+constexpr int kNumLosses = 5;
+#endif
+
+}  // namespace scalingfit

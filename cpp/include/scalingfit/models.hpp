@@ -1,0 +1,245 @@
+// scalingfit/models.hpp -- the built-in scaling laws.
+//
+// A model is a stateless struct with
+//   kName      stable short name (the Python registry key),
+//   kParams    number of parameters (<= kMaxParams),
+//   kInputs    number of input columns per point (<= kMaxInputs),
+//   kLogInputs true when the driver hands the model log(x) instead of x (all power-law
+//              style models: the logs are taken once per point, never per iteration),
+//   names()    parameter names, in order,
+//   eval(p, t, J) -> value at one point; fills J[0..kParams) with d value / d p.
+// Value and Jacobian share their exp/log work. Every derivative is checked against
+// central finite differences in tests/test_models.py.
+#pragma once
+#include "config.hpp"
+
+namespace scalingfit {
+
+// log(1 + exp(z)) without overflow.
+SF_HD inline double softplus(double z) {
+  return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
+}
+// 1 / (1 + exp(-z)) without overflow.
+SF_HD inline double logistic(double z) {
+  if (z >= 0) {
+    return 1.0 / (1.0 + exp(-z));
+  }
+  const double e = exp(z);
+  return e / (1.0 + e);
+}
+
+// y = A * x^-alpha.   t = log x.
+struct PowerLaw {
+  static constexpr const char* kName = "power_law";
+  static constexpr int kParams = 2;
+  static constexpr int kInputs = 1;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"A", "alpha"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double xa = exp(-p[1] * t[0]);  // x^-alpha
+    const double f = p[0] * xa;
+    J[0] = xa;
+    J[1] = -t[0] * f;
+    return f;
+  }
+};
+
+// y = E + A * x^-alpha.   t = log x.
+struct SaturatingPowerLaw {
+  static constexpr const char* kName = "saturating_power_law";
+  static constexpr int kParams = 3;
+  static constexpr int kInputs = 1;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"E", "A", "alpha"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double xa = exp(-p[2] * t[0]);
+    const double g = p[1] * xa;
+    J[0] = 1.0;
+    J[1] = xa;
+    J[2] = -t[0] * g;
+    return p[0] + g;
+  }
+};
+
+// Hoffmann et al. (2022): L = E + A / N^alpha + B / D^beta.   t = (log N, log D).
+struct Chinchilla {
+  static constexpr const char* kName = "chinchilla";
+  static constexpr int kParams = 5;
+  static constexpr int kInputs = 2;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"E", "A", "B", "alpha", "beta"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double na = exp(-p[3] * t[0]);  // N^-alpha
+    const double db = exp(-p[4] * t[1]);  // D^-beta
+    const double ga = p[1] * na;
+    const double gb = p[2] * db;
+    J[0] = 1.0;
+    J[1] = na;
+    J[2] = db;
+    J[3] = -t[0] * ga;
+    J[4] = -t[1] * gb;
+    return p[0] + ga + gb;
+  }
+};
+
+// Chinchilla in the log-sum-exp parametrisation of Hoffmann et al. / Epoch:
+//   L = exp(LSE(a - alpha log N, b - beta log D, e)),  A = exp(a), B = exp(b), E = exp(e).
+// Meant for log residuals (log L_hat - log L), where log L_hat = LSE(...) is linear-ish in a, b, e.
+struct ChinchillaLSE {
+  static constexpr const char* kName = "chinchilla_lse";
+  static constexpr int kParams = 5;
+  static constexpr int kInputs = 2;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"a", "b", "e", "alpha", "beta"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double u1 = p[0] - p[3] * t[0];
+    const double u2 = p[1] - p[4] * t[1];
+    const double u3 = p[2];
+    const double m = sf_max(u1, sf_max(u2, u3));
+    const double e1 = exp(u1 - m), e2 = exp(u2 - m), e3 = exp(u3 - m);
+    const double s = e1 + e2 + e3;
+    const double L = exp(m + log(s));
+    const double w1 = L * e1 / s, w2 = L * e2 / s, w3 = L * e3 / s;
+    J[0] = w1;
+    J[1] = w2;
+    J[2] = w3;
+    J[3] = -t[0] * w1;
+    J[4] = -t[1] * w2;
+    return L;
+  }
+};
+
+// Kaplan et al. (2020), eq. 1.5: L = [ (N_c / N)^(alpha_N / alpha_D) + D_c / D ]^alpha_D.
+// t = (log N, log D). N_c and D_c are in the same units as N and D (must stay > 0).
+struct KaplanND {
+  static constexpr const char* kName = "kaplan_nd";
+  static constexpr int kParams = 4;
+  static constexpr int kInputs = 2;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"N_c", "D_c", "alpha_N", "alpha_D"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double Nc = p[0], Dc = p[1], aN = p[2], aD = p[3];
+    const double ln_ratio = log(Nc) - t[0];          // log(N_c / N)
+    const double u = (aN / aD) * ln_ratio;
+    const double t1 = exp(u);                        // (N_c/N)^(aN/aD)
+    const double t2 = exp(log(Dc) - t[1]);           // D_c / D
+    const double s = t1 + t2;
+    const double ls = log(s);
+    const double L = exp(aD * ls);
+    J[0] = L * aN * t1 / (s * Nc);
+    J[1] = L * aD * t2 / (s * Dc);
+    J[2] = L * t1 * ln_ratio / s;
+    J[3] = L * (ls - t1 * u / s);
+    return L;
+  }
+};
+
+// IsoFLOP parabola in log N (Hoffmann et al. approach 2), vertex form:
+//   L = L_opt + k (log N - log_N_opt)^2.   t = log N.   N_opt = exp(log_N_opt).
+struct IsoflopParabola {
+  static constexpr const char* kName = "isoflop_parabola";
+  static constexpr int kParams = 3;
+  static constexpr int kInputs = 1;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"L_opt", "log_N_opt", "k"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double d = t[0] - p[1];
+    J[0] = 1.0;
+    J[1] = -2.0 * p[2] * d;
+    J[2] = d * d;
+    return p[0] + p[2] * d * d;
+  }
+};
+
+// Sigmoid in log x with floor and ceiling (downstream accuracy vs scale):
+//   y = lo + (hi - lo) / (1 + exp(-k (log x - log_x0))).   t = log x.
+struct Sigmoid {
+  static constexpr const char* kName = "sigmoid";
+  static constexpr int kParams = 4;
+  static constexpr int kInputs = 1;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"lo", "hi", "k", "log_x0"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double d = t[0] - p[3];
+    const double s = logistic(p[2] * d);
+    const double span = p[1] - p[0];
+    const double ds = span * s * (1.0 - s);
+    J[0] = 1.0 - s;
+    J[1] = s;
+    J[2] = ds * d;
+    J[3] = -ds * p[2];
+    return p[0] + span * s;
+  }
+};
+
+// Broken power law with one smooth break (Caballero et al. 2022, "BNSL", n = 1):
+//   y = E + A x^-alpha (1 + (x / x_b)^(1/f))^(-beta f),   t = log x,  log_x_b = log x_b.
+// alpha is the slope before the break, alpha + beta after it, f > 0 its sharpness.
+struct BrokenPowerLaw {
+  static constexpr const char* kName = "broken_power_law";
+  static constexpr int kParams = 6;
+  static constexpr int kInputs = 1;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"E", "A", "alpha", "beta", "log_x_b", "f"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double A = p[1], alpha = p[2], beta = p[3], lxb = p[4], f = p[5];
+    const double z = (t[0] - lxb) / f;
+    const double lq = softplus(z);     // log(1 + (x/x_b)^(1/f))
+    const double sz = logistic(z);     // d lq / dz
+    const double xa = exp(-alpha * t[0] - beta * f * lq);
+    const double P = A * xa;
+    J[0] = 1.0;
+    J[1] = xa;
+    J[2] = -t[0] * P;
+    J[3] = -f * lq * P;
+    J[4] = beta * sz * P;
+    J[5] = -beta * (lq - z * sz) * P;
+    return p[0] + P;
+  }
+};
+
+#ifndef SF_DEVICE_COMPILE
+// Calls fn(ModelType{}) for the model with the given index; the order is the registry's.
+// Returns false for an unknown index.
+template <class Fn>
+bool dispatch_model(int index, Fn&& fn) {
+  switch (index) {
+    case 0: fn(PowerLaw{}); return true;
+    case 1: fn(SaturatingPowerLaw{}); return true;
+    case 2: fn(Chinchilla{}); return true;
+    case 3: fn(ChinchillaLSE{}); return true;
+    case 4: fn(KaplanND{}); return true;
+    case 5: fn(IsoflopParabola{}); return true;
+    case 6: fn(Sigmoid{}); return true;
+    case 7: fn(BrokenPowerLaw{}); return true;
+    default: return false;
+  }
+}
+constexpr int kNumModels = 8;
+#endif
+
+}  // namespace scalingfit

@@ -1,0 +1,340 @@
+"""fit and fit_batch: every fit is an item in one batched call of the core."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _core, _custom, _validate
+from ._custom import CustomModel
+from ._warnings import ConvergenceWarning
+from .models import LOSSES, Model, get
+from .results import BatchResult, FitResult
+
+FloatArray = NDArray[np.float64]
+ModelLike = Union[str, Model, CustomModel]
+
+DEFAULT_FTOL = 1e-12
+DEFAULT_XTOL = 1e-10
+DEFAULT_GTOL = 1e-10
+DEFAULT_MAX_ITER = 500
+
+
+def resolve_model(model: ModelLike) -> Union[Model, CustomModel]:
+    if isinstance(model, CustomModel):
+        return model
+    return get(model)
+
+
+def default_threads(n_items: int) -> int:
+    """All hardware threads for big batches; one thread below 64 items (inline)."""
+    hw = _core.hardware_threads() or os.cpu_count() or 1
+    return 1 if n_items <= 64 else int(hw)
+
+
+def _check_threads(threads: Optional[int], n_items: int) -> int:
+    if threads is None:
+        return default_threads(n_items)
+    if int(threads) != threads or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return int(threads)
+
+
+def solve(
+    m: Union[Model, CustomModel],
+    x: FloatArray,
+    y: FloatArray,
+    w: Optional[FloatArray],
+    offsets: NDArray[np.int64],
+    problem: NDArray[np.int64],
+    p0: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    *,
+    loss: str,
+    f_scale: float,
+    log_residuals: bool,
+    max_iter: int,
+    ftol: float,
+    xtol: float,
+    gtol: float,
+    threads: Optional[int],
+    compute_cov: bool = True,
+) -> BatchResult:
+    """Runs one batch on validated arrays (the engine room of fit, fit_batch and the laws)."""
+    loss_index = _validate.check_loss(loss, LOSSES)
+    _validate.check_options(f_scale, max_iter, ftol, xtol, gtol)
+    n_threads = _check_threads(threads, problem.shape[0])
+    if isinstance(m, CustomModel):
+        xs, cov, cost, status, iters = _custom.solve_batch(
+            m, loss, x, y, w, offsets, problem, p0, lo, hi, ftol, xtol, gtol, max_iter,
+            f_scale, log_residuals,
+        )
+    else:
+        xs, cov, cost, status, iters = _core.solve_batch(
+            m.index, loss_index, x, y, w, offsets, problem, p0, lo, hi, ftol, xtol, gtol,
+            int(max_iter), float(f_scale), bool(log_residuals), compute_cov, n_threads,
+        )
+    return BatchResult(
+        model=m.name,
+        param_names=m.param_names,
+        x=xs,
+        cost=cost,
+        status=status,
+        iterations=iters,
+        cov=cov,
+        problem=problem,
+        n_problems=offsets.shape[0] - 1,
+    )
+
+
+def fit(
+    model: ModelLike,
+    x: Any,
+    y: ArrayLike,
+    p0: Optional[ArrayLike] = None,
+    *,
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    bounds: _validate.BoundsLike = None,
+    log_residuals: bool = False,
+    starts: Optional[ArrayLike] = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    ftol: float = DEFAULT_FTOL,
+    xtol: float = DEFAULT_XTOL,
+    gtol: float = DEFAULT_GTOL,
+    threads: Optional[int] = None,
+) -> FitResult:
+    """Fit one scaling law to one set of points.
+
+    Parameters
+    ----------
+    model : str, Model or CustomModel
+        A built-in model name (see ``scalingfit.models.names()``) or a custom model.
+    x : array_like
+        Inputs: shape (n,) for one-input laws; (n, 2) or a tuple ``(N, D)`` for two.
+    y : array_like, shape (n,)
+        Observed values (e.g. loss).
+    p0 : array_like or dict, optional
+        Start. Omitted: the model's data-driven initial guess.
+    weights : array_like, shape (n,), optional
+        Non-negative weights; a weight of k counts the point k times.
+    loss : {"linear", "huber", "soft_l1", "cauchy", "arctan"}
+        Robust loss, scipy's definitions, with scale ``f_scale`` (in residual units).
+    bounds : None, (lower, upper) or {name: (lo, hi)}
+        Box bounds. Omitted: the model's defaults (mostly unbounded).
+    log_residuals : bool
+        Fit ``log model - log y`` instead of ``model - y`` (Hoffmann et al. / Epoch).
+    starts : array_like, shape (k, n_params), optional
+        Several starts, all solved in one batch call (with ``p0`` as one more if given);
+        the lowest converged cost wins.
+    max_iter, ftol, xtol, gtol :
+        Stopping rules (see ``lm.hpp``; all scale-free).
+    threads : int, optional
+        Worker threads (default: all hardware threads for more than 64 starts).
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    ValueError
+        For bad input (non-finite values, non-positive inputs of power laws, mismatched
+        lengths, empty data, unknown model or loss, bad bounds, start outside bounds), naming
+        the argument and the first offending index.
+
+    Examples
+    --------
+    >>> import numpy as np, scalingfit
+    >>> N = np.logspace(7, 10, 8)
+    >>> r = scalingfit.fit("saturating_power_law", N, 1.7 + 400 * N ** -0.34)
+    >>> round(r.params["alpha"], 6)
+    0.34
+    """
+    m = resolve_model(model)
+    xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
+    n = ya.shape[0]
+    if n < m.n_params:
+        raise ValueError(
+            f"need at least {m.n_params} points to fit the {m.n_params} parameters of "
+            f"{m.name}, got {n}"
+        )
+    lo, hi = _validate.as_bounds(bounds, m)
+    start_list = []
+    if p0 is not None:
+        start_list.append(_validate.as_starts(p0, m, lo, hi, "p0"))
+    if starts is not None:
+        start_list.append(_validate.as_starts(starts, m, lo, hi, "starts"))
+    if not start_list:
+        start_list.append(m.initial_guess(xa, ya).reshape(1, -1))
+    P0 = np.ascontiguousarray(np.vstack(start_list))
+    k = P0.shape[0]
+    offsets = np.array([0, n], dtype=np.int64)
+    batch = solve(
+        m, xa, ya, w, offsets, np.zeros(k, dtype=np.int64), P0, lo, hi,
+        loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
+        ftol=ftol, xtol=xtol, gtol=gtol, threads=threads,
+    )
+    b = int(batch.best_index()[0])
+    best_cost = float(batch.cost[b])
+    tol = 1e-8 * abs(best_cost) + 1e-300
+    n_best = int(np.sum(batch.success & (batch.cost <= best_cost + tol)))
+    cov = batch.cov[b] if batch.cov is not None else np.full((m.n_params,) * 2, np.nan)
+    result = FitResult(
+        model=m.name,
+        param_names=m.param_names,
+        x=batch.x[b].copy(),
+        cost=best_cost,
+        cov=cov.copy(),
+        status=int(batch.status[b]),
+        iterations=int(batch.iterations[b]),
+        n_points=n,
+        n_starts=k,
+        n_best=n_best,
+        loss=loss,
+        log_residuals=log_residuals,
+    )
+    if not result.success:
+        warnings.warn(
+            f"{m.name} fit did not converge: {result.message}", ConvergenceWarning, stacklevel=2
+        )
+    return result
+
+
+def _prepare_points(
+    m: Union[Model, CustomModel],
+    x: Any,
+    y: ArrayLike,
+    weights: Optional[ArrayLike],
+    log_residuals: bool,
+) -> tuple[FloatArray, FloatArray, Optional[FloatArray]]:
+    """Validated (x, y, w) for a single fit: every value checked, errors name the index."""
+    xa = _validate.as_inputs(x, m)  # type: ignore[arg-type]
+    ya = _validate.as_targets(y, xa.shape[0])
+    if ya.shape[0] == 0:
+        raise ValueError("x and y are empty: nothing to fit")
+    _validate.check_finite(xa, "x", m.input_names)
+    _validate.check_finite(ya, "y")
+    if m.positive_inputs:
+        _validate.check_positive(xa, "x", f"{m.name} works with log(x)", m.input_names)
+    if log_residuals:
+        _validate.check_positive(ya, "y", "log_residuals=True takes log(y)")
+    w = _validate.as_weights(weights, ya.shape[0])
+    return xa, ya, w
+
+
+def fit_batch(
+    model: ModelLike,
+    x: Any,
+    y: ArrayLike,
+    offsets: ArrayLike,
+    p0: Optional[ArrayLike] = None,
+    *,
+    problem: Optional[ArrayLike] = None,
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    bounds: _validate.BoundsLike = None,
+    log_residuals: bool = False,
+    max_iter: int = DEFAULT_MAX_ITER,
+    ftol: float = DEFAULT_FTOL,
+    xtol: float = DEFAULT_XTOL,
+    gtol: float = DEFAULT_GTOL,
+    threads: Optional[int] = None,
+    compute_cov: bool = True,
+) -> BatchResult:
+    """Fit many problems (and many starts per problem) in one call.
+
+    The points of all problems are packed CSR-style: problem j owns rows
+    ``offsets[j]:offsets[j+1]`` of ``x`` and ``y``. Items are (problem, start) pairs.
+
+    Parameters
+    ----------
+    offsets : array_like of int, shape (n_problems + 1,)
+    p0 : array_like, optional
+        ``(n_params,)``: one start for every problem; ``(n_items, n_params)``: one start per
+        item, with ``problem`` naming each item's problem (default: item i solves problem i).
+        Omitted: each problem's data-driven initial guess.
+    problem : array_like of int, shape (n_items,), optional
+
+    Bad data inside a problem (NaN, non-positive inputs of a power law, too few points) is not
+    an exception here: that problem's items get status -3 and NaN results, the others are
+    solved normally. Malformed arrays (shapes, offsets, starts outside bounds) raise.
+
+    Returns
+    -------
+    BatchResult
+    """
+    m = resolve_model(model)
+    xa = _validate.as_inputs(x, m)  # type: ignore[arg-type]
+    ya = _validate.as_targets(y, xa.shape[0])
+    off = _validate.as_offsets(offsets, ya.shape[0])
+    n_problems = off.shape[0] - 1
+    w = None
+    if weights is not None:
+        w = _validate.as_targets(weights, ya.shape[0], name="weights", x_name="y")
+    lo, hi = _validate.as_bounds(bounds, m)
+    if p0 is None:
+        if problem is not None:
+            raise ValueError("problem= needs p0 (one start per item)")
+        P0 = guess_starts(m, xa, ya, off, lo, hi)
+        prob = np.arange(n_problems, dtype=np.int64)
+    else:
+        arr = _validate.as_float_array(p0, "p0")
+        if arr.ndim == 1:
+            arr = np.broadcast_to(arr, (n_problems, m.n_params))
+        P0 = _validate.as_starts(arr, m, lo, hi, "p0")
+        if problem is None:
+            if P0.shape[0] != n_problems:
+                raise ValueError(
+                    f"p0 has {P0.shape[0]} starts but there are {n_problems} problems; "
+                    "pass problem= to say which problem each start belongs to"
+                )
+            prob = np.arange(n_problems, dtype=np.int64)
+        else:
+            prob = np.ascontiguousarray(np.asarray(problem), dtype=np.int64)
+            if prob.shape != (P0.shape[0],):
+                raise ValueError(f"problem must have one entry per start ({P0.shape[0]}), got shape {prob.shape}")
+            bad = (prob < 0) | (prob >= n_problems)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"problem[{i}] = {int(prob[i])} is not a problem index (0..{n_problems - 1})")
+    return solve(
+        m, xa, ya, w, off, prob, P0, lo, hi,
+        loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
+        ftol=ftol, xtol=xtol, gtol=gtol, threads=threads, compute_cov=compute_cov,
+    )
+
+
+def guess_starts(
+    m: Union[Model, CustomModel],
+    x: FloatArray,
+    y: FloatArray,
+    offsets: NDArray[np.int64],
+    lo: FloatArray,
+    hi: FloatArray,
+) -> FloatArray:
+    """Each problem's data-driven initial guess; NaN for problems whose data are unusable
+    (the core then reports status -3 for them)."""
+    n_problems = offsets.shape[0] - 1
+    out = np.full((n_problems, m.n_params), np.nan)
+    for j in range(n_problems):
+        s, e = offsets[j], offsets[j + 1]
+        xj, yj = x[s:e], y[s:e]
+        if e - s < m.n_params or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
+            continue
+        if m.positive_inputs and not (xj > 0).all():
+            continue
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[j] = np.clip(m.initial_guess(xj, yj), lo, hi)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            continue
+    return np.ascontiguousarray(out)

@@ -1,0 +1,205 @@
+"""Input conversion and friendly errors: the one place user data becomes core arrays.
+
+The binding accepts only float64/int64 C-contiguous arrays (pybind11 ``noconvert``), so all
+conversion happens here, once, with errors that name the argument, the expectation, and the
+first offending index.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .models import Model
+
+FloatArray = NDArray[np.float64]
+BoundsLike = Union[None, tuple[Any, Any], Mapping[str, tuple[float, float]]]
+
+
+def _first_bad(mask: NDArray[np.bool_]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _where(idx: tuple[int, ...], columns: Sequence[str] | None = None) -> str:
+    if len(idx) == 1:
+        return f"index {idx[0]}"
+    col = columns[idx[1]] if columns is not None and idx[1] < len(columns) else str(idx[1])
+    return f"row {idx[0]} (column {col})"
+
+
+def as_float_array(value: ArrayLike, name: str) -> FloatArray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric, got {type(value).__name__}: {exc}") from None
+    return arr
+
+
+def check_finite(arr: FloatArray, name: str, columns: Sequence[str] | None = None) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = _first_bad(bad)
+        raise ValueError(
+            f"{name} must be finite; {name} has {int(bad.sum())} non-finite value(s), "
+            f"the first at {_where(idx, columns)}: {arr[idx]!r}"
+        )
+
+
+def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] | None = None) -> None:
+    bad = ~(arr > 0)
+    if bad.any():
+        idx = _first_bad(bad)
+        raise ValueError(
+            f"{name} must be > 0 ({why}); {name} has {int(bad.sum())} value(s) <= 0, "
+            f"the first at {_where(idx, columns)}: {arr[idx]!r}"
+        )
+
+
+def as_inputs(x: Any, model: Model, name: str = "x") -> FloatArray:
+    """Model inputs as an (n, n_inputs) C-contiguous float64 array.
+
+    Accepts a 1-D array (one input), a 2-D array of shape (n, n_inputs), or a tuple/list of
+    n_inputs 1-D arrays (columns, e.g. ``(N, D)``).
+    """
+    k = model.n_inputs
+    if isinstance(x, (tuple, list)) and len(x) == k and k > 1 and all(np.ndim(c) == 1 for c in x):
+        cols = [as_float_array(c, f"{name}[{i}]") for i, c in enumerate(x)]
+        lengths = {c.shape[0] for c in cols}
+        if len(lengths) != 1:
+            raise ValueError(
+                f"{name} columns ({', '.join(model.input_names)}) have different lengths: "
+                f"{[c.shape[0] for c in cols]}"
+            )
+        arr = np.column_stack(cols)
+    else:
+        arr = as_float_array(x, name)
+        if arr.ndim == 1 and k == 1:
+            arr = arr.reshape(-1, 1)
+        elif arr.ndim != 2 or arr.shape[1] != k:
+            raise ValueError(
+                f"{name} must have shape (n, {k}) for model {model.name!r} "
+                f"(columns {', '.join(model.input_names)}), got shape {arr.shape}"
+            )
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def as_targets(y: ArrayLike, n: int, name: str = "y", x_name: str = "x") -> FloatArray:
+    arr = as_float_array(y, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} points but {x_name} has {n}")
+    return np.ascontiguousarray(arr)
+
+
+def as_weights(weights: Optional[ArrayLike], n: int) -> Optional[FloatArray]:
+    if weights is None:
+        return None
+    w = as_targets(weights, n, name="weights", x_name="y")
+    check_finite(w, "weights")
+    if (w < 0).any():
+        i = int(np.argmax(w < 0))
+        raise ValueError(f"weights must be >= 0; weights[{i}] = {w[i]!r}")
+    return w
+
+
+def as_bounds(bounds: BoundsLike, model: Model) -> tuple[FloatArray, FloatArray]:
+    """(lower, upper) arrays from None (the model's defaults), a (lo, hi) pair of scalars or
+    arrays (scipy style), or a mapping ``{param: (lo, hi)}`` overriding the defaults."""
+    P = model.n_params
+    lo, hi = model.lower.copy(), model.upper.copy()
+    if bounds is None:
+        pass
+    elif isinstance(bounds, Mapping):
+        for key, pair in bounds.items():
+            if key not in model.param_names:
+                raise ValueError(
+                    f"bounds names unknown parameter {key!r}; {model.name} has "
+                    f"{', '.join(model.param_names)}"
+                )
+            i = model.param_names.index(key)
+            lo[i], hi[i] = float(pair[0]), float(pair[1])
+    else:
+        try:
+            b_lo, b_hi = bounds
+        except (TypeError, ValueError):
+            raise ValueError("bounds must be None, a (lower, upper) pair or a {name: (lo, hi)} dict") from None
+        lo = np.broadcast_to(as_float_array(b_lo, "bounds[0]"), (P,)).copy()
+        hi = np.broadcast_to(as_float_array(b_hi, "bounds[1]"), (P,)).copy()
+    for arr, which in ((lo, "lower"), (hi, "upper")):
+        if np.isnan(arr).any():
+            i = int(np.argmax(np.isnan(arr)))
+            raise ValueError(f"bounds: {which} bound of {model.param_names[i]} is NaN")
+    bad = lo > hi
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"bounds: lower bound {lo[i]!r} of {model.param_names[i]} (index {i}) exceeds "
+            f"its upper bound {hi[i]!r}"
+        )
+    return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
+
+
+def as_starts(
+    p0: ArrayLike, model: Model, lo: FloatArray, hi: FloatArray, name: str = "p0"
+) -> FloatArray:
+    """Start vectors as an (k, n_params) array, each finite and inside the bounds."""
+    P = model.n_params
+    if isinstance(p0, Mapping):
+        missing = [n for n in model.param_names if n not in p0]
+        if missing:
+            raise ValueError(f"{name} is missing parameter(s) {missing} of {model.name}")
+        p0 = [p0[n] for n in model.param_names]
+    arr = as_float_array(p0, name)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[1] != P:
+        raise ValueError(
+            f"{name} must have {P} entries ({', '.join(model.param_names)}) per start, "
+            f"got shape {np.shape(p0)}"
+        )
+    check_finite(arr, name, model.param_names)
+    outside = (arr < lo) | (arr > hi)
+    if outside.any():
+        r, c = _first_bad(outside)
+        raise ValueError(
+            f"{name} is outside the bounds at start {r}, parameter {model.param_names[c]} "
+            f"(index {c}): {arr[r, c]!r} not in [{lo[c]!r}, {hi[c]!r}]"
+        )
+    return np.ascontiguousarray(arr)
+
+
+def as_offsets(offsets: ArrayLike, n_points: int) -> NDArray[np.int64]:
+    arr = np.asarray(offsets)
+    if arr.ndim != 1 or arr.shape[0] < 2:
+        raise ValueError(f"offsets must be 1-D with n_problems + 1 >= 2 entries, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"offsets must be integers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    if arr[0] != 0:
+        raise ValueError(f"offsets[0] must be 0, got {int(arr[0])}")
+    if arr[-1] != n_points:
+        raise ValueError(f"offsets[-1] must equal the number of points {n_points}, got {int(arr[-1])}")
+    d = np.diff(arr)
+    if (d < 0).any():
+        i = int(np.argmax(d < 0))
+        raise ValueError(f"offsets must be non-decreasing; offsets[{i + 1}] < offsets[{i}]")
+    return arr
+
+
+def check_loss(loss: str, losses: Sequence[str]) -> int:
+    if loss not in losses:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(losses)}")
+    return list(losses).index(loss)
+
+
+def check_options(f_scale: float, max_iter: int, ftol: float, xtol: float, gtol: float) -> None:
+    if not (np.isfinite(f_scale) and f_scale > 0):
+        raise ValueError(f"f_scale must be positive and finite, got {f_scale!r}")
+    if int(max_iter) != max_iter or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    for name, tol in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol)):
+        if not (np.isfinite(tol) and tol >= 0):
+            raise ValueError(f"{name} must be finite and >= 0, got {tol!r}")

@@ -1,0 +1,179 @@
+"""Result types: frozen dataclasses of arrays with the names scipy users know."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._status import message
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}" if np.isfinite(v) else str(v)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """One fitted problem (the best of its starts).
+
+    Attributes
+    ----------
+    model : str
+        Model name.
+    param_names : tuple of str
+    x : ndarray, shape (n_params,)
+        Parameter vector at the solution.
+    cost : float
+        ``1/2 sum_i w_i f_scale^2 rho(r_i^2 / f_scale^2)`` at the solution (scipy's cost).
+    cov : ndarray, shape (n_params, n_params)
+        Gauss–Newton covariance ``inv(J^T W J) * 2 cost / (n - p)``; NaN when undefined.
+    status : int
+        > 0 converged, 0 iteration limit, < 0 failure (see :attr:`message`).
+    iterations : int
+        LM trial steps of the best start.
+    n_points : int
+    n_starts : int
+        Starts tried (items in the batch call).
+    n_best : int
+        Converged starts whose cost is within 1e-8 (relative) of the best: how well the
+        optimum is reproduced from different starts.
+    loss : str
+    log_residuals : bool
+    """
+
+    model: str
+    param_names: tuple[str, ...]
+    x: FloatArray
+    cost: float
+    cov: FloatArray
+    status: int
+    iterations: int
+    n_points: int
+    n_starts: int = 1
+    n_best: int = 1
+    loss: str = "linear"
+    log_residuals: bool = False
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Parameters by name."""
+        return {n: float(v) for n, v in zip(self.param_names, self.x)}
+
+    @property
+    def stderr(self) -> FloatArray:
+        """Standard errors from :attr:`cov` (NaN when undefined)."""
+        d = np.diag(self.cov).copy()
+        d[d < 0] = np.nan
+        return np.sqrt(d)
+
+    @property
+    def success(self) -> bool:
+        return self.status > 0
+
+    @property
+    def message(self) -> str:
+        return message(self.status)
+
+    def __repr__(self) -> str:
+        width = max(len(n) for n in self.param_names)
+        lines = [
+            f"FitResult(model={self.model!r}, status={self.status} [{self.message}], "
+            f"cost={_fmt(self.cost)}, iterations={self.iterations}, n_points={self.n_points}, "
+            f"starts={self.n_best}/{self.n_starts} at best)",
+            f"  {'param'.ljust(width)}  {'value':>14}  {'stderr':>12}",
+        ]
+        for n, v, s in zip(self.param_names, self.x, self.stderr):
+            lines.append(f"  {n.ljust(width)}  {_fmt(float(v)):>14}  {_fmt(float(s)):>12}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Every item of a batch call.
+
+    Attributes
+    ----------
+    x : ndarray (n_items, n_params)
+    cost, status, iterations : ndarray (n_items,)
+    cov : ndarray (n_items, n_params, n_params) or None
+    problem : ndarray (n_items,)
+        The problem each item solved.
+    n_problems : int
+    """
+
+    model: str
+    param_names: tuple[str, ...]
+    x: FloatArray
+    cost: FloatArray
+    status: NDArray[np.int32]
+    iterations: NDArray[np.int32]
+    cov: Optional[FloatArray]
+    problem: IntArray
+    n_problems: int
+
+    @property
+    def success(self) -> NDArray[np.bool_]:
+        return self.status > 0
+
+    @property
+    def n_items(self) -> int:
+        return int(self.x.shape[0])
+
+    def messages(self) -> list[str]:
+        return [message(int(s)) for s in self.status]
+
+    def params(self, name: str) -> FloatArray:
+        """One parameter across items."""
+        return self.x[:, self.param_names.index(name)]
+
+    def best_index(self) -> IntArray:
+        """Index of the best item of each problem: lowest cost among converged items, else
+        lowest finite cost among the rest, else -1 for a problem with no item at all."""
+        n = self.n_problems
+        best = np.full(n, -1, dtype=np.int64)
+        key = np.where(np.isfinite(self.cost), self.cost, np.inf)
+        # Converged items first (rank 0), then unconverged (1), then failures (2).
+        rank = np.where(self.status > 0, 0, np.where(self.status == 0, 1, 2))
+        order = np.lexsort((np.arange(self.n_items), key, rank, self.problem))
+        first = np.ones(order.shape[0], dtype=bool)
+        first[1:] = self.problem[order][1:] != self.problem[order][:-1]
+        sel = order[first]
+        best[self.problem[sel]] = sel
+        return best
+
+    def best_per_problem(self) -> "BatchResult":
+        """A BatchResult with one item per problem, the best start of each (see
+        :meth:`best_index`); problems without items get NaN parameters and status -3."""
+        idx = self.best_index()
+        has = idx >= 0
+        safe = np.where(has, idx, 0)
+        x = np.where(has[:, None], self.x[safe], np.nan)
+        cost = np.where(has, self.cost[safe], np.nan)
+        status = np.where(has, self.status[safe], -3).astype(np.int32)
+        iters = np.where(has, self.iterations[safe], 0).astype(np.int32)
+        cov = None if self.cov is None else np.where(has[:, None, None], self.cov[safe], np.nan)
+        return BatchResult(
+            model=self.model,
+            param_names=self.param_names,
+            x=x,
+            cost=cost,
+            status=status,
+            iterations=iters,
+            cov=cov,
+            problem=np.arange(self.n_problems, dtype=np.int64),
+            n_problems=self.n_problems,
+        )
+
+    def __repr__(self) -> str:
+        ok = int(self.success.sum())
+        return (
+            f"BatchResult(model={self.model!r}, n_items={self.n_items}, "
+            f"n_problems={self.n_problems}, converged={ok}/{self.n_items}, "
+            f"params={list(self.param_names)})"
+        )
