@@ -165,6 +165,7 @@ def solve_batch(
     mu = np.full(n_items, 1e-3)
     nu = np.full(n_items, 2.0)
     it = np.zeros(n_items, dtype=np.int32)
+    h_prev = np.zeros(n_items)
     running = active_items.copy()
     eye = np.eye(P)
     while running.any():
@@ -195,7 +196,9 @@ def solve_batch(
         h = pn - p
         hn = np.sqrt((D * h * h).sum(axis=1))
         pnorm = np.sqrt((D * p * p).sum(axis=1))
-        small = running & chol_ok & (hn <= xtol * (pnorm + xtol))
+        with np.errstate(all="ignore"):
+            q = np.where(h_prev > 0, np.minimum(hn / np.where(h_prev > 0, h_prev, 1.0), 0.999), 0.0)
+        small = running & chol_ok & (hn / (1 - q) <= xtol * (pnorm + xtol))
         status[small] = _status.XTOL
         running &= ~small
         trial = running & chol_ok
@@ -210,6 +213,7 @@ def solve_batch(
         g = np.where(accept[:, None], gn, g)
         H = np.where(accept[:, None, None], Hn, H)
         cost = np.where(accept, cn, cost)
+        h_prev = np.where(accept, hn, h_prev)
         D = np.where(accept[:, None], np.maximum(D, np.einsum("kaa->ka", H)), D)
         t = 2 * ratio - 1
         mu = np.where(accept, mu * np.maximum(1 / 3, 1 - t**3), mu)

@@ -121,7 +121,8 @@ def fit(
     y : array_like, shape (n,)
         Observed values (e.g. loss).
     p0 : array_like or dict, optional
-        Start. Omitted: the model's data-driven initial guess.
+        Start. Omitted (and no ``starts``): the model's data-driven initial guesses, all
+        solved in one batch call.
     weights : array_like, shape (n,), optional
         Non-negative weights; a weight of k counts the point k times.
     loss : {"linear", "huber", "soft_l1", "cauchy", "arctan"}
@@ -172,7 +173,7 @@ def fit(
     if starts is not None:
         start_list.append(_validate.as_starts(starts, m, lo, hi, "starts"))
     if not start_list:
-        start_list.append(m.initial_guess(xa, ya).reshape(1, -1))
+        start_list.append(m.initial_guesses(xa, ya))
     P0 = np.ascontiguousarray(np.vstack(start_list))
     k = P0.shape[0]
     offsets = np.array([0, n], dtype=np.int64)

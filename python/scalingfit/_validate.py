@@ -43,7 +43,7 @@ def check_finite(arr: FloatArray, name: str, columns: Sequence[str] | None = Non
         idx = _first_bad(bad)
         raise ValueError(
             f"{name} must be finite; {name} has {int(bad.sum())} non-finite value(s), "
-            f"the first at {_where(idx, columns)}: {arr[idx]!r}"
+            f"the first at {_where(idx, columns)}: {float(arr[idx])!r}"
         )
 
 
@@ -53,7 +53,7 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
         idx = _first_bad(bad)
         raise ValueError(
             f"{name} must be > 0 ({why}); {name} has {int(bad.sum())} value(s) <= 0, "
-            f"the first at {_where(idx, columns)}: {arr[idx]!r}"
+            f"the first at {_where(idx, columns)}: {float(arr[idx])!r}"
         )
 
 
@@ -101,7 +101,7 @@ def as_weights(weights: Optional[ArrayLike], n: int) -> Optional[FloatArray]:
     check_finite(w, "weights")
     if (w < 0).any():
         i = int(np.argmax(w < 0))
-        raise ValueError(f"weights must be >= 0; weights[{i}] = {w[i]!r}")
+        raise ValueError(f"weights must be >= 0; weights[{i}] = {float(w[i])!r}")
     return w
 
 
@@ -136,8 +136,8 @@ def as_bounds(bounds: BoundsLike, model: Model) -> tuple[FloatArray, FloatArray]
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(
-            f"bounds: lower bound {lo[i]!r} of {model.param_names[i]} (index {i}) exceeds "
-            f"its upper bound {hi[i]!r}"
+            f"bounds: lower bound {float(lo[i])!r} of {model.param_names[i]} (index {i}) exceeds "
+            f"its upper bound {float(hi[i])!r}"
         )
     return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
 
@@ -166,7 +166,7 @@ def as_starts(
         r, c = _first_bad(outside)
         raise ValueError(
             f"{name} is outside the bounds at start {r}, parameter {model.param_names[c]} "
-            f"(index {c}): {arr[r, c]!r} not in [{lo[c]!r}, {hi[c]!r}]"
+            f"(index {c}): {float(arr[r, c])!r} not in [{float(lo[c])!r}, {float(hi[c])!r}]"
         )
     return np.ascontiguousarray(arr)
 

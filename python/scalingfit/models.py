@@ -65,12 +65,17 @@ class Model:
     def n_params(self) -> int:
         return len(self.param_names)
 
-    def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
-        """A data-driven starting point for one problem (x: (n, n_inputs), y: (n,))."""
+    def initial_guesses(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """Data-driven starting points for one problem (x: (n, n_inputs), y: (n,)), best
+        first, shape (k, n_params). ``fit`` solves all of them in one batch call."""
         if self.guess is None:
             raise ValueError(f"model {self.name!r} has no initial guess: pass p0")
-        p = np.asarray(self.guess(x, y), dtype=np.float64)
+        p = np.asarray(self.guess(x, y), dtype=np.float64).reshape(-1, self.n_params)
         return np.clip(p, self.lower, self.upper)
+
+    def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """The best data-driven starting point for one problem, shape (n_params,)."""
+        return self.initial_guesses(x, y)[0]
 
     def predict(self, params: Sequence[float] | FloatArray, x: FloatArray) -> FloatArray:
         """Model values at points ``x`` (shape (n, n_inputs), or (n,) for one input)."""
@@ -132,33 +137,35 @@ _EXPONENT_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 
 
 def _guess_chinchilla(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Variable projection on a grid: for each (alpha, beta), E, A, B by linear least squares."""
+    """Variable projection on a grid: for each (alpha, beta), E, A, B by linear least squares.
+    Returns the three best grid candidates, best first."""
     tn, td = np.log(x[:, 0]), np.log(x[:, 1])
     one = np.ones_like(tn)
-    best: tuple[float, FloatArray] | None = None
+    found: list[tuple[float, FloatArray]] = []
     for al in _EXPONENT_GRID:
         na = np.exp(-al * tn)
         for be in _EXPONENT_GRID:
             coef, sse = _linear_fit([one, na, np.exp(-be * td)], y)
             if coef[1] <= 0 or coef[2] <= 0:
                 sse *= 10.0  # prefer physically meaningful (positive) terms
-            if best is None or sse < best[0]:
-                best = (sse, np.array([coef[0], coef[1], coef[2], al, be]))
-    assert best is not None
-    return best[1]
+            found.append((sse, np.array([coef[0], coef[1], coef[2], al, be])))
+    found.sort(key=lambda c: c[0])
+    return np.vstack([c[1] for c in found[:3]])
 
 
 def _guess_chinchilla_lse(x: FloatArray, y: FloatArray) -> FloatArray:
-    E, A, B, al, be = _guess_chinchilla(x, y)
+    c = _guess_chinchilla(x, y)
     tiny = 1e-3 * float(np.min(y))
-    return np.array([np.log(max(A, tiny)), np.log(max(B, tiny)), np.log(max(E, tiny)), al, be])
+    E, A, B = (np.log(np.maximum(c[:, i], tiny)) for i in range(3))
+    return np.column_stack([A, B, E, c[:, 3], c[:, 4]])
 
 
 def _guess_kaplan_nd(x: FloatArray, y: FloatArray) -> FloatArray:
-    """For fixed exponents, L^(1/alpha_D) = c1 N^(-alpha_N/alpha_D) + D_c / D is linear."""
+    """For fixed exponents, L^(1/alpha_D) = c1 N^(-alpha_N/alpha_D) + D_c / D is linear.
+    Returns the four best grid candidates (by squared log error), best first."""
     tn, td = np.log(x[:, 0]), np.log(x[:, 1])
     ly = np.log(y)
-    best: tuple[float, FloatArray] | None = None
+    found: list[tuple[float, FloatArray]] = []
     for aN in (0.03, 0.05, 0.076, 0.1, 0.15, 0.25, 0.4):
         for aD in (0.03, 0.05, 0.095, 0.15, 0.25, 0.4):
             yp = np.exp(ly / aD)
@@ -174,11 +181,11 @@ def _guess_kaplan_nd(x: FloatArray, y: FloatArray) -> FloatArray:
             pred = (np.exp((aN / aD) * (np.log(Nc) - tn)) + np.exp(np.log(Dc) - td)) ** aD
             r = np.log(pred) - ly
             sse = float(r @ r)
-            if np.isfinite(sse) and (best is None or sse < best[0]):
-                best = (sse, p)
-    if best is None:
-        return np.array([8.8e13, 5.4e13, 0.076, 0.095])  # Kaplan et al. (2020)
-    return best[1]
+            if np.isfinite(sse):
+                found.append((sse, p))
+    kaplan_2020 = np.array([8.8e13, 5.4e13, 0.076, 0.095])  # Kaplan et al. (2020), eq. 1.5
+    found.sort(key=lambda c: c[0])
+    return np.vstack([c[1] for c in found[:4]] + [kaplan_2020])
 
 
 def _guess_parabola(x: FloatArray, y: FloatArray) -> FloatArray:
@@ -203,7 +210,7 @@ def _guess_sigmoid(x: FloatArray, y: FloatArray) -> FloatArray:
 
 
 def _guess_broken(x: FloatArray, y: FloatArray) -> FloatArray:
-    E, A, alpha = _guess_saturating(x, y)
+    E, A, alpha = _guess_saturating(x, y).ravel()
     t = np.log(x[:, 0])
     return np.array([E, A, alpha, max(0.1 * abs(alpha), 0.05), float(np.median(t)), 1.0])
 

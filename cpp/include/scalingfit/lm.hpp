@@ -18,7 +18,10 @@
 //   gtol  max_k |g_k| / sqrt(H_kk * 2 cost) <= gtol over the free parameters
 //         (the cosine between the residual vector and each Jacobian column, as MINPACK);
 //   ftol  actual and predicted reduction both <= ftol * cost;
-//   xtol  ||h||_D <= xtol * (||p||_D + xtol).
+//   xtol  ||h||_D / (1 - q) <= xtol * (||p||_D + xtol), where q = ||h||_D / ||h_prev||_D is the
+//         observed contraction of the steps (capped at 0.999): for a linearly converging
+//         iteration (robust losses, large residuals) the remaining distance is the step
+//         times 1 / (1 - q), not the step, so a slow crawl does not pass for convergence.
 #pragma once
 #include "config.hpp"
 #include "linalg.hpp"
@@ -168,6 +171,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
 
   double mu = o.initial_damping;
   double nu = 2.0;
+  double h_prev = 0.0;  // ||h||_D of the last accepted step
   int status = kStatusMaxIter;
   int it = 0;
   for (;;) {
@@ -211,7 +215,9 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
       hn2 += D[a] * h[a] * h[a];
       pn2 += D[a] * p[a] * p[a];
     }
-    const bool small_step = sqrt(hn2) <= o.xtol * (sqrt(pn2) + o.xtol);
+    const double hn = sqrt(hn2);
+    const double q = h_prev > 0.0 ? sf_min(hn / h_prev, 0.999) : 0.0;
+    const bool small_step = hn / (1.0 - q) <= o.xtol * (sqrt(pn2) + o.xtol);
     if (small_step) {
       status = kStatusXtol;
       break;
@@ -239,6 +245,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
         D[a] = sf_max(D[a], H[a * kMaxParams + a]);
       }
       cost = cost_new;
+      h_prev = hn;
       const double t = 2.0 * ratio - 1.0;
       mu *= sf_max(1.0 / 3.0, 1.0 - t * t * t);
       nu = 2.0;

@@ -1,0 +1,68 @@
+"""Shared fixtures: seeded synthetic-data factories and the path to ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# Plausible parameter boxes per model, for random problems (each fit is well posed inside).
+# Inputs are drawn log-uniformly in x_range (per input column).
+PROBLEM_SPECS: dict[str, dict] = {
+    "power_law": {"box": [(0.5, 50.0), (0.1, 0.8)], "x_range": [(1e1, 1e5)]},
+    "saturating_power_law": {"box": [(1.0, 3.0), (50.0, 500.0), (0.2, 0.4)], "x_range": [(1e6, 1e10)]},
+    "chinchilla": {
+        "box": [(1.5, 2.0), (200.0, 600.0), (400.0, 2000.0), (0.25, 0.4), (0.25, 0.35)],
+        "x_range": [(1e7, 1e10), (1e9, 3e11)],
+    },
+    "chinchilla_lse": {
+        "box": [(5.3, 6.4), (6.0, 7.6), (0.4, 0.7), (0.25, 0.4), (0.25, 0.35)],
+        "x_range": [(1e7, 1e10), (1e9, 3e11)],
+    },
+    "kaplan_nd": {
+        "box": [(1e13, 1e14), (1e13, 1e14), (0.06, 0.1), (0.08, 0.12)],
+        "x_range": [(1e8, 1e11), (1e8, 1e11)],
+    },
+    "isoflop_parabola": {"box": [(2.0, 3.0), (18.0, 22.0), (0.02, 0.2)], "x_range": [(1e7, 1e10)]},
+    "sigmoid": {"box": [(0.2, 0.3), (0.7, 0.9), (1.0, 3.0), (19.0, 21.0)], "x_range": [(1e7, 1e10)]},
+    "broken_power_law": {
+        "box": [(0.5, 1.0), (5.0, 20.0), (0.1, 0.3), (0.3, 0.6), (10.0, 13.0), (0.5, 1.0)],
+        "x_range": [(1e2, 1e8)],
+    },
+}
+
+
+def random_params(model: str, rng: np.random.Generator) -> np.ndarray:
+    box = PROBLEM_SPECS[model]["box"]
+    return np.array([rng.uniform(lo, hi) for lo, hi in box])
+
+
+def random_inputs(model: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    cols = [10 ** rng.uniform(np.log10(lo), np.log10(hi), n) for lo, hi in PROBLEM_SPECS[model]["x_range"]]
+    return np.column_stack(cols)
+
+
+def make_problem(model: str, n: int, noise: float, rng: np.random.Generator):
+    """(x, y, true params): y = model(true, x) * (1 + noise * eps), eps ~ N(0, 1)."""
+    import scalingfit
+
+    m = scalingfit.models.get(model)
+    p = random_params(model, rng)
+    x = random_inputs(model, n, rng)
+    y = m.predict(p, x) * (1.0 + noise * rng.standard_normal(n))
+    return x, y, p
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261123)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+    return SHARED_DATA

@@ -1,0 +1,147 @@
+"""Batches: bad problems get status codes, the rest are right; determinism across threads."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from scipy.optimize import least_squares
+
+import scalingfit
+from conftest import make_problem
+
+
+def _pack(problems):
+    xs = np.vstack([p[0] for p in problems])
+    ys = np.concatenate([p[1] for p in problems])
+    offsets = np.concatenate([[0], np.cumsum([len(p[1]) for p in problems])])
+    return xs, ys, offsets
+
+
+def test_bad_problems_get_status_and_good_ones_are_right() -> None:
+    rng = np.random.default_rng(3)
+    good = [make_problem("saturating_power_law", 10, 0.01, rng) for _ in range(50)]
+    x_nan, y_nan, _ = make_problem("saturating_power_law", 10, 0.01, rng)
+    y_nan[4] = np.nan
+    x_few, y_few, _ = make_problem("saturating_power_law", 2, 0.01, rng)  # 2 points, 3 params
+    x_sing = np.full((10, 1), 1e8)  # all N equal: A and alpha cannot be separated
+    y_sing = 2.0 + 0.01 * rng.standard_normal(10)
+    x_neg, y_neg, _ = make_problem("saturating_power_law", 10, 0.01, rng)
+    x_neg[0, 0] = -1.0  # a power law needs x > 0
+    problems = good[:20] + [(x_nan, y_nan, None), (x_few, y_few, None), (x_sing, y_sing, None),
+                            (x_neg, y_neg, None)] + good[20:]
+    x, y, offsets = _pack(problems)
+    p0 = np.array([[2.0, 100.0, 0.3]] * len(problems))
+    res = scalingfit.fit_batch("saturating_power_law", x, y, offsets, p0)
+    assert res.status[20] == -3 and res.status[21] == -3 and res.status[23] == -3
+    assert res.status[22] == -2, res.messages()[22]
+    assert np.isnan(res.x[20]).all() or res.status[20] == -3
+    assert np.isnan(res.cost[20]) and np.isnan(res.cost[21])
+    good_idx = list(range(20)) + list(range(24, len(problems)))
+    assert res.success[good_idx].all()
+    # Each good problem's answer equals an independent scipy fit on that problem alone.
+    m = scalingfit.models.get("saturating_power_law")
+    for k, j in enumerate(good_idx[:10]):
+        xj, yj, _ = problems[j]
+        ref = least_squares(lambda p: m.predict(p, xj) - yj, p0[j], jac=lambda p: m.jacobian(p, xj),
+                            method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        np.testing.assert_allclose(res.x[j], ref.x, rtol=1e-6)
+
+
+def test_bit_identical_for_any_thread_count() -> None:
+    rng = np.random.default_rng(11)
+    problems = [make_problem("chinchilla", 60, 0.01, rng) for _ in range(200)]
+    x, y, offsets = _pack(problems)
+    runs = [scalingfit.fit_batch("chinchilla", x, y, offsets, threads=t) for t in (1, 2, 3)]
+    for r in runs[1:]:
+        assert np.array_equal(r.x, runs[0].x)
+        assert np.array_equal(r.cost, runs[0].cost)
+        assert np.array_equal(r.status, runs[0].status)
+        assert np.array_equal(r.iterations, runs[0].iterations)
+        assert np.array_equal(r.cov, runs[0].cov, equal_nan=True)
+
+
+def test_concurrent_python_threads_give_serial_results() -> None:
+    """The core releases the GIL and keeps no global state: fits from several Python threads
+    at once equal the same fits run one after another."""
+    rng = np.random.default_rng(12)
+    jobs = []
+    for _ in range(6):
+        problems = [make_problem("saturating_power_law", 10, 0.01, rng) for _ in range(300)]
+        jobs.append(_pack(problems))
+    serial = [scalingfit.fit_batch("saturating_power_law", *job, threads=1).x for job in jobs]
+    out: list = [None] * len(jobs)
+
+    def work(i: int) -> None:
+        out[i] = scalingfit.fit_batch("saturating_power_law", *jobs[i], threads=2).x
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(serial, out):
+        assert np.array_equal(a, b)
+
+
+def test_multistart_best_per_problem() -> None:
+    rng = np.random.default_rng(13)
+    problems = [make_problem("saturating_power_law", 12, 0.005, rng) for _ in range(5)]
+    x, y, offsets = _pack(problems)
+    starts = np.array([[1.0, 10.0, 0.1], [2.0, 100.0, 0.3], [3.0, 1000.0, 0.6]])
+    p0 = np.tile(starts, (5, 1))
+    problem = np.repeat(np.arange(5), 3)
+    res = scalingfit.fit_batch("saturating_power_law", x, y, offsets, p0, problem=problem)
+    best = res.best_per_problem()
+    assert best.n_items == 5 and np.array_equal(best.problem, np.arange(5))
+    for j in range(5):
+        mine = res.cost[problem == j]
+        ok = res.success[problem == j]
+        assert best.cost[j] == mine[ok].min()
+        single = scalingfit.fit("saturating_power_law", *problems[j][:2], starts=starts)
+        np.testing.assert_allclose(best.x[j], single.x, rtol=1e-12)
+        assert single.n_starts == 3
+
+
+def test_bounds_are_respected_and_active_at_solution() -> None:
+    rng = np.random.default_rng(14)
+    x, y, p_true = make_problem("saturating_power_law", 20, 0.001, rng)
+    cap = 0.9 * p_true[2]
+    r = scalingfit.fit("saturating_power_law", x, y, [p_true[0], p_true[1], 0.5 * cap],
+                       bounds={"alpha": (0.0, cap)})
+    assert r.success
+    assert r.params["alpha"] == pytest.approx(cap, rel=0, abs=1e-12)
+    m = scalingfit.models.get("saturating_power_law")
+    ref = least_squares(lambda p: m.predict(p, x) - y, [p_true[0], p_true[1], 0.5 * cap],
+                        jac=lambda p: m.jacobian(p, x), bounds=([-np.inf, -np.inf, 0.0], [np.inf, np.inf, cap]),
+                        method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15, x_scale="jac")
+    np.testing.assert_allclose(r.x, ref.x, rtol=1e-6)
+    assert r.cost <= ref.cost * (1 + 1e-9)
+
+
+def test_weights_are_multiplicities() -> None:
+    rng = np.random.default_rng(15)
+    x, y, _ = make_problem("saturating_power_law", 10, 0.02, rng)
+    w = np.array([0, 1, 2, 3, 1, 1, 0, 2, 1, 1], dtype=float)
+    rep = np.repeat(np.arange(10), w.astype(int))
+    for loss in ("linear", "huber", "cauchy"):
+        tight = dict(loss=loss, f_scale=0.01, ftol=1e-15, xtol=1e-14, gtol=1e-14)
+        a = scalingfit.fit("saturating_power_law", x, y, [2.0, 300.0, 0.3], weights=w, **tight)
+        b = scalingfit.fit("saturating_power_law", x[rep], y[rep], [2.0, 300.0, 0.3], **tight)
+        # Costs agree to rounding; parameters to ~sqrt(machine eps) x conditioning.
+        np.testing.assert_allclose(a.cost, b.cost, rtol=1e-12)
+        np.testing.assert_allclose(a.x, b.x, rtol=1e-6)
+
+
+def test_covariance_matches_curve_fit() -> None:
+    from scipy.optimize import curve_fit
+
+    rng = np.random.default_rng(16)
+    x, y, p_true = make_problem("saturating_power_law", 15, 0.01, rng)
+    r = scalingfit.fit("saturating_power_law", x, y, p_true)
+    popt, pcov = curve_fit(lambda t, E, A, a: E + A * t**-a, x[:, 0], y, p0=p_true,
+                           jac=lambda t, E, A, a: scalingfit.models.get("saturating_power_law").jacobian([E, A, a], t),
+                           xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    np.testing.assert_allclose(r.x, popt, rtol=1e-7)
+    np.testing.assert_allclose(r.cov, pcov, rtol=1e-5)
