@@ -69,6 +69,22 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK if r.success else EXIT_FAIL
 
 
+def _cmd_refit(args: argparse.Namespace) -> int:
+    from . import refit as rf
+
+    summary = rf.refit(
+        args.source, law=args.law, group_by=[g.strip() for g in args.group_by.split(",") if g.strip()],
+        db=args.db, table=args.table, metric=None if args.metric == "" else args.metric,
+        bootstrap=args.bootstrap, seed=args.seed, level=args.level, chunk_groups=args.chunk,
+        threads=args.threads, progress=not args.quiet,
+    )
+    if args.json:
+        print(json.dumps({**summary.__dict__, "groups_per_s": summary.groups_per_s}, indent=2))
+    elif not args.quiet:
+        print(summary)
+    return EXIT_OK if summary.n_failed == 0 else EXIT_FAIL
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench
 
@@ -116,6 +132,32 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(func=_cmd_fit)
 
+    from .refit import LAWS
+
+    r = sub.add_parser("refit", help="refit a law on every group of a run database (resumable)",
+                       description="Streams the groups of a run database (DuckDB, CSV or Parquet, "
+                                   "long format: N, D, step, metric, value, group columns) in "
+                                   "chunks, fits each chunk as one batch, and writes the fits table "
+                                   "in one transaction per chunk. Re-running skips groups whose data "
+                                   "and configuration already have a result.",
+                       epilog="examples:\n  scalingfit refit runs.duckdb --law chinchilla --group-by sweep\n"
+                              "  scalingfit refit runs.parquet --db fits.duckdb --group-by dataset,arch --quiet",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("source", help="run data: .duckdb (table --table), .csv or .parquet")
+    r.add_argument("--law", default="chinchilla", choices=list(LAWS), help="law to fit (default chinchilla)")
+    r.add_argument("--group-by", default="sweep", help="comma-separated group columns (default sweep)")
+    r.add_argument("--db", default=None, help="DuckDB file for results (default: the source .duckdb)")
+    r.add_argument("--table", default="runs", help="runs table in a DuckDB source (default runs)")
+    r.add_argument("--metric", default="loss", help="keep rows with this metric ('' for all)")
+    r.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples per group (default 0)")
+    r.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    r.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    r.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
+    r.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    r.set_defaults(func=_cmd_refit)
+
     b = sub.add_parser("bench", help="time the engine against scipy on this machine",
                        description="Times batched fits against a loop of scipy.optimize."
                                    "least_squares on the same problems, and prints the ratio.")
@@ -140,7 +182,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ValueError, TypeError) as exc:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, TypeError) else EXIT_FAIL
-    except (OSError, ImportError) as exc:
+    except (OSError, ImportError, RuntimeError) as exc:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:

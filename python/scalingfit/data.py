@@ -1,0 +1,228 @@
+"""Run data: reading, column mapping and validation (long format, one row per observation).
+
+Canonical columns (any others, e.g. group keys such as ``sweep``, pass through):
+
+=========  ==========================================================
+``run_id``  one training run (model size + data budget + config)
+``N``       parameters (> 0)
+``D``       training tokens seen at this observation (> 0)
+``C``       training compute in FLOP (optional; ``6 N D`` when missing)
+``step``    checkpoint step (optional; the last step is the final loss)
+``metric``  metric name (optional; e.g. ``loss``)
+``value``   the observed value
+=========  ==========================================================
+
+Sources: a pandas DataFrame, a CSV file (a W&B runs export is a CSV), a Parquet file, or a
+DuckDB table. pandas/pyarrow/duckdb are optional (``pip install scalingfit[db]``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+CANONICAL = ("run_id", "N", "D", "C", "step", "metric", "value")
+POSITIVE = ("N", "D", "C")
+
+Source = Union[str, Path, "pd.DataFrame"]
+
+
+def _need(module: str) -> Any:
+    try:
+        return __import__(module)
+    except ImportError:
+        raise ImportError(
+            f"this feature needs {module}: pip install 'scalingfit[db]'"
+        ) from None
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """One rejected input row: its 0-based data row number, the column, and why."""
+
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.column} {self.reason}"
+
+
+@dataclass
+class ValidationReport:
+    """What validation found. ``rows`` lists every bad row (a row may appear once per problem)."""
+
+    n_rows: int
+    rows: list[BadRow] = field(default_factory=list)
+
+    @property
+    def n_bad(self) -> int:
+        return len({b.row for b in self.rows})
+
+    def summary(self, limit: int = 10) -> str:
+        if not self.rows:
+            return f"{self.n_rows} rows, all valid"
+        head = "; ".join(str(b) for b in self.rows[:limit])
+        more = f" (and {len(self.rows) - limit} more)" if len(self.rows) > limit else ""
+        return f"{self.n_bad} of {self.n_rows} rows are invalid: {head}{more}"
+
+
+class RunDataError(ValueError):
+    """Run data that cannot be used: missing columns, unreadable file, invalid rows."""
+
+
+def map_columns(df: "pd.DataFrame", columns: Optional[Mapping[str, str]] = None,
+                required: Sequence[str] = ("N", "value")) -> "pd.DataFrame":
+    """Rename source columns to canonical names (``columns`` maps source -> canonical) and
+    check the required ones are present, listing every missing one."""
+    out = df.rename(columns=dict(columns or {}))
+    missing = [c for c in required if c not in out.columns]
+    if missing:
+        raise RunDataError(
+            f"run data is missing required column(s) {missing}; it has {list(df.columns)}"
+            + (f" (after mapping {dict(columns)})" if columns else "")
+            + ". Map yours with columns={'your_name': 'N', ...}"
+        )
+    return out
+
+
+def read_runs(source: Source, *, columns: Optional[Mapping[str, str]] = None,
+              table: str = "runs", required: Sequence[str] = ("N", "value")) -> "pd.DataFrame":
+    """Read run data from a DataFrame, CSV (incl. a W&B runs export), Parquet or DuckDB file.
+
+    Parameters
+    ----------
+    source : DataFrame or path
+        ``*.csv``, ``*.parquet``/``*.pq``, or ``*.duckdb``/``*.db`` (reads ``table``).
+    columns : mapping, optional
+        Source column name -> canonical name, e.g. ``{"params": "N", "train/loss": "value"}``.
+    required : sequence of str
+        Canonical columns that must exist after mapping.
+
+    Examples
+    --------
+    >>> import pandas as pd, scalingfit.data as sd
+    >>> df = pd.DataFrame({"params": [1e8, 2e8], "loss": [3.1, 2.9]})
+    >>> list(sd.read_runs(df, columns={"params": "N", "loss": "value"}).columns)
+    ['N', 'value']
+    """
+    pd = _need("pandas")
+    if isinstance(source, pd.DataFrame):
+        df = source.copy()
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise RunDataError(f"no such file: {path}")
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".csv":
+                df = pd.read_csv(path)
+            elif suffix in (".parquet", ".pq"):
+                _need("pyarrow")
+                df = pd.read_parquet(path)
+            elif suffix in (".duckdb", ".db"):
+                duckdb = _need("duckdb")
+                with duckdb.connect(str(path), read_only=True) as con:
+                    df = con.execute(f'SELECT * FROM "{table}"').df()
+            else:
+                raise RunDataError(f"{path}: unknown file type {suffix!r} (use .csv, .parquet or .duckdb)")
+        except RunDataError:
+            raise
+        except Exception as exc:  # corrupt or unreadable file: say which and why
+            raise RunDataError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    return map_columns(df, columns, required)
+
+
+def validate_runs(df: "pd.DataFrame", *, required: Sequence[str] = ("N", "value"),
+                  positive: Iterable[str] = POSITIVE, positive_value: bool = True,
+                  key: Sequence[str] = ("run_id", "step", "metric"),
+                  policy: str = "error") -> tuple["pd.DataFrame", ValidationReport]:
+    """Check every row: missing/non-finite numbers, non-positive sizes (and values, for
+    losses), duplicate observations (same ``key``).
+
+    Parameters
+    ----------
+    policy : {"error", "skip-and-report"}
+        ``"error"`` raises :class:`RunDataError` naming the first bad rows; ``"skip-and-report"``
+        drops them and returns the report.
+
+    Returns
+    -------
+    (clean DataFrame, ValidationReport)
+    """
+    if policy not in ("error", "skip-and-report"):
+        raise ValueError(f"policy must be 'error' or 'skip-and-report', got {policy!r}")
+    report = ValidationReport(n_rows=len(df))
+    bad = np.zeros(len(df), dtype=bool)
+    pos = np.arange(len(df))
+    checks = [c for c in ("N", "D", "C", "step", "value") if c in df.columns]
+    for col in checks:
+        vals = np.asarray(df[col], dtype=np.float64)  # raises for non-numeric: caught below
+        nonfinite = ~np.isfinite(vals)
+        for i in pos[nonfinite]:
+            report.rows.append(BadRow(int(i), col, "is missing or not finite"))
+        bad |= nonfinite
+        must_pos = col in positive or (col == "value" and positive_value)
+        if must_pos:
+            nonpos = np.isfinite(vals) & (vals <= 0)
+            for i in pos[nonpos]:
+                report.rows.append(BadRow(int(i), col, f"must be > 0, got {vals[i]:g}"))
+            bad |= nonpos
+    for col in required:
+        if col in ("run_id", "metric") and col in df.columns:
+            miss = df[col].isna().to_numpy()
+            for i in pos[miss]:
+                report.rows.append(BadRow(int(i), col, "is missing"))
+            bad |= miss
+    key_cols = [k for k in key if k in df.columns]
+    if key_cols and "run_id" in key_cols:
+        dup = df.duplicated(subset=key_cols, keep="first").to_numpy()
+        for i in pos[dup]:
+            report.rows.append(BadRow(int(i), ",".join(key_cols), "duplicates an earlier row"))
+        bad |= dup
+    report.rows.sort(key=lambda b: b.row)
+    if bad.any() and policy == "error":
+        raise RunDataError(report.summary())
+    return df.loc[~bad].reset_index(drop=True), report
+
+
+def to_numeric_frame(df: "pd.DataFrame", columns: Sequence[str]) -> "pd.DataFrame":
+    """Coerce columns to float, naming the first unparseable row."""
+    pd = _need("pandas")
+    out = df.copy()
+    for col in columns:
+        if col not in out.columns:
+            continue
+        conv = pd.to_numeric(out[col], errors="coerce")
+        bad = conv.isna() & out[col].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise RunDataError(f"column {col!r} has a non-numeric value at row {i}: {out[col].iloc[i]!r}")
+        out[col] = conv.astype(float)
+    return out
+
+
+def compute_from(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Adds ``C = 6 N D`` where C is missing (FLOP, Kaplan et al.'s approximation)."""
+    out = df.copy()
+    if "N" in out.columns and "D" in out.columns:
+        c = 6.0 * out["N"].astype(float) * out["D"].astype(float)
+        out["C"] = out["C"].fillna(c) if "C" in out.columns else c
+    return out
+
+
+def human(n: float) -> str:
+    """1.2e9 -> '1.2B' (for tables)."""
+    if not math.isfinite(n):
+        return str(n)
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return f"{n:.3g}"

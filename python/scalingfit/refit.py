@@ -1,0 +1,521 @@
+"""Bulk refit of a run database: every group (sweep) fitted, chunk by chunk, resumably.
+
+``refit(source, law="chinchilla", group_by=["sweep"])`` reads the distinct groups, then for
+each chunk of groups reads only their rows, fits all of them (and their bootstrap resamples)
+as ONE batched call, and writes the results into the ``fits`` table of a DuckDB file in one
+transaction per chunk. Memory is bounded by the chunk, not the database.
+
+Resume: a group whose (group key, law, config hash, data hash) already has a row is skipped,
+so re-running after Ctrl-C or a kill finishes the rest; results already written are never
+touched by an interrupted chunk (its transaction rolls back). A group that cannot be fitted
+gets a row with its status and reason; it never stops the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _status, data
+from ._fit import fit_batch
+from .models import get as get_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+FITS_TABLE = "fits"
+PARAMS_TABLE = "fit_params"
+
+
+@dataclass(frozen=True)
+class LawSpec:
+    """How a law is fitted to one group's rows.
+
+    ``reduce="final"`` keeps the last step of each run (final loss); ``"all"`` every row.
+    ``fit_kwargs`` go to :func:`scalingfit.fit_batch`.
+    """
+
+    name: str
+    model: str
+    inputs: tuple[str, ...]
+    reduce: str = "final"
+    fit_kwargs: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+LAWS: dict[str, LawSpec] = {
+    "chinchilla": LawSpec("chinchilla", "chinchilla", ("N", "D"),
+                          description="E + A/N^alpha + B/D^beta, least squares on final loss"),
+    "chinchilla_huber": LawSpec("chinchilla_huber", "chinchilla_lse", ("N", "D"),
+                                fit_kwargs=dict(loss="huber", f_scale=1e-3, log_residuals=True),
+                                description="Hoffmann/Epoch objective: Huber(1e-3) on log loss"),
+    "kaplan_nd": LawSpec("kaplan_nd", "kaplan_nd", ("N", "D"), fit_kwargs=dict(log_residuals=True),
+                         description="Kaplan et al. L(N, D) on final loss, log residuals"),
+    "saturating_n": LawSpec("saturating_n", "saturating_power_law", ("N",),
+                            description="E + A N^-alpha on final loss"),
+    "power_law_n": LawSpec("power_law_n", "power_law", ("N",), fit_kwargs=dict(log_residuals=True),
+                           description="A N^-alpha on final loss, log residuals"),
+}
+
+
+@dataclass(frozen=True)
+class RefitConfig:
+    """Everything that determines a result (hashed into ``config_hash``)."""
+
+    law: str
+    group_by: tuple[str, ...]
+    metric: Optional[str] = "loss"
+    bootstrap: int = 0
+    seed: int = 0
+    level: float = 0.95
+    ci_method: str = "percentile"
+
+    def config_hash(self) -> str:
+        from . import __version__
+
+        blob = json.dumps({**asdict(self), "spec": asdict(LAWS[self.law]), "version": __version__},
+                          sort_keys=True, default=str)
+        return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class RefitSummary:
+    """What a refit did."""
+
+    db: str
+    law: str
+    config_hash: str
+    n_groups: int
+    n_fitted: int
+    n_skipped: int
+    n_failed: int
+    n_chunks: int
+    seconds: float
+    seconds_in_fit: float
+
+    @property
+    def groups_per_s(self) -> float:
+        return self.n_fitted / self.seconds if self.seconds > 0 else float("nan")
+
+    def __str__(self) -> str:
+        outside = 1 - self.seconds_in_fit / self.seconds if self.seconds > 0 else float("nan")
+        return (f"refit {self.law} -> {self.db}: {self.n_fitted} groups fitted "
+                f"({self.n_failed} failed), {self.n_skipped} already up to date, "
+                f"{self.n_chunks} chunks, {self.seconds:.2f} s ({self.groups_per_s:,.0f} groups/s, "
+                f"{100 * outside:.0f}% of time outside the fitting core)")
+
+
+# --------------------------------------------------------------------------- one chunk
+def _group_key(values: Sequence[Any]) -> str:
+    return json.dumps([v.item() if hasattr(v, "item") else v for v in values], default=str)
+
+
+def prepare_frame(df: "pd.DataFrame", spec: LawSpec, group_by: Sequence[str]) -> tuple["pd.DataFrame", dict[str, str]]:
+    """Validated, reduced rows sorted by group; and a reason per group for dropped rows."""
+    needed = list(spec.inputs) + ["value"]
+    df = data.to_numeric_frame(df, [c for c in needed + ["step", "C"] if c in df.columns])
+    df = df.reset_index(drop=True)
+    clean, report = data.validate_runs(df, required=needed, key=("run_id", "step"), policy="skip-and-report")
+    notes: dict[str, str] = {}
+    if report.rows:
+        bad_rows = sorted({b.row for b in report.rows})
+        keys = df.loc[bad_rows, list(group_by)].itertuples(index=False, name=None)
+        per: dict[str, list[str]] = {}
+        for key, row in zip(keys, bad_rows):
+            reasons = [str(b) for b in report.rows if b.row == row]
+            per.setdefault(_group_key(key), []).extend(reasons)
+        notes = {k: f"{len(v)} invalid row(s) skipped: " + "; ".join(v[:3]) for k, v in per.items()}
+    if spec.reduce == "final" and "run_id" in clean.columns and "step" in clean.columns:
+        clean = clean.sort_values(list(group_by) + ["run_id", "step"], kind="stable")
+        clean = clean.groupby(list(group_by) + ["run_id"], sort=False, dropna=False).tail(1)
+    clean = clean.sort_values(list(group_by) + [c for c in spec.inputs], kind="stable").reset_index(drop=True)
+    return clean, notes
+
+
+def _data_hash(key: str, x: np.ndarray, y: np.ndarray) -> str:
+    h = hashlib.sha1(key.encode())
+    h.update(np.ascontiguousarray(x).tobytes())
+    h.update(np.ascontiguousarray(y).tobytes())
+    return h.hexdigest()[:16]
+
+
+def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tuple[str, str]]] = None,
+              threads: Optional[int] = None) -> tuple["pd.DataFrame", float]:
+    """Fits every group in ``df`` (one batch call) and returns (result rows, seconds in the core).
+
+    A pure function of its inputs (no I/O), so a Dask worker can run it on its own chunk.
+    ``done`` holds (group_key, data_hash) pairs to skip.
+    """
+    pd = data._need("pandas")
+    from . import __version__
+
+    spec = LAWS[config.law]
+    model = get_model(spec.model)
+    group_by = list(config.group_by)
+    clean, notes = prepare_frame(df, spec, group_by)
+    gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
+    counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    firsts = offsets[:-1]
+    key_values = clean.loc[firsts, group_by].itertuples(index=False, name=None) if gid.size else []
+    keys = [_group_key(k) for k in key_values]
+    x = np.ascontiguousarray(clean[list(spec.inputs)].to_numpy(dtype=np.float64))
+    y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
+    hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]]) for j, k in enumerate(keys)]
+    todo = [j for j, k in enumerate(keys) if not done or (k, hashes[j]) not in done]
+    # Groups whose every row was invalid never reach `keys`: record them from the notes.
+    empty = [k for k in notes if k not in set(keys)]
+
+    rows: list[dict[str, Any]] = []
+    t_core = 0.0
+    if todo:
+        sel = np.array(todo)
+        sub_counts = counts[sel]
+        sub_off = np.concatenate([[0], np.cumsum(sub_counts)]).astype(np.int64)
+        idx = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in sel])
+        t0 = time.perf_counter()
+        res = fit_batch(spec.model, x[idx], y[idx], sub_off, threads=threads, **spec.fit_kwargs)
+        boot = None
+        if config.bootstrap > 0:
+            from . import _refit_boot
+
+            boot = _refit_boot.bootstrap_chunk(spec, model, x[idx], y[idx], sub_off, res.x, res.status,
+                                               [keys[j] for j in sel], config, threads)
+        t_core += time.perf_counter() - t0
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        z = _normal_quantile(0.5 + config.level / 2)
+        for i, j in enumerate(sel):
+            st = int(res.status[i])
+            n = int(sub_counts[i])
+            reason = notes.get(keys[j], "")
+            if st == _status.BAD_INPUT and n < model.n_params:
+                reason = (reason + "; " if reason else "") + f"too few points ({n}) for {model.n_params} parameters"
+            est = res.x[i]
+            se = np.sqrt(np.clip(np.diag(res.cov[i]), 0, None)) if res.cov is not None else np.full(model.n_params, np.nan)
+            if boot is not None:
+                lo, hi, n_fail, method = boot[0][i], boot[1][i], int(boot[2][i]), config.ci_method
+                se = boot[3][i]
+            else:
+                lo, hi, n_fail, method = est - z * se, est + z * se, 0, "gauss-newton"
+            rows.append(_row(group_by, keys[j], clean.loc[offsets[j], group_by], config, spec, model,
+                             est, se, lo, hi, method, n_fail, st, int(res.iterations[i]), n,
+                             float(res.cost[i]), hashes[j], reason, now, __version__))
+    for k in empty:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        vals = json.loads(k)
+        nan = np.full(model.n_params, np.nan)
+        rows.append(_row(group_by, k, dict(zip(group_by, vals)), config, spec, model, nan, nan, nan, nan,
+                         "none", 0, _status.BAD_INPUT, 0, 0, float("nan"), "", notes[k], now, __version__))
+    return pd.DataFrame(rows), t_core
+
+
+def _normal_quantile(p: float) -> float:
+    # Acklam-free: bisection on erf is plenty for a handful of calls.
+    from math import erf, sqrt
+
+    lo, hi = -10.0, 10.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if 0.5 * (1 + erf(mid / sqrt(2))) < p:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _jsonl(values: np.ndarray) -> str:
+    return json.dumps([None if not np.isfinite(v) else float(v) for v in values])
+
+
+def _row(group_by: Sequence[str], key: str, key_vals: Any, config: RefitConfig, spec: LawSpec, model: Any,
+         est: np.ndarray, se: np.ndarray, lo: np.ndarray, hi: np.ndarray, method: str, n_fail: int,
+         status: int, iterations: int, n_points: int, cost: float, data_hash: str, reason: str,
+         now: datetime, version: str) -> dict[str, Any]:
+    row: dict[str, Any] = {g: key_vals[g] for g in group_by}
+    row.update(
+        group_key=key, law=spec.name, model=spec.model, param_names=json.dumps(list(model.param_names)),
+        params=_jsonl(est), stderr=_jsonl(se), ci_low=_jsonl(lo), ci_high=_jsonl(hi), ci_method=method,
+        level=config.level, n_boot=config.bootstrap, n_boot_failed=n_fail, status=status,
+        message=_status.message(status), success=status > 0, iterations=iterations, n_points=n_points,
+        cost=cost, data_hash=data_hash, config_hash=config.config_hash(), seed=config.seed,
+        version=version, fitted_at=now, reason=reason,
+    )
+    return row
+
+
+# --------------------------------------------------------------------------- the driver
+def _source_sql(con: Any, source: Union[str, Path, "pd.DataFrame"], table: str) -> str:
+    """A SQL relation for the source (a table, a CSV/Parquet scan, or a registered frame)."""
+    pd = data._need("pandas")
+    if isinstance(source, pd.DataFrame):
+        con.register("_scalingfit_source", source)
+        return "_scalingfit_source"
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return f"read_csv_auto('{path.as_posix()}')"
+    if suffix in (".parquet", ".pq"):
+        return f"read_parquet('{path.as_posix()}')"
+    return f'"{table}"'
+
+
+def _open(db: Union[str, Path]) -> Any:
+    duckdb = data._need("duckdb")
+    try:
+        return duckdb.connect(str(db))
+    except Exception as exc:  # lock held by another process, corrupt file, ...
+        msg = str(exc)
+        if "lock" in msg.lower():
+            raise data.RunDataError(
+                f"{db} is in use by another process (another refit?); DuckDB allows one writer: {msg}"
+            ) from None
+        raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {msg}") from None
+
+
+def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if FITS_TABLE not in tables:
+        return set()
+    rows = con.execute(
+        f"SELECT group_key, data_hash FROM {FITS_TABLE} WHERE law = ? AND config_hash = ?",
+        [config.law, config.config_hash()],
+    ).fetchall()
+    return {(k, h) for k, h in rows}
+
+
+def _write(con: Any, rows: "pd.DataFrame", config: RefitConfig) -> None:
+    """One transaction: replace this config's rows for these groups, add the new ones."""
+    if rows.empty:
+        return
+    pd = data._need("pandas")
+    params = []
+    for r in rows.itertuples(index=False):
+        names = json.loads(r.param_names)
+        for i, n in enumerate(names):
+            params.append((r.group_key, r.law, r.config_hash, n, json.loads(r.params)[i],
+                           json.loads(r.stderr)[i], json.loads(r.ci_low)[i], json.loads(r.ci_high)[i]))
+    pframe = pd.DataFrame(params, columns=["group_key", "law", "config_hash", "param", "estimate",
+                                           "stderr", "ci_low", "ci_high"]).astype(
+        {"estimate": float, "stderr": float, "ci_low": float, "ci_high": float})
+    con.register("_sf_rows", rows)
+    con.register("_sf_params", pframe)
+    try:
+        con.begin()
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if FITS_TABLE not in tables:
+            con.execute(f"CREATE TABLE {FITS_TABLE} AS SELECT * FROM _sf_rows LIMIT 0")
+            con.execute(f"CREATE TABLE {PARAMS_TABLE} AS SELECT * FROM _sf_params LIMIT 0")
+        else:
+            have = [r[0] for r in con.execute(f"DESCRIBE {FITS_TABLE}").fetchall()]
+            if set(have) != set(rows.columns):
+                raise data.RunDataError(
+                    f"the {FITS_TABLE} table has columns {have}, but this refit writes {list(rows.columns)} "
+                    "(a different group_by?); use another database or drop the table"
+                )
+        cols = ", ".join(f'"{c}"' for c in rows.columns)
+        for table, frame in ((FITS_TABLE, "_sf_rows"), (PARAMS_TABLE, "_sf_params")):
+            con.execute(f"DELETE FROM {table} WHERE law = ? AND config_hash = ? AND group_key IN "
+                        f"(SELECT group_key FROM {frame})", [config.law, config.config_hash()])
+        con.execute(f"INSERT INTO {FITS_TABLE} ({cols}) SELECT {cols} FROM _sf_rows")
+        con.execute(f"INSERT INTO {PARAMS_TABLE} SELECT * FROM _sf_params")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.unregister("_sf_rows")
+        con.unregister("_sf_params")
+
+
+def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
+                chunk_groups: int) -> Iterator[tuple["pd.DataFrame", int]]:
+    """Yields (rows of a chunk of groups, number of groups in it), reading only that chunk."""
+    gcols = ", ".join(f'"{g}"' for g in group_by)
+    cols = source_columns(con, rel, group_by)
+    where = ""
+    params: list[Any] = []
+    if metric is not None and "metric" in cols:
+        where = "WHERE metric = ?"
+        params = [metric]
+    groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} {where} ORDER BY {gcols}", params).df()
+    for s in range(0, len(groups), chunk_groups):
+        keys = groups.iloc[s:s + chunk_groups]
+        con.register("_sf_keys", keys)
+        try:
+            join = " AND ".join(f's."{g}" IS NOT DISTINCT FROM k."{g}"' for g in group_by)
+            frame = con.execute(
+                f"SELECT s.* FROM {rel} s JOIN _sf_keys k ON {join} {where.replace('metric', 's.metric')}",
+                params).df()
+        finally:
+            con.unregister("_sf_keys")
+        yield frame, len(keys)
+
+
+def source_columns(con: Any, rel: str, group_by: Sequence[str]) -> list[str]:
+    """The source's columns; raises RunDataError listing missing group_by columns."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+    missing = [g for g in group_by if g not in cols]
+    if missing:
+        raise data.RunDataError(f"group_by column(s) {missing} not in the run data; it has {cols}")
+    return cols
+
+
+def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str]) -> int:
+    gcols = ", ".join(f'"{g}"' for g in group_by)
+    cols = source_columns(con, rel, group_by)
+    if metric is not None and "metric" in cols:
+        return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel} WHERE metric = ?)",
+                               [metric]).fetchone()[0])
+    return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
+
+
+def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
+          group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None, table: str = "runs",
+          metric: Optional[str] = "loss", bootstrap: int = 0, seed: int = 0, level: float = 0.95,
+          ci_method: str = "percentile", chunk_groups: int = 500, threads: Optional[int] = None,
+          progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None) -> RefitSummary:
+    """Refit ``law`` on every group of a run database, resumably.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        A DuckDB file (reads ``table``), a CSV or Parquet file, or a DataFrame, in the long
+        format of :mod:`scalingfit.data`.
+    law : str
+        One of :data:`LAWS` (``chinchilla``, ``chinchilla_huber``, ``kaplan_nd``,
+        ``saturating_n``, ``power_law_n``).
+    group_by : sequence of str
+        Columns that identify a sweep.
+    db : path, optional
+        DuckDB file for the ``fits`` and ``fit_params`` tables (default: the source if it is a
+        DuckDB file, else ``<source>.fits.duckdb``).
+    metric : str or None
+        Keep rows with this ``metric`` (when the data have a ``metric`` column).
+    bootstrap : int
+        Resamples per group for percentile/BCa intervals (0: Gauss–Newton intervals).
+    chunk_groups : int
+        Groups per chunk (one batched call and one transaction each).
+    progress : bool
+        A progress bar with groups/s and ETA on stderr (tqdm when installed).
+
+    Returns
+    -------
+    RefitSummary
+
+    Examples
+    --------
+    >>> import scalingfit.refit as rf                                     # doctest: +SKIP
+    >>> print(rf.refit("runs.duckdb", law="chinchilla", group_by=["sweep"], bootstrap=200))
+    """
+    if law not in LAWS:
+        raise ValueError(f"unknown law {law!r}; choose one of {', '.join(LAWS)}")
+    if not group_by:
+        raise ValueError("group_by must name at least one column")
+    if int(chunk_groups) < 1:
+        raise ValueError(f"chunk_groups must be >= 1, got {chunk_groups!r}")
+    if bootstrap < 0:
+        raise ValueError(f"bootstrap must be >= 0, got {bootstrap!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    pd = data._need("pandas")
+    if db is None:
+        if isinstance(source, pd.DataFrame):
+            raise ValueError("db= is required when the source is a DataFrame")
+        p = Path(source)
+        db = p if p.suffix.lower() in (".duckdb", ".db") else p.with_suffix(p.suffix + ".fits.duckdb")
+    if not isinstance(source, pd.DataFrame) and not Path(source).exists():
+        raise data.RunDataError(f"no such file: {source}")
+    config = RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=int(bootstrap),
+                         seed=int(seed), level=float(level), ci_method=ci_method)
+    con = _open(db)
+    t_start = time.perf_counter()
+    n_fitted = n_failed = n_chunks = n_skipped = 0
+    t_core = 0.0
+    try:
+        same_file = not isinstance(source, pd.DataFrame) and Path(source).resolve() == Path(db).resolve()
+        if not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() in (".duckdb", ".db") and not same_file:
+            con.execute(f"ATTACH '{Path(source).as_posix()}' AS src (READ_ONLY)")
+            rel = f'src."{table}"'
+        else:
+            rel = _source_sql(con, source, table)
+        try:
+            n_groups = count_groups(con, rel, group_by, metric)
+        except data.RunDataError:
+            raise
+        except Exception as exc:
+            raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
+        done = _existing(con, config)
+        bar = _progress(n_groups, progress)
+        try:
+            for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, int(chunk_groups)):
+                rows, t = fit_frame(frame, config, done=done, threads=threads)
+                _write(con, rows, config)
+                t_core += t
+                n_chunks += 1
+                n_fitted += len(rows)
+                n_skipped += n_in_chunk - len(rows)
+                n_failed += int((~rows["success"]).sum()) if len(rows) else 0
+                bar(n_in_chunk)
+                if on_chunk is not None:
+                    on_chunk(n_chunks)
+        finally:
+            bar(None)
+    finally:
+        con.close()
+    return RefitSummary(str(db), law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
+                        n_chunks, time.perf_counter() - t_start, t_core)
+
+
+def _progress(total: int, enabled: bool) -> Callable[[Optional[int]], None]:
+    """A progress callback: tqdm when installed, else a plain line per update on stderr."""
+    if not enabled:
+        return lambda n: None
+    try:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="group", file=sys.stderr, smoothing=0.1, dynamic_ncols=True)
+
+        def update(n: Optional[int]) -> None:
+            if n is None:
+                bar.close()
+            else:
+                bar.update(n)
+
+        return update
+    except ImportError:
+        state = {"done": 0, "t0": time.perf_counter()}
+
+        def update_plain(n: Optional[int]) -> None:
+            if n is None:
+                return
+            state["done"] += n
+            dt = time.perf_counter() - state["t0"]
+            rate = state["done"] / dt if dt > 0 else 0.0
+            eta = (total - state["done"]) / rate if rate > 0 else float("nan")
+            print(f"  {state['done']}/{total} groups, {rate:,.0f} groups/s, ETA {eta:.0f} s",
+                  file=sys.stderr, flush=True)
+
+        return update_plain
+
+
+def read_fits(db: Union[str, Path], law: Optional[str] = None) -> "pd.DataFrame":
+    """The ``fits`` table (optionally one law) as a DataFrame with params expanded to columns."""
+    duckdb = data._need("duckdb")
+    with duckdb.connect(str(db), read_only=True) as con:
+        q = f"SELECT * FROM {FITS_TABLE}" + (" WHERE law = ?" if law else "") + " ORDER BY group_key"
+        df = con.execute(q, [law] if law else []).df()
+    if df.empty:
+        return df
+    names = json.loads(df["param_names"].iloc[0])
+    vals = np.array([json.loads(p) for p in df["params"]], dtype=float)
+    for i, n in enumerate(names):
+        df[n] = vals[:, i]
+    return df

@@ -1,0 +1,192 @@
+"""Bulk refit on real DuckDB files: ingest, refit, resume after a kill, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+duckdb = pytest.importorskip("duckdb")
+
+from scalingfit import _synthdb, data  # noqa: E402
+from scalingfit import refit as rf  # noqa: E402
+
+
+@pytest.fixture
+def runs_db(tmp_path: Path) -> tuple[Path, "pd.DataFrame", "pd.DataFrame"]:
+    runs, truth = _synthdb.chinchilla_sweeps(60, runs=30, checkpoints=3, noise=0.005, seed=4)
+    path = tmp_path / "runs.duckdb"
+    _synthdb.write_duckdb(str(path), runs, truth=truth)
+    return path, runs, truth
+
+
+def _params(db: Path) -> "pd.DataFrame":
+    return rf.read_fits(db).set_index("group_key").sort_index()
+
+
+def test_refit_recovers_truth_and_resumes(runs_db) -> None:
+    path, runs, truth = runs_db
+    s = rf.refit(path, law="chinchilla", group_by=["sweep"], chunk_groups=16, progress=False)
+    assert (s.n_groups, s.n_fitted, s.n_skipped, s.n_chunks) == (60, 60, 0, 4)
+    fits = rf.read_fits(path).merge(truth, on="sweep", suffixes=("", "_true"))
+    assert len(fits) == 60 and fits["success"].all()
+    assert (fits["n_points"] == 30).all()  # one final-loss point per run (3 checkpoints reduced)
+    a = fits["beta"] / (fits["alpha"] + fits["beta"])
+    a_true = fits["beta_true"] / (fits["alpha_true"] + fits["beta_true"])
+    assert np.median(np.abs(a - a_true)) < 0.02
+    # Independent check of one group against scipy on the same final-loss points.
+    from scipy.optimize import least_squares
+
+    g = runs[runs.sweep == 7].sort_values(["run_id", "step"]).groupby("run_id").tail(1)
+    N, D, L = g.N.to_numpy(), g.D.to_numpy(), g.value.to_numpy()
+    row = fits[fits.sweep == 7].iloc[0]
+    p = [row[k] for k in ("E", "A", "B", "alpha", "beta")]
+    ref = least_squares(lambda q: q[0] + q[1] * N ** -q[3] + q[2] * D ** -q[4] - L, p, xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    np.testing.assert_allclose(p, ref.x, rtol=1e-5)
+    # Re-running does nothing; the long params table has one row per parameter.
+    s2 = rf.refit(path, law="chinchilla", group_by=["sweep"], chunk_groups=16, progress=False)
+    assert (s2.n_fitted, s2.n_skipped) == (0, 60)
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT COUNT(*) FROM fit_params").fetchone()[0] == 60 * 5
+        assert con.execute("SELECT COUNT(DISTINCT config_hash) FROM fits").fetchone()[0] == 1
+
+
+def test_changed_data_is_refitted(runs_db) -> None:
+    path, runs, _ = runs_db
+    rf.refit(path, law="chinchilla", group_by=["sweep"], progress=False)
+    before = _params(path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE runs SET value = value * 1.01 WHERE sweep = 3")
+    s = rf.refit(path, law="chinchilla", group_by=["sweep"], progress=False)
+    assert (s.n_fitted, s.n_skipped) == (1, 59)
+    after = _params(path)
+    assert len(after) == 60
+    k = json.dumps([3])
+    assert after.loc[k, "data_hash"] != before.loc[k, "data_hash"]
+    assert after.loc[k, "E"] == pytest.approx(before.loc[k, "E"] * 1.01, rel=0.02)
+
+
+def test_kill_mid_refit_loses_nothing_and_rerun_is_identical(runs_db, tmp_path: Path) -> None:
+    path, runs, truth = runs_db
+    marker = tmp_path / "chunks.txt"
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from scalingfit import refit as rf
+        def hook(k):
+            Path({str(marker)!r}).write_text(str(k))
+            time.sleep(0.4)
+        rf.refit({str(path)!r}, law="chinchilla", group_by=["sweep"], chunk_groups=6,
+                 progress=False, on_chunk=hook)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if marker.exists() and marker.read_text() and int(marker.read_text()) >= 3:
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "refit finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = rf.read_fits(path)
+    n_done = len(partial)
+    assert n_done >= 18 and n_done % 6 == 0 and n_done < 60  # whole chunks only
+    assert partial["success"].all()
+    s = rf.refit(path, law="chinchilla", group_by=["sweep"], chunk_groups=6, progress=False)
+    assert s.n_skipped == n_done and s.n_fitted == 60 - n_done
+    # The same refit on a fresh copy, uninterrupted and with other chunks, is bit-identical.
+    fresh = tmp_path / "fresh.duckdb"
+    _synthdb.write_duckdb(str(fresh), runs)
+    rf.refit(fresh, law="chinchilla", group_by=["sweep"], chunk_groups=25, progress=False)
+    a, b = _params(path), _params(fresh)
+    for col in ("E", "A", "B", "alpha", "beta", "cost"):
+        assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), col
+
+
+def test_bad_rows_are_reported_per_group(tmp_path: Path) -> None:
+    runs, _ = _synthdb.chinchilla_sweeps(4, runs=20, checkpoints=1, seed=5)
+    runs.loc[3, "value"] = np.nan
+    runs.loc[5, "N"] = -1.0
+    runs.loc[runs.sweep == 2, "value"] = np.nan  # a group with no usable row
+    runs = runs[~((runs.sweep == 3) & (runs.run_id % 20 > 2))]  # 3 points: too few for 5 params
+    csv = tmp_path / "runs.csv"
+    runs.to_csv(csv, index=False)
+    s = rf.refit(csv, law="chinchilla", group_by=["sweep"], progress=False)
+    fits = rf.read_fits(tmp_path / "runs.csv.fits.duckdb").set_index("sweep")
+    assert s.n_fitted == 4 and s.n_failed == 2
+    assert fits.loc[0, "success"] and "2 invalid row(s) skipped" in fits.loc[0, "reason"]
+    assert "row 3: value is missing or not finite" in fits.loc[0, "reason"]
+    assert "row 5: N must be > 0" in fits.loc[0, "reason"]
+    assert fits.loc[2, "status"] == -3 and "invalid row" in fits.loc[2, "reason"]
+    assert fits.loc[3, "status"] == -3 and "too few points (3)" in fits.loc[3, "reason"]
+    assert fits.loc[1, "success"]
+
+
+def test_clear_errors_for_missing_columns_and_corrupt_files(tmp_path: Path, runs_db) -> None:
+    path, runs, _ = runs_db
+    with pytest.raises(data.RunDataError, match=r"group_by column\(s\) \['dataset'\] not in the run data"):
+        rf.refit(path, group_by=["dataset"], progress=False)
+    bad = tmp_path / "corrupt.duckdb"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(data.RunDataError, match="cannot open database"):
+        rf.refit(bad, progress=False)
+    pq = tmp_path / "corrupt.parquet"
+    pq.write_bytes(b"PAR1garbage")
+    with pytest.raises(data.RunDataError, match="cannot read run data"):
+        rf.refit(pq, db=tmp_path / "out.duckdb", progress=False)
+    with pytest.raises(data.RunDataError, match=r"missing required column\(s\) \['value'\]"):
+        data.read_runs(runs.drop(columns=["value"]))
+    with pytest.raises(data.RunDataError, match="no such file"):
+        rf.refit(tmp_path / "missing.csv", progress=False)
+    with pytest.raises(ValueError, match="unknown law"):
+        rf.refit(path, law="chinchila", progress=False)
+
+
+def test_validate_runs_policies() -> None:
+    df = pd.DataFrame({"run_id": [1, 1, 2, 3], "step": [1, 1, 1, 1], "N": [1e8, 1e8, 0.0, 2e8],
+                       "value": [3.0, 3.0, 2.5, np.inf]})
+    with pytest.raises(data.RunDataError, match="3 of 4 rows are invalid"):
+        data.validate_runs(df)
+    clean, rep = data.validate_runs(df, policy="skip-and-report")
+    assert len(clean) == 1 and rep.n_bad == 3
+    assert [str(b) for b in rep.rows] == [
+        "row 1: run_id,step duplicates an earlier row", "row 2: N must be > 0, got 0",
+        "row 3: value is missing or not finite"]
+
+
+def test_parquet_and_dataframe_sources(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    runs, _ = _synthdb.chinchilla_sweeps(5, runs=20, checkpoints=1, seed=6)
+    pq = tmp_path / "runs.parquet"
+    runs.to_parquet(pq)
+    s1 = rf.refit(pq, db=tmp_path / "a.duckdb", progress=False)
+    s2 = rf.refit(runs, db=tmp_path / "b.duckdb", progress=False)
+    assert s1.n_fitted == s2.n_fitted == 5
+    a, b = _params(tmp_path / "a.duckdb"), _params(tmp_path / "b.duckdb")
+    assert np.array_equal(a["alpha"].to_numpy(), b["alpha"].to_numpy())
+
+
+def test_second_writer_gets_a_clear_error(runs_db) -> None:
+    path, _, _ = runs_db
+    holder = subprocess.Popen([sys.executable, "-c",
+                               f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(data.RunDataError, match="in use by another process"):
+            rf.refit(path, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
