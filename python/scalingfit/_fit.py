@@ -325,6 +325,22 @@ def guess_starts(
     (the core then reports status -3 for them)."""
     n_problems = offsets.shape[0] - 1
     out = np.full((n_problems, m.n_params), np.nan)
+    counts = np.diff(offsets)
+    usable = counts >= m.n_params
+    pid = np.repeat(np.arange(n_problems, dtype=np.int64), counts)
+    row_ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
+    if m.positive_inputs:
+        row_ok &= (x > 0).all(axis=1)
+    usable &= np.bincount(pid, weights=~row_ok, minlength=n_problems) == 0
+    batch_guess = getattr(m, "batch_guess", None)
+    if batch_guess is not None and usable.any():
+        keep = usable[pid]
+        sub = np.cumsum(usable) - 1  # renumber the usable problems 0..k-1
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = batch_guess(x[keep], y[keep], sub[pid[keep]], int(usable.sum()))
+        out[usable] = np.clip(g, lo, hi)
+        return np.ascontiguousarray(out)
     for j in range(n_problems):
         s, e = offsets[j], offsets[j + 1]
         xj, yj = x[s:e], y[s:e]

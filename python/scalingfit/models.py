@@ -22,6 +22,8 @@ from . import _core
 
 FloatArray = NDArray[np.float64]
 Guess = Callable[[FloatArray, FloatArray], FloatArray]
+# (x, y, problem id of each point, n_problems) -> (n_problems, n_params) starts, NaN rows allowed
+BatchGuess = Callable[[FloatArray, FloatArray, NDArray[np.int64], int], FloatArray]
 
 _INF = np.inf
 
@@ -60,6 +62,7 @@ class Model:
     positive_inputs: bool
     index: int
     guess: Optional[Guess] = field(default=None, repr=False, compare=False)
+    batch_guess: Optional[BatchGuess] = field(default=None, repr=False, compare=False)
 
     @property
     def n_params(self) -> int:
@@ -100,6 +103,91 @@ def _linear_fit(cols: list[FloatArray], y: FloatArray) -> tuple[FloatArray, floa
     coef, *_ = np.linalg.lstsq(M, y, rcond=None)
     r = M @ coef - y
     return coef, float(r @ r)
+
+
+def _segment_lstsq(cols: list[FloatArray], y: FloatArray, pid: NDArray[np.int64],
+                   n: int) -> tuple[FloatArray, FloatArray]:
+    """Per-problem linear least squares through segment sums of the normal equations:
+    every problem in one vectorised pass. Returns (coef (n, k), sse (n,)); NaN where singular."""
+    k = len(cols)
+
+    def ssum(v: FloatArray) -> FloatArray:
+        return np.bincount(pid, weights=v, minlength=n)
+
+    G = np.empty((n, k, k))
+    b = np.empty((n, k))
+    for i in range(k):
+        b[:, i] = ssum(cols[i] * y)
+        for j in range(i, k):
+            G[:, i, j] = G[:, j, i] = ssum(cols[i] * cols[j])
+    # Jacobi-scale for conditioning, then solve; singular problems give NaN.
+    d = np.sqrt(np.einsum("nii->ni", G))
+    d = np.where(d > 0, d, 1.0)
+    Gs = G / d[:, :, None] / d[:, None, :]
+    bs = b / d
+    coef = np.full((n, k), np.nan)
+    ok = np.abs(np.linalg.det(Gs)) > 1e-12  # unit diagonal: det ~ 0 means (near) singular
+    if ok.any():
+        coef[ok] = np.linalg.solve(Gs[ok], bs[ok][..., None])[..., 0] / d[ok]
+    fit = sum(coef[pid, i] * cols[i] for i in range(k))
+    sse = ssum((fit - y) ** 2)
+    return coef, np.where(ok, sse, np.inf)
+
+
+def _batch_chinchilla(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+    """The grid of _guess_chinchilla for every problem at once."""
+    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
+    one = np.ones_like(tn)
+    best_sse = np.full(n, np.inf)
+    best = np.full((n, 5), np.nan)
+    for al in _EXPONENT_GRID:
+        na = np.exp(-al * tn)
+        for be in _EXPONENT_GRID:
+            coef, sse = _segment_lstsq([one, na, np.exp(-be * td)], y, pid, n)
+            sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
+            better = sse < best_sse
+            best_sse = np.where(better, sse, best_sse)
+            best[better] = np.column_stack([coef[better], np.full((better.sum(), 1), al),
+                                            np.full((better.sum(), 1), be)])
+    return best
+
+
+def _batch_chinchilla_lse(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+    c = _batch_chinchilla(x, y, pid, n)
+    ymin = np.full(n, np.inf)
+    np.minimum.at(ymin, pid, y)
+    tiny = (1e-3 * ymin)[:, None]
+    with np.errstate(invalid="ignore"):
+        logs = np.log(np.maximum(c[:, :3], tiny))
+    return np.column_stack([logs[:, 1], logs[:, 2], logs[:, 0], c[:, 3], c[:, 4]])
+
+
+def _batch_saturating(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+    """The asymptote grid of _guess_saturating for every problem at once."""
+    t = np.log(x[:, 0])
+    ymin = np.full(n, np.inf)
+    ymax = np.full(n, -np.inf)
+    np.minimum.at(ymin, pid, y)
+    np.maximum.at(ymax, pid, y)
+    span = np.maximum(ymax - ymin, 1e-12 * np.maximum(np.abs(ymin), 1.0))
+    best_sse = np.full(n, np.inf)
+    best = np.full((n, 3), np.nan)
+    one = np.ones_like(t)
+    cands = [ymin - span * c for c in (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01)]
+    cands.append(np.where(ymin > 0, 0.0, np.nan))
+    for E in cands:
+        z = y - E[pid]
+        bad = np.bincount(pid, weights=~(z > 0), minlength=n) > 0
+        with np.errstate(all="ignore"):
+            coef, _ = _segment_lstsq([one, t], np.log(np.where(z > 0, z, 1.0)), pid, n)
+            p = np.column_stack([E, np.exp(coef[:, 0]), -coef[:, 1]])
+            r = p[pid, 0] + p[pid, 1] * np.exp(-p[pid, 2] * t) - y
+        sse = np.bincount(pid, weights=r * r, minlength=n)
+        sse = np.where(bad | ~np.isfinite(sse) | np.isnan(E), np.inf, sse)
+        better = sse < best_sse
+        best_sse = np.where(better, sse, best_sse)
+        best[better] = p[better]
+    return best
 
 
 def _guess_power_law(x: FloatArray, y: FloatArray) -> FloatArray:
@@ -215,6 +303,71 @@ def _guess_broken(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.array([E, A, alpha, max(0.1 * abs(alpha), 0.05), float(np.median(t)), 1.0])
 
 
+def _guess_kaplan_ns(x: FloatArray, y: FloatArray) -> FloatArray:
+    """For fixed exponents, L = c1 N^-alpha_N + c2 S^-alpha_S is linear in (c1, c2), and
+    N_c = c1^(1/alpha_N), S_c = c2^(1/alpha_S). Returns the best grid candidates (by squared
+    error) and Kaplan et al.'s Table 3 values, best first."""
+    tn, ts = np.log(x[:, 0]), np.log(x[:, 1])
+    found: list[tuple[float, FloatArray]] = []
+    for aN in (0.03, 0.05, 0.077, 0.1, 0.15, 0.25, 0.4):
+        for aS in (0.1, 0.2, 0.4, 0.76, 1.0, 1.5):
+            coef, sse = _linear_fit([np.exp(-aN * tn), np.exp(-aS * ts)], y)
+            if coef[0] <= 0 or coef[1] <= 0:
+                continue
+            with np.errstate(over="ignore"):
+                p = np.array([coef[0] ** (1.0 / aN), coef[1] ** (1.0 / aS), aN, aS])
+            if np.all(np.isfinite(p)):
+                found.append((sse, p))
+    kaplan_2020 = np.array([6.5e13, 2.1e3, 0.077, 0.76])  # Kaplan et al. (2020), Table 3
+    found.sort(key=lambda c: c[0])
+    return np.vstack([c[1] for c in found[:3]] + [kaplan_2020])
+
+
+def _guess_learning_curve(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Saturating power law in x + x0 for a few offsets x0 >= 0, best first."""
+    xs = x[:, 0]
+    lo = float(np.min(xs))
+    found: list[tuple[float, FloatArray]] = []
+    for x0 in (0.0, 0.1 * lo, lo, 0.05 * float(np.ptp(xs))):
+        u = xs + x0
+        if not np.all(u > 0):
+            continue
+        E, A, alpha = _guess_saturating(u.reshape(-1, 1), y)
+        r = E + A * u**-alpha - y
+        sse = float(r @ r)
+        if np.isfinite(sse):
+            found.append((sse, np.array([E, A, alpha, x0])))
+    if not found:
+        return np.array([float(np.min(y)), float(np.ptp(y)) + 1.0, 0.5, 1.0])
+    found.sort(key=lambda c: c[0])
+    return np.vstack([c[1] for c in found[:3]])
+
+
+def _guess_lr_annealing(x: FloatArray, y: FloatArray) -> FloatArray:
+    """For fixed C, y / (1 - C S2) is a saturating power law in S1; a small grid over C."""
+    s1, s2 = x[:, 0], x[:, 1]
+    found: list[tuple[float, FloatArray]] = []
+    for C in (0.0, 0.02, 0.05, 0.1):
+        m = 1.0 - C * s2
+        if not np.all(m > 0):
+            continue
+        L0, A, alpha = _guess_saturating(s1.reshape(-1, 1), y / m)
+        r = (L0 + A * s1**-alpha) * m - y
+        sse = float(r @ r)
+        if np.isfinite(sse):
+            found.append((sse, np.array([L0, A, alpha, C])))
+    if not found:
+        return np.array([float(np.min(y)), float(np.ptp(y)) + 1.0, 0.5, 0.0])
+    found.sort(key=lambda c: c[0])
+    return np.vstack([c[1] for c in found[:3]])
+
+
+_BATCH: dict[str, BatchGuess] = {
+    "saturating_power_law": _batch_saturating,
+    "chinchilla": _batch_chinchilla,
+    "chinchilla_lse": _batch_chinchilla_lse,
+}
+
 _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float]]]] = {
     "power_law": (("x",), "A * x^-alpha", _guess_power_law, {}),
     "saturating_power_law": (("x",), "E + A * x^-alpha", _guess_saturating, {}),
@@ -238,6 +391,19 @@ _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float
         "E + A x^-alpha (1 + (x / e^log_x_b)^(1/f))^(-beta f)",
         _guess_broken,
         {"f": (1e-6, _INF)},
+    ),
+    "kaplan_ns": (
+        ("N", "S"),
+        "(N_c / N)^alpha_N + (S_c / S)^alpha_S",
+        _guess_kaplan_ns,
+        {"N_c": (0.0, _INF), "S_c": (0.0, _INF)},
+    ),
+    "learning_curve": (("x",), "E + A * (x + x0)^-alpha", _guess_learning_curve, {"x0": (0.0, _INF)}),
+    "lr_annealing": (
+        ("S1", "S2"),
+        "(L0 + A * S1^-alpha) * (1 - C * S2)",
+        _guess_lr_annealing,
+        {},
     ),
 }
 
@@ -264,6 +430,7 @@ def _build_registry() -> dict[str, Model]:
             positive_inputs=bool(info["log_inputs"]),
             index=int(info["index"]),
             guess=guess,
+            batch_guess=_BATCH.get(name),
         )
     return reg
 

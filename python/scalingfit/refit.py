@@ -148,8 +148,9 @@ def _data_hash(key: str, x: np.ndarray, y: np.ndarray) -> str:
 
 
 def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tuple[str, str]]] = None,
-              threads: Optional[int] = None) -> tuple["pd.DataFrame", float]:
-    """Fits every group in ``df`` (one batch call) and returns (result rows, seconds in the core).
+              threads: Optional[int] = None) -> tuple["pd.DataFrame", "pd.DataFrame", float]:
+    """Fits every group in ``df`` (one batch call) and returns (result rows, the same results
+    as one row per parameter, seconds in the core).
 
     A pure function of its inputs (no I/O), so a Dask worker can run it on its own chunk.
     ``done`` holds (group_key, data_hash) pairs to skip.
@@ -165,7 +166,7 @@ def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tup
     counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     firsts = offsets[:-1]
-    key_values = clean.loc[firsts, group_by].itertuples(index=False, name=None) if gid.size else []
+    key_values = list(clean.loc[firsts, group_by].itertuples(index=False, name=None)) if gid.size else []
     keys = [_group_key(k) for k in key_values]
     x = np.ascontiguousarray(clean[list(spec.inputs)].to_numpy(dtype=np.float64))
     y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
@@ -175,7 +176,9 @@ def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tup
     empty = [k for k in notes if k not in set(keys)]
 
     rows: list[dict[str, Any]] = []
+    long: list[tuple[Any, ...]] = []
     t_core = 0.0
+    config_hash = config.config_hash()
     if todo:
         sel = np.array(todo)
         sub_counts = counts[sel]
@@ -205,16 +208,22 @@ def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tup
                 se = boot[3][i]
             else:
                 lo, hi, n_fail, method = est - z * se, est + z * se, 0, "gauss-newton"
-            rows.append(_row(group_by, keys[j], clean.loc[offsets[j], group_by], config, spec, model,
-                             est, se, lo, hi, method, n_fail, st, int(res.iterations[i]), n,
-                             float(res.cost[i]), hashes[j], reason, now, __version__))
+            rows.append(_row(group_by, keys[j], dict(zip(group_by, key_values[j])), config_hash, spec,
+                             model, config, est, se, lo, hi, method, n_fail, st, int(res.iterations[i]),
+                             n, float(res.cost[i]), hashes[j], reason, now, __version__))
+            long.extend((keys[j], spec.name, config_hash, pn, float(est[a]), float(se[a]), float(lo[a]),
+                         float(hi[a])) for a, pn in enumerate(model.param_names))
     for k in empty:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         vals = json.loads(k)
         nan = np.full(model.n_params, np.nan)
-        rows.append(_row(group_by, k, dict(zip(group_by, vals)), config, spec, model, nan, nan, nan, nan,
-                         "none", 0, _status.BAD_INPUT, 0, 0, float("nan"), "", notes[k], now, __version__))
-    return pd.DataFrame(rows), t_core
+        rows.append(_row(group_by, k, dict(zip(group_by, vals)), config_hash, spec, model, config, nan, nan,
+                         nan, nan, "none", 0, _status.BAD_INPUT, 0, 0, float("nan"), "", notes[k], now,
+                         __version__))
+        long.extend((k, spec.name, config_hash, pn, np.nan, np.nan, np.nan, np.nan) for pn in model.param_names)
+    params = pd.DataFrame(long, columns=["group_key", "law", "config_hash", "param", "estimate", "stderr",
+                                         "ci_low", "ci_high"])
+    return pd.DataFrame(rows), params, t_core
 
 
 def _normal_quantile(p: float) -> float:
@@ -235,8 +244,8 @@ def _jsonl(values: np.ndarray) -> str:
     return json.dumps([None if not np.isfinite(v) else float(v) for v in values])
 
 
-def _row(group_by: Sequence[str], key: str, key_vals: Any, config: RefitConfig, spec: LawSpec, model: Any,
-         est: np.ndarray, se: np.ndarray, lo: np.ndarray, hi: np.ndarray, method: str, n_fail: int,
+def _row(group_by: Sequence[str], key: str, key_vals: Any, config_hash: str, spec: LawSpec, model: Any,
+         config: RefitConfig, est: np.ndarray, se: np.ndarray, lo: np.ndarray, hi: np.ndarray, method: str, n_fail: int,
          status: int, iterations: int, n_points: int, cost: float, data_hash: str, reason: str,
          now: datetime, version: str) -> dict[str, Any]:
     row: dict[str, Any] = {g: key_vals[g] for g in group_by}
@@ -245,7 +254,7 @@ def _row(group_by: Sequence[str], key: str, key_vals: Any, config: RefitConfig, 
         params=_jsonl(est), stderr=_jsonl(se), ci_low=_jsonl(lo), ci_high=_jsonl(hi), ci_method=method,
         level=config.level, n_boot=config.bootstrap, n_boot_failed=n_fail, status=status,
         message=_status.message(status), success=status > 0, iterations=iterations, n_points=n_points,
-        cost=cost, data_hash=data_hash, config_hash=config.config_hash(), seed=config.seed,
+        cost=cost, data_hash=data_hash, config_hash=config_hash, seed=config.seed,
         version=version, fitted_at=now, reason=reason,
     )
     return row
@@ -291,20 +300,10 @@ def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
     return {(k, h) for k, h in rows}
 
 
-def _write(con: Any, rows: "pd.DataFrame", config: RefitConfig) -> None:
+def _write(con: Any, rows: "pd.DataFrame", pframe: "pd.DataFrame", config: RefitConfig) -> None:
     """One transaction: replace this config's rows for these groups, add the new ones."""
     if rows.empty:
         return
-    pd = data._need("pandas")
-    params = []
-    for r in rows.itertuples(index=False):
-        names = json.loads(r.param_names)
-        for i, n in enumerate(names):
-            params.append((r.group_key, r.law, r.config_hash, n, json.loads(r.params)[i],
-                           json.loads(r.stderr)[i], json.loads(r.ci_low)[i], json.loads(r.ci_high)[i]))
-    pframe = pd.DataFrame(params, columns=["group_key", "law", "config_hash", "param", "estimate",
-                                           "stderr", "ci_low", "ci_high"]).astype(
-        {"estimate": float, "stderr": float, "ci_low": float, "ci_high": float})
     con.register("_sf_rows", rows)
     con.register("_sf_params", pframe)
     try:
@@ -456,8 +455,8 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
         bar = _progress(n_groups, progress)
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, int(chunk_groups)):
-                rows, t = fit_frame(frame, config, done=done, threads=threads)
-                _write(con, rows, config)
+                rows, params, t = fit_frame(frame, config, done=done, threads=threads)
+                _write(con, rows, params, config)
                 t_core += t
                 n_chunks += 1
                 n_fitted += len(rows)
