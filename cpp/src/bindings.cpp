@@ -9,6 +9,9 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <array>
+#include <atomic>
+#include <cmath>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "scalingfit/batch.hpp"
+#include "scalingfit/bootstrap.hpp"
 #include "scalingfit/losses.hpp"
 #include "scalingfit/models.hpp"
 
@@ -24,6 +28,7 @@ namespace sf = scalingfit;
 
 using DArray = py::array_t<double, py::array::c_style>;
 using IArray = py::array_t<int64_t, py::array::c_style>;
+using I32Array = py::array_t<int32_t, py::array::c_style>;
 
 namespace {
 
@@ -199,6 +204,382 @@ py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
   return result;
 }
 
+// ------------------------------------------------------------------ bootstrap (rng.hpp,
+// bootstrap.hpp): resamples as pure functions of (seed, problem, replicate).
+
+void check_scheme(int scheme) {
+  if (!sf::scheme_is_known(scheme)) fail("unknown resampling scheme index " + std::to_string(scheme));
+}
+
+// Shape checks shared by the bootstrap entry points (x, y, weights, offsets of a batch).
+template <class M>
+int64_t check_batch_layout(const DArray& x, const DArray& y, const std::optional<DArray>& w,
+                           const IArray& offsets) {
+  require_ndim(x, 2, "x");
+  require_ndim(y, 1, "y");
+  require_ndim(offsets, 1, "offsets");
+  const int64_t n_points = y.shape(0);
+  if (x.shape(0) != n_points) {
+    fail("x has " + std::to_string(x.shape(0)) + " rows but y has " + std::to_string(n_points) +
+         " points");
+  }
+  if (x.shape(1) != M::kInputs) {
+    fail("x must have " + std::to_string(M::kInputs) + " columns for model " + M::kName +
+         ", got " + std::to_string(x.shape(1)));
+  }
+  if (w) {
+    require_ndim(*w, 1, "weights");
+    if (w->shape(0) != n_points) fail("weights must have one entry per point");
+  }
+  if (offsets.shape(0) < 1) fail("offsets must have at least one entry");
+  const int64_t n_problems = offsets.shape(0) - 1;
+  const int64_t* off = offsets.data();
+  if (off[0] != 0 || off[n_problems] != n_points) {
+    fail("offsets must start at 0 and end at the number of points");
+  }
+  for (int64_t j = 0; j < n_problems; ++j) {
+    if (off[j + 1] < off[j]) fail("offsets must be non-decreasing");
+  }
+  return n_problems;
+}
+
+// Group ids local to each problem: 0 <= groups[i] < n_groups[problem of i].
+void check_groups(const I32Array& groups, const IArray& n_groups, const int64_t* off,
+                  int64_t n_problems) {
+  require_ndim(groups, 1, "groups");
+  require_ndim(n_groups, 1, "n_groups");
+  if (groups.shape(0) != off[n_problems]) fail("groups must have one entry per point");
+  if (n_groups.shape(0) != n_problems) fail("n_groups must have one entry per problem");
+  const int32_t* g = groups.data();
+  const int64_t* ng = n_groups.data();
+  for (int64_t j = 0; j < n_problems; ++j) {
+    for (int64_t i = off[j]; i < off[j + 1]; ++i) {
+      if (g[i] < 0 || g[i] >= ng[j]) {
+        fail("groups[" + std::to_string(i) + "] = " + std::to_string(g[i]) +
+             " is not a group id of its problem (0.." + std::to_string(ng[j] - 1) + ")");
+      }
+    }
+  }
+}
+
+py::tuple philox4x32_10(std::array<uint32_t, 4> ctr, std::array<uint32_t, 2> key) {
+  uint32_t out[4];
+  sf::philox4x32_10(ctr.data(), key.data(), out);
+  return py::make_tuple(out[0], out[1], out[2], out[3]);
+}
+
+// Words [start, start + n) of the stream (seed; s1, s2, s3).
+py::array_t<uint32_t> philox_stream(uint64_t seed, uint32_t s1, uint32_t s2, uint32_t s3,
+                                    uint64_t start, int64_t n) {
+  if (n < 0) fail("n must be >= 0");
+  py::array_t<uint32_t> out(n);
+  uint32_t* o = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    sf::PhiloxStream s;
+    s.init(seed, s1, s2, s3);
+    s.seek(start);
+    for (int64_t i = 0; i < n; ++i) o[i] = s.next_u32();
+  }
+  return out;
+}
+
+// Integer multiplicities of resamples `replicates` of one problem of n_points points.
+I32Array resample_multiplicities(int scheme, uint64_t seed, int64_t problem_id,
+                                 IArray replicates, int64_t n_points,
+                                 std::optional<I32Array> groups, int64_t n_groups,
+                                 int n_threads) {
+  check_scheme(scheme);
+  if (sf::scheme_uses_targets(scheme)) fail("the residual and wild schemes have no multiplicities");
+  require_ndim(replicates, 1, "replicates");
+  if (n_points < 0 || n_points > 0xFFFFFFFFll) fail("n_points out of range");
+  const int32_t* g = nullptr;
+  if (sf::scheme_uses_groups(scheme)) {
+    if (!groups) fail("the groups schemes need groups");
+    require_ndim(*groups, 1, "groups");
+    if (groups->shape(0) != n_points) fail("groups must have one entry per point");
+    if (n_groups < 1) fail("n_groups must be >= 1");
+    g = groups->data();
+    for (int64_t i = 0; i < n_points; ++i) {
+      if (g[i] < 0 || g[i] >= n_groups) fail("groups[" + std::to_string(i) + "] out of range");
+    }
+  }
+  const int64_t R = replicates.shape(0);
+  I32Array out({R, n_points});
+  int32_t* o = out.mutable_data();
+  const int64_t* rep = replicates.data();
+  std::atomic<bool> ok{true};
+  {
+    py::gil_scoped_release nogil;
+    auto body = [&](int64_t b, int64_t e) {
+      std::vector<int> gcount(static_cast<size_t>(std::max<int64_t>(n_groups, 1)));
+      for (int64_t r = b; r < e; ++r) {
+        if (!sf::resample_multiplicities(scheme, seed, problem_id, rep[r], n_points, g, n_groups,
+                                         gcount.data(), o + r * n_points)) {
+          ok = false;
+        }
+      }
+    };
+    sf::parallel_for(R, n_threads, 16, body, {});
+  }
+  if (!ok) fail("could not generate the resample (bad scheme or groups)");
+  return out;
+}
+
+// Perturbed targets of resamples `replicates` of one problem (residual and wild schemes),
+// from y, yhat and resid in the solver's space (see prepare_residuals).
+DArray resample_targets(int scheme, int wild, uint64_t seed, int64_t problem_id,
+                        IArray replicates, DArray y, DArray yhat, DArray resid,
+                        std::optional<DArray> w, int n_threads) {
+  check_scheme(scheme);
+  if (!sf::scheme_uses_targets(scheme)) fail("only the residual and wild schemes perturb targets");
+  require_ndim(replicates, 1, "replicates");
+  require_ndim(y, 1, "y");
+  const int64_t n = y.shape(0);
+  if (yhat.ndim() != 1 || yhat.shape(0) != n || resid.ndim() != 1 || resid.shape(0) != n) {
+    fail("yhat and resid must have one entry per point");
+  }
+  if (w && (w->ndim() != 1 || w->shape(0) != n)) fail("weights must have one entry per point");
+  const int64_t R = replicates.shape(0);
+  DArray out({R, n});
+  double* o = out.mutable_data();
+  const int64_t* rep = replicates.data();
+  const double *yp = y.data(), *hp = yhat.data(), *rp = resid.data();
+  const double* wp = w ? w->data() : nullptr;
+  std::atomic<bool> ok{true};
+  {
+    py::gil_scoped_release nogil;
+    auto body = [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        if (!sf::resample_targets(scheme, wild, seed, problem_id, rep[r], n, yp, hp, rp, wp,
+                                  o + r * n)) {
+          ok = false;
+        }
+      }
+    };
+    sf::parallel_for(R, n_threads, 16, body, {});
+  }
+  if (!ok) fail("could not generate the resample (bad scheme or wild distribution)");
+  return out;
+}
+
+// Fitted values and adjusted residuals of each problem's point fit, in the solver's space
+// (log space for log residuals): (yhat, resid, ok per problem).
+py::tuple prepare_residuals(int model_index, int scheme, DArray x, DArray y,
+                            std::optional<DArray> w, IArray offsets, DArray center,
+                            bool log_residuals) {
+  py::tuple result;
+  check_scheme(scheme);
+  bool found = sf::dispatch_model(model_index, [&](auto model) {
+    using M = decltype(model);
+    constexpr int P = M::kParams;
+    const int64_t n_problems = check_batch_layout<M>(x, y, w, offsets);
+    if (center.ndim() != 2 || center.shape(0) != n_problems || center.shape(1) != P) {
+      fail("center must have shape (" + std::to_string(n_problems) + ", " + std::to_string(P) + ")");
+    }
+    const int64_t n_points = y.shape(0);
+    std::vector<double> t(static_cast<size_t>(n_points) * M::kInputs);
+    DArray yhat(n_points), resid(n_points);
+    py::array_t<uint8_t> okp(n_problems);
+    const int64_t* off = offsets.data();
+    const double* wp = w ? w->data() : nullptr;
+    const double *xp = x.data(), *yp = y.data(), *cp = center.data();
+    double *hp = yhat.mutable_data(), *rp = resid.mutable_data();
+    uint8_t* ok = okp.mutable_data();
+    {
+      py::gil_scoped_release nogil;
+      std::vector<double> yt(static_cast<size_t>(n_points));
+      sf::prepare_batch<M>(xp, yp, wp, off, n_problems, log_residuals, t.data(), yt.data(), ok);
+      for (int64_t j = 0; j < n_problems; ++j) {
+        const int64_t o0 = off[j];
+        const sf::ProblemView v{t.data() + o0 * M::kInputs, yt.data() + o0,
+                                wp ? wp + o0 : nullptr, nullptr,
+                                static_cast<long long>(off[j + 1] - o0)};
+        bool good = ok[j] != 0;
+        for (int a = 0; a < P; ++a) good = good && sf::sf_isfinite(cp[j * P + a]);
+        good = good && sf::prepare_residuals<M>(v, cp + j * P, log_residuals, scheme, hp + o0,
+                                                rp + o0);
+        ok[j] = good ? 1 : 0;
+        if (!good) {
+          for (int64_t i = o0; i < off[j + 1]; ++i) hp[i] = rp[i] = std::nan("");
+        }
+      }
+    }
+    result = py::make_tuple(yhat, resid, okp);
+  });
+  if (!found) fail("unknown model index " + std::to_string(model_index));
+  return result;
+}
+
+// Solves bootstrap items (problem, replicate) of a batch, each warm-started at its problem's
+// point fit `center`; returns (x, cov or None, cost, status, iterations) per item.
+py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
+                          std::optional<DArray> w, IArray offsets, DArray center, DArray lo,
+                          DArray hi, int scheme, int wild, uint64_t seed,
+                          std::optional<IArray> problem_id, std::optional<I32Array> groups,
+                          std::optional<IArray> n_groups, IArray item_problem,
+                          IArray item_replicate, double ftol, double xtol, double gtol,
+                          int max_iter, double f_scale, bool log_residuals, bool compute_cov,
+                          int n_threads) {
+  py::tuple result;
+  check_scheme(scheme);
+  bool model_found = sf::dispatch_model(model_index, [&](auto model) {
+    using M = decltype(model);
+    constexpr int P = M::kParams;
+    constexpr int K = M::kInputs;
+    const int64_t n_problems = check_batch_layout<M>(x, y, w, offsets);
+    const int64_t n_points = y.shape(0);
+    const int64_t* off = offsets.data();
+    if (center.ndim() != 2 || center.shape(0) != n_problems || center.shape(1) != P) {
+      fail("center must have shape (" + std::to_string(n_problems) + ", " + std::to_string(P) + ")");
+    }
+    require_ndim(lo, 1, "lo");
+    require_ndim(hi, 1, "hi");
+    if (lo.shape(0) != P || hi.shape(0) != P) fail("bounds must have one entry per parameter");
+    require_ndim(item_problem, 1, "item_problem");
+    require_ndim(item_replicate, 1, "item_replicate");
+    const int64_t n_items = item_problem.shape(0);
+    if (item_replicate.shape(0) != n_items) fail("item_replicate must match item_problem");
+    if (problem_id) {
+      require_ndim(*problem_id, 1, "problem_id");
+      if (problem_id->shape(0) != n_problems) fail("problem_id must have one entry per problem");
+    }
+    if (sf::scheme_uses_groups(scheme)) {
+      if (!groups || !n_groups) fail("the groups schemes need groups and n_groups");
+      check_groups(*groups, *n_groups, off, n_problems);
+    }
+    if (sf::scheme_uses_targets(scheme) && (wild < sf::kWildRademacher || wild > sf::kWildMammen)) {
+      fail("unknown wild distribution index " + std::to_string(wild));
+    }
+    if (f_scale <= 0.0 || !sf::sf_isfinite(f_scale)) fail("f_scale must be positive and finite");
+    if (max_iter < 0) fail("max_iter must be >= 0");
+
+    sf::Options opt;
+    opt.ftol = ftol;
+    opt.xtol = xtol;
+    opt.gtol = gtol;
+    opt.max_iter = max_iter;
+    opt.f_scale = f_scale;
+    opt.log_residuals = log_residuals;
+
+    DArray out_x({n_items, static_cast<int64_t>(P)});
+    DArray out_cov = compute_cov ? DArray({n_items, static_cast<int64_t>(P), static_cast<int64_t>(P)})
+                                 : DArray(std::vector<int64_t>{0});
+    DArray out_cost(n_items);
+    py::array_t<int32_t> out_status(n_items);
+    py::array_t<int32_t> out_iter(n_items);
+
+    std::vector<double> t(static_cast<size_t>(n_points) * K);
+    std::vector<double> yt(static_cast<size_t>(n_points));
+    std::vector<uint8_t> valid(static_cast<size_t>(n_problems));
+    const bool targets = sf::scheme_uses_targets(scheme);
+    std::vector<double> yhat(targets ? static_cast<size_t>(n_points) : 0);
+    std::vector<double> resid(targets ? static_cast<size_t>(n_points) : 0);
+
+    const double* wp = w ? w->data() : nullptr;
+    const double* cp = center.data();
+    sf::BatchData data{t.data(), yt.data(), wp, off, valid.data(), n_problems};
+    sf::ResampleSpec spec{scheme,
+                          wild,
+                          seed,
+                          problem_id ? problem_id->data() : nullptr,
+                          sf::scheme_uses_groups(scheme) ? groups->data() : nullptr,
+                          sf::scheme_uses_groups(scheme) ? n_groups->data() : nullptr,
+                          targets ? yhat.data() : nullptr,
+                          targets ? resid.data() : nullptr,
+                          cp};
+    sf::ResampleItems items{item_problem.data(), item_replicate.data(), n_items};
+    sf::BatchOutputs out{out_x.mutable_data(), compute_cov ? out_cov.mutable_data() : nullptr,
+                         out_cost.mutable_data(), out_status.mutable_data(),
+                         out_iter.mutable_data()};
+    const double* xp = x.data();
+    const double* yp = y.data();
+    const double* lop = lo.data();
+    const double* hip = hi.data();
+
+    bool completed = true;
+    bool loss_found = true;
+    {
+      py::gil_scoped_release nogil;
+      sf::prepare_batch<M>(xp, yp, wp, off, n_problems, log_residuals, t.data(), yt.data(),
+                           valid.data());
+      for (int64_t j = 0; j < n_problems; ++j) {
+        bool good = valid[j] != 0;
+        for (int a = 0; a < P; ++a) good = good && sf::sf_isfinite(cp[j * P + a]);
+        if (good && targets) {
+          const int64_t o0 = off[j];
+          const sf::ProblemView v{t.data() + o0 * K, yt.data() + o0, wp ? wp + o0 : nullptr,
+                                  nullptr, static_cast<long long>(off[j + 1] - o0)};
+          good = sf::prepare_residuals<M>(v, cp + j * P, log_residuals, scheme,
+                                          yhat.data() + o0, resid.data() + o0);
+        }
+        valid[j] = good ? 1 : 0;
+      }
+      int64_t max_points = 0, max_groups = 0;
+      sf::resample_scratch_sizes(data, spec, &max_points, &max_groups);
+      loss_found = sf::dispatch_loss(loss_index, [&](auto loss) {
+        using L = decltype(loss);
+        auto body = [&](int64_t b, int64_t e) {
+          // Per-thread scratch (one allocation per chunk, never per item).
+          std::vector<int> mult(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
+          std::vector<int> gcount(static_cast<size_t>(std::max<int64_t>(max_groups, 1)));
+          std::vector<double> ys(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
+          sf::solve_resample_items<M, L>(data, spec, items, out, opt, lop, hip, b, e,
+                                         mult.data(), gcount.data(), ys.data());
+        };
+        auto poll = []() {
+          py::gil_scoped_acquire gil;
+          return PyErr_CheckSignals() != 0;
+        };
+        const int64_t chunk =
+            std::max<int64_t>(1, std::min<int64_t>(256, n_items / (8 * n_threads) + 1));
+        completed = sf::parallel_for(n_items, n_threads, chunk, body, poll);
+      });
+    }
+    if (!loss_found) fail("unknown loss index " + std::to_string(loss_index));
+    if (!completed) throw py::error_already_set();
+    result = py::make_tuple(out_x, compute_cov ? py::object(out_cov) : py::object(py::none()),
+                            out_cost, out_status, out_iter);
+  });
+  if (!model_found) fail("unknown model index " + std::to_string(model_index));
+  return result;
+}
+
+// Model values at points x for many parameter vectors: params (S, P) -> (S, n).
+DArray evaluate_many(int model_index, DArray x, DArray params) {
+  DArray result;
+  bool found = sf::dispatch_model(model_index, [&](auto model) {
+    using M = decltype(model);
+    require_ndim(x, 2, "x");
+    require_ndim(params, 2, "params");
+    if (x.shape(1) != M::kInputs) fail("x must have " + std::to_string(M::kInputs) + " columns");
+    if (params.shape(1) != M::kParams) {
+      fail("params must have " + std::to_string(M::kParams) + " columns");
+    }
+    const int64_t n = x.shape(0), S = params.shape(0);
+    DArray f({S, n});
+    const double* xp = x.data();
+    const double* pp = params.data();
+    double* fp = f.mutable_data();
+    {
+      py::gil_scoped_release nogil;
+      std::vector<double> t(static_cast<size_t>(n) * M::kInputs);
+      for (int64_t i = 0; i < n * M::kInputs; ++i) {
+        t[i] = M::kLogInputs ? std::log(xp[i]) : xp[i];
+      }
+      double J[sf::kMaxParams];
+      for (int64_t s = 0; s < S; ++s) {
+        for (int64_t i = 0; i < n; ++i) {
+          fp[s * n + i] = M::eval(pp + s * M::kParams, t.data() + i * M::kInputs, J);
+        }
+      }
+    }
+    result = f;
+  });
+  if (!found) fail("unknown model index " + std::to_string(model_index));
+  return result;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -215,4 +596,36 @@ PYBIND11_MODULE(_core, m) {
         py::arg("max_iter"), py::arg("f_scale"), py::arg("log_residuals"),
         py::arg("compute_cov"), py::arg("n_threads"),
         "Solve a batch of items; returns (x, cov, cost, status, iterations).");
+
+  // Bootstrap (rng.hpp, bootstrap.hpp).
+  m.def("philox4x32_10", &philox4x32_10, py::arg("counter"), py::arg("key"),
+        "One Philox4x32-10 block: 4 counter words, 2 key words -> 4 output words.");
+  m.def("philox_stream", &philox_stream, py::arg("seed"), py::arg("s1"), py::arg("s2"),
+        py::arg("s3"), py::arg("start"), py::arg("n"),
+        "Words [start, start + n) of the Philox stream (seed; s1, s2, s3).");
+  m.def("resample_multiplicities", &resample_multiplicities, py::arg("scheme"), py::arg("seed"),
+        py::arg("problem_id"), py::arg("replicates").noconvert(), py::arg("n_points"),
+        py::arg("groups").noconvert(), py::arg("n_groups"), py::arg("n_threads"),
+        "Integer multiplicities (replicates x n_points) of resamples of one problem.");
+  m.def("resample_targets", &resample_targets, py::arg("scheme"), py::arg("wild"),
+        py::arg("seed"), py::arg("problem_id"), py::arg("replicates").noconvert(),
+        py::arg("y").noconvert(), py::arg("yhat").noconvert(), py::arg("resid").noconvert(),
+        py::arg("weights").noconvert(), py::arg("n_threads"),
+        "Perturbed targets (replicates x n_points) of residual/wild resamples of one problem.");
+  m.def("prepare_residuals", &prepare_residuals, py::arg("model"), py::arg("scheme"),
+        py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("weights").noconvert(),
+        py::arg("offsets").noconvert(), py::arg("center").noconvert(), py::arg("log_residuals"),
+        "Fitted values and adjusted residuals of each problem's point fit: (yhat, resid, ok).");
+  m.def("bootstrap_batch", &bootstrap_batch, py::arg("model"), py::arg("loss"),
+        py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("weights").noconvert(),
+        py::arg("offsets").noconvert(), py::arg("center").noconvert(), py::arg("lo").noconvert(),
+        py::arg("hi").noconvert(), py::arg("scheme"), py::arg("wild"), py::arg("seed"),
+        py::arg("problem_id").noconvert(), py::arg("groups").noconvert(),
+        py::arg("n_groups").noconvert(), py::arg("item_problem").noconvert(),
+        py::arg("item_replicate").noconvert(), py::arg("ftol"), py::arg("xtol"), py::arg("gtol"),
+        py::arg("max_iter"), py::arg("f_scale"), py::arg("log_residuals"),
+        py::arg("compute_cov"), py::arg("n_threads"),
+        "Solve bootstrap items (problem, replicate); returns (x, cov, cost, status, iterations).");
+  m.def("evaluate_many", &evaluate_many, py::arg("model"), py::arg("x").noconvert(),
+        py::arg("params").noconvert(), "Model values (S x n) at points x for S parameter rows.");
 }

@@ -1,0 +1,358 @@
+// scalingfit/bootstrap.hpp -- resamples as pure functions of (seed, problem, replicate).
+//
+// Nothing is copied and nothing is stored per replicate. A bootstrap item is
+// (problem, replicate); the thread (or GPU lane) that solves it regenerates its resample
+// from the Philox stream keyed by the seed and named by (replicate, problem, purpose) into a
+// scratch buffer of its own, then runs the ordinary LM solve on it. The same numbers give the
+// same resample on any thread count and either backend. Replicate -1 is the original data.
+//
+// Schemes, and what the solve sees:
+//   points     multinomial counts: n draws of a point, uniform with replacement; the count
+//              of point i is its integer multiplicity (ProblemView::mult).
+//   groups     cluster bootstrap: G draws of a group (a run); every point of a group drawn k
+//              times has multiplicity k.
+//   residual   y*_i = yhat_i + u_{J_i} / sqrt(w_i), J_i uniform on the n points, with
+//              u_j = sqrt(w_j) e_j / sqrt(1 - h_j) centred (Davison & Hinkley's modified
+//              residuals, alg. 6.3): real-valued targets, multiplicities all one.
+//   wild       y*_i = yhat_i + v_i e_i / sqrt(1 - h_i), v_i iid with mean 0 and variance 1
+//              (Rademacher, Webb's six-point, or Mammen's two-point); point i always uses
+//              the same words of its stream, so a lane can seek to it.
+//   jackknife  leave-one-out (points or groups) for the BCa acceleration: replicate r
+//              deletes point (group) r.
+// e_i = y_i - yhat_i are the residuals of the point fit in the space the solver works in
+// (log space for log residuals), h_i the leverages w_i J_i^T (J^T W J)^-1 J_i there. For the
+// residual and wild schemes the per-point arrays yhat and u (or e / sqrt(1 - h)) are computed
+// once per problem from the point fit (prepare_residuals): O(n) numbers like the data
+// themselves, shared by all replicates; the perturbed targets are regenerated per item into
+// the lane's scratch. Studentized intervals need each replicate's standard errors: for the
+// multiplicity schemes the Gauss-Newton covariance of an item is rescaled to n - P degrees of
+// freedom (n = sum of multiplicities), as if the resample were a data set of n points.
+#pragma once
+#include "config.hpp"
+#include "lm.hpp"
+#include "rng.hpp"
+
+namespace scalingfit {
+
+// Fixed values: the Python layer (scalingfit/bootstrap.py) mirrors them.
+enum Scheme : int {
+  kSchemePoints = 0,
+  kSchemeGroups = 1,
+  kSchemeResidual = 2,
+  kSchemeWild = 3,
+  kSchemeJackknifePoints = 4,
+  kSchemeJackknifeGroups = 5,
+};
+enum WildWeights : int { kWildRademacher = 0, kWildWebb = 1, kWildMammen = 2 };
+
+// Purpose tags (low byte of stream word s3): the streams of different schemes never overlap.
+constexpr u32 kTagPoints = 1u, kTagGroups = 2u, kTagResidual = 3u, kTagWild = 4u;
+
+SF_HD inline bool scheme_uses_targets(int scheme) {
+  return scheme == kSchemeResidual || scheme == kSchemeWild;
+}
+SF_HD inline bool scheme_uses_groups(int scheme) {
+  return scheme == kSchemeGroups || scheme == kSchemeJackknifeGroups;
+}
+SF_HD inline bool scheme_is_known(int scheme) {
+  return scheme >= kSchemePoints && scheme <= kSchemeJackknifeGroups;
+}
+
+// The stream of one resample: key = seed; (s1, s2, s3) = (replicate, problem low word,
+// tag | problem bits 32..55 << 8). Problem ids are taken modulo 2^56, replicates modulo 2^32.
+SF_HD inline void open_resample_stream(PhiloxStream& s, u64 seed, long long problem,
+                                       long long replicate, u32 tag) {
+  const u64 pid = static_cast<u64>(problem);
+  const u32 high = static_cast<u32>((pid >> 32) & 0xFFFFFFu);
+  s.init(seed, static_cast<u32>(replicate), static_cast<u32>(pid), tag | (high << 8));
+}
+
+// Integer multiplicities of one resample (points, groups and jackknife schemes): fills
+// mult[0..n). group: each point's group id in [0, n_groups) (group schemes), gcount: scratch
+// of n_groups ints. Replicate < 0: all ones. Returns false for an unusable request.
+SF_HD inline bool resample_multiplicities(int scheme, u64 seed, long long problem,
+                                          long long replicate, long long n, const int* group,
+                                          long long n_groups, int* gcount, int* mult) {
+  if (n < 0 || n > 0xFFFFFFFFll) return false;
+  if (replicate < 0) {
+    for (long long i = 0; i < n; ++i) mult[i] = 1;
+    return true;
+  }
+  PhiloxStream s;
+  switch (scheme) {
+    case kSchemePoints: {
+      for (long long i = 0; i < n; ++i) mult[i] = 0;
+      if (n == 0) return true;
+      open_resample_stream(s, seed, problem, replicate, kTagPoints);
+      const u32 un = static_cast<u32>(n);
+      for (long long k = 0; k < n; ++k) mult[s.below(un)] += 1;
+      return true;
+    }
+    case kSchemeGroups: {
+      if (!group || n_groups < 1 || n_groups > 0xFFFFFFFFll) return false;
+      for (long long g = 0; g < n_groups; ++g) gcount[g] = 0;
+      open_resample_stream(s, seed, problem, replicate, kTagGroups);
+      const u32 ug = static_cast<u32>(n_groups);
+      for (long long k = 0; k < n_groups; ++k) gcount[s.below(ug)] += 1;
+      for (long long i = 0; i < n; ++i) {
+        const int g = group[i];
+        if (g < 0 || g >= n_groups) return false;
+        mult[i] = gcount[g];
+      }
+      return true;
+    }
+    case kSchemeJackknifePoints:
+      for (long long i = 0; i < n; ++i) mult[i] = (i == replicate) ? 0 : 1;
+      return true;
+    case kSchemeJackknifeGroups:
+      if (!group) return false;
+      for (long long i = 0; i < n; ++i) mult[i] = (group[i] == replicate) ? 0 : 1;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// One wild multiplier with mean 0 and variance 1; uses exactly one word (Rademacher) or
+// two words (Webb, Mammen: a 53-bit uniform, bias below 1e-15) of the stream.
+SF_HD inline double wild_weight(PhiloxStream& s, int dist) {
+  if (dist == kWildRademacher) return (s.next_u32() >> 31) ? 1.0 : -1.0;
+  const double u = s.next_double();
+  if (dist == kWildWebb) {
+    // +-sqrt(1/2), +-1, +-sqrt(3/2), each with probability 1/6 (Webb 2014).
+    const int k = static_cast<int>(u * 6.0);
+    const double mag = k == 0 || k == 5 ? sqrt(1.5) : (k == 1 || k == 4 ? 1.0 : sqrt(0.5));
+    return k < 3 ? -mag : mag;
+  }
+  // Mammen (1993): -(sqrt5 - 1)/2 with probability (sqrt5 + 1)/(2 sqrt5), else (sqrt5 + 1)/2.
+  const double r5 = sqrt(5.0);
+  return u < (r5 + 1.0) / (2.0 * r5) ? -(r5 - 1.0) / 2.0 : (r5 + 1.0) / 2.0;
+}
+
+// Real-valued targets of one resample (residual and wild schemes), in the solver's space.
+// y: the original targets; yhat, resid: from prepare_residuals; w: weights or null.
+// Replicate < 0: y_out = y. Returns false for an unknown scheme or distribution.
+SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long problem,
+                                   long long replicate, long long n, const double* y,
+                                   const double* yhat, const double* resid, const double* w,
+                                   double* y_out) {
+  if (n < 0 || n > 0xFFFFFFFFll) return false;
+  if (replicate < 0) {
+    for (long long i = 0; i < n; ++i) y_out[i] = y[i];
+    return true;
+  }
+  PhiloxStream s;
+  if (scheme == kSchemeResidual) {
+    open_resample_stream(s, seed, problem, replicate, kTagResidual);
+    const u32 un = static_cast<u32>(n);
+    for (long long i = 0; i < n; ++i) {
+      const u32 j = s.below(un);
+      const double scale = w ? (w[i] > 0.0 ? 1.0 / sqrt(w[i]) : 0.0) : 1.0;
+      y_out[i] = yhat[i] + resid[j] * scale;
+    }
+    return true;
+  }
+  if (scheme == kSchemeWild) {
+    if (wild < kWildRademacher || wild > kWildMammen) return false;
+    open_resample_stream(s, seed, problem, replicate, kTagWild);
+    for (long long i = 0; i < n; ++i) y_out[i] = yhat[i] + wild_weight(s, wild) * resid[i];
+    return true;
+  }
+  return false;
+}
+
+// Per-point fitted values and adjusted residuals of the point fit p (one problem), in the
+// solver's space. Fills yhat[i] and resid[i]: for kSchemeResidual the centred, leverage-
+// adjusted, weight-standardised residuals u_i; for kSchemeWild e_i / sqrt(1 - h_i).
+// Leverages come from the Gauss-Newton matrix J^T W J; if that is singular every h_i is
+// replaced by its mean P / n. Returns false if the model is not finite (or not positive
+// under log residuals) at some point.
+template <class Model>
+SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_residuals,
+                             int scheme, double* yhat, double* resid) {
+  constexpr int P = Model::kParams;
+  double H[kMaxParams * kMaxParams], L[kMaxParams * kMaxParams], J[kMaxParams];
+  for (int a = 0; a < P * kMaxParams; ++a) H[a] = 0.0;
+  double n_pos = 0.0;
+  for (long long i = 0; i < d.n; ++i) {
+    const double w = d.w ? d.w[i] : 1.0;
+    double f = Model::eval(p, d.t + i * Model::kInputs, J);
+    if (log_residuals) {
+      if (!(f > 0.0)) return false;
+      for (int a = 0; a < P; ++a) J[a] /= f;
+      f = log(f);
+    }
+    if (!sf_isfinite(f)) return false;
+    yhat[i] = f;
+    resid[i] = d.y[i] - f;
+    if (w > 0.0) n_pos += 1.0;
+    for (int a = 0; a < P; ++a) {
+      for (int b = a; b < P; ++b) H[a * kMaxParams + b] += w * J[a] * J[b];
+    }
+  }
+  double dinv[kMaxParams];
+  bool ok = true;
+  for (int a = 0; a < P; ++a) {
+    const double haa = H[a * kMaxParams + a];
+    ok = ok && haa > 0.0 && sf_isfinite(haa);
+    dinv[a] = haa > 0.0 ? 1.0 / sqrt(haa) : 0.0;
+  }
+  for (int a = 0; a < P; ++a) {
+    for (int b = a; b < P; ++b) {
+      const double v = H[a * kMaxParams + b] * dinv[a] * dinv[b];
+      H[a * kMaxParams + b] = v;
+      H[b * kMaxParams + a] = v;
+    }
+  }
+  ok = ok && cholesky(H, P, L, 1e-13);
+  const double h_mean = n_pos > 0.0 ? P / n_pos : 0.0;
+  double sum_u = 0.0;
+  for (long long i = 0; i < d.n; ++i) {
+    const double w = d.w ? d.w[i] : 1.0;
+    double h = h_mean;
+    if (ok) {
+      Model::eval(p, d.t + i * Model::kInputs, J);
+      const double scale = log_residuals ? exp(-yhat[i]) : 1.0;  // 1 / f
+      double z[kMaxParams];
+      for (int a = 0; a < P; ++a) z[a] = J[a] * scale * dinv[a];
+      double q[kMaxParams];
+      cholesky_solve(L, P, z, q);
+      double s = 0.0;
+      for (int a = 0; a < P; ++a) s += z[a] * q[a];
+      h = w * s;
+    }
+    if (!(w > 0.0)) h = 0.0;
+    const double adj = 1.0 / sqrt(sf_max(1.0 - h, 1e-6));
+    double r = resid[i] * adj;
+    if (scheme == kSchemeResidual) {
+      r = w > 0.0 ? sqrt(w) * r : 0.0;
+      sum_u += r;
+    }
+    resid[i] = r;
+  }
+  if (scheme == kSchemeResidual && n_pos > 0.0) {
+    const double mean = sum_u / n_pos;
+    for (long long i = 0; i < d.n; ++i) {
+      const double w = d.w ? d.w[i] : 1.0;
+      if (w > 0.0) resid[i] -= mean;
+    }
+  }
+  return true;
+}
+
+// Solves one bootstrap item: the resample `replicate` of one problem, started at p (in/out).
+// Scratch: mult (n ints), gcount (n_groups ints), ys (n doubles); which are used depends on
+// the scheme. For the multiplicity schemes cov is rescaled to n - P degrees of freedom.
+template <class Model, class Loss>
+SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64 seed,
+                                 long long problem_id, long long replicate, const int* group,
+                                 long long n_groups, const double* yhat, const double* resid,
+                                 const Options& o, const double* lo, const double* hi,
+                                 double* p, double* cov, int* mult, int* gcount, double* ys) {
+  constexpr int P = Model::kParams;
+  ProblemView v = d;
+  SolveResult bad{kStatusBadInput, 0, nan("")};
+  if (scheme_uses_targets(scheme)) {
+    if (!resample_targets(scheme, wild, seed, problem_id, replicate, d.n, d.y, yhat, resid,
+                          d.w, ys)) {
+      return bad;
+    }
+    v.y = ys;
+    return solve<Model, Loss>(v, o, lo, hi, p, cov);
+  }
+  if (!resample_multiplicities(scheme, seed, problem_id, replicate, d.n, group, n_groups, gcount,
+                               mult)) {
+    return bad;
+  }
+  v.mult = mult;
+  SolveResult r = solve<Model, Loss>(v, o, lo, hi, p, cov);
+  if (cov) {
+    double n_distinct = 0.0, n_total = 0.0;
+    for (long long i = 0; i < d.n; ++i) {
+      const double w = d.w ? d.w[i] : 1.0;
+      if (w > 0.0 && mult[i] > 0) {
+        n_distinct += 1.0;
+        n_total += mult[i];
+      }
+    }
+    const double f = n_total > P ? (n_distinct - P) / (n_total - P) : nan("");
+    for (int a = 0; a < P * P; ++a) cov[a] *= f;
+  }
+  return r;
+}
+
+}  // namespace scalingfit
+
+#ifndef SF_DEVICE_COMPILE
+#include <cstdint>
+
+#include "batch.hpp"
+
+namespace scalingfit {
+
+// What the CPU driver needs besides the batch data (all arrays caller-owned).
+struct ResampleSpec {
+  int scheme;
+  int wild;
+  u64 seed;
+  const int64_t* problem_id;  // n_problems stream ids (null: the problem's index)
+  const int32_t* group;       // n_points group ids local to their problem, or null
+  const int64_t* n_groups;    // n_problems group counts, or null
+  const double* yhat;         // n_points fitted values (residual and wild schemes), or null
+  const double* resid;        // n_points adjusted residuals (residual and wild), or null
+  const double* center;       // n_problems x n_params: the point fits (warm starts)
+};
+
+struct ResampleItems {
+  const int64_t* problem;    // n_items problem indices
+  const int64_t* replicate;  // n_items replicate ids (-1: the original data)
+  int64_t n_items;
+};
+
+// Largest problem (points) and group count of a batch: the per-thread scratch sizes.
+inline void resample_scratch_sizes(const BatchData& data, const ResampleSpec& spec,
+                                   int64_t* max_points, int64_t* max_groups) {
+  *max_points = 0;
+  *max_groups = 0;
+  for (int64_t j = 0; j < data.n_problems; ++j) {
+    *max_points = std::max<int64_t>(*max_points, data.offsets[j + 1] - data.offsets[j]);
+    if (spec.n_groups) *max_groups = std::max<int64_t>(*max_groups, spec.n_groups[j]);
+  }
+}
+
+// Solves bootstrap items [begin, end), regenerating each resample into this thread's scratch
+// (mult: max_points ints, gcount: max_groups ints, ys: max_points doubles).
+template <class Model, class Loss>
+void solve_resample_items(const BatchData& data, const ResampleSpec& spec,
+                          const ResampleItems& items, const BatchOutputs& out,
+                          const Options& opt, const double* lo, const double* hi,
+                          int64_t begin, int64_t end, int* mult, int* gcount, double* ys) {
+  constexpr int P = Model::kParams;
+  for (int64_t k = begin; k < end; ++k) {
+    double* p = out.x + k * P;
+    double* cov = out.cov ? out.cov + k * P * P : nullptr;
+    const int64_t j = items.problem[k];
+    SolveResult r{kStatusBadInput, 0, nan("")};
+    const bool ok = j >= 0 && j < data.n_problems && data.valid[j];
+    for (int a = 0; a < P; ++a) p[a] = ok ? spec.center[j * P + a] : nan("");
+    if (ok) {
+      const int64_t o0 = data.offsets[j];
+      ProblemView v{data.t + o0 * Model::kInputs, data.y + o0, data.w ? data.w + o0 : nullptr,
+                    nullptr, static_cast<long long>(data.offsets[j + 1] - o0)};
+      const long long pid = spec.problem_id ? spec.problem_id[j] : j;
+      r = solve_resample<Model, Loss>(
+          v, spec.scheme, spec.wild, spec.seed, pid, items.replicate[k],
+          spec.group ? spec.group + o0 : nullptr, spec.n_groups ? spec.n_groups[j] : 0,
+          spec.yhat ? spec.yhat + o0 : nullptr, spec.resid ? spec.resid + o0 : nullptr, opt, lo,
+          hi, p, cov, mult, gcount, ys);
+    } else if (cov) {
+      for (int a = 0; a < P * P; ++a) cov[a] = nan("");
+    }
+    out.cost[k] = r.cost;
+    out.status[k] = r.status;
+    out.iterations[k] = r.iterations;
+  }
+}
+
+}  // namespace scalingfit
+#endif

@@ -1,0 +1,631 @@
+"""Many problems, their multi-start point fits and seeded resamples, in batched ``fit_batch`` calls.
+
+The analyses (``kaplan``, ``emergence``, ``curves``, ``testtime``) all need the same thing:
+fit a law to several problems at once (sizes of a sweep, tasks, runs, curves) and put an
+interval on each parameter and on quantities derived from it. This module is the one place
+that does it, so that moving to :func:`scalingfit.bootstrap` (counter-based resamples inside
+the core, no data copies) changes this file only.
+
+For now a resample is a vector of integer weights drawn by numpy from a generator seeded with
+``(seed, problem)``: nonparametric over points, or over groups of points (a cluster bootstrap,
+e.g. all checkpoints of a run together); or a residual bootstrap. The point fits of all
+problems (every start of each) are one ``fit_batch`` call, and all replicates of all problems,
+warm-started at their point fit, a second one (``warm_start=False``: everything in one call).
+The replicates copy their problem's points (the future bootstrap will not).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _validate
+from ._fit import fit_batch, resolve_model
+from ._status import SINGULAR
+from ._warnings import ConvergenceWarning
+
+FloatArray = NDArray[np.float64]
+BoundsLike = _validate.BoundsLike
+
+
+def percentile_interval(samples: ArrayLike, level: float = 0.95, axis: int = 0) -> FloatArray:
+    """Percentile interval of ``samples`` along ``axis`` (NaN replicates ignored).
+
+    Returns an array with a leading axis of length 2: (lower, upper).
+
+    >>> percentile_interval(np.arange(101.0), 0.9)
+    array([ 5., 95.])
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    s = np.asarray(samples, dtype=np.float64)
+    a = 50.0 * (1.0 - level)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN
+        return np.asarray(np.nanpercentile(s, [a, 100.0 - a], axis=axis))
+
+
+@dataclass(frozen=True)
+class ManyFits:
+    """Point fits of ``n_problems`` problems and, optionally, their resampled refits.
+
+    Attributes
+    ----------
+    model : str
+    param_names : tuple of str
+    params : ndarray (n_problems, n_params)
+        Best start of each problem on its data: converged, or converged with a singular
+        ``J^T J`` (status -2, kept: the curve is a least-squares solution even when a parameter
+        is not identifiable); NaN where the fit failed.
+    cost, status : ndarray (n_problems,)
+    cov : ndarray (n_problems, n_params, n_params)
+        Gauss–Newton covariance of the point fits.
+    samples : ndarray (n_problems, n_resamples, n_params) or None
+        Refits on resampled data; NaN where the replicate failed.
+    n_failed : ndarray (n_problems,) of int
+        Failed replicates per problem (never silently inside an interval).
+    seed : int
+    level : float
+        Default level of :meth:`interval`.
+    """
+
+    model: str
+    param_names: tuple[str, ...]
+    params: FloatArray
+    cost: FloatArray
+    status: NDArray[np.int32]
+    cov: FloatArray
+    samples: Optional[FloatArray]
+    n_failed: NDArray[np.int64]
+    seed: int
+    level: float = 0.95
+
+    @property
+    def n_problems(self) -> int:
+        return int(self.params.shape[0])
+
+    @property
+    def success(self) -> NDArray[np.bool_]:
+        return self.status > 0
+
+    @property
+    def stderr(self) -> FloatArray:
+        """Gauss–Newton standard errors, (n_problems, n_params)."""
+        d = np.diagonal(self.cov, axis1=1, axis2=2).copy()
+        d[~(d >= 0)] = np.nan
+        return np.sqrt(d)
+
+    def index(self, name: str) -> int:
+        try:
+            return self.param_names.index(name)
+        except ValueError:
+            raise ValueError(f"{self.model} has no parameter {name!r}; it has {self.param_names}") from None
+
+    def interval(self, name: str, level: Optional[float] = None) -> FloatArray:
+        """Interval of parameter ``name`` per problem, shape (n_problems, 2).
+
+        Percentile bootstrap when resamples exist, else the Gauss–Newton normal interval.
+        """
+        lvl = self.level if level is None else level
+        j = self.index(name)
+        if self.samples is not None:
+            return percentile_interval(self.samples[:, :, j], lvl, axis=1).T
+        z = _normal_quantile(0.5 + lvl / 2)
+        se = self.stderr[:, j]
+        return np.column_stack([self.params[:, j] - z * se, self.params[:, j] + z * se])
+
+    def derived(
+        self, func: Callable[[FloatArray], FloatArray], level: Optional[float] = None
+    ) -> tuple[FloatArray, Optional[FloatArray]]:
+        """A derived quantity ``func(params)`` (vectorised over leading axes) at the point fits,
+        and its percentile interval over resamples (None without resamples).
+
+        Returns ``(value, interval)`` with ``value`` of shape ``(n_problems, ...)`` and
+        ``interval`` of shape ``(n_problems, 2, ...)``.
+        """
+        lvl = self.level if level is None else level
+        with np.errstate(all="ignore"):
+            value = np.asarray(func(self.params))
+            if self.samples is None:
+                return value, delta_interval(func, self.params, self.cov, lvl)
+            s = np.asarray(func(self.samples))  # (n_problems, n_resamples, ...)
+        return value, np.moveaxis(percentile_interval(s, lvl, axis=1), 0, 1)
+
+    def problem(self, j: int, model: Optional[object] = None) -> "LawFit":
+        """Problem ``j`` as a :class:`LawFit`."""
+        return LawFit(
+            model=self.model, param_names=self.param_names, x=self.params[j], cov=self.cov[j],
+            status=int(self.status[j]), cost=float(self.cost[j]),
+            samples=None if self.samples is None else self.samples[j],
+            n_failed=int(self.n_failed[j]), level=self.level,
+        )
+
+
+def delta_interval(
+    func: Callable[[FloatArray], FloatArray], params: FloatArray, cov: FloatArray, level: float
+) -> FloatArray:
+    """Normal (delta-method) interval of ``func(params)`` from the Gauss–Newton covariance, with
+    a central-difference gradient. ``params`` (..., P), ``cov`` (..., P, P); returns
+    (..., 2, *func_shape)."""
+    p = np.asarray(params, dtype=np.float64)
+    P = p.shape[-1]
+    with np.errstate(all="ignore"):
+        f0 = np.asarray(func(p))
+        grads = []
+        for a in range(P):
+            h = 1e-6 * np.maximum(np.abs(p[..., a]), 1e-8)
+            pp, pm = p.copy(), p.copy()
+            pp[..., a] += h
+            pm[..., a] -= h
+            d = (np.asarray(func(pp)) - np.asarray(func(pm)))
+            grads.append(d / (2 * h).reshape(h.shape + (1,) * (d.ndim - h.ndim)))
+        G = np.stack(grads, axis=-1)  # (..., *fshape, P)
+        extra = f0.ndim - (p.ndim - 1)
+        C = cov.reshape(cov.shape[:-2] + (1,) * extra + (P, P))
+        var = np.einsum("...a,...ab,...b->...", G, C, G)
+        se = np.sqrt(np.where(var >= 0, var, np.nan))
+    z = _normal_quantile(0.5 + level / 2)
+    return np.stack([f0 - z * se, f0 + z * se], axis=p.ndim - 1)
+
+
+@dataclass(frozen=True)
+class LawFit:
+    """One fitted law with its uncertainty (a problem of a :class:`ManyFits`).
+
+    Attributes
+    ----------
+    model : str
+    param_names : tuple of str
+    x : ndarray (n_params,)
+        Parameters at the point fit.
+    cov : ndarray (n_params, n_params)
+        Gauss–Newton covariance.
+    status : int
+    cost : float
+    samples : ndarray (n_resamples, n_params) or None
+        Bootstrap refits (NaN where a replicate failed).
+    n_failed : int
+    level : float
+    """
+
+    model: str
+    param_names: tuple[str, ...]
+    x: FloatArray
+    cov: FloatArray
+    status: int
+    cost: float
+    samples: Optional[FloatArray]
+    n_failed: int
+    level: float = 0.95
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(self.param_names, self.x)}
+
+    @property
+    def success(self) -> bool:
+        return self.status > 0
+
+    @property
+    def stderr(self) -> FloatArray:
+        d = np.diag(self.cov).copy()
+        d[~(d >= 0)] = np.nan
+        return np.sqrt(d)
+
+    def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
+        """Percentile bootstrap interval of one parameter (Gauss–Newton normal without resamples)."""
+        lo, hi = self.derived(lambda p: p[..., self.param_names.index(name)], level)[1]
+        return float(lo), float(hi)
+
+    def derived(
+        self, func: Callable[[FloatArray], FloatArray], level: Optional[float] = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """``func(params)`` at the point fit and its interval (bootstrap percentile, or delta
+        method without resamples); ``func`` must be vectorised over leading axes."""
+        lvl = self.level if level is None else level
+        with np.errstate(all="ignore"):
+            value = np.asarray(func(self.x))
+            if self.samples is None:
+                return value, delta_interval(func, self.x, self.cov, lvl)
+            return value, percentile_interval(np.asarray(func(self.samples)), lvl, axis=0)
+
+    def predict(self, x: object) -> FloatArray:
+        """The law at inputs ``x`` (as ``scalingfit.fit`` accepts them; a scalar is one point)."""
+        from .models import get
+
+        m = get(self.model)
+        return m.predict(self.x, _validate.as_inputs(_points(x), m))  # type: ignore[arg-type]
+
+    def band(self, x: object, level: Optional[float] = None) -> FloatArray:
+        """Interval of the prediction at each input, shape (2, n): percentiles of the
+        resampled curves (delta method without resamples)."""
+        from .models import get
+
+        m = get(self.model)
+        xa = _validate.as_inputs(_points(x), m)  # type: ignore[arg-type]
+
+        def f(p: FloatArray) -> FloatArray:
+            flat = p.reshape(-1, p.shape[-1])
+            out = np.array([m.predict(q, xa) if np.isfinite(q).all() else np.full(xa.shape[0], np.nan)
+                            for q in flat])
+            return out.reshape(p.shape[:-1] + (xa.shape[0],))
+
+        return self.derived(f, level)[1]
+
+    def __repr__(self) -> str:
+        rows = []
+        for i, n in enumerate(self.param_names):
+            lo, hi = self.interval(n)
+            rows.append({"param": n, "value": float(self.x[i]), "stderr": float(self.stderr[i]),
+                         "lower": lo, "upper": hi})
+        kind = f"bootstrap, {self.samples.shape[0]} resamples, {self.n_failed} failed" \
+            if self.samples is not None else "Gauss-Newton"
+        return (f"LawFit(model={self.model!r}, status={self.status}, "
+                f"{int(round(100 * self.level))}% intervals: {kind})\n" + table(rows))
+
+
+def _normal_quantile(p: float) -> float:
+    """Inverse standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9)."""
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
+         1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
+         6.680131188771972e01, -1.328068155288572e01)
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
+         -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p!r}")
+    if p < 0.02425:
+        q = np.sqrt(-2 * np.log(p))
+        return float((((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+                     / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1))
+    if p > 1 - 0.02425:
+        return -_normal_quantile(1 - p)
+    q = p - 0.5
+    r = q * q
+    return float((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+                 / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1))
+
+
+def resample_weights(
+    n: int, n_resamples: int, rng: np.random.Generator, groups: Optional[NDArray[np.int64]] = None
+) -> FloatArray:
+    """Integer weights (n_resamples, n): each row counts how often a point (or its group) was
+    drawn in a bootstrap resample of the same size."""
+    if groups is None:
+        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples).astype(np.float64)
+    labels, inv = np.unique(groups, return_inverse=True)
+    g = labels.shape[0]
+    counts = rng.multinomial(g, np.full(g, 1.0 / g), size=n_resamples).astype(np.float64)
+    return counts[:, inv]
+
+
+def _points(x: object) -> object:
+    """A scalar input becomes one point."""
+    return np.atleast_1d(np.asarray(x, dtype=np.float64)) if np.ndim(x) == 0 else x  # type: ignore[arg-type]
+
+
+def _starts(  # type: ignore[no-untyped-def]
+    m, x, y, extra: Optional[FloatArray], lo: FloatArray, hi: FloatArray, guess: bool
+) -> FloatArray:
+    """Start vectors of one problem, clipped into the bounds; possibly none (the problem then
+    has no item and reports status -3)."""
+    rows: list[FloatArray] = []
+    if extra is not None:
+        rows.append(extra)
+    if guess and getattr(m, "guess", None) is not None and np.isfinite(y).all():
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rows.append(np.atleast_2d(m.initial_guesses(x, y)))
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            pass
+    if not rows:
+        if getattr(m, "guess", None) is None and extra is None:
+            raise ValueError(f"model {m.name!r} needs starts (p0): it has no initial guess")
+        return np.zeros((0, lo.shape[0]))
+    P = np.clip(np.vstack(rows), lo, hi)
+    return P[np.all(np.isfinite(P), axis=1)]
+
+
+def fit_many(
+    model: Union[str, object],
+    xs: Sequence[ArrayLike],
+    ys: Sequence[ArrayLike],
+    *,
+    weights: Optional[Sequence[Optional[ArrayLike]]] = None,
+    p0: Optional[ArrayLike] = None,
+    p0s: Optional[Sequence[Optional[ArrayLike]]] = None,
+    guess: bool = True,
+    n_resamples: int = 0,
+    scheme: str = "points",
+    groups: Optional[Sequence[Optional[ArrayLike]]] = None,
+    warm_start: bool = True,
+    seed: int = 0,
+    level: float = 0.95,
+    bounds: BoundsLike = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    log_residuals: bool = False,
+    max_iter: int = 500,
+    threads: Optional[int] = None,
+    warn: bool = True,
+) -> ManyFits:
+    """Fit ``model`` to each problem ``(xs[j], ys[j])`` and to ``n_resamples`` seeded
+    resamples of each, in one batch call for the point fits and one for all replicates.
+
+    Parameters
+    ----------
+    xs, ys : sequences of arrays
+        One entry per problem (``x`` as ``fit`` accepts it).
+    weights : sequence of arrays or None, optional
+        Per-point weights of each problem.
+    p0 : array_like, optional
+        Extra starts, ``(n_params,)`` or ``(k, n_params)``, for every problem.
+    p0s : sequence of array_like or None, optional
+        Extra starts per problem (added to ``p0``).
+    guess : bool
+        Also start from the model's data-driven guesses (default).
+    n_resamples : int
+        Bootstrap replicates per problem (0: point fits and Gauss–Newton intervals only).
+    scheme : {"points", "residuals"}
+        ``"points"``: resample points (or whole ``groups``) as integer weights.
+        ``"residuals"``: keep the design fixed and add
+        resampled residuals of the point fit (leverage-adjusted and centred; in log space with
+        ``log_residuals``) to the fitted values; a second batch call, started at the point
+        fits, fits all replicates. Better calibrated with few points per problem.
+    groups : sequence of arrays, optional
+        Group label per point of each problem: resample whole groups (cluster bootstrap).
+    warm_start : bool
+        Point fits first (one call, every start), then every replicate of every problem from
+        its point fit (a second call). False: point fits and replicates, all starts each, in a
+        single call (slower with many starts; no dependence on the point fit).
+    seed : int
+        Replicate r of problem j depends only on ``(seed, j)``.
+
+    Returns
+    -------
+    ManyFits
+
+    Examples
+    --------
+    >>> x = np.logspace(6, 9, 8); rng = np.random.default_rng(0)
+    >>> ys = [2 + 300 * x ** -0.3 * (1 + 0.002 * rng.standard_normal(8)) for _ in range(3)]
+    >>> r = fit_many("saturating_power_law", [x] * 3, ys, n_resamples=50, seed=1)
+    >>> r.params.shape, r.samples.shape
+    ((3, 3), (3, 50, 3))
+    """
+    if scheme not in ("points", "residuals"):
+        raise ValueError(f"scheme must be 'points' or 'residuals', got {scheme!r}")
+    if scheme == "residuals" and n_resamples:
+        return _fit_residual_bootstrap(
+            model, xs, ys, weights=weights, p0=p0, p0s=p0s, guess=guess, n_resamples=n_resamples,
+            seed=seed, level=level, bounds=bounds, loss=loss, f_scale=f_scale,
+            log_residuals=log_residuals, max_iter=max_iter, threads=threads, warn=warn,
+        )
+    m = resolve_model(model)  # type: ignore[arg-type]
+    n_prob = len(xs)
+    if len(ys) != n_prob:
+        raise ValueError(f"ys has {len(ys)} problems but xs has {n_prob}")
+    if n_prob == 0:
+        raise ValueError("no problems to fit")
+    if n_resamples < 0 or int(n_resamples) != n_resamples:
+        raise ValueError(f"n_resamples must be a non-negative integer, got {n_resamples!r}")
+    lo, hi = _validate.as_bounds(bounds, m)  # type: ignore[arg-type]
+    P = m.n_params
+    if p0s is not None and len(p0s) != n_prob:
+        raise ValueError(f"p0s has {len(p0s)} entries but there are {n_prob} problems")
+
+    R = int(n_resamples)
+    data: list[tuple[FloatArray, FloatArray, FloatArray]] = []
+    starts: list[FloatArray] = []
+    rws: list[FloatArray] = []
+    for j in range(n_prob):
+        xj = _validate.as_inputs(xs[j], m)  # type: ignore[arg-type]
+        yj = _validate.as_targets(ys[j], xj.shape[0])
+        n = yj.shape[0]
+        wj = np.ones(n) if weights is None or weights[j] is None else _validate.as_weights(weights[j], n)
+        assert wj is not None
+        extra = [np.asarray(a, dtype=np.float64).reshape(-1, P)
+                 for a in (p0, None if p0s is None else p0s[j]) if a is not None]
+        starts.append(_starts(m, xj, yj, np.vstack(extra) if extra else None, lo, hi, guess))
+        data.append((xj, yj, wj))
+        if R:
+            gj = None if groups is None or groups[j] is None else np.asarray(groups[j])
+            if gj is not None and gj.shape != (n,):
+                raise ValueError(f"groups[{j}] must have one label per point ({n}), got {gj.shape}")
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
+            rws.append(resample_weights(n, R, rng, gj))
+    if sum(a.shape[0] for a in starts) == 0:
+        raise ValueError(f"no usable start for any problem of {m.name}: pass p0")
+    opts = dict(loss=loss, f_scale=f_scale, lo=lo, hi=hi, log_residuals=log_residuals,
+                max_iter=max_iter, threads=threads)
+    samples = None
+    n_failed = np.zeros(n_prob, dtype=np.int64)
+    if R and not warm_start:
+        # point fits and every replicate, all starts each: one call
+        probs = []
+        for j in range(n_prob):
+            xj, yj, wj = data[j]
+            probs.append((xj, yj, wj, starts[j]))
+            probs += [(xj, yj, wj * rws[j][r], starts[j]) for r in range(R)]
+        xb, st, cost, cov = _solve(m, probs, **opts)  # type: ignore[arg-type]
+        xb, st = xb.reshape(n_prob, R + 1, P), st.reshape(n_prob, R + 1)
+        cost, cov = cost.reshape(n_prob, R + 1)[:, 0], cov.reshape(n_prob, R + 1, P, P)[:, 0]
+        x0, st0 = xb[:, 0], st[:, 0]
+        xr, str_ = xb[:, 1:], st[:, 1:]
+    else:
+        x0, st0, cost, cov = _solve(m, [(d[0], d[1], d[2], s0) for d, s0 in zip(data, starts)], **opts)  # type: ignore[arg-type]
+        if R:
+            # every replicate of every problem, warm-started at its problem's point fit: one call
+            probs = []
+            for j in range(n_prob):
+                xj, yj, wj = data[j]
+                sj = x0[j:j + 1] if np.isfinite(x0[j]).all() else starts[j]
+                probs += [(xj, yj, wj * rws[j][r], sj) for r in range(R)]
+            xr, str_, _, _ = _solve(m, probs, compute_cov=False, **opts)  # type: ignore[arg-type]
+            xr, str_ = xr.reshape(n_prob, R, P), str_.reshape(n_prob, R)
+    # A converged fit whose J^T J is singular at the solution (status -2: some parameter is not
+    # identifiable) still is a least-squares solution; its curve is kept, its status reported.
+    params = np.where(((st0 > 0) | (st0 == SINGULAR))[:, None], x0, np.nan)
+    if R:
+        ok = (str_ > 0) | (str_ == SINGULAR)
+        samples = np.where(ok[:, :, None], xr, np.nan)
+        n_failed = (~ok).sum(axis=1).astype(np.int64)
+    if warn and not (st0 > 0).all():
+        bad = np.flatnonzero(st0 <= 0)
+        warnings.warn(
+            f"{m.name}: the point fit of problem(s) {bad.tolist()} did not converge "
+            f"(status {st0[bad].tolist()})", ConvergenceWarning, stacklevel=2,
+        )
+    return ManyFits(
+        model=m.name, param_names=m.param_names, params=params, cost=cost,
+        status=st0.astype(np.int32), cov=cov, samples=samples, n_failed=n_failed,
+        seed=int(seed), level=level,
+    )
+
+
+def _solve(  # type: ignore[no-untyped-def]
+    m, problems: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]], *, loss: str,
+    f_scale: float, lo: FloatArray, hi: FloatArray, log_residuals: bool, max_iter: int,
+    threads: Optional[int], compute_cov: bool = True,
+) -> tuple[FloatArray, NDArray[np.int32], FloatArray, FloatArray]:
+    """Pack ``(x, y, w, starts)`` problems CSR-style and solve them in one ``fit_batch`` call;
+    the best start of each problem: (params, status, cost, cov)."""
+    P = m.n_params
+    sizes = np.array([p[1].shape[0] for p in problems], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n_starts = np.array([p[3].shape[0] for p in problems], dtype=np.int64)
+    item_problem = np.repeat(np.arange(len(problems), dtype=np.int64), n_starts)
+    P0 = np.vstack([p[3] for p in problems]) if n_starts.sum() else np.zeros((0, P))
+    batch = fit_batch(
+        m, np.ascontiguousarray(np.vstack([p[0] for p in problems])),
+        np.ascontiguousarray(np.concatenate([p[1] for p in problems])), offsets,
+        np.ascontiguousarray(P0), problem=item_problem,
+        weights=np.ascontiguousarray(np.concatenate([p[2] for p in problems])), loss=loss,
+        f_scale=f_scale, bounds=(lo, hi), log_residuals=log_residuals, max_iter=max_iter,
+        threads=threads, compute_cov=compute_cov,
+    )
+    best = batch.best_per_problem()
+    cov = best.cov if best.cov is not None else np.full((len(problems), P, P), np.nan)
+    return best.x, best.status, best.cost, cov
+
+
+def _fit_residual_bootstrap(
+    model: Union[str, object], xs: Sequence[ArrayLike], ys: Sequence[ArrayLike], *,
+    weights: Optional[Sequence[Optional[ArrayLike]]], p0: Optional[ArrayLike],
+    p0s: Optional[Sequence[Optional[ArrayLike]]], guess: bool, n_resamples: int, seed: int,
+    level: float, bounds: BoundsLike, loss: str, f_scale: float, log_residuals: bool,
+    max_iter: int, threads: Optional[int], warn: bool,
+) -> ManyFits:
+    """Residual bootstrap: point fits (one call), then all replicates (a second call)."""
+    m = resolve_model(model)  # type: ignore[arg-type]
+    point = fit_many(m, xs, ys, weights=weights, p0=p0, p0s=p0s, guess=guess, bounds=bounds,
+                     loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
+                     threads=threads, warn=warn, seed=seed, level=level)
+    R, P = int(n_resamples), m.n_params
+    new_ys: list[FloatArray] = []
+    new_xs: list[ArrayLike] = []
+    new_w: list[Optional[ArrayLike]] = []
+    starts: list[Optional[ArrayLike]] = []
+    for j in range(point.n_problems):
+        xj = _validate.as_inputs(xs[j], m)  # type: ignore[arg-type]
+        yj = _validate.as_targets(ys[j], xj.shape[0])
+        n = yj.shape[0]
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
+        if not np.isfinite(point.params[j]).all():
+            fitted = np.full(n, np.nan)
+        else:
+            with np.errstate(all="ignore"):
+                fitted = np.asarray(m.predict(point.params[j], xj))
+        with np.errstate(all="ignore"):
+            t, ft = (np.log(yj), np.log(fitted)) if log_residuals else (yj, fitted)
+        res = _leverage_adjusted(m, point.params[j], xj, t - ft, fitted, log_residuals, weights,
+                                 j)
+        idx = rng.integers(0, n, size=(R, n))
+        tr = ft[None, :] + res[idx]
+        for r in range(R):
+            new_xs.append(xj)
+            new_ys.append(np.exp(tr[r]) if log_residuals else tr[r])
+            new_w.append(None if weights is None else weights[j])
+            starts.append(point.params[j] if np.isfinite(point.params[j]).all() else None)
+    ok_rows = [i for i, s0 in enumerate(starts) if s0 is not None and np.isfinite(new_ys[i]).all()]
+    samples = np.full((point.n_problems, R, P), np.nan)
+    if ok_rows:
+        reps = fit_many(
+            m, [new_xs[i] for i in ok_rows], [new_ys[i] for i in ok_rows],
+            weights=None if weights is None else [new_w[i] for i in ok_rows],
+            p0s=[starts[i] for i in ok_rows], guess=False, bounds=bounds, loss=loss,
+            f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter, threads=threads,
+            warn=False,
+        )
+        flat = samples.reshape(-1, P)
+        flat[ok_rows] = reps.params
+        samples = flat.reshape(point.n_problems, R, P)
+    n_failed = np.isnan(samples).any(axis=2).sum(axis=1).astype(np.int64)
+    return ManyFits(
+        model=point.model, param_names=point.param_names, params=point.params, cost=point.cost,
+        status=point.status, cov=point.cov, samples=samples, n_failed=n_failed, seed=int(seed),
+        level=level,
+    )
+
+
+def _leverage_adjusted(  # type: ignore[no-untyped-def]
+    m, p: FloatArray, x: FloatArray, res: FloatArray, fitted: FloatArray, log_residuals: bool,
+    weights: Optional[Sequence[Optional[ArrayLike]]], j: int,
+) -> FloatArray:
+    """Residuals divided by sqrt(1 - h_i) (h the leverages of the linearised fit) and centred
+    (Davison & Hinkley 1997, alg. 6.3); sqrt(n / (n - p)) when no Jacobian is available."""
+    n, P = res.shape[0], p.shape[0]
+    r = np.full(n, np.nan)
+    if np.isfinite(res).all():
+        try:
+            J = np.asarray(m.jacobian(p, x)) if hasattr(m, "jacobian") else None
+        except (ValueError, TypeError):
+            J = None
+        if J is not None and log_residuals:
+            J = J / fitted[:, None]
+        h = None
+        if J is not None and np.isfinite(J).all():
+            w = np.ones(n) if weights is None or weights[j] is None else np.asarray(weights[j], float)
+            Jw = J * np.sqrt(w)[:, None]
+            try:
+                G = np.linalg.pinv(Jw.T @ Jw)
+                h = np.einsum("ia,ab,ib->i", Jw, G, Jw)
+            except np.linalg.LinAlgError:
+                h = None
+        if h is not None and np.all(h < 1 - 1e-9):
+            r = res / np.sqrt(1.0 - h)
+        else:
+            r = res * np.sqrt(n / max(n - P, 1))
+        r = r - np.mean(r)
+    return r
+
+
+def as_list(values: Union[ArrayLike, Sequence[ArrayLike]], n: int, name: str) -> list[ArrayLike]:
+    """Broadcast one array (or a sequence of ``n`` arrays) to a list of ``n`` arrays."""
+    if isinstance(values, (list, tuple)) and len(values) == n and n > 0 and np.ndim(values[0]) >= 1:
+        return list(values)
+    return [values] * n  # type: ignore[list-item]
+
+
+def table(rows: Sequence[Mapping[str, object]], floatfmt: str = ".4g") -> str:
+    """A plain-text table of dict rows (for reprs and reports)."""
+    if not rows:
+        return ""
+    cols = list(rows[0])
+
+    def fmt(v: object) -> str:
+        if isinstance(v, (float, np.floating)):
+            return format(float(v), floatfmt)
+        return str(v)
+
+    cells = [[fmt(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(cols, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)

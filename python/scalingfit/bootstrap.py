@@ -1,0 +1,1267 @@
+"""Bootstrap confidence intervals at batch scale.
+
+Every replicate is an item of one batched call of the C++ core. A resample is a pure function
+of ``(seed, problem, replicate)``: the worker thread that solves an item regenerates its
+resample from a Philox4x32-10 counter-based stream (``cpp/include/scalingfit/rng.hpp``) into
+a scratch buffer of its own, so nothing is copied, nothing is stored per replicate, and the
+samples are bit-identical for any thread count. Each replicate is warm-started at the point
+fit. Replicate ``-1`` is the original data.
+
+Schemes
+-------
+``"points"``
+    Nonparametric bootstrap: n points drawn with replacement, as integer multiplicities.
+``"groups"``
+    Cluster bootstrap: whole groups (runs) drawn with replacement, every point of a run
+    carrying its run's count. The right default when one run contributes several points
+    (checkpoints), since those share errors.
+``"residual"``
+    Model-based: ``y* = yhat + u_J`` with ``J`` uniform and ``u`` the centred,
+    leverage-adjusted residuals ``e / sqrt(1 - h)`` of the point fit (Davison & Hinkley 1997,
+    alg. 6.3); assumes exchangeable errors.
+``"wild"``
+    ``y*_i = yhat_i + v_i e_i / sqrt(1 - h_i)`` with iid multipliers ``v`` (Rademacher, Webb's
+    six-point, or Mammen): keeps every design point, allows heteroskedastic errors, and is
+    the scheme for few points (e.g. 8 model sizes).
+
+Residual-space quantities are those the solver works in: with ``log_residuals=True`` the
+residuals are ``log y - log yhat`` and the perturbed targets are ``exp(log yhat + ...)``. The
+fitted values and adjusted residuals are computed once per problem in C++ (``n`` numbers, like
+the data); the perturbed targets of each replicate are regenerated per item, never stored.
+
+Intervals
+---------
+``"percentile"`` (Efron), ``"basic"`` (reverse percentile), ``"bca"`` (bias-corrected and
+accelerated, with the acceleration from a leave-one-out jackknife over points, or over groups
+for the cluster scheme) and ``"studentized"`` (bootstrap-t, with each replicate's
+Gauss–Newton standard error, and the delta method for derived quantities). Failed replicates
+(status <= 0 or singular) are counted, reported and left out of every interval (their rows of
+``samples`` are NaN): never silently mixed in.
+
+Derived quantities are vectorised callables ``f(p) -> array`` where ``p`` maps each parameter
+name to a 1-D array over replicates; helpers for the Chinchilla law are below
+(:func:`chinchilla_derived`).
+
+>>> import numpy as np, scalingfit
+>>> from scalingfit.bootstrap import bootstrap
+>>> N = np.logspace(7, 10, 8)
+>>> y = (1.7 + 400 * N ** -0.34) * (1 + 0.01 * np.random.default_rng(0).standard_normal(8))
+>>> r = bootstrap("saturating_power_law", N, y, scheme="wild", n_resamples=500, seed=1)
+>>> lo, hi = r.ci("alpha", method="percentile", level=0.9)
+>>> bool(lo < r.params["alpha"] < hi)
+True
+"""
+
+from __future__ import annotations
+
+import statistics
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _core, _validate
+from ._custom import CustomModel
+from ._fit import (
+    DEFAULT_FTOL,
+    DEFAULT_GTOL,
+    DEFAULT_MAX_ITER,
+    DEFAULT_XTOL,
+    ModelLike,
+    _check_threads,
+    _prepare_points,
+    fit,
+    fit_batch,
+    resolve_model,
+)
+from ._warnings import ConvergenceWarning
+from .models import LOSSES, Model
+from .results import FitResult
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+ParamColumns = Mapping[str, FloatArray]
+Derived = Callable[[ParamColumns], ArrayLike]
+
+# Fixed values of the C++ enums Scheme and WildWeights (bootstrap.hpp).
+SCHEMES: dict[str, int] = {"points": 0, "groups": 1, "residual": 2, "wild": 3}
+_JACKKNIFE_POINTS = 4
+_JACKKNIFE_GROUPS = 5
+WILD: dict[str, int] = {"rademacher": 0, "webb": 1, "mammen": 2}
+METHODS: tuple[str, ...] = ("bca", "percentile", "basic", "studentized")
+
+_NORMAL = statistics.NormalDist()
+_norm_cdf = np.frompyfunc(_NORMAL.cdf, 1, 1)
+_norm_ppf_scalar = _NORMAL.inv_cdf
+
+
+def _norm_ppf(p: FloatArray) -> FloatArray:
+    """Standard normal quantile, elementwise; -inf / +inf at 0 / 1, NaN for NaN."""
+    p = np.asarray(p, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    inside = (p > 0) & (p < 1)
+    out[p <= 0] = -np.inf
+    out[p >= 1] = np.inf
+    out[inside] = [_norm_ppf_scalar(float(v)) for v in p[inside]]
+    return out
+
+
+def _phi(x: FloatArray) -> FloatArray:
+    x = np.asarray(x, dtype=np.float64)
+    out = np.full(x.shape, np.nan)
+    ok = ~np.isnan(x)
+    out[ok] = np.asarray(_norm_cdf(x[ok]), dtype=np.float64)
+    return out
+
+
+# ------------------------------------------------------------------ validation
+def _check_level(level: float) -> float:
+    try:
+        lv = float(level)
+    except (TypeError, ValueError):
+        raise TypeError(f"level must be a number in (0, 1), got {level!r}") from None
+    if not (0.0 < lv < 1.0):
+        raise ValueError(f"level must be in (0, 1) (e.g. 0.95 for a 95% interval), got {level!r}")
+    return lv
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"unknown interval method {method!r}; choose one of {', '.join(METHODS)}")
+    return method
+
+
+def _check_seed(seed: Optional[int]) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy) % (1 << 64)  # type: ignore[arg-type]
+    if isinstance(seed, (bool, float)) or int(seed) != seed or not (0 <= int(seed) < 1 << 64):
+        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    return int(seed)
+
+
+def _check_scheme(scheme: str, wild: str) -> tuple[int, int]:
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+    if wild not in WILD:
+        raise ValueError(f"unknown wild distribution {wild!r}; choose one of {', '.join(WILD)}")
+    return SCHEMES[scheme], WILD[wild]
+
+
+def _check_n_resamples(n_resamples: int) -> int:
+    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 2:
+        raise ValueError(f"n_resamples must be an integer >= 2, got {n_resamples!r}")
+    if n_resamples >= 1 << 32:
+        raise ValueError(f"n_resamples must be below 2**32, got {n_resamples!r}")
+    return int(n_resamples)
+
+
+def min_points(scheme: str, n_params: int) -> int:
+    """Fewest points a problem needs for the scheme: a leave-one-out fit must still have more
+    points than parameters (points), residuals need a degree of freedom (residual, wild)."""
+    return n_params + 2 if scheme in ("points", "groups") else n_params + 1
+
+
+MIN_GROUPS = 3
+
+
+def _dense_groups(
+    groups: ArrayLike, offsets: IntArray, n_points: int
+) -> tuple[NDArray[np.int32], IntArray]:
+    """Group labels (any hashable dtype numpy can sort) -> ids local to each problem, and the
+    number of groups of each problem."""
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.shape[0] != n_points:
+        raise ValueError(f"groups must have one label per point ({n_points}), got shape {g.shape}")
+    if g.dtype.kind == "f" and not np.isfinite(g).all():
+        i = int(np.argmax(~np.isfinite(g)))
+        raise ValueError(f"groups must be finite labels; groups[{i}] = {g[i]!r}")
+    _, codes = np.unique(g, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64)
+    n_problems = offsets.shape[0] - 1
+    prob = np.repeat(np.arange(n_problems), np.diff(offsets))
+    key = prob * (int(codes.max(initial=0)) + 1) + codes
+    _, inv = np.unique(key, return_inverse=True)
+    inv = inv.reshape(-1).astype(np.int64)
+    first = np.zeros(n_problems, dtype=np.int64)
+    counts = np.zeros(n_problems, dtype=np.int64)
+    for j in range(n_problems):  # cheap: one slice per problem
+        s, e = offsets[j], offsets[j + 1]
+        if e > s:
+            first[j] = inv[s:e].min()
+            counts[j] = inv[s:e].max() - first[j] + 1
+    local = (inv - np.repeat(first, np.diff(offsets))).astype(np.int32)
+    return np.ascontiguousarray(local), counts
+
+
+# ------------------------------------------------------------------ interval math (rows)
+def _sorted_rows(samples: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Rows sorted ascending with NaN last, and the count of finite values per row."""
+    srt = np.sort(samples, axis=-1)
+    cnt = np.sum(~np.isnan(samples), axis=-1)
+    return srt, cnt
+
+
+def _quantile_rows(srt: FloatArray, cnt: IntArray, q: ArrayLike) -> FloatArray:
+    """Quantile q (scalar or one per row) of each sorted row's finite values, by numpy's
+    default linear interpolation; NaN for rows with no finite value or q NaN."""
+    m = srt.shape[0]
+    qa = np.broadcast_to(np.asarray(q, dtype=np.float64), (m,))
+    out = np.full(m, np.nan)
+    ok = (cnt > 0) & ~np.isnan(qa)
+    if not ok.any():
+        return out
+    rows = np.nonzero(ok)[0]
+    qq = np.clip(qa[rows], 0.0, 1.0)
+    pos = qq * (cnt[rows] - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, cnt[rows] - 1)
+    frac = pos - lo
+    a = srt[rows, lo]
+    b = srt[rows, hi]
+    out[rows] = a + frac * (b - a)
+    return out
+
+
+def _jackknife_acceleration(values: FloatArray, offsets: IntArray) -> FloatArray:
+    """BCa acceleration a = sum d^3 / (6 (sum d^2)^1.5), d = mean - theta_(i), per problem
+    (ragged leave-one-out values, NaN = failed fit, left out). 0 where undefined."""
+    m = offsets.shape[0] - 1
+    seg = np.repeat(np.arange(m), np.diff(offsets))
+    ok = ~np.isnan(values)
+    v0 = np.where(ok, values, 0.0)
+    n = np.bincount(seg, weights=ok.astype(np.float64), minlength=m)
+    s = np.bincount(seg, weights=v0, minlength=m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / n
+    d = np.where(ok, mean[seg] - v0, 0.0)
+    s2 = np.bincount(seg, weights=d * d, minlength=m)
+    s3 = np.bincount(seg, weights=d * d * d, minlength=m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = s3 / (6.0 * s2**1.5)
+    return np.where(np.isfinite(a), a, 0.0)
+
+
+def _interval_rows(
+    method: str,
+    level: float,
+    point: FloatArray,
+    samples: FloatArray,
+    jack: Optional[tuple[FloatArray, IntArray]] = None,
+    se_point: Optional[FloatArray] = None,
+    se_samples: Optional[FloatArray] = None,
+) -> FloatArray:
+    """(m, 2) intervals of one quantity for m problems: point (m,), samples (m, R)."""
+    alpha = 1.0 - level
+    q_lo, q_hi = alpha / 2.0, 1.0 - alpha / 2.0
+    if method == "studentized":
+        assert se_point is not None and se_samples is not None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = (samples - point[:, None]) / se_samples
+        t = np.where(np.isfinite(t), t, np.nan)
+        srt, cnt = _sorted_rows(t)
+        t_lo = _quantile_rows(srt, cnt, q_lo)
+        t_hi = _quantile_rows(srt, cnt, q_hi)
+        return np.column_stack([point - se_point * t_hi, point - se_point * t_lo])
+    srt, cnt = _sorted_rows(samples)
+    if method == "percentile":
+        return np.column_stack([_quantile_rows(srt, cnt, q_lo), _quantile_rows(srt, cnt, q_hi)])
+    if method == "basic":
+        return np.column_stack(
+            [2 * point - _quantile_rows(srt, cnt, q_hi), 2 * point - _quantile_rows(srt, cnt, q_lo)]
+        )
+    # BCa (Efron 1987; DiCiccio & Efron 1996): bias correction z0 from the share of replicates
+    # below the estimate (ties count half), acceleration from the jackknife.
+    assert jack is not None
+    below = np.sum(samples < point[:, None], axis=1) + 0.5 * np.sum(samples == point[:, None], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z0 = _norm_ppf(below / cnt)
+    acc = _jackknife_acceleration(*jack)
+    ends = []
+    for q in (q_lo, q_hi):
+        zq = _norm_ppf_scalar(q)
+        num = z0 + zq
+        with np.errstate(invalid="ignore", divide="ignore"):
+            adj = _phi(z0 + num / (1.0 - acc * num))
+        # A pathological acceleration (1 - a num <= 0) would flip the tail: use the extreme.
+        adj = np.where(1.0 - acc * num > 0, adj, 0.0 if q < 0.5 else 1.0)
+        ends.append(_quantile_rows(srt, cnt, adj))
+    return np.column_stack(ends)
+
+
+# ------------------------------------------------------------------ derived quantities
+def _columns(X: FloatArray, names: Sequence[str]) -> dict[str, FloatArray]:
+    return {n: X[:, i] for i, n in enumerate(names)}
+
+
+def _eval_derived(fn: Derived, X: FloatArray, names: Sequence[str], label: str) -> FloatArray:
+    """fn over the rows of X (k, p) -> (k,); NaN rows stay NaN."""
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(_columns(X, names)), dtype=np.float64)
+    out = np.broadcast_to(out, (X.shape[0],)) if out.ndim == 0 else out
+    if out.shape != (X.shape[0],):
+        raise ValueError(
+            f"derived quantity {label!r} must return one value per parameter vector "
+            f"({X.shape[0]},), got shape {out.shape}"
+        )
+    out = out.copy()
+    out[np.isnan(X).any(axis=1)] = np.nan
+    return out
+
+
+def _delta_se(fn: Derived, X: FloatArray, C: FloatArray, names: Sequence[str], label: str) -> FloatArray:
+    """Delta-method standard error of fn at the rows of X (k, p) with covariances C (k, p, p);
+    central differences with steps of 1e-4 standard errors."""
+    k, p = X.shape
+    sd = np.sqrt(np.clip(np.diagonal(C, axis1=1, axis2=2), 0, None))
+    h = np.where(np.isfinite(sd) & (sd > 0), 1e-4 * sd, 1e-7 * np.maximum(np.abs(X), 1.0))
+    G = np.empty((k, p))
+    for j in range(p):
+        Xp, Xm = X.copy(), X.copy()
+        Xp[:, j] += h[:, j]
+        Xm[:, j] -= h[:, j]
+        G[:, j] = (_eval_derived(fn, Xp, names, label) - _eval_derived(fn, Xm, names, label)) / (
+            2 * h[:, j]
+        )
+    var = np.einsum("ki,kij,kj->k", G, C, G)
+    return np.sqrt(np.where(var >= 0, var, np.nan))
+
+
+def _chinchilla_terms(p: ParamColumns) -> tuple[FloatArray, ...]:
+    """(E, A, B, alpha, beta) from the parameters of ``chinchilla`` or ``chinchilla_lse``."""
+    if "A" in p:
+        return p["E"], p["A"], p["B"], p["alpha"], p["beta"]
+    if "e" in p and "a" in p:
+        return np.exp(p["e"]), np.exp(p["a"]), np.exp(p["b"]), p["alpha"], p["beta"]
+    raise KeyError("a Chinchilla helper needs the parameters of chinchilla or chinchilla_lse")
+
+
+def allocation_exponent_a(p: ParamColumns) -> FloatArray:
+    """Compute-optimal exponent a = beta / (alpha + beta) of N_opt ∝ C^a."""
+    _, _, _, al, be = _chinchilla_terms(p)
+    return be / (al + be)
+
+
+def allocation_exponent_b(p: ParamColumns) -> FloatArray:
+    """Compute-optimal exponent b = alpha / (alpha + beta) of D_opt ∝ C^b."""
+    _, _, _, al, be = _chinchilla_terms(p)
+    return al / (al + be)
+
+
+def _allocation(p: ParamColumns, C: float) -> tuple[FloatArray, FloatArray]:
+    """N_opt, D_opt at compute C = 6 N D: N_opt = G (C/6)^a, D_opt = (C/6)^b / G with
+    G = (alpha A / (beta B))^(1 / (alpha + beta)) (Hoffmann et al. 2022, eq. 4)."""
+    _, A, B, al, be = _chinchilla_terms(p)
+    s = al + be
+    G = (al * A / (be * B)) ** (1.0 / s)
+    c6 = C / 6.0
+    return G * c6 ** (be / s), c6 ** (al / s) / G
+
+
+def optimal_params(C: float) -> Derived:
+    """N_opt at training compute C (FLOP, C = 6 N D)."""
+    return lambda p: _allocation(p, C)[0]
+
+
+def optimal_tokens(C: float) -> Derived:
+    """D_opt at training compute C."""
+    return lambda p: _allocation(p, C)[1]
+
+
+def tokens_per_parameter(C: float) -> Derived:
+    """D_opt / N_opt at training compute C."""
+
+    def f(p: ParamColumns) -> FloatArray:
+        n, d = _allocation(p, C)
+        return d / n
+
+    return f
+
+
+def optimal_loss(C: float) -> Derived:
+    """Predicted loss of the compute-optimal model at compute C."""
+
+    def f(p: ParamColumns) -> FloatArray:
+        E, A, B, al, be = _chinchilla_terms(p)
+        n, d = _allocation(p, C)
+        return E + A * n**-al + B * d**-be
+
+    return f
+
+
+def predicted_value(model: Union[str, Model], x_new: ArrayLike) -> Derived:
+    """The model's prediction at one new point (e.g. a loss at a new (N, D)), as a derived
+    quantity. For bands over many points see :meth:`BootstrapResult.predict`."""
+    m = resolve_model(model)
+    if isinstance(m, CustomModel):
+        raise TypeError("predicted_value needs a built-in model")
+    xa = np.ascontiguousarray(np.asarray(x_new, dtype=np.float64).reshape(1, m.n_inputs))
+
+    def f(p: ParamColumns) -> FloatArray:
+        P = np.ascontiguousarray(np.column_stack([p[n] for n in m.param_names]))
+        return np.asarray(_core.evaluate_many(m.index, xa, P))[:, 0]
+
+    return f
+
+
+def chinchilla_derived(
+    C: Optional[Union[float, Sequence[float]]] = None, *, model: str = "chinchilla"
+) -> dict[str, Derived]:
+    """The usual derived quantities of a Chinchilla fit.
+
+    Always ``a_opt`` = beta/(alpha+beta) and ``b_opt`` = alpha/(alpha+beta) (N_opt ∝ C^a,
+    D_opt ∝ C^b); for ``model="chinchilla_lse"`` also ``E``, ``A``, ``B`` in natural units
+    (exp of e, a, b). With a compute budget ``C`` (or several) also ``N_opt``, ``D_opt``,
+    ``tokens_per_param`` and ``L_opt`` at each budget (suffixed ``@C`` for several budgets).
+    """
+    if model not in ("chinchilla", "chinchilla_lse"):
+        raise ValueError(f"model must be 'chinchilla' or 'chinchilla_lse', got {model!r}")
+    out: dict[str, Derived] = {"a_opt": allocation_exponent_a, "b_opt": allocation_exponent_b}
+    if model == "chinchilla_lse":
+        out["E"] = lambda p: np.exp(p["e"])
+        out["A"] = lambda p: np.exp(p["a"])
+        out["B"] = lambda p: np.exp(p["b"])
+    if C is not None:
+        budgets = [float(c) for c in np.atleast_1d(np.asarray(C, dtype=np.float64))]
+        for c in budgets:
+            sfx = "" if len(budgets) == 1 else f"@{c:.3g}"
+            out["N_opt" + sfx] = optimal_params(c)
+            out["D_opt" + sfx] = optimal_tokens(c)
+            out["tokens_per_param" + sfx] = tokens_per_parameter(c)
+            out["L_opt" + sfx] = optimal_loss(c)
+    return out
+
+
+# ------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class SummaryRow:
+    name: str
+    estimate: float
+    stderr: float
+    lower: float
+    upper: float
+    derived: bool
+
+
+@dataclass(frozen=True)
+class BootstrapSummary:
+    """Estimate, bootstrap standard error and interval of every parameter and derived
+    quantity; ``str()`` renders the table."""
+
+    rows: tuple[SummaryRow, ...]
+    method: str
+    level: float
+    scheme: str
+    n_resamples: int
+    n_failed: int
+    seed: int
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        return {
+            r.name: {"estimate": r.estimate, "stderr": r.stderr, "lower": r.lower, "upper": r.upper}
+            for r in self.rows
+        }
+
+    def __str__(self) -> str:
+        w = max([len(r.name) for r in self.rows] + [8])
+        pct = f"{100 * self.level:g}%"
+        head = (
+            f"bootstrap: scheme={self.scheme}, {self.n_resamples} resamples "
+            f"({self.n_failed} failed, left out), seed={self.seed}, {pct} {self.method} intervals"
+        )
+        lines = [head, f"  {'quantity'.ljust(w)}  {'estimate':>12}  {'stderr':>11}  {'lower':>12}  {'upper':>12}"]
+        for r in self.rows:
+            name = r.name if not r.derived else r.name + "*"
+            lines.append(
+                f"  {name.ljust(w)}  {r.estimate:>12.6g}  {r.stderr:>11.4g}  {r.lower:>12.6g}  {r.upper:>12.6g}"
+            )
+        if any(r.derived for r in self.rows):
+            lines.append("  (* derived quantity)")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+@dataclass(frozen=True)
+class Band:
+    """A pointwise band at new inputs: estimate (the point fit) and [lower, upper]."""
+
+    x: FloatArray
+    estimate: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    level: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class BootstrapBatchResult:
+    """Bootstrap of many problems (one batched call of the core).
+
+    Attributes
+    ----------
+    model : str
+    param_names : tuple of str
+    center : ndarray (n_problems, n_params)
+        The point fit of each problem (replicates are warm-started there).
+    center_status : ndarray (n_problems,)
+        Status of the point fit re-solved as replicate -1 (<= 0: the problem's intervals are NaN).
+    center_cov : ndarray (n_problems, n_params, n_params)
+        Gauss–Newton covariance at the point fit.
+    samples : ndarray (n_problems, n_resamples, n_params)
+        Replicate fits; NaN rows where the replicate failed.
+    status : ndarray (n_problems, n_resamples)
+        Per-replicate status (``> 0`` converged); failed replicates are left out of intervals.
+    sample_cov : ndarray (n_problems, n_resamples, n_params, n_params) or None
+        Replicate covariances (for studentized intervals), when kept.
+    scheme, method, level, seed, wild :
+        How the resamples were drawn and which interval is the default.
+    problem_id : ndarray (n_problems,)
+        The stream id of each problem's resamples (default: its index).
+    derived : dict
+        Derived quantities (name -> vectorised callable).
+    """
+
+    model: str
+    param_names: tuple[str, ...]
+    center: FloatArray
+    center_status: NDArray[np.int32]
+    center_cov: FloatArray
+    samples: FloatArray
+    status: NDArray[np.int32]
+    sample_cov: Optional[FloatArray]
+    scheme: str
+    method: str
+    level: float
+    seed: int
+    wild: str
+    problem_id: IntArray
+    derived: Mapping[str, Derived] = field(default_factory=dict)
+    _jackknife: Optional[Callable[[], tuple[FloatArray, IntArray]]] = field(
+        default=None, repr=False, compare=False
+    )
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_problems(self) -> int:
+        return int(self.center.shape[0])
+
+    @property
+    def n_resamples(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def n_failed(self) -> IntArray:
+        """Failed replicates per problem (status <= 0 or singular), left out of intervals."""
+        return np.asarray(np.sum(self.status <= 0, axis=1), dtype=np.int64)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Parameters, then derived quantities."""
+        return self.param_names + tuple(self.derived)
+
+    def _param_index(self, name: str) -> int:
+        return self.param_names.index(name)
+
+    def _check_name(self, name: str) -> None:
+        if name not in self.param_names and name not in self.derived:
+            raise ValueError(
+                f"unknown quantity {name!r}; parameters: {', '.join(self.param_names)}"
+                + (f"; derived: {', '.join(self.derived)}" if self.derived else "")
+            )
+
+    def estimate(self, name: str) -> FloatArray:
+        """The point estimate of a parameter or derived quantity, per problem."""
+        self._check_name(name)
+        key = ("estimate", name)
+        if key not in self._cache:
+            if name in self.param_names:
+                v = self.center[:, self._param_index(name)].copy()
+            else:
+                v = _eval_derived(self.derived[name], self.center, self.param_names, name)
+            self._cache[key] = v
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def values(self, name: str) -> FloatArray:
+        """Replicate values (n_problems, n_resamples) of a parameter or derived quantity."""
+        self._check_name(name)
+        key = ("values", name)
+        if key not in self._cache:
+            if name in self.param_names:
+                v = self.samples[:, :, self._param_index(name)]
+            else:
+                flat = self.samples.reshape(-1, len(self.param_names))
+                v = _eval_derived(self.derived[name], flat, self.param_names, name).reshape(
+                    self.samples.shape[:2]
+                )
+            self._cache[key] = v
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def stderr(self, name: str) -> FloatArray:
+        """Bootstrap standard error (sd of the converged replicates), per problem."""
+        v = self.values(name)
+        ok = np.sum(~np.isnan(v), axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sd = np.nanstd(v, axis=1, ddof=1)
+        return np.where(ok > 1, sd, np.nan)
+
+    def jackknife(self) -> tuple[FloatArray, IntArray]:
+        """Leave-one-out fits (points, or groups for the cluster scheme) of every problem:
+        (values (n_total, n_params), offsets (n_problems + 1)); computed once, on first use."""
+        if "jackknife" not in self._cache:
+            if self._jackknife is None:
+                raise ValueError("this result has no jackknife (BCa is unavailable)")
+            self._cache["jackknife"] = self._jackknife()
+        return self._cache["jackknife"]  # type: ignore[no-any-return]
+
+    def _jack_values(self, name: str) -> tuple[FloatArray, IntArray]:
+        X, off = self.jackknife()
+        if name in self.param_names:
+            return X[:, self._param_index(name)], off
+        return _eval_derived(self.derived[name], X, self.param_names, name), off
+
+    def _se(self, name: str) -> tuple[FloatArray, FloatArray]:
+        """(se at the point fit (m,), se of each replicate (m, R)) for studentized intervals."""
+        if self.sample_cov is None:
+            raise ValueError(
+                "studentized intervals need each replicate's covariance: run the bootstrap "
+                "with method='studentized' (or keep_cov=True)"
+            )
+        if name in self.param_names:
+            i = self._param_index(name)
+            with np.errstate(invalid="ignore"):
+                return np.sqrt(self.center_cov[:, i, i]), np.sqrt(self.sample_cov[:, :, i, i])
+        fn = self.derived[name]
+        P = len(self.param_names)
+        se0 = _delta_se(fn, self.center, self.center_cov, self.param_names, name)
+        se = _delta_se(
+            fn, self.samples.reshape(-1, P), self.sample_cov.reshape(-1, P, P), self.param_names, name
+        ).reshape(self.samples.shape[:2])
+        return se0, se
+
+    def ci(self, name: str, method: Optional[str] = None, level: Optional[float] = None) -> FloatArray:
+        """Intervals (n_problems, 2) for a parameter or derived quantity.
+
+        ``method`` and ``level`` default to the ones the bootstrap was run with. Problems
+        whose point fit failed get NaN.
+        """
+        method = _check_method(self.method if method is None else method)
+        lv = _check_level(self.level if level is None else level)
+        self._check_name(name)
+        key = ("ci", name, method, lv)
+        if key not in self._cache:
+            point = self.estimate(name)
+            samples = self.values(name)
+            jack = self._jack_values(name) if method == "bca" else None
+            se0, se = self._se(name) if method == "studentized" else (None, None)
+            out = _interval_rows(method, lv, point, samples, jack, se0, se)
+            out[self.center_status <= 0] = np.nan
+            self._cache[key] = out
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def problem(self, j: int) -> BootstrapBatchResult:
+        """The bootstrap of problem j alone (a batch of one)."""
+        sl = slice(j, j + 1)
+        jk = None
+        if self._jackknife is not None:
+            def jk() -> tuple[FloatArray, IntArray]:
+                X, off = self.jackknife()
+                return X[off[j] : off[j + 1]], np.array([0, off[j + 1] - off[j]], dtype=np.int64)
+        return BootstrapBatchResult(
+            model=self.model,
+            param_names=self.param_names,
+            center=self.center[sl],
+            center_status=self.center_status[sl],
+            center_cov=self.center_cov[sl],
+            samples=self.samples[sl],
+            status=self.status[sl],
+            sample_cov=None if self.sample_cov is None else self.sample_cov[sl],
+            scheme=self.scheme,
+            method=self.method,
+            level=self.level,
+            seed=self.seed,
+            wild=self.wild,
+            problem_id=self.problem_id[sl],
+            derived=self.derived,
+            _jackknife=jk,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"BootstrapBatchResult(model={self.model!r}, n_problems={self.n_problems}, "
+            f"n_resamples={self.n_resamples}, scheme={self.scheme!r}, seed={self.seed}, "
+            f"failed={int(self.n_failed.sum())}/{self.status.size})"
+        )
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Bootstrap of one fit.
+
+    Attributes
+    ----------
+    fit : FitResult
+        The point fit.
+    batch : BootstrapBatchResult
+        The same bootstrap as a batch of one (arrays with a leading problem axis).
+    x_data, y_data : ndarray
+        The data (kept for prediction bands).
+    log_residuals : bool
+    """
+
+    fit: FitResult
+    batch: BootstrapBatchResult
+    x_data: FloatArray = field(repr=False)
+    y_data: FloatArray = field(repr=False)
+    log_residuals: bool = False
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The point fit's parameters by name."""
+        return self.fit.params
+
+    @property
+    def x(self) -> FloatArray:
+        return self.fit.x
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return self.batch.param_names
+
+    @property
+    def samples(self) -> FloatArray:
+        """Replicate parameters (n_resamples, n_params); NaN rows for failed replicates."""
+        return np.asarray(self.batch.samples[0], dtype=np.float64)
+
+    @property
+    def status(self) -> NDArray[np.int32]:
+        return np.asarray(self.batch.status[0], dtype=np.int32)
+
+    @property
+    def n_resamples(self) -> int:
+        return self.batch.n_resamples
+
+    @property
+    def n_failed(self) -> int:
+        """Replicates that failed (status <= 0 or singular): counted, left out of intervals."""
+        return int(self.batch.n_failed[0])
+
+    @property
+    def failures(self) -> dict[int, int]:
+        """Failed replicates by status code."""
+        s = self.status[self.status <= 0]
+        codes, counts = np.unique(s, return_counts=True)
+        return {int(c): int(n) for c, n in zip(codes, counts)}
+
+    @property
+    def seed(self) -> int:
+        return self.batch.seed
+
+    @property
+    def scheme(self) -> str:
+        return self.batch.scheme
+
+    @property
+    def method(self) -> str:
+        return self.batch.method
+
+    @property
+    def level(self) -> float:
+        return self.batch.level
+
+    @property
+    def derived(self) -> Mapping[str, Derived]:
+        return self.batch.derived
+
+    @property
+    def derived_samples(self) -> dict[str, FloatArray]:
+        """Replicate values of every derived quantity."""
+        return {n: self.batch.values(n)[0] for n in self.batch.derived}
+
+    @property
+    def cov(self) -> FloatArray:
+        """Bootstrap covariance of the parameters (converged replicates)."""
+        s = self.samples[~np.isnan(self.samples).any(axis=1)]
+        return np.atleast_2d(np.cov(s, rowvar=False))
+
+    def estimate(self, name: str) -> float:
+        return float(self.batch.estimate(name)[0])
+
+    def values(self, name: str) -> FloatArray:
+        """Replicate values of a parameter or derived quantity (NaN where failed)."""
+        return np.asarray(self.batch.values(name)[0], dtype=np.float64)
+
+    def stderr(self, name: str) -> float:
+        """Bootstrap standard error of a parameter or derived quantity."""
+        return float(self.batch.stderr(name)[0])
+
+    def ci(self, name: str, method: Optional[str] = None, level: Optional[float] = None) -> tuple[float, float]:
+        """Interval (lower, upper) of a parameter or derived quantity; method and level
+        default to the bootstrap's."""
+        lo, hi = self.batch.ci(name, method, level)[0]
+        return float(lo), float(hi)
+
+    def summary(self, method: Optional[str] = None, level: Optional[float] = None) -> BootstrapSummary:
+        """Table of estimate, bootstrap stderr and interval per parameter and derived quantity."""
+        method = _check_method(self.method if method is None else method)
+        lv = _check_level(self.level if level is None else level)
+        rows = []
+        for name in self.batch.names:
+            lo, hi = self.ci(name, method, lv)
+            rows.append(
+                SummaryRow(name, self.estimate(name), self.stderr(name), lo, hi, name in self.derived)
+            )
+        return BootstrapSummary(
+            rows=tuple(rows), method=method, level=lv, scheme=self.scheme,
+            n_resamples=self.n_resamples, n_failed=self.n_failed, seed=self.seed,
+        )
+
+    def predict(self, x_new: Any, level: Optional[float] = None, kind: str = "confidence") -> Band:
+        """Pointwise percentile band of the model at new inputs.
+
+        ``kind="confidence"``: parameter uncertainty only (the curve). ``"prediction"``: also
+        the scatter of a new observation, by adding a residual of the point fit (drawn with a
+        generator seeded from the bootstrap's seed) to each replicate's prediction, in the
+        residual space (multiplicatively under log residuals).
+        """
+        lv = _check_level(self.level if level is None else level)
+        if kind not in ("confidence", "prediction"):
+            raise ValueError(f"kind must be 'confidence' or 'prediction', got {kind!r}")
+        from .models import get
+
+        m = get(self.batch.model)
+        xa = _validate.as_inputs(x_new, m)
+        _validate.check_finite(xa, "x_new", m.input_names)
+        est = m.predict(self.x, xa)
+        S = self.samples[~np.isnan(self.samples).any(axis=1)]
+        F = np.asarray(_core.evaluate_many(m.index, xa, np.ascontiguousarray(S)))
+        if kind == "prediction":
+            fitted = m.predict(self.x, self.x_data)
+            with np.errstate(all="ignore"):
+                e = (np.log(self.y_data) - np.log(fitted)) if self.log_residuals else self.y_data - fitted
+            e = e - e.mean()
+            rng = np.random.default_rng([self.seed, 0x70726564])
+            draw = e[rng.integers(0, e.size, size=F.shape)]
+            F = F * np.exp(draw) if self.log_residuals else F + draw
+        a = 1.0 - lv
+        lo, hi = np.quantile(F, [a / 2, 1 - a / 2], axis=0)
+        return Band(x=xa, estimate=est, lower=lo, upper=hi, level=lv, kind=kind)
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+
+# ------------------------------------------------------------------ drivers
+def _warn_failed(n_failed: int, n_total: int, what: str) -> None:
+    if n_failed:
+        warnings.warn(
+            f"{n_failed} of {n_total} {what} failed to converge (or were singular); they are "
+            "counted in n_failed and left out of the intervals",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+
+def _run(
+    m: Model,
+    x: FloatArray,
+    y: FloatArray,
+    w: Optional[FloatArray],
+    offsets: IntArray,
+    center: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    *,
+    scheme: str,
+    wild: str,
+    seed: int,
+    problem_id: IntArray,
+    groups: Optional[NDArray[np.int32]],
+    n_groups: Optional[IntArray],
+    n_resamples: int,
+    method: str,
+    level: float,
+    derived: Mapping[str, Derived],
+    keep_cov: bool,
+    loss: str,
+    f_scale: float,
+    log_residuals: bool,
+    max_iter: int,
+    ftol: float,
+    xtol: float,
+    gtol: float,
+    threads: Optional[int],
+) -> BootstrapBatchResult:
+    """The engine: replicate -1 (point fit re-solved, for its covariance) and replicates
+    0..R-1 of every problem, in one batched call."""
+    n_problems = offsets.shape[0] - 1
+    P = m.n_params
+    loss_index = _validate.check_loss(loss, LOSSES)
+    _validate.check_options(f_scale, max_iter, ftol, xtol, gtol)
+    scheme_i, wild_i = _check_scheme(scheme, wild)
+    R = n_resamples
+    reps = np.concatenate([[-1], np.arange(R, dtype=np.int64)])
+    item_problem = np.ascontiguousarray(np.repeat(np.arange(n_problems, dtype=np.int64), R + 1))
+    item_rep = np.ascontiguousarray(np.tile(reps, n_problems))
+    n_threads = _check_threads(threads, item_problem.shape[0])
+    common = dict(
+        ftol=float(ftol), xtol=float(xtol), gtol=float(gtol), max_iter=int(max_iter),
+        f_scale=float(f_scale), log_residuals=bool(log_residuals),
+    )
+    X, cov, _cost, status, _it = _core.bootstrap_batch(
+        m.index, loss_index, x, y, w, offsets, center, lo, hi, scheme_i, wild_i, seed,
+        problem_id, groups, n_groups, item_problem, item_rep, compute_cov=keep_cov,
+        n_threads=n_threads, **common,
+    )
+    X = X.reshape(n_problems, R + 1, P)
+    status = status.reshape(n_problems, R + 1)
+    center_status = status[:, 0].copy()
+    if keep_cov:
+        cov = cov.reshape(n_problems, R + 1, P, P)
+        center_cov = cov[:, 0].copy()
+        sample_cov: Optional[FloatArray] = cov[:, 1:].copy()
+    else:
+        # The point fits' covariance: one cheap item per problem.
+        _, c0, _, _, _ = _core.bootstrap_batch(
+            m.index, loss_index, x, y, w, offsets, center, lo, hi, scheme_i, wild_i, seed,
+            problem_id, groups, n_groups, np.arange(n_problems, dtype=np.int64),
+            np.full(n_problems, -1, dtype=np.int64), compute_cov=True, n_threads=1, **common,
+        )
+        center_cov = c0.reshape(n_problems, P, P)
+        sample_cov = None
+    samples = X[:, 1:].copy()
+    st = status[:, 1:].copy()
+    samples[st <= 0] = np.nan
+    if sample_cov is not None:
+        sample_cov[st <= 0] = np.nan
+
+    def jackknife() -> tuple[FloatArray, IntArray]:
+        jk_scheme = _JACKKNIFE_GROUPS if scheme == "groups" else _JACKKNIFE_POINTS
+        sizes = n_groups if scheme == "groups" else np.diff(offsets)
+        assert sizes is not None
+        off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        prob = np.ascontiguousarray(np.repeat(np.arange(n_problems, dtype=np.int64), sizes))
+        rep = np.ascontiguousarray(np.arange(off[-1], dtype=np.int64) - np.repeat(off[:-1], sizes))
+        Xj, _, _, sj, _ = _core.bootstrap_batch(
+            m.index, loss_index, x, y, w, offsets, center, lo, hi, jk_scheme, wild_i, seed,
+            problem_id, groups, n_groups, prob, rep, compute_cov=False,
+            n_threads=_check_threads(threads, prob.shape[0]), **common,
+        )
+        Xj = Xj.copy()
+        Xj[sj <= 0] = np.nan
+        return Xj, off
+
+    result = BootstrapBatchResult(
+        model=m.name,
+        param_names=m.param_names,
+        center=center.copy(),
+        center_status=center_status,
+        center_cov=center_cov,
+        samples=samples,
+        status=st,
+        sample_cov=sample_cov,
+        scheme=scheme,
+        method=method,
+        level=level,
+        seed=seed,
+        wild=wild,
+        problem_id=problem_id,
+        derived=dict(derived),
+        _jackknife=jackknife,
+    )
+    for name in result.derived:  # fail early on a derived callable of the wrong shape
+        result.estimate(name)
+    if method == "bca":
+        result.jackknife()
+    return result
+
+
+def _check_derived(derived: Optional[Mapping[str, Derived]], m: Model) -> dict[str, Derived]:
+    if derived is None:
+        return {}
+    if not isinstance(derived, Mapping):
+        raise TypeError("derived must be a mapping {name: callable(params) -> array}")
+    out = {}
+    for name, fn in derived.items():
+        if not callable(fn):
+            raise TypeError(f"derived[{name!r}] must be callable, got {type(fn).__name__}")
+        if name in m.param_names:
+            raise ValueError(f"derived name {name!r} clashes with a parameter of {m.name}")
+        out[str(name)] = fn
+    return out
+
+
+def _builtin(model: ModelLike) -> Model:
+    m = resolve_model(model)
+    if isinstance(m, CustomModel):
+        raise TypeError("bootstrap needs a built-in model (custom Python models are not batched in C++)")
+    return m
+
+
+def bootstrap(
+    model: ModelLike,
+    x: Any,
+    y: ArrayLike,
+    *,
+    n_resamples: int = 1000,
+    seed: Optional[int] = 0,
+    scheme: str = "points",
+    groups: Optional[ArrayLike] = None,
+    level: float = 0.95,
+    method: str = "bca",
+    derived: Optional[Mapping[str, Derived]] = None,
+    p0: Optional[ArrayLike] = None,
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    log_residuals: bool = False,
+    bounds: _validate.BoundsLike = None,
+    wild: str = "rademacher",
+    keep_cov: bool = True,
+    max_iter: int = DEFAULT_MAX_ITER,
+    ftol: float = DEFAULT_FTOL,
+    xtol: float = DEFAULT_XTOL,
+    gtol: float = DEFAULT_GTOL,
+    threads: Optional[int] = None,
+) -> BootstrapResult:
+    """Bootstrap a fit: the point fit, ``n_resamples`` refits, intervals.
+
+    Parameters
+    ----------
+    model, x, y, p0, weights, loss, f_scale, log_residuals, bounds, max_iter, ftol, xtol, gtol,
+    threads :
+        As for :func:`scalingfit.fit` (the point fit and every replicate use them).
+    n_resamples : int
+        Replicates (>= 2; 1000 or more for 95% BCa intervals).
+    seed : int or None
+        Seed of the counter-based generator, in [0, 2**64); recorded in the result. ``None``
+        draws one from the OS (and records it).
+    scheme : {"points", "groups", "residual", "wild"}
+        How to resample (see the module docstring). ``"groups"`` needs ``groups``.
+    groups : array_like, shape (n,), optional
+        Run (cluster) label of each point for ``scheme="groups"``.
+    level : float in (0, 1)
+        Default confidence level of :meth:`BootstrapResult.ci` and ``summary``.
+    method : {"bca", "percentile", "basic", "studentized"}
+        Default interval. BCa runs the jackknife up front; the others compute it on demand.
+    derived : mapping name -> callable, optional
+        Derived quantities ``f(p) -> array`` over columns ``p[name]`` (vectorised over
+        replicates), e.g. :func:`chinchilla_derived`.
+    wild : {"rademacher", "webb", "mammen"}
+        Multipliers of the wild bootstrap.
+    keep_cov : bool
+        Keep each replicate's covariance (needed by ``method="studentized"``).
+
+    Returns
+    -------
+    BootstrapResult
+
+    Raises
+    ------
+    ValueError
+        Bad data (as for ``fit``), too few points or groups for the scheme, ``level`` outside
+        (0, 1), an unknown scheme, method or wild distribution, a failed point fit.
+    """
+    lv = _check_level(level)
+    method = _check_method(method)
+    R = _check_n_resamples(n_resamples)
+    seed_v = _check_seed(seed)
+    _check_scheme(scheme, wild)
+    m = _builtin(model)
+    dv = _check_derived(derived, m)
+    xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
+    n = ya.shape[0]
+    P = m.n_params
+    need = min_points(scheme, P)
+    if n < need:
+        raise ValueError(
+            f"scheme={scheme!r} needs at least {need} points to bootstrap the {P} parameters of "
+            f"{m.name}, got {n}"
+        )
+    offsets = np.array([0, n], dtype=np.int64)
+    g = ng = None
+    if scheme == "groups":
+        if groups is None:
+            raise ValueError("scheme='groups' needs groups= (the run label of each point)")
+        g, ng = _dense_groups(groups, offsets, n)
+        if ng[0] < MIN_GROUPS:
+            raise ValueError(
+                f"scheme='groups' needs at least {MIN_GROUPS} groups to resample, got {int(ng[0])}"
+            )
+    elif groups is not None:
+        raise ValueError(f"groups= is only used by scheme='groups', not {scheme!r}")
+    if scheme == "residual" and w is not None and not (w > 0).all():
+        raise ValueError("scheme='residual' needs positive weights (it rescales residuals by them)")
+    point = fit(
+        m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=bounds,
+        log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol, gtol=gtol,
+        threads=threads,
+    )
+    if not np.isfinite(point.x).all() or (point.status < 0 and point.status != -2):
+        raise ValueError(f"the point fit failed ({point.message}); cannot bootstrap it")
+    lo, hi = _validate.as_bounds(bounds, m)
+    center = np.ascontiguousarray(point.x.reshape(1, P))
+    batch = _run(
+        m, xa, ya, w, offsets, center, lo, hi, scheme=scheme, wild=wild, seed=seed_v,
+        problem_id=np.zeros(1, dtype=np.int64), groups=g, n_groups=ng, n_resamples=R,
+        method=method, level=lv, derived=dv, keep_cov=keep_cov or method == "studentized",
+        loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter, ftol=ftol,
+        xtol=xtol, gtol=gtol, threads=threads,
+    )
+    _warn_failed(int(batch.n_failed[0]), R, "bootstrap replicates")
+    return BootstrapResult(fit=point, batch=batch, x_data=xa, y_data=ya, log_residuals=log_residuals)
+
+
+def bootstrap_batch(
+    model: ModelLike,
+    x: Any,
+    y: ArrayLike,
+    offsets: ArrayLike,
+    *,
+    n_resamples: int = 1000,
+    seed: Optional[int] = 0,
+    scheme: str = "points",
+    groups: Optional[ArrayLike] = None,
+    level: float = 0.95,
+    method: str = "bca",
+    derived: Optional[Mapping[str, Derived]] = None,
+    center: Optional[ArrayLike] = None,
+    problem_id: Optional[ArrayLike] = None,
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    log_residuals: bool = False,
+    bounds: _validate.BoundsLike = None,
+    wild: str = "rademacher",
+    keep_cov: bool = False,
+    max_iter: int = DEFAULT_MAX_ITER,
+    ftol: float = DEFAULT_FTOL,
+    xtol: float = DEFAULT_XTOL,
+    gtol: float = DEFAULT_GTOL,
+    threads: Optional[int] = None,
+) -> BootstrapBatchResult:
+    """Bootstrap many problems at once (CSR-packed like :func:`scalingfit.fit_batch`).
+
+    All replicates of all problems are items of one batched call. Problem j's resamples are
+    named by ``problem_id[j]`` (default j): pass stable ids (e.g. global group numbers) so that
+    a problem's resamples do not depend on how a large job is chunked.
+
+    Parameters
+    ----------
+    center : array_like (n_problems, n_params), optional
+        Point fits to bootstrap around (warm starts). Omitted: fitted here, each problem from
+        its data-driven initial guesses.
+    keep_cov : bool
+        Keep every replicate's covariance (n_problems x R x P x P floats), needed by
+        studentized intervals; implied by ``method="studentized"``.
+    Other parameters as for :func:`bootstrap`.
+
+    Problems with too few points (or groups) for the scheme, unusable data or a failed point
+    fit are not exceptions here: their ``center_status`` is -3 (or the fit's status) and their
+    intervals NaN. Malformed arrays, an unknown scheme/method, or ``level`` outside (0, 1) raise.
+
+    Returns
+    -------
+    BootstrapBatchResult
+    """
+    lv = _check_level(level)
+    method = _check_method(method)
+    R = _check_n_resamples(n_resamples)
+    seed_v = _check_seed(seed)
+    _check_scheme(scheme, wild)
+    m = _builtin(model)
+    dv = _check_derived(derived, m)
+    xa = _validate.as_inputs(x, m)
+    ya = _validate.as_targets(y, xa.shape[0])
+    off = _validate.as_offsets(offsets, ya.shape[0])
+    n_problems = off.shape[0] - 1
+    P = m.n_params
+    w = None
+    if weights is not None:
+        w = _validate.as_targets(weights, ya.shape[0], name="weights", x_name="y")
+    lo, hi = _validate.as_bounds(bounds, m)
+    if problem_id is None:
+        pid = np.arange(n_problems, dtype=np.int64)
+    else:
+        pid = np.ascontiguousarray(np.asarray(problem_id), dtype=np.int64)
+        if pid.shape != (n_problems,):
+            raise ValueError(f"problem_id must have one entry per problem ({n_problems}), got shape {pid.shape}")
+    g = ng = None
+    if scheme == "groups":
+        if groups is None:
+            raise ValueError("scheme='groups' needs groups= (the run label of each point)")
+        g, ng = _dense_groups(groups, off, ya.shape[0])
+    elif groups is not None:
+        raise ValueError(f"groups= is only used by scheme='groups', not {scheme!r}")
+    fit_kw = dict(
+        loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
+        ftol=ftol, xtol=xtol, gtol=gtol, threads=threads,
+    )
+    if center is None:
+        c = _fit_centers(m, xa, ya, w, off, lo, hi, fit_kw)
+    else:
+        c = _validate.as_float_array(center, "center")
+        if c.shape != (n_problems, P):
+            raise ValueError(f"center must have shape ({n_problems}, {P}), got {c.shape}")
+        c = np.ascontiguousarray(c.copy())
+    too_few = np.diff(off) < min_points(scheme, P)
+    if ng is not None:
+        too_few |= ng < MIN_GROUPS
+    c[too_few] = np.nan
+    batch = _run(
+        m, xa, ya, w, off, c, lo, hi, scheme=scheme, wild=wild, seed=seed_v, problem_id=pid,
+        groups=g, n_groups=ng, n_resamples=R, method=method, level=lv, derived=dv,
+        keep_cov=keep_cov or method == "studentized", max_iter=max_iter, ftol=ftol,
+        xtol=xtol, gtol=gtol, threads=threads, loss=loss, f_scale=f_scale,
+        log_residuals=log_residuals,
+    )
+    ok = batch.center_status > 0
+    _warn_failed(int(batch.n_failed[ok].sum()), int(ok.sum()) * R, "bootstrap replicates")
+    return batch
+
+
+def _fit_centers(
+    m: Model,
+    x: FloatArray,
+    y: FloatArray,
+    w: Optional[FloatArray],
+    off: IntArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    fit_kw: dict[str, Any],
+) -> FloatArray:
+    """Point fits of every problem from its data-driven initial guesses, in one batch call."""
+    starts, prob = [], []
+    for j in range(off.shape[0] - 1):
+        s, e = off[j], off[j + 1]
+        xj, yj = x[s:e], y[s:e]
+        if e - s < m.n_params or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
+            continue
+        if m.positive_inputs and not (xj > 0).all():
+            continue
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                guesses = getattr(m, "initial_guesses", None)
+                G = guesses(xj, yj) if guesses else m.initial_guess(xj, yj).reshape(1, -1)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            continue
+        G = np.clip(np.atleast_2d(G), lo, hi)
+        G = G[np.isfinite(G).all(axis=1)]
+        starts.append(G)
+        prob.append(np.full(G.shape[0], j, dtype=np.int64))
+    n_problems = off.shape[0] - 1
+    out = np.full((n_problems, m.n_params), np.nan)
+    if not starts:
+        return out
+    res = fit_batch(
+        m, x, y, off, np.vstack(starts), problem=np.concatenate(prob), weights=w,
+        bounds=(lo, hi), compute_cov=False, **fit_kw,
+    )
+    best = res.best_per_problem()
+    good = (best.status > 0) | (best.status == -2)
+    out[good] = best.x[good]
+    return np.ascontiguousarray(out)

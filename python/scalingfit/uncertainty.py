@@ -1,0 +1,480 @@
+"""The cheap alternatives to the bootstrap: Gauss–Newton and sandwich covariances, delta-method
+(Wald) intervals, and profile-likelihood intervals.
+
+All work in the space the fit works in (``log model - log y`` under ``log_residuals``) and use
+the same objective as the core, ``cost = 1/2 sum w f^2 rho(r^2 / f^2)``. For robust losses the
+Gauss–Newton matrix is the iteratively reweighted one, ``H = sum w rho' J J^T`` (as in the core).
+
+- :func:`gauss_newton_cov` — ``s^2 H^-1``, ``s^2 = 2 cost / (n - p)``: right when errors are
+  homoskedastic and the model nearly linear over the interval.
+- :func:`sandwich_cov` — ``H^-1 (sum g_i g_i^T) H^-1`` with per-point (HC0–HC3) or per-run
+  (cluster, CR1) scores: robust to heteroskedastic or clustered errors.
+- :func:`delta_method` — standard error and Wald interval (Student t with ``n - p`` degrees of
+  freedom) of any function of the parameters, by central differences.
+- :func:`profile_interval` — the profile-t interval of one parameter (Bates & Watts 1988):
+  refits with that parameter fixed, in one core call per trial value, until
+  ``tau(v) = sign(v - theta) sqrt(2 (cost(v) - cost) / s^2)`` reaches the t quantile.
+  Follows the curvature that Wald intervals ignore.
+
+>>> import numpy as np, scalingfit
+>>> from scalingfit import uncertainty
+>>> N = np.logspace(7, 10, 8)
+>>> y = (1.7 + 400 * N ** -0.34) * (1 + 0.01 * np.random.default_rng(0).standard_normal(8))
+>>> f = scalingfit.fit("saturating_power_law", N, y)
+>>> pr = uncertainty.profile_interval("saturating_power_law", N, y, "alpha", level=0.9)
+>>> bool(pr.lower < f.params["alpha"] < pr.upper)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _validate
+from ._custom import CustomModel
+from ._fit import (
+    DEFAULT_FTOL,
+    DEFAULT_GTOL,
+    DEFAULT_MAX_ITER,
+    DEFAULT_XTOL,
+    ModelLike,
+    _prepare_points,
+    fit,
+    resolve_model,
+    solve,
+)
+from ._warnings import ConvergenceWarning
+from .losses import rho as loss_rho
+from .models import Model
+from .results import FitResult
+
+FloatArray = NDArray[np.float64]
+ParamFunc = Callable[[dict[str, FloatArray]], ArrayLike]
+
+
+# ------------------------------------------------------------------ quantiles
+def t_quantile(q: float, dof: Optional[float]) -> float:
+    """Student-t quantile (normal for ``dof`` None or infinite). Uses scipy when installed,
+    else the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5; error < 1e-3 for dof >= 3
+    at the usual levels)."""
+    z = statistics.NormalDist().inv_cdf(q)
+    if dof is None or not math.isfinite(dof):
+        return z
+    if dof <= 0:
+        return math.nan
+    try:
+        from scipy.stats import t as student_t  # type: ignore[import-untyped]  # optional
+
+        return float(student_t.ppf(q, dof))
+    except ImportError:  # pragma: no cover - exercised only without scipy
+        v = float(dof)
+        return (
+            z
+            + (z**3 + z) / (4 * v)
+            + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * v**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * v**3)
+            + (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / (92160 * v**4)
+        )
+
+
+# ------------------------------------------------------------------ residuals and Jacobian
+@dataclass(frozen=True)
+class _Pieces:
+    r: FloatArray  # residuals in the fit's space
+    J: FloatArray  # (n, p) Jacobian of the residuals
+    w: FloatArray  # weights (ones when none)
+    rho: FloatArray  # (3, n): rho, rho', rho'' at z = r^2 / f^2
+    f_scale: float
+
+    @property
+    def cost(self) -> float:
+        return float(0.5 * self.f_scale**2 * np.sum(self.w * self.rho[0]))
+
+    @property
+    def n_eff(self) -> int:
+        return int(np.sum(self.w > 0))
+
+    @property
+    def H(self) -> FloatArray:
+        """The (IRLS) Gauss–Newton matrix sum w rho' J J^T."""
+        a = self.w * self.rho[1]
+        return np.asarray((self.J * a[:, None]).T @ self.J, dtype=np.float64)
+
+    @property
+    def scores(self) -> FloatArray:
+        """Per-point gradient contributions g_i = w rho' r J_i, shape (n, p)."""
+        return np.asarray(self.J * (self.w * self.rho[1] * self.r)[:, None], dtype=np.float64)
+
+
+def _builtin(model: ModelLike) -> Model:
+    m = resolve_model(model)
+    if isinstance(m, CustomModel):
+        raise TypeError("uncertainty functions need a built-in model (analytic Jacobian)")
+    return m
+
+
+def _params(m: Model, params: Union[ArrayLike, dict[str, float], FitResult]) -> FloatArray:
+    if isinstance(params, FitResult):
+        return params.x.copy()
+    if isinstance(params, dict):
+        missing = [n for n in m.param_names if n not in params]
+        if missing:
+            raise ValueError(f"params is missing {missing} of {m.name}")
+        return np.array([params[n] for n in m.param_names], dtype=np.float64)
+    p = _validate.as_float_array(params, "params").reshape(-1)
+    if p.shape != (m.n_params,):
+        raise ValueError(f"params must have {m.n_params} entries for {m.name}, got {p.shape[0]}")
+    return p
+
+
+def _pieces(
+    m: Model,
+    x: FloatArray,
+    y: FloatArray,
+    p: FloatArray,
+    w: Optional[FloatArray],
+    loss: str,
+    f_scale: float,
+    log_residuals: bool,
+) -> _Pieces:
+    f = m.predict(p, x)
+    J = m.jacobian(p, x)
+    if log_residuals:
+        if not (f > 0).all():
+            raise ValueError("the model is not positive at every point: log residuals undefined")
+        r = np.log(f) - np.log(y)
+        J = J / f[:, None]
+    else:
+        r = f - y
+    ww = np.ones_like(y) if w is None else w
+    rr = loss_rho(loss, (r / f_scale) ** 2)
+    return _Pieces(r=r, J=J, w=ww, rho=rr, f_scale=float(f_scale))
+
+
+def _inv(H: FloatArray) -> FloatArray:
+    """Inverse of a symmetric positive definite matrix with Jacobi scaling; NaN if singular."""
+    d = np.sqrt(np.clip(np.diag(H), 0, None))
+    if not (d > 0).all():
+        return np.full(H.shape, np.nan)
+    S = H / np.outer(d, d)
+    try:
+        L = np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        return np.full(H.shape, np.nan)
+    Li = np.linalg.inv(L)
+    return (Li.T @ Li) / np.outer(d, d)  # type: ignore[no-any-return]
+
+
+def _setup(
+    model: ModelLike, x: Any, y: ArrayLike, params: Any, weights: Optional[ArrayLike],
+    loss: str, f_scale: float, log_residuals: bool,
+) -> tuple[Model, _Pieces]:
+    m = _builtin(model)
+    xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
+    p = _params(m, params)
+    return m, _pieces(m, xa, ya, p, w, loss, f_scale, log_residuals)
+
+
+# ------------------------------------------------------------------ covariances
+def gauss_newton_cov(
+    model: ModelLike,
+    x: Any,
+    y: ArrayLike,
+    params: Union[ArrayLike, dict[str, float], FitResult],
+    *,
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    log_residuals: bool = False,
+) -> FloatArray:
+    """Gauss–Newton covariance ``s^2 (sum w rho' J J^T)^-1`` with ``s^2 = 2 cost / (n - p)``
+    (what :attr:`FitResult.cov` holds), NaN where singular or with no degree of freedom."""
+    m, pc = _setup(model, x, y, params, weights, loss, f_scale, log_residuals)
+    dof = pc.n_eff - m.n_params
+    s2 = 2 * pc.cost / dof if dof > 0 else math.nan
+    return _inv(pc.H) * s2
+
+
+def sandwich_cov(
+    model: ModelLike,
+    x: Any,
+    y: ArrayLike,
+    params: Union[ArrayLike, dict[str, float], FitResult],
+    *,
+    groups: Optional[ArrayLike] = None,
+    kind: str = "HC1",
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    log_residuals: bool = False,
+) -> FloatArray:
+    """Heteroskedasticity- (or cluster-) robust sandwich covariance ``B^-1 M B^-1``.
+
+    ``B = sum w rho' J J^T``, ``M = sum g_i g_i^T`` with scores ``g_i = w rho' r J_i`` summed
+    per run when ``groups`` is given. ``kind``: ``"HC0"`` (none), ``"HC1"`` (``n / (n - p)``;
+    for clusters CR1, ``G/(G-1) (n-1)/(n-p)``), ``"HC2"`` (scores / sqrt(1 - h)), ``"HC3"``
+    (scores / (1 - h)); HC2 and HC3 are per point only.
+    """
+    if kind not in ("HC0", "HC1", "HC2", "HC3"):
+        raise ValueError(f"kind must be one of HC0, HC1, HC2, HC3, got {kind!r}")
+    m, pc = _setup(model, x, y, params, weights, loss, f_scale, log_residuals)
+    P = m.n_params
+    Binv = _inv(pc.H)
+    g = pc.scores
+    n = pc.n_eff
+    if groups is not None:
+        lab = np.asarray(groups)
+        if lab.shape != (pc.r.shape[0],):
+            raise ValueError(f"groups must have one label per point ({pc.r.shape[0]}), got shape {lab.shape}")
+        if kind in ("HC2", "HC3"):
+            raise ValueError("HC2/HC3 are per-point corrections; use kind='HC0' or 'HC1' with groups")
+        _, codes = np.unique(lab, return_inverse=True)
+        codes = codes.reshape(-1)
+        G = int(codes.max()) + 1
+        gs = np.zeros((G, P))
+        np.add.at(gs, codes, g)
+        meat = gs.T @ gs
+        factor = (G / (G - 1)) * ((n - 1) / (n - P)) if kind == "HC1" and G > 1 and n > P else 1.0
+        return Binv @ meat @ Binv * factor
+    if kind in ("HC2", "HC3"):
+        a = pc.w * pc.rho[1]
+        h = np.einsum("ij,jk,ik->i", pc.J, Binv, pc.J) * a
+        h = np.clip(h, 0, 1 - 1e-12)
+        g = g / ((1 - h) ** (0.5 if kind == "HC2" else 1.0))[:, None]
+    meat = g.T @ g
+    factor = n / (n - P) if kind == "HC1" and n > P else 1.0
+    return Binv @ meat @ Binv * factor
+
+
+# ------------------------------------------------------------------ delta method
+@dataclass(frozen=True)
+class DeltaResult:
+    """Delta-method estimate, standard error and Wald interval of a function of the parameters."""
+
+    estimate: float
+    stderr: float
+    lower: float
+    upper: float
+    level: float
+    gradient: FloatArray
+
+
+def delta_method(
+    fn: Union[ParamFunc, str],
+    params: Union[ArrayLike, FitResult],
+    cov: Optional[ArrayLike] = None,
+    *,
+    names: Optional[Sequence[str]] = None,
+    level: float = 0.95,
+    dof: Optional[float] = None,
+) -> DeltaResult:
+    """Standard error and Wald interval of ``fn(params)`` by the delta method.
+
+    Parameters
+    ----------
+    fn : callable or str
+        ``fn(p) -> value`` with ``p`` mapping parameter names to 1-element arrays (the same
+        callables as the bootstrap's ``derived``), or a parameter name.
+    params : array_like or FitResult
+        Parameters (a FitResult also supplies ``cov``, ``names`` and ``dof = n - p``).
+    cov : array_like, optional
+        Covariance of the parameters (default: the FitResult's Gauss–Newton covariance).
+    level : float in (0, 1)
+    dof : float, optional
+        Degrees of freedom of the t quantile (None: normal).
+    """
+    if not (0 < level < 1):
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if isinstance(params, FitResult):
+        names = params.param_names if names is None else names
+        cov = params.cov if cov is None else cov
+        if dof is None:
+            dof = params.n_points - len(params.param_names)
+        p = params.x.astype(np.float64)
+    else:
+        p = np.asarray(params, dtype=np.float64).reshape(-1)
+    if cov is None:
+        raise ValueError("delta_method needs cov (or a FitResult)")
+    C = np.asarray(cov, dtype=np.float64)
+    if C.shape != (p.size, p.size):
+        raise ValueError(f"cov must have shape ({p.size}, {p.size}), got {C.shape}")
+    names = tuple(names) if names is not None else tuple(f"p{i}" for i in range(p.size))
+    if isinstance(fn, str):
+        if fn not in names:
+            raise ValueError(f"unknown parameter {fn!r}; parameters: {', '.join(names)}")
+        name = fn
+        func: ParamFunc = lambda q: q[name]
+    else:
+        func = fn
+
+    def value(v: FloatArray) -> float:
+        out = np.asarray(func({n: v[i : i + 1] for i, n in enumerate(names)}), dtype=np.float64)
+        return float(out.reshape(-1)[0])
+
+    est = value(p)
+    sd = np.sqrt(np.clip(np.diag(C), 0, None))
+    h = np.where(np.isfinite(sd) & (sd > 0), 1e-4 * sd, 1e-7 * np.maximum(np.abs(p), 1.0))
+    grad = np.empty(p.size)
+    for i in range(p.size):
+        e = np.zeros(p.size)
+        e[i] = h[i]
+        grad[i] = (value(p + e) - value(p - e)) / (2 * h[i])
+    var = float(grad @ C @ grad)
+    se = math.sqrt(var) if var >= 0 else math.nan
+    tq = t_quantile(1 - (1 - level) / 2, dof)
+    return DeltaResult(est, se, est - tq * se, est + tq * se, level, grad)
+
+
+def wald_intervals(result: FitResult, level: float = 0.95, cov: Optional[ArrayLike] = None) -> dict[str, tuple[float, float]]:
+    """Wald intervals ``x +- t_{n-p} se`` of every parameter of a fit (Gauss–Newton
+    covariance unless ``cov`` is given)."""
+    if not (0 < level < 1):
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    C = result.cov if cov is None else np.asarray(cov, dtype=np.float64)
+    se = np.sqrt(np.clip(np.diag(C), 0, None))
+    tq = t_quantile(1 - (1 - level) / 2, result.n_points - len(result.param_names))
+    return {n: (float(v - tq * s), float(v + tq * s)) for n, v, s in zip(result.param_names, result.x, se)}
+
+
+# ------------------------------------------------------------------ profile likelihood
+@dataclass(frozen=True)
+class ProfileResult:
+    """Profile-t interval of one parameter.
+
+    ``values`` are the trial values of the parameter (sorted) and ``tau`` the signed root
+    deviance there; an endpoint is ``-inf``/``+inf`` when the profile never reaches the
+    threshold inside the bounds (the parameter is not bounded by the data at this level).
+    """
+
+    name: str
+    estimate: float
+    lower: float
+    upper: float
+    level: float
+    threshold: float
+    values: FloatArray
+    tau: FloatArray
+
+
+def profile_interval(
+    model: ModelLike,
+    x: Any,
+    y: ArrayLike,
+    param: str,
+    *,
+    level: float = 0.95,
+    fit_result: Optional[FitResult] = None,
+    p0: Optional[ArrayLike] = None,
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    log_residuals: bool = False,
+    bounds: _validate.BoundsLike = None,
+    max_steps: int = 40,
+    rtol: float = 1e-6,
+    max_iter: int = DEFAULT_MAX_ITER,
+    ftol: float = DEFAULT_FTOL,
+    xtol: float = DEFAULT_XTOL,
+    gtol: float = DEFAULT_GTOL,
+) -> ProfileResult:
+    """Profile-likelihood (profile-t) interval of one parameter.
+
+    The parameter is fixed at trial values (bounds lo = hi) and the others refitted, each
+    trial warm-started from the previous one. The endpoints solve ``|tau(v)| = t_{n-p}``
+    (``1 - (1 - level)/2`` quantile) by stepping out in half standard errors, then bisection to
+    ``rtol`` standard errors. Under a robust loss the same statistic is used with its
+    reweighted scale (an approximation).
+    """
+    if not (0 < level < 1):
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    m = _builtin(model)
+    if param not in m.param_names:
+        raise ValueError(f"unknown parameter {param!r}; {m.name} has {', '.join(m.param_names)}")
+    k = m.param_names.index(param)
+    xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
+    n = int(ya.shape[0]) if w is None else int(np.sum(w > 0))
+    P = m.n_params
+    if n <= P:
+        raise ValueError(f"a profile interval needs more points than parameters ({P}), got {n}")
+    if fit_result is None:
+        fit_result = fit(m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=bounds,
+                         log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol,
+                         gtol=gtol)
+    theta = fit_result.x.copy()
+    cost0 = float(fit_result.cost)
+    s2 = 2 * cost0 / (n - P)
+    lo, hi = _validate.as_bounds(bounds, m)
+    thr = t_quantile(1 - (1 - level) / 2, n - P)
+    se = float(np.sqrt(fit_result.cov[k, k])) if np.isfinite(fit_result.cov[k, k]) else math.nan
+    if not (se > 0):
+        se = 1e-3 * max(abs(theta[k]), 1e-3)
+    off = np.array([0, ya.shape[0]], dtype=np.int64)
+    prob = np.zeros(1, dtype=np.int64)
+    trace: dict[float, float] = {float(theta[k]): 0.0}
+
+    def constrained(v: float, start: FloatArray) -> tuple[float, FloatArray]:
+        lo_k, hi_k = lo.copy(), hi.copy()
+        lo_k[k] = hi_k[k] = v
+        p_start = np.clip(start, lo_k, hi_k)
+        p_start[k] = v
+        res = solve(
+            m, xa, ya, w, off, prob, np.ascontiguousarray(p_start.reshape(1, -1)), lo_k, hi_k,
+            loss=loss, f_scale=f_scale, log_residuals=log_residuals, threads=1,
+            compute_cov=False, max_iter=max_iter, ftol=ftol, xtol=xtol, gtol=gtol,
+        )
+        c = float(res.cost[0])
+        ok = res.status[0] >= 0 and math.isfinite(c)
+        d = max(c - cost0, 0.0)
+        tau = math.copysign(math.sqrt(2 * d / s2), v - theta[k]) if ok else math.nan
+        trace[float(v)] = tau
+        return tau, res.x[0]
+
+    def endpoint(direction: float) -> float:
+        limit = hi[k] if direction > 0 else lo[k]
+        prev_v, prev_p = float(theta[k]), theta.copy()
+        step = 0.5 * se
+        for _ in range(max_steps):
+            v = prev_v + direction * step
+            if (direction > 0 and v >= limit) or (direction < 0 and v <= limit):
+                v = float(limit)
+                if not math.isfinite(v):
+                    break
+            tau, p = constrained(v, prev_p)
+            if math.isnan(tau):
+                warnings.warn(
+                    f"profile of {param}: the constrained fit failed at {v!r}; endpoint unknown",
+                    ConvergenceWarning, stacklevel=3,
+                )
+                return math.nan
+            if abs(tau) >= thr:
+                a, b, pa = prev_v, v, prev_p  # bracket: |tau(a)| < thr <= |tau(b)|
+                for _ in range(200):
+                    if abs(b - a) <= rtol * se:
+                        break
+                    mid = 0.5 * (a + b)
+                    tm, pm = constrained(mid, pa)
+                    if math.isnan(tm) or abs(tm) >= thr:
+                        b = mid
+                    else:
+                        a, pa = mid, pm
+                return 0.5 * (a + b)
+            if v == limit:
+                break
+            prev_v, prev_p = v, p
+            if _ > 8:
+                step *= 2.0  # a flat profile: widen the search
+        return direction * math.inf
+
+    lower = endpoint(-1.0)
+    upper = endpoint(+1.0)
+    vals = np.array(sorted(trace))
+    taus = np.array([trace[v] for v in vals])
+    return ProfileResult(param, float(theta[k]), lower, upper, level, thr, vals, taus)

@@ -1,0 +1,423 @@
+"""scalingfit.bootstrap: API, determinism, bad input, and agreement with independent oracles.
+
+Oracles: every replicate equals a plain fit of the same resample built by hand (weights =
+multiplicities, or perturbed targets) and scipy.optimize.least_squares on the resample with
+its points really duplicated; jackknife values equal leave-one-out fits; leverages equal
+numpy's hat matrix; intervals equal direct formulas; Chinchilla's closed-form allocation
+equals a numerical minimisation; Epoch AI's published bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import warnings
+
+import numpy as np
+import pytest
+import scalingfit
+from scalingfit import _core, uncertainty
+from scalingfit.bootstrap import (
+    SCHEMES,
+    BootstrapResult,
+    bootstrap,
+    bootstrap_batch,
+    chinchilla_derived,
+    predicted_value,
+)
+from scipy.optimize import least_squares, minimize_scalar
+
+SPL = "saturating_power_law"
+N8 = np.logspace(7, 10, 8)
+TRUTH = np.array([1.7, 400.0, 0.34])
+
+
+def spl_data(seed: int = 0, n: int = 8, noise: float = 0.02):
+    N = np.logspace(7, 10, n)
+    m = scalingfit.models.get(SPL)
+    y = m.predict(TRUTH, N) + noise * np.random.default_rng(seed).standard_normal(n)
+    return N, y
+
+
+def chinchilla_data(seed: int = 0, noise: float = 0.01):
+    m = scalingfit.models.get("chinchilla")
+    C = np.logspace(18, 21, 5)
+    x = np.array([(0.6 * (c / 6) ** 0.5 * 10**k, c / (6 * 0.6 * (c / 6) ** 0.5 * 10**k))
+                  for c in C for k in np.linspace(-1, 1, 10)])
+    truth = np.array([1.82, 482.0, 2085.0, 0.348, 0.366])
+    y = m.predict(truth, x) * np.exp(noise * np.random.default_rng(seed).standard_normal(len(x)))
+    return x, y, truth
+
+
+def quiet(fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scalingfit.ConvergenceWarning)
+        return fn(*args, **kw)
+
+
+# ------------------------------------------------------------------ API and determinism
+def test_result_api() -> None:
+    N, y = spl_data()
+    r = bootstrap(SPL, N, y, n_resamples=300, seed=5, scheme="wild", level=0.9)
+    assert isinstance(r, BootstrapResult)
+    f = scalingfit.fit(SPL, N, y)
+    assert r.params == pytest.approx(f.params, rel=1e-12)
+    assert r.samples.shape == (300, 3) and r.status.shape == (300,)
+    assert r.seed == 5 and r.scheme == "wild" and r.method == "bca" and r.level == 0.9
+    assert r.n_failed == 0 and r.failures == {}
+    lo, hi = r.ci("alpha")
+    assert lo < r.params["alpha"] < hi
+    assert r.ci("alpha") == r.ci("alpha", method="bca", level=0.9)
+    assert r.stderr("alpha") == pytest.approx(np.std(r.samples[:, 2], ddof=1))
+    assert r.cov.shape == (3, 3)
+    text = str(r.summary())
+    for name in ("E", "A", "alpha", "seed=5", "bca", "90%"):
+        assert name in text
+    d = r.summary(method="percentile", level=0.8).to_dict()
+    assert d["alpha"]["lower"] == pytest.approx(np.percentile(r.samples[:, 2], 10))
+
+
+def test_same_seed_same_samples_for_one_and_two_threads() -> None:
+    x, y, _ = chinchilla_data()
+    for scheme in ("points", "residual", "wild"):
+        a = bootstrap("chinchilla", x, y, n_resamples=200, seed=3, scheme=scheme, threads=1,
+                      method="percentile")
+        b = bootstrap("chinchilla", x, y, n_resamples=200, seed=3, scheme=scheme, threads=2,
+                      method="percentile")
+        assert np.array_equal(a.samples, b.samples, equal_nan=True)
+        assert np.array_equal(a.status, b.status)
+        c = bootstrap("chinchilla", x, y, n_resamples=200, seed=4, scheme=scheme, threads=2,
+                      method="percentile")
+        assert not np.array_equal(a.samples, c.samples)
+    groups = np.arange(len(y)) // 2
+    a = bootstrap("chinchilla", x, y, n_resamples=200, seed=3, scheme="groups", groups=groups,
+                  threads=1)
+    b = bootstrap("chinchilla", x, y, n_resamples=200, seed=3, scheme="groups", groups=groups,
+                  threads=2)
+    assert np.array_equal(a.samples, b.samples, equal_nan=True)
+    assert np.array_equal(a.batch.jackknife()[0], b.batch.jackknife()[0], equal_nan=True)
+
+
+def test_seed_none_is_drawn_and_recorded() -> None:
+    N, y = spl_data()
+    r = bootstrap(SPL, N, y, n_resamples=50, seed=None, scheme="wild", method="percentile")
+    again = bootstrap(SPL, N, y, n_resamples=50, seed=r.seed, scheme="wild", method="percentile")
+    assert np.array_equal(r.samples, again.samples)
+
+
+# ------------------------------------------------------------------ oracles
+def test_points_replicates_equal_weighted_fits_and_scipy_on_duplicated_data() -> None:
+    x, y, _ = chinchilla_data(1)
+    r = bootstrap("chinchilla", x, y, n_resamples=40, seed=8, method="percentile",
+                  ftol=1e-15, xtol=1e-15, gtol=1e-14)
+    M = _core.resample_multiplicities(SCHEMES["points"], 8, 0, np.arange(40, dtype=np.int64),
+                                      len(y), None, 0, 1)
+    m = scalingfit.models.get("chinchilla")
+    for k in range(40):
+        w = M[k].astype(float)
+        ref = quiet(scalingfit.fit, "chinchilla", x, y, r.x, weights=w,
+                    ftol=1e-15, xtol=1e-15, gtol=1e-14)
+        assert np.allclose(r.samples[k], ref.x, rtol=1e-7)
+        if k < 8:  # scipy on the resample with its points really repeated
+            idx = np.repeat(np.arange(len(y)), M[k])
+            xs, ys = x[idx], y[idx]
+            sol = least_squares(lambda p, xs=xs, ys=ys: m.predict(p, xs) - ys, r.x,
+                                jac=lambda p, xs=xs: m.jacobian(p, xs), method="trf",
+                                x_scale="jac", ftol=1e-15, xtol=1e-15, gtol=1e-15)
+            assert np.allclose(r.samples[k], sol.x, rtol=1e-6)
+
+
+@pytest.mark.parametrize("scheme", ["residual", "wild"])
+def test_target_replicates_equal_fits_of_perturbed_targets(scheme: str) -> None:
+    N, y = spl_data(2)
+    r = bootstrap(SPL, N, y, n_resamples=30, seed=2, scheme=scheme, method="percentile",
+                  log_residuals=True, ftol=1e-15, xtol=1e-15, gtol=1e-14)
+    m = scalingfit.models.get(SPL)
+    x2 = N.reshape(-1, 1)
+    yhat, resid, ok = _core.prepare_residuals(m.index, SCHEMES[scheme], x2, y, None,
+                                              np.array([0, 8]), r.x.reshape(1, -1), True)
+    assert ok[0] == 1
+    # Independent leverages: the hat matrix of the log-space Jacobian.
+    f = m.predict(r.x, N)
+    J = m.jacobian(r.x, N) / f[:, None]
+    h = np.diag(J @ np.linalg.solve(J.T @ J, J.T))
+    e = np.log(y) - np.log(f)
+    adj = e / np.sqrt(1 - h)
+    expect = adj - adj.mean() if scheme == "residual" else adj
+    assert np.allclose(yhat, np.log(f), rtol=1e-12)
+    assert np.allclose(resid, expect, atol=1e-12)
+    Y = _core.resample_targets(SCHEMES[scheme], 0, 2, 0, np.arange(30, dtype=np.int64),
+                               np.log(y), yhat, resid, None, 1)
+    for k in range(30):
+        ref = quiet(scalingfit.fit, SPL, N, np.exp(Y[k]), r.x, log_residuals=True,
+                    ftol=1e-15, xtol=1e-15, gtol=1e-14)
+        assert np.allclose(r.samples[k], ref.x, rtol=1e-7)
+
+
+def test_jackknife_equals_leave_one_out_fits() -> None:
+    N, y = spl_data(3, n=10)
+    r = bootstrap(SPL, N, y, n_resamples=20, seed=1, ftol=1e-15, xtol=1e-15, gtol=1e-14)
+    X, off = r.batch.jackknife()
+    assert off.tolist() == [0, 10]
+    for i in range(10):
+        keep = np.arange(10) != i
+        ref = quiet(scalingfit.fit, SPL, N[keep], y[keep], r.x, ftol=1e-15, xtol=1e-15, gtol=1e-14)
+        assert np.allclose(X[i], ref.x, rtol=1e-7)
+
+
+def test_interval_formulas() -> None:
+    N, y = spl_data(4)
+    r = bootstrap(SPL, N, y, n_resamples=999, seed=6, scheme="wild", method="bca", level=0.9)
+    s = r.samples[:, 2]
+    th = r.params["alpha"]
+    assert r.ci("alpha", "percentile") == pytest.approx(tuple(np.percentile(s, [5, 95])))
+    q5, q95 = np.percentile(s, [5, 95])
+    assert r.ci("alpha", "basic") == pytest.approx((2 * th - q95, 2 * th - q5))
+    # BCa from the textbook formulas (Efron & Tibshirani 1993, eq. 14.9-14.15).
+    nd = statistics.NormalDist()
+    z0 = nd.inv_cdf(np.mean(s < th))
+    jk = r.batch.jackknife()[0][:, 2]
+    d = jk.mean() - jk
+    a = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
+    ends = []
+    for q in (0.05, 0.95):
+        zq = nd.inv_cdf(q)
+        ends.append(np.percentile(s, 100 * nd.cdf(z0 + (z0 + zq) / (1 - a * (z0 + zq)))))
+    assert r.ci("alpha", "bca") == pytest.approx(tuple(ends), rel=1e-10)
+    # Studentized: t* = (theta* - theta) / se*, interval theta - se t*_(1-a/2) ... theta - se t*_(a/2).
+    se = np.sqrt(r.batch.sample_cov[0, :, 2, 2])
+    t = (s - th) / se
+    se0 = np.sqrt(r.batch.center_cov[0, 2, 2])
+    t5, t95 = np.percentile(t, [5, 95])
+    assert r.ci("alpha", "studentized") == pytest.approx((th - se0 * t95, th - se0 * t5))
+    assert se0 == pytest.approx(np.sqrt(r.fit.cov[2, 2]), rel=1e-6)
+
+
+def test_derived_quantities_and_chinchilla_closed_form() -> None:
+    x, y, _ = chinchilla_data(2)
+    C = 6 * 70e9 * 1.4e12
+    r = bootstrap("chinchilla", x, y, n_resamples=200, seed=1, method="percentile",
+                  derived=chinchilla_derived(C))
+    p = r.params
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    assert r.estimate("a_opt") == pytest.approx(a)
+    assert r.estimate("b_opt") == pytest.approx(1 - a)
+    # N_opt from the closed form equals a numerical minimisation of L(N, C / 6N).
+    def loss_at(logN: float) -> float:
+        n = np.exp(logN)
+        return p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * (C / (6 * n)) ** -p["beta"]
+    best = minimize_scalar(loss_at, bounds=(np.log(1e8), np.log(1e14)), method="bounded",
+                           options={"xatol": 1e-10})
+    assert r.estimate("N_opt") == pytest.approx(np.exp(best.x), rel=1e-6)
+    assert r.estimate("D_opt") == pytest.approx(C / (6 * np.exp(best.x)), rel=1e-6)
+    assert r.estimate("tokens_per_param") == pytest.approx(C / (6 * np.exp(best.x) ** 2), rel=1e-5)
+    assert r.estimate("L_opt") == pytest.approx(best.fun, rel=1e-9)
+    vals = r.values("a_opt")
+    assert np.allclose(vals, r.samples[:, 4] / (r.samples[:, 3] + r.samples[:, 4]))
+    lo, hi = r.ci("a_opt")
+    assert lo < a < hi
+    for method in ("bca", "basic", "studentized"):
+        lo, hi = r.ci("tokens_per_param", method=method)
+        assert np.isfinite([lo, hi]).all() and lo < hi
+    # Both parametrisations give the same derived quantities.
+    r2 = bootstrap("chinchilla_lse", x, y, n_resamples=20, seed=1, method="percentile",
+                   derived=chinchilla_derived(C, model="chinchilla_lse"))
+    assert r2.estimate("A") == pytest.approx(p["A"], rel=1e-5)
+    assert r2.estimate("a_opt") == pytest.approx(a, rel=1e-6)
+    # Predicted loss at a new (N, D) as a derived quantity, and a band over many points.
+    r3 = bootstrap("chinchilla", x, y, n_resamples=200, seed=1, method="percentile",
+                   derived={"L_new": predicted_value("chinchilla", (1e11, 2e12))})
+    m = scalingfit.models.get("chinchilla")
+    assert r3.estimate("L_new") == pytest.approx(m.predict(r3.x, [[1e11, 2e12]])[0])
+    new = np.array([[1e9, 2e10], [1e11, 2e12]])
+    band = r3.predict(new, level=0.9)
+    pred = r3.predict(new, level=0.9, kind="prediction")
+    assert np.all(band.lower < band.estimate) and np.all(band.estimate < band.upper)
+    assert np.all(pred.upper - pred.lower > band.upper - band.lower)
+    assert band.lower[1] == pytest.approx(r3.ci("L_new", level=0.9)[0])
+
+
+def test_delta_method_agrees_with_bootstrap_for_a_near_linear_quantity() -> None:
+    x, y, _ = chinchilla_data(3)
+    r = bootstrap("chinchilla", x, y, n_resamples=1000, seed=2, scheme="residual",
+                  method="percentile", derived=chinchilla_derived())
+    d = uncertainty.delta_method(chinchilla_derived()["a_opt"], r.fit)
+    assert d.estimate == pytest.approx(r.estimate("a_opt"))
+    assert d.stderr == pytest.approx(r.stderr("a_opt"), rel=0.15)
+
+
+def test_failed_replicates_are_counted_and_left_out() -> None:
+    # Five points for three parameters: some resamples have < 3 distinct sizes.
+    N = np.logspace(7, 10, 5)
+    y = scalingfit.models.get(SPL).predict(TRUTH, N) * (1 + 0.01 * np.array([1, -1, 0.5, 0.2, -0.7]))
+    with pytest.warns(scalingfit.ConvergenceWarning, match="left out of the intervals"):
+        r = bootstrap(SPL, N, y, n_resamples=500, seed=0, method="percentile")
+    assert r.n_failed > 0
+    assert r.n_failed == int(np.sum(r.status <= 0)) == sum(r.failures.values())
+    bad = np.isnan(r.samples).any(axis=1)
+    assert np.array_equal(bad, r.status <= 0)
+    lo, hi = r.ci("E")
+    ok = r.samples[~bad, 0]
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(ok, [2.5, 97.5])))
+    assert f"({r.n_failed} failed, left out)" in str(r.summary())
+
+
+# ------------------------------------------------------------------ batches
+def test_batch_matches_single_bootstraps_and_is_chunk_invariant() -> None:
+    rows = [spl_data(s) for s in range(4)]
+    x = np.concatenate([r[0] for r in rows])
+    y = np.concatenate([r[1] for r in rows])
+    off = np.arange(0, 33, 8)
+    b = bootstrap_batch(SPL, x, y, off, n_resamples=150, seed=9, scheme="wild",
+                        method="percentile", problem_id=np.zeros(4, dtype=np.int64))
+    for j in range(4):
+        single = bootstrap(SPL, rows[j][0], rows[j][1], n_resamples=150, seed=9, scheme="wild",
+                           method="percentile")
+        assert np.allclose(b.samples[j], single.samples, rtol=1e-9)
+        assert b.ci("alpha")[j] == pytest.approx(single.ci("alpha"), rel=1e-9)
+    # Stable problem ids: a chunk of the batch gives the same samples as the whole.
+    whole = quiet(bootstrap_batch, SPL, x, y, off, n_resamples=150, seed=9, scheme="points",
+                  method="bca", problem_id=[10, 11, 12, 13])
+    part = quiet(bootstrap_batch, SPL, x[16:], y[16:], [0, 8, 16], n_resamples=150, seed=9,
+                 scheme="points", method="bca", problem_id=[12, 13])
+    assert np.array_equal(whole.samples[2:], part.samples, equal_nan=True)
+    assert np.array_equal(whole.ci("E")[2:], part.ci("E"), equal_nan=True)
+    assert whole.problem(3).ci("E")[0] == pytest.approx(part.ci("E")[1])
+
+
+def test_batch_marks_unusable_problems_instead_of_raising() -> None:
+    N, y = spl_data(0)
+    x = np.concatenate([N, N[:3]])
+    yy = np.concatenate([y, y[:3]])
+    b = quiet(bootstrap_batch, SPL, x, yy, [0, 8, 11], n_resamples=50, seed=1, scheme="wild",
+              method="percentile")
+    assert b.center_status[0] > 0 and b.center_status[1] == -3
+    ci = b.ci("alpha")
+    assert np.isfinite(ci[0]).all() and np.isnan(ci[1]).all()
+
+
+def test_groups_scheme() -> None:
+    x, y, _ = chinchilla_data(4)
+    runs = np.repeat(np.arange(25), 2)
+    r = bootstrap("chinchilla", x, y, n_resamples=300, seed=1, scheme="groups",
+                  groups=[f"run{g}" for g in runs])
+    _, off = r.batch.jackknife()
+    assert off.tolist() == [0, 25]  # leave-one-run-out
+    lo, hi = r.ci("alpha")
+    assert lo < r.params["alpha"] < hi
+
+
+def test_epoch_published_bootstrap_intervals(shared_data) -> None:
+    """Besiroglu et al. (2024): 240 points, Huber (delta 1e-3) on log residuals, LSE form,
+    4,000 resamples, 95% percentile intervals; each endpoint within 10% of the width."""
+    path = shared_data / "epoch_chinchilla_fig4" / "chinchilla_fig4.csv"
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    N = np.array([float(r["N_params"]) for r in rows])
+    D = np.array([float(r["D_tokens"]) for r in rows])
+    L = np.array([float(r["loss"]) for r in rows])
+    keep = L < np.sort(L)[-5]
+    assert keep.sum() == 240
+    r = bootstrap("chinchilla_lse", (N[keep], D[keep]), L[keep], n_resamples=4000, seed=42,
+                  loss="huber", f_scale=1e-3, log_residuals=True, method="percentile",
+                  derived=chinchilla_derived(model="chinchilla_lse"))
+    assert r.n_failed == 0
+    published = {"A": (285.2, 743.6), "B": (1042.4, 5810.3), "E": (1.769, 1.871),
+                 "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}
+    for name, (lo, hi) in published.items():
+        ours = r.ci(name, level=0.95)
+        assert abs(ours[0] - lo) <= 0.1 * (hi - lo), (name, ours, (lo, hi))
+        assert abs(ours[1] - hi) <= 0.1 * (hi - lo), (name, ours, (lo, hi))
+    assert r.stderr("a_opt") == pytest.approx(0.020, abs=0.003)  # Epoch: SE 0.020
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("level", [0, 1, 1.5, -0.1, float("nan")])
+def test_level_outside_unit_interval(level: float) -> None:
+    N, y = spl_data()
+    with pytest.raises(ValueError, match="level must be in"):
+        bootstrap(SPL, N, y, n_resamples=10, level=level)
+    r = bootstrap(SPL, N, y, n_resamples=10, scheme="wild", method="percentile")
+    with pytest.raises(ValueError, match="level must be in"):
+        r.ci("E", level=level)
+    with pytest.raises(ValueError, match="level must be in"):
+        uncertainty.profile_interval(SPL, N, y, "E", level=level)
+
+
+def test_too_few_points_or_groups() -> None:
+    N, y = spl_data(n=8)
+    with pytest.raises(ValueError, match="needs at least 5 points"):
+        bootstrap(SPL, N[:4], y[:4])
+    with pytest.raises(ValueError, match="needs at least 4 points"):
+        bootstrap(SPL, N[:3], y[:3], scheme="wild")
+    with pytest.raises(ValueError, match="at least 3 groups"):
+        bootstrap(SPL, N, y, scheme="groups", groups=[0, 0, 0, 0, 1, 1, 1, 1])
+    with pytest.raises(ValueError, match="needs groups="):
+        bootstrap(SPL, N, y, scheme="groups")
+    with pytest.raises(ValueError, match="one label per point"):
+        bootstrap(SPL, N, y, scheme="groups", groups=[0, 1, 2])
+    with pytest.raises(ValueError, match="only used by scheme='groups'"):
+        bootstrap(SPL, N, y, groups=np.arange(8))
+
+
+def test_other_bad_arguments() -> None:
+    N, y = spl_data()
+    with pytest.raises(ValueError, match="unknown scheme"):
+        bootstrap(SPL, N, y, scheme="pairs")
+    with pytest.raises(ValueError, match="unknown interval method"):
+        bootstrap(SPL, N, y, method="normal")
+    with pytest.raises(ValueError, match="unknown wild distribution"):
+        bootstrap(SPL, N, y, scheme="wild", wild="gauss")
+    with pytest.raises(ValueError, match="n_resamples"):
+        bootstrap(SPL, N, y, n_resamples=1)
+    with pytest.raises(ValueError, match="seed"):
+        bootstrap(SPL, N, y, seed=-1)
+    with pytest.raises(ValueError, match="clashes with a parameter"):
+        bootstrap(SPL, N, y, derived={"E": lambda p: p["E"]})
+    with pytest.raises(ValueError, match="positive weights"):
+        bootstrap(SPL, N, y, scheme="residual", weights=[1, 1, 1, 0, 1, 1, 1, 1])
+    r = bootstrap(SPL, N, y, n_resamples=10, scheme="wild", method="percentile", keep_cov=False)
+    with pytest.raises(ValueError, match="unknown quantity"):
+        r.ci("beta")
+    with pytest.raises(ValueError, match="studentized intervals need"):
+        r.ci("E", method="studentized")
+    with pytest.raises(ValueError, match="must return one value"):
+        bootstrap(SPL, N, y, n_resamples=10, derived={"bad": lambda p: np.ones(3)})
+    with pytest.raises(TypeError, match="built-in model"):
+        bootstrap(scalingfit.CustomModel(lambda x, p: p[:, 0] * x[:, 0], ("k",)), N, y)
+
+
+# ------------------------------------------------------------------ uncertainty.py
+def test_gauss_newton_sandwich_and_profile() -> None:
+    N, y = spl_data(5)
+    f = scalingfit.fit(SPL, N, y)
+    C = uncertainty.gauss_newton_cov(SPL, N, y, f)
+    assert np.allclose(C, f.cov, rtol=1e-6)
+    # HC0 sandwich equals the textbook formula with numpy.
+    m = scalingfit.models.get(SPL)
+    J = m.jacobian(f.x, N)
+    r = m.predict(f.x, N) - y
+    B = np.linalg.inv(J.T @ J)
+    hc0 = B @ (J.T * r**2) @ J @ B
+    assert np.allclose(uncertainty.sandwich_cov(SPL, N, y, f, kind="HC0"), hc0, rtol=1e-6)
+    assert np.allclose(uncertainty.sandwich_cov(SPL, N, y, f, kind="HC1"), hc0 * 8 / 5, rtol=1e-6)
+    # One point per cluster: CR1 = HC0 * G/(G-1) * (n-1)/(n-p).
+    cr = uncertainty.sandwich_cov(SPL, N, y, f, groups=np.arange(8))
+    assert np.allclose(cr, hc0 * (8 / 7) * (7 / 5), rtol=1e-6)
+    # Wald interval from the delta method on a parameter equals the t interval.
+    w = uncertainty.wald_intervals(f, 0.9)
+    d = uncertainty.delta_method("alpha", f, level=0.9)
+    assert (d.lower, d.upper) == pytest.approx(w["alpha"])
+    from scipy.stats import t as student_t
+    assert d.upper - d.estimate == pytest.approx(student_t.ppf(0.95, 5) * np.sqrt(f.cov[2, 2]))
+    # Profile-t: at the endpoints the constrained refit raises the cost by s^2 t^2 / 2.
+    pr = uncertainty.profile_interval(SPL, N, y, "alpha", level=0.9, fit_result=f)
+    assert pr.lower < f.params["alpha"] < pr.upper
+    s2 = 2 * f.cost / 5
+    thr = student_t.ppf(0.95, 5)
+    for v in (pr.lower, pr.upper):
+        g = quiet(scalingfit.fit, SPL, N, y, np.r_[f.x[:2], v], bounds={"alpha": (v, v)})
+        assert np.sqrt(2 * (g.cost - f.cost) / s2) == pytest.approx(thr, rel=1e-4)
+    # For a nearly linear parameter profile and Wald intervals agree.
+    pe = uncertainty.profile_interval(SPL, N, y, "E", level=0.9, fit_result=f)
+    assert (pe.lower, pe.upper) == pytest.approx(w["E"], rel=0.01)
