@@ -14,9 +14,16 @@ runs items over threads with bit-identical results for any thread count.
 
 from __future__ import annotations
 
-from . import models
+from . import models, uncertainty
 from ._custom import CustomModel
 from ._fit import fit, fit_batch
+from .bootstrap import (
+    BootstrapBatchResult,
+    BootstrapResult,
+    bootstrap,
+    bootstrap_batch,
+    chinchilla_derived,
+)
 from ._status import MESSAGES as STATUS_MESSAGES
 from ._warnings import ConvergenceWarning, DataWarning, ScalingFitWarning
 from .results import BatchResult, FitResult
@@ -25,6 +32,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BatchResult",
+    "BootstrapBatchResult",
+    "BootstrapResult",
+    "bootstrap",
+    "bootstrap_batch",
+    "chinchilla_derived",
+    "uncertainty",
     "ConvergenceWarning",
     "CustomModel",
     "DataWarning",
