@@ -1,24 +1,23 @@
-"""Many problems, their multi-start point fits and seeded resamples, in batched ``fit_batch`` calls.
+"""Many problems, their multi-start point fits and bootstrap resamples, in two batched calls.
 
 The analyses (``kaplan``, ``emergence``, ``curves``, ``testtime``) all need the same thing:
 fit a law to several problems at once (sizes of a sweep, tasks, runs, curves) and put an
 interval on each parameter and on quantities derived from it. This module is the one place
-that does it, so that moving to :func:`scalingfit.bootstrap` (counter-based resamples inside
-the core, no data copies) changes this file only.
+that does it.
 
-For now a resample is a vector of integer weights drawn by numpy from a generator seeded with
-``(seed, problem)``: nonparametric over points, or over groups of points (a cluster bootstrap,
-e.g. all checkpoints of a run together); or a residual bootstrap. The point fits of all
-problems (every start of each) are one ``fit_batch`` call, and all replicates of all problems,
-warm-started at their point fit, a second one (``warm_start=False``: everything in one call).
-The replicates copy their problem's points (the future bootstrap will not).
+The point fits of all problems (every start of each) are one ``fit_batch`` call; all
+resamples of all problems are then one :func:`scalingfit.bootstrap.bootstrap_batch` call,
+warm-started at the point fits (counter-based resamples regenerated inside the core: points,
+groups, residuals or wild; nothing copied). Intervals are percentile intervals of the
+replicates; a problem whose point fit failed has NaN replicates.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -27,6 +26,7 @@ from . import _validate
 from ._fit import fit_batch, resolve_model
 from ._status import SINGULAR
 from ._warnings import ConvergenceWarning
+from .bootstrap import bootstrap_batch
 
 FloatArray = NDArray[np.float64]
 BoundsLike = _validate.BoundsLike
@@ -135,7 +135,7 @@ class ManyFits:
             s = np.asarray(func(self.samples))  # (n_problems, n_resamples, ...)
         return value, np.moveaxis(percentile_interval(s, lvl, axis=1), 0, 1)
 
-    def problem(self, j: int, model: Optional[object] = None) -> "LawFit":
+    def problem(self, j: int, model: Optional[object] = None) -> LawFit:
         """Problem ``j`` as a :class:`LawFit`."""
         return LawFit(
             model=self.model, param_names=self.param_names, x=self.params[j], cov=self.cov[j],
@@ -238,15 +238,16 @@ class LawFit:
         from .models import get
 
         m = get(self.model)
-        return m.predict(self.x, _validate.as_inputs(_points(x), m))  # type: ignore[arg-type]
+        out = m.predict(self.x, _validate.as_inputs(_points(x), m))
+        return out[0] if _is_scalar(x) else out
 
     def band(self, x: object, level: Optional[float] = None) -> FloatArray:
-        """Interval of the prediction at each input, shape (2, n): percentiles of the
-        resampled curves (delta method without resamples)."""
+        """Interval of the prediction at each input, shape (2, n) ((2,) for a scalar):
+        percentiles of the resampled curves (delta method without resamples)."""
         from .models import get
 
         m = get(self.model)
-        xa = _validate.as_inputs(_points(x), m)  # type: ignore[arg-type]
+        xa = _validate.as_inputs(_points(x), m)
 
         def f(p: FloatArray) -> FloatArray:
             flat = p.reshape(-1, p.shape[-1])
@@ -254,7 +255,8 @@ class LawFit:
                             for q in flat])
             return out.reshape(p.shape[:-1] + (xa.shape[0],))
 
-        return self.derived(f, level)[1]
+        band = self.derived(f, level)[1]
+        return band[:, 0] if _is_scalar(x) else band
 
     def __repr__(self) -> str:
         rows = []
@@ -265,7 +267,7 @@ class LawFit:
         kind = f"bootstrap, {self.samples.shape[0]} resamples, {self.n_failed} failed" \
             if self.samples is not None else "Gauss-Newton"
         return (f"LawFit(model={self.model!r}, status={self.status}, "
-                f"{int(round(100 * self.level))}% intervals: {kind})\n" + table(rows))
+                f"{round(100 * self.level)}% intervals: {kind})\n" + table(rows))
 
 
 def _normal_quantile(p: float) -> float:
@@ -304,9 +306,13 @@ def resample_weights(
     return counts[:, inv]
 
 
-def _points(x: object) -> object:
+def _is_scalar(x: object) -> bool:
+    return isinstance(x, (int, float, np.number)) or (isinstance(x, np.ndarray) and x.ndim == 0)
+
+
+def _points(x: Any) -> Any:
     """A scalar input becomes one point."""
-    return np.atleast_1d(np.asarray(x, dtype=np.float64)) if np.ndim(x) == 0 else x  # type: ignore[arg-type]
+    return np.atleast_1d(np.asarray(x, dtype=np.float64)) if _is_scalar(x) else x
 
 
 def _starts(  # type: ignore[no-untyped-def]
@@ -344,7 +350,6 @@ def fit_many(
     n_resamples: int = 0,
     scheme: str = "points",
     groups: Optional[Sequence[Optional[ArrayLike]]] = None,
-    warm_start: bool = True,
     seed: int = 0,
     level: float = 0.95,
     bounds: BoundsLike = None,
@@ -356,7 +361,7 @@ def fit_many(
     warn: bool = True,
 ) -> ManyFits:
     """Fit ``model`` to each problem ``(xs[j], ys[j])`` and to ``n_resamples`` seeded
-    resamples of each, in one batch call for the point fits and one for all replicates.
+    resamples of each: one batch call for the point fits, one for all replicates.
 
     Parameters
     ----------
@@ -372,20 +377,15 @@ def fit_many(
         Also start from the model's data-driven guesses (default).
     n_resamples : int
         Bootstrap replicates per problem (0: point fits and Gauss–Newton intervals only).
-    scheme : {"points", "residuals"}
-        ``"points"``: resample points (or whole ``groups``) as integer weights.
-        ``"residuals"``: keep the design fixed and add
-        resampled residuals of the point fit (leverage-adjusted and centred; in log space with
-        ``log_residuals``) to the fitted values; a second batch call, started at the point
-        fits, fits all replicates. Better calibrated with few points per problem.
+    scheme : {"points", "residuals", "wild"}
+        ``"points"``: resample points (or, with ``groups``, whole groups: a cluster
+        bootstrap). ``"residuals"``: keep the design fixed and add resampled, leverage-adjusted
+        residuals of the point fit (in log space with ``log_residuals``); better calibrated
+        with few points per problem. ``"wild"``: Rademacher multipliers on each residual.
     groups : sequence of arrays, optional
         Group label per point of each problem: resample whole groups (cluster bootstrap).
-    warm_start : bool
-        Point fits first (one call, every start), then every replicate of every problem from
-        its point fit (a second call). False: point fits and replicates, all starts each, in a
-        single call (slower with many starts; no dependence on the point fit).
     seed : int
-        Replicate r of problem j depends only on ``(seed, j)``.
+        Replicate r of problem j depends only on ``(seed, j, r)``.
 
     Returns
     -------
@@ -399,14 +399,9 @@ def fit_many(
     >>> r.params.shape, r.samples.shape
     ((3, 3), (3, 50, 3))
     """
-    if scheme not in ("points", "residuals"):
-        raise ValueError(f"scheme must be 'points' or 'residuals', got {scheme!r}")
-    if scheme == "residuals" and n_resamples:
-        return _fit_residual_bootstrap(
-            model, xs, ys, weights=weights, p0=p0, p0s=p0s, guess=guess, n_resamples=n_resamples,
-            seed=seed, level=level, bounds=bounds, loss=loss, f_scale=f_scale,
-            log_residuals=log_residuals, max_iter=max_iter, threads=threads, warn=warn,
-        )
+    schemes = {"points": "points", "residuals": "residual", "residual": "residual", "wild": "wild"}
+    if scheme not in schemes:
+        raise ValueError(f"scheme must be one of {sorted(schemes)}, got {scheme!r}")
     m = resolve_model(model)  # type: ignore[arg-type]
     n_prob = len(xs)
     if len(ys) != n_prob:
@@ -423,7 +418,6 @@ def fit_many(
     R = int(n_resamples)
     data: list[tuple[FloatArray, FloatArray, FloatArray]] = []
     starts: list[FloatArray] = []
-    rws: list[FloatArray] = []
     for j in range(n_prob):
         xj = _validate.as_inputs(xs[j], m)  # type: ignore[arg-type]
         yj = _validate.as_targets(ys[j], xj.shape[0])
@@ -434,48 +428,39 @@ def fit_many(
                  for a in (p0, None if p0s is None else p0s[j]) if a is not None]
         starts.append(_starts(m, xj, yj, np.vstack(extra) if extra else None, lo, hi, guess))
         data.append((xj, yj, wj))
-        if R:
-            gj = None if groups is None or groups[j] is None else np.asarray(groups[j])
-            if gj is not None and gj.shape != (n,):
-                raise ValueError(f"groups[{j}] must have one label per point ({n}), got {gj.shape}")
-            rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
-            rws.append(resample_weights(n, R, rng, gj))
+        gj = None if groups is None else groups[j]
+        if R and gj is not None and np.asarray(gj).shape != (n,):
+            raise ValueError(f"groups[{j}] must have one label per point ({n}), got {np.asarray(gj).shape}")
     if sum(a.shape[0] for a in starts) == 0:
         raise ValueError(f"no usable start for any problem of {m.name}: pass p0")
-    opts = dict(loss=loss, f_scale=f_scale, lo=lo, hi=hi, log_residuals=log_residuals,
-                max_iter=max_iter, threads=threads)
+    opts = {"loss": loss, "f_scale": f_scale, "lo": lo, "hi": hi, "log_residuals": log_residuals,
+            "max_iter": max_iter, "threads": threads}
+    x0, st0, cost, cov = _solve(m, [(d[0], d[1], d[2], s0) for d, s0 in zip(data, starts)], **opts)  # type: ignore[arg-type]
     samples = None
     n_failed = np.zeros(n_prob, dtype=np.int64)
-    if R and not warm_start:
-        # point fits and every replicate, all starts each: one call
-        probs = []
-        for j in range(n_prob):
-            xj, yj, wj = data[j]
-            probs.append((xj, yj, wj, starts[j]))
-            probs += [(xj, yj, wj * rws[j][r], starts[j]) for r in range(R)]
-        xb, st, cost, cov = _solve(m, probs, **opts)  # type: ignore[arg-type]
-        xb, st = xb.reshape(n_prob, R + 1, P), st.reshape(n_prob, R + 1)
-        cost, cov = cost.reshape(n_prob, R + 1)[:, 0], cov.reshape(n_prob, R + 1, P, P)[:, 0]
-        x0, st0 = xb[:, 0], st[:, 0]
-        xr, str_ = xb[:, 1:], st[:, 1:]
-    else:
-        x0, st0, cost, cov = _solve(m, [(d[0], d[1], d[2], s0) for d, s0 in zip(data, starts)], **opts)  # type: ignore[arg-type]
-        if R:
-            # every replicate of every problem, warm-started at its problem's point fit: one call
-            probs = []
-            for j in range(n_prob):
-                xj, yj, wj = data[j]
-                sj = x0[j:j + 1] if np.isfinite(x0[j]).all() else starts[j]
-                probs += [(xj, yj, wj * rws[j][r], sj) for r in range(R)]
-            xr, str_, _, _ = _solve(m, probs, compute_cov=False, **opts)  # type: ignore[arg-type]
-            xr, str_ = xr.reshape(n_prob, R, P), str_.reshape(n_prob, R)
+    if R:
+        usable0 = ((st0 > 0) | (st0 == SINGULAR)) & np.isfinite(x0).all(axis=1)
+        g_all = None
+        if groups is not None and any(g is not None for g in groups):
+            g_all = np.concatenate([np.asarray(groups[j]) if groups[j] is not None
+                                    else np.arange(data[j][1].shape[0]) for j in range(n_prob)])
+        sch = "groups" if g_all is not None else schemes[scheme]
+        sizes = np.array([d[1].shape[0] for d in data], dtype=np.int64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # failures are counted below
+            boot = bootstrap_batch(
+                m, np.vstack([d[0] for d in data]), np.concatenate([d[1] for d in data]),
+                np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64), n_resamples=R,
+                seed=int(seed), scheme=sch, groups=g_all, level=level, method="percentile",
+                center=np.where(usable0[:, None], x0, np.nan),
+                weights=np.concatenate([d[2] for d in data]), loss=loss, f_scale=f_scale,
+                log_residuals=log_residuals, bounds=(lo, hi), max_iter=max_iter, threads=threads,
+            )
+        samples = np.where(usable0[:, None, None], boot.samples, np.nan)
+        n_failed = np.isnan(samples).any(axis=2).sum(axis=1).astype(np.int64)
     # A converged fit whose J^T J is singular at the solution (status -2: some parameter is not
     # identifiable) still is a least-squares solution; its curve is kept, its status reported.
     params = np.where(((st0 > 0) | (st0 == SINGULAR))[:, None], x0, np.nan)
-    if R:
-        ok = (str_ > 0) | (str_ == SINGULAR)
-        samples = np.where(ok[:, :, None], xr, np.nan)
-        n_failed = (~ok).sum(axis=1).astype(np.int64)
     if warn and not (st0 > 0).all():
         bad = np.flatnonzero(st0 <= 0)
         warnings.warn(
@@ -513,97 +498,6 @@ def _solve(  # type: ignore[no-untyped-def]
     best = batch.best_per_problem()
     cov = best.cov if best.cov is not None else np.full((len(problems), P, P), np.nan)
     return best.x, best.status, best.cost, cov
-
-
-def _fit_residual_bootstrap(
-    model: Union[str, object], xs: Sequence[ArrayLike], ys: Sequence[ArrayLike], *,
-    weights: Optional[Sequence[Optional[ArrayLike]]], p0: Optional[ArrayLike],
-    p0s: Optional[Sequence[Optional[ArrayLike]]], guess: bool, n_resamples: int, seed: int,
-    level: float, bounds: BoundsLike, loss: str, f_scale: float, log_residuals: bool,
-    max_iter: int, threads: Optional[int], warn: bool,
-) -> ManyFits:
-    """Residual bootstrap: point fits (one call), then all replicates (a second call)."""
-    m = resolve_model(model)  # type: ignore[arg-type]
-    point = fit_many(m, xs, ys, weights=weights, p0=p0, p0s=p0s, guess=guess, bounds=bounds,
-                     loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
-                     threads=threads, warn=warn, seed=seed, level=level)
-    R, P = int(n_resamples), m.n_params
-    new_ys: list[FloatArray] = []
-    new_xs: list[ArrayLike] = []
-    new_w: list[Optional[ArrayLike]] = []
-    starts: list[Optional[ArrayLike]] = []
-    for j in range(point.n_problems):
-        xj = _validate.as_inputs(xs[j], m)  # type: ignore[arg-type]
-        yj = _validate.as_targets(ys[j], xj.shape[0])
-        n = yj.shape[0]
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
-        if not np.isfinite(point.params[j]).all():
-            fitted = np.full(n, np.nan)
-        else:
-            with np.errstate(all="ignore"):
-                fitted = np.asarray(m.predict(point.params[j], xj))
-        with np.errstate(all="ignore"):
-            t, ft = (np.log(yj), np.log(fitted)) if log_residuals else (yj, fitted)
-        res = _leverage_adjusted(m, point.params[j], xj, t - ft, fitted, log_residuals, weights,
-                                 j)
-        idx = rng.integers(0, n, size=(R, n))
-        tr = ft[None, :] + res[idx]
-        for r in range(R):
-            new_xs.append(xj)
-            new_ys.append(np.exp(tr[r]) if log_residuals else tr[r])
-            new_w.append(None if weights is None else weights[j])
-            starts.append(point.params[j] if np.isfinite(point.params[j]).all() else None)
-    ok_rows = [i for i, s0 in enumerate(starts) if s0 is not None and np.isfinite(new_ys[i]).all()]
-    samples = np.full((point.n_problems, R, P), np.nan)
-    if ok_rows:
-        reps = fit_many(
-            m, [new_xs[i] for i in ok_rows], [new_ys[i] for i in ok_rows],
-            weights=None if weights is None else [new_w[i] for i in ok_rows],
-            p0s=[starts[i] for i in ok_rows], guess=False, bounds=bounds, loss=loss,
-            f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter, threads=threads,
-            warn=False,
-        )
-        flat = samples.reshape(-1, P)
-        flat[ok_rows] = reps.params
-        samples = flat.reshape(point.n_problems, R, P)
-    n_failed = np.isnan(samples).any(axis=2).sum(axis=1).astype(np.int64)
-    return ManyFits(
-        model=point.model, param_names=point.param_names, params=point.params, cost=point.cost,
-        status=point.status, cov=point.cov, samples=samples, n_failed=n_failed, seed=int(seed),
-        level=level,
-    )
-
-
-def _leverage_adjusted(  # type: ignore[no-untyped-def]
-    m, p: FloatArray, x: FloatArray, res: FloatArray, fitted: FloatArray, log_residuals: bool,
-    weights: Optional[Sequence[Optional[ArrayLike]]], j: int,
-) -> FloatArray:
-    """Residuals divided by sqrt(1 - h_i) (h the leverages of the linearised fit) and centred
-    (Davison & Hinkley 1997, alg. 6.3); sqrt(n / (n - p)) when no Jacobian is available."""
-    n, P = res.shape[0], p.shape[0]
-    r = np.full(n, np.nan)
-    if np.isfinite(res).all():
-        try:
-            J = np.asarray(m.jacobian(p, x)) if hasattr(m, "jacobian") else None
-        except (ValueError, TypeError):
-            J = None
-        if J is not None and log_residuals:
-            J = J / fitted[:, None]
-        h = None
-        if J is not None and np.isfinite(J).all():
-            w = np.ones(n) if weights is None or weights[j] is None else np.asarray(weights[j], float)
-            Jw = J * np.sqrt(w)[:, None]
-            try:
-                G = np.linalg.pinv(Jw.T @ Jw)
-                h = np.einsum("ia,ab,ib->i", Jw, G, Jw)
-            except np.linalg.LinAlgError:
-                h = None
-        if h is not None and np.all(h < 1 - 1e-9):
-            r = res / np.sqrt(1.0 - h)
-        else:
-            r = res * np.sqrt(n / max(n - P, 1))
-        r = r - np.mean(r)
-    return r
 
 
 def as_list(values: Union[ArrayLike, Sequence[ArrayLike]], n: int, name: str) -> list[ArrayLike]:

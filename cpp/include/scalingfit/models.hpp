@@ -222,6 +222,91 @@ struct BrokenPowerLaw {
   }
 };
 
+// Kaplan et al. (2020), eq. 1.6, the learning-curve law:
+//   L = (N_c / N)^alpha_N + (S_c / S)^alpha_S.   t = (log N, log S).
+// S is the number of optimiser steps (Kaplan's S_min at the critical batch size); N_c and S_c
+// are in the units of N and S and must stay > 0.
+//   dL/dN_c = alpha_N f_N / N_c,  dL/dalpha_N = f_N log(N_c / N)   (f_N the first term; same for S)
+struct KaplanNS {
+  static constexpr const char* kName = "kaplan_ns";
+  static constexpr int kParams = 4;
+  static constexpr int kInputs = 2;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"N_c", "S_c", "alpha_N", "alpha_S"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double Nc = p[0], Sc = p[1], aN = p[2], aS = p[3];
+    const double lrn = log(Nc) - t[0];  // log(N_c / N)
+    const double lrs = log(Sc) - t[1];  // log(S_c / S)
+    const double fN = exp(aN * lrn);
+    const double fS = exp(aS * lrs);
+    J[0] = aN * fN / Nc;
+    J[1] = aS * fS / Sc;
+    J[2] = fN * lrn;
+    J[3] = fS * lrs;
+    return fN + fS;
+  }
+};
+
+// Learning curve with a time offset (warm-up, or steps before the first checkpoint):
+//   L = E + A (x + x0)^-alpha.   Raw input x (steps or tokens); x + x0 must stay > 0.
+//   dL/dA = u^-alpha,  dL/dalpha = -A u^-alpha log u,  dL/dx0 = -alpha A u^(-alpha-1),  u = x + x0.
+struct LearningCurve {
+  static constexpr const char* kName = "learning_curve";
+  static constexpr int kParams = 4;
+  static constexpr int kInputs = 1;
+  static constexpr bool kLogInputs = false;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"E", "A", "alpha", "x0"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double u = t[0] + p[3];
+    const double lu = log(u);  // NaN for u <= 0: the driver reports a non-finite step
+    const double ua = exp(-p[2] * lu);
+    const double g = p[1] * ua;
+    J[0] = 1.0;
+    J[1] = ua;
+    J[2] = -lu * g;
+    J[3] = -p[2] * g / u;
+    return p[0] + g;
+  }
+};
+
+// Schedule-aware learning curve in the learning-rate areas of Tissue et al. (2024), "Scaling
+// law with learning rate annealing", in a multiplicative form:
+//   L = (L0 + A S1^-alpha) (1 - C S2),
+// S1 = forward area (sum of learning rates, in peak-LR steps), S2 = annealing area (momentum
+// sum of learning-rate decreases, in units of the peak LR; see scalingfit.curves.lr_areas).
+// Tissue et al. subtract C S2; the relative form keeps C nearly constant across model sizes.
+// Raw inputs (S2 may be 0); S1 must stay > 0.
+//   B = L0 + A S1^-alpha, m = 1 - C S2:  dL/dL0 = m, dL/dA = m S1^-alpha,
+//   dL/dalpha = -m A S1^-alpha log S1, dL/dC = -B S2.
+struct LrAnnealing {
+  static constexpr const char* kName = "lr_annealing";
+  static constexpr int kParams = 4;
+  static constexpr int kInputs = 2;
+  static constexpr bool kLogInputs = false;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"L0", "A", "alpha", "C"};
+    return n[i];
+  }
+  SF_HD static double eval(const double* p, const double* t, double* J) {
+    const double ls1 = log(t[0]);
+    const double sa = exp(-p[2] * ls1);  // S1^-alpha
+    const double g = p[1] * sa;
+    const double B = p[0] + g;
+    const double m = 1.0 - p[3] * t[1];
+    J[0] = m;
+    J[1] = m * sa;
+    J[2] = -m * g * ls1;
+    J[3] = -B * t[1];
+    return B * m;
+  }
+};
+
 #ifndef SF_DEVICE_COMPILE
 // Calls fn(ModelType{}) for the model with the given index; the order is the registry's.
 // Returns false for an unknown index.
@@ -236,10 +321,13 @@ bool dispatch_model(int index, Fn&& fn) {
     case 5: fn(IsoflopParabola{}); return true;
     case 6: fn(Sigmoid{}); return true;
     case 7: fn(BrokenPowerLaw{}); return true;
+    case 8: fn(KaplanNS{}); return true;
+    case 9: fn(LearningCurve{}); return true;
+    case 10: fn(LrAnnealing{}); return true;
     default: return false;
   }
 }
-constexpr int kNumModels = 8;
+constexpr int kNumModels = 11;
 #endif
 
 }  // namespace scalingfit

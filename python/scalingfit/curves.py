@@ -1,0 +1,701 @@
+"""Predicting a run's final loss from its early checkpoints, schedule-aware.
+
+A loss curve fitted with a power law in tokens (``E + A·T^-a``) on the first 10–30% of a
+cosine-decayed run over-predicts the final loss: the late drop comes from the decay of the
+learning rate, not from more tokens. Since the schedule is known in advance, a model in the
+*learning-rate areas* of Tissue et al. (2024), "Scaling Law with Learning Rate Annealing",
+does much better:
+
+    S1(s) = Σ_{i<=s} η_i / η_peak                       (forward area, in peak-LR steps)
+    S2(s) = (1-λ) Σ_{i<=s} m_i,  m_i = λ m_{i-1} + (η_{i-1} - η_i) / η_peak   (annealing area)
+    L(s)  = (L0 + A · S1^-alpha) · (1 - C · S2)
+
+Tissue et al. subtract ``C·S2``; the multiplicative form used here keeps ``C`` nearly constant
+across model sizes and run lengths (0.041–0.057 on the 30 OLMo-ladder runs, 190M–3.2B,
+0.5–10×Chinchilla, where the additive C ranges 0.12–0.21), so a value calibrated on finished
+runs transfers to new ones. Early in a cosine run the learning rate has hardly moved, so C
+cannot be learned from the early checkpoints themselves; it is fixed (calibrated) by default.
+With C fixed the model is a saturating power law in S1 of ``L / (1 - C·S2)``, fitted with
+weights ``(1 - C·S2)^2`` (the same objective).
+
+Also here: the plain power law in tokens and the learning curve with a warm-up offset
+(``E + A·(t + t0)^-alpha``) as baselines, Kaplan's L(N, S) fitted jointly over a sweep, flags
+for loss spikes and curves inconsistent with the model, and the gap between a mid-run
+checkpoint and the final checkpoint of a shorter run at equal tokens (never treat the former
+as the latter).
+
+Every fit is batched: all runs of a sweep, and their resamples, are one ``fit_batch`` call
+(the resamples here are drawn in numpy, as integer weights, because each one also draws its
+own annealing coefficient from the calibration; see :func:`predict_final_loss`).
+
+>>> import numpy as np
+>>> from scalingfit import curves
+>>> step = np.arange(100, 10001, 100.0)
+>>> lr = curves.cosine_schedule(step, peak=1e-3, warmup=500, total=10000)
+>>> S1, S2 = curves.lr_areas(step, lr)
+>>> round(float(S2[-1]), 3)
+0.856
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._resample import LawFit, fit_many, percentile_interval, resample_weights, table
+from ._warnings import DataWarning
+
+FloatArray = NDArray[np.float64]
+
+DEFAULT_ANNEALING = 0.048
+"""Relative annealing coefficient C calibrated on the 30 OLMo-ladder runs (C4 loss, decay
+0.999, cosine to 10% of peak; per-run values 0.041–0.057). Calibrate your own with
+:func:`calibrate_annealing` on finished runs of the same recipe."""
+
+DEFAULT_DECAY = 0.999
+"""λ of the annealing momentum (Tissue et al. use 0.999 per step)."""
+
+
+# ----------------------------------------------------------------------------- schedules
+def cosine_schedule(step: ArrayLike, *, peak: float, warmup: float, total: float,
+                    final_ratio: float = 0.1) -> FloatArray:
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to
+    ``final_ratio · peak`` at step ``total``.
+
+    >>> cosine_schedule([0, 50, 100, 1000], peak=1.0, warmup=100, total=1000).round(3).tolist()
+    [0.0, 0.5, 1.0, 0.1]
+    """
+    s = np.asarray(step, dtype=np.float64)
+    warm = peak * s / max(warmup, 1e-12)
+    frac = np.clip((s - warmup) / max(total - warmup, 1e-12), 0.0, 1.0)
+    decay = peak * (final_ratio + (1 - final_ratio) * 0.5 * (1 + np.cos(np.pi * frac)))
+    return np.where(s < warmup, warm, decay)
+
+
+def _exp_filter(d: FloatArray, lam: float) -> FloatArray:
+    """m_i = lam m_{i-1} + d_i, in chunks short enough that lam^-chunk cannot overflow."""
+    n = d.shape[0]
+    out = np.empty(n)
+    chunk = int(max(1, min(50_000, np.floor(300.0 / max(-np.log(lam), 1e-300)))))
+    carry = 0.0
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        i = np.arange(e - s, dtype=np.float64)
+        pw = lam ** i
+        m = pw * (carry + np.cumsum(d[s:e] / pw))
+        out[s:e] = m
+        carry = float(m[-1]) * lam
+    return out
+
+
+def lr_areas(
+    steps: ArrayLike,
+    lr: Optional[ArrayLike] = None,
+    *,
+    lr_per_step: Optional[ArrayLike] = None,
+    decay: float = DEFAULT_DECAY,
+    peak: Optional[float] = None,
+) -> tuple[FloatArray, FloatArray]:
+    """The learning-rate areas S1 (forward) and S2 (annealing) at each checkpoint.
+
+    Parameters
+    ----------
+    steps : array (n,)
+        Checkpoint steps (increasing).
+    lr : array (n,), optional
+        Learning rate at each checkpoint; the schedule between checkpoints is interpolated
+        linearly (from 0 at step 0 if the first checkpoint is later).
+    lr_per_step : array, optional
+        The learning rate at every step 0..steps[-1] (overrides ``lr``).
+    decay : float
+        λ of the annealing momentum.
+    peak : float, optional
+        Peak learning rate (default: the maximum).
+
+    Returns
+    -------
+    S1, S2 : arrays (n,)
+        ``S1`` in steps at peak LR; ``S2`` = (1-λ)·Σ m_i in units of the peak LR (0 before the
+        decay starts, approaching ``1 - η_final/η_peak`` once the decay is long past). Learning
+        rate increases (warm-up) do not count in S2.
+    """
+    st = np.asarray(steps, dtype=np.float64)
+    if st.ndim != 1 or st.size == 0 or np.any(np.diff(st) <= 0) or st[0] < 0:
+        raise ValueError("steps must be a non-empty, strictly increasing array of steps >= 0")
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"decay must be in (0, 1), got {decay!r}")
+    last = int(np.ceil(st[-1]))
+    if lr_per_step is not None:
+        eta = np.asarray(lr_per_step, dtype=np.float64)
+        if eta.shape[0] < last + 1:
+            raise ValueError(f"lr_per_step needs {last + 1} entries (steps 0..{last}), got {eta.shape[0]}")
+        eta = eta[: last + 1]
+    elif lr is not None:
+        lra = np.asarray(lr, dtype=np.float64)
+        if lra.shape != st.shape:
+            raise ValueError(f"lr has {lra.shape[0]} values for {st.shape[0]} checkpoints")
+        if not np.all(np.isfinite(lra)):
+            raise ValueError("lr must be finite at every checkpoint")
+        xs, ys = (st, lra) if st[0] == 0 else (np.r_[0.0, st], np.r_[0.0, lra])
+        eta = np.interp(np.arange(last + 1, dtype=np.float64), xs, ys)
+    else:
+        raise ValueError("pass lr (at the checkpoints) or lr_per_step")
+    pk = float(np.max(eta)) if peak is None else float(peak)
+    if not pk > 0:
+        raise ValueError("the learning rate is never positive")
+    e = eta / pk
+    S1 = np.cumsum(e)
+    drop = np.zeros_like(e)
+    drop[1:] = e[:-1] - e[1:]
+    ip = int(np.argmax(e))
+    drop[: ip + 1] = 0.0  # warm-up and the peak itself do not anneal
+    drop = np.maximum(drop, 0.0)  # re-warming is not annealing
+    m = _exp_filter(drop, decay)
+    S2 = (1.0 - decay) * np.cumsum(m)
+    idx = np.clip(np.round(st).astype(np.int64), 0, last)
+    return S1[idx], S2[idx]
+
+
+# ----------------------------------------------------------------------------- curves
+@dataclass(frozen=True)
+class Curve:
+    """One training run's loss curve.
+
+    Attributes
+    ----------
+    name : str
+    step, tokens, loss : arrays (n,)
+        Checkpoints in increasing order of step.
+    lr : array (n,), optional
+        Learning rate at each checkpoint (for the schedule-aware model).
+    N : float, optional
+        Parameters (for Kaplan's L(N, S)).
+    """
+
+    name: str
+    step: FloatArray
+    tokens: FloatArray
+    loss: FloatArray
+    lr: Optional[FloatArray] = None
+    N: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        for a in ("step", "tokens", "loss") + (("lr",) if self.lr is not None else ()):
+            object.__setattr__(self, a, np.asarray(getattr(self, a), dtype=np.float64))
+        n = self.step.shape[0]
+        if self.tokens.shape != (n,) or self.loss.shape != (n,) or (self.lr is not None and self.lr.shape != (n,)):
+            raise ValueError(f"curve {self.name!r}: step, tokens, loss (and lr) need the same length")
+        if n < 2 or np.any(np.diff(self.step) <= 0):
+            raise ValueError(f"curve {self.name!r}: steps must be strictly increasing (>= 2 checkpoints)")
+
+    def window(self, fraction: float, start: float = 0.0) -> NDArray[np.bool_]:
+        """Checkpoints with ``start·T <= tokens <= fraction·T`` (T the run's final tokens)."""
+        T = self.tokens[-1]
+        return np.asarray((self.tokens <= fraction * T * (1 + 1e-9)) & (self.tokens >= start * T * (1 - 1e-9)))
+
+    def after_warmup(self) -> NDArray[np.bool_]:
+        """Checkpoints at or after the learning-rate peak (all of them without lr)."""
+        if self.lr is None:
+            return np.ones(self.step.shape[0], dtype=bool)
+        return np.asarray(self.step >= self.step[int(np.argmax(self.lr >= 0.999 * np.max(self.lr)))])
+
+
+METHODS = ("lr_annealing", "power_law", "learning_curve")
+_BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
+    "saturating_power_law": {"E": (0.0, np.inf), "A": (0.0, np.inf), "alpha": (0.05, 5.0)},
+    "learning_curve": {"E": (0.0, np.inf), "A": (0.0, np.inf), "alpha": (0.05, 5.0)},
+    "lr_annealing": {"L0": (0.0, np.inf), "A": (0.0, np.inf), "alpha": (0.05, 5.0)},
+}
+
+
+@dataclass(frozen=True)
+class FinalLossPrediction:
+    """Predicted final losses of a sweep's runs from their early checkpoints.
+
+    Attributes
+    ----------
+    names : list of str
+    fraction : float
+    method : str
+    predicted : ndarray (n_runs,)
+        Predicted loss at each run's last checkpoint.
+    interval : ndarray (n_runs, 2)
+        Bootstrap (or delta-method) interval of the prediction.
+    actual : ndarray (n_runs,)
+        The observed last checkpoint (NaN when the curve stops early).
+    n_points : ndarray of int
+        Checkpoints used per run.
+    status : ndarray of int
+    spikes : list of ndarray
+        Indices (into each curve) of fitted checkpoints flagged as loss spikes.
+    fits : list of LawFit
+    annealing : float or None
+        The relative annealing coefficient C used (lr_annealing).
+    """
+
+    names: list[str]
+    fraction: float
+    method: str
+    predicted: FloatArray
+    interval: FloatArray
+    actual: FloatArray
+    n_points: NDArray[np.int64]
+    status: NDArray[np.int32]
+    spikes: list[NDArray[np.int64]] = field(repr=False)
+    fits: list[LawFit] = field(repr=False)
+    annealing: Optional[float] = None
+    decay: float = DEFAULT_DECAY
+
+    def predict_curve(self, curve: Curve, j: int) -> FloatArray:
+        """Run ``j``'s fitted law at every checkpoint of ``curve`` (its whole length)."""
+        law = self.fits[j]
+        if not np.isfinite(law.x).all():
+            return np.full(curve.step.shape[0], np.nan)
+        if self.method == "power_law":
+            return law.predict(curve.tokens)
+        if self.method == "learning_curve":
+            return law.predict(curve.step)
+        if self.method == "kaplan_ns":
+            return law.predict((np.full(curve.step.shape[0], float(curve.N)), curve.step))  # type: ignore[arg-type]
+        S1, S2 = lr_areas(curve.step, curve.lr, decay=self.decay)
+        if law.model == "lr_annealing":
+            return law.predict(np.column_stack([S1, S2]))
+        c = float(self.annealing) if self.annealing is not None else 0.0
+        return np.asarray(law.predict(S1)) * (1.0 - c * S2)
+
+    @property
+    def error(self) -> FloatArray:
+        """Predicted minus actual (nats)."""
+        return self.predicted - self.actual
+
+    @property
+    def relative_error(self) -> FloatArray:
+        return self.predicted / self.actual - 1.0
+
+    def rows(self) -> list[dict[str, object]]:
+        return [{"run": n, "points": int(k), "predicted": float(p), "lower": float(iv[0]),
+                 "upper": float(iv[1]), "actual": float(a), "rel. error %": 100 * float(e)}
+                for n, k, p, iv, a, e in zip(self.names, self.n_points, self.predicted, self.interval,
+                                             self.actual, self.relative_error)]
+
+    def __repr__(self) -> str:
+        extra = f", C = {self.annealing:.4g}" if self.annealing is not None else ""
+        return (f"FinalLossPrediction(method={self.method!r}, fraction={self.fraction}{extra})\n"
+                + table(self.rows()))
+
+
+def _robust_spikes(res: FloatArray, z: float, loss: Optional[FloatArray] = None,
+                   min_jump: float = 0.0) -> NDArray[np.int64]:
+    """Indices of transient upward jumps: a checkpoint whose residual exceeds the mean of its
+    neighbours' (one neighbour at the ends) by more than ``z`` robust standard deviations
+    (1.4826 MAD) of that local excess, and by more than ``min_jump`` times its loss. A smooth
+    misfit of the model moves neighbours together and is not a spike."""
+    n = res.size
+    if n < 5:
+        return np.zeros(0, dtype=np.int64)
+    nb = np.empty(n)
+    nb[1:-1] = 0.5 * (res[:-2] + res[2:])
+    nb[0], nb[-1] = res[1], res[-2]
+    excess = res - nb
+    med = np.median(excess)
+    mad = 1.4826 * np.median(np.abs(excess - med))
+    if not mad > 0:
+        return np.zeros(0, dtype=np.int64)
+    big = excess - med > z * mad
+    if loss is not None and min_jump > 0:
+        big &= excess > min_jump * np.abs(loss)
+    return np.flatnonzero(big).astype(np.int64)
+
+
+def predict_final_loss(
+    curves: Sequence[Curve],
+    fraction: float,
+    *,
+    start_fraction: float = 0.0,
+    method: str = "lr_annealing",
+    annealing: Union[float, str, AnnealingCalibration] = DEFAULT_ANNEALING,
+    decay: float = DEFAULT_DECAY,
+    skip_warmup: bool = True,
+    min_points: int = 5,
+    n_resamples: int = 0,
+    seed: int = 0,
+    level: float = 0.95,
+    spike_z: float = 6.0,
+    min_jump: float = 0.01,
+    bounds: Optional[dict[str, tuple[float, float]]] = None,
+) -> FinalLossPrediction:
+    """Fit each run's first ``fraction`` of training and predict its last checkpoint; all
+    runs (and their resamples) in one batch call.
+
+    Parameters
+    ----------
+    curves : sequence of Curve
+    fraction : float in (0, 1]
+        Checkpoints with ``tokens <= fraction · final tokens`` are fitted.
+    start_fraction : float
+        ... and ``tokens >= start_fraction · final tokens`` (default 0: from the start).
+    method : {"lr_annealing", "power_law", "learning_curve"}
+        ``"lr_annealing"``: ``(L0 + A·S1^-alpha)(1 - C·S2)`` in the learning-rate areas (needs
+        ``lr``); ``"power_law"``: ``E + A·T^-a`` in tokens; ``"learning_curve"``:
+        ``E + A·(s + s0)^-alpha`` in steps.
+    annealing : float, "fit" or AnnealingCalibration
+        The coefficient C of ``lr_annealing``: a fixed value (default: calibrated on the OLMo
+        ladder), ``"fit"`` (free, per run: only sensible once the window covers part of the
+        decay), or a calibration from :func:`calibrate_annealing`, whose per-run spread is
+        propagated into the interval (each resample draws one calibrated value).
+    skip_warmup : bool
+        Drop checkpoints before the learning-rate peak (when ``lr`` is known).
+    min_points : int
+        Curves with fewer checkpoints in the window are not fitted (NaN prediction, status -3,
+        one ``DataWarning`` naming them).
+    n_resamples, seed, level :
+        Bootstrap over checkpoints (0: delta-method intervals from the Gauss–Newton covariance).
+    spike_z : float
+        Fitted checkpoints that jump above their neighbours (relative to the fit) by more than
+        ``spike_z`` robust standard deviations and by more than ``min_jump`` (relative) are
+        reported in ``spikes`` (the fit itself is not changed).
+    bounds : mapping, optional
+        Parameter bounds of the fitted model (default: E (or L0) >= 0, A >= 0,
+        0.05 <= alpha <= 5, which keeps short windows away from the degenerate alpha -> 0,
+        E -> -inf branch).
+
+    Returns
+    -------
+    FinalLossPrediction
+
+    Examples
+    --------
+    >>> step = np.arange(200, 20001, 200.0)
+    >>> lr = cosine_schedule(step, peak=1e-3, warmup=1000, total=20000)
+    >>> S1, S2 = lr_areas(step, lr)
+    >>> loss = (2.5 + 1.0 * (S1 / 1e3) ** -0.5) * (1 - 0.05 * S2)
+    >>> c = Curve("toy", step, step * 1e6, loss, lr)
+    >>> p = predict_final_loss([c], 0.25, annealing=0.05)  # the true C: exact
+    >>> abs(float(p.relative_error[0])) < 1e-9
+    True
+    >>> p = predict_final_loss([c], 0.25)  # the default C = 0.048
+    >>> round(float(p.relative_error[0]) * 100, 2)
+    0.17
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    if not 0.0 <= start_fraction < fraction:
+        raise ValueError(f"start_fraction must be in [0, fraction), got {start_fraction!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not curves:
+        raise ValueError("no curves")
+    calib: Optional[AnnealingCalibration] = annealing if isinstance(annealing, AnnealingCalibration) else None
+    free_c = isinstance(annealing, str)
+    if free_c and annealing != "fit":
+        raise ValueError(f"annealing must be a number, 'fit' or an AnnealingCalibration, got {annealing!r}")
+    c_point = calib.C if calib is not None else (None if free_c else float(annealing))  # type: ignore[arg-type]
+    if method == "lr_annealing" and any(c.lr is None for c in curves):
+        missing = [c.name for c in curves if c.lr is None]
+        raise ValueError(f"method 'lr_annealing' needs the learning rate of every curve; missing for {missing}")
+
+    R = int(n_resamples)
+    rng_c = np.random.default_rng(np.random.SeedSequence([int(seed), 10**6]))
+    c_draws = None
+    if calib is not None and R:
+        c_draws = rng_c.choice(calib.per_run[np.isfinite(calib.per_run)], size=R, replace=True)
+
+    xs, ys, ws, sel_idx, targets, actual, n_pts = [], [], [], [], [], [], []
+    short: list[str] = []
+    rep_xs, rep_ys, rep_ws, rep_of = [], [], [], []
+    for j, cv in enumerate(curves):
+        sel = cv.window(fraction, start_fraction)
+        if skip_warmup:
+            sel = sel & cv.after_warmup()
+        if sel.sum() < min_points:
+            short.append(cv.name)
+            sel[:] = False  # not fitted: NaN prediction, status -3
+        idx = np.flatnonzero(sel)
+        sel_idx.append(idx)
+        actual.append(float(cv.loss[-1]))
+        n_pts.append(idx.size)
+        if method == "lr_annealing":
+            S1, S2 = lr_areas(cv.step, cv.lr, decay=decay)
+            x = np.column_stack([S1[idx], S2[idx]]) if free_c else S1[idx]
+            targets.append((S1[-1], S2[-1]))
+        elif method == "power_law":
+            x = cv.tokens[idx]
+            targets.append((cv.tokens[-1], 0.0))
+        else:
+            x = cv.step[idx]
+            targets.append((cv.step[-1], 0.0))
+        y = cv.loss[idx]
+        w = np.ones(idx.size)
+        if method == "lr_annealing" and not free_c:
+            m = 1.0 - c_point * S2[idx]  # type: ignore[operator]
+            xs.append(x); ys.append(y / m); ws.append(m * m)
+        else:
+            xs.append(x); ys.append(y); ws.append(w)
+        if R:
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
+            counts = resample_weights(idx.size, R, rng) if idx.size else np.zeros((R, 0))
+            for r in range(R):
+                if method == "lr_annealing" and not free_c:
+                    c_r = float(c_point) if c_draws is None else float(c_draws[r])  # type: ignore[arg-type]
+                    m = 1.0 - c_r * S2[idx]
+                    rep_xs.append(x); rep_ys.append(y / m); rep_ws.append(counts[r] * m * m)
+                else:
+                    rep_xs.append(x); rep_ys.append(y); rep_ws.append(counts[r])
+                rep_of.append(j)
+    if short:
+        warnings.warn(f"{len(short)} curve(s) have fewer than {min_points} checkpoints (after warm-up) in "
+                      f"the first {fraction:.0%} and are not predicted: {short}", DataWarning, stacklevel=2)
+    model = {"power_law": "saturating_power_law", "learning_curve": "learning_curve",
+             "lr_annealing": "lr_annealing" if free_c else "saturating_power_law"}[method]
+    n_run = len(curves)
+    many = fit_many(model, xs + rep_xs, ys + rep_ys, weights=ws + rep_ws, warn=False, level=level,
+                    bounds=_BOUNDS[model] if bounds is None else bounds)
+    fits = [many.problem(j) for j in range(n_run)]
+
+    def law_at(p: FloatArray, j: int, c: Optional[float]) -> FloatArray:
+        t1, t2 = targets[j]
+        with np.errstate(all="ignore"):
+            if model == "saturating_power_law":
+                v = p[..., 0] + p[..., 1] * t1 ** -p[..., 2]
+                return np.asarray(v * (1.0 - c * t2) if (method == "lr_annealing" and c is not None) else v)
+            if model == "learning_curve":
+                return np.asarray(p[..., 0] + p[..., 1] * (t1 + p[..., 3]) ** -p[..., 2])
+            return np.asarray((p[..., 0] + p[..., 1] * t1 ** -p[..., 2]) * (1.0 - p[..., 3] * t2))
+
+    predicted = np.array([float(law_at(many.params[j], j, c_point)) for j in range(n_run)])
+    interval = np.full((n_run, 2), np.nan)
+    if R:
+        reps = many.params[n_run:]
+        rep_of_a = np.asarray(rep_of)
+        for j in range(n_run):
+            rows = np.flatnonzero(rep_of_a == j)
+            cs = [c_point if c_draws is None else float(c_draws[r]) for r in range(R)]
+            vals = np.array([float(law_at(reps[i], j, cs[k])) for k, i in enumerate(rows)])
+            interval[j] = percentile_interval(vals, level)
+    else:
+        for j in range(n_run):
+            interval[j] = fits[j].derived(partial(law_at, j=j, c=c_point), level)[1]
+    spikes = []
+    for j, cv in enumerate(curves):
+        idx = sel_idx[j]
+        if not np.isfinite(many.params[j]).all():
+            spikes.append(np.zeros(0, dtype=np.int64))
+            continue
+        if model == "lr_annealing":
+            fitted = fits[j].predict(xs[j])
+        elif method == "lr_annealing":
+            fitted = fits[j].predict(xs[j]) * np.sqrt(ws[j])
+        else:
+            fitted = fits[j].predict(xs[j])
+        spikes.append(idx[_robust_spikes(cv.loss[idx] - fitted, spike_z, cv.loss[idx], min_jump)])
+    return FinalLossPrediction(
+        names=[c.name for c in curves], fraction=float(fraction), method=method,
+        predicted=predicted, interval=interval, actual=np.asarray(actual),
+        n_points=np.asarray(n_pts, dtype=np.int64), status=many.status[:n_run].copy(),
+        spikes=spikes, fits=fits, annealing=None if method != "lr_annealing" else c_point,
+        decay=decay,
+    )
+
+
+# ----------------------------------------------------------------------------- calibration
+@dataclass(frozen=True)
+class AnnealingCalibration:
+    """The relative annealing coefficient C fitted on finished runs.
+
+    Attributes
+    ----------
+    C : float
+        Median over runs.
+    per_run : ndarray
+        C of each run (NaN where the fit failed).
+    names : list of str
+    decay : float
+    fits : list of LawFit
+    """
+
+    C: float
+    per_run: FloatArray
+    names: list[str]
+    decay: float
+    fits: list[LawFit] = field(repr=False)
+
+    def __repr__(self) -> str:
+        lo, hi = np.nanmin(self.per_run), np.nanmax(self.per_run)
+        return (f"AnnealingCalibration(C = {self.C:.4f}, range {lo:.4f}-{hi:.4f} over "
+                f"{int(np.isfinite(self.per_run).sum())} runs, decay {self.decay})")
+
+
+def calibrate_annealing(
+    curves: Sequence[Curve], *, decay: float = DEFAULT_DECAY, skip_warmup: bool = True,
+) -> AnnealingCalibration:
+    """Fit ``(L0 + A·S1^-alpha)(1 - C·S2)`` to whole (finished) curves, one batch call for all
+    runs, and return the median C with the per-run values.
+
+    >>> step = np.arange(100, 10001, 100.0)
+    >>> lr = cosine_schedule(step, peak=1e-3, warmup=500, total=10000)
+    >>> S1, S2 = lr_areas(step, lr)
+    >>> cal = calibrate_annealing([Curve("a", step, step, (2.0 + S1 ** -0.4) * (1 - 0.05 * S2), lr)])
+    >>> round(cal.C, 6)
+    0.05
+    """
+    xs, ys = [], []
+    for cv in curves:
+        if cv.lr is None:
+            raise ValueError(f"curve {cv.name!r} has no learning rate")
+        sel = cv.after_warmup() if skip_warmup else np.ones(cv.step.shape[0], dtype=bool)
+        S1, S2 = lr_areas(cv.step, cv.lr, decay=decay)
+        xs.append(np.column_stack([S1[sel], S2[sel]]))
+        ys.append(cv.loss[sel])
+    many = fit_many("lr_annealing", xs, ys, warn=False)
+    per_run = many.params[:, 3].copy()
+    return AnnealingCalibration(C=float(np.nanmedian(per_run)), per_run=per_run,
+                                names=[c.name for c in curves], decay=decay,
+                                fits=[many.problem(j) for j in range(many.n_problems)])
+
+
+# ----------------------------------------------------------------------------- Kaplan L(N, S)
+def predict_final_loss_kaplan(
+    curves: Sequence[Curve], fraction: float, *, n_resamples: int = 0, seed: int = 0,
+    level: float = 0.95, skip_warmup: bool = True,
+) -> FinalLossPrediction:
+    """Kaplan's ``L(N, S) = (N_c/N)^alpha_N + (S_c/S)^alpha_S`` fitted jointly on the first
+    ``fraction`` of every run of a sweep (one problem; resamples take whole runs), predicting
+    each run's last checkpoint. Needs ``N`` on every curve.
+    """
+    if any(c.N is None for c in curves):
+        raise ValueError("Kaplan's L(N, S) needs N on every curve")
+    Ns, Ss, Ls, g, idxs = [], [], [], [], []
+    for j, cv in enumerate(curves):
+        sel = cv.window(fraction)
+        if skip_warmup and (sel & cv.after_warmup()).sum() >= 3:
+            sel = sel & cv.after_warmup()
+        idx = np.flatnonzero(sel)
+        idxs.append(idx)
+        Ns.append(np.full(idx.size, float(cv.N)))  # type: ignore[arg-type]
+        Ss.append(cv.step[idx]); Ls.append(cv.loss[idx]); g.append(np.full(idx.size, j))
+    many = fit_many("kaplan_ns", [(np.concatenate(Ns), np.concatenate(Ss))], [np.concatenate(Ls)],
+                    n_resamples=n_resamples, groups=[np.concatenate(g)] if n_resamples else None,
+                    seed=seed, level=level, warn=False)
+    law = many.problem(0)
+    Nt = np.array([float(c.N) for c in curves])  # type: ignore[arg-type]
+    St = np.array([c.step[-1] for c in curves])
+    pred = law.predict((Nt, St))
+    band = law.band((Nt, St), level)
+    return FinalLossPrediction(
+        names=[c.name for c in curves], fraction=float(fraction), method="kaplan_ns",
+        predicted=np.asarray(pred), interval=np.asarray(band).T,
+        actual=np.array([c.loss[-1] for c in curves]),
+        n_points=np.array([i.size for i in idxs], dtype=np.int64),
+        status=np.full(len(curves), law.status, dtype=np.int32),
+        spikes=[np.zeros(0, dtype=np.int64)] * len(curves), fits=[law] * len(curves),
+    )
+
+
+# ----------------------------------------------------------------------------- checks
+@dataclass(frozen=True)
+class CurveCheck:
+    """Consistency of one curve with the schedule-aware model.
+
+    Attributes
+    ----------
+    name : str
+    spikes : ndarray of int
+        Checkpoints that jump above their neighbours (relative to the fitted curve) by more
+        than ``z`` robust standard deviations.
+    rmse : float
+        Root-mean-square residual of the fit (after warm-up).
+    consistent : bool
+        The fit converged, its rmse is within ``rmse_factor`` of the sweep's median, and no
+        spike was found.
+    """
+
+    name: str
+    spikes: NDArray[np.int64]
+    rmse: float
+    consistent: bool
+
+
+def check_curves(
+    curves: Sequence[Curve], *, z: float = 6.0, min_jump: float = 0.01, rmse_factor: float = 3.0,
+    decay: float = DEFAULT_DECAY,
+) -> list[CurveCheck]:
+    """Flag loss spikes and curves inconsistent with the model: fit each whole curve (after
+    warm-up; one batch call for all) with ``lr_annealing`` when its learning rate is known and
+    ``learning_curve`` otherwise, robustly (soft-L1 loss, so a spike does not bend the fit). A
+    spike is a checkpoint that jumps above its neighbours (relative to the fit) by more than
+    ``z`` robust standard deviations and by more than ``min_jump`` of the loss (evaluation
+    noise on a smooth curve has heavy tails; 1% keeps it out).
+
+    >>> step = np.arange(100, 5001, 100.0)
+    >>> lr = cosine_schedule(step, peak=1e-3, warmup=300, total=5000)
+    >>> S1, S2 = lr_areas(step, lr)
+    >>> loss = (2.0 + S1 ** -0.4) * (1 - 0.05 * S2) * (1 + 0.001 * np.sin(step))
+    >>> spiky = loss.copy(); spiky[30] *= 1.05
+    >>> [(c.consistent, c.spikes.tolist()) for c in check_curves([Curve("ok", step, step, loss, lr), Curve("spike", step, step, spiky, lr)])]
+    [(True, []), (False, [30])]
+    """
+    groups: dict[str, list[int]] = {"lr_annealing": [], "learning_curve": []}
+    data: dict[int, tuple[FloatArray, FloatArray, NDArray[np.int64]]] = {}
+    for j, cv in enumerate(curves):
+        sel = np.flatnonzero(cv.after_warmup()).astype(np.int64)
+        if cv.lr is not None:
+            S1, S2 = lr_areas(cv.step, cv.lr, decay=decay)
+            data[j] = (np.column_stack([S1[sel], S2[sel]]), cv.loss[sel], sel)
+            groups["lr_annealing"].append(j)
+        else:
+            data[j] = (cv.step[sel], cv.loss[sel], sel)
+            groups["learning_curve"].append(j)
+    res: dict[int, tuple[float, NDArray[np.int64], bool]] = {}
+    for model, idx in groups.items():
+        if not idx:
+            continue
+        # robust scale: the curve's own point-to-point noise
+        scales = []
+        for j in idx:
+            y = data[j][1]
+            d = np.diff(y, 2) if y.size > 3 else np.diff(y)
+            scales.append(max(1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(6), 1e-6))
+        f_scale = float(np.median(scales))
+        many = fit_many(model, [data[j][0] for j in idx], [data[j][1] for j in idx], loss="soft_l1",
+                        f_scale=f_scale, warn=False)
+        for k, j in enumerate(idx):
+            law = many.problem(k)
+            x, y, keep = data[j]
+            if not np.isfinite(law.x).all():
+                res[j] = (float("nan"), np.zeros(0, dtype=np.int64), False)
+                continue
+            r = y - law.predict(x)
+            res[j] = (float(np.sqrt(np.mean(r * r))), keep[_robust_spikes(r, z, y, min_jump)], law.success)
+    med = float(np.nanmedian([v[0] for v in res.values()]))
+    out = []
+    for j, cv in enumerate(curves):
+        rmse, spikes, ok = res[j]
+        consistent = bool(ok and np.isfinite(rmse) and rmse <= rmse_factor * med and spikes.size == 0)
+        out.append(CurveCheck(name=cv.name, spikes=spikes, rmse=rmse, consistent=consistent))
+    return out
+
+
+def midrun_gap(short: Curve, long: Curve) -> dict[str, float]:
+    """How much worse a longer run's mid-run checkpoint is than a shorter run's *final*
+    checkpoint at about the same tokens (same model, same recipe, each with its own schedule).
+
+    The longer run's loss is interpolated (linearly in log tokens) to the shorter run's final
+    tokens. A positive gap means the mid-run checkpoint is worse: never use intermediate
+    checkpoints as if they were the ends of shorter runs.
+
+    >>> t = np.array([1.0, 2.0, 4.0]) * 1e9
+    >>> midrun_gap(Curve("s", [1, 2, 3], t, [3.5, 3.2, 3.0]), Curve("l", [1, 2, 3], t * 2, [3.6, 3.3, 3.1]))["gap"]
+    0.2999999999999998
+    """
+    T = float(short.tokens[-1])
+    if not (long.tokens[0] <= T <= long.tokens[-1]):
+        raise ValueError(f"{long.name!r} does not cover {short.name!r}'s final tokens {T:.3g}")
+    L_long = float(np.interp(np.log(T), np.log(long.tokens), long.loss))
+    return {"tokens": T, "final_short": float(short.loss[-1]), "long_at_tokens": L_long,
+            "gap": L_long - float(short.loss[-1])}

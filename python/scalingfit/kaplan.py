@@ -1,0 +1,555 @@
+"""Kaplan et al. (2020), "Scaling Laws for Neural Language Models": the laws, their published
+constants, fits with intervals, ``C ≈ 6ND`` and the compute-efficient frontier.
+
+Single-variable laws (eqs. 1.1–1.3), optionally with an irreducible term ``E``::
+
+    L(N) = (N_c / N)^alpha_N        L(D) = (D_c / D)^alpha_D        L(C_min) = (C_c / C_min)^alpha_C
+
+the joint law (eq. 1.5) ``L(N, D) = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D``, the
+learning-curve law (eq. 1.6) ``L(N, S) = (N_c / N)^alpha_N + (S_c / S_min)^alpha_S``, the critical
+batch size ``B_crit(L) = B* / L^(1/alpha_B)`` (eq. 1.4), and the compute-efficient allocation
+``N_opt ∝ C_min^0.73`` that Hoffmann et al. (2022) revised to ``N_opt ∝ C^0.5``.
+
+Every fit goes through the batched engine: several problems (e.g. one per data family or per
+tokens-per-parameter multiplier) are one ``fit_batch`` call, and all their bootstrap resamples
+one ``bootstrap_batch`` call (see ``scalingfit._resample``).
+N counts non-embedding parameters in Kaplan et al.; C is in PF-days where the paper uses them.
+
+>>> import numpy as np
+>>> from scalingfit import kaplan
+>>> N = np.logspace(6, 9, 10)
+>>> fit = kaplan.fit_power_law(N, kaplan.loss_N(N))
+>>> round(fit.alpha, 3), f"{fit.x_c:.2e}"
+(0.076, '8.80e+13')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._resample import LawFit, fit_many, table
+
+FloatArray = NDArray[np.float64]
+
+PF_DAY = 8.64e19
+"""FLOP in one petaflop/s-day (1e15 × 86,400)."""
+
+
+@dataclass(frozen=True)
+class KaplanConstants:
+    """Published constants of Kaplan et al. (2020). Units: N non-embedding parameters, D tokens,
+    C in PF-days, S optimiser steps, B tokens per batch.
+
+    Attributes
+    ----------
+    alpha_N, N_c : eq. 1.1, L(N) at convergence (infinite data).
+    alpha_D, D_c : eq. 1.2, L(D) with early stopping.
+    alpha_C_min, C_c_min : eq. 1.3, L(C_min) on the compute-efficient frontier.
+    alpha_C, C_c : the naive L(C) at fixed batch size (Appendix A, Table 4).
+    nd_alpha_N, nd_alpha_D, nd_N_c, nd_D_c : Table 2, the joint fit of L(N, D).
+    ns_alpha_N, ns_alpha_S, ns_N_c, ns_S_c : Table 3, the joint fit of L(N, S_min).
+    B_star, alpha_B : eq. 1.4, critical batch size B_crit(L) = B* / L^(1/alpha_B).
+    N_opt_coef, N_opt_exp : Fig. 14 / eq. 6.1, N_opt = 1.3e9 · C_min^0.73.
+    S_opt_coef, S_opt_exp : S_min = 5.4e3 · C_min^0.03.
+    D_opt_coef, D_opt_exp : D_opt = 2e10 · C_min^0.27.
+    B_opt_exp : B ∝ C_min^0.24.
+    """
+
+    alpha_N: float = 0.076
+    N_c: float = 8.8e13
+    alpha_D: float = 0.095
+    D_c: float = 5.4e13
+    alpha_C_min: float = 0.050
+    C_c_min: float = 3.1e8
+    alpha_C: float = 0.057
+    C_c: float = 1.6e7
+    nd_alpha_N: float = 0.076
+    nd_alpha_D: float = 0.103
+    nd_N_c: float = 6.4e13
+    nd_D_c: float = 1.8e13
+    ns_alpha_N: float = 0.077
+    ns_alpha_S: float = 0.76
+    ns_N_c: float = 6.5e13
+    ns_S_c: float = 2.1e3
+    B_star: float = 2e8
+    alpha_B: float = 0.21
+    N_opt_coef: float = 1.3e9
+    N_opt_exp: float = 0.73
+    S_opt_coef: float = 5.4e3
+    S_opt_exp: float = 0.03
+    D_opt_coef: float = 2e10
+    D_opt_exp: float = 0.27
+    B_opt_exp: float = 0.24
+
+    def as_table(self) -> str:
+        """The constants as a text table."""
+        return table([{"constant": f.name, "value": getattr(self, f.name)} for f in fields(self)])
+
+
+KAPLAN_2020 = KaplanConstants()
+"""Kaplan et al. (2020), arXiv:2001.08361, as printed."""
+
+CHINCHILLA_TOKENS_PER_PARAM = 20.0
+"""Hoffmann et al. (2022): compute-optimal training uses about 20 tokens per parameter."""
+
+
+# ----------------------------------------------------------------------------- the laws
+def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
+    """Training compute ``C ≈ 6 N D`` in FLOP (forward + backward, Kaplan et al. §2.1).
+
+    >>> float(compute_flops(70e9, 1.4e12))
+    5.88e+23
+    """
+    return 6.0 * np.asarray(N, dtype=np.float64) * np.asarray(D, dtype=np.float64)
+
+
+def to_pf_days(flops: ArrayLike) -> FloatArray:
+    """FLOP to PF-days.
+
+    >>> float(to_pf_days(8.64e19))
+    1.0
+    """
+    return np.asarray(flops, dtype=np.float64) / PF_DAY
+
+
+def loss_N(N: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
+    """``L(N) = (N_c / N)^alpha_N`` (nats/token; N non-embedding parameters).
+
+    >>> round(float(loss_N(1.5e9)), 3)
+    2.304
+    """
+    return (c.N_c / np.asarray(N, dtype=np.float64)) ** c.alpha_N
+
+
+def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
+    """``L(D) = (D_c / D)^alpha_D`` (D tokens).
+
+    >>> round(float(loss_D(2.2e10)), 3)
+    2.099
+    """
+    return (c.D_c / np.asarray(D, dtype=np.float64)) ** c.alpha_D
+
+
+def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
+    """``L(C_min) = (C_c / C_min)^alpha_C`` (C_min in PF-days).
+
+    >>> round(float(loss_C_min(1.0)), 3)
+    2.658
+    """
+    return (c.C_c_min / np.asarray(C_min, dtype=np.float64)) ** c.alpha_C_min
+
+
+def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
+    """Eq. 1.5 with the Table 2 constants: ``[(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D``.
+
+    >>> round(float(loss_ND(1e9, 1e10)), 3)
+    2.42
+    """
+    N = np.asarray(N, dtype=np.float64)
+    D = np.asarray(D, dtype=np.float64)
+    return ((c.nd_N_c / N) ** (c.nd_alpha_N / c.nd_alpha_D) + c.nd_D_c / D) ** c.nd_alpha_D
+
+
+def loss_NS(N: ArrayLike, S: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
+    """Eq. 1.6 with the Table 3 constants: ``(N_c/N)^alpha_N + (S_c/S_min)^alpha_S``.
+
+    >>> round(float(loss_NS(1e9, 1e5)), 3)
+    2.401
+    """
+    N = np.asarray(N, dtype=np.float64)
+    S = np.asarray(S, dtype=np.float64)
+    return (c.ns_N_c / N) ** c.ns_alpha_N + (c.ns_S_c / S) ** c.ns_alpha_S
+
+
+def critical_batch(L: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
+    """Critical batch size in tokens, ``B_crit(L) = B* / L^(1/alpha_B)`` (eq. 1.4).
+
+    >>> f"{float(critical_batch(2.5)):.3g}"
+    '2.55e+06'
+    """
+    return c.B_star / np.asarray(L, dtype=np.float64) ** (1.0 / c.alpha_B)
+
+
+# ----------------------------------------------------------------------------- fits
+@dataclass(frozen=True)
+class PowerLawFit:
+    """A fitted single-variable Kaplan law ``L = E + (x_c / x)^alpha`` (``E = 0`` without an
+    irreducible term), with intervals.
+
+    Attributes
+    ----------
+    variable : str
+        Name of the input (``"N"``, ``"D"``, ``"C"``, ``"S"``).
+    irreducible : bool
+    law : LawFit
+        The engine's fit (``power_law`` ``A x^-alpha`` or ``saturating_power_law``
+        ``E + A x^-alpha``, with ``A = x_c^alpha``), resamples included.
+    """
+
+    variable: str
+    irreducible: bool
+    law: LawFit
+
+    def _a(self, p: FloatArray) -> FloatArray:
+        return p[..., self.law.param_names.index("A")]
+
+    def _alpha(self, p: FloatArray) -> FloatArray:
+        return p[..., self.law.param_names.index("alpha")]
+
+    def _xc(self, p: FloatArray) -> FloatArray:
+        return np.exp(np.log(self._a(p)) / self._alpha(p))
+
+    @property
+    def alpha(self) -> float:
+        return float(self._alpha(self.law.x))
+
+    @property
+    def x_c(self) -> float:
+        """The scale constant x_c = A^(1/alpha) (Kaplan's N_c, D_c, C_c)."""
+        return float(self._xc(self.law.x))
+
+    @property
+    def E(self) -> float:
+        return float(self.law.x[0]) if self.irreducible else 0.0
+
+    def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
+        """Interval of ``"alpha"``, ``"x_c"`` or ``"E"`` (bootstrap percentile when the fit
+        has resamples, else Gauss–Newton delta method)."""
+        funcs = {"alpha": self._alpha, "x_c": self._xc}
+        if self.irreducible:
+            funcs["E"] = lambda p: p[..., 0]
+        if name not in funcs:
+            raise ValueError(f"interval of {name!r}: choose one of {sorted(funcs)}")
+        lo, hi = self.law.derived(funcs[name], level)[1]
+        return float(lo), float(hi)
+
+    def predict(self, x: ArrayLike) -> FloatArray:
+        return self.law.predict(np.asarray(x, dtype=np.float64))
+
+    def band(self, x: ArrayLike, level: Optional[float] = None) -> FloatArray:
+        """(2, n) interval of the predicted loss at ``x``."""
+        return self.law.band(np.asarray(x, dtype=np.float64), level)
+
+    def __repr__(self) -> str:
+        names = [("alpha", "alpha", self.alpha), (f"{self.variable}_c", "x_c", self.x_c)]
+        if self.irreducible:
+            names.append(("E", "E", self.E))
+        rows = []
+        for label, key, value in names:
+            lo, hi = self.interval(key)
+            rows.append({"param": label, "value": value, "lower": lo, "upper": hi})
+        law = f"E + ({self.variable}_c/{self.variable})^alpha" if self.irreducible \
+            else f"({self.variable}_c/{self.variable})^alpha"
+        return f"PowerLawFit(L = {law})\n" + table(rows)
+
+
+def fit_power_laws(
+    xs: Sequence[ArrayLike],
+    losses: Sequence[ArrayLike],
+    *,
+    variable: str = "N",
+    irreducible: bool = False,
+    n_resamples: int = 0,
+    scheme: str = "points",
+    groups: Optional[Sequence[Optional[ArrayLike]]] = None,
+    seed: int = 0,
+    level: float = 0.95,
+    log_residuals: bool = False,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+) -> list[PowerLawFit]:
+    """Fit Kaplan's single-variable law to several data sets in one batch call.
+
+    Parameters
+    ----------
+    xs, losses : sequences of arrays
+        One (x, L) data set per problem, x > 0 (N, D, C or S).
+    variable : str
+        Name of x, for reports.
+    irreducible : bool
+        Fit ``E + (x_c/x)^alpha`` (saturating power law) instead of ``(x_c/x)^alpha``.
+    n_resamples, scheme, groups, seed, level :
+        Bootstrap replicates per problem (0: Gauss–Newton intervals), the resampling scheme
+        (``"points"`` or ``"residuals"``, see ``_resample.fit_many``), optional cluster labels,
+        seed and interval level.
+    log_residuals, loss, f_scale :
+        Objective, as in :func:`scalingfit.fit`.
+
+    Returns
+    -------
+    list of PowerLawFit
+
+    Examples
+    --------
+    >>> N = np.logspace(6, 9, 10)
+    >>> a, b = fit_power_laws([N, N], [loss_N(N), 1.5 * loss_N(N)])
+    >>> round(a.alpha, 4), round(b.alpha, 4)
+    (0.076, 0.076)
+    """
+    model = "saturating_power_law" if irreducible else "power_law"
+    many = fit_many(
+        model, [np.asarray(x, dtype=np.float64) for x in xs], losses, n_resamples=n_resamples,
+        scheme=scheme, groups=groups, seed=seed, level=level, log_residuals=log_residuals, loss=loss,
+        f_scale=f_scale, bounds={"A": (0.0, np.inf)},
+    )
+    return [PowerLawFit(variable, irreducible, many.problem(j)) for j in range(many.n_problems)]
+
+
+def fit_power_law(x: ArrayLike, L: ArrayLike, **kwargs: Any) -> PowerLawFit:
+    """Fit one single-variable Kaplan law (see :func:`fit_power_laws` for the options).
+
+    >>> D = np.logspace(8, 11, 8)
+    >>> fit = fit_power_law(D, loss_D(D), variable="D")
+    >>> round(fit.alpha, 3), f"{fit.x_c:.1e}"
+    (0.095, '5.4e+13')
+    """
+    return fit_power_laws([x], [L], **kwargs)[0]
+
+
+@dataclass(frozen=True)
+class JointFit:
+    """A fitted two-input Kaplan law (``kaplan_nd`` or ``kaplan_ns``) with intervals.
+
+    Attributes
+    ----------
+    law : LawFit
+        Parameters ``(N_c, D_c, alpha_N, alpha_D)`` or ``(N_c, S_c, alpha_N, alpha_S)``.
+    """
+
+    law: LawFit
+
+    @property
+    def params(self) -> dict[str, float]:
+        return self.law.params
+
+    def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
+        return self.law.interval(name, level)
+
+    def predict(self, N: ArrayLike, X: ArrayLike) -> FloatArray:
+        """The law at (N, D) or (N, S)."""
+        return self.law.predict((np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(X, float))))
+
+    def band(self, N: ArrayLike, X: ArrayLike, level: Optional[float] = None) -> FloatArray:
+        return self.law.band((np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(X, float))), level)
+
+    def __repr__(self) -> str:
+        return "JointFit " + repr(self.law)
+
+
+def _fit_joint(
+    model: str, N: ArrayLike, X: ArrayLike, L: ArrayLike, n_resamples: int, groups: Optional[ArrayLike],
+    seed: int, level: float, log_residuals: bool, loss: str, f_scale: float, p0: Optional[ArrayLike],
+) -> JointFit:
+    x = (np.asarray(N, dtype=np.float64), np.asarray(X, dtype=np.float64))
+    many = fit_many(
+        model, [x], [L], n_resamples=n_resamples, groups=None if groups is None else [groups],
+        seed=seed, level=level, log_residuals=log_residuals, loss=loss, f_scale=f_scale, p0=p0,
+    )
+    return JointFit(many.problem(0))
+
+
+def fit_nd(
+    N: ArrayLike, D: ArrayLike, L: ArrayLike, *, n_resamples: int = 0, groups: Optional[ArrayLike] = None,
+    seed: int = 0, level: float = 0.95, log_residuals: bool = True, loss: str = "linear",
+    f_scale: float = 1.0, p0: Optional[ArrayLike] = None,
+) -> JointFit:
+    """Fit the joint law ``L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D`` (eq. 1.5).
+
+    Log residuals by default (the law spans a small range of L; relative errors are natural).
+
+    >>> N, D = np.meshgrid(np.logspace(7, 9, 5), np.logspace(8, 10, 5))
+    >>> fit = fit_nd(N.ravel(), D.ravel(), loss_ND(N, D).ravel())
+    >>> {k: float(f"{v:.3g}") for k, v in fit.params.items()}
+    {'N_c': 64000000000000.0, 'D_c': 18000000000000.0, 'alpha_N': 0.076, 'alpha_D': 0.103}
+    """
+    return _fit_joint("kaplan_nd", N, D, L, n_resamples, groups, seed, level, log_residuals, loss,
+                      f_scale, p0)
+
+
+def fit_ns(
+    N: ArrayLike, S: ArrayLike, L: ArrayLike, *, n_resamples: int = 0, groups: Optional[ArrayLike] = None,
+    seed: int = 0, level: float = 0.95, log_residuals: bool = False, loss: str = "linear",
+    f_scale: float = 1.0, p0: Optional[ArrayLike] = None,
+) -> JointFit:
+    """Fit the learning-curve law ``L(N, S) = (N_c/N)^alpha_N + (S_c/S)^alpha_S`` (eq. 1.6) to
+    losses of several model sizes N at several step counts S (use ``groups`` = run labels to
+    resample whole learning curves).
+
+    >>> N, S = np.meshgrid(np.logspace(6, 9, 4), np.logspace(3, 5, 6))
+    >>> fit = fit_ns(N.ravel(), S.ravel(), loss_NS(N, S).ravel())
+    >>> {k: float(f"{v:.3g}") for k, v in fit.params.items()}
+    {'N_c': 65000000000000.0, 'S_c': 2100.0, 'alpha_N': 0.077, 'alpha_S': 0.76}
+    """
+    return _fit_joint("kaplan_ns", N, S, L, n_resamples, groups, seed, level, log_residuals, loss,
+                      f_scale, p0)
+
+
+# ----------------------------------------------------------------------------- allocation
+@dataclass(frozen=True)
+class Frontier:
+    """The compute-efficient frontier at budgets ``C`` (FLOP).
+
+    Attributes
+    ----------
+    C : ndarray
+        Budgets in FLOP.
+    N, S, B, D, L : ndarray
+        Optimal non-embedding parameters, optimiser steps, batch (tokens), tokens ``B·S`` and the
+        loss reached.
+    """
+
+    C: FloatArray
+    N: FloatArray
+    S: FloatArray
+    B: FloatArray
+    D: FloatArray
+    L: FloatArray
+
+    def exponent(self, what: str = "N") -> float:
+        """Least-squares slope of log(what) against log C."""
+        y = np.log(getattr(self, what))
+        return float(np.polyfit(np.log(self.C), y, 1)[0])
+
+
+def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: int = 2001) -> Frontier:
+    """Derive the compute-efficient frontier from L(N, S_min) and B_crit(L) (Kaplan et al.,
+    §6 and Appendix B), numerically.
+
+    At each budget, training at the critical batch size spends ``C = 6 N B_crit(L) S``; for each
+    model size on a log grid the number of steps solves that equation (a fixed point in L), and
+    the size with the lowest L wins. No fit is involved (nothing to batch). Kaplan et al. state
+    ``N_opt ∝ C_min^0.73`` from the data and ``C_min^(alpha_C_min/alpha_N) ≈ C^0.7`` from the laws.
+
+    >>> f = frontier_from_laws(np.logspace(18, 24, 7))
+    >>> 0.65 < f.exponent("N") < 0.8
+    True
+    """
+    Cs = np.atleast_1d(np.asarray(C, dtype=np.float64))
+    logN = np.linspace(np.log(1e3), np.log(1e15), n_grid)
+    N = np.exp(logN)[None, :]
+    L = np.full((Cs.shape[0], n_grid), 3.0)
+    for _ in range(200):
+        S = Cs[:, None] / (6.0 * N * critical_batch(L, c))
+        S = np.maximum(S, 1.0)
+        L_new = loss_NS(N, S, c)
+        if np.max(np.abs(L_new - L)) < 1e-12:
+            L = L_new
+            break
+        L = 0.5 * (L + L_new)
+    j = np.argmin(L, axis=1)
+    rows = np.arange(Cs.shape[0])
+    # parabolic refinement of the minimum in log N
+    jj = np.clip(j, 1, n_grid - 2)
+    y0, y1, y2 = L[rows, jj - 1], L[rows, jj], L[rows, jj + 1]
+    den = y0 - 2 * y1 + y2
+    shift = np.where(den > 0, 0.5 * (y0 - y2) / np.where(den > 0, den, 1.0), 0.0)
+    h = logN[1] - logN[0]
+    N_opt = np.exp(logN[jj] + np.clip(shift, -1, 1) * h)
+    # steps, batch and loss at the refined size (the same fixed point)
+    Lc = L[rows, j]
+    for _ in range(500):
+        B = critical_batch(Lc, c)
+        S_opt = np.maximum(Cs / (6.0 * N_opt * B), 1.0)
+        L_opt = loss_NS(N_opt, S_opt, c)
+        if np.max(np.abs(L_opt - Lc)) < 1e-13:
+            break
+        Lc = 0.5 * (Lc + L_opt)
+    return Frontier(C=Cs, N=N_opt, S=S_opt, B=B, D=B * S_opt, L=L_opt)
+
+
+def kaplan_optimal_N(C: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
+    """Kaplan's fitted allocation ``N_opt = 1.3e9 · (C / PF-day)^0.73`` (C in FLOP).
+
+    >>> f"{float(kaplan_optimal_N(8.64e19)):.2g}"
+    '1.3e+09'
+    """
+    return c.N_opt_coef * to_pf_days(C) ** c.N_opt_exp
+
+
+def chinchilla_optimal_N(C: ArrayLike, tokens_per_param: float = CHINCHILLA_TOKENS_PER_PARAM,
+                         exponent: float = 0.5) -> FloatArray:
+    """Chinchilla's allocation, ``N_opt ∝ C^exponent`` through the 20-tokens-per-parameter rule:
+    ``C = 6 N D``, ``D = 20 N`` gives ``N = sqrt(C / 120)`` at exponent 0.5 (C in FLOP); other
+    exponents keep the rule exact at C = 5.76e23 (Chinchilla itself, 70B on 1.4T tokens).
+
+    >>> f"{float(chinchilla_optimal_N(5.88e23)):.3g}"
+    '7e+10'
+    """
+    Ca = np.asarray(C, dtype=np.float64)
+    if exponent == 0.5:
+        return np.sqrt(Ca / (6.0 * tokens_per_param))
+    C_ref = 5.76e23
+    N_ref = np.sqrt(C_ref / (6.0 * tokens_per_param))
+    return np.asarray(N_ref * (Ca / C_ref) ** exponent)
+
+
+@dataclass(frozen=True)
+class AllocationComparison:
+    """Kaplan's and Chinchilla's compute-optimal allocations at budgets ``C`` (FLOP).
+
+    Attributes
+    ----------
+    C : ndarray
+    N_kaplan, D_kaplan, N_chinchilla, D_chinchilla : ndarray
+        Parameters and tokens (D = C / 6N for both, so both spend exactly C).
+    ratio : ndarray
+        ``N_kaplan / N_chinchilla``: > 1 where Kaplan trains a bigger model on fewer tokens.
+    crossover : float
+        The budget (FLOP) where the two agree; they diverge as ``C^0.23`` away from it.
+    """
+
+    C: FloatArray
+    N_kaplan: FloatArray
+    D_kaplan: FloatArray
+    N_chinchilla: FloatArray
+    D_chinchilla: FloatArray
+    ratio: FloatArray
+    crossover: float
+
+    def rows(self) -> list[dict[str, float]]:
+        return [
+            {"C": float(c), "N_kaplan": float(nk), "D/N kaplan": float(dk / nk),
+             "N_chinchilla": float(nc), "D/N chinchilla": float(dc / nc), "ratio": float(r)}
+            for c, nk, dk, nc, dc, r in zip(self.C, self.N_kaplan, self.D_kaplan, self.N_chinchilla,
+                                            self.D_chinchilla, self.ratio)
+        ]
+
+    def __repr__(self) -> str:
+        return (f"AllocationComparison(crossover at C = {self.crossover:.3g} FLOP)\n"
+                + table(self.rows(), ".3g"))
+
+
+def compare_allocations(
+    C: ArrayLike, c: KaplanConstants = KAPLAN_2020,
+    tokens_per_param: float = CHINCHILLA_TOKENS_PER_PARAM, chinchilla_exponent: float = 0.5,
+) -> AllocationComparison:
+    """Where Kaplan's ``N_opt ∝ C^0.73`` and Chinchilla's ``N_opt ∝ C^0.5`` part ways.
+
+    Both allocations spend the whole budget (``D = C / 6N``). Kaplan's N counts non-embedding
+    parameters and its budget is C_min; the comparison treats both as C, which is how the two
+    prescriptions are usually compared (Hoffmann et al., 2022, Fig. 1).
+
+    >>> cmp = compare_allocations([1e21, 1e24])
+    >>> f"{cmp.crossover:.2g}", [round(float(r), 1) for r in cmp.ratio]
+    ('1.4e+19', [2.7, 13.2])
+    """
+    Cs = np.atleast_1d(np.asarray(C, dtype=np.float64))
+    Nk = kaplan_optimal_N(Cs, c)
+    Nc = chinchilla_optimal_N(Cs, tokens_per_param, chinchilla_exponent)
+    # log Nk = log a + p (log C - log PF_DAY);  log Nc = log b + q log C  (exponent q)
+    if chinchilla_exponent == 0.5:
+        log_b = -0.5 * np.log(6.0 * tokens_per_param)
+    else:
+        C_ref = 5.76e23
+        log_b = 0.5 * np.log(C_ref / (6.0 * tokens_per_param)) - chinchilla_exponent * np.log(C_ref)
+    p, q = c.N_opt_exp, chinchilla_exponent
+    log_cross = (log_b - np.log(c.N_opt_coef) + p * np.log(PF_DAY)) / (p - q)
+    return AllocationComparison(
+        C=Cs, N_kaplan=Nk, D_kaplan=Cs / (6 * Nk), N_chinchilla=Nc, D_chinchilla=Cs / (6 * Nc),
+        ratio=Nk / Nc, crossover=float(np.exp(log_cross)),
+    )

@@ -1,0 +1,283 @@
+"""Plots of the scaling analyses: data, fitted curve and interval band, on log axes.
+
+matplotlib is an optional dependency (``pip install scalingfit[plot]``); it is imported when a
+plotting function is called. Every function draws into ``ax`` when one is given (or a new
+figure), saves to ``path`` when one is given, and returns the matplotlib ``Figure``.
+
+>>> import numpy as np
+>>> from scalingfit import kaplan, plot
+>>> N = np.logspace(6, 9, 8)
+>>> fig = plot.plot_power_law(kaplan.fit_power_law(N, kaplan.loss_N(N)), N, kaplan.loss_N(N))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .curves import Curve, FinalLossPrediction
+    from .emergence import MetricChoice, SigmoidFit, TaskPrediction
+    from .kaplan import AllocationComparison, PowerLawFit
+    from .testtime import CoverageFit, ModelChoice
+
+PathLike = Union[str, "Any"]
+
+
+def _plt() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
+        raise ImportError(
+            "scalingfit.plot needs matplotlib: pip install scalingfit[plot] (or pip install matplotlib)"
+        ) from exc
+    return plt
+
+
+def _axes(ax: Optional[Axes], ncols: int = 1, size: tuple[float, float] = (5.0, 3.8)) -> tuple[Figure, Any]:
+    plt = _plt()
+    if ax is not None:
+        return ax.get_figure(), ax  # type: ignore[return-value]
+    fig, axs = plt.subplots(1, ncols, figsize=(size[0] * ncols, size[1]), squeeze=False)
+    return fig, (axs[0, 0] if ncols == 1 else list(axs[0]))
+
+
+def _finish(fig: Figure, path: Optional[PathLike]) -> Figure:
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def _log_y(a: Any) -> None:
+    """Log y axis with plain-number tick labels (losses span less than a decade)."""
+    from matplotlib.ticker import FormatStrFormatter
+
+    a.set_yscale("log")
+    lo, hi = a.get_ylim()
+    if hi < 10 * lo:  # within a decade: label the minor ticks with plain numbers
+        a.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+        a.yaxis.set_minor_formatter(FormatStrFormatter("%.3g"))
+        a.tick_params(axis="y", which="minor", labelsize=7)
+
+
+def _grid(x: ArrayLike, n: int = 200, pad: float = 0.0, log: bool = True) -> np.ndarray:
+    xa = np.asarray(x, dtype=np.float64)
+    lo, hi = float(np.nanmin(xa)), float(np.nanmax(xa))
+    if log:
+        return np.logspace(np.log10(lo) - pad, np.log10(hi) + pad, n)
+    span = hi - lo
+    return np.linspace(lo - pad * span, hi + pad * span, n)
+
+
+# ----------------------------------------------------------------------------- kaplan
+def plot_power_law(
+    fit: PowerLawFit, x: ArrayLike, L: ArrayLike, *, extrapolate: float = 1.0,
+    ax: Optional[Axes] = None, path: Optional[PathLike] = None, label: str = "data",
+) -> Figure:
+    """Kaplan single-variable law: data, fit and band on log-log axes, extrapolated
+    ``extrapolate`` decades beyond the data."""
+    fig, a = _axes(ax)
+    xa = np.asarray(x, dtype=np.float64)
+    g = np.logspace(np.log10(xa.min()), np.log10(xa.max()) + extrapolate, 200)
+    band = fit.band(g)
+    a.fill_between(g, band[0], band[1], alpha=0.25, color="C0", label=f"{int(100 * fit.law.level)}% band")
+    a.plot(g, fit.predict(g), color="C0", label=f"fit: alpha = {fit.alpha:.3f}")
+    a.scatter(xa, L, color="k", s=18, zorder=3, label=label)
+    a.set_xscale("log")
+    _log_y(a)
+    a.set_xlabel(fit.variable)
+    a.set_ylabel("loss")
+    a.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+def plot_allocations(cmp: AllocationComparison, *, ax: Optional[Axes] = None,
+                     path: Optional[PathLike] = None) -> Figure:
+    """Kaplan's and Chinchilla's compute-optimal N against C (log-log), and their crossover."""
+    fig, a = _axes(ax)
+    a.plot(cmp.C, cmp.N_kaplan, label="Kaplan et al. (2020): N ∝ C^0.73")
+    a.plot(cmp.C, cmp.N_chinchilla, label="Hoffmann et al. (2022): N ∝ C^0.5")
+    a.axvline(cmp.crossover, color="gray", ls=":", label=f"crossover {cmp.crossover:.2g} FLOP")
+    a.set_xscale("log")
+    a.set_yscale("log")
+    a.set_xlabel("training compute C (FLOP)")
+    a.set_ylabel("compute-optimal parameters N")
+    a.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+# ----------------------------------------------------------------------------- test time
+def plot_coverage(
+    fits: Sequence[CoverageFit], ks: Sequence[ArrayLike], coverages: Sequence[ArrayLike], *,
+    labels: Optional[Sequence[str]] = None, extrapolate: float = 1.0,
+    ax: Optional[Axes] = None, path: Optional[PathLike] = None,
+) -> Figure:
+    """Coverage against samples k (log x): data, ``exp(-a k^-b)`` fits and bands."""
+    fig, a = _axes(ax)
+    for i, (f, k, c) in enumerate(zip(fits, ks, coverages)):
+        ka = np.asarray(k, dtype=np.float64)
+        g = np.logspace(np.log10(ka.min()), np.log10(ka.max()) + extrapolate, 200)
+        lab = labels[i] if labels else f"curve {i}"
+        band = f.band(g)
+        a.fill_between(g, band[0], band[1], alpha=0.2, color=f"C{i}")
+        a.plot(g, f.predict(g), color=f"C{i}", label=f"{lab}: a={f.a:.2f}, b={f.b:.2f}")
+        a.scatter(ka, c, color=f"C{i}", s=12, zorder=3)
+    a.set_xscale("log")
+    a.set_xlabel(fits[0].x_name if fits else "k")
+    a.set_ylabel("coverage")
+    a.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+def plot_model_choice(choice: ModelChoice, *, labels: Optional[Sequence[str]] = None,
+                      ax: Optional[Axes] = None, path: Optional[PathLike] = None) -> Figure:
+    """Predicted coverage of each model against the inference budget (log x); the best model
+    at each budget is marked."""
+    fig, a = _axes(ax)
+    for m in range(choice.N.shape[0]):
+        ok = choice.samples[:, m] >= 1
+        lab = labels[m] if labels else f"N = {choice.N[m]:.3g}"
+        a.plot(choice.budget[ok], choice.coverage[ok, m], color=f"C{m}", label=lab)
+        best = ok & (choice.best == m)
+        a.scatter(choice.budget[best], choice.coverage[best, m], color=f"C{m}", s=10)
+    for b, _, _ in choice.crossovers():
+        a.axvline(b, color="gray", ls=":")
+    a.set_xscale("log")
+    a.set_xlabel("inference FLOP per problem")
+    a.set_ylabel("predicted coverage")
+    a.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+# ----------------------------------------------------------------------------- emergence
+def plot_emergence(
+    scale: ArrayLike, thresholded: ArrayLike, continuous: ArrayLike, *,
+    link: Optional[SigmoidFit] = None, scale_label: str = "scale",
+    thresholded_label: str = "accuracy", continuous_label: str = "loss",
+    log_continuous: bool = True, path: Optional[PathLike] = None,
+) -> Figure:
+    """Three panels: the thresholded metric and the continuous one against scale (log x), and
+    the thresholded metric against the continuous one with the fitted link and its band."""
+    fig, axs = _axes(None, ncols=3, size=(4.2, 3.6))
+    x = np.asarray(scale, dtype=np.float64)
+    t = np.asarray(thresholded, dtype=np.float64)
+    c = np.asarray(continuous, dtype=np.float64)
+    axs[0].scatter(x, t, s=10, color="C3")
+    axs[0].set_xscale("log")
+    axs[0].set_xlabel(scale_label)
+    axs[0].set_ylabel(thresholded_label)
+    axs[0].set_title("thresholded: looks sudden", fontsize=9)
+    axs[1].scatter(x, c, s=10, color="C0")
+    axs[1].set_xscale("log")
+    if log_continuous and np.all(c > 0):
+        _log_y(axs[1])
+    axs[1].set_xlabel(scale_label)
+    axs[1].set_ylabel(continuous_label)
+    axs[1].set_title("continuous: smooth", fontsize=9)
+    axs[2].scatter(c, t, s=10, color="k", alpha=0.6)
+    if link is not None:
+        g = _grid(c, log=link.log_x)
+        band = link.band(g)
+        axs[2].fill_between(g, band[0], band[1], alpha=0.25, color="C2")
+        axs[2].plot(g, link.predict(g), color="C2", label="one link")
+        axs[2].legend(fontsize=8)
+        if link.log_x:
+            axs[2].set_xscale("log")
+    axs[2].set_xlabel(continuous_label)
+    axs[2].set_ylabel(thresholded_label)
+    axs[2].set_title("metric vs loss", fontsize=9)
+    return _finish(fig, path)
+
+
+def plot_metric_choice(mc: MetricChoice, *, path: Optional[PathLike] = None) -> Figure:
+    """Each metric against scale: the fit to the smallest scales (solid) and its
+    extrapolation (dashed) against the held-out values, with sharpness and predictability."""
+    names = list(mc.rows)
+    fig, axs = _axes(None, ncols=len(names), size=(3.4, 3.2))
+    axs = axs if isinstance(axs, list) else [axs]
+    x = mc.scale
+    g = _grid(x)
+    split = x[mc.n_fit - 1]
+    for a, name in zip(axs, names):
+        row = mc.rows[name]
+        y = mc.values[name]
+        a.scatter(x[: mc.n_fit], y[: mc.n_fit], s=12, color="k", label="fitted")
+        a.scatter(x[mc.n_fit:], y[mc.n_fit:], s=12, facecolors="none", edgecolors="k", label="held out")
+        if row.fit is not None and np.isfinite(row.fit.x).all():
+            from .emergence import _sigmoid
+
+            if row.kind == "bounded":
+                lo, hi, k, u0 = row.fit.x
+                curve = _sigmoid(np.log(g), lo, hi, k, u0)
+            else:
+                curve = row.fit.predict(g)
+            a.plot(g[g <= split], curve[g <= split], color="C0")
+            a.plot(g[g >= split], curve[g >= split], color="C0", ls="--")
+        a.set_xscale("log")
+        if row.kind == "loss":
+            _log_y(a)
+        a.set_title(f"{name}\nsharpness {row.sharpness:.2f}, predictability {row.predictability:.2f}", fontsize=8)
+        a.set_xlabel("scale")
+    axs[0].legend(fontsize=7)
+    return _finish(fig, path)
+
+
+def plot_task_predictions(
+    preds: Sequence[TaskPrediction], actual: Sequence[float], *,
+    published: Optional[Sequence[float]] = None, path: Optional[PathLike] = None,
+) -> Figure:
+    """Predicted accuracy with its interval against the actual accuracy, per task (and the
+    published prediction when given)."""
+    fig, a = _axes(None, size=(7.0, 3.8))
+    i = np.arange(len(preds))
+    m = np.array([p.metric for p in preds])
+    iv = np.array([p.metric_interval for p in preds])
+    a.errorbar(i, m, yerr=[m - iv[:, 0], iv[:, 1] - m], fmt="o", color="C0", capsize=3, label="ours (95% interval)")
+    a.scatter(i, actual, marker="x", color="k", zorder=3, label="actual")
+    if published is not None:
+        a.scatter(i + 0.15, published, marker="s", s=14, color="C3", label="published prediction")
+    a.set_xticks(i)
+    a.set_xticklabels([p.task for p in preds], rotation=30, ha="right", fontsize=8)
+    a.set_ylabel("accuracy")
+    a.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+# ----------------------------------------------------------------------------- curves
+def plot_final_loss(
+    curves: Sequence[Curve], prediction: FinalLossPrediction, *,
+    ax: Optional[Axes] = None, path: Optional[PathLike] = None,
+) -> Figure:
+    """Loss curves against tokens (log x): the fitted window (filled markers), the rest of the
+    curve (faint), and the predicted final loss with its interval (error bar) beside the actual."""
+    fig, a = _axes(ax, size=(6.5, 4.5))
+    for j, cv in enumerate(curves):
+        col = f"C{j % 10}"
+        a.plot(cv.tokens, cv.loss, color=col, alpha=0.3, lw=3)
+        sel = cv.window(prediction.fraction)
+        a.scatter(cv.tokens[sel], cv.loss[sel], s=6, color=col)
+        after = cv.tokens >= cv.tokens[sel][-1] if sel.any() else np.ones(cv.tokens.shape[0], dtype=bool)
+        a.plot(cv.tokens[after], prediction.predict_curve(cv, j)[after], color=col, ls="--", lw=1)
+        p, (lo, hi) = prediction.predicted[j], prediction.interval[j]
+        if np.isfinite(p):
+            a.errorbar([cv.tokens[-1]], [p], yerr=[[p - lo], [hi - p]], fmt="o", color=col, capsize=3,
+                       ms=4, label=f"{cv.name}: {100 * prediction.relative_error[j]:+.2f}%")
+        a.scatter([cv.tokens[-1]], [cv.loss[-1]], marker="x", color="k", zorder=4)
+        s = prediction.spikes[j]
+        if s.size:
+            a.scatter(cv.tokens[s], cv.loss[s], marker="^", color="r", s=30, zorder=5)
+    a.set_xscale("log")
+    _log_y(a)
+    a.set_xlabel("tokens")
+    a.set_ylabel("loss")
+    a.set_title(f"{prediction.method}: first {100 * prediction.fraction:.0f}% fitted (dots), extrapolated "
+                "(dashed); x = actual final", fontsize=9)
+    a.legend(fontsize=6, ncol=2)
+    return _finish(fig, path)

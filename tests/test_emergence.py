@@ -1,0 +1,220 @@
+"""scalingfit.emergence: sigmoid and two-step fits, Schaeffer et al.'s metric-choice analysis
+with the simulator, and real data (Pythia LAMBADA, OLMo ladder, Wu & Lo 2024), including the
+two-step task prediction of Bhagia et al. (2024) against its published numbers."""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pytest
+import scalingfit.emergence as em
+
+
+def test_doctests() -> None:
+    res = doctest.testmod(em, extraglobs={"np": np})
+    assert res.failed == 0 and res.attempted > 20
+
+
+def test_sigmoid_fits_fixed_floor_ceiling_and_direction() -> None:
+    C = np.logspace(18, 24, 15)
+    acc = 0.25 + 0.6 / (1 + (1e21 / C) ** 1.5)
+    free, fixed, inc = em.fit_sigmoids([C, C, C], [acc] * 3, floor=[None, 0.25, None],
+                                       ceiling=[None, 0.85, None])
+    for f in (free, fixed, inc):
+        assert f.k == pytest.approx(1.5, rel=1e-6) and f.x0 == pytest.approx(1e21, rel=1e-6)
+    assert fixed.lo == 0.25 and fixed.hi == 0.85
+    # the steepest rise, per decade: |hi - lo| k ln10 / 4
+    assert free.max_slope == pytest.approx(0.6 * 1.5 * np.log(10) / 4, rel=1e-6)
+    dec, = em.fit_sigmoids([C], [acc], floor=0.25, increasing=False, warn=False)
+    assert dec.k <= 0 and dec.law.cost > 1e-3  # constrained to the wrong direction
+    with pytest.raises(ValueError, match="700"):
+        em.fit_sigmoids([np.array([1.0, 800.0, 900.0, 1000.0])], [np.ones(4)], log_x=False)
+
+
+def test_sigmoid_recovery_within_bootstrap_intervals() -> None:
+    """100 seeded accuracy-vs-compute curves (12 scales, noise 0.01, chance floor fixed):
+    95% residual-bootstrap intervals cover the true slope and midpoint in >= 90% of cases."""
+    rng = np.random.default_rng(8)
+    C = np.logspace(19, 24, 12)
+    truth = [(rng.uniform(0.8, 2.0), 10 ** rng.uniform(20.5, 22.5)) for _ in range(100)]
+    ys = [0.25 + 0.6 / (1 + (x0 / C) ** k) + 0.01 * rng.standard_normal(C.size) for k, x0 in truth]
+    fits = em.fit_sigmoids([C] * 100, ys, floor=0.25, n_resamples=200, scheme="residuals", seed=3)
+    hk = np.mean([f.interval("k")[0] <= k <= f.interval("k")[1] for f, (k, _) in zip(fits, truth)])
+    hx = np.mean([f.interval("x0")[0] <= x0 <= f.interval("x0")[1] for f, (_, x0) in zip(fits, truth)])
+    print(f"sigmoid: coverage of 95% intervals k {hk:.2f}, x0 {hx:.2f}")
+    assert hk >= 0.9 and hx >= 0.9
+
+
+def test_schaeffer_simulator_exact_match_emerges_continuous_metrics_do_not() -> None:
+    """Per-token probability improves smoothly with N; exact match over 8 tokens sits at ~0 for
+    the smaller half of the scales and then shoots up, while the per-token log-likelihood,
+    Brier score and edit distance change smoothly and extrapolate from the small scales."""
+    N = np.logspace(7, 12, 16)
+    sim = em.simulate_per_token(N, n_examples=600, length=8, seed=12)
+    metrics = em.metrics_from_tokens(sim)
+    mc = em.metric_choice(N, metrics)  # fit on the 8 smallest scales, predict the 8 largest
+    print(mc)
+    em_row = mc["exact_match"]
+    assert np.all(metrics["exact_match"][:6] < 0.02)
+    assert em.hidden_progress(N, metrics["exact_match"], metrics["neg_log_likelihood"], threshold=0.02) > 0.5
+    for cont in ("neg_log_likelihood", "brier", "token_error_rate", "token_accuracy"):
+        assert mc[cont].sharpness < em_row.sharpness
+        assert mc[cont].predictability > 0.85, cont
+    assert em_row.predictability < 0.6
+    # one smooth link explains the jump: exact match = a sigmoid in log NLL
+    link, = em.fit_sigmoids([metrics["neg_log_likelihood"]], [metrics["exact_match"]], log_x=True,
+                            floor=0.0, ceiling=1.0)
+    assert np.max(np.abs(link.predict(metrics["neg_log_likelihood"]) - metrics["exact_match"])) < 0.05
+
+
+def test_two_step_with_paired_band() -> None:
+    rng = np.random.default_rng(9)
+    N = np.logspace(7, 10, 10)
+    L = (1.8 + 300 * N ** -0.3) * (1 + 0.003 * rng.standard_normal(N.size))
+    acc = 0.25 + 0.7 / (1 + np.exp(5.0 * (L - 2.6))) + 0.005 * rng.standard_normal(N.size)
+    two = em.fit_two_step(N, L, acc, floor=0.25, n_resamples=200, seed=4)
+    true = 0.25 + 0.7 / (1 + np.exp(5.0 * (1.8 + 300 * 1e11 ** -0.3 - 2.6)))
+    lo, hi = two.band(1e11)
+    assert lo <= float(two.predict(1e11)) <= hi
+    assert lo <= true <= hi
+    assert "step 2" in repr(two)
+
+
+def test_pythia_lambada_link_explains_training_and_size_trends(shared_data) -> None:
+    """Over all 432 zero-shot Pythia checkpoints accuracy is one sigmoid of the LAMBADA NLL
+    (SOURCE.md: k = 0.6066, x0 = 2.5483, RMSE 0.0127). While accuracy is still 0 (<= 2 of 5,153
+    passages, through step 512), the NLL has already made 22-34% of its whole improvement; and
+    the link fitted on models < 1B predicts the final accuracy of the four larger sizes."""
+    from scaling_data import pythia_lambada
+
+    rows = pythia_lambada()
+    assert len(rows) == 432
+    nll = np.array([r["nll"] for r in rows]); acc = np.array([r["acc"] for r in rows])
+    link, = em.fit_sigmoids([nll], [acc], log_x=False, floor=0.0, ceiling=1.0, n_resamples=300, seed=0)
+    rmse = float(np.sqrt(np.mean((link.predict(nll) - acc) ** 2)))
+    print(f"\nPythia link: k = {-link.k:.4f} {tuple(round(-v, 4) for v in link.interval('k'))}, "
+          f"x0 = {link.x0:.4f} {tuple(round(v, 4) for v in link.interval('x0'))}, RMSE {rmse:.4f}")
+    assert -link.k == pytest.approx(0.6066, abs=5e-4)
+    assert link.x0 == pytest.approx(2.5483, abs=5e-4)
+    assert rmse == pytest.approx(0.0127, abs=2e-4)
+    hidden = []
+    for model in sorted({r["model"] for r in rows}):
+        s = sorted((r for r in rows if r["model"] == model), key=lambda r: r["step"])
+        hidden.append(em.hidden_progress([r["step"] for r in s], [r["acc"] for r in s],
+                                         [r["nll"] for r in s], threshold=0.0005))
+    print(f"NLL progress hidden while accuracy = 0: {min(hidden):.3f}-{max(hidden):.3f}")
+    assert 0.21 < min(hidden) and max(hidden) < 0.35
+    small = [r for r in rows if r["N"] < 1e9]
+    big = [r for r in rows if r["N"] > 1e9 and r["step"] == 143000]
+    fit, = em.fit_sigmoids([np.array([r["nll"] for r in small])], [np.array([r["acc"] for r in small])],
+                           log_x=False, floor=0.0, ceiling=1.0)
+    err = np.array([float(fit.predict(r["nll"])) - r["acc"] for r in big])
+    print(f"link from models < 1B -> final accuracy of 1.4b..12b: errors {np.round(err, 3).tolist()}")
+    assert np.max(np.abs(err)) < 0.07
+    # across sizes, the continuous metric extrapolates better than accuracy
+    for dedup in (False, True):
+        fin = sorted((r for r in rows if r["step"] == 143000 and r["deduped"] == dedup), key=lambda r: r["N"])
+        mc = em.metric_choice([r["N"] for r in fin], {"accuracy": [r["acc"] for r in fin],
+                                                     "nll": [r["nll"] for r in fin]}, n_fit=5)
+        assert mc["nll"].extrapolation_error < mc["accuracy"].extrapolation_error
+
+
+def test_olmo_ladder_arc_challenge_sudden_accuracy_smooth_bpb(shared_data) -> None:
+    """At 1xC, ARC-Challenge accuracy barely moves for three sizes and then jumps (sharpness
+    2.8) while its bits-per-byte falls steadily (1.7). One link acc(bpb) over every checkpoint
+    of every run explains the final accuracies of all sizes at 1xC and 10xC; fitted on the
+    three smallest sizes only, it extrapolates less far (printed; within 0.15)."""
+    from scaling_data import ladder_runs, ladder_task_metrics
+
+    tm, runs = ladder_task_metrics(), ladder_runs()
+    rr = sorted((r for r, v in runs.items() if v["mult"] == 1.0 and not v["rerun"]), key=lambda r: runs[r]["N"])
+    N = np.array([runs[r]["N"] for r in rr])
+    t = "arc_challenge_test"
+    acc = np.array([np.mean(tm[(r, t)]["acc"][-5:]) for r in rr])
+    bpb = np.array([np.mean(tm[(r, t)]["bpb"][-5:]) for r in rr])
+    s_acc, s_bpb = em.sharpness(N, acc), em.sharpness(N, bpb, log_y=True)
+    print(f"\nARC-C 1xC: acc {acc.round(3).tolist()} (sharpness {s_acc:.2f}); bpb {bpb.round(3).tolist()} "
+          f"(sharpness {s_bpb:.2f})")
+    assert s_acc > 2.5 and s_bpb < 1.8
+    groups = {"all sizes": [r for r in runs if not runs[r]["rerun"]],
+              "190M-760M": [r for r in runs if runs[r]["size"] in ("190M", "370M", "760M") and not runs[r]["rerun"]]}
+    xs = [np.concatenate([tm[(r, t)]["bpb"] for r in g]) for g in groups.values()]
+    ys = [np.concatenate([tm[(r, t)]["acc"] for r in g]) for g in groups.values()]
+    links = em.fit_sigmoids(xs, ys, log_x=False, floor=0.25, ceiling=1.0)
+    for name, link in zip(groups, links):
+        errs = []
+        for r in ("190M-1xC", "760M-1xC", "1B-1xC", "3B-1xC", "1B-10xC", "3B-10xC"):
+            pred = float(link.predict(np.mean(tm[(r, t)]["bpb"][-5:])))
+            errs.append(pred - float(np.mean(tm[(r, t)]["acc"][-5:])))
+        print(f"  link fitted on {name}: final-accuracy errors {np.round(errs, 3).tolist()}")
+        assert np.max(np.abs(errs)) < (0.03 if name == "all sizes" else 0.15)
+
+
+def test_wu2024_brier_moves_below_the_threshold_accuracy_does_not(shared_data) -> None:
+    """Spearman correlations with log compute below the paper's emergence threshold
+    (SOURCE.md): accuracy near chance and weakly correlated, the Brier score strongly."""
+    from scaling_data import wu_overall
+
+    rows = wu_overall()
+    ref = {"mmlu": (32, 0.39, -0.69), "hindu_knowledge": (19, 0.01, -0.58),
+           "conceptual_combinations": (31, 0.04, -0.42), "arithmetic": (44, 0.45, -0.57),
+           "parsinlu_qa_mc": (54, 0.61, -0.81), "hellaswag": (54, 0.89, -0.89), "arc": (54, 0.89, -0.90)}
+    for task, (n, r_acc, r_brier) in ref.items():
+        sel = [r for r in rows if r["task"] == task and not r["excluded"] and np.log10(r["flops"] / 1e21) < r["threshold"]]
+        lc = np.log10([r["flops"] for r in sel])
+        assert len(sel) == n
+        assert em.rank_correlation(lc, [r["acc"] for r in sel]) == pytest.approx(r_acc, abs=0.006)
+        assert em.rank_correlation(lc, [r["brier"] for r in sel]) == pytest.approx(r_brier, abs=0.006)
+    # within Pythia-deduped: MMLU accuracy flat at chance while its Brier score falls
+    py = sorted((r for r in rows if r["task"] == "mmlu" and r["model"].lower().startswith("eleutherai/pythia")
+                 and "deduped" in r["model"]), key=lambda r: r["params_B"])
+    assert len(py) == 8
+    acc = np.array([r["acc"] for r in py]); brier = np.array([r["brier"] for r in py])
+    assert np.ptp(acc) < 0.02 and brier[0] - brier[-1] > 0.025
+
+
+def test_bhagia_two_step_task_prediction_of_the_13b_model(shared_data) -> None:
+    """Step 1 on the final checkpoints of the 16 ladder runs of published/final.json, step 2 on
+    their intermediate checkpoints (first 10% skipped, moving average 5, ideal point added),
+    chained to 13B-5T. We reproduce the published predictions (chained_main.csv) to within
+    0.001 and put 95% paired-bootstrap intervals on them (runs resampled)."""
+    from scaling_data import LADDER_TASKS, ladder_published, ladder_runs, ladder_task_metrics
+
+    pub, tm, runs = ladder_published(), ladder_task_metrics(), ladder_runs()
+    train = [p.split("/")[-1][:-4] for cfg in pub["final"].values() if cfg["mode"] == "train" for p in cfg["paths"]]
+    assert len(train) == 16
+    tasks = list(LADDER_TASKS)
+    N = np.array([runs[r]["N"] for r in train])
+    D = np.array([tm[(r, "hellaswag_val")]["tokens"][-1] for r in train])
+    final, x2, y2, g2, actual, true_loss = [], [], [], [], [], []
+    for t in tasks:
+        final.append(np.array([np.mean(tm[(r, t)]["bpb"][-5:]) for r in train]))
+        xs, ys, gs = [], [], []
+        for i, r in enumerate(train):
+            d = tm[(r, t)]
+            s = int(np.ceil(0.1 * d["bpb"].size))
+            xs.append(em.moving_average(d["bpb"][s:], 5)); ys.append(em.moving_average(d["acc"][s:], 5))
+            gs.append(np.full(xs[-1].size, i))
+        x2.append(np.concatenate(xs)); y2.append(np.concatenate(ys)); g2.append(np.concatenate(gs))
+        d13 = tm[("peteish13_eval_full", t)]
+        ok = np.isfinite(d13["acc"]) & np.isfinite(d13["bpb"])
+        actual.append(float(np.mean(d13["acc"][ok][-5:]))); true_loss.append(float(np.mean(d13["bpb"][ok][-5:])))
+    target = pub["final"]["13B-5T"]
+    preds = em.task_ladder(tasks, N, D, final, x2, y2, target["n"], 5000088518656.0,
+                           chance=[LADDER_TASKS[t] for t in tasks], step2_groups=g2,
+                           target_loss=true_loss, n_resamples=200, seed=0)
+    print("\ntask                 actual   ours [95% interval]         ours err  published pred  published err")
+    errs = []
+    for t, p, a in zip(tasks, preds, actual):
+        ref = pub["chained"][t + "_5shot"] if t + "_5shot" in pub["chained"] else pub["chained"][t]
+        err = p.relative_error(a)
+        errs.append(abs(err))
+        print(f"{t:20s} {a:.4f}   {p.metric:.4f} [{p.metric_interval[0]:.4f}, {p.metric_interval[1]:.4f}]  "
+              f"{100 * err:+6.1f}%   {ref['pred']:.4f}          {100 * ref['rel_error']:5.1f}%")
+        assert a == pytest.approx(ref["actual"], abs=1e-4)
+        assert p.metric == pytest.approx(ref["pred"], abs=1e-3)
+        assert abs(err) == pytest.approx(abs(ref["rel_error"]), abs=2e-3)
+        assert p.metric_interval[0] <= p.metric <= p.metric_interval[1]
+        assert p.step1.success and p.step2.law.success
+    print(f"mean |relative error| {100 * np.mean(errs):.1f}%")
