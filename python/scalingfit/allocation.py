@@ -1,0 +1,292 @@
+"""Compute-optimal allocation: how big a model, on how many tokens, for a compute budget.
+
+Under ``C = 6 N D`` (training FLOP ≈ 6 × parameters × tokens) and a Chinchilla law
+``L = E + A / N^alpha + B / D^beta``, the loss-minimising split of a budget has the closed form
+(Hoffmann et al. 2022, eq. 4)::
+
+    N_opt = G (C/6)^a,   D_opt = G^-1 (C/6)^b,
+    G = (alpha A / (beta B))^(1 / (alpha + beta)),  a = beta / (alpha + beta),  b = 1 - a.
+
+The popular shortcut is "20 tokens per parameter": ``D = 20 N``, so ``N = sqrt(C / 120)``.
+
+>>> from scalingfit import allocation, chinchilla
+>>> r = allocation.optimal_allocation(5.88e23, chinchilla.EPOCH_2024)
+>>> round(float(r.tokens_per_param), 1)
+18.3
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, TextIO
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .chinchilla import EPOCH_2024, ChinchillaLaw, as_law
+
+FloatArray = NDArray[np.float64]
+
+__all__ = [
+    "KNOWN_MODELS",
+    "TOKENS_PER_PARAM_RULE",
+    "Allocation",
+    "Verdict",
+    "flops",
+    "format_verdicts",
+    "optimal_allocation",
+    "params_for",
+    "rule_allocation",
+    "tokens_for",
+    "training_verdict",
+]
+
+#: The "Chinchilla rule": about 20 training tokens per parameter.
+TOKENS_PER_PARAM_RULE = 20.0
+
+#: (name, parameters, training tokens) of well-known models.
+KNOWN_MODELS: tuple[tuple[str, float, float], ...] = (
+    ("GPT-3", 175e9, 300e9),
+    ("Gopher", 280e9, 300e9),
+    ("Chinchilla", 70e9, 1.4e12),
+    ("LLaMA-3.1-8B", 8e9, 15e12),
+)
+
+
+def _positive(value: ArrayLike, name: str) -> FloatArray:
+    arr = np.asarray(value, dtype=np.float64)
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if bad.any():
+        where = "" if arr.ndim == 0 else f" at index {int(np.flatnonzero(bad.ravel())[0])}"
+        first = float(arr.ravel()[np.flatnonzero(bad.ravel())[0]])
+        raise ValueError(f"{name} must be finite and > 0, got {first!r}{where}")
+    return arr
+
+
+def flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
+    """Training compute ``C = 6 N D`` (FLOP)."""
+    return np.asarray(6.0 * _positive(N, "N") * _positive(D, "D"))
+
+
+def tokens_for(C: ArrayLike, N: ArrayLike) -> FloatArray:
+    """Tokens a budget C buys for a model of N parameters: ``C / (6 N)``."""
+    return np.asarray(_positive(C, "C") / (6.0 * _positive(N, "N")))
+
+
+def params_for(C: ArrayLike, D: ArrayLike) -> FloatArray:
+    """Parameters a budget C allows when training on D tokens: ``C / (6 D)``."""
+    return np.asarray(_positive(C, "C") / (6.0 * _positive(D, "D")))
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A compute-optimal split (arrays shaped like C, or floats for a scalar C).
+
+    Attributes
+    ----------
+    C, N_opt, D_opt, tokens_per_param : ndarray or float
+    loss : ndarray or float
+        The law's loss at the optimum (NaN for the rule without a law).
+    a, b : float
+        ``N_opt ∝ C^a``, ``D_opt ∝ C^b``.
+    """
+
+    C: Any
+    N_opt: Any
+    D_opt: Any
+    tokens_per_param: Any
+    loss: Any
+    a: float
+    b: float
+
+
+def _out(x: FloatArray) -> Any:
+    return float(x) if x.ndim == 0 else x
+
+
+def optimal_allocation(C: ArrayLike, params: Any) -> Allocation:
+    """The loss-minimising ``(N, D)`` with ``6 N D = C`` under a Chinchilla law (closed form).
+
+    Parameters
+    ----------
+    C : array_like
+        Compute budget(s) in FLOP (> 0).
+    params : ChinchillaLaw, fit result, mapping or sequence
+        The law (see :func:`scalingfit.chinchilla.as_law`).
+    """
+    c = _positive(C, "C")
+    law = as_law(params)
+    N, D = law.optimal_allocation(c)
+    return Allocation(
+        C=_out(c),
+        N_opt=_out(N),
+        D_opt=_out(D),
+        tokens_per_param=_out(D / N),
+        loss=_out(law.loss(N, D)),
+        a=law.n_opt_exponent,
+        b=law.d_opt_exponent,
+    )
+
+
+def rule_allocation(
+    C: ArrayLike, tokens_per_param: float = TOKENS_PER_PARAM_RULE, params: Optional[Any] = None
+) -> Allocation:
+    """The split with a fixed ratio ``D = k N``: ``N = sqrt(C / (6 k))`` (``a = b = 1/2``).
+    With ``params``, ``loss`` is that law's loss at the split."""
+    c = _positive(C, "C")
+    k = float(_positive(tokens_per_param, "tokens_per_param"))
+    N = np.sqrt(c / (6.0 * k))
+    D = k * N
+    loss = as_law(params).loss(N, D) if params is not None else np.full(c.shape, np.nan)
+    return Allocation(
+        C=_out(c),
+        N_opt=_out(N),
+        D_opt=_out(D),
+        tokens_per_param=_out(np.asarray(D / N)),
+        loss=_out(np.asarray(loss)),
+        a=0.5,
+        b=0.5,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a trained model compares with the compute-optimal split of its own budget.
+
+    ``ratio_law = N / N_opt`` under the law (``ratio_rule`` under the tokens-per-parameter
+    rule): above ``tolerance`` the model is *under-trained* (too many parameters, too few
+    tokens for its compute), below ``1 / tolerance`` *over-trained*, otherwise
+    *near-optimal*. ``excess_loss`` is the law's loss at (N, D) minus its loss at the optimum.
+    """
+
+    name: str
+    N: float
+    D: float
+    C: float
+    tokens_per_param: float
+    N_opt_law: float
+    D_opt_law: float
+    ratio_law: float
+    verdict_law: str
+    N_opt_rule: float
+    D_opt_rule: float
+    ratio_rule: float
+    verdict_rule: str
+    excess_loss: float
+
+
+def _verdict(ratio: float, tolerance: float) -> str:
+    if ratio > tolerance:
+        return "under-trained"
+    if ratio < 1.0 / tolerance:
+        return "over-trained"
+    return "near-optimal"
+
+
+def _h(x: float) -> str:
+    """Human-readable count: 175e9 -> '175B', 1.4e12 -> '1.4T'."""
+    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def format_verdicts(
+    verdicts: Iterable[Verdict],
+    law: Optional[ChinchillaLaw] = None,
+    tokens_per_param: float = TOKENS_PER_PARAM_RULE,
+) -> str:
+    """The verdict table as text."""
+    head = (
+        f"{'model':<14} {'N':>6} {'D':>6} {'C (FLOP)':>9} {'D/N':>6} | {'law N_opt':>9} "
+        f"{'D_opt':>6} {'N/N_opt':>7} {'verdict':<13} {'dLoss':>6} | {'rule N':>6} {'rule D':>6} "
+        f"{'N/N_opt':>7} verdict"
+    )
+    title = []
+    if law is not None:
+        title.append(
+            f"law: E={law.E:.4g} A={law.A:.4g} B={law.B:.4g} alpha={law.alpha:.4g} "
+            f"beta={law.beta:.4g} (a={law.n_opt_exponent:.3f}); "
+            f"rule: {tokens_per_param:g} tokens/param"
+        )
+    lines = title + [head, "-" * len(head)]
+    for v in verdicts:
+        lines.append(
+            f"{v.name:<14} {_h(v.N):>6} {_h(v.D):>6} {v.C:9.3g} {v.tokens_per_param:6.1f} | "
+            f"{_h(v.N_opt_law):>9} {_h(v.D_opt_law):>6} {v.ratio_law:7.2f} {v.verdict_law:<13} "
+            f"{v.excess_loss:6.3f} | {_h(v.N_opt_rule):>6} {_h(v.D_opt_rule):>6} "
+            f"{v.ratio_rule:7.2f} {v.verdict_rule}"
+        )
+    return "\n".join(lines)
+
+
+def training_verdict(
+    rows: Iterable[tuple[str, float, float]] = KNOWN_MODELS,
+    params: Any = EPOCH_2024,
+    *,
+    tokens_per_param: float = TOKENS_PER_PARAM_RULE,
+    tolerance: float = 2.0,
+    show: bool = True,
+    file: Optional[TextIO] = None,
+) -> list[Verdict]:
+    """Judge trained models against the compute-optimal split of their own compute.
+
+    Parameters
+    ----------
+    rows : iterable of (name, N, D)
+        Models (default: GPT-3, Gopher, Chinchilla, LLaMA-3.1-8B).
+    params : law or fit result
+        The fitted law (default: Epoch AI's 2024 fit of Hoffmann's data).
+    tokens_per_param : float
+        The rule of thumb compared alongside (default 20).
+    tolerance : float
+        ``N`` within this factor of ``N_opt`` counts as near-optimal (factor 2 in N is a
+        factor 4 in tokens per parameter at fixed compute).
+    show : bool
+        Print the table (to ``file``, default stdout).
+
+    Returns
+    -------
+    list of Verdict
+    """
+    law = as_law(params)
+    if not (np.isfinite(tolerance) and tolerance > 1):
+        raise ValueError(f"tolerance must be a finite factor > 1, got {tolerance!r}")
+    out = []
+    for i, row in enumerate(rows):
+        try:
+            name, N, D = row
+        except (TypeError, ValueError):
+            raise ValueError(f"rows[{i}] must be (name, N, D), got {row!r}") from None
+        Nf = float(_positive(N, f"N of {name!r}"))
+        Df = float(_positive(D, f"D of {name!r}"))
+        C = 6.0 * Nf * Df
+        opt = optimal_allocation(C, law)
+        rule = rule_allocation(C, tokens_per_param)
+        r_law = Nf / float(opt.N_opt)
+        r_rule = Nf / float(rule.N_opt)
+        out.append(
+            Verdict(
+                name=str(name),
+                N=Nf,
+                D=Df,
+                C=C,
+                tokens_per_param=Df / Nf,
+                N_opt_law=float(opt.N_opt),
+                D_opt_law=float(opt.D_opt),
+                ratio_law=r_law,
+                verdict_law=_verdict(r_law, tolerance),
+                N_opt_rule=float(rule.N_opt),
+                D_opt_rule=float(rule.D_opt),
+                ratio_rule=r_rule,
+                verdict_rule=_verdict(r_rule, tolerance),
+                excess_loss=float(law.loss(Nf, Df) - float(opt.loss)),
+            )
+        )
+    if show:
+        print(
+            format_verdicts(out, law, tokens_per_param),
+            file=file if file is not None else sys.stdout,
+        )
+    return out
