@@ -14,7 +14,17 @@ runs items over threads with bit-identical results for any thread count.
 
 from __future__ import annotations
 
-from . import models, uncertainty
+from . import (
+    allocation,
+    chinchilla,
+    curves,
+    emergence,
+    kaplan,
+    models,
+    simulate,
+    testtime,
+    uncertainty,
+)
 from ._custom import CustomModel
 from ._fit import fit, fit_batch
 from .bootstrap import (
@@ -25,7 +35,7 @@ from .bootstrap import (
     chinchilla_derived,
 )
 from ._status import MESSAGES as STATUS_MESSAGES
-from ._warnings import ConvergenceWarning, DataWarning, ScalingFitWarning
+from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning, ScalingFitWarning
 from .results import BatchResult, FitResult
 
 __version__ = "0.1.0"
@@ -38,7 +48,15 @@ __all__ = [
     "bootstrap_batch",
     "chinchilla_derived",
     "uncertainty",
+    "allocation",
+    "chinchilla",
+    "curves",
+    "emergence",
+    "kaplan",
+    "simulate",
+    "testtime",
     "ConvergenceWarning",
+    "IdentifiabilityWarning",
     "CustomModel",
     "DataWarning",
     "FitResult",

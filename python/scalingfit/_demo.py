@@ -1,84 +1,184 @@
-"""``scalingfit demo``: the main job on embedded synthetic data.
+"""``scalingfit demo``: the main job, end to end, on embedded synthetic data.
 
-Draws sweeps from known laws with noise (nothing is downloaded), fits every sweep in one
-batched call, and prints throughput and the recovery error against the known truth.
+1. builds a DuckDB run database of synthetic sweeps drawn from known Chinchilla laws with
+   noise (10,000 sweeps x 30 runs x 2 checkpoints by default; nothing is downloaded);
+2. runs the resumable bulk refit with bootstrap intervals (one batched call per chunk);
+3. prints throughput, recovery error against the known truth and interval coverage;
+4. fits Epoch AI's replication data of Hoffmann et al. (2022) Figure 4 when it is found
+   beside the checkout (``../shared/data``; it has no license, so it is not shipped) and
+   prints the training verdict of GPT-3, Gopher, Chinchilla and LLaMA-3.1-8B;
+5. writes plots (PNG) into the output folder, which it names.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from pathlib import Path
 from typing import Optional, TextIO
 
 import numpy as np
 
-from ._fit import fit_batch
-from .models import get
-
-HOFFMANN = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}  # Hoffmann et al. 2022, eq. 10
+EPOCH_REL = Path("epoch_chinchilla_fig4") / "chinchilla_fig4.csv"
 
 
-def _sat_sweeps(n: int, rng: np.random.Generator, sizes: int = 8, noise: float = 0.005):
-    truth = np.column_stack([rng.uniform(1.5, 2.5, n), rng.uniform(100, 600, n), rng.uniform(0.25, 0.4, n)])
-    N = np.sort(10 ** rng.uniform(7, 10, (n, sizes)), axis=1)
-    L = truth[:, :1] + truth[:, 1:2] * N ** -truth[:, 2:3]
-    L *= 1 + noise * rng.standard_normal(L.shape)
-    return N.reshape(-1, 1), L.ravel(), np.arange(n + 1, dtype=np.int64) * sizes, truth
+def find_epoch_data(explicit: Optional[str] = None) -> Optional[Path]:
+    """The Epoch CSV: an explicit path, $SCALINGFIT_EPOCH_CSV, or shared/data beside the
+    current folder or its parent."""
+    cands = [explicit, os.environ.get("SCALINGFIT_EPOCH_CSV")]
+    for base in (Path.cwd(), Path.cwd().parent):
+        cands.append(str(base / "shared" / "data" / EPOCH_REL))
+    for c in cands:
+        if c and Path(c).is_file():
+            return Path(c)
+    return None
 
 
-def _chinchilla_sweeps(n: int, rng: np.random.Generator, runs: int = 100, noise: float = 0.01):
-    p = np.array([HOFFMANN[k] for k in ("E", "A", "B", "alpha", "beta")])
-    truth = p * (1 + 0.05 * rng.standard_normal((n, 5)))
-    N = 10 ** rng.uniform(7.5, 10.5, (n, runs))
-    D = 10 ** rng.uniform(9.5, 12, (n, runs))
-    L = truth[:, :1] + truth[:, 1:2] * N ** -truth[:, 3:4] + truth[:, 2:3] * D ** -truth[:, 4:5]
-    L *= 1 + noise * rng.standard_normal(L.shape)
-    x = np.column_stack([N.ravel(), D.ravel()])
-    return x, L.ravel(), np.arange(n + 1, dtype=np.int64) * runs, truth
+def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, out: Optional[TextIO] = None,
+        folder: str = "scalingfit-demo", bootstrap: int = 200, epoch_csv: Optional[str] = None,
+        plots: bool = True) -> int:
+    from . import _synthdb
+    from . import refit as rf
 
-
-def _pct(a: np.ndarray) -> str:
-    return f"median {100 * np.median(a):.2f}%, 90th pct {100 * np.quantile(a, 0.9):.2f}%"
-
-
-def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None,
-        out: Optional[TextIO] = None) -> int:
     def say(msg: str = "") -> None:
         print(msg, file=out, flush=True)
 
-    rng = np.random.default_rng(seed)
-    say(f"scalingfit demo (seed {seed})")
-    say("=" * 60)
+    t_all = time.perf_counter()
+    outdir = Path(folder)
+    outdir.mkdir(parents=True, exist_ok=True)
+    db = outdir / "runs.duckdb"
+    if db.exists():
+        db.unlink()
+    say(f"scalingfit demo -> {outdir.resolve()}")
+    say("=" * 72)
 
-    say(f"1) {n_sweeps:,} sweeps of L(N) = E + A N^-alpha, 8 model sizes each, 0.5% noise")
-    x, y, off, truth = _sat_sweeps(n_sweeps, rng)
     t0 = time.perf_counter()
-    res = fit_batch("saturating_power_law", x, y, off, threads=threads)
-    dt = time.perf_counter() - t0
-    ok = res.success
-    say(f"   fitted in {dt:.2f} s ({n_sweeps / dt:,.0f} sweeps/s, initial guesses included); "
-        f"converged {int(ok.sum()):,}/{n_sweeps:,}")
-    for i, name in enumerate(("E", "alpha")):
-        err = np.abs(res.x[ok, i if name == "E" else 2] - truth[ok, i if name == "E" else 2])
-        rel = err / np.abs(truth[ok, i if name == "E" else 2])
-        say(f"   recovery of {name:5}: relative error {_pct(rel)}")
+    runs, truth = _synthdb.chinchilla_sweeps(n_sweeps, runs=30, checkpoints=2, noise=0.01, seed=seed)
+    _synthdb.write_duckdb(str(db), runs, truth=truth)
+    say(f"1) run database {db.name}: {len(runs):,} rows = {n_sweeps:,} sweeps x 30 runs x 2 checkpoints, "
+        f"each sweep drawn from its own Chinchilla law (+-5% around Hoffmann's), 1% noise "
+        f"[{time.perf_counter() - t0:.1f} s]")
 
-    n_ch = max(1, min(2_000, n_sweeps // 10))
+    summary = rf.refit(db, law="chinchilla", group_by=["sweep"], bootstrap=bootstrap, seed=seed,
+                       chunk_groups=1000, threads=threads, progress=out is None or out.isatty())
+    say(f"2) {summary}")
+    say(f"   {n_sweeps * (bootstrap + 1):,} fits in {summary.seconds:.1f} s "
+        f"({n_sweeps * (bootstrap + 1) / summary.seconds:,.0f} fits/s incl. I/O)")
+
+    fits = rf.read_fits(db, law="chinchilla").merge(truth, on="sweep", suffixes=("", "_true"))
+    ok = fits["success"].to_numpy()
+    names = ["E", "A", "B", "alpha", "beta"]
+    est = fits[names].to_numpy()[ok]
+    tru = fits[[n + "_true" for n in names]].to_numpy()[ok]
+    rel = np.abs(est - tru) / np.abs(tru)
+    a_hat = est[:, 4] / (est[:, 3] + est[:, 4])
+    a_true = tru[:, 4] / (tru[:, 3] + tru[:, 4])
+    say(f"3) recovery against the known truth ({int(ok.sum()):,}/{n_sweeps:,} converged):")
+    say("   " + ", ".join(f"{n} median {100 * np.median(rel[:, i]):.1f}%" for i, n in enumerate(names)))
+    say(f"   compute-optimal exponent a = beta/(alpha+beta): median |error| {np.median(np.abs(a_hat - a_true)):.4f}")
+    if bootstrap > 0:
+        lo = np.array([json.loads(v) for v in fits["ci_low"]], dtype=float)[ok]
+        hi = np.array([json.loads(v) for v in fits["ci_high"]], dtype=float)[ok]
+        cover = ((lo <= tru) & (tru <= hi)).mean(axis=0)
+        say(f"   95% bootstrap intervals ({bootstrap} resamples) cover the truth: "
+            + ", ".join(f"{n} {100 * c:.1f}%" for n, c in zip(names, cover)))
+
+    law = None
+    epoch = find_epoch_data(epoch_csv)
     say()
-    say(f"2) {n_ch:,} Chinchilla sweeps of 100 runs: L(N, D) = E + A/N^alpha + B/D^beta, 1% noise")
-    x, y, off, truth = _chinchilla_sweeps(n_ch, rng)
-    t0 = time.perf_counter()
-    res = fit_batch("chinchilla", x, y, off, threads=threads)
-    dt = time.perf_counter() - t0
-    ok = res.success
-    say(f"   fitted in {dt:.2f} s ({n_ch / dt:,.0f} sweeps/s); converged {int(ok.sum()):,}/{n_ch:,}")
-    a_hat = res.x[ok, 4] / (res.x[ok, 3] + res.x[ok, 4])
-    a_true = truth[ok, 4] / (truth[ok, 3] + truth[ok, 4])
-    say(f"   compute-optimal exponent a = beta/(alpha+beta): |error| median "
-        f"{np.median(np.abs(a_hat - a_true)):.4f}, 90th pct {np.quantile(np.abs(a_hat - a_true), 0.9):.4f}")
-    m = get("chinchilla")
-    say(f"   law of sweep 0: " + ", ".join(f"{k}={v:.4g}" for k, v in zip(m.param_names, res.x[0]))
-        + "  (truth: " + ", ".join(f"{v:.4g}" for v in truth[0]) + ")")
+    if epoch is None:
+        say("4) Epoch AI's Chinchilla data not found (pass --epoch PATH or set SCALINGFIT_EPOCH_CSV); "
+            "the verdict below uses Epoch's published fit.")
+    else:
+        law = _epoch(epoch, say, threads)
+    from .allocation import EPOCH_2024, format_verdicts, training_verdict
+
+    params = law if law is not None else EPOCH_2024
+    verdicts = training_verdict(params=params, show=False)
+    from .chinchilla import as_law
+
+    say(format_verdicts(verdicts, as_law(params)))
+
+    if plots:
+        written = _plots(outdir, runs, fits, truth, epoch, law, seed)
+        say()
+        say(f"5) plots written to {outdir.resolve()}: " + ", ".join(p.name for p in written))
     say()
-    failed = int((~res.success).sum())
-    say("done." if failed == 0 else f"done; {failed} Chinchilla sweep(s) did not converge (see status codes).")
+    say(f"done in {time.perf_counter() - t_all:.1f} s.")
     return 0
+
+
+def _epoch(path: Path, say, threads):  # type: ignore[no-untyped-def]
+    from .chinchilla import fit_parametric
+
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    N, D, L = data[:, 0], data[:, 1], data[:, 3]
+    t0 = time.perf_counter()
+    fit = fit_parametric(N, D, L, drop_highest=5, threads=threads)
+    dt = time.perf_counter() - t0
+    say(f"4) Epoch AI's replication data of Hoffmann et al. Fig. 4 ({path}): 245 runs, 5 highest losses dropped,")
+    say(f"   Huber(1e-3) on log loss, Hoffmann's 4,500-start grid in one batch call [{dt:.2f} s]:")
+    say(f"   E={fit.E:.4f} A={fit.A:.1f} B={fit.B:.1f} alpha={fit.alpha:.4f} beta={fit.beta:.4f} "
+        f"objective={fit.objective:.5e}")
+    say("   Epoch (2024): E=1.817 A=482.0 B=2085.4 alpha=0.3478 beta=0.3659; "
+        "Hoffmann (2022): E=1.69 A=406.4 B=410.7 alpha=0.34 beta=0.28")
+    return fit
+
+
+def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[no-untyped-def]
+    try:
+        from . import _plot_refit as pr
+    except ImportError:  # pragma: no cover
+        return []
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return []
+    import warnings
+
+    from ._warnings import ConvergenceWarning
+    from .bootstrap import bootstrap as _bootstrap
+
+    def bootstrap(*args, **kw):  # type: ignore[no-untyped-def]
+        with warnings.catch_warnings():  # failed replicates are counted and left out; no noise here
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return _bootstrap(*args, **kw)
+
+    written = []
+    if epoch is not None and law is not None:
+        data = np.loadtxt(epoch, delimiter=",", skiprows=1)
+        keep = data[:, 3] < np.sort(data[:, 3])[-5]
+        N, D, L = data[keep, 0], data[keep, 1], data[keep, 3]
+        params = {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta}
+        bs = bootstrap("chinchilla_lse", (N, D), L, n_resamples=400, seed=seed, loss="huber", f_scale=1e-3,
+                       log_residuals=True, method="percentile",
+                       p0=[np.log(law.A), np.log(law.B), np.log(law.E), law.alpha, law.beta])
+        S = bs.samples
+        samples = np.column_stack([np.exp(S[:, 2]), np.exp(S[:, 0]), np.exp(S[:, 1]), S[:, 3], S[:, 4]])
+        title = "Epoch/Hoffmann Fig. 4 data"
+    else:
+        sweep = runs[runs.sweep == 0].sort_values("step").groupby("run_id").tail(1)
+        N, D, L = sweep.N.to_numpy(), sweep.D.to_numpy(), sweep.value.to_numpy()
+        row = fits[fits.sweep == 0].iloc[0]
+        params = {k: float(row[k]) for k in ("E", "A", "B", "alpha", "beta")}
+        bs = bootstrap("chinchilla", (N, D), L, n_resamples=400, seed=seed, method="percentile",
+                       p0=[params[k] for k in ("E", "A", "B", "alpha", "beta")])
+        samples = bs.samples
+        title = "synthetic sweep 0"
+    written += pr.save(pr.compute_frontier(N, D, L, params, samples, title=f"Loss vs compute: {title}"),
+                       outdir / "loss_vs_compute")
+    written += pr.save(pr.isoflop_curves(N, D, L, params, title=f"IsoFLOP slices: {title}"), outdir / "isoflop")
+    written += pr.save(pr.loss_surface(N, D, L, params, title=f"Fitted L(N, D): {title}"), outdir / "loss_surface")
+    written += pr.save(pr.exponent_distributions(samples, title=f"Bootstrap exponents: {title}"),
+                       outdir / "exponents")
+    # Extrapolation: L(N) of one synthetic sweep's largest-data runs, 100x beyond the largest model.
+    rng = np.random.default_rng(seed)
+    Ns = np.logspace(7, 9, 8)
+    t = truth.iloc[0]
+    y = (t.E + t.A * Ns ** -t.alpha + t.B * (20 * Ns) ** -t.beta) * (1 + 0.005 * rng.standard_normal(8))
+    b2 = bootstrap("saturating_power_law", Ns, y, n_resamples=400, seed=seed, method="percentile")
+    written += pr.save(pr.extrapolation_band(Ns, y, "saturating_power_law", b2.x, b2.samples, np.logspace(7, 11, 80),
+                                             title="L(N) at 20 tokens/param, extrapolated 100x"),
+                       outdir / "extrapolation")
+    return written

@@ -29,7 +29,9 @@ EPILOG = """examples:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from . import _demo
 
-    return _demo.run(n_sweeps=args.sweeps, seed=args.seed, threads=args.threads, out=sys.stdout)
+    return _demo.run(n_sweeps=args.sweeps, seed=args.seed, threads=args.threads, out=sys.stdout,
+                     folder=args.out, bootstrap=args.bootstrap, epoch_csv=args.epoch,
+                     plots=not args.no_plots)
 
 
 def _read_csv(path: Path, columns: list[str]) -> dict[str, np.ndarray]:
@@ -108,11 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"scalingfit {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    d = sub.add_parser("demo", help="fit synthetic sweeps drawn from known laws; print recovery",
-                       description="Draws thousands of synthetic scaling sweeps from known laws "
-                                   "with noise, fits them all in one batched call, and prints "
-                                   "throughput and recovery error against the truth.")
+    d = sub.add_parser("demo", help="the main job on embedded synthetic data: bulk refit, recovery, verdict, plots",
+                       description="Builds a DuckDB run database of synthetic sweeps drawn from known "
+                                   "Chinchilla laws with noise, runs the resumable bulk refit with "
+                                   "bootstrap intervals, prints throughput, recovery error and interval "
+                                   "coverage against the truth, fits Epoch AI's Chinchilla data when "
+                                   "found, prints the training verdict table, and writes plots.")
     d.add_argument("--sweeps", type=int, default=10_000, help="number of synthetic sweeps (default 10000)")
+    d.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples per sweep (default 200)")
+    d.add_argument("--out", default="scalingfit-demo", help="output folder (default ./scalingfit-demo)")
+    d.add_argument("--epoch", default=None, help="path to Epoch's chinchilla_fig4.csv (default: look in ../shared/data)")
+    d.add_argument("--no-plots", action="store_true", help="skip the plots")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
     d.set_defaults(func=_cmd_demo)

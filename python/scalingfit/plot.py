@@ -281,3 +281,14 @@ def plot_final_loss(
                 "(dashed); x = actual final", fontsize=9)
     a.legend(fontsize=6, ncol=2)
     return _finish(fig, path)
+
+
+# Plots of Chinchilla-style fits (loss vs compute with the compute-optimal frontier and its
+# bootstrap band, IsoFLOP slices with parabolas, the fitted L(N, D) surface, bootstrap
+# distributions of the exponents, extrapolation bands); ``save`` writes PNG and SVG.
+from ._plot_refit import compute_frontier as plot_compute_frontier  # noqa: E402
+from ._plot_refit import exponent_distributions as plot_exponent_distributions  # noqa: E402
+from ._plot_refit import extrapolation_band as plot_extrapolation_band  # noqa: E402
+from ._plot_refit import isoflop_curves as plot_isoflop_curves  # noqa: E402
+from ._plot_refit import loss_surface as plot_loss_surface  # noqa: E402
+from ._plot_refit import save  # noqa: E402

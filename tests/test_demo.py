@@ -1,0 +1,45 @@
+"""The README's first command, small: the demo runs end to end and writes what it says."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("duckdb")
+pytest.importorskip("matplotlib")
+
+from scalingfit import _demo, cli  # noqa: E402
+
+
+def test_demo_end_to_end(tmp_path: Path, shared_data: Path) -> None:
+    out = io.StringIO()
+    epoch = shared_data / "epoch_chinchilla_fig4" / "chinchilla_fig4.csv"
+    rc = _demo.run(n_sweeps=200, seed=1, out=out, folder=str(tmp_path / "demo"), bootstrap=30,
+                   epoch_csv=str(epoch))
+    text = out.getvalue()
+    assert rc == 0
+    assert "200 groups fitted (0 failed)" in text
+    m = re.search(r"compute-optimal exponent a = beta/\(alpha\+beta\): median \|error\| ([0-9.]+)", text)
+    assert m and float(m.group(1)) < 0.05
+    cover = [float(v) for v in re.findall(r"(?:E|A|B|alpha|beta) ([0-9.]+)%", text.split("cover the truth:")[1].splitlines()[0])]
+    assert len(cover) == 5 and all(80 <= c <= 100 for c in cover)
+    assert "E=1.817" in text  # Epoch's data refitted: E = 1.8172
+    for model, verdict in (("GPT-3", "under-trained"), ("Chinchilla", "near-optimal"), ("LLaMA-3.1-8B", "over-trained")):
+        line = next(ln for ln in text.splitlines() if ln.startswith(model + " "))
+        assert verdict in line.split("|")[1], line
+    for name in ("loss_vs_compute", "isoflop", "loss_surface", "exponents", "extrapolation"):
+        png = tmp_path / "demo" / f"{name}.png"
+        assert png.is_file() and png.stat().st_size > 10_000, name
+
+
+def test_cli_demo_without_epoch_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)  # no shared/data here
+    monkeypatch.delenv("SCALINGFIT_EPOCH_CSV", raising=False)
+    rc = cli.main(["demo", "--sweeps", "50", "--bootstrap", "0", "--no-plots", "--out", "d"])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "Epoch AI's Chinchilla data not found" in text
+    assert "50 groups fitted" in text and (tmp_path / "d" / "runs.duckdb").is_file()
