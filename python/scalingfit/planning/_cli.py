@@ -1,0 +1,177 @@
+"""Rows for ``scalingfit optimal``: everything the planning tools answer for one set of
+inputs, as ``(section, quantity, value)`` text triples that a CLI prints or dumps as JSON."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from ._common import HOFFMANN_2022, SARDANA_2023, as_law
+from .data_constrained import MUENNIGHOFF_2023, DataConstrainedLaw, optimal_allocation_constrained
+from .data_wall import data_wall
+from .inference import inference_optimal
+
+__all__ = ["LAWS", "format_rows", "optimal_cli_table", "resolve_law"]
+
+Row = tuple[str, str, str]
+
+#: Named laws the CLI accepts (``--law``).
+LAWS: dict[str, Mapping[str, float]] = {
+    "hoffmann2022": HOFFMANN_2022,
+    "sardana2023": SARDANA_2023,
+    "muennighoff2023": {
+        k: float(getattr(MUENNIGHOFF_2023, k)) for k in ("E", "A", "B", "alpha", "beta")
+    },
+}
+
+
+def resolve_law(law: Union[str, Mapping[str, float]]) -> dict[str, float]:
+    """A named law (:data:`LAWS`), a ``"E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28"`` string,
+    or a mapping, as a plain ``{E, A, B, alpha, beta}`` dict (validated)."""
+    if isinstance(law, str):
+        if law in LAWS:
+            law = LAWS[law]
+        elif "=" in law:
+            try:
+                law = {k.strip(): float(v) for k, v in (kv.split("=", 1) for kv in law.split(","))}
+            except ValueError:
+                raise ValueError(
+                    f"cannot read law {law!r}: expected E=..,A=..,B=..,alpha=..,beta=.."
+                ) from None
+        else:
+            raise ValueError(
+                f"unknown law {law!r}; named laws: {', '.join(LAWS)} (or E=..,A=..,...)"
+            )
+    lw = as_law(law)
+    return {k: float(v) for k, v in lw.as_dict().items()}
+
+
+def _g(v: Any) -> str:
+    return f"{float(v):.4g}"
+
+
+def optimal_cli_table(
+    *,
+    compute: Optional[float] = None,
+    loss: Optional[float] = None,
+    inference_tokens: float = 0.0,
+    unique_tokens: Optional[float] = None,
+    epochs: Sequence[float] = (1, 4, 16),
+    law: Union[str, Mapping[str, float]] = "hoffmann2022",
+    R_D: float = float(MUENNIGHOFF_2023.R_D),
+    R_N: float = float(MUENNIGHOFF_2023.R_N),
+    flops_per_token: float = 6.0,
+) -> list[Row]:
+    """Everything ``scalingfit optimal`` prints, as ``(section, quantity, value)`` rows.
+
+    Parameters
+    ----------
+    compute : float, optional
+        Training budget in FLOPs: the Chinchilla-optimal allocation; with ``unique_tokens``
+        also the data-constrained one.
+    loss : float, optional
+        Target loss: the cheapest model reaching it; with ``inference_tokens`` the
+        inference-aware one. (Without ``loss`` but with ``compute`` and ``inference_tokens``,
+        the target is the Chinchilla-optimal loss at ``compute``.)
+    inference_tokens : float
+        Lifetime inference demand in tokens.
+    unique_tokens : float, optional
+        Stock of unique training tokens: the data wall for each of ``epochs``.
+    law : str or mapping
+        A named law (``hoffmann2022``, ``sardana2023``, ``muennighoff2023``), an
+        ``E=..,A=..,B=..,alpha=..,beta=..`` string, or a mapping.
+    R_D, R_N : float
+        Decay constants of repeated data / excess parameters (default Muennighoff et al.).
+
+    Raises
+    ------
+    ValueError
+        If none of ``compute``, ``loss``, ``unique_tokens`` is given, or an input is invalid.
+
+    Examples
+    --------
+    >>> from scalingfit.planning import optimal_cli_table
+    >>> rows = optimal_cli_table(compute=5.76e23)
+    >>> [r[1:] for r in rows if r[1] == "parameters N"]
+    [('parameters N', '3.219e+10')]
+    """
+    if compute is None and loss is None and unique_tokens is None:
+        raise ValueError("give at least one of compute, loss, unique_tokens")
+    params = resolve_law(law)
+    lw = as_law(params)
+    rows: list[Row] = []
+    sec = "law"
+    rows += [(sec, k, _g(v)) for k, v in params.items()]
+    if compute is not None:
+        if not compute > 0:
+            raise ValueError(f"compute must be > 0, got {compute!r}")
+        N, D = lw.optimal_allocation(compute, flops_per_token)
+        sec = f"compute-optimal at C = {compute:.4g} FLOP"
+        rows += [
+            (sec, "parameters N", _g(N)),
+            (sec, "training tokens D", _g(D)),
+            (sec, "tokens per parameter", _g(D / N)),
+            (sec, "loss", f"{float(lw.loss(N, D)):.4f}"),
+        ]
+    target = loss
+    if target is not None:
+        N, D = lw.optimal_for_loss(target)
+        if not np.isfinite(N):
+            raise ValueError(f"loss {target} is not above the law's E = {params['E']}: unreachable")
+        sec = f"cheapest training for loss {target:g}"
+        rows += [
+            (sec, "parameters N", _g(N)),
+            (sec, "training tokens D", _g(D)),
+            (sec, "training FLOPs", _g(flops_per_token * N * D)),
+        ]
+    elif compute is not None and inference_tokens > 0:
+        target = float(lw.optimal_loss(compute, flops_per_token))
+    if inference_tokens > 0 and target is not None:
+        r = inference_optimal(
+            target, inference_tokens, params, train_flops_per_token=flops_per_token
+        )
+        sec = f"inference-aware for loss {target:.4f}, {inference_tokens:.4g} inference tokens"
+        rows += [(sec, q, v) for q, v in r.rows()[2:]]
+    if unique_tokens is not None:
+        dc = DataConstrainedLaw(**params, R_D=R_D, R_N=R_N)
+        if compute is not None:
+            o = optimal_allocation_constrained(
+                compute, unique_tokens, dc, flops_per_token=flops_per_token
+            )
+            sec = (
+                f"data-constrained at C = {compute:.4g} FLOP, U = {unique_tokens:.4g} unique tokens"
+            )
+            rows += [
+                (sec, "parameters N", _g(o.N)),
+                (sec, "training tokens D", _g(o.D)),
+                (sec, "epochs", f"{float(o.epochs):.3f}"),
+                (sec, "loss", f"{float(o.loss):.4f}"),
+                (sec, "loss with unlimited unique data", f"{float(o.chinchilla_loss):.4f}"),
+            ]
+        w = data_wall(unique_tokens, dc, epochs, flops_per_token=flops_per_token)
+        for row in w.rows:
+            sec = f"data wall of U = {unique_tokens:.4g} tokens, up to {row.epochs:g} epoch(s)"
+            rows += [
+                (sec, "compute C", _g(row.C)),
+                (sec, "parameters N", _g(row.N)),
+                (sec, "training tokens D", _g(row.D)),
+                (sec, "loss", f"{row.loss:.4f}"),
+                (sec, "loss penalty vs unique data", f"{row.loss_penalty:.4f}"),
+                (sec, "naive (repeats as fresh) C", _g(row.naive_C)),
+                (sec, "naive (repeats as fresh) N", _g(row.naive_N)),
+            ]
+    return rows
+
+
+def format_rows(rows: Sequence[Row]) -> str:
+    """Rows of :func:`optimal_cli_table` as indented text, one block per section."""
+    out: list[str] = []
+    width = max((len(r[1]) for r in rows), default=0)
+    last = None
+    for sec, q, v in rows:
+        if sec != last:
+            out.append(("" if last is None else "\n") + sec)
+            last = sec
+        out.append(f"  {q.ljust(width)}  {v}")
+    return "\n".join(out)

@@ -1,0 +1,277 @@
+"""Shared pieces of the planning tools: the Chinchilla law as arrays, its closed-form
+compute-optimal frontier, vectorised one-dimensional solvers, percentile intervals, and the
+readers of the two published data sets used here.
+
+Every function broadcasts over its array arguments, *including the law's parameters*: a law
+whose ``E, A, B, alpha, beta`` are arrays of bootstrap replicates gives arrays of answers, one
+per replicate, in one vectorised pass (that is how intervals are carried from a fit into a
+plan).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+PathLike = Union[str, Path]
+
+LAW_KEYS = ("E", "A", "B", "alpha", "beta")
+
+#: Hoffmann et al. (2022), eq. 10, as printed: the law Sardana et al. and most planners start from.
+HOFFMANN_2022: dict[str, float] = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+
+#: The coefficients with which Sardana et al. (2023)'s Figure 1 example is reproduced exactly
+#: (13B Chinchilla-optimal model, 2e12 inference tokens -> a 7.0B model, 1.7e22 FLOPs = 17%
+#: saved): Hoffmann's E, A, B with alpha = 0.336, beta = 0.283. Inferred by reproducing the
+#: figure, not copied from a table of theirs.
+SARDANA_2023: dict[str, float] = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.336, "beta": 0.283}
+
+
+@dataclass(frozen=True)
+class Law:
+    """``L(N, D) = E + A / N^alpha + B / D^beta`` with array-valued parameters.
+
+    Build it with :func:`as_law` from a mapping ``{E, A, B, alpha, beta}``, from anything
+    with those attributes (e.g. ``scalingfit.chinchilla.ChinchillaLaw``), or from arrays of
+    bootstrap replicates (one value per replicate, same shape for all five).
+    """
+
+    E: FloatArray
+    A: FloatArray
+    B: FloatArray
+    alpha: FloatArray
+    beta: FloatArray
+
+    @property
+    def a(self) -> FloatArray:
+        """``N_opt ∝ C^a`` with ``a = beta / (alpha + beta)``."""
+        return np.asarray(self.beta / (self.alpha + self.beta))
+
+    @property
+    def G(self) -> FloatArray:
+        """``(alpha A / (beta B))^(1 / (alpha + beta))``: ``N_opt = G (C/6)^a``."""
+        return np.asarray(
+            (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
+        )
+
+    def loss(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
+        n = np.asarray(N, dtype=np.float64)
+        d = np.asarray(D, dtype=np.float64)
+        return np.asarray(self.E + self.A * n**-self.alpha + self.B * d**-self.beta)
+
+    def optimal_allocation(
+        self, C: ArrayLike, flops_per_token: float = 6.0
+    ) -> tuple[FloatArray, FloatArray]:
+        """``(N_opt, D_opt)`` minimising the loss on ``flops_per_token * N * D = C``."""
+        c = np.asarray(C, dtype=np.float64) / flops_per_token
+        N = self.G * c**self.a
+        return np.asarray(N), np.asarray(c / N)
+
+    def optimal_n_for_data(self, D: ArrayLike) -> FloatArray:
+        """The compute-optimal model size whose optimal token count is ``D``:
+        ``N = G (D G)^(beta / alpha)`` (Muennighoff et al.'s ``D_to_N``)."""
+        d = np.asarray(D, dtype=np.float64)
+        G = self.G
+        return np.asarray(G * (d * G) ** (self.beta / self.alpha))
+
+    def optimal_for_loss(self, target: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """``(N, D)`` reaching loss ``target`` with the least training compute (closed form:
+        on the frontier ``A N^-alpha = beta (L - E) / (alpha + beta)``). NaN where
+        ``target <= E`` (unreachable)."""
+        delta = np.asarray(target, dtype=np.float64) - self.E
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = self.alpha + self.beta
+            N = (self.A * s / (self.beta * delta)) ** (1.0 / self.alpha)
+            D = (self.B * s / (self.alpha * delta)) ** (1.0 / self.beta)
+        bad = ~(delta > 0)
+        return np.where(bad, np.nan, N), np.where(bad, np.nan, D)
+
+    def optimal_loss(self, C: ArrayLike, flops_per_token: float = 6.0) -> FloatArray:
+        N, D = self.optimal_allocation(C, flops_per_token)
+        return self.loss(N, D)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: (float(v) if np.ndim(v) == 0 else np.asarray(v))
+            for k, v in zip(LAW_KEYS, self._values())
+        }
+
+    def _values(self) -> tuple[FloatArray, ...]:
+        return (self.E, self.A, self.B, self.alpha, self.beta)
+
+
+def as_law(params: Any) -> Law:
+    """A :class:`Law` from a mapping with keys ``E, A, B, alpha, beta`` (scalars or equally
+    shaped arrays), or an object with those attributes.
+
+    Raises
+    ------
+    ValueError
+        When a key is missing, a value is not finite, or ``A, B, alpha, beta`` are not > 0.
+    """
+    if isinstance(params, Law):
+        return params
+    if isinstance(params, Mapping):
+        missing = [k for k in LAW_KEYS if k not in params]
+        if missing:
+            raise ValueError(f"law parameters need keys {list(LAW_KEYS)}; missing {missing}")
+        vals = [params[k] for k in LAW_KEYS]
+    elif all(hasattr(params, k) for k in LAW_KEYS):
+        vals = [getattr(params, k) for k in LAW_KEYS]
+    else:
+        raise ValueError(
+            "law parameters must be a mapping {E, A, B, alpha, beta} or an object with those "
+            f"attributes, got {type(params).__name__}"
+        )
+    arrs = [np.asarray(v, dtype=np.float64) for v in vals]
+    for k, v in zip(LAW_KEYS, arrs):
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"law parameter {k} must be finite")
+        if k != "E" and not np.all(v > 0):
+            raise ValueError(f"law parameter {k} must be > 0")
+    return Law(*arrs)
+
+
+# ------------------------------------------------------------------ one-dimensional solvers
+_GOLD = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+def minimize_scalar(
+    f: Callable[[FloatArray], FloatArray],
+    lo: ArrayLike,
+    hi: ArrayLike,
+    *,
+    n_grid: int = 241,
+    n_iter: int = 80,
+) -> tuple[FloatArray, FloatArray]:
+    """Minimise ``f`` over ``t`` in ``[lo, hi]`` for many problems at once.
+
+    ``f`` takes ``t`` of shape ``S + (k,)`` (``S`` the broadcast shape of ``lo`` and ``hi``)
+    and returns values of the same shape. A grid of ``n_grid`` points brackets the global
+    minimum (so kinks and plateaus elsewhere do not matter), then golden-section search
+    refines it inside the two neighbouring cells. Returns ``(t_min, f_min)`` of shape ``S``.
+    """
+    lo_a, hi_a = np.broadcast_arrays(
+        np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    )
+    u = np.linspace(0.0, 1.0, n_grid)
+    t = lo_a[..., None] + (hi_a - lo_a)[..., None] * u
+    with np.errstate(all="ignore"):
+        v = f(t)
+    v = np.where(np.isfinite(v), v, np.inf)
+    i = np.argmin(v, axis=-1)
+    a = np.take_along_axis(t, np.maximum(i - 1, 0)[..., None], -1)[..., 0]
+    b = np.take_along_axis(t, np.minimum(i + 1, n_grid - 1)[..., None], -1)[..., 0]
+    best_t = np.take_along_axis(t, i[..., None], -1)[..., 0]
+    best_v = np.take_along_axis(v, i[..., None], -1)[..., 0]
+
+    def g(x: FloatArray) -> FloatArray:
+        with np.errstate(all="ignore"):
+            r = f(x[..., None])[..., 0]
+        return np.where(np.isfinite(r), r, np.inf)
+
+    c = b - _GOLD * (b - a)
+    d = a + _GOLD * (b - a)
+    fc, fd = g(c), g(d)
+    for _ in range(n_iter):
+        left = fc <= fd
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        c_new = b - _GOLD * (b - a)
+        d_new = a + _GOLD * (b - a)
+        # Reuse the surviving interior point; evaluate the new one only.
+        c_next = np.where(left, c_new, d)
+        d_next = np.where(left, c, d_new)
+        new_pt = np.where(left, c_next, d_next)
+        fn = g(new_pt)
+        fc, fd = np.where(left, fn, fd), np.where(left, fc, fn)
+        c, d = c_next, d_next
+    m = 0.5 * (a + b)
+    fm = g(m)
+    better = fm < best_v
+    return np.where(better, m, best_t), np.where(better, fm, best_v)
+
+
+def bisect(
+    g: Callable[[FloatArray], FloatArray],
+    lo: ArrayLike,
+    hi: ArrayLike,
+    *,
+    n_iter: int = 200,
+) -> FloatArray:
+    """Root of an increasing function ``g`` on ``[lo, hi]`` (elementwise, vectorised); stops
+    early once every bracket has stopped shrinking (machine precision)."""
+    a, b = np.broadcast_arrays(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
+    a, b = a.copy(), b.copy()
+    for _ in range(n_iter):
+        m = 0.5 * (a + b)
+        if np.all((m == a) | (m == b)):
+            break
+        with np.errstate(all="ignore"):
+            pos = g(m) > 0
+        b = np.where(pos, m, b)
+        a = np.where(pos, a, m)
+    return np.asarray(0.5 * (a + b), dtype=np.float64)
+
+
+# ------------------------------------------------------------------ intervals
+def percentile_interval(
+    samples: ArrayLike, level: float = 0.95, axis: int = 0
+) -> tuple[FloatArray, FloatArray]:
+    """Equal-tailed percentile interval over ``axis``, ignoring NaN replicates."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    s = np.asarray(samples, dtype=np.float64)
+    q = 100.0 * np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    lo, hi = np.nanpercentile(s, q, axis=axis)
+    return np.asarray(lo), np.asarray(hi)
+
+
+def check_positive(name: str, value: ArrayLike) -> FloatArray:
+    v = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(v)) or not np.all(v > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return v
+
+
+def check_nonnegative(name: str, value: ArrayLike) -> FloatArray:
+    v = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(v)) or not np.all(v >= 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    return v
+
+
+# ------------------------------------------------------------------ reading the data sets
+def read_csv_columns(path: PathLike) -> dict[str, list[str]]:
+    """A CSV file as ``{column: [values as text]}`` (standard library only)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such file: {p}")
+    with p.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        cols: dict[str, list[str]] = {name: [] for name in reader.fieldnames or []}
+        for row in reader:
+            for k in cols:
+                cols[k].append(row[k])
+    return cols
+
+
+def numeric(cols: Mapping[str, list[str]], key: str) -> FloatArray:
+    """Column ``key`` of :func:`read_csv_columns` as floats."""
+    return np.array([float(v) for v in cols[key]], dtype=np.float64)
+
+
+def broadcast_copy(v: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
+    return np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), shape))
+
+
+def resolve_file(path: PathLike, default_name: str) -> Path:
+    """``path`` itself if it is a file, else ``path / default_name``."""
+    p = Path(path)
+    return p if p.is_file() else p / default_name

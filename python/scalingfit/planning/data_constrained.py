@@ -1,0 +1,691 @@
+"""Data-constrained scaling (Muennighoff et al., "Scaling Data-Constrained Language Models", 2023).
+
+Repeated tokens are worth less than fresh ones. With ``U_D`` unique tokens seen
+``R_D = D / U_D - 1`` extra times, and the part of the model beyond the compute-optimal size
+for ``U_D`` treated the same way, the law is
+
+    L(N, D, U) = E + A / N'^alpha + B / D'^beta
+    D' = U_D + U_D R_D* (1 - exp(-R_D / R_D*))         (effective data)
+    N' = U_N + U_N R_N* (1 - exp(-R_N / R_N*))         (effective parameters)
+    U_D = min(U, D),  U_N = min(N, N_opt(U_D)),  R_N = N / U_N - 1,
+    N_opt(D) = G (D G)^(beta / alpha),  G = (alpha A / (beta B))^(1 / (alpha + beta)).
+
+``R_D*`` is the decay constant (in repetitions) of the value of repeated data: the k-th
+repetition's tokens are worth ``exp(-(k-1)/R_D*)`` of fresh ones, and no amount of repetition
+gives more than ``U_D (1 + R_D*)`` effective tokens.
+
+Their two-stage fit: (1) ``E, A, B, alpha, beta`` from Chinchilla-style C4 data (the 54
+digitised isoFLOP points are not redistributable: we take the published stage-1 values);
+(2) ``R_D*, R_N*`` with those held fixed, on 182 runs, minimising the Huber loss
+(``delta = 1e-3``) of ``log L_pred - log L`` summed over runs, from a grid of starts. Stage 2
+runs here through the batched engine (a :class:`scalingfit.CustomModel` with an analytic
+Jacobian; every start, and every bootstrap replicate, is an item of one ``fit_batch`` call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._custom import CustomModel
+from .._fit import fit_batch
+from ..losses import rho
+from ..results import FitResult
+from ._common import (
+    FloatArray,
+    Law,
+    PathLike,
+    broadcast_copy,
+    check_positive,
+    minimize_scalar,
+    numeric,
+    percentile_interval,
+    read_csv_columns,
+    resolve_file,
+)
+
+__all__ = [
+    "DataConstrainedLaw",
+    "MUENNIGHOFF_2023",
+    "MUENNIGHOFF_2023_PUBLISHED",
+    "PAPER_STARTS",
+    "Optimum",
+    "ConstrainedOptimum",
+    "DataConstrainedFit",
+    "DataConstrainedBootstrap",
+    "RepetitionCost",
+    "bootstrap_data_constrained",
+    "data_constrained_model",
+    "fit_data_constrained",
+    "huber_log_objective",
+    "load_muennighoff2023",
+    "optimal_allocation_constrained",
+    "repetition_cost",
+    "simulate_data_constrained",
+]
+
+Num = Union[float, FloatArray]
+
+
+def _phi(z: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``phi(z) = (1 - exp(-z)) / z`` and ``phi'(z)``, accurate down to ``z = 0``."""
+    small = z < 1e-4
+    zs = np.where(small, 1.0, z)
+    e = np.exp(-zs)
+    phi = np.where(small, 1.0 - z / 2 + z * z / 6, -np.expm1(-zs) / zs)
+    dphi = np.where(small, -0.5 + z / 3 - z * z / 8, (zs * e + np.expm1(-zs)) / (zs * zs))
+    return phi, dphi
+
+
+@dataclass(frozen=True)
+class DataConstrainedLaw:
+    """Muennighoff et al.'s law. Fields are floats, or equally shaped arrays of replicates
+    (then every method answers once per replicate).
+
+    Attributes
+    ----------
+    E, A, B, alpha, beta : float or ndarray
+        The Chinchilla part (stage 1).
+    R_D, R_N : float or ndarray
+        ``R_D*`` and ``R_N*`` (stage 2); ``inf`` means no decay (repeats as good as fresh).
+
+    The effective counts are evaluated as ``U (1 + R phi(R / R*))`` with
+    ``phi(z) = (1 - exp(-z)) / z``, which is exact at ``R = 0`` and at ``R* = inf``.
+    """
+
+    E: Num
+    A: Num
+    B: Num
+    alpha: Num
+    beta: Num
+    R_D: Num
+    R_N: Num
+
+    @classmethod
+    def from_log_params(
+        cls, a: float, b: float, e: float, alpha: float, beta: float, R_D: float, R_N: float
+    ) -> "DataConstrainedLaw":
+        """From the log-sum-exp parametrisation ``(a, b, e) = (log A, log B, log E)``."""
+        return cls(
+            E=float(np.exp(e)),
+            A=float(np.exp(a)),
+            B=float(np.exp(b)),
+            alpha=alpha,
+            beta=beta,
+            R_D=R_D,
+            R_N=R_N,
+        )
+
+    @property
+    def chinchilla(self) -> Law:
+        """The stage-1 law ``E + A/N^alpha + B/D^beta`` (no repetition)."""
+        return Law(
+            *(
+                np.asarray(v, dtype=np.float64)
+                for v in (self.E, self.A, self.B, self.alpha, self.beta)
+            )
+        )
+
+    def with_decay(self, R_D: Num, R_N: Num) -> "DataConstrainedLaw":
+        """The same stage-1 law with other decay constants (e.g. bootstrap replicates)."""
+        return replace(self, R_D=R_D, R_N=R_N)
+
+    def effective_data(self, D: ArrayLike, U: ArrayLike) -> FloatArray:
+        """``D' = U_D (1 + R_D* (1 - exp(-R_D / R_D*)))`` with ``U_D = min(U, D)``."""
+        d = np.asarray(D, dtype=np.float64)
+        ud = np.minimum(np.asarray(U, dtype=np.float64), d)
+        rd = np.maximum(d / ud - 1.0, 0.0)
+        return np.asarray(ud * (1.0 + rd * _phi(rd / np.asarray(self.R_D, dtype=np.float64))[0]))
+
+    def effective_params(self, N: ArrayLike, D: ArrayLike, U: ArrayLike) -> FloatArray:
+        """``N' = U_N (1 + R_N* (1 - exp(-R_N / R_N*)))``, ``U_N = min(N, N_opt(U_D))``."""
+        n = np.asarray(N, dtype=np.float64)
+        ud = np.minimum(np.asarray(U, dtype=np.float64), np.asarray(D, dtype=np.float64))
+        un = np.minimum(n, self.chinchilla.optimal_n_for_data(ud))
+        rn = np.maximum(n / un - 1.0, 0.0)
+        return np.asarray(un * (1.0 + rn * _phi(rn / np.asarray(self.R_N, dtype=np.float64))[0]))
+
+    def loss(self, N: ArrayLike, D: ArrayLike, U: ArrayLike) -> FloatArray:
+        """Predicted loss of N parameters trained on D tokens drawn from U unique tokens."""
+        return np.asarray(
+            self.E
+            + self.A * self.effective_params(N, D, U) ** -np.asarray(self.alpha)
+            + self.B * self.effective_data(D, U) ** -np.asarray(self.beta)
+        )
+
+
+#: The published law (C4, GPT-2 tokenizer): stage-1 a, b, e, alpha = beta of the notebook's
+#: tied fit and stage-2 R_D* = 15.387756, R_N* = 5.309743 (datablations README).
+MUENNIGHOFF_2023 = DataConstrainedLaw.from_log_params(
+    6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596, 15.387756, 5.309743
+)
+
+#: Published stage-2 results on the 182 runs (parametric_fit.ipynb): constants, the Huber sum
+#: at the optimum, and R^2 of the law; and the README's two example losses.
+MUENNIGHOFF_2023_PUBLISHED: dict[str, Any] = {
+    "R_D": 15.387756,
+    "R_N": 5.309743,
+    "huber": 0.015825936570763588,
+    "r2": 0.7722046084968408,
+    "readme_examples": [
+        ((6.34e9, 242e9, 25e9), 2.2256440889984477),
+        ((8.67e9, 178e9, 25e9), 2.2269634075087867),
+    ],
+    # README: optimal_allocation(1e22, 25e9) by a 500-point grid search
+    "readme_allocation": {"C": 1e22, "U": 25e9, "D": 237336955477.55075, "N": 7022364735.879969},
+}
+
+#: The paper's start grid ``R_D*, R_N* in linspace(0, 20, 4)`` without the zeros (the law
+#: divides by ``R*``; the notebook's zero starts give NaN and are skipped by its ``<`` test).
+PAPER_STARTS: FloatArray = np.array(
+    [[rd, rn] for rd in np.linspace(0, 20, 4)[1:] for rn in np.linspace(0, 20, 4)[1:]]
+)
+
+
+# ------------------------------------------------------------------ the stage-2 model
+def data_constrained_model(
+    base: DataConstrainedLaw = MUENNIGHOFF_2023, *, inverse: bool = False
+) -> CustomModel:
+    """The stage-2 model for the engine: inputs ``(N, D, U)``, parameters ``(R_D, R_N)``
+    (or with ``inverse=True`` the decay rates ``(r_D, r_N) = (1/R_D*, 1/R_N*)``), the stage-1
+    constants of ``base`` held fixed; analytic Jacobian.
+
+    With ``s = R*`` and ``R`` the repetitions, the effective count is ``U (1 + R phi(R / s))``
+    with ``phi(z) = (1 - exp(-z)) / z``. The decay-rate form is bounded (``r >= 0``; ``r = 0``
+    is "repeats are as good as fresh data"), which keeps replicates whose data do not bound
+    ``R*`` from above from drifting towards infinity: the bootstrap uses it.
+    """
+    E, A, B, al, be = (float(v) for v in (base.E, base.A, base.B, base.alpha, base.beta))
+    nopt = base.chinchilla.optimal_n_for_data
+
+    # The engine calls func(x, p) then jac(x, p) with the same arrays, and passes the same
+    # stacked x at every iteration: remember the last inputs' derived quantities (identity
+    # checks; the cached arrays stay referenced, so an identity cannot be reused; inputs are
+    # never modified in place by the engine). Halves the cost of the custom-model path.
+    cache: dict[str, Any] = {"x": None, "p": None}
+
+    def parts(x: FloatArray) -> tuple[FloatArray, ...]:
+        if cache["x"] is not x:
+            N, D, U = x[:, 0], x[:, 1], x[:, 2]
+            ud = np.minimum(U, D)
+            rd = np.maximum(D / ud - 1.0, 0.0)
+            un = np.minimum(N, nopt(ud))
+            rn = np.maximum(N / un - 1.0, 0.0)
+            cache.update(x=x, parts=(ud, rd, un, rn), p=None)
+        return tuple(cache["parts"])
+
+    def terms(x: FloatArray, p: FloatArray) -> tuple[FloatArray, ...]:
+        ud, rd, un, rn = parts(x)
+        if cache["p"] is p:
+            return tuple(cache["terms"])
+        kd = p[:, 0] if inverse else 1.0 / p[:, 0]  # decay rates 1/R*
+        kn = p[:, 1] if inverse else 1.0 / p[:, 1]
+        fd, dfd = _phi(rd * kd)
+        fn, dfn = _phi(rn * kn)
+        Dp = ud * (1.0 + rd * fd)
+        Np = un * (1.0 + rn * fn)
+        # d(eff)/d(rate) = U R^2 phi'(R rate); chain rule to R* = 1/rate when not inverse
+        gd = ud * rd * rd * dfd * (1.0 if inverse else -kd * kd)
+        gn = un * rn * rn * dfn * (1.0 if inverse else -kn * kn)
+        cache.update(p=p, terms=(Dp, Np, gd, gn))
+        return Dp, Np, gd, gn
+
+    def func(x: FloatArray, p: FloatArray) -> FloatArray:
+        Dp, Np, _, _ = terms(x, p)
+        return np.asarray(E + A * Np**-al + B * Dp**-be)
+
+    def jac(x: FloatArray, p: FloatArray) -> FloatArray:
+        Dp, Np, gd, gn = terms(x, p)
+        cache["p"] = None  # func's terms serve only the jac call that follows it
+        return np.column_stack([-be * B * Dp ** (-be - 1.0) * gd, -al * A * Np ** (-al - 1.0) * gn])
+
+    names = ("r_D", "r_N") if inverse else ("R_D", "R_N")
+    lower = np.array([0.0, 0.0]) if inverse else np.array([1e-6, 1e-6])
+    return CustomModel(func, names, n_inputs=3, jac=jac, name="data_constrained", lower=lower)
+
+
+def huber_log_objective(
+    law: DataConstrainedLaw,
+    N: ArrayLike,
+    D: ArrayLike,
+    U: ArrayLike,
+    loss: ArrayLike,
+    delta: float = 1e-3,
+) -> float:
+    """``sum_i huber_delta(log L_pred_i - log L_i)`` (torch's ``huber_loss``, summed): the
+    objective the paper minimised and reports (0.0158259 at the published constants)."""
+    r = np.log(law.loss(N, D, U)) - np.log(np.asarray(loss, dtype=np.float64))
+    return float(0.5 * delta**2 * np.sum(rho("huber", r * r / delta**2)[0]))
+
+
+def _r2(y: FloatArray, pred: FloatArray) -> float:
+    return float(1.0 - np.sum((y - pred) ** 2) / np.sum((y - np.mean(y)) ** 2))
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """One distinct local optimum reached from the start grid."""
+
+    R_D: float
+    R_N: float
+    cost: float
+    n_starts: int
+
+
+@dataclass(frozen=True)
+class DataConstrainedFit:
+    """Stage-2 fit.
+
+    Attributes
+    ----------
+    law : DataConstrainedLaw
+        The lowest-cost optimum over all starts, with the stage-1 constants of ``base``.
+    fit : FitResult
+        The engine's result for that optimum (cost = the Huber sum; Gauss–Newton stderr).
+    optima : list of Optimum
+        Every distinct converged optimum, lowest cost first, with how many starts reached it:
+        the objective is not convex in ``(R_D*, R_N*)`` (see the report in the tests).
+    r2 : float
+        R^2 of the law on the fitted losses.
+    """
+
+    law: DataConstrainedLaw
+    fit: FitResult
+    optima: list[Optimum]
+    r2: float
+
+    def optimum_near(self, R_D: float, R_N: float, rtol: float = 0.02) -> Optional[Optimum]:
+        """The optimum within ``rtol`` of ``(R_D, R_N)``, if any was reached."""
+        for o in self.optima:
+            if abs(o.R_D / R_D - 1) <= rtol and abs(o.R_N / R_N - 1) <= rtol:
+                return o
+        return None
+
+
+def _as_inputs(
+    N: ArrayLike, D: ArrayLike, U: ArrayLike, loss: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    n = check_positive("N", N).ravel()
+    d = check_positive("D", D).ravel()
+    u = check_positive("U", U).ravel()
+    y = check_positive("loss", loss).ravel()
+    if not (n.shape == d.shape == u.shape == y.shape):
+        raise ValueError(
+            f"N, D, U and loss must have equal lengths, got {n.size}, {d.size}, {u.size}, {y.size}"
+        )
+    return np.column_stack([n, d, u]), y
+
+
+def _distinct(
+    x: FloatArray, cost: FloatArray, ok: NDArray[np.bool_], rtol: float = 1e-3
+) -> list[Optimum]:
+    out: list[tuple[FloatArray, float, int]] = []
+    for i in np.argsort(np.where(ok, cost, np.inf)):
+        if not ok[i]:
+            continue
+        for j, (p, c, k) in enumerate(out):
+            if np.all(np.abs(x[i] / p - 1) <= rtol):
+                out[j] = (p, c, k + 1)
+                break
+        else:
+            out.append((x[i], float(cost[i]), 1))
+    return [Optimum(float(p[0]), float(p[1]), c, k) for p, c, k in out]
+
+
+def fit_data_constrained(
+    N: ArrayLike,
+    D: ArrayLike,
+    U: ArrayLike,
+    loss: ArrayLike,
+    base: DataConstrainedLaw = MUENNIGHOFF_2023,
+    *,
+    starts: Optional[ArrayLike] = None,
+    delta: float = 1e-3,
+) -> DataConstrainedFit:
+    """Stage 2 of Muennighoff et al.: ``R_D*, R_N*`` with ``base``'s stage-1 constants fixed.
+
+    Huber loss (``delta``) on log residuals, summed over runs, from ``starts`` (default: the
+    paper's grid, :data:`PAPER_STARTS`), all starts in one batch call.
+    """
+    x, y = _as_inputs(N, D, U, loss)
+    P0 = PAPER_STARTS if starts is None else np.asarray(starts, dtype=np.float64).reshape(-1, 2)
+    model = data_constrained_model(base)
+    res = fit_batch(
+        model,
+        x,
+        y,
+        [0, y.size],
+        p0=P0,
+        problem=np.zeros(P0.shape[0], dtype=np.int64),
+        loss="huber",
+        f_scale=delta,
+        log_residuals=True,
+    )
+    b = int(res.best_index()[0])
+    optima = _distinct(res.x, res.cost, np.asarray(res.success, dtype=bool))
+    law = base.with_decay(float(res.x[b, 0]), float(res.x[b, 1]))
+    cov = res.cov[b] if res.cov is not None else np.full((2, 2), np.nan)
+    best_cost = float(res.cost[b])
+    n_best = int(np.sum(res.success & (res.cost <= best_cost * (1 + 1e-8))))
+    fr = FitResult(
+        model=model.name,
+        param_names=model.param_names,
+        x=res.x[b].copy(),
+        cost=best_cost,
+        cov=cov.copy(),
+        status=int(res.status[b]),
+        iterations=int(res.iterations[b]),
+        n_points=y.size,
+        n_starts=P0.shape[0],
+        n_best=n_best,
+        loss="huber",
+        log_residuals=True,
+    )
+    return DataConstrainedFit(
+        law=law, fit=fr, optima=optima, r2=_r2(y, law.loss(x[:, 0], x[:, 1], x[:, 2]))
+    )
+
+
+@dataclass(frozen=True)
+class DataConstrainedBootstrap:
+    """Case (run) bootstrap of stage 2.
+
+    Attributes
+    ----------
+    point : DataConstrainedFit
+        The fit to all runs.
+    rates : ndarray (n_boot, 2)
+        Decay rates ``(1/R_D*, 1/R_N*)`` per replicate (NaN where the fit failed). A rate of
+        0 (``R* = inf``, repeats as good as fresh) is a legitimate replicate: the data of that
+        resample do not bound ``R*`` from above.
+    laws : DataConstrainedLaw
+        The successful replicates as one law with array fields: pass it to
+        :func:`optimal_allocation_constrained`, :func:`repetition_cost`,
+        :func:`scalingfit.planning.data_wall` to carry the uncertainty into a plan.
+    seed, level : int, float
+    """
+
+    point: DataConstrainedFit
+    rates: FloatArray
+    laws: DataConstrainedLaw
+    seed: int
+    level: float
+
+    @property
+    def samples(self) -> FloatArray:
+        """``(R_D*, R_N*)`` per replicate (``inf`` for a zero rate)."""
+        with np.errstate(divide="ignore"):
+            return np.asarray(1.0 / self.rates)
+
+    @property
+    def n_failed(self) -> int:
+        return int(np.sum(~np.isfinite(self.rates).all(axis=1)))
+
+    def ci(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
+        """Percentile interval of ``"R_D"``, ``"R_N"`` (computed on the rates and inverted:
+        percentile intervals follow monotone maps, and an upper limit may be ``inf``) or of
+        the rates ``"r_D"``, ``"r_N"``."""
+        names = {"R_D": 0, "R_N": 1, "r_D": 0, "r_N": 1}
+        if name not in names:
+            raise ValueError(f"name must be one of {list(names)}, got {name!r}")
+        lo, hi = percentile_interval(
+            self.rates[:, names[name]], self.level if level is None else level
+        )
+        if name.startswith("r"):
+            return float(lo), float(hi)
+        with np.errstate(divide="ignore"):
+            return float(1.0 / hi), float(1.0 / lo)
+
+
+def bootstrap_data_constrained(
+    N: ArrayLike,
+    D: ArrayLike,
+    U: ArrayLike,
+    loss: ArrayLike,
+    base: DataConstrainedLaw = MUENNIGHOFF_2023,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    starts: Optional[ArrayLike] = None,
+    delta: float = 1e-3,
+) -> DataConstrainedBootstrap:
+    """Intervals the paper does not give: resample the runs with replacement (seeded numpy
+    generator), refit stage 2 on each replicate, keep each replicate's lowest-cost converged
+    start. All ``n_boot x n_starts`` fits are items of one ``fit_batch`` call (a resample is
+    integer weights on shared data). Replicates are fitted in the decay-rate form
+    (``1/R*``, bounded below by 0) from every distinct optimum of the point fit plus two
+    corners of the paper's grid.
+
+    ``scalingfit.bootstrap`` batches built-in C++ models only; this law is a custom model, so
+    the resampling is done here, the same way (multiplicity weights, one batch).
+    """
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be >= 2, got {n_boot}")
+    x, y = _as_inputs(N, D, U, loss)
+    point = fit_data_constrained(x[:, 0], x[:, 1], x[:, 2], y, base, starts=starts, delta=delta)
+    n = y.size
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+    P0s = 1.0 / np.vstack([[[o.R_D, o.R_N] for o in point.optima], PAPER_STARTS[[0, -1]]])
+    k = P0s.shape[0]
+    res = fit_batch(
+        data_constrained_model(base, inverse=True),
+        np.tile(x, (n_boot, 1)),
+        np.tile(y, n_boot),
+        np.arange(n_boot + 1, dtype=np.int64) * n,
+        p0=np.tile(P0s, (n_boot, 1)),
+        problem=np.repeat(np.arange(n_boot, dtype=np.int64), k),
+        weights=counts.ravel(),
+        loss="huber",
+        f_scale=delta,
+        log_residuals=True,
+        compute_cov=False,
+    )
+    best = res.best_index()
+    ok = res.success[best]
+    rates = np.where(ok[:, None], res.x[best], np.nan)
+    with np.errstate(divide="ignore"):
+        good = 1.0 / rates[ok]
+    laws = base.with_decay(good[:, 0].copy(), good[:, 1].copy())
+    return DataConstrainedBootstrap(point=point, rates=rates, laws=laws, seed=seed, level=level)
+
+
+def simulate_data_constrained(
+    law: DataConstrainedLaw,
+    N: ArrayLike,
+    D: ArrayLike,
+    U: ArrayLike,
+    *,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> FloatArray:
+    """Losses from ``law`` at the given runs, times ``exp(noise * eps)``, ``eps ~ N(0, 1)``
+    (multiplicative noise, the scale the log-residual fit works in)."""
+    pred = law.loss(N, D, U)
+    if noise == 0.0:
+        return pred
+    eps = np.random.default_rng(seed).standard_normal(pred.shape)
+    return np.asarray(pred * np.exp(noise * eps))
+
+
+# ------------------------------------------------------------------ planning with the law
+def law_shape(law: DataConstrainedLaw) -> tuple[int, ...]:
+    """Broadcast shape of the law's fields (``()`` for a point law)."""
+    fields = (law.E, law.A, law.B, law.alpha, law.beta, law.R_D, law.R_N)
+    return tuple(np.broadcast_shapes(*(np.shape(v) for v in fields)))
+
+
+@dataclass(frozen=True)
+class ConstrainedOptimum:
+    """The loss-minimising allocation of compute ``C`` given ``U`` unique tokens.
+
+    ``N, D, epochs (= D / U), loss`` are the data-constrained optimum; ``chinchilla_N,
+    chinchilla_D, chinchilla_loss`` the unconstrained one (unlimited unique data) at the same
+    compute; ``loss_penalty`` the difference.
+    """
+
+    C: FloatArray
+    U: FloatArray
+    N: FloatArray
+    D: FloatArray
+    epochs: FloatArray
+    loss: FloatArray
+    chinchilla_N: FloatArray
+    chinchilla_D: FloatArray
+    chinchilla_loss: FloatArray
+
+    @property
+    def loss_penalty(self) -> FloatArray:
+        return np.asarray(self.loss - self.chinchilla_loss)
+
+
+def optimal_allocation_constrained(
+    C: ArrayLike,
+    U: ArrayLike,
+    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    *,
+    flops_per_token: float = 6.0,
+) -> ConstrainedOptimum:
+    """Model size, tokens and epochs minimising the data-constrained loss at compute ``C``
+    with ``U`` unique tokens: ``min_N L(N, C / (6N), U)``, solved on a grid in ``log N``
+    (``N_chinchilla / 1e4 .. N_chinchilla * 1e2``) refined by golden-section search.
+
+    ``C``, ``U`` and the law's fields broadcast together (numpy rules): for a grid of
+    budgets times bootstrap replicates pass ``C[:, None]`` with a law of shape ``(n_boot,)``.
+    """
+    cc = check_positive("C", C)
+    uu = check_positive("U", U)
+    chin = law.chinchilla
+    Nc, Dc = chin.optimal_allocation(cc, flops_per_token)
+    c6 = cc / flops_per_token
+
+    def f(t: FloatArray) -> FloatArray:
+        n = np.exp(t)
+        lw = DataConstrainedLaw(
+            *(
+                np.asarray(v)[..., None]
+                for v in (law.E, law.A, law.B, law.alpha, law.beta, law.R_D, law.R_N)
+            )
+        )
+        return lw.loss(n, c6[..., None] / n, uu[..., None])
+
+    full = np.broadcast_shapes(np.shape(cc), np.shape(uu), law_shape(law))
+    lo = np.broadcast_to(np.log(Nc) - np.log(1e4), full)
+    hi = np.broadcast_to(np.log(Nc) + np.log(1e2), full)
+    t, fmin = minimize_scalar(f, lo, hi)
+    N = np.exp(t)
+    D = c6 / N
+    shape = np.broadcast_shapes(N.shape, np.shape(Nc), np.shape(uu))
+
+    def bc(v: ArrayLike) -> FloatArray:
+        return broadcast_copy(v, shape)
+
+    return ConstrainedOptimum(
+        C=bc(cc),
+        U=bc(uu),
+        N=bc(N),
+        D=bc(D),
+        epochs=bc(D / uu),
+        loss=bc(fmin),
+        chinchilla_N=bc(Nc),
+        chinchilla_D=bc(Dc),
+        chinchilla_loss=bc(chin.loss(Nc, Dc)),
+    )
+
+
+@dataclass(frozen=True)
+class RepetitionCost:
+    """What repeating data costs: the same ``N`` and ``D`` trained on ``D / epochs`` unique
+    tokens instead of ``D`` unique ones.
+
+    ``effective_fraction`` is ``D' / D``: the share of the repeated tokens' value, relative to
+    fresh ones; ``delta`` is the loss increase, ``relative`` that over the unique-data loss.
+    """
+
+    epochs: FloatArray
+    N: FloatArray
+    D: FloatArray
+    loss_repeated: FloatArray
+    loss_unique: FloatArray
+    effective_fraction: FloatArray
+
+    @property
+    def delta(self) -> FloatArray:
+        return np.asarray(self.loss_repeated - self.loss_unique)
+
+    @property
+    def relative(self) -> FloatArray:
+        return np.asarray(self.delta / self.loss_unique)
+
+
+def repetition_cost(
+    epochs: ArrayLike,
+    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    *,
+    C: Optional[ArrayLike] = None,
+    N: Optional[ArrayLike] = None,
+    D: Optional[ArrayLike] = None,
+    flops_per_token: float = 6.0,
+) -> RepetitionCost:
+    """Loss cost of repeating the data ``epochs`` times.
+
+    Give either ``C`` (the model is the Chinchilla-optimal ``(N, D)`` for that compute) or
+    ``N`` and ``D``. Compares ``L(N, D, U = D / epochs)`` with ``L(N, D, U = D)``. Inputs and
+    the law's fields broadcast together (numpy rules).
+    """
+    ep = np.asarray(epochs, dtype=np.float64)
+    if not np.all(ep >= 1):
+        raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+    if C is not None:
+        if N is not None or D is not None:
+            raise ValueError("give either C or (N, D), not both")
+        n, d = law.chinchilla.optimal_allocation(check_positive("C", C), flops_per_token)
+    else:
+        if N is None or D is None:
+            raise ValueError("repetition_cost needs C, or both N and D")
+        n, d = check_positive("N", N), check_positive("D", D)
+    ee = ep
+    rep = law.loss(n, d, d / ee)
+    uni = law.loss(n, d, d)
+    shape = np.broadcast_shapes(rep.shape, uni.shape)
+
+    def bc(v: ArrayLike) -> FloatArray:
+        return broadcast_copy(v, shape)
+
+    return RepetitionCost(
+        epochs=bc(ee),
+        N=bc(n),
+        D=bc(d),
+        loss_repeated=bc(rep),
+        loss_unique=bc(uni),
+        effective_fraction=bc(law.effective_data(d, d / ee) / d),
+    )
+
+
+# ------------------------------------------------------------------ the data set
+def load_muennighoff2023(path: PathLike, *, which: str = "fit") -> dict[str, Any]:
+    """The datablations runs: ``which="fit"`` the 182 runs of the published fit, ``"all"`` the
+    296 rows before outlier removal. ``path`` is the data folder or the CSV itself.
+
+    Returns ``{"name": list, "N", "D", "U", "loss": ndarray}``.
+    """
+    files = {"fit": "datablations_fit_runs.csv", "all": "datablations_all_runs.csv"}
+    if which not in files:
+        raise ValueError(f"which must be 'fit' or 'all', got {which!r}")
+    cols = read_csv_columns(resolve_file(Path(path), files[which]))
+
+    def f(k: str) -> FloatArray:
+        return numeric(cols, k)
+
+    return {
+        "name": cols["name"],
+        "N": f("N_params"),
+        "D": f("D_tokens"),
+        "U": f("U_unique_tokens"),
+        "loss": f("val_loss"),
+    }

@@ -1,0 +1,217 @@
+"""The data wall: how far a fixed stock of unique tokens carries compute-optimal training.
+
+Without repetition the wall is where the compute-optimal token count reaches the stock ``U``:
+``D_opt(C) = U``, i.e. ``N = N_opt(U) = G (U G)^(beta/alpha)`` and ``C = 6 N U`` (closed form).
+With up to ``k`` epochs there are two readings, both reported:
+
+* *naive*: treat repeated tokens as fresh (``D = k U`` on the Chinchilla frontier) — what a
+  Chinchilla-only planner would do; it overstates what repetition buys;
+* *data-constrained*: the compute ``C_k`` at which the loss-minimising allocation under
+  Muennighoff et al.'s law (given ``U``) first uses ``k`` epochs, the model size there and the
+  loss, and the loss penalty against unlimited unique data at that compute. ``C_1`` equals the
+  no-repetition wall (below it the two laws coincide). ``C_k`` is found by bisection on
+  ``log C``; the optimal epochs increase with compute.
+
+Intervals are carried from the fit: pass ``samples``, a :class:`DataConstrainedLaw` whose fields
+are arrays of bootstrap replicates (e.g. ``bootstrap_data_constrained(...).laws``); every
+quantity is recomputed per replicate and summarised by percentile intervals. Stage-1 constants
+that do not vary across the replicates contribute no width (the no-repetition wall depends on
+them only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._common import FloatArray, bisect, check_positive, percentile_interval
+from .data_constrained import (
+    MUENNIGHOFF_2023,
+    DataConstrainedLaw,
+    law_shape,
+    optimal_allocation_constrained,
+)
+
+__all__ = ["DataWall", "DataWallRow", "data_wall", "epochs_wall_compute"]
+
+Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class DataWallRow:
+    """One epoch budget ``k`` for a stock of unique tokens.
+
+    Attributes
+    ----------
+    epochs : float
+    C, N, D, loss : float
+        Data-constrained optimum at the compute where it first uses ``epochs`` epochs.
+    loss_unlimited : float
+        Chinchilla loss at the same compute with unlimited unique data.
+    naive_C, naive_N, naive_D : float
+        Chinchilla frontier with ``D = epochs * U`` treated as fresh tokens.
+    C_ci, N_ci, loss_ci : (float, float) or None
+        Percentile intervals over the replicates of ``samples``.
+    """
+
+    epochs: float
+    C: float
+    N: float
+    D: float
+    loss: float
+    loss_unlimited: float
+    naive_C: float
+    naive_N: float
+    naive_D: float
+    C_ci: Optional[Interval] = None
+    N_ci: Optional[Interval] = None
+    loss_ci: Optional[Interval] = None
+
+    @property
+    def loss_penalty(self) -> float:
+        return self.loss - self.loss_unlimited
+
+
+@dataclass(frozen=True)
+class DataWall:
+    unique_tokens: float
+    rows: list[DataWallRow] = field(default_factory=list)
+    level: float = 0.95
+
+    def table(self) -> list[tuple[str, ...]]:
+        """Printable rows (header first)."""
+
+        def ci(v: Optional[Interval]) -> str:
+            return "" if v is None else f" [{v[0]:.3g}, {v[1]:.3g}]"
+
+        out: list[tuple[str, ...]] = [
+            (
+                "epochs",
+                "compute C (FLOP)",
+                "params N",
+                "tokens D",
+                "loss",
+                "penalty vs unique",
+                "naive C",
+                "naive N",
+            )
+        ]
+        for r in self.rows:
+            out.append(
+                (
+                    f"{r.epochs:g}",
+                    f"{r.C:.4g}{ci(r.C_ci)}",
+                    f"{r.N:.4g}{ci(r.N_ci)}",
+                    f"{r.D:.4g}",
+                    f"{r.loss:.4f}{ci(r.loss_ci)}",
+                    f"{r.loss_penalty:.4f}",
+                    f"{r.naive_C:.4g}",
+                    f"{r.naive_N:.4g}",
+                )
+            )
+        return out
+
+
+def epochs_wall_compute(
+    unique_tokens: ArrayLike,
+    epochs: ArrayLike,
+    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    *,
+    flops_per_token: float = 6.0,
+    max_factor: float = 1e12,
+) -> FloatArray:
+    """Compute ``C_k`` at which the data-constrained optimum (given ``unique_tokens``) first
+    uses ``epochs`` epochs. Inputs and the law's fields broadcast together (numpy rules).
+    ``epochs = 1`` gives the no-repetition wall exactly; NaN where even ``max_factor`` times
+    that wall does not reach ``epochs`` epochs."""
+    U = check_positive("unique_tokens", unique_tokens)
+    k = np.asarray(epochs, dtype=np.float64)
+    if not np.all(k >= 1):
+        raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+    c1 = flops_per_token * law.chinchilla.optimal_n_for_data(U) * U
+    lo = np.log(c1) + np.zeros(np.broadcast_shapes(np.shape(c1), k.shape, law_shape(law)))
+
+    def g(logc: FloatArray) -> FloatArray:
+        return (
+            optimal_allocation_constrained(
+                np.exp(logc), U, law, flops_per_token=flops_per_token
+            ).epochs
+            - k
+        )
+
+    if np.all(k <= 1.0):
+        return np.asarray(c1 + np.zeros(lo.shape))
+    hi = lo + np.log(max_factor)
+    reach = g(hi) >= 0
+    logc = bisect(g, lo, hi, n_iter=60)
+    out = np.where(k <= 1.0, c1, np.exp(logc))
+    return np.asarray(np.where(reach | (k <= 1.0), out, np.nan))
+
+
+def data_wall(
+    unique_tokens: float,
+    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    epochs: Sequence[float] = (1, 4, 16),
+    *,
+    samples: Optional[DataConstrainedLaw] = None,
+    level: float = 0.95,
+    flops_per_token: float = 6.0,
+) -> DataWall:
+    """The data wall of a stock of ``unique_tokens`` (e.g. ``100e12``) for each epoch budget
+    in ``epochs``: see the module docstring.
+
+    Examples
+    --------
+    >>> from scalingfit.planning import data_wall
+    >>> w = data_wall(100e12, epochs=(1,))
+    >>> f"{w.rows[0].N:.3g} params, {w.rows[0].C:.3g} FLOP"
+    '5.1e+12 params, 3.06e+27 FLOP'
+    """
+    U = float(check_positive("unique_tokens", unique_tokens))
+    ks = np.asarray(epochs, dtype=np.float64).ravel()
+    chin = law.chinchilla
+
+    def solve(lw: DataConstrainedLaw, kk: FloatArray) -> tuple[FloatArray, ...]:
+        C = epochs_wall_compute(U, kk, lw, flops_per_token=flops_per_token)
+        opt = optimal_allocation_constrained(
+            np.nan_to_num(C, nan=1.0), U, lw, flops_per_token=flops_per_token
+        )
+        # at k = 1 the optimum is the Chinchilla one exactly (closed form, no grid error)
+        n1 = lw.chinchilla.optimal_n_for_data(U)
+        one = kk <= 1.0
+        N = np.where(one, n1, opt.N)
+        D = np.where(one, U, opt.D)
+        L = np.where(one, lw.chinchilla.loss(n1, U), opt.loss)
+        bad = ~np.isfinite(C)
+        return tuple(np.where(bad, np.nan, v) for v in (C, N, D, L, opt.chinchilla_loss))
+
+    C, N, D, L, Lu = solve(law, ks)
+    cis: Optional[list[tuple[FloatArray, FloatArray]]] = None
+    if samples is not None:
+        sC, sN, _, sL, _ = solve(samples, ks[:, None])
+        cis = [percentile_interval(v, level, axis=-1) for v in (sC, sN, sL)]
+    rows = []
+    for i, k in enumerate(ks):
+        nD = k * U
+        nN = float(chin.optimal_n_for_data(nD))
+        ci = None if cis is None else [(float(lo[i]), float(hi[i])) for lo, hi in cis]
+        rows.append(
+            DataWallRow(
+                epochs=float(k),
+                C=float(C[i]),
+                N=float(N[i]),
+                D=float(D[i]),
+                loss=float(L[i]),
+                loss_unlimited=float(Lu[i]),
+                naive_C=flops_per_token * nN * nD,
+                naive_N=nN,
+                naive_D=nD,
+                C_ci=None if ci is None else ci[0],
+                N_ci=None if ci is None else ci[1],
+                loss_ci=None if ci is None else ci[2],
+            )
+        )
+    return DataWall(unique_tokens=U, rows=rows, level=level)

@@ -1,0 +1,279 @@
+"""Inference-aware model sizing (Sardana, Doubov & Frankle, "Beyond Chinchilla-Optimal", 2023).
+
+Chinchilla-optimal sizing minimises *training* compute for a target loss. A model that will
+serve ``I`` inference tokens costs ``6 N D + 2 N I`` FLOPs over its life, so:
+
+    minimise  6 N D_train + 2 N I   subject to   L(N, D_train) = target,
+    with      L(N, D) = E + A / N^alpha + B / D^beta.
+
+Solution (derived here; Sardana et al. use Newton's method on the same conditions). On the
+constraint write ``x = A N^-alpha`` and ``y = B D^-beta = (L - E) - x``. Stationarity of the
+Lagrangian gives
+
+    alpha x / (beta y) = 1 + (c_inf / c_train) * I / D,
+
+with ``c_train = 6`` and ``c_inf = 2`` FLOPs per parameter per token. The left side increases
+from 0 to infinity as ``x`` goes from 0 to ``L - E`` while the right side decreases (``D`` grows
+with ``x``), so the root is unique and bracketed: it is found by bisection to machine
+precision. At ``I = 0`` it is ``x = beta (L - E) / (alpha + beta)``, the Chinchilla frontier
+itself, so the limit ``I -> 0`` is exact; the root moves to larger ``x`` (smaller N, more
+tokens) as ``I`` grows, so tokens per parameter grow monotonically with inference demand.
+
+The dollar variant prices each kind of FLOP by the hardware that runs it: a FLOP costs
+``price_per_hour / (3600 * peak_flops * MFU)``, with separate utilisations for training,
+prefill (input tokens) and decoding (output tokens). It reduces to the FLOP problem with the
+inference tokens replaced by their training-FLOP-price equivalent
+``I' = (c_prefill D_in + c_decode D_out) / c_train``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._common import SARDANA_2023, FloatArray, as_law, bisect, check_nonnegative
+
+__all__ = [
+    "Hardware",
+    "InferenceOptimum",
+    "inference_optimal",
+    "inference_optimal_cost",
+]
+
+
+@dataclass(frozen=True)
+class InferenceOptimum:
+    """The lifetime-optimal model for a target loss and an inference demand (arrays broadcast
+    over the inputs and over the law's parameter replicates).
+
+    Attributes
+    ----------
+    target_loss, inference_tokens : ndarray
+        The inputs (``inference_tokens`` in training-FLOP-price equivalents for the dollar
+        variant; see :func:`inference_optimal_cost`).
+    N, D : ndarray
+        Parameters and training tokens of the optimum.
+    tokens_per_param : ndarray
+        ``D / N``.
+    train_flops, inference_flops, total_flops : ndarray
+        ``6 N D``, ``2 N I`` and their sum.
+    chinchilla_N, chinchilla_D, chinchilla_total_flops : ndarray
+        The Chinchilla-optimal model of the same loss and its lifetime FLOPs under the same
+        inference demand.
+    saving_flops, saving_fraction : ndarray
+        ``chinchilla_total_flops - total_flops`` and that over ``chinchilla_total_flops``.
+    cost, chinchilla_cost, saving_cost : ndarray or None
+        Dollars (dollar variant only).
+    """
+
+    target_loss: FloatArray
+    inference_tokens: FloatArray
+    N: FloatArray
+    D: FloatArray
+    tokens_per_param: FloatArray
+    train_flops: FloatArray
+    inference_flops: FloatArray
+    total_flops: FloatArray
+    chinchilla_N: FloatArray
+    chinchilla_D: FloatArray
+    chinchilla_total_flops: FloatArray
+    saving_flops: FloatArray
+    saving_fraction: FloatArray
+    cost: Optional[FloatArray] = None
+    chinchilla_cost: Optional[FloatArray] = None
+    saving_cost: Optional[FloatArray] = None
+
+    def rows(self) -> list[tuple[str, str]]:
+        """Printable ``(quantity, value)`` rows for a scalar optimum."""
+
+        def g(v: Any) -> str:
+            return (
+                f"{float(np.asarray(v).ravel()[0]):.4g}" if np.size(v) == 1 else str(np.asarray(v))
+            )
+
+        out = [
+            ("target loss", g(self.target_loss)),
+            ("inference tokens", g(self.inference_tokens)),
+            ("parameters N", g(self.N)),
+            ("training tokens D", g(self.D)),
+            ("tokens per parameter", g(self.tokens_per_param)),
+            ("training FLOPs", g(self.train_flops)),
+            ("inference FLOPs", g(self.inference_flops)),
+            ("lifetime FLOPs", g(self.total_flops)),
+            ("Chinchilla-optimal N (same loss)", g(self.chinchilla_N)),
+            ("Chinchilla-optimal D (same loss)", g(self.chinchilla_D)),
+            ("Chinchilla lifetime FLOPs", g(self.chinchilla_total_flops)),
+            ("FLOPs saved", g(self.saving_flops)),
+            ("fraction saved", g(self.saving_fraction)),
+        ]
+        if (
+            self.cost is not None
+            and self.chinchilla_cost is not None
+            and self.saving_cost is not None
+        ):
+            out += [
+                ("lifetime cost ($)", g(self.cost)),
+                ("Chinchilla lifetime cost ($)", g(self.chinchilla_cost)),
+                ("dollars saved", g(self.saving_cost)),
+            ]
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def inference_optimal(
+    target_loss: ArrayLike,
+    inference_tokens: ArrayLike,
+    params: Any = SARDANA_2023,
+    *,
+    train_flops_per_token: float = 6.0,
+    inference_flops_per_token: float = 2.0,
+) -> InferenceOptimum:
+    """Parameters and training tokens that reach ``target_loss`` with the least lifetime
+    compute ``6 N D + 2 N I`` (Sardana et al. 2023).
+
+    Parameters
+    ----------
+    target_loss : array_like
+        Loss to reach (must exceed the law's ``E``).
+    inference_tokens : array_like
+        Tokens the model will process in inference over its life (``I >= 0``).
+    params : mapping or object
+        ``{E, A, B, alpha, beta}`` of ``L(N, D) = E + A/N^alpha + B/D^beta`` (floats, or
+        arrays of bootstrap replicates: the result then has one entry per replicate). Default:
+        the coefficients that reproduce Sardana et al.'s Figure 1 (:data:`SARDANA_2023`).
+    train_flops_per_token, inference_flops_per_token : float
+        FLOPs per parameter per token (6 and 2).
+
+    Returns
+    -------
+    InferenceOptimum
+
+    Raises
+    ------
+    ValueError
+        If a target loss is not above ``E`` (unreachable), or inference tokens are negative.
+
+    Examples
+    --------
+    >>> from scalingfit.planning import inference_optimal
+    >>> r = inference_optimal(2.0453, 2e12)   # a 13B Chinchilla-quality model, 2T tokens served
+    >>> round(float(r.N) / 1e9, 1), round(float(r.saving_fraction), 2)
+    (7.0, 0.17)
+    """
+    law = as_law(params)
+    D_inf = check_nonnegative("inference_tokens", inference_tokens)
+    L = np.asarray(target_loss, dtype=np.float64)
+    delta = L - law.E
+    if not np.all(np.isfinite(delta)) or not np.all(delta > 0):
+        raise ValueError(
+            f"target_loss must exceed the law's irreducible loss E = {law.E}; got {target_loss!r}"
+        )
+    k = inference_flops_per_token / train_flops_per_token
+    al, be, A, B = law.alpha, law.beta, law.A, law.B
+    logB = np.log(B)
+
+    def g(u: FloatArray) -> FloatArray:
+        # Stationarity residual at x = u * delta: increasing in u on (0, 1).
+        y = (1.0 - u) * delta
+        logD = (logB - np.log(y)) / be
+        return np.asarray(al * u / (be * (1.0 - u)) - 1.0 - k * D_inf * np.exp(-logD))
+
+    shape = np.broadcast_shapes(L.shape, D_inf.shape, np.shape(law.E), np.shape(al))
+    u = bisect(g, np.zeros(shape), np.ones(shape))
+    x = u * delta
+    N = (A / x) ** (1.0 / al)
+    D = (B / (delta - x)) ** (1.0 / be)
+    Nc, Dc = law.optimal_for_loss(L)
+    Nc, Dc = np.broadcast_to(Nc, shape), np.broadcast_to(Dc, shape)
+    train = train_flops_per_token * N * D
+    inf = inference_flops_per_token * N * D_inf
+    total = train + inf
+    total_c = train_flops_per_token * Nc * Dc + inference_flops_per_token * Nc * D_inf
+    return InferenceOptimum(
+        target_loss=np.broadcast_to(L, shape).copy(),
+        inference_tokens=np.broadcast_to(D_inf, shape).copy(),
+        N=N,
+        D=D,
+        tokens_per_param=D / N,
+        train_flops=train,
+        inference_flops=np.asarray(inf),
+        total_flops=total,
+        chinchilla_N=np.asarray(Nc).copy(),
+        chinchilla_D=np.asarray(Dc).copy(),
+        chinchilla_total_flops=total_c,
+        saving_flops=total_c - total,
+        saving_fraction=(total_c - total) / total_c,
+    )
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What a FLOP costs on one kind of accelerator.
+
+    Attributes
+    ----------
+    price_per_hour : float
+        Dollars per accelerator-hour.
+    peak_flops : float
+        Peak FLOP/s per accelerator at the precision used.
+    mfu_train, mfu_prefill, mfu_decode : float
+        Model-FLOPs utilisation while training, while processing input (prompt) tokens, and
+        while generating output tokens (decoding is memory-bound: typically far lower).
+
+    The defaults (A100 bf16 peak 312 TFLOP/s at $1.50/hour, MFU 0.5 / 0.5 / 0.1) are
+    illustrative placeholders, not measurements; pass your own.
+    """
+
+    price_per_hour: float = 1.50
+    peak_flops: float = 312e12
+    mfu_train: float = 0.5
+    mfu_prefill: float = 0.5
+    mfu_decode: float = 0.1
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not np.isfinite(v) or v <= 0:
+                raise ValueError(f"Hardware.{f.name} must be finite and > 0, got {v!r}")
+            if f.name.startswith("mfu") and v > 1:
+                raise ValueError(f"Hardware.{f.name} is a fraction in (0, 1], got {v!r}")
+
+    def dollars_per_flop(self, mfu: float) -> float:
+        return self.price_per_hour / (3600.0 * self.peak_flops * mfu)
+
+
+def inference_optimal_cost(
+    target_loss: ArrayLike,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike = 0.0,
+    params: Any = SARDANA_2023,
+    *,
+    train_hardware: Hardware = Hardware(),
+    inference_hardware: Optional[Hardware] = None,
+) -> InferenceOptimum:
+    """The model of a target loss with the least lifetime *dollar* cost: training on
+    ``train_hardware``, serving ``input_tokens`` (prefill) and ``output_tokens`` (decode) on
+    ``inference_hardware`` (default: the same hardware), each at its own utilisation.
+
+    Returns an :class:`InferenceOptimum` whose ``inference_tokens`` are the training-price
+    equivalents ``I'`` and whose ``cost`` fields are in dollars. With equal utilisations and
+    prices it is :func:`inference_optimal` with ``I = input + output``.
+    """
+    hw_inf = inference_hardware if inference_hardware is not None else train_hardware
+    d_in = check_nonnegative("input_tokens", input_tokens)
+    d_out = check_nonnegative("output_tokens", output_tokens)
+    c_tr = train_hardware.dollars_per_flop(train_hardware.mfu_train)
+    c_pre = hw_inf.dollars_per_flop(hw_inf.mfu_prefill)
+    c_dec = hw_inf.dollars_per_flop(hw_inf.mfu_decode)
+    equiv = (c_pre * d_in + c_dec * d_out) / c_tr
+    r = inference_optimal(target_loss, equiv, params)
+    cost = c_tr * r.total_flops
+    cost_c = c_tr * r.chinchilla_total_flops
+    return InferenceOptimum(
+        **{**r.as_dict(), "cost": cost, "chinchilla_cost": cost_c, "saving_cost": cost_c - cost}
+    )

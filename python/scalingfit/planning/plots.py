@@ -1,0 +1,186 @@
+"""Plots of the planning tools (matplotlib, imported only when a plot is made:
+``pip install scalingfit[plot]``). Each function draws on ``ax`` (or a new figure), saves to
+``path`` when given, and returns the matplotlib ``Figure``. No pyplot state is touched."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._common import HOFFMANN_2022, SARDANA_2023, PathLike, as_law, percentile_interval
+from .data_constrained import MUENNIGHOFF_2023, DataConstrainedLaw, optimal_allocation_constrained
+from .data_wall import epochs_wall_compute
+from .inference import inference_optimal
+
+__all__ = ["plot_data_wall", "plot_frontier", "plot_inference_aware"]
+
+
+def _figure(
+    ax: Any, ncols: int = 1, size: tuple[float, float] = (6.4, 4.8)
+) -> tuple[Any, list[Any]]:
+    if ax is not None:
+        axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
+        return axes[0].figure, axes
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - exercised only without matplotlib
+        raise ImportError("plots need matplotlib: pip install 'scalingfit[plot]'") from None
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, list(np.atleast_1d(fig.subplots(1, ncols)))
+
+
+def _save(fig: Any, path: Optional[PathLike]) -> Any:
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def plot_frontier(
+    law: Any = HOFFMANN_2022,
+    *,
+    compute: Sequence[float] = (1e18, 1e26),
+    model_sizes: Sequence[float] = (1e8, 1e9, 1e10, 1e11),
+    unique_tokens: Optional[float] = None,
+    decay: DataConstrainedLaw = MUENNIGHOFF_2023,
+    runs: Optional[tuple[ArrayLike, ArrayLike, ArrayLike]] = None,
+    ax: Any = None,
+    path: Optional[PathLike] = None,
+) -> Any:
+    """Loss against training compute: the compute-optimal frontier of ``law``, fixed-size
+    curves ``L(N, C / 6N)`` for ``model_sizes``, optionally observed ``runs = (N, D, loss)``,
+    and with ``unique_tokens`` the data-constrained frontier (``decay``'s ``R_D*, R_N*``) and
+    the wall where the optimal token count reaches the stock."""
+    lw = as_law(law)
+    fig, (a,) = _figure(ax)
+    C = np.logspace(np.log10(compute[0]), np.log10(compute[1]), 200)
+    for n in model_sizes:
+        a.plot(C, lw.loss(n, C / (6 * n)), color="0.75", lw=0.8)
+        a.annotate(
+            f"N={n:.0e}",
+            (C[-1], float(lw.loss(n, C[-1] / (6 * n)))),
+            fontsize=7,
+            color="0.5",
+            ha="right",
+            va="bottom",
+        )
+    a.plot(C, lw.optimal_loss(C), color="C0", lw=2, label="compute-optimal frontier")
+    if unique_tokens is not None:
+        dc = DataConstrainedLaw(
+            **{k: float(v) for k, v in lw.as_dict().items()}, R_D=decay.R_D, R_N=decay.R_N
+        )
+        opt = optimal_allocation_constrained(C, unique_tokens, dc)
+        a.plot(
+            C,
+            opt.loss,
+            color="C3",
+            lw=2,
+            ls="--",
+            label=f"data-constrained, U = {unique_tokens:.2g} tokens",
+        )
+        c1 = float(epochs_wall_compute(unique_tokens, 1.0, dc))
+        a.axvline(c1, color="C3", lw=0.8, ls=":")
+        a.text(
+            c1,
+            0.98,
+            " data wall (1 epoch)",
+            transform=a.get_xaxis_transform(),
+            fontsize=8,
+            color="C3",
+            rotation=90,
+            ha="right",
+            va="top",
+        )
+    if runs is not None:
+        rn, rd, ry = (np.asarray(v, dtype=np.float64) for v in runs)
+        a.scatter(6 * rn * rd, ry, s=12, color="k", zorder=3, label="runs")
+    a.set_xscale("log")
+    a.set_yscale("log")
+    a.set_xlabel("training compute C = 6ND (FLOP)")
+    a.set_ylabel("loss")
+    a.set_title("Loss vs compute")
+    a.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_inference_aware(
+    target_loss: float,
+    *,
+    inference_tokens: Sequence[float] = (1e9, 1e16),
+    law: Any = SARDANA_2023,
+    ax: Any = None,
+    path: Optional[PathLike] = None,
+) -> Any:
+    """The inference-aware optimum against lifetime inference demand: parameters and tokens
+    per parameter (left), lifetime FLOPs saved against the Chinchilla-optimal model of the
+    same loss (right)."""
+    fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
+    D_inf = np.logspace(np.log10(inference_tokens[0]), np.log10(inference_tokens[1]), 120)
+    r = inference_optimal(target_loss, D_inf, law)
+    a0 = axes[0]
+    a0.plot(D_inf, r.N, color="C0", label="parameters N")
+    a0.axhline(float(r.chinchilla_N[0]), color="C0", ls=":", lw=0.8, label="Chinchilla-optimal N")
+    a0.set_xscale("log")
+    a0.set_yscale("log")
+    a0.set_xlabel("lifetime inference tokens")
+    a0.set_ylabel("parameters", color="C0")
+    t = a0.twinx()
+    t.plot(D_inf, r.tokens_per_param, color="C1", label="tokens per parameter")
+    t.set_yscale("log")
+    t.set_ylabel("training tokens per parameter", color="C1")
+    a0.set_title(f"Lifetime-optimal model for loss {target_loss:g}")
+    a0.legend(fontsize=8, loc="upper left")
+    if len(axes) > 1:
+        a1 = axes[1]
+        a1.plot(D_inf, 100 * r.saving_fraction, color="C2")
+        a1.set_xscale("log")
+        a1.set_xlabel("lifetime inference tokens")
+        a1.set_ylabel("lifetime FLOPs saved vs Chinchilla-optimal (%)")
+        a1.set_title("Saving")
+    return _save(fig, path)
+
+
+def plot_data_wall(
+    unique_tokens: float,
+    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    *,
+    samples: Optional[DataConstrainedLaw] = None,
+    epochs: Sequence[float] = (1, 4, 16),
+    span: float = 1e4,
+    level: float = 0.95,
+    ax: Any = None,
+    path: Optional[PathLike] = None,
+) -> Any:
+    """Optimal model size (left) and epochs (right) against compute for a stock of
+    ``unique_tokens``: Chinchilla (unlimited data) vs data-constrained, the compute at which
+    ``epochs`` epochs become optimal marked, and percentile bands over ``samples`` replicates."""
+    fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
+    c1 = float(epochs_wall_compute(unique_tokens, 1.0, law))
+    C = np.logspace(np.log10(c1) - 2, np.log10(c1 * span), 90)
+    opt = optimal_allocation_constrained(C, unique_tokens, law)
+    a0, a1 = axes[0], axes[1] if len(axes) > 1 else axes[0]
+    a0.plot(C, opt.chinchilla_N, color="0.5", ls=":", label="Chinchilla (unlimited unique data)")
+    a0.plot(C, opt.N, color="C0", label="data-constrained optimum")
+    a1.plot(C, opt.epochs, color="C1", label="optimal epochs")
+    if samples is not None:
+        so = optimal_allocation_constrained(C[:, None], unique_tokens, samples)
+        for a, v, col in ((a0, so.N, "C0"), (a1, so.epochs, "C1")):
+            lo, hi = percentile_interval(v, level, axis=1)
+            a.fill_between(C, lo, hi, color=col, alpha=0.25, lw=0, label=f"{100 * level:g}% band")
+    ck = epochs_wall_compute(unique_tokens, np.asarray(epochs, dtype=np.float64), law)
+    for k, c in zip(epochs, np.atleast_1d(ck)):
+        if np.isfinite(c):
+            for a in (a0, a1):
+                a.axvline(c, color="C3", lw=0.8, ls="--")
+            a1.annotate(f"{k:g} ep", (c, float(k)), fontsize=8, color="C3", ha="right", va="bottom")
+    for a in (a0, a1):
+        a.set_xscale("log")
+        a.set_yscale("log")
+        a.set_xlabel("training compute (FLOP)")
+    a0.set_ylabel("parameters N")
+    a1.set_ylabel("epochs over the unique tokens")
+    a0.set_title(f"Data wall: U = {unique_tokens:.3g} unique tokens")
+    a0.legend(fontsize=8)
+    a1.legend(fontsize=8)
+    return _save(fig, path)

@@ -1,0 +1,176 @@
+"""Data-constrained scaling (Muennighoff et al. 2023) on their 182 runs and on data simulated
+from their law.
+
+Finding recorded here (see ``test_stage2_objective_has_two_optima``): from the paper's own
+start grid, the stage-2 objective has two local optima. The published constants are one of
+them, reproduced to 0.11% (7 of 9 starts reach it); the other, R_D* = 47.0, R_N* = 2.33, has a
+0.12% *lower* Huber sum. The data do not pin R_D* down (run-bootstrap intervals below).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scalingfit import planning as P
+from scalingfit.planning import MUENNIGHOFF_2023
+from scalingfit.planning import MUENNIGHOFF_2023_PUBLISHED as PUB
+
+
+@pytest.fixture(scope="module")
+def runs(request):
+    from conftest import SHARED_DATA
+
+    path = SHARED_DATA / "muennighoff2023_datablations"
+    if not path.is_dir():
+        pytest.skip(f"shared data folder not found at {path}")
+    d = P.load_muennighoff2023(path)
+    assert len(d["name"]) == 182
+    return d
+
+
+@pytest.fixture(scope="module")
+def stage2(runs):
+    return P.fit_data_constrained(runs["N"], runs["D"], runs["U"], runs["loss"])
+
+
+def test_readme_examples_to_1e6() -> None:
+    for (N, D, U), L in PUB["readme_examples"]:
+        assert float(MUENNIGHOFF_2023.loss(N, D, U)) == pytest.approx(L, abs=1e-6)
+        assert abs(float(MUENNIGHOFF_2023.loss(N, D, U)) - L) < 1e-12
+
+
+def test_published_constants_on_their_runs(runs) -> None:
+    pred = MUENNIGHOFF_2023.loss(runs["N"], runs["D"], runs["U"])
+    y = runs["loss"]
+    r2 = 1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert r2 == pytest.approx(PUB["r2"], abs=1e-6)
+    h = P.huber_log_objective(MUENNIGHOFF_2023, runs["N"], runs["D"], runs["U"], y)
+    assert h == pytest.approx(PUB["huber"], rel=1e-5)  # theirs was summed in float32
+
+
+def test_stage2_reproduces_published_constants(stage2) -> None:
+    """Their procedure (fixed stage 1, Huber 1e-3 on log loss, their start grid) through the
+    engine: the published optimum is reached from most starts, within 2% (0.11% in fact),
+    at a Huber sum no worse than the published one."""
+    o = stage2.optimum_near(PUB["R_D"], PUB["R_N"], rtol=0.02)
+    assert o is not None, stage2.optima
+    assert abs(o.R_D / PUB["R_D"] - 1) < 0.002 and abs(o.R_N / PUB["R_N"] - 1) < 0.002
+    assert o.n_starts >= 5
+    assert o.cost <= PUB["huber"] * (1 + 1e-7)
+
+
+def test_stage2_objective_has_two_optima(stage2) -> None:
+    """The lowest optimum over the same starts has a lower objective than the published one:
+    not worse than published, and a property of the data (no such split on simulated data)."""
+    assert stage2.fit.success
+    assert stage2.fit.cost <= PUB["huber"]
+    assert len(stage2.optima) == 2
+    best = stage2.optima[0]
+    assert best.R_D == pytest.approx(46.99, rel=1e-3) and best.R_N == pytest.approx(
+        2.3296, rel=1e-3
+    )
+    assert stage2.r2 > PUB["r2"]
+
+
+def test_constants_recovered_from_simulated_data(runs) -> None:
+    N, D, U = runs["N"], runs["D"], runs["U"]
+    y = P.simulate_data_constrained(MUENNIGHOFF_2023, N, D, U)
+    f = P.fit_data_constrained(N, D, U, y)
+    assert f.law.R_D == pytest.approx(PUB["R_D"], rel=1e-8)
+    assert f.law.R_N == pytest.approx(PUB["R_N"], rel=1e-8)
+    assert len(f.optima) == 1
+    for seed in range(3):
+        y = P.simulate_data_constrained(MUENNIGHOFF_2023, N, D, U, noise=0.002, seed=seed)
+        f = P.fit_data_constrained(N, D, U, y)
+        assert f.law.R_D == pytest.approx(PUB["R_D"], rel=0.03)
+        assert f.law.R_N == pytest.approx(PUB["R_N"], rel=0.03)
+
+
+def test_run_bootstrap_intervals(runs) -> None:
+    kw = dict(n_boot=24, seed=7)
+    b = P.bootstrap_data_constrained(runs["N"], runs["D"], runs["U"], runs["loss"], **kw)
+    assert b.n_failed == 0
+    assert b.rates.shape == (24, 2)
+    lo, hi = b.ci("R_D")
+    assert lo < PUB["R_D"] < hi
+    lo, hi = b.ci("R_N")
+    assert lo < PUB["R_N"] < hi
+    assert np.all(b.rates >= 0)
+    # seeded: the first 8 replicates of the same seed are the same resamples and fits
+    again = P.bootstrap_data_constrained(
+        runs["N"], runs["D"], runs["U"], runs["loss"], n_boot=8, seed=7
+    )
+    np.testing.assert_array_equal(b.rates[:8], again.rates)
+    # replicates flow into plans
+    rc = P.repetition_cost(4.0, b.laws, C=1e21)
+    assert rc.relative.shape == (24,) and np.all(np.isfinite(rc.relative))
+    o = P.optimal_allocation_constrained(1e22, 25e9, b.laws)
+    assert o.N.shape == (24,) and np.all(o.epochs > 1)
+    grid = P.optimal_allocation_constrained(np.array([1e21, 1e22])[:, None], 25e9, b.laws)
+    assert grid.N.shape == (2, 24)
+
+
+def test_few_epochs_cost_little_many_add_nothing() -> None:
+    """The paper's headline: up to ~4 epochs is almost as good as fresh data; tens of epochs
+    add almost nothing."""
+    law = MUENNIGHOFF_2023
+    for C in (1e21, 1e22, 1e23, 1e24):
+        rc = P.repetition_cost([1.0, 2.0, 4.0], law, C=C)
+        assert rc.relative[0] == 0.0
+        assert np.all(rc.relative[1:] < 0.01)  # < 1% loss for <= 4 epochs
+    four = P.repetition_cost(4.0, law, N=1e9, D=1e11)
+    assert float(four.effective_fraction) > 0.9  # repeated tokens worth > 90% of fresh
+    # fixed model and unique data: the gain of more epochs vanishes
+    U, N = 25e9, 7e9
+    ep = np.array([1.0, 2.0, 32.0, 64.0, 128.0, 256.0])
+    L = law.loss(N, ep * U, U)
+    first = L[0] - L[1]
+    assert (L[2] - L[3]) < 0.1 * first  # 32 -> 64 epochs: < 10% of 1 -> 2
+    assert (L[3] - L[5]) < 0.02 * first  # 64 -> 256 epochs: almost nothing
+    # the marginal value of a token in the 40th epoch
+    assert np.exp(-39 / law.R_D) < 0.1
+
+
+def test_optimal_epochs_and_size_match_readme() -> None:
+    ref = PUB["readme_allocation"]
+    o = P.optimal_allocation_constrained(ref["C"], ref["U"])
+    assert float(o.N) == pytest.approx(ref["N"], rel=5e-3)  # their grid step is 0.4%
+    assert float(o.D) == pytest.approx(ref["D"], rel=5e-3)
+    assert float(o.epochs) == pytest.approx(ref["D"] / ref["U"], rel=5e-3)
+    assert float(o.loss) <= float(MUENNIGHOFF_2023.loss(ref["N"], ref["D"], ref["U"]))
+    # dense brute force over N
+    N = np.exp(np.linspace(np.log(1e9), np.log(3e10), 200001))
+    Lb = MUENNIGHOFF_2023.loss(N, ref["C"] / 6 / N, ref["U"])
+    assert float(o.loss) <= float(Lb.min()) + 1e-12
+    assert float(o.N) == pytest.approx(float(N[np.argmin(Lb)]), rel=1e-3)
+
+
+def test_optimal_allocation_below_the_wall_is_chinchilla() -> None:
+    o = P.optimal_allocation_constrained(np.array([1e19, 1e20]), 1e12)
+    np.testing.assert_allclose(o.N, o.chinchilla_N, rtol=1e-6)
+    np.testing.assert_allclose(o.loss, o.chinchilla_loss, rtol=1e-12)
+    assert np.all(o.epochs < 1)
+
+
+def test_repetition_cost_grows_with_epochs() -> None:
+    rc = P.repetition_cost(np.array([1.0, 2.0, 4.0, 8.0, 16.0, 64.0]), C=1e22)
+    assert np.all(np.diff(rc.delta) > 0)
+    assert np.all(np.diff(rc.effective_fraction) < 0)
+    with pytest.raises(ValueError, match="epochs"):
+        P.repetition_cost(0.5, C=1e22)
+    with pytest.raises(ValueError, match="either"):
+        P.repetition_cost(2.0, C=1e22, N=1e9, D=1e10)
+
+
+def test_law_limits() -> None:
+    law = MUENNIGHOFF_2023
+    chin = law.chinchilla
+    # no repetition and no excess parameters: the Chinchilla law
+    assert float(law.loss(1e8, 1e10, 1e10)) == pytest.approx(float(chin.loss(1e8, 1e10)), rel=1e-14)
+    # no decay: repeated data and parameters count in full
+    nodecay = law.with_decay(np.inf, np.inf)
+    assert float(nodecay.loss(1e10, 1e11, 1e9)) == pytest.approx(
+        float(chin.loss(1e10, 1e11)), rel=1e-14
+    )
+    # infinite repetition saturates at U (1 + R_D*)
+    assert float(law.effective_data(1e30, 1e9)) == pytest.approx(1e9 * (1 + law.R_D), rel=1e-12)
