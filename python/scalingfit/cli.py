@@ -78,13 +78,78 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         args.source, law=args.law, group_by=[g.strip() for g in args.group_by.split(",") if g.strip()],
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric,
         bootstrap=args.bootstrap, seed=args.seed, level=args.level, chunk_groups=args.chunk,
-        threads=args.threads, progress=not args.quiet,
+        threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
     )
     if args.json:
         print(json.dumps({**summary.__dict__, "groups_per_s": summary.groups_per_s}, indent=2))
     elif not args.quiet:
         print(summary)
     return EXIT_OK if summary.n_failed == 0 else EXIT_FAIL
+
+
+def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
+    """Fit Chinchilla's law to a CSV (plain least squares, or Epoch's Huber on log loss with
+    --huber), bootstrap it, and return the law plus interval rows at --compute."""
+    from .bootstrap import bootstrap, chinchilla_derived
+
+    xcols = [c.strip() for c in args.x.split(",") if c.strip()]
+    if len(xcols) != 2:
+        raise ValueError(f"--x must name two columns (N and D), got {args.x!r}")
+    cols = _read_csv(Path(args.fit), xcols + [args.y])
+    x = np.column_stack([cols[c] for c in xcols])
+    y = cols[args.y]
+    if args.drop_highest > 0:  # Epoch's outlier rule: drop the k highest losses
+        keep = y < np.sort(y)[-args.drop_highest]
+        x, y = x[keep], y[keep]
+    model = "chinchilla_lse" if args.huber else "chinchilla"
+    kw = dict(loss="huber", f_scale=1e-3, log_residuals=True) if args.huber else {}
+    b = bootstrap(model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
+                  method="percentile", derived=chinchilla_derived(args.compute, model=model), **kw)
+    p = b.params
+    law = ({"E": float(np.exp(p["e"])), "A": float(np.exp(p["a"])), "B": float(np.exp(p["b"])),
+            "alpha": p["alpha"], "beta": p["beta"]} if args.huber else dict(p))
+    rows = []
+    if args.compute is not None:
+        pct = f"{100 * args.level:.0f}%"
+        for name in ("N_opt", "D_opt", "tokens_per_param", "L_opt", "a_opt"):
+            lo, hi = b.ci(name)
+            est = b.summary().to_dict()[name]["estimate"]
+            rows.append((f"fit of {args.fit} ({b.n_resamples} resamples)", name,
+                         f"{est:.4g}  [{pct}: {lo:.4g}, {hi:.4g}]"))
+    return law, rows
+
+
+def _cmd_optimal(args: argparse.Namespace) -> int:
+    from . import planning
+    from .chinchilla import EPOCH_2024
+
+    if args.compute is None and args.loss is None and args.unique_tokens is None:
+        raise TypeError("optimal needs at least one of --compute, --loss, --unique-tokens")
+    extra: list[tuple[str, str, str]] = []
+    if args.fit:
+        law: object = None
+        law, extra = _law_from_fit(args)
+    elif args.law == "epoch2024":
+        law = EPOCH_2024.as_dict()
+    else:
+        law = planning.resolve_law(args.law)
+    epochs = [float(e) for e in args.epochs.split(",") if e.strip()]
+    rows = extra + planning.optimal_cli_table(
+        compute=args.compute, loss=args.loss, inference_tokens=args.inference_tokens,
+        unique_tokens=args.unique_tokens, epochs=epochs, law=law)  # type: ignore[arg-type]
+    if args.json:
+        print(json.dumps([{"section": a, "quantity": b, "value": c} for a, b, c in rows], indent=2))
+    else:
+        print(planning.format_rows(rows))
+    if args.plot:
+        if args.unique_tokens is not None:
+            planning.plot_data_wall(args.unique_tokens, path=args.plot)
+        elif args.inference_tokens and args.loss is not None:
+            planning.plot_inference_aware(args.loss, law=law, path=args.plot)
+        else:
+            planning.plot_frontier(law, path=args.plot)
+        print(f"plot written to {args.plot}")
+    return EXIT_OK
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -162,9 +227,40 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     r.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
     r.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace this law's results made with another configuration (default: refuse)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(func=_cmd_refit)
+
+    o = sub.add_parser("optimal", help="how big a model, on how many tokens: Chinchilla, inference-aware, data wall",
+                       description="Compute-optimal allocation for a budget (N_opt, D_opt, tokens per "
+                                   "parameter) under a published law or a law fitted to your runs (with "
+                                   "bootstrap intervals), the inference-aware optimum for a target loss "
+                                   "and inference demand, and the data wall for a stock of unique tokens.",
+                       epilog="examples:\n  scalingfit optimal --compute 1e24\n"
+                              "  scalingfit optimal --compute 5.9e23 --fit runs.csv --x N,D --y loss --huber\n"
+                              "  scalingfit optimal --loss 2.0 --inference-tokens 2e12 --law sardana2023\n"
+                              "  scalingfit optimal --compute 1e26 --unique-tokens 100e12 --epochs 1,4,16",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    o.add_argument("--compute", type=float, default=None, help="training budget in FLOP")
+    o.add_argument("--loss", type=float, default=None, help="target loss (nats/token)")
+    o.add_argument("--inference-tokens", type=float, default=0.0, help="lifetime inference tokens")
+    o.add_argument("--unique-tokens", type=float, default=None, help="stock of unique training tokens")
+    o.add_argument("--epochs", default="1,4,16", help="epochs for the data wall (default 1,4,16)")
+    o.add_argument("--law", default="epoch2024",
+                   help="epoch2024 (default), hoffmann2022, sardana2023, muennighoff2023, or E=..,A=..,B=..,alpha=..,beta=..")
+    o.add_argument("--fit", default=None, help="CSV of runs to fit the law to instead (with --x, --y)")
+    o.add_argument("--x", default="N,D", help="with --fit: N and D columns (default N,D)")
+    o.add_argument("--y", default="loss", help="with --fit: loss column (default loss)")
+    o.add_argument("--huber", action="store_true", help="with --fit: Epoch/Hoffmann objective (Huber 1e-3 on log loss)")
+    o.add_argument("--drop-highest", type=int, default=0, help="with --fit: drop the k highest losses (Epoch: 5)")
+    o.add_argument("--bootstrap", type=int, default=1000, help="with --fit: resamples (default 1000)")
+    o.add_argument("--seed", type=int, default=0, help="with --fit: bootstrap seed")
+    o.add_argument("--level", type=float, default=0.95, help="with --fit: interval level (default 0.95)")
+    o.add_argument("--json", action="store_true", help="print JSON rows")
+    o.add_argument("--plot", default=None, help="write a plot (PNG/SVG) of the frontier / inference curve / data wall")
+    o.set_defaults(func=_cmd_optimal)
 
     b = sub.add_parser("bench", help="time the engine against scipy on this machine",
                        description="Times batched fits against a loop of scipy.optimize."

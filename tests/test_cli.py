@@ -1,0 +1,67 @@
+"""The command line: every subcommand, its output, and exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalingfit import cli
+
+
+def _csv(path: Path, n: int = 60, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    N = 10 ** rng.uniform(7.5, 10, n)
+    D = 10 ** rng.uniform(9.5, 11.5, n)
+    L = (1.69 + 406.4 * N**-0.34 + 410.7 * D**-0.28) * (1 + 0.005 * rng.standard_normal(n))
+    path.write_text("N,D,loss\n" + "\n".join(f"{a:.17g},{b:.17g},{c:.17g}" for a, b, c in zip(N, D, L)) + "\n")
+    return path
+
+
+def test_fit_json(tmp_path: Path, capsys) -> None:
+    rc = cli.main(["fit", str(_csv(tmp_path / "r.csv")), "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["status"] > 0
+    assert out["params"]["alpha"] == pytest.approx(0.34, abs=0.05)
+    assert set(out["stderr"]) == {"E", "A", "B", "alpha", "beta"}
+
+
+def test_usage_and_failure_exit_codes(tmp_path: Path, capsys) -> None:
+    assert cli.main([]) == 2
+    assert cli.main(["fit"]) == 2  # argparse usage error
+    assert cli.main(["fit", str(tmp_path / "missing.csv"), "--model", "chinchilla", "--x", "N,D", "--y", "loss"]) == 1
+    assert "no such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("N,D,loss\n1e8,1e9,abc\n")
+    assert cli.main(["fit", str(bad), "--model", "chinchilla", "--x", "N,D", "--y", "loss"]) == 1
+    assert cli.main(["fit", str(_csv(tmp_path / "r.csv")), "--model", "chinchilla", "--x", "N,Q", "--y", "loss"]) == 1
+    assert "missing column(s) ['Q']" in capsys.readouterr().err
+    assert cli.main(["optimal"]) == 2
+
+
+def test_optimal_published_and_fitted(tmp_path: Path, capsys) -> None:
+    assert cli.main(["optimal", "--compute", "5.88e23", "--json"]) == 0
+    rows = {r["quantity"]: r["value"] for r in json.loads(capsys.readouterr().out)}
+    assert float(rows["tokens per parameter"]) == pytest.approx(18.33, rel=1e-3)  # Epoch's law
+    assert cli.main(["optimal", "--compute", "1e22", "--fit", str(_csv(tmp_path / "r.csv", n=80)),
+                     "--bootstrap", "100", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    fitted = [r for r in rows if r["section"].startswith("fit of")]
+    assert [r["quantity"] for r in fitted] == ["N_opt", "D_opt", "tokens_per_param", "L_opt", "a_opt"]
+    assert "95%" in fitted[0]["value"]
+
+
+def test_refit_cli(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("duckdb")
+    from scalingfit import _synthdb
+
+    runs, _ = _synthdb.chinchilla_sweeps(12, runs=25, checkpoints=2, seed=2)
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    rc = cli.main(["refit", str(tmp_path / "runs.csv"), "--quiet", "--json", "--chunk", "5"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["n_fitted"] == 12 and out["n_chunks"] == 3
+    assert (tmp_path / "runs.csv.fits.duckdb").is_file()
+    assert cli.main(["refit", str(tmp_path / "runs.csv"), "--group-by", "nope", "--quiet"]) == 1
+    assert "not in the run data" in capsys.readouterr().err
