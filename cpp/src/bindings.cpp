@@ -103,6 +103,39 @@ py::tuple evaluate(int model_index, DArray x, DArray p) {
   return result;
 }
 
+// Shape checks shared by the batch entry points (x, y, weights, offsets of a batch). Offsets
+// must be non-decreasing: the core reads problem j's points at [offsets[j], offsets[j + 1]).
+template <class M>
+int64_t check_batch_layout(const DArray& x, const DArray& y, const std::optional<DArray>& w,
+                           const IArray& offsets) {
+  require_ndim(x, 2, "x");
+  require_ndim(y, 1, "y");
+  require_ndim(offsets, 1, "offsets");
+  const int64_t n_points = y.shape(0);
+  if (x.shape(0) != n_points) {
+    fail("x has " + std::to_string(x.shape(0)) + " rows but y has " + std::to_string(n_points) +
+         " points");
+  }
+  if (x.shape(1) != M::kInputs) {
+    fail("x must have " + std::to_string(M::kInputs) + " columns for model " + M::kName +
+         ", got " + std::to_string(x.shape(1)));
+  }
+  if (w) {
+    require_ndim(*w, 1, "weights");
+    if (w->shape(0) != n_points) fail("weights must have one entry per point");
+  }
+  if (offsets.shape(0) < 1) fail("offsets must have at least one entry");
+  const int64_t n_problems = offsets.shape(0) - 1;
+  const int64_t* off = offsets.data();
+  if (off[0] != 0 || off[n_problems] != n_points) {
+    fail("offsets must start at 0 and end at the number of points");
+  }
+  for (int64_t j = 0; j < n_problems; ++j) {
+    if (off[j + 1] < off[j]) fail("offsets must be non-decreasing");
+  }
+  return n_problems;
+}
+
 py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
                       std::optional<DArray> w, IArray offsets, IArray problem, DArray p0,
                       DArray lo, DArray hi, double ftol, double xtol, double gtol, int max_iter,
@@ -112,32 +145,13 @@ py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
     using M = decltype(model);
     constexpr int P = M::kParams;
     constexpr int K = M::kInputs;
-    require_ndim(x, 2, "x");
-    require_ndim(y, 1, "y");
-    require_ndim(offsets, 1, "offsets");
+    const int64_t n_problems = check_batch_layout<M>(x, y, w, offsets);
     require_ndim(problem, 1, "problem");
     require_ndim(p0, 2, "p0");
     require_ndim(lo, 1, "lo");
     require_ndim(hi, 1, "hi");
     const int64_t n_points = y.shape(0);
-    if (x.shape(0) != n_points) {
-      fail("x has " + std::to_string(x.shape(0)) + " rows but y has " +
-           std::to_string(n_points) + " points");
-    }
-    if (x.shape(1) != K) {
-      fail("x must have " + std::to_string(K) + " columns for model " + M::kName + ", got " +
-           std::to_string(x.shape(1)));
-    }
-    if (w) {
-      require_ndim(*w, 1, "weights");
-      if (w->shape(0) != n_points) fail("weights must have one entry per point");
-    }
-    if (offsets.shape(0) < 1) fail("offsets must have at least one entry");
-    const int64_t n_problems = offsets.shape(0) - 1;
     const int64_t* off = offsets.data();
-    if (off[0] != 0 || off[n_problems] != n_points) {
-      fail("offsets must start at 0 and end at the number of points");
-    }
     const int64_t n_items = problem.shape(0);
     if (p0.shape(0) != n_items || p0.shape(1) != P) {
       fail("p0 must have shape (" + std::to_string(n_items) + ", " + std::to_string(P) + ")");
@@ -211,38 +225,6 @@ void check_scheme(int scheme) {
   if (!sf::scheme_is_known(scheme)) fail("unknown resampling scheme index " + std::to_string(scheme));
 }
 
-// Shape checks shared by the bootstrap entry points (x, y, weights, offsets of a batch).
-template <class M>
-int64_t check_batch_layout(const DArray& x, const DArray& y, const std::optional<DArray>& w,
-                           const IArray& offsets) {
-  require_ndim(x, 2, "x");
-  require_ndim(y, 1, "y");
-  require_ndim(offsets, 1, "offsets");
-  const int64_t n_points = y.shape(0);
-  if (x.shape(0) != n_points) {
-    fail("x has " + std::to_string(x.shape(0)) + " rows but y has " + std::to_string(n_points) +
-         " points");
-  }
-  if (x.shape(1) != M::kInputs) {
-    fail("x must have " + std::to_string(M::kInputs) + " columns for model " + M::kName +
-         ", got " + std::to_string(x.shape(1)));
-  }
-  if (w) {
-    require_ndim(*w, 1, "weights");
-    if (w->shape(0) != n_points) fail("weights must have one entry per point");
-  }
-  if (offsets.shape(0) < 1) fail("offsets must have at least one entry");
-  const int64_t n_problems = offsets.shape(0) - 1;
-  const int64_t* off = offsets.data();
-  if (off[0] != 0 || off[n_problems] != n_points) {
-    fail("offsets must start at 0 and end at the number of points");
-  }
-  for (int64_t j = 0; j < n_problems; ++j) {
-    if (off[j + 1] < off[j]) fail("offsets must be non-decreasing");
-  }
-  return n_problems;
-}
-
 // Group ids local to each problem: 0 <= groups[i] < n_groups[problem of i].
 void check_groups(const I32Array& groups, const IArray& n_groups, const int64_t* off,
                   int64_t n_problems) {
@@ -253,6 +235,12 @@ void check_groups(const I32Array& groups, const IArray& n_groups, const int64_t*
   const int32_t* g = groups.data();
   const int64_t* ng = n_groups.data();
   for (int64_t j = 0; j < n_problems; ++j) {
+    // Scratch of n_groups ints per thread: a problem cannot have more groups than points.
+    if (ng[j] < 0 || ng[j] > off[j + 1] - off[j]) {
+      fail("n_groups[" + std::to_string(j) + "] = " + std::to_string(ng[j]) +
+           " is not between 0 and the problem's number of points (" +
+           std::to_string(off[j + 1] - off[j]) + ")");
+    }
     for (int64_t i = off[j]; i < off[j + 1]; ++i) {
       if (g[i] < 0 || g[i] >= ng[j]) {
         fail("groups[" + std::to_string(i) + "] = " + std::to_string(g[i]) +
@@ -298,7 +286,9 @@ I32Array resample_multiplicities(int scheme, uint64_t seed, int64_t problem_id,
     if (!groups) fail("the groups schemes need groups");
     require_ndim(*groups, 1, "groups");
     if (groups->shape(0) != n_points) fail("groups must have one entry per point");
-    if (n_groups < 1) fail("n_groups must be >= 1");
+    if (n_groups < 1 || n_groups > std::max<int64_t>(n_points, 1)) {
+      fail("n_groups must be between 1 and n_points");
+    }
     g = groups->data();
     for (int64_t i = 0; i < n_points; ++i) {
       if (g[i] < 0 || g[i] >= n_groups) fail("groups[" + std::to_string(i) + "] out of range");
@@ -312,7 +302,7 @@ I32Array resample_multiplicities(int scheme, uint64_t seed, int64_t problem_id,
   {
     py::gil_scoped_release nogil;
     auto body = [&](int64_t b, int64_t e) {
-      std::vector<int> gcount(static_cast<size_t>(std::max<int64_t>(n_groups, 1)));
+      std::vector<int> gcount(static_cast<size_t>(g ? n_groups : 1));
       for (int64_t r = b; r < e; ++r) {
         if (!sf::resample_multiplicities(scheme, seed, problem_id, rep[r], n_points, g, n_groups,
                                          gcount.data(), o + r * n_points)) {
@@ -390,20 +380,8 @@ py::tuple prepare_residuals(int model_index, int scheme, DArray x, DArray y,
       py::gil_scoped_release nogil;
       std::vector<double> yt(static_cast<size_t>(n_points));
       sf::prepare_batch<M>(xp, yp, wp, off, n_problems, log_residuals, t.data(), yt.data(), ok);
-      for (int64_t j = 0; j < n_problems; ++j) {
-        const int64_t o0 = off[j];
-        const sf::ProblemView v{t.data() + o0 * M::kInputs, yt.data() + o0,
-                                wp ? wp + o0 : nullptr, nullptr,
-                                static_cast<long long>(off[j + 1] - o0)};
-        bool good = ok[j] != 0;
-        for (int a = 0; a < P; ++a) good = good && sf::sf_isfinite(cp[j * P + a]);
-        good = good && sf::prepare_residuals<M>(v, cp + j * P, log_residuals, scheme, hp + o0,
-                                                rp + o0);
-        ok[j] = good ? 1 : 0;
-        if (!good) {
-          for (int64_t i = o0; i < off[j + 1]; ++i) hp[i] = rp[i] = std::nan("");
-        }
-      }
+      const sf::BatchData data{t.data(), yt.data(), wp, off, ok, n_problems};
+      sf::prepare_resample_batch<M>(data, cp, log_residuals, scheme, true, hp, rp, ok);
     }
     result = py::make_tuple(yhat, resid, okp);
   });
@@ -503,18 +481,8 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
       py::gil_scoped_release nogil;
       sf::prepare_batch<M>(xp, yp, wp, off, n_problems, log_residuals, t.data(), yt.data(),
                            valid.data());
-      for (int64_t j = 0; j < n_problems; ++j) {
-        bool good = valid[j] != 0;
-        for (int a = 0; a < P; ++a) good = good && sf::sf_isfinite(cp[j * P + a]);
-        if (good && targets) {
-          const int64_t o0 = off[j];
-          const sf::ProblemView v{t.data() + o0 * K, yt.data() + o0, wp ? wp + o0 : nullptr,
-                                  nullptr, static_cast<long long>(off[j + 1] - o0)};
-          good = sf::prepare_residuals<M>(v, cp + j * P, log_residuals, scheme,
-                                          yhat.data() + o0, resid.data() + o0);
-        }
-        valid[j] = good ? 1 : 0;
-      }
+      sf::prepare_resample_batch<M>(data, cp, log_residuals, scheme, targets, yhat.data(),
+                                    resid.data(), valid.data());
       int64_t max_points = 0, max_groups = 0;
       sf::resample_scratch_sizes(data, spec, &max_points, &max_groups);
       loss_found = sf::dispatch_loss(loss_index, [&](auto loss) {

@@ -309,6 +309,33 @@ struct ResampleItems {
   int64_t n_items;
 };
 
+// Marks each problem of a bootstrap batch usable (valid[j] = 1) when prepare_batch found its
+// data usable and its point fit center[j] is finite; with `targets` (residual and wild schemes)
+// also fills yhat and resid (n_points each) from the point fit, and a problem whose model is not
+// finite there is unusable too (its yhat and resid are NaN). `valid` is data.valid, in place.
+template <class Model>
+void prepare_resample_batch(const BatchData& data, const double* center, bool log_residuals,
+                            int scheme, bool targets, double* yhat, double* resid,
+                            uint8_t* valid) {
+  constexpr int P = Model::kParams;
+  for (int64_t j = 0; j < data.n_problems; ++j) {
+    const int64_t o0 = data.offsets[j], o1 = data.offsets[j + 1];
+    bool good = valid[j] != 0;
+    for (int a = 0; a < P; ++a) good = good && sf_isfinite(center[j * P + a]);
+    if (targets) {
+      const ProblemView v{data.t + o0 * Model::kInputs, data.y + o0,
+                          data.w ? data.w + o0 : nullptr, nullptr,
+                          static_cast<long long>(o1 - o0)};
+      good = good && prepare_residuals<Model>(v, center + j * P, log_residuals, scheme,
+                                              yhat + o0, resid + o0);
+      if (!good) {
+        for (int64_t i = o0; i < o1; ++i) yhat[i] = resid[i] = nan("");
+      }
+    }
+    valid[j] = good ? 1 : 0;
+  }
+}
+
 // Largest problem (points) and group count of a batch: the per-thread scratch sizes.
 inline void resample_scratch_sizes(const BatchData& data, const ResampleSpec& spec,
                                    int64_t* max_points, int64_t* max_groups) {
