@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _custom, _validate
+from . import _core, _custom, _identify, _status, _validate
 from ._custom import CustomModel
-from ._warnings import ConvergenceWarning
+from ._warnings import ConvergenceWarning, IdentifiabilityWarning
 from .models import LOSSES, Model, get
 from .results import BatchResult, FitResult
 
@@ -22,6 +23,18 @@ DEFAULT_FTOL = 1e-12
 DEFAULT_XTOL = 1e-10
 DEFAULT_GTOL = 1e-10
 DEFAULT_MAX_ITER = 500
+# Working memory for the items of one core call (their outputs and item arrays) when no
+# max_memory is given; larger batches are solved in consecutive calls, with the same bits.
+DEFAULT_MAX_MEMORY = 256 << 20
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silences numpy's floating-point and rank warnings: data-driven initial guesses on
+    extreme data may overflow or be rank-deficient; the solver then reports a status."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def resolve_model(model: ModelLike) -> Union[Model, CustomModel]:
@@ -44,6 +57,29 @@ def _check_threads(threads: Optional[int], n_items: int) -> int:
     return int(threads)
 
 
+def item_chunks(
+    n_items: int, item_bytes: int, fixed_bytes: int, max_memory: Optional[int]
+) -> list[tuple[int, int]]:
+    """Consecutive item ranges [a, b), one core call each. A call needs ``fixed_bytes`` of
+    scratch for the data (shared by its items) and ``item_bytes`` per item (outputs, item
+    arrays); ``max_memory`` caps the sum (``ValueError`` when not even one item fits), and
+    ``None`` gives the items DEFAULT_MAX_MEMORY beyond the data's own scratch. Items are
+    independent, so the split never changes a result."""
+    if max_memory is None:
+        room = DEFAULT_MAX_MEMORY
+    else:
+        if isinstance(max_memory, bool) or int(max_memory) != max_memory or max_memory <= 0:
+            raise ValueError(f"max_memory must be a positive number of bytes or None, got {max_memory!r}")
+        room = int(max_memory) - fixed_bytes
+        if room < item_bytes:
+            raise ValueError(
+                f"max_memory={int(max_memory):,} bytes is too small for this batch: its data need "
+                f"{fixed_bytes:,} bytes of scratch and each item {item_bytes:,} more"
+            )
+    per = max(1, room // item_bytes)
+    return [(a, min(a + per, n_items)) for a in range(0, n_items, per)] or [(0, 0)]
+
+
 def solve(
     m: Union[Model, CustomModel],
     x: FloatArray,
@@ -64,21 +100,44 @@ def solve(
     gtol: float,
     threads: Optional[int],
     compute_cov: bool = True,
+    max_memory: Optional[int] = None,
 ) -> BatchResult:
-    """Runs one batch on validated arrays (the engine room of fit, fit_batch and the laws)."""
+    """Runs one batch on validated arrays (the engine room of fit, fit_batch and the laws),
+    in consecutive core calls of at most ``max_memory`` bytes of working memory each."""
     loss_index = _validate.check_loss(loss, LOSSES)
     _validate.check_options(f_scale, max_iter, ftol, xtol, gtol)
-    n_threads = _check_threads(threads, problem.shape[0])
-    if isinstance(m, CustomModel):
-        xs, cov, cost, status, iters = _custom.solve_batch(
-            m, loss, x, y, w, offsets, problem, p0, lo, hi, ftol, xtol, gtol, max_iter,
-            f_scale, log_residuals,
-        )
+    n_items, P = p0.shape
+    _check_threads(threads, n_items)  # a bad value raises even for custom models
+    # Per item: x, cov, cost, status, iterations; per call: the prepared inputs and targets.
+    item_bytes = 8 * P + (8 * P * P if compute_cov else 0) + 16
+    fixed_bytes = 8 * x.size + 8 * y.shape[0] + offsets.shape[0]
+    chunks = item_chunks(n_items, item_bytes, fixed_bytes, max_memory)
+
+    def run(a: int, b: int, c: bool) -> tuple[Any, ...]:
+        if isinstance(m, CustomModel):
+            return _custom.solve_batch(
+                m, loss, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol, gtol,
+                max_iter, f_scale, log_residuals,
+            )
+        return tuple(_core.solve_batch(
+            m.index, loss_index, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol,
+            gtol, int(max_iter), float(f_scale), bool(log_residuals), c,
+            _check_threads(threads, b - a),
+        ))
+
+    if len(chunks) == 1:
+        xs, cov, cost, status, iters = run(0, n_items, compute_cov)
     else:
-        xs, cov, cost, status, iters = _core.solve_batch(
-            m.index, loss_index, x, y, w, offsets, problem, p0, lo, hi, ftol, xtol, gtol,
-            int(max_iter), float(f_scale), bool(log_residuals), compute_cov, n_threads,
-        )
+        xs = np.empty((n_items, P))
+        cov = np.empty((n_items, P, P)) if compute_cov else None
+        cost = np.empty(n_items)
+        status = np.empty(n_items, dtype=np.int32)
+        iters = np.empty(n_items, dtype=np.int32)
+        for a, b in chunks:
+            r = run(a, b, compute_cov)
+            xs[a:b], cost[a:b], status[a:b], iters[a:b] = r[0], r[2], r[3], r[4]
+            if cov is not None:
+                cov[a:b] = r[1]
     return BatchResult(
         model=m.name,
         param_names=m.param_names,
@@ -173,7 +232,8 @@ def fit(
     if starts is not None:
         start_list.append(_validate.as_starts(starts, m, lo, hi, "starts"))
     if not start_list:
-        start_list.append(m.initial_guesses(xa, ya))
+        with quiet():  # extreme data: a non-finite guess is a status (-3), not a warning
+            start_list.append(m.initial_guesses(xa, ya))
     P0 = np.ascontiguousarray(np.vstack(start_list))
     k = P0.shape[0]
     offsets = np.array([0, n], dtype=np.int64)
@@ -201,10 +261,15 @@ def fit(
         loss=loss,
         log_residuals=log_residuals,
     )
-    if not result.success:
+    if result.status == _status.SINGULAR:
+        warnings.warn(f"{m.name} fit: {result.message}", IdentifiabilityWarning, stacklevel=2)
+    elif not result.success:
         warnings.warn(
             f"{m.name} fit did not converge: {result.message}", ConvergenceWarning, stacklevel=2
         )
+    if result.success:  # converged and regular, but an exponent may still be unresolved
+        for why in _identify.narrow_exponents(m, xa, w, offsets, lo, hi, np.zeros(1, np.int64)).get(0, []):
+            warnings.warn(f"{m.name} fit: {why}", IdentifiabilityWarning, stacklevel=2)
     return result
 
 
@@ -249,6 +314,7 @@ def fit_batch(
     gtol: float = DEFAULT_GTOL,
     threads: Optional[int] = None,
     compute_cov: bool = True,
+    max_memory: Optional[int] = None,
 ) -> BatchResult:
     """Fit many problems (and many starts per problem) in one call.
 
@@ -263,6 +329,11 @@ def fit_batch(
         item, with ``problem`` naming each item's problem (default: item i solves problem i).
         Omitted: each problem's data-driven initial guess.
     problem : array_like of int, shape (n_items,), optional
+    max_memory : int, optional
+        Cap in bytes on the working memory of a core call (the prepared data, and the outputs
+        of the items it solves) beyond the returned result; the items are solved in as many
+        consecutive calls as that needs, with bit-identical results. Default: the data plus
+        256 MiB for the items.
 
     Bad data inside a problem (NaN, non-positive inputs of a power law, too few points) is not
     an exception here: that problem's items get status -3 and NaN results, the others are
@@ -310,6 +381,7 @@ def fit_batch(
         m, xa, ya, w, off, prob, P0, lo, hi,
         loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
         ftol=ftol, xtol=xtol, gtol=gtol, threads=threads, compute_cov=compute_cov,
+        max_memory=max_memory,
     )
 
 
@@ -336,8 +408,7 @@ def guess_starts(
     if batch_guess is not None and usable.any():
         keep = usable[pid]
         sub = np.cumsum(usable) - 1  # renumber the usable problems 0..k-1
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             g = batch_guess(x[keep], y[keep], sub[pid[keep]], int(usable.sum()))
         out[usable] = np.clip(g, lo, hi)
         return np.ascontiguousarray(out)
@@ -349,8 +420,7 @@ def guess_starts(
         if m.positive_inputs and not (xj > 0).all():
             continue
         try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quiet():
                 out[j] = np.clip(m.initial_guess(xj, yj), lo, hi)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):
             continue

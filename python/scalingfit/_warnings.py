@@ -11,3 +11,9 @@ class ConvergenceWarning(ScalingFitWarning):
 
 class DataWarning(ScalingFitWarning):
     """Input data were skipped, repaired, or look unsuitable for the requested analysis."""
+
+
+class IdentifiabilityWarning(ConvergenceWarning):
+    """The data cannot pin some parameters down: J^T J is singular at the solution (status -2),
+    or an exponent's input spans under one decade, so the exponent trades off against its
+    amplitude (e.g. Chinchilla's alpha and A when N spans less than 10x)."""

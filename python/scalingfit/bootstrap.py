@@ -63,7 +63,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _validate
+from . import _core, _fit, _validate
 from ._custom import CustomModel
 from ._fit import (
     DEFAULT_FTOL,
@@ -73,6 +73,7 @@ from ._fit import (
     ModelLike,
     _check_threads,
     _prepare_points,
+    default_threads,
     fit,
     fit_batch,
     resolve_model,
@@ -657,7 +658,8 @@ class BootstrapBatchResult:
             samples = self.values(name)
             jack = self._jack_values(name) if method == "bca" else None
             se0, se = self._se(name) if method == "studentized" else (None, None)
-            out = _interval_rows(method, lv, point, samples, jack, se0, se)
+            with np.errstate(all="ignore"):  # values near the double limit: inf, not a warning
+                out = _interval_rows(method, lv, point, samples, jack, se0, se)
             out[self.center_status <= 0] = np.nan
             self._cache[key] = out
         return self._cache[key]  # type: ignore[no-any-return]
@@ -894,63 +896,91 @@ def _run(
     xtol: float,
     gtol: float,
     threads: Optional[int],
+    max_memory: Optional[int],
 ) -> BootstrapBatchResult:
     """The engine: replicate -1 (point fit re-solved, for its covariance) and replicates
-    0..R-1 of every problem, in one batched call."""
+    0..R-1 of every problem, as items of batched core calls of at most ``max_memory`` bytes of
+    working memory each (the items are independent: any split gives the same bits)."""
     n_problems = offsets.shape[0] - 1
     P = m.n_params
     loss_index = _validate.check_loss(loss, LOSSES)
     _validate.check_options(f_scale, max_iter, ftol, xtol, gtol)
     scheme_i, wild_i = _check_scheme(scheme, wild)
     R = n_resamples
-    reps = np.concatenate([[-1], np.arange(R, dtype=np.int64)])
-    item_problem = np.ascontiguousarray(np.repeat(np.arange(n_problems, dtype=np.int64), R + 1))
-    item_rep = np.ascontiguousarray(np.tile(reps, n_problems))
-    n_threads = _check_threads(threads, item_problem.shape[0])
+    _check_threads(threads, n_problems * R)
     common = dict(
         ftol=float(ftol), xtol=float(xtol), gtol=float(gtol), max_iter=int(max_iter),
         f_scale=float(f_scale), log_residuals=bool(log_residuals),
     )
-    X, cov, _cost, status, _it = _core.bootstrap_batch(
-        m.index, loss_index, x, y, w, offsets, center, lo, hi, scheme_i, wild_i, seed,
-        problem_id, groups, n_groups, item_problem, item_rep, compute_cov=keep_cov,
-        n_threads=n_threads, **common,
+    # Scratch of one call: prepared inputs and targets, fitted values and residuals (residual
+    # and wild schemes), and per thread one resample of the largest problem.
+    n_points = y.shape[0]
+    sizes = np.diff(offsets)
+    max_points = int(sizes.max(initial=0))
+    max_groups = int(n_groups.max(initial=0)) if n_groups is not None else 0
+    n_threads = threads or default_threads(n_problems * R)
+    fixed_bytes = (8 * (x.size + 3 * n_points) + n_problems
+                   + n_threads * (12 * max(max_points, 1) + 4 * max(max_groups, 1)))
+
+    def solve_items(
+        n_items: int, items: Callable[[int, int], tuple[IntArray, IntArray]], scheme_index: int,
+        compute_cov: bool,
+    ) -> tuple[FloatArray, Optional[FloatArray], NDArray[np.int32]]:
+        """(x, cov, status) of items [0, n_items); items(a, b) names the (problem, replicate)
+        of items [a, b)."""
+        item_bytes = 8 * P + (8 * P * P if compute_cov else 0) + 32  # + cost, status, iters, ids
+        chunks = _fit.item_chunks(n_items, item_bytes, fixed_bytes, max_memory)
+
+        def call(a: int, b: int) -> tuple[Any, ...]:
+            prob, rep = items(a, b)
+            return tuple(_core.bootstrap_batch(
+                m.index, loss_index, x, y, w, offsets, center, lo, hi, scheme_index, wild_i, seed,
+                problem_id, groups, n_groups, np.ascontiguousarray(prob, dtype=np.int64),
+                np.ascontiguousarray(rep, dtype=np.int64), compute_cov=compute_cov,
+                n_threads=_check_threads(threads, b - a), **common,
+            ))
+
+        if len(chunks) == 1:
+            X, C, _, S, _ = call(0, n_items)
+            return X, C, S
+        X = np.empty((n_items, P))
+        C = np.empty((n_items, P, P)) if compute_cov else None
+        S = np.empty(n_items, dtype=np.int32)
+        for a, b in chunks:
+            Xc, Cc, _, Sc, _ = call(a, b)
+            X[a:b], S[a:b] = Xc, Sc
+            if C is not None:
+                C[a:b] = Cc
+        return X, C, S
+
+    # Replicate -1 of every problem (the point fit re-solved, with its covariance), then the
+    # replicates, problem by problem: item q is (q // R, q % R).
+    all_problems = np.arange(n_problems, dtype=np.int64)
+    _, c0, center_status = solve_items(
+        n_problems, lambda a, b: (all_problems[a:b], np.full(b - a, -1, dtype=np.int64)),
+        scheme_i, True,
     )
-    X = X.reshape(n_problems, R + 1, P)
-    status = status.reshape(n_problems, R + 1)
-    center_status = status[:, 0].copy()
-    if keep_cov:
-        cov = cov.reshape(n_problems, R + 1, P, P)
-        center_cov = cov[:, 0].copy()
-        sample_cov: Optional[FloatArray] = cov[:, 1:].copy()
-    else:
-        # The point fits' covariance: one cheap item per problem.
-        _, c0, _, _, _ = _core.bootstrap_batch(
-            m.index, loss_index, x, y, w, offsets, center, lo, hi, scheme_i, wild_i, seed,
-            problem_id, groups, n_groups, np.arange(n_problems, dtype=np.int64),
-            np.full(n_problems, -1, dtype=np.int64), compute_cov=True, n_threads=1, **common,
-        )
-        center_cov = c0.reshape(n_problems, P, P)
-        sample_cov = None
-    samples = X[:, 1:].copy()
-    st = status[:, 1:].copy()
+    assert c0 is not None
+    center_cov = c0.reshape(n_problems, P, P)
+    X, cov, status = solve_items(
+        n_problems * R, lambda a, b: divmod(np.arange(a, b, dtype=np.int64), R), scheme_i, keep_cov
+    )
+    samples = X.reshape(n_problems, R, P)
+    st = status.reshape(n_problems, R)
     samples[st <= 0] = np.nan
-    if sample_cov is not None:
+    sample_cov: Optional[FloatArray] = None
+    if cov is not None:
+        sample_cov = cov.reshape(n_problems, R, P, P)
         sample_cov[st <= 0] = np.nan
 
     def jackknife() -> tuple[FloatArray, IntArray]:
         jk_scheme = _JACKKNIFE_GROUPS if scheme == "groups" else _JACKKNIFE_POINTS
-        sizes = n_groups if scheme == "groups" else np.diff(offsets)
-        assert sizes is not None
-        off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        prob = np.ascontiguousarray(np.repeat(np.arange(n_problems, dtype=np.int64), sizes))
-        rep = np.ascontiguousarray(np.arange(off[-1], dtype=np.int64) - np.repeat(off[:-1], sizes))
-        Xj, _, _, sj, _ = _core.bootstrap_batch(
-            m.index, loss_index, x, y, w, offsets, center, lo, hi, jk_scheme, wild_i, seed,
-            problem_id, groups, n_groups, prob, rep, compute_cov=False,
-            n_threads=_check_threads(threads, prob.shape[0]), **common,
-        )
-        Xj = Xj.copy()
+        jk_sizes = n_groups if scheme == "groups" else sizes
+        assert jk_sizes is not None
+        off = np.concatenate([[0], np.cumsum(jk_sizes)]).astype(np.int64)
+        prob = np.repeat(all_problems, jk_sizes)
+        rep = np.arange(off[-1], dtype=np.int64) - np.repeat(off[:-1], jk_sizes)
+        Xj, _, sj = solve_items(int(off[-1]), lambda a, b: (prob[a:b], rep[a:b]), jk_scheme, False)
         Xj[sj <= 0] = np.nan
         return Xj, off
 
@@ -1026,6 +1056,7 @@ def bootstrap(
     xtol: float = DEFAULT_XTOL,
     gtol: float = DEFAULT_GTOL,
     threads: Optional[int] = None,
+    max_memory: Optional[int] = None,
 ) -> BootstrapResult:
     """Bootstrap a fit: the point fit, ``n_resamples`` refits, intervals.
 
@@ -1054,6 +1085,11 @@ def bootstrap(
         Multipliers of the wild bootstrap.
     keep_cov : bool
         Keep each replicate's covariance (needed by ``method="studentized"``).
+    max_memory : int, optional
+        Cap in bytes on the working memory of a core call (the prepared data, per-thread
+        resample scratch, and the outputs of the replicates it solves) beyond the returned
+        result; the replicates are solved in as many consecutive batched calls as that needs,
+        with bit-identical results. Default: the data plus 256 MiB for the items.
 
     Returns
     -------
@@ -1109,7 +1145,7 @@ def bootstrap(
         problem_id=np.zeros(1, dtype=np.int64), groups=g, n_groups=ng, n_resamples=R,
         method=method, level=lv, derived=dv, keep_cov=keep_cov or method == "studentized",
         loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter, ftol=ftol,
-        xtol=xtol, gtol=gtol, threads=threads,
+        xtol=xtol, gtol=gtol, threads=threads, max_memory=max_memory,
     )
     _warn_failed(int(batch.n_failed[0]), R, "bootstrap replicates")
     return BootstrapResult(fit=point, batch=batch, x_data=xa, y_data=ya, log_residuals=log_residuals)
@@ -1142,6 +1178,7 @@ def bootstrap_batch(
     xtol: float = DEFAULT_XTOL,
     gtol: float = DEFAULT_GTOL,
     threads: Optional[int] = None,
+    max_memory: Optional[int] = None,
 ) -> BootstrapBatchResult:
     """Bootstrap many problems at once (CSR-packed like :func:`scalingfit.fit_batch`).
 
@@ -1157,6 +1194,9 @@ def bootstrap_batch(
     keep_cov : bool
         Keep every replicate's covariance (n_problems x R x P x P floats), needed by
         studentized intervals; implied by ``method="studentized"``.
+    max_memory : int, optional
+        As for :func:`bootstrap`: 10 million replicates of small problems fit in well under
+        2 GiB of memory.
     Other parameters as for :func:`bootstrap`.
 
     Problems with too few points (or groups) for the scheme, unusable data or a failed point
@@ -1198,7 +1238,7 @@ def bootstrap_batch(
         raise ValueError(f"groups= is only used by scheme='groups', not {scheme!r}")
     fit_kw = dict(
         loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
-        ftol=ftol, xtol=xtol, gtol=gtol, threads=threads,
+        ftol=ftol, xtol=xtol, gtol=gtol, threads=threads, max_memory=max_memory,
     )
     if center is None:
         c = _fit_centers(m, xa, ya, w, off, lo, hi, fit_kw)
@@ -1216,7 +1256,7 @@ def bootstrap_batch(
         groups=g, n_groups=ng, n_resamples=R, method=method, level=lv, derived=dv,
         keep_cov=keep_cov or method == "studentized", max_iter=max_iter, ftol=ftol,
         xtol=xtol, gtol=gtol, threads=threads, loss=loss, f_scale=f_scale,
-        log_residuals=log_residuals,
+        log_residuals=log_residuals, max_memory=max_memory,
     )
     ok = batch.center_status > 0
     _warn_failed(int(batch.n_failed[ok].sum()), int(ok.sum()) * R, "bootstrap replicates")
@@ -1243,8 +1283,7 @@ def _fit_centers(
         if m.positive_inputs and not (xj > 0).all():
             continue
         try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _fit.quiet():
                 guesses = getattr(m, "initial_guesses", None)
                 G = guesses(xj, yj) if guesses else m.initial_guess(xj, yj).reshape(1, -1)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):

@@ -152,12 +152,20 @@ class BatchResult:
         :meth:`best_index`); problems without items get NaN parameters and status -3."""
         idx = self.best_index()
         has = idx >= 0
-        safe = np.where(has, idx, 0)
-        x = np.where(has[:, None], self.x[safe], np.nan)
-        cost = np.where(has, self.cost[safe], np.nan)
-        status = np.where(has, self.status[safe], -3).astype(np.int32)
-        iters = np.where(has, self.iterations[safe], 0).astype(np.int32)
-        cov = None if self.cov is None else np.where(has[:, None, None], self.cov[safe], np.nan)
+        sel = idx[has]  # may be empty: a batch with no items at all
+        n, P = self.n_problems, len(self.param_names)
+        x = np.full((n, P), np.nan)
+        x[has] = self.x[sel]
+        cost = np.full(n, np.nan)
+        cost[has] = self.cost[sel]
+        status = np.full(n, -3, dtype=np.int32)
+        status[has] = self.status[sel]
+        iters = np.zeros(n, dtype=np.int32)
+        iters[has] = self.iterations[sel]
+        cov = None
+        if self.cov is not None:
+            cov = np.full((n, P, P), np.nan)
+            cov[has] = self.cov[sel]
         return BatchResult(
             model=self.model,
             param_names=self.param_names,

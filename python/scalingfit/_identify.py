@@ -1,0 +1,74 @@
+"""Identifiability of fitted exponents from the span of the inputs they act on.
+
+An exponent alpha of ``A x^-alpha`` is determined by how ``log y`` changes across ``log x``:
+over less than a decade of ``x`` it trades off against the amplitude ``A`` (and against ``E``
+for a saturating law) so strongly that the estimate means little, even when the solver
+converges and ``J^T J`` is numerically regular. The span of ``x`` does not depend on units, so
+it is the test; ``J^T J`` singularity (status -2) is the core's own, stricter one.
+:func:`scalingfit.fit` warns (IdentifiabilityWarning) on both; in a batch the status is the
+report, as for every other per-problem outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._custom import CustomModel
+from .models import Model
+
+# The exponents of the built-in laws and the input column each one scales.
+EXPONENT_INPUTS: dict[str, dict[str, int]] = {
+    "power_law": {"alpha": 0},
+    "saturating_power_law": {"alpha": 0},
+    "chinchilla": {"alpha": 0, "beta": 1},
+    "chinchilla_lse": {"alpha": 0, "beta": 1},
+    "kaplan_nd": {"alpha_N": 0, "alpha_D": 1},
+    "broken_power_law": {"alpha": 0, "beta": 0},
+    "kaplan_ns": {"alpha_N": 0, "alpha_S": 1},
+    "learning_curve": {"alpha": 0},
+    "lr_annealing": {"alpha": 0},
+}
+MIN_DECADES = 1.0
+
+
+def narrow_exponents(
+    m: Union[Model, CustomModel],
+    x: NDArray[np.float64],
+    w: Optional[NDArray[np.float64]],
+    offsets: NDArray[np.int64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    problems: NDArray[np.int64],
+) -> dict[int, list[str]]:
+    """For each of ``problems`` whose free exponents act on an input spanning under
+    MIN_DECADES (over its points of positive weight): a sentence per such input."""
+    spec = EXPONENT_INPUTS.get(m.name, {}) if isinstance(m, Model) else {}
+    free = {p: c for p, c in spec.items() if lo[m.param_names.index(p)] < hi[m.param_names.index(p)]}
+    if not free or problems.size == 0:
+        return {}
+    n_problems = offsets.shape[0] - 1
+    pid = np.repeat(np.arange(n_problems), np.diff(offsets))
+    use = np.ones(x.shape[0], dtype=bool) if w is None else w > 0
+    out: dict[int, list[str]] = {}
+    for c in sorted(set(free.values())):
+        v = x[:, c]
+        with np.errstate(all="ignore"):
+            lv = np.where(use & (v > 0) & np.isfinite(v), np.log10(np.where(v > 0, v, 1.0)), np.nan)
+        lo_c = np.full(n_problems, np.nan)
+        hi_c = np.full(n_problems, np.nan)
+        np.fmin.at(lo_c, pid, lv)
+        np.fmax.at(hi_c, pid, lv)
+        span = hi_c[problems] - lo_c[problems]
+        params = [p for p, cc in free.items() if cc == c]
+        name = m.input_names[c]
+        for j, s in zip(problems.tolist(), span.tolist()):
+            if s < MIN_DECADES:  # False for NaN (no usable point)
+                out.setdefault(j, []).append(
+                    f"{name} spans {s:.2g} decades (under one), so {' and '.join(params)} cannot "
+                    f"be told apart from the amplitude; widen the range of {name} or fix "
+                    f"{' and '.join(params)} with bounds"
+                )
+    return out
