@@ -210,6 +210,125 @@ def test_bootstrap_intervals_are_chunk_invariant_and_cover(tmp_path: Path) -> No
     cover = ((lo <= t) & (t <= hi)).mean()
     # 200 nominal-95% intervals: a binomial 99.9% band around 0.95 is about [0.89, 0.99].
     assert 0.89 <= cover <= 1.0, cover
-    # A different seed gives different intervals (the seed is part of the configuration).
-    s = rf.refit(a_db, bootstrap=100, seed=4, progress=False)
+    # A different seed gives different intervals (the seed is part of the configuration); it
+    # replaces the stored results only when asked to (never mixed into one table).
+    with pytest.raises(data.RunDataError, match="another configuration"):
+        rf.refit(a_db, bootstrap=100, seed=4, progress=False)
+    s = rf.refit(a_db, bootstrap=100, seed=4, progress=False, overwrite=True)
     assert s.n_fitted == 40 and s.n_skipped == 0
+    assert _params(a_db)["ci_low"].tolist() != a["ci_low"].tolist()
+
+
+# ---------------------------------------------------------------- database safety
+def _one_row_per_group(db: Path, n: int) -> None:
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT COUNT(*), COUNT(DISTINCT group_key) FROM fits").fetchone() == (n, n)
+        assert con.execute("SELECT COUNT(DISTINCT config_hash) FROM fits").fetchone()[0] == 1
+        assert con.execute("SELECT COUNT(*) FROM fit_params").fetchone()[0] == 5 * n
+
+
+def test_results_of_another_config_are_refused_unless_overwrite(runs_db, capsys) -> None:
+    from scalingfit import cli
+
+    path, _, _ = runs_db
+    rf.refit(path, progress=False)
+    before = _params(path)
+    with pytest.raises(data.RunDataError, match=r"60 group\(s\) with config_hash .*seed 0, bootstrap 0.*"
+                                                r"overwrite=True \(--overwrite\)"):
+        rf.refit(path, bootstrap=20, seed=1, progress=False)
+    assert _params(path)["cost"].tolist() == before["cost"].tolist()  # untouched
+    assert cli.main(["refit", str(path), "--bootstrap", "20", "--seed", "1", "--quiet"]) == 1
+    assert "another configuration" in capsys.readouterr().err
+    # Another law is another set of results: it lives beside the first.
+    assert rf.refit(path, law="saturating_n", progress=False).n_fitted == 60
+    assert cli.main(["refit", str(path), "--bootstrap", "20", "--seed", "1", "--quiet", "--overwrite"]) == 0
+    after = rf.read_fits(path, law="chinchilla")
+    assert len(after) == 60 and (after["n_boot"] == 20).all()
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT COUNT(DISTINCT config_hash) FROM fits WHERE law = 'chinchilla'").fetchone()[0] == 1
+        assert con.execute("SELECT COUNT(*) FROM fits WHERE law = 'saturating_n'").fetchone()[0] == 60
+        assert con.execute("SELECT COUNT(*) FROM fit_params WHERE law = 'chinchilla'").fetchone()[0] == 300
+
+
+def test_two_refits_of_one_db_in_one_process_are_kept_apart(runs_db) -> None:
+    """DuckDB lets one process open a file twice; the refit's own lock refuses the second."""
+    import threading
+
+    path, _, _ = runs_db
+    started, release = threading.Event(), threading.Event()
+    done: list[object] = []
+
+    def first() -> None:
+        def hook(k: int) -> None:
+            started.set()
+            release.wait(60)
+        try:
+            done.append(rf.refit(path, chunk_groups=20, progress=False, on_chunk=hook))
+        except BaseException as exc:  # pragma: no cover - reported below
+            done.append(exc)
+
+    t = threading.Thread(target=first)
+    t.start()
+    try:
+        assert started.wait(60)
+        with pytest.raises(data.RunDataError, match="being refitted by another process or thread"):
+            rf.refit(path, progress=False)
+    finally:
+        release.set()
+        t.join(60)
+    assert isinstance(done[0], rf.RefitSummary), done
+    _one_row_per_group(path, 60)
+    assert rf.refit(path, progress=False).n_skipped == 60  # the lock is released afterwards
+
+
+def test_concurrent_refit_processes_on_a_csv_source(tmp_path: Path) -> None:
+    """Two refits of one CSV write to the same <source>.fits.duckdb: the second is refused with
+    a clear error while the first runs, and the results are whole afterwards."""
+    runs, _ = _synthdb.chinchilla_sweeps(24, runs=20, checkpoints=1, seed=9)
+    csv = tmp_path / "runs.csv"
+    runs.to_csv(csv, index=False)
+    marker = tmp_path / "chunk.txt"
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from scalingfit import refit as rf
+        def hook(k):
+            Path({str(marker)!r}).write_text(str(k))
+            time.sleep(0.3)
+        rf.refit({str(csv)!r}, chunk_groups=4, progress=False, on_chunk=hook)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 60
+        while not marker.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the first refit ended before the second started"
+        with pytest.raises(data.RunDataError, match="being refitted|in use by another process"):
+            rf.refit(csv, progress=False)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = tmp_path / "runs.csv.fits.duckdb"
+    _one_row_per_group(out, 24)
+    assert rf.refit(csv, progress=False).n_skipped == 24
+
+
+def test_a_chunk_whose_write_fails_leaves_nothing_behind(runs_db) -> None:
+    """_write is one transaction: when its last statement fails, the earlier ones of the chunk
+    (deleting and inserting fits rows) are rolled back."""
+    path, runs, _ = runs_db
+    rf.refit(path, progress=False)
+    before = _params(path)
+    config = rf.RefitConfig(law="chinchilla", group_by=("sweep",))
+    rows, params, _ = rf.fit_frame(runs, config)
+    rows["cost"] = -1.0
+    con = duckdb.connect(str(path))
+    try:
+        with pytest.raises(duckdb.Error):
+            rf._write(con, rows, params.drop(columns=["ci_high"]), config)  # fit_params insert fails
+    finally:
+        con.close()
+    assert _params(path)["cost"].tolist() == before["cost"].tolist()
+    _one_row_per_group(path, 60)

@@ -9,6 +9,11 @@ Resume: a group whose (group key, law, config hash, data hash) already has a row
 so re-running after Ctrl-C or a kill finishes the rest; results already written are never
 touched by an interrupted chunk (its transaction rolls back). A group that cannot be fitted
 gets a row with its status and reason; it never stops the run.
+
+Safety: one refit at a time per results database (an advisory lock on ``<db>.lock``, on top of
+DuckDB's own one-writer lock, so two refits in one process are kept apart too), and one
+configuration per law in a fits table: a refit with another configuration (seed, bootstrap,
+level, ...) refuses to mix its results with the stored ones unless told ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, U
 import numpy as np
 
 from . import _status, data
+
+try:  # POSIX advisory file locks; elsewhere DuckDB's own lock is the only guard
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 from ._fit import fit_batch
 from .models import get as get_model
 
@@ -289,6 +299,65 @@ def _open(db: Union[str, Path]) -> Any:
         raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {msg}") from None
 
 
+def _lock(db: Union[str, Path]) -> Any:
+    """Holds an exclusive advisory lock on ``<db>.lock`` (flock: per open file, so a second
+    refit in the same process is refused as well as one in another process); closing the
+    returned file releases it. The lock file stays, empty: removing it would race."""
+    path = Path(f"{db}.lock")
+    try:
+        f = open(path, "a")
+    except OSError as exc:
+        raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {exc}") from None
+    if fcntl is not None:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise data.RunDataError(
+                f"{db} is being refitted by another process or thread (it holds {path}); wait for "
+                "it to finish, or write the results to another db="
+            ) from None
+    return f
+
+
+def _other_configs(con: Any, config: RefitConfig) -> list[tuple[Any, ...]]:
+    """(config_hash, groups, seed, n_boot, level, ci_method, version) of every other
+    configuration that has results for this law in the fits table."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if FITS_TABLE not in tables:
+        return []
+    return list(con.execute(
+        f"SELECT config_hash, COUNT(*), MIN(seed), MIN(n_boot), MIN(level), MIN(ci_method), MIN(version) "
+        f"FROM {FITS_TABLE} WHERE law = ? AND config_hash <> ? GROUP BY config_hash ORDER BY config_hash",
+        [config.law, config.config_hash()]).fetchall())
+
+
+def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite: bool) -> None:
+    """Refuses to mix this law's results of another configuration with this refit's; with
+    ``overwrite`` deletes them first (one transaction)."""
+    others = _other_configs(con, config)
+    if not others:
+        return
+    if not overwrite:
+        stored = "; ".join(f"{n} group(s) with config_hash {h} (seed {s}, bootstrap {b}, level {lv}, "
+                           f"{ci}, scalingfit {v})" for h, n, s, b, lv, ci, v in others)
+        raise data.RunDataError(
+            f"{db} already has {config.law!r} results made with another configuration: {stored}. This "
+            f"refit (config_hash {config.config_hash()}: seed {config.seed}, bootstrap {config.bootstrap}, "
+            f"level {config.level}, {config.ci_method}) will not mix its results with them: pass "
+            "overwrite=True (--overwrite) to replace them, or write to another db="
+        )
+    try:
+        con.begin()
+        for table in (FITS_TABLE, PARAMS_TABLE):
+            con.execute(f"DELETE FROM {table} WHERE law = ? AND config_hash <> ?",
+                        [config.law, config.config_hash()])
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
 def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if FITS_TABLE not in tables:
@@ -380,7 +449,8 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
           group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None, table: str = "runs",
           metric: Optional[str] = "loss", bootstrap: int = 0, seed: int = 0, level: float = 0.95,
           ci_method: str = "percentile", chunk_groups: int = 500, threads: Optional[int] = None,
-          progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None) -> RefitSummary:
+          progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
+          overwrite: bool = False) -> RefitSummary:
     """Refit ``law`` on every group of a run database, resumably.
 
     Parameters
@@ -404,6 +474,10 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
         Groups per chunk (one batched call and one transaction each).
     progress : bool
         A progress bar with groups/s and ETA on stderr (tqdm when installed).
+    overwrite : bool
+        Replace this law's results made with another configuration (seed, bootstrap, level,
+        interval method, scalingfit version). Without it such a refit raises
+        :class:`~scalingfit.data.RunDataError` instead of mixing results in one fits table.
 
     Returns
     -------
@@ -434,14 +508,22 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
         raise data.RunDataError(f"no such file: {source}")
     config = RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=int(bootstrap),
                          seed=int(seed), level=float(level), ci_method=ci_method)
-    con = _open(db)
+    lock = _lock(db)  # released when the refit ends, however it ends
+    try:
+        con = _open(db)
+    except BaseException:
+        lock.close()
+        raise
     t_start = time.perf_counter()
     n_fitted = n_failed = n_chunks = n_skipped = 0
     t_core = 0.0
     try:
         same_file = not isinstance(source, pd.DataFrame) and Path(source).resolve() == Path(db).resolve()
         if not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() in (".duckdb", ".db") and not same_file:
-            con.execute(f"ATTACH '{Path(source).as_posix()}' AS src (READ_ONLY)")
+            try:
+                con.execute(f"ATTACH '{Path(source).as_posix()}' AS src (READ_ONLY)")
+            except Exception as exc:  # e.g. another process is writing to it
+                raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
             rel = f'src."{table}"'
         else:
             rel = _source_sql(con, source, table)
@@ -451,6 +533,7 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
             raise
         except Exception as exc:
             raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
+        _check_config(con, db, config, overwrite)
         done = _existing(con, config)
         bar = _progress(n_groups, progress)
         try:
@@ -469,6 +552,7 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
             bar(None)
     finally:
         con.close()
+        lock.close()
     return RefitSummary(str(db), law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
                         n_chunks, time.perf_counter() - t_start, t_core)
 
