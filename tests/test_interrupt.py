@@ -1,4 +1,5 @@
-"""Ctrl-C during a long batch returns promptly with KeyboardInterrupt, leaking no threads."""
+"""Ctrl-C during a long batch returns promptly with KeyboardInterrupt, leaking no threads;
+during a refit it leaves whole chunks in the database and releases its lock."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
+
+import pytest
 
 
 def test_sigint_interrupts_a_long_fit_batch_within_a_second() -> None:
-    script = textwrap.dedent("""
+    line, latency, _ = _interrupt("""
         import sys, threading, time
         import numpy as np
         import scalingfit
@@ -27,20 +31,81 @@ def test_sigint_interrupts_a_long_fit_batch_within_a_second() -> None:
         except KeyboardInterrupt:
             print(f"interrupted {time.perf_counter() - t0:.3f} threads={threading.active_count()}", flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert line.startswith("interrupted"), line
+    assert line.endswith("threads=1"), line  # every worker thread joined
+    assert latency < 1.0, f"took {latency:.2f} s to stop"
+
+
+def _interrupt(script: str, wait_for: str = "start", delay: float = 0.5) -> tuple[str, float, int]:
+    """Runs script, sends SIGINT `delay` s after it prints `wait_for`; (its next line, the
+    latency until that line, its exit code)."""
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
     try:
-        assert proc.stdout.readline().strip() == "start"
-        time.sleep(0.5)
+        assert proc.stdout.readline().strip() == wait_for
+        time.sleep(delay)
         t_sent = time.perf_counter()
         proc.send_signal(signal.SIGINT)
         line = proc.stdout.readline().strip()
         latency = time.perf_counter() - t_sent
-        proc.wait(timeout=30)
+        rc = proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         proc.stdout.close()
-    assert line.startswith("interrupted"), line
-    assert line.endswith("threads=1"), line  # every worker thread joined
+    return line, latency, rc
+
+
+def test_sigint_interrupts_a_long_bootstrap_split_by_max_memory_within_a_second() -> None:
+    line, latency, _ = _interrupt("""
+        import threading, time, warnings
+        import numpy as np
+        from scalingfit import _bench
+        from scalingfit.bootstrap import bootstrap_batch
+        p = _bench.make_problems("chinchilla", 2000, 40, seed=1)
+        center = p.p0
+        print("start", flush=True)
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                # 2,000 x 2,000 resamples, ~4 million items in calls of at most 32 MiB each.
+                bootstrap_batch("chinchilla", p.x, p.y, p.offsets, n_resamples=2000, center=center,
+                                method="percentile", threads=2, max_memory=32 << 20)
+            print("finished", flush=True)
+        except KeyboardInterrupt:
+            print(f"interrupted {time.perf_counter() - t0:.3f} threads={threading.active_count()}", flush=True)
+    """)
+    assert line.startswith("interrupted") and line.endswith("threads=1"), line
     assert latency < 1.0, f"took {latency:.2f} s to stop"
+
+
+def test_sigint_during_a_refit_leaves_whole_chunks_and_releases_the_lock(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb")
+    pytest.importorskip("pandas")
+    from scalingfit import _synthdb
+    from scalingfit import refit as rf
+
+    runs, _ = _synthdb.chinchilla_sweeps(60, runs=30, checkpoints=1, seed=11)
+    db = tmp_path / "runs.duckdb"
+    _synthdb.write_duckdb(str(db), runs)
+    line, latency, rc = _interrupt(f"""
+        import time
+        from scalingfit import refit as rf
+        def hook(k):
+            if k == 2:
+                print("start", flush=True)
+            time.sleep(0.2)
+        try:
+            rf.refit({str(db)!r}, chunk_groups=6, bootstrap=50, progress=False, on_chunk=hook)
+            print("finished", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    """, delay=0.3)
+    assert line == "interrupted" and rc == 0, (line, rc)
+    assert latency < 1.0, f"took {latency:.2f} s to stop"
+    fits = rf.read_fits(db)
+    assert 12 <= len(fits) < 60 and len(fits) % 6 == 0  # whole chunks only
+    s = rf.refit(db, chunk_groups=6, bootstrap=50, progress=False)  # the lock was released
+    assert s.n_skipped == len(fits) and s.n_fitted == 60 - len(fits)
