@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -80,6 +80,24 @@ def item_chunks(
     return [(a, min(a + per, n_items)) for a in range(0, n_items, per)] or [(0, 0)]
 
 
+def gather(
+    chunks: list[tuple[int, int]], call: Callable[[int, int], tuple[Any, ...]], P: int,
+    compute_cov: bool,
+) -> tuple[Any, ...]:
+    """(x, cov, cost, status, iterations) of all items, from call(a, b) -> the same of items
+    [a, b) for each chunk: the call's own arrays when there is one chunk, else gathered."""
+    if len(chunks) == 1:
+        return call(*chunks[0])
+    n = chunks[-1][1]
+    out = (np.empty((n, P)), np.empty((n, P, P)) if compute_cov else None, np.empty(n),
+           np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32))
+    for a, b in chunks:
+        for dst, src in zip(out, call(a, b)):
+            if dst is not None:
+                dst[a:b] = src
+    return out
+
+
 def solve(
     m: Union[Model, CustomModel],
     x: FloatArray,
@@ -113,7 +131,7 @@ def solve(
     fixed_bytes = 8 * x.size + 8 * y.shape[0] + offsets.shape[0]
     chunks = item_chunks(n_items, item_bytes, fixed_bytes, max_memory)
 
-    def run(a: int, b: int, c: bool) -> tuple[Any, ...]:
+    def run(a: int, b: int) -> tuple[Any, ...]:
         if isinstance(m, CustomModel):
             return _custom.solve_batch(
                 m, loss, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol, gtol,
@@ -121,23 +139,11 @@ def solve(
             )
         return tuple(_core.solve_batch(
             m.index, loss_index, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol,
-            gtol, int(max_iter), float(f_scale), bool(log_residuals), c,
+            gtol, int(max_iter), float(f_scale), bool(log_residuals), compute_cov,
             _check_threads(threads, b - a),
         ))
 
-    if len(chunks) == 1:
-        xs, cov, cost, status, iters = run(0, n_items, compute_cov)
-    else:
-        xs = np.empty((n_items, P))
-        cov = np.empty((n_items, P, P)) if compute_cov else None
-        cost = np.empty(n_items)
-        status = np.empty(n_items, dtype=np.int32)
-        iters = np.empty(n_items, dtype=np.int32)
-        for a, b in chunks:
-            r = run(a, b, compute_cov)
-            xs[a:b], cost[a:b], status[a:b], iters[a:b] = r[0], r[2], r[3], r[4]
-            if cov is not None:
-                cov[a:b] = r[1]
+    xs, cov, cost, status, iters = gather(chunks, run, P, compute_cov)
     return BatchResult(
         model=m.name,
         param_names=m.param_names,

@@ -940,17 +940,7 @@ def _run(
                 n_threads=_check_threads(threads, b - a), **common,
             ))
 
-        if len(chunks) == 1:
-            X, C, _, S, _ = call(0, n_items)
-            return X, C, S
-        X = np.empty((n_items, P))
-        C = np.empty((n_items, P, P)) if compute_cov else None
-        S = np.empty(n_items, dtype=np.int32)
-        for a, b in chunks:
-            Xc, Cc, _, Sc, _ = call(a, b)
-            X[a:b], S[a:b] = Xc, Sc
-            if C is not None:
-                C[a:b] = Cc
+        X, C, _, S, _ = _fit.gather(chunks, call, P, compute_cov)
         return X, C, S
 
     # Replicate -1 of every problem (the point fit re-solved, with its covariance), then the
