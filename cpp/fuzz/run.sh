@@ -27,9 +27,14 @@ run_libfuzzer() {
   clang++ "${san[@]}" -fsanitize=fuzzer "${src[@]}" -o "$out/fuzz_batch"
   echo "fuzz: libFuzzer target built in $((SECONDS - t0)) s"
   # -max_len: room for a few problems of a dozen points each; crashes land in build/fuzz/.
+  local log=$out/libfuzzer.log rc=0
   "$out/fuzz_batch" -max_total_time="$seconds" -max_len=1024 -print_final_stats=1 \
-    -artifact_prefix="$out/" "$corpus" 2>&1 | grep -v "^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)" | tail -n 25
-  return "${PIPESTATUS[0]}"
+    -artifact_prefix="$out/" "$corpus" >"$log" 2>&1 || rc=$?
+  grep -E "INITED|DONE|^stat::" "$log" || true
+  if [ "$rc" -ne 0 ]; then
+    tail -n 80 "$log"
+  fi
+  return "$rc"
 }
 
 run_driver() {
