@@ -19,8 +19,9 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pytest
 import scalingfit
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from scalingfit import _core, _status
 from scalingfit._warnings import IdentifiabilityWarning, ScalingFitWarning
 from scalingfit.bootstrap import METHODS, SCHEMES, bootstrap, bootstrap_batch
@@ -48,14 +49,23 @@ param_value = st.one_of(st.floats(-3.0, 3.0), st.floats(-1e3, 1e3), st.sampled_f
 
 
 def outcome(call: Callable[[], Any]) -> Optional[Any]:
-    """The result of call(), or None when it raised a clear ValueError/TypeError."""
+    """The result of call(), or None when it raised a clear ValueError/TypeError (counted as
+    hypothesis events: --hypothesis-show-statistics shows the mix)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingFitWarning)
         try:
-            return call()
+            r = call()
         except (ValueError, TypeError) as exc:
             assert str(exc), "errors must say what is wrong"
+            _event(f"raised {type(exc).__name__}")
             return None
+    _event("returned a result")
+    return r
+
+
+def _event(what: str) -> None:
+    if currently_in_test_context():
+        event(what)
 
 
 def check_items(x: np.ndarray, cost: np.ndarray, status: np.ndarray, n_items: int, P: int) -> None:
@@ -74,10 +84,10 @@ def check_fit(r: scalingfit.FitResult, P: int) -> None:
 
 
 @st.composite
-def inputs(draw: st.DrawFn, m: scalingfit.models.Model, n: int) -> np.ndarray:
+def inputs(draw: st.DrawFn, m: scalingfit.models.Model, n: int, dirty: bool) -> np.ndarray:
     """(n, n_inputs) inputs: mostly spread-out plausible values, sometimes one value repeated
-    (a degenerate design), sometimes anything."""
-    kind = draw(st.sampled_from(["spread", "spread", "equal", "any"]))
+    (a degenerate design), and when `dirty` sometimes anything."""
+    kind = draw(st.sampled_from(["spread", "spread", "equal"] + (["any"] if dirty else [])))
     cols = []
     for _ in range(m.n_inputs):
         if kind == "equal":
@@ -105,19 +115,34 @@ def starts(draw: st.DrawFn, m: scalingfit.models.Model, lo: np.ndarray, hi: np.n
     return out
 
 
+def targets(n: int, dirty: bool) -> st.SearchStrategy[np.ndarray]:
+    values = st.one_of(st.floats(0.5, 10.0), number) if dirty else st.floats(0.5, 10.0)
+    return st.lists(values, min_size=n, max_size=n).map(np.array)
+
+
+def weights(n: int, dirty: bool) -> st.SearchStrategy[np.ndarray]:
+    values = st.sampled_from([0.0, 1.0, 2.0])
+    return st.lists(st.one_of(values, number) if dirty else values, min_size=n, max_size=n).map(np.array)
+
+
+f_scales = st.one_of(st.floats(1e-6, 1e3), st.floats(1e-6, 1e3), st.sampled_from([0.0, -1.0, np.inf, np.nan]))
+
+
 @st.composite
 def fit_problem(draw: st.DrawFn) -> dict[str, Any]:
+    """One problem; a quarter of them may hold values of any kind (mostly rejected with a
+    ValueError), the rest are valid data the solver must handle, degenerate or not."""
     m = scalingfit.models.get(draw(st.sampled_from(MODELS)))
+    dirty = draw(st.integers(0, 3)) == 0
     n = draw(st.integers(0, 12))
-    x = draw(inputs(m, n))
-    y = np.array(draw(st.lists(st.one_of(st.floats(0.5, 10.0), number), min_size=n, max_size=n)))
+    x = draw(inputs(m, n, dirty))
+    y = draw(targets(n, dirty))
     kw: dict[str, Any] = dict(loss=draw(st.sampled_from(LOSSES)), log_residuals=draw(st.booleans()),
                               max_iter=draw(st.sampled_from([0, 1, 5, 50, 500])))
     if draw(st.booleans()):
-        kw["weights"] = np.array(draw(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.0]), number),
-                                               min_size=n, max_size=n)))
+        kw["weights"] = draw(weights(n, dirty))
     if draw(st.booleans()):
-        kw["f_scale"] = draw(st.one_of(st.floats(1e-6, 1e3), st.sampled_from([0.0, -1.0, np.inf, np.nan])))
+        kw["f_scale"] = draw(f_scales)
     if draw(st.booleans()):
         kw["p0"] = draw(starts(m, m.lower, m.upper, 1))[0]
     return dict(model=m, x=x, y=y, kw=kw)
@@ -138,8 +163,9 @@ def batch_problem(draw: st.DrawFn) -> dict[str, Any]:
     counts = draw(st.lists(st.integers(0, 9), min_size=1, max_size=5))  # empty problems included
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     n = int(offsets[-1])
-    x = np.vstack([draw(inputs(m, c)) for c in counts]) if n else np.zeros((0, m.n_inputs))
-    y = np.array(draw(st.lists(st.one_of(st.floats(0.5, 10.0), number), min_size=n, max_size=n)))
+    dirty = draw(st.booleans())  # bad data inside a problem is a status in a batch, not an error
+    x = np.vstack([draw(inputs(m, c, dirty)) for c in counts]) if n else np.zeros((0, m.n_inputs))
+    y = draw(targets(n, dirty))
     kw: dict[str, Any] = dict(loss=draw(st.sampled_from(LOSSES)), log_residuals=draw(st.booleans()),
                               max_iter=draw(st.sampled_from([0, 3, 50, 500])),
                               threads=draw(st.sampled_from([None, 1, 2])))
