@@ -314,9 +314,15 @@ def test_no_success_with_non_finite_parameters_on_a_grid_of_nasty_starts() -> No
 def test_all_sizes_equal_is_singular_and_warns() -> None:
     N = np.full(10, 1e9)
     y = 2.0 + 0.01 * np.arange(10)
+    for model, p0 in (("saturating_power_law", [1.0, 100.0, 0.3]), ("power_law", [1.0, 0.3])):
+        with pytest.warns(IdentifiabilityWarning, match="not identifiable"):
+            r = scalingfit.fit(model, N, y, p0=p0)
+        assert r.status == _status.SINGULAR and not r.success
+    # Chinchilla with every D equal: B, beta and E cannot be told apart.
+    N = np.logspace(8, 10, 10)
     with pytest.warns(IdentifiabilityWarning):
-        r = scalingfit.fit("saturating_power_law", N, y, p0=[1.0, 100.0, 0.3])
-    assert not r.success
+        r = scalingfit.fit("chinchilla", (N, np.full(10, 1e11)), 1.7 + 400 * N ** -0.3 + 0.02 * np.arange(10))
+    assert r.status == _status.SINGULAR
 
 
 def test_exponent_over_less_than_a_decade_warns_naming_it() -> None:
