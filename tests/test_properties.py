@@ -347,3 +347,24 @@ def test_best_per_problem_of_a_batch_without_items() -> None:
     best = r.best_per_problem()
     assert best.x.shape == (2, 2) and np.isnan(best.x).all()
     assert best.status.tolist() == [_status.BAD_INPUT] * 2
+
+
+def test_binding_rejects_layouts_that_would_read_or_allocate_out_of_bounds() -> None:
+    """Regressions (found writing the fuzz target): _core.solve_batch checked only the first
+    and last offsets, so [0, 100, 5] made the core read 100 points of a 5-point batch; and
+    n_groups was unbounded, so a huge count meant a huge per-thread scratch allocation inside a
+    worker thread (std::terminate). Both are ValueErrors at the binding now."""
+    x, y = np.logspace(1, 2, 5)[:, None], np.ones(5)
+    lo, hi = np.full(2, -np.inf), np.full(2, np.inf)
+    args = (1e-12, 1e-10, 1e-10, 10, 1.0, False, True, 1)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        _core.solve_batch(0, 0, x, y, None, np.array([0, 100, 5]), np.zeros(1, dtype=np.int64),
+                          np.ones((1, 2)), lo, hi, *args)
+    off = np.array([0, 5])
+    with pytest.raises(ValueError, match=r"n_groups\[0\] = 1000000000000 is not between 0 and"):
+        _core.bootstrap_batch(0, 0, x, y, None, off, np.ones((1, 2)), lo, hi, 1, 0, 0, None,
+                              np.zeros(5, dtype=np.int32), np.array([10**12]), np.zeros(1, dtype=np.int64),
+                              np.zeros(1, dtype=np.int64), *args)
+    with pytest.raises(ValueError, match="n_groups must be between 1 and n_points"):
+        _core.resample_multiplicities(1, 0, 0, np.zeros(1, dtype=np.int64), 5,
+                                      np.zeros(5, dtype=np.int32), 10**12, 1)
