@@ -14,10 +14,19 @@
 // an active set (a parameter at a bound whose gradient points outward is frozen for the
 // step) and projection of the step.
 //
+// Evaluation: cost, g and H come from one pass over the points (J is never stored). On the
+// CPU the pass runs in blocks of points: the per-point terms of a block first (a branch-free
+// loop that the compiler vectorises, with the solver's own exp/log from config.hpp), then the
+// sums with four independent partial sums per entry, combined in a fixed order; on the GPU a
+// plain loop. Models may provide eval_log (log of the value and its gradient) for log
+// residuals. Either way the result depends on the data only, never on the thread count.
+//
 // Stopping (all scale-free):
 //   gtol  max_k |g_k| / sqrt(H_kk * 2 cost) <= gtol over the free parameters
 //         (the cosine between the residual vector and each Jacobian column, as MINPACK);
-//   ftol  actual and predicted reduction both <= ftol * cost;
+//   ftol  actual and predicted reduction both <= ftol * cost, tested on every trial step as
+//         MINPACK does (a step rejected only because rounding noise made the cost go up by
+//         less than ftol * cost ends the solve at the best point found);
 //   xtol  ||h||_D / (1 - q) <= xtol * (||p||_D + xtol), where q = ||h||_D / ||h_prev||_D is the
 //         observed contraction of the steps (capped at 0.999): for a linearly converging
 //         iteration (robust losses, large residuals) the remaining distance is the step
@@ -25,6 +34,11 @@
 #pragma once
 #include "config.hpp"
 #include "linalg.hpp"
+
+#ifndef SF_DEVICE_COMPILE
+#include <cstring>
+#include <utility>
+#endif
 
 namespace scalingfit {
 
@@ -63,61 +77,230 @@ struct ProblemView {
   long long n;
 };
 
-// Evaluates cost, and (when H is not null) the gradient g and the upper triangle of H.
-// Returns false when anything is not finite.
-template <class Model, class Loss>
+// Detects an optional `eval_log(p, t, J)` of a model: log of the value at one point, with
+// J = d log(value) / d p. Used for log residuals when present (it saves the exp/log round
+// trip of, e.g., the log-sum-exp Chinchilla law).
+template <class Model>
+struct HasEvalLog {
+  template <class M>
+  static auto test(int) -> decltype(M::eval_log((const double*)0, (const double*)0, (double*)0),
+                                     char());
+  template <class M>
+  static long test(...);
+  static constexpr bool value = sizeof(test<Model>(0)) == 1;
+};
+
+// The weight of point i: w_i * mult_i (either may be absent).
+SF_HD inline double point_weight(const ProblemView& d, long long i) {
+  double w = d.w ? d.w[i] : 1.0;
+  if (d.mult) w *= d.mult[i];
+  return w;
+}
+
+// One point's terms, shared by the CPU and GPU accumulators: from the inputs t and target y
+// of a point of weight w, J (the Jacobian row of the residual), r (the residual),
+// wr = w rho'(z) and c = w rho(z), z = r^2 / f_scale^2. Straight-line code (for a
+// branch-free model and loss), so that a loop over points vectorises.
+template <class Model, class Loss, bool kLog>
+SF_HD inline void point_terms(const double* p, const double* t, double y, double w,
+                              double inv_fs2, double* J, double* wr, double* r, double* c) {
+  constexpr int P = Model::kParams;
+  double ri;
+  if constexpr (!kLog) {
+    ri = Model::eval(p, t, J) - y;
+  } else if constexpr (HasEvalLog<Model>::value) {
+    ri = Model::eval_log(p, t, J) - y;
+  } else {
+    const double f = Model::eval(p, t, J);
+    const double inv_f = 1.0 / f;  // f <= 0 gives a non-finite residual: caught by the caller
+    for (int a = 0; a < P; ++a) J[a] *= inv_f;
+    ri = sf_log(f) - y;
+  }
+  double rho[3];
+  Loss::eval(ri * ri * inv_fs2, rho);
+  *r = ri;
+  *wr = w * rho[1];
+  *c = w * rho[0];
+}
+
+// The same for a point that may have weight 0: such a point contributes exact zeros whatever
+// the model does there (a model may be undefined at a point its user switched off).
+template <class Model, class Loss, bool kLog>
+SF_HD inline void masked_point_terms(const double* p, const double* t, double y, double w,
+                                     double inv_fs2, double* J, double* wr, double* r,
+                                     double* c) {
+  if (w > 0.0) {
+    point_terms<Model, Loss, kLog>(p, t, y, w, inv_fs2, J, wr, r, c);
+  } else {
+    for (int a = 0; a < Model::kParams; ++a) J[a] = 0.0;
+    *wr = *r = *c = 0.0;
+  }
+}
+
+#if !defined(SF_DEVICE_COMPILE) && defined(__GNUC__)
+#define SF_LANES_ACCUMULATOR 1
+namespace detail {
+// The CPU accumulator works on blocks of kBlock points: first the terms of every point of
+// the block into structure-of-arrays scratch (a loop without reductions or branches, which
+// g++ vectorises when the model and the loss are branch-free), then the sums over the block
+// with kLanes independent partial sums per entry of H, g and the cost (GCC vector
+// extensions: one 4-wide operation on AVX2, two 2-wide ones on SSE2). The partial sums are
+// combined in one fixed order at the end, so the result does not depend on the thread
+// count, only on the data (and on whether the instruction set has FMA).
+constexpr int kLanes = 4;
+constexpr int kBlock = 64;
+typedef double Lanes __attribute__((vector_size(kLanes * sizeof(double))));
+
+// Entry k of the row-major upper triangle of a P x P matrix: its row and column.
+constexpr int tri_row(int P, int k) {
+  int a = 0;
+  while (k >= P - a) k -= P - a++;
+  return a;
+}
+constexpr int tri_col(int P, int k) {
+  int a = 0;
+  while (k >= P - a) k -= P - a++;
+  return a + k;
+}
+
+// The rank-one update of the lanes of H (upper triangle, NH entries), g and the cost by
+// four points, written as folds over compile-time indices: every accumulator is a named
+// register-sized value from the first pass of the compiler on (an array indexed in a loop
+// would live in memory).
+template <int P, std::size_t... A, std::size_t... K>
+inline void rank_one(Lanes* acc, const double (*Jb)[kBlock + kLanes], const double* WR,
+                     const double* R, const double* C, int l, std::index_sequence<A...>,
+                     std::index_sequence<K...>) {
+  constexpr int NH = P * (P + 1) / 2;
+  Lanes j[P], wj[P], wr, r, c;
+  ((std::memcpy(&j[A], &Jb[A][l], sizeof(Lanes))), ...);
+  std::memcpy(&wr, WR + l, sizeof(Lanes));
+  std::memcpy(&r, R + l, sizeof(Lanes));
+  std::memcpy(&c, C + l, sizeof(Lanes));
+  ((wj[A] = wr * j[A]), ...);
+  ((acc[K] += wj[tri_row(P, K)] * j[tri_col(P, K)]), ...);
+  ((acc[NH + A] += wj[A] * r), ...);
+  acc[NH + P] += c;
+}
+
+template <std::size_t... K>
+inline void reduce_lanes(const Lanes* acc, double* out, std::index_sequence<K...>) {
+  ((out[K] = (acc[K][0] + acc[K][1]) + (acc[K][2] + acc[K][3])), ...);
+}
+}  // namespace detail
+#endif
+
+// Evaluates the cost, the gradient g and the upper triangle of H (mirrored into the lower
+// one), kLog: log residuals. Returns false when anything is not finite.
+template <class Model, class Loss, bool kLog>
 SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, double* cost,
                       double* H, double* g) {
   constexpr int P = Model::kParams;
+  constexpr int K = Model::kInputs;
   const double fs2 = o.f_scale * o.f_scale;
   const double inv_fs2 = 1.0 / fs2;
   double c = 0.0;
-  if (H) {
-    for (int a = 0; a < P; ++a) {
-      g[a] = 0.0;
-      for (int b = a; b < P; ++b) H[a * kMaxParams + b] = 0.0;
-    }
-  }
-  double J[kMaxParams];
-  for (long long i = 0; i < d.n; ++i) {
-    double w = d.w ? d.w[i] : 1.0;
-    if (d.mult) w *= d.mult[i];
-    if (w == 0.0) continue;
-    double f = Model::eval(p, d.t + i * Model::kInputs, J);
-    double r;
-    if (o.log_residuals) {
-      if (!(f > 0.0)) return false;
-      const double inv_f = 1.0 / f;
-      for (int a = 0; a < P; ++a) J[a] *= inv_f;
-      r = log(f) - d.y[i];
+#ifdef SF_LANES_ACCUMULATOR
+  using detail::kBlock;
+  using detail::kLanes;
+  constexpr int NH = P * (P + 1) / 2;
+  constexpr int NA = NH + P + 1;  // H's upper triangle, g, cost
+  alignas(32) double Jb[P][kBlock + kLanes];
+  alignas(32) double W[kBlock], WR[kBlock + kLanes], R[kBlock + kLanes], C[kBlock + kLanes];
+  double Tb[kBlock * K], Yb[kBlock];  // a block's points of positive weight
+  detail::Lanes acc[NA] = {};
+  for (long long i0 = 0; i0 < d.n; i0 += kBlock) {
+    int nb = d.n - i0 < kBlock ? static_cast<int>(d.n - i0) : kBlock;
+    const double* w = d.w ? d.w + i0 : nullptr;
+    const int* m = d.mult ? d.mult + i0 : nullptr;
+    if (w && m) {
+      for (int l = 0; l < nb; ++l) W[l] = w[l] * m[l];
+    } else if (w) {
+      for (int l = 0; l < nb; ++l) W[l] = w[l];
+    } else if (m) {
+      for (int l = 0; l < nb; ++l) W[l] = m[l];
     } else {
-      r = f - d.y[i];
+      for (int l = 0; l < nb; ++l) W[l] = 1.0;
     }
-    double rho[3];
-    Loss::eval(r * r * inv_fs2, rho);
-    c += w * rho[0];
-    if (H) {
-      const double wr = w * rho[1];
-      for (int a = 0; a < P; ++a) {
-        const double wja = wr * J[a];
-        g[a] += wja * r;
-        for (int b = a; b < P; ++b) H[a * kMaxParams + b] += wja * J[b];
+    const double* t = d.t + i0 * K;
+    const double* y = d.y + i0;
+    if (w || m) {
+      // Points of weight 0 leave the block (a model may be undefined at a point its user
+      // switched off, and a bootstrap resample leaves out ~37% of the points): the others
+      // move to the front, in order, with their inputs copied to Tb, Yb. Branch-free: every
+      // point is written at slot n, which advances only past a positive weight.
+      int n = 0;
+      for (int l = 0; l < nb; ++l) {
+        for (int c = 0; c < K; ++c) Tb[n * K + c] = t[l * K + c];
+        Yb[n] = y[l];
+        W[n] = W[l];
+        n += W[l] > 0.0 ? 1 : 0;
+      }
+      if (n == 0) continue;
+      if (n < nb) {
+        t = Tb;
+        y = Yb;
+        nb = n;
       }
     }
+    for (int l = 0; l < nb; ++l) {
+      double J[kMaxParams];
+      point_terms<Model, Loss, kLog>(p, t + l * K, y[l], W[l], inv_fs2, J, WR + l, R + l, C + l);
+      for (int a = 0; a < P; ++a) Jb[a][l] = J[a];
+    }
+    // Zeros after the last point up to the next multiple of kLanes (a fixed count of
+    // stores, kept clear of a memset call; the arrays have kLanes entries of slack).
+    for (int u = 0; u < kLanes; ++u) {
+      for (int a = 0; a < P; ++a) Jb[a][nb + u] = 0.0;
+      WR[nb + u] = R[nb + u] = C[nb + u] = 0.0;
+    }
+    for (int l = 0; l < nb; l += kLanes) {
+      detail::rank_one<P>(acc, Jb, WR, R, C, l, std::make_index_sequence<P>(),
+                          std::make_index_sequence<NH>());
+    }
   }
+  double sums[NA];
+  detail::reduce_lanes(acc, sums, std::make_index_sequence<NA>());
+  c = sums[NA - 1];
+  for (int a = 0, k = 0; a < P; ++a) {
+    g[a] = sums[NH + a];
+    for (int b = a; b < P; ++b) H[a * kMaxParams + b] = sums[k++];
+  }
+#else
+  for (int a = 0; a < P; ++a) {
+    g[a] = 0.0;
+    for (int b = a; b < P; ++b) H[a * kMaxParams + b] = 0.0;
+  }
+  for (long long i = 0; i < d.n; ++i) {
+    double J[kMaxParams], wr, r, ci;
+    masked_point_terms<Model, Loss, kLog>(p, d.t + i * K, d.y[i], point_weight(d, i), inv_fs2,
+                                          J, &wr, &r, &ci);
+    c += ci;
+    for (int a = 0; a < P; ++a) {
+      const double wja = wr * J[a];
+      g[a] += wja * r;
+      for (int b = a; b < P; ++b) H[a * kMaxParams + b] += wja * J[b];
+    }
+  }
+#endif
   c *= 0.5 * fs2;
   *cost = c;
   if (!sf_isfinite(c)) return false;
-  if (H) {
-    for (int a = 0; a < P; ++a) {
-      if (!sf_isfinite(g[a])) return false;
-      for (int b = a; b < P; ++b) {
-        if (!sf_isfinite(H[a * kMaxParams + b])) return false;
-        H[b * kMaxParams + a] = H[a * kMaxParams + b];
-      }
+  for (int a = 0; a < P; ++a) {
+    if (!sf_isfinite(g[a])) return false;
+    for (int b = a; b < P; ++b) {
+      if (!sf_isfinite(H[a * kMaxParams + b])) return false;
+      H[b * kMaxParams + a] = H[a * kMaxParams + b];
     }
   }
   return true;
+}
+
+template <class Model, class Loss>
+SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, double* cost,
+                      double* H, double* g) {
+  return o.log_residuals ? accumulate<Model, Loss, true>(d, o, p, cost, H, g)
+                         : accumulate<Model, Loss, false>(d, o, p, cost, H, g);
 }
 
 struct SolveResult {
@@ -139,11 +322,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     for (int a = 0; a < P * P; ++a) cov[a] = qnan;
   }
   double n_eff = 0.0;
-  for (long long i = 0; i < d.n; ++i) {
-    double w = d.w ? d.w[i] : 1.0;
-    if (d.mult) w *= d.mult[i];
-    if (w > 0.0) n_eff += 1.0;
-  }
+  for (long long i = 0; i < d.n; ++i) n_eff += point_weight(d, i) > 0.0 ? 1.0 : 0.0;
   for (int a = 0; a < P; ++a) {
     if (!sf_isfinite(p[a]) || p[a] < lo[a] || p[a] > hi[a]) {
       res.status = kStatusBadInput;
@@ -254,6 +433,13 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
         break;
       }
     } else {
+      // MINPACK's test on every trial step, not only on accepted ones: when both the
+      // predicted and the actual change are below ftol * cost, the cost is at its minimum up
+      // to rounding (the step failed by rounding noise only) and p already holds the best.
+      if (ok && pred >= 0.0 && pred <= o.ftol * cost && sf_abs(act) <= o.ftol * cost) {
+        status = kStatusFtol;
+        break;
+      }
       mu *= nu;
       nu *= 2.0;
       if (!(mu < 1e300)) {  // no step of any length reduces the cost

@@ -8,8 +8,10 @@
 //              style models: the logs are taken once per point, never per iteration),
 //   names()    parameter names, in order,
 //   eval(p, t, J) -> value at one point; fills J[0..kParams) with d value / d p.
-// Value and Jacobian share their exp/log work. Every derivative is checked against
-// central finite differences in tests/test_models.py.
+// Value and Jacobian share their exp/log work (the solver's sf_exp / sf_log, which vectorise;
+// config.hpp). Optional: eval_log(p, t, J) -> log value, J = d log value / d p, used for log
+// residuals (lm.hpp). Every derivative is checked against central finite differences in
+// tests/test_models.py.
 #pragma once
 #include "config.hpp"
 
@@ -17,14 +19,14 @@ namespace scalingfit {
 
 // log(1 + exp(z)) without overflow.
 SF_HD inline double softplus(double z) {
-  return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
+  return z > 0 ? z + log1p(sf_exp(-z)) : log1p(sf_exp(z));
 }
 // 1 / (1 + exp(-z)) without overflow.
 SF_HD inline double logistic(double z) {
   if (z >= 0) {
-    return 1.0 / (1.0 + exp(-z));
+    return 1.0 / (1.0 + sf_exp(-z));
   }
-  const double e = exp(z);
+  const double e = sf_exp(z);
   return e / (1.0 + e);
 }
 
@@ -39,7 +41,7 @@ struct PowerLaw {
     return n[i];
   }
   SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double xa = exp(-p[1] * t[0]);  // x^-alpha
+    const double xa = sf_exp(-p[1] * t[0]);  // x^-alpha
     const double f = p[0] * xa;
     J[0] = xa;
     J[1] = -t[0] * f;
@@ -58,7 +60,7 @@ struct SaturatingPowerLaw {
     return n[i];
   }
   SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double xa = exp(-p[2] * t[0]);
+    const double xa = sf_exp(-p[2] * t[0]);
     const double g = p[1] * xa;
     J[0] = 1.0;
     J[1] = xa;
@@ -78,8 +80,8 @@ struct Chinchilla {
     return n[i];
   }
   SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double na = exp(-p[3] * t[0]);  // N^-alpha
-    const double db = exp(-p[4] * t[1]);  // D^-beta
+    const double na = sf_exp(-p[3] * t[0]);  // N^-alpha
+    const double db = sf_exp(-p[4] * t[1]);  // D^-beta
     const double ga = p[1] * na;
     const double gb = p[2] * db;
     J[0] = 1.0;
@@ -108,9 +110,9 @@ struct ChinchillaLSE {
     const double u2 = p[1] - p[4] * t[1];
     const double u3 = p[2];
     const double m = sf_max(u1, sf_max(u2, u3));
-    const double e1 = exp(u1 - m), e2 = exp(u2 - m), e3 = exp(u3 - m);
+    const double e1 = sf_exp(u1 - m), e2 = sf_exp(u2 - m), e3 = sf_exp(u3 - m);
     const double s = e1 + e2 + e3;
-    const double L = exp(m + log(s));
+    const double L = sf_exp(m + sf_log(s));
     const double w1 = L * e1 / s, w2 = L * e2 / s, w3 = L * e3 / s;
     J[0] = w1;
     J[1] = w2;
@@ -118,6 +120,23 @@ struct ChinchillaLSE {
     J[3] = -t[0] * w1;
     J[4] = -t[1] * w2;
     return L;
+  }
+  // For log residuals: log L = LSE(...) and d log L / d p (softmax weights): no exp/log round
+  // trip, one exp fewer.
+  SF_HD static double eval_log(const double* p, const double* t, double* J) {
+    const double u1 = p[0] - p[3] * t[0];
+    const double u2 = p[1] - p[4] * t[1];
+    const double u3 = p[2];
+    const double m = sf_max(u1, sf_max(u2, u3));
+    const double e1 = sf_exp(u1 - m), e2 = sf_exp(u2 - m), e3 = sf_exp(u3 - m);
+    const double s = e1 + e2 + e3;
+    const double inv_s = 1.0 / s;
+    J[0] = e1 * inv_s;
+    J[1] = e2 * inv_s;
+    J[2] = e3 * inv_s;
+    J[3] = -t[0] * J[0];
+    J[4] = -t[1] * J[1];
+    return m + sf_log(s);
   }
 };
 
@@ -134,13 +153,13 @@ struct KaplanND {
   }
   SF_HD static double eval(const double* p, const double* t, double* J) {
     const double Nc = p[0], Dc = p[1], aN = p[2], aD = p[3];
-    const double ln_ratio = log(Nc) - t[0];          // log(N_c / N)
+    const double ln_ratio = sf_log(Nc) - t[0];          // log(N_c / N)
     const double u = (aN / aD) * ln_ratio;
-    const double t1 = exp(u);                        // (N_c/N)^(aN/aD)
-    const double t2 = exp(log(Dc) - t[1]);           // D_c / D
+    const double t1 = sf_exp(u);                        // (N_c/N)^(aN/aD)
+    const double t2 = sf_exp(sf_log(Dc) - t[1]);           // D_c / D
     const double s = t1 + t2;
-    const double ls = log(s);
-    const double L = exp(aD * ls);
+    const double ls = sf_log(s);
+    const double L = sf_exp(aD * ls);
     J[0] = L * aN * t1 / (s * Nc);
     J[1] = L * aD * t2 / (s * Dc);
     J[2] = L * t1 * ln_ratio / s;
@@ -210,7 +229,7 @@ struct BrokenPowerLaw {
     const double z = (t[0] - lxb) / f;
     const double lq = softplus(z);     // log(1 + (x/x_b)^(1/f))
     const double sz = logistic(z);     // d lq / dz
-    const double xa = exp(-alpha * t[0] - beta * f * lq);
+    const double xa = sf_exp(-alpha * t[0] - beta * f * lq);
     const double P = A * xa;
     J[0] = 1.0;
     J[1] = xa;
@@ -238,10 +257,10 @@ struct KaplanNS {
   }
   SF_HD static double eval(const double* p, const double* t, double* J) {
     const double Nc = p[0], Sc = p[1], aN = p[2], aS = p[3];
-    const double lrn = log(Nc) - t[0];  // log(N_c / N)
-    const double lrs = log(Sc) - t[1];  // log(S_c / S)
-    const double fN = exp(aN * lrn);
-    const double fS = exp(aS * lrs);
+    const double lrn = sf_log(Nc) - t[0];  // log(N_c / N)
+    const double lrs = sf_log(Sc) - t[1];  // log(S_c / S)
+    const double fN = sf_exp(aN * lrn);
+    const double fS = sf_exp(aS * lrs);
     J[0] = aN * fN / Nc;
     J[1] = aS * fS / Sc;
     J[2] = fN * lrn;
@@ -264,8 +283,8 @@ struct LearningCurve {
   }
   SF_HD static double eval(const double* p, const double* t, double* J) {
     const double u = t[0] + p[3];
-    const double lu = log(u);  // NaN for u <= 0: the driver reports a non-finite step
-    const double ua = exp(-p[2] * lu);
+    const double lu = sf_log(u);  // NaN for u <= 0: the driver reports a non-finite step
+    const double ua = sf_exp(-p[2] * lu);
     const double g = p[1] * ua;
     J[0] = 1.0;
     J[1] = ua;
@@ -294,8 +313,8 @@ struct LrAnnealing {
     return n[i];
   }
   SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double ls1 = log(t[0]);
-    const double sa = exp(-p[2] * ls1);  // S1^-alpha
+    const double ls1 = sf_log(t[0]);
+    const double sa = sf_exp(-p[2] * ls1);  // S1^-alpha
     const double g = p[1] * sa;
     const double B = p[0] + g;
     const double m = 1.0 - p[3] * t[1];
