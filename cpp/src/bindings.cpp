@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernels.hpp"
 #include "scalingfit/batch.hpp"
 #include "scalingfit/bootstrap.hpp"
 #include "scalingfit/losses.hpp"
@@ -33,6 +34,61 @@ using I32Array = py::array_t<int32_t, py::array::c_style>;
 namespace {
 
 [[noreturn]] void fail(const std::string& msg) { throw py::value_error(msg); }
+
+// ------------------------------------------------------------------ the solver builds
+// (kernels.hpp): the numeric loops run in the best build of kernels.cpp for this CPU.
+
+sf_kernels::Settings kernel_settings(int model, int loss, const sf::Options& o,
+                                     const double* lo, const double* hi) {
+  return sf_kernels::Settings{model,     loss,       o.ftol,          o.xtol, o.gtol,
+                              o.max_iter, o.f_scale, o.log_residuals, lo,     hi};
+}
+sf_kernels::Batch kernel_batch(const sf::BatchData& d) {
+  return sf_kernels::Batch{d.t, d.y, d.w, d.offsets, d.valid, d.n_problems};
+}
+sf_kernels::Outputs kernel_outputs(const sf::BatchOutputs& o) {
+  return sf_kernels::Outputs{o.x, o.cov, o.cost, o.status, o.iterations};
+}
+
+// Items per chunk handed to a worker: ~32 chunks per thread, so that items of very different
+// cost (multi-start grids: 10 to 500 iterations) still spread evenly over the threads.
+int64_t chunk_size(int64_t n_items, int n_threads) {
+  return std::max<int64_t>(1, std::min<int64_t>(256, n_items / (32 * std::max(1, n_threads))));
+}
+
+// Ctrl-C: parallel_for's poll, called about every 20 ms from the waiting (calling) thread.
+bool poll_signals() {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
+py::list simd_levels() {
+  py::list out;
+  for (int i = 0; i < sf_kernels::n_available(); ++i) out.append(sf_kernels::available(i).name);
+  return out;
+}
+
+void set_simd_level(const std::string& name) {
+  if (!sf_kernels::set_active(name.c_str())) {
+    py::list names = simd_levels();
+    fail("unknown or unavailable instruction-set level " + name + " (this CPU and build: " +
+         py::str(names).cast<std::string>() + ")");
+  }
+}
+
+// sf_exp (fn 0) or sf_log (fn 1) of every element, as the active build computes them.
+DArray elementary(int fn, DArray x) {
+  if (fn != 0 && fn != 1) fail("fn must be 0 (exp) or 1 (log)");
+  DArray out(x.request().shape);
+  const int64_t n = x.size();
+  const double* xp = x.data();
+  double* op = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    sf_kernels::active().elementary(fn, xp, op, n);
+  }
+  return out;
+}
 
 void require_ndim(const py::array& a, int ndim, const char* name) {
   if (a.ndim() != ndim) {
@@ -196,18 +252,17 @@ py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
       py::gil_scoped_release nogil;
       sf::prepare_batch<M>(xp, yp, wp, off, n_problems, log_residuals, t.data(), yt.data(),
                            valid.data());
-      loss_found = sf::dispatch_loss(loss_index, [&](auto loss) {
-        using L = decltype(loss);
-        auto body = [&](int64_t b, int64_t e) {
-          sf::solve_items<M, L>(data, items, out, opt, lop, hip, b, e);
-        };
-        auto poll = []() {
-          py::gil_scoped_acquire gil;
-          return PyErr_CheckSignals() != 0;
-        };
-        const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(256, n_items / (8 * n_threads) + 1));
-        completed = sf::parallel_for(n_items, n_threads, chunk, body, poll);
-      });
+      loss_found = loss_index >= 0 && loss_index < sf::kNumLosses;
+      if (loss_found) {
+        const sf_kernels::Isa& isa = sf_kernels::active();
+        const sf_kernels::Settings set = kernel_settings(model_index, loss_index, opt, lop, hip);
+        const sf_kernels::Batch batch = kernel_batch(data);
+        const sf_kernels::Items kitems{items.problem, items.p0, nullptr, n_items};
+        const sf_kernels::Outputs kout = kernel_outputs(out);
+        auto body = [&](int64_t b, int64_t e) { isa.solve(set, batch, kitems, kout, b, e); };
+        const int64_t chunk = chunk_size(n_items, n_threads);
+        completed = sf::parallel_for(n_items, n_threads, chunk, body, poll_signals);
+      }
     }
     if (!loss_found) fail("unknown loss index " + std::to_string(loss_index));
     if (!completed) throw py::error_already_set();
@@ -485,24 +540,27 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
                                     resid.data(), valid.data());
       int64_t max_points = 0, max_groups = 0;
       sf::resample_scratch_sizes(data, spec, &max_points, &max_groups);
-      loss_found = sf::dispatch_loss(loss_index, [&](auto loss) {
-        using L = decltype(loss);
+      loss_found = loss_index >= 0 && loss_index < sf::kNumLosses;
+      if (loss_found) {
+        const sf_kernels::Isa& isa = sf_kernels::active();
+        const sf_kernels::Settings set = kernel_settings(model_index, loss_index, opt, lop, hip);
+        const sf_kernels::Batch batch = kernel_batch(data);
+        const sf_kernels::Resample rs{spec.scheme,   spec.wild, spec.seed,  spec.problem_id,
+                                      spec.group,    spec.n_groups, spec.yhat, spec.resid,
+                                      spec.center};
+        const sf_kernels::Items kitems{items.problem, nullptr, items.replicate, n_items};
+        const sf_kernels::Outputs kout = kernel_outputs(out);
         auto body = [&](int64_t b, int64_t e) {
           // Per-thread scratch (one allocation per chunk, never per item).
           std::vector<int> mult(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
           std::vector<int> gcount(static_cast<size_t>(std::max<int64_t>(max_groups, 1)));
           std::vector<double> ys(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
-          sf::solve_resample_items<M, L>(data, spec, items, out, opt, lop, hip, b, e,
-                                         mult.data(), gcount.data(), ys.data());
+          const sf_kernels::Scratch scratch{mult.data(), gcount.data(), ys.data()};
+          isa.resample(set, batch, rs, kitems, kout, b, e, scratch);
         };
-        auto poll = []() {
-          py::gil_scoped_acquire gil;
-          return PyErr_CheckSignals() != 0;
-        };
-        const int64_t chunk =
-            std::max<int64_t>(1, std::min<int64_t>(256, n_items / (8 * n_threads) + 1));
-        completed = sf::parallel_for(n_items, n_threads, chunk, body, poll);
-      });
+        const int64_t chunk = chunk_size(n_items, n_threads);
+        completed = sf::parallel_for(n_items, n_threads, chunk, body, poll_signals);
+      }
     }
     if (!loss_found) fail("unknown loss index " + std::to_string(loss_index));
     if (!completed) throw py::error_already_set();
@@ -555,6 +613,15 @@ PYBIND11_MODULE(_core, m) {
   m.def("model_info", &model_info, "Built-in models: name, index, sizes and parameter names.");
   m.def("loss_names", &loss_names, "Names of the robust losses, in index order.");
   m.def("hardware_threads", []() { return static_cast<int>(std::thread::hardware_concurrency()); });
+  m.def("simd_levels", &simd_levels,
+        "Builds of the solver this CPU can run, best first (e.g. ['avx512', 'avx2', 'baseline']).");
+  m.def("simd_level", []() { return std::string(sf_kernels::active().name); },
+        "The build of the solver in use.");
+  m.def("set_simd_level", &set_simd_level, py::arg("name"),
+        "Use this build of the solver (one of simd_levels()); for comparisons and reproducing "
+        "baseline bits. The environment variable SCALINGFIT_SIMD sets it at import.");
+  m.def("elementary", &elementary, py::arg("fn"), py::arg("x").noconvert(),
+        "The solver's exp (fn=0) or log (fn=1) of every element, as the active build computes it.");
   m.def("evaluate", &evaluate, py::arg("model").noconvert(), py::arg("x").noconvert(),
         py::arg("p").noconvert(), "Model value and Jacobian at points x for parameters p.");
   m.def("solve_batch", &solve_batch, py::arg("model"), py::arg("loss"), py::arg("x").noconvert(),
