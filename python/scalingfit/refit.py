@@ -450,7 +450,8 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
           metric: Optional[str] = "loss", bootstrap: int = 0, seed: int = 0, level: float = 0.95,
           ci_method: str = "percentile", chunk_groups: int = 500, threads: Optional[int] = None,
           progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
-          overwrite: bool = False) -> RefitSummary:
+          overwrite: bool = False, client: Any = None, scheduler: Optional[str] = None,
+          shard_dir: Union[str, Path, None] = None) -> RefitSummary:
     """Refit ``law`` on every group of a run database, resumably.
 
     Parameters
@@ -478,6 +479,12 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
         Replace this law's results made with another configuration (seed, bootstrap, level,
         interval method, scalingfit version). Without it such a refit raises
         :class:`~scalingfit.data.RunDataError` instead of mixing results in one fits table.
+    client, scheduler : distributed.Client or str, optional
+        Fit the chunks on a Dask cluster instead of in this process (same results): a
+        connected client, or a scheduler address (``"tcp://host:8786"``, or ``"local:N"`` for
+        a LocalCluster of N processes). See :mod:`scalingfit.distributed`.
+    shard_dir : path, optional
+        With a cluster: a folder every worker can read, for the chunks' Parquet shards.
 
     Returns
     -------
@@ -535,6 +542,12 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
             raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
         _check_config(con, db, config, overwrite)
         done = _existing(con, config)
+        if client is not None or scheduler is not None:  # the same chunks, fitted by Dask workers
+            from . import distributed
+
+            return distributed._drive(con, rel, config, done, n_groups, t_start, db=db, client=client,
+                                      scheduler=scheduler, chunk_groups=int(chunk_groups), threads=threads,
+                                      progress=progress, on_chunk=on_chunk, shard_dir=shard_dir)
         bar = _progress(n_groups, progress)
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, int(chunk_groups)):

@@ -1,0 +1,332 @@
+"""Bulk refit on a Dask cluster (``dask.distributed``): the same chunks, fitted by workers.
+
+``refit_dask(source, client, law=..., group_by=...)`` (or ``refit.refit(..., client=client)``,
+or ``scalingfit refit ... --scheduler tcp://host:8786``) does what :func:`scalingfit.refit.refit`
+does, with the same results, resume rules and :class:`~scalingfit.refit.RefitSummary`; only
+where the fitting runs changes:
+
+1. The driver lists the groups (``SELECT DISTINCT`` on the group columns) and partitions them
+   into chunks of ``chunk_groups``, exactly as the local refit does.
+2. For each chunk it writes a **Parquet shard** with the chunk's rows (DuckDB ``COPY``, the
+   same selection as :func:`scalingfit.refit.iter_chunks`) into ``shard_dir``, and submits one
+   task that reads that shard, runs :func:`scalingfit.refit.fit_frame` (one batched call of the
+   C++ core) and returns the result frames.
+3. The driver writes each finished chunk with :func:`scalingfit.refit._write` as results arrive
+   (one transaction per chunk, replacing this configuration's rows for the chunk's groups) and
+   deletes its shard. At most a few chunks per worker thread are in flight, so the driver's
+   memory and the shard directory stay bounded by chunks, not by the database.
+
+Why shards and not workers opening the source themselves: DuckDB allows one writing process
+and its read-write connection excludes every other process, even readers, and by default the
+results go into the source file itself, which the driver holds open; file locks on network
+file systems are unreliable besides. A shard per chunk is an immutable file that any number
+of workers can read with no lock; a worker reads exactly its chunk's rows (memory bounded by
+the chunk; no task scans the whole source); it works the same for DuckDB, CSV, Parquet and
+DataFrame sources; and a task retried after its worker was killed reads the same bytes and
+computes the same result. The driver's share is DuckDB-native I/O (the chunk query, as the
+local refit runs it, and a Parquet write); the workers convert, validate and fit.
+
+Fault tolerance: when a worker dies, the scheduler reruns its tasks elsewhere (up to
+``distributed.scheduler.allowed-failures`` times, then the refit stops with ``KilledWorker``
+and a rerun resumes). Nothing is written until a chunk's result reaches the driver, each
+future delivers its result once, and the writer is idempotent by (group, config hash), so no
+result is lost or duplicated. The driver is the one process whose death stops the refit; a
+rerun then resumes from the chunks already written. Results do not depend on which worker ran a chunk, on the
+partitioning, or on thread counts: every group is fitted independently and deterministically.
+
+``shard_dir`` must be readable by every worker (on a real cluster: a shared file system); it
+defaults to a hidden folder beside the results database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
+
+from . import data
+from . import refit as _refit
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from distributed import Client
+
+__all__ = ["DaskRefitSummary", "connect", "refit_dask"]
+
+
+@dataclass
+class DaskRefitSummary(_refit.RefitSummary):
+    """A :class:`~scalingfit.refit.RefitSummary` with what the cluster did.
+
+    ``seconds_in_fit`` and ``seconds_in_tasks`` are summed over workers (they can exceed
+    ``seconds``); ``seconds_in_tasks`` includes reading the shard and preparing the rows.
+    """
+
+    n_workers: int = 0
+    n_threads: int = 0
+    seconds_in_tasks: float = 0.0
+    seconds_exporting: float = 0.0
+    seconds_writing: float = 0.0
+
+    def __str__(self) -> str:
+        return (f"refit {self.law} -> {self.db} on {self.n_workers} Dask worker(s) "
+                f"({self.n_threads} threads): {self.n_fitted} groups fitted ({self.n_failed} failed), "
+                f"{self.n_skipped} already up to date, {self.n_chunks} chunks, {self.seconds:.2f} s "
+                f"({self.groups_per_s:,.0f} groups/s; {self.seconds_in_fit:.2f} s in the fitting core and "
+                f"{self.seconds_in_tasks:.2f} s in tasks, summed over workers)")
+
+
+def refit_dask(source: Union[str, Path, "pd.DataFrame"], client: Optional["Client"] = None, *,
+               law: str = "chinchilla", group_by: Sequence[str] = ("sweep",),
+               db: Union[str, Path, None] = None, chunk_groups: int = 500,
+               scheduler: Optional[str] = None, shard_dir: Union[str, Path, None] = None,
+               **options: Any) -> _refit.RefitSummary:
+    """Refit ``law`` on every group of a run database, with the chunks fitted on a Dask cluster.
+
+    Same semantics, arguments and results as :func:`scalingfit.refit.refit` (which this calls
+    with ``client=``); the results are bitwise identical to the single-process refit.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        A DuckDB file (its ``table``), a CSV or Parquet file, or a DataFrame; read by the driver.
+    client : distributed.Client, optional
+        A connected client. Give this or ``scheduler``.
+    scheduler : str, optional
+        ``"tcp://host:8786"`` (connects, and disconnects at the end) or ``"local:N"`` (starts
+        a ``LocalCluster`` of N single-threaded worker processes for the call).
+    chunk_groups : int
+        Groups per task (one batched call, one transaction each). Each chunk costs 50-100 ms
+        whatever its size (Dask, shard export and read, the result transaction), under 10% of
+        the time from about 2,000 groups per chunk (``bench/bench_dask.py`` measures it).
+    shard_dir : path, optional
+        A folder every worker can read, for the per-chunk Parquet shards (deleted as chunks are
+        written). Default: ``.<db name>.shards`` beside the results database.
+    **options
+        Any other argument of :func:`scalingfit.refit.refit` (``table``, ``metric``,
+        ``bootstrap``, ``seed``, ``level``, ``ci_method``, ``threads`` — fitting threads per
+        task, default 1 as Dask's parallelism is one task per worker thread —, ``progress``,
+        ``on_chunk``).
+
+    Returns
+    -------
+    DaskRefitSummary
+
+    Examples
+    --------
+    >>> from distributed import Client                                     # doctest: +SKIP
+    >>> with Client("tcp://scheduler:8786") as client:                     # doctest: +SKIP
+    ...     print(refit_dask("runs.duckdb", client, law="chinchilla", group_by=["sweep"],
+    ...                      shard_dir="/shared/scratch/shards"))
+    """
+    if client is None and scheduler is None:
+        raise ValueError("refit_dask needs a distributed.Client (client=) or a scheduler address "
+                         "(scheduler='tcp://host:8786' or 'local:N')")
+    return _refit.refit(source, law=law, group_by=group_by, db=db, chunk_groups=chunk_groups,
+                        client=client, scheduler=scheduler, shard_dir=shard_dir, **options)
+
+
+@contextlib.contextmanager
+def connect(client: Optional["Client"] = None, scheduler: Optional[str] = None) -> Iterator["Client"]:
+    """The given client, or one connected to ``scheduler`` (closed, with any cluster it started,
+    on exit). ``scheduler``: ``"tcp://host:port"`` (any address Dask accepts) or ``"local:N"``."""
+    if client is not None and scheduler is not None:
+        raise ValueError("give either client= or scheduler=, not both")
+    if client is not None:
+        yield client
+        return
+    dd = _dask()
+    if scheduler is None or not str(scheduler).strip():
+        raise ValueError("scheduler must be an address such as 'tcp://host:8786' or 'local:N'")
+    scheduler = str(scheduler).strip()
+    if scheduler == "local" or scheduler.startswith("local:"):
+        n_text = scheduler.partition(":")[2] or str(os.cpu_count() or 1)
+        try:
+            n_workers = int(n_text)
+        except ValueError:
+            n_workers = 0
+        if n_workers < 1:
+            raise ValueError(f"scheduler 'local:N' needs a positive number of workers N, got {scheduler!r}")
+        # No dashboard; the scheduler's HTTP routes on a free port, not on a possibly taken :8787.
+        with dd.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                             scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
+                dd.Client(cluster) as local_client:
+            yield local_client
+        return
+    try:
+        remote = dd.Client(scheduler, timeout=30)
+    except OSError as exc:
+        raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
+    with remote:
+        yield remote
+
+
+def _dask() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError("a Dask cluster needs dask.distributed: pip install 'scalingfit[dask]'") from None
+    return distributed
+
+
+# --------------------------------------------------------------------------- worker side
+_local = threading.local()
+
+
+def _reader() -> Any:
+    """This worker thread's in-memory DuckDB connection (opening one costs ~20 ms per task)."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = data._need("duckdb").connect(config={"threads": 1})
+    return con
+
+
+def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str, str]],
+               threads: int, version: str) -> tuple["pd.DataFrame", "pd.DataFrame", float, float]:
+    """One task: read a chunk's Parquet shard, fit it (one batch). Runs on a worker."""
+    from . import __version__
+
+    t0 = time.perf_counter()
+    if __version__ != version:  # the version is part of every result's config hash
+        raise RuntimeError(f"the Dask worker on {socket.gethostname()} runs scalingfit {__version__} but the "
+                           f"driver runs {version}: install the same version on every machine")
+    duckdb = data._need("duckdb")
+    try:
+        # The same DuckDB -> pandas conversion as the local refit, so the frames are identical.
+        frame = _reader().execute("SELECT * FROM read_parquet(?)", [path]).df()
+    except (duckdb.IOException, OSError) as exc:
+        raise data.RunDataError(
+            f"the Dask worker on {socket.gethostname()} cannot read the chunk shard {path} ({exc}); "
+            "pass shard_dir= (CLI: --shard-dir) on storage that every worker can read"
+        ) from None
+    rows, params, t_core = _refit.fit_frame(frame, config, done=set(done), threads=threads)
+    return rows, params, t_core, time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- driver side
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _Chunks:
+    """The groups, partitioned like :func:`scalingfit.refit.iter_chunks`, exported as shards."""
+
+    def __init__(self, con: Any, rel: str, config: _refit.RefitConfig, chunk_groups: int) -> None:
+        self.con, self.rel, self.chunk_groups = con, rel, chunk_groups
+        self.group_by = list(config.group_by)
+        cols = _refit.source_columns(con, rel, self.group_by)
+        self.where = ""
+        if config.metric is not None and "metric" in cols:
+            self.where = f"WHERE s.metric = {_sql_literal(config.metric)}"
+        gcols = ", ".join(f'"{g}"' for g in self.group_by)
+        self.groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} s {self.where} ORDER BY {gcols}").df()
+
+    def __len__(self) -> int:
+        return (len(self.groups) + self.chunk_groups - 1) // self.chunk_groups
+
+    def keys(self, i: int) -> "pd.DataFrame":
+        return self.groups.iloc[i * self.chunk_groups:(i + 1) * self.chunk_groups]
+
+    def export(self, i: int, path: Path) -> int:
+        """Writes chunk ``i``'s rows to ``path`` (Parquet); returns the number of groups."""
+        keys = self.keys(i)
+        self.con.register("_sf_keys", keys)
+        try:
+            join = " AND ".join(f's."{g}" IS NOT DISTINCT FROM k."{g}"' for g in self.group_by)
+            self.con.execute(f"COPY (SELECT s.* FROM {self.rel} s JOIN _sf_keys k ON {join} {self.where}) "
+                             f"TO {_sql_literal(path.as_posix())} (FORMAT parquet)")
+        finally:
+            self.con.unregister("_sf_keys")
+        return len(keys)
+
+
+def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, str]], n_groups: int,
+           t_start: float, *, db: Union[str, Path], client: Optional["Client"], scheduler: Optional[str],
+           chunk_groups: int, threads: Optional[int], progress: bool,
+           on_chunk: Optional[Callable[[int], None]], shard_dir: Union[str, Path, None]) -> DaskRefitSummary:
+    """The refit loop of :func:`scalingfit.refit.refit` with the chunks fitted by Dask tasks.
+
+    Called by ``refit.refit`` with its open results connection ``con``, the source relation
+    ``rel`` and the resume set ``done``.
+    """
+    from . import __version__
+
+    task_threads = 1 if threads is None else int(threads)
+    if task_threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    chunks = _Chunks(con, rel, config, int(chunk_groups))
+    done_by_key: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for pair in done:
+        done_by_key[pair[0]].add(pair)
+    run = uuid.uuid4().hex[:10]
+    base = Path(shard_dir) if shard_dir is not None else Path(db).resolve().parent / f".{Path(db).name}.shards"
+    run_dir = base / f"{config.law}-{config.config_hash()}-{run}"
+    run_dir.mkdir(parents=True, exist_ok=False)
+
+    n_fitted = n_failed = n_chunks = n_skipped = 0
+    t_core = t_tasks = t_export = t_write = 0.0
+    pending: dict[Any, tuple[Path, int]] = {}
+    bar = _refit._progress(n_groups, progress)
+    try:
+        with connect(client, scheduler) as connected:
+            cl: Any = connected  # distributed is only partly typed
+            n_threads = sum(cl.nthreads().values())
+            window = max(2, 2 * n_threads)  # enough queued work to keep every thread busy
+            next_chunk = 0
+            results = _dask().as_completed()
+
+            def submit_more() -> None:
+                nonlocal next_chunk, t_export
+                while len(pending) < window and next_chunk < len(chunks):
+                    i, next_chunk = next_chunk, next_chunk + 1
+                    path = run_dir / f"chunk-{i:07d}.parquet"
+                    t0 = time.perf_counter()
+                    n_in = chunks.export(i, path)
+                    t_export += time.perf_counter() - t0
+                    keys = (_refit._group_key(k) for k in chunks.keys(i).itertuples(index=False, name=None))
+                    skip = frozenset(p for k in keys for p in done_by_key.get(k, ()))
+                    fut = cl.submit(_fit_shard, str(path), config, skip, task_threads, __version__,
+                                    key=f"scalingfit-refit-{run}-{i:07d}")
+                    pending[fut] = (path, n_in)
+                    results.add(fut)
+
+            submit_more()
+            for fut in results:
+                path, n_in = pending.pop(fut)
+                rows, params, t, t_task = fut.result()
+                fut.release()
+                t0 = time.perf_counter()
+                _refit._write(con, rows, params, config)
+                t_write += time.perf_counter() - t0
+                path.unlink(missing_ok=True)
+                t_core += t
+                t_tasks += t_task
+                n_chunks += 1
+                n_fitted += len(rows)
+                n_skipped += n_in - len(rows)
+                n_failed += int((~rows["success"]).sum()) if len(rows) else 0
+                bar(n_in)
+                if on_chunk is not None:
+                    on_chunk(n_chunks)
+                submit_more()
+            n_workers = len(cl.nthreads())
+    finally:
+        for fut in pending:
+            fut.cancel()
+        bar(None)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if shard_dir is None:
+            with contextlib.suppress(OSError):
+                base.rmdir()  # the default folder, when no other refit is using it
+    return DaskRefitSummary(str(db), config.law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
+                            n_chunks, time.perf_counter() - t_start, t_core, n_workers=n_workers,
+                            n_threads=n_threads, seconds_in_tasks=t_tasks, seconds_exporting=t_export,
+                            seconds_writing=t_write)

@@ -1,0 +1,206 @@
+"""Bulk refit on a Dask LocalCluster: bitwise equal to the local refit, survives a killed worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+duckdb = pytest.importorskip("duckdb")
+
+from scalingfit import _synthdb, cli, data  # noqa: E402
+from scalingfit import distributed as sd  # noqa: E402
+from scalingfit import refit as rf  # noqa: E402
+
+
+def _start_cluster() -> tuple["distributed.LocalCluster", "distributed.Client"]:
+    # dashboard_address=None turns the dashboard off, but the scheduler still serves its HTTP
+    # routes on :8787 and warns when a second cluster finds it taken: a random port instead.
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       memory_limit="768MiB", dashboard_address=None,
+                                       scheduler_kwargs={"dashboard_address": ":0"})
+    client = distributed.Client(cluster)
+    client.run(_warm)  # import the fitting stack on every worker before timing-sensitive steps
+    return cluster, client
+
+
+def _warm() -> int:
+    import scalingfit.refit  # noqa: F401
+
+    return os.getpid()
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster, client = _start_cluster()
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def sweeps() -> "pd.DataFrame":
+    runs, _ = _synthdb.chinchilla_sweeps(120, runs=30, checkpoints=3, noise=0.005, seed=11)
+    return runs
+
+
+def _db(tmp_path: Path, name: str, runs: "pd.DataFrame") -> Path:
+    path = tmp_path / name
+    _synthdb.write_duckdb(str(path), runs)
+    return path
+
+
+def _tables(db: Path) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        # Every column but the wall-clock time of the fit.
+        fits = con.execute("SELECT * EXCLUDE (fitted_at) FROM fits ORDER BY group_key").df()
+        params = con.execute("SELECT * FROM fit_params ORDER BY group_key, param").df()
+    return fits, params
+
+
+def _assert_identical(a: Path, b: Path) -> None:
+    fa, pa = _tables(a)
+    fb, pb = _tables(b)
+    assert fa["group_key"].is_unique and len(fa) == len(fb)
+    pd.testing.assert_frame_equal(fa, fb, check_exact=True)
+    pd.testing.assert_frame_equal(pa, pb, check_exact=True)
+    # assert_frame_equal treats NaN == NaN; bitwise equality of the numbers, explicitly:
+    for col in ("estimate", "stderr", "ci_low", "ci_high"):
+        assert np.array_equal(pa[col].to_numpy().view(np.int64), pb[col].to_numpy().view(np.int64)), col
+
+
+def test_bitwise_identical_to_local_refit_and_resumes(client, sweeps, tmp_path: Path) -> None:
+    local = _db(tmp_path, "local.duckdb", sweeps)
+    dask = _db(tmp_path, "dask.duckdb", sweeps)
+    s_local = rf.refit(local, law="chinchilla", group_by=["sweep"], chunk_groups=50, progress=False)
+    s = sd.refit_dask(dask, client, law="chinchilla", group_by=["sweep"], chunk_groups=7, progress=False)
+    assert isinstance(s, sd.DaskRefitSummary) and s.n_workers == 2
+    assert (s.n_groups, s.n_fitted, s.n_skipped, s.n_chunks) == (120, 120, 0, 18)
+    assert s.config_hash == s_local.config_hash and s.n_failed == 0
+    _assert_identical(local, dask)
+    assert not (tmp_path / ".dask.duckdb.shards").exists()  # shards removed as chunks are written
+    # Resume: nothing to do; then one changed group is refitted, by the cluster as locally.
+    s2 = rf.refit(dask, client=client, chunk_groups=13, progress=False)
+    assert (s2.n_fitted, s2.n_skipped) == (0, 120)
+    for path in (local, dask):
+        with duckdb.connect(str(path)) as con:
+            con.execute("UPDATE runs SET value = value * 1.02 WHERE sweep = 33")
+    rf.refit(local, chunk_groups=50, progress=False)
+    s3 = rf.refit(dask, client=client, chunk_groups=13, progress=False)
+    assert (s3.n_fitted, s3.n_skipped) == (1, 119)
+    _assert_identical(local, dask)
+
+
+def test_csv_source_with_bad_rows_matches_local(client, tmp_path: Path) -> None:
+    runs, _ = _synthdb.chinchilla_sweeps(12, runs=20, checkpoints=2, seed=5)
+    runs.loc[3, "value"] = np.nan
+    runs.loc[runs.sweep == 2, "value"] = np.nan  # a group with no usable row
+    runs = runs[~((runs.sweep == 3) & (runs.run_id % 20 > 2))]  # too few points for 5 parameters
+    csv = tmp_path / "runs.csv"
+    runs.to_csv(csv, index=False)
+    rf.refit(csv, db=tmp_path / "local.duckdb", chunk_groups=12, progress=False)
+    s = rf.refit(csv, db=tmp_path / "dask.duckdb", client=client, chunk_groups=5,
+                 shard_dir=tmp_path / "shards", progress=False)
+    assert (s.n_fitted, s.n_failed) == (12, 2)
+    _assert_identical(tmp_path / "local.duckdb", tmp_path / "dask.duckdb")
+    assert list((tmp_path / "shards").iterdir()) == []
+
+
+def test_a_failing_task_stops_the_refit_with_its_error(client, tmp_path: Path) -> None:
+    runs, _ = _synthdb.chinchilla_sweeps(9, runs=20, checkpoints=1, seed=7)
+    runs["N"] = runs["N"].astype(object)
+    runs.loc[runs.index[-1], "N"] = "abc"  # the last chunk cannot be parsed (on its worker)
+    csv = tmp_path / "runs.csv"
+    runs.to_csv(csv, index=False)
+    with pytest.raises(data.RunDataError, match="column 'N' has a non-numeric value"):
+        rf.refit(csv, db=tmp_path / "fits.duckdb", client=client, chunk_groups=3, progress=False)
+    assert not any(p.name.endswith(".shards") for p in tmp_path.iterdir())
+    # Chunks that finished before the error are kept, whole; the failed one wrote nothing.
+    with duckdb.connect(str(tmp_path / "fits.duckdb"), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        keys = [r[0] for r in con.execute("SELECT group_key FROM fits").fetchall()] if "fits" in tables else []
+    assert len(keys) in (0, 3, 6) and json.dumps([8]) not in keys
+
+
+def test_a_worker_with_another_version_is_refused(client, tmp_path: Path) -> None:
+    path = tmp_path / "shard.parquet"
+    with pytest.raises(RuntimeError, match="runs scalingfit .* but the driver runs 0.0.0"):
+        client.submit(sd._fit_shard, str(path), rf.RefitConfig("chinchilla", ("sweep",)), frozenset(), 1,
+                      "0.0.0", pure=False).result()
+
+
+def test_killed_worker_loses_and_duplicates_nothing(sweeps, tmp_path: Path) -> None:
+    local = _db(tmp_path, "local.duckdb", sweeps)
+    dask = _db(tmp_path, "dask.duckdb", sweeps)
+    rf.refit(local, chunk_groups=120, progress=False)
+    cluster, client = _start_cluster()
+    pids = client.run(os.getpid)
+    killed: dict[str, object] = {}
+
+    def kill_a_busy_worker() -> None:
+        # SIGKILL the first worker seen running one of the refit's tasks; note what it held.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not killed:
+            busy = {w: [k for k in keys if str(k).startswith("scalingfit-refit-")]
+                    for w, keys in client.processing().items()}
+            busy = {w: keys for w, keys in busy.items() if keys}
+            if busy:
+                victim = min(busy)
+                held = client.has_what().get(victim, ())
+                os.kill(pids[victim], signal.SIGKILL)
+                killed.update(pid=pids[victim], running=busy[victim], held=list(held))
+            time.sleep(0.002)
+
+    # The driver is busy in its callback; the killer must watch from another thread.
+    killer = threading.Thread(target=kill_a_busy_worker)
+    try:
+        s = rf.refit(dask, client=client, chunk_groups=6, progress=False,
+                     on_chunk=lambda n: killer.start() if n == 2 else None)
+        killer.join()
+        assert killed.get("running"), "no worker was killed while running a task"
+        assert (s.n_fitted, s.n_skipped, s.n_chunks) == (120, 0, 20)
+        # The nanny replaces the killed process.
+        deadline = time.monotonic() + 30
+        while killed["pid"] in client.run(os.getpid).values() or len(client.nthreads()) < 2:
+            assert time.monotonic() < deadline, "the killed worker was not replaced"
+            time.sleep(0.1)
+    finally:
+        client.close()
+        cluster.close()
+    with duckdb.connect(str(dask), read_only=True) as con:
+        per_group = con.execute("SELECT group_key, COUNT(*) FROM fits GROUP BY group_key").fetchall()
+        n_params = con.execute("SELECT COUNT(*) FROM fit_params").fetchone()[0]
+    assert len(per_group) == 120 and all(n == 1 for _, n in per_group)
+    assert n_params == 120 * 5
+    _assert_identical(local, dask)
+
+
+def test_cli_scheduler_local(sweeps, tmp_path: Path, capsys) -> None:
+    path = _db(tmp_path, "runs.duckdb", sweeps[sweeps.sweep < 20])
+    rc = cli.main(["refit", str(path), "--scheduler", "local:1", "--chunk", "8", "--quiet", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["n_fitted"] == 20 and out["n_workers"] == 1 and out["n_chunks"] == 3
+    local = _db(tmp_path, "local.duckdb", sweeps[sweeps.sweep < 20])
+    rf.refit(local, progress=False)
+    _assert_identical(local, path)
+
+
+def test_bad_scheduler_arguments(tmp_path: Path, sweeps) -> None:
+    path = _db(tmp_path, "runs.duckdb", sweeps[sweeps.sweep < 2])
+    with pytest.raises(ValueError, match="needs a distributed.Client"):
+        sd.refit_dask(path)
+    with pytest.raises(ValueError, match="positive number of workers"):
+        rf.refit(path, scheduler="local:zero", progress=False)
+    with pytest.raises(ValueError, match="not both"), sd.connect(client=object(), scheduler="local:1"):
+        pass
+    assert not any(p.name.endswith(".shards") for p in tmp_path.iterdir())
