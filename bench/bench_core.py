@@ -33,4 +33,4 @@ def test_p2_scipy_20(benchmark):
 
 
 if __name__ == "__main__":
-    print(_bench.format_table(_bench.core_suite()))
+    print(_bench.format_table(_bench.core_suite(cases=("P1", "P2"))))

@@ -79,6 +79,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric,
         bootstrap=args.bootstrap, seed=args.seed, level=args.level, chunk_groups=args.chunk,
         threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
+        scheduler=args.scheduler, shard_dir=args.shard_dir,
     )
     if args.json:
         print(json.dumps({**summary.__dict__, "groups_per_s": summary.groups_per_s}, indent=2))
@@ -155,7 +156,16 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench
 
-    rows = _bench.core_suite(threads=args.threads, quick=args.quick)
+    if args.plot:
+        sizes, curves = _bench.plot_scaling(args.plot, threads=args.threads, quick=args.quick)
+        if args.json:
+            print(json.dumps({"batch_size": sizes, "fits_per_s": {str(t): r for t, r in curves.items()}},
+                             indent=2))
+        else:
+            print(_bench.format_scaling(sizes, curves))
+            print(f"plot written to {args.plot}")
+        return EXIT_OK
+    rows = _bench.core_suite(threads=args.threads, quick=args.quick, bulk_sweeps=args.bulk_sweeps)
     if args.json:
         print(json.dumps(_bench.as_dicts(rows), indent=2))
     else:
@@ -214,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "in one transaction per chunk. Re-running skips groups whose data "
                                    "and configuration already have a result.",
                        epilog="examples:\n  scalingfit refit runs.duckdb --law chinchilla --group-by sweep\n"
-                              "  scalingfit refit runs.parquet --db fits.duckdb --group-by dataset,arch --quiet",
+                              "  scalingfit refit runs.parquet --db fits.duckdb --group-by dataset,arch --quiet\n"
+                              "  scalingfit refit runs.duckdb --scheduler tcp://head:8786 --shard-dir /shared/tmp",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("source", help="run data: .duckdb (table --table), .csv or .parquet")
     r.add_argument("--law", default="chinchilla", choices=list(LAWS), help="law to fit (default chinchilla)")
@@ -226,9 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     r.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     r.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
-    r.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
+    r.add_argument("--threads", type=int, default=None,
+                   help="fitting threads (default: all; with --scheduler: 1 per task)")
     r.add_argument("--overwrite", action="store_true",
                    help="replace this law's results made with another configuration (default: refuse)")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="fit the chunks on a Dask cluster: tcp://host:8786, or local:N for N local "
+                        "worker processes (pip install 'scalingfit[dask]'); same results")
+    r.add_argument("--shard-dir", default=None, metavar="DIR",
+                   help="with --scheduler: a folder every worker can read, for the chunks' Parquet "
+                        "shards (default: beside --db)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(func=_cmd_refit)
@@ -263,10 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
     o.set_defaults(func=_cmd_optimal)
 
     b = sub.add_parser("bench", help="time the engine against scipy on this machine",
-                       description="Times batched fits against a loop of scipy.optimize."
-                                   "least_squares on the same problems, and prints the ratio.")
+                       description="Times batched fits against scipy on the same problems and prints "
+                                   "the ratio: P1 saturating power laws (10 points), P2 Chinchilla "
+                                   "(200 points), P3 Epoch's 4,500-start Huber grid (vs L-BFGS-B), P4 "
+                                   "1,000 bootstrap resamples, and a bulk bootstrap of many sweeps; "
+                                   "each at 1 thread and at --threads.",
+                       epilog="examples:\n  scalingfit bench --quick\n  scalingfit bench --json\n"
+                              "  scalingfit bench --plot scaling.png   (fits/s against batch size)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("--threads", type=int, default=2, help="threads for the multi-thread rows")
-    b.add_argument("--quick", action="store_true", help="a quarter of the problems")
+    b.add_argument("--quick", action="store_true", help="smaller batches and scipy subsets")
+    b.add_argument("--bulk-sweeps", type=int, default=None,
+                   help="sweeps in the bulk case (default 2000; 200 with --quick)")
+    b.add_argument("--plot", default=None, metavar="PATH",
+                   help="instead of the table: write fits/s against batch size (1 and --threads "
+                        "threads) to PATH (needs matplotlib)")
     b.add_argument("--json", action="store_true", help="print JSON")
     b.set_defaults(func=_cmd_bench)
     return p
