@@ -10,9 +10,12 @@
 // H = sum w rho' J J^T. For rho'' <= 0 (every robust loss here) this is the iteratively
 // reweighted Gauss-Newton matrix that Ceres' Corrector uses. D is Marquardt's Jacobi
 // scaling: the running maximum of diag(H) (as in MINPACK), so results do not depend on the
-// units of the parameters. The damping mu follows Nielsen's rule. Box bounds are handled by
-// an active set (a parameter at a bound whose gradient points outward is frozen for the
-// step) and projection of the step.
+// units of the parameters. The damping mu follows Nielsen's rule, with the factor for a very
+// good step (gain ratio near 1) floored at 1/10 instead of 1/3: near the solution the damping
+// then falls off faster and the last steps are nearly Gauss-Newton (about 9% fewer trial
+// steps on the well-posed fits of bench/, 7% more on Epoch's robust-loss grid). Box bounds
+// are handled by an active set (a parameter at a bound whose gradient points outward is frozen
+// for the step) and projection of the step.
 //
 // Evaluation: cost, g and H come from one pass over the points (J is never stored). On the
 // CPU the pass runs in blocks of points: the per-point terms of a block first (a branch-free
@@ -183,9 +186,29 @@ inline void rank_one(Lanes* acc, const double (*Jb)[kBlock + kLanes], const doub
   acc[NH + P] += c;
 }
 
-template <std::size_t... K>
-inline void reduce_lanes(const Lanes* acc, double* out, std::index_sequence<K...>) {
-  ((out[K] = (acc[K][0] + acc[K][1]) + (acc[K][2] + acc[K][3])), ...);
+// out[0..4) = the lane sums (x0 + x1) + (x2 + x3) of a, b, c, d: the same additions as one
+// accumulator at a time, done as two transposing shuffles and three vector additions.
+inline void lane_sums4(const Lanes& a, const Lanes& b, const Lanes& c, const Lanes& d,
+                       double* out) {
+  typedef long long Mask __attribute__((vector_size(kLanes * sizeof(long long))));
+#if defined(__clang__)
+#define SF_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
+#else
+#define SF_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shuffle(x, y, Mask{i0, i1, i2, i3})
+#endif
+  const Lanes ab = SF_SHUFFLE(a, b, 0, 4, 2, 6) + SF_SHUFFLE(a, b, 1, 5, 3, 7);  // a01 b01 a23 b23
+  const Lanes cd = SF_SHUFFLE(c, d, 0, 4, 2, 6) + SF_SHUFFLE(c, d, 1, 5, 3, 7);  // c01 d01 c23 d23
+  const Lanes s = SF_SHUFFLE(ab, cd, 0, 1, 4, 5) + SF_SHUFFLE(ab, cd, 2, 3, 6, 7);
+#undef SF_SHUFFLE
+  std::memcpy(out, &s, sizeof s);
+}
+
+template <std::size_t... G, std::size_t... T>
+inline void reduce_lanes(const Lanes* acc, double* out, std::index_sequence<G...>,
+                         std::index_sequence<T...>) {
+  (lane_sums4(acc[4 * G], acc[4 * G + 1], acc[4 * G + 2], acc[4 * G + 3], out + 4 * G), ...);
+  constexpr std::size_t t0 = 4 * sizeof...(G);
+  ((out[t0 + T] = (acc[t0 + T][0] + acc[t0 + T][1]) + (acc[t0 + T][2] + acc[t0 + T][3])), ...);
 }
 }  // namespace detail
 #endif
@@ -260,7 +283,8 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     }
   }
   double sums[NA];
-  detail::reduce_lanes(acc, sums, std::make_index_sequence<NA>());
+  detail::reduce_lanes(acc, sums, std::make_index_sequence<NA / 4>(),
+                       std::make_index_sequence<NA % 4>());
   c = sums[NA - 1];
   for (int a = 0, k = 0; a < P; ++a) {
     g[a] = sums[NH + a];
@@ -426,7 +450,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
       cost = cost_new;
       h_prev = hn;
       const double t = 2.0 * ratio - 1.0;
-      mu *= sf_max(1.0 / 3.0, 1.0 - t * t * t);
+      mu *= sf_max(1.0 / 10.0, 1.0 - t * t * t);  // Nielsen's rule, floor 1/10 (not 1/3)
       nu = 2.0;
       if (act <= o.ftol * cost_old && pred <= o.ftol * cost_old) {
         status = kStatusFtol;
