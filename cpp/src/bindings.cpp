@@ -76,9 +76,10 @@ void set_simd_level(const std::string& name) {
   }
 }
 
-// sf_exp (fn 0) or sf_log (fn 1) of every element, as the active build computes them.
+// sf_exp (fn 0), sf_log (fn 1) or sf_log1p (fn 2) of every element, as the active build
+// computes them.
 DArray elementary(int fn, DArray x) {
-  if (fn != 0 && fn != 1) fail("fn must be 0 (exp) or 1 (log)");
+  if (fn < 0 || fn > 2) fail("fn must be 0 (exp), 1 (log) or 2 (log1p)");
   DArray out(x.request().shape);
   const int64_t n = x.size();
   const double* xp = x.data();
@@ -190,6 +191,33 @@ int64_t check_batch_layout(const DArray& x, const DArray& y, const std::optional
     if (off[j + 1] < off[j]) fail("offsets must be non-decreasing");
   }
   return n_problems;
+}
+
+// The prepared inputs of a batch, as the solver sees them (logs of the inputs of power-law
+// models, log targets for log residuals) and each problem's validity: (t, y, valid). The CUDA
+// driver (scalingfit/_cuda.py) prepares on the host with this and ships the result.
+py::tuple prepare_batch(int model_index, DArray x, DArray y, std::optional<DArray> w,
+                        IArray offsets, bool log_residuals) {
+  py::tuple result;
+  const bool found = sf::dispatch_model(model_index, [&](auto model) {
+    using M = decltype(model);
+    const int64_t n_problems = check_batch_layout<M>(x, y, w, offsets);
+    const int64_t n_points = y.shape(0);
+    DArray t({n_points, static_cast<int64_t>(M::kInputs)});
+    DArray yt(n_points);
+    py::array_t<uint8_t> valid(n_problems);
+    const double *xp = x.data(), *yp = y.data(), *wp = w ? w->data() : nullptr;
+    const int64_t* off = offsets.data();
+    double *tp = t.mutable_data(), *ytp = yt.mutable_data();
+    uint8_t* vp = valid.mutable_data();
+    {
+      py::gil_scoped_release nogil;
+      sf::prepare_batch<M>(xp, yp, wp, off, n_problems, log_residuals, tp, ytp, vp);
+    }
+    result = py::make_tuple(t, yt, valid);
+  });
+  if (!found) fail("unknown model index " + std::to_string(model_index));
+  return result;
 }
 
 py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
@@ -647,6 +675,11 @@ PYBIND11_MODULE(_core, m) {
         py::arg("y").noconvert(), py::arg("yhat").noconvert(), py::arg("resid").noconvert(),
         py::arg("weights").noconvert(), py::arg("n_threads"),
         "Perturbed targets (replicates x n_points) of residual/wild resamples of one problem.");
+  m.def("prepare_batch", &prepare_batch, py::arg("model"), py::arg("x").noconvert(),
+        py::arg("y").noconvert(), py::arg("weights").noconvert(), py::arg("offsets").noconvert(),
+        py::arg("log_residuals"),
+        "The solver's view of a batch: (t, y, valid), inputs and targets as the solver sees "
+        "them and each problem's validity.");
   m.def("prepare_residuals", &prepare_residuals, py::arg("model"), py::arg("scheme"),
         py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("weights").noconvert(),
         py::arg("offsets").noconvert(), py::arg("center").noconvert(), py::arg("log_residuals"),

@@ -1,7 +1,10 @@
 // cpp/src/kernels.cpp -- one build of the batched solver (see kernels.hpp).
 //
 // Compiled once per instruction set, with SF_KERNEL_ISA set to 0 (baseline), 1 (AVX2 + FMA)
-// or 2 (AVX-512) and the matching -m flags. The core's headers are included inside an unnamed
+// or 2 (AVX-512) and the matching -m flags, and once more as 3 ("plain": the baseline's flags
+// with SF_PLAIN_ACCUMULATOR, i.e. the GPU's plain per-point loop instead of the blocked,
+// vectorised sums; never chosen by default, it lets the CPU run and test the order of
+// additions of the CUDA driver). The core's headers are included inside an unnamed
 // namespace: every function of this build has internal linkage, so the linker can never pick
 // this build's copy of an inline function for another object. This file uses nothing of the
 // standard library that is not also inline-and-internal here or a plain libm call (the
@@ -100,8 +103,10 @@ bool resample(const sf_kernels::Settings& s, const sf_kernels::Batch& b,
 void elementary(int fn, const double* x, double* out, int64_t n) {
   if (fn == 0) {
     for (int64_t i = 0; i < n; ++i) out[i] = sf::sf_exp(x[i]);
-  } else {
+  } else if (fn == 1) {
     for (int64_t i = 0; i < n; ++i) out[i] = sf::sf_log(x[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = sf::sf_log1p(x[i]);
   }
 }
 
@@ -109,8 +114,10 @@ void elementary(int fn, const double* x, double* out, int64_t n) {
 constexpr const char* kName = "baseline";
 #elif SF_KERNEL_ISA == 1
 constexpr const char* kName = "avx2";
-#else
+#elif SF_KERNEL_ISA == 2
 constexpr const char* kName = "avx512";
+#else
+constexpr const char* kName = "plain";
 #endif
 
 const sf_kernels::Isa kThisIsa{kName, &solve, &resample, &elementary};
@@ -122,8 +129,10 @@ namespace sf_kernels {
 const Isa& isa_baseline() { return kThisIsa; }
 #elif SF_KERNEL_ISA == 1
 const Isa& isa_avx2() { return kThisIsa; }
-#else
+#elif SF_KERNEL_ISA == 2
 const Isa& isa_avx512() { return kThisIsa; }
+#else
+const Isa& isa_plain() { return kThisIsa; }
 #endif
 
 #if SF_KERNEL_ISA == 0
@@ -134,11 +143,14 @@ const Isa& isa_avx2();
 #ifdef SF_WITH_AVX512
 const Isa& isa_avx512();
 #endif
+#ifdef SF_WITH_PLAIN
+const Isa& isa_plain();
+#endif
 
 namespace {
 
 struct Registry {
-  const Isa* isas[3];
+  const Isa* isas[4];
   int n = 0;
   std::atomic<const Isa*> current{nullptr};
 
@@ -161,6 +173,9 @@ struct Registry {
 #endif
     isas[n++] = &isa_baseline();
     current = isas[0];
+#ifdef SF_WITH_PLAIN
+    isas[n++] = &isa_plain();  // listed, selectable by name, never the default
+#endif
     // SCALINGFIT_SIMD caps the choice (for reproducing baseline bits, or for comparisons).
     if (const char* cap = std::getenv("SCALINGFIT_SIMD")) select(cap);
   }

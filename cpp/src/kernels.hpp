@@ -73,18 +73,20 @@ struct Scratch {  // one thread's, see scalingfit::solve_resample_items
 };
 
 struct Isa {
-  const char* name;  // "baseline", "avx2", "avx512"
+  const char* name;  // "baseline", "avx2", "avx512", "plain"
   // Items [begin, end) of a batch of fits; false for an unknown model or loss index.
   bool (*solve)(const Settings&, const Batch&, const Items&, const Outputs&, int64_t begin,
                 int64_t end);
   // Items [begin, end) of a bootstrap batch.
   bool (*resample)(const Settings&, const Batch&, const Resample&, const Items&, const Outputs&,
                    int64_t begin, int64_t end, const Scratch&);
-  // out[i] = sf_exp(x[i]) (fn 0) or sf_log(x[i]) (fn 1), as this build computes them.
+  // out[i] = sf_exp(x[i]) (fn 0), sf_log(x[i]) (fn 1) or sf_log1p(x[i]) (fn 2), as this build
+  // computes them.
   void (*elementary)(int fn, const double* x, double* out, int64_t n);
 };
 
-// The builds in this extension that this CPU can run, best first (the baseline always).
+// The builds in this extension that this CPU can run, best first (the baseline always), then
+// "plain" (the CUDA driver's accumulation order, for tests) where it was built.
 int n_available();
 const Isa& available(int i);
 // The build in use: the best available, unless capped (environment or set_active).

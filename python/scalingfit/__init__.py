@@ -26,6 +26,8 @@ from . import (
     testtime,
     uncertainty,
 )
+from ._cuda import CudaUnavailableError
+from ._cuda import available as cuda_available
 from ._custom import CustomModel
 from ._fit import fit, fit_batch
 from .bootstrap import (
@@ -59,7 +61,9 @@ __all__ = [
     "testtime",
     "ConvergenceWarning",
     "IdentifiabilityWarning",
+    "CudaUnavailableError",
     "CustomModel",
+    "cuda_available",
     "DataWarning",
     "FitResult",
     "STATUS_MESSAGES",

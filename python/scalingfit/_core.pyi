@@ -41,4 +41,12 @@ def solve_batch(
     NDArray[np.int32],
     NDArray[np.int32],
 ]: ...
+def prepare_batch(
+    model: int,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    weights: Optional[NDArray[np.float64]],
+    offsets: NDArray[np.int64],
+    log_residuals: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.uint8]]: ...
 def __getattr__(name: str) -> Any: ...

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _custom, _identify, _status, _validate
+from . import _core, _cuda, _custom, _identify, _status, _validate
 from ._custom import CustomModel
 from ._warnings import ConvergenceWarning, IdentifiabilityWarning
 from .models import LOSSES, Model, get
@@ -41,6 +41,16 @@ def resolve_model(model: ModelLike) -> Union[Model, CustomModel]:
     if isinstance(model, CustomModel):
         return model
     return get(model)
+
+
+def resolve_backend(backend: str, m: Union[Model, CustomModel, None] = None) -> str:
+    """"cpu" or "cuda" for a user's ``backend`` ("cpu", "cuda" or "auto"; see
+    :mod:`scalingfit._cuda`). Custom Python models run on the CPU only."""
+    if isinstance(m, CustomModel) and backend != "cpu":
+        if backend == "cuda":
+            raise ValueError("custom Python models run on the CPU only (backend='cpu' or 'auto')")
+        return "cpu"
+    return _cuda.resolve_backend(backend)
 
 
 def default_threads(n_items: int) -> int:
@@ -119,6 +129,7 @@ def solve(
     threads: Optional[int],
     compute_cov: bool = True,
     max_memory: Optional[int] = None,
+    backend: str = "cpu",
 ) -> BatchResult:
     """Runs one batch on validated arrays (the engine room of fit, fit_batch and the laws),
     in consecutive core calls of at most ``max_memory`` bytes of working memory each."""
@@ -126,6 +137,7 @@ def solve(
     _validate.check_options(f_scale, max_iter, ftol, xtol, gtol)
     n_items, P = p0.shape
     _check_threads(threads, n_items)  # a bad value raises even for custom models
+    on_gpu = resolve_backend(backend, m) == "cuda"
     # Per item: x, cov, cost, status, iterations; per call: the prepared inputs and targets.
     item_bytes = 8 * P + (8 * P * P if compute_cov else 0) + 16
     fixed_bytes = 8 * x.size + 8 * y.shape[0] + offsets.shape[0]
@@ -137,7 +149,8 @@ def solve(
                 m, loss, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol, gtol,
                 max_iter, f_scale, log_residuals,
             )
-        return tuple(_core.solve_batch(
+        solver = _cuda.solve_batch if on_gpu else _core.solve_batch
+        return tuple(solver(
             m.index, loss_index, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol,
             gtol, int(max_iter), float(f_scale), bool(log_residuals), compute_cov,
             _check_threads(threads, b - a),
@@ -321,6 +334,7 @@ def fit_batch(
     threads: Optional[int] = None,
     compute_cov: bool = True,
     max_memory: Optional[int] = None,
+    backend: str = "cpu",
 ) -> BatchResult:
     """Fit many problems (and many starts per problem) in one call.
 
@@ -340,6 +354,11 @@ def fit_batch(
         of the items it solves) beyond the returned result; the items are solved in as many
         consecutive calls as that needs, with bit-identical results. Default: the data plus
         256 MiB for the items.
+    backend : {"cpu", "cuda", "auto"}
+        Where the items are solved. "cuda": on an NVIDIA GPU through CuPy (the same solver
+        compiled by NVRTC; results agree with the CPU to rounding); raises
+        ``CudaUnavailableError`` without CuPy or a GPU. "auto": the GPU when there is one, else
+        the CPU after a one-line notice. ``threads`` applies to the CPU only.
 
     Bad data inside a problem (NaN, non-positive inputs of a power law, too few points) is not
     an exception here: that problem's items get status -3 and NaN results, the others are
@@ -387,7 +406,7 @@ def fit_batch(
         m, xa, ya, w, off, prob, P0, lo, hi,
         loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
         ftol=ftol, xtol=xtol, gtol=gtol, threads=threads, compute_cov=compute_cov,
-        max_memory=max_memory,
+        max_memory=max_memory, backend=backend,
     )
 
 

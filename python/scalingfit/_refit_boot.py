@@ -26,7 +26,8 @@ def group_stream_id(key: str) -> int:
 
 def bootstrap_chunk(spec: Any, model: Any, x: FloatArray, y: FloatArray, offsets: NDArray[np.int64],
                     center: FloatArray, center_status: NDArray[np.int32], keys: Sequence[str],
-                    config: Any, threads: Any) -> tuple[FloatArray, FloatArray, NDArray[np.int64], FloatArray]:
+                    config: Any, threads: Any,
+                    backend: str = "cpu") -> tuple[FloatArray, FloatArray, NDArray[np.int64], FloatArray]:
     """(ci_low, ci_high, failed replicates, bootstrap stderr) per group, shape (n_groups, P)."""
     P = model.n_params
     n = offsets.shape[0] - 1
@@ -44,7 +45,7 @@ def bootstrap_chunk(spec: Any, model: Any, x: FloatArray, y: FloatArray, offsets
     with warnings.catch_warnings():
         # Failed replicates are recorded per group (n_boot_failed), not warned about per chunk.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = _run(spec, x, y, idx, sub_off, center, sel, keys, config, threads)
+        res = _run(spec, x, y, idx, sub_off, center, sel, keys, config, threads, backend)
     for a, name in enumerate(model.param_names):
         ci = res.ci(name)
         lo[sel, a] = ci[:, 0]
@@ -55,10 +56,11 @@ def bootstrap_chunk(spec: Any, model: Any, x: FloatArray, y: FloatArray, offsets
 
 
 def _run(spec: Any, x: FloatArray, y: FloatArray, idx: NDArray[np.int64], sub_off: NDArray[np.int64],
-         center: FloatArray, sel: NDArray[np.int64], keys: Sequence[str], config: Any, threads: Any) -> Any:
+         center: FloatArray, sel: NDArray[np.int64], keys: Sequence[str], config: Any, threads: Any,
+         backend: str) -> Any:
     return bootstrap_batch(
         spec.model, x[idx], y[idx], sub_off, n_resamples=config.bootstrap, seed=config.seed,
         level=config.level, method=config.ci_method, center=center[sel],
         problem_id=np.array([group_stream_id(keys[j]) for j in sel], dtype=np.int64),
-        threads=threads, **spec.fit_kwargs,
+        threads=threads, backend=backend, **spec.fit_kwargs,
     )

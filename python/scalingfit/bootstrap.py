@@ -63,7 +63,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _fit, _validate
+from . import _core, _cuda, _fit, _validate
 from ._custom import CustomModel
 from ._fit import (
     DEFAULT_FTOL,
@@ -897,6 +897,7 @@ def _run(
     gtol: float,
     threads: Optional[int],
     max_memory: Optional[int],
+    backend: str = "cpu",
 ) -> BootstrapBatchResult:
     """The engine: replicate -1 (point fit re-solved, for its covariance) and replicates
     0..R-1 of every problem, as items of batched core calls of at most ``max_memory`` bytes of
@@ -908,6 +909,7 @@ def _run(
     scheme_i, wild_i = _check_scheme(scheme, wild)
     R = n_resamples
     _check_threads(threads, n_problems * R)
+    solver = _cuda.bootstrap_batch if _fit.resolve_backend(backend) == "cuda" else _core.bootstrap_batch
     common = dict(
         ftol=float(ftol), xtol=float(xtol), gtol=float(gtol), max_iter=int(max_iter),
         f_scale=float(f_scale), log_residuals=bool(log_residuals),
@@ -933,7 +935,7 @@ def _run(
 
         def call(a: int, b: int) -> tuple[Any, ...]:
             prob, rep = items(a, b)
-            return tuple(_core.bootstrap_batch(
+            return tuple(solver(
                 m.index, loss_index, x, y, w, offsets, center, lo, hi, scheme_index, wild_i, seed,
                 problem_id, groups, n_groups, np.ascontiguousarray(prob, dtype=np.int64),
                 np.ascontiguousarray(rep, dtype=np.int64), compute_cov=compute_cov,
@@ -1047,6 +1049,7 @@ def bootstrap(
     gtol: float = DEFAULT_GTOL,
     threads: Optional[int] = None,
     max_memory: Optional[int] = None,
+    backend: str = "cpu",
 ) -> BootstrapResult:
     """Bootstrap a fit: the point fit, ``n_resamples`` refits, intervals.
 
@@ -1080,6 +1083,9 @@ def bootstrap(
         resample scratch, and the outputs of the replicates it solves) beyond the returned
         result; the replicates are solved in as many consecutive batched calls as that needs,
         with bit-identical results. Default: the data plus 256 MiB for the items.
+    backend : {"cpu", "cuda", "auto"}
+        Where the replicates are solved (see :func:`scalingfit.fit_batch`); the resamples are
+        the same on either (the same Philox streams), the fits agree to rounding.
 
     Returns
     -------
@@ -1135,7 +1141,7 @@ def bootstrap(
         problem_id=np.zeros(1, dtype=np.int64), groups=g, n_groups=ng, n_resamples=R,
         method=method, level=lv, derived=dv, keep_cov=keep_cov or method == "studentized",
         loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter, ftol=ftol,
-        xtol=xtol, gtol=gtol, threads=threads, max_memory=max_memory,
+        xtol=xtol, gtol=gtol, threads=threads, max_memory=max_memory, backend=backend,
     )
     _warn_failed(int(batch.n_failed[0]), R, "bootstrap replicates")
     return BootstrapResult(fit=point, batch=batch, x_data=xa, y_data=ya, log_residuals=log_residuals)
@@ -1169,6 +1175,7 @@ def bootstrap_batch(
     gtol: float = DEFAULT_GTOL,
     threads: Optional[int] = None,
     max_memory: Optional[int] = None,
+    backend: str = "cpu",
 ) -> BootstrapBatchResult:
     """Bootstrap many problems at once (CSR-packed like :func:`scalingfit.fit_batch`).
 
@@ -1187,6 +1194,9 @@ def bootstrap_batch(
     max_memory : int, optional
         As for :func:`bootstrap`: 10 million replicates of small problems fit in well under
         2 GiB of memory.
+    backend : {"cpu", "cuda", "auto"}
+        Where the point fits (when ``center`` is omitted) and the replicates are solved (see
+        :func:`scalingfit.fit_batch`).
     Other parameters as for :func:`bootstrap`.
 
     Problems with too few points (or groups) for the scheme, unusable data or a failed point
@@ -1228,7 +1238,7 @@ def bootstrap_batch(
         raise ValueError(f"groups= is only used by scheme='groups', not {scheme!r}")
     fit_kw = dict(
         loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
-        ftol=ftol, xtol=xtol, gtol=gtol, threads=threads, max_memory=max_memory,
+        ftol=ftol, xtol=xtol, gtol=gtol, threads=threads, max_memory=max_memory, backend=backend,
     )
     if center is None:
         c = _fit_centers(m, xa, ya, w, off, lo, hi, fit_kw)
@@ -1246,7 +1256,7 @@ def bootstrap_batch(
         groups=g, n_groups=ng, n_resamples=R, method=method, level=lv, derived=dv,
         keep_cov=keep_cov or method == "studentized", max_iter=max_iter, ftol=ftol,
         xtol=xtol, gtol=gtol, threads=threads, loss=loss, f_scale=f_scale,
-        log_residuals=log_residuals, max_memory=max_memory,
+        log_residuals=log_residuals, max_memory=max_memory, backend=backend,
     )
     ok = batch.center_status > 0
     _warn_failed(int(batch.n_failed[ok].sum()), int(ok.sum()) * R, "bootstrap replicates")

@@ -190,7 +190,8 @@ def _reader() -> Any:
 
 
 def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str, str]],
-               threads: int, version: str) -> tuple["pd.DataFrame", "pd.DataFrame", float, float]:
+               threads: int, version: str,
+               backend: str = "cpu") -> tuple["pd.DataFrame", "pd.DataFrame", float, float]:
     """One task: read a chunk's Parquet shard, fit it (one batch). Runs on a worker."""
     from . import __version__
 
@@ -207,7 +208,7 @@ def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str,
             f"the Dask worker on {socket.gethostname()} cannot read the chunk shard {path} ({exc}); "
             "pass shard_dir= (CLI: --shard-dir) on storage that every worker can read"
         ) from None
-    rows, params, t_core = _refit.fit_frame(frame, config, done=set(done), threads=threads)
+    rows, params, t_core = _refit.fit_frame(frame, config, done=set(done), threads=threads, backend=backend)
     return rows, params, t_core, time.perf_counter() - t0
 
 
@@ -251,7 +252,8 @@ class _Chunks:
 def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, str]], n_groups: int,
            t_start: float, *, db: Union[str, Path], client: Optional["Client"], scheduler: Optional[str],
            chunk_groups: int, threads: Optional[int], progress: bool,
-           on_chunk: Optional[Callable[[int], None]], shard_dir: Union[str, Path, None]) -> DaskRefitSummary:
+           on_chunk: Optional[Callable[[int], None]], shard_dir: Union[str, Path, None],
+           backend: str = "cpu") -> DaskRefitSummary:
     """The refit loop of :func:`scalingfit.refit.refit` with the chunks fitted by Dask tasks.
 
     Called by ``refit.refit`` with its open results connection ``con``, the source relation
@@ -293,7 +295,7 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
                     t_export += time.perf_counter() - t0
                     keys = (_refit._group_key(k) for k in chunks.keys(i).itertuples(index=False, name=None))
                     skip = frozenset(p for k in keys for p in done_by_key.get(k, ()))
-                    fut = cl.submit(_fit_shard, str(path), config, skip, task_threads, __version__,
+                    fut = cl.submit(_fit_shard, str(path), config, skip, task_threads, __version__, backend,
                                     key=f"scalingfit-refit-{run}-{i:07d}")
                     pending[fut] = (path, n_in)
                     results.add(fut)

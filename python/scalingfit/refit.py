@@ -158,9 +158,11 @@ def _data_hash(key: str, x: np.ndarray, y: np.ndarray) -> str:
 
 
 def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tuple[str, str]]] = None,
-              threads: Optional[int] = None) -> tuple["pd.DataFrame", "pd.DataFrame", float]:
+              threads: Optional[int] = None,
+              backend: str = "cpu") -> tuple["pd.DataFrame", "pd.DataFrame", float]:
     """Fits every group in ``df`` (one batch call) and returns (result rows, the same results
-    as one row per parameter, seconds in the core).
+    as one row per parameter, seconds in the core). ``backend``: as for
+    :func:`scalingfit.fit_batch` (the fits and the bootstrap).
 
     A pure function of its inputs (no I/O), so a Dask worker can run it on its own chunk.
     ``done`` holds (group_key, data_hash) pairs to skip.
@@ -195,13 +197,14 @@ def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tup
         sub_off = np.concatenate([[0], np.cumsum(sub_counts)]).astype(np.int64)
         idx = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in sel])
         t0 = time.perf_counter()
-        res = fit_batch(spec.model, x[idx], y[idx], sub_off, threads=threads, **spec.fit_kwargs)
+        res = fit_batch(spec.model, x[idx], y[idx], sub_off, threads=threads, backend=backend,
+                        **spec.fit_kwargs)
         boot = None
         if config.bootstrap > 0:
             from . import _refit_boot
 
             boot = _refit_boot.bootstrap_chunk(spec, model, x[idx], y[idx], sub_off, res.x, res.status,
-                                               [keys[j] for j in sel], config, threads)
+                                               [keys[j] for j in sel], config, threads, backend)
         t_core += time.perf_counter() - t0
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         z = _normal_quantile(0.5 + config.level / 2)
@@ -451,7 +454,7 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
           ci_method: str = "percentile", chunk_groups: int = 500, threads: Optional[int] = None,
           progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
           overwrite: bool = False, client: Any = None, scheduler: Optional[str] = None,
-          shard_dir: Union[str, Path, None] = None) -> RefitSummary:
+          shard_dir: Union[str, Path, None] = None, backend: str = "cpu") -> RefitSummary:
     """Refit ``law`` on every group of a run database, resumably.
 
     Parameters
@@ -485,6 +488,10 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
         a LocalCluster of N processes). See :mod:`scalingfit.distributed`.
     shard_dir : path, optional
         With a cluster: a folder every worker can read, for the chunks' Parquet shards.
+    backend : {"cpu", "cuda", "auto"}
+        Where the fits and bootstrap replicates are solved (see :func:`scalingfit.fit_batch`);
+        with a cluster, on each worker. Results are not part of the config hash: a resumed run
+        may switch backend (the fits agree to rounding).
 
     Returns
     -------
@@ -547,11 +554,12 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
 
             return distributed._drive(con, rel, config, done, n_groups, t_start, db=db, client=client,
                                       scheduler=scheduler, chunk_groups=int(chunk_groups), threads=threads,
-                                      progress=progress, on_chunk=on_chunk, shard_dir=shard_dir)
+                                      progress=progress, on_chunk=on_chunk, shard_dir=shard_dir,
+                                      backend=backend)
         bar = _progress(n_groups, progress)
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, int(chunk_groups)):
-                rows, params, t = fit_frame(frame, config, done=done, threads=threads)
+                rows, params, t = fit_frame(frame, config, done=done, threads=threads, backend=backend)
                 _write(con, rows, params, config)
                 t_core += t
                 n_chunks += 1

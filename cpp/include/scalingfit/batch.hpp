@@ -1,12 +1,12 @@
 // scalingfit/batch.hpp -- the CPU driver: items of a batch over a persistent thread pool.
 //
-// A batch is CSR-packed data of many problems plus items that refer to them: item k solves
-// problem `problem[k]` from start `p0[k]`. Each item is solved by exactly one thread, in
-// one fixed order of floating-point operations, so the results are bit-identical for any
-// thread count. Outputs are caller-owned arrays written in place, once per item (the solver
-// iterates on a copy of the item's parameters on its own stack, so threads working on
-// neighbouring items do not share cache lines while they run); nothing here allocates per
-// item or touches Python.
+// The batch layout and the per-item work are in items.hpp (shared with the CUDA driver,
+// device.cuh). Each item is solved by exactly one thread, in one fixed order of
+// floating-point operations, so the results are bit-identical for any thread count. Outputs
+// are caller-owned arrays written in place, once per item; nothing here allocates per item or
+// touches Python. Also here: the host-side preparation of a batch (logs of the inputs, the
+// validity of each problem, the bootstrap's fitted values and residuals), which both drivers
+// use.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -23,58 +23,16 @@
 #define SF_HAVE_GETPID 1
 #endif
 
-#include "lm.hpp"
+#include "items.hpp"
 
 namespace scalingfit {
-
-struct BatchData {
-  const double* t;         // n_points x n_inputs model inputs (logs taken where needed)
-  const double* y;         // n_points targets (log y for log residuals)
-  const double* w;         // n_points weights, or null
-  const int64_t* offsets;  // n_problems + 1
-  const uint8_t* valid;    // n_problems flags: 0 = data unusable (status kStatusBadInput)
-  int64_t n_problems;
-};
-
-struct BatchItems {
-  const int64_t* problem;  // n_items problem indices
-  const double* p0;        // n_items x n_params starts
-  int64_t n_items;
-};
-
-struct BatchOutputs {
-  double* x;        // n_items x n_params
-  double* cov;      // n_items x n_params x n_params, or null
-  double* cost;     // n_items
-  int32_t* status;  // n_items
-  int32_t* iterations;
-};
 
 // Solves items [begin, end) of the batch with Model and Loss.
 template <class Model, class Loss>
 void solve_items(const BatchData& data, const BatchItems& items, const BatchOutputs& out,
                  const Options& opt, const double* lo, const double* hi, int64_t begin,
                  int64_t end) {
-  constexpr int P = Model::kParams;
-  for (int64_t k = begin; k < end; ++k) {
-    double p[kMaxParams];
-    for (int a = 0; a < P; ++a) p[a] = items.p0[k * P + a];
-    double* cov = out.cov ? out.cov + k * P * P : nullptr;
-    const int64_t j = items.problem[k];
-    SolveResult r{kStatusBadInput, 0, nan("")};
-    if (j >= 0 && j < data.n_problems && data.valid[j]) {
-      const int64_t o0 = data.offsets[j];
-      ProblemView v{data.t + o0 * Model::kInputs, data.y + o0, data.w ? data.w + o0 : nullptr,
-                    nullptr, static_cast<long long>(data.offsets[j + 1] - o0)};
-      r = solve<Model, Loss>(v, opt, lo, hi, p, cov);
-    } else if (cov) {
-      for (int a = 0; a < P * P; ++a) cov[a] = nan("");
-    }
-    for (int a = 0; a < P; ++a) out.x[k * P + a] = p[a];
-    out.cost[k] = r.cost;
-    out.status[k] = r.status;
-    out.iterations[k] = r.iterations;
-  }
+  for (int64_t k = begin; k < end; ++k) solve_item<Model, Loss>(data, items, out, opt, lo, hi, k);
 }
 
 namespace detail {
@@ -241,4 +199,53 @@ void prepare_batch(const double* x, const double* y, const double* w, const int6
   }
 }
 
+// Marks each problem of a bootstrap batch usable (valid[j] = 1) when prepare_batch found its
+// data usable and its point fit center[j] is finite; with `targets` (residual and wild schemes)
+// also fills yhat and resid (n_points each) from the point fit, and a problem whose model is not
+// finite there is unusable too (its yhat and resid are NaN). `valid` is data.valid, in place.
+template <class Model>
+void prepare_resample_batch(const BatchData& data, const double* center, bool log_residuals,
+                            int scheme, bool targets, double* yhat, double* resid,
+                            uint8_t* valid) {
+  constexpr int P = Model::kParams;
+  for (int64_t j = 0; j < data.n_problems; ++j) {
+    const int64_t o0 = data.offsets[j], o1 = data.offsets[j + 1];
+    bool good = valid[j] != 0;
+    for (int a = 0; a < P; ++a) good = good && sf_isfinite(center[j * P + a]);
+    if (targets) {
+      const ProblemView v{data.t + o0 * Model::kInputs, data.y + o0,
+                          data.w ? data.w + o0 : nullptr, nullptr,
+                          static_cast<long long>(o1 - o0)};
+      good = good && prepare_residuals<Model>(v, center + j * P, log_residuals, scheme,
+                                              yhat + o0, resid + o0);
+      if (!good) {
+        for (int64_t i = o0; i < o1; ++i) yhat[i] = resid[i] = nan("");
+      }
+    }
+    valid[j] = good ? 1 : 0;
+  }
+}
+
+// Largest problem (points) and group count of a batch: the per-thread scratch sizes.
+inline void resample_scratch_sizes(const BatchData& data, const ResampleSpec& spec,
+                                   int64_t* max_points, int64_t* max_groups) {
+  *max_points = 0;
+  *max_groups = 0;
+  for (int64_t j = 0; j < data.n_problems; ++j) {
+    *max_points = std::max<int64_t>(*max_points, data.offsets[j + 1] - data.offsets[j]);
+    if (spec.n_groups) *max_groups = std::max<int64_t>(*max_groups, spec.n_groups[j]);
+  }
+}
+
+// Solves bootstrap items [begin, end), regenerating each resample into this thread's scratch
+// (mult: max_points ints, gcount: max_groups ints, ys: max_points doubles).
+template <class Model, class Loss>
+void solve_resample_items(const BatchData& data, const ResampleSpec& spec,
+                          const ResampleItems& items, const BatchOutputs& out,
+                          const Options& opt, const double* lo, const double* hi,
+                          int64_t begin, int64_t end, int* mult, int* gcount, double* ys) {
+  for (int64_t k = begin; k < end; ++k) {
+    solve_resample_item<Model, Loss>(data, spec, items, out, opt, lo, hi, k, mult, gcount, ys);
+  }
+}
 }  // namespace scalingfit

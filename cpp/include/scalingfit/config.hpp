@@ -18,6 +18,23 @@
 
 namespace scalingfit {
 
+// Fixed-width integers under one spelling on both compilers (NVRTC has no <cstdint>). The
+// batch layouts (items.hpp) use them, so a pointer into a NumPy int64 array is an i64* on
+// either side.
+#ifdef SF_DEVICE_COMPILE
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef int i32;
+typedef long long i64;
+typedef unsigned char u8;
+#else
+typedef std::uint32_t u32;
+typedef std::uint64_t u64;
+typedef std::int32_t i32;
+typedef std::int64_t i64;
+typedef std::uint8_t u8;
+#endif
+
 // Largest parameter count of any built-in model; fixed-size arrays in the solver use it.
 constexpr int kMaxParams = 8;
 // Largest number of input columns (N, D, ...) of any built-in model.
@@ -131,6 +148,17 @@ SF_HD inline double sf_log(double x) {
   const double v = e * 6.93147180369123816490e-01 -
                    ((hfsq - (s * (hfsq + R) + e * 1.90821492927058770002e-10)) - f);
   return v + add;
+}
+
+// log(1 + x) from sf_log, for x >= -1: Goldberg's correction log(u) * x / (u - 1) with
+// u = 1 + x rounded (exact when u - 1 = x, and it cancels the rounding of u otherwise), and x
+// itself where u rounds to 1. Within a few ulps; the same bits on the CPU and the GPU (libm's
+// and CUDA's log1p may differ in the last bit).
+SF_HD inline double sf_log1p(double x) {
+  const double inf = sf_from_bits(0x7ff0000000000000ull);
+  const double u = 1.0 + x;
+  const double v = u == 1.0 ? x : sf_log(u) * (x / (u - 1.0));
+  return x == inf ? inf : v;
 }
 
 }  // namespace scalingfit

@@ -20,8 +20,9 @@
 // Evaluation: cost, g and H come from one pass over the points (J is never stored). On the
 // CPU the pass runs in blocks of points: the per-point terms of a block first (a branch-free
 // loop that the compiler vectorises, with the solver's own exp/log from config.hpp), then the
-// sums with four independent partial sums per entry, combined in a fixed order; on the GPU a
-// plain loop. Models may provide eval_log (log of the value and its gradient) for log
+// sums with four independent partial sums per entry, combined in a fixed order; on the GPU the
+// same order of operations one point at a time (so that the two give the same bits where
+// neither contracts a*b+c into a fused multiply-add). Models may provide eval_log (log of the value and its gradient) for log
 // residuals. Either way the result depends on the data only, never on the thread count.
 //
 // Stopping (all scale-free):
@@ -86,10 +87,11 @@ struct ProblemView {
 template <class Model>
 struct HasEvalLog {
   template <class M>
-  static auto test(int) -> decltype(M::eval_log((const double*)0, (const double*)0, (double*)0),
-                                     char());
+  SF_HD static auto test(int) -> decltype(M::eval_log((const double*)0, (const double*)0,
+                                                      (double*)0),
+                                           char());
   template <class M>
-  static long test(...);
+  SF_HD static long test(...);
   static constexpr bool value = sizeof(test<Model>(0)) == 1;
 };
 
@@ -126,21 +128,9 @@ SF_HD inline void point_terms(const double* p, const double* t, double y, double
   *c = w * rho[0];
 }
 
-// The same for a point that may have weight 0: such a point contributes exact zeros whatever
-// the model does there (a model may be undefined at a point its user switched off).
-template <class Model, class Loss, bool kLog>
-SF_HD inline void masked_point_terms(const double* p, const double* t, double y, double w,
-                                     double inv_fs2, double* J, double* wr, double* r,
-                                     double* c) {
-  if (w > 0.0) {
-    point_terms<Model, Loss, kLog>(p, t, y, w, inv_fs2, J, wr, r, c);
-  } else {
-    for (int a = 0; a < Model::kParams; ++a) J[a] = 0.0;
-    *wr = *r = *c = 0.0;
-  }
-}
-
-#if !defined(SF_DEVICE_COMPILE) && defined(__GNUC__)
+// SF_PLAIN_ACCUMULATOR (defined by the "plain" build of cpp/src/kernels.cpp) gives the CPU
+// the GPU's plain loop, so that the GPU's order of additions can be run and tested here.
+#if !defined(SF_DEVICE_COMPILE) && !defined(SF_PLAIN_ACCUMULATOR) && defined(__GNUC__)
 #define SF_LANES_ACCUMULATOR 1
 namespace detail {
 // The CPU accumulator works on blocks of kBlock points: first the terms of every point of
@@ -291,20 +281,45 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     for (int b = a; b < P; ++b) H[a * kMaxParams + b] = sums[k++];
   }
 #else
-  for (int a = 0; a < P; ++a) {
-    g[a] = 0.0;
-    for (int b = a; b < P; ++b) H[a * kMaxParams + b] = 0.0;
+  // The GPU's accumulator (and the CPU's "plain" build): the blocked accumulator's order of
+  // operations, one point at a time, so that both give the same bits where the arithmetic is
+  // the same (no fused multiply-adds on either side: the CPU's baseline build and NVRTC with
+  // --fmad=false). Blocks of kPlainBlock points; within a block the points of positive weight
+  // (all points when there are no weights) are numbered l = 0, 1, ... and point l goes to
+  // partial sum l % 4; the four partial sums of an entry are combined as (s0 + s1) + (s2 + s3).
+  constexpr int kPlainBlock = 64;  // = detail::kBlock of the blocked accumulator
+  constexpr int NH = P * (P + 1) / 2;
+  constexpr int NA = NH + P + 1;  // H's upper triangle, g, cost
+  double acc[4][NA];
+  for (int q = 0; q < 4; ++q) {
+    for (int k = 0; k < NA; ++k) acc[q][k] = 0.0;
   }
-  for (long long i = 0; i < d.n; ++i) {
-    double J[kMaxParams], wr, r, ci;
-    masked_point_terms<Model, Loss, kLog>(p, d.t + i * K, d.y[i], point_weight(d, i), inv_fs2,
-                                          J, &wr, &r, &ci);
-    c += ci;
-    for (int a = 0; a < P; ++a) {
-      const double wja = wr * J[a];
-      g[a] += wja * r;
-      for (int b = a; b < P; ++b) H[a * kMaxParams + b] += wja * J[b];
+  const bool weighted = d.w || d.mult;
+  for (long long i0 = 0; i0 < d.n; i0 += kPlainBlock) {
+    const long long i1 = d.n - i0 < kPlainBlock ? d.n : i0 + kPlainBlock;
+    int l = 0;
+    for (long long i = i0; i < i1; ++i) {
+      const double w = point_weight(d, i);
+      if (weighted && !(w > 0.0)) continue;
+      double J[kMaxParams], wr, r, ci;
+      point_terms<Model, Loss, kLog>(p, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r, &ci);
+      double* s = acc[l & 3];
+      ++l;
+      double wj[kMaxParams];
+      for (int a = 0; a < P; ++a) wj[a] = wr * J[a];
+      for (int a = 0, k = 0; a < P; ++a) {
+        for (int b = a; b < P; ++b) s[k++] += wj[a] * J[b];
+      }
+      for (int a = 0; a < P; ++a) s[NH + a] += wj[a] * r;
+      s[NH + P] += ci;
     }
+  }
+  double sums[NA];
+  for (int k = 0; k < NA; ++k) sums[k] = (acc[0][k] + acc[1][k]) + (acc[2][k] + acc[3][k]);
+  c = sums[NA - 1];
+  for (int a = 0, k = 0; a < P; ++a) {
+    g[a] = sums[NH + a];
+    for (int b = a; b < P; ++b) H[a * kMaxParams + b] = sums[k++];
   }
 #endif
   c *= 0.5 * fs2;

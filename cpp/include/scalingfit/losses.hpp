@@ -49,7 +49,7 @@ struct CauchyLoss {
   static constexpr const char* kName = "cauchy";
   SF_HD static void eval(double z, double* rho) {
     const double t = 1.0 + z;
-    rho[0] = log1p(z);
+    rho[0] = sf_log1p(z);
     rho[1] = 1.0 / t;
     rho[2] = -1.0 / (t * t);
   }
@@ -65,20 +65,45 @@ struct ArctanLoss {
   }
 };
 
+// Index order of the losses (_core.loss_names()): LossAt<i>::type is the loss with index i.
+template <int I>
+struct LossAt;
+template <>
+struct LossAt<0> {
+  typedef LinearLoss type;
+};
+template <>
+struct LossAt<1> {
+  typedef HuberLoss type;
+};
+template <>
+struct LossAt<2> {
+  typedef SoftL1Loss type;
+};
+template <>
+struct LossAt<3> {
+  typedef CauchyLoss type;
+};
+template <>
+struct LossAt<4> {
+  typedef ArctanLoss type;
+};
+constexpr int kNumLosses = 5;
+
 #ifndef SF_DEVICE_COMPILE
-// Calls fn(LossType{}) for the loss with the given index (the order of kLossNames).
-template <class Fn>
+// Calls fn(LossType{}) for the loss with the given index; false for an unknown index.
+template <class Fn, int I = 0>
 bool dispatch_loss(int index, Fn&& fn) {
-  switch (index) {
-    case 0: fn(LinearLoss{}); return true;
-    case 1: fn(HuberLoss{}); return true;
-    case 2: fn(SoftL1Loss{}); return true;
-    case 3: fn(CauchyLoss{}); return true;
-    case 4: fn(ArctanLoss{}); return true;
-    default: return false;
+  if constexpr (I == kNumLosses) {
+    return false;
+  } else {
+    if (index == I) {
+      fn(typename LossAt<I>::type{});
+      return true;
+    }
+    return dispatch_loss<Fn, I + 1>(index, static_cast<Fn&&>(fn));
   }
 }
-constexpr int kNumLosses = 5;
 #endif
 
 }  // namespace scalingfit

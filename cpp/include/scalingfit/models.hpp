@@ -19,7 +19,7 @@ namespace scalingfit {
 
 // log(1 + exp(z)) without overflow.
 SF_HD inline double softplus(double z) {
-  return z > 0 ? z + log1p(sf_exp(-z)) : log1p(sf_exp(z));
+  return z > 0 ? z + sf_log1p(sf_exp(-z)) : sf_log1p(sf_exp(z));
 }
 // 1 / (1 + exp(-z)) without overflow.
 SF_HD inline double logistic(double z) {
@@ -326,27 +326,71 @@ struct LrAnnealing {
   }
 };
 
+// The registry's order: ModelAt<i>::type is the model with index i (the Python registry,
+// scalingfit/models.py, and the CUDA driver's kernel names use these indices).
+template <int I>
+struct ModelAt;
+template <>
+struct ModelAt<0> {
+  typedef PowerLaw type;
+};
+template <>
+struct ModelAt<1> {
+  typedef SaturatingPowerLaw type;
+};
+template <>
+struct ModelAt<2> {
+  typedef Chinchilla type;
+};
+template <>
+struct ModelAt<3> {
+  typedef ChinchillaLSE type;
+};
+template <>
+struct ModelAt<4> {
+  typedef KaplanND type;
+};
+template <>
+struct ModelAt<5> {
+  typedef IsoflopParabola type;
+};
+template <>
+struct ModelAt<6> {
+  typedef Sigmoid type;
+};
+template <>
+struct ModelAt<7> {
+  typedef BrokenPowerLaw type;
+};
+template <>
+struct ModelAt<8> {
+  typedef KaplanNS type;
+};
+template <>
+struct ModelAt<9> {
+  typedef LearningCurve type;
+};
+template <>
+struct ModelAt<10> {
+  typedef LrAnnealing type;
+};
+constexpr int kNumModels = 11;
+
 #ifndef SF_DEVICE_COMPILE
-// Calls fn(ModelType{}) for the model with the given index; the order is the registry's.
-// Returns false for an unknown index.
-template <class Fn>
+// Calls fn(ModelType{}) for the model with the given index. Returns false for an unknown
+// index.
+template <class Fn, int I = 0>
 bool dispatch_model(int index, Fn&& fn) {
-  switch (index) {
-    case 0: fn(PowerLaw{}); return true;
-    case 1: fn(SaturatingPowerLaw{}); return true;
-    case 2: fn(Chinchilla{}); return true;
-    case 3: fn(ChinchillaLSE{}); return true;
-    case 4: fn(KaplanND{}); return true;
-    case 5: fn(IsoflopParabola{}); return true;
-    case 6: fn(Sigmoid{}); return true;
-    case 7: fn(BrokenPowerLaw{}); return true;
-    case 8: fn(KaplanNS{}); return true;
-    case 9: fn(LearningCurve{}); return true;
-    case 10: fn(LrAnnealing{}); return true;
-    default: return false;
+  if constexpr (I == kNumModels) {
+    return false;
+  } else {
+    if (index == I) {
+      fn(typename ModelAt<I>::type{});
+      return true;
+    }
+    return dispatch_model<Fn, I + 1>(index, static_cast<Fn&&>(fn));
   }
 }
-constexpr int kNumModels = 11;
 #endif
 
 }  // namespace scalingfit

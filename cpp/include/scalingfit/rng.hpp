@@ -12,19 +12,11 @@
 // There is no state to carry: a word of output is a pure function of (key, counter), so any
 // thread or GPU lane regenerates any resample from its numbers alone. Like every header here
 // this compiles with g++ and with NVRTC: no exceptions, no allocation, no std headers on the
-// device (the integer types below are spelled out there).
+// device (the integer types come from config.hpp).
 #pragma once
 #include "config.hpp"
 
 namespace scalingfit {
-
-#ifdef SF_DEVICE_COMPILE
-typedef unsigned int u32;
-typedef unsigned long long u64;
-#else
-typedef std::uint32_t u32;
-typedef std::uint64_t u64;
-#endif
 
 constexpr u32 kPhiloxM0 = 0xD2511F53u;
 constexpr u32 kPhiloxM1 = 0xCD9E8D57u;

@@ -1,0 +1,448 @@
+"""The CUDA backend: the core's batched solver on an NVIDIA GPU, through CuPy.
+
+CuPy compiles ``cpp/include/scalingfit/device.cuh`` with NVRTC at the first call for a
+(model, loss) pair (the kernels are templates over both; CuPy keeps the binary in its kernel
+cache). That file holds only the thread-to-item mapping: every item runs the same per-item
+code as the CPU (``items.hpp``: solver, models, losses, exp/log, Philox streams), so results
+agree with the CPU to rounding and bootstrap resamples are identical for the same seed.
+
+The functions :func:`solve_batch` and :func:`bootstrap_batch` take the arguments of their
+``_core`` namesakes and return the same tuples, so the Python layers switch backend by
+switching the function. On the host they prepare the data as the CPU does
+(``_core.prepare_batch``, ``_core.prepare_residuals``), copy it to the device once, and
+stream the items through in chunks sized to the device's free memory: two chunks in flight on
+two CUDA streams, outputs copied back into pinned staging buffers while the next chunk runs.
+Results come back as NumPy arrays, or stay on the device as CuPy arrays
+(``return_cupy=True``).
+
+Only float64 is implemented. CuPy is optional (``pip install 'scalingfit[cuda]'``); without it
+or without a device, ``backend="cuda"`` raises :class:`CudaUnavailableError` and
+``backend="auto"`` runs on the CPU after a one-line notice on the ``scalingfit`` logger.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import _core
+
+BACKENDS = ("cpu", "cuda", "auto")
+#: NVRTC options of every kernel (the include path is added at compile time). No fused
+#: multiply-adds: with them off, an item's arithmetic is that of the CPU's baseline build.
+COMPILE_OPTIONS = ("-std=c++17", "--fmad=false")
+_BLOCK = 128  # threads per block
+_BLOCKS_PER_SM = 8  # grid-stride launches: enough resident blocks to fill each multiprocessor
+_STAGING_BYTES = 256 << 20  # pinned host staging per stream, outputs of one chunk
+_DEVICE_FRACTION = 0.6  # of the free device memory, for one call's data, items and scratch
+_FLAG_W, _FLAG_COV, _FLAG_PID, _FLAG_GROUPS, _FLAG_TARGETS = 1, 2, 4, 8, 16  # device.cuh
+_TARGET_SCHEMES = (2, 3)  # residual, wild (bootstrap.hpp)
+_GROUP_SCHEMES = (1, 5)  # groups, jackknife groups
+
+_log = logging.getLogger("scalingfit")
+_fallback_noted = False
+
+
+class CudaUnavailableError(RuntimeError):
+    """``backend="cuda"`` where CuPy or a CUDA device is missing."""
+
+
+@functools.lru_cache(maxsize=None)
+def _probe() -> tuple[Any, str]:
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a CuPy that fails to load its libraries
+        return None, f"CuPy is not importable ({type(exc).__name__}: {exc}); install scalingfit[cuda]"
+    try:
+        n = int(cupy.cuda.runtime.getDeviceCount())
+    except Exception as exc:  # no driver, driver too old for the runtime, ...
+        return None, f"CuPy found no usable CUDA device ({type(exc).__name__}: {exc})"
+    if n < 1:
+        return None, "CuPy found no CUDA device"
+    return cupy, ""
+
+
+def available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    return _probe()[0] is not None
+
+
+def unavailable_reason() -> str:
+    """Why :func:`available` is False ("" when it is True)."""
+    return str(_probe()[1])
+
+
+def _cupy() -> Any:
+    cp, reason = _probe()
+    if cp is None:
+        raise CudaUnavailableError(f"backend='cuda' needs CuPy and a CUDA GPU: {reason}")
+    return cp
+
+
+def resolve_backend(backend: str) -> str:
+    """"cpu" or "cuda" for a user's ``backend`` ("cpu", "cuda" or "auto"). "cuda" without a GPU
+    raises :class:`CudaUnavailableError`; "auto" without one notes it once and gives "cpu"."""
+    global _fallback_noted
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    if backend == "cpu":
+        return "cpu"
+    if available():
+        return "cuda"
+    if backend == "cuda":
+        _cupy()
+    if not _fallback_noted:
+        _log.warning("scalingfit: backend='auto' runs on the CPU (%s)", unavailable_reason())
+        _fallback_noted = True
+    return "cpu"
+
+
+# ------------------------------------------------------------------------------ kernels
+
+
+def include_dir() -> Path:
+    """The folder holding ``scalingfit/*.hpp`` and ``device.cuh``: installed with the package
+    (``scalingfit/include``), or the source tree's ``cpp/include`` for an editable install."""
+    here = Path(__file__).resolve().parent
+    for d in (here / "include", here.parent.parent / "cpp" / "include"):
+        if (d / "scalingfit" / "device.cuh").is_file():
+            return d
+    raise CudaUnavailableError("the core's headers (scalingfit/include) are missing from this installation")
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_source() -> str:
+    """The NVRTC source: one include, preceded by a hash of every header, so that CuPy's
+    kernel cache (keyed by source and options) never serves a binary of older headers."""
+    h = hashlib.sha256()
+    for p in sorted((include_dir() / "scalingfit").iterdir()):
+        if p.suffix in (".hpp", ".cuh"):
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return f'// scalingfit core headers, sha256 {h.hexdigest()}\n#include "scalingfit/device.cuh"\n'
+
+
+def kernel_names(model: int, loss: int) -> tuple[str, str]:
+    """NVRTC name expressions of the fit and bootstrap kernels of one (model, loss) pair."""
+    t = f"scalingfit::ModelAt<{int(model)}>::type, scalingfit::LossAt<{int(loss)}>::type"
+    return f"sf_fit<{t}>", f"sf_resample<{t}>"
+
+
+def _options() -> tuple[str, ...]:
+    return COMPILE_OPTIONS + (f"-I{include_dir()}",)
+
+
+@functools.lru_cache(maxsize=None)
+def _module(model: int, loss: int) -> Any:
+    cp = _cupy()
+    return cp.RawModule(code=kernel_source(), options=_options(),
+                        name_expressions=list(kernel_names(model, loss)))
+
+
+def compile_ptx(model: int, loss: int, arch: str = "compute_90") -> str:
+    """PTX of the fit and bootstrap kernels of one (model, loss) pair, compiled by NVRTC for
+    ``arch`` with the options the backend uses. Needs CuPy's NVRTC binding and the NVRTC
+    library, not a GPU: a check that an installation can build its kernels. Raises
+    ``RuntimeError`` with NVRTC's log when the compilation fails."""
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+    except Exception as exc:
+        raise CudaUnavailableError(f"CuPy's NVRTC binding is not importable ({exc})") from exc
+    prog = nvrtc.createProgram(kernel_source(), "scalingfit.cu", [], [])
+    try:
+        names = kernel_names(model, loss)
+        for n in names:
+            nvrtc.addNameExpression(prog, n)
+        try:
+            nvrtc.compileProgram(prog, list(_options()) + [f"-arch={arch}"])
+        except Exception as exc:
+            raise RuntimeError(f"NVRTC failed on {names}:\n{nvrtc.getProgramLog(prog)}") from exc
+        for n in names:
+            if not nvrtc.getLoweredName(prog, n):
+                raise RuntimeError(f"NVRTC produced no kernel for {n}")
+        ptx = nvrtc.getPTX(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+    return ptx.decode() if isinstance(ptx, bytes) else str(ptx)
+
+
+# ------------------------------------------------------------------------------ launches
+
+
+class _Device:
+    """One call's context: the device's size, small constants, the data on the device."""
+
+    def __init__(self, cp: Any) -> None:
+        self.cp = cp
+        dev = cp.cuda.Device()
+        self.n_sm = int(dev.attributes["MultiProcessorCount"])
+        self.dummy = cp.zeros(1, dtype=np.float64)  # stands for an absent optional array
+
+    def grid(self, n_items: int) -> int:
+        return max(1, min(-(-n_items // _BLOCK), self.n_sm * _BLOCKS_PER_SM))
+
+    def max_threads(self) -> int:
+        return self.n_sm * _BLOCKS_PER_SM * _BLOCK
+
+    def put(self, a: Optional[NDArray[Any]]) -> Any:
+        return self.dummy if a is None else self.cp.asarray(np.ascontiguousarray(a))
+
+    def free_bytes(self) -> int:
+        return int(self.cp.cuda.runtime.memGetInfo()[0])
+
+
+def _pinned(cp: Any, shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+    dt = np.dtype(dtype)
+    count = int(np.prod(shape, dtype=np.int64))
+    mem = cp.cuda.alloc_pinned_memory(max(count, 1) * dt.itemsize)
+    return np.frombuffer(mem, dt, count).reshape(shape)
+
+
+def _output_specs(P: int, compute_cov: bool) -> list[Optional[tuple[tuple[int, ...], Any]]]:
+    """Row shape and dtype of each output (x, cov, cost, status, iterations); None: absent."""
+    return [((P,), np.float64), ((P, P), np.float64) if compute_cov else None, ((), np.float64),
+            ((), np.int32), ((), np.int32)]
+
+
+def _row_bytes(spec: Optional[tuple[tuple[int, ...], Any]]) -> int:
+    if spec is None:
+        return 0
+    shape, dt = spec
+    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
+
+
+Launch = Callable[[list[Any], list[Any], int], None]
+
+
+def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
+               inputs: Sequence[NDArray[Any]], launch: Launch, reserved: int,
+               per_thread_scratch: int, return_cupy: bool,
+               max_items_per_launch: Optional[int]) -> tuple[Any, ...]:
+    """Items [0, n_items) in chunks: per chunk, rows [a, b) of each of ``inputs`` go to the
+    device and ``launch(device inputs, device outputs, n)`` runs them. ``reserved``: device bytes
+    the data already hold; ``per_thread_scratch``: device bytes of scratch per launched thread
+    (the launch allocates it). Returns (x, cov or None, cost, status, iterations)."""
+    cp = dev.cp
+    specs = _output_specs(P, compute_cov)
+    out_row = sum(_row_bytes(s) for s in specs)
+    in_row = sum(int(a[:1].nbytes) for a in inputs)
+    scratch = dev.max_threads() * per_thread_scratch
+    budget = int(_DEVICE_FRACTION * dev.free_bytes()) - 2 * scratch
+    slots = 1 if return_cupy else 2  # device buffers of two chunks in flight, or one
+    per_item = in_row + out_row
+    if budget < slots * per_item:
+        raise MemoryError(
+            f"the GPU has {dev.free_bytes():,} bytes free; this batch's data take {reserved:,} and "
+            f"its scratch {2 * scratch:,}, leaving no room for its items"
+        )
+    chunk = budget // (slots * per_item)
+    if not return_cupy:
+        chunk = min(chunk, max(1, _STAGING_BYTES // max(out_row, 1)))
+    if max_items_per_launch is not None:
+        chunk = min(chunk, int(max_items_per_launch))
+    chunk = max(1, min(chunk, max(n_items, 1)))
+    ranges = [(a, min(a + chunk, n_items)) for a in range(0, n_items, chunk)]
+
+    if return_cupy:
+        # Outputs live on the device for the whole call; each chunk writes its rows.
+        d_out = [None if s is None else cp.empty((n_items,) + s[0], dtype=s[1]) for s in specs]
+        for a, b in ranges:
+            d_in = [cp.asarray(np.ascontiguousarray(x[a:b])) for x in inputs]
+            launch(d_in, [None if o is None else o[a:b] for o in d_out], b - a)
+        cp.cuda.get_current_stream().synchronize()
+        return tuple(d_out)
+
+    host = [None if s is None else np.empty((n_items,) + s[0], dtype=s[1]) for s in specs]
+
+    class Slot:  # one stream's device buffers and pinned staging, reused chunk after chunk
+        def __init__(self) -> None:
+            self.stream = cp.cuda.Stream(non_blocking=True)
+            self.d_in = [cp.empty((chunk,) + x.shape[1:], dtype=x.dtype) for x in inputs]
+            self.d_out = [None if s is None else cp.empty((chunk,) + s[0], dtype=s[1]) for s in specs]
+            self.h_out = [None if s is None else _pinned(cp, (chunk,) + s[0], s[1]) for s in specs]
+            self.pending: Optional[tuple[int, int]] = None
+
+        def finish(self) -> None:
+            if self.pending is None:
+                return
+            a, b = self.pending
+            self.stream.synchronize()
+            for dst, src in zip(host, self.h_out):
+                if dst is not None:
+                    dst[a:b] = src[: b - a]
+            self.pending = None
+
+    pool = [Slot() for _ in range(min(slots, len(ranges)))]
+    try:
+        for i, (a, b) in enumerate(ranges):
+            s = pool[i % len(pool)]
+            s.finish()
+            n = b - a
+            with s.stream:
+                d_in = [d[:n] for d in s.d_in]
+                for d, x in zip(d_in, inputs):
+                    d.set(np.ascontiguousarray(x[a:b]), stream=s.stream)
+                d_out = [None if d is None else d[:n] for d in s.d_out]
+                launch(d_in, d_out, n)
+                for d, h in zip(d_out, s.h_out):
+                    if d is not None:
+                        d.get(out=h[:n], stream=s.stream, blocking=False)
+            s.pending = (a, b)
+        for s in pool:
+            s.finish()
+    finally:
+        for s in pool:  # after an interrupt: let the queued work end before buffers go
+            s.stream.synchronize()
+    return tuple(host)
+
+
+def _f8(v: float) -> np.float64:
+    return np.float64(v)
+
+
+def _i4(v: int) -> np.int32:
+    return np.int32(v)
+
+
+def _i8(v: int) -> np.int64:
+    return np.int64(v)
+
+
+def _check_items(n_items: int, P: int, p0: Optional[NDArray[Any]], lo: NDArray[Any],
+                 hi: NDArray[Any]) -> None:
+    if p0 is not None and p0.shape != (n_items, P):
+        raise ValueError(f"p0 must have shape ({n_items}, {P}), got {p0.shape}")
+    if lo.shape != (P,) or hi.shape != (P,):
+        raise ValueError("bounds must have one entry per parameter")
+
+
+def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.float64],
+                weights: Optional[NDArray[np.float64]], offsets: NDArray[np.int64],
+                problem: NDArray[np.int64], p0: NDArray[np.float64], lo: NDArray[np.float64],
+                hi: NDArray[np.float64], ftol: float, xtol: float, gtol: float, max_iter: int,
+                f_scale: float, log_residuals: bool, compute_cov: bool,
+                n_threads: Optional[int] = None, *, return_cupy: bool = False,
+                max_items_per_launch: Optional[int] = None) -> tuple[Any, ...]:
+    """``_core.solve_batch`` on the GPU (``n_threads`` is ignored): (x, cov or None, cost,
+    status, iterations) per item."""
+    cp = _cupy()
+    t, yt, valid = _core.prepare_batch(model, x, y, weights, offsets, log_residuals)
+    n_items = int(problem.shape[0])
+    P = int(p0.shape[1]) if p0.ndim == 2 else -1
+    _check_items(n_items, P, p0, lo, hi)
+    fn = _module(model, loss).get_function(kernel_names(model, loss)[0])
+    dev = _Device(cp)
+    d_t, d_y, d_w, d_off, d_valid = (dev.put(a) for a in (t, yt, weights, offsets, valid))
+    d_lo, d_hi = dev.put(lo), dev.put(hi)
+    reserved = sum(int(a.nbytes) for a in (t, yt, offsets, valid)) + (weights.nbytes if weights is not None else 0)
+    n_problems = int(offsets.shape[0]) - 1
+    flags = (_FLAG_W if weights is not None else 0) | (_FLAG_COV if compute_cov else 0)
+
+    def launch(d_in: list[Any], d_out: list[Any], n: int) -> None:
+        prob, start = d_in
+        ox, ocov, ocost, ostatus, oiter = d_out
+        fn((dev.grid(n),), (_BLOCK,), (
+            d_t, d_y, d_w, d_off, d_valid, _i8(n_problems), prob, start, _i8(n), d_lo, d_hi,
+            _f8(ftol), _f8(xtol), _f8(gtol), _i4(max_iter), _f8(f_scale), _i4(bool(log_residuals)),
+            ox, dev.dummy if ocov is None else ocov, ocost, ostatus, oiter, _i4(flags)))
+
+    return _run_items(dev, n_items, P, compute_cov, [problem, p0], launch, reserved, 0,
+                      return_cupy, max_items_per_launch)
+
+
+def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.float64],
+                    weights: Optional[NDArray[np.float64]], offsets: NDArray[np.int64],
+                    center: NDArray[np.float64], lo: NDArray[np.float64], hi: NDArray[np.float64],
+                    scheme: int, wild: int, seed: int, problem_id: Optional[NDArray[np.int64]],
+                    groups: Optional[NDArray[np.int32]], n_groups: Optional[NDArray[np.int64]],
+                    item_problem: NDArray[np.int64], item_replicate: NDArray[np.int64],
+                    ftol: float, xtol: float, gtol: float, max_iter: int, f_scale: float,
+                    log_residuals: bool, compute_cov: bool, n_threads: Optional[int] = None, *,
+                    return_cupy: bool = False,
+                    max_items_per_launch: Optional[int] = None) -> tuple[Any, ...]:
+    """``_core.bootstrap_batch`` on the GPU (``n_threads`` is ignored): each item regenerates
+    its resample from the Philox stream of (seed, problem, replicate) on its GPU thread."""
+    cp = _cupy()
+    n_problems = int(offsets.shape[0]) - 1
+    t, yt, valid = _core.prepare_batch(model, x, y, weights, offsets, log_residuals)
+    P = int(center.shape[1]) if center.ndim == 2 else -1
+    if center.shape != (n_problems, P):
+        raise ValueError(f"center must have shape ({n_problems}, {P})")
+    _check_items(int(item_problem.shape[0]), P, None, lo, hi)
+    if item_replicate.shape != item_problem.shape:
+        raise ValueError("item_replicate must match item_problem")
+    targets = scheme in _TARGET_SCHEMES
+    use_groups = scheme in _GROUP_SCHEMES
+    if use_groups and (groups is None or n_groups is None):
+        raise ValueError("the groups schemes need groups and n_groups")
+    valid = valid & np.isfinite(center).all(axis=1).astype(np.uint8)
+    yhat = resid = None
+    if targets:
+        yhat, resid, ok = _core.prepare_residuals(model, scheme, x, y, weights, offsets, center,
+                                                  log_residuals)
+        valid = valid & ok
+    sizes = np.diff(offsets)
+    max_points = max(int(sizes.max(initial=0)), 1)
+    max_groups = max(int(n_groups.max(initial=0)), 1) if use_groups and n_groups is not None else 1
+    fn = _module(model, loss).get_function(kernel_names(model, loss)[1])
+    dev = _Device(cp)
+    arrays = (t, yt, weights, offsets, valid, problem_id, groups if use_groups else None,
+              n_groups if use_groups else None, yhat, resid, center)
+    (d_t, d_y, d_w, d_off, d_valid, d_pid, d_group, d_ng, d_yhat, d_resid,
+     d_center) = (dev.put(a) for a in arrays)
+    d_lo, d_hi = dev.put(lo), dev.put(hi)
+    reserved = sum(int(a.nbytes) for a in arrays if a is not None)
+    flags = ((_FLAG_W if weights is not None else 0) | (_FLAG_COV if compute_cov else 0)
+             | (_FLAG_PID if problem_id is not None else 0) | (_FLAG_GROUPS if use_groups else 0)
+             | (_FLAG_TARGETS if targets else 0))
+
+    def launch(d_in: list[Any], d_out: list[Any], n: int) -> None:
+        prob, rep = d_in
+        ox, ocov, ocost, ostatus, oiter = d_out
+        g = dev.grid(n)
+        threads = g * _BLOCK
+        mult = cp.empty(threads * max_points, dtype=np.int32)
+        gcount = cp.empty(threads * max_groups, dtype=np.int32)
+        ys = cp.empty(threads * max_points, dtype=np.float64)
+        fn((g,), (_BLOCK,), (
+            d_t, d_y, d_w, d_off, d_valid, _i8(n_problems), _i4(scheme), _i4(wild),
+            np.uint64(seed), d_pid, d_group, d_ng, d_yhat, d_resid, d_center, prob, rep, _i8(n),
+            d_lo, d_hi, _f8(ftol), _f8(xtol), _f8(gtol), _i4(max_iter), _f8(f_scale),
+            _i4(bool(log_residuals)), ox, dev.dummy if ocov is None else ocov, ocost, ostatus,
+            oiter, mult, gcount, ys, _i8(max_points), _i8(max_groups), _i4(flags)))
+
+    scratch = 12 * max_points + 4 * max_groups
+    return _run_items(dev, int(item_problem.shape[0]), P, compute_cov, [item_problem, item_replicate],
+                      launch, reserved, scratch, return_cupy, max_items_per_launch)
+
+
+def resample_multiplicities(scheme: int, seed: int, problem_id: int, replicates: NDArray[np.int64],
+                            n_points: int, groups: Optional[NDArray[np.int32]] = None,
+                            n_groups: int = 0) -> NDArray[np.int32]:
+    """``_core.resample_multiplicities`` generated on the GPU (for tests): (R, n_points)."""
+    cp = _cupy()
+    mod = cp.RawModule(code=kernel_source(), options=_options())
+    fn = mod.get_function("sf_multiplicities")
+    dev = _Device(cp)
+    reps = np.ascontiguousarray(replicates, dtype=np.int64)
+    R = int(reps.shape[0])
+    use_groups = scheme in _GROUP_SCHEMES
+    n = max(int(n_points), 1)
+    g = dev.grid(R)
+    out = cp.empty((R, n), dtype=np.int32)
+    gcount = cp.empty(g * _BLOCK * max(int(n_groups), 1), dtype=np.int32)
+    flags = _FLAG_PID | (_FLAG_GROUPS if use_groups else 0)
+    fn((g,), (_BLOCK,), (
+        dev.put(np.array([0, n_points], dtype=np.int64)), _i4(scheme), np.uint64(seed),
+        dev.put(np.array([problem_id], dtype=np.int64)),
+        dev.put(None if groups is None else np.ascontiguousarray(groups, dtype=np.int32)),
+        dev.put(np.array([n_groups], dtype=np.int64)), dev.put(np.zeros(R, dtype=np.int64)),
+        dev.put(reps), _i8(R), out, gcount, _i8(n), _i8(max(int(n_groups), 1)), _i4(flags)))
+    return np.asarray(out.get())[:, : int(n_points)]

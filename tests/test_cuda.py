@@ -1,0 +1,275 @@
+"""The CUDA backend (scalingfit/_cuda.py, cpp/include/scalingfit/device.cuh).
+
+Everywhere: the backend argument, the errors and the CPU fallback without a GPU, the kernels'
+source, their compilation for Hopper (NVRTC through CuPy, or nvcc, where either is installed:
+no GPU is needed to compile), and the GPU's order of arithmetic run on the CPU (the "plain"
+build), which must give the bits of the CPU's baseline build.
+
+Marked ``gpu`` (skipped with the reason where CuPy or a device is missing): the GPU against the
+CPU's baseline build on every model and loss, the bootstrap's resamples, chunked launches,
+results left on the device.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scalingfit
+from conftest import PROBLEM_SPECS, make_problem
+from scalingfit import _core, _cuda
+
+MODELS = list(PROBLEM_SPECS)
+LOSSES = list(scalingfit.models.LOSSES)
+needs_gpu = pytest.mark.skipif(not _cuda.available(), reason=f"no CUDA GPU: {_cuda.unavailable_reason()}")
+no_gpu = pytest.mark.skipif(_cuda.available(), reason="a CUDA GPU is present")
+
+
+def _batch(model: str, n_problems: int = 12, n: int = 40, seed: int = 0, noise: float = 0.01):
+    rng = np.random.default_rng(seed)
+    ps = [make_problem(model, n, noise, rng) for _ in range(n_problems)]
+    x = np.vstack([p[0] for p in ps])
+    y = np.concatenate([p[1] for p in ps])
+    off = np.arange(n_problems + 1, dtype=np.int64) * n
+    p0 = np.array([p[2] for p in ps]) * (1 + 0.05 * rng.standard_normal((n_problems, len(ps[0][2]))))
+    return x, y, off, p0
+
+
+class _quiet:
+    def __enter__(self) -> None:
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("ignore", scalingfit.ConvergenceWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._cm.__exit__(*exc)
+
+
+@pytest.fixture
+def simd() -> Iterator[None]:
+    before = _core.simd_level()
+    try:
+        yield
+    finally:
+        _core.set_simd_level(before)
+
+
+# ------------------------------------------------------------------ everywhere
+
+
+def test_unknown_backend_is_a_value_error() -> None:
+    x, y, off, p0 = _batch("power_law", 2)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        scalingfit.fit_batch("power_law", x, y, off, p0, backend="tpu")
+
+
+@no_gpu
+def test_cuda_backend_without_a_gpu_raises_with_the_reason() -> None:
+    x, y, off, p0 = _batch("power_law", 2)
+    with pytest.raises(scalingfit.CudaUnavailableError, match="needs CuPy and a CUDA GPU") as e:
+        scalingfit.fit_batch("power_law", x, y, off, p0, backend="cuda")
+    assert _cuda.unavailable_reason() in str(e.value)
+    assert not scalingfit.cuda_available()
+    with pytest.raises(scalingfit.CudaUnavailableError):
+        scalingfit.bootstrap("power_law", x[:40], y[:40], n_resamples=10, backend="cuda")
+
+
+@no_gpu
+def test_auto_falls_back_to_the_cpu_with_one_notice(caplog: pytest.LogCaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_cuda, "_fallback_noted", False)
+    x, y, off, p0 = _batch("chinchilla", 4)
+    cpu = scalingfit.fit_batch("chinchilla", x, y, off, p0)
+    with caplog.at_level(logging.WARNING, logger="scalingfit"):
+        auto = scalingfit.fit_batch("chinchilla", x, y, off, p0, backend="auto")
+        scalingfit.fit_batch("chinchilla", x, y, off, p0, backend="auto")
+    notes = [r for r in caplog.records if "backend='auto' runs on the CPU" in r.getMessage()]
+    assert len(notes) == 1 and "\n" not in notes[0].getMessage()
+    assert np.array_equal(auto.x, cpu.x) and np.array_equal(auto.cost, cpu.cost)
+
+
+def test_custom_models_are_cpu_only() -> None:
+    m = scalingfit.CustomModel(lambda p, x: p[0] * x[:, 0] ** -p[1], ("A", "alpha"))
+    x = np.logspace(1, 3, 10)
+    with pytest.raises(ValueError, match="CPU only"):
+        scalingfit.fit_batch(m, x, 2 * x**-0.5, [0, 10], [1.0, 0.3], backend="cuda")
+
+
+def test_kernel_source_names_every_header_by_hash() -> None:
+    src = _cuda.kernel_source()
+    assert '#include "scalingfit/device.cuh"' in src
+    inc = _cuda.include_dir() / "scalingfit"
+    assert (inc / "items.hpp").is_file() and (inc / "device.cuh").is_file()
+    assert len(src.split("sha256 ")[1].split()[0]) == 64
+    fit, boot = _cuda.kernel_names(3, 1)
+    assert fit == "sf_fit<scalingfit::ModelAt<3>::type, scalingfit::LossAt<1>::type>"
+    assert boot.startswith("sf_resample<")
+
+
+def _nvrtc() -> bool:
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+
+        nvrtc.getVersion()
+        return True
+    except Exception:
+        return False
+
+
+# Each model once (losses cycled) and each loss once: every piece of device code is compiled.
+PAIRS = sorted({(i, i % len(LOSSES)) for i in range(len(MODELS))} | {(2, k) for k in range(len(LOSSES))})
+
+
+def test_kernels_compile_for_hopper(tmp_path: Path) -> None:
+    """The fit and bootstrap kernels of every model and loss compile as device code for sm_90
+    (NVRTC when CuPy's binding loads, else nvcc) without errors."""
+    if _nvrtc():
+        for model, loss in PAIRS:
+            ptx = _cuda.compile_ptx(model, loss, arch="compute_90")
+            assert ".entry" in ptx and "sf_multiplicities" in ptx
+        return
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("neither CuPy's NVRTC nor nvcc is installed")
+    src = tmp_path / "kernels.cu"
+    lines = [_cuda.kernel_source()]
+    fit_args = ("const double*, const double*, const double*, const long long*, const unsigned char*, "
+                "long long, const long long*, const double*, long long, const double*, const double*, "
+                "double, double, double, int, double, int, double*, double*, double*, int*, int*, int")
+    boot_args = ("const double*, const double*, const double*, const long long*, const unsigned char*, "
+                 "long long, int, int, unsigned long long, const long long*, const int*, const long long*, "
+                 "const double*, const double*, const double*, const long long*, const long long*, "
+                 "long long, const double*, const double*, double, double, double, int, double, int, "
+                 "double*, double*, double*, int*, int*, int*, int*, double*, long long, long long, int")
+    for model, loss in PAIRS:
+        fit, boot = _cuda.kernel_names(model, loss)
+        lines.append(f"template __global__ void {fit}({fit_args});")
+        lines.append(f"template __global__ void {boot}({boot_args});")
+    src.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([nvcc, "-std=c++17", "--fmad=false", "-arch=sm_90", "-cubin",
+                           f"-I{_cuda.include_dir()}", "-o", str(tmp_path / "k.cubin"), str(src)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert (tmp_path / "k.cubin").stat().st_size > 0
+
+
+@pytest.mark.skipif("plain" not in _core.simd_levels(), reason="built without the plain solver")
+@pytest.mark.parametrize("model", MODELS)
+def test_the_gpus_order_of_arithmetic_gives_the_baseline_bits(model: str, simd: None) -> None:
+    """The plain build runs the CUDA driver's accumulator on the CPU with the baseline's flags:
+    every fit, with and without weights (some zero), and every bootstrap replicate must be
+    bit-identical to the baseline build's (the vectorised, blocked accumulator). Problems of
+    150 points span three accumulator blocks."""
+    x, y, off, p0 = _batch(model, n_problems=6, n=150, seed=1)
+    w = np.random.default_rng(2).integers(0, 3, y.shape[0]).astype(float)
+    runs = {}
+    for lv in ("baseline", "plain"):
+        _core.set_simd_level(lv)
+        out = []
+        for k, loss in enumerate(LOSSES):
+            kw = dict(loss=loss, f_scale=0.02, log_residuals=k % 2 == 1)
+            out.append(scalingfit.fit_batch(model, x, y, off, p0, **kw))
+            out.append(scalingfit.fit_batch(model, x, y, off, p0, weights=w, **kw))
+        with _quiet():
+            out.append(scalingfit.bootstrap_batch(model, x, y, off, center=p0, n_resamples=20,
+                                                  method="percentile", seed=5))
+        runs[lv] = out
+    for a, b in zip(runs["baseline"], runs["plain"]):
+        if isinstance(a, scalingfit.BatchResult):
+            assert np.array_equal(a.status, b.status)
+            assert np.array_equal(a.iterations, b.iterations)
+            np.testing.assert_array_equal(a.x, b.x)
+            np.testing.assert_array_equal(a.cost, b.cost)
+        else:
+            np.testing.assert_array_equal(a.samples, b.samples)
+            assert np.array_equal(a.status, b.status)
+
+
+def test_log1p_within_a_few_ulps() -> None:
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-0.999, 1, 100_000), 10.0 ** rng.uniform(-300, 300, 100_000),
+                        -(10.0 ** rng.uniform(-300, -1, 50_000))])
+    got = _core.elementary(2, x)
+    ref = np.log1p(x)
+    ulps = np.abs(got - ref) / np.spacing(np.abs(ref))
+    assert ulps.max() < 4, (ulps.max(), x[np.argmax(ulps)])
+    special = np.array([0.0, -0.0, -1.0, np.inf, -2.0, np.nan])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_array_equal(_core.elementary(2, special), np.log1p(special))
+
+
+# ------------------------------------------------------------------ on a GPU
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("model", MODELS)
+def test_gpu_fits_match_the_cpu_baseline(model: str, simd: None) -> None:
+    """Every loss, plain and log residuals, with weights: the GPU's fits against the CPU's
+    baseline build (the same arithmetic: no FMA on either side) to 1e-10 relative."""
+    _core.set_simd_level("baseline")
+    x, y, off, p0 = _batch(model, n_problems=30, n=60, seed=4)
+    w = np.random.default_rng(5).integers(0, 3, y.shape[0]).astype(float)
+    for k, loss in enumerate(LOSSES):
+        kw = dict(loss=loss, f_scale=0.02, log_residuals=k % 2 == 1, weights=w if k % 2 else None)
+        cpu = scalingfit.fit_batch(model, x, y, off, p0, **kw)
+        gpu = scalingfit.fit_batch(model, x, y, off, p0, backend="cuda", **kw)
+        assert np.array_equal(cpu.status, gpu.status), loss
+        ok = cpu.status > 0
+        np.testing.assert_allclose(gpu.x[ok], cpu.x[ok], rtol=1e-10, atol=0, err_msg=loss)
+        np.testing.assert_allclose(gpu.cost[ok], cpu.cost[ok], rtol=1e-10, atol=0, err_msg=loss)
+        np.testing.assert_allclose(gpu.cov[ok], cpu.cov[ok], rtol=1e-8, atol=1e-300, err_msg=loss)
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("scheme", [0, 1, 4, 5])
+def test_gpu_resamples_are_the_cpu_resamples(scheme: int) -> None:
+    n, reps = 37, np.arange(-1, 300, dtype=np.int64)
+    groups = (np.arange(n) % 7).astype(np.int32)
+    use_groups = scheme in (1, 5)
+    kw = dict(groups=groups if use_groups else None, n_groups=7 if use_groups else 0)
+    cpu = _core.resample_multiplicities(scheme, 11, 123456789, reps if scheme < 4 else reps[1:8], n,
+                                        kw["groups"], kw["n_groups"], 1)
+    gpu = _cuda.resample_multiplicities(scheme, 11, 123456789, reps if scheme < 4 else reps[1:8], n, **kw)
+    np.testing.assert_array_equal(gpu, cpu)
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("scheme", ["points", "residual", "wild"])
+def test_gpu_bootstrap_matches_the_cpu(scheme: str, simd: None) -> None:
+    _core.set_simd_level("baseline")
+    x, y, off, p0 = _batch("chinchilla", n_problems=20, n=50, seed=6)
+    kw = dict(center=p0, n_resamples=200, method="percentile", scheme=scheme, seed=9)
+    with _quiet():
+        cpu = scalingfit.bootstrap_batch("chinchilla", x, y, off, **kw)
+        gpu = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
+    assert np.array_equal(cpu.status, gpu.status)
+    ok = np.isfinite(cpu.samples)
+    np.testing.assert_allclose(gpu.samples[ok], cpu.samples[ok], rtol=1e-10, atol=0)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_chunked_launches_and_device_results() -> None:
+    x, y, off, p0 = _batch("saturating_power_law", n_problems=500, n=10, seed=7)
+    P = p0.shape[1]
+    m = scalingfit.models.get("saturating_power_law")
+    lo, hi = np.full(P, -np.inf), np.full(P, np.inf)
+    args = (m.index, 0, np.ascontiguousarray(x), y, None, off, np.arange(500, dtype=np.int64),
+            np.ascontiguousarray(p0), lo, hi, 1e-12, 1e-10, 1e-10, 500, 1.0, False, True)
+    whole = _cuda.solve_batch(*args)
+    chunked = _cuda.solve_batch(*args, max_items_per_launch=7)
+    on_device = _cuda.solve_batch(*args, return_cupy=True, max_items_per_launch=64)
+    for a, b, c in zip(whole, chunked, on_device):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c.get())
+    assert type(on_device[0]).__module__.startswith("cupy")
