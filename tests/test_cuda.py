@@ -12,6 +12,7 @@ results left on the device.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
@@ -273,3 +274,41 @@ def test_gpu_chunked_launches_and_device_results() -> None:
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c.get())
     assert type(on_device[0]).__module__.startswith("cupy")
+
+
+@no_gpu
+def test_cli_backend_without_a_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("duckdb")
+    from scalingfit import _synthdb, cli
+
+    monkeypatch.setattr(_cuda, "_fallback_noted", False)
+    runs, _ = _synthdb.chinchilla_sweeps(6, runs=25, checkpoints=2, seed=2)
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    assert cli.main(["refit", str(tmp_path / "runs.csv"), "--quiet", "--backend", "cuda"]) == 1
+    assert "needs CuPy and a CUDA GPU" in capsys.readouterr().err
+    assert cli.main(["refit", str(tmp_path / "runs.csv"), "--quiet", "--json", "--backend", "auto"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_fitted"] == 6
+    assert cli.main(["bench", "--cuda", "--quick"]) == 1
+    assert "needs CuPy and a CUDA GPU" in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_refit_matches_the_cpu(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb")
+    from scalingfit import _synthdb
+    from scalingfit.refit import LAWS, RefitConfig, fit_frame
+
+    runs, _ = _synthdb.chinchilla_sweeps(40, runs=30, checkpoints=2, seed=3)
+    config = RefitConfig(law="chinchilla", group_by=("sweep",), metric="loss", bootstrap=50, seed=1)
+    assert "chinchilla" in LAWS
+    with _quiet():
+        cpu_rows, cpu, _ = fit_frame(runs, config)
+        gpu_rows, gpu, _ = fit_frame(runs, config, backend="cuda")
+    assert list(cpu["group_key"]) == list(gpu["group_key"])
+    assert list(cpu_rows["status"]) == list(gpu_rows["status"])
+    for col in ("estimate", "stderr", "ci_low", "ci_high"):
+        a, b = cpu[col].to_numpy(dtype=float), gpu[col].to_numpy(dtype=float)
+        ok = np.isfinite(a)
+        np.testing.assert_allclose(b[ok], a[ok], rtol=1e-8, err_msg=col)

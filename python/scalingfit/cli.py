@@ -79,7 +79,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric,
         bootstrap=args.bootstrap, seed=args.seed, level=args.level, chunk_groups=args.chunk,
         threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
-        scheduler=args.scheduler, shard_dir=args.shard_dir,
+        scheduler=args.scheduler, shard_dir=args.shard_dir, backend=args.backend,
     )
     if args.json:
         print(json.dumps({**summary.__dict__, "groups_per_s": summary.groups_per_s}, indent=2))
@@ -156,6 +156,14 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench
 
+    if args.cuda:
+        from . import _bench_cuda
+
+        gpu_rows = _bench_cuda.cuda_suite(threads=args.threads, quick=args.quick)
+        print(json.dumps(_bench_cuda.as_dicts(gpu_rows), indent=2) if args.json
+              else _bench_cuda.format_table(gpu_rows))
+        return EXIT_OK
+    args.threads = args.threads or 2
     if args.plot:
         sizes, curves = _bench.plot_scaling(args.plot, threads=args.threads, quick=args.quick)
         if args.json:
@@ -247,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--shard-dir", default=None, metavar="DIR",
                    help="with --scheduler: a folder every worker can read, for the chunks' Parquet "
                         "shards (default: beside --db)")
+    r.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
+                   help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy: pip install "
+                        "'scalingfit[cuda]'), auto (the GPU if there is one)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(func=_cmd_refit)
@@ -289,7 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="examples:\n  scalingfit bench --quick\n  scalingfit bench --json\n"
                               "  scalingfit bench --plot scaling.png   (fits/s against batch size)",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("--threads", type=int, default=2, help="threads for the multi-thread rows")
+    b.add_argument("--threads", type=int, default=None,
+                   help="threads for the multi-thread rows (default 2; with --cuda: the CPU "
+                        "baseline's threads, default all)")
+    b.add_argument("--cuda", action="store_true",
+                   help="the GPU cases instead: 1,000,000 saturating power-law fits and 10,000 "
+                        "Chinchilla problems x 1,000 bootstrap resamples on the GPU, against the "
+                        "CPU engine (needs CuPy and a CUDA GPU)")
     b.add_argument("--quick", action="store_true", help="smaller batches and scipy subsets")
     b.add_argument("--bulk-sweeps", type=int, default=None,
                    help="sweeps in the bulk case (default 2000; 200 with --quick)")
