@@ -161,4 +161,21 @@ SF_HD inline double sf_log1p(double x) {
   return x == inf ? inf : v;
 }
 
+#ifndef SF_DEVICE_COMPILE
+// Calls fn(At<index>::type{}) for index in [0, N) (the registries of models.hpp and
+// losses.hpp); false for an index outside.
+template <template <int> class At, int N, int I = 0, class Fn>
+bool dispatch_index(int index, Fn&& fn) {
+  if constexpr (I == N) {
+    return false;
+  } else {
+    if (index == I) {
+      fn(typename At<I>::type{});
+      return true;
+    }
+    return dispatch_index<At, N, I + 1>(index, static_cast<Fn&&>(fn));
+  }
+}
+#endif
+
 }  // namespace scalingfit

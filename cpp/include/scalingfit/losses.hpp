@@ -92,17 +92,9 @@ constexpr int kNumLosses = 5;
 
 #ifndef SF_DEVICE_COMPILE
 // Calls fn(LossType{}) for the loss with the given index; false for an unknown index.
-template <class Fn, int I = 0>
+template <class Fn>
 bool dispatch_loss(int index, Fn&& fn) {
-  if constexpr (I == kNumLosses) {
-    return false;
-  } else {
-    if (index == I) {
-      fn(typename LossAt<I>::type{});
-      return true;
-    }
-    return dispatch_loss<Fn, I + 1>(index, static_cast<Fn&&>(fn));
-  }
+  return dispatch_index<LossAt, kNumLosses>(index, static_cast<Fn&&>(fn));
 }
 #endif
 

@@ -379,17 +379,9 @@ constexpr int kNumModels = 11;
 #ifndef SF_DEVICE_COMPILE
 // Calls fn(ModelType{}) for the model with the given index. Returns false for an unknown
 // index.
-template <class Fn, int I = 0>
+template <class Fn>
 bool dispatch_model(int index, Fn&& fn) {
-  if constexpr (I == kNumModels) {
-    return false;
-  } else {
-    if (index == I) {
-      fn(typename ModelAt<I>::type{});
-      return true;
-    }
-    return dispatch_model<Fn, I + 1>(index, static_cast<Fn&&>(fn));
-  }
+  return dispatch_index<ModelAt, kNumModels>(index, static_cast<Fn&&>(fn));
 }
 #endif
 
