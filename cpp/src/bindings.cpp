@@ -193,6 +193,46 @@ int64_t check_batch_layout(const DArray& x, const DArray& y, const std::optional
   return n_problems;
 }
 
+// The solver's options, after checking the two that can be out of range.
+sf::Options solver_options(double ftol, double xtol, double gtol, int max_iter, double f_scale,
+                           bool log_residuals) {
+  if (f_scale <= 0.0 || !sf::sf_isfinite(f_scale)) fail("f_scale must be positive and finite");
+  if (max_iter < 0) fail("max_iter must be >= 0");
+  sf::Options opt;
+  opt.ftol = ftol;
+  opt.xtol = xtol;
+  opt.gtol = gtol;
+  opt.max_iter = max_iter;
+  opt.f_scale = f_scale;
+  opt.log_residuals = log_residuals;
+  return opt;
+}
+
+// The per-item outputs of a batch call (x, cov or None, cost, status, iterations).
+struct ItemOutputs {
+  DArray x, cov, cost;
+  py::array_t<int32_t> status, iterations;
+  bool with_cov;
+
+  ItemOutputs(int64_t n_items, int64_t P, bool compute_cov)
+      : x({n_items, P}),
+        cov(compute_cov ? DArray({n_items, P, P}) : DArray(std::vector<int64_t>{0})),
+        cost(n_items),
+        status(n_items),
+        iterations(n_items),
+        with_cov(compute_cov) {}
+
+  sf::BatchOutputs view() {
+    return sf::BatchOutputs{x.mutable_data(), with_cov ? cov.mutable_data() : nullptr,
+                            cost.mutable_data(), status.mutable_data(), iterations.mutable_data()};
+  }
+
+  py::tuple tuple() const {
+    return py::make_tuple(x, with_cov ? py::object(cov) : py::object(py::none()), cost, status,
+                          iterations);
+  }
+};
+
 // The prepared inputs of a batch, as the solver sees them (logs of the inputs of power-law
 // models, log targets for log residuals) and each problem's validity: (t, y, valid). The CUDA
 // driver (scalingfit/_cuda.py) prepares on the host with this and ships the result.
@@ -241,23 +281,8 @@ py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
       fail("p0 must have shape (" + std::to_string(n_items) + ", " + std::to_string(P) + ")");
     }
     if (lo.shape(0) != P || hi.shape(0) != P) fail("bounds must have one entry per parameter");
-    if (f_scale <= 0.0 || !sf::sf_isfinite(f_scale)) fail("f_scale must be positive and finite");
-    if (max_iter < 0) fail("max_iter must be >= 0");
-
-    sf::Options opt;
-    opt.ftol = ftol;
-    opt.xtol = xtol;
-    opt.gtol = gtol;
-    opt.max_iter = max_iter;
-    opt.f_scale = f_scale;
-    opt.log_residuals = log_residuals;
-
-    DArray out_x({n_items, static_cast<int64_t>(P)});
-    DArray out_cov = compute_cov ? DArray({n_items, static_cast<int64_t>(P), static_cast<int64_t>(P)})
-                                 : DArray(std::vector<int64_t>{0});
-    DArray out_cost(n_items);
-    py::array_t<int32_t> out_status(n_items);
-    py::array_t<int32_t> out_iter(n_items);
+    const sf::Options opt = solver_options(ftol, xtol, gtol, max_iter, f_scale, log_residuals);
+    ItemOutputs res(n_items, P, compute_cov);
 
     std::vector<double> t(static_cast<size_t>(n_points) * K);
     std::vector<double> yt(static_cast<size_t>(n_points));
@@ -265,9 +290,7 @@ py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
 
     sf::BatchData data{t.data(), yt.data(), w ? w->data() : nullptr, off, valid.data(), n_problems};
     sf::BatchItems items{problem.data(), p0.data(), n_items};
-    sf::BatchOutputs out{out_x.mutable_data(), compute_cov ? out_cov.mutable_data() : nullptr,
-                         out_cost.mutable_data(), out_status.mutable_data(),
-                         out_iter.mutable_data()};
+    const sf::BatchOutputs out = res.view();
     const double* xp = x.data();
     const double* yp = y.data();
     const double* wp = w ? w->data() : nullptr;
@@ -294,8 +317,7 @@ py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
     }
     if (!loss_found) fail("unknown loss index " + std::to_string(loss_index));
     if (!completed) throw py::error_already_set();
-    result = py::make_tuple(out_x, compute_cov ? py::object(out_cov) : py::object(py::none()),
-                            out_cost, out_status, out_iter);
+    result = res.tuple();
   });
   if (!model_found) fail("unknown model index " + std::to_string(model_index));
   return result;
@@ -512,23 +534,8 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
     if (sf::scheme_uses_targets(scheme) && (wild < sf::kWildRademacher || wild > sf::kWildMammen)) {
       fail("unknown wild distribution index " + std::to_string(wild));
     }
-    if (f_scale <= 0.0 || !sf::sf_isfinite(f_scale)) fail("f_scale must be positive and finite");
-    if (max_iter < 0) fail("max_iter must be >= 0");
-
-    sf::Options opt;
-    opt.ftol = ftol;
-    opt.xtol = xtol;
-    opt.gtol = gtol;
-    opt.max_iter = max_iter;
-    opt.f_scale = f_scale;
-    opt.log_residuals = log_residuals;
-
-    DArray out_x({n_items, static_cast<int64_t>(P)});
-    DArray out_cov = compute_cov ? DArray({n_items, static_cast<int64_t>(P), static_cast<int64_t>(P)})
-                                 : DArray(std::vector<int64_t>{0});
-    DArray out_cost(n_items);
-    py::array_t<int32_t> out_status(n_items);
-    py::array_t<int32_t> out_iter(n_items);
+    const sf::Options opt = solver_options(ftol, xtol, gtol, max_iter, f_scale, log_residuals);
+    ItemOutputs res(n_items, P, compute_cov);
 
     std::vector<double> t(static_cast<size_t>(n_points) * K);
     std::vector<double> yt(static_cast<size_t>(n_points));
@@ -550,9 +557,7 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
                           targets ? resid.data() : nullptr,
                           cp};
     sf::ResampleItems items{item_problem.data(), item_replicate.data(), n_items};
-    sf::BatchOutputs out{out_x.mutable_data(), compute_cov ? out_cov.mutable_data() : nullptr,
-                         out_cost.mutable_data(), out_status.mutable_data(),
-                         out_iter.mutable_data()};
+    const sf::BatchOutputs out = res.view();
     const double* xp = x.data();
     const double* yp = y.data();
     const double* lop = lo.data();
@@ -592,8 +597,7 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
     }
     if (!loss_found) fail("unknown loss index " + std::to_string(loss_index));
     if (!completed) throw py::error_already_set();
-    result = py::make_tuple(out_x, compute_cov ? py::object(out_cov) : py::object(py::none()),
-                            out_cost, out_status, out_iter);
+    result = res.tuple();
   });
   if (!model_found) fail("unknown model index " + std::to_string(model_index));
   return result;
