@@ -97,6 +97,10 @@ class CustomModel:
         return f, J
 
 
+#: lm.hpp's kDampingFloor.
+DAMPING_FLOOR = 1e-8
+
+
 def solve_batch(
     model: CustomModel,
     loss: str,
@@ -115,7 +119,9 @@ def solve_batch(
     f_scale: float,
     log_residuals: bool,
 ) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.int32], NDArray[np.int32]]:
-    """The Python twin of ``_core.solve_batch`` for custom models (same outputs)."""
+    """The Python twin of ``_core.solve_batch`` for custom models (same outputs, the same rules
+    as lm.hpp: Jacobi scaling with the relative damping floor, Nielsen's damping with the 1/10
+    floor, MINPACK's ftol test on every trial step, the scale-free xtol and gtol tests)."""
     n_items, P = p0.shape
     counts = np.diff(offsets)[problem]
     item_of_pt = np.repeat(np.arange(n_items), counts)
@@ -162,6 +168,20 @@ def solve_batch(
     dmax = diag.max(axis=1, keepdims=True)
     dfloor = np.where(dmax > 0, 1e-30 * dmax, 1e-30)
     D = np.maximum(diag, dfloor)
+    zero_start = p0 == 0.0
+
+    def damping_scale(D: FloatArray, p: FloatArray) -> FloatArray:
+        """lm.hpp's damping_scale: D with a floor relative to the largest column per
+        relative change of its parameter (vanishing columns are still damped)."""
+        m = np.where(zero_start, np.maximum(np.abs(p), 1.0), np.abs(p))
+        M2 = m * m
+        with np.errstate(all="ignore"):
+            R = (D * M2).max(axis=1, keepdims=True)
+            dmax = D.max(axis=1, keepdims=True)
+            ref = np.where(M2 * dmax > R, R / np.where(M2 > 0, M2, 1.0), dmax)
+        return np.maximum(D, DAMPING_FLOOR * ref)
+
+    DS = damping_scale(D, p)
     mu = np.full(n_items, 1e-3)
     nu = np.full(n_items, 2.0)
     it = np.zeros(n_items, dtype=np.int32)
@@ -181,7 +201,7 @@ def solve_batch(
             break
         free = ~act
         A = H * free[:, :, None] * free[:, None, :]
-        A = A + np.einsum("ka,ab->kab", np.where(free, mu[:, None] * D, 1.0), eye)
+        A = A + np.einsum("ka,ab->kab", np.where(free, mu[:, None] * DS, 1.0), eye)
         A[~running] = eye
         rhs = np.where(free, -g, 0.0)
         try:
@@ -194,8 +214,8 @@ def solve_batch(
         h = np.linalg.solve(np.swapaxes(Lc, 1, 2), np.linalg.solve(Lc, rhs[..., None]))[..., 0]
         pn = np.clip(p + h, lo, hi)
         h = pn - p
-        hn = np.sqrt((D * h * h).sum(axis=1))
-        pnorm = np.sqrt((D * p * p).sum(axis=1))
+        hn = np.sqrt((DS * h * h).sum(axis=1))
+        pnorm = np.sqrt((DS * p * p).sum(axis=1))
         with np.errstate(all="ignore"):
             q = np.where(h_prev > 0, np.minimum(hn / np.where(h_prev > 0, h_prev, 1.0), 0.999), 0.0)
         small = running & chol_ok & (hn / (1 - q) <= xtol * (pnorm + xtol))
@@ -209,16 +229,21 @@ def solve_batch(
         accept = trial & okn & (pred > 0) & (actual > 0)
         ratio = np.where(accept, actual / np.where(pred > 0, pred, 1.0), 0.0)
         fconv = accept & (actual <= ftol * cost) & (pred <= ftol * cost)
+        # MINPACK's ftol test on rejected trial steps too (rounding noise alone rejected it).
+        with np.errstate(invalid="ignore"):
+            fconv |= (trial & okn & ~accept & (pred >= 0) & (pred <= ftol * cost)
+                      & (np.abs(actual) <= ftol * cost))
         p = np.where(accept[:, None], pn, p)
         g = np.where(accept[:, None], gn, g)
         H = np.where(accept[:, None, None], Hn, H)
         cost = np.where(accept, cn, cost)
         h_prev = np.where(accept, hn, h_prev)
         D = np.where(accept[:, None], np.maximum(D, np.einsum("kaa->ka", H)), D)
+        DS = np.where(accept[:, None], damping_scale(D, p), DS)
         t = 2 * ratio - 1
-        mu = np.where(accept, mu * np.maximum(1 / 3, 1 - t**3), mu)
+        mu = np.where(accept, mu * np.maximum(1 / 10, 1 - t**3), mu)
         nu = np.where(accept, 2.0, nu)
-        reject = running & ~accept
+        reject = running & ~accept & ~fconv
         mu = np.where(reject, mu * nu, mu)
         nu = np.where(reject, nu * 2, nu)
         status[fconv] = _status.FTOL
