@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -57,7 +58,13 @@ class CudaUnavailableError(RuntimeError):
 @functools.lru_cache(maxsize=None)
 def _probe() -> tuple[Any, str]:
     try:
-        import cupy
+        # CuPy may warn at import (a CUDA path it cannot find, say): recorded and logged, so that
+        # a warnings-as-errors setting cannot turn a usable GPU into "no GPU".
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import cupy
+        for w in caught:
+            _log.info("scalingfit: CuPy warned at import: %s", w.message)
     except Exception as exc:  # ImportError, or a CuPy that fails to load its libraries
         return None, f"CuPy is not importable ({type(exc).__name__}: {exc}); install scalingfit[cuda]"
     try:
