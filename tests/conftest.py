@@ -65,6 +65,14 @@ def make_problem(model: str, n: int, noise: float, rng: np.random.Generator):
     return x, y, p
 
 
+def pack_problems(problems: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, offsets) of a batch: the (x, y, ...) problems of make_problem stacked CSR-style."""
+    xs = np.vstack([p[0] for p in problems])
+    ys = np.concatenate([p[1] for p in problems])
+    offsets = np.concatenate([[0], np.cumsum([len(p[1]) for p in problems])]).astype(np.int64)
+    return xs, ys, offsets
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261123)

@@ -9,14 +9,7 @@ import pytest
 from scipy.optimize import least_squares
 
 import scalingfit
-from conftest import make_problem
-
-
-def _pack(problems):
-    xs = np.vstack([p[0] for p in problems])
-    ys = np.concatenate([p[1] for p in problems])
-    offsets = np.concatenate([[0], np.cumsum([len(p[1]) for p in problems])])
-    return xs, ys, offsets
+from conftest import make_problem, pack_problems
 
 
 def test_bad_problems_get_status_and_good_ones_are_right() -> None:
@@ -31,7 +24,7 @@ def test_bad_problems_get_status_and_good_ones_are_right() -> None:
     x_neg[0, 0] = -1.0  # a power law needs x > 0
     problems = good[:20] + [(x_nan, y_nan, None), (x_few, y_few, None), (x_sing, y_sing, None),
                             (x_neg, y_neg, None)] + good[20:]
-    x, y, offsets = _pack(problems)
+    x, y, offsets = pack_problems(problems)
     p0 = np.array([[2.0, 100.0, 0.3]] * len(problems))
     res = scalingfit.fit_batch("saturating_power_law", x, y, offsets, p0)
     assert res.status[20] == -3 and res.status[21] == -3 and res.status[23] == -3
@@ -52,7 +45,7 @@ def test_bad_problems_get_status_and_good_ones_are_right() -> None:
 def test_bit_identical_for_any_thread_count() -> None:
     rng = np.random.default_rng(11)
     problems = [make_problem("chinchilla", 60, 0.01, rng) for _ in range(200)]
-    x, y, offsets = _pack(problems)
+    x, y, offsets = pack_problems(problems)
     runs = [scalingfit.fit_batch("chinchilla", x, y, offsets, threads=t) for t in (1, 2, 3)]
     for r in runs[1:]:
         assert np.array_equal(r.x, runs[0].x)
@@ -69,7 +62,7 @@ def test_concurrent_python_threads_give_serial_results() -> None:
     jobs = []
     for _ in range(6):
         problems = [make_problem("saturating_power_law", 10, 0.01, rng) for _ in range(300)]
-        jobs.append(_pack(problems))
+        jobs.append(pack_problems(problems))
     serial = [scalingfit.fit_batch("saturating_power_law", *job, threads=1).x for job in jobs]
     out: list = [None] * len(jobs)
 
@@ -88,7 +81,7 @@ def test_concurrent_python_threads_give_serial_results() -> None:
 def test_multistart_best_per_problem() -> None:
     rng = np.random.default_rng(13)
     problems = [make_problem("saturating_power_law", 12, 0.005, rng) for _ in range(5)]
-    x, y, offsets = _pack(problems)
+    x, y, offsets = pack_problems(problems)
     starts = np.array([[1.0, 10.0, 0.1], [2.0, 100.0, 0.3], [3.0, 1000.0, 0.6]])
     p0 = np.tile(starts, (5, 1))
     problem = np.repeat(np.arange(5), 3)

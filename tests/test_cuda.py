@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scalingfit
-from conftest import PROBLEM_SPECS, make_problem
+from conftest import PROBLEM_SPECS, make_problem, pack_problems
 from scalingfit import _core, _cuda
 
 MODELS = list(PROBLEM_SPECS)
@@ -34,9 +34,7 @@ no_gpu = pytest.mark.skipif(_cuda.available(), reason="a CUDA GPU is present")
 def _batch(model: str, n_problems: int = 12, n: int = 40, seed: int = 0, noise: float = 0.01):
     rng = np.random.default_rng(seed)
     ps = [make_problem(model, n, noise, rng) for _ in range(n_problems)]
-    x = np.vstack([p[0] for p in ps])
-    y = np.concatenate([p[1] for p in ps])
-    off = np.arange(n_problems + 1, dtype=np.int64) * n
+    x, y, off = pack_problems(ps)
     p0 = np.array([p[2] for p in ps]) * (1 + 0.05 * rng.standard_normal((n_problems, len(ps[0][2]))))
     return x, y, off, p0
 

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 import scalingfit
-from conftest import make_problem
+from conftest import make_problem, pack_problems
 
 
 def _sat(x, p):
@@ -38,9 +38,7 @@ def test_custom_batch_without_jacobian_handles_bad_problems() -> None:
     model = scalingfit.CustomModel(_sat, ("E", "A", "alpha"))  # finite-difference Jacobian
     probs = [make_problem("saturating_power_law", 10, 0.0, rng) for _ in range(4)]
     probs[2][1][3] = np.nan
-    x = np.vstack([p[0] for p in probs])
-    y = np.concatenate([p[1] for p in probs])
-    offsets = np.arange(5) * 10
+    x, y, offsets = pack_problems(probs)
     p0 = np.array([p[2] * 1.02 for p in probs])
     res = scalingfit.fit_batch(model, x, y, offsets, p0)
     assert res.status[2] == -3

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import scalingfit
-from conftest import make_problem
+from conftest import make_problem, pack_problems
 from scalingfit import _core
 
 LEVELS = _core.simd_levels()
@@ -76,17 +76,10 @@ def test_special_values(level: str) -> None:
     np.testing.assert_array_equal(_core.elementary(1, x), expect)
 
 
-def _pack(problems: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    xs = np.vstack([p[0] for p in problems])
-    ys = np.concatenate([p[1] for p in problems])
-    offsets = np.concatenate([[0], np.cumsum([len(p[1]) for p in problems])])
-    return xs, ys, offsets
-
-
 def test_every_build_is_thread_count_invariant_and_agrees_with_the_baseline() -> None:
     rng = np.random.default_rng(21)
     problems = [make_problem("chinchilla", 90, 0.01, rng) for _ in range(150)]
-    x, y, offsets = _pack(problems)
+    x, y, offsets = pack_problems(problems)
     w = rng.integers(0, 3, y.shape[0]).astype(float)  # points of weight 0 leave their block
     before = _core.simd_level()
     results = {}
