@@ -147,10 +147,12 @@ def _options() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def _module(model: int, loss: int) -> Any:
+def _module(model: Optional[int] = None, loss: Optional[int] = None) -> Any:
+    """The compiled module of one (model, loss) pair; without them, of the untemplated kernels
+    only (sf_multiplicities). Loaded once per process."""
     cp = _cupy()
-    return cp.RawModule(code=kernel_source(), options=_options(),
-                        name_expressions=list(kernel_names(model, loss)))
+    names = list(kernel_names(model, loss)) if model is not None and loss is not None else None
+    return cp.RawModule(code=kernel_source(), options=_options(), name_expressions=names)
 
 
 def compile_ptx(model: int, loss: int, arch: str = "compute_90") -> str:
@@ -435,8 +437,7 @@ def resample_multiplicities(scheme: int, seed: int, problem_id: int, replicates:
                             n_groups: int = 0) -> NDArray[np.int32]:
     """``_core.resample_multiplicities`` generated on the GPU (for tests): (R, n_points)."""
     cp = _cupy()
-    mod = cp.RawModule(code=kernel_source(), options=_options())
-    fn = mod.get_function("sf_multiplicities")
+    fn = _module().get_function("sf_multiplicities")
     dev = _Device(cp)
     reps = np.ascontiguousarray(replicates, dtype=np.int64)
     R = int(reps.shape[0])
