@@ -99,6 +99,11 @@ class CustomModel:
 
 #: lm.hpp's kDampingFloor.
 DAMPING_FLOOR = 1e-8
+#: lm.hpp's curvature switch: kCurvatureFloor, kSwitchRatio, kSwitchSteps, kSwitchDecrease.
+CURVATURE_FLOOR = 1e-8
+SWITCH_RATIO = 1.5
+SWITCH_STEPS = 2
+SWITCH_DECREASE = 1e-4
 
 
 def solve_batch(
@@ -121,7 +126,8 @@ def solve_batch(
 ) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.int32], NDArray[np.int32]]:
     """The Python twin of ``_core.solve_batch`` for custom models (same outputs, the same rules
     as lm.hpp: Jacobi scaling with the relative damping floor, Nielsen's damping with the 1/10
-    floor, MINPACK's ftol test on every trial step, the scale-free xtol and gtol tests)."""
+    floor, MINPACK's ftol test on every trial step, the scale-free xtol and gtol tests, the
+    curvature switch of robust losses)."""
     n_items, P = p0.shape
     counts = np.diff(offsets)[problem]
     item_of_pt = np.repeat(np.arange(n_items), counts)
@@ -142,7 +148,12 @@ def solve_batch(
     valid &= np.isfinite(p0).all(axis=1) & (p0 >= lo).all(axis=1) & (p0 <= hi).all(axis=1)
     status[~valid] = _status.BAD_INPUT
 
-    def evaluate(p: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
+    robust = loss != "linear"
+
+    def evaluate(p: FloatArray, exact: Optional[NDArray[np.bool_]] = None,
+                 ) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
+        """Cost, g and H at p; H from the exact curvature weights for the items in exact (the
+        curvature switch of lm.hpp), else from the reweighted ones."""
         with np.errstate(all="ignore"):
             f, J = model.value_and_jacobian(xs, p[item_of_pt])
             if log_residuals:
@@ -153,10 +164,15 @@ def solve_batch(
             rho = loss_rho(loss, r * r / fs2)
             c = 0.5 * fs2 * np.bincount(item_of_pt, weights=ws * rho[0], minlength=n_items)
             wr = ws * rho[1]
+            wh = wr
+            if exact is not None and exact.any():
+                z = r * r / fs2
+                k = np.maximum(rho[1] + 2 * z * rho[2], CURVATURE_FLOOR * rho[1])
+                wh = np.where(exact[item_of_pt], ws * k, wr)
             g = np.zeros((n_items, P))
             H = np.zeros((n_items, P, P))
             np.add.at(g, item_of_pt, (wr * r)[:, None] * J)
-            np.add.at(H, item_of_pt, (wr[:, None, None] * J[:, :, None]) * J[:, None, :])
+            np.add.at(H, item_of_pt, (wh[:, None, None] * J[:, :, None]) * J[:, None, :])
         ok = np.isfinite(c) & np.isfinite(g).all(axis=1) & np.isfinite(H).all(axis=(1, 2))
         return c, g, H, ok
 
@@ -186,6 +202,9 @@ def solve_batch(
     nu = np.full(n_items, 2.0)
     it = np.zeros(n_items, dtype=np.int32)
     h_prev = np.zeros(n_items)
+    exact = np.zeros(n_items, dtype=bool)  # trial points get the exact curvature
+    h_exact = np.zeros(n_items, dtype=bool)  # H has it
+    streak = np.zeros(n_items, dtype=np.int32)
     running = active_items.copy()
     eye = np.eye(P)
     while running.any():
@@ -223,7 +242,8 @@ def solve_batch(
         running &= ~small
         trial = running & chol_ok
         pred = -((g * h).sum(axis=1) + 0.5 * np.einsum("ka,kab,kb->k", h, H, h))
-        cn, gn, Hn, okn = evaluate(np.where(trial[:, None], pn, np.where(np.isfinite(p), p, 0.0)))
+        cn, gn, Hn, okn = evaluate(np.where(trial[:, None], pn, np.where(np.isfinite(p), p, 0.0)),
+                                   exact)
         it[running] += 1
         actual = cost - cn
         accept = trial & okn & (pred > 0) & (actual > 0)
@@ -233,6 +253,14 @@ def solve_batch(
         with np.errstate(invalid="ignore"):
             fconv |= (trial & okn & ~accept & (pred >= 0) & (pred <= ftol * cost)
                       & (np.abs(actual) <= ftol * cost))
+        # The curvature switch (lm.hpp): on after SWITCH_STEPS accepted steps in a row with a
+        # gain ratio above SWITCH_RATIO once a step gains less than SWITCH_DECREASE of the
+        # cost; off after a rejected trial step (a failed factorization changes neither).
+        h_exact = np.where(accept, exact, h_exact)
+        streak = np.where(accept & (ratio > SWITCH_RATIO), streak + 1, np.where(trial, 0, streak))
+        with np.errstate(invalid="ignore"):
+            switch = accept & (streak >= SWITCH_STEPS) & (actual <= SWITCH_DECREASE * cost)
+        exact = robust & np.where(accept, exact | switch, np.where(trial, False, exact))
         p = np.where(accept[:, None], pn, p)
         g = np.where(accept[:, None], gn, g)
         H = np.where(accept[:, None, None], Hn, H)
@@ -252,6 +280,8 @@ def solve_batch(
         status[stuck] = _status.XTOL
         running &= ~stuck
 
+    if h_exact.any():  # the reweighted H at the solution for the identifiability test and cov
+        H = np.where(h_exact[:, None, None], evaluate(np.where(np.isfinite(p), p, 0.0))[2], H)
     cov = np.full((n_items, P, P), np.nan)
     done = active_items & (status >= 0)
     for k in np.flatnonzero(done):

@@ -7,10 +7,27 @@
 // A weight of k counts a point k times (so bootstrap multiplicities are weights).
 //
 // Step: (H + mu diag(DS)) h = -g with g = sum w rho' r J (the exact gradient) and
-// H = sum w rho' J J^T. For rho'' <= 0 (every robust loss here) this is the iteratively
+// H = sum w rho' J J^T (but see "Curvature switch"). For rho'' <= 0 (every robust loss here) this is the iteratively
 // reweighted Gauss-Newton matrix that Ceres' Corrector uses. D is Marquardt's Jacobi
 // scaling: the running maximum of diag(H) (as in MINPACK), so results do not depend on the
-// units of the parameters; DS is D with a relative floor for vanishing columns (next).
+// units of the parameters; DS is D with a relative floor for vanishing columns (below).
+//
+// Curvature switch (robust losses). The reweighted matrix overstates the curvature of a
+// robust loss (it majorizes it), so near a solution the steps are too short and the
+// iteration converges only linearly: on Epoch's grid (Huber, delta 1e-3, log residuals) the
+// gain ratio settles near 1.87 and the error shrinks by ~0.87 per step, for 60 of the ~120
+// trial steps of a typical start. The exact Gauss-Newton curvature of the loss,
+// k = rho' + 2 z rho'' (scipy's, floored at kCurvatureFloor * rho' as it can be <= 0), gives
+// Newton-like steps there but from the start leads many starts of the grid elsewhere (15 of
+// 150 sampled starts reached the best objective, against 133). So the solver starts with the
+// reweighted matrix and switches to the exact one for the trial points after kSwitchSteps
+// accepted steps in a row with a gain ratio above kSwitchRatio (the signature of the
+// overstated curvature) once a step lowers the cost by less than kSwitchDecrease of it; any
+// rejected step switches back. The reweighted matrix is recomputed at the solution for the
+// identifiability test and the covariance, so those mean what they meant without the switch.
+// Measured on Epoch's grid (every 30th start, a NumPy replica): trial steps per start
+// 144 -> 88, the same 132-133 starts at the best objective; soft_l1 116 -> 85, cauchy
+// 302 -> 172 (the linear loss has no switch: its fits are unchanged, bit for bit).
 //
 // Damping scale DS. Jacobi scaling alone fails when a column of J vanishes: e.g.
 // chinchilla_lse from (a, b, e, alpha, beta) = (5, 5, 1, 2, 1.5), where A/N^alpha and
@@ -136,11 +153,17 @@ SF_HD inline double point_weight(const ProblemView& d, long long i) {
   return w;
 }
 
+// The relative floor of the exact curvature weight: max(rho' + 2 z rho'', tau rho').
+constexpr double kCurvatureFloor = 1e-8;
+
 // One point's terms, shared by the CPU and GPU accumulators: from the inputs t and target y
 // of a point of weight w, J (the Jacobian row of the residual), r (the residual),
 // wr = w rho'(z) and c = w rho(z), z = r^2 / f_scale^2. Straight-line code (for a
-// branch-free model and loss), so that a loop over points vectorises.
-template <class Model, class Loss, bool kLog>
+// branch-free model and loss), so that a loop over points vectorises. The accumulators form
+// H from wr J J^T and g from wr r J. kExact (the curvature switch, see the top): wr is
+// instead w k with the exact curvature weight k = max(rho' + 2 z rho'', tau rho'), and r is
+// scaled by rho' / k, so that the same sums give the exact-curvature H and the same g.
+template <class Model, class Loss, bool kLog, bool kExact = false>
 SF_HD inline void point_terms(const double* p, const double* t, double y, double w,
                               double inv_fs2, double* J, double* wr, double* r, double* c) {
   constexpr int P = Model::kParams;
@@ -156,10 +179,17 @@ SF_HD inline void point_terms(const double* p, const double* t, double y, double
     ri = sf_log(f) - y;
   }
   double rho[3];
-  Loss::eval(ri * ri * inv_fs2, rho);
-  *r = ri;
-  *wr = w * rho[1];
+  const double z = ri * ri * inv_fs2;
+  Loss::eval(z, rho);
   *c = w * rho[0];
+  if constexpr (kExact) {
+    const double k = sf_max(rho[1] + 2.0 * z * rho[2], kCurvatureFloor * rho[1]);
+    *wr = w * k;
+    *r = k > 0.0 ? ri * (rho[1] / k) : 0.0;
+  } else {
+    *r = ri;
+    *wr = w * rho[1];
+  }
 }
 
 // SF_PLAIN_ACCUMULATOR (defined by the "plain" build of cpp/src/kernels.cpp) gives the CPU
@@ -239,7 +269,7 @@ inline void reduce_lanes(const Lanes* acc, double* out, std::index_sequence<G...
 
 // Evaluates the cost, the gradient g and the upper triangle of H (mirrored into the lower
 // one), kLog: log residuals. Returns false when anything is not finite.
-template <class Model, class Loss, bool kLog>
+template <class Model, class Loss, bool kLog, bool kExact>
 SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, double* cost,
                       double* H, double* g) {
   constexpr int P = Model::kParams;
@@ -292,7 +322,8 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     }
     for (int l = 0; l < nb; ++l) {
       double J[kMaxParams];
-      point_terms<Model, Loss, kLog>(p, t + l * K, y[l], W[l], inv_fs2, J, WR + l, R + l, C + l);
+      point_terms<Model, Loss, kLog, kExact>(p, t + l * K, y[l], W[l], inv_fs2, J, WR + l, R + l,
+                                             C + l);
       for (int a = 0; a < P; ++a) Jb[a][l] = J[a];
     }
     // Zeros after the last point up to the next multiple of kLanes (a fixed count of
@@ -336,7 +367,8 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
       const double w = point_weight(d, i);
       if (weighted && !(w > 0.0)) continue;
       double J[kMaxParams], wr, r, ci;
-      point_terms<Model, Loss, kLog>(p, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r, &ci);
+      point_terms<Model, Loss, kLog, kExact>(p, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r,
+                                             &ci);
       double* s = acc[l & 3];
       ++l;
       double wj[kMaxParams];
@@ -369,12 +401,25 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   return true;
 }
 
+// exact: the exact-curvature H (robust losses only; see the curvature switch at the top).
 template <class Model, class Loss>
 SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, double* cost,
-                      double* H, double* g) {
-  return o.log_residuals ? accumulate<Model, Loss, true>(d, o, p, cost, H, g)
-                         : accumulate<Model, Loss, false>(d, o, p, cost, H, g);
+                      double* H, double* g, bool exact = false) {
+  if constexpr (Loss::kRobust) {
+    if (exact) {
+      return o.log_residuals ? accumulate<Model, Loss, true, true>(d, o, p, cost, H, g)
+                             : accumulate<Model, Loss, false, true>(d, o, p, cost, H, g);
+    }
+  }
+  return o.log_residuals ? accumulate<Model, Loss, true, false>(d, o, p, cost, H, g)
+                         : accumulate<Model, Loss, false, false>(d, o, p, cost, H, g);
 }
+
+// The curvature switch (see the top): after kSwitchSteps accepted steps in a row whose gain
+// ratio exceeds kSwitchRatio, and a relative decrease of the cost below kSwitchDecrease.
+constexpr double kSwitchRatio = 1.5;
+constexpr int kSwitchSteps = 2;
+constexpr double kSwitchDecrease = 1e-4;
 
 // tau, the relative floor of the damping scale ("Damping scale DS" at the top of this file).
 constexpr double kDampingFloor = 1e-8;
@@ -451,6 +496,9 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   double mu = o.initial_damping;
   double nu = 2.0;
   double h_prev = 0.0;  // ||h||_D of the last accepted step
+  bool exact = false;    // trial points get the exact curvature weights (the curvature switch)
+  bool h_exact = false;  // H (at p) has them
+  int streak = 0;       // accepted steps in a row with a gain ratio above kSwitchRatio
   int status = kStatusMaxIter;
   int it = 0;
   for (;;) {
@@ -511,7 +559,8 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     }
     const double pred = -(gh + 0.5 * hHh);
     double cost_new;
-    const bool ok = accumulate<Model, Loss>(d, o, pn, &cost_new, Hn, gn);
+    const bool trial_exact = exact;
+    const bool ok = accumulate<Model, Loss>(d, o, pn, &cost_new, Hn, gn, trial_exact);
     ++it;
     const double act = cost - cost_new;
     if (ok && pred > 0.0 && act > 0.0) {
@@ -526,6 +575,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
       damping_scale<P>(D, p, zero_start, DS);
       cost = cost_new;
       h_prev = hn;
+      h_exact = trial_exact;
       const double t = 2.0 * ratio - 1.0;
       mu *= sf_max(1.0 / 10.0, 1.0 - t * t * t);  // Nielsen's rule, floor 1/10 (not 1/3)
       nu = 2.0;
@@ -533,7 +583,13 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
         status = kStatusFtol;
         break;
       }
+      streak = ratio > kSwitchRatio ? streak + 1 : 0;
+      if (Loss::kRobust && streak >= kSwitchSteps && act <= kSwitchDecrease * cost_old) {
+        exact = true;  // from the next trial point on
+      }
     } else {
+      streak = 0;
+      exact = false;
       // MINPACK's test on every trial step, not only on accepted ones: when both the
       // predicted and the actual change are below ftol * cost, the cost is at its minimum up
       // to rounding (the step failed by rounding noise only) and p already holds the best.
@@ -552,6 +608,12 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   res.status = status;
   res.iterations = it;
   res.cost = cost;
+  if (h_exact) {
+    // The Gauss-Newton matrix of the reweighted problem for the identifiability test and the
+    // covariance, as without the switch (the same cost and g at the same p).
+    double c_irls;
+    accumulate<Model, Loss>(d, o, p, &c_irls, H, g, false);
+  }
 
   // Identifiability and covariance from the (undamped) H at the solution.
   double S[kMaxParams * kMaxParams], dinv[kMaxParams];

@@ -4,6 +4,7 @@
 //   1/2 * w * f^2 * rho(z),
 // so that cost = 1/2 sum r^2 for the linear loss. Each loss fills rho[0..2] =
 // (rho, rho', rho'') at z. The definitions are scipy's, so least_squares is a direct oracle.
+// kRobust: rho'' can be nonzero (the solver's curvature switch of lm.hpp applies).
 #pragma once
 #include "config.hpp"
 
@@ -11,6 +12,7 @@ namespace scalingfit {
 
 struct LinearLoss {
   static constexpr const char* kName = "linear";
+  static constexpr bool kRobust = false;
   SF_HD static void eval(double z, double* rho) {
     rho[0] = z;
     rho[1] = 1.0;
@@ -20,6 +22,7 @@ struct LinearLoss {
 
 struct HuberLoss {
   static constexpr const char* kName = "huber";
+  static constexpr bool kRobust = true;
   SF_HD static void eval(double z, double* rho) {
     if (z <= 1.0) {
       rho[0] = z;
@@ -36,6 +39,7 @@ struct HuberLoss {
 
 struct SoftL1Loss {
   static constexpr const char* kName = "soft_l1";
+  static constexpr bool kRobust = true;
   SF_HD static void eval(double z, double* rho) {
     const double t = 1.0 + z;
     const double s = sqrt(t);
@@ -47,6 +51,7 @@ struct SoftL1Loss {
 
 struct CauchyLoss {
   static constexpr const char* kName = "cauchy";
+  static constexpr bool kRobust = true;
   SF_HD static void eval(double z, double* rho) {
     const double t = 1.0 + z;
     rho[0] = sf_log1p(z);
@@ -57,6 +62,7 @@ struct CauchyLoss {
 
 struct ArctanLoss {
   static constexpr const char* kName = "arctan";
+  static constexpr bool kRobust = true;
   SF_HD static void eval(double z, double* rho) {
     const double t = 1.0 + z * z;
     rho[0] = atan(z);
