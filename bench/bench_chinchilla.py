@@ -26,8 +26,9 @@ CPU seconds are the figures to compare; scipy extrapolated from 90 starts)::
 Per start: scalingfit 1.4 ms of CPU (240 points, 78 LM steps on average), scipy 112 ms
 (finite differences) / 37 ms (analytic gradient): 82x / 27x the CPU time. 57 % of the
 core's work went to the 2,218 starts that ended in a degenerate solution (a term vanishing).
-(That run predates the solver's damping floor: since then 4,130 starts converge, none falsely,
-at 145 trial steps per start; bench/README.md has the current P3 timings.)
+(That run predates the solver's damping floor and curvature switch: since then 4,119 starts
+converge, none falsely, at 68 trial steps per start; bench/README.md has the current P3
+timings.)
 """
 
 from __future__ import annotations

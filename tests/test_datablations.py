@@ -1,10 +1,12 @@
 """Data-constrained scaling (Muennighoff et al. 2023) on their 182 runs and on data simulated
 from their law.
 
-Finding recorded here (see ``test_stage2_objective_has_two_optima``): from the paper's own
-start grid, the stage-2 objective has two local optima. The published constants are one of
-them, reproduced to 0.11% (7 of 9 starts reach it); the other, R_D* = 47.0, R_N* = 2.33, has a
-0.12% *lower* Huber sum. The data do not pin R_D* down (run-bootstrap intervals below).
+Finding recorded here (see ``test_stage2_objective_has_several_optima``): from the paper's own
+start grid, the stage-2 objective has several local optima. The published constants are one
+of them, reproduced to 0.11% (6 of 9 starts reach it); R_D* = 47.0, R_N* = 2.33 (2 starts) has
+a 0.12% *lower* Huber sum, and R_D* = 95.4, R_N* = 1.71 (1 start since the solver's curvature
+switch; before, that start also ended at the published optimum) 0.13% lower still. The data
+do not pin R_D* down (run-bootstrap intervals below).
 """
 
 from __future__ import annotations
@@ -59,16 +61,31 @@ def test_stage2_reproduces_published_constants(stage2) -> None:
     assert o.cost <= PUB["huber"] * (1 + 1e-7)
 
 
-def test_stage2_objective_has_two_optima(stage2) -> None:
+def test_stage2_objective_has_several_optima(runs, stage2) -> None:
     """The lowest optimum over the same starts has a lower objective than the published one:
-    not worse than published, and a property of the data (no such split on simulated data)."""
+    not worse than published, and a property of the data (no such split on simulated data).
+    Every optimum reported is a local minimum of the Huber sum in (R_D, R_N) by an independent
+    check (Nelder-Mead from it finds nothing lower)."""
+    import dataclasses
+
+    from scipy.optimize import minimize
+
     assert stage2.fit.success
     assert stage2.fit.cost <= PUB["huber"]
-    assert len(stage2.optima) == 2
+    assert len(stage2.optima) >= 2
     best = stage2.optima[0]
-    assert best.R_D == pytest.approx(46.99, rel=1e-3) and best.R_N == pytest.approx(
-        2.3296, rel=1e-3
-    )
+    assert best.R_D > 40 and best.cost < PUB["huber"] * (1 - 1e-4)
+    assert stage2.optimum_near(46.99, 2.3296, rtol=1e-3) is not None
+    N, D, U, y = runs["N"], runs["D"], runs["U"], runs["loss"]
+
+    def huber(q: np.ndarray) -> float:
+        law = dataclasses.replace(stage2.law, R_D=q[0], R_N=q[1])
+        return P.huber_log_objective(law, N, D, U, y)
+
+    for o in stage2.optima:
+        nm = minimize(huber, [o.R_D, o.R_N], method="Nelder-Mead",
+                      options=dict(xatol=1e-8, fatol=1e-14, maxiter=4000))
+        assert nm.fun >= huber(np.array([o.R_D, o.R_N])) * (1 - 1e-9)
     assert stage2.r2 > PUB["r2"]
 
 

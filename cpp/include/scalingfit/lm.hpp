@@ -63,8 +63,9 @@
 //   - R uses the running maximum D, the scale the stiff parameters are actually damped with:
 //     with the current diag(H) instead, a D_b kept from an earlier point 1e14 above the
 //     current H_bb made the floor 1e14 too weak next to it, and the stall came back.
-// On Epoch's grid (tau 1e-8): no converged start left unmoved (was 956), 4,130 starts
-// converge (was 2,284), 3,900 reach the best objective (was 1,222). tau 1e-12 and 1e-10 also
+// On Epoch's grid (tau 1e-8, before the curvature switch): no converged start left unmoved
+// (was 956), 4,130 starts converge (was 2,284), 3,900 reach the best objective (was 1,222).
+// tau 1e-12 and 1e-10 also
 // leave none unmoved but converge fewer (2,973, 3,493); 1e-6 converges more (4,402) but also
 // changes ordinary fits of isoflop_parabola, learning_curve and lr_annealing.
 //
@@ -186,17 +187,18 @@ SF_HD inline void point_terms(const double* p, const double* t, double y, double
     ri = sf_log(f) - y;
   }
   double rho[3];
-  const double z = ri * ri * inv_fs2;
-  Loss::eval(z, rho);
-  *c = w * rho[0];
   if constexpr (kExact) {
+    const double z = ri * ri * inv_fs2;
+    Loss::eval(z, rho);
     const double k = sf_max(rho[1] + 2.0 * z * rho[2], kCurvatureFloor * rho[1]);
-    *wr = w * k;
     *r = k > 0.0 ? ri * (rho[1] / k) : 0.0;
+    *wr = w * k;
   } else {
+    Loss::eval(ri * ri * inv_fs2, rho);
     *r = ri;
     *wr = w * rho[1];
   }
+  *c = w * rho[0];
 }
 
 // SF_PLAIN_ACCUMULATOR (defined by the "plain" build of cpp/src/kernels.cpp) gives the CPU
@@ -214,6 +216,10 @@ namespace detail {
 constexpr int kLanes = 4;
 constexpr int kBlock = 64;
 typedef double Lanes __attribute__((vector_size(kLanes * sizeof(double))));
+// The helpers below are always inlined: the accumulators must stay in registers, and a call
+// would take their address (g++ stopped inlining reduce_lanes once the curvature switch
+// doubled its callers, and the P1 fits of bench/ got 5% slower).
+#define SF_ALWAYS_INLINE inline __attribute__((always_inline))
 
 // Entry k of the row-major upper triangle of a P x P matrix: its row and column.
 constexpr int tri_row(int P, int k) {
@@ -232,7 +238,7 @@ constexpr int tri_col(int P, int k) {
 // register-sized value from the first pass of the compiler on (an array indexed in a loop
 // would live in memory).
 template <int P, std::size_t... A, std::size_t... K>
-inline void rank_one(Lanes* acc, const double (*Jb)[kBlock + kLanes], const double* WR,
+SF_ALWAYS_INLINE void rank_one(Lanes* acc, const double (*Jb)[kBlock + kLanes], const double* WR,
                      const double* R, const double* C, int l, std::index_sequence<A...>,
                      std::index_sequence<K...>) {
   constexpr int NH = P * (P + 1) / 2;
@@ -249,7 +255,7 @@ inline void rank_one(Lanes* acc, const double (*Jb)[kBlock + kLanes], const doub
 
 // out[0..4) = the lane sums (x0 + x1) + (x2 + x3) of a, b, c, d: the same additions as one
 // accumulator at a time, done as two transposing shuffles and three vector additions.
-inline void lane_sums4(const Lanes& a, const Lanes& b, const Lanes& c, const Lanes& d,
+SF_ALWAYS_INLINE void lane_sums4(const Lanes& a, const Lanes& b, const Lanes& c, const Lanes& d,
                        double* out) {
   typedef long long Mask __attribute__((vector_size(kLanes * sizeof(long long))));
 #if defined(__clang__)
@@ -265,12 +271,13 @@ inline void lane_sums4(const Lanes& a, const Lanes& b, const Lanes& c, const Lan
 }
 
 template <std::size_t... G, std::size_t... T>
-inline void reduce_lanes(const Lanes* acc, double* out, std::index_sequence<G...>,
+SF_ALWAYS_INLINE void reduce_lanes(const Lanes* acc, double* out, std::index_sequence<G...>,
                          std::index_sequence<T...>) {
   (lane_sums4(acc[4 * G], acc[4 * G + 1], acc[4 * G + 2], acc[4 * G + 3], out + 4 * G), ...);
   constexpr std::size_t t0 = 4 * sizeof...(G);
   ((out[t0 + T] = (acc[t0 + T][0] + acc[t0 + T][1]) + (acc[t0 + T][2] + acc[t0 + T][3])), ...);
 }
+#undef SF_ALWAYS_INLINE
 }  // namespace detail
 #endif
 
@@ -582,7 +589,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
       damping_scale<P>(D, p, zero_start, DS);
       cost = cost_new;
       h_prev = hn;
-      h_exact = trial_exact;
+      if constexpr (Loss::kRobust) h_exact = trial_exact;
       const double t = 2.0 * ratio - 1.0;
       mu *= sf_max(1.0 / 10.0, 1.0 - t * t * t);  // Nielsen's rule, floor 1/10 (not 1/3)
       nu = 2.0;
@@ -590,13 +597,17 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
         status = kStatusFtol;
         break;
       }
-      streak = ratio > kSwitchRatio ? streak + 1 : 0;
-      if (Loss::kRobust && streak >= kSwitchSteps && act <= kSwitchDecrease * cost_old) {
-        exact = true;  // from the next trial point on
+      if constexpr (Loss::kRobust) {
+        streak = ratio > kSwitchRatio ? streak + 1 : 0;
+        if (streak >= kSwitchSteps && act <= kSwitchDecrease * cost_old) {
+          exact = true;  // from the next trial point on
+        }
       }
     } else {
-      streak = 0;
-      exact = false;
+      if constexpr (Loss::kRobust) {
+        streak = 0;
+        exact = false;
+      }
       // MINPACK's test on every trial step, not only on accepted ones: when both the
       // predicted and the actual change are below ftol * cost, the cost is at its minimum up
       // to rounding (the step failed by rounding noise only) and p already holds the best.
@@ -615,11 +626,13 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   res.status = status;
   res.iterations = it;
   res.cost = cost;
-  if (h_exact) {
-    // The Gauss-Newton matrix of the reweighted problem for the identifiability test and the
-    // covariance, as without the switch (the same cost and g at the same p).
-    double c_irls;
-    accumulate<Model, Loss>(d, o, p, &c_irls, H, g, false);
+  if constexpr (Loss::kRobust) {
+    if (h_exact) {
+      // The Gauss-Newton matrix of the reweighted problem for the identifiability test and
+      // the covariance, as without the switch (the same cost and g at the same p).
+      double c_irls;
+      accumulate<Model, Loss>(d, o, p, &c_irls, H, g, false);
+    }
   }
 
   // Identifiability and covariance from the (undamped) H at the solution.
