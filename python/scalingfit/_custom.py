@@ -161,12 +161,12 @@ def solve_batch(
                 r = np.log(f) - ys
             else:
                 r = f - ys
-            rho = loss_rho(loss, r * r / fs2)
+            z = r * r / fs2
+            rho = loss_rho(loss, z)
             c = 0.5 * fs2 * np.bincount(item_of_pt, weights=ws * rho[0], minlength=n_items)
             wr = ws * rho[1]
             wh = wr
             if exact is not None and exact.any():
-                z = r * r / fs2
                 k = np.maximum(rho[1] + 2 * z * rho[2], CURVATURE_FLOOR * rho[1])
                 wh = np.where(exact[item_of_pt], ws * k, wr)
             g = np.zeros((n_items, P))

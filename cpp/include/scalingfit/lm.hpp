@@ -7,10 +7,11 @@
 // A weight of k counts a point k times (so bootstrap multiplicities are weights).
 //
 // Step: (H + mu diag(DS)) h = -g with g = sum w rho' r J (the exact gradient) and
-// H = sum w rho' J J^T (but see "Curvature switch"). For rho'' <= 0 (every robust loss here) this is the iteratively
-// reweighted Gauss-Newton matrix that Ceres' Corrector uses. D is Marquardt's Jacobi
-// scaling: the running maximum of diag(H) (as in MINPACK), so results do not depend on the
-// units of the parameters; DS is D with a relative floor for vanishing columns (below).
+// H = sum w rho' J J^T (but see "Curvature switch"). For rho'' <= 0 (every robust loss
+// here) this is the iteratively reweighted Gauss-Newton matrix that Ceres' Corrector uses.
+// D is Marquardt's Jacobi scaling: the running maximum of diag(H) (as in MINPACK), so results
+// do not depend on the units of the parameters; DS is D with a relative floor for vanishing
+// columns (below).
 //
 // Curvature switch (robust losses). The reweighted matrix overstates the curvature of a
 // robust loss (it majorizes it), so near a solution the steps are too short and the
@@ -65,9 +66,9 @@
 //     current H_bb made the floor 1e14 too weak next to it, and the stall came back.
 // On Epoch's grid (tau 1e-8, before the curvature switch): no converged start left unmoved
 // (was 956), 4,130 starts converge (was 2,284), 3,900 reach the best objective (was 1,222).
-// tau 1e-12 and 1e-10 also
-// leave none unmoved but converge fewer (2,973, 3,493); 1e-6 converges more (4,402) but also
-// changes ordinary fits of isoflop_parabola, learning_curve and lr_annealing.
+// tau 1e-12 and 1e-10 also leave none unmoved but converge fewer (2,973, 3,493); 1e-6
+// converges more (4,402) but also changes ordinary fits of isoflop_parabola, learning_curve
+// and lr_annealing.
 //
 // The damping mu follows Nielsen's rule, with the factor for a very
 // good step (gain ratio near 1) floored at 1/10 instead of 1/3: near the solution the damping
@@ -238,9 +239,9 @@ constexpr int tri_col(int P, int k) {
 // register-sized value from the first pass of the compiler on (an array indexed in a loop
 // would live in memory).
 template <int P, std::size_t... A, std::size_t... K>
-SF_ALWAYS_INLINE void rank_one(Lanes* acc, const double (*Jb)[kBlock + kLanes], const double* WR,
-                     const double* R, const double* C, int l, std::index_sequence<A...>,
-                     std::index_sequence<K...>) {
+SF_ALWAYS_INLINE void rank_one(Lanes* acc, const double (*Jb)[kBlock + kLanes],
+                               const double* WR, const double* R, const double* C, int l,
+                               std::index_sequence<A...>, std::index_sequence<K...>) {
   constexpr int NH = P * (P + 1) / 2;
   Lanes j[P], wj[P], wr, r, c;
   ((std::memcpy(&j[A], &Jb[A][l], sizeof(Lanes))), ...);
@@ -255,8 +256,8 @@ SF_ALWAYS_INLINE void rank_one(Lanes* acc, const double (*Jb)[kBlock + kLanes], 
 
 // out[0..4) = the lane sums (x0 + x1) + (x2 + x3) of a, b, c, d: the same additions as one
 // accumulator at a time, done as two transposing shuffles and three vector additions.
-SF_ALWAYS_INLINE void lane_sums4(const Lanes& a, const Lanes& b, const Lanes& c, const Lanes& d,
-                       double* out) {
+SF_ALWAYS_INLINE void lane_sums4(const Lanes& a, const Lanes& b, const Lanes& c,
+                                 const Lanes& d, double* out) {
   typedef long long Mask __attribute__((vector_size(kLanes * sizeof(long long))));
 #if defined(__clang__)
 #define SF_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
@@ -272,7 +273,7 @@ SF_ALWAYS_INLINE void lane_sums4(const Lanes& a, const Lanes& b, const Lanes& c,
 
 template <std::size_t... G, std::size_t... T>
 SF_ALWAYS_INLINE void reduce_lanes(const Lanes* acc, double* out, std::index_sequence<G...>,
-                         std::index_sequence<T...>) {
+                                   std::index_sequence<T...>) {
   (lane_sums4(acc[4 * G], acc[4 * G + 1], acc[4 * G + 2], acc[4 * G + 3], out + 4 * G), ...);
   constexpr std::size_t t0 = 4 * sizeof...(G);
   ((out[t0 + T] = (acc[t0 + T][0] + acc[t0 + T][1]) + (acc[t0 + T][2] + acc[t0 + T][3])), ...);
@@ -512,7 +513,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   double h_prev = 0.0;  // ||h||_D of the last accepted step
   bool exact = false;    // trial points get the exact curvature weights (the curvature switch)
   bool h_exact = false;  // H (at p) has them
-  int streak = 0;       // accepted steps in a row with a gain ratio above kSwitchRatio
+  int streak = 0;        // accepted steps in a row with a gain ratio above kSwitchRatio
   int status = kStatusMaxIter;
   int it = 0;
   for (;;) {
@@ -573,8 +574,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     }
     const double pred = -(gh + 0.5 * hHh);
     double cost_new;
-    const bool trial_exact = exact;
-    const bool ok = accumulate<Model, Loss>(d, o, pn, &cost_new, Hn, gn, trial_exact);
+    const bool ok = accumulate<Model, Loss>(d, o, pn, &cost_new, Hn, gn, exact);
     ++it;
     const double act = cost - cost_new;
     if (ok && pred > 0.0 && act > 0.0) {
@@ -589,7 +589,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
       damping_scale<P>(D, p, zero_start, DS);
       cost = cost_new;
       h_prev = hn;
-      if constexpr (Loss::kRobust) h_exact = trial_exact;
+      if constexpr (Loss::kRobust) h_exact = exact;  // Hn came from this trial's weights
       const double t = 2.0 * ratio - 1.0;
       mu *= sf_max(1.0 / 10.0, 1.0 - t * t * t);  // Nielsen's rule, floor 1/10 (not 1/3)
       nu = 2.0;
