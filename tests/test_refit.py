@@ -82,23 +82,30 @@ def test_kill_mid_refit_loses_nothing_and_rerun_is_identical(runs_db, tmp_path: 
         import time
         from pathlib import Path
         from scalingfit import refit as rf
-        def hook(k):
-            Path({str(marker)!r}).write_text(str(k))
+        def hook(k):  # written whole (rename), so the test never reads a half-written marker
+            tmp = Path({str(marker)!r} + ".tmp")
+            tmp.write_text(str(k))
+            tmp.replace({str(marker)!r})
             time.sleep(0.4)
         rf.refit({str(path)!r}, law="chinchilla", group_by=["sweep"], chunk_groups=6,
                  progress=False, on_chunk=hook)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script])
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if marker.exists() and marker.read_text() and int(marker.read_text()) >= 3:
-            break
-        if proc.poll() is not None:
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "refit finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            text = marker.read_text() if marker.exists() else ""
+            if text and int(text) >= 3:
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "refit finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:  # never leave the child running, whatever failed above
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
     partial = rf.read_fits(path)
     n_done = len(partial)
     assert n_done >= 18 and n_done % 6 == 0 and n_done < 60  # whole chunks only
