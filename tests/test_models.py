@@ -79,3 +79,42 @@ def test_losses_match_scipy_definitions() -> None:
         else:
             ref = construct_loss_function(z_r.size, name, 1.0)(z_r, cost_only=False)
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15)
+
+
+def _grid_by_lstsq(x: np.ndarray, y: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """Chinchilla's start grid one (alpha, beta) pair at a time with np.linalg.lstsq (SVD)."""
+    grid = (0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
+    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
+    out = []
+    for al in grid:
+        for be in grid:
+            M = np.column_stack([np.ones_like(tn), np.exp(-al * tn), np.exp(-be * td)])
+            coef, *_ = np.linalg.lstsq(M, y, rcond=None)
+            r = M @ coef - y
+            sse = float(r @ r) * (10.0 if coef[1] <= 0 or coef[2] <= 0 else 1.0)
+            out.append((sse, np.array([*coef, al, be])))
+    out.sort(key=lambda c: c[0])
+    return out
+
+
+@pytest.mark.parametrize("case", ["isoflop", "noisy_small", "constant_D"])
+def test_chinchilla_start_grid_matches_lstsq_per_pair(case: str) -> None:
+    """The vectorised grid (centred 2 x 2 normal equations for all 49 pairs at once) picks the
+    same three candidates as an SVD least-squares fit per pair, with the same coefficients;
+    with D constant (the beta column collinear with the constant) it falls back to lstsq."""
+    rng = np.random.default_rng(3)
+    if case == "isoflop":
+        N = np.exp(rng.uniform(np.log(1e7), np.log(1e10), 120))
+        D = 20 * N * np.exp(rng.uniform(-2, 2, 120))
+    elif case == "noisy_small":
+        N, D = np.exp(rng.uniform(15, 20, 8)), np.exp(rng.uniform(18, 23, 8))
+    else:
+        N, D = np.geomspace(1e8, 1.6e9, 5), np.full(5, 1e9)
+    x = np.column_stack([N, D])
+    y = 1.8 + 400 / N**0.34 + 2000 / D**0.28
+    y = y * np.exp(0.02 * rng.standard_normal(len(y))) if case != "constant_D" else y
+    got = scalingfit.models.get("chinchilla").initial_guesses(x, y)
+    want = _grid_by_lstsq(x, y)
+    assert got.shape == (3, 5)
+    for k in range(3):
+        np.testing.assert_allclose(got[k], want[k][1], rtol=1e-8, atol=1e-10 * np.abs(y).max())

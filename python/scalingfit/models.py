@@ -224,21 +224,51 @@ def _guess_saturating(x: FloatArray, y: FloatArray) -> FloatArray:
 _EXPONENT_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 
 
+def _grid_two_term_fits(ta: FloatArray, tb: FloatArray, y: FloatArray,
+                        grid: Sequence[float]) -> tuple[FloatArray, FloatArray]:
+    """y ~ c0 + c1 exp(-al ta) + c2 exp(-be tb) by linear least squares for every (al, be) of
+    grid x grid at once: centred columns (which removes their collinearity with the constant
+    term) and the 2 x 2 normal equations solved in closed form. Returns coef (G, G, 3) and the
+    sum of squared residuals (G, G), inf where the pair's columns are (nearly) collinear."""
+    g = np.asarray(grid, dtype=float)
+    A = np.exp(-g[:, None] * ta[None, :])  # (G, n): the alpha columns
+    B = np.exp(-g[:, None] * tb[None, :])
+    am, bm, ym = A.mean(axis=1), B.mean(axis=1), y.mean()
+    A -= am[:, None]
+    B -= bm[:, None]
+    yc = y - ym
+    saa, sbb = np.einsum("in,in->i", A, A), np.einsum("jn,jn->j", B, B)
+    sab = A @ B.T
+    say, sby = A @ yc, B @ yc
+    det = saa[:, None] * sbb[None, :] - sab * sab
+    ok = det > 1e-12 * saa[:, None] * sbb[None, :]  # a squared correlation below 1 - 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c1 = np.where(ok, (say[:, None] * sbb[None, :] - sab * sby[None, :]) / det, 0.0)
+        c2 = np.where(ok, (saa[:, None] * sby[None, :] - sab * say[:, None]) / det, 0.0)
+    c0 = ym - c1 * am[:, None] - c2 * bm[None, :]
+    # The residuals themselves (not sum y^2 - c^T b, which cancels for a close fit), one alpha
+    # at a time so that memory stays at G x n.
+    sse = np.empty_like(det)
+    for i in range(len(g)):
+        r = yc[None, :] - c1[i, :, None] * A[i][None, :] - c2[i, :, None] * B
+        sse[i] = np.einsum("jn,jn->j", r, r)
+    sse = np.where(ok & np.isfinite(sse), sse, np.inf)
+    return np.stack([c0, c1, c2], axis=-1), sse
+
+
 def _guess_chinchilla(x: FloatArray, y: FloatArray) -> FloatArray:
     """Variable projection on a grid: for each (alpha, beta), E, A, B by linear least squares.
     Returns the three best grid candidates, best first."""
+    g = np.asarray(_EXPONENT_GRID)
     tn, td = np.log(x[:, 0]), np.log(x[:, 1])
-    one = np.ones_like(tn)
-    found: list[tuple[float, FloatArray]] = []
-    for al in _EXPONENT_GRID:
-        na = np.exp(-al * tn)
-        for be in _EXPONENT_GRID:
-            coef, sse = _linear_fit([one, na, np.exp(-be * td)], y)
-            if coef[1] <= 0 or coef[2] <= 0:
-                sse *= 10.0  # prefer physically meaningful (positive) terms
-            found.append((sse, np.array([coef[0], coef[1], coef[2], al, be])))
-    found.sort(key=lambda c: c[0])
-    return np.vstack([c[1] for c in found[:3]])
+    coef, sse = _grid_two_term_fits(tn, td, y, g)
+    for i, j in zip(*np.nonzero(~np.isfinite(sse))):  # collinear columns: least-norm lstsq
+        coef[i, j], sse[i, j] = _linear_fit([np.ones_like(tn), np.exp(-g[i] * tn),
+                                             np.exp(-g[j] * td)], y)
+    sse = np.where((coef[..., 1] <= 0) | (coef[..., 2] <= 0), 10.0 * sse, sse)  # prefer positive terms
+    order = np.argsort(sse, axis=None, kind="stable")[:3]  # ties: grid order, alpha first
+    i, j = np.unravel_index(order, sse.shape)
+    return np.column_stack([coef[i, j], g[i], g[j]])
 
 
 def _guess_chinchilla_lse(x: FloatArray, y: FloatArray) -> FloatArray:
