@@ -127,6 +127,22 @@ def test_points_replicates_equal_weighted_fits_and_scipy_on_duplicated_data() ->
             assert np.allclose(r.samples[k], sol.x, rtol=1e-6)
 
 
+def test_points_replicates_with_user_weights_equal_fits_weighted_by_their_product() -> None:
+    """A resample is solved on the points it draws, compacted (bootstrap.hpp): with user
+    weights, some 0 and some fractional, replicate k must be the fit weighted by w * M[k]."""
+    x, y, _ = chinchilla_data(3)
+    w = np.random.default_rng(4).choice([0.0, 0.5, 1.0, 2.5], size=len(y))
+    r = bootstrap("chinchilla", x, y, weights=w, n_resamples=30, seed=9, method="percentile",
+                  ftol=1e-15, xtol=1e-15, gtol=1e-14)
+    M = _core.resample_multiplicities(SCHEMES["points"], 9, 0, np.arange(30, dtype=np.int64),
+                                      len(y), None, 0, 1)
+    assert (r.status > 0).all()
+    for k in range(30):
+        ref = quiet(scalingfit.fit, "chinchilla", x, y, r.x, weights=w * M[k],
+                    ftol=1e-15, xtol=1e-15, gtol=1e-14)
+        assert np.allclose(r.samples[k], ref.x, rtol=1e-7), k
+
+
 @pytest.mark.parametrize("scheme", ["residual", "wild"])
 def test_target_replicates_equal_fits_of_perturbed_targets(scheme: str) -> None:
     N, y = spl_data(2)

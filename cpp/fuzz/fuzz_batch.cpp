@@ -239,7 +239,8 @@ void run(Reader& in, uint8_t flags) {
   auto body = [&](int64_t b, int64_t e) {
     std::vector<int> mult(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
     std::vector<int> gcount(static_cast<size_t>(std::max<int64_t>(max_groups, 1)));
-    std::vector<double> ys(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
+    std::vector<double> ys(
+        static_cast<size_t>(sf::resample_work_size<M>(std::max<int64_t>(max_points, 1))));
     sf::solve_resample_items<M, L>(data, spec, items, out, opt, lo.data(), hi.data(), b, e,
                                    mult.data(), gcount.data(), ys.data());
   };

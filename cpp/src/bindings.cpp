@@ -587,7 +587,8 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
           // Per-thread scratch (one allocation per chunk, never per item).
           std::vector<int> mult(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
           std::vector<int> gcount(static_cast<size_t>(std::max<int64_t>(max_groups, 1)));
-          std::vector<double> ys(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
+          std::vector<double> ys(
+              static_cast<size_t>(sf::resample_work_size<M>(std::max<int64_t>(max_points, 1))));
           const sf_kernels::Scratch scratch{mult.data(), gcount.data(), ys.data()};
           isa.resample(set, batch, rs, kitems, kout, b, e, scratch);
         };

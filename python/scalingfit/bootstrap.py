@@ -915,14 +915,16 @@ def _run(
         f_scale=float(f_scale), log_residuals=bool(log_residuals),
     )
     # Scratch of one call: prepared inputs and targets, fitted values and residuals (residual
-    # and wild schemes), and per thread one resample of the largest problem.
+    # and wild schemes), and per thread one resample of the largest problem (multiplicities,
+    # then its drawn points compacted: inputs, target and weight each).
     n_points = y.shape[0]
     sizes = np.diff(offsets)
     max_points = int(sizes.max(initial=0))
     max_groups = int(n_groups.max(initial=0)) if n_groups is not None else 0
     n_threads = threads or default_threads(n_problems * R)
     fixed_bytes = (8 * (x.size + 3 * n_points) + n_problems
-                   + n_threads * (12 * max(max_points, 1) + 4 * max(max_groups, 1)))
+                   + n_threads * ((4 + 8 * (m.n_inputs + 2)) * max(max_points, 1)
+                                  + 4 * max(max_groups, 1)))
 
     def solve_items(
         n_items: int, items: Callable[[int, int], tuple[IntArray, IntArray]], scheme_index: int,

