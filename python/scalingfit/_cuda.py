@@ -400,7 +400,6 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
     sizes = np.diff(offsets)
     max_points = max(int(sizes.max(initial=0)), 1)
     max_groups = max(int(n_groups.max(initial=0)), 1) if use_groups and n_groups is not None else 1
-    work = resample_work_size(model, max_points)
     fn = _module(model, loss).get_function(kernel_names(model, loss)[1])
     dev = _Device(cp)
     arrays = (t, yt, weights, offsets, valid, problem_id, groups if use_groups else None,
@@ -420,7 +419,7 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
         threads = g * _BLOCK
         mult = cp.empty(threads * max_points, dtype=np.int32)
         gcount = cp.empty(threads * max_groups, dtype=np.int32)
-        ys = cp.empty(threads * work, dtype=np.float64)
+        ys = cp.empty(threads * max_points, dtype=np.float64)
         fn((g,), (_BLOCK,), (
             d_t, d_y, d_w, d_off, d_valid, _i8(n_problems), _i4(scheme), _i4(wild),
             np.uint64(seed), d_pid, d_group, d_ng, d_yhat, d_resid, d_center, prob, rep, _i8(n),
@@ -428,20 +427,9 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
             _i4(bool(log_residuals)), ox, dev.dummy if ocov is None else ocov, ocost, ostatus,
             oiter, mult, gcount, ys, _i8(max_points), _i8(max_groups), _i4(flags)))
 
-    scratch = 4 * max_points + 8 * work + 4 * max_groups
+    scratch = 12 * max_points + 4 * max_groups
     return _run_items(dev, int(item_problem.shape[0]), P, compute_cov, [item_problem, item_replicate],
                       launch, reserved, scratch, return_cupy, max_items_per_launch)
-
-
-@functools.lru_cache(maxsize=None)
-def _n_inputs(model: int) -> int:
-    return next(int(i["n_inputs"]) for i in _core.model_info() if int(i["index"]) == model)
-
-
-def resample_work_size(model: int, max_points: int) -> int:
-    """Doubles of one GPU thread's ``ys`` scratch (bootstrap.hpp, resample_work_size): the
-    compacted resample, inputs + target + weight per point."""
-    return max_points * (_n_inputs(model) + 2)
 
 
 def resample_multiplicities(scheme: int, seed: int, problem_id: int, replicates: NDArray[np.int64],

@@ -240,9 +240,9 @@ SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_res
   return true;
 }
 
-// Doubles of the scratch `ys` of solve_resample for a problem of n points: the perturbed
-// targets (residual and wild schemes) or the compacted resample (the others: inputs, target
-// and weight of every point drawn).
+// Doubles of the scratch `ys` of solve_resample on the CPU for a problem of n points: the
+// perturbed targets (residual and wild schemes) or the compacted resample (the others:
+// inputs, target and weight of every point drawn). The GPU needs n (no compaction there).
 template <class Model>
 SF_HD constexpr long long resample_work_size(long long n) {
   return n * (Model::kInputs + 2);
@@ -250,11 +250,14 @@ SF_HD constexpr long long resample_work_size(long long n) {
 
 // The points of d with a positive weight w_i * mult_i, in order, copied into work
 // (resample_work_size doubles): inputs, then targets, then weights. A resample leaves out
-// ~37% of the points; solving on the points it draws, once compacted, instead of skipping
-// the others on every evaluation took P4 of bench/ (1,000 resamples of 200 points) from
-// 9.6 to 8.1 us per resample (the per-evaluation compaction, and emptier blocks of points).
-// The weights are the products the accumulator would form, so the sums are those of the
-// drawn points in order, in blocks of kBlock of them, on the CPU and the GPU alike.
+// ~37% of the points; on the CPU, solving on the points it draws, compacted once, instead
+// of the blocked accumulator skipping the others on every evaluation took P4 of bench/
+// (1,000 resamples of 200 points) from 8.8 to 6.4 us per resample. The weights are the
+// products the accumulator forms, and both accumulators number the points of positive
+// weight over the whole problem (lm.hpp), so the sums are the same, bit for bit, as those
+// of the uncompacted view. The GPU (and the CPU's "plain" build, its stand-in in the tests)
+// solves the uncompacted view: there every lane would stream its own copy of the points
+// from memory, where the original points are shared by all the lanes of a problem.
 template <class Model>
 SF_HD inline ProblemView compact_resample(const ProblemView& d, const int* mult, double* work) {
   constexpr int K = Model::kInputs;
@@ -298,7 +301,12 @@ SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64
                                mult)) {
     return bad;
   }
+#ifdef SF_LANES_ACCUMULATOR
   SolveResult r = solve<Model, Loss>(compact_resample<Model>(d, mult, ys), o, lo, hi, p, cov);
+#else
+  v.mult = mult;
+  SolveResult r = solve<Model, Loss>(v, o, lo, hi, p, cov);
+#endif
   if (cov) {
     double n_distinct = 0.0, n_total = 0.0;
     for (long long i = 0; i < d.n; ++i) {

@@ -72,8 +72,7 @@ __global__ void sf_fit(const double* t, const double* y, const double* w,
 
 // Bootstrap items [0, n_items): item k solves resample replicate[k] of problem[k], warm-
 // started at center[problem[k]] (items.hpp, solve_resample_item). Thread i of the launch
-// regenerates each of its resamples into mult + i * max_points, gcount + i * max_groups and
-// ys + i * resample_work_size<Model>(max_points) (bootstrap.hpp).
+// regenerates each of its resamples into mult/gcount/ys + i * max_points (max_groups).
 template <class Model, class Loss>
 __global__ void sf_resample(const double* t, const double* y, const double* w,
                             const long long* offsets, const unsigned char* valid,
@@ -107,7 +106,7 @@ __global__ void sf_resample(const double* t, const double* y, const double* w,
   const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
   int* my_mult = mult + tid * max_points;
   int* my_gcount = gcount + tid * max_groups;
-  double* my_ys = ys + tid * resample_work_size<Model>(max_points);
+  double* my_ys = ys + tid * max_points;
   for (long long k = tid; k < n_items; k += stride) {
     solve_resample_item<Model, Loss>(data, spec, items, out, opt, lo, hi, k, my_mult, my_gcount,
                                      my_ys);

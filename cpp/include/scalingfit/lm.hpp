@@ -80,10 +80,11 @@
 // Evaluation: cost, g and H come from one pass over the points (J is never stored). On the
 // CPU the pass runs in blocks of points: the per-point terms of a block first (a branch-free
 // loop that the compiler vectorises, with the solver's own exp/log from config.hpp), then the
-// sums with four independent partial sums per entry, combined in a fixed order; on the GPU the
-// same order of operations one point at a time (so that the two give the same bits where
-// neither contracts a*b+c into a fused multiply-add). Models may provide eval_log (log of the value and its gradient) for log
-// residuals. Either way the result depends on the data only, never on the thread count.
+// sums with four independent partial sums per entry (the l-th point of positive weight goes
+// to partial sum l % 4), combined in a fixed order; on the GPU the same order of operations
+// one point at a time (so that the two give the same bits where neither contracts a*b+c into
+// a fused multiply-add). Models may provide eval_log (log of the value and its gradient) for
+// log residuals. Either way the result depends on the data only, never on the thread count.
 //
 // Stopping (all scale-free):
 //   gtol  max_k |g_k| / sqrt(H_kk * 2 cost) <= gtol over the free parameters
@@ -210,7 +211,8 @@ SF_HD inline void point_terms(const double* p, const double* t, double y, double
 #if !defined(SF_DEVICE_COMPILE) && !defined(SF_PLAIN_ACCUMULATOR) && defined(__GNUC__)
 #define SF_LANES_ACCUMULATOR 1
 namespace detail {
-// The CPU accumulator works on blocks of kBlock points: first the terms of every point of
+// The CPU accumulator works on blocks of kBlock points (of positive weight, when some
+// weights are 0): first the terms of every point of
 // the block into structure-of-arrays scratch (a loop without reductions or branches, which
 // g++ vectorises when the model and the loss are branch-free), then the sums over the block
 // with kLanes independent partial sums per entry of H, g and the cost (GCC vector
@@ -304,39 +306,43 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   alignas(32) double W[kBlock], WR[kBlock + kLanes], R[kBlock + kLanes], C[kBlock + kLanes];
   double Tb[kBlock * K], Yb[kBlock];  // a block's points of positive weight
   detail::Lanes acc[NA] = {};
-  for (long long i0 = 0; i0 < d.n; i0 += kBlock) {
-    int nb = d.n - i0 < kBlock ? static_cast<int>(d.n - i0) : kBlock;
-    const double* w = d.w ? d.w + i0 : nullptr;
-    const int* m = d.mult ? d.mult + i0 : nullptr;
-    if (w && m) {
-      for (int l = 0; l < nb; ++l) W[l] = w[l] * m[l];
-    } else if (w) {
-      for (int l = 0; l < nb; ++l) W[l] = w[l];
-    } else if (m) {
-      for (int l = 0; l < nb; ++l) W[l] = m[l];
-    } else {
-      for (int l = 0; l < nb; ++l) W[l] = 1.0;
-    }
-    const double* t = d.t + i0 * K;
-    const double* y = d.y + i0;
-    if ((w || m) && !d.positive) {
-      // Points of weight 0 leave the block (a model may be undefined at a point its user
-      // switched off, and a bootstrap resample leaves out ~37% of the points): the others
-      // move to the front, in order, with their inputs copied to Tb, Yb. Branch-free: every
-      // point is written at slot n, which advances only past a positive weight.
+  // Points of weight 0 are skipped (a model may be undefined at a point its user switched
+  // off, and a bootstrap resample leaves out ~37% of the points): a block is then the next
+  // kBlock points of positive weight, copied in order with their inputs into Tb, Yb, W.
+  // Branch-free: every point is written at slot n, which advances only past a positive
+  // weight. So the positive points are numbered 0, 1, ... over the whole problem, and point l
+  // goes to lane l % kLanes, whatever the blocks (the order of the GPU's accumulator below).
+  const bool skip_zeros = (d.w || d.mult) && !d.positive;
+  long long i = 0;  // the problem's next point
+  while (i < d.n) {
+    const double* t;
+    const double* y;
+    int nb;
+    if (skip_zeros) {
       int n = 0;
-      for (int l = 0; l < nb; ++l) {
-        for (int c = 0; c < K; ++c) Tb[n * K + c] = t[l * K + c];
-        Yb[n] = y[l];
-        W[n] = W[l];
-        n += W[l] > 0.0 ? 1 : 0;
+      for (; n < kBlock && i < d.n; ++i) {
+        const double wi = (d.w ? d.w[i] : 1.0) * (d.mult ? d.mult[i] : 1);
+        for (int c = 0; c < K; ++c) Tb[n * K + c] = d.t[i * K + c];
+        Yb[n] = d.y[i];
+        W[n] = wi;
+        n += wi > 0.0 ? 1 : 0;
       }
-      if (n == 0) continue;
-      if (n < nb) {
-        t = Tb;
-        y = Yb;
-        nb = n;
+      if (n == 0) break;
+      t = Tb;
+      y = Yb;
+      nb = n;
+    } else {  // every point counts: the next kBlock points, read in place
+      nb = d.n - i < kBlock ? static_cast<int>(d.n - i) : kBlock;
+      t = d.t + i * K;
+      y = d.y + i;
+      if (d.w) {
+        for (int l = 0; l < nb; ++l) W[l] = d.w[i + l] * (d.mult ? d.mult[i + l] : 1);
+      } else if (d.mult) {
+        for (int l = 0; l < nb; ++l) W[l] = d.mult[i + l];
+      } else {
+        for (int l = 0; l < nb; ++l) W[l] = 1.0;
       }
+      i += nb;
     }
     for (int l = 0; l < nb; ++l) {
       double J[kMaxParams];
@@ -367,10 +373,9 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   // The GPU's accumulator (and the CPU's "plain" build): the blocked accumulator's order of
   // operations, one point at a time, so that both give the same bits where the arithmetic is
   // the same (no fused multiply-adds on either side: the CPU's baseline build and NVRTC with
-  // --fmad=false). Blocks of kPlainBlock points; within a block the points of positive weight
-  // (all points when there are no weights) are numbered l = 0, 1, ... and point l goes to
-  // partial sum l % 4; the four partial sums of an entry are combined as (s0 + s1) + (s2 + s3).
-  constexpr int kPlainBlock = 64;  // = detail::kBlock of the blocked accumulator
+  // --fmad=false). The points of positive weight (all points when there are no weights) are
+  // numbered l = 0, 1, ... over the whole problem and point l goes to partial sum l % 4; the
+  // four partial sums of an entry are combined as (s0 + s1) + (s2 + s3).
   constexpr int NH = P * (P + 1) / 2;
   constexpr int NA = NH + P + 1;  // H's upper triangle, g, cost
   double acc[4][NA];
@@ -378,25 +383,21 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     for (int k = 0; k < NA; ++k) acc[q][k] = 0.0;
   }
   const bool weighted = d.w || d.mult;
-  for (long long i0 = 0; i0 < d.n; i0 += kPlainBlock) {
-    const long long i1 = d.n - i0 < kPlainBlock ? d.n : i0 + kPlainBlock;
-    int l = 0;
-    for (long long i = i0; i < i1; ++i) {
-      const double w = point_weight(d, i);
-      if (weighted && !(w > 0.0)) continue;
-      double J[kMaxParams], wr, r, ci;
-      point_terms<Model, Loss, kLog, kExact>(p, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r,
-                                             &ci);
-      double* s = acc[l & 3];
-      ++l;
-      double wj[kMaxParams];
-      for (int a = 0; a < P; ++a) wj[a] = wr * J[a];
-      for (int a = 0, k = 0; a < P; ++a) {
-        for (int b = a; b < P; ++b) s[k++] += wj[a] * J[b];
-      }
-      for (int a = 0; a < P; ++a) s[NH + a] += wj[a] * r;
-      s[NH + P] += ci;
+  int lane = 0;
+  for (long long i = 0; i < d.n; ++i) {
+    const double w = point_weight(d, i);
+    if (weighted && !(w > 0.0)) continue;
+    double J[kMaxParams], wr, r, ci;
+    point_terms<Model, Loss, kLog, kExact>(p, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r, &ci);
+    double* s = acc[lane];
+    lane = (lane + 1) & 3;
+    double wj[kMaxParams];
+    for (int a = 0; a < P; ++a) wj[a] = wr * J[a];
+    for (int a = 0, k = 0; a < P; ++a) {
+      for (int b = a; b < P; ++b) s[k++] += wj[a] * J[b];
     }
+    for (int a = 0; a < P; ++a) s[NH + a] += wj[a] * r;
+    s[NH + P] += ci;
   }
   double sums[NA];
   for (int k = 0; k < NA; ++k) sums[k] = (acc[0][k] + acc[1][k]) + (acc[2][k] + acc[3][k]);
