@@ -80,7 +80,7 @@ def test_every_build_is_thread_count_invariant_and_agrees_with_the_baseline() ->
     rng = np.random.default_rng(21)
     problems = [make_problem("chinchilla", 90, 0.01, rng) for _ in range(150)]
     x, y, offsets = pack_problems(problems)
-    w = rng.integers(0, 3, y.shape[0]).astype(float)  # points of weight 0 leave their block
+    w = rng.integers(0, 3, y.shape[0]).astype(float)  # points of weight 0 are skipped
     before = _core.simd_level()
     results = {}
     try:
