@@ -212,13 +212,13 @@ SF_HD inline void point_terms(const double* p, const double* t, double y, double
 #define SF_LANES_ACCUMULATOR 1
 namespace detail {
 // The CPU accumulator works on blocks of kBlock points (of positive weight, when some
-// weights are 0): first the terms of every point of
-// the block into structure-of-arrays scratch (a loop without reductions or branches, which
-// g++ vectorises when the model and the loss are branch-free), then the sums over the block
-// with kLanes independent partial sums per entry of H, g and the cost (GCC vector
-// extensions: one 4-wide operation on AVX2, two 2-wide ones on SSE2). The partial sums are
-// combined in one fixed order at the end, so the result does not depend on the thread
-// count, only on the data (and on whether the instruction set has FMA).
+// weights are 0): first the terms of every point of the block into structure-of-arrays
+// scratch (a loop without reductions or branches, which g++ vectorises when the model and
+// the loss are branch-free), then the sums over the block with kLanes independent partial
+// sums per entry of H, g and the cost (GCC vector extensions: one 4-wide operation on AVX2,
+// two 2-wide ones on SSE2). The partial sums are combined in one fixed order at the end, so
+// the result does not depend on the thread count, only on the data (and on whether the
+// instruction set has FMA).
 constexpr int kLanes = 4;
 constexpr int kBlock = 64;
 typedef double Lanes __attribute__((vector_size(kLanes * sizeof(double))));
