@@ -38,8 +38,12 @@ def test_demo_end_to_end(tmp_path: Path, shared_data: Path) -> None:
 def test_cli_demo_without_epoch_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)  # no shared/data here
     monkeypatch.delenv("SCALINGFIT_EPOCH_CSV", raising=False)
-    rc = cli.main(["demo", "--sweeps", "50", "--bootstrap", "0", "--no-plots", "--out", "d"])
+    rc = cli.main(["demo", "--sweeps", "50", "--bootstrap", "0", "--out", "d"])
     text = capsys.readouterr().out
     assert rc == 0
     assert "Epoch AI's Chinchilla data not found" in text
     assert "50 groups fitted" in text and (tmp_path / "d" / "runs.duckdb").is_file()
+    # The plots too (the suite turns warnings into errors: the IsoFLOP plot of the scattered
+    # synthetic runs used to be empty, with a warning about its empty legend).
+    for name in ("loss_vs_compute", "isoflop", "loss_surface", "exponents", "extrapolation"):
+        assert (tmp_path / "d" / f"{name}.png").stat().st_size > 10_000, name

@@ -37,3 +37,29 @@ def test_every_chinchilla_plot_saves_png_and_svg(tmp_path: Path) -> None:
         paths = plot.save(fig, tmp_path / name, formats=("png", "svg"))
         assert [p.suffix for p in paths] == [".png", ".svg"]
         assert all(p.stat().st_size > 5_000 for p in paths), name
+
+
+def test_isoflop_plot_fits_a_parabola_per_budget_or_says_there_is_none() -> None:
+    """IsoFLOP runs give one scatter and one parabola per budget, each parabola's minimum near
+    the law's compute-optimal N; runs scattered in (N, D) give one scatter coloured by compute,
+    a title that says there are no slices, and no warning (an empty legend used to warn)."""
+    from matplotlib.collections import PathCollection
+
+    from scalingfit import simulate
+
+    law = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366}
+    budgets = np.logspace(18, 21, 4)
+    s = simulate.isoflop_sweep(law, budgets, n_sizes=9, noise=0.002, seed=0)
+    ax = plot.plot_isoflop_curves(s.N, s.D, s.loss, law).axes[0]
+    assert len([c for c in ax.collections if isinstance(c, PathCollection)]) == 4
+    stars = [ln for ln in ax.lines if ln.get_marker() == "*"]
+    N_opt, _ = simulate.as_law(law).optimal_allocation(budgets)
+    got = np.sort([float(ln.get_xdata()[0]) for ln in stars])
+    np.testing.assert_allclose(np.log10(got), np.log10(np.sort(N_opt)), atol=0.15)
+
+    runs, _ = _synthdb.chinchilla_sweeps(1, runs=30, checkpoints=1, seed=3)
+    fig = plot.plot_isoflop_curves(runs.N.to_numpy(), runs.D.to_numpy(), runs.value.to_numpy(), law)
+    ax = fig.axes[0]
+    assert "no IsoFLOP slices" in ax.get_title()
+    (sc,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(sc.get_offsets()) == 30 and ax.get_legend() is None and len(fig.axes) == 2  # + colorbar

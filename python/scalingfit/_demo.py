@@ -168,7 +168,17 @@ def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[n
         title = "synthetic sweep 0"
     written += pr.save(pr.compute_frontier(N, D, L, params, samples, title=f"Loss vs compute: {title}"),
                        outdir / "loss_vs_compute")
-    written += pr.save(pr.isoflop_curves(N, D, L, params, title=f"IsoFLOP slices: {title}"), outdir / "isoflop")
+    if epoch is not None and law is not None:
+        iso, iso_title = (N, D, L), f"IsoFLOP slices: {title}"
+    else:  # the synthetic sweeps' runs are scattered in (N, D): IsoFLOP runs from sweep 0's law
+        from .simulate import isoflop_sweep
+
+        t0 = truth.iloc[0]
+        s = isoflop_sweep({k: float(t0[k]) for k in ("E", "A", "B", "alpha", "beta")},
+                          np.logspace(18, 21, 6), n_sizes=9, noise=0.01, seed=seed)
+        iso = (s.N, s.D, s.loss)
+        iso_title = "IsoFLOP runs drawn from sweep 0's true law; dotted: the law fitted to sweep 0"
+    written += pr.save(pr.isoflop_curves(*iso, params, title=iso_title), outdir / "isoflop")
     written += pr.save(pr.loss_surface(N, D, L, params, title=f"Fitted L(N, D): {title}"), outdir / "loss_surface")
     written += pr.save(pr.exponent_distributions(samples, title=f"Bootstrap exponents: {title}"),
                        outdir / "exponents")

@@ -85,7 +85,9 @@ def compute_frontier(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[s
 def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Mapping[str, float]] = None,
                    budgets: Optional[ArrayLike] = None, title: str = "") -> Any:
     """Loss vs N at fixed compute (IsoFLOP slices), coloured by budget, with each budget's
-    fitted parabola in log N (all budgets in one batched fit) and the law's slice if given."""
+    fitted parabola in log N (all budgets in one batched fit) and the law's slice if given.
+    Runs that form no slice (no 3 runs within 5% of one compute, or of a given budget) are
+    drawn coloured by their compute instead, and the title says so."""
     from ._fit import fit_batch
 
     plt = _plt()
@@ -118,9 +120,13 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
             if params is not None:
                 n_grid = np.logspace(np.log10(N[g].min()), np.log10(N[g].max()), 60)
                 ax.plot(n_grid, _law(_cols(params), n_grid, cb / (6 * n_grid)), color=color, ls=":", lw=1)
+    else:
+        sc = ax.scatter(N, L, c=np.log10(C), s=12, cmap="plasma")
+        fig.colorbar(sc, ax=ax, label="log10 C (FLOP)")
+        title = (title + ": " if title else "") + "no IsoFLOP slices (no 3 runs share a compute budget)"
     ax.set(xscale="log", xlabel="parameters N", ylabel="final loss (nats/token)",
            title=title or "IsoFLOP slices (stars: parabola minima; dotted: fitted law)")
-    if len(groups) <= 12:
+    if 0 < len(groups) <= 12:
         ax.legend(fontsize=7, ncol=2)
     return fig
 
