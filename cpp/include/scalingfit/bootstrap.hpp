@@ -1,10 +1,12 @@
 // scalingfit/bootstrap.hpp -- resamples as pure functions of (seed, problem, replicate).
 //
-// Nothing is copied and nothing is stored per replicate. A bootstrap item is
-// (problem, replicate); the thread (or GPU lane) that solves it regenerates its resample
-// from the Philox stream keyed by the seed and named by (replicate, problem, purpose) into a
-// scratch buffer of its own, then runs the ordinary LM solve on it. The same numbers give the
-// same resample on any thread count and either backend. Replicate -1 is the original data.
+// Nothing is stored per replicate. A bootstrap item is (problem, replicate); the thread (or
+// GPU lane) that solves it regenerates its resample from the Philox stream keyed by the seed
+// and named by (replicate, problem, purpose) into a scratch buffer of its own, then runs the
+// ordinary LM solve on it (on the CPU, on a copy of the points it drew, made in that scratch:
+// compact_resample below; on the GPU, on the shared points with the multiplicities). The
+// same numbers give the same resample, and the same sums, on any thread count and either
+// backend. Replicate -1 is the original data.
 //
 // Schemes, and what the solve sees:
 //   points     multinomial counts: n draws of a point, uniform with replacement; the count
