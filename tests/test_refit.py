@@ -339,3 +339,19 @@ def test_a_chunk_whose_write_fails_leaves_nothing_behind(runs_db) -> None:
         con.close()
     assert _params(path)["cost"].tolist() == before["cost"].tolist()
     _one_row_per_group(path, 60)
+
+
+def test_refit_into_another_db_from_a_source_that_has_fits_of_its_own(runs_db, tmp_path: Path) -> None:
+    """A run database refitted in place holds a fits table; refitting it again into a separate
+    results db attaches it as the source, and its fits table must not pass for the results
+    db's own (it did: 'Table with name fits does not exist! Did you mean src.fits?')."""
+    path, _, _ = runs_db
+    rf.refit(path, law="chinchilla", group_by=["sweep"], progress=False)  # fits inside the source
+    out = tmp_path / "separate.duckdb"
+    s = rf.refit(path, law="chinchilla", group_by=["sweep"], db=out, progress=False)
+    assert (s.n_fitted, s.n_skipped, s.n_failed) == (60, 0, 0)
+    _one_row_per_group(out, 60)
+    a, b = _params(path), _params(out)
+    for col in ("E", "A", "B", "alpha", "beta"):
+        assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), col
+    assert rf.refit(path, law="chinchilla", group_by=["sweep"], db=out, progress=False).n_skipped == 60

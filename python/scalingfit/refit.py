@@ -323,10 +323,18 @@ def _lock(db: Union[str, Path]) -> Any:
     return f
 
 
+def _tables(con: Any) -> set[str]:
+    """The tables of the results database itself: not those of a source attached beside it
+    (a run database that holds fits of its own from an earlier refit)."""
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = current_schema()").fetchall()}
+
+
 def _other_configs(con: Any, config: RefitConfig) -> list[tuple[Any, ...]]:
     """(config_hash, groups, seed, n_boot, level, ci_method, version) of every other
     configuration that has results for this law in the fits table."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = _tables(con)
     if FITS_TABLE not in tables:
         return []
     return list(con.execute(
@@ -362,7 +370,7 @@ def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite
 
 
 def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = _tables(con)
     if FITS_TABLE not in tables:
         return set()
     rows = con.execute(
@@ -380,7 +388,7 @@ def _write(con: Any, rows: "pd.DataFrame", pframe: "pd.DataFrame", config: Refit
     con.register("_sf_params", pframe)
     try:
         con.begin()
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        tables = _tables(con)
         if FITS_TABLE not in tables:
             con.execute(f"CREATE TABLE {FITS_TABLE} AS SELECT * FROM _sf_rows LIMIT 0")
             con.execute(f"CREATE TABLE {PARAMS_TABLE} AS SELECT * FROM _sf_params LIMIT 0")
