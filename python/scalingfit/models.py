@@ -278,32 +278,98 @@ def _guess_chinchilla_lse(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.column_stack([A, B, E, c[:, 3], c[:, 4]])
 
 
-def _guess_kaplan_nd(x: FloatArray, y: FloatArray) -> FloatArray:
-    """For fixed exponents, L^(1/alpha_D) = c1 N^(-alpha_N/alpha_D) + D_c / D is linear.
-    Returns the four best grid candidates (by squared log error), best first."""
+_KAPLAN_AN = (0.03, 0.05, 0.076, 0.1, 0.15, 0.25, 0.4)
+_KAPLAN_AD = (0.03, 0.05, 0.095, 0.15, 0.25, 0.4)
+_KAPLAN_2020 = np.array([8.8e13, 5.4e13, 0.076, 0.095])  # Kaplan et al. (2020), eq. 1.5
+
+
+def _segment_max(v: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+    """Largest v of each of the n segments (-inf for an empty one)."""
+    out = np.full(n, -np.inf)
+    if len(pid) and np.all(pid[1:] >= pid[:-1]):  # sorted (CSR order): one reduceat
+        starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
+        out[pid[starts]] = np.maximum.reduceat(v, starts)
+    else:
+        np.maximum.at(out, pid, v)
+    return out
+
+
+def _segment_qr2(c1: FloatArray, c2: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                 n: int) -> FloatArray:
+    """Per-problem least squares y ~ b1 c1 + b2 c2 by a QR factorisation (Gram-Schmidt on the
+    two columns, every problem at once): the accuracy of lstsq where the normal equations
+    would square an ill conditioning (columns such as N^-13 across three decades of N).
+    Returns (n, 2); NaN where a column is (numerically) zero or the two are collinear."""
+    def ssum(v: FloatArray) -> FloatArray:
+        return np.bincount(pid, weights=v, minlength=n)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r11 = np.sqrt(ssum(c1 * c1))
+        q1 = c1 / r11[pid]
+        r12 = ssum(q1 * c2)
+        v = c2 - r12[pid] * q1
+        r22 = np.sqrt(ssum(v * v))
+        q2 = v / r22[pid]
+        b2 = ssum(q2 * y) / r22
+        b1 = (ssum(q1 * y) - r12 * b2) / r11
+        ok = (r11 > 0) & (r22 > 1e-12 * np.sqrt(ssum(c2 * c2)))
+    return np.where(ok[:, None], np.column_stack([b1, b2]), np.nan)
+
+
+def _kaplan_grid(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                 n: int) -> tuple[FloatArray, FloatArray]:
+    """For fixed exponents, L^(1/alpha_D) = c1 N^(-alpha_N/alpha_D) + D_c / D is linear in
+    (c1, D_c), with N_c = c1^(alpha_D/alpha_N). For every (alpha_N, alpha_D) of the grid and
+    every problem: the candidate (G, n, 4) and its squared log error (G, n), inf where the
+    pair gives a term that is not positive. One pass over (pair, problem) segments, a few
+    pairs at a time for large batches. The linear fits are done in logs with every column
+    scaled by its segment's largest entry, so that powers such as N^-13 or L^33 neither
+    overflow nor underflow (lstsq on the raw columns read a coefficient of rounding noise,
+    1e-13 of either sign, as a live term)."""
     tn, td = np.log(x[:, 0]), np.log(x[:, 1])
     ly = np.log(y)
-    found: list[tuple[float, FloatArray]] = []
-    for aN in (0.03, 0.05, 0.076, 0.1, 0.15, 0.25, 0.4):
-        for aD in (0.03, 0.05, 0.095, 0.15, 0.25, 0.4):
-            yp = np.exp(ly / aD)
-            if not np.all(np.isfinite(yp)):
-                continue
-            coef, _ = _linear_fit([np.exp(-(aN / aD) * tn), np.exp(-td)], yp)
-            if coef[0] <= 0 or coef[1] <= 0:
-                continue
-            Nc, Dc = coef[0] ** (aD / aN), coef[1]
-            p = np.array([Nc, Dc, aN, aD])
-            if not np.all(np.isfinite(p)):
-                continue
-            pred = (np.exp((aN / aD) * (np.log(Nc) - tn)) + np.exp(np.log(Dc) - td)) ** aD
-            r = np.log(pred) - ly
-            sse = float(r @ r)
-            if np.isfinite(sse):
-                found.append((sse, p))
-    kaplan_2020 = np.array([8.8e13, 5.4e13, 0.076, 0.095])  # Kaplan et al. (2020), eq. 1.5
-    found.sort(key=lambda c: c[0])
-    return np.vstack([c[1] for c in found[:4]] + [kaplan_2020])
+    grid = np.array([(aN, aD) for aN in _KAPLAN_AN for aD in _KAPLAN_AD])
+    cand = np.empty((len(grid), n, 4))
+    err = np.empty((len(grid), n))
+    per = max(1, 2_000_000 // max(len(y), 1))  # pairs per pass: ~2 million points at most
+    for k0 in range(0, len(grid), per):
+        aN, aD = grid[k0:k0 + per, :1], grid[k0:k0 + per, 1:]
+        b = aN.shape[0]
+        seg = (np.arange(b)[:, None] * n + pid[None, :]).ravel()  # (pair, problem) segments
+        logs = (-(aN / aD) * tn, np.broadcast_to(-td, (b, len(y))), ly / aD)
+        logs = tuple(np.ravel(v) for v in logs)  # the two columns and the target, in logs
+        top = [_segment_max(v, seg, b * n) for v in logs]
+        c1, c2, yp = (np.exp(v - t[seg]) for v, t in zip(logs, top))
+        coef = _segment_qr2(c1, c2, yp, seg, b * n)
+        rN, rD = np.repeat(aN[:, 0], n), np.repeat(aD[:, 0], n)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_Nc = (rD / rN) * (np.log(coef[:, 0]) + top[2] - top[0])
+            log_Dc = np.log(coef[:, 1]) + top[2] - top[1]
+            ptn, ptd = np.tile(tn, b), np.tile(td, b)
+            log_pred = rD[seg] * np.logaddexp((rN / rD)[seg] * (log_Nc[seg] - ptn), log_Dc[seg] - ptd)
+            sse = np.bincount(seg, weights=(log_pred - np.tile(ly, b)) ** 2, minlength=b * n)
+            p = np.column_stack([np.exp(log_Nc), np.exp(log_Dc), rN, rD])
+        ok = (coef[:, 0] > 0) & (coef[:, 1] > 0) & np.isfinite(p).all(axis=1) & np.isfinite(sse)
+        cand[k0:k0 + b] = p.reshape(b, n, 4)
+        err[k0:k0 + b] = np.where(ok, sse, np.inf).reshape(b, n)
+    return cand, err
+
+
+def _guess_kaplan_nd(x: FloatArray, y: FloatArray) -> FloatArray:
+    """The four best candidates of the exponent grid (by squared log error), best first, then
+    Kaplan et al.'s fit."""
+    cand, err = _kaplan_grid(x, y, np.zeros(len(y), np.int64), 1)
+    order = [k for k in np.argsort(err[:, 0], kind="stable") if np.isfinite(err[k, 0])][:4]
+    return np.vstack([cand[k, 0] for k in order] + [_KAPLAN_2020])
+
+
+def _batch_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+    """The best candidate of _guess_kaplan_nd's grid for every problem at once (Kaplan et
+    al.'s fit where no pair gives positive terms)."""
+    cand, err = _kaplan_grid(x, y, pid, n)
+    k = np.argmin(err, axis=0)  # the first of equal errors, as the stable sort above
+    best = cand[k, np.arange(n)]
+    return np.where(np.isfinite(err[k, np.arange(n)])[:, None], best, _KAPLAN_2020)
 
 
 def _guess_parabola(x: FloatArray, y: FloatArray) -> FloatArray:
@@ -396,6 +462,7 @@ _BATCH: dict[str, BatchGuess] = {
     "saturating_power_law": _batch_saturating,
     "chinchilla": _batch_chinchilla,
     "chinchilla_lse": _batch_chinchilla_lse,
+    "kaplan_nd": _batch_kaplan_nd,
 }
 
 _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float]]]] = {
