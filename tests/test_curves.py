@@ -75,7 +75,8 @@ def _toy_sweep(rng: np.random.Generator, noise: float = 0.002) -> list[cu.Curve]
 def test_simulated_sweep_one_batch_call_and_recovery(monkeypatch) -> None:
     """Simulated cosine runs with C = 0.05: calibrating C on finished runs recovers it; the
     schedule-aware prediction from 25% of each run is within its band and far better than the
-    power law in tokens; every prediction is a single fit_batch call for all runs and resamples."""
+    power law in tokens; every prediction is one fit_batch call for all runs and one for all
+    their resamples."""
     rng = np.random.default_rng(1)
     sweep = _toy_sweep(rng)
     cal = cu.calibrate_annealing(_toy_sweep(rng))
@@ -84,9 +85,9 @@ def test_simulated_sweep_one_batch_call_and_recovery(monkeypatch) -> None:
     real = _resample.fit_batch
     monkeypatch.setattr(_resample, "fit_batch", lambda *a, **k: calls.append(1) or real(*a, **k))
     p = cu.predict_final_loss(sweep, 0.25, annealing=cal, n_resamples=200, seed=0)
-    assert len(calls) == 1
+    assert len(calls) == 2  # the runs, then all their resamples warm-started at the runs' fits
     base = cu.predict_final_loss(sweep, 0.25, method="power_law")
-    assert len(calls) == 2
+    assert len(calls) == 3
     print(p, base, sep="\n")
     assert np.all(np.abs(p.relative_error) < 0.005)
     assert np.all(base.relative_error > 0.02)  # the power law in tokens over-predicts
@@ -199,3 +200,29 @@ def test_midrun_checkpoints_are_not_final_checkpoints(shared_data) -> None:
     assert all(0.035 < g < 0.07 for g in gaps.values())
     with pytest.raises(ValueError, match="does not cover"):
         cu.midrun_gap(curves["3B-10xC"], curves["3B-1xC"])
+
+
+def test_resampled_predictions_equal_independent_multistart_fits_of_each_resample() -> None:
+    """The resamples of predict_final_loss start at their run's point fit (one batch call, no
+    guess per resample); the interval must be the one from fitting every resample on its own
+    from the model's guesses (scalingfit.fit, weights = the resample's counts)."""
+    rng = np.random.default_rng(5)
+    step = np.arange(1, 801) * 10.0
+    curves = [cu.Curve(f"r{k}", step, step * 1e6,
+                       (2.0 + 30 * (step * 1e6) ** -0.25) * (1 + 0.002 * rng.standard_normal(step.size)))
+              for k in range(2)]
+    R, level = 40, 0.9
+    got = cu.predict_final_loss(curves, 0.3, method="learning_curve", n_resamples=R, seed=3, level=level)
+    for j, c in enumerate(curves):
+        idx = np.flatnonzero(c.window(0.3, 0.0) & c.after_warmup())
+        counts = _resample.resample_weights(idx.size, R, np.random.default_rng(np.random.SeedSequence([3, j])))
+        vals = []
+        for r in range(R):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                f = scalingfit.fit("learning_curve", c.step[idx], c.loss[idx], weights=counts[r],
+                                   bounds=cu._BOUNDS["learning_curve"])
+            E, A, alpha, x0 = f.x
+            vals.append(E + A * (c.step[-1] + x0) ** -alpha)
+        want = _resample.percentile_interval(np.array(vals), level)
+        np.testing.assert_allclose(got.interval[j], want, rtol=1e-7)
