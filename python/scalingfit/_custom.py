@@ -150,34 +150,46 @@ def solve_batch(
 
     robust = loss != "linear"
 
-    def evaluate(p: FloatArray, exact: Optional[NDArray[np.bool_]] = None,
+    tri = [(a, b) for a in range(P) for b in range(a, P)]
+
+    def evaluate(p: FloatArray, items: NDArray[np.bool_],
+                 exact: Optional[NDArray[np.bool_]] = None,
                  ) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
-        """Cost, g and H at p; H from the exact curvature weights for the items in exact (the
-        curvature switch of lm.hpp), else from the reweighted ones."""
+        """Cost, g and H at p of the given items (zeros for the others): only their points are
+        evaluated, so an item that has stopped costs nothing. H from the exact curvature
+        weights for the items in exact (the curvature switch of lm.hpp), else from the
+        reweighted ones. Sums per item by bincount, in the order of the points."""
+        sel = items[item_of_pt]
+        ip = item_of_pt[sel]
+        wsel = ws[sel]
+
+        def per_item(v: FloatArray) -> FloatArray:
+            return np.bincount(ip, weights=v, minlength=n_items)
+
         with np.errstate(all="ignore"):
-            f, J = model.value_and_jacobian(xs, p[item_of_pt])
+            f, J = model.value_and_jacobian(xs[sel], p[ip])
             if log_residuals:
                 J = J / f[:, None]
-                r = np.log(f) - ys
+                r = np.log(f) - ys[sel]
             else:
-                r = f - ys
+                r = f - ys[sel]
             z = r * r / fs2
             rho = loss_rho(loss, z)
-            c = 0.5 * fs2 * np.bincount(item_of_pt, weights=ws * rho[0], minlength=n_items)
-            wr = ws * rho[1]
+            c = 0.5 * fs2 * per_item(wsel * rho[0])
+            wr = wsel * rho[1]
             wh = wr
             if exact is not None and exact.any():
                 k = np.maximum(rho[1] + 2 * z * rho[2], CURVATURE_FLOOR * rho[1])
-                wh = np.where(exact[item_of_pt], ws * k, wr)
-            g = np.zeros((n_items, P))
+                wh = np.where(exact[ip], wsel * k, wr)
+            g = np.column_stack([per_item(wr * r * J[:, a]) for a in range(P)]) if P else np.zeros((n_items, 0))
             H = np.zeros((n_items, P, P))
-            np.add.at(g, item_of_pt, (wr * r)[:, None] * J)
-            np.add.at(H, item_of_pt, (wh[:, None, None] * J[:, :, None]) * J[:, None, :])
+            for a, b in tri:
+                H[:, a, b] = H[:, b, a] = per_item(wh * J[:, a] * J[:, b])
         ok = np.isfinite(c) & np.isfinite(g).all(axis=1) & np.isfinite(H).all(axis=(1, 2))
         return c, g, H, ok
 
     p = np.where(valid[:, None], p0, np.nan)
-    cost, g, H, ok = evaluate(np.where(valid[:, None], p0, 0.0))
+    cost, g, H, ok = evaluate(np.where(valid[:, None], p0, 0.0), valid)
     status[valid & ~ok] = _status.NON_FINITE
     active_items = valid & ok
     diag = np.einsum("kaa->ka", H)
@@ -242,8 +254,7 @@ def solve_batch(
         running &= ~small
         trial = running & chol_ok
         pred = -((g * h).sum(axis=1) + 0.5 * np.einsum("ka,kab,kb->k", h, H, h))
-        cn, gn, Hn, okn = evaluate(np.where(trial[:, None], pn, np.where(np.isfinite(p), p, 0.0)),
-                                   exact)
+        cn, gn, Hn, okn = evaluate(np.where(trial[:, None], pn, 0.0), trial, exact)
         it[running] += 1
         actual = cost - cn
         accept = trial & okn & (pred > 0) & (actual > 0)
@@ -281,7 +292,7 @@ def solve_batch(
         running &= ~stuck
 
     if h_exact.any():  # the reweighted H at the solution for the identifiability test and cov
-        H = np.where(h_exact[:, None, None], evaluate(np.where(np.isfinite(p), p, 0.0))[2], H)
+        H = np.where(h_exact[:, None, None], evaluate(np.where(np.isfinite(p), p, 0.0), h_exact)[2], H)
     cov = np.full((n_items, P, P), np.nan)
     done = active_items & (status >= 0)
     for k in np.flatnonzero(done):
