@@ -65,3 +65,26 @@ def test_refit_cli(tmp_path: Path, capsys) -> None:
     assert (tmp_path / "runs.csv.fits.duckdb").is_file()
     assert cli.main(["refit", str(tmp_path / "runs.csv"), "--group-by", "nope", "--quiet"]) == 1
     assert "not in the run data" in capsys.readouterr().err
+
+
+def test_optimal_with_a_named_or_written_law(tmp_path: Path, capsys) -> None:
+    """--law other than the default went through planning.resolve_law, which the package did
+    not export: `scalingfit optimal --loss 2.0 --inference-tokens 2e12 --law sardana2023`, an
+    example of the command's own help, raised AttributeError."""
+    from scalingfit import planning
+
+    assert cli.main(["optimal", "--loss", "2.0", "--inference-tokens", "2e12", "--law", "sardana2023",
+                     "--json", "--plot", str(tmp_path / "inf.png")]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads(out[: out.rindex("]") + 1])
+    assert rows and (tmp_path / "inf.png").stat().st_size > 5_000
+    law = "E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28"
+    assert cli.main(["optimal", "--compute", "5.76e23", "--law", law, "--json"]) == 0
+    got = {r["quantity"]: r["value"] for r in json.loads(capsys.readouterr().out)}
+    # Hoffmann et al.'s law: N_opt = G (C/6)^a with a = beta/(alpha+beta), G = (alpha A/(beta B))^(1/(alpha+beta))
+    a, b = 0.34, 0.28
+    G = (a * 406.4 / (b * 410.7)) ** (1 / (a + b))
+    N_opt = G * (5.76e23 / 6) ** (b / (a + b))
+    n_row = next(v for k, v in got.items() if k.startswith("parameters"))
+    assert float(n_row) == pytest.approx(N_opt, rel=1e-3)  # printed to 4 digits
+    assert planning.resolve_law(law) == {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}

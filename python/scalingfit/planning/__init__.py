@@ -23,7 +23,7 @@ replicate, vectorised, and intervals are percentiles over them.
 
 from __future__ import annotations
 
-from ._cli import format_rows, optimal_cli_table
+from ._cli import format_rows, optimal_cli_table, resolve_law
 from ._common import HOFFMANN_2022, SARDANA_2023, Law, as_law
 from .data_constrained import (
     MUENNIGHOFF_2023,
@@ -100,5 +100,6 @@ __all__ = [
     "plot_inference_aware",
     "repetition_cost",
     "reproduce_gadre2024",
+    "resolve_law",
     "simulate_data_constrained",
 ]
