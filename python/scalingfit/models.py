@@ -286,11 +286,7 @@ _KAPLAN_2020 = np.array([8.8e13, 5.4e13, 0.076, 0.095])  # Kaplan et al. (2020),
 def _segment_max(v: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
     """Largest v of each of the n segments (-inf for an empty one)."""
     out = np.full(n, -np.inf)
-    if len(pid) and np.all(pid[1:] >= pid[:-1]):  # sorted (CSR order): one reduceat
-        starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
-        out[pid[starts]] = np.maximum.reduceat(v, starts)
-    else:
-        np.maximum.at(out, pid, v)
+    np.maximum.at(out, pid, v)
     return out
 
 

@@ -266,9 +266,11 @@ SF_HD inline ProblemView compact_resample(const ProblemView& d, const int* mult,
   double* t = work;
   double* y = work + d.n * K;
   double* w = y + d.n;
+  ProblemView drawn = d;
+  drawn.mult = mult;
   long long n = 0;
   for (long long i = 0; i < d.n; ++i) {
-    const double wi = (d.w ? d.w[i] : 1.0) * mult[i];
+    const double wi = point_weight(drawn, i);
     if (!(wi > 0.0)) continue;
     for (int c = 0; c < K; ++c) t[n * K + c] = d.t[i * K + c];
     y[n] = d.y[i];

@@ -321,7 +321,7 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     if (skip_zeros) {
       int n = 0;
       for (; n < kBlock && i < d.n; ++i) {
-        const double wi = (d.w ? d.w[i] : 1.0) * (d.mult ? d.mult[i] : 1);
+        const double wi = point_weight(d, i);
         for (int c = 0; c < K; ++c) Tb[n * K + c] = d.t[i * K + c];
         Yb[n] = d.y[i];
         W[n] = wi;
@@ -335,13 +335,7 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
       nb = d.n - i < kBlock ? static_cast<int>(d.n - i) : kBlock;
       t = d.t + i * K;
       y = d.y + i;
-      if (d.w) {
-        for (int l = 0; l < nb; ++l) W[l] = d.w[i + l] * (d.mult ? d.mult[i + l] : 1);
-      } else if (d.mult) {
-        for (int l = 0; l < nb; ++l) W[l] = d.mult[i + l];
-      } else {
-        for (int l = 0; l < nb; ++l) W[l] = 1.0;
-      }
+      for (int l = 0; l < nb; ++l) W[l] = point_weight(d, i + l);
       i += nb;
     }
     for (int l = 0; l < nb; ++l) {
