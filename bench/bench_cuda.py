@@ -29,6 +29,19 @@ def test_gpu_bootstrap_1000_x_1000(benchmark) -> None:  # type: ignore[no-untype
     benchmark.pedantic(_bench_cuda.case_bootstrap, args=(1000, 1000, 2, 50), rounds=1, iterations=1)
 
 
+def test_gpu_fits_100k_float32(benchmark) -> None:  # type: ignore[no-untyped-def]
+    from scalingfit import _bench_cuda
+
+    benchmark.pedantic(_bench_cuda.case_fits, args=(100_000, 2, 10, "float32"), rounds=1, iterations=1)
+
+
+def test_gpu_bootstrap_1000_x_1000_float32(benchmark) -> None:  # type: ignore[no-untyped-def]
+    from scalingfit import _bench_cuda
+
+    benchmark.pedantic(_bench_cuda.case_bootstrap, args=(1000, 1000, 2, 50, "float32"), rounds=1,
+                       iterations=1)
+
+
 if __name__ == "__main__":
     from scalingfit import _bench_cuda
 

@@ -159,6 +159,29 @@ def test_kernels_compile_for_hopper(tmp_path: Path) -> None:
     assert (tmp_path / "k.cubin").stat().st_size > 0
 
 
+def test_float32_kernels_compile_for_hopper() -> None:
+    """precision="float32": the kernels of every model (losses cycled) and every loss compile
+    with -DSF_FLOAT32_DATA=1, and their per-point work is float: in the Chinchilla kernels'
+    PTX about half of the float64 build's double arithmetic became float."""
+    if not _nvrtc():
+        pytest.skip("CuPy's NVRTC binding is not installed (the nvcc fallback builds float64 only)")
+    for model, loss in PAIRS:
+        ptx = _cuda.compile_ptx(model, loss, arch="compute_90", float32=True)
+        assert ".entry" in ptx
+    import re
+
+    def ops(ptx: str, t: str) -> int:
+        return len(re.findall(r"\b(?:add|mul|sub|div|fma)\.rn\." + t + r"\b", ptx))
+
+    f32 = _cuda.compile_ptx(2, 0, arch="compute_90", float32=True)
+    f64 = _cuda.compile_ptx(2, 0, arch="compute_90")
+    # Static counts (measured: float64 kernels 4,806 double ops, 0 float; float32 kernels 2,247
+    # float, 2,417 double: the solver's step, tests and covariance).
+    assert ops(f64, "f32") == 0
+    assert ops(f32, "f32") > 0.3 * ops(f64, "f64")
+    assert ops(f32, "f64") < 0.7 * ops(f64, "f64")
+
+
 @pytest.mark.skipif("plain" not in _core.simd_levels(), reason="built without the plain solver")
 @pytest.mark.parametrize("model", MODELS)
 def test_the_gpus_order_of_arithmetic_gives_the_baseline_bits(model: str, simd: None) -> None:
@@ -272,6 +295,42 @@ def test_gpu_chunked_launches_and_device_results() -> None:
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c.get())
     assert type(on_device[0]).__module__.startswith("cupy")
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("model", MODELS)
+def test_gpu_float32_fits_are_the_cpu_float32_builds(model: str) -> None:
+    """precision="float32": the GPU's float32 kernels against the CPU's float32 build (the same
+    arithmetic: float data and per-point sums in the same order, no FMA on either side; the
+    arctan loss calls CUDA's and glibc's atanf, which may differ by an ulp)."""
+    x, y, off, p0 = _batch(model, n_problems=30, n=60, seed=4)
+    w = np.random.default_rng(5).integers(0, 3, y.shape[0]).astype(float)
+    for k, loss in enumerate(LOSSES):
+        kw = dict(loss=loss, f_scale=0.02, log_residuals=k % 2 == 1, weights=w if k % 2 else None,
+                  precision="float32")
+        cpu = scalingfit.fit_batch(model, x, y, off, p0, **kw)
+        gpu = scalingfit.fit_batch(model, x, y, off, p0, backend="cuda", **kw)
+        assert np.array_equal(cpu.status, gpu.status), loss
+        ok = cpu.status > 0
+        rtol = 1e-6 if loss == "arctan" else 1e-10
+        np.testing.assert_allclose(gpu.x[ok], cpu.x[ok], rtol=rtol, atol=0, err_msg=loss)
+        np.testing.assert_allclose(gpu.cost[ok], cpu.cost[ok], rtol=rtol, atol=0, err_msg=loss)
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("scheme", ["points", "residual", "wild"])
+def test_gpu_float32_bootstrap_is_the_cpu_float32_builds(scheme: str) -> None:
+    x, y, off, p0 = _batch("chinchilla", n_problems=20, n=50, seed=6)
+    kw = dict(center=p0, n_resamples=200, method="percentile", scheme=scheme, seed=9,
+              precision="float32")
+    with _quiet():
+        cpu = scalingfit.bootstrap_batch("chinchilla", x, y, off, **kw)
+        gpu = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
+    assert np.array_equal(cpu.status, gpu.status)
+    ok = np.isfinite(cpu.samples)
+    np.testing.assert_allclose(gpu.samples[ok], cpu.samples[ok], rtol=1e-10, atol=0)
 
 
 @no_gpu

@@ -76,17 +76,72 @@ void set_simd_level(const std::string& name) {
   }
 }
 
+// The build a call runs in: the active one, or the float32 build (float data and per-point
+// arithmetic; kernels.hpp) for precision="float32".
+const sf_kernels::Isa& call_isa(bool float32) {
+  if (!float32) return sf_kernels::active();
+  const sf_kernels::Isa* isa = sf_kernels::float32();
+  if (!isa) fail("this build of scalingfit has no float32 solver (built with SCALINGFIT_FLOAT32_BUILD=OFF)");
+  return *isa;
+}
+
+// A float32 call's copy of the batch's double data (t, y, w; the bootstrap's yhat, resid),
+// rounded to float as NumPy's astype(float32) rounds. A problem with a value that is finite in
+// double but not in float (|v| > 3.4e38) is marked unusable (kStatusBadInput), as prepare_batch
+// marks non-finite data.
+struct FloatData {
+  std::vector<float> t, y, w, yhat, resid;
+
+  static std::vector<float> round(const double* a, size_t n) {
+    std::vector<float> out(n);
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(a[i]);
+    return out;
+  }
+  static bool finite(const std::vector<float>& a, int64_t b, int64_t e, int64_t stride) {
+    for (int64_t i = b * stride; i < e * stride; ++i) {
+      if (!sf::sf_isfinite(a[static_cast<size_t>(i)])) return false;
+    }
+    return true;
+  }
+  // Rounds data's arrays (and yhat, resid when given) and points batch (and rs) at the copies.
+  FloatData(const sf::BatchData& data, int n_inputs, const double* yhat_d, const double* resid_d,
+            uint8_t* valid, sf_kernels::Batch& batch, sf_kernels::Resample* rs) {
+    const int64_t n = data.offsets[data.n_problems];
+    const size_t un = static_cast<size_t>(n);
+    t = round(data.t, un * static_cast<size_t>(n_inputs));
+    y = round(data.y, un);
+    if (data.w) w = round(data.w, un);
+    if (yhat_d) yhat = round(yhat_d, un);
+    if (resid_d) resid = round(resid_d, un);
+    for (int64_t j = 0; j < data.n_problems; ++j) {
+      const int64_t b = data.offsets[j], e = data.offsets[j + 1];
+      const bool ok = finite(t, b, e, n_inputs) && finite(y, b, e, 1) &&
+                      (w.empty() || finite(w, b, e, 1)) && (yhat.empty() || finite(yhat, b, e, 1)) &&
+                      (resid.empty() || finite(resid, b, e, 1));
+      if (!ok) valid[j] = 0;
+    }
+    batch.t = t.data();
+    batch.y = y.data();
+    batch.w = data.w ? w.data() : nullptr;
+    if (rs) {
+      rs->yhat = yhat_d ? yhat.data() : nullptr;
+      rs->resid = resid_d ? resid.data() : nullptr;
+    }
+  }
+};
+
 // sf_exp (fn 0), sf_log (fn 1) or sf_log1p (fn 2) of every element, as the active build
-// computes them.
-DArray elementary(int fn, DArray x) {
+// computes them (float32: the float32 build's, of x rounded to float).
+DArray elementary(int fn, DArray x, bool float32) {
   if (fn < 0 || fn > 2) fail("fn must be 0 (exp), 1 (log) or 2 (log1p)");
+  const sf_kernels::Isa& isa = call_isa(float32);
   DArray out(x.request().shape);
   const int64_t n = x.size();
   const double* xp = x.data();
   double* op = out.mutable_data();
   {
     py::gil_scoped_release nogil;
-    sf_kernels::active().elementary(fn, xp, op, n);
+    isa.elementary(fn, xp, op, n);
   }
   return out;
 }
@@ -263,8 +318,10 @@ py::tuple prepare_batch(int model_index, DArray x, DArray y, std::optional<DArra
 py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
                       std::optional<DArray> w, IArray offsets, IArray problem, DArray p0,
                       DArray lo, DArray hi, double ftol, double xtol, double gtol, int max_iter,
-                      double f_scale, bool log_residuals, bool compute_cov, int n_threads) {
+                      double f_scale, bool log_residuals, bool compute_cov, int n_threads,
+                      bool float32) {
   py::tuple result;
+  const sf_kernels::Isa& isa = call_isa(float32);
   bool model_found = sf::dispatch_model(model_index, [&](auto model) {
     using M = decltype(model);
     constexpr int P = M::kParams;
@@ -305,9 +362,10 @@ py::tuple solve_batch(int model_index, int loss_index, DArray x, DArray y,
                            valid.data());
       loss_found = loss_index >= 0 && loss_index < sf::kNumLosses;
       if (loss_found) {
-        const sf_kernels::Isa& isa = sf_kernels::active();
         const sf_kernels::Settings set = kernel_settings(model_index, loss_index, opt, lop, hip);
-        const sf_kernels::Batch batch = kernel_batch(data);
+        sf_kernels::Batch batch = kernel_batch(data);
+        std::optional<FloatData> f32;
+        if (float32) f32.emplace(data, K, nullptr, nullptr, valid.data(), batch, nullptr);
         const sf_kernels::Items kitems{items.problem, items.p0, nullptr, n_items};
         const sf_kernels::Outputs kout = kernel_outputs(out);
         auto body = [&](int64_t b, int64_t e) { isa.solve(set, batch, kitems, kout, b, e); };
@@ -503,9 +561,10 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
                           std::optional<IArray> n_groups, IArray item_problem,
                           IArray item_replicate, double ftol, double xtol, double gtol,
                           int max_iter, double f_scale, bool log_residuals, bool compute_cov,
-                          int n_threads) {
+                          int n_threads, bool float32) {
   py::tuple result;
   check_scheme(scheme);
+  const sf_kernels::Isa& isa = call_isa(float32);
   bool model_found = sf::dispatch_model(model_index, [&](auto model) {
     using M = decltype(model);
     constexpr int P = M::kParams;
@@ -575,18 +634,20 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
       sf::resample_scratch_sizes(data, spec, &max_points, &max_groups);
       loss_found = loss_index >= 0 && loss_index < sf::kNumLosses;
       if (loss_found) {
-        const sf_kernels::Isa& isa = sf_kernels::active();
         const sf_kernels::Settings set = kernel_settings(model_index, loss_index, opt, lop, hip);
-        const sf_kernels::Batch batch = kernel_batch(data);
-        const sf_kernels::Resample rs{spec.scheme,   spec.wild, spec.seed,  spec.problem_id,
-                                      spec.group,    spec.n_groups, spec.yhat, spec.resid,
-                                      spec.center};
+        sf_kernels::Batch batch = kernel_batch(data);
+        sf_kernels::Resample rs{spec.scheme,   spec.wild, spec.seed,  spec.problem_id,
+                                spec.group,    spec.n_groups, spec.yhat, spec.resid,
+                                spec.center};
+        std::optional<FloatData> f32;
+        if (float32) f32.emplace(data, K, spec.yhat, spec.resid, valid.data(), batch, &rs);
         const sf_kernels::Items kitems{items.problem, nullptr, items.replicate, n_items};
         const sf_kernels::Outputs kout = kernel_outputs(out);
         auto body = [&](int64_t b, int64_t e) {
           // Per-thread scratch (one allocation per chunk, never per item).
           std::vector<int> mult(static_cast<size_t>(std::max<int64_t>(max_points, 1)));
           std::vector<int> gcount(static_cast<size_t>(std::max<int64_t>(max_groups, 1)));
+          // ys: resample_work_size reals of the build (doubles: room for floats too).
           std::vector<double> ys(
               static_cast<size_t>(sf::resample_work_size<M>(std::max<int64_t>(max_points, 1))));
           const sf_kernels::Scratch scratch{mult.data(), gcount.data(), ys.data()};
@@ -654,7 +715,9 @@ PYBIND11_MODULE(_core, m) {
         "Use this build of the solver (one of simd_levels()); for comparisons and reproducing "
         "baseline bits. The environment variable SCALINGFIT_SIMD sets it at import.");
   m.def("elementary", &elementary, py::arg("fn"), py::arg("x").noconvert(),
-        "The solver's exp (fn=0) or log (fn=1) of every element, as the active build computes it.");
+        py::arg("float32") = false,
+        "The solver's exp (fn=0), log (fn=1) or log1p (fn=2) of every element, as the active "
+        "build computes it (float32: the float32 build, of x rounded to float).");
   m.def("evaluate", &evaluate, py::arg("model").noconvert(), py::arg("x").noconvert(),
         py::arg("p").noconvert(), "Model value and Jacobian at points x for parameters p.");
   m.def("solve_batch", &solve_batch, py::arg("model"), py::arg("loss"), py::arg("x").noconvert(),
@@ -662,8 +725,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("problem").noconvert(), py::arg("p0").noconvert(), py::arg("lo").noconvert(),
         py::arg("hi").noconvert(), py::arg("ftol"), py::arg("xtol"), py::arg("gtol"),
         py::arg("max_iter"), py::arg("f_scale"), py::arg("log_residuals"),
-        py::arg("compute_cov"), py::arg("n_threads"),
-        "Solve a batch of items; returns (x, cov, cost, status, iterations).");
+        py::arg("compute_cov"), py::arg("n_threads"), py::arg("float32") = false,
+        "Solve a batch of items; returns (x, cov, cost, status, iterations). float32: float data "
+        "and per-point sums (the float32 build).");
 
   // Bootstrap (rng.hpp, bootstrap.hpp).
   m.def("philox4x32_10", &philox4x32_10, py::arg("counter"), py::arg("key"),
@@ -697,8 +761,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("n_groups").noconvert(), py::arg("item_problem").noconvert(),
         py::arg("item_replicate").noconvert(), py::arg("ftol"), py::arg("xtol"), py::arg("gtol"),
         py::arg("max_iter"), py::arg("f_scale"), py::arg("log_residuals"),
-        py::arg("compute_cov"), py::arg("n_threads"),
-        "Solve bootstrap items (problem, replicate); returns (x, cov, cost, status, iterations).");
+        py::arg("compute_cov"), py::arg("n_threads"), py::arg("float32") = false,
+        "Solve bootstrap items (problem, replicate); returns (x, cov, cost, status, iterations). "
+        "float32: as for solve_batch.");
   m.def("evaluate_many", &evaluate_many, py::arg("model"), py::arg("x").noconvert(),
         py::arg("params").noconvert(), "Model values (S x n) at points x for S parameter rows.");
 }

@@ -1,10 +1,11 @@
 // cpp/src/kernels.cpp -- one build of the batched solver (see kernels.hpp).
 //
 // Compiled once per instruction set, with SF_KERNEL_ISA set to 0 (baseline), 1 (AVX2 + FMA)
-// or 2 (AVX-512) and the matching -m flags, and once more as 3 ("plain": the baseline's flags
+// or 2 (AVX-512) and the matching -m flags, once more as 3 ("plain": the baseline's flags
 // with SF_PLAIN_ACCUMULATOR, i.e. the GPU's plain per-point loop instead of the blocked,
 // vectorised sums; never chosen by default, it lets the CPU run and test the order of
-// additions of the CUDA driver). The core's headers are included inside an unnamed
+// additions of the CUDA driver), and as 4 ("float32": the plain build with SF_FLOAT32_DATA,
+// float data and per-point arithmetic: the CUDA backend's precision="float32" on the CPU). The core's headers are included inside an unnamed
 // namespace: every function of this build has internal linkage, so the linker can never pick
 // this build's copy of an inline function for another object. This file uses nothing of the
 // standard library that is not also inline-and-internal here or a plain libm call (the
@@ -52,8 +53,10 @@ sf::Options options(const sf_kernels::Settings& s) {
   return o;
 }
 
+const sf::real* reals(const void* a) { return static_cast<const sf::real*>(a); }
+
 sf::BatchData batch_data(const sf_kernels::Batch& b) {
-  return sf::BatchData{b.t, b.y, b.w, b.offsets, b.valid, b.n_problems};
+  return sf::BatchData{reals(b.t), reals(b.y), reals(b.w), b.offsets, b.valid, b.n_problems};
 }
 
 sf::BatchOutputs batch_outputs(const sf_kernels::Outputs& o) {
@@ -84,8 +87,8 @@ bool resample(const sf_kernels::Settings& s, const sf_kernels::Batch& b,
               const sf_kernels::Scratch& scratch) {
   const sf::Options opt = options(s);
   const sf::BatchData data = batch_data(b);
-  const sf::ResampleSpec spec{r.scheme,   r.wild,  r.seed,  r.problem_id, r.group,
-                              r.n_groups, r.yhat,  r.resid, r.center};
+  const sf::ResampleSpec spec{r.scheme,   r.wild,         r.seed,          r.problem_id, r.group,
+                              r.n_groups, reals(r.yhat), reals(r.resid), r.center};
   const sf::ResampleItems items{it.problem, it.replicate, it.n_items};
   const sf::BatchOutputs out = batch_outputs(o);
   bool loss_found = false;
@@ -94,19 +97,21 @@ bool resample(const sf_kernels::Settings& s, const sf_kernels::Batch& b,
     loss_found = sf::dispatch_loss(s.loss, [&](auto loss) {
       using L = decltype(loss);
       sf::solve_resample_items<M, L>(data, spec, items, out, opt, s.lo, s.hi, begin, end,
-                                     scratch.mult, scratch.gcount, scratch.ys);
+                                     scratch.mult, scratch.gcount,
+                                     static_cast<sf::real*>(scratch.ys));
     });
   });
   return model_found && loss_found;
 }
 
 void elementary(int fn, const double* x, double* out, int64_t n) {
+  typedef sf::real R;
   if (fn == 0) {
-    for (int64_t i = 0; i < n; ++i) out[i] = sf::sf_exp(x[i]);
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(sf::sf_exp(static_cast<R>(x[i])));
   } else if (fn == 1) {
-    for (int64_t i = 0; i < n; ++i) out[i] = sf::sf_log(x[i]);
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(sf::sf_log(static_cast<R>(x[i])));
   } else {
-    for (int64_t i = 0; i < n; ++i) out[i] = sf::sf_log1p(x[i]);
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(sf::sf_log1p(static_cast<R>(x[i])));
   }
 }
 
@@ -116,11 +121,14 @@ constexpr const char* kName = "baseline";
 constexpr const char* kName = "avx2";
 #elif SF_KERNEL_ISA == 2
 constexpr const char* kName = "avx512";
-#else
+#elif SF_KERNEL_ISA == 3
 constexpr const char* kName = "plain";
+#else
+constexpr const char* kName = "float32";
 #endif
 
-const sf_kernels::Isa kThisIsa{kName, &solve, &resample, &elementary};
+const sf_kernels::Isa kThisIsa{kName, static_cast<int>(sizeof(sf::real)), &solve, &resample,
+                               &elementary};
 }  // namespace
 
 namespace sf_kernels {
@@ -131,8 +139,10 @@ const Isa& isa_baseline() { return kThisIsa; }
 const Isa& isa_avx2() { return kThisIsa; }
 #elif SF_KERNEL_ISA == 2
 const Isa& isa_avx512() { return kThisIsa; }
-#else
+#elif SF_KERNEL_ISA == 3
 const Isa& isa_plain() { return kThisIsa; }
+#else
+const Isa& isa_float32() { return kThisIsa; }
 #endif
 
 #if SF_KERNEL_ISA == 0
@@ -145,6 +155,9 @@ const Isa& isa_avx512();
 #endif
 #ifdef SF_WITH_PLAIN
 const Isa& isa_plain();
+#endif
+#ifdef SF_WITH_FLOAT32
+const Isa& isa_float32();
 #endif
 
 namespace {
@@ -202,6 +215,11 @@ int n_available() { return registry().n; }
 const Isa& available(int i) { return *registry().isas[i]; }
 const Isa& active() { return *registry().current.load(); }
 bool set_active(const char* name) { return registry().select(name); }
+#ifdef SF_WITH_FLOAT32
+const Isa* float32() { return &isa_float32(); }
+#else
+const Isa* float32() { return nullptr; }
+#endif
 #endif
 
 }  // namespace sf_kernels

@@ -30,10 +30,12 @@ struct Settings {
   const double* hi;
 };
 
+// The data arrays (t, y, w, and the bootstrap's yhat, resid and ys) are in the build's
+// precision, Isa::real_bytes: double, or float in the "float32" build.
 struct Batch {  // as scalingfit::BatchData
-  const double* t;
-  const double* y;
-  const double* w;
+  const void* t;
+  const void* y;
+  const void* w;
   const int64_t* offsets;
   const uint8_t* valid;
   int64_t n_problems;
@@ -61,19 +63,20 @@ struct Resample {  // as scalingfit::ResampleSpec
   const int64_t* problem_id;
   const int32_t* group;
   const int64_t* n_groups;
-  const double* yhat;
-  const double* resid;
+  const void* yhat;
+  const void* resid;
   const double* center;
 };
 
 struct Scratch {  // one thread's, see scalingfit::solve_resample_items
   int* mult;
   int* gcount;
-  double* ys;
+  void* ys;  // resample_work_size(max_points) reals
 };
 
 struct Isa {
-  const char* name;  // "baseline", "avx2", "avx512", "plain"
+  const char* name;  // "baseline", "avx2", "avx512", "plain", "float32"
+  int real_bytes;    // 8, or 4 for "float32" (its data arrays are float)
   // Items [begin, end) of a batch of fits; false for an unknown model or loss index.
   bool (*solve)(const Settings&, const Batch&, const Items&, const Outputs&, int64_t begin,
                 int64_t end);
@@ -81,7 +84,7 @@ struct Isa {
   bool (*resample)(const Settings&, const Batch&, const Resample&, const Items&, const Outputs&,
                    int64_t begin, int64_t end, const Scratch&);
   // out[i] = sf_exp(x[i]) (fn 0), sf_log(x[i]) (fn 1) or sf_log1p(x[i]) (fn 2), as this build
-  // computes them.
+  // computes them (the float32 build: of x[i] rounded to float).
   void (*elementary)(int fn, const double* x, double* out, int64_t n);
 };
 
@@ -93,5 +96,9 @@ const Isa& available(int i);
 const Isa& active();
 // Makes the build with this name the active one; false if there is none that runs here.
 bool set_active(const char* name);
+// The "float32" build (SF_FLOAT32_DATA: float data and per-point arithmetic, the plain
+// accumulator, baseline flags: the CUDA backend's precision="float32" on the CPU), or null
+// where it was not built. Never active: its callers pass float data.
+const Isa* float32();
 
 }  // namespace sf_kernels

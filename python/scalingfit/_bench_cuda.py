@@ -10,6 +10,10 @@ threads (or ``threads``) on the first ``1/cpu_fraction`` of the problems, timed 
 agreement columns compare the GPU with the CPU's baseline build (the same arithmetic: no fused
 multiply-adds on either side) on the first 200 problems: the largest relative difference of
 the parameters and the fraction of fits whose parameters are bit-identical.
+
+Both cases run twice: float64, and precision="float32" (float data and per-point arithmetic on
+the GPU). The CPU column is always the float64 engine (what a user without a GPU runs); the
+float32 rows' agreement columns compare with the CPU's float32 build (the same arithmetic).
 """
 
 from __future__ import annotations
@@ -85,58 +89,62 @@ def _baseline(fn: Callable[[], Any]) -> Any:
         _core.set_simd_level(before)
 
 
-def case_fits(n_problems: int, threads: int, cpu_fraction: int) -> GpuRow:
+def case_fits(n_problems: int, threads: int, cpu_fraction: int, precision: str = "float64") -> GpuRow:
     p = make_problems("saturating_power_law", n_problems, 10, seed=1)
 
-    def run(q: Problems, backend: str) -> Any:
+    def run(q: Problems, backend: str, prec: str = precision) -> Any:
         return fit_batch(q.model, q.x, q.y, q.offsets, q.p0, compute_cov=False, backend=backend,
-                         threads=threads if backend == "cpu" else None)
+                         threads=threads if backend == "cpu" else None, precision=prec)
 
     run(_subset(p, 1000), "cuda")  # compiles the kernels
     gpu, t_gpu = _timed(lambda: run(p, "cuda"))
     sub = _subset(p, max(1, n_problems // cpu_fraction))
-    _, t_cpu = _timed(lambda: run(sub, "cpu"))
+    _, t_cpu = _timed(lambda: run(sub, "cpu", "float64"))
     small = _subset(p, 200)
     ref = _baseline(lambda: run(small, "cpu"))
     diff, same = _agreement(gpu.x[:200], ref.x)
     cpu_rate = sub.n_problems / t_cpu
-    return GpuRow(f"(a) saturating power law, 10 pts", n_problems, t_gpu, n_problems / t_gpu,
+    tag = "" if precision == "float64" else f" {precision}"
+    return GpuRow(f"(a) saturating power law, 10 pts{tag}", n_problems, t_gpu, n_problems / t_gpu,
                   threads, cpu_rate, (n_problems / t_gpu) / cpu_rate, diff, same, device_name(),
                   f"{int((gpu.status > 0).sum())}/{n_problems} converged on the GPU")
 
 
-def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction: int) -> GpuRow:
+def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction: int,
+                   precision: str = "float64") -> GpuRow:
     p = make_problems("chinchilla", n_problems, 50, seed=5)
     center = fit_batch(p.model, p.x, p.y, p.offsets, p.p0, compute_cov=False).x
 
-    def run(q: Problems, backend: str, R: int = n_resamples) -> Any:
+    def run(q: Problems, backend: str, R: int = n_resamples, prec: str = precision) -> Any:
         return bootstrap_batch(q.model, q.x, q.y, q.offsets, n_resamples=R, seed=11,
                                method="percentile", center=center[: q.n_problems], backend=backend,
-                               threads=threads if backend == "cpu" else None)
+                               threads=threads if backend == "cpu" else None, precision=prec)
 
     run(_subset(p, 10), "cuda", 10)  # compiles the kernels
     gpu, t_gpu = _timed(lambda: run(p, "cuda"))
     sub = _subset(p, max(1, n_problems // cpu_fraction))
-    _, t_cpu = _timed(lambda: run(sub, "cpu"))
+    _, t_cpu = _timed(lambda: run(sub, "cpu", prec="float64"))
     small = _subset(p, min(200, n_problems))
     ref = _baseline(lambda: run(small, "cpu"))
     diff, same = _agreement(np.asarray(gpu.samples)[: small.n_problems], np.asarray(ref.samples))
     n_fits = n_problems * n_resamples
     cpu_rate = sub.n_problems * n_resamples / t_cpu
-    return GpuRow(f"(b) chinchilla bootstrap, 50 pts x {n_resamples}", n_fits, t_gpu,
+    tag = "" if precision == "float64" else f" {precision}"
+    return GpuRow(f"(b) chinchilla bootstrap, 50 pts x {n_resamples}{tag}", n_fits, t_gpu,
                   n_fits / t_gpu, threads, cpu_rate, (n_fits / t_gpu) / cpu_rate, diff, same,
                   device_name(), "whole call: replicate -1 (point fits re-solved) + replicates + intervals")
 
 
 def cuda_suite(threads: Optional[int] = None, quick: bool = False) -> list[GpuRow]:
-    """Cases (a) and (b); ``quick``: 100,000 fits and 1,000 x 1,000 resamples. Raises
-    ``CudaUnavailableError`` without a GPU."""
+    """Cases (a) and (b), each in float64 and float32; ``quick``: 100,000 fits and 1,000 x
+    1,000 resamples. Raises ``CudaUnavailableError`` without a GPU."""
     _cuda._cupy()
     thr = int(threads or os.cpu_count() or 1)
+    n_fits, n_boot = (100_000, 1_000) if quick else (1_000_000, 10_000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return [case_fits(100_000 if quick else 1_000_000, thr, 10),
-                case_bootstrap(1_000 if quick else 10_000, 1_000, thr, 50)]
+        return [case_fits(n_fits, thr, 10), case_fits(n_fits, thr, 10, "float32"),
+                case_bootstrap(n_boot, 1_000, thr, 50), case_bootstrap(n_boot, 1_000, thr, 50, "float32")]
 
 
 def format_table(rows: list[GpuRow]) -> str:

@@ -15,7 +15,10 @@ two CUDA streams, outputs copied back into pinned staging buffers while the next
 Results come back as NumPy arrays, or stay on the device as CuPy arrays
 (``return_cupy=True``).
 
-Only float64 is implemented. CuPy is optional (``pip install 'scalingfit[cuda]'``); without it
+``float32=True`` (the public ``precision="float32"``) compiles the kernels with
+``-DSF_FLOAT32_DATA=1``: the data live on the device as float32 and the per-point arithmetic
+(model, Jacobian, loss, the sums over the points) runs in float, the solver's step in double:
+the arithmetic of the CPU's "float32" build, whose results it reproduces. CuPy is optional (``pip install 'scalingfit[cuda]'``); without it
 or without a device, ``backend="cuda"`` raises :class:`CudaUnavailableError` and
 ``backend="auto"`` runs on the CPU after a one-line notice on the ``scalingfit`` logger.
 """
@@ -136,28 +139,32 @@ def kernel_source() -> str:
     return f'// scalingfit core headers, sha256 {h.hexdigest()}\n#include "scalingfit/device.cuh"\n'
 
 
+#: The extra NVRTC option of the float32 kernels (config.hpp: float data and point arithmetic).
+FLOAT32_OPTION = "-DSF_FLOAT32_DATA=1"
+
+
 def kernel_names(model: int, loss: int) -> tuple[str, str]:
     """NVRTC name expressions of the fit and bootstrap kernels of one (model, loss) pair."""
     t = f"scalingfit::ModelAt<{int(model)}>::type, scalingfit::LossAt<{int(loss)}>::type"
     return f"sf_fit<{t}>", f"sf_resample<{t}>"
 
 
-def _options() -> tuple[str, ...]:
-    return COMPILE_OPTIONS + (f"-I{include_dir()}",)
+def _options(float32: bool = False) -> tuple[str, ...]:
+    return COMPILE_OPTIONS + ((FLOAT32_OPTION,) if float32 else ()) + (f"-I{include_dir()}",)
 
 
 @functools.lru_cache(maxsize=None)
-def _module(model: Optional[int] = None, loss: Optional[int] = None) -> Any:
-    """The compiled module of one (model, loss) pair; without them, of the untemplated kernels
-    only (sf_multiplicities). Loaded once per process."""
+def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bool = False) -> Any:
+    """The compiled module of one (model, loss) pair (float32: the float32 kernels); without
+    them, of the untemplated kernels only (sf_multiplicities). Loaded once per process."""
     cp = _cupy()
     names = list(kernel_names(model, loss)) if model is not None and loss is not None else None
-    return cp.RawModule(code=kernel_source(), options=_options(), name_expressions=names)
+    return cp.RawModule(code=kernel_source(), options=_options(float32), name_expressions=names)
 
 
-def compile_ptx(model: int, loss: int, arch: str = "compute_90") -> str:
+def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool = False) -> str:
     """PTX of the fit and bootstrap kernels of one (model, loss) pair, compiled by NVRTC for
-    ``arch`` with the options the backend uses. Needs CuPy's NVRTC binding and the NVRTC
+    ``arch`` with the options the backend uses (float32: of the float32 kernels). Needs CuPy's NVRTC binding and the NVRTC
     library, not a GPU: a check that an installation can build its kernels. Raises
     ``RuntimeError`` with NVRTC's log when the compilation fails."""
     try:
@@ -170,7 +177,7 @@ def compile_ptx(model: int, loss: int, arch: str = "compute_90") -> str:
         for n in names:
             nvrtc.addNameExpression(prog, n)
         try:
-            nvrtc.compileProgram(prog, list(_options()) + [f"-arch={arch}"])
+            nvrtc.compileProgram(prog, list(_options(float32)) + [f"-arch={arch}"])
         except Exception as exc:
             raise RuntimeError(f"NVRTC failed on {names}:\n{nvrtc.getProgramLog(prog)}") from exc
         for n in names:
@@ -324,6 +331,24 @@ def _i8(v: int) -> np.int64:
     return np.int64(v)
 
 
+def _to_float32(arrays: Sequence[Optional[NDArray[Any]]], offsets: NDArray[np.int64],
+                valid: NDArray[np.uint8]) -> tuple[list[Optional[NDArray[np.float32]]], NDArray[np.uint8]]:
+    """The per-point arrays of a float32 call, rounded to float32 as the CPU's float32 build
+    rounds them, and ``valid`` with every problem cleared whose rounded values are not all
+    finite (finite in double, beyond float's range: |v| > 3.4e38), as that build marks them."""
+    out = [None if a is None else np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+    n = int(offsets[-1])
+    bad = np.zeros(n, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for a in out:
+            if a is not None:
+                bad |= ~np.isfinite(a.reshape(n, -1)).all(axis=1)
+    if bad.any():
+        cs = np.concatenate([[0], np.cumsum(bad)])
+        valid = valid & (cs[offsets[1:]] == cs[offsets[:-1]]).astype(np.uint8)
+    return out, valid
+
+
 def _check_items(n_items: int, P: int, p0: Optional[NDArray[Any]], lo: NDArray[Any],
                  hi: NDArray[Any]) -> None:
     if p0 is not None and p0.shape != (n_items, P):
@@ -337,16 +362,19 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
                 problem: NDArray[np.int64], p0: NDArray[np.float64], lo: NDArray[np.float64],
                 hi: NDArray[np.float64], ftol: float, xtol: float, gtol: float, max_iter: int,
                 f_scale: float, log_residuals: bool, compute_cov: bool,
-                n_threads: Optional[int] = None, *, return_cupy: bool = False,
+                n_threads: Optional[int] = None, float32: bool = False, *,
+                return_cupy: bool = False,
                 max_items_per_launch: Optional[int] = None) -> tuple[Any, ...]:
     """``_core.solve_batch`` on the GPU (``n_threads`` is ignored): (x, cov or None, cost,
     status, iterations) per item."""
     cp = _cupy()
     t, yt, valid = _core.prepare_batch(model, x, y, weights, offsets, log_residuals)
+    if float32:
+        (t, yt, weights), valid = _to_float32((t, yt, weights), offsets, valid)
     n_items = int(problem.shape[0])
     P = int(p0.shape[1]) if p0.ndim == 2 else -1
     _check_items(n_items, P, p0, lo, hi)
-    fn = _module(model, loss).get_function(kernel_names(model, loss)[0])
+    fn = _module(model, loss, float32).get_function(kernel_names(model, loss)[0])
     dev = _Device(cp)
     d_t, d_y, d_w, d_off, d_valid = (dev.put(a) for a in (t, yt, weights, offsets, valid))
     d_lo, d_hi = dev.put(lo), dev.put(hi)
@@ -373,8 +401,8 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
                     groups: Optional[NDArray[np.int32]], n_groups: Optional[NDArray[np.int64]],
                     item_problem: NDArray[np.int64], item_replicate: NDArray[np.int64],
                     ftol: float, xtol: float, gtol: float, max_iter: int, f_scale: float,
-                    log_residuals: bool, compute_cov: bool, n_threads: Optional[int] = None, *,
-                    return_cupy: bool = False,
+                    log_residuals: bool, compute_cov: bool, n_threads: Optional[int] = None,
+                    float32: bool = False, *, return_cupy: bool = False,
                     max_items_per_launch: Optional[int] = None) -> tuple[Any, ...]:
     """``_core.bootstrap_batch`` on the GPU (``n_threads`` is ignored): each item regenerates
     its resample from the Philox stream of (seed, problem, replicate) on its GPU thread."""
@@ -397,10 +425,13 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
         yhat, resid, ok = _core.prepare_residuals(model, scheme, x, y, weights, offsets, center,
                                                   log_residuals)
         valid = valid & ok
+    if float32:
+        (t, yt, weights, yhat, resid), valid = _to_float32((t, yt, weights, yhat, resid), offsets, valid)
+    real = np.float32 if float32 else np.float64
     sizes = np.diff(offsets)
     max_points = max(int(sizes.max(initial=0)), 1)
     max_groups = max(int(n_groups.max(initial=0)), 1) if use_groups and n_groups is not None else 1
-    fn = _module(model, loss).get_function(kernel_names(model, loss)[1])
+    fn = _module(model, loss, float32).get_function(kernel_names(model, loss)[1])
     dev = _Device(cp)
     arrays = (t, yt, weights, offsets, valid, problem_id, groups if use_groups else None,
               n_groups if use_groups else None, yhat, resid, center)
@@ -419,7 +450,7 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
         threads = g * _BLOCK
         mult = cp.empty(threads * max_points, dtype=np.int32)
         gcount = cp.empty(threads * max_groups, dtype=np.int32)
-        ys = cp.empty(threads * max_points, dtype=np.float64)
+        ys = cp.empty(threads * max_points, dtype=real)
         fn((g,), (_BLOCK,), (
             d_t, d_y, d_w, d_off, d_valid, _i8(n_problems), _i4(scheme), _i4(wild),
             np.uint64(seed), d_pid, d_group, d_ng, d_yhat, d_resid, d_center, prob, rep, _i8(n),
@@ -427,7 +458,7 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
             _i4(bool(log_residuals)), ox, dev.dummy if ocov is None else ocov, ocost, ostatus,
             oiter, mult, gcount, ys, _i8(max_points), _i8(max_groups), _i4(flags)))
 
-    scratch = 12 * max_points + 4 * max_groups
+    scratch = (4 + np.dtype(real).itemsize) * max_points + 4 * max_groups
     return _run_items(dev, int(item_problem.shape[0]), P, compute_cov, [item_problem, item_replicate],
                       launch, reserved, scratch, return_cupy, max_items_per_launch)
 

@@ -62,5 +62,6 @@ def _run(spec: Any, x: FloatArray, y: FloatArray, idx: NDArray[np.int64], sub_of
         spec.model, x[idx], y[idx], sub_off, n_resamples=config.bootstrap, seed=config.seed,
         level=config.level, method=config.ci_method, center=center[sel],
         problem_id=np.array([group_stream_id(keys[j]) for j in sel], dtype=np.int64),
-        threads=threads, backend=backend, **spec.fit_kwargs,
+        threads=threads, backend=backend, precision=config.precision,
+        **spec.fit_kwargs,
     )

@@ -898,6 +898,7 @@ def _run(
     threads: Optional[int],
     max_memory: Optional[int],
     backend: str = "cpu",
+    precision: str = "float64",
 ) -> BootstrapBatchResult:
     """The engine: replicate -1 (point fit re-solved, for its covariance) and replicates
     0..R-1 of every problem, as items of batched core calls of at most ``max_memory`` bytes of
@@ -909,10 +910,11 @@ def _run(
     scheme_i, wild_i = _check_scheme(scheme, wild)
     R = n_resamples
     _check_threads(threads, n_problems * R)
+    float32 = _fit.check_precision(precision, m)
     solver = _cuda.bootstrap_batch if _fit.resolve_backend(backend) == "cuda" else _core.bootstrap_batch
     common = dict(
         ftol=float(ftol), xtol=float(xtol), gtol=float(gtol), max_iter=int(max_iter),
-        f_scale=float(f_scale), log_residuals=bool(log_residuals),
+        f_scale=float(f_scale), log_residuals=bool(log_residuals), float32=float32,
     )
     # Scratch of one call: prepared inputs and targets, fitted values and residuals (residual
     # and wild schemes), and per thread one resample of the largest problem (multiplicities,
@@ -1052,6 +1054,7 @@ def bootstrap(
     threads: Optional[int] = None,
     max_memory: Optional[int] = None,
     backend: str = "cpu",
+    precision: str = "float64",
 ) -> BootstrapResult:
     """Bootstrap a fit: the point fit, ``n_resamples`` refits, intervals.
 
@@ -1088,6 +1091,8 @@ def bootstrap(
     backend : {"cpu", "cuda", "auto"}
         Where the replicates are solved (see :func:`scalingfit.fit_batch`); the resamples are
         the same on either (the same Philox streams), the fits agree to rounding.
+    precision : {"float64", "float32"}
+        Of the replicates (see :func:`scalingfit.fit_batch`); the point fit is float64.
 
     Returns
     -------
@@ -1144,6 +1149,7 @@ def bootstrap(
         method=method, level=lv, derived=dv, keep_cov=keep_cov or method == "studentized",
         loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter, ftol=ftol,
         xtol=xtol, gtol=gtol, threads=threads, max_memory=max_memory, backend=backend,
+        precision=precision,
     )
     _warn_failed(int(batch.n_failed[0]), R, "bootstrap replicates")
     return BootstrapResult(fit=point, batch=batch, x_data=xa, y_data=ya, log_residuals=log_residuals)
@@ -1178,6 +1184,7 @@ def bootstrap_batch(
     threads: Optional[int] = None,
     max_memory: Optional[int] = None,
     backend: str = "cpu",
+    precision: str = "float64",
 ) -> BootstrapBatchResult:
     """Bootstrap many problems at once (CSR-packed like :func:`scalingfit.fit_batch`).
 
@@ -1198,6 +1205,9 @@ def bootstrap_batch(
         2 GiB of memory.
     backend : {"cpu", "cuda", "auto"}
         Where the point fits (when ``center`` is omitted) and the replicates are solved (see
+        :func:`scalingfit.fit_batch`).
+    precision : {"float64", "float32"}
+        Of the point fits (when ``center`` is omitted) and the replicates (see
         :func:`scalingfit.fit_batch`).
     Other parameters as for :func:`bootstrap`.
 
@@ -1241,6 +1251,7 @@ def bootstrap_batch(
     fit_kw = dict(
         loss=loss, f_scale=f_scale, log_residuals=log_residuals, max_iter=max_iter,
         ftol=ftol, xtol=xtol, gtol=gtol, threads=threads, max_memory=max_memory, backend=backend,
+        precision=precision,
     )
     if center is None:
         c = _fit_centers(m, xa, ya, w, off, lo, hi, fit_kw)
@@ -1258,7 +1269,7 @@ def bootstrap_batch(
         groups=g, n_groups=ng, n_resamples=R, method=method, level=lv, derived=dv,
         keep_cov=keep_cov or method == "studentized", max_iter=max_iter, ftol=ftol,
         xtol=xtol, gtol=gtol, threads=threads, loss=loss, f_scale=f_scale,
-        log_residuals=log_residuals, max_memory=max_memory, backend=backend,
+        log_residuals=log_residuals, max_memory=max_memory, backend=backend, precision=precision,
     )
     ok = batch.center_status > 0
     _warn_failed(int(batch.n_failed[ok].sum()), int(ok.sum()) * R, "bootstrap replicates")

@@ -80,6 +80,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap, seed=args.seed, level=args.level, chunk_groups=args.chunk,
         threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
         scheduler=args.scheduler, shard_dir=args.shard_dir, backend=args.backend,
+        precision=args.precision,
     )
     if args.json:
         print(json.dumps({**summary.__dict__, "groups_per_s": summary.groups_per_s}, indent=2))
@@ -258,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
                    help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy: pip install "
                         "'scalingfit[cuda]'), auto (the GPU if there is one)")
+    r.add_argument("--precision", default="float64", choices=["float64", "float32"],
+                   help="float64 (default), or float32: float data and per-point arithmetic, "
+                        "for GPUs (parameters to ~1e-5 relative; part of the config hash)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(func=_cmd_refit)

@@ -35,6 +35,7 @@ try:  # POSIX advisory file locks; elsewhere DuckDB's own lock is the only guard
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
+from . import _fit
 from ._fit import fit_batch
 from .models import get as get_model
 
@@ -87,11 +88,15 @@ class RefitConfig:
     seed: int = 0
     level: float = 0.95
     ci_method: str = "percentile"
+    precision: str = "float64"  # of the solves (results differ in the last digits: hashed)
 
     def config_hash(self) -> str:
         from . import __version__
 
-        blob = json.dumps({**asdict(self), "spec": asdict(LAWS[self.law]), "version": __version__},
+        fields = asdict(self)
+        if fields["precision"] == "float64":  # the hash of a float64 refit predates the field
+            del fields["precision"]
+        blob = json.dumps({**fields, "spec": asdict(LAWS[self.law]), "version": __version__},
                           sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -198,7 +203,7 @@ def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tup
         idx = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in sel])
         t0 = time.perf_counter()
         res = fit_batch(spec.model, x[idx], y[idx], sub_off, threads=threads, backend=backend,
-                        **spec.fit_kwargs)
+                        precision=config.precision, **spec.fit_kwargs)
         boot = None
         if config.bootstrap > 0:
             from . import _refit_boot
@@ -355,7 +360,7 @@ def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite
         raise data.RunDataError(
             f"{db} already has {config.law!r} results made with another configuration: {stored}. This "
             f"refit (config_hash {config.config_hash()}: seed {config.seed}, bootstrap {config.bootstrap}, "
-            f"level {config.level}, {config.ci_method}) will not mix its results with them: pass "
+            f"level {config.level}, {config.ci_method}, {config.precision}) will not mix its results with them: pass "
             "overwrite=True (--overwrite) to replace them, or write to another db="
         )
     try:
@@ -462,7 +467,8 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
           ci_method: str = "percentile", chunk_groups: int = 500, threads: Optional[int] = None,
           progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
           overwrite: bool = False, client: Any = None, scheduler: Optional[str] = None,
-          shard_dir: Union[str, Path, None] = None, backend: str = "cpu") -> RefitSummary:
+          shard_dir: Union[str, Path, None] = None, backend: str = "cpu",
+          precision: str = "float64") -> RefitSummary:
     """Refit ``law`` on every group of a run database, resumably.
 
     Parameters
@@ -488,7 +494,7 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
         A progress bar with groups/s and ETA on stderr (tqdm when installed).
     overwrite : bool
         Replace this law's results made with another configuration (seed, bootstrap, level,
-        interval method, scalingfit version). Without it such a refit raises
+        interval method, precision, scalingfit version). Without it such a refit raises
         :class:`~scalingfit.data.RunDataError` instead of mixing results in one fits table.
     client, scheduler : distributed.Client or str, optional
         Fit the chunks on a Dask cluster instead of in this process (same results): a
@@ -500,6 +506,9 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
         Where the fits and bootstrap replicates are solved (see :func:`scalingfit.fit_batch`);
         with a cluster, on each worker. Results are not part of the config hash: a resumed run
         may switch backend (the fits agree to rounding).
+    precision : {"float64", "float32"}
+        Of the fits and replicates (see :func:`scalingfit.fit_batch`); part of the config hash,
+        so float32 and float64 results of one law are never mixed in a fits table.
 
     Returns
     -------
@@ -528,8 +537,9 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
         db = p if p.suffix.lower() in (".duckdb", ".db") else p.with_suffix(p.suffix + ".fits.duckdb")
     if not isinstance(source, pd.DataFrame) and not Path(source).exists():
         raise data.RunDataError(f"no such file: {source}")
+    _fit.check_precision(precision)
     config = RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=int(bootstrap),
-                         seed=int(seed), level=float(level), ci_method=ci_method)
+                         seed=int(seed), level=float(level), ci_method=ci_method, precision=precision)
     lock = _lock(db)  # released when the refit ends, however it ends
     try:
         con = _open(db)

@@ -199,6 +199,7 @@ void prepare_batch(const double* x, const double* y, const double* w, const int6
   }
 }
 
+#ifndef SF_FLOAT32_DATA  // host preparation in double (bootstrap.hpp, prepare_residuals)
 // Marks each problem of a bootstrap batch usable (valid[j] = 1) when prepare_batch found its
 // data usable and its point fit center[j] is finite; with `targets` (residual and wild schemes)
 // also fills yhat and resid (n_points each) from the point fit, and a problem whose model is not
@@ -225,6 +226,7 @@ void prepare_resample_batch(const BatchData& data, const double* center, bool lo
     valid[j] = good ? 1 : 0;
   }
 }
+#endif
 
 // Largest problem (points) and group count of a batch: the per-thread scratch sizes.
 inline void resample_scratch_sizes(const BatchData& data, const ResampleSpec& spec,
@@ -238,12 +240,12 @@ inline void resample_scratch_sizes(const BatchData& data, const ResampleSpec& sp
 }
 
 // Solves bootstrap items [begin, end), regenerating each resample into this thread's scratch
-// (mult: max_points ints, gcount: max_groups ints, ys: resample_work_size(max_points) doubles).
+// (mult: max_points ints, gcount: max_groups ints, ys: resample_work_size(max_points) reals).
 template <class Model, class Loss>
 void solve_resample_items(const BatchData& data, const ResampleSpec& spec,
                           const ResampleItems& items, const BatchOutputs& out,
                           const Options& opt, const double* lo, const double* hi,
-                          int64_t begin, int64_t end, int* mult, int* gcount, double* ys) {
+                          int64_t begin, int64_t end, int* mult, int* gcount, real* ys) {
   for (int64_t k = begin; k < end; ++k) {
     solve_resample_item<Model, Loss>(data, spec, items, out, opt, lo, hi, k, mult, gcount, ys);
   }

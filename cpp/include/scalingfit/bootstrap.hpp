@@ -135,9 +135,9 @@ SF_HD inline double wild_weight(PhiloxStream& s, int dist) {
 // y: the original targets; yhat, resid: from prepare_residuals; w: weights or null.
 // Replicate < 0: y_out = y. Returns false for an unknown scheme or distribution.
 SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long problem,
-                                   long long replicate, long long n, const double* y,
-                                   const double* yhat, const double* resid, const double* w,
-                                   double* y_out) {
+                                   long long replicate, long long n, const real* y,
+                                   const real* yhat, const real* resid, const real* w,
+                                   real* y_out) {
   if (n < 0 || n > 0xFFFFFFFFll) return false;
   if (replicate < 0) {
     for (long long i = 0; i < n; ++i) y_out[i] = y[i];
@@ -149,7 +149,7 @@ SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long pro
     const u32 un = static_cast<u32>(n);
     for (long long i = 0; i < n; ++i) {
       const u32 j = s.below(un);
-      const double scale = w ? (w[i] > 0.0 ? 1.0 / sqrt(w[i]) : 0.0) : 1.0;
+      const real scale = w ? (w[i] > real(0) ? real(1) / sf_sqrt(w[i]) : real(0)) : real(1);
       y_out[i] = yhat[i] + resid[j] * scale;
     }
     return true;
@@ -157,7 +157,9 @@ SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long pro
   if (scheme == kSchemeWild) {
     if (wild < kWildRademacher || wild > kWildMammen) return false;
     open_resample_stream(s, seed, problem, replicate, kTagWild);
-    for (long long i = 0; i < n; ++i) y_out[i] = yhat[i] + wild_weight(s, wild) * resid[i];
+    for (long long i = 0; i < n; ++i) {
+      y_out[i] = yhat[i] + static_cast<real>(wild_weight(s, wild)) * resid[i];
+    }
     return true;
   }
   return false;
@@ -168,7 +170,9 @@ SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long pro
 // adjusted, weight-standardised residuals u_i; for kSchemeWild e_i / sqrt(1 - h_i).
 // Leverages come from the Gauss-Newton matrix J^T W J; if that is singular every h_i is
 // replaced by its mean P / n. Returns false if the model is not finite (or not positive
-// under log residuals) at some point.
+// under log residuals) at some point. Double builds only: the float32 builds solve on the
+// double preparation's yhat and resid, rounded to float by their callers.
+#ifndef SF_FLOAT32_DATA
 template <class Model>
 SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_residuals,
                              int scheme, double* yhat, double* resid) {
@@ -241,6 +245,7 @@ SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_res
   }
   return true;
 }
+#endif  // SF_FLOAT32_DATA
 
 // Doubles of the scratch `ys` of solve_resample on the CPU for a problem of n points: the
 // perturbed targets (residual and wild schemes) or the compacted resample (the others:
@@ -251,7 +256,7 @@ SF_HD constexpr long long resample_work_size(long long n) {
 }
 
 // The points of d with a positive weight w_i * mult_i, in order, copied into work
-// (resample_work_size doubles): inputs, then targets, then weights. A resample leaves out
+// (resample_work_size reals): inputs, then targets, then weights. A resample leaves out
 // ~37% of the points; on the CPU, solving on the points it draws, compacted once, instead
 // of the blocked accumulator skipping the others on every evaluation took P4 of bench/
 // (1,000 resamples of 200 points) from 8.8 to 6.4 us per resample. The weights are the
@@ -261,17 +266,17 @@ SF_HD constexpr long long resample_work_size(long long n) {
 // solves the uncompacted view: there every lane would stream its own copy of the points
 // from memory, where the original points are shared by all the lanes of a problem.
 template <class Model>
-SF_HD inline ProblemView compact_resample(const ProblemView& d, const int* mult, double* work) {
+SF_HD inline ProblemView compact_resample(const ProblemView& d, const int* mult, real* work) {
   constexpr int K = Model::kInputs;
-  double* t = work;
-  double* y = work + d.n * K;
-  double* w = y + d.n;
+  real* t = work;
+  real* y = work + d.n * K;
+  real* w = y + d.n;
   ProblemView drawn = d;
   drawn.mult = mult;
   long long n = 0;
   for (long long i = 0; i < d.n; ++i) {
-    const double wi = point_weight(drawn, i);
-    if (!(wi > 0.0)) continue;
+    const real wi = point_weight(drawn, i);
+    if (!(wi > real(0))) continue;
     for (int c = 0; c < K; ++c) t[n * K + c] = d.t[i * K + c];
     y[n] = d.y[i];
     w[n] = wi;
@@ -281,15 +286,15 @@ SF_HD inline ProblemView compact_resample(const ProblemView& d, const int* mult,
 }
 
 // Solves one bootstrap item: the resample `replicate` of one problem, started at p (in/out).
-// Scratch: mult (n ints), gcount (n_groups ints), ys (resample_work_size doubles); which are
+// Scratch: mult (n ints), gcount (n_groups ints), ys (resample_work_size reals); which are
 // used depends on the scheme. For the multiplicity schemes cov is rescaled to n - P degrees
 // of freedom.
 template <class Model, class Loss>
 SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64 seed,
                                  long long problem_id, long long replicate, const int* group,
-                                 long long n_groups, const double* yhat, const double* resid,
+                                 long long n_groups, const real* yhat, const real* resid,
                                  const Options& o, const double* lo, const double* hi,
-                                 double* p, double* cov, int* mult, int* gcount, double* ys) {
+                                 double* p, double* cov, int* mult, int* gcount, real* ys) {
   constexpr int P = Model::kParams;
   ProblemView v = d;
   SolveResult bad{kStatusBadInput, 0, nan("")};
@@ -314,8 +319,8 @@ SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64
   if (cov) {
     double n_distinct = 0.0, n_total = 0.0;
     for (long long i = 0; i < d.n; ++i) {
-      const double w = d.w ? d.w[i] : 1.0;
-      if (w > 0.0 && mult[i] > 0) {
+      const bool positive = d.w ? d.w[i] > real(0) : true;
+      if (positive && mult[i] > 0) {
         n_distinct += 1.0;
         n_total += mult[i];
       }

@@ -40,10 +40,31 @@ constexpr int kMaxParams = 8;
 // Largest number of input columns (N, D, ...) of any built-in model.
 constexpr int kMaxInputs = 4;
 
+// The precision of the data and of the per-point arithmetic (model values, Jacobian rows,
+// losses and their sums over the points): double, or float in the float32 builds
+// (SF_FLOAT32_DATA: the CUDA backend's precision="float32", and its stand-in on the CPU, the
+// "float32" build of cpp/src/kernels.cpp). The solver's own state (parameters, J^T J and J^T r
+// once summed, the damped step, the tolerance tests, the covariance) is always double: a float
+// sum is rounded once into a double, and everything after it is the double solver's.
+#ifdef SF_FLOAT32_DATA
+typedef float real;
+#else
+typedef double real;
+#endif
+
 SF_HD inline double sf_min(double a, double b) { return a < b ? a : b; }
 SF_HD inline double sf_max(double a, double b) { return a > b ? a : b; }
 SF_HD inline double sf_abs(double a) { return a < 0 ? -a : a; }
 SF_HD inline bool sf_isfinite(double a) { return a - a == 0.0; }  // false for NaN and +-inf
+SF_HD inline float sf_min(float a, float b) { return a < b ? a : b; }
+SF_HD inline float sf_max(float a, float b) { return a > b ? a : b; }
+SF_HD inline float sf_abs(float a) { return a < 0 ? -a : a; }
+SF_HD inline bool sf_isfinite(float a) { return a - a == 0.0f; }
+// sqrt and atan in either precision (an unqualified sqrt(float) could call the double one).
+SF_HD inline double sf_sqrt(double a) { return sqrt(a); }
+SF_HD inline float sf_sqrt(float a) { return sqrtf(a); }
+SF_HD inline double sf_atan(double a) { return atan(a); }
+SF_HD inline float sf_atan(float a) { return atanf(a); }
 
 // ---------------------------------------------------------------------------------------
 // exp and log without branches or tables: straight-line code of multiplies, adds, 64-bit
@@ -158,6 +179,91 @@ SF_HD inline double sf_log1p(double x) {
   const double inf = sf_from_bits(0x7ff0000000000000ull);
   const double u = 1.0 + x;
   const double v = u == 1.0 ? x : sf_log(u) * (x / (u - 1.0));
+  return x == inf ? inf : v;
+}
+
+// ---------------------------------------------------------------------------------------
+// The float versions (the float32 builds), written as the double ones above: branch-free,
+// no tables, so that NVRTC and g++ compile the same arithmetic. Measured against float64
+// references in tests/test_float32.py (exp and log < 1 ulp of float, log1p < 3).
+
+#ifdef SF_DEVICE_COMPILE
+SF_HD inline unsigned int sf_bits(float x) { return static_cast<unsigned int>(__float_as_int(x)); }
+SF_HD inline float sf_from_bits32(unsigned int b) { return __int_as_float(static_cast<int>(b)); }
+#else
+inline unsigned int sf_bits(float x) {
+  unsigned int b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+inline float sf_from_bits32(unsigned int b) {
+  float x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
+#endif
+
+// exp(x) = 2^k exp(r), |r| <= ln2/2 (k by the shifter 1.5 * 2^23, r by a two-part ln2 whose
+// high part has 16 bits, so k * hi is exact for |k| <= 150), exp(r) from its Taylor series to
+// degree 7 (truncation < 6e-9 relative), scaled by 2^k as 2^k1 * 2^k2 (each normal) so that
+// subnormal results round once and overflow gives inf. |x| > 104 is clamped to +-104 (exp(104)
+// overflows, exp(-104) rounds to 0).
+SF_HD inline float sf_exp(float x) {
+  const unsigned int ix = sf_bits(x);
+  const bool big = sf_from_bits32(ix & 0x7fffffffu) > 104.0f;
+  x = sf_from_bits32(big ? (ix & 0x80000000u) | 0x42d00000u : ix);
+  const float shifter = 0x1.8p23f;
+  const float kd0 = x * 0x1.715476p0f + shifter;  // x / ln2, rounded
+  const unsigned int kbits = sf_bits(kd0);
+  const float kd = kd0 - shifter;
+  const float r = (x - kd * 0x1.62e4p-1f) - kd * 0x1.7f7d1cp-20f;
+  float q = 0x1.a01a02p-16f;
+  q = q * r + 0x1.a01a02p-13f;
+  q = q * r + 0x1.6c16c2p-10f;
+  q = q * r + 0x1.111112p-7f;
+  q = q * r + 0x1.555556p-5f;
+  q = q * r + 0x1.555556p-3f;
+  q = q * r + 0x1p-1f;
+  const float er = 1.0f + (r + r * r * q);
+  // k = kbits - bits(shifter), in [-150, 150]; kb = k + 150 >= 0 keeps the shifts logical.
+  const unsigned int kb = kbits - 0x4b400000u + 150u;
+  const unsigned int k1 = kb >> 1;                       // k1 - 75 = floor(k / 2)
+  const float s1 = sf_from_bits32((k1 + 52u) << 23);     // 2^(k1 - 75), normal
+  const float s2 = sf_from_bits32((kb - k1 + 52u) << 23);  // 2^(k - k1 + 75), normal
+  return er * s1 * s2;
+}
+
+// log(x) as sf_log (double): x = 2^e m, m in [sqrt(2)/2, sqrt(2)), fdlibm's float polynomial
+// (e_logf.c) for log(m), e ln2 in two parts; special values by selects.
+SF_HD inline float sf_log(float x) {
+  const float inf = sf_from_bits32(0x7f800000u);
+  const bool normal = x > 0.0f && x < inf;
+  const float special = x == 0.0f ? -inf : (x == inf ? inf : sf_from_bits32(0x7fc00000u));
+  const float add = normal ? 0.0f : special;
+  const bool sub = x < 0x1p-126f;  // subnormal: scaled by 2^25 first
+  const float xs = (normal ? x : 1.0f) * (sub ? 0x1p25f : 1.0f);
+  const unsigned int ix = sf_bits(xs);
+  const unsigned int eb = (ix + 0x004afb0du) >> 23;  // biased exponent rounded at sqrt(2)
+  const float m = sf_from_bits32(ix - ((eb - 127u) << 23));
+  const float e = (sf_from_bits32(0x4b000000u + eb) - (0x1p23f + 127.0f)) - (sub ? 25.0f : 0.0f);
+  const float f = m - 1.0f;
+  const float s = f / (2.0f + f);
+  const float z = s * s;
+  const float w = z * z;
+  const float t1 = w * (0x1.99999ap-2f + w * (0x1.c71c52p-3f + w * 0x1.39a09ep-3f));
+  const float t2 = z * (0x1.555556p-1f +
+                        w * (0x1.24924ap-2f + w * (0x1.74664ap-3f + w * 0x1.2f112ep-3f)));
+  const float R = t1 + t2;
+  const float hfsq = 0.5f * f * f;
+  const float v = e * 0x1.62e3p-1f - ((hfsq - (s * (hfsq + R) + e * 0x1.2fefa2p-17f)) - f);
+  return v + add;
+}
+
+// log(1 + x) as sf_log1p (double).
+SF_HD inline float sf_log1p(float x) {
+  const float inf = sf_from_bits32(0x7f800000u);
+  const float u = 1.0f + x;
+  const float v = u == 1.0f ? x : sf_log(u) * (x / (u - 1.0f));
   return x == inf ? inf : v;
 }
 

@@ -15,6 +15,10 @@
 // (the compilers may contract a*b+c into fused multiply-adds in different places), and the
 // resamples (integer multiplicities, perturbed targets) are identical.
 //
+// Compiled with -DSF_FLOAT32_DATA=1 (precision="float32"), the data arrays (t, y, w, yhat,
+// resid and the scratch ys) are float and so is the per-point arithmetic (config.hpp): the
+// arithmetic of the CPU's "float32" build.
+//
 // Kernel arguments are plain pointers and numbers (CuPy passes each as its NumPy type);
 // an absent optional array is passed as any array and switched off by a bit of `flags`.
 #pragma once
@@ -51,7 +55,8 @@ SF_HD inline Options device_options(double ftol, double xtol, double gtol, int m
 
 // Fit items [0, n_items): item k solves problem[k] from p0[k] (items.hpp, solve_item).
 template <class Model, class Loss>
-__global__ void sf_fit(const double* t, const double* y, const double* w,
+__global__ void sf_fit(const scalingfit::real* t, const scalingfit::real* y,
+                       const scalingfit::real* w,
                        const long long* offsets, const unsigned char* valid,
                        long long n_problems, const long long* problem, const double* p0,
                        long long n_items, const double* lo, const double* hi, double ftol,
@@ -74,17 +79,20 @@ __global__ void sf_fit(const double* t, const double* y, const double* w,
 // started at center[problem[k]] (items.hpp, solve_resample_item). Thread i of the launch
 // regenerates each of its resamples into mult/gcount/ys + i * max_points (max_groups).
 template <class Model, class Loss>
-__global__ void sf_resample(const double* t, const double* y, const double* w,
+__global__ void sf_resample(const scalingfit::real* t, const scalingfit::real* y,
+                            const scalingfit::real* w,
                             const long long* offsets, const unsigned char* valid,
                             long long n_problems, int scheme, int wild,
                             unsigned long long seed, const long long* problem_id,
-                            const int* group, const long long* n_groups, const double* yhat,
-                            const double* resid, const double* center,
+                            const int* group, const long long* n_groups,
+                            const scalingfit::real* yhat, const scalingfit::real* resid,
+                            const double* center,
                             const long long* problem, const long long* replicate,
                             long long n_items, const double* lo, const double* hi, double ftol,
                             double xtol, double gtol, int max_iter, double f_scale,
                             int log_residuals, double* x, double* cov, double* cost,
-                            int* status, int* iterations, int* mult, int* gcount, double* ys,
+                            int* status, int* iterations, int* mult, int* gcount,
+                            scalingfit::real* ys,
                             long long max_points, long long max_groups, int flags) {
   using namespace scalingfit;
   const BatchData data{t, y, (flags & kHasWeights) ? w : nullptr, offsets, valid, n_problems};
@@ -106,7 +114,7 @@ __global__ void sf_resample(const double* t, const double* y, const double* w,
   const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
   int* my_mult = mult + tid * max_points;
   int* my_gcount = gcount + tid * max_groups;
-  double* my_ys = ys + tid * max_points;
+  real* my_ys = ys + tid * max_points;
   for (long long k = tid; k < n_items; k += stride) {
     solve_resample_item<Model, Loss>(data, spec, items, out, opt, lo, hi, k, my_mult, my_gcount,
                                      my_ys);

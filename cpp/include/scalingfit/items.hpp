@@ -15,9 +15,9 @@
 namespace scalingfit {
 
 struct BatchData {
-  const double* t;     // n_points x n_inputs model inputs (logs taken where needed)
-  const double* y;     // n_points targets (log y for log residuals)
-  const double* w;     // n_points weights, or null
+  const real* t;       // n_points x n_inputs model inputs (logs taken where needed)
+  const real* y;       // n_points targets (log y for log residuals)
+  const real* w;       // n_points weights, or null
   const i64* offsets;  // n_problems + 1
   const u8* valid;     // n_problems flags: 0 = data unusable (status kStatusBadInput)
   i64 n_problems;
@@ -45,8 +45,8 @@ struct ResampleSpec {
   const i64* problem_id;  // n_problems stream ids (null: the problem's index)
   const i32* group;       // n_points group ids local to their problem, or null
   const i64* n_groups;    // n_problems group counts, or null
-  const double* yhat;     // n_points fitted values (residual and wild schemes), or null
-  const double* resid;    // n_points adjusted residuals (residual and wild), or null
+  const real* yhat;       // n_points fitted values (residual and wild schemes), or null
+  const real* resid;      // n_points adjusted residuals (residual and wild), or null
   const double* center;   // n_problems x n_params: the point fits (warm starts)
 };
 
@@ -93,12 +93,12 @@ SF_HD void solve_item(const BatchData& data, const BatchItems& items, const Batc
 
 // Bootstrap item k, regenerating its resample into the caller's scratch (mult: the largest
 // problem's point count of ints, gcount: the largest group count of ints, ys: the largest
-// point count of doubles; which are used depends on the scheme).
+// point count of reals; which are used depends on the scheme).
 template <class Model, class Loss>
 SF_HD void solve_resample_item(const BatchData& data, const ResampleSpec& spec,
                                const ResampleItems& items, const BatchOutputs& out,
                                const Options& opt, const double* lo, const double* hi, i64 k,
-                               int* mult, int* gcount, double* ys) {
+                               int* mult, int* gcount, real* ys) {
   constexpr int P = Model::kParams;
   double* p = out.x + k * P;
   double* cov = out.cov ? out.cov + k * P * P : nullptr;

@@ -120,6 +120,10 @@ enum Status : int {
   kStatusFtolXtol = 4,
 };
 
+#ifndef SF_SINGULAR_RTOL_F32
+#define SF_SINGULAR_RTOL_F32 1e-5
+#endif
+
 struct Options {
   double ftol = 1e-12;
   double xtol = 1e-10;
@@ -128,7 +132,10 @@ struct Options {
   double f_scale = 1.0;         // robust-loss scale (residual units)
   bool log_residuals = false;   // r = log model - log y
   double initial_damping = 1e-3;
-  double singular_rtol = 1e-13; // pivot threshold of the scaled J^T J for kStatusSingular
+  // Pivot threshold of the scaled J^T J for kStatusSingular. The float32 builds sum J^T J in
+  // float (relative rounding ~1e-7 per term), so a rank-deficient J leaves pivots far above
+  // 1e-13 there; SF_SINGULAR_RTOL_F32 is their threshold (see tests/test_float32.py).
+  double singular_rtol = sizeof(real) < sizeof(double) ? SF_SINGULAR_RTOL_F32 : 1e-13;
 };
 
 // One problem's points. t: n x kInputs model inputs (logs already taken when the model
@@ -137,9 +144,9 @@ struct Options {
 // positive: every point's weight is > 0 (a compacted bootstrap resample, bootstrap.hpp), so
 // the accumulator need not look for points of weight 0.
 struct ProblemView {
-  const double* t;
-  const double* y;
-  const double* w;
+  const real* t;
+  const real* y;
+  const real* w;
   const int* mult;
   long long n;
   bool positive = false;
@@ -151,8 +158,8 @@ struct ProblemView {
 template <class Model>
 struct HasEvalLog {
   template <class M>
-  SF_HD static auto test(int) -> decltype(M::eval_log((const double*)0, (const double*)0,
-                                                      (double*)0),
+  SF_HD static auto test(int) -> decltype(M::eval_log((const real*)0, (const real*)0,
+                                                      (real*)0),
                                            char());
   template <class M>
   SF_HD static long test(...);
@@ -160,9 +167,9 @@ struct HasEvalLog {
 };
 
 // The weight of point i: w_i * mult_i (either may be absent).
-SF_HD inline double point_weight(const ProblemView& d, long long i) {
-  double w = d.w ? d.w[i] : 1.0;
-  if (d.mult) w *= d.mult[i];
+SF_HD inline real point_weight(const ProblemView& d, long long i) {
+  real w = d.w ? d.w[i] : real(1);
+  if (d.mult) w *= static_cast<real>(d.mult[i]);
   return w;
 }
 
@@ -177,26 +184,26 @@ constexpr double kCurvatureFloor = 1e-8;
 // instead w k with the exact curvature weight k = max(rho' + 2 z rho'', tau rho'), and r is
 // scaled by rho' / k, so that the same sums give the exact-curvature H and the same g.
 template <class Model, class Loss, bool kLog, bool kExact = false>
-SF_HD inline void point_terms(const double* p, const double* t, double y, double w,
-                              double inv_fs2, double* J, double* wr, double* r, double* c) {
+SF_HD inline void point_terms(const real* p, const real* t, real y, real w, real inv_fs2,
+                              real* J, real* wr, real* r, real* c) {
   constexpr int P = Model::kParams;
-  double ri;
+  real ri;
   if constexpr (!kLog) {
     ri = Model::eval(p, t, J) - y;
   } else if constexpr (HasEvalLog<Model>::value) {
     ri = Model::eval_log(p, t, J) - y;
   } else {
-    const double f = Model::eval(p, t, J);
-    const double inv_f = 1.0 / f;  // f <= 0 gives a non-finite residual: caught by the caller
+    const real f = Model::eval(p, t, J);
+    const real inv_f = real(1) / f;  // f <= 0 gives a non-finite residual: caught by the caller
     for (int a = 0; a < P; ++a) J[a] *= inv_f;
     ri = sf_log(f) - y;
   }
-  double rho[3];
+  real rho[3];
   if constexpr (kExact) {
-    const double z = ri * ri * inv_fs2;
+    const real z = ri * ri * inv_fs2;
     Loss::eval(z, rho);
-    const double k = sf_max(rho[1] + 2.0 * z * rho[2], kCurvatureFloor * rho[1]);
-    *r = k > 0.0 ? ri * (rho[1] / k) : 0.0;
+    const real k = sf_max(rho[1] + real(2) * z * rho[2], real(kCurvatureFloor) * rho[1]);
+    *r = k > real(0) ? ri * (rho[1] / k) : real(0);
     *wr = w * k;
   } else {
     Loss::eval(ri * ri * inv_fs2, rho);
@@ -208,7 +215,8 @@ SF_HD inline void point_terms(const double* p, const double* t, double y, double
 
 // SF_PLAIN_ACCUMULATOR (defined by the "plain" build of cpp/src/kernels.cpp) gives the CPU
 // the GPU's plain loop, so that the GPU's order of additions can be run and tested here.
-#if !defined(SF_DEVICE_COMPILE) && !defined(SF_PLAIN_ACCUMULATOR) && defined(__GNUC__)
+#if !defined(SF_DEVICE_COMPILE) && !defined(SF_PLAIN_ACCUMULATOR) && !defined(SF_FLOAT32_DATA) && \
+    defined(__GNUC__)
 #define SF_LANES_ACCUMULATOR 1
 namespace detail {
 // The CPU accumulator works on blocks of kBlock points (of positive weight, when some
@@ -295,8 +303,14 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   constexpr int P = Model::kParams;
   constexpr int K = Model::kInputs;
   const double fs2 = o.f_scale * o.f_scale;
-  const double inv_fs2 = 1.0 / fs2;
+  const real inv_fs2 = static_cast<real>(1.0 / fs2);
   double c = 0.0;
+#ifdef SF_FLOAT32_DATA
+  real pr[kMaxParams];  // the point terms' precision (the solver's p stays double)
+  for (int a = 0; a < P; ++a) pr[a] = static_cast<real>(p[a]);
+#else
+  const real* pr = p;
+#endif
 #ifdef SF_LANES_ACCUMULATOR
   using detail::kBlock;
   using detail::kLanes;
@@ -340,8 +354,8 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     }
     for (int l = 0; l < nb; ++l) {
       double J[kMaxParams];
-      point_terms<Model, Loss, kLog, kExact>(p, t + l * K, y[l], W[l], inv_fs2, J, WR + l, R + l,
-                                             C + l);
+      point_terms<Model, Loss, kLog, kExact>(pr, t + l * K, y[l], W[l], inv_fs2, J, WR + l,
+                                             R + l, C + l);
       for (int a = 0; a < P; ++a) Jb[a][l] = J[a];
     }
     // Zeros after the last point up to the next multiple of kLanes (a fixed count of
@@ -372,20 +386,20 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   // four partial sums of an entry are combined as (s0 + s1) + (s2 + s3).
   constexpr int NH = P * (P + 1) / 2;
   constexpr int NA = NH + P + 1;  // H's upper triangle, g, cost
-  double acc[4][NA];
+  real acc[4][NA];
   for (int q = 0; q < 4; ++q) {
-    for (int k = 0; k < NA; ++k) acc[q][k] = 0.0;
+    for (int k = 0; k < NA; ++k) acc[q][k] = real(0);
   }
   const bool weighted = d.w || d.mult;
   int lane = 0;
   for (long long i = 0; i < d.n; ++i) {
-    const double w = point_weight(d, i);
-    if (weighted && !(w > 0.0)) continue;
-    double J[kMaxParams], wr, r, ci;
-    point_terms<Model, Loss, kLog, kExact>(p, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r, &ci);
-    double* s = acc[lane];
+    const real w = point_weight(d, i);
+    if (weighted && !(w > real(0))) continue;
+    real J[kMaxParams], wr, r, ci;
+    point_terms<Model, Loss, kLog, kExact>(pr, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r, &ci);
+    real* s = acc[lane];
     lane = (lane + 1) & 3;
-    double wj[kMaxParams];
+    real wj[kMaxParams];
     for (int a = 0; a < P; ++a) wj[a] = wr * J[a];
     for (int a = 0, k = 0; a < P; ++a) {
       for (int b = a; b < P; ++b) s[k++] += wj[a] * J[b];
@@ -393,7 +407,7 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     for (int a = 0; a < P; ++a) s[NH + a] += wj[a] * r;
     s[NH + P] += ci;
   }
-  double sums[NA];
+  real sums[NA];
   for (int k = 0; k < NA; ++k) sums[k] = (acc[0][k] + acc[1][k]) + (acc[2][k] + acc[3][k]);
   c = sums[NA - 1];
   for (int a = 0, k = 0; a < P; ++a) {
@@ -457,6 +471,12 @@ SF_HD inline void damping_scale(const double* D, const double* p, const bool* ze
   }
 }
 
+#ifndef SF_FLOAT_COST_NOISE
+#define SF_FLOAT_COST_NOISE 1e-6
+#endif
+// The relative rounding noise of a float32 build's cost (see solve's rounding-noise test).
+constexpr double kFloatCostNoise = SF_FLOAT_COST_NOISE;
+
 struct SolveResult {
   int status;
   int iterations;
@@ -476,7 +496,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     for (int a = 0; a < P * P; ++a) cov[a] = qnan;
   }
   double n_eff = 0.0;
-  for (long long i = 0; i < d.n; ++i) n_eff += point_weight(d, i) > 0.0 ? 1.0 : 0.0;
+  for (long long i = 0; i < d.n; ++i) n_eff += point_weight(d, i) > real(0) ? 1.0 : 0.0;
   for (int a = 0; a < P; ++a) {
     if (!sf_isfinite(p[a]) || p[a] < lo[a] || p[a] > hi[a]) {
       res.status = kStatusBadInput;
@@ -506,6 +526,11 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   for (int a = 0; a < P; ++a) zero_start[a] = p[a] == 0.0;
   damping_scale<P>(D, p, zero_start, DS);
 
+  // The rounding-noise test below (a rejected step) at ftol, or in the float32 builds at no
+  // less than kFloatCostNoise: their cost is a float sum, good to ~1e-7 relative, so a step
+  // predicted to gain less than that is lost in noise, and with ftol = 1e-12 the solver would
+  // raise the damping until the trial point rounds to p (about 10 more trial steps per fit).
+  const double ftol_noise = sizeof(real) < sizeof(double) ? sf_max(o.ftol, kFloatCostNoise) : o.ftol;
   double mu = o.initial_damping;
   double nu = 2.0;
   double h_prev = 0.0;  // ||h||_D of the last accepted step
@@ -609,7 +634,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
       // MINPACK's test on every trial step, not only on accepted ones: when both the
       // predicted and the actual change are below ftol * cost, the cost is at its minimum up
       // to rounding (the step failed by rounding noise only) and p already holds the best.
-      if (ok && pred >= 0.0 && pred <= o.ftol * cost && sf_abs(act) <= o.ftol * cost) {
+      if (ok && pred >= 0.0 && pred <= ftol_noise * cost && sf_abs(act) <= ftol_noise * cost) {
         status = kStatusFtol;
         break;
       }

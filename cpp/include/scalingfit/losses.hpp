@@ -13,26 +13,26 @@ namespace scalingfit {
 struct LinearLoss {
   static constexpr const char* kName = "linear";
   static constexpr bool kRobust = false;
-  SF_HD static void eval(double z, double* rho) {
+  SF_HD static void eval(real z, real* rho) {
     rho[0] = z;
-    rho[1] = 1.0;
-    rho[2] = 0.0;
+    rho[1] = real(1.0);
+    rho[2] = real(0.0);
   }
 };
 
 struct HuberLoss {
   static constexpr const char* kName = "huber";
   static constexpr bool kRobust = true;
-  SF_HD static void eval(double z, double* rho) {
-    if (z <= 1.0) {
+  SF_HD static void eval(real z, real* rho) {
+    if (z <= real(1.0)) {
       rho[0] = z;
-      rho[1] = 1.0;
-      rho[2] = 0.0;
+      rho[1] = real(1.0);
+      rho[2] = real(0.0);
     } else {
-      const double s = sqrt(z);
-      rho[0] = 2.0 * s - 1.0;
-      rho[1] = 1.0 / s;
-      rho[2] = -0.5 / (z * s);
+      const real s = sf_sqrt(z);
+      rho[0] = real(2.0) * s - real(1.0);
+      rho[1] = real(1.0) / s;
+      rho[2] = -real(0.5) / (z * s);
     }
   }
 };
@@ -40,34 +40,34 @@ struct HuberLoss {
 struct SoftL1Loss {
   static constexpr const char* kName = "soft_l1";
   static constexpr bool kRobust = true;
-  SF_HD static void eval(double z, double* rho) {
-    const double t = 1.0 + z;
-    const double s = sqrt(t);
-    rho[0] = 2.0 * (s - 1.0);
-    rho[1] = 1.0 / s;
-    rho[2] = -0.5 / (t * s);
+  SF_HD static void eval(real z, real* rho) {
+    const real t = real(1.0) + z;
+    const real s = sf_sqrt(t);
+    rho[0] = real(2.0) * (s - real(1.0));
+    rho[1] = real(1.0) / s;
+    rho[2] = -real(0.5) / (t * s);
   }
 };
 
 struct CauchyLoss {
   static constexpr const char* kName = "cauchy";
   static constexpr bool kRobust = true;
-  SF_HD static void eval(double z, double* rho) {
-    const double t = 1.0 + z;
+  SF_HD static void eval(real z, real* rho) {
+    const real t = real(1.0) + z;
     rho[0] = sf_log1p(z);
-    rho[1] = 1.0 / t;
-    rho[2] = -1.0 / (t * t);
+    rho[1] = real(1.0) / t;
+    rho[2] = -real(1.0) / (t * t);
   }
 };
 
 struct ArctanLoss {
   static constexpr const char* kName = "arctan";
   static constexpr bool kRobust = true;
-  SF_HD static void eval(double z, double* rho) {
-    const double t = 1.0 + z * z;
-    rho[0] = atan(z);
-    rho[1] = 1.0 / t;
-    rho[2] = -2.0 * z / (t * t);
+  SF_HD static void eval(real z, real* rho) {
+    const real t = real(1.0) + z * z;
+    rho[0] = sf_atan(z);
+    rho[1] = real(1.0) / t;
+    rho[2] = -real(2.0) * z / (t * t);
   }
 };
 

@@ -18,16 +18,16 @@
 namespace scalingfit {
 
 // log(1 + exp(z)) without overflow.
-SF_HD inline double softplus(double z) {
+SF_HD inline real softplus(real z) {
   return z > 0 ? z + sf_log1p(sf_exp(-z)) : sf_log1p(sf_exp(z));
 }
 // 1 / (1 + exp(-z)) without overflow.
-SF_HD inline double logistic(double z) {
+SF_HD inline real logistic(real z) {
   if (z >= 0) {
-    return 1.0 / (1.0 + sf_exp(-z));
+    return real(1.0) / (real(1.0) + sf_exp(-z));
   }
-  const double e = sf_exp(z);
-  return e / (1.0 + e);
+  const real e = sf_exp(z);
+  return e / (real(1.0) + e);
 }
 
 // y = A * x^-alpha.   t = log x.
@@ -40,9 +40,9 @@ struct PowerLaw {
     const char* n[] = {"A", "alpha"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double xa = sf_exp(-p[1] * t[0]);  // x^-alpha
-    const double f = p[0] * xa;
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real xa = sf_exp(-p[1] * t[0]);  // x^-alpha
+    const real f = p[0] * xa;
     J[0] = xa;
     J[1] = -t[0] * f;
     return f;
@@ -59,10 +59,10 @@ struct SaturatingPowerLaw {
     const char* n[] = {"E", "A", "alpha"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double xa = sf_exp(-p[2] * t[0]);
-    const double g = p[1] * xa;
-    J[0] = 1.0;
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real xa = sf_exp(-p[2] * t[0]);
+    const real g = p[1] * xa;
+    J[0] = real(1.0);
     J[1] = xa;
     J[2] = -t[0] * g;
     return p[0] + g;
@@ -79,12 +79,12 @@ struct Chinchilla {
     const char* n[] = {"E", "A", "B", "alpha", "beta"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double na = sf_exp(-p[3] * t[0]);  // N^-alpha
-    const double db = sf_exp(-p[4] * t[1]);  // D^-beta
-    const double ga = p[1] * na;
-    const double gb = p[2] * db;
-    J[0] = 1.0;
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real na = sf_exp(-p[3] * t[0]);  // N^-alpha
+    const real db = sf_exp(-p[4] * t[1]);  // D^-beta
+    const real ga = p[1] * na;
+    const real gb = p[2] * db;
+    J[0] = real(1.0);
     J[1] = na;
     J[2] = db;
     J[3] = -t[0] * ga;
@@ -105,15 +105,15 @@ struct ChinchillaLSE {
     const char* n[] = {"a", "b", "e", "alpha", "beta"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double u1 = p[0] - p[3] * t[0];
-    const double u2 = p[1] - p[4] * t[1];
-    const double u3 = p[2];
-    const double m = sf_max(u1, sf_max(u2, u3));
-    const double e1 = sf_exp(u1 - m), e2 = sf_exp(u2 - m), e3 = sf_exp(u3 - m);
-    const double s = e1 + e2 + e3;
-    const double L = sf_exp(m + sf_log(s));
-    const double w1 = L * e1 / s, w2 = L * e2 / s, w3 = L * e3 / s;
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real u1 = p[0] - p[3] * t[0];
+    const real u2 = p[1] - p[4] * t[1];
+    const real u3 = p[2];
+    const real m = sf_max(u1, sf_max(u2, u3));
+    const real e1 = sf_exp(u1 - m), e2 = sf_exp(u2 - m), e3 = sf_exp(u3 - m);
+    const real s = e1 + e2 + e3;
+    const real L = sf_exp(m + sf_log(s));
+    const real w1 = L * e1 / s, w2 = L * e2 / s, w3 = L * e3 / s;
     J[0] = w1;
     J[1] = w2;
     J[2] = w3;
@@ -123,14 +123,14 @@ struct ChinchillaLSE {
   }
   // For log residuals: log L = LSE(...) and d log L / d p (softmax weights): no exp/log round
   // trip, one exp fewer.
-  SF_HD static double eval_log(const double* p, const double* t, double* J) {
-    const double u1 = p[0] - p[3] * t[0];
-    const double u2 = p[1] - p[4] * t[1];
-    const double u3 = p[2];
-    const double m = sf_max(u1, sf_max(u2, u3));
-    const double e1 = sf_exp(u1 - m), e2 = sf_exp(u2 - m), e3 = sf_exp(u3 - m);
-    const double s = e1 + e2 + e3;
-    const double inv_s = 1.0 / s;
+  SF_HD static real eval_log(const real* p, const real* t, real* J) {
+    const real u1 = p[0] - p[3] * t[0];
+    const real u2 = p[1] - p[4] * t[1];
+    const real u3 = p[2];
+    const real m = sf_max(u1, sf_max(u2, u3));
+    const real e1 = sf_exp(u1 - m), e2 = sf_exp(u2 - m), e3 = sf_exp(u3 - m);
+    const real s = e1 + e2 + e3;
+    const real inv_s = real(1.0) / s;
     J[0] = e1 * inv_s;
     J[1] = e2 * inv_s;
     J[2] = e3 * inv_s;
@@ -151,15 +151,15 @@ struct KaplanND {
     const char* n[] = {"N_c", "D_c", "alpha_N", "alpha_D"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double Nc = p[0], Dc = p[1], aN = p[2], aD = p[3];
-    const double ln_ratio = sf_log(Nc) - t[0];          // log(N_c / N)
-    const double u = (aN / aD) * ln_ratio;
-    const double t1 = sf_exp(u);                        // (N_c/N)^(aN/aD)
-    const double t2 = sf_exp(sf_log(Dc) - t[1]);           // D_c / D
-    const double s = t1 + t2;
-    const double ls = sf_log(s);
-    const double L = sf_exp(aD * ls);
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real Nc = p[0], Dc = p[1], aN = p[2], aD = p[3];
+    const real ln_ratio = sf_log(Nc) - t[0];          // log(N_c / N)
+    const real u = (aN / aD) * ln_ratio;
+    const real t1 = sf_exp(u);                        // (N_c/N)^(aN/aD)
+    const real t2 = sf_exp(sf_log(Dc) - t[1]);           // D_c / D
+    const real s = t1 + t2;
+    const real ls = sf_log(s);
+    const real L = sf_exp(aD * ls);
     J[0] = L * aN * t1 / (s * Nc);
     J[1] = L * aD * t2 / (s * Dc);
     J[2] = L * t1 * ln_ratio / s;
@@ -179,10 +179,10 @@ struct IsoflopParabola {
     const char* n[] = {"L_opt", "log_N_opt", "k"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double d = t[0] - p[1];
-    J[0] = 1.0;
-    J[1] = -2.0 * p[2] * d;
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real d = t[0] - p[1];
+    J[0] = real(1.0);
+    J[1] = -real(2.0) * p[2] * d;
     J[2] = d * d;
     return p[0] + p[2] * d * d;
   }
@@ -199,12 +199,12 @@ struct Sigmoid {
     const char* n[] = {"lo", "hi", "k", "log_x0"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double d = t[0] - p[3];
-    const double s = logistic(p[2] * d);
-    const double span = p[1] - p[0];
-    const double ds = span * s * (1.0 - s);
-    J[0] = 1.0 - s;
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real d = t[0] - p[3];
+    const real s = logistic(p[2] * d);
+    const real span = p[1] - p[0];
+    const real ds = span * s * (real(1.0) - s);
+    J[0] = real(1.0) - s;
     J[1] = s;
     J[2] = ds * d;
     J[3] = -ds * p[2];
@@ -224,14 +224,14 @@ struct BrokenPowerLaw {
     const char* n[] = {"E", "A", "alpha", "beta", "log_x_b", "f"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double A = p[1], alpha = p[2], beta = p[3], lxb = p[4], f = p[5];
-    const double z = (t[0] - lxb) / f;
-    const double lq = softplus(z);     // log(1 + (x/x_b)^(1/f))
-    const double sz = logistic(z);     // d lq / dz
-    const double xa = sf_exp(-alpha * t[0] - beta * f * lq);
-    const double P = A * xa;
-    J[0] = 1.0;
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real A = p[1], alpha = p[2], beta = p[3], lxb = p[4], f = p[5];
+    const real z = (t[0] - lxb) / f;
+    const real lq = softplus(z);     // log(1 + (x/x_b)^(1/f))
+    const real sz = logistic(z);     // d lq / dz
+    const real xa = sf_exp(-alpha * t[0] - beta * f * lq);
+    const real P = A * xa;
+    J[0] = real(1.0);
     J[1] = xa;
     J[2] = -t[0] * P;
     J[3] = -f * lq * P;
@@ -255,12 +255,12 @@ struct KaplanNS {
     const char* n[] = {"N_c", "S_c", "alpha_N", "alpha_S"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double Nc = p[0], Sc = p[1], aN = p[2], aS = p[3];
-    const double lrn = sf_log(Nc) - t[0];  // log(N_c / N)
-    const double lrs = sf_log(Sc) - t[1];  // log(S_c / S)
-    const double fN = sf_exp(aN * lrn);
-    const double fS = sf_exp(aS * lrs);
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real Nc = p[0], Sc = p[1], aN = p[2], aS = p[3];
+    const real lrn = sf_log(Nc) - t[0];  // log(N_c / N)
+    const real lrs = sf_log(Sc) - t[1];  // log(S_c / S)
+    const real fN = sf_exp(aN * lrn);
+    const real fS = sf_exp(aS * lrs);
     J[0] = aN * fN / Nc;
     J[1] = aS * fS / Sc;
     J[2] = fN * lrn;
@@ -281,12 +281,12 @@ struct LearningCurve {
     const char* n[] = {"E", "A", "alpha", "x0"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double u = t[0] + p[3];
-    const double lu = sf_log(u);  // NaN for u <= 0: the driver reports a non-finite step
-    const double ua = sf_exp(-p[2] * lu);
-    const double g = p[1] * ua;
-    J[0] = 1.0;
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real u = t[0] + p[3];
+    const real lu = sf_log(u);  // NaN for u <= 0: the driver reports a non-finite step
+    const real ua = sf_exp(-p[2] * lu);
+    const real g = p[1] * ua;
+    J[0] = real(1.0);
     J[1] = ua;
     J[2] = -lu * g;
     J[3] = -p[2] * g / u;
@@ -312,12 +312,12 @@ struct LrAnnealing {
     const char* n[] = {"L0", "A", "alpha", "C"};
     return n[i];
   }
-  SF_HD static double eval(const double* p, const double* t, double* J) {
-    const double ls1 = sf_log(t[0]);
-    const double sa = sf_exp(-p[2] * ls1);  // S1^-alpha
-    const double g = p[1] * sa;
-    const double B = p[0] + g;
-    const double m = 1.0 - p[3] * t[1];
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real ls1 = sf_log(t[0]);
+    const real sa = sf_exp(-p[2] * ls1);  // S1^-alpha
+    const real g = p[1] * sa;
+    const real B = p[0] + g;
+    const real m = real(1.0) - p[3] * t[1];
     J[0] = m;
     J[1] = m * sa;
     J[2] = -m * g * ls1;
