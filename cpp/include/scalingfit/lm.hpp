@@ -295,6 +295,20 @@ SF_ALWAYS_INLINE void reduce_lanes(const Lanes* acc, double* out, std::index_seq
 }  // namespace detail
 #endif
 
+#ifndef SF_LANES_ACCUMULATOR
+// One point's rank-one update of a partial sum s (H's upper triangle, g, cost), for the plain
+// accumulator below.
+template <int P>
+SF_HD inline void add_point(real* s, const real* wj, const real* J, real r, real ci) {
+  constexpr int NH = P * (P + 1) / 2;
+  for (int a = 0, k = 0; a < P; ++a) {
+    for (int b = a; b < P; ++b) s[k++] += wj[a] * J[b];
+  }
+  for (int a = 0; a < P; ++a) s[NH + a] += wj[a] * r;
+  s[NH + P] += ci;
+}
+#endif
+
 // Evaluates the cost, the gradient g and the upper triangle of H (mirrored into the lower
 // one), kLog: log residuals. Returns false when anything is not finite.
 template <class Model, class Loss, bool kLog, bool kExact>
@@ -386,10 +400,10 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   // four partial sums of an entry are combined as (s0 + s1) + (s2 + s3).
   constexpr int NH = P * (P + 1) / 2;
   constexpr int NA = NH + P + 1;  // H's upper triangle, g, cost
-  real acc[4][NA];
-  for (int q = 0; q < 4; ++q) {
-    for (int k = 0; k < NA; ++k) acc[q][k] = real(0);
-  }
+  // Four named partial sums, each updated under a constant index (a switch on the lane): an
+  // array indexed by the lane at run time would live in the GPU thread's local memory.
+  real acc0[NA], acc1[NA], acc2[NA], acc3[NA];
+  for (int k = 0; k < NA; ++k) acc0[k] = acc1[k] = acc2[k] = acc3[k] = real(0);
   const bool weighted = d.w || d.mult;
   int lane = 0;
   for (long long i = 0; i < d.n; ++i) {
@@ -397,18 +411,18 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     if (weighted && !(w > real(0))) continue;
     real J[kMaxParams], wr, r, ci;
     point_terms<Model, Loss, kLog, kExact>(pr, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r, &ci);
-    real* s = acc[lane];
-    lane = (lane + 1) & 3;
     real wj[kMaxParams];
     for (int a = 0; a < P; ++a) wj[a] = wr * J[a];
-    for (int a = 0, k = 0; a < P; ++a) {
-      for (int b = a; b < P; ++b) s[k++] += wj[a] * J[b];
+    switch (lane) {
+      case 0: add_point<P>(acc0, wj, J, r, ci); break;
+      case 1: add_point<P>(acc1, wj, J, r, ci); break;
+      case 2: add_point<P>(acc2, wj, J, r, ci); break;
+      default: add_point<P>(acc3, wj, J, r, ci); break;
     }
-    for (int a = 0; a < P; ++a) s[NH + a] += wj[a] * r;
-    s[NH + P] += ci;
+    lane = (lane + 1) & 3;
   }
   real sums[NA];
-  for (int k = 0; k < NA; ++k) sums[k] = (acc[0][k] + acc[1][k]) + (acc[2][k] + acc[3][k]);
+  for (int k = 0; k < NA; ++k) sums[k] = (acc0[k] + acc1[k]) + (acc2[k] + acc3[k]);
   c = sums[NA - 1];
   for (int a = 0, k = 0; a < P; ++a) {
     g[a] = sums[NH + a];
