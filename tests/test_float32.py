@@ -225,3 +225,28 @@ def test_cli_refit_precision(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     except SystemExit as e:  # argparse's usage error
         rc = e.code
     assert rc == 2 and "float16" in capsys.readouterr().err
+
+
+def test_the_gpu_hosts_float32_rounding_marks_the_problems_the_cpu_build_marks() -> None:
+    """The CUDA backend rounds the prepared data on the host (_cuda._to_float32, runnable
+    without a GPU): it must keep exactly the problems the CPU's float32 build keeps, and round
+    as it does (NumPy's float32 cast is IEEE round-to-nearest, as the build's static_cast)."""
+    from scalingfit import _cuda
+
+    x, y, off, p0 = _batch("saturating_power_law", n_problems=6, n=20, seed=9)
+    x, y = x.copy(), y.copy()
+    y[off[1] + 2] = 5e38     # y overflows float
+    x[off[3] + 5, 0] = 1e-300  # log x = -690.8: fine in float
+    w = np.ones_like(y)
+    w[off[4]] = 1e39         # a weight overflows float
+    m = scalingfit.models.get("saturating_power_law")
+    t, yt, valid = _core.prepare_batch(m.index, x, y, w, off, False)
+    (t32, y32, w32), valid32 = _cuda._to_float32((t, yt, w), off, valid)
+    assert t32.dtype == np.float32 and y32.dtype == np.float32 and w32.dtype == np.float32
+    with np.errstate(over="ignore"):
+        assert np.array_equal(t32, t.astype(np.float32)) and np.array_equal(y32, yt.astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cpu = scalingfit.fit_batch("saturating_power_law", x, y, off, p0, weights=w, precision="float32")
+    assert np.array_equal(valid32 == 0, cpu.status == -3)
+    assert list(np.flatnonzero(valid32 == 0)) == [1, 4]

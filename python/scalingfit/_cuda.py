@@ -336,10 +336,10 @@ def _to_float32(arrays: Sequence[Optional[NDArray[Any]]], offsets: NDArray[np.in
     """The per-point arrays of a float32 call, rounded to float32 as the CPU's float32 build
     rounds them, and ``valid`` with every problem cleared whose rounded values are not all
     finite (finite in double, beyond float's range: |v| > 3.4e38), as that build marks them."""
-    out = [None if a is None else np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
     n = int(offsets[-1])
     bad = np.zeros(n, dtype=bool)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is what is looked for
+        out = [None if a is None else np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
         for a in out:
             if a is not None:
                 bad |= ~np.isfinite(a.reshape(n, -1)).all(axis=1)
