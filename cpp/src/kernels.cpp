@@ -5,8 +5,8 @@
 // with SF_PLAIN_ACCUMULATOR, i.e. the GPU's plain per-point loop instead of the blocked,
 // vectorised sums; never chosen by default, it lets the CPU run and test the order of
 // additions of the CUDA driver), and as 4 ("float32": the plain build with SF_FLOAT32_DATA,
-// float data and per-point arithmetic: the CUDA backend's precision="float32" on the CPU). The core's headers are included inside an unnamed
-// namespace: every function of this build has internal linkage, so the linker can never pick
+// float data and per-point arithmetic: the CUDA backend's precision="float32" on the CPU).
+// The core's headers are included inside an unnamed namespace: every function of this build has internal linkage, so the linker can never pick
 // this build's copy of an inline function for another object. This file uses nothing of the
 // standard library that is not also inline-and-internal here or a plain libm call (the
 // standard headers are included first, outside the namespace).
@@ -127,8 +127,7 @@ constexpr const char* kName = "plain";
 constexpr const char* kName = "float32";
 #endif
 
-const sf_kernels::Isa kThisIsa{kName, static_cast<int>(sizeof(sf::real)), &solve, &resample,
-                               &elementary};
+const sf_kernels::Isa kThisIsa{kName, &solve, &resample, &elementary};
 }  // namespace
 
 namespace sf_kernels {

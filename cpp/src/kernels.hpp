@@ -31,7 +31,7 @@ struct Settings {
 };
 
 // The data arrays (t, y, w, and the bootstrap's yhat, resid and ys) are in the build's
-// precision, Isa::real_bytes: double, or float in the "float32" build.
+// precision: double, or float in the "float32" build (float32() below).
 struct Batch {  // as scalingfit::BatchData
   const void* t;
   const void* y;
@@ -76,7 +76,6 @@ struct Scratch {  // one thread's, see scalingfit::solve_resample_items
 
 struct Isa {
   const char* name;  // "baseline", "avx2", "avx512", "plain", "float32"
-  int real_bytes;    // 8, or 4 for "float32" (its data arrays are float)
   // Items [begin, end) of a batch of fits; false for an unknown model or loss index.
   bool (*solve)(const Settings&, const Batch&, const Items&, const Outputs&, int64_t begin,
                 int64_t end);

@@ -18,9 +18,11 @@ Results come back as NumPy arrays, or stay on the device as CuPy arrays
 ``float32=True`` (the public ``precision="float32"``) compiles the kernels with
 ``-DSF_FLOAT32_DATA=1``: the data live on the device as float32 and the per-point arithmetic
 (model, Jacobian, loss, the sums over the points) runs in float, the solver's step in double:
-the arithmetic of the CPU's "float32" build, whose results it reproduces. CuPy is optional (``pip install 'scalingfit[cuda]'``); without it
-or without a device, ``backend="cuda"`` raises :class:`CudaUnavailableError` and
-``backend="auto"`` runs on the CPU after a one-line notice on the ``scalingfit`` logger.
+the arithmetic of the CPU's "float32" build, whose results it reproduces.
+
+CuPy is optional (``pip install 'scalingfit[cuda]'``); without it or without a device,
+``backend="cuda"`` raises :class:`CudaUnavailableError` and ``backend="auto"`` runs on the CPU
+after a one-line notice on the ``scalingfit`` logger.
 """
 
 from __future__ import annotations
@@ -164,8 +166,8 @@ def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bo
 
 def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool = False) -> str:
     """PTX of the fit and bootstrap kernels of one (model, loss) pair, compiled by NVRTC for
-    ``arch`` with the options the backend uses (float32: of the float32 kernels). Needs CuPy's NVRTC binding and the NVRTC
-    library, not a GPU: a check that an installation can build its kernels. Raises
+    ``arch`` with the options the backend uses (float32: of the float32 kernels). Needs CuPy's
+    NVRTC binding and the NVRTC library, not a GPU: a check that an installation can build its kernels. Raises
     ``RuntimeError`` with NVRTC's log when the compilation fails."""
     try:
         from cupy_backends.cuda.libs import nvrtc

@@ -247,7 +247,7 @@ SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_res
 }
 #endif  // SF_FLOAT32_DATA
 
-// Doubles of the scratch `ys` of solve_resample on the CPU for a problem of n points: the
+// Reals (config.hpp) of the scratch `ys` of solve_resample on the CPU for a problem of n points: the
 // perturbed targets (residual and wild schemes) or the compacted resample (the others:
 // inputs, target and weight of every point drawn). The GPU needs n (no compaction there).
 template <class Model>

@@ -120,10 +120,6 @@ enum Status : int {
   kStatusFtolXtol = 4,
 };
 
-#ifndef SF_SINGULAR_RTOL_F32
-#define SF_SINGULAR_RTOL_F32 1e-5
-#endif
-
 struct Options {
   double ftol = 1e-12;
   double xtol = 1e-10;
@@ -134,8 +130,8 @@ struct Options {
   double initial_damping = 1e-3;
   // Pivot threshold of the scaled J^T J for kStatusSingular. The float32 builds sum J^T J in
   // float (relative rounding ~1e-7 per term), so a rank-deficient J leaves pivots far above
-  // 1e-13 there; SF_SINGULAR_RTOL_F32 is their threshold (see tests/test_float32.py).
-  double singular_rtol = sizeof(real) < sizeof(double) ? SF_SINGULAR_RTOL_F32 : 1e-13;
+  // 1e-13 there; theirs is 1e-5 (see tests/test_float32.py).
+  double singular_rtol = sizeof(real) < sizeof(double) ? 1e-5 : 1e-13;
 };
 
 // One problem's points. t: n x kInputs model inputs (logs already taken when the model
