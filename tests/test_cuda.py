@@ -8,29 +8,35 @@ build), which must give the bits of the CPU's baseline build.
 Also everywhere: the float32 kernels (precision="float32") compile, and most of their
 arithmetic is float.
 
-Marked ``gpu`` (skipped with the reason where CuPy or a device is missing): the GPU against the
-CPU's baseline build (float64) and float32 build on every model and loss, the bootstrap's
-resamples, chunked launches, results left on the device.
+Twice, on a GPU (marked ``gpu``, skipped with the reason where CuPy or a device is missing) and
+emulated (tests/cudaemu: the kernels compiled by the host compiler and run on CPU threads
+behind a CuPy stand-in, so the launch code and the thread-to-item mapping run in CI): the
+backend against the CPU's baseline build (float64) and float32 build on every model and loss,
+the bootstrap's resamples, chunked launches, results left on the device, a refit.
+
+Emulated only: chunking on a small device, the emulator's own checks, the GPU bench's cases.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
 import subprocess
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scalingfit
 from conftest import PROBLEM_SPECS, make_problem, pack_problems
+from cudaemu import cupy_emulator
 from scalingfit import _core, _cuda
 
 MODELS = list(PROBLEM_SPECS)
 LOSSES = list(scalingfit.models.LOSSES)
-needs_gpu = pytest.mark.skipif(not _cuda.available(), reason=f"no CUDA GPU: {_cuda.unavailable_reason()}")
 no_gpu = pytest.mark.skipif(_cuda.available(), reason="a CUDA GPU is present")
 
 
@@ -230,14 +236,54 @@ def test_log1p_within_a_few_ulps() -> None:
         np.testing.assert_array_equal(_core.elementary(2, special), np.log1p(special))
 
 
-# ------------------------------------------------------------------ on a GPU
+# ------------------------------------------------------------------ on a GPU, or emulated
+#
+# Each test below runs twice: on a real GPU ("gpu", marked gpu, skipped without one) and on the
+# test suite's CUDA emulator ("emulated", tests/cudaemu: the same kernel source and the same
+# launch code, the kernels compiled by the host compiler and run on CPU threads). Emulated, the
+# kernels' arithmetic is the host compiler's without contractions, i.e. the CPU's plain build:
+# results must equal the CPU's bit for bit. On the GPU (NVRTC, CUDA's libm) 1e-10 relative.
 
 
-@pytest.mark.gpu
-@needs_gpu
+@pytest.fixture(params=[pytest.param("gpu", marks=pytest.mark.gpu), "emulated"])
+def device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if request.param == "gpu":
+        if not _cuda.available():
+            pytest.skip(f"no CUDA GPU: {_cuda.unavailable_reason()}")
+        yield "gpu"
+        return
+    if cupy_emulator.compiler() is None:
+        pytest.skip("the CUDA emulator needs a C++ compiler")
+    _prebuild_emulated()
+    cupy_emulator.configure()
+    monkeypatch.setattr(_cuda, "_probe", lambda: (cupy_emulator, ""))
+    _cuda._module.cache_clear()
+    try:
+        yield "emulated"
+    finally:
+        _cuda._module.cache_clear()
+
+
+@functools.lru_cache(maxsize=None)
+def _prebuild_emulated() -> None:
+    """Every kernel the tests launch, compiled on all cores at once (~1 s each, 112 of them)."""
+    jobs = [(_cuda.kernel_source(), _cuda._options(f32), _cuda.kernel_names(m, k))
+            for f32 in (False, True) for m in range(len(MODELS)) for k in range(len(LOSSES))]
+    cupy_emulator.prebuild(jobs + [(_cuda.kernel_source(), _cuda._options(), ["sf_multiplicities"])])
+
+
+def _close(device: str, actual: np.ndarray, desired: np.ndarray, rtol: float, msg: str = "",
+           atol: float = 0.0) -> None:
+    """GPU: within rtol; emulated: identical."""
+    if device == "emulated":
+        np.testing.assert_array_equal(actual, desired, err_msg=msg)
+    else:
+        np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol, err_msg=msg)
+
+
 @pytest.mark.parametrize("precision", ["float64", "float32"])
 @pytest.mark.parametrize("model", MODELS)
-def test_gpu_fits_match_the_cpu_baseline(model: str, precision: str, simd: None) -> None:
+def test_gpu_fits_match_the_cpu_baseline(model: str, precision: str, simd: None, device: str) -> None:
     """Every loss, plain and log residuals, with weights: the GPU's fits against the CPU's
     baseline build, or for precision="float32" its float32 build (the same arithmetic: no FMA
     on either side), to 1e-10 relative (float32's arctan loss: 1e-6, CUDA's atanf and glibc's
@@ -253,15 +299,15 @@ def test_gpu_fits_match_the_cpu_baseline(model: str, precision: str, simd: None)
         assert np.array_equal(cpu.status, gpu.status), loss
         ok = cpu.status > 0
         rtol = 1e-6 if (precision, loss) == ("float32", "arctan") else 1e-10
-        np.testing.assert_allclose(gpu.x[ok], cpu.x[ok], rtol=rtol, atol=0, err_msg=loss)
-        np.testing.assert_allclose(gpu.cost[ok], cpu.cost[ok], rtol=rtol, atol=0, err_msg=loss)
-        np.testing.assert_allclose(gpu.cov[ok], cpu.cov[ok], rtol=1e2 * rtol, atol=1e-300, err_msg=loss)
+        _close(device, gpu.x[ok], cpu.x[ok], rtol, loss)
+        _close(device, gpu.cost[ok], cpu.cost[ok], rtol, loss)
+        _close(device, gpu.cov[ok], cpu.cov[ok], 1e2 * rtol, loss, atol=1e-300)
+        if device == "emulated":
+            assert np.array_equal(gpu.iterations, cpu.iterations), loss
 
 
-@pytest.mark.gpu
-@needs_gpu
 @pytest.mark.parametrize("scheme", [0, 1, 4, 5])
-def test_gpu_resamples_are_the_cpu_resamples(scheme: int) -> None:
+def test_gpu_resamples_are_the_cpu_resamples(scheme: int, device: str) -> None:
     n, reps = 37, np.arange(-1, 300, dtype=np.int64)
     groups = (np.arange(n) % 7).astype(np.int32)
     use_groups = scheme in (1, 5)
@@ -272,11 +318,9 @@ def test_gpu_resamples_are_the_cpu_resamples(scheme: int) -> None:
     np.testing.assert_array_equal(gpu, cpu)
 
 
-@pytest.mark.gpu
-@needs_gpu
 @pytest.mark.parametrize("precision", ["float64", "float32"])
 @pytest.mark.parametrize("scheme", ["points", "residual", "wild"])
-def test_gpu_bootstrap_matches_the_cpu(scheme: str, precision: str, simd: None) -> None:
+def test_gpu_bootstrap_matches_the_cpu(scheme: str, precision: str, simd: None, device: str) -> None:
     _core.set_simd_level("baseline")
     x, y, off, p0 = _batch("chinchilla", n_problems=20, n=50, seed=6)
     kw = dict(center=p0, n_resamples=200, method="percentile", scheme=scheme, seed=9,
@@ -286,12 +330,10 @@ def test_gpu_bootstrap_matches_the_cpu(scheme: str, precision: str, simd: None) 
         gpu = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
     assert np.array_equal(cpu.status, gpu.status)
     ok = np.isfinite(cpu.samples)
-    np.testing.assert_allclose(gpu.samples[ok], cpu.samples[ok], rtol=1e-10, atol=0)
+    _close(device, gpu.samples[ok], cpu.samples[ok], 1e-10)
 
 
-@pytest.mark.gpu
-@needs_gpu
-def test_gpu_chunked_launches_and_device_results() -> None:
+def test_gpu_chunked_launches_and_device_results(device: str) -> None:
     x, y, off, p0 = _batch("saturating_power_law", n_problems=500, n=10, seed=7)
     P = p0.shape[1]
     m = scalingfit.models.get("saturating_power_law")
@@ -304,7 +346,7 @@ def test_gpu_chunked_launches_and_device_results() -> None:
     for a, b, c in zip(whole, chunked, on_device):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c.get())
-    assert type(on_device[0]).__module__.startswith("cupy")
+    assert isinstance(on_device[0], _cuda._cupy().ndarray)  # left on the device
 
 
 @no_gpu
@@ -324,10 +366,12 @@ def test_cli_backend_without_a_gpu(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "needs CuPy and a CUDA GPU" in capsys.readouterr().err
 
 
-@pytest.mark.gpu
-@needs_gpu
-def test_gpu_refit_matches_the_cpu(tmp_path: Path) -> None:
+def test_gpu_refit_matches_the_cpu(tmp_path: Path, simd: None, device: str) -> None:
+    """A run table refit end to end (multi-start fits, bootstrap intervals) on either backend,
+    the CPU in its baseline build (the default AVX-512 / AVX2 builds contract into FMAs: their
+    estimates differ from the GPU's by up to 3e-7 relative, the fits' own tolerance)."""
     pytest.importorskip("duckdb")
+    _core.set_simd_level("baseline")
     from scalingfit import _synthdb
     from scalingfit.refit import LAWS, RefitConfig, fit_frame
 
@@ -342,4 +386,105 @@ def test_gpu_refit_matches_the_cpu(tmp_path: Path) -> None:
     for col in ("estimate", "stderr", "ci_low", "ci_high"):
         a, b = cpu[col].to_numpy(dtype=float), gpu[col].to_numpy(dtype=float)
         ok = np.isfinite(a)
-        np.testing.assert_allclose(b[ok], a[ok], rtol=1e-8, err_msg=col)
+        _close(device, b[ok], a[ok], 1e-8, col)
+
+
+# ------------------------------------------------------------------ emulated only
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    if cupy_emulator.compiler() is None:
+        pytest.skip("the CUDA emulator needs a C++ compiler")
+    cupy_emulator.configure()
+    monkeypatch.setattr(_cuda, "_probe", lambda: (cupy_emulator, ""))
+    _cuda._module.cache_clear()
+    try:
+        yield cupy_emulator
+    finally:
+        cupy_emulator.configure()
+        _cuda._module.cache_clear()
+
+
+def test_a_small_device_streams_the_items_in_chunks(emulator: Any, simd: None) -> None:
+    """On a device with little free memory the items go through in several launches sized to it
+    (two chunks in flight): the same bits as one launch and as the CPU; a device too small for
+    even one item's scratch raises MemoryError naming the sizes, and nothing is left allocated."""
+    _core.set_simd_level("baseline")
+    x, y, off, p0 = _batch("chinchilla", n_problems=40, n=30, seed=8)
+    kw = dict(center=p0, n_resamples=50, method="percentile", seed=3)
+    with _quiet():
+        cpu = scalingfit.bootstrap_batch("chinchilla", x, y, off, **kw)
+        big = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
+        before = emulator.STATE.launches
+        # One multiprocessor: 1,024 threads' scratch of 30 x 12 B + 4 B, 2 x 373 kB; the data 40 kB;
+        # 72 B per item in two chunks in flight: room for ~480 of the 2,040 items.
+        emulator.configure(n_sm=1, total_bytes=1_400_000)
+        small = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
+        launches = emulator.STATE.launches - before
+    np.testing.assert_array_equal(small.samples, cpu.samples)
+    np.testing.assert_array_equal(big.samples, cpu.samples)
+    assert launches >= 3, launches
+    emulator.configure(n_sm=1, total_bytes=1_000_000)
+    with pytest.raises(MemoryError, match="bytes free"):
+        scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
+    import gc
+
+    gc.collect()
+    assert emulator.STATE.used == 0
+
+
+def test_the_emulator_checks_kernel_arguments(emulator: Any) -> None:
+    """The check the GPU cannot make: each argument's bytes against the kernel's parameter."""
+    fn = _cuda._module().get_function("sf_multiplicities")
+    off = emulator.asarray(np.array([0, 5], dtype=np.int64))
+    out = emulator.empty(5, dtype=np.int32)
+    args = [off, np.int32(0), np.uint64(1), off, off, off, off, off, np.int64(1), out, out,
+            np.int64(5), np.int64(1), np.int32(0)]
+    fn((1,), (32,), args)
+    assert (out.get() >= 0).all()
+    bad = list(args)
+    bad[8] = np.int32(1)  # n_items is long long
+    with pytest.raises(RuntimeError, match="argument 8 has 4 bytes, the kernel's parameter 8"):
+        fn((1,), (32,), bad)
+    bad[8] = 1
+    with pytest.raises(TypeError, match="argument 8: int"):
+        fn((1,), (32,), bad)
+    with pytest.raises(RuntimeError, match="takes 14 arguments"):
+        fn((1,), (32,), args[:-1])
+
+
+def test_the_emulator_reports_a_barrier_that_not_every_thread_reaches(emulator: Any) -> None:
+    """Shared memory and __syncthreads work across a block's threads, and a barrier inside a
+    branch some threads skip is an error instead of a hang."""
+    code = r'''
+extern "C" __global__ void reverse(const double* in, double* out, int diverge) {
+  double* s = static_cast<double*>(sf_emu_shared());
+  const unsigned t = threadIdx.x, b = blockIdx.x, n = blockDim.x;
+  s[t] = in[b * n + t];
+  if (!diverge || t % 2 == 0) __syncthreads();
+  out[b * n + t] = s[n - 1 - t];
+}'''
+    fn = emulator.RawModule(code=code).get_function("reverse")
+    a = emulator.asarray(np.arange(128.0))
+    out = emulator.zeros(128)
+    fn((2,), (64,), [a, out, np.int32(0)], shared_mem=64 * 8)
+    np.testing.assert_array_equal(out.get(), np.concatenate([np.arange(63.0, -1, -1), np.arange(127.0, 63, -1)]))
+    with pytest.raises(RuntimeError, match="not every thread of the block reached the barrier"):
+        fn((1,), (64,), [a, out, np.int32(1)], shared_mem=64 * 8)
+
+
+def test_the_gpu_bench_runs_emulated(emulator: Any) -> None:
+    """`scalingfit bench --cuda`'s cases, small, through the emulator: their agreement columns
+    measure the emulated kernels against the CPU's baseline (float32: float32) build: identical."""
+    from scalingfit import _bench_cuda
+
+    with _quiet():
+        rows = [_bench_cuda.case_fits(1_200, 1, 10), _bench_cuda.case_bootstrap(12, 20, 1, 4),
+                _bench_cuda.case_fits(1_200, 1, 10, "float32")]
+    # float32 against the CPU's float32 build, the others against its baseline build
+    assert [r.max_rel_diff_vs_cpu for r in rows] == [0.0, 0.0, 0.0]
+    assert [r.bitwise_equal for r in rows] == [1.0, 1.0, 1.0]
+    assert all(r.gpu_fits_per_s > 0 and r.cpu_fits_per_s > 0 for r in rows)
+    assert "emulator" in rows[0].device
+    assert "(b) chinchilla bootstrap" in _bench_cuda.format_table(rows)

@@ -9,6 +9,12 @@
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define SF_HD __host__ __device__
 #define SF_DEVICE_COMPILE 1
+#elif defined(SF_CUDA_EMULATION)
+// The device code compiled by the host compiler, for the test suite's CUDA emulator
+// (tests/cudaemu: its prelude defines the CUDA intrinsics used below).
+#define SF_HD
+#define SF_DEVICE_COMPILE 1
+#include <cmath>
 #else
 #define SF_HD
 #include <cmath>

@@ -1,0 +1,167 @@
+// tests/cudaemu/cuda_emu.hpp -- the CUDA run time the kernels of device.cuh need, on CPU threads.
+//
+// For the test suite's CUDA emulator (cupy_emulator.py): the kernels' source is compiled by the
+// host C++ compiler with this prelude, and a launch runs every block of the grid in turn, each
+// block as blockDim.x operating-system threads (so __syncthreads is a real barrier between
+// concurrently running threads, and a thread that misses it is reported, not hung). It checks
+// the thread-to-item mapping, the kernels' arguments and the Python launch code; it says
+// nothing about the GPU's code generation or speed. Not part of the package.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+
+struct sf_emu_dim3 {
+  unsigned x = 1, y = 1, z = 1;
+};
+
+// Per emulated thread: its indices and its block (set by the launcher before the kernel runs).
+inline thread_local sf_emu_dim3 threadIdx, blockIdx;
+inline sf_emu_dim3 blockDim, gridDim;  // one launch at a time (sf_emu::launch_mutex)
+
+inline long long __double_as_longlong(double x) {
+  long long b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+inline double __longlong_as_double(long long b) {
+  double x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
+inline int __float_as_int(float x) {
+  int b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+inline float __int_as_float(int b) {
+  float x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
+
+namespace sf_emu {
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The barrier of one block: every thread of the block must arrive (CUDA: a __syncthreads that
+// not all threads reach is undefined). A thread that has left the kernel, or waits elsewhere,
+// never arrives: the barrier then fails with an error instead of hanging.
+class Block {
+ public:
+  Block(unsigned n, std::size_t shared_bytes) : n_(n), shared_(shared_bytes + 16) {}
+  void sync() {
+    std::unique_lock<std::mutex> lock(m_);
+    const unsigned long long gen = gen_;
+    if (exited_ > 0) failed_ = true, cv_.notify_all();
+    if (failed_) throw Error("__syncthreads: not every thread of the block reached the barrier");
+    if (++arrived_ == n_) {
+      release();
+      return;
+    }
+    if (!cv_.wait_for(lock, std::chrono::seconds(20), [&] { return gen_ != gen || failed_; }))
+      failed_ = true, cv_.notify_all();
+    if (failed_) throw Error("__syncthreads: not every thread of the block reached the barrier");
+  }
+  void exit() {  // a thread left the kernel: a barrier it has not reached can never complete
+    std::lock_guard<std::mutex> lock(m_);
+    ++exited_;
+    if (arrived_ > 0) failed_ = true, cv_.notify_all();
+  }
+  void* shared() { return shared_.data(); }
+
+ private:
+  void release() {
+    arrived_ = 0;
+    ++gen_;
+    cv_.notify_all();
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  unsigned n_, arrived_ = 0, exited_ = 0;
+  unsigned long long gen_ = 0;
+  bool failed_ = false;
+  std::vector<unsigned char> shared_;  // the block's dynamic shared memory
+};
+
+inline thread_local Block* current_block = nullptr;
+inline std::mutex launch_mutex;
+
+template <class T>
+using Arg = std::remove_cv_t<std::remove_reference_t<T>>;
+
+template <class... A, std::size_t... I>
+void call(void (*kernel)(A...), void** args, std::index_sequence<I...>) {
+  kernel(*static_cast<Arg<A>*>(args[I])...);
+}
+
+// Runs kernel<<<grid, block, shared_bytes>>>(args...): args[i] points at argument i's bytes,
+// sizes[i] is how many bytes the caller packed for it (checked against the kernel's parameter,
+// as the GPU cannot). Returns 0, or 1 with a message in err.
+template <class... A>
+int launch(void (*kernel)(A...), unsigned grid, unsigned block, std::size_t shared_bytes,
+           void** args, const long long* sizes, int n_args, char* err, int err_len) {
+  auto fail = [&](const std::string& m) {
+    std::snprintf(err, static_cast<std::size_t>(err_len), "%s", m.c_str());
+    return 1;
+  };
+  constexpr std::size_t want[] = {sizeof(Arg<A>)..., 0};
+  if (n_args != static_cast<int>(sizeof...(A)))
+    return fail("the kernel takes " + std::to_string(sizeof...(A)) + " arguments, the launch passed " +
+                std::to_string(n_args));
+  for (int i = 0; i < n_args; ++i)
+    if (sizes[i] != static_cast<long long>(want[i]))
+      return fail("argument " + std::to_string(i) + " has " + std::to_string(sizes[i]) +
+                  " bytes, the kernel's parameter " + std::to_string(want[i]));
+  if (grid == 0 || block == 0 || block > 1024) return fail("bad launch configuration");
+  std::lock_guard<std::mutex> one_launch(launch_mutex);
+  gridDim.x = grid;
+  blockDim.x = block;
+  std::string first_error;
+  std::mutex error_mutex;
+  for (unsigned b = 0; b < grid && first_error.empty(); ++b) {
+    Block blk(block, shared_bytes);
+    std::vector<std::thread> threads;
+    threads.reserve(block);
+    for (unsigned t = 0; t < block; ++t) {
+      threads.emplace_back([&, b, t] {
+        blockIdx.x = b;
+        threadIdx.x = t;
+        current_block = &blk;
+        try {
+          call(kernel, args, std::index_sequence_for<A...>{});
+        } catch (const std::exception& e) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (first_error.empty())
+            first_error = "block " + std::to_string(b) + " thread " + std::to_string(t) + ": " + e.what();
+        }
+        blk.exit();
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  return first_error.empty() ? 0 : fail(first_error);
+}
+
+}  // namespace sf_emu
+
+inline void __syncthreads() { sf_emu::current_block->sync(); }
+// The block's dynamic shared memory (`extern __shared__` in CUDA; device.cuh's SF_SHARED).
+inline void* sf_emu_shared() { return sf_emu::current_block->shared(); }
