@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import logging
 import shutil
 import subprocess
@@ -150,12 +151,12 @@ def test_kernels_compile_for_hopper(tmp_path: Path) -> None:
     lines = [_cuda.kernel_source()]
     fit_args = ("const double*, const double*, const double*, const long long*, const unsigned char*, "
                 "long long, const long long*, const double*, long long, const double*, const double*, "
-                "double, double, double, int, double, int, double*, double*, double*, int*, int*, int")
+                "double, double, double, int, double, int, double*, double*, double*, int*, int*, long long, int")
     boot_args = ("const double*, const double*, const double*, const long long*, const unsigned char*, "
                  "long long, int, int, unsigned long long, const long long*, const int*, const long long*, "
                  "const double*, const double*, const double*, const long long*, const long long*, "
                  "long long, const double*, const double*, double, double, double, int, double, int, "
-                 "double*, double*, double*, int*, int*, int*, int*, double*, long long, long long, int")
+                 "double*, double*, double*, int*, int*, int*, int*, double*, long long, long long, long long, int")
     for model, loss in PAIRS:
         fit, boot = _cuda.kernel_names(model, loss)
         lines.append(f"template __global__ void {fit}({fit_args});")
@@ -481,10 +482,111 @@ def test_the_gpu_bench_runs_emulated(emulator: Any) -> None:
 
     with _quiet():
         rows = [_bench_cuda.case_fits(1_200, 1, 10), _bench_cuda.case_bootstrap(12, 20, 1, 4),
-                _bench_cuda.case_fits(1_200, 1, 10, "float32")]
+                _bench_cuda.case_fits(1_200, 1, 10, "float32"),
+                _bench_cuda.case_bootstrap(12, 20, 1, 4, stage=False)]
     # float32 against the CPU's float32 build, the others against its baseline build
-    assert [r.max_rel_diff_vs_cpu for r in rows] == [0.0, 0.0, 0.0]
-    assert [r.bitwise_equal for r in rows] == [1.0, 1.0, 1.0]
+    assert [r.max_rel_diff_vs_cpu for r in rows] == [0.0] * 4
+    assert [r.bitwise_equal for r in rows] == [1.0] * 4
+    assert rows[3].case.endswith("unstaged") and _cuda.STAGE_ENV not in os.environ
     assert all(r.gpu_fits_per_s > 0 and r.cpu_fits_per_s > 0 for r in rows)
     assert "emulator" in rows[0].device
     assert "(b) chinchilla bootstrap" in _bench_cuda.format_table(rows)
+
+
+def _plan_reference(offsets: np.ndarray, problem: np.ndarray, base: int, end: int, cap: int) -> tuple:
+    """device.cuh's plan_stage, restated: the whole problems from the tile's first item's to its
+    last item's that fit in cap points, counted from the first."""
+    ja, jb = int(problem[base]), int(problem[end - 1])
+    if cap <= 0 or ja < 0 or jb >= len(offsets) - 1 or jb < ja:
+        return (0, -1, 0, 0)
+    fits = [j for j in range(ja, jb + 1) if offsets[j + 1] - offsets[ja] <= cap]
+    if not fits:
+        return (0, -1, 0, 0)
+    return (ja, fits[-1], int(offsets[ja]), int(offsets[fits[-1] + 1] - offsets[ja]))
+
+
+def test_the_staging_plan(emulator: Any) -> None:
+    """plan_stage (device.cuh) against its restatement, on tiles over sorted, unsorted and
+    invalid items and capacities from 0 to all points; and stage_capacity's choice of the
+    shared memory size."""
+    code = _cuda.kernel_source() + r'''
+extern "C" __global__ void plan(const long long* offsets, long long n_problems,
+                                const long long* problem, const long long* tiles, long long n_tiles,
+                                long long cap, long long* out) {
+  using namespace scalingfit;
+  const BatchData d{nullptr, nullptr, nullptr, offsets, nullptr, n_problems};
+  for (long long i = threadIdx.x; i < n_tiles; i += blockDim.x) {
+    const Stage s = plan_stage(d, problem, tiles[2 * i], tiles[2 * i + 1], cap);
+    out[4 * i] = s.ja, out[4 * i + 1] = s.jc, out[4 * i + 2] = s.r0, out[4 * i + 3] = s.n;
+  }
+}'''
+    fn = emulator.RawModule(code=code, options=_cuda._options()).get_function("plan")
+    rng = np.random.default_rng(12)
+    sizes = rng.integers(0, 30, 40)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    problem = np.concatenate([np.sort(rng.integers(0, 40, 300)), rng.integers(-2, 42, 100)]).astype(np.int64)
+    tiles = np.array([(a, min(a + L, 400)) for L in (1, 7, 32, 128) for a in range(0, 400, L)], dtype=np.int64)
+    for cap in (0, 1, 17, 29, 60, 200, int(offsets[-1])):
+        out = emulator.zeros(4 * len(tiles), dtype=np.int64)
+        fn((1,), (64,), [emulator.asarray(offsets), np.int64(40), emulator.asarray(problem),
+                         emulator.asarray(tiles), np.int64(len(tiles)), np.int64(cap), out])
+        got = out.get().reshape(-1, 4)
+        want = np.array([_plan_reference(offsets, problem, a, b, cap) for a, b in tiles])
+        np.testing.assert_array_equal(got, want, err_msg=f"cap {cap}")
+    # The shared memory a launch asks for: the widest tile of 128 items, within 48 kB.
+    items = np.repeat(np.arange(40, dtype=np.int64), 10)  # 10 starts per problem
+    span = max(offsets[items[min(a + 127, 399)] + 1] - offsets[items[a]] for a in range(0, 400, 128))
+    assert _cuda.stage_capacity(items, offsets, 24) == span
+    assert _cuda.stage_capacity(items, offsets, 24 << 10) == 2  # 48 kB of 24 kB points
+    assert _cuda.stage_capacity(items[::-1].copy(), offsets, 24) == 0  # unsorted: nothing staged
+    assert _cuda.stage_capacity(items, offsets, 24, stage_points=5) == 5
+    with pytest.raises(ValueError, match="stage_points"):
+        _cuda.stage_capacity(items, offsets, 24, stage_points=-1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(_cuda.STAGE_ENV, "0")
+        assert _cuda.stage_capacity(items, offsets, 24) == 0
+        assert _cuda.stage_capacity(items, offsets, 24, stage_points=7) == 7  # the argument wins
+        mp.setenv(_cuda.STAGE_ENV, "lots")
+        with pytest.raises(ValueError, match="SCALINGFIT_CUDA_STAGE_POINTS must be an integer"):
+            _cuda.stage_capacity(items, offsets, 24)
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_staging_never_changes_a_bit(precision: str, device: str, simd: None) -> None:
+    """Fits and bootstrap replicates (with weights, and the residual scheme's staged yhat and
+    residuals) are the same bits with the automatic staging, none, a capacity of one problem
+    or less, and with the items in random order (nothing staged): the copy is never read
+    where it was not written (emulated: shared memory starts as NaN), and equal the CPU's."""
+    _core.set_simd_level("baseline")
+    f32 = precision == "float32"
+    x, y, off, p0 = _batch("chinchilla", n_problems=24, n=30, seed=13)
+    m = scalingfit.models.get("chinchilla")
+    P = p0.shape[1]
+    lo, hi = np.full(P, -np.inf), np.full(P, np.inf)
+    w = np.random.default_rng(14).integers(0, 3, y.shape[0]).astype(float)
+    starts = 6
+    problem = np.repeat(np.arange(24, dtype=np.int64), starts)
+    starts_p0 = np.repeat(p0, starts, axis=0) * (1 + 0.02 * np.random.default_rng(15).standard_normal((24 * starts, P)))
+    order = np.random.default_rng(16).permutation(len(problem))
+    fit_args = (m.index, 1, np.ascontiguousarray(x), y, w, off)
+    tail = (lo, hi, 1e-12, 1e-10, 1e-10, 200, 0.05, False, True)
+    cpu = _core.solve_batch(*fit_args, problem, starts_p0, *tail, 1, f32)
+    cpu_shuffled = _core.solve_batch(*fit_args, problem[order], starts_p0[order], *tail, 1, f32)
+    for stage in (None, 0, 30, 29, 61):
+        gpu = _cuda.solve_batch(*fit_args, problem, starts_p0, *tail, None, f32, stage_points=stage)
+        shuffled = _cuda.solve_batch(*fit_args, problem[order], starts_p0[order], *tail, None, f32,
+                                     stage_points=stage)
+        for name, a, b, c, d in zip(("x", "cov", "cost", "status", "iterations"), gpu, cpu, shuffled, cpu_shuffled):
+            _close(device, a, b, 1e-10 if name != "cov" else 1e-8, f"fit {name}, stage {stage}")
+            _close(device, c, d, 1e-10 if name != "cov" else 1e-8, f"shuffled {name}, stage {stage}")
+    reps = np.arange(-1, 40, dtype=np.int64)
+    item_p, item_r = np.repeat(np.arange(24, dtype=np.int64), len(reps)), np.tile(reps, 24)
+    for scheme in (0, 2):  # points (multiplicities), residual (staged yhat and residuals)
+        args = (m.index, 0, np.ascontiguousarray(x), y, w, off, p0, lo, hi, scheme, 0, 5, None, None,
+                None, item_p, item_r, 1e-12, 1e-10, 1e-10, 200, 1.0, False, False)
+        ref = _core.bootstrap_batch(*args, 1, f32)
+        for stage in (None, 0, 30, 45):
+            got = _cuda.bootstrap_batch(*args, None, f32, stage_points=stage)
+            for name, a, b in zip(("x", "cov", "cost", "status", "iterations"), got, ref):
+                if b is not None:
+                    _close(device, a, b, 1e-10, f"bootstrap {name}, scheme {scheme}, stage {stage}")

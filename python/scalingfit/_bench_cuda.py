@@ -14,14 +14,18 @@ the parameters and the fraction of fits whose parameters are bit-identical.
 Both cases run twice: float64, and precision="float32" (float data and per-point arithmetic on
 the GPU). The CPU column is always the float64 engine (what a user without a GPU runs); the
 float32 rows' agreement columns compare with the CPU's float32 build (the same arithmetic).
+Case (b) runs a third time with the shared-memory staging of the problems' points switched off
+(``SCALINGFIT_CUDA_STAGE_POINTS=0``): what staging is worth.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
 from dataclasses import asdict, dataclass
+from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -89,6 +93,22 @@ def _baseline(fn: Callable[[], Any]) -> Any:
         _core.set_simd_level(before)
 
 
+@contextlib.contextmanager
+def _staging(on: bool) -> Iterator[None]:
+    """Off: the problems' points stay in device memory (no shared-memory staging), for the
+    comparison row of case (b)."""
+    before = os.environ.get(_cuda.STAGE_ENV)
+    if not on:
+        os.environ[_cuda.STAGE_ENV] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_cuda.STAGE_ENV, None)
+        else:
+            os.environ[_cuda.STAGE_ENV] = before
+
+
 def case_fits(n_problems: int, threads: int, cpu_fraction: int, precision: str = "float64") -> GpuRow:
     p = make_problems("saturating_power_law", n_problems, 10, seed=1)
 
@@ -111,7 +131,7 @@ def case_fits(n_problems: int, threads: int, cpu_fraction: int, precision: str =
 
 
 def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction: int,
-                   precision: str = "float64") -> GpuRow:
+                   precision: str = "float64", stage: bool = True) -> GpuRow:
     p = make_problems("chinchilla", n_problems, 50, seed=5)
     center = fit_batch(p.model, p.x, p.y, p.offsets, p.p0, compute_cov=False).x
 
@@ -121,7 +141,8 @@ def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction
                                threads=threads if backend == "cpu" else None, precision=prec)
 
     run(_subset(p, 10), "cuda", 10)  # compiles the kernels
-    gpu, t_gpu = _timed(lambda: run(p, "cuda"))
+    with _staging(stage):
+        gpu, t_gpu = _timed(lambda: run(p, "cuda"))
     sub = _subset(p, max(1, n_problems // cpu_fraction))
     _, t_cpu = _timed(lambda: run(sub, "cpu", prec="float64"))
     small = _subset(p, min(200, n_problems))
@@ -129,7 +150,7 @@ def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction
     diff, same = _agreement(np.asarray(gpu.samples)[: small.n_problems], np.asarray(ref.samples))
     n_fits = n_problems * n_resamples
     cpu_rate = sub.n_problems * n_resamples / t_cpu
-    tag = "" if precision == "float64" else f" {precision}"
+    tag = ("" if precision == "float64" else f" {precision}") + ("" if stage else " unstaged")
     return GpuRow(f"(b) chinchilla bootstrap, 50 pts x {n_resamples}{tag}", n_fits, t_gpu,
                   n_fits / t_gpu, threads, cpu_rate, (n_fits / t_gpu) / cpu_rate, diff, same,
                   device_name(), "whole call: replicate -1 (point fits re-solved) + replicates + intervals")
@@ -144,7 +165,8 @@ def cuda_suite(threads: Optional[int] = None, quick: bool = False) -> list[GpuRo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return [case_fits(n_fits, thr, 10), case_fits(n_fits, thr, 10, "float32"),
-                case_bootstrap(n_boot, 1_000, thr, 50), case_bootstrap(n_boot, 1_000, thr, 50, "float32")]
+                case_bootstrap(n_boot, 1_000, thr, 50), case_bootstrap(n_boot, 1_000, thr, 50, "float32"),
+                case_bootstrap(n_boot, 1_000, thr, 50, stage=False)]
 
 
 def format_table(rows: list[GpuRow]) -> str:

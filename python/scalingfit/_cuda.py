@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,8 @@ _BLOCK = 128  # threads per block
 _BLOCKS_PER_SM = 8  # grid-stride launches: enough resident blocks to fill each multiprocessor
 _STAGING_BYTES = 256 << 20  # pinned host staging per stream, outputs of one chunk
 _DEVICE_FRACTION = 0.6  # of the free device memory, for one call's data, items and scratch
+_SHARED_BYTES = 48 << 10  # the most dynamic shared memory a block may take without opting in
+STAGE_ENV = "SCALINGFIT_CUDA_STAGE_POINTS"
 _FLAG_W, _FLAG_COV, _FLAG_PID, _FLAG_GROUPS, _FLAG_TARGETS = 1, 2, 4, 8, 16  # device.cuh
 _TARGET_SCHEMES = (2, 3)  # residual, wild (bootstrap.hpp)
 _GROUP_SCHEMES = (1, 5)  # groups, jackknife groups
@@ -266,6 +269,8 @@ def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
     if max_items_per_launch is not None:
         chunk = min(chunk, int(max_items_per_launch))
     chunk = max(1, min(chunk, max(n_items, 1)))
+    if chunk > _BLOCK:  # tiles of _BLOCK items (device.cuh) then start where stage_capacity's do
+        chunk -= chunk % _BLOCK
     ranges = [(a, min(a + chunk, n_items)) for a in range(0, n_items, chunk)]
 
     if return_cupy:
@@ -321,6 +326,33 @@ def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
     return tuple(host)
 
 
+def stage_capacity(item_problem: NDArray[np.int64], offsets: NDArray[np.int64],
+                   point_bytes: int, stage_points: Optional[int] = None) -> int:
+    """Points of shared memory per block for staging (device.cuh): enough for the widest tile
+    of ``_BLOCK`` items (from its first item's problem to its last's), at most
+    ``_SHARED_BYTES``. ``stage_points``, else the environment variable
+    ``SCALINGFIT_CUDA_STAGE_POINTS``, overrides it (0: no staging; a tuning knob, results
+    do not depend on it)."""
+    if stage_points is None and os.environ.get(STAGE_ENV, "").strip():
+        try:
+            stage_points = int(os.environ[STAGE_ENV])
+        except ValueError:
+            raise ValueError(f"{STAGE_ENV} must be an integer, got {os.environ[STAGE_ENV]!r}") from None
+    if stage_points is not None:
+        if int(stage_points) < 0:
+            raise ValueError("stage_points must be >= 0")
+        return int(stage_points)
+    n = int(item_problem.shape[0])
+    n_problems = int(offsets.shape[0]) - 1
+    if n == 0 or n_problems == 0:
+        return 0
+    first = item_problem[::_BLOCK]
+    last = item_problem[np.minimum(np.arange(_BLOCK - 1, n + _BLOCK - 1, _BLOCK), n - 1)]
+    ok = (first >= 0) & (last < n_problems) & (last >= first)
+    span = offsets[last[ok] + 1] - offsets[first[ok]]
+    return int(min(_SHARED_BYTES // max(int(point_bytes), 1), span.max(initial=0)))
+
+
 def _f8(v: float) -> np.float64:
     return np.float64(v)
 
@@ -351,6 +383,10 @@ def _to_float32(arrays: Sequence[Optional[NDArray[Any]]], offsets: NDArray[np.in
     return out, valid
 
 
+def _n_inputs(t: NDArray[Any]) -> int:
+    return int(t.shape[1]) if t.ndim == 2 else 1
+
+
 def _check_items(n_items: int, P: int, p0: Optional[NDArray[Any]], lo: NDArray[Any],
                  hi: NDArray[Any]) -> None:
     if p0 is not None and p0.shape != (n_items, P):
@@ -365,10 +401,11 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
                 hi: NDArray[np.float64], ftol: float, xtol: float, gtol: float, max_iter: int,
                 f_scale: float, log_residuals: bool, compute_cov: bool,
                 n_threads: Optional[int] = None, float32: bool = False, *,
-                return_cupy: bool = False,
-                max_items_per_launch: Optional[int] = None) -> tuple[Any, ...]:
+                return_cupy: bool = False, max_items_per_launch: Optional[int] = None,
+                stage_points: Optional[int] = None) -> tuple[Any, ...]:
     """``_core.solve_batch`` on the GPU (``n_threads`` is ignored): (x, cov or None, cost,
-    status, iterations) per item."""
+    status, iterations) per item. ``stage_points``: shared memory per block, in points, for
+    the problems' points (:func:`stage_capacity`; 0: read them from device memory)."""
     cp = _cupy()
     t, yt, valid = _core.prepare_batch(model, x, y, weights, offsets, log_residuals)
     if float32:
@@ -383,6 +420,8 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
     reserved = sum(int(a.nbytes) for a in (t, yt, offsets, valid)) + (weights.nbytes if weights is not None else 0)
     n_problems = int(offsets.shape[0]) - 1
     flags = (_FLAG_W if weights is not None else 0) | (_FLAG_COV if compute_cov else 0)
+    point_bytes = t.itemsize * (_n_inputs(t) + 1 + (weights is not None))
+    cap = stage_capacity(problem, offsets, point_bytes, stage_points)
 
     def launch(d_in: list[Any], d_out: list[Any], n: int) -> None:
         prob, start = d_in
@@ -390,7 +429,8 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
         fn((dev.grid(n),), (_BLOCK,), (
             d_t, d_y, d_w, d_off, d_valid, _i8(n_problems), prob, start, _i8(n), d_lo, d_hi,
             _f8(ftol), _f8(xtol), _f8(gtol), _i4(max_iter), _f8(f_scale), _i4(bool(log_residuals)),
-            ox, dev.dummy if ocov is None else ocov, ocost, ostatus, oiter, _i4(flags)))
+            ox, dev.dummy if ocov is None else ocov, ocost, ostatus, oiter, _i8(cap), _i4(flags)),
+           shared_mem=cap * point_bytes)
 
     return _run_items(dev, n_items, P, compute_cov, [problem, p0], launch, reserved, 0,
                       return_cupy, max_items_per_launch)
@@ -405,9 +445,11 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
                     ftol: float, xtol: float, gtol: float, max_iter: int, f_scale: float,
                     log_residuals: bool, compute_cov: bool, n_threads: Optional[int] = None,
                     float32: bool = False, *, return_cupy: bool = False,
-                    max_items_per_launch: Optional[int] = None) -> tuple[Any, ...]:
+                    max_items_per_launch: Optional[int] = None,
+                    stage_points: Optional[int] = None) -> tuple[Any, ...]:
     """``_core.bootstrap_batch`` on the GPU (``n_threads`` is ignored): each item regenerates
-    its resample from the Philox stream of (seed, problem, replicate) on its GPU thread."""
+    its resample from the Philox stream of (seed, problem, replicate) on its GPU thread.
+    ``stage_points``: as for :func:`solve_batch`."""
     cp = _cupy()
     n_problems = int(offsets.shape[0]) - 1
     t, yt, valid = _core.prepare_batch(model, x, y, weights, offsets, log_residuals)
@@ -444,6 +486,8 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
     flags = ((_FLAG_W if weights is not None else 0) | (_FLAG_COV if compute_cov else 0)
              | (_FLAG_PID if problem_id is not None else 0) | (_FLAG_GROUPS if use_groups else 0)
              | (_FLAG_TARGETS if targets else 0))
+    point_bytes = t.itemsize * (_n_inputs(t) + 1 + (weights is not None) + 2 * targets)
+    cap = stage_capacity(item_problem, offsets, point_bytes, stage_points)
 
     def launch(d_in: list[Any], d_out: list[Any], n: int) -> None:
         prob, rep = d_in
@@ -458,7 +502,8 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
             np.uint64(seed), d_pid, d_group, d_ng, d_yhat, d_resid, d_center, prob, rep, _i8(n),
             d_lo, d_hi, _f8(ftol), _f8(xtol), _f8(gtol), _i4(max_iter), _f8(f_scale),
             _i4(bool(log_residuals)), ox, dev.dummy if ocov is None else ocov, ocost, ostatus,
-            oiter, mult, gcount, ys, _i8(max_points), _i8(max_groups), _i4(flags)))
+            oiter, mult, gcount, ys, _i8(max_points), _i8(max_groups), _i8(cap), _i4(flags)),
+           shared_mem=cap * point_bytes)
 
     scratch = (4 + np.dtype(real).itemsize) * max_points + 4 * max_groups
     return _run_items(dev, int(item_problem.shape[0]), P, compute_cov, [item_problem, item_replicate],

@@ -66,7 +66,9 @@ struct Error : std::runtime_error {
 // never arrives: the barrier then fails with an error instead of hanging.
 class Block {
  public:
-  Block(unsigned n, std::size_t shared_bytes) : n_(n), shared_(shared_bytes + 16) {}
+  // Shared memory starts as 0xFF bytes (NaN as doubles and floats): a value read before it was
+  // written shows up in the results.
+  Block(unsigned n, std::size_t shared_bytes) : n_(n), shared_(shared_bytes + 16, 0xFF) {}
   void sync() {
     std::unique_lock<std::mutex> lock(m_);
     const unsigned long long gen = gen_;

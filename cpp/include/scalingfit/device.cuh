@@ -2,12 +2,20 @@
 //
 // Compiled at run time by NVRTC (through CuPy, python/scalingfit/_cuda.py) from the same
 // headers as the CPU build: the kernels below only map GPU threads to items and call the
-// per-item functions of items.hpp, which the CPU driver (batch.hpp) calls too. Each thread
-// walks the items k = thread, thread + stride, ... (a grid-stride loop), so a launch of a
-// fixed number of threads covers any number of items and the bootstrap's scratch (one
-// resample of the largest problem per thread) has a fixed size. Data sit in device memory in
-// the CPU's CSR layout; items of one problem are adjacent, so the threads of a warp mostly
-// read the same points (broadcast loads).
+// per-item functions of items.hpp, which the CPU driver (batch.hpp) calls too. A block walks
+// tiles of blockDim.x consecutive items (tile = block, block + gridDim.x, ...; thread i of the
+// block takes item i of the tile), so a launch of a fixed number of threads covers any number
+// of items and the bootstrap's scratch (one resample of the largest problem per thread) has a
+// fixed size. Data sit in device memory in the CPU's CSR layout.
+//
+// Shared-memory staging: items of one problem are adjacent (a problem's starts, or its
+// resamples), so a tile's items mostly read the points of one or a few problems, over and
+// over (every solver iteration sums over them). Before a tile runs, its block copies the
+// points of the problems its items refer to (t, y, w, and the bootstrap's yhat, resid) into
+// shared memory, as many whole problems as `stage_cap` points hold, and the items of those
+// problems solve on the copy (BatchData::base); items of other problems (a problem larger than
+// the capacity, unsorted items) read device memory. The copy holds the same values, so
+// results do not depend on what was staged (stage_cap = 0: nothing is).
 //
 // The arithmetic of an item is that of the CPU's "plain" build (SCALINGFIT_SIMD=plain): the
 // same solver, models, losses, exp/log (config.hpp) and Philox streams (rng.hpp), with the
@@ -49,9 +57,99 @@ SF_HD inline Options device_options(double ftol, double xtol, double gtol, int m
   return o;
 }
 
+// The part of the data a tile stages: points [r0, r0 + n) of the CSR arrays, which are the
+// points of problems [ja, jc]. n = 0: nothing staged.
+struct Stage {
+  i64 ja, jc, r0, n;
+};
+
+// The problems to stage for the items [base, end) of a tile: from the first item's problem
+// up to the last item's, as many whole problems as `cap` points hold (a binary search over
+// the offsets). The same in every thread of the block (same reads), so a branch on it is
+// uniform. Items need not be sorted: with a last problem before the first, nothing is staged.
+SF_HD inline Stage plan_stage(const BatchData& d, const i64* problem, i64 base, i64 end,
+                              i64 cap) {
+  Stage st{0, -1, 0, 0};
+  if (cap <= 0 || end <= base) return st;
+  const i64 ja = problem[base], jb = problem[end - 1];
+  if (ja < 0 || jb >= d.n_problems || jb < ja) return st;
+  const i64 r0 = d.offsets[ja];
+  i64 lo = ja - 1, hi = jb;  // the last problem that fits is in (lo, hi], or none: lo
+  while (lo < hi) {
+    const i64 mid = lo + (hi - lo + 1) / 2;
+    if (d.offsets[mid + 1] - r0 <= cap) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  if (lo < ja) return st;
+  return Stage{ja, lo, r0, d.offsets[lo + 1] - r0};
+}
+
+// Thread `tid` of `nthreads` copies its share of n values of src into dst.
+template <class T>
+SF_HD inline void copy_strided(T* dst, const T* src, i64 n, i64 tid, i64 nthreads) {
+  for (i64 i = tid; i < n; i += nthreads) dst[i] = src[i];
+}
+
 }  // namespace scalingfit
 
 #ifdef SF_DEVICE_COMPILE
+
+// The block's dynamic shared memory (its size is the launch's shared_mem argument).
+#ifdef SF_CUDA_EMULATION
+#define SF_SHARED_REALS(name) \
+  scalingfit::real* name = static_cast<scalingfit::real*>(sf_emu_shared())
+#else
+#define SF_SHARED_REALS(name)                                   \
+  extern __shared__ __align__(16) unsigned char sf_shared_bytes[]; \
+  scalingfit::real* name = reinterpret_cast<scalingfit::real*>(sf_shared_bytes)
+#endif
+
+namespace scalingfit {
+
+// Where a tile's staged points sit in the block's shared memory: stage_cap points of t, then
+// y, w, yhat, resid (absent arrays take no room).
+struct StagedPoints {
+  const real *t, *y, *w, *yhat, *resid;
+};
+
+// Copies the tile's points into smem; every thread of the block must call it (it synchronises
+// the block before and after the copy).
+template <int K>
+__device__ inline StagedPoints stage_points(const BatchData& d, const Stage& st, i64 cap,
+                                            real* smem, const real* yhat, const real* resid) {
+  __syncthreads();  // the previous tile's items are done with smem
+  real* t = smem;
+  real* y = t + cap * K;
+  real* w = y + cap;
+  real* f = w + (d.w ? cap : 0);
+  real* e = f + (yhat ? cap : 0);
+  const i64 tid = threadIdx.x, nt = blockDim.x;
+  if (st.n > 0) {
+    copy_strided(t, d.t + st.r0 * K, st.n * K, tid, nt);
+    copy_strided(y, d.y + st.r0, st.n, tid, nt);
+    if (d.w) copy_strided(w, d.w + st.r0, st.n, tid, nt);
+    if (yhat) copy_strided(f, yhat + st.r0, st.n, tid, nt);
+    if (resid) copy_strided(e, resid + st.r0, st.n, tid, nt);
+  }
+  __syncthreads();
+  return StagedPoints{t, y, d.w ? w : nullptr, yhat ? f : nullptr, resid ? e : nullptr};
+}
+
+// The data an item of problem j reads: the staged copy when its problem was staged, else
+// device memory. Chosen pointer by pointer (a choice between two whole structs would put
+// both in the thread's local memory).
+SF_HD inline bool is_staged(const Stage& st, i64 j) { return st.n > 0 && j >= st.ja && j <= st.jc; }
+
+SF_HD inline BatchData item_data(const BatchData& d, const Stage& st, const StagedPoints& s,
+                                 bool in) {
+  return BatchData{in ? s.t : d.t, in ? s.y : d.y, in ? s.w : d.w, d.offsets, d.valid,
+                   d.n_problems, in ? st.r0 : 0};
+}
+
+}  // namespace scalingfit
 
 // Fit items [0, n_items): item k solves problem[k] from p0[k] (items.hpp, solve_item).
 template <class Model, class Loss>
@@ -62,16 +160,25 @@ __global__ void sf_fit(const scalingfit::real* t, const scalingfit::real* y,
                        long long n_items, const double* lo, const double* hi, double ftol,
                        double xtol, double gtol, int max_iter, double f_scale,
                        int log_residuals, double* x, double* cov, double* cost, int* status,
-                       int* iterations, int flags) {
+                       int* iterations, long long stage_cap, int flags) {
   using namespace scalingfit;
+  SF_SHARED_REALS(smem);
   const BatchData data{t, y, (flags & kHasWeights) ? w : nullptr, offsets, valid, n_problems};
   const BatchItems items{problem, p0, n_items};
   const BatchOutputs out{x, (flags & kHasCov) ? cov : nullptr, cost, status, iterations};
   const Options opt = device_options(ftol, xtol, gtol, max_iter, f_scale, log_residuals);
-  const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < n_items;
-       k += stride) {
-    solve_item<Model, Loss>(data, items, out, opt, lo, hi, k);
+  const long long n_tiles = (n_items + blockDim.x - 1) / blockDim.x;
+  for (long long tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
+    const long long base = tile * blockDim.x;
+    const long long end = n_items < base + blockDim.x ? n_items : base + blockDim.x;
+    const Stage st = plan_stage(data, problem, base, end, stage_cap);
+    const StagedPoints sp =
+        stage_points<Model::kInputs>(data, st, stage_cap, smem, nullptr, nullptr);
+    const long long k = base + threadIdx.x;
+    if (k < end) {
+      const bool in = is_staged(st, problem[k]);
+      solve_item<Model, Loss>(item_data(data, st, sp, in), items, out, opt, lo, hi, k);
+    }
   }
 }
 
@@ -92,9 +199,10 @@ __global__ void sf_resample(const scalingfit::real* t, const scalingfit::real* y
                             double xtol, double gtol, int max_iter, double f_scale,
                             int log_residuals, double* x, double* cov, double* cost,
                             int* status, int* iterations, int* mult, int* gcount,
-                            scalingfit::real* ys,
-                            long long max_points, long long max_groups, int flags) {
+                            scalingfit::real* ys, long long max_points, long long max_groups,
+                            long long stage_cap, int flags) {
   using namespace scalingfit;
+  SF_SHARED_REALS(smem);
   const BatchData data{t, y, (flags & kHasWeights) ? w : nullptr, offsets, valid, n_problems};
   const bool targets = (flags & kHasTargets) != 0;
   const bool groups = (flags & kHasGroups) != 0;
@@ -111,13 +219,25 @@ __global__ void sf_resample(const scalingfit::real* t, const scalingfit::real* y
   const BatchOutputs out{x, (flags & kHasCov) ? cov : nullptr, cost, status, iterations};
   const Options opt = device_options(ftol, xtol, gtol, max_iter, f_scale, log_residuals);
   const long long tid = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
   int* my_mult = mult + tid * max_points;
   int* my_gcount = gcount + tid * max_groups;
   real* my_ys = ys + tid * max_points;
-  for (long long k = tid; k < n_items; k += stride) {
-    solve_resample_item<Model, Loss>(data, spec, items, out, opt, lo, hi, k, my_mult, my_gcount,
-                                     my_ys);
+  const long long n_tiles = (n_items + blockDim.x - 1) / blockDim.x;
+  for (long long tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
+    const long long base = tile * blockDim.x;
+    const long long end = n_items < base + blockDim.x ? n_items : base + blockDim.x;
+    const Stage st = plan_stage(data, problem, base, end, stage_cap);
+    const StagedPoints sp =
+        stage_points<Model::kInputs>(data, st, stage_cap, smem, spec.yhat, spec.resid);
+    const long long k = base + threadIdx.x;
+    if (k < end) {
+      const bool in = is_staged(st, problem[k]);
+      ResampleSpec s = spec;
+      s.yhat = in ? sp.yhat : spec.yhat;
+      s.resid = in ? sp.resid : spec.resid;
+      solve_resample_item<Model, Loss>(item_data(data, st, sp, in), s, items, out, opt, lo, hi,
+                                       k, my_mult, my_gcount, my_ys);
+    }
   }
 }
 

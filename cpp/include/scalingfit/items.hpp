@@ -21,6 +21,9 @@ struct BatchData {
   const i64* offsets;  // n_problems + 1
   const u8* valid;     // n_problems flags: 0 = data unusable (status kStatusBadInput)
   i64 n_problems;
+  // The point that t, y, w (and a ResampleSpec's yhat, resid) start at: 0, except for a copy
+  // of some problems' points (device.cuh stages them in the GPU's shared memory).
+  i64 base = 0;
 };
 
 struct BatchItems {
@@ -46,7 +49,8 @@ struct ResampleSpec {
   const i32* group;       // n_points group ids local to their problem, or null
   const i64* n_groups;    // n_problems group counts, or null
   const real* yhat;       // n_points fitted values (residual and wild schemes), or null
-  const real* resid;      // n_points adjusted residuals (residual and wild), or null
+  const real* resid;      // n_points adjusted residuals (residual and wild), or null; both
+                          // start at the point BatchData::base, as t and y do
   const double* center;   // n_problems x n_params: the point fits (warm starts)
 };
 
@@ -59,8 +63,8 @@ struct ResampleItems {
 // The points of problem j.
 template <class Model>
 SF_HD inline ProblemView problem_view(const BatchData& data, i64 j) {
-  const i64 o0 = data.offsets[j];
-  return ProblemView{data.t + o0 * Model::kInputs, data.y + o0, data.w ? data.w + o0 : nullptr,
+  const i64 o0 = data.offsets[j], s0 = o0 - data.base;
+  return ProblemView{data.t + s0 * Model::kInputs, data.y + s0, data.w ? data.w + s0 : nullptr,
                      nullptr, static_cast<long long>(data.offsets[j + 1] - o0)};
 }
 
@@ -107,13 +111,13 @@ SF_HD void solve_resample_item(const BatchData& data, const ResampleSpec& spec,
   const bool ok = j >= 0 && j < data.n_problems && data.valid[j];
   for (int a = 0; a < P; ++a) p[a] = ok ? spec.center[j * P + a] : nan("");
   if (ok) {
-    const i64 o0 = data.offsets[j];
+    const i64 o0 = data.offsets[j], s0 = o0 - data.base;
     const long long pid = spec.problem_id ? spec.problem_id[j] : j;
     r = solve_resample<Model, Loss>(
         problem_view<Model>(data, j), spec.scheme, spec.wild, spec.seed, pid,
         items.replicate[k], spec.group ? spec.group + o0 : nullptr,
-        spec.n_groups ? spec.n_groups[j] : 0, spec.yhat ? spec.yhat + o0 : nullptr,
-        spec.resid ? spec.resid + o0 : nullptr, opt, lo, hi, p, cov, mult, gcount, ys);
+        spec.n_groups ? spec.n_groups[j] : 0, spec.yhat ? spec.yhat + s0 : nullptr,
+        spec.resid ? spec.resid + s0 : nullptr, opt, lo, hi, p, cov, mult, gcount, ys);
   } else if (cov) {
     for (int a = 0; a < P * P; ++a) cov[a] = nan("");
   }
