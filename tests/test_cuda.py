@@ -267,9 +267,13 @@ def device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
 
 @functools.lru_cache(maxsize=None)
 def _prebuild_emulated() -> None:
-    """Every kernel the tests launch, compiled on all cores at once (~1 s each, 112 of them)."""
+    """Every kernel the tests launch, compiled on all cores at once (~1 s each, 155 of them)."""
     jobs = [(_cuda.kernel_source(), _cuda._options(f32), _cuda.kernel_names(m, k))
             for f32 in (False, True) for m in range(len(MODELS)) for k in range(len(LOSSES))]
+    for i, name in enumerate(MODELS):  # test_quad_items_give_the_same_bits's quad kernels
+        m = scalingfit.models.get(name).index
+        jobs += [(_cuda.kernel_source(), _cuda._options(f32, 4), _cuda.kernel_names(m, k))
+                 for f32 in (False, True) for k in {0, 1 + i % 4}]
     cupy_emulator.prebuild(jobs + [(_cuda.kernel_source(), _cuda._options(), ["sf_multiplicities"])])
 
 
@@ -483,11 +487,13 @@ def test_the_gpu_bench_runs_emulated(emulator: Any) -> None:
     with _quiet():
         rows = [_bench_cuda.case_fits(1_200, 1, 10), _bench_cuda.case_bootstrap(12, 20, 1, 4),
                 _bench_cuda.case_fits(1_200, 1, 10, "float32"),
-                _bench_cuda.case_bootstrap(12, 20, 1, 4, stage=False)]
+                _bench_cuda.case_bootstrap(12, 20, 1, 4, stage=False),
+                _bench_cuda.case_bootstrap(12, 20, 1, 4, item_threads=4)]
     # float32 against the CPU's float32 build, the others against its baseline build
-    assert [r.max_rel_diff_vs_cpu for r in rows] == [0.0] * 4
-    assert [r.bitwise_equal for r in rows] == [1.0] * 4
-    assert rows[3].case.endswith("unstaged") and _cuda.STAGE_ENV not in os.environ
+    assert [r.max_rel_diff_vs_cpu for r in rows] == [0.0] * 5
+    assert [r.bitwise_equal for r in rows] == [1.0] * 5
+    assert rows[3].case.endswith("unstaged") and rows[4].case.endswith("4 thr/item")
+    assert _cuda.STAGE_ENV not in os.environ and _cuda.ITEM_THREADS_ENV not in os.environ
     assert all(r.gpu_fits_per_s > 0 and r.cpu_fits_per_s > 0 for r in rows)
     assert "emulator" in rows[0].device
     assert "(b) chinchilla bootstrap" in _bench_cuda.format_table(rows)
@@ -590,3 +596,73 @@ def test_staging_never_changes_a_bit(precision: str, device: str, simd: None) ->
             for name, a, b in zip(("x", "cov", "cost", "status", "iterations"), got, ref):
                 if b is not None:
                     _close(device, a, b, 1e-10, f"bootstrap {name}, scheme {scheme}, stage {stage}")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_quad_items_give_the_same_bits(model: str, device: str, simd: None) -> None:
+    """item_threads=4 (a quad of GPU threads per item, each summing every fourth point of
+    positive weight, combined by shuffles in the accumulator's order): fits in both
+    precisions, with weights (some zero) and without, plain and log residuals, and bootstrap
+    replicates (multiplicities: the weighted path), against the CPU's baseline / float32 build
+    (emulated: bit for bit, and iteration counts equal)."""
+    _core.set_simd_level("baseline")
+    x, y, off, p0 = _batch(model, n_problems=9, n=45, seed=21)
+    w = np.random.default_rng(22).integers(0, 3, y.shape[0]).astype(float)
+    k = MODELS.index(model)
+    for precision in ("float64", "float32"):
+        for loss, wts, log in (("linear", w, k % 2 == 1), (LOSSES[1 + k % 4], None, k % 2 == 0)):
+            kw = dict(loss=loss, f_scale=0.05, log_residuals=log, weights=wts, precision=precision)
+            cpu = scalingfit.fit_batch(model, x, y, off, p0, **kw)
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv(_cuda.ITEM_THREADS_ENV, "4")
+                gpu = scalingfit.fit_batch(model, x, y, off, p0, backend="cuda", **kw)
+            msg = f"{precision} {loss}"
+            assert np.array_equal(cpu.status, gpu.status), msg
+            ok = cpu.status > 0
+            rtol = 1e-6 if (precision, loss) == ("float32", "arctan") else 1e-10
+            _close(device, gpu.x[ok], cpu.x[ok], rtol, msg)
+            _close(device, gpu.cost[ok], cpu.cost[ok], rtol, msg)
+            _close(device, gpu.cov[ok], cpu.cov[ok], 1e2 * rtol, msg, atol=1e-300)
+            if device == "emulated":
+                assert np.array_equal(gpu.iterations, cpu.iterations), msg
+    with _quiet():
+        kw = dict(center=p0, n_resamples=30, method="percentile", seed=4)
+        cpu_b = scalingfit.bootstrap_batch(model, x, y, off, **kw)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(_cuda.ITEM_THREADS_ENV, "4")
+            gpu_b = scalingfit.bootstrap_batch(model, x, y, off, backend="cuda", **kw)
+    assert np.array_equal(cpu_b.status, gpu_b.status)
+    ok = np.isfinite(cpu_b.samples)
+    _close(device, gpu_b.samples[ok], cpu_b.samples[ok], 1e-10)
+
+
+def test_item_threads_is_1_or_4(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _cuda.item_threads_for() == 1
+    assert _cuda.item_threads_for(4) == 4
+    monkeypatch.setenv(_cuda.ITEM_THREADS_ENV, "4")
+    assert _cuda.item_threads_for() == 4
+    assert _cuda.item_threads_for(1) == 1  # the argument wins
+    with pytest.raises(ValueError, match="item_threads must be 1 or 4, got 2"):
+        _cuda.item_threads_for(2)
+    monkeypatch.setenv(_cuda.ITEM_THREADS_ENV, "quad")
+    with pytest.raises(ValueError, match="SCALINGFIT_CUDA_ITEM_THREADS must be 1 or 4, got 'quad'"):
+        _cuda.item_threads_for()
+
+
+def test_quad_kernels_keep_chinchilla_in_registers() -> None:
+    """What ptxas (through NVRTC) reports for sm_90: with one thread per item the Chinchilla
+    kernels use all 255 registers and spill (the four partial sums of 21 entries are 84
+    doubles); with a quad per item each thread holds one partial sum and nothing spills, in
+    float64 and float32; the saturating power law needs fewer registers too."""
+    if not _nvrtc():
+        pytest.skip("CuPy's NVRTC binding is not installed")
+    chin, spl = scalingfit.models.get("chinchilla").index, scalingfit.models.get("saturating_power_law").index
+    for float32 in (False, True):
+        one = _cuda.kernel_resources(chin, 0, float32=float32)
+        quad = _cuda.kernel_resources(chin, 0, float32=float32, item_threads=4)
+        for kind in ("fit", "bootstrap"):
+            assert quad[kind]["spill_stores"] == 0 and quad[kind]["spill_loads"] == 0, (float32, kind, quad)
+            assert one[kind]["spill_stores"] > 0, (float32, kind, one)  # why quads exist
+            assert quad[kind]["registers"] <= 255
+    one, quad = _cuda.kernel_resources(spl, 0), _cuda.kernel_resources(spl, 0, item_threads=4)
+    assert quad["fit"]["registers"] < one["fit"]["registers"] - 32, (one, quad)

@@ -14,8 +14,9 @@ the parameters and the fraction of fits whose parameters are bit-identical.
 Both cases run twice: float64, and precision="float32" (float data and per-point arithmetic on
 the GPU). The CPU column is always the float64 engine (what a user without a GPU runs); the
 float32 rows' agreement columns compare with the CPU's float32 build (the same arithmetic).
-Case (b) runs a third time with the shared-memory staging of the problems' points switched off
-(``SCALINGFIT_CUDA_STAGE_POINTS=0``): what staging is worth.
+Case (b) runs three more times, for the backend's tuning knobs: with the shared-memory staging
+of the problems' points switched off (``SCALINGFIT_CUDA_STAGE_POINTS=0``), and with a quad of
+threads per item (``SCALINGFIT_CUDA_ITEM_THREADS=4``) in float64 and float32.
 """
 
 from __future__ import annotations
@@ -94,19 +95,24 @@ def _baseline(fn: Callable[[], Any]) -> Any:
 
 
 @contextlib.contextmanager
-def _staging(on: bool) -> Iterator[None]:
-    """Off: the problems' points stay in device memory (no shared-memory staging), for the
-    comparison row of case (b)."""
-    before = os.environ.get(_cuda.STAGE_ENV)
-    if not on:
-        os.environ[_cuda.STAGE_ENV] = "0"
+def _knobs(stage: bool, item_threads: int) -> Iterator[None]:
+    """The CUDA backend's tuning knobs for the comparison rows of case (b): stage False keeps
+    the problems' points in device memory (no shared-memory staging); item_threads 4 solves
+    each item with a quad of threads."""
+    settings = {_cuda.STAGE_ENV: None if stage else "0",
+                _cuda.ITEM_THREADS_ENV: None if item_threads == 1 else str(item_threads)}
+    before = {k: os.environ.get(k) for k in settings}
+    for k, v in settings.items():
+        if v is not None:
+            os.environ[k] = v
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(_cuda.STAGE_ENV, None)
-        else:
-            os.environ[_cuda.STAGE_ENV] = before
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def case_fits(n_problems: int, threads: int, cpu_fraction: int, precision: str = "float64") -> GpuRow:
@@ -131,7 +137,7 @@ def case_fits(n_problems: int, threads: int, cpu_fraction: int, precision: str =
 
 
 def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction: int,
-                   precision: str = "float64", stage: bool = True) -> GpuRow:
+                   precision: str = "float64", stage: bool = True, item_threads: int = 1) -> GpuRow:
     p = make_problems("chinchilla", n_problems, 50, seed=5)
     center = fit_batch(p.model, p.x, p.y, p.offsets, p.p0, compute_cov=False).x
 
@@ -140,8 +146,8 @@ def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction
                                method="percentile", center=center[: q.n_problems], backend=backend,
                                threads=threads if backend == "cpu" else None, precision=prec)
 
-    run(_subset(p, 10), "cuda", 10)  # compiles the kernels
-    with _staging(stage):
+    with _knobs(stage, item_threads):
+        run(_subset(p, 10), "cuda", 10)  # compiles the kernels
         gpu, t_gpu = _timed(lambda: run(p, "cuda"))
     sub = _subset(p, max(1, n_problems // cpu_fraction))
     _, t_cpu = _timed(lambda: run(sub, "cpu", prec="float64"))
@@ -150,7 +156,8 @@ def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction
     diff, same = _agreement(np.asarray(gpu.samples)[: small.n_problems], np.asarray(ref.samples))
     n_fits = n_problems * n_resamples
     cpu_rate = sub.n_problems * n_resamples / t_cpu
-    tag = ("" if precision == "float64" else f" {precision}") + ("" if stage else " unstaged")
+    tag = (("" if precision == "float64" else f" {precision}") + ("" if stage else " unstaged")
+           + ("" if item_threads == 1 else f" {item_threads} thr/item"))
     return GpuRow(f"(b) chinchilla bootstrap, 50 pts x {n_resamples}{tag}", n_fits, t_gpu,
                   n_fits / t_gpu, threads, cpu_rate, (n_fits / t_gpu) / cpu_rate, diff, same,
                   device_name(), "whole call: replicate -1 (point fits re-solved) + replicates + intervals")
@@ -166,7 +173,9 @@ def cuda_suite(threads: Optional[int] = None, quick: bool = False) -> list[GpuRo
         warnings.simplefilter("ignore", ConvergenceWarning)
         return [case_fits(n_fits, thr, 10), case_fits(n_fits, thr, 10, "float32"),
                 case_bootstrap(n_boot, 1_000, thr, 50), case_bootstrap(n_boot, 1_000, thr, 50, "float32"),
-                case_bootstrap(n_boot, 1_000, thr, 50, stage=False)]
+                case_bootstrap(n_boot, 1_000, thr, 50, stage=False),
+                case_bootstrap(n_boot, 1_000, thr, 50, item_threads=4),
+                case_bootstrap(n_boot, 1_000, thr, 50, "float32", item_threads=4)]
 
 
 def format_table(rows: list[GpuRow]) -> str:

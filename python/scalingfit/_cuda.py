@@ -51,6 +51,7 @@ _STAGING_BYTES = 256 << 20  # pinned host staging per stream, outputs of one chu
 _DEVICE_FRACTION = 0.6  # of the free device memory, for one call's data, items and scratch
 _SHARED_BYTES = 48 << 10  # the most dynamic shared memory a block may take without opting in
 STAGE_ENV = "SCALINGFIT_CUDA_STAGE_POINTS"
+ITEM_THREADS_ENV = "SCALINGFIT_CUDA_ITEM_THREADS"
 _FLAG_W, _FLAG_COV, _FLAG_PID, _FLAG_GROUPS, _FLAG_TARGETS = 1, 2, 4, 8, 16  # device.cuh
 _TARGET_SCHEMES = (2, 3)  # residual, wild (bootstrap.hpp)
 _GROUP_SCHEMES = (1, 5)  # groups, jackknife groups
@@ -154,20 +155,26 @@ def kernel_names(model: int, loss: int) -> tuple[str, str]:
     return f"sf_fit<{t}>", f"sf_resample<{t}>"
 
 
-def _options(float32: bool = False) -> tuple[str, ...]:
-    return COMPILE_OPTIONS + ((FLOAT32_OPTION,) if float32 else ()) + (f"-I{include_dir()}",)
+def _options(float32: bool = False, item_threads: int = 1) -> tuple[str, ...]:
+    return (COMPILE_OPTIONS + ((FLOAT32_OPTION,) if float32 else ())
+            + ((f"-DSF_ITEM_THREADS={item_threads}",) if item_threads != 1 else ())
+            + (f"-I{include_dir()}",))
 
 
 @functools.lru_cache(maxsize=None)
-def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bool = False) -> Any:
-    """The compiled module of one (model, loss) pair (float32: the float32 kernels); without
-    them, of the untemplated kernels only (sf_multiplicities). Loaded once per process."""
+def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bool = False,
+            item_threads: int = 1) -> Any:
+    """The compiled module of one (model, loss) pair (float32: the float32 kernels;
+    item_threads: GPU threads per item, 1 or 4); without them, of the untemplated kernels only
+    (sf_multiplicities). Loaded once per process."""
     cp = _cupy()
     names = list(kernel_names(model, loss)) if model is not None and loss is not None else None
-    return cp.RawModule(code=kernel_source(), options=_options(float32), name_expressions=names)
+    return cp.RawModule(code=kernel_source(), options=_options(float32, item_threads),
+                        name_expressions=names)
 
 
-def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool = False) -> str:
+def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool = False,
+                item_threads: int = 1) -> str:
     """PTX of the fit and bootstrap kernels of one (model, loss) pair, compiled by NVRTC for
     ``arch`` with the options the backend uses (float32: of the float32 kernels). Needs CuPy's
     NVRTC binding and the NVRTC library, not a GPU: a check that an installation can build its kernels. Raises
@@ -182,7 +189,7 @@ def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool =
         for n in names:
             nvrtc.addNameExpression(prog, n)
         try:
-            nvrtc.compileProgram(prog, list(_options(float32)) + [f"-arch={arch}"])
+            nvrtc.compileProgram(prog, list(_options(float32, item_threads)) + [f"-arch={arch}"])
         except Exception as exc:
             raise RuntimeError(f"NVRTC failed on {names}:\n{nvrtc.getProgramLog(prog)}") from exc
         for n in names:
@@ -192,6 +199,53 @@ def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool =
     finally:
         nvrtc.destroyProgram(prog)
     return ptx.decode() if isinstance(ptx, bytes) else str(ptx)
+
+
+def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool = False,
+                     item_threads: int = 1) -> dict[str, dict[str, int]]:
+    """What ptxas reports for the fit and bootstrap kernels of one (model, loss) pair compiled
+    by NVRTC for ``arch`` (a real architecture, e.g. "sm_90"): per kernel ("fit", "bootstrap")
+    its registers, stack frame and spill stores / loads in bytes per thread. Needs NVRTC only,
+    not a GPU."""
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+    except Exception as exc:
+        raise CudaUnavailableError(f"CuPy's NVRTC binding is not importable ({exc})") from exc
+    import re
+
+    names = kernel_names(model, loss)
+    prog = nvrtc.createProgram(kernel_source(), "scalingfit.cu", [], [])
+    try:
+        for n in names:
+            nvrtc.addNameExpression(prog, n)
+        opts = list(_options(float32, item_threads)) + [f"-arch={arch}", "-Xptxas=-v"]
+        try:
+            nvrtc.compileProgram(prog, opts)
+        except Exception as exc:
+            raise RuntimeError(f"NVRTC failed on {names}:\n{nvrtc.getProgramLog(prog)}") from exc
+        lowered = {nvrtc.getLoweredName(prog, n): kind for n, kind in zip(names, ("fit", "bootstrap"))}
+        log = nvrtc.getProgramLog(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+    out: dict[str, dict[str, int]] = {}
+    current = None
+    for line in log.splitlines():
+        m = re.search(r"Compiling entry function '([^']+)'", line)
+        if m:
+            current = lowered.get(m.group(1))
+            continue
+        if current is None:
+            continue
+        m = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", line)
+        if m:
+            out.setdefault(current, {}).update(
+                stack=int(m.group(1)), spill_stores=int(m.group(2)), spill_loads=int(m.group(3)))
+        m = re.search(r"Used (\d+) registers", line)
+        if m:
+            out.setdefault(current, {})["registers"] = int(m.group(1))
+    if set(out) != {"fit", "bootstrap"}:
+        raise RuntimeError(f"no ptxas report for {names} in NVRTC's log:\n{log[-2000:]}")
+    return out
 
 
 # ------------------------------------------------------------------------------ launches
@@ -206,8 +260,8 @@ class _Device:
         self.n_sm = int(dev.attributes["MultiProcessorCount"])
         self.dummy = cp.zeros(1, dtype=np.float64)  # stands for an absent optional array
 
-    def grid(self, n_items: int) -> int:
-        return max(1, min(-(-n_items // _BLOCK), self.n_sm * _BLOCKS_PER_SM))
+    def grid(self, n_items: int, item_threads: int = 1) -> int:
+        return max(1, min(-(-n_items * item_threads // _BLOCK), self.n_sm * _BLOCKS_PER_SM))
 
     def max_threads(self) -> int:
         return self.n_sm * _BLOCKS_PER_SM * _BLOCK
@@ -245,7 +299,7 @@ Launch = Callable[[list[Any], list[Any], int], None]
 def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
                inputs: Sequence[NDArray[Any]], launch: Launch, reserved: int,
                per_thread_scratch: int, return_cupy: bool,
-               max_items_per_launch: Optional[int]) -> tuple[Any, ...]:
+               max_items_per_launch: Optional[int], tile: int = _BLOCK) -> tuple[Any, ...]:
     """Items [0, n_items) in chunks: per chunk, rows [a, b) of each of ``inputs`` go to the
     device and ``launch(device inputs, device outputs, n)`` runs them. ``reserved``: device bytes
     the data already hold; ``per_thread_scratch``: device bytes of scratch per launched thread
@@ -269,8 +323,8 @@ def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
     if max_items_per_launch is not None:
         chunk = min(chunk, int(max_items_per_launch))
     chunk = max(1, min(chunk, max(n_items, 1)))
-    if chunk > _BLOCK:  # tiles of _BLOCK items (device.cuh) then start where stage_capacity's do
-        chunk -= chunk % _BLOCK
+    if chunk > tile:  # whole tiles (device.cuh): they then start where stage_capacity's do
+        chunk -= chunk % tile
     ranges = [(a, min(a + chunk, n_items)) for a in range(0, n_items, chunk)]
 
     if return_cupy:
@@ -327,9 +381,9 @@ def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
 
 
 def stage_capacity(item_problem: NDArray[np.int64], offsets: NDArray[np.int64],
-                   point_bytes: int, stage_points: Optional[int] = None) -> int:
+                   point_bytes: int, stage_points: Optional[int] = None, tile: int = _BLOCK) -> int:
     """Points of shared memory per block for staging (device.cuh): enough for the widest tile
-    of ``_BLOCK`` items (from its first item's problem to its last's), at most
+    of ``tile`` items (from its first item's problem to its last's), at most
     ``_SHARED_BYTES``. ``stage_points``, else the environment variable
     ``SCALINGFIT_CUDA_STAGE_POINTS``, overrides it (0: no staging; a tuning knob, results
     do not depend on it)."""
@@ -346,8 +400,8 @@ def stage_capacity(item_problem: NDArray[np.int64], offsets: NDArray[np.int64],
     n_problems = int(offsets.shape[0]) - 1
     if n == 0 or n_problems == 0:
         return 0
-    first = item_problem[::_BLOCK]
-    last = item_problem[np.minimum(np.arange(_BLOCK - 1, n + _BLOCK - 1, _BLOCK), n - 1)]
+    first = item_problem[::tile]
+    last = item_problem[np.minimum(np.arange(tile - 1, n + tile - 1, tile), n - 1)]
     ok = (first >= 0) & (last < n_problems) & (last >= first)
     span = offsets[last[ok] + 1] - offsets[first[ok]]
     return int(min(_SHARED_BYTES // max(int(point_bytes), 1), span.max(initial=0)))
@@ -383,6 +437,20 @@ def _to_float32(arrays: Sequence[Optional[NDArray[Any]]], offsets: NDArray[np.in
     return out, valid
 
 
+def item_threads_for(item_threads: Optional[int] = None) -> int:
+    """GPU threads per item: ``item_threads``, else the environment variable
+    ``SCALINGFIT_CUDA_ITEM_THREADS``, else 1. With 4, a quad of threads solves each item, each
+    summing a quarter of the points (same results, bit for bit): a tuning knob for problems
+    with many points (a quarter of the per-point sums in each thread's registers)."""
+    source = "item_threads"
+    value: object = item_threads
+    if item_threads is None:
+        source, value = ITEM_THREADS_ENV, os.environ.get(ITEM_THREADS_ENV, "1").strip() or "1"
+    if str(value) not in ("1", "4"):
+        raise ValueError(f"{source} must be 1 or 4, got {value!r}")
+    return int(str(value))
+
+
 def _n_inputs(t: NDArray[Any]) -> int:
     return int(t.shape[1]) if t.ndim == 2 else 1
 
@@ -402,10 +470,12 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
                 f_scale: float, log_residuals: bool, compute_cov: bool,
                 n_threads: Optional[int] = None, float32: bool = False, *,
                 return_cupy: bool = False, max_items_per_launch: Optional[int] = None,
-                stage_points: Optional[int] = None) -> tuple[Any, ...]:
+                stage_points: Optional[int] = None,
+                item_threads: Optional[int] = None) -> tuple[Any, ...]:
     """``_core.solve_batch`` on the GPU (``n_threads`` is ignored): (x, cov or None, cost,
     status, iterations) per item. ``stage_points``: shared memory per block, in points, for
-    the problems' points (:func:`stage_capacity`; 0: read them from device memory)."""
+    the problems' points (:func:`stage_capacity`; 0: read them from device memory);
+    ``item_threads``: GPU threads per item (:func:`item_threads_for`)."""
     cp = _cupy()
     t, yt, valid = _core.prepare_batch(model, x, y, weights, offsets, log_residuals)
     if float32:
@@ -413,7 +483,8 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
     n_items = int(problem.shape[0])
     P = int(p0.shape[1]) if p0.ndim == 2 else -1
     _check_items(n_items, P, p0, lo, hi)
-    fn = _module(model, loss, float32).get_function(kernel_names(model, loss)[0])
+    G = item_threads_for(item_threads)
+    fn = _module(model, loss, float32, G).get_function(kernel_names(model, loss)[0])
     dev = _Device(cp)
     d_t, d_y, d_w, d_off, d_valid = (dev.put(a) for a in (t, yt, weights, offsets, valid))
     d_lo, d_hi = dev.put(lo), dev.put(hi)
@@ -421,19 +492,19 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
     n_problems = int(offsets.shape[0]) - 1
     flags = (_FLAG_W if weights is not None else 0) | (_FLAG_COV if compute_cov else 0)
     point_bytes = t.itemsize * (_n_inputs(t) + 1 + (weights is not None))
-    cap = stage_capacity(problem, offsets, point_bytes, stage_points)
+    cap = stage_capacity(problem, offsets, point_bytes, stage_points, _BLOCK // G)
 
     def launch(d_in: list[Any], d_out: list[Any], n: int) -> None:
         prob, start = d_in
         ox, ocov, ocost, ostatus, oiter = d_out
-        fn((dev.grid(n),), (_BLOCK,), (
+        fn((dev.grid(n, G),), (_BLOCK,), (
             d_t, d_y, d_w, d_off, d_valid, _i8(n_problems), prob, start, _i8(n), d_lo, d_hi,
             _f8(ftol), _f8(xtol), _f8(gtol), _i4(max_iter), _f8(f_scale), _i4(bool(log_residuals)),
             ox, dev.dummy if ocov is None else ocov, ocost, ostatus, oiter, _i8(cap), _i4(flags)),
            shared_mem=cap * point_bytes)
 
     return _run_items(dev, n_items, P, compute_cov, [problem, p0], launch, reserved, 0,
-                      return_cupy, max_items_per_launch)
+                      return_cupy, max_items_per_launch, _BLOCK // G)
 
 
 def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.float64],
@@ -446,10 +517,11 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
                     log_residuals: bool, compute_cov: bool, n_threads: Optional[int] = None,
                     float32: bool = False, *, return_cupy: bool = False,
                     max_items_per_launch: Optional[int] = None,
-                    stage_points: Optional[int] = None) -> tuple[Any, ...]:
+                    stage_points: Optional[int] = None,
+                    item_threads: Optional[int] = None) -> tuple[Any, ...]:
     """``_core.bootstrap_batch`` on the GPU (``n_threads`` is ignored): each item regenerates
     its resample from the Philox stream of (seed, problem, replicate) on its GPU thread.
-    ``stage_points``: as for :func:`solve_batch`."""
+    ``stage_points``, ``item_threads``: as for :func:`solve_batch`."""
     cp = _cupy()
     n_problems = int(offsets.shape[0]) - 1
     t, yt, valid = _core.prepare_batch(model, x, y, weights, offsets, log_residuals)
@@ -475,7 +547,8 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
     sizes = np.diff(offsets)
     max_points = max(int(sizes.max(initial=0)), 1)
     max_groups = max(int(n_groups.max(initial=0)), 1) if use_groups and n_groups is not None else 1
-    fn = _module(model, loss, float32).get_function(kernel_names(model, loss)[1])
+    G = item_threads_for(item_threads)
+    fn = _module(model, loss, float32, G).get_function(kernel_names(model, loss)[1])
     dev = _Device(cp)
     arrays = (t, yt, weights, offsets, valid, problem_id, groups if use_groups else None,
               n_groups if use_groups else None, yhat, resid, center)
@@ -487,12 +560,12 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
              | (_FLAG_PID if problem_id is not None else 0) | (_FLAG_GROUPS if use_groups else 0)
              | (_FLAG_TARGETS if targets else 0))
     point_bytes = t.itemsize * (_n_inputs(t) + 1 + (weights is not None) + 2 * targets)
-    cap = stage_capacity(item_problem, offsets, point_bytes, stage_points)
+    cap = stage_capacity(item_problem, offsets, point_bytes, stage_points, _BLOCK // G)
 
     def launch(d_in: list[Any], d_out: list[Any], n: int) -> None:
         prob, rep = d_in
         ox, ocov, ocost, ostatus, oiter = d_out
-        g = dev.grid(n)
+        g = dev.grid(n, G)
         threads = g * _BLOCK
         mult = cp.empty(threads * max_points, dtype=np.int32)
         gcount = cp.empty(threads * max_groups, dtype=np.int32)
@@ -507,7 +580,7 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
 
     scratch = (4 + np.dtype(real).itemsize) * max_points + 4 * max_groups
     return _run_items(dev, int(item_problem.shape[0]), P, compute_cov, [item_problem, item_replicate],
-                      launch, reserved, scratch, return_cupy, max_items_per_launch)
+                      launch, reserved, scratch, return_cupy, max_items_per_launch, _BLOCK // G)
 
 
 def resample_multiplicities(scheme: int, seed: int, problem_id: int, replicates: NDArray[np.int64],

@@ -7,12 +7,14 @@
 // the thread-to-item mapping, the kernels' arguments and the Python launch code; it says
 // nothing about the GPU's code generation or speed. Not part of the package.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -68,7 +70,10 @@ class Block {
  public:
   // Shared memory starts as 0xFF bytes (NaN as doubles and floats): a value read before it was
   // written shows up in the results.
-  Block(unsigned n, std::size_t shared_bytes) : n_(n), shared_(shared_bytes + 16, 0xFF) {}
+  Block(unsigned n, std::size_t shared_bytes)
+      : n_(n), shared_(shared_bytes + 16, 0xFF), slots_(n), thread_exited_(n) {
+    for (unsigned t = 0; t < n; ++t) groups_.emplace_back(new Group);
+  }
   void sync() {
     std::unique_lock<std::mutex> lock(m_);
     const unsigned long long gen = gen_;
@@ -82,14 +87,57 @@ class Block {
       failed_ = true, cv_.notify_all();
     if (failed_) throw Error("__syncthreads: not every thread of the block reached the barrier");
   }
-  void exit() {  // a thread left the kernel: a barrier it has not reached can never complete
+  void exit(unsigned me) {  // a thread left the kernel: a barrier it has not reached can never complete
+    thread_exited_[me] = 1;
+    for (auto& g : groups_) {
+      std::lock_guard<std::mutex> lock(g->m);
+      g->cv.notify_all();
+    }
     std::lock_guard<std::mutex> lock(m_);
     ++exited_;
     if (arrived_ > 0) failed_ = true, cv_.notify_all();
   }
   void* shared() { return shared_.data(); }
 
+  // The threads of `mask` in this thread's warp swap values: returns the 8 bytes that thread
+  // `partner` (its index in the block) passed. Every thread of the mask must call it.
+  unsigned long long exchange(unsigned mask, unsigned me, unsigned partner,
+                              unsigned long long bits) {
+    const unsigned warp = me & ~31u;
+    Group& g = *groups_[warp + static_cast<unsigned>(__builtin_ctz(mask))];
+    const unsigned size = static_cast<unsigned>(__builtin_popcount(mask));
+    slots_[me] = bits;
+    group_sync(g, size, mask, warp);
+    const unsigned long long v = slots_[partner];
+    group_sync(g, size, mask, warp);
+    return v;
+  }
+
  private:
+  struct Group {
+    std::mutex m;
+    std::condition_variable cv;
+    unsigned arrived = 0;
+    unsigned long long gen = 0;
+  };
+  void group_sync(Group& g, unsigned size, unsigned mask, unsigned warp) {
+    std::unique_lock<std::mutex> lock(g.m);
+    const unsigned long long gen = g.gen;
+    if (++g.arrived == size) {
+      g.arrived = 0;
+      ++g.gen;
+      g.cv.notify_all();
+      return;
+    }
+    auto done = [&] { return g.gen != gen || any_exited(mask, warp); };
+    if (!g.cv.wait_for(lock, std::chrono::seconds(20), done) || g.gen == gen)
+      throw Error("__shfl_xor_sync: not every thread of the mask reached it");
+  }
+  bool any_exited(unsigned mask, unsigned warp) {
+    for (unsigned l = 0; l < 32; ++l)
+      if ((mask >> l & 1u) && warp + l < n_ && thread_exited_[warp + l]) return true;
+    return false;
+  }
   void release() {
     arrived_ = 0;
     ++gen_;
@@ -101,6 +149,9 @@ class Block {
   unsigned long long gen_ = 0;
   bool failed_ = false;
   std::vector<unsigned char> shared_;  // the block's dynamic shared memory
+  std::vector<unsigned long long> slots_;        // a value per thread, for exchange
+  std::vector<std::atomic<unsigned char>> thread_exited_;
+  std::vector<std::unique_ptr<Group>> groups_;   // by the first thread of a mask
 };
 
 inline thread_local Block* current_block = nullptr;
@@ -154,7 +205,7 @@ int launch(void (*kernel)(A...), unsigned grid, unsigned block, std::size_t shar
           if (first_error.empty())
             first_error = "block " + std::to_string(b) + " thread " + std::to_string(t) + ": " + e.what();
         }
-        blk.exit();
+        blk.exit(t);
       });
     }
     for (auto& th : threads) th.join();
@@ -165,5 +216,23 @@ int launch(void (*kernel)(A...), unsigned grid, unsigned block, std::size_t shar
 }  // namespace sf_emu
 
 inline void __syncthreads() { sf_emu::current_block->sync(); }
+
+// Warp shuffle (xor) among the threads of mask: width must be a power of two up to 32.
+template <class T>
+T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+  static_assert(sizeof(T) <= 8, "values of at most 8 bytes");
+  const unsigned me = threadIdx.x, lane = me & 31u;
+  const unsigned partner_lane = lane ^ static_cast<unsigned>(lane_mask);
+  if (!(mask >> lane & 1u) || width <= 0 || width > 32 || (width & (width - 1)) ||
+      partner_lane / static_cast<unsigned>(width) != lane / static_cast<unsigned>(width) ||
+      !(mask >> partner_lane & 1u))
+    throw sf_emu::Error("__shfl_xor_sync: bad mask, lane mask or width");
+  unsigned long long bits = 0;
+  std::memcpy(&bits, &v, sizeof v);
+  bits = sf_emu::current_block->exchange(mask, me, (me & ~31u) + partner_lane, bits);
+  T out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
 // The block's dynamic shared memory (`extern __shared__` in CUDA; device.cuh's SF_SHARED).
 inline void* sf_emu_shared() { return sf_emu::current_block->shared(); }

@@ -273,6 +273,31 @@ SF_HD inline float sf_log1p(float x) {
   return x == inf ? inf : v;
 }
 
+// ---------------------------------------------------------------------------------------
+// Threads per item (the CUDA kernels compiled with -DSF_ITEM_THREADS=4; 1 everywhere else).
+// With 4, the four threads of an aligned quad solve one item together: thread q sums the
+// points the accumulator's partial sum q takes (lm.hpp), and the quad combines the four
+// partial sums with two shuffles in the accumulator's order, so that every thread of the quad
+// holds the same sums, runs the same solver steps, and gets the CPU's bits.
+#ifndef SF_ITEM_THREADS
+#define SF_ITEM_THREADS 1
+#endif
+#if SF_ITEM_THREADS != 1 && SF_ITEM_THREADS != 4
+#error "SF_ITEM_THREADS must be 1 or 4"
+#endif
+#if SF_ITEM_THREADS > 1
+#ifndef SF_DEVICE_COMPILE
+#error "SF_ITEM_THREADS > 1 is for the CUDA kernels"
+#endif
+// This thread's place in its quad, and v of the quad's thread (place ^ m).
+SF_HD inline int sf_item_lane() { return static_cast<int>(threadIdx.x & 3u); }
+SF_HD inline unsigned sf_quad_mask() { return 0xFu << (threadIdx.x & 28u); }
+SF_HD inline double sf_quad_xor(double v, int m) { return __shfl_xor_sync(sf_quad_mask(), v, m, 4); }
+SF_HD inline float sf_quad_xor(float v, int m) { return __shfl_xor_sync(sf_quad_mask(), v, m, 4); }
+#else
+SF_HD inline int sf_item_lane() { return 0; }
+#endif
+
 #ifndef SF_DEVICE_COMPILE
 // Calls fn(At<index>::type{}) for index in [0, N) (the registries of models.hpp and
 // losses.hpp); false for an index outside.

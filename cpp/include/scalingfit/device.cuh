@@ -3,10 +3,15 @@
 // Compiled at run time by NVRTC (through CuPy, python/scalingfit/_cuda.py) from the same
 // headers as the CPU build: the kernels below only map GPU threads to items and call the
 // per-item functions of items.hpp, which the CPU driver (batch.hpp) calls too. A block walks
-// tiles of blockDim.x consecutive items (tile = block, block + gridDim.x, ...; thread i of the
-// block takes item i of the tile), so a launch of a fixed number of threads covers any number
-// of items and the bootstrap's scratch (one resample of the largest problem per thread) has a
-// fixed size. Data sit in device memory in the CPU's CSR layout.
+// tiles of blockDim.x / SF_ITEM_THREADS consecutive items (tile = block, block + gridDim.x,
+// ...; thread i of the block takes item i / SF_ITEM_THREADS of the tile), so a launch of a
+// fixed number of threads covers any number of items and the bootstrap's scratch (one
+// resample of the largest problem per thread) has a fixed size. Data sit in device memory in
+// the CPU's CSR layout.
+//
+// Threads per item: 1, or with -DSF_ITEM_THREADS=4 a quad of threads per item, each summing a
+// quarter of the points (config.hpp, lm.hpp): a quarter of the per-point sums in each thread's
+// registers and four times the threads on a problem's points, for problems with many points.
 //
 // Shared-memory staging: items of one problem are adjacent (a problem's starts, or its
 // resamples), so a tile's items mostly read the points of one or a few problems, over and
@@ -167,14 +172,15 @@ __global__ void sf_fit(const scalingfit::real* t, const scalingfit::real* y,
   const BatchItems items{problem, p0, n_items};
   const BatchOutputs out{x, (flags & kHasCov) ? cov : nullptr, cost, status, iterations};
   const Options opt = device_options(ftol, xtol, gtol, max_iter, f_scale, log_residuals);
-  const long long n_tiles = (n_items + blockDim.x - 1) / blockDim.x;
+  const long long per_tile = blockDim.x / SF_ITEM_THREADS;
+  const long long n_tiles = (n_items + per_tile - 1) / per_tile;
   for (long long tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
-    const long long base = tile * blockDim.x;
-    const long long end = n_items < base + blockDim.x ? n_items : base + blockDim.x;
+    const long long base = tile * per_tile;
+    const long long end = n_items < base + per_tile ? n_items : base + per_tile;
     const Stage st = plan_stage(data, problem, base, end, stage_cap);
     const StagedPoints sp =
         stage_points<Model::kInputs>(data, st, stage_cap, smem, nullptr, nullptr);
-    const long long k = base + threadIdx.x;
+    const long long k = base + threadIdx.x / SF_ITEM_THREADS;
     if (k < end) {
       const bool in = is_staged(st, problem[k]);
       solve_item<Model, Loss>(item_data(data, st, sp, in), items, out, opt, lo, hi, k);
@@ -222,14 +228,15 @@ __global__ void sf_resample(const scalingfit::real* t, const scalingfit::real* y
   int* my_mult = mult + tid * max_points;
   int* my_gcount = gcount + tid * max_groups;
   real* my_ys = ys + tid * max_points;
-  const long long n_tiles = (n_items + blockDim.x - 1) / blockDim.x;
+  const long long per_tile = blockDim.x / SF_ITEM_THREADS;
+  const long long n_tiles = (n_items + per_tile - 1) / per_tile;
   for (long long tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
-    const long long base = tile * blockDim.x;
-    const long long end = n_items < base + blockDim.x ? n_items : base + blockDim.x;
+    const long long base = tile * per_tile;
+    const long long end = n_items < base + per_tile ? n_items : base + per_tile;
     const Stage st = plan_stage(data, problem, base, end, stage_cap);
     const StagedPoints sp =
         stage_points<Model::kInputs>(data, st, stage_cap, smem, spec.yhat, spec.resid);
-    const long long k = base + threadIdx.x;
+    const long long k = base + threadIdx.x / SF_ITEM_THREADS;
     if (k < end) {
       const bool in = is_staged(st, problem[k]);
       ResampleSpec s = spec;

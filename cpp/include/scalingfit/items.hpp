@@ -75,6 +75,26 @@ SF_HD inline void write_item(const BatchOutputs& out, i64 k, const SolveResult& 
   out.iterations[k] = r.iterations;
 }
 
+// Where an item's covariance is solved into. With a quad of GPU threads per item
+// (SF_ITEM_THREADS = 4, config.hpp) each thread of the quad solves into its own copy (the
+// solver reads what it wrote) and the quad's first thread writes it out; with one thread per
+// item the solver writes it in place.
+template <int P>
+struct ItemCov {
+#if SF_ITEM_THREADS > 1
+  double copy[P * P];
+  SF_HD double* at(const BatchOutputs& out, i64) { return out.cov ? copy : nullptr; }
+  SF_HD void write(const BatchOutputs& out, i64 k) const {
+    if (out.cov) {
+      for (int a = 0; a < P * P; ++a) out.cov[k * P * P + a] = copy[a];
+    }
+  }
+#else
+  SF_HD double* at(const BatchOutputs& out, i64 k) { return out.cov ? out.cov + k * P * P : nullptr; }
+  SF_HD void write(const BatchOutputs&, i64) const {}
+#endif
+};
+
 // Fit item k. The solver iterates on a copy of the parameters on the caller's stack (threads
 // working on neighbouring items do not share cache lines while they run).
 template <class Model, class Loss>
@@ -83,7 +103,8 @@ SF_HD void solve_item(const BatchData& data, const BatchItems& items, const Batc
   constexpr int P = Model::kParams;
   double p[kMaxParams];
   for (int a = 0; a < P; ++a) p[a] = items.p0[k * P + a];
-  double* cov = out.cov ? out.cov + k * P * P : nullptr;
+  ItemCov<P> item_cov;
+  double* cov = item_cov.at(out, k);
   const i64 j = items.problem[k];
   SolveResult r{kStatusBadInput, 0, nan("")};
   if (j >= 0 && j < data.n_problems && data.valid[j]) {
@@ -91,6 +112,8 @@ SF_HD void solve_item(const BatchData& data, const BatchItems& items, const Batc
   } else if (cov) {
     for (int a = 0; a < P * P; ++a) cov[a] = nan("");
   }
+  if (sf_item_lane() != 0) return;  // a quad's first thread writes
+  item_cov.write(out, k);
   for (int a = 0; a < P; ++a) out.x[k * P + a] = p[a];
   write_item(out, k, r);
 }
@@ -104,8 +127,13 @@ SF_HD void solve_resample_item(const BatchData& data, const ResampleSpec& spec,
                                const Options& opt, const double* lo, const double* hi, i64 k,
                                int* mult, int* gcount, real* ys) {
   constexpr int P = Model::kParams;
+#if SF_ITEM_THREADS > 1
+  double p[kMaxParams];
+#else
   double* p = out.x + k * P;
-  double* cov = out.cov ? out.cov + k * P * P : nullptr;
+#endif
+  ItemCov<P> item_cov;
+  double* cov = item_cov.at(out, k);
   const i64 j = items.problem[k];
   SolveResult r{kStatusBadInput, 0, nan("")};
   const bool ok = j >= 0 && j < data.n_problems && data.valid[j];
@@ -121,6 +149,11 @@ SF_HD void solve_resample_item(const BatchData& data, const ResampleSpec& spec,
   } else if (cov) {
     for (int a = 0; a < P * P; ++a) cov[a] = nan("");
   }
+  if (sf_item_lane() != 0) return;  // a quad's first thread writes
+  item_cov.write(out, k);
+#if SF_ITEM_THREADS > 1
+  for (int a = 0; a < P; ++a) out.x[k * P + a] = p[a];
+#endif
   write_item(out, k, r);
 }
 

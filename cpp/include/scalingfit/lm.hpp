@@ -396,6 +396,41 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   // four partial sums of an entry are combined as (s0 + s1) + (s2 + s3).
   constexpr int NH = P * (P + 1) / 2;
   constexpr int NA = NH + P + 1;  // H's upper triangle, g, cost
+  real sums[NA];
+#if SF_ITEM_THREADS == 4
+  // A quad of GPU threads per item (config.hpp): this thread is partial sum q = its place in
+  // the quad, and takes the points of positive weight numbered q, q + 4, ...; the quad then
+  // forms (s0 + s1) + (s2 + s3) with two shuffles (thread 1 adds s1 + s0, and so on: the same
+  // bits, addition commutes), so every thread of the quad holds the sums.
+  const int q = sf_item_lane();
+  real acc[NA];
+  for (int k = 0; k < NA; ++k) acc[k] = real(0);
+  const bool weighted = d.w || d.mult;
+  long long i = weighted ? 0 : q;  // the next point to look at
+  int l = 0;                        // points of positive weight seen so far
+  for (;;) {
+    real w = real(1);
+    if (weighted) {  // on to this thread's next point of positive weight
+      for (; i < d.n; ++i) {
+        w = point_weight(d, i);
+        if (w > real(0) && (l++ & 3) == q) break;
+      }
+    } else if (i < d.n) {
+      w = point_weight(d, i);
+    }
+    if (i >= d.n) break;
+    real J[kMaxParams], wr, r, ci;
+    point_terms<Model, Loss, kLog, kExact>(pr, d.t + i * K, d.y[i], w, inv_fs2, J, &wr, &r, &ci);
+    real wj[kMaxParams];
+    for (int a = 0; a < P; ++a) wj[a] = wr * J[a];
+    add_point<P>(acc, wj, J, r, ci);
+    i += weighted ? 1 : 4;
+  }
+  for (int k = 0; k < NA; ++k) {
+    const real s01 = acc[k] + sf_quad_xor(acc[k], 1);
+    sums[k] = s01 + sf_quad_xor(s01, 2);
+  }
+#else
   // Four named partial sums, each updated under a constant index (a switch on the lane): an
   // array indexed by the lane at run time would live in the GPU thread's local memory.
   real acc0[NA], acc1[NA], acc2[NA], acc3[NA];
@@ -417,8 +452,8 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     }
     lane = (lane + 1) & 3;
   }
-  real sums[NA];
   for (int k = 0; k < NA; ++k) sums[k] = (acc0[k] + acc1[k]) + (acc2[k] + acc3[k]);
+#endif
   c = sums[NA - 1];
   for (int a = 0, k = 0; a < P; ++a) {
     g[a] = sums[NH + a];
