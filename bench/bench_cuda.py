@@ -42,6 +42,20 @@ def test_gpu_bootstrap_1000_x_1000_float32(benchmark) -> None:  # type: ignore[n
                        iterations=1)
 
 
+def test_gpu_bootstrap_1000_x_1000_quads(benchmark) -> None:  # type: ignore[no-untyped-def]
+    from scalingfit import _bench_cuda
+
+    benchmark.pedantic(_bench_cuda.case_bootstrap, args=(1000, 1000, 2, 50), kwargs={"item_threads": 4},
+                       rounds=1, iterations=1)
+
+
+def test_gpu_bootstrap_1000_x_1000_unstaged(benchmark) -> None:  # type: ignore[no-untyped-def]
+    from scalingfit import _bench_cuda
+
+    benchmark.pedantic(_bench_cuda.case_bootstrap, args=(1000, 1000, 2, 50), kwargs={"stage": False},
+                       rounds=1, iterations=1)
+
+
 if __name__ == "__main__":
     from scalingfit import _bench_cuda
 

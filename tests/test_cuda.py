@@ -172,12 +172,16 @@ def test_kernels_compile_for_hopper(tmp_path: Path) -> None:
 def test_float32_kernels_compile_for_hopper() -> None:
     """precision="float32": the kernels of every model (losses cycled) and every loss compile
     with -DSF_FLOAT32_DATA=1, and their per-point work is float: in the Chinchilla kernels'
-    PTX about half of the float64 build's double arithmetic became float."""
+    PTX about half of the float64 build's double arithmetic became float. And the quad
+    kernels (4 threads per item) of every model compile, with their butterfly shuffles."""
     if not _nvrtc():
         pytest.skip("CuPy's NVRTC binding is not installed (the nvcc fallback builds float64 only)")
     for model, loss in PAIRS:
         ptx = _cuda.compile_ptx(model, loss, arch="compute_90", float32=True)
         assert ".entry" in ptx
+    for model in range(len(MODELS)):  # the quad kernels (SF_ITEM_THREADS=4) of every model
+        ptx = _cuda.compile_ptx(model, model % len(LOSSES), arch="compute_90", item_threads=4)
+        assert "shfl.sync.bfly" in ptx
     import re
 
     def ops(ptx: str, t: str) -> int:

@@ -39,8 +39,11 @@ def test_sigint_interrupts_a_long_fit_batch_within_a_second() -> None:
 def _interrupt(script: str, wait_for: str = "start", delay: float = 0.5) -> tuple[str, float, int]:
     """Runs script, sends SIGINT `delay` s after it prints `wait_for`; (its next line, the
     latency until that line, its exit code)."""
+    # SIGINT back to its default in the child: a shell that starts pytest in the background
+    # hands it down ignored, and Python leaves an ignored SIGINT ignored.
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+                            stderr=subprocess.DEVNULL, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().strip() == wait_for
         time.sleep(delay)
