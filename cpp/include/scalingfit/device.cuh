@@ -143,6 +143,25 @@ __device__ inline StagedPoints stage_points(const BatchData& d, const Stage& st,
   return StagedPoints{t, y, d.w ? w : nullptr, yhat ? f : nullptr, resid ? e : nullptr};
 }
 
+// The tiles of n_items items, blockDim.x / SF_ITEM_THREADS items each; block b takes tiles
+// b, b + gridDim.x, ... Tile i holds items [base, end); this thread works on `item` (when below
+// end), with the other SF_ITEM_THREADS - 1 threads of its quad.
+struct Tile {
+  long long base, end, item;
+};
+
+__device__ inline long long tile_count(long long n_items) {
+  const long long per_tile = blockDim.x / SF_ITEM_THREADS;
+  return (n_items + per_tile - 1) / per_tile;
+}
+
+__device__ inline Tile tile_at(long long i, long long n_items) {
+  const long long per_tile = blockDim.x / SF_ITEM_THREADS;
+  const long long base = i * per_tile;
+  return Tile{base, n_items < base + per_tile ? n_items : base + per_tile,
+              base + threadIdx.x / SF_ITEM_THREADS};
+}
+
 // The data an item of problem j reads: the staged copy when its problem was staged, else
 // device memory. Chosen pointer by pointer (a choice between two whole structs would put
 // both in the thread's local memory).
@@ -172,16 +191,14 @@ __global__ void sf_fit(const scalingfit::real* t, const scalingfit::real* y,
   const BatchItems items{problem, p0, n_items};
   const BatchOutputs out{x, (flags & kHasCov) ? cov : nullptr, cost, status, iterations};
   const Options opt = device_options(ftol, xtol, gtol, max_iter, f_scale, log_residuals);
-  const long long per_tile = blockDim.x / SF_ITEM_THREADS;
-  const long long n_tiles = (n_items + per_tile - 1) / per_tile;
-  for (long long tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
-    const long long base = tile * per_tile;
-    const long long end = n_items < base + per_tile ? n_items : base + per_tile;
-    const Stage st = plan_stage(data, problem, base, end, stage_cap);
+  const long long n_tiles = tile_count(n_items);
+  for (long long i = blockIdx.x; i < n_tiles; i += gridDim.x) {
+    const Tile tile = tile_at(i, n_items);
+    const Stage st = plan_stage(data, problem, tile.base, tile.end, stage_cap);
     const StagedPoints sp =
         stage_points<Model::kInputs>(data, st, stage_cap, smem, nullptr, nullptr);
-    const long long k = base + threadIdx.x / SF_ITEM_THREADS;
-    if (k < end) {
+    const long long k = tile.item;
+    if (k < tile.end) {
       const bool in = is_staged(st, problem[k]);
       solve_item<Model, Loss>(item_data(data, st, sp, in), items, out, opt, lo, hi, k);
     }
@@ -228,16 +245,14 @@ __global__ void sf_resample(const scalingfit::real* t, const scalingfit::real* y
   int* my_mult = mult + tid * max_points;
   int* my_gcount = gcount + tid * max_groups;
   real* my_ys = ys + tid * max_points;
-  const long long per_tile = blockDim.x / SF_ITEM_THREADS;
-  const long long n_tiles = (n_items + per_tile - 1) / per_tile;
-  for (long long tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
-    const long long base = tile * per_tile;
-    const long long end = n_items < base + per_tile ? n_items : base + per_tile;
-    const Stage st = plan_stage(data, problem, base, end, stage_cap);
+  const long long n_tiles = tile_count(n_items);
+  for (long long i = blockIdx.x; i < n_tiles; i += gridDim.x) {
+    const Tile tile = tile_at(i, n_items);
+    const Stage st = plan_stage(data, problem, tile.base, tile.end, stage_cap);
     const StagedPoints sp =
         stage_points<Model::kInputs>(data, st, stage_cap, smem, spec.yhat, spec.resid);
-    const long long k = base + threadIdx.x / SF_ITEM_THREADS;
-    if (k < end) {
+    const long long k = tile.item;
+    if (k < tile.end) {
       const bool in = is_staged(st, problem[k]);
       ResampleSpec s = spec;
       s.yhat = in ? sp.yhat : spec.yhat;
