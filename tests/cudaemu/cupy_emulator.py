@@ -36,6 +36,10 @@ from typing import Any, Optional
 import numpy as np
 
 __version__ = "emulator"
+#: Set to 1 to compile the kernels with AddressSanitizer and UBSan (the process must have the
+#: ASan runtime preloaded, as .ci/sanitize does): an out-of-bounds read or write of a kernel,
+#: in device arrays, shared memory or its own scratch, then stops the run with a report.
+SANITIZE_ENV = "SCALINGFIT_CUDAEMU_SANITIZE"
 HERE = Path(__file__).resolve().parent
 _LAUNCH_ARGS = (ctypes.c_uint, ctypes.c_uint, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p),
                 ctypes.POINTER(ctypes.c_longlong), ctypes.c_int, ctypes.c_char_p, ctypes.c_int)
@@ -188,6 +192,9 @@ def _build(code: str, options: Sequence[str], names: Sequence[str], load: bool =
     flags = ["-std=c++17", "-O1", "-fPIC", "-shared", "-pthread", "-ffp-contract=off",
              "-fno-trapping-math", "-fno-math-errno", "-DSF_CUDA_EMULATION=1", f"-I{HERE}",
              *_host_options(options)]
+    if os.environ.get(SANITIZE_ENV, "") == "1":  # the kernels under ASan + UBSan (.ci/sanitize)
+        flags += ["-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+                  "-fno-sanitize-recover=undefined"]
     h = hashlib.sha256("\0".join([source, *flags, (HERE / "cuda_emu.hpp").read_text()]).encode())
     lib = _cache_dir() / f"{h.hexdigest()[:32]}.so"
     if not lib.exists():
