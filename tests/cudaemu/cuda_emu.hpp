@@ -36,27 +36,6 @@ struct sf_emu_dim3 {
 inline thread_local sf_emu_dim3 threadIdx, blockIdx;
 inline sf_emu_dim3 blockDim, gridDim;  // one launch at a time (sf_emu::launch_mutex)
 
-inline long long __double_as_longlong(double x) {
-  long long b;
-  std::memcpy(&b, &x, sizeof b);
-  return b;
-}
-inline double __longlong_as_double(long long b) {
-  double x;
-  std::memcpy(&x, &b, sizeof x);
-  return x;
-}
-inline int __float_as_int(float x) {
-  int b;
-  std::memcpy(&b, &x, sizeof b);
-  return b;
-}
-inline float __int_as_float(int b) {
-  float x;
-  std::memcpy(&x, &b, sizeof x);
-  return x;
-}
-
 namespace sf_emu {
 
 struct Error : std::runtime_error {

@@ -9,12 +9,14 @@
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define SF_HD __host__ __device__
 #define SF_DEVICE_COMPILE 1
+#define SF_CUDA_COMPILER 1  // NVRTC or nvcc: no <cstring>, CUDA's bit-cast intrinsics
 #elif defined(SF_CUDA_EMULATION)
 // The device code compiled by the host compiler, for the test suite's CUDA emulator
-// (tests/cudaemu: its prelude defines the CUDA intrinsics used below).
+// (tests/cudaemu: its prelude defines threadIdx, __syncthreads and the shuffles).
 #define SF_HD
 #define SF_DEVICE_COMPILE 1
 #include <cmath>
+#include <cstring>
 #else
 #define SF_HD
 #include <cmath>
@@ -84,7 +86,7 @@ SF_HD inline float sf_atan(float a) { return atanf(a); }
 // including overflow to inf, underflow through subnormals to 0, and inf / NaN / 0 / negative
 // arguments.
 
-#ifdef SF_DEVICE_COMPILE
+#ifdef SF_CUDA_COMPILER
 SF_HD inline unsigned long long sf_bits(double x) {
   return static_cast<unsigned long long>(__double_as_longlong(x));
 }
@@ -193,7 +195,7 @@ SF_HD inline double sf_log1p(double x) {
 // no tables, so that NVRTC and g++ compile the same arithmetic. Measured against float64
 // references in tests/test_float32.py (exp and log < 1 ulp of float, log1p < 3).
 
-#ifdef SF_DEVICE_COMPILE
+#ifdef SF_CUDA_COMPILER
 SF_HD inline unsigned int sf_bits(float x) { return static_cast<unsigned int>(__float_as_int(x)); }
 SF_HD inline float sf_from_bits32(unsigned int b) { return __int_as_float(static_cast<int>(b)); }
 #else
