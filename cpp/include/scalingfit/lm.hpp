@@ -409,14 +409,12 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   long long i = weighted ? 0 : q;  // the next point to look at
   int l = 0;                        // points of positive weight seen so far
   for (;;) {
-    real w = real(1);
-    if (weighted) {  // on to this thread's next point of positive weight
+    real w = real(1);  // without weights every point's (point_weight)
+    if (weighted) {    // on to this thread's next point of positive weight
       for (; i < d.n; ++i) {
         w = point_weight(d, i);
         if (w > real(0) && (l++ & 3) == q) break;
       }
-    } else if (i < d.n) {
-      w = point_weight(d, i);
     }
     if (i >= d.n) break;
     real J[kMaxParams], wr, r, ci;
