@@ -173,32 +173,45 @@ def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bo
                         name_expressions=names)
 
 
-def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool = False,
-                item_threads: int = 1) -> str:
-    """PTX of the fit and bootstrap kernels of one (model, loss) pair, compiled by NVRTC for
-    ``arch`` with the options the backend uses (float32: of the float32 kernels). Needs CuPy's
-    NVRTC binding and the NVRTC library, not a GPU: a check that an installation can build its kernels. Raises
-    ``RuntimeError`` with NVRTC's log when the compilation fails."""
+def _nvrtc_compile(model: int, loss: int, options: Sequence[str],
+                   ptx: bool) -> tuple[str, str, dict[str, str]]:
+    """Compiles the fit and bootstrap kernels of one (model, loss) pair with NVRTC (CuPy's
+    binding; no GPU needed): (the PTX when ``ptx``, else ""; NVRTC's log; each kernel's lowered
+    name -> "fit" / "bootstrap"). Raises ``RuntimeError`` with the log when compilation fails."""
     try:
         from cupy_backends.cuda.libs import nvrtc
     except Exception as exc:
         raise CudaUnavailableError(f"CuPy's NVRTC binding is not importable ({exc})") from exc
+    names = kernel_names(model, loss)
     prog = nvrtc.createProgram(kernel_source(), "scalingfit.cu", [], [])
     try:
-        names = kernel_names(model, loss)
         for n in names:
             nvrtc.addNameExpression(prog, n)
         try:
-            nvrtc.compileProgram(prog, list(_options(float32, item_threads)) + [f"-arch={arch}"])
+            nvrtc.compileProgram(prog, list(options))
         except Exception as exc:
             raise RuntimeError(f"NVRTC failed on {names}:\n{nvrtc.getProgramLog(prog)}") from exc
-        for n in names:
-            if not nvrtc.getLoweredName(prog, n):
+        lowered = {}
+        for n, kind in zip(names, ("fit", "bootstrap")):
+            low = nvrtc.getLoweredName(prog, n)
+            if not low:
                 raise RuntimeError(f"NVRTC produced no kernel for {n}")
-        ptx = nvrtc.getPTX(prog)
+            lowered[low] = kind
+        code = nvrtc.getPTX(prog) if ptx else ""
+        log = nvrtc.getProgramLog(prog)
     finally:
         nvrtc.destroyProgram(prog)
-    return ptx.decode() if isinstance(ptx, bytes) else str(ptx)
+    return code.decode() if isinstance(code, bytes) else str(code), str(log), lowered
+
+
+def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool = False,
+                item_threads: int = 1) -> str:
+    """PTX of the fit and bootstrap kernels of one (model, loss) pair, compiled by NVRTC for
+    ``arch`` with the options the backend uses (float32: of the float32 kernels). Needs CuPy's
+    NVRTC binding and the NVRTC library, not a GPU: a check that an installation can build
+    its kernels. Raises ``RuntimeError`` with NVRTC's log when the compilation fails."""
+    options = list(_options(float32, item_threads)) + [f"-arch={arch}"]
+    return _nvrtc_compile(model, loss, options, ptx=True)[0]
 
 
 def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool = False,
@@ -207,26 +220,10 @@ def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool =
     by NVRTC for ``arch`` (a real architecture, e.g. "sm_90"): per kernel ("fit", "bootstrap")
     its registers, stack frame and spill stores / loads in bytes per thread. Needs NVRTC only,
     not a GPU."""
-    try:
-        from cupy_backends.cuda.libs import nvrtc
-    except Exception as exc:
-        raise CudaUnavailableError(f"CuPy's NVRTC binding is not importable ({exc})") from exc
     import re
 
-    names = kernel_names(model, loss)
-    prog = nvrtc.createProgram(kernel_source(), "scalingfit.cu", [], [])
-    try:
-        for n in names:
-            nvrtc.addNameExpression(prog, n)
-        opts = list(_options(float32, item_threads)) + [f"-arch={arch}", "-Xptxas=-v"]
-        try:
-            nvrtc.compileProgram(prog, opts)
-        except Exception as exc:
-            raise RuntimeError(f"NVRTC failed on {names}:\n{nvrtc.getProgramLog(prog)}") from exc
-        lowered = {nvrtc.getLoweredName(prog, n): kind for n, kind in zip(names, ("fit", "bootstrap"))}
-        log = nvrtc.getProgramLog(prog)
-    finally:
-        nvrtc.destroyProgram(prog)
+    options = list(_options(float32, item_threads)) + [f"-arch={arch}", "-Xptxas=-v"]
+    _, log, lowered = _nvrtc_compile(model, loss, options, ptx=False)
     out: dict[str, dict[str, int]] = {}
     current = None
     for line in log.splitlines():
@@ -244,7 +241,7 @@ def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool =
         if m:
             out.setdefault(current, {})["registers"] = int(m.group(1))
     if set(out) != {"fit", "bootstrap"}:
-        raise RuntimeError(f"no ptxas report for {names} in NVRTC's log:\n{log[-2000:]}")
+        raise RuntimeError(f"no ptxas report for {kernel_names(model, loss)} in NVRTC's log:\n{log[-2000:]}")
     return out
 
 
