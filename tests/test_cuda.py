@@ -19,6 +19,7 @@ Emulated only: chunking on a small device, the emulator's own checks, the GPU be
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -257,15 +258,24 @@ def device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
             pytest.skip(f"no CUDA GPU: {_cuda.unavailable_reason()}")
         yield "gpu"
         return
+    _prebuild_emulated()
+    with _emulated(monkeypatch):
+        yield "emulated"
+
+
+@contextlib.contextmanager
+def _emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The backend on the CUDA emulator (a default device), its kernel cache cleared before and
+    after; skips without a C++ compiler."""
     if cupy_emulator.compiler() is None:
         pytest.skip("the CUDA emulator needs a C++ compiler")
-    _prebuild_emulated()
     cupy_emulator.configure()
     monkeypatch.setattr(_cuda, "_probe", lambda: (cupy_emulator, ""))
     _cuda._module.cache_clear()
     try:
-        yield "emulated"
+        yield cupy_emulator
     finally:
+        cupy_emulator.configure()
         _cuda._module.cache_clear()
 
 
@@ -412,16 +422,8 @@ def test_gpu_refit_matches_the_cpu(tmp_path: Path, simd: None, device: str) -> N
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if cupy_emulator.compiler() is None:
-        pytest.skip("the CUDA emulator needs a C++ compiler")
-    cupy_emulator.configure()
-    monkeypatch.setattr(_cuda, "_probe", lambda: (cupy_emulator, ""))
-    _cuda._module.cache_clear()
-    try:
-        yield cupy_emulator
-    finally:
-        cupy_emulator.configure()
-        _cuda._module.cache_clear()
+    with _emulated(monkeypatch) as emu:
+        yield emu
 
 
 def test_a_small_device_streams_the_items_in_chunks(emulator: Any, simd: None) -> None:
