@@ -6,10 +6,11 @@
 // vectorised sums; never chosen by default, it lets the CPU run and test the order of
 // additions of the CUDA driver), and as 4 ("float32": the plain build with SF_FLOAT32_DATA,
 // float data and per-point arithmetic: the CUDA backend's precision="float32" on the CPU).
-// The core's headers are included inside an unnamed namespace: every function of this build has internal linkage, so the linker can never pick
-// this build's copy of an inline function for another object. This file uses nothing of the
-// standard library that is not also inline-and-internal here or a plain libm call (the
-// standard headers are included first, outside the namespace).
+// The core's headers are included inside an unnamed namespace: every function of this build
+// has internal linkage, so the linker can never pick this build's copy of an inline function
+// for another object. This file uses nothing of the standard library that is not also
+// inline-and-internal here or a plain libm call (the standard headers are included first,
+// outside the namespace).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
