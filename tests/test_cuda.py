@@ -300,10 +300,10 @@ def _prebuild_emulated() -> None:
     """Every kernel the tests launch, compiled on all cores at once (~1 s each, 155 of them)."""
     jobs = [(_cuda.kernel_source(), _cuda._options(f32), _cuda.kernel_names(m, k))
             for f32 in (False, True) for m in range(len(MODELS)) for k in range(len(LOSSES))]
-    for i, name in enumerate(MODELS):  # test_quad_items_give_the_same_bits's quad kernels
+    for i, name in enumerate(MODELS):  # test_items_of_several_threads_give_the_same_bits's
         m = scalingfit.models.get(name).index
-        jobs += [(_cuda.kernel_source(), _cuda._options(f32, 4), _cuda.kernel_names(m, k))
-                 for f32 in (False, True) for k in {0, 1 + i % 4}]
+        jobs += [(_cuda.kernel_source(), _cuda._options(f32, g), _cuda.kernel_names(m, k))
+                 for g in _ITEM_THREADS_CASES for f32 in (False, True) for k in {0, 1 + i % 4}]
     cupy_emulator.prebuild(jobs + [(_cuda.kernel_source(), _cuda._options(), ["sf_multiplicities"])])
 
 
@@ -613,30 +613,41 @@ def test_staging_never_changes_a_bit(precision: str, device: str, simd: None) ->
                     _close(device, a, b, 1e-10, f"bootstrap {name}, scheme {scheme}, stage {stage}")
 
 
+# Per threads per item: the test's batch (problems, points) and bootstrap resamples. The warp's
+# batch is smaller (emulated, each of its shuffles is a barrier of 32 OS threads); its 70
+# points take three rounds of 32, with weights of 0 making rounds of any count of points.
+_ITEM_THREADS_CASES = {4: (9, 45, 30), 32: (3, 70, 4)}
+
+
+@pytest.mark.parametrize("item_threads", sorted(_ITEM_THREADS_CASES))
 @pytest.mark.parametrize("model", MODELS)
-def test_quad_items_give_the_same_bits(model: str, device: str, simd: None) -> None:
+def test_items_of_several_threads_give_the_same_bits(model: str, item_threads: int, device: str,
+                                                     simd: None) -> None:
     """item_threads=4 (a quad of GPU threads per item, each summing every fourth point of
-    positive weight, combined by shuffles in the accumulator's order): fits in both
-    precisions, with weights (some zero) and without, plain and log residuals, and bootstrap
-    replicates (multiplicities: the weighted path), against the CPU's baseline / float32 build
-    (emulated: bit for bit, and iteration counts equal)."""
+    positive weight, combined by shuffles in the accumulator's order) and 32 (a warp per item:
+    32 points evaluated at a time, their terms passed by shuffles to the threads of their
+    partial sums): fits in both precisions, with weights (some zero) and without, plain and
+    log residuals, and bootstrap replicates (multiplicities: the weighted path), against the
+    CPU's baseline / float32 build (emulated: bit for bit, and iteration counts equal)."""
     _core.set_simd_level("baseline")
-    x, y, off, p0 = _batch(model, n_problems=9, n=45, seed=21)
+    n_problems, n, n_resamples = _ITEM_THREADS_CASES[item_threads]
+    x, y, off, p0 = _batch(model, n_problems=n_problems, n=n, seed=21)
     w = np.random.default_rng(22).integers(0, 3, y.shape[0]).astype(float)
     k = MODELS.index(model)
+    env = pytest.MonkeyPatch.context
     for precision in ("float64", "float32"):
         for loss, wts, log in (("linear", w, k % 2 == 1), (LOSSES[1 + k % 4], None, k % 2 == 0)):
             kw = dict(loss=loss, f_scale=0.05, log_residuals=log, weights=wts, precision=precision)
             cpu = scalingfit.fit_batch(model, x, y, off, p0, **kw)
-            with pytest.MonkeyPatch.context() as mp:
-                mp.setenv(_cuda.ITEM_THREADS_ENV, "4")
+            with env() as mp:
+                mp.setenv(_cuda.ITEM_THREADS_ENV, str(item_threads))
                 gpu = scalingfit.fit_batch(model, x, y, off, p0, backend="cuda", **kw)
             _fits_match(device, gpu, cpu, precision, loss)
     with _quiet():
-        kw = dict(center=p0, n_resamples=30, method="percentile", seed=4)
+        kw = dict(center=p0, n_resamples=n_resamples, method="percentile", seed=4)
         cpu_b = scalingfit.bootstrap_batch(model, x, y, off, **kw)
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv(_cuda.ITEM_THREADS_ENV, "4")
+        with env() as mp:
+            mp.setenv(_cuda.ITEM_THREADS_ENV, str(item_threads))
             gpu_b = scalingfit.bootstrap_batch(model, x, y, off, backend="cuda", **kw)
     assert np.array_equal(cpu_b.status, gpu_b.status)
     ok = np.isfinite(cpu_b.samples)

@@ -52,6 +52,7 @@ _DEVICE_FRACTION = 0.6  # of the free device memory, for one call's data, items 
 _SHARED_BYTES = 48 << 10  # the most dynamic shared memory a block may take without opting in
 STAGE_ENV = "SCALINGFIT_CUDA_STAGE_POINTS"
 ITEM_THREADS_ENV = "SCALINGFIT_CUDA_ITEM_THREADS"
+ITEM_THREADS = ("1", "4", "32")  # the choices of item_threads_for
 _FLAG_W, _FLAG_COV, _FLAG_PID, _FLAG_GROUPS, _FLAG_TARGETS = 1, 2, 4, 8, 16  # device.cuh
 _TARGET_SCHEMES = (2, 3)  # residual, wild (bootstrap.hpp)
 _GROUP_SCHEMES = (1, 5)  # groups, jackknife groups
@@ -165,7 +166,7 @@ def _options(float32: bool = False, item_threads: int = 1) -> tuple[str, ...]:
 def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bool = False,
             item_threads: int = 1) -> Any:
     """The compiled module of one (model, loss) pair (float32: the float32 kernels;
-    item_threads: GPU threads per item, 1 or 4); without them, of the untemplated kernels only
+    item_threads: GPU threads per item, 1, 4 or 32); without them, of the untemplated kernels only
     (sf_multiplicities). Loaded once per process."""
     cp = _cupy()
     names = list(kernel_names(model, loss)) if model is not None and loss is not None else None
@@ -436,15 +437,17 @@ def _to_float32(arrays: Sequence[Optional[NDArray[Any]]], offsets: NDArray[np.in
 
 def item_threads_for(item_threads: Optional[int] = None) -> int:
     """GPU threads per item: ``item_threads``, else the environment variable
-    ``SCALINGFIT_CUDA_ITEM_THREADS``, else 1. With 4, a quad of threads solves each item, each
-    summing a quarter of the points (same results, bit for bit): a tuning knob for problems
-    with many points (a quarter of the per-point sums in each thread's registers)."""
+    ``SCALINGFIT_CUDA_ITEM_THREADS``, else 1. Same results, bit for bit, with any of them.
+    4: a quad of threads solves each item, each summing a quarter of the points (a quarter of
+    the per-point sums in each thread's registers). 32: a warp solves each item, evaluating 32
+    points at a time, for batches of few problems with many points (hundreds of points and
+    more), which one thread per item would leave on a small part of the GPU."""
     source = "item_threads"
     value: object = item_threads
     if item_threads is None:
         source, value = ITEM_THREADS_ENV, os.environ.get(ITEM_THREADS_ENV, "1").strip() or "1"
-    if str(value) not in ("1", "4"):
-        raise ValueError(f"{source} must be 1 or 4, got {value!r}")
+    if str(value) not in ITEM_THREADS:
+        raise ValueError(f"{source} must be one of {', '.join(ITEM_THREADS)}, got {value!r}")
     return int(str(value))
 
 

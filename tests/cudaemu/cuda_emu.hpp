@@ -82,13 +82,18 @@ class Block {
   // `partner` (its index in the block) passed. Every thread of the mask must call it.
   unsigned long long exchange(unsigned mask, unsigned me, unsigned partner,
                               unsigned long long bits) {
+    unsigned long long v = 0;
+    among(mask, me, bits, [&] { v = slots_[partner]; });
+    return v;
+  }
+  // Bit l: pred of lane l of this thread's warp, for the lanes of `mask` (__ballot_sync).
+  unsigned ballot(unsigned mask, unsigned me, bool pred) {
     const unsigned warp = me & ~31u;
-    Group& g = *groups_[warp + static_cast<unsigned>(__builtin_ctz(mask))];
-    const unsigned size = static_cast<unsigned>(__builtin_popcount(mask));
-    slots_[me] = bits;
-    group_sync(g, size, mask, warp);
-    const unsigned long long v = slots_[partner];
-    group_sync(g, size, mask, warp);
+    unsigned v = 0;
+    among(mask, me, pred ? 1u : 0u, [&] {
+      for (unsigned l = 0; l < 32; ++l)
+        if ((mask >> l & 1u) && slots_[warp + l]) v |= 1u << l;
+    });
     return v;
   }
 
@@ -99,6 +104,17 @@ class Block {
     unsigned arrived = 0;
     unsigned long long gen = 0;
   };
+  // The threads of `mask` post `bits`, then each reads what it needs (read), then all leave.
+  template <class Read>
+  void among(unsigned mask, unsigned me, unsigned long long bits, Read read) {
+    const unsigned warp = me & ~31u;
+    Group& g = *groups_[warp + static_cast<unsigned>(__builtin_ctz(mask))];
+    const unsigned size = static_cast<unsigned>(__builtin_popcount(mask));
+    slots_[me] = bits;
+    group_sync(g, size, mask, warp);
+    read();
+    group_sync(g, size, mask, warp);
+  }
   void group_sync(Group& g, unsigned size, unsigned mask, unsigned warp) {
     std::unique_lock<std::mutex> lock(g.m);
     const unsigned long long gen = g.gen;
@@ -110,7 +126,7 @@ class Block {
     }
     auto done = [&] { return g.gen != gen || any_exited(mask, warp); };
     if (!g.cv.wait_for(lock, std::chrono::seconds(20), done) || g.gen == gen)
-      throw Error("__shfl_xor_sync: not every thread of the mask reached it");
+      throw Error("warp shuffle or ballot: not every thread of the mask reached it");
   }
   bool any_exited(unsigned mask, unsigned warp) {
     for (unsigned l = 0; l < 32; ++l)
@@ -196,22 +212,45 @@ int launch(void (*kernel)(A...), unsigned grid, unsigned block, std::size_t shar
 
 inline void __syncthreads() { sf_emu::current_block->sync(); }
 
-// Warp shuffle (xor) among the threads of mask: width must be a power of two up to 32.
+namespace sf_emu {
+// v of lane partner_lane of this thread's warp (a lane of mask, as this thread must be), for
+// the shuffles below; `what` names the intrinsic in the error.
 template <class T>
-T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+T shuffle(unsigned mask, T v, unsigned partner_lane, bool ok, const char* what) {
   static_assert(sizeof(T) <= 8, "values of at most 8 bytes");
-  const unsigned me = threadIdx.x, lane = me & 31u;
-  const unsigned partner_lane = lane ^ static_cast<unsigned>(lane_mask);
-  if (!(mask >> lane & 1u) || width <= 0 || width > 32 || (width & (width - 1)) ||
-      partner_lane / static_cast<unsigned>(width) != lane / static_cast<unsigned>(width) ||
-      !(mask >> partner_lane & 1u))
-    throw sf_emu::Error("__shfl_xor_sync: bad mask, lane mask or width");
+  const unsigned me = threadIdx.x;
+  if (!ok || !(mask >> (me & 31u) & 1u) || !(mask >> partner_lane & 1u))
+    throw Error(std::string(what) + ": bad mask, lane or width");
   unsigned long long bits = 0;
   std::memcpy(&bits, &v, sizeof v);
-  bits = sf_emu::current_block->exchange(mask, me, (me & ~31u) + partner_lane, bits);
+  bits = current_block->exchange(mask, me, (me & ~31u) + partner_lane, bits);
   T out;
   std::memcpy(&out, &bits, sizeof out);
   return out;
 }
+inline bool valid_width(int width) { return width > 0 && width <= 32 && !(width & (width - 1)); }
+}  // namespace sf_emu
+
+// Warp shuffles among the threads of mask (width: a power of two up to 32): from lane
+// lane ^ lane_mask, or from lane src (mod width) of this thread's width-segment.
+template <class T>
+T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+  const unsigned lane = threadIdx.x & 31u, partner = lane ^ static_cast<unsigned>(lane_mask);
+  const bool ok = sf_emu::valid_width(width) && lane_mask >= 0 &&
+                  partner / static_cast<unsigned>(width) == lane / static_cast<unsigned>(width);
+  return sf_emu::shuffle(mask, v, partner & 31u, ok, "__shfl_xor_sync");
+}
+template <class T>
+T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+  const unsigned lane = threadIdx.x & 31u, wu = static_cast<unsigned>(width);
+  const bool ok = sf_emu::valid_width(width);
+  const unsigned partner = ok ? (lane & ~(wu - 1u)) + (static_cast<unsigned>(src) & (wu - 1u)) : lane;
+  return sf_emu::shuffle(mask, v, partner, ok, "__shfl_sync");
+}
+inline unsigned __ballot_sync(unsigned mask, bool pred) {
+  if (!(mask >> (threadIdx.x & 31u) & 1u)) throw sf_emu::Error("__ballot_sync: thread not in the mask");
+  return sf_emu::current_block->ballot(mask, threadIdx.x, pred);
+}
+inline int __popc(unsigned m) { return __builtin_popcount(m); }
 // The block's dynamic shared memory (`extern __shared__` in CUDA; device.cuh's SF_SHARED).
 inline void* sf_emu_shared() { return sf_emu::current_block->shared(); }

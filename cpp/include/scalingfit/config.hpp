@@ -276,26 +276,44 @@ SF_HD inline float sf_log1p(float x) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Threads per item (the CUDA kernels compiled with -DSF_ITEM_THREADS=4; 1 everywhere else).
-// With 4, the four threads of an aligned quad solve one item together: thread q sums the
-// points the accumulator's partial sum q takes (lm.hpp), and the quad combines the four
+// Threads per item (the CUDA kernels compiled with -DSF_ITEM_THREADS=4 or 32; 1 everywhere
+// else). With 4, the four threads of an aligned quad solve one item together: thread q sums
+// the points the accumulator's partial sum q takes (lm.hpp), and the quad combines the four
 // partial sums with two shuffles in the accumulator's order, so that every thread of the quad
-// holds the same sums, runs the same solver steps, and gets the CPU's bits.
+// holds the same sums, runs the same solver steps, and gets the CPU's bits. With 32, a warp
+// solves one item: its threads evaluate 32 points at a time and pass each point's terms by
+// shuffles to the threads of its partial sum (lm.hpp), which add them in the CPU's order.
 #ifndef SF_ITEM_THREADS
 #define SF_ITEM_THREADS 1
 #endif
-#if SF_ITEM_THREADS != 1 && SF_ITEM_THREADS != 4
-#error "SF_ITEM_THREADS must be 1 or 4"
+#if SF_ITEM_THREADS != 1 && SF_ITEM_THREADS != 4 && SF_ITEM_THREADS != 32
+#error "SF_ITEM_THREADS must be 1, 4 or 32"
 #endif
 #if SF_ITEM_THREADS > 1
 #ifndef SF_DEVICE_COMPILE
 #error "SF_ITEM_THREADS > 1 is for the CUDA kernels"
 #endif
-// This thread's place in its quad, and v of the quad's thread (place ^ m).
-SF_HD inline int sf_item_lane() { return static_cast<int>(threadIdx.x & 3u); }
-SF_HD inline unsigned sf_quad_mask() { return 0xFu << (threadIdx.x & 28u); }
-SF_HD inline double sf_quad_xor(double v, int m) { return __shfl_xor_sync(sf_quad_mask(), v, m, 4); }
-SF_HD inline float sf_quad_xor(float v, int m) { return __shfl_xor_sync(sf_quad_mask(), v, m, 4); }
+// This thread's place among its item's threads, the mask of those threads in the warp, and v
+// of the item's thread (place ^ m), or of its thread `src`.
+SF_HD inline int sf_item_lane() { return static_cast<int>(threadIdx.x & (SF_ITEM_THREADS - 1u)); }
+SF_HD inline unsigned sf_item_mask() {
+  return SF_ITEM_THREADS == 32 ? 0xFFFFFFFFu : 0xFu << (threadIdx.x & 28u);
+}
+template <class T>
+SF_HD inline T sf_item_xor(T v, int m) { return __shfl_xor_sync(sf_item_mask(), v, m, SF_ITEM_THREADS); }
+template <class T>
+SF_HD inline T sf_item_shfl(T v, int src) { return __shfl_sync(sf_item_mask(), v, src, SF_ITEM_THREADS); }
+// Bit l: pred of the item's thread l (SF_ITEM_THREADS = 32).
+SF_HD inline unsigned sf_item_ballot(bool pred) { return __ballot_sync(sf_item_mask(), pred); }
+// The place of the n-th set bit (from 0) of m, which has more than n set bits.
+SF_HD inline int sf_nth_bit(unsigned m, int n) {
+  int at = 0;
+  for (int half = 16; half > 0; half >>= 1) {
+    const int below = __popc(m & ((1u << half) - 1u));
+    if (n >= below) n -= below, m >>= half, at += half;
+  }
+  return at;
+}
 #else
 SF_HD inline int sf_item_lane() { return 0; }
 #endif

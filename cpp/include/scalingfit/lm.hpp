@@ -425,8 +425,51 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
     i += weighted ? 1 : 4;
   }
   for (int k = 0; k < NA; ++k) {
-    const real s01 = acc[k] + sf_quad_xor(acc[k], 1);
-    sums[k] = s01 + sf_quad_xor(s01, 2);
+    const real s01 = acc[k] + sf_item_xor(acc[k], 1);
+    sums[k] = s01 + sf_item_xor(s01, 2);
+  }
+#elif SF_ITEM_THREADS == 32
+  // A warp per item (config.hpp), for problems of many points: the warp takes the points 32
+  // at a time (a round); a ballot finds those of positive weight, and the round's r-th such
+  // point is evaluated by thread r. Every thread of place q (mod 4) keeps partial sum q: the
+  // points numbered q, q + 4, ... over the whole problem, which in this round are its points
+  // numbered first, first + 4, ... (first = (q - seen) mod 4, seen: points of positive weight
+  // in earlier rounds); it takes their terms from their threads with shuffles and adds them in
+  // that order, as the CPU does. The quad's two shuffles then combine the partial sums.
+  const int lane = sf_item_lane();
+  real acc[NA];
+  for (int k = 0; k < NA; ++k) acc[k] = real(0);
+  const bool weighted = d.w || d.mult;
+  long long seen = 0;
+  for (long long i0 = 0; i0 < d.n; i0 += 32) {
+    const long long i = i0 + lane;
+    const real w = i < d.n ? point_weight(d, i) : real(0);
+    const unsigned mask = sf_item_ballot(i < d.n && (!weighted || w > real(0)));
+    const int np = __popc(mask);
+    const int at = lane < np ? sf_nth_bit(mask, lane) : lane;  // this thread's point: i0 + at
+    const real wa = sf_item_shfl(w, at);
+    real J[kMaxParams] = {}, wr = real(0), r = real(0), ci = real(0);
+    if (lane < np) {
+      point_terms<Model, Loss, kLog, kExact>(pr, d.t + (i0 + at) * K, d.y[i0 + at], wa, inv_fs2,
+                                             J, &wr, &r, &ci);
+    }
+    const int first = (lane - static_cast<int>(seen & 3)) & 3;
+    for (int s = 0; 4 * s < np; ++s) {  // the same count in every thread of the warp
+      const int src = first + 4 * s;
+      real Js[kMaxParams], wj[kMaxParams];
+      for (int a = 0; a < P; ++a) Js[a] = sf_item_shfl(J[a], src);
+      const real wrs = sf_item_shfl(wr, src), rs = sf_item_shfl(r, src);
+      const real cs = sf_item_shfl(ci, src);
+      if (src < np) {
+        for (int a = 0; a < P; ++a) wj[a] = wrs * Js[a];
+        add_point<P>(acc, wj, Js, rs, cs);
+      }
+    }
+    seen += np;
+  }
+  for (int k = 0; k < NA; ++k) {
+    const real s01 = acc[k] + sf_item_xor(acc[k], 1);
+    sums[k] = s01 + sf_item_xor(s01, 2);
   }
 #else
   // Four named partial sums, each updated under a constant index (a switch on the lane): an
