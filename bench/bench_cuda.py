@@ -1,5 +1,6 @@
-"""GPU: 1,000,000 saturating power-law fits of 10 points and 10,000 Chinchilla problems of
-50 points x 1,000 bootstrap resamples, against the CPU engine on the same machine's cores.
+"""GPU: 1,000,000 saturating power-law fits of 10 points, 10,000 Chinchilla problems of 50
+points x 1,000 bootstrap resamples, and 1,000 Chinchilla problems of many points (1, 32 or
+"auto" GPU threads per item), against the CPU engine on the same machine's cores.
 
 Needs CuPy and a CUDA GPU (``pip install 'scalingfit[cuda]'``); skipped otherwise. Run
 ``python bench/bench_cuda.py [--quick]`` for the table (the same as ``scalingfit bench
@@ -54,6 +55,14 @@ def test_gpu_bootstrap_1000_x_1000_unstaged(benchmark) -> None:  # type: ignore[
 
     benchmark.pedantic(_bench_cuda.case_bootstrap, args=(1000, 1000, 2, 50), kwargs={"stage": False},
                        rounds=1, iterations=1)
+
+
+@pytest.mark.parametrize("item_threads", ["auto", 1, 32])
+def test_gpu_fits_1000_of_1000_points(benchmark, item_threads) -> None:  # type: ignore[no-untyped-def]
+    from scalingfit import _bench_cuda
+
+    benchmark.pedantic(_bench_cuda.case_many_points, args=(1000, 1000, 2, item_threads), rounds=1,
+                       iterations=1)
 
 
 if __name__ == "__main__":

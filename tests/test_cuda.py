@@ -174,7 +174,8 @@ def test_float32_kernels_compile_for_hopper() -> None:
     """precision="float32": the kernels of every model (losses cycled) and every loss compile
     with -DSF_FLOAT32_DATA=1, and their per-point work is float: in the Chinchilla kernels'
     PTX about half of the float64 build's double arithmetic became float. And the quad
-    kernels (4 threads per item) of every model compile, with their butterfly shuffles."""
+    kernels (4 threads per item) of every model compile, with their butterfly shuffles, and a
+    warp kernel (32 threads per item) with its ballots and indexed shuffles."""
     if not _nvrtc():
         pytest.skip("CuPy's NVRTC binding is not installed (the nvcc fallback builds float64 only)")
     for model, loss in PAIRS:
@@ -183,6 +184,8 @@ def test_float32_kernels_compile_for_hopper() -> None:
     for model in range(len(MODELS)):  # the quad kernels (SF_ITEM_THREADS=4) of every model
         ptx = _cuda.compile_ptx(model, model % len(LOSSES), arch="compute_90", item_threads=4)
         assert "shfl.sync.bfly" in ptx
+    ptx = _cuda.compile_ptx(0, 0, arch="compute_90", item_threads=32)  # a warp per item
+    assert all(op in ptx for op in ("shfl.sync.bfly", "shfl.sync.idx", "vote.sync.ballot", "popc"))
     import re
 
     def ops(ptx: str, t: str) -> int:
@@ -256,6 +259,7 @@ def device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     if request.param == "gpu":
         if not _cuda.available():
             pytest.skip(f"no CUDA GPU: {_cuda.unavailable_reason()}")
+        monkeypatch.setenv(_cuda.ITEM_THREADS_ENV, "1")  # as _emulated
         yield "gpu"
         return
     _prebuild_emulated()
@@ -266,9 +270,11 @@ def device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
 @contextlib.contextmanager
 def _emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The backend on the CUDA emulator (a default device), its kernel cache cleared before and
-    after; skips without a C++ compiler."""
+    after, one thread per item unless a test asks for more (item_threads "auto" would take a
+    warp per item for most of the tests' small batches); skips without a C++ compiler."""
     if cupy_emulator.compiler() is None:
         pytest.skip("the CUDA emulator needs a C++ compiler")
+    monkeypatch.setenv(_cuda.ITEM_THREADS_ENV, "1")
     cupy_emulator.configure()
     monkeypatch.setattr(_cuda, "_probe", lambda: (cupy_emulator, ""))
     _cuda._module.cache_clear()
@@ -499,16 +505,21 @@ def test_the_gpu_bench_runs_emulated(emulator: Any) -> None:
     measure the emulated kernels against the CPU's baseline (float32: float32) build: identical."""
     from scalingfit import _bench_cuda
 
+    env_before = os.environ.get(_cuda.ITEM_THREADS_ENV)
     with _quiet():
         rows = [_bench_cuda.case_fits(1_200, 1, 10), _bench_cuda.case_bootstrap(12, 20, 1, 4),
                 _bench_cuda.case_fits(1_200, 1, 10, "float32"),
                 _bench_cuda.case_bootstrap(12, 20, 1, 4, stage=False),
-                _bench_cuda.case_bootstrap(12, 20, 1, 4, item_threads=4)]
+                _bench_cuda.case_bootstrap(12, 20, 1, 4, item_threads=4),
+                _bench_cuda.case_many_points(4, 100, 1, "auto"),
+                _bench_cuda.case_many_points(40, 100, 1, "auto")]
     # float32 against the CPU's float32 build, the others against its baseline build
-    assert [r.max_rel_diff_vs_cpu for r in rows] == [0.0] * 5
-    assert [r.bitwise_equal for r in rows] == [1.0] * 5
+    assert [r.max_rel_diff_vs_cpu for r in rows] == [0.0] * 7
+    assert [r.bitwise_equal for r in rows] == [1.0] * 7
     assert rows[3].case.endswith("unstaged") and rows[4].case.endswith("4 thr/item")
-    assert _cuda.STAGE_ENV not in os.environ and _cuda.ITEM_THREADS_ENV not in os.environ
+    # case (c) on the emulated device (2 multiprocessors): auto takes a warp for 4 items, not 40
+    assert rows[5].note.endswith(": 32") and rows[6].note.endswith(": 1"), (rows[5].note, rows[6].note)
+    assert _cuda.STAGE_ENV not in os.environ and os.environ.get(_cuda.ITEM_THREADS_ENV) == env_before
     assert all(r.gpu_fits_per_s > 0 and r.cpu_fits_per_s > 0 for r in rows)
     assert "emulator" in rows[0].device
     assert "(b) chinchilla bootstrap" in _bench_cuda.format_table(rows)
@@ -654,33 +665,78 @@ def test_items_of_several_threads_give_the_same_bits(model: str, item_threads: i
     _close(device, gpu_b.samples[ok], cpu_b.samples[ok], 1e-10)
 
 
-def test_item_threads_is_1_or_4(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _cuda.item_threads_for() == 1
+def test_item_threads_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(_cuda.ITEM_THREADS_ENV, raising=False)
+    assert _cuda.item_threads_for() == 1  # auto, for a batch it knows nothing of
     assert _cuda.item_threads_for(4) == 4
+    assert _cuda.item_threads_for("32") == 32
     monkeypatch.setenv(_cuda.ITEM_THREADS_ENV, "4")
     assert _cuda.item_threads_for() == 4
     assert _cuda.item_threads_for(1) == 1  # the argument wins
-    with pytest.raises(ValueError, match="item_threads must be 1 or 4, got 2"):
+    with pytest.raises(ValueError, match="item_threads must be one of auto, 1, 4, 32, got 2"):
         _cuda.item_threads_for(2)
     monkeypatch.setenv(_cuda.ITEM_THREADS_ENV, "quad")
-    with pytest.raises(ValueError, match="SCALINGFIT_CUDA_ITEM_THREADS must be 1 or 4, got 'quad'"):
+    with pytest.raises(ValueError, match="SCALINGFIT_CUDA_ITEM_THREADS must be one of auto, 1, 4, 32, got 'quad'"):
         _cuda.item_threads_for()
 
 
-def test_quad_kernels_keep_chinchilla_in_registers() -> None:
+def test_item_threads_auto_takes_a_warp_for_few_items_of_many_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto: a warp per item when the batch has at most 8 items per multiprocessor and their
+    problems have at least 32 points on average (items of no problem not counted), else one
+    thread; the environment variable may say "auto" too (any case)."""
+    monkeypatch.setenv(_cuda.ITEM_THREADS_ENV, "Auto")
+    auto = _cuda.item_threads_for
+    assert auto(None, 1056, 32.0, 132) == 32
+    assert auto(None, 1057, 32.0, 132) == 1
+    assert auto(None, 100, 31.9, 132) == 1
+    assert auto(None, 0, 100.0, 132) == 1
+    assert auto("auto", 16, 5000.0, 2) == 32
+    offsets = np.array([0, 10, 110, 130], dtype=np.int64)  # problems of 10, 100, 20 points
+    problem = np.array([0, 1, 1, 2, -1, 7], dtype=np.int64)
+    assert _cuda._mean_points(problem, offsets) == pytest.approx((10 + 100 + 100 + 20) / 4)
+    assert _cuda._mean_points(np.array([-1], dtype=np.int64), offsets) == 0.0
+
+
+def test_item_threads_auto_on_the_emulator(emulator: Any, simd: None,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through fit_batch on the emulated device (2 multiprocessors): 16 items of 40 points
+    take a warp each, 17 a thread each (the kernels the launches asked for), and both give the
+    CPU baseline build's bits."""
+    _core.set_simd_level("baseline")
+    monkeypatch.delenv(_cuda.ITEM_THREADS_ENV)
+    asked: list[int] = []
+    module = _cuda._module
+
+    def spy(model: Any = None, loss: Any = None, float32: bool = False, item_threads: int = 1) -> Any:
+        asked.append(item_threads)
+        return module(model, loss, float32, item_threads)
+
+    for n_problems, want in ((16, 32), (17, 1)):
+        x, y, off, p0 = _batch("saturating_power_law", n_problems=n_problems, n=40, seed=5)
+        cpu = scalingfit.fit_batch("saturating_power_law", x, y, off, p0)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_cuda, "_module", spy)
+            gpu = scalingfit.fit_batch("saturating_power_law", x, y, off, p0, backend="cuda")
+        assert asked[-1] == want, (n_problems, asked)
+        _fits_match("emulated", gpu, cpu, "float64", "linear")
+
+
+def test_kernels_of_several_threads_per_item_keep_chinchilla_in_registers() -> None:
     """What ptxas (through NVRTC) reports for sm_90: with one thread per item the Chinchilla
     kernels use all 255 registers and spill (the four partial sums of 21 entries are 84
-    doubles); with a quad per item each thread holds one partial sum and (nearly) nothing
-    spills, in float64 and float32; the saturating power law needs fewer registers too."""
+    doubles); with a quad or a warp per item each thread holds one partial sum and (nearly)
+    nothing spills, in float64 and float32; the saturating power law needs fewer registers too."""
     if not _nvrtc():
         pytest.skip("CuPy's NVRTC binding is not installed")
     chin, spl = scalingfit.models.get("chinchilla").index, scalingfit.models.get("saturating_power_law").index
     for float32 in (False, True):
         one = _cuda.kernel_resources(chin, 0, float32=float32)
-        quad = _cuda.kernel_resources(chin, 0, float32=float32, item_threads=4)
-        for kind in ("fit", "bootstrap"):
-            # measured (NVRTC 13.5): no spills with quads; float64 1,380 / 4,208 bytes without
-            assert 20 * quad[kind]["spill_stores"] <= one[kind]["spill_stores"], (float32, kind, one, quad)
-            assert quad[kind]["spill_stores"] <= 64, (float32, kind, quad)
+        for g in (4, 32):
+            many = _cuda.kernel_resources(chin, 0, float32=float32, item_threads=g)
+            for kind in ("fit", "bootstrap"):
+                # measured (NVRTC 13.5): float64 1,380 / 4,208 bytes of spill stores with one
+                # thread per item, none with quads, 0 / 16 with a warp; float32 284 / 420 -> 0
+                assert 20 * many[kind]["spill_stores"] <= one[kind]["spill_stores"], (float32, g, kind, one, many)
+                assert many[kind]["spill_stores"] <= 64, (float32, g, kind, many)
     one, quad = _cuda.kernel_resources(spl, 0), _cuda.kernel_resources(spl, 0, item_threads=4)
     assert quad["fit"]["registers"] < one["fit"]["registers"] - 32, (one, quad)

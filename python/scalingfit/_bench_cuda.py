@@ -17,6 +17,11 @@ float32 rows' agreement columns compare with the CPU's float32 build (the same a
 Case (b) runs three more times, for the backend's tuning knobs: with the shared-memory staging
 of the problems' points switched off (``SCALINGFIT_CUDA_STAGE_POINTS=0``), and with a quad of
 threads per item (``SCALINGFIT_CUDA_ITEM_THREADS=4``) in float64 and float32.
+
+(c)  1,000 Chinchilla problems of 5,000 points (``fit_batch``: few problems, many points),
+     with 1, 4 and 32 GPU threads per item and "auto" (the default; 32 on a GPU of at least
+     125 multiprocessors): whether a warp per item pays where one thread per item leaves most
+     of the GPU idle.
 """
 
 from __future__ import annotations
@@ -95,12 +100,11 @@ def _baseline(fn: Callable[[], Any]) -> Any:
 
 
 @contextlib.contextmanager
-def _knobs(stage: bool, item_threads: int) -> Iterator[None]:
-    """The CUDA backend's tuning knobs for the comparison rows of case (b): stage False keeps
-    the problems' points in device memory (no shared-memory staging); item_threads 4 solves
-    each item with a quad of threads."""
-    settings = {_cuda.STAGE_ENV: None if stage else "0",
-                _cuda.ITEM_THREADS_ENV: None if item_threads == 1 else str(item_threads)}
+def _knobs(stage: bool, item_threads: int | str) -> Iterator[None]:
+    """The CUDA backend's tuning knobs for the comparison rows: stage False keeps the problems'
+    points in device memory (no shared-memory staging); item_threads: GPU threads per item
+    (1, 4, 32 or "auto")."""
+    settings = {_cuda.STAGE_ENV: None if stage else "0", _cuda.ITEM_THREADS_ENV: str(item_threads)}
     before = {k: os.environ.get(k) for k in settings}
     for k, v in settings.items():
         if v is not None:
@@ -137,7 +141,7 @@ def case_fits(n_problems: int, threads: int, cpu_fraction: int, precision: str =
 
 
 def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction: int,
-                   precision: str = "float64", stage: bool = True, item_threads: int = 1) -> GpuRow:
+                   precision: str = "float64", stage: bool = True, item_threads: int | str = 1) -> GpuRow:
     p = make_problems("chinchilla", n_problems, 50, seed=5)
     center = fit_batch(p.model, p.x, p.y, p.offsets, p.p0, compute_cov=False).x
 
@@ -163,27 +167,53 @@ def case_bootstrap(n_problems: int, n_resamples: int, threads: int, cpu_fraction
                   device_name(), "whole call: replicate -1 (point fits re-solved) + replicates + intervals")
 
 
+def case_many_points(n_problems: int, n_points: int, threads: int, item_threads: int | str,
+                     precision: str = "float64") -> GpuRow:
+    """Case (c): fits of few Chinchilla problems with many points each; the CPU runs all of
+    them."""
+    p = make_problems("chinchilla", n_problems, n_points, seed=9)
+
+    def run(q: Problems, backend: str, prec: str = precision) -> Any:
+        return fit_batch(q.model, q.x, q.y, q.offsets, q.p0, backend=backend,
+                         threads=threads if backend == "cpu" else None, precision=prec)
+
+    with _knobs(True, item_threads):
+        run(_subset(p, 2), "cuda")  # compiles the kernels
+        gpu, t_gpu = _timed(lambda: run(p, "cuda"))
+        used = _cuda.item_threads_for(None, n_problems, float(n_points), _cuda._Device(_cuda._cupy()).n_sm)
+    _, t_cpu = _timed(lambda: run(p, "cpu", "float64"))
+    small = _subset(p, min(100, n_problems))
+    ref = _baseline(lambda: run(small, "cpu"))
+    diff, same = _agreement(gpu.x[: small.n_problems], ref.x)
+    tag = "" if precision == "float64" else f" {precision}"
+    return GpuRow(f"(c) chinchilla, {n_points} pts, {item_threads} thr/item{tag}", n_problems, t_gpu,
+                  n_problems / t_gpu, threads, n_problems / t_cpu, t_cpu / t_gpu, diff, same,
+                  device_name(), f"GPU threads per item: {used}")
+
+
 def cuda_suite(threads: Optional[int] = None, quick: bool = False) -> list[GpuRow]:
-    """Cases (a) and (b), each in float64 and float32; ``quick``: 100,000 fits and 1,000 x
-    1,000 resamples. Raises ``CudaUnavailableError`` without a GPU."""
+    """Cases (a) and (b), each in float64 and float32, (b)'s knob rows and (c)'s; ``quick``:
+    100,000 fits, 1,000 x 1,000 resamples and 1,000 problems of 1,000 points. Raises
+    ``CudaUnavailableError`` without a GPU."""
     _cuda._cupy()
     thr = int(threads or os.cpu_count() or 1)
-    n_fits, n_boot = (100_000, 1_000) if quick else (1_000_000, 10_000)
+    n_fits, n_boot, n_many = (100_000, 1_000, 1_000) if quick else (1_000_000, 10_000, 5_000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return [case_fits(n_fits, thr, 10), case_fits(n_fits, thr, 10, "float32"),
                 case_bootstrap(n_boot, 1_000, thr, 50), case_bootstrap(n_boot, 1_000, thr, 50, "float32"),
                 case_bootstrap(n_boot, 1_000, thr, 50, stage=False),
                 case_bootstrap(n_boot, 1_000, thr, 50, item_threads=4),
-                case_bootstrap(n_boot, 1_000, thr, 50, "float32", item_threads=4)]
+                case_bootstrap(n_boot, 1_000, thr, 50, "float32", item_threads=4)] + [
+                    case_many_points(1_000, n_many, thr, g) for g in ("auto", 1, 4, 32)]
 
 
 def format_table(rows: list[GpuRow]) -> str:
-    head = (f"{'case':38} {'fits':>10} {'GPU s':>7} {'GPU fits/s':>11} {'CPU thr':>7} "
+    head = (f"{'case':42} {'fits':>10} {'GPU s':>7} {'GPU fits/s':>11} {'CPU thr':>7} "
             f"{'CPU fits/s':>11} {'ratio':>7} {'max rel diff':>12} {'bitwise':>7}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.case:38} {r.n_fits:10d} {r.gpu_s:7.3f} {r.gpu_fits_per_s:11.3g} "
+        lines.append(f"{r.case:42} {r.n_fits:10d} {r.gpu_s:7.3f} {r.gpu_fits_per_s:11.3g} "
                      f"{r.cpu_threads:7d} {r.cpu_fits_per_s:11.3g} {r.ratio:7.1f} "
                      f"{r.max_rel_diff_vs_cpu:12.1e} {r.bitwise_equal:7.3f}")
     if rows:

@@ -52,7 +52,9 @@ _DEVICE_FRACTION = 0.6  # of the free device memory, for one call's data, items 
 _SHARED_BYTES = 48 << 10  # the most dynamic shared memory a block may take without opting in
 STAGE_ENV = "SCALINGFIT_CUDA_STAGE_POINTS"
 ITEM_THREADS_ENV = "SCALINGFIT_CUDA_ITEM_THREADS"
-ITEM_THREADS = ("1", "4", "32")  # the choices of item_threads_for
+ITEM_THREADS = ("auto", "1", "4", "32")  # the choices of item_threads_for
+_WARP_ITEMS_PER_SM = 8  # item_threads "auto": a warp per item up to this many items per SM
+_WARP_MIN_POINTS = 32  # ... whose problems have at least this many points on average
 _FLAG_W, _FLAG_COV, _FLAG_PID, _FLAG_GROUPS, _FLAG_TARGETS = 1, 2, 4, 8, 16  # device.cuh
 _TARGET_SCHEMES = (2, 3)  # residual, wild (bootstrap.hpp)
 _GROUP_SCHEMES = (1, 5)  # groups, jackknife groups
@@ -435,20 +437,41 @@ def _to_float32(arrays: Sequence[Optional[NDArray[Any]]], offsets: NDArray[np.in
     return out, valid
 
 
-def item_threads_for(item_threads: Optional[int] = None) -> int:
+def item_threads_for(item_threads: Optional[int | str] = None, n_items: int = 0,
+                     mean_points: float = 0.0, n_sm: int = 0) -> int:
     """GPU threads per item: ``item_threads``, else the environment variable
-    ``SCALINGFIT_CUDA_ITEM_THREADS``, else 1. Same results, bit for bit, with any of them.
-    4: a quad of threads solves each item, each summing a quarter of the points (a quarter of
-    the per-point sums in each thread's registers). 32: a warp solves each item, evaluating 32
-    points at a time, for batches of few problems with many points (hundreds of points and
-    more), which one thread per item would leave on a small part of the GPU."""
+    ``SCALINGFIT_CUDA_ITEM_THREADS``, else "auto". Same results, bit for bit, with any of them.
+
+    - 1: a thread solves each item; for batches of many items.
+    - 4: a quad of threads solves each item, each summing a quarter of the points (a quarter of
+      the per-point sums in each thread's registers: no spills in the Chinchilla kernels).
+    - 32: a warp solves each item, evaluating 32 points at a time: for batches of few problems
+      with many points, which one thread per item would leave on a small part of the GPU.
+    - "auto": 32 when the batch has at most ``_WARP_ITEMS_PER_SM`` items per multiprocessor
+      (``n_sm`` of them) and its items' problems have at least ``_WARP_MIN_POINTS`` points on
+      average (``mean_points``), else 1. A kernel of 255 registers per thread (Chinchilla's)
+      keeps 8 warps per multiprocessor resident: such a batch runs all its items at once either
+      way, and a warp per item evaluates each round of 32 points in the time one thread takes
+      for one point, where one thread per item would fill at most 8 of each multiprocessor's
+      2,048 thread slots. A rule from the GPU's occupancy, not from timings (none measured)."""
     source = "item_threads"
     value: object = item_threads
     if item_threads is None:
-        source, value = ITEM_THREADS_ENV, os.environ.get(ITEM_THREADS_ENV, "1").strip() or "1"
-    if str(value) not in ITEM_THREADS:
+        source, value = ITEM_THREADS_ENV, os.environ.get(ITEM_THREADS_ENV, "auto").strip() or "auto"
+    if str(value).lower() not in ITEM_THREADS:
         raise ValueError(f"{source} must be one of {', '.join(ITEM_THREADS)}, got {value!r}")
-    return int(str(value))
+    value = str(value).lower()
+    if value == "auto":
+        few = 0 < n_items <= _WARP_ITEMS_PER_SM * n_sm
+        return 32 if few and mean_points >= _WARP_MIN_POINTS else 1
+    return int(value)
+
+
+def _mean_points(problem: NDArray[np.int64], offsets: NDArray[np.int64]) -> float:
+    """The mean point count of the items' problems (items of no problem left out)."""
+    sizes = np.diff(offsets)
+    ok = (problem >= 0) & (problem < sizes.shape[0])
+    return float(sizes[problem[ok]].mean()) if ok.any() else 0.0
 
 
 def _n_inputs(t: NDArray[Any]) -> int:
@@ -471,7 +494,7 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
                 n_threads: Optional[int] = None, float32: bool = False, *,
                 return_cupy: bool = False, max_items_per_launch: Optional[int] = None,
                 stage_points: Optional[int] = None,
-                item_threads: Optional[int] = None) -> tuple[Any, ...]:
+                item_threads: Optional[int | str] = None) -> tuple[Any, ...]:
     """``_core.solve_batch`` on the GPU (``n_threads`` is ignored): (x, cov or None, cost,
     status, iterations) per item. ``stage_points``: shared memory per block, in points, for
     the problems' points (:func:`stage_capacity`; 0: read them from device memory);
@@ -483,9 +506,9 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
     n_items = int(problem.shape[0])
     P = int(p0.shape[1]) if p0.ndim == 2 else -1
     _check_items(n_items, P, p0, lo, hi)
-    G = item_threads_for(item_threads)
-    fn = _module(model, loss, float32, G).get_function(kernel_names(model, loss)[0])
     dev = _Device(cp)
+    G = item_threads_for(item_threads, n_items, _mean_points(problem, offsets), dev.n_sm)
+    fn = _module(model, loss, float32, G).get_function(kernel_names(model, loss)[0])
     d_t, d_y, d_w, d_off, d_valid = (dev.put(a) for a in (t, yt, weights, offsets, valid))
     d_lo, d_hi = dev.put(lo), dev.put(hi)
     reserved = sum(int(a.nbytes) for a in (t, yt, offsets, valid)) + (weights.nbytes if weights is not None else 0)
@@ -518,7 +541,7 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
                     float32: bool = False, *, return_cupy: bool = False,
                     max_items_per_launch: Optional[int] = None,
                     stage_points: Optional[int] = None,
-                    item_threads: Optional[int] = None) -> tuple[Any, ...]:
+                    item_threads: Optional[int | str] = None) -> tuple[Any, ...]:
     """``_core.bootstrap_batch`` on the GPU (``n_threads`` is ignored): each item regenerates
     its resample from the Philox stream of (seed, problem, replicate) on its GPU thread.
     ``stage_points``, ``item_threads``: as for :func:`solve_batch`."""
@@ -547,9 +570,10 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
     sizes = np.diff(offsets)
     max_points = max(int(sizes.max(initial=0)), 1)
     max_groups = max(int(n_groups.max(initial=0)), 1) if use_groups and n_groups is not None else 1
-    G = item_threads_for(item_threads)
-    fn = _module(model, loss, float32, G).get_function(kernel_names(model, loss)[1])
     dev = _Device(cp)
+    G = item_threads_for(item_threads, int(item_problem.shape[0]), _mean_points(item_problem, offsets),
+                         dev.n_sm)
+    fn = _module(model, loss, float32, G).get_function(kernel_names(model, loss)[1])
     arrays = (t, yt, weights, offsets, valid, problem_id, groups if use_groups else None,
               n_groups if use_groups else None, yhat, resid, center)
     (d_t, d_y, d_w, d_off, d_valid, d_pid, d_group, d_ng, d_yhat, d_resid,

@@ -11,7 +11,8 @@
 //
 // Threads per item: 1, or with -DSF_ITEM_THREADS=4 a quad of threads per item, each summing a
 // quarter of the points (config.hpp, lm.hpp): a quarter of the per-point sums in each thread's
-// registers and four times the threads on a problem's points, for problems with many points.
+// registers and four times the threads on a problem's points; or with -DSF_ITEM_THREADS=32 a
+// warp per item, evaluating 32 points at a time, for batches of few problems of many points.
 //
 // Shared-memory staging: items of one problem are adjacent (a problem's starts, or its
 // resamples), so a tile's items mostly read the points of one or a few problems, over and
@@ -145,7 +146,7 @@ __device__ inline StagedPoints stage_points(const BatchData& d, const Stage& st,
 
 // The tiles of n_items items, blockDim.x / SF_ITEM_THREADS items each; block b takes tiles
 // b, b + gridDim.x, ... Tile i holds items [base, end); this thread works on `item` (when below
-// end), with the other SF_ITEM_THREADS - 1 threads of its quad.
+// end), with the other SF_ITEM_THREADS - 1 threads of its quad or warp.
 struct Tile {
   long long base, end, item;
 };

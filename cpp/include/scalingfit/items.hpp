@@ -75,9 +75,9 @@ SF_HD inline void write_item(const BatchOutputs& out, i64 k, const SolveResult& 
   out.iterations[k] = r.iterations;
 }
 
-// Where an item's covariance is solved into. With a quad of GPU threads per item
-// (SF_ITEM_THREADS = 4, config.hpp) each thread of the quad solves into its own copy (the
-// solver reads what it wrote) and the quad's first thread writes it out; with one thread per
+// Where an item's covariance is solved into. With several GPU threads per item (a quad or a
+// warp: SF_ITEM_THREADS = 4 or 32, config.hpp) each of them solves into its own copy (the
+// solver reads what it wrote) and the item's first thread writes it out; with one thread per
 // item the solver writes it in place.
 template <int P>
 struct ItemCov {
@@ -112,7 +112,7 @@ SF_HD void solve_item(const BatchData& data, const BatchItems& items, const Batc
   } else if (cov) {
     for (int a = 0; a < P * P; ++a) cov[a] = nan("");
   }
-  if (sf_item_lane() != 0) return;  // a quad's first thread writes
+  if (sf_item_lane() != 0) return;  // the item's first thread writes
   item_cov.write(out, k);
   for (int a = 0; a < P; ++a) out.x[k * P + a] = p[a];
   write_item(out, k, r);
@@ -149,7 +149,7 @@ SF_HD void solve_resample_item(const BatchData& data, const ResampleSpec& spec,
   } else if (cov) {
     for (int a = 0; a < P * P; ++a) cov[a] = nan("");
   }
-  if (sf_item_lane() != 0) return;  // a quad's first thread writes
+  if (sf_item_lane() != 0) return;  // the item's first thread writes
   item_cov.write(out, k);
 #if SF_ITEM_THREADS > 1
   for (int a = 0; a < P; ++a) out.x[k * P + a] = p[a];
