@@ -500,6 +500,50 @@ extern "C" __global__ void reverse(const double* in, double* out, int diverge) {
         fn((1,), (64,), [a, out, np.int32(1)], shared_mem=64 * 8)
 
 
+def test_the_emulator_warp_intrinsics(emulator: Any) -> None:
+    """__shfl_sync, __shfl_xor_sync and __ballot_sync on a block of two warps (40 shuffles in a
+    row: the emulator's alternating slots), config.hpp's sf_nth_bit (a warp per item's point
+    selection) on random masks, all against numpy; a shuffle one lane skips is an error."""
+    code = _cuda.kernel_source() + r'''
+extern "C" __global__ void warp_ops(const double* in, double* shfl, double* bfly, unsigned* ballot,
+                                    const unsigned* masks, int* nth, int rounds, int diverge) {
+  const unsigned t = threadIdx.x, lane = t & 31u;
+  double v = in[t];
+  for (int r = 0; r < rounds; ++r) v = __shfl_sync(0xFFFFFFFFu, v, (lane * 7 + r) & 31u) + 1.0;
+  shfl[t] = v;
+  bfly[t] = __shfl_xor_sync(0xFFFFFFFFu, in[t], 5);
+  ballot[t] = __ballot_sync(0xFFFFFFFFu, in[t] > 0.0);
+  const unsigned m = masks[t];
+  for (int n = 0; n < __popc(m); ++n) nth[t * 32 + n] = scalingfit::sf_nth_bit(m, n);
+  if (diverge && lane == 3) return;
+  shfl[t] = __shfl_sync(0xFFFFFFFFu, v, 0);
+}'''
+    fn = emulator.RawModule(code=code, options=_cuda._options(False, 32)).get_function("warp_ops")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(64)
+    masks = rng.integers(0, 2**32, 64, dtype=np.uint64).astype(np.uint32)
+    masks[:3] = [0, 0xFFFFFFFF, 0x80000001]
+    d_in, d_masks = emulator.asarray(x), emulator.asarray(masks)
+    shfl, bfly = emulator.zeros(64), emulator.zeros(64)
+    ballot = emulator.zeros(64, dtype=np.uint32)
+    nth = emulator.asarray(np.full(64 * 32, -1, dtype=np.int32))
+    fn((1,), (64,), [d_in, shfl, bfly, ballot, d_masks, nth, np.int32(40), np.int32(0)])
+    lanes = np.arange(32)
+    want = x.reshape(2, 32).copy()
+    for r in range(40):
+        want = want[:, (lanes * 7 + r) % 32] + 1.0
+    np.testing.assert_array_equal(shfl.get(), np.repeat(want[:, 0], 32))  # then lane 0's
+    np.testing.assert_array_equal(bfly.get(), x.reshape(2, 32)[:, lanes ^ 5].ravel())
+    bits = (x.reshape(2, 32) > 0).astype(np.uint64) << lanes.astype(np.uint64)
+    np.testing.assert_array_equal(ballot.get(), np.repeat(bits.sum(axis=1), 32).astype(np.uint32))
+    got = nth.get().reshape(64, 32)
+    for t, m in enumerate(masks):
+        places = [b for b in range(32) if int(m) >> b & 1]
+        assert list(got[t, : len(places)]) == places and (got[t, len(places):] == -1).all(), hex(m)
+    with pytest.raises(RuntimeError, match="not every thread of the mask reached it"):
+        fn((1,), (64,), [d_in, shfl, bfly, ballot, d_masks, nth, np.int32(1), np.int32(1)])
+
+
 def test_the_gpu_bench_runs_emulated(emulator: Any) -> None:
     """`scalingfit bench --cuda`'s cases, small, through the emulator: their agreement columns
     measure the emulated kernels against the CPU's baseline (float32: float32) build: identical."""
@@ -619,6 +663,43 @@ def test_staging_never_changes_a_bit(precision: str, device: str, simd: None) ->
         ref = _core.bootstrap_batch(*args, 1, f32)
         for stage in (None, 0, 30, 45):
             got = _cuda.bootstrap_batch(*args, None, f32, stage_points=stage)
+            for name, a, b in zip(("x", "cov", "cost", "status", "iterations"), got, ref):
+                if b is not None:
+                    _close(device, a, b, 1e-10, f"bootstrap {name}, scheme {scheme}, stage {stage}")
+
+
+def test_warp_items_with_any_staging(device: str, simd: None) -> None:
+    """A warp per item (tiles of 4 items) with the automatic staging, none, and a capacity of
+    one problem (items of staged and unstaged problems in one tile), items in order and
+    in random order: fits and bootstrap replicates (points and residual schemes) keep the CPU
+    baseline build's bits."""
+    _core.set_simd_level("baseline")
+    n_problems, n = 5, 70
+    x, y, off, p0 = _batch("chinchilla", n_problems=n_problems, n=n, seed=31)
+    m = scalingfit.models.get("chinchilla")
+    P = p0.shape[1]
+    lo, hi = np.full(P, -np.inf), np.full(P, np.inf)
+    w = np.random.default_rng(32).integers(0, 3, y.shape[0]).astype(float)
+    problem = np.repeat(np.arange(n_problems, dtype=np.int64), 2)
+    starts = p0[problem] * (1 + 0.02 * np.random.default_rng(33).standard_normal((len(problem), P)))
+    order = np.random.default_rng(34).permutation(len(problem))
+    fit_args = (m.index, 0, np.ascontiguousarray(x), y, w, off)
+    tail = (lo, hi, 1e-12, 1e-10, 1e-10, 200, 1.0, False, True)
+    for items, p_start in ((problem, starts), (problem[order], starts[order])):
+        cpu = _core.solve_batch(*fit_args, items, p_start, *tail, 1, False)
+        for stage in (None, 0, n):
+            gpu = _cuda.solve_batch(*fit_args, items, p_start, *tail, None, False, stage_points=stage,
+                                    item_threads=32)
+            for name, a, b in zip(("x", "cov", "cost", "status", "iterations"), gpu, cpu):
+                _close(device, a, b, 1e-10 if name != "cov" else 1e-8, f"fit {name}, stage {stage}")
+    reps = np.arange(-1, 2, dtype=np.int64)
+    item_p, item_r = np.repeat(np.arange(n_problems, dtype=np.int64), len(reps)), np.tile(reps, n_problems)
+    for scheme, stages in ((0, (None,)), (2, (None, n))):  # points; residual (staged yhat, residuals)
+        args = (m.index, 0, np.ascontiguousarray(x), y, w, off, p0, lo, hi, scheme, 0, 5, None, None,
+                None, item_p, item_r, 1e-12, 1e-10, 1e-10, 200, 1.0, False, False)
+        ref = _core.bootstrap_batch(*args, 1, False)
+        for stage in stages:
+            got = _cuda.bootstrap_batch(*args, None, False, stage_points=stage, item_threads=32)
             for name, a, b in zip(("x", "cov", "cost", "status", "iterations"), got, ref):
                 if b is not None:
                     _close(device, a, b, 1e-10, f"bootstrap {name}, scheme {scheme}, stage {stage}")

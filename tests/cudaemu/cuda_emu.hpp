@@ -50,7 +50,7 @@ class Block {
   // Shared memory starts as 0xFF bytes (NaN as doubles and floats): a value read before it was
   // written shows up in the results.
   Block(unsigned n, std::size_t shared_bytes)
-      : n_(n), shared_(shared_bytes + 16, 0xFF), slots_(n), thread_exited_(n) {
+      : n_(n), shared_(shared_bytes + 16, 0xFF), slots_(2 * n), exchanges_(n), thread_exited_(n) {
     for (unsigned t = 0; t < n; ++t) groups_.emplace_back(new Group);
   }
   void sync() {
@@ -83,16 +83,16 @@ class Block {
   unsigned long long exchange(unsigned mask, unsigned me, unsigned partner,
                               unsigned long long bits) {
     unsigned long long v = 0;
-    among(mask, me, bits, [&] { v = slots_[partner]; });
+    among(mask, me, bits, [&](const unsigned long long* slots) { v = slots[partner]; });
     return v;
   }
   // Bit l: pred of lane l of this thread's warp, for the lanes of `mask` (__ballot_sync).
   unsigned ballot(unsigned mask, unsigned me, bool pred) {
     const unsigned warp = me & ~31u;
     unsigned v = 0;
-    among(mask, me, pred ? 1u : 0u, [&] {
+    among(mask, me, pred ? 1u : 0u, [&](const unsigned long long* slots) {
       for (unsigned l = 0; l < 32; ++l)
-        if ((mask >> l & 1u) && slots_[warp + l]) v |= 1u << l;
+        if ((mask >> l & 1u) && slots[warp + l]) v |= 1u << l;
     });
     return v;
   }
@@ -104,16 +104,19 @@ class Block {
     unsigned arrived = 0;
     unsigned long long gen = 0;
   };
-  // The threads of `mask` post `bits`, then each reads what it needs (read), then all leave.
+  // The threads of `mask` post `bits`, wait for each other, then each reads what it needs
+  // (read(slots)). One barrier per exchange: exchanges alternate between two slot arrays, and
+  // a thread can post into one again only after the next exchange's barrier, which every
+  // thread reaches after reading this one.
   template <class Read>
   void among(unsigned mask, unsigned me, unsigned long long bits, Read read) {
     const unsigned warp = me & ~31u;
     Group& g = *groups_[warp + static_cast<unsigned>(__builtin_ctz(mask))];
     const unsigned size = static_cast<unsigned>(__builtin_popcount(mask));
-    slots_[me] = bits;
+    unsigned long long* slots = slots_.data() + (exchanges_[me]++ & 1u) * n_;
+    slots[me] = bits;
     group_sync(g, size, mask, warp);
-    read();
-    group_sync(g, size, mask, warp);
+    read(slots);
   }
   void group_sync(Group& g, unsigned size, unsigned mask, unsigned warp) {
     std::unique_lock<std::mutex> lock(g.m);
@@ -144,7 +147,8 @@ class Block {
   unsigned long long gen_ = 0;
   bool failed_ = false;
   std::vector<unsigned char> shared_;  // the block's dynamic shared memory
-  std::vector<unsigned long long> slots_;        // a value per thread, for exchange
+  std::vector<unsigned long long> slots_;        // two values per thread, for exchange
+  std::vector<unsigned> exchanges_;              // per thread: its exchanges so far
   std::vector<std::atomic<unsigned char>> thread_exited_;
   std::vector<std::unique_ptr<Group>> groups_;   // by the first thread of a mask
 };
