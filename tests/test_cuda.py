@@ -433,31 +433,47 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_a_small_device_streams_the_items_in_chunks(emulator: Any, simd: None) -> None:
-    """On a device with little free memory the items go through in several launches sized to it
-    (two chunks in flight): the same bits as one launch and as the CPU; a device too small for
-    even one item's scratch raises MemoryError naming the sizes, and nothing is left allocated."""
+    """On a device with little free memory the bootstrap's scratch takes at most half of what
+    the call may use (fewer blocks per launch) and the items go through in several launches
+    sized to the rest (two chunks in flight): the same bits as one launch and as the CPU. A
+    device too small for one block's scratch raises MemoryError naming the sizes, and nothing is
+    left allocated; a warp per item shares one scratch among its 32 threads and still fits."""
     _core.set_simd_level("baseline")
     x, y, off, p0 = _batch("chinchilla", n_problems=40, n=30, seed=8)
     kw = dict(center=p0, n_resamples=50, method="percentile", seed=3)
     with _quiet():
         cpu = scalingfit.bootstrap_batch("chinchilla", x, y, off, **kw)
         big = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
-        before = emulator.STATE.launches
-        # One multiprocessor: 1,024 threads' scratch of 30 x 12 B + 4 B, 2 x 373 kB; the data 40 kB;
-        # 72 B per item in two chunks in flight: room for ~480 of the 2,040 items.
+        # One multiprocessor (8 blocks of 128 threads), 1.4 MB: a block's scratch is 128 x (30 x
+        # 12 B + 4 B) = 46.6 kB, twice in flight; 8 blocks' would take 746 kB, more than half of
+        # the call's 60% of the free memory: 4 blocks.
         emulator.configure(n_sm=1, total_bytes=1_400_000)
+        n0 = len(emulator.STATE.grids)
+        fewer = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
+        grids = emulator.STATE.grids[n0:]
+        # 360 kB: 1 block, and 72 B per item in two chunks in flight: room for ~620 of the 2,040.
+        emulator.configure(n_sm=1, total_bytes=360_000)
+        n0 = len(emulator.STATE.grids)
         small = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
-        launches = emulator.STATE.launches - before
-    np.testing.assert_array_equal(small.samples, cpu.samples)
-    np.testing.assert_array_equal(big.samples, cpu.samples)
-    assert launches >= 3, launches
-    emulator.configure(n_sm=1, total_bytes=1_000_000)
-    with pytest.raises(MemoryError, match="bytes free"):
+        chunks = emulator.STATE.grids[n0:]
+    for got in (big, fewer, small):
+        np.testing.assert_array_equal(got.samples, cpu.samples)
+    assert max(grids) == 4, grids
+    assert len(chunks) >= 4 and set(chunks) == {1}, chunks  # the point fits' launch, then >= 3
+    emulator.configure(n_sm=1, total_bytes=300_000)
+    with pytest.raises(MemoryError, match="one block's scratch 46,592"):
         scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
     import gc
 
     gc.collect()
     assert emulator.STATE.used == 0
+    few = dict(kw, center=p0[:3], n_resamples=3)
+    cpu = scalingfit.bootstrap_batch("chinchilla", x[: off[3]], y[: off[3]], off[:4], **few)
+    with _quiet(), pytest.MonkeyPatch.context() as mp:
+        mp.setenv(_cuda.ITEM_THREADS_ENV, "32")
+        warp = scalingfit.bootstrap_batch("chinchilla", x[: off[3]], y[: off[3]], off[:4], backend="cuda",
+                                          **few)
+    np.testing.assert_array_equal(warp.samples, cpu.samples)
 
 
 def test_the_emulator_checks_kernel_arguments(emulator: Any) -> None:

@@ -258,13 +258,11 @@ class _Device:
         self.cp = cp
         dev = cp.cuda.Device()
         self.n_sm = int(dev.attributes["MultiProcessorCount"])
+        self.max_blocks = self.n_sm * _BLOCKS_PER_SM  # fewer when their scratch would not fit
         self.dummy = cp.zeros(1, dtype=np.float64)  # stands for an absent optional array
 
     def grid(self, n_items: int, item_threads: int = 1) -> int:
-        return max(1, min(-(-n_items * item_threads // _BLOCK), self.n_sm * _BLOCKS_PER_SM))
-
-    def max_threads(self) -> int:
-        return self.n_sm * _BLOCKS_PER_SM * _BLOCK
+        return max(1, min(-(-n_items * item_threads // _BLOCK), self.max_blocks))
 
     def put(self, a: Optional[NDArray[Any]]) -> Any:
         return self.dummy if a is None else self.cp.asarray(np.ascontiguousarray(a))
@@ -298,23 +296,37 @@ Launch = Callable[[list[Any], list[Any], int], None]
 
 def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
                inputs: Sequence[NDArray[Any]], launch: Launch, reserved: int,
-               per_thread_scratch: int, return_cupy: bool,
+               per_block_scratch: int, return_cupy: bool,
                max_items_per_launch: Optional[int], tile: int = _BLOCK) -> tuple[Any, ...]:
     """Items [0, n_items) in chunks: per chunk, rows [a, b) of each of ``inputs`` go to the
     device and ``launch(device inputs, device outputs, n)`` runs them. ``reserved``: device bytes
-    the data already hold; ``per_thread_scratch``: device bytes of scratch per launched thread
-    (the launch allocates it). Returns (x, cov or None, cost, status, iterations)."""
+    the data already hold; ``per_block_scratch``: device bytes of scratch per launched block
+    (the launch allocates it; two launches may be in flight). When the full grid's scratch
+    would take more than half of the memory for this call, launches take fewer blocks
+    (``dev.max_blocks``): large problems then run with fewer threads instead of failing.
+    Returns (x, cov or None, cost, status, iterations)."""
     cp = dev.cp
     specs = _output_specs(P, compute_cov)
     out_row = sum(_row_bytes(s) for s in specs)
     in_row = sum(int(a[:1].nbytes) for a in inputs)
-    scratch = dev.max_threads() * per_thread_scratch
-    budget = int(_DEVICE_FRACTION * dev.free_bytes()) - 2 * scratch
+    free = dev.free_bytes()
+    budget = int(_DEVICE_FRACTION * free)
+    if per_block_scratch > 0:
+        blocks = (budget // 2) // (2 * per_block_scratch)
+        if blocks < 1:
+            raise MemoryError(
+                f"the GPU has {free:,} bytes free; this batch's data take {reserved:,} and one "
+                f"block's scratch {per_block_scratch:,} (two launches in flight: "
+                f"{2 * per_block_scratch:,}), more than half of what a call may use, {budget:,}"
+            )
+        dev.max_blocks = min(dev.max_blocks, blocks)
+    scratch = dev.max_blocks * per_block_scratch
+    budget -= 2 * scratch
     slots = 1 if return_cupy else 2  # device buffers of two chunks in flight, or one
     per_item = in_row + out_row
     if budget < slots * per_item:
         raise MemoryError(
-            f"the GPU has {dev.free_bytes():,} bytes free; this batch's data take {reserved:,} and "
+            f"the GPU has {free:,} bytes free; this batch's data take {reserved:,} and "
             f"its scratch {2 * scratch:,}, leaving no room for its items"
         )
     chunk = budget // (slots * per_item)
@@ -590,10 +602,10 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
         prob, rep = d_in
         ox, ocov, ocost, ostatus, oiter = d_out
         g = dev.grid(n, G)
-        threads = g * _BLOCK
-        mult = cp.empty(threads * max_points, dtype=np.int32)
-        gcount = cp.empty(threads * max_groups, dtype=np.int32)
-        ys = cp.empty(threads * max_points, dtype=real)
+        scratches = g * (_BLOCK // G)  # one per item's threads (device.cuh)
+        mult = cp.empty(scratches * max_points, dtype=np.int32)
+        gcount = cp.empty(scratches * max_groups, dtype=np.int32)
+        ys = cp.empty(scratches * max_points, dtype=real)
         fn((g,), (_BLOCK,), (
             d_t, d_y, d_w, d_off, d_valid, _i8(n_problems), _i4(scheme), _i4(wild),
             np.uint64(seed), d_pid, d_group, d_ng, d_yhat, d_resid, d_center, prob, rep, _i8(n),
@@ -602,7 +614,7 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
             oiter, mult, gcount, ys, _i8(max_points), _i8(max_groups), _i8(cap), _i4(flags)),
            shared_mem=cap * point_bytes)
 
-    scratch = (4 + np.dtype(real).itemsize) * max_points + 4 * max_groups
+    scratch = ((4 + np.dtype(real).itemsize) * max_points + 4 * max_groups) * (_BLOCK // G)
     return _run_items(dev, int(item_problem.shape[0]), P, compute_cov, [item_problem, item_replicate],
                       launch, reserved, scratch, return_cupy, max_items_per_launch, _BLOCK // G)
 

@@ -251,6 +251,10 @@ T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
   const unsigned partner = ok ? (lane & ~(wu - 1u)) + (static_cast<unsigned>(src) & (wu - 1u)) : lane;
   return sf_emu::shuffle(mask, v, partner, ok, "__shfl_sync");
 }
+inline void __syncwarp(unsigned mask = 0xFFFFFFFFu) {
+  if (!(mask >> (threadIdx.x & 31u) & 1u)) throw sf_emu::Error("__syncwarp: thread not in the mask");
+  sf_emu::current_block->ballot(mask, threadIdx.x, false);  // a barrier of the mask's threads
+}
 inline unsigned __ballot_sync(unsigned mask, bool pred) {
   if (!(mask >> (threadIdx.x & 31u) & 1u)) throw sf_emu::Error("__ballot_sync: thread not in the mask");
   return sf_emu::current_block->ballot(mask, threadIdx.x, pred);

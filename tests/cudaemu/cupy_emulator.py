@@ -65,6 +65,7 @@ class _DeviceState:
         self.used = 0
         self.lock = threading.Lock()
         self.launches = 0
+        self.grids: list[int] = []  # the grid (blocks) of every launch
 
     def allocate(self, nbytes: int) -> None:
         with self.lock:
@@ -269,6 +270,7 @@ class RawKernel:
         err = ctypes.create_string_buffer(1024)
         rc = self._fn(int(grid[0]), int(block[0]), int(shared_mem), argv, size_arr, len(keep), err, 1024)
         STATE.launches += 1
+        STATE.grids.append(int(grid[0]))
         if rc != 0:
             raise RuntimeError(f"kernel {self.name}: {err.value.decode()}")
 

@@ -298,17 +298,23 @@ SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64
   constexpr int P = Model::kParams;
   ProblemView v = d;
   SolveResult bad{kStatusBadInput, 0, nan("")};
-  if (scheme_uses_targets(scheme)) {
-    if (!resample_targets(scheme, wild, seed, problem_id, replicate, d.n, d.y, yhat, resid,
-                          d.w, ys)) {
-      return bad;
-    }
+  const bool targets = scheme_uses_targets(scheme);
+  // With several GPU threads per item (config.hpp) the item's threads share one scratch: its
+  // first thread regenerates the resample there, once the others are done with the previous
+  // one, and they all read it after the second barrier.
+  sf_item_sync();
+  bool drawn = true;
+  if (sf_item_lane() == 0) {
+    drawn = targets ? resample_targets(scheme, wild, seed, problem_id, replicate, d.n, d.y, yhat,
+                                       resid, d.w, ys)
+                    : resample_multiplicities(scheme, seed, problem_id, replicate, d.n, group,
+                                              n_groups, gcount, mult);
+  }
+  sf_item_sync();
+  if (!sf_item_first_says(drawn)) return bad;
+  if (targets) {
     v.y = ys;
     return solve<Model, Loss>(v, o, lo, hi, p, cov);
-  }
-  if (!resample_multiplicities(scheme, seed, problem_id, replicate, d.n, group, n_groups, gcount,
-                               mult)) {
-    return bad;
   }
 #ifdef SF_LANES_ACCUMULATOR
   SolveResult r = solve<Model, Loss>(compact_resample<Model>(d, mult, ys), o, lo, hi, p, cov);

@@ -303,6 +303,10 @@ template <class T>
 SF_HD inline T sf_item_xor(T v, int m) { return __shfl_xor_sync(sf_item_mask(), v, m, SF_ITEM_THREADS); }
 template <class T>
 SF_HD inline T sf_item_shfl(T v, int src) { return __shfl_sync(sf_item_mask(), v, src, SF_ITEM_THREADS); }
+// Waits for the item's threads (and makes their memory writes visible to each other); what
+// the item's first thread says of v.
+SF_HD inline void sf_item_sync() { __syncwarp(sf_item_mask()); }
+SF_HD inline bool sf_item_first_says(bool v) { return sf_item_shfl(static_cast<int>(v), 0) != 0; }
 // Bit l: pred of the item's thread l (SF_ITEM_THREADS = 32).
 SF_HD inline unsigned sf_item_ballot(bool pred) { return __ballot_sync(sf_item_mask(), pred); }
 // The place of the n-th set bit (from 0) of m, which has more than n set bits.
@@ -316,6 +320,8 @@ SF_HD inline int sf_nth_bit(unsigned m, int n) {
 }
 #else
 SF_HD inline int sf_item_lane() { return 0; }
+SF_HD inline void sf_item_sync() {}
+SF_HD inline bool sf_item_first_says(bool v) { return v; }
 #endif
 
 #ifndef SF_DEVICE_COMPILE

@@ -207,8 +207,9 @@ __global__ void sf_fit(const scalingfit::real* t, const scalingfit::real* y,
 }
 
 // Bootstrap items [0, n_items): item k solves resample replicate[k] of problem[k], warm-
-// started at center[problem[k]] (items.hpp, solve_resample_item). Thread i of the launch
-// regenerates each of its resamples into mult/gcount/ys + i * max_points (max_groups).
+// started at center[problem[k]] (items.hpp, solve_resample_item). The SF_ITEM_THREADS threads
+// i * SF_ITEM_THREADS, ... of the launch regenerate each of their resamples into
+// mult/gcount/ys + i * max_points (max_groups): one scratch per item's threads.
 template <class Model, class Loss>
 __global__ void sf_resample(const scalingfit::real* t, const scalingfit::real* y,
                             const scalingfit::real* w,
@@ -242,10 +243,10 @@ __global__ void sf_resample(const scalingfit::real* t, const scalingfit::real* y
   const ResampleItems items{problem, replicate, n_items};
   const BatchOutputs out{x, (flags & kHasCov) ? cov : nullptr, cost, status, iterations};
   const Options opt = device_options(ftol, xtol, gtol, max_iter, f_scale, log_residuals);
-  const long long tid = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-  int* my_mult = mult + tid * max_points;
-  int* my_gcount = gcount + tid * max_groups;
-  real* my_ys = ys + tid * max_points;
+  const long long slot = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / SF_ITEM_THREADS;
+  int* my_mult = mult + slot * max_points;
+  int* my_gcount = gcount + slot * max_groups;
+  real* my_ys = ys + slot * max_points;
   const long long n_tiles = tile_count(n_items);
   for (long long i = blockIdx.x; i < n_tiles; i += gridDim.x) {
     const Tile tile = tile_at(i, n_items);
