@@ -38,8 +38,13 @@ import numpy as np
 __version__ = "emulator"
 #: Set to 1 to compile the kernels with AddressSanitizer and UBSan (the process must have the
 #: ASan runtime preloaded, as .ci/sanitize does): an out-of-bounds read or write of a kernel,
-#: in device arrays, shared memory or its own scratch, then stops the run with a report.
+#: in device arrays, shared memory or its own scratch, then stops the run with a report. Set to
+#: "thread" for ThreadSanitizer (the TSan runtime preloaded): a data race between the threads of
+#: a block (shared memory, or an item's scratch shared by its threads, read and written without
+#: a barrier between) stops the run with a report, like CUDA's racecheck.
 SANITIZE_ENV = "SCALINGFIT_CUDAEMU_SANITIZE"
+#: Set to 0 to skip prebuild() (see there).
+PREBUILD_ENV = "SCALINGFIT_CUDAEMU_PREBUILD"
 HERE = Path(__file__).resolve().parent
 _LAUNCH_ARGS = (ctypes.c_uint, ctypes.c_uint, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p),
                 ctypes.POINTER(ctypes.c_longlong), ctypes.c_int, ctypes.c_char_p, ctypes.c_int)
@@ -193,9 +198,12 @@ def _build(code: str, options: Sequence[str], names: Sequence[str], load: bool =
     flags = ["-std=c++17", "-O1", "-fPIC", "-shared", "-pthread", "-ffp-contract=off",
              "-fno-trapping-math", "-fno-math-errno", "-DSF_CUDA_EMULATION=1", f"-I{HERE}",
              *_host_options(options)]
-    if os.environ.get(SANITIZE_ENV, "") == "1":  # the kernels under ASan + UBSan (.ci/sanitize)
+    sanitize = os.environ.get(SANITIZE_ENV, "")
+    if sanitize == "1":  # the kernels under ASan + UBSan (.ci/sanitize)
         flags += ["-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
                   "-fno-sanitize-recover=undefined"]
+    elif sanitize == "thread":  # under ThreadSanitizer: data races between a block's threads
+        flags += ["-g", "-fsanitize=thread"]
     h = hashlib.sha256("\0".join([source, *flags, (HERE / "cuda_emu.hpp").read_text()]).encode())
     lib = _cache_dir() / f"{h.hexdigest()[:32]}.so"
     if not lib.exists():
@@ -213,8 +221,13 @@ def _build(code: str, options: Sequence[str], names: Sequence[str], load: bool =
 
 def prebuild(modules: Sequence[tuple[str, Sequence[str], Sequence[str]]], workers: Optional[int] = None) -> None:
     """Compiles (code, options, name expressions) modules into the cache, ``workers`` at a time
-    (default: the machine's cores), so that later ``RawModule``s load instead of compiling."""
+    (default: the machine's cores), so that later ``RawModule``s load instead of compiling.
+    With ``SCALINGFIT_CUDAEMU_PREBUILD=0`` it does nothing (a run of a few tests then compiles
+    only the modules they use, when they use them)."""
     from concurrent.futures import ThreadPoolExecutor
+
+    if os.environ.get(PREBUILD_ENV, "1") == "0":
+        return
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         for f in [pool.submit(_build, c, o, n, False) for c, o, n in modules]:
