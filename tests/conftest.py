@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,19 @@ def pack_problems(problems: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ys = np.concatenate([p[1] for p in problems])
     offsets = np.concatenate([[0], np.cumsum([len(p[1]) for p in problems])]).astype(np.int64)
     return xs, ys, offsets
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cuda_kernel_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CUDA backend's kernel cache for the run: a fresh folder, not the user's, unless
+    SCALINGFIT_CUDA_CACHE is set (.ci/gpu sets it to the cache it filled before the tests)."""
+    env = "SCALINGFIT_CUDA_CACHE"
+    if env in os.environ:
+        yield
+        return
+    os.environ[env] = str(tmp_path_factory.mktemp("cuda-kernels"))
+    yield
+    os.environ.pop(env, None)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The CUDA backend: the core's batched solver on an NVIDIA GPU, through CuPy.
 
-CuPy compiles ``cpp/include/scalingfit/device.cuh`` with NVRTC at the first call for a
-(model, loss) pair (the kernels are templates over both; CuPy keeps the binary in its kernel
-cache). That file holds only the thread-to-item mapping: every item runs the same per-item
+NVRTC compiles ``cpp/include/scalingfit/device.cuh`` at the first call for a (model, loss)
+pair (the kernels are templates over both) and scalingfit keeps the binary in its kernel cache
+(``_cuda_build``: CuPy only loads it; :func:`compile_kernels` fills the cache ahead). That file holds only the thread-to-item mapping: every item runs the same per-item
 code as the CPU (``items.hpp``: solver, models, losses, exp/log, Philox streams), so results
 agree with the CPU to rounding and bootstrap resamples are identical for the same seed.
 
@@ -28,23 +28,20 @@ after a one-line notice on the ``scalingfit`` logger.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _core
+from . import _core, _cuda_build
+from ._cuda_build import (COMPILE_OPTIONS, FLOAT32_OPTION, CudaUnavailableError, include_dir,  # noqa: F401
+                          kernel_names, kernel_source)
 
 BACKENDS = ("cpu", "cuda", "auto")
-#: NVRTC options of every kernel (the include path is added at compile time). No fused
-#: multiply-adds: with them off, an item's arithmetic is that of the CPU's baseline build.
-COMPILE_OPTIONS = ("-std=c++17", "--fmad=false")
 _BLOCK = 128  # threads per block
 _BLOCKS_PER_SM = 8  # grid-stride launches: enough resident blocks to fill each multiprocessor
 _STAGING_BYTES = 256 << 20  # pinned host staging per stream, outputs of one chunk
@@ -61,10 +58,6 @@ _GROUP_SCHEMES = (1, 5)  # groups, jackknife groups
 
 _log = logging.getLogger("scalingfit")
 _fallback_noted = False
-
-
-class CudaUnavailableError(RuntimeError):
-    """``backend="cuda"`` where CuPy or a CUDA device is missing."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -126,85 +119,95 @@ def resolve_backend(backend: str) -> str:
 # ------------------------------------------------------------------------------ kernels
 
 
-def include_dir() -> Path:
-    """The folder holding ``scalingfit/*.hpp`` and ``device.cuh``: installed with the package
-    (``scalingfit/include``), or the source tree's ``cpp/include`` for an editable install."""
-    here = Path(__file__).resolve().parent
-    for d in (here / "include", here.parent.parent / "cpp" / "include"):
-        if (d / "scalingfit" / "device.cuh").is_file():
-            return d
-    raise CudaUnavailableError("the core's headers (scalingfit/include) are missing from this installation")
-
-
-@functools.lru_cache(maxsize=None)
-def kernel_source() -> str:
-    """The NVRTC source: one include, preceded by a hash of every header, so that CuPy's
-    kernel cache (keyed by source and options) never serves a binary of older headers."""
-    h = hashlib.sha256()
-    for p in sorted((include_dir() / "scalingfit").iterdir()):
-        if p.suffix in (".hpp", ".cuh"):
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return f'// scalingfit core headers, sha256 {h.hexdigest()}\n#include "scalingfit/device.cuh"\n'
-
-
-#: The extra NVRTC option of the float32 kernels (config.hpp: float data and point arithmetic).
-FLOAT32_OPTION = "-DSF_FLOAT32_DATA=1"
-
-
-def kernel_names(model: int, loss: int) -> tuple[str, str]:
-    """NVRTC name expressions of the fit and bootstrap kernels of one (model, loss) pair."""
-    t = f"scalingfit::ModelAt<{int(model)}>::type, scalingfit::LossAt<{int(loss)}>::type"
-    return f"sf_fit<{t}>", f"sf_resample<{t}>"
-
-
 def _options(float32: bool = False, item_threads: int = 1) -> tuple[str, ...]:
-    return (COMPILE_OPTIONS + ((FLOAT32_OPTION,) if float32 else ())
-            + ((f"-DSF_ITEM_THREADS={item_threads}",) if item_threads != 1 else ())
-            + (f"-I{include_dir()}",))
+    return _cuda_build.options(float32, item_threads)
+
+
+class _Kernels:
+    """A loaded module: its kernels by name expression (``get_function``, as CuPy's
+    ``RawModule`` with name expressions)."""
+
+    def __init__(self, kernels: dict[str, Any]) -> None:
+        self._kernels = kernels
+
+    def get_function(self, name: str) -> Any:
+        try:
+            return self._kernels[name]
+        except KeyError:
+            raise ValueError(f"{name!r} is not a kernel of this module ({', '.join(self._kernels)})") from None
+
+
+def _load(cp: Any, spec: _cuda_build.Spec) -> _Kernels:
+    nvrtc = _cuda_build.nvrtc_binding(cp)
+    arch = _cuda_build.target_arch(nvrtc, cp.cuda.Device().compute_capability)
+    built = _cuda_build.build(spec, nvrtc, arch)
+    for attempt in (0, 1):
+        try:
+            module = cp.RawModule(path=str(built.path))
+            return _Kernels({n: module.get_function(low) for n, low in built.lowered.items()})
+        except Exception as exc:  # the driver refused a cached binary: compile it once more
+            if built.compiled or attempt:
+                raise RuntimeError(f"CUDA could not load the kernels {list(spec.names())} compiled "
+                                   f"for {arch} ({built.path}): {exc}") from exc
+            _log.warning("scalingfit: the cached CUDA kernels %s could not be loaded (%s); compiling "
+                         "them again", built.path, exc)
+            _cuda_build.forget(built)
+            built = _cuda_build.build(spec, nvrtc, arch)
+    raise AssertionError("unreachable")
 
 
 @functools.lru_cache(maxsize=None)
 def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bool = False,
-            item_threads: int = 1) -> Any:
-    """The compiled module of one (model, loss) pair (float32: the float32 kernels;
+            item_threads: int = 1) -> _Kernels:
+    """The loaded module of one (model, loss) pair (float32: the float32 kernels;
     item_threads: GPU threads per item, 1, 4 or 32); without them, of the untemplated kernels only
-    (sf_multiplicities). Loaded once per process."""
-    cp = _cupy()
-    names = list(kernel_names(model, loss)) if model is not None and loss is not None else None
-    return cp.RawModule(code=kernel_source(), options=_options(float32, item_threads),
-                        name_expressions=names)
+    (sf_multiplicities). Compiled or read from the kernel cache, loaded once per process."""
+    return _load(_cupy(), _cuda_build.Spec(model, loss, float32, item_threads))
 
 
-def _nvrtc_compile(model: int, loss: int, options: Sequence[str],
-                   ptx: bool) -> tuple[str, str, dict[str, str]]:
-    """Compiles the fit and bootstrap kernels of one (model, loss) pair with NVRTC (CuPy's
-    binding; no GPU needed): (the PTX when ``ptx``, else ""; NVRTC's log; each kernel's lowered
-    name -> "fit" / "bootstrap"). Raises ``RuntimeError`` with the log when compilation fails."""
-    try:
-        from cupy_backends.cuda.libs import nvrtc
-    except Exception as exc:
-        raise CudaUnavailableError(f"CuPy's NVRTC binding is not importable ({exc})") from exc
-    names = kernel_names(model, loss)
-    prog = nvrtc.createProgram(kernel_source(), "scalingfit.cu", [], [])
-    try:
-        for n in names:
-            nvrtc.addNameExpression(prog, n)
-        try:
-            nvrtc.compileProgram(prog, list(options))
-        except Exception as exc:
-            raise RuntimeError(f"NVRTC failed on {names}:\n{nvrtc.getProgramLog(prog)}") from exc
-        lowered = {}
-        for n, kind in zip(names, ("fit", "bootstrap")):
-            low = nvrtc.getLoweredName(prog, n)
-            if not low:
-                raise RuntimeError(f"NVRTC produced no kernel for {n}")
-            lowered[low] = kind
-        code = nvrtc.getPTX(prog) if ptx else ""
-        log = nvrtc.getProgramLog(prog)
-    finally:
-        nvrtc.destroyProgram(prog)
-    return code.decode() if isinstance(code, bytes) else str(code), str(log), lowered
+def _specs(models: Optional[Sequence[str]], losses: Optional[Sequence[str]],
+           precisions: Sequence[str], item_threads: Sequence[int]) -> list[_cuda_build.Spec]:
+    from . import models as _models
+
+    model_ix = [_models.get(m).index for m in (models if models is not None else _models.names())]
+    names = list(_models.LOSSES)
+    loss_ix = []
+    for k in (losses if losses is not None else names):
+        if k not in names:
+            raise ValueError(f"unknown loss {k!r}; losses are: {', '.join(names)}")
+        loss_ix.append(names.index(k))
+    for p in precisions:
+        if p not in ("float64", "float32"):
+            raise ValueError(f"precision must be 'float64' or 'float32', got {p!r}")
+    for g in item_threads:
+        if str(g) not in ITEM_THREADS[1:]:
+            raise ValueError(f"item_threads must be among {', '.join(ITEM_THREADS[1:])}, got {g!r}")
+    specs = [_cuda_build.Spec(m, k, p == "float32", int(g))
+             for g in sorted(set(int(g) for g in item_threads), reverse=True)
+             for p in precisions for m in model_ix for k in loss_ix]
+    return specs + [_cuda_build.Spec()]
+
+
+def compile_kernels(models: Optional[Sequence[str]] = None, losses: Optional[Sequence[str]] = None,
+                    precisions: Sequence[str] = ("float64",), item_threads: Sequence[int] = (1, 32),
+                    arch: Optional[str] = None, workers: Optional[int] = None,
+                    progress: Optional[Callable[[Any], None]] = None) -> list[_cuda_build.Built]:
+    """Compiles the CUDA kernels of ``models`` x ``losses`` (default: all) in ``precisions``
+    for ``item_threads`` threads per item into the kernel cache, ``workers`` at a time (default:
+    all cores), so that later processes load them instead of compiling (2-7 s per module).
+    ``arch``: e.g. "sm_90" (then no GPU is needed, only NVRTC), default: the current device's.
+    Returns one record per module (``compiled`` False where the cache had it)."""
+    if workers is not None and int(workers) < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    specs = _specs(models, losses, precisions, item_threads)
+    if arch is None:
+        cp = _cupy()
+        nvrtc = _cuda_build.nvrtc_binding(cp)
+        arch = _cuda_build.target_arch(nvrtc, cp.cuda.Device().compute_capability)
+    else:
+        cp, _ = _probe()
+        nvrtc = _cuda_build.nvrtc_binding(cp)
+    return _cuda_build.precompile(specs, nvrtc, arch, workers, progress=progress)
 
 
 def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool = False,
@@ -213,8 +216,9 @@ def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool =
     ``arch`` with the options the backend uses (float32: of the float32 kernels). Needs CuPy's
     NVRTC binding and the NVRTC library, not a GPU: a check that an installation can build
     its kernels. Raises ``RuntimeError`` with NVRTC's log when the compilation fails."""
-    options = list(_options(float32, item_threads)) + [f"-arch={arch}"]
-    return _nvrtc_compile(model, loss, options, ptx=True)[0]
+    spec = _cuda_build.Spec(model, loss, float32, item_threads)
+    code, _, _ = _cuda_build.compile_program(_cuda_build.nvrtc_binding(), spec.names(), spec.options(arch), "ptx")
+    return code.decode()
 
 
 def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool = False,
@@ -225,14 +229,16 @@ def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool =
     not a GPU."""
     import re
 
-    options = list(_options(float32, item_threads)) + [f"-arch={arch}", "-Xptxas=-v"]
-    _, log, lowered = _nvrtc_compile(model, loss, options, ptx=False)
+    spec = _cuda_build.Spec(model, loss, float32, item_threads)
+    _, log, lowered = _cuda_build.compile_program(_cuda_build.nvrtc_binding(), spec.names(),
+                                                  spec.options(arch) + ("-Xptxas=-v",), None)
+    kind = {low: k for low, k in zip(lowered.values(), ("fit", "bootstrap"))}
     out: dict[str, dict[str, int]] = {}
     current = None
     for line in log.splitlines():
         m = re.search(r"Compiling entry function '([^']+)'", line)
         if m:
-            current = lowered.get(m.group(1))
+            current = kind.get(m.group(1))
             continue
         if current is None:
             continue

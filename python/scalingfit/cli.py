@@ -23,6 +23,7 @@ EPILOG = """examples:
   scalingfit fit runs.csv --model chinchilla_lse --x N,D --y loss \\
       --loss huber --f-scale 1e-3 --log-residuals --json
   scalingfit bench --json                 speed against scipy on this machine
+  scalingfit cuda-compile                 compile the GPU kernels ahead of use
 """
 
 
@@ -151,6 +152,53 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
         else:
             planning.plot_frontier(law, path=args.plot)
         print(f"plot written to {args.plot}")
+    return EXIT_OK
+
+
+def _split(text: str, what: str) -> Optional[list[str]]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise ValueError(f"{what}: give at least one (or 'all')")
+    return None if items == ["all"] else items
+
+
+def _cmd_cuda_compile(args: argparse.Namespace) -> int:
+    from . import _cuda, models
+
+    by_index = {models.get(m).index: m for m in models.names()}
+    try:
+        threads = [int(g) for g in _split(args.item_threads, "--item-threads") or _cuda.ITEM_THREADS[1:]]
+    except ValueError:
+        raise ValueError(f"--item-threads: a comma-separated list of {', '.join(_cuda.ITEM_THREADS[1:])}, "
+                         f"got {args.item_threads!r}") from None
+    precisions = _split(args.precision, "--precision") or ["float64", "float32"]
+    done: list = []
+
+    def progress(b: object) -> None:
+        done.append(b)
+        if args.verbose:
+            s = b.spec  # type: ignore[attr-defined]
+            what = ("sf_multiplicities" if s.model is None else
+                    f"{by_index.get(s.model, s.model)} / {models.LOSSES[s.loss]}")
+            how = f"compiled in {b.seconds:.1f} s" if b.compiled else "in the cache"  # type: ignore[attr-defined]
+            print(f"[{len(done)}] {what}, {'float32' if s.float32 else 'float64'}, "
+                  f"{s.item_threads} thread(s) per item: {how}", file=sys.stderr)
+
+    t0 = time.perf_counter()
+    built = _cuda.compile_kernels(_split(args.models, "--models"), _split(args.losses, "--losses"),
+                                  precisions, threads, arch=args.arch, workers=args.workers,
+                                  progress=progress)
+    wall = time.perf_counter() - t0
+    compiled = [b for b in built if b.compiled]
+    summary = {"modules": len(built), "compiled": len(compiled), "cached": len(built) - len(compiled),
+               "wall_s": round(wall, 2), "compile_s": round(sum(b.seconds for b in compiled), 2),
+               "cache": str(built[0].path.parent) if built else None}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{summary['modules']} kernel modules: {summary['compiled']} compiled "
+              f"({summary['compile_s']:.1f} s of NVRTC), {summary['cached']} already in the cache; "
+              f"{wall:.1f} s; cache: {summary['cache']}")
     return EXIT_OK
 
 
@@ -319,6 +367,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "threads) to PATH (needs matplotlib)")
     b.add_argument("--json", action="store_true", help="print JSON")
     b.set_defaults(func=_cmd_bench)
+
+    c = sub.add_parser("cuda-compile", help="compile the CUDA kernels into the kernel cache ahead of use",
+                       description="Compiles the CUDA backend's kernels (NVRTC, all cores at once) into "
+                                   "its kernel cache ($SCALINGFIT_CUDA_CACHE, else ~/.cache/scalingfit/cuda), "
+                                   "so that backend='cuda' loads them instead of compiling each (model, "
+                                   "loss) pair for 2-7 s at its first use in every process.",
+                       epilog="examples:\n  scalingfit cuda-compile\n"
+                              "  scalingfit cuda-compile --models chinchilla --losses linear,huber "
+                              "--precision float64,float32\n"
+                              "  scalingfit cuda-compile --arch sm_90    (on a machine without the GPU)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("--models", default="all", help="comma-separated built-in models (default all)")
+    c.add_argument("--losses", default="all", help="comma-separated losses (default all)")
+    c.add_argument("--precision", default="float64", help="float64 (default), float32, or float64,float32")
+    c.add_argument("--item-threads", default="1,32",
+                   help="threads per item to compile for: 1,4,32 or 'all' (default 1,32: what "
+                        "item_threads='auto' picks)")
+    c.add_argument("--arch", default=None,
+                   help="target architecture, e.g. sm_90 (then no GPU is needed, only NVRTC); "
+                        "default: this machine's GPU")
+    c.add_argument("--workers", type=int, default=None, help="compilations at once (default: all cores)")
+    c.add_argument("--verbose", action="store_true", help="a line per module on stderr")
+    c.add_argument("--json", action="store_true", help="print the summary as JSON")
+    c.set_defaults(func=_cmd_cuda_compile)
     return p
 
 

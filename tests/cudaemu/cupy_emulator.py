@@ -187,6 +187,13 @@ def _host_options(options: Sequence[str]) -> list[str]:
 
 
 def _build(code: str, options: Sequence[str], names: Sequence[str], load: bool = True) -> Optional[ctypes.CDLL]:
+    lib = _build_library(code, options, names)
+    return ctypes.CDLL(str(lib)) if load else None
+
+
+def _build_library(code: str, options: Sequence[str], names: Sequence[str]) -> Path:
+    """The kernels' shared library in the cache (compiled unless it is there): the emulator's
+    cubin. Its kernel ``names[i]`` is the symbol ``sf_emu_kernel_{i}``."""
     cxx = compiler()
     if cxx is None:
         raise RuntimeError("the CUDA emulator needs a C++ compiler (set CXX)")
@@ -207,16 +214,17 @@ def _build(code: str, options: Sequence[str], names: Sequence[str], load: bool =
     h = hashlib.sha256("\0".join([source, *flags, (HERE / "cuda_emu.hpp").read_text()]).encode())
     lib = _cache_dir() / f"{h.hexdigest()[:32]}.so"
     if not lib.exists():
-        src = lib.with_suffix(f".{os.getpid()}.cpp")
+        tag = f"{os.getpid()}-{threading.get_ident()}"
+        src = lib.with_suffix(f".{tag}.cpp")
         src.write_text(source)
-        tmp = lib.with_suffix(f".{os.getpid()}.tmp")
+        tmp = lib.with_suffix(f".{tag}.tmp")
         proc = subprocess.run([cxx, *flags, str(src), "-o", str(tmp)], capture_output=True, text=True,
                               check=False)
         src.unlink()
         if proc.returncode != 0:
             raise RuntimeError(f"the CUDA emulator's compiler failed on {list(names)}:\n{proc.stderr[-4000:]}")
         os.replace(tmp, lib)
-    return ctypes.CDLL(str(lib)) if load else None
+    return lib
 
 
 def prebuild(modules: Sequence[tuple[str, Sequence[str], Sequence[str]]], workers: Optional[int] = None) -> None:
@@ -236,15 +244,31 @@ def prebuild(modules: Sequence[tuple[str, Sequence[str], Sequence[str]]], worker
 
 class RawModule:
     """``cupy.RawModule``: the kernels named by ``name_expressions`` (or, without them, the
-    extern "C" kernel asked for by name) compiled at the first ``get_function``."""
+    extern "C" kernel asked for by name) compiled at the first ``get_function``; or, with
+    ``path``, the module of an emulated cubin (:class:`_Nvrtc`'s ``getCUBIN``), its kernels
+    asked for by their lowered names."""
 
-    def __init__(self, code: str, options: Sequence[str] = (), name_expressions: Optional[Sequence[str]] = None) -> None:
+    def __init__(self, code: Optional[str] = None, options: Sequence[str] = (),
+                 name_expressions: Optional[Sequence[str]] = None, path: Optional[str] = None) -> None:
+        if (code is None) == (path is None):
+            raise TypeError("RawModule takes code or path, not both")
         self.code = code
         self.options = tuple(options)
         self.names = list(name_expressions) if name_expressions else None
         self._lib: dict[tuple[str, ...], ctypes.CDLL] = {}
+        self._path_lib: Optional[ctypes.CDLL] = None
+        if path is not None:
+            self._path_lib = _load_cubin(Path(path).read_bytes())
 
     def get_function(self, name: str) -> "RawKernel":
+        if self._path_lib is not None:
+            try:
+                fn = getattr(self._path_lib, name)
+            except AttributeError:
+                raise RuntimeError(f"CUDA_ERROR_NOT_FOUND: no kernel {name!r} in the module") from None
+            fn.argtypes = _LAUNCH_ARGS
+            fn.restype = ctypes.c_int
+            return RawKernel(name, fn)
         names = tuple(self.names) if self.names is not None else (name,)
         if name not in names:
             raise ValueError(f"{name!r} is not among the module's name expressions")
@@ -288,6 +312,85 @@ class RawKernel:
             raise RuntimeError(f"kernel {self.name}: {err.value.decode()}")
 
 
+# ------------------------------------------------------------------------------ NVRTC
+
+_CUBIN_MAGIC = b"scalingfit-cuda-emulator-module\n"
+
+
+def _load_cubin(data: bytes) -> ctypes.CDLL:
+    """The library an emulated cubin names (a driver's cuModuleLoad: a damaged image fails)."""
+    if not data.startswith(_CUBIN_MAGIC):
+        raise RuntimeError("CUDA_ERROR_INVALID_IMAGE: not a module of the CUDA emulator")
+    lib = Path(data[len(_CUBIN_MAGIC):].decode(errors="replace").strip())
+    if not lib.is_file():
+        raise RuntimeError(f"CUDA_ERROR_INVALID_IMAGE: the emulated module's library {lib} is missing")
+    return ctypes.CDLL(str(lib))
+
+
+class _Program:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.names: list[str] = []
+        self.lib: Optional[Path] = None
+        self.log = ""
+
+
+class _Nvrtc:
+    """``cupy.cuda.nvrtc`` for the backend's own compilation: the host compiler builds the
+    program's kernels into a shared library (the emulator's cubin is a line naming it); a
+    kernel's lowered name is its wrapper's symbol. ``compiles`` counts compilations."""
+
+    compiles = 0
+    _lock = threading.Lock()
+
+    @staticmethod
+    def getVersion() -> tuple[str, str]:
+        return ("cuda-emulator", os.environ.get(SANITIZE_ENV, ""))
+
+    @staticmethod
+    def getSupportedArchs() -> tuple[int, ...]:
+        return (75, 80, 86, 89, 90)
+
+    @staticmethod
+    def createProgram(src: str, name: str, headers: Sequence[str], include_names: Sequence[str]) -> _Program:
+        return _Program(src)
+
+    @staticmethod
+    def addNameExpression(prog: _Program, name: str) -> None:
+        prog.names.append(name)
+
+    @classmethod
+    def compileProgram(cls, prog: _Program, options: Sequence[str]) -> None:
+        with cls._lock:
+            cls.compiles += 1
+        try:
+            prog.lib = _build_library(prog.source, options, prog.names)
+        except RuntimeError as exc:
+            prog.log = str(exc)
+            raise RuntimeError("NVRTC_ERROR_COMPILATION (6)") from None
+
+    @staticmethod
+    def getLoweredName(prog: _Program, name: str) -> str:
+        return f"sf_emu_kernel_{prog.names.index(name)}"
+
+    @staticmethod
+    def getCUBIN(prog: _Program) -> bytes:
+        assert prog.lib is not None
+        return _CUBIN_MAGIC + str(prog.lib).encode()
+
+    @staticmethod
+    def getPTX(prog: _Program) -> bytes:
+        raise RuntimeError("the CUDA emulator makes no PTX")
+
+    @staticmethod
+    def getProgramLog(prog: _Program) -> str:
+        return prog.log
+
+    @staticmethod
+    def destroyProgram(prog: _Program) -> None:
+        pass
+
+
 # ------------------------------------------------------------------------------ cupy.cuda
 
 
@@ -322,6 +425,8 @@ class _Device:
     def attributes(self) -> dict[str, int]:
         return {"MultiProcessorCount": STATE.n_sm}
 
+    compute_capability = "90"
+
 
 class _Runtime:
     @staticmethod
@@ -349,6 +454,7 @@ class _Cuda:
     Stream = _Stream
     Device = _Device
     runtime = _Runtime()
+    nvrtc = _Nvrtc
 
     @staticmethod
     def get_current_stream() -> _Stream:
