@@ -143,6 +143,8 @@ def test_the_key_follows_every_input_of_the_binary(monkeypatch: pytest.MonkeyPat
     Nvrtc.version = (13, 1)
     others.append(key(S(2, 0), Nvrtc, "sm_90"))
     Nvrtc.version = (13, 0)
+    monkeypatch.setattr(_cuda_build, "include_dir", lambda: Path("/elsewhere/include"))
+    assert key(S(2, 0), Nvrtc, "sm_90") == base  # another installation, the same headers
     monkeypatch.setattr(_cuda_build, "kernel_source", lambda: "// other headers\n")
     others.append(key(S(2, 0), Nvrtc, "sm_90"))
     assert len(set(others)) == len(others) and base not in others

@@ -231,7 +231,10 @@ def _folder(directory: Optional[Path] = None) -> Path:
 
 
 def _key(spec: Spec, nvrtc: Any, arch: str) -> str:
-    parts = [str(_FORMAT), kernel_source(), "\0".join(spec.options(arch)), repr(nvrtc.getVersion()),
+    """The entry's name. The include folder's path is left out (the source's hash covers the
+    headers it holds): another installation of the same scalingfit finds the same entries."""
+    opts = [o for o in spec.options(arch) if not o.startswith("-I")]
+    parts = [str(_FORMAT), kernel_source(), "\0".join(opts), repr(nvrtc.getVersion()),
              "\0".join(spec.names())]
     return hashlib.sha256("\x01".join(parts).encode()).hexdigest()[:40]
 

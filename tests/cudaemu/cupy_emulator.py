@@ -7,6 +7,9 @@ it run there anyway, unchanged: tests hand it to ``_cuda`` in place of CuPy, and
   NVRTC would get it, with the same ``-D``/``-I`` options) with the host C++ compiler and
   ``cuda_emu.hpp``, the CUDA run time on CPU threads: a launch runs each block of the grid as
   ``blockDim.x`` threads, with working ``__syncthreads`` and dynamic shared memory;
+- ``cuda.nvrtc`` does the same for the backend's own compilation (``_cuda_build``): its cubin
+  is a line naming the compiled library, which ``RawModule(path=...)`` loads (an image that
+  is not one fails to load, as the driver's would);
 - kernel arguments are packed as CuPy packs them (an array as its data pointer, a NumPy scalar
   as its bytes) and checked against the kernel's parameter sizes, which the GPU cannot do;
   Python numbers, host arrays and non-contiguous arrays are refused;
