@@ -7,6 +7,7 @@ binding, no GPU needed; skipped where it is not installed) for the cubins and PT
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -99,8 +100,6 @@ def test_a_damaged_entry_is_compiled_again(emu: Any, tmp_path: Path, damage: str
     else:  # a valid checksum over an image the (emulated) driver cannot load
         bad = b"not a cubin"
         binary.write_bytes(bad)
-        import hashlib
-
         meta["sha256"] = hashlib.sha256(bad).hexdigest()
         entry.write_text(json.dumps(meta))
     _cuda._module.cache_clear()
@@ -111,6 +110,22 @@ def test_a_damaged_entry_is_compiled_again(emu: Any, tmp_path: Path, damage: str
     if damage == "driver_refuses":
         assert "could not be loaded" in caplog.text
     assert len(_entries(tmp_path / "cache")) == 1 + (damage == "binary_swapped")
+
+
+def test_processes_compiling_the_same_module_at_once_leave_a_whole_entry(emu: Any, tmp_path: Path) -> None:
+    """Several builders of one module at the same moment (threads here, as processes would):
+    each gets a whole entry, and the entry left in the cache is whole and found after."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    nvrtc, spec, folder = emu.cuda.nvrtc, _cuda_build.Spec(0, 1), tmp_path / "cache"
+    with ThreadPoolExecutor(4) as pool:
+        built = list(pool.map(lambda _: _cuda_build.build(spec, nvrtc, "sm_90", folder), range(8)))
+    for b in built:  # each binary is there and is what its name says
+        assert hashlib.sha256(b.path.read_bytes()).hexdigest()[:16] == b.path.stem.split("-")[1]
+    (entry,) = _entries(folder)
+    assert _cuda_build._read_entry(entry, spec) is not None
+    assert not _cuda_build.build(spec, nvrtc, "sm_90", folder).compiled
+    assert not list(folder.glob(".*"))
 
 
 def test_a_binary_the_driver_refuses_right_after_compiling_is_an_error(emu: Any, monkeypatch: pytest.MonkeyPatch) -> None:

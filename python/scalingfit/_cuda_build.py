@@ -8,10 +8,10 @@ kernels itself and keeps them in a folder of its own:
 
 - for the device's architecture: a cubin for ``sm_XY`` when NVRTC knows the device, else PTX
   for the newest ``compute_XY`` it knows below it (the driver compiles that on load);
-- an entry is ``<key>.cubin`` (or ``.ptx``) and ``<key>.json`` (the kernels' lowered names and
-  the binary's sha256). The key is a sha256 of the source (which carries a hash of every
-  header), the options, the architecture and NVRTC's version, so a changed header never loads
-  an old binary. Files are written under temporary names and renamed into place, the JSON
+- an entry is ``<key>.json`` (the kernels' lowered names, the binary's name and sha256) and
+  its binary ``<key>-<sha256[:16]>.cubin`` (or ``.ptx``). The key is a sha256 of the source
+  (which carries a hash of every header), the options, the architecture and NVRTC's version,
+  so a changed header never loads an old binary. Files are written under temporary names and renamed into place, the JSON
   last: a process killed mid-write leaves no entry that looks whole; an entry whose binary
   does not match its sha256, or whose JSON does not parse, is compiled again;
 - :func:`precompile` compiles many modules at once on threads (NVRTC releases the GIL): the
@@ -123,6 +123,7 @@ class Built:
     lowered: dict[str, str]
     compiled: bool
     seconds: float
+    entry: Path  # the JSON
 
 
 def nvrtc_binding(cp: Any = None) -> Any:
@@ -265,7 +266,7 @@ def _read_entry(meta_path: Path, spec: Spec) -> Optional[tuple[Path, dict[str, s
 
 def forget(built: Built) -> None:
     """Removes a module's entry (a binary the driver refused): the next build compiles it."""
-    built.path.with_suffix(".json").unlink(missing_ok=True)
+    built.entry.unlink(missing_ok=True)
     built.path.unlink(missing_ok=True)
 
 
@@ -277,16 +278,19 @@ def build(spec: Spec, nvrtc: Any, arch: str, directory: Optional[Path] = None) -
     meta_path = folder / f"{key}.json"
     found = _read_entry(meta_path, spec)
     if found is not None:
-        return Built(spec, found[0], found[1], False, time.perf_counter() - t0)
+        return Built(spec, found[0], found[1], False, time.perf_counter() - t0, meta_path)
     output = "cubin" if arch.startswith("sm_") else "ptx"
     code, _, lowered = compile_program(nvrtc, spec.names(), spec.options(arch), output)
-    binary = folder / f"{key}.{output}"
+    digest = hashlib.sha256(code).hexdigest()
+    # Named by its content too: two processes compiling the same module at once each point
+    # their JSON at their own binary, so no JSON names a binary it does not describe.
+    binary = folder / f"{key}-{digest[:16]}.{output}"
     _write(binary, code)
-    meta = {"binary": binary.name, "sha256": hashlib.sha256(code).hexdigest(), "lowered": lowered,
+    meta = {"binary": binary.name, "sha256": digest, "lowered": lowered,
             "names": list(spec.names()), "options": list(spec.options(arch)[:-1]), "arch": arch,
             "nvrtc": repr(nvrtc.getVersion())}
     _write(meta_path, json.dumps(meta, indent=1).encode())
-    return Built(spec, binary, lowered, True, time.perf_counter() - t0)
+    return Built(spec, binary, lowered, True, time.perf_counter() - t0, meta_path)
 
 
 def precompile(specs: Iterable[Spec], nvrtc: Any, arch: str, workers: Optional[int] = None,
