@@ -190,8 +190,8 @@ def test_compile_kernels_fills_the_cache_ahead_on_threads(emu: Any, tmp_path: Pa
     """compile_kernels builds every (model, loss, precision, threads per item) asked for, plus
     the untemplated module, on worker threads; asked again, it finds them all; the fits then
     compile nothing."""
-    built = _cuda.compile_kernels(["power_law", "saturating_power_law"], ["linear", "huber"],
-                                  ("float64", "float32"), (1, 4), workers=2)
+    built = scalingfit.compile_cuda_kernels(["power_law", "saturating_power_law"], ["linear", "huber"],
+                                            ("float64", "float32"), (1, 4), workers=2)
     assert len(built) == 2 * 2 * 2 * 2 + 1 and all(b.compiled for b in built)
     assert len(_entries(tmp_path / "cache")) == len(built)
     again = _cuda.compile_kernels(["power_law", "saturating_power_law"], ["linear", "huber"],

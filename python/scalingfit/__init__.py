@@ -28,6 +28,7 @@ from . import (
 )
 from ._cuda import CudaUnavailableError
 from ._cuda import available as cuda_available
+from ._cuda import compile_kernels as compile_cuda_kernels
 from ._custom import CustomModel
 from ._fit import fit, fit_batch
 from .bootstrap import (
@@ -64,6 +65,7 @@ __all__ = [
     "CudaUnavailableError",
     "CustomModel",
     "cuda_available",
+    "compile_cuda_kernels",
     "DataWarning",
     "FitResult",
     "STATUS_MESSAGES",
