@@ -2,7 +2,8 @@
 
 NVRTC compiles ``cpp/include/scalingfit/device.cuh`` at the first call for a (model, loss)
 pair (the kernels are templates over both) and scalingfit keeps the binary in its kernel cache
-(``_cuda_build``: CuPy only loads it; :func:`compile_kernels` fills the cache ahead). That file holds only the thread-to-item mapping: every item runs the same per-item
+(``_cuda_build``: CuPy only loads it; :func:`compile_kernels` fills the cache ahead). That
+file holds only the thread-to-item mapping: every item runs the same per-item
 code as the CPU (``items.hpp``: solver, models, losses, exp/log, Philox streams), so results
 agree with the CPU to rounding and bootstrap resamples are identical for the same seed.
 
@@ -137,9 +138,14 @@ class _Kernels:
             raise ValueError(f"{name!r} is not a kernel of this module ({', '.join(self._kernels)})") from None
 
 
-def _load(cp: Any, spec: _cuda_build.Spec) -> _Kernels:
+def _device_target(cp: Any) -> tuple[Any, str]:
+    """NVRTC of ``cp`` and the -arch for its current device."""
     nvrtc = _cuda_build.nvrtc_binding(cp)
-    arch = _cuda_build.target_arch(nvrtc, cp.cuda.Device().compute_capability)
+    return nvrtc, _cuda_build.target_arch(nvrtc, cp.cuda.Device().compute_capability)
+
+
+def _load(cp: Any, spec: _cuda_build.Spec) -> _Kernels:
+    nvrtc, arch = _device_target(cp)
     built = _cuda_build.build(spec, nvrtc, arch)
     for attempt in (0, 1):
         try:
@@ -167,24 +173,19 @@ def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bo
 
 def _specs(models: Optional[Sequence[str]], losses: Optional[Sequence[str]],
            precisions: Sequence[str], item_threads: Sequence[int]) -> list[_cuda_build.Spec]:
+    from . import _validate
     from . import models as _models
+    from ._fit import check_precision
 
     model_ix = [_models.get(m).index for m in (models if models is not None else _models.names())]
-    names = list(_models.LOSSES)
-    loss_ix = []
-    for k in (losses if losses is not None else names):
-        if k not in names:
-            raise ValueError(f"unknown loss {k!r}; losses are: {', '.join(names)}")
-        loss_ix.append(names.index(k))
-    for p in precisions:
-        if p not in ("float64", "float32"):
-            raise ValueError(f"precision must be 'float64' or 'float32', got {p!r}")
+    loss_ix = [_validate.check_loss(k, _models.LOSSES) for k in (losses if losses is not None else _models.LOSSES)]
+    float32 = [check_precision(p) for p in precisions]
     for g in item_threads:
         if str(g) not in ITEM_THREADS[1:]:
             raise ValueError(f"item_threads must be among {', '.join(ITEM_THREADS[1:])}, got {g!r}")
-    specs = [_cuda_build.Spec(m, k, p == "float32", int(g))
+    specs = [_cuda_build.Spec(m, k, f32, int(g))
              for g in sorted(set(int(g) for g in item_threads), reverse=True)
-             for p in precisions for m in model_ix for k in loss_ix]
+             for f32 in float32 for m in model_ix for k in loss_ix]
     return specs + [_cuda_build.Spec()]
 
 
@@ -201,9 +202,7 @@ def compile_kernels(models: Optional[Sequence[str]] = None, losses: Optional[Seq
         raise ValueError(f"workers must be at least 1, got {workers}")
     specs = _specs(models, losses, precisions, item_threads)
     if arch is None:
-        cp = _cupy()
-        nvrtc = _cuda_build.nvrtc_binding(cp)
-        arch = _cuda_build.target_arch(nvrtc, cp.cuda.Device().compute_capability)
+        nvrtc, arch = _device_target(_cupy())
     else:
         cp, _ = _probe()
         nvrtc = _cuda_build.nvrtc_binding(cp)

@@ -163,7 +163,7 @@ def _split(text: str, what: str) -> Optional[list[str]]:
 
 
 def _cmd_cuda_compile(args: argparse.Namespace) -> int:
-    from . import _cuda, models
+    from . import _cuda, _cuda_build, models
 
     by_index = {models.get(m).index: m for m in models.names()}
     try:
@@ -172,15 +172,15 @@ def _cmd_cuda_compile(args: argparse.Namespace) -> int:
         raise ValueError(f"--item-threads: a comma-separated list of {', '.join(_cuda.ITEM_THREADS[1:])}, "
                          f"got {args.item_threads!r}") from None
     precisions = _split(args.precision, "--precision") or ["float64", "float32"]
-    done: list = []
+    done: list[_cuda_build.Built] = []
 
-    def progress(b: object) -> None:
+    def progress(b: _cuda_build.Built) -> None:
         done.append(b)
         if args.verbose:
-            s = b.spec  # type: ignore[attr-defined]
-            what = ("sf_multiplicities" if s.model is None else
+            s = b.spec
+            what = ("sf_multiplicities" if s.model is None or s.loss is None else
                     f"{by_index.get(s.model, s.model)} / {models.LOSSES[s.loss]}")
-            how = f"compiled in {b.seconds:.1f} s" if b.compiled else "in the cache"  # type: ignore[attr-defined]
+            how = f"compiled in {b.seconds:.1f} s" if b.compiled else "in the cache"
             print(f"[{len(done)}] {what}, {'float32' if s.float32 else 'float64'}, "
                   f"{s.item_threads} thread(s) per item: {how}", file=sys.stderr)
 

@@ -265,13 +265,9 @@ class RawModule:
 
     def get_function(self, name: str) -> "RawKernel":
         if self._path_lib is not None:
-            try:
-                fn = getattr(self._path_lib, name)
-            except AttributeError:
-                raise RuntimeError(f"CUDA_ERROR_NOT_FOUND: no kernel {name!r} in the module") from None
-            fn.argtypes = _LAUNCH_ARGS
-            fn.restype = ctypes.c_int
-            return RawKernel(name, fn)
+            if not hasattr(self._path_lib, name):
+                raise RuntimeError(f"CUDA_ERROR_NOT_FOUND: no kernel {name!r} in the module")
+            return RawKernel(name, getattr(self._path_lib, name))
         names = tuple(self.names) if self.names is not None else (name,)
         if name not in names:
             raise ValueError(f"{name!r} is not among the module's name expressions")
@@ -279,15 +275,14 @@ class RawModule:
             lib = _build(self.code, self.options, names)
             assert lib is not None
             self._lib[names] = lib
-        fn = getattr(self._lib[names], f"sf_emu_kernel_{names.index(name)}")
-        fn.argtypes = _LAUNCH_ARGS
-        fn.restype = ctypes.c_int
-        return RawKernel(name, fn)
+        return RawKernel(name, getattr(self._lib[names], f"sf_emu_kernel_{names.index(name)}"))
 
 
 class RawKernel:
     def __init__(self, name: str, fn: Any) -> None:
         self.name = name
+        fn.argtypes = _LAUNCH_ARGS
+        fn.restype = ctypes.c_int
         self._fn = fn
 
     def __call__(self, grid: tuple[int, ...], block: tuple[int, ...], args: Sequence[Any],
