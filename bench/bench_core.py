@@ -7,7 +7,6 @@ for the ratio table). Never asserted in CI: speed is reported, not tested.
 from __future__ import annotations
 
 import pytest
-
 from scalingfit import _bench, fit_batch
 
 P1 = _bench.make_problems("saturating_power_law", 2000, 10, seed=1)

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from scalingfit import _synthdb
 from scalingfit import refit as rf
 from scalingfit.distributed import refit_dask
@@ -145,8 +144,8 @@ def local_rows(db: Path, n_sweeps: int, repeat: int = 1) -> list[dict]:
 
 
 def format_table(local: list[dict], rows: list[dict], fits: list[dict]) -> str:
-    out = ["where              chunk  chunks  seconds  groups/s  task ms/chunk  write ms/chunk  busy"
-           "  driver CPU ms/chunk  worker CPU ms/group"]
+    out = [("where              chunk  chunks  seconds  groups/s  task ms/chunk  write ms/chunk  busy"
+            "  driver CPU ms/chunk  worker CPU ms/group")]
     for r in local:
         out.append(f"local, {r['local_threads']} thread(s)  {r['chunk']:5d}       -  {r['seconds']:7.2f}  "
                    f"{r['groups_per_s']:8.0f}              -               -     -")

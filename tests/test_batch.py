@@ -6,10 +6,9 @@ import threading
 
 import numpy as np
 import pytest
-from scipy.optimize import least_squares
-
 import scalingfit
 from conftest import make_problem, pack_problems
+from scipy.optimize import least_squares
 
 
 def test_bad_problems_get_status_and_good_ones_are_right() -> None:

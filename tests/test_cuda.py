@@ -22,13 +22,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import logging
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -301,7 +301,7 @@ def _fits_match(device: str, gpu: scalingfit.BatchResult, cpu: scalingfit.BatchR
         assert np.array_equal(gpu.iterations, cpu.iterations), msg
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _prebuild_emulated() -> None:
     """Every kernel the tests launch, compiled on all cores at once (~1 s each, 155 of them)."""
     jobs = [(_cuda.kernel_source(), _cuda._options(f32), _cuda.kernel_names(m, k))

@@ -90,7 +90,7 @@ def test_a_damaged_entry_is_compiled_again(emu: Any, tmp_path: Path, damage: str
     elif damage == "binary_changed":
         binary.write_bytes(binary.read_bytes() + b"x")
     elif damage == "binary_swapped":
-        other = [e for e in _entries(tmp_path / "cache") if e != entry][0]
+        other = next(e for e in _entries(tmp_path / "cache") if e != entry)
         binary.write_bytes((tmp_path / "cache" / json.loads(other.read_text())["binary"]).read_bytes())
     elif damage == "binary_missing":
         binary.unlink()

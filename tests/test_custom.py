@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import least_squares
-
+import pytest
 import scalingfit
 from conftest import make_problem, pack_problems
+from scipy.optimize import least_squares
 
 
 def _sat(x, p):
@@ -45,6 +45,18 @@ def test_custom_batch_without_jacobian_handles_bad_problems() -> None:
     for j in (0, 1, 3):
         assert res.success[j]
         np.testing.assert_allclose(res.x[j], probs[j][2], rtol=1e-6)
+
+
+def test_custom_model_without_p0_is_a_clear_error() -> None:
+    """A custom law has no data-driven start: fit and fit_batch say so (fit raised an
+    AttributeError, fit_batch gave every problem status -3 without a word)."""
+    rng = np.random.default_rng(23)
+    model = scalingfit.CustomModel(_sat, ("E", "A", "alpha"), name="mine")
+    x, y, _ = make_problem("saturating_power_law", 10, 0.0, rng)
+    with pytest.raises(ValueError, match="custom model 'mine' needs p0"):
+        scalingfit.fit(model, x, y)
+    with pytest.raises(ValueError, match="custom model 'mine' needs p0"):
+        scalingfit.fit_batch(model, x, y, [0, len(y)])
 
 
 def test_custom_twin_follows_the_core_step_by_step() -> None:

@@ -16,12 +16,12 @@ distributed = pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 duckdb = pytest.importorskip("duckdb")
 
-from scalingfit import _synthdb, cli, data  # noqa: E402
-from scalingfit import distributed as sd  # noqa: E402
-from scalingfit import refit as rf  # noqa: E402
+from scalingfit import _synthdb, cli, data
+from scalingfit import distributed as sd
+from scalingfit import refit as rf
 
 
-def _start_cluster() -> tuple["distributed.LocalCluster", "distributed.Client"]:
+def _start_cluster() -> tuple[distributed.LocalCluster, distributed.Client]:
     # dashboard_address=None turns the dashboard off, but the scheduler still serves its HTTP
     # routes on :8787 and warns when a second cluster finds it taken: a random port instead.
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
@@ -49,18 +49,18 @@ def client():
 
 
 @pytest.fixture(scope="module")
-def sweeps() -> "pd.DataFrame":
+def sweeps() -> pd.DataFrame:
     runs, _ = _synthdb.chinchilla_sweeps(120, runs=30, checkpoints=3, noise=0.005, seed=11)
     return runs
 
 
-def _db(tmp_path: Path, name: str, runs: "pd.DataFrame") -> Path:
+def _db(tmp_path: Path, name: str, runs: pd.DataFrame) -> Path:
     path = tmp_path / name
     _synthdb.write_duckdb(str(path), runs)
     return path
 
 
-def _tables(db: Path) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+def _tables(db: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     with duckdb.connect(str(db), read_only=True) as con:
         # Every column but the wall-clock time of the fit.
         fits = con.execute("SELECT * EXCLUDE (fitted_at) FROM fits ORDER BY group_key").df()

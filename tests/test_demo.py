@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("duckdb")
 pytest.importorskip("matplotlib")
 
-from scalingfit import _demo, cli  # noqa: E402
+from scalingfit import _demo, cli
 
 
 def test_demo_end_to_end(tmp_path: Path, shared_data: Path) -> None:

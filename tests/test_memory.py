@@ -80,7 +80,8 @@ def test_ten_million_bootstrap_items_within_two_gib() -> None:
             items=int(r.status.size + r.center_status.size), ok=int((r.status > 0).sum()),
             finite_ci=bool(np.isfinite(ci).all()))))
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                         check=False)
     assert out.returncode == 0, out.stderr
     m = json.loads(out.stdout.strip().splitlines()[-1])
     assert m["items"] == 10_010_000 and m["finite_ci"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import scalingfit
 from conftest import PROBLEM_SPECS, random_inputs, random_params
 

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from scalingfit import _synthdb, bootstrap, plot  # noqa: E402
+from scalingfit import _synthdb, bootstrap, plot
 
 
 def test_every_chinchilla_plot_saves_png_and_svg(tmp_path: Path) -> None:
@@ -44,7 +44,6 @@ def test_isoflop_plot_fits_a_parabola_per_budget_or_says_there_is_none() -> None
     the law's compute-optimal N; runs scattered in (N, D) give one scatter coloured by compute,
     a title that says there are no slices, and no warning (an empty legend used to warn)."""
     from matplotlib.collections import PathCollection
-
     from scalingfit import simulate
 
     law = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366}

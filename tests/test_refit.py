@@ -17,19 +17,19 @@ import pytest
 pd = pytest.importorskip("pandas")
 duckdb = pytest.importorskip("duckdb")
 
-from scalingfit import _synthdb, data  # noqa: E402
-from scalingfit import refit as rf  # noqa: E402
+from scalingfit import _synthdb, data
+from scalingfit import refit as rf
 
 
 @pytest.fixture
-def runs_db(tmp_path: Path) -> tuple[Path, "pd.DataFrame", "pd.DataFrame"]:
+def runs_db(tmp_path: Path) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
     runs, truth = _synthdb.chinchilla_sweeps(60, runs=30, checkpoints=3, noise=0.005, seed=4)
     path = tmp_path / "runs.duckdb"
     _synthdb.write_duckdb(str(path), runs, truth=truth)
     return path, runs, truth
 
 
-def _params(db: Path) -> "pd.DataFrame":
+def _params(db: Path) -> pd.DataFrame:
     return rf.read_fits(db).set_index("group_key").sort_index()
 
 
@@ -61,7 +61,7 @@ def test_refit_recovers_truth_and_resumes(runs_db) -> None:
 
 
 def test_changed_data_is_refitted(runs_db) -> None:
-    path, runs, _ = runs_db
+    path, _, _ = runs_db
     rf.refit(path, law="chinchilla", group_by=["sweep"], progress=False)
     before = _params(path)
     with duckdb.connect(str(path)) as con:
@@ -76,7 +76,7 @@ def test_changed_data_is_refitted(runs_db) -> None:
 
 
 def test_kill_mid_refit_loses_nothing_and_rerun_is_identical(runs_db, tmp_path: Path) -> None:
-    path, runs, truth = runs_db
+    path, runs, _ = runs_db
     marker = tmp_path / "chunks.txt"
     script = textwrap.dedent(f"""
         import time

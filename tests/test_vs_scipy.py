@@ -10,10 +10,9 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.optimize import least_squares
-
 import scalingfit
 from conftest import make_problem
+from scipy.optimize import least_squares
 
 LOSSES = ("linear", "huber", "soft_l1", "cauchy", "arctan")
 N_PROBLEMS = 200

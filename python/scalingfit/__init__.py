@@ -26,11 +26,13 @@ from . import (
     testtime,
     uncertainty,
 )
-from ._cuda import CudaUnavailableError
 from ._cuda import available as cuda_available
 from ._cuda import compile_kernels as compile_cuda_kernels
+from ._cuda_build import CudaUnavailableError
 from ._custom import CustomModel
 from ._fit import fit, fit_batch
+from ._status import MESSAGES as STATUS_MESSAGES
+from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning, ScalingFitWarning
 from .bootstrap import (
     BootstrapBatchResult,
     BootstrapResult,
@@ -38,40 +40,38 @@ from .bootstrap import (
     bootstrap_batch,
     chinchilla_derived,
 )
-from ._status import MESSAGES as STATUS_MESSAGES
-from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning, ScalingFitWarning
 from .results import BatchResult, FitResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "STATUS_MESSAGES",
     "BatchResult",
     "BootstrapBatchResult",
     "BootstrapResult",
+    "ConvergenceWarning",
+    "CudaUnavailableError",
+    "CustomModel",
+    "DataWarning",
+    "FitResult",
+    "IdentifiabilityWarning",
+    "ScalingFitWarning",
+    "__version__",
+    "allocation",
     "bootstrap",
     "bootstrap_batch",
-    "chinchilla_derived",
-    "uncertainty",
-    "allocation",
     "chinchilla",
+    "chinchilla_derived",
+    "compile_cuda_kernels",
+    "cuda_available",
     "curves",
     "emergence",
+    "fit",
+    "fit_batch",
     "kaplan",
+    "models",
     "planning",
     "simulate",
     "testtime",
-    "ConvergenceWarning",
-    "IdentifiabilityWarning",
-    "CudaUnavailableError",
-    "CustomModel",
-    "cuda_available",
-    "compile_cuda_kernels",
-    "DataWarning",
-    "FitResult",
-    "STATUS_MESSAGES",
-    "ScalingFitWarning",
-    "fit",
-    "fit_batch",
-    "models",
-    "__version__",
+    "uncertainty",
 ]

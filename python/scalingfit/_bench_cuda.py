@@ -30,8 +30,8 @@ import contextlib
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np

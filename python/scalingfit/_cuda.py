@@ -39,8 +39,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _core, _cuda_build
-from ._cuda_build import (COMPILE_OPTIONS, FLOAT32_OPTION, CudaUnavailableError, include_dir,  # noqa: F401
-                          kernel_names, kernel_source)
+from ._cuda_build import (  # noqa: F401
+    COMPILE_OPTIONS,
+    FLOAT32_OPTION,
+    CudaUnavailableError,
+    include_dir,
+    kernel_names,
+    kernel_source,
+)
 
 BACKENDS = ("cpu", "cuda", "auto")
 _BLOCK = 128  # threads per block
@@ -61,7 +67,7 @@ _log = logging.getLogger("scalingfit")
 _fallback_noted = False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _probe() -> tuple[Any, str]:
     try:
         # CuPy may warn at import (a CUDA path it cannot find, say): recorded and logged, so that
@@ -162,7 +168,7 @@ def _load(cp: Any, spec: _cuda_build.Spec) -> _Kernels:
     raise AssertionError("unreachable")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bool = False,
             item_threads: int = 1) -> _Kernels:
     """The loaded module of one (model, loss) pair (float32: the float32 kernels;
@@ -184,7 +190,7 @@ def _specs(models: Optional[Sequence[str]], losses: Optional[Sequence[str]],
         if str(g) not in ITEM_THREADS[1:]:
             raise ValueError(f"item_threads must be among {', '.join(ITEM_THREADS[1:])}, got {g!r}")
     specs = [_cuda_build.Spec(m, k, f32, int(g))
-             for g in sorted(set(int(g) for g in item_threads), reverse=True)
+             for g in sorted({int(g) for g in item_threads}, reverse=True)
              for f32 in float32 for m in model_ix for k in loss_ix]
     return specs + [_cuda_build.Spec()]
 
@@ -293,7 +299,7 @@ def _row_bytes(spec: Optional[tuple[tuple[int, ...], Any]]) -> int:
     if spec is None:
         return 0
     shape, dt = spec
-    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
+    return int(np.prod(shape, dtype=np.int64)) * int(np.dtype(dt).itemsize)
 
 
 Launch = Callable[[list[Any], list[Any], int], None]
@@ -369,7 +375,7 @@ def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
             a, b = self.pending
             self.stream.synchronize()
             for dst, src in zip(host, self.h_out):
-                if dst is not None:
+                if dst is not None and src is not None:
                     dst[a:b] = src[: b - a]
             self.pending = None
 
@@ -386,7 +392,7 @@ def _run_items(dev: _Device, n_items: int, P: int, compute_cov: bool,
                 d_out = [None if d is None else d[:n] for d in s.d_out]
                 launch(d_in, d_out, n)
                 for d, h in zip(d_out, s.h_out):
-                    if d is not None:
+                    if d is not None and h is not None:
                         d.get(out=h[:n], stream=s.stream, blocking=False)
             s.pending = (a, b)
         for s in pool:
@@ -437,9 +443,9 @@ def _i8(v: int) -> np.int64:
 
 
 def _to_float32(arrays: Sequence[Optional[NDArray[Any]]], offsets: NDArray[np.int64],
-                valid: NDArray[np.uint8]) -> tuple[list[Optional[NDArray[np.float32]]], NDArray[np.uint8]]:
+                valid: NDArray[np.uint8]) -> tuple[list[Any], NDArray[np.uint8]]:
     """The per-point arrays of a float32 call, rounded to float32 as the CPU's float32 build
-    rounds them, and ``valid`` with every problem cleared whose rounded values are not all
+    rounds them (float32 arrays, None where the array is None), and ``valid`` with every problem cleared whose rounded values are not all
     finite (finite in double, beyond float's range: |v| > 3.4e38), as that build marks them."""
     n = int(offsets[-1])
     bad = np.zeros(n, dtype=bool)

@@ -69,7 +69,7 @@ def include_dir() -> Path:
     raise CudaUnavailableError("the core's headers (scalingfit/include) are missing from this installation")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kernel_source() -> str:
     """The NVRTC source: one include, preceded by a hash of every header, so that a cache keyed
     by source and options never serves a binary of older headers."""

@@ -75,8 +75,12 @@ class CustomModel:
     def input_names(self) -> tuple[str, ...]:
         return tuple(f"x{i}" for i in range(self.n_inputs))
 
-    def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
+    def initial_guesses(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """Raises ValueError: a custom law has no data-driven start (pass ``p0``)."""
         raise ValueError(f"custom model {self.name!r} needs p0 (no initial guess is known)")
+
+    def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        return self.initial_guesses(x, y)
 
     def predict(self, params: FloatArray, x: FloatArray) -> FloatArray:
         xa = np.asarray(x, dtype=np.float64).reshape(-1, self.n_inputs)
@@ -164,7 +168,7 @@ def solve_batch(
         wsel = ws[sel]
 
         def per_item(v: FloatArray) -> FloatArray:
-            return np.bincount(ip, weights=v, minlength=n_items)
+            return np.bincount(ip, weights=v, minlength=n_items).astype(np.float64, copy=False)
 
         with np.errstate(all="ignore"):
             f, J = model.value_and_jacobian(xs[sel], p[ip])
@@ -207,7 +211,8 @@ def solve_batch(
             R = (D * M2).max(axis=1, keepdims=True)
             dmax = D.max(axis=1, keepdims=True)
             ref = np.where(M2 * dmax > R, R / np.where(M2 > 0, M2, 1.0), dmax)
-        return np.maximum(D, DAMPING_FLOOR * ref)
+        scaled: FloatArray = np.maximum(D, DAMPING_FLOOR * ref)
+        return scaled
 
     DS = damping_scale(D, p)
     mu = np.full(n_items, 1e-3)

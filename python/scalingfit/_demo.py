@@ -16,7 +16,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import Any, Optional, TextIO
 
 import numpy as np
 
@@ -92,7 +92,8 @@ def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, ou
             "the verdict below uses Epoch's published fit.")
     else:
         law = _epoch(epoch, say, threads)
-    from .allocation import EPOCH_2024, format_verdicts, training_verdict
+    from .allocation import format_verdicts, training_verdict
+    from .chinchilla import EPOCH_2024
 
     params = law if law is not None else EPOCH_2024
     verdicts = training_verdict(params=params, show=False)
@@ -138,9 +139,10 @@ def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[n
     import warnings
 
     from ._warnings import ConvergenceWarning
+    from .bootstrap import BootstrapResult
     from .bootstrap import bootstrap as _bootstrap
 
-    def bootstrap(*args, **kw):  # type: ignore[no-untyped-def]
+    def bootstrap(*args: Any, **kw: Any) -> BootstrapResult:
         with warnings.catch_warnings():  # failed replicates are counted and left out; no noise here
             warnings.simplefilter("ignore", ConvergenceWarning)
             return _bootstrap(*args, **kw)

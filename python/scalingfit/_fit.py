@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from typing import Any, Callable, Iterator, Optional, Union
+from collections.abc import Iterator
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -318,7 +319,7 @@ def _prepare_points(
     log_residuals: bool,
 ) -> tuple[FloatArray, FloatArray, Optional[FloatArray]]:
     """Validated (x, y, w) for a single fit: every value checked, errors name the index."""
-    xa = _validate.as_inputs(x, m)  # type: ignore[arg-type]
+    xa = _validate.as_inputs(x, m)
     ya = _validate.as_targets(y, xa.shape[0])
     if ya.shape[0] == 0:
         raise ValueError("x and y are empty: nothing to fit")
@@ -396,7 +397,7 @@ def fit_batch(
     BatchResult
     """
     m = resolve_model(model)
-    xa = _validate.as_inputs(x, m)  # type: ignore[arg-type]
+    xa = _validate.as_inputs(x, m)
     ya = _validate.as_targets(y, xa.shape[0])
     off = _validate.as_offsets(offsets, ya.shape[0])
     n_problems = off.shape[0] - 1
@@ -407,6 +408,8 @@ def fit_batch(
     if p0 is None:
         if problem is not None:
             raise ValueError("problem= needs p0 (one start per item)")
+        if isinstance(m, CustomModel):  # no data-driven start: a usage error, not a status per fit
+            m.initial_guesses(xa, ya)  # raises ValueError naming the model
         P0 = guess_starts(m, xa, ya, off, lo, hi)
         prob = np.arange(n_problems, dtype=np.int64)
     else:

@@ -7,8 +7,9 @@ and/or SVG.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -69,7 +70,7 @@ def compute_frontier(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[s
     sc = ax.scatter(C, L, c=np.log10(N), s=10, cmap="viridis", alpha=0.8)
     fig.colorbar(sc, ax=ax, label="log10 N (parameters)")
     p = _cols(params)
-    ax.plot(grid, [optimal_loss(c)(p)[0] for c in grid], "k-", lw=2, label="compute-optimal frontier")
+    ax.plot(grid, [np.asarray(optimal_loss(c)(p))[0] for c in grid], "k-", lw=2, label="compute-optimal frontier")
     if samples is not None:
         s = _cols(samples)
         vals = np.array([optimal_loss(c)(s) for c in grid])
@@ -146,7 +147,7 @@ def loss_surface(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[str, 
     sc = ax.scatter(N, D, c=L, s=12, cmap="viridis", edgecolors="k", linewidths=0.2)
     fig.colorbar(sc, ax=ax, label="final loss (nats/token)")
     C = np.logspace(np.log10(6 * N.min() * D.min()), np.log10(6 * N.max() * D.max()), 50)
-    n_opt = np.array([optimal_params(c)(p)[0] for c in C])
+    n_opt = np.array([np.asarray(optimal_params(c)(p))[0] for c in C])
     ax.plot(n_opt, C / (6 * n_opt), "r-", lw=2, label="compute-optimal N, D")
     ax.set(xscale="log", yscale="log", xlim=(n_g[0], n_g[-1]), ylim=(d_g[0], d_g[-1]),
            xlabel="parameters N", ylabel="training tokens D", title=title or "Fitted L(N, D)")
@@ -190,7 +191,7 @@ def extrapolation_band(x: ArrayLike, y: ArrayLike, model: str, params: ArrayLike
     q = (1 - level) / 2
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.scatter(x, y, color="k", s=16, label="observed", zorder=3)
-    ax.plot(x_new, m.predict(params, x_new), "C0-", label=f"fitted {model}")
+    ax.plot(x_new, m.predict(np.asarray(params, dtype=np.float64), x_new), "C0-", label=f"fitted {model}")
     ax.fill_between(x_new, np.quantile(preds, q, axis=0), np.quantile(preds, 1 - q, axis=0), color="C0",
                     alpha=0.25, label=f"{100 * level:.0f}% bootstrap band")
     ax.axvspan(x.max(), x_new.max(), color="0.9", zorder=0, label="extrapolation")

@@ -410,7 +410,7 @@ def fit_many(
         raise ValueError("no problems to fit")
     if n_resamples < 0 or int(n_resamples) != n_resamples:
         raise ValueError(f"n_resamples must be a non-negative integer, got {n_resamples!r}")
-    lo, hi = _validate.as_bounds(bounds, m)  # type: ignore[arg-type]
+    lo, hi = _validate.as_bounds(bounds, m)
     P = m.n_params
     if p0s is not None and len(p0s) != n_prob:
         raise ValueError(f"p0s has {len(p0s)} entries but there are {n_prob} problems")
@@ -419,7 +419,7 @@ def fit_many(
     data: list[tuple[FloatArray, FloatArray, FloatArray]] = []
     starts: list[FloatArray] = []
     for j in range(n_prob):
-        xj = _validate.as_inputs(xs[j], m)  # type: ignore[arg-type]
+        xj = _validate.as_inputs(xs[j], m)
         yj = _validate.as_targets(ys[j], xj.shape[0])
         n = yj.shape[0]
         wj = np.ones(n) if weights is None or weights[j] is None else _validate.as_weights(weights[j], n)

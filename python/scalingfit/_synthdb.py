@@ -19,7 +19,7 @@ HOFFMANN = np.array([1.69, 406.4, 410.7, 0.34, 0.28])  # E, A, B, alpha, beta (H
 
 
 def chinchilla_sweeps(n_sweeps: int, runs: int = 30, checkpoints: int = 2, noise: float = 0.01,
-                      spread: float = 0.05, seed: int = 0) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+                      spread: float = 0.05, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs table in long format, truth table with one row per sweep)."""
     import pandas as pd
 
@@ -47,7 +47,7 @@ def chinchilla_sweeps(n_sweeps: int, runs: int = 30, checkpoints: int = 2, noise
     return runs_df, truth_df
 
 
-def write_duckdb(path: str, runs: "pd.DataFrame", table: str = "runs", truth: "pd.DataFrame | None" = None) -> None:
+def write_duckdb(path: str, runs: pd.DataFrame, table: str = "runs", truth: pd.DataFrame | None = None) -> None:
     """Writes the runs (and optionally the truth) into a DuckDB file, replacing the tables."""
     import duckdb
 

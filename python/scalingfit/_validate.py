@@ -7,12 +7,16 @@ first offending index.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._custom import CustomModel
 from .models import Model
+
+AnyModel = Union[Model, CustomModel]  # a built-in law or a custom Python one
 
 FloatArray = NDArray[np.float64]
 BoundsLike = Union[None, tuple[Any, Any], Mapping[str, tuple[float, float]]]
@@ -57,7 +61,7 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
         )
 
 
-def as_inputs(x: Any, model: Model, name: str = "x") -> FloatArray:
+def as_inputs(x: Any, model: AnyModel, name: str = "x") -> FloatArray:
     """Model inputs as an (n, n_inputs) C-contiguous float64 array.
 
     Accepts a 1-D array (one input), a 2-D array of shape (n, n_inputs), or a tuple/list of
@@ -105,11 +109,12 @@ def as_weights(weights: Optional[ArrayLike], n: int) -> Optional[FloatArray]:
     return w
 
 
-def as_bounds(bounds: BoundsLike, model: Model) -> tuple[FloatArray, FloatArray]:
+def as_bounds(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
     """(lower, upper) arrays from None (the model's defaults), a (lo, hi) pair of scalars or
     arrays (scipy style), or a mapping ``{param: (lo, hi)}`` overriding the defaults."""
     P = model.n_params
-    lo, hi = model.lower.copy(), model.upper.copy()
+    lo = np.full(P, -np.inf) if model.lower is None else model.lower.copy()
+    hi = np.full(P, np.inf) if model.upper is None else model.upper.copy()
     if bounds is None:
         pass
     elif isinstance(bounds, Mapping):
@@ -143,7 +148,7 @@ def as_bounds(bounds: BoundsLike, model: Model) -> tuple[FloatArray, FloatArray]
 
 
 def as_starts(
-    p0: ArrayLike, model: Model, lo: FloatArray, hi: FloatArray, name: str = "p0"
+    p0: ArrayLike, model: AnyModel, lo: FloatArray, hi: FloatArray, name: str = "p0"
 ) -> FloatArray:
     """Start vectors as an (k, n_params) array, each finite and inside the bounds."""
     P = model.n_params

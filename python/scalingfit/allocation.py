@@ -18,8 +18,9 @@ The popular shortcut is "20 tokens per parameter": ``D = 20 N``, so ``N = sqrt(C
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, TextIO
+from typing import Any, Optional, TextIO
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray

@@ -912,7 +912,7 @@ def _run(
     _check_threads(threads, n_problems * R)
     float32 = _fit.check_precision(precision, m)
     solver = _cuda.bootstrap_batch if _fit.resolve_backend(backend) == "cuda" else _core.bootstrap_batch
-    common = dict(
+    common: dict[str, Any] = dict(
         ftol=float(ftol), xtol=float(xtol), gtol=float(gtol), max_iter=int(max_iter),
         f_scale=float(f_scale), log_residuals=bool(log_residuals), float32=float32,
     )

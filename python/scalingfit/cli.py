@@ -10,8 +10,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -105,9 +106,10 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[tupl
         keep = y < np.sort(y)[-args.drop_highest]
         x, y = x[keep], y[keep]
     model = "chinchilla_lse" if args.huber else "chinchilla"
-    kw = dict(loss="huber", f_scale=1e-3, log_residuals=True) if args.huber else {}
     b = bootstrap(model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
-                  method="percentile", derived=chinchilla_derived(args.compute, model=model), **kw)
+                  method="percentile", derived=chinchilla_derived(args.compute, model=model),
+                  loss="huber" if args.huber else "linear", f_scale=1e-3 if args.huber else 1.0,
+                  log_residuals=bool(args.huber))
     p = b.params
     law = ({"E": float(np.exp(p["e"])), "A": float(np.exp(p["a"])), "B": float(np.exp(p["b"])),
             "alpha": p["alpha"], "beta": p["beta"]} if args.huber else dict(p))
@@ -139,7 +141,7 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
     epochs = [float(e) for e in args.epochs.split(",") if e.strip()]
     rows = extra + planning.optimal_cli_table(
         compute=args.compute, loss=args.loss, inference_tokens=args.inference_tokens,
-        unique_tokens=args.unique_tokens, epochs=epochs, law=law)  # type: ignore[arg-type]
+        unique_tokens=args.unique_tokens, epochs=epochs, law=law)
     if args.json:
         print(json.dumps([{"section": a, "quantity": b, "value": c} for a, b, c in rows], indent=2))
     else:

@@ -19,9 +19,10 @@ DuckDB table. pandas/pyarrow/duckdb are optional (``pip install scalingfit[db]``
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 
@@ -78,8 +79,23 @@ class RunDataError(ValueError):
     """Run data that cannot be used: missing columns, unreadable file, invalid rows."""
 
 
-def map_columns(df: "pd.DataFrame", columns: Optional[Mapping[str, str]] = None,
-                required: Sequence[str] = ("N", "value")) -> "pd.DataFrame":
+def ctrl_c(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it was raised while handling, is DuckDB's answer to a
+    Ctrl-C. A SIGINT that lands inside a DuckDB query does not come back as KeyboardInterrupt:
+    DuckDB 2 raises ``RuntimeError('Query interrupted')``, and ``Connection.interrupt`` an
+    ``InterruptException``. Callers raise KeyboardInterrupt instead, so that an interrupted
+    refit reads as one (not as "cannot read run data") wherever the signal lands."""
+    seen: Optional[BaseException] = exc
+    while seen is not None:
+        if type(seen).__name__ == "InterruptException" or (
+                isinstance(seen, RuntimeError) and str(seen) == "Query interrupted"):
+            return True
+        seen = seen.__context__
+    return False
+
+
+def map_columns(df: pd.DataFrame, columns: Optional[Mapping[str, str]] = None,
+                required: Sequence[str] = ("N", "value")) -> pd.DataFrame:
     """Rename source columns to canonical names (``columns`` maps source -> canonical) and
     check the required ones are present, listing every missing one."""
     out = df.rename(columns=dict(columns or {}))
@@ -94,7 +110,7 @@ def map_columns(df: "pd.DataFrame", columns: Optional[Mapping[str, str]] = None,
 
 
 def read_runs(source: Source, *, columns: Optional[Mapping[str, str]] = None,
-              table: str = "runs", required: Sequence[str] = ("N", "value")) -> "pd.DataFrame":
+              table: str = "runs", required: Sequence[str] = ("N", "value")) -> pd.DataFrame:
     """Read run data from a DataFrame, CSV (incl. a W&B runs export), Parquet or DuckDB file.
 
     Parameters
@@ -136,14 +152,16 @@ def read_runs(source: Source, *, columns: Optional[Mapping[str, str]] = None,
         except RunDataError:
             raise
         except Exception as exc:  # corrupt or unreadable file: say which and why
+            if ctrl_c(exc):
+                raise KeyboardInterrupt from exc
             raise RunDataError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
     return map_columns(df, columns, required)
 
 
-def validate_runs(df: "pd.DataFrame", *, required: Sequence[str] = ("N", "value"),
+def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
                   positive: Iterable[str] = POSITIVE, positive_value: bool = True,
                   key: Sequence[str] = ("run_id", "step", "metric"),
-                  policy: str = "error") -> tuple["pd.DataFrame", ValidationReport]:
+                  policy: str = "error") -> tuple[pd.DataFrame, ValidationReport]:
     """Check every row: missing/non-finite numbers, non-positive sizes (and values, for
     losses), duplicate observations (same ``key``).
 
@@ -193,7 +211,7 @@ def validate_runs(df: "pd.DataFrame", *, required: Sequence[str] = ("N", "value"
     return df.loc[~bad].reset_index(drop=True), report
 
 
-def to_numeric_frame(df: "pd.DataFrame", columns: Sequence[str]) -> "pd.DataFrame":
+def to_numeric_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Coerce columns to float, naming the first unparseable row."""
     pd = _need("pandas")
     out = df.copy()
@@ -209,7 +227,7 @@ def to_numeric_frame(df: "pd.DataFrame", columns: Sequence[str]) -> "pd.DataFram
     return out
 
 
-def compute_from(df: "pd.DataFrame") -> "pd.DataFrame":
+def compute_from(df: pd.DataFrame) -> pd.DataFrame:
     """Adds ``C = 6 N D`` where C is missing (FLOP, Kaplan et al.'s approximation)."""
     out = df.copy()
     if "N" in out.columns and "D" in out.columns:

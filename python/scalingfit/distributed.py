@@ -48,9 +48,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from . import data
 from . import refit as _refit
@@ -84,7 +85,7 @@ class DaskRefitSummary(_refit.RefitSummary):
                 f"{self.seconds_in_tasks:.2f} s in tasks, summed over workers)")
 
 
-def refit_dask(source: Union[str, Path, "pd.DataFrame"], client: Optional["Client"] = None, *,
+def refit_dask(source: Union[str, Path, pd.DataFrame], client: Optional[Client] = None, *,
                law: str = "chinchilla", group_by: Sequence[str] = ("sweep",),
                db: Union[str, Path, None] = None, chunk_groups: int = 500,
                scheduler: Optional[str] = None, shard_dir: Union[str, Path, None] = None,
@@ -135,7 +136,7 @@ def refit_dask(source: Union[str, Path, "pd.DataFrame"], client: Optional["Clien
 
 
 @contextlib.contextmanager
-def connect(client: Optional["Client"] = None, scheduler: Optional[str] = None) -> Iterator["Client"]:
+def connect(client: Optional[Client] = None, scheduler: Optional[str] = None) -> Iterator[Client]:
     """The given client, or one connected to ``scheduler`` (closed, with any cluster it started,
     on exit). ``scheduler``: ``"tcp://host:port"`` (any address Dask accepts) or ``"local:N"``."""
     if client is not None and scheduler is not None:
@@ -191,7 +192,7 @@ def _reader() -> Any:
 
 def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str, str]],
                threads: int, version: str,
-               backend: str = "cpu") -> tuple["pd.DataFrame", "pd.DataFrame", float, float]:
+               backend: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
     """One task: read a chunk's Parquet shard, fit it (one batch). Runs on a worker."""
     from . import __version__
 
@@ -233,7 +234,7 @@ class _Chunks:
     def __len__(self) -> int:
         return (len(self.groups) + self.chunk_groups - 1) // self.chunk_groups
 
-    def keys(self, i: int) -> "pd.DataFrame":
+    def keys(self, i: int) -> pd.DataFrame:
         return self.groups.iloc[i * self.chunk_groups:(i + 1) * self.chunk_groups]
 
     def export(self, i: int, path: Path) -> int:
@@ -250,7 +251,7 @@ class _Chunks:
 
 
 def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, str]], n_groups: int,
-           t_start: float, *, db: Union[str, Path], client: Optional["Client"], scheduler: Optional[str],
+           t_start: float, *, db: Union[str, Path], client: Optional[Client], scheduler: Optional[str],
            chunk_groups: int, threads: Optional[int], progress: bool,
            on_chunk: Optional[Callable[[int], None]], shard_dir: Union[str, Path, None],
            backend: str = "cpu") -> DaskRefitSummary:

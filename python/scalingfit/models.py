@@ -12,8 +12,9 @@ guess, the formula, and vectorised prediction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,7 +79,8 @@ class Model:
 
     def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """The best data-driven starting point for one problem, shape (n_params,)."""
-        return self.initial_guesses(x, y)[0]
+        first: FloatArray = self.initial_guesses(x, y)[0]
+        return first
 
     def predict(self, params: Sequence[float] | FloatArray, x: FloatArray) -> FloatArray:
         """Model values at points ``x`` (shape (n, n_inputs), or (n,) for one input)."""
@@ -102,7 +104,7 @@ def _linear_fit(cols: list[FloatArray], y: FloatArray) -> tuple[FloatArray, floa
     M = np.column_stack(cols)
     coef, *_ = np.linalg.lstsq(M, y, rcond=None)
     r = M @ coef - y
-    return coef, float(r @ r)
+    return np.asarray(coef, dtype=np.float64), float(r @ r)
 
 
 def _segment_lstsq(cols: list[FloatArray], y: FloatArray, pid: NDArray[np.int64],
@@ -112,7 +114,7 @@ def _segment_lstsq(cols: list[FloatArray], y: FloatArray, pid: NDArray[np.int64]
     k = len(cols)
 
     def ssum(v: FloatArray) -> FloatArray:
-        return np.bincount(pid, weights=v, minlength=n)
+        return np.bincount(pid, weights=v, minlength=n).astype(np.float64, copy=False)
 
     G = np.empty((n, k, k))
     b = np.empty((n, k))
@@ -225,7 +227,7 @@ _EXPONENT_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 
 
 def _grid_two_term_fits(ta: FloatArray, tb: FloatArray, y: FloatArray,
-                        grid: Sequence[float]) -> tuple[FloatArray, FloatArray]:
+                        grid: Sequence[float] | FloatArray) -> tuple[FloatArray, FloatArray]:
     """y ~ c0 + c1 exp(-al ta) + c2 exp(-be tb) by linear least squares for every (al, be) of
     grid x grid at once: centred columns (which removes their collinearity with the constant
     term) and the 2 x 2 normal equations solved in closed form. Returns coef (G, G, 3) and the
@@ -259,7 +261,7 @@ def _grid_two_term_fits(ta: FloatArray, tb: FloatArray, y: FloatArray,
 def _guess_chinchilla(x: FloatArray, y: FloatArray) -> FloatArray:
     """Variable projection on a grid: for each (alpha, beta), E, A, B by linear least squares.
     Returns the three best grid candidates, best first."""
-    g = np.asarray(_EXPONENT_GRID)
+    g = np.asarray(_EXPONENT_GRID, dtype=np.float64)
     tn, td = np.log(x[:, 0]), np.log(x[:, 1])
     coef, sse = _grid_two_term_fits(tn, td, y, g)
     for i, j in zip(*np.nonzero(~np.isfinite(sse))):  # collinear columns: least-norm lstsq
@@ -297,7 +299,7 @@ def _segment_qr2(c1: FloatArray, c2: FloatArray, y: FloatArray, pid: NDArray[np.
     would square an ill conditioning (columns such as N^-13 across three decades of N).
     Returns (n, 2); NaN where a column is (numerically) zero or the two are collinear."""
     def ssum(v: FloatArray) -> FloatArray:
-        return np.bincount(pid, weights=v, minlength=n)
+        return np.bincount(pid, weights=v, minlength=n).astype(np.float64, copy=False)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         r11 = np.sqrt(ssum(c1 * c1))
@@ -332,8 +334,8 @@ def _kaplan_grid(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
         aN, aD = grid[k0:k0 + per, :1], grid[k0:k0 + per, 1:]
         b = aN.shape[0]
         seg = (np.arange(b)[:, None] * n + pid[None, :]).ravel()  # (pair, problem) segments
-        logs = (-(aN / aD) * tn, np.broadcast_to(-td, (b, len(y))), ly / aD)
-        logs = tuple(np.ravel(v) for v in logs)  # the two columns and the target, in logs
+        logs = tuple(np.ravel(v) for v in (-(aN / aD) * tn, np.broadcast_to(-td, (b, len(y))),
+                                            ly / aD))  # the two columns and the target, in logs
         top = [_segment_max(v, seg, b * n) for v in logs]
         c1, c2, yp = (np.exp(v - t[seg]) for v, t in zip(logs, top))
         coef = _segment_qr2(c1, c2, yp, seg, b * n)

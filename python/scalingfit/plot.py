@@ -286,9 +286,26 @@ def plot_final_loss(
 # Plots of Chinchilla-style fits (loss vs compute with the compute-optimal frontier and its
 # bootstrap band, IsoFLOP slices with parabolas, the fitted L(N, D) surface, bootstrap
 # distributions of the exponents, extrapolation bands); ``save`` writes PNG and SVG.
-from ._plot_refit import compute_frontier as plot_compute_frontier  # noqa: E402
-from ._plot_refit import exponent_distributions as plot_exponent_distributions  # noqa: E402
-from ._plot_refit import extrapolation_band as plot_extrapolation_band  # noqa: E402
-from ._plot_refit import isoflop_curves as plot_isoflop_curves  # noqa: E402
-from ._plot_refit import loss_surface as plot_loss_surface  # noqa: E402
-from ._plot_refit import save  # noqa: E402
+from ._plot_refit import compute_frontier as plot_compute_frontier
+from ._plot_refit import exponent_distributions as plot_exponent_distributions
+from ._plot_refit import extrapolation_band as plot_extrapolation_band
+from ._plot_refit import isoflop_curves as plot_isoflop_curves
+from ._plot_refit import loss_surface as plot_loss_surface
+from ._plot_refit import save
+
+__all__ = [
+    "plot_allocations",
+    "plot_compute_frontier",
+    "plot_coverage",
+    "plot_emergence",
+    "plot_exponent_distributions",
+    "plot_extrapolation_band",
+    "plot_final_loss",
+    "plot_isoflop_curves",
+    "plot_loss_surface",
+    "plot_metric_choice",
+    "plot_model_choice",
+    "plot_power_law",
+    "plot_task_predictions",
+    "save",
+]

@@ -22,10 +22,11 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -133,7 +134,7 @@ def _group_key(values: Sequence[Any]) -> str:
     return json.dumps([v.item() if hasattr(v, "item") else v for v in values], default=str)
 
 
-def prepare_frame(df: "pd.DataFrame", spec: LawSpec, group_by: Sequence[str]) -> tuple["pd.DataFrame", dict[str, str]]:
+def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
     """Validated, reduced rows sorted by group; and a reason per group for dropped rows."""
     needed = list(spec.inputs) + ["value"]
     df = data.to_numeric_frame(df, [c for c in needed + ["step", "C"] if c in df.columns])
@@ -162,9 +163,9 @@ def _data_hash(key: str, x: np.ndarray, y: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
-def fit_frame(df: "pd.DataFrame", config: RefitConfig, *, done: Optional[set[tuple[str, str]]] = None,
+def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple[str, str]]] = None,
               threads: Optional[int] = None,
-              backend: str = "cpu") -> tuple["pd.DataFrame", "pd.DataFrame", float]:
+              backend: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """Fits every group in ``df`` (one batch call) and returns (result rows, the same results
     as one row per parameter, seconds in the core). ``backend``: as for
     :func:`scalingfit.fit_batch` (the fits and the bootstrap).
@@ -279,7 +280,7 @@ def _row(group_by: Sequence[str], key: str, key_vals: Any, config_hash: str, spe
 
 
 # --------------------------------------------------------------------------- the driver
-def _source_sql(con: Any, source: Union[str, Path, "pd.DataFrame"], table: str) -> str:
+def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str) -> str:
     """A SQL relation for the source (a table, a CSV/Parquet scan, or a registered frame)."""
     pd = data._need("pandas")
     if isinstance(source, pd.DataFrame):
@@ -313,7 +314,7 @@ def _lock(db: Union[str, Path]) -> Any:
     returned file releases it. The lock file stays, empty: removing it would race."""
     path = Path(f"{db}.lock")
     try:
-        f = open(path, "a")
+        f = open(path, "a")  # noqa: SIM115 - the caller holds it open as the lock
     except OSError as exc:
         raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {exc}") from None
     if fcntl is not None:
@@ -385,7 +386,7 @@ def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
     return {(k, h) for k, h in rows}
 
 
-def _write(con: Any, rows: "pd.DataFrame", pframe: "pd.DataFrame", config: RefitConfig) -> None:
+def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConfig) -> None:
     """One transaction: replace this config's rows for these groups, add the new ones."""
     if rows.empty:
         return
@@ -420,7 +421,7 @@ def _write(con: Any, rows: "pd.DataFrame", pframe: "pd.DataFrame", config: Refit
 
 
 def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
-                chunk_groups: int) -> Iterator[tuple["pd.DataFrame", int]]:
+                chunk_groups: int) -> Iterator[tuple[pd.DataFrame, int]]:
     """Yields (rows of a chunk of groups, number of groups in it), reading only that chunk."""
     gcols = ", ".join(f'"{g}"' for g in group_by)
     cols = source_columns(con, rel, group_by)
@@ -461,7 +462,7 @@ def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[s
     return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
 
 
-def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
+def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
           group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None, table: str = "runs",
           metric: Optional[str] = "loss", bootstrap: int = 0, seed: int = 0, level: float = 0.95,
           ci_method: str = "percentile", chunk_groups: int = 500, threads: Optional[int] = None,
@@ -589,6 +590,10 @@ def refit(source: Union[str, Path, "pd.DataFrame"], *, law: str = "chinchilla",
                     on_chunk(n_chunks)
         finally:
             bar(None)
+    except Exception as exc:
+        if data.ctrl_c(exc):  # a Ctrl-C inside a DuckDB query; the chunk's write rolled back
+            raise KeyboardInterrupt from exc
+        raise
     finally:
         con.close()
         lock.close()
@@ -628,7 +633,7 @@ def _progress(total: int, enabled: bool) -> Callable[[Optional[int]], None]:
         return update_plain
 
 
-def read_fits(db: Union[str, Path], law: Optional[str] = None) -> "pd.DataFrame":
+def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
     """The ``fits`` table (optionally one law) as a DataFrame with params expanded to columns."""
     duckdb = data._need("duckdb")
     with duckdb.connect(str(db), read_only=True) as con:

@@ -83,9 +83,9 @@ class FitResult:
     def __repr__(self) -> str:
         width = max(len(n) for n in self.param_names)
         lines = [
-            f"FitResult(model={self.model!r}, status={self.status} [{self.message}], "
-            f"cost={_fmt(self.cost)}, iterations={self.iterations}, n_points={self.n_points}, "
-            f"starts={self.n_best}/{self.n_starts} at best)",
+            (f"FitResult(model={self.model!r}, status={self.status} [{self.message}], "
+             f"cost={_fmt(self.cost)}, iterations={self.iterations}, n_points={self.n_points}, "
+             f"starts={self.n_best}/{self.n_starts} at best)"),
             f"  {'param'.ljust(width)}  {'value':>14}  {'stderr':>12}",
         ]
         for n, v, s in zip(self.param_names, self.x, self.stderr):
@@ -147,7 +147,7 @@ class BatchResult:
         best[self.problem[sel]] = sel
         return best
 
-    def best_per_problem(self) -> "BatchResult":
+    def best_per_problem(self) -> BatchResult:
         """A BatchResult with one item per problem, the best start of each (see
         :meth:`best_index`); problems without items get NaN parameters and status -3."""
         idx = self.best_index()

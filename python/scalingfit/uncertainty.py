@@ -71,7 +71,7 @@ def t_quantile(q: float, dof: Optional[float]) -> float:
     if dof <= 0:
         return math.nan
     try:
-        from scipy.stats import t as student_t  # type: ignore[import-untyped]  # optional
+        from scipy.stats import t as student_t  # optional
 
         return float(student_t.ppf(q, dof))
     except ImportError:  # pragma: no cover - exercised only without scipy

@@ -99,7 +99,7 @@ def configure(n_sm: int = 2, total_bytes: int = 1 << 30) -> None:
 class ndarray:
     """A device array: host memory, CuPy's interface for what the backend calls."""
 
-    def __init__(self, host: np.ndarray, base: Optional["ndarray"] = None) -> None:
+    def __init__(self, host: np.ndarray, base: Optional[ndarray] = None) -> None:
         self._a = host
         self._base = base
         if base is None:
@@ -116,7 +116,7 @@ class ndarray:
     def __len__(self) -> int:
         return len(self._a)
 
-    def __getitem__(self, key: Any) -> "ndarray":
+    def __getitem__(self, key: Any) -> ndarray:
         if not isinstance(key, slice) and not (isinstance(key, tuple) and all(isinstance(k, slice) for k in key)):
             raise TypeError("the emulator supports basic slicing of device arrays only")
         return ndarray(self._a[key], base=self)
@@ -263,7 +263,7 @@ class RawModule:
         if path is not None:
             self._path_lib = _load_cubin(Path(path).read_bytes())
 
-    def get_function(self, name: str) -> "RawKernel":
+    def get_function(self, name: str) -> RawKernel:
         if self._path_lib is not None:
             if not hasattr(self._path_lib, name):
                 raise RuntimeError(f"CUDA_ERROR_NOT_FOUND: no kernel {name!r} in the module")
@@ -393,12 +393,12 @@ class _Nvrtc:
 
 
 class _Stream:
-    _current: Optional["_Stream"] = None
+    _current: Optional[_Stream] = None
 
     def __init__(self, null: bool = False, non_blocking: bool = False) -> None:
         self._prev: list[Optional[_Stream]] = []
 
-    def __enter__(self) -> "_Stream":
+    def __enter__(self) -> _Stream:  # noqa: PYI034 - Python 3.9 has no typing.Self
         self._prev.append(_Stream._current)
         _Stream._current = self
         return self

@@ -3,7 +3,8 @@ inputs, as ``(section, quantity, value)`` text triples that a CLI prints or dump
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Union
 
 import numpy as np
 

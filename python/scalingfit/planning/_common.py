@@ -11,9 +11,10 @@ plan).
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -257,8 +258,8 @@ def read_csv_columns(path: PathLike) -> dict[str, list[str]]:
         reader = csv.DictReader(fh)
         cols: dict[str, list[str]] = {name: [] for name in reader.fieldnames or []}
         for row in reader:
-            for k in cols:
-                cols[k].append(row[k])
+            for k, values in cols.items():
+                values.append(row[k])
     return cols
 
 

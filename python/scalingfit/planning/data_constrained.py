@@ -49,14 +49,14 @@ from ._common import (
 )
 
 __all__ = [
-    "DataConstrainedLaw",
     "MUENNIGHOFF_2023",
     "MUENNIGHOFF_2023_PUBLISHED",
     "PAPER_STARTS",
-    "Optimum",
     "ConstrainedOptimum",
-    "DataConstrainedFit",
     "DataConstrainedBootstrap",
+    "DataConstrainedFit",
+    "DataConstrainedLaw",
+    "Optimum",
     "RepetitionCost",
     "bootstrap_data_constrained",
     "data_constrained_model",
@@ -108,7 +108,7 @@ class DataConstrainedLaw:
     @classmethod
     def from_log_params(
         cls, a: float, b: float, e: float, alpha: float, beta: float, R_D: float, R_N: float
-    ) -> "DataConstrainedLaw":
+    ) -> DataConstrainedLaw:
         """From the log-sum-exp parametrisation ``(a, b, e) = (log A, log B, log E)``."""
         return cls(
             E=float(np.exp(e)),
@@ -130,7 +130,7 @@ class DataConstrainedLaw:
             )
         )
 
-    def with_decay(self, R_D: Num, R_N: Num) -> "DataConstrainedLaw":
+    def with_decay(self, R_D: Num, R_N: Num) -> DataConstrainedLaw:
         """The same stage-1 law with other decay constants (e.g. bootstrap replicates)."""
         return replace(self, R_D=R_D, R_N=R_N)
 

@@ -25,9 +25,10 @@ here through the batched engine (custom models with analytic Jacobians; all star
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -45,16 +46,16 @@ from ._common import (
 )
 
 __all__ = [
-    "ErrorLink",
+    "ERROR_LINK_MODEL",
     "GADRE_2024_PUBLISHED",
+    "OVERTRAINING_MODEL",
+    "PAPER_STARTS",
+    "SUBSET_17",
+    "ErrorLink",
     "GadreBootstrap",
     "GadreReproduction",
     "HeldOutRun",
     "OvertrainingLaw",
-    "ERROR_LINK_MODEL",
-    "OVERTRAINING_MODEL",
-    "PAPER_STARTS",
-    "SUBSET_17",
     "bootstrap_gadre2024",
     "eval_interval",
     "fit_error_link",
