@@ -193,7 +193,7 @@ def fit(
     model: ModelLike,
     x: Any,
     y: ArrayLike,
-    p0: Optional[ArrayLike] = None,
+    p0: Optional[_validate.StartLike] = None,
     *,
     weights: Optional[ArrayLike] = None,
     loss: str = "linear",

@@ -19,6 +19,7 @@ from .models import Model
 AnyModel = Union[Model, CustomModel]  # a built-in law or a custom Python one
 
 FloatArray = NDArray[np.float64]
+StartLike = Union[ArrayLike, Mapping[str, float]]  # values, or {param: value}
 BoundsLike = Union[None, tuple[Any, Any], Mapping[str, tuple[float, float]]]
 
 
@@ -148,7 +149,7 @@ def as_bounds(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArr
 
 
 def as_starts(
-    p0: ArrayLike, model: AnyModel, lo: FloatArray, hi: FloatArray, name: str = "p0"
+    p0: StartLike, model: AnyModel, lo: FloatArray, hi: FloatArray, name: str = "p0"
 ) -> FloatArray:
     """Start vectors as an (k, n_params) array, each finite and inside the bounds."""
     P = model.n_params
