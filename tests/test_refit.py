@@ -156,6 +156,15 @@ def test_clear_errors_for_missing_columns_and_corrupt_files(tmp_path: Path, runs
         data.read_runs(runs.drop(columns=["value"]))
     with pytest.raises(data.RunDataError, match="no such file"):
         rf.refit(tmp_path / "missing.csv", progress=False)
+    # A column the law fits is absent (a KeyError traceback from the first chunk before):
+    # named before any fit, from a file and from a DataFrame handed to fit_frame.
+    for drop, law in (("value", "chinchilla"), ("D", "kaplan_nd")):
+        csv = tmp_path / f"no_{drop}.csv"
+        runs.drop(columns=[drop]).to_csv(csv, index=False)
+        with pytest.raises(data.RunDataError, match=rf"column\(s\) \['{drop}'\] not in the run data; law '{law}'"):
+            rf.refit(csv, law=law, progress=False)
+        with pytest.raises(data.RunDataError, match=rf"missing required column\(s\) \['{drop}'\]"):
+            rf.fit_frame(runs.drop(columns=[drop]), rf.RefitConfig(law=law, group_by=("sweep",)))
     with pytest.raises(ValueError, match="unknown law"):
         rf.refit(path, law="chinchila", progress=False)
 

@@ -137,6 +137,7 @@ def _group_key(values: Sequence[Any]) -> str:
 def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
     """Validated, reduced rows sorted by group; and a reason per group for dropped rows."""
     needed = list(spec.inputs) + ["value"]
+    df = data.map_columns(df, None, needed + list(group_by))  # each missing column named
     df = data.to_numeric_frame(df, [c for c in needed + ["step", "C"] if c in df.columns])
     df = df.reset_index(drop=True)
     clean, report = data.validate_runs(df, required=needed, key=("run_id", "step"), policy="skip-and-report")
@@ -444,18 +445,26 @@ def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[st
         yield frame, len(keys)
 
 
-def source_columns(con: Any, rel: str, group_by: Sequence[str]) -> list[str]:
-    """The source's columns; raises RunDataError listing missing group_by columns."""
+def source_columns(con: Any, rel: str, group_by: Sequence[str], law: Optional[str] = None) -> list[str]:
+    """The source's columns; raises RunDataError listing missing group_by columns, and the
+    missing columns ``law`` fits (its inputs and ``value``) when given."""
     cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
     missing = [g for g in group_by if g not in cols]
     if missing:
         raise data.RunDataError(f"group_by column(s) {missing} not in the run data; it has {cols}")
+    if law is not None:
+        needs = list(LAWS[law].inputs) + ["value"]
+        missing = [c for c in needs if c not in cols]
+        if missing:
+            raise data.RunDataError(f"column(s) {missing} not in the run data; law {law!r} fits "
+                                    f"{', '.join(needs)} (long format: scalingfit.data); it has {cols}")
     return cols
 
 
-def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str]) -> int:
+def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
+                 law: Optional[str] = None) -> int:
     gcols = ", ".join(f'"{g}"' for g in group_by)
-    cols = source_columns(con, rel, group_by)
+    cols = source_columns(con, rel, group_by, law)
     if metric is not None and "metric" in cols:
         return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel} WHERE metric = ?)",
                                [metric]).fetchone()[0])
@@ -561,7 +570,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         else:
             rel = _source_sql(con, source, table)
         try:
-            n_groups = count_groups(con, rel, group_by, metric)
+            n_groups = count_groups(con, rel, group_by, metric, law)
         except data.RunDataError:
             raise
         except Exception as exc:
