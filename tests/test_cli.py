@@ -40,6 +40,24 @@ def test_usage_and_failure_exit_codes(tmp_path: Path, capsys) -> None:
     assert cli.main(["optimal"]) == 2
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["optimal", "--compute", "1e24", "--epochs", "1,x"], "--epochs: expected comma-separated numbers, got '1,x'"),
+    (["fit", "{csv}", "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--p0", "1,b"],
+     "--p0: expected comma-separated numbers, got '1,b'"),
+    (["bench", "--bulk-sweeps", "-3"], "bulk_sweeps (--bulk-sweeps) must be at least 1, got -3"),
+    (["cuda-compile", "--arch", "sm_xx"], "arch must be a real or virtual architecture such as sm_90"),
+    (["refit", "{csv}", "--group-by", "N", "--threads", "0"], "threads must be a positive integer, got 0"),
+])
+def test_bad_option_values_are_named(tmp_path: Path, capsys, argv: list[str], message: str) -> None:
+    """A bad option value is an error naming the option (the messages were numpy's or NVRTC's,
+    "could not convert string to float: 'x'", "negative dimensions are not allowed"); refit
+    says so before it creates the results database."""
+    csv = str(_csv(tmp_path / "r.csv", n=8))
+    assert cli.main([a.replace("{csv}", csv) for a in argv]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r.csv.fits.duckdb").exists()
+
+
 def test_optimal_published_and_fitted(tmp_path: Path, capsys) -> None:
     assert cli.main(["optimal", "--compute", "5.88e23", "--json"]) == 0
     rows = {r["quantity"]: r["value"] for r in json.loads(capsys.readouterr().out)}

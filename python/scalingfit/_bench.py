@@ -342,6 +342,8 @@ def core_suite(threads: int = 2, quick: bool = False, bulk_sweeps: Optional[int]
                cases: Sequence[str] = ("P1", "P2", "P3", "P4", "bulk")) -> list[BenchRow]:
     """The performance issue's cases, each at 1 thread and at ``threads``; ``quick``: smaller
     batches and scipy subsets (a few seconds in all)."""
+    if bulk_sweeps is not None and int(bulk_sweeps) < 1:
+        raise ValueError(f"bulk_sweeps (--bulk-sweeps) must be at least 1, got {bulk_sweeps}")
     with warnings.catch_warnings():
         # A few bootstrap replicates of 50 noisy points do not converge; that is reported by
         # the bootstrap results, not by the benchmark.

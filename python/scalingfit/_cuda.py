@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
@@ -206,6 +207,8 @@ def compile_kernels(models: Optional[Sequence[str]] = None, losses: Optional[Seq
     Returns one record per module (``compiled`` False where the cache had it)."""
     if workers is not None and int(workers) < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    if arch is not None and not re.fullmatch(r"(sm|compute)_[0-9]+[af]?", arch):
+        raise ValueError(f"arch must be a real or virtual architecture such as sm_90 or compute_90, got {arch!r}")
     specs = _specs(models, losses, precisions, item_threads)
     if arch is None:
         nvrtc, arch = _device_target(_cupy())
@@ -232,7 +235,6 @@ def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool =
     by NVRTC for ``arch`` (a real architecture, e.g. "sm_90"): per kernel ("fit", "bootstrap")
     its registers, stack frame and spill stores / loads in bytes per thread. Needs NVRTC only,
     not a GPU."""
-    import re
 
     spec = _cuda_build.Spec(model, loss, float32, item_threads)
     _, log, lowered = _cuda_build.compile_program(_cuda_build.nvrtc_binding(), spec.names(),

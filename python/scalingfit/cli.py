@@ -58,7 +58,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     xcols = [c.strip() for c in args.x.split(",") if c.strip()]
     cols = _read_csv(Path(args.file), xcols + [args.y])
     x = np.column_stack([cols[c] for c in xcols])
-    p0 = [float(v) for v in args.p0.split(",")] if args.p0 else None
+    p0 = _floats(args.p0, "--p0") if args.p0 else None
     r = fit(args.model, x, cols[args.y], p0, loss=args.loss, f_scale=args.f_scale,
             log_residuals=args.log_residuals)
     if args.json:
@@ -138,7 +138,7 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
         law = EPOCH_2024.as_dict()
     else:
         law = planning.resolve_law(args.law)
-    epochs = [float(e) for e in args.epochs.split(",") if e.strip()]
+    epochs = _floats(args.epochs, "--epochs")
     rows = extra + planning.optimal_cli_table(
         compute=args.compute, loss=args.loss, inference_tokens=args.inference_tokens,
         unique_tokens=args.unique_tokens, epochs=epochs, law=law)
@@ -155,6 +155,14 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
             planning.plot_frontier(law, path=args.plot)
         print(f"plot written to {args.plot}")
     return EXIT_OK
+
+
+def _floats(text: str, option: str) -> list[float]:
+    """The numbers of a comma-separated option; a ValueError naming the option otherwise."""
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{option}: expected comma-separated numbers, got {text!r}") from None
 
 
 def _split(text: str, what: str) -> Optional[list[str]]:

@@ -539,6 +539,8 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         raise ValueError(f"bootstrap must be >= 0, got {bootstrap!r}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if threads is not None:
+        _fit._check_threads(threads, 1)  # before the database is touched
     pd = data._need("pandas")
     if db is None:
         if isinstance(source, pd.DataFrame):
