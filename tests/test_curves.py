@@ -3,7 +3,6 @@ simulated and real (OLMo ladder C4) curves, spike flags, and the mid-run-checkpo
 
 from __future__ import annotations
 
-import doctest
 import warnings
 
 import numpy as np
@@ -11,11 +10,6 @@ import pytest
 import scalingfit
 import scalingfit.curves as cu
 from scalingfit import _resample
-
-
-def test_doctests() -> None:
-    res = doctest.testmod(cu, extraglobs={"np": np})
-    assert res.failed == 0 and res.attempted > 20
 
 
 def test_lr_annealing_model_jacobian_and_closed_form() -> None:

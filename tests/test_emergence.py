@@ -4,16 +4,9 @@ two-step task prediction of Bhagia et al. (2024) against its published numbers."
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 import scalingfit.emergence as em
-
-
-def test_doctests() -> None:
-    res = doctest.testmod(em, extraglobs={"np": np})
-    assert res.failed == 0 and res.attempted > 20
 
 
 def test_sigmoid_fits_fixed_floor_ceiling_and_direction() -> None:

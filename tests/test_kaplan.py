@@ -3,17 +3,10 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 from scalingfit import kaplan
 from scalingfit.kaplan import KAPLAN_2020 as K
-
-
-def test_doctests() -> None:
-    res = doctest.testmod(kaplan, extraglobs={"np": np})
-    assert res.failed == 0 and res.attempted > 20
 
 
 def test_closed_forms_and_limits() -> None:

@@ -3,17 +3,11 @@ data with known truth, and the larger-model-fewer-samples choice."""
 
 from __future__ import annotations
 
-import doctest
 from itertools import combinations
 
 import numpy as np
 import pytest
 import scalingfit.testtime as tt
-
-
-def test_doctests() -> None:
-    res = doctest.testmod(tt, extraglobs={"np": np})
-    assert res.failed == 0 and res.attempted > 10
 
 
 def test_pass_at_k_equals_brute_force_enumeration() -> None:

@@ -527,7 +527,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     Examples
     --------
     >>> import scalingfit.refit as rf                                     # doctest: +SKIP
-    >>> print(rf.refit("runs.duckdb", law="chinchilla", group_by=["sweep"], bootstrap=200))
+    >>> print(rf.refit("runs.duckdb", law="chinchilla", group_by=["sweep"], bootstrap=200))  # doctest: +SKIP
     """
     if law not in LAWS:
         raise ValueError(f"unknown law {law!r}; choose one of {', '.join(LAWS)}")
