@@ -12,14 +12,13 @@ its losses and its two kernels (fit and bootstrap), for each precision and threa
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from scalingfit import _cuda, models
+from scalingfit import _cuda, _cuda_build, models
 from scalingfit.models import LOSSES
 
 THREADS = (1, 4, 32)
@@ -40,35 +39,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="PATH", help="also write every module's report here")
     a = ap.parse_args(argv)
     names = _csv(a.models)
-    jobs = list(itertools.product([models.get(n).index for n in names],
-                                  [LOSSES.index(k) for k in _csv(a.losses)],
-                                  [p == "float32" for p in _csv(a.precision)],
-                                  [int(g) for g in _csv(a.item_threads)]))
+    # The same list of modules as `scalingfit cuda-compile` (each name, loss, precision and
+    # thread count checked there), less the untemplated sf_multiplicities.
+    specs = [s for s in _cuda._specs(names, _csv(a.losses), _csv(a.precision),
+                                     [int(g) for g in _csv(a.item_threads)]) if s.model is not None]
     t0 = time.perf_counter()
 
-    def one(job: tuple[int, int, bool, int]) -> dict[str, dict[str, int]]:
-        m, k, f32, g = job
-        return _cuda.kernel_resources(m, k, a.arch, float32=f32, item_threads=g)
+    def one(s: _cuda_build.Spec) -> dict[str, dict[str, int]]:
+        assert s.model is not None and s.loss is not None
+        return _cuda.kernel_resources(s.model, s.loss, a.arch, float32=s.float32, item_threads=s.item_threads)
 
     with ThreadPoolExecutor(max(1, a.workers)) as pool:
-        reports = list(pool.map(one, jobs))
+        reports = list(pool.map(one, specs))
     seconds = time.perf_counter() - t0
-    cols = [(f32, g) for f32 in sorted({j[2] for j in jobs}) for g in sorted({j[3] for j in jobs})]
-    print(f"{len(jobs)} modules for {a.arch} in {seconds:.0f} s on {a.workers} worker(s); "
+    cols = sorted({(s.float32, s.item_threads) for s in specs})
+    print(f"{len(specs)} modules for {a.arch} in {seconds:.0f} s on {a.workers} worker(s); "
           "each cell: most registers / most spill-store bytes per thread over the losses and both kernels")
     print(f"{'model':22s}" + "".join(f"{('f32' if f else 'f64') + ' x' + str(g):>12s}" for f, g in cols))
     for n in names:
+        index = models.get(n).index
         cells = []
-        for f32, g in cols:
-            rs = [r for j, r in zip(jobs, reports) if j[0] == models.get(n).index and j[2:] == (f32, g)]
-            regs = max(v["registers"] for r in rs for v in r.values())
-            spill = max(v["spill_stores"] for r in rs for v in r.values())
-            cells.append(f"{regs}/{spill}")
+        for col in cols:
+            kernels = [v for s, r in zip(specs, reports) if s.model == index
+                       and (s.float32, s.item_threads) == col for v in r.values()]
+            cells.append(f"{max(v['registers'] for v in kernels)}/{max(v['spill_stores'] for v in kernels)}")
         print(f"{n:22s}" + "".join(f"{c:>12s}" for c in cells))
     if a.json:
+        name_of = {models.get(n).index: n for n in models.names()}
         with open(a.json, "w") as fh:
-            json.dump([{"model": models.names()[m], "loss": LOSSES[k], "float32": f32, "item_threads": g,
-                        "kernels": r} for (m, k, f32, g), r in zip(jobs, reports)], fh, indent=1)
+            json.dump([{"model": name_of[s.model], "loss": LOSSES[s.loss], "float32": s.float32,
+                        "item_threads": s.item_threads, "kernels": r}
+                       for s, r in zip(specs, reports) if s.model is not None and s.loss is not None],
+                      fh, indent=1)
     return 0
 
 

@@ -35,7 +35,7 @@ import pytest
 import scalingfit
 from conftest import PROBLEM_SPECS, make_problem, pack_problems
 from cudaemu import cupy_emulator
-from scalingfit import _core, _cuda
+from scalingfit import _core, _cuda, _cuda_build
 
 MODELS = list(PROBLEM_SPECS)
 LOSSES = list(scalingfit.models.LOSSES)
@@ -113,9 +113,9 @@ def test_custom_models_are_cpu_only() -> None:
 
 
 def test_kernel_source_names_every_header_by_hash() -> None:
-    src = _cuda.kernel_source()
+    src = _cuda_build.kernel_source()
     assert '#include "scalingfit/device.cuh"' in src
-    inc = _cuda.include_dir() / "scalingfit"
+    inc = _cuda_build.include_dir() / "scalingfit"
     assert (inc / "items.hpp").is_file() and (inc / "device.cuh").is_file()
     assert len(src.split("sha256 ")[1].split()[0]) == 64
     fit, boot = _cuda.kernel_names(3, 1)
@@ -149,7 +149,7 @@ def test_kernels_compile_for_hopper(tmp_path: Path) -> None:
     if nvcc is None:
         pytest.skip("neither CuPy's NVRTC nor nvcc is installed")
     src = tmp_path / "kernels.cu"
-    lines = [_cuda.kernel_source()]
+    lines = [_cuda_build.kernel_source()]
     fit_args = ("const double*, const double*, const double*, const long long*, const unsigned char*, "
                 "long long, const long long*, const double*, long long, const double*, const double*, "
                 "double, double, double, int, double, int, double*, double*, double*, int*, int*, long long, int")
@@ -164,7 +164,7 @@ def test_kernels_compile_for_hopper(tmp_path: Path) -> None:
         lines.append(f"template __global__ void {boot}({boot_args});")
     src.write_text("\n".join(lines) + "\n")
     proc = subprocess.run([nvcc, "-std=c++17", "--fmad=false", "-arch=sm_90", "-cubin",
-                           f"-I{_cuda.include_dir()}", "-o", str(tmp_path / "k.cubin"), str(src)],
+                           f"-I{_cuda_build.include_dir()}", "-o", str(tmp_path / "k.cubin"), str(src)],
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert (tmp_path / "k.cubin").stat().st_size > 0
@@ -304,13 +304,13 @@ def _fits_match(device: str, gpu: scalingfit.BatchResult, cpu: scalingfit.BatchR
 @functools.cache
 def _prebuild_emulated() -> None:
     """Every kernel the tests launch, compiled on all cores at once (~1 s each, 155 of them)."""
-    jobs = [(_cuda.kernel_source(), _cuda._options(f32), _cuda.kernel_names(m, k))
+    jobs = [(_cuda_build.kernel_source(), _cuda_build.options(f32), _cuda.kernel_names(m, k))
             for f32 in (False, True) for m in range(len(MODELS)) for k in range(len(LOSSES))]
     for i, name in enumerate(MODELS):  # test_items_of_several_threads_give_the_same_bits's
         m = scalingfit.models.get(name).index
-        jobs += [(_cuda.kernel_source(), _cuda._options(f32, g), _cuda.kernel_names(m, k))
+        jobs += [(_cuda_build.kernel_source(), _cuda_build.options(f32, g), _cuda.kernel_names(m, k))
                  for g in _ITEM_THREADS_CASES for f32 in (False, True) for k in {0, 1 + i % 4}]
-    cupy_emulator.prebuild(jobs + [(_cuda.kernel_source(), _cuda._options(), ["sf_multiplicities"])])
+    cupy_emulator.prebuild(jobs + [(_cuda_build.kernel_source(), _cuda_build.options(), ["sf_multiplicities"])])
 
 
 def _close(device: str, actual: np.ndarray, desired: np.ndarray, rtol: float, msg: str = "",
@@ -520,7 +520,7 @@ def test_the_emulator_warp_intrinsics(emulator: Any) -> None:
     """__shfl_sync, __shfl_xor_sync and __ballot_sync on a block of two warps (40 shuffles in a
     row: the emulator's alternating slots), config.hpp's sf_nth_bit (a warp per item's point
     selection) on random masks, all against numpy; a shuffle one lane skips is an error."""
-    code = _cuda.kernel_source() + r'''
+    code = _cuda_build.kernel_source() + r'''
 extern "C" __global__ void warp_ops(const double* in, double* shfl, double* bfly, unsigned* ballot,
                                     const unsigned* masks, int* nth, int rounds, int diverge) {
   const unsigned t = threadIdx.x, lane = t & 31u;
@@ -534,7 +534,7 @@ extern "C" __global__ void warp_ops(const double* in, double* shfl, double* bfly
   if (diverge && lane == 3) return;
   shfl[t] = __shfl_sync(0xFFFFFFFFu, v, 0);
 }'''
-    fn = emulator.RawModule(code=code, options=_cuda._options(False, 32)).get_function("warp_ops")
+    fn = emulator.RawModule(code=code, options=_cuda_build.options(False, 32)).get_function("warp_ops")
     rng = np.random.default_rng(3)
     x = rng.standard_normal(64)
     masks = rng.integers(0, 2**32, 64, dtype=np.uint64).astype(np.uint32)
@@ -601,7 +601,7 @@ def test_the_staging_plan(emulator: Any) -> None:
     """plan_stage (device.cuh) against its restatement, on tiles over sorted, unsorted and
     invalid items and capacities from 0 to all points; and stage_capacity's choice of the
     shared memory size."""
-    code = _cuda.kernel_source() + r'''
+    code = _cuda_build.kernel_source() + r'''
 extern "C" __global__ void plan(const long long* offsets, long long n_problems,
                                 const long long* problem, const long long* tiles, long long n_tiles,
                                 long long cap, long long* out) {
@@ -612,7 +612,7 @@ extern "C" __global__ void plan(const long long* offsets, long long n_problems,
     out[4 * i] = s.ja, out[4 * i + 1] = s.jc, out[4 * i + 2] = s.r0, out[4 * i + 3] = s.n;
   }
 }'''
-    fn = emulator.RawModule(code=code, options=_cuda._options()).get_function("plan")
+    fn = emulator.RawModule(code=code, options=_cuda_build.options()).get_function("plan")
     rng = np.random.default_rng(12)
     sizes = rng.integers(0, 30, 40)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)

@@ -40,14 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _core, _cuda_build
-from ._cuda_build import (  # noqa: F401
-    COMPILE_OPTIONS,
-    FLOAT32_OPTION,
-    CudaUnavailableError,
-    include_dir,
-    kernel_names,
-    kernel_source,
-)
+from ._cuda_build import CudaUnavailableError, kernel_names
 
 BACKENDS = ("cpu", "cuda", "auto")
 _BLOCK = 128  # threads per block
@@ -125,10 +118,6 @@ def resolve_backend(backend: str) -> str:
 
 
 # ------------------------------------------------------------------------------ kernels
-
-
-def _options(float32: bool = False, item_threads: int = 1) -> tuple[str, ...]:
-    return _cuda_build.options(float32, item_threads)
 
 
 class _Kernels:
@@ -447,8 +436,9 @@ def _i8(v: int) -> np.int64:
 def _to_float32(arrays: Sequence[Optional[NDArray[Any]]], offsets: NDArray[np.int64],
                 valid: NDArray[np.uint8]) -> tuple[list[Any], NDArray[np.uint8]]:
     """The per-point arrays of a float32 call, rounded to float32 as the CPU's float32 build
-    rounds them (float32 arrays, None where the array is None), and ``valid`` with every problem cleared whose rounded values are not all
-    finite (finite in double, beyond float's range: |v| > 3.4e38), as that build marks them."""
+    rounds them (None stays None), and ``valid`` with every problem cleared whose rounded
+    values are not all finite (finite in double, beyond float's range: |v| > 3.4e38), as that
+    build marks them."""
     n = int(offsets[-1])
     bad = np.zeros(n, dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is what is looked for
