@@ -152,6 +152,11 @@ def test_clear_errors_for_missing_columns_and_corrupt_files(tmp_path: Path, runs
     pq.write_bytes(b"PAR1garbage")
     with pytest.raises(data.RunDataError, match="cannot read run data"):
         rf.refit(pq, db=tmp_path / "out.duckdb", progress=False)
+    with pytest.raises(data.RunDataError, match="cannot read run data"):  # no such table
+        rf.refit(path, table="nope", db=tmp_path / "out.duckdb", progress=False)
+    # Refused before the results database (and its lock) is created: an empty
+    # out.duckdb and out.duckdb.lock were left behind before.
+    assert not (tmp_path / "out.duckdb").exists() and not (tmp_path / "out.duckdb.lock").exists()
     with pytest.raises(data.RunDataError, match=r"missing required column\(s\) \['value'\]"):
         data.read_runs(runs.drop(columns=["value"]))
     with pytest.raises(data.RunDataError, match="no such file"):
@@ -163,6 +168,10 @@ def test_clear_errors_for_missing_columns_and_corrupt_files(tmp_path: Path, runs
         runs.drop(columns=[drop]).to_csv(csv, index=False)
         with pytest.raises(data.RunDataError, match=rf"column\(s\) \['{drop}'\] not in the run data; law '{law}'"):
             rf.refit(csv, law=law, progress=False)
+        assert not Path(f"{csv}.fits.duckdb").exists() and not Path(f"{csv}.fits.duckdb.lock").exists()
+        with pytest.raises(data.RunDataError, match=rf"column\(s\) \['{drop}'\] not in the run data"):
+            rf.refit(runs.drop(columns=[drop]), law=law, db=tmp_path / "frame.duckdb", progress=False)
+        assert not (tmp_path / "frame.duckdb").exists()
         with pytest.raises(data.RunDataError, match=rf"missing required column\(s\) \['{drop}'\]"):
             rf.fit_frame(runs.drop(columns=[drop]), rf.RefitConfig(law=law, group_by=("sweep",)))
     with pytest.raises(ValueError, match="unknown law"):

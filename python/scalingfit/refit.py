@@ -296,6 +296,36 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str) ->
     return f'"{table}"'
 
 
+def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path]) -> str:
+    """The source as a relation of ``con`` (the results database's connection): a DuckDB file
+    other than ``db`` is attached read-only as ``src``."""
+    pd = data._need("pandas")
+    if isinstance(source, pd.DataFrame) or Path(source).suffix.lower() not in (".duckdb", ".db") \
+            or Path(source).resolve() == Path(db).resolve():
+        return _source_sql(con, source, table)
+    try:
+        con.execute(f"ATTACH '{Path(source).as_posix()}' AS src (READ_ONLY)")
+    except Exception as exc:  # e.g. another process is writing to it, or not a database
+        raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
+    return f'src."{table}"'
+
+
+def _check_source(source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path],
+                  group_by: Sequence[str], law: str) -> None:
+    """Reads the source's columns in a connection of its own (in memory), so that a corrupt
+    source, or one without the columns ``law`` and ``group_by`` need, is refused before the
+    results database is created. Only the schema is read (a CSV's sniffed sample)."""
+    duckdb = data._need("duckdb")
+    with duckdb.connect(":memory:") as con:
+        rel = _source_relation(con, source, table, db)
+        try:
+            source_columns(con, rel, group_by, law)
+        except data.RunDataError:
+            raise
+        except Exception as exc:
+            raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
+
+
 def _open(db: Union[str, Path]) -> Any:
     duckdb = data._need("duckdb")
     try:
@@ -552,6 +582,8 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     _fit.check_precision(precision)
     config = RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=int(bootstrap),
                          seed=int(seed), level=float(level), ci_method=ci_method, precision=precision)
+    if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
+        _check_source(source, table, db, group_by, law)
     lock = _lock(db)  # released when the refit ends, however it ends
     try:
         con = _open(db)
@@ -562,15 +594,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     n_fitted = n_failed = n_chunks = n_skipped = 0
     t_core = 0.0
     try:
-        same_file = not isinstance(source, pd.DataFrame) and Path(source).resolve() == Path(db).resolve()
-        if not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() in (".duckdb", ".db") and not same_file:
-            try:
-                con.execute(f"ATTACH '{Path(source).as_posix()}' AS src (READ_ONLY)")
-            except Exception as exc:  # e.g. another process is writing to it
-                raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
-            rel = f'src."{table}"'
-        else:
-            rel = _source_sql(con, source, table)
+        rel = _source_relation(con, source, table, db)
         try:
             n_groups = count_groups(con, rel, group_by, metric, law)
         except data.RunDataError:
