@@ -105,3 +105,50 @@ def test_optimal_with_a_named_or_written_law(tmp_path: Path, capsys) -> None:
     n_row = next(v for k, v in got.items() if k.startswith("parameters"))
     assert float(n_row) == pytest.approx(N_opt, rel=1e-3)  # printed to 4 digits
     assert planning.resolve_law(law) == {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+
+
+def test_plot_command(tmp_path: Path, capsys) -> None:
+    """`scalingfit plot` fits, bootstraps and writes the figure (PNG by default beside the
+    file, SVG by suffix); bad options are named before any fit and leave no file."""
+    pytest.importorskip("matplotlib")
+    csv = _csv(tmp_path / "r.csv", n=80)
+    argv = ["plot", str(csv), "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--bootstrap", "50"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "FitResult(model='chinchilla'" in out and f"plot written to {tmp_path / 'r.fit.png'}" in out
+    assert (tmp_path / "r.fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    one = tmp_path / "one.csv"
+    N = np.logspace(7, 9, 15)
+    one.write_text("N,loss\n" + "\n".join(f"{n:.17g},{1.7 + 400 * n ** -0.34:.17g}" for n in N) + "\n")
+    assert cli.main(["plot", str(one), "--model", "saturating_power_law", "--x", "N", "--y", "loss",
+                     "--extrapolate", "1e11", "--bootstrap", "0", "-o", str(tmp_path / "o.svg")]) == 0
+    assert (tmp_path / "o.svg").read_text().lstrip().startswith("<?xml")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial file left
+    capsys.readouterr()
+    for extra, message in (
+        (["--extrapolate", "1e8"], "--extrapolate must be above the largest N of the data (1e+09), got 1e+08"),
+        (["-o", str(tmp_path / "x.nope")], "-o/--output: 'x.nope' needs a figure suffix, one of"),
+        (["--bootstrap", "-1"], "--bootstrap must be >= 0, got -1"),
+    ):
+        assert cli.main(["plot", str(one), "--model", "saturating_power_law", "--x", "N", "--y", "loss", *extra]) == 1
+        captured = capsys.readouterr()
+        assert message in captured.err and "FitResult" not in captured.out  # refused before the fit
+    assert not (tmp_path / "x.nope").exists() and not (tmp_path / "one.fit.png").exists()
+    assert cli.main(["plot", str(csv), "--model", "chinchilla", "--x", "N,D", "--y", "loss",
+                     "--extrapolate", "1e12"]) == 1
+    assert "--extrapolate extends a law of one input; --x names 2 columns" in capsys.readouterr().err
+
+
+def test_warnings_are_one_line(tmp_path: Path, capsys) -> None:
+    """A warning from a command is one line naming the command and its class, not Python's
+    file:line form showing the CLI's own source line."""
+    import warnings
+
+    N = np.linspace(1e8, 3e8, 12)  # under a decade: alpha is not identifiable
+    one = tmp_path / "narrow.csv"
+    one.write_text("N,loss\n" + "\n".join(f"{n:.17g},{1.7 + 400 * n ** -0.34:.17g}" for n in N) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # the suite's filter turns warnings into errors
+        cli.main(["fit", str(one), "--model", "saturating_power_law", "--x", "N", "--y", "loss"])
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(ln.startswith("scalingfit fit: IdentifiabilityWarning: ") for ln in lines), lines

@@ -100,3 +100,82 @@ def test_missing_matplotlib_message(monkeypatch) -> None:
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError, match=r"pip install scalingfit\[plot\]"):
         plot._plt()
+
+
+def _sat(N: np.ndarray, E: float, A: float, alpha: float) -> np.ndarray:
+    return E + A * N ** -alpha
+
+
+def test_plot_fit_one_input_band_holds_the_truth(tmp_path) -> None:
+    """A law of one input: the band drawn reaches x_max and holds the true curve over the
+    data; the residual panel shows (y - f) / f in percent, f from the closed form."""
+    import scalingfit
+
+    rng = np.random.default_rng(3)
+    N = np.logspace(7, 9, 30)
+    truth = (1.7, 400.0, 0.34)
+    y = _sat(N, *truth) * (1 + 0.01 * rng.standard_normal(N.size))
+    b = scalingfit.bootstrap("saturating_power_law", N, y, n_resamples=300, seed=1, method="percentile")
+    fig = plot.plot_fit(b, N, y, x_max=1e11, ylabel="loss", path=tmp_path / "fit.png")
+    _check(tmp_path / "fit.png")
+    left, right = fig.axes
+    assert left.get_xscale() == "log" and right.get_xscale() == "log"
+    (band,) = left.collections[:1]
+    v = band.get_paths()[0].vertices
+    assert v[:, 0].max() == pytest.approx(1e11) and v[:, 0].min() == pytest.approx(1e7)
+    # the band's upper and lower edges at each grid point of the data's range
+    g = np.unique(v[:, 0])
+    g = g[g <= 1e9]
+    lo = np.array([v[np.isclose(v[:, 0], t), 1].min() for t in g])
+    hi = np.array([v[np.isclose(v[:, 0], t), 1].max() for t in g])
+    inside = (lo <= _sat(g, *truth)) & (_sat(g, *truth) <= hi)
+    assert inside.mean() > 0.9 and np.all(hi > lo)
+    p = b.params
+    f = _sat(N, p["E"], p["A"], p["alpha"])
+    offs = right.collections[0].get_offsets()
+    np.testing.assert_allclose(offs[:, 0], N)
+    np.testing.assert_allclose(offs[:, 1], 100 * (y - f) / f, rtol=1e-9, atol=1e-12)
+
+
+def test_plot_fit_two_inputs_observed_against_fitted(tmp_path) -> None:
+    """A law of N and D: observed against fitted (closed form), with log residuals for a fit
+    of log residuals; a plain fit (no bootstrap) draws no band."""
+    import scalingfit
+
+    rng = np.random.default_rng(4)
+    N = 10 ** rng.uniform(7.5, 10.5, 120)
+    D = 10 ** rng.uniform(9.5, 12.0, 120)
+    L = (1.69 + 406.4 / N**0.34 + 410.7 / D**0.28) * np.exp(0.01 * rng.standard_normal(120))
+    r = scalingfit.fit("chinchilla_lse", (N, D), L, loss="huber", f_scale=1e-3, log_residuals=True)
+    fig = plot.plot_fit(r, np.column_stack([N, D]), L, path=tmp_path / "nd.svg")
+    assert (tmp_path / "nd.svg").read_text().lstrip().startswith("<?xml")
+    left, right = fig.axes
+    p = r.params
+    f = np.exp(np.logaddexp(np.logaddexp(p["a"] - p["alpha"] * np.log(N), p["b"] - p["beta"] * np.log(D)), p["e"]))
+    np.testing.assert_allclose(left.collections[0].get_offsets(), np.column_stack([f, L]), rtol=1e-9)
+    np.testing.assert_allclose(right.collections[0].get_offsets()[:, 1], np.log(L) - np.log(f), atol=1e-9)
+    assert right.get_ylabel() == "log y - log fit"
+    assert not any(type(c).__name__ == "PolyCollection" for c in left.collections)
+    plt.close("all")
+
+
+def test_plot_fit_refuses_what_it_cannot_draw() -> None:
+    import scalingfit
+
+    N = np.logspace(7, 9, 12)
+    y = _sat(N, 1.7, 400.0, 0.34)
+    r = scalingfit.fit("saturating_power_law", N, y)
+    with pytest.raises(ValueError, match=r"x_max must be a finite number above the data's largest x \(1e\+09\)"):
+        plot.plot_fit(r, N, y, x_max=1e8)
+    with pytest.raises(ValueError, match="x has 12 points and y 11"):
+        plot.plot_fit(r, N, y[:-1])
+    D = 20 * N
+    r2 = scalingfit.fit("chinchilla", (N, D * np.linspace(1, 3, 12)), y + 0.1)
+    with pytest.raises(ValueError, match="x_max extends a law of one input; chinchilla has inputs N, D"):
+        plot.plot_fit(r2, np.column_stack([N, D * np.linspace(1, 3, 12)]), y + 0.1, x_max=1e12)
+    with pytest.warns(scalingfit.ConvergenceWarning):
+        bad = scalingfit.fit("saturating_power_law", N, y + 0.01 * np.sin(N), max_iter=1)
+    assert not bad.success
+    with pytest.raises(ValueError, match="the fit did not succeed"):
+        plot.plot_fit(bad, N, y)
+    plt.close("all")

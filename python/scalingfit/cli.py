@@ -10,11 +10,15 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Optional, TextIO, Union
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .bootstrap import BootstrapResult
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -23,6 +27,7 @@ EPILOG = """examples:
   scalingfit fit runs.csv --model chinchilla --x N,D --y loss
   scalingfit fit runs.csv --model chinchilla_lse --x N,D --y loss \\
       --loss huber --f-scale 1e-3 --log-residuals --json
+  scalingfit plot runs.csv --model saturating_power_law --x N --y loss --extrapolate 1e11
   scalingfit bench --json                 speed against scipy on this machine
   scalingfit cuda-compile                 compile the GPU kernels ahead of use
 """
@@ -52,15 +57,23 @@ def _read_csv(path: Path, columns: list[str]) -> dict[str, np.ndarray]:
     return {c: data[:, i] for i, c in enumerate(columns)}
 
 
+def _csv_xy(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    """The --x columns (n, k) and the --y column of the CSV file of ``fit`` and ``plot``."""
+    xcols = [c.strip() for c in args.x.split(",") if c.strip()]
+    cols = _read_csv(Path(args.file), xcols + [args.y])
+    return np.column_stack([cols[c] for c in xcols]), cols[args.y]
+
+
+def _fit_options(args: argparse.Namespace) -> dict[str, object]:
+    return dict(p0=_floats(args.p0, "--p0") if args.p0 else None, loss=args.loss,
+                f_scale=args.f_scale, log_residuals=args.log_residuals)
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     from ._fit import fit
 
-    xcols = [c.strip() for c in args.x.split(",") if c.strip()]
-    cols = _read_csv(Path(args.file), xcols + [args.y])
-    x = np.column_stack([cols[c] for c in xcols])
-    p0 = _floats(args.p0, "--p0") if args.p0 else None
-    r = fit(args.model, x, cols[args.y], p0, loss=args.loss, f_scale=args.f_scale,
-            log_residuals=args.log_residuals)
+    x, y = _csv_xy(args)
+    r = fit(args.model, x, y, **_fit_options(args))  # type: ignore[arg-type]
     if args.json:
         print(json.dumps({
             "model": r.model, "params": r.params,
@@ -71,6 +84,53 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     else:
         print(repr(r))
     return EXIT_OK if r.success else EXIT_FAIL
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from . import plot
+    from ._fit import fit
+    from .bootstrap import bootstrap
+    from .results import FitResult
+
+    if args.bootstrap < 0:
+        raise ValueError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    out = Path(args.output) if args.output else Path(args.file).with_suffix(".fit.png")
+    plt = plot._plt()  # matplotlib, or an ImportError that says how to install it
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix.lstrip(".").lower() not in formats:
+        raise ValueError(f"-o/--output: {out.name!r} needs a figure suffix, one of "
+                         f"{', '.join('.' + f for f in sorted(formats))}")
+    x, y = _csv_xy(args)
+    if args.extrapolate is not None:
+        if x.shape[1] != 1:
+            raise ValueError(f"--extrapolate extends a law of one input; --x names {x.shape[1]} columns")
+        if not (np.isfinite(args.extrapolate) and args.extrapolate > x[:, 0].max()):
+            raise ValueError(f"--extrapolate must be above the largest {args.x.strip()} of the data "
+                             f"({x[:, 0].max():.4g}), got {args.extrapolate:g}")
+    result: Union[FitResult, BootstrapResult]
+    if args.bootstrap:
+        result = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
+                           method="percentile", **_fit_options(args))  # type: ignore[arg-type]
+        fitted = result.fit
+    else:
+        result = fitted = fit(args.model, x, y, **_fit_options(args))  # type: ignore[arg-type]
+    print(repr(fitted))
+    if not fitted.success:
+        print(f"scalingfit plot: error: the fit did not succeed ({fitted.message}); no plot written",
+              file=sys.stderr)
+        return EXIT_FAIL
+    partial = out.with_name(f".{out.stem}.partial{out.suffix}")  # the suffix picks the format
+    try:
+        fig = plot.plot_fit(result, x, y, x_max=args.extrapolate, kind=args.band, ylabel=args.y,
+                            xlabel=args.x.split(",")[0].strip(), path=partial)
+        plt.close(fig)
+        partial.replace(out)  # a failed save leaves no half-written figure at out
+    finally:
+        partial.unlink(missing_ok=True)
+    print(f"plot written to {out}")
+    return EXIT_OK
 
 
 def _cmd_refit(args: argparse.Namespace) -> int:
@@ -282,6 +342,35 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(func=_cmd_fit)
 
+    pl = sub.add_parser("plot", help="fit one law to a CSV file and plot it: data, curve, bootstrap band, residuals",
+                        description="Fits a law to a CSV file as `fit` does, bootstraps it (percentile "
+                                    "band) and writes a figure: the data with the fitted curve and its "
+                                    "band, extrapolated to --extrapolate for a law of one input (for a law "
+                                    "of N and D, observed against fitted values), and the residuals.",
+                        epilog="examples:\n  scalingfit plot runs.csv --model saturating_power_law --x N --y loss "
+                               "--extrapolate 1e11\n"
+                               "  scalingfit plot runs.csv --model chinchilla --x N,D --y loss -o chinchilla.svg",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pl.add_argument("file", help="CSV file with a header row")
+    pl.add_argument("--model", required=True, choices=models.names(), help="law to fit")
+    pl.add_argument("--x", required=True, help="input column(s), comma-separated (e.g. N,D)")
+    pl.add_argument("--y", required=True, help="target column (e.g. loss)")
+    pl.add_argument("--p0", default=None, help="start, comma-separated (default: data-driven guess)")
+    pl.add_argument("--loss", default="linear", choices=list(models.LOSSES), help="robust loss")
+    pl.add_argument("--f-scale", type=float, default=1.0, help="robust-loss scale (default 1)")
+    pl.add_argument("--log-residuals", action="store_true", help="fit log(model) - log(y)")
+    pl.add_argument("--bootstrap", type=int, default=200,
+                    help="bootstrap resamples for the band (default 200; 0: no band)")
+    pl.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    pl.add_argument("--level", type=float, default=0.95, help="band level (default 0.95)")
+    pl.add_argument("--band", default="confidence", choices=["confidence", "prediction"],
+                    help="band of the curve (confidence, default) or of a new observation (prediction)")
+    pl.add_argument("--extrapolate", type=float, default=None, metavar="X",
+                    help="draw a law of one input on to X, beyond the data")
+    pl.add_argument("-o", "--output", default=None,
+                    help="figure file, .png / .svg / .pdf (default: FILE with suffix .fit.png)")
+    pl.set_defaults(func=_cmd_plot)
+
     from .refit import LAWS
 
     r = sub.add_parser("refit", help="refit a law on every group of a run database (resumable)",
@@ -404,6 +493,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _warning_line(command: str) -> Callable[..., None]:
+    """Warnings as one line on stderr, ``scalingfit CMD: ConvergenceWarning: ...``, instead of
+    Python's file:line form that shows the CLI's own source line."""
+    def show(message: Union[Warning, str], category: type[Warning], filename: str, lineno: int,
+             file: Optional[TextIO] = None, line: Optional[str] = None) -> None:
+        print(f"scalingfit {command}: {category.__name__}: {message}", file=sys.stderr)
+    return show
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
@@ -414,7 +512,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line(args.command)
+            return int(args.func(args))
     except (ValueError, TypeError) as exc:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, TypeError) else EXIT_FAIL

@@ -22,9 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .bootstrap import BootstrapResult
     from .curves import Curve, FinalLossPrediction
     from .emergence import MetricChoice, SigmoidFit, TaskPrediction
     from .kaplan import AllocationComparison, PowerLawFit
+    from .results import FitResult
     from .testtime import CoverageFit, ModelChoice
 
 PathLike = Union[str, "Any"]
@@ -55,16 +57,17 @@ def _finish(fig: Figure, path: Optional[PathLike]) -> Figure:
     return fig
 
 
-def _log_y(a: Any) -> None:
-    """Log y axis with plain-number tick labels (losses span less than a decade)."""
+def _log_y(a: Any, axis: str = "y") -> None:
+    """Log y (or x) axis with plain-number tick labels (losses span less than a decade)."""
     from matplotlib.ticker import FormatStrFormatter
 
-    a.set_yscale("log")
-    lo, hi = a.get_ylim()
+    getattr(a, f"set_{axis}scale")("log")
+    lo, hi = getattr(a, f"get_{axis}lim")()
     if hi < 10 * lo:  # within a decade: label the minor ticks with plain numbers
-        a.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
-        a.yaxis.set_minor_formatter(FormatStrFormatter("%.3g"))
-        a.tick_params(axis="y", which="minor", labelsize=7)
+        ax = a.yaxis if axis == "y" else a.xaxis
+        ax.set_major_formatter(FormatStrFormatter("%.3g"))
+        ax.set_minor_formatter(FormatStrFormatter("%.3g"))
+        a.tick_params(axis=axis, which="minor", labelsize=7)
 
 
 def _grid(x: ArrayLike, n: int = 200, pad: float = 0.0, log: bool = True) -> np.ndarray:
@@ -74,6 +77,89 @@ def _grid(x: ArrayLike, n: int = 200, pad: float = 0.0, log: bool = True) -> np.
         return np.logspace(np.log10(lo) - pad, np.log10(hi) + pad, n)
     span = hi - lo
     return np.linspace(lo - pad * span, hi + pad * span, n)
+
+
+# ----------------------------------------------------------------------------- any fit
+def plot_fit(
+    result: Union[FitResult, BootstrapResult], x: ArrayLike, y: ArrayLike, *,
+    x_max: Optional[float] = None, kind: str = "confidence", level: Optional[float] = None,
+    xlabel: Optional[str] = None, ylabel: str = "y", path: Optional[PathLike] = None,
+) -> Figure:
+    """A fit of any built-in model beside its data, in two panels.
+
+    Left, for a law of one input: the data, the fitted curve over the data and on to ``x_max``
+    (the extrapolation shaded) and, for a :class:`~scalingfit.bootstrap.BootstrapResult`, its
+    pointwise band (``kind`` ``"confidence"`` or ``"prediction"``, see ``predict``); for a law
+    of several inputs (N, D): observed against fitted values, with the band as error bars.
+    Right: the residuals against the first input, in the fit's own terms: relative
+    (``(y - f) / f``, in percent) or, for a fit of log residuals, ``log y - log f``.
+
+    ``result`` is what :func:`scalingfit.fit` or :func:`scalingfit.bootstrap` returned for
+    ``(x, y)``.
+    """
+    from .bootstrap import BootstrapResult
+    from .models import get
+
+    fit = result.fit if isinstance(result, BootstrapResult) else result
+    m = get(fit.model)
+    xa = np.asarray(x, dtype=np.float64).reshape(-1, m.n_inputs)
+    ya = np.asarray(y, dtype=np.float64).reshape(-1)
+    if ya.shape[0] != xa.shape[0]:
+        raise ValueError(f"x has {xa.shape[0]} points and y {ya.shape[0]}")
+    if not fit.success:
+        raise ValueError(f"the fit did not succeed ({fit.message}): nothing to plot")
+    first = xa[:, 0]
+    if x_max is not None and m.n_inputs != 1:
+        raise ValueError(f"x_max extends a law of one input; {fit.model} has inputs {', '.join(m.input_names)}")
+    if x_max is not None and not (np.isfinite(x_max) and x_max > first.max()):
+        raise ValueError(f"x_max must be a finite number above the data's largest {m.input_names[0]} "
+                         f"({first.max():.4g}), got {x_max!r}")
+    fig, (a, r) = _axes(None, ncols=2, size=(5.2, 3.9))
+    logx = bool(m.positive_inputs and np.all(first > 0))
+    fitted = m.predict(fit.x, xa)
+    boot = result if isinstance(result, BootstrapResult) else None
+    if m.n_inputs == 1:
+        hi = float(first.max()) if x_max is None else float(x_max)
+        g = (np.logspace(np.log10(first.min()), np.log10(hi), 300) if logx
+             else np.linspace(first.min(), hi, 300))
+        if boot is not None:
+            band = boot.predict(g, level=level, kind=kind)
+            a.fill_between(g, band.lower, band.upper, color="C0", alpha=0.25,
+                           label=f"{100 * band.level:.0f}% {kind} band")
+        a.plot(g, m.predict(fit.x, g), color="C0", label=f"fit: {fit.model}")
+        if x_max is not None:
+            a.axvspan(first.max(), hi, color="0.92", zorder=0, label="extrapolation")
+        a.scatter(first, ya, color="k", s=14, zorder=3, label="data")
+        a.set_xlabel(xlabel or m.input_names[0])
+        a.set_ylabel(ylabel)
+    else:
+        if boot is not None:
+            band = boot.predict(xa, level=level, kind=kind)
+            a.errorbar(fitted, ya, xerr=[fitted - band.lower, band.upper - fitted], fmt="none",
+                       ecolor="C0", alpha=0.5, lw=1, label=f"{100 * band.level:.0f}% {kind} band")
+        a.scatter(fitted, ya, color="k", s=12, zorder=3, label="data")
+        lim = [min(fitted.min(), ya.min()), max(fitted.max(), ya.max())]
+        a.plot(lim, lim, color="C0", lw=1, label="observed = fitted")
+        a.set_xlabel(f"fitted {fit.model}({', '.join(m.input_names)})")
+        a.set_ylabel(ylabel)
+    if m.n_inputs == 1 and logx:
+        a.set_xscale("log")
+    elif m.n_inputs > 1 and np.all(fitted > 0):
+        _log_y(a, "x")
+    if np.all(ya > 0) and np.all(fitted > 0):
+        _log_y(a)
+    a.legend(fontsize=7)
+    a.set_title(", ".join(f"{k} = {v:.4g}" for k, v in fit.params.items()), fontsize=7)
+    with np.errstate(all="ignore"):
+        res = np.log(ya) - np.log(fitted) if fit.log_residuals else 100.0 * (ya - fitted) / fitted
+    r.axhline(0.0, color="0.5", lw=1)
+    r.scatter(first, res, color="k", s=12)
+    if logx:
+        r.set_xscale("log")
+    r.set_xlabel(xlabel or m.input_names[0])
+    r.set_ylabel("log y - log fit" if fit.log_residuals else "residual (y - fit) / fit, %")
+    r.set_title(f"{fit.n_points} points, cost {fit.cost:.4g}, loss {fit.loss}", fontsize=8)
+    return _finish(fig, path)
 
 
 # ----------------------------------------------------------------------------- kaplan
@@ -301,6 +387,7 @@ __all__ = [
     "plot_exponent_distributions",
     "plot_extrapolation_band",
     "plot_final_loss",
+    "plot_fit",
     "plot_isoflop_curves",
     "plot_loss_surface",
     "plot_metric_choice",
