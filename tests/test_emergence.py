@@ -211,3 +211,32 @@ def test_bhagia_two_step_task_prediction_of_the_13b_model(shared_data) -> None:
         assert p.metric_interval[0] <= p.metric <= p.metric_interval[1]
         assert p.step1.success and p.step2.law.success
     print(f"mean |relative error| {100 * np.mean(errs):.1f}%")
+
+
+def test_bad_curves_are_named() -> None:
+    """Accuracy in percent against a ceiling of 1 was fitted into garbage with a warning; a
+    curve whose lengths differ or that is empty gave numpy's concatenation / reduction errors
+    from the starts; NaN in a task ladder's runs gave silent NaN predictions."""
+    x = np.logspace(7, 10, 10)
+    acc = 0.25 + 0.6 / (1 + np.exp(-3 * (np.log(x) - np.log(1e8))))
+    with pytest.raises(ValueError, match=r"ys\[0\] = 25.0599 is far outside the fixed floor and ceiling "
+                                         r"\(0.25, 1.0\).*fractions, not percent"):
+        em.fit_sigmoids([x], [100 * acc], floor=0.25, ceiling=1.0)
+    with pytest.raises(ValueError, match=r"ys\[1\] has 5 points but xs\[1\] has 10"):
+        em.fit_sigmoids([x, x], [acc, acc[:5]])
+    with pytest.raises(ValueError, match="xs and ys are empty: nothing to fit"):
+        em.fit_sigmoids([[]], [[]])
+    with pytest.raises(ValueError, match=r"xs must be > 0 \(the sigmoid is in log x"):
+        em.fit_sigmoids([x - 1e8], [acc])
+    with pytest.raises(ValueError, match=r"metric 'accuracy' has|far outside the fixed floor"):
+        em.metric_choice(x, {"accuracy": 100 * acc})
+    N, D = np.logspace(8, 9, 6), 20 * np.logspace(8, 9, 6)
+    loss = 0.5 + 100 * N ** -0.3
+    good = dict(step2_loss=[np.linspace(0.6, 1.2, 8)], step2_metric=[np.linspace(0.7, 0.3, 8)],
+                target_N=7e9, target_D=1.4e11)
+    with pytest.raises(ValueError, match=r"N must be finite; N has 1 non-finite value\(s\), the first at index 2"):
+        em.task_ladder(["t"], np.where(np.arange(6) == 2, np.nan, N), D, [loss], **good)
+    with pytest.raises(ValueError, match=r"final_loss\[0\] must be > 0"):
+        em.task_ladder(["t"], N, D, [loss - 1.0], **good)
+    with pytest.raises(ValueError, match=r"step2_metric\[0\]\[0\] = 70 is not an accuracy in \[0, 1\]"):
+        em.task_ladder(["t"], N, D, [loss], **{**good, "step2_metric": [100 * np.linspace(0.7, 0.3, 8)]})

@@ -173,3 +173,20 @@ def test_olmo_ladder_final_c4_losses(shared_data) -> None:
     for r, e, lo, hi, actual in zip(test, rel, band[0], band[1], Lt):
         print(f"  held-out {r}: actual {actual:.4f}, predicted {actual * (1 + e):.4f} [{lo:.4f}, {hi:.4f}] ({100 * e:+.2f}%)")
     assert np.all(np.abs(rel) < 0.03)
+
+
+def test_bad_points_are_named_not_pass_p0() -> None:
+    """A NaN or a size <= 0 in the data of a law fitted through the batch of many problems was
+    "no usable start for any problem of power_law: pass p0" (fit_power_law has no p0), or an
+    all-NaN fit with only a ConvergenceWarning (fit_nd with D = 0); too few points likewise."""
+    L = [3.0, 2.8, 2.6, 2.5]
+    with pytest.raises(ValueError, match=r"x must be finite; x has 1 non-finite value\(s\), the first at row 1"):
+        kaplan.fit_power_law([1e6, np.nan, 1e8, 1e9], L)
+    with pytest.raises(ValueError, match=r"x must be > 0 .*the first at row 1 \(column x\): -1.0"):
+        kaplan.fit_power_law([1e6, -1.0, 1e8, 1e9], L)
+    with pytest.raises(ValueError, match=r"y must be finite; y has 1 non-finite value\(s\), the first at index 2"):
+        kaplan.fit_power_law([1e6, 1e7, 1e8, 1e9], [3.0, 2.8, np.inf, 2.5])
+    with pytest.raises(ValueError, match=r"x must be > 0 .*the first at row 1 \(column D\): 0.0"):
+        kaplan.fit_nd([1e8, 2e8, 3e8, 4e8, 5e8], [1e9, 0.0, 1e9, 2e9, 3e9], [3.0, 3.1, 2.9, 2.8, 2.7])
+    with pytest.raises(ValueError, match=r"y has 3 point\(s\): too few for the 4 parameters of kaplan_nd"):
+        kaplan.fit_nd([1e8, 2e8, 3e8], [1e9, 2e9, 3e9], [3.0, 2.9, 2.8])

@@ -317,18 +317,21 @@ def _prepare_points(
     y: ArrayLike,
     weights: Optional[ArrayLike],
     log_residuals: bool,
+    x_name: str = "x",
+    y_name: str = "y",
 ) -> tuple[FloatArray, FloatArray, Optional[FloatArray]]:
-    """Validated (x, y, w) for a single fit: every value checked, errors name the index."""
-    xa = _validate.as_inputs(x, m)
-    ya = _validate.as_targets(y, xa.shape[0])
+    """Validated (x, y, w) for a single fit: every value checked, errors name the index (and
+    the arrays as ``x_name`` and ``y_name``)."""
+    xa = _validate.as_inputs(x, m, x_name)
+    ya = _validate.as_targets(y, xa.shape[0], y_name, x_name)
     if ya.shape[0] == 0:
-        raise ValueError("x and y are empty: nothing to fit")
-    _validate.check_finite(xa, "x", m.input_names)
-    _validate.check_finite(ya, "y")
+        raise ValueError(f"{x_name} and {y_name} are empty: nothing to fit")
+    _validate.check_finite(xa, x_name, m.input_names)
+    _validate.check_finite(ya, y_name)
     if m.positive_inputs:
-        _validate.check_positive(xa, "x", f"{m.name} works with log(x)", m.input_names)
+        _validate.check_positive(xa, x_name, f"{m.name} works with log(x)", m.input_names)
     if log_residuals:
-        _validate.check_positive(ya, "y", "log_residuals=True takes log(y)")
+        _validate.check_positive(ya, y_name, "log_residuals=True takes log(y)")
     w = _validate.as_weights(weights, ya.shape[0])
     return xa, ya, w
 

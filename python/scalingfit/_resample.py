@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
-from ._fit import fit_batch, resolve_model
+from ._fit import _prepare_points, fit_batch, resolve_model
 from ._status import SINGULAR
 from ._warnings import ConvergenceWarning
 from .bootstrap import bootstrap_batch
@@ -419,11 +419,22 @@ def fit_many(
     data: list[tuple[FloatArray, FloatArray, FloatArray]] = []
     starts: list[FloatArray] = []
     for j in range(n_prob):
-        xj = _validate.as_inputs(xs[j], m)
-        yj = _validate.as_targets(ys[j], xj.shape[0])
+        # every value checked as fit checks it: a NaN or a size <= 0 is named with its index
+        # (it was "no usable start ... pass p0", or a silent NaN fit with status -3); an empty
+        # problem stays a problem not fitted (status -3), as callers use it
+        xname, yname = ("x", "y") if n_prob == 1 else (f"xs[{j}]", f"ys[{j}]")
+        wj0 = None if weights is None else weights[j]
+        xj = _validate.as_inputs(xs[j], m, xname)
+        if xj.shape[0]:
+            xj, yj, wj0 = _prepare_points(m, xj, ys[j], wj0, log_residuals, xname, yname)
+            if yj.shape[0] < P:
+                raise ValueError(f"{yname} has {yj.shape[0]} point(s): too few for the {P} parameters "
+                                 f"of {m.name}")
+        else:
+            yj = _validate.as_targets(ys[j], 0, yname, xname)
+            wj0 = _validate.as_weights(wj0, 0)
         n = yj.shape[0]
-        wj = np.ones(n) if weights is None or weights[j] is None else _validate.as_weights(weights[j], n)
-        assert wj is not None
+        wj = np.ones(n) if wj0 is None else wj0
         extra = [np.asarray(a, dtype=np.float64).reshape(-1, P)
                  for a in (p0, None if p0s is None else p0s[j]) if a is not None]
         starts.append(_starts(m, xj, yj, np.vstack(extra) if extra else None, lo, hi, guess))

@@ -35,6 +35,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _validate
 from ._resample import LawFit, ManyFits, fit_many, percentile_interval, table
 
 FloatArray = NDArray[np.float64]
@@ -186,6 +187,8 @@ def fit_sigmoids(
     ceils: list[Optional[float]] = list(ceiling) if isinstance(ceiling, (list, tuple)) else [ceiling] * n  # type: ignore[list-item]
     if len(floors) != n or len(ceils) != n:
         raise ValueError("floor and ceiling need one value per curve")
+    for i in range(n):  # before the starts, which take min, log and correlations of the data
+        _check_curve(X[i], Y[i], "" if n == 1 else f"[{i}]", log_x, floors[i], ceils[i])
     if not log_x:
         big = [float(np.max(x)) for x in X if np.max(x) > 700]
         if big:
@@ -222,6 +225,33 @@ def fit_sigmoids(
         for jj, i in enumerate(idx):
             out[i] = SigmoidFit(many.problem(jj), log_x)
     return [o for o in out if o is not None]
+
+
+def _check_curve(x: FloatArray, y: FloatArray, where: str, log_x: bool, floor: Optional[float],
+                 ceiling: Optional[float]) -> None:
+    """One curve of ``fit_sigmoids``: matching non-empty 1-D arrays of finite values (x > 0 in
+    log scale), and a metric on the scale of its fixed floor and ceiling: a value beyond them
+    by more than their span (accuracy in percent against a ceiling of 1) is refused."""
+    xn, yn = f"xs{where}", f"ys{where}"
+    if x.ndim != 1:
+        raise ValueError(f"{xn} must be 1-D, got shape {x.shape}")
+    _validate.as_targets(y, x.shape[0], yn, xn)
+    if x.shape[0] == 0:
+        raise ValueError(f"{xn} and {yn} are empty: nothing to fit")
+    _validate.check_finite(x, xn)
+    _validate.check_finite(y, yn)
+    if log_x:
+        _validate.check_positive(x, xn, "the sigmoid is in log x; log_x=False for a loss")
+    if ceiling is None:
+        return
+    span = ceiling - (floor if floor is not None else min(0.0, ceiling))
+    lo = -np.inf if floor is None else floor - span
+    bad = (y > ceiling + span) | (y < lo)
+    if span > 0 and bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{yn}[{i}] = {y[i]:g} is far outside the fixed floor and ceiling ({floor}, {ceiling}): "
+            f"pass the metric on their scale (fractions, not percent?)")
 
 
 def _canonical(many: ManyFits) -> ManyFits:
@@ -740,6 +770,19 @@ def task_ladder(
     T = len(tasks)
     if not (len(final_loss) == len(step2_loss) == len(step2_metric) == T):
         raise ValueError("final_loss, step2_loss and step2_metric need one array per task")
+    for name, v in (("N", Na), ("D", Da)) + tuple((f"final_loss[{t}]", np.asarray(final_loss[t], dtype=np.float64))
+                                                  for t in range(T)):
+        if v.shape != Na.shape:
+            raise ValueError(f"{name} has shape {v.shape}; N has {Na.shape} (one value per run)")
+        _validate.check_finite(v, name)
+        _validate.check_positive(v, name, "step 1 fits log loss against log N and log D")
+    for t in range(T):
+        acc = np.asarray(step2_metric[t], dtype=np.float64)
+        _validate.check_finite(acc, f"step2_metric[{t}]")
+        if ((acc < 0) | (acc > 1)).any():
+            i = int(np.argmax((acc < 0) | (acc > 1)))
+            raise ValueError(f"step2_metric[{t}][{i}] = {acc[i]:g} is not an accuracy in [0, 1] "
+                             "(fractions, not percent?)")
     s1 = fit_many(
         "chinchilla", [(Na, Da)] * T, list(final_loss), p0=LADDER_STEP1_P0, bounds=LADDER_STEP1_BOUNDS,
         loss="huber", f_scale=1e-3, log_residuals=True, n_resamples=n_resamples, seed=seed,
