@@ -188,6 +188,19 @@ def test_validate_runs_policies() -> None:
     assert [str(b) for b in rep.rows] == [
         "row 1: run_id,step duplicates an earlier row", "row 2: N must be > 0, got 0",
         "row 3: value is missing or not finite"]
+    # A cell that is not a number was a bare "could not convert string to float: 'abc'";
+    # required columns that are absent were "4 rows, all valid".
+    text = pd.DataFrame({"run_id": [1, 2, 3], "N": [1e8, "2e8", 3e8], "value": ["abc", 3.0, None]})
+    with pytest.raises(data.RunDataError, match="2 of 3 rows are invalid"):
+        data.validate_runs(text)
+    clean, rep = data.validate_runs(text, policy="skip-and-report")
+    assert [str(b) for b in rep.rows] == ["row 0: value is not a number: 'abc'",
+                                          "row 2: value is missing or not finite"]
+    assert clean["N"].tolist() == ["2e8"]
+    with pytest.raises(data.RunDataError, match=r"missing required column\(s\) \['value'\]"):
+        data.validate_runs(df.drop(columns=["value"]), policy="skip-and-report")
+    with pytest.raises(TypeError, match=r"columns must map source names to canonical ones.*got list \['params'\]"):
+        data.read_runs(df, columns=["params"])  # type: ignore[arg-type]
 
 
 def test_parquet_and_dataframe_sources(tmp_path: Path) -> None:

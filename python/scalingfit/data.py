@@ -98,6 +98,9 @@ def map_columns(df: pd.DataFrame, columns: Optional[Mapping[str, str]] = None,
                 required: Sequence[str] = ("N", "value")) -> pd.DataFrame:
     """Rename source columns to canonical names (``columns`` maps source -> canonical) and
     check the required ones are present, listing every missing one."""
+    if columns is not None and not isinstance(columns, Mapping):
+        raise TypeError(f"columns must map source names to canonical ones, e.g. {{'params': 'N'}}; "
+                        f"got {type(columns).__name__} {columns!r}")
     out = df.rename(columns=dict(columns or {}))
     missing = [c for c in required if c not in out.columns]
     if missing:
@@ -177,16 +180,22 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     """
     if policy not in ("error", "skip-and-report"):
         raise ValueError(f"policy must be 'error' or 'skip-and-report', got {policy!r}")
+    map_columns(df, None, required)  # absent columns are the table's shape, refused under either policy
+    pd = _need("pandas")
     report = ValidationReport(n_rows=len(df))
     bad = np.zeros(len(df), dtype=bool)
     pos = np.arange(len(df))
     checks = [c for c in ("N", "D", "C", "step", "value") if c in df.columns]
     for col in checks:
-        vals = np.asarray(df[col], dtype=np.float64)  # raises for non-numeric: caught below
-        nonfinite = ~np.isfinite(vals)
+        conv = pd.to_numeric(df[col], errors="coerce")
+        text = (conv.isna() & df[col].notna()).to_numpy()  # a cell that is not a number ('abc')
+        for i in pos[text]:
+            report.rows.append(BadRow(int(i), col, f"is not a number: {df[col].iloc[i]!r}"))
+        vals = np.asarray(conv, dtype=np.float64)
+        nonfinite = ~np.isfinite(vals) & ~text
         for i in pos[nonfinite]:
             report.rows.append(BadRow(int(i), col, "is missing or not finite"))
-        bad |= nonfinite
+        bad |= nonfinite | text
         must_pos = col in positive or (col == "value" and positive_value)
         if must_pos:
             nonpos = np.isfinite(vals) & (vals <= 0)
