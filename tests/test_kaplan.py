@@ -190,3 +190,31 @@ def test_bad_points_are_named_not_pass_p0() -> None:
         kaplan.fit_nd([1e8, 2e8, 3e8, 4e8, 5e8], [1e9, 0.0, 1e9, 2e9, 3e9], [3.0, 3.1, 2.9, 2.8, 2.7])
     with pytest.raises(ValueError, match=r"y has 3 point\(s\): too few for the 4 parameters of kaplan_nd"):
         kaplan.fit_nd([1e8, 2e8, 3e8], [1e9, 2e9, 3e9], [3.0, 2.9, 2.8])
+
+
+def test_a_bad_level_is_named() -> None:
+    """level=2 without resamples was "p must be in (0, 1), got 1.5" (the normal quantile's
+    argument); the normal z of an interval is the exact quantile (scipy's)."""
+    stats = pytest.importorskip("scipy.stats")
+    from scalingfit._resample import normal_z
+
+    N = np.logspace(6, 9, 8)
+    fit = kaplan.fit_power_law(N, kaplan.loss_N(N) * (1 + 0.01 * np.sin(N)))
+    for call in (lambda: fit.band(N, level=2.0), lambda: kaplan.fit_power_law(N, kaplan.loss_N(N), level=2.0)):
+        with pytest.raises(ValueError, match=r"level must be in \(0, 1\) \(e.g. 0.95 for a 95% interval\), got 2.0"):
+            call()
+    for lv in (0.5, 0.9, 0.95, 0.99, 0.999999):
+        assert normal_z(lv) == pytest.approx(stats.norm.ppf(0.5 + lv / 2), rel=1e-14)
+
+
+def test_a_bad_seed_is_named() -> None:
+    """seed=-1 was numpy's "expected non-negative integer" without the argument's name."""
+    from scalingfit import chinchilla, simulate
+
+    N = np.logspace(6, 9, 8)
+    s = simulate.isoflop_sweep(seed=0)
+    for call in (lambda: kaplan.fit_power_law(N, kaplan.loss_N(N), seed=-1),
+                 lambda: simulate.isoflop_sweep(seed=-1),
+                 lambda: chinchilla.fit_isoflop(s.C, s.N, s.loss, n_bootstrap=10, seed=-1)):
+        with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64\), got -1"):
+            call()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -26,7 +27,7 @@ from . import _validate
 from ._fit import _prepare_points, fit_batch, resolve_model
 from ._status import SINGULAR
 from ._warnings import ConvergenceWarning
-from .bootstrap import bootstrap_batch
+from .bootstrap import _check_level, _check_seed, bootstrap_batch
 
 FloatArray = NDArray[np.float64]
 BoundsLike = _validate.BoundsLike
@@ -40,8 +41,7 @@ def percentile_interval(samples: ArrayLike, level: float = 0.95, axis: int = 0) 
     >>> percentile_interval(np.arange(101.0), 0.9)
     array([ 5., 95.])
     """
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    level = _check_level(level)
     s = np.asarray(samples, dtype=np.float64)
     a = 50.0 * (1.0 - level)
     with warnings.catch_warnings():
@@ -114,7 +114,7 @@ class ManyFits:
         j = self.index(name)
         if self.samples is not None:
             return percentile_interval(self.samples[:, :, j], lvl, axis=1).T
-        z = _normal_quantile(0.5 + lvl / 2)
+        z = normal_z(lvl)
         se = self.stderr[:, j]
         return np.column_stack([self.params[:, j] - z * se, self.params[:, j] + z * se])
 
@@ -168,7 +168,7 @@ def delta_interval(
         C = cov.reshape(cov.shape[:-2] + (1,) * extra + (P, P))
         var = np.einsum("...a,...ab,...b->...", G, C, G)
         se = np.sqrt(np.where(var >= 0, var, np.nan))
-    z = _normal_quantile(0.5 + level / 2)
+    z = normal_z(level)
     return np.stack([f0 - z * se, f0 + z * se], axis=p.ndim - 1)
 
 
@@ -270,27 +270,10 @@ class LawFit:
                 f"{round(100 * self.level)}% intervals: {kind})\n" + table(rows))
 
 
-def _normal_quantile(p: float) -> float:
-    """Inverse standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9)."""
-    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
-         1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
-    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
-         6.680131188771972e01, -1.328068155288572e01)
-    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
-         -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
-    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must be in (0, 1), got {p!r}")
-    if p < 0.02425:
-        q = np.sqrt(-2 * np.log(p))
-        return float((((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
-                     / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1))
-    if p > 1 - 0.02425:
-        return -_normal_quantile(1 - p)
-    q = p - 0.5
-    r = q * q
-    return float((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
-                 / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1))
+def normal_z(level: float) -> float:
+    """The normal quantile of a two-sided interval at ``level`` (1.96 at 0.95); ``level`` is
+    checked and named."""
+    return NormalDist().inv_cdf(0.5 + _check_level(level) / 2)
 
 
 def resample_weights(
@@ -410,6 +393,8 @@ def fit_many(
         raise ValueError("no problems to fit")
     if n_resamples < 0 or int(n_resamples) != n_resamples:
         raise ValueError(f"n_resamples must be a non-negative integer, got {n_resamples!r}")
+    level = _check_level(level)
+    seed = _check_seed(seed)
     lo, hi = _validate.as_bounds(bounds, m)
     P = m.n_params
     if p0s is not None and len(p0s) != n_prob:

@@ -143,6 +143,13 @@ def _check_seed(seed: Optional[int]) -> int:
     return int(seed)
 
 
+def generator(seed: Union[None, int, np.random.Generator]) -> np.random.Generator:
+    """numpy's generator for ``seed`` (a Generator as it is; an integer checked and named)."""
+    if isinstance(seed, np.random.Generator) or seed is None:
+        return np.random.default_rng(seed)
+    return np.random.default_rng(_check_seed(seed))
+
+
 def _check_scheme(scheme: str, wild: str) -> tuple[int, int]:
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")

@@ -1427,7 +1427,9 @@ def fit_isoflop(
     J = budgets.size
     if J < 2:
         raise ValueError(f"approach 2 needs at least 2 budgets with {need}+ sizes, got {J}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    from .bootstrap import generator
+
+    rng = generator(seed)
     B = int(n_bootstrap)
     by_points = resample in ("points", "residuals") and B > 0
     jack = interval_method == "bca" and B > 0

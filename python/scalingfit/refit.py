@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 from . import _fit
 from ._fit import fit_batch
+from ._resample import normal_z
 from .models import get as get_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -214,7 +215,7 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
                                                [keys[j] for j in sel], config, threads, backend)
         t_core += time.perf_counter() - t0
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        z = _normal_quantile(0.5 + config.level / 2)
+        z = normal_z(config.level)
         for i, j in enumerate(sel):
             st = int(res.status[i])
             n = int(sub_counts[i])
@@ -244,20 +245,6 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
     params = pd.DataFrame(long, columns=["group_key", "law", "config_hash", "param", "estimate", "stderr",
                                          "ci_low", "ci_high"])
     return pd.DataFrame(rows), params, t_core
-
-
-def _normal_quantile(p: float) -> float:
-    # Acklam-free: bisection on erf is plenty for a handful of calls.
-    from math import erf, sqrt
-
-    lo, hi = -10.0, 10.0
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        if 0.5 * (1 + erf(mid / sqrt(2))) < p:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
 
 
 def _jsonl(values: np.ndarray) -> str:

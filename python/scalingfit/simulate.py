@@ -28,6 +28,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .bootstrap import generator
 from .chinchilla import EPOCH_2024, ChinchillaLaw, as_law
 
 FloatArray = NDArray[np.float64]
@@ -36,12 +37,6 @@ SeedLike = Union[None, int, np.random.Generator]
 
 DEFAULT_BUDGETS: tuple[float, ...] = tuple(float(c) for c in np.logspace(18, 21, 7))
 DEFAULT_SIZES: tuple[float, ...] = tuple(float(n) for n in np.logspace(7.5, 10.5, 25))
-
-
-def _rng(seed: SeedLike) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
 
 
 def _noisy(loss: FloatArray, noise: float, rng: np.random.Generator) -> FloatArray:
@@ -143,7 +138,7 @@ def isoflop_sweep(
         raise ValueError(f"n_sizes must be an integer >= 3, got {n_sizes!r}")
     if not (np.isfinite(span) and span > 0):
         raise ValueError(f"span must be > 0 (decades), got {span!r}")
-    rng = _rng(seed)
+    rng = generator(seed)
     offsets = shift + np.linspace(-span, span, int(n_sizes))
     N_opt, _ = truth.optimal_allocation(C_b)
     N = (N_opt[:, None] * 10.0 ** offsets[None, :]).ravel()
@@ -196,7 +191,7 @@ def training_curves(
         )
     if int(n_points) != n_points or n_points < 2:
         raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
-    rng = _rng(seed)
+    rng = generator(seed)
     C1 = np.logspace(np.log10(lo), np.log10(hi), int(n_points))
     run = np.repeat(np.arange(Ns.size, dtype=np.int64), int(n_points))
     N = np.repeat(Ns, int(n_points))
