@@ -437,3 +437,35 @@ def test_gauss_newton_sandwich_and_profile() -> None:
     # For a nearly linear parameter profile and Wald intervals agree.
     pe = uncertainty.profile_interval(SPL, N, y, "E", level=0.9, fit_result=f)
     assert (pe.lower, pe.upper) == pytest.approx(w["E"], rel=0.01)
+
+
+def test_uncertainty_refuses_what_it_cannot_compute() -> None:
+    """One cluster gave a cluster-robust covariance of ~1e-20 (falsely exact), fewer clusters
+    than parameters falsely small variances without a word; a covariance of the wrong shape
+    silently dropped parameters from wald_intervals; max_steps=0 gave (-inf, inf)."""
+    from scalingfit import uncertainty as un
+
+    rng = np.random.default_rng(5)
+    N = np.logspace(7, 9, 24)
+    y = (1.7 + 400 * N ** -0.34) * (1 + 0.01 * rng.standard_normal(N.size))
+    r = scalingfit.fit("saturating_power_law", N, y)
+    with pytest.raises(ValueError, match="a cluster-robust covariance needs at least 2 groups, got 1"):
+        un.sandwich_cov("saturating_power_law", N, y, r, groups=np.zeros(N.size))
+    with pytest.warns(scalingfit.DataWarning, match="from 3 groups for 3 parameters: its rank is at most 2"):
+        C = un.sandwich_cov("saturating_power_law", N, y, r, groups=np.arange(N.size) % 3)
+
+    def rank(C: np.ndarray) -> int:  # of the correlation matrix: free of the parameters' units
+        d = 1 / np.sqrt(np.diag(C))
+        return int(np.linalg.matrix_rank(C * d[:, None] * d[None, :], tol=1e-8))
+
+    assert rank(C) <= 2  # the warning's claim
+    assert rank(un.sandwich_cov("saturating_power_law", N, y, r, groups=np.arange(N.size) % 8)) == 3
+    with pytest.raises(ValueError, match=r"cov must have shape \(3, 3\) for the parameters of saturating_power_law"):
+        un.wald_intervals(r, cov=np.eye(2))
+    with pytest.raises(ValueError, match="names has 2 entries for 3 parameters"):
+        un.delta_method("p0", r.x, r.cov, names=["E", "A"])
+    with pytest.raises(ValueError, match="max_steps must be >= 1"):
+        un.profile_interval("saturating_power_law", N, y, "alpha", max_steps=0)
+    other = scalingfit.fit("power_law", N, y)
+    with pytest.raises(ValueError, match="fit_result is a fit of 'power_law', not of 'saturating_power_law'"):
+        un.profile_interval("saturating_power_law", N, y, "alpha", fit_result=other)

@@ -51,7 +51,7 @@ from ._fit import (
     resolve_model,
     solve,
 )
-from ._warnings import ConvergenceWarning
+from ._warnings import ConvergenceWarning, DataWarning
 from .losses import rho as loss_rho
 from .models import Model
 from .results import FitResult
@@ -239,6 +239,12 @@ def sandwich_cov(
         _, codes = np.unique(lab, return_inverse=True)
         codes = codes.reshape(-1)
         G = int(codes.max()) + 1
+        if G < 2:  # the scores sum to ~0 at the optimum: one cluster's meat is ~0, falsely exact
+            raise ValueError(f"a cluster-robust covariance needs at least 2 groups, got {G}")
+        if G <= P:
+            warnings.warn(f"cluster-robust covariance from {G} groups for {P} parameters: its rank is "
+                          f"at most {G - 1}, so some variances are falsely small; use more groups or "
+                          "the bootstrap over groups", DataWarning, stacklevel=2)
         gs = np.zeros((G, P))
         np.add.at(gs, codes, g)
         meat = gs.T @ gs
@@ -307,6 +313,8 @@ def delta_method(
     if C.shape != (p.size, p.size):
         raise ValueError(f"cov must have shape ({p.size}, {p.size}), got {C.shape}")
     names = tuple(names) if names is not None else tuple(f"p{i}" for i in range(p.size))
+    if len(names) != p.size:
+        raise ValueError(f"names has {len(names)} entries for {p.size} parameters")
     if isinstance(fn, str):
         if fn not in names:
             raise ValueError(f"unknown parameter {fn!r}; parameters: {', '.join(names)}")
@@ -339,6 +347,9 @@ def wald_intervals(result: FitResult, level: float = 0.95, cov: Optional[ArrayLi
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     C = result.cov if cov is None else np.asarray(cov, dtype=np.float64)
+    P = len(result.param_names)
+    if C.shape != (P, P):
+        raise ValueError(f"cov must have shape ({P}, {P}) for the parameters of {result.model}, got {C.shape}")
     se = np.sqrt(np.clip(np.diag(C), 0, None))
     tq = t_quantile(1 - (1 - level) / 2, result.n_points - len(result.param_names))
     return {n: (float(v - tq * s), float(v + tq * s)) for n, v, s in zip(result.param_names, result.x, se)}
@@ -399,6 +410,10 @@ def profile_interval(
     if param not in m.param_names:
         raise ValueError(f"unknown parameter {param!r}; {m.name} has {', '.join(m.param_names)}")
     k = m.param_names.index(param)
+    if int(max_steps) < 1:
+        raise ValueError(f"max_steps must be >= 1 (half-standard-error steps out from the estimate), got {max_steps!r}")
+    if fit_result is not None and fit_result.model != m.name:
+        raise ValueError(f"fit_result is a fit of {fit_result.model!r}, not of {m.name!r}")
     xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
     n = int(ya.shape[0]) if w is None else int(np.sum(w > 0))
     P = m.n_params
