@@ -218,3 +218,24 @@ def test_a_bad_seed_is_named() -> None:
                  lambda: chinchilla.fit_isoflop(s.C, s.N, s.loss, n_bootstrap=10, seed=-1)):
         with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64\), got -1"):
             call()
+
+
+def test_budgets_are_checked() -> None:
+    """frontier_from_laws([0]) was N = 1e15 (the grid's edge) without a word, [] a zero-size
+    reduction error; compare_allocations with C <= 0 gave NaN and with Kaplan's own exponent a
+    crossover of 0; one budget's exponent was a RankWarning and a meaningless slope."""
+    for bad, match in (([1e20, 0.0], r"C must be > 0 \(a compute budget in FLOP\); C has 1 value\(s\) <= 0, the first at index 1"),
+                       ([np.nan], r"C must be finite; C has 1 non-finite value\(s\), the first at index 0"),
+                       ([], r"C must be a non-empty 1-D array of budgets in FLOP, got shape \(0,\)")):
+        with pytest.raises(ValueError, match=match):
+            kaplan.frontier_from_laws(bad)
+        with pytest.raises(ValueError, match=match):
+            kaplan.compare_allocations(bad)
+    with pytest.raises(ValueError, match="n_grid must be >= 3"):
+        kaplan.frontier_from_laws([1e20], n_grid=1)
+    with pytest.raises(ValueError, match="an exponent needs at least 2 distinct budgets, the frontier has 1"):
+        kaplan.frontier_from_laws([1e20]).exponent()
+    with pytest.raises(ValueError, match="chinchilla_exponent must be finite, > 0 and differ from Kaplan's 0.73"):
+        kaplan.compare_allocations([1e20], chinchilla_exponent=0.73)
+    with pytest.raises(ValueError, match="tokens_per_param must be finite and > 0, got 0"):
+        kaplan.compare_allocations([1e20], tokens_per_param=0)

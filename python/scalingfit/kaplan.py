@@ -32,6 +32,7 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _validate
 from ._resample import LawFit, fit_many, table
 
 FloatArray = NDArray[np.float64]
@@ -412,8 +413,20 @@ class Frontier:
 
     def exponent(self, what: str = "N") -> float:
         """Least-squares slope of log(what) against log C."""
+        if np.unique(self.C).size < 2:
+            raise ValueError(f"an exponent needs at least 2 distinct budgets, the frontier has {np.unique(self.C).size}")
         y = np.log(getattr(self, what))
         return float(np.polyfit(np.log(self.C), y, 1)[0])
+
+
+def _budgets(C: ArrayLike) -> FloatArray:
+    """Compute budgets as a non-empty 1-D array of finite values > 0, the first bad one named."""
+    Cs = np.atleast_1d(np.asarray(C, dtype=np.float64))
+    if Cs.ndim != 1 or Cs.size == 0:
+        raise ValueError(f"C must be a non-empty 1-D array of budgets in FLOP, got shape {Cs.shape}")
+    _validate.check_finite(Cs, "C")
+    _validate.check_positive(Cs, "C", "a compute budget in FLOP")
+    return Cs
 
 
 def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: int = 2001) -> Frontier:
@@ -429,7 +442,9 @@ def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: i
     >>> 0.65 < f.exponent("N") < 0.8
     True
     """
-    Cs = np.atleast_1d(np.asarray(C, dtype=np.float64))
+    Cs = _budgets(C)
+    if int(n_grid) < 3:
+        raise ValueError(f"n_grid must be >= 3 (sizes on the log grid), got {n_grid!r}")
     logN = np.linspace(np.log(1e3), np.log(1e15), n_grid)
     N = np.exp(logN)[None, :]
     L = np.full((Cs.shape[0], n_grid), 3.0)
@@ -538,7 +553,12 @@ def compare_allocations(
     >>> f"{cmp.crossover:.2g}", [round(float(r), 1) for r in cmp.ratio]
     ('1.4e+19', [2.7, 13.2])
     """
-    Cs = np.atleast_1d(np.asarray(C, dtype=np.float64))
+    Cs = _budgets(C)
+    if not (np.isfinite(tokens_per_param) and tokens_per_param > 0):
+        raise ValueError(f"tokens_per_param must be finite and > 0, got {tokens_per_param!r}")
+    if not (np.isfinite(chinchilla_exponent) and chinchilla_exponent > 0) or chinchilla_exponent == c.N_opt_exp:
+        raise ValueError(f"chinchilla_exponent must be finite, > 0 and differ from Kaplan's {c.N_opt_exp} "
+                         f"(equal exponents never cross), got {chinchilla_exponent!r}")
     Nk = kaplan_optimal_N(Cs, c)
     Nc = chinchilla_optimal_N(Cs, tokens_per_param, chinchilla_exponent)
     # log Nk = log a + p (log C - log PF_DAY);  log Nc = log b + q log C  (exponent q)
