@@ -607,3 +607,31 @@ def test_curvature_switch_cuts_the_linear_crawl_in_the_python_twin(monkeypatch) 
     assert (slow.cost[ok] <= best * (1 + 1e-9)).all()
     np.testing.assert_allclose(slow.x[ok], core.x[ok], rtol=1e-5)
     assert slow.iterations[ok].mean() >= 2 * twin.iterations[ok].mean()
+
+
+def test_chinchilla_closed_forms_and_objective_check_their_input() -> None:
+    """A law with a negative exponent was a ZeroDivisionError or NaN allocation, a budget <= 0
+    NaN; huber_objective took N < 0 (NaN), loss 0 (inf) and a negative delta; an empty grid of
+    starts was an IndexError; runs whose C were computed per run (every budget one run) were
+    'fewer than 3 distinct sizes' without the reason."""
+    with pytest.raises(ValueError, match="needs alpha finite and > 0; this law has alpha = -1"):
+        ch.ChinchillaLaw(1.0, 1.0, 1.0, -1.0, 1.0).optimal_allocation(1e20)
+    with pytest.raises(ValueError, match=r"C must be > 0 \(a compute budget in FLOP\).*index 1: -1.0"):
+        ch.EPOCH_2024.optimal_allocation([1e20, -1.0])
+    N, D = np.array([1e8, 2e8, 4e8]), np.array([2e9, 4e9, 8e9])
+    L = ch.EPOCH_2024.loss(N, D)
+    assert ch.huber_objective(ch.EPOCH_2024, N, D, L) == pytest.approx(0.0, abs=1e-20)
+    with pytest.raises(ValueError, match=r"N must be > 0 \(the objective is in log space\).*index 0"):
+        ch.huber_objective(ch.EPOCH_2024, -N, D, L)
+    with pytest.raises(ValueError, match=r"loss must be > 0.*index 2"):
+        ch.huber_objective(ch.EPOCH_2024, N, D, L * [1, 1, 0])
+    with pytest.raises(ValueError, match=r"D has shape \(2,\); N has \(3,\)"):
+        ch.huber_objective(ch.EPOCH_2024, N, D[:2], L)
+    with pytest.raises(ValueError, match="delta must be finite and > 0"):
+        ch.huber_objective(ch.EPOCH_2024, N, D, L, delta=-1e-3)
+    with pytest.raises(ValueError, match=r"grid must have 5 columns .* and at least one row, got shape \(0, 5\)"):
+        ch.fit_parametric(np.r_[N, 2 * N], np.r_[D, D], np.r_[L, L], grid=np.empty((0, 5)))
+    s = simulate.isoflop_sweep(seed=0)
+    jitter = s.C * (1 + 1e-5 * np.arange(s.C.size))
+    with pytest.raises(ValueError, match="runs form one budget when their C agree to 1e-6 relative"):
+        ch.fit_isoflop(jitter, s.N, s.loss)

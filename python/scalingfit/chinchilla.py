@@ -28,6 +28,7 @@ sweeps for tests and demos in :mod:`scalingfit.simulate`.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,7 +112,14 @@ class ChinchillaLaw:
 
     def optimal_allocation(self, C: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """``(N_opt, D_opt)`` minimising the law on ``6 N D = C`` (closed form)."""
-        c6 = np.asarray(C, dtype=np.float64) / 6.0
+        for name in ("A", "B", "alpha", "beta"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"a compute-optimal allocation needs {name} finite and > 0; this law has {name} = {v!r}")
+        Ca = np.asarray(C, dtype=np.float64)
+        _validate.check_finite(Ca, "C")
+        _validate.check_positive(Ca, "C", "a compute budget in FLOP")
+        c6 = Ca / 6.0
         N = self.G * c6**self.n_opt_exponent
         return np.asarray(N), np.asarray(c6 / N)
 
@@ -260,9 +268,15 @@ def huber_objective(
     beyond (``scipy.special.huber(delta, r)``). With ``loss_fn="huber", f_scale=delta`` the
     core's cost ``1/2 sum delta^2 rho(r^2 / delta^2)`` is exactly this sum."""
     law = as_law(params)
-    n = np.asarray(N, dtype=np.float64)
-    d = np.asarray(D, dtype=np.float64)
-    y = np.log(np.asarray(loss, dtype=np.float64))
+    n, d, lv = (np.asarray(v, dtype=np.float64) for v in (N, D, loss))
+    for name, v in (("N", n), ("D", d), ("loss", lv)):
+        if v.shape != n.shape:
+            raise ValueError(f"{name} has shape {v.shape}; N has {n.shape}")
+        _validate.check_finite(v, name)
+        _validate.check_positive(v, name, "the objective is in log space")
+    if not (math.isfinite(delta) and delta > 0):
+        raise ValueError(f"delta must be finite and > 0, got {delta!r}")
+    y = np.log(lv)
     u = np.stack(
         [
             np.log(law.A) - law.alpha * np.log(n),
@@ -418,9 +432,9 @@ def _starts(grid: Union[str, ArrayLike], N: FloatArray, D: FloatArray, L: FloatA
     arr = _validate.as_float_array(grid, "grid")
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
-    if arr.ndim != 2 or arr.shape[1] != 5:
+    if arr.ndim != 2 or arr.shape[1] != 5 or arr.shape[0] == 0:
         raise ValueError(
-            f"grid must have 5 columns (a, b, e, alpha, beta), got shape {np.shape(grid)}"
+            f"grid must have 5 columns (a, b, e, alpha, beta) and at least one row, got shape {np.shape(grid)}"
         )
     _validate.check_finite(arr, "grid", ("a", "b", "e", "alpha", "beta"))
     return np.ascontiguousarray(arr)
@@ -1418,6 +1432,9 @@ def fit_isoflop(
         n_sizes.append(ns)
     if small:
         msg = f"budget(s) with fewer than {need} distinct sizes: {', '.join(small)}"
+        if len(small) > len(budgets) // 2:  # most budgets hold one run: C rounded per run?
+            msg += (" (runs form one budget when their C agree to 1e-6 relative; round C to the "
+                    "sweep's nominal budgets if it was computed per run, e.g. as 6ND)")
         if on_small == "raise":
             raise ValueError(
                 msg + "; a curve needs at least that many (pass on_small='skip' to skip them)"
