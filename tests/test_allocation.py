@@ -128,6 +128,13 @@ def test_training_verdict(capsys: pytest.CaptureFixture[str]) -> None:
         ),
         (lambda: al.training_verdict([("x", 1e9, -5.0)], show=False), r"D of 'x' must be finite"),
         (lambda: al.training_verdict(tolerance=1.0, show=False), r"tolerance must be"),
+        # numpy's "operands could not be broadcast together" and "only 0-dimensional arrays
+        # can be converted to Python scalars" before:
+        (lambda: al.flops([1e8, 2e8, 3e8], [1e9, 2e9]), r"N has shape \(3,\) and D \(2,\): give one value"),
+        (lambda: al.params_for([1e20, 2e20], [1e9, 2e9, 3e9]), r"C has shape \(2,\) and D \(3,\)"),
+        (lambda: al.rule_allocation(1e20, [20.0, 30.0]), r"tokens_per_param must be one number, got an array of shape \(2,\)"),
+        (lambda: al.training_verdict([("x", [1e9, 2e9], 2e10)], show=False),
+         r"N of 'x' must be one number, got an array of shape \(2,\)"),
     ],
 )
 def test_bad_input(call, match: str) -> None:  # type: ignore[no-untyped-def]

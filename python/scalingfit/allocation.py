@@ -65,19 +65,42 @@ def _positive(value: ArrayLike, name: str) -> FloatArray:
     return arr
 
 
+def _one(value: ArrayLike, name: str) -> float:
+    """A single finite number > 0 (an array of them is refused by name)."""
+    arr = _positive(value, name)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be one number, got an array of shape {arr.shape}")
+    return float(arr)
+
+
+def _pair(a: ArrayLike, b: ArrayLike, names: str) -> tuple[FloatArray, FloatArray]:
+    """Two positive arrays that broadcast together (one value, or one per entry)."""
+    na, nb = names.split(",")
+    x, y = _positive(a, na), _positive(b, nb)
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise ValueError(f"{na} has shape {x.shape} and {nb} {y.shape}: give one value, or one per "
+                         "entry of the other") from None
+    return x, y
+
+
 def flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
     """Training compute ``C = 6 N D`` (FLOP)."""
-    return np.asarray(6.0 * _positive(N, "N") * _positive(D, "D"))
+    n, d = _pair(N, D, "N,D")
+    return np.asarray(6.0 * n * d)
 
 
 def tokens_for(C: ArrayLike, N: ArrayLike) -> FloatArray:
     """Tokens a budget C buys for a model of N parameters: ``C / (6 N)``."""
-    return np.asarray(_positive(C, "C") / (6.0 * _positive(N, "N")))
+    c, n = _pair(C, N, "C,N")
+    return np.asarray(c / (6.0 * n))
 
 
 def params_for(C: ArrayLike, D: ArrayLike) -> FloatArray:
     """Parameters a budget C allows when training on D tokens: ``C / (6 D)``."""
-    return np.asarray(_positive(C, "C") / (6.0 * _positive(D, "D")))
+    c, d = _pair(C, D, "C,D")
+    return np.asarray(c / (6.0 * d))
 
 
 @dataclass(frozen=True)
@@ -136,7 +159,7 @@ def rule_allocation(
     """The split with a fixed ratio ``D = k N``: ``N = sqrt(C / (6 k))`` (``a = b = 1/2``).
     With ``params``, ``loss`` is that law's loss at the split."""
     c = _positive(C, "C")
-    k = float(_positive(tokens_per_param, "tokens_per_param"))
+    k = _one(tokens_per_param, "tokens_per_param")
     N = np.sqrt(c / (6.0 * k))
     D = k * N
     loss = as_law(params).loss(N, D) if params is not None else np.full(c.shape, np.nan)
@@ -260,8 +283,8 @@ def training_verdict(
             name, N, D = row
         except (TypeError, ValueError):
             raise ValueError(f"rows[{i}] must be (name, N, D), got {row!r}") from None
-        Nf = float(_positive(N, f"N of {name!r}"))
-        Df = float(_positive(D, f"D of {name!r}"))
+        Nf = _one(N, f"N of {name!r}")
+        Df = _one(D, f"D of {name!r}")
         C = 6.0 * Nf * Df
         opt = optimal_allocation(C, law)
         rule = rule_allocation(C, tokens_per_param)
