@@ -240,3 +240,26 @@ def test_bad_curves_are_named() -> None:
         em.task_ladder(["t"], N, D, [loss - 1.0], **good)
     with pytest.raises(ValueError, match=r"step2_metric\[0\]\[0\] = 70 is not an accuracy in \[0, 1\]"):
         em.task_ladder(["t"], N, D, [loss], **{**good, "step2_metric": [100 * np.linspace(0.7, 0.3, 8)]})
+
+
+def test_small_emergence_helpers_check_their_arrays() -> None:
+    """IndexError / numpy's messages / silent answers before: a NaN ranked last by
+    rank_correlation (0.383 for these data), mismatched arrays in hidden_progress and
+    sharpness, an unknown kind a KeyError, a window of 0 a broadcast error."""
+    with pytest.raises(ValueError, match=r"y must be finite; y has 1 non-finite value\(s\), the first at index 1"):
+        em.rank_correlation([1.0, 2.0, 3.0, 4.0], [1.0, np.nan, 2.0, 3.0])
+    with pytest.raises(ValueError, match="continuous has 2 values but x has 3"):
+        em.hidden_progress([1.0, 2.0, 3.0], [0.0, 0.0, 1.0], [3.0, 2.0], threshold=0.5)
+    with pytest.raises(ValueError, match=r"thresholded must be a non-empty 1-D array, got shape \(0,\)"):
+        em.hidden_progress([1.0], [], [1.0], threshold=0.5)
+    with pytest.raises(ValueError, match="y has 2 values but x has 3"):
+        em.sharpness([1e6, 1e7, 1e8], [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"kinds must be 'bounded' or 'loss', got \{'foo': 'weird'\}"):
+        em.metric_choice(np.logspace(6, 9, 8), {"foo": np.linspace(0, 1, 8)}, kinds={"foo": "weird"})
+    with pytest.raises(ValueError, match=r"n \(the window\) must be an integer >= 1, got 0"):
+        em.moving_average([1.0, 2.0], 0)
+    import scalingfit
+
+    r = scalingfit.fit_batch("power_law", np.logspace(6, 9, 8), 5 * np.logspace(6, 9, 8) ** -0.1, [0, 8])
+    with pytest.raises(ValueError, match="power_law has no parameter 'zz'; it has A, alpha"):
+        r.params("zz")

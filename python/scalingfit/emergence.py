@@ -302,6 +302,19 @@ def _sigmoid_starts(u: FloatArray, y: FloatArray, floor: Optional[float], ceil: 
     return np.asarray(rows, dtype=np.float64)
 
 
+def _columns(**arrays: ArrayLike) -> list[FloatArray]:
+    """Named 1-D arrays of one length, non-empty and finite (the first bad value named)."""
+    out = [np.asarray(v, dtype=np.float64) for v in arrays.values()]
+    names = list(arrays)
+    for name, a in zip(names, out):
+        if a.ndim != 1 or a.size == 0:
+            raise ValueError(f"{name} must be a non-empty 1-D array, got shape {a.shape}")
+        if a.shape != out[0].shape:
+            raise ValueError(f"{name} has {a.size} values but {names[0]} has {out[0].size}")
+        _validate.check_finite(a, name)
+    return out
+
+
 def sharpness(x: ArrayLike, y: ArrayLike, *, log_x: bool = True, log_y: bool = False) -> float:
     """How sudden a trend looks: the steepest change between neighbouring scales divided by
     the average change, ``max_i |Δy_i| / Δu_i`` over ``Σ|Δy_i| / Σ Δu_i`` (``u = log10 x``).
@@ -314,7 +327,9 @@ def sharpness(x: ArrayLike, y: ArrayLike, *, log_x: bool = True, log_y: bool = F
     >>> sharpness(x, [1.0, 2.0, 3.0, 4.0, 5.0]), sharpness(x, [0, 0, 0, 1.0, 1.0])
     (1.0, 4.0)
     """
-    xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    xa, ya = _columns(x=x, y=y)
+    if log_x:
+        _validate.check_positive(xa, "x", "log_x=True")
     u = np.log10(xa) if log_x else xa
     if log_y:
         if np.any(ya <= 0):
@@ -342,10 +357,9 @@ def hidden_progress(
     >>> hidden_progress(x, [0, 0, 0, 0.5, 0.9], [10.0, 8.0, 6.0, 5.0, 4.0], threshold=0.01)
     0.6666666666666666
     """
-    xa = np.asarray(x, dtype=np.float64)
+    xa, t, c = _columns(x=x, thresholded=thresholded, continuous=continuous)
     order = np.argsort(xa, kind="mergesort")
-    t = np.asarray(thresholded, dtype=np.float64)[order]
-    c = np.asarray(continuous, dtype=np.float64)[order]
+    t, c = t[order], c[order]
     total = c[-1] - c[0]
     if total == 0:
         return float("nan")
@@ -371,7 +385,7 @@ def rank_correlation(x: ArrayLike, y: ArrayLike) -> float:
         sums = np.bincount(inv, weights=r)
         return np.asarray(sums[inv] / counts[inv])
 
-    xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    xa, ya = _columns(x=x, y=y)  # a NaN's rank is not defined (it was ranked last)
     rx, ry = ranks(xa), ranks(ya)
     return float(np.corrcoef(rx, ry)[0, 1])
 
@@ -644,6 +658,9 @@ def metric_choice(
     if not 4 <= nf < n:
         raise ValueError(f"n_fit must be in [4, {n - 1}] for {n} scales, got {nf}")
     kinds_all = {**METRIC_KINDS, **(kinds or {})}
+    odd = {k: v for k, v in kinds_all.items() if v not in ("bounded", "loss")}
+    if odd:
+        raise ValueError(f"kinds must be 'bounded' or 'loss', got {odd}")
     vals = {}
     for name, v in metrics.items():
         a = np.asarray(v, dtype=np.float64).ravel()
@@ -849,6 +866,9 @@ def moving_average(a: ArrayLike, n: int) -> FloatArray:
     >>> moving_average([1.0, 2.0, 3.0, 4.0], 2).tolist()
     [1.0, 1.5, 2.5, 3.5]
     """
+    if int(n) != n or n < 1:
+        raise ValueError(f"n (the window) must be an integer >= 1, got {n!r}")
+    n = int(n)
     x = np.asarray(a, dtype=np.float64)
     c = np.cumsum(x)
     out = c.copy()

@@ -130,6 +130,8 @@ class BatchResult:
 
     def params(self, name: str) -> FloatArray:
         """One parameter across items."""
+        if name not in self.param_names:
+            raise ValueError(f"{self.model} has no parameter {name!r}; it has {', '.join(self.param_names)}")
         return self.x[:, self.param_names.index(name)]
 
     def best_index(self) -> IntArray:
