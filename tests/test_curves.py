@@ -220,3 +220,96 @@ def test_resampled_predictions_equal_independent_multistart_fits_of_each_resampl
             vals.append(E + A * (c.step[-1] + x0) ** -alpha)
         want = _resample.percentile_interval(np.array(vals), level)
         np.testing.assert_allclose(got.interval[j], want, rtol=1e-7)
+
+
+def _cosine_curve(**kw) -> cu.Curve:
+    step = np.arange(200, 20001, 200.0)
+    lr = cu.cosine_schedule(step, peak=1e-3, warmup=1000, total=20000)
+    S1, S2 = cu.lr_areas(step, lr)
+    loss = (2.5 + (S1 / 1e3) ** -0.5) * (1 - 0.05 * S2)
+    return cu.Curve(**{**dict(name="c", step=step, tokens=step * 1e6, loss=loss, lr=lr, N=1e8), **kw})
+
+
+def _with(a: np.ndarray, i: int, v: float) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a[i] = v
+    return a
+
+
+def test_curve_names_the_field_and_first_bad_index() -> None:
+    c = _cosine_curve()
+    with pytest.raises(ValueError, match=r"curve 'c': step must be finite.*index 3: nan"):
+        _cosine_curve(step=_with(c.step, 3, np.nan))
+    with pytest.raises(ValueError, match=r"curve 'c': loss must be finite.*index 20: nan"):
+        _cosine_curve(loss=_with(c.loss, 20, np.nan))
+    with pytest.raises(ValueError, match=r"curve 'c': loss must be finite.*index 99: inf"):
+        _cosine_curve(loss=_with(c.loss, 99, np.inf))
+    with pytest.raises(ValueError, match=r"curve 'c': loss must be > 0.*index 5: -1.0"):
+        _cosine_curve(loss=_with(c.loss, 5, -1.0))
+    with pytest.raises(ValueError, match=r"curve 'c': tokens must be > 0.*index 0: 0.0"):
+        _cosine_curve(tokens=_with(c.tokens, 0, 0.0))
+    with pytest.raises(ValueError, match=r"curve 'c': tokens must be strictly increasing; tokens\[1\]"):
+        _cosine_curve(tokens=c.tokens[::-1])
+    with pytest.raises(ValueError, match=r"curve 'c': step must be strictly increasing; step\[4\]"):
+        _cosine_curve(step=_with(c.step, 4, 1.0))
+    with pytest.raises(ValueError, match=r"curve 'c': lr must be finite.*index 7: nan"):
+        _cosine_curve(lr=_with(c.lr, 7, np.nan))
+    with pytest.raises(ValueError, match=r"curve 'c': N must be finite and > 0.*-5"):
+        _cosine_curve(N=-5.0)
+    with pytest.raises(ValueError, match=r"curve 'c': loss must have one value per step, shape \(100,\), got shape \(100, 2\)"):
+        _cosine_curve(loss=np.c_[c.loss, c.loss])
+    # the prediction never sees them: a NaN loss in the window was a silent NaN run (status -3)
+    with pytest.raises(ValueError, match=r"loss must be finite.*index 20"):
+        cu.predict_final_loss([_cosine_curve(loss=_with(c.loss, 20, np.nan))], 0.3)
+
+
+def test_predict_final_loss_names_the_bad_argument() -> None:
+    c = _cosine_curve()
+    for bad in (np.nan, 5.0, -0.1):
+        with pytest.raises(ValueError, match=r"annealing \(the coefficient C of 1 - C·S2\) must be finite and in \[0, 1\)"):
+            cu.predict_final_loss([c], 0.3, annealing=bad)
+    with pytest.raises(ValueError, match="annealing must be a number, 'fit' or an AnnealingCalibration, got None"):
+        cu.predict_final_loss([c], 0.3, annealing=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n_resamples must be a non-negative integer, got -1"):
+        cu.predict_final_loss([c], 0.3, n_resamples=-1)
+    with pytest.raises(ValueError, match=r"level must be in \(0, 1\) \(e.g. 0.95 for a 95% interval\), got 2"):
+        cu.predict_final_loss([c], 0.3, level=2)
+    # a window with too few checkpoints for the model in every curve: not "pass p0"
+    with pytest.raises(ValueError, match=r"too few checkpoints .*saturating_power_law has 3 parameters.*raise fraction"):
+        cu.predict_final_loss([c, _cosine_curve(name="d")], 0.02)
+
+
+def test_lr_areas_refuses_steps_in_tokens_and_names_bad_inputs() -> None:
+    step = np.arange(200, 20001, 200.0)
+    lr = cu.cosine_schedule(step, peak=1e-3, warmup=1000, total=20000)
+    with pytest.raises(ValueError, match=r"steps\[-1\] = 1e\+12 is more than MAX_LR_STEPS.*tokens"):
+        cu.lr_areas([1.0, 1e12], [1e-3, 1e-4])
+    with pytest.raises(ValueError, match=r"steps must be finite.*index 99: inf"):
+        cu.lr_areas(_with(step, -1, np.inf), lr)
+    with pytest.raises(ValueError, match=r"lr_per_step must be a 1-D array of at least 20001 learning rates.*got shape \(\)"):
+        cu.lr_areas(step, lr_per_step=1.0)
+    with pytest.raises(ValueError, match=r"lr_per_step must be finite.*index 0: nan"):
+        cu.lr_areas(step, lr_per_step=np.full(20001, np.nan))
+    with pytest.raises(ValueError, match="peak must be finite and > 0, got nan"):
+        cu.lr_areas(step, lr, peak=np.nan)
+    # a curve whose steps are tokens: named, instead of a MemoryError of 1.46 TiB
+    c = _cosine_curve(step=step * 1e7, lr=cu.cosine_schedule(step * 1e7, peak=1e-3, warmup=1e10, total=2e11))
+    with pytest.raises(ValueError, match=r"curve 'c': steps\[-1\] = 2e\+11 is more than MAX_LR_STEPS"):
+        cu.predict_final_loss([c], 0.3)
+
+
+def test_checks_and_calibration_of_short_or_no_curves_are_clear() -> None:
+    c = _cosine_curve()
+    short = _cosine_curve(name="short", step=c.step[:3], tokens=c.tokens[:3], loss=c.loss[:3], lr=c.lr[:3])
+    with pytest.raises(ValueError, match=r"curve 'short' has 1 checkpoint\(s\) after warm-up: checking it "
+                                         r"\(lr_annealing, 4 parameters\) needs at least 5"):
+        cu.check_curves([c, short])
+    with pytest.raises(ValueError, match="no curves to check"):
+        cu.check_curves([])
+    with pytest.raises(ValueError, match=r"curve 'short' has 1 checkpoint\(s\) after warm-up: calibrating C"):
+        cu.calibrate_annealing([short])
+    with pytest.raises(ValueError, match="no curves"):
+        cu.calibrate_annealing([])
+    p = cu.predict_final_loss([c], 0.3)
+    with pytest.raises(IndexError, match=r"j = 5 is not a run of this prediction: j must be in 0\.\.0 \(1 runs\)"):
+        p.predict_curve(c, 5)

@@ -123,3 +123,78 @@ def test_accuracy_vs_inference_compute() -> None:
     lo, hi = fit.interval("k")
     assert lo <= 0.9 <= hi
     assert np.exp(fit.params["log_x0"]) == pytest.approx(3e14, rel=0.1)
+
+
+def _two_fits() -> list[tt.CoverageFit]:
+    k = np.arange(1, 201)
+    return tt.fit_coverage([k, k], [np.exp(-0.5 * k ** -0.2), np.exp(-1.2 * k ** -0.35)])
+
+
+def test_choose_model_validates_its_arguments_and_saturates_samples() -> None:
+    fits = _two_fits()
+    N = [70e9, 7e9]
+    with pytest.raises(ValueError, match=r"N must be > 0.*index 0: 0.0"):
+        tt.choose_model(fits, [0.0, 7e9], [1.4e13], 100)
+    with pytest.raises(ValueError, match=r"N must be > 0.*index 0: -70000000000.0"):
+        tt.choose_model(fits, [-70e9, 7e9], [1.4e13], 100)
+    with pytest.raises(ValueError, match=r"N must be finite.*index 1: nan"):
+        tt.choose_model(fits, [70e9, np.nan], [1.4e13], 100)
+    for b in (np.nan, np.inf):
+        with pytest.raises(ValueError, match=r"budget must be finite.*index 0"):
+            tt.choose_model(fits, N, [b], 100)
+    with pytest.raises(ValueError, match=r"budget must be a number or a 1-D array.*\(1, 2\)"):
+        tt.choose_model(fits, N, [[1.4e13, 1e15]], 100)
+    with pytest.raises(ValueError, match="tokens_per_sample must be finite and > 0, got nan"):
+        tt.choose_model(fits, N, [1.4e13], np.nan)
+    with pytest.raises(ValueError, match="no coverage fits"):
+        tt.choose_model([], [], [1.4e13], 100)
+    huge = tt.choose_model(fits, N, [1e40], 100)  # int64 overflowed to -2^63 ("unaffordable")
+    assert huge.samples.tolist() == [[tt.MAX_SAMPLES, tt.MAX_SAMPLES]] and huge.best[0] in (0, 1)
+
+
+def test_coverage_and_pass_at_k_refuse_bad_counts_and_absurd_sizes() -> None:
+    with pytest.raises(ValueError, match=r"c must be integers.*; c\[0\] = 1.7"):
+        tt.coverage_curve(4, [1.7, 1])
+    with pytest.raises(ValueError, match=r"c must be integers.*; c\[0\] = nan"):
+        tt.coverage_curve(4, [np.nan, 1])
+    with pytest.raises(ValueError, match=r"c must be a non-empty 1-D array"):
+        tt.coverage_curve(4, [])
+    with pytest.raises(ValueError, match=r"ks must be integers.*; ks\[0\] = 1.5"):
+        tt.coverage_curve(4, [1, 2], [1.5])
+    with pytest.raises(ValueError, match=r"n must be integers.*; n = inf"):
+        tt.pass_at_k(np.inf, 1, 1)
+    with pytest.raises(ValueError, match=r"more than MAX_COVERAGE_TABLE"):
+        tt.coverage_curve(10**6, np.arange(60), [10**6])
+    # C(n-c, k)/C(n, k) with k = 1 factor, not c = 1e11 of them (745 GiB)
+    assert float(tt.pass_at_k(10**12, 10**11, 1)) == pytest.approx(0.1, rel=1e-12)
+    with pytest.raises(ValueError, match=r"more than MAX_PRODUCT_TERMS"):
+        tt.pass_at_k(10**12, 10**11, 10**11)
+
+
+def test_beta_coverage_and_fit_coverage_name_bad_values() -> None:
+    with pytest.raises(ValueError, match="a must be finite and > 0, got -1.0"):
+        tt.beta_coverage(1, -1.0, 3.0)
+    with pytest.raises(ValueError, match="b must be finite and > 0, got 0.0"):
+        tt.beta_coverage(1, 2.0, 0.0)
+    with pytest.raises(ValueError, match=r"k must be >= 0.*index 1: -5.0"):
+        tt.beta_coverage([1, -5], 2.0, 3.0)
+    k = np.arange(1, 101.0)
+    cov = np.exp(-2.0 * k ** -0.4)
+    with pytest.raises(ValueError, match=r"coverages\[0\] must be finite.*index 3: nan"):
+        tt.fit_coverage([k], [_set(cov, 3, np.nan)])
+    for bad in (1.5, -0.2):
+        with pytest.raises(ValueError, match=rf"coverages\[0\] must be in \[0, 1\].*index 3: {bad}"):
+            tt.fit_coverage([k], [_set(cov, 3, bad)])
+    with pytest.raises(ValueError, match=r"xs\[0\] must be > 0.*index 0: 0.0"):
+        tt.fit_coverage([_set(k, 0, 0.0)], [cov])
+    with pytest.raises(ValueError, match=r"curve 0: x and coverage must be 1-D"):
+        tt.fit_coverage(np.vstack([k, k]), np.vstack([cov, cov]))
+    # exactly 0 and 1 are still dropped, as documented
+    fit, = tt.fit_coverage([k], [_set(_set(cov, 0, 0.0), 99, 1.0)])
+    assert (fit.a, fit.b) == (pytest.approx(2.0, rel=1e-6), pytest.approx(0.4, rel=1e-6))
+
+
+def _set(a: np.ndarray, i: int, v: float) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a[i] = v
+    return a

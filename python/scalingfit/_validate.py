@@ -62,6 +62,23 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
         )
 
 
+def check_nonnegative(arr: FloatArray, name: str) -> None:
+    bad = arr < 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name} must be >= 0; {name} has {int(bad.sum())} negative value(s), "
+                         f"the first at index {i}: {float(arr[i])!r}")
+
+
+def check_increasing(arr: FloatArray, name: str) -> None:
+    """``arr`` (1-D, finite) strictly increasing; names the first index that is not."""
+    bad = np.diff(arr) <= 0
+    if bad.any():
+        i = int(np.argmax(bad)) + 1
+        raise ValueError(f"{name} must be strictly increasing; {name}[{i}] = {float(arr[i])!r} "
+                         f"<= {name}[{i - 1}] = {float(arr[i - 1])!r}")
+
+
 def as_inputs(x: Any, model: AnyModel, name: str = "x") -> FloatArray:
     """Model inputs as an (n, n_inputs) C-contiguous float64 array.
 

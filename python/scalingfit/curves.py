@@ -40,8 +40,10 @@ calibration; see :func:`predict_final_loss`).
 
 from __future__ import annotations
 
+import operator
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Optional, Union
@@ -50,7 +52,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._resample import LawFit, fit_many, percentile_interval, resample_weights, table
+from ._validate import (
+    as_float_array,
+    check_finite,
+    check_increasing,
+    check_nonnegative,
+    check_positive,
+)
 from ._warnings import DataWarning
+from .bootstrap import _check_level
+from .models import get as get_model
+from .planning._common import check_positive as check_positive_scalar
 
 FloatArray = NDArray[np.float64]
 
@@ -61,6 +73,22 @@ DEFAULT_ANNEALING = 0.048
 
 DEFAULT_DECAY = 0.999
 """λ of the annealing momentum (Tissue et al. use 0.999 per step)."""
+
+MAX_LR_STEPS = 100_000_000
+"""Largest last step :func:`lr_areas` accepts. The areas are sums over every optimizer step, so
+they take one float per step (about 5 GB of work arrays at this limit); a longer "run" almost
+always means steps were given in tokens."""
+
+
+# ----------------------------------------------------------------------------- checks
+@contextmanager
+def _named(where: str) -> Iterator[None]:
+    """Prefix ``where`` (e.g. the curve's name) to the ValueErrors raised inside."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
 
 
 # ----------------------------------------------------------------------------- schedules
@@ -108,12 +136,13 @@ def lr_areas(
     Parameters
     ----------
     steps : array (n,)
-        Checkpoint steps (increasing).
+        Checkpoint steps (optimizer steps, >= 0, strictly increasing, the last at most
+        :data:`MAX_LR_STEPS`).
     lr : array (n,), optional
         Learning rate at each checkpoint; the schedule between checkpoints is interpolated
         linearly (from 0 at step 0 if the first checkpoint is later).
-    lr_per_step : array, optional
-        The learning rate at every step 0..steps[-1] (overrides ``lr``).
+    lr_per_step : array (m,), optional
+        The learning rate at every step 0..steps[-1] (``m > steps[-1]``; overrides ``lr``).
     decay : float
         λ of the annealing momentum.
     peak : float, optional
@@ -126,23 +155,36 @@ def lr_areas(
         decay starts, approaching ``1 - η_final/η_peak`` once the decay is long past). Learning
         rate increases (warm-up) do not count in S2.
     """
-    st = np.asarray(steps, dtype=np.float64)
-    if st.ndim != 1 or st.size == 0 or np.any(np.diff(st) <= 0) or st[0] < 0:
-        raise ValueError("steps must be a non-empty, strictly increasing array of steps >= 0")
+    st = as_float_array(steps, "steps")
+    if st.ndim != 1 or st.size == 0:
+        raise ValueError(f"steps must be a non-empty 1-D array, got shape {st.shape}")
+    check_finite(st, "steps")
+    check_increasing(st, "steps")
+    if st[0] < 0:
+        raise ValueError(f"steps must be >= 0, got steps[0] = {float(st[0])!r}")
+    if st[-1] > MAX_LR_STEPS:
+        raise ValueError(
+            f"steps[-1] = {float(st[-1]):.4g} is more than MAX_LR_STEPS = {MAX_LR_STEPS:.0e}: the "
+            f"learning-rate areas take one value per optimizer step; are these steps given in tokens?")
     if not 0.0 < decay < 1.0:
         raise ValueError(f"decay must be in (0, 1), got {decay!r}")
+    if peak is not None:
+        check_positive_scalar("peak", peak)
     last = int(np.ceil(st[-1]))
     if lr_per_step is not None:
-        eta = np.asarray(lr_per_step, dtype=np.float64)
-        if eta.shape[0] < last + 1:
-            raise ValueError(f"lr_per_step needs {last + 1} entries (steps 0..{last}), got {eta.shape[0]}")
+        eta = as_float_array(lr_per_step, "lr_per_step")
+        if eta.ndim != 1 or eta.shape[0] < last + 1:
+            raise ValueError(f"lr_per_step must be a 1-D array of at least {last + 1} learning rates "
+                             f"(steps 0..{last}), got shape {eta.shape}")
         eta = eta[: last + 1]
+        check_finite(eta, "lr_per_step")
+        check_nonnegative(eta, "lr_per_step")
     elif lr is not None:
-        lra = np.asarray(lr, dtype=np.float64)
+        lra = as_float_array(lr, "lr")
         if lra.shape != st.shape:
-            raise ValueError(f"lr has {lra.shape[0]} values for {st.shape[0]} checkpoints")
-        if not np.all(np.isfinite(lra)):
-            raise ValueError("lr must be finite at every checkpoint")
+            raise ValueError(f"lr has shape {lra.shape} but there are {st.shape[0]} checkpoints (one lr each)")
+        check_finite(lra, "lr")
+        check_nonnegative(lra, "lr")
         xs, ys = (st, lra) if st[0] == 0 else (np.r_[0.0, st], np.r_[0.0, lra])
         eta = np.interp(np.arange(last + 1, dtype=np.float64), xs, ys)
     else:
@@ -172,11 +214,17 @@ class Curve:
     ----------
     name : str
     step, tokens, loss : arrays (n,)
-        Checkpoints in increasing order of step.
+        Checkpoints (n >= 2): steps and tokens finite, > 0 and strictly increasing; loss
+        finite and > 0.
     lr : array (n,), optional
-        Learning rate at each checkpoint (for the schedule-aware model).
+        Learning rate at each checkpoint (for the schedule-aware model; finite, >= 0).
     N : float, optional
-        Parameters (for Kaplan's L(N, S)).
+        Parameters (for Kaplan's L(N, S); finite, > 0).
+
+    Raises
+    ------
+    ValueError
+        Naming the curve, the field and the first offending index.
     """
 
     name: str
@@ -187,13 +235,31 @@ class Curve:
     N: Optional[float] = None
 
     def __post_init__(self) -> None:
-        for a in ("step", "tokens", "loss") + (("lr",) if self.lr is not None else ()):
-            object.__setattr__(self, a, np.asarray(getattr(self, a), dtype=np.float64))
+        where = f"curve {self.name!r}"
+        names = ("step", "tokens", "loss") + (("lr",) if self.lr is not None else ())
+        for a in names:
+            object.__setattr__(self, a, as_float_array(getattr(self, a), f"{where}: {a}"))
+        if self.step.ndim != 1 or self.step.shape[0] < 2:
+            raise ValueError(f"{where}: step must be 1-D with at least 2 checkpoints, got shape {self.step.shape}")
         n = self.step.shape[0]
-        if self.tokens.shape != (n,) or self.loss.shape != (n,) or (self.lr is not None and self.lr.shape != (n,)):
-            raise ValueError(f"curve {self.name!r}: step, tokens, loss (and lr) need the same length")
-        if n < 2 or np.any(np.diff(self.step) <= 0):
-            raise ValueError(f"curve {self.name!r}: steps must be strictly increasing (>= 2 checkpoints)")
+        for a in names[1:]:
+            if getattr(self, a).shape != (n,):
+                raise ValueError(f"{where}: {a} must have one value per step, shape ({n},), "
+                                 f"got shape {getattr(self, a).shape}")
+        with _named(where):
+            for a, why in (("step", "optimizer steps"), ("tokens", "tokens seen"), ("loss", "a loss")):
+                check_finite(getattr(self, a), a)
+                check_positive(getattr(self, a), a, why)
+            check_increasing(self.step, "step")
+            check_increasing(self.tokens, "tokens")
+            if self.lr is not None:
+                check_finite(self.lr, "lr")
+                check_nonnegative(self.lr, "lr")
+            if self.N is not None:
+                try:
+                    check_positive_scalar("N", float(self.N))
+                except (TypeError, ValueError):
+                    raise ValueError(f"N must be finite and > 0 (parameters), got {self.N!r}") from None
 
     def window(self, fraction: float, start: float = 0.0) -> NDArray[np.bool_]:
         """Checkpoints with ``start·T <= tokens <= fraction·T`` (T the run's final tokens)."""
@@ -205,6 +271,14 @@ class Curve:
         if self.lr is None:
             return np.ones(self.step.shape[0], dtype=bool)
         return np.asarray(self.step >= self.step[int(np.argmax(self.lr >= 0.999 * np.max(self.lr)))])
+
+
+def _areas(cv: Curve, decay: float) -> tuple[FloatArray, FloatArray]:
+    """:func:`lr_areas` at a curve's checkpoints, errors naming the curve."""
+    with _named(f"curve {cv.name!r}"):
+        if cv.lr is None:
+            raise ValueError("no learning rate: the learning-rate areas need lr")
+        return lr_areas(cv.step, cv.lr, decay=decay)
 
 
 METHODS = ("lr_annealing", "power_law", "learning_curve")
@@ -255,6 +329,9 @@ class FinalLossPrediction:
 
     def predict_curve(self, curve: Curve, j: int) -> FloatArray:
         """Run ``j``'s fitted law at every checkpoint of ``curve`` (its whole length)."""
+        n = len(self.fits)
+        if not 0 <= operator.index(j) < n:
+            raise IndexError(f"j = {j!r} is not a run of this prediction: j must be in 0..{n - 1} ({n} runs)")
         law = self.fits[j]
         if not np.isfinite(law.x).all():
             return np.full(curve.step.shape[0], np.nan)
@@ -264,7 +341,7 @@ class FinalLossPrediction:
             return law.predict(curve.step)
         if self.method == "kaplan_ns":
             return law.predict((np.full(curve.step.shape[0], float(curve.N)), curve.step))  # type: ignore[arg-type]
-        S1, S2 = lr_areas(curve.step, curve.lr, decay=self.decay)
+        S1, S2 = _areas(curve, self.decay)
         if law.model == "lr_annealing":
             return law.predict(np.column_stack([S1, S2]))
         c = float(self.annealing) if self.annealing is not None else 0.0
@@ -337,6 +414,18 @@ def _warm_fits(model: str, xs: list[Any], ys: list[Any], ws: list[Any], centers:
     return out
 
 
+def _annealing_value(annealing: object) -> float:
+    """A fixed annealing coefficient: finite and in [0, 1), so that ``1 - C·S2 > 0`` (S2 < 1
+    for a schedule that decays once)."""
+    try:
+        c = float(annealing)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"annealing must be a number, 'fit' or an AnnealingCalibration, got {annealing!r}") from None
+    if not (np.isfinite(c) and 0.0 <= c < 1.0):
+        raise ValueError(f"annealing (the coefficient C of 1 - C·S2) must be finite and in [0, 1), got {annealing!r}")
+    return c
+
+
 def predict_final_loss(
     curves: Sequence[Curve],
     fraction: float,
@@ -369,17 +458,19 @@ def predict_final_loss(
         ``lr``); ``"power_law"``: ``E + A·T^-a`` in tokens; ``"learning_curve"``:
         ``E + A·(s + s0)^-alpha`` in steps.
     annealing : float, "fit" or AnnealingCalibration
-        The coefficient C of ``lr_annealing``: a fixed value (default: calibrated on the OLMo
-        ladder), ``"fit"`` (free, per run: only sensible once the window covers part of the
+        The coefficient C of ``lr_annealing``: a fixed value in [0, 1) (default: calibrated on
+        the OLMo ladder), ``"fit"`` (free, per run: only sensible once the window covers part of the
         decay), or a calibration from :func:`calibrate_annealing`, whose per-run spread is
         propagated into the interval (each resample draws one calibrated value).
     skip_warmup : bool
         Drop checkpoints before the learning-rate peak (when ``lr`` is known).
     min_points : int
-        Curves with fewer checkpoints in the window are not fitted (NaN prediction, status -3,
-        one ``DataWarning`` naming them).
+        Curves with fewer checkpoints in the window (or fewer than the model's parameters) are
+        not fitted (NaN prediction, status -3, one ``DataWarning`` naming them); a ValueError
+        if that leaves no curve.
     n_resamples, seed, level :
-        Bootstrap over checkpoints (0: delta-method intervals from the Gauss–Newton covariance).
+        Bootstrap over checkpoints (0: delta-method intervals from the Gauss–Newton covariance);
+        ``n_resamples`` a non-negative integer, ``level`` in (0, 1).
     spike_z : float
         Fitted checkpoints that jump above their neighbours (relative to the fit) by more than
         ``spike_z`` robust standard deviations and by more than ``min_jump`` (relative) are
@@ -415,29 +506,43 @@ def predict_final_loss(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not curves:
         raise ValueError("no curves")
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"decay must be in (0, 1), got {decay!r}")
+    _check_level(level)
+    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 0:
+        raise ValueError(f"n_resamples must be a non-negative integer, got {n_resamples!r}")
     calib: Optional[AnnealingCalibration] = annealing if isinstance(annealing, AnnealingCalibration) else None
     free_c = isinstance(annealing, str)
     if free_c and annealing != "fit":
         raise ValueError(f"annealing must be a number, 'fit' or an AnnealingCalibration, got {annealing!r}")
-    c_point = calib.C if calib is not None else (None if free_c else float(annealing))  # type: ignore[arg-type]
+    c_point = calib.C if calib is not None else (None if free_c else _annealing_value(annealing))
+    if calib is not None and not np.isfinite(calib.C):
+        raise ValueError(f"annealing: the calibration has no finite C (its fits failed), got C = {calib.C!r}")
     if method == "lr_annealing" and any(c.lr is None for c in curves):
         missing = [c.name for c in curves if c.lr is None]
         raise ValueError(f"method 'lr_annealing' needs the learning rate of every curve; missing for {missing}")
+    model = {"power_law": "saturating_power_law", "learning_curve": "learning_curve",
+             "lr_annealing": "lr_annealing" if free_c else "saturating_power_law"}[method]
+    n_params = get_model(model).n_params
+    need = max(int(min_points), n_params)  # fewer points than parameters cannot be fitted
 
     R = int(n_resamples)
     rng_c = np.random.default_rng(np.random.SeedSequence([int(seed), 10**6]))
     c_draws = None
     if calib is not None and R:
         c_draws = rng_c.choice(calib.per_run[np.isfinite(calib.per_run)], size=R, replace=True)
+    c_max = None if c_point is None else max(c_point, float(np.max(c_draws)) if c_draws is not None else c_point)
 
     xs, ys, ws, sel_idx, targets, actual, n_pts = [], [], [], [], [], [], []
     short: list[str] = []
+    in_window: list[int] = []
     rep_xs, rep_ys, rep_ws, rep_of = [], [], [], []
     for j, cv in enumerate(curves):
         sel = cv.window(fraction, start_fraction)
         if skip_warmup:
             sel = sel & cv.after_warmup()
-        if sel.sum() < min_points:
+        in_window.append(int(sel.sum()))
+        if sel.sum() < need:
             short.append(cv.name)
             sel[:] = False  # not fitted: NaN prediction, status -3
         idx = np.flatnonzero(sel)
@@ -445,9 +550,13 @@ def predict_final_loss(
         actual.append(float(cv.loss[-1]))
         n_pts.append(idx.size)
         if method == "lr_annealing":
-            S1, S2 = lr_areas(cv.step, cv.lr, decay=decay)
+            S1, S2 = _areas(cv, decay)
             x = np.column_stack([S1[idx], S2[idx]]) if free_c else S1[idx]
             targets.append((S1[-1], S2[-1]))
+            if c_max is not None and np.any(c_max * S2 >= 1.0):
+                i = int(np.argmax(c_max * S2 >= 1.0))
+                raise ValueError(f"curve {cv.name!r}: 1 - C·S2 must stay > 0, but C = {c_max:.4g} and S2 "
+                                 f"reaches {float(S2[i]):.4g} at index {i}")
         elif method == "power_law":
             x = cv.tokens[idx]
             targets.append((cv.tokens[-1], 0.0))
@@ -472,11 +581,17 @@ def predict_final_loss(
                 else:
                     rep_xs.append(x); rep_ys.append(y); rep_ws.append(counts[r])
                 rep_of.append(j)
+    where = "(after warm-up) " if skip_warmup else ""
+    if len(short) == len(curves):
+        best = int(np.argmax(in_window))
+        raise ValueError(
+            f"the fit window (tokens in [{start_fraction:.3g}, {fraction:.3g}] of each run's final "
+            f"tokens) has too few checkpoints {where}in every curve: at most {in_window[best]} "
+            f"({curves[best].name!r}), but {model} has {n_params} parameters and min_points is "
+            f"{min_points} (at least {need} needed); raise fraction")
     if short:
-        warnings.warn(f"{len(short)} curve(s) have fewer than {min_points} checkpoints (after warm-up) in "
+        warnings.warn(f"{len(short)} curve(s) have fewer than {need} checkpoints {where}in "
                       f"the first {fraction:.0%} and are not predicted: {short}", DataWarning, stacklevel=2)
-    model = {"power_law": "saturating_power_law", "learning_curve": "learning_curve",
-             "lr_annealing": "lr_annealing" if free_c else "saturating_power_law"}[method]
     n_run = len(curves)
     fit_kw: dict[str, Any] = dict(warn=False, level=level, bounds=_BOUNDS[model] if bounds is None else bounds)
     many = fit_many(model, xs, ys, weights=ws, **fit_kw)
@@ -561,6 +676,9 @@ def calibrate_annealing(
     """Fit ``(L0 + A·S1^-alpha)(1 - C·S2)`` to whole (finished) curves, one batch call for all
     runs, and return the median C with the per-run values.
 
+    Every curve needs a learning rate and at least 5 checkpoints (after warm-up); a ValueError
+    if none of the fits succeeds, a ``DataWarning`` naming the runs whose fit failed.
+
     >>> step = np.arange(100, 10001, 100.0)
     >>> lr = cosine_schedule(step, peak=1e-3, warmup=500, total=10000)
     >>> S1, S2 = lr_areas(step, lr)
@@ -568,16 +686,30 @@ def calibrate_annealing(
     >>> round(cal.C, 6)
     0.05
     """
+    if not curves:
+        raise ValueError("no curves")
+    need = get_model("lr_annealing").n_params + 1
     xs, ys = [], []
     for cv in curves:
         if cv.lr is None:
             raise ValueError(f"curve {cv.name!r} has no learning rate")
         sel = cv.after_warmup() if skip_warmup else np.ones(cv.step.shape[0], dtype=bool)
-        S1, S2 = lr_areas(cv.step, cv.lr, decay=decay)
+        if sel.sum() < need:
+            raise ValueError(f"curve {cv.name!r} has {int(sel.sum())} checkpoint(s)"
+                             f"{' after warm-up' if skip_warmup else ''}: calibrating C (lr_annealing, "
+                             f"{need - 1} parameters) needs at least {need}")
+        S1, S2 = _areas(cv, decay)
         xs.append(np.column_stack([S1[sel], S2[sel]]))
         ys.append(cv.loss[sel])
     many = fit_many("lr_annealing", xs, ys, warn=False)
     per_run = many.params[:, 3].copy()
+    failed = [c.name for c, v in zip(curves, per_run) if not np.isfinite(v)]
+    if len(failed) == len(curves):
+        raise ValueError(f"calibrate_annealing: the fit failed on every curve ({failed}; status "
+                         f"{many.status.tolist()}): no C")
+    if failed:
+        warnings.warn(f"calibrate_annealing: the fit failed on {len(failed)} curve(s) {failed} (per_run NaN); "
+                      f"C is the median over the other {len(curves) - len(failed)}", DataWarning, stacklevel=2)
     return AnnealingCalibration(C=float(np.nanmedian(per_run)), per_run=per_run,
                                 names=[c.name for c in curves], decay=decay,
                                 fits=[many.problem(j) for j in range(many.n_problems)])
@@ -592,6 +724,11 @@ def predict_final_loss_kaplan(
     ``fraction`` of every run of a sweep (one problem; resamples take whole runs), predicting
     each run's last checkpoint. Needs ``N`` on every curve.
     """
+    if not curves:
+        raise ValueError("no curves")
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    _check_level(level)
     if any(c.N is None for c in curves):
         raise ValueError("Kaplan's L(N, S) needs N on every curve")
     Ns, Ss, Ls, g, idxs = [], [], [], [], []
@@ -654,7 +791,8 @@ def check_curves(
     ``learning_curve`` otherwise, robustly (soft-L1 loss, so a spike does not bend the fit). A
     spike is a checkpoint that jumps above its neighbours (relative to the fit) by more than
     ``z`` robust standard deviations and by more than ``min_jump`` of the loss (evaluation
-    noise on a smooth curve has heavy tails; 1% keeps it out).
+    noise on a smooth curve has heavy tails; 1% keeps it out). Every curve needs at least 5
+    checkpoints after warm-up (a ValueError naming it otherwise).
 
     >>> step = np.arange(100, 5001, 100.0)
     >>> lr = cosine_schedule(step, peak=1e-3, warmup=300, total=5000)
@@ -664,12 +802,19 @@ def check_curves(
     >>> [(c.consistent, c.spikes.tolist()) for c in check_curves([Curve("ok", step, step, loss, lr), Curve("spike", step, step, spiky, lr)])]
     [(True, []), (False, [30])]
     """
+    if not curves:
+        raise ValueError("no curves to check")
     groups: dict[str, list[int]] = {"lr_annealing": [], "learning_curve": []}
     data: dict[int, tuple[FloatArray, FloatArray, NDArray[np.int64]]] = {}
     for j, cv in enumerate(curves):
         sel = np.flatnonzero(cv.after_warmup()).astype(np.int64)
+        model = "lr_annealing" if cv.lr is not None else "learning_curve"
+        need = get_model(model).n_params + 1
+        if sel.size < need:
+            raise ValueError(f"curve {cv.name!r} has {sel.size} checkpoint(s) after warm-up: checking it "
+                             f"({model}, {need - 1} parameters) needs at least {need}")
         if cv.lr is not None:
-            S1, S2 = lr_areas(cv.step, cv.lr, decay=decay)
+            S1, S2 = _areas(cv, decay)
             data[j] = (np.column_stack([S1[sel], S2[sel]]), cv.loss[sel], sel)
             groups["lr_annealing"].append(j)
         else:
@@ -696,7 +841,8 @@ def check_curves(
                 continue
             r = y - law.predict(x)
             res[j] = (float(np.sqrt(np.mean(r * r))), keep[_robust_spikes(r, z, y, min_jump)], law.success)
-    med = float(np.nanmedian([v[0] for v in res.values()]))
+    fitted = [v[0] for v in res.values() if np.isfinite(v[0])]
+    med = float(np.median(fitted)) if fitted else float("nan")  # no fit: none is consistent
     out = []
     for j, cv in enumerate(curves):
         rmse, spikes, ok = res[j]

@@ -28,8 +28,36 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._resample import LawFit, fit_many, table
+from ._validate import as_float_array, check_finite, check_nonnegative, check_positive
+from .planning._common import check_positive as check_positive_scalar
 
 FloatArray = NDArray[np.float64]
+
+MAX_PRODUCT_TERMS = 10**7
+"""Most factors :func:`pass_at_k` multiplies for one problem: ``c`` of them, or ``k`` when ``c``
+is larger than this (a ValueError when both are)."""
+
+MAX_COVERAGE_TABLE = 5 * 10**7
+"""Most entries (distinct values of c × largest k) of the table :func:`coverage_curve` builds
+(about 400 MB)."""
+
+MAX_SAMPLES = 10**18
+"""Samples per problem at which :func:`choose_model` saturates its sample counts (int64)."""
+
+
+def _as_integers(value: ArrayLike, name: str) -> NDArray[np.int64]:
+    """``value`` as int64, refusing non-numbers, NaN, inf, fractions and magnitudes past 2^62
+    (naming the first)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be integers, got {value!r}")
+    f = np.atleast_1d(arr.astype(np.float64))
+    bad = ~np.isfinite(f) | (f != np.round(f)) | (np.abs(f) > 2.0**62)
+    if bad.any():
+        i = np.unravel_index(int(np.argmax(bad)), f.shape)
+        at = f"[{', '.join(str(int(k)) for k in i)}]" if arr.ndim else ""
+        raise ValueError(f"{name} must be integers (at most 2^62); {name}{at} = {float(f[i])!r}")
+    return arr.astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- pass@k
@@ -39,19 +67,20 @@ def pass_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> FloatArray:
     ``1 - C(n-c, k)/C(n, k) = 1 - prod_{i=n-c+1}^{n} (1 - k/i)`` (the numerically stable
     product of Chen et al.); 1 where ``n - c < k``.
 
+    Each problem multiplies ``c`` factors, or ``k`` (``C(n-c, k)/C(n, k)`` is also the product
+    over ``i < k`` of ``(n-c-i)/(n-i)``) when ``c`` exceeds :data:`MAX_PRODUCT_TERMS`.
+
     Raises
     ------
     ValueError
-        Unless ``0 <= c <= n`` and ``1 <= k <= n`` (integers).
+        Unless ``0 <= c <= n`` and ``1 <= k <= n`` (integers), or if both ``c`` and ``k``
+        exceed :data:`MAX_PRODUCT_TERMS`.
 
     >>> pass_at_k([5, 5, 5], [0, 1, 5], 2).round(12).tolist()
     [0.0, 0.4, 1.0]
     """
-    nn, cc, kk = np.broadcast_arrays(np.asarray(n), np.asarray(c), np.asarray(k))
-    for name, a in (("n", nn), ("c", cc), ("k", kk)):
-        if not np.all(np.asarray(a) == np.round(np.asarray(a, dtype=np.float64))):
-            raise ValueError(f"{name} must be integers, got {a!r}")
-    nn, cc, kk = (np.asarray(a, dtype=np.int64) for a in (nn, cc, kk))
+    nn, cc, kk = (_as_integers(a, name) for a, name in ((n, "n"), (c, "c"), (k, "k")))
+    nn, cc, kk = np.broadcast_arrays(nn, cc, kk)
     if np.any(cc < 0) or np.any(cc > nn):
         raise ValueError("need 0 <= c <= n for every problem")
     if np.any(kk < 1) or np.any(kk > nn):
@@ -60,30 +89,56 @@ def pass_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> FloatArray:
     m = nn - cc >= kk
     idx = np.flatnonzero(m.ravel())
     flat = out.reshape(-1)
+    too_many = (np.minimum(cc, kk).ravel() > MAX_PRODUCT_TERMS) & m.ravel()
+    if too_many.any():
+        b = int(np.argmax(too_many))
+        raise ValueError(f"pass_at_k: c = {int(cc.ravel()[b])} and k = {int(kk.ravel()[b])} (index {b}) would "
+                         f"multiply more than MAX_PRODUCT_TERMS = {MAX_PRODUCT_TERMS:.0e} factors")
     for i, n_, c_, k_ in zip(idx, nn.ravel()[idx], cc.ravel()[idx], kk.ravel()[idx]):
-        # Chen et al. (2021): C(n-c, k)/C(n, k) = prod_{j=n-c+1}^{n} (1 - k/j)
-        flat[i] = 1.0 - float(np.prod(1.0 - k_ / np.arange(n_ - c_ + 1, n_ + 1, dtype=np.float64)))
+        if c_ <= MAX_PRODUCT_TERMS:  # Chen et al. (2021): C(n-c, k)/C(n, k) = prod_{j=n-c+1}^{n} (1 - k/j)
+            flat[i] = 1.0 - float(np.prod(1.0 - k_ / np.arange(n_ - c_ + 1, n_ + 1, dtype=np.float64)))
+        else:  # the same ratio as prod_{i<k} (n-c-i)/(n-i): k factors instead of c
+            i_ = np.arange(k_, dtype=np.float64)
+            flat[i] = 1.0 - float(np.prod((n_ - c_ - i_) / (n_ - i_)))
     return out
 
 
 def coverage_curve(n: int, c: ArrayLike, ks: Optional[ArrayLike] = None) -> FloatArray:
     """Coverage at each k: the mean over problems of pass@k, with ``n`` samples per problem
-    and ``c[j]`` correct for problem j. Exact products, vectorised over problems and k.
+    and ``c[j]`` correct for problem j. Exact products, vectorised over the distinct values of
+    c and over k (a table of at most :data:`MAX_COVERAGE_TABLE` entries).
 
     >>> coverage_curve(4, [0, 2, 4], [1, 2, 4]).round(4).tolist()
     [0.5, 0.6111, 0.6667]
     """
-    cc = np.asarray(c, dtype=np.int64).ravel()
+    nv = _as_integers(n, "n")
+    if nv.ndim != 0 or nv < 1:
+        raise ValueError(f"n (samples per problem) must be one integer >= 1, got {n!r}")
+    n = int(nv)  # also for numpy integers
+    cc = np.atleast_1d(_as_integers(c, "c"))
+    if cc.ndim != 1 or cc.size == 0:
+        raise ValueError(f"c must be a non-empty 1-D array (correct samples per problem), got shape {cc.shape}")
     if np.any(cc < 0) or np.any(cc > n):
-        raise ValueError(f"every c must be in [0, n={n}]")
-    k_all = np.arange(1, n + 1) if ks is None else np.asarray(ks, dtype=np.int64).ravel()
-    if np.any(k_all < 1) or np.any(k_all > n):
-        raise ValueError(f"every k must be in [1, n={n}]")
-    i = np.arange(n)
+        b = int(np.argmax((cc < 0) | (cc > n)))
+        raise ValueError(f"every c must be in [0, n={n}]; c[{b}] = {int(cc[b])}")
+    k_all = None if ks is None else _as_integers(ks, "ks").ravel()
+    if k_all is not None and (np.any(k_all < 1) or np.any(k_all > n)):
+        b = int(np.argmax((k_all < 1) | (k_all > n)))
+        raise ValueError(f"every k must be in [1, n={n}]; ks[{b}] = {int(k_all[b])}")
+    c_u, count = np.unique(cc, return_counts=True)
+    k_max = n if k_all is None else (int(k_all.max()) if k_all.size else 0)
+    if c_u.size * k_max > MAX_COVERAGE_TABLE:
+        raise ValueError(
+            f"coverage_curve: {c_u.size} distinct values of c and k up to {k_max} need a table of "
+            f"{c_u.size * k_max:.3g} entries (more than MAX_COVERAGE_TABLE = {MAX_COVERAGE_TABLE:.0e}); "
+            f"pass ks with a smaller largest k")
+    if k_all is None:
+        k_all = np.arange(1, n + 1)
+    i = np.arange(k_max)
     with np.errstate(divide="ignore", invalid="ignore"):
-        factors = np.clip((n - cc[:, None] - i[None, :]) / (n - i[None, :]), 0.0, 1.0)  # (P, n)
+        factors = np.clip((n - c_u[:, None] - i[None, :]) / (n - i[None, :]), 0.0, 1.0)  # (U, k_max)
     fail = np.cumprod(factors, axis=1)  # fail[:, k-1] = C(n-c,k)/C(n,k)
-    return np.asarray(1.0 - fail[:, k_all - 1].mean(axis=0))
+    return np.asarray(1.0 - (count @ fail[:, k_all - 1]) / cc.size)
 
 
 def simulate_samples(
@@ -101,14 +156,18 @@ def simulate_samples(
 def beta_coverage(k: ArrayLike, a: float, b: float) -> FloatArray:
     """Exact coverage at k when per-problem success probabilities are Beta(a, b) distributed:
     ``1 - B(a, b + k) / B(a, b)``; its tail is ``1 - coverage ∝ k^-a``, the exponentiated power
-    law's regime.
+    law's regime. ``a, b > 0``; ``k >= 0``.
 
     >>> round(float(beta_coverage(1, 2.0, 3.0)), 6)
     0.4
     """
     from math import lgamma
 
-    kk = np.asarray(k, dtype=np.float64)
+    check_positive_scalar("a", a)
+    check_positive_scalar("b", b)
+    kk = as_float_array(k, "k")
+    check_finite(np.atleast_1d(kk), "k")
+    check_nonnegative(np.atleast_1d(kk).ravel(), "k")
     lg = np.vectorize(lgamma, otypes=[np.float64])
     log_ratio = lg(b + kk) + lg(a + b) - lg(a + b + kk) - lg(b)
     return np.asarray(1.0 - np.exp(log_ratio))
@@ -188,9 +247,9 @@ def fit_coverage(
     Parameters
     ----------
     xs, coverages : array or sequence of arrays
-        Number of samples k (or inference FLOP) and the coverage in (0, 1) at each; one array
-        pair per curve. Points with coverage 0 or 1 carry no information on this scale and are
-        dropped.
+        Number of samples k (or inference FLOP; finite, > 0) and the coverage in [0, 1] at
+        each; one 1-D array pair per curve. Points with coverage exactly 0 or 1 carry no
+        information on this scale and are dropped; NaN or values outside [0, 1] are an error.
     n_resamples, scheme, seed, level :
         Bootstrap replicates per curve (0: Gauss–Newton intervals), ``"points"`` or
         ``"residuals"`` (fixed k, resampled residuals; better calibrated for short curves).
@@ -208,14 +267,28 @@ def fit_coverage(
     >>> round(fit.a, 6), round(fit.b, 6)
     (2.0, 0.4)
     """
-    X = [np.asarray(x, dtype=np.float64) for x in (xs if _is_seq(xs) else [xs])]  # type: ignore[union-attr]
-    Y = [np.asarray(c, dtype=np.float64) for c in (coverages if _is_seq(coverages) else [coverages])]  # type: ignore[union-attr]
+    if isinstance(xs, (list, tuple)) and len(xs) == 0:
+        raise ValueError("no curves: xs is empty")
+    X = [as_float_array(x, f"xs[{j}]") for j, x in enumerate(xs if _is_seq(xs) else [xs])]  # type: ignore[arg-type]
+    cs = coverages if _is_seq(coverages) else [coverages]
+    Y = [as_float_array(c, f"coverages[{j}]") for j, c in enumerate(cs)]  # type: ignore[arg-type]
     if len(X) != len(Y):
         raise ValueError(f"{len(X)} x arrays but {len(Y)} coverage arrays")
     xs_f, ys_f = [], []
     for j, (x, y) in enumerate(zip(X, Y)):
+        if x.ndim != 1 or y.ndim != 1:
+            raise ValueError(f"curve {j}: x and coverage must be 1-D (pass a list of arrays for several "
+                             f"curves), got shapes {x.shape} and {y.shape}")
         if x.shape != y.shape:
             raise ValueError(f"curve {j}: x has {x.shape[0]} points but coverage has {y.shape[0]}")
+        check_finite(x, f"xs[{j}]")
+        check_positive(x, f"xs[{j}]", x_name)
+        check_finite(y, f"coverages[{j}]")
+        outside = (y < 0) | (y > 1)
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise ValueError(f"coverages[{j}] must be in [0, 1]; coverages[{j}] has {int(outside.sum())} "
+                             f"value(s) outside, the first at index {i}: {float(y[i])!r}")
         keep = (y > 0) & (y < 1)
         if keep.sum() < 2:
             raise ValueError(f"curve {j} has fewer than 2 points with 0 < coverage < 1")
@@ -283,7 +356,8 @@ class ModelChoice:
         FLOP per problem.
     N : ndarray (n_models,)
     samples : ndarray (n_budgets, n_models)
-        Samples each model can afford, ``floor(budget / (2 N T))`` (0: cannot afford one).
+        Samples each model can afford, ``floor(budget / (2 N T))`` (0: cannot afford one),
+        saturated at :data:`MAX_SAMPLES`.
     coverage : ndarray (n_budgets, n_models)
         Predicted coverage (0 where no sample is affordable).
     best : ndarray of int (n_budgets,)
@@ -324,6 +398,7 @@ def choose_model(
 ) -> ModelChoice:
     """Given each model's fitted coverage-vs-samples curve and size N, choose the model with
     the highest coverage at each inference budget (FLOP per problem, ≈ 2·N per generated token).
+    ``N``, ``budget`` (a number or 1-D) and ``tokens_per_sample`` must be finite and > 0.
 
     >>> k = np.arange(1, 201)
     >>> big, small = fit_coverage([k, k], [np.exp(-0.5 * k ** -0.2), np.exp(-1.2 * k ** -0.35)])
@@ -331,13 +406,31 @@ def choose_model(
     >>> c.samples.tolist(), c.best.tolist()
     ([[1, 10], [100, 1000]], [0, 1])
     """
-    Ns = np.asarray(N, dtype=np.float64).ravel()
+    if len(fits) == 0:
+        raise ValueError("no coverage fits: pass one CoverageFit per model")
+    for m, f in enumerate(fits):
+        if not isinstance(f, CoverageFit):
+            raise TypeError(f"fits[{m}] must be a CoverageFit (from fit_coverage), got {type(f).__name__}")
+    Ns = as_float_array(N, "N")
+    if Ns.ndim > 1:
+        raise ValueError(f"N must be 1-D (one size per model), got shape {Ns.shape}")
+    Ns = Ns.ravel()
     if Ns.shape[0] != len(fits):
         raise ValueError(f"{len(fits)} coverage fits but {Ns.shape[0]} model sizes")
-    if tokens_per_sample <= 0:
-        raise ValueError(f"tokens_per_sample must be > 0, got {tokens_per_sample!r}")
-    B = np.atleast_1d(np.asarray(budget, dtype=np.float64))
-    k = np.floor(B[:, None] / (2.0 * Ns[None, :] * tokens_per_sample)).astype(np.int64)
+    check_finite(Ns, "N")
+    check_positive(Ns, "N", "parameters")
+    try:
+        check_positive_scalar("tokens_per_sample", float(tokens_per_sample))
+    except (TypeError, ValueError):
+        raise ValueError(f"tokens_per_sample must be finite and > 0, got {tokens_per_sample!r}") from None
+    B = np.atleast_1d(as_float_array(budget, "budget"))
+    if B.ndim != 1:
+        raise ValueError(f"budget must be a number or a 1-D array (FLOP per problem), got shape {B.shape}")
+    check_finite(B, "budget")
+    check_positive(B, "budget", "FLOP per problem")
+    with np.errstate(over="ignore"):  # a ratio past MAX_SAMPLES saturates
+        ratio = B[:, None] / (2.0 * Ns[None, :] * float(tokens_per_sample))
+    k = np.floor(np.minimum(ratio, float(MAX_SAMPLES))).astype(np.int64)
     cov = np.zeros(k.shape)
     for m, f in enumerate(fits):
         ok = k[:, m] >= 1
