@@ -191,3 +191,93 @@ def test_law_limits() -> None:
     )
     # infinite repetition saturates at U (1 + R_D*)
     assert float(law.effective_data(1e30, 1e9)) == pytest.approx(1e9 * (1 + law.R_D), rel=1e-12)
+
+
+# ------------------------------------------------------------------ bad input
+_MU_HEADER = "name,N_params,D_tokens,U_unique_tokens,val_loss\n"
+_MU_ROWS = "a,1e8,4e9,1e9,3.1\nb,2e8,8e9,1e9,3.0\n"
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", r"runs\.csv is empty: no header row"),
+        ("a,b\n1,2\n", r"lacks required column\(s\) \['name', 'N_params'.*it has \['a', 'b'\]"),
+        (_MU_HEADER, "header but no data rows"),
+        (_MU_HEADER + "a,1e8,4e9,1e9,3.1\nb,2e8,abc,1e9,3.0\n",
+         r"column 'D_tokens', row 1 \(line 3\): 'abc' is not a number"),
+        (_MU_HEADER + "a,1e8,4e9,1e9,3.1\nb,2e8,8e9,1e9,nan\n",
+         r"column 'val_loss', row 1 \(line 3\): 'nan' is not finite"),
+        (_MU_HEADER + "a,-1e8,4e9,1e9,3.1\n",
+         r"column 'N_params', row 0 \(line 2\): '-1e8' must be > 0"),
+        (_MU_HEADER + "a,1e8,4e9,1e9\n", r"row 0 \(line 2\) has 4 cells, the header 5"),
+    ],
+    ids=["empty", "other-columns", "header-only", "non-numeric", "nan", "negative", "ragged"],
+)
+def test_load_muennighoff2023_corrupt_files(tmp_path, text, match) -> None:
+    from scalingfit.data import RunDataError
+
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    with pytest.raises(RunDataError, match=match):
+        P.load_muennighoff2023(path)
+    good = tmp_path / "good.csv"
+    good.write_text(_MU_HEADER + _MU_ROWS)
+    assert P.load_muennighoff2023(good)["name"] == ["a", "b"]
+
+
+def test_load_muennighoff2023_binary_file(tmp_path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(ValueError, match=r"cannot read .*runs\.csv: not a UTF-8 text"):
+        P.load_muennighoff2023(path)
+
+
+def _simulated_runs(repeat: bool = True, excess: bool = True):
+    N = np.array([1e8, 2e8, 5e8, 1e9, 2e9] * 2)
+    U = np.full(10, 1e10)
+    D = np.r_[np.full(5, 1e10), np.full(5, 4e10 if repeat else 1e10)]
+    if not excess:
+        N = N / 1e3  # all far below N_opt(U)
+    return N, D, U, P.simulate_data_constrained(MUENNIGHOFF_2023, N, D, U, noise=0.005, seed=1)
+
+
+def test_stage2_unidentifiable_data_are_refused() -> None:
+    """No run repeats data: R_D* does not enter the loss; the fit used to return its start
+    value (6.67, status -2) without a word, and the bootstrap failed inside numpy."""
+    N, D, U, y = _simulated_runs(repeat=False)
+    with pytest.raises(ValueError, match=r"R_D\* is not identifiable: no run repeats data"):
+        P.fit_data_constrained(N, D, U, y)
+    with pytest.raises(ValueError, match=r"R_D\* is not identifiable"):
+        P.bootstrap_data_constrained(N, D, U, y, n_boot=4)
+    N, D, U, y = _simulated_runs(excess=False)
+    with pytest.raises(ValueError, match=r"R_N\* is not identifiable: no run has more parameters"):
+        P.fit_data_constrained(N, D, U, y)
+    N, D, U, y = _simulated_runs()
+    with pytest.raises(ValueError, match="need at least 2 runs to fit R_D\\*, R_N\\*, got 0"):
+        P.fit_data_constrained([], [], [], [])
+    with pytest.raises(ValueError, match="need at least 2 runs to fit R_D\\*, R_N\\*, got 1"):
+        P.fit_data_constrained(N[-1:], D[-1:], U[-1:], y[-1:])
+    with pytest.raises(ValueError, match=r"D must be finite and > 0; D\[3\] = 0\.0"):
+        P.fit_data_constrained(N, np.where(np.arange(10) == 3, 0.0, D), U, y)
+    f = P.fit_data_constrained(N, D, U, y)  # identifiable: fits without a warning
+    assert f.fit.success
+
+
+def test_constrained_planning_needs_a_data_constrained_law() -> None:
+    with pytest.raises(
+        TypeError, match=r"law must be a DataConstrainedLaw .* without \['R_D', 'R_N'\]"
+    ):
+        P.optimal_allocation_constrained(1e22, 1e11, P.HOFFMANN_2022)
+    with pytest.raises(TypeError, match="law must be a DataConstrainedLaw"):
+        P.repetition_cost(4.0, P.HOFFMANN_2022, C=1e22)
+    # a mapping with all seven fields is accepted and means the same law
+    keys = ("E", "A", "B", "alpha", "beta", "R_D", "R_N")
+    as_map = {k: getattr(MUENNIGHOFF_2023, k) for k in keys}
+    a = P.optimal_allocation_constrained(1e22, 1e11, as_map)
+    b = P.optimal_allocation_constrained(1e22, 1e11)
+    assert float(a.N) == float(b.N)
+    with pytest.raises(ValueError, match=r"law\.R_D must be > 0 \(inf allowed\), got -5"):
+        P.optimal_allocation_constrained(1e22, 1e11, {**as_map, "R_D": -5.0})
+    with pytest.raises(ValueError, match="flops_per_token must be finite and > 0, got 0"):
+        P.optimal_allocation_constrained(1e22, 1e11, flops_per_token=0)

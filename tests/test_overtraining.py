@@ -121,3 +121,70 @@ def test_bad_input(data) -> None:
     with pytest.raises(ValueError, match="split"):
         P.reproduce_gadre2024(data, "rpj", split="wikitext")
     assert OVERTRAINING_MODEL.param_names == ("p0", "p1", "q", "E")
+
+
+# ------------------------------------------------------------------ corrupt files, bad runs
+def _gadre_csv(path, cell: str = "2e9", drop: str = "") -> None:
+    """A two-row file in the published layout (every column the loader needs)."""
+    cols = ["name", "dataset", "model", "N_params", "D_tokens", "tok_per_param",
+            "chinchilla_mult", "loss_c4_val"] + ["acc_" + t for t in P.overtraining.SUBSET_17]
+    acc = ["0.5"] * len(P.overtraining.SUBSET_17)
+    rows = [
+        ["a", "rpj", "m", "1e8", "2e9", "20", "1", "3.1", *acc],
+        ["b", "rpj", "m", "1e8", cell, "20", "1", "3.0", *acc],
+    ]
+    keep = [i for i, c in enumerate(cols) if c != drop]
+    lines = [",".join(cols[i] for i in keep)] + [",".join(r[i] for i in keep) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_load_gadre2024_corrupt_files(tmp_path) -> None:
+    from scalingfit.data import RunDataError
+
+    path = tmp_path / "models_loss_and_evals.csv"
+    _gadre_csv(path)
+    d = P.load_gadre2024(tmp_path)
+    assert d["D"].tolist() == [2e9, 2e9] and d["err_17"].tolist() == [0.5, 0.5]
+    _gadre_csv(path, cell="abc")
+    msg = r"evals\.csv: column 'D_tokens', row 1 \(line 3\): 'abc' is not a number"
+    with pytest.raises(RunDataError, match=msg):
+        P.load_gadre2024(path)
+    _gadre_csv(path, drop="model")
+    with pytest.raises(RunDataError, match=r"lacks required column\(s\) \['model'\]"):
+        P.load_gadre2024(path)
+    _gadre_csv(path, drop="acc_boolq")
+    with pytest.raises(RunDataError, match=r"lacks required column\(s\) \['acc_boolq'\]"):
+        P.load_gadre2024(path)
+    path.write_text("")
+    with pytest.raises(RunDataError, match="is empty: no header row"):
+        P.load_gadre2024(path)
+    path.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(RunDataError, match="not a UTF-8 text"):
+        P.load_gadre2024(path)
+    _gadre_csv(path)
+    path.write_text(path.read_text().replace(",0.5\n", ",1.5\n", 1))
+    with pytest.raises(
+        RunDataError, match=r"column 'acc_piqa', row 0 \(line 2\): '1\.5' is not an accuracy"
+    ):
+        P.load_gadre2024(path)
+
+
+def test_reproduce_names_missing_keys() -> None:
+    with pytest.raises(ValueError, match=r"data lacks key\(s\) \['dataset'\]"):
+        P.reproduce_gadre2024(
+            {"model": [], "chinchilla_mult": [], "N": [], "M": [], "err_17": [], "loss_c4_val": []}
+        )
+
+
+def test_fit_overtraining_bad_runs() -> None:
+    N = np.array([1e7, 5e7, 1e8, 4e8, 1e9, 1e7, 5e7])
+    M = np.array([20, 20, 20, 20, 20, 80, 80.0])
+    y = P.OvertrainingLaw(p0=50.0, p1=60.0, q=-0.3, E=1.8).loss(N, M)
+    with pytest.raises(ValueError, match=r"M must be finite and > 0; M\[0\] = 0\.0"):
+        P.fit_overtraining(N, np.r_[0.0, M[1:]], y)
+    with pytest.raises(ValueError, match=r"M must be finite and > 0; M\[3\] = -20\.0"):
+        P.fit_overtraining(N, np.where(np.arange(7) == 3, -20.0, M), y)
+    with pytest.raises(ValueError, match=r"one value per run .* got N 7, M 1 \(a scalar\), loss 7"):
+        P.fit_overtraining(N, 20.0, y)
+    with pytest.raises(ValueError, match=r"got N 6, M 7, loss 7"):
+        P.fit_overtraining(N[:-1], M, y)

@@ -278,3 +278,81 @@ def test_plots(tmp_path, mpl) -> None:
     )
     P.plot_data_wall(100e12, samples=s, path=tmp_path / "wall.png")
     _check_png(tmp_path / "wall.png", mpl)
+
+
+# ------------------------------------------------------------------ bad input, named
+def test_inference_flops_per_token_validated() -> None:
+    with pytest.raises(ValueError, match="train_flops_per_token must be finite and > 0, got 0"):
+        inference_optimal(2.0, 1e12, HOFFMANN_2022, train_flops_per_token=0)
+    with pytest.raises(ValueError, match="inference_flops_per_token must be finite and > 0"):
+        inference_optimal(2.0, 1e12, HOFFMANN_2022, inference_flops_per_token=-2.0)
+    with pytest.raises(ValueError, match="train_flops_per_token must be finite and > 0, got nan"):
+        inference_optimal(2.0, 1e12, HOFFMANN_2022, train_flops_per_token=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (
+            dict(compute=1e23, inference_tokens=-5.0),
+            ValueError,
+            "inference_tokens must be finite and >= 0, got -5",
+        ),
+        (
+            dict(compute=1e23, inference_tokens=np.nan),
+            ValueError,
+            "inference_tokens must be finite and >= 0, got nan",
+        ),
+        (dict(compute=np.inf), ValueError, "compute must be finite and > 0, got inf"),
+        (dict(compute=np.array([1e22, 1e23])), TypeError, "compute must be a single number"),
+        (dict(compute=1e23, unique_tokens=1e12, R_D=0.0), ValueError, r"R_D must be > 0"),
+        (dict(compute=1e23, unique_tokens=1e12, R_D=-5.0), ValueError, r"R_D must be > 0"),
+        (dict(compute=1e23, unique_tokens=1e12, R_D=np.nan), ValueError, r"R_D must be > 0"),
+        (dict(unique_tokens=1e12, R_N=np.nan), ValueError, r"R_N must be > 0"),
+        (dict(compute=1e23, flops_per_token=0.0), ValueError, "flops_per_token must be finite"),
+        (dict(compute=1e23, flops_per_token=-6.0), ValueError, "flops_per_token must be finite"),
+        (dict(loss="2.1"), TypeError, "loss must be a number, got str '2.1'"),
+        (dict(loss=np.nan), ValueError, "loss must be finite and > 0, got nan"),
+    ],
+    ids=lambda v: str(v) if isinstance(v, dict) else "",
+)
+def test_optimal_cli_table_bad_input(kwargs, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        P.optimal_cli_table(**kwargs)
+
+
+def test_optimal_cli_table_no_decay() -> None:
+    """R_D = R_N = inf (repeats as good as fresh) is a law, not an error: no penalty."""
+    rows = P.optimal_cli_table(unique_tokens=1e12, epochs=(4,), R_D=np.inf, R_N=np.inf)
+    (pen,) = [v for _, q, v in rows if q == "loss penalty vs unique data"]
+    assert float(pen) == pytest.approx(0.0, abs=1e-4)
+
+
+def test_data_wall_bad_input_is_named() -> None:
+    empty = MUENNIGHOFF_2023.with_decay(np.array([]), np.array([]))
+    with pytest.raises(ValueError, match="samples has no replicates"):
+        data_wall(1e12, samples=empty)
+    with pytest.raises(ValueError, match="flops_per_token must be finite and > 0, got 0"):
+        data_wall(1e12, flops_per_token=0)
+    with pytest.raises(ValueError, match="max_factor .* must be finite and > 1, got 0"):
+        P.epochs_wall_compute(1e12, 4.0, max_factor=0)
+    with pytest.raises(TypeError, match="unique_tokens must be a single number"):
+        data_wall([1e12, 1e13])
+    with pytest.raises(TypeError, match=r"law must be a DataConstrainedLaw"):
+        data_wall(1e12, HOFFMANN_2022)
+
+
+def test_plot_ranges_are_validated() -> None:
+    """One value is no axis range: a ValueError that says so (was an IndexError)."""
+    with pytest.raises(ValueError, match=r"compute is the plotted \(log\) axis range: two"):
+        P.plot_frontier(compute=(1e20,))
+    with pytest.raises(ValueError, match=r"inference_tokens is the plotted \(log\) axis range"):
+        P.plot_inference_aware(2.05, inference_tokens=(1e12,))
+    with pytest.raises(ValueError, match=r"inference_tokens must be finite and > 0; "):
+        P.plot_inference_aware(2.05, inference_tokens=(0.0, 1e12))
+    with pytest.raises(ValueError, match="span must be finite and > 0, got 0"):
+        P.plot_data_wall(1e12, span=0)
+    with pytest.raises(ValueError, match="span must be > 0.01"):
+        P.plot_data_wall(1e12, span=1e-3)
+    with pytest.raises(ValueError, match="unique_tokens must be finite and > 0, got 0"):
+        P.plot_frontier(unique_tokens=0)

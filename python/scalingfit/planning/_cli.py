@@ -8,7 +8,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ._common import HOFFMANN_2022, SARDANA_2023, as_law
+from ._common import HOFFMANN_2022, SARDANA_2023, as_law, check_nonnegative, check_positive
 from .data_constrained import MUENNIGHOFF_2023, DataConstrainedLaw, optimal_allocation_constrained
 from .data_wall import data_wall
 from .inference import inference_optimal
@@ -83,12 +83,19 @@ def optimal_cli_table(
         A named law (``hoffmann2022``, ``sardana2023``, ``muennighoff2023``), an
         ``E=..,A=..,B=..,alpha=..,beta=..`` string, or a mapping.
     R_D, R_N : float
-        Decay constants of repeated data / excess parameters (default Muennighoff et al.).
+        Decay constants of repeated data / excess parameters (default Muennighoff et al.;
+        ``inf``: repeats as good as fresh data).
+    flops_per_token : float
+        Training FLOPs per parameter per token (6).
 
     Raises
     ------
     ValueError
-        If none of ``compute``, ``loss``, ``unique_tokens`` is given, or an input is invalid.
+        If none of ``compute``, ``loss``, ``unique_tokens`` is given, or an input is invalid
+        (named): ``compute``, ``loss``, ``unique_tokens``, ``flops_per_token`` not finite and
+        > 0, ``inference_tokens`` negative or not finite, ``R_D``, ``R_N`` not > 0.
+    TypeError
+        If one of those is not a single number.
 
     Examples
     --------
@@ -99,14 +106,22 @@ def optimal_cli_table(
     """
     if compute is None and loss is None and unique_tokens is None:
         raise ValueError("give at least one of compute, loss, unique_tokens")
+
+    def positive(name: str, v: Optional[float]) -> Optional[float]:
+        return None if v is None else float(check_positive(name, v, scalar=True))
+
+    compute, loss = positive("compute", compute), positive("loss", loss)
+    unique_tokens = positive("unique_tokens", unique_tokens)
+    inference_tokens = float(check_nonnegative("inference_tokens", inference_tokens, scalar=True))
+    R_D = float(check_positive("R_D", R_D, scalar=True, allow_inf=True))
+    R_N = float(check_positive("R_N", R_N, scalar=True, allow_inf=True))
+    flops_per_token = float(check_positive("flops_per_token", flops_per_token, scalar=True))
     params = resolve_law(law)
     lw = as_law(params)
     rows: list[Row] = []
     sec = "law"
     rows += [(sec, k, _g(v)) for k, v in params.items()]
     if compute is not None:
-        if not compute > 0:
-            raise ValueError(f"compute must be > 0, got {compute!r}")
         N, D = lw.optimal_allocation(compute, flops_per_token)
         sec = f"compute-optimal at C = {compute:.4g} FLOP"
         rows += [

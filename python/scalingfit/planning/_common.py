@@ -11,13 +11,15 @@ plan).
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from ..data import RunDataError
 
 FloatArray = NDArray[np.float64]
 PathLike = Union[str, Path]
@@ -234,38 +236,142 @@ def percentile_interval(
     return np.asarray(lo), np.asarray(hi)
 
 
-def check_positive(name: str, value: ArrayLike) -> FloatArray:
-    v = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(v)) or not np.all(v > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+def _check_numbers(
+    name: str, value: Any, ok: Callable[[FloatArray], Any], what: str, scalar: bool
+) -> FloatArray:
+    """``value`` as floats; a TypeError naming ``name`` unless numeric (a single number when
+    ``scalar``), a ValueError naming ``name`` and the first bad index unless ``ok``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numeric, got {value!r}") from None
+    if scalar and v.ndim != 0:
+        raise TypeError(f"{name} must be a single number, got shape {v.shape}: {value!r}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.asarray(ok(v), dtype=bool)
+    if bad.any():
+        if v.ndim == 0:
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        at = ", ".join(str(j) for j in i)
+        raise ValueError(
+            f"{name} must be {what}; {name}[{at}] = {float(v[i])!r}"
+            + (f" ({int(bad.sum())} bad values)" if bad.sum() > 1 else "")
+        )
     return v
 
 
-def check_nonnegative(name: str, value: ArrayLike) -> FloatArray:
-    v = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(v)) or not np.all(v >= 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
-    return v
+def check_positive(
+    name: str, value: ArrayLike, *, scalar: bool = False, allow_inf: bool = False
+) -> FloatArray:
+    """``value`` as floats, each finite (or ``+inf`` with ``allow_inf``) and > 0; raises
+    naming ``name`` and the first bad index (a TypeError for text, or for an array when
+    ``scalar``)."""
+    if allow_inf:
+        return _check_numbers(name, value, lambda v: v > 0, "> 0 (inf allowed)", scalar)
+    return _check_numbers(name, value, lambda v: np.isfinite(v) & (v > 0), "finite and > 0", scalar)
+
+
+def check_finite(name: str, value: ArrayLike, *, scalar: bool = False) -> FloatArray:
+    """As :func:`check_positive`, for values of any sign."""
+    return _check_numbers(name, value, np.isfinite, "finite", scalar)
+
+
+def check_nonnegative(name: str, value: ArrayLike, *, scalar: bool = False) -> FloatArray:
+    """As :func:`check_positive`, for values that may be 0."""
+    return _check_numbers(
+        name, value, lambda v: np.isfinite(v) & (v >= 0), "finite and >= 0", scalar
+    )
 
 
 # ------------------------------------------------------------------ reading the data sets
-def read_csv_columns(path: PathLike) -> dict[str, list[str]]:
-    """A CSV file as ``{column: [values as text]}`` (standard library only)."""
+class Columns(dict[str, list[str]]):
+    """``{column: [values as text]}`` read from ``source``; ``lines[i]`` is the file line of
+    data row ``i`` (for messages)."""
+
+    def __init__(
+        self,
+        source: Path,
+        header: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        lines: Sequence[int],
+    ) -> None:
+        super().__init__((name, [r[j] for r in rows]) for j, name in enumerate(header))
+        self.source = source
+        self.lines = list(lines)
+
+
+def read_csv_columns(path: PathLike, required: Sequence[str] = ()) -> Columns:
+    """A CSV file as ``{column: [values as text]}`` (standard library only).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a file.
+    scalingfit.data.RunDataError
+        (a ValueError) naming the file: not UTF-8 text, not CSV, no header or no data rows, a
+        repeated column name, a row (0-based data row and its file line) with more or fewer
+        cells than the header, or columns of ``required`` missing.
+    """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
-    with p.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        cols: dict[str, list[str]] = {name: [] for name in reader.fieldnames or []}
-        for row in reader:
-            for k, values in cols.items():
-                values.append(row[k])
-    return cols
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            for row in reader:
+                if row:  # blank lines are skipped, as csv.DictReader does
+                    rows.append(row)
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError as exc:
+        raise RunDataError(f"cannot read {p}: not a UTF-8 text (CSV) file: {exc}") from None
+    except csv.Error as exc:
+        raise RunDataError(f"cannot read {p} as CSV: {exc}") from None
+    if not header:
+        raise RunDataError(f"{p} is empty: no header row")
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise RunDataError(f"{p}: column(s) {dup} appear more than once in the header")
+    missing = [k for k in required if k not in header]
+    if missing:
+        raise RunDataError(f"{p} lacks required column(s) {missing}; it has {header}")
+    if not rows:
+        raise RunDataError(f"{p} has a header but no data rows")
+    for i, (row, line) in enumerate(zip(rows, lines)):
+        if len(row) != len(header):
+            raise RunDataError(
+                f"{p}: row {i} (line {line}) has {len(row)} cells, the header {len(header)}"
+            )
+    return Columns(p, header, rows, lines)
 
 
-def numeric(cols: Mapping[str, list[str]], key: str) -> FloatArray:
-    """Column ``key`` of :func:`read_csv_columns` as floats."""
-    return np.array([float(v) for v in cols[key]], dtype=np.float64)
+def numeric(cols: Mapping[str, list[str]], key: str, *, positive: bool = False) -> FloatArray:
+    """Column ``key`` of :func:`read_csv_columns` as floats, each finite (and > 0 with
+    ``positive``); a :class:`scalingfit.data.RunDataError` names the file, the column and the
+    first bad row (0-based data row, and its file line) otherwise."""
+    src = getattr(cols, "source", None)
+    where = "" if src is None else f"{src}: "
+    if key not in cols:
+        raise RunDataError(f"{where}no column {key!r}; it has {list(cols)}")
+    lines: Optional[list[int]] = getattr(cols, "lines", None)
+    out = np.empty(len(cols[key]), dtype=np.float64)
+    for i, text in enumerate(cols[key]):
+        try:
+            v = float(text)
+        except ValueError:
+            v, why = np.nan, "is not a number"
+        else:
+            why = "is not finite" if not np.isfinite(v) else "must be > 0"
+        if not np.isfinite(v) or (positive and v <= 0):
+            line = "" if lines is None else f" (line {lines[i]})"
+            raise RunDataError(f"{where}column {key!r}, row {i}{line}: {text!r} {why}")
+        out[i] = v
+    return out
 
 
 def broadcast_copy(v: ArrayLike, shape: tuple[int, ...]) -> FloatArray:

@@ -24,6 +24,8 @@ Jacobian; every start, and every bootstrap replicate, is an item of one ``fit_ba
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -31,8 +33,10 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .. import _status
 from .._custom import CustomModel
 from .._fit import fit_batch
+from .._warnings import ConvergenceWarning, IdentifiabilityWarning
 from ..losses import rho
 from ..results import FitResult
 from ._common import (
@@ -40,6 +44,7 @@ from ._common import (
     Law,
     PathLike,
     broadcast_copy,
+    check_finite,
     check_positive,
     minimize_scalar,
     numeric,
@@ -58,6 +63,7 @@ __all__ = [
     "DataConstrainedLaw",
     "Optimum",
     "RepetitionCost",
+    "as_data_constrained_law",
     "bootstrap_data_constrained",
     "data_constrained_model",
     "fit_data_constrained",
@@ -178,6 +184,56 @@ MUENNIGHOFF_2023_PUBLISHED: dict[str, Any] = {
     # README: optimal_allocation(1e22, 25e9) by a 500-point grid search
     "readme_allocation": {"C": 1e22, "U": 25e9, "D": 237336955477.55075, "N": 7022364735.879969},
 }
+
+_FIELDS = ("E", "A", "B", "alpha", "beta", "R_D", "R_N")
+
+#: What the planning functions of this module accept as a data-constrained law.
+LawLike = Union[DataConstrainedLaw, Mapping[str, Any]]
+
+
+def as_data_constrained_law(law: Any, name: str = "law") -> DataConstrainedLaw:
+    """``law`` as a validated :class:`DataConstrainedLaw`: one already, or a mapping (or an
+    object) with ``E, A, B, alpha, beta, R_D, R_N`` (floats, or equally shaped arrays of
+    replicates).
+
+    Raises
+    ------
+    TypeError
+        If ``law`` is none of those: in particular a Chinchilla law alone (e.g.
+        ``HOFFMANN_2022``), which has no decay constants ``R_D, R_N``.
+    ValueError
+        Naming ``name``'s field and index: ``E`` not finite, ``A, B, alpha, beta`` not finite
+        and > 0, ``R_D, R_N`` not > 0 (``inf``, no decay, is allowed); fields that do not
+        broadcast together, or arrays of replicates with none in them.
+    """
+    if isinstance(law, DataConstrainedLaw):
+        vals = [getattr(law, k) for k in _FIELDS]
+    elif isinstance(law, Mapping) and all(k in law for k in _FIELDS):
+        vals = [law[k] for k in _FIELDS]
+    elif not isinstance(law, Mapping) and all(hasattr(law, k) for k in _FIELDS):
+        vals = [getattr(law, k) for k in _FIELDS]
+    else:
+        names = set(law) if isinstance(law, Mapping) else {k for k in _FIELDS if hasattr(law, k)}
+        missing = [k for k in _FIELDS if k not in names]
+        raise TypeError(
+            f"{name} must be a DataConstrainedLaw (e.g. MUENNIGHOFF_2023) or a mapping with keys "
+            f"{list(_FIELDS)}; got a {type(law).__name__} without {missing}. A Chinchilla law "
+            "has no decay constants: use DataConstrainedLaw(**chinchilla_law, R_D=..., R_N=...)"
+        )
+    for k, v in zip(_FIELDS, vals):
+        if k == "E":
+            check_finite(f"{name}.{k}", v)
+        else:
+            check_positive(f"{name}.{k}", v, allow_inf=k in ("R_D", "R_N"))
+    try:
+        shape = np.broadcast_shapes(*(np.shape(v) for v in vals))
+    except ValueError:
+        shapes = {k: np.shape(v) for k, v in zip(_FIELDS, vals)}
+        raise ValueError(f"{name}'s fields do not broadcast together: shapes {shapes}") from None
+    if 0 in shape:
+        raise ValueError(f"{name} has no replicates: its fields are empty arrays (shape {shape})")
+    return law if isinstance(law, DataConstrainedLaw) else DataConstrainedLaw(*vals)
+
 
 #: The paper's start grid ``R_D*, R_N* in linspace(0, 20, 4)`` without the zeros (the law
 #: divides by ``R*``; the notebook's zero starts give NaN and are skipped by its ``<`` test).
@@ -317,7 +373,29 @@ def _as_inputs(
         raise ValueError(
             f"N, D, U and loss must have equal lengths, got {n.size}, {d.size}, {u.size}, {y.size}"
         )
+    if y.size < 2:
+        raise ValueError(f"need at least 2 runs to fit R_D*, R_N*, got {y.size}")
     return np.column_stack([n, d, u]), y
+
+
+def _check_identifiable(x: FloatArray, base: DataConstrainedLaw) -> None:
+    """Raise unless some run repeats data (else the loss does not depend on ``R_D*``) and
+    some run has excess parameters (else it does not depend on ``R_N*``): the fit would
+    return its start value."""
+    N, D, U = x[:, 0], x[:, 1], x[:, 2]
+    ud = np.minimum(U, D)
+    rd = np.maximum(D / ud - 1.0, 0.0)  # as in the model
+    rn = np.maximum(N / np.minimum(N, base.chinchilla.optimal_n_for_data(ud)) - 1.0, 0.0)
+    if not np.any(rd > 0):
+        raise ValueError(
+            "R_D* is not identifiable: no run repeats data (D <= U for every run), so the loss "
+            "does not depend on it; include runs trained for more than one epoch"
+        )
+    if not np.any(rn > 0):
+        raise ValueError(
+            "R_N* is not identifiable: no run has more parameters than compute-optimal for its "
+            "unique data (N <= N_opt(min(U, D)) for every run), so the loss does not depend on it"
+        )
 
 
 def _distinct(
@@ -350,8 +428,22 @@ def fit_data_constrained(
 
     Huber loss (``delta``) on log residuals, summed over runs, from ``starts`` (default: the
     paper's grid, :data:`PAPER_STARTS`), all starts in one batch call.
+
+    Raises
+    ------
+    ValueError
+        On bad runs (naming the input and index), fewer than 2 runs, or runs that cannot
+        identify the constants: none repeats data (``R_D*``), or none has more parameters
+        than compute-optimal for its unique data (``R_N*``).
+
+    Warns
+    -----
+    IdentifiabilityWarning, ConvergenceWarning
+        As :func:`scalingfit.fit`: the best start ended singular, or did not converge.
     """
+    base = as_data_constrained_law(base, "base")
     x, y = _as_inputs(N, D, U, loss)
+    _check_identifiable(x, base)
     P0 = PAPER_STARTS if starts is None else np.asarray(starts, dtype=np.float64).reshape(-1, 2)
     model = data_constrained_model(base)
     res = fit_batch(
@@ -385,6 +477,12 @@ def fit_data_constrained(
         loss="huber",
         log_residuals=True,
     )
+    if fr.status == _status.SINGULAR:
+        warnings.warn(f"{model.name} fit: {fr.message}", IdentifiabilityWarning, stacklevel=2)
+    elif not fr.success:
+        warnings.warn(
+            f"{model.name} fit did not converge: {fr.message}", ConvergenceWarning, stacklevel=2
+        )
     return DataConstrainedFit(
         law=law, fit=fr, optima=optima, r2=_r2(y, law.loss(x[:, 0], x[:, 1], x[:, 2]))
     )
@@ -468,6 +566,10 @@ def bootstrap_data_constrained(
         raise ValueError(f"n_boot must be >= 2, got {n_boot}")
     x, y = _as_inputs(N, D, U, loss)
     point = fit_data_constrained(x[:, 0], x[:, 1], x[:, 2], y, base, starts=starts, delta=delta)
+    if not point.optima:
+        raise ValueError(
+            f"no start of the point fit converged ({point.fit.message}): nothing to bootstrap from"
+        )
     n = y.size
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
@@ -547,7 +649,7 @@ class ConstrainedOptimum:
 def optimal_allocation_constrained(
     C: ArrayLike,
     U: ArrayLike,
-    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    law: LawLike = MUENNIGHOFF_2023,
     *,
     flops_per_token: float = 6.0,
 ) -> ConstrainedOptimum:
@@ -557,9 +659,13 @@ def optimal_allocation_constrained(
 
     ``C``, ``U`` and the law's fields broadcast together (numpy rules): for a grid of
     budgets times bootstrap replicates pass ``C[:, None]`` with a law of shape ``(n_boot,)``.
+    ``law`` is a :class:`DataConstrainedLaw` or a mapping with its seven fields (see
+    :func:`as_data_constrained_law`; a Chinchilla law alone is a TypeError).
     """
     cc = check_positive("C", C)
     uu = check_positive("U", U)
+    law = as_data_constrained_law(law)
+    check_positive("flops_per_token", flops_per_token, scalar=True)
     chin = law.chinchilla
     Nc, Dc = chin.optimal_allocation(cc, flops_per_token)
     c6 = cc / flops_per_token
@@ -625,7 +731,7 @@ class RepetitionCost:
 
 def repetition_cost(
     epochs: ArrayLike,
-    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    law: LawLike = MUENNIGHOFF_2023,
     *,
     C: Optional[ArrayLike] = None,
     N: Optional[ArrayLike] = None,
@@ -641,6 +747,8 @@ def repetition_cost(
     ep = np.asarray(epochs, dtype=np.float64)
     if not np.all(ep >= 1):
         raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+    law = as_data_constrained_law(law)
+    check_positive("flops_per_token", flops_per_token, scalar=True)
     if C is not None:
         if N is not None or D is not None:
             raise ValueError("give either C or (N, D), not both")
@@ -673,14 +781,24 @@ def load_muennighoff2023(path: PathLike, *, which: str = "fit") -> dict[str, Any
     296 rows before outlier removal. ``path`` is the data folder or the CSV itself.
 
     Returns ``{"name": list, "N", "D", "U", "loss": ndarray}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    scalingfit.data.RunDataError
+        (a ValueError) naming the file, the column and the row: an unreadable or empty file, a
+        missing column (``name, N_params, D_tokens, U_unique_tokens, val_loss``), a cell that
+        is not a finite number > 0.
     """
     files = {"fit": "datablations_fit_runs.csv", "all": "datablations_all_runs.csv"}
     if which not in files:
         raise ValueError(f"which must be 'fit' or 'all', got {which!r}")
-    cols = read_csv_columns(resolve_file(Path(path), files[which]))
+    numbers = ("N_params", "D_tokens", "U_unique_tokens", "val_loss")
+    cols = read_csv_columns(resolve_file(Path(path), files[which]), ("name", *numbers))
 
     def f(k: str) -> FloatArray:
-        return numeric(cols, k)
+        return numeric(cols, k, positive=True)
 
     return {
         "name": cols["name"],

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,6 +32,8 @@ from ._common import FloatArray, bisect, check_positive, percentile_interval
 from .data_constrained import (
     MUENNIGHOFF_2023,
     DataConstrainedLaw,
+    LawLike,
+    as_data_constrained_law,
     law_shape,
     optimal_allocation_constrained,
 )
@@ -119,7 +121,7 @@ class DataWall:
 def epochs_wall_compute(
     unique_tokens: ArrayLike,
     epochs: ArrayLike,
-    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    law: LawLike = MUENNIGHOFF_2023,
     *,
     flops_per_token: float = 6.0,
     max_factor: float = 1e12,
@@ -132,6 +134,18 @@ def epochs_wall_compute(
     k = np.asarray(epochs, dtype=np.float64)
     if not np.all(k >= 1):
         raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+    law = as_data_constrained_law(law)
+    check_positive("flops_per_token", flops_per_token, scalar=True)
+    given: Any = max_factor  # whatever the caller passed: text is refused, not parsed
+    try:
+        mf = np.nan if isinstance(given, (str, bytes)) else float(given)
+    except (TypeError, ValueError):
+        mf = np.nan
+    if not (np.isfinite(mf) and mf > 1):
+        raise ValueError(
+            f"max_factor (how far past the no-repetition wall to search) must be finite and "
+            f"> 1, got {max_factor!r}"
+        )
     c1 = flops_per_token * law.chinchilla.optimal_n_for_data(U) * U
     lo = np.log(c1) + np.zeros(np.broadcast_shapes(np.shape(c1), k.shape, law_shape(law)))
 
@@ -145,7 +159,7 @@ def epochs_wall_compute(
 
     if np.all(k <= 1.0):
         return np.asarray(c1 + np.zeros(lo.shape))
-    hi = lo + np.log(max_factor)
+    hi = lo + np.log(mf)
     reach = g(hi) >= 0
     logc = bisect(g, lo, hi, n_iter=60)
     out = np.where(k <= 1.0, c1, np.exp(logc))
@@ -154,10 +168,10 @@ def epochs_wall_compute(
 
 def data_wall(
     unique_tokens: float,
-    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    law: LawLike = MUENNIGHOFF_2023,
     epochs: Sequence[float] = (1, 4, 16),
     *,
-    samples: Optional[DataConstrainedLaw] = None,
+    samples: Optional[LawLike] = None,
     level: float = 0.95,
     flops_per_token: float = 6.0,
 ) -> DataWall:
@@ -171,8 +185,14 @@ def data_wall(
     >>> f"{w.rows[0].N:.3g} params, {w.rows[0].C:.3g} FLOP"
     '5.1e+12 params, 3.06e+27 FLOP'
     """
-    U = float(check_positive("unique_tokens", unique_tokens))
+    U = float(check_positive("unique_tokens", unique_tokens, scalar=True))
     ks = np.asarray(epochs, dtype=np.float64).ravel()
+    law = as_data_constrained_law(law)
+    check_positive("flops_per_token", flops_per_token, scalar=True)
+    if samples is not None:
+        samples = as_data_constrained_law(samples, "samples")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
     chin = law.chinchilla
 
     def solve(lw: DataConstrainedLaw, kk: FloatArray) -> tuple[FloatArray, ...]:
@@ -192,6 +212,11 @@ def data_wall(
     C, N, D, L, Lu = solve(law, ks)
     cis: Optional[list[tuple[FloatArray, FloatArray]]] = None
     if samples is not None:
+        if law_shape(samples) == ():
+            raise ValueError(
+                "samples must hold arrays of replicates (e.g. bootstrap_data_constrained(...)"
+                ".laws), got a point law"
+            )
         sC, sN, _, sL, _ = solve(samples, ks[:, None])
         cis = [percentile_interval(v, level, axis=-1) for v in (sC, sN, sL)]
     rows = []

@@ -34,7 +34,7 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._common import SARDANA_2023, FloatArray, as_law, bisect, check_nonnegative
+from ._common import SARDANA_2023, FloatArray, as_law, bisect, check_nonnegative, check_positive
 
 __all__ = [
     "Hardware",
@@ -156,7 +156,8 @@ def inference_optimal(
     Raises
     ------
     ValueError
-        If a target loss is not above ``E`` (unreachable), or inference tokens are negative.
+        If a target loss is not above ``E`` (unreachable), inference tokens are negative, or
+        a FLOPs-per-token count is not finite and > 0.
 
     Examples
     --------
@@ -167,6 +168,8 @@ def inference_optimal(
     """
     law = as_law(params)
     D_inf = check_nonnegative("inference_tokens", inference_tokens)
+    check_positive("train_flops_per_token", train_flops_per_token, scalar=True)
+    check_positive("inference_flops_per_token", inference_flops_per_token, scalar=True)
     L = np.asarray(target_loss, dtype=np.float64)
     delta = L - law.E
     if not np.all(np.isfinite(delta)) or not np.all(delta > 0):

@@ -35,10 +35,12 @@ from numpy.typing import ArrayLike
 
 from .._custom import CustomModel
 from .._fit import fit, fit_batch
+from ..data import RunDataError
 from ..results import FitResult
 from ._common import (
     FloatArray,
     PathLike,
+    check_positive,
     numeric,
     percentile_interval,
     read_csv_columns,
@@ -201,11 +203,21 @@ def fit_overtraining(
     N: ArrayLike, M: ArrayLike, loss: ArrayLike, *, starts: Optional[ArrayLike] = None
 ) -> tuple[OvertrainingLaw, FitResult]:
     """Least-squares fit of the over-training law (linear residuals, like ``curve_fit``) from
-    every start of ``starts`` (default: the paper's 128-start grid) in one batch call."""
-    x = np.column_stack(
-        [np.asarray(N, dtype=np.float64).ravel(), np.asarray(M, dtype=np.float64).ravel()]
-    )
-    r = fit(OVERTRAINING_MODEL, x, loss, starts=PAPER_STARTS if starts is None else starts)
+    every start of ``starts`` (default: the paper's 128-start grid) in one batch call.
+
+    ``N``, ``M`` and ``loss`` hold one value per run (equal lengths), each finite and > 0;
+    a ValueError names the first one that is not (and its index)."""
+    n = check_positive("N", N).ravel()
+    m = check_positive("M", M).ravel()
+    y = check_positive("loss", loss).ravel()
+    if not n.size == m.size == y.size:
+        sizes = ", ".join(
+            f"{k} {a.size}" + (" (a scalar)" if np.ndim(v) == 0 else "")
+            for k, a, v in (("N", n, N), ("M", m, M), ("loss", y, loss))
+        )
+        raise ValueError(f"N, M and loss need one value per run (equal lengths), got {sizes}")
+    x = np.column_stack([n, m])
+    r = fit(OVERTRAINING_MODEL, x, y, starts=PAPER_STARTS if starts is None else starts)
     return OvertrainingLaw(*(float(v) for v in r.x)), r
 
 
@@ -219,15 +231,30 @@ def fit_error_link(
 
 
 # ------------------------------------------------------------------ the data set
+_GADRE_POSITIVE = ("N_params", "D_tokens", "tok_per_param", "chinchilla_mult")
+
+
 def load_gadre2024(path: PathLike) -> dict[str, Any]:
     """``models_loss_and_evals.csv`` as columns: ``dataset, model`` (lists), ``N, D, M,
     chinchilla_mult`` and every ``loss_*`` / ``acc_*`` column (arrays), plus
-    ``err_17`` and ``err_46`` (mean top-1 error over the 17-task and 46-task splits)."""
-    cols = read_csv_columns(resolve_file(Path(path), "models_loss_and_evals.csv"))
+    ``err_17`` and ``err_46`` (mean top-1 error over the 17-task and 46-task splits).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    scalingfit.data.RunDataError
+        (a ValueError) naming the file, the column and the row: an unreadable or empty file,
+        a missing column (the ones above and ``acc_<task>`` for the 17-task split), a
+        non-numeric or non-finite cell, a size, multiplier or loss that is not > 0, an
+        accuracy outside [0, 1].
+    """
+    required = ("name", "dataset", "model", *_GADRE_POSITIVE, *("acc_" + t for t in SUBSET_17))
+    cols = read_csv_columns(resolve_file(Path(path), "models_loss_and_evals.csv"), required)
     out: dict[str, Any] = {"name": cols["name"], "dataset": cols["dataset"], "model": cols["model"]}
 
     def num(k: str) -> FloatArray:
-        return numeric(cols, k)
+        return numeric(cols, k, positive=k in _GADRE_POSITIVE or k.startswith("loss_"))
 
     out["N"], out["D"] = num("N_params"), num("D_tokens")
     out["M"], out["chinchilla_mult"] = num("tok_per_param"), num("chinchilla_mult")
@@ -235,6 +262,14 @@ def load_gadre2024(path: PathLike) -> dict[str, Any]:
         if k.startswith(("loss_", "acc_")):
             out[k] = num(k)
     accs = [k for k in cols if k.startswith("acc_")]
+    for k in accs:
+        bad = np.flatnonzero((out[k] < 0.0) | (out[k] > 1.0))
+        if bad.size:
+            i = int(bad[0])
+            raise RunDataError(
+                f"{cols.source}: column {k!r}, row {i} (line {cols.lines[i]}): "
+                f"{cols[k][i]!r} is not an accuracy in [0, 1]"
+            )
     out["err_46"] = 1.0 - np.mean([out[k] for k in accs], axis=0)
     out["err_17"] = 1.0 - np.mean([out["acc_" + t] for t in SUBSET_17], axis=0)
     return out
@@ -332,11 +367,22 @@ def reproduce_gadre2024(
     err_key = {"17-task": "err_17", "46-task": "err_46"}.get(downstream)
     if err_key is None:
         raise ValueError(f"downstream must be '17-task' or '46-task', got {downstream!r}")
+    need = ("dataset", "model", "chinchilla_mult", "N", "M", err_key)
+    missing = [k for k in need if k not in data]
+    if missing:
+        raise ValueError(
+            f"data lacks key(s) {missing}: pass load_gadre2024's dict (keys {list(need)} and "
+            f"loss_<split>) or the path of the CSV"
+        )
     loss_key = f"loss_{split}"
     if loss_key not in data:
         raise ValueError(
             f"no loss split {split!r}; have {[k[5:] for k in data if k.startswith('loss_')]}"
         )
+    n = len(data["dataset"])
+    wrong = {k: int(np.size(data[k])) for k in (*need, loss_key) if np.size(data[k]) != n}
+    if wrong:
+        raise ValueError(f"data has {n} runs (len of 'dataset') but other lengths {wrong}")
     ds = np.array([d == dataset for d in data["dataset"]])
     if not ds.any():
         raise ValueError(f"no runs of dataset {dataset!r}")

@@ -10,8 +10,22 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._common import HOFFMANN_2022, SARDANA_2023, PathLike, as_law, percentile_interval
-from .data_constrained import MUENNIGHOFF_2023, DataConstrainedLaw, optimal_allocation_constrained
+from ._common import (
+    HOFFMANN_2022,
+    SARDANA_2023,
+    FloatArray,
+    PathLike,
+    as_law,
+    check_positive,
+    percentile_interval,
+)
+from .data_constrained import (
+    MUENNIGHOFF_2023,
+    DataConstrainedLaw,
+    LawLike,
+    as_data_constrained_law,
+    optimal_allocation_constrained,
+)
 from .data_wall import epochs_wall_compute
 from .inference import inference_optimal
 
@@ -32,6 +46,17 @@ def _figure(
     return fig, list(np.atleast_1d(fig.subplots(1, ncols)))
 
 
+def _log_range(name: str, bounds: Sequence[float], n: int) -> FloatArray:
+    """``n`` log-spaced points between the two values of ``bounds`` (the x-axis range)."""
+    b = check_positive(name, bounds)
+    if b.shape != (2,) or b[0] == b[1]:
+        raise ValueError(
+            f"{name} is the plotted (log) axis range: two different values (low, high) are "
+            f"needed, got {bounds!r}"
+        )
+    return np.asarray(np.logspace(np.log10(b.min()), np.log10(b.max()), n))
+
+
 def _save(fig: Any, path: Optional[PathLike]) -> Any:
     if path is not None:
         fig.savefig(path, dpi=120)
@@ -44,7 +69,7 @@ def plot_frontier(
     compute: Sequence[float] = (1e18, 1e26),
     model_sizes: Sequence[float] = (1e8, 1e9, 1e10, 1e11),
     unique_tokens: Optional[float] = None,
-    decay: DataConstrainedLaw = MUENNIGHOFF_2023,
+    decay: LawLike = MUENNIGHOFF_2023,
     runs: Optional[tuple[ArrayLike, ArrayLike, ArrayLike]] = None,
     ax: Any = None,
     path: Optional[PathLike] = None,
@@ -52,10 +77,16 @@ def plot_frontier(
     """Loss against training compute: the compute-optimal frontier of ``law``, fixed-size
     curves ``L(N, C / 6N)`` for ``model_sizes``, optionally observed ``runs = (N, D, loss)``,
     and with ``unique_tokens`` the data-constrained frontier (``decay``'s ``R_D*, R_N*``) and
-    the wall where the optimal token count reaches the stock."""
+    the wall where the optimal token count reaches the stock. ``compute`` is the range of the
+    x axis: ``(low, high)`` in FLOPs (a single budget is a ValueError: there is no curve to
+    draw through one point)."""
     lw = as_law(law)
+    C = _log_range("compute", compute, 200)
+    check_positive("model_sizes", model_sizes)
+    if unique_tokens is not None:
+        unique_tokens = float(check_positive("unique_tokens", unique_tokens, scalar=True))
+        dlaw = as_data_constrained_law(decay, "decay")
     fig, (a,) = _figure(ax)
-    C = np.logspace(np.log10(compute[0]), np.log10(compute[1]), 200)
     for n in model_sizes:
         a.plot(C, lw.loss(n, C / (6 * n)), color="0.75", lw=0.8)
         a.annotate(
@@ -69,7 +100,7 @@ def plot_frontier(
     a.plot(C, lw.optimal_loss(C), color="C0", lw=2, label="compute-optimal frontier")
     if unique_tokens is not None:
         dc = DataConstrainedLaw(
-            **{k: float(v) for k, v in lw.as_dict().items()}, R_D=decay.R_D, R_N=decay.R_N
+            **{k: float(v) for k, v in lw.as_dict().items()}, R_D=dlaw.R_D, R_N=dlaw.R_N
         )
         opt = optimal_allocation_constrained(C, unique_tokens, dc)
         a.plot(
@@ -115,10 +146,11 @@ def plot_inference_aware(
 ) -> Any:
     """The inference-aware optimum against lifetime inference demand: parameters and tokens
     per parameter (left), lifetime FLOPs saved against the Chinchilla-optimal model of the
-    same loss (right)."""
-    fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
-    D_inf = np.logspace(np.log10(inference_tokens[0]), np.log10(inference_tokens[1]), 120)
+    same loss (right). ``inference_tokens`` is the range of the x axis: ``(low, high)``, both
+    > 0 (a log axis; a single value is a ValueError: there is no curve through one point)."""
+    D_inf = _log_range("inference_tokens", inference_tokens, 120)
     r = inference_optimal(target_loss, D_inf, law)
+    fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
     a0 = axes[0]
     a0.plot(D_inf, r.N, color="C0", label="parameters N")
     a0.axhline(float(r.chinchilla_N[0]), color="C0", ls=":", lw=0.8, label="Chinchilla-optimal N")
@@ -144,9 +176,9 @@ def plot_inference_aware(
 
 def plot_data_wall(
     unique_tokens: float,
-    law: DataConstrainedLaw = MUENNIGHOFF_2023,
+    law: LawLike = MUENNIGHOFF_2023,
     *,
-    samples: Optional[DataConstrainedLaw] = None,
+    samples: Optional[LawLike] = None,
     epochs: Sequence[float] = (1, 4, 16),
     span: float = 1e4,
     level: float = 0.95,
@@ -155,9 +187,18 @@ def plot_data_wall(
 ) -> Any:
     """Optimal model size (left) and epochs (right) against compute for a stock of
     ``unique_tokens``: Chinchilla (unlimited data) vs data-constrained, the compute at which
-    ``epochs`` epochs become optimal marked, and percentile bands over ``samples`` replicates."""
-    fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
+    ``epochs`` epochs become optimal marked, and percentile bands over ``samples`` replicates.
+    The compute axis runs from 1/100 of the no-repetition wall to ``span`` times it."""
+    law = as_data_constrained_law(law)
+    if samples is not None:
+        samples = as_data_constrained_law(samples, "samples")
+    if not float(check_positive("span", span, scalar=True)) > 1e-2:
+        raise ValueError(
+            f"span must be > 0.01: the compute axis runs from 1/100 of the no-repetition wall to "
+            f"span times it, got {span!r}"
+        )
     c1 = float(epochs_wall_compute(unique_tokens, 1.0, law))
+    fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
     C = np.logspace(np.log10(c1) - 2, np.log10(c1 * span), 90)
     opt = optimal_allocation_constrained(C, unique_tokens, law)
     a0, a1 = axes[0], axes[1] if len(axes) > 1 else axes[0]
