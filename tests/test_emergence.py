@@ -263,3 +263,15 @@ def test_small_emergence_helpers_check_their_arrays() -> None:
     r = scalingfit.fit_batch("power_law", np.logspace(6, 9, 8), 5 * np.logspace(6, 9, 8) ** -0.1, [0, 8])
     with pytest.raises(ValueError, match="power_law has no parameter 'zz'; it has A, alpha"):
         r.params("zz")
+
+
+def test_unknown_parameter_and_bad_start_shapes_are_named() -> None:
+    """SigmoidFit.interval('zz') was 'tuple.index(x): x not in tuple'; a start of the wrong
+    length 'cannot reshape array of size 3 into shape (4)'."""
+    x = np.logspace(7, 10, 12)
+    acc = 0.25 + 0.6 / (1 + np.exp(-3 * (np.log(x) - np.log(1e8))))
+    (fit,) = em.fit_sigmoids([x], [acc])
+    with pytest.raises(ValueError, match="sigmoid has no parameter 'zz'; it has lo, hi, k, log_x0"):
+        fit.interval("zz")
+    with pytest.raises(ValueError, match=r"p0 must have shape \(4,\) or \(k, 4\) for the 4 parameters of sigmoid, got shape \(3,\)"):
+        em.fit_sigmoids([x], [acc], p0=[0.25, 0.85, 3.0])

@@ -179,3 +179,20 @@ def test_plot_fit_refuses_what_it_cannot_draw() -> None:
     with pytest.raises(ValueError, match="the fit did not succeed"):
         plot.plot_fit(bad, N, y)
     plt.close("all")
+
+
+def test_label_and_curve_counts_are_checked() -> None:
+    """Too few labels was an IndexError after the figure was opened; fewer ks than fits were
+    silently dropped by zip."""
+    k = np.unique(np.round(np.logspace(0, 3, 20)))
+    covs = [np.exp(-0.5 * k ** -0.2), np.exp(-1.2 * k ** -0.35)]
+    fits = tt.fit_coverage([k, k], covs)
+    n_open = len(plt.get_fignums())
+    with pytest.raises(ValueError, match="labels has 1 entries for 2 curves"):
+        plot.plot_coverage(fits, [k, k], covs, labels=["70B"])
+    with pytest.raises(ValueError, match="2 fits, 1 ks and 2 coverages: one of each per curve"):
+        plot.plot_coverage(fits, [k], covs)
+    with pytest.raises(ValueError, match="labels has 3 entries for 2 curves"):
+        plot.plot_model_choice(tt.choose_model(fits, [70e9, 7e9], np.logspace(13, 17, 5), 200.0),
+                               labels=["a", "b", "c"])
+    assert len(plt.get_fignums()) == n_open  # refused before a figure was opened

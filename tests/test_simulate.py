@@ -61,9 +61,13 @@ def test_training_curves() -> None:
     "call, match",
     [
         (lambda: simulate.isoflop_sweep(budgets=[1e20, -1.0]), r"budgets must be"),
-        (lambda: simulate.isoflop_sweep(n_sizes=2), r"n_sizes must be an integer >= 3"),
-        (lambda: simulate.isoflop_sweep(span=0.0), r"span must be > 0"),
-        (lambda: simulate.isoflop_sweep(noise=-0.1), r"noise must be finite and >= 0"),
+        (lambda: simulate.isoflop_sweep(n_sizes=2), r"n_sizes must be an integer in \[3, 10000\]"),
+        (lambda: simulate.isoflop_sweep(n_sizes=10**9), r"n_sizes must be an integer in \[3, 10000\]"),
+        (lambda: simulate.isoflop_sweep(span=0.0), r"span must be in \(0, 10\]"),
+        (lambda: simulate.isoflop_sweep(span=400.0), r"span must be in \(0, 10\]"),  # N = 0 before
+        (lambda: simulate.isoflop_sweep(shift=np.nan), r"shift must be in \[-10, 10\]"),  # NaN N before
+        (lambda: simulate.isoflop_sweep(noise=-0.1), r"noise must be a finite number >= 0"),
+        (lambda: simulate.isoflop_sweep(noise=None), r"noise must be a finite number >= 0, got None"),
         (lambda: simulate.isoflop_sweep({"E": 1.0}), r"params must have keys"),
         (lambda: simulate.training_curves(sizes=[]), r"sizes must be"),
         (lambda: simulate.training_curves(flops_range=(1e20, 1e18)), r"flops_range must be"),

@@ -218,6 +218,8 @@ class LawFit:
 
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
         """Percentile bootstrap interval of one parameter (Gauss–Newton normal without resamples)."""
+        if name not in self.param_names:
+            raise ValueError(f"{self.model} has no parameter {name!r}; it has {', '.join(self.param_names)}")
         lo, hi = self.derived(lambda p: p[..., self.param_names.index(name)], level)[1]
         return float(lo), float(hi)
 
@@ -321,6 +323,15 @@ def _starts(  # type: ignore[no-untyped-def]
     return P[np.all(np.isfinite(P), axis=1)]
 
 
+def _start_rows(a: ArrayLike, P: int, model: str, what: str) -> FloatArray:
+    """Starts as (k, P) rows; a length that is not a multiple of P is named."""
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.shape[-1:] != (P,) or arr.ndim > 2:
+        raise ValueError(f"{what} must have shape ({P},) or (k, {P}) for the {P} parameters of {model}, "
+                         f"got shape {arr.shape}")
+    return arr.reshape(-1, P)
+
+
 def fit_many(
     model: Union[str, object],
     xs: Sequence[ArrayLike],
@@ -420,8 +431,8 @@ def fit_many(
             wj0 = _validate.as_weights(wj0, 0)
         n = yj.shape[0]
         wj = np.ones(n) if wj0 is None else wj0
-        extra = [np.asarray(a, dtype=np.float64).reshape(-1, P)
-                 for a in (p0, None if p0s is None else p0s[j]) if a is not None]
+        extra = [_start_rows(a, P, m.name, what) for a, what in ((p0, "p0"), (None if p0s is None else p0s[j], f"p0s[{j}]"))
+                 if a is not None]
         starts.append(_starts(m, xj, yj, np.vstack(extra) if extra else None, lo, hi, guess))
         data.append((xj, yj, wj))
         gj = None if groups is None else groups[j]

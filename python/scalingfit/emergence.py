@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
-from ._resample import LawFit, ManyFits, fit_many, percentile_interval, table
+from ._resample import LawFit, ManyFits, _start_rows, fit_many, percentile_interval, table
 
 FloatArray = NDArray[np.float64]
 ArrayList = Sequence[ArrayLike]
@@ -209,7 +209,7 @@ def fit_sigmoids(
             b["hi"] = (key[1], key[1])
         if increasing is not None:
             b["k"] = (0.0, np.inf) if increasing else (-np.inf, 0.0)
-        extra = [] if p0 is None else [np.asarray(p0, dtype=np.float64).reshape(-1, 4)]
+        extra = [] if p0 is None else [_start_rows(p0, 4, "sigmoid", "p0")]
         starts = []
         for i in idx:
             s = _sigmoid_starts(np.log(X[i]), Y[i], key[0], key[1], increasing)

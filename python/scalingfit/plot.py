@@ -70,6 +70,12 @@ def _log_y(a: Any, axis: str = "y") -> None:
         a.tick_params(axis=axis, which="minor", labelsize=7)
 
 
+def _check_labels(labels: Optional[Sequence[str]], n: int) -> None:
+    """``labels``, when given, has one entry per curve (before a figure is opened)."""
+    if labels and len(labels) != n:
+        raise ValueError(f"labels has {len(labels)} entries for {n} curves")
+
+
 def _grid(x: ArrayLike, n: int = 200, pad: float = 0.0, log: bool = True) -> np.ndarray:
     xa = np.asarray(x, dtype=np.float64)
     lo, hi = float(np.nanmin(xa)), float(np.nanmax(xa))
@@ -206,6 +212,9 @@ def plot_coverage(
     ax: Optional[Axes] = None, path: Optional[PathLike] = None,
 ) -> Figure:
     """Coverage against samples k (log x): data, ``exp(-a k^-b)`` fits and bands."""
+    if not (len(fits) == len(ks) == len(coverages)):
+        raise ValueError(f"{len(fits)} fits, {len(ks)} ks and {len(coverages)} coverages: one of each per curve")
+    _check_labels(labels, len(fits))
     fig, a = _axes(ax)
     for i, (f, k, c) in enumerate(zip(fits, ks, coverages)):
         ka = np.asarray(k, dtype=np.float64)
@@ -226,6 +235,7 @@ def plot_model_choice(choice: ModelChoice, *, labels: Optional[Sequence[str]] = 
                       ax: Optional[Axes] = None, path: Optional[PathLike] = None) -> Figure:
     """Predicted coverage of each model against the inference budget (log x); the best model
     at each budget is marked."""
+    _check_labels(labels, choice.N.shape[0])
     fig, a = _axes(ax)
     for m in range(choice.N.shape[0]):
         ok = choice.samples[:, m] >= 1

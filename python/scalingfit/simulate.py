@@ -40,8 +40,8 @@ DEFAULT_SIZES: tuple[float, ...] = tuple(float(n) for n in np.logspace(7.5, 10.5
 
 
 def _noisy(loss: FloatArray, noise: float, rng: np.random.Generator) -> FloatArray:
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
+    if not (isinstance(noise, (int, float, np.number)) and np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     return loss * np.exp(noise * rng.standard_normal(loss.shape))
 
 
@@ -134,10 +134,12 @@ def isoflop_sweep(
     C_b = np.asarray(budgets, dtype=np.float64).ravel()
     if C_b.size == 0 or not np.all(np.isfinite(C_b)) or not np.all(C_b > 0):
         raise ValueError("budgets must be a non-empty array of finite values > 0")
-    if int(n_sizes) != n_sizes or n_sizes < 3:
-        raise ValueError(f"n_sizes must be an integer >= 3, got {n_sizes!r}")
-    if not (np.isfinite(span) and span > 0):
-        raise ValueError(f"span must be > 0 (decades), got {span!r}")
+    if int(n_sizes) != n_sizes or not 3 <= n_sizes <= 10_000:
+        raise ValueError(f"n_sizes must be an integer in [3, 10000], got {n_sizes!r}")
+    if not (np.isfinite(span) and 0 < span <= 10):
+        raise ValueError(f"span must be in (0, 10] (decades of N either side), got {span!r}")
+    if not (np.isfinite(shift) and abs(shift) <= 10):
+        raise ValueError(f"shift must be in [-10, 10] (decades of N), got {shift!r}")
     rng = generator(seed)
     offsets = shift + np.linspace(-span, span, int(n_sizes))
     N_opt, _ = truth.optimal_allocation(C_b)
