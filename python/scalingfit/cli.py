@@ -300,8 +300,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fit_arguments(p: argparse.ArgumentParser) -> None:
+    """The CSV file, law and objective options that ``fit`` and ``plot`` share."""
+    from . import models
+
+    p.add_argument("file", help="CSV file with a header row")
+    p.add_argument("--model", required=True, choices=models.names(), help="law to fit")
+    p.add_argument("--x", required=True, help="input column(s), comma-separated (e.g. N,D)")
+    p.add_argument("--y", required=True, help="target column (e.g. loss)")
+    p.add_argument("--p0", default=None, help="start, comma-separated (default: data-driven guess)")
+    p.add_argument("--loss", default="linear", choices=list(models.LOSSES), help="robust loss")
+    p.add_argument("--f-scale", type=float, default=1.0, help="robust-loss scale (default 1)")
+    p.add_argument("--log-residuals", action="store_true", help="fit log(model) - log(y)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__, models
+    from . import __version__
 
     p = argparse.ArgumentParser(
         prog="scalingfit",
@@ -331,14 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Fit one law to a CSV file with a header row.",
                        epilog="example: scalingfit fit runs.csv --model chinchilla --x N,D --y loss",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    f.add_argument("file", help="CSV file with a header row")
-    f.add_argument("--model", required=True, choices=models.names(), help="law to fit")
-    f.add_argument("--x", required=True, help="input column(s), comma-separated (e.g. N,D)")
-    f.add_argument("--y", required=True, help="target column (e.g. loss)")
-    f.add_argument("--p0", default=None, help="start, comma-separated (default: data-driven guess)")
-    f.add_argument("--loss", default="linear", choices=list(models.LOSSES), help="robust loss")
-    f.add_argument("--f-scale", type=float, default=1.0, help="robust-loss scale (default 1)")
-    f.add_argument("--log-residuals", action="store_true", help="fit log(model) - log(y)")
+    _fit_arguments(f)
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(func=_cmd_fit)
 
@@ -351,14 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "--extrapolate 1e11\n"
                                "  scalingfit plot runs.csv --model chinchilla --x N,D --y loss -o chinchilla.svg",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    pl.add_argument("file", help="CSV file with a header row")
-    pl.add_argument("--model", required=True, choices=models.names(), help="law to fit")
-    pl.add_argument("--x", required=True, help="input column(s), comma-separated (e.g. N,D)")
-    pl.add_argument("--y", required=True, help="target column (e.g. loss)")
-    pl.add_argument("--p0", default=None, help="start, comma-separated (default: data-driven guess)")
-    pl.add_argument("--loss", default="linear", choices=list(models.LOSSES), help="robust loss")
-    pl.add_argument("--f-scale", type=float, default=1.0, help="robust-loss scale (default 1)")
-    pl.add_argument("--log-residuals", action="store_true", help="fit log(model) - log(y)")
+    _fit_arguments(pl)
     pl.add_argument("--bootstrap", type=int, default=200,
                     help="bootstrap resamples for the band (default 200; 0: no band)")
     pl.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
