@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._common import FloatArray, bisect, check_positive, percentile_interval
+from ._common import FloatArray, bisect, check_finite, check_positive, percentile_interval
 from .data_constrained import (
     MUENNIGHOFF_2023,
     DataConstrainedLaw,
@@ -136,12 +136,8 @@ def epochs_wall_compute(
         raise ValueError(f"epochs must be >= 1, got {epochs!r}")
     law = as_data_constrained_law(law)
     check_positive("flops_per_token", flops_per_token, scalar=True)
-    given: Any = max_factor  # whatever the caller passed: text is refused, not parsed
-    try:
-        mf = np.nan if isinstance(given, (str, bytes)) else float(given)
-    except (TypeError, ValueError):
-        mf = np.nan
-    if not (np.isfinite(mf) and mf > 1):
+    mf = float(check_finite("max_factor", max_factor, scalar=True))
+    if not mf > 1:
         raise ValueError(
             f"max_factor (how far past the no-repetition wall to search) must be finite and "
             f"> 1, got {max_factor!r}"
