@@ -635,3 +635,13 @@ def test_chinchilla_closed_forms_and_objective_check_their_input() -> None:
     jitter = s.C * (1 + 1e-5 * np.arange(s.C.size))
     with pytest.raises(ValueError, match="runs form one budget when their C agree to 1e-6 relative"):
         ch.fit_isoflop(jitter, s.N, s.loss)
+
+
+def test_fit_envelope_names_bad_labels_and_sizes() -> None:
+    """run=[None]*n was "'<' not supported between NoneType and NoneType"; n_flops=1e9 tried
+    to build a grid of a billion budgets per run."""
+    c = simulate.training_curves(seed=0)
+    with pytest.raises(ValueError, match="run labels must be of one orderable kind"):
+        ch.fit_envelope(c.N, c.D, c.loss, run=np.array([None, 1] * (c.N.size // 2), dtype=object))
+    with pytest.raises(ValueError, match=r"n_flops must be an integer in \[2, 1000000\]"):
+        ch.fit_envelope(c.N, c.D, c.loss, n_flops=10**9)

@@ -904,8 +904,8 @@ def fit_envelope(
     """
     arrays: dict[str, ArrayLike] = {"N": N, "D": D, "loss": loss}
     cols, kept = _columns(arrays, nan_policy=nan_policy, positive=("N", "D", "loss"))
-    if int(n_flops) != n_flops or n_flops < 2:
-        raise ValueError(f"n_flops must be an integer >= 2, got {n_flops!r}")
+    if int(n_flops) != n_flops or not 2 <= n_flops <= 1_000_000:
+        raise ValueError(f"n_flops must be an integer in [2, 1000000] (Hoffmann et al. use 1500), got {n_flops!r}")
     Nc, Dc, Lc = cols["N"], cols["D"], cols["loss"]
     if run is None:
         labels = Nc
@@ -914,7 +914,10 @@ def fit_envelope(
         if labels.ndim != 1 or labels.shape[0] != _validate.as_float_array(N, "N").shape[0]:
             raise ValueError(f"run must be 1-D with one label per row, got shape {labels.shape}")
         labels = labels[kept]
-    _, rid = np.unique(labels, return_inverse=True)
+    try:
+        _, rid = np.unique(labels, return_inverse=True)
+    except TypeError:  # e.g. None among the labels: not orderable
+        raise ValueError(f"run labels must be of one orderable kind (numbers or strings), got {labels[:3].tolist()}...") from None
     rid = rid.ravel()
     n_runs = int(rid.max()) + 1
     logC = np.log(6.0 * Nc * Dc)
