@@ -196,3 +196,12 @@ def test_label_and_curve_counts_are_checked() -> None:
         plot.plot_model_choice(tt.choose_model(fits, [70e9, 7e9], np.logspace(13, 17, 5), 200.0),
                                labels=["a", "b", "c"])
     assert len(plt.get_fignums()) == n_open  # refused before a figure was opened
+
+
+def test_empty_metric_and_task_plots_are_refused() -> None:
+    """An empty metric choice was matplotlib's "Number of columns must be a positive integer",
+    an empty list of task predictions an IndexError."""
+    with pytest.raises(ValueError, match="metrics is empty"):
+        em.metric_choice(np.logspace(6, 9, 8), {})
+    with pytest.raises(ValueError, match="no task predictions to plot"):
+        plot.plot_task_predictions([], [])

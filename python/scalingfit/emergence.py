@@ -657,6 +657,8 @@ def metric_choice(
     nf = (n + 1) // 2 if n_fit is None else int(n_fit)
     if not 4 <= nf < n:
         raise ValueError(f"n_fit must be in [4, {n - 1}] for {n} scales, got {nf}")
+    if not metrics:
+        raise ValueError("metrics is empty: pass {name: values per scale}")
     kinds_all = {**METRIC_KINDS, **(kinds or {})}
     odd = {k: v for k, v in kinds_all.items() if v not in ("bounded", "loss")}
     if odd:

@@ -296,6 +296,8 @@ def plot_metric_choice(mc: MetricChoice, *, path: Optional[PathLike] = None) -> 
     """Each metric against scale: the fit to the smallest scales (solid) and its
     extrapolation (dashed) against the held-out values, with sharpness and predictability."""
     names = list(mc.rows)
+    if not names:
+        raise ValueError("the metric choice has no metrics to plot")
     fig, axs = _axes(None, ncols=len(names), size=(3.4, 3.2))
     axs = axs if isinstance(axs, list) else [axs]
     x = mc.scale
@@ -331,6 +333,11 @@ def plot_task_predictions(
 ) -> Figure:
     """Predicted accuracy with its interval against the actual accuracy, per task (and the
     published prediction when given)."""
+    if not preds:
+        raise ValueError("no task predictions to plot")
+    for name, v in (("actual", actual), ("published", published)):
+        if v is not None and len(v) != len(preds):
+            raise ValueError(f"{name} has {len(v)} values for {len(preds)} task predictions")
     fig, a = _axes(None, size=(7.0, 3.8))
     i = np.arange(len(preds))
     m = np.array([p.metric for p in preds])
