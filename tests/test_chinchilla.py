@@ -645,3 +645,11 @@ def test_fit_envelope_names_bad_labels_and_sizes() -> None:
         ch.fit_envelope(c.N, c.D, c.loss, run=np.array([None, 1] * (c.N.size // 2), dtype=object))
     with pytest.raises(ValueError, match=r"n_flops must be an integer in \[2, 1000000\]"):
         ch.fit_envelope(c.N, c.D, c.loss, n_flops=10**9)
+
+
+def test_a_single_bad_budget_is_named() -> None:
+    """A scalar budget <= 0 was an IndexError from the message's own index lookup."""
+    with pytest.raises(ValueError, match=r"C must be > 0 \(a compute budget in FLOP\), got -1.0"):
+        ch.EPOCH_2024.optimal_allocation(-1.0)
+    with pytest.raises(ValueError, match=r"C must be finite, got nan"):
+        ch.EPOCH_2024.optimal_allocation(float("nan"))

@@ -45,6 +45,8 @@ def as_float_array(value: ArrayLike, name: str) -> FloatArray:
 def check_finite(arr: FloatArray, name: str, columns: Sequence[str] | None = None) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
+        if arr.ndim == 0:
+            raise ValueError(f"{name} must be finite, got {float(arr)!r}")
         idx = _first_bad(bad)
         raise ValueError(
             f"{name} must be finite; {name} has {int(bad.sum())} non-finite value(s), "
@@ -55,6 +57,8 @@ def check_finite(arr: FloatArray, name: str, columns: Sequence[str] | None = Non
 def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] | None = None) -> None:
     bad = ~(arr > 0)
     if bad.any():
+        if arr.ndim == 0:
+            raise ValueError(f"{name} must be > 0 ({why}), got {float(arr)!r}")
         idx = _first_bad(bad)
         raise ValueError(
             f"{name} must be > 0 ({why}); {name} has {int(bad.sum())} value(s) <= 0, "

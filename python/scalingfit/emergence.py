@@ -789,6 +789,8 @@ def task_ladder(
     T = len(tasks)
     if not (len(final_loss) == len(step2_loss) == len(step2_metric) == T):
         raise ValueError("final_loss, step2_loss and step2_metric need one array per task")
+    if target_loss is not None and len(target_loss) != T:
+        raise ValueError(f"target_loss has {len(target_loss)} values for {T} tasks")
     for name, v in (("N", Na), ("D", Da)) + tuple((f"final_loss[{t}]", np.asarray(final_loss[t], dtype=np.float64))
                                                   for t in range(T)):
         if v.shape != Na.shape:
