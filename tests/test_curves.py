@@ -246,8 +246,8 @@ def test_curve_names_the_field_and_first_bad_index() -> None:
         _cosine_curve(loss=_with(c.loss, 99, np.inf))
     with pytest.raises(ValueError, match=r"curve 'c': loss must be > 0.*index 5: -1.0"):
         _cosine_curve(loss=_with(c.loss, 5, -1.0))
-    with pytest.raises(ValueError, match=r"curve 'c': tokens must be > 0.*index 0: 0.0"):
-        _cosine_curve(tokens=_with(c.tokens, 0, 0.0))
+    with pytest.raises(ValueError, match=r"curve 'c': tokens must be >= 0.*index 0: -1.0"):
+        _cosine_curve(tokens=_with(c.tokens, 0, -1.0))
     with pytest.raises(ValueError, match=r"curve 'c': tokens must be strictly increasing; tokens\[1\]"):
         _cosine_curve(tokens=c.tokens[::-1])
     with pytest.raises(ValueError, match=r"curve 'c': step must be strictly increasing; step\[4\]"):
@@ -313,3 +313,17 @@ def test_checks_and_calibration_of_short_or_no_curves_are_clear() -> None:
     p = cu.predict_final_loss([c], 0.3)
     with pytest.raises(IndexError, match=r"j = 5 is not a run of this prediction: j must be in 0\.\.0 \(1 runs\)"):
         p.predict_curve(c, 5)
+
+
+def test_a_checkpoint_at_step_0_is_kept_and_never_fitted() -> None:
+    """Logs often start with the loss before training (step 0, tokens 0): a Curve takes it,
+    and the fit window leaves it out (the laws are singular at 0), so the prediction equals
+    the one without that checkpoint, bit for bit."""
+    c = _cosine_curve()
+    lr0 = np.r_[0.0, c.lr]
+    with0 = cu.Curve("c", np.r_[0.0, c.step], np.r_[0.0, c.tokens], np.r_[10.8, c.loss], lr0, N=1e8)
+    assert not with0.window(0.5)[0] and with0.window(0.5)[1:].tolist() == c.window(0.5).tolist()
+    for method in ("power_law", "learning_curve"):
+        a = cu.predict_final_loss([c], 0.5, method=method)
+        b = cu.predict_final_loss([with0], 0.5, method=method)
+        assert a.predicted.tolist() == b.predicted.tolist(), method

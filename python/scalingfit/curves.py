@@ -214,8 +214,8 @@ class Curve:
     ----------
     name : str
     step, tokens, loss : arrays (n,)
-        Checkpoints (n >= 2): steps and tokens finite, > 0 and strictly increasing; loss
-        finite and > 0.
+        Checkpoints (n >= 2): steps and tokens finite, >= 0 and strictly increasing (a
+        checkpoint at step 0 is kept but never fitted); loss finite and > 0.
     lr : array (n,), optional
         Learning rate at each checkpoint (for the schedule-aware model; finite, >= 0).
     N : float, optional
@@ -247,9 +247,11 @@ class Curve:
                 raise ValueError(f"{where}: {a} must have one value per step, shape ({n},), "
                                  f"got shape {getattr(self, a).shape}")
         with _named(where):
-            for a, why in (("step", "optimizer steps"), ("tokens", "tokens seen"), ("loss", "a loss")):
+            for a in ("step", "tokens", "loss"):
                 check_finite(getattr(self, a), a)
-                check_positive(getattr(self, a), a, why)
+            check_nonnegative(self.step, "step")  # a checkpoint at step 0 (before training) is data
+            check_nonnegative(self.tokens, "tokens")
+            check_positive(self.loss, "loss", "a loss")
             check_increasing(self.step, "step")
             check_increasing(self.tokens, "tokens")
             if self.lr is not None:
@@ -262,9 +264,11 @@ class Curve:
                     raise ValueError(f"N must be finite and > 0 (parameters), got {self.N!r}") from None
 
     def window(self, fraction: float, start: float = 0.0) -> NDArray[np.bool_]:
-        """Checkpoints with ``start·T <= tokens <= fraction·T`` (T the run's final tokens)."""
+        """Checkpoints with ``start·T <= tokens <= fraction·T`` (T the run's final tokens), after
+        step 0 (the laws of loss against tokens or steps are singular there)."""
         T = self.tokens[-1]
-        return np.asarray((self.tokens <= fraction * T * (1 + 1e-9)) & (self.tokens >= start * T * (1 - 1e-9)))
+        return np.asarray((self.tokens <= fraction * T * (1 + 1e-9)) & (self.tokens >= start * T * (1 - 1e-9))
+                          & (self.tokens > 0) & (self.step > 0))
 
     def after_warmup(self) -> NDArray[np.bool_]:
         """Checkpoints at or after the learning-rate peak (all of them without lr)."""
