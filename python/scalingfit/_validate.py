@@ -66,6 +66,17 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
         )
 
 
+def positive_number(value: Any, name: str) -> float:
+    """One finite number > 0 as a float; a ValueError naming ``name`` otherwise (text too)."""
+    try:
+        v = float(value) if not isinstance(value, (str, bytes)) else float("nan")
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return v
+
+
 def check_nonnegative(arr: FloatArray, name: str) -> None:
     bad = arr < 0
     if bad.any():

@@ -58,11 +58,11 @@ from ._validate import (
     check_increasing,
     check_nonnegative,
     check_positive,
+    positive_number,
 )
 from ._warnings import DataWarning
 from .bootstrap import _check_level
 from .models import get as get_model
-from .planning._common import check_positive as check_positive_scalar
 
 FloatArray = NDArray[np.float64]
 
@@ -169,7 +169,7 @@ def lr_areas(
     if not 0.0 < decay < 1.0:
         raise ValueError(f"decay must be in (0, 1), got {decay!r}")
     if peak is not None:
-        check_positive_scalar("peak", peak)
+        positive_number(peak, "peak")
     last = int(np.ceil(st[-1]))
     if lr_per_step is not None:
         eta = as_float_array(lr_per_step, "lr_per_step")
@@ -258,10 +258,7 @@ class Curve:
                 check_finite(self.lr, "lr")
                 check_nonnegative(self.lr, "lr")
             if self.N is not None:
-                try:
-                    check_positive_scalar("N", float(self.N))
-                except (TypeError, ValueError):
-                    raise ValueError(f"N must be finite and > 0 (parameters), got {self.N!r}") from None
+                positive_number(self.N, "N")
 
     def window(self, fraction: float, start: float = 0.0) -> NDArray[np.bool_]:
         """Checkpoints with ``start·T <= tokens <= fraction·T`` (T the run's final tokens), after

@@ -28,8 +28,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._resample import LawFit, fit_many, table
-from ._validate import as_float_array, check_finite, check_nonnegative, check_positive
-from .planning._common import check_positive as check_positive_scalar
+from ._validate import (
+    as_float_array,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    positive_number,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -163,8 +168,8 @@ def beta_coverage(k: ArrayLike, a: float, b: float) -> FloatArray:
     """
     from math import lgamma
 
-    check_positive_scalar("a", a)
-    check_positive_scalar("b", b)
+    positive_number(a, "a")
+    positive_number(b, "b")
     kk = as_float_array(k, "k")
     check_finite(np.atleast_1d(kk), "k")
     check_nonnegative(np.atleast_1d(kk).ravel(), "k")
@@ -419,10 +424,7 @@ def choose_model(
         raise ValueError(f"{len(fits)} coverage fits but {Ns.shape[0]} model sizes")
     check_finite(Ns, "N")
     check_positive(Ns, "N", "parameters")
-    try:
-        check_positive_scalar("tokens_per_sample", float(tokens_per_sample))
-    except (TypeError, ValueError):
-        raise ValueError(f"tokens_per_sample must be finite and > 0, got {tokens_per_sample!r}") from None
+    positive_number(tokens_per_sample, "tokens_per_sample")
     B = np.atleast_1d(as_float_array(budget, "budget"))
     if B.ndim != 1:
         raise ValueError(f"budget must be a number or a 1-D array (FLOP per problem), got shape {B.shape}")
