@@ -239,3 +239,15 @@ def test_budgets_are_checked() -> None:
         kaplan.compare_allocations([1e20], chinchilla_exponent=0.73)
     with pytest.raises(ValueError, match="tokens_per_param must be finite and > 0, got 0"):
         kaplan.compare_allocations([1e20], tokens_per_param=0)
+
+
+def test_a_bootstrap_over_one_group_is_refused() -> None:
+    """groups=[one label] gave a (nan, nan) interval without a word; bootstrap() refuses fewer
+    than 3 groups, and the analyses now say the same."""
+    N = np.logspace(6, 9, 10)
+    L = kaplan.loss_N(N) * (1 + 0.01 * np.sin(N))
+    with pytest.raises(ValueError, match=r"groups\[0\]: a bootstrap over groups needs at least 3 groups to resample, got 1"):
+        kaplan.fit_power_law(N, L, n_resamples=20, groups=[np.zeros(10)])
+    fit = kaplan.fit_power_law(N, L, n_resamples=50, groups=[np.arange(10) % 5])
+    lo, hi = fit.interval("alpha")
+    assert np.isfinite(lo) and lo < fit.alpha < hi

@@ -27,7 +27,7 @@ from . import _validate
 from ._fit import _prepare_points, fit_batch, resolve_model
 from ._status import SINGULAR
 from ._warnings import ConvergenceWarning
-from .bootstrap import _check_level, _check_seed, bootstrap_batch
+from .bootstrap import MIN_GROUPS, _check_level, _check_seed, bootstrap_batch
 
 FloatArray = NDArray[np.float64]
 BoundsLike = _validate.BoundsLike
@@ -438,6 +438,9 @@ def fit_many(
         gj = None if groups is None else groups[j]
         if R and gj is not None and np.asarray(gj).shape != (n,):
             raise ValueError(f"groups[{j}] must have one label per point ({n}), got {np.asarray(gj).shape}")
+        if R and gj is not None and n and np.unique(np.asarray(gj)).size < MIN_GROUPS:
+            raise ValueError(f"groups[{j}]: a bootstrap over groups needs at least {MIN_GROUPS} groups to "
+                             f"resample, got {np.unique(np.asarray(gj)).size}")  # every replicate was NaN
     if sum(a.shape[0] for a in starts) == 0:
         raise ValueError(f"no usable start for any problem of {m.name}: pass p0")
     opts = {"loss": loss, "f_scale": f_scale, "lo": lo, "hi": hi, "log_residuals": log_residuals,
