@@ -23,6 +23,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -290,11 +291,21 @@ def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: st
     if isinstance(source, pd.DataFrame) or Path(source).suffix.lower() not in (".duckdb", ".db") \
             or Path(source).resolve() == Path(db).resolve():
         return _source_sql(con, source, table)
-    try:
+    with _reading(source):  # e.g. another process is writing to it, or not a database
         con.execute(f"ATTACH '{Path(source).as_posix()}' AS src (READ_ONLY)")
-    except Exception as exc:  # e.g. another process is writing to it, or not a database
-        raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
     return f'src."{table}"'
+
+
+@contextmanager
+def _reading(source: Union[str, Path, pd.DataFrame]) -> Iterator[None]:
+    """Turns a failure to read the source (DuckDB's, pandas') into RunDataError naming it;
+    a RunDataError raised inside passes as it is."""
+    try:
+        yield
+    except data.RunDataError:
+        raise
+    except Exception as exc:
+        raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
 
 
 def _check_source(source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path],
@@ -305,12 +316,8 @@ def _check_source(source: Union[str, Path, pd.DataFrame], table: str, db: Union[
     duckdb = data._need("duckdb")
     with duckdb.connect(":memory:") as con:
         rel = _source_relation(con, source, table, db)
-        try:
+        with _reading(source):
             source_columns(con, rel, group_by, law)
-        except data.RunDataError:
-            raise
-        except Exception as exc:
-            raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
 
 
 def _open(db: Union[str, Path]) -> Any:
@@ -582,12 +589,8 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     t_core = 0.0
     try:
         rel = _source_relation(con, source, table, db)
-        try:
+        with _reading(source):
             n_groups = count_groups(con, rel, group_by, metric, law)
-        except data.RunDataError:
-            raise
-        except Exception as exc:
-            raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
         _check_config(con, db, config, overwrite)
         done = _existing(con, config)
         if client is not None or scheduler is not None:  # the same chunks, fitted by Dask workers
