@@ -438,9 +438,10 @@ def fit_many(
         gj = None if groups is None else groups[j]
         if R and gj is not None and np.asarray(gj).shape != (n,):
             raise ValueError(f"groups[{j}] must have one label per point ({n}), got {np.asarray(gj).shape}")
-        if R and gj is not None and n and np.unique(np.asarray(gj)).size < MIN_GROUPS:
+        n_groups = 0 if not (R and gj is not None and n) else np.unique(np.asarray(gj)).size
+        if 0 < n_groups < MIN_GROUPS:  # every replicate was NaN
             raise ValueError(f"groups[{j}]: a bootstrap over groups needs at least {MIN_GROUPS} groups to "
-                             f"resample, got {np.unique(np.asarray(gj)).size}")  # every replicate was NaN
+                             f"resample, got {n_groups}")
     if sum(a.shape[0] for a in starts) == 0:
         raise ValueError(f"no usable start for any problem of {m.name}: pass p0")
     opts = {"loss": loss, "f_scale": f_scale, "lo": lo, "hi": hi, "log_residuals": log_residuals,
