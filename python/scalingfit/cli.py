@@ -117,10 +117,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     else:
         result = fitted = fit(args.model, x, y, **_fit_options(args))  # type: ignore[arg-type]
     print(repr(fitted))
-    if not fitted.success:
-        print(f"scalingfit plot: error: the fit did not succeed ({fitted.message}); no plot written",
-              file=sys.stderr)
-        return EXIT_FAIL
+    if not fitted.success:  # main prints it as every command's error, exit status 1
+        raise ValueError(f"the fit did not succeed ({fitted.message}); no plot written")
     partial = out.with_name(f".{out.stem}.partial{out.suffix}")  # the suffix picks the format
     try:
         fig = plot.plot_fit(result, x, y, x_max=args.extrapolate, kind=args.band, ylabel=args.y,
