@@ -155,6 +155,10 @@ def test_plot_fit_two_inputs_observed_against_fitted(tmp_path) -> None:
     np.testing.assert_allclose(left.collections[0].get_offsets(), np.column_stack([f, L]), rtol=1e-9)
     np.testing.assert_allclose(right.collections[0].get_offsets()[:, 1], np.log(L) - np.log(f), atol=1e-9)
     assert right.get_ylabel() == "log y - log fit"
+    # x as fit takes it, a tuple of columns: the same points (reshaping np.asarray((N, D))
+    # paired N values with each other)
+    cols = plot.plot_fit(r, (N, D), L)
+    np.testing.assert_array_equal(cols.axes[0].collections[0].get_offsets(), left.collections[0].get_offsets())
     assert not any(type(c).__name__ == "PolyCollection" for c in left.collections)
     plt.close("all")
 
@@ -167,7 +171,7 @@ def test_plot_fit_refuses_what_it_cannot_draw() -> None:
     r = scalingfit.fit("saturating_power_law", N, y)
     with pytest.raises(ValueError, match=r"x_max must be a finite number above the data's largest x \(1e\+09\)"):
         plot.plot_fit(r, N, y, x_max=1e8)
-    with pytest.raises(ValueError, match="x has 12 points and y 11"):
+    with pytest.raises(ValueError, match="y has 11 points but x has 12"):
         plot.plot_fit(r, N, y[:-1])
     D = 20 * N
     r2 = scalingfit.fit("chinchilla", (N, D * np.linspace(1, 3, 12)), y + 0.1)

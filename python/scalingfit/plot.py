@@ -103,15 +103,14 @@ def plot_fit(
     ``result`` is what :func:`scalingfit.fit` or :func:`scalingfit.bootstrap` returned for
     ``(x, y)``.
     """
+    from . import _validate
     from .bootstrap import BootstrapResult
     from .models import get
 
     fit = result.fit if isinstance(result, BootstrapResult) else result
     m = get(fit.model)
-    xa = np.asarray(x, dtype=np.float64).reshape(-1, m.n_inputs)
-    ya = np.asarray(y, dtype=np.float64).reshape(-1)
-    if ya.shape[0] != xa.shape[0]:
-        raise ValueError(f"x has {xa.shape[0]} points and y {ya.shape[0]}")
+    xa = _validate.as_inputs(x, m)  # as fit takes it: (n, k), or a tuple of columns such as (N, D)
+    ya = _validate.as_targets(y, xa.shape[0])
     if not fit.success:
         raise ValueError(f"the fit did not succeed ({fit.message}): nothing to plot")
     first = xa[:, 0]
