@@ -413,8 +413,9 @@ class Frontier:
 
     def exponent(self, what: str = "N") -> float:
         """Least-squares slope of log(what) against log C."""
-        if np.unique(self.C).size < 2:
-            raise ValueError(f"an exponent needs at least 2 distinct budgets, the frontier has {np.unique(self.C).size}")
+        n_budgets = np.unique(self.C).size
+        if n_budgets < 2:
+            raise ValueError(f"an exponent needs at least 2 distinct budgets, the frontier has {n_budgets}")
         y = np.log(getattr(self, what))
         return float(np.polyfit(np.log(self.C), y, 1)[0])
 
@@ -554,8 +555,7 @@ def compare_allocations(
     ('1.4e+19', [2.7, 13.2])
     """
     Cs = _budgets(C)
-    if not (np.isfinite(tokens_per_param) and tokens_per_param > 0):
-        raise ValueError(f"tokens_per_param must be finite and > 0, got {tokens_per_param!r}")
+    tokens_per_param = _validate.positive_number(tokens_per_param, "tokens_per_param")
     if not (np.isfinite(chinchilla_exponent) and chinchilla_exponent > 0) or chinchilla_exponent == c.N_opt_exp:
         raise ValueError(f"chinchilla_exponent must be finite, > 0 and differ from Kaplan's {c.N_opt_exp} "
                          f"(equal exponents never cross), got {chinchilla_exponent!r}")
