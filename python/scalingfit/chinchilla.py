@@ -274,8 +274,7 @@ def huber_objective(
             raise ValueError(f"{name} has shape {v.shape}; N has {n.shape}")
         _validate.check_finite(v, name)
         _validate.check_positive(v, name, "the objective is in log space")
-    if not (math.isfinite(delta) and delta > 0):
-        raise ValueError(f"delta must be finite and > 0, got {delta!r}")
+    delta = _validate.positive_number(delta, "delta")
     y = np.log(lv)
     u = np.stack(
         [
