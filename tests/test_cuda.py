@@ -367,6 +367,28 @@ def test_gpu_bootstrap_matches_the_cpu(scheme: str, precision: str, simd: None, 
     _close(device, gpu.samples[ok], cpu.samples[ok], 1e-10)
 
 
+@pytest.mark.parametrize("scheme", ["points", "wild"])
+def test_gpu_fixed_parameters_match_the_cpu(scheme: str, simd: None, device: str) -> None:
+    """E held (fixed=, equal bounds): the fits, then the bootstrap replicates (the wild
+    scheme's leverages count the free parameters only), as on the CPU."""
+    _core.set_simd_level("baseline")
+    x, y, off, p0 = _batch("chinchilla", n_problems=20, n=50, seed=6)
+    fixed = {"E": 1.7}
+    k = scalingfit.models.get("chinchilla").param_names.index("E")
+    cpu = scalingfit.fit_batch("chinchilla", x, y, off, p0, fixed=fixed)
+    gpu = scalingfit.fit_batch("chinchilla", x, y, off, p0, fixed=fixed, backend="cuda")
+    _fits_match(device, gpu, cpu, "float64", "linear")
+    assert cpu.success.all() and (gpu.x[:, k] == 1.7).all() and (gpu.cov[:, k] == 0).all()
+    kw = dict(center=cpu.x, n_resamples=100, method="percentile", scheme=scheme, seed=9, fixed=fixed)
+    with _quiet():
+        cpu_b = scalingfit.bootstrap_batch("chinchilla", x, y, off, **kw)
+        gpu_b = scalingfit.bootstrap_batch("chinchilla", x, y, off, backend="cuda", **kw)
+    assert np.array_equal(cpu_b.status, gpu_b.status)
+    ok = np.isfinite(cpu_b.samples)
+    _close(device, gpu_b.samples[ok], cpu_b.samples[ok], 1e-10)
+    assert (cpu_b.samples[..., k][ok[..., k]] == 1.7).all()
+
+
 def test_gpu_chunked_launches_and_device_results(device: str) -> None:
     x, y, off, p0 = _batch("saturating_power_law", n_problems=500, n=10, seed=7)
     P = p0.shape[1]

@@ -74,3 +74,44 @@ def test_nonconvergence_warns_with_own_class() -> None:
     with pytest.warns(scalingfit.ConvergenceWarning, match="iterations"):
         r = scalingfit.fit("saturating_power_law", N, Y, [1.0, 1.0, 0.1], max_iter=2)
     assert r.status == 0 and not r.success
+
+
+def _closed_forms() -> list:
+    from scalingfit import chinchilla, kaplan, planning
+
+    law = chinchilla.as_law(dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28))
+    plaw = planning.as_law(dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28))
+    dc = planning.MUENNIGHOFF_2023
+    return [
+        (lambda: kaplan.loss_N(0.0), "N must be finite and > 0, got 0.0"),
+        (lambda: kaplan.loss_D([1e9, -1.0]), r"D must be finite and > 0; D\[1\] = -1.0"),
+        (lambda: kaplan.loss_ND(1e9, np.nan), "D must be finite and > 0, got nan"),
+        (lambda: kaplan.loss_NS(-5.0, 1e5), "N must be finite and > 0"),
+        (lambda: kaplan.loss_C_min(0.0), "C_min must be finite and > 0"),
+        (lambda: kaplan.compute_flops(1e9, 0.0), "D must be finite and > 0"),
+        (lambda: kaplan.critical_batch(-2.0), "L must be finite and > 0"),
+        (lambda: kaplan.kaplan_optimal_N(0.0), "flops must be finite and > 0"),
+        (lambda: kaplan.chinchilla_optimal_N(-1.0), "C must be finite and > 0"),
+        (lambda: law.loss(0.0, 1e9), "N must be finite and > 0"),
+        (lambda: plaw.loss(1e9, [1e9, 0.0]), r"D must be finite and > 0; D\[1\] = 0.0"),
+        (lambda: plaw.optimal_allocation(-1e21), "C must be finite and > 0"),
+        (lambda: plaw.optimal_n_for_data(np.inf), "D must be finite and > 0"),
+        (lambda: dc.loss(1e9, 1e10, 0.0), "U must be finite and > 0"),
+        (lambda: dc.effective_data(-1.0, 1e9), "D must be finite and > 0"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(15))
+def test_closed_forms_name_sizes_that_are_not_positive(case: int) -> None:
+    """Before: inf or NaN came back without a word (L(N=0) = inf, L(N<0) = NaN)."""
+    call, match = _closed_forms()[case]
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_closed_forms_still_agree_with_their_formulas() -> None:
+    from scalingfit import kaplan
+
+    N = np.array([1e8, 1e9, 1e10])
+    np.testing.assert_allclose(kaplan.loss_N(N), (8.8e13 / N) ** 0.076, rtol=1e-12)
+    assert float(kaplan.compute_flops(70e9, 1.4e12)) == 6 * 70e9 * 1.4e12

@@ -520,7 +520,8 @@ DArray resample_targets(int scheme, int wild, uint64_t seed, int64_t problem_id,
 // (log space for log residuals): (yhat, resid, ok per problem).
 py::tuple prepare_residuals(int model_index, int scheme, DArray x, DArray y,
                             std::optional<DArray> w, IArray offsets, DArray center,
-                            bool log_residuals) {
+                            bool log_residuals, std::optional<DArray> lo,
+                            std::optional<DArray> hi) {
   py::tuple result;
   check_scheme(scheme);
   bool found = sf::dispatch_model(model_index, [&](auto model) {
@@ -530,6 +531,12 @@ py::tuple prepare_residuals(int model_index, int scheme, DArray x, DArray y,
     if (center.ndim() != 2 || center.shape(0) != n_problems || center.shape(1) != P) {
       fail("center must have shape (" + std::to_string(n_problems) + ", " + std::to_string(P) + ")");
     }
+    if (lo.has_value() != hi.has_value()) fail("pass both lo and hi, or neither");
+    if (lo && (lo->ndim() != 1 || hi->ndim() != 1 || lo->shape(0) != P || hi->shape(0) != P)) {
+      fail("bounds must have one entry per parameter");
+    }
+    const double* lop = lo ? lo->data() : nullptr;
+    const double* hip = hi ? hi->data() : nullptr;
     const int64_t n_points = y.shape(0);
     std::vector<double> t(static_cast<size_t>(n_points) * M::kInputs);
     DArray yhat(n_points), resid(n_points);
@@ -544,7 +551,7 @@ py::tuple prepare_residuals(int model_index, int scheme, DArray x, DArray y,
       std::vector<double> yt(static_cast<size_t>(n_points));
       sf::prepare_batch<M>(xp, yp, wp, off, n_problems, log_residuals, t.data(), yt.data(), ok);
       const sf::BatchData data{t.data(), yt.data(), wp, off, ok, n_problems};
-      sf::prepare_resample_batch<M>(data, cp, log_residuals, scheme, true, hp, rp, ok);
+      sf::prepare_resample_batch<M>(data, cp, log_residuals, scheme, true, hp, rp, ok, lop, hip);
     }
     result = py::make_tuple(yhat, resid, okp);
   });
@@ -629,7 +636,7 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
       sf::prepare_batch<M>(xp, yp, wp, off, n_problems, log_residuals, t.data(), yt.data(),
                            valid.data());
       sf::prepare_resample_batch<M>(data, cp, log_residuals, scheme, targets, yhat.data(),
-                                    resid.data(), valid.data());
+                                    resid.data(), valid.data(), lop, hip);
       int64_t max_points = 0, max_groups = 0;
       sf::resample_scratch_sizes(data, spec, &max_points, &max_groups);
       loss_found = loss_index >= 0 && loss_index < sf::kNumLosses;
@@ -752,7 +759,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("prepare_residuals", &prepare_residuals, py::arg("model"), py::arg("scheme"),
         py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("weights").noconvert(),
         py::arg("offsets").noconvert(), py::arg("center").noconvert(), py::arg("log_residuals"),
-        "Fitted values and adjusted residuals of each problem's point fit: (yhat, resid, ok).");
+        py::arg("lo").noconvert() = py::none(), py::arg("hi").noconvert() = py::none(),
+        "Fitted values and adjusted residuals of each problem's point fit: (yhat, resid, ok); "
+        "lo/hi (optional): the bounds, whose equal pairs fix parameters (no leverage).");
   m.def("bootstrap_batch", &bootstrap_batch, py::arg("model"), py::arg("loss"),
         py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("weights").noconvert(),
         py::arg("offsets").noconvert(), py::arg("center").noconvert(), py::arg("lo").noconvert(),

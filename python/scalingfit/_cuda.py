@@ -577,7 +577,7 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
     yhat = resid = None
     if targets:
         yhat, resid, ok = _core.prepare_residuals(model, scheme, x, y, weights, offsets, center,
-                                                  log_residuals)
+                                                  log_residuals, lo, hi)
         valid = valid & ok
     if float32:
         (t, yt, weights, yhat, resid), valid = _to_float32((t, yt, weights, yhat, resid), offsets, valid)

@@ -148,7 +148,9 @@ def solve_batch(
     row_ok = np.isfinite(xs).all(axis=1) & np.isfinite(ys) & np.isfinite(ws) & (ws >= 0)
     np.logical_and.at(valid, item_of_pt, row_ok)
     n_eff = np.bincount(item_of_pt, weights=(ws > 0).astype(float), minlength=n_items)
-    valid &= n_eff >= P
+    fixed = lo == hi  # held at their value (lm.hpp's solve): never stepped, no covariance
+    n_free = int(P - fixed.sum())
+    valid &= n_eff >= n_free
     valid &= np.isfinite(p0).all(axis=1) & (p0 >= lo).all(axis=1) & (p0 <= hi).all(axis=1)
     status[~valid] = _status.BAD_INPUT
 
@@ -226,7 +228,7 @@ def solve_batch(
     eye = np.eye(P)
     while running.any():
         diag = np.einsum("kaa->ka", H)
-        act = ((p <= lo) & (g > 0)) | ((p >= hi) & (g < 0))
+        act = fixed | ((p <= lo) & (g > 0)) | ((p >= hi) & (g < 0))
         gmax = np.where(act, 0.0, np.abs(g) / np.sqrt(np.maximum(diag, dfloor))).max(axis=1)
         with np.errstate(invalid="ignore"):
             conv = running & ((cost <= 0) | (gmax <= gtol * np.sqrt(2 * np.maximum(cost, 0))))
@@ -300,13 +302,15 @@ def solve_batch(
         H = np.where(h_exact[:, None, None], evaluate(np.where(np.isfinite(p), p, 0.0), h_exact)[2], H)
     cov = np.full((n_items, P, P), np.nan)
     done = active_items & (status >= 0)
+    free_ix = np.flatnonzero(~fixed)
+    sub = np.ix_(free_ix, free_ix)
     for k in np.flatnonzero(done):
-        d = np.sqrt(np.diag(H[k]))
+        d = np.sqrt(np.diag(H[k])[free_ix])
         if not (d > 0).all():
             if status[k] > 0:
                 status[k] = _status.SINGULAR
             continue
-        S = H[k] / np.outer(d, d)
+        S = H[k][sub] / np.outer(d, d)
         try:
             Lk = np.linalg.cholesky(S)
             if (np.diag(Lk) ** 2 <= 1e-13).any():
@@ -315,8 +319,9 @@ def solve_batch(
             if status[k] > 0:
                 status[k] = _status.SINGULAR
             continue
-        dof = n_eff[k] - P
+        dof = n_eff[k] - n_free
         s2 = 2 * cost[k] / dof if dof > 0 else np.nan
-        cov[k] = np.linalg.inv(S) / np.outer(d, d) * s2
+        cov[k] = 0.0
+        cov[k][sub] = np.linalg.inv(S) / np.outer(d, d) * s2
     cost = np.where(active_items | (status == _status.NON_FINITE), cost, np.nan)
     return p, cov, cost, status, it

@@ -199,6 +199,7 @@ def fit(
     loss: str = "linear",
     f_scale: float = 1.0,
     bounds: _validate.BoundsLike = None,
+    fixed: _validate.FixedLike = None,
     log_residuals: bool = False,
     starts: Optional[ArrayLike] = None,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -226,6 +227,11 @@ def fit(
         Robust loss, scipy's definitions, with scale ``f_scale`` (in residual units).
     bounds : None, (lower, upper) or {name: (lo, hi)}
         Box bounds. Omitted: the model's defaults (mostly unbounded).
+    fixed : {name: value}, optional
+        Parameters held at a value (e.g. ``{"E": 1.69}``, an irreducible loss taken from
+        elsewhere): the others are fitted as the reduced model, with its covariance and
+        degrees of freedom; a fixed parameter's stderr is 0. Equal lower and upper bounds fix
+        a parameter the same way. Starts take the fixed values whatever they hold.
     log_residuals : bool
         Fit ``log model - log y`` instead of ``model - y`` (Hoffmann et al. / Epoch).
     starts : array_like, shape (k, n_params), optional
@@ -258,12 +264,14 @@ def fit(
     m = resolve_model(model)
     xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
     n = ya.shape[0]
-    if n < m.n_params:
+    lo, hi = _validate.as_bounds(bounds, m, fixed)
+    k_free = _validate.n_free(lo, hi)
+    if n < k_free:
+        held = f" ({m.n_params - k_free} fixed)" if k_free < m.n_params else ""
         raise ValueError(
-            f"need at least {m.n_params} points to fit the {m.n_params} parameters of "
-            f"{m.name}, got {n}"
+            f"need at least {k_free} points to fit the {k_free} free parameters of "
+            f"{m.name}{held}, got {n}"
         )
-    lo, hi = _validate.as_bounds(bounds, m)
     start_list = []
     if p0 is not None:
         start_list.append(_validate.as_starts(p0, m, lo, hi, "p0"))
@@ -271,7 +279,7 @@ def fit(
         start_list.append(_validate.as_starts(starts, m, lo, hi, "starts"))
     if not start_list:
         with quiet():  # extreme data: a non-finite guess is a status (-3), not a warning
-            start_list.append(m.initial_guesses(xa, ya))
+            start_list.append(np.clip(m.initial_guesses(xa, ya), lo, hi))  # inside the bounds
     P0 = np.ascontiguousarray(np.vstack(start_list))
     k = P0.shape[0]
     offsets = np.array([0, n], dtype=np.int64)
@@ -298,6 +306,7 @@ def fit(
         n_best=n_best,
         loss=loss,
         log_residuals=log_residuals,
+        fixed=tuple(n for n, a, b in zip(m.param_names, lo, hi) if a == b),
     )
     if result.status == _status.SINGULAR:
         warnings.warn(f"{m.name} fit: {result.message}", IdentifiabilityWarning, stacklevel=2)
@@ -348,6 +357,7 @@ def fit_batch(
     loss: str = "linear",
     f_scale: float = 1.0,
     bounds: _validate.BoundsLike = None,
+    fixed: _validate.FixedLike = None,
     log_residuals: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
     ftol: float = DEFAULT_FTOL,
@@ -372,6 +382,8 @@ def fit_batch(
         item, with ``problem`` naming each item's problem (default: item i solves problem i).
         Omitted: each problem's data-driven initial guess.
     problem : array_like of int, shape (n_items,), optional
+    fixed : {name: value}, optional
+        Parameters held at a value in every item (see :func:`fit`).
     max_memory : int, optional
         Cap in bytes on the working memory of a core call (the prepared data, and the outputs
         of the items it solves) beyond the returned result; the items are solved in as many
@@ -407,7 +419,7 @@ def fit_batch(
     w = None
     if weights is not None:
         w = _validate.as_targets(weights, ya.shape[0], name="weights", x_name="y")
-    lo, hi = _validate.as_bounds(bounds, m)
+    lo, hi = _validate.as_bounds(bounds, m, fixed)
     if p0 is None:
         if problem is not None:
             raise ValueError("problem= needs p0 (one start per item)")

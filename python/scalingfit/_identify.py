@@ -68,7 +68,7 @@ def narrow_exponents(
             if s < MIN_DECADES:  # False for NaN (no usable point)
                 out.setdefault(j, []).append(
                     f"{name} spans {s:.2g} decades (under one), so {' and '.join(params)} cannot "
-                    f"be told apart from the amplitude; widen the range of {name} or fix "
-                    f"{' and '.join(params)} with bounds"
+                    f"be told apart from the amplitude; widen the range of {name} or hold "
+                    f"{' and '.join(params)} at a value (fixed={{{params[0]!r}: ...}})"
                 )
     return out

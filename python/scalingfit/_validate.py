@@ -7,7 +7,7 @@ first offending index.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -21,6 +21,7 @@ AnyModel = Union[Model, CustomModel]  # a built-in law or a custom Python one
 FloatArray = NDArray[np.float64]
 StartLike = Union[ArrayLike, Mapping[str, float]]  # values, or {param: value}
 BoundsLike = Union[None, tuple[Any, Any], Mapping[str, tuple[float, float]]]
+FixedLike = Optional[Mapping[str, float]]  # {param: value} held during the fit
 
 
 def _first_bad(mask: NDArray[np.bool_]) -> tuple[int, ...]:
@@ -75,6 +76,60 @@ def positive_number(value: Any, name: str) -> float:
     if not (np.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     return v
+
+
+# ------------------------------------------------------------------ plain numbers
+# Arguments that are numbers or arrays of numbers (sizes, budgets, constants): converted,
+# checked, and named with the first bad index.
+def _numbers(
+    name: str, value: Any, ok: Callable[[FloatArray], Any], what: str, scalar: bool
+) -> FloatArray:
+    """``value`` as floats; a TypeError naming ``name`` unless numeric (a single number when
+    ``scalar``), a ValueError naming ``name`` and the first bad index unless ``ok``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numeric, got {value!r}") from None
+    if scalar and v.ndim != 0:
+        raise TypeError(f"{name} must be a single number, got shape {v.shape}: {value!r}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.asarray(ok(v), dtype=bool)
+    if bad.any():
+        if v.ndim == 0:
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        at = ", ".join(str(j) for j in i)
+        raise ValueError(
+            f"{name} must be {what}; {name}[{at}] = {float(v[i])!r}"
+            + (f" ({int(bad.sum())} bad values)" if bad.sum() > 1 else "")
+        )
+    return v
+
+
+def positive(
+    name: str, value: ArrayLike, *, scalar: bool = False, allow_inf: bool = False
+) -> FloatArray:
+    """``value`` as floats, each finite (or ``+inf`` with ``allow_inf``) and > 0; raises
+    naming ``name`` and the first bad index (a TypeError for text, or for an array when
+    ``scalar``)."""
+    if allow_inf:
+        return _numbers(name, value, lambda v: v > 0, "> 0 (inf allowed)", scalar)
+    return _numbers(name, value, lambda v: np.isfinite(v) & (v > 0), "finite and > 0", scalar)
+
+
+def finite(name: str, value: ArrayLike, *, scalar: bool = False) -> FloatArray:
+    """As :func:`positive`, for values of any sign."""
+    return _numbers(name, value, np.isfinite, "finite", scalar)
+
+
+def nonnegative(name: str, value: ArrayLike, *, scalar: bool = False) -> FloatArray:
+    """As :func:`positive`, for values that may be 0."""
+    return _numbers(
+        name, value, lambda v: np.isfinite(v) & (v >= 0), "finite and >= 0", scalar
+    )
+
 
 
 def check_nonnegative(arr: FloatArray, name: str) -> None:
@@ -142,9 +197,47 @@ def as_weights(weights: Optional[ArrayLike], n: int) -> Optional[FloatArray]:
     return w
 
 
-def as_bounds(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
+def as_bounds(
+    bounds: BoundsLike, model: AnyModel, fixed: FixedLike = None
+) -> tuple[FloatArray, FloatArray]:
     """(lower, upper) arrays from None (the model's defaults), a (lo, hi) pair of scalars or
-    arrays (scipy style), or a mapping ``{param: (lo, hi)}`` overriding the defaults."""
+    arrays (scipy style), or a mapping ``{param: (lo, hi)}`` overriding the defaults; then each
+    parameter of ``fixed`` held at its value (lower = upper, which the solver reads as fixed)."""
+    lo, hi = _box(bounds, model)
+    if fixed is None:
+        return lo, hi
+    if not isinstance(fixed, Mapping):
+        raise TypeError(f"fixed must be a {{name: value}} dict, got {type(fixed).__name__}")
+    for key, value in fixed.items():
+        if key not in model.param_names:
+            raise ValueError(
+                f"fixed names unknown parameter {key!r}; {model.name} has "
+                f"{', '.join(model.param_names)}"
+            )
+        i = model.param_names.index(key)
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"fixed value of {key} must be a number, got {value!r}") from None
+        if not np.isfinite(v):
+            raise ValueError(f"fixed value of {key} must be finite, got {v!r}")
+        if not lo[i] <= v <= hi[i]:
+            raise ValueError(
+                f"fixed value of {key}, {v!r}, is outside its bounds [{float(lo[i])!r}, "
+                f"{float(hi[i])!r}]"
+            )
+        lo[i] = hi[i] = v
+    if (lo == hi).all():
+        raise ValueError(f"every parameter of {model.name} is fixed: nothing to fit")
+    return lo, hi
+
+
+def n_free(lo: FloatArray, hi: FloatArray) -> int:
+    """Parameters the solver fits: those whose bounds differ (equal bounds fix one)."""
+    return int(np.sum(lo != hi))
+
+
+def _box(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
     P = model.n_params
     lo = np.full(P, -np.inf) if model.lower is None else model.lower.copy()
     hi = np.full(P, np.inf) if model.upper is None else model.upper.copy()
@@ -183,13 +276,16 @@ def as_bounds(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArr
 def as_starts(
     p0: StartLike, model: AnyModel, lo: FloatArray, hi: FloatArray, name: str = "p0"
 ) -> FloatArray:
-    """Start vectors as an (k, n_params) array, each finite and inside the bounds."""
+    """Start vectors as an (k, n_params) array, each finite and inside the bounds; a fixed
+    parameter (equal bounds) starts at its value whatever is given for it, and a mapping may
+    leave it out."""
     P = model.n_params
     if isinstance(p0, Mapping):
-        missing = [n for n in model.param_names if n not in p0]
+        held = {n: float(a) for n, a, b in zip(model.param_names, lo, hi) if a == b}
+        missing = [n for n in model.param_names if n not in p0 and n not in held]
         if missing:
             raise ValueError(f"{name} is missing parameter(s) {missing} of {model.name}")
-        p0 = [p0[n] for n in model.param_names]
+        p0 = [p0[n] if n in p0 else held[n] for n in model.param_names]
     arr = as_float_array(p0, name)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
@@ -198,6 +294,7 @@ def as_starts(
             f"{name} must have {P} entries ({', '.join(model.param_names)}) per start, "
             f"got shape {np.shape(p0)}"
         )
+    arr = pin_fixed(arr, lo, hi)
     check_finite(arr, name, model.param_names)
     outside = (arr < lo) | (arr > hi)
     if outside.any():
@@ -207,6 +304,14 @@ def as_starts(
             f"(index {c}): {float(arr[r, c])!r} not in [{float(lo[c])!r}, {float(hi[c])!r}]"
         )
     return np.ascontiguousarray(arr)
+
+
+def pin_fixed(starts: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """``starts`` (k, P) with each fixed parameter's column (equal bounds) set to its value."""
+    held = lo == hi
+    if not held.any():
+        return starts
+    return np.ascontiguousarray(np.where(held, lo, starts))
 
 
 def as_offsets(offsets: ArrayLike, n_points: int) -> NDArray[np.int64]:

@@ -1052,6 +1052,7 @@ def bootstrap(
     f_scale: float = 1.0,
     log_residuals: bool = False,
     bounds: _validate.BoundsLike = None,
+    fixed: _validate.FixedLike = None,
     wild: str = "rademacher",
     keep_cov: bool = True,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -1067,9 +1068,10 @@ def bootstrap(
 
     Parameters
     ----------
-    model, x, y, p0, weights, loss, f_scale, log_residuals, bounds, max_iter, ftol, xtol, gtol,
-    threads :
-        As for :func:`scalingfit.fit` (the point fit and every replicate use them).
+    model, x, y, p0, weights, loss, f_scale, log_residuals, bounds, fixed, max_iter, ftol, xtol,
+    gtol, threads :
+        As for :func:`scalingfit.fit` (the point fit and every replicate use them; a fixed
+        parameter is the same in every replicate, its interval a single point).
     n_resamples : int
         Replicates (>= 2; 1000 or more for 95% BCa intervals).
     seed : int or None
@@ -1121,11 +1123,13 @@ def bootstrap(
     xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
     n = ya.shape[0]
     P = m.n_params
-    need = min_points(scheme, P)
+    lo, hi = _validate.as_bounds(bounds, m, fixed)
+    k_free = _validate.n_free(lo, hi)
+    need = min_points(scheme, k_free)
     if n < need:
         raise ValueError(
-            f"scheme={scheme!r} needs at least {need} points to bootstrap the {P} parameters of "
-            f"{m.name}, got {n}"
+            f"scheme={scheme!r} needs at least {need} points to bootstrap the {k_free} free "
+            f"parameters of {m.name}, got {n}"
         )
     offsets = np.array([0, n], dtype=np.int64)
     g = ng = None
@@ -1142,13 +1146,12 @@ def bootstrap(
     if scheme == "residual" and w is not None and not (w > 0).all():
         raise ValueError("scheme='residual' needs positive weights (it rescales residuals by them)")
     point = fit(
-        m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=bounds,
+        m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=(lo, hi),
         log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol, gtol=gtol,
         threads=threads,
     )
     if not np.isfinite(point.x).all() or (point.status < 0 and point.status != -2):
         raise ValueError(f"the point fit failed ({point.message}); cannot bootstrap it")
-    lo, hi = _validate.as_bounds(bounds, m)
     center = np.ascontiguousarray(point.x.reshape(1, P))
     batch = _run(
         m, xa, ya, w, offsets, center, lo, hi, scheme=scheme, wild=wild, seed=seed_v,
@@ -1182,6 +1185,7 @@ def bootstrap_batch(
     f_scale: float = 1.0,
     log_residuals: bool = False,
     bounds: _validate.BoundsLike = None,
+    fixed: _validate.FixedLike = None,
     wild: str = "rademacher",
     keep_cov: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -1241,7 +1245,7 @@ def bootstrap_batch(
     w = None
     if weights is not None:
         w = _validate.as_targets(weights, ya.shape[0], name="weights", x_name="y")
-    lo, hi = _validate.as_bounds(bounds, m)
+    lo, hi = _validate.as_bounds(bounds, m, fixed)
     if problem_id is None:
         pid = np.arange(n_problems, dtype=np.int64)
     else:
@@ -1266,8 +1270,8 @@ def bootstrap_batch(
         c = _validate.as_float_array(center, "center")
         if c.shape != (n_problems, P):
             raise ValueError(f"center must have shape ({n_problems}, {P}), got {c.shape}")
-        c = np.ascontiguousarray(c.copy())
-    too_few = np.diff(off) < min_points(scheme, P)
+        c = np.ascontiguousarray(_validate.pin_fixed(c, lo, hi).copy())
+    too_few = np.diff(off) < min_points(scheme, _validate.n_free(lo, hi))
     if ng is not None:
         too_few |= ng < MIN_GROUPS
     c[too_few] = np.nan

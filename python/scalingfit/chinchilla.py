@@ -89,8 +89,8 @@ class ChinchillaLaw:
 
     def loss(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
         """Predicted loss at N parameters and D tokens (broadcasts)."""
-        n = np.asarray(N, dtype=np.float64)
-        d = np.asarray(D, dtype=np.float64)
+        n = _validate.positive("N", N)
+        d = _validate.positive("D", D)
         return np.asarray(self.E + self.A * n**-self.alpha + self.B * d**-self.beta)
 
     @property

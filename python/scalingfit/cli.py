@@ -66,7 +66,23 @@ def _csv_xy(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
 
 def _fit_options(args: argparse.Namespace) -> dict[str, object]:
     return dict(p0=_floats(args.p0, "--p0") if args.p0 else None, loss=args.loss,
-                f_scale=args.f_scale, log_residuals=args.log_residuals)
+                f_scale=args.f_scale, log_residuals=args.log_residuals,
+                fixed=_assignments(args.fix, "--fix") if args.fix else None)
+
+
+def _assignments(text: str, option: str) -> dict[str, float]:
+    """``name=value,...`` as a dict; a ValueError naming the option otherwise."""
+    out: dict[str, float] = {}
+    for item in (t.strip() for t in text.split(",")):
+        name, eq, value = item.partition("=")
+        try:
+            if not (eq and name.strip()):
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"{option}: expected name=value pairs, comma-separated "
+                             f"(e.g. E=1.69,alpha=0.34), got {item!r}") from None
+    return out
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
@@ -79,7 +95,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "model": r.model, "params": r.params,
             "stderr": dict(zip(r.param_names, (float(s) for s in r.stderr))),
             "cost": r.cost, "status": r.status, "message": r.message,
-            "iterations": r.iterations, "n_points": r.n_points,
+            "iterations": r.iterations, "n_points": r.n_points, "fixed": list(r.fixed),
         }, indent=2))
     else:
         print(repr(r))
@@ -307,6 +323,8 @@ def _fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--x", required=True, help="input column(s), comma-separated (e.g. N,D)")
     p.add_argument("--y", required=True, help="target column (e.g. loss)")
     p.add_argument("--p0", default=None, help="start, comma-separated (default: data-driven guess)")
+    p.add_argument("--fix", default=None, metavar="NAME=VALUE,...",
+                   help="hold parameters at values, not fitted (e.g. E=1.69)")
     p.add_argument("--loss", default="linear", choices=list(models.LOSSES), help="robust loss")
     p.add_argument("--f-scale", type=float, default=1.0, help="robust-loss scale (default 1)")
     p.add_argument("--log-residuals", action="store_true", help="fit log(model) - log(y)")

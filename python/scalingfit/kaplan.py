@@ -100,13 +100,18 @@ CHINCHILLA_TOKENS_PER_PARAM = 20.0
 
 
 # ----------------------------------------------------------------------------- the laws
+def _size(value: ArrayLike, name: str) -> FloatArray:
+    """A model size, token count or step count: finite and > 0 (named in the error)."""
+    return _validate.positive(name, value)
+
+
 def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
     """Training compute ``C ≈ 6 N D`` in FLOP (forward + backward, Kaplan et al. §2.1).
 
     >>> float(compute_flops(70e9, 1.4e12))
     5.88e+23
     """
-    return 6.0 * np.asarray(N, dtype=np.float64) * np.asarray(D, dtype=np.float64)
+    return 6.0 * _size(N, "N") * _size(D, "D")
 
 
 def to_pf_days(flops: ArrayLike) -> FloatArray:
@@ -115,7 +120,7 @@ def to_pf_days(flops: ArrayLike) -> FloatArray:
     >>> float(to_pf_days(8.64e19))
     1.0
     """
-    return np.asarray(flops, dtype=np.float64) / PF_DAY
+    return _validate.positive("flops", flops) / PF_DAY
 
 
 def loss_N(N: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -124,7 +129,7 @@ def loss_N(N: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     >>> round(float(loss_N(1.5e9)), 3)
     2.304
     """
-    return (c.N_c / np.asarray(N, dtype=np.float64)) ** c.alpha_N
+    return (c.N_c / _size(N, "N")) ** c.alpha_N
 
 
 def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -133,7 +138,7 @@ def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     >>> round(float(loss_D(2.2e10)), 3)
     2.099
     """
-    return (c.D_c / np.asarray(D, dtype=np.float64)) ** c.alpha_D
+    return (c.D_c / _size(D, "D")) ** c.alpha_D
 
 
 def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -142,7 +147,7 @@ def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray
     >>> round(float(loss_C_min(1.0)), 3)
     2.658
     """
-    return (c.C_c_min / np.asarray(C_min, dtype=np.float64)) ** c.alpha_C_min
+    return (c.C_c_min / _validate.positive("C_min", C_min)) ** c.alpha_C_min
 
 
 def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -151,8 +156,8 @@ def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     >>> round(float(loss_ND(1e9, 1e10)), 3)
     2.42
     """
-    N = np.asarray(N, dtype=np.float64)
-    D = np.asarray(D, dtype=np.float64)
+    N = _size(N, "N")
+    D = _size(D, "D")
     return ((c.nd_N_c / N) ** (c.nd_alpha_N / c.nd_alpha_D) + c.nd_D_c / D) ** c.nd_alpha_D
 
 
@@ -162,8 +167,8 @@ def loss_NS(N: ArrayLike, S: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     >>> round(float(loss_NS(1e9, 1e5)), 3)
     2.401
     """
-    N = np.asarray(N, dtype=np.float64)
-    S = np.asarray(S, dtype=np.float64)
+    N = _size(N, "N")
+    S = _size(S, "S")
     return (c.ns_N_c / N) ** c.ns_alpha_N + (c.ns_S_c / S) ** c.ns_alpha_S
 
 
@@ -173,7 +178,7 @@ def critical_batch(L: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray
     >>> f"{float(critical_batch(2.5)):.3g}"
     '2.55e+06'
     """
-    return c.B_star / np.asarray(L, dtype=np.float64) ** (1.0 / c.alpha_B)
+    return c.B_star / _validate.positive("L", L) ** (1.0 / c.alpha_B)
 
 
 # ----------------------------------------------------------------------------- fits
@@ -496,7 +501,8 @@ def chinchilla_optimal_N(C: ArrayLike, tokens_per_param: float = CHINCHILLA_TOKE
     >>> f"{float(chinchilla_optimal_N(5.88e23)):.3g}"
     '7e+10'
     """
-    Ca = np.asarray(C, dtype=np.float64)
+    Ca = _validate.positive("C", C)
+    tokens_per_param = _validate.positive_number(tokens_per_param, "tokens_per_param")
     if exponent == 0.5:
         return np.sqrt(Ca / (6.0 * tokens_per_param))
     C_ref = 5.76e23

@@ -32,7 +32,8 @@ class FitResult:
     cost : float
         ``1/2 sum_i w_i f_scale^2 rho(r_i^2 / f_scale^2)`` at the solution (scipy's cost).
     cov : ndarray, shape (n_params, n_params)
-        Gauss–Newton covariance ``inv(J^T W J) * 2 cost / (n - p)``; NaN when undefined.
+        Gauss–Newton covariance ``inv(J^T W J) * 2 cost / (n - p)`` over the free parameters
+        (``p`` of them); 0 in a fixed parameter's row and column; NaN when undefined.
     status : int
         > 0 converged, 0 iteration limit, < 0 failure (see :attr:`message`).
     iterations : int
@@ -45,6 +46,8 @@ class FitResult:
         optimum is reproduced from different starts.
     loss : str
     log_residuals : bool
+    fixed : tuple of str
+        Parameters held at their value (``fixed=`` or equal bounds), not fitted.
     """
 
     model: str
@@ -59,6 +62,7 @@ class FitResult:
     n_best: int = 1
     loss: str = "linear"
     log_residuals: bool = False
+    fixed: tuple[str, ...] = ()
 
     @property
     def params(self) -> dict[str, float]:
@@ -89,7 +93,8 @@ class FitResult:
             f"  {'param'.ljust(width)}  {'value':>14}  {'stderr':>12}",
         ]
         for n, v, s in zip(self.param_names, self.x, self.stderr):
-            lines.append(f"  {n.ljust(width)}  {_fmt(float(v)):>14}  {_fmt(float(s)):>12}")
+            err = "(fixed)" if n in self.fixed else _fmt(float(s))
+            lines.append(f"  {n.ljust(width)}  {_fmt(float(v)):>14}  {err:>12}")
         return "\n".join(lines)
 
 

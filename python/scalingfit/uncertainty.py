@@ -303,7 +303,7 @@ def delta_method(
         names = params.param_names if names is None else names
         cov = params.cov if cov is None else cov
         if dof is None:
-            dof = params.n_points - len(params.param_names)
+            dof = params.n_points - len(params.param_names) + len(params.fixed)
         p = params.x.astype(np.float64)
     else:
         p = np.asarray(params, dtype=np.float64).reshape(-1)
@@ -351,7 +351,7 @@ def wald_intervals(result: FitResult, level: float = 0.95, cov: Optional[ArrayLi
     if C.shape != (P, P):
         raise ValueError(f"cov must have shape ({P}, {P}) for the parameters of {result.model}, got {C.shape}")
     se = np.sqrt(np.clip(np.diag(C), 0, None))
-    tq = t_quantile(1 - (1 - level) / 2, result.n_points - len(result.param_names))
+    tq = t_quantile(1 - (1 - level) / 2, result.n_points - len(result.param_names) + len(result.fixed))
     return {n: (float(v - tq * s), float(v + tq * s)) for n, v, s in zip(result.param_names, result.x, se)}
 
 
@@ -389,6 +389,7 @@ def profile_interval(
     f_scale: float = 1.0,
     log_residuals: bool = False,
     bounds: _validate.BoundsLike = None,
+    fixed: _validate.FixedLike = None,
     max_steps: int = 40,
     rtol: float = 1e-6,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -402,7 +403,8 @@ def profile_interval(
     trial warm-started from the previous one. The endpoints solve ``|tau(v)| = t_{n-p}``
     (``1 - (1 - level)/2`` quantile) by stepping out in half standard errors, then bisection to
     ``rtol`` standard errors. Under a robust loss the same statistic is used with its
-    reweighted scale (an approximation).
+    reweighted scale (an approximation). ``fixed`` holds other parameters at a value
+    throughout (see :func:`scalingfit.fit`); the degrees of freedom count the free ones.
     """
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -416,17 +418,19 @@ def profile_interval(
         raise ValueError(f"fit_result is a fit of {fit_result.model!r}, not of {m.name!r}")
     xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
     n = int(ya.shape[0]) if w is None else int(np.sum(w > 0))
-    P = m.n_params
+    lo, hi = _validate.as_bounds(bounds, m, fixed)
+    if lo[k] == hi[k]:
+        raise ValueError(f"{param} is fixed at {float(lo[k])!r}: it has no interval to profile")
+    P = _validate.n_free(lo, hi)
     if n <= P:
-        raise ValueError(f"a profile interval needs more points than parameters ({P}), got {n}")
+        raise ValueError(f"a profile interval needs more points than free parameters ({P}), got {n}")
     if fit_result is None:
-        fit_result = fit(m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=bounds,
+        fit_result = fit(m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=(lo, hi),
                          log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol,
                          gtol=gtol)
     theta = fit_result.x.copy()
     cost0 = float(fit_result.cost)
     s2 = 2 * cost0 / (n - P)
-    lo, hi = _validate.as_bounds(bounds, m)
     thr = t_quantile(1 - (1 - level) / 2, n - P)
     se = float(np.sqrt(fit_result.cov[k, k])) if np.isfinite(fit_result.cov[k, k]) else math.nan
     if not (se > 0):

@@ -204,10 +204,12 @@ void prepare_batch(const double* x, const double* y, const double* w, const int6
 // data usable and its point fit center[j] is finite; with `targets` (residual and wild schemes)
 // also fills yhat and resid (n_points each) from the point fit, and a problem whose model is not
 // finite there is unusable too (its yhat and resid are NaN). `valid` is data.valid, in place.
+// lo/hi (may be null): the bounds, for the leverages' fixed parameters (equal bounds).
 template <class Model>
 void prepare_resample_batch(const BatchData& data, const double* center, bool log_residuals,
                             int scheme, bool targets, double* yhat, double* resid,
-                            uint8_t* valid) {
+                            uint8_t* valid, const double* lo = nullptr,
+                            const double* hi = nullptr) {
   constexpr int P = Model::kParams;
   for (int64_t j = 0; j < data.n_problems; ++j) {
     const int64_t o0 = data.offsets[j], o1 = data.offsets[j + 1];
@@ -218,7 +220,7 @@ void prepare_resample_batch(const BatchData& data, const double* center, bool lo
                           data.w ? data.w + o0 : nullptr, nullptr,
                           static_cast<long long>(o1 - o0)};
       good = good && prepare_residuals<Model>(v, center + j * P, log_residuals, scheme,
-                                              yhat + o0, resid + o0);
+                                              yhat + o0, resid + o0, lo, hi);
       if (!good) {
         for (int64_t i = o0; i < o1; ++i) yhat[i] = resid[i] = nan("");
       }

@@ -168,16 +168,24 @@ SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long pro
 // Per-point fitted values and adjusted residuals of the point fit p (one problem), in the
 // solver's space. Fills yhat[i] and resid[i]: for kSchemeResidual the centred, leverage-
 // adjusted, weight-standardised residuals u_i; for kSchemeWild e_i / sqrt(1 - h_i).
-// Leverages come from the Gauss-Newton matrix J^T W J; if that is singular every h_i is
-// replaced by its mean P / n. Returns false if the model is not finite (or not positive
-// under log residuals) at some point. Double builds only: the float32 builds solve on the
-// double preparation's yhat and resid, rounded to float by their callers.
+// Leverages come from the Gauss-Newton matrix J^T W J of the free parameters (lo/hi, may be
+// null: a parameter with equal bounds is fixed, as in solve, and has no column in J); if that
+// is singular every h_i is replaced by its mean n_free / n. Returns false if the model is not
+// finite (or not positive under log residuals) at some point. Double builds only: the float32
+// builds solve on the double preparation's yhat and resid, rounded to float by their callers.
 #ifndef SF_FLOAT32_DATA
 template <class Model>
 SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_residuals,
-                             int scheme, double* yhat, double* resid) {
+                             int scheme, double* yhat, double* resid,
+                             const double* lo = nullptr, const double* hi = nullptr) {
   constexpr int P = Model::kParams;
   double H[kMaxParams * kMaxParams], L[kMaxParams * kMaxParams], J[kMaxParams];
+  double keep[kMaxParams];  // 1 for a free parameter, 0 for a fixed one
+  int n_free = 0;
+  for (int a = 0; a < P; ++a) {
+    keep[a] = lo && hi && lo[a] == hi[a] ? 0.0 : 1.0;
+    n_free += keep[a] != 0.0 ? 1 : 0;
+  }
   for (int a = 0; a < P * kMaxParams; ++a) H[a] = 0.0;
   double n_pos = 0.0;
   for (long long i = 0; i < d.n; ++i) {
@@ -189,6 +197,7 @@ SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_res
       f = log(f);
     }
     if (!sf_isfinite(f)) return false;
+    for (int a = 0; a < P; ++a) J[a] *= keep[a];
     yhat[i] = f;
     resid[i] = d.y[i] - f;
     if (w > 0.0) n_pos += 1.0;
@@ -200,18 +209,20 @@ SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_res
   bool ok = true;
   for (int a = 0; a < P; ++a) {
     const double haa = H[a * kMaxParams + a];
-    ok = ok && haa > 0.0 && sf_isfinite(haa);
-    dinv[a] = haa > 0.0 ? 1.0 / sqrt(haa) : 0.0;
+    ok = ok && (keep[a] == 0.0 || (haa > 0.0 && sf_isfinite(haa)));
+    dinv[a] = keep[a] != 0.0 && haa > 0.0 ? 1.0 / sqrt(haa) : 0.0;
   }
   for (int a = 0; a < P; ++a) {
     for (int b = a; b < P; ++b) {
-      const double v = H[a * kMaxParams + b] * dinv[a] * dinv[b];
+      // A fixed parameter's row and column: the identity's (its z entry below is 0).
+      const double v = keep[a] == 0.0 || keep[b] == 0.0 ? (a == b ? 1.0 : 0.0)
+                                                         : H[a * kMaxParams + b] * dinv[a] * dinv[b];
       H[a * kMaxParams + b] = v;
       H[b * kMaxParams + a] = v;
     }
   }
   ok = ok && cholesky(H, P, L, 1e-13);
-  const double h_mean = n_pos > 0.0 ? P / n_pos : 0.0;
+  const double h_mean = n_pos > 0.0 ? n_free / n_pos : 0.0;
   double sum_u = 0.0;
   for (long long i = 0; i < d.n; ++i) {
     const double w = d.w ? d.w[i] : 1.0;
@@ -220,7 +231,7 @@ SF_HD bool prepare_residuals(const ProblemView& d, const double* p, bool log_res
       Model::eval(p, d.t + i * Model::kInputs, J);
       const double scale = log_residuals ? exp(-yhat[i]) : 1.0;  // 1 / f
       double z[kMaxParams];
-      for (int a = 0; a < P; ++a) z[a] = J[a] * scale * dinv[a];
+      for (int a = 0; a < P; ++a) z[a] = J[a] * scale * dinv[a] * keep[a];
       double q[kMaxParams];
       cholesky_solve(L, P, z, q);
       double s = 0.0;

@@ -576,8 +576,11 @@ struct SolveResult {
 };
 
 // Solves one item in place: p holds the start on entry and the solution on exit.
-// lo/hi: bounds (may be +-inf). cov (P x P, row-major, may be null) receives the
-// Gauss-Newton covariance inv(H) * 2 cost / (n_eff - P), NaN where it is undefined.
+// lo/hi: bounds (may be +-inf); a parameter whose two bounds are equal is fixed (held at
+// that value: never stepped, left out of the identifiability test, its row and column of
+// cov 0, not counted in the degrees of freedom), so the free parameters get the solution,
+// covariance and status of the reduced model. cov (P x P, row-major, may be null) receives
+// the Gauss-Newton covariance inv(H) * 2 cost / (n_eff - n_free), NaN where it is undefined.
 template <class Model, class Loss>
 SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo,
                         const double* hi, double* p, double* cov) {
@@ -589,13 +592,17 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   }
   double n_eff = 0.0;
   for (long long i = 0; i < d.n; ++i) n_eff += point_weight(d, i) > real(0) ? 1.0 : 0.0;
+  bool fixed[kMaxParams];
+  int n_free = 0;
   for (int a = 0; a < P; ++a) {
     if (!sf_isfinite(p[a]) || p[a] < lo[a] || p[a] > hi[a]) {
       res.status = kStatusBadInput;
       return res;
     }
+    fixed[a] = lo[a] == hi[a];
+    n_free += fixed[a] ? 0 : 1;
   }
-  if (n_eff < P) {
+  if (n_eff < n_free) {
     res.status = kStatusBadInput;
     return res;
   }
@@ -650,7 +657,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     bool active[kMaxParams];
     double gmax = 0.0;
     for (int a = 0; a < P; ++a) {
-      active[a] = (p[a] <= lo[a] && g[a] > 0.0) || (p[a] >= hi[a] && g[a] < 0.0);
+      active[a] = fixed[a] || (p[a] <= lo[a] && g[a] > 0.0) || (p[a] >= hi[a] && g[a] < 0.0);
       if (!active[a]) {
         const double hd = sf_max(H[a * kMaxParams + a], dfloor);
         gmax = sf_max(gmax, sf_abs(g[a]) / sqrt(hd));
@@ -766,16 +773,20 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     }
   }
 
-  // Identifiability and covariance from the (undamped) H at the solution.
+  // Identifiability and covariance from the (undamped) H at the solution, over the free
+  // parameters (a fixed one's row and column of the scaled matrix are the identity's).
   double S[kMaxParams * kMaxParams], dinv[kMaxParams];
   bool zero_col = false;
   for (int a = 0; a < P; ++a) {
     const double haa = H[a * kMaxParams + a];
-    zero_col = zero_col || !(haa > 0.0);
-    dinv[a] = haa > 0.0 ? 1.0 / sqrt(haa) : 0.0;
+    zero_col = zero_col || (!fixed[a] && !(haa > 0.0));
+    dinv[a] = !fixed[a] && haa > 0.0 ? 1.0 / sqrt(haa) : 0.0;
   }
   for (int a = 0; a < P; ++a) {
-    for (int b = 0; b < P; ++b) S[a * kMaxParams + b] = H[a * kMaxParams + b] * dinv[a] * dinv[b];
+    for (int b = 0; b < P; ++b) {
+      S[a * kMaxParams + b] = fixed[a] || fixed[b] ? (a == b ? 1.0 : 0.0)
+                                                   : H[a * kMaxParams + b] * dinv[a] * dinv[b];
+    }
   }
   if (zero_col || !cholesky(S, P, L, o.singular_rtol)) {
     if (res.status > 0) res.status = kStatusSingular;
@@ -784,11 +795,11 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   if (cov) {
     double Sinv[kMaxParams * kMaxParams];
     cholesky_inverse(L, P, Sinv);
-    const double dof = n_eff - P;
+    const double dof = n_eff - n_free;
     const double s2 = dof > 0 ? 2.0 * cost / dof : qnan;
     for (int a = 0; a < P; ++a) {
       for (int b = 0; b < P; ++b) {
-        cov[a * P + b] = Sinv[a * kMaxParams + b] * dinv[a] * dinv[b] * s2;
+        cov[a * P + b] = fixed[a] || fixed[b] ? 0.0 : Sinv[a * kMaxParams + b] * dinv[a] * dinv[b] * s2;
       }
     }
   }

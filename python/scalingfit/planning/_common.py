@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .. import _validate
 from ..data import RunDataError
 
 FloatArray = NDArray[np.float64]
@@ -64,22 +65,23 @@ class Law:
         )
 
     def loss(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
-        n = np.asarray(N, dtype=np.float64)
-        d = np.asarray(D, dtype=np.float64)
+        """Predicted loss at ``N`` parameters and ``D`` tokens (each finite and > 0)."""
+        n = check_positive("N", N)
+        d = check_positive("D", D)
         return np.asarray(self.E + self.A * n**-self.alpha + self.B * d**-self.beta)
 
     def optimal_allocation(
         self, C: ArrayLike, flops_per_token: float = 6.0
     ) -> tuple[FloatArray, FloatArray]:
         """``(N_opt, D_opt)`` minimising the loss on ``flops_per_token * N * D = C``."""
-        c = np.asarray(C, dtype=np.float64) / flops_per_token
+        c = check_positive("C", C) / check_positive("flops_per_token", flops_per_token, scalar=True)
         N = self.G * c**self.a
         return np.asarray(N), np.asarray(c / N)
 
     def optimal_n_for_data(self, D: ArrayLike) -> FloatArray:
         """The compute-optimal model size whose optimal token count is ``D``:
         ``N = G (D G)^(beta / alpha)`` (Muennighoff et al.'s ``D_to_N``)."""
-        d = np.asarray(D, dtype=np.float64)
+        d = check_positive("D", D)
         G = self.G
         return np.asarray(G * (d * G) ** (self.beta / self.alpha))
 
@@ -236,54 +238,11 @@ def percentile_interval(
     return np.asarray(lo), np.asarray(hi)
 
 
-def _check_numbers(
-    name: str, value: Any, ok: Callable[[FloatArray], Any], what: str, scalar: bool
-) -> FloatArray:
-    """``value`` as floats; a TypeError naming ``name`` unless numeric (a single number when
-    ``scalar``), a ValueError naming ``name`` and the first bad index unless ``ok``."""
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    try:
-        v = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be numeric, got {value!r}") from None
-    if scalar and v.ndim != 0:
-        raise TypeError(f"{name} must be a single number, got shape {v.shape}: {value!r}")
-    with np.errstate(invalid="ignore"):
-        bad = ~np.asarray(ok(v), dtype=bool)
-    if bad.any():
-        if v.ndim == 0:
-            raise ValueError(f"{name} must be {what}, got {value!r}")
-        i = tuple(int(j) for j in np.argwhere(bad)[0])
-        at = ", ".join(str(j) for j in i)
-        raise ValueError(
-            f"{name} must be {what}; {name}[{at}] = {float(v[i])!r}"
-            + (f" ({int(bad.sum())} bad values)" if bad.sum() > 1 else "")
-        )
-    return v
-
-
-def check_positive(
-    name: str, value: ArrayLike, *, scalar: bool = False, allow_inf: bool = False
-) -> FloatArray:
-    """``value`` as floats, each finite (or ``+inf`` with ``allow_inf``) and > 0; raises
-    naming ``name`` and the first bad index (a TypeError for text, or for an array when
-    ``scalar``)."""
-    if allow_inf:
-        return _check_numbers(name, value, lambda v: v > 0, "> 0 (inf allowed)", scalar)
-    return _check_numbers(name, value, lambda v: np.isfinite(v) & (v > 0), "finite and > 0", scalar)
-
-
-def check_finite(name: str, value: ArrayLike, *, scalar: bool = False) -> FloatArray:
-    """As :func:`check_positive`, for values of any sign."""
-    return _check_numbers(name, value, np.isfinite, "finite", scalar)
-
-
-def check_nonnegative(name: str, value: ArrayLike, *, scalar: bool = False) -> FloatArray:
-    """As :func:`check_positive`, for values that may be 0."""
-    return _check_numbers(
-        name, value, lambda v: np.isfinite(v) & (v >= 0), "finite and >= 0", scalar
-    )
+# The checks of plain numbers are _validate's (one family for the package), under the names
+# the planning modules use.
+check_positive = _validate.positive
+check_finite = _validate.finite
+check_nonnegative = _validate.nonnegative
 
 
 # ------------------------------------------------------------------ reading the data sets

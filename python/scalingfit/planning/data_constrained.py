@@ -142,15 +142,15 @@ class DataConstrainedLaw:
 
     def effective_data(self, D: ArrayLike, U: ArrayLike) -> FloatArray:
         """``D' = U_D (1 + R_D* (1 - exp(-R_D / R_D*)))`` with ``U_D = min(U, D)``."""
-        d = np.asarray(D, dtype=np.float64)
-        ud = np.minimum(np.asarray(U, dtype=np.float64), d)
+        d = check_positive("D", D)
+        ud = np.minimum(check_positive("U", U), d)
         rd = np.maximum(d / ud - 1.0, 0.0)
         return np.asarray(ud * (1.0 + rd * _phi(rd / np.asarray(self.R_D, dtype=np.float64))[0]))
 
     def effective_params(self, N: ArrayLike, D: ArrayLike, U: ArrayLike) -> FloatArray:
         """``N' = U_N (1 + R_N* (1 - exp(-R_N / R_N*)))``, ``U_N = min(N, N_opt(U_D))``."""
-        n = np.asarray(N, dtype=np.float64)
-        ud = np.minimum(np.asarray(U, dtype=np.float64), np.asarray(D, dtype=np.float64))
+        n = check_positive("N", N)
+        ud = np.minimum(check_positive("U", U), check_positive("D", D))
         un = np.minimum(n, self.chinchilla.optimal_n_for_data(ud))
         rn = np.maximum(n / un - 1.0, 0.0)
         return np.asarray(un * (1.0 + rn * _phi(rn / np.asarray(self.R_N, dtype=np.float64))[0]))
