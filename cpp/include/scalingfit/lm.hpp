@@ -569,6 +569,14 @@ SF_HD inline double noise_floor(double ftol, double cost, double ynorm) {
   return sf_max(sf_max(ftol, kFloatCostNoise) * cost, kFloatNoiseScale * ynorm * sqrt(2.0 * cost));
 }
 
+// Parameters the solver fits: those whose bounds differ (equal bounds fix one, see solve).
+template <int P>
+SF_HD inline int free_count(const double* lo, const double* hi) {
+  int n = 0;
+  for (int a = 0; a < P; ++a) n += lo[a] == hi[a] ? 0 : 1;
+  return n;
+}
+
 struct SolveResult {
   int status;
   int iterations;
@@ -592,17 +600,15 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   }
   double n_eff = 0.0;
   for (long long i = 0; i < d.n; ++i) n_eff += point_weight(d, i) > real(0) ? 1.0 : 0.0;
-  bool fixed[kMaxParams];
-  int n_free = 0;
   for (int a = 0; a < P; ++a) {
     if (!sf_isfinite(p[a]) || p[a] < lo[a] || p[a] > hi[a]) {
       res.status = kStatusBadInput;
       return res;
     }
-    fixed[a] = lo[a] == hi[a];
-    n_free += fixed[a] ? 0 : 1;
   }
-  if (n_eff < n_free) {
+  // Fixed parameters are read from lo/hi where needed (lo[a] == hi[a]), not kept in an array
+  // across the iterations: on the GPU that state cost registers (spills at 4 threads per item).
+  if (n_eff < free_count<P>(lo, hi)) {
     res.status = kStatusBadInput;
     return res;
   }
@@ -657,7 +663,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     bool active[kMaxParams];
     double gmax = 0.0;
     for (int a = 0; a < P; ++a) {
-      active[a] = fixed[a] || (p[a] <= lo[a] && g[a] > 0.0) || (p[a] >= hi[a] && g[a] < 0.0);
+      active[a] = lo[a] == hi[a] || (p[a] <= lo[a] && g[a] > 0.0) || (p[a] >= hi[a] && g[a] < 0.0);
       if (!active[a]) {
         const double hd = sf_max(H[a * kMaxParams + a], dfloor);
         gmax = sf_max(gmax, sf_abs(g[a]) / sqrt(hd));
@@ -779,13 +785,14 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   bool zero_col = false;
   for (int a = 0; a < P; ++a) {
     const double haa = H[a * kMaxParams + a];
-    zero_col = zero_col || (!fixed[a] && !(haa > 0.0));
-    dinv[a] = !fixed[a] && haa > 0.0 ? 1.0 / sqrt(haa) : 0.0;
+    const bool fixed = lo[a] == hi[a];
+    zero_col = zero_col || (!fixed && !(haa > 0.0));
+    dinv[a] = !fixed && haa > 0.0 ? 1.0 / sqrt(haa) : 0.0;
   }
   for (int a = 0; a < P; ++a) {
     for (int b = 0; b < P; ++b) {
-      S[a * kMaxParams + b] = fixed[a] || fixed[b] ? (a == b ? 1.0 : 0.0)
-                                                   : H[a * kMaxParams + b] * dinv[a] * dinv[b];
+      const bool fixed = lo[a] == hi[a] || lo[b] == hi[b];
+      S[a * kMaxParams + b] = fixed ? (a == b ? 1.0 : 0.0) : H[a * kMaxParams + b] * dinv[a] * dinv[b];
     }
   }
   if (zero_col || !cholesky(S, P, L, o.singular_rtol)) {
@@ -795,11 +802,12 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   if (cov) {
     double Sinv[kMaxParams * kMaxParams];
     cholesky_inverse(L, P, Sinv);
-    const double dof = n_eff - n_free;
+    const double dof = n_eff - free_count<P>(lo, hi);
     const double s2 = dof > 0 ? 2.0 * cost / dof : qnan;
     for (int a = 0; a < P; ++a) {
       for (int b = 0; b < P; ++b) {
-        cov[a * P + b] = fixed[a] || fixed[b] ? 0.0 : Sinv[a * kMaxParams + b] * dinv[a] * dinv[b] * s2;
+        const bool fixed = lo[a] == hi[a] || lo[b] == hi[b];
+        cov[a * P + b] = fixed ? 0.0 : Sinv[a * kMaxParams + b] * dinv[a] * dinv[b] * s2;
       }
     }
   }
