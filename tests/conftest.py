@@ -43,6 +43,13 @@ PROBLEM_SPECS: dict[str, dict] = {
         "box": [(2.0, 3.0), (0.5, 2.0), (0.3, 0.8), (0.03, 0.07)],
         "x_range": [(1.0, 200.0), (1e-2, 0.9)],
     },
+    # Around Muennighoff et al.'s constants (rates 1/R*); N mostly above N_opt(U_D) and D up
+    # to ~300 epochs of U, so both decay rates act.
+    "data_constrained": {
+        "box": [(1.7, 2.0), (300.0, 700.0), (1000.0, 2000.0), (0.33, 0.38), (0.33, 0.38),
+                (0.04, 0.1), (0.1, 0.3)],
+        "x_range": [(1e7, 1e10), (1e9, 3e11), (1e8, 1e11)],
+    },
 }
 
 

@@ -30,6 +30,7 @@ EXPONENT_INPUTS: dict[str, dict[str, int]] = {
     "kaplan_ns": {"alpha_N": 0, "alpha_S": 1},
     "learning_curve": {"alpha": 0},
     "lr_annealing": {"alpha": 0},
+    "data_constrained": {"alpha": 0, "beta": 1},
 }
 MIN_DECADES = 1.0
 

@@ -456,6 +456,25 @@ def _guess_lr_annealing(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.vstack([c[1] for c in found[:3]])
 
 
+_MUENNIGHOFF_RATES = (1.0 / 15.387756, 1.0 / 5.309743)  # 1 / R_D*, 1 / R_N* (their fit on C4)
+
+
+def _guess_data_constrained(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Chinchilla's grid guess on (N, effective data at Muennighoff et al.'s decay rate), with
+    their decay rates: three starts, best first."""
+    N, D, U = x[:, 0], x[:, 1], x[:, 2]
+    ud = np.minimum(U, D)
+    z = (D / ud - 1.0) * _MUENNIGHOFF_RATES[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phi = np.where(z > 1e-12, -np.expm1(-z) / np.where(z > 0, z, 1.0), 1.0)
+    d_eff = ud * (1.0 + (D / ud - 1.0) * phi)
+    c = _guess_chinchilla(np.column_stack([N, d_eff]), y)
+    c[:, 1:3] = np.maximum(c[:, 1:3], 1e-3 * float(np.min(np.abs(y))) + 1e-12)  # A, B > 0
+    c[:, 3:5] = np.maximum(c[:, 3:5], 1e-3)
+    rates = np.broadcast_to(np.array(_MUENNIGHOFF_RATES), (c.shape[0], 2))
+    return np.column_stack([c, rates])
+
+
 _BATCH: dict[str, BatchGuess] = {
     "saturating_power_law": _batch_saturating,
     "chinchilla": _batch_chinchilla,
@@ -499,6 +518,14 @@ _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float
         "(L0 + A * S1^-alpha) * (1 - C * S2)",
         _guess_lr_annealing,
         {},
+    ),
+    "data_constrained": (
+        ("N", "D", "U"),
+        ("E + A / N'^alpha + B / D'^beta; N', D' effective under repetition of U unique tokens "
+         "(Muennighoff et al.), decay rates r_D = 1/R_D*, r_N = 1/R_N*"),
+        _guess_data_constrained,
+        {"A": (0.0, _INF), "B": (0.0, _INF), "alpha": (1e-6, _INF), "beta": (1e-6, _INF),
+         "r_D": (0.0, _INF), "r_N": (0.0, _INF)},
     ),
 }
 

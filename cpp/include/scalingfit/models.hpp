@@ -326,6 +326,81 @@ struct LrAnnealing {
   }
 };
 
+// phi(z) = (1 - exp(-z)) / z and phi'(z), z >= 0, for the effective counts of repeated data:
+// below z = 1 phi in Kahan's form (1 - u) / (-log u), u = exp(-z), whose rounding errors
+// cancel (1 - z/2 where u rounds to 1), above it (1 - u) / z (no cancellation; u may
+// underflow to 0 there); phi' = (u - phi) / z, or its Taylor series below z = 0.1 (the
+// difference cancels there), sum_{k>=1} k (-z)^(k-1) (-1) / (k+1)!: error < 1e-16 at 0.1.
+SF_HD inline real repeat_phi(real z, real* dphi) {
+  const real u = sf_exp(-z);
+  const bool tiny = u == real(1.0), large = z > real(1.0);
+  const real kahan = (real(1.0) - u) / -sf_log(tiny || large ? real(0.5) : u);
+  const real phi = large ? (real(1.0) - u) / z : (tiny ? real(1.0) - real(0.5) * z : kahan);
+  const bool small = z < real(0.1);
+  real series = real(0.0);
+  // Horner on k = 10..1 of c_k z^(k-1), c_k = (-1)^k k / (k+1)!.
+  const real c[10] = {real(-1.0 / 2), real(2.0 / 6), real(-3.0 / 24), real(4.0 / 120),
+                      real(-5.0 / 720), real(6.0 / 5040), real(-7.0 / 40320),
+                      real(8.0 / 362880), real(-9.0 / 3628800), real(10.0 / 39916800)};
+  for (int k = 9; k >= 0; --k) series = series * z + c[k];
+  *dphi = small ? series : (u - phi) / (small ? real(1.0) : z);
+  return phi;
+}
+
+// Muennighoff et al. (2023), "Scaling Data-Constrained Language Models": Chinchilla's law in
+// the effective parameters N' and effective data D' of runs that repeat data,
+//   L = E + A / N'^alpha + B / D'^beta,
+//   D' = U_D (1 + R_D phi(r_D R_D)),  U_D = min(U, D),  R_D = D / U_D - 1  (repetitions),
+//   N' = U_N (1 + R_N phi(r_N R_N)),  U_N = min(N, N_opt(U_D)),  R_N = N / U_N - 1,
+//   log N_opt(D) = (log(alpha A / (beta B)) + beta log D) / alpha  (the compute-optimal size
+//   whose optimal token count is D), phi(z) = (1 - exp(-z)) / z.
+// The decay rates r = 1 / R* (the paper's R_D*, R_N*; r = 0: repeats as good as fresh data)
+// keep the law smooth where the data do not bound R* from above. t = (log N, log D, log U).
+// Derivatives: with s = d log N' / d log U_N = (1 - phi_N - R_N (1 + R_N) r_N phi'_N) /
+// (1 + R_N phi_N) where U_N = N_opt < N (else 0; s -> 0 at the kink, so J is continuous),
+//   dL/dA = N'^-alpha (1 - s),  dL/dB = D'^-beta + A N'^-alpha s / B,
+//   dL/dalpha = -A N'^-alpha (log N' + s (1 - alpha log N_opt) / alpha),
+//   dL/dbeta = -B D'^-beta log D' - A N'^-alpha s (log U_D - 1 / beta),
+//   dL/dr_D = -beta B D'^-beta R_D^2 phi'_D / (1 + R_D phi_D)  (r_N likewise with alpha, A).
+struct DataConstrained {
+  static constexpr const char* kName = "data_constrained";
+  static constexpr int kParams = 7;
+  static constexpr int kInputs = 3;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"E", "A", "B", "alpha", "beta", "r_D", "r_N"};
+    return n[i];
+  }
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real A = p[1], B = p[2], alpha = p[3], beta = p[4], rd = p[5], rn = p[6];
+    const real lud = sf_min(t[2], t[1]);  // log U_D
+    const real RD = sf_exp(t[1] - lud) - real(1.0);
+    const real lnopt = (sf_log(alpha * A / (beta * B)) + beta * lud) / alpha;
+    const bool excess = t[0] > lnopt;
+    const real lun = excess ? lnopt : t[0];  // log U_N
+    const real RN = sf_exp(t[0] - lun) - real(1.0);
+    real dpd, dpn;
+    const real pd = repeat_phi(rd * RD, &dpd);
+    const real pn = repeat_phi(rn * RN, &dpn);
+    const real fd = real(1.0) + RD * pd;  // D' / U_D
+    const real fn = real(1.0) + RN * pn;  // N' / U_N
+    const real ldp = lud + sf_log(fd);    // log D'
+    const real lnp = lun + sf_log(fn);    // log N'
+    const real na = sf_exp(-alpha * lnp);
+    const real db = sf_exp(-beta * ldp);
+    const real ga = A * na, gb = B * db;
+    const real s = excess ? (real(1.0) - pn - RN * (real(1.0) + RN) * rn * dpn) / fn : real(0.0);
+    J[0] = real(1.0);
+    J[1] = na * (real(1.0) - s);
+    J[2] = db + ga * s / B;
+    J[3] = -ga * (lnp + s * (real(1.0) - alpha * lnopt) / alpha);
+    J[4] = -gb * ldp - ga * s * (lud - real(1.0) / beta);
+    J[5] = -beta * gb * RD * RD * dpd / fd;
+    J[6] = -alpha * ga * RN * RN * dpn / fn;
+    return p[0] + ga + gb;
+  }
+};
+
 // The registry's order: ModelAt<i>::type is the model with index i (the Python registry,
 // scalingfit/models.py, and the CUDA driver's kernel names use these indices).
 template <int I>
@@ -374,7 +449,11 @@ template <>
 struct ModelAt<10> {
   typedef LrAnnealing type;
 };
-constexpr int kNumModels = 11;
+template <>
+struct ModelAt<11> {
+  typedef DataConstrained type;
+};
+constexpr int kNumModels = 12;
 
 #ifndef SF_DEVICE_COMPILE
 // Calls fn(ModelType{}) for the model with the given index. Returns false for an unknown
