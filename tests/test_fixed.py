@@ -244,3 +244,21 @@ def test_cli_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fit", str(f), "--model", "saturating_power_law", "--x", "N", "--y", "loss",
                  "--fix", "alpha"]) != 0
     assert "--fix: expected name=value pairs" in capsys.readouterr().err
+
+
+def test_covariances_of_a_fit_with_fixed_parameters_are_over_the_free_ones() -> None:
+    """gauss_newton_cov of the FitResult is its cov; sandwich_cov (HC0) is OLS's closed-form
+    (X'X)^-1 X' diag(e^2) X (X'X)^-1 of the (E, A) design; the fixed row and column are 0."""
+    x, y = _data(n=40, seed=6)
+    r = scalingfit.fit("saturating_power_law", x, y, fixed={"alpha": ALPHA})
+    np.testing.assert_allclose(uncertainty.gauss_newton_cov("saturating_power_law", x, y, r), r.cov,
+                               rtol=1e-6, atol=0)
+    X = np.column_stack([np.ones_like(x), x**-ALPHA])
+    e = y - X @ r.x[:2]
+    bread = np.linalg.inv(X.T @ X)
+    hc0 = bread @ (X.T * e**2) @ X @ bread
+    got = uncertainty.sandwich_cov("saturating_power_law", x, y, r, kind="HC0")
+    np.testing.assert_allclose(got[:2, :2], hc0, rtol=1e-6)
+    assert np.all(got[2] == 0) and np.all(got[:, 2] == 0)
+    hc1 = uncertainty.sandwich_cov("saturating_power_law", x, y, r, kind="HC1")
+    np.testing.assert_allclose(hc1[:2, :2], hc0 * 40 / (40 - 2), rtol=1e-6)  # n / (n - p_free)

@@ -159,8 +159,20 @@ def _pieces(
     return _Pieces(r=r, J=J, w=ww, rho=rr, f_scale=float(f_scale))
 
 
-def _inv(H: FloatArray) -> FloatArray:
-    """Inverse of a symmetric positive definite matrix with Jacobi scaling; NaN if singular."""
+def _free(m: Model, params: Any) -> NDArray[np.bool_]:
+    """The parameters a fit varied: all but a FitResult's ``fixed`` ones."""
+    held = params.fixed if isinstance(params, FitResult) else ()
+    return np.array([n not in held for n in m.param_names])
+
+
+def _inv(H: FloatArray, free: Optional[NDArray[np.bool_]] = None) -> FloatArray:
+    """Inverse of a symmetric positive definite matrix with Jacobi scaling; NaN if singular.
+    With ``free``: the inverse of its free rows and columns, 0 in the others (fixed
+    parameters have no variance)."""
+    if free is not None and not free.all():
+        out = np.zeros(H.shape)
+        out[np.ix_(free, free)] = _inv(H[np.ix_(free, free)])
+        return out
     d = np.sqrt(np.clip(np.diag(H), 0, None))
     if not (d > 0).all():
         return np.full(H.shape, np.nan)
@@ -196,11 +208,14 @@ def gauss_newton_cov(
     log_residuals: bool = False,
 ) -> FloatArray:
     """Gauss–Newton covariance ``s^2 (sum w rho' J J^T)^-1`` with ``s^2 = 2 cost / (n - p)``
-    (what :attr:`FitResult.cov` holds), NaN where singular or with no degree of freedom."""
+    (what :attr:`FitResult.cov` holds), NaN where singular or with no degree of freedom. For a
+    FitResult with fixed parameters, over the free ones (``p`` of them; 0 for the fixed)."""
     m, pc = _setup(model, x, y, params, weights, loss, f_scale, log_residuals)
-    dof = pc.n_eff - m.n_params
+    free = _free(m, params)
+    dof = pc.n_eff - int(free.sum())
     s2 = 2 * pc.cost / dof if dof > 0 else math.nan
-    return _inv(pc.H) * s2
+    cov = _inv(pc.H, free)
+    return np.where(np.outer(free, free), cov * s2, 0.0)
 
 
 def sandwich_cov(
@@ -221,13 +236,15 @@ def sandwich_cov(
     ``B = sum w rho' J J^T``, ``M = sum g_i g_i^T`` with scores ``g_i = w rho' r J_i`` summed
     per run when ``groups`` is given. ``kind``: ``"HC0"`` (none), ``"HC1"`` (``n / (n - p)``;
     for clusters CR1, ``G/(G-1) (n-1)/(n-p)``), ``"HC2"`` (scores / sqrt(1 - h)), ``"HC3"``
-    (scores / (1 - h)); HC2 and HC3 are per point only.
+    (scores / (1 - h)); HC2 and HC3 are per point only. For a FitResult with fixed
+    parameters, over the free ones (``p`` of them; 0 for the fixed).
     """
     if kind not in ("HC0", "HC1", "HC2", "HC3"):
         raise ValueError(f"kind must be one of HC0, HC1, HC2, HC3, got {kind!r}")
     m, pc = _setup(model, x, y, params, weights, loss, f_scale, log_residuals)
-    P = m.n_params
-    Binv = _inv(pc.H)
+    free = _free(m, params)
+    P = int(free.sum())
+    Binv = _inv(pc.H, free)
     g = pc.scores
     n = pc.n_eff
     if groups is not None:
