@@ -209,12 +209,7 @@ def as_bounds(
     if not isinstance(fixed, Mapping):
         raise TypeError(f"fixed must be a {{name: value}} dict, got {type(fixed).__name__}")
     for key, value in fixed.items():
-        if key not in model.param_names:
-            raise ValueError(
-                f"fixed names unknown parameter {key!r}; {model.name} has "
-                f"{', '.join(model.param_names)}"
-            )
-        i = model.param_names.index(key)
+        i = _param_index(model, key, "fixed")
         try:
             v = float(value)
         except (TypeError, ValueError):
@@ -232,6 +227,16 @@ def as_bounds(
     return lo, hi
 
 
+def _param_index(model: AnyModel, key: str, what: str) -> int:
+    """The index of parameter ``key``; a ValueError naming the argument ``what`` otherwise."""
+    if key not in model.param_names:
+        raise ValueError(
+            f"{what} names unknown parameter {key!r}; {model.name} has "
+            f"{', '.join(model.param_names)}"
+        )
+    return model.param_names.index(key)
+
+
 def n_free(lo: FloatArray, hi: FloatArray) -> int:
     """Parameters the solver fits: those whose bounds differ (equal bounds fix one)."""
     return int(np.sum(lo != hi))
@@ -245,12 +250,7 @@ def _box(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
         pass
     elif isinstance(bounds, Mapping):
         for key, pair in bounds.items():
-            if key not in model.param_names:
-                raise ValueError(
-                    f"bounds names unknown parameter {key!r}; {model.name} has "
-                    f"{', '.join(model.param_names)}"
-                )
-            i = model.param_names.index(key)
+            i = _param_index(model, key, "bounds")
             lo[i], hi[i] = float(pair[0]), float(pair[1])
     else:
         try:
