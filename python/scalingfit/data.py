@@ -7,6 +7,7 @@ Canonical columns (any others, e.g. group keys such as ``sweep``, pass through):
 ``N``       parameters (> 0)
 ``D``       training tokens seen at this observation (> 0)
 ``C``       training compute in FLOP (optional; ``6 N D`` when missing)
+``U``       unique tokens the run's ``D`` were drawn from (optional, > 0; repeated data)
 ``step``    checkpoint step (optional; the last step is the final loss)
 ``metric``  metric name (optional; e.g. ``loss``)
 ``value``   the observed value
@@ -29,8 +30,8 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-CANONICAL = ("run_id", "N", "D", "C", "step", "metric", "value")
-POSITIVE = ("N", "D", "C")
+CANONICAL = ("run_id", "N", "D", "C", "U", "step", "metric", "value")
+POSITIVE = ("N", "D", "C", "U")
 
 Source = Union[str, Path, "pd.DataFrame"]
 
@@ -185,7 +186,7 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     report = ValidationReport(n_rows=len(df))
     bad = np.zeros(len(df), dtype=bool)
     pos = np.arange(len(df))
-    checks = [c for c in ("N", "D", "C", "step", "value") if c in df.columns]
+    checks = [c for c in ("N", "D", "C", "U", "step", "value") if c in df.columns]
     for col in checks:
         conv = pd.to_numeric(df[col], errors="coerce")
         text = (conv.isna() & df[col].notna()).to_numpy()  # a cell that is not a number ('abc')

@@ -77,6 +77,10 @@ LAWS: dict[str, LawSpec] = {
                             description="E + A N^-alpha on final loss"),
     "power_law_n": LawSpec("power_law_n", "power_law", ("N",), fit_kwargs=dict(log_residuals=True),
                            description="A N^-alpha on final loss, log residuals"),
+    "data_constrained": LawSpec("data_constrained", "data_constrained", ("N", "D", "U"),
+                                fit_kwargs=dict(loss="huber", f_scale=1e-3, log_residuals=True),
+                                description="Muennighoff et al. L(N, D, U) under repeated data "
+                                            "(U: unique tokens), Huber(1e-3) on log final loss"),
 }
 
 
