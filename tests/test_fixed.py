@@ -262,3 +262,16 @@ def test_covariances_of_a_fit_with_fixed_parameters_are_over_the_free_ones() -> 
     assert np.all(got[2] == 0) and np.all(got[:, 2] == 0)
     hc1 = uncertainty.sandwich_cov("saturating_power_law", x, y, r, kind="HC1")
     np.testing.assert_allclose(hc1[:2, :2], hc0 * 40 / (40 - 2), rtol=1e-6)  # n / (n - p_free)
+
+
+def test_cli_plot_bootstraps_with_the_parameter_held(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    x, y = _data()
+    f = tmp_path / "runs.csv"
+    f.write_text("N,loss\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, y)))
+    out = tmp_path / "fit.png"
+    assert main(["plot", str(f), "--model", "saturating_power_law", "--x", "N", "--y", "loss",
+                 "--fix", f"alpha={ALPHA}", "--bootstrap", "50", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert out.stat().st_size > 0
+    assert "(fixed)" in printed and "alpha" in printed
