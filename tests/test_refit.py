@@ -425,3 +425,28 @@ def test_a_non_positive_unique_token_count_is_a_bad_row() -> None:
                        "value": [3.0, 2.9]})
     with pytest.raises(data.RunDataError, match="U"):
         data.validate_runs(df)
+
+
+def test_refit_with_a_parameter_held(runs_db, capsys) -> None:
+    """fixed={"E": ...} in every group: each group's result is scalingfit.fit's with the same
+    hold on its final-loss points; the configuration (and its hash) differs from the free
+    refit's, so the two are not mixed without --overwrite; the CLI's --fix does the same."""
+    import scalingfit
+    from scalingfit.cli import main
+
+    path, runs, _ = runs_db
+    s = rf.refit(path, law="chinchilla", group_by=["sweep"], fixed={"E": 1.7}, progress=False)
+    assert (s.n_fitted, s.n_failed) == (60, 0)
+    fits = _params(path)
+    assert (fits["E"] == 1.7).all()
+    g = runs[runs.sweep == 3].sort_values(["run_id", "step"]).groupby("run_id").tail(1)
+    ref = scalingfit.fit("chinchilla", (g.N.to_numpy(), g.D.to_numpy()), g.value.to_numpy(), fixed={"E": 1.7})
+    row = fits[fits.sweep == 3].iloc[0]
+    np.testing.assert_allclose([row[k] for k in ref.param_names], ref.x, rtol=1e-6)
+    assert json.loads(row["stderr"])[0] == 0.0
+    with pytest.raises(data.RunDataError, match="another configuration|overwrite"):
+        rf.refit(path, law="chinchilla", group_by=["sweep"], progress=False)
+    with pytest.raises(ValueError, match="fixed names unknown parameter 'gamma'"):
+        rf.refit(path, law="chinchilla", group_by=["sweep"], fixed={"gamma": 1.0}, progress=False)
+    assert main(["refit", str(path), "--law", "chinchilla", "--fix", "E=1.7", "--quiet"]) == 0
+    assert _params(path)["E"].eq(1.7).all()  # the same configuration: nothing refitted

@@ -64,5 +64,5 @@ def _run(spec: Any, x: FloatArray, y: FloatArray, idx: NDArray[np.int64], sub_of
         level=config.level, method=config.ci_method, center=center[sel],
         problem_id=np.array([group_stream_id(keys[j]) for j in sel], dtype=np.int64),
         threads=threads, backend=backend, precision=config.precision,
-        **spec.fit_kwargs,
+        **config.fit_kwargs,
     )

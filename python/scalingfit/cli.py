@@ -156,7 +156,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap, seed=args.seed, level=args.level, chunk_groups=args.chunk,
         threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
         scheduler=args.scheduler, shard_dir=args.shard_dir, backend=args.backend,
-        precision=args.precision,
+        precision=args.precision, fixed=_assignments(args.fix, "--fix") if args.fix else None,
     )
     if args.json:
         print(json.dumps({**summary.__dict__, "groups_per_s": summary.groups_per_s}, indent=2))
@@ -422,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
                    help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy: pip install "
                         "'scalingfit[cuda]'), auto (the GPU if there is one)")
+    r.add_argument("--fix", default=None, metavar="NAME=VALUE,...",
+                   help="hold parameters of the law at values in every group (e.g. E=1.69)")
     r.add_argument("--precision", default="float64", choices=["float64", "float32"],
                    help="float64 (default), or float32: float data and per-point arithmetic, "
                         "for GPUs (parameters to ~1e-5 relative; part of the config hash)")

@@ -22,7 +22,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -37,7 +37,7 @@ try:  # POSIX advisory file locks; elsewhere DuckDB's own lock is the only guard
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
-from . import _fit
+from . import _fit, _validate
 from ._fit import fit_batch
 from ._resample import normal_z
 from .models import get as get_model
@@ -96,6 +96,15 @@ class RefitConfig:
     level: float = 0.95
     ci_method: str = "percentile"
     precision: str = "float64"  # of the solves (results differ in the last digits: hashed)
+    fixed: tuple[tuple[str, float], ...] = ()  # parameters held at a value (sorted by name)
+
+    @property
+    def fit_kwargs(self) -> dict[str, Any]:
+        """The law's fit options, with ``fixed=`` when parameters are held."""
+        kw = dict(LAWS[self.law].fit_kwargs)
+        if self.fixed:
+            kw["fixed"] = dict(self.fixed)
+        return kw
 
     def config_hash(self) -> str:
         from . import __version__
@@ -103,6 +112,8 @@ class RefitConfig:
         fields = asdict(self)
         if fields["precision"] == "float64":  # the hash of a float64 refit predates the field
             del fields["precision"]
+        if not fields["fixed"]:  # so does the hash of a refit with every parameter free
+            del fields["fixed"]
         blob = json.dumps({**fields, "spec": asdict(LAWS[self.law]), "version": __version__},
                           sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
@@ -211,7 +222,7 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
         idx = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in sel])
         t0 = time.perf_counter()
         res = fit_batch(spec.model, x[idx], y[idx], sub_off, threads=threads, backend=backend,
-                        precision=config.precision, **spec.fit_kwargs)
+                        precision=config.precision, **config.fit_kwargs)
         boot = None
         if config.bootstrap > 0:
             from . import _refit_boot
@@ -225,8 +236,9 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
             st = int(res.status[i])
             n = int(sub_counts[i])
             reason = notes.get(keys[j], "")
-            if st == _status.BAD_INPUT and n < model.n_params:
-                reason = (reason + "; " if reason else "") + f"too few points ({n}) for {model.n_params} parameters"
+            n_free = model.n_params - len(config.fixed)
+            if st == _status.BAD_INPUT and n < n_free:
+                reason = (reason + "; " if reason else "") + f"too few points ({n}) for {n_free} parameters"
             est = res.x[i]
             se = np.sqrt(np.clip(np.diag(res.cov[i]), 0, None)) if res.cov is not None else np.full(model.n_params, np.nan)
             if boot is not None:
@@ -506,7 +518,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
           progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
           overwrite: bool = False, client: Any = None, scheduler: Optional[str] = None,
           shard_dir: Union[str, Path, None] = None, backend: str = "cpu",
-          precision: str = "float64") -> RefitSummary:
+          precision: str = "float64", fixed: Optional[Mapping[str, float]] = None) -> RefitSummary:
     """Refit ``law`` on every group of a run database, resumably.
 
     Parameters
@@ -547,6 +559,9 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     precision : {"float64", "float32"}
         Of the fits and replicates (see :func:`scalingfit.fit_batch`); part of the config hash,
         so float32 and float64 results of one law are never mixed in a fits table.
+    fixed : {name: value}, optional
+        Parameters of the law's model held at a value in every group (e.g. ``{"E": 1.69}``;
+        see :func:`scalingfit.fit`); part of the config hash.
 
     Returns
     -------
@@ -578,8 +593,14 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     if not isinstance(source, pd.DataFrame) and not Path(source).exists():
         raise data.RunDataError(f"no such file: {source}")
     _fit.check_precision(precision)
+    held: tuple[tuple[str, float], ...] = ()
+    if fixed:
+        m = get_model(LAWS[law].model)
+        lo, _ = _validate.as_bounds(None, m, fixed)  # names and values checked before any I/O
+        held = tuple(sorted((k, float(lo[m.param_names.index(k)])) for k in fixed))
     config = RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=int(bootstrap),
-                         seed=int(seed), level=float(level), ci_method=ci_method, precision=precision)
+                         seed=int(seed), level=float(level), ci_method=ci_method, precision=precision,
+                         fixed=held)
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
         _check_source(source, table, db, group_by, law)
     lock = _lock(db)  # released when the refit ends, however it ends
