@@ -275,3 +275,17 @@ def test_cli_plot_bootstraps_with_the_parameter_held(tmp_path: Path, capsys: pyt
     printed = capsys.readouterr().out
     assert out.stat().st_size > 0
     assert "(fixed)" in printed and "alpha" in printed
+
+
+def test_fit_batch_guesses_problems_with_as_few_points_as_free_parameters() -> None:
+    """Two points per problem determine (E, A) with alpha held: the data-driven starts no
+    longer need three (before: such problems got status -3 without p0)."""
+    x = np.tile([1e7, 1e9], 4)
+    E = np.repeat([1.7, 1.8, 1.9, 2.0], 2)
+    y = E + 50.0 * x**-ALPHA
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = scalingfit.fit_batch("saturating_power_law", x, y, [0, 2, 4, 6, 8], fixed={"alpha": ALPHA})
+    assert (res.status > 0).all(), res.status
+    np.testing.assert_allclose(res.x[:, 0], [1.7, 1.8, 1.9, 2.0], rtol=1e-8)
+    np.testing.assert_allclose(res.x[:, 1], 50.0, rtol=1e-7)

@@ -468,7 +468,8 @@ def guess_starts(
     n_problems = offsets.shape[0] - 1
     out = np.full((n_problems, m.n_params), np.nan)
     counts = np.diff(offsets)
-    usable = counts >= m.n_params
+    k_free = _validate.n_free(lo, hi)  # fixed parameters (equal bounds) need no points
+    usable = counts >= k_free
     pid = np.repeat(np.arange(n_problems, dtype=np.int64), counts)
     row_ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
     if m.positive_inputs:
@@ -485,7 +486,7 @@ def guess_starts(
     for j in range(n_problems):
         s, e = offsets[j], offsets[j + 1]
         xj, yj = x[s:e], y[s:e]
-        if e - s < m.n_params or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
+        if e - s < k_free or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
             continue
         if m.positive_inputs and not (xj > 0).all():
             continue

@@ -1302,7 +1302,7 @@ def _fit_centers(
     for j in range(off.shape[0] - 1):
         s, e = off[j], off[j + 1]
         xj, yj = x[s:e], y[s:e]
-        if e - s < m.n_params or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
+        if e - s < _validate.n_free(lo, hi) or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
             continue
         if m.positive_inputs and not (xj > 0).all():
             continue
