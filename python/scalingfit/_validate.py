@@ -131,7 +131,6 @@ def nonnegative(name: str, value: ArrayLike, *, scalar: bool = False) -> FloatAr
     )
 
 
-
 def check_nonnegative(arr: FloatArray, name: str) -> None:
     bad = arr < 0
     if bad.any():

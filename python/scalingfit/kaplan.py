@@ -100,18 +100,13 @@ CHINCHILLA_TOKENS_PER_PARAM = 20.0
 
 
 # ----------------------------------------------------------------------------- the laws
-def _size(value: ArrayLike, name: str) -> FloatArray:
-    """A model size, token count or step count: finite and > 0 (named in the error)."""
-    return _validate.positive(name, value)
-
-
 def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
     """Training compute ``C ≈ 6 N D`` in FLOP (forward + backward, Kaplan et al. §2.1).
 
     >>> float(compute_flops(70e9, 1.4e12))
     5.88e+23
     """
-    return 6.0 * _size(N, "N") * _size(D, "D")
+    return 6.0 * _validate.positive("N", N) * _validate.positive("D", D)
 
 
 def to_pf_days(flops: ArrayLike) -> FloatArray:
@@ -129,7 +124,7 @@ def loss_N(N: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     >>> round(float(loss_N(1.5e9)), 3)
     2.304
     """
-    return (c.N_c / _size(N, "N")) ** c.alpha_N
+    return (c.N_c / _validate.positive("N", N)) ** c.alpha_N
 
 
 def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -138,7 +133,7 @@ def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     >>> round(float(loss_D(2.2e10)), 3)
     2.099
     """
-    return (c.D_c / _size(D, "D")) ** c.alpha_D
+    return (c.D_c / _validate.positive("D", D)) ** c.alpha_D
 
 
 def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -156,8 +151,8 @@ def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     >>> round(float(loss_ND(1e9, 1e10)), 3)
     2.42
     """
-    N = _size(N, "N")
-    D = _size(D, "D")
+    N = _validate.positive("N", N)
+    D = _validate.positive("D", D)
     return ((c.nd_N_c / N) ** (c.nd_alpha_N / c.nd_alpha_D) + c.nd_D_c / D) ** c.nd_alpha_D
 
 
@@ -167,8 +162,8 @@ def loss_NS(N: ArrayLike, S: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     >>> round(float(loss_NS(1e9, 1e5)), 3)
     2.401
     """
-    N = _size(N, "N")
-    S = _size(S, "S")
+    N = _validate.positive("N", N)
+    S = _validate.positive("S", S)
     return (c.ns_N_c / N) ** c.ns_alpha_N + (c.ns_S_c / S) ** c.ns_alpha_S
 
 

@@ -497,8 +497,7 @@ class DataConstrainedBootstrap:
     @property
     def samples(self) -> FloatArray:
         """``(R_D*, R_N*)`` per replicate (``inf`` for a zero rate)."""
-        with np.errstate(divide="ignore"):
-            return np.asarray(1.0 / self.rates)
+        return _inverse(self.rates)
 
     @property
     def n_failed(self) -> int:
@@ -516,8 +515,7 @@ class DataConstrainedBootstrap:
         )
         if name.startswith("r"):
             return float(lo), float(hi)
-        with np.errstate(divide="ignore"):
-            return float(1.0 / hi), float(1.0 / lo)
+        return float(_inverse(hi)), float(_inverse(lo))
 
 
 def bootstrap_data_constrained(
@@ -571,8 +569,7 @@ def bootstrap_data_constrained(
     best = res.best_index()
     ok = res.success[best]
     rates = np.where(ok[:, None], res.x[best, 5:7], np.nan)
-    with np.errstate(divide="ignore"):
-        good = 1.0 / rates[ok]
+    good = _inverse(rates[ok])
     laws = base.with_decay(good[:, 0].copy(), good[:, 1].copy())
     return DataConstrainedBootstrap(point=point, rates=rates, laws=laws, seed=seed, level=level)
 
