@@ -459,15 +459,21 @@ def _guess_lr_annealing(x: FloatArray, y: FloatArray) -> FloatArray:
 _MUENNIGHOFF_RATES = (1.0 / 15.387756, 1.0 / 5.309743)  # 1 / R_D*, 1 / R_N* (their fit on C4)
 
 
+def repeat_phi(z: FloatArray) -> FloatArray:
+    """``phi(z) = (1 - exp(-z)) / z`` (z >= 0), accurate down to ``z = 0``: the effective
+    count of Muennighoff et al.'s law is ``U (1 + R phi(R / R*))`` for R repetitions."""
+    small = z < 1e-4
+    zs = np.where(small, 1.0, z)
+    return np.asarray(np.where(small, 1.0 - z / 2 + z * z / 6, -np.expm1(-zs) / zs))
+
+
 def _guess_data_constrained(x: FloatArray, y: FloatArray) -> FloatArray:
     """Chinchilla's grid guess on (N, effective data at Muennighoff et al.'s decay rate), with
     their decay rates: three starts, best first."""
     N, D, U = x[:, 0], x[:, 1], x[:, 2]
     ud = np.minimum(U, D)
-    z = (D / ud - 1.0) * _MUENNIGHOFF_RATES[0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phi = np.where(z > 1e-12, -np.expm1(-z) / np.where(z > 0, z, 1.0), 1.0)
-    d_eff = ud * (1.0 + (D / ud - 1.0) * phi)
+    rd = D / ud - 1.0
+    d_eff = ud * (1.0 + rd * repeat_phi(rd * _MUENNIGHOFF_RATES[0]))
     c = _guess_chinchilla(np.column_stack([N, d_eff]), y)
     c[:, 1:3] = np.maximum(c[:, 1:3], 1e-3 * float(np.min(np.abs(y))) + 1e-12)  # A, B > 0
     c[:, 3:5] = np.maximum(c[:, 3:5], 1e-3)

@@ -39,6 +39,7 @@ from .. import _status
 from .._fit import fit_batch
 from .._warnings import ConvergenceWarning, IdentifiabilityWarning
 from ..losses import rho
+from ..models import repeat_phi
 from ..results import FitResult
 from ._common import (
     FloatArray,
@@ -77,16 +78,6 @@ __all__ = [
 ]
 
 Num = Union[float, FloatArray]
-
-
-def _phi(z: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``phi(z) = (1 - exp(-z)) / z`` and ``phi'(z)``, accurate down to ``z = 0``."""
-    small = z < 1e-4
-    zs = np.where(small, 1.0, z)
-    e = np.exp(-zs)
-    phi = np.where(small, 1.0 - z / 2 + z * z / 6, -np.expm1(-zs) / zs)
-    dphi = np.where(small, -0.5 + z / 3 - z * z / 8, (zs * e + np.expm1(-zs)) / (zs * zs))
-    return phi, dphi
 
 
 @dataclass(frozen=True)
@@ -147,7 +138,7 @@ class DataConstrainedLaw:
         d = check_positive("D", D)
         ud = np.minimum(check_positive("U", U), d)
         rd = np.maximum(d / ud - 1.0, 0.0)
-        return np.asarray(ud * (1.0 + rd * _phi(rd / np.asarray(self.R_D, dtype=np.float64))[0]))
+        return np.asarray(ud * (1.0 + rd * repeat_phi(rd / np.asarray(self.R_D, dtype=np.float64))))
 
     def effective_params(self, N: ArrayLike, D: ArrayLike, U: ArrayLike) -> FloatArray:
         """``N' = U_N (1 + R_N* (1 - exp(-R_N / R_N*)))``, ``U_N = min(N, N_opt(U_D))``."""
@@ -155,7 +146,7 @@ class DataConstrainedLaw:
         ud = np.minimum(check_positive("U", U), check_positive("D", D))
         un = np.minimum(n, self.chinchilla.optimal_n_for_data(ud))
         rn = np.maximum(n / un - 1.0, 0.0)
-        return np.asarray(un * (1.0 + rn * _phi(rn / np.asarray(self.R_N, dtype=np.float64))[0]))
+        return np.asarray(un * (1.0 + rn * repeat_phi(rn / np.asarray(self.R_N, dtype=np.float64))))
 
     def loss(self, N: ArrayLike, D: ArrayLike, U: ArrayLike) -> FloatArray:
         """Predicted loss of N parameters trained on D tokens drawn from U unique tokens."""
