@@ -1,0 +1,112 @@
+"""Published scaling-law data: the sets shipped with scalingfit, and where to find the others.
+
+Three sets are shipped inside the package, each in its own folder with its license and a
+``SOURCE.md`` (origin, commit, columns, the published numbers):
+
+- ``porian2024_isoflop``: Porian et al. (2024), IsoFLOP sweeps of 15 configurations and their
+  published compute-optimal exponents (MIT);
+- ``muennighoff2023_datablations``: Muennighoff et al. (2023), the 182 runs of the published
+  data-constrained fit and all 296 runs (Apache 2.0);
+- ``gadre2024_overtraining``: Gadre et al. (2024), losses and 46 downstream accuracies of 104
+  over-trained runs (MIT).
+
+The others (Epoch AI's replication of Hoffmann et al.'s Figure 4, which has no license; the
+OLMo ladder, Pythia and Wu et al. sets, too large to ship) are read from a data folder holding
+one sub-folder per set under the same names: ``data_dir`` where a function takes one, else
+``$SCALINGFIT_DATA``, else ``shared/data`` beside the current folder or its parent.
+
+>>> sorted(SHIPPED)
+['gadre2024_overtraining', 'muennighoff2023_datablations', 'porian2024_isoflop']
+>>> (path("porian2024_isoflop") / "LICENSE").is_file()
+True
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+__all__ = ["KNOWN", "SHIPPED", "Dataset", "data_folders", "find", "path"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A published data set: its folder name, paper, and license (as its ``SOURCE.md`` says)."""
+
+    name: str
+    paper: str
+    license: str
+    shipped: bool
+
+
+KNOWN: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset("porian2024_isoflop", "Porian et al. 2024, arXiv:2406.19146", "MIT", True),
+        Dataset(
+            "muennighoff2023_datablations", "Muennighoff et al. 2023, arXiv:2305.16264",
+            "Apache-2.0", True,
+        ),
+        Dataset("gadre2024_overtraining", "Gadre et al. 2024, arXiv:2403.08540", "MIT", True),
+        Dataset(
+            "epoch_chinchilla_fig4",
+            "Besiroglu et al. 2024, arXiv:2404.10102 (Hoffmann et al. 2022, Fig. 4)",
+            "none stated (not shipped)", False,
+        ),
+        Dataset("olmo_ladder2024", "Bhagia et al. 2024, arXiv:2412.04403", "Apache-2.0", False),
+        Dataset("pythia_evals", "Biderman et al. 2023, arXiv:2304.01373", "Apache-2.0", False),
+        Dataset(
+            "wu2024_ushaped_emergence", "Wu & Lo 2024, arXiv:2410.01692", "MIT", False
+        ),
+    )
+}
+#: The names of the sets shipped inside the package.
+SHIPPED: tuple[str, ...] = tuple(n for n, d in KNOWN.items() if d.shipped)
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _known(name: str) -> Dataset:
+    if name not in KNOWN:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(KNOWN)}")
+    return KNOWN[name]
+
+
+def path(name: str) -> Path:
+    """The folder of a shipped set inside the installed package.
+
+    Raises KeyError for an unknown name and for a set that is not shipped (use
+    :func:`find`)."""
+    if not _known(name).shipped:
+        raise KeyError(f"{name!r} is not shipped with scalingfit (license or size); use find()")
+    return _HERE / name
+
+
+def data_folders(data_dir: Optional[PathLike] = None) -> list[Path]:
+    """Where sets that are not shipped are looked for, in order: ``data_dir``, then
+    ``$SCALINGFIT_DATA``, then ``shared/data`` beside the current folder or its parent."""
+    out: list[Path] = []
+    if data_dir is not None:
+        out.append(Path(data_dir))
+    env = os.environ.get("SCALINGFIT_DATA")
+    if env:
+        out.append(Path(env))
+    for base in (Path.cwd(), Path.cwd().parent):
+        out.append(base / "shared" / "data")
+    return out
+
+
+def find(name: str, data_dir: Optional[PathLike] = None) -> Optional[Path]:
+    """The folder of set ``name``: under the data folders (:func:`data_folders`; an explicit
+    ``data_dir`` comes first), else the shipped copy; None when it is nowhere."""
+    ds = _known(name)
+    for base in data_folders(data_dir):
+        if (base / name).is_dir():
+            return base / name
+    if ds.shipped:
+        return path(name)
+    return None

@@ -1,0 +1,313 @@
+"""Published numbers, refitted on this machine: ``scalingfit reproduce``.
+
+Each study refits a published data set with the paper's procedure through this package and
+sets every number beside the published one with the tolerance it is held to and why:
+
+- ``porian``: Porian et al. (2024), approach 2 (IsoFLOP parabolas) on their 15 sweeps; the
+  exponent ``a`` of ``N_opt ∝ C^a`` against their Table (shipped data);
+- ``muennighoff``: Muennighoff et al. (2023), the data-constrained law's decay constants
+  ``R_D*``, ``R_N*`` from their 182 runs and their start grid (shipped data);
+- ``gadre``: Gadre et al. (2024), the over-training law and the loss-to-error link fitted on
+  their small runs, the held-out 1.4B and 6.9B predictions' relative errors (shipped data);
+- ``epoch``: Besiroglu et al. (2024), Hoffmann et al.'s approach 3 on the Figure 4 data,
+  point estimates, 95% bootstrap intervals and the compute-optimal exponent (the data have no
+  license and are not shipped: found under a data folder, see :mod:`scalingfit.datasets`).
+
+A study whose data are not found is listed as missing, not failed.
+
+>>> r = reproduce(["muennighoff"])
+>>> r.passed, [c.quantity for c in r.checks][:2]
+(True, ['R_D* (their 9-start grid)', 'R_N* (their 9-start grid)'])
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from . import datasets
+from ._warnings import DataWarning
+
+__all__ = ["STUDIES", "Check", "Reproduction", "reproduce"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One published number beside ours.
+
+    ``passed`` when ``|ours - published| <= tolerance``; ``criterion`` says where the tolerance
+    comes from (the precision the paper printed, its standard error, a known difference of
+    method). Intervals are 95% unless the quantity says otherwise."""
+
+    study: str
+    quantity: str
+    ours: float
+    published: float
+    tolerance: float
+    criterion: str
+    ours_interval: Optional[tuple[float, float]] = None
+    published_interval: Optional[tuple[float, float]] = None
+
+    @property
+    def difference(self) -> float:
+        return self.ours - self.published
+
+    @property
+    def passed(self) -> bool:
+        return bool(abs(self.difference) <= self.tolerance)
+
+
+@dataclass
+class Reproduction:
+    """The checks of every study run, the studies whose data were not found, and the seconds
+    each study took."""
+
+    checks: list[Check] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_passed(self) -> int:
+        return sum(c.passed for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        """At least one check ran and every check passed (missing studies do not count)."""
+        return bool(self.checks) and self.n_passed == len(self.checks)
+
+    def table(self, study: Optional[str] = None) -> str:
+        """The checks (of one study, or all) as aligned text, one line each."""
+        rows = [c for c in self.checks if study is None or c.study == study]
+        cells = [(c.quantity, _fmt(c.ours, c.ours_interval),
+                  _fmt(c.published, c.published_interval), _num(c.difference),
+                  "yes" if c.passed else "NO") for c in rows]
+        head = ("quantity", "ours", "published", "difference", "ok")
+        width = [max(len(r[i]) for r in [head, *cells]) for i in range(5)]
+        return "\n".join(
+            f"{r[0]:{width[0]}s}  {r[1]:>{width[1]}s}  {r[2]:>{width[2]}s}  "
+            f"{r[3]:>{width[3]}s}  {r[4]}"
+            for r in [head, *cells]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "n_checks": len(self.checks),
+            "n_passed": self.n_passed,
+            "checks": [dict(asdict(c), passed=c.passed, difference=c.difference)
+                       for c in self.checks],
+            "missing": dict(self.missing),
+            "seconds": dict(self.seconds),
+            "sources": dict(self.sources),
+        }
+
+
+def _num(v: float) -> str:
+    if not math.isfinite(v):
+        return str(v)
+    a = abs(v)
+    if a != 0 and (a >= 1e4 or a < 1e-3):
+        return f"{v:.3g}"
+    return f"{v:.4g}"
+
+
+def _fmt(v: float, interval: Optional[tuple[float, float]]) -> str:
+    if interval is None:
+        return _num(v)
+    return f"{_num(v)} ({_num(interval[0])}, {_num(interval[1])})"
+
+
+# ------------------------------------------------------------------ the studies
+@dataclass(frozen=True)
+class _Options:
+    n_bootstrap: int
+    seed: int
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _porian(folder: Path, opt: _Options) -> list[Check]:
+    """Approach 2 on each IsoFLOP configuration. Their optimum per budget comes from
+    interpolating the loss over sizes with a bootstrap over seed noise; ours from a parabola
+    in log N over the sizes within 6x of the lowest loss: the exponents agree within 0.035
+    (measured: within 0.029 on all 15), with intervals of about the same width."""
+    from . import chinchilla as ch
+
+    points = _rows(folder / "isoflop_points.csv")
+    out = []
+    for pub in _rows(folder / "fit_results.csv"):
+        key = (pub["source_file"], pub["label"])
+        sel = [p for p in points if (p["source_file"], p["label"]) == key]
+        C, N, L = (np.array([float(p[k]) for p in sel]) for k in ("flops", "N_params", "loss"))
+        with warnings.catch_warnings():
+            # Their sweeps are skewed at the smallest budgets: flagged budgets are left out
+            # of the power law, as their own analysis leaves out budgets without a minimum.
+            warnings.simplefilter("ignore", DataWarning)
+            f = ch.fit_isoflop(C, N, L, n_bootstrap=opt.n_bootstrap, seed=opt.seed)
+        out.append(Check(
+            "porian", f"a: {pub['label']} ({pub['dataset']})", float(f.a),
+            float(pub["n_exponent"]), 0.035,
+            "their interpolated optima vs our parabolas: 0.035",
+            (float(f.interval[0]), float(f.interval[1])) if opt.n_bootstrap else None,
+            (float(pub["n_exponent_ci95_lo"]), float(pub["n_exponent_ci95_hi"])),
+        ))
+    return out
+
+
+def _muennighoff(folder: Path, opt: _Options) -> list[Check]:
+    """Stage 2 of the data-constrained fit (stage-1 constants held) from their 9-start grid,
+    Huber 1e-3 on log loss: the decay constants to the 0.2% their L-BFGS stopping allows, the
+    Huber sum no worse than theirs; the published law's R^2 on the same runs to 1e-6 (a check
+    of the data and of the law's formulas)."""
+    from . import planning as P
+    from .planning import data_constrained as DC
+
+    pub = P.MUENNIGHOFF_2023_PUBLISHED
+    d = P.load_muennighoff2023(folder)
+    fit = P.fit_data_constrained(d["N"], d["D"], d["U"], d["loss"], starts=DC.PAPER_STARTS)
+    law = fit.law
+    pred = P.MUENNIGHOFF_2023.loss(d["N"], d["D"], d["U"])
+    y = d["loss"]
+    r2 = float(1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
+    cost = float(fit.fit.cost)
+    return [
+        Check("muennighoff", "R_D* (their 9-start grid)", float(law.R_D), pub["R_D"],
+              0.002 * pub["R_D"], "0.2% (their L-BFGS stopping)"),
+        Check("muennighoff", "R_N* (their 9-start grid)", float(law.R_N), pub["R_N"],
+              0.002 * pub["R_N"], "0.2% (their L-BFGS stopping)"),
+        Check("muennighoff", "Huber sum at the optimum", cost, pub["huber"],
+              1e-5 * pub["huber"], "1e-5 relative (theirs summed in float32)"),
+        Check("muennighoff", "R^2 of the published law", r2, pub["r2"], 1e-6,
+              "1e-6 (same law, same runs)"),
+    ]
+
+
+def _gadre(folder: Path, opt: _Options) -> list[Check]:
+    """Their recipe on RedPajama, C4 eval loss, 17-task split: the held-out runs' relative
+    errors of loss and downstream error, to the 4 decimals (in percent) they printed."""
+    from . import planning as P
+
+    rep = P.reproduce_gadre2024(P.load_gadre2024(folder), "rpj")
+    out = []
+    for h in rep.held_out:
+        run = f"{h.model} M={h.M:g}"
+        if h.published_loss_rel_pct is not None:
+            out.append(Check("gadre", f"loss rel. error %, {run}", h.loss_rel_pct,
+                             h.published_loss_rel_pct, 5e-5, "printed to 4 decimals"))
+        if h.published_error_rel_pct is not None:
+            out.append(Check("gadre", f"top-1 error rel. error %, {run}", h.error_rel_pct,
+                             h.published_error_rel_pct, 5e-5, "printed to 4 decimals"))
+    return out
+
+
+#: Besiroglu et al. (2024), Table: estimate, bootstrap SE and 95% interval per parameter.
+EPOCH_2024_TABLE: dict[str, tuple[float, float, tuple[float, float]]] = {
+    "E": (1.817, 0.026, (1.769, 1.871)),
+    "A": (482.01, 124.52, (285.2, 743.6)),
+    "B": (2085.43, 1293.28, (1042.4, 5810.3)),
+    "alpha": (0.3478, 0.0154, (0.317, 0.373)),
+    "beta": (0.3659, 0.0206, (0.331, 0.415)),
+}
+
+
+def _epoch(folder: Path, opt: _Options) -> list[Check]:
+    """Approach 3 as Epoch refitted it: the 5 highest losses dropped, Huber (delta 1e-3) on
+    log residuals summed, Hoffmann's 4,500-start grid. Their estimate came from one BFGS
+    start on a Huber likelihood with a free scale, ours is the grid's best of their Huber
+    sum (1.01827e-3, no higher than their best start's): estimates within 0.2 of their
+    bootstrap SE; bootstrap intervals (percentile, the 240 points resampled) with each end
+    within 10% of the published width; the compute-optimal exponent to their 3 decimals."""
+    from . import chinchilla as ch
+    from .bootstrap import bootstrap, chinchilla_derived
+
+    path = folder / "chinchilla_fig4.csv"
+    rows = _rows(path)
+    N, D, L = (np.array([float(r[k]) for r in rows]) for k in ("N_params", "D_tokens", "loss"))
+    f = ch.fit_parametric(N, D, L, drop_highest=5)
+    keep = np.setdiff1d(np.arange(L.size), f.dropped)
+    cis: dict[str, tuple[float, float]] = {}
+    if opt.n_bootstrap:
+        b = bootstrap("chinchilla_lse", (N[keep], D[keep]), L[keep],
+                      n_resamples=opt.n_bootstrap, seed=opt.seed, loss="huber", f_scale=1e-3,
+                      log_residuals=True, method="percentile",
+                      derived=chinchilla_derived(model="chinchilla_lse"))
+        for k in EPOCH_2024_TABLE:
+            lo, hi = b.ci(k, level=0.95)
+            cis[k] = (float(lo), float(hi))
+    out = []
+    for k, (est, se, ci) in EPOCH_2024_TABLE.items():
+        out.append(Check("epoch", k, float(getattr(f, k)), est, 0.2 * se,
+                         f"0.2 of their bootstrap SE ({_num(se)})", cis.get(k), ci))
+    for k, (_, _, ci) in EPOCH_2024_TABLE.items():
+        if k in cis:
+            w = ci[1] - ci[0]
+            for end, name in ((0, "lower"), (1, "upper")):
+                out.append(Check("epoch", f"{k}: 95% interval, {name} end", cis[k][end],
+                                 ci[end], 0.1 * w, "10% of the published width"))
+    out.append(Check("epoch", "a = beta/(alpha+beta)", float(f.n_opt_exponent), 0.513,
+                     0.0015, "printed to 3 decimals (+ 0.001)"))
+    return out
+
+
+#: name -> (data set, what it checks, the function).
+STUDIES: dict[str, tuple[str, str, Callable[[Path, _Options], list[Check]]]] = {
+    "porian": ("porian2024_isoflop", "IsoFLOP exponents of 15 sweeps (approach 2)", _porian),
+    "muennighoff": ("muennighoff2023_datablations", "data-constrained decay constants",
+                    _muennighoff),
+    "gadre": ("gadre2024_overtraining", "over-training: held-out loss and error", _gadre),
+    "epoch": ("epoch_chinchilla_fig4", "Chinchilla approach 3 with bootstrap intervals",
+              _epoch),
+}
+
+
+def reproduce(
+    studies: Optional[Iterable[str]] = None,
+    *,
+    data_dir: Optional[datasets.PathLike] = None,
+    n_bootstrap: int = 4000,
+    seed: int = 0,
+    progress: Optional[Callable[[str, Path, list[Check], float], None]] = None,
+) -> Reproduction:
+    """Run the named studies (default: all of :data:`STUDIES`) and return their checks.
+
+    ``n_bootstrap`` resamples for the intervals (0: point estimates only); ``seed`` keys them.
+    ``progress(study, folder, checks, seconds)`` is called as each study ends. Data sets are found by
+    :func:`scalingfit.datasets.find` (``data_dir`` first, then the shipped copies).
+
+    Raises ValueError for an unknown study name or a negative ``n_bootstrap``."""
+    names: Sequence[str] = list(STUDIES) if studies is None else list(studies)
+    unknown = [s for s in names if s not in STUDIES]
+    if unknown:
+        raise ValueError(f"unknown studies {unknown}; known: {', '.join(STUDIES)}")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) \
+            or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
+    opt = _Options(int(n_bootstrap), int(seed))
+    rep = Reproduction()
+    for s in names:
+        dataset, _, fn = STUDIES[s]
+        folder = datasets.find(dataset, data_dir)
+        if folder is None:
+            looked = ", ".join(str(p) for p in datasets.data_folders(data_dir))
+            rep.missing[s] = f"{dataset} not found (looked in {looked})"
+            continue
+        rep.sources[s] = str(folder)
+        t0 = time.perf_counter()
+        checks = fn(folder, opt)
+        rep.seconds[s] = time.perf_counter() - t0
+        rep.checks.extend(checks)
+        if progress is not None:
+            progress(s, folder, checks, rep.seconds[s])
+    return rep
