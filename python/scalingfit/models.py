@@ -456,7 +456,10 @@ def _guess_lr_annealing(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.vstack([c[1] for c in found[:3]])
 
 
-_MUENNIGHOFF_RATES = (1.0 / 15.387756, 1.0 / 5.309743)  # 1 / R_D*, 1 / R_N* (their fit on C4)
+#: Muennighoff et al. (2023)'s published decay constants R_D*, R_N* (their stage-2 fit on C4;
+#: ``scalingfit.planning.MUENNIGHOFF_2023`` is their law); the model's rates are 1 / R*.
+MUENNIGHOFF_2023_R_STAR = (15.387756, 5.309743)
+_MUENNIGHOFF_RATES = (1.0 / MUENNIGHOFF_2023_R_STAR[0], 1.0 / MUENNIGHOFF_2023_R_STAR[1])
 
 
 def repeat_phi(z: FloatArray) -> FloatArray:

@@ -39,7 +39,7 @@ from .. import _status
 from .._fit import fit_batch
 from .._warnings import ConvergenceWarning, IdentifiabilityWarning
 from ..losses import rho
-from ..models import repeat_phi
+from ..models import MUENNIGHOFF_2023_R_STAR, repeat_phi
 from ..results import FitResult
 from ._common import (
     FloatArray,
@@ -160,14 +160,14 @@ class DataConstrainedLaw:
 #: The published law (C4, GPT-2 tokenizer): stage-1 a, b, e, alpha = beta of the notebook's
 #: tied fit and stage-2 R_D* = 15.387756, R_N* = 5.309743 (datablations README).
 MUENNIGHOFF_2023 = DataConstrainedLaw.from_log_params(
-    6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596, 15.387756, 5.309743
+    6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596, *MUENNIGHOFF_2023_R_STAR
 )
 
 #: Published stage-2 results on the 182 runs (parametric_fit.ipynb): constants, the Huber sum
 #: at the optimum, and R^2 of the law; and the README's two example losses.
 MUENNIGHOFF_2023_PUBLISHED: dict[str, Any] = {
-    "R_D": 15.387756,
-    "R_N": 5.309743,
+    "R_D": MUENNIGHOFF_2023_R_STAR[0],
+    "R_N": MUENNIGHOFF_2023_R_STAR[1],
     "huber": 0.015825936570763588,
     "r2": 0.7722046084968408,
     "readme_examples": [
