@@ -489,17 +489,26 @@ def build_parser() -> argparse.ArgumentParser:
                                     "held to: Porian et al. 2024 (IsoFLOP exponents), Muennighoff et al. "
                                     "2023 (data-constrained constants), Gadre et al. 2024 (over-training "
                                     "predictions), shipped with scalingfit; Besiroglu et al. 2024 "
-                                    "(Chinchilla approach 3; data not shipped: found in --data, "
-                                    "$SCALINGFIT_DATA or ../shared/data). Exit code 1 when a check fails.",
+                                    "(Chinchilla approach 3), Bhagia et al. 2024 (two-step task "
+                                    "prediction of the 13B model), Pythia (LAMBADA accuracy as a "
+                                    "sigmoid of its NLL) and Wu & Lo 2024 (rank correlations with "
+                                    "compute below the emergence threshold; these two against the "
+                                    "reference values in their data sets' SOURCE.md, as the papers "
+                                    "print none), whose data are not shipped: found in --data, "
+                                    "$SCALINGFIT_DATA or ../shared/data, else listed as skipped. "
+                                    "Exit code 1 when a check fails.",
                         epilog="examples:\n  scalingfit reproduce\n  scalingfit reproduce --studies epoch "
                                "--data ../shared/data --bootstrap 4000\n  scalingfit reproduce --json",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     rp.add_argument("--studies", default="all",
-                    help="comma-separated: porian, muennighoff, gadre, epoch (default all)")
+                    help="comma-separated: porian, muennighoff, gadre (shipped data), epoch, "
+                         "pythia, wu, bhagia (data folder) (default all)")
     rp.add_argument("--data", default=None,
                     help="folder with one sub-folder per data set (default: $SCALINGFIT_DATA, "
                          "../shared/data, then the shipped copies)")
-    rp.add_argument("--bootstrap", type=int, default=4000, help="resamples for intervals (default 4000)")
+    rp.add_argument("--bootstrap", type=int, default=4000,
+                    help="resamples for intervals, 0 for none (default 4000; bhagia uses at most "
+                         "200)")
     rp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     rp.add_argument("--json", action="store_true", help="print JSON instead of tables")
     rp.set_defaults(func=_cmd_reproduce)

@@ -15,6 +15,13 @@ OLMo ladder, Pythia and Wu et al. sets, too large to ship) are read from a data 
 one sub-folder per set under the same names: ``data_dir`` where a function takes one, else
 ``$SCALINGFIT_DATA``, else ``shared/data`` beside the current folder or its parent.
 
+Readers of the three large sets take the set's folder (``find(name)``) and return plain
+Python and numpy values (csv + numpy, no pandas); a missing column or a bad cell raises
+:class:`scalingfit.data.RunDataError` naming the file, the column and the row:
+:func:`load_olmo_ladder_runs`, :func:`load_olmo_val_losses`, :func:`load_olmo_task_metrics`,
+:func:`load_olmo_published` (``olmo_ladder2024``), :func:`load_pythia_lambada`
+(``pythia_evals``) and :func:`load_wu2024` (``wu2024_ushaped_emergence``).
+
 >>> sorted(SHIPPED)
 ['gadre2024_overtraining', 'muennighoff2023_datablations', 'porian2024_isoflop']
 >>> (path("porian2024_isoflop") / "LICENSE").is_file()
@@ -28,7 +35,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-__all__ = ["KNOWN", "SHIPPED", "Dataset", "data_folders", "find", "path"]
+from ._readers import (
+    OLMO_LADDER_TASKS,
+    OLMO_MMLU_WEIGHTS,
+    OlmoChained,
+    OlmoLossCurve,
+    OlmoPublished,
+    OlmoRun,
+    OlmoTaskCurve,
+    PythiaLambadaRow,
+    Wu2024Row,
+    load_olmo_ladder_runs,
+    load_olmo_published,
+    load_olmo_task_metrics,
+    load_olmo_val_losses,
+    load_pythia_lambada,
+    load_wu2024,
+)
+
+__all__ = [
+    "KNOWN",
+    "OLMO_LADDER_TASKS",
+    "OLMO_MMLU_WEIGHTS",
+    "SHIPPED",
+    "Dataset",
+    "OlmoChained",
+    "OlmoLossCurve",
+    "OlmoPublished",
+    "OlmoRun",
+    "OlmoTaskCurve",
+    "PythiaLambadaRow",
+    "Wu2024Row",
+    "data_folders",
+    "find",
+    "load_olmo_ladder_runs",
+    "load_olmo_published",
+    "load_olmo_task_metrics",
+    "load_olmo_val_losses",
+    "load_pythia_lambada",
+    "load_wu2024",
+    "path",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
