@@ -3,9 +3,7 @@ Porian et al.'s IsoFLOP exponents, warnings and bad input."""
 
 from __future__ import annotations
 
-import csv
-import warnings
-from pathlib import Path
+import contextlib
 
 import numpy as np
 import pytest
@@ -16,7 +14,6 @@ from scalingfit import simulate
 from scalingfit._warnings import ConvergenceWarning, DataWarning
 
 EPOCH_CSV = SHARED_DATA / "epoch_chinchilla_fig4" / "chinchilla_fig4.csv"
-PORIAN = SHARED_DATA / "porian2024_isoflop"
 
 
 def _epoch_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -434,6 +431,106 @@ def test_isoflop_small_budget() -> None:
     assert f.budgets.size == 6
 
 
+def _parabola_sweep(
+    kinds: list[str], *, delta: float = 0.0, sigma: float = 0.0, k_flat: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Budgets of exact parabolas in log N with ``log N_opt = 0.5 log C + 1`` (a = 0.5).
+    "wide": 9, 6, 7, 9, 6, ... sizes 0.2 apart in log N (every one in the default window of
+    6), curvature 0.5, Gaussian noise ``sigma``; "exact": 5 sizes 2 apart (the window holds
+    the 3 middle ones), curvature 0.05, no noise; "flat": the same 5 sizes, curvature
+    ``k_flat`` plus ``+delta`` at every size but the middle one, which gets ``-delta``."""
+    rng = np.random.default_rng(0)
+    C, N, L = [], [], []
+    n_wide = 0
+    for Cb, kind in zip(np.logspace(18, 21, len(kinds)), kinds):
+        v = 0.5 * np.log(Cb) + 1.0
+        if kind == "wide":
+            n = (9, 6, 7)[n_wide % 3]
+            n_wide += 1
+            d = 0.2 * (np.arange(n) - (n - 1) / 2)
+            y = 2.0 + 0.5 * d**2 + sigma * rng.standard_normal(d.size)
+        else:
+            d = 2.0 * np.arange(-2.0, 3.0)
+            if kind == "exact":
+                y = 2.0 + 0.05 * d**2
+            else:
+                y = 2.0 + k_flat * d**2 + delta * np.where(d == 0, -1.0, 1.0)
+        C += [Cb] * d.size
+        N += list(np.exp(v + d))
+        L += list(y)
+    return np.array(C), np.array(N), np.array(L)
+
+
+def test_isoflop_noise_free_3_point_windows_are_not_narrow() -> None:
+    """A 3-point window fits its parabola exactly (se of k NaN from its own residuals); with
+    noise-free budgets beside it the pooled noise is ~0, so nothing is flagged."""
+    C, N, L = _parabola_sweep(["wide", "exact"] * 3)
+    f = ch.fit_isoflop(C, N, L)  # warnings are errors
+    assert f.n_window.tolist() == [9, 3, 6, 3, 7, 3]
+    assert all(fl == () for fl in f.flags) and f.used.all()
+    assert np.isnan(f.log_N_opt_se[1::2]).all()  # unchanged: no se of their own
+    assert f.a == pytest.approx(0.5, abs=1e-9)
+    assert "exact" not in repr(f)
+
+
+@pytest.mark.parametrize("factor, narrow", [(0.99, True), (1.01, False)])
+def test_isoflop_flat_3_point_windows_use_the_pooled_noise(factor: float, narrow: bool) -> None:
+    """Flat 3-point budgets (curvature 1e-6 under noise of the size of 1e-3) were never
+    "narrow": their se_k was NaN. Their se_k now comes from the noise pooled over the
+    budgets with residual degrees of freedom (sum of squared residuals over sum of dof, here
+    6 + 3 + 4); checked against numpy least squares just either side of the threshold of
+    the rule k - 2 se_k <= 0."""
+    sigma, k_flat, h = 1e-3, 1e-6, 2.0
+    kinds = ["flat", "wide"] * 3
+    C0, N0, L0 = _parabola_sweep(kinds, sigma=sigma)
+    # Independent: pooled variance of the wide budgets (all their points in the window).
+    ssr, dof = 0.0, 0
+    for Cb in np.unique(C0)[1::2]:
+        sel = C0 == Cb
+        X = np.vander(np.log(N0[sel]) - np.log(N0[sel]).mean(), 3, increasing=True)
+        r = L0[sel] - X @ np.linalg.lstsq(X, L0[sel], rcond=None)[0]
+        ssr, dof = ssr + float(r @ r), dof + int(sel.sum()) - 3
+    assert dof == 13
+    # Flat windows: sizes -h, 0, h around the vertex with losses delta, -delta, delta (plus
+    # k_flat d^2): k = 2 delta / h^2 + k_flat and se_k = sqrt(s2 inv(X^T X)[2, 2]).
+    X3 = np.vander(np.array([-h, 0.0, h]), 3, increasing=True)
+    se_k = float(np.sqrt(ssr / dof * np.linalg.inv(X3.T @ X3)[2, 2]))
+    delta = factor * (2 * se_k - k_flat) * h**2 / 2  # the threshold, times factor
+    C, N, L = _parabola_sweep(kinds, sigma=sigma, delta=delta, k_flat=k_flat)
+    sel = C == C.min()
+    t, y = np.log(N[sel])[1:4], L[sel][1:4]
+    k = np.linalg.lstsq(np.vander(t - t[1], 3, increasing=True), y, rcond=None)[0][2]
+    assert k > 0 and (k - 2 * se_k <= 0) == narrow
+    text = r"not significant \(sweep too narrow for its noise\) at C = 1e\+18.*, 1.58e\+19.*, 2.51e"
+
+    def warns() -> contextlib.AbstractContextManager[object]:  # warnings are errors
+        return pytest.warns(DataWarning, match=text) if narrow else contextlib.nullcontext()
+
+    with warns():
+        f = ch.fit_isoflop(C, N, L)
+    assert f.n_window.tolist() == [3, 9, 3, 6, 3, 7]
+    assert f.flags == ((("narrow",) if narrow else ()), ()) * 3
+    assert f.used.all()  # "narrow" is excluded only with exclude="off-centre"
+    with warns():
+        g = ch.fit_isoflop(C, N, L, exclude="off-centre")
+    assert g.used.tolist() == ([False, True] * 3 if narrow else [True] * 6)
+
+
+@pytest.mark.parametrize("kind", ["exact", "flat"])
+def test_isoflop_all_3_point_windows_are_exact(kind: str) -> None:
+    """With no budget holding residual degrees of freedom the curvature cannot be tested:
+    every budget is flagged "exact" (in the table and the repr) and still used."""
+    C, N, L = _parabola_sweep([kind] * 4, delta=1e-3)
+    f = ch.fit_isoflop(C, N, L)  # "exact" warns nothing
+    assert f.n_window.tolist() == [3] * 4
+    assert f.flags == (("exact",),) * 4 and f.used.all()
+    assert f.a == pytest.approx(0.5, abs=1e-9)
+    assert all(line.endswith("  exact") for line in f.table().splitlines()[1:])
+    assert "exact: curvature not testable at C = 1e+18, 1e+19, 1e+20, 1e+21" in repr(f)
+    g = ch.fit_isoflop(C, N, L, exclude="off-centre")  # never excluded
+    assert g.used.all() and g.a == pytest.approx(0.5, abs=1e-9)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -469,68 +566,6 @@ def test_fit_isoflop_rejects_bad_data() -> None:
     with pytest.raises(ValueError, match="at least 2 budgets"):
         one = s.C == s.C.min()
         ch.fit_isoflop(s.C[one], s.N[one], s.loss[one])
-
-
-# ---------------------------------------------------------------- Porian et al. (2024)
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open() as fh:
-        return list(csv.DictReader(fh))
-
-
-def porian_table(n_bootstrap: int = 1000, seed: int = 0) -> list[dict]:
-    """Approach 2 on each of Porian et al.'s 15 IsoFLOP configurations, beside their
-    published exponent and 95% interval."""
-    points = _read_csv(PORIAN / "isoflop_points.csv")
-    rows = []
-    for pub in _read_csv(PORIAN / "fit_results.csv"):
-        key = (pub["source_file"], pub["label"])
-        sel = [p for p in points if (p["source_file"], p["label"]) == key]
-        C, N, L = (np.array([float(p[k]) for p in sel]) for k in ("flops", "N_params", "loss"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)  # Porian's sweeps are skewed: flagged
-            f = ch.fit_isoflop(C, N, L, n_bootstrap=n_bootstrap, seed=seed)
-        rows.append(
-            dict(
-                label=pub["label"],
-                dataset=pub["dataset"],
-                fit=f,
-                a=f.a,
-                lo=f.interval[0],
-                hi=f.interval[1],
-                pub=float(pub["n_exponent"]),
-                pub_lo=float(pub["n_exponent_ci95_lo"]),
-                pub_hi=float(pub["n_exponent_ci95_hi"]),
-            )
-        )
-    return rows
-
-
-@pytest.mark.slow
-def test_porian_isoflop_exponents() -> None:
-    if not (PORIAN / "isoflop_points.csv").is_file():
-        pytest.skip(f"Porian et al. data not found at {PORIAN}")
-    rows = porian_table()
-    print()
-    print(
-        f"{'configuration':46} {'data':5} {'a (ours)':>8} {'95% interval':>16} | "
-        f"{'published':>9} {'95% interval':>16}"
-    )
-    for r in rows:
-        print(
-            f"{r['label']:46} {r['dataset']:5} {r['a']:8.3f} ({r['lo']:.3f}, {r['hi']:.3f}) | "
-            f"{r['pub']:9.3f} ({r['pub_lo']:.3f}, {r['pub_hi']:.3f})"
-        )
-    assert len(rows) == 15
-    for r in rows:
-        assert abs(r["a"] - r["pub"]) < 0.035, r["label"]
-        assert r["lo"] < r["a"] < r["hi"]
-    # Our interval holds the published estimate for (at least) 12 of the 15.
-    assert sum(r["lo"] <= r["pub"] <= r["hi"] for r in rows) >= 12
-    # The paper's story: each correction lowers a, from Kaplan-like to Chinchilla-like.
-    for ds in ("rw", "owt2"):
-        seq = [r["a"] for r in rows[:10] if r["dataset"] == ds]
-        assert all(x > y for x, y in zip(seq, seq[1:])), ds
-        assert seq[0] > 0.8 and abs(seq[-1] - 0.5) < 0.03
 
 
 def _lse_model(x: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ first offending index.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional, Union
 
@@ -14,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._custom import CustomModel
+from ._warnings import DataWarning
 from .models import Model
 
 AnyModel = Union[Model, CustomModel]  # a built-in law or a custom Python one
@@ -65,17 +67,6 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
             f"{name} must be > 0 ({why}); {name} has {int(bad.sum())} value(s) <= 0, "
             f"the first at {_where(idx, columns)}: {float(arr[idx])!r}"
         )
-
-
-def positive_number(value: Any, name: str) -> float:
-    """One finite number > 0 as a float; a ValueError naming ``name`` otherwise (text too)."""
-    try:
-        v = float(value) if not isinstance(value, (str, bytes)) else float("nan")
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return v
 
 
 # ------------------------------------------------------------------ plain numbers
@@ -131,6 +122,16 @@ def nonnegative(name: str, value: ArrayLike, *, scalar: bool = False) -> FloatAr
     )
 
 
+def positive_number(value: Any, name: str) -> float:
+    """One finite number > 0 as a float; a ValueError naming ``name`` otherwise (text, None
+    and arrays too: the older contract of :func:`positive` with ``scalar=True``, whose
+    TypeErrors become ValueErrors here)."""
+    try:
+        return float(positive(name, value, scalar=True))
+    except TypeError:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}") from None
+
+
 def check_nonnegative(arr: FloatArray, name: str) -> None:
     bad = arr < 0
     if bad.any():
@@ -146,6 +147,73 @@ def check_increasing(arr: FloatArray, name: str) -> None:
         i = int(np.argmax(bad)) + 1
         raise ValueError(f"{name} must be strictly increasing; {name}[{i}] = {float(arr[i])!r} "
                          f"<= {name}[{i - 1}] = {float(arr[i - 1])!r}")
+
+
+# ------------------------------------------------------------------ columns of a table
+def columns(
+    arrays: Mapping[str, ArrayLike],
+    *,
+    nan_policy: str = "raise",
+    positive: Sequence[str] = (),
+    why: str = "it enters a logarithm",
+    offers_omit: bool = True,
+) -> tuple[dict[str, FloatArray], NDArray[np.int64]]:
+    """Named columns of one table: each a non-empty 1-D float array, all of one length.
+
+    A row with a NaN or inf raises a ValueError naming the column and the first such row
+    (``nan_policy="raise"``; the message suggests ``nan_policy='omit'`` when the caller
+    ``offers_omit``), or is dropped with a :class:`DataWarning` listing the dropped rows
+    (``"omit"``). Then the values of the ``positive`` columns must be > 0 (``why`` says why).
+    Text or ragged input is a TypeError naming the column. Returns the columns (C-contiguous)
+    and the indices of the rows kept.
+    """
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+    cols: dict[str, FloatArray] = {}
+    first: Optional[str] = None
+    for name, value in arrays.items():
+        arr = as_float_array(value, name)
+        if arr.ndim != 1 or arr.shape[0] == 0:
+            raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+        if first is None:
+            first = name
+        elif arr.shape[0] != cols[first].shape[0]:
+            raise ValueError(
+                f"{name} has {arr.shape[0]} values but {first} has {cols[first].shape[0]}"
+            )
+        cols[name] = arr
+    if first is None:
+        raise ValueError("no columns given")
+    bad = np.zeros(cols[first].shape[0], dtype=bool)
+    for arr in cols.values():
+        bad |= ~np.isfinite(arr)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        r = int(rows[0])
+        if nan_policy == "raise":
+            name = next(k for k, v in cols.items() if not np.isfinite(v[r]))
+            n_bad = int(np.sum(~np.isfinite(cols[name])))
+            msg = (
+                f"{name} must be finite; {name} has {n_bad} non-finite value(s), the first at "
+                f"index {r}: {float(cols[name][r])!r}"
+            )
+            if offers_omit:
+                msg += (
+                    f"; {rows.size} row(s) have NaN or inf, the first is row {r}; pass "
+                    "nan_policy='omit' to drop such rows"
+                )
+            raise ValueError(msg)
+        shown = ", ".join(str(int(i)) for i in rows[:10]) + (" ..." if rows.size > 10 else "")
+        warnings.warn(
+            f"dropped {rows.size} row(s) with NaN or inf: rows {shown}", DataWarning, stacklevel=3
+        )
+        cols = {k: v[~bad] for k, v in cols.items()}
+        if cols[first].shape[0] == 0:
+            raise ValueError("every row has a NaN or inf: nothing to fit")
+    for name in positive:
+        check_positive(cols[name], name, why)
+    kept = np.flatnonzero(~bad).astype(np.int64)
+    return {k: np.ascontiguousarray(v) for k, v in cols.items()}, kept
 
 
 def as_inputs(x: Any, model: AnyModel, name: str = "x") -> FloatArray:

@@ -195,57 +195,7 @@ def as_law(params: Any) -> ChinchillaLaw:
 
 
 # ============================================================================ input checks
-def _columns(
-    arrays: Mapping[str, ArrayLike],
-    *,
-    nan_policy: str = "raise",
-    positive: Sequence[str] = (),
-) -> tuple[dict[str, FloatArray], IntArray]:
-    """1-D float columns of equal length; rows with a non-finite value raise (``nan_policy=
-    "raise"``) or are dropped with a :class:`DataWarning` naming them (``"omit"``); values in
-    ``positive`` columns must be > 0. Returns the columns and the kept row indices."""
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
-    cols: dict[str, FloatArray] = {}
-    first: Optional[str] = None
-    for name, value in arrays.items():
-        arr = _validate.as_float_array(value, name)
-        if arr.ndim != 1:
-            raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-        if first is None:
-            first = name
-        elif arr.shape[0] != cols[first].shape[0]:
-            raise ValueError(
-                f"{name} has {arr.shape[0]} values but {first} has {cols[first].shape[0]}"
-            )
-        cols[name] = arr
-    assert first is not None
-    n = cols[first].shape[0]
-    if n == 0:
-        raise ValueError(f"{', '.join(cols)} are empty: nothing to fit")
-    bad = np.zeros(n, dtype=bool)
-    for arr in cols.values():
-        bad |= ~np.isfinite(arr)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        if nan_policy == "raise":
-            name = next(k for k, v in cols.items() if not np.isfinite(v[rows[0]]))
-            raise ValueError(
-                f"{name} must be finite; {int(bad.sum())} row(s) have NaN or inf, the first is row "
-                f"{int(rows[0])} ({name} = {float(cols[name][rows[0]])!r}); pass nan_policy='omit' "
-                "to drop such rows"
-            )
-        shown = ", ".join(str(int(r)) for r in rows[:10]) + (" ..." if rows.size > 10 else "")
-        warnings.warn(
-            f"dropped {rows.size} row(s) with NaN or inf: rows {shown}", DataWarning, stacklevel=3
-        )
-        cols = {k: v[~bad] for k, v in cols.items()}
-        if cols[first].shape[0] == 0:
-            raise ValueError("every row has a NaN or inf: nothing to fit")
-    for name in positive:
-        _validate.check_positive(cols[name], name, "it enters the law through its logarithm")
-    kept = np.flatnonzero(~bad).astype(np.int64)
-    return {k: np.ascontiguousarray(v) for k, v in cols.items()}, kept
+_LOG_WHY = "it enters the law through its logarithm"  # why N, D, loss (and C) must be > 0
 
 
 # ============================================================================ approach 3
@@ -517,8 +467,11 @@ def fit_parametric(
         raise ValueError(f"solver must be 'lm', 'varpro' or 'both', got {solver!r}")
     if not (np.isfinite(delta) and delta > 0):
         raise ValueError(f"delta must be positive and finite, got {delta!r}")
-    cols, kept = _columns(
-        {"N": N, "D": D, "loss": loss}, nan_policy=nan_policy, positive=("N", "D", "loss")
+    cols, kept = _validate.columns(
+        {"N": N, "D": D, "loss": loss},
+        nan_policy=nan_policy,
+        positive=("N", "D", "loss"),
+        why=_LOG_WHY,
     )
     n_in = _validate.as_float_array(N, "N").shape[0]
     keep = _drop_highest(cols["loss"], drop_highest)
@@ -902,7 +855,9 @@ def fit_envelope(
         inside the sizes (the sweep does not bracket the optimum).
     """
     arrays: dict[str, ArrayLike] = {"N": N, "D": D, "loss": loss}
-    cols, kept = _columns(arrays, nan_policy=nan_policy, positive=("N", "D", "loss"))
+    cols, kept = _validate.columns(
+        arrays, nan_policy=nan_policy, positive=("N", "D", "loss"), why=_LOG_WHY
+    )
     if int(n_flops) != n_flops or not 2 <= n_flops <= 1_000_000:
         raise ValueError(f"n_flops must be an integer in [2, 1000000] (Hoffmann et al. use 1500), got {n_flops!r}")
     Nc, Dc, Lc = cols["N"], cols["D"], cols["loss"]
@@ -974,14 +929,17 @@ def fit_envelope(
 
 # ============================================================================ approach 2
 # Per-budget flags (bit mask). FAILED, FLAT and OUTSIDE make the minimum unusable or an
-# extrapolation; OFF_CENTRE and NARROW make it biased or noisy.
-_FAILED, _FLAT, _OUTSIDE, _OFF_CENTRE, _NARROW = 1, 2, 4, 8, 16
+# extrapolation; OFF_CENTRE and NARROW make it biased or noisy; EXACT (a 3-point parabola
+# window whose curvature cannot be tested: no budget of the fit has residual degrees of
+# freedom) is information only and never excludes a budget.
+_FAILED, _FLAT, _OUTSIDE, _OFF_CENTRE, _NARROW, _EXACT = 1, 2, 4, 8, 16, 32
 _FLAG_NAMES = {
     _FAILED: "failed",
     _FLAT: "flat",
     _OUTSIDE: "outside",
     _OFF_CENTRE: "off-centre",
     _NARROW: "narrow",
+    _EXACT: "exact",
 }
 _EXCLUDE = {
     "none": _FAILED | _FLAT,
@@ -1006,14 +964,22 @@ class IsoflopFit:
         Each budget's fitted minimum (NaN where the fit failed).
     log_N_opt_se : ndarray (J,)
         Standard error of ``log N_opt`` (natural log) from the parabola's Gauss–Newton
-        covariance (NaN for the cubic and for 3-point windows).
+        covariance (NaN for the cubic and for 3-point windows, which have no residual
+        degrees of freedom; the pooled noise below serves only the ``"narrow"`` test).
     n_sizes, n_window : ndarray of int (J,)
         Distinct sizes in each budget; points in its fitted window.
     flags : tuple of tuple of str
         Per budget, any of ``"failed"``, ``"flat"`` (no minimum: the curve is not convex),
         ``"outside"`` (minimum outside the sampled sizes: an extrapolation), ``"off-centre"``
         (fewer than ``min_side`` sizes on one side of the minimum), ``"narrow"`` (the
-        curvature is not significant at 2 standard errors).
+        curvature ``k`` is not significant at 2 standard errors: ``k - 2 se_k <= 0``),
+        ``"exact"`` (parabola only: a 3-point window whose curvature cannot be tested, see
+        below; the budget is still used). A 3-point window (``n_window == 3``) fits the
+        parabola exactly, so its own residuals say nothing about the noise: its ``se_k``
+        comes from the noise pooled over the budgets of the same fit whose windows have
+        residual degrees of freedom (their sum of squared residuals over the sum of their
+        degrees of freedom, ``n_window - 3`` each) and the window's design. When no budget
+        of the fit has any, such budgets are flagged ``"exact"`` instead.
     used : ndarray of bool (J,)
         Budgets in the power-law fit (see ``exclude``).
     window : float
@@ -1091,9 +1057,17 @@ class IsoflopFit:
             )
         scan = ", ".join(f"{w:g}: {v:.4f}" for w, v in self.window_scan.items())
         used = f"{int(self.used.sum())}/{self.budgets.size}"
+        exact = [j for j, fl in enumerate(self.flags) if "exact" in fl]
+        note = ""
+        if exact:
+            cs = ", ".join(f"{self.budgets[j]:.3g}" for j in exact)
+            note = (
+                f"\n  exact: curvature not testable at C = {cs} (3-point windows and no "
+                "budget with residual degrees of freedom to estimate the noise)"
+            )
         return (
             f"IsoflopFit(a={self.a:.4f}{ci}, budgets used {used}, window={self.window:g}, "
-            f"degree={self.degree})\n  a by window: {scan}"
+            f"degree={self.degree})\n  a by window: {scan}{note}"
         )
 
 
@@ -1139,6 +1113,49 @@ def _window_mask(
     rank = np.argsort(np.argsort(dist, axis=1, kind="stable"), axis=1, kind="stable")
     mask = np.where(inwin.sum(axis=1, keepdims=True) >= need, inwin, (rank < need) & present)
     return mask, tc
+
+
+def _pooled_se_k(
+    s: FloatArray,
+    w: FloatArray,
+    starts: IntArray,
+    dof: IntArray,
+    ssr: FloatArray,
+    status: IntArray,
+    J: int,
+    R: int,
+) -> tuple[FloatArray, BoolArray]:
+    """Standard error of the curvature ``k`` of parabola windows with no residual degrees of
+    freedom (3 points, ``dof == 0``), from the noise pooled over the budgets of the same row
+    that have some: ``sigma^2 = sum SSR / sum dof`` over the converged problems with ``dof >
+    0``, and ``se_k = sigma sqrt(inv(X^T W X)[2, 2])`` with the window's design ``X = [1, s,
+    s^2]`` (``k`` is its ``s^2`` coefficient, so the vertex form's Gauss–Newton variance of
+    ``k`` is the same). Problems are ordered (budget, row); ``s`` (window sizes in log N,
+    any origin), ``w`` (weights) and ``ssr`` (weighted sums of squared residuals, the core's
+    ``2 cost``) are per problem as in :func:`_isoflop_minima`. Returns ``se_k`` (P,), NaN
+    where ``dof != 0`` or the window is singular, and the zero-dof problems whose row has no
+    pooled noise (the curvature cannot be tested: ``"exact"``)."""
+    P = starts.size
+    zero = dof == 0
+    pool = (dof > 0) & (status > 0) & np.isfinite(ssr)
+    ssr_row = np.where(pool, ssr, 0.0).reshape(J, R).sum(axis=0)
+    dof_row = np.where(pool, dof, 0).reshape(J, R).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = np.repeat(np.where(dof_row > 0, ssr_row / dof_row, np.nan)[None, :], J, axis=0)
+    s2 = s2.ravel()  # (P,), (budget, row) order
+    se = np.full(P, np.nan)
+    if zero.any():
+        pw = s[:, None] ** np.arange(5)[None, :]
+        S = np.add.reduceat(w[:, None] * pw, starts, axis=0)[zero]  # sums of w s^0..s^4
+        idx = np.arange(3)
+        M = S[:, idx[:, None] + idx[None, :]]
+        det = np.linalg.det(M)
+        minor = M[:, 0, 0] * M[:, 1, 1] - M[:, 0, 1] ** 2
+        scale = M[:, 0, 0] * M[:, 1, 1] * M[:, 2, 2]  # Hadamard: det <= scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v22 = np.where(det > 1e-12 * scale, minor / det, np.nan)
+            se[zero] = np.sqrt(s2[zero] * v22)
+    return se, zero & ~np.isfinite(s2)
 
 
 def _isoflop_minima(
@@ -1209,6 +1226,12 @@ def _isoflop_minima(
         with np.errstate(invalid="ignore"):
             se_v = np.sqrt(res.cov[:, 1, 1])
             se_k = np.sqrt(res.cov[:, 2, 2])
+        # A 3-point window has no residual degrees of freedom, so the core's se_k is NaN:
+        # estimate its noise from the budgets of the same row (same fit) that have some.
+        se_k0, exact = _pooled_se_k(
+            tt - tc_all, ww, starts, n_pts - need, 2.0 * res.cost, status, J, R
+        )
+        se_k = np.where(n_pts == need, se_k0, se_k)
         narrow = np.isfinite(se_k) & (k - 2.0 * se_k <= 0)
     else:
         c0, c1, c2, c3 = (coef[:, i] for i in range(4))
@@ -1223,6 +1246,7 @@ def _isoflop_minima(
         n_fit = np.add.reduceat(np.ones_like(tt), starts)  # window points = sizes
         status[n_fit < need] = -3
         narrow = np.zeros(P, dtype=bool)
+        exact = np.zeros(P, dtype=bool)
 
     # Back to (row, budget) arrays.
     def rb(v: ArrayLike) -> FloatArray:
@@ -1245,6 +1269,7 @@ def _isoflop_minima(
         n_right[:, j] = np.sum(present & (t[j][None, :] > vert_rb[:, j : j + 1] + 1e-12), axis=1)
     flags[ok & ~outside & (np.minimum(n_left, n_right) < min_side)] |= _OFF_CENTRE
     flags[ok & rb(narrow).astype(bool)] |= _NARROW
+    flags[ok & rb(exact).astype(bool)] |= _EXACT
     return {
         "log_N": vert_rb,
         "loss": rb(L_opt),
@@ -1335,7 +1360,9 @@ def fit_isoflop(
         of 3 give 1.6-2.3 times it). On real sweeps the curves are less parabolic than the
         law and the window matters more (Porian et al.'s data: up to 0.08 in ``a``).
         Windows holding fewer than ``degree + 1`` sizes are widened to the nearest
-        ``degree + 1``. See :attr:`IsoflopFit.window_scan`.
+        ``degree + 1``; a parabola on 3 points has no residuals, so its curvature is tested
+        against the noise of the fit's other budgets (see :attr:`IsoflopFit.flags`). See
+        :attr:`IsoflopFit.window_scan`.
     degree : {2, 3}
         Parabola (the core's ``isoflop_parabola`` model, one batch call for every budget,
         bootstrap replicate and scanned window) or cubic (exact weighted least squares in
@@ -1343,7 +1370,8 @@ def fit_isoflop(
     exclude : {"outside", "off-centre", "none"}
         Budgets left out of the power-law fit: failed or flat fits always; ``"outside"``
         (default) also those whose minimum lies outside the sampled sizes (an
-        extrapolation); ``"off-centre"`` also off-centre and narrow ones.
+        extrapolation); ``"off-centre"`` also off-centre and narrow ones. Budgets flagged
+        ``"exact"`` (3-point windows whose curvature cannot be tested) are never excluded.
     weighted : bool
         Weight budgets by ``1 / se(log N_opt)^2`` (parabola only; budgets without a
         standard error are left out).
@@ -1412,7 +1440,9 @@ def fit_isoflop(
         raise ValueError(f"min_side must be a non-negative integer, got {min_side!r}")
     if weighted and degree != 2:
         raise ValueError("weighted=True needs the parabola's standard errors (degree=2)")
-    cols, _ = _columns({"C": C, "N": N, "loss": loss}, nan_policy=nan_policy, positive=("C", "N"))
+    cols, _ = _validate.columns(
+        {"C": C, "N": N, "loss": loss}, nan_policy=nan_policy, positive=("C", "N"), why=_LOG_WHY
+    )
     budgets, gid = _group_budgets(cols["C"])
     need = degree + 1
     t: list[FloatArray] = []

@@ -302,19 +302,6 @@ def _sigmoid_starts(u: FloatArray, y: FloatArray, floor: Optional[float], ceil: 
     return np.asarray(rows, dtype=np.float64)
 
 
-def _columns(**arrays: ArrayLike) -> list[FloatArray]:
-    """Named 1-D arrays of one length, non-empty and finite (the first bad value named)."""
-    out = [np.asarray(v, dtype=np.float64) for v in arrays.values()]
-    names = list(arrays)
-    for name, a in zip(names, out):
-        if a.ndim != 1 or a.size == 0:
-            raise ValueError(f"{name} must be a non-empty 1-D array, got shape {a.shape}")
-        if a.shape != out[0].shape:
-            raise ValueError(f"{name} has {a.size} values but {names[0]} has {out[0].size}")
-        _validate.check_finite(a, name)
-    return out
-
-
 def sharpness(x: ArrayLike, y: ArrayLike, *, log_x: bool = True, log_y: bool = False) -> float:
     """How sudden a trend looks: the steepest change between neighbouring scales divided by
     the average change, ``max_i |Δy_i| / Δu_i`` over ``Σ|Δy_i| / Σ Δu_i`` (``u = log10 x``).
@@ -327,7 +314,8 @@ def sharpness(x: ArrayLike, y: ArrayLike, *, log_x: bool = True, log_y: bool = F
     >>> sharpness(x, [1.0, 2.0, 3.0, 4.0, 5.0]), sharpness(x, [0, 0, 0, 1.0, 1.0])
     (1.0, 4.0)
     """
-    xa, ya = _columns(x=x, y=y)
+    cols, _ = _validate.columns({"x": x, "y": y}, offers_omit=False)
+    xa, ya = cols["x"], cols["y"]
     if log_x:
         _validate.check_positive(xa, "x", "log_x=True")
     u = np.log10(xa) if log_x else xa
@@ -357,7 +345,10 @@ def hidden_progress(
     >>> hidden_progress(x, [0, 0, 0, 0.5, 0.9], [10.0, 8.0, 6.0, 5.0, 4.0], threshold=0.01)
     0.6666666666666666
     """
-    xa, t, c = _columns(x=x, thresholded=thresholded, continuous=continuous)
+    cols, _ = _validate.columns(
+        {"x": x, "thresholded": thresholded, "continuous": continuous}, offers_omit=False
+    )
+    xa, t, c = cols["x"], cols["thresholded"], cols["continuous"]
     order = np.argsort(xa, kind="mergesort")
     t, c = t[order], c[order]
     total = c[-1] - c[0]
@@ -385,7 +376,9 @@ def rank_correlation(x: ArrayLike, y: ArrayLike) -> float:
         sums = np.bincount(inv, weights=r)
         return np.asarray(sums[inv] / counts[inv])
 
-    xa, ya = _columns(x=x, y=y)  # a NaN's rank is not defined (it was ranked last)
+    # a NaN's rank is not defined (it was ranked last)
+    cols, _ = _validate.columns({"x": x, "y": y}, offers_omit=False)
+    xa, ya = cols["x"], cols["y"]
     rx, ry = ranks(xa), ranks(ya)
     return float(np.corrcoef(rx, ry)[0, 1])
 
