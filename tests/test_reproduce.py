@@ -104,9 +104,9 @@ def test_shipped_studies_reproduce_the_published_numbers(away_from_shared: Path)
         seq = [porian[f"a: {label} ({data})"].ours for label, d in PORIAN_TABLE if d == data
                and label != "Kaplan Adjusted"]
         assert all(x > y for x, y in zip(seq, seq[1:])) and seq[0] > 0.8
-    # our intervals hold the published estimate for most sweeps (12 of the 15 measured)
+    # our intervals hold the published estimate for 12 of the 15 (measured with seeds 0-2)
     assert sum(c.ours_interval[0] <= c.published <= c.ours_interval[1]  # type: ignore[index]
-               for c in porian.values()) >= 11
+               for c in porian.values()) >= 12
 
     m = {c.quantity: c for c in rep.checks if c.study == "muennighoff"}
     assert m["R_D* (their 9-start grid)"].published == pytest.approx(15.387756)
