@@ -153,6 +153,22 @@ def test_bad_arguments(kwargs: dict, match: str) -> None:
         rp.reproduce(**kwargs)
 
 
+def test_a_data_folder_of_another_layout_is_named(tmp_path: Path) -> None:
+    """A folder named like a set but holding other files: a clear error naming the study, the
+    folder and what is missing, not a KeyError from deep inside (nor a fall back to the
+    shipped copy)."""
+    folder = tmp_path / "porian2024_isoflop"
+    folder.mkdir()
+    (folder / "isoflop_points.csv").write_text("flops,N,loss\n1e18,1e8,3.0\n")
+    (folder / "fit_results.csv").write_text("label,n_exponent\nx,0.5\n")
+    with pytest.raises(ValueError, match=r"porian: porian2024_isoflop at .* is not the published "
+                                         r"set's layout \(missing KeyError: 'source_file'\)"):
+        rp.reproduce(["porian"], data_dir=tmp_path, n_bootstrap=0)
+    (folder / "isoflop_points.csv").unlink()
+    with pytest.raises(FileNotFoundError):
+        rp.reproduce(["porian"], data_dir=tmp_path, n_bootstrap=0)
+
+
 def test_check_passes_on_its_tolerance() -> None:
     c = rp.Check("s", "q", ours=1.04, published=1.0, tolerance=0.05, criterion="5%")
     assert c.passed and c.difference == pytest.approx(0.04)

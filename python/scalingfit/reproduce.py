@@ -464,7 +464,9 @@ def reproduce(
     ``progress(study, folder, checks, seconds)`` is called as each study ends. Data sets are found by
     :func:`scalingfit.datasets.find` (``data_dir`` first, then the shipped copies).
 
-    Raises ValueError for an unknown study name or a negative ``n_bootstrap``."""
+    Raises ValueError for an unknown study name, a negative ``n_bootstrap``, or a data
+    folder whose files are not the published set's (a missing file is a FileNotFoundError, a
+    bad cell a :class:`scalingfit.data.RunDataError` naming file, column and row)."""
     names: Sequence[str] = list(STUDIES) if studies is None else list(studies)
     unknown = [s for s in names if s not in STUDIES]
     if unknown:
@@ -483,7 +485,13 @@ def reproduce(
             continue
         rep.sources[s] = str(folder)
         t0 = time.perf_counter()
-        checks = fn(folder, opt)
+        try:
+            checks = fn(folder, opt)
+        except (KeyError, IndexError) as exc:  # a data folder of another layout: name it
+            raise ValueError(
+                f"{s}: {dataset} at {folder} is not the published set's layout (missing "
+                f"{type(exc).__name__}: {exc})"
+            ) from exc
         rep.seconds[s] = time.perf_counter() - t0
         rep.checks.extend(checks)
         if progress is not None:
