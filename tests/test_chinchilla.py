@@ -688,3 +688,93 @@ def test_a_single_bad_budget_is_named() -> None:
         ch.EPOCH_2024.optimal_allocation(-1.0)
     with pytest.raises(ValueError, match=r"C must be finite, got nan"):
         ch.EPOCH_2024.optimal_allocation(float("nan"))
+
+
+# ---------------------------------------------------------------- optima found elsewhere
+def _optima(rng: np.random.Generator, a: float = 0.5, J: int = 10, se: float = 0.1):
+    C = np.logspace(18, 22, J)
+    log_se = se * rng.uniform(0.5, 2.0, J)
+    N = 0.09 * C**a * np.exp(log_se * rng.standard_normal(J))
+    return C, N, log_se
+
+
+def test_fit_optima_is_weighted_least_squares_in_logs(rng) -> None:
+    """Against numpy's weighted polyfit (weights 1/sigma on the residuals = 1/sigma^2 on the
+    squares) and, without standard errors, the ordinary one; R^2 unweighted, by hand."""
+    C, N, se = _optima(rng)
+    f = ch.fit_optima(C[::-1], N[::-1], se[::-1])  # any order
+    slope, icpt = np.polyfit(np.log(C), np.log(N), 1, w=1 / se)
+    assert f.a == pytest.approx(slope, rel=1e-12) and f.b == pytest.approx(1 - slope, rel=1e-12)
+    assert f.G_N == pytest.approx(np.exp(icpt), rel=1e-10)
+    assert f.G_D * 6 * f.G_N == pytest.approx(1.0, rel=1e-12)  # D_opt = C / (6 N_opt)
+    r = np.log(N) - (icpt + slope * np.log(C))
+    assert f.r2 == pytest.approx(1 - np.sum(r**2) / np.sum((np.log(N) - np.log(N).mean()) ** 2), rel=1e-12)
+    assert f.predict(1e24) == pytest.approx(np.exp(icpt) * 1e24**slope, rel=1e-10)
+    assert np.all(np.diff(f.budgets) > 0) and f.resample == "none" and np.isnan(f.interval[0])
+    g = ch.fit_optima(C, N)
+    assert g.a == pytest.approx(np.polyfit(np.log(C), np.log(N), 1)[0], rel=1e-12)
+    assert "unweighted" in repr(g) and "weighted" in repr(f)
+
+
+def test_fit_optima_parametric_interval_covers(rng) -> None:
+    """200 simulated sets of 10 optima with known log standard errors: the 95% parametric
+    bootstrap interval holds the true exponent in 95% of them (binomial 99.9% band 89-99%),
+    and its width matches the exact normal-theory one (the fit is linear in log N)."""
+    hits, ratio = 0, []
+    for _ in range(200):
+        C, N, se = _optima(rng, a=0.52)
+        f = ch.fit_optima(C, N, se, n_bootstrap=2000, seed=int(rng.integers(1 << 30)))
+        hits += f.interval[0] <= 0.52 <= f.interval[1]
+        x = np.log(C)
+        w = 1 / se**2
+        sd = 1 / np.sqrt(np.sum(w * (x - np.sum(w * x) / np.sum(w)) ** 2))
+        ratio.append((f.interval[1] - f.interval[0]) / (2 * 1.959964 * sd))
+    assert 0.89 <= hits / 200 <= 0.99
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.03)
+
+
+def test_fit_optima_budget_bootstrap_and_seed(rng) -> None:
+    C, N, _ = _optima(rng)
+    f = ch.fit_optima(C, N, n_bootstrap=500, seed=3)
+    assert f.resample == "budgets" and f.a_bootstrap.size == 500
+    assert f.interval[0] < f.a < f.interval[1]
+    same = ch.fit_optima(C, N, n_bootstrap=500, seed=3)
+    assert np.array_equal(f.a_bootstrap, same.a_bootstrap)
+    # two budgets: most replicates draw one budget twice and are dropped, never NaN
+    two = ch.fit_optima(C[:2], N[:2], n_bootstrap=200, seed=1)
+    assert np.all(np.isfinite(two.a_bootstrap)) and two.a_bootstrap.size < 200
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    (([1e20, np.nan], [1e9, 2e9]), {}, r"C must be finite and > 0; C\[1\] = nan"),
+    (([1e20, 1e21], [1e9, 0.0]), {}, r"N_opt must be finite and > 0; N_opt\[1\] = 0.0"),
+    (([1e20, 1e21, 1e22], [1e9, 2e9]), {}, "one value per budget"),
+    (([1e20, 1e20], [1e9, 2e9]), {}, "at least 2 distinct budgets"),
+    (([1e20, 1e21], [1e9, 2e9], [0.1, -0.1]), {}, r"log_se must be finite and > 0; log_se\[1\] = -0.1"),
+    (([1e20, 1e21], [1e9, 2e9], [0.1]), {}, "log_se has shape"),
+    (([1e20, 1e21], [1e9, 2e9]), {"n_bootstrap": -1}, "n_bootstrap must be an integer"),
+    (([1e20, 1e21], [1e9, 2e9]), {"confidence": 1.0}, "confidence must be in"),
+])
+def test_fit_optima_bad_input(args, kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        ch.fit_optima(*args, **kwargs)
+
+
+def test_fit_optima_on_porian_optima_gives_their_exponents(shared_data) -> None:
+    """Porian et al.'s fit_results.csv from their isoflop_optima.csv: exponent, R^2 and
+    coefficient of every configuration to rounding."""
+    import csv
+
+    folder = shared_data / "porian2024_isoflop"
+    with open(folder / "isoflop_optima.csv", newline="") as fh:
+        optima = list(csv.DictReader(fh))
+    with open(folder / "fit_results.csv", newline="") as fh:
+        published = list(csv.DictReader(fh))
+    assert len(published) == 15
+    for p in published:
+        rows = [r for r in optima if (r["source_file"], r["label"]) == (p["source_file"], p["label"])
+                and r["N_star"] and r["N_star_logstd"]]
+        f = ch.fit_optima(*(np.array([float(r[k]) for r in rows]) for k in ("flops", "N_star", "N_star_logstd")))
+        assert f.a == pytest.approx(float(p["n_exponent"]), abs=1e-12)
+        assert f.r2 == pytest.approx(float(p["n_r2"]), abs=1e-12)
+        assert f.G_N == pytest.approx(float(p["n_coef"]), rel=1e-10)

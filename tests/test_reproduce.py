@@ -91,9 +91,14 @@ def test_shipped_studies_reproduce_the_published_numbers(away_from_shared: Path)
         assert Path(s).parent == datasets.path("porian2024_isoflop").parent
     bad = [c for c in rep.checks if not c.passed]
     assert not bad, bad
-    assert rep.passed and rep.n_passed == len(rep.checks) == 15 + 4 + 4
+    assert rep.passed and rep.n_passed == len(rep.checks) == 2 * 15 + 4 + 4
 
-    porian = {c.quantity: c for c in rep.checks if c.study == "porian"}
+    porian = {c.quantity: c for c in rep.checks if c.study == "porian" and c.quantity.startswith("a: ")}
+    theirs = {c.quantity: c for c in rep.checks if c.quantity.startswith("a from their optima: ")}
+    assert len(porian) == len(theirs) == 15
+    for (label, data), (a, _) in PORIAN_TABLE.items():  # the power law through their optima
+        c = theirs[f"a from their optima: {label} ({data})"]
+        assert c.published == pytest.approx(a, abs=5e-4) and c.tolerance == 1e-9
     for (label, data), (a, ci) in PORIAN_TABLE.items():
         c = porian[f"a: {label} ({data})"]
         assert c.published == pytest.approx(a, abs=5e-4)
@@ -161,6 +166,7 @@ def test_a_data_folder_of_another_layout_is_named(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "isoflop_points.csv").write_text("flops,N,loss\n1e18,1e8,3.0\n")
     (folder / "fit_results.csv").write_text("label,n_exponent\nx,0.5\n")
+    (folder / "isoflop_optima.csv").write_text("flops,N_star\n1e18,1e8\n")
     with pytest.raises(ValueError, match=r"porian: porian2024_isoflop at .* is not the published "
                                          r"set's layout \(missing KeyError: 'source_file'\)"):
         rp.reproduce(["porian"], data_dir=tmp_path, n_bootstrap=0)
