@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scalingfit
 from scalingfit import cli, datasets
 from scalingfit import reproduce as rp
 
@@ -188,6 +189,8 @@ def test_cli_reproduce_json(away_from_shared: Path, capsys: pytest.CaptureFixtur
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["passed"] and out["n_checks"] == out["n_passed"] == 8
     assert set(out["missing"]) == {"epoch"}
+    assert out["n_bootstrap"] == 0 and out["seed"] == 0
+    assert out["versions"]["scalingfit"] == scalingfit.__version__
     assert {c["study"] for c in out["checks"]} == {"muennighoff", "gadre"}
     assert all(abs(c["difference"]) <= c["tolerance"] for c in out["checks"])
 

@@ -78,13 +78,15 @@ class Check:
 
 @dataclass
 class Reproduction:
-    """The checks of every study run, the studies whose data were not found, and the seconds
-    each study took."""
+    """The checks of every study run, the studies whose data were not found, the folder each
+    study read, the seconds it took, and the bootstrap settings used."""
 
     checks: list[Check] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    n_bootstrap: Optional[int] = None
+    seed: Optional[int] = None
 
     @property
     def n_passed(self) -> int:
@@ -110,6 +112,9 @@ class Reproduction:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON-able values, with the versions that produced it."""
+        from . import __version__
+
         return {
             "passed": self.passed,
             "n_checks": len(self.checks),
@@ -119,6 +124,9 @@ class Reproduction:
             "missing": dict(self.missing),
             "seconds": dict(self.seconds),
             "sources": dict(self.sources),
+            "n_bootstrap": self.n_bootstrap,
+            "seed": self.seed,
+            "versions": {"scalingfit": __version__, "numpy": np.__version__},
         }
 
 
@@ -487,7 +495,7 @@ def reproduce(
             or n_bootstrap < 0:
         raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
     opt = _Options(int(n_bootstrap), int(seed))
-    rep = Reproduction()
+    rep = Reproduction(n_bootstrap=opt.n_bootstrap, seed=opt.seed)
     for s in names:
         dataset, _, fn = STUDIES[s]
         folder = datasets.find(dataset, data_dir)
