@@ -864,3 +864,30 @@ def test_kernels_of_several_threads_per_item_keep_chinchilla_in_registers() -> N
                 assert many[kind]["spill_stores"] <= 64, (float32, g, kind, many)
     one, quad = _cuda.kernel_resources(spl, 0), _cuda.kernel_resources(spl, 0, item_threads=4)
     assert quad["fit"]["registers"] < one["fit"]["registers"] - 32, (one, quad)
+
+
+def test_ptxas_log_counts_only_the_kernels_own_properties() -> None:
+    """A function the kernel calls (not inlined) is reported after it with its own spills:
+    they are not the kernel's (the parser once took the last such line for the kernel)."""
+    log = """ptxas info    : 549 bytes gmem
+ptxas info    : Compiling entry function '_Z11sf_resampleIfit' for 'sm_90'
+ptxas info    : Function properties for _Z11sf_resampleIfit
+ptxas         .     1616 bytes stack frame, 23544 bytes spill stores, 13352 bytes spill loads
+ptxas info    : Used 255 registers, used 1 barriers, 1616 bytes cumulative stack size
+ptxas info    : Compile time = 7176.432 ms
+ptxas info    : Function properties for _ZN10scalingfit15DataConstrained4evalEPKdS2_Pd
+ptxas         .     0 bytes stack frame, 624 bytes spill stores, 752 bytes spill loads
+ptxas info    : Compiling entry function '_Z6sf_fitI' for 'sm_90'
+ptxas info    : Function properties for _Z6sf_fitI
+ptxas         .     8 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 128 registers, used 1 barriers, 8 bytes cumulative stack size
+ptxas info    : Compiling entry function 'sf_multiplicities' for 'sm_90'
+ptxas info    : Function properties for sf_multiplicities
+ptxas         .     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 59 registers, used 0 barriers
+"""
+    out = _cuda.parse_ptxas_log(log, {"_Z11sf_resampleIfit": "bootstrap", "_Z6sf_fitI": "fit"})
+    assert out == {
+        "bootstrap": {"stack": 1616, "spill_stores": 23544, "spill_loads": 13352, "registers": 255},
+        "fit": {"stack": 8, "spill_stores": 0, "spill_loads": 0, "registers": 128},
+    }

@@ -218,6 +218,38 @@ def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool =
     return code.decode()
 
 
+def parse_ptxas_log(log: str, kernels: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Registers, stack frame and spill stores / loads per kernel from ptxas's ``-v`` log;
+    ``kernels`` maps the entry functions' (mangled) names to the names to report them under.
+    Only an entry's own properties count: those of a function it calls (reported after it as
+    "Function properties for" that function) are not the kernel's."""
+    out: dict[str, dict[str, int]] = {}
+    current: Optional[str] = None
+    entry = ""
+    own = False
+    for line in log.splitlines():
+        m = re.search(r"Compiling entry function '([^']+)'", line)
+        if m:
+            entry = m.group(1)
+            current = kernels.get(entry)
+            own = False
+            continue
+        if current is None:
+            continue
+        m = re.search(r"Function properties for (\S+)", line)
+        if m:
+            own = m.group(1) == entry
+            continue
+        m = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", line)
+        if m and own:
+            out.setdefault(current, {}).update(
+                stack=int(m.group(1)), spill_stores=int(m.group(2)), spill_loads=int(m.group(3)))
+        m = re.search(r"Used (\d+) registers", line)
+        if m and own:
+            out.setdefault(current, {})["registers"] = int(m.group(1))
+    return out
+
+
 def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool = False,
                      item_threads: int = 1) -> dict[str, dict[str, int]]:
     """What ptxas reports for the fit and bootstrap kernels of one (model, loss) pair compiled
@@ -228,23 +260,7 @@ def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool =
     spec = _cuda_build.Spec(model, loss, float32, item_threads)
     _, log, lowered = _cuda_build.compile_program(_cuda_build.nvrtc_binding(), spec.names(),
                                                   spec.options(arch) + ("-Xptxas=-v",), None)
-    kind = {low: k for low, k in zip(lowered.values(), ("fit", "bootstrap"))}
-    out: dict[str, dict[str, int]] = {}
-    current = None
-    for line in log.splitlines():
-        m = re.search(r"Compiling entry function '([^']+)'", line)
-        if m:
-            current = kind.get(m.group(1))
-            continue
-        if current is None:
-            continue
-        m = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", line)
-        if m:
-            out.setdefault(current, {}).update(
-                stack=int(m.group(1)), spill_stores=int(m.group(2)), spill_loads=int(m.group(3)))
-        m = re.search(r"Used (\d+) registers", line)
-        if m:
-            out.setdefault(current, {})["registers"] = int(m.group(1))
+    out = parse_ptxas_log(log, {low: k for low, k in zip(lowered.values(), ("fit", "bootstrap"))})
     if set(out) != {"fit", "bootstrap"}:
         raise RuntimeError(f"no ptxas report for {kernel_names(model, loss)} in NVRTC's log:\n{log[-2000:]}")
     return out
