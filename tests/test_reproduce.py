@@ -209,6 +209,7 @@ def test_cli_reproduce_table_and_failure(
     rc = cli.main(["reproduce", "--studies", "gadre"])
     out = capsys.readouterr().out
     assert rc == 1 and "0 of 1 checks within tolerance" in out and " NO" in out
+    assert "  NO: a number: |difference| 0.142 > tolerance 0.1 (0.1)" in out
     rc = cli.main(["reproduce", "--studies", "epoch"])  # no data: nothing reproduced
     captured = capsys.readouterr()
     assert rc == 1 and "skipped, epoch_chinchilla_fig4 not found" in captured.out

@@ -51,6 +51,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             print(f"\n{study}: {rp.STUDIES[study][1]}, {n_ok} of {len(checks)} within tolerance "
                   f"({seconds:.1f} s; data: {folder})")
             print(rp.Reproduction(checks=checks).table(), flush=True)
+            for c in checks:
+                if not c.passed:
+                    print(f"  NO: {c.quantity}: |difference| {abs(c.difference):.3g} > "
+                          f"tolerance {c.tolerance:.3g} ({c.criterion})")
 
     rep = rp.reproduce(_split(args.studies, "--studies"), data_dir=args.data,
                        n_bootstrap=args.bootstrap, seed=args.seed, progress=show)
