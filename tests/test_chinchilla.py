@@ -468,7 +468,8 @@ def test_isoflop_noise_free_3_point_windows_are_not_narrow() -> None:
     f = ch.fit_isoflop(C, N, L)  # warnings are errors
     assert f.n_window.tolist() == [9, 3, 6, 3, 7, 3]
     assert all(fl == () for fl in f.flags) and f.used.all()
-    assert np.isnan(f.log_N_opt_se[1::2]).all()  # unchanged: no se of their own
+    # no se of their own: from the pooled noise, here ~0
+    assert np.all(f.log_N_opt_se[1::2] < 1e-6)
     assert f.a == pytest.approx(0.5, abs=1e-9)
     assert "exact" not in repr(f)
 
@@ -514,6 +515,47 @@ def test_isoflop_flat_3_point_windows_use_the_pooled_noise(factor: float, narrow
     with warns():
         g = ch.fit_isoflop(C, N, L, exclude="off-centre")
     assert g.used.tolist() == ([False, True] * 3 if narrow else [True] * 6)
+
+
+def _delta_se_vertex(t: np.ndarray, y: np.ndarray, s2: float) -> float:
+    """se of the parabola's vertex -c1 / (2 c2) by the delta method, numpy least squares."""
+    X = np.vander(t - t.mean(), 3, increasing=True)
+    c = np.linalg.lstsq(X, y, rcond=None)[0]
+    V = s2 * np.linalg.inv(X.T @ X)
+    g = np.array([0.0, -1 / (2 * c[2]), c[1] / (2 * c[2] ** 2)])
+    return float(np.sqrt(g @ V @ g))
+
+
+def test_isoflop_3_point_windows_get_log_n_opt_se_from_the_pooled_noise() -> None:
+    """The vertex's standard error: for windows with residual degrees of freedom the core's
+    Gauss-Newton covariance of the vertex form equals the delta method on the polynomial fit
+    with the window's own noise (numpy); a 3-point window gets the same with the noise pooled
+    over those windows, so weighted=True no longer leaves it out. With no such window: NaN."""
+    sigma = 1e-3
+    C, N, L = _parabola_sweep(["wide", "flat"] * 3, sigma=sigma, delta=2e-3, k_flat=0.05)
+    f = ch.fit_isoflop(C, N, L)
+    assert f.n_window.tolist() == [9, 3, 6, 3, 7, 3]
+    ssr, dof = 0.0, 0
+    for j, Cb in enumerate(f.budgets):
+        sel = np.isclose(C, Cb, rtol=1e-9)
+        t, y = np.log(N[sel]), L[sel]
+        if f.n_window[j] > 3:
+            X = np.vander(t - t.mean(), 3, increasing=True)
+            r = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+            s2 = float(r @ r) / (t.size - 3)
+            assert f.log_N_opt_se[j] == pytest.approx(_delta_se_vertex(t, y, s2), rel=1e-6)
+            ssr, dof = ssr + float(r @ r), dof + t.size - 3
+    for j in (1, 3, 5):
+        sel = np.isclose(C, f.budgets[j], rtol=1e-9)
+        t, y = np.log(N[sel])[1:4], L[sel][1:4]  # the window: the 3 middle sizes
+        assert f.log_N_opt_se[j] == pytest.approx(_delta_se_vertex(t, y, ssr / dof), rel=1e-6)
+    w = ch.fit_isoflop(C, N, L, weighted=True)
+    assert w.used.all()
+    v = np.log(w.N_opt)
+    expected = np.polyfit(np.log(w.budgets), v, 1, w=1 / w.log_N_opt_se)[0]
+    assert w.a == pytest.approx(expected, rel=1e-9)
+    only = ch.fit_isoflop(*_parabola_sweep(["exact"] * 4))
+    assert np.isnan(only.log_N_opt_se).all()
 
 
 @pytest.mark.parametrize("kind", ["exact", "flat"])

@@ -966,8 +966,9 @@ class IsoflopFit:
         Each budget's fitted minimum (NaN where the fit failed).
     log_N_opt_se : ndarray (J,)
         Standard error of ``log N_opt`` (natural log) from the parabola's Gauss–Newton
-        covariance (NaN for the cubic and for 3-point windows, which have no residual
-        degrees of freedom; the pooled noise below serves only the ``"narrow"`` test).
+        covariance (NaN for the cubic). A 3-point window has no residual degrees of freedom:
+        its standard error uses the noise pooled over the fit's other budgets (see
+        ``flags``), NaN where no budget has any.
     n_sizes, n_window : ndarray of int (J,)
         Distinct sizes in each budget; points in its fitted window.
     flags : tuple of tuple of str
@@ -1126,7 +1127,9 @@ def _pooled_se_k(
     status: IntArray,
     J: int,
     R: int,
-) -> tuple[FloatArray, BoolArray]:
+    k: Optional[FloatArray] = None,
+    vertex: Optional[FloatArray] = None,
+) -> tuple[FloatArray, BoolArray, FloatArray]:
     """Standard error of the curvature ``k`` of parabola windows with no residual degrees of
     freedom (3 points, ``dof == 0``), from the noise pooled over the budgets of the same row
     that have some: ``sigma^2 = sum SSR / sum dof`` over the converged problems with ``dof >
@@ -1135,8 +1138,12 @@ def _pooled_se_k(
     ``k`` is the same). Problems are ordered (budget, row); ``s`` (window sizes in log N,
     any origin), ``w`` (weights) and ``ssr`` (weighted sums of squared residuals, the core's
     ``2 cost``) are per problem as in :func:`_isoflop_minima`. Returns ``se_k`` (P,), NaN
-    where ``dof != 0`` or the window is singular, and the zero-dof problems whose row has no
-    pooled noise (the curvature cannot be tested: ``"exact"``)."""
+    where ``dof != 0`` or the window is singular, the zero-dof problems whose row has no
+    pooled noise (the curvature cannot be tested: ``"exact"``), and, given each problem's
+    curvature ``k`` and ``vertex`` (in the coordinates of ``s``), the standard error of the
+    vertex (``log N_opt``) by the delta method on ``v = -c1 / (2 c2)``, gradient ``(0,
+    -1 / (2 k), -v / k)`` in ``(c0, c1, c2)``: what the core's Gauss–Newton covariance of the
+    vertex form gives a window with residual degrees of freedom (NaN where ``se_k`` is)."""
     P = starts.size
     zero = dof == 0
     pool = (dof > 0) & (status > 0) & np.isfinite(ssr)
@@ -1146,18 +1153,25 @@ def _pooled_se_k(
         s2 = np.repeat(np.where(dof_row > 0, ssr_row / dof_row, np.nan)[None, :], J, axis=0)
     s2 = s2.ravel()  # (P,), (budget, row) order
     se = np.full(P, np.nan)
+    se_v = np.full(P, np.nan)
     if zero.any():
         pw = s[:, None] ** np.arange(5)[None, :]
         S = np.add.reduceat(w[:, None] * pw, starts, axis=0)[zero]  # sums of w s^0..s^4
         idx = np.arange(3)
         M = S[:, idx[:, None] + idx[None, :]]
         det = np.linalg.det(M)
-        minor = M[:, 0, 0] * M[:, 1, 1] - M[:, 0, 1] ** 2
         scale = M[:, 0, 0] * M[:, 1, 1] * M[:, 2, 2]  # Hadamard: det <= scale
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v22 = np.where(det > 1e-12 * scale, minor / det, np.nan)
-            se[zero] = np.sqrt(s2[zero] * v22)
-    return se, zero & ~np.isfinite(s2)
+        ok = det > 1e-12 * scale
+        V = np.full(M.shape, np.nan)
+        V[ok] = np.linalg.inv(M[ok])  # (X^T W X)^-1 of each well-conditioned window
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            se[zero] = np.sqrt(s2[zero] * V[:, 2, 2])
+            if k is not None and vertex is not None:
+                kz, vz = k[zero], vertex[zero]
+                g1, g2 = -0.5 / kz, -vz / kz
+                var_v = g1 * g1 * V[:, 1, 1] + 2 * g1 * g2 * V[:, 1, 2] + g2 * g2 * V[:, 2, 2]
+                se_v[zero] = np.sqrt(s2[zero] * var_v)
+    return se, zero & ~np.isfinite(s2), se_v
 
 
 def _isoflop_minima(
@@ -1230,10 +1244,11 @@ def _isoflop_minima(
             se_k = np.sqrt(res.cov[:, 2, 2])
         # A 3-point window has no residual degrees of freedom, so the core's se_k is NaN:
         # estimate its noise from the budgets of the same row (same fit) that have some.
-        se_k0, exact = _pooled_se_k(
-            tt - tc_all, ww, starts, n_pts - need, 2.0 * res.cost, status, J, R
+        se_k0, exact, se_v0 = _pooled_se_k(
+            tt - tc_all, ww, starts, n_pts - need, 2.0 * res.cost, status, J, R, k, vert - centre
         )
         se_k = np.where(n_pts == need, se_k0, se_k)
+        se_v = np.where(n_pts == need, se_v0, se_v)
         narrow = np.isfinite(se_k) & (k - 2.0 * se_k <= 0)
     else:
         c0, c1, c2, c3 = (coef[:, i] for i in range(4))
