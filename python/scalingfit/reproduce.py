@@ -14,7 +14,7 @@ sets every number beside the published one with the tolerance it is held to and 
   point estimates, 95% bootstrap intervals and the compute-optimal exponent (the data have no
   license and are not shipped: found under a data folder, see :mod:`scalingfit.datasets`).
 
-Three more read sets too large to ship from the data folder:
+Three more read their sets, too large to ship, from the data folder:
 
 - ``pythia``: Pythia's zero-shot LAMBADA over 432 checkpoints (Biderman et al. 2023), accuracy
   as one sigmoid of the NLL, and the NLL progress made while accuracy is still 0, against
