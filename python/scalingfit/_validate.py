@@ -132,6 +132,16 @@ def positive_number(value: Any, name: str) -> float:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}") from None
 
 
+def count(name: str, value: Any, *, most: Optional[int] = None) -> int:
+    """A whole number >= 0 (a Python or numpy integer, not a bool or a float), at most
+    ``most``; a ValueError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 \
+            or (most is not None and value > most):
+        bound = "" if most is None else f" (at most {most})"
+        raise ValueError(f"{name} must be an integer >= 0{bound}, got {value!r}")
+    return int(value)
+
+
 def check_nonnegative(arr: FloatArray, name: str) -> None:
     bad = arr < 0
     if bad.any():

@@ -1118,7 +1118,7 @@ def _window_mask(
     return mask, tc
 
 
-def _pooled_se_k(
+def _pooled_se(
     s: FloatArray,
     w: FloatArray,
     starts: IntArray,
@@ -1127,8 +1127,8 @@ def _pooled_se_k(
     status: IntArray,
     J: int,
     R: int,
-    k: Optional[FloatArray] = None,
-    vertex: Optional[FloatArray] = None,
+    k: FloatArray,
+    vertex: FloatArray,
 ) -> tuple[FloatArray, BoolArray, FloatArray]:
     """Standard error of the curvature ``k`` of parabola windows with no residual degrees of
     freedom (3 points, ``dof == 0``), from the noise pooled over the budgets of the same row
@@ -1139,7 +1139,7 @@ def _pooled_se_k(
     any origin), ``w`` (weights) and ``ssr`` (weighted sums of squared residuals, the core's
     ``2 cost``) are per problem as in :func:`_isoflop_minima`. Returns ``se_k`` (P,), NaN
     where ``dof != 0`` or the window is singular, the zero-dof problems whose row has no
-    pooled noise (the curvature cannot be tested: ``"exact"``), and, given each problem's
+    pooled noise (the curvature cannot be tested: ``"exact"``), and, from each problem's
     curvature ``k`` and ``vertex`` (in the coordinates of ``s``), the standard error of the
     vertex (``log N_opt``) by the delta method on ``v = -c1 / (2 c2)``, gradient ``(0,
     -1 / (2 k), -v / k)`` in ``(c0, c1, c2)``: what the core's Gauss–Newton covariance of the
@@ -1166,11 +1166,9 @@ def _pooled_se_k(
         V[ok] = np.linalg.inv(M[ok])  # (X^T W X)^-1 of each well-conditioned window
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             se[zero] = np.sqrt(s2[zero] * V[:, 2, 2])
-            if k is not None and vertex is not None:
-                kz, vz = k[zero], vertex[zero]
-                g1, g2 = -0.5 / kz, -vz / kz
-                var_v = g1 * g1 * V[:, 1, 1] + 2 * g1 * g2 * V[:, 1, 2] + g2 * g2 * V[:, 2, 2]
-                se_v[zero] = np.sqrt(s2[zero] * var_v)
+            g1, g2 = -0.5 / k[zero], -vertex[zero] / k[zero]
+            var_v = g1 * g1 * V[:, 1, 1] + 2 * g1 * g2 * V[:, 1, 2] + g2 * g2 * V[:, 2, 2]
+            se_v[zero] = np.sqrt(s2[zero] * var_v)
     return se, zero & ~np.isfinite(s2), se_v
 
 
@@ -1244,7 +1242,7 @@ def _isoflop_minima(
             se_k = np.sqrt(res.cov[:, 2, 2])
         # A 3-point window has no residual degrees of freedom, so the core's se_k is NaN:
         # estimate its noise from the budgets of the same row (same fit) that have some.
-        se_k0, exact, se_v0 = _pooled_se_k(
+        se_k0, exact, se_v0 = _pooled_se(
             tt - tc_all, ww, starts, n_pts - need, 2.0 * res.cost, status, J, R, k, vert - centre
         )
         se_k = np.where(n_pts == need, se_k0, se_k)
@@ -1704,9 +1702,7 @@ def fit_optima(
             raise ValueError(f"log_se has shape {se.shape} but C has {c.shape}")
     if np.unique(c).size < 2:
         raise ValueError(f"need at least 2 distinct budgets, got {np.unique(c).size}")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) \
-            or not 0 <= n_bootstrap <= 10_000_000:
-        raise ValueError(f"n_bootstrap must be an integer in [0, 10000000], got {n_bootstrap!r}")
+    B = _validate.count("n_bootstrap", n_bootstrap, most=10_000_000)
     if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     order = np.argsort(c, kind="mergesort")
@@ -1719,7 +1715,6 @@ def fit_optima(
     resid = v - (b0 + a * logC)
     r2 = float(1.0 - np.sum(resid**2) / np.sum((v - v.mean()) ** 2)) if np.ptp(v) > 0 else 1.0
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    B = int(n_bootstrap)
     a_boot = np.empty(0)
     resample = "none"
     if B:

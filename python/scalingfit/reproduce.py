@@ -44,7 +44,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import datasets
+from . import _validate, datasets
 from ._warnings import DataWarning
 
 __all__ = ["STUDIES", "Check", "Reproduction", "reproduce"]
@@ -491,10 +491,7 @@ def reproduce(
     unknown = [s for s in names if s not in STUDIES]
     if unknown:
         raise ValueError(f"unknown studies {unknown}; known: {', '.join(STUDIES)}")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) \
-            or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
-    opt = _Options(int(n_bootstrap), int(seed))
+    opt = _Options(_validate.count("n_bootstrap", n_bootstrap), int(seed))
     rep = Reproduction(n_bootstrap=opt.n_bootstrap, seed=opt.seed)
     for s in names:
         dataset, _, fn = STUDIES[s]
