@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..data import RunDataError
-from ..planning._common import Columns, read_csv_columns
+from ..planning._common import Columns, numeric, read_csv_columns
 
 __all__ = [
     "OLMO_LADDER_TASKS",
@@ -138,37 +138,6 @@ def _where(cols: Columns, key: str, i: int) -> str:
     return f"{cols.source}: column {key!r}, row {i} (line {cols.lines[i]})"
 
 
-def _floats(cols: Columns, key: str, *, empty: bool = False, rows: Any = None) -> FloatArray:
-    """Column ``key`` as floats, each finite; with ``empty``, an empty cell (or ``nan``) is
-    NaN. ``rows`` (indices or a mask) reads only those rows. RunDataError names the file,
-    column and first bad row."""
-    text = cols[key]
-    idx = np.arange(len(text)) if rows is None else np.arange(len(text))[rows]
-    cells = [text[i] for i in idx.tolist()]
-    try:  # the fast path; the loop below finds the first bad cell
-        fast = np.array([t or "nan" for t in cells] if empty else cells, dtype=np.float64)
-    except ValueError:
-        pass
-    else:
-        if not (np.isinf(fast).any() or (not empty and np.isnan(fast).any())):
-            return fast
-    out = np.empty(idx.size, dtype=np.float64)
-    for j, i in enumerate(idx.tolist()):
-        t = text[i]
-        if not t and empty:
-            out[j] = np.nan
-            continue
-        try:
-            v = float(t)
-        except ValueError:
-            what = "is empty" if not t.strip() else "is not a number"
-            raise RunDataError(f"{_where(cols, key, i)}: {t!r} {what}") from None
-        if np.isinf(v) or (np.isnan(v) and not empty):
-            raise RunDataError(f"{_where(cols, key, i)}: {t!r} is not finite")
-        out[j] = v
-    return out  # numpy refused a cell that float() reads (e.g. "1_000")
-
-
 def _bools(cols: Columns, key: str, *, rows: Any = None) -> NDArray[np.bool_]:
     """Column ``key`` (``True``/``False``) as booleans; RunDataError for any other cell."""
     text = cols[key]
@@ -216,9 +185,9 @@ def load_olmo_ladder_runs(folder: PathLike) -> dict[str, OlmoRun]:
     cols = _read(folder, "ladder_runs.csv",
                  ("run", "size", "N_params", "chinchilla_mult", "rerun", "flops_per_token"))
     sel = np.flatnonzero(_filled(cols, "chinchilla_mult"))
-    N = _floats(cols, "N_params", rows=sel)
-    mult = _floats(cols, "chinchilla_mult", rows=sel)
-    fpt = _floats(cols, "flops_per_token", rows=sel)
+    N = numeric(cols, "N_params", rows=sel)
+    mult = numeric(cols, "chinchilla_mult", rows=sel)
+    fpt = numeric(cols, "flops_per_token", rows=sel)
     rerun = _bools(cols, "rerun", rows=sel)
     return {
         cols["run"][i]: OlmoRun(size=cols["size"][i], N=float(N[j]), mult=float(mult[j]),
@@ -242,8 +211,8 @@ def load_olmo_val_losses(folder: PathLike, split: str = "c4_en") -> dict[str, Ol
         have = sorted(set(cols["split"]))
         raise RunDataError(f"{cols.source}: no rows with split {split!r} (and an lr); "
                            f"splits: {have}")
-    step = _floats(cols, "step", rows=sel)
-    v = {k: _floats(cols, k, rows=sel) for k in ("tokens", "lr", "loss")}
+    step = numeric(cols, "step", rows=sel)
+    v = {k: numeric(cols, k, rows=sel) for k in ("tokens", "lr", "loss")}
     groups = _group_sorted([cols["run"][i] for i in sel.tolist()], step)
     return {
         run: OlmoLossCurve(step=step[ix], tokens=v["tokens"][ix], lr=v["lr"][ix],
@@ -265,9 +234,9 @@ def load_olmo_task_metrics(folder: PathLike) -> dict[tuple[str, str], OlmoTaskCu
     cols = _read(folder, "ladder_task_metrics.csv",
                  ("run", "step", "tokens", "task", *metric_cols.values()))
     sel = np.flatnonzero(_filled(cols, "step"))
-    step = _floats(cols, "step", rows=sel)
-    tokens = _floats(cols, "tokens", rows=sel, empty=True)
-    m = {k: _floats(cols, c, rows=sel, empty=True) for k, c in metric_cols.items()}
+    step = numeric(cols, "step", rows=sel)
+    tokens = numeric(cols, "tokens", rows=sel, empty=True)
+    m = {k: numeric(cols, c, rows=sel, empty=True) for k, c in metric_cols.items()}
     runs, tasks = cols["run"], cols["task"]
     groups = _group_sorted([(runs[i], tasks[i]) for i in sel.tolist()], step)
     out: dict[tuple[str, str], OlmoTaskCurve] = {
@@ -313,7 +282,7 @@ def load_olmo_published(folder: PathLike) -> OlmoPublished:
                            f"{type(final).__name__}")
     cols = _read(Path(folder) / "published", "chained_main.csv",
                  ("Task", "Actual", "Pred", "Rel Error"))
-    v = {k: _floats(cols, c) for k, c in
+    v = {k: numeric(cols, c) for k, c in
          (("actual", "Actual"), ("pred", "Pred"), ("rel_error", "Rel Error"))}
     chained = {
         t.removesuffix("_5shot"): OlmoChained(
@@ -334,9 +303,9 @@ def load_pythia_lambada(folder: PathLike, num_fewshot: int = 0) -> list[PythiaLa
     need = ("model", "deduped", "params_nonembedding", "step", "tokens", "num_fewshot",
             "suspect_duplicate", "acc", "nll")
     cols = _read(folder, "pythia_lambada_wide.csv", need)
-    shots = _floats(cols, "num_fewshot")
+    shots = numeric(cols, "num_fewshot")
     sel = np.flatnonzero(shots == num_fewshot)
-    f = {k: _floats(cols, k, rows=sel)
+    f = {k: numeric(cols, k, rows=sel)
          for k in ("params_nonembedding", "step", "tokens", "acc", "nll")}
     dedup = _bools(cols, "deduped", rows=sel)
     suspect = _bools(cols, "suspect_duplicate", rows=sel)
@@ -363,12 +332,12 @@ def load_wu2024(folder: PathLike) -> list[Wu2024Row]:
             "paper_excluded_overtrained")
     cols = _read(folder, "ushaped_overall_wide.csv", need)
     sel = np.flatnonzero(_filled(cols, "flops_1e21", "acc", "brier"))
-    flops = _floats(cols, "flops_1e21", rows=sel)
-    acc = _floats(cols, "acc", rows=sel)
-    brier = _floats(cols, "brier", rows=sel)
-    params = _floats(cols, "params_B", rows=sel, empty=True)
-    thr = _floats(cols, "paper_threshold_log10_flops_1e21", rows=sel, empty=True)
-    chance = _floats(cols, "random_guess_acc", rows=sel, empty=True)
+    flops = numeric(cols, "flops_1e21", rows=sel)
+    acc = numeric(cols, "acc", rows=sel)
+    brier = numeric(cols, "brier", rows=sel)
+    params = numeric(cols, "params_B", rows=sel, empty=True)
+    thr = numeric(cols, "paper_threshold_log10_flops_1e21", rows=sel, empty=True)
+    chance = numeric(cols, "random_guess_acc", rows=sel, empty=True)
     excluded = _bools(cols, "paper_excluded_overtrained", rows=sel)
     return [
         Wu2024Row(model=cols["model"][i], family=cols["family"][i], task=cols["task"][i],

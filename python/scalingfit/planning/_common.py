@@ -309,28 +309,51 @@ def read_csv_columns(path: PathLike, required: Sequence[str] = ()) -> Columns:
     return Columns(p, header, rows, lines)
 
 
-def numeric(cols: Mapping[str, list[str]], key: str, *, positive: bool = False) -> FloatArray:
+def numeric(
+    cols: Mapping[str, list[str]],
+    key: str,
+    *,
+    positive: bool = False,
+    empty: bool = False,
+    rows: Any = None,
+) -> FloatArray:
     """Column ``key`` of :func:`read_csv_columns` as floats, each finite (and > 0 with
-    ``positive``); a :class:`scalingfit.data.RunDataError` names the file, the column and the
-    first bad row (0-based data row, and its file line) otherwise."""
+    ``positive``; with ``empty``, a blank cell or ``nan`` is NaN); ``rows`` (indices or a
+    mask) reads only those rows. A :class:`scalingfit.data.RunDataError` names the file, the
+    column and the first bad row (0-based data row, and its file line) otherwise."""
     src = getattr(cols, "source", None)
     where = "" if src is None else f"{src}: "
     if key not in cols:
         raise RunDataError(f"{where}no column {key!r}; it has {list(cols)}")
     lines: Optional[list[int]] = getattr(cols, "lines", None)
-    out = np.empty(len(cols[key]), dtype=np.float64)
-    for i, text in enumerate(cols[key]):
+    text = cols[key]
+    idx = np.arange(len(text)) if rows is None else np.arange(len(text))[rows]
+    cells = [text[i] for i in idx.tolist()]
+    try:  # the fast path; the loop below finds the first bad cell
+        fast = np.array([t or "nan" for t in cells] if empty else cells, dtype=np.float64)
+    except ValueError:
+        pass
+    else:
+        if not (np.isinf(fast).any() or (not empty and np.isnan(fast).any())
+                or (positive and (fast <= 0).any())):
+            return fast
+    out = np.empty(idx.size, dtype=np.float64)
+    for j, (i, t) in enumerate(zip(idx.tolist(), cells)):
+        if empty and not t:
+            out[j] = np.nan
+            continue
+        line = "" if lines is None else f" (line {lines[i]})"
+        bad = f"{where}column {key!r}, row {i}{line}: {t!r}"
         try:
-            v = float(text)
+            v = float(t)
         except ValueError:
-            v, why = np.nan, "is not a number"
-        else:
-            why = "is not finite" if not np.isfinite(v) else "must be > 0"
-        if not np.isfinite(v) or (positive and v <= 0):
-            line = "" if lines is None else f" (line {lines[i]})"
-            raise RunDataError(f"{where}column {key!r}, row {i}{line}: {text!r} {why}")
-        out[i] = v
-    return out
+            raise RunDataError(f"{bad} {'is empty' if not t.strip() else 'is not a number'}") from None
+        if np.isinf(v) or (np.isnan(v) and not empty):
+            raise RunDataError(f"{bad} is not finite")
+        if positive and v <= 0:
+            raise RunDataError(f"{bad} must be > 0")
+        out[j] = v
+    return out  # numpy refused a cell that float() reads (e.g. "1_000")
 
 
 def broadcast_copy(v: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
