@@ -38,6 +38,7 @@ def test_demo_end_to_end(tmp_path: Path, shared_data: Path) -> None:
 def test_cli_demo_without_epoch_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)  # no shared/data here
     monkeypatch.delenv("SCALINGFIT_EPOCH_CSV", raising=False)
+    monkeypatch.delenv("SCALINGFIT_DATA", raising=False)
     rc = cli.main(["demo", "--sweeps", "50", "--bootstrap", "0", "--out", "d"])
     text = capsys.readouterr().out
     assert rc == 0

@@ -24,11 +24,13 @@ EPOCH_REL = Path("epoch_chinchilla_fig4") / "chinchilla_fig4.csv"
 
 
 def find_epoch_data(explicit: Optional[str] = None) -> Optional[Path]:
-    """The Epoch CSV: an explicit path, $SCALINGFIT_EPOCH_CSV, or shared/data beside the
-    current folder or its parent."""
+    """The Epoch CSV: an explicit path, $SCALINGFIT_EPOCH_CSV, or under the data folders of
+    :func:`scalingfit.datasets.data_folders` ($SCALINGFIT_DATA, shared/data beside the
+    current folder or its parent)."""
+    from .datasets import data_folders
+
     cands = [explicit, os.environ.get("SCALINGFIT_EPOCH_CSV")]
-    for base in (Path.cwd(), Path.cwd().parent):
-        cands.append(str(base / "shared" / "data" / EPOCH_REL))
+    cands += [str(base / EPOCH_REL) for base in data_folders()]
     for c in cands:
         if c and Path(c).is_file():
             return Path(c)
