@@ -270,7 +270,7 @@ def test_predict_final_loss_names_the_bad_argument() -> None:
             cu.predict_final_loss([c], 0.3, annealing=bad)
     with pytest.raises(ValueError, match="annealing must be a number, 'fit' or an AnnealingCalibration, got None"):
         cu.predict_final_loss([c], 0.3, annealing=None)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="n_resamples must be a non-negative integer, got -1"):
+    with pytest.raises(ValueError, match="n_resamples must be an integer >= 0, got -1"):
         cu.predict_final_loss([c], 0.3, n_resamples=-1)
     with pytest.raises(ValueError, match=r"level must be in \(0, 1\) \(e.g. 0.95 for a 95% interval\), got 2"):
         cu.predict_final_loss([c], 0.3, level=2)

@@ -14,6 +14,9 @@ runs items over threads with bit-identical results for any thread count.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 from . import (
     allocation,
     chinchilla,
@@ -43,6 +46,21 @@ from .bootstrap import (
 from .results import BatchResult, FitResult
 
 __version__ = "0.1.0"
+
+# Submodules imported on first use, so ``import scalingfit`` needs only numpy: those that need
+# an optional extra (matplotlib, DuckDB, pandas, Dask) or read files. ``scalingfit.plot``
+# then works without its own import line, as the README writes it.
+_LAZY = ("data", "datasets", "distributed", "plot", "refit", "reproduce")
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 __all__ = [
     "STATUS_MESSAGES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -76,12 +76,16 @@ def default_threads(n_items: int) -> int:
     return 1 if n_items <= 64 else int(hw)
 
 
+MAX_THREADS = 4096  # far beyond any machine's cores; the OS refuses a pool of 10**5 threads
+
+
 def _check_threads(threads: Optional[int], n_items: int) -> int:
+    """The worker threads for ``n_items`` items: ``threads`` (a whole number in
+    [1, MAX_THREADS]) but no more than there are items (results are the same for any count)."""
     if threads is None:
         return default_threads(n_items)
-    if int(threads) != threads or threads < 1:
-        raise ValueError(f"threads must be a positive integer, got {threads!r}")
-    return int(threads)
+    n = _validate.integer("threads", threads, least=1, most=MAX_THREADS)
+    return max(1, min(n, n_items))
 
 
 def item_chunks(
@@ -153,6 +157,8 @@ def solve(
     in consecutive core calls of at most ``max_memory`` bytes of working memory each."""
     loss_index = _validate.check_loss(loss, LOSSES)
     _validate.check_options(f_scale, max_iter, ftol, xtol, gtol)
+    _validate.flag("log_residuals", log_residuals)
+    _validate.flag("compute_cov", compute_cov)
     n_items, P = p0.shape
     _check_threads(threads, n_items)  # a bad value raises even for custom models
     float32 = check_precision(precision, m)
@@ -277,6 +283,9 @@ def fit(
         start_list.append(_validate.as_starts(p0, m, lo, hi, "p0"))
     if starts is not None:
         start_list.append(_validate.as_starts(starts, m, lo, hi, "starts"))
+        if start_list[-1].shape[0] == 0:
+            raise ValueError(f"starts holds no start (shape {np.shape(starts)}); omit it for "
+                             "the model's data-driven starts")
     if not start_list:
         with quiet():  # extreme data: a non-finite guess is a status (-3), not a warning
             start_list.append(np.clip(m.initial_guesses(xa, ya), lo, hi))  # inside the bounds
@@ -428,10 +437,10 @@ def fit_batch(
         P0 = guess_starts(m, xa, ya, off, lo, hi)
         prob = np.arange(n_problems, dtype=np.int64)
     else:
-        arr = _validate.as_float_array(p0, "p0")
-        if arr.ndim == 1:
-            arr = np.broadcast_to(arr, (n_problems, m.n_params))
-        P0 = _validate.as_starts(arr, m, lo, hi, "p0")
+        single = isinstance(p0, Mapping) or np.ndim(p0) == 1  # one start for every problem
+        P0 = _validate.as_starts(p0, m, lo, hi, "p0")
+        if single:
+            P0 = np.ascontiguousarray(np.broadcast_to(P0, (n_problems, m.n_params)))
         if problem is None:
             if P0.shape[0] != n_problems:
                 raise ValueError(
@@ -440,7 +449,10 @@ def fit_batch(
                 )
             prob = np.arange(n_problems, dtype=np.int64)
         else:
-            prob = np.ascontiguousarray(np.asarray(problem), dtype=np.int64)
+            prob = np.asarray(problem)
+            if prob.dtype == np.bool_ or not np.issubdtype(prob.dtype, np.integer):
+                raise TypeError(f"problem must hold integer problem indices, got dtype {prob.dtype}")
+            prob = np.ascontiguousarray(prob, dtype=np.int64)
             if prob.shape != (P0.shape[0],):
                 raise ValueError(f"problem must have one entry per start ({P0.shape[0]}), got shape {prob.shape}")
             bad = (prob < 0) | (prob >= n_problems)

@@ -402,8 +402,7 @@ def fit_many(
         raise ValueError(f"ys has {len(ys)} problems but xs has {n_prob}")
     if n_prob == 0:
         raise ValueError("no problems to fit")
-    if n_resamples < 0 or int(n_resamples) != n_resamples:
-        raise ValueError(f"n_resamples must be a non-negative integer, got {n_resamples!r}")
+    n_resamples = _validate.resamples("n_resamples", n_resamples)
     level = _check_level(level)
     seed = _check_seed(seed)
     lo, hi = _validate.as_bounds(bounds, m)

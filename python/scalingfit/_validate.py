@@ -24,6 +24,7 @@ FloatArray = NDArray[np.float64]
 StartLike = Union[ArrayLike, Mapping[str, float]]  # values, or {param: value}
 BoundsLike = Union[None, tuple[Any, Any], Mapping[str, tuple[float, float]]]
 FixedLike = Optional[Mapping[str, float]]  # {param: value} held during the fit
+MAX_ITER = 2**31 - 1  # the core counts iterations in a C int
 
 
 def _first_bad(mask: NDArray[np.bool_]) -> tuple[int, ...]:
@@ -132,14 +133,45 @@ def positive_number(value: Any, name: str) -> float:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}") from None
 
 
+def integer(
+    name: str, value: Any, *, least: int = 0, most: Optional[int] = None, floats: bool = True
+) -> int:
+    """A whole number in ``[least, most]`` as an int: a Python or numpy integer, or (with
+    ``floats``) a float with an integral value such as ``1e3``; never a bool, text, None, NaN or
+    inf. A ValueError naming ``name`` otherwise."""
+    ok = not isinstance(value, bool) and (
+        isinstance(value, (int, np.integer))
+        or (floats and isinstance(value, (float, np.floating)) and np.isfinite(value)
+            and float(value).is_integer())
+    )
+    if not ok or value < least:
+        what = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    if most is not None and value > most:
+        raise ValueError(f"{name} must be at most {most}, got {value!r}")
+    return int(value)
+
+
 def count(name: str, value: Any, *, most: Optional[int] = None) -> int:
     """A whole number >= 0 (a Python or numpy integer, not a bool or a float), at most
     ``most``; a ValueError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 \
-            or (most is not None and value > most):
-        bound = "" if most is None else f" (at most {most})"
-        raise ValueError(f"{name} must be an integer >= 0{bound}, got {value!r}")
-    return int(value)
+    return integer(name, value, most=most, floats=False)
+
+
+def resamples(name: str, value: Any, *, most: Optional[int] = None) -> int:
+    """A bootstrap size: 0 (no bootstrap) or a whole number >= 2 (one resample is no
+    distribution: its "interval" is a single point, which need not even hold the estimate)."""
+    n = integer(name, value, most=most)
+    if n == 1:
+        raise ValueError(f"{name} must be 0 (no bootstrap) or an integer >= 2, got 1")
+    return n
+
+
+def flag(name: str, value: Any) -> bool:
+    """A bool (Python or numpy); a TypeError naming ``name`` otherwise ("no" is not False)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_nonnegative(arr: FloatArray, name: str) -> None:
@@ -328,14 +360,19 @@ def _box(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
     elif isinstance(bounds, Mapping):
         for key, pair in bounds.items():
             i = _param_index(model, key, "bounds")
-            lo[i], hi[i] = float(pair[0]), float(pair[1])
+            try:
+                lo[i], hi[i] = (float(v) for v in pair)  # exactly two numbers
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"bounds[{key!r}] must be a (lower, upper) pair of numbers, got {pair!r}"
+                ) from None
     else:
         try:
             b_lo, b_hi = bounds
         except (TypeError, ValueError):
             raise ValueError("bounds must be None, a (lower, upper) pair or a {name: (lo, hi)} dict") from None
-        lo = np.broadcast_to(as_float_array(b_lo, "bounds[0]"), (P,)).copy()
-        hi = np.broadcast_to(as_float_array(b_hi, "bounds[1]"), (P,)).copy()
+        lo, hi = (_per_param(as_float_array(b, f"bounds[{k}]"), f"bounds[{k}]", model)
+                  for k, b in enumerate((b_lo, b_hi)))
     for arr, which in ((lo, "lower"), (hi, "upper")):
         if np.isnan(arr).any():
             i = int(np.argmax(np.isnan(arr)))
@@ -350,6 +387,17 @@ def _box(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
     return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
 
 
+def _per_param(arr: FloatArray, name: str, model: AnyModel) -> FloatArray:
+    """One number for every parameter of ``model``, or a single number for all of them."""
+    P = model.n_params
+    if arr.shape not in ((), (P,)):
+        raise ValueError(
+            f"{name} must be one number or {P} ({', '.join(model.param_names)}), "
+            f"got shape {arr.shape}"
+        )
+    return np.broadcast_to(arr, (P,)).copy()
+
+
 def as_starts(
     p0: StartLike, model: AnyModel, lo: FloatArray, hi: FloatArray, name: str = "p0"
 ) -> FloatArray:
@@ -358,6 +406,12 @@ def as_starts(
     leave it out."""
     P = model.n_params
     if isinstance(p0, Mapping):
+        unknown = [k for k in p0 if k not in model.param_names]
+        if unknown:
+            raise ValueError(
+                f"{name} names unknown parameter(s) {unknown}; {model.name} has "
+                f"{', '.join(model.param_names)}"
+            )
         held = {n: float(a) for n, a, b in zip(model.param_names, lo, hi) if a == b}
         missing = [n for n in model.param_names if n not in p0 and n not in held]
         if missing:
@@ -416,10 +470,12 @@ def check_loss(loss: str, losses: Sequence[str]) -> int:
 
 
 def check_options(f_scale: float, max_iter: int, ftol: float, xtol: float, gtol: float) -> None:
-    if not (np.isfinite(f_scale) and f_scale > 0):
-        raise ValueError(f"f_scale must be positive and finite, got {f_scale!r}")
-    if int(max_iter) != max_iter or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    """The solver's options: f_scale finite and > 0, max_iter a whole number that fits the
+    core's int, the tolerances finite and >= 0 (text, None and arrays named too)."""
+    try:
+        positive("f_scale", f_scale, scalar=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"f_scale must be positive and finite, got {f_scale!r}") from None
+    integer("max_iter", max_iter, most=MAX_ITER)
     for name, tol in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol)):
-        if not (np.isfinite(tol) and tol >= 0):
-            raise ValueError(f"{name} must be finite and >= 0, got {tol!r}")
+        nonnegative(name, tol, scalar=True)

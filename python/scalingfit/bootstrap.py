@@ -124,7 +124,7 @@ def _check_level(level: float) -> float:
         lv = float(level)
     except (TypeError, ValueError):
         raise TypeError(f"level must be a number in (0, 1), got {level!r}") from None
-    if not (0.0 < lv < 1.0):
+    if not (0.0 < lv < 1.0 and 0.5 + lv / 2 < 1.0):  # and the upper quantile is below 1
         raise ValueError(f"level must be in (0, 1) (e.g. 0.95 for a 95% interval), got {level!r}")
     return lv
 
@@ -138,7 +138,8 @@ def _check_method(method: str) -> str:
 def _check_seed(seed: Optional[int]) -> int:
     if seed is None:
         return int(np.random.SeedSequence().entropy) % (1 << 64)  # type: ignore[arg-type]
-    if isinstance(seed, (bool, float)) or int(seed) != seed or not (0 <= int(seed) < 1 << 64):
+    if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)) \
+            or not (0 <= int(seed) < 1 << 64):
         raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     return int(seed)
 
@@ -151,6 +152,9 @@ def generator(seed: Union[None, int, np.random.Generator]) -> np.random.Generato
 
 
 def _check_scheme(scheme: str, wild: str) -> tuple[int, int]:
+    for name, value in (("scheme", scheme), ("wild", wild)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a name (str), got {type(value).__name__} {value!r}")
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
     if wild not in WILD:
@@ -159,11 +163,8 @@ def _check_scheme(scheme: str, wild: str) -> tuple[int, int]:
 
 
 def _check_n_resamples(n_resamples: int) -> int:
-    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 2:
-        raise ValueError(f"n_resamples must be an integer >= 2, got {n_resamples!r}")
-    if n_resamples >= 1 << 32:
-        raise ValueError(f"n_resamples must be below 2**32, got {n_resamples!r}")
-    return int(n_resamples)
+    """2 or more, and replicate indices fit the generator's 32-bit counter word."""
+    return _validate.integer("n_resamples", n_resamples, least=2, most=(1 << 32) - 1)
 
 
 def min_points(scheme: str, n_params: int) -> int:
@@ -186,7 +187,13 @@ def _dense_groups(
     if g.dtype.kind == "f" and not np.isfinite(g).all():
         i = int(np.argmax(~np.isfinite(g)))
         raise ValueError(f"groups must be finite labels; groups[{i}] = {g[i]!r}")
-    _, codes = np.unique(g, return_inverse=True)
+    try:
+        _, codes = np.unique(g, return_inverse=True)
+    except TypeError:  # e.g. None among numbers: labels numpy cannot sort
+        raise TypeError(
+            "groups must be labels of one sortable kind (numbers or strings), got a mix such as "
+            f"{sorted({type(v).__name__ for v in g.tolist()})}"
+        ) from None
     codes = codes.reshape(-1).astype(np.int64)
     n_problems = offsets.shape[0] - 1
     prob = np.repeat(np.arange(n_problems), np.diff(offsets))
@@ -306,8 +313,14 @@ def _columns(X: FloatArray, names: Sequence[str]) -> dict[str, FloatArray]:
 
 def _eval_derived(fn: Derived, X: FloatArray, names: Sequence[str], label: str) -> FloatArray:
     """fn over the rows of X (k, p) -> (k,); NaN rows stay NaN."""
-    with np.errstate(all="ignore"):
-        out = np.asarray(fn(_columns(X, names)), dtype=np.float64)
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(fn(_columns(X, names)), dtype=np.float64)
+    except KeyError as exc:  # e.g. chinchilla_derived() on a law without B
+        raise ValueError(
+            f"derived quantity {label!r} reads parameter {exc} that the model lacks (it has "
+            f"{', '.join(names)})"
+        ) from None
     out = np.broadcast_to(out, (X.shape[0],)) if out.ndim == 0 else out
     if out.shape != (X.shape[0],):
         raise ValueError(
@@ -432,7 +445,7 @@ def chinchilla_derived(
         out["A"] = lambda p: np.exp(p["a"])
         out["B"] = lambda p: np.exp(p["b"])
     if C is not None:
-        budgets = [float(c) for c in np.atleast_1d(np.asarray(C, dtype=np.float64))]
+        budgets = [float(c) for c in np.atleast_1d(_validate.positive("C", C))]
         for c in budgets:
             sfx = "" if len(budgets) == 1 else f"@{c:.3g}"
             out["N_opt" + sfx] = optimal_params(c)
@@ -673,6 +686,10 @@ class BootstrapBatchResult:
 
     def problem(self, j: int) -> BootstrapBatchResult:
         """The bootstrap of problem j alone (a batch of one)."""
+        n = self.center.shape[0]
+        if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not -n <= j < n:
+            raise IndexError(f"problem {j!r} is not a problem index of this batch (0..{n - 1})")
+        j = int(j) % n
         sl = slice(j, j + 1)
         jk = None
         if self._jackknife is not None:
@@ -846,6 +863,8 @@ class BootstrapResult:
         _validate.check_finite(xa, "x_new", m.input_names)
         est = m.predict(self.x, xa)
         S = self.samples[~np.isnan(self.samples).any(axis=1)]
+        if S.shape[0] == 0:
+            raise ValueError(f"no band: none of the {self.samples.shape[0]} replicates converged")
         F = np.asarray(_core.evaluate_many(m.index, xa, np.ascontiguousarray(S)))
         if kind == "prediction":
             fitted = m.predict(self.x, self.x_data)

@@ -1445,8 +1445,7 @@ def fit_isoflop(
     for w in windows:
         if not w > 1:
             raise ValueError(f"windows are factors in N and must be > 1, got {w!r}")
-    if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}")
+    n_bootstrap = _validate.resamples("n_bootstrap", n_bootstrap)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     if interval_method not in ("bca", "percentile"):
@@ -1702,7 +1701,7 @@ def fit_optima(
             raise ValueError(f"log_se has shape {se.shape} but C has {c.shape}")
     if np.unique(c).size < 2:
         raise ValueError(f"need at least 2 distinct budgets, got {np.unique(c).size}")
-    B = _validate.count("n_bootstrap", n_bootstrap, most=10_000_000)
+    B = _validate.resamples("n_bootstrap", n_bootstrap, most=10_000_000)
     if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     order = np.argsort(c, kind="mergesort")

@@ -59,6 +59,7 @@ from ._validate import (
     check_nonnegative,
     check_positive,
     positive_number,
+    resamples,
 )
 from ._warnings import DataWarning
 from .bootstrap import _check_level
@@ -510,8 +511,7 @@ def predict_final_loss(
     if not 0.0 < decay < 1.0:
         raise ValueError(f"decay must be in (0, 1), got {decay!r}")
     _check_level(level)
-    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 0:
-        raise ValueError(f"n_resamples must be a non-negative integer, got {n_resamples!r}")
+    n_resamples = resamples("n_resamples", n_resamples)
     calib: Optional[AnnealingCalibration] = annealing if isinstance(annealing, AnnealingCalibration) else None
     free_c = isinstance(annealing, str)
     if free_c and annealing != "fit":

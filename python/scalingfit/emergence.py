@@ -244,6 +244,8 @@ def _check_curve(x: FloatArray, y: FloatArray, where: str, log_x: bool, floor: O
         _validate.check_positive(x, xn, "the sigmoid is in log x; log_x=False for a loss")
     if ceiling is None:
         return
+    if floor is not None and not floor < ceiling:
+        raise ValueError(f"floor{where} = {floor!r} must be below ceiling{where} = {ceiling!r}")
     span = ceiling - (floor if floor is not None else min(0.0, ceiling))
     lo = -np.inf if floor is None else floor - span
     bad = (y > ceiling + span) | (y < lo)

@@ -102,6 +102,8 @@ class Model:
 # ---------------------------------------------------------------- initial guesses
 def _linear_fit(cols: list[FloatArray], y: FloatArray) -> tuple[FloatArray, float]:
     M = np.column_stack(cols)
+    if not np.isfinite(M).all():  # a trial exponent overflowed: no fit (LAPACK would fail)
+        return np.full(M.shape[1], np.nan), np.inf
     coef, *_ = np.linalg.lstsq(M, y, rcond=None)
     r = M @ coef - y
     return np.asarray(coef, dtype=np.float64), float(r @ r)

@@ -491,7 +491,7 @@ def reproduce(
     unknown = [s for s in names if s not in STUDIES]
     if unknown:
         raise ValueError(f"unknown studies {unknown}; known: {', '.join(STUDIES)}")
-    opt = _Options(_validate.count("n_bootstrap", n_bootstrap), int(seed))
+    opt = _Options(_validate.resamples("n_bootstrap", n_bootstrap), int(seed))
     rep = Reproduction(n_bootstrap=opt.n_bootstrap, seed=opt.seed)
     for s in names:
         dataset, _, fn = STUDIES[s]

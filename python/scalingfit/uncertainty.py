@@ -65,6 +65,8 @@ def t_quantile(q: float, dof: Optional[float]) -> float:
     """Student-t quantile (normal for ``dof`` None or infinite). Uses scipy when installed,
     else the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5; error < 1e-3 for dof >= 3
     at the usual levels)."""
+    if not 0 < q < 1:
+        raise ValueError(f"q must be a probability in (0, 1), got {q!r}")
     z = statistics.NormalDist().inv_cdf(q)
     if dof is None or not math.isfinite(dof):
         return z
@@ -126,12 +128,15 @@ def _params(m: Model, params: Union[ArrayLike, dict[str, float], FitResult]) -> 
         return params.x.copy()
     if isinstance(params, dict):
         missing = [n for n in m.param_names if n not in params]
-        if missing:
-            raise ValueError(f"params is missing {missing} of {m.name}")
-        return np.array([params[n] for n in m.param_names], dtype=np.float64)
+        unknown = [n for n in params if n not in m.param_names]
+        if missing or unknown:
+            raise ValueError(f"params must name exactly the parameters of {m.name} "
+                             f"({', '.join(m.param_names)}); missing {missing}, unknown {unknown}")
+        params = [params[n] for n in m.param_names]
     p = _validate.as_float_array(params, "params").reshape(-1)
     if p.shape != (m.n_params,):
         raise ValueError(f"params must have {m.n_params} entries for {m.name}, got {p.shape[0]}")
+    _validate.check_finite(p, "params")
     return p
 
 
@@ -316,6 +321,8 @@ def delta_method(
     """
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if dof is not None and not dof > 0:  # a fit's own dof may be 0: NaN interval, as documented
+        raise ValueError(f"dof must be > 0 (or None for the normal quantile), got {dof!r}")
     if isinstance(params, FitResult):
         names = params.param_names if names is None else names
         cov = params.cov if cov is None else cov
@@ -326,12 +333,10 @@ def delta_method(
         p = np.asarray(params, dtype=np.float64).reshape(-1)
     if cov is None:
         raise ValueError("delta_method needs cov (or a FitResult)")
-    C = np.asarray(cov, dtype=np.float64)
-    if C.shape != (p.size, p.size):
-        raise ValueError(f"cov must have shape ({p.size}, {p.size}), got {C.shape}")
     names = tuple(names) if names is not None else tuple(f"p{i}" for i in range(p.size))
     if len(names) != p.size:
         raise ValueError(f"names has {len(names)} entries for {p.size} parameters")
+    C = _user_cov(cov, p.size, names, ", ".join(names))
     if isinstance(fn, str):
         if fn not in names:
             raise ValueError(f"unknown parameter {fn!r}; parameters: {', '.join(names)}")
@@ -363,13 +368,26 @@ def wald_intervals(result: FitResult, level: float = 0.95, cov: Optional[ArrayLi
     covariance unless ``cov`` is given)."""
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
-    C = result.cov if cov is None else np.asarray(cov, dtype=np.float64)
+    if not isinstance(result, FitResult):
+        raise TypeError(f"result must be a FitResult (scalingfit.fit's), got {type(result).__name__}")
     P = len(result.param_names)
-    if C.shape != (P, P):
-        raise ValueError(f"cov must have shape ({P}, {P}) for the parameters of {result.model}, got {C.shape}")
+    C = result.cov if cov is None else _user_cov(cov, P, result.param_names, result.model)
     se = np.sqrt(np.clip(np.diag(C), 0, None))
     tq = t_quantile(1 - (1 - level) / 2, result.n_points - len(result.param_names) + len(result.fixed))
     return {n: (float(v - tq * s), float(v + tq * s)) for n, v, s in zip(result.param_names, result.x, se)}
+
+
+def _user_cov(cov: ArrayLike, P: int, names: Sequence[str], owner: str) -> FloatArray:
+    """A (P, P) covariance of the parameters of ``owner`` whose variances are not negative
+    (NaN, "not estimable", passes)."""
+    C = _validate.as_float_array(cov, "cov")
+    if C.shape != (P, P):
+        raise ValueError(f"cov must have shape ({P}, {P}) for the parameters of {owner}, got {C.shape}")
+    d = np.diag(C)
+    if (d < 0).any():
+        i = int(np.argmax(d < 0))
+        raise ValueError(f"cov is not a covariance: the variance of {names[i]} is {float(d[i])!r} < 0")
+    return C
 
 
 # ------------------------------------------------------------------ profile likelihood
@@ -448,6 +466,11 @@ def profile_interval(
     theta = fit_result.x.copy()
     cost0 = float(fit_result.cost)
     s2 = 2 * cost0 / (n - P)
+    if not s2 > 0:
+        raise ValueError(
+            f"the fit is exact (cost {cost0!r}): with no residual scatter the profile has no scale, "
+            "so there is no interval to compute"
+        )
     thr = t_quantile(1 - (1 - level) / 2, n - P)
     se = float(np.sqrt(fit_result.cov[k, k])) if np.isfinite(fit_result.cov[k, k]) else math.nan
     if not (se > 0):

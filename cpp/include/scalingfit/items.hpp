@@ -68,8 +68,13 @@ SF_HD inline ProblemView problem_view(const BatchData& data, i64 j) {
                      nullptr, static_cast<long long>(data.offsets[j + 1] - o0)};
 }
 
-// Writes the outcome of item k (x is written by the callers: in place or from a copy).
-SF_HD inline void write_item(const BatchOutputs& out, i64 k, const SolveResult& r) {
+// Writes the outcome of item k (x is written by the callers, in place or from a copy, before
+// this): an item that could not be started (kStatusBadInput: unusable data or weights, a start
+// outside the bounds) gets NaN parameters, not its start, so a failed fit never looks like one.
+SF_HD inline void write_item(const BatchOutputs& out, i64 k, int n_params, const SolveResult& r) {
+  if (r.status == kStatusBadInput) {
+    for (int a = 0; a < n_params; ++a) out.x[k * n_params + a] = nan("");
+  }
   out.cost[k] = r.cost;
   out.status[k] = r.status;
   out.iterations[k] = r.iterations;
@@ -115,7 +120,7 @@ SF_HD void solve_item(const BatchData& data, const BatchItems& items, const Batc
   if (sf_item_lane() != 0) return;  // the item's first thread writes
   item_cov.write(out, k);
   for (int a = 0; a < P; ++a) out.x[k * P + a] = p[a];
-  write_item(out, k, r);
+  write_item(out, k, P, r);
 }
 
 // Bootstrap item k, regenerating its resample into the caller's scratch (mult: the largest
@@ -154,7 +159,7 @@ SF_HD void solve_resample_item(const BatchData& data, const ResampleSpec& spec,
 #if SF_ITEM_THREADS > 1
   for (int a = 0; a < P; ++a) out.x[k * P + a] = p[a];
 #endif
-  write_item(out, k, r);
+  write_item(out, k, P, r);
 }
 
 }  // namespace scalingfit

@@ -35,7 +35,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .. import _status
+from .. import _status, _validate
 from .._fit import fit_batch
 from .._warnings import ConvergenceWarning, IdentifiabilityWarning
 from ..losses import rho
@@ -264,6 +264,7 @@ def _stage2_batch(
     """Stage 2 as items of one batch call of the built-in ``data_constrained`` model (C++):
     ``base``'s stage-1 constants held (``fixed=``), the decay rates ``(1/R_D*, 1/R_N*)``
     fitted from each row of ``rates``; Huber loss (``delta``) on log residuals."""
+    _validate.positive("delta", delta, scalar=True)  # named as the caller knows it (f_scale below)
     stage1 = {k: float(getattr(base, k)) for k in STAGE1}
     p0 = np.column_stack([np.tile([stage1[k] for k in STAGE1], (rates.shape[0], 1)), rates])
     return fit_batch(
@@ -288,12 +289,15 @@ def huber_log_objective(
 ) -> float:
     """``sum_i huber_delta(log L_pred_i - log L_i)`` (torch's ``huber_loss``, summed): the
     objective the paper minimised and reports (0.0158259 at the published constants)."""
+    delta = float(_validate.positive("delta", delta, scalar=True))
     r = np.log(law.loss(N, D, U)) - np.log(np.asarray(loss, dtype=np.float64))
     return float(0.5 * delta**2 * np.sum(rho("huber", r * r / delta**2)[0]))
 
 
 def _r2(y: FloatArray, pred: FloatArray) -> float:
-    return float(1.0 - np.sum((y - pred) ** 2) / np.sum((y - np.mean(y)) ** 2))
+    """R^2; NaN for constant losses (no variance to explain)."""
+    ss = float(np.sum((y - np.mean(y)) ** 2))
+    return float(1.0 - np.sum((y - pred) ** 2) / ss) if ss > 0 else float("nan")
 
 
 @dataclass(frozen=True)
@@ -402,9 +406,16 @@ def fit_data_constrained(
 ) -> DataConstrainedFit:
     """Stage 2 of Muennighoff et al.: ``R_D*, R_N*`` with ``base``'s stage-1 constants fixed.
 
-    Huber loss (``delta``) on log residuals, summed over runs, from ``starts`` (default: the
-    paper's grid, :data:`PAPER_STARTS`, then the wider :data:`SEARCH_STARTS`: 153 in all,
-    0.1 s), all starts in one batch call.
+    Huber loss (``delta``) on log residuals, summed over runs, from ``starts`` (an (k, 2)
+    array of ``(R_D*, R_N*)`` pairs; default: the paper's grid, :data:`PAPER_STARTS`, then the
+    wider :data:`SEARCH_STARTS`: 153 in all, 0.1 s), all starts in one batch call.
+
+    The objective is very flat in ``R_D*``: on the paper's own 182 runs the default starts
+    find a lower Huber sum (0.0158047 at ``R_D* = 95.4, R_N* = 1.71``; standard error of
+    ``R_D*`` about 37) than the paper's optimum (0.0158259 at 15.39 / 5.31), which its 9-start
+    grid reaches (``starts=PAPER_STARTS``, as ``scalingfit reproduce`` does). Look at
+    ``optima`` (every distinct converged optimum) and the bootstrap before reading much into
+    ``R_D*``.
 
     Raises
     ------
@@ -421,7 +432,9 @@ def fit_data_constrained(
     base = as_data_constrained_law(base, "base")
     x, y = _as_inputs(N, D, U, loss)
     _check_identifiable(x, base)
-    R0 = DEFAULT_STARTS if starts is None else check_positive("starts", starts, allow_inf=True).reshape(-1, 2)
+    R0 = DEFAULT_STARTS if starts is None else check_positive("starts", starts, allow_inf=True)
+    if R0.ndim != 2 or R0.shape[0] == 0 or R0.shape[1] != 2:
+        raise ValueError(f"starts must be a (k, 2) array of (R_D*, R_N*) pairs, k >= 1, got shape {R0.shape}")
     res = _stage2_batch(base, x, y, np.array([0, y.size], dtype=np.int64), _inverse(R0),
                         np.zeros(R0.shape[0], dtype=np.int64), delta=delta)
     b = int(res.best_index()[0])
@@ -533,8 +546,11 @@ def bootstrap_data_constrained(
     starts per replicate are why this is not ``scalingfit.bootstrap``, which warm-starts each
     replicate from the point fit only.
     """
-    if n_boot < 2:
-        raise ValueError(f"n_boot must be >= 2, got {n_boot}")
+    from ..bootstrap import _check_level, generator
+
+    n_boot = _validate.integer("n_boot", n_boot, least=2)
+    _check_level(level)
+    rng = generator(seed)
     x, y = _as_inputs(N, D, U, loss)
     point = fit_data_constrained(x[:, 0], x[:, 1], x[:, 2], y, base, starts=starts, delta=delta)
     if not point.optima:
@@ -542,7 +558,6 @@ def bootstrap_data_constrained(
             f"no start of the point fit converged ({point.fit.message}): nothing to bootstrap from"
         )
     n = y.size
-    rng = np.random.default_rng(seed)
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
     P0s = _inverse(np.vstack([[[o.R_D, o.R_N] for o in point.optima], PAPER_STARTS[[0, -1]]]))
     k = P0s.shape[0]

@@ -33,6 +33,7 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import _validate
 from .._custom import CustomModel
 from .._fit import fit, fit_batch
 from ..data import RunDataError
@@ -506,9 +507,15 @@ def bootstrap_gadre2024(
     interval / 1.96, passed as ``eval_ci`` (shape (5, 2)) — measurement noise only, which
     ignores misfit and gives intervals too narrow to cover the held-out runs (see tests).
     """
+    from ..bootstrap import _check_level, generator
+
+    if not isinstance(rep, GadreReproduction):
+        raise TypeError(f"rep must be reproduce_gadre2024's GadreReproduction, got {type(rep).__name__}")
     if noise not in ("residual", "eval"):
         raise ValueError(f"noise must be 'residual' or 'eval', got {noise!r}")
-    rng = np.random.default_rng(seed)
+    n_boot = _validate.integer("n_boot", n_boot, least=2)
+    _check_level(level)
+    rng = generator(seed)
     x, y = rep.fit_x, rep.fit_loss
     n, p = y.size, 4
     yhat = rep.law.loss(x[:, 0], x[:, 1])
