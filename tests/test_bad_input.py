@@ -71,7 +71,7 @@ def test_fit_batch_takes_the_start_dict_fit_takes() -> None:
         ({"E": 1.0}, r"bounds\['E'\] must be a \(lower, upper\) pair of numbers, got 1.0"),
         ({"E": (0, 1, 2)}, r"bounds\['E'\] must be a \(lower, upper\) pair"),
         ({"E": ("a", "b")}, r"bounds\['E'\] must be a \(lower, upper\) pair"),
-        (([0, 0], [1, 1]), r"bounds\[0\] must be one number or 3 \(E, A, alpha\), got shape \(2,\)"),
+        (([0, 0], [1, 1]), r"bounds\[0\] must be one number \(for every parameter\) or 3 values, one per parameter \(E, A, alpha\); got 2 value"),
     ],
 )
 def test_malformed_bounds_are_named(bounds: object, match: str) -> None:

@@ -42,9 +42,35 @@ def test_cli_demo_without_epoch_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
     rc = cli.main(["demo", "--sweeps", "50", "--bootstrap", "0", "--out", "d"])
     text = capsys.readouterr().out
     assert rc == 0
-    assert "Epoch AI's Chinchilla data not found" in text
+    assert "Epoch AI's Chinchilla data (epoch_chinchilla_fig4/) not found in $SCALINGFIT_DATA" in text
+    assert "set SCALINGFIT_DATA" in text and "SCALINGFIT_EPOCH_CSV" not in text  # as reproduce's --data
     assert "50 groups fitted" in text and (tmp_path / "d" / "runs.duckdb").is_file()
     # The plots too (the suite turns warnings into errors: the IsoFLOP plot of the scattered
     # synthetic runs used to be empty, with a warning about its empty legend).
     for name in ("loss_vs_compute", "isoflop", "loss_surface", "exponents", "extrapolation"):
         assert (tmp_path / "d" / f"{name}.png").stat().st_size > 10_000, name
+
+
+@pytest.mark.parametrize(("argv", "rc", "message"), [
+    (["--sweeps", "0"], 2, "--sweeps must be >= 1, got 0"),
+    (["--sweeps", "-5"], 2, "--sweeps must be >= 1, got -5"),
+    (["--bootstrap", "1"], 2, "--bootstrap must be 0 (no intervals) or >= 2 resamples, got 1"),
+    (["--threads", "0"], 2, "--threads must be >= 1, got 0"),
+    (["--seed", "-1"], 2, "--seed must be >= 0, got -1"),
+    (["--epoch", "nonexist.csv"], 1, "--epoch nonexist.csv: no such file"),
+])
+def test_cli_demo_refuses_bad_options_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys,
+                                            argv: list[str], rc: int, message: str) -> None:
+    """Bad demo options are named before any work (--sweeps 0 failed in DuckDB, "Table fits
+    does not exist", --sweeps -5 in numpy, "negative dimensions are not allowed"; a missing
+    --epoch file was reported as if none had been given)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo", *argv, "--out", "d"]) == rc
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"scalingfit demo: error: {message}"]
+    assert captured.out == "" and not (tmp_path / "d").exists()
+
+
+def test_find_epoch_data_explicit_missing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.csv: no such file"):
+        _demo.find_epoch_data(str(tmp_path / "nope.csv"))

@@ -9,7 +9,7 @@ bounds and stopping tests), vectorised over items with numpy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,15 +28,32 @@ class CustomModel:
     Parameters
     ----------
     func : callable
-        ``func(x, p) -> values`` with ``x`` of shape (m, n_inputs) and ``p`` of shape
-        (m, n_params) (row i holds the parameters for point i); returns shape (m,).
-    param_names : tuple of str
+        ``func(x, p) -> values`` with ``x`` of shape (m, n_inputs) (row i is point i, column j
+        input j: ``x[:, 0]``) and ``p`` of shape (m, n_params) (row i holds the parameters for
+        point i, column k parameter k: write ``p[:, k]``, not ``p[k]``); returns shape (m,).
+    param_names : sequence of str
+        The parameters' names, unique and non-empty, in the order of ``p``'s columns. A single
+        string is refused (it is not split into letters, nor at commas): one parameter is
+        ``("A",)``.
     n_inputs : int
+        The number of columns of ``x`` (>= 1).
     jac : callable, optional
-        ``jac(x, p) -> (m, n_params)``. Without it, central finite differences are used.
+        ``jac(x, p) -> (m, n_params)``: column k the derivative of ``func`` by parameter k.
+        Without it, central finite differences are used.
     name : str
-    lower, upper : array_like, optional
-        Default bounds.
+    lower, upper : float or array_like of n_params floats, optional
+        Default bounds: one number for every parameter, or one per parameter. Default
+        unbounded.
+
+    Raises
+    ------
+    TypeError, ValueError
+        At construction, for a malformed definition (``func`` or ``jac`` not callable, names not
+        a sequence of unique non-empty strings, ``n_inputs`` not an int >= 1, bounds of the
+        wrong length, NaN or crossed). When fitting or predicting, for a ``func`` or ``jac``
+        whose result is not numbers of the shape above (the message names the function, the
+        shape expected and the one received). An exception raised inside ``func`` or ``jac``
+        propagates unchanged, with a note (Python 3.11+) recalling the calling convention.
 
     Examples
     --------
@@ -60,10 +77,34 @@ class CustomModel:
     guess: None = None
 
     def __post_init__(self) -> None:
-        P = len(self.param_names)
-        lo = np.full(P, -np.inf) if self.lower is None else np.asarray(self.lower, float)
-        hi = np.full(P, np.inf) if self.upper is None else np.asarray(self.upper, float)
-        object.__setattr__(self, "param_names", tuple(self.param_names))
+        if not callable(self.func):
+            raise TypeError(f"func must be callable as func(x, p), got {type(self.func).__name__}")
+        if self.jac is not None and not callable(self.jac):
+            raise TypeError(
+                f"jac must be None or callable as jac(x, p), got {type(self.jac).__name__}"
+            )
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__}")
+        names = _check_names(self.param_names)
+        n = self.n_inputs
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(
+                f"n_inputs must be an int >= 1 (the number of columns of x), got "
+                f"{type(n).__name__} {n!r}"
+            )
+        if n < 1:
+            raise ValueError(f"n_inputs must be >= 1 (the number of columns of x), got {n!r}")
+        lo = per_param(self.lower, "lower", names, -np.inf)
+        hi = per_param(self.upper, "upper", names, np.inf)
+        crossed = lo > hi
+        if crossed.any():
+            i = int(np.argmax(crossed))
+            raise ValueError(
+                f"lower bound {float(lo[i])!r} of {names[i]} (index {i}) exceeds its upper bound "
+                f"{float(hi[i])!r}"
+            )
+        object.__setattr__(self, "param_names", names)
+        object.__setattr__(self, "n_inputs", int(n))
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
 
@@ -85,20 +126,122 @@ class CustomModel:
     def predict(self, params: FloatArray, x: FloatArray) -> FloatArray:
         xa = np.asarray(x, dtype=np.float64).reshape(-1, self.n_inputs)
         p = np.broadcast_to(np.asarray(params, dtype=np.float64), (xa.shape[0], self.n_params))
-        return np.asarray(self.func(xa, p), dtype=np.float64)
+        return np.asarray(self._call("func", self.func, xa, p), dtype=np.float64)
 
     def value_and_jacobian(self, x: FloatArray, p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        f = np.asarray(self.func(x, p), dtype=np.float64)
+        f = np.asarray(self._call("func", self.func, x, p), dtype=np.float64)
         if self.jac is not None:
-            return f, np.asarray(self.jac(x, p), dtype=np.float64)
+            return f, np.asarray(self._call("jac", self.jac, x, p), dtype=np.float64)
         J = np.empty(p.shape)
         for a in range(p.shape[1]):
             h = 1e-6 * np.maximum(np.abs(p[:, a]), 1e-3)
             pp, pm = p.copy(), p.copy()
             pp[:, a] += h
             pm[:, a] -= h
-            J[:, a] = (np.asarray(self.func(x, pp)) - np.asarray(self.func(x, pm))) / (2 * h)
+            fp, fm = self._call("func", self.func, x, pp), self._call("func", self.func, x, pm)
+            J[:, a] = (fp - fm) / (2 * h)
         return f, J
+
+    def _convention(self, x: FloatArray, p: FloatArray) -> str:
+        """The calling convention, with the shapes of this call, for error messages."""
+        cols = ", ".join(f"p[:, {k}] is {n}" for k, n in enumerate(self.param_names))
+        return (
+            f"custom model {self.name!r} is called as func(x, p) and jac(x, p) with x of shape "
+            f"{x.shape} (one row per point, one column per input: x[:, 0] is the first input) "
+            f"and p of shape {p.shape} (one row per point, one column per parameter: {cols}; "
+            f"index parameters as p[:, k], not p[k])"
+        )
+
+    def _call(self, which: str, fn: ModelFunc, x: FloatArray, p: FloatArray) -> NDArray[Any]:
+        """``fn(x, p)`` as a numeric array of the shape ``which`` ("func" or "jac") must
+        return; a TypeError or ValueError naming it, the shape expected and the one received
+        otherwise. An exception raised inside ``fn`` gets the calling convention as a note."""
+        try:
+            out = fn(x, p)
+        except Exception as exc:
+            if hasattr(exc, "add_note"):  # Python 3.11+
+                exc.add_note(f"(raised inside {which}) {self._convention(x, p)}")
+            raise
+        m = x.shape[0]
+        want = (m,) if which == "func" else (m, self.n_params)
+        what = ("one value per point" if which == "func"
+                else "one row per point, one column per parameter")
+        if out is None:
+            raise TypeError(
+                f"{which}(x, p) returned None; it must return an array of shape {want} "
+                f"({what}). {self._convention(x, p)}"
+            )
+        arr = np.asarray(out)
+        if arr.dtype.kind == "O":
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError):
+                pass
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{which}(x, p) must return real numbers, got {type(out).__name__} of dtype "
+                f"{arr.dtype}"
+            )
+        if arr.shape != want:
+            raise ValueError(
+                f"{which}(x, p) must return shape {want} ({what}), got shape {arr.shape}. "
+                f"{self._convention(x, p)}"
+            )
+        return arr
+
+
+def _check_names(value: Any) -> tuple[str, ...]:
+    """``param_names`` as a tuple of unique non-empty strings; a TypeError or ValueError
+    naming the offending entry otherwise."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(
+            f"param_names must be a sequence of names such as ('A', 'alpha'), got the string "
+            f"{value!r}; for a single parameter write ({value!r},)"
+        )
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise TypeError(
+            f"param_names must be a sequence of names such as ('A', 'alpha'), got "
+            f"{type(value).__name__}"
+        ) from None
+    if not names:
+        raise ValueError("param_names is empty: a custom model needs at least one parameter")
+    first: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if not isinstance(n, str):
+            raise TypeError(f"param_names[{i}] must be a str, got {type(n).__name__} {n!r}")
+        if not n.strip():
+            raise ValueError(f"param_names[{i}] is {n!r}: every parameter needs a name")
+        if n in first:
+            raise ValueError(
+                f"param_names has {n!r} twice (index {first[n]} and {i}): names must be unique"
+            )
+        first[n] = i
+    return names
+
+
+def per_param(value: Any, name: str, names: tuple[str, ...], default: float) -> FloatArray:
+    """A per-parameter array (bounds): ``default`` for None, one number broadcast to every
+    parameter, or exactly one finite-or-infinite number per parameter."""
+    P = len(names)
+    if value is None:
+        return np.full(P, default)
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numbers, got {type(value).__name__} {value!r}") from None
+    if arr.ndim == 0:
+        arr = np.full(P, float(arr))
+    elif arr.shape != (P,):
+        raise ValueError(
+            f"{name} must be one number (for every parameter) or {P} values, one per parameter "
+            f"({', '.join(names)}); got {arr.size} value(s) of shape {arr.shape}"
+        )
+    if np.isnan(arr).any():
+        i = int(np.argmax(np.isnan(arr)))
+        raise ValueError(f"{name} bound of {names[i]} (index {i}) is NaN")
+    return arr
 
 
 #: lm.hpp's kDampingFloor.

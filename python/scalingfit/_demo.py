@@ -24,12 +24,18 @@ EPOCH_REL = Path("epoch_chinchilla_fig4") / "chinchilla_fig4.csv"
 
 
 def find_epoch_data(explicit: Optional[str] = None) -> Optional[Path]:
-    """The Epoch CSV: an explicit path, $SCALINGFIT_EPOCH_CSV, or under the data folders of
+    """The Epoch CSV: an explicit path (a FileNotFoundError when it is not a file), else
+    ``epoch_chinchilla_fig4/chinchilla_fig4.csv`` under the data folders of
     :func:`scalingfit.datasets.data_folders` ($SCALINGFIT_DATA, shared/data beside the
-    current folder or its parent)."""
+    current folder or its parent); $SCALINGFIT_EPOCH_CSV, a path to the file, is still read
+    first but no longer advertised. None when it is nowhere."""
     from .datasets import data_folders
 
-    cands = [explicit, os.environ.get("SCALINGFIT_EPOCH_CSV")]
+    if explicit is not None:
+        if not Path(explicit).is_file():
+            raise FileNotFoundError(f"Epoch's CSV {explicit}: no such file")
+        return Path(explicit)
+    cands = [os.environ.get("SCALINGFIT_EPOCH_CSV")]
     cands += [str(base / EPOCH_REL) for base in data_folders()]
     for c in cands:
         if c and Path(c).is_file():
@@ -40,8 +46,13 @@ def find_epoch_data(explicit: Optional[str] = None) -> Optional[Path]:
 def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, out: Optional[TextIO] = None,
         folder: str = "scalingfit-demo", bootstrap: int = 200, epoch_csv: Optional[str] = None,
         plots: bool = True) -> int:
-    from . import _synthdb
+    from . import _synthdb, _validate
     from . import refit as rf
+
+    _validate.integer("n_sweeps", n_sweeps, least=1)
+    _validate.integer("seed", seed)
+    _validate.resamples("bootstrap", bootstrap)
+    epoch = find_epoch_data(epoch_csv)  # before any work: a path given but not there is an error
 
     def say(msg: str = "") -> None:
         print(msg, file=out, flush=True)
@@ -87,11 +98,11 @@ def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, ou
             + ", ".join(f"{n} {100 * c:.1f}%" for n, c in zip(names, cover)))
 
     law = None
-    epoch = find_epoch_data(epoch_csv)
     say()
     if epoch is None:
-        say("4) Epoch AI's Chinchilla data not found (pass --epoch PATH or set SCALINGFIT_EPOCH_CSV); "
-            "the verdict below uses Epoch's published fit.")
+        say(f"4) Epoch AI's Chinchilla data ({EPOCH_REL.parent}/) not found in $SCALINGFIT_DATA or "
+            "shared/data (pass --epoch PATH to its CSV, or set SCALINGFIT_DATA to the folder "
+            "holding it); the verdict below uses Epoch's published fit.")
     else:
         law = _epoch(epoch, say, threads)
     from .allocation import format_verdicts, training_verdict
@@ -113,15 +124,24 @@ def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, ou
     return 0
 
 
+def _read_epoch(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """N, D and loss of Epoch's CSV, by column name (the CLI's reader: errors name the file,
+    the column and the row)."""
+    from .cli import read_columns
+
+    names = ("N_params", "D_tokens", "loss")
+    cols = read_columns(path, {n: "--epoch" for n in names}, positive=names)
+    return cols["N_params"], cols["D_tokens"], cols["loss"]
+
+
 def _epoch(path: Path, say, threads):  # type: ignore[no-untyped-def]
     from .chinchilla import fit_parametric
 
-    data = np.loadtxt(path, delimiter=",", skiprows=1)
-    N, D, L = data[:, 0], data[:, 1], data[:, 3]
+    N, D, L = _read_epoch(path)
     t0 = time.perf_counter()
     fit = fit_parametric(N, D, L, drop_highest=5, threads=threads)
     dt = time.perf_counter() - t0
-    say(f"4) Epoch AI's replication data of Hoffmann et al. Fig. 4 ({path}): 245 runs, 5 highest losses dropped,")
+    say(f"4) Epoch AI's replication data of Hoffmann et al. Fig. 4 ({path}): {L.size} runs, 5 highest losses dropped,")
     say(f"   Huber(1e-3) on log loss, Hoffmann's 4,500-start grid in one batch call [{dt:.2f} s]:")
     say(f"   E={fit.E:.4f} A={fit.A:.1f} B={fit.B:.1f} alpha={fit.alpha:.4f} beta={fit.beta:.4f} "
         f"objective={fit.objective:.5e}")
@@ -152,9 +172,9 @@ def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[n
 
     written = []
     if epoch is not None and law is not None:
-        data = np.loadtxt(epoch, delimiter=",", skiprows=1)
-        keep = data[:, 3] < np.sort(data[:, 3])[-5]
-        N, D, L = data[keep, 0], data[keep, 1], data[keep, 3]
+        N, D, L = _read_epoch(epoch)
+        keep = L < np.sort(L)[-5]
+        N, D, L = N[keep], D[keep], L[keep]
         params = {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta}
         bs = bootstrap("chinchilla_lse", (N, D), L, n_resamples=400, seed=seed, loss="huber", f_scale=1e-3,
                        log_residuals=True, method="percentile",

@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._custom import CustomModel
+from ._custom import CustomModel, per_param
 from ._warnings import DataWarning
 from .models import Model
 
@@ -371,8 +371,8 @@ def _box(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
             b_lo, b_hi = bounds
         except (TypeError, ValueError):
             raise ValueError("bounds must be None, a (lower, upper) pair or a {name: (lo, hi)} dict") from None
-        lo, hi = (_per_param(as_float_array(b, f"bounds[{k}]"), f"bounds[{k}]", model)
-                  for k, b in enumerate((b_lo, b_hi)))
+        lo, hi = (per_param(b, f"bounds[{k}]", model.param_names, inf)
+                  for k, (b, inf) in enumerate(((b_lo, -np.inf), (b_hi, np.inf))))
     for arr, which in ((lo, "lower"), (hi, "upper")):
         if np.isnan(arr).any():
             i = int(np.argmax(np.isnan(arr)))
@@ -385,17 +385,6 @@ def _box(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
             f"its upper bound {float(hi[i])!r}"
         )
     return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
-
-
-def _per_param(arr: FloatArray, name: str, model: AnyModel) -> FloatArray:
-    """One number for every parameter of ``model``, or a single number for all of them."""
-    P = model.n_params
-    if arr.shape not in ((), (P,)):
-        raise ValueError(
-            f"{name} must be one number or {P} ({', '.join(model.param_names)}), "
-            f"got shape {arr.shape}"
-        )
-    return np.broadcast_to(arr, (P,)).copy()
 
 
 def as_starts(

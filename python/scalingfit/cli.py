@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, TextIO, Union
 
@@ -37,6 +39,12 @@ EPILOG = """examples:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from . import _demo
 
+    _at_least(args.sweeps, "--sweeps", 1)
+    _resamples(args.bootstrap, zero="no intervals")
+    _at_least(args.seed, "--seed", 0)
+    _at_least(args.threads, "--threads", 1)
+    if args.epoch is not None and not Path(args.epoch).is_file():
+        raise FileNotFoundError(f"--epoch {args.epoch}: no such file")
     return _demo.run(n_sweeps=args.sweeps, seed=args.seed, threads=args.threads, out=sys.stdout,
                      folder=args.out, bootstrap=args.bootstrap, epoch_csv=args.epoch,
                      plots=not args.no_plots)
@@ -56,10 +64,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                     print(f"  NO: {c.quantity}: |difference| {abs(c.difference):.3g} > "
                           f"tolerance {c.tolerance:.3g} ({c.criterion})")
 
+    _resamples(args.bootstrap, zero="no intervals")
+    _at_least(args.seed, "--seed", 0)
     rep = rp.reproduce(_split(args.studies, "--studies"), data_dir=args.data,
                        n_bootstrap=args.bootstrap, seed=args.seed, progress=show)
     if args.json:
-        print(json.dumps(rep.to_dict(), indent=2))
+        _print_json(rep.to_dict())
     else:
         for study, why in rep.missing.items():
             print(f"\n{study}: skipped, {why}")
@@ -68,32 +78,103 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return EXIT_OK if rep.passed else EXIT_FAIL
 
 
-def _read_csv(path: Path, columns: list[str]) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    with path.open() as fh:
-        header = fh.readline().strip().split(",")
-    missing = [c for c in columns if c not in header]
+class UsageError(ValueError):
+    """A bad option value or combination, named as the user typed it: exit status 2, as for
+    argparse's own usage errors (a ValueError, so callers that catch those still do)."""
+
+
+def _at_least(value: Optional[float], option: str, minimum: float, note: str = "") -> None:
+    """A UsageError unless ``value`` (when given) is >= ``minimum``."""
+    if value is not None and not value >= minimum:
+        raise UsageError(f"{option} must be >= {minimum:g}{note}, got {value:g}")
+
+
+def _resamples(n: Optional[int], option: str = "--bootstrap", zero: str = "none") -> None:
+    """Bootstrap resamples: 0 (``zero``) or at least 2 (one resample has no spread)."""
+    if n is not None and not (n == 0 or n >= 2):
+        raise UsageError(f"{option} must be 0 ({zero}) or >= 2 resamples, got {n}")
+
+
+def _level(level: Optional[float], option: str = "--level") -> None:
+    if level is not None and not 0 < level < 1:
+        raise UsageError(f"{option} must be in (0, 1), e.g. 0.95, got {level:g}")
+
+
+def _output_path(path: Union[str, Path], option: str, *, figure: bool = False) -> Path:
+    """``path`` checked before any work: its folder exists, and a figure's suffix is a format
+    matplotlib writes (matplotlib itself is needed then: an ImportError says how to install
+    it)."""
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"{option} {path}: the folder {out.parent} does not exist")
+    if figure:
+        from . import plot
+
+        plot._plt()  # matplotlib, or an ImportError that says how to install it
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if out.suffix.lstrip(".").lower() not in formats:
+            raise UsageError(f"{option}: {out.name!r} needs a figure suffix, one of "
+                             f"{', '.join('.' + f for f in sorted(formats))}")
+    return out
+
+
+def read_columns(path: Union[str, Path], columns: dict[str, str],
+                 positive: Collection[str] = ()) -> dict[str, np.ndarray]:
+    """The ``columns`` of CSV file ``path`` as float arrays; ``columns`` maps each column name
+    to the option that asked for it (for messages).
+
+    The file is read with the csv module (quoted fields, a UTF-8 byte-order mark); a repeated
+    column name, a row with more or fewer cells than the header, a missing column, and a cell
+    that is empty, not a number, not finite (or <= 0, for the ``positive`` columns) are
+    errors (:class:`scalingfit.data.RunDataError`) naming the file, the column and the data
+    row with its line in the file.
+    """
+    from .data import RunDataError
+    from .planning._common import numeric, read_csv_columns
+
+    cols = read_csv_columns(path)  # FileNotFoundError, RunDataError
+    missing = [c for c in columns if c not in cols]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; the file has {header}")
-    idx = [header.index(c) for c in columns]
-    try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=idx, ndmin=2)
-    except ValueError as exc:
-        raise ValueError(f"{path}: cannot parse numbers in columns {columns}: {exc}") from None
-    return {c: data[:, i] for i, c in enumerate(columns)}
+        asked = sorted({columns[c] for c in missing})
+        raise RunDataError(f"{path}: missing column(s) {missing} ({', '.join(asked)}); "
+                           f"the file has {list(cols)}")
+    return {c: numeric(cols, c, positive=c in positive) for c in columns}
+
+
+def _column_names(text: str, option: str) -> list[str]:
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise UsageError(f"{option}: name the input column(s), comma-separated (e.g. N,D), got {text!r}")
+    return names
 
 
 def _csv_xy(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     """The --x columns (n, k) and the --y column of the CSV file of ``fit`` and ``plot``."""
-    xcols = [c.strip() for c in args.x.split(",") if c.strip()]
-    cols = _read_csv(Path(args.file), xcols + [args.y])
+    from . import models
+
+    m = models.get(args.model)
+    xcols = _column_names(args.x, "--x")
+    if len(xcols) != m.n_inputs:
+        raise UsageError(f"--x names {len(xcols)} column(s) ({', '.join(xcols)}); {args.model} takes "
+                         f"{m.n_inputs} input(s) ({', '.join(m.input_names)})")
+    positive = set(xcols if m.positive_inputs else []) | ({args.y} if args.log_residuals else set())
+    cols = read_columns(args.file, {**{c: "--x" for c in xcols}, args.y: "--y"}, positive)
     return np.column_stack([cols[c] for c in xcols]), cols[args.y]
 
 
 def _fit_options(args: argparse.Namespace) -> dict[str, object]:
+    from .models import LOSSES
+
+    if args.f_scale is not None and args.loss == "linear":
+        raise UsageError(f"--f-scale {args.f_scale:g} scales a robust loss and has no effect with "
+                         f"--loss linear (the default): give --loss "
+                         f"{' or '.join(sorted(set(LOSSES) - {'linear'}))}")
+    if args.f_scale is not None and not (np.isfinite(args.f_scale) and args.f_scale > 0):
+        raise UsageError(f"--f-scale must be finite and > 0, got {args.f_scale:g}")
     return dict(p0=_floats(args.p0, "--p0") if args.p0 else None, loss=args.loss,
-                f_scale=args.f_scale, log_residuals=args.log_residuals,
+                f_scale=1.0 if args.f_scale is None else args.f_scale, log_residuals=args.log_residuals,
                 fixed=_assignments(args.fix, "--fix") if args.fix else None)
 
 
@@ -107,7 +188,7 @@ def _assignments(text: str, option: str) -> dict[str, float]:
                 raise ValueError
             out[name.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"{option}: expected name=value pairs, comma-separated "
+            raise UsageError(f"{option}: expected name=value pairs, comma-separated "
                              f"(e.g. E=1.69,alpha=0.34), got {item!r}") from None
     return out
 
@@ -115,15 +196,16 @@ def _assignments(text: str, option: str) -> dict[str, float]:
 def _cmd_fit(args: argparse.Namespace) -> int:
     from ._fit import fit
 
+    options = _fit_options(args)
     x, y = _csv_xy(args)
-    r = fit(args.model, x, y, **_fit_options(args))  # type: ignore[arg-type]
+    r = fit(args.model, x, y, **options)  # type: ignore[arg-type]
     if args.json:
-        print(json.dumps({
+        _print_json({
             "model": r.model, "params": r.params,
             "stderr": dict(zip(r.param_names, (float(s) for s in r.stderr))),
             "cost": r.cost, "status": r.status, "message": r.message,
             "iterations": r.iterations, "n_points": r.n_points, "fixed": list(r.fixed),
-        }, indent=2))
+        })
     else:
         print(repr(r))
     return EXIT_OK if r.success else EXIT_FAIL
@@ -135,30 +217,26 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from .bootstrap import bootstrap
     from .results import FitResult
 
-    if args.bootstrap < 0:
-        raise ValueError(f"--bootstrap must be >= 0, got {args.bootstrap}")
-    out = Path(args.output) if args.output else Path(args.file).with_suffix(".fit.png")
-    plt = plot._plt()  # matplotlib, or an ImportError that says how to install it
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    formats = FigureCanvasBase.get_supported_filetypes()
-    if out.suffix.lstrip(".").lower() not in formats:
-        raise ValueError(f"-o/--output: {out.name!r} needs a figure suffix, one of "
-                         f"{', '.join('.' + f for f in sorted(formats))}")
+    _resamples(args.bootstrap, zero="no band")
+    _level(args.level)
+    _at_least(args.seed, "--seed", 0)
+    out = _output_path(args.output or Path(args.file).with_suffix(".fit.png"), "-o/--output", figure=True)
+    plt = plot._plt()
+    options = _fit_options(args)
     x, y = _csv_xy(args)
     if args.extrapolate is not None:
         if x.shape[1] != 1:
-            raise ValueError(f"--extrapolate extends a law of one input; --x names {x.shape[1]} columns")
+            raise UsageError(f"--extrapolate extends a law of one input; --x names {x.shape[1]} columns")
         if not (np.isfinite(args.extrapolate) and args.extrapolate > x[:, 0].max()):
-            raise ValueError(f"--extrapolate must be above the largest {args.x.strip()} of the data "
+            raise UsageError(f"--extrapolate must be above the largest {args.x.strip()} of the data "
                              f"({x[:, 0].max():.4g}), got {args.extrapolate:g}")
     result: Union[FitResult, BootstrapResult]
     if args.bootstrap:
         result = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
-                           method="percentile", **_fit_options(args))  # type: ignore[arg-type]
+                           method="percentile", **options)  # type: ignore[arg-type]
         fitted = result.fit
     else:
-        result = fitted = fit(args.model, x, y, **_fit_options(args))  # type: ignore[arg-type]
+        result = fitted = fit(args.model, x, y, **options)  # type: ignore[arg-type]
     print(repr(fitted))
     if not fitted.success:  # main prints it as every command's error, exit status 1
         raise ValueError(f"the fit did not succeed ({fitted.message}); no plot written")
@@ -177,6 +255,11 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_refit(args: argparse.Namespace) -> int:
     from . import refit as rf
 
+    _resamples(args.bootstrap, zero="no intervals")
+    _level(args.level)
+    _at_least(args.seed, "--seed", 0)
+    _at_least(args.chunk, "--chunk", 1, " group per chunk")
+    _at_least(args.threads, "--threads", 1)
     summary = rf.refit(
         args.source, law=args.law, group_by=[g.strip() for g in args.group_by.split(",") if g.strip()],
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric,
@@ -186,76 +269,160 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         precision=args.precision, fixed=_assignments(args.fix, "--fix") if args.fix else None,
     )
     if args.json:
-        print(json.dumps({**summary.__dict__, "groups_per_s": summary.groups_per_s}, indent=2))
+        _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
     elif not args.quiet:
         print(summary)
     return EXIT_OK if summary.n_failed == 0 else EXIT_FAIL
 
 
+#: The options of ``optimal`` that only act on a law fitted with --fit, and their defaults.
+_WITH_FIT = {"x": "N,D", "y": "loss", "huber": False, "drop_highest": 0, "bootstrap": 1000, "seed": 0,
+             "level": 0.95}
+
+
+def _optimal_options(args: argparse.Namespace) -> None:
+    """Refuse what ``optimal`` would silently ignore or contradict, name bad values as typed,
+    then fill in the defaults (given as None, so that an option left out can be told from
+    one given its default value)."""
+    given = [k for k in _WITH_FIT if getattr(args, k) is not None and getattr(args, k) is not False]
+    if args.fit is None and given:
+        names = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise UsageError(f"{names}: only with --fit CSV (these act on the law fitted to your "
+                         "runs); without --fit the law is --law's")
+    if args.fit is not None and args.law is not None:
+        raise UsageError("--law and --fit both choose the law: give one (--fit fits Chinchilla's "
+                         "law to the runs in the CSV)")
+    if args.epochs is not None and args.unique_tokens is None:
+        raise UsageError("--epochs sets the epochs of the data wall, which needs --unique-tokens")
+    if args.inference_tokens is not None and args.compute is None and args.loss is None:
+        raise UsageError("--inference-tokens needs a target: --loss, or --compute (the "
+                         "Chinchilla-optimal loss of that budget)")
+    for option, v in (("--compute", args.compute), ("--loss", args.loss),
+                      ("--unique-tokens", args.unique_tokens)):
+        if v is not None and not (np.isfinite(v) and v > 0):
+            raise UsageError(f"{option} must be finite and > 0, got {v:g}")
+    if args.inference_tokens is not None and not (np.isfinite(args.inference_tokens)
+                                                  and args.inference_tokens >= 0):
+        raise UsageError(f"--inference-tokens must be finite and >= 0, got {args.inference_tokens:g}")
+    for k, default in _WITH_FIT.items():
+        if getattr(args, k) is None:
+            setattr(args, k, default)
+    _at_least(args.drop_highest, "--drop-highest", 0)
+    if args.fit is not None and args.bootstrap == 1:
+        raise UsageError("--bootstrap must be 0 (the fit alone, no intervals) or >= 2 resamples, got 1")
+    _at_least(args.bootstrap, "--bootstrap", 0, " (0: the fit alone, no intervals)")
+    _at_least(args.seed, "--seed", 0)
+    _level(args.level)
+    if args.plot is not None:
+        _output_path(args.plot, "--plot", figure=True)
+
+
 def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
     """Fit Chinchilla's law to a CSV (plain least squares, or Epoch's Huber on log loss with
-    --huber), bootstrap it, and return the law plus interval rows at --compute."""
+    --huber), bootstrap it (unless --bootstrap 0), and return the law plus the rows of the
+    derived quantities at --compute (with intervals when bootstrapped)."""
+    from ._fit import fit
     from .bootstrap import bootstrap, chinchilla_derived
 
-    xcols = [c.strip() for c in args.x.split(",") if c.strip()]
+    xcols = _column_names(args.x, "--x")
     if len(xcols) != 2:
-        raise ValueError(f"--x must name two columns (N and D), got {args.x!r}")
-    cols = _read_csv(Path(args.fit), xcols + [args.y])
+        raise UsageError(f"--x must name two columns (N and D), got {args.x!r}")
+    cols = read_columns(args.fit, {**{c: "--x" for c in xcols}, args.y: "--y"},
+                        positive=xcols + ([args.y] if args.huber else []))
     x = np.column_stack([cols[c] for c in xcols])
     y = cols[args.y]
+    if args.drop_highest >= y.size:
+        raise UsageError(f"--drop-highest {args.drop_highest}: {args.fit} has {y.size} rows; "
+                         f"drop at most {y.size - 1}")
     if args.drop_highest > 0:  # Epoch's outlier rule: drop the k highest losses
         keep = y < np.sort(y)[-args.drop_highest]
         x, y = x[keep], y[keep]
     model = "chinchilla_lse" if args.huber else "chinchilla"
-    b = bootstrap(model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
-                  method="percentile", derived=chinchilla_derived(args.compute, model=model),
-                  loss="huber" if args.huber else "linear", f_scale=1e-3 if args.huber else 1.0,
-                  log_residuals=bool(args.huber))
-    p = b.params
+    options = dict(loss="huber" if args.huber else "linear", f_scale=1e-3 if args.huber else 1.0,
+                   log_residuals=bool(args.huber))
+    derived = chinchilla_derived(args.compute, model=model)
+    if args.bootstrap:
+        b = bootstrap(model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
+                      method="percentile", derived=derived, **options)  # type: ignore[arg-type]
+        p = b.params
+        source = f"fit of {args.fit} ({b.n_resamples} resamples)"
+    else:
+        r = fit(model, x, y, **options)  # type: ignore[arg-type]
+        if not r.success:
+            raise ValueError(f"the fit of {args.fit} did not succeed ({r.message})")
+        p = r.params
+        source = f"fit of {args.fit} (no resamples)"
     law = ({"E": float(np.exp(p["e"])), "A": float(np.exp(p["a"])), "B": float(np.exp(p["b"])),
             "alpha": p["alpha"], "beta": p["beta"]} if args.huber else dict(p))
     rows = []
     if args.compute is not None:
         pct = f"{100 * args.level:.0f}%"
         for name in ("N_opt", "D_opt", "tokens_per_param", "L_opt", "a_opt"):
-            lo, hi = b.ci(name)
-            est = b.summary().to_dict()[name]["estimate"]
-            rows.append((f"fit of {args.fit} ({b.n_resamples} resamples)", name,
-                         f"{est:.4g}  [{pct}: {lo:.4g}, {hi:.4g}]"))
+            if args.bootstrap:
+                lo, hi = b.ci(name)
+                est = b.summary().to_dict()[name]["estimate"]
+                rows.append((source, name, f"{est:.4g}  [{pct}: {lo:.4g}, {hi:.4g}]"))
+            else:
+                est = float(np.asarray(derived[name]({k: np.array([v]) for k, v in p.items()}))[0])
+                rows.append((source, name, f"{est:.4g}"))
     return law, rows
 
 
 def _cmd_optimal(args: argparse.Namespace) -> int:
     from . import planning
-    from .chinchilla import EPOCH_2024
 
     if args.compute is None and args.loss is None and args.unique_tokens is None:
-        raise TypeError("optimal needs at least one of --compute, --loss, --unique-tokens")
+        raise UsageError("optimal needs at least one of --compute, --loss, --unique-tokens")
+    _optimal_options(args)
+    epochs = _floats(args.epochs or "1,4,16", "--epochs")
     extra: list[tuple[str, str, str]] = []
     if args.fit:
-        law: object = None
         law, extra = _law_from_fit(args)
-    elif args.law == "epoch2024":
-        law = EPOCH_2024.as_dict()
     else:
-        law = planning.resolve_law(args.law)
-    epochs = _floats(args.epochs, "--epochs")
+        try:
+            law = planning.resolve_law(args.law or "epoch2024")
+        except ValueError as exc:
+            raise UsageError(f"--law: {exc}") from None
+    inference_tokens = args.inference_tokens or 0.0
     rows = extra + planning.optimal_cli_table(
-        compute=args.compute, loss=args.loss, inference_tokens=args.inference_tokens,
+        compute=args.compute, loss=args.loss, inference_tokens=inference_tokens,
         unique_tokens=args.unique_tokens, epochs=epochs, law=law)
     if args.json:
-        print(json.dumps([{"section": a, "quantity": b, "value": c} for a, b, c in rows], indent=2))
+        _print_json([{"section": a, "quantity": b, "value": c} for a, b, c in rows])
     else:
         print(planning.format_rows(rows))
-    if args.plot:
+    if args.plot:  # the plot of the table's law, epochs and target
         if args.unique_tokens is not None:
-            planning.plot_data_wall(args.unique_tokens, path=args.plot)
-        elif args.inference_tokens and args.loss is not None:
-            planning.plot_inference_aware(args.loss, law=law, path=args.plot)
+            dc = planning.DataConstrainedLaw(**law, R_D=float(planning.MUENNIGHOFF_2023.R_D),
+                                             R_N=float(planning.MUENNIGHOFF_2023.R_N))
+            planning.plot_data_wall(args.unique_tokens, dc, epochs=epochs, path=args.plot)
+        elif inference_tokens > 0:
+            target = (args.loss if args.loss is not None
+                      else float(planning.as_law(law).optimal_loss(args.compute)))
+            span = (min(1e9, inference_tokens / 10), max(1e16, inference_tokens * 10))
+            planning.plot_inference_aware(target, inference_tokens=span, law=law, path=args.plot)
         else:
             planning.plot_frontier(law, path=args.plot)
         print(f"plot written to {args.plot}")
     return EXIT_OK
+
+
+def _json_safe(obj: object) -> object:
+    """``obj`` with every non-finite float (NaN, inf) as None: strict JSON has no NaN."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def _print_json(obj: object) -> None:
+    """Every command's --json: indented, strict JSON (NaN and infinities as null)."""
+    print(json.dumps(_json_safe(obj), indent=2, allow_nan=False))
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -263,13 +430,13 @@ def _floats(text: str, option: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"{option}: expected comma-separated numbers, got {text!r}") from None
+        raise UsageError(f"{option}: expected comma-separated numbers, got {text!r}") from None
 
 
 def _split(text: str, what: str) -> Optional[list[str]]:
     items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
-        raise ValueError(f"{what}: give at least one (or 'all')")
+        raise UsageError(f"{what}: give at least one (or 'all')")
     return None if items == ["all"] else items
 
 
@@ -305,7 +472,7 @@ def _cmd_cuda_compile(args: argparse.Namespace) -> int:
                "wall_s": round(wall, 2), "compile_s": round(sum(b.seconds for b in compiled), 2),
                "cache": str(built[0].path.parent) if built else None}
     if args.json:
-        print(json.dumps(summary, indent=2))
+        _print_json(summary)
     else:
         print(f"{summary['modules']} kernel modules: {summary['compiled']} compiled "
               f"({summary['compile_s']:.1f} s of NVRTC), {summary['cached']} already in the cache; "
@@ -316,26 +483,31 @@ def _cmd_cuda_compile(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench
 
+    _at_least(args.threads, "--threads", 1)
+    _at_least(args.bulk_sweeps, "--bulk-sweeps", 1)
+    if args.plot:
+        _output_path(args.plot, "--plot", figure=True)
     if args.cuda:
         from . import _bench_cuda
 
         gpu_rows = _bench_cuda.cuda_suite(threads=args.threads, quick=args.quick)
-        print(json.dumps(_bench_cuda.as_dicts(gpu_rows), indent=2) if args.json
-              else _bench_cuda.format_table(gpu_rows))
+        if args.json:
+            _print_json(_bench_cuda.as_dicts(gpu_rows))
+        else:
+            print(_bench_cuda.format_table(gpu_rows))
         return EXIT_OK
     args.threads = args.threads or 2
     if args.plot:
         sizes, curves = _bench.plot_scaling(args.plot, threads=args.threads, quick=args.quick)
         if args.json:
-            print(json.dumps({"batch_size": sizes, "fits_per_s": {str(t): r for t, r in curves.items()}},
-                             indent=2))
+            _print_json({"batch_size": sizes, "fits_per_s": {str(t): r for t, r in curves.items()}})
         else:
             print(_bench.format_scaling(sizes, curves))
             print(f"plot written to {args.plot}")
         return EXIT_OK
     rows = _bench.core_suite(threads=args.threads, quick=args.quick, bulk_sweeps=args.bulk_sweeps)
     if args.json:
-        print(json.dumps(_bench.as_dicts(rows), indent=2))
+        _print_json(_bench.as_dicts(rows))
     else:
         print(_bench.format_table(rows))
     return EXIT_OK
@@ -353,7 +525,8 @@ def _fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fix", default=None, metavar="NAME=VALUE,...",
                    help="hold parameters at values, not fitted (e.g. E=1.69)")
     p.add_argument("--loss", default="linear", choices=list(models.LOSSES), help="robust loss")
-    p.add_argument("--f-scale", type=float, default=1.0, help="robust-loss scale (default 1)")
+    p.add_argument("--f-scale", type=float, default=None,
+                   help="scale of a robust --loss (default 1; not with --loss linear)")
     p.add_argument("--log-residuals", action="store_true", help="fit log(model) - log(y)")
 
 
@@ -377,8 +550,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "found, prints the training verdict table, and writes plots.")
     d.add_argument("--sweeps", type=int, default=10_000, help="number of synthetic sweeps (default 10000)")
     d.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples per sweep (default 200)")
-    d.add_argument("--out", default="scalingfit-demo", help="output folder (default ./scalingfit-demo)")
-    d.add_argument("--epoch", default=None, help="path to Epoch's chinchilla_fig4.csv (default: look in ../shared/data)")
+    d.add_argument("--out", default="scalingfit-demo",
+                   help="output folder, created if need be (default ./scalingfit-demo)")
+    d.add_argument("--epoch", default=None,
+                   help="path to Epoch's chinchilla_fig4.csv (default: epoch_chinchilla_fig4/ in "
+                        "$SCALINGFIT_DATA or shared/data beside the current folder or its parent)")
     d.add_argument("--no-plots", action="store_true", help="skip the plots")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
@@ -470,21 +646,27 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     o.add_argument("--compute", type=float, default=None, help="training budget in FLOP")
     o.add_argument("--loss", type=float, default=None, help="target loss (nats/token)")
-    o.add_argument("--inference-tokens", type=float, default=0.0, help="lifetime inference tokens")
+    o.add_argument("--inference-tokens", type=float, default=None,
+                   help="lifetime inference tokens (with --loss or --compute)")
     o.add_argument("--unique-tokens", type=float, default=None, help="stock of unique training tokens")
-    o.add_argument("--epochs", default="1,4,16", help="epochs for the data wall (default 1,4,16)")
-    o.add_argument("--law", default="epoch2024",
+    o.add_argument("--epochs", default=None,
+                   help="with --unique-tokens: epochs for the data wall (default 1,4,16)")
+    o.add_argument("--law", default=None,
                    help="epoch2024 (default), hoffmann2022, sardana2023, muennighoff2023, or E=..,A=..,B=..,alpha=..,beta=..")
     o.add_argument("--fit", default=None, help="CSV of runs to fit the law to instead (with --x, --y)")
-    o.add_argument("--x", default="N,D", help="with --fit: N and D columns (default N,D)")
-    o.add_argument("--y", default="loss", help="with --fit: loss column (default loss)")
+    o.add_argument("--x", default=None, help="with --fit: N and D columns (default N,D)")
+    o.add_argument("--y", default=None, help="with --fit: loss column (default loss)")
     o.add_argument("--huber", action="store_true", help="with --fit: Epoch/Hoffmann objective (Huber 1e-3 on log loss)")
-    o.add_argument("--drop-highest", type=int, default=0, help="with --fit: drop the k highest losses (Epoch: 5)")
-    o.add_argument("--bootstrap", type=int, default=1000, help="with --fit: resamples (default 1000)")
-    o.add_argument("--seed", type=int, default=0, help="with --fit: bootstrap seed")
-    o.add_argument("--level", type=float, default=0.95, help="with --fit: interval level (default 0.95)")
+    o.add_argument("--drop-highest", type=int, default=None,
+                   help="with --fit: drop the k highest losses (Epoch: 5; default 0)")
+    o.add_argument("--bootstrap", type=int, default=None,
+                   help="with --fit: resamples (default 1000; 0: the fit alone, no intervals)")
+    o.add_argument("--seed", type=int, default=None, help="with --fit: bootstrap seed (default 0)")
+    o.add_argument("--level", type=float, default=None, help="with --fit: interval level (default 0.95)")
     o.add_argument("--json", action="store_true", help="print JSON rows")
-    o.add_argument("--plot", default=None, help="write a plot (PNG/SVG) of the frontier / inference curve / data wall")
+    o.add_argument("--plot", default=None,
+                   help="write a plot (PNG/SVG) of the table's law: the data wall with --unique-tokens, "
+                        "else the inference-aware optimum with --inference-tokens, else the frontier")
     o.set_defaults(func=_cmd_optimal)
 
     rp = sub.add_parser("reproduce", help="published numbers refitted on this machine, ours beside theirs",
@@ -573,7 +755,8 @@ def _warning_line(command: str) -> Callable[..., None]:
     Python's file:line form that shows the CLI's own source line."""
     def show(message: Union[Warning, str], category: type[Warning], filename: str, lineno: int,
              file: Optional[TextIO] = None, line: Optional[str] = None) -> None:
-        print(f"scalingfit {command}: {category.__name__}: {message}", file=sys.stderr)
+        text = re.sub(r"\(fixed=\{'(\w+)': \.\.\.\}\)", r"(--fix \1=VALUE)", str(message))  # the CLI's form
+        print(f"scalingfit {command}: {category.__name__}: {text}", file=sys.stderr)
     return show
 
 
@@ -590,6 +773,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line(args.command)
             return int(args.func(args))
+    except UsageError as exc:
+        print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, TypeError) as exc:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, TypeError) else EXIT_FAIL

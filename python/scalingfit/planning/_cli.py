@@ -8,6 +8,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from ..chinchilla import EPOCH_2024
 from ._common import HOFFMANN_2022, SARDANA_2023, as_law, check_nonnegative, check_positive
 from .data_constrained import MUENNIGHOFF_2023, DataConstrainedLaw, optimal_allocation_constrained
 from .data_wall import data_wall
@@ -17,8 +18,9 @@ __all__ = ["LAWS", "format_rows", "optimal_cli_table", "resolve_law"]
 
 Row = tuple[str, str, str]
 
-#: Named laws the CLI accepts (``--law``).
+#: Named laws the CLI accepts (``--law``; the first is its default).
 LAWS: dict[str, Mapping[str, float]] = {
+    "epoch2024": {k: float(v) for k, v in EPOCH_2024.as_dict().items()},
     "hoffmann2022": HOFFMANN_2022,
     "sardana2023": SARDANA_2023,
     "muennighoff2023": {
@@ -80,7 +82,7 @@ def optimal_cli_table(
     unique_tokens : float, optional
         Stock of unique training tokens: the data wall for each of ``epochs``.
     law : str or mapping
-        A named law (``hoffmann2022``, ``sardana2023``, ``muennighoff2023``), an
+        A named law (``epoch2024``, ``hoffmann2022``, ``sardana2023``, ``muennighoff2023``), an
         ``E=..,A=..,B=..,alpha=..,beta=..`` string, or a mapping.
     R_D, R_N : float
         Decay constants of repeated data / excess parameters (default Muennighoff et al.;

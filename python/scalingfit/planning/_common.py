@@ -280,7 +280,7 @@ def read_csv_columns(path: PathLike, required: Sequence[str] = ()) -> Columns:
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
+        with p.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark (Excel) dropped
             reader = csv.reader(fh)
             header = next(reader, None)
             for row in reader:
