@@ -605,7 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("source", help="run data: .duckdb (table --table), .csv or .parquet")
     r.add_argument("--law", default="chinchilla", choices=list(LAWS), help="law to fit (default chinchilla)")
     r.add_argument("--group-by", default="sweep", help="comma-separated group columns (default sweep)")
-    r.add_argument("--db", default=None, help="DuckDB file for results (default: the source .duckdb)")
+    r.add_argument("--db", default=None, help="DuckDB file for results (default: the source itself when it is a "
+                   ".duckdb, else <source>.fits.duckdb beside it)")
     r.add_argument("--table", default="runs", help="runs table in a DuckDB source (default runs)")
     r.add_argument("--metric", default="loss", help="keep rows with this metric ('' for all)")
     r.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples per group (default 0)")

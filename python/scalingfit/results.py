@@ -89,7 +89,8 @@ class FitResult:
         lines = [
             (f"FitResult(model={self.model!r}, status={self.status} [{self.message}], "
              f"cost={_fmt(self.cost)}, iterations={self.iterations}, n_points={self.n_points}, "
-             f"starts={self.n_best}/{self.n_starts} at best)"),
+             f"starts={self.n_best}/{self.n_starts} "
+             f"{'at best' if self.n_best else 'converged'})"),
             f"  {'param'.ljust(width)}  {'value':>14}  {'stderr':>12}",
         ]
         for n, v, s in zip(self.param_names, self.x, self.stderr):

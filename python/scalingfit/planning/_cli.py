@@ -30,7 +30,7 @@ LAWS: dict[str, Mapping[str, float]] = {
 
 
 def resolve_law(law: Union[str, Mapping[str, float]]) -> dict[str, float]:
-    """A named law (:data:`LAWS`), a ``"E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28"`` string,
+    """A named law (:data:`scalingfit.planning._cli.LAWS`: epoch2024, hoffmann2022, ...), a ``"E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28"`` string,
     or a mapping, as a plain ``{E, A, B, alpha, beta}`` dict (validated)."""
     if isinstance(law, str):
         if law in LAWS:

@@ -408,7 +408,7 @@ def fit_data_constrained(
 
     Huber loss (``delta``) on log residuals, summed over runs, from ``starts`` (an (k, 2)
     array of ``(R_D*, R_N*)`` pairs; default: the paper's grid, :data:`PAPER_STARTS`, then the
-    wider :data:`SEARCH_STARTS`: 153 in all, 0.1 s), all starts in one batch call.
+    wider :data:`SEARCH_STARTS`, both in ``scalingfit.planning.data_constrained``: 153 in all, 0.1 s), all starts in one batch call.
 
     The objective is very flat in ``R_D*``: on the paper's own 182 runs the default starts
     find a lower Huber sum (0.0158047 at ``R_D* = 95.4, R_N* = 1.71``; standard error of
@@ -643,7 +643,7 @@ def optimal_allocation_constrained(
     ``C``, ``U`` and the law's fields broadcast together (numpy rules): for a grid of
     budgets times bootstrap replicates pass ``C[:, None]`` with a law of shape ``(n_boot,)``.
     ``law`` is a :class:`DataConstrainedLaw` or a mapping with its seven fields (see
-    :func:`as_data_constrained_law`; a Chinchilla law alone is a TypeError).
+    :func:`scalingfit.planning.data_constrained.as_data_constrained_law`; a Chinchilla law alone is a TypeError).
     """
     cc = check_positive("C", C)
     uu = check_positive("U", U)
