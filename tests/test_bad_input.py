@@ -124,6 +124,19 @@ def test_problem_indices_must_be_integers() -> None:
         scalingfit.fit_batch(M, N2, Y2, OFF, p0=p0, problem=[True, False, True])
 
 
+def test_a_square_list_of_lists_is_ambiguous() -> None:
+    """Two points of (N, D) as a list of rows were read as the columns N and D."""
+    fixed = {"E": 1.69, "B": 410.7, "beta": 0.28}
+    with pytest.raises(ValueError, match=r"x is ambiguous: a list of 2 lists of 2 numbers"):
+        scalingfit.fit("chinchilla", [[1e8, 2e9], [2e8, 4e9]], [3.0, 2.9], fixed=fixed)
+    rows = np.array([[1e8, 2e9], [2e8, 4e9]])  # an array is rows, a tuple is columns: both fine
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two points: alpha is not identifiable, not the point
+        a = scalingfit.fit("chinchilla", rows, [3.0, 2.9], fixed=fixed)
+        b = scalingfit.fit("chinchilla", (rows[:, 0].tolist(), rows[:, 1].tolist()), [3.0, 2.9], fixed=fixed)
+    np.testing.assert_array_equal(a.x, b.x)
+
+
 def test_kaplan_ns_guesses_on_extreme_inputs_are_a_status_not_a_lapack_error() -> None:
     """1e-300 inputs overflowed a trial exponent inside the starts' least squares, and
     LAPACK's SVD failed (LinAlgError, plus a LAPACK message on the terminal)."""
@@ -169,6 +182,18 @@ def test_a_band_with_no_converged_replicate_says_so() -> None:
     assert np.isnan(b.samples).all()
     with pytest.raises(ValueError, match=r"no band: none of the 20 replicates converged"):
         b.predict(N)
+
+
+def test_a_center_outside_the_bounds_is_named() -> None:
+    """Every replicate of such a problem failed with status -3, with no error or warning."""
+    c = np.array([[1.7, 400.0, 0.34], [1.7, 400.0, 0.9]])
+    with pytest.raises(ValueError, match=r"center of problem 1 is outside the bounds at alpha: 0.9 not in \[0.0, 0.5\]"):
+        bootstrap_batch(M, N2, Y2, OFF, n_resamples=20, center=c, bounds={"alpha": (0.0, 0.5)})
+    c[1, 2] = np.nan  # a failed point fit: that problem's replicates fail, the other's do not
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = bootstrap_batch(M, N2, Y2, OFF, n_resamples=20, center=c, bounds={"alpha": (0.0, 0.5)})
+    assert np.isnan(b.samples[1]).all() and np.isfinite(b.samples[0]).all()
 
 
 def test_batch_problem_index_out_of_range_raises() -> None:

@@ -265,6 +265,13 @@ def as_inputs(x: Any, model: AnyModel, name: str = "x") -> FloatArray:
     n_inputs 1-D arrays (columns, e.g. ``(N, D)``).
     """
     k = model.n_inputs
+    if isinstance(x, list) and len(x) == k > 1 and all(
+            isinstance(c, (list, tuple)) and len(c) == k for c in x):
+        raise ValueError(
+            f"{name} is ambiguous: a list of {k} lists of {k} numbers reads as {k} rows or as "
+            f"{k} columns; pass a tuple of columns ({', '.join(model.input_names)}) or an array "
+            f"of shape (n, {k}), one row per point"
+        )
     if isinstance(x, (tuple, list)) and len(x) == k and k > 1 and all(np.ndim(c) == 1 for c in x):
         cols = [as_float_array(c, f"{name}[{i}]") for i, c in enumerate(x)]
         lengths = {c.shape[0] for c in cols}

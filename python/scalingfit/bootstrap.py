@@ -1290,6 +1290,13 @@ def bootstrap_batch(
         if c.shape != (n_problems, P):
             raise ValueError(f"center must have shape ({n_problems}, {P}), got {c.shape}")
         c = np.ascontiguousarray(_validate.pin_fixed(c, lo, hi).copy())
+        outside = (c < lo) | (c > hi)  # a NaN row (a failed point fit) is a status, not this
+        if outside.any():
+            j, k = (int(i) for i in np.argwhere(outside)[0])
+            raise ValueError(
+                f"center of problem {j} is outside the bounds at {m.param_names[k]}: "
+                f"{float(c[j, k])!r} not in [{float(lo[k])!r}, {float(hi[k])!r}]"
+            )
     too_few = np.diff(off) < min_points(scheme, _validate.n_free(lo, hi))
     if ng is not None:
         too_few |= ng < MIN_GROUPS
