@@ -152,7 +152,7 @@ def test_clear_errors_for_missing_columns_and_corrupt_files(tmp_path: Path, runs
     pq.write_bytes(b"PAR1garbage")
     with pytest.raises(data.RunDataError, match="cannot read run data"):
         rf.refit(pq, db=tmp_path / "out.duckdb", progress=False)
-    with pytest.raises(data.RunDataError, match="cannot read run data"):  # no such table
+    with pytest.raises(data.RunDataError, match=r"runs.duckdb has no table 'nope' \(its tables: 'runs', 'truth'\)"):
         rf.refit(path, table="nope", db=tmp_path / "out.duckdb", progress=False)
     # Refused before the results database (and its lock) is created: an empty
     # out.duckdb and out.duckdb.lock were left behind before.
@@ -271,8 +271,9 @@ def test_results_of_another_config_are_refused_unless_overwrite(runs_db, capsys)
     path, _, _ = runs_db
     rf.refit(path, progress=False)
     before = _params(path)
-    with pytest.raises(data.RunDataError, match=r"60 group\(s\) with config_hash .*seed 0, bootstrap 0.*"
-                                                r"overwrite=True \(--overwrite\)"):
+    with pytest.raises(data.RunDataError, match=r"another configuration: for 60 group\(s\), bootstrap \(--bootstrap\) "
+                                                r"was 0 and is now 20 and seed \(--seed\) was 0 and is now 1\. .*"
+                                                r"overwrite=True \(CLI: --overwrite\)"):
         rf.refit(path, bootstrap=20, seed=1, progress=False)
     assert _params(path)["cost"].tolist() == before["cost"].tolist()  # untouched
     assert cli.main(["refit", str(path), "--bootstrap", "20", "--seed", "1", "--quiet"]) == 1

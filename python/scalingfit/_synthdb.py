@@ -51,9 +51,11 @@ def write_duckdb(path: str, runs: pd.DataFrame, table: str = "runs", truth: pd.D
     """Writes the runs (and optionally the truth) into a DuckDB file, replacing the tables."""
     import duckdb
 
+    from .data import sql_identifier
+
     with duckdb.connect(str(path)) as con:
         con.register("_runs", runs)
-        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _runs')
+        con.execute(f"CREATE OR REPLACE TABLE {sql_identifier(table)} AS SELECT * FROM _runs")
         if truth is not None:
             con.register("_truth", truth)
             con.execute('CREATE OR REPLACE TABLE "truth" AS SELECT * FROM _truth')

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -95,13 +96,82 @@ def ctrl_c(exc: BaseException) -> bool:
     return False
 
 
+def sql_literal(value: str) -> str:
+    """``value`` as a SQL string literal (single quotes doubled): a path in ``read_csv_auto``."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier (double quotes doubled): a table or column name."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file (after an 8-byte checksum)
+
+
+def is_duckdb_file(path: Union[str, Path]) -> bool:
+    """Whether ``path`` is a file that starts like a DuckDB database (its magic bytes)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(12)[8:12] == _DUCKDB_MAGIC
+    except OSError:
+        return False
+
+
+def duckdb_tables(con: Any, catalog: Optional[str] = None) -> list[str]:
+    """The table and view names of a DuckDB connection's database (or of the attached
+    ``catalog``), sorted."""
+    where = "table_catalog = current_database()" if catalog is None else "table_catalog = ?"
+    return sorted(r[0] for r in con.execute(
+        f"SELECT table_name FROM information_schema.tables WHERE {where} AND table_schema = 'main'",
+        [] if catalog is None else [catalog]).fetchall())
+
+
+def no_table(path: Union[str, Path], table: str, tables: Sequence[str]) -> RunDataError:
+    """The error for a DuckDB file without ``table``, listing the tables it has."""
+    have = ", ".join(repr(t) for t in tables) if tables else "none"
+    return RunDataError(f"{path} has no table {table!r} (its tables: {have}); name the runs table "
+                        "with table= (CLI: --table)")
+
+
+def source_kind(path: Path) -> str:
+    """"csv", "parquet" or "duckdb" for a run data file (by its suffix, or a DuckDB file by its
+    magic bytes whatever its suffix); a RunDataError naming ``path`` if it is missing, a
+    directory, empty, or of another type."""
+    if not path.exists():
+        raise RunDataError(f"no such file: {path}")
+    if path.is_dir():
+        raise RunDataError(f"{path} is a directory; give a run data file (.duckdb, .csv or .parquet)")
+    if path.stat().st_size == 0:
+        raise RunDataError(f"{path} is empty (0 bytes): no run data in it")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".duckdb", ".db") or is_duckdb_file(path):
+        return "duckdb"
+    what = f"unknown file type {suffix!r}" if suffix else "no file type suffix"
+    raise RunDataError(f"{path}: {what} (use .csv, .parquet or .duckdb)")
+
+
 def map_columns(df: pd.DataFrame, columns: Optional[Mapping[str, str]] = None,
                 required: Sequence[str] = ("N", "value")) -> pd.DataFrame:
     """Rename source columns to canonical names (``columns`` maps source -> canonical) and
-    check the required ones are present, listing every missing one."""
+    check the required ones are present, listing every missing one. A key of ``columns`` that
+    is not a column of ``df`` is an error (a typo would otherwise be ignored)."""
     if columns is not None and not isinstance(columns, Mapping):
         raise TypeError(f"columns must map source names to canonical ones, e.g. {{'params': 'N'}}; "
                         f"got {type(columns).__name__} {columns!r}")
+    have = list(df.columns)
+    unknown = [k for k in (columns or {}) if k not in have]
+    if unknown:
+        assert columns is not None
+        flipped = {v: k for k, v in columns.items() if k in unknown and k in CANONICAL and v in have}
+        hint = (f"; columns maps source names to canonical ones: did you mean {flipped}?"
+                if flipped else "")
+        raise RunDataError(f"columns names {', '.join(map(repr, unknown))}, not a column of the run "
+                           f"data; it has {have}{hint}")
     out = df.rename(columns=dict(columns or {}))
     missing = [c for c in required if c not in out.columns]
     if missing:
@@ -134,32 +204,46 @@ def read_runs(source: Source, *, columns: Optional[Mapping[str, str]] = None,
     ['N', 'value']
     """
     pd = _need("pandas")
+    if not isinstance(table, str):
+        raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
     if isinstance(source, pd.DataFrame):
         df = source.copy()
     else:
-        path = Path(source)
-        if not path.exists():
-            raise RunDataError(f"no such file: {path}")
-        suffix = path.suffix.lower()
+        path = source_path(source)
+        kind = source_kind(path)
         try:
-            if suffix == ".csv":
+            if kind == "csv":
                 df = pd.read_csv(path)
-            elif suffix in (".parquet", ".pq"):
+            elif kind == "parquet":
                 _need("pyarrow")
                 df = pd.read_parquet(path)
-            elif suffix in (".duckdb", ".db"):
+            else:
                 duckdb = _need("duckdb")
                 with duckdb.connect(str(path), read_only=True) as con:
-                    df = con.execute(f'SELECT * FROM "{table}"').df()
-            else:
-                raise RunDataError(f"{path}: unknown file type {suffix!r} (use .csv, .parquet or .duckdb)")
+                    tables = duckdb_tables(con)
+                    if table not in tables:
+                        raise no_table(path, table, tables)
+                    df = con.execute(f"SELECT * FROM {sql_identifier(table)}").df()
         except RunDataError:
             raise
         except Exception as exc:  # corrupt or unreadable file: say which and why
             if ctrl_c(exc):
                 raise KeyboardInterrupt from exc
-            raise RunDataError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+            raise RunDataError(f"cannot read {path}: {type(exc).__name__}: {first_line(exc)}") from None
     return map_columns(df, columns, required)
+
+
+def source_path(source: Any) -> Path:
+    """``source`` (a str or path-like) as a Path; a TypeError naming ``source`` otherwise."""
+    if not isinstance(source, (str, PathLike)):
+        raise TypeError(f"source must be a file path or a pandas DataFrame, got {type(source).__name__} "
+                        f"{source!r}")
+    return Path(source)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (DuckDB's go on with a SQL caret picture)."""
+    return (str(exc).strip().splitlines() or [""])[0]
 
 
 def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),

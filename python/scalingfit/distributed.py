@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from . import data
 from . import refit as _refit
+from .data import sql_identifier, sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -214,10 +215,6 @@ def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str,
 
 
 # --------------------------------------------------------------------------- driver side
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 class _Chunks:
     """The groups, partitioned like :func:`scalingfit.refit.iter_chunks`, exported as shards."""
 
@@ -227,8 +224,8 @@ class _Chunks:
         cols = _refit.source_columns(con, rel, self.group_by)
         self.where = ""
         if config.metric is not None and "metric" in cols:
-            self.where = f"WHERE s.metric = {_sql_literal(config.metric)}"
-        gcols = ", ".join(f'"{g}"' for g in self.group_by)
+            self.where = f"WHERE s.metric = {sql_literal(config.metric)}"
+        gcols = ", ".join(sql_identifier(g) for g in self.group_by)
         self.groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} s {self.where} ORDER BY {gcols}").df()
 
     def __len__(self) -> int:
@@ -242,9 +239,10 @@ class _Chunks:
         keys = self.keys(i)
         self.con.register("_sf_keys", keys)
         try:
-            join = " AND ".join(f's."{g}" IS NOT DISTINCT FROM k."{g}"' for g in self.group_by)
+            join = " AND ".join(f"s.{sql_identifier(g)} IS NOT DISTINCT FROM k.{sql_identifier(g)}"
+                                for g in self.group_by)
             self.con.execute(f"COPY (SELECT s.* FROM {self.rel} s JOIN _sf_keys k ON {join} {self.where}) "
-                             f"TO {_sql_literal(path.as_posix())} (FORMAT parquet)")
+                             f"TO {sql_literal(path.as_posix())} (FORMAT parquet)")
         finally:
             self.con.unregister("_sf_keys")
         return len(keys)

@@ -13,7 +13,11 @@ gets a row with its status and reason; it never stops the run.
 Safety: one refit at a time per results database (an advisory lock on ``<db>.lock``, on top of
 DuckDB's own one-writer lock, so two refits in one process are kept apart too), and one
 configuration per law in a fits table: a refit with another configuration (seed, bootstrap,
-level, ...) refuses to mix its results with the stored ones unless told ``overwrite=True``.
+level, ...) refuses to mix its results with the stored ones unless told ``overwrite=True``,
+naming the settings that differ (each configuration's settings are kept in ``fit_configs``).
+Every argument is checked, and the source read as far as its columns (and first row of the
+metric), before the results database is created; a ``db`` that exists and is not a DuckDB
+database is refused (DuckDB would open a CSV there as a read-only view, and write nothing).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
@@ -37,9 +42,10 @@ try:  # POSIX advisory file locks; elsewhere DuckDB's own lock is the only guard
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
-from . import _fit, _validate
+from . import _cuda, _fit, _validate
 from ._fit import fit_batch
 from ._resample import normal_z
+from .bootstrap import METHODS, _check_level
 from .models import get as get_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FITS_TABLE = "fits"
 PARAMS_TABLE = "fit_params"
+CONFIGS_TABLE = "fit_configs"  # the settings behind each config_hash, to name what differs
 
 
 @dataclass(frozen=True)
@@ -286,30 +293,37 @@ def _row(group_by: Sequence[str], key: str, key_vals: Any, config_hash: str, spe
 
 # --------------------------------------------------------------------------- the driver
 def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str) -> str:
-    """A SQL relation for the source (a table, a CSV/Parquet scan, or a registered frame)."""
+    """A SQL relation for the source (a table of ``con``'s database, a CSV/Parquet scan, or a
+    registered frame); every path and name in it quoted."""
     pd = data._need("pandas")
     if isinstance(source, pd.DataFrame):
         con.register("_scalingfit_source", source)
         return "_scalingfit_source"
     path = Path(source)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return f"read_csv_auto('{path.as_posix()}')"
-    if suffix in (".parquet", ".pq"):
-        return f"read_parquet('{path.as_posix()}')"
-    return f'"{table}"'
+    kind = data.source_kind(path)
+    if kind == "csv":
+        return f"read_csv_auto({data.sql_literal(path.as_posix())})"
+    if kind == "parquet":
+        return f"read_parquet({data.sql_literal(path.as_posix())})"
+    tables = data.duckdb_tables(con)
+    if table not in tables:
+        raise data.no_table(path, table, tables)
+    return data.sql_identifier(table)
 
 
 def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path]) -> str:
     """The source as a relation of ``con`` (the results database's connection): a DuckDB file
     other than ``db`` is attached read-only as ``src``."""
     pd = data._need("pandas")
-    if isinstance(source, pd.DataFrame) or Path(source).suffix.lower() not in (".duckdb", ".db") \
+    if isinstance(source, pd.DataFrame) or data.source_kind(Path(source)) != "duckdb" \
             or Path(source).resolve() == Path(db).resolve():
         return _source_sql(con, source, table)
     with _reading(source):  # e.g. another process is writing to it, or not a database
-        con.execute(f"ATTACH '{Path(source).as_posix()}' AS src (READ_ONLY)")
-    return f'src."{table}"'
+        con.execute(f"ATTACH {data.sql_literal(Path(source).as_posix())} AS src (READ_ONLY)")
+        tables = data.duckdb_tables(con, "src")
+    if table not in tables:
+        raise data.no_table(source, table, tables)
+    return f"src.{data.sql_identifier(table)}"
 
 
 @contextmanager
@@ -320,20 +334,63 @@ def _reading(source: Union[str, Path, pd.DataFrame]) -> Iterator[None]:
         yield
     except data.RunDataError:
         raise
-    except Exception as exc:
-        raise data.RunDataError(f"cannot read run data from {source}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # one line: DuckDB's messages go on with the query and a caret
+        if data.ctrl_c(exc):
+            raise KeyboardInterrupt from exc
+        raise data.RunDataError(f"cannot read run data from {_name(source)}: {type(exc).__name__}: "
+                                f"{data.first_line(exc)}") from None
+
+
+def _name(source: Union[str, Path, pd.DataFrame]) -> str:
+    """The source as messages name it."""
+    return str(source) if isinstance(source, (str, PathLike)) else "the DataFrame"
 
 
 def _check_source(source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path],
-                  group_by: Sequence[str], law: str) -> None:
+                  group_by: Sequence[str], law: str, metric: Optional[str]) -> None:
     """Reads the source's columns in a connection of its own (in memory), so that a corrupt
-    source, or one without the columns ``law`` and ``group_by`` need, is refused before the
-    results database is created. Only the schema is read (a CSV's sniffed sample)."""
+    source, one without the columns ``law`` and ``group_by`` need, or one without a row of
+    ``metric``, is refused before the results database is created. Only the schema is read
+    (a CSV's sniffed sample), and rows up to the first one of ``metric``."""
     duckdb = data._need("duckdb")
     with duckdb.connect(":memory:") as con:
         rel = _source_relation(con, source, table, db)
         with _reading(source):
-            source_columns(con, rel, group_by, law)
+            cols = source_columns(con, rel, group_by, law)
+            _check_rows(con, rel, source, metric, cols)
+
+
+def _check_rows(con: Any, rel: str, source: Union[str, Path, pd.DataFrame], metric: Optional[str],
+                cols: Sequence[str]) -> None:
+    """A RunDataError unless the source has a row (of ``metric``, when it has a metric column),
+    naming the metrics it has. Reads up to the first such row."""
+    if con.execute(f"SELECT 1 FROM {rel} LIMIT 1").fetchone() is None:
+        raise data.RunDataError(f"{_name(source)} has no rows: nothing to refit")
+    if metric is None or "metric" not in cols:
+        return
+    if con.execute(f"SELECT 1 FROM {rel} WHERE metric = ? LIMIT 1", [metric]).fetchone() is not None:
+        return
+    have = [r[0] for r in con.execute(
+        f"SELECT DISTINCT metric FROM {rel} WHERE metric IS NOT NULL ORDER BY 1 LIMIT 21").fetchall()]
+    shown = ", ".join(repr(m) for m in have[:20]) + (", ..." if len(have) > 20 else "")
+    raise data.RunDataError(
+        f"no row of {_name(source)} has metric {metric!r}; "
+        + (f"its metrics are {shown}" if have else "its metric column is empty")
+        + " (choose one with metric=, CLI --metric; metric=None, CLI --metric '', keeps every row)")
+
+
+def _check_db(db: Union[str, Path]) -> None:
+    """A RunDataError naming ``db`` if it exists and is not a DuckDB database (DuckDB 2 would
+    open a CSV there as a read-only view, and the results would go nowhere)."""
+    path = Path(db)
+    if path.is_dir():
+        raise data.RunDataError(f"cannot open database {db}: it is a directory; give db= (CLI: --db) the "
+                                "path of a DuckDB file for the results")
+    if path.exists() and not data.is_duckdb_file(path):
+        what = "is an empty file" if path.stat().st_size == 0 else "exists and is not a DuckDB database"
+        raise data.RunDataError(
+            f"cannot open database {db}: it {what}; refit writes its results (tables {FITS_TABLE} and "
+            f"{PARAMS_TABLE}) into a DuckDB database: give db= (CLI: --db) a new path or a DuckDB file")
 
 
 def _open(db: Union[str, Path]) -> Any:
@@ -346,7 +403,8 @@ def _open(db: Union[str, Path]) -> Any:
             raise data.RunDataError(
                 f"{db} is in use by another process (another refit?); DuckDB allows one writer: {msg}"
             ) from None
-        raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {msg}") from None
+        raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {data.first_line(exc)}") \
+            from None
 
 
 def _lock(db: Union[str, Path]) -> Any:
@@ -378,16 +436,69 @@ def _tables(con: Any) -> set[str]:
         "WHERE table_catalog = current_database() AND table_schema = current_schema()").fetchall()}
 
 
-def _other_configs(con: Any, config: RefitConfig) -> list[tuple[Any, ...]]:
-    """(config_hash, groups, seed, n_boot, level, ci_method, version) of every other
-    configuration that has results for this law in the fits table."""
+def _settings(config: RefitConfig) -> dict[str, Any]:
+    """The settings of ``config`` as stored in the configs table (JSON values)."""
+    from . import __version__
+
+    return {"group_by": list(config.group_by), "metric": config.metric, "bootstrap": config.bootstrap,
+            "seed": config.seed, "level": config.level, "ci_method": config.ci_method,
+            "precision": config.precision, "fixed": dict(config.fixed), "version": __version__}
+
+
+# Each setting as a message names it: the Python argument, and the CLI option when there is one.
+_SETTING_NAMES = {"group_by": "group_by (--group-by)", "metric": "metric (--metric)",
+                  "bootstrap": "bootstrap (--bootstrap)", "seed": "seed (--seed)", "level": "level (--level)",
+                  "ci_method": "ci_method", "precision": "precision (--precision)", "fixed": "fixed (--fix)",
+                  "version": "the scalingfit version"}
+
+
+def _show(key: str, value: Any) -> str:
+    if key == "fixed":
+        return ", ".join(f"{k}={v:g}" for k, v in sorted(value.items())) if value else "none"
+    if key == "group_by":
+        return ",".join(value)
+    if key == "metric" and value is None:
+        return "none (every row)"
+    return str(value)
+
+
+def _other_configs(con: Any, config: RefitConfig) -> list[tuple[int, dict[str, Any]]]:
+    """(groups, settings) of every other configuration that has results for this law in the
+    fits table. Settings come from the configs table; a database written before it existed
+    gives only those its fits table records (seed, bootstrap, level, ci_method, version)."""
     tables = _tables(con)
     if FITS_TABLE not in tables:
         return []
-    return list(con.execute(
+    rows = con.execute(
         f"SELECT config_hash, COUNT(*), MIN(seed), MIN(n_boot), MIN(level), MIN(ci_method), MIN(version) "
         f"FROM {FITS_TABLE} WHERE law = ? AND config_hash <> ? GROUP BY config_hash ORDER BY config_hash",
-        [config.law, config.config_hash()]).fetchall())
+        [config.law, config.config_hash()]).fetchall()
+    stored: dict[str, dict[str, Any]] = {}
+    if rows and CONFIGS_TABLE in tables:
+        stored = {h: json.loads(j) for h, j in con.execute(
+            f"SELECT config_hash, settings FROM {CONFIGS_TABLE} WHERE law = ?", [config.law]).fetchall()}
+    out = []
+    for h, n, seed, n_boot, level, ci, version in rows:
+        legacy = {"seed": seed, "bootstrap": n_boot, "level": level, "version": version}
+        if n_boot > 0:  # with no bootstrap the fits table records "gauss-newton", not ci_method
+            legacy["ci_method"] = ci
+        out.append((int(n), stored.get(h, legacy)))
+    return out
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """The settings that differ between ``old`` and ``new`` as a phrase ("seed (--seed) was 0
+    and is now 1"); those ``old`` does not record are left out."""
+    diffs = [f"{_SETTING_NAMES[k]} was {_show(k, old[k])} and is now {_show(k, new[k])}"
+             for k in _SETTING_NAMES if k in old and old[k] != new[k]]
+    if len(diffs) == 1:
+        return diffs[0]
+    if diffs:
+        return ", ".join(diffs[:-1]) + (", and " if len(diffs) > 2 else " and ") + diffs[-1]
+    if set(_SETTING_NAMES) - set(old):
+        unrecorded = ", ".join(k for k in _SETTING_NAMES if k not in old)
+        return f"a setting this database does not record differs ({unrecorded}: it predates their recording)"
+    return "the settings are the same but the law's definition differs (another build of scalingfit)"
 
 
 def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite: bool) -> None:
@@ -397,17 +508,16 @@ def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite
     if not others:
         return
     if not overwrite:
-        stored = "; ".join(f"{n} group(s) with config_hash {h} (seed {s}, bootstrap {b}, level {lv}, "
-                           f"{ci}, scalingfit {v})" for h, n, s, b, lv, ci, v in others)
+        new = json.loads(json.dumps(_settings(config)))  # tuples as lists, as stored
+        stored = "; ".join(f"for {n} group(s), {_differences(old, new)}" for n, old in others)
         raise data.RunDataError(
-            f"{db} already has {config.law!r} results made with another configuration: {stored}. This "
-            f"refit (config_hash {config.config_hash()}: seed {config.seed}, bootstrap {config.bootstrap}, "
-            f"level {config.level}, {config.ci_method}, {config.precision}) will not mix its results with them: pass "
-            "overwrite=True (--overwrite) to replace them, or write to another db="
+            f"{db} already has {config.law!r} results made with another configuration: {stored}. This refit will "
+            "not mix its results with them: pass overwrite=True (CLI: --overwrite) to replace them, or "
+            "write to another database with db= (CLI: --db)."
         )
     try:
         con.begin()
-        for table in (FITS_TABLE, PARAMS_TABLE):
+        for table in (FITS_TABLE, PARAMS_TABLE) + ((CONFIGS_TABLE,) if CONFIGS_TABLE in _tables(con) else ()):
             con.execute(f"DELETE FROM {table} WHERE law = ? AND config_hash <> ?",
                         [config.law, config.config_hash()])
         con.commit()
@@ -446,12 +556,16 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
                     f"the {FITS_TABLE} table has columns {have}, but this refit writes {list(rows.columns)} "
                     "(a different group_by?); use another database or drop the table"
                 )
-        cols = ", ".join(f'"{c}"' for c in rows.columns)
+        cols = ", ".join(data.sql_identifier(c) for c in rows.columns)
         for table, frame in ((FITS_TABLE, "_sf_rows"), (PARAMS_TABLE, "_sf_params")):
             con.execute(f"DELETE FROM {table} WHERE law = ? AND config_hash = ? AND group_key IN "
                         f"(SELECT group_key FROM {frame})", [config.law, config.config_hash()])
         con.execute(f"INSERT INTO {FITS_TABLE} ({cols}) SELECT {cols} FROM _sf_rows")
         con.execute(f"INSERT INTO {PARAMS_TABLE} SELECT * FROM _sf_params")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {CONFIGS_TABLE} (law VARCHAR, config_hash VARCHAR, settings VARCHAR)")
+        con.execute(f"DELETE FROM {CONFIGS_TABLE} WHERE law = ? AND config_hash = ?", [config.law, config.config_hash()])
+        con.execute(f"INSERT INTO {CONFIGS_TABLE} VALUES (?, ?, ?)",
+                    [config.law, config.config_hash(), json.dumps(_settings(config))])
         con.commit()
     except BaseException:
         con.rollback()
@@ -464,7 +578,7 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
 def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
                 chunk_groups: int) -> Iterator[tuple[pd.DataFrame, int]]:
     """Yields (rows of a chunk of groups, number of groups in it), reading only that chunk."""
-    gcols = ", ".join(f'"{g}"' for g in group_by)
+    gcols = ", ".join(data.sql_identifier(g) for g in group_by)
     cols = source_columns(con, rel, group_by)
     where = ""
     params: list[Any] = []
@@ -476,7 +590,7 @@ def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[st
         keys = groups.iloc[s:s + chunk_groups]
         con.register("_sf_keys", keys)
         try:
-            join = " AND ".join(f's."{g}" IS NOT DISTINCT FROM k."{g}"' for g in group_by)
+            join = " AND ".join(f"s.{q} IS NOT DISTINCT FROM k.{q}" for q in map(data.sql_identifier, group_by))
             frame = con.execute(
                 f"SELECT s.* FROM {rel} s JOIN _sf_keys k ON {join} {where.replace('metric', 's.metric')}",
                 params).df()
@@ -503,7 +617,7 @@ def source_columns(con: Any, rel: str, group_by: Sequence[str], law: Optional[st
 
 def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
                  law: Optional[str] = None) -> int:
-    gcols = ", ".join(f'"{g}"' for g in group_by)
+    gcols = ", ".join(data.sql_identifier(g) for g in group_by)
     cols = source_columns(con, rel, group_by, law)
     if metric is not None and "metric" in cols:
         return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel} WHERE metric = ?)",
@@ -532,12 +646,19 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     group_by : sequence of str
         Columns that identify a sweep.
     db : path, optional
-        DuckDB file for the ``fits`` and ``fit_params`` tables (default: the source if it is a
-        DuckDB file, else ``<source>.fits.duckdb``).
+        DuckDB file for the ``fits``, ``fit_params`` and ``fit_configs`` tables (default: the
+        source if it is a DuckDB file, else ``<source>.fits.duckdb``); a new path or a DuckDB
+        database (any other existing file is refused).
+    table : str
+        The runs table of a DuckDB source.
     metric : str or None
-        Keep rows with this ``metric`` (when the data have a ``metric`` column).
+        Keep rows with this ``metric`` (when the data have a ``metric`` column); no row of it
+        is an error naming the metrics there are. None keeps every row.
     bootstrap : int
-        Resamples per group for percentile/BCa intervals (0: Gauss–Newton intervals).
+        Resamples per group for percentile/BCa intervals (0: Gauss–Newton intervals), 0 or >= 2.
+    seed, level, ci_method
+        Of the bootstrap (see :func:`scalingfit.bootstrap_batch`); ``ci_method`` one of
+        ``bca``, ``percentile``, ``basic``, ``studentized``.
     chunk_groups : int
         Groups per chunk (one batched call and one transaction each).
     progress : bool
@@ -572,37 +693,33 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     >>> import scalingfit.refit as rf                                     # doctest: +SKIP
     >>> print(rf.refit("runs.duckdb", law="chinchilla", group_by=["sweep"], bootstrap=200))  # doctest: +SKIP
     """
-    if law not in LAWS:
-        raise ValueError(f"unknown law {law!r}; choose one of {', '.join(LAWS)}")
-    if not group_by:
-        raise ValueError("group_by must name at least one column")
-    if int(chunk_groups) < 1:
-        raise ValueError(f"chunk_groups must be >= 1, got {chunk_groups!r}")
-    if bootstrap < 0:
-        raise ValueError(f"bootstrap must be >= 0, got {bootstrap!r}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    config = _config(law=law, group_by=group_by, metric=metric, bootstrap=bootstrap, seed=seed,
+                     level=level, ci_method=ci_method, precision=precision, fixed=fixed)
+    group_by = config.group_by
+    chunk_groups = _validate.integer("chunk_groups", chunk_groups, least=1, floats=False)
     if threads is not None:
-        _fit._check_threads(threads, 1)  # before the database is touched
+        _fit._check_threads(threads, 1)
+    if backend not in _cuda.BACKENDS:  # resolved where the fits run (a Dask worker may have the GPU)
+        raise ValueError(f"backend must be one of {', '.join(map(repr, _cuda.BACKENDS))}, got {backend!r}")
+    progress = _validate.flag("progress", progress)
+    overwrite = _validate.flag("overwrite", overwrite)
+    if not isinstance(table, str):
+        raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
+    if db is not None and not isinstance(db, (str, PathLike)):
+        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
+    # The arguments are all checked; now the files (before any is created).
     pd = data._need("pandas")
-    if db is None:
-        if isinstance(source, pd.DataFrame):
+    if isinstance(source, pd.DataFrame):
+        if db is None:
             raise ValueError("db= is required when the source is a DataFrame")
-        p = Path(source)
-        db = p if p.suffix.lower() in (".duckdb", ".db") else p.with_suffix(p.suffix + ".fits.duckdb")
-    if not isinstance(source, pd.DataFrame) and not Path(source).exists():
-        raise data.RunDataError(f"no such file: {source}")
-    _fit.check_precision(precision)
-    held: tuple[tuple[str, float], ...] = ()
-    if fixed:
-        m = get_model(LAWS[law].model)
-        lo, _ = _validate.as_bounds(None, m, fixed)  # names and values checked before any I/O
-        held = tuple(sorted((k, float(lo[m.param_names.index(k)])) for k in fixed))
-    config = RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=int(bootstrap),
-                         seed=int(seed), level=float(level), ci_method=ci_method, precision=precision,
-                         fixed=held)
+    else:
+        kind = data.source_kind(data.source_path(source))  # it exists, is a file, and is not empty
+        if db is None:
+            p = Path(source)
+            db = p if kind == "duckdb" else p.with_suffix(p.suffix + ".fits.duckdb")
+    _check_db(db)
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
-        _check_source(source, table, db, group_by, law)
+        _check_source(source, table, db, group_by, config.law, config.metric)
     lock = _lock(db)  # released when the refit ends, however it ends
     try:
         con = _open(db)
@@ -616,18 +733,20 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         rel = _source_relation(con, source, table, db)
         with _reading(source):
             n_groups = count_groups(con, rel, group_by, metric, law)
+            if n_groups == 0:  # no row, or none of the metric: say which
+                _check_rows(con, rel, source, metric, source_columns(con, rel, group_by))
         _check_config(con, db, config, overwrite)
         done = _existing(con, config)
         if client is not None or scheduler is not None:  # the same chunks, fitted by Dask workers
             from . import distributed
 
             return distributed._drive(con, rel, config, done, n_groups, t_start, db=db, client=client,
-                                      scheduler=scheduler, chunk_groups=int(chunk_groups), threads=threads,
+                                      scheduler=scheduler, chunk_groups=chunk_groups, threads=threads,
                                       progress=progress, on_chunk=on_chunk, shard_dir=shard_dir,
                                       backend=backend)
         bar = _progress(n_groups, progress)
         try:
-            for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, int(chunk_groups)):
+            for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, chunk_groups):
                 rows, params, t = fit_frame(frame, config, done=done, threads=threads, backend=backend)
                 _write(con, rows, params, config)
                 t_core += t
@@ -649,6 +768,36 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         lock.close()
     return RefitSummary(str(db), law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
                         n_chunks, time.perf_counter() - t_start, t_core)
+
+
+def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, level: Any,
+            ci_method: Any, precision: Any, fixed: Any) -> RefitConfig:
+    """The refit's configuration from its arguments, each checked (before any I/O) with errors
+    that name the argument."""
+    if not isinstance(law, str) or law not in LAWS:
+        raise ValueError(f"unknown law {law!r}; choose one of {', '.join(LAWS)}")
+    if isinstance(group_by, str) or not isinstance(group_by, Sequence) \
+            or not all(isinstance(g, str) and g for g in group_by):
+        raise TypeError(f"group_by must be a list of column names, e.g. ['sweep'], got {group_by!r}")
+    if not group_by:
+        raise ValueError("group_by must name at least one column")
+    if metric is not None and not isinstance(metric, str):
+        raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
+    n_boot = _validate.integer("bootstrap", bootstrap, most=2**32 - 1, floats=False)
+    if n_boot == 1:
+        raise ValueError("bootstrap must be 0 (Gauss-Newton intervals) or at least 2 resamples per group, got 1")
+    seed = _validate.integer("seed", seed, most=2**64 - 1, floats=False)
+    level = _check_level(float(_validate.finite("level", level, scalar=True)))
+    if not isinstance(ci_method, str) or ci_method not in METHODS:
+        raise ValueError(f"ci_method must be one of {', '.join(map(repr, METHODS))}, got {ci_method!r}")
+    _fit.check_precision(precision)
+    held: tuple[tuple[str, float], ...] = ()
+    if fixed is not None:
+        m = get_model(LAWS[law].model)
+        lo, _ = _validate.as_bounds(None, m, fixed)  # names and values checked
+        held = tuple(sorted((k, float(lo[m.param_names.index(k)])) for k in fixed))
+    return RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=n_boot, seed=seed,
+                       level=level, ci_method=ci_method, precision=precision, fixed=held)
 
 
 def _progress(total: int, enabled: bool) -> Callable[[Optional[int]], None]:
@@ -684,9 +833,24 @@ def _progress(total: int, enabled: bool) -> Callable[[Optional[int]], None]:
 
 
 def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
-    """The ``fits`` table (optionally one law) as a DataFrame with params expanded to columns."""
+    """The ``fits`` table (optionally one law) as a DataFrame with params expanded to columns.
+
+    Raises FileNotFoundError when ``db`` does not exist, and :class:`~scalingfit.data.RunDataError`
+    when it is not a DuckDB database or has no fits table.
+    """
     duckdb = data._need("duckdb")
+    if not isinstance(db, (str, PathLike)):
+        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
+    if law is not None and not isinstance(law, str):
+        raise TypeError(f"law must be a law name (str) or None, got {type(law).__name__} {law!r}")
+    if not Path(db).exists():
+        raise FileNotFoundError(f"no such database: {db}")
+    if not data.is_duckdb_file(db):
+        raise data.RunDataError(f"{db} is not a DuckDB database (refit writes its results into one)")
     with duckdb.connect(str(db), read_only=True) as con:
+        if FITS_TABLE not in data.duckdb_tables(con):
+            raise data.RunDataError(f"{db} has no {FITS_TABLE} table: no refit has written to it yet "
+                                    "(scalingfit.refit.refit; CLI: scalingfit refit)")
         q = f"SELECT * FROM {FITS_TABLE}" + (" WHERE law = ?" if law else "") + " ORDER BY group_key"
         df = con.execute(q, [law] if law else []).df()
     if df.empty:

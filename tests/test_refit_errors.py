@@ -1,0 +1,227 @@
+"""Bulk refit: bad paths, names and arguments are refused up front, in one clear line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pd = pytest.importorskip("pandas")
+duckdb = pytest.importorskip("duckdb")
+
+from scalingfit import _synthdb, cli, data
+from scalingfit import refit as rf
+
+
+@pytest.fixture
+def runs() -> pd.DataFrame:
+    return _synthdb.chinchilla_sweeps(4, runs=12, checkpoints=1, seed=2)[0]
+
+
+@pytest.fixture
+def csv(tmp_path: Path, runs: pd.DataFrame) -> Path:
+    path = tmp_path / "runs.csv"
+    runs.to_csv(path, index=False)
+    return path
+
+
+def _nothing_created(*paths: Path) -> None:
+    for p in paths:
+        assert not p.exists() and not Path(f"{p}.lock").exists(), p
+
+
+# ----------------------------------------------------------- 1. the output database
+def test_an_output_db_that_is_not_a_duckdb_database_is_refused(tmp_path: Path, csv: Path, capsys) -> None:
+    """DuckDB 2 opens a CSV given as the database as a read-only view: the refit reported its
+    groups fitted and wrote nothing anywhere."""
+    victim = tmp_path / "victim.csv"
+    victim.write_text("a,b\n1,2\n")
+    with pytest.raises(data.RunDataError, match=re.escape(
+            f"cannot open database {victim}: it exists and is not a DuckDB database; refit writes its "
+            "results (tables fits and fit_params) into a DuckDB database: give db= (CLI: --db) a new path "
+            "or a DuckDB file")):
+        rf.refit(csv, db=victim, progress=False)
+    assert victim.read_text() == "a,b\n1,2\n" and not Path(f"{victim}.lock").exists()
+    assert cli.main(["refit", str(csv), "--db", str(victim), "--group-by", "sweep", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "is not a DuckDB database" in err and err.count("\n") == 1
+    empty = tmp_path / "empty.duckdb"
+    empty.touch()
+    with pytest.raises(data.RunDataError, match=f"cannot open database {re.escape(str(empty))}: it is an empty file"):
+        rf.refit(csv, db=empty, progress=False)
+    with pytest.raises(data.RunDataError, match="it is a directory"):
+        rf.refit(csv, db=tmp_path, progress=False)
+    # A DuckDB database is accepted whatever its suffix (and read by its magic bytes as a source).
+    other = tmp_path / "results.ddb"
+    assert rf.refit(csv, db=other, progress=False).n_fitted == 4
+    assert rf.refit(csv, db=other, progress=False).n_skipped == 4
+    assert len(rf.read_fits(other)) == 4
+
+
+# ----------------------------------------------------------- 2. quotes in SQL
+def test_quotes_in_paths_tables_and_columns(tmp_path: Path, runs: pd.DataFrame) -> None:
+    folder = tmp_path / "it's"
+    folder.mkdir()
+    csv = folder / "it's.csv"
+    runs.to_csv(csv, index=False)
+    assert rf.refit(csv, progress=False).n_fitted == 4  # a ParserException before
+    assert len(rf.read_fits(folder / "it's.csv.fits.duckdb")) == 4
+    assert len(data.read_runs(csv)) == len(runs)
+    # A table and a group column whose names hold both kinds of quote, read in place and attached.
+    odd = runs.rename(columns={"sweep": "sw\"e'ep"})
+    src = folder / 'we"ird.duckdb'
+    _synthdb.write_duckdb(str(src), odd, table='ta"b\'le')
+    for db in (src, folder / "o'ut.duckdb"):
+        s = rf.refit(src, table='ta"b\'le', group_by=["sw\"e'ep"], db=db, progress=False)
+        assert (s.n_fitted, s.n_failed) == (4, 0)
+        assert sorted(rf.read_fits(db)["sw\"e'ep"]) == [0, 1, 2, 3]
+    assert len(data.read_runs(src, table='ta"b\'le', required=("N", "value"))) == len(runs)
+    pytest.importorskip("pyarrow")
+    pq = folder / "it's.parquet"
+    runs.to_parquet(pq)
+    assert rf.refit(pq, progress=False).n_fitted == 4
+
+
+# ----------------------------------------------------------- 3. a metric no row has
+def test_a_metric_no_row_has_is_an_error(tmp_path: Path, csv: Path) -> None:
+    msg = re.escape(f"no row of {csv} has metric 'acc'; its metrics are 'loss' (choose one with metric=, "
+                    "CLI --metric; metric=None, CLI --metric '', keeps every row)")
+    with pytest.raises(data.RunDataError, match=msg):
+        rf.refit(csv, metric="acc", progress=False)  # 0 groups fitted, no word, before
+    _nothing_created(Path(f"{csv}.fits.duckdb"))
+    assert rf.refit(csv, progress=False).n_fitted == 4
+    with pytest.raises(data.RunDataError, match=msg):  # into a database that exists already
+        rf.refit(csv, metric="acc", progress=False)
+    header = tmp_path / "header.csv"
+    header.write_text("sweep,run_id,N,D,step,metric,value\n")
+    with pytest.raises(data.RunDataError, match="header.csv has no rows: nothing to refit"):
+        rf.refit(header, progress=False)
+
+
+# ----------------------------------------------------------- 4. arguments, before any I/O
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(bootstrap=1), ValueError, ("bootstrap must be 0 (Gauss-Newton intervals) or at least 2 resamples "
+                                     "per group, got 1")),
+    (dict(bootstrap="10"), ValueError, "bootstrap must be an integer >= 0, got '10'"),
+    (dict(bootstrap=-3), ValueError, "bootstrap must be an integer >= 0, got -3"),
+    (dict(bootstrap=10, ci_method="foo"), ValueError,
+     "ci_method must be one of 'bca', 'percentile', 'basic', 'studentized', got 'foo'"),
+    (dict(ci_method="nonsense"), ValueError,
+     "ci_method must be one of 'bca', 'percentile', 'basic', 'studentized', got 'nonsense'"),
+    (dict(bootstrap=10, seed=-1), ValueError, "seed must be an integer >= 0, got -1"),
+    (dict(seed="x"), ValueError, "seed must be an integer >= 0, got 'x'"),
+    (dict(level="0.9"), TypeError, "level must be a number, got str '0.9'"),
+    (dict(level=1.5), ValueError, "level must be in (0, 1) (e.g. 0.95 for a 95% interval), got 1.5"),
+    (dict(chunk_groups="a"), ValueError, "chunk_groups must be a positive integer, got 'a'"),
+    (dict(chunk_groups=0), ValueError, "chunk_groups must be a positive integer, got 0"),
+    (dict(metric=3), TypeError, "metric must be a metric name (str) or None, got int 3"),
+    (dict(group_by="sweep"), TypeError, "group_by must be a list of column names, e.g. ['sweep'], got 'sweep'"),
+    (dict(table=None), TypeError, "table must be a table name (str), got NoneType None"),
+    (dict(backend="gpu"), ValueError, "backend must be one of 'cpu', 'cuda', 'auto', got 'gpu'"),
+    (dict(overwrite="no"), TypeError, "overwrite must be True or False, got 'no'"),
+    (dict(fixed={"Q": 1.0}), ValueError, "fixed names unknown parameter 'Q'"),
+])
+def test_bad_arguments_are_named_before_the_database_is_created(tmp_path: Path, csv: Path, kwargs, error,
+                                                                message) -> None:
+    db = tmp_path / "out.duckdb"
+    with pytest.raises(error, match="^" + re.escape(message)):
+        rf.refit(csv, db=db, **{"progress": False, **kwargs})
+    _nothing_created(db)
+
+
+def test_bad_sources_and_read_fits_paths_are_named(tmp_path: Path) -> None:
+    for source, kind in ((5, "int 5"), (None, "NoneType None")):
+        with pytest.raises(TypeError, match=f"^source must be a file path or a pandas DataFrame, got {kind}$"):
+            rf.refit(source, db=tmp_path / "out.duckdb", progress=False)  # type: ignore[arg-type]
+    missing = tmp_path / "missing.duckdb"
+    with pytest.raises(FileNotFoundError, match=f"^no such database: {re.escape(str(missing))}$"):
+        rf.read_fits(missing)  # a raw duckdb.IOException before
+    assert not missing.exists()
+    runs_db = tmp_path / "runs.duckdb"
+    _synthdb.write_duckdb(str(runs_db), _synthdb.chinchilla_sweeps(2, runs=8, checkpoints=1)[0])
+    with pytest.raises(data.RunDataError, match="runs.duckdb has no fits table: no refit has written to it yet"):
+        rf.read_fits(runs_db)
+    (tmp_path / "runs.csv").write_text("a\n1\n")
+    with pytest.raises(data.RunDataError, match="runs.csv is not a DuckDB database"):
+        rf.read_fits(tmp_path / "runs.csv")
+
+
+# ----------------------------------------------------------- 5. unreadable sources, one line
+def test_a_directory_an_empty_file_or_a_missing_table_is_one_clear_line(tmp_path: Path, csv: Path,
+                                                                        capsys) -> None:
+    folder = tmp_path / "somedir"
+    folder.mkdir()
+    with pytest.raises(data.RunDataError, match=re.escape(
+            f"{folder} is a directory; give a run data file (.duckdb, .csv or .parquet)")):
+        rf.refit(folder, progress=False)  # a CatalogException with a SQL caret before
+    assert cli.main(["refit", str(folder), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"scalingfit refit: error: {folder} is a directory; give a run data file (.duckdb, .csv or .parquet)\n"
+    _nothing_created(Path(f"{folder}.fits.duckdb"))
+    empty = tmp_path / "empty.csv"
+    empty.touch()
+    for call in (lambda: rf.refit(empty, progress=False), lambda: data.read_runs(empty)):
+        with pytest.raises(data.RunDataError, match=re.escape(f"{empty} is empty (0 bytes): no run data in it")):
+            call()  # "it has ['column0']" before
+    src = tmp_path / "r1.duckdb"
+    _synthdb.write_duckdb(str(src), pd.read_csv(csv))
+    for db in (None, tmp_path / "out.duckdb"):  # the source's own database, or attached to another
+        with pytest.raises(data.RunDataError) as info:
+            rf.refit(src, table="foo", db=db, progress=False)
+        assert str(info.value) == (f"{src} has no table 'foo' (its tables: 'runs'); name the runs table with "
+                                   "table= (CLI: --table)")
+    with pytest.raises(data.RunDataError, match=r"has no table 'foo' \(its tables: 'runs'\)"):
+        data.read_runs(src, table="foo")
+    odd = tmp_path / "runs.txt"
+    odd.write_text("N,value\n1,2\n")
+    with pytest.raises(data.RunDataError, match=r"runs.txt: unknown file type '.txt' \(use .csv, .parquet or .duckdb\)"):
+        rf.refit(odd, progress=False)
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1garbage")
+    with pytest.raises(data.RunDataError, match="cannot read run data") as info:
+        rf.refit(corrupt, db=tmp_path / "out2.duckdb", progress=False)
+    assert "\n" not in str(info.value)
+
+
+# ----------------------------------------------------------- 6. which setting differs
+def test_a_configuration_conflict_names_the_settings_that_differ(tmp_path: Path, csv: Path, capsys) -> None:
+    db = tmp_path / "fits.duckdb"
+    rf.refit(csv, db=db, progress=False)
+    expected = (f"{db} already has 'chinchilla' results made with another configuration: for 4 group(s), "
+                "fixed (--fix) was none and is now E=1.7. This refit will not mix its results with them: pass "
+                "overwrite=True (CLI: --overwrite) to replace them, or write to another database with db= "
+                "(CLI: --db).")
+    with pytest.raises(data.RunDataError) as info:
+        rf.refit(csv, db=db, fixed={"E": 1.7}, progress=False)
+    assert str(info.value) == expected
+    assert cli.main(["refit", str(csv), "--db", str(db), "--fix", "E=1.7", "--quiet"]) == 1
+    assert capsys.readouterr().err == f"scalingfit refit: error: {expected}\n"
+    with pytest.raises(data.RunDataError, match=r"for 4 group\(s\), metric \(--metric\) was loss and is now none "
+                                                r"\(every row\), level \(--level\) was 0.95 and is now 0.9, and "
+                                                r"precision \(--precision\) was float64 and is now float32\."):
+        rf.refit(csv, db=db, metric=None, precision="float32", level=0.9, progress=False)
+    # A database written before the settings were recorded: what its fits table holds is compared.
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE fit_configs")
+    with pytest.raises(data.RunDataError, match=r"for 4 group\(s\), seed \(--seed\) was 0 and is now 2\."):
+        rf.refit(csv, db=db, seed=2, progress=False)
+    with pytest.raises(data.RunDataError, match=r"for 4 group\(s\), a setting this database does not record "
+                                                r"differs \(group_by, metric, ci_method, precision, fixed: it predates "):
+        rf.refit(csv, db=db, fixed={"E": 1.7}, progress=False)
+    assert rf.refit(csv, db=db, fixed={"E": 1.7}, overwrite=True, progress=False).n_fitted == 4
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT COUNT(*) FROM fit_configs").fetchone()[0] == 1
+
+
+# ----------------------------------------------------------- 7. column mapping
+def test_a_column_mapping_key_that_is_not_a_column_is_an_error(runs: pd.DataFrame) -> None:
+    have = list(runs.columns)
+    with pytest.raises(data.RunDataError, match=re.escape(
+            f"columns names 'nope', not a column of the run data; it has {have}")):
+        data.read_runs(runs, columns={"nope": "N"})  # ignored before
+    flipped = runs.rename(columns={"N": "params"})
+    with pytest.raises(data.RunDataError, match=re.escape(
+            "columns maps source names to canonical ones: did you mean {'params': 'N'}?")):
+        data.read_runs(flipped, columns={"N": "params"})
+    assert "N" in data.read_runs(flipped, columns={"params": "N"}).columns
