@@ -91,7 +91,7 @@ def test_malformed_bounds_are_named(bounds: object, match: str) -> None:
         (dict(threads=True), ValueError, r"threads must be a positive integer, got True"),
         (dict(f_scale="1e-3"), ValueError, r"f_scale must be positive and finite, got '1e-3'"),
         (dict(f_scale=np.array([1.0, 2.0])), ValueError, r"f_scale must be positive and finite"),
-        (dict(ftol=None), ValueError, r"ftol must be finite and >= 0, got None"),
+        (dict(ftol=None), TypeError, r"ftol must be a number, got text, objects or complex None"),
         (dict(gtol="x"), TypeError, r"gtol must be a number, got str 'x'"),
         (dict(log_residuals="no"), TypeError, r"log_residuals must be True or False, got 'no'"),
         (dict(starts=np.empty((0, 3))), ValueError, r"starts holds no start"),
@@ -314,3 +314,21 @@ def test_sigmoid_floor_must_be_below_its_ceiling() -> None:
     acc = 0.25 + 0.5 / (1 + np.exp(-3 * (np.log(x) - 19)))
     with pytest.raises(ValueError, match=r"floor = 0.9 must be below ceiling = 0.1"):
         em.fit_sigmoids([x], [acc], floor=0.9, ceiling=0.1)
+
+
+def test_data_constrained_planning_names_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"C has shape \(2,\) but U has shape \(3,\): they must broadcast"):
+        P.optimal_allocation_constrained([1e22, 1e23], [1e10, 1e11, 1e12])
+    with pytest.raises(ValueError, match=r"noise must be finite and >= 0, got -1"):
+        P.simulate_data_constrained(P.MUENNIGHOFF_2023, [1e9], [1e10], [1e10], noise=-1)
+    with pytest.raises((TypeError, ValueError), match=r"law"):
+        P.simulate_data_constrained({"E": 1.0}, [1e9], [1e10], [1e10])  # type: ignore[arg-type]
+
+
+def test_text_inside_an_array_is_not_a_number() -> None:
+    """np.asarray(['1e9'], float) converts text; a size given as text is a usage error."""
+    from scalingfit import _validate
+
+    with pytest.raises(TypeError, match=r"N must be a number, got text, objects or complex \['1e9'\]"):
+        _validate.positive("N", ["1e9"])
+    np.testing.assert_array_equal(_validate.positive("N", [1e9, 2e9]), [1e9, 2e9])

@@ -78,8 +78,9 @@ def _numbers(
 ) -> FloatArray:
     """``value`` as floats; a TypeError naming ``name`` unless numeric (a single number when
     ``scalar``), a ValueError naming ``name`` and the first bad index unless ``ok``."""
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if isinstance(value, (str, bytes)) or np.asarray(value).dtype.kind in "USOc":
+        what = type(value).__name__ if isinstance(value, (str, bytes)) else "text, objects or complex"
+        raise TypeError(f"{name} must be a number, got {what} {value!r}")
     try:
         v = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -150,6 +151,33 @@ def integer(
     if most is not None and value > most:
         raise ValueError(f"{name} must be at most {most}, got {value!r}")
     return int(value)
+
+
+def broadcast(**arrays: Any) -> tuple[int, ...]:
+    """The broadcast shape of the named arrays; a ValueError naming the first two that do
+    not broadcast together (``"N has shape (2,) but D has shape (3,): they must broadcast"``)
+    instead of numpy's message."""
+    shape: tuple[int, ...] = ()
+    seen: list[tuple[str, tuple[int, ...]]] = []
+    for name, value in arrays.items():
+        sh = tuple(np.shape(value))
+        try:
+            shape = tuple(np.broadcast_shapes(shape, sh))
+        except ValueError:
+            other = next(n for n, s in seen if not _compatible(s, sh))
+            o_sh = dict(seen)[other]
+            raise ValueError(f"{other} has shape {o_sh} but {name} has shape {sh}: they must "
+                             "broadcast") from None
+        seen.append((name, sh))
+    return shape
+
+
+def _compatible(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        return False
+    return True
 
 
 def count(name: str, value: Any, *, most: Optional[int] = None) -> int:

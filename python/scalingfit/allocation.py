@@ -25,6 +25,7 @@ from typing import Any, Optional, TextIO
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _validate
 from .chinchilla import EPOCH_2024, ChinchillaLaw, as_law
 
 FloatArray = NDArray[np.float64]
@@ -56,7 +57,9 @@ KNOWN_MODELS: tuple[tuple[str, float, float], ...] = (
 
 
 def _positive(value: ArrayLike, name: str) -> FloatArray:
-    arr = np.asarray(value, dtype=np.float64)
+    if isinstance(value, (str, bytes)) or np.asarray(value).dtype.kind in "USO":
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
+    arr = _validate.as_float_array(value, name)
     bad = ~(np.isfinite(arr) & (arr > 0))
     if bad.any():
         where = "" if arr.ndim == 0 else f" at index {int(np.flatnonzero(bad.ravel())[0])}"
@@ -221,7 +224,17 @@ def format_verdicts(
     law: Optional[ChinchillaLaw] = None,
     tokens_per_param: float = TOKENS_PER_PARAM_RULE,
 ) -> str:
-    """The verdict table as text."""
+    """The verdict table as text (``verdicts`` from :func:`training_verdict`)."""
+    verdicts = list(verdicts) if isinstance(verdicts, Iterable) else verdicts
+    if not isinstance(verdicts, list):
+        raise TypeError(f"verdicts must be a sequence of Verdict, got {type(verdicts).__name__}")
+    for i, v in enumerate(verdicts):
+        if not isinstance(v, Verdict):
+            raise TypeError(f"verdicts must be a sequence of Verdict (from training_verdict); "
+                            f"verdicts[{i}] is {type(v).__name__} {v!r}")
+    if law is not None and not isinstance(law, ChinchillaLaw):
+        raise TypeError(f"law must be a ChinchillaLaw or None, got {type(law).__name__}")
+    tokens_per_param = _one(tokens_per_param, "tokens_per_param")
     head = (
         f"{'model':<14} {'N':>6} {'D':>6} {'C (FLOP)':>9} {'D/N':>6} | {'law N_opt':>9} "
         f"{'D_opt':>6} {'N/N_opt':>7} {'verdict':<13} {'dLoss':>6} | {'rule N':>6} {'rule D':>6} "
@@ -275,6 +288,8 @@ def training_verdict(
     list of Verdict
     """
     law = as_law(params)
+    show = _validate.flag("show", show)
+    tolerance = float(_validate.finite("tolerance", tolerance, scalar=True))
     if not (np.isfinite(tolerance) and tolerance > 1):
         raise ValueError(f"tolerance must be a finite factor > 1, got {tolerance!r}")
     out = []

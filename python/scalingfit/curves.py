@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import operator
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -58,6 +58,10 @@ from ._validate import (
     check_increasing,
     check_nonnegative,
     check_positive,
+    finite,
+    integer,
+    nonnegative,
+    positive,
     positive_number,
     resamples,
 )
@@ -91,6 +95,28 @@ def _named(where: str) -> Iterator[None]:
         raise ValueError(f"{where}: {exc}") from None
 
 
+def _curves(curves: Any, name: str = "curves", empty: str = "no curves") -> list[Curve]:
+    """``curves`` as a non-empty list of :class:`Curve`; a TypeError naming ``name`` and the
+    first entry that is not one (a ValueError when there is none)."""
+    if isinstance(curves, Curve):
+        raise TypeError(f"{name} must be a sequence of Curve objects, got one Curve: wrap it in a list")
+    if isinstance(curves, (str, bytes)) or not isinstance(curves, Iterable):
+        raise TypeError(f"{name} must be a sequence of Curve objects, got {type(curves).__name__}")
+    out = list(curves)
+    if not out:
+        raise ValueError(empty)
+    for i, c in enumerate(out):
+        if not isinstance(c, Curve):
+            raise TypeError(f"{name} must be a sequence of Curve objects; {name}[{i}] is "
+                            f"{type(c).__name__} {c!r}")
+    return out
+
+
+def _curve(value: Any, name: str) -> Curve:
+    if not isinstance(value, Curve):
+        raise TypeError(f"{name} must be a Curve, got {type(value).__name__} {value!r}")
+    return value
+
 
 # ----------------------------------------------------------------------------- schedules
 def cosine_schedule(step: ArrayLike, *, peak: float, warmup: float, total: float,
@@ -101,7 +127,16 @@ def cosine_schedule(step: ArrayLike, *, peak: float, warmup: float, total: float
     >>> cosine_schedule([0, 50, 100, 1000], peak=1.0, warmup=100, total=1000).round(3).tolist()
     [0.0, 0.5, 1.0, 0.1]
     """
-    s = np.asarray(step, dtype=np.float64)
+    s = finite("step", step)
+    pk = float(positive("peak", peak, scalar=True))
+    wu = float(nonnegative("warmup", warmup, scalar=True))
+    tot = float(positive("total", total, scalar=True))
+    fr = float(nonnegative("final_ratio", final_ratio, scalar=True))
+    if wu > tot:
+        raise ValueError(f"warmup must be <= total; got warmup = {warmup!r} > total = {total!r}")
+    if fr > 1:
+        raise ValueError(f"final_ratio (the final lr as a fraction of peak) must be in [0, 1], got {final_ratio!r}")
+    peak, warmup, total, final_ratio = pk, wu, tot, fr
     warm = peak * s / max(warmup, 1e-12)
     frac = np.clip((s - warmup) / max(total - warmup, 1e-12), 0.0, 1.0)
     decay = peak * (final_ratio + (1 - final_ratio) * 0.5 * (1 + np.cos(np.pi * frac)))
@@ -167,6 +202,7 @@ def lr_areas(
         raise ValueError(
             f"steps[-1] = {float(st[-1]):.4g} is more than MAX_LR_STEPS = {MAX_LR_STEPS:.0e}: the "
             f"learning-rate areas take one value per optimizer step; are these steps given in tokens?")
+    decay = float(finite("decay", decay, scalar=True))
     if not 0.0 < decay < 1.0:
         raise ValueError(f"decay must be in (0, 1), got {decay!r}")
     if peak is not None:
@@ -500,14 +536,16 @@ def predict_final_loss(
     >>> round(float(p.relative_error[0]) * 100, 2)
     0.17
     """
+    curves = _curves(curves)
+    fraction = float(finite("fraction", fraction, scalar=True))
+    start_fraction = float(finite("start_fraction", start_fraction, scalar=True))
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
     if not 0.0 <= start_fraction < fraction:
         raise ValueError(f"start_fraction must be in [0, fraction), got {start_fraction!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not curves:
-        raise ValueError("no curves")
+    decay = float(finite("decay", decay, scalar=True))
     if not 0.0 < decay < 1.0:
         raise ValueError(f"decay must be in (0, 1), got {decay!r}")
     _check_level(level)
@@ -525,7 +563,7 @@ def predict_final_loss(
     model = {"power_law": "saturating_power_law", "learning_curve": "learning_curve",
              "lr_annealing": "lr_annealing" if free_c else "saturating_power_law"}[method]
     n_params = get_model(model).n_params
-    need = max(int(min_points), n_params)  # fewer points than parameters cannot be fitted
+    need = max(integer("min_points", min_points, least=1), n_params)  # fewer points than parameters cannot be fitted
 
     R = int(n_resamples)
     rng_c = np.random.default_rng(np.random.SeedSequence([int(seed), 10**6]))
@@ -687,8 +725,7 @@ def calibrate_annealing(
     >>> round(cal.C, 6)
     0.05
     """
-    if not curves:
-        raise ValueError("no curves")
+    curves = _curves(curves)
     need = get_model("lr_annealing").n_params + 1
     xs, ys = [], []
     for cv in curves:
@@ -725,8 +762,8 @@ def predict_final_loss_kaplan(
     ``fraction`` of every run of a sweep (one problem; resamples take whole runs), predicting
     each run's last checkpoint. Needs ``N`` on every curve.
     """
-    if not curves:
-        raise ValueError("no curves")
+    curves = _curves(curves)
+    fraction = float(finite("fraction", fraction, scalar=True))
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
     _check_level(level)
@@ -803,8 +840,7 @@ def check_curves(
     >>> [(c.consistent, c.spikes.tolist()) for c in check_curves([Curve("ok", step, step, loss, lr), Curve("spike", step, step, spiky, lr)])]
     [(True, []), (False, [30])]
     """
-    if not curves:
-        raise ValueError("no curves to check")
+    curves = _curves(curves, empty="no curves to check")
     groups: dict[str, list[int]] = {"lr_annealing": [], "learning_curve": []}
     data: dict[int, tuple[FloatArray, FloatArray, NDArray[np.int64]]] = {}
     for j, cv in enumerate(curves):
@@ -864,6 +900,8 @@ def midrun_gap(short: Curve, long: Curve) -> dict[str, float]:
     >>> midrun_gap(Curve("s", [1, 2, 3], t, [3.5, 3.2, 3.0]), Curve("l", [1, 2, 3], t * 2, [3.6, 3.3, 3.1]))["gap"]
     0.2999999999999998
     """
+    _curve(short, "short")
+    _curve(long, "long")
     T = float(short.tokens[-1])
     if not (long.tokens[0] <= T <= long.tokens[-1]):
         raise ValueError(f"{long.name!r} does not cover {short.name!r}'s final tokens {T:.3g}")

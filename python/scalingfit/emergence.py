@@ -316,6 +316,7 @@ def sharpness(x: ArrayLike, y: ArrayLike, *, log_x: bool = True, log_y: bool = F
     >>> sharpness(x, [1.0, 2.0, 3.0, 4.0, 5.0]), sharpness(x, [0, 0, 0, 1.0, 1.0])
     (1.0, 4.0)
     """
+    log_x, log_y = _validate.flag("log_x", log_x), _validate.flag("log_y", log_y)
     cols, _ = _validate.columns({"x": x, "y": y}, offers_omit=False)
     xa, ya = cols["x"], cols["y"]
     if log_x:
@@ -351,6 +352,7 @@ def hidden_progress(
         {"x": x, "thresholded": thresholded, "continuous": continuous}, offers_omit=False
     )
     xa, t, c = cols["x"], cols["thresholded"], cols["continuous"]
+    threshold = float(_validate.finite("threshold", threshold, scalar=True))
     order = np.argsort(xa, kind="mergesort")
     t, c = t[order], c[order]
     total = c[-1] - c[0]
@@ -365,6 +367,13 @@ def hidden_progress(
 
 def rank_correlation(x: ArrayLike, y: ArrayLike) -> float:
     """Spearman's rank correlation (average ranks for ties).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` and ``y`` differ in length, hold NaN or inf, have fewer than 2 points, or one
+        of them is constant (its ranks are all tied: the correlation is undefined; scipy's
+        ``spearmanr`` returns NaN with a warning there).
 
     >>> rank_correlation([1, 2, 3, 4], [10, 20, 25, 40]), rank_correlation([1, 2, 3], [3, 2, 1])
     (1.0, -1.0)
@@ -381,6 +390,12 @@ def rank_correlation(x: ArrayLike, y: ArrayLike) -> float:
     # a NaN's rank is not defined (it was ranked last)
     cols, _ = _validate.columns({"x": x, "y": y}, offers_omit=False)
     xa, ya = cols["x"], cols["y"]
+    if xa.shape[0] < 2:
+        raise ValueError(f"a rank correlation needs at least 2 points, got {xa.shape[0]}")
+    for name, a in (("x", xa), ("y", ya)):
+        if np.all(a == a[0]):
+            raise ValueError(f"{name} is constant (all {a.shape[0]} values are {float(a[0])!r}): its "
+                             "ranks are all tied, so the rank correlation is undefined")
     rx, ry = ranks(xa), ranks(ya)
     return float(np.corrcoef(rx, ry)[0, 1])
 

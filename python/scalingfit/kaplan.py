@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
 from ._resample import LawFit, fit_many, table
+from ._validate import broadcast
 
 FloatArray = NDArray[np.float64]
 
@@ -99,6 +100,8 @@ CHINCHILLA_TOKENS_PER_PARAM = 20.0
 """Hoffmann et al. (2022): compute-optimal training uses about 20 tokens per parameter."""
 
 
+
+
 # ----------------------------------------------------------------------------- the laws
 def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
     """Training compute ``C ≈ 6 N D`` in FLOP (forward + backward, Kaplan et al. §2.1).
@@ -106,7 +109,9 @@ def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
     >>> float(compute_flops(70e9, 1.4e12))
     5.88e+23
     """
-    return 6.0 * _validate.positive("N", N) * _validate.positive("D", D)
+    n, d = _validate.positive("N", N), _validate.positive("D", D)
+    broadcast(N=n, D=d)
+    return 6.0 * n * d
 
 
 def to_pf_days(flops: ArrayLike) -> FloatArray:
@@ -153,6 +158,7 @@ def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     """
     N = _validate.positive("N", N)
     D = _validate.positive("D", D)
+    broadcast(N=N, D=D)
     return ((c.nd_N_c / N) ** (c.nd_alpha_N / c.nd_alpha_D) + c.nd_D_c / D) ** c.nd_alpha_D
 
 
@@ -164,6 +170,7 @@ def loss_NS(N: ArrayLike, S: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     """
     N = _validate.positive("N", N)
     S = _validate.positive("S", S)
+    broadcast(N=N, S=S)
     return (c.ns_N_c / N) ** c.ns_alpha_N + (c.ns_S_c / S) ** c.ns_alpha_S
 
 
@@ -422,7 +429,9 @@ class Frontier:
 
 def _budgets(C: ArrayLike) -> FloatArray:
     """Compute budgets as a non-empty 1-D array of finite values > 0, the first bad one named."""
-    Cs = np.atleast_1d(np.asarray(C, dtype=np.float64))
+    if isinstance(C, (str, bytes)):
+        raise TypeError(f"C must be a number or an array of numbers, got {type(C).__name__} {C!r}")
+    Cs = np.atleast_1d(_validate.as_float_array(C, "C"))
     if Cs.ndim != 1 or Cs.size == 0:
         raise ValueError(f"C must be a non-empty 1-D array of budgets in FLOP, got shape {Cs.shape}")
     _validate.check_finite(Cs, "C")
@@ -444,7 +453,7 @@ def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: i
     True
     """
     Cs = _budgets(C)
-    if int(n_grid) < 3:
+    if not isinstance(n_grid, (int, np.integer)) or isinstance(n_grid, bool) or n_grid < 3:
         raise ValueError(f"n_grid must be >= 3 (sizes on the log grid), got {n_grid!r}")
     logN = np.linspace(np.log(1e3), np.log(1e15), n_grid)
     N = np.exp(logN)[None, :]
@@ -498,6 +507,7 @@ def chinchilla_optimal_N(C: ArrayLike, tokens_per_param: float = CHINCHILLA_TOKE
     """
     Ca = _validate.positive("C", C)
     tokens_per_param = _validate.positive_number(tokens_per_param, "tokens_per_param")
+    exponent = float(_validate.finite("exponent", exponent, scalar=True))
     if exponent == 0.5:
         return np.sqrt(Ca / (6.0 * tokens_per_param))
     C_ref = 5.76e23
@@ -557,6 +567,7 @@ def compare_allocations(
     """
     Cs = _budgets(C)
     tokens_per_param = _validate.positive_number(tokens_per_param, "tokens_per_param")
+    chinchilla_exponent = float(_validate.finite("chinchilla_exponent", chinchilla_exponent, scalar=True))
     if not (np.isfinite(chinchilla_exponent) and chinchilla_exponent > 0) or chinchilla_exponent == c.N_opt_exp:
         raise ValueError(f"chinchilla_exponent must be finite, > 0 and differ from Kaplan's {c.N_opt_exp} "
                          f"(equal exponents never cross), got {chinchilla_exponent!r}")

@@ -484,14 +484,23 @@ def reproduce(
     ``progress(study, folder, checks, seconds)`` is called as each study ends. Data sets are found by
     :func:`scalingfit.datasets.find` (``data_dir`` first, then the shipped copies).
 
-    Raises ValueError for an unknown study name, a negative ``n_bootstrap``, or a data
+    Raises ValueError for an unknown study name, a negative ``n_bootstrap``, a ``data_dir``
+    that is not a folder (an explicit one is never silently replaced by the others), or a data
     folder whose files are not the published set's (a missing file is a FileNotFoundError, a
     bad cell a :class:`scalingfit.data.RunDataError` naming file, column and row)."""
     names: Sequence[str] = list(STUDIES) if studies is None else list(studies)
+    if isinstance(studies, str):
+        raise TypeError(f"studies must be a list of study names, got the string {studies!r}; "
+                        f"pass [{studies!r}]")
     unknown = [s for s in names if s not in STUDIES]
     if unknown:
         raise ValueError(f"unknown studies {unknown}; known: {', '.join(STUDIES)}")
-    opt = _Options(_validate.resamples("n_bootstrap", n_bootstrap), int(seed))
+    opt = _Options(_validate.resamples("n_bootstrap", n_bootstrap), _validate.integer("seed", seed))
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise ValueError(f"data_dir {str(data_dir)!r} is not a folder (it was given explicitly, "
+                         "so the other data folders are not searched instead)")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
     rep = Reproduction(n_bootstrap=opt.n_bootstrap, seed=opt.seed)
     for s in names:
         dataset, _, fn = STUDIES[s]

@@ -28,6 +28,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _validate
 from .bootstrap import generator
 from .chinchilla import EPOCH_2024, ChinchillaLaw, as_law
 
@@ -40,7 +41,9 @@ DEFAULT_SIZES: tuple[float, ...] = tuple(float(n) for n in np.logspace(7.5, 10.5
 
 
 def _noisy(loss: FloatArray, noise: float, rng: np.random.Generator) -> FloatArray:
-    if not (isinstance(noise, (int, float, np.number)) and np.isfinite(noise) and noise >= 0):
+    if isinstance(noise, (bool, np.bool_)) or not (
+        isinstance(noise, (int, float, np.number)) and np.isfinite(noise) and noise >= 0
+    ):
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     return loss * np.exp(noise * rng.standard_normal(loss.shape))
 
@@ -93,6 +96,15 @@ class TrainingCurves:
     seed: Optional[int]
 
 
+def _scalar(name: str, value: Any) -> float:
+    """One number as a float: text, None and arrays refused by name (a TypeError); NaN and inf
+    returned for the caller's range check to name."""
+    try:
+        return float(_validate.finite(name, value, scalar=True))
+    except ValueError:
+        return float(value)
+
+
 def _seed_of(seed: SeedLike) -> Optional[int]:
     return int(seed) if isinstance(seed, (int, np.integer)) else None
 
@@ -131,11 +143,14 @@ def isoflop_sweep(
     seed : int or numpy.random.Generator, optional
     """
     truth = as_law(law)
-    C_b = np.asarray(budgets, dtype=np.float64).ravel()
-    if C_b.size == 0 or not np.all(np.isfinite(C_b)) or not np.all(C_b > 0):
+    C_b = _validate.positive("budgets", budgets).ravel()
+    if C_b.size == 0:
         raise ValueError("budgets must be a non-empty array of finite values > 0")
-    if int(n_sizes) != n_sizes or not 3 <= n_sizes <= 10_000:
-        raise ValueError(f"n_sizes must be an integer in [3, 10000], got {n_sizes!r}")
+    try:
+        n_sizes = _validate.integer("n_sizes", n_sizes, least=3, most=10_000)
+    except ValueError:
+        raise ValueError(f"n_sizes must be an integer in [3, 10000], got {n_sizes!r}") from None
+    span, shift = _scalar("span", span), _scalar("shift", shift)
     if not (np.isfinite(span) and 0 < span <= 10):
         raise ValueError(f"span must be in (0, 10] (decades of N either side), got {span!r}")
     if not (np.isfinite(shift) and abs(shift) <= 10):
@@ -183,16 +198,20 @@ def training_curves(
     seed : int or numpy.random.Generator, optional
     """
     truth = as_law(law)
-    Ns = np.asarray(sizes, dtype=np.float64).ravel()
-    if Ns.size == 0 or not np.all(np.isfinite(Ns)) or not np.all(Ns > 0):
+    Ns = _validate.positive("sizes", sizes).ravel()
+    if Ns.size == 0:
         raise ValueError("sizes must be a non-empty array of finite values > 0")
-    lo, hi = (float(v) for v in flops_range)
+    try:
+        lo, hi = (float(_validate.positive("flops_range", v, scalar=True)) for v in flops_range)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"flops_range must be (low, high) with 0 < low < high, got {flops_range!r}"
+        ) from None
     if not (0 < lo < hi < np.inf):
         raise ValueError(
             f"flops_range must be (low, high) with 0 < low < high, got {flops_range!r}"
         )
-    if int(n_points) != n_points or n_points < 2:
-        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    n_points = _validate.integer("n_points", n_points, least=2)
     rng = generator(seed)
     C1 = np.logspace(np.log10(lo), np.log10(hi), int(n_points))
     run = np.repeat(np.arange(Ns.size, dtype=np.int64), int(n_points))

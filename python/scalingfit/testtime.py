@@ -30,9 +30,14 @@ from numpy.typing import ArrayLike, NDArray
 from ._resample import LawFit, fit_many, table
 from ._validate import (
     as_float_array,
+    broadcast,
     check_finite,
     check_nonnegative,
     check_positive,
+    finite,
+    integer,
+    nonnegative,
+    positive,
     positive_number,
 )
 
@@ -85,6 +90,7 @@ def pass_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> FloatArray:
     [0.0, 0.4, 1.0]
     """
     nn, cc, kk = (_as_integers(a, name) for a, name in ((n, "n"), (c, "c"), (k, "k")))
+    broadcast(n=nn, c=cc, k=kk)
     nn, cc, kk = np.broadcast_arrays(nn, cc, kk)
     if np.any(cc < 0) or np.any(cc > nn):
         raise ValueError("need 0 <= c <= n for every problem")
@@ -154,8 +160,14 @@ def simulate_samples(
     >>> simulate_samples([0.0, 1.0], 8).tolist()
     [0, 8]
     """
+    n = integer("n", n)
+    pp = finite("p", p)
+    if ((pp < 0) | (pp > 1)).any():
+        i = tuple(int(j) for j in np.argwhere(np.atleast_1d((pp < 0) | (pp > 1)))[0])
+        raise ValueError(f"p must be probabilities in [0, 1]; p{list(i) if pp.ndim else ''} = "
+                         f"{float(np.atleast_1d(pp)[i])!r}")
     g = np.random.default_rng(seed) if rng is None else rng
-    return g.binomial(n, np.asarray(p, dtype=np.float64)).astype(np.int64)
+    return g.binomial(n, pp).astype(np.int64)
 
 
 def beta_coverage(k: ArrayLike, a: float, b: float) -> FloatArray:
@@ -314,7 +326,11 @@ def inference_flops(N: ArrayLike, tokens_per_sample: float, k: ArrayLike) -> Flo
     >>> float(inference_flops(7e9, 500, 10))
     70000000000000.0
     """
-    return 2.0 * np.asarray(N, dtype=np.float64) * tokens_per_sample * np.asarray(k, dtype=np.float64)
+    n = positive("N", N)
+    t = float(positive("tokens_per_sample", tokens_per_sample, scalar=True))
+    kk = nonnegative("k", k)
+    broadcast(N=n, k=kk)
+    return np.asarray(2.0 * n * t * kk)
 
 
 def fit_accuracy_vs_compute(

@@ -65,6 +65,7 @@ __all__ = [
     "OlmoRun",
     "OlmoTaskCurve",
     "PythiaLambadaRow",
+    "UnknownDataset",
     "Wu2024Row",
     "data_folders",
     "find",
@@ -117,19 +118,33 @@ SHIPPED: tuple[str, ...] = tuple(n for n, d in KNOWN.items() if d.shipped)
 _HERE = Path(__file__).resolve().parent
 
 
+class UnknownDataset(ValueError, KeyError):
+    """An unknown or unshipped data set name: a ValueError (a bad argument) that is also a
+    KeyError, as these lookups raised before, so ``except KeyError`` keeps working."""
+
+    def __str__(self) -> str:  # KeyError would print the message quoted
+        return str(self.args[0]) if self.args else ""
+
+
 def _known(name: str) -> Dataset:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a data set name (str), got {type(name).__name__} {name!r}")
     if name not in KNOWN:
-        raise KeyError(f"unknown data set {name!r}; known: {', '.join(KNOWN)}")
+        raise UnknownDataset(f"unknown data set {name!r}; known: {', '.join(KNOWN)}")
     return KNOWN[name]
 
 
 def path(name: str) -> Path:
     """The folder of a shipped set inside the installed package.
 
-    Raises KeyError for an unknown name and for a set that is not shipped (use
+    Raises :class:`UnknownDataset` (a ValueError, and a KeyError for older callers) naming
+    the known sets for an unknown name, and for a set that is not shipped (use
     :func:`find`)."""
     if not _known(name).shipped:
-        raise KeyError(f"{name!r} is not shipped with scalingfit (license or size); use find()")
+        raise UnknownDataset(
+            f"{name!r} is not shipped with scalingfit (license or size); use find(); shipped: "
+            f"{', '.join(SHIPPED)}"
+        )
     return _HERE / name
 
 
@@ -149,8 +164,15 @@ def data_folders(data_dir: Optional[PathLike] = None) -> list[Path]:
 
 def find(name: str, data_dir: Optional[PathLike] = None) -> Optional[Path]:
     """The folder of set ``name``: under the data folders (:func:`data_folders`; an explicit
-    ``data_dir`` comes first), else the shipped copy; None when it is nowhere."""
+    ``data_dir`` comes first), else the shipped copy; None when it is nowhere.
+
+    Raises :class:`UnknownDataset` (a ValueError, and a KeyError) naming the known sets for an
+    unknown ``name``, and a ValueError when ``data_dir`` is given but is not a folder (a typo
+    there must not fall back silently to other copies of the set)."""
     ds = _known(name)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise ValueError(f"data_dir {str(data_dir)!r} is not a folder (it was given explicitly, "
+                         "so the other data folders are not searched instead)")
     for base in data_folders(data_dir):
         if (base / name).is_dir():
             return base / name

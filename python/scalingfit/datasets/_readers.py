@@ -299,11 +299,18 @@ def load_pythia_lambada(folder: PathLike, num_fewshot: int = 0) -> list[PythiaLa
     x 15) from ``pythia_lambada_wide.csv``, in file order.
 
     Raises FileNotFoundError, or RunDataError naming file, column and row (columns ``model,
-    deduped, params_nonembedding, step, tokens, num_fewshot, suspect_duplicate, acc, nll``)."""
+    deduped, params_nonembedding, step, tokens, num_fewshot, suspect_duplicate, acc, nll``),
+    or ValueError when ``num_fewshot`` is not an integer present in the file (naming those)."""
     need = ("model", "deduped", "params_nonembedding", "step", "tokens", "num_fewshot",
             "suspect_duplicate", "acc", "nll")
     cols = _read(folder, "pythia_lambada_wide.csv", need)
     shots = numeric(cols, "num_fewshot")
+    present = sorted({int(v) if float(v).is_integer() else float(v) for v in shots.tolist()})
+    ok = (not isinstance(num_fewshot, bool) and isinstance(num_fewshot, (int, np.integer))
+          and int(num_fewshot) in present)
+    if not ok:
+        raise ValueError(f"num_fewshot must be one of the shot counts in the file, "
+                         f"{', '.join(str(v) for v in present)}; got {num_fewshot!r}")
     sel = np.flatnonzero(shots == num_fewshot)
     f = {k: numeric(cols, k, rows=sel)
          for k in ("params_nonembedding", "step", "tokens", "acc", "nll")}

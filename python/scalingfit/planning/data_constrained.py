@@ -591,6 +591,8 @@ def simulate_data_constrained(
 ) -> FloatArray:
     """Losses from ``law`` at the given runs, times ``exp(noise * eps)``, ``eps ~ N(0, 1)``
     (multiplicative noise, the scale the log-residual fit works in)."""
+    law = as_data_constrained_law(law)
+    noise = float(_validate.nonnegative("noise", noise, scalar=True))
     pred = law.loss(N, D, U)
     if noise == 0.0:
         return pred
@@ -663,7 +665,7 @@ def optimal_allocation_constrained(
         )
         return lw.loss(n, c6[..., None] / n, uu[..., None])
 
-    full = np.broadcast_shapes(np.shape(cc), np.shape(uu), law_shape(law))
+    full = _validate.broadcast(C=cc, U=uu, law=np.empty(law_shape(law)))
     lo = np.broadcast_to(np.log(Nc) - np.log(1e4), full)
     hi = np.broadcast_to(np.log(Nc) + np.log(1e2), full)
     t, fmin = minimize_scalar(f, lo, hi)

@@ -21,6 +21,7 @@ them only).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
@@ -28,6 +29,9 @@ from typing import Optional
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import _validate
+from .._validate import broadcast
+from .._warnings import DataWarning
 from ._common import FloatArray, bisect, check_finite, check_positive, percentile_interval
 from .data_constrained import (
     MUENNIGHOFF_2023,
@@ -125,16 +129,18 @@ def epochs_wall_compute(
     *,
     flops_per_token: float = 6.0,
     max_factor: float = 1e12,
+    warn: bool = True,
 ) -> FloatArray:
     """Compute ``C_k`` at which the data-constrained optimum (given ``unique_tokens``) first
     uses ``epochs`` epochs. Inputs and the law's fields broadcast together (numpy rules).
     ``epochs = 1`` gives the no-repetition wall exactly; NaN where even ``max_factor`` times
-    that wall does not reach ``epochs`` epochs."""
+    that wall does not reach ``epochs`` epochs, with a :class:`~scalingfit.DataWarning` naming
+    the first such budget (``warn=False``: NaN only). ``epochs`` must be finite and >= 1."""
+    warn = _validate.flag("warn", warn)
     U = check_positive("unique_tokens", unique_tokens)
-    k = np.asarray(epochs, dtype=np.float64)
-    if not np.all(k >= 1):
-        raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+    k = _epochs(epochs)
     law = as_data_constrained_law(law)
+    broadcast(unique_tokens=U, epochs=k, law=np.empty(law_shape(law)))
     check_positive("flops_per_token", flops_per_token, scalar=True)
     mf = float(check_finite("max_factor", max_factor, scalar=True))
     if not mf > 1:
@@ -159,7 +165,30 @@ def epochs_wall_compute(
     reach = g(hi) >= 0
     logc = bisect(g, lo, hi, n_iter=60)
     out = np.where(k <= 1.0, c1, np.exp(logc))
-    return np.asarray(np.where(reach | (k <= 1.0), out, np.nan))
+    found = np.broadcast_to(reach | (k <= 1.0), out.shape)
+    if warn and not found.all():
+        at = f"at index {', '.join(str(int(j)) for j in np.argwhere(found == 0)[0])} " if found.ndim else ""
+        kb = np.broadcast_to(k, out.shape)[~found]
+        warnings.warn(
+            f"epochs_wall_compute: {int((~found).sum())} epoch budget(s) not reached within "
+            f"max_factor = {mf:g} times the no-repetition wall, the first {at}(epochs = "
+            f"{float(kb[0])!r}): their compute is NaN",
+            DataWarning,
+            stacklevel=2,
+        )
+    return np.asarray(np.where(found, out, np.nan))
+
+
+def _epochs(epochs: ArrayLike) -> FloatArray:
+    """Epoch budgets as floats, each finite and >= 1 (text refused), the first bad one named."""
+    k = check_finite("epochs", epochs)
+    bad = ~(k >= 1)
+    if bad.any():
+        if k.ndim == 0:
+            raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+        i = ", ".join(str(int(j)) for j in np.argwhere(bad)[0])
+        raise ValueError(f"epochs must be >= 1; epochs[{i}] = {float(k[np.nonzero(bad)][0])!r}")
+    return k
 
 
 def data_wall(
@@ -182,17 +211,17 @@ def data_wall(
     '5.1e+12 params, 3.06e+27 FLOP'
     """
     U = float(check_positive("unique_tokens", unique_tokens, scalar=True))
-    ks = np.asarray(epochs, dtype=np.float64).ravel()
+    ks = _epochs(epochs).ravel()
     law = as_data_constrained_law(law)
     check_positive("flops_per_token", flops_per_token, scalar=True)
     if samples is not None:
         samples = as_data_constrained_law(samples, "samples")
-    if not 0.0 < level < 1.0:
+    if not 0.0 < float(check_finite("level", level, scalar=True)) < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     chin = law.chinchilla
 
-    def solve(lw: DataConstrainedLaw, kk: FloatArray) -> tuple[FloatArray, ...]:
-        C = epochs_wall_compute(U, kk, lw, flops_per_token=flops_per_token)
+    def solve(lw: DataConstrainedLaw, kk: FloatArray, warn: bool) -> tuple[FloatArray, ...]:
+        C = epochs_wall_compute(U, kk, lw, flops_per_token=flops_per_token, warn=warn)
         opt = optimal_allocation_constrained(
             np.nan_to_num(C, nan=1.0), U, lw, flops_per_token=flops_per_token
         )
@@ -205,7 +234,7 @@ def data_wall(
         bad = ~np.isfinite(C)
         return tuple(np.where(bad, np.nan, v) for v in (C, N, D, L, opt.chinchilla_loss))
 
-    C, N, D, L, Lu = solve(law, ks)
+    C, N, D, L, Lu = solve(law, ks, True)  # an unreached budget warns once, here
     cis: Optional[list[tuple[FloatArray, FloatArray]]] = None
     if samples is not None:
         if law_shape(samples) == ():
@@ -213,7 +242,7 @@ def data_wall(
                 "samples must hold arrays of replicates (e.g. bootstrap_data_constrained(...)"
                 ".laws), got a point law"
             )
-        sC, sN, _, sL, _ = solve(samples, ks[:, None])
+        sC, sN, _, sL, _ = solve(samples, ks[:, None], False)
         cis = [percentile_interval(v, level, axis=-1) for v in (sC, sN, sL)]
     rows = []
     for i, k in enumerate(ks):

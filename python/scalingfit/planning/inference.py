@@ -34,7 +34,16 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._common import SARDANA_2023, FloatArray, as_law, bisect, check_nonnegative, check_positive
+from .._validate import broadcast
+from ._common import (
+    SARDANA_2023,
+    FloatArray,
+    as_law,
+    bisect,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+)
 
 __all__ = [
     "Hardware",
@@ -167,14 +176,18 @@ def inference_optimal(
     (7.0, 0.17)
     """
     law = as_law(params)
+    L = check_finite("target_loss", target_loss)
     D_inf = check_nonnegative("inference_tokens", inference_tokens)
     check_positive("train_flops_per_token", train_flops_per_token, scalar=True)
     check_positive("inference_flops_per_token", inference_flops_per_token, scalar=True)
-    L = np.asarray(target_loss, dtype=np.float64)
+    shape = broadcast(target_loss=L, inference_tokens=D_inf, params=law.E, alpha=law.alpha)
     delta = L - law.E
-    if not np.all(np.isfinite(delta)) or not np.all(delta > 0):
+    if not np.all(delta > 0):
+        bad = np.broadcast_to(~(delta > 0), shape)
+        at = "" if bad.ndim == 0 else f" (index {_first(bad)})"
         raise ValueError(
             f"target_loss must exceed the law's irreducible loss E = {law.E}; got {target_loss!r}"
+            f"{at}"
         )
     k = inference_flops_per_token / train_flops_per_token
     al, be, A, B = law.alpha, law.beta, law.A, law.B
@@ -186,17 +199,20 @@ def inference_optimal(
         logD = (logB - np.log(y)) / be
         return np.asarray(al * u / (be * (1.0 - u)) - 1.0 - k * D_inf * np.exp(-logD))
 
-    shape = np.broadcast_shapes(L.shape, D_inf.shape, np.shape(law.E), np.shape(al))
-    u = bisect(g, np.zeros(shape), np.ones(shape))
-    x = u * delta
-    N = (A / x) ** (1.0 / al)
-    D = (B / (delta - x)) ** (1.0 / be)
-    Nc, Dc = law.optimal_for_loss(L)
-    Nc, Dc = np.broadcast_to(Nc, shape), np.broadcast_to(Dc, shape)
-    train = train_flops_per_token * N * D
-    inf = inference_flops_per_token * N * D_inf
-    total = train + inf
-    total_c = train_flops_per_token * Nc * Dc + inference_flops_per_token * Nc * D_inf
+    with np.errstate(all="ignore"):  # out-of-range optima are refused below, by name
+        u = bisect(g, np.zeros(shape), np.ones(shape))
+        x = u * delta
+        N = (A / x) ** (1.0 / al)
+        D = (B / (delta - x)) ** (1.0 / be)
+        Nc, Dc = law.optimal_for_loss(L)
+        Nc, Dc = np.broadcast_to(Nc, shape), np.broadcast_to(Dc, shape)
+        train = train_flops_per_token * N * D
+        inf = inference_flops_per_token * N * D_inf
+        total = train + inf
+        total_c = train_flops_per_token * Nc * Dc + inference_flops_per_token * Nc * D_inf
+        saving = total_c - total
+        fraction = saving / total_c
+    _check_range(shape, L, D_inf, N, D, total, total_c, fraction)
     return InferenceOptimum(
         target_loss=np.broadcast_to(L, shape).copy(),
         inference_tokens=np.broadcast_to(D_inf, shape).copy(),
@@ -209,8 +225,33 @@ def inference_optimal(
         chinchilla_N=np.asarray(Nc).copy(),
         chinchilla_D=np.asarray(Dc).copy(),
         chinchilla_total_flops=total_c,
-        saving_flops=total_c - total,
-        saving_fraction=(total_c - total) / total_c,
+        saving_flops=saving,
+        saving_fraction=fraction,
+    )
+
+
+def _first(bad: Any) -> str:
+    return ", ".join(str(int(j)) for j in np.argwhere(bad)[0])
+
+
+def _check_range(shape: tuple[int, ...], L: FloatArray, I: FloatArray, *values: FloatArray) -> None:
+    """A ValueError naming the first target whose optimum is outside float64's range (a size,
+    token count or FLOP count that overflows, or underflows to 0), instead of inf/NaN."""
+    ok = np.ones(shape, dtype=bool)
+    for v in values:
+        ok &= np.isfinite(v)
+    for v in values[:4]:
+        ok &= np.asarray(v) > 0
+    if ok.all():
+        return
+    bad = ~ok
+    i = tuple(int(j) for j in np.argwhere(bad)[0]) if bad.ndim else ()
+    at = f" at index {_first(bad)}" if bad.ndim else ""
+    Lb, Ib = np.broadcast_to(L, shape)[i], np.broadcast_to(I, shape)[i]
+    raise ValueError(
+        f"target_loss = {float(Lb)!r} with inference_tokens = {float(Ib)!r}{at} is out of range: "
+        "the optimal model's parameters, tokens or FLOPs are not representable as float64 "
+        "(too close to the irreducible loss E, or too many inference tokens)"
     )
 
 
@@ -250,6 +291,15 @@ class Hardware:
         return self.price_per_hour / (3600.0 * self.peak_flops * mfu)
 
 
+def _hardware(name: str, value: Any) -> Hardware:
+    if not isinstance(value, Hardware):
+        raise TypeError(
+            f"{name} must be a Hardware (e.g. Hardware(price_per_hour=2.0, peak_flops=989e12)), "
+            f"got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
 def inference_optimal_cost(
     target_loss: ArrayLike,
     input_tokens: ArrayLike,
@@ -267,9 +317,13 @@ def inference_optimal_cost(
     equivalents ``I'`` and whose ``cost`` fields are in dollars. With equal utilisations and
     prices it is :func:`inference_optimal` with ``I = input + output``.
     """
+    _hardware("train_hardware", train_hardware)
+    if inference_hardware is not None:
+        _hardware("inference_hardware", inference_hardware)
     hw_inf = inference_hardware if inference_hardware is not None else train_hardware
     d_in = check_nonnegative("input_tokens", input_tokens)
     d_out = check_nonnegative("output_tokens", output_tokens)
+    broadcast(input_tokens=d_in, output_tokens=d_out)
     c_tr = train_hardware.dollars_per_flop(train_hardware.mfu_train)
     c_pre = hw_inf.dollars_per_flop(hw_inf.mfu_prefill)
     c_dec = hw_inf.dollars_per_flop(hw_inf.mfu_decode)

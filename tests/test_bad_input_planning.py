@@ -1,0 +1,202 @@
+"""Bad input to the planning, allocation, Kaplan, test-time, curve, emergence, simulation,
+data-set and reproduction helpers: a ValueError/TypeError naming the argument (and the first
+bad index), never an AttributeError, numpy's broadcast message, a silent NaN/inf or a
+RuntimeWarning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scalingfit import allocation, curves, datasets, emergence, kaplan, simulate, testtime
+from scalingfit import planning as P
+from scalingfit import reproduce as rp
+from scalingfit._warnings import DataWarning
+
+
+def _curve() -> curves.Curve:
+    step = np.arange(100, 2001, 100.0)
+    lr = curves.cosine_schedule(step, peak=1e-3, warmup=200, total=2000)
+    return curves.Curve("c", step, step * 1e6, 3.0 + step**-0.3, lr)
+
+
+# ------------------------------------------------------------------ 1. objects where expected
+def test_wrong_objects_are_type_errors() -> None:
+    with pytest.raises(TypeError, match=r"train_hardware must be a Hardware .* got str 'h100'"):
+        P.inference_optimal_cost(2.2, 1e12, train_hardware="h100")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"inference_hardware must be a Hardware .* got dict"):
+        P.inference_optimal_cost(2.2, 1e12, inference_hardware={"mfu": 1})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"verdicts\[0\] is int 1"):
+        allocation.format_verdicts([1])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"curves must be a sequence of Curve objects; curves\[0\] is int 1"):
+        curves.predict_final_loss([1, 2], 0.5)  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="got one Curve: wrap it in a list"):
+        curves.check_curves(_curve())  # type: ignore[arg-type]
+    for fn in (curves.calibrate_annealing, curves.check_curves):
+        with pytest.raises(TypeError, match=r"curves\[1\] is str 'x'"):
+            fn([_curve(), "x"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"curves\[0\] is float"):
+        curves.predict_final_loss_kaplan([1.0], 0.5)  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="long must be a Curve, got list"):
+        curves.midrun_gap(_curve(), [1, 2])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ 2. shapes that do not broadcast
+def test_mismatched_lengths_name_both_arguments() -> None:
+    with pytest.raises(ValueError, match=r"target_loss has shape \(2,\) but inference_tokens has shape \(3,\): they must broadcast"):
+        P.inference_optimal([2.2, 2.3], [1e12, 1e13, 1e14])
+    with pytest.raises(ValueError, match=r"input_tokens has shape \(2,\) but output_tokens has shape \(3,\)"):
+        P.inference_optimal_cost(2.2, [1e12, 1e13], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"N has shape \(2,\) but D has shape \(3,\): they must broadcast"):
+        kaplan.loss_ND([1e9, 2e9], [1e10, 1e11, 1e12])
+    with pytest.raises(ValueError, match=r"N has shape \(2,\) but S has shape \(3,\)"):
+        kaplan.loss_NS([1e9, 2e9], [1e4, 1e5, 1e6])
+    with pytest.raises(ValueError, match=r"N has shape \(2,\) but D has shape \(3,\)"):
+        kaplan.compute_flops([1e9, 2e9], [1e10, 1e11, 1e12])
+    with pytest.raises(ValueError, match=r"N has shape \(2,\) but k has shape \(3,\)"):
+        testtime.inference_flops([1e9, 2e9], 10, [1, 2, 3])
+    with pytest.raises(ValueError, match=r"n has shape \(2,\) but c has shape \(3,\)"):
+        testtime.pass_at_k([5, 5], [1, 2, 3], 1)
+    with pytest.raises(ValueError, match=r"unique_tokens has shape \(2,\) but epochs has shape \(3,\)"):
+        P.epochs_wall_compute([1e10, 2e10], [2.0, 3.0, 4.0])
+
+
+# ------------------------------------------------------------------ 3. invalid options
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(peak=-1, warmup=10, total=100), ValueError, "peak must be finite and > 0, got -1"),
+    (dict(peak=1.0, warmup=10, total=5), ValueError, "warmup must be <= total; got warmup = 10 > total = 5"),
+    (dict(peak=1.0, warmup=np.nan, total=100), ValueError, "warmup must be finite and >= 0, got nan"),
+    (dict(peak=1.0, warmup=10, total=100, final_ratio=2.0), ValueError, r"final_ratio .* must be in \[0, 1\]"),
+    (dict(peak="1", warmup=10, total=100), TypeError, "peak must be a number, got str '1'"),
+])
+def test_cosine_schedule_options(kwargs, exc, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(exc, match=match):
+        curves.cosine_schedule([0, 5, 50], **kwargs)
+
+
+def test_invalid_numeric_options() -> None:
+    with pytest.raises(ValueError, match="N must be finite and > 0, got -1"):
+        testtime.inference_flops(-1, 10, [1])
+    with pytest.raises(ValueError, match=r"k must be finite and >= 0; k\[1\] = -1.0"):
+        testtime.inference_flops(7e9, 10, [1, -1])
+    with pytest.raises(ValueError, match=r"p must be probabilities in \[0, 1\]; p\[1\] = 2.0"):
+        testtime.simulate_samples([0.5, 2.0], 3)
+    with pytest.raises(ValueError, match=r"epochs must be >= 1; epochs\[1\] = 0.5"):
+        P.epochs_wall_compute(1e10, [2.0, 0.5])
+    with pytest.raises(ValueError, match="fraction must be in"):
+        curves.predict_final_loss([_curve()], 0.0)
+    with pytest.raises(ValueError, match="min_points must be a positive integer, got 2.5"):
+        curves.predict_final_loss([_curve()], 0.5, min_points=2.5)
+    with pytest.raises(ValueError, match="n_sizes must be an integer in"):
+        simulate.isoflop_sweep(n_sizes=4.5)
+    with pytest.raises(ValueError, match="noise must be a finite number >= 0, got True"):
+        simulate.isoflop_sweep(noise=True)
+    with pytest.raises(ValueError, match="threshold must be finite"):
+        emergence.hidden_progress([1.0, 2.0, 3.0], [0.0, 0.0, 1.0], [3.0, 2.0, 1.0], threshold=np.nan)
+
+
+def _pythia(folder: Path) -> None:
+    (folder / "pythia_lambada_wide.csv").write_text(
+        "model,deduped,params_nonembedding,step,tokens,num_fewshot,suspect_duplicate,acc,nll\n"
+        "pythia-70m,False,18915328,1000,2000,0,False,0.1,4.0\n"
+        "pythia-70m,False,18915328,1000,2000,5,False,0.2,3.0\n"
+    )
+
+
+@pytest.mark.parametrize("shots", [-1, "x", 1, 0.0, True, None])
+def test_pythia_num_fewshot_must_be_present(tmp_path: Path, shots) -> None:  # type: ignore[no-untyped-def]
+    _pythia(tmp_path)
+    with pytest.raises(ValueError, match=r"num_fewshot must be one of the shot counts in the file, 0, 5; got"):
+        datasets.load_pythia_lambada(tmp_path, num_fewshot=shots)
+
+
+def test_pythia_num_fewshot_valid(tmp_path: Path) -> None:
+    _pythia(tmp_path)
+    assert [r["acc"] for r in datasets.load_pythia_lambada(tmp_path, num_fewshot=5)] == [0.2]
+    assert [r["acc"] for r in datasets.load_pythia_lambada(tmp_path, num_fewshot=np.int64(0))] == [0.1]
+
+
+def test_unknown_data_set_is_a_value_error_naming_the_known_ones() -> None:
+    for call in (datasets.find, datasets.path):
+        with pytest.raises(ValueError, match=r"unknown data set 'zz'; known: .*epoch_chinchilla_fig4"):
+            call("zz")
+        with pytest.raises(KeyError):  # older callers catching KeyError keep working
+            call("zz")
+    with pytest.raises(ValueError, match=r"'epoch_chinchilla_fig4' is not shipped .*; shipped: "):
+        datasets.path("epoch_chinchilla_fig4")
+    with pytest.raises(TypeError, match="name must be a data set name"):
+        datasets.find(3)  # type: ignore[arg-type]
+
+
+def test_explicit_missing_data_dir_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent"
+    with pytest.raises(ValueError, match=r"data_dir '.*nonexistent' is not a folder"):
+        rp.reproduce(["porian"], data_dir=missing, n_bootstrap=0)
+    with pytest.raises(ValueError, match=r"data_dir '.*nonexistent' is not a folder"):
+        datasets.find("porian2024_isoflop", missing)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0, got '1'"):
+        rp.reproduce(["porian"], seed="1", n_bootstrap=0)
+    with pytest.raises(TypeError, match=r"pass \['porian'\]"):
+        rp.reproduce("porian", n_bootstrap=0)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ 4. NaN/inf, warnings
+def test_out_of_range_targets_are_named() -> None:
+    with pytest.raises(ValueError, match=r"target_loss = 2.2 with inference_tokens = 1e\+300 is out of range"):
+        P.inference_optimal(2.2, 1e300)
+    with pytest.raises(ValueError, match=r"at index 1 is out of range"):
+        P.inference_optimal(2.2, [1e12, 1e300])
+    with pytest.raises(ValueError, match=r"irreducible loss E = 1.69; got \[2.2, 1.5\] \(index 1\)"):
+        P.inference_optimal([2.2, 1.5], 1e12)
+    r = P.inference_optimal(2.2, [0.0, 1e12])  # in range: as before
+    assert np.all(np.isfinite(r.N)) and r.saving_fraction[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_unreached_epochs_warn_with_the_budget() -> None:
+    with pytest.warns(DataWarning, match=r"the first at index 0 \(epochs = 1e\+200\): their compute is NaN"):
+        out = P.epochs_wall_compute(1e10, [1e200])
+    assert np.isnan(out).all()
+    assert np.isnan(P.epochs_wall_compute(1e10, [1e200], warn=False)).all()  # documented, quiet
+    with pytest.raises(TypeError, match="warn must be True or False"):
+        P.epochs_wall_compute(1e10, [2.0], warn="no")
+
+
+def test_rank_correlation_of_a_constant_is_refused() -> None:
+    N = np.logspace(7, 10, 8)
+    with pytest.raises(ValueError, match=r"y is constant \(all 8 values are 1.0\)"):
+        emergence.rank_correlation(N, np.ones(8))
+    with pytest.raises(ValueError, match="x is constant"):
+        emergence.rank_correlation(np.ones(3), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="at least 2 points, got 1"):
+        emergence.rank_correlation([1.0], [2.0])
+    assert emergence.rank_correlation([1, 2, 3], [3, 2, 1]) == -1.0
+
+
+# ------------------------------------------------------------------ 5. text and bools refused
+@pytest.mark.parametrize("call, match", [
+    (lambda: P.inference_optimal("2.2", 1e12), "target_loss must be a number, got str '2.2'"),
+    (lambda: P.inference_optimal(2.2, "1e12"), "inference_tokens must be a number"),
+    (lambda: P.epochs_wall_compute(1e10, "4"), "epochs must be a number"),
+    (lambda: P.data_wall(1e12, epochs="4"), "epochs must be a number"),
+    (lambda: testtime.inference_flops("7e9", 10, 1), "N must be a number"),
+    (lambda: testtime.inference_flops(7e9, "10", 1), "tokens_per_sample must be a number"),
+    (lambda: allocation.flops("1e9", 1e9), "N must be a number"),
+    (lambda: allocation.optimal_allocation(["1e20"], {"E": 1.8, "A": 400, "B": 400, "alpha": 0.3, "beta": 0.3}),
+     "C must be a number or an array of numbers"),
+    (lambda: kaplan.frontier_from_laws("1e20"), "C must be a number or an array of numbers"),
+    (lambda: kaplan.chinchilla_optimal_N(1e20, exponent="0.5"), "exponent must be a number"),
+    (lambda: curves.cosine_schedule("5", peak=1.0, warmup=1, total=10), "step must be a number"),
+    (lambda: simulate.isoflop_sweep(span="1"), "span must be a number"),
+    (lambda: simulate.training_curves(sizes="1e9"), "sizes must be a number"),
+])
+def test_text_is_refused(call, match: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+def test_flags_refuse_strings() -> None:
+    with pytest.raises(TypeError, match="log_x must be True or False"):
+        emergence.sharpness([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], log_x="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="show must be True or False"):
+        allocation.training_verdict(show="no")  # type: ignore[arg-type]
