@@ -91,7 +91,7 @@ def test_malformed_bounds_are_named(bounds: object, match: str) -> None:
         (dict(threads=True), ValueError, r"threads must be a positive integer, got True"),
         (dict(f_scale="1e-3"), ValueError, r"f_scale must be positive and finite, got '1e-3'"),
         (dict(f_scale=np.array([1.0, 2.0])), ValueError, r"f_scale must be positive and finite"),
-        (dict(ftol=None), TypeError, r"ftol must be a number, got text, objects or complex None"),
+        (dict(ftol=None), ValueError, r"ftol must be finite and >= 0, got None"),
         (dict(gtol="x"), TypeError, r"gtol must be a number, got str 'x'"),
         (dict(log_residuals="no"), TypeError, r"log_residuals must be True or False, got 'no'"),
         (dict(starts=np.empty((0, 3))), ValueError, r"starts holds no start"),
@@ -329,6 +329,42 @@ def test_text_inside_an_array_is_not_a_number() -> None:
     """np.asarray(['1e9'], float) converts text; a size given as text is a usage error."""
     from scalingfit import _validate
 
-    with pytest.raises(TypeError, match=r"N must be a number, got text, objects or complex \['1e9'\]"):
+    with pytest.raises(TypeError, match=r"N must be a number, got text or complex numbers \['1e9'\]"):
         _validate.positive("N", ["1e9"])
     np.testing.assert_array_equal(_validate.positive("N", [1e9, 2e9]), [1e9, 2e9])
+
+
+def test_a_data_frame_is_read_by_column_name() -> None:
+    """A frame with columns (D, N) was read by position: N and D silently swapped."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(2)
+    Nn = 10 ** rng.uniform(7.5, 10, 40)
+    Dd = 10 ** rng.uniform(9.5, 12, 40)
+    L = 1.7 + 400 / Nn**0.34 + 410 / Dd**0.28
+    ref = scalingfit.fit("chinchilla", (Nn, Dd), L)
+    swapped = scalingfit.fit("chinchilla", pd.DataFrame({"D": Dd, "N": Nn, "other": 0.0}), L)
+    np.testing.assert_array_equal(swapped.x, ref.x)
+    by_position = scalingfit.fit("chinchilla", pd.DataFrame({"params": Nn, "tokens": Dd}), L)
+    np.testing.assert_array_equal(by_position.x, ref.x)
+
+
+def test_fixing_every_parameter_is_refused_whichever_way() -> None:
+    """Equal bounds on every parameter were accepted (a 'fit' of nothing), fixed= refused it."""
+    for kw in (dict(bounds=(1.0, 1.0)), dict(fixed={"E": 1.7, "A": 400.0, "alpha": 0.34}),
+               dict(bounds={"E": (1.7, 1.7)}, fixed={"A": 400.0, "alpha": 0.34})):
+        with pytest.raises(ValueError, match=r"every parameter of saturating_power_law is fixed"):
+            scalingfit.fit(M, N, Y, **kw)
+
+
+def test_nullable_pandas_numbers_are_numbers_text_is_not() -> None:
+    pd = pytest.importorskip("pandas")
+    from scalingfit import _validate
+
+    s = pd.Series([1e9, 2e9], dtype="Float64")  # numpy sees an object array of floats
+    np.testing.assert_array_equal(_validate.positive("N", s), [1e9, 2e9])
+    with pytest.raises(ValueError, match=r"N must be finite and > 0; N\[1\] = nan"):
+        _validate.positive("N", pd.Series([1e9, None], dtype="Float64"))
+    with pytest.raises(TypeError, match=r"N must be a number, got text or complex numbers"):
+        _validate.positive("N", np.array([1e9, "2e9"], dtype=object))
+    with pytest.raises(TypeError, match=r"N must be a number, got text or complex numbers"):
+        _validate.positive("N", [1e9 + 1j])

@@ -200,3 +200,182 @@ def test_flags_refuse_strings() -> None:
         emergence.sharpness([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], log_x="yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="show must be True or False"):
         allocation.training_verdict(show="no")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ 6. every numeric argument checked
+_N12 = np.logspace(7, 11, 12)
+_LADDER = dict(N=np.logspace(8, 9, 6), D=20 * np.logspace(8, 9, 6), final_loss=[0.5 + 100 * np.logspace(8, 9, 6) ** -0.3],
+               step2_loss=[np.linspace(0.6, 1.2, 8)], step2_metric=[np.linspace(0.7, 0.3, 8)],
+               target_N=7e9, target_D=1.4e11)
+_C13 = np.logspace(10, 16, 13)
+_ACC13 = 0.1 + 0.7 / (1 + np.exp(-1.2 * (np.log(_C13) - np.log(1e13))))
+
+
+def _metrics() -> dict:
+    return emergence.metrics_from_tokens(emergence.simulate_per_token(_N12, n_examples=50, seed=3))
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    # simulate_per_token: numpy's "negative dimensions are not allowed" and silent NaN before
+    (lambda: emergence.simulate_per_token(_N12, length=-1), ValueError, "length must be a positive integer, got -1"),
+    (lambda: emergence.simulate_per_token(_N12, n_examples=2.5), ValueError, "n_examples must be a positive integer, got 2.5"),
+    (lambda: emergence.simulate_per_token([1e9, np.nan]), ValueError, r"scale must be finite and > 0; scale\[1\] = nan"),
+    (lambda: emergence.simulate_per_token(_N12, N_c="3e9"), TypeError, "N_c must be a number, got str '3e9'"),
+    (lambda: emergence.simulate_per_token(_N12, alpha=-0.5), ValueError, "alpha must be finite and > 0, got -0.5"),
+    (lambda: emergence.simulate_per_token(_N12, spread=np.nan), ValueError, "spread must be finite and >= 0, got nan"),
+    (lambda: emergence.simulate_per_token(_N12, seed=-1), ValueError, r"seed must be an integer in \[0, 2\*\*64\), got -1"),
+    (lambda: emergence.simulate_per_token([1e-300, 1e9], spread=1e3, n_examples=50, length=2), ValueError,
+     "spread = 1000.0 is too large"),
+    # metric_choice
+    (lambda: emergence.metric_choice(_N12, _metrics(), n_fit=7.5), ValueError,
+     r"n_fit must be an integer in \[4, 11\] for 12 scales, got 7.5"),
+    (lambda: emergence.metric_choice(["1e7"] * 12, _metrics()), TypeError, "scale must be a number, got text"),
+    (lambda: emergence.metric_choice(-_N12, _metrics()), ValueError, r"scale must be finite and > 0; scale\[0\] = -1"),
+    (lambda: emergence.metric_choice(_N12, {**_metrics(), "brier": ["x"] * 12}), TypeError,
+     r"metrics\['brier'\] must be a number, got text"),
+    (lambda: emergence.metric_choice(_N12, {"brier": np.r_[np.zeros(11), np.nan]}), ValueError,
+     r"metrics\['brier'\] must be finite; metrics\['brier'\]\[11\] = nan"),
+    (lambda: emergence.metric_choice(_N12, _metrics(), bounded_floor=np.nan), ValueError, "bounded_floor must be finite, got nan"),
+    (lambda: emergence.metric_choice(_N12, _metrics(), bounded_ceiling="1"), TypeError, "bounded_ceiling must be a number"),
+    (lambda: emergence.metric_choice(_N12, _metrics(), bounded_floor=1.0, bounded_ceiling=0.0), ValueError,
+     "bounded_floor = 1.0 must be below bounded_ceiling = 0.0"),
+    (lambda: emergence.metric_choice(_N12, [1.0] * 12), TypeError, "metrics must be a mapping"),
+    # task_ladder
+    (lambda: emergence.task_ladder(["t"], **{**_LADDER, "N": _LADDER["N"].astype(str)}), TypeError, "N must be a number, got text"),
+    (lambda: emergence.task_ladder(["t"], **{**_LADDER, "final_loss": [["x"] * 6]}), TypeError,
+     r"final_loss\[0\] must be a number, got text"),
+    (lambda: emergence.task_ladder(["t"], **{**_LADDER, "target_N": np.nan}), ValueError, "target_N must be finite and > 0, got nan"),
+    (lambda: emergence.task_ladder(["t"], **{**_LADDER, "target_D": "1e11"}), TypeError, "target_D must be a number, got str"),
+    (lambda: emergence.task_ladder(["t"], chance=[np.nan], **_LADDER), ValueError, r"chance must be finite; chance\[0\] = nan"),
+    (lambda: emergence.task_ladder(["t"], target_loss=0.5, **_LADDER), ValueError, r"target_loss has shape \(\) for 1 tasks"),
+    (lambda: emergence.task_ladder(["t"], ceiling_point=100, **_LADDER), ValueError,
+     r"ceiling_point = 100 is not an accuracy in \[0, 1\]"),
+    (lambda: emergence.task_ladder(["t"], **{**_LADDER, "step2_loss": [[0.6, np.nan] * 4]}), ValueError,
+     r"step2_loss\[0\] must be finite; .* the first at index 1: nan"),
+    (lambda: emergence.task_ladder(["t"], **{**_LADDER, "step2_loss": [[0.6] * 7]}), ValueError,
+     r"step2_loss\[0\] and step2_metric\[0\] need one value per point .* got shapes \(7,\) and \(8,\)"),
+    (lambda: emergence.task_ladder("t", **_LADDER), TypeError, "tasks must be a sequence of task names, got one str 't'"),
+    # testtime.fit_accuracy_vs_compute: numpy's "could not convert string to float", a NaN floor
+    # named as a bound
+    (lambda: testtime.fit_accuracy_vs_compute([_C13.astype(str)], [_ACC13]), TypeError, r"flops\[0\] must be a number, got text"),
+    (lambda: testtime.fit_accuracy_vs_compute(np.r_[_C13[:-1], -1.0], _ACC13), ValueError,
+     r"flops must be finite and > 0; flops\[12\] = -1.0"),
+    (lambda: testtime.fit_accuracy_vs_compute(_C13, np.r_[_ACC13[:-1], np.nan]), ValueError,
+     r"accuracy must be finite; accuracy\[12\] = nan"),
+    (lambda: testtime.fit_accuracy_vs_compute([_C13], [_ACC13], floor=np.nan), ValueError, "floor must be finite, got nan"),
+    (lambda: testtime.fit_accuracy_vs_compute([_C13], [_ACC13], ceiling="0.8"), TypeError, "ceiling must be a number, got str"),
+    (lambda: testtime.fit_accuracy_vs_compute([_C13], [_ACC13], floor=0.9, ceiling=0.1), ValueError,
+     "floor = 0.9 must be below ceiling = 0.1"),
+    (lambda: testtime.fit_accuracy_vs_compute([_C13, _C13], [_ACC13]), ValueError, "2 flops arrays but 1 accuracy arrays"),
+])
+def test_emergence_and_testtime_check_every_number(call, exc, match: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_simulate_per_token_unchanged_on_valid_input() -> None:
+    sim = emergence.simulate_per_token([1e8, 1e10], n_examples=5, length=3, seed=7)
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal(5)
+    ce = (3e9 / np.array([1e8, 1e10]))[:, None, None] ** 0.6 * np.exp(0.3 * z)[None, :, None]
+    prob = np.broadcast_to(np.exp(-ce), (2, 5, 3))
+    assert np.array_equal(sim.prob, prob)
+    assert np.array_equal(sim.correct, rng.random(prob.shape) < prob)
+
+
+def _chinchilla_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from scalingfit import chinchilla as ch
+
+    N = np.repeat([1e8, 3e8, 1e9], 3)
+    D = np.tile([2e9, 6e9, 2e10], 3)
+    return N, D, ch.EPOCH_2024.loss(N, D)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(best_rtol=-1), ValueError, "best_rtol must be finite and >= 0, got -1"),
+    (dict(best_rtol=np.nan), ValueError, "best_rtol must be finite and >= 0, got nan"),
+    (dict(best_rtol="0"), TypeError, "best_rtol must be a number, got str '0'"),
+    (dict(delta="x"), TypeError, "delta must be a number, got str 'x'"),
+    (dict(delta=np.nan), ValueError, "delta must be positive and finite, got nan"),
+    (dict(drop_highest=np.nan), ValueError, "drop_highest must be a non-negative integer, got nan"),
+    (dict(drop_highest="1"), ValueError, "drop_highest must be a non-negative integer, got '1'"),
+    (dict(drop_highest=True), ValueError, "drop_highest must be a non-negative integer, got True"),
+])
+def test_fit_parametric_options(kwargs, exc, match) -> None:  # type: ignore[no-untyped-def]
+    from scalingfit import chinchilla as ch
+
+    with pytest.raises(exc, match=match):
+        ch.fit_parametric(*_chinchilla_points(), grid="guess", **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(window="6"), TypeError, "window must be a number, got str '6'"),
+    (dict(window=np.nan), ValueError, r"window must be > 0 \(inf allowed\), got nan"),
+    (dict(scan_windows=[2.0, "x"]), TypeError, "scan_windows must be a number, got text"),
+    (dict(scan_windows=3.0), TypeError, "scan_windows must be an iterable of window factors, got 3.0"),
+    (dict(scan_windows=[2.0, 0.5]), ValueError, "windows are factors in N and must be > 1, got 0.5"),
+    (dict(confidence="0.9"), TypeError, "confidence must be a number, got str '0.9'"),
+    (dict(confidence=np.nan), ValueError, "confidence must be finite, got nan"),
+    (dict(min_side=np.nan), ValueError, "min_side must be an integer >= 0, got nan"),
+    (dict(degree=2.5), ValueError, r"degree must be 2 \(parabola\) or 3 \(cubic\), got 2.5"),
+    (dict(degree=True), ValueError, r"degree must be 2 \(parabola\) or 3 \(cubic\), got True"),
+    (dict(weighted="no"), TypeError, "weighted must be True or False, got 'no'"),
+])
+def test_fit_isoflop_options(kwargs, exc, match) -> None:  # type: ignore[no-untyped-def]
+    from scalingfit import chinchilla as ch
+
+    s = simulate.isoflop_sweep(seed=0)
+    with pytest.raises(exc, match=match):
+        ch.fit_isoflop(s.C, s.N, s.loss, **kwargs)
+
+
+def test_fit_envelope_optima_and_objective_options() -> None:
+    """n_flops=inf was an OverflowError, "x" int()'s message; a float32 confidence was refused
+    and text named as out of range; text in huber_objective's arrays numpy's message."""
+    from scalingfit import chinchilla as ch
+
+    c = simulate.training_curves(seed=0)
+    for bad in (np.inf, np.nan, "x", None):
+        with pytest.raises(ValueError, match=r"n_flops must be an integer in \[2, 1000000\]"):
+            ch.fit_envelope(c.N, c.D, c.loss, n_flops=bad)
+    with pytest.raises(TypeError, match="confidence must be a number, got str '0.9'"):
+        ch.fit_optima([1e20, 1e21], [1e9, 2e9], confidence="0.9")
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64\), got -1"):
+        ch.fit_optima([1e20, 1e21], [1e9, 2e9], n_bootstrap=10, seed=-1)
+    f = ch.fit_optima([1e20, 1e21, 1e22], [1e9, 2e9, 5e9], confidence=np.float32(0.9), n_bootstrap=10, seed=1)
+    assert f.confidence == pytest.approx(0.9)
+    N, D, L = _chinchilla_points()
+    with pytest.raises(TypeError, match="N must be a number, got text"):
+        ch.huber_objective(ch.EPOCH_2024, N.astype(str), D, L)
+
+
+def test_as_law_refuses_unknown_keys() -> None:
+    from scalingfit import chinchilla as ch
+
+    law = ch.EPOCH_2024
+    with pytest.raises(ValueError, match=r"params has unknown key\(s\) 'gamma': a law takes exactly E, A, B, "
+                                         r"alpha, beta \(or a, b, e, alpha, beta in logs\)"):
+        ch.as_law({**law.as_dict(), "gamma": 5})
+    logs = dict(zip(("a", "b", "e", "alpha", "beta"), law.log_params()))
+    with pytest.raises(ValueError, match=r"params has unknown key\(s\) 'E': a law takes exactly a, b, e, alpha, beta"):
+        ch.as_law({**logs, "E": 1.0})
+    with pytest.raises(ValueError, match="unknown key"):
+        allocation.optimal_allocation(1e20, {**law.as_dict(), "Alpha": 0.3})
+    with pytest.raises(TypeError, match=r"params\['E'\] must be a number, got str 'x'"):
+        ch.as_law({**law.as_dict(), "E": "x"})
+    with pytest.raises(ValueError, match="params: E must be finite, got nan"):
+        ch.as_law({**law.as_dict(), "E": np.nan})
+    assert ch.as_law(law.as_dict()) == law and ch.as_law(logs).A == pytest.approx(law.A)
+
+
+def test_sigmoid_fits_refuse_text() -> None:
+    """Text inside the curves was converted to numbers by np.asarray ("0.5" -> 0.5)."""
+    x = np.logspace(7, 10, 10)
+    acc = 0.25 + 0.6 / (1 + np.exp(-3 * (np.log(x) - np.log(1e8))))
+    with pytest.raises(TypeError, match=r"ys\[1\] must be a number, got text"):
+        emergence.fit_sigmoids([x, x], [acc, acc.astype(str)])
+    with pytest.raises(TypeError, match="xs must be a number, got text"):
+        emergence.fit_sigmoids([x.astype(str)], [acc])
+    L = 1.8 + 300 * x ** -0.3
+    with pytest.raises(TypeError, match="metric_for_step2 must be a number, got text"):
+        emergence.fit_two_step(x, L, acc, metric_for_step2=acc.astype(str))

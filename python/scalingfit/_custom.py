@@ -96,13 +96,7 @@ class CustomModel:
             raise ValueError(f"n_inputs must be >= 1 (the number of columns of x), got {n!r}")
         lo = per_param(self.lower, "lower", names, -np.inf)
         hi = per_param(self.upper, "upper", names, np.inf)
-        crossed = lo > hi
-        if crossed.any():
-            i = int(np.argmax(crossed))
-            raise ValueError(
-                f"lower bound {float(lo[i])!r} of {names[i]} (index {i}) exceeds its upper bound "
-                f"{float(hi[i])!r}"
-            )
+        check_order(lo, hi, names)
         object.__setattr__(self, "param_names", names)
         object.__setattr__(self, "n_inputs", int(n))
         object.__setattr__(self, "lower", lo)
@@ -219,6 +213,17 @@ def _check_names(value: Any) -> tuple[str, ...]:
             )
         first[n] = i
     return names
+
+
+def check_order(lo: FloatArray, hi: FloatArray, names: tuple[str, ...], prefix: str = "") -> None:
+    """A ValueError naming the first parameter whose lower bound exceeds its upper bound."""
+    crossed = lo > hi
+    if crossed.any():
+        i = int(np.argmax(crossed))
+        raise ValueError(
+            f"{prefix}lower bound {float(lo[i])!r} of {names[i]} (index {i}) exceeds its upper "
+            f"bound {float(hi[i])!r}"
+        )
 
 
 def per_param(value: Any, name: str, names: tuple[str, ...], default: float) -> FloatArray:

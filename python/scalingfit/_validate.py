@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._custom import CustomModel, per_param
+from ._custom import CustomModel, check_order, per_param
 from ._warnings import DataWarning
 from .models import Model
 
@@ -73,13 +73,23 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
 # ------------------------------------------------------------------ plain numbers
 # Arguments that are numbers or arrays of numbers (sizes, budgets, constants): converted,
 # checked, and named with the first bad index.
+def _text_or_complex(value: Any) -> bool:
+    """Whether an array-like holds text or complex numbers, which float conversion would turn
+    into numbers ('1e9') or truncate (1+2j). Object arrays (pandas' nullable floats, None)
+    are looked into: only their text counts."""
+    a = np.asarray(value)
+    if a.dtype.kind in "USc":
+        return True
+    return a.dtype.kind == "O" and any(isinstance(v, (str, bytes, complex)) for v in a.ravel().tolist())
+
+
 def _numbers(
     name: str, value: Any, ok: Callable[[FloatArray], Any], what: str, scalar: bool
 ) -> FloatArray:
     """``value`` as floats; a TypeError naming ``name`` unless numeric (a single number when
     ``scalar``), a ValueError naming ``name`` and the first bad index unless ``ok``."""
-    if isinstance(value, (str, bytes)) or np.asarray(value).dtype.kind in "USOc":
-        what = type(value).__name__ if isinstance(value, (str, bytes)) else "text, objects or complex"
+    if isinstance(value, (str, bytes)) or _text_or_complex(value):
+        what = type(value).__name__ if isinstance(value, (str, bytes)) else "text or complex numbers"
         raise TypeError(f"{name} must be a number, got {what} {value!r}")
     try:
         v = np.asarray(value, dtype=np.float64)
@@ -290,9 +300,14 @@ def as_inputs(x: Any, model: AnyModel, name: str = "x") -> FloatArray:
     """Model inputs as an (n, n_inputs) C-contiguous float64 array.
 
     Accepts a 1-D array (one input), a 2-D array of shape (n, n_inputs), or a tuple/list of
-    n_inputs 1-D arrays (columns, e.g. ``(N, D)``).
+    n_inputs 1-D arrays (columns, e.g. ``(N, D)``). A table (a pandas DataFrame) whose column
+    names include every input name of the model (``N``, ``D``) is read by name, in the
+    model's order, whatever the order of its columns; other tables by position.
     """
     k = model.n_inputs
+    names = getattr(x, "columns", None)
+    if names is not None and k > 1 and all(n in list(names) for n in model.input_names):
+        x = np.column_stack([np.asarray(x[n]) for n in model.input_names])
     if isinstance(x, list) and len(x) == k > 1 and all(
             isinstance(c, (list, tuple)) and len(c) == k for c in x):
         raise ValueError(
@@ -349,7 +364,7 @@ def as_bounds(
     parameter of ``fixed`` held at its value (lower = upper, which the solver reads as fixed)."""
     lo, hi = _box(bounds, model)
     if fixed is None:
-        return lo, hi
+        fixed = {}
     if not isinstance(fixed, Mapping):
         raise TypeError(f"fixed must be a {{name: value}} dict, got {type(fixed).__name__}")
     for key, value in fixed.items():
@@ -367,7 +382,8 @@ def as_bounds(
             )
         lo[i] = hi[i] = v
     if (lo == hi).all():
-        raise ValueError(f"every parameter of {model.name} is fixed: nothing to fit")
+        raise ValueError(f"every parameter of {model.name} is fixed (by fixed= or equal bounds): "
+                         "nothing to fit")
     return lo, hi
 
 
@@ -412,13 +428,7 @@ def _box(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
         if np.isnan(arr).any():
             i = int(np.argmax(np.isnan(arr)))
             raise ValueError(f"bounds: {which} bound of {model.param_names[i]} is NaN")
-    bad = lo > hi
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(
-            f"bounds: lower bound {float(lo[i])!r} of {model.param_names[i]} (index {i}) exceeds "
-            f"its upper bound {float(hi[i])!r}"
-        )
+    check_order(lo, hi, model.param_names, "bounds: ")
     return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
 
 

@@ -152,6 +152,16 @@ EPOCH_2024 = ChinchillaLaw.from_log_params([6.17796, 7.64273, 0.59711, 0.34781, 
 EPOCH_2024_GRID = ChinchillaLaw.from_log_params([6.1693, 7.6704, 0.5973, 0.34731, 0.36718])
 
 _LAW_NAMES = ("E", "A", "B", "alpha", "beta")
+_LOG_NAMES = ("a", "b", "e", "alpha", "beta")  # E = e^e, A = e^a, B = e^b
+
+
+def _law_value(key: str, value: Any) -> float:
+    """One parameter of a mapping: a number (text, None or an array is a TypeError naming
+    it); finiteness and signs are checked on the law."""
+    try:
+        return float(_validate.finite(f"params[{key!r}]", value, scalar=True))
+    except ValueError:  # not finite: named by as_law's own check
+        return float(value)
 
 
 def as_law(params: Any) -> ChinchillaLaw:
@@ -159,7 +169,8 @@ def as_law(params: Any) -> ChinchillaLaw:
     attributes ``E, A, B, alpha, beta``), a mapping with keys ``E, A, B, alpha, beta`` (or
     ``a, b, e, alpha, beta`` in logs), or a sequence ``(E, A, B, alpha, beta)``.
 
-    Raises ``ValueError`` unless every value is finite and ``A, B, alpha, beta > 0``.
+    Raises ``ValueError`` unless every value is finite and ``A, B, alpha, beta > 0``, or when
+    a mapping has keys beyond one of those two sets (a misspelt key was ignored).
     """
     law: ChinchillaLaw
     if isinstance(params, ChinchillaLaw):
@@ -167,17 +178,21 @@ def as_law(params: Any) -> ChinchillaLaw:
     elif isinstance(getattr(params, "law", None), ChinchillaLaw):
         law = params.law
     elif isinstance(params, Mapping):
-        if all(k in params for k in _LAW_NAMES):
-            law = ChinchillaLaw(*(float(params[k]) for k in _LAW_NAMES))
-        elif all(k in params for k in ("a", "b", "e", "alpha", "beta")):
-            law = ChinchillaLaw.from_log_params(
-                [params[k] for k in ("a", "b", "e", "alpha", "beta")]
-            )
-        else:
+        keys = next((ks for ks in (_LAW_NAMES, _LOG_NAMES) if all(k in params for k in ks)), None)
+        if keys is None:
             raise ValueError(
                 "params must have keys E, A, B, alpha, beta (or a, b, e, alpha, beta); "
-                f"got {sorted(params)}"
+                f"got {sorted(map(str, params))}"
             )
+        extra = [k for k in params if k not in keys]
+        if extra:  # a misspelt or foreign key was ignored
+            raise ValueError(
+                f"params has unknown key(s) {', '.join(map(repr, extra))}: a law takes exactly "
+                f"{', '.join(keys)}" + (" (or a, b, e, alpha, beta in logs)" if keys is _LAW_NAMES
+                                        else " (or E, A, B, alpha, beta)")
+            )
+        vals = [_law_value(k, params[k]) for k in keys]
+        law = ChinchillaLaw(*vals) if keys is _LAW_NAMES else ChinchillaLaw.from_log_params(vals)
     elif all(hasattr(params, k) for k in _LAW_NAMES):
         law = ChinchillaLaw(*(float(getattr(params, k)) for k in _LAW_NAMES))
     else:
@@ -220,11 +235,10 @@ def huber_objective(
     beyond (``scipy.special.huber(delta, r)``). With ``loss_fn="huber", f_scale=delta`` the
     core's cost ``1/2 sum delta^2 rho(r^2 / delta^2)`` is exactly this sum."""
     law = as_law(params)
-    n, d, lv = (np.asarray(v, dtype=np.float64) for v in (N, D, loss))
+    n, d, lv = (_validate.finite(name, v) for name, v in (("N", N), ("D", D), ("loss", loss)))
     for name, v in (("N", n), ("D", d), ("loss", lv)):
         if v.shape != n.shape:
             raise ValueError(f"{name} has shape {v.shape}; N has {n.shape}")
-        _validate.check_finite(v, name)
         _validate.check_positive(v, name, "the objective is in log space")
     delta = _validate.positive_number(delta, "delta")
     y = np.log(lv)
@@ -360,13 +374,15 @@ class ParametricFit:
 
 def _drop_highest(loss: FloatArray, k: int) -> BoolArray:
     """Epoch's rule: keep ``loss < sorted(loss)[-k]`` (so ties with the k-th highest go too)."""
-    if int(k) != k or k < 0:
-        raise ValueError(f"drop_highest must be a non-negative integer, got {k!r}")
+    try:
+        k = _validate.integer("drop_highest", k)
+    except ValueError:
+        raise ValueError(f"drop_highest must be a non-negative integer, got {k!r}") from None
     if k == 0:
         return np.ones(loss.shape[0], dtype=bool)
     if k >= loss.shape[0]:
         raise ValueError(f"drop_highest={k} would drop all {loss.shape[0]} points")
-    return np.asarray(loss < np.sort(loss)[-int(k)])
+    return np.asarray(loss < np.sort(loss)[-k])
 
 
 def _starts(grid: Union[str, ArrayLike], N: FloatArray, D: FloatArray, L: FloatArray) -> FloatArray:
@@ -438,7 +454,8 @@ def fit_parametric(
     nan_policy : {"raise", "omit"}
         Rows with NaN/inf: raise, or drop with a :class:`DataWarning` naming them.
     best_rtol : float
-        Relative tolerance on the objective for a start to count as reaching the best.
+        Relative tolerance (finite, >= 0) on the objective for a start to count as reaching
+        the best.
     max_iter, ftol, xtol, gtol, threads :
         Options of the core solver.
 
@@ -467,8 +484,11 @@ def fit_parametric(
     """
     if solver not in ("lm", "varpro", "both"):
         raise ValueError(f"solver must be 'lm', 'varpro' or 'both', got {solver!r}")
-    if not (np.isfinite(delta) and delta > 0):
-        raise ValueError(f"delta must be positive and finite, got {delta!r}")
+    try:
+        delta = float(_validate.positive("delta", delta, scalar=True))
+    except ValueError:
+        raise ValueError(f"delta must be positive and finite, got {delta!r}") from None
+    best_rtol = float(_validate.nonnegative("best_rtol", best_rtol, scalar=True))
     cols, kept = _validate.columns(
         {"N": N, "D": D, "loss": loss},
         nan_policy=nan_policy,
@@ -860,8 +880,10 @@ def fit_envelope(
     cols, kept = _validate.columns(
         arrays, nan_policy=nan_policy, positive=("N", "D", "loss"), why=_LOG_WHY
     )
-    if int(n_flops) != n_flops or not 2 <= n_flops <= 1_000_000:
-        raise ValueError(f"n_flops must be an integer in [2, 1000000] (Hoffmann et al. use 1500), got {n_flops!r}")
+    try:
+        n_flops = _validate.integer("n_flops", n_flops, least=2, most=1_000_000)
+    except ValueError:
+        raise ValueError(f"n_flops must be an integer in [2, 1000000] (Hoffmann et al. use 1500), got {n_flops!r}") from None
     Nc, Dc, Lc = cols["N"], cols["D"], cols["loss"]
     if run is None:
         labels = Nc
@@ -877,7 +899,7 @@ def fit_envelope(
     rid = rid.ravel()
     n_runs = int(rid.max()) + 1
     logC = np.log(6.0 * Nc * Dc)
-    grid = np.linspace(logC.min(), logC.max(), int(n_flops))
+    grid = np.linspace(logC.min(), logC.max(), n_flops)
     Lgrid = np.full((n_runs, grid.size), np.nan)
     Nrun = np.empty(n_runs)
     for r in range(n_runs):
@@ -1431,8 +1453,11 @@ def fit_isoflop(
         Budgets whose minimum is outside the sampled sizes, off-centre, or whose curvature is
         not significant: IsoFLOP minima are biased there; centre those sweeps on the minimum.
     """
-    if degree not in (2, 3):
-        raise ValueError(f"degree must be 2 (parabola) or 3 (cubic), got {degree!r}")
+    try:
+        degree = _validate.integer("degree", degree, least=2, most=3)
+    except ValueError:
+        raise ValueError(f"degree must be 2 (parabola) or 3 (cubic), got {degree!r}") from None
+    weighted = _validate.flag("weighted", weighted)
     if exclude not in _EXCLUDE:
         raise ValueError(
             f"exclude must be one of {', '.join(map(repr, _EXCLUDE))}, got {exclude!r}"
@@ -1441,17 +1466,19 @@ def fit_isoflop(
         raise ValueError(f"resample must be 'points', 'residuals' or 'budgets', got {resample!r}")
     if on_small not in ("raise", "skip"):
         raise ValueError(f"on_small must be 'raise' or 'skip', got {on_small!r}")
-    windows = [float(window)] + [float(w) for w in scan_windows]
+    if isinstance(scan_windows, (str, bytes)) or not isinstance(scan_windows, Iterable):
+        raise TypeError(f"scan_windows must be an iterable of window factors, got {scan_windows!r}")
+    scan_w = _validate.positive("scan_windows", list(scan_windows), allow_inf=True).ravel()
+    windows = [float(_validate.positive("window", window, scalar=True, allow_inf=True))]
+    windows += [float(w) for w in scan_w]
     for w in windows:
         if not w > 1:
             raise ValueError(f"windows are factors in N and must be > 1, got {w!r}")
     n_bootstrap = _validate.resamples("n_bootstrap", n_bootstrap)
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    confidence = _confidence(confidence)
     if interval_method not in ("bca", "percentile"):
         raise ValueError(f"interval_method must be 'bca' or 'percentile', got {interval_method!r}")
-    if int(min_side) != min_side or min_side < 0:
-        raise ValueError(f"min_side must be a non-negative integer, got {min_side!r}")
+    min_side = _validate.integer("min_side", min_side)
     if weighted and degree != 2:
         raise ValueError("weighted=True needs the parabola's standard errors (degree=2)")
     cols, _ = _validate.columns(
@@ -1702,8 +1729,7 @@ def fit_optima(
     if np.unique(c).size < 2:
         raise ValueError(f"need at least 2 distinct budgets, got {np.unique(c).size}")
     B = _validate.resamples("n_bootstrap", n_bootstrap, most=10_000_000)
-    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    confidence = _confidence(confidence)
     order = np.argsort(c, kind="mergesort")
     c, n = c[order], n[order]
     se = None if se is None else se[order]
@@ -1713,7 +1739,9 @@ def fit_optima(
     a, b0 = float(slope[0]), float(icpt[0])
     resid = v - (b0 + a * logC)
     r2 = float(1.0 - np.sum(resid**2) / np.sum((v - v.mean()) ** 2)) if np.ptp(v) > 0 else 1.0
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    from .bootstrap import generator
+
+    rng = generator(seed)
     a_boot = np.empty(0)
     resample = "none"
     if B:
@@ -1733,6 +1761,14 @@ def fit_optima(
         N_opt=n, log_se=se, r2=r2, interval=interval, confidence=float(confidence),
         a_bootstrap=a_boot, n_bootstrap=B, resample=resample,
     )
+
+
+def _confidence(value: Any) -> float:
+    """An interval's confidence: one number in (0, 1) (text a TypeError, naming it)."""
+    c = float(_validate.finite("confidence", value, scalar=True))
+    if not 0 < c < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {value!r}")
+    return c
 
 
 def _interval(

@@ -37,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
 from ._resample import LawFit, ManyFits, _start_rows, fit_many, percentile_interval, table
+from .bootstrap import generator
 
 FloatArray = NDArray[np.float64]
 ArrayList = Sequence[ArrayLike]
@@ -44,10 +45,19 @@ ArrayList = Sequence[ArrayLike]
 LN10 = float(np.log(10.0))
 
 
-def _seq(v: Union[ArrayLike, ArrayList]) -> list[FloatArray]:
+def _floats(name: str, value: Any) -> FloatArray:
+    """``value`` as floats: text, objects and complex refused naming ``name`` (a TypeError);
+    NaN and inf kept for the caller's check, whose message names the first."""
+    try:
+        return _validate.finite(name, value)
+    except ValueError:  # numbers, some not finite
+        return _validate.as_float_array(value, name)
+
+
+def _seq(v: Union[ArrayLike, ArrayList], name: str) -> list[FloatArray]:
     if isinstance(v, (list, tuple)) and len(v) > 0 and np.ndim(v[0]) >= 1:
-        return [np.asarray(a, dtype=np.float64) for a in v]
-    return [np.asarray(v, dtype=np.float64)]
+        return [_floats(f"{name}[{i}]" if len(v) > 1 else name, a) for i, a in enumerate(v)]
+    return [_floats(name, v)]
 
 
 # ----------------------------------------------------------------------------- sigmoids
@@ -179,7 +189,7 @@ def fit_sigmoids(
     >>> round(fit.k, 4), round(fit.x0, 4), round(fit.hi, 4)
     (-4.0, 1.0, 0.85)
     """
-    X, Y = _seq(xs), _seq(ys)
+    X, Y = _seq(xs, "xs"), _seq(ys, "ys")
     if len(X) != len(Y):
         raise ValueError(f"{len(X)} x arrays but {len(Y)} metric arrays")
     n = len(X)
@@ -504,9 +514,9 @@ def fit_two_step(
     kw = dict(step1_kwargs or {})
     s1 = fit_many(step1_model, [scale], [loss], n_resamples=n_resamples, seed=seed, level=level,
                   **kw).problem(0)
-    x2 = loss if loss_for_step2 is None else loss_for_step2
-    y2 = metric if metric_for_step2 is None else metric_for_step2
-    s2, = fit_sigmoids([np.asarray(x2, dtype=np.float64)], [np.asarray(y2, dtype=np.float64)],
+    x2 = _floats("loss", loss) if loss_for_step2 is None else _floats("loss_for_step2", loss_for_step2)
+    y2 = _floats("metric", metric) if metric_for_step2 is None else _floats("metric_for_step2", metric_for_step2)
+    s2, = fit_sigmoids([x2], [y2],
                        log_x=False, floor=floor, ceiling=ceiling, n_resamples=n_resamples,
                        seed=seed + 1, level=level)
     return TwoStepFit(s1, s2)
@@ -549,10 +559,19 @@ def simulate_per_token(
     >>> sim.correct.shape, bool(np.all(np.diff(sim.prob.mean(axis=(1, 2))) > 0))
     ((5, 50, 4), True)
     """
-    N = np.asarray(scale, dtype=np.float64).ravel()
-    rng = np.random.default_rng(seed)
+    N = _validate.positive("scale", scale).ravel()
+    n_examples = _validate.integer("n_examples", n_examples, least=1)
+    length = _validate.integer("length", length, least=1)
+    N_c = float(_validate.positive("N_c", N_c, scalar=True))
+    alpha = float(_validate.positive("alpha", alpha, scalar=True))
+    spread = float(_validate.nonnegative("spread", spread, scalar=True))
+    rng = generator(seed)
     z = rng.standard_normal(n_examples)
-    ce = (N_c / N)[:, None, None] ** alpha * np.exp(spread * z)[None, :, None]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # CE = inf: p = 0
+        ce = (N_c / N)[:, None, None] ** alpha * np.exp(spread * z)[None, :, None]
+    if np.isnan(ce).any():  # inf × 0: a difficulty factor that under- and overflows
+        raise ValueError(f"spread = {spread!r} is too large for N_c / scale: the per-token "
+                         "cross-entropy is inf × 0")
     prob = np.broadcast_to(np.exp(-ce), (N.shape[0], n_examples, length)).copy()
     correct = rng.random(prob.shape) < prob
     return PerToken(scale=N, correct=correct, prob=prob)
@@ -660,13 +679,23 @@ def metric_choice(
     >>> mc["exact_match"].sharpness > mc["neg_log_likelihood"].sharpness
     True
     """
-    x = np.asarray(scale, dtype=np.float64).ravel()
+    x = _validate.positive("scale", scale).ravel()
     order = np.argsort(x, kind="mergesort")
     x = x[order]
     n = x.shape[0]
-    nf = (n + 1) // 2 if n_fit is None else int(n_fit)
+    try:
+        nf = (n + 1) // 2 if n_fit is None else _validate.integer("n_fit", n_fit, least=4, most=n - 1)
+    except ValueError:  # text, a fraction, out of range
+        raise ValueError(f"n_fit must be an integer in [4, {n - 1}] for {n} scales, got {n_fit!r}") from None
     if not 4 <= nf < n:
         raise ValueError(f"n_fit must be in [4, {n - 1}] for {n} scales, got {nf}")
+    lo_b = float(_validate.finite("bounded_floor", bounded_floor, scalar=True))
+    hi_b = float(_validate.finite("bounded_ceiling", bounded_ceiling, scalar=True))
+    if not lo_b < hi_b:
+        raise ValueError(f"bounded_floor = {lo_b!r} must be below bounded_ceiling = {hi_b!r}")
+    for what, given in (("metrics", metrics), ("kinds", kinds)):
+        if not isinstance(given, Mapping) and not (what == "kinds" and given is None):
+            raise TypeError(f"{what} must be a mapping {{name: ...}}, got {type(given).__name__}")
     if not metrics:
         raise ValueError("metrics is empty: pass {name: values per scale}")
     kinds_all = {**METRIC_KINDS, **(kinds or {})}
@@ -675,7 +704,7 @@ def metric_choice(
         raise ValueError(f"kinds must be 'bounded' or 'loss', got {odd}")
     vals = {}
     for name, v in metrics.items():
-        a = np.asarray(v, dtype=np.float64).ravel()
+        a = _validate.finite(f"metrics[{name!r}]", v).ravel()
         if a.shape[0] != n:
             raise ValueError(f"metric {name!r} has {a.shape[0]} values for {n} scales")
         if name not in kinds_all:
@@ -686,7 +715,7 @@ def metric_choice(
     fits: dict[str, tuple[LawFit, Any]] = {}
     if bounded:
         sf = fit_sigmoids([x[:nf]] * len(bounded), [vals[m][:nf] for m in bounded],
-                          floor=bounded_floor, ceiling=bounded_ceiling, warn=False)
+                          floor=lo_b, ceiling=hi_b, warn=False)
         for m, f in zip(bounded, sf):
             fits[m] = (f.law, f.predict)
     if losses:
@@ -795,34 +824,52 @@ def task_ladder(
     -------
     list of TaskPrediction
     """
-    Na, Da = np.asarray(N, dtype=np.float64), np.asarray(D, dtype=np.float64)
+    if isinstance(tasks, str):
+        raise TypeError(f"tasks must be a sequence of task names, got one str {tasks!r}: wrap it in a list")
+    Na, Da = _floats("N", N), _floats("D", D)
     T = len(tasks)
     if not (len(final_loss) == len(step2_loss) == len(step2_metric) == T):
         raise ValueError("final_loss, step2_loss and step2_metric need one array per task")
-    if target_loss is not None and len(target_loss) != T:
-        raise ValueError(f"target_loss has {len(target_loss)} values for {T} tasks")
-    for name, v in (("N", Na), ("D", Da)) + tuple((f"final_loss[{t}]", np.asarray(final_loss[t], dtype=np.float64))
-                                                  for t in range(T)):
+    t_N = float(_validate.positive("target_N", target_N, scalar=True))
+    t_D = float(_validate.positive("target_D", target_D, scalar=True))
+    t_loss = None if target_loss is None else _validate.finite("target_loss", target_loss)
+    ch_in = None if chance is None else _validate.finite("chance", chance)
+    for name, v in (("target_loss", t_loss), ("chance", ch_in)):
+        if v is not None and v.shape != (T,):
+            raise ValueError(f"{name} has shape {v.shape} for {T} tasks: one value per task")
+    if step2_groups is not None and len(step2_groups) != T:
+        raise ValueError(f"step2_groups has {len(step2_groups)} entries for {T} tasks")
+    if ceiling_point is not None:
+        ceiling_point = float(_validate.finite("ceiling_point", ceiling_point, scalar=True))
+        if not 0.0 <= ceiling_point <= 1.0:
+            raise ValueError(f"ceiling_point = {ceiling_point:g} is not an accuracy in [0, 1]")
+    L1 = [_floats(f"final_loss[{t}]", final_loss[t]) for t in range(T)]
+    for name, v in (("N", Na), ("D", Da)) + tuple((f"final_loss[{t}]", L1[t]) for t in range(T)):
         if v.shape != Na.shape:
             raise ValueError(f"{name} has shape {v.shape}; N has {Na.shape} (one value per run)")
         _validate.check_finite(v, name)
         _validate.check_positive(v, name, "step 1 fits log loss against log N and log D")
+    X2 = [_floats(f"step2_loss[{t}]", step2_loss[t]) for t in range(T)]
+    Y2 = [_floats(f"step2_metric[{t}]", step2_metric[t]) for t in range(T)]
     for t in range(T):
-        acc = np.asarray(step2_metric[t], dtype=np.float64)
+        x, acc = X2[t], Y2[t]
+        if x.ndim != 1 or acc.shape != x.shape:
+            raise ValueError(f"step2_loss[{t}] and step2_metric[{t}] need one value per point (1-D, "
+                             f"equal lengths), got shapes {x.shape} and {acc.shape}")
+        _validate.check_finite(x, f"step2_loss[{t}]")
         _validate.check_finite(acc, f"step2_metric[{t}]")
         if ((acc < 0) | (acc > 1)).any():
             i = int(np.argmax((acc < 0) | (acc > 1)))
             raise ValueError(f"step2_metric[{t}][{i}] = {acc[i]:g} is not an accuracy in [0, 1] "
                              "(fractions, not percent?)")
     s1 = fit_many(
-        "chinchilla", [(Na, Da)] * T, list(final_loss), p0=LADDER_STEP1_P0, bounds=LADDER_STEP1_BOUNDS,
+        "chinchilla", [(Na, Da)] * T, L1, p0=LADDER_STEP1_P0, bounds=LADDER_STEP1_BOUNDS,
         loss="huber", f_scale=1e-3, log_residuals=True, n_resamples=n_resamples, seed=seed,
         level=level, max_iter=2000,
     )
     xs2, ys2, groups2 = [], [], []
     for t in range(T):
-        x = np.asarray(step2_loss[t], dtype=np.float64)
-        y = np.asarray(step2_metric[t], dtype=np.float64)
+        x, y = X2[t], Y2[t]
         g = None if step2_groups is None or step2_groups[t] is None else np.asarray(step2_groups[t])
         if ceiling_point is not None:
             x = np.append(x, 0.0)
@@ -832,20 +879,20 @@ def task_ladder(
         xs2.append(x)
         ys2.append(y)
         groups2.append(g)
-    ch = list(chance) if chance is not None else [float(np.min(y)) for y in ys2]
+    ch = [float(c) for c in ch_in] if ch_in is not None else [float(np.min(y)) for y in ys2]
     # paper's start: a = min - 1, x0 = 0.9, k = 3, b = max = 1, i.e. (lo, hi, k, u0) =
     # (chance, 1, -3, 0.9) in the engine's orientation
     p0s = [np.array([[c, 1.0, -3.0, 0.9]]) for c in ch]
     s2 = _fit_step2(xs2, ys2, p0s, groups2, n_resamples, seed + 1, level)
     out = []
-    target = np.array([[target_N, target_D]])
+    target = np.array([[t_N, t_D]])
     for t, name in enumerate(tasks):
         law1 = s1.problem(t)
         loss_hat = float(law1.predict(target)[0])
-        _, liv = law1.derived(lambda p: _chinchilla(p, target_N, target_D), level)
+        _, liv = law1.derived(lambda p: _chinchilla(p, t_N, t_D), level)
         m_hat = float(s2[t].predict(loss_hat))
         band = chain_band(law1, s2[t].law, target, level, log_x2=False)
-        true_l = float("nan") if target_loss is None else float(s2[t].predict(target_loss[t]))
+        true_l = float("nan") if t_loss is None else float(s2[t].predict(t_loss[t]))
         out.append(TaskPrediction(
             task=name, loss=loss_hat, loss_interval=(float(np.min(liv)), float(np.max(liv))),
             metric=m_hat, metric_interval=(float(band[0, 0]), float(band[1, 0])),

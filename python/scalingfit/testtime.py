@@ -20,9 +20,9 @@ with more under a FLOP budget.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -320,6 +320,14 @@ def _is_seq(v: object) -> bool:
     return isinstance(v, (list, tuple)) and len(v) > 0 and np.ndim(v[0]) >= 1
 
 
+def _curves(name: str, v: Any, check: Callable[..., FloatArray]) -> list[FloatArray]:
+    """One array per curve (``v`` one array, or a sequence of arrays), each through ``check``
+    (a :mod:`._validate` function) under its name, ``name[j]`` for several."""
+    if _is_seq(v):
+        return [check(f"{name}[{j}]", a) for j, a in enumerate(v)]
+    return [check(name, v)]
+
+
 def inference_flops(N: ArrayLike, tokens_per_sample: float, k: ArrayLike) -> FloatArray:
     """FLOP to generate ``k`` samples of ``tokens_per_sample`` tokens: ``2 · N · T · k``.
 
@@ -354,13 +362,19 @@ def fit_accuracy_vs_compute(
     >>> round(fit.params["hi"], 4), round(float(np.exp(fit.params["log_x0"])) / 1e13, 4)
     (0.8, 1.0)
     """
-    X = [np.asarray(x, dtype=np.float64) for x in (flops if _is_seq(flops) else [flops])]  # type: ignore[union-attr]
-    Y = [np.asarray(a, dtype=np.float64) for a in (accuracy if _is_seq(accuracy) else [accuracy])]  # type: ignore[union-attr]
+    X = _curves("flops", flops, positive)
+    Y = _curves("accuracy", accuracy, finite)
+    if len(X) != len(Y):
+        raise ValueError(f"{len(X)} flops arrays but {len(Y)} accuracy arrays: one pair per curve")
     bounds: dict[str, tuple[float, float]] = {}
-    if floor is not None:
-        bounds["lo"] = (floor, floor)
-    if ceiling is not None:
-        bounds["hi"] = (ceiling, ceiling)
+    lo = None if floor is None else float(finite("floor", floor, scalar=True))
+    hi = None if ceiling is None else float(finite("ceiling", ceiling, scalar=True))
+    if lo is not None and hi is not None and not lo < hi:
+        raise ValueError(f"floor = {lo!r} must be below ceiling = {hi!r}")
+    if lo is not None:
+        bounds["lo"] = (lo, lo)
+    if hi is not None:
+        bounds["hi"] = (hi, hi)
     many = fit_many("sigmoid", X, Y, n_resamples=n_resamples, seed=seed, level=level,
                     bounds=bounds or None)
     return [many.problem(j) for j in range(many.n_problems)]
