@@ -225,6 +225,14 @@ def test_one_bootstrap_resample_is_refused() -> None:
     np.testing.assert_allclose(f.a, np.polyfit(np.log([1e19, 1e20, 1e21]), np.log([1e8, 3e8, 1e9]), 1)[0])
 
 
+def test_flat_isoflop_sweeps_have_no_minimum() -> None:
+    """Equal losses gave a = 0.5 (each budget's first size, the same offset from a C^0.5
+    grid) with only an off-centre warning: now every budget is 'flat' and excluded."""
+    C, Ns, _ = _porian_like()
+    with pytest.raises(ValueError, match=r"fewer than 2 budgets have a usable minimum .*C=1e\+18: \('flat',\)"):
+        ch.fit_isoflop(C, Ns, np.full(C.size, 3.0), n_bootstrap=0)
+
+
 # ------------------------------------------------------------------ uncertainty
 def test_uncertainty_helpers_name_bad_input() -> None:
     r = scalingfit.fit(M, N, Y)

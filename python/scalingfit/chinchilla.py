@@ -1258,6 +1258,7 @@ def _isoflop_minima(
         )
         status = res.status.astype(np.int64)
         L_opt, vert, k = res.x[:, 0], res.x[:, 1], res.x[:, 2]
+        k = np.where(yptp > 0, k, 0.0)  # equal losses: no minimum (k stays at its tiny start)
         assert res.cov is not None
         with np.errstate(invalid="ignore"):
             se_v = np.sqrt(res.cov[:, 1, 1])
