@@ -376,3 +376,20 @@ def test_nullable_pandas_numbers_are_numbers_text_is_not() -> None:
         _validate.positive("N", np.array([1e9, "2e9"], dtype=object))
     with pytest.raises(TypeError, match=r"N must be a number, got text or complex numbers"):
         _validate.positive("N", [1e9 + 1j])
+
+
+def test_a_parameter_on_its_bound_is_reported_as_scipy_does() -> None:
+    """The Gauss-Newton stderr of a parameter on a bound assumes an interior optimum; the fit
+    names such parameters (scipy's least_squares reports the same in active_mask)."""
+    from scipy.optimize import least_squares
+
+    bounds = {"E": (0.0, 1.0)}  # the data's E is 1.7: the fit ends on E = 1
+    r = scalingfit.fit(M, N, Y, bounds=bounds)
+    s = least_squares(lambda p: p[0] + p[1] * N ** -p[2] - Y, [0.5, 300.0, 0.3],
+                      bounds=([0.0, -np.inf, -np.inf], [1.0, np.inf, np.inf]), x_scale="jac")
+    assert r.at_bound == ("E",) == tuple(n for n, a in zip(r.param_names, s.active_mask) if a)
+    assert "E" in repr(r) and "(at a bound: stderr does not apply)" in repr(r)
+    free = scalingfit.fit(M, N, Y)
+    assert free.at_bound == () and "at a bound" not in repr(free)
+    held = scalingfit.fit(M, N, Y, fixed={"E": 1.0})  # fixed is not "at a bound"
+    assert held.at_bound == () and held.fixed == ("E",)

@@ -315,7 +315,9 @@ def fit(
         n_best=n_best,
         loss=loss,
         log_residuals=log_residuals,
-        fixed=tuple(n for n, a, b in zip(m.param_names, lo, hi) if a == b),
+        fixed=tuple(n for n, low, high in zip(m.param_names, lo, hi) if low == high),
+        at_bound=tuple(n for n, v, low, high in zip(m.param_names, batch.x[b], lo, hi)
+                       if low != high and v in (low, high)),
     )
     if result.status == _status.SINGULAR:
         warnings.warn(f"{m.name} fit: {result.message}", IdentifiabilityWarning, stacklevel=2)

@@ -205,6 +205,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "stderr": dict(zip(r.param_names, (float(s) for s in r.stderr))),
             "cost": r.cost, "status": r.status, "message": r.message,
             "iterations": r.iterations, "n_points": r.n_points, "fixed": list(r.fixed),
+            "at_bound": list(r.at_bound),
         })
     else:
         print(repr(r))

@@ -48,6 +48,11 @@ class FitResult:
     log_residuals : bool
     fixed : tuple of str
         Parameters held at their value (``fixed=`` or equal bounds), not fitted.
+    at_bound : tuple of str
+        Free parameters that ended on one of their bounds (scipy's ``active_mask``): the
+        optimum is on the edge of the box, so their Gauss–Newton standard errors (which assume
+        an interior optimum) and Wald intervals do not apply; widen the bound, or hold the
+        parameter with ``fixed=`` if the bound is its value.
     """
 
     model: str
@@ -63,6 +68,7 @@ class FitResult:
     loss: str = "linear"
     log_residuals: bool = False
     fixed: tuple[str, ...] = ()
+    at_bound: tuple[str, ...] = ()
 
     @property
     def params(self) -> dict[str, float]:
@@ -95,7 +101,8 @@ class FitResult:
         ]
         for n, v, s in zip(self.param_names, self.x, self.stderr):
             err = "(fixed)" if n in self.fixed else _fmt(float(s))
-            lines.append(f"  {n.ljust(width)}  {_fmt(float(v)):>14}  {err:>12}")
+            note = "  (at a bound: stderr does not apply)" if n in self.at_bound else ""
+            lines.append(f"  {n.ljust(width)}  {_fmt(float(v)):>14}  {err:>12}{note}")
         return "\n".join(lines)
 
 
