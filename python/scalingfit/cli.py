@@ -318,6 +318,13 @@ def _optimal_options(args: argparse.Namespace) -> None:
         _output_path(args.plot, "--plot", figure=True)
 
 
+def _number_or_text(text: str) -> Union[float, str]:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
     """Fit Chinchilla's law to a CSV (plain least squares, or Epoch's Huber on log loss with
     --huber), bootstrap it (unless --bootstrap 0), and return the law plus the rows of the
@@ -388,8 +395,8 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
     rows = extra + planning.optimal_cli_table(
         compute=args.compute, loss=args.loss, inference_tokens=inference_tokens,
         unique_tokens=args.unique_tokens, epochs=epochs, law=law)
-    if args.json:
-        _print_json([{"section": a, "quantity": b, "value": c} for a, b, c in rows])
+    if args.json:  # numbers as numbers (as printed, 4 digits); intervals stay text
+        _print_json([{"section": a, "quantity": b, "value": _number_or_text(c)} for a, b, c in rows])
     else:
         print(planning.format_rows(rows))
     if args.plot:  # the plot of the table's law, epochs and target
