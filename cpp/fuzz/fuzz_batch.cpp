@@ -16,6 +16,7 @@
 //
 // Build with libFuzzer:   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined ...
 // or with fuzz_main.cpp (a random-input driver) and any compiler; see cpp/fuzz/run.sh.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -112,6 +113,11 @@ void check_outputs(const sf::BatchOutputs& out, int64_t n_items, int P, int max_
       }
       if (!sf::sf_isfinite(out.cost[k]) || out.cost[k] < 0.0) {
         contract_broken("converged with a non-finite or negative cost", k, st);
+      }
+    }
+    if (st == sf::kStatusBadInput) {  // never started: no parameters that look like a fit
+      for (int a = 0; a < P; ++a) {
+        if (!std::isnan(out.x[k * P + a])) contract_broken("bad input with a non-NaN parameter", k, st);
       }
     }
   }
