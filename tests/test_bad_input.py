@@ -175,6 +175,12 @@ def test_derived_quantities_of_another_law_are_named() -> None:
             chinchilla_derived(C=C)
 
 
+def test_a_fixed_parameter_has_a_bootstrap_stderr_of_exactly_zero() -> None:
+    b = bootstrap(M, N, Y, n_resamples=100, fixed={"E": 1.7}, seed=0)
+    assert b.stderr("E") == 0.0  # the sd of 100 equal values (was 8.9e-16: their mean's rounding)
+    np.testing.assert_allclose(b.stderr("alpha"), np.std(b.samples[:, 2], ddof=1), rtol=1e-12)
+
+
 def test_a_band_with_no_converged_replicate_says_so() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
