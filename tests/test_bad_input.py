@@ -399,3 +399,41 @@ def test_a_parameter_on_its_bound_is_reported_as_scipy_does() -> None:
     assert free.at_bound == () and "at a bound" not in repr(free)
     held = scalingfit.fit(M, N, Y, fixed={"E": 1.0})  # fixed is not "at a bound"
     assert held.at_bound == () and held.fixed == ("E",)
+
+
+def test_bootstrap_results_are_read_only_and_checked() -> None:
+    b = bootstrap(M, N, Y, n_resamples=50, seed=3)
+    lo, hi = b.ci("E", level=0.9)
+    for arr in (b.samples, b.values("alpha"), b.batch.estimate("E"), b.batch.ci("E")):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[...] = 0.0
+    assert b.ci("E", level=0.9) == (lo, hi)
+    with pytest.raises(TypeError, match=r"level must be a number in \(0, 1\), got str '0.9'"):
+        b.ci("E", level="0.9")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"a quantity is named by a str, got dict"):
+        b.ci({})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"x_new must be > 0 \(saturating_power_law is a power law"):
+        b.predict([-1.0])
+    with pytest.raises(TypeError, match=r"derived quantities are named by str, got int 3"):
+        bootstrap(M, N, Y, n_resamples=20, derived={3: lambda p: p["E"]})  # type: ignore[dict-item]
+    with pytest.raises(ZeroDivisionError) as info:
+        bootstrap(M, N, Y, n_resamples=20, derived={"bad": lambda p: 1 / 0}).ci("bad")
+    if hasattr(info.value, "__notes__"):
+        assert "derived quantity 'bad'" in info.value.__notes__[0]
+
+
+def test_derived_budgets_that_print_alike_keep_their_own_names() -> None:
+    d = chinchilla_derived(C=[1.0001e20, 1.0002e20])  # both were 'N_opt@1e+20': one was lost
+    assert {"N_opt@1.0001e+20", "N_opt@1.0002e+20"} <= set(d)
+    assert {"N_opt@1e+20", "N_opt@1e+21"} <= set(chinchilla_derived(C=[1e20, 1e21]))
+    with pytest.raises(ValueError, match=r"C has a budget twice"):
+        chinchilla_derived(C=[1e20, 1e20])
+
+
+def test_an_all_failed_bootstrap_has_a_nan_covariance_without_warnings() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = bootstrap(M, N, np.full(8, 2.0), n_resamples=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(b.cov).all() and b.cov.shape == (3, 3)

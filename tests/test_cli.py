@@ -329,3 +329,17 @@ def test_refit_json_with_progress(tmp_path: Path, capsys) -> None:
     runs.to_csv(tmp_path / "runs.csv", index=False)
     assert cli.main(["refit", str(tmp_path / "runs.csv"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n_fitted"] == 4
+
+
+def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """--bootstrap 4000000000 ended in numpy's _ArrayMemoryError traceback."""
+    def boom(args: object) -> int:
+        raise MemoryError("Unable to allocate 89.4 GiB for an array")
+
+    monkeypatch.setattr(cli, "_cmd_fit", boom)
+    parser_func = cli.main(["fit", "x.csv", "--model", "power_law", "--x", "N", "--y", "loss"])
+    err = capsys.readouterr().err
+    assert parser_func == 1
+    assert err.strip().splitlines() == [
+        ("scalingfit fit: error: out of memory (Unable to allocate 89.4 GiB for an array): ask for "
+         "fewer resamples or smaller chunks")]

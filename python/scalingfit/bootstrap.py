@@ -120,6 +120,8 @@ def _phi(x: FloatArray) -> FloatArray:
 
 # ------------------------------------------------------------------ validation
 def _check_level(level: float) -> float:
+    if isinstance(level, (str, bytes, bool)):  # float("0.9") would pass
+        raise TypeError(f"level must be a number in (0, 1), got {type(level).__name__} {level!r}")
     try:
         lv = float(level)
     except (TypeError, ValueError):
@@ -321,6 +323,11 @@ def _eval_derived(fn: Derived, X: FloatArray, names: Sequence[str], label: str) 
             f"derived quantity {label!r} reads parameter {exc} that the model lacks (it has "
             f"{', '.join(names)})"
         ) from None
+    except Exception as exc:  # the user's function: say which one failed, keep the error
+        if hasattr(exc, "add_note"):  # Python 3.11+
+            exc.add_note(f"(raised by derived quantity {label!r}, called with a dict of parameter "
+                         f"arrays {', '.join(names)}, one value per replicate)")
+        raise
     out = np.broadcast_to(out, (X.shape[0],)) if out.ndim == 0 else out
     if out.shape != (X.shape[0],):
         raise ValueError(
@@ -446,8 +453,13 @@ def chinchilla_derived(
         out["B"] = lambda p: np.exp(p["b"])
     if C is not None:
         budgets = [float(c) for c in np.atleast_1d(_validate.positive("C", C))]
+        if len(set(budgets)) < len(budgets):
+            raise ValueError(f"C has a budget twice: {budgets}")
+        digits = 3  # the shortest suffixes that tell the budgets apart (1e+20, 1.0001e+20, ...)
+        while len({f"{c:.{digits}g}" for c in budgets}) < len(budgets):
+            digits += 1
         for c in budgets:
-            sfx = "" if len(budgets) == 1 else f"@{c:.3g}"
+            sfx = "" if len(budgets) == 1 else f"@{c:.{digits}g}"
             out["N_opt" + sfx] = optimal_params(c)
             out["D_opt" + sfx] = optimal_tokens(c)
             out["tokens_per_param" + sfx] = tokens_per_parameter(c)
@@ -565,6 +577,15 @@ class BootstrapBatchResult:
     )
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # Frozen means frozen: a caller that edits what samples or values() return would
+        # otherwise change later intervals while the cached ones stay (read-only views).
+        for name in ("center", "center_status", "center_cov", "samples", "status", "sample_cov",
+                     "problem_id"):
+            arr = getattr(self, name)
+            if isinstance(arr, np.ndarray):
+                arr.flags.writeable = False
+
     @property
     def n_problems(self) -> int:
         return int(self.center.shape[0])
@@ -587,6 +608,8 @@ class BootstrapBatchResult:
         return self.param_names.index(name)
 
     def _check_name(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"a quantity is named by a str, got {type(name).__name__} {name!r}")
         if name not in self.param_names and name not in self.derived:
             raise ValueError(
                 f"unknown quantity {name!r}; parameters: {', '.join(self.param_names)}"
@@ -602,6 +625,7 @@ class BootstrapBatchResult:
                 v = self.center[:, self._param_index(name)].copy()
             else:
                 v = _eval_derived(self.derived[name], self.center, self.param_names, name)
+            v.flags.writeable = False  # cached: callers must not edit it
             self._cache[key] = v
         return self._cache[key]  # type: ignore[no-any-return]
 
@@ -617,6 +641,7 @@ class BootstrapBatchResult:
                 v = _eval_derived(self.derived[name], flat, self.param_names, name).reshape(
                     self.samples.shape[:2]
                 )
+                v.flags.writeable = False
             self._cache[key] = v
         return self._cache[key]  # type: ignore[no-any-return]
 
@@ -683,6 +708,7 @@ class BootstrapBatchResult:
             with np.errstate(all="ignore"):  # values near the double limit: inf, not a warning
                 out = _interval_rows(method, lv, point, samples, jack, se0, se)
             out[self.center_status <= 0] = np.nan
+            out.flags.writeable = False  # cached: callers must not edit it
             self._cache[key] = out
         return self._cache[key]  # type: ignore[no-any-return]
 
@@ -813,6 +839,8 @@ class BootstrapResult:
     def cov(self) -> FloatArray:
         """Bootstrap covariance of the parameters (converged replicates)."""
         s = self.samples[~np.isnan(self.samples).any(axis=1)]
+        if s.shape[0] < 2:  # no spread to estimate (every replicate failed, or one left)
+            return np.full((s.shape[1],) * 2, np.nan)
         return np.atleast_2d(np.cov(s, rowvar=False))
 
     def estimate(self, name: str) -> float:
@@ -863,6 +891,8 @@ class BootstrapResult:
         m = get(self.batch.model)
         xa = _validate.as_inputs(x_new, m)
         _validate.check_finite(xa, "x_new", m.input_names)
+        if m.positive_inputs:  # a power law at x <= 0: NaN everywhere, not a band
+            _validate.check_positive(xa, "x_new", f"{m.name} is a power law in its inputs", m.input_names)
         est = m.predict(self.x, xa)
         S = self.samples[~np.isnan(self.samples).any(axis=1)]
         if S.shape[0] == 0:
@@ -1040,6 +1070,8 @@ def _check_derived(derived: Optional[Mapping[str, Derived]], m: Model) -> dict[s
         raise TypeError("derived must be a mapping {name: callable(params) -> array}")
     out = {}
     for name, fn in derived.items():
+        if not isinstance(name, str):
+            raise TypeError(f"derived quantities are named by str, got {type(name).__name__} {name!r}")
         if not callable(fn):
             raise TypeError(f"derived[{name!r}] must be callable, got {type(fn).__name__}")
         if name in m.param_names:

@@ -791,6 +791,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (OSError, ImportError, RuntimeError) as exc:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    except MemoryError as exc:  # e.g. --bootstrap 4000000000: numpy cannot hold the samples
+        print(f"scalingfit {args.command}: error: out of memory ({exc or 'MemoryError'}): ask for "
+              "fewer resamples or smaller chunks", file=sys.stderr)
+        return EXIT_FAIL
     except KeyboardInterrupt:
         print(f"scalingfit {args.command}: interrupted", file=sys.stderr)
         return 130
