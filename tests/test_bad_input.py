@@ -437,3 +437,13 @@ def test_an_all_failed_bootstrap_has_a_nan_covariance_without_warnings() -> None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isnan(b.cov).all() and b.cov.shape == (3, 3)
+
+
+def test_text_and_complex_data_are_not_numbers() -> None:
+    """np.asarray(..., float) read '1e9' as 1e9 and dropped imaginary parts with a warning."""
+    with pytest.raises(TypeError, match=r"x must be numeric, got text or complex numbers"):
+        scalingfit.fit(M, N.astype(str), Y)
+    with pytest.raises(TypeError, match=r"y must be numeric, got text or complex numbers"):
+        scalingfit.fit(M, N, Y + 0j)
+    r = scalingfit.fit(M, list(N.astype(object)), Y)  # Python floats in an object array: numbers
+    np.testing.assert_array_equal(r.x, scalingfit.fit(M, N, Y).x)

@@ -39,6 +39,9 @@ def _where(idx: tuple[int, ...], columns: Sequence[str] | None = None) -> str:
 
 
 def as_float_array(value: ArrayLike, name: str) -> FloatArray:
+    """``value`` as float64; a TypeError naming ``name`` for text (even '1e9') or complex."""
+    if isinstance(value, (str, bytes)) or _text_or_complex(value):
+        raise TypeError(f"{name} must be numeric, got text or complex numbers: {value!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
