@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 duckdb = pytest.importorskip("duckdb")
+dask_config = pytest.importorskip("dask.config")
 
 from scalingfit import _synthdb, cli, data
 from scalingfit import distributed as sd
@@ -113,7 +117,7 @@ def test_csv_source_with_bad_rows_matches_local(client, tmp_path: Path) -> None:
                  shard_dir=tmp_path / "shards", progress=False)
     assert (s.n_fitted, s.n_failed) == (12, 2)
     _assert_identical(tmp_path / "local.duckdb", tmp_path / "dask.duckdb")
-    assert list((tmp_path / "shards").iterdir()) == []
+    assert not (tmp_path / "shards").exists()  # made for the refit, removed with its shards
 
 
 def test_a_failing_task_stops_the_refit_with_its_error(client, tmp_path: Path) -> None:
@@ -204,3 +208,90 @@ def test_bad_scheduler_arguments(tmp_path: Path, sweeps) -> None:
     with pytest.raises(ValueError, match="not both"), sd.connect(client=object(), scheduler="local:1"):
         pass
     assert not any(p.name.endswith(".shards") for p in tmp_path.iterdir())
+
+
+def test_bad_arguments_are_refused_before_any_file_is_made(client, sweeps, tmp_path: Path) -> None:
+    runs = sweeps[sweeps.sweep < 3]
+    (tmp_path / "a_file").write_text("x")
+    db = tmp_path / "fits.duckdb"
+    cases = [
+        (dict(client=client, scheduler="local:1"), ValueError, "not both"),
+        (dict(client="tcp://host:8786"), TypeError, r"client must be a distributed.Client, got str .*scheduler="),
+        (dict(scheduler="foo"), ValueError, "scheduler must be an address .* got 'foo' .*missing port"),
+        (dict(scheduler=5), TypeError, "scheduler must be an address .* got int 5"),
+        (dict(scheduler="local:0"), ValueError, "positive number of workers"),
+        (dict(scheduler="http://host:1"), ValueError, "unknown address scheme"),
+        (dict(client=client, shard_dir=tmp_path / "a_file"), ValueError, "shard_dir .* is a file"),
+        (dict(client=client, shard_dir=tmp_path / "a_file" / "sub"), ValueError, "shard_dir .* inside .*a_file"),
+        (dict(client=client, shard_dir=3), TypeError, "shard_dir must be a folder path"),
+        (dict(client=client, law="nope"), ValueError, "unknown law"),
+        (dict(scheduler="local:1", foo=1), TypeError, "unexpected keyword argument 'foo'"),
+    ]
+    for kwargs, error, message in cases:
+        with pytest.raises(error, match=message):
+            sd.refit_dask(runs, db=db, progress=False, **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"], kwargs
+    # The same checks through refit(client=...) (which has opened its database by then).
+    with pytest.raises(TypeError, match="client must be a distributed.Client"):
+        rf.refit(runs, db=db, client="tcp://host:8786", progress=False)
+
+
+def test_an_unreachable_scheduler_is_one_error_and_leaves_no_file(client, sweeps, tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    runs = sweeps[sweeps.sweep < 3]
+    with dask_config.set({"distributed.comm.timeouts.connect": "1s"}), \
+            pytest.raises(OSError, match=f"cannot connect to the Dask scheduler at tcp://127.0.0.1:{port}"):
+        sd.refit_dask(runs, scheduler=f"tcp://127.0.0.1:{port}", db=tmp_path / "fits.duckdb", progress=False)
+    assert list(tmp_path.iterdir()) == []
+    # refit(scheduler=) (and the CLI's --scheduler) connects before making any file, too
+    with dask_config.set({"distributed.comm.timeouts.connect": "1s"}), \
+            pytest.raises(OSError, match=f"cannot connect to the Dask scheduler at tcp://127.0.0.1:{port}"):
+        rf.refit(runs, scheduler=f"tcp://127.0.0.1:{port}", db=tmp_path / "fits.duckdb", progress=False)
+    assert list(tmp_path.iterdir()) == []
+    # The failed client is not left as the default: a refit with a good client still runs.
+    assert distributed.default_client() is client
+    s = sd.refit_dask(runs, client, db=tmp_path / "fits.duckdb", progress=False)
+    assert s.n_fitted == 3
+
+
+def test_shard_dir_made_for_the_refit_is_removed_and_one_given_is_kept(client, sweeps, tmp_path: Path) -> None:
+    runs = sweeps[sweeps.sweep < 4]
+    nested = tmp_path / "new" / "deeper"
+    s = sd.refit_dask(runs, client, db=tmp_path / "a.duckdb", shard_dir=nested, chunk_groups=2, progress=False)
+    assert s.n_chunks == 2 and not (tmp_path / "new").exists()
+    given = tmp_path / "scratch"
+    given.mkdir()
+    (given / "other.txt").write_text("not ours")
+    sd.refit_dask(runs, client, db=tmp_path / "b.duckdb", shard_dir=given, chunk_groups=2, progress=False)
+    assert [p.name for p in given.iterdir()] == ["other.txt"]
+
+
+_IN_PROCESS = """
+import os, sys
+from scalingfit import _synthdb, distributed as sd
+import distributed
+
+runs, _ = _synthdb.chinchilla_sweeps(3, runs=8, checkpoints=2, noise=0.005, seed=1)
+# Not the default client, and no other client exists: the refit must use this one's loop.
+client = distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None,
+                            set_as_default=False)
+s = sd.refit_dask(runs, client, db=os.path.join(sys.argv[1], "fits.duckdb"), chunk_groups=2, progress=False)
+print("fitted", s.n_fitted, flush=True)
+"""  # and exits with the client still open, as a script would
+
+
+def test_in_process_client_not_the_default_and_a_clean_exit(tmp_path: Path) -> None:
+    # The auditor's repro: in-process workers used to keep a DuckDB connection per thread,
+    # which aborted the interpreter at exit (SIGABRT) in about half of the runs.
+    script = tmp_path / "run.py"
+    script.write_text(_IN_PROCESS)
+    for i in range(4):
+        out = tmp_path / f"run{i}"
+        out.mkdir()
+        proc = subprocess.run([sys.executable, str(script), str(out)], check=False, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, (i, proc.returncode, proc.stderr[-2000:])
+        assert "fitted 3" in proc.stdout
+        assert sorted(p.name for p in out.iterdir()) == ["fits.duckdb", "fits.duckdb.lock"]

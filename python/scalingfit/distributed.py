@@ -35,16 +35,23 @@ rerun then resumes from the chunks already written. Results do not depend on whi
 partitioning, or on thread counts: every group is fitted independently and deterministically.
 
 ``shard_dir`` must be readable by every worker (on a real cluster: a shared file system); it
-defaults to a hidden folder beside the results database.
+defaults to a hidden folder beside the results database. Each refit writes into a folder of its
+own there and removes it at the end, with ``shard_dir`` itself (and its parents) when the refit
+made them; a folder that existed is kept.
+
+Every argument is checked before the results database is created, and ``refit_dask`` connects
+to the scheduler before that too, so a bad argument or an unreachable scheduler leaves no file
+behind. A client made here (``scheduler=``) is closed however the refit ends and is never made
+the process's default Dask client; a client that is given is used as it is, default or not.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import shutil
 import socket
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -111,7 +118,8 @@ def refit_dask(source: Union[str, Path, pd.DataFrame], client: Optional[Client] 
         the time from about 2,000 groups per chunk (``bench/bench_dask.py`` measures it).
     shard_dir : path, optional
         A folder every worker can read, for the per-chunk Parquet shards (deleted as chunks are
-        written). Default: ``.<db name>.shards`` beside the results database.
+        written; a folder made for the refit is removed at its end). Default:
+        ``.<db name>.shards`` beside the results database.
     **options
         Any other argument of :func:`scalingfit.refit.refit` (``table``, ``metric``,
         ``bootstrap``, ``seed``, ``level``, ``ci_method``, ``threads`` — fitting threads per
@@ -129,46 +137,108 @@ def refit_dask(source: Union[str, Path, pd.DataFrame], client: Optional[Client] 
     ...     print(refit_dask("runs.duckdb", client, law="chinchilla", group_by=["sweep"],
     ...                      shard_dir="/shared/scratch/shards"))
     """
-    if client is None and scheduler is None:
-        raise ValueError("refit_dask needs a distributed.Client (client=) or a scheduler address "
-                         "(scheduler='tcp://host:8786' or 'local:N')")
-    return _refit.refit(source, law=law, group_by=group_by, db=db, chunk_groups=chunk_groups,
-                        client=client, scheduler=scheduler, shard_dir=shard_dir, **options)
+    # Every argument is checked and the cluster connected before refit creates any file, so a
+    # bad argument or an unreachable scheduler leaves no results database (or lock) behind.
+    _check_arguments(client, scheduler, shard_dir)
+    # refit's own checks of the fit settings, before a cluster is started or connected
+    try:
+        call = inspect.signature(_refit.refit).bind(
+            source, law=law, group_by=group_by, db=db, chunk_groups=chunk_groups, shard_dir=shard_dir,
+            **options)
+    except TypeError as exc:  # an unknown option
+        raise TypeError(f"refit_dask() {exc}") from None
+    call.apply_defaults()
+    _refit._config(**{name: call.arguments[name] for name in inspect.signature(_refit._config).parameters})
+    with connect(client, scheduler) as connected:
+        return _refit.refit(source, law=law, group_by=group_by, db=db, chunk_groups=chunk_groups,
+                            client=connected, shard_dir=shard_dir, **options)
 
 
 @contextlib.contextmanager
 def connect(client: Optional[Client] = None, scheduler: Optional[str] = None) -> Iterator[Client]:
     """The given client, or one connected to ``scheduler`` (closed, with any cluster it started,
-    on exit). ``scheduler``: ``"tcp://host:port"`` (any address Dask accepts) or ``"local:N"``."""
-    if client is not None and scheduler is not None:
-        raise ValueError("give either client= or scheduler=, not both")
+    on exit, however the block ends). ``scheduler``: ``"tcp://host:port"`` (any address Dask
+    accepts; the connection waits up to Dask's ``distributed.comm.timeouts.connect``) or
+    ``"local:N"``. A client made here is never the process's default Dask client."""
+    address, n_local = _check_arguments(client, scheduler, None)
     if client is not None:
         yield client
         return
     dd = _dask()
-    if scheduler is None or not str(scheduler).strip():
-        raise ValueError("scheduler must be an address such as 'tcp://host:8786' or 'local:N'")
-    scheduler = str(scheduler).strip()
-    if scheduler == "local" or scheduler.startswith("local:"):
-        n_text = scheduler.partition(":")[2] or str(os.cpu_count() or 1)
+    if n_local is not None:
+        # No dashboard; the scheduler's HTTP routes on a free port, not on a possibly taken :8787.
+        with dd.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True, dashboard_address=None,
+                             scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
+                dd.Client(cluster, set_as_default=False) as local_client:
+            yield local_client
+        return
+    try:
+        remote = dd.Client(address, set_as_default=False)
+    except Exception as exc:  # refused, timed out, unknown host, TLS, ...: one error naming the address
+        why = data.first_line(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {data.first_line(exc)}"
+        raise OSError(f"cannot connect to the Dask scheduler at {address} (scheduler=): {why}") from None
+    with remote:
+        yield remote
+
+
+def _check_arguments(client: Any, scheduler: Any, shard_dir: Any) -> tuple[Optional[str], Optional[int]]:
+    """Checks ``client``, ``scheduler`` and ``shard_dir`` (before any file is made or any
+    connection tried); returns the scheduler's address and, for ``"local:N"``, N."""
+    if client is not None and scheduler is not None:
+        raise ValueError("give either client= or scheduler=, not both")
+    if client is None and scheduler is None:
+        raise ValueError("refit_dask needs a distributed.Client (client=) or a scheduler address "
+                         "(scheduler='tcp://host:8786' or 'local:N')")
+    dd = _dask()
+    address: Optional[str] = None
+    n_local: Optional[int] = None
+    if client is not None:
+        if not isinstance(client, dd.Client):
+            hint = " (an address goes in scheduler=)" if isinstance(client, str) else ""
+            raise TypeError(f"client must be a distributed.Client, got {type(client).__name__} {client!r}{hint}")
+        if client.status in ("closing", "closed"):
+            raise ValueError(f"client is {client.status}; give a connected distributed.Client")
+    else:
+        address, n_local = _parse_scheduler(scheduler)
+    if shard_dir is not None:
+        if not isinstance(shard_dir, (str, os.PathLike)) or not str(shard_dir).strip():
+            raise TypeError(f"shard_dir must be a folder path, got {type(shard_dir).__name__} {shard_dir!r}")
+        folder = Path(shard_dir).absolute()
+        existing = next(p for p in (folder, *folder.parents) if p.exists())  # the root exists
+        if not existing.is_dir():
+            where = "is a file" if existing == folder else f"is inside {existing}, a file"
+            raise ValueError(f"shard_dir must be a folder (or a new path), but {shard_dir} {where}")
+    return address, n_local
+
+
+def _parse_scheduler(scheduler: Any) -> tuple[str, Optional[int]]:
+    """``scheduler`` checked: ``(address, None)``, or ``("local:N", N)`` for a LocalCluster."""
+    expected = "an address such as 'tcp://host:8786' or 'local:N'"
+    if not isinstance(scheduler, str):
+        raise TypeError(f"scheduler must be {expected}, got {type(scheduler).__name__} {scheduler!r}")
+    address = scheduler.strip()
+    if not address:
+        raise ValueError(f"scheduler must be {expected}, got {scheduler!r}")
+    if address == "local" or address.startswith("local:"):
+        n_text = address.partition(":")[2] or str(os.cpu_count() or 1)
         try:
             n_workers = int(n_text)
         except ValueError:
             n_workers = 0
         if n_workers < 1:
             raise ValueError(f"scheduler 'local:N' needs a positive number of workers N, got {scheduler!r}")
-        # No dashboard; the scheduler's HTTP routes on a free port, not on a possibly taken :8787.
-        with dd.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                             scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
-                dd.Client(cluster) as local_client:
-            yield local_client
-        return
+        return f"local:{n_workers}", n_workers
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
     try:
-        remote = dd.Client(scheduler, timeout=30)
-    except OSError as exc:
-        raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
-    with remote:
-        yield remote
+        scheme, location = parse_address(address)
+        get_backend(scheme)  # a known scheme
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)  # host and port
+    except ValueError as exc:
+        raise ValueError(f"scheduler must be {expected}, got {scheduler!r} ({exc})") from None
+    return address, None
 
 
 def _dask() -> Any:
@@ -180,17 +250,6 @@ def _dask() -> Any:
 
 
 # --------------------------------------------------------------------------- worker side
-_local = threading.local()
-
-
-def _reader() -> Any:
-    """This worker thread's in-memory DuckDB connection (opening one costs ~20 ms per task)."""
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = _local.con = data._need("duckdb").connect(config={"threads": 1})
-    return con
-
-
 def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str, str]],
                threads: int, version: str,
                backend: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
@@ -204,7 +263,10 @@ def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str,
     duckdb = data._need("duckdb")
     try:
         # The same DuckDB -> pandas conversion as the local refit, so the frames are identical.
-        frame = _reader().execute("SELECT * FROM read_parquet(?)", [path]).df()
+        # A connection per task (~15 ms), closed here: DuckDB connections cached in a worker's
+        # threads outlive the refit and can abort the interpreter at exit (in-process clients).
+        with duckdb.connect(config={"threads": 1}) as reader:
+            frame = reader.execute("SELECT * FROM read_parquet(?)", [path]).df()
     except (duckdb.IOException, OSError) as exc:
         raise data.RunDataError(
             f"the Dask worker on {socket.gethostname()} cannot read the chunk shard {path} ({exc}); "
@@ -248,6 +310,31 @@ class _Chunks:
         return len(keys)
 
 
+@contextlib.contextmanager
+def _shard_folder(base: Path, name: str, default: bool) -> Iterator[Path]:
+    """A new folder ``base/name`` for one refit's shards, removed on exit with every folder
+    made for it (``base`` and missing parents of a new ``shard_dir``; the default ``base``
+    also when it was left by an earlier refit), each only if empty: another refit may share it."""
+    folder = base.absolute()
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
+    if default and folder not in made:
+        made.insert(0, folder)
+    run_dir = folder / name
+    try:
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+        except OSError as exc:  # read-only, no permission, ...: the parents it made are removed
+            raise OSError(f"cannot make the shard folder {run_dir} (shard_dir=): {exc.strerror or exc}") from None
+        yield run_dir
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        for path in made:  # deepest first
+            try:
+                path.rmdir()
+            except OSError:
+                break  # not empty (in use) or gone: its parents are not ours to remove either
+
+
 def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, str]], n_groups: int,
            t_start: float, *, db: Union[str, Path], client: Optional[Client], scheduler: Optional[str],
            chunk_groups: int, threads: Optional[int], progress: bool,
@@ -260,6 +347,7 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
     """
     from . import __version__
 
+    _check_arguments(client, scheduler, shard_dir)  # refit(client=...) comes here directly
     task_threads = 1 if threads is None else int(threads)
     if task_threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
@@ -269,36 +357,37 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
         done_by_key[pair[0]].add(pair)
     run = uuid.uuid4().hex[:10]
     base = Path(shard_dir) if shard_dir is not None else Path(db).resolve().parent / f".{Path(db).name}.shards"
-    run_dir = base / f"{config.law}-{config.config_hash()}-{run}"
-    run_dir.mkdir(parents=True, exist_ok=False)
 
     n_fitted = n_failed = n_chunks = n_skipped = 0
     t_core = t_tasks = t_export = t_write = 0.0
     pending: dict[Any, tuple[Path, int]] = {}
-    bar = _refit._progress(n_groups, progress)
-    try:
-        with connect(client, scheduler) as connected:
-            cl: Any = connected  # distributed is only partly typed
-            n_threads = sum(cl.nthreads().values())
-            window = max(2, 2 * n_threads)  # enough queued work to keep every thread busy
-            next_chunk = 0
-            results = _dask().as_completed()
+    with connect(client, scheduler) as connected, \
+            _shard_folder(base, f"{config.law}-{config.config_hash()}-{run}", shard_dir is None) as run_dir:
+        cl: Any = connected  # distributed is only partly typed
+        n_threads = sum(cl.nthreads().values())
+        window = max(2, 2 * n_threads)  # enough queued work to keep every thread busy
+        next_chunk = 0
+        # The completions through this client's own loop: as_completed() alone would use the
+        # process's default client, which may be another one, a closed one or none.
+        results = _dask().as_completed(loop=cl.loop)
+        bar = _refit._progress(n_groups, progress)
 
-            def submit_more() -> None:
-                nonlocal next_chunk, t_export
-                while len(pending) < window and next_chunk < len(chunks):
-                    i, next_chunk = next_chunk, next_chunk + 1
-                    path = run_dir / f"chunk-{i:07d}.parquet"
-                    t0 = time.perf_counter()
-                    n_in = chunks.export(i, path)
-                    t_export += time.perf_counter() - t0
-                    keys = (_refit._group_key(k) for k in chunks.keys(i).itertuples(index=False, name=None))
-                    skip = frozenset(p for k in keys for p in done_by_key.get(k, ()))
-                    fut = cl.submit(_fit_shard, str(path), config, skip, task_threads, __version__, backend,
-                                    key=f"scalingfit-refit-{run}-{i:07d}")
-                    pending[fut] = (path, n_in)
-                    results.add(fut)
+        def submit_more() -> None:
+            nonlocal next_chunk, t_export
+            while len(pending) < window and next_chunk < len(chunks):
+                i, next_chunk = next_chunk, next_chunk + 1
+                path = run_dir / f"chunk-{i:07d}.parquet"
+                t0 = time.perf_counter()
+                n_in = chunks.export(i, path)
+                t_export += time.perf_counter() - t0
+                keys = (_refit._group_key(k) for k in chunks.keys(i).itertuples(index=False, name=None))
+                skip = frozenset(p for k in keys for p in done_by_key.get(k, ()))
+                fut = cl.submit(_fit_shard, str(path), config, skip, task_threads, __version__, backend,
+                                key=f"scalingfit-refit-{run}-{i:07d}")
+                pending[fut] = (path, n_in)
+                results.add(fut)
 
+        try:
             submit_more()
             for fut in results:
                 path, n_in = pending.pop(fut)
@@ -319,14 +408,10 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
                     on_chunk(n_chunks)
                 submit_more()
             n_workers = len(cl.nthreads())
-    finally:
-        for fut in pending:
-            fut.cancel()
-        bar(None)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        if shard_dir is None:
-            with contextlib.suppress(OSError):
-                base.rmdir()  # the default folder, when no other refit is using it
+        finally:
+            for fut in pending:
+                fut.cancel()
+            bar(None)
     return DaskRefitSummary(str(db), config.law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
                             n_chunks, time.perf_counter() - t_start, t_core, n_workers=n_workers,
                             n_threads=n_threads, seconds_in_tasks=t_tasks, seconds_exporting=t_export,

@@ -707,6 +707,17 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
     if db is not None and not isinstance(db, (str, PathLike)):
         raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
+    if client is not None or scheduler is not None:
+        from . import distributed
+
+        distributed._check_arguments(client, scheduler, shard_dir)
+        if scheduler is not None:  # connect first: an unreachable scheduler leaves no file behind
+            with distributed.connect(None, scheduler) as connected:
+                return refit(source, law=law, group_by=group_by, db=db, table=table, metric=metric,
+                             bootstrap=bootstrap, seed=seed, level=level, ci_method=ci_method,
+                             chunk_groups=chunk_groups, threads=threads, progress=progress,
+                             on_chunk=on_chunk, overwrite=overwrite, client=connected,
+                             shard_dir=shard_dir, backend=backend, precision=precision, fixed=fixed)
     # The arguments are all checked; now the files (before any is created).
     pd = data._need("pandas")
     if isinstance(source, pd.DataFrame):
