@@ -12,6 +12,13 @@ pytest.importorskip("matplotlib")
 from scalingfit import _synthdb, bootstrap, plot
 
 
+def _isoflop_runs(law, budgets, n_sizes=9):  # type: ignore[no-untyped-def]
+    from scalingfit import simulate
+
+    s = simulate.isoflop_sweep(law, np.asarray(budgets, dtype=float), n_sizes=n_sizes, noise=0.002, seed=0)
+    return s.N, s.D, s.loss
+
+
 def test_every_chinchilla_plot_saves_png_and_svg(tmp_path: Path) -> None:
     runs, truth = _synthdb.chinchilla_sweeps(1, runs=60, checkpoints=1, noise=0.005, seed=3)
     N, D, L = runs.N.to_numpy(), runs.D.to_numpy(), runs.value.to_numpy()
@@ -20,7 +27,9 @@ def test_every_chinchilla_plot_saves_png_and_svg(tmp_path: Path) -> None:
     t = {k: float(truth[k].iloc[0]) for k in ("E", "A", "B", "alpha", "beta")}
     figs = {
         "frontier": plot.plot_compute_frontier(N, D, L, params, b.samples),
-        "isoflop": plot.plot_isoflop_curves(N, D, L, params, budgets=[1e19, 1e20, 1e21]),
+        # these runs are scattered in (N, D): IsoFLOP slices from runs at three budgets
+        "isoflop": plot.plot_isoflop_curves(*_isoflop_runs(t, [1e19, 1e20, 1e21]), params,
+                                            budgets=[1e19, 1e20, 1e21]),
         "surface": plot.plot_loss_surface(N, D, L, params),
         "exponents": plot.plot_exponent_distributions(b.samples, truth=t),
     }

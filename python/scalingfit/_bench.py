@@ -39,8 +39,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _core, models
-from ._fit import fit_batch
+from . import _core, _validate, models
+from ._fit import MAX_THREADS, fit_batch
 from ._warnings import ConvergenceWarning
 
 FloatArray = NDArray[np.float64]
@@ -338,12 +338,22 @@ def bench_bulk(threads: Sequence[int], n_sweeps: int = 2000, n_points: int = 50,
 
 
 # ---------------------------------------------------------------- the suite
+CASES = ("P1", "P2", "P3", "P4", "bulk")
+
+
 def core_suite(threads: int = 2, quick: bool = False, bulk_sweeps: Optional[int] = None,
-               cases: Sequence[str] = ("P1", "P2", "P3", "P4", "bulk")) -> list[BenchRow]:
+               cases: Sequence[str] = CASES) -> list[BenchRow]:
     """The performance issue's cases, each at 1 thread and at ``threads``; ``quick``: smaller
-    batches and scipy subsets (a few seconds in all)."""
-    if bulk_sweeps is not None and int(bulk_sweeps) < 1:
-        raise ValueError(f"bulk_sweeps (--bulk-sweeps) must be at least 1, got {bulk_sweeps}")
+    batches and scipy subsets (a few seconds in all). ``cases``: some of P1, P2, P3, P4,
+    bulk (one name or several)."""
+    threads = _validate.integer("threads", threads, least=1, most=MAX_THREADS)
+    if bulk_sweeps is not None:
+        bulk_sweeps = _validate.integer("bulk_sweeps (--bulk-sweeps)", bulk_sweeps, least=1)
+    cases = [cases] if isinstance(cases, str) else list(cases)
+    unknown = [c for c in cases if c not in CASES]
+    if unknown or not cases:
+        raise ValueError(f"cases must name some of {', '.join(CASES)}, got "
+                         f"{', '.join(map(repr, unknown)) if unknown else 'none'}")
     with warnings.catch_warnings():
         # A few bootstrap replicates of 50 noisy points do not converge; that is reported by
         # the bootstrap results, not by the benchmark.
@@ -396,7 +406,13 @@ def scaling_curve(batch_sizes: Sequence[int] = (1, 3, 10, 30, 100, 300, 1000, 30
                   threads: Sequence[int] = (1, 2), min_time: float = 0.05,
                   model: str = "saturating_power_law", n_points: int = 10) -> dict[int, list[float]]:
     """fits/s of fit_batch against batch size (P1-style problems), per thread count: each
-    point the best of repeated calls over at least ``min_time`` seconds."""
+    point the best of repeated calls over at least ``min_time`` (> 0) seconds."""
+    batch_sizes = [_validate.integer(f"batch_sizes[{i}]", n, least=1) for i, n in enumerate(batch_sizes)]
+    threads = [_validate.integer(f"threads[{i}]", t, least=1, most=MAX_THREADS) for i, t in enumerate(threads)]
+    for name, v in (("batch_sizes", batch_sizes), ("threads", threads)):
+        if not v:
+            raise ValueError(f"{name} is empty: nothing to time")
+    min_time = float(_validate.positive("min_time", min_time, scalar=True))
     p = make_problems(model, max(batch_sizes), n_points, seed=3)
     out: dict[int, list[float]] = {}
     for t in threads:
@@ -416,17 +432,17 @@ def scaling_curve(batch_sizes: Sequence[int] = (1, 3, 10, 30, 100, 300, 1000, 30
 
 
 def plot_scaling(path: str, threads: int = 2, quick: bool = False) -> tuple[list[int], dict[int, list[float]]]:
-    """Writes fits/s against batch size (1 and ``threads`` threads) to ``path`` (PNG/PDF/SVG);
+    """Writes fits/s against batch size (1 and ``threads`` threads) to ``path`` (PNG/PDF/SVG,
+    whole or not at all; no pyplot figure is opened and the backend is left as it is);
     returns (batch sizes, fits/s per thread count)."""
-    import matplotlib
+    from .plot import _new_figure, write_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    threads = _validate.integer("threads", threads, least=1, most=MAX_THREADS)
     sizes = [1, 10, 100, 1000] if quick else [1, 3, 10, 30, 100, 300, 1000, 3000, 10000]
-    thr = sorted({1, int(threads)})
+    thr = sorted({1, threads})
     curves = scaling_curve(sizes, thr, min_time=0.01 if quick else 0.05)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = _new_figure((6, 4))
+    ax = fig.subplots()
     for t, rates in curves.items():
         ax.loglog(sizes, rates, marker="o", label=f"{t} thread{'s' if t > 1 else ''}")
     ax.set_xlabel("fits per fit_batch call (batch size)")
@@ -437,8 +453,7 @@ def plot_scaling(path: str, threads: int = 2, quick: bool = False) -> tuple[list
     ax.legend()
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path, dpi=120)
     return sizes, curves
 
 

@@ -1,8 +1,10 @@
 """Plots of Chinchilla-style fits (matplotlib, optional: ``pip install scalingfit[plot]``).
 
 Every function takes data and fitted parameters (and optionally bootstrap samples), draws on
-log axes with labelled units, and returns the matplotlib Figure; :func:`save` writes PNG
-and/or SVG.
+log axes with labelled units, and returns a matplotlib Figure (made without pyplot: none is
+left open and the backend is never changed); :func:`save` writes it as PNG, SVG or any
+format matplotlib writes. Data must be finite (and > 0 on a log axis); a bad value is an
+error naming the argument and its index, never a silently missing point or curve.
 """
 
 from __future__ import annotations
@@ -20,36 +22,84 @@ FloatArray = NDArray[np.float64]
 NAMES = ("E", "A", "B", "alpha", "beta")
 
 
-def _plt() -> Any:
-    try:
-        import matplotlib
+def _figure(size: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:
+    """A plain Figure (no pyplot) and its axes (a list when ``ncols`` > 1)."""
+    from .plot import _new_figure
 
-        if matplotlib.get_backend().lower() not in ("agg", "svg", "pdf", "cairo"):
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'scalingfit[plot]'") from None
-    return plt
+    fig = _new_figure(size)
+    axes = fig.subplots(1, ncols)
+    return fig, (list(axes) if ncols > 1 else axes)
 
 
-def save(fig: Any, path: Union[str, Path], formats: Sequence[str] = ("png",), dpi: int = 120) -> list[Path]:
-    """Write ``fig`` as ``path`` with each suffix in ``formats`` (png, svg); returns the paths."""
-    out = []
-    base = Path(path).with_suffix("")
+def save(fig: Any, path: Union[str, Path], formats: Union[str, Sequence[str], None] = None,
+         dpi: int = 120) -> list[Path]:
+    """Write ``fig`` to ``path`` in each of ``formats``; returns the paths written.
+
+    Without ``formats``, the format is the suffix of ``path`` when it is one matplotlib writes
+    (``fig.svg`` is SVG), else PNG, added as a suffix (``out/run.v2`` becomes
+    ``out/run.v2.png``). With ``formats`` (one name, ``"svg"``, or several, ``("png",
+    "svg")``), each is written beside ``path``: its known suffix replaced by each format's
+    (``fig.svg`` with ``("png", "svg")`` writes ``fig.png`` and ``fig.svg``). Every format is
+    checked before anything is written; the folder is created when missing; each file is
+    written whole or not at all (see :func:`scalingfit.plot.write_figure`). A figure made
+    with pyplot is closed afterwards (as before).
+    """
+    import sys
+
+    from .plot import _format, _formats, write_figure
+
+    p = Path(path)
+    known = p.suffix.lower().lstrip(".") in _formats()
+    base = p.with_suffix("") if known else p
+    if formats is None:
+        fmts = [_format(p.suffix, f"the suffix of {p.name!r}:") if known else "png"]
+    else:
+        names = [formats] if isinstance(formats, str) else list(formats)
+        if not names:
+            raise ValueError("formats is empty: name at least one format, e.g. 'png'")
+        fmts = [_format(f, f"formats[{i}]") for i, f in enumerate(names)]
+    outs = [p] if formats is None and known else [base.with_name(f"{base.name}.{f}") for f in fmts]
     base.parent.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        p = base.with_suffix("." + fmt)
-        fig.savefig(p, dpi=dpi, bbox_inches="tight")
-        out.append(p)
-    _plt().close(fig)
-    return out
+    for out, f in zip(outs, fmts):
+        write_figure(fig, out, f, dpi=dpi, bbox_inches="tight")
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None and getattr(fig.canvas, "manager", None) is not None:  # pyplot's figure
+        plt.close(fig)
+    return outs
 
 
-def _cols(params: Union[Mapping[str, float], ArrayLike]) -> dict[str, FloatArray]:
+def _cols(params: Union[Mapping[str, float], ArrayLike], name: str = "params",
+          finite: bool = True) -> dict[str, FloatArray]:
+    """``params`` (a mapping with E, A, B, alpha, beta, or rows of those 5 values) as columns;
+    each value finite unless ``finite`` is False (bootstrap samples: failed resamples are NaN
+    rows)."""
+    from . import _validate
+
     if isinstance(params, Mapping):
-        return {k: np.atleast_1d(np.asarray(params[k], dtype=float)) for k in NAMES}
-    arr = np.atleast_2d(np.asarray(params, dtype=float))
+        missing = [k for k in NAMES if k not in params]
+        if missing:
+            raise ValueError(f"{name} lacks {', '.join(missing)}: it needs {', '.join(NAMES)}")
+        return {k: np.atleast_1d(_validate.finite(f"{name}[{k!r}]", params[k]) if finite
+                                 else _validate.as_float_array(params[k], f"{name}[{k!r}]")) for k in NAMES}
+    if params is None or isinstance(params, (str, bytes)):
+        raise TypeError(f"{name} must be a mapping of {', '.join(NAMES)} or rows of those 5 values, "
+                        f"got {params!r}")
+    arr = _validate.finite(name, params) if finite else _validate.as_float_array(params, name)
+    arr = np.atleast_2d(arr)
+    if arr.ndim != 2 or arr.shape[1] != len(NAMES):
+        raise ValueError(f"{name} must have {len(NAMES)} columns ({', '.join(NAMES)}), one row per "
+                         f"parameter set, got shape {np.shape(params)}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}): no parameter set to draw")
     return {k: arr[:, i] for i, k in enumerate(NAMES)}
+
+
+def _runs(N: ArrayLike, D: ArrayLike, L: ArrayLike, log_L: bool = False) -> tuple[FloatArray, ...]:
+    """Runs (N, D, L): N and D finite and > 0, L finite (and > 0 on a log axis), one length."""
+    from .plot import _points
+
+    n = _points("N", N, positive=True)
+    return n, _points("D", D, n.shape[0], "N", positive=True), _points("L", L, n.shape[0], "N", positive=log_L)
 
 
 def _law(p: Mapping[str, FloatArray], N: FloatArray, D: FloatArray) -> FloatArray:
@@ -60,19 +110,29 @@ def compute_frontier(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[s
                      samples: Optional[ArrayLike] = None, level: float = 0.9,
                      C_range: Optional[tuple[float, float]] = None, title: str = "") -> Any:
     """Loss vs training compute C = 6ND for every run, the compute-optimal frontier
-    L_opt(C) of the fitted law, and its bootstrap band (``samples``: (R, 5) E, A, B, alpha, beta)."""
-    plt = _plt()
-    N, D, L = (np.asarray(v, dtype=float) for v in (N, D, L))
+    L_opt(C) of the fitted law, and its bootstrap band (``samples``: (R, 5) E, A, B, alpha, beta;
+    NaN rows, failed resamples, are left out). ``C_range``: the x axis, (low, high) FLOPs."""
+    from . import _validate
+    from .plot import _level
+
+    N, D, L = _runs(N, D, L, log_L=True)
+    p = _cols(params)
+    s = None if samples is None else _cols(samples, "samples", finite=False)
+    level = _level(level)
     C = 6 * N * D
-    lo_c, hi_c = C_range or (C.min() / 3, C.max() * 100)
+    if C_range is None:
+        lo_c, hi_c = C.min() / 3, C.max() * 100
+    else:
+        rng = _validate.positive("C_range", C_range)
+        if rng.shape != (2,) or not rng[0] < rng[1]:
+            raise ValueError(f"C_range is the x axis: two values (low, high), low < high, got {C_range!r}")
+        lo_c, hi_c = rng
     grid = np.logspace(np.log10(lo_c), np.log10(hi_c), 120)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = _figure((6.4, 4.4))
     sc = ax.scatter(C, L, c=np.log10(N), s=10, cmap="viridis", alpha=0.8)
     fig.colorbar(sc, ax=ax, label="log10 N (parameters)")
-    p = _cols(params)
     ax.plot(grid, [np.asarray(optimal_loss(c)(p))[0] for c in grid], "k-", lw=2, label="compute-optimal frontier")
-    if samples is not None:
-        s = _cols(samples)
+    if s is not None:
         vals = np.array([optimal_loss(c)(s) for c in grid])
         q = (1 - level) / 2
         ax.fill_between(grid, np.nanquantile(vals, q, axis=1), np.nanquantile(vals, 1 - q, axis=1),
@@ -87,24 +147,40 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
                    budgets: Optional[ArrayLike] = None, title: str = "") -> Any:
     """Loss vs N at fixed compute (IsoFLOP slices), coloured by budget, with each budget's
     fitted parabola in log N (all budgets in one batched fit) and the law's slice if given.
-    Runs that form no slice (no 3 runs within 5% of one compute, or of a given budget) are
-    drawn coloured by their compute instead, and the title says so."""
+    Without ``budgets``, runs that form no slice (no 3 runs within 5% of one compute) are
+    drawn coloured by their compute instead, and the title says so. With ``budgets`` (FLOPs,
+    > 0), a slice is the runs within 5% of a budget's compute C = 6ND; runs further than
+    that from every budget are in no slice, and a budget with fewer than 3 runs is an error
+    naming it."""
+    from matplotlib import colormaps
+
+    from . import _validate
     from ._fit import fit_batch
 
-    plt = _plt()
-    N, D, L = (np.asarray(v, dtype=float) for v in (N, D, L))
+    N, D, L = _runs(N, D, L)
+    if params is not None:
+        _cols(params)
     C = 6 * N * D
+    tol = np.log(1.05)
     if budgets is None:  # group runs whose compute agrees to within 5%
         order = np.argsort(C)
-        edges = np.flatnonzero(np.diff(np.log(C[order])) > np.log(1.05)) + 1
+        edges = np.flatnonzero(np.diff(np.log(C[order])) > tol) + 1
         groups = np.split(order, edges)
     else:
-        b = np.asarray(budgets, dtype=float)
-        near = np.argmin(np.abs(np.log(C)[:, None] - np.log(b)[None, :]), axis=1)
-        groups = [np.flatnonzero(near == k) for k in range(b.size)]
+        b = _validate.positive("budgets", budgets)
+        if b.ndim != 1 or b.size == 0:
+            raise ValueError(f"budgets must be a non-empty list of compute budgets (FLOPs), got {budgets!r}")
+        dist = np.abs(np.log(C)[:, None] - np.log(b)[None, :])
+        near = np.argmin(dist, axis=1)
+        within = dist[np.arange(C.size), near] <= tol
+        groups = [np.flatnonzero(within & (near == k)) for k in range(b.size)]
+        for k, g in enumerate(groups):
+            if g.size < 3:
+                raise ValueError(f"budgets[{k}] = {b[k]:.3g}: {g.size} run(s) have a compute C = 6ND within "
+                                 "5% of it; an IsoFLOP slice needs at least 3")
     groups = [g[np.argsort(N[g])] for g in groups if g.size >= 3]
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    cmap = plt.get_cmap("plasma")
+    fig, ax = _figure((6.4, 4.4))
+    cmap = colormaps["plasma"]
     if groups:
         idx = np.concatenate(groups)
         off = np.concatenate([[0], np.cumsum([g.size for g in groups])]).astype(np.int64)
@@ -135,13 +211,12 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
 def loss_surface(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[str, float], title: str = "") -> Any:
     """Runs in the (N, D) plane coloured by loss, with contours of the fitted L(N, D) and the
     compute-optimal path N_opt(C)."""
-    plt = _plt()
-    N, D, L = (np.asarray(v, dtype=float) for v in (N, D, L))
+    N, D, L = _runs(N, D, L)
     p = _cols(params)
     n_g = np.logspace(np.log10(N.min()) - 0.3, np.log10(N.max()) + 0.3, 120)
     d_g = np.logspace(np.log10(D.min()) - 0.3, np.log10(D.max()) + 0.3, 120)
     NN, DD = np.meshgrid(n_g, d_g)
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    fig, ax = _figure((6.4, 4.8))
     cs = ax.contour(NN, DD, _law(p, NN, DD), levels=12, cmap="viridis", linewidths=0.8)
     ax.clabel(cs, fontsize=6, fmt="%.2f")
     sc = ax.scatter(N, D, c=L, s=12, cmap="viridis", edgecolors="k", linewidths=0.2)
@@ -156,18 +231,25 @@ def loss_surface(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[str, 
 
 
 def exponent_distributions(samples: ArrayLike, truth: Optional[Mapping[str, float]] = None, title: str = "") -> Any:
-    """Bootstrap distributions of alpha, beta and the allocation exponent a = beta/(alpha+beta)."""
-    plt = _plt()
-    s = _cols(samples)
+    """Bootstrap distributions of alpha, beta and the allocation exponent a = beta/(alpha+beta)
+    (``samples``: (R, 5) E, A, B, alpha, beta; NaN rows, failed resamples, are left out).
+    ``truth``, when given, maps E, A, B, alpha, beta to the true values, marked."""
+    s = _cols(samples, "samples", finite=False)
+    t_cols = None if truth is None else _cols(truth, "truth")
     a = allocation_exponent_a(s)
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.2))
-    for ax, (name, v) in zip(axes, (("alpha", s["alpha"]), ("beta", s["beta"]), ("a = beta/(alpha+beta)", a))):
+    panels = (("alpha", s["alpha"]), ("beta", s["beta"]), ("a = beta/(alpha+beta)", a))
+    for name, v in panels:
+        if not np.isfinite(v).any():
+            raise ValueError(f"samples has no finite {name.split(' ')[0]} value ({v.size} rows): "
+                             "no distribution to draw")
+    fig, axes = _figure((9.6, 3.2), ncols=3)
+    for ax, (name, v) in zip(axes, panels):
         v = v[np.isfinite(v)]
         ax.hist(v, bins=40, color="tab:blue", alpha=0.8)
         ax.axvline(np.median(v), color="k", lw=1, label="median")
         key = name.split(" ")[0]
-        if truth is not None:
-            t = allocation_exponent_a(_cols(truth))[0] if key == "a" else truth[key]
+        if t_cols is not None:
+            t = allocation_exponent_a(t_cols)[0] if key == "a" else t_cols[key][0]
             ax.axvline(t, color="r", ls="--", lw=1, label="truth")
         ax.set(xlabel=name, ylabel="resamples")
         ax.legend(fontsize=7)
@@ -179,19 +261,37 @@ def exponent_distributions(samples: ArrayLike, truth: Optional[Mapping[str, floa
 def extrapolation_band(x: ArrayLike, y: ArrayLike, model: str, params: ArrayLike, samples: ArrayLike,
                        x_new: ArrayLike, level: float = 0.9, xlabel: str = "parameters N",
                        ylabel: str = "loss (nats/token)", title: str = "") -> Any:
-    """A one-input law fitted to (x, y), extrapolated over ``x_new`` with its bootstrap band."""
+    """A one-input law fitted to (x, y), extrapolated over ``x_new`` with its bootstrap band
+    (``samples``: (R, n_params), NaN rows, failed resamples, left out). ``x``, ``y`` and
+    ``x_new`` finite and > 0 (log axes)."""
+    from . import _validate
     from .models import get
+    from .plot import _level, _points
 
-    plt = _plt()
     m = get(model)
-    x, y, x_new = (np.asarray(v, dtype=float) for v in (x, y, x_new))
-    S = np.asarray(samples, dtype=float)
+    if m.n_inputs != 1:
+        raise ValueError(f"model {model!r} has inputs {', '.join(m.input_names)}: the extrapolation band "
+                         "is drawn for a law of one input")
+    x = _points("x", x, positive=True)
+    y = _points("y", y, x.shape[0], "x", positive=True)
+    x_new = _points("x_new", x_new, positive=True)
+    level = _level(level)
+    P = _validate.finite("params", params)
+    if P.shape != (m.n_params,):
+        raise ValueError(f"params must be the {m.n_params} parameters of {model} ({', '.join(m.param_names)}), "
+                         f"got shape {P.shape}")
+    S = _validate.as_float_array(samples, "samples")
+    if S.ndim != 2 or S.shape[1] != m.n_params:
+        raise ValueError(f"samples must have shape (R, {m.n_params}), one row of {model}'s parameters "
+                         f"({', '.join(m.param_names)}) per resample, got shape {S.shape}")
     S = S[np.isfinite(S).all(axis=1)]
+    if S.shape[0] == 0:
+        raise ValueError("samples has no row of finite values: no band to draw")
     preds = np.array([m.predict(p, x_new) for p in S])
     q = (1 - level) / 2
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = _figure((6.4, 4.2))
     ax.scatter(x, y, color="k", s=16, label="observed", zorder=3)
-    ax.plot(x_new, m.predict(np.asarray(params, dtype=np.float64), x_new), "C0-", label=f"fitted {model}")
+    ax.plot(x_new, m.predict(P, x_new), "C0-", label=f"fitted {model}")
     ax.fill_between(x_new, np.quantile(preds, q, axis=0), np.quantile(preds, 1 - q, axis=0), color="C0",
                     alpha=0.25, label=f"{100 * level:.0f}% bootstrap band")
     ax.axvspan(x.max(), x_new.max(), color="0.9", zorder=0, label="extrapolation")

@@ -222,7 +222,6 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     _level(args.level)
     _at_least(args.seed, "--seed", 0)
     out = _output_path(args.output or Path(args.file).with_suffix(".fit.png"), "-o/--output", figure=True)
-    plt = plot._plt()
     options = _fit_options(args)
     x, y = _csv_xy(args)
     if args.extrapolate is not None:
@@ -241,14 +240,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     print(repr(fitted))
     if not fitted.success:  # main prints it as every command's error, exit status 1
         raise ValueError(f"the fit did not succeed ({fitted.message}); no plot written")
-    partial = out.with_name(f".{out.stem}.partial{out.suffix}")  # the suffix picks the format
-    try:
-        fig = plot.plot_fit(result, x, y, x_max=args.extrapolate, kind=args.band, ylabel=args.y,
-                            xlabel=args.x.split(",")[0].strip(), path=partial)
-        plt.close(fig)
-        partial.replace(out)  # a failed save leaves no half-written figure at out
-    finally:
-        partial.unlink(missing_ok=True)
+    # plot.write_figure writes a temporary file beside out and renames it: a failed save
+    # leaves no half-written figure at out
+    plot.plot_fit(result, x, y, x_max=args.extrapolate, kind=args.band, ylabel=args.y,
+                  xlabel=args.x.split(",")[0].strip(), path=out)
     print(f"plot written to {out}")
     return EXIT_OK
 
@@ -490,9 +485,20 @@ def _cmd_cuda_compile(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench
+    from ._fit import MAX_THREADS
 
     _at_least(args.threads, "--threads", 1)
+    if args.threads is not None and args.threads > MAX_THREADS:
+        raise UsageError(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
     _at_least(args.bulk_sweeps, "--bulk-sweeps", 1)
+    if args.cuda:
+        given = [o for o, v in (("--plot", args.plot), ("--bulk-sweeps", args.bulk_sweeps)) if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: no effect with --cuda (the GPU cases have neither a "
+                             "scaling plot nor a bulk case)")
+    if args.plot is not None and args.bulk_sweeps is not None:
+        raise UsageError("--bulk-sweeps sizes the table's bulk case and has no effect with --plot "
+                         "(fits/s against batch size instead of the table)")
     if args.plot:
         _output_path(args.plot, "--plot", figure=True)
     if args.cuda:

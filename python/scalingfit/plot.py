@@ -2,7 +2,11 @@
 
 matplotlib is an optional dependency (``pip install scalingfit[plot]``); it is imported when a
 plotting function is called. Every function draws into ``ax`` when one is given (or a new
-figure), saves to ``path`` when one is given, and returns the matplotlib ``Figure``.
+figure), saves to ``path`` when one is given (whole or not at all: :func:`write_figure`), and
+returns the matplotlib ``Figure``. Figures are made without pyplot, so none is left open and
+the backend is never changed; a returned figure still displays in Jupyter. Data must be finite
+(and > 0 on a log axis): a bad value is an error naming the argument and its index, never a
+silently missing point or curve.
 
 >>> import numpy as np
 >>> from scalingfit import kaplan, plot
@@ -33,28 +37,139 @@ PathLike = Union[str, "Any"]
 
 
 def _plt() -> Any:
+    """matplotlib's ``Figure`` class, or an ImportError that says how to install matplotlib.
+
+    Figures are made as plain ``Figure`` objects, never through pyplot: none is left open
+    (a loop of plots does not grow pyplot's list, an error half-way leaves nothing to close),
+    the backend is never changed, and a returned figure still displays in Jupyter."""
     try:
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
         raise ImportError(
             "scalingfit.plot needs matplotlib: pip install scalingfit[plot] (or pip install matplotlib)"
         ) from exc
-    return plt
+    return Figure
+
+
+def _new_figure(size: tuple[float, float]) -> Figure:
+    """A plain Figure (no pyplot): see :func:`_plt`."""
+    return _plt()(figsize=size)  # type: ignore[no-any-return]
 
 
 def _axes(ax: Optional[Axes], ncols: int = 1, size: tuple[float, float] = (5.0, 3.8)) -> tuple[Figure, Any]:
-    plt = _plt()
     if ax is not None:
+        from matplotlib.axes import Axes
+
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__} {ax!r}")
         return ax.get_figure(), ax  # type: ignore[return-value]
-    fig, axs = plt.subplots(1, ncols, figsize=(size[0] * ncols, size[1]), squeeze=False)
+    fig = _new_figure((size[0] * ncols, size[1]))
+    axs = fig.subplots(1, ncols, squeeze=False)
     return fig, (axs[0, 0] if ncols == 1 else list(axs[0]))
+
+
+def _formats() -> dict[str, str]:
+    """The figure formats matplotlib writes, ``{suffix: description}``."""
+    _plt()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return FigureCanvasBase.get_supported_filetypes()
+
+
+def _format(fmt: Any, name: str = "format") -> str:
+    """``fmt`` (``"png"``, ``".svg"``) as a format matplotlib writes; a ValueError naming
+    ``name`` and the known formats otherwise."""
+    if not isinstance(fmt, str):
+        raise TypeError(f"{name} must be a format name such as 'png', got {type(fmt).__name__} {fmt!r}")
+    f = fmt.lower().lstrip(".")
+    known = _formats()
+    if f not in known:
+        raise ValueError(f"{name} {fmt!r} is not a figure format matplotlib writes; one of "
+                         f"{', '.join(sorted(known))}")
+    return f
+
+
+def write_figure(fig: Any, path: PathLike, fmt: Optional[str] = None, **savefig: Any) -> Any:
+    """Save ``fig`` to ``path`` all or nothing: into a temporary file beside ``path``, renamed
+    onto it once complete, so a failed write (a full disk, a size limit, an error while
+    drawing) leaves neither a half-written figure nor the temporary file. The format is
+    ``fmt``, else the suffix of ``path`` (matplotlib's default format, added as the suffix,
+    when there is none; an unknown suffix is a ValueError before anything is written).
+    A file object is written directly. ``savefig`` goes to ``Figure.savefig``; returns the
+    path written."""
+    import os
+    from pathlib import Path
+
+    if not isinstance(path, (str, os.PathLike)):  # a file object: nothing to rename
+        fig.savefig(path, format=fmt, **savefig)
+        return path
+    out = Path(path)
+    if fmt is None:
+        if out.suffix:
+            fmt = _format(out.suffix, f"the suffix of {out.name!r}:")
+        else:
+            from matplotlib import rcParams
+
+            fmt = _format(rcParams["savefig.format"], "rcParams['savefig.format']")
+            out = out.with_name(out.name + "." + fmt)
+    else:
+        fmt = _format(fmt)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {out}: the folder {out.parent} does not exist")
+    partial = out.with_name(f".{out.name}.partial")  # same folder: the rename is atomic
+    try:
+        fig.savefig(partial, format=fmt, **savefig)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return out
 
 
 def _finish(fig: Figure, path: Optional[PathLike]) -> Figure:
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=120)
+        write_figure(fig, path, dpi=120)
     return fig
+
+
+def _points(name: str, value: Any, n: Optional[int] = None, of: str = "x", *,
+            positive: bool = False) -> np.ndarray:
+    """``value`` as a 1-D float array of points to plot: finite (and > 0 for a log axis),
+    ``n`` long when ``n`` is given (the length of ``of``), else not empty. A NaN would
+    silently drop a point or erase a curve, so it is an error naming ``name`` and its index."""
+    from . import _validate
+
+    v = _validate.positive(name, value) if positive else _validate.finite(name, value)
+    if v.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {v.shape}")
+    if n is not None and v.shape[0] != n:
+        raise ValueError(f"{name} has {v.shape[0]} points but {of} has {n}")
+    if v.shape[0] == 0:
+        raise ValueError(f"{name} is empty: no points to plot")
+    return v
+
+
+def _extrapolated(x: np.ndarray, decades: Any, name: str = "extrapolate", n: int = 200) -> np.ndarray:
+    """``n`` log-spaced points from the smallest ``x`` to ``decades`` (>= 0) decades beyond
+    the largest; a ValueError naming ``name`` when that passes the largest float."""
+    from . import _validate
+
+    d = float(_validate.nonnegative(name, decades, scalar=True))
+    hi = np.log10(x.max()) + d
+    if not hi < np.log10(np.finfo(np.float64).max):
+        raise ValueError(f"{name} = {decades!r} decades beyond the largest value ({x.max():.4g}) passes the "
+                         "largest float (1.8e308)")
+    return np.asarray(np.logspace(np.log10(x.min()), hi, n))
+
+
+def _level(level: Any, name: str = "level") -> float:
+    """A coverage level in (0, 1) as a float; a TypeError/ValueError naming ``name``."""
+    from . import _validate
+
+    v = float(_validate.finite(name, level, scalar=True))
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"{name} must be in (0, 1), e.g. 0.9, got {level!r}")
+    return v
 
 
 def _log_y(a: Any, axis: str = "y") -> None:
@@ -101,22 +216,35 @@ def plot_fit(
     (``(y - f) / f``, in percent) or, for a fit of log residuals, ``log y - log f``.
 
     ``result`` is what :func:`scalingfit.fit` or :func:`scalingfit.bootstrap` returned for
-    ``(x, y)``.
+    ``(x, y)``; ``x`` and ``y`` must be finite, as ``fit`` takes them. ``kind`` and ``level``
+    are checked for a plain fit too (which draws no band).
     """
     from . import _validate
     from .bootstrap import BootstrapResult
     from .models import get
+    from .results import FitResult
 
+    if not isinstance(result, (FitResult, BootstrapResult)):
+        raise TypeError("result must be what scalingfit.fit or scalingfit.bootstrap returned (a FitResult "
+                        f"or a BootstrapResult), got {type(result).__name__} {result!r}")
+    if kind not in ("confidence", "prediction"):
+        raise ValueError(f"kind must be 'confidence' or 'prediction', got {kind!r}")
+    if level is not None:
+        level = _level(level)
     fit = result.fit if isinstance(result, BootstrapResult) else result
     m = get(fit.model)
     xa = _validate.as_inputs(x, m)  # as fit takes it: (n, k), or a tuple of columns such as (N, D)
     ya = _validate.as_targets(y, xa.shape[0])
+    if xa.shape[0] == 0:
+        raise ValueError("x is empty: no points to plot")
+    _validate.check_finite(xa, "x", columns=m.input_names)
+    _validate.check_finite(ya, "y")
     if not fit.success:
         raise ValueError(f"the fit did not succeed ({fit.message}): nothing to plot")
     first = xa[:, 0]
     if x_max is not None and m.n_inputs != 1:
         raise ValueError(f"x_max extends a law of one input; {fit.model} has inputs {', '.join(m.input_names)}")
-    if x_max is not None and not (np.isfinite(x_max) and x_max > first.max()):
+    if x_max is not None and not (float(_validate.finite("x_max", x_max, scalar=True)) > first.max()):
         raise ValueError(f"x_max must be a finite number above the data's largest {m.input_names[0]} "
                          f"({first.max():.4g}), got {x_max!r}")
     fig, (a, r) = _axes(None, ncols=2, size=(5.2, 3.9))
@@ -173,14 +301,15 @@ def plot_power_law(
     ax: Optional[Axes] = None, path: Optional[PathLike] = None, label: str = "data",
 ) -> Figure:
     """Kaplan single-variable law: data, fit and band on log-log axes, extrapolated
-    ``extrapolate`` decades beyond the data."""
+    ``extrapolate`` (>= 0) decades beyond the data; ``x`` and ``L`` finite and > 0."""
+    xa = _points("x", x, positive=True)
+    La = _points("L", L, xa.shape[0], positive=True)
+    g = _extrapolated(xa, extrapolate)
     fig, a = _axes(ax)
-    xa = np.asarray(x, dtype=np.float64)
-    g = np.logspace(np.log10(xa.min()), np.log10(xa.max()) + extrapolate, 200)
     band = fit.band(g)
     a.fill_between(g, band[0], band[1], alpha=0.25, color="C0", label=f"{int(100 * fit.law.level)}% band")
     a.plot(g, fit.predict(g), color="C0", label=f"fit: alpha = {fit.alpha:.3f}")
-    a.scatter(xa, L, color="k", s=18, zorder=3, label=label)
+    a.scatter(xa, La, color="k", s=18, zorder=3, label=label)
     a.set_xscale("log")
     _log_y(a)
     a.set_xlabel(fit.variable)
@@ -210,21 +339,25 @@ def plot_coverage(
     labels: Optional[Sequence[str]] = None, extrapolate: float = 1.0,
     ax: Optional[Axes] = None, path: Optional[PathLike] = None,
 ) -> Figure:
-    """Coverage against samples k (log x): data, ``exp(-a k^-b)`` fits and bands."""
+    """Coverage against samples k (log x): data, ``exp(-a k^-b)`` fits and bands; each ``ks[i]``
+    finite and > 0, each ``coverages[i]`` finite, ``extrapolate`` >= 0 decades."""
     if not (len(fits) == len(ks) == len(coverages)):
         raise ValueError(f"{len(fits)} fits, {len(ks)} ks and {len(coverages)} coverages: one of each per curve")
+    if not fits:
+        raise ValueError("fits is empty: no curves to plot")
     _check_labels(labels, len(fits))
+    k_arr = [_points(f"ks[{i}]", k, positive=True) for i, k in enumerate(ks)]
+    c_arr = [_points(f"coverages[{i}]", c, k.shape[0], f"ks[{i}]") for i, (k, c) in enumerate(zip(k_arr, coverages))]
+    grids = [_extrapolated(ka, extrapolate) for ka in k_arr]
     fig, a = _axes(ax)
-    for i, (f, k, c) in enumerate(zip(fits, ks, coverages)):
-        ka = np.asarray(k, dtype=np.float64)
-        g = np.logspace(np.log10(ka.min()), np.log10(ka.max()) + extrapolate, 200)
+    for i, (f, ka, c, g) in enumerate(zip(fits, k_arr, c_arr, grids)):
         lab = labels[i] if labels else f"curve {i}"
         band = f.band(g)
         a.fill_between(g, band[0], band[1], alpha=0.2, color=f"C{i}")
         a.plot(g, f.predict(g), color=f"C{i}", label=f"{lab}: a={f.a:.2f}, b={f.b:.2f}")
         a.scatter(ka, c, color=f"C{i}", s=12, zorder=3)
     a.set_xscale("log")
-    a.set_xlabel(fits[0].x_name if fits else "k")
+    a.set_xlabel(fits[0].x_name)
     a.set_ylabel("coverage")
     a.legend(fontsize=8)
     return _finish(fig, path)
@@ -259,11 +392,14 @@ def plot_emergence(
     log_continuous: bool = True, path: Optional[PathLike] = None,
 ) -> Figure:
     """Three panels: the thresholded metric and the continuous one against scale (log x), and
-    the thresholded metric against the continuous one with the fitted link and its band."""
+    the thresholded metric against the continuous one with the fitted link and its band.
+    ``scale`` finite and > 0 (a log axis), the metrics finite, one value of each per scale
+    (``continuous`` > 0 too when the link is fitted on a log axis)."""
+    x = _points("scale", scale, positive=True)
+    t = _points("thresholded", thresholded, x.shape[0], "scale")
+    c = _points("continuous", continuous, x.shape[0], "scale",
+                positive=link is not None and bool(link.log_x))
     fig, axs = _axes(None, ncols=3, size=(4.2, 3.6))
-    x = np.asarray(scale, dtype=np.float64)
-    t = np.asarray(thresholded, dtype=np.float64)
-    c = np.asarray(continuous, dtype=np.float64)
     axs[0].scatter(x, t, s=10, color="C3")
     axs[0].set_xscale("log")
     axs[0].set_xlabel(scale_label)
@@ -337,14 +473,16 @@ def plot_task_predictions(
     for name, v in (("actual", actual), ("published", published)):
         if v is not None and len(v) != len(preds):
             raise ValueError(f"{name} has {len(v)} values for {len(preds)} task predictions")
+    act = _points("actual", actual, len(preds), "preds")
+    pub = None if published is None else _points("published", published, len(preds), "preds")
     fig, a = _axes(None, size=(7.0, 3.8))
     i = np.arange(len(preds))
     m = np.array([p.metric for p in preds])
     iv = np.array([p.metric_interval for p in preds])
     a.errorbar(i, m, yerr=[m - iv[:, 0], iv[:, 1] - m], fmt="o", color="C0", capsize=3, label="ours (95% interval)")
-    a.scatter(i, actual, marker="x", color="k", zorder=3, label="actual")
-    if published is not None:
-        a.scatter(i + 0.15, published, marker="s", s=14, color="C3", label="published prediction")
+    a.scatter(i, act, marker="x", color="k", zorder=3, label="actual")
+    if pub is not None:
+        a.scatter(i + 0.15, pub, marker="s", s=14, color="C3", label="published prediction")
     a.set_xticks(i)
     a.set_xticklabels([p.task for p in preds], rotation=30, ha="right", fontsize=8)
     a.set_ylabel("accuracy")
@@ -387,7 +525,8 @@ def plot_final_loss(
 
 # Plots of Chinchilla-style fits (loss vs compute with the compute-optimal frontier and its
 # bootstrap band, IsoFLOP slices with parabolas, the fitted L(N, D) surface, bootstrap
-# distributions of the exponents, extrapolation bands); ``save`` writes PNG and SVG.
+# distributions of the exponents, extrapolation bands); ``save`` writes PNG, SVG or any format
+# matplotlib writes.
 from ._plot_refit import compute_frontier as plot_compute_frontier
 from ._plot_refit import exponent_distributions as plot_exponent_distributions
 from ._plot_refit import extrapolation_band as plot_extrapolation_band
@@ -411,4 +550,5 @@ __all__ = [
     "plot_power_law",
     "plot_task_predictions",
     "save",
+    "write_figure",
 ]

@@ -1,6 +1,8 @@
 """Plots of the planning tools (matplotlib, imported only when a plot is made:
 ``pip install scalingfit[plot]``). Each function draws on ``ax`` (or a new figure), saves to
-``path`` when given, and returns the matplotlib ``Figure``. No pyplot state is touched."""
+``path`` when given (whole or not at all), and returns the matplotlib ``Figure``. No pyplot
+state is touched. The two-panel plots (:func:`plot_inference_aware`, :func:`plot_data_wall`)
+take a pair of axes as ``ax``."""
 
 from __future__ import annotations
 
@@ -35,15 +37,37 @@ __all__ = ["plot_data_wall", "plot_frontier", "plot_inference_aware"]
 def _figure(
     ax: Any, ncols: int = 1, size: tuple[float, float] = (6.4, 4.8)
 ) -> tuple[Any, list[Any]]:
-    if ax is not None:
-        axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
-        return axes[0].figure, axes
+    """The figure and its ``ncols`` axes: ``ax`` (one Axes, or a sequence of ``ncols``), else
+    a new figure's."""
     try:
+        from matplotlib.axes import Axes
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - exercised only without matplotlib
         raise ImportError("plots need matplotlib: pip install 'scalingfit[plot]'") from None
+    if ax is not None:
+        seq = isinstance(ax, (list, tuple, np.ndarray))
+        axes = list(np.ravel(np.asarray(ax, dtype=object))) if seq else [ax]
+        want = "one matplotlib Axes" if ncols == 1 else f"a pair of matplotlib Axes (the plot has {ncols} panels)"
+        bad = [a for a in axes if not isinstance(a, Axes)]
+        if bad:
+            raise TypeError(f"ax must be {want}, got {type(bad[0]).__name__} {bad[0]!r}")
+        if len(axes) != ncols:
+            raise ValueError(f"ax must be {want}, got {len(axes)}")
+        return axes[0].figure, axes
     fig = Figure(figsize=size, layout="constrained")
     return fig, list(np.atleast_1d(fig.subplots(1, ncols)))
+
+
+def _runs(runs: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``runs = (N, D, loss)``: three arrays of one length, finite and > 0 (log axes)."""
+    from ..plot import _points
+
+    if isinstance(runs, (str, bytes)) or not hasattr(runs, "__len__") or len(runs) != 3:
+        raise TypeError(f"runs must be a tuple (N, D, loss) of three arrays, got {runs!r}")
+    rn = _points("runs[0]", runs[0], positive=True)
+    rd = _points("runs[1]", runs[1], rn.shape[0], "runs[0]", positive=True)
+    ry = _points("runs[2]", runs[2], rn.shape[0], "runs[0]", positive=True)
+    return rn, rd, ry
 
 
 def _log_range(name: str, bounds: Sequence[float], n: int) -> FloatArray:
@@ -59,7 +83,9 @@ def _log_range(name: str, bounds: Sequence[float], n: int) -> FloatArray:
 
 def _save(fig: Any, path: Optional[PathLike]) -> Any:
     if path is not None:
-        fig.savefig(path, dpi=120)
+        from ..plot import write_figure
+
+        write_figure(fig, path, dpi=120)  # a failed write leaves no half-written file
     return fig
 
 
@@ -79,15 +105,18 @@ def plot_frontier(
     and with ``unique_tokens`` the data-constrained frontier (``decay``'s ``R_D*, R_N*``) and
     the wall where the optimal token count reaches the stock. ``compute`` is the range of the
     x axis: ``(low, high)`` in FLOPs (a single budget is a ValueError: there is no curve to
-    draw through one point)."""
+    draw through one point). ``model_sizes`` may be one size; ``runs`` are finite and > 0."""
     lw = as_law(law)
     C = _log_range("compute", compute, 200)
-    check_positive("model_sizes", model_sizes)
+    sizes = np.atleast_1d(check_positive("model_sizes", model_sizes))
+    if sizes.ndim != 1:
+        raise ValueError(f"model_sizes must be a list of parameter counts, got shape {sizes.shape}")
     if unique_tokens is not None:
         unique_tokens = float(check_positive("unique_tokens", unique_tokens, scalar=True))
         dlaw = as_data_constrained_law(decay, "decay")
+    run_cols = None if runs is None else _runs(runs)
     fig, (a,) = _figure(ax)
-    for n in model_sizes:
+    for n in sizes:
         a.plot(C, lw.loss(n, C / (6 * n)), color="0.75", lw=0.8)
         a.annotate(
             f"N={n:.0e}",
@@ -124,8 +153,8 @@ def plot_frontier(
             ha="right",
             va="top",
         )
-    if runs is not None:
-        rn, rd, ry = (np.asarray(v, dtype=np.float64) for v in runs)
+    if run_cols is not None:
+        rn, rd, ry = run_cols
         a.scatter(6 * rn * rd, ry, s=12, color="k", zorder=3, label="runs")
     a.set_xscale("log")
     a.set_yscale("log")
@@ -147,7 +176,8 @@ def plot_inference_aware(
     """The inference-aware optimum against lifetime inference demand: parameters and tokens
     per parameter (left), lifetime FLOPs saved against the Chinchilla-optimal model of the
     same loss (right). ``inference_tokens`` is the range of the x axis: ``(low, high)``, both
-    > 0 (a log axis; a single value is a ValueError: there is no curve through one point)."""
+    > 0 (a log axis; a single value is a ValueError: there is no curve through one point).
+    ``ax``, when given, is a pair of axes, one per panel."""
     D_inf = _log_range("inference_tokens", inference_tokens, 120)
     r = inference_optimal(target_loss, D_inf, law)
     fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
@@ -164,13 +194,12 @@ def plot_inference_aware(
     t.set_ylabel("training tokens per parameter", color="C1")
     a0.set_title(f"Lifetime-optimal model for loss {target_loss:g}")
     a0.legend(fontsize=8, loc="upper left")
-    if len(axes) > 1:
-        a1 = axes[1]
-        a1.plot(D_inf, 100 * r.saving_fraction, color="C2")
-        a1.set_xscale("log")
-        a1.set_xlabel("lifetime inference tokens")
-        a1.set_ylabel("lifetime FLOPs saved vs Chinchilla-optimal (%)")
-        a1.set_title("Saving")
+    a1 = axes[1]
+    a1.plot(D_inf, 100 * r.saving_fraction, color="C2")
+    a1.set_xscale("log")
+    a1.set_xlabel("lifetime inference tokens")
+    a1.set_ylabel("lifetime FLOPs saved vs Chinchilla-optimal (%)")
+    a1.set_title("Saving")
     return _save(fig, path)
 
 
@@ -188,20 +217,37 @@ def plot_data_wall(
     """Optimal model size (left) and epochs (right) against compute for a stock of
     ``unique_tokens``: Chinchilla (unlimited data) vs data-constrained, the compute at which
     ``epochs`` epochs become optimal marked, and percentile bands over ``samples`` replicates.
-    The compute axis runs from 1/100 of the no-repetition wall to ``span`` times it."""
+    The compute axis runs from 1/100 of the no-repetition wall to ``span`` times it.
+    ``ax``, when given, is a pair of axes, one per panel."""
+    from ..plot import _level
+
     law = as_data_constrained_law(law)
     if samples is not None:
         samples = as_data_constrained_law(samples, "samples")
-    if not float(check_positive("span", span, scalar=True)) > 1e-2:
+    level = _level(level)
+    unique_tokens = float(check_positive("unique_tokens", unique_tokens, scalar=True))
+    ep = np.atleast_1d(check_positive("epochs", epochs))
+    if ep.ndim != 1:
+        raise ValueError(f"epochs must be a list of epoch counts, got shape {ep.shape}")
+    span = float(check_positive("span", span, scalar=True))
+    if not span > 1e-2:
         raise ValueError(
             f"span must be > 0.01: the compute axis runs from 1/100 of the no-repetition wall to "
             f"span times it, got {span!r}"
         )
-    c1 = float(epochs_wall_compute(unique_tokens, 1.0, law))
+    with np.errstate(over="ignore"):
+        c1 = float(epochs_wall_compute(unique_tokens, 1.0, law))
+        top = c1 * span
+    if not np.isfinite(top):
+        raise ValueError(
+            f"unique_tokens = {unique_tokens:g} with span = {span:g}: the compute axis (span times "
+            f"the no-repetition wall, {c1:.3g} FLOP) passes the largest float; give a smaller "
+            "unique_tokens or span"
+        )
     fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
-    C = np.logspace(np.log10(c1) - 2, np.log10(c1 * span), 90)
+    C = np.logspace(np.log10(c1) - 2, np.log10(top), 90)
     opt = optimal_allocation_constrained(C, unique_tokens, law)
-    a0, a1 = axes[0], axes[1] if len(axes) > 1 else axes[0]
+    a0, a1 = axes
     a0.plot(C, opt.chinchilla_N, color="0.5", ls=":", label="Chinchilla (unlimited unique data)")
     a0.plot(C, opt.N, color="C0", label="data-constrained optimum")
     a1.plot(C, opt.epochs, color="C1", label="optimal epochs")
@@ -210,8 +256,8 @@ def plot_data_wall(
         for a, v, col in ((a0, so.N, "C0"), (a1, so.epochs, "C1")):
             lo, hi = percentile_interval(v, level, axis=1)
             a.fill_between(C, lo, hi, color=col, alpha=0.25, lw=0, label=f"{100 * level:g}% band")
-    ck = epochs_wall_compute(unique_tokens, np.asarray(epochs, dtype=np.float64), law)
-    for k, c in zip(epochs, np.atleast_1d(ck)):
+    ck = epochs_wall_compute(unique_tokens, ep, law)
+    for k, c in zip(ep, np.atleast_1d(ck)):
         if np.isfinite(c):
             for a in (a0, a1):
                 a.axvline(c, color="C3", lw=0.8, ls="--")
