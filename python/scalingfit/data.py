@@ -120,7 +120,8 @@ def is_duckdb_file(path: Union[str, Path]) -> bool:
 
 def duckdb_tables(con: Any, catalog: Optional[str] = None) -> list[str]:
     """The table and view names of a DuckDB connection's database (or of the attached
-    ``catalog``), sorted."""
+    ``catalog``), sorted: with a source attached beside the results database, only the
+    results database's own tables (a run database may hold fits of an earlier refit)."""
     where = "table_catalog = current_database()" if catalog is None else "table_catalog = ?"
     return sorted(r[0] for r in con.execute(
         f"SELECT table_name FROM information_schema.tables WHERE {where} AND table_schema = 'main'",

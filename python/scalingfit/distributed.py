@@ -48,7 +48,6 @@ the process's default Dask client; a client that is given is used as it is, defa
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import shutil
 import socket
@@ -137,21 +136,11 @@ def refit_dask(source: Union[str, Path, pd.DataFrame], client: Optional[Client] 
     ...     print(refit_dask("runs.duckdb", client, law="chinchilla", group_by=["sweep"],
     ...                      shard_dir="/shared/scratch/shards"))
     """
-    # Every argument is checked and the cluster connected before refit creates any file, so a
-    # bad argument or an unreachable scheduler leaves no results database (or lock) behind.
-    _check_arguments(client, scheduler, shard_dir)
-    # refit's own checks of the fit settings, before a cluster is started or connected
-    try:
-        call = inspect.signature(_refit.refit).bind(
-            source, law=law, group_by=group_by, db=db, chunk_groups=chunk_groups, shard_dir=shard_dir,
-            **options)
-    except TypeError as exc:  # an unknown option
-        raise TypeError(f"refit_dask() {exc}") from None
-    call.apply_defaults()
-    _refit._config(**{name: call.arguments[name] for name in inspect.signature(_refit._config).parameters})
-    with connect(client, scheduler) as connected:
-        return _refit.refit(source, law=law, group_by=group_by, db=db, chunk_groups=chunk_groups,
-                            client=connected, shard_dir=shard_dir, **options)
+    # refit checks every argument, then connects to the scheduler, before it creates any file:
+    # a bad argument or an unreachable scheduler leaves no results database (or lock) behind.
+    _check_arguments(client, scheduler, shard_dir)  # refit_dask needs one of client, scheduler
+    return _refit.refit(source, law=law, group_by=group_by, db=db, chunk_groups=chunk_groups,
+                        client=client, scheduler=scheduler, shard_dir=shard_dir, **options)
 
 
 @contextlib.contextmanager
@@ -347,7 +336,6 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
     """
     from . import __version__
 
-    _check_arguments(client, scheduler, shard_dir)  # refit(client=...) comes here directly
     task_threads = 1 if threads is None else int(threads)
     if task_threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")

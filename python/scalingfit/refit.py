@@ -428,14 +428,6 @@ def _lock(db: Union[str, Path]) -> Any:
     return f
 
 
-def _tables(con: Any) -> set[str]:
-    """The tables of the results database itself: not those of a source attached beside it
-    (a run database that holds fits of its own from an earlier refit)."""
-    return {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_catalog = current_database() AND table_schema = current_schema()").fetchall()}
-
-
 def _settings(config: RefitConfig) -> dict[str, Any]:
     """The settings of ``config`` as stored in the configs table (JSON values)."""
     from . import __version__
@@ -466,7 +458,7 @@ def _other_configs(con: Any, config: RefitConfig) -> list[tuple[int, dict[str, A
     """(groups, settings) of every other configuration that has results for this law in the
     fits table. Settings come from the configs table; a database written before it existed
     gives only those its fits table records (seed, bootstrap, level, ci_method, version)."""
-    tables = _tables(con)
+    tables = data.duckdb_tables(con)
     if FITS_TABLE not in tables:
         return []
     rows = con.execute(
@@ -517,7 +509,7 @@ def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite
         )
     try:
         con.begin()
-        for table in (FITS_TABLE, PARAMS_TABLE) + ((CONFIGS_TABLE,) if CONFIGS_TABLE in _tables(con) else ()):
+        for table in (FITS_TABLE, PARAMS_TABLE) + ((CONFIGS_TABLE,) if CONFIGS_TABLE in data.duckdb_tables(con) else ()):
             con.execute(f"DELETE FROM {table} WHERE law = ? AND config_hash <> ?",
                         [config.law, config.config_hash()])
         con.commit()
@@ -527,7 +519,7 @@ def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite
 
 
 def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
-    tables = _tables(con)
+    tables = data.duckdb_tables(con)
     if FITS_TABLE not in tables:
         return set()
     rows = con.execute(
@@ -545,7 +537,7 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
     con.register("_sf_params", pframe)
     try:
         con.begin()
-        tables = _tables(con)
+        tables = data.duckdb_tables(con)
         if FITS_TABLE not in tables:
             con.execute(f"CREATE TABLE {FITS_TABLE} AS SELECT * FROM _sf_rows LIMIT 0")
             con.execute(f"CREATE TABLE {PARAMS_TABLE} AS SELECT * FROM _sf_params LIMIT 0")
