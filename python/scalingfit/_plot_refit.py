@@ -113,7 +113,7 @@ def compute_frontier(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[s
     L_opt(C) of the fitted law, and its bootstrap band (``samples``: (R, 5) E, A, B, alpha, beta;
     NaN rows, failed resamples, are left out). ``C_range``: the x axis, (low, high) FLOPs."""
     from . import _validate
-    from .plot import _level
+    from .bootstrap import _finite_level as _level
 
     N, D, L = _runs(N, D, L, log_L=True)
     p = _cols(params)
@@ -265,8 +265,9 @@ def extrapolation_band(x: ArrayLike, y: ArrayLike, model: str, params: ArrayLike
     (``samples``: (R, n_params), NaN rows, failed resamples, left out). ``x``, ``y`` and
     ``x_new`` finite and > 0 (log axes)."""
     from . import _validate
+    from .bootstrap import _finite_level as _level
     from .models import get
-    from .plot import _level, _points
+    from .plot import _points
 
     m = get(model)
     if m.n_inputs != 1:

@@ -131,6 +131,12 @@ def _check_level(level: float) -> float:
     return lv
 
 
+def _finite_level(level: Any) -> float:
+    """:func:`_check_level` after a finite-number check: NaN and text are named as such
+    ("level must be finite", "level must be a number"), as the plots and refit word them."""
+    return _check_level(float(_validate.finite("level", level, scalar=True)))
+
+
 def _check_method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"unknown interval method {method!r}; choose one of {', '.join(METHODS)}")

@@ -162,16 +162,6 @@ def _extrapolated(x: np.ndarray, decades: Any, name: str = "extrapolate", n: int
     return np.asarray(np.logspace(np.log10(x.min()), hi, n))
 
 
-def _level(level: Any, name: str = "level") -> float:
-    """A coverage level in (0, 1) as a float; a TypeError/ValueError naming ``name``."""
-    from . import _validate
-
-    v = float(_validate.finite(name, level, scalar=True))
-    if not 0.0 < v < 1.0:
-        raise ValueError(f"{name} must be in (0, 1), e.g. 0.9, got {level!r}")
-    return v
-
-
 def _log_y(a: Any, axis: str = "y") -> None:
     """Log y (or x) axis with plain-number tick labels (losses span less than a decade)."""
     from matplotlib.ticker import FormatStrFormatter
@@ -220,7 +210,7 @@ def plot_fit(
     are checked for a plain fit too (which draws no band).
     """
     from . import _validate
-    from .bootstrap import BootstrapResult
+    from .bootstrap import BootstrapResult, _finite_level
     from .models import get
     from .results import FitResult
 
@@ -230,7 +220,7 @@ def plot_fit(
     if kind not in ("confidence", "prediction"):
         raise ValueError(f"kind must be 'confidence' or 'prediction', got {kind!r}")
     if level is not None:
-        level = _level(level)
+        level = _finite_level(level)
     fit = result.fit if isinstance(result, BootstrapResult) else result
     m = get(fit.model)
     xa = _validate.as_inputs(x, m)  # as fit takes it: (n, k), or a tuple of columns such as (N, D)

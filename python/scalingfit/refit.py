@@ -45,7 +45,7 @@ except ImportError:  # pragma: no cover
 from . import _cuda, _fit, _validate
 from ._fit import fit_batch
 from ._resample import normal_z
-from .bootstrap import METHODS, _check_level
+from .bootstrap import METHODS, _finite_level
 from .models import get as get_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -790,7 +790,7 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
     if n_boot == 1:
         raise ValueError("bootstrap must be 0 (Gauss-Newton intervals) or at least 2 resamples per group, got 1")
     seed = _validate.integer("seed", seed, most=2**64 - 1, floats=False)
-    level = _check_level(float(_validate.finite("level", level, scalar=True)))
+    level = _finite_level(level)
     if not isinstance(ci_method, str) or ci_method not in METHODS:
         raise ValueError(f"ci_method must be one of {', '.join(map(repr, METHODS))}, got {ci_method!r}")
     _fit.check_precision(precision)

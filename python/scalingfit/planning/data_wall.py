@@ -216,8 +216,9 @@ def data_wall(
     check_positive("flops_per_token", flops_per_token, scalar=True)
     if samples is not None:
         samples = as_data_constrained_law(samples, "samples")
-    if not 0.0 < float(check_finite("level", level, scalar=True)) < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    from ..bootstrap import _finite_level
+
+    _finite_level(level)
     chin = law.chinchilla
 
     def solve(lw: DataConstrainedLaw, kk: FloatArray, warn: bool) -> tuple[FloatArray, ...]:

@@ -219,7 +219,7 @@ def plot_data_wall(
     ``epochs`` epochs become optimal marked, and percentile bands over ``samples`` replicates.
     The compute axis runs from 1/100 of the no-repetition wall to ``span`` times it.
     ``ax``, when given, is a pair of axes, one per panel."""
-    from ..plot import _level
+    from ..bootstrap import _finite_level as _level
 
     law = as_data_constrained_law(law)
     if samples is not None:
