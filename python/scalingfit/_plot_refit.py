@@ -23,12 +23,10 @@ NAMES = ("E", "A", "B", "alpha", "beta")
 
 
 def _figure(size: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:
-    """A plain Figure (no pyplot) and its axes (a list when ``ncols`` > 1)."""
-    from .plot import _new_figure
+    """A plain Figure (no pyplot) of total ``size`` and its axes (a list when ``ncols`` > 1)."""
+    from .plot import _axes
 
-    fig = _new_figure(size)
-    axes = fig.subplots(1, ncols)
-    return fig, (list(axes) if ncols > 1 else axes)
+    return _axes(None, ncols, (size[0] / ncols, size[1]))
 
 
 def save(fig: Any, path: Union[str, Path], formats: Union[str, Sequence[str], None] = None,
