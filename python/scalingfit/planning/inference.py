@@ -34,6 +34,7 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import _validate
 from .._validate import broadcast
 from ._common import (
     SARDANA_2023,
@@ -231,7 +232,8 @@ def inference_optimal(
 
 
 def _first(bad: Any) -> str:
-    return ", ".join(str(int(j)) for j in np.argwhere(bad)[0])
+    """The first True index of ``bad`` (ndim >= 1), as "i, j"."""
+    return ", ".join(map(str, _validate._first_bad(bad)))
 
 
 def _check_range(shape: tuple[int, ...], L: FloatArray, I: FloatArray, *values: FloatArray) -> None:
@@ -245,8 +247,8 @@ def _check_range(shape: tuple[int, ...], L: FloatArray, I: FloatArray, *values: 
     if ok.all():
         return
     bad = ~ok
-    i = tuple(int(j) for j in np.argwhere(bad)[0]) if bad.ndim else ()
-    at = f" at index {_first(bad)}" if bad.ndim else ""
+    i = _validate._first_bad(bad) if bad.ndim else ()
+    at = f" at index {', '.join(map(str, i))}" if bad.ndim else ""
     Lb, Ib = np.broadcast_to(L, shape)[i], np.broadcast_to(I, shape)[i]
     raise ValueError(
         f"target_loss = {float(Lb)!r} with inference_tokens = {float(Ib)!r}{at} is out of range: "
