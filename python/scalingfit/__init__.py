@@ -20,6 +20,7 @@ from types import ModuleType
 from . import (
     allocation,
     chinchilla,
+    compare,
     curves,
     emergence,
     kaplan,
@@ -43,6 +44,7 @@ from .bootstrap import (
     bootstrap_batch,
     chinchilla_derived,
 )
+from .compare import Comparison, compare_models, information_criteria
 from .results import BatchResult, FitResult
 
 __version__ = "0.1.0"
@@ -67,6 +69,7 @@ __all__ = [
     "BatchResult",
     "BootstrapBatchResult",
     "BootstrapResult",
+    "Comparison",
     "ConvergenceWarning",
     "CudaUnavailableError",
     "CustomModel",
@@ -80,12 +83,15 @@ __all__ = [
     "bootstrap_batch",
     "chinchilla",
     "chinchilla_derived",
+    "compare",
+    "compare_models",
     "compile_cuda_kernels",
     "cuda_available",
     "curves",
     "emergence",
     "fit",
     "fit_batch",
+    "information_criteria",
     "kaplan",
     "models",
     "planning",

@@ -30,6 +30,8 @@ EPILOG = """examples:
   scalingfit fit runs.csv --model chinchilla_lse --x N,D --y loss \\
       --loss huber --f-scale 1e-3 --log-residuals --json
   scalingfit plot runs.csv --model saturating_power_law --x N --y loss --extrapolate 1e11
+  scalingfit compare runs.csv --models power_law,saturating_power_law --x N --y loss \\
+      --log-residuals --holdout 3       which law: AIC, leave-one-out, extrapolation
   scalingfit reproduce                    published numbers refitted here, ours beside theirs
   scalingfit bench --json                 speed against scipy on this machine
   scalingfit cuda-compile                 compile the GPU kernels ahead of use
@@ -210,6 +212,64 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     else:
         print(repr(r))
     return EXIT_OK if r.success else EXIT_FAIL
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from . import models
+    from .compare import compare_models
+
+    names = _column_names(args.models, "--models")
+    unknown = [n for n in names if n not in models.names()]
+    if unknown:
+        raise UsageError(f"--models: unknown law(s) {unknown}; choose from {', '.join(models.names())}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--models names a law twice: {args.models!r}")
+    laws = [models.get(n) for n in names]
+    if len({m.n_inputs for m in laws}) > 1:
+        raise UsageError("--models: the laws must take the same inputs, got "
+                         + ", ".join(f"{m.name} ({', '.join(m.input_names)})" for m in laws))
+    xcols = _column_names(args.x, "--x")
+    if len(xcols) != laws[0].n_inputs:
+        raise UsageError(f"--x names {len(xcols)} column(s) ({', '.join(xcols)}); the laws take "
+                         f"{laws[0].n_inputs} input(s) ({', '.join(laws[0].input_names)})")
+    if args.f_scale is not None and args.loss == "linear":
+        raise UsageError(f"--f-scale {args.f_scale:g} scales a robust loss and has no effect with "
+                         "--loss linear (the default)")
+    if args.f_scale is not None and not (np.isfinite(args.f_scale) and args.f_scale > 0):
+        raise UsageError(f"--f-scale must be finite and > 0, got {args.f_scale:g}")
+    _at_least(args.holdout, "--holdout", 0)
+    _level(args.level)
+    if args.level != 0.95 and not args.holdout:
+        raise UsageError("--level sets the held-out points' prediction intervals: give --holdout K")
+    positive = set(xcols if any(m.positive_inputs for m in laws) else []) | (
+        {args.y} if args.log_residuals else set())
+    cols = read_columns(args.file, {**{c: "--x" for c in xcols}, args.y: "--y"}, positive)
+    x = np.column_stack([cols[c] for c in xcols])
+    if args.holdout and args.holdout >= x.shape[0]:
+        raise UsageError(f"--holdout {args.holdout} leaves no point to fit ({x.shape[0]} rows)")
+    cmp = compare_models(names, x, cols[args.y], loss=args.loss,
+                         f_scale=1.0 if args.f_scale is None else args.f_scale,
+                         log_residuals=args.log_residuals, holdout=args.holdout,
+                         loo=not args.no_loo, level=args.level)
+    if args.json:
+        _print_json({
+            "loss": cmp.loss, "log_residuals": cmp.log_residuals, "level": cmp.level,
+            "holdout_rows": [int(i) for i in cmp.holdout_index],
+            "laws": [{
+                "law": s.label, "params": s.fit.params, "status": s.fit.status, "k": s.k,
+                "rss": s.rss, "aic": s.aic, "aicc": s.aicc, "bic": s.bic,
+                "loo_rmse": s.loo_rmse, "loo_failed": s.loo_failed,
+                "holdout_rmse": s.holdout_rmse,
+                "holdout": [{"row": int(i), "observed": float(cols[args.y][i]), "predicted": float(p),
+                             "lower": float(lo), "upper": float(hi), "rel_err": float(e)}
+                            for i, p, lo, hi, e in zip(cmp.holdout_index, s.holdout_pred,
+                                                       s.holdout_lower, s.holdout_upper,
+                                                       s.holdout_rel_err)],
+            } for s in cmp.scores],
+        })
+    else:
+        print(cmp.table())
+    return EXIT_OK if all(s.fit.success for s in cmp.scores) else EXIT_FAIL
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
@@ -545,7 +605,7 @@ def _fit_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from . import __version__, models
 
     p = argparse.ArgumentParser(
         prog="scalingfit",
@@ -581,6 +641,33 @@ def build_parser() -> argparse.ArgumentParser:
     _fit_arguments(f)
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(func=_cmd_fit)
+
+    cp = sub.add_parser("compare", help="which law: AIC/AICc/BIC, leave-one-out refits, held-out extrapolation",
+                        description="Fits several laws to the same rows of a CSV file with the same "
+                                    "objective and scores each: information criteria (Gaussian "
+                                    "likelihood, linear loss), the leave-one-out prediction error (every "
+                                    "point refitted out, one batch call per law) and, with --holdout K, "
+                                    "the error of extrapolating to the K rows of largest input (N*D for "
+                                    "two inputs) from a fit without them, with prediction intervals.",
+                        epilog="examples:\n  scalingfit compare runs.csv --models power_law,saturating_power_law "
+                               "--x N --y loss --log-residuals --holdout 3\n"
+                               "  scalingfit compare runs.csv --models chinchilla,kaplan_nd --x N,D --y loss "
+                               "--log-residuals --holdout 20 --json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cp.add_argument("file", help="CSV file with a header row")
+    cp.add_argument("--models", required=True, help="laws to compare, comma-separated (see `fit --model`)")
+    cp.add_argument("--x", required=True, help="input column(s), comma-separated (e.g. N,D)")
+    cp.add_argument("--y", required=True, help="target column (e.g. loss)")
+    cp.add_argument("--loss", default="linear", choices=list(models.LOSSES),
+                    help="objective (default linear; a robust loss has no information criteria)")
+    cp.add_argument("--f-scale", type=float, default=None, help="scale of a robust --loss (default 1)")
+    cp.add_argument("--log-residuals", action="store_true", help="fit and score log(model) - log(y)")
+    cp.add_argument("--holdout", type=int, default=0, metavar="K",
+                    help="hold out the K rows of largest input and predict them (default 0)")
+    cp.add_argument("--level", type=float, default=0.95, help="prediction interval level (default 0.95)")
+    cp.add_argument("--no-loo", action="store_true", help="skip the leave-one-out refits")
+    cp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cp.set_defaults(func=_cmd_compare)
 
     pl = sub.add_parser("plot", help="fit one law to a CSV file and plot it: data, curve, bootstrap band, residuals",
                         description="Fits a law to a CSV file as `fit` does, bootstraps it (percentile "

@@ -1,0 +1,549 @@
+"""Which law to trust: information criteria, leave-one-out refits and held-out extrapolation.
+
+Several laws fit the same sweep about equally well and disagree where it matters, at the
+next order of magnitude. :func:`compare_models` scores each candidate three ways on the same
+points and the same objective:
+
+- **information criteria** (AIC, AICc, BIC) from the Gaussian likelihood of the least-squares
+  fit: ``-2 log L = n log(2 pi RSS / n) + n - sum log w`` with ``n`` the points of positive
+  weight (weights are relative inverse variances, as in :attr:`FitResult.cov`), ``k`` the free
+  parameters plus one for the noise variance; ``AIC = 2k - 2 log L``,
+  ``AICc = AIC + 2k(k+1)/(n-k-1)``, ``BIC = k log n - 2 log L``. With ``log_residuals=True``
+  the likelihood is that of ``log y`` (all candidates share the scale, so differences are
+  comparable). Defined for the linear loss only (NaN with a robust loss);
+- **leave-one-out cross-validation**: every point refitted out, all ``n`` refits in one batch
+  call warm-started at the full fit, and the error of predicting the point left out (in the
+  fit's residual space); robust to any loss;
+- **held-out extrapolation** (a backtest): the ``holdout`` points with the largest ``by``
+  (compute ``N * D`` for a law of two inputs) are left out, the law is fitted to the others as
+  the full fit was, and each held-out point is predicted with its prediction interval
+  ``f +- t(n-p) sqrt(g' C g + s^2 / w)`` (``C`` the Gauss-Newton covariance, ``s^2 = RSS/(n-p)``;
+  on ``log y`` with ``log_residuals``): the relative error and whether the interval holds the
+  observation.
+
+Example
+-------
+>>> import numpy as np, scalingfit
+>>> rng = np.random.default_rng(0)
+>>> N = np.logspace(7, 10, 12)
+>>> L = (1.7 + 400 * N ** -0.34) * np.exp(0.01 * rng.standard_normal(12))
+>>> cmp = scalingfit.compare_models(["power_law", "saturating_power_law"], N, L,
+...                                 log_residuals=True, holdout=2)
+>>> cmp.best("aicc")
+'saturating_power_law'
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _validate
+from ._custom import CustomModel
+from ._fit import ModelLike, fit, fit_batch, quiet, resolve_model
+from .bootstrap import _finite_level
+from .models import Model
+from .results import FitResult
+from .uncertainty import t_quantile
+
+__all__ = ["CRITERIA", "Comparison", "ModelScore", "compare_models", "information_criteria"]
+
+FloatArray = NDArray[np.float64]
+AnyModel = Union[Model, CustomModel]
+
+#: Criteria that :meth:`Comparison.best` and :meth:`Comparison.weights` accept (lower is better).
+CRITERIA = ("aic", "aicc", "bic", "loo_rmse", "holdout_rmse")
+
+#: Keys of ``options[label]``: how that law is fitted (as :func:`scalingfit.fit` takes them).
+FIT_OPTIONS = ("p0", "starts", "bounds", "fixed", "max_iter", "ftol", "xtol", "gtol")
+
+#: Rows of the data copied per leave-one-out batch call (about 16 bytes per row and input).
+_LOO_ROWS = 2_000_000
+
+
+def information_criteria(result: FitResult, weights: Optional[ArrayLike] = None) -> dict[str, float]:
+    """AIC, AICc and BIC of a least-squares fit, and the log-likelihood behind them.
+
+    Parameters
+    ----------
+    result : FitResult
+        A fit with the linear loss (``loss="linear"``).
+    weights : array_like, optional
+        The weights the fit used (their log enters the likelihood; without weights, none).
+
+    Returns
+    -------
+    dict with ``log_likelihood``, ``aic``, ``aicc``, ``bic``, ``k`` (free parameters + 1) and
+    ``n`` (points of positive weight). ``aicc`` is NaN when ``n <= k + 1``; an exact fit
+    (zero residuals) has ``log_likelihood = inf``.
+    """
+    if not isinstance(result, FitResult):
+        raise TypeError(f"result must be a FitResult, got {type(result).__name__}")
+    if result.loss != "linear":
+        raise ValueError(f"information criteria need the Gaussian likelihood of a least-squares "
+                         f"fit (loss='linear'); this fit used loss={result.loss!r}: compare robust "
+                         f"fits by cross-validation (compare_models' loo_rmse)")
+    if weights is None:
+        n, sum_log_w = result.n_points, 0.0
+    else:
+        w = _validate.as_weights(weights, result.n_points)
+        assert w is not None
+        pos = w[w > 0]
+        n, sum_log_w = int(pos.size), float(np.sum(np.log(pos)))
+    k = _free_count(result) + 1
+    rss = 2.0 * result.cost
+    with np.errstate(divide="ignore"):
+        ll = -0.5 * n * (math.log(2 * math.pi) + (np.log(rss / n) if rss > 0 else -np.inf) + 1.0)
+    ll = float(ll) + 0.5 * sum_log_w
+    aic = 2 * k - 2 * ll
+    aicc = aic + 2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else math.nan
+    bic = k * math.log(n) - 2 * ll
+    return {"log_likelihood": ll, "aic": aic, "aicc": aicc, "bic": bic, "k": float(k), "n": float(n)}
+
+
+def _free_count(result: FitResult) -> int:
+    return len(result.param_names) - len(result.fixed)
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """One candidate law's scores (see the module docstring for the definitions).
+
+    Attributes
+    ----------
+    label : str
+    fit : FitResult
+        The fit to every point.
+    k : int
+        Free parameters (fixed ones excluded).
+    rss : float
+        Weighted sum of squared residuals of :attr:`fit` (in the fit's residual space; equal
+        to ``2 * fit.cost`` for the linear loss).
+    aic, aicc, bic, log_likelihood : float
+        NaN with a robust loss.
+    loo_errors : ndarray (n,)
+        Prediction error of each point from the fit without it, in the fit's residual space
+        (``log f - log y`` with ``log_residuals``); NaN for points of zero weight, where a
+        refit failed, or with ``loo=False``.
+    loo_rmse : float
+        Root of the weighted mean square of ``loo_errors`` (NaN when any refit failed).
+    loo_failed : int
+        Leave-one-out refits that did not converge.
+    holdout_fit : FitResult or None
+        The fit without the held-out points.
+    holdout_pred, holdout_lower, holdout_upper : ndarray (h,)
+        Predictions of the held-out points and their prediction interval (on the scale of
+        ``y``; NaN bounds with a robust loss or without a covariance).
+    holdout_rel_err : ndarray (h,)
+        ``(prediction - y) / y`` of each held-out point.
+    holdout_rmse : float
+        Root mean square of the held-out errors in the fit's residual space.
+    holdout_covered : ndarray of bool (h,)
+        Whether each held-out observation lies in its prediction interval.
+    """
+
+    label: str
+    fit: FitResult
+    k: int
+    rss: float
+    aic: float
+    aicc: float
+    bic: float
+    log_likelihood: float
+    loo_errors: FloatArray
+    loo_rmse: float
+    loo_failed: int
+    holdout_fit: Optional[FitResult]
+    holdout_pred: FloatArray
+    holdout_lower: FloatArray
+    holdout_upper: FloatArray
+    holdout_rel_err: FloatArray
+    holdout_rmse: float
+    holdout_covered: NDArray[np.bool_]
+
+    def score(self, criterion: str) -> float:
+        """The value of one of :data:`CRITERIA`."""
+        _check_criterion(criterion)
+        return float(getattr(self, criterion))
+
+
+def _check_criterion(criterion: str) -> str:
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
+    return criterion
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Scores of several laws on the same points (:func:`compare_models`).
+
+    Attributes
+    ----------
+    scores : tuple of ModelScore
+        In the order the laws were given.
+    holdout_index : ndarray of int
+        Rows held out for the extrapolation test (largest ``by`` first); empty without one.
+    loss : str
+    log_residuals : bool
+    level : float
+        Level of the prediction intervals.
+    """
+
+    scores: tuple[ModelScore, ...]
+    holdout_index: NDArray[np.int64]
+    loss: str
+    log_residuals: bool
+    level: float
+    labels: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(s.label for s in self.scores))
+
+    def __getitem__(self, label: str) -> ModelScore:
+        for s in self.scores:
+            if s.label == label:
+                return s
+        raise KeyError(f"no law labelled {label!r}; the comparison has {', '.join(self.labels)}")
+
+    def best(self, criterion: str = "aicc") -> str:
+        """Label of the law with the lowest ``criterion`` (NaN scores never win)."""
+        values = np.array([s.score(criterion) for s in self.scores])
+        if not np.isfinite(values).any() and not np.isneginf(values).any():
+            raise ValueError(f"no law has a finite {criterion} (robust loss, no holdout, or "
+                             f"failed fits); see the table")
+        return self.labels[int(np.nanargmin(np.where(np.isnan(values), np.inf, values)))]
+
+    def weights(self, criterion: str = "aicc") -> dict[str, float]:
+        """Akaike weights ``exp(-d/2) / sum exp(-d/2)``, ``d`` the difference to the lowest
+        criterion: the relative support of each law (for ``aic``, ``aicc`` or ``bic``)."""
+        if _check_criterion(criterion) not in ("aic", "aicc", "bic"):
+            raise ValueError(f"weights are defined for aic, aicc and bic, got {criterion!r}")
+        v = np.array([s.score(criterion) for s in self.scores])
+        ok = np.isfinite(v)
+        out = np.zeros(v.shape)
+        if ok.any():
+            e = np.exp(-0.5 * (v[ok] - v[ok].min()))
+            out[ok] = e / e.sum()
+        return dict(zip(self.labels, (float(x) for x in out)))
+
+    def table(self) -> str:
+        """The scores as a text table: fit status, free parameters, RSS, criteria, Akaike
+        weights (AICc), leave-one-out and held-out errors, held-out points inside their
+        prediction intervals."""
+        head = ("law", "fit", "k", "rss", "AIC", "AICc", "BIC", "weight", "LOO rmse", "holdout rmse",
+                "max |rel err|", "in PI")
+        has_ic = any(np.isfinite(s.aicc) for s in self.scores)
+        wts = self.weights("aicc") if has_ic else {}
+        rows = []
+        for s in self.scores:
+            h = s.holdout_covered.size
+            rows.append((
+                s.label, _state(s.fit), str(s.k), _g(s.rss), _f(s.aic), _f(s.aicc), _f(s.bic),
+                f"{wts[s.label]:.3f}" if has_ic else "-", _g(s.loo_rmse), _g(s.holdout_rmse),
+                f"{100 * np.max(np.abs(s.holdout_rel_err)):.2f}%" if h and np.isfinite(s.holdout_rel_err).all()
+                else "-",
+                f"{int(s.holdout_covered.sum())}/{h}" if h and np.isfinite(s.holdout_lower).all() else "-",
+            ))
+        width = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(r, width)))
+                 for r in [head, *rows]]
+        space = "log y" if self.log_residuals else "y"
+        notes = [(f"errors in {space}; {len(self.holdout_index)} held out (largest first), "
+                 f"{100 * self.level:g}% prediction intervals")]
+        if not has_ic:
+            notes.append(f"no information criteria with loss={self.loss!r} (Gaussian likelihood only)")
+        return "\n".join(lines + notes)
+
+    def __repr__(self) -> str:
+        return f"Comparison of {len(self.scores)} laws\n{self.table()}"
+
+
+def _state(r: FitResult) -> str:
+    return "ok" if r.success else ("max iter" if r.status == 0 else f"failed ({r.status})")
+
+
+def _g(v: float) -> str:
+    return f"{v:.4g}" if np.isfinite(v) else "-"
+
+
+def _f(v: float) -> str:
+    return f"{v:.2f}" if np.isfinite(v) else ("-inf" if v == -np.inf else "-")
+
+
+def _labelled(models: Any) -> list[tuple[str, AnyModel]]:
+    if isinstance(models, (str, Model, CustomModel)):
+        raise TypeError("models must be several laws (a list of names/models, or {label: model}); "
+                        "got a single law")
+    if isinstance(models, Mapping):
+        items = list(models.items())
+        for label, _ in items:
+            if not isinstance(label, str) or not label:
+                raise TypeError(f"models: labels must be non-empty strings, got {label!r}")
+    elif isinstance(models, Sequence):
+        items = [(getattr(m, "name", m), m) for m in models]
+    else:
+        raise TypeError(f"models must be a list of laws or a {{label: law}} dict, got "
+                        f"{type(models).__name__}")
+    if len(items) < 1:
+        raise ValueError("models is empty: give the laws to compare")
+    out = []
+    for i, (label, m) in enumerate(items):
+        try:
+            out.append((str(label), resolve_model(m)))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"models[{i}]: {e}") from None
+    labels = [lab for lab, _ in out]
+    dup = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if dup:
+        raise ValueError(f"models: label(s) {dup} given twice; pass {{label: law}} to tell them apart")
+    inputs = {m.n_inputs for _, m in out}
+    if len(inputs) > 1:
+        raise ValueError("models must take the same inputs to be scored on the same points; got "
+                         + ", ".join(f"{lab} ({m.n_inputs})" for lab, m in out))
+    return out
+
+
+def _options(options: Any, labels: list[str]) -> dict[str, dict[str, Any]]:
+    if options is None:
+        return {lab: {} for lab in labels}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"options must be a {{label: {{option: value}}}} dict, got {type(options).__name__}")
+    unknown = [k for k in options if k not in labels]
+    if unknown:
+        raise ValueError(f"options: no law labelled {unknown}; the laws are {labels}")
+    out: dict[str, dict[str, Any]] = {}
+    for lab in labels:
+        o = options.get(lab, {})
+        if not isinstance(o, Mapping):
+            raise TypeError(f"options[{lab!r}] must be a dict of fit options, got {type(o).__name__}")
+        bad = [k for k in o if k not in FIT_OPTIONS]
+        if bad:
+            raise ValueError(f"options[{lab!r}]: unknown option(s) {bad}; allowed: {', '.join(FIT_OPTIONS)}")
+        out[lab] = dict(o)
+    return out
+
+
+def _holdout_rows(holdout: Any, by: Optional[ArrayLike], x: FloatArray) -> NDArray[np.int64]:
+    n = x.shape[0]
+    if isinstance(holdout, (np.ndarray, list, tuple)):
+        mask = np.asarray(holdout)
+        if mask.dtype != bool or mask.shape != (n,):
+            raise ValueError(f"holdout as an array must be a boolean mask of shape ({n},), got "
+                             f"dtype {mask.dtype} shape {mask.shape}")
+        rows = np.flatnonzero(mask)
+        if by is None:
+            return rows.astype(np.int64)
+        key = _by(by, n)
+        return rows[np.argsort(-key[rows], kind="stable")].astype(np.int64)
+    h = _validate.count("holdout", holdout, most=n)
+    key = np.prod(x, axis=1) if by is None else _by(by, n)
+    return np.argsort(-key, kind="stable")[:h].astype(np.int64)
+
+
+def _by(by: ArrayLike, n: int) -> FloatArray:
+    key = _validate.as_targets(by, n, "by", "x")
+    _validate.check_finite(key, "by")
+    return key
+
+
+def _value_jac(m: AnyModel, p: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    if isinstance(m, CustomModel):
+        return m.value_and_jacobian(x, np.broadcast_to(p, (x.shape[0], p.size)).copy())
+    return m.predict(p, x), m.jacobian(p, x)
+
+
+def _space(f: FloatArray, y: FloatArray, log: bool) -> FloatArray:
+    """Errors in the fit's residual space: f - y, or log f - log y."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.log(f) - np.log(y) if log else f - y)
+
+
+def _wmean_sq(e: FloatArray, w: FloatArray) -> float:
+    if not np.isfinite(e).all():
+        return math.nan
+    return float(math.sqrt(np.sum(w * e * e) / np.sum(w))) if w.sum() > 0 else math.nan
+
+
+def _rss(m: AnyModel, r: FitResult, x: FloatArray, y: FloatArray, w: FloatArray, log: bool) -> float:
+    f, _ = _value_jac(m, r.x, x)
+    e = np.where(w > 0, _space(f, y, log), 0.0)
+    return float(np.sum(w * e * e))
+
+
+def _loo(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, full: FitResult, kw: dict[str, Any],
+         opts: dict[str, Any], threads: Optional[int]) -> tuple[FloatArray, int]:
+    """Prediction errors of every point of positive weight from the fit without it."""
+    n = y.shape[0]
+    errors = np.full(n, np.nan)
+    rows = np.flatnonzero(w > 0)
+    if not full.success:
+        return errors, int(rows.size)
+    batch_opts = {k: opts[k] for k in ("bounds", "fixed", "max_iter", "ftol", "xtol", "gtol") if k in opts}
+    per = max(1, _LOO_ROWS // max(n - 1, 1))
+    failed = 0
+    every = np.arange(n)
+    for start in range(0, rows.size, per):
+        left = rows[start:start + per]
+        grid = np.broadcast_to(every, (left.size, n))
+        idx = grid[grid != left[:, None]]  # row j: every point but left[j], in order
+        offsets = np.arange(left.size + 1, dtype=np.int64) * (n - 1)
+        p0 = np.repeat(full.x[None, :], left.size, axis=0)
+        with quiet():
+            b = fit_batch(m, x[idx], y[idx], offsets, p0, weights=w[idx], threads=threads,
+                          compute_cov=False, **kw, **batch_opts)
+        ok = b.success
+        failed += int((~ok).sum())
+        for j, i in enumerate(left):
+            if ok[j]:
+                f, _ = _value_jac(m, b.x[j], x[i:i + 1])
+                errors[i] = _space(f, y[i:i + 1], kw["log_residuals"])[0]
+    return errors, failed
+
+
+def _interval(m: AnyModel, r: FitResult, x: FloatArray, w: FloatArray, log: bool, linear: bool,
+              level: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Prediction, lower and upper bound of new observations at ``x`` (weights ``w``)."""
+    f, J = _value_jac(m, r.x, x)
+    nan = np.full(f.shape, np.nan)
+    dof = r.n_points - _free_count(r)
+    if not (linear and r.success and dof > 0 and np.isfinite(r.cov).all()):
+        return f, nan, nan
+    g = J / f[:, None] if log else J
+    s2 = 2.0 * r.cost / dof
+    with np.errstate(divide="ignore"):
+        var = np.einsum("ij,jk,ik->i", g, r.cov, g) + s2 / w
+    half = t_quantile(0.5 + level / 2, dof) * np.sqrt(var)
+    if log:
+        with np.errstate(invalid="ignore"):
+            lf = np.log(f)
+        return f, np.exp(lf - half), np.exp(lf + half)
+    return f, f - half, f + half
+
+
+def _fit_labelled(label: str, m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray,
+                  kw: dict[str, Any], opts: dict[str, Any], threads: Optional[int]) -> FitResult:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = fit(m, x, y, weights=w, threads=threads, **kw, **opts)
+    for c in caught:
+        text = str(c.message)
+        warnings.warn(text if text.startswith(label) else f"{label}: {text}", c.category, stacklevel=3)
+    return r
+
+
+def compare_models(
+    models: Union[Sequence[ModelLike], Mapping[str, ModelLike]],
+    x: Any,
+    y: ArrayLike,
+    *,
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    log_residuals: bool = False,
+    holdout: Union[int, ArrayLike] = 0,
+    by: Optional[ArrayLike] = None,
+    loo: bool = True,
+    level: float = 0.95,
+    options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    threads: Optional[int] = None,
+) -> Comparison:
+    """Score several laws on the same points: AIC/AICc/BIC, leave-one-out error, extrapolation.
+
+    Parameters
+    ----------
+    models : list of str/Model/CustomModel, or {label: law}
+        The candidates; they must take the same inputs.
+    x, y, weights, loss, f_scale, log_residuals :
+        As :func:`scalingfit.fit`; every law is fitted with the same objective.
+    holdout : int or boolean mask, default 0
+        How many points to hold out for the extrapolation test: the ``holdout`` with the
+        largest ``by`` (or a mask of the rows to hold out).
+    by : array_like (n,), optional
+        Order of the points for ``holdout`` (default: the input, or the product of the inputs,
+        ``N * D`` proportional to compute, for a law of two).
+    loo : bool, default True
+        Run the ``n`` leave-one-out refits (one batch call per law).
+    level : float in (0, 1), default 0.95
+        Level of the prediction intervals of held-out points.
+    options : {label: {option: value}}, optional
+        How each law is fitted: ``p0``, ``starts``, ``bounds``, ``fixed``, ``max_iter``,
+        ``ftol``, ``xtol``, ``gtol`` (a custom law needs ``p0`` or ``starts``).
+    threads : int, optional
+
+    Returns
+    -------
+    Comparison
+        ``.table()``, ``.best(criterion)``, ``.weights(criterion)``, ``[label]``.
+
+    Notes
+    -----
+    Information criteria compare laws on one data set and one likelihood; they say nothing
+    about extrapolation, which the held-out test measures directly (with few held-out points,
+    a noisy measure: look at the prediction intervals). Leave-one-out refits start at the full
+    fit, so a refit that would jump to another optimum from a fresh start is not found.
+    """
+    laws = _labelled(models)
+    labels = [lab for lab, _ in laws]
+    opts = _options(options, labels)
+    m0 = laws[0][1]
+    xa = _validate.as_inputs(x, m0)
+    ya = _validate.as_targets(y, xa.shape[0])
+    _validate.check_finite(xa, "x", m0.input_names)
+    _validate.check_finite(ya, "y")
+    w = _validate.as_weights(weights, ya.shape[0])
+    wa = np.ones(ya.shape[0]) if w is None else w
+    level = _finite_level(level)
+    loo = _validate.flag("loo", loo)
+    log_residuals = _validate.flag("log_residuals", log_residuals)
+    rows_out = _holdout_rows(holdout, by, xa)
+    train = np.ones(ya.shape[0], dtype=bool)
+    train[rows_out] = False
+    kw: dict[str, Any] = dict(loss=loss, f_scale=f_scale, log_residuals=log_residuals)
+    linear = loss == "linear"
+
+    if rows_out.size:  # before any fit: every law must be fittable without the held-out rows
+        left = int(np.sum(wa[train] > 0))
+        for label, m in laws:
+            lo, hi = _validate.as_bounds(opts[label].get("bounds"), m, opts[label].get("fixed"))
+            if left < _validate.n_free(lo, hi):
+                raise ValueError(f"holdout leaves {left} point(s) of positive weight to fit the "
+                                 f"{_validate.n_free(lo, hi)} free parameters of {label}")
+
+    scores = []
+    for label, m in laws:
+        o = opts[label]
+        full = _fit_labelled(label, m, xa, ya, wa, kw, o, threads)
+        ic = (information_criteria(full, w) if linear else
+              dict.fromkeys(("log_likelihood", "aic", "aicc", "bic"), math.nan))
+        if loo:
+            errors, failed = _loo(m, xa, ya, wa, full, kw, o, threads)
+            pos = wa > 0
+            loo_rmse = _wmean_sq(errors[pos], wa[pos]) if failed == 0 else math.nan
+        else:
+            errors, failed, loo_rmse = np.full(ya.shape[0], np.nan), 0, math.nan
+        h_fit: Optional[FitResult] = None
+        empty = np.zeros(0)
+        pred, lo, hi, rel, cov_ok, h_rmse = empty, empty, empty, empty, np.zeros(0, bool), math.nan
+        if rows_out.size:
+            h_fit = _fit_labelled(f"{label} (holdout)", m, xa[train], ya[train], wa[train], kw, o,
+                                  threads)
+            xo, yo = xa[rows_out], ya[rows_out]
+            pred, lo, hi = _interval(m, h_fit, xo, wa[rows_out], log_residuals, linear, level)
+            rel = (pred - yo) / yo
+            cov_ok = (lo <= yo) & (yo <= hi)
+            h_rmse = math.sqrt(float(np.mean(_space(pred, yo, log_residuals) ** 2)))
+        scores.append(ModelScore(
+            label=label, fit=full, k=_free_count(full), rss=_rss(m, full, xa, ya, wa, log_residuals),
+            aic=ic["aic"], aicc=ic["aicc"], bic=ic["bic"], log_likelihood=ic["log_likelihood"],
+            loo_errors=errors, loo_rmse=loo_rmse, loo_failed=failed, holdout_fit=h_fit,
+            holdout_pred=pred, holdout_lower=lo, holdout_upper=hi, holdout_rel_err=rel,
+            holdout_rmse=h_rmse if np.isfinite(h_rmse) else math.nan, holdout_covered=cov_ok,
+        ))
+    return Comparison(scores=tuple(scores), holdout_index=rows_out, loss=loss,
+                      log_residuals=log_residuals, level=level)
