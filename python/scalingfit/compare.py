@@ -358,6 +358,11 @@ def _value_jac(m: AnyModel, p: FloatArray, x: FloatArray) -> tuple[FloatArray, F
     return m.predict(p, x), m.jacobian(p, x)
 
 
+def _value(m: AnyModel, p: FloatArray, x: FloatArray) -> float:
+    """The law's value at one point."""
+    return float(m.predict(p, x)[0])
+
+
 def _space(f: FloatArray, y: FloatArray, log: bool) -> FloatArray:
     """Errors in the fit's residual space: f - y, or log f - log y."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -399,10 +404,8 @@ def _loo(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, full: FitResu
                           compute_cov=False, **kw, **batch_opts)
         ok = b.success
         failed += int((~ok).sum())
-        for j, i in enumerate(left):
-            if ok[j]:
-                f, _ = _value_jac(m, b.x[j], x[i:i + 1])
-                errors[i] = _space(f, y[i:i + 1], kw["log_residuals"])[0]
+        f = np.array([_value(m, b.x[j], x[i:i + 1]) if ok[j] else np.nan for j, i in enumerate(left)])
+        errors[left] = _space(f, y[left], kw["log_residuals"])
     return errors, failed
 
 

@@ -1,0 +1,93 @@
+"""Model-comparison benchmark: leave-one-out refits of a Chinchilla fit on 200 points.
+
+``compare_models`` refits a law once per point left out, all 200 refits as items of one
+batched core call warm-started at the full fit. The baseline is a Python loop of
+``scipy.optimize.least_squares`` (method="lm", analytic Jacobian) over the same 200 data
+sets from the same start. Both predict each left-out point; the table gives the time, the
+ratio and the largest difference of those predictions.
+
+Run ``python bench/bench_compare.py`` for the table, or
+``python -m pytest bench/bench_compare.py --benchmark-only``. Speed is reported, never
+asserted.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scalingfit
+from bench_bootstrap import best_time, make_data
+
+
+def scalingfit_run(x: np.ndarray, y: np.ndarray, threads: int) -> np.ndarray:
+    cmp = scalingfit.compare_models({"chinchilla": "chinchilla"}, x, y, threads=threads)
+    return cmp["chinchilla"].loo_errors
+
+
+def scipy_run(x: np.ndarray, y: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
+    """least_squares without point i, for the first ``n`` points; error of predicting it."""
+    from scipy.optimize import least_squares
+
+    m = scalingfit.models.get("chinchilla")
+    out = np.empty(n)
+    for i in range(n):
+        keep = np.arange(len(y)) != i
+        xs, ys = x[keep], y[keep]
+        sol = least_squares(lambda p, xs=xs, ys=ys: m.predict(p, xs) - ys, start,
+                            jac=lambda p, xs=xs: m.jacobian(p, xs), method="lm",
+                            xtol=1e-10, ftol=1e-10)
+        out[i] = m.predict(sol.x, x[i:i + 1])[0] - y[i] if sol.success else np.nan
+    return out
+
+
+def run_table() -> list[dict[str, float]]:
+    x, y = make_data()
+    start = scalingfit.fit("chinchilla", x, y).x
+    ours = scalingfit_run(x, y, 1)
+    t1 = best_time(lambda: scalingfit_run(x, y, 1))
+    t2 = best_time(lambda: scalingfit_run(x, y, 2))
+    scipy_run(x, y, start, 3)  # warm-up
+    t0 = time.perf_counter()
+    ref = scipy_run(x, y, start, len(y))
+    tsp = time.perf_counter() - t0
+    ok = np.isfinite(ref)
+    diff = float(np.max(np.abs(ours[ok] - ref[ok])) / np.std(y))
+    return [
+        dict(case="compare_models (fit + 200 LOO), 1 thread", seconds=t1, ratio=tsp / t1),
+        dict(case="compare_models (fit + 200 LOO), 2 threads", seconds=t2, ratio=tsp / t2),
+        dict(case="scipy least_squares loop (lm), 200 LOO", seconds=tsp, ratio=1.0),
+        dict(case="max |LOO error diff| / std(y)", seconds=float("nan"), ratio=diff),
+    ]
+
+
+def format_table(rows: list[dict[str, float]]) -> str:
+    head = f"{'case':44} {'seconds':>9} {'speed-up vs scipy':>18}"
+    lines = ["leave-one-out, Chinchilla (5 params), 200 points", head, "-" * len(head)]
+    for r in rows:
+        if r["case"].startswith("max"):
+            lines.append(f"{r['case']:44} {'':>9} {r['ratio']:18.1e}")
+        else:
+            lines.append(f"{r['case']:44} {r['seconds']:9.3f} {r['ratio']:18.1f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(format_table(run_table()))
+
+
+# ---------------------------------------------------------------- pytest-benchmark entry points
+X, Y = make_data()
+
+
+def test_loo_scalingfit_2_threads(benchmark) -> None:  # type: ignore[no-untyped-def]
+    benchmark(scalingfit_run, X, Y, 2)
+
+
+def test_loo_scipy_loop_20(benchmark) -> None:  # type: ignore[no-untyped-def]
+    start = scalingfit.fit("chinchilla", X, Y).x
+    benchmark.pedantic(scipy_run, args=(X, Y, start, 20), rounds=1)
+
+
+if __name__ == "__main__":
+    main()
