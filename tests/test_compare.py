@@ -347,3 +347,62 @@ def test_cli_compare_usage_errors_exit_2(tmp_path, capsys, argv: list, match: st
 def test_top_level_exports() -> None:
     assert scalingfit.compare_models is compare_models
     assert "compare_models" in scalingfit.__all__ and "Comparison" in scalingfit.__all__
+
+
+# ------------------------------------------------------------------ figure
+def test_plot_comparison_draws_the_holdout_fits_and_predictions(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    from scalingfit import plot
+
+    N, L = _saturating(16)
+    cmp = compare_models(["power_law", "saturating_power_law"], N, L, log_residuals=True, holdout=3)
+    fig = plot.plot_comparison(cmp, x_max=1e11, ylabel="loss", path=tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 0
+    left, right = fig.axes
+    curves = [ln for ln in left.get_lines() if ln.get_label() in cmp.labels]
+    assert [ln.get_label() for ln in curves] == list(cmp.labels)
+    for ln in curves:  # each curve is the law fitted without the held-out points, on to x_max
+        s = cmp[ln.get_label()]
+        gx, gy = ln.get_data()
+        assert gx.max() == pytest.approx(1e11)
+        np.testing.assert_allclose(gy, s.predict(gx, holdout=True), rtol=1e-12)
+    # the right panel: one scatter of leave-one-out errors per law
+    offsets = [c.get_offsets() for c in right.collections if c.get_label().split(" (")[0] in cmp.labels]
+    assert len(offsets) == 2
+    np.testing.assert_allclose(offsets[1][:, 1], cmp["saturating_power_law"].loo_errors)
+
+
+def test_plot_comparison_of_two_input_laws_and_bad_arguments() -> None:
+    pytest.importorskip("matplotlib")
+    from scalingfit import plot
+
+    rng = np.random.default_rng(3)
+    N = np.exp(rng.uniform(np.log(1e7), np.log(1e9), 30))
+    D = np.exp(rng.uniform(np.log(1e9), np.log(1e11), 30))
+    L = (1.7 + 400 / N**0.34 + 410 / D**0.28) * np.exp(0.01 * rng.standard_normal(30))
+    cmp = compare_models(["chinchilla", "kaplan_nd"], (N, D), L, log_residuals=True, holdout=4)
+    fig = plot.plot_comparison(cmp)
+    assert fig.axes[0].get_xlabel() == "predicted"
+    with pytest.raises(ValueError, match="x_max extends laws of one input"):
+        plot.plot_comparison(cmp, x_max=1e30)
+    with pytest.raises(TypeError, match="compare_models"):
+        plot.plot_comparison(cmp["chinchilla"])  # type: ignore[arg-type]
+    one = compare_models(["power_law", "saturating_power_law"], *_saturating(2), loo=False)
+    with pytest.raises(ValueError, match="above the data's largest"):
+        plot.plot_comparison(one, x_max=10.0)
+    fig = plot.plot_comparison(one)  # no held-out points, no leave-one-out
+    assert "no leave-one-out" in fig.axes[1].texts[0].get_text()
+
+
+def test_cli_compare_plot(tmp_path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    N, L = _saturating(17)
+    f = tmp_path / "runs.csv"
+    f.write_text("N,loss\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(N, L)))
+    out = tmp_path / "cmp.svg"
+    assert main(["compare", str(f), "--models", "power_law,saturating_power_law", "--x", "N",
+                 "--y", "loss", "--holdout", "2", "--plot", str(out)]) == 0
+    assert out.read_text().startswith("<?xml")
+    assert main(["compare", str(f), "--models", "power_law", "--x", "N", "--y", "loss",
+                 "--plot", str(tmp_path / "nowhere" / "c.png")]) == 1
+    assert "does not exist" in capsys.readouterr().err

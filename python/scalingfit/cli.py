@@ -243,6 +243,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError("--level sets the held-out points' prediction intervals: give --holdout K")
     positive = set(xcols if any(m.positive_inputs for m in laws) else []) | (
         {args.y} if args.log_residuals else set())
+    plot_path = _output_path(args.plot, "--plot", figure=True) if args.plot else None
     cols = read_columns(args.file, {**{c: "--x" for c in xcols}, args.y: "--y"}, positive)
     x = np.column_stack([cols[c] for c in xcols])
     if args.holdout and args.holdout >= x.shape[0]:
@@ -269,6 +270,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         })
     else:
         print(cmp.table())
+    if plot_path is not None:
+        from .plot import plot_comparison
+
+        plot_comparison(cmp, xlabel=",".join(xcols) if len(xcols) == 1 else None, ylabel=args.y,
+                        path=plot_path)
+        if not args.json:
+            print(f"wrote {plot_path}")
     return EXIT_OK if all(s.fit.success for s in cmp.scores) else EXIT_FAIL
 
 
@@ -666,6 +674,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="hold out the K rows of largest input and predict them (default 0)")
     cp.add_argument("--level", type=float, default=0.95, help="prediction interval level (default 0.95)")
     cp.add_argument("--no-loo", action="store_true", help="skip the leave-one-out refits")
+    cp.add_argument("--plot", default=None, metavar="PATH",
+                    help="also write a figure (.png/.svg/.pdf): the laws, held-out predictions with "
+                         "their intervals, leave-one-out errors (needs matplotlib)")
     cp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cp.set_defaults(func=_cmd_compare)
 

@@ -120,6 +120,8 @@ class ModelScore:
     label : str
     fit : FitResult
         The fit to every point.
+    law : Model or CustomModel
+        The law fitted.
     k : int
         Free parameters (fixed ones excluded).
     rss : float
@@ -150,6 +152,7 @@ class ModelScore:
 
     label: str
     fit: FitResult
+    law: Any
     k: int
     rss: float
     aic: float
@@ -166,6 +169,15 @@ class ModelScore:
     holdout_rel_err: FloatArray
     holdout_rmse: float
     holdout_covered: NDArray[np.bool_]
+
+    def predict(self, x: Any, *, holdout: bool = False) -> FloatArray:
+        """The law at ``x`` with the parameters of the fit to every point (or, with
+        ``holdout=True``, of the fit without the held-out points)."""
+        r = self.holdout_fit if holdout else self.fit
+        if r is None:
+            raise ValueError(f"{self.label}: no holdout fit (compare_models was run without holdout)")
+        xa = _validate.as_inputs(x, self.law)
+        return np.asarray(self.law.predict(r.x, xa), dtype=np.float64)
 
     def score(self, criterion: str) -> float:
         """The value of one of :data:`CRITERIA`."""
@@ -189,6 +201,8 @@ class Comparison:
         In the order the laws were given.
     holdout_index : ndarray of int
         Rows held out for the extrapolation test (largest ``by`` first); empty without one.
+    x, y : ndarray
+        The points, ``x`` of shape (n, n_inputs) (read-only).
     loss : str
     log_residuals : bool
     level : float
@@ -200,6 +214,8 @@ class Comparison:
     loss: str
     log_residuals: bool
     level: float
+    x: FloatArray
+    y: FloatArray
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -542,11 +558,13 @@ def compare_models(
             cov_ok = (lo <= yo) & (yo <= hi)
             h_rmse = math.sqrt(float(np.mean(_space(pred, yo, log_residuals) ** 2)))
         scores.append(ModelScore(
-            label=label, fit=full, k=_free_count(full), rss=_rss(m, full, xa, ya, wa, log_residuals),
+            label=label, fit=full, law=m, k=_free_count(full), rss=_rss(m, full, xa, ya, wa, log_residuals),
             aic=ic["aic"], aicc=ic["aicc"], bic=ic["bic"], log_likelihood=ic["log_likelihood"],
             loo_errors=errors, loo_rmse=loo_rmse, loo_failed=failed, holdout_fit=h_fit,
             holdout_pred=pred, holdout_lower=lo, holdout_upper=hi, holdout_rel_err=rel,
             holdout_rmse=h_rmse if np.isfinite(h_rmse) else math.nan, holdout_covered=cov_ok,
         ))
+    xs, ys = xa.copy(), ya.copy()
+    xs.flags.writeable = ys.flags.writeable = False
     return Comparison(scores=tuple(scores), holdout_index=rows_out, loss=loss,
-                      log_residuals=log_residuals, level=level)
+                      log_residuals=log_residuals, level=level, x=xs, y=ys)

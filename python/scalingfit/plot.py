@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
     from .bootstrap import BootstrapResult
+    from .compare import Comparison
     from .curves import Curve, FinalLossPrediction
     from .emergence import MetricChoice, SigmoidFit, TaskPrediction
     from .kaplan import AllocationComparison, PowerLawFit
@@ -282,6 +283,103 @@ def plot_fit(
     r.set_xlabel(xlabel or m.input_names[0])
     r.set_ylabel("log y - log fit" if fit.log_residuals else "residual (y - fit) / fit, %")
     r.set_title(f"{fit.n_points} points, cost {fit.cost:.4g}, loss {fit.loss}", fontsize=8)
+    return _finish(fig, path)
+
+
+# ----------------------------------------------------------------------------- comparison
+def plot_comparison(
+    cmp: Comparison, *, x_max: Optional[float] = None, xlabel: Optional[str] = None,
+    ylabel: str = "y", path: Optional[PathLike] = None,
+) -> Figure:
+    """The laws of :func:`scalingfit.compare_models` beside the data, in two panels.
+
+    Left, for laws of one input: the points (held-out ones open, in red), each law's curve
+    fitted without the held-out points (all points when there are none) on to ``x_max``, and
+    its predictions of the held-out points with their prediction intervals; for laws of
+    several inputs: observed against predicted values, held-out points with their intervals.
+    Right: each law's leave-one-out errors (in the fit's residual space) against the first
+    input, or the product of the inputs (``N * D``) for several.
+    """
+    from . import _validate
+    from .compare import Comparison
+
+    if not isinstance(cmp, Comparison):
+        raise TypeError(f"cmp must be what scalingfit.compare_models returned, got {type(cmp).__name__}")
+    x, y = cmp.x, cmp.y
+    one = x.shape[1] == 1
+    first = x[:, 0] if one else np.prod(x, axis=1)
+    if x_max is not None and not one:
+        raise ValueError(f"x_max extends laws of one input; these take {x.shape[1]}")
+    if x_max is not None and not (float(_validate.finite("x_max", x_max, scalar=True)) > first.max()):
+        raise ValueError(f"x_max must be a finite number above the data's largest x ({first.max():.4g}), "
+                         f"got {x_max!r}")
+    out = np.zeros(y.shape[0], dtype=bool)
+    out[cmp.holdout_index] = True
+    fig, (a, r) = _axes(None, ncols=2, size=(5.2, 3.9))
+    logx = bool(np.all(first > 0))
+    kept = "all points" if not out.any() else f"without the {int(out.sum())} held out"
+    if one:
+        hi = first.max() if x_max is None else float(x_max)
+        g = np.logspace(np.log10(first.min()), np.log10(hi), 300) if logx else np.linspace(first.min(), hi, 300)
+    for j, sc in enumerate(cmp.scores):
+        colour = f"C{j}"
+        fitted = sc.holdout_fit if sc.holdout_fit is not None else sc.fit
+        if not fitted.success:
+            continue
+        if one:
+            a.plot(g, sc.law.predict(fitted.x, g.reshape(-1, 1)), color=colour, lw=1.2, label=sc.label)
+        else:
+            a.scatter(sc.law.predict(fitted.x, x[~out]), y[~out], color=colour, s=8, alpha=0.6,
+                      label=sc.label)
+        if out.any():
+            pred, lo, hi_ = sc.holdout_pred, sc.holdout_lower, sc.holdout_upper
+            err = [pred - lo, hi_ - pred] if np.isfinite(lo).all() else None
+            xo = first[cmp.holdout_index] * (1 + 0.02 * (j - (len(cmp.scores) - 1) / 2)) if one else pred
+            if one:
+                a.errorbar(xo, pred, yerr=err, fmt="s", ms=3, color=colour, capsize=2, lw=1)
+            else:
+                a.errorbar(pred, y[cmp.holdout_index], xerr=err, fmt="s", ms=3, color=colour,
+                           capsize=2, lw=1)
+    if one:
+        a.scatter(first[~out], y[~out], color="k", s=14, zorder=3, label="data")
+        if out.any():
+            a.scatter(first[out], y[out], facecolors="none", edgecolors="C3", s=30, zorder=3,
+                      label="held out")
+        if logx:
+            a.set_xscale("log")
+        a.set_xlabel(xlabel or "x")
+        a.set_ylabel(ylabel)
+    else:
+        if out.any():
+            a.scatter([], [], marker="s", color="0.3", s=9, label="held out (prediction interval)")
+        y_lo, y_hi = float(min(y.min(), a.dataLim.x0)), float(max(y.max(), a.dataLim.x1))
+        line = np.geomspace(y_lo, y_hi, 50) if y_lo > 0 else np.linspace(y_lo, y_hi, 50)
+        a.plot(line, line, color="0.5", lw=1, label="observed = predicted")
+        if y_lo > 0:
+            _log_y(a, "x")
+        a.set_xlabel("predicted")
+        a.set_ylabel(f"observed {ylabel}")
+    if np.all(y > 0):
+        _log_y(a)
+    a.legend(fontsize=7)
+    a.set_title(f"fits {kept}; {100 * cmp.level:g}% prediction intervals", fontsize=8)
+    r.axhline(0.0, color="0.5", lw=1)
+    drawn = False
+    for j, sc in enumerate(cmp.scores):
+        ok = np.isfinite(sc.loo_errors)
+        if ok.any():
+            r.scatter(first[ok], sc.loo_errors[ok], color=f"C{j}", s=10,
+                      label=f"{sc.label} (rmse {sc.loo_rmse:.3g})")
+            drawn = True
+    if drawn:
+        r.legend(fontsize=7)
+    else:
+        r.text(0.5, 0.5, "no leave-one-out errors\n(loo=False, or the fits failed)", ha="center",
+               va="center", transform=r.transAxes, fontsize=8)
+    if logx:
+        r.set_xscale("log")
+    r.set_xlabel(xlabel or ("x" if one else "product of the inputs (N D)"))
+    r.set_ylabel("leave-one-out: log f - log y" if cmp.log_residuals else "leave-one-out: f - y")
     return _finish(fig, path)
 
 
