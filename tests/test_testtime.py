@@ -198,3 +198,19 @@ def _set(a: np.ndarray, i: int, v: float) -> np.ndarray:
     a = np.array(a, dtype=float)
     a[i] = v
     return a
+
+
+def test_tiny_pass_at_k_keeps_its_relative_accuracy() -> None:
+    """pass@1 = c/n exactly; 1 - prod(1 - q) would cancel to 2e-5 relative at n = 1e12 and
+    11% at 1e16 (found by audit); -expm1(sum log1p(-q)) keeps it to rounding."""
+    from fractions import Fraction
+    from math import comb
+
+    for n in (10**9, 10**12, 10**16):
+        assert tt.pass_at_k(n, 1, 1) == pytest.approx(1 / n, rel=1e-14)
+    assert tt.coverage_curve(10**12, [1, 0], [1])[0] == pytest.approx(0.5e-12, rel=1e-14)
+    # a larger k and c, against exact rational arithmetic of 1 - C(n-c,k)/C(n,k)
+    for n, c, k in ((10**8, 3, 5), (10**6, 7, 40), (2 * 10**5, 150, 2)):
+        exact = 1 - Fraction(comb(n - c, k), comb(n, k))
+        assert tt.pass_at_k(n, c, k) == pytest.approx(float(exact), rel=1e-12)
+        assert tt.coverage_curve(n, [c], [k])[0] == pytest.approx(float(exact), rel=1e-12)

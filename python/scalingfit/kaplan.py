@@ -443,9 +443,10 @@ def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: i
     """Derive the compute-efficient frontier from L(N, S_min) and B_crit(L) (Kaplan et al.,
     §6 and Appendix B), numerically.
 
-    At each budget, training at the critical batch size spends ``C = 6 N B_crit(L) S``; for each
-    model size on a log grid the number of steps solves that equation (a fixed point in L), and
-    the size with the lowest L wins. No fit is involved (nothing to batch). Kaplan et al. state
+    The budgets ``C`` are minimum compute ``C_min`` (Kaplan et al. eq. 5.5), spent as
+    ``C_min = 6 N B_crit(L) S_min`` (training at ``B = B_crit`` itself takes twice the steps
+    and compute); for each model size on a log grid the number of steps ``S_min`` solves that
+    equation (a fixed point in L), and the size with the lowest ``L(N, S_min)`` wins. No fit is involved (nothing to batch). Kaplan et al. state
     ``N_opt ∝ C_min^0.73`` from the data and ``C_min^(alpha_C_min/alpha_N) ≈ C^0.7`` from the laws.
 
     >>> f = frontier_from_laws(np.logspace(18, 24, 7))

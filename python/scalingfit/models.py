@@ -284,7 +284,9 @@ def _guess_chinchilla_lse(x: FloatArray, y: FloatArray) -> FloatArray:
 
 _KAPLAN_AN = (0.03, 0.05, 0.076, 0.1, 0.15, 0.25, 0.4)
 _KAPLAN_AD = (0.03, 0.05, 0.095, 0.15, 0.25, 0.4)
-_KAPLAN_2020 = np.array([8.8e13, 5.4e13, 0.076, 0.095])  # Kaplan et al. (2020), eq. 1.5
+# A start only: Kaplan et al. (2020)'s one-variable constants (eqs. 1.1-1.2: N_c, D_c, alpha_N,
+# alpha_D); their joint L(N, D) fit (Table 2) is (6.4e13, 1.8e13, 0.076, 0.103).
+_KAPLAN_2020 = np.array([8.8e13, 5.4e13, 0.076, 0.095])
 
 
 def _segment_max(v: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:

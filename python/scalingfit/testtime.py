@@ -20,6 +20,7 @@ with more under a FLOP budget.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -106,11 +107,12 @@ def pass_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> FloatArray:
         raise ValueError(f"pass_at_k: c = {int(cc.ravel()[b])} and k = {int(kk.ravel()[b])} (index {b}) would "
                          f"multiply more than MAX_PRODUCT_TERMS = {MAX_PRODUCT_TERMS:.0e} factors")
     for i, n_, c_, k_ in zip(idx, nn.ravel()[idx], cc.ravel()[idx], kk.ravel()[idx]):
+        # 1 - prod(1 - q) as -expm1(sum log1p(-q)): no cancellation when pass@k is tiny
         if c_ <= MAX_PRODUCT_TERMS:  # Chen et al. (2021): C(n-c, k)/C(n, k) = prod_{j=n-c+1}^{n} (1 - k/j)
-            flat[i] = 1.0 - float(np.prod(1.0 - k_ / np.arange(n_ - c_ + 1, n_ + 1, dtype=np.float64)))
-        else:  # the same ratio as prod_{i<k} (n-c-i)/(n-i): k factors instead of c
-            i_ = np.arange(k_, dtype=np.float64)
-            flat[i] = 1.0 - float(np.prod((n_ - c_ - i_) / (n_ - i_)))
+            q = k_ / np.arange(n_ - c_ + 1, n_ + 1, dtype=np.float64)
+        else:  # the same ratio as prod_{i<k} (n-c-i)/(n-i) = prod_{i<k} (1 - c/(n-i)): k factors
+            q = c_ / (n_ - np.arange(k_, dtype=np.float64))
+        flat[i] = 0.0 - math.expm1(float(np.sum(np.log1p(-q))))  # 0.0 - : no -0.0
     return out
 
 
@@ -146,10 +148,11 @@ def coverage_curve(n: int, c: ArrayLike, ks: Optional[ArrayLike] = None) -> Floa
     if k_all is None:
         k_all = np.arange(1, n + 1)
     i = np.arange(k_max)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factors = np.clip((n - c_u[:, None] - i[None, :]) / (n - i[None, :]), 0.0, 1.0)  # (U, k_max)
-    fail = np.cumprod(factors, axis=1)  # fail[:, k-1] = C(n-c,k)/C(n,k)
-    return np.asarray(1.0 - (count @ fail[:, k_all - 1]) / cc.size)
+    q = np.minimum(c_u[:, None] / (n - i[None, :]), 1.0)  # (U, k_max); n - i >= 1
+    with np.errstate(divide="ignore"):  # log(0) = -inf where a factor vanishes: pass@k = 1
+        log_fail = np.cumsum(np.log1p(-q), axis=1)  # log C(n-c,k)/C(n,k) at [:, k-1]
+    # mean of 1 - C(n-c,k)/C(n,k) as -expm1: exact to rounding however small the coverage
+    return np.asarray((count @ (0.0 - np.expm1(log_fail[:, k_all - 1]))) / cc.size)
 
 
 def simulate_samples(
