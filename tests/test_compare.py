@@ -406,3 +406,76 @@ def test_cli_compare_plot(tmp_path, capsys) -> None:
     assert main(["compare", str(f), "--models", "power_law", "--x", "N", "--y", "loss",
                  "--plot", str(tmp_path / "nowhere" / "c.png")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ leave one group out
+def test_leave_one_group_out_is_the_deleted_block_formula() -> None:
+    """For OLS, the residuals of a group predicted without it are (I - H_gg)^-1 r_g."""
+    rng = np.random.default_rng(21)
+    N = np.logspace(6, 11, 18)
+    L = 30 * N ** -0.1 * np.exp(0.05 * rng.standard_normal(N.size))
+    groups = np.repeat(["a", "b", "c", "d", "e", "f"], 3)
+    cmp = compare_models(["power_law", "saturating_power_law"], N, L, log_residuals=True, groups=groups)
+    assert cmp.cv == "leave-one-group-out (6 groups)"
+    X = np.column_stack([np.ones(N.size), np.log(N)])
+    z = np.log(L)
+    H = X @ np.linalg.solve(X.T @ X, X.T)
+    r = z - H @ z
+    ref = np.empty(N.size)
+    for g in np.unique(groups):
+        i = np.flatnonzero(groups == g)
+        ref[i] = np.linalg.solve(np.eye(i.size) - H[np.ix_(i, i)], r[i])
+    np.testing.assert_allclose(cmp["power_law"].loo_errors, -ref, rtol=1e-7, atol=1e-12)
+    # one point per group is leave-one-out
+    single = compare_models(["power_law", "saturating_power_law"], N, L, log_residuals=True,
+                            groups=np.arange(N.size) * 10)
+    plain = compare_models(["power_law", "saturating_power_law"], N, L, log_residuals=True)
+    for lab in plain.labels:
+        np.testing.assert_array_equal(single[lab].loo_errors, plain[lab].loo_errors)
+
+
+def test_leave_one_budget_out_on_two_input_law() -> None:
+    rng = np.random.default_rng(4)
+    C = np.repeat(np.logspace(18, 20, 5), 8)
+    N = np.tile(np.logspace(-0.8, 0.8, 8), 5) * 0.1 * np.sqrt(C / 6)
+    D = C / (6 * N)
+    L = (1.7 + 400 / N**0.34 + 410 / D**0.28) * np.exp(0.005 * rng.standard_normal(C.size))
+    cmp = compare_models(["chinchilla", "kaplan_nd"], (N, D), L, log_residuals=True, groups=C)
+    s = cmp["chinchilla"]
+    # each budget's errors come from a fit without that budget: refit by hand and compare
+    for c in np.unique(C)[[0, 4]]:
+        keep = C != c
+        r = scalingfit.fit("chinchilla", (N[keep], D[keep]), L[keep], p0=s.fit.x, log_residuals=True)
+        pred = scalingfit.models.get("chinchilla").predict(r.x, np.column_stack([N, D])[~keep])
+        np.testing.assert_allclose(s.loo_errors[~keep], np.log(pred) - np.log(L[~keep]), rtol=1e-6,
+                                   atol=1e-9)
+    assert s.loo_failed == 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(groups=np.zeros(3)), "one label per point"),
+    (dict(groups=np.zeros(10)), "at least 2 groups"),
+    (dict(groups=np.r_[np.zeros(9), np.nan]), "non-finite label at index 9"),
+    (dict(groups=np.arange(10), loo=False), "no effect with loo=False"),
+])
+def test_bad_groups_are_named(kwargs: dict, match: str) -> None:
+    N = np.logspace(7, 10, 10)
+    with pytest.raises(ValueError, match=match):
+        compare_models(["power_law", "saturating_power_law"], N, 2 + N ** -0.3, **kwargs)
+
+
+def test_cli_compare_groups(tmp_path, capsys) -> None:
+    N, L = _saturating(18)
+    f = tmp_path / "runs.csv"
+    sweep = ["s1", "s1", "s1", "s2", "s2", "s2", "s3", "s3", "s3", "s4", "s4", "s4"]
+    f.write_text("N,loss,sweep\n" + "".join(f"{a:.17g},{b:.17g},{g}\n" for a, b, g in zip(N, L, sweep)))
+    argv = ["compare", str(f), "--models", "power_law,saturating_power_law", "--x", "N", "--y", "loss"]
+    assert main([*argv, "--groups", "sweep", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = compare_models(["power_law", "saturating_power_law"], N, L, groups=np.array(sweep))
+    assert out["cv"] == "leave-one-group-out (4 groups)"
+    assert [law["loo_rmse"] for law in out["laws"]] == pytest.approx([s.loo_rmse for s in ref.scores],
+                                                                    rel=1e-12)
+    assert main([*argv, "--groups", "nope"]) == 1
+    assert "missing column 'nope' (--groups)" in capsys.readouterr().err
+    assert main([*argv, "--groups", "sweep", "--no-loo"]) == 2

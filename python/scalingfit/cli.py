@@ -248,13 +248,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     x = np.column_stack([cols[c] for c in xcols])
     if args.holdout and args.holdout >= x.shape[0]:
         raise UsageError(f"--holdout {args.holdout} leaves no point to fit ({x.shape[0]} rows)")
+    groups = None
+    if args.groups is not None:
+        if args.no_loo:
+            raise UsageError("--groups sets what the cross-validation leaves out: not with --no-loo")
+        from .data import RunDataError
+        from .planning._common import read_csv_columns
+
+        text = read_csv_columns(args.file)
+        if args.groups not in text:
+            raise RunDataError(f"{args.file}: missing column {args.groups!r} (--groups); the file has "
+                               f"{list(text)}")
+        groups = np.asarray(text[args.groups])
     cmp = compare_models(names, x, cols[args.y], loss=args.loss,
                          f_scale=1.0 if args.f_scale is None else args.f_scale,
                          log_residuals=args.log_residuals, holdout=args.holdout,
-                         loo=not args.no_loo, level=args.level)
+                         loo=not args.no_loo, groups=groups, level=args.level)
     if args.json:
         _print_json({
-            "loss": cmp.loss, "log_residuals": cmp.log_residuals, "level": cmp.level,
+            "loss": cmp.loss, "log_residuals": cmp.log_residuals, "level": cmp.level, "cv": cmp.cv,
             "holdout_rows": [int(i) for i in cmp.holdout_index],
             "laws": [{
                 "law": s.label, "params": s.fit.params, "status": s.fit.status, "k": s.k,
@@ -674,6 +686,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="hold out the K rows of largest input and predict them (default 0)")
     cp.add_argument("--level", type=float, default=0.95, help="prediction interval level (default 0.95)")
     cp.add_argument("--no-loo", action="store_true", help="skip the leave-one-out refits")
+    cp.add_argument("--groups", default=None, metavar="COLUMN",
+                    help="leave one group out (e.g. a sweep or budget column) instead of one row")
     cp.add_argument("--plot", default=None, metavar="PATH",
                     help="also write a figure (.png/.svg/.pdf): the laws, held-out predictions with "
                          "their intervals, leave-one-out errors (needs matplotlib)")

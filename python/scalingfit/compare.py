@@ -130,13 +130,13 @@ class ModelScore:
     aic, aicc, bic, log_likelihood : float
         NaN with a robust loss.
     loo_errors : ndarray (n,)
-        Prediction error of each point from the fit without it, in the fit's residual space
-        (``log f - log y`` with ``log_residuals``); NaN for points of zero weight, where a
-        refit failed, or with ``loo=False``.
+        Prediction error of each point from the fit without it (without its group, with
+        ``groups``), in the fit's residual space (``log f - log y`` with ``log_residuals``);
+        NaN for points of zero weight, where a refit failed, or with ``loo=False``.
     loo_rmse : float
         Root of the weighted mean square of ``loo_errors`` (NaN when any refit failed).
     loo_failed : int
-        Leave-one-out refits that did not converge.
+        Cross-validation refits (one per point, or per group) that did not converge.
     holdout_fit : FitResult or None
         The fit without the held-out points.
     holdout_pred, holdout_lower, holdout_upper : ndarray (h,)
@@ -207,6 +207,9 @@ class Comparison:
     log_residuals : bool
     level : float
         Level of the prediction intervals.
+    cv : str
+        What the cross-validation left out: ``"leave-one-out"``, ``"leave-one-group-out (G
+        groups)"`` or ``"none"``.
     """
 
     scores: tuple[ModelScore, ...]
@@ -216,6 +219,7 @@ class Comparison:
     level: float
     x: FloatArray
     y: FloatArray
+    cv: str = "leave-one-out"
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -270,8 +274,8 @@ class Comparison:
         lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(r, width)))
                  for r in [head, *rows]]
         space = "log y" if self.log_residuals else "y"
-        notes = [(f"errors in {space}; {len(self.holdout_index)} held out (largest first), "
-                 f"{100 * self.level:g}% prediction intervals")]
+        notes = [(f"errors in {space}; cross-validation: {self.cv}; {len(self.holdout_index)} held "
+                  f"out (largest first), {100 * self.level:g}% prediction intervals")]
         if not has_ic:
             notes.append(f"no information criteria with loss={self.loss!r} (Gaussian likelihood only)")
         return "\n".join(lines + notes)
@@ -374,11 +378,6 @@ def _value_jac(m: AnyModel, p: FloatArray, x: FloatArray) -> tuple[FloatArray, F
     return m.predict(p, x), m.jacobian(p, x)
 
 
-def _value(m: AnyModel, p: FloatArray, x: FloatArray) -> float:
-    """The law's value at one point."""
-    return float(m.predict(p, x)[0])
-
-
 def _space(f: FloatArray, y: FloatArray, log: bool) -> FloatArray:
     """Errors in the fit's residual space: f - y, or log f - log y."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -397,31 +396,64 @@ def _rss(m: AnyModel, r: FitResult, x: FloatArray, y: FloatArray, w: FloatArray,
     return float(np.sum(w * e * e))
 
 
-def _loo(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, full: FitResult, kw: dict[str, Any],
-         opts: dict[str, Any], threads: Optional[int]) -> tuple[FloatArray, int]:
-    """Prediction errors of every point of positive weight from the fit without it."""
+def _folds(groups: Optional[ArrayLike], w: FloatArray) -> tuple[NDArray[np.int64], int]:
+    """Fold of every point (-1: zero weight, never predicted) and the number of folds: one
+    point per fold, or one group per fold."""
+    n = w.shape[0]
+    if groups is None:
+        fold = np.arange(n, dtype=np.int64)
+    else:
+        g = np.asarray(groups)
+        if g.shape != (n,):
+            raise ValueError(f"groups must have one label per point, shape ({n},), got shape {g.shape}")
+        if g.dtype.kind == "f" and not np.isfinite(g).all():
+            raise ValueError(f"groups has a non-finite label at index {int(np.argmax(~np.isfinite(g)))}")
+        try:
+            _, fold = np.unique(g, return_inverse=True)
+        except TypeError:
+            raise TypeError("groups must be labels of one comparable type (numbers or strings)") from None
+        fold = fold.reshape(-1).astype(np.int64)
+    fold = np.where(w > 0, fold, -1)
+    ids, fold = np.unique(fold, return_inverse=True)
+    fold = fold.reshape(-1) - (1 if ids.size and ids[0] == -1 else 0)
+    n_folds = int(fold.max()) + 1 if fold.size else 0
+    if groups is not None and n_folds < 2:
+        raise ValueError(f"groups: cross-validation needs at least 2 groups with points of positive "
+                         f"weight, got {n_folds}")
+    return fold.astype(np.int64), n_folds
+
+
+def _cross_validate(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, fold: NDArray[np.int64],
+                    n_folds: int, full: FitResult, kw: dict[str, Any], opts: dict[str, Any],
+                    threads: Optional[int]) -> tuple[FloatArray, int]:
+    """Prediction errors of every point of positive weight from the fit without its fold (the
+    point itself, or its group): all the refits as items of batch calls, warm-started at the
+    full fit."""
     n = y.shape[0]
     errors = np.full(n, np.nan)
-    rows = np.flatnonzero(w > 0)
     if not full.success:
-        return errors, int(rows.size)
+        return errors, n_folds
     batch_opts = {k: opts[k] for k in ("bounds", "fixed", "max_iter", "ftol", "xtol", "gtol") if k in opts}
-    per = max(1, _LOO_ROWS // max(n - 1, 1))
-    failed = 0
     every = np.arange(n)
-    for start in range(0, rows.size, per):
-        left = rows[start:start + per]
-        grid = np.broadcast_to(every, (left.size, n))
-        idx = grid[grid != left[:, None]]  # row j: every point but left[j], in order
-        offsets = np.arange(left.size + 1, dtype=np.int64) * (n - 1)
+    per = max(1, _LOO_ROWS // max(n, 1))
+    order = np.argsort(fold, kind="stable")
+    cuts = np.searchsorted(fold[order], np.arange(n_folds + 1))  # fold k: order[cuts[k]:cuts[k+1]]
+    failed = 0
+    for start in range(0, n_folds, per):
+        left = np.arange(start, min(start + per, n_folds))
+        keep = np.broadcast_to(fold, (left.size, n)) != left[:, None]  # row j: all but fold left[j]
+        idx = np.broadcast_to(every, keep.shape)[keep]
+        offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
         p0 = np.repeat(full.x[None, :], left.size, axis=0)
         with quiet():
             b = fit_batch(m, x[idx], y[idx], offsets, p0, weights=w[idx], threads=threads,
                           compute_cov=False, **kw, **batch_opts)
-        ok = b.success
-        failed += int((~ok).sum())
-        f = np.array([_value(m, b.x[j], x[i:i + 1]) if ok[j] else np.nan for j, i in enumerate(left)])
-        errors[left] = _space(f, y[left], kw["log_residuals"])
+        failed += int((~b.success).sum())
+        for j, f_id in enumerate(left):
+            if b.success[j]:
+                rows = order[cuts[f_id]:cuts[f_id + 1]]
+                f = np.asarray(m.predict(b.x[j], x[rows]), dtype=np.float64)
+                errors[rows] = _space(f, y[rows], kw["log_residuals"])
     return errors, failed
 
 
@@ -468,6 +500,7 @@ def compare_models(
     holdout: Union[int, ArrayLike] = 0,
     by: Optional[ArrayLike] = None,
     loo: bool = True,
+    groups: Optional[ArrayLike] = None,
     level: float = 0.95,
     options: Optional[Mapping[str, Mapping[str, Any]]] = None,
     threads: Optional[int] = None,
@@ -488,6 +521,11 @@ def compare_models(
         ``N * D`` proportional to compute, for a law of two).
     loo : bool, default True
         Run the ``n`` leave-one-out refits (one batch call per law).
+    groups : array_like (n,), optional
+        A label per point (a sweep, a compute budget, a seed): leave one *group* out instead of
+        one point, and predict all its points from the fit to the others. Points of one sweep
+        share its errors, so leaving single points out flatters a law; leaving a budget out
+        tests the law where it has no data.
     level : float in (0, 1), default 0.95
         Level of the prediction intervals of held-out points.
     options : {label: {option: value}}, optional
@@ -520,6 +558,9 @@ def compare_models(
     level = _finite_level(level)
     loo = _validate.flag("loo", loo)
     log_residuals = _validate.flag("log_residuals", log_residuals)
+    if groups is not None and not loo:
+        raise ValueError("groups sets what the cross-validation leaves out; it has no effect with loo=False")
+    fold, n_folds = _folds(groups, wa)
     rows_out = _holdout_rows(holdout, by, xa)
     train = np.ones(ya.shape[0], dtype=bool)
     train[rows_out] = False
@@ -541,7 +582,7 @@ def compare_models(
         ic = (information_criteria(full, w) if linear else
               dict.fromkeys(("log_likelihood", "aic", "aicc", "bic"), math.nan))
         if loo:
-            errors, failed = _loo(m, xa, ya, wa, full, kw, o, threads)
+            errors, failed = _cross_validate(m, xa, ya, wa, fold, n_folds, full, kw, o, threads)
             pos = wa > 0
             loo_rmse = _wmean_sq(errors[pos], wa[pos]) if failed == 0 else math.nan
         else:
@@ -567,4 +608,6 @@ def compare_models(
     xs, ys = xa.copy(), ya.copy()
     xs.flags.writeable = ys.flags.writeable = False
     return Comparison(scores=tuple(scores), holdout_index=rows_out, loss=loss,
-                      log_residuals=log_residuals, level=level, x=xs, y=ys)
+                      log_residuals=log_residuals, level=level, x=xs, y=ys,
+                      cv="none" if not loo else ("leave-one-out" if groups is None else
+                                                  f"leave-one-group-out ({n_folds} groups)"))
