@@ -479,3 +479,113 @@ def test_cli_compare_groups(tmp_path, capsys) -> None:
     assert main([*argv, "--groups", "nope"]) == 1
     assert "missing column 'nope' (--groups)" in capsys.readouterr().err
     assert main([*argv, "--groups", "sweep", "--no-loo"]) == 2
+
+
+# ------------------------------------------------------------------ many sweeps: compare_batch
+def _sweeps(n_problems: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sweeps of 8-14 sizes; even ones saturate (E = 1.7), odd ones are pure power laws."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(8, 15, n_problems)
+    N = np.concatenate([np.logspace(7, 10, k) for k in sizes])
+    E = np.repeat(np.where(np.arange(n_problems) % 2 == 0, 1.7, 0.0), sizes)
+    L = (E + 400 * N ** -0.34) * np.exp(0.01 * rng.standard_normal(N.size))
+    return N, L, np.concatenate([[0], np.cumsum(sizes)])
+
+
+def test_compare_batch_equals_compare_models_on_each_problem() -> None:
+    N, L, off = _sweeps(6)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, N.size)
+    laws = ["power_law", "saturating_power_law"]
+    bc = scalingfit.compare_batch(laws, N, L, off, weights=w, log_residuals=True, loo=True)
+    for j in range(6):
+        s = slice(off[j], off[j + 1])
+        one = compare_models(laws, N[s], L[s], weights=w[s], log_residuals=True)
+        for i, lab in enumerate(laws):
+            assert bc.fits[i].x[j] == pytest.approx(one[lab].fit.x, rel=1e-7)
+            for crit in ("rss", "aic", "aicc", "bic"):
+                assert getattr(bc, crit)[i, j] == pytest.approx(getattr(one[lab], crit), rel=1e-8)
+            assert bc.loo_rmse[i, j] == pytest.approx(one[lab].loo_rmse, rel=1e-6)
+    assert list(bc.k) == [2, 3]
+    assert list(bc.n_points) == list(np.diff(off))
+
+
+def test_compare_batch_bad_problem_is_a_status() -> None:
+    N, L, off = _sweeps(4)
+    L_bad = L.copy()
+    L_bad[off[2] + 1] = np.nan
+    laws = ["power_law", "saturating_power_law"]
+    good = scalingfit.compare_batch(laws, N, L, off, log_residuals=True, loo=True)
+    bad = scalingfit.compare_batch(laws, N, L_bad, off, log_residuals=True, loo=True)
+    assert all(f.status[2] == -3 for f in bad.fits)
+    assert np.isnan(bad.aicc[:, 2]).all() and np.isnan(bad.loo_rmse[:, 2]).all()
+    assert bad.best("aicc")[2] == -1 and bad.wins("aicc")["none"] == 1
+    keep = [0, 1, 3]
+    np.testing.assert_array_equal(bad.aicc[:, keep], good.aicc[:, keep])
+    np.testing.assert_array_equal(bad.loo_rmse[:, keep], good.loo_rmse[:, keep])
+    assert (bad.weights("aicc")[:, 2] == 0).all()
+    np.testing.assert_allclose(bad.weights("aicc")[:, keep].sum(axis=0), 1.0)
+
+
+def test_compare_batch_overfitting_rate_is_the_f_distribution() -> None:
+    """600 straight-line problems in one call per law: AIC picks the unneeded quadratic at the
+    exact rate P(n log(RSS0/RSS1) > 2), RSS0/RSS1 = 1 + F/(n-3), F ~ F(1, n-3)."""
+    line = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * x[:, 0], ("a", "b"), name="line",
+                       jac=lambda x, p: np.column_stack([np.ones(len(x)), x[:, 0]]))
+    quad = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * x[:, 0] + p[:, 2] * x[:, 0] ** 2,
+                       ("a", "b", "c"), name="quad",
+                       jac=lambda x, p: np.column_stack([np.ones(len(x)), x[:, 0], x[:, 0] ** 2]))
+    n, P = 20, 600
+    x = np.tile(np.linspace(-1, 1, n), P)
+    y = 1.0 + 0.5 * x + 0.1 * np.random.default_rng(31).standard_normal(x.size)
+    bc = scalingfit.compare_batch([line, quad], x, y, np.arange(P + 1) * n,
+                                  options={"line": {"p0": [0.0, 0.0]}, "quad": {"p0": [0.0, 0.0, 0.0]}})
+    p = float(stats.f.sf((n - 3) * (math.exp(2.0 / n) - 1), 1, n - 3))
+    rate = bc.wins("aic")["quad"] / P
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], P, p) / P
+    assert lo <= rate <= hi, (rate, p)
+
+
+def test_compare_batch_picks_the_true_law_and_chunks_identically(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scalingfit.compare as cm
+
+    N, L, off = _sweeps(40, seed=5)
+    laws = ["power_law", "saturating_power_law"]
+    bc = scalingfit.compare_batch(laws, N, L, off, log_residuals=True, loo=True)
+    truth = np.where(np.arange(40) % 2 == 0, 1, 0)
+    assert np.mean(bc.best("aicc") == truth) >= 0.85
+    assert bc.wins("aicc")["power_law"] + bc.wins("aicc")["saturating_power_law"] == 40
+    monkeypatch.setattr(cm, "_LOO_ROWS", 50)  # many batch calls
+    small = scalingfit.compare_batch(laws, N, L, off, log_residuals=True, loo=True)
+    np.testing.assert_array_equal(small.loo_rmse, bc.loo_rmse)
+    assert "wins (AICc)" in bc.table() and "wins (LOO)" in bc.table()
+
+
+def test_compare_batch_bad_arguments() -> None:
+    N, L, off = _sweeps(3)
+    laws = ["power_law", "saturating_power_law"]
+    with pytest.raises(ValueError, match="not starts"):
+        scalingfit.compare_batch(laws, N, L, off, options={"power_law": {"starts": [[1.0, 0.1]]}})
+    with pytest.raises(ValueError, match="offsets"):
+        scalingfit.compare_batch(laws, N, L, [0, 5, 3])
+    bc = scalingfit.compare_batch(laws, N, L, off)
+    with pytest.raises(ValueError, match="no held-out test"):
+        bc.best("holdout_rmse")
+    assert np.isnan(bc.loo_rmse).all()  # loo=False
+    robust = scalingfit.compare_batch(laws, N, L, off, loss="huber", f_scale=0.01, loo=True)
+    assert np.isnan(robust.aicc).all() and np.isfinite(robust.loo_rmse).all()
+    assert "no information criteria" in robust.table()
+
+
+def test_pointwise_equals_predict_per_row() -> None:
+    from scalingfit.compare import pointwise
+
+    rng = np.random.default_rng(0)
+    for name in scalingfit.models.names():
+        m = scalingfit.models.get(name)
+        X = np.exp(rng.uniform(0, 5, (7, m.n_inputs)))
+        P = np.array([m.initial_guess(X, np.exp(rng.uniform(0, 1, 7))) for _ in range(7)])
+        P *= rng.uniform(0.9, 1.1, P.shape)
+        ref = [m.predict(P[i], X[i:i + 1])[0] for i in range(7)]
+        np.testing.assert_array_equal(pointwise(m, P, X), ref)
+    with pytest.raises(ValueError, match="rows"):
+        pointwise(scalingfit.models.get("power_law"), np.ones((2, 2)), np.ones((3, 1)))

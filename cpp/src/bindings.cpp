@@ -707,6 +707,42 @@ DArray evaluate_many(int model_index, DArray x, DArray params) {
   return result;
 }
 
+// Row-wise values: f[i] = model(params[i], x[i]), one parameter row per point (e.g. each
+// leave-one-out refit at the point it left out).
+DArray evaluate_pairs(int model_index, DArray x, DArray params) {
+  DArray result;
+  bool found = sf::dispatch_model(model_index, [&](auto model) {
+    using M = decltype(model);
+    require_ndim(x, 2, "x");
+    require_ndim(params, 2, "params");
+    if (x.shape(1) != M::kInputs) fail("x must have " + std::to_string(M::kInputs) + " columns");
+    if (params.shape(1) != M::kParams) {
+      fail("params must have " + std::to_string(M::kParams) + " columns");
+    }
+    if (params.shape(0) != x.shape(0)) fail("params must have one row per row of x");
+    const int64_t n = x.shape(0);
+    DArray f(n);
+    const double* xp = x.data();
+    const double* pp = params.data();
+    double* fp = f.mutable_data();
+    {
+      py::gil_scoped_release nogil;
+      double t[sf::kMaxInputs];
+      double J[sf::kMaxParams];
+      for (int64_t i = 0; i < n; ++i) {
+        for (int a = 0; a < M::kInputs; ++a) {
+          const double v = xp[i * M::kInputs + a];
+          t[a] = M::kLogInputs ? std::log(v) : v;
+        }
+        fp[i] = M::eval(pp + i * M::kParams, t, J);
+      }
+    }
+    result = f;
+  });
+  if (!found) fail("unknown model index " + std::to_string(model_index));
+  return result;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -775,4 +811,6 @@ PYBIND11_MODULE(_core, m) {
         "float32: as for solve_batch.");
   m.def("evaluate_many", &evaluate_many, py::arg("model"), py::arg("x").noconvert(),
         py::arg("params").noconvert(), "Model values (S x n) at points x for S parameter rows.");
+  m.def("evaluate_pairs", &evaluate_pairs, py::arg("model"), py::arg("x").noconvert(),
+        py::arg("params").noconvert(), "Model values f[i] = model(params[i], x[i]) (n rows each).");
 }

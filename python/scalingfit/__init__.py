@@ -44,7 +44,13 @@ from .bootstrap import (
     bootstrap_batch,
     chinchilla_derived,
 )
-from .compare import Comparison, compare_models, information_criteria
+from .compare import (
+    BatchComparison,
+    Comparison,
+    compare_batch,
+    compare_models,
+    information_criteria,
+)
 from .results import BatchResult, FitResult
 
 __version__ = "0.1.0"
@@ -66,6 +72,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "STATUS_MESSAGES",
+    "BatchComparison",
     "BatchResult",
     "BootstrapBatchResult",
     "BootstrapResult",
@@ -84,6 +91,7 @@ __all__ = [
     "chinchilla",
     "chinchilla_derived",
     "compare",
+    "compare_batch",
     "compare_models",
     "compile_cuda_kernels",
     "cuda_available",

@@ -44,7 +44,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _validate
+from . import _core, _validate
 from ._custom import CustomModel
 from ._fit import ModelLike, fit, fit_batch, quiet, resolve_model
 from .bootstrap import _finite_level
@@ -52,7 +52,8 @@ from .models import Model
 from .results import FitResult
 from .uncertainty import t_quantile
 
-__all__ = ["CRITERIA", "Comparison", "ModelScore", "compare_models", "information_criteria"]
+__all__ = ["CRITERIA", "BatchComparison", "Comparison", "ModelScore", "compare_batch", "compare_models",
+           "information_criteria", "pointwise"]
 
 FloatArray = NDArray[np.float64]
 AnyModel = Union[Model, CustomModel]
@@ -449,12 +450,23 @@ def _cross_validate(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, fo
             b = fit_batch(m, x[idx], y[idx], offsets, p0, weights=w[idx], threads=threads,
                           compute_cov=False, **kw, **batch_opts)
         failed += int((~b.success).sum())
-        for j, f_id in enumerate(left):
-            if b.success[j]:
-                rows = order[cuts[f_id]:cuts[f_id + 1]]
-                f = np.asarray(m.predict(b.x[j], x[rows]), dtype=np.float64)
-                errors[rows] = _space(f, y[rows], kw["log_residuals"])
+        done = left[b.success]
+        rows = np.concatenate([order[cuts[f]:cuts[f + 1]] for f in done]) if done.size else np.zeros(0, np.int64)
+        item = np.repeat(np.flatnonzero(b.success), cuts[done + 1] - cuts[done])
+        f = pointwise(m, b.x[item], x[rows])  # each point from the refit without its fold
+        errors[rows] = _space(f, y[rows], kw["log_residuals"])
     return errors, failed
+
+
+def pointwise(m: AnyModel, params: FloatArray, x: FloatArray) -> FloatArray:
+    """``f[i] = law(params[i], x[i])``: each point with its own parameter row (n rows each)."""
+    P = np.ascontiguousarray(params, dtype=np.float64).reshape(-1, m.n_params)
+    X = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, m.n_inputs)
+    if P.shape[0] != X.shape[0]:
+        raise ValueError(f"params has {P.shape[0]} rows for {X.shape[0]} points")
+    if isinstance(m, CustomModel):
+        return m.predict(P, X)
+    return np.asarray(_core.evaluate_pairs(m.index, X, P), dtype=np.float64)
 
 
 def _interval(m: AnyModel, r: FitResult, x: FloatArray, w: FloatArray, log: bool, linear: bool,
@@ -611,3 +623,258 @@ def compare_models(
                       log_residuals=log_residuals, level=level, x=xs, y=ys,
                       cv="none" if not loo else ("leave-one-out" if groups is None else
                                                   f"leave-one-group-out ({n_folds} groups)"))
+
+
+# ------------------------------------------------------------------ many sweeps at once
+@dataclass(frozen=True)
+class BatchComparison:
+    """Scores of several laws on every problem of a batch (:func:`compare_batch`).
+
+    Attributes
+    ----------
+    labels : tuple of str
+    fits : tuple of BatchResult
+        Each law's fit of every problem (one item per problem).
+    k : ndarray (n_laws,)
+        Free parameters of each law.
+    n_points : ndarray (n_problems,)
+        Points of positive weight in each problem.
+    rss, aic, aicc, bic, loo_rmse : ndarray (n_laws, n_problems)
+        As :class:`ModelScore` (NaN where a fit failed with bad data, with a robust loss for
+        the criteria, or without ``loo``).
+    loo_failed : ndarray of int (n_laws, n_problems)
+        Leave-one-out refits that did not converge.
+    loss : str
+    log_residuals : bool
+    """
+
+    labels: tuple[str, ...]
+    fits: tuple[Any, ...]
+    k: NDArray[np.int64]
+    n_points: NDArray[np.int64]
+    rss: FloatArray
+    aic: FloatArray
+    aicc: FloatArray
+    bic: FloatArray
+    loo_rmse: FloatArray
+    loo_failed: NDArray[np.int64]
+    loss: str
+    log_residuals: bool
+
+    @property
+    def n_problems(self) -> int:
+        return int(self.n_points.shape[0])
+
+    def _values(self, criterion: str) -> FloatArray:
+        return np.asarray(getattr(self, _check_criterion(criterion)), dtype=np.float64)
+
+    def best(self, criterion: str = "aicc") -> NDArray[np.int64]:
+        """Index (into :attr:`labels`) of the law with the lowest ``criterion`` on each problem;
+        -1 where no law has a finite value. Only converged fits compete."""
+        if criterion == "holdout_rmse":
+            raise ValueError("compare_batch has no held-out test: use aic, aicc, bic or loo_rmse")
+        v = self._values(criterion).copy()
+        ok = np.array([f.success for f in self.fits]) & ~np.isnan(v)
+        v[~ok] = np.inf
+        out = np.argmin(v, axis=0).astype(np.int64)
+        out[~ok.any(axis=0)] = -1
+        return np.asarray(out, dtype=np.int64)
+
+    def wins(self, criterion: str = "aicc") -> dict[str, int]:
+        """How many problems each law wins by ``criterion`` (``"none"``: no finite value)."""
+        b = self.best(criterion)
+        out = {lab: int(np.sum(b == i)) for i, lab in enumerate(self.labels)}
+        out["none"] = int(np.sum(b < 0))
+        return out
+
+    def weights(self, criterion: str = "aicc") -> FloatArray:
+        """Akaike weights per problem, shape (n_laws, n_problems) (0 for failed fits)."""
+        if _check_criterion(criterion) not in ("aic", "aicc", "bic"):
+            raise ValueError(f"weights are defined for aic, aicc and bic, got {criterion!r}")
+        v = self._values(criterion).copy()
+        ok = np.array([f.success for f in self.fits]) & np.isfinite(v)
+        v[~ok] = np.inf
+        lowest = v.min(axis=0)
+        with np.errstate(invalid="ignore"):
+            e = np.where(ok, np.exp(-0.5 * (v - np.where(np.isfinite(lowest), lowest, 0.0))), 0.0)
+        tot = e.sum(axis=0)
+        return np.asarray(np.divide(e, tot, out=np.zeros_like(e), where=tot > 0), dtype=np.float64)
+
+    def table(self) -> str:
+        """One row per law: converged fits, wins by AICc (and by leave-one-out error when run),
+        median AICc above the best law's, median leave-one-out error."""
+        has_ic = bool(np.isfinite(self.aicc).any())
+        has_loo = bool(np.isfinite(self.loo_rmse).any())
+        head = ["law", "k", "converged"]
+        if has_ic:
+            head += ["wins (AICc)", "median dAICc"]
+        if has_loo:
+            head += ["wins (LOO)", "median LOO rmse"]
+        rows = []
+        wins_ic = self.wins("aicc") if has_ic else {}
+        wins_cv = self.wins("loo_rmse") if has_loo else {}
+        best_ic = np.nanmin(np.where(np.isfinite(self.aicc), self.aicc, np.nan), axis=0) if has_ic else None
+        for i, lab in enumerate(self.labels):
+            row = [lab, str(int(self.k[i])), f"{int(self.fits[i].success.sum())}/{self.n_problems}"]
+            if has_ic:
+                d = self.aicc[i] - best_ic
+                row += [str(wins_ic[lab]), _f(float(np.nanmedian(d))) if np.isfinite(d).any() else "-"]
+            if has_loo:
+                row += [str(wins_cv[lab]), _g(float(np.nanmedian(self.loo_rmse[i])))
+                        if np.isfinite(self.loo_rmse[i]).any() else "-"]
+            rows.append(row)
+        width = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
+        lines = ["  ".join(v.rjust(wd) if c else v.ljust(wd) for c, (v, wd) in enumerate(zip(r, width)))
+                 for r in [head, *rows]]
+        notes = [f"{self.n_problems} problems; errors in {'log y' if self.log_residuals else 'y'}"]
+        if not has_ic:
+            notes.append(f"no information criteria with loss={self.loss!r}")
+        return "\n".join(lines + notes)
+
+    def __repr__(self) -> str:
+        return f"BatchComparison of {len(self.labels)} laws on {self.n_problems} problems\n{self.table()}"
+
+
+def _batch_loo(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, off: NDArray[np.int64],
+               fitted: Any, kw: dict[str, Any], batch_opts: dict[str, Any],
+               threads: Optional[int]) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Leave-one-out RMSE and failed refits of every problem: an item per point of positive
+    weight of each converged problem, chunked to about ``_LOO_ROWS`` rows per batch call."""
+    P = off.shape[0] - 1
+    size = np.diff(off)
+    prob_of_row = np.repeat(np.arange(P), size)
+    left_all = np.flatnonzero((w > 0) & fitted.success[prob_of_row])  # rows to leave out
+    err = np.zeros(left_all.size)  # error of each left-out point (0 where its refit failed)
+    bad = np.zeros(left_all.size, dtype=bool)
+    cost = size[prob_of_row[left_all]] - 1  # rows of each item's data
+    ends = np.cumsum(cost)
+    start = 0
+    while start < left_all.size:
+        stop = int(np.searchsorted(ends, (ends[start - 1] if start else 0) + _LOO_ROWS, side="right"))
+        stop = max(stop, start + 1)
+        left = left_all[start:stop]
+        pj = prob_of_row[left]
+        counts = size[pj]
+        first = np.repeat(off[pj], counts)
+        within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows = first + within
+        keep = rows != np.repeat(left, counts)
+        idx = rows[keep]
+        offsets = np.concatenate([[0], np.cumsum(counts - 1)]).astype(np.int64)
+        with quiet():
+            b = fit_batch(m, x[idx], y[idx], offsets, fitted.x[pj], weights=w[idx], threads=threads,
+                          compute_cov=False, **kw, **batch_opts)
+        ok = b.success
+        e = _space(pointwise(m, b.x, x[left]), y[left], kw["log_residuals"])
+        err[start:stop] = np.where(ok, e, 0.0)
+        bad[start:stop] = ~ok
+        start = stop
+    # one sum per problem over all chunks: the same result however the items were chunked
+    owner = prob_of_row[left_all]
+    sq = np.bincount(owner, weights=w[left_all] * err * err, minlength=P)
+    failed = np.bincount(owner[bad], minlength=P).astype(np.int64)
+    wsum = np.bincount(prob_of_row, weights=w, minlength=P)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rmse = np.sqrt(sq / wsum)
+    rmse[(failed > 0) | ~fitted.success | ~(wsum > 0)] = np.nan
+    return rmse, failed
+
+
+def compare_batch(
+    models: Union[Sequence[ModelLike], Mapping[str, ModelLike]],
+    x: Any,
+    y: ArrayLike,
+    offsets: ArrayLike,
+    *,
+    weights: Optional[ArrayLike] = None,
+    loss: str = "linear",
+    f_scale: float = 1.0,
+    log_residuals: bool = False,
+    loo: bool = False,
+    options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    threads: Optional[int] = None,
+) -> BatchComparison:
+    """Score several laws on every problem of a batch (many sweeps, one call per law).
+
+    The points are packed as for :func:`scalingfit.fit_batch` (problem j owns rows
+    ``offsets[j]:offsets[j+1]``). Each law is fitted to every problem from its data-driven
+    start (or ``options[label]["p0"]``, one start for all); the criteria are those of
+    :func:`compare_models`, per problem. With ``loo=True`` every point of every converged
+    problem is also refitted out (items of batch calls, warm-started at the problem's fit).
+    A problem with bad data gets NaN scores and its fits a status; it never raises.
+
+    Parameters
+    ----------
+    models, weights, loss, f_scale, log_residuals, threads :
+        As :func:`compare_models`.
+    offsets : array_like of int, shape (n_problems + 1,)
+    loo : bool, default False
+        Leave-one-out refits (``sum n_j`` items per law).
+    options : {label: {option: value}}, optional
+        ``p0`` (one start for every problem), ``bounds``, ``fixed``, ``max_iter``, ``ftol``,
+        ``xtol``, ``gtol``.
+
+    Returns
+    -------
+    BatchComparison
+        ``.best(criterion)`` (the winning law per problem), ``.wins()``, ``.weights()``,
+        ``.table()``.
+    """
+    laws = _labelled(models)
+    labels = [lab for lab, _ in laws]
+    opts = _options(options, labels)
+    for lab in labels:
+        if "starts" in opts[lab]:
+            raise ValueError(f"options[{lab!r}]: compare_batch takes p0 (one start for every problem), "
+                             "not starts")
+    m0 = laws[0][1]
+    xa = _validate.as_inputs(x, m0)
+    ya = _validate.as_targets(y, xa.shape[0])
+    off = _validate.as_offsets(offsets, ya.shape[0])
+    w = _validate.as_weights(weights, ya.shape[0])
+    wa = np.ones(ya.shape[0]) if w is None else w
+    loo = _validate.flag("loo", loo)
+    log_residuals = _validate.flag("log_residuals", log_residuals)
+    kw: dict[str, Any] = dict(loss=loss, f_scale=f_scale, log_residuals=log_residuals)
+    P = off.shape[0] - 1
+    prob_of_row = np.repeat(np.arange(P), np.diff(off))
+    pos = wa > 0
+    n = np.bincount(prob_of_row, weights=pos, minlength=P).astype(np.int64)
+    with np.errstate(divide="ignore"):
+        slw = np.bincount(prob_of_row, weights=np.where(pos, np.log(np.where(pos, wa, 1.0)), 0.0), minlength=P)
+    L = len(laws)
+    shape = (L, P)
+    rss, aic, aicc, bic, cv = (np.full(shape, np.nan) for _ in range(5))
+    failed = np.zeros(shape, dtype=np.int64)
+    ks = np.zeros(L, dtype=np.int64)
+    fits = []
+    for i, (label, m) in enumerate(laws):
+        o = opts[label]
+        batch_opts: dict[str, Any] = {k: o[k] for k in ("bounds", "fixed", "max_iter", "ftol", "xtol", "gtol")
+                                      if k in o}
+        with quiet():
+            b = fit_batch(m, xa, ya, off, o.get("p0"), weights=w, threads=threads, compute_cov=False,
+                          **kw, **batch_opts).best_per_problem()
+        fits.append(b)
+        lo, hi = _validate.as_bounds(o.get("bounds"), m, o.get("fixed"))
+        k = _validate.n_free(lo, hi) + 1
+        ks[i] = k - 1
+        usable = b.status != -3
+        rows_ok = usable[prob_of_row]
+        f = np.full(ya.shape[0], np.nan)
+        f[rows_ok] = pointwise(m, b.x[prob_of_row[rows_ok]], xa[rows_ok])
+        e = np.where(pos, _space(f, ya, log_residuals), 0.0)
+        r = np.bincount(prob_of_row, weights=wa * e * e, minlength=P)
+        r[~usable] = np.nan
+        rss[i] = r
+        if loss == "linear":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ll = -0.5 * n * (np.log(2 * np.pi * r / n) + 1.0) + 0.5 * slw
+                aic[i] = 2 * k - 2 * ll
+                aicc[i] = np.where(n - k - 1 > 0, aic[i] + 2 * k * (k + 1) / (n - k - 1), np.nan)
+                bic[i] = k * np.log(n) - 2 * ll
+        if loo:
+            cv[i], failed[i] = _batch_loo(m, xa, ya, wa, off, b, kw, batch_opts, threads)
+    return BatchComparison(labels=tuple(labels), fits=tuple(fits), k=ks, n_points=n, rss=rss, aic=aic,
+                           aicc=aicc, bic=bic, loo_rmse=cv, loo_failed=failed, loss=loss,
+                           log_residuals=log_residuals)
