@@ -1,4 +1,5 @@
-"""Model-comparison benchmark: leave-one-out refits of a Chinchilla fit on 200 points.
+"""Model-comparison benchmarks: leave-one-out refits of a Chinchilla fit on 200 points, and
+``compare_batch`` of two laws on 1,000 sweeps against a loop of ``compare_models``.
 
 ``compare_models`` refits a law once per point left out, all 200 refits as items of one
 batched core call warm-started at the full fit. The baseline is a Python loop of
@@ -61,6 +62,39 @@ def run_table() -> list[dict[str, float]]:
     ]
 
 
+def sweeps(n_sweeps: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n_sweeps`` Chinchilla sweeps of 50 runs (5 budgets x 10 sizes), 1% log noise."""
+    rng = np.random.default_rng(seed)
+    C = np.repeat(np.logspace(18, 20, 5), 10)
+    N = np.tile(np.logspace(-0.8, 0.8, 10), 5) * 0.1 * np.sqrt(C / 6)
+    x = np.tile(np.column_stack([N, C / (6 * N)]), (n_sweeps, 1))
+    m = scalingfit.models.get("chinchilla")
+    y = m.predict([1.7, 400.0, 410.0, 0.34, 0.28], x) * np.exp(0.01 * rng.standard_normal(len(x)))
+    return x, y, np.arange(n_sweeps + 1) * 50
+
+
+def batch_table(n_sweeps: int = 1000, threads: int = 2) -> list[dict[str, float]]:
+    """compare_batch of chinchilla and kaplan_nd on ``n_sweeps`` sweeps, against a loop of
+    compare_models over the same sweeps; criteria only, then with leave-one-out."""
+    x, y, off = sweeps(n_sweeps)
+    laws = ["chinchilla", "kaplan_nd"]
+    rows = []
+    for loo in (False, True):
+        t_b = best_time(lambda: scalingfit.compare_batch(laws, x, y, off, log_residuals=True, loo=loo,
+                                                         threads=threads), repeat=2)
+        k = 100  # the loop on a subset, scaled
+        t0 = time.perf_counter()
+        for j in range(k):
+            scalingfit.compare_models(laws, x[off[j]:off[j + 1]], y[off[j]:off[j + 1]], log_residuals=True,
+                                      loo=loo, threads=1)
+        t_l = (time.perf_counter() - t0) * n_sweeps / k
+        what = "criteria + LOO" if loo else "criteria"
+        rows.append(dict(case=f"compare_batch {n_sweeps} sweeps, {what}, {threads} thr", seconds=t_b,
+                         ratio=t_l / t_b))
+        rows.append(dict(case=f"  compare_models loop (from {k}), {what}", seconds=t_l, ratio=1.0))
+    return rows
+
+
 def format_table(rows: list[dict[str, float]]) -> str:
     head = f"{'case':44} {'seconds':>9} {'speed-up vs scipy':>18}"
     lines = ["leave-one-out, Chinchilla (5 params), 200 points", head, "-" * len(head)]
@@ -74,6 +108,9 @@ def format_table(rows: list[dict[str, float]]) -> str:
 
 def main() -> None:
     print(format_table(run_table()))
+    print()
+    print(format_table(batch_table()).replace("leave-one-out, Chinchilla (5 params), 200 points",
+                                             "chinchilla vs kaplan_nd, sweeps of 50 points"))
 
 
 # ---------------------------------------------------------------- pytest-benchmark entry points
@@ -82,6 +119,11 @@ X, Y = make_data()
 
 def test_loo_scalingfit_2_threads(benchmark) -> None:  # type: ignore[no-untyped-def]
     benchmark(scalingfit_run, X, Y, 2)
+
+
+def test_compare_batch_200_sweeps(benchmark) -> None:  # type: ignore[no-untyped-def]
+    x, y, off = sweeps(200)
+    benchmark(scalingfit.compare_batch, ["chinchilla", "kaplan_nd"], x, y, off, log_residuals=True)
 
 
 def test_loo_scipy_loop_20(benchmark) -> None:  # type: ignore[no-untyped-def]

@@ -589,3 +589,29 @@ def test_pointwise_equals_predict_per_row() -> None:
         np.testing.assert_array_equal(pointwise(m, P, X), ref)
     with pytest.raises(ValueError, match="rows"):
         pointwise(scalingfit.models.get("power_law"), np.ones((2, 2)), np.ones((3, 1)))
+
+
+def test_cli_compare_group_by(tmp_path, capsys) -> None:
+    N, L, off = _sweeps(7, seed=9)
+    names = np.repeat([f"s{j}" for j in (3, 1, 0, 6, 2, 5, 4)], np.diff(off))  # not in file order
+    rows = np.random.default_rng(0).permutation(N.size)  # rows shuffled in the file
+    f = tmp_path / "sweeps.csv"
+    f.write_text("sweep,N,loss\n" + "".join(f"{names[i]},{N[i]:.17g},{L[i]:.17g}\n" for i in rows))
+    argv = ["compare", str(f), "--models", "power_law,saturating_power_law", "--x", "N", "--y", "loss",
+            "--log-residuals", "--group-by", "sweep"]
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = scalingfit.compare_batch(["power_law", "saturating_power_law"], N, L, off, log_residuals=True,
+                                   loo=True)
+    by_name = {g["group"]: g for g in out["groups"]}
+    for j, name in enumerate(["s3", "s1", "s0", "s6", "s2", "s5", "s4"]):
+        g = by_name[name]
+        assert g["n_points"] == off[j + 1] - off[j]
+        assert g["laws"]["saturating_power_law"]["aicc"] == pytest.approx(ref.aicc[1, j], rel=1e-9)
+        assert g["laws"]["power_law"]["loo_rmse"] == pytest.approx(ref.loo_rmse[0, j], rel=1e-7)
+        assert g["best"] == ref.labels[ref.best("aicc")[j]]
+    assert main(argv) == 0 and "wins (AICc)" in capsys.readouterr().out
+    assert main([*argv, "--holdout", "2"]) == 2
+    assert "not with --group-by" in capsys.readouterr().err
+    assert main([*argv[:-1], "nope"]) == 1
+    assert "missing column(s) ['nope'] (--group-by)" in capsys.readouterr().err

@@ -248,6 +248,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     x = np.column_stack([cols[c] for c in xcols])
     if args.holdout and args.holdout >= x.shape[0]:
         raise UsageError(f"--holdout {args.holdout} leaves no point to fit ({x.shape[0]} rows)")
+    if args.group_by is not None:
+        return _compare_groups(args, names, x, cols[args.y])
     groups = None
     if args.groups is not None:
         if args.no_loo:
@@ -290,6 +292,48 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"wrote {plot_path}")
     return EXIT_OK if all(s.fit.success for s in cmp.scores) else EXIT_FAIL
+
+
+def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y: np.ndarray) -> int:
+    """``compare --group-by``: every group of the file scored in one batch per law."""
+    from .compare import compare_batch
+    from .data import RunDataError
+    from .planning._common import read_csv_columns
+
+    for option, value in (("--holdout", args.holdout), ("--groups", args.groups), ("--plot", args.plot)):
+        if value:
+            raise UsageError(f"{option} is for one set of points; not with --group-by")
+    if args.level != 0.95:
+        raise UsageError("--level sets held-out intervals; not with --group-by")
+    keys = _column_names(args.group_by, "--group-by")
+    text = read_csv_columns(args.file)
+    missing = [k for k in keys if k not in text]
+    if missing:
+        raise RunDataError(f"{args.file}: missing column(s) {missing} (--group-by); the file has {list(text)}")
+    label = np.array(["/".join(parts) for parts in zip(*(text[k] for k in keys))])
+    uniq, inverse = np.unique(label, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=uniq.size))])
+    bc = compare_batch(names, x[order], y[order], offsets, loss=args.loss,
+                       f_scale=1.0 if args.f_scale is None else args.f_scale,
+                       log_residuals=args.log_residuals, loo=not args.no_loo)
+    crit = "aicc" if args.loss == "linear" else "loo_rmse"
+    best = bc.best(crit)
+    if args.json:
+        _print_json({
+            "loss": bc.loss, "log_residuals": bc.log_residuals, "criterion": crit,
+            "wins": bc.wins(crit),
+            "groups": [{
+                "group": str(g), "n_points": int(bc.n_points[j]),
+                "best": bc.labels[best[j]] if best[j] >= 0 else None,
+                "laws": {lab: {"status": int(bc.fits[i].status[j]), "aicc": float(bc.aicc[i, j]),
+                               "bic": float(bc.bic[i, j]), "loo_rmse": float(bc.loo_rmse[i, j])}
+                         for i, lab in enumerate(bc.labels)},
+            } for j, g in enumerate(uniq)],
+        })
+    else:
+        print(bc.table())
+    return EXIT_OK if best.min(initial=0) >= 0 else EXIT_FAIL
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
@@ -686,6 +730,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="hold out the K rows of largest input and predict them (default 0)")
     cp.add_argument("--level", type=float, default=0.95, help="prediction interval level (default 0.95)")
     cp.add_argument("--no-loo", action="store_true", help="skip the leave-one-out refits")
+    cp.add_argument("--group-by", default=None, metavar="COLUMN[,COLUMN]",
+                    help="score the laws on every group (sweep) of the file, one batch per law: "
+                         "wins and median scores (--json: every group)")
     cp.add_argument("--groups", default=None, metavar="COLUMN",
                     help="leave one group out (e.g. a sweep or budget column) instead of one row")
     cp.add_argument("--plot", default=None, metavar="PATH",
