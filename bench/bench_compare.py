@@ -80,8 +80,8 @@ def batch_table(n_sweeps: int = 1000, threads: int = 2) -> list[dict[str, float]
     laws = ["chinchilla", "kaplan_nd"]
     rows = []
     for loo in (False, True):
-        t_b = best_time(lambda: scalingfit.compare_batch(laws, x, y, off, log_residuals=True, loo=loo,
-                                                         threads=threads), repeat=2)
+        t_b = best_time(lambda loo=loo: scalingfit.compare_batch(laws, x, y, off, log_residuals=True, loo=loo,
+                                                                 threads=threads), repeat=2)
         k = 100  # the loop on a subset, scaled
         t0 = time.perf_counter()
         for j in range(k):
