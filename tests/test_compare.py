@@ -258,7 +258,7 @@ def test_robust_loss_has_no_criteria_but_cross_validation() -> None:
     assert math.isnan(s.aic) and math.isnan(s.aicc) and math.isnan(s.bic)
     assert np.isfinite(s.loo_rmse) and np.isnan(s.holdout_lower).all()
     assert cmp.best("loo_rmse") == "saturating_power_law"
-    with pytest.raises(ValueError, match="no law has a finite aic"):
+    with pytest.raises(ValueError, match="no converged law has a finite aic .no information criteria"):
         cmp.best("aic")
     with pytest.raises(ValueError, match="loss='huber'"):
         information_criteria(s.fit)
@@ -615,3 +615,119 @@ def test_cli_compare_group_by(tmp_path, capsys) -> None:
     assert "not with --group-by" in capsys.readouterr().err
     assert main([*argv[:-1], "nope"]) == 1
     assert "missing column(s) ['nope'] (--group-by)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ found by review (stop 25)
+def test_zero_weight_training_points_do_not_narrow_the_intervals() -> None:
+    N, L = _saturating(0)
+    w = np.ones(12)
+    w[[0, 2, 4, 6]] = 0
+    laws = ["power_law", "saturating_power_law"]
+    with_zero = compare_models(laws, N, L, weights=w, log_residuals=True, holdout=2)
+    keep = w > 0
+    without = compare_models(laws, N[keep], L[keep], log_residuals=True, holdout=2)
+    for lab in laws:
+        np.testing.assert_allclose(with_zero[lab].holdout_lower, without[lab].holdout_lower, rtol=1e-8)
+        np.testing.assert_allclose(with_zero[lab].holdout_upper, without[lab].holdout_upper, rtol=1e-8)
+        assert with_zero[lab].aicc == pytest.approx(without[lab].aicc, rel=1e-9)
+
+
+def test_zero_weight_points_are_never_held_out() -> None:
+    N, L = _saturating(0)
+    w = np.ones(12)
+    w[-1] = 0
+    cmp = compare_models(["power_law", "saturating_power_law"], N, L, weights=w, holdout=2,
+                         log_residuals=True)
+    assert list(cmp.holdout_index) == [10, 9]
+    mask = np.zeros(12, bool)
+    mask[-2:] = True
+    with pytest.raises(ValueError, match="row 11 has weight 0"):
+        compare_models(["power_law", "saturating_power_law"], N, L, weights=w, holdout=mask)
+    # a mask lists its rows largest input first, as an int holdout does
+    mask[-1] = False
+    mask[[3, 8]] = True
+    assert list(compare_models(["power_law", "saturating_power_law"], N, L, holdout=mask,
+                               loo=False).holdout_index) == [10, 8, 3]
+
+
+def test_failed_fits_neither_win_nor_get_weight() -> None:
+    N, L = _saturating(0)
+    w = np.zeros(12)
+    w[[0, 5]] = 1  # two points: the saturating law cannot start (status -3, NaN cost)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cmp = compare_models(["power_law", "saturating_power_law"], N, L, weights=w, loo=False)
+    s = cmp["saturating_power_law"]
+    assert not s.fit.success and math.isnan(s.aic) and math.isnan(s.bic)
+    assert cmp.best("aic") == "power_law" and cmp.best("bic") == "power_law"
+    assert cmp.weights("aic") == {"power_law": 1.0, "saturating_power_law": 0.0}
+    # a singular fit (status -2) has a finite AIC but does not compete either
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c2 = compare_models(["power_law", "broken_power_law"], N[:7], L[:7], holdout=1)
+    assert not c2["broken_power_law"].fit.success
+    assert c2.best("aic") == c2.best("bic") == c2.best("holdout_rmse") == "power_law"
+    assert c2.weights("aic")["broken_power_law"] == 0.0
+    assert "never win" in c2.table()
+
+
+def test_exact_fit_takes_all_the_weight() -> None:
+    lin = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * x[:, 0], ("a", "b"), name="lin")
+    sq = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * np.sqrt(x[:, 0]), ("a", "b"), name="sq")
+    x = np.arange(1.0, 9.0)
+    cmp = compare_models([lin, sq], x, 2 + 3 * x, loo=False,
+                         options={"lin": {"p0": [0.0, 1.0]}, "sq": {"p0": [0.0, 1.0]}})
+    assert cmp["lin"].aicc < -400  # residuals at rounding level
+    assert cmp.best("aicc") == "lin" and cmp.weights("aicc")["lin"] == pytest.approx(1.0, abs=1e-100)
+    # residuals exactly 0 give -inf: such laws share the weight, NaN (failed) ones get none
+    from scalingfit.compare import _akaike
+
+    v = np.array([[-np.inf, 3.0], [5.0, 4.0], [-np.inf, np.nan], [np.nan, 3.0]])
+    ok = ~np.isnan(v)
+    w = _akaike(v, ok)
+    np.testing.assert_allclose(w[:, 0], [0.5, 0.0, 0.5, 0.0])
+    e = np.exp(-0.5 * (np.array([3.0, 4.0, 3.0]) - 3.0))
+    np.testing.assert_allclose(w[[0, 1, 3], 1], e / e.sum())
+    with pytest.raises(ValueError, match=r"options=\{'lin': \{'p0'"):
+        compare_models([lin, sq], x, 2 + 3 * x)
+
+
+def test_all_zero_weights_and_too_few_points_for_aicc() -> None:
+    N, L = _saturating(0)
+    with pytest.raises(ValueError, match="no point has a positive weight"):
+        compare_models(["power_law", "saturating_power_law"], N, L, weights=np.zeros(12))
+    five = compare_models(["power_law", "saturating_power_law"], N[:5], L[:5], loo=False)
+    assert math.isnan(five["saturating_power_law"].aicc)  # n = 5 <= k + 1 = 5
+    assert "weights from AIC" in five.table() and "w(AIC)" in five.table()
+    with pytest.raises(ValueError, match="AICc needs n > k"):
+        compare_models({"s": "saturating_power_law"}, N[:5], L[:5], loo=False).best("aicc")
+
+
+def test_cli_compare_messages(tmp_path, capsys) -> None:
+    N, L = _saturating(18)
+    f = tmp_path / "runs.csv"
+    f.write_text("N,loss,sweep\n" + "".join(f"{a:.17g},{b:.17g},{'' if i == 4 else 's'}\n"
+                                              for i, (a, b) in enumerate(zip(N, L))))
+    argv = ["compare", str(f), "--x", "N", "--y", "loss"]
+    assert main([*argv, "--models", ""]) == 2
+    assert "--models: name the laws" in capsys.readouterr().err
+    assert main([*argv, "--models", "power_law", "--groups", "sweep"]) == 1
+    assert "row 4 (line 6): empty group label" in capsys.readouterr().err
+
+
+def test_write_figure_names_the_file_asked_for(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("matplotlib")
+    import errno
+
+    from scalingfit import plot
+
+    cmp = compare_models(["power_law", "saturating_power_law"], *_saturating(1), loo=False)
+    fig = plot.plot_comparison(cmp)
+
+    def refuse(path, **kw):  # type: ignore[no-untyped-def]
+        raise OSError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(fig, "savefig", refuse)
+    with pytest.raises(OSError, match=r"cannot write .*c\.png: Permission denied"):
+        plot.write_figure(fig, tmp_path / "c.png")
+    assert list(tmp_path.iterdir()) == []

@@ -106,9 +106,13 @@ def _output_path(path: Union[str, Path], option: str, *, figure: bool = False) -
     """``path`` checked before any work: its folder exists, and a figure's suffix is a format
     matplotlib writes (matplotlib itself is needed then: an ImportError says how to install
     it)."""
+    import os
+
     out = Path(path)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{option} {path}: the folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise PermissionError(f"{option} {path}: the folder {out.parent} is not writable")
     if figure:
         from . import plot
 
@@ -145,10 +149,10 @@ def read_columns(path: Union[str, Path], columns: dict[str, str],
     return {c: numeric(cols, c, positive=c in positive) for c in columns}
 
 
-def _column_names(text: str, option: str) -> list[str]:
+def _column_names(text: str, option: str, what: str = "the input column(s)", example: str = "N,D") -> list[str]:
     names = [c.strip() for c in text.split(",") if c.strip()]
     if not names:
-        raise UsageError(f"{option}: name the input column(s), comma-separated (e.g. N,D), got {text!r}")
+        raise UsageError(f"{option}: name {what}, comma-separated (e.g. {example}), got {text!r}")
     return names
 
 
@@ -218,7 +222,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from . import models
     from .compare import compare_models
 
-    names = _column_names(args.models, "--models")
+    names = _column_names(args.models, "--models", "the laws", "power_law,saturating_power_law")
     unknown = [n for n in names if n not in models.names()]
     if unknown:
         raise UsageError(f"--models: unknown law(s) {unknown}; choose from {', '.join(models.names())}")
@@ -262,6 +266,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             raise RunDataError(f"{args.file}: missing column {args.groups!r} (--groups); the file has "
                                f"{list(text)}")
         groups = np.asarray(text[args.groups])
+        blank = np.char.strip(groups.astype(str)) == ""
+        if blank.any():
+            i = int(np.argmax(blank))
+            raise RunDataError(f"{args.file}: column {args.groups!r} (--groups), row {i} (line {i + 2}): "
+                               "empty group label")
     cmp = compare_models(names, x, cols[args.y], loss=args.loss,
                          f_scale=1.0 if args.f_scale is None else args.f_scale,
                          log_residuals=args.log_residuals, holdout=args.holdout,
@@ -305,7 +314,7 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
             raise UsageError(f"{option} is for one set of points; not with --group-by")
     if args.level != 0.95:
         raise UsageError("--level sets held-out intervals; not with --group-by")
-    keys = _column_names(args.group_by, "--group-by")
+    keys = _column_names(args.group_by, "--group-by", "the group column(s)", "sweep")
     text = read_csv_columns(args.file)
     missing = [k for k in keys if k not in text]
     if missing:

@@ -82,7 +82,8 @@ def information_criteria(result: FitResult, weights: Optional[ArrayLike] = None)
     -------
     dict with ``log_likelihood``, ``aic``, ``aicc``, ``bic``, ``k`` (free parameters + 1) and
     ``n`` (points of positive weight). ``aicc`` is NaN when ``n <= k + 1``; an exact fit
-    (zero residuals) has ``log_likelihood = inf``.
+    (zero residuals) has ``log_likelihood = inf``; all are NaN for a fit without a finite cost
+    or without points of positive weight.
     """
     if not isinstance(result, FitResult):
         raise TypeError(f"result must be a FitResult, got {type(result).__name__}")
@@ -99,6 +100,9 @@ def information_criteria(result: FitResult, weights: Optional[ArrayLike] = None)
         n, sum_log_w = int(pos.size), float(np.sum(np.log(pos)))
     k = _free_count(result) + 1
     rss = 2.0 * result.cost
+    if n == 0 or not math.isfinite(rss):  # nothing to score (bad data, a failed start)
+        return {"log_likelihood": math.nan, "aic": math.nan, "aicc": math.nan, "bic": math.nan,
+                "k": float(k), "n": float(n)}
     with np.errstate(divide="ignore"):
         ll = -0.5 * n * (math.log(2 * math.pi) + (np.log(rss / n) if rss > 0 else -np.inf) + 1.0)
     ll = float(ll) + 0.5 * sum_log_w
@@ -145,10 +149,11 @@ class ModelScore:
         ``y``; NaN bounds with a robust loss or without a covariance).
     holdout_rel_err : ndarray (h,)
         ``(prediction - y) / y`` of each held-out point.
-    holdout_rmse : float
-        Root mean square of the held-out errors in the fit's residual space.
     holdout_covered : ndarray of bool (h,)
-        Whether each held-out observation lies in its prediction interval.
+        Whether each held-out observation lies in its prediction interval (False where the
+        interval is undefined: a robust loss or no covariance; see ``holdout_lower``).
+    holdout_rmse : float
+        Weighted root mean square of the held-out errors in the fit's residual space.
     """
 
     label: str
@@ -184,6 +189,32 @@ class ModelScore:
         """The value of one of :data:`CRITERIA`."""
         _check_criterion(criterion)
         return float(getattr(self, criterion))
+
+
+def _akaike(v: FloatArray, ok: NDArray[np.bool_]) -> FloatArray:
+    """Akaike weights along axis 0 over the competing entries (``ok``); where some are -inf
+    (exact fits) those share the weight equally."""
+    v = np.where(ok, v, np.nan)
+    fin = np.isfinite(v)
+    exact = np.isneginf(v)
+    low = np.min(np.where(fin, v, np.inf), axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.where(fin, np.exp(-0.5 * (np.where(fin, v, 0.0) - np.where(np.isfinite(low), low, 0.0))), 0.0)
+    e = np.where(exact.any(axis=0), exact.astype(np.float64), e)
+    tot = e.sum(axis=0)
+    return np.asarray(np.divide(e, tot, out=np.zeros_like(e), where=tot > 0), dtype=np.float64)
+
+
+def _why_none(cmp: Any, criterion: str) -> str:
+    if criterion in ("aic", "aicc", "bic") and cmp.loss != "linear":
+        return f"no information criteria with loss={cmp.loss!r}"
+    if criterion == "aicc":
+        return "AICc needs n > k + 2 points, or no fit converged"
+    if criterion == "loo_rmse":
+        return "leave-one-out not run, or refits failed"
+    if criterion == "holdout_rmse":
+        return "no held-out points, or their fits failed"
+    return "no fit converged"
 
 
 def _check_criterion(criterion: str) -> str:
@@ -232,41 +263,50 @@ class Comparison:
                 return s
         raise KeyError(f"no law labelled {label!r}; the comparison has {', '.join(self.labels)}")
 
+    def _competing(self, criterion: str) -> tuple[FloatArray, NDArray[np.bool_]]:
+        """Each law's ``criterion`` and whether it competes: its fit converged (the holdout
+        fit, for ``holdout_rmse``) and the value is not NaN (an exact fit's -inf competes)."""
+        v = np.array([s.score(criterion) for s in self.scores])
+        fitted = [s.holdout_fit if criterion == "holdout_rmse" else s.fit for s in self.scores]
+        ok = np.array([f is not None and f.success for f in fitted]) & ~np.isnan(v)
+        return v, ok
+
     def best(self, criterion: str = "aicc") -> str:
-        """Label of the law with the lowest ``criterion`` (NaN scores never win)."""
-        values = np.array([s.score(criterion) for s in self.scores])
-        if not np.isfinite(values).any() and not np.isneginf(values).any():
-            raise ValueError(f"no law has a finite {criterion} (robust loss, no holdout, or "
-                             f"failed fits); see the table")
-        return self.labels[int(np.nanargmin(np.where(np.isnan(values), np.inf, values)))]
+        """Label of the law with the lowest ``criterion``; only converged fits compete."""
+        v, ok = self._competing(criterion)
+        if not ok.any():
+            raise ValueError(f"no converged law has a finite {criterion} ({_why_none(self, criterion)}); "
+                             "see the table")
+        return self.labels[int(np.argmin(np.where(ok, v, np.inf)))]
 
     def weights(self, criterion: str = "aicc") -> dict[str, float]:
         """Akaike weights ``exp(-d/2) / sum exp(-d/2)``, ``d`` the difference to the lowest
-        criterion: the relative support of each law (for ``aic``, ``aicc`` or ``bic``)."""
+        criterion: the relative support of each law (for ``aic``, ``aicc`` or ``bic``). Laws
+        whose fit did not converge get 0; exact fits (criterion -inf) share the weight."""
         if _check_criterion(criterion) not in ("aic", "aicc", "bic"):
             raise ValueError(f"weights are defined for aic, aicc and bic, got {criterion!r}")
-        v = np.array([s.score(criterion) for s in self.scores])
-        ok = np.isfinite(v)
-        out = np.zeros(v.shape)
-        if ok.any():
-            e = np.exp(-0.5 * (v[ok] - v[ok].min()))
-            out[ok] = e / e.sum()
-        return dict(zip(self.labels, (float(x) for x in out)))
+        v, ok = self._competing(criterion)
+        return dict(zip(self.labels, (float(x) for x in _akaike(v, ok))))
 
     def table(self) -> str:
         """The scores as a text table: fit status, free parameters, RSS, criteria, Akaike
         weights (AICc), leave-one-out and held-out errors, held-out points inside their
         prediction intervals."""
-        head = ("law", "fit", "k", "rss", "AIC", "AICc", "BIC", "weight", "LOO rmse", "holdout rmse",
+        linear = self.loss == "linear"
+        converged = [s for s in self.scores if s.fit.success]
+        crit = "aicc" if converged and all(not np.isnan(s.aicc) for s in converged) else "aic"
+        wcol = f"w({crit.upper().replace('AICC', 'AICc')})"
+        head = ("law", "fit", "k", "rss", "AIC", "AICc", "BIC", wcol, "LOO rmse", "holdout rmse",
                 "max |rel err|", "in PI")
-        has_ic = any(np.isfinite(s.aicc) for s in self.scores)
-        wts = self.weights("aicc") if has_ic else {}
+        wts = self.weights(crit) if linear else {}
         rows = []
         for s in self.scores:
             h = s.holdout_covered.size
+            loo = _g(s.loo_rmse) if not s.loo_failed else f"- ({s.loo_failed} failed)"
             rows.append((
                 s.label, _state(s.fit), str(s.k), _g(s.rss), _f(s.aic), _f(s.aicc), _f(s.bic),
-                f"{wts[s.label]:.3f}" if has_ic else "-", _g(s.loo_rmse), _g(s.holdout_rmse),
+                f"{wts[s.label]:.3f}" if linear else "-", loo if self.cv != "none" else "-",
+                _g(s.holdout_rmse),
                 f"{100 * np.max(np.abs(s.holdout_rel_err)):.2f}%" if h and np.isfinite(s.holdout_rel_err).all()
                 else "-",
                 f"{int(s.holdout_covered.sum())}/{h}" if h and np.isfinite(s.holdout_lower).all() else "-",
@@ -275,10 +315,19 @@ class Comparison:
         lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(r, width)))
                  for r in [head, *rows]]
         space = "log y" if self.log_residuals else "y"
-        notes = [(f"errors in {space}; cross-validation: {self.cv}; {len(self.holdout_index)} held "
-                  f"out (largest first), {100 * self.level:g}% prediction intervals")]
-        if not has_ic:
-            notes.append(f"no information criteria with loss={self.loss!r} (Gaussian likelihood only)")
+        note = (f"k: free parameters (the criteria count k + 1, with the noise); errors in {space}; "
+                f"cross-validation: {self.cv}")
+        if self.holdout_index.size:
+            note += (f"; {self.holdout_index.size} held out (largest first), {100 * self.level:g}% "
+                     "prediction intervals")
+        notes = [note]
+        if not linear:
+            notes.append(f"no information criteria with loss={self.loss!r} (Gaussian likelihood only); "
+                         "rss is the plain sum of squares at the robust optimum")
+        elif crit == "aic":
+            notes.append("AICc undefined (it needs n > k + 2 points): weights from AIC")
+        if any(not s.fit.success for s in self.scores):
+            notes.append("laws whose fit did not converge get weight 0 and never win")
         return "\n".join(lines + notes)
 
     def __repr__(self) -> str:
@@ -350,21 +399,25 @@ def _options(options: Any, labels: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _holdout_rows(holdout: Any, by: Optional[ArrayLike], x: FloatArray) -> NDArray[np.int64]:
+def _holdout_rows(holdout: Any, by: Optional[ArrayLike], x: FloatArray, w: FloatArray) -> NDArray[np.int64]:
+    """Rows held out, largest ``by`` (default: the input, or the product of the inputs) first;
+    only points of positive weight (a zero-weight point has no prediction interval)."""
     n = x.shape[0]
+    key = np.prod(x, axis=1) if by is None else _by(by, n)
     if isinstance(holdout, (np.ndarray, list, tuple)):
         mask = np.asarray(holdout)
         if mask.dtype != bool or mask.shape != (n,):
             raise ValueError(f"holdout as an array must be a boolean mask of shape ({n},), got "
                              f"dtype {mask.dtype} shape {mask.shape}")
+        zero = mask & ~(w > 0)
+        if zero.any():
+            raise ValueError(f"holdout: row {int(np.argmax(zero))} has weight 0; hold out points of "
+                             "positive weight (a point of weight 0 has no prediction interval)")
         rows = np.flatnonzero(mask)
-        if by is None:
-            return rows.astype(np.int64)
-        key = _by(by, n)
         return rows[np.argsort(-key[rows], kind="stable")].astype(np.int64)
-    h = _validate.count("holdout", holdout, most=n)
-    key = np.prod(x, axis=1) if by is None else _by(by, n)
-    return np.argsort(-key, kind="stable")[:h].astype(np.int64)
+    pos = np.flatnonzero(w > 0)
+    h = _validate.count("holdout", holdout, most=pos.size)
+    return pos[np.argsort(-key[pos], kind="stable")][:h].astype(np.int64)
 
 
 def _by(by: ArrayLike, n: int) -> FloatArray:
@@ -469,12 +522,13 @@ def pointwise(m: AnyModel, params: FloatArray, x: FloatArray) -> FloatArray:
     return np.asarray(_core.evaluate_pairs(m.index, X, P), dtype=np.float64)
 
 
-def _interval(m: AnyModel, r: FitResult, x: FloatArray, w: FloatArray, log: bool, linear: bool,
-              level: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Prediction, lower and upper bound of new observations at ``x`` (weights ``w``)."""
+def _interval(m: AnyModel, r: FitResult, n_eff: int, x: FloatArray, w: FloatArray, log: bool,
+              linear: bool, level: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Prediction, lower and upper bound of new observations at ``x`` (weights ``w``) from the
+    fit ``r`` to ``n_eff`` points of positive weight (the covariance's degrees of freedom)."""
     f, J = _value_jac(m, r.x, x)
     nan = np.full(f.shape, np.nan)
-    dof = r.n_points - _free_count(r)
+    dof = n_eff - _free_count(r)
     if not (linear and r.success and dof > 0 and np.isfinite(r.cov).all()):
         return f, nan, nan
     g = J / f[:, None] if log else J
@@ -493,7 +547,12 @@ def _fit_labelled(label: str, m: AnyModel, x: FloatArray, y: FloatArray, w: Floa
                   kw: dict[str, Any], opts: dict[str, Any], threads: Optional[int]) -> FitResult:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = fit(m, x, y, weights=w, threads=threads, **kw, **opts)
+        try:
+            r = fit(m, x, y, weights=w, threads=threads, **kw, **opts)
+        except ValueError as exc:
+            if "needs p0" in str(exc):
+                raise ValueError(f"{exc}: give it in options={{{label.split(' (')[0]!r}: {{'p0': [...]}}}}") from None
+            raise
     for c in caught:
         text = str(c.message)
         warnings.warn(text if text.startswith(label) else f"{label}: {text}", c.category, stacklevel=3)
@@ -524,10 +583,13 @@ def compare_models(
     models : list of str/Model/CustomModel, or {label: law}
         The candidates; they must take the same inputs.
     x, y, weights, loss, f_scale, log_residuals :
-        As :func:`scalingfit.fit`; every law is fitted with the same objective.
+        As :func:`scalingfit.fit`; every law is fitted with the same objective. For the
+        criteria and intervals, weights are relative inverse variances (as in the covariance):
+        a weight of 2 everywhere scores as no weights, not as every point counted twice.
     holdout : int or boolean mask, default 0
-        How many points to hold out for the extrapolation test: the ``holdout`` with the
-        largest ``by`` (or a mask of the rows to hold out).
+        How many points to hold out for the extrapolation test: the ``holdout`` points of
+        positive weight with the largest ``by`` (or a mask of the rows to hold out, of positive
+        weight); ``holdout_index`` lists them largest ``by`` first.
     by : array_like (n,), optional
         Order of the points for ``holdout`` (default: the input, or the product of the inputs,
         ``N * D`` proportional to compute, for a law of two).
@@ -567,13 +629,15 @@ def compare_models(
     _validate.check_finite(ya, "y")
     w = _validate.as_weights(weights, ya.shape[0])
     wa = np.ones(ya.shape[0]) if w is None else w
+    if not (wa > 0).any():
+        raise ValueError("weights: no point has a positive weight; nothing to score")
     level = _finite_level(level)
     loo = _validate.flag("loo", loo)
     log_residuals = _validate.flag("log_residuals", log_residuals)
     if groups is not None and not loo:
         raise ValueError("groups sets what the cross-validation leaves out; it has no effect with loo=False")
     fold, n_folds = _folds(groups, wa)
-    rows_out = _holdout_rows(holdout, by, xa)
+    rows_out = _holdout_rows(holdout, by, xa, wa)
     train = np.ones(ya.shape[0], dtype=bool)
     train[rows_out] = False
     kw: dict[str, Any] = dict(loss=loss, f_scale=f_scale, log_residuals=log_residuals)
@@ -606,10 +670,11 @@ def compare_models(
             h_fit = _fit_labelled(f"{label} (holdout)", m, xa[train], ya[train], wa[train], kw, o,
                                   threads)
             xo, yo = xa[rows_out], ya[rows_out]
-            pred, lo, hi = _interval(m, h_fit, xo, wa[rows_out], log_residuals, linear, level)
+            pred, lo, hi = _interval(m, h_fit, int(np.sum(wa[train] > 0)), xo, wa[rows_out],
+                                     log_residuals, linear, level)
             rel = (pred - yo) / yo
             cov_ok = (lo <= yo) & (yo <= hi)
-            h_rmse = math.sqrt(float(np.mean(_space(pred, yo, log_residuals) ** 2)))
+            h_rmse = _wmean_sq(_space(pred, yo, log_residuals), wa[rows_out])
         scores.append(ModelScore(
             label=label, fit=full, law=m, k=_free_count(full), rss=_rss(m, full, xa, ya, wa, log_residuals),
             aic=ic["aic"], aicc=ic["aicc"], bic=ic["bic"], log_likelihood=ic["log_likelihood"],
@@ -688,17 +753,13 @@ class BatchComparison:
         return out
 
     def weights(self, criterion: str = "aicc") -> FloatArray:
-        """Akaike weights per problem, shape (n_laws, n_problems) (0 for failed fits)."""
+        """Akaike weights per problem, shape (n_laws, n_problems) (0 for failed fits; exact
+        fits share the weight)."""
         if _check_criterion(criterion) not in ("aic", "aicc", "bic"):
             raise ValueError(f"weights are defined for aic, aicc and bic, got {criterion!r}")
-        v = self._values(criterion).copy()
-        ok = np.array([f.success for f in self.fits]) & np.isfinite(v)
-        v[~ok] = np.inf
-        lowest = v.min(axis=0)
-        with np.errstate(invalid="ignore"):
-            e = np.where(ok, np.exp(-0.5 * (v - np.where(np.isfinite(lowest), lowest, 0.0))), 0.0)
-        tot = e.sum(axis=0)
-        return np.asarray(np.divide(e, tot, out=np.zeros_like(e), where=tot > 0), dtype=np.float64)
+        v = self._values(criterion)
+        ok = np.array([f.success for f in self.fits]) & ~np.isnan(v)
+        return _akaike(v, ok)
 
     def table(self) -> str:
         """One row per law: converged fits, wins by AICc (and by leave-one-out error when run),

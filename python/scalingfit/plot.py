@@ -121,6 +121,8 @@ def write_figure(fig: Any, path: PathLike, fmt: Optional[str] = None, **savefig:
     try:
         fig.savefig(partial, format=fmt, **savefig)
         partial.replace(out)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise type(exc)(exc.errno, f"cannot write {out}: {exc.strerror or exc}") from exc
     finally:
         partial.unlink(missing_ok=True)
     return out
@@ -324,7 +326,8 @@ def plot_comparison(
     for j, sc in enumerate(cmp.scores):
         colour = f"C{j}"
         fitted = sc.holdout_fit if sc.holdout_fit is not None else sc.fit
-        if not fitted.success:
+        if not fitted.success:  # listed, not drawn
+            a.plot([], [], color=colour, ls=":", label=f"{sc.label} (fit failed: {fitted.message})")
             continue
         if one:
             a.plot(g, sc.law.predict(fitted.x, g.reshape(-1, 1)), color=colour, lw=1.2, label=sc.label)
