@@ -161,3 +161,15 @@ def test_kaplan_batch_guess_is_the_single_guess_and_leads_to_the_best_fit() -> N
         best = np.array([scalingfit.fit("kaplan_nd", a, b, log_residuals=True).cost for a, b in zip(xs, ys)])
     assert (rb.status > 0).all()
     assert (rb.cost <= best * (1 + 1e-9)).sum() >= 114, (rb.cost > best * (1 + 1e-9)).sum()
+
+
+def test_chinchilla_tied_is_chinchilla_with_equal_exponents() -> None:
+    rng = np.random.default_rng(0)
+    x = np.exp(rng.uniform(np.log(1e7), np.log(1e11), (50, 2)))
+    tied = scalingfit.models.get("chinchilla_tied")
+    full = scalingfit.models.get("chinchilla")
+    p = np.array([1.7, 400.0, 900.0, 0.31])
+    np.testing.assert_allclose(tied.predict(p, x), full.predict(np.r_[p, p[3]], x), rtol=1e-14)
+    Jf = full.jacobian(np.r_[p, p[3]], x)
+    np.testing.assert_allclose(tied.jacobian(p, x), np.column_stack([Jf[:, :3], Jf[:, 3] + Jf[:, 4]]),
+                               rtol=1e-13)

@@ -188,3 +188,18 @@ def test_fit_overtraining_bad_runs() -> None:
         P.fit_overtraining(N, 20.0, y)
     with pytest.raises(ValueError, match=r"got N 6, M 7, loss 7"):
         P.fit_overtraining(N[:-1], M, y)
+
+
+def test_builtin_tied_chinchilla_is_the_overtraining_law(data) -> None:
+    """Gadre et al.'s law is Chinchilla with alpha = beta on (N, D = M N): the built-in
+    ``chinchilla_tied`` (3 data-driven starts, C++ core) reaches the optimum of the custom
+    model's 128-start grid, with E, A = p0, B = p1 6^(q/2), alpha = -q."""
+    import scalingfit
+
+    sel = np.array([s == "rpj" for s in data["dataset"]])
+    N, M, L = (np.asarray(data[k])[sel] for k in ("N", "M", "loss_c4_val"))
+    _, custom = P.fit_overtraining(N, M, L)
+    tied = scalingfit.fit("chinchilla_tied", (N, M * N), L)
+    p0, p1, q, E = custom.x
+    assert tied.success and tied.cost == pytest.approx(custom.cost, rel=1e-9)
+    np.testing.assert_allclose(tied.x, [E, p0, p1 * 6 ** (q / 2), -q], rtol=1e-6)

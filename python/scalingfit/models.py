@@ -275,6 +275,35 @@ def _guess_chinchilla(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.column_stack([coef[i, j], g[i], g[j]])
 
 
+def _guess_chinchilla_tied(x: FloatArray, y: FloatArray) -> FloatArray:
+    """The diagonal (alpha = beta) of _guess_chinchilla's grid: the three best, best first."""
+    g = np.asarray(_EXPONENT_GRID, dtype=np.float64)
+    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
+    coef, sse = _grid_two_term_fits(tn, td, y, g)
+    k = np.arange(g.size)
+    coef, sse = coef[k, k], sse[k, k]
+    for i in np.flatnonzero(~np.isfinite(sse)):  # collinear columns: least-norm lstsq
+        coef[i], sse[i] = _linear_fit([np.ones_like(tn), np.exp(-g[i] * tn), np.exp(-g[i] * td)], y)
+    sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
+    order = np.argsort(sse, kind="stable")[:3]
+    return np.column_stack([coef[order], g[order]])
+
+
+def _batch_chinchilla_tied(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+    """The grid of _guess_chinchilla_tied for every problem at once."""
+    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
+    one = np.ones_like(tn)
+    best_sse = np.full(n, np.inf)
+    best = np.full((n, 4), np.nan)
+    for al in _EXPONENT_GRID:
+        coef, sse = _segment_lstsq([one, np.exp(-al * tn), np.exp(-al * td)], y, pid, n)
+        sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
+        better = sse < best_sse
+        best_sse = np.where(better, sse, best_sse)
+        best[better] = np.column_stack([coef[better], np.full((better.sum(), 1), al)])
+    return best
+
+
 def _guess_chinchilla_lse(x: FloatArray, y: FloatArray) -> FloatArray:
     c = _guess_chinchilla(x, y)
     tiny = 1e-3 * float(np.min(y))
@@ -493,12 +522,14 @@ _BATCH: dict[str, BatchGuess] = {
     "chinchilla": _batch_chinchilla,
     "chinchilla_lse": _batch_chinchilla_lse,
     "kaplan_nd": _batch_kaplan_nd,
+    "chinchilla_tied": _batch_chinchilla_tied,
 }
 
 _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float]]]] = {
     "power_law": (("x",), "A * x^-alpha", _guess_power_law, {}),
     "saturating_power_law": (("x",), "E + A * x^-alpha", _guess_saturating, {}),
     "chinchilla": (("N", "D"), "E + A / N^alpha + B / D^beta", _guess_chinchilla, {}),
+    "chinchilla_tied": (("N", "D"), "E + A / N^alpha + B / D^alpha", _guess_chinchilla_tied, {}),
     "chinchilla_lse": (
         ("N", "D"),
         "exp(LSE(a - alpha log N, b - beta log D, e)); A=e^a, B=e^b, E=e^e",

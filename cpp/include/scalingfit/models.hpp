@@ -401,6 +401,32 @@ struct DataConstrained {
   }
 };
 
+// Chinchilla with one exponent for both terms, L = E + A / N^alpha + B / D^alpha: the law of
+// Gadre et al. (2024), who tie the exponents so that the loss at a fixed token multiplier
+// M = D / N is a power law in compute, and the null model of a test of alpha = beta.
+// t = (log N, log D).
+struct ChinchillaTied {
+  static constexpr const char* kName = "chinchilla_tied";
+  static constexpr int kParams = 4;
+  static constexpr int kInputs = 2;
+  static constexpr bool kLogInputs = true;
+  SF_HD static const char* name(int i) {
+    const char* n[] = {"E", "A", "B", "alpha"};
+    return n[i];
+  }
+  SF_HD static real eval(const real* p, const real* t, real* J) {
+    const real na = sf_exp(-p[3] * t[0]);  // N^-alpha
+    const real da = sf_exp(-p[3] * t[1]);  // D^-alpha
+    const real ga = p[1] * na;
+    const real gb = p[2] * da;
+    J[0] = real(1.0);
+    J[1] = na;
+    J[2] = da;
+    J[3] = -(t[0] * ga + t[1] * gb);
+    return p[0] + ga + gb;
+  }
+};
+
 // The registry's order: ModelAt<i>::type is the model with index i (the Python registry,
 // scalingfit/models.py, and the CUDA driver's kernel names use these indices).
 template <int I>
@@ -453,7 +479,11 @@ template <>
 struct ModelAt<11> {
   typedef DataConstrained type;
 };
-constexpr int kNumModels = 12;
+template <>
+struct ModelAt<12> {
+  typedef ChinchillaTied type;
+};
+constexpr int kNumModels = 13;
 
 #ifndef SF_DEVICE_COMPILE
 // Calls fn(ModelType{}) for the model with the given index. Returns false for an unknown
