@@ -731,3 +731,68 @@ def test_write_figure_names_the_file_asked_for(tmp_path, monkeypatch) -> None:
     with pytest.raises(OSError, match=r"cannot write .*c\.png: Permission denied"):
         plot.write_figure(fig, tmp_path / "c.png")
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ nested laws
+def _line_quad() -> tuple[CustomModel, CustomModel]:
+    line = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * x[:, 0], ("a", "b"), name="line",
+                       jac=lambda x, p: np.column_stack([np.ones(len(x)), x[:, 0]]))
+    quad = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * x[:, 0] + p[:, 2] * x[:, 0] ** 2,
+                       ("a", "b", "c"), name="quad",
+                       jac=lambda x, p: np.column_stack([np.ones(len(x)), x[:, 0], x[:, 0] ** 2]))
+    return line, quad
+
+
+def test_nested_f_test_equals_the_textbook_f_test() -> None:
+    line, quad = _line_quad()
+    x = np.linspace(-1, 1, 15)
+    y = 1 + 0.5 * x + 0.2 * x**2 + 0.1 * np.random.default_rng(2).standard_normal(15)
+    opts = {"line": {"p0": [0.0, 0.0]}, "quad": {"p0": [0.0, 0.0, 0.0]}}
+    t = compare_models([line, quad], x, y, loo=False, options=opts).nested_test("line", "quad")
+    rss = [float(np.sum((y - np.polyval(np.polyfit(x, y, d), x)) ** 2)) for d in (1, 2)]
+    F = (rss[0] - rss[1]) / (rss[1] / 12)
+    assert (t.df1, t.df2) == (1, 12)
+    assert t.F == pytest.approx(F, rel=1e-8)
+    assert t.p_value == pytest.approx(float(stats.f.sf(F, 1, 12)), rel=1e-7)
+    assert t.lr == pytest.approx(15 * math.log(rss[0] / rss[1]), rel=1e-8)
+    assert t.lr_p_value == pytest.approx(float(stats.chi2.sf(t.lr, 1)), rel=1e-7)
+
+
+def test_nested_test_is_calibrated_for_tied_exponents() -> None:
+    """True law chinchilla_tied: the test of alpha = beta rejects at 5% in about 5% of 300
+    simulated sweeps (the F distribution is asymptotic for this nonlinear law)."""
+    rng = np.random.default_rng(8)
+    C = np.repeat(np.logspace(18, 20, 4), 8)
+    N = np.tile(np.logspace(-0.8, 0.8, 8), 4) * 0.1 * np.sqrt(C / 6)
+    D = C / (6 * N)
+    truth = scalingfit.models.get("chinchilla_tied").predict([1.7, 400.0, 900.0, 0.31], np.column_stack([N, D]))
+    sims, rejected = 300, 0
+    for _ in range(sims):
+        L = truth * np.exp(0.01 * rng.standard_normal(C.size))
+        c = compare_models(["chinchilla_tied", "chinchilla"], (N, D), L, log_residuals=True, loo=False)
+        rejected += c.nested_test("chinchilla_tied", "chinchilla").p_value < 0.05
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], sims, 0.05) / sims
+    assert lo <= rejected / sims <= hi
+
+
+def test_nested_test_refuses_what_it_cannot_test() -> None:
+    N, L = _saturating(3)
+    from scalingfit.compare import nested_test
+
+    c = compare_models(["power_law", "saturating_power_law"], N, L, log_residuals=True, loo=False)
+    with pytest.raises(ValueError, match="more free parameters"):
+        c.nested_test("saturating_power_law", "power_law")
+    robust = scalingfit.fit("saturating_power_law", N, L, loss="huber")
+    with pytest.raises(ValueError, match="loss='linear'"):
+        nested_test(c["power_law"].fit, robust)
+    other = scalingfit.fit("saturating_power_law", N, L)  # not log residuals
+    with pytest.raises(ValueError, match="same residuals"):
+        nested_test(c["power_law"].fit, other)
+    with pytest.raises(TypeError, match="FitResult"):
+        nested_test(c["power_law"], other)  # type: ignore[arg-type]
+    # a "full" law that fits worse is not nested (or its fit missed the optimum)
+    import dataclasses
+
+    stuck = dataclasses.replace(c["saturating_power_law"].fit, cost=10 * c["power_law"].fit.cost)
+    with pytest.raises(ValueError, match="fits worse"):
+        nested_test(c["power_law"].fit, stuck)

@@ -52,8 +52,8 @@ from .models import Model
 from .results import FitResult
 from .uncertainty import t_quantile
 
-__all__ = ["CRITERIA", "BatchComparison", "Comparison", "ModelScore", "compare_batch", "compare_models",
-           "information_criteria", "pointwise"]
+__all__ = ["CRITERIA", "BatchComparison", "Comparison", "ModelScore", "NestedTest", "compare_batch",
+           "compare_models", "information_criteria", "nested_test", "pointwise"]
 
 FloatArray = NDArray[np.float64]
 AnyModel = Union[Model, CustomModel]
@@ -252,6 +252,7 @@ class Comparison:
     x: FloatArray
     y: FloatArray
     cv: str = "leave-one-out"
+    _n: Optional[int] = None  # points of positive weight
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -329,6 +330,13 @@ class Comparison:
         if any(not s.fit.success for s in self.scores):
             notes.append("laws whose fit did not converge get weight 0 and never win")
         return "\n".join(lines + notes)
+
+    def nested_test(self, restricted: str, full: str) -> NestedTest:
+        """F and likelihood-ratio tests of a law against a larger one that contains it (e.g.
+        ``chinchilla_tied``, alpha = beta, inside ``chinchilla``): does the larger law fit
+        better than its extra parameters would by chance? See :func:`nested_test`."""
+        return nested_test(self[restricted].fit, self[full].fit,
+                           n=int(self[restricted].fit.n_points if self._n is None else self._n))
 
     def __repr__(self) -> str:
         return f"Comparison of {len(self.scores)} laws\n{self.table()}"
@@ -687,7 +695,93 @@ def compare_models(
     return Comparison(scores=tuple(scores), holdout_index=rows_out, loss=loss,
                       log_residuals=log_residuals, level=level, x=xs, y=ys,
                       cv="none" if not loo else ("leave-one-out" if groups is None else
-                                                  f"leave-one-group-out ({n_folds} groups)"))
+                                                  f"leave-one-group-out ({n_folds} groups)"),
+                      _n=int(np.sum(wa > 0)))
+
+
+# ------------------------------------------------------------------ nested laws
+@dataclass(frozen=True)
+class NestedTest:
+    """A law against a larger one that contains it (:func:`nested_test`).
+
+    Attributes
+    ----------
+    F, df1, df2, p_value : float
+        ``F = ((RSS_r - RSS_f) / df1) / (RSS_f / df2)``, ``df1`` the extra free parameters,
+        ``df2 = n - k_full``; ``p_value`` from the F distribution (exact for laws linear in
+        their parameters with Gaussian errors, asymptotic otherwise).
+    lr, lr_p_value : float
+        Likelihood ratio ``n log(RSS_r / RSS_f)`` and its chi-square(df1) tail probability.
+    """
+
+    restricted: str
+    full: str
+    F: float
+    df1: int
+    df2: int
+    p_value: float
+    lr: float
+    lr_p_value: float
+
+    def __repr__(self) -> str:
+        return (f"NestedTest({self.restricted} inside {self.full}: F({self.df1}, {self.df2}) = {self.F:.4g}, "
+                f"p = {self.p_value:.3g}; LR = {self.lr:.4g}, p = {self.lr_p_value:.3g})")
+
+
+def nested_test(restricted: FitResult, full: FitResult, n: Optional[int] = None) -> NestedTest:
+    """F and likelihood-ratio tests of ``restricted`` against ``full``, two least-squares fits
+    of the same points where the restricted law is the full one with parameters held or tied
+    (``chinchilla_tied`` in ``chinchilla``, ``fixed={"E": ...}``, a power law in a saturating
+    one with E = 0). Needs scipy.
+
+    Parameters
+    ----------
+    restricted, full : FitResult
+        Converged fits with the linear loss, on the same points and objective.
+    n : int, optional
+        Points of positive weight (default: ``full.n_points``).
+
+    Notes
+    -----
+    The test is only as good as its assumptions: independent Gaussian errors. Runs of one
+    sweep share errors (the Epoch data's residuals at the largest budgets move together), so a
+    tiny p-value says the larger law fits better, not by how much it extrapolates better;
+    :func:`compare_models`' held-out and group cross-validation scores say that.
+    """
+    for name, r in (("restricted", restricted), ("full", full)):
+        if not isinstance(r, FitResult):
+            raise TypeError(f"{name} must be a FitResult, got {type(r).__name__}")
+        if r.loss != "linear":
+            raise ValueError(f"{name}: the F test needs least-squares fits (loss='linear'), got {r.loss!r}")
+        if not r.success:
+            raise ValueError(f"{name} ({r.model}) did not converge: {r.message}")
+    if restricted.log_residuals != full.log_residuals or restricted.n_points != full.n_points:
+        raise ValueError("restricted and full must be fits of the same points with the same residuals "
+                         f"(n_points {restricted.n_points} vs {full.n_points}, log_residuals "
+                         f"{restricted.log_residuals} vs {full.log_residuals})")
+    n_eff = full.n_points if n is None else _validate.count("n", n, most=full.n_points)
+    k_r, k_f = _free_count(restricted), _free_count(full)
+    df1, df2 = k_f - k_r, n_eff - k_f
+    if df1 < 1:
+        raise ValueError(f"the full law must have more free parameters than the restricted one; got "
+                         f"{k_f} ({full.model}) vs {k_r} ({restricted.model})")
+    if df2 < 1:
+        raise ValueError(f"the full law's {k_f} free parameters leave no degree of freedom in {n_eff} points")
+    try:
+        from scipy import stats
+    except ImportError:  # pragma: no cover - scipy is in the test extra
+        raise ImportError("nested_test needs scipy (pip install scipy)") from None
+    rss_r, rss_f = 2.0 * restricted.cost, 2.0 * full.cost
+    # a restricted law cannot fit better than the law containing it: a lower RSS of the full
+    # law's fit by more than rounding means that fit missed its optimum
+    if rss_f > rss_r * (1 + 1e-8) + 1e-300:
+        raise ValueError(f"the full law ({full.model}) fits worse than the restricted one ({rss_f:.6g} > "
+                         f"{rss_r:.6g}): it is not nested, or its fit missed the optimum (try more starts)")
+    F = max(rss_r - rss_f, 0.0) / df1 / (rss_f / df2) if rss_f > 0 else math.inf
+    lr = n_eff * math.log(rss_r / rss_f) if rss_f > 0 else math.inf
+    return NestedTest(restricted=restricted.model, full=full.model, F=float(F), df1=int(df1), df2=int(df2),
+                      p_value=float(stats.f.sf(F, df1, df2)), lr=float(max(lr, 0.0)),
+                      lr_p_value=float(stats.chi2.sf(max(lr, 0.0), df1)))
 
 
 # ------------------------------------------------------------------ many sweeps at once
