@@ -323,6 +323,9 @@ def test_cli_compare_json_matches_the_api(tmp_path, capsys) -> None:
         assert law["loo_rmse"] == pytest.approx(s.loo_rmse, rel=1e-12)
         assert [h["predicted"] for h in law["holdout"]] == pytest.approx(list(s.holdout_pred), rel=1e-12)
     assert out["holdout_rows"] == [11, 10]
+    assert out["weights"]["criterion"] == "aicc"
+    assert out["weights"]["saturating_power_law"] == pytest.approx(ref.weights("aicc")["saturating_power_law"])
+    assert [h["covered"] for h in out["laws"][1]["holdout"]] == list(ref["saturating_power_law"].holdout_covered)
     rc = main(["compare", str(f), "--models", "power_law,saturating_power_law", "--x", "N", "--y", "loss"])
     assert rc == 0 and "saturating_power_law" in capsys.readouterr().out
 

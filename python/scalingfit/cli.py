@@ -276,19 +276,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                          log_residuals=args.log_residuals, holdout=args.holdout,
                          loo=not args.no_loo, groups=groups, level=args.level)
     if args.json:
+        weights = None
+        if cmp.loss == "linear":
+            crit = "aicc" if all(not math.isnan(s.aicc) for s in cmp.scores if s.fit.success) else "aic"
+            weights = {"criterion": crit, **cmp.weights(crit)}
         _print_json({
-            "loss": cmp.loss, "log_residuals": cmp.log_residuals, "level": cmp.level, "cv": cmp.cv,
-            "holdout_rows": [int(i) for i in cmp.holdout_index],
+            "loss": cmp.loss, "log_residuals": cmp.log_residuals, "level": cmp.level,
+            "holdout_rows": [int(i) for i in cmp.holdout_index], "cv": cmp.cv,
+            "weights": weights,
             "laws": [{
                 "law": s.label, "params": s.fit.params, "status": s.fit.status, "k": s.k,
                 "rss": s.rss, "aic": s.aic, "aicc": s.aicc, "bic": s.bic,
                 "loo_rmse": s.loo_rmse, "loo_failed": s.loo_failed,
                 "holdout_rmse": s.holdout_rmse,
                 "holdout": [{"row": int(i), "observed": float(cols[args.y][i]), "predicted": float(p),
-                             "lower": float(lo), "upper": float(hi), "rel_err": float(e)}
-                            for i, p, lo, hi, e in zip(cmp.holdout_index, s.holdout_pred,
-                                                       s.holdout_lower, s.holdout_upper,
-                                                       s.holdout_rel_err)],
+                             "lower": float(lo), "upper": float(hi), "rel_err": float(e),
+                             "covered": bool(c) if np.isfinite(lo) else None}
+                            for i, p, lo, hi, e, c in zip(cmp.holdout_index, s.holdout_pred,
+                                                          s.holdout_lower, s.holdout_upper,
+                                                          s.holdout_rel_err, s.holdout_covered)],
             } for s in cmp.scores],
         })
     else:
