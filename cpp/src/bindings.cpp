@@ -672,17 +672,23 @@ py::tuple bootstrap_batch(int model_index, int loss_index, DArray x, DArray y,
   return result;
 }
 
+// x (n, kInputs) and params (S, kParams) of model M, or a ValueError.
+template <class M>
+void check_points_and_params(const DArray& x, const DArray& params) {
+  require_ndim(x, 2, "x");
+  require_ndim(params, 2, "params");
+  if (x.shape(1) != M::kInputs) fail("x must have " + std::to_string(M::kInputs) + " columns");
+  if (params.shape(1) != M::kParams) {
+    fail("params must have " + std::to_string(M::kParams) + " columns");
+  }
+}
+
 // Model values at points x for many parameter vectors: params (S, P) -> (S, n).
 DArray evaluate_many(int model_index, DArray x, DArray params) {
   DArray result;
   bool found = sf::dispatch_model(model_index, [&](auto model) {
     using M = decltype(model);
-    require_ndim(x, 2, "x");
-    require_ndim(params, 2, "params");
-    if (x.shape(1) != M::kInputs) fail("x must have " + std::to_string(M::kInputs) + " columns");
-    if (params.shape(1) != M::kParams) {
-      fail("params must have " + std::to_string(M::kParams) + " columns");
-    }
+    check_points_and_params<M>(x, params);
     const int64_t n = x.shape(0), S = params.shape(0);
     DArray f({S, n});
     const double* xp = x.data();
@@ -713,12 +719,7 @@ DArray evaluate_pairs(int model_index, DArray x, DArray params) {
   DArray result;
   bool found = sf::dispatch_model(model_index, [&](auto model) {
     using M = decltype(model);
-    require_ndim(x, 2, "x");
-    require_ndim(params, 2, "params");
-    if (x.shape(1) != M::kInputs) fail("x must have " + std::to_string(M::kInputs) + " columns");
-    if (params.shape(1) != M::kParams) {
-      fail("params must have " + std::to_string(M::kParams) + " columns");
-    }
+    check_points_and_params<M>(x, params);
     if (params.shape(0) != x.shape(0)) fail("params must have one row per row of x");
     const int64_t n = x.shape(0);
     DArray f(n);

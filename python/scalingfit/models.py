@@ -138,22 +138,29 @@ def _segment_lstsq(cols: list[FloatArray], y: FloatArray, pid: NDArray[np.int64]
     return coef, np.where(ok, sse, np.inf)
 
 
-def _batch_chinchilla(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
-    """The grid of _guess_chinchilla for every problem at once."""
+def _batch_two_term(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int,
+                    pairs: Sequence[tuple[float, float]]) -> tuple[FloatArray, FloatArray]:
+    """For every problem, the best over the (alpha, beta) pairs of E + A N^-alpha + B D^-beta
+    by linear least squares (negative terms penalised): (E, A, B) and (alpha, beta)."""
     tn, td = np.log(x[:, 0]), np.log(x[:, 1])
     one = np.ones_like(tn)
     best_sse = np.full(n, np.inf)
-    best = np.full((n, 5), np.nan)
-    for al in _EXPONENT_GRID:
-        na = np.exp(-al * tn)
-        for be in _EXPONENT_GRID:
-            coef, sse = _segment_lstsq([one, na, np.exp(-be * td)], y, pid, n)
-            sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
-            better = sse < best_sse
-            best_sse = np.where(better, sse, best_sse)
-            best[better] = np.column_stack([coef[better], np.full((better.sum(), 1), al),
-                                            np.full((better.sum(), 1), be)])
-    return best
+    coef_best = np.full((n, 3), np.nan)
+    exps = np.full((n, 2), np.nan)
+    for al, be in pairs:
+        coef, sse = _segment_lstsq([one, np.exp(-al * tn), np.exp(-be * td)], y, pid, n)
+        sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
+        better = sse < best_sse
+        best_sse = np.where(better, sse, best_sse)
+        coef_best[better] = coef[better]
+        exps[better] = (al, be)
+    return coef_best, exps
+
+
+def _batch_chinchilla(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+    """The grid of _guess_chinchilla for every problem at once."""
+    coef, exps = _batch_two_term(x, y, pid, n, [(a, b) for a in _EXPONENT_GRID for b in _EXPONENT_GRID])
+    return np.column_stack([coef, exps])
 
 
 def _batch_chinchilla_lse(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
@@ -290,18 +297,9 @@ def _guess_chinchilla_tied(x: FloatArray, y: FloatArray) -> FloatArray:
 
 
 def _batch_chinchilla_tied(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
-    """The grid of _guess_chinchilla_tied for every problem at once."""
-    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
-    one = np.ones_like(tn)
-    best_sse = np.full(n, np.inf)
-    best = np.full((n, 4), np.nan)
-    for al in _EXPONENT_GRID:
-        coef, sse = _segment_lstsq([one, np.exp(-al * tn), np.exp(-al * td)], y, pid, n)
-        sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
-        better = sse < best_sse
-        best_sse = np.where(better, sse, best_sse)
-        best[better] = np.column_stack([coef[better], np.full((better.sum(), 1), al)])
-    return best
+    """The grid of _guess_chinchilla_tied (alpha = beta) for every problem at once."""
+    coef, exps = _batch_two_term(x, y, pid, n, [(a, a) for a in _EXPONENT_GRID])
+    return np.column_stack([coef, exps[:, :1]])
 
 
 def _guess_chinchilla_lse(x: FloatArray, y: FloatArray) -> FloatArray:
