@@ -27,6 +27,9 @@ def test_demo_end_to_end(tmp_path: Path, shared_data: Path) -> None:
     cover = [float(v) for v in re.findall(r"(?:E|A|B|alpha|beta) ([0-9.]+)%", text.split("cover the truth:")[1].splitlines()[0])]
     assert len(cover) == 5 and all(80 <= c <= 100 for c in cover)
     assert "E=1.817" in text  # Epoch's data refitted: E = 1.8172
+    law_rows = {ln.split()[0]: ln.split() for ln in text.splitlines() if ln.startswith("   chinchilla")}
+    assert law_rows["chinchilla"][1] == "ok" and "chinchilla_tied" in law_rows  # the which-law table
+    assert re.search(r"alpha = beta\? F\(1, \d+\) = [0-9.]+, p = ", text)
     for model, verdict in (("GPT-3", "under-trained"), ("Chinchilla", "near-optimal"), ("LLaMA-3.1-8B", "over-trained")):
         line = next(ln for ln in text.splitlines() if ln.startswith(model + " "))
         assert verdict in line.split("|")[1], line

@@ -147,7 +147,25 @@ def _epoch(path: Path, say, threads):  # type: ignore[no-untyped-def]
         f"objective={fit.objective:.5e}")
     say("   Epoch (2024): E=1.817 A=482.0 B=2085.4 alpha=0.3478 beta=0.3659; "
         "Hoffmann (2022): E=1.69 A=406.4 B=410.7 alpha=0.34 beta=0.28")
+    _which_law(N, D, L, say, threads)
     return fit
+
+
+def _which_law(N, D, L, say, threads):  # type: ignore[no-untyped-def]
+    """Three laws on Epoch's runs: criteria, leave-one-out, the largest 10% of compute held out."""
+    from .compare import compare_models
+
+    t0 = time.perf_counter()
+    h = max(1, L.size // 10)
+    cmp = compare_models(["chinchilla", "chinchilla_tied", "kaplan_nd"], (N, D), L, log_residuals=True,
+                         holdout=h, threads=threads)
+    test = cmp.nested_test("chinchilla_tied", "chinchilla")
+    say(f"   which law? least squares on log loss, {L.size} runs, the {h} of largest N*D held out "
+        f"[{time.perf_counter() - t0:.2f} s]:")
+    for line in cmp.table().splitlines()[:4]:
+        say("   " + line)
+    say(f"   alpha = beta? F({test.df1}, {test.df2}) = {test.F:.1f}, p = {test.p_value:.1e} "
+        "(scalingfit compare, scalingfit.compare_models)")
 
 
 def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[no-untyped-def]
