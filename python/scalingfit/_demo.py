@@ -16,7 +16,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
 import numpy as np
 
@@ -151,7 +151,8 @@ def _epoch(path: Path, say, threads):  # type: ignore[no-untyped-def]
     return fit
 
 
-def _which_law(N, D, L, say, threads):  # type: ignore[no-untyped-def]
+def _which_law(N: np.ndarray, D: np.ndarray, L: np.ndarray, say: Callable[[str], None],
+               threads: Optional[int]) -> None:
     """Three laws on Epoch's runs: criteria, leave-one-out, the largest 10% of compute held out."""
     from .compare import compare_models
 
