@@ -799,3 +799,16 @@ def test_nested_test_refuses_what_it_cannot_test() -> None:
     stuck = dataclasses.replace(c["saturating_power_law"].fit, cost=10 * c["power_law"].fit.cost)
     with pytest.raises(ValueError, match="fits worse"):
         nested_test(c["power_law"].fit, stuck)
+
+
+def test_progress_goes_to_stderr_and_changes_nothing(capsys) -> None:
+    N, L, off = _sweeps(5)
+    laws = ["power_law", "saturating_power_law"]
+    quiet = scalingfit.compare_batch(laws, N, L, off, loo=True)
+    shown = scalingfit.compare_batch(laws, N, L, off, loo=True, progress=True)
+    assert "refit" in capsys.readouterr().err
+    np.testing.assert_array_equal(quiet.loo_rmse, shown.loo_rmse)
+    one = compare_models(laws, N[:12], L[:12], progress=True)
+    err = capsys.readouterr().err
+    assert "refit" in err and ("24/24" in err or "24it" in err or "24/24 refit" in err)
+    np.testing.assert_array_equal(one["power_law"].loo_errors, compare_models(laws, N[:12], L[:12])["power_law"].loo_errors)

@@ -274,7 +274,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     cmp = compare_models(names, x, cols[args.y], loss=args.loss,
                          f_scale=1.0 if args.f_scale is None else args.f_scale,
                          log_residuals=args.log_residuals, holdout=args.holdout,
-                         loo=not args.no_loo, groups=groups, level=args.level)
+                         loo=not args.no_loo, groups=groups, level=args.level,
+                         progress=sys.stderr.isatty())
     if args.json:
         weights = None
         if cmp.loss == "linear":
@@ -331,7 +332,7 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
     offsets = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=uniq.size))])
     bc = compare_batch(names, x[order], y[order], offsets, loss=args.loss,
                        f_scale=1.0 if args.f_scale is None else args.f_scale,
-                       log_residuals=args.log_residuals, loo=not args.no_loo)
+                       log_residuals=args.log_residuals, loo=not args.no_loo, progress=sys.stderr.isatty())
     crit = "aicc" if args.loss == "linear" else "loo_rmse"
     best = bc.best(crit)
     if args.json:

@@ -39,7 +39,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -47,6 +47,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _core, _validate
 from ._custom import CustomModel
 from ._fit import ModelLike, fit, fit_batch, quiet, resolve_model
+from ._progress import progress_bar
 from .bootstrap import _finite_level
 from .models import Model
 from .results import FitResult
@@ -487,13 +488,14 @@ def _folds(groups: Optional[ArrayLike], w: FloatArray) -> tuple[NDArray[np.int64
 
 def _cross_validate(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, fold: NDArray[np.int64],
                     n_folds: int, full: FitResult, kw: dict[str, Any], opts: dict[str, Any],
-                    threads: Optional[int]) -> tuple[FloatArray, int]:
+                    threads: Optional[int], bar: Callable[[Optional[int]], None]) -> tuple[FloatArray, int]:
     """Prediction errors of every point of positive weight from the fit without its fold (the
     point itself, or its group): all the refits as items of batch calls, warm-started at the
     full fit."""
     n = y.shape[0]
     errors = np.full(n, np.nan)
     if not full.success:
+        bar(n_folds)
         return errors, n_folds
     batch_opts = {k: opts[k] for k in ("bounds", "fixed", "max_iter", "ftol", "xtol", "gtol") if k in opts}
     every = np.arange(n)
@@ -516,6 +518,7 @@ def _cross_validate(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, fo
         item = np.repeat(np.flatnonzero(b.success), cuts[done + 1] - cuts[done])
         f = pointwise(m, b.x[item], x[rows])  # each point from the refit without its fold
         errors[rows] = _space(f, y[rows], kw["log_residuals"])
+        bar(left.size)
     return errors, failed
 
 
@@ -583,6 +586,7 @@ def compare_models(
     level: float = 0.95,
     options: Optional[Mapping[str, Mapping[str, Any]]] = None,
     threads: Optional[int] = None,
+    progress: bool = False,
 ) -> Comparison:
     """Score several laws on the same points: AIC/AICc/BIC, leave-one-out error, extrapolation.
 
@@ -614,6 +618,8 @@ def compare_models(
         How each law is fitted: ``p0``, ``starts``, ``bounds``, ``fixed``, ``max_iter``,
         ``ftol``, ``xtol``, ``gtol`` (a custom law needs ``p0`` or ``starts``).
     threads : int, optional
+    progress : bool, default False
+        A progress bar of the cross-validation refits on stderr (tqdm when installed).
 
     Returns
     -------
@@ -659,6 +665,7 @@ def compare_models(
                 raise ValueError(f"holdout leaves {left} point(s) of positive weight to fit the "
                                  f"{_validate.n_free(lo, hi)} free parameters of {label}")
 
+    bar = progress_bar(n_folds * len(laws) if loo else 0, _validate.flag("progress", progress), unit="refit")
     scores = []
     for label, m in laws:
         o = opts[label]
@@ -666,7 +673,7 @@ def compare_models(
         ic = (information_criteria(full, w) if linear else
               dict.fromkeys(("log_likelihood", "aic", "aicc", "bic"), math.nan))
         if loo:
-            errors, failed = _cross_validate(m, xa, ya, wa, fold, n_folds, full, kw, o, threads)
+            errors, failed = _cross_validate(m, xa, ya, wa, fold, n_folds, full, kw, o, threads, bar)
             pos = wa > 0
             loo_rmse = _wmean_sq(errors[pos], wa[pos]) if failed == 0 else math.nan
         else:
@@ -692,6 +699,7 @@ def compare_models(
         ))
     xs, ys = xa.copy(), ya.copy()
     xs.flags.writeable = ys.flags.writeable = False
+    bar(None)
     return Comparison(scores=tuple(scores), holdout_index=rows_out, loss=loss,
                       log_residuals=log_residuals, level=level, x=xs, y=ys,
                       cv="none" if not loo else ("leave-one-out" if groups is None else
@@ -892,13 +900,14 @@ class BatchComparison:
 
 def _batch_loo(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, off: NDArray[np.int64],
                fitted: Any, kw: dict[str, Any], batch_opts: dict[str, Any],
-               threads: Optional[int]) -> tuple[FloatArray, NDArray[np.int64]]:
+               threads: Optional[int], bar: Callable[[Optional[int]], None]) -> tuple[FloatArray, NDArray[np.int64]]:
     """Leave-one-out RMSE and failed refits of every problem: an item per point of positive
     weight of each converged problem, chunked to about ``_LOO_ROWS`` rows per batch call."""
     P = off.shape[0] - 1
     size = np.diff(off)
     prob_of_row = np.repeat(np.arange(P), size)
     left_all = np.flatnonzero((w > 0) & fitted.success[prob_of_row])  # rows to leave out
+    bar(int(np.sum(w > 0)) - left_all.size)  # the points of problems that failed: no refits
     err = np.zeros(left_all.size)  # error of each left-out point (0 where its refit failed)
     bad = np.zeros(left_all.size, dtype=bool)
     cost = size[prob_of_row[left_all]] - 1  # rows of each item's data
@@ -923,6 +932,7 @@ def _batch_loo(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, off: ND
         e = _space(pointwise(m, b.x, x[left]), y[left], kw["log_residuals"])
         err[start:stop] = np.where(ok, e, 0.0)
         bad[start:stop] = ~ok
+        bar(stop - start)
         start = stop
     # one sum per problem over all chunks: the same result however the items were chunked
     owner = prob_of_row[left_all]
@@ -948,6 +958,7 @@ def compare_batch(
     loo: bool = False,
     options: Optional[Mapping[str, Mapping[str, Any]]] = None,
     threads: Optional[int] = None,
+    progress: bool = False,
 ) -> BatchComparison:
     """Score several laws on every problem of a batch (many sweeps, one call per law).
 
@@ -960,7 +971,7 @@ def compare_batch(
 
     Parameters
     ----------
-    models, weights, loss, f_scale, log_residuals, threads :
+    models, weights, loss, f_scale, log_residuals, threads, progress :
         As :func:`compare_models`.
     offsets : array_like of int, shape (n_problems + 1,)
     loo : bool, default False
@@ -1003,6 +1014,7 @@ def compare_batch(
     failed = np.zeros(shape, dtype=np.int64)
     ks = np.zeros(L, dtype=np.int64)
     fits = []
+    bar = progress_bar(int(pos.sum()) * L if loo else 0, _validate.flag("progress", progress), unit="refit")
     for i, (label, m) in enumerate(laws):
         o = opts[label]
         batch_opts: dict[str, Any] = {k: o[k] for k in ("bounds", "fixed", "max_iter", "ftol", "xtol", "gtol")
@@ -1029,7 +1041,8 @@ def compare_batch(
                 aicc[i] = np.where(n - k - 1 > 0, aic[i] + 2 * k * (k + 1) / (n - k - 1), np.nan)
                 bic[i] = k * np.log(n) - 2 * ll
         if loo:
-            cv[i], failed[i] = _batch_loo(m, xa, ya, wa, off, b, kw, batch_opts, threads)
+            cv[i], failed[i] = _batch_loo(m, xa, ya, wa, off, b, kw, batch_opts, threads, bar)
+    bar(None)
     return BatchComparison(labels=tuple(labels), fits=tuple(fits), k=ks, n_points=n, rss=rss, aic=aic,
                            aicc=aicc, bic=bic, loo_rmse=cv, loo_failed=failed, loss=loss,
                            log_residuals=log_residuals)

@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from . import data
 from . import refit as _refit
+from ._progress import progress_bar
 from .data import sql_identifier, sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -358,7 +359,7 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
         # The completions through this client's own loop: as_completed() alone would use the
         # process's default client, which may be another one, a closed one or none.
         results = _dask().as_completed(loop=cl.loop)
-        bar = _refit._progress(n_groups, progress)
+        bar = progress_bar(n_groups, progress)
 
         def submit_more() -> None:
             nonlocal next_chunk, t_export

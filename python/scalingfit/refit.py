@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 import numpy as np
 
 from . import _status, data
+from ._progress import progress_bar
 
 try:  # POSIX advisory file locks; elsewhere DuckDB's own lock is the only guard
     import fcntl
@@ -747,7 +747,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                                       scheduler=scheduler, chunk_groups=chunk_groups, threads=threads,
                                       progress=progress, on_chunk=on_chunk, shard_dir=shard_dir,
                                       backend=backend)
-        bar = _progress(n_groups, progress)
+        bar = progress_bar(n_groups, progress)
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, chunk_groups):
                 rows, params, t = fit_frame(frame, config, done=done, threads=threads, backend=backend)
@@ -801,38 +801,6 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
         held = tuple(sorted((k, float(lo[m.param_names.index(k)])) for k in fixed))
     return RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=n_boot, seed=seed,
                        level=level, ci_method=ci_method, precision=precision, fixed=held)
-
-
-def _progress(total: int, enabled: bool) -> Callable[[Optional[int]], None]:
-    """A progress callback: tqdm when installed, else a plain line per update on stderr."""
-    if not enabled:
-        return lambda n: None
-    try:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="group", file=sys.stderr, smoothing=0.1, dynamic_ncols=True)
-
-        def update(n: Optional[int]) -> None:
-            if n is None:
-                bar.close()
-            else:
-                bar.update(n)
-
-        return update
-    except ImportError:
-        state = {"done": 0, "t0": time.perf_counter()}
-
-        def update_plain(n: Optional[int]) -> None:
-            if n is None:
-                return
-            state["done"] += n
-            dt = time.perf_counter() - state["t0"]
-            rate = state["done"] / dt if dt > 0 else 0.0
-            eta = (total - state["done"]) / rate if rate > 0 else float("nan")
-            print(f"  {state['done']}/{total} groups, {rate:,.0f} groups/s, ETA {eta:.0f} s",
-                  file=sys.stderr, flush=True)
-
-        return update_plain
 
 
 def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
