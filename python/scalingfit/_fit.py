@@ -496,14 +496,16 @@ def guess_starts(
         with quiet():
             g = batch_guess(x[keep], y[keep], sub[pid[keep]], int(usable.sum()))
         out[usable] = np.clip(g, lo, hi)
-        return np.ascontiguousarray(out)
-    for j in range(n_problems):
+        # A problem the batched grid could not solve (collinear columns, e.g. D = M N at one M):
+        # the single-problem guess, which falls back to least-norm least squares.
+        redo = np.flatnonzero(usable & ~np.isfinite(out).all(axis=1))
+        if redo.size == 0:
+            return np.ascontiguousarray(out)
+        usable = np.zeros(n_problems, dtype=bool)
+        usable[redo] = True
+    for j in np.flatnonzero(usable):
         s, e = offsets[j], offsets[j + 1]
         xj, yj = x[s:e], y[s:e]
-        if e - s < k_free or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
-            continue
-        if m.positive_inputs and not (xj > 0).all():
-            continue
         try:
             with quiet():
                 out[j] = np.clip(m.initial_guess(xj, yj), lo, hi)

@@ -326,10 +326,20 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
     missing = [k for k in keys if k not in text]
     if missing:
         raise RunDataError(f"{args.file}: missing column(s) {missing} (--group-by); the file has {list(text)}")
-    label = np.array(["/".join(parts) for parts in zip(*(text[k] for k in keys))])
-    uniq, inverse = np.unique(label, return_inverse=True)
+    if args.loss != "linear" and args.no_loo:
+        raise UsageError(f"--loss {args.loss} has no information criteria and --no-loo no cross-validation: "
+                         "nothing to score")
+    rows = list(zip(*(text[k] for k in keys)))  # one tuple of group cells per row
+    for i, cells in enumerate(rows):
+        for k, cell in zip(keys, cells):
+            if not cell.strip():
+                raise RunDataError(f"{args.file}: column {k!r} (--group-by), row {i} (line {i + 2}): "
+                                   "empty group label")
+    index: dict[tuple[str, ...], int] = {}
+    inverse = np.array([index.setdefault(cells, len(index)) for cells in rows], dtype=np.int64)
+    uniq = list(index)  # the groups in order of first appearance
     order = np.argsort(inverse, kind="stable")
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=uniq.size))])
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(uniq)))])
     bc = compare_batch(names, x[order], y[order], offsets, loss=args.loss,
                        f_scale=1.0 if args.f_scale is None else args.f_scale,
                        log_residuals=args.log_residuals, loo=not args.no_loo, progress=sys.stderr.isatty())
@@ -340,7 +350,7 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
             "loss": bc.loss, "log_residuals": bc.log_residuals, "criterion": crit,
             "wins": bc.wins(crit),
             "groups": [{
-                "group": str(g), "n_points": int(bc.n_points[j]),
+                "group": g[0] if len(g) == 1 else list(g), "n_points": int(bc.n_points[j]),
                 "best": bc.labels[best[j]] if best[j] >= 0 else None,
                 "laws": {lab: {"status": int(bc.fits[i].status[j]), "aicc": float(bc.aicc[i, j]),
                                "bic": float(bc.bic[i, j]), "loo_rmse": float(bc.loo_rmse[i, j])}
