@@ -79,6 +79,8 @@ def batch_table(n_sweeps: int = 1000, threads: int = 2) -> list[dict[str, float]
     x, y, off = sweeps(n_sweeps)
     laws = ["chinchilla", "kaplan_nd"]
     rows = []
+    t_one = best_time(lambda: scalingfit.compare_batch(laws, x, y, off, log_residuals=True, starts="one",
+                                                       threads=threads), repeat=2)
     for loo in (False, True):
         t_b = best_time(lambda loo=loo: scalingfit.compare_batch(laws, x, y, off, log_residuals=True, loo=loo,
                                                                  threads=threads), repeat=2)
@@ -92,6 +94,9 @@ def batch_table(n_sweeps: int = 1000, threads: int = 2) -> list[dict[str, float]
         rows.append(dict(case=f"compare_batch {n_sweeps} sweeps, {what}, {threads} thr", seconds=t_b,
                          ratio=t_l / t_b))
         rows.append(dict(case=f"  compare_models loop (from {k}), {what}", seconds=t_l, ratio=1.0))
+        if not loo:
+            rows.append(dict(case="  compare_batch, one batched start per problem", seconds=t_one,
+                             ratio=t_l / t_one))
     return rows
 
 
