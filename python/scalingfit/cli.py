@@ -170,7 +170,8 @@ def _csv_xy(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack([cols[c] for c in xcols]), cols[args.y]
 
 
-def _fit_options(args: argparse.Namespace) -> dict[str, object]:
+def _f_scale(args: argparse.Namespace) -> float:
+    """``--f-scale`` checked against ``--loss``: 1 when not given."""
     from .models import LOSSES
 
     if args.f_scale is not None and args.loss == "linear":
@@ -179,8 +180,12 @@ def _fit_options(args: argparse.Namespace) -> dict[str, object]:
                          f"{' or '.join(sorted(set(LOSSES) - {'linear'}))}")
     if args.f_scale is not None and not (np.isfinite(args.f_scale) and args.f_scale > 0):
         raise UsageError(f"--f-scale must be finite and > 0, got {args.f_scale:g}")
+    return 1.0 if args.f_scale is None else float(args.f_scale)
+
+
+def _fit_options(args: argparse.Namespace) -> dict[str, object]:
     return dict(p0=_floats(args.p0, "--p0") if args.p0 else None, loss=args.loss,
-                f_scale=1.0 if args.f_scale is None else args.f_scale, log_residuals=args.log_residuals,
+                f_scale=_f_scale(args), log_residuals=args.log_residuals,
                 fixed=_assignments(args.fix, "--fix") if args.fix else None)
 
 
@@ -236,11 +241,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len(xcols) != laws[0].n_inputs:
         raise UsageError(f"--x names {len(xcols)} column(s) ({', '.join(xcols)}); the laws take "
                          f"{laws[0].n_inputs} input(s) ({', '.join(laws[0].input_names)})")
-    if args.f_scale is not None and args.loss == "linear":
-        raise UsageError(f"--f-scale {args.f_scale:g} scales a robust loss and has no effect with "
-                         "--loss linear (the default)")
-    if args.f_scale is not None and not (np.isfinite(args.f_scale) and args.f_scale > 0):
-        raise UsageError(f"--f-scale must be finite and > 0, got {args.f_scale:g}")
+    f_scale = _f_scale(args)
     _at_least(args.holdout, "--holdout", 0)
     _level(args.level)
     if args.level != 0.95 and not args.holdout:
@@ -271,16 +272,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             i = int(np.argmax(blank))
             raise RunDataError(f"{args.file}: column {args.groups!r} (--groups), row {i} (line {i + 2}): "
                                "empty group label")
-    cmp = compare_models(names, x, cols[args.y], loss=args.loss,
-                         f_scale=1.0 if args.f_scale is None else args.f_scale,
+    cmp = compare_models(names, x, cols[args.y], loss=args.loss, f_scale=f_scale,
                          log_residuals=args.log_residuals, holdout=args.holdout,
                          loo=not args.no_loo, groups=groups, level=args.level,
                          progress=sys.stderr.isatty())
     if args.json:
         weights = None
         if cmp.loss == "linear":
-            crit = "aicc" if all(not math.isnan(s.aicc) for s in cmp.scores if s.fit.success) else "aic"
-            weights = {"criterion": crit, **cmp.weights(crit)}
+            weights = {"criterion": cmp.weight_criterion, **cmp.weights(cmp.weight_criterion)}
         _print_json({
             "loss": cmp.loss, "log_residuals": cmp.log_residuals, "level": cmp.level,
             "holdout_rows": [int(i) for i in cmp.holdout_index], "cv": cmp.cv,
@@ -340,8 +339,7 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
     uniq = list(index)  # the groups in order of first appearance
     order = np.argsort(inverse, kind="stable")
     offsets = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(uniq)))])
-    bc = compare_batch(names, x[order], y[order], offsets, loss=args.loss,
-                       f_scale=1.0 if args.f_scale is None else args.f_scale,
+    bc = compare_batch(names, x[order], y[order], offsets, loss=args.loss, f_scale=_f_scale(args),
                        log_residuals=args.log_residuals, loo=not args.no_loo, progress=sys.stderr.isatty())
     crit = "aicc" if args.loss == "linear" else "loo_rmse"
     best = bc.best(crit)

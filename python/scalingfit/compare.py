@@ -100,18 +100,25 @@ def information_criteria(result: FitResult, weights: Optional[ArrayLike] = None)
         pos = w[w > 0]
         n, sum_log_w = int(pos.size), float(np.sum(np.log(pos)))
     k = _free_count(result) + 1
-    rss = 2.0 * result.cost
-    if n <= k - 1 or not math.isfinite(rss):  # nothing to score: no residual degree of freedom
-        # (a saturated fit's RSS is rounding noise), bad data, a failed start
-        return {"log_likelihood": math.nan, "aic": math.nan, "aicc": math.nan, "bic": math.nan,
-                "k": float(k), "n": float(n)}
-    with np.errstate(divide="ignore"):
-        ll = -0.5 * n * (math.log(2 * math.pi) + (np.log(rss / n) if rss > 0 else -np.inf) + 1.0)
-    ll = float(ll) + 0.5 * sum_log_w
-    aic = 2 * k - 2 * ll
-    aicc = aic + 2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else math.nan
-    bic = k * math.log(n) - 2 * ll
+    ll, aic, aicc, bic = (float(v[0]) for v in _criteria(np.array([2.0 * result.cost]), np.array([n]),
+                                                          np.array([sum_log_w]), k))
     return {"log_likelihood": ll, "aic": aic, "aicc": aicc, "bic": bic, "k": float(k), "n": float(n)}
+
+
+def _criteria(rss: FloatArray, n: NDArray[Any], sum_log_w: NDArray[Any],
+              k: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Log-likelihood, AIC, AICc and BIC of least-squares fits with residual sums ``rss`` over
+    ``n`` points of positive weight (``sum_log_w`` the sum of their log weights) and ``k``
+    parameters (the noise included). NaN without a residual degree of freedom (a saturated
+    fit's RSS is rounding noise), for a non-finite RSS, and AICc for n <= k + 1; an exact fit
+    (RSS = 0) has log-likelihood +inf."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll = -0.5 * n * (np.log(2 * np.pi * rss / n) + 1.0) + 0.5 * sum_log_w
+        ll = np.where((n > k - 1) & np.isfinite(rss), ll, np.nan)
+        aic = 2 * k - 2 * ll
+        aicc = np.where(n - k - 1 > 0, aic + 2 * k * (k + 1) / np.where(n - k - 1 > 0, n - k - 1, 1), np.nan)
+        bic = k * np.log(n) - 2 * ll
+    return ll, aic, aicc, bic
 
 
 def _free_count(result: FitResult) -> int:
@@ -282,6 +289,13 @@ class Comparison:
                              "see the table")
         return self.labels[int(np.argmin(np.where(ok, v, np.inf)))]
 
+    @property
+    def weight_criterion(self) -> str:
+        """The criterion the table's Akaike weights use: ``"aicc"``, or ``"aic"`` when a
+        converged law has no AICc (n <= k + 2) or none converged."""
+        converged = [s for s in self.scores if s.fit.success]
+        return "aicc" if converged and all(not np.isnan(s.aicc) for s in converged) else "aic"
+
     def weights(self, criterion: str = "aicc") -> dict[str, float]:
         """Akaike weights ``exp(-d/2) / sum exp(-d/2)``, ``d`` the difference to the lowest
         criterion: the relative support of each law (for ``aic``, ``aicc`` or ``bic``). Laws
@@ -297,7 +311,7 @@ class Comparison:
         prediction intervals."""
         linear = self.loss == "linear"
         converged = [s for s in self.scores if s.fit.success]
-        crit = "aicc" if converged and all(not np.isnan(s.aicc) for s in converged) else "aic"
+        crit = self.weight_criterion
         wcol = f"w({crit.upper().replace('AICC', 'AICc')})"
         head = ("law", "fit", "k", "rss", "AIC", "AICc", "BIC", wcol, "LOO rmse", "holdout rmse",
                 "max |rel err|", "in PI")
@@ -1099,12 +1113,7 @@ def compare_batch(
         r[~usable] = np.nan
         rss[i] = r
         if loss == "linear":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ll = -0.5 * n * (np.log(2 * np.pi * r / n) + 1.0) + 0.5 * slw
-                ll = np.where(n > k - 1, ll, np.nan)  # saturated fits: no likelihood to speak of
-                aic[i] = 2 * k - 2 * ll
-                aicc[i] = np.where(n - k - 1 > 0, aic[i] + 2 * k * (k + 1) / (n - k - 1), np.nan)
-                bic[i] = k * np.log(n) - 2 * ll
+            _, aic[i], aicc[i], bic[i] = _criteria(r, n, slw, k)
         if loo:
             cv[i], failed[i] = _batch_loo(m, xa, ya, wa, off, b, kw, batch_opts, threads, bar)
     bar(None)
