@@ -469,6 +469,26 @@ def fit_batch(
     )
 
 
+def usable_problems(
+    m: Union[Model, CustomModel],
+    x: FloatArray,
+    y: FloatArray,
+    offsets: NDArray[np.int64],
+    lo: FloatArray,
+    hi: FloatArray,
+) -> NDArray[np.bool_]:
+    """Problems whose data can start a fit: as many points as free parameters (fixed ones,
+    equal bounds, need none), every value finite, inputs > 0 for a law of log inputs."""
+    n_problems = offsets.shape[0] - 1
+    counts = np.diff(offsets)
+    pid = np.repeat(np.arange(n_problems, dtype=np.int64), counts)
+    row_ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
+    if m.positive_inputs:
+        row_ok &= (x > 0).all(axis=1)
+    bad_rows = np.bincount(pid, weights=(~row_ok).astype(np.float64), minlength=n_problems)
+    return np.asarray((counts >= _validate.n_free(lo, hi)) & (bad_rows == 0))
+
+
 def guess_starts(
     m: Union[Model, CustomModel],
     x: FloatArray,
@@ -481,14 +501,8 @@ def guess_starts(
     (the core then reports status -3 for them)."""
     n_problems = offsets.shape[0] - 1
     out = np.full((n_problems, m.n_params), np.nan)
-    counts = np.diff(offsets)
-    k_free = _validate.n_free(lo, hi)  # fixed parameters (equal bounds) need no points
-    usable = counts >= k_free
-    pid = np.repeat(np.arange(n_problems, dtype=np.int64), counts)
-    row_ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
-    if m.positive_inputs:
-        row_ok &= (x > 0).all(axis=1)
-    usable &= np.bincount(pid, weights=~row_ok, minlength=n_problems) == 0
+    usable = usable_problems(m, x, y, offsets, lo, hi)
+    pid = np.repeat(np.arange(n_problems, dtype=np.int64), np.diff(offsets))
     batch_guess = getattr(m, "batch_guess", None)
     if batch_guess is not None and usable.any():
         keep = usable[pid]

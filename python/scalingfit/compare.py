@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core, _validate
 from ._custom import CustomModel
-from ._fit import ModelLike, fit, fit_batch, quiet, resolve_model
+from ._fit import ModelLike, fit, fit_batch, quiet, resolve_model, usable_problems
 from ._progress import progress_bar
 from .bootstrap import _finite_level
 from .models import Model
@@ -987,14 +987,9 @@ def _all_starts(m: AnyModel, x: FloatArray, y: FloatArray, off: NDArray[np.int64
                 hi: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
     """Every data-driven start of every problem (what :func:`scalingfit.fit` tries), and the
     problem of each; none for a problem whose data cannot start a fit (status -3)."""
-    k_free = _validate.n_free(lo, hi)
     starts, owner = [], []
-    for j in range(off.shape[0] - 1):
+    for j in np.flatnonzero(usable_problems(m, x, y, off, lo, hi)):
         xj, yj = x[off[j]:off[j + 1]], y[off[j]:off[j + 1]]
-        if yj.shape[0] < k_free or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
-            continue
-        if m.positive_inputs and not (xj > 0).all():
-            continue
         try:
             with quiet():
                 g = np.clip(np.asarray(m.initial_guesses(xj, yj), dtype=np.float64).reshape(-1, m.n_params), lo, hi)
