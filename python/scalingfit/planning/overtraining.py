@@ -20,7 +20,8 @@ the C4-eval loss of **5 runs** (the four small models at M = 20 and the 10.6M mo
 from a 128-start grid, keeping the best; fit the error link on the same 5 runs plus the 1.4B
 M = 20 run (default start (1, 1, 1)); predict the held-out 1.4B over-trained and 6.9B runs,
 the error from the *predicted* loss, and report ``|pred - actual| / actual``. Both fits run
-here through the batched engine (custom models with analytic Jacobians; all starts in one call).
+here through the batched engine (custom models with analytic Jacobians; all starts in one call);
+the bootstrap refits the loss law as the built-in ``chinchilla_tied`` on ``(N, D = M N)``.
 """
 
 from __future__ import annotations
@@ -101,6 +102,28 @@ OVERTRAINING_MODEL = CustomModel(
 ERROR_LINK_MODEL = CustomModel(
     _err_func, ("k", "gamma", "epsilon"), n_inputs=1, jac=_err_jac, name="gadre_error_link"
 )
+
+# The same law as the built-in ``chinchilla_tied`` (``E + A / N^alpha + B / D^alpha``, C++ core)
+# on inputs (N, D = M N): p0 N^q = A N^-alpha and p1 6^(q/2) (M N)^q = B D^-alpha for all N, M
+# exactly when
+#     E = E,  A = p0,  B = p1 6^(q/2),  alpha = -q
+# and back
+#     p0 = A,  p1 = B 6^(alpha/2),  q = -alpha,  E = E.
+# The map is a smooth bijection (6^(q/2) > 0), so both parametrisations share their least-squares
+# optima (same residuals, same cost); only the path of a local solver from a start differs.
+def _to_tied(p: ArrayLike) -> FloatArray:
+    """``(p0, p1, q, E)`` rows -> ``chinchilla_tied``'s ``(E, A, B, alpha)`` rows."""
+    a = np.asarray(p, dtype=np.float64)
+    p0, p1, q, E = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    return np.stack([E, p0, p1 * 6.0 ** (q / 2), -q], axis=-1)
+
+
+def _from_tied(t: ArrayLike) -> FloatArray:
+    """``chinchilla_tied``'s ``(E, A, B, alpha)`` rows -> ``(p0, p1, q, E)`` rows."""
+    a = np.asarray(t, dtype=np.float64)
+    E, A, B, alpha = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    return np.stack([A, B * 6.0 ** (alpha / 2), -alpha, E], axis=-1)
+
 
 #: Their grid of starts (``scaling/laws.py::curve_fit_powlaw_ours``): p0, p1 in
 #: {1e2, 3e2, 1e3, 3e3}, q in {-0.1, -0.3}, E in {0, 1, 2, 10}.
@@ -498,8 +521,10 @@ def bootstrap_gadre2024(
     """Intervals for the recipe's predictions by parametric bootstrap: new losses
     ``y* = yhat + sigma eps`` at the 5 fitting runs and new errors at the 6 link runs, both
     laws refitted (each replicate an item of one ``fit_batch`` call, started from the point
-    fit and 8 grid starts), the held-out runs predicted again (the error from the replicate's
-    predicted loss).
+    fit and 8 grid starts, the best converged start kept), the held-out runs predicted again
+    (the error from the replicate's predicted loss). The loss law is refitted as the built-in
+    ``chinchilla_tied`` on ``(N, D = M N)`` in the C++ core (the same least-squares problem;
+    starts and optima mapped exactly, see ``_to_tied``), the error link as a custom model.
 
     With 5 points and 4 parameters a case bootstrap is degenerate; hence a parametric one.
     ``noise="residual"``: ``sigma`` = the fit's residual scale ``sqrt(SSR / (n - p))`` (model
@@ -534,11 +559,15 @@ def bootstrap_gadre2024(
     Y = yhat + s_loss * rng.standard_normal((n_boot, n))
     Ye = ehat + s_err * rng.standard_normal((n_boot, ne))
 
-    starts = np.vstack([rep.law.as_array(), PAPER_STARTS[:: PAPER_STARTS.shape[0] // 8]])
+    # The loss law refitted as the built-in chinchilla_tied on (N, D = M N) (C++ core, no
+    # Python callbacks), its starts and optima mapped through _to_tied / _from_tied: the same
+    # least-squares problem as OVERTRAINING_MODEL on (N, M) (see _to_tied).
+    starts = _to_tied(np.vstack([rep.law.as_array(), PAPER_STARTS[:: PAPER_STARTS.shape[0] // 8]]))
     k = starts.shape[0]
+    xd = np.column_stack([x[:, 0], x[:, 1] * x[:, 0]])
     r1 = fit_batch(
-        OVERTRAINING_MODEL,
-        np.tile(x, (n_boot, 1)),
+        "chinchilla_tied",
+        np.tile(xd, (n_boot, 1)),
         Y.ravel(),
         np.arange(n_boot + 1) * n,
         p0=np.tile(starts, (n_boot, 1)),
@@ -547,7 +576,7 @@ def bootstrap_gadre2024(
     )
     b1 = r1.best_index()
     ok1 = r1.success[b1]
-    P = r1.x[b1]
+    P = _from_tied(r1.x[b1])
     r2 = fit_batch(
         ERROR_LINK_MODEL,
         np.tile(rep.link_loss, n_boot),
