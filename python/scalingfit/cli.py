@@ -32,6 +32,8 @@ EPILOG = """examples:
   scalingfit plot runs.csv --model saturating_power_law --x N --y loss --extrapolate 1e11
   scalingfit compare runs.csv --models power_law,saturating_power_law --x N --y loss \\
       --log-residuals --holdout 3       which law: AIC, leave-one-out, extrapolation
+  scalingfit compare-runs runs.duckdb --models chinchilla,kaplan_nd --log-residuals
+                                          which law on every sweep of a run database
   scalingfit reproduce                    published numbers refitted here, ours beside theirs
   scalingfit bench --json                 speed against scipy on this machine
   scalingfit cuda-compile                 compile the GPU kernels ahead of use
@@ -418,6 +420,44 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         print(summary)
     return EXIT_OK if summary.n_failed == 0 else EXIT_FAIL
 
+
+
+def _cmd_compare_runs(args: argparse.Namespace) -> int:
+    from . import models
+    from .refit_compare import compare_refit
+
+    names = _column_names(args.models, "--models", "the laws", "chinchilla,chinchilla_tied")
+    unknown = [n for n in names if n not in models.names()]
+    if unknown:
+        raise UsageError(f"--models: unknown law(s) {unknown}; choose from {', '.join(models.names())}")
+    if len(names) < 2:
+        raise UsageError(f"--models names {len(names)} law; a comparison needs two or more")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--models names a law twice: {args.models!r}")
+    if len({models.get(n).n_inputs for n in names}) > 1:
+        raise UsageError("--models: the laws must take the same inputs, got "
+                         + ", ".join(f"{n} ({', '.join(models.get(n).input_names)})" for n in names))
+    inputs = _column_names(args.x, "--x") if args.x is not None else None
+    if inputs is not None and len(inputs) != models.get(names[0]).n_inputs:
+        m = models.get(names[0])
+        raise UsageError(f"--x names {len(inputs)} column(s) ({', '.join(inputs)}); the laws take "
+                         f"{m.n_inputs} input(s) ({', '.join(m.input_names)})")
+    f_scale = _f_scale(args)
+    if args.loss != "linear" and not args.loo:
+        raise UsageError(f"--loss {args.loss} has no information criteria: give --loo to rank the laws by "
+                         "leave-one-out error")
+    _at_least(args.chunk, "--chunk", 1, " group per chunk")
+    _at_least(args.threads, "--threads", 1)
+    summary = compare_refit(
+        args.source, names, group_by=_column_names(args.group_by, "--group-by", "the group column(s)", "sweep"),
+        db=args.db, table=args.table, metric=None if args.metric == "" else args.metric, inputs=inputs,
+        loss=args.loss, f_scale=f_scale, log_residuals=args.log_residuals, loo=args.loo, starts=args.starts,
+        chunk_groups=args.chunk, threads=args.threads, progress=not args.quiet, overwrite=args.overwrite)
+    if args.json:
+        _print_json(summary.__dict__)
+    elif not args.quiet:
+        print(summary)
+    return EXIT_OK if summary.n_unscored == 0 else EXIT_FAIL
 
 #: The options of ``optimal`` that only act on a law fitted with --fit, and their defaults.
 _WITH_FIT = {"x": "N,D", "y": "loss", "huber": False, "drop_highest": 0, "bootstrap": 1000, "seed": 0,
@@ -831,6 +871,42 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(func=_cmd_refit)
+
+    rc = sub.add_parser("compare-runs", help="which law fits each group of a run database (resumable)",
+                        description="Fits several laws to every group (sweep) of a run database (DuckDB, "
+                                    "CSV or Parquet, long format as for refit: final step of each run) with "
+                                    "one objective, scores them as `compare --group-by` does (AICc, BIC, "
+                                    "Akaike weights; --loo: leave-one-out error) and writes one row per "
+                                    "group and law into the law_comparisons table, one transaction per "
+                                    "chunk. Re-running skips groups already scored.",
+                        epilog="examples:\n  scalingfit compare-runs runs.duckdb --models chinchilla,chinchilla_tied,"
+                               "kaplan_nd --log-residuals\n"
+                               "  scalingfit compare-runs runs.parquet --models power_law,saturating_power_law "
+                               "--x N --db scores.duckdb --loo",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rc.add_argument("source", help="run data: .duckdb (table --table), .csv or .parquet")
+    rc.add_argument("--models", required=True, help="laws to compare, comma-separated (see `fit --model`)")
+    rc.add_argument("--x", default=None, help="input column(s), comma-separated (default: the laws' inputs, "
+                    "e.g. N,D)")
+    rc.add_argument("--group-by", default="sweep", help="comma-separated group columns (default sweep)")
+    rc.add_argument("--db", default=None, help="DuckDB file for the scores (default: the source itself when "
+                    "it is a .duckdb, else <source>.fits.duckdb beside it)")
+    rc.add_argument("--table", default="runs", help="runs table in a DuckDB source (default runs)")
+    rc.add_argument("--metric", default="loss", help="keep rows with this metric ('' for all)")
+    rc.add_argument("--loss", default="linear", choices=list(models.LOSSES),
+                    help="objective (default linear; a robust loss needs --loo)")
+    rc.add_argument("--f-scale", type=float, default=None, help="scale of a robust --loss (default 1)")
+    rc.add_argument("--log-residuals", action="store_true", help="fit and score log(model) - log(value)")
+    rc.add_argument("--loo", action="store_true", help="also refit every point left out (leave-one-out RMSE)")
+    rc.add_argument("--starts", default="all", choices=["all", "one"],
+                    help="every data-driven start per group (default), or one batched guess (faster)")
+    rc.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
+    rc.add_argument("--threads", type=int, default=None, help="fitting threads (default: all)")
+    rc.add_argument("--overwrite", action="store_true",
+                    help="replace this comparison's scores made with another configuration (default: refuse)")
+    rc.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    rc.add_argument("--json", action="store_true", help="print the summary as JSON")
+    rc.set_defaults(func=_cmd_compare_runs)
 
     o = sub.add_parser("optimal", help="how big a model, on how many tokens: Chinchilla, inference-aware, data wall",
                        description="Compute-optimal allocation for a budget (N_opt, D_opt, tokens per "

@@ -1,0 +1,565 @@
+"""Which law, on every group of a run database: several laws fitted and scored, resumably.
+
+``compare_refit(source, ["chinchilla", "chinchilla_tied", "kaplan_nd"], group_by=["sweep"])``
+is :func:`scalingfit.compare_batch` over a run database, with :func:`scalingfit.refit.refit`'s
+machinery: the groups are read chunk by chunk (only a chunk's rows in memory), each chunk's
+groups are scored as one batch per law (information criteria of the Gaussian likelihood, and
+with ``loo=True`` the leave-one-out prediction error), and the scores are written into the
+``law_comparisons`` table of a DuckDB file in one transaction per chunk: one row per group and
+law, with the law's parameters, its criteria, its Akaike weight, its rank in the group and
+whether it won.
+
+Resume: a group whose (group key, comparison, config hash, data hash) already has rows is
+skipped, so re-running after Ctrl-C or a kill scores only the rest; an interrupted chunk's
+transaction rolls back. A group that cannot be scored gets rows with each fit's status and the
+reason; it never stops the run. Safety as for ``refit``: one writer per database (the advisory
+lock on ``<db>.lock``), every argument and the source's columns checked before the results
+database is created, and one configuration per comparison (the same laws) in the table unless
+told ``overwrite=True``, naming the settings that differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import _fit, _status, _validate, data
+from . import models as _models
+from ._progress import progress_bar
+from .compare import compare_batch
+from .refit import (
+    LawSpec,
+    _check_db,
+    _check_rows,
+    _data_hash,
+    _group_key,
+    _jsonl,
+    _lock,
+    _open,
+    _reading,
+    _source_relation,
+    iter_chunks,
+    prepare_frame,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+COMPARISONS_TABLE = "law_comparisons"
+CONFIGS_TABLE = "comparison_configs"  # the settings behind each config_hash
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything that determines a comparison's scores (hashed into ``config_hash``)."""
+
+    laws: tuple[str, ...]
+    inputs: tuple[str, ...]
+    group_by: tuple[str, ...]
+    metric: Optional[str] = "loss"
+    loss: str = "linear"
+    f_scale: float = 1.0
+    log_residuals: bool = False
+    loo: bool = False
+    starts: str = "all"
+
+    @property
+    def name(self) -> str:
+        """The comparison's key in the table: its laws, comma-separated."""
+        return ",".join(self.laws)
+
+    @property
+    def criterion(self) -> str:
+        """What ranks the laws: AICc with least squares, else the leave-one-out error."""
+        return "aicc" if self.loss == "linear" else "loo_rmse"
+
+    def settings(self) -> dict[str, Any]:
+        """The settings as stored in the configs table (JSON values)."""
+        from . import __version__
+
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "laws"}
+        out["version"] = __version__
+        return out
+
+    def config_hash(self) -> str:
+        models = {n: list(_models.get(n).param_names) for n in self.laws}
+        blob = json.dumps({"laws": list(self.laws), **self.settings(), "models": models}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class CompareSummary:
+    """What a :func:`compare_refit` did, and the wins over every group of the comparison in
+    the database (this run's and earlier ones')."""
+
+    db: str
+    comparison: str
+    config_hash: str
+    criterion: str
+    n_groups: int
+    n_scored: int
+    n_skipped: int
+    n_unscored: int
+    n_chunks: int
+    seconds: float
+    seconds_in_fit: float
+    wins: dict[str, int]
+    median_delta: dict[str, float]
+    wins_loo: dict[str, int]
+
+    def __str__(self) -> str:
+        rate = self.n_scored / self.seconds if self.seconds > 0 else float("nan")
+        crit = {"aicc": "AICc", "loo_rmse": "LOO"}[self.criterion]
+        head = ["law", f"wins ({crit})",
+                "median dAICc" if self.criterion == "aicc" else "median LOO rmse / best"]
+        if self.wins_loo:
+            head.append("wins (LOO)")
+        rows = []
+        for law, n in self.wins.items():
+            d = self.median_delta.get(law, float("nan"))
+            row = [law, str(n), "" if law == "none" or not np.isfinite(d) else f"{d:.3g}"]
+            if self.wins_loo:
+                row.append(str(self.wins_loo[law]))
+            rows.append(row)
+        width = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
+        table = ["  " + "  ".join(v.rjust(w) if c else v.ljust(w) for c, (v, w) in enumerate(zip(r, width)))
+                 for r in [head, *rows]]
+        return "\n".join([
+            (f"compare {self.comparison} -> {self.db}: {self.n_scored} groups scored "
+             f"({self.n_unscored} without a winner), {self.n_skipped} already up to date, "
+             f"{self.n_chunks} chunks, {self.seconds:.2f} s ({rate:,.0f} groups/s)"),
+            f"over the {sum(self.wins.values())} groups of this comparison in the table:", *table])
+
+
+def _check_inputs(laws: Sequence[str], inputs: Optional[Sequence[str]]) -> tuple[str, ...]:
+    m = _models.get(laws[0])
+    if inputs is None:
+        return tuple(m.input_names)
+    if isinstance(inputs, str) or not isinstance(inputs, Sequence) \
+            or not all(isinstance(c, str) and c for c in inputs):
+        raise TypeError(f"inputs must be a list of column names, e.g. ['N', 'D'], got {inputs!r}")
+    if len(inputs) != m.n_inputs:
+        raise ValueError(f"inputs names {len(inputs)} column(s) ({', '.join(inputs)}); the laws take "
+                         f"{m.n_inputs} input(s) ({', '.join(m.input_names)})")
+    return tuple(inputs)
+
+
+def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_scale: Any,
+            log_residuals: Any, loo: Any, starts: Any) -> CompareConfig:
+    """The comparison's configuration from its arguments, each checked before any I/O."""
+    if isinstance(laws, str) or not isinstance(laws, Sequence) or not all(isinstance(n, str) for n in laws):
+        raise TypeError(f"laws must be a list of built-in law names, e.g. ['chinchilla', 'kaplan_nd'], "
+                        f"got {laws!r}")
+    unknown = [n for n in laws if n not in _models.names()]
+    if unknown:
+        raise ValueError(f"unknown law(s) {unknown}; choose from {', '.join(_models.names())}")
+    if len(laws) < 2:
+        raise ValueError(f"a comparison needs at least two laws, got {list(laws)}")
+    if len(set(laws)) != len(laws):
+        raise ValueError(f"laws names a law twice: {list(laws)}")
+    ms = [_models.get(n) for n in laws]
+    if len({m.n_inputs for m in ms}) > 1:
+        raise ValueError("the laws must take the same inputs, got "
+                         + ", ".join(f"{m.name} ({', '.join(m.input_names)})" for m in ms))
+    cols = _check_inputs(laws, inputs)
+    if isinstance(group_by, str) or not isinstance(group_by, Sequence) \
+            or not all(isinstance(g, str) and g for g in group_by):
+        raise TypeError(f"group_by must be a list of column names, e.g. ['sweep'], got {group_by!r}")
+    if not group_by:
+        raise ValueError("group_by must name at least one column")
+    clash = sorted(set(group_by) & set(cols + ("value",)))
+    if clash:
+        raise ValueError(f"group_by column(s) {clash} are also fitted (inputs {list(cols)}, value)")
+    if metric is not None and not isinstance(metric, str):
+        raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
+    if not isinstance(loss, str) or loss not in _models.LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(map(repr, _models.LOSSES))}, got {loss!r}")
+    f = _validate.positive_number(f_scale, "f_scale")
+    log_residuals = _validate.flag("log_residuals", log_residuals)
+    loo = _validate.flag("loo", loo)
+    if loss != "linear" and not loo:
+        raise ValueError(f"loss={loss!r} has no information criteria (a Gaussian likelihood needs least "
+                         "squares) and loo=False no cross-validation: nothing would rank the laws; "
+                         "pass loo=True or loss='linear'")
+    if starts not in ("all", "one"):
+        raise ValueError(f"starts must be 'all' or 'one', got {starts!r}")
+    return CompareConfig(laws=tuple(laws), inputs=cols, group_by=tuple(group_by), metric=metric, loss=loss,
+                         f_scale=f, log_residuals=log_residuals, loo=loo, starts=starts)
+
+
+# --------------------------------------------------------------------------- one chunk
+def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[tuple[str, str]]] = None,
+                threads: Optional[int] = None) -> tuple[pd.DataFrame, float]:
+    """Scores every group in ``df`` (one :func:`~scalingfit.compare_batch` call) and returns
+    (one row per group and law, seconds in the fits). A pure function of its inputs (no I/O).
+    ``done`` holds (group_key, data_hash) pairs to skip."""
+    pd = data._need("pandas")
+    from . import __version__
+
+    spec = LawSpec("compare", config.laws[0], config.inputs)
+    group_by = list(config.group_by)
+    clean, notes = prepare_frame(df, spec, group_by)
+    gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
+    counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    key_values = list(clean.loc[offsets[:-1], group_by].itertuples(index=False, name=None)) if gid.size else []
+    keys = [_group_key(k) for k in key_values]
+    x = np.ascontiguousarray(clean[list(config.inputs)].to_numpy(dtype=np.float64))
+    y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
+    hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]])
+              for j, k in enumerate(keys)]
+    todo = [j for j, k in enumerate(keys) if not done or (k, hashes[j]) not in done]
+    empty = [k for k in notes if k not in set(keys)]  # groups whose every row was invalid
+    ms = [_models.get(n) for n in config.laws]
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    common = dict(comparison=config.name, criterion=config.criterion, config_hash=config.config_hash(),
+                  version=__version__, fitted_at=now)
+    rows: list[dict[str, Any]] = []
+    t_core = 0.0
+    if todo:
+        sel = np.array(todo)
+        idx = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in sel])
+        sub_off = np.concatenate([[0], np.cumsum(counts[sel])]).astype(np.int64)
+        t0 = time.perf_counter()
+        bc = compare_batch(list(config.laws), x[idx], y[idx], sub_off, loss=config.loss,
+                           f_scale=config.f_scale, log_residuals=config.log_residuals, loo=config.loo,
+                           starts=config.starts, threads=threads)
+        t_core += time.perf_counter() - t0
+        crit = getattr(bc, config.criterion)
+        best = bc.best(config.criterion)
+        weight = bc.weights("aicc") if config.criterion == "aicc" else np.full(crit.shape, np.nan)
+        competing = np.array([f.success for f in bc.fits]) & np.isfinite(crit)
+        ranked = np.where(competing, crit, np.inf)
+        rank = np.argsort(np.argsort(ranked, axis=0, kind="stable"), axis=0, kind="stable") + 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            top = np.min(ranked, axis=0)
+            delta = crit - top if config.criterion == "aicc" else crit / top
+        for i, j in enumerate(sel):
+            why = notes.get(keys[j], "")
+            for a, (law, m) in enumerate(zip(config.laws, ms)):
+                st = int(bc.fits[a].status[i])
+                reason = why
+                if st == _status.BAD_INPUT and int(counts[j]) <= bc.k[a]:
+                    reason = (reason + "; " if reason else "") + \
+                        f"too few points ({int(counts[j])}) for {int(bc.k[a])} parameters"
+                ok = bool(competing[a, i])
+                rows.append({
+                    **dict(zip(group_by, key_values[j])), "group_key": keys[j], "law": law,
+                    "param_names": json.dumps(list(m.param_names)), "params": _jsonl(bc.fits[a].x[i]),
+                    "k": int(bc.k[a]), "n_points": int(bc.n_points[i]), "status": st,
+                    "success": st > 0, "rss": float(bc.rss[a, i]), "aic": float(bc.aic[a, i]),
+                    "aicc": float(bc.aicc[a, i]), "bic": float(bc.bic[a, i]),
+                    "loo_rmse": float(bc.loo_rmse[a, i]), "loo_failed": int(bc.loo_failed[a, i]),
+                    "weight": float(weight[a, i]), "delta": float(delta[a, i]) if ok else float("nan"),
+                    "rank": int(rank[a, i]) if ok else None, "best": bool(best[i] == a),
+                    "data_hash": hashes[j], "reason": reason, **common,
+                })
+    nan = float("nan")
+    for k in empty:
+        vals = json.loads(k)
+        for law, m in zip(config.laws, ms):
+            rows.append({
+                **dict(zip(group_by, vals)), "group_key": k, "law": law,
+                "param_names": json.dumps(list(m.param_names)), "params": _jsonl(np.full(m.n_params, nan)),
+                "k": m.n_params, "n_points": 0, "status": _status.BAD_INPUT, "success": False, "rss": nan,
+                "aic": nan, "aicc": nan, "bic": nan, "loo_rmse": nan, "loo_failed": 0, "weight": nan,
+                "delta": nan, "rank": None, "best": False, "data_hash": "", "reason": notes[k], **common,
+            })
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["rank"] = out["rank"].astype("Int64")
+    return out, t_core
+
+
+# --------------------------------------------------------------------------- the database
+def _existing(con: Any, config: CompareConfig) -> set[tuple[str, str]]:
+    if COMPARISONS_TABLE not in data.duckdb_tables(con):
+        return set()
+    rows = con.execute(f"SELECT DISTINCT group_key, data_hash FROM {COMPARISONS_TABLE} "
+                       "WHERE comparison = ? AND config_hash = ?", [config.name, config.config_hash()]).fetchall()
+    return {(k, h) for k, h in rows}
+
+
+def _write(con: Any, rows: pd.DataFrame, config: CompareConfig) -> None:
+    """One transaction: replace this configuration's rows of these groups, add the new ones."""
+    if rows.empty:
+        return
+    con.register("_sf_cmp", rows)
+    try:
+        con.begin()
+        if COMPARISONS_TABLE not in data.duckdb_tables(con):
+            con.execute(f"CREATE TABLE {COMPARISONS_TABLE} AS SELECT * FROM _sf_cmp LIMIT 0")
+        else:
+            have = [r[0] for r in con.execute(f"DESCRIBE {COMPARISONS_TABLE}").fetchall()]
+            if set(have) != set(rows.columns):
+                raise data.RunDataError(
+                    f"the {COMPARISONS_TABLE} table has columns {have}, but this comparison writes "
+                    f"{list(rows.columns)} (a different group_by?); use another database or drop the table")
+        cols = ", ".join(data.sql_identifier(c) for c in rows.columns)
+        con.execute(f"DELETE FROM {COMPARISONS_TABLE} WHERE comparison = ? AND config_hash = ? AND group_key IN "
+                    "(SELECT group_key FROM _sf_cmp)", [config.name, config.config_hash()])
+        con.execute(f"INSERT INTO {COMPARISONS_TABLE} ({cols}) SELECT {cols} FROM _sf_cmp")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {CONFIGS_TABLE} "
+                    "(comparison VARCHAR, config_hash VARCHAR, settings VARCHAR)")
+        con.execute(f"DELETE FROM {CONFIGS_TABLE} WHERE comparison = ? AND config_hash = ?",
+                    [config.name, config.config_hash()])
+        con.execute(f"INSERT INTO {CONFIGS_TABLE} VALUES (?, ?, ?)",
+                    [config.name, config.config_hash(), json.dumps(config.settings())])
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.unregister("_sf_cmp")
+
+
+def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwrite: bool) -> None:
+    """Refuses to mix this comparison's scores made with another configuration with this run's
+    (naming the settings that differ); with ``overwrite`` deletes them first."""
+    tables = data.duckdb_tables(con)
+    if COMPARISONS_TABLE not in tables:
+        return
+    others = con.execute(f"SELECT config_hash, COUNT(DISTINCT group_key) FROM {COMPARISONS_TABLE} "
+                         "WHERE comparison = ? AND config_hash <> ? GROUP BY config_hash ORDER BY config_hash",
+                         [config.name, config.config_hash()]).fetchall()
+    if not others:
+        return
+    if not overwrite:
+        stored = {}
+        if CONFIGS_TABLE in tables:
+            stored = {h: json.loads(s) for h, s in con.execute(
+                f"SELECT config_hash, settings FROM {CONFIGS_TABLE} WHERE comparison = ?", [config.name]).fetchall()}
+        new = config.settings()
+        parts = []
+        for h, n in others:
+            old = stored.get(h, {})
+            diffs = [f"{k} was {old[k]!r} and is now {new[k]!r}" for k in new if k in old and old[k] != new[k]]
+            parts.append(f"for {n} group(s), " + (", ".join(diffs) if diffs else
+                                                  "the laws' definitions differ (another build of scalingfit)"))
+        raise data.RunDataError(
+            f"{db} already has scores of the comparison {config.name!r} made with another configuration: "
+            + "; ".join(parts) + ". This run will not mix its scores with them: pass overwrite=True "
+            "(CLI: --overwrite) to replace them, or write to another database with db= (CLI: --db).")
+    try:
+        con.begin()
+        for table in (COMPARISONS_TABLE,) + ((CONFIGS_TABLE,) if CONFIGS_TABLE in tables else ()):
+            con.execute(f"DELETE FROM {table} WHERE comparison = ? AND config_hash <> ?",
+                        [config.name, config.config_hash()])
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def _check_columns(con: Any, rel: str, config: CompareConfig) -> list[str]:
+    """The source's columns; a RunDataError naming what the comparison needs and it lacks."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+    missing = [g for g in config.group_by if g not in cols]
+    if missing:
+        raise data.RunDataError(f"group_by column(s) {missing} not in the run data; it has {cols}")
+    needs = list(config.inputs) + ["value"]
+    missing = [c for c in needs if c not in cols]
+    if missing:
+        hint = " (give the input columns with inputs=, CLI --x)" if any(c in config.inputs for c in missing) else ""
+        raise data.RunDataError(f"column(s) {missing} not in the run data; the laws fit {', '.join(needs)}"
+                                f"{hint} (long format: scalingfit.data); it has {cols}")
+    return cols
+
+
+def _count_groups(con: Any, rel: str, config: CompareConfig, cols: Sequence[str]) -> int:
+    gcols = ", ".join(data.sql_identifier(g) for g in config.group_by)
+    if config.metric is not None and "metric" in cols:
+        return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel} WHERE metric = ?)",
+                               [config.metric]).fetchone()[0])
+    return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
+
+
+def _tally(con: Any, config: CompareConfig) -> tuple[dict[str, int], dict[str, float], dict[str, int]]:
+    """Over every group of this configuration in the table: the wins of each law by the
+    configuration's criterion ("none": groups no law won), each law's median delta (AICc above
+    the group's best, or its leave-one-out RMSE over the best's), and with ``loo`` and least
+    squares the wins by leave-one-out RMSE too."""
+    where = f"FROM {COMPARISONS_TABLE} WHERE comparison = ? AND config_hash = ?"
+    args = [config.name, config.config_hash()]
+    n_groups = int(con.execute(f"SELECT COUNT(DISTINCT group_key) {where}", args).fetchone()[0])
+
+    def wins(won: Mapping[str, int]) -> dict[str, int]:
+        out = {law: int(won.get(law, 0)) for law in config.laws}
+        out["none"] = n_groups - sum(out.values())
+        return out
+
+    by_criterion = dict(con.execute(f"SELECT law, COUNT(*) {where} AND best GROUP BY law", args).fetchall())
+    med = dict(con.execute(f"SELECT law, MEDIAN(delta) {where} AND NOT isnan(delta) GROUP BY law", args).fetchall())
+    by_loo: dict[str, int] = {}
+    if config.loo and config.criterion != "loo_rmse":  # the lowest finite leave-one-out error of each group
+        by_loo = wins(dict(con.execute(
+            f"SELECT law, COUNT(*) FROM (SELECT law, ROW_NUMBER() OVER (PARTITION BY group_key ORDER BY "
+            f"loo_rmse, law) AS r {where} AND success AND NOT isnan(loo_rmse)) WHERE r = 1 GROUP BY law",
+            args).fetchall()))
+    return wins(by_criterion), {law: float(med[law]) for law in config.laws if med.get(law) is not None}, by_loo
+
+
+def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *,
+                  group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None,
+                  table: str = "runs", metric: Optional[str] = "loss", inputs: Optional[Sequence[str]] = None,
+                  loss: str = "linear", f_scale: float = 1.0, log_residuals: bool = False, loo: bool = False,
+                  starts: str = "all", chunk_groups: int = 500, threads: Optional[int] = None,
+                  progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
+                  overwrite: bool = False) -> CompareSummary:
+    """Score several laws on every group of a run database, resumably (which law fits each sweep?).
+
+    Each group's final-step rows (as :func:`scalingfit.refit.refit` reads them) are fitted by
+    every law with the same objective and scored as :func:`scalingfit.compare_batch` scores a
+    problem. One row per group and law goes into the ``law_comparisons`` table of ``db``.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        A DuckDB file (reads ``table``), a CSV or Parquet file, or a DataFrame, in the long
+        format of :mod:`scalingfit.data`.
+    laws : sequence of str
+        Two or more built-in laws taking the same inputs (e.g. ``["chinchilla",
+        "chinchilla_tied", "kaplan_nd"]``).
+    group_by : sequence of str
+        Columns that identify a sweep.
+    db : path, optional
+        DuckDB file for the ``law_comparisons`` and ``comparison_configs`` tables (default: the
+        source if it is a DuckDB file, else ``<source>.fits.duckdb``).
+    table, metric
+        As :func:`scalingfit.refit.refit`.
+    inputs : sequence of str, optional
+        The columns the laws take (default: the laws' own input names, e.g. ``N, D``; a law of
+        one input ``x`` needs e.g. ``inputs=["N"]``).
+    loss, f_scale, log_residuals
+        The objective, shared by every law (see :func:`scalingfit.fit`). Information criteria
+        need ``loss="linear"``; with a robust loss the laws are ranked by leave-one-out error.
+    loo : bool
+        Leave-one-out refits of every point (the ``loo_rmse`` column); slower (one refit per
+        point and law).
+    starts : {"all", "one"}
+        As :func:`scalingfit.compare_batch`.
+    chunk_groups, threads, progress, on_chunk
+        As :func:`scalingfit.refit.refit`.
+    overwrite : bool
+        Replace this comparison's scores made with another configuration.
+
+    Returns
+    -------
+    CompareSummary
+        With the wins of each law over every group of the comparison in the database.
+
+    Examples
+    --------
+    >>> from scalingfit.refit_compare import compare_refit                       # doctest: +SKIP
+    >>> print(compare_refit("runs.duckdb", ["chinchilla", "kaplan_nd"], log_residuals=True))  # doctest: +SKIP
+    """
+    config = _config(laws=laws, inputs=inputs, group_by=group_by, metric=metric, loss=loss, f_scale=f_scale,
+                     log_residuals=log_residuals, loo=loo, starts=starts)
+    chunk_groups = _validate.integer("chunk_groups", chunk_groups, least=1, floats=False)
+    if threads is not None:
+        _fit._check_threads(threads, 1)
+    progress = _validate.flag("progress", progress)
+    overwrite = _validate.flag("overwrite", overwrite)
+    if not isinstance(table, str):
+        raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
+    if db is not None and not isinstance(db, (str, PathLike)):
+        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
+    pd = data._need("pandas")
+    if isinstance(source, pd.DataFrame):
+        if db is None:
+            raise ValueError("db= is required when the source is a DataFrame")
+    else:
+        kind = data.source_kind(data.source_path(source))
+        if db is None:
+            p = Path(source)
+            db = p if kind == "duckdb" else p.with_suffix(p.suffix + ".fits.duckdb")
+    _check_db(db)
+    if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
+        duckdb = data._need("duckdb")
+        with duckdb.connect(":memory:") as mem:
+            rel = _source_relation(mem, source, table, db)
+            with _reading(source):
+                _check_rows(mem, rel, source, metric, _check_columns(mem, rel, config))
+    lock = _lock(db)
+    try:
+        con = _open(db)
+    except BaseException:
+        lock.close()
+        raise
+    t_start = time.perf_counter()
+    n_scored = n_unscored = n_chunks = n_skipped = 0
+    t_core = 0.0
+    try:
+        rel = _source_relation(con, source, table, db)
+        with _reading(source):
+            cols = _check_columns(con, rel, config)
+            n_groups = _count_groups(con, rel, config, cols)
+            if n_groups == 0:
+                _check_rows(con, rel, source, metric, cols)
+        _check_config(con, db, config, overwrite)
+        done = _existing(con, config)
+        bar = progress_bar(n_groups, progress)
+        try:
+            for frame, n_in_chunk in iter_chunks(con, rel, config.group_by, metric, chunk_groups):
+                rows, t = score_frame(frame, config, done=done, threads=threads)
+                _write(con, rows, config)
+                t_core += t
+                n_chunks += 1
+                scored = rows.groupby("group_key")["best"].any() if len(rows) else pd.Series(dtype=bool)
+                n_scored += len(scored)
+                n_unscored += int((~scored).sum())
+                n_skipped += n_in_chunk - len(scored)
+                bar(n_in_chunk)
+                if on_chunk is not None:
+                    on_chunk(n_chunks)
+        finally:
+            bar(None)
+        wins, median, wins_loo = _tally(con, config) if COMPARISONS_TABLE in data.duckdb_tables(con) else \
+            ({**{law: 0 for law in config.laws}, "none": 0}, {}, {})
+    except Exception as exc:
+        if data.ctrl_c(exc):
+            raise KeyboardInterrupt from exc
+        raise
+    finally:
+        con.close()
+        lock.close()
+    return CompareSummary(str(db), config.name, config.config_hash(), config.criterion, n_groups, n_scored,
+                          n_skipped, n_unscored, n_chunks, time.perf_counter() - t_start, t_core, wins, median, wins_loo)
+
+
+def read_comparisons(db: Union[str, Path], comparison: Optional[Union[str, Sequence[str]]] = None) -> pd.DataFrame:
+    """The ``law_comparisons`` table (optionally one comparison: its laws, as a list or
+    comma-separated) as a DataFrame, one row per group and law.
+
+    Raises FileNotFoundError when ``db`` does not exist, and
+    :class:`~scalingfit.data.RunDataError` when it is not a DuckDB database or has no
+    comparisons.
+    """
+    duckdb = data._need("duckdb")
+    if not isinstance(db, (str, PathLike)):
+        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
+    if comparison is not None and not isinstance(comparison, str):
+        if not isinstance(comparison, Sequence) or not all(isinstance(c, str) for c in comparison):
+            raise TypeError(f"comparison must be its laws (a list or a comma-separated str), got {comparison!r}")
+        comparison = ",".join(comparison)
+    if not Path(db).exists():
+        raise FileNotFoundError(f"no such database: {db}")
+    if not data.is_duckdb_file(db):
+        raise data.RunDataError(f"{db} is not a DuckDB database (compare_refit writes its scores into one)")
+    with duckdb.connect(str(db), read_only=True) as con:
+        if COMPARISONS_TABLE not in data.duckdb_tables(con):
+            raise data.RunDataError(f"{db} has no {COMPARISONS_TABLE} table: no comparison has written to it "
+                                    "yet (scalingfit.refit_compare.compare_refit; CLI: scalingfit compare-runs)")
+        q = f"SELECT * FROM {COMPARISONS_TABLE}" + (" WHERE comparison = ?" if comparison else "") + \
+            " ORDER BY comparison, group_key, law"
+        return con.execute(q, [comparison] if comparison else []).df()
+

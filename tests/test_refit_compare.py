@@ -1,0 +1,268 @@
+"""Which law on every group of a run database (refit_compare): scores against compare_models
+on each group's own rows, law recovery on sweeps drawn from a known law, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+duckdb = pytest.importorskip("duckdb")
+
+from scalingfit import _synthdb, compare_models, data
+from scalingfit import refit_compare as rc
+from scalingfit.cli import main
+
+LAWS = ["chinchilla", "chinchilla_tied", "kaplan_nd"]
+
+
+def _sweeps(n: int, *, alpha: float, beta: float, seed: int, noise: float = 0.01, runs: int = 30) -> pd.DataFrame:
+    """Long-format runs of ``n`` sweeps drawn from E + A/N^alpha + B/D^beta (two checkpoints per
+    run, multiplicative noise on the loss)."""
+    rng = np.random.default_rng(seed)
+    A, B = 0.35 * 1e9 ** alpha, 0.35 * 2e10 ** beta  # each term 0.35 at N = 1e9, D = 2e10
+    rows = []
+    for s in range(n):
+        N = 10 ** rng.uniform(7.5, 10.5, runs)
+        D = 10 ** rng.uniform(9.5, 12.0, runs)
+        for step, frac in ((1, 0.5), (2, 1.0)):
+            L = (1.7 + A * N ** -alpha + B * (frac * D) ** -beta) * (1 + noise * rng.standard_normal(runs))
+            rows.append(pd.DataFrame({"sweep": s, "run_id": s * runs + np.arange(runs), "N": N, "D": frac * D,
+                                      "step": step, "metric": "loss", "value": L}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.fixture
+def runs_db(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    runs, truth = _synthdb.chinchilla_sweeps(24, runs=25, checkpoints=2, noise=0.01, seed=3)
+    path = tmp_path / "runs.duckdb"
+    _synthdb.write_duckdb(str(path), runs, truth=truth)
+    return path, runs
+
+
+def _final(runs: pd.DataFrame, sweep: int) -> pd.DataFrame:
+    g = runs[runs.sweep == sweep].sort_values(["run_id", "step"]).groupby("run_id").tail(1)
+    return g.sort_values(["N", "D"], kind="stable")
+
+
+def test_scores_equal_compare_models_on_each_groups_final_rows(runs_db) -> None:
+    path, runs = runs_db
+    s = rc.compare_refit(path, LAWS, log_residuals=True, loo=True, chunk_groups=10, progress=False)
+    assert (s.n_groups, s.n_scored, s.n_skipped, s.n_unscored, s.n_chunks) == (24, 24, 0, 0, 3)
+    t = rc.read_comparisons(path)
+    assert len(t) == 24 * 3 and set(t["law"]) == set(LAWS)
+    for sweep in (0, 11, 23):  # compare_models fits each law alone, on rows reduced here by pandas
+        g = _final(runs, sweep)
+        ref = compare_models(LAWS, g[["N", "D"]].to_numpy(), g["value"].to_numpy(), log_residuals=True)
+        rows = t[t.sweep == sweep].set_index("law")
+        for law in LAWS:
+            sc = ref[law]
+            assert rows.loc[law, "n_points"] == 25 and rows.loc[law, "k"] == sc.k
+            np.testing.assert_allclose(rows.loc[law, ["aic", "aicc", "bic"]].to_numpy(float),
+                                       [sc.aic, sc.aicc, sc.bic], rtol=1e-7, atol=1e-6)
+            np.testing.assert_allclose(rows.loc[law, "loo_rmse"], sc.loo_rmse, rtol=1e-4)
+            np.testing.assert_allclose(json.loads(rows.loc[law, "params"]), list(sc.fit.params.values()), rtol=1e-5)
+        w = ref.weights("aicc")
+        np.testing.assert_allclose([rows.loc[law, "weight"] for law in LAWS], [w[law] for law in LAWS], atol=1e-8)
+        assert rows.index[rows["best"]].tolist() == [ref.best("aicc")]
+    # Per group: weights sum to 1, ranks 1..3 ordered by AICc, delta = AICc - min AICc.
+    for _, g in t.groupby("group_key"):
+        assert abs(g["weight"].sum() - 1) < 1e-12
+        order = g.sort_values("aicc")
+        assert order["rank"].tolist() == [1, 2, 3] and order["best"].tolist() == [True, False, False]
+        np.testing.assert_allclose(g["delta"], g["aicc"] - g["aicc"].min(), atol=1e-9)
+    # The summary tallies the table.
+    assert s.wins == {**t[t.best].law.value_counts().reindex(LAWS, fill_value=0).to_dict(), "none": 0}
+    assert sum(s.wins_loo.values()) == 24
+
+
+def test_the_law_the_sweeps_were_drawn_from_wins(tmp_path: Path) -> None:
+    """alpha = 0.5 and beta = 0.2: the untied law wins nearly every sweep. alpha = beta = 0.3:
+    the tied law is the true one and the untied law nests it with one parameter more, which
+    AICc (30 points) picks only when the likelihood-ratio statistic (chi^2_1 here) exceeds
+    2 + 2*6*7/23 - 2*5*6/24 = 3.15: P = 0.076, so about 3 of 40 sweeps (10 or more: p < 1e-3)."""
+    apart = rc.compare_refit(_sweeps(40, alpha=0.5, beta=0.2, seed=1, noise=0.005), LAWS,
+                             db=tmp_path / "a.duckdb", log_residuals=True, progress=False)
+    assert apart.wins["chinchilla"] >= 38 and apart.wins["kaplan_nd"] == 0
+    tied = rc.compare_refit(_sweeps(40, alpha=0.3, beta=0.3, seed=2), LAWS, db=tmp_path / "b.duckdb",
+                            log_residuals=True, progress=False)
+    assert tied.wins["chinchilla_tied"] >= 30 and tied.wins["kaplan_nd"] == 0
+    assert tied.median_delta["chinchilla"] > 0.5 and tied.median_delta["chinchilla_tied"] == 0
+
+
+def test_resume_after_an_interrupt_gives_the_uninterrupted_table(runs_db, tmp_path: Path) -> None:
+    path, runs = runs_db
+
+    def stop(n: int) -> None:
+        if n == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rc.compare_refit(path, LAWS[:2], chunk_groups=5, progress=False, on_chunk=stop)
+    assert rc.read_comparisons(path)["group_key"].nunique() == 10  # two chunks written, whole
+    s = rc.compare_refit(path, LAWS[:2], chunk_groups=5, progress=False)
+    assert (s.n_scored, s.n_skipped) == (14, 10)
+    once = rc.compare_refit(runs, LAWS[:2], db=tmp_path / "once.duckdb", progress=False)
+    assert once.wins == s.wins
+    cols = ["group_key", "law", "params", "aicc", "bic", "weight", "rank", "best", "data_hash", "config_hash"]
+    a = rc.read_comparisons(path)[cols].sort_values(["group_key", "law"]).reset_index(drop=True)
+    b = rc.read_comparisons(tmp_path / "once.duckdb")[cols].sort_values(["group_key", "law"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_changed_rows_rescore_only_their_group(runs_db) -> None:
+    path, _ = runs_db
+    rc.compare_refit(path, LAWS[:2], progress=False)
+    before = rc.read_comparisons(path).set_index(["group_key", "law"])
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE runs SET value = value * 1.01 WHERE sweep = 5 AND run_id % 2 = 0")
+    s = rc.compare_refit(path, LAWS[:2], progress=False)
+    assert (s.n_scored, s.n_skipped) == (1, 23)
+    after = rc.read_comparisons(path).set_index(["group_key", "law"])
+    assert len(after) == len(before)
+    changed = after["data_hash"] != before.loc[after.index, "data_hash"]
+    assert set(changed[changed].index.get_level_values(0)) == {"[5]"}
+
+
+def test_another_configuration_is_refused_unless_overwrite(runs_db) -> None:
+    path, _ = runs_db
+    rc.compare_refit(path, LAWS[:2], progress=False)
+    with pytest.raises(data.RunDataError, match=r"log_residuals was False and is now True.*overwrite"):
+        rc.compare_refit(path, LAWS[:2], log_residuals=True, progress=False)
+    rc.compare_refit(path, LAWS[1:], log_residuals=True, progress=False)  # another comparison: kept apart
+    s = rc.compare_refit(path, LAWS[:2], log_residuals=True, overwrite=True, progress=False)
+    assert s.n_scored == 24
+    t = rc.read_comparisons(path)
+    assert t.groupby("comparison")["config_hash"].nunique().to_dict() == {
+        "chinchilla,chinchilla_tied": 1, "chinchilla_tied,kaplan_nd": 1}
+    assert len(rc.read_comparisons(path, LAWS[:2])) == 48 == len(rc.read_comparisons(path, "chinchilla,chinchilla_tied"))
+
+
+def test_bad_groups_get_rows_with_a_reason_and_the_others_are_unchanged(tmp_path: Path) -> None:
+    runs = _sweeps(4, alpha=0.34, beta=0.28, seed=5)
+    runs = runs[~((runs.sweep == 1) & (runs.run_id >= 1 * 30 + 4))]  # 4 runs left: too few for 5 parameters
+    runs.loc[runs.sweep == 2, "value"] = -1.0  # every row of sweep 2 invalid
+    runs.loc[(runs.sweep == 3) & (runs.run_id == 3 * 30 + 7), "N"] = np.nan  # one bad run: skipped, noted
+    s = rc.compare_refit(runs, LAWS[:2], db=tmp_path / "s.duckdb", progress=False)
+    assert (s.n_groups, s.n_scored, s.n_unscored) == (4, 4, 2)
+    t = rc.read_comparisons(tmp_path / "s.duckdb").set_index(["sweep", "law"])
+    assert t.loc[(1, "chinchilla"), "status"] == -3 and "too few points (4)" in t.loc[(1, "chinchilla"), "reason"]
+    assert np.isnan(t.loc[(1, "chinchilla_tied"), "aicc"]) and not t.loc[1, "best"].any()  # 4 points, 4 parameters
+    assert (t.loc[2, "status"] == -3).all() and t.loc[(2, "chinchilla"), "reason"].startswith("60 invalid row(s)")
+    assert "row(s) skipped" in t.loc[(3, "chinchilla"), "reason"] and t.loc[(3, "chinchilla"), "n_points"] == 29
+    good = compare_models(LAWS[:2], *_xy(_final(runs, 0)))
+    np.testing.assert_allclose(t.loc[0, "aicc"].to_numpy(float), [good[law].aicc for law in LAWS[:2]], rtol=1e-8)
+
+
+def _xy(g: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return g[["N", "D"]].to_numpy(), g["value"].to_numpy()
+
+
+def test_one_input_laws_read_the_column_named_by_inputs(tmp_path: Path) -> None:
+    runs = _sweeps(6, alpha=0.34, beta=0.28, seed=6)
+    csv = tmp_path / "runs.csv"
+    runs.to_csv(csv, index=False)
+    with pytest.raises(data.RunDataError, match=r"\['x'\] not in the run data.*inputs="):
+        rc.compare_refit(csv, ["power_law", "saturating_power_law"], progress=False)
+    assert not (tmp_path / "runs.csv.fits.duckdb").exists()  # refused before the database was created
+    s = rc.compare_refit(csv, ["power_law", "saturating_power_law"], inputs=["N"], log_residuals=True,
+                         loo=True, progress=False)
+    assert s.db == str(tmp_path / "runs.csv.fits.duckdb") and s.n_unscored == 0
+    t = rc.read_comparisons(s.db)
+    g = _final(runs, 4)
+    ref = compare_models(["power_law", "saturating_power_law"], g["N"].to_numpy(), g["value"].to_numpy(),
+                         log_residuals=True)
+    got = t[t.sweep == 4].set_index("law")
+    np.testing.assert_allclose(got.loc["saturating_power_law", "loo_rmse"], ref["saturating_power_law"].loo_rmse,
+                               rtol=1e-4)
+    parquet = tmp_path / "runs.parquet"
+    runs.to_parquet(parquet)
+    s2 = rc.compare_refit(parquet, ["power_law", "saturating_power_law"], inputs=["N"], log_residuals=True,
+                          loo=True, progress=False)
+    assert s2.wins == s.wins
+
+
+def test_robust_loss_ranks_by_leave_one_out(runs_db) -> None:
+    path, _ = runs_db
+    s = rc.compare_refit(path, LAWS[:2], loss="huber", f_scale=1e-3, log_residuals=True, loo=True, progress=False)
+    t = rc.read_comparisons(path)
+    assert s.criterion == "loo_rmse" and t["aicc"].isna().all() and t["weight"].isna().all()
+    for _, g in t.groupby("group_key"):
+        assert g.loc[g["best"], "loo_rmse"].iloc[0] == g["loo_rmse"].min()
+        np.testing.assert_allclose(g["delta"], g["loo_rmse"] / g["loo_rmse"].min())
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(laws=["chinchilla"]), ValueError, "at least two laws"),
+    (dict(laws="chinchilla,kaplan_nd"), TypeError, "list of built-in law names"),
+    (dict(laws=["chinchilla", "nope"]), ValueError, r"unknown law\(s\) \['nope'\]"),
+    (dict(laws=["chinchilla", "chinchilla"]), ValueError, "twice"),
+    (dict(laws=["chinchilla", "power_law"]), ValueError, "same inputs"),
+    (dict(inputs=["N"]), ValueError, r"inputs names 1 column\(s\) \(N\); the laws take 2"),
+    (dict(group_by=["N"]), ValueError, r"group_by column\(s\) \['N'\] are also fitted"),
+    (dict(group_by="sweep"), TypeError, "group_by must be a list"),
+    (dict(loss="huber"), ValueError, "nothing would rank the laws"),
+    (dict(loss="nope", loo=True), ValueError, "loss must be one of"),
+    (dict(f_scale=0.0), ValueError, "f_scale"),
+    (dict(starts="some"), ValueError, "starts must be"),
+    (dict(chunk_groups=0), ValueError, "chunk_groups"),
+    (dict(loo="yes"), TypeError, "loo"),
+    (dict(db=3), TypeError, "db must be a file path"),
+])
+def test_bad_arguments_are_named_before_any_file_is_written(runs_db, tmp_path: Path, kwargs, exc, match) -> None:
+    path, _ = runs_db
+    kw = dict(laws=LAWS[:2], db=tmp_path / "out.duckdb", progress=False)
+    kw.update(kwargs)
+    with pytest.raises(exc, match=match):
+        rc.compare_refit(path, **kw)
+    assert not (tmp_path / "out.duckdb").exists()
+
+
+def test_missing_columns_metric_and_corrupt_files(runs_db, tmp_path: Path) -> None:
+    path, runs = runs_db
+    out = tmp_path / "out.duckdb"
+    with pytest.raises(data.RunDataError, match=r"group_by column\(s\) \['arch'\]"):
+        rc.compare_refit(path, LAWS[:2], group_by=["arch"], db=out, progress=False)
+    with pytest.raises(data.RunDataError, match="no row of .* has metric 'acc'; its metrics are 'loss'"):
+        rc.compare_refit(path, LAWS[:2], metric="acc", db=out, progress=False)
+    with pytest.raises(data.RunDataError, match=r"column\(s\) \['D'\] not in the run data"):
+        rc.compare_refit(runs.drop(columns="D"), LAWS[:2], db=out, progress=False)
+    assert not out.exists()
+    bad = tmp_path / "bad.duckdb"
+    bad.write_text("sweep,N\n1,2\n")
+    with pytest.raises(data.RunDataError, match="not a DuckDB database"):
+        rc.compare_refit(path, LAWS[:2], db=bad, progress=False)
+    with pytest.raises(FileNotFoundError):
+        rc.read_comparisons(tmp_path / "none.duckdb")
+    with pytest.raises(data.RunDataError, match="not a DuckDB database"):
+        rc.read_comparisons(bad)
+    with pytest.raises(data.RunDataError, match="no law_comparisons table"):
+        rc.read_comparisons(path)
+
+
+def test_cli_json_equals_the_api_and_usage_errors_exit_2(runs_db, tmp_path: Path, capsys) -> None:
+    path, _ = runs_db
+    argv = ["compare-runs", str(path), "--models", "chinchilla,kaplan_nd", "--log-residuals",
+            "--db", str(tmp_path / "cli.duckdb"), "--quiet"]
+    assert main([*argv, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    api = rc.compare_refit(path, ["chinchilla", "kaplan_nd"], log_residuals=True, db=tmp_path / "api.duckdb",
+                           progress=False)
+    assert got["wins"] == api.wins and got["n_scored"] == 24
+    np.testing.assert_allclose(got["median_delta"]["kaplan_nd"], api.median_delta["kaplan_nd"], rtol=1e-9)
+    assert main(argv) == 0 and capsys.readouterr().out == ""  # --quiet: nothing printed
+    assert main(argv[:-1]) == 0
+    shown = capsys.readouterr().out
+    assert "24 already up to date" in shown and "kaplan_nd" in shown and "wins (AICc)" in shown
+    for extra, msg in ((["--models", "chinchilla"], "a comparison needs two or more"),
+                       (["--models", "chinchilla,power_law"], "the laws must take the same inputs"),
+                       (["--loss", "huber"], "give --loo"),
+                       (["--x", "N"], "--x names 1 column"),
+                       (["--chunk", "0"], "--chunk")):
+        assert main([*argv, *extra]) == 2, extra
+        assert msg in capsys.readouterr().err, extra
+    assert main([*argv[:2], "--models", "chinchilla,kaplan_nd", "--group-by", "arch"]) == 1
+    assert "['arch'] not in the run data" in capsys.readouterr().err
