@@ -4,6 +4,10 @@
 run database (sweeps x 30 runs x 2 checkpoints), refits it, and reports throughput and the
 share of wall time spent outside the batched core calls (reading, validating, hashing,
 writing). Peak RSS is measured in a fresh subprocess on a 1,000,000-row database.
+
+``--compare-sweeps N``: ``refit_compare.compare_refit`` of chinchilla, chinchilla_tied and
+kaplan_nd (log residuals) on N sweeps, against the obvious loop in the same run: the runs read
+with pandas, the final step of each run kept, ``compare_models`` on each sweep.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from pathlib import Path
 
 from scalingfit import _synthdb
 from scalingfit import refit as rf
+from scalingfit import refit_compare as rc
+
+COMPARE_LAWS = ["chinchilla", "chinchilla_tied", "kaplan_nd"]
 
 
 def end_to_end(n_sweeps: int, bootstrap: int, chunk: int, folder: Path) -> dict:
@@ -37,6 +44,37 @@ def end_to_end(n_sweeps: int, bootstrap: int, chunk: int, folder: Path) -> dict:
             "share_outside_core": round(1 - s.seconds_in_fit / s.seconds, 3)}
 
 
+def compare_end_to_end(n_sweeps: int, folder: Path) -> dict:
+    """compare_refit on a fresh database against a loop of compare_models over the sweeps."""
+    import time
+    import warnings
+
+    import duckdb
+    import numpy as np
+    from scalingfit import compare_models
+
+    db = folder / f"compare_{n_sweeps}.duckdb"
+    runs, _ = _synthdb.chinchilla_sweeps(n_sweeps, runs=30, checkpoints=2, seed=2)
+    _synthdb.write_duckdb(str(db), runs)
+    s = rc.compare_refit(db, COMPARE_LAWS, log_residuals=True, chunk_groups=1000, progress=False)
+    t0 = time.perf_counter()
+    with duckdb.connect(str(db), read_only=True) as con:
+        df = con.execute("SELECT * FROM runs WHERE metric = 'loss'").df()
+    final = df.sort_values(["sweep", "run_id", "step"]).groupby(["sweep", "run_id"]).tail(1)
+    best = {}
+    warnings.simplefilter("ignore")  # the loop's one-line convergence warnings (kaplan_nd's iteration limit)
+    for sweep, g in final.groupby("sweep"):
+        best[sweep] = compare_models(COMPARE_LAWS, g[["N", "D"]].to_numpy(), g["value"].to_numpy(),
+                                     log_residuals=True, loo=False).best("aicc")
+    t_loop = time.perf_counter() - t0
+    table = rc.read_comparisons(db)
+    ours = table[table.best].set_index("sweep")["law"]
+    agree = float(np.mean([ours.get(k) == v for k, v in best.items()]))
+    return {"case": "compare_refit", "sweeps": n_sweeps, "laws": len(COMPARE_LAWS),
+            "seconds": round(s.seconds, 2), "loop_seconds": round(t_loop, 2),
+            "ratio": round(t_loop / s.seconds, 1), "same_winner": round(agree, 4), "wins": s.wins}
+
+
 def peak_memory(rows: int, bootstrap: int, chunk: int, folder: Path) -> dict:
     n_sweeps = rows // 60
     db = folder / f"mem_{n_sweeps}.duckdb"
@@ -46,6 +84,9 @@ def peak_memory(rows: int, bootstrap: int, chunk: int, folder: Path) -> dict:
     code = textwrap.dedent(f"""
         import resource, json
         from scalingfit import refit as rf
+from scalingfit import refit_compare as rc
+
+COMPARE_LAWS = ["chinchilla", "chinchilla_tied", "kaplan_nd"]
         s = rf.refit({str(db)!r}, bootstrap={bootstrap}, chunk_groups={chunk}, progress=False)
         print(json.dumps({{"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                           "seconds": s.seconds}}))
@@ -62,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--chunk", type=int, default=1000)
     ap.add_argument("--memory-rows", type=int, default=1_000_000)
+    ap.add_argument("--compare-sweeps", type=int, default=0, help="also time compare_refit on N sweeps")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
@@ -70,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         for r in rows:
             print(json.dumps(r))
         print(json.dumps(peak_memory(args.memory_rows, 0, args.chunk, folder)))
+        if args.compare_sweeps:
+            print(json.dumps(compare_end_to_end(args.compare_sweeps, folder)))
 
 
 def test_refit_10k_sweeps(benchmark, tmp_path):  # pytest-benchmark entry (no bootstrap)

@@ -58,7 +58,7 @@ __version__ = "0.1.0"
 # Submodules imported on first use, so ``import scalingfit`` needs only numpy: those that need
 # an optional extra (matplotlib, DuckDB, pandas, Dask) or read files. ``scalingfit.plot``
 # then works without its own import line, as the README writes it.
-_LAZY = ("data", "datasets", "distributed", "plot", "refit", "reproduce")
+_LAZY = ("data", "datasets", "distributed", "plot", "refit", "refit_compare", "reproduce")
 
 
 def __getattr__(name: str) -> ModuleType:
