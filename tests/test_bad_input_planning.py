@@ -366,6 +366,12 @@ def test_as_law_refuses_unknown_keys() -> None:
     with pytest.raises(ValueError, match="params: E must be finite, got nan"):
         ch.as_law({**law.as_dict(), "E": np.nan})
     assert ch.as_law(law.as_dict()) == law and ch.as_law(logs).A == pytest.approx(law.A)
+    # The planning tools' own law reader: a key it would ignore is refused too.
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'gamma': a law takes exactly E, A, B, alpha, beta"):
+        P.inference_optimal(2.5, 1e12, {**law.as_dict(), "gamma": 5})
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'bta'"):
+        P.as_law({**law.as_dict(), "bta": 0.3})
+    assert float(P.as_law(law.as_dict()).A) == law.A
 
 
 def test_sigmoid_fits_refuse_text() -> None:

@@ -118,7 +118,8 @@ def as_law(params: Any) -> Law:
     Raises
     ------
     ValueError
-        When a key is missing, a value is not finite, or ``A, B, alpha, beta`` are not > 0.
+        When a key is missing or unknown, a value is not finite, or ``A, B, alpha, beta`` are
+        not > 0.
     """
     if isinstance(params, Law):
         return params
@@ -126,6 +127,10 @@ def as_law(params: Any) -> Law:
         missing = [k for k in LAW_KEYS if k not in params]
         if missing:
             raise ValueError(f"law parameters need keys {list(LAW_KEYS)}; missing {missing}")
+        extra = [k for k in params if k not in LAW_KEYS]
+        if extra:  # a misspelt or foreign key would be ignored
+            raise ValueError(f"law parameters have unknown key(s) {', '.join(map(repr, extra))}: a law "
+                             f"takes exactly {', '.join(LAW_KEYS)}")
         vals = [params[k] for k in LAW_KEYS]
     elif all(hasattr(params, k) for k in LAW_KEYS):
         vals = [getattr(params, k) for k in LAW_KEYS]
