@@ -26,6 +26,12 @@ def test_demo_end_to_end(tmp_path: Path, shared_data: Path) -> None:
     assert m and float(m.group(1)) < 0.05
     cover = [float(v) for v in re.findall(r"(?:E|A|B|alpha|beta) ([0-9.]+)%", text.split("cover the truth:")[1].splitlines()[0])]
     assert len(cover) == 5 and all(80 <= c <= 100 for c in cover)
+    m = re.search(r"which law\? 200 sweeps scored by AICc .*: chinchilla best on (\d+)%, alpha = beta "
+                  r"\(chinchilla_tied\) on (\d+)%, kaplan_nd on (\d+)%", text)
+    assert m and int(m.group(3)) == 0 and int(m.group(1)) + int(m.group(2)) == 100  # drawn from Chinchilla laws
+    from scalingfit.refit_compare import read_comparisons
+
+    assert read_comparisons(tmp_path / "demo" / "runs.duckdb")["sweep"].nunique() == 200
     assert "E=1.817" in text  # Epoch's data refitted: E = 1.8172
     law_rows = {ln.split()[0]: ln.split() for ln in text.splitlines() if ln.startswith("   chinchilla")}
     assert law_rows["chinchilla"][1] == "ok" and "chinchilla_tied" in law_rows  # the which-law table
