@@ -130,7 +130,7 @@ def test_changed_rows_rescore_only_their_group(runs_db) -> None:
 def test_another_configuration_is_refused_unless_overwrite(runs_db) -> None:
     path, _ = runs_db
     rc.compare_refit(path, LAWS[:2], progress=False)
-    with pytest.raises(data.RunDataError, match=r"log_residuals was False and is now True.*overwrite"):
+    with pytest.raises(data.RunDataError, match=r"log_residuals \(--log-residuals\) was False and is now True.*overwrite"):
         rc.compare_refit(path, LAWS[:2], log_residuals=True, progress=False)
     rc.compare_refit(path, LAWS[1:], log_residuals=True, progress=False)  # another comparison: kept apart
     s = rc.compare_refit(path, LAWS[:2], log_residuals=True, overwrite=True, progress=False)
@@ -266,3 +266,136 @@ def test_cli_json_equals_the_api_and_usage_errors_exit_2(runs_db, tmp_path: Path
         assert msg in capsys.readouterr().err, extra
     assert main([*argv[:2], "--models", "chinchilla,kaplan_nd", "--group-by", "arch"]) == 1
     assert "['arch'] not in the run data" in capsys.readouterr().err
+
+
+def test_group_keys_do_not_depend_on_chunking_or_dtype(tmp_path: Path) -> None:
+    """A NULL group alone in a chunk and beside others (pandas: None vs NaN), and an integer
+    column that arrives as float in a chunk with a NULL, keep one key: a re-run with other
+    chunks scores nothing again, for the comparison and for refit alike."""
+    from scalingfit import refit as rf
+
+    runs = _sweeps(4, alpha=0.34, beta=0.28, seed=7, runs=12)
+    named = runs.assign(sweep=runs["sweep"].map({0: None, 1: "a", 2: "b", 3: "c"}))
+    numbered = runs.assign(sweep=runs["sweep"].map({0: None, 1: 1, 2: 2, 3: 3}).astype("Int64"))
+    for i, frame in enumerate((named, numbered)):
+        src = tmp_path / f"src{i}.duckdb"
+        _synthdb.write_duckdb(str(src), frame)
+        db = tmp_path / f"out{i}.duckdb"
+        first = rc.compare_refit(src, LAWS[:2], db=db, chunk_groups=1, progress=False)
+        again = rc.compare_refit(src, LAWS[:2], db=db, chunk_groups=500, progress=False)
+        assert (first.n_scored, again.n_scored, again.n_skipped) == (4, 0, 4)
+        assert sum(again.wins.values()) == 4 and rc.read_comparisons(db)["group_key"].nunique() == 4
+        assert rf.refit(src, db=db, chunk_groups=1, progress=False).n_fitted == 4
+        assert rf.refit(src, db=db, chunk_groups=500, progress=False).n_skipped == 4
+        assert rf.read_fits(db)["group_key"].nunique() == 4
+    keys = set(rc.read_comparisons(tmp_path / "out1.duckdb")["group_key"])
+    assert keys == {"[null]", "[1]", "[2]", "[3]"}
+
+
+def test_a_null_group_with_only_bad_rows_keeps_the_column_type(tmp_path: Path) -> None:
+    from scalingfit import refit as rf
+
+    runs = _sweeps(3, alpha=0.34, beta=0.28, seed=8, runs=12)
+    runs["sweep"] = runs["sweep"].map({0: None, 1: 1, 2: 2}).astype("Int64")
+    runs.loc[runs["sweep"].isna(), "value"] = np.nan
+    src = tmp_path / "src.duckdb"
+    _synthdb.write_duckdb(str(src), runs)
+    for chunk in (1, 10):
+        db = tmp_path / f"c{chunk}.duckdb"
+        s = rc.compare_refit(src, LAWS[:2], db=db, chunk_groups=chunk, progress=False)
+        assert (s.n_groups, s.wins["none"]) == (3, 1)
+        rf.refit(src, db=db, chunk_groups=chunk, progress=False)
+        with duckdb.connect(str(db), read_only=True) as con:
+            for table in ("law_comparisons", "fits"):
+                kind, nulls = con.execute(f"SELECT typeof(sweep), COUNT(*) FILTER (sweep IS NULL) FROM {table} "
+                                          "GROUP BY 1").fetchall()[0]
+                assert kind in ("BIGINT", "INTEGER", "DOUBLE") and nulls >= 1, (table, kind)
+        bad = rc.read_comparisons(db)
+        assert bad.loc[bad["sweep"].isna(), "reason"].str.contains("invalid row").all()
+
+
+@pytest.mark.parametrize("column", ["version", "law", "rank"])
+def test_a_group_column_named_like_an_output_column_is_refused(tmp_path: Path, column: str) -> None:
+    from scalingfit import refit as rf
+
+    runs = _sweeps(2, alpha=0.34, beta=0.28, seed=9, runs=10).rename(columns={"sweep": column})
+    taken = column in rf.FITS_COLUMNS
+    with pytest.raises(ValueError, match=rf"group_by column\(s\) \['{column}'\] have the name of a column of the "
+                                         "law_comparisons table"):
+        rc.compare_refit(runs, LAWS[:2], group_by=[column], db=tmp_path / "a.duckdb", progress=False)
+    if taken:
+        with pytest.raises(ValueError, match="have the name of a column of the fits table"):
+            rf.refit(runs, group_by=[column], db=tmp_path / "a.duckdb", progress=False)
+    else:
+        rf.refit(runs, group_by=[column], db=tmp_path / "b.duckdb", progress=False)
+    assert not (tmp_path / "a.duckdb").exists()
+
+
+def test_the_fits_tables_columns_are_the_ones_refit_writes(runs_db) -> None:
+    from scalingfit import refit as rf
+
+    path, _ = runs_db
+    rf.refit(path, progress=False)
+    assert set(rf.read_fits(path).columns) >= {"sweep", *rf.FITS_COLUMNS}
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert [r[0] for r in con.execute("DESCRIBE fits").fetchall()] == ["sweep", *rf.FITS_COLUMNS]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(inputs=["N", "N"]), "names a column twice"),
+    (dict(inputs=["N", "value"]), "names 'value'"),
+    (dict(group_by=["sweep", "sweep"]), r"group_by names \['sweep'\] twice"),
+    (dict(f_scale=0.5), "no effect with loss='linear'"),
+])
+def test_more_bad_arguments(runs_db, tmp_path: Path, kwargs, match) -> None:
+    path, _ = runs_db
+    with pytest.raises(ValueError, match=match):
+        rc.compare_refit(path, LAWS[:2], db=tmp_path / "o.duckdb", progress=False, **kwargs)
+    assert not (tmp_path / "o.duckdb").exists()
+
+
+def test_another_grouping_or_key_type_is_refused_before_any_fit(runs_db, tmp_path: Path) -> None:
+    path, runs = runs_db
+    db = tmp_path / "o.duckdb"
+    rc.compare_refit(path, LAWS[:2], db=db, progress=False)
+    fitted = []
+    with pytest.raises(data.RunDataError, match=r"grouped by \['sweep'\], this one groups by \['arch'\]"):
+        rc.compare_refit(runs.assign(arch="x"), LAWS[1:], group_by=["arch"], db=db, progress=False,
+                         on_chunk=fitted.append)
+    with pytest.raises(data.RunDataError, match="group column 'sweep' is BIGINT in the law_comparisons table "
+                                                "and VARCHAR in the run data"):
+        rc.compare_refit(runs.assign(sweep="run-" + runs["sweep"].astype(str)), LAWS[1:], db=db, progress=False,
+                         on_chunk=fitted.append)
+    assert fitted == []
+    with pytest.raises(data.RunDataError, match="the folder .*nowhere does not exist"):
+        rc.compare_refit(path, LAWS[:2], db=tmp_path / "nowhere" / "o.duckdb", progress=False)
+
+
+def test_a_converged_law_without_a_score_says_why(tmp_path: Path) -> None:
+    runs = _sweeps(2, alpha=0.34, beta=0.28, seed=10, runs=7)  # 7 points: chinchilla's AICc needs 8
+    s = rc.compare_refit(runs, LAWS[:2], db=tmp_path / "o.duckdb", progress=False)
+    t = rc.read_comparisons(tmp_path / "o.duckdb").set_index(["sweep", "law"])
+    assert s.wins == {"chinchilla": 0, "chinchilla_tied": 2, "none": 0}
+    for sweep in (0, 1):
+        row = t.loc[(sweep, "chinchilla")]
+        if row["success"]:
+            assert row["reason"] == "AICc needs more than k + 2 = 7 points (free parameters + 2), got 7"
+            assert row["weight"] == 0 and np.isnan(row["delta"]) and pd.isna(row["rank"])
+        assert t.loc[(sweep, "chinchilla_tied"), "weight"] == 1 and t.loc[(sweep, "chinchilla_tied"), "message"]
+
+
+def test_cli_exit_code_follows_the_table_and_bad_columns_exit_2(tmp_path: Path, capsys) -> None:
+    runs = _sweeps(3, alpha=0.34, beta=0.28, seed=11, runs=10)
+    runs = runs[(runs.sweep != 2) | (runs.run_id < 2 * 10 + 2)]  # sweep 2: two runs, no law can be scored
+    csv = tmp_path / "runs.csv"
+    runs.to_csv(csv, index=False)
+    argv = ["compare-runs", str(csv), "--models", "chinchilla,kaplan_nd", "--quiet"]
+    assert main(argv) == 1 and main(argv) == 1  # the second run scores nothing, the table still has a loser
+    assert main([*argv, "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["wins"]["none"] == 1 and out["n_skipped"] == 3 and "groups_per_s" in out
+    for extra, msg in ((["--x", "N,N"], "names a column twice"), (["--x", "N,value"], "names 'value'"),
+                       (["--group-by", "N"], "which the laws fit"), (["--group-by", "sweep,sweep"], "twice")):
+        assert main([*argv, *extra]) == 2, extra
+        assert msg in capsys.readouterr().err, extra
+    assert len(rc.read_comparisons(str(csv) + ".fits.duckdb", "chinchilla, kaplan_nd")) == 6

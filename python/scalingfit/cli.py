@@ -442,6 +442,15 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         m = models.get(names[0])
         raise UsageError(f"--x names {len(inputs)} column(s) ({', '.join(inputs)}); the laws take "
                          f"{m.n_inputs} input(s) ({', '.join(m.input_names)})")
+    if inputs is not None and (len(set(inputs)) != len(inputs) or "value" in inputs):
+        raise UsageError(f"--x {args.x}: " + ("names 'value', the column the laws are fitted to" if "value" in inputs
+                                              else "names a column twice"))
+    group_by = _column_names(args.group_by, "--group-by", "the group column(s)", "sweep")
+    fitted = set(inputs if inputs is not None else models.get(names[0]).input_names) | {"value"}
+    if len(set(group_by)) != len(group_by) or fitted & set(group_by):
+        raise UsageError(f"--group-by {args.group_by}: " + (
+            f"names {sorted(fitted & set(group_by))}, which the laws fit" if fitted & set(group_by)
+            else "names a column twice"))
     f_scale = _f_scale(args)
     if args.loss != "linear" and not args.loo:
         raise UsageError(f"--loss {args.loss} has no information criteria: give --loo to rank the laws by "
@@ -449,15 +458,15 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
     _at_least(args.chunk, "--chunk", 1, " group per chunk")
     _at_least(args.threads, "--threads", 1)
     summary = compare_refit(
-        args.source, names, group_by=_column_names(args.group_by, "--group-by", "the group column(s)", "sweep"),
+        args.source, names, group_by=group_by,
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric, inputs=inputs,
         loss=args.loss, f_scale=f_scale, log_residuals=args.log_residuals, loo=args.loo, starts=args.starts,
         chunk_groups=args.chunk, threads=args.threads, progress=not args.quiet, overwrite=args.overwrite)
     if args.json:
-        _print_json(summary.__dict__)
+        _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
     elif not args.quiet:
         print(summary)
-    return EXIT_OK if summary.n_unscored == 0 else EXIT_FAIL
+    return EXIT_OK if summary.wins["none"] == 0 else EXIT_FAIL  # the table's state, as printed
 
 #: The options of ``optimal`` that only act on a law fitted with --fit, and their defaults.
 _WITH_FIT = {"x": "N,D", "y": "loss", "huber": False, "drop_highest": 0, "bootstrap": 1000, "seed": 0,
@@ -878,7 +887,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "one objective, scores them as `compare --group-by` does (AICc, BIC, "
                                     "Akaike weights; --loo: leave-one-out error) and writes one row per "
                                     "group and law into the law_comparisons table, one transaction per "
-                                    "chunk. Re-running skips groups already scored.",
+                                    "chunk. Re-running skips groups already scored. Exit code 1 when a "
+                                    "group in the table has no winner (no law converged with a score).",
                         epilog="examples:\n  scalingfit compare-runs runs.duckdb --models chinchilla,chinchilla_tied,"
                                "kaplan_nd --log-residuals\n"
                                "  scalingfit compare-runs runs.parquet --models power_law,saturating_power_law "

@@ -154,8 +154,73 @@ class RefitSummary:
 
 
 # --------------------------------------------------------------------------- one chunk
+def _key_value(v: Any) -> Any:
+    """A group column's value as the key sees it: a missing value (None, NaN, pandas' NA or
+    NaT) is None and an integral float is an int, so that a group keeps its key whatever dtype
+    pandas gave its column in a chunk (an integer column with a NULL arrives as float)."""
+    if v is None or type(v).__name__ in ("NAType", "NaTType"):
+        return None
+    if hasattr(v, "item") and getattr(v, "ndim", 0) == 0 and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, float):
+        if np.isnan(v):
+            return None
+        if v.is_integer() and abs(v) < 2.0 ** 53:
+            return int(v)
+    return v
+
+
 def _group_key(values: Sequence[Any]) -> str:
-    return json.dumps([v.item() if hasattr(v, "item") else v for v in values], default=str)
+    return json.dumps([_key_value(v) for v in values], default=str)
+
+
+def _cell(v: Any) -> Any:
+    """A group column's value as written to a results table: None where missing, else as read
+    (a Python scalar), so the table's column keeps the source column's type."""
+    if _key_value(v) is None:
+        return None
+    return v.item() if hasattr(v, "item") and getattr(v, "ndim", 0) == 0 and not isinstance(v, (str, bytes)) else v
+
+
+@dataclass
+class Grouped:
+    """A chunk's rows validated, reduced and packed by group (:func:`group_frame`)."""
+
+    keys: list[str]  # each group's key (JSON of its group column values)
+    key_values: list[tuple[Any, ...]]  # each group's column values as read (None where missing)
+    counts: np.ndarray  # points per group
+    offsets: np.ndarray  # group j owns rows offsets[j]:offsets[j+1] of x and y
+    x: np.ndarray
+    y: np.ndarray
+    hashes: list[str]  # each group's data hash
+    notes: dict[str, str]  # key -> why rows of that group were dropped
+    empty: list[tuple[str, tuple[Any, ...]]]  # (key, values) of groups whose every row was invalid
+
+    def todo(self, done: Optional[set[tuple[str, str]]]) -> list[int]:
+        """The groups whose (key, data hash) is not in ``done``."""
+        return [j for j, k in enumerate(self.keys) if not done or (k, self.hashes[j]) not in done]
+
+
+def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str]) -> Grouped:
+    """:func:`prepare_frame`'s rows packed by group, with each group's key, values and hash."""
+    clean, notes = prepare_frame(df, spec, group_by)
+    group_by = list(group_by)
+    gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
+    counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    raw = list(clean.loc[offsets[:-1], group_by].itertuples(index=False, name=None)) if gid.size else []
+    key_values = [tuple(_cell(v) for v in k) for k in raw]
+    keys = [_group_key(k) for k in key_values]
+    x = np.ascontiguousarray(clean[list(spec.inputs)].to_numpy(dtype=np.float64))
+    y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
+    hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]]) for j, k in enumerate(keys)]
+    empty: dict[str, tuple[Any, ...]] = {}
+    if set(notes) - set(keys):  # groups whose every row was invalid: their values from the raw rows
+        for vals in df[group_by].itertuples(index=False, name=None):
+            k = _group_key(vals)
+            if k in notes and k not in empty and k not in set(keys):
+                empty[k] = tuple(_cell(v) for v in vals)
+    return Grouped(keys, key_values, counts, offsets, x, y, hashes, notes, list(empty.items()))
 
 
 def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -204,19 +269,10 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
     spec = LAWS[config.law]
     model = get_model(spec.model)
     group_by = list(config.group_by)
-    clean, notes = prepare_frame(df, spec, group_by)
-    gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
-    counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    firsts = offsets[:-1]
-    key_values = list(clean.loc[firsts, group_by].itertuples(index=False, name=None)) if gid.size else []
-    keys = [_group_key(k) for k in key_values]
-    x = np.ascontiguousarray(clean[list(spec.inputs)].to_numpy(dtype=np.float64))
-    y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
-    hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]]) for j, k in enumerate(keys)]
-    todo = [j for j, k in enumerate(keys) if not done or (k, hashes[j]) not in done]
-    # Groups whose every row was invalid never reach `keys`: record them from the notes.
-    empty = [k for k in notes if k not in set(keys)]
+    g = group_frame(df, spec, group_by)
+    keys, key_values, counts, offsets, x, y, hashes, notes = (g.keys, g.key_values, g.counts, g.offsets, g.x,
+                                                              g.y, g.hashes, g.notes)
+    todo = g.todo(done)
 
     rows: list[dict[str, Any]] = []
     long: list[tuple[Any, ...]] = []
@@ -258,9 +314,8 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
                              n, float(res.cost[i]), hashes[j], reason, now, __version__))
             long.extend((keys[j], spec.name, config_hash, pn, float(est[a]), float(se[a]), float(lo[a]),
                          float(hi[a])) for a, pn in enumerate(model.param_names))
-    for k in empty:
+    for k, vals in g.empty:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        vals = json.loads(k)
         nan = np.full(model.n_params, np.nan)
         rows.append(_row(group_by, k, dict(zip(group_by, vals)), config_hash, spec, model, config, nan, nan,
                          nan, nan, "none", 0, _status.BAD_INPUT, 0, 0, float("nan"), "", notes[k], now,
@@ -273,6 +328,30 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
 
 def _jsonl(values: np.ndarray) -> str:
     return json.dumps([None if not np.isfinite(v) else float(v) for v in values])
+
+
+#: The fits table's own columns (beside the group columns, which must not reuse these names).
+FITS_COLUMNS = ("group_key", "law", "model", "param_names", "params", "stderr", "ci_low", "ci_high", "ci_method",
+                "level", "n_boot", "n_boot_failed", "status", "message", "success", "iterations", "n_points",
+                "cost", "data_hash", "config_hash", "seed", "version", "fitted_at", "reason")
+
+
+def check_group_by(group_by: Any, taken: Sequence[str], table: str) -> tuple[str, ...]:
+    """``group_by`` as a tuple of column names, refusing a non-list, an empty list, a name
+    given twice and a name that ``table`` uses for a column of its own (``taken``)."""
+    if isinstance(group_by, str) or not isinstance(group_by, Sequence) \
+            or not all(isinstance(g, str) and g for g in group_by):
+        raise TypeError(f"group_by must be a list of column names, e.g. ['sweep'], got {group_by!r}")
+    if not group_by:
+        raise ValueError("group_by must name at least one column")
+    twice = sorted({g for g in group_by if list(group_by).count(g) > 1})
+    if twice:
+        raise ValueError(f"group_by names {twice} twice")
+    clash = [g for g in group_by if g in taken]
+    if clash:
+        raise ValueError(f"group_by column(s) {clash} have the name of a column of the {table} table, which "
+                         "would overwrite them; rename the column(s) in the run data")
+    return tuple(group_by)
 
 
 def _row(group_by: Sequence[str], key: str, key_vals: Any, config_hash: str, spec: LawSpec, model: Any,
@@ -361,11 +440,11 @@ def _check_source(source: Union[str, Path, pd.DataFrame], table: str, db: Union[
 
 
 def _check_rows(con: Any, rel: str, source: Union[str, Path, pd.DataFrame], metric: Optional[str],
-                cols: Sequence[str]) -> None:
+                cols: Sequence[str], job: str = "refit") -> None:
     """A RunDataError unless the source has a row (of ``metric``, when it has a metric column),
     naming the metrics it has. Reads up to the first such row."""
     if con.execute(f"SELECT 1 FROM {rel} LIMIT 1").fetchone() is None:
-        raise data.RunDataError(f"{_name(source)} has no rows: nothing to refit")
+        raise data.RunDataError(f"{_name(source)} has no rows: nothing to {job}")
     if metric is None or "metric" not in cols:
         return
     if con.execute(f"SELECT 1 FROM {rel} WHERE metric = ? LIMIT 1", [metric]).fetchone() is not None:
@@ -379,21 +458,25 @@ def _check_rows(con: Any, rel: str, source: Union[str, Path, pd.DataFrame], metr
         + " (choose one with metric=, CLI --metric; metric=None, CLI --metric '', keeps every row)")
 
 
-def _check_db(db: Union[str, Path]) -> None:
+def _check_db(db: Union[str, Path], writes: str = f"refit writes its results (tables {FITS_TABLE} and "
+                                                  f"{PARAMS_TABLE})") -> None:
     """A RunDataError naming ``db`` if it exists and is not a DuckDB database (DuckDB 2 would
-    open a CSV there as a read-only view, and the results would go nowhere)."""
+    open a CSV there as a read-only view, and the results would go nowhere), or if its folder
+    does not exist. ``writes`` says what goes into it."""
     path = Path(db)
+    if not path.parent.is_dir():
+        raise data.RunDataError(f"cannot create database {db}: the folder {path.parent} does not exist")
     if path.is_dir():
         raise data.RunDataError(f"cannot open database {db}: it is a directory; give db= (CLI: --db) the "
                                 "path of a DuckDB file for the results")
     if path.exists() and not data.is_duckdb_file(path):
         what = "is an empty file" if path.stat().st_size == 0 else "exists and is not a DuckDB database"
         raise data.RunDataError(
-            f"cannot open database {db}: it {what}; refit writes its results (tables {FITS_TABLE} and "
-            f"{PARAMS_TABLE}) into a DuckDB database: give db= (CLI: --db) a new path or a DuckDB file")
+            f"cannot open database {db}: it {what}; {writes} into a DuckDB database: give db= (CLI: --db) "
+            "a new path or a DuckDB file")
 
 
-def _open(db: Union[str, Path]) -> Any:
+def _open(db: Union[str, Path], job: str = "refit") -> Any:
     duckdb = data._need("duckdb")
     try:
         return duckdb.connect(str(db))
@@ -401,13 +484,13 @@ def _open(db: Union[str, Path]) -> Any:
         msg = str(exc)
         if "lock" in msg.lower():
             raise data.RunDataError(
-                f"{db} is in use by another process (another refit?); DuckDB allows one writer: {msg}"
+                f"{db} is in use by another process (another {job}?); DuckDB allows one writer: {msg}"
             ) from None
         raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {data.first_line(exc)}") \
             from None
 
 
-def _lock(db: Union[str, Path]) -> Any:
+def _lock(db: Union[str, Path], doing: str = "refitted") -> Any:
     """Holds an exclusive advisory lock on ``<db>.lock`` (flock: per open file, so a second
     refit in the same process is refused as well as one in another process); closing the
     returned file releases it. The lock file stays, empty: removing it would race."""
@@ -422,7 +505,7 @@ def _lock(db: Union[str, Path]) -> Any:
         except OSError:
             f.close()
             raise data.RunDataError(
-                f"{db} is being refitted by another process or thread (it holds {path}); wait for "
+                f"{db} is being {doing} by another process or thread (it holds {path}); wait for "
                 "it to finish, or write the results to another db="
             ) from None
     return f
@@ -779,11 +862,7 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
     that name the argument."""
     if not isinstance(law, str) or law not in LAWS:
         raise ValueError(f"unknown law {law!r}; choose one of {', '.join(LAWS)}")
-    if isinstance(group_by, str) or not isinstance(group_by, Sequence) \
-            or not all(isinstance(g, str) and g for g in group_by):
-        raise TypeError(f"group_by must be a list of column names, e.g. ['sweep'], got {group_by!r}")
-    if not group_by:
-        raise ValueError("group_by must name at least one column")
+    group_by = check_group_by(group_by, FITS_COLUMNS + ("value",) + LAWS[law].inputs, FITS_TABLE)
     if metric is not None and not isinstance(metric, str):
         raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
     n_boot = _validate.integer("bootstrap", bootstrap, most=2**32 - 1, floats=False)

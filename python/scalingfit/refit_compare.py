@@ -40,15 +40,14 @@ from .refit import (
     LawSpec,
     _check_db,
     _check_rows,
-    _data_hash,
-    _group_key,
     _jsonl,
     _lock,
     _open,
     _reading,
     _source_relation,
+    check_group_by,
+    group_frame,
     iter_chunks,
-    prepare_frame,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,6 +55,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 COMPARISONS_TABLE = "law_comparisons"
 CONFIGS_TABLE = "comparison_configs"  # the settings behind each config_hash
+#: The law_comparisons table's own columns (beside the group columns, which must not reuse them).
+COLUMNS = ("group_key", "comparison", "law", "param_names", "params", "k", "n_points", "status", "message",
+           "success", "rss", "aic", "aicc", "bic", "loo_rmse", "loo_failed", "weight", "delta", "rank", "best",
+           "criterion", "data_hash", "config_hash", "version", "fitted_at", "reason")
+#: Each setting as a message names it: the Python argument and the CLI option.
+_SETTING_NAMES = {"inputs": "inputs (--x)", "group_by": "group_by (--group-by)", "metric": "metric (--metric)",
+                  "loss": "loss (--loss)", "f_scale": "f_scale (--f-scale)",
+                  "log_residuals": "log_residuals (--log-residuals)", "loo": "loo (--loo)",
+                  "starts": "starts (--starts)", "version": "the scalingfit version"}
 
 
 @dataclass(frozen=True)
@@ -116,8 +124,12 @@ class CompareSummary:
     median_delta: dict[str, float]
     wins_loo: dict[str, int]
 
+    @property
+    def groups_per_s(self) -> float:
+        return self.n_scored / self.seconds if self.seconds > 0 else float("nan")
+
     def __str__(self) -> str:
-        rate = self.n_scored / self.seconds if self.seconds > 0 else float("nan")
+        rate = self.groups_per_s
         crit = {"aicc": "AICc", "loo_rmse": "LOO"}[self.criterion]
         head = ["law", f"wins ({crit})",
                 "median dAICc" if self.criterion == "aicc" else "median LOO rmse / best"]
@@ -150,6 +162,10 @@ def _check_inputs(laws: Sequence[str], inputs: Optional[Sequence[str]]) -> tuple
     if len(inputs) != m.n_inputs:
         raise ValueError(f"inputs names {len(inputs)} column(s) ({', '.join(inputs)}); the laws take "
                          f"{m.n_inputs} input(s) ({', '.join(m.input_names)})")
+    if len(set(inputs)) != len(inputs):
+        raise ValueError(f"inputs names a column twice: {list(inputs)}")
+    if "value" in inputs:
+        raise ValueError("inputs names 'value', the column the laws are fitted to")
     return tuple(inputs)
 
 
@@ -171,11 +187,7 @@ def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_
         raise ValueError("the laws must take the same inputs, got "
                          + ", ".join(f"{m.name} ({', '.join(m.input_names)})" for m in ms))
     cols = _check_inputs(laws, inputs)
-    if isinstance(group_by, str) or not isinstance(group_by, Sequence) \
-            or not all(isinstance(g, str) and g for g in group_by):
-        raise TypeError(f"group_by must be a list of column names, e.g. ['sweep'], got {group_by!r}")
-    if not group_by:
-        raise ValueError("group_by must name at least one column")
+    group_by = check_group_by(group_by, COLUMNS, COMPARISONS_TABLE)
     clash = sorted(set(group_by) & set(cols + ("value",)))
     if clash:
         raise ValueError(f"group_by column(s) {clash} are also fitted (inputs {list(cols)}, value)")
@@ -183,7 +195,9 @@ def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_
         raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
     if not isinstance(loss, str) or loss not in _models.LOSSES:
         raise ValueError(f"loss must be one of {', '.join(map(repr, _models.LOSSES))}, got {loss!r}")
-    f = _validate.positive_number(f_scale, "f_scale")
+    f = _validate.positive_number(f_scale, "f_scale") if loss != "linear" or f_scale != 1.0 else 1.0
+    if loss == "linear" and f != 1.0:
+        raise ValueError(f"f_scale={f:g} scales a robust loss and has no effect with loss='linear'")
     log_residuals = _validate.flag("log_residuals", log_residuals)
     loo = _validate.flag("loo", loo)
     if loss != "linear" and not loo:
@@ -197,6 +211,17 @@ def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_
 
 
 # --------------------------------------------------------------------------- one chunk
+def _unscored(config: CompareConfig, n: int, k: int, rss: float) -> str:
+    """Why a converged fit has no score to compete with."""
+    if config.criterion == "loo_rmse":
+        return "no leave-one-out error: a refit without one of the points did not converge"
+    if not np.isfinite(rss):
+        return "the residual sum of squares is not finite"
+    if n <= k + 2:
+        return f"AICc needs more than k + 2 = {k + 2} points (free parameters + 2), got {n}"
+    return "no finite AICc"
+
+
 def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[tuple[str, str]]] = None,
                 threads: Optional[int] = None) -> tuple[pd.DataFrame, float]:
     """Scores every group in ``df`` (one :func:`~scalingfit.compare_batch` call) and returns
@@ -205,20 +230,9 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
     pd = data._need("pandas")
     from . import __version__
 
-    spec = LawSpec("compare", config.laws[0], config.inputs)
     group_by = list(config.group_by)
-    clean, notes = prepare_frame(df, spec, group_by)
-    gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
-    counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    key_values = list(clean.loc[offsets[:-1], group_by].itertuples(index=False, name=None)) if gid.size else []
-    keys = [_group_key(k) for k in key_values]
-    x = np.ascontiguousarray(clean[list(config.inputs)].to_numpy(dtype=np.float64))
-    y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
-    hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]])
-              for j, k in enumerate(keys)]
-    todo = [j for j, k in enumerate(keys) if not done or (k, hashes[j]) not in done]
-    empty = [k for k in notes if k not in set(keys)]  # groups whose every row was invalid
+    g = group_frame(df, LawSpec("compare", config.laws[0], config.inputs), group_by)
+    todo = g.todo(done)
     ms = [_models.get(n) for n in config.laws]
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     common = dict(comparison=config.name, criterion=config.criterion, config_hash=config.config_hash(),
@@ -227,54 +241,63 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
     t_core = 0.0
     if todo:
         sel = np.array(todo)
-        idx = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in sel])
-        sub_off = np.concatenate([[0], np.cumsum(counts[sel])]).astype(np.int64)
+        idx = np.concatenate([np.arange(g.offsets[j], g.offsets[j + 1]) for j in sel])
+        sub_off = np.concatenate([[0], np.cumsum(g.counts[sel])]).astype(np.int64)
         t0 = time.perf_counter()
-        bc = compare_batch(list(config.laws), x[idx], y[idx], sub_off, loss=config.loss,
+        bc = compare_batch(list(config.laws), g.x[idx], g.y[idx], sub_off, loss=config.loss,
                            f_scale=config.f_scale, log_residuals=config.log_residuals, loo=config.loo,
                            starts=config.starts, threads=threads)
         t_core += time.perf_counter() - t0
         crit = getattr(bc, config.criterion)
         best = bc.best(config.criterion)
-        weight = bc.weights("aicc") if config.criterion == "aicc" else np.full(crit.shape, np.nan)
-        competing = np.array([f.success for f in bc.fits]) & np.isfinite(crit)
+        competing = np.array([f.success for f in bc.fits]) & ~np.isnan(crit)  # as best() decides
+        any_law = competing.any(axis=0)
+        weight = np.full(crit.shape, np.nan)
+        if config.criterion == "aicc":
+            weight[:, any_law] = bc.weights("aicc")[:, any_law]
         ranked = np.where(competing, crit, np.inf)
         rank = np.argsort(np.argsort(ranked, axis=0, kind="stable"), axis=0, kind="stable") + 1
         with np.errstate(invalid="ignore", divide="ignore"):
             top = np.min(ranked, axis=0)
-            delta = crit - top if config.criterion == "aicc" else crit / top
+            if config.criterion == "aicc":  # AICc above the best's (0 for the best, an exact fit's -inf too)
+                delta = np.where(crit == top, 0.0, crit - top)
+            else:  # the ratio of leave-one-out errors
+                delta = np.where(crit == top, 1.0, crit / top)
         for i, j in enumerate(sel):
-            why = notes.get(keys[j], "")
+            why = g.notes.get(g.keys[j], "")
+            n = int(bc.n_points[i])
             for a, (law, m) in enumerate(zip(config.laws, ms)):
                 st = int(bc.fits[a].status[i])
-                reason = why
-                if st == _status.BAD_INPUT and int(counts[j]) <= bc.k[a]:
-                    reason = (reason + "; " if reason else "") + \
-                        f"too few points ({int(counts[j])}) for {int(bc.k[a])} parameters"
-                ok = bool(competing[a, i])
+                k = int(bc.k[a])
+                reasons = [why] if why else []
+                if st == _status.BAD_INPUT and n < k:
+                    reasons.append(f"too few points ({n}) for {k} parameters")
+                elif st > 0 and not competing[a, i]:
+                    reasons.append(_unscored(config, n, k, float(bc.rss[a, i])))
                 rows.append({
-                    **dict(zip(group_by, key_values[j])), "group_key": keys[j], "law": law,
+                    **dict(zip(group_by, g.key_values[j])), "group_key": g.keys[j], "law": law,
                     "param_names": json.dumps(list(m.param_names)), "params": _jsonl(bc.fits[a].x[i]),
-                    "k": int(bc.k[a]), "n_points": int(bc.n_points[i]), "status": st,
+                    "k": k, "n_points": n, "status": st, "message": _status.message(st),
                     "success": st > 0, "rss": float(bc.rss[a, i]), "aic": float(bc.aic[a, i]),
                     "aicc": float(bc.aicc[a, i]), "bic": float(bc.bic[a, i]),
                     "loo_rmse": float(bc.loo_rmse[a, i]), "loo_failed": int(bc.loo_failed[a, i]),
-                    "weight": float(weight[a, i]), "delta": float(delta[a, i]) if ok else float("nan"),
-                    "rank": int(rank[a, i]) if ok else None, "best": bool(best[i] == a),
-                    "data_hash": hashes[j], "reason": reason, **common,
+                    "weight": float(weight[a, i]),
+                    "delta": float(delta[a, i]) if competing[a, i] else float("nan"),
+                    "rank": int(rank[a, i]) if competing[a, i] else None, "best": bool(best[i] == a),
+                    "data_hash": g.hashes[j], "reason": "; ".join(reasons), **common,
                 })
     nan = float("nan")
-    for k in empty:
-        vals = json.loads(k)
+    for key, vals in g.empty:
         for law, m in zip(config.laws, ms):
             rows.append({
-                **dict(zip(group_by, vals)), "group_key": k, "law": law,
+                **dict(zip(group_by, vals)), "group_key": key, "law": law,
                 "param_names": json.dumps(list(m.param_names)), "params": _jsonl(np.full(m.n_params, nan)),
-                "k": m.n_params, "n_points": 0, "status": _status.BAD_INPUT, "success": False, "rss": nan,
-                "aic": nan, "aicc": nan, "bic": nan, "loo_rmse": nan, "loo_failed": 0, "weight": nan,
-                "delta": nan, "rank": None, "best": False, "data_hash": "", "reason": notes[k], **common,
+                "k": m.n_params, "n_points": 0, "status": _status.BAD_INPUT,
+                "message": _status.message(_status.BAD_INPUT), "success": False, "rss": nan, "aic": nan,
+                "aicc": nan, "bic": nan, "loo_rmse": nan, "loo_failed": 0, "weight": nan, "delta": nan,
+                "rank": None, "best": False, "data_hash": "", "reason": g.notes[key], **common,
             })
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=[*group_by, *COLUMNS])
     if len(out):
         out["rank"] = out["rank"].astype("Int64")
     return out, t_core
@@ -342,7 +365,8 @@ def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwri
         parts = []
         for h, n in others:
             old = stored.get(h, {})
-            diffs = [f"{k} was {old[k]!r} and is now {new[k]!r}" for k in new if k in old and old[k] != new[k]]
+            diffs = [f"{_SETTING_NAMES[k]} was {old[k]!r} and is now {new[k]!r}" for k in new
+                     if k in old and old[k] != new[k]]
             parts.append(f"for {n} group(s), " + (", ".join(diffs) if diffs else
                                                   "the laws' definitions differ (another build of scalingfit)"))
         raise data.RunDataError(
@@ -358,6 +382,28 @@ def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwri
     except BaseException:
         con.rollback()
         raise
+
+
+def _check_table(con: Any, rel: str, db: Union[str, Path], config: CompareConfig) -> None:
+    """Before any fit: a RunDataError if the law_comparisons table has other columns than this
+    comparison writes (another group_by), or a group column of another type than the source's."""
+    if COMPARISONS_TABLE not in data.duckdb_tables(con):
+        return
+    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {COMPARISONS_TABLE}").fetchall()}
+    want = [*config.group_by, *COLUMNS]
+    if set(have) != set(want):
+        groups = [c for c in have if c not in COLUMNS]
+        raise data.RunDataError(
+            f"{db}: its {COMPARISONS_TABLE} table holds comparisons grouped by {groups}, this one groups by "
+            f"{list(config.group_by)}; one table takes one grouping: write to another database with db= "
+            "(CLI: --db)")
+    gcols = ", ".join(data.sql_identifier(c) for c in config.group_by)
+    source = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT {gcols} FROM {rel}").fetchall()}
+    for c in config.group_by:
+        if have[c] != source[c] and "NULL" not in (have[c], source[c]):
+            raise data.RunDataError(
+                f"{db}: group column {c!r} is {have[c]} in the {COMPARISONS_TABLE} table and {source[c]} in the "
+                "run data; write to another database with db= (CLI: --db), or cast the column")
 
 
 def _check_columns(con: Any, rel: str, config: CompareConfig) -> list[str]:
@@ -482,16 +528,16 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         if db is None:
             p = Path(source)
             db = p if kind == "duckdb" else p.with_suffix(p.suffix + ".fits.duckdb")
-    _check_db(db)
+    _check_db(db, f"compare_refit writes its scores (table {COMPARISONS_TABLE})")
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
         duckdb = data._need("duckdb")
         with duckdb.connect(":memory:") as mem:
             rel = _source_relation(mem, source, table, db)
             with _reading(source):
-                _check_rows(mem, rel, source, metric, _check_columns(mem, rel, config))
-    lock = _lock(db)
+                _check_rows(mem, rel, source, metric, _check_columns(mem, rel, config), "compare")
+    lock = _lock(db, "written by a comparison or refit")
     try:
-        con = _open(db)
+        con = _open(db, "comparison or refit")
     except BaseException:
         lock.close()
         raise
@@ -504,8 +550,10 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
             cols = _check_columns(con, rel, config)
             n_groups = _count_groups(con, rel, config, cols)
             if n_groups == 0:
-                _check_rows(con, rel, source, metric, cols)
+                _check_rows(con, rel, source, metric, cols, "compare")
         _check_config(con, db, config, overwrite)
+        with _reading(source):
+            _check_table(con, rel, db, config)
         done = _existing(con, config)
         bar = progress_bar(n_groups, progress)
         try:
@@ -551,6 +599,8 @@ def read_comparisons(db: Union[str, Path], comparison: Optional[Union[str, Seque
         if not isinstance(comparison, Sequence) or not all(isinstance(c, str) for c in comparison):
             raise TypeError(f"comparison must be its laws (a list or a comma-separated str), got {comparison!r}")
         comparison = ",".join(comparison)
+    if comparison is not None:
+        comparison = ",".join(c.strip() for c in comparison.split(","))
     if not Path(db).exists():
         raise FileNotFoundError(f"no such database: {db}")
     if not data.is_duckdb_file(db):
