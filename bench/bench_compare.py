@@ -97,7 +97,26 @@ def batch_table(n_sweeps: int = 1000, threads: int = 2) -> list[dict[str, float]
         if not loo:
             rows.append(dict(case="  compare_batch, one batched start per problem", seconds=t_one,
                              ratio=t_l / t_one))
+            for law in laws:  # the starts="all" starts alone; ratio: the initial_guesses loop's time
+                t_v, t_g = starts_times(law, x, y, off)
+                rows.append(dict(case=f"  every start of every sweep, {law}", seconds=t_v, ratio=t_g / t_v))
     return rows
+
+
+def starts_times(law: str, x: np.ndarray, y: np.ndarray, off: np.ndarray) -> tuple[float, float]:
+    """compare_batch's data-driven starts (starts="all") of every problem: the model's
+    vectorised all-starts guess, and the per-problem loop of initial_guesses it replaced."""
+    from scalingfit._fit import quiet
+    from scalingfit.compare import _all_starts
+
+    m = scalingfit.models.get(law)
+
+    def loop() -> None:
+        with quiet():
+            for j in range(len(off) - 1):
+                m.initial_guesses(x[off[j]:off[j + 1]], y[off[j]:off[j + 1]])
+
+    return best_time(lambda: _all_starts(m, x, y, off, m.lower, m.upper), repeat=3), best_time(loop, repeat=2)
 
 
 def format_table(rows: list[dict[str, float]]) -> str:
@@ -129,6 +148,14 @@ def test_loo_scalingfit_2_threads(benchmark) -> None:  # type: ignore[no-untyped
 def test_compare_batch_200_sweeps(benchmark) -> None:  # type: ignore[no-untyped-def]
     x, y, off = sweeps(200)
     benchmark(scalingfit.compare_batch, ["chinchilla", "kaplan_nd"], x, y, off, log_residuals=True)
+
+
+def test_all_starts_1000_sweeps(benchmark) -> None:  # type: ignore[no-untyped-def]
+    from scalingfit.compare import _all_starts
+
+    x, y, off = sweeps(1000)
+    m = scalingfit.models.get("kaplan_nd")
+    benchmark(_all_starts, m, x, y, off, m.lower, m.upper)
 
 
 def test_loo_scipy_loop_20(benchmark) -> None:  # type: ignore[no-untyped-def]

@@ -173,3 +173,165 @@ def test_chinchilla_tied_is_chinchilla_with_equal_exponents() -> None:
     Jf = full.jacobian(np.r_[p, p[3]], x)
     np.testing.assert_allclose(tied.jacobian(p, x), np.column_stack([Jf[:, :3], Jf[:, 3] + Jf[:, 4]]),
                                rtol=1e-13)
+
+
+# ------------------------------------------------- every start of every problem, vectorised
+ALL_STARTS = [n for n in MODELS if scalingfit.models.get(n).batch_guesses is not None]
+
+
+def loop_starts(m, x, y, off, lo, hi):  # type: ignore[no-untyped-def]
+    """The reference: compare_batch's per-problem loop of initial_guesses, as it was before the
+    vectorised all-starts guesses (clipped to the bounds, non-finite rows dropped, none for a
+    problem that cannot start a fit or whose guess raises)."""
+    from scalingfit._fit import quiet, usable_problems
+
+    starts, owner = [np.zeros((0, m.n_params))], [np.zeros(0, dtype=np.int64)]
+    for j in np.flatnonzero(usable_problems(m, x, y, off, lo, hi)):
+        xj, yj = x[off[j]:off[j + 1]], y[off[j]:off[j + 1]]
+        try:
+            with quiet():
+                g = np.clip(np.asarray(m.initial_guesses(xj, yj), dtype=np.float64).reshape(-1, m.n_params), lo, hi)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            continue
+        g = g[np.isfinite(g).all(axis=1)]
+        starts.append(g)
+        owner.append(np.full(g.shape[0], j, dtype=np.int64))
+    return np.vstack(starts), np.concatenate(owner)
+
+
+def odd_batch(name: str, rng: np.random.Generator, sizes: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Problems of the given sizes from PROBLEM_SPECS, most of them odd: 2 or 3 points, constant
+    y, duplicate x, a NaN, huge and tiny y, huge x, a constant input column, negative y, x = y = 1,
+    a shifted and noisy y."""
+    from conftest import make_problem, pack_problems
+
+    probs = []
+    for j, n in enumerate(sizes):
+        x, y, _ = make_problem(name, n, 0.02, rng)
+        x, y = x.copy(), y.copy()
+        kind = j % 14
+        if kind == 1:
+            x, y = x[:3], y[:3]
+        elif kind == 2:
+            x, y = x[:2], y[:2]
+        elif kind == 3:
+            y[:] = y[0]
+        elif kind == 4:
+            x[1::2] = x[0::2][:len(x[1::2])]
+        elif kind == 5:
+            y[len(y) // 2] = np.nan
+        elif kind == 6:
+            y *= 1e200
+        elif kind == 7:
+            y *= 1e-200
+        elif kind == 8:
+            x *= 1e100
+        elif kind == 9:
+            x[:, -1] = x[0, -1]
+        elif kind == 10:
+            y = -y
+        elif kind == 11:
+            x[0], y[0] = 1.0, 1.0
+        elif kind == 12:
+            y = y - y.mean() + rng.standard_normal(len(y))
+        probs.append((x, y))
+    return pack_problems(probs)
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal shapes and equal values bit for bit (so 0.0 is not -0.0); NaN matches any NaN."""
+    if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)):
+        return False
+    return bool(np.array_equal(np.where(np.isnan(a), 0.0, a).view(np.uint64),
+                               np.where(np.isnan(b), 0.0, b).view(np.uint64)))
+
+
+@pytest.mark.parametrize("name", ALL_STARTS)
+def test_vectorised_all_starts_are_the_per_problem_guesses(name: str) -> None:
+    """The model's all-starts guess gives, bit for bit and in order, the starts of the
+    per-problem loop of initial_guesses (which it replaces in compare_batch): on problems of
+    mixed sizes (2 to 300 points), on a stack of 160 problems of one size, both mostly odd, and
+    on plain problems of 28 to 34 points, where it leaves nothing to the loop."""
+    from conftest import make_problem, pack_problems
+    from scalingfit import _validate
+    from scalingfit._fit import quiet, usable_problems
+    from scalingfit.compare import _all_starts
+
+    m = scalingfit.models.get(name)
+    lo, hi = _validate.as_bounds(None, m, None)
+    rng = np.random.default_rng(sum(map(ord, name)))
+    mixed = [int(n) for n in rng.integers(2, 70, 56)] + [129, 150, 300, 2, 3, 200]
+    plain = pack_problems([make_problem(name, int(n), 0.01, rng) for n in rng.integers(28, 35, 100)])
+    for x, y, off in (odd_batch(name, rng, mixed), odd_batch(name, rng, [20] * 160), plain):
+        got, got_p = _all_starts(m, x, y, off, lo, hi)
+        want, want_p = loop_starts(m, x, y, off, lo, hi)
+        assert np.array_equal(got_p, want_p)
+        assert same_bits(got, want), np.flatnonzero((got != want).any(axis=1))
+        # and before clipping: the raw rows of every problem the batch function kept
+        usable = usable_problems(m, x, y, off, lo, hi)
+        idx = np.flatnonzero(usable)
+        pid = np.repeat(np.arange(off.size - 1), np.diff(off))
+        keep = usable[pid]
+        with quiet():
+            raw, raw_p, redo = m.batch_guesses(x[keep], y[keep], (np.cumsum(usable) - 1)[pid[keep]], idx.size)
+            for k, j in enumerate(idx):
+                if not redo[k]:
+                    ref = np.asarray(m.guess(x[off[j]:off[j + 1]], y[off[j]:off[j + 1]])).reshape(-1, m.n_params)
+                    assert same_bits(raw[raw_p == k], ref), (j, raw[raw_p == k], ref)
+        assert not redo[raw_p].any()
+        if x is plain[0]:  # no problem left to the loop
+            assert not redo.any()
+
+
+def test_kaplan_grid_in_stacks_is_the_segment_grid() -> None:
+    """The exponent grid of kaplan_nd on stacks of problems of similar sizes (running sums down
+    padded columns) equals _kaplan_grid's (segment sums) bit for bit, with odd problems in the
+    stacks and the problems left over through _kaplan_grid itself."""
+    from scalingfit.models import _kaplan_grid, _kaplan_grid_batch, _padded_stacks
+
+    rng = np.random.default_rng(5)
+    sizes = [int(n) for n in rng.integers(2, 90, 260)] + [400] * 3
+    x, y, off = odd_batch("kaplan_nd", rng, sizes)
+    n = len(sizes)
+    pid = np.repeat(np.arange(n), np.diff(off))
+    stacked = [p for p, _, last in _padded_stacks(pid, n, 1 << 15) if last.sum() >= 2000]
+    assert len(stacked) >= 2 and sum(p.size for p in stacked) < n  # both ways are taken
+    with np.errstate(all="ignore"):
+        got, want = _kaplan_grid_batch(x, y, pid, n), _kaplan_grid(x, y, pid, n)
+    assert same_bits(got[0], want[0]) and same_bits(got[1], want[1])
+
+
+def test_all_starts_leaves_rare_problems_to_the_loop() -> None:
+    """Problems an all-starts guess marks for the loop get initial_guesses' starts; a problem
+    whose guess raises gets none, non-finite rows are dropped, starts are clipped to the
+    bounds; as before."""
+    import dataclasses
+
+    from conftest import make_problem, pack_problems
+    from scalingfit.compare import _all_starts
+
+    base = scalingfit.models.get("saturating_power_law")
+    rng = np.random.default_rng(4)
+    x, y, off = pack_problems([make_problem("saturating_power_law", 12, 0.01, rng) for _ in range(8)])
+    first_y = {float(y[s]): j for j, s in enumerate(off[:-1])}
+
+    def guess(xj: np.ndarray, yj: np.ndarray) -> np.ndarray:
+        j = first_y[float(yj[0])]
+        if j == 2:
+            raise np.linalg.LinAlgError("no fit")
+        p = base.guess(xj, yj)
+        return np.vstack([p, p * np.nan, p * 1e9]) if j == 5 else p
+
+    def batch(xb, yb, pid, n):  # type: ignore[no-untyped-def]
+        rows = np.vstack([base.guess(xb[pid == k], yb[pid == k]) for k in range(n)])
+        redo = np.isin(np.arange(n), [2, 5])  # k = j: every problem is usable
+        return rows[~redo], np.flatnonzero(~redo), redo
+
+    m = dataclasses.replace(base, guess=guess, batch_guesses=batch)
+    lo, hi = base.lower.copy(), base.upper.copy()
+    hi[1] = 1e6
+    got, got_p = _all_starts(m, x, y, off, lo, hi)
+    want, want_p = loop_starts(m, x, y, off, lo, hi)
+    assert np.array_equal(got_p, want_p) and same_bits(got, want)
+    assert 2 not in got_p and (got_p == 5).sum() == 2 and got[:, 1].max() <= 1e6
+

@@ -12,7 +12,7 @@ guess, the formula, and vectorised prediction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -25,6 +25,11 @@ FloatArray = NDArray[np.float64]
 Guess = Callable[[FloatArray, FloatArray], FloatArray]
 # (x, y, problem id of each point, n_problems) -> (n_problems, n_params) starts, NaN rows allowed
 BatchGuess = Callable[[FloatArray, FloatArray, NDArray[np.int64], int], FloatArray]
+# (x, y, problem id of each point, n_problems) -> (starts (r, n_params), the problem of each
+# start (r,), ascending, each problem's starts best first; redo (n_problems,): problems left to
+# the single-problem guess, without rows). Every start of initial_guesses, unclipped.
+BatchGuesses = Callable[[FloatArray, FloatArray, NDArray[np.int64], int],
+                        tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]]
 
 _INF = np.inf
 
@@ -64,6 +69,7 @@ class Model:
     index: int
     guess: Optional[Guess] = field(default=None, repr=False, compare=False)
     batch_guess: Optional[BatchGuess] = field(default=None, repr=False, compare=False)
+    batch_guesses: Optional[BatchGuesses] = field(default=None, repr=False, compare=False)
 
     @property
     def n_params(self) -> int:
@@ -173,6 +179,10 @@ def _batch_chinchilla_lse(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], 
     return np.column_stack([logs[:, 1], logs[:, 2], logs[:, 0], c[:, 3], c[:, 4]])
 
 
+# Asymptote candidates of the saturating guesses: E = min(y) - span * c.
+_SAT_SPANS = (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01)
+
+
 def _batch_saturating(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
     """The asymptote grid of _guess_saturating for every problem at once."""
     t = np.log(x[:, 0])
@@ -184,7 +194,7 @@ def _batch_saturating(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: i
     best_sse = np.full(n, np.inf)
     best = np.full((n, 3), np.nan)
     one = np.ones_like(t)
-    cands = [ymin - span * c for c in (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01)]
+    cands = [ymin - span * c for c in _SAT_SPANS]
     cands.append(np.where(ymin > 0, 0.0, np.nan))
     for E in cands:
         z = y - E[pid]
@@ -214,7 +224,7 @@ def _guess_saturating(x: FloatArray, y: FloatArray) -> FloatArray:
     ymin, ymax = float(np.min(y)), float(np.max(y))
     span = max(ymax - ymin, 1e-12 * max(abs(ymin), 1.0))
     best: tuple[float, FloatArray] | None = None
-    candidates = [ymin - span * c for c in (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01)]
+    candidates = [ymin - span * c for c in _SAT_SPANS]
     if ymin > 0:
         candidates.append(0.0)
     for E in candidates:
@@ -395,7 +405,7 @@ def _guess_kaplan_nd(x: FloatArray, y: FloatArray) -> FloatArray:
 def _batch_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
     """The best candidate of _guess_kaplan_nd's grid for every problem at once (Kaplan et
     al.'s fit where no pair gives positive terms)."""
-    cand, err = _kaplan_grid(x, y, pid, n)
+    cand, err = _kaplan_grid_batch(x, y, pid, n)
     k = np.argmin(err, axis=0)  # the first of equal errors, as the stable sort above
     best = cand[k, np.arange(n)]
     return np.where(np.isfinite(err[k, np.arange(n)])[:, None], best, _KAPLAN_2020)
@@ -428,14 +438,19 @@ def _guess_broken(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.array([E, A, alpha, max(0.1 * abs(alpha), 0.05), float(np.median(t)), 1.0])
 
 
+_KAPLAN_NS_AN = (0.03, 0.05, 0.077, 0.1, 0.15, 0.25, 0.4)
+_KAPLAN_NS_AS = (0.1, 0.2, 0.4, 0.76, 1.0, 1.5)
+_KAPLAN_NS_2020 = np.array([6.5e13, 2.1e3, 0.077, 0.76])  # Kaplan et al. (2020), Table 3
+
+
 def _guess_kaplan_ns(x: FloatArray, y: FloatArray) -> FloatArray:
     """For fixed exponents, L = c1 N^-alpha_N + c2 S^-alpha_S is linear in (c1, c2), and
     N_c = c1^(1/alpha_N), S_c = c2^(1/alpha_S). Returns the best grid candidates (by squared
     error) and Kaplan et al.'s Table 3 values, best first."""
     tn, ts = np.log(x[:, 0]), np.log(x[:, 1])
     found: list[tuple[float, FloatArray]] = []
-    for aN in (0.03, 0.05, 0.077, 0.1, 0.15, 0.25, 0.4):
-        for aS in (0.1, 0.2, 0.4, 0.76, 1.0, 1.5):
+    for aN in _KAPLAN_NS_AN:
+        for aS in _KAPLAN_NS_AS:
             coef, sse = _linear_fit([np.exp(-aN * tn), np.exp(-aS * ts)], y)
             if coef[0] <= 0 or coef[1] <= 0:
                 continue
@@ -443,9 +458,8 @@ def _guess_kaplan_ns(x: FloatArray, y: FloatArray) -> FloatArray:
                 p = np.array([coef[0] ** (1.0 / aN), coef[1] ** (1.0 / aS), aN, aS])
             if np.all(np.isfinite(p)):
                 found.append((sse, p))
-    kaplan_2020 = np.array([6.5e13, 2.1e3, 0.077, 0.76])  # Kaplan et al. (2020), Table 3
     found.sort(key=lambda c: c[0])
-    return np.vstack([c[1] for c in found[:3]] + [kaplan_2020])
+    return np.vstack([c[1] for c in found[:3]] + [_KAPLAN_NS_2020])
 
 
 def _guess_learning_curve(x: FloatArray, y: FloatArray) -> FloatArray:
@@ -515,12 +529,265 @@ def _guess_data_constrained(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.column_stack([c, rates])
 
 
+# ---------------------------------------------------------------- every start of every problem
+# compare_batch(starts="all") fits each problem from every start of its single-problem guess.
+# The functions below give those starts for all problems at once, bit for bit, for the models
+# whose grids make the per-problem loop slow (the two-term grids of chinchilla and its variants,
+# kaplan_nd's exponent grid): each repeats its _guess_* with the same floating-point operations
+# on a stack of problems (the same sums and BLAS calls per problem), and leaves the rare branch
+# (collinear columns) to the single guess: those problems come back marked ``redo``, without
+# rows (BatchGuesses, above). Other models loop. Call them under _fit.quiet().
+
+_STACK_POINTS = 1 << 15  # points of the problems stacked in one pass (memory: grids times this)
+
+
+def _size_groups(pid: NDArray[np.int64], n: int, points: int = _STACK_POINTS
+                 ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """Stacks of problems of one size: (problems (k,), their rows (k, c)), a problem's rows in
+    their order in the batch, about ``points`` points a stack at most; none for empty problems."""
+    counts = np.bincount(pid, minlength=n)
+    order = np.argsort(pid, kind="stable")
+    first = np.cumsum(counts) - counts
+    for c in np.unique(counts[counts > 0]):
+        probs = np.flatnonzero(counts == c)
+        per = max(1, points // int(c))
+        for k0 in range(0, probs.size, per):
+            pr = probs[k0:k0 + per]
+            yield pr, order[first[pr][:, None] + np.arange(c)]
+
+
+class _Starts:
+    """Rows of starts gathered stack by stack, handed back in problem order. Problems without
+    points are left to the single guess (it decides whether they raise)."""
+
+    def __init__(self, pid: NDArray[np.int64], n: int, n_params: int) -> None:
+        self.redo = np.bincount(pid, minlength=n) == 0
+        self.n_params = n_params
+        self._owner: list[NDArray[np.int64]] = []
+        self._rows: list[FloatArray] = []
+
+    def add(self, probs: NDArray[np.int64], cand: FloatArray, keep: Optional[NDArray[np.bool_]] = None) -> None:
+        """cand (k, r, n_params): each problem's candidates in order; keep (k, r): which are starts."""
+        keep = np.ones(cand.shape[:2], dtype=bool) if keep is None else keep
+        self._owner.append(np.broadcast_to(probs[:, None], keep.shape)[keep])
+        self._rows.append(cand[keep])
+
+    def result(self) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+        if not self._rows:
+            return np.zeros((0, self.n_params)), np.zeros(0, dtype=np.int64), self.redo
+        owner = np.concatenate(self._owner).astype(np.int64, copy=False)
+        rows = np.concatenate(self._rows)
+        o = np.argsort(owner, kind="stable")
+        owner, rows = owner[o], rows[o]
+        keep = ~self.redo[owner]
+        return rows[keep], owner[keep], self.redo
+
+
+def _grid_two_term_stack(ta: FloatArray, tb: FloatArray, y: FloatArray,
+                         g: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """_grid_two_term_fits for a stack of problems of one size (ta, tb, y: (K, n)), the same
+    operations on one more axis: coef (K, G, G, 3) and sse (K, G, G), bit for bit."""
+    A = np.exp(-g[None, :, None] * ta[:, None, :])  # (K, G, n)
+    B = np.exp(-g[None, :, None] * tb[:, None, :])
+    am, bm, ym = A.mean(axis=2), B.mean(axis=2), y.mean(axis=1)
+    A -= am[:, :, None]
+    B -= bm[:, :, None]
+    yc = y - ym[:, None]
+    saa, sbb = np.einsum("kin,kin->ki", A, A), np.einsum("kjn,kjn->kj", B, B)
+    sab = A @ B.transpose(0, 2, 1)
+    say, sby = (A @ yc[:, :, None])[..., 0], (B @ yc[:, :, None])[..., 0]
+    det = saa[:, :, None] * sbb[:, None, :] - sab * sab
+    ok = det > 1e-12 * saa[:, :, None] * sbb[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c1 = np.where(ok, (say[:, :, None] * sbb[:, None, :] - sab * sby[:, None, :]) / det, 0.0)
+        c2 = np.where(ok, (saa[:, :, None] * sby[:, None, :] - sab * say[:, :, None]) / det, 0.0)
+    c0 = ym[:, None, None] - c1 * am[:, :, None] - c2 * bm[:, None, :]
+    sse = np.empty_like(det)
+    for i in range(g.size):
+        r = yc[:, None, :] - c1[:, i, :, None] * A[:, i][:, None, :] - c2[:, i, :, None] * B
+        sse[:, i] = np.einsum("kjn,kjn->kj", r, r)
+    sse = np.where(ok & np.isfinite(sse), sse, np.inf)
+    return np.stack([c0, c1, c2], axis=-1), sse
+
+
+def _two_term_starts(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int,
+                     tied: bool) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    """The starts of _guess_chinchilla (or _guess_chinchilla_tied) of every problem; a problem
+    with a collinear pair of columns (the guess's least-norm lstsq) is redone."""
+    g = np.asarray(_EXPONENT_GRID, dtype=np.float64)
+    G = g.size
+    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
+    out = _Starts(pid, n, 4 if tied else 5)
+    for probs, rows in _size_groups(pid, n):
+        coef, sse = _grid_two_term_stack(tn[rows], td[rows], y[rows], g)
+        if tied:
+            d = np.arange(G)
+            coef, sse = coef[:, d, d], sse[:, d, d]
+        else:
+            coef, sse = coef.reshape(probs.size, G * G, 3), sse.reshape(probs.size, G * G)
+        out.redo[probs[~np.isfinite(sse).all(axis=1)]] = True
+        sse = np.where((coef[..., 1] <= 0) | (coef[..., 2] <= 0), 10.0 * sse, sse)
+        order = np.argsort(sse, axis=1, kind="stable")[:, :3]
+        exps = [g[order]] if tied else [g[order // G], g[order % G]]
+        out.add(probs, np.concatenate([np.take_along_axis(coef, order[..., None], axis=1)]
+                                      + [e[..., None] for e in exps], axis=-1))
+    return out.result()
+
+
+def _all_chinchilla(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                    n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _two_term_starts(x, y, pid, n, tied=False)
+
+
+def _all_chinchilla_tied(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                         n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _two_term_starts(x, y, pid, n, tied=True)
+
+
+def _segment_min(v: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+    out = np.full(n, np.inf)
+    np.minimum.at(out, pid, v)
+    return out
+
+
+def _all_chinchilla_lse(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                        n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    c, owner, redo = _two_term_starts(x, y, pid, n, tied=False)
+    tiny = (1e-3 * _segment_min(y, pid, n))[owner]
+    E, A, B = (np.log(np.maximum(c[:, i], tiny)) for i in range(3))
+    return np.column_stack([A, B, E, c[:, 3], c[:, 4]]), owner, redo
+
+
+def _all_data_constrained(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                          n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    N, D, U = x[:, 0], x[:, 1], x[:, 2]
+    ud = np.minimum(U, D)
+    rd = D / ud - 1.0
+    d_eff = ud * (1.0 + rd * repeat_phi(rd * _MUENNIGHOFF_RATES[0]))
+    c, owner, redo = _two_term_starts(np.column_stack([N, d_eff]), y, pid, n, tied=False)
+    floor = (1e-3 * _segment_min(np.abs(y), pid, n) + 1e-12)[owner]
+    c[:, 1:3] = np.maximum(c[:, 1:3], floor[:, None])
+    c[:, 3:5] = np.maximum(c[:, 3:5], 1e-3)
+    rates = np.broadcast_to(np.array(_MUENNIGHOFF_RATES), (c.shape[0], 2))
+    return np.column_stack([c, rates]), owner, redo
+
+
+def _kaplan_grid_stack(tn: FloatArray, td: FloatArray, ly: FloatArray,
+                       last: NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+    """_kaplan_grid for a stack of problems, bit for bit: log N, log D and log L of shape (c, k),
+    a problem a column, its points in rows 0..last (the rows below are padding, never read). One
+    exponent pair at a time over the whole stack, without _kaplan_grid's gathers and segment
+    sums: np.bincount adds a segment's points in order from 0.0, which is a running sum down
+    the column (plus 0.0, for a sum of -0.0 terms), read at its last point."""
+    col = np.arange(tn.shape[1])
+
+    def ssum(v: FloatArray) -> FloatArray:
+        return np.asarray(np.add.accumulate(v, axis=0)[last, col] + 0.0)
+
+    def smax(v: FloatArray) -> FloatArray:  # no ties of 0.0 and -0.0: a column's zeros share a sign
+        return np.asarray(np.maximum.accumulate(v, axis=0)[last, col])
+
+    grid = [(aN, aD) for aN in _KAPLAN_AN for aD in _KAPLAN_AD]
+    cand = np.empty((len(grid), col.size, 4))
+    err = np.empty((len(grid), col.size))
+    mtd = -td
+    top1 = smax(mtd)
+    c2 = np.exp(mtd - top1)
+    s22 = np.sqrt(ssum(c2 * c2))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for g, (aN, aD) in enumerate(grid):
+            l0, l2 = -(aN / aD) * tn, ly / aD
+            top0, top2 = smax(l0), smax(l2)
+            c1, yp = np.exp(l0 - top0), np.exp(l2 - top2)
+            # _segment_qr2
+            r11 = np.sqrt(ssum(c1 * c1))
+            q1 = c1 / r11
+            r12 = ssum(q1 * c2)
+            v = c2 - r12 * q1
+            r22 = np.sqrt(ssum(v * v))
+            q2 = v / r22
+            b2 = ssum(q2 * yp) / r22
+            b1 = (ssum(q1 * yp) - r12 * b2) / r11
+            fit = (r11 > 0) & (r22 > 1e-12 * s22)
+            b1, b2 = np.where(fit, b1, np.nan), np.where(fit, b2, np.nan)
+            log_Nc = (aD / aN) * (np.log(b1) + top2 - top0)
+            log_Dc = np.log(b2) + top2 - top1
+            log_pred = aD * np.logaddexp((aN / aD) * (log_Nc - tn), log_Dc - td)
+            sse = ssum((log_pred - ly) ** 2)
+            cand[g, :, 0], cand[g, :, 1], cand[g, :, 2:] = np.exp(log_Nc), np.exp(log_Dc), (aN, aD)
+            ok = (b1 > 0) & (b2 > 0) & np.isfinite(cand[g]).all(axis=1) & np.isfinite(sse)
+            err[g] = np.where(ok, sse, np.inf)
+    return cand, err
+
+
+def _padded_stacks(pid: NDArray[np.int64], n: int, points: int
+                   ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]]:
+    """Stacks of problems of similar sizes (at most 1.25 times the smallest's points), about
+    ``points`` rows a stack at most: (problems (k,), rows (c, k): a problem's rows in their
+    order down its column, padded with its last row, the index of that last row (k,))."""
+    counts = np.bincount(pid, minlength=n)
+    order = np.argsort(pid, kind="stable")
+    first = np.cumsum(counts) - counts
+    by_size = np.argsort(counts, kind="stable")
+    by_size = by_size[counts[by_size] > 0]
+    sizes = counts[by_size]
+    i = 0
+    while i < by_size.size:
+        j = int(np.searchsorted(sizes, 1.25 * sizes[i], side="right"))
+        j = min(j, i + max(1, points // int(sizes[j - 1])))
+        probs = by_size[i:j]
+        last = counts[probs] - 1
+        rows = order[first[probs] + np.minimum(np.arange(int(sizes[j - 1]))[:, None], last)]
+        yield probs, rows, last
+        i = j
+
+
+def _kaplan_grid_batch(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> tuple[FloatArray, FloatArray]:
+    """_kaplan_grid, bit for bit, faster on many problems (twice on 1,000 of 50 points): stacks
+    of problems of similar sizes by _kaplan_grid_stack, the few others by _kaplan_grid."""
+    G = len(_KAPLAN_AN) * len(_KAPLAN_AD)
+    cand, err = np.empty((G, n, 4)), np.empty((G, n))
+    rest = np.ones(n, dtype=bool)
+    tn, td, ly = np.log(x[:, 0]), np.log(x[:, 1]), np.log(y)
+    for probs, rows, last in _padded_stacks(pid, n, 1 << 15):
+        if last.sum() >= 2000:  # fewer points: the stack's overhead (per pair) outweighs its gain
+            cand[:, probs], err[:, probs] = _kaplan_grid_stack(tn[rows], td[rows], ly[rows], last)
+            rest[probs] = False
+    if rest.any():
+        keep = rest[pid]
+        sub = np.cumsum(rest) - 1
+        cand[:, rest], err[:, rest] = _kaplan_grid(x[keep], y[keep], sub[pid[keep]], int(rest.sum()))
+    return cand, err
+
+
+def _all_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                   n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    """_guess_kaplan_nd of every problem: the grid of _kaplan_grid is already per problem."""
+    cand, err = _kaplan_grid_batch(x, y, pid, n)
+    order = np.argsort(err, axis=0, kind="stable")[:4]  # (4, n); inf (no candidate) last
+    best = np.take_along_axis(cand, order[..., None], axis=0).transpose(1, 0, 2)
+    keep = np.isfinite(np.take_along_axis(err, order, axis=0)).T
+    out = _Starts(pid, n, 4)
+    out.add(np.arange(n), np.concatenate([best, np.broadcast_to(_KAPLAN_2020, (n, 1, 4))], axis=1),
+            np.column_stack([keep, np.ones(n, dtype=bool)]))
+    return out.result()
+
+
 _BATCH: dict[str, BatchGuess] = {
     "saturating_power_law": _batch_saturating,
     "chinchilla": _batch_chinchilla,
     "chinchilla_lse": _batch_chinchilla_lse,
     "kaplan_nd": _batch_kaplan_nd,
     "chinchilla_tied": _batch_chinchilla_tied,
+}
+
+# Every start of every problem at once (compare_batch, starts="all"); the others loop.
+_BATCH_ALL: dict[str, BatchGuesses] = {
+    "chinchilla": _all_chinchilla,
+    "chinchilla_tied": _all_chinchilla_tied,
+    "chinchilla_lse": _all_chinchilla_lse,
+    "kaplan_nd": _all_kaplan_nd,
+    "data_constrained": _all_data_constrained,
 }
 
 _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float]]]] = {
@@ -595,6 +862,7 @@ def _build_registry() -> dict[str, Model]:
             index=int(info["index"]),
             guess=guess,
             batch_guess=_BATCH.get(name),
+            batch_guesses=_BATCH_ALL.get(name),
         )
     return reg
 
