@@ -15,7 +15,7 @@ import time
 import warnings
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, TextIO, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO, Union
 
 import numpy as np
 
@@ -225,24 +225,37 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK if r.success else EXIT_FAIL
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
+def _laws(text: str, example: str) -> tuple[list[str], list[Any]]:
+    """``--models``: the names and the models, each known, none twice, all of the same inputs."""
     from . import models
-    from .compare import compare_models
 
-    names = _column_names(args.models, "--models", "the laws", "power_law,saturating_power_law")
+    names = _column_names(text, "--models", "the laws", example)
     unknown = [n for n in names if n not in models.names()]
     if unknown:
         raise UsageError(f"--models: unknown law(s) {unknown}; choose from {', '.join(models.names())}")
     if len(set(names)) != len(names):
-        raise UsageError(f"--models names a law twice: {args.models!r}")
+        raise UsageError(f"--models names a law twice: {text!r}")
     laws = [models.get(n) for n in names]
     if len({m.n_inputs for m in laws}) > 1:
         raise UsageError("--models: the laws must take the same inputs, got "
                          + ", ".join(f"{m.name} ({', '.join(m.input_names)})" for m in laws))
-    xcols = _column_names(args.x, "--x")
-    if len(xcols) != laws[0].n_inputs:
+    return names, laws
+
+
+def _inputs(text: str, law: Any) -> list[str]:
+    """``--x``: as many columns as ``law`` takes inputs."""
+    xcols = _column_names(text, "--x")
+    if len(xcols) != law.n_inputs:
         raise UsageError(f"--x names {len(xcols)} column(s) ({', '.join(xcols)}); the laws take "
-                         f"{laws[0].n_inputs} input(s) ({', '.join(laws[0].input_names)})")
+                         f"{law.n_inputs} input(s) ({', '.join(law.input_names)})")
+    return xcols
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_models
+
+    names, laws = _laws(args.models, "power_law,saturating_power_law")
+    xcols = _inputs(args.x, laws[0])
     f_scale = _f_scale(args)
     _at_least(args.holdout, "--holdout", 0)
     _level(args.level)
@@ -423,30 +436,17 @@ def _cmd_refit(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare_runs(args: argparse.Namespace) -> int:
-    from . import models
     from .refit_compare import compare_refit
 
-    names = _column_names(args.models, "--models", "the laws", "chinchilla,chinchilla_tied")
-    unknown = [n for n in names if n not in models.names()]
-    if unknown:
-        raise UsageError(f"--models: unknown law(s) {unknown}; choose from {', '.join(models.names())}")
+    names, laws = _laws(args.models, "chinchilla,chinchilla_tied")
     if len(names) < 2:
         raise UsageError(f"--models names {len(names)} law; a comparison needs two or more")
-    if len(set(names)) != len(names):
-        raise UsageError(f"--models names a law twice: {args.models!r}")
-    if len({models.get(n).n_inputs for n in names}) > 1:
-        raise UsageError("--models: the laws must take the same inputs, got "
-                         + ", ".join(f"{n} ({', '.join(models.get(n).input_names)})" for n in names))
-    inputs = _column_names(args.x, "--x") if args.x is not None else None
-    if inputs is not None and len(inputs) != models.get(names[0]).n_inputs:
-        m = models.get(names[0])
-        raise UsageError(f"--x names {len(inputs)} column(s) ({', '.join(inputs)}); the laws take "
-                         f"{m.n_inputs} input(s) ({', '.join(m.input_names)})")
+    inputs = _inputs(args.x, laws[0]) if args.x is not None else None
     if inputs is not None and (len(set(inputs)) != len(inputs) or "value" in inputs):
         raise UsageError(f"--x {args.x}: " + ("names 'value', the column the laws are fitted to" if "value" in inputs
                                               else "names a column twice"))
     group_by = _column_names(args.group_by, "--group-by", "the group column(s)", "sweep")
-    fitted = set(inputs if inputs is not None else models.get(names[0]).input_names) | {"value"}
+    fitted = set(inputs if inputs is not None else laws[0].input_names) | {"value"}
     if len(set(group_by)) != len(group_by) or fitted & set(group_by):
         raise UsageError(f"--group-by {args.group_by}: " + (
             f"names {sorted(fitted & set(group_by))}, which the laws fit" if fitted & set(group_by)

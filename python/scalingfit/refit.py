@@ -511,6 +511,45 @@ def _lock(db: Union[str, Path], doing: str = "refitted") -> Any:
     return f
 
 
+def results_db(source: Union[str, Path, pd.DataFrame], db: Union[str, Path, None]) -> Union[str, Path]:
+    """The results database: ``db``, or by default the source itself when it is a DuckDB file,
+    else ``<source>.fits.duckdb`` beside it (a DataFrame source needs ``db``)."""
+    pd = data._need("pandas")
+    if db is not None and not isinstance(db, (str, PathLike)):
+        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
+    if isinstance(source, pd.DataFrame):
+        if db is None:
+            raise ValueError("db= is required when the source is a DataFrame")
+        return db
+    kind = data.source_kind(data.source_path(source))  # it exists, is a file, and is not empty
+    if db is None:
+        p = Path(source)
+        return p if kind == "duckdb" else p.with_suffix(p.suffix + ".fits.duckdb")
+    return db
+
+
+@contextmanager
+def writing(db: Union[str, Path], doing: str = "refitted", job: str = "refit") -> Iterator[Any]:
+    """A connection to ``db`` under its advisory lock (see :func:`_lock`); both released on
+    exit, and a Ctrl-C that DuckDB turned into an exception raised as KeyboardInterrupt (the
+    chunk's transaction rolled back)."""
+    lock = _lock(db, doing)
+    try:
+        con = _open(db, job)
+    except BaseException:
+        lock.close()
+        raise
+    try:
+        yield con
+    except Exception as exc:
+        if data.ctrl_c(exc):
+            raise KeyboardInterrupt from exc
+        raise
+    finally:
+        con.close()
+        lock.close()
+
+
 def _settings(config: RefitConfig) -> dict[str, Any]:
     """The settings of ``config`` as stored in the configs table (JSON values)."""
     from . import __version__
@@ -780,8 +819,6 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     overwrite = _validate.flag("overwrite", overwrite)
     if not isinstance(table, str):
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
-    if db is not None and not isinstance(db, (str, PathLike)):
-        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
     if client is not None or scheduler is not None:
         from . import distributed
 
@@ -794,28 +831,14 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                              on_chunk=on_chunk, overwrite=overwrite, client=connected,
                              shard_dir=shard_dir, backend=backend, precision=precision, fixed=fixed)
     # The arguments are all checked; now the files (before any is created).
-    pd = data._need("pandas")
-    if isinstance(source, pd.DataFrame):
-        if db is None:
-            raise ValueError("db= is required when the source is a DataFrame")
-    else:
-        kind = data.source_kind(data.source_path(source))  # it exists, is a file, and is not empty
-        if db is None:
-            p = Path(source)
-            db = p if kind == "duckdb" else p.with_suffix(p.suffix + ".fits.duckdb")
+    db = results_db(source, db)
     _check_db(db)
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
         _check_source(source, table, db, group_by, config.law, config.metric)
-    lock = _lock(db)  # released when the refit ends, however it ends
-    try:
-        con = _open(db)
-    except BaseException:
-        lock.close()
-        raise
     t_start = time.perf_counter()
     n_fitted = n_failed = n_chunks = n_skipped = 0
     t_core = 0.0
-    try:
+    with writing(db) as con:  # released when the refit ends, however it ends
         rel = _source_relation(con, source, table, db)
         with _reading(source):
             n_groups = count_groups(con, rel, group_by, metric, law)
@@ -845,13 +868,6 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                     on_chunk(n_chunks)
         finally:
             bar(None)
-    except Exception as exc:
-        if data.ctrl_c(exc):  # a Ctrl-C inside a DuckDB query; the chunk's write rolled back
-            raise KeyboardInterrupt from exc
-        raise
-    finally:
-        con.close()
-        lock.close()
     return RefitSummary(str(db), law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
                         n_chunks, time.perf_counter() - t_start, t_core)
 
@@ -882,27 +898,34 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
                        level=level, ci_method=ci_method, precision=precision, fixed=held)
 
 
+def read_table(db: Union[str, Path], table: str, column: str, value: Optional[str], order: str, job: str,
+               how: str) -> pd.DataFrame:
+    """The rows of a results ``table`` of ``db`` (those whose ``column`` is ``value``, unless
+    None), ordered by ``order``; FileNotFoundError or RunDataError naming what is not there
+    (``job`` writes the table, as ``how`` says)."""
+    duckdb = data._need("duckdb")
+    if not isinstance(db, (str, PathLike)):
+        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
+    if not Path(db).exists():
+        raise FileNotFoundError(f"no such database: {db}")
+    if not data.is_duckdb_file(db):
+        raise data.RunDataError(f"{db} is not a DuckDB database ({job} writes its results into one)")
+    with duckdb.connect(str(db), read_only=True) as con:
+        if table not in data.duckdb_tables(con):
+            raise data.RunDataError(f"{db} has no {table} table: no {job} has written to it yet ({how})")
+        where = f" WHERE {column} = ?" if value is not None else ""
+        return con.execute(f"SELECT * FROM {table}{where} ORDER BY {order}", [] if value is None else [value]).df()
+
+
 def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
     """The ``fits`` table (optionally one law) as a DataFrame with params expanded to columns.
 
     Raises FileNotFoundError when ``db`` does not exist, and :class:`~scalingfit.data.RunDataError`
     when it is not a DuckDB database or has no fits table.
     """
-    duckdb = data._need("duckdb")
-    if not isinstance(db, (str, PathLike)):
-        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
     if law is not None and not isinstance(law, str):
         raise TypeError(f"law must be a law name (str) or None, got {type(law).__name__} {law!r}")
-    if not Path(db).exists():
-        raise FileNotFoundError(f"no such database: {db}")
-    if not data.is_duckdb_file(db):
-        raise data.RunDataError(f"{db} is not a DuckDB database (refit writes its results into one)")
-    with duckdb.connect(str(db), read_only=True) as con:
-        if FITS_TABLE not in data.duckdb_tables(con):
-            raise data.RunDataError(f"{db} has no {FITS_TABLE} table: no refit has written to it yet "
-                                    "(scalingfit.refit.refit; CLI: scalingfit refit)")
-        q = f"SELECT * FROM {FITS_TABLE}" + (" WHERE law = ?" if law else "") + " ORDER BY group_key"
-        df = con.execute(q, [law] if law else []).df()
+    df = read_table(db, FITS_TABLE, "law", law, "group_key", "refit", "scalingfit.refit.refit; CLI: scalingfit refit")
     if df.empty:
         return df
     names = json.loads(df["param_names"].iloc[0])

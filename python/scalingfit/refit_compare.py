@@ -26,7 +26,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
@@ -41,13 +40,14 @@ from .refit import (
     _check_db,
     _check_rows,
     _jsonl,
-    _lock,
-    _open,
     _reading,
     _source_relation,
     check_group_by,
     group_frame,
     iter_chunks,
+    read_table,
+    results_db,
+    writing,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -517,17 +517,8 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     overwrite = _validate.flag("overwrite", overwrite)
     if not isinstance(table, str):
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
-    if db is not None and not isinstance(db, (str, PathLike)):
-        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
     pd = data._need("pandas")
-    if isinstance(source, pd.DataFrame):
-        if db is None:
-            raise ValueError("db= is required when the source is a DataFrame")
-    else:
-        kind = data.source_kind(data.source_path(source))
-        if db is None:
-            p = Path(source)
-            db = p if kind == "duckdb" else p.with_suffix(p.suffix + ".fits.duckdb")
+    db = results_db(source, db)
     _check_db(db, f"compare_refit writes its scores (table {COMPARISONS_TABLE})")
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
         duckdb = data._need("duckdb")
@@ -535,16 +526,10 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
             rel = _source_relation(mem, source, table, db)
             with _reading(source):
                 _check_rows(mem, rel, source, metric, _check_columns(mem, rel, config), "compare")
-    lock = _lock(db, "written by a comparison or refit")
-    try:
-        con = _open(db, "comparison or refit")
-    except BaseException:
-        lock.close()
-        raise
     t_start = time.perf_counter()
     n_scored = n_unscored = n_chunks = n_skipped = 0
     t_core = 0.0
-    try:
+    with writing(db, "written by a comparison or refit", "comparison or refit") as con:
         rel = _source_relation(con, source, table, db)
         with _reading(source):
             cols = _check_columns(con, rel, config)
@@ -573,13 +558,6 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
             bar(None)
         wins, median, wins_loo = _tally(con, config) if COMPARISONS_TABLE in data.duckdb_tables(con) else \
             ({**{law: 0 for law in config.laws}, "none": 0}, {}, {})
-    except Exception as exc:
-        if data.ctrl_c(exc):
-            raise KeyboardInterrupt from exc
-        raise
-    finally:
-        con.close()
-        lock.close()
     return CompareSummary(str(db), config.name, config.config_hash(), config.criterion, n_groups, n_scored,
                           n_skipped, n_unscored, n_chunks, time.perf_counter() - t_start, t_core, wins, median, wins_loo)
 
@@ -592,24 +570,13 @@ def read_comparisons(db: Union[str, Path], comparison: Optional[Union[str, Seque
     :class:`~scalingfit.data.RunDataError` when it is not a DuckDB database or has no
     comparisons.
     """
-    duckdb = data._need("duckdb")
-    if not isinstance(db, (str, PathLike)):
-        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
     if comparison is not None and not isinstance(comparison, str):
         if not isinstance(comparison, Sequence) or not all(isinstance(c, str) for c in comparison):
             raise TypeError(f"comparison must be its laws (a list or a comma-separated str), got {comparison!r}")
         comparison = ",".join(comparison)
     if comparison is not None:
         comparison = ",".join(c.strip() for c in comparison.split(","))
-    if not Path(db).exists():
-        raise FileNotFoundError(f"no such database: {db}")
-    if not data.is_duckdb_file(db):
-        raise data.RunDataError(f"{db} is not a DuckDB database (compare_refit writes its scores into one)")
-    with duckdb.connect(str(db), read_only=True) as con:
-        if COMPARISONS_TABLE not in data.duckdb_tables(con):
-            raise data.RunDataError(f"{db} has no {COMPARISONS_TABLE} table: no comparison has written to it "
-                                    "yet (scalingfit.refit_compare.compare_refit; CLI: scalingfit compare-runs)")
-        q = f"SELECT * FROM {COMPARISONS_TABLE}" + (" WHERE comparison = ?" if comparison else "") + \
-            " ORDER BY comparison, group_key, law"
-        return con.execute(q, [comparison] if comparison else []).df()
+    return read_table(db, COMPARISONS_TABLE, "comparison", comparison, "comparison, group_key, law", "comparison",
+                      "scalingfit.refit_compare.compare_refit; CLI: scalingfit compare-runs")
+
 
