@@ -89,6 +89,8 @@ def test_cuda_backend_without_a_gpu_raises_with_the_reason() -> None:
     assert not scalingfit.cuda_available()
     with pytest.raises(scalingfit.CudaUnavailableError):
         scalingfit.bootstrap("power_law", x[:40], y[:40], n_resamples=10, backend="cuda")
+    with pytest.raises(scalingfit.CudaUnavailableError):
+        scalingfit.compare_batch(["power_law", "saturating_power_law"], x, y, off, backend="cuda")
 
 
 @no_gpu
@@ -423,6 +425,11 @@ def test_cli_backend_without_a_gpu(tmp_path: Path, capsys: pytest.CaptureFixture
     assert json.loads(capsys.readouterr().out)["n_fitted"] == 6
     assert cli.main(["bench", "--cuda", "--quick"]) == 1
     assert "needs CuPy and a CUDA GPU" in capsys.readouterr().err
+    argv = ["compare-runs", str(tmp_path / "runs.csv"), "--models", "chinchilla,chinchilla_tied", "--quiet"]
+    assert cli.main([*argv, "--backend", "cuda"]) == 1
+    assert "needs CuPy and a CUDA GPU" in capsys.readouterr().err
+    assert cli.main([*argv, "--json", "--backend", "auto"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_scored"] == 6
 
 
 def test_gpu_refit_matches_the_cpu(tmp_path: Path, simd: None, device: str) -> None:
@@ -446,6 +453,30 @@ def test_gpu_refit_matches_the_cpu(tmp_path: Path, simd: None, device: str) -> N
         a, b = cpu[col].to_numpy(dtype=float), gpu[col].to_numpy(dtype=float)
         ok = np.isfinite(a)
         _close(device, b[ok], a[ok], 1e-8, col)
+
+
+def test_gpu_compare_batch_matches_the_cpu(simd: None, device: str) -> None:
+    """Several laws scored on a batch, leave-one-out refits included, with the fits on either
+    backend: the same statuses and criteria (the CPU in its baseline build)."""
+    _core.set_simd_level("baseline")
+    rng = np.random.default_rng(6)
+    xs, ys = [], []
+    for _ in range(12):
+        N, D = 10 ** rng.uniform(7, 10, 14), 10 ** rng.uniform(9, 12, 14)
+        xs.append(np.column_stack([N, D]))
+        ys.append((1.8 + 400 * N ** -0.34 + 900 * D ** -0.3) * np.exp(0.01 * rng.standard_normal(14)))
+    x, y = np.vstack(xs), np.concatenate(ys)
+    off = np.arange(13) * 14
+    laws = ["chinchilla", "chinchilla_tied"]
+    with _quiet():
+        cpu = scalingfit.compare_batch(laws, x, y, off, log_residuals=True, loo=True)
+        gpu = scalingfit.compare_batch(laws, x, y, off, log_residuals=True, loo=True, backend="cuda")
+    for a, b in zip(cpu.fits, gpu.fits):
+        assert np.array_equal(a.status, b.status)
+    ok = np.isfinite(cpu.aicc)
+    _close(device, gpu.aicc[ok], cpu.aicc[ok], 1e-8, "aicc")
+    _close(device, gpu.loo_rmse[ok], cpu.loo_rmse[ok], 1e-6, "loo_rmse")
+    assert np.array_equal(gpu.best("aicc"), cpu.best("aicc"))
 
 
 # ------------------------------------------------------------------ emulated only

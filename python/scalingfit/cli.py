@@ -461,7 +461,8 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         args.source, names, group_by=group_by,
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric, inputs=inputs,
         loss=args.loss, f_scale=f_scale, log_residuals=args.log_residuals, loo=args.loo, starts=args.starts,
-        chunk_groups=args.chunk, threads=args.threads, progress=not args.quiet, overwrite=args.overwrite)
+        chunk_groups=args.chunk, threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
+        backend=args.backend)
     if args.json:
         _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
     elif not args.quiet:
@@ -912,6 +913,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="every data-driven start per group (default), or one batched guess (faster)")
     rc.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
     rc.add_argument("--threads", type=int, default=None, help="fitting threads (default: all)")
+    rc.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
+                    help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy), auto")
     rc.add_argument("--overwrite", action="store_true",
                     help="replace this comparison's scores made with another configuration (default: refuse)")
     rc.add_argument("--quiet", action="store_true", help="no progress bar or summary")

@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core, _validate
 from ._custom import CustomModel
-from ._fit import ModelLike, fit, fit_batch, quiet, resolve_model, usable_problems
+from ._fit import ModelLike, fit, fit_batch, quiet, resolve_backend, resolve_model, usable_problems
 from ._progress import progress_bar
 from .bootstrap import _finite_level
 from .models import Model
@@ -1050,6 +1050,7 @@ def compare_batch(
     starts: str = "all",
     threads: Optional[int] = None,
     progress: bool = False,
+    backend: str = "cpu",
 ) -> BatchComparison:
     """Score several laws on every problem of a batch (many sweeps, one call per law).
 
@@ -1077,6 +1078,10 @@ def compare_batch(
     options : {label: {option: value}}, optional
         ``p0`` (one start for every problem), ``bounds``, ``fixed``, ``max_iter``, ``ftol``,
         ``xtol``, ``gtol``.
+    backend : {"cpu", "cuda", "auto"}, default "cpu"
+        Where the fits and the leave-one-out refits are solved (see
+        :func:`scalingfit.fit_batch`; a custom model always on the CPU). The starts, the
+        criteria and the predictions are computed on the CPU either way.
 
     Returns
     -------
@@ -1114,11 +1119,13 @@ def compare_batch(
     failed = np.zeros(shape, dtype=np.int64)
     ks = np.zeros(L, dtype=np.int64)
     fits = []
+    on = [resolve_backend(backend, m) for _, m in laws]  # "cuda" without a GPU raises here, before any fit
     bar = progress_bar(int(pos.sum()) * L if loo else 0, _validate.flag("progress", progress), unit="refit")
     for i, (label, m) in enumerate(laws):
         o = opts[label]
         batch_opts: dict[str, Any] = {k: o[k] for k in ("bounds", "fixed", "max_iter", "ftol", "xtol", "gtol")
                                       if k in o}
+        batch_opts["backend"] = on[i]
         lo, hi = _validate.as_bounds(o.get("bounds"), m, o.get("fixed"))
         p0, prob = o.get("p0"), None
         if p0 is None and isinstance(m, CustomModel):

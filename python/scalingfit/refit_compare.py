@@ -223,10 +223,10 @@ def _unscored(config: CompareConfig, n: int, k: int, rss: float) -> str:
 
 
 def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[tuple[str, str]]] = None,
-                threads: Optional[int] = None) -> tuple[pd.DataFrame, float]:
+                threads: Optional[int] = None, backend: str = "cpu") -> tuple[pd.DataFrame, float]:
     """Scores every group in ``df`` (one :func:`~scalingfit.compare_batch` call) and returns
     (one row per group and law, seconds in the fits). A pure function of its inputs (no I/O).
-    ``done`` holds (group_key, data_hash) pairs to skip."""
+    ``done`` holds (group_key, data_hash) pairs to skip; ``backend`` as compare_batch's."""
     pd = data._need("pandas")
     from . import __version__
 
@@ -246,7 +246,7 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
         t0 = time.perf_counter()
         bc = compare_batch(list(config.laws), g.x[idx], g.y[idx], sub_off, loss=config.loss,
                            f_scale=config.f_scale, log_residuals=config.log_residuals, loo=config.loo,
-                           starts=config.starts, threads=threads)
+                           starts=config.starts, threads=threads, backend=backend)
         t_core += time.perf_counter() - t0
         crit = getattr(bc, config.criterion)
         best = bc.best(config.criterion)
@@ -460,7 +460,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
                   loss: str = "linear", f_scale: float = 1.0, log_residuals: bool = False, loo: bool = False,
                   starts: str = "all", chunk_groups: int = 500, threads: Optional[int] = None,
                   progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
-                  overwrite: bool = False) -> CompareSummary:
+                  overwrite: bool = False, backend: str = "cpu") -> CompareSummary:
     """Score several laws on every group of a run database, resumably (which law fits each sweep?).
 
     Each group's final-step rows (as :func:`scalingfit.refit.refit` reads them) are fitted by
@@ -497,6 +497,9 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         As :func:`scalingfit.refit.refit`.
     overwrite : bool
         Replace this comparison's scores made with another configuration.
+    backend : {"cpu", "cuda", "auto"}
+        Where the fits are solved (see :func:`scalingfit.compare_batch`); not part of the
+        configuration: a resumed run may switch (the fits agree to rounding).
 
     Returns
     -------
@@ -515,6 +518,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         _fit._check_threads(threads, 1)
     progress = _validate.flag("progress", progress)
     overwrite = _validate.flag("overwrite", overwrite)
+    on = _fit.resolve_backend(backend)  # "cuda" without a GPU: refused before any file is touched
     if not isinstance(table, str):
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
     pd = data._need("pandas")
@@ -543,7 +547,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         bar = progress_bar(n_groups, progress)
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, config.group_by, metric, chunk_groups):
-                rows, t = score_frame(frame, config, done=done, threads=threads)
+                rows, t = score_frame(frame, config, done=done, threads=threads, backend=on)
                 _write(con, rows, config)
                 t_core += t
                 n_chunks += 1
