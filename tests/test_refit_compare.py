@@ -399,3 +399,36 @@ def test_cli_exit_code_follows_the_table_and_bad_columns_exit_2(tmp_path: Path, 
         assert main([*argv, *extra]) == 2, extra
         assert msg in capsys.readouterr().err, extra
     assert len(rc.read_comparisons(str(csv) + ".fits.duckdb", "chinchilla, kaplan_nd")) == 6
+
+
+def test_plot_law_comparisons_draws_the_tables_wins_and_deltas(runs_db, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    from scalingfit.plot import plot_law_comparisons
+
+    path, _ = runs_db
+    rc.compare_refit(path, LAWS, log_residuals=True, progress=False)
+    t = rc.read_comparisons(path)
+    fig = plot_law_comparisons(path)
+    bars, ecdf = fig.axes
+    heights = [p.get_height() for p in bars.patches]
+    want = [100 * int((t.best & (t.law == law)).sum()) / 24 for law in LAWS]
+    np.testing.assert_allclose(heights, want)
+    for line, law in zip(ecdf.get_lines(), LAWS):  # the dotted line at 2 comes last
+        d = np.sort(t.loc[(t.law == law) & t.delta.notna(), "delta"].to_numpy())
+        np.testing.assert_array_equal(line.get_xdata(), d)
+        np.testing.assert_allclose(line.get_ydata(), np.arange(1, d.size + 1) / 24)
+    rc.compare_refit(path, LAWS[:2], progress=False)
+    with pytest.raises(ValueError, match="several comparisons .*pick one with comparison="):
+        plot_law_comparisons(path)
+    assert len(plot_law_comparisons(path, comparison=LAWS[:2]).axes[0].patches) == 2
+    with pytest.raises(TypeError, match="read_comparisons' DataFrame or a database path"):
+        plot_law_comparisons(3)
+    with pytest.raises(ValueError, match="no comparison"):
+        plot_law_comparisons(t, comparison="power_law,kaplan_nd")
+    out = tmp_path / "wins.png"
+    assert main(["compare-runs", str(path), "--models", ",".join(LAWS), "--log-residuals", "--quiet",
+                 "--plot", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    assert main(["compare-runs", str(path), "--models", ",".join(LAWS), "--log-residuals", "--quiet",
+                 "--plot", str(tmp_path / "no" / "w.png")]) == 1  # refused before any fit, as compare's
+    assert "--plot" in capsys.readouterr().err

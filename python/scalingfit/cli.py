@@ -457,6 +457,7 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
                          "leave-one-out error")
     _at_least(args.chunk, "--chunk", 1, " group per chunk")
     _at_least(args.threads, "--threads", 1)
+    plot_path = _output_path(args.plot, "--plot", figure=True) if args.plot else None
     summary = compare_refit(
         args.source, names, group_by=group_by,
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric, inputs=inputs,
@@ -467,6 +468,10 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
     elif not args.quiet:
         print(summary)
+    if plot_path is not None:
+        from .plot import plot_law_comparisons
+
+        plot_law_comparisons(summary.db, comparison=summary.comparison, path=plot_path)
     return EXIT_OK if summary.wins["none"] == 0 else EXIT_FAIL  # the table's state, as printed
 
 #: The options of ``optimal`` that only act on a law fitted with --fit, and their defaults.
@@ -917,6 +922,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy), auto")
     rc.add_argument("--overwrite", action="store_true",
                     help="replace this comparison's scores made with another configuration (default: refuse)")
+    rc.add_argument("--plot", default=None, metavar="PATH",
+                    help="also write a figure (.png/.svg/.pdf): the share of groups each law won, and "
+                         "how far behind the best each law is across the groups (needs matplotlib)")
     rc.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     rc.add_argument("--json", action="store_true", help="print the summary as JSON")
     rc.set_defaults(func=_cmd_compare_runs)

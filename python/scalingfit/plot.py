@@ -386,6 +386,71 @@ def plot_comparison(
     return _finish(fig, path)
 
 
+def plot_law_comparisons(table: Any, *, comparison: Optional[Union[str, Sequence[str]]] = None,
+                         path: Optional[PathLike] = None) -> Figure:
+    """Which law won where, over the groups of a run database (:func:`scalingfit.refit_compare.
+    compare_refit`): ``table`` is :func:`~scalingfit.refit_compare.read_comparisons`' frame or
+    the database's path; ``comparison`` picks one when the table holds several.
+
+    Left: the share of groups each law won (grey: groups no law won). Right: per law, the
+    empirical distribution over the groups of its AICc above the group's best (or, ranked by
+    leave-one-out error, its error over the best's): a law that is never far behind is nearly
+    as good where it does not win.
+    """
+    from os import PathLike as _PathLike
+
+    from . import data
+    from .refit_compare import read_comparisons
+
+    pd = data._need("pandas")
+    if isinstance(table, (str, _PathLike)):
+        table = read_comparisons(str(table), comparison)
+    elif not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be read_comparisons' DataFrame or a database path, got {type(table).__name__}")
+    need = {"comparison", "law", "group_key", "best", "delta", "criterion"}
+    if not need <= set(table.columns):
+        raise ValueError(f"table lacks column(s) {sorted(need - set(table.columns))}: give read_comparisons' frame")
+    if comparison is not None:
+        name = comparison if isinstance(comparison, str) else ",".join(comparison)
+        table = table[table["comparison"] == ",".join(c.strip() for c in name.split(","))]
+    names = list(dict.fromkeys(table["comparison"]))
+    if len(names) != 1:
+        raise ValueError("the table holds " + (f"several comparisons ({', '.join(names)}): pick one with comparison="
+                                               if names else "no comparison (no rows)"))
+    laws = names[0].split(",")
+    criterion = str(table["criterion"].iloc[0])
+    n_groups = int(table["group_key"].nunique())
+    won = table[table["best"]].groupby("law").size().reindex(laws, fill_value=0)
+    fig, (a, r) = _axes(None, ncols=2, size=(4.8, 3.6))
+    shares = [100 * int(won[law]) / n_groups for law in laws]
+    none = 100 - sum(shares)
+    a.bar(range(len(laws)), shares, color=[f"C{j}" for j in range(len(laws))])
+    if none > 0:
+        a.bar([len(laws)], [none], color="0.6")
+    a.set_xticks(range(len(laws) + (none > 0)), laws + (["none"] if none > 0 else []), rotation=20, fontsize=8)
+    a.set_ylabel("groups won (%)")
+    a.set_title(f"{n_groups} groups, best by {'AICc' if criterion == 'aicc' else 'leave-one-out error'}",
+                fontsize=8)
+    drawn = False
+    for j, law in enumerate(laws):
+        d = np.sort(table.loc[(table["law"] == law) & table["delta"].notna(), "delta"].to_numpy(dtype=float))
+        if d.size:
+            r.step(d, np.arange(1, d.size + 1) / n_groups, where="post", color=f"C{j}", label=law)
+            drawn = True
+    if criterion == "aicc":
+        r.set_xscale("symlog", linthresh=1.0)
+        r.axvline(2.0, color="0.5", lw=1, ls=":")
+        r.set_xlabel("AICc above the group's best (dotted: 2)")
+    else:
+        r.set_xscale("log")
+        r.set_xlabel("leave-one-out RMSE / the group's best")
+    r.set_ylabel("share of groups at most this far")
+    r.set_ylim(0, 1.02)
+    if drawn:
+        r.legend(fontsize=7)
+    return _finish(fig, path)
+
+
 # ----------------------------------------------------------------------------- kaplan
 def plot_power_law(
     fit: PowerLawFit, x: ArrayLike, L: ArrayLike, *, extrapolate: float = 1.0,
