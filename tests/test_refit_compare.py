@@ -432,3 +432,34 @@ def test_plot_law_comparisons_draws_the_tables_wins_and_deltas(runs_db, tmp_path
     assert main(["compare-runs", str(path), "--models", ",".join(LAWS), "--log-residuals", "--quiet",
                  "--plot", str(tmp_path / "no" / "w.png")]) == 1  # refused before any fit, as compare's
     assert "--plot" in capsys.readouterr().err
+
+
+def test_every_row_of_learning_curves(tmp_path: Path) -> None:
+    """rows="all": each run's learning curve is a group (group_by run_id, input step). Curves
+    drawn from E + A (step + x0)^-alpha with a large offset x0: the law with the offset wins
+    nearly every run, and each group's scores equal compare_models on that run's rows."""
+    rng = np.random.default_rng(13)
+    frames = []
+    for run in range(12):
+        step = np.geomspace(10, 1e5, 40)
+        L = (2.0 + 50 * (step + 300.0) ** -0.6) * (1 + 0.002 * rng.standard_normal(step.size))
+        frames.append(pd.DataFrame({"run_id": run, "step": step, "metric": "loss", "value": L}))
+    runs = pd.concat(frames, ignore_index=True)
+    laws = ["learning_curve", "saturating_power_law"]
+    db = tmp_path / "curves.duckdb"
+    with pytest.raises(data.RunDataError, match=r"\['sweep'\] not in the run data"):
+        rc.compare_refit(runs, laws, inputs=["step"], rows="all", db=db, progress=False)
+    s = rc.compare_refit(runs, laws, group_by=["run_id"], inputs=["step"], rows="all", db=db, progress=False)
+    assert s.n_scored == 12 and s.wins["learning_curve"] == 12
+    assert s.median_delta["saturating_power_law"] > 100
+    t = rc.read_comparisons(db)
+    assert (t["n_points"] == 40).all()
+    g = runs[runs.run_id == 3]
+    ref = compare_models(laws, g["step"].to_numpy(), g["value"].to_numpy(), loo=False)
+    got = t[t.run_id == 3].set_index("law")
+    np.testing.assert_allclose([got.loc[law, "aicc"] for law in laws], [ref[law].aicc for law in laws], rtol=1e-7)
+    final = rc.compare_refit(runs, laws, group_by=["run_id"], inputs=["step"], db=tmp_path / "f.duckdb",
+                             progress=False)  # the last step of each run: one point, nothing to score
+    assert final.wins["none"] == 12
+    with pytest.raises(ValueError, match="rows must be 'final'"):
+        rc.compare_refit(runs, laws, rows="every", db=db, progress=False)

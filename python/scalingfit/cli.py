@@ -463,7 +463,7 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric, inputs=inputs,
         loss=args.loss, f_scale=f_scale, log_residuals=args.log_residuals, loo=args.loo, starts=args.starts,
         chunk_groups=args.chunk, threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
-        backend=args.backend)
+        backend=args.backend, rows=args.rows)
     if args.json:
         _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
     elif not args.quiet:
@@ -916,6 +916,9 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--loo", action="store_true", help="also refit every point left out (leave-one-out RMSE)")
     rc.add_argument("--starts", default="all", choices=["all", "one"],
                     help="every data-driven start per group (default), or one batched guess (faster)")
+    rc.add_argument("--rows", default="final", choices=["final", "all"],
+                    help="fit the last step of each run (default) or every row (learning curves: e.g. "
+                         "--group-by run_id --x step)")
     rc.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
     rc.add_argument("--threads", type=int, default=None, help="fitting threads (default: all)")
     rc.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],

@@ -63,7 +63,7 @@ COLUMNS = ("group_key", "comparison", "law", "param_names", "params", "k", "n_po
 _SETTING_NAMES = {"inputs": "inputs (--x)", "group_by": "group_by (--group-by)", "metric": "metric (--metric)",
                   "loss": "loss (--loss)", "f_scale": "f_scale (--f-scale)",
                   "log_residuals": "log_residuals (--log-residuals)", "loo": "loo (--loo)",
-                  "starts": "starts (--starts)", "version": "the scalingfit version"}
+                  "starts": "starts (--starts)", "rows": "rows (--rows)", "version": "the scalingfit version"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class CompareConfig:
     log_residuals: bool = False
     loo: bool = False
     starts: str = "all"
+    rows: str = "final"  # "final": the last step of each run; "all": every row (learning curves)
 
     @property
     def name(self) -> str:
@@ -170,7 +171,7 @@ def _check_inputs(laws: Sequence[str], inputs: Optional[Sequence[str]]) -> tuple
 
 
 def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_scale: Any,
-            log_residuals: Any, loo: Any, starts: Any) -> CompareConfig:
+            log_residuals: Any, loo: Any, starts: Any, rows: Any = "final") -> CompareConfig:
     """The comparison's configuration from its arguments, each checked before any I/O."""
     if isinstance(laws, str) or not isinstance(laws, Sequence) or not all(isinstance(n, str) for n in laws):
         raise TypeError(f"laws must be a list of built-in law names, e.g. ['chinchilla', 'kaplan_nd'], "
@@ -206,8 +207,10 @@ def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_
                          "pass loo=True or loss='linear'")
     if starts not in ("all", "one"):
         raise ValueError(f"starts must be 'all' or 'one', got {starts!r}")
+    if rows not in ("final", "all"):
+        raise ValueError(f"rows must be 'final' (the last step of each run) or 'all' (every row), got {rows!r}")
     return CompareConfig(laws=tuple(laws), inputs=cols, group_by=tuple(group_by), metric=metric, loss=loss,
-                         f_scale=f, log_residuals=log_residuals, loo=loo, starts=starts)
+                         f_scale=f, log_residuals=log_residuals, loo=loo, starts=starts, rows=rows)
 
 
 # --------------------------------------------------------------------------- one chunk
@@ -231,7 +234,7 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
     from . import __version__
 
     group_by = list(config.group_by)
-    g = group_frame(df, LawSpec("compare", config.laws[0], config.inputs), group_by)
+    g = group_frame(df, LawSpec("compare", config.laws[0], config.inputs, reduce=config.rows), group_by)
     todo = g.todo(done)
     ms = [_models.get(n) for n in config.laws]
     now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -458,7 +461,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
                   group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None,
                   table: str = "runs", metric: Optional[str] = "loss", inputs: Optional[Sequence[str]] = None,
                   loss: str = "linear", f_scale: float = 1.0, log_residuals: bool = False, loo: bool = False,
-                  starts: str = "all", chunk_groups: int = 500, threads: Optional[int] = None,
+                  starts: str = "all", rows: str = "final", chunk_groups: int = 500, threads: Optional[int] = None,
                   progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
                   overwrite: bool = False, backend: str = "cpu") -> CompareSummary:
     """Score several laws on every group of a run database, resumably (which law fits each sweep?).
@@ -493,6 +496,10 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         point and law).
     starts : {"all", "one"}
         As :func:`scalingfit.compare_batch`.
+    rows : {"final", "all"}
+        The rows of a group that are fitted: the last step of each run (final losses, as
+        ``refit``), or every row, for laws of learning curves (e.g. ``group_by=["run_id"]``,
+        ``inputs=["step"]``, laws ``learning_curve`` and ``saturating_power_law``).
     chunk_groups, threads, progress, on_chunk
         As :func:`scalingfit.refit.refit`.
     overwrite : bool
@@ -512,7 +519,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     >>> print(compare_refit("runs.duckdb", ["chinchilla", "kaplan_nd"], log_residuals=True))  # doctest: +SKIP
     """
     config = _config(laws=laws, inputs=inputs, group_by=group_by, metric=metric, loss=loss, f_scale=f_scale,
-                     log_residuals=log_residuals, loo=loo, starts=starts)
+                     log_residuals=log_residuals, loo=loo, starts=starts, rows=rows)
     chunk_groups = _validate.integer("chunk_groups", chunk_groups, least=1, floats=False)
     if threads is not None:
         _fit._check_threads(threads, 1)
@@ -547,11 +554,11 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         bar = progress_bar(n_groups, progress)
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, config.group_by, metric, chunk_groups):
-                rows, t = score_frame(frame, config, done=done, threads=threads, backend=on)
-                _write(con, rows, config)
+                scores, t = score_frame(frame, config, done=done, threads=threads, backend=on)
+                _write(con, scores, config)
                 t_core += t
                 n_chunks += 1
-                scored = rows.groupby("group_key")["best"].any() if len(rows) else pd.Series(dtype=bool)
+                scored = scores.groupby("group_key")["best"].any() if len(scores) else pd.Series(dtype=bool)
                 n_scored += len(scored)
                 n_unscored += int((~scored).sum())
                 n_skipped += n_in_chunk - len(scored)
