@@ -359,7 +359,7 @@ def test_another_grouping_or_key_type_is_refused_before_any_fit(runs_db, tmp_pat
     db = tmp_path / "o.duckdb"
     rc.compare_refit(path, LAWS[:2], db=db, progress=False)
     fitted = []
-    with pytest.raises(data.RunDataError, match=r"grouped by \['sweep'\], this one groups by \['arch'\]"):
+    with pytest.raises(data.RunDataError, match=r"grouped by \['sweep'\], this run groups by \['arch'\]"):
         rc.compare_refit(runs.assign(arch="x"), LAWS[1:], group_by=["arch"], db=db, progress=False,
                          on_chunk=fitted.append)
     with pytest.raises(data.RunDataError, match="group column 'sweep' is BIGINT in the law_comparisons table "
@@ -463,3 +463,97 @@ def test_every_row_of_learning_curves(tmp_path: Path) -> None:
     assert final.wins["none"] == 12
     with pytest.raises(ValueError, match="rows must be 'final'"):
         rc.compare_refit(runs, laws, rows="every", db=db, progress=False)
+
+
+def test_group_columns_keep_the_sources_types_and_runs_resume(tmp_path: Path) -> None:
+    """The results tables' group columns take the source's types (INTEGER, DATE, DOUBLE), so a
+    re-run or resume is not refused as another key type, and a first chunk whose group value
+    is missing does not make a column of type NULL that the next chunk cannot fill."""
+    from scalingfit import refit as rf
+
+    runs = _sweeps(3, alpha=0.34, beta=0.28, seed=14, runs=10)
+    runs["day"] = pd.to_datetime("2024-01-01") + pd.to_timedelta(runs["sweep"], unit="D")
+    runs["lr"] = np.where(runs["sweep"] == 0, np.nan, 0.25 * runs["sweep"] + 0.001)
+    runs["sweep"] = runs["sweep"].astype("int32")
+    src = tmp_path / "src.duckdb"
+    with duckdb.connect(str(src)) as con:
+        con.register("r", runs)
+        con.execute("CREATE TABLE runs AS SELECT CAST(sweep AS INTEGER) sweep, CAST(\"day\" AS DATE) AS \"day\", lr, run_id, "
+                    "N, D, step, metric, value FROM r")
+    for group_by in (["sweep"], ["day"], ["lr"]):
+        db = tmp_path / f"{group_by[0]}.duckdb"
+        for _ in range(2):  # the second run resumes
+            s = rc.compare_refit(src, LAWS[:2], group_by=group_by, db=db, chunk_groups=1, progress=False)
+            f = rf.refit(src, group_by=group_by, db=db, chunk_groups=1, progress=False)
+        assert (s.n_skipped, f.n_skipped) == (3, 3), group_by
+        with duckdb.connect(str(db), read_only=True) as con:
+            for table in ("law_comparisons", "fits"):
+                kind = con.execute(f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table}' "
+                                   f"AND column_name = '{group_by[0]}'").fetchone()[0]
+                assert kind == {"sweep": "INTEGER", "day": "DATE", "lr": "DOUBLE"}[group_by[0]], (table, kind)
+        assert rf.read_fits(db)["group_key"].nunique() == 3
+
+
+def test_a_fits_table_with_keys_of_the_old_format_is_rekeyed_not_duplicated(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys written before they were normalised (256.0, NaN) are rewritten on the next refit,
+    which then replaces those groups' rows instead of adding them again under the new key."""
+    from scalingfit import refit as rf
+
+    runs = _sweeps(4, alpha=0.34, beta=0.28, seed=15, runs=10)
+    runs["width"] = runs["sweep"].map({0: 0.0, 1: 256.0, 2: 512.0, 3: np.nan})
+    db = tmp_path / "old.duckdb"
+    def old_key(values: tuple) -> str:  # the key before normalisation (256.0, not 256)
+        return json.dumps([v.item() if hasattr(v, "item") else v for v in values], default=str)
+
+    with monkeypatch.context() as m:
+        m.setattr(rf, "_group_key", old_key)
+        rf.refit(runs, group_by=["sweep", "width"], db=db, progress=False)
+    assert "[1, 256.0]" in set(rf.read_fits(db)["group_key"])
+    s = rf.refit(runs, group_by=["sweep", "width"], db=db, progress=False)
+    fits = rf.read_fits(db)
+    assert len(fits) == 4 and set(fits["group_key"]) == {"[0, 0]", "[1, 256]", "[2, 512]", "[3, null]"}
+    assert (s.n_fitted, s.n_skipped) == (3, 1)  # the key is part of the data hash: refitted once, in place
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT COUNT(*) FROM fit_params").fetchone()[0] == 4 * 5
+    assert rf.refit(runs, group_by=["sweep", "width"], db=db, progress=False).n_skipped == 4
+
+
+def test_overwrite_with_another_grouping_deletes_nothing(runs_db) -> None:
+    from scalingfit import refit as rf
+
+    path, runs = runs_db
+    rc.compare_refit(path, LAWS[:2], progress=False)
+    rf.refit(path, progress=False)
+    two = runs.assign(arch="a")
+    with pytest.raises(data.RunDataError, match="one table takes one grouping"):
+        rc.compare_refit(two, LAWS[:2], group_by=["sweep", "arch"], db=path, overwrite=True, progress=False)
+    with pytest.raises(data.RunDataError, match="one table takes one grouping"):
+        rf.refit(two, group_by=["sweep", "arch"], db=path, overwrite=True, progress=False)
+    assert len(rc.read_comparisons(path)) == 48 and len(rf.read_fits(path)) == 24
+    assert len(rf.read_fits(path, law="")) == 24  # "" is every law, as before
+
+
+def test_rows_with_an_input_that_a_law_takes_the_log_of_are_dropped_for_every_law(tmp_path: Path) -> None:
+    rng = np.random.default_rng(16)
+    frames = []
+    for run in range(3):
+        step = np.r_[0.0, np.geomspace(10, 1e5, 30)]
+        L = (2.0 + 50 * (step + 300.0) ** -0.6) * (1 + 0.002 * rng.standard_normal(step.size))
+        frames.append(pd.DataFrame({"run_id": run, "step": step, "metric": "loss", "value": L}))
+    laws = ["learning_curve", "saturating_power_law"]
+    s = rc.compare_refit(pd.concat(frames, ignore_index=True), laws, group_by=["run_id"], inputs=["step"],
+                         rows="all", db=tmp_path / "o.duckdb", progress=False)
+    t = rc.read_comparisons(tmp_path / "o.duckdb")
+    assert (t["n_points"] == 30).all() and t["success"].all() and s.wins["none"] == 0
+    assert t["reason"].str.contains("step must be > 0, got 0").all()
+
+
+def test_refit_names_an_input_in_group_by_and_a_bad_db_before_a_cluster(tmp_path: Path) -> None:
+    from scalingfit import refit as rf
+
+    runs = _sweeps(2, alpha=0.34, beta=0.28, seed=17, runs=10)
+    with pytest.raises(ValueError, match=r"group_by column\(s\) \['D'\] are also fitted \(inputs and value: N, D"):
+        rf.refit(runs, group_by=["D"], db=tmp_path / "o.duckdb", progress=False)
+    with pytest.raises(TypeError, match="db must be a file path"):
+        rf.refit(runs, db=123, scheduler="tcp://127.0.0.1:1", progress=False)

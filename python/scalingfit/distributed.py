@@ -341,6 +341,7 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
     if task_threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     chunks = _Chunks(con, rel, config, int(chunk_groups))
+    types = _refit.group_types(con, rel, config.group_by)
     done_by_key: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for pair in done:
         done_by_key[pair[0]].add(pair)
@@ -383,7 +384,7 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
                 rows, params, t, t_task = fut.result()
                 fut.release()
                 t0 = time.perf_counter()
-                _refit._write(con, rows, params, config)
+                _refit._write(con, rows, params, config, types)
                 t_write += time.perf_counter() - t0
                 path.unlink(missing_ok=True)
                 t_core += t

@@ -434,8 +434,11 @@ def plot_law_comparisons(table: Any, *, comparison: Optional[Union[str, Sequence
     drawn = False
     for j, law in enumerate(laws):
         d = np.sort(table.loc[(table["law"] == law) & table["delta"].notna(), "delta"].to_numpy(dtype=float))
+        d = d[np.isfinite(d)]
         if d.size:
-            r.step(d, np.arange(1, d.size + 1) / n_groups, where="post", color=f"C{j}", label=law)
+            missing = n_groups - d.size  # its fit failed or had no score there: the curve stops short of 1
+            r.step(d, np.arange(1, d.size + 1) / n_groups, where="post", color=f"C{j}",
+                   label=law + (f" (no score in {missing} groups)" if missing else ""))
             drawn = True
     if criterion == "aicc":
         r.set_xscale("symlog", linthresh=1.0)

@@ -201,9 +201,9 @@ class Grouped:
         return [j for j, k in enumerate(self.keys) if not done or (k, self.hashes[j]) not in done]
 
 
-def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str]) -> Grouped:
+def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str], positive: Sequence[str] = ()) -> Grouped:
     """:func:`prepare_frame`'s rows packed by group, with each group's key, values and hash."""
-    clean, notes = prepare_frame(df, spec, group_by)
+    clean, notes = prepare_frame(df, spec, group_by, positive)
     group_by = list(group_by)
     gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
     counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
@@ -223,13 +223,16 @@ def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str]) -> Gro
     return Grouped(keys, key_values, counts, offsets, x, y, hashes, notes, list(empty.items()))
 
 
-def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Validated, reduced rows sorted by group; and a reason per group for dropped rows."""
+def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str],
+                  positive: Sequence[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Validated, reduced rows sorted by group; and a reason per group for dropped rows. A row
+    is dropped where a size (N, D, C, U) or a column of ``positive`` is not > 0."""
     needed = list(spec.inputs) + ["value"]
     df = data.map_columns(df, None, needed + list(group_by))  # each missing column named
     df = data.to_numeric_frame(df, [c for c in needed + ["step", "C"] if c in df.columns])
     df = df.reset_index(drop=True)
-    clean, report = data.validate_runs(df, required=needed, key=("run_id", "step"), policy="skip-and-report")
+    clean, report = data.validate_runs(df, required=needed, positive=(*data.POSITIVE, *positive),
+                                       key=("run_id", "step"), policy="skip-and-report")
     notes: dict[str, str] = {}
     if report.rows:
         bad_rows = sorted({b.row for b in report.rows})
@@ -336,9 +339,10 @@ FITS_COLUMNS = ("group_key", "law", "model", "param_names", "params", "stderr", 
                 "cost", "data_hash", "config_hash", "seed", "version", "fitted_at", "reason")
 
 
-def check_group_by(group_by: Any, taken: Sequence[str], table: str) -> tuple[str, ...]:
+def check_group_by(group_by: Any, taken: Sequence[str], table: str, fitted: Sequence[str] = ()) -> tuple[str, ...]:
     """``group_by`` as a tuple of column names, refusing a non-list, an empty list, a name
-    given twice and a name that ``table`` uses for a column of its own (``taken``)."""
+    given twice, a column that is fitted (``fitted``: the inputs and the value) and a name
+    that ``table`` uses for a column of its own (``taken``)."""
     if isinstance(group_by, str) or not isinstance(group_by, Sequence) \
             or not all(isinstance(g, str) and g for g in group_by):
         raise TypeError(f"group_by must be a list of column names, e.g. ['sweep'], got {group_by!r}")
@@ -347,11 +351,50 @@ def check_group_by(group_by: Any, taken: Sequence[str], table: str) -> tuple[str
     twice = sorted({g for g in group_by if list(group_by).count(g) > 1})
     if twice:
         raise ValueError(f"group_by names {twice} twice")
+    clash = [g for g in group_by if g in fitted]
+    if clash:
+        raise ValueError(f"group_by column(s) {clash} are also fitted (inputs and value: {', '.join(fitted)})")
     clash = [g for g in group_by if g in taken]
     if clash:
         raise ValueError(f"group_by column(s) {clash} have the name of a column of the {table} table, which "
                          "would overwrite them; rename the column(s) in the run data")
     return tuple(group_by)
+
+
+def group_types(con: Any, rel: str, group_by: Sequence[str]) -> dict[str, str]:
+    """The DuckDB type of each group column in the source."""
+    gcols = ", ".join(data.sql_identifier(g) for g in group_by)
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT {gcols} FROM {rel}").fetchall()}
+
+
+def create_table(con: Any, table: str, frame: str, types: Mapping[str, str]) -> None:
+    """A results ``table`` with the columns of the registered ``frame``, the group columns of
+    the source's types (``types``), not pandas' (an INTEGER or DATE column stays one; a chunk
+    whose group values are all missing does not make a column of type NULL)."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()]
+    sel = ", ".join(f"CAST({data.sql_identifier(c)} AS {types[c]}) AS {data.sql_identifier(c)}" if c in types
+                    else data.sql_identifier(c) for c in cols)
+    con.execute(f"CREATE TABLE {table} AS SELECT {sel} FROM {frame} LIMIT 0")
+
+
+def check_grouping(con: Any, db: Union[str, Path], table: str, own: Sequence[str], group_by: Sequence[str],
+                   types: Optional[Mapping[str, str]] = None) -> None:
+    """Before any fit: a RunDataError if ``table`` exists with other group columns than
+    ``group_by`` (its columns beside its ``own``), or, given the source's ``types``, a group
+    column of another type."""
+    if table not in data.duckdb_tables(con):
+        return
+    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    groups = [c for c in have if c not in own]
+    if set(groups) != set(group_by) or not set(own) <= set(have):
+        raise data.RunDataError(
+            f"{db}: its {table} table holds results grouped by {groups}, this run groups by {list(group_by)}; "
+            "one table takes one grouping: write to another database with db= (CLI: --db)")
+    for c, t in (types or {}).items():
+        if have[c] != t:
+            raise data.RunDataError(
+                f"{db}: group column {c!r} is {have[c]} in the {table} table and {t} in the run data; write to "
+                "another database with db= (CLI: --db), or cast the column")
 
 
 def _row(group_by: Sequence[str], key: str, key_vals: Any, config_hash: str, spec: LawSpec, model: Any,
@@ -640,6 +683,32 @@ def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite
         raise
 
 
+def _rekey(con: Any, config: RefitConfig) -> None:
+    """Group keys written before keys were normalised (an integral float as ``256.0``, a missing
+    value as ``NaN`` or ``"<NA>"``) rewritten from the stored group columns as
+    :func:`_group_key` makes them now, so that a resumed refit replaces those groups' rows
+    instead of adding a second row under the new key (one transaction)."""
+    if FITS_TABLE not in data.duckdb_tables(con):
+        return
+    gcols = ", ".join(data.sql_identifier(g) for g in config.group_by)
+    args = [config.law, config.config_hash()]
+    stored = con.execute(f"SELECT DISTINCT group_key, {gcols} FROM {FITS_TABLE} WHERE law = ? AND config_hash = ?",
+                         args).df()  # through pandas, as the chunks' values are (a DATE as a Timestamp)
+    stale = [(k, _group_key(vals)) for k, *vals in stored.itertuples(index=False, name=None)
+             if _group_key(vals) != k]
+    if not stale:
+        return
+    try:
+        con.begin()
+        for table in (FITS_TABLE, PARAMS_TABLE):
+            con.executemany(f"UPDATE {table} SET group_key = ? WHERE law = ? AND config_hash = ? AND group_key = ?",
+                            [[new, *args, old] for old, new in stale])
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
 def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
     tables = data.duckdb_tables(con)
     if FITS_TABLE not in tables:
@@ -651,8 +720,10 @@ def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
     return {(k, h) for k, h in rows}
 
 
-def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConfig) -> None:
-    """One transaction: replace this config's rows for these groups, add the new ones."""
+def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConfig,
+           types: Optional[Mapping[str, str]] = None) -> None:
+    """One transaction: replace this config's rows for these groups, add the new ones (a new
+    fits table's group columns of the source's ``types``)."""
     if rows.empty:
         return
     con.register("_sf_rows", rows)
@@ -661,8 +732,8 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
         con.begin()
         tables = data.duckdb_tables(con)
         if FITS_TABLE not in tables:
-            con.execute(f"CREATE TABLE {FITS_TABLE} AS SELECT * FROM _sf_rows LIMIT 0")
-            con.execute(f"CREATE TABLE {PARAMS_TABLE} AS SELECT * FROM _sf_params LIMIT 0")
+            create_table(con, FITS_TABLE, "_sf_rows", types or {})
+            con.execute(f"CREATE TABLE IF NOT EXISTS {PARAMS_TABLE} AS SELECT * FROM _sf_params LIMIT 0")
         else:
             have = [r[0] for r in con.execute(f"DESCRIBE {FITS_TABLE}").fetchall()]
             if set(have) != set(rows.columns):
@@ -819,6 +890,8 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     overwrite = _validate.flag("overwrite", overwrite)
     if not isinstance(table, str):
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
+    if db is not None and not isinstance(db, (str, PathLike)):  # before a cluster is started
+        raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
     if client is not None or scheduler is not None:
         from . import distributed
 
@@ -844,7 +917,10 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
             n_groups = count_groups(con, rel, group_by, metric, law)
             if n_groups == 0:  # no row, or none of the metric: say which
                 _check_rows(con, rel, source, metric, source_columns(con, rel, group_by))
+        types = group_types(con, rel, group_by)
+        check_grouping(con, db, FITS_TABLE, FITS_COLUMNS, group_by)  # before overwrite deletes anything
         _check_config(con, db, config, overwrite)
+        _rekey(con, config)
         done = _existing(con, config)
         if client is not None or scheduler is not None:  # the same chunks, fitted by Dask workers
             from . import distributed
@@ -857,7 +933,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, chunk_groups):
                 rows, params, t = fit_frame(frame, config, done=done, threads=threads, backend=backend)
-                _write(con, rows, params, config)
+                _write(con, rows, params, config, types)
                 t_core += t
                 n_chunks += 1
                 n_fitted += len(rows)
@@ -878,7 +954,7 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
     that name the argument."""
     if not isinstance(law, str) or law not in LAWS:
         raise ValueError(f"unknown law {law!r}; choose one of {', '.join(LAWS)}")
-    group_by = check_group_by(group_by, FITS_COLUMNS + ("value",) + LAWS[law].inputs, FITS_TABLE)
+    group_by = check_group_by(group_by, FITS_COLUMNS, FITS_TABLE, (*LAWS[law].inputs, "value"))
     if metric is not None and not isinstance(metric, str):
         raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
     n_boot = _validate.integer("bootstrap", bootstrap, most=2**32 - 1, floats=False)
@@ -925,7 +1001,8 @@ def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
     """
     if law is not None and not isinstance(law, str):
         raise TypeError(f"law must be a law name (str) or None, got {type(law).__name__} {law!r}")
-    df = read_table(db, FITS_TABLE, "law", law, "group_key", "refit", "scalingfit.refit.refit; CLI: scalingfit refit")
+    df = read_table(db, FITS_TABLE, "law", law or None, "group_key", "refit",
+                    "scalingfit.refit.refit; CLI: scalingfit refit")
     if df.empty:
         return df
     names = json.loads(df["param_names"].iloc[0])

@@ -43,7 +43,10 @@ from .refit import (
     _reading,
     _source_relation,
     check_group_by,
+    check_grouping,
+    create_table,
     group_frame,
+    group_types,
     iter_chunks,
     read_table,
     results_db,
@@ -188,10 +191,7 @@ def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_
         raise ValueError("the laws must take the same inputs, got "
                          + ", ".join(f"{m.name} ({', '.join(m.input_names)})" for m in ms))
     cols = _check_inputs(laws, inputs)
-    group_by = check_group_by(group_by, COLUMNS, COMPARISONS_TABLE)
-    clash = sorted(set(group_by) & set(cols + ("value",)))
-    if clash:
-        raise ValueError(f"group_by column(s) {clash} are also fitted (inputs {list(cols)}, value)")
+    group_by = check_group_by(group_by, COLUMNS, COMPARISONS_TABLE, (*cols, "value"))
     if metric is not None and not isinstance(metric, str):
         raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
     if not isinstance(loss, str) or loss not in _models.LOSSES:
@@ -234,9 +234,10 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
     from . import __version__
 
     group_by = list(config.group_by)
-    g = group_frame(df, LawSpec("compare", config.laws[0], config.inputs, reduce=config.rows), group_by)
-    todo = g.todo(done)
     ms = [_models.get(n) for n in config.laws]
+    logs = config.inputs if any(m.positive_inputs for m in ms) else ()  # every law sees the same points
+    g = group_frame(df, LawSpec("compare", config.laws[0], config.inputs, reduce=config.rows), group_by, logs)
+    todo = g.todo(done)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     common = dict(comparison=config.name, criterion=config.criterion, config_hash=config.config_hash(),
                   version=__version__, fitted_at=now)
@@ -315,15 +316,16 @@ def _existing(con: Any, config: CompareConfig) -> set[tuple[str, str]]:
     return {(k, h) for k, h in rows}
 
 
-def _write(con: Any, rows: pd.DataFrame, config: CompareConfig) -> None:
-    """One transaction: replace this configuration's rows of these groups, add the new ones."""
+def _write(con: Any, rows: pd.DataFrame, config: CompareConfig, types: Mapping[str, str]) -> None:
+    """One transaction: replace this configuration's rows of these groups, add the new ones (a
+    new table's group columns of the source's ``types``)."""
     if rows.empty:
         return
     con.register("_sf_cmp", rows)
     try:
         con.begin()
         if COMPARISONS_TABLE not in data.duckdb_tables(con):
-            con.execute(f"CREATE TABLE {COMPARISONS_TABLE} AS SELECT * FROM _sf_cmp LIMIT 0")
+            create_table(con, COMPARISONS_TABLE, "_sf_cmp", types)
         else:
             have = [r[0] for r in con.execute(f"DESCRIBE {COMPARISONS_TABLE}").fetchall()]
             if set(have) != set(rows.columns):
@@ -385,28 +387,6 @@ def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwri
     except BaseException:
         con.rollback()
         raise
-
-
-def _check_table(con: Any, rel: str, db: Union[str, Path], config: CompareConfig) -> None:
-    """Before any fit: a RunDataError if the law_comparisons table has other columns than this
-    comparison writes (another group_by), or a group column of another type than the source's."""
-    if COMPARISONS_TABLE not in data.duckdb_tables(con):
-        return
-    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {COMPARISONS_TABLE}").fetchall()}
-    want = [*config.group_by, *COLUMNS]
-    if set(have) != set(want):
-        groups = [c for c in have if c not in COLUMNS]
-        raise data.RunDataError(
-            f"{db}: its {COMPARISONS_TABLE} table holds comparisons grouped by {groups}, this one groups by "
-            f"{list(config.group_by)}; one table takes one grouping: write to another database with db= "
-            "(CLI: --db)")
-    gcols = ", ".join(data.sql_identifier(c) for c in config.group_by)
-    source = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT {gcols} FROM {rel}").fetchall()}
-    for c in config.group_by:
-        if have[c] != source[c] and "NULL" not in (have[c], source[c]):
-            raise data.RunDataError(
-                f"{db}: group column {c!r} is {have[c]} in the {COMPARISONS_TABLE} table and {source[c]} in the "
-                "run data; write to another database with db= (CLI: --db), or cast the column")
 
 
 def _check_columns(con: Any, rel: str, config: CompareConfig) -> list[str]:
@@ -547,15 +527,16 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
             n_groups = _count_groups(con, rel, config, cols)
             if n_groups == 0:
                 _check_rows(con, rel, source, metric, cols, "compare")
-        _check_config(con, db, config, overwrite)
         with _reading(source):
-            _check_table(con, rel, db, config)
+            types = group_types(con, rel, config.group_by)
+        check_grouping(con, db, COMPARISONS_TABLE, COLUMNS, config.group_by, types)  # before overwrite deletes
+        _check_config(con, db, config, overwrite)
         done = _existing(con, config)
         bar = progress_bar(n_groups, progress)
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, config.group_by, metric, chunk_groups):
                 scores, t = score_frame(frame, config, done=done, threads=threads, backend=on)
-                _write(con, scores, config)
+                _write(con, scores, config, types)
                 t_core += t
                 n_chunks += 1
                 scored = scores.groupby("group_key")["best"].any() if len(scores) else pd.Series(dtype=bool)
