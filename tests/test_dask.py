@@ -295,3 +295,24 @@ def test_in_process_client_not_the_default_and_a_clean_exit(tmp_path: Path) -> N
         assert proc.returncode == 0, (i, proc.returncode, proc.stderr[-2000:])
         assert "fitted 3" in proc.stdout
         assert sorted(p.name for p in out.iterdir()) == ["fits.duckdb", "fits.duckdb.lock"]
+
+
+def test_compare_refit_on_the_cluster_equals_the_local_scores(client, sweeps, tmp_path: Path) -> None:
+    """The law comparison's chunks scored by Dask workers (scalingfit.refit_compare): the same
+    table as in one process, bit for bit but the time stamps; a re-run skips every group."""
+    from scalingfit import refit_compare as rc
+
+    laws = ["chinchilla", "chinchilla_tied", "kaplan_nd"]
+    local = _db(tmp_path, "local.duckdb", sweeps)
+    dask = _db(tmp_path, "dask.duckdb", sweeps)
+    a = rc.compare_refit(local, laws, log_residuals=True, chunk_groups=50, progress=False)
+    b = rc.compare_refit(dask, laws, log_residuals=True, chunk_groups=50, progress=False, client=client)
+    assert (b.n_scored, b.n_chunks, b.wins) == (120, 3, a.wins)
+    with duckdb.connect(str(local), read_only=True) as x, duckdb.connect(str(dask), read_only=True) as y:
+        q = "SELECT * EXCLUDE (fitted_at) FROM law_comparisons ORDER BY group_key, law"
+        pd.testing.assert_frame_equal(x.execute(q).df(), y.execute(q).df())
+    again = rc.compare_refit(dask, laws, log_residuals=True, chunk_groups=50, progress=False, client=client)
+    assert (again.n_scored, again.n_skipped) == (0, 120)
+    assert not any(p.name.endswith(".shards") for p in tmp_path.iterdir())
+    assert cli.main(["compare-runs", str(dask), "--models", ",".join(laws), "--log-residuals", "--quiet",
+                     "--scheduler", "tcp://127.0.0.1:9", "--chunk", "50"]) == 1  # nothing listens there

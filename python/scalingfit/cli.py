@@ -463,7 +463,7 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric, inputs=inputs,
         loss=args.loss, f_scale=f_scale, log_residuals=args.log_residuals, loo=args.loo, starts=args.starts,
         chunk_groups=args.chunk, threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
-        backend=args.backend, rows=args.rows)
+        backend=args.backend, rows=args.rows, scheduler=args.scheduler, shard_dir=args.shard_dir)
     if args.json:
         _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
     elif not args.quiet:
@@ -923,6 +923,10 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--threads", type=int, default=None, help="fitting threads (default: all)")
     rc.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
                     help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy), auto")
+    rc.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="score the chunks on a Dask cluster: tcp://host:8786, or local:N (as refit's)")
+    rc.add_argument("--shard-dir", default=None, metavar="DIR",
+                    help="with --scheduler: a folder every worker can read, for the chunks' shards")
     rc.add_argument("--overwrite", action="store_true",
                     help="replace this comparison's scores made with another configuration (default: refuse)")
     rc.add_argument("--plot", default=None, metavar="PATH",

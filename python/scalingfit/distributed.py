@@ -1,5 +1,9 @@
 """Bulk refit on a Dask cluster (``dask.distributed``): the same chunks, fitted by workers.
 
+(The law comparison of :func:`scalingfit.refit_compare.compare_refit`, ``client=`` or
+``scheduler=``, CLI ``compare-runs --scheduler``, runs on a cluster the same way: its chunks
+scored by :func:`scalingfit.refit_compare.score_frame` in the tasks.)
+
 ``refit_dask(source, client, law=..., group_by=...)`` (or ``refit.refit(..., client=client)``,
 or ``scalingfit refit ... --scheduler tcp://host:8786``) does what :func:`scalingfit.refit.refit`
 does, with the same results, resume rules and :class:`~scalingfit.refit.RefitSummary`; only
@@ -240,13 +244,10 @@ def _dask() -> Any:
 
 
 # --------------------------------------------------------------------------- worker side
-def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str, str]],
-               threads: int, version: str,
-               backend: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
-    """One task: read a chunk's Parquet shard, fit it (one batch). Runs on a worker."""
+def _read_shard(path: str, version: str) -> pd.DataFrame:
+    """A task's chunk: its Parquet shard read on a worker (whose scalingfit must be the driver's)."""
     from . import __version__
 
-    t0 = time.perf_counter()
     if __version__ != version:  # the version is part of every result's config hash
         raise RuntimeError(f"the Dask worker on {socket.gethostname()} runs scalingfit {__version__} but the "
                            f"driver runs {version}: install the same version on every machine")
@@ -256,21 +257,41 @@ def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str,
         # A connection per task (~15 ms), closed here: DuckDB connections cached in a worker's
         # threads outlive the refit and can abort the interpreter at exit (in-process clients).
         with duckdb.connect(config={"threads": 1}) as reader:
-            frame = reader.execute("SELECT * FROM read_parquet(?)", [path]).df()
+            return reader.execute("SELECT * FROM read_parquet(?)", [path]).df()
     except (duckdb.IOException, OSError) as exc:
         raise data.RunDataError(
             f"the Dask worker on {socket.gethostname()} cannot read the chunk shard {path} ({exc}); "
             "pass shard_dir= (CLI: --shard-dir) on storage that every worker can read"
         ) from None
+
+
+def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str, str]],
+               threads: int, version: str,
+               backend: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
+    """One task of a refit: read a chunk's Parquet shard, fit it (one batch). Runs on a worker."""
+    t0 = time.perf_counter()
+    frame = _read_shard(path, version)
     rows, params, t_core = _refit.fit_frame(frame, config, done=set(done), threads=threads, backend=backend)
     return rows, params, t_core, time.perf_counter() - t0
+
+
+def _score_shard(path: str, config: Any, done: frozenset[tuple[str, str]], threads: int, version: str,
+                 backend: str = "cpu") -> tuple[pd.DataFrame, float, float]:
+    """One task of a comparison (:func:`scalingfit.refit_compare.compare_refit`): read a chunk's
+    shard, score its groups (one batch per law). Runs on a worker."""
+    from .refit_compare import score_frame
+
+    t0 = time.perf_counter()
+    frame = _read_shard(path, version)
+    scores, t_core = score_frame(frame, config, done=set(done), threads=threads, backend=backend)
+    return scores, t_core, time.perf_counter() - t0
 
 
 # --------------------------------------------------------------------------- driver side
 class _Chunks:
     """The groups, partitioned like :func:`scalingfit.refit.iter_chunks`, exported as shards."""
 
-    def __init__(self, con: Any, rel: str, config: _refit.RefitConfig, chunk_groups: int) -> None:
+    def __init__(self, con: Any, rel: str, config: Any, chunk_groups: int) -> None:
         self.con, self.rel, self.chunk_groups = con, rel, chunk_groups
         self.group_by = list(config.group_by)
         cols = _refit.source_columns(con, rel, self.group_by)
@@ -325,17 +346,62 @@ def _shard_folder(base: Path, name: str, default: bool) -> Iterator[Path]:
                 break  # not empty (in use) or gone: its parents are not ours to remove either
 
 
-def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, str]], n_groups: int,
+@dataclass
+class _Stats:
+    """What :func:`_drive` did: groups written and failed, chunks, and where the time went."""
+
+    n_fitted: int = 0
+    n_failed: int = 0
+    n_skipped: int = 0
+    n_chunks: int = 0
+    seconds_in_fit: float = 0.0
+    seconds_in_tasks: float = 0.0
+    seconds_exporting: float = 0.0
+    seconds_writing: float = 0.0
+    n_workers: int = 0
+    n_threads: int = 0
+
+
+def _refit_result(con: Any, result: Any, config: Any, types: dict[str, str]) -> tuple[int, int, float, float]:
+    """Writes a refit task's result; (groups written, failed, seconds in the core, in the task)."""
+    rows, params, t_core, t_task = result
+    _refit._write(con, rows, params, config, types)
+    return len(rows), int((~rows["success"]).sum()) if len(rows) else 0, t_core, t_task
+
+
+def _compare_result(con: Any, result: Any, config: Any, types: dict[str, str]) -> tuple[int, int, float, float]:
+    """Writes a comparison task's result; (groups scored, without a winner, seconds in the core, in the task)."""
+    from . import refit_compare
+
+    scores, t_core, t_task = result
+    refit_compare._write(con, scores, config, types)
+    won = scores.groupby("group_key")["best"].any() if len(scores) else scores
+    return len(won), int((~won).sum()) if len(won) else 0, t_core, t_task
+
+
+#: Each job the driver runs: (the task a worker runs, how the driver writes its result).
+_JOBS: dict[str, tuple[Callable[..., Any], Callable[..., tuple[int, int, float, float]]]] = {
+    "refit": (_fit_shard, _refit_result),
+    "compare": (_score_shard, _compare_result),
+}
+
+
+def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups: int,
            t_start: float, *, db: Union[str, Path], client: Optional[Client], scheduler: Optional[str],
            chunk_groups: int, threads: Optional[int], progress: bool,
            on_chunk: Optional[Callable[[int], None]], shard_dir: Union[str, Path, None],
-           backend: str = "cpu") -> DaskRefitSummary:
-    """The refit loop of :func:`scalingfit.refit.refit` with the chunks fitted by Dask tasks.
+           backend: str = "cpu", job: str = "refit") -> Any:
+    """The refit loop of :func:`scalingfit.refit.refit` (or of
+    :func:`scalingfit.refit_compare.compare_refit`, ``job="compare"``: then the :class:`_Stats`)
+    with the chunks fitted by Dask tasks.
 
-    Called by ``refit.refit`` with its open results connection ``con``, the source relation
-    ``rel`` and the resume set ``done``.
+    Called with the open results connection ``con``, the source relation ``rel`` and the
+    resume set ``done``.
     """
     from . import __version__
+
+    task, write = _JOBS[job]
+    tag = f"{config.law}-{config.config_hash()}" if job == "refit" else f"compare-{config.config_hash()}"
 
     task_threads = 1 if threads is None else int(threads)
     if task_threads < 1:
@@ -348,11 +414,10 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
     run = uuid.uuid4().hex[:10]
     base = Path(shard_dir) if shard_dir is not None else Path(db).resolve().parent / f".{Path(db).name}.shards"
 
-    n_fitted = n_failed = n_chunks = n_skipped = 0
-    t_core = t_tasks = t_export = t_write = 0.0
+    st = _Stats()
     pending: dict[Any, tuple[Path, int]] = {}
     with connect(client, scheduler) as connected, \
-            _shard_folder(base, f"{config.law}-{config.config_hash()}-{run}", shard_dir is None) as run_dir:
+            _shard_folder(base, f"{tag}-{run}", shard_dir is None) as run_dir:
         cl: Any = connected  # distributed is only partly typed
         n_threads = sum(cl.nthreads().values())
         window = max(2, 2 * n_threads)  # enough queued work to keep every thread busy
@@ -363,17 +428,17 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
         bar = progress_bar(n_groups, progress)
 
         def submit_more() -> None:
-            nonlocal next_chunk, t_export
+            nonlocal next_chunk
             while len(pending) < window and next_chunk < len(chunks):
                 i, next_chunk = next_chunk, next_chunk + 1
                 path = run_dir / f"chunk-{i:07d}.parquet"
                 t0 = time.perf_counter()
                 n_in = chunks.export(i, path)
-                t_export += time.perf_counter() - t0
+                st.seconds_exporting += time.perf_counter() - t0
                 keys = (_refit._group_key(k) for k in chunks.keys(i).itertuples(index=False, name=None))
                 skip = frozenset(p for k in keys for p in done_by_key.get(k, ()))
-                fut = cl.submit(_fit_shard, str(path), config, skip, task_threads, __version__, backend,
-                                key=f"scalingfit-refit-{run}-{i:07d}")
+                fut = cl.submit(task, str(path), config, skip, task_threads, __version__, backend,
+                                key=f"scalingfit-{job}-{run}-{i:07d}")
                 pending[fut] = (path, n_in)
                 results.add(fut)
 
@@ -381,28 +446,30 @@ def _drive(con: Any, rel: str, config: _refit.RefitConfig, done: set[tuple[str, 
             submit_more()
             for fut in results:
                 path, n_in = pending.pop(fut)
-                rows, params, t, t_task = fut.result()
+                result = fut.result()
                 fut.release()
                 t0 = time.perf_counter()
-                _refit._write(con, rows, params, config, types)
-                t_write += time.perf_counter() - t0
+                n_out, n_bad, t, t_task = write(con, result, config, types)
+                st.seconds_writing += time.perf_counter() - t0
                 path.unlink(missing_ok=True)
-                t_core += t
-                t_tasks += t_task
-                n_chunks += 1
-                n_fitted += len(rows)
-                n_skipped += n_in - len(rows)
-                n_failed += int((~rows["success"]).sum()) if len(rows) else 0
+                st.seconds_in_fit += t
+                st.seconds_in_tasks += t_task
+                st.n_chunks += 1
+                st.n_fitted += n_out
+                st.n_skipped += n_in - n_out
+                st.n_failed += n_bad
                 bar(n_in)
                 if on_chunk is not None:
-                    on_chunk(n_chunks)
+                    on_chunk(st.n_chunks)
                 submit_more()
-            n_workers = len(cl.nthreads())
+            st.n_workers, st.n_threads = len(cl.nthreads()), n_threads
         finally:
             for fut in pending:
                 fut.cancel()
             bar(None)
-    return DaskRefitSummary(str(db), config.law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
-                            n_chunks, time.perf_counter() - t_start, t_core, n_workers=n_workers,
-                            n_threads=n_threads, seconds_in_tasks=t_tasks, seconds_exporting=t_export,
-                            seconds_writing=t_write)
+    if job != "refit":
+        return st
+    return DaskRefitSummary(str(db), config.law, config.config_hash(), n_groups, st.n_fitted, st.n_skipped,
+                            st.n_failed, st.n_chunks, time.perf_counter() - t_start, st.seconds_in_fit,
+                            n_workers=st.n_workers, n_threads=st.n_threads, seconds_in_tasks=st.seconds_in_tasks,
+                            seconds_exporting=st.seconds_exporting, seconds_writing=st.seconds_writing)

@@ -925,10 +925,11 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         if client is not None or scheduler is not None:  # the same chunks, fitted by Dask workers
             from . import distributed
 
-            return distributed._drive(con, rel, config, done, n_groups, t_start, db=db, client=client,
-                                      scheduler=scheduler, chunk_groups=chunk_groups, threads=threads,
-                                      progress=progress, on_chunk=on_chunk, shard_dir=shard_dir,
-                                      backend=backend)
+            summary: RefitSummary = distributed._drive(
+                con, rel, config, done, n_groups, t_start, db=db, client=client, scheduler=scheduler,
+                chunk_groups=chunk_groups, threads=threads, progress=progress, on_chunk=on_chunk,
+                shard_dir=shard_dir, backend=backend)
+            return summary
         bar = progress_bar(n_groups, progress)
         try:
             for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, chunk_groups):

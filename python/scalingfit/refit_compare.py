@@ -443,7 +443,8 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
                   loss: str = "linear", f_scale: float = 1.0, log_residuals: bool = False, loo: bool = False,
                   starts: str = "all", rows: str = "final", chunk_groups: int = 500, threads: Optional[int] = None,
                   progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
-                  overwrite: bool = False, backend: str = "cpu") -> CompareSummary:
+                  overwrite: bool = False, backend: str = "cpu", client: Any = None,
+                  scheduler: Optional[str] = None, shard_dir: Union[str, Path, None] = None) -> CompareSummary:
     """Score several laws on every group of a run database, resumably (which law fits each sweep?).
 
     Each group's final-step rows (as :func:`scalingfit.refit.refit` reads them) are fitted by
@@ -487,6 +488,9 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     backend : {"cpu", "cuda", "auto"}
         Where the fits are solved (see :func:`scalingfit.compare_batch`); not part of the
         configuration: a resumed run may switch (the fits agree to rounding).
+    client, scheduler, shard_dir
+        Score the chunks on a Dask cluster, as :func:`scalingfit.refit.refit` fits them (same
+        scores; ``threads`` per task, default 1). See :mod:`scalingfit.distributed`.
 
     Returns
     -------
@@ -505,7 +509,21 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         _fit._check_threads(threads, 1)
     progress = _validate.flag("progress", progress)
     overwrite = _validate.flag("overwrite", overwrite)
-    on = _fit.resolve_backend(backend)  # "cuda" without a GPU: refused before any file is touched
+    on = backend if client is not None or scheduler is not None else _fit.resolve_backend(backend)
+    if on not in ("cpu", "cuda", "auto"):
+        raise ValueError(f"backend must be one of 'cpu', 'cuda', 'auto', got {backend!r}")
+    if client is not None or scheduler is not None:  # the workers resolve the backend (one may have the GPU)
+        from . import distributed
+
+        distributed._check_arguments(client, scheduler, shard_dir)
+        if scheduler is not None:  # connect first: an unreachable scheduler leaves no file behind
+            with distributed.connect(None, scheduler) as connected:
+                return compare_refit(source, laws, group_by=group_by, db=db, table=table, metric=metric,
+                                     inputs=inputs, loss=loss, f_scale=f_scale, log_residuals=log_residuals,
+                                     loo=loo, starts=starts, rows=rows, chunk_groups=chunk_groups,
+                                     threads=threads, progress=progress, on_chunk=on_chunk,
+                                     overwrite=overwrite, backend=backend, client=connected,
+                                     shard_dir=shard_dir)
     if not isinstance(table, str):
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
     pd = data._need("pandas")
@@ -532,22 +550,32 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         check_grouping(con, db, COMPARISONS_TABLE, COLUMNS, config.group_by, types)  # before overwrite deletes
         _check_config(con, db, config, overwrite)
         done = _existing(con, config)
-        bar = progress_bar(n_groups, progress)
-        try:
-            for frame, n_in_chunk in iter_chunks(con, rel, config.group_by, metric, chunk_groups):
-                scores, t = score_frame(frame, config, done=done, threads=threads, backend=on)
-                _write(con, scores, config, types)
-                t_core += t
-                n_chunks += 1
-                scored = scores.groupby("group_key")["best"].any() if len(scores) else pd.Series(dtype=bool)
-                n_scored += len(scored)
-                n_unscored += int((~scored).sum())
-                n_skipped += n_in_chunk - len(scored)
-                bar(n_in_chunk)
-                if on_chunk is not None:
-                    on_chunk(n_chunks)
-        finally:
-            bar(None)
+        if client is not None:  # the same chunks, scored by Dask workers
+            from . import distributed
+
+            st = distributed._drive(con, rel, config, done, n_groups, t_start, db=db, client=client,
+                                    scheduler=None, chunk_groups=chunk_groups, threads=threads,
+                                    progress=progress, on_chunk=on_chunk, shard_dir=shard_dir, backend=on,
+                                    job="compare")
+            n_scored, n_unscored, n_skipped, n_chunks, t_core = (st.n_fitted, st.n_failed, st.n_skipped,
+                                                                 st.n_chunks, st.seconds_in_fit)
+        else:
+            bar = progress_bar(n_groups, progress)
+            try:
+                for frame, n_in_chunk in iter_chunks(con, rel, config.group_by, metric, chunk_groups):
+                    scores, t = score_frame(frame, config, done=done, threads=threads, backend=on)
+                    _write(con, scores, config, types)
+                    t_core += t
+                    n_chunks += 1
+                    won = scores.groupby("group_key")["best"].any() if len(scores) else pd.Series(dtype=bool)
+                    n_scored += len(won)
+                    n_unscored += int((~won).sum())
+                    n_skipped += n_in_chunk - len(won)
+                    bar(n_in_chunk)
+                    if on_chunk is not None:
+                        on_chunk(n_chunks)
+            finally:
+                bar(None)
         wins, median, wins_loo = _tally(con, config) if COMPARISONS_TABLE in data.duckdb_tables(con) else \
             ({**{law: 0 for law in config.laws}, "none": 0}, {}, {})
     return CompareSummary(str(db), config.name, config.config_hash(), config.criterion, n_groups, n_scored,
