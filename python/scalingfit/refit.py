@@ -215,10 +215,11 @@ def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str], positi
     y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
     hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]]) for j, k in enumerate(keys)]
     empty: dict[str, tuple[Any, ...]] = {}
-    if set(notes) - set(keys):  # groups whose every row was invalid: their values from the raw rows
+    missing = set(notes) - set(keys)  # groups whose every row was invalid: their values from the raw rows
+    if missing:
         for vals in df[group_by].itertuples(index=False, name=None):
             k = _group_key(vals)
-            if k in notes and k not in empty and k not in set(keys):
+            if k in missing and k not in empty:
                 empty[k] = tuple(_cell(v) for v in vals)
     return Grouped(keys, key_values, counts, offsets, x, y, hashes, notes, list(empty.items()))
 
