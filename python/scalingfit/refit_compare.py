@@ -196,7 +196,7 @@ def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_
         raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
     if not isinstance(loss, str) or loss not in _models.LOSSES:
         raise ValueError(f"loss must be one of {', '.join(map(repr, _models.LOSSES))}, got {loss!r}")
-    f = _validate.positive_number(f_scale, "f_scale") if loss != "linear" or f_scale != 1.0 else 1.0
+    f = _validate.positive_number(f_scale, "f_scale")
     if loss == "linear" and f != 1.0:
         raise ValueError(f"f_scale={f:g} scales a robust loss and has no effect with loss='linear'")
     log_residuals = _validate.flag("log_residuals", log_residuals)
