@@ -889,7 +889,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rc = sub.add_parser("compare-runs", help="which law fits each group of a run database (resumable)",
                         description="Fits several laws to every group (sweep) of a run database (DuckDB, "
-                                    "CSV or Parquet, long format as for refit: final step of each run) with "
+                                    "CSV or Parquet, long format as for refit: final step of each run, or every "
+                                    "row with --rows all) with "
                                     "one objective, scores them as `compare --group-by` does (AICc, BIC, "
                                     "Akaike weights; --loo: leave-one-out error) and writes one row per "
                                     "group and law into the law_comparisons table, one transaction per "
@@ -920,7 +921,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fit the last step of each run (default) or every row (learning curves: e.g. "
                          "--group-by run_id --x step)")
     rc.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
-    rc.add_argument("--threads", type=int, default=None, help="fitting threads (default: all)")
+    rc.add_argument("--threads", type=int, default=None,
+                    help="fitting threads (default: all; with --scheduler: 1 per task)")
     rc.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
                     help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy), auto")
     rc.add_argument("--scheduler", default=None, metavar="ADDRESS",
