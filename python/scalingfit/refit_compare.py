@@ -44,12 +44,14 @@ from .refit import (
     _source_relation,
     check_group_by,
     check_grouping,
+    count_groups,
     create_table,
     group_frame,
     group_types,
     iter_chunks,
     read_table,
     results_db,
+    source_columns,
     writing,
 )
 
@@ -391,10 +393,7 @@ def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwri
 
 def _check_columns(con: Any, rel: str, config: CompareConfig) -> list[str]:
     """The source's columns; a RunDataError naming what the comparison needs and it lacks."""
-    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
-    missing = [g for g in config.group_by if g not in cols]
-    if missing:
-        raise data.RunDataError(f"group_by column(s) {missing} not in the run data; it has {cols}")
+    cols = source_columns(con, rel, config.group_by)
     needs = list(config.inputs) + ["value"]
     missing = [c for c in needs if c not in cols]
     if missing:
@@ -402,14 +401,6 @@ def _check_columns(con: Any, rel: str, config: CompareConfig) -> list[str]:
         raise data.RunDataError(f"column(s) {missing} not in the run data; the laws fit {', '.join(needs)}"
                                 f"{hint} (long format: scalingfit.data); it has {cols}")
     return cols
-
-
-def _count_groups(con: Any, rel: str, config: CompareConfig, cols: Sequence[str]) -> int:
-    gcols = ", ".join(data.sql_identifier(g) for g in config.group_by)
-    if config.metric is not None and "metric" in cols:
-        return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel} WHERE metric = ?)",
-                               [config.metric]).fetchone()[0])
-    return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
 
 
 def _tally(con: Any, config: CompareConfig) -> tuple[dict[str, int], dict[str, float], dict[str, int]]:
@@ -542,7 +533,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         rel = _source_relation(con, source, table, db)
         with _reading(source):
             cols = _check_columns(con, rel, config)
-            n_groups = _count_groups(con, rel, config, cols)
+            n_groups = count_groups(con, rel, config.group_by, metric)
             if n_groups == 0:
                 _check_rows(con, rel, source, metric, cols, "compare")
         with _reading(source):
