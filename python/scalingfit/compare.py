@@ -328,9 +328,7 @@ class Comparison:
                 else "-",
                 f"{int(s.holdout_covered.sum())}/{h}" if h and np.isfinite(s.holdout_lower).all() else "-",
             ))
-        width = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(r, width)))
-                 for r in [head, *rows]]
+        lines = aligned([head, *rows])
         space = "log y" if self.log_residuals else "y"
         note = (f"k: free parameters (the criteria count k + 1, with the noise); errors in {space}; "
                 f"cross-validation: {self.cv}")
@@ -358,6 +356,13 @@ class Comparison:
 
     def __repr__(self) -> str:
         return f"Comparison of {len(self.scores)} laws\n{self.table()}"
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of cells as text columns: the first left-aligned, the others right-aligned, each as
+    wide as its widest cell, two spaces apart."""
+    width = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return ["  ".join(v.rjust(w) if c else v.ljust(w) for c, (v, w) in enumerate(zip(r, width))) for r in rows]
 
 
 def _state(r: FitResult) -> str:
@@ -922,9 +927,7 @@ class BatchComparison:
                 row += [str(wins_cv[lab]), _g(float(np.nanmedian(self.loo_rmse[i])))
                         if np.isfinite(self.loo_rmse[i]).any() else "-"]
             rows.append(row)
-        width = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
-        lines = ["  ".join(v.rjust(wd) if c else v.ljust(wd) for c, (v, wd) in enumerate(zip(r, width)))
-                 for r in [head, *rows]]
+        lines = aligned([head, *rows])
         notes = [f"{self.n_problems} problems; errors in {'log y' if self.log_residuals else 'y'}"]
         if not has_ic and self.loss != "linear":
             notes.append(f"no information criteria with loss={self.loss!r}")

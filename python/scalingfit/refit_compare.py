@@ -34,7 +34,7 @@ import numpy as np
 from . import _fit, _status, _validate, data
 from . import models as _models
 from ._progress import progress_bar
-from .compare import compare_batch
+from .compare import aligned, compare_batch
 from .refit import (
     LawSpec,
     _check_db,
@@ -148,9 +148,7 @@ class CompareSummary:
             if self.wins_loo:
                 row.append(str(self.wins_loo[law]))
             rows.append(row)
-        width = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
-        table = ["  " + "  ".join(v.rjust(w) if c else v.ljust(w) for c, (v, w) in enumerate(zip(r, width)))
-                 for r in [head, *rows]]
+        table = ["  " + line for line in aligned([head, *rows])]
         return "\n".join([
             (f"compare {self.comparison} -> {self.db}: {self.n_scored} groups scored "
              f"({self.n_unscored} without a winner), {self.n_skipped} already up to date, "
