@@ -673,15 +673,29 @@ def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite
             "not mix its results with them: pass overwrite=True (CLI: --overwrite) to replace them, or "
             "write to another database with db= (CLI: --db)."
         )
+    keep_only(con, (FITS_TABLE, PARAMS_TABLE, CONFIGS_TABLE), "law", config.law, config.config_hash())
+
+
+def keep_only(con: Any, tables: Sequence[str], column: str, key: str, config_hash: str) -> None:
+    """One transaction: the rows whose ``column`` is ``key`` and whose config hash is another
+    than ``config_hash`` deleted from each of ``tables`` there is (``overwrite``)."""
+    there = data.duckdb_tables(con)
     try:
         con.begin()
-        for table in (FITS_TABLE, PARAMS_TABLE) + ((CONFIGS_TABLE,) if CONFIGS_TABLE in data.duckdb_tables(con) else ()):
-            con.execute(f"DELETE FROM {table} WHERE law = ? AND config_hash <> ?",
-                        [config.law, config.config_hash()])
+        for table in (t for t in tables if t in there):
+            con.execute(f"DELETE FROM {table} WHERE {column} = ? AND config_hash <> ?", [key, config_hash])
         con.commit()
     except BaseException:
         con.rollback()
         raise
+
+
+def store_settings(con: Any, table: str, column: str, key: str, config_hash: str, settings: Any) -> None:
+    """In the caller's transaction: the settings behind ``config_hash`` (JSON) in ``table``, the
+    row of (``key``, ``config_hash``) replaced, so a later run can name the settings that differ."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({column} VARCHAR, config_hash VARCHAR, settings VARCHAR)")
+    con.execute(f"DELETE FROM {table} WHERE {column} = ? AND config_hash = ?", [key, config_hash])
+    con.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", [key, config_hash, json.dumps(settings)])
 
 
 def _rekey(con: Any, config: RefitConfig) -> None:
@@ -748,10 +762,7 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
                         f"(SELECT group_key FROM {frame})", [config.law, config.config_hash()])
         con.execute(f"INSERT INTO {FITS_TABLE} ({cols}) SELECT {cols} FROM _sf_rows")
         con.execute(f"INSERT INTO {PARAMS_TABLE} SELECT * FROM _sf_params")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {CONFIGS_TABLE} (law VARCHAR, config_hash VARCHAR, settings VARCHAR)")
-        con.execute(f"DELETE FROM {CONFIGS_TABLE} WHERE law = ? AND config_hash = ?", [config.law, config.config_hash()])
-        con.execute(f"INSERT INTO {CONFIGS_TABLE} VALUES (?, ?, ?)",
-                    [config.law, config.config_hash(), json.dumps(_settings(config))])
+        store_settings(con, CONFIGS_TABLE, "law", config.law, config.config_hash(), _settings(config))
         con.commit()
     except BaseException:
         con.rollback()

@@ -49,9 +49,11 @@ from .refit import (
     group_frame,
     group_types,
     iter_chunks,
+    keep_only,
     read_table,
     results_db,
     source_columns,
+    store_settings,
     writing,
 )
 
@@ -336,12 +338,7 @@ def _write(con: Any, rows: pd.DataFrame, config: CompareConfig, types: Mapping[s
         con.execute(f"DELETE FROM {COMPARISONS_TABLE} WHERE comparison = ? AND config_hash = ? AND group_key IN "
                     "(SELECT group_key FROM _sf_cmp)", [config.name, config.config_hash()])
         con.execute(f"INSERT INTO {COMPARISONS_TABLE} ({cols}) SELECT {cols} FROM _sf_cmp")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {CONFIGS_TABLE} "
-                    "(comparison VARCHAR, config_hash VARCHAR, settings VARCHAR)")
-        con.execute(f"DELETE FROM {CONFIGS_TABLE} WHERE comparison = ? AND config_hash = ?",
-                    [config.name, config.config_hash()])
-        con.execute(f"INSERT INTO {CONFIGS_TABLE} VALUES (?, ?, ?)",
-                    [config.name, config.config_hash(), json.dumps(config.settings())])
+        store_settings(con, CONFIGS_TABLE, "comparison", config.name, config.config_hash(), config.settings())
         con.commit()
     except BaseException:
         con.rollback()
@@ -378,15 +375,7 @@ def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwri
             f"{db} already has scores of the comparison {config.name!r} made with another configuration: "
             + "; ".join(parts) + ". This run will not mix its scores with them: pass overwrite=True "
             "(CLI: --overwrite) to replace them, or write to another database with db= (CLI: --db).")
-    try:
-        con.begin()
-        for table in (COMPARISONS_TABLE,) + ((CONFIGS_TABLE,) if CONFIGS_TABLE in tables else ()):
-            con.execute(f"DELETE FROM {table} WHERE comparison = ? AND config_hash <> ?",
-                        [config.name, config.config_hash()])
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+    keep_only(con, (COMPARISONS_TABLE, CONFIGS_TABLE), "comparison", config.name, config.config_hash())
 
 
 def _check_columns(con: Any, rel: str, config: CompareConfig) -> list[str]:
