@@ -99,13 +99,19 @@ def _cupy() -> Any:
     return cp
 
 
+def check_backend(backend: Any) -> str:
+    """``backend`` if it is one of :data:`BACKENDS`, else a ValueError naming them (for callers
+    that resolve it later, where the fits run)."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    return backend
+
+
 def resolve_backend(backend: str) -> str:
     """"cpu" or "cuda" for a user's ``backend`` ("cpu", "cuda" or "auto"). "cuda" without a GPU
     raises :class:`CudaUnavailableError`; "auto" without one notes it once and gives "cpu"."""
     global _fallback_noted
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
-    if backend == "cpu":
+    if check_backend(backend) == "cpu":
         return "cpu"
     if available():
         return "cuda"

@@ -896,8 +896,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     chunk_groups = _validate.integer("chunk_groups", chunk_groups, least=1, floats=False)
     if threads is not None:
         _fit._check_threads(threads, 1)
-    if backend not in _cuda.BACKENDS:  # resolved where the fits run (a Dask worker may have the GPU)
-        raise ValueError(f"backend must be one of {', '.join(map(repr, _cuda.BACKENDS))}, got {backend!r}")
+    _cuda.check_backend(backend)  # resolved where the fits run (a Dask worker may have the GPU)
     progress = _validate.flag("progress", progress)
     overwrite = _validate.flag("overwrite", overwrite)
     if not isinstance(table, str):

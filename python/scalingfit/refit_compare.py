@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import numpy as np
 
-from . import _fit, _status, _validate, data
+from . import _cuda, _fit, _status, _validate, data
 from . import models as _models
 from ._progress import progress_bar
 from .compare import aligned, compare_batch
@@ -487,10 +487,11 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         _fit._check_threads(threads, 1)
     progress = _validate.flag("progress", progress)
     overwrite = _validate.flag("overwrite", overwrite)
-    on = backend if client is not None or scheduler is not None else _fit.resolve_backend(backend)
-    if on not in ("cpu", "cuda", "auto"):
-        raise ValueError(f"backend must be one of 'cpu', 'cuda', 'auto', got {backend!r}")
-    if client is not None or scheduler is not None:  # the workers resolve the backend (one may have the GPU)
+    cluster = client is not None or scheduler is not None
+    # On a cluster the workers resolve the backend (one may have the GPU); here "cuda" without a
+    # GPU is refused now, before any file is touched.
+    on = _cuda.check_backend(backend) if cluster else _fit.resolve_backend(backend)
+    if cluster:
         from . import distributed
 
         distributed._check_arguments(client, scheduler, shard_dir)
