@@ -375,8 +375,7 @@ def _compare_result(con: Any, result: Any, config: Any, types: dict[str, str]) -
 
     scores, t_core, t_task = result
     refit_compare._write(con, scores, config, types)
-    won = scores.groupby("group_key")["best"].any() if len(scores) else scores
-    return len(won), int((~won).sum()) if len(won) else 0, t_core, t_task
+    return (*refit_compare._counts(scores), t_core, t_task)
 
 
 #: Each job the driver runs: (the task a worker runs, how the driver writes its result).

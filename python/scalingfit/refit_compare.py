@@ -309,6 +309,14 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
     return out, t_core
 
 
+def _counts(scores: pd.DataFrame) -> tuple[int, int]:
+    """The groups ``score_frame`` scored, and those of them no law won."""
+    if not len(scores):
+        return 0, 0
+    won = scores.groupby("group_key")["best"].any()
+    return len(won), int((~won).sum())
+
+
 # --------------------------------------------------------------------------- the database
 def _existing(con: Any, config: CompareConfig) -> set[tuple[str, str]]:
     if COMPARISONS_TABLE not in data.duckdb_tables(con):
@@ -505,7 +513,6 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
                                      shard_dir=shard_dir)
     if not isinstance(table, str):
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
-    pd = data._need("pandas")
     db = results_db(source, db)
     _check_db(db, f"compare_refit writes its scores (table {COMPARISONS_TABLE})")
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
@@ -546,10 +553,10 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
                     _write(con, scores, config, types)
                     t_core += t
                     n_chunks += 1
-                    won = scores.groupby("group_key")["best"].any() if len(scores) else pd.Series(dtype=bool)
-                    n_scored += len(won)
-                    n_unscored += int((~won).sum())
-                    n_skipped += n_in_chunk - len(won)
+                    scored, unscored = _counts(scores)
+                    n_scored += scored
+                    n_unscored += unscored
+                    n_skipped += n_in_chunk - scored
                     bar(n_in_chunk)
                     if on_chunk is not None:
                         on_chunk(n_chunks)
