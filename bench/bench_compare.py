@@ -106,8 +106,7 @@ def batch_table(n_sweeps: int = 1000, threads: int = 2) -> list[dict[str, float]
 def starts_times(law: str, x: np.ndarray, y: np.ndarray, off: np.ndarray) -> tuple[float, float]:
     """compare_batch's data-driven starts (starts="all") of every problem: the model's
     vectorised all-starts guess, and the per-problem loop of initial_guesses it replaced."""
-    from scalingfit._fit import quiet
-    from scalingfit.compare import _all_starts
+    from scalingfit._fit import all_starts, quiet
 
     m = scalingfit.models.get(law)
 
@@ -116,7 +115,7 @@ def starts_times(law: str, x: np.ndarray, y: np.ndarray, off: np.ndarray) -> tup
             for j in range(len(off) - 1):
                 m.initial_guesses(x[off[j]:off[j + 1]], y[off[j]:off[j + 1]])
 
-    return best_time(lambda: _all_starts(m, x, y, off, m.lower, m.upper), repeat=3), best_time(loop, repeat=2)
+    return best_time(lambda: all_starts(m, x, y, off, m.lower, m.upper), repeat=3), best_time(loop, repeat=2)
 
 
 def format_table(rows: list[dict[str, float]]) -> str:
@@ -151,11 +150,11 @@ def test_compare_batch_200_sweeps(benchmark) -> None:  # type: ignore[no-untyped
 
 
 def test_all_starts_1000_sweeps(benchmark) -> None:  # type: ignore[no-untyped-def]
-    from scalingfit.compare import _all_starts
+    from scalingfit._fit import all_starts
 
     x, y, off = sweeps(1000)
     m = scalingfit.models.get("kaplan_nd")
-    benchmark(_all_starts, m, x, y, off, m.lower, m.upper)
+    benchmark(all_starts, m, x, y, off, m.lower, m.upper)
 
 
 def test_loo_scipy_loop_20(benchmark) -> None:  # type: ignore[no-untyped-def]

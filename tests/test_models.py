@@ -254,8 +254,7 @@ def test_vectorised_all_starts_are_the_per_problem_guesses(name: str) -> None:
     on plain problems of 28 to 34 points, where it leaves nothing to the loop."""
     from conftest import make_problem, pack_problems
     from scalingfit import _validate
-    from scalingfit._fit import quiet, usable_problems
-    from scalingfit.compare import _all_starts
+    from scalingfit._fit import all_starts, quiet, usable_problems
 
     m = scalingfit.models.get(name)
     lo, hi = _validate.as_bounds(None, m, None)
@@ -263,7 +262,7 @@ def test_vectorised_all_starts_are_the_per_problem_guesses(name: str) -> None:
     mixed = [int(n) for n in rng.integers(2, 70, 56)] + [129, 150, 300, 2, 3, 200]
     plain = pack_problems([make_problem(name, int(n), 0.01, rng) for n in rng.integers(28, 35, 100)])
     for x, y, off in (odd_batch(name, rng, mixed), odd_batch(name, rng, [20] * 160), plain):
-        got, got_p = _all_starts(m, x, y, off, lo, hi)
+        got, got_p = all_starts(m, x, y, off, lo, hi)
         want, want_p = loop_starts(m, x, y, off, lo, hi)
         assert np.array_equal(got_p, want_p)
         assert same_bits(got, want), np.flatnonzero((got != want).any(axis=1))
@@ -308,7 +307,7 @@ def test_all_starts_leaves_rare_problems_to_the_loop() -> None:
     import dataclasses
 
     from conftest import make_problem, pack_problems
-    from scalingfit.compare import _all_starts
+    from scalingfit._fit import all_starts
 
     base = scalingfit.models.get("saturating_power_law")
     rng = np.random.default_rng(4)
@@ -330,8 +329,82 @@ def test_all_starts_leaves_rare_problems_to_the_loop() -> None:
     m = dataclasses.replace(base, guess=guess, batch_guesses=batch)
     lo, hi = base.lower.copy(), base.upper.copy()
     hi[1] = 1e6
-    got, got_p = _all_starts(m, x, y, off, lo, hi)
+    got, got_p = all_starts(m, x, y, off, lo, hi)
     want, want_p = loop_starts(m, x, y, off, lo, hi)
     assert np.array_equal(got_p, want_p) and same_bits(got, want)
     assert 2 not in got_p and (got_p == 5).sum() == 2 and got[:, 1].max() <= 1e6
 
+
+
+def test_line_fit_matches_lstsq_on_stacks() -> None:
+    """The centred two-column least squares of the one-input guesses against np.linalg.lstsq
+    on each row of a stack (log sizes near 20, where the raw normal equations lose digits);
+    a constant input gives NaN, not a least-norm line."""
+    from scalingfit.models import _line_fit
+
+    rng = np.random.default_rng(11)
+    t = rng.uniform(18.0, 23.0, (40, 25))
+    v = 3.0 - 0.37 * t + 0.05 * rng.standard_normal(t.shape)
+    c0, c1 = _line_fit(t, v)
+    for k in range(40):
+        want, *_ = np.linalg.lstsq(np.column_stack([np.ones(25), t[k]]), v[k], rcond=None)
+        np.testing.assert_allclose([c0[k], c1[k]], want, rtol=1e-10)
+    c0, c1 = _line_fit(np.full((1, 5), 4.0), np.arange(5.0)[None])
+    assert np.isnan(c1).all()
+
+
+ONE_START = [n for n in MODELS if scalingfit.models.get(n).batch_guess is not None
+             and n in ("power_law", "saturating_power_law", "learning_curve", "lr_annealing")]
+
+
+@pytest.mark.parametrize("name", ONE_START)
+def test_one_start_batch_guess_is_the_first_single_guess(name: str) -> None:
+    """fit_batch's start for these models (the best of the vectorised all-starts guess) is
+    each problem's best single guess, bit for bit, on odd problems of mixed sizes; a problem it
+    cannot guess (here: empty) is NaN for guess_starts to redo."""
+    from scalingfit._fit import usable_problems
+
+    m = scalingfit.models.get(name)
+    rng = np.random.default_rng(len(name))
+    x, y, off = odd_batch(name, rng, [int(n) for n in rng.integers(3, 60, 70)])
+    usable = usable_problems(m, x, y, off, m.lower, m.upper)
+    pid = np.repeat(np.arange(off.size - 1), np.diff(off))
+    keep = usable[pid]
+    idx = np.flatnonzero(usable)
+    got = m.batch_guess(x[keep], y[keep], (np.cumsum(usable) - 1)[pid[keep]], idx.size)
+    assert got.shape == (idx.size, m.n_params)
+    for k, j in enumerate(idx):
+        with np.errstate(all="ignore"):
+            want = np.asarray(m.guess(x[off[j]:off[j + 1]], y[off[j]:off[j + 1]])).reshape(-1, m.n_params)[0]
+        assert same_bits(got[k], want), (j, got[k], want)
+
+
+@pytest.mark.parametrize("name", ["learning_curve", "lr_annealing", "power_law"])
+def test_fit_many_starts_are_the_per_problem_guesses(name: str) -> None:
+    """fit_many's starts (every problem's guesses in one vectorised call) are, problem by
+    problem and in order, the extra starts and then initial_guesses, clipped to the bounds,
+    as its per-problem loop gave them; a model without a guess still needs p0."""
+    import dataclasses
+
+    from conftest import make_problem
+    from scalingfit._resample import _starts
+
+    m = scalingfit.models.get(name)
+    rng = np.random.default_rng(3)
+    data, extras = [], []
+    for j in range(40):
+        x, y, p = make_problem(name, int(rng.integers(m.n_params, 50)), 0.01, rng)
+        data.append((x, y, np.ones(len(y))))
+        extras.append(None if j % 3 else np.vstack([p, p * 1.1]))
+    lo, hi = m.lower.copy(), m.upper.copy()
+    hi[0] = np.median([d[1].max() for d in data])  # some guesses are clipped
+    got = _starts(m, data, extras, lo, hi, True)
+    for j, (x, y, _) in enumerate(data):
+        with np.errstate(all="ignore"):
+            rows = [extras[j]] if extras[j] is not None else []
+            want = np.clip(np.vstack(rows + [m.initial_guesses(x, y)]), lo, hi)
+        assert same_bits(got[j], want[np.isfinite(want).all(axis=1)]), j
+    nog = dataclasses.replace(m, guess=None, batch_guess=None, batch_guesses=None)
+    assert same_bits(_starts(nog, data[:1], extras[:1], lo, hi, True)[0], np.clip(extras[0], lo, hi))
+    with pytest.raises(ValueError, match="needs starts"):
+        _starts(nog, data[1:2], [None], lo, hi, True)

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
-from ._fit import _prepare_points, fit_batch, resolve_model
+from ._fit import _prepare_points, all_starts, fit_batch, resolve_model
 from ._status import SINGULAR
 from ._warnings import ConvergenceWarning
 from .bootstrap import MIN_GROUPS, _check_level, _check_seed, bootstrap_batch
@@ -301,26 +301,36 @@ def _points(x: Any) -> Any:
 
 
 def _starts(  # type: ignore[no-untyped-def]
-    m, x, y, extra: Optional[FloatArray], lo: FloatArray, hi: FloatArray, guess: bool
-) -> FloatArray:
-    """Start vectors of one problem, clipped into the bounds; possibly none (the problem then
-    has no item and reports status -3)."""
-    rows: list[FloatArray] = []
-    if extra is not None:
-        rows.append(extra)
-    if guess and getattr(m, "guess", None) is not None and np.isfinite(y).all():
-        try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rows.append(np.atleast_2d(m.initial_guesses(x, y)))
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            pass
-    if not rows:
-        if getattr(m, "guess", None) is None and extra is None:
-            raise ValueError(f"model {m.name!r} needs starts (p0): it has no initial guess")
-        return np.zeros((0, lo.shape[0]))
-    P = np.clip(np.vstack(rows), lo, hi)
-    return P[np.all(np.isfinite(P), axis=1)]
+    m, data: Sequence[tuple[FloatArray, FloatArray, FloatArray]], extras: Sequence[Optional[FloatArray]],
+    lo: FloatArray, hi: FloatArray, guess: bool
+) -> list[FloatArray]:
+    """Start vectors of each problem, clipped into the bounds: its extra starts, then (with
+    ``guess``) the model's data-driven ones, computed for all problems at once
+    (:func:`all_starts`); possibly none (the problem then has no item and reports status -3)."""
+    n_prob = len(data)
+    found: list[list[FloatArray]] = [[] for _ in range(n_prob)]
+    for j, extra in enumerate(extras):
+        if extra is not None:
+            found[j].append(extra)
+    if guess and getattr(m, "guess", None) is not None:
+        sizes = np.array([d[1].shape[0] for d in data], dtype=np.int64)
+        off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        x = np.vstack([d[0].reshape(-1, m.n_inputs) for d in data])
+        g, prob = all_starts(m, x, np.concatenate([d[1] for d in data]), off, m.lower, m.upper)
+        cut = np.searchsorted(prob, np.arange(n_prob + 1))
+        for j in range(n_prob):
+            if cut[j + 1] > cut[j]:
+                found[j].append(g[cut[j]:cut[j + 1]])
+    out = []
+    for j, rows in enumerate(found):
+        if not rows:
+            if getattr(m, "guess", None) is None and extras[j] is None:
+                raise ValueError(f"model {m.name!r} needs starts (p0): it has no initial guess")
+            out.append(np.zeros((0, lo.shape[0])))
+            continue
+        P = np.clip(np.vstack(rows), lo, hi)
+        out.append(P[np.all(np.isfinite(P), axis=1)])
+    return out
 
 
 def _start_rows(a: ArrayLike, P: int, model: str, what: str) -> FloatArray:
@@ -412,7 +422,7 @@ def fit_many(
 
     R = int(n_resamples)
     data: list[tuple[FloatArray, FloatArray, FloatArray]] = []
-    starts: list[FloatArray] = []
+    extras: list[Optional[FloatArray]] = []
     for j in range(n_prob):
         # every value checked as fit checks it: a NaN or a size <= 0 is named with its index
         # (it was "no usable start ... pass p0", or a silent NaN fit with status -3); an empty
@@ -432,7 +442,7 @@ def fit_many(
         wj = np.ones(n) if wj0 is None else wj0
         extra = [_start_rows(a, P, m.name, what) for a, what in ((p0, "p0"), (None if p0s is None else p0s[j], f"p0s[{j}]"))
                  if a is not None]
-        starts.append(_starts(m, xj, yj, np.vstack(extra) if extra else None, lo, hi, guess))
+        extras.append(np.vstack(extra) if extra else None)
         data.append((xj, yj, wj))
         gj = None if groups is None else groups[j]
         if R and gj is not None and np.asarray(gj).shape != (n,):
@@ -441,6 +451,7 @@ def fit_many(
         if 0 < n_groups < MIN_GROUPS:  # every replicate was NaN
             raise ValueError(f"groups[{j}]: a bootstrap over groups needs at least {MIN_GROUPS} groups to "
                              f"resample, got {n_groups}")
+    starts = _starts(m, data, extras, lo, hi, guess)
     if sum(a.shape[0] for a in starts) == 0:
         raise ValueError(f"no usable start for any problem of {m.name}: pass p0")
     opts = {"loss": loss, "f_scale": f_scale, "lo": lo, "hi": hi, "log_residuals": log_residuals,

@@ -1363,31 +1363,15 @@ def _fit_centers(
     hi: FloatArray,
     fit_kw: dict[str, Any],
 ) -> FloatArray:
-    """Point fits of every problem from its data-driven initial guesses, in one batch call."""
-    starts, prob = [], []
-    for j in range(off.shape[0] - 1):
-        s, e = off[j], off[j + 1]
-        xj, yj = x[s:e], y[s:e]
-        if e - s < _validate.n_free(lo, hi) or not (np.isfinite(xj).all() and np.isfinite(yj).all()):
-            continue
-        if m.positive_inputs and not (xj > 0).all():
-            continue
-        try:
-            with _fit.quiet():
-                guesses = getattr(m, "initial_guesses", None)
-                G = guesses(xj, yj) if guesses else m.initial_guess(xj, yj).reshape(1, -1)
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            continue
-        G = np.clip(np.atleast_2d(G), lo, hi)
-        G = G[np.isfinite(G).all(axis=1)]
-        starts.append(G)
-        prob.append(np.full(G.shape[0], j, dtype=np.int64))
+    """Point fits of every problem from its data-driven initial guesses (every problem's at
+    once, :func:`scalingfit._fit.all_starts`), in one batch call."""
+    starts, prob = _fit.all_starts(m, x, y, off, lo, hi)
     n_problems = off.shape[0] - 1
     out = np.full((n_problems, m.n_params), np.nan)
-    if not starts:
+    if not starts.shape[0]:
         return out
     res = fit_batch(
-        m, x, y, off, np.vstack(starts), problem=np.concatenate(prob), weights=w,
+        m, x, y, off, starts, problem=prob, weights=w,
         bounds=(lo, hi), compute_cov=False, **fit_kw,
     )
     best = res.best_per_problem()

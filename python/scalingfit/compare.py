@@ -46,7 +46,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core, _validate
 from ._custom import CustomModel
-from ._fit import ModelLike, fit, fit_batch, quiet, resolve_backend, resolve_model, usable_problems
+from ._fit import (
+    ModelLike,
+    all_starts,
+    fit,
+    fit_batch,
+    quiet,
+    resolve_backend,
+    resolve_model,
+)
 from ._progress import progress_bar
 from .bootstrap import _finite_level
 from .models import Model
@@ -986,58 +994,6 @@ def _batch_loo(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, off: ND
     return rmse, failed
 
 
-def _all_starts(m: AnyModel, x: FloatArray, y: FloatArray, off: NDArray[np.int64], lo: FloatArray,
-                hi: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
-    """Every data-driven start of every problem (what :func:`scalingfit.fit` tries), and the
-    problem of each; none for a problem whose data cannot start a fit (status -3). A built-in
-    model's starts come from its vectorised all-starts guess (the same values as
-    ``initial_guesses``, bit for bit), except for the problems that guess leaves to
-    ``initial_guesses`` (rare branches); other models call ``initial_guesses`` per problem."""
-    usable = usable_problems(m, x, y, off, lo, hi)
-    starts, owner = [], []
-    batch = getattr(m, "batch_guesses", None)
-    if batch is not None and usable.any():
-        g, of, usable = _batched_starts(m, batch, x, y, off, usable)
-        starts.append(_clip_starts(m, g, lo, hi))
-        owner.append(of)
-    for j in np.flatnonzero(usable):
-        xj, yj = x[off[j]:off[j + 1]], y[off[j]:off[j + 1]]
-        try:
-            with quiet():
-                g = np.clip(np.asarray(m.initial_guesses(xj, yj), dtype=np.float64).reshape(-1, m.n_params), lo, hi)
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            continue
-        starts.append(g)
-        owner.append(np.full(g.shape[0], j, dtype=np.int64))
-    if not starts:
-        return np.zeros((0, m.n_params)), np.zeros(0, dtype=np.int64)
-    p0, prob = np.vstack(starts), np.concatenate(owner)
-    keep = np.isfinite(p0).all(axis=1)
-    o = np.argsort(prob[keep], kind="stable")  # problem order, each problem's starts in order
-    return np.ascontiguousarray(p0[keep][o]), prob[keep][o]
-
-
-def _batched_starts(m: AnyModel, batch: Callable[..., Any], x: FloatArray, y: FloatArray, off: NDArray[np.int64],
-                    usable: NDArray[np.bool_]) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    """The usable problems' starts by the model's all-starts guess, before clipping: (starts,
-    problem of each, the problems it left to the per-problem guess)."""
-    P = off.shape[0] - 1
-    pid = np.repeat(np.arange(P, dtype=np.int64), np.diff(off))
-    keep = usable[pid]
-    idx = np.flatnonzero(usable)
-    sub = np.cumsum(usable) - 1  # the usable problems renumbered 0..k-1
-    with quiet():
-        g, j, redo = batch(x[keep], y[keep], sub[pid[keep]], idx.size)
-    left = np.zeros(P, dtype=bool)
-    left[idx[redo]] = True
-    return np.asarray(g, dtype=np.float64).reshape(-1, m.n_params), idx[j], left
-
-
-def _clip_starts(m: AnyModel, g: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
-    """As initial_guesses (the model's bounds), then the fit's bounds."""
-    return np.asarray(np.clip(np.clip(g, m.lower, m.upper), lo, hi))
-
-
 def compare_batch(
     models: Union[Sequence[ModelLike], Mapping[str, ModelLike]],
     x: Any,
@@ -1135,7 +1091,7 @@ def compare_batch(
             raise ValueError(f"custom model {m.name!r} needs p0: give it in "
                              f"options={{{label!r}: {{'p0': [...]}}}}")
         if p0 is None and starts == "all":
-            p0, prob = _all_starts(m, xa, ya, off, lo, hi)
+            p0, prob = all_starts(m, xa, ya, off, lo, hi)
         with quiet():
             b = fit_batch(m, xa, ya, off, p0, problem=prob, weights=w, threads=threads, compute_cov=False,
                           **kw, **batch_opts).best_per_problem()

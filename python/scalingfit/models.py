@@ -183,63 +183,63 @@ def _batch_chinchilla_lse(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], 
 _SAT_SPANS = (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01)
 
 
-def _batch_saturating(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
-    """The asymptote grid of _guess_saturating for every problem at once."""
-    t = np.log(x[:, 0])
-    ymin = np.full(n, np.inf)
-    ymax = np.full(n, -np.inf)
-    np.minimum.at(ymin, pid, y)
-    np.maximum.at(ymax, pid, y)
+def _line_fit(t: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Least-squares line ``v ~ c0 + c1 t`` along the last axis, by centred sums: one problem
+    (1-D) or a stack of problems of one size (K, n), each row the same operations (numpy adds
+    a contiguous row the same way alone or in a stack). A constant ``t`` gives NaN."""
+    tm = t.mean(axis=-1, keepdims=True)
+    vm = v.mean(axis=-1, keepdims=True)
+    tc = t - tm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c1 = (tc * (v - vm)).sum(axis=-1) / (tc * tc).sum(axis=-1)
+    return vm[..., 0] - c1 * tm[..., 0], c1
+
+
+def _sat_stack(t: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """_guess_saturating for a stack of problems of one size (t = log x, y: (K, n)): for each
+    asymptote E = min(y) - span c below the data (and E = 0 for positive data), log(y - E) on
+    log x by least squares; the candidate of least squared error. Returns (E, A, alpha) (K, 3)
+    and that error (K,); the fallback (min y, span, 0.5) where no candidate fits."""
+    ymin, ymax = y.min(axis=-1), y.max(axis=-1)
     span = np.maximum(ymax - ymin, 1e-12 * np.maximum(np.abs(ymin), 1.0))
-    best_sse = np.full(n, np.inf)
-    best = np.full((n, 3), np.nan)
-    one = np.ones_like(t)
-    cands = [ymin - span * c for c in _SAT_SPANS]
-    cands.append(np.where(ymin > 0, 0.0, np.nan))
-    for E in cands:
-        z = y - E[pid]
-        bad = np.bincount(pid, weights=~(z > 0), minlength=n) > 0
-        with np.errstate(all="ignore"):
-            coef, _ = _segment_lstsq([one, t], np.log(np.where(z > 0, z, 1.0)), pid, n)
-            p = np.column_stack([E, np.exp(coef[:, 0]), -coef[:, 1]])
-            r = p[pid, 0] + p[pid, 1] * np.exp(-p[pid, 2] * t) - y
-        sse = np.bincount(pid, weights=r * r, minlength=n)
-        sse = np.where(bad | ~np.isfinite(sse) | np.isnan(E), np.inf, sse)
-        better = sse < best_sse
-        best_sse = np.where(better, sse, best_sse)
-        best[better] = p[better]
-    return best
-
-
-def _guess_power_law(x: FloatArray, y: FloatArray) -> FloatArray:
-    t = np.log(x[:, 0])
-    ly = np.log(np.abs(y) + 1e-300)
-    coef, _ = _linear_fit([np.ones_like(t), t], ly)
-    return np.array([np.exp(coef[0]) * (np.sign(np.median(y)) or 1.0), -coef[1]])
+    best = np.stack([ymin, span, np.full_like(ymin, 0.5)], axis=-1)
+    best_sse = np.full(ymin.shape, np.inf)
+    found = np.zeros(ymin.shape, dtype=bool)
+    cands = [ymin - span * c for c in _SAT_SPANS] + [np.where(ymin > 0, 0.0, np.nan)]
+    with np.errstate(all="ignore"):
+        for E in cands:
+            z = y - E[..., None]
+            ok = (z > 0).all(axis=-1)
+            c0, c1 = _line_fit(t, np.log(np.where(z > 0, z, 1.0)))
+            p = np.stack([E, np.exp(c0), -c1], axis=-1)
+            r = p[..., 0:1] + p[..., 1:2] * np.exp(-p[..., 2:3] * t) - y
+            sse = (r * r).sum(axis=-1)
+            better = ok & np.isfinite(sse) & (sse < best_sse)
+            best = np.where(better[..., None], p, best)
+            best_sse = np.where(better, sse, best_sse)
+            found |= better
+        r = best[..., 0:1] + best[..., 1:2] * np.exp(-best[..., 2:3] * t) - y  # the fallback's error
+        best_sse = np.where(found, best_sse, (r * r).sum(axis=-1))
+    return best, best_sse
 
 
 def _guess_saturating(x: FloatArray, y: FloatArray) -> FloatArray:
     """Grid over the asymptote E below min(y); log-log regression of y - E for each."""
-    t = np.log(x[:, 0])
-    ymin, ymax = float(np.min(y)), float(np.max(y))
-    span = max(ymax - ymin, 1e-12 * max(abs(ymin), 1.0))
-    best: tuple[float, FloatArray] | None = None
-    candidates = [ymin - span * c for c in _SAT_SPANS]
-    if ymin > 0:
-        candidates.append(0.0)
-    for E in candidates:
-        z = y - E
-        if np.any(z <= 0):
-            continue
-        coef, _ = _linear_fit([np.ones_like(t), t], np.log(z))
-        p = np.array([E, np.exp(coef[0]), -coef[1]])
-        r = p[0] + p[1] * np.exp(-p[2] * t) - y
-        sse = float(r @ r)
-        if np.isfinite(sse) and (best is None or sse < best[0]):
-            best = (sse, p)
-    if best is None:
-        return np.array([ymin, span, 0.5])
-    return best[1]
+    p, _ = _sat_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])
+    return np.asarray(p[0])
+
+
+def _power_stack(t: FloatArray, y: FloatArray) -> FloatArray:
+    """_guess_power_law for a stack (t = log x, y: (K, n)): log|y| on log x, the sign of the
+    median y (K, 2)."""
+    with np.errstate(all="ignore"):
+        c0, c1 = _line_fit(t, np.log(np.abs(y) + 1e-300))
+    sign = np.sign(np.median(y, axis=-1))
+    return np.stack([np.exp(c0) * np.where(sign == 0, 1.0, sign), -c1], axis=-1)
+
+
+def _guess_power_law(x: FloatArray, y: FloatArray) -> FloatArray:
+    return np.asarray(_power_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])[0])
 
 
 _EXPONENT_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
@@ -462,43 +462,67 @@ def _guess_kaplan_ns(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.vstack([c[1] for c in found[:3]] + [_KAPLAN_NS_2020])
 
 
+def _best_three(p: FloatArray, sse: FloatArray, fallback: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Candidates p (K, c, P) with errors sse (K, c): the (at most) three of finite error, least
+    first (ties in candidate order), as rows (K, 3, P) with a mask of the real ones; the
+    fallback (K, P) as the one row of a problem without any."""
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    order = np.argsort(sse, axis=-1, kind="stable")[..., :3]
+    rows = np.take_along_axis(p, order[..., None], axis=-2)
+    keep = np.isfinite(np.take_along_axis(sse, order, axis=-1))
+    none = ~keep.any(axis=-1)
+    rows[none, 0] = fallback[none]
+    keep[none, 0] = True
+    return rows, keep
+
+
+def _lc_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """_guess_learning_curve for a stack of problems of one size (s, y: (K, n)): a saturating
+    power law in s + x0 for each offset x0 in (0, min s / 10, min s, range / 20) with all
+    s + x0 > 0; the three of least squared error, best first (K, 3, 4) and which are real."""
+    lo = s.min(axis=-1)
+    cand_p, cand_sse = [], []
+    with np.errstate(all="ignore"):
+        for x0 in (np.zeros_like(lo), 0.1 * lo, lo, 0.05 * (s.max(axis=-1) - lo)):
+            u = s + x0[..., None]
+            ok = (u > 0).all(axis=-1)
+            p, sse = _sat_stack(np.log(np.where(ok[..., None], u, 1.0)), y)
+            cand_p.append(np.concatenate([p, x0[..., None]], axis=-1))
+            cand_sse.append(np.where(ok, sse, np.inf))
+    fallback = np.stack([y.min(axis=-1), (y.max(axis=-1) - y.min(axis=-1)) + 1.0,
+                         np.full_like(lo, 0.5), np.ones_like(lo)], axis=-1)
+    return _best_three(np.stack(cand_p, axis=-2), np.stack(cand_sse, axis=-1), fallback)
+
+
 def _guess_learning_curve(x: FloatArray, y: FloatArray) -> FloatArray:
     """Saturating power law in x + x0 for a few offsets x0 >= 0, best first."""
-    xs = x[:, 0]
-    lo = float(np.min(xs))
-    found: list[tuple[float, FloatArray]] = []
-    for x0 in (0.0, 0.1 * lo, lo, 0.05 * float(np.ptp(xs))):
-        u = xs + x0
-        if not np.all(u > 0):
-            continue
-        E, A, alpha = _guess_saturating(u.reshape(-1, 1), y)
-        r = E + A * u**-alpha - y
-        sse = float(r @ r)
-        if np.isfinite(sse):
-            found.append((sse, np.array([E, A, alpha, x0])))
-    if not found:
-        return np.array([float(np.min(y)), float(np.ptp(y)) + 1.0, 0.5, 1.0])
-    found.sort(key=lambda c: c[0])
-    return np.vstack([c[1] for c in found[:3]])
+    rows, keep = _lc_stack(np.ascontiguousarray(x[:, 0])[None], y[None])
+    return np.asarray(rows[0][keep[0]])
+
+
+def _lra_stack(s1: FloatArray, s2: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """_guess_lr_annealing for a stack of problems of one size (s1, s2, y: (K, n)): for each C
+    in (0, 0.02, 0.05, 0.1) with 1 - C S2 > 0, y / (1 - C S2) as a saturating power law in S1;
+    the three of least squared error on y, best first (K, 3, 4) and which are real."""
+    t1 = np.log(s1)
+    cand_p, cand_sse = [], []
+    with np.errstate(all="ignore"):
+        for C in (0.0, 0.02, 0.05, 0.1):
+            m = 1.0 - C * s2
+            ok = (m > 0).all(axis=-1)
+            p, _ = _sat_stack(t1, y / m)
+            r = (p[..., 0:1] + p[..., 1:2] * np.exp(-p[..., 2:3] * t1)) * m - y
+            cand_p.append(np.concatenate([p, np.full(p.shape[:-1] + (1,), C)], axis=-1))
+            cand_sse.append(np.where(ok, (r * r).sum(axis=-1), np.inf))
+    ymin = y.min(axis=-1)
+    fallback = np.stack([ymin, (y.max(axis=-1) - ymin) + 1.0, np.full_like(ymin, 0.5), np.zeros_like(ymin)], axis=-1)
+    return _best_three(np.stack(cand_p, axis=-2), np.stack(cand_sse, axis=-1), fallback)
 
 
 def _guess_lr_annealing(x: FloatArray, y: FloatArray) -> FloatArray:
     """For fixed C, y / (1 - C S2) is a saturating power law in S1; a small grid over C."""
-    s1, s2 = x[:, 0], x[:, 1]
-    found: list[tuple[float, FloatArray]] = []
-    for C in (0.0, 0.02, 0.05, 0.1):
-        m = 1.0 - C * s2
-        if not np.all(m > 0):
-            continue
-        L0, A, alpha = _guess_saturating(s1.reshape(-1, 1), y / m)
-        r = (L0 + A * s1**-alpha) * m - y
-        sse = float(r @ r)
-        if np.isfinite(sse):
-            found.append((sse, np.array([L0, A, alpha, C])))
-    if not found:
-        return np.array([float(np.min(y)), float(np.ptp(y)) + 1.0, 0.5, 0.0])
-    found.sort(key=lambda c: c[0])
-    return np.vstack([c[1] for c in found[:3]])
+    rows, keep = _lra_stack(np.ascontiguousarray(x[:, 0])[None], np.ascontiguousarray(x[:, 1])[None], y[None])
+    return np.asarray(rows[0][keep[0]])
 
 
 #: Muennighoff et al. (2023)'s published decay constants R_D*, R_N* (their stage-2 fit on C4;
@@ -672,6 +696,62 @@ def _all_data_constrained(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
     return np.column_stack([c, rates]), owner, redo
 
 
+def _one_input_starts(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int, n_params: int,
+                      stack: Callable[..., tuple[FloatArray, NDArray[np.bool_]]]
+                      ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    """The starts of a guess written as a stack function (each input column (K, n), then y)
+    for every problem: stacks of problems of one size, gathered contiguous as the single
+    guess sees its problem."""
+    out = _Starts(pid, n, n_params)
+    cols = [np.ascontiguousarray(x[:, i]) for i in range(x.shape[1])]
+    for probs, rows in _size_groups(pid, n):
+        cand, keep = stack(*[c[rows] for c in cols], y[rows])
+        out.add(probs, cand, keep)
+    return out.result()
+
+
+def _sat_rows(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    p, _ = _sat_stack(np.log(s), y)
+    return p[:, None, :], np.ones((p.shape[0], 1), dtype=bool)
+
+
+def _power_rows(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    p = _power_stack(np.log(s), y)
+    return p[:, None, :], np.ones((p.shape[0], 1), dtype=bool)
+
+
+def _all_saturating(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                    n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _one_input_starts(x, y, pid, n, 3, _sat_rows)
+
+
+def _all_power_law(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                   n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _one_input_starts(x, y, pid, n, 2, _power_rows)
+
+
+def _all_learning_curve(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                        n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _one_input_starts(x, y, pid, n, 4, _lc_stack)
+
+
+def _all_lr_annealing(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                      n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _one_input_starts(x, y, pid, n, 4, _lra_stack)
+
+
+def _first_of(all_starts: BatchGuesses, n_params: int) -> BatchGuess:
+    """A one-start batch guess from an all-starts one: each problem's best start (the single
+    guess's, bit for bit); NaN for a problem it leaves to the single guess."""
+    def first(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
+        rows, owner, _ = all_starts(x, y, pid, n)
+        out = np.full((n, n_params), np.nan)
+        lead = np.r_[True, owner[1:] != owner[:-1]] if owner.size else np.zeros(0, dtype=bool)
+        out[owner[lead]] = rows[lead]
+        return out
+    return first
+
+
 def _kaplan_grid_stack(tn: FloatArray, td: FloatArray, ly: FloatArray,
                        last: NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
     """_kaplan_grid for a stack of problems, bit for bit: log N, log D and log L of shape (c, k),
@@ -774,15 +854,22 @@ def _all_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
 
 
 _BATCH: dict[str, BatchGuess] = {
-    "saturating_power_law": _batch_saturating,
+    "power_law": _first_of(_all_power_law, 2),
+    "saturating_power_law": _first_of(_all_saturating, 3),
+    "learning_curve": _first_of(_all_learning_curve, 4),
+    "lr_annealing": _first_of(_all_lr_annealing, 4),
     "chinchilla": _batch_chinchilla,
     "chinchilla_lse": _batch_chinchilla_lse,
     "kaplan_nd": _batch_kaplan_nd,
     "chinchilla_tied": _batch_chinchilla_tied,
 }
 
-# Every start of every problem at once (compare_batch, starts="all"); the others loop.
+# Every start of every problem at once (compare_batch, fit_many, ...); the others loop.
 _BATCH_ALL: dict[str, BatchGuesses] = {
+    "power_law": _all_power_law,
+    "saturating_power_law": _all_saturating,
+    "learning_curve": _all_learning_curve,
+    "lr_annealing": _all_lr_annealing,
     "chinchilla": _all_chinchilla,
     "chinchilla_tied": _all_chinchilla_tied,
     "chinchilla_lse": _all_chinchilla_lse,
