@@ -113,7 +113,7 @@ def test_training_verdict(capsys: pytest.CaptureFixture[str]) -> None:
         (lambda: al.optimal_allocation(-1.0, ch.EPOCH_2024), r"C must be finite and > 0, got -1.0"),
         (
             lambda: al.optimal_allocation([1e20, np.nan], ch.EPOCH_2024),
-            r"C must be finite.*index 1",
+            r"C must be finite and > 0; C\[1\] = ",
         ),
         (lambda: al.optimal_allocation(1e20, {"E": 1.0}), r"params must have keys"),
         (
@@ -140,3 +140,14 @@ def test_training_verdict(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_input(call, match: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_python_integers_of_any_size_are_numbers() -> None:
+    """Budgets and token counts given as Python ints past 2**64 (numpy makes object arrays of
+    them) are numbers: the same allocation and verdict as their float values."""
+    law = ch.EPOCH_2024
+    a, b = al.optimal_allocation(10**25, law), al.optimal_allocation(1e25, law)
+    assert a.N_opt == b.N_opt and a.D_opt == b.D_opt
+    v1 = al.training_verdict([("big", 70 * 10**9, 10**20)], law, show=False)
+    v2 = al.training_verdict([("big", 70e9, 1e20)], law, show=False)
+    assert v1 == v2

@@ -573,6 +573,116 @@ def test_isoflop_all_3_point_windows_are_exact(kind: str) -> None:
     assert g.used.all() and g.a == pytest.approx(0.5, abs=1e-9)
 
 
+def _epoch_sweep(factor: float, n_sizes: int, seeds: int = 1, noise: float = 0.003,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Budgets 1e18..1e21 of Epoch's law, ``n_sizes`` sizes ``factor`` apart centred on each
+    budget's optimum, ``seeds`` runs per size, log-normal noise ``noise``."""
+    law, rng = ch.EPOCH_2024, np.random.default_rng(seed)
+    C, N, L = [], [], []
+    for c in np.logspace(18, 21, 4):
+        ns = np.repeat(float(law.optimal_allocation(c)[0]) * factor ** (np.arange(n_sizes) - n_sizes // 2), seeds)
+        C += [c] * ns.size
+        N += list(ns)
+        L += list(law.loss(ns, c / (6 * ns)) * np.exp(noise * rng.standard_normal(ns.size)))
+    return np.array(C), np.array(N), np.array(L)
+
+
+def test_isoflop_repeated_runs_of_a_size_count_once() -> None:
+    """Two seeds per size: the window holds the 3 nearest sizes (6 runs), not the 3 nearest
+    runs (2 sizes, no parabola: every budget failed). A least-squares parabola through the
+    pairs is the parabola through the pairs' means, so the minima equal a fit of the means."""
+    C, N, L = _epoch_sweep(8.0, 5, seeds=2)
+    f = ch.fit_isoflop(C, N, L, scan_windows=())
+    assert f.n_window.tolist() == [6] * 4 and f.flags == ((),) * 4
+    mean = L.reshape(-1, 2).mean(axis=1)
+    g = ch.fit_isoflop(C[::2], N[::2], mean, scan_windows=())
+    assert g.n_window.tolist() == [3] * 4
+    np.testing.assert_allclose(f.N_opt, g.N_opt, rtol=1e-6)
+    assert f.a == pytest.approx(g.a, rel=1e-6)
+    cubic = ch.fit_isoflop(C, N, L, degree=3, window=30.0, scan_windows=())
+    assert cubic.n_window.tolist() == [8] * 4 and np.isfinite(cubic.N_opt).all()
+
+
+def test_isoflop_wild_bootstrap_gives_exact_windows_the_pooled_noise() -> None:
+    """A window the curve fits exactly (leverage 1: 3 sizes) has no residual to resample: its
+    wild replicates move each loss by +-sigma, the noise pooled over the budgets that have
+    residual degrees of freedom (it was 0: replicates equal to the data, a zero-width
+    interval). With no such budget the interval is NaN, with a warning."""
+    from scalingfit.chinchilla import _noise_scale, _wild_replicates, _window_fits
+
+    C, N, L = _epoch_sweep(4.0, 5)
+    budgets = np.unique(C)
+    t = [np.log(N[C == c]) for c in budgets]
+    y = [L[C == c] for c in budgets]
+    parts = _window_fits(t, y, np.log(6.0), 2)
+    assert [int(p[0].sum()) for p in parts] == [3] * 4 and np.isnan(_noise_scale(parts, 2))
+    reps = _wild_replicates(y[0], parts[0], 0.01, 400, np.random.default_rng(0))
+    win, fitted = parts[0][0], parts[0][1]
+    np.testing.assert_allclose(np.abs(reps[:, win] - fitted), 0.01, rtol=1e-9)
+    assert np.array_equal(reps[:, ~win], np.broadcast_to(y[0][~win], (400, int((~win).sum()))))
+    with pytest.warns(DataWarning, match="no residuals to resample"):
+        f = ch.fit_isoflop(C, N, L, n_bootstrap=200, seed=0, scan_windows=())
+    assert np.isnan(f.interval).all() and f.a_bootstrap.size == 0
+    # wide sweeps at two budgets: their pooled residual standard deviation is the noise
+    C2, N2, L2 = _epoch_sweep(10 ** 0.1875, 9, noise=0.003, seed=1)
+    t2 = [np.log(N2[C2 == c]) for c in budgets]
+    y2 = [L2[C2 == c] for c in budgets]
+    parts2 = _window_fits(t2, y2, np.log(6.0), 2)
+    res = np.concatenate([p[2] for p in parts2])
+    dof = sum(p[2].size - 3 for p in parts2)
+    assert _noise_scale(parts2, 2) == pytest.approx(np.sqrt(res @ res / dof), rel=1e-12)
+
+
+def test_isoflop_robust_loss_resists_a_diverged_run() -> None:
+    """One run 0.3 nats off: least squares moves a by ~0.01; Huber with the default scale
+    (1.345 robust noise deviations) stays within a quarter of that of the clean fit. With
+    f_scale=1 (a nat: every residual inside) Huber is least squares, as it silently was."""
+    C, N, L = _epoch_sweep(10 ** 0.1875, 9)
+    bad = L.copy()
+    bad[5] += 0.3
+    clean = ch.fit_isoflop(C, N, L, scan_windows=()).a
+    ls = ch.fit_isoflop(C, N, bad, scan_windows=()).a
+    assert abs(ls - clean) > 0.005
+    for lf in ("huber", "soft_l1", "cauchy"):
+        rob = ch.fit_isoflop(C, N, bad, loss_fn=lf, scan_windows=()).a
+        assert abs(rob - clean) < 0.25 * abs(ls - clean), lf
+    same = ch.fit_isoflop(C, N, bad, loss_fn="huber", f_scale=1.0, scan_windows=()).a
+    assert same == pytest.approx(ls, abs=1e-8)
+    with pytest.raises(ValueError, match="needs the parabola"):
+        ch.fit_isoflop(C, N, bad, loss_fn="huber", degree=3)
+    with pytest.raises(ValueError, match="loss_fn must be one of"):
+        ch.fit_isoflop(C, N, bad, loss_fn="l1")
+    with pytest.raises(ValueError, match="f_scale must be finite and > 0"):
+        ch.fit_isoflop(C, N, bad, loss_fn="huber", f_scale=0.0)
+
+
+def test_isoflop_budget_bootstrap_needs_three_budgets() -> None:
+    C, N, L = _epoch_sweep(10 ** 0.1875, 9)
+    two = C <= 1e19 * 1.0001
+    with pytest.raises(ValueError, match="needs at least 3 budgets to resample, got 2"):
+        ch.fit_isoflop(C[two], N[two], L[two], n_bootstrap=100, resample="budgets")
+    assert np.isfinite(ch.fit_isoflop(C[two], N[two], L[two], n_bootstrap=100).interval).all()
+
+
+def test_isoflop_failed_budget_reports_no_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A budget whose parabola fit fails has NaN N_opt, D_opt, loss_opt and standard error
+    (it reported the failed fit's vertex) and is left out of the power law."""
+    C, N, L = _epoch_sweep(10 ** 0.1875, 9)
+    real = ch.fit_batch
+
+    def failing(*args, **kw):  # type: ignore[no-untyped-def]
+        res = real(*args, **kw)
+        res.status[0] = -1  # problem 0: the first budget of the data row
+        return res
+
+    monkeypatch.setattr(ch, "fit_batch", failing)
+    with pytest.warns(DataWarning, match="the fit failed at C = 1e\\+18 \\(excluded\\)"):
+        f = ch.fit_isoflop(C, N, L, scan_windows=())
+    assert f.flags[0] == ("failed",) and not f.used[0]
+    for v in (f.N_opt, f.D_opt, f.loss_opt, f.log_N_opt_se):
+        assert np.isnan(v[0]) and np.isfinite(v[1:]).all()
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -608,6 +718,11 @@ def test_fit_isoflop_rejects_bad_data() -> None:
     with pytest.raises(ValueError, match="at least 2 budgets"):
         one = s.C == s.C.min()
         ch.fit_isoflop(s.C[one], s.N[one], s.loss[one])
+    for v in (0.0, -1.0):  # a loss <= 0 bent the parabola (a moved by 0.06) without a word
+        L = s.loss.copy()
+        L[7] = v
+        with pytest.raises(ValueError, match=r"loss must be > 0.*index 7"):
+            ch.fit_isoflop(s.C, s.N, L)
 
 
 def _lse_model(x: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -782,9 +897,12 @@ def test_fit_optima_budget_bootstrap_and_seed(rng) -> None:
     assert f.interval[0] < f.a < f.interval[1]
     same = ch.fit_optima(C, N, n_bootstrap=500, seed=3)
     assert np.array_equal(f.a_bootstrap, same.a_bootstrap)
-    # two budgets: most replicates draw one budget twice and are dropped, never NaN
-    two = ch.fit_optima(C[:2], N[:2], n_bootstrap=200, seed=1)
-    assert np.all(np.isfinite(two.a_bootstrap)) and two.a_bootstrap.size < 200
+    # two budgets: every replicate holds one budget (dropped) or repeats the data, so the
+    # interval would have zero width: refused, naming the parametric alternative
+    with pytest.raises(ValueError, match="at least 3 distinct budgets, got 2.*log_se"):
+        ch.fit_optima(C[:2], N[:2], n_bootstrap=200, seed=1)
+    three = ch.fit_optima(C[:3], N[:3], n_bootstrap=200, seed=1)
+    assert three.interval[1] > three.interval[0]
 
 
 @pytest.mark.parametrize("args, kwargs, match", [

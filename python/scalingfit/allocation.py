@@ -57,15 +57,8 @@ KNOWN_MODELS: tuple[tuple[str, float, float], ...] = (
 
 
 def _positive(value: ArrayLike, name: str) -> FloatArray:
-    if isinstance(value, (str, bytes)) or np.asarray(value).dtype.kind in "USO":
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
-    arr = _validate.as_float_array(value, name)
-    bad = ~(np.isfinite(arr) & (arr > 0))
-    if bad.any():
-        where = "" if arr.ndim == 0 else f" at index {int(np.flatnonzero(bad.ravel())[0])}"
-        first = float(arr.ravel()[np.flatnonzero(bad.ravel())[0]])
-        raise ValueError(f"{name} must be finite and > 0, got {first!r}{where}")
-    return arr
+    """Finite numbers > 0 (Python ints of any size too), named with the first bad index."""
+    return _validate.positive(name, value)
 
 
 def _one(value: ArrayLike, name: str) -> float:

@@ -41,6 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _validate
 from ._fit import DEFAULT_FTOL, DEFAULT_GTOL, DEFAULT_MAX_ITER, DEFAULT_XTOL, fit_batch
 from ._warnings import ConvergenceWarning, DataWarning
+from .models import LOSSES
 from .results import BatchResult
 
 FloatArray = NDArray[np.float64]
@@ -1129,15 +1130,19 @@ def _window_mask(
     tj: FloatArray, yj: FloatArray, present: BoolArray, log_window: FloatArray, need: int
 ) -> tuple[BoolArray, FloatArray]:
     """Per row (yj, present: (R, n_j)): the present points within ``log_window[r]`` of the
-    row's lowest-loss point, or the ``need`` nearest present points if fewer are within.
+    row's lowest-loss point, or, if those hold fewer than ``need`` distinct sizes, the points
+    of the ``need`` nearest present sizes (repeated runs of one size, e.g. seeds, count once).
     Returns the mask (R, n_j) and each row's centre (log N of its lowest-loss point)."""
     c = np.argmin(np.where(present, yj, np.inf), axis=1)
     tc = tj[c]
-    dist = np.where(present, np.abs(tj[None, :] - tc[:, None]), np.inf)
+    ts, size_of = np.unique(tj, return_inverse=True)  # distinct sizes, ascending
+    size_of = size_of.ravel()
+    has = (present[:, :, None] & (size_of[None, :, None] == np.arange(ts.size)[None, None, :])).any(axis=1)
+    dist = np.where(has, np.abs(ts[None, :] - tc[:, None]), np.inf)  # (R, n_sizes)
     inwin = dist <= log_window[:, None] * (1 + 1e-12)
     rank = np.argsort(np.argsort(dist, axis=1, kind="stable"), axis=1, kind="stable")
-    mask = np.where(inwin.sum(axis=1, keepdims=True) >= need, inwin, (rank < need) & present)
-    return mask, tc
+    pick = np.where(inwin.sum(axis=1, keepdims=True) >= need, inwin, (rank < need) & has)
+    return pick[:, size_of] & present, tc
 
 
 def _pooled_se(
@@ -1203,6 +1208,7 @@ def _isoflop_minima(
     degree: int,
     min_side: int,
     loss_fn: str,
+    f_scale: float,
     threads: Optional[int],
 ) -> dict[str, NDArray[Any]]:
     """Fits every (row, budget) of the replicate rows in one batch. Budget j has sizes t[j]
@@ -1253,6 +1259,7 @@ def _isoflop_minima(
             p0,
             weights=ww,
             loss=loss_fn,
+            f_scale=f_scale,
             compute_cov=True,
             threads=threads,
         )
@@ -1281,8 +1288,9 @@ def _isoflop_minima(
         vert = centre + s_min
         L_opt = c0 + c1 * s_min + c2 * s_min**2 + c3 * s_min**3
         k = np.where(np.isfinite(s_min), root / 2, -1.0)
-        n_fit = np.add.reduceat(np.ones_like(tt), starts)  # window points = sizes
-        status[n_fit < need] = -3
+        new_size = np.r_[True, tt[1:] != tt[:-1]]  # a window's points ascend in size
+        new_size[starts] = True
+        status[np.add.reduceat(new_size.astype(np.int64), starts) < need] = -3  # distinct sizes
         narrow = np.zeros(P, dtype=bool)
         exact = np.zeros(P, dtype=bool)
 
@@ -1318,23 +1326,53 @@ def _isoflop_minima(
     }
 
 
+def _window_fits(
+    t: Sequence[FloatArray], y: Sequence[FloatArray], log_window: float, degree: int
+) -> list[tuple[BoolArray, FloatArray, FloatArray, FloatArray]]:
+    """Each budget's polynomial least-squares fit in the data's window: (window mask (n_j,),
+    fitted values, residuals, leverages (each (n_window,)))."""
+    out = []
+    for tj, yj in zip(t, y):
+        mask, tc = _window_mask(
+            tj, yj[None, :], np.ones((1, tj.size), dtype=bool), np.array([log_window]), degree + 1
+        )
+        win = mask[0]
+        X = np.vander(tj[win] - tc[0], degree + 1, increasing=True)
+        pinv = np.linalg.pinv(X)
+        fitted = X @ (pinv @ yj[win])
+        out.append((win, fitted, yj[win] - fitted, np.einsum("ij,ji->i", X, pinv)))
+    return out
+
+
+def _noise_scale(parts: Sequence[tuple[BoolArray, FloatArray, FloatArray, FloatArray]], degree: int) -> float:
+    """The residual standard deviation pooled over the budgets whose windows have residual
+    degrees of freedom (sum of squared residuals over the sum of ``n_window - degree - 1``);
+    NaN when none has any."""
+    ssr = sum(float(r @ r) for _, _, r, _ in parts if r.size > degree + 1)
+    dof = sum(r.size - degree - 1 for _, _, r, _ in parts if r.size > degree + 1)
+    return float(np.sqrt(ssr / dof)) if dof > 0 else float("nan")
+
+
+def _robust_scale(parts: Sequence[tuple[BoolArray, FloatArray, FloatArray, FloatArray]]) -> float:
+    """1.4826 times the median absolute leverage-corrected residual of the window fits (a
+    noise scale an outlier does not inflate); NaN without residual degrees of freedom."""
+    r = [res[lev < 1 - 1e-9] / np.sqrt(1 - lev[lev < 1 - 1e-9]) for _, _, res, lev in parts]
+    allr = np.abs(np.concatenate(r)) if r else np.zeros(0)
+    return float(1.4826 * np.median(allr)) if allr.size else float("nan")
+
+
 def _wild_replicates(
-    tj: FloatArray, yj: FloatArray, log_window: float, degree: int, B: int, rng: np.random.Generator
+    yj: FloatArray, part: tuple[BoolArray, FloatArray, FloatArray, FloatArray], sigma: float, B: int,
+    rng: np.random.Generator,
 ) -> FloatArray:
     """B wild-bootstrap copies of one budget's losses (B, n_j): in the data's window, fitted
     polynomial plus leverage-corrected residual times a random sign (Rademacher); outside
-    the window, the observed losses."""
-    need = degree + 1
-    mask, tc = _window_mask(
-        tj, yj[None, :], np.ones((1, tj.size), dtype=bool), np.array([log_window]), need
-    )
-    win = mask[0]
-    X = np.vander(tj[win] - tc[0], need, increasing=True)
-    pinv = np.linalg.pinv(X)
-    fitted = X @ (pinv @ yj[win])
-    lev = np.einsum("ij,ji->i", X, pinv)
+    the window, the observed losses. A point the window fits exactly (leverage 1, e.g. every
+    point of a 3-size window) has no residual to resample: it takes ``sigma``, the noise
+    pooled over the budgets that have residual degrees of freedom."""
+    win, fitted, res, lev = part
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(lev < 1 - 1e-9, (yj[win] - fitted) / np.sqrt(np.maximum(1 - lev, 1e-300)), 0.0)
+        r = np.where(lev < 1 - 1e-9, res / np.sqrt(np.maximum(1 - lev, 1e-300)), sigma)
     out = np.repeat(yj[None, :], B, axis=0)
     out[:, win] = fitted[None, :] + r[None, :] * rng.choice([-1.0, 1.0], size=(B, int(win.sum())))
     return out
@@ -1375,6 +1413,7 @@ def fit_isoflop(
     min_side: int = 2,
     on_small: str = "raise",
     loss_fn: str = "linear",
+    f_scale: Optional[float] = None,
     nan_policy: str = "raise",
     threads: Optional[int] = None,
 ) -> IsoflopFit:
@@ -1444,7 +1483,15 @@ def fit_isoflop(
         A budget with fewer than ``degree + 1`` distinct sizes: ``ValueError``, or skipped
         with a :class:`DataWarning` naming it.
     loss_fn : str
-        Robust loss of the parabola fits (``"linear"``: ordinary least squares).
+        Loss of the parabola fits: ``"linear"`` (ordinary least squares) or a robust one
+        (``"huber"``, ``"soft_l1"``, ``"cauchy"``, ...), which bounds the pull of a run with a
+        bad loss (a diverged or mis-logged run). Parabola only.
+    f_scale : float, optional
+        The robust loss's scale, in units of loss: residuals beyond it count as outliers.
+        Default: 1.345 times a robust estimate of the noise (1.4826 times the median
+        absolute leverage-corrected residual of the windows' least-squares fits; Huber's
+        tuning for 95 % efficiency on normal noise), 1 where the windows have no residuals.
+        Ignored with the linear loss.
     nan_policy : {"raise", "omit"}
     threads : int, optional
 
@@ -1482,8 +1529,16 @@ def fit_isoflop(
     min_side = _validate.integer("min_side", min_side)
     if weighted and degree != 2:
         raise ValueError("weighted=True needs the parabola's standard errors (degree=2)")
+    if loss_fn not in LOSSES:
+        raise ValueError(f"loss_fn must be one of {', '.join(LOSSES)}, got {loss_fn!r}")
+    if loss_fn != "linear" and degree != 2:
+        raise ValueError(f"loss_fn={loss_fn!r} needs the parabola (degree=2): the cubic is fitted by "
+                         "ordinary least squares")
+    if f_scale is not None:
+        f_scale = _validate.positive_number(f_scale, "f_scale")
     cols, _ = _validate.columns(
-        {"C": C, "N": N, "loss": loss}, nan_policy=nan_policy, positive=("C", "N"), why=_LOG_WHY
+        {"C": C, "N": N, "loss": loss}, nan_policy=nan_policy, positive=("C", "N", "loss"),
+        why="it is a compute budget, a size or a loss",
     )
     budgets, gid = _group_budgets(cols["C"])
     need = degree + 1
@@ -1528,6 +1583,27 @@ def fit_isoflop(
     n_total = int(sum(sizes))
     # Replicate rows, all fitted in one batch: the data at `window`; resampled runs
     # ("points"); leave-one-run-out jackknife (BCa with "points"); the window scan.
+    parts = _window_fits(t, y, np.log(windows[0]), degree)
+    sigma = _noise_scale(parts, degree)
+    no_noise = resample == "residuals" and B > 0 and not np.isfinite(sigma)
+    if no_noise:
+        warnings.warn(
+            "resample='residuals': no budget's window holds more than the "
+            f"{need} sizes the curve needs, so the fits have no residuals to resample and "
+            "the interval is NaN; widen window or use resample='points'",
+            DataWarning, stacklevel=2,
+        )
+    if f_scale is None:
+        f_scale = 1.0
+        if loss_fn != "linear":  # Huber's tuning: 1.345 noise standard deviations
+            rs = _robust_scale(parts)
+            f_scale = 1.345 * rs if np.isfinite(rs) and rs > 0 else 1.0
+    if resample == "budgets" and B > 0 and J < 3:
+        raise ValueError(
+            f"resample='budgets' needs at least 3 budgets to resample, got {J} (with 2, half "
+            "the replicates hold one budget and the rest repeat the data: a zero-width "
+            "interval); use resample='residuals' or 'points'"
+        )
     n_boot_rows = B if by_points else 0
     n_jack_rows = n_total if (jack and by_points) else 0
     r_boot = 1
@@ -1547,14 +1623,15 @@ def fit_isoflop(
             m[r_boot:r_jack] = rng.multinomial(n_j, np.full(n_j, 1.0 / n_j), size=B)
         elif n_boot_rows:
             yj = np.repeat(y[j][None, :], R, axis=0)
-            yj[r_boot:r_jack] = _wild_replicates(t[j], y[j], np.log(windows[0]), degree, B, rng)
+            yj[r_boot:r_jack] = _wild_replicates(y[j], parts[j], sigma if np.isfinite(sigma) else 0.0, B, rng)
         if n_jack_rows:
             m[r_jack + first + np.arange(n_j), np.arange(n_j)] = 0
         first += n_j
         mult.append(m)
         y_rows.append(yj)
     fits = _isoflop_minima(
-        t, y_rows, mult, log_w, degree=degree, min_side=min_side, loss_fn=loss_fn, threads=threads
+        t, y_rows, mult, log_w, degree=degree, min_side=min_side, loss_fn=loss_fn,
+        f_scale=float(f_scale), threads=threads,
     )
     logC = np.log(budgets)
     excl = _EXCLUDE[exclude]
@@ -1595,10 +1672,11 @@ def fit_isoflop(
             a_jack, _ = _slopes(
                 logC, np.broadcast_to(fits["log_N"][0], keep.shape), keep * wts[0][None, :]
             )
-    a_boot = a_boot[np.isfinite(a_boot)]
+    a_boot = a_boot[np.isfinite(a_boot)] if not no_noise else np.empty(0)
     interval = _interval(a, a_boot, a_jack[np.isfinite(a_jack)], confidence, interval_method)
     scan = {w: float(v) for w, v in zip(windows[1:], slope[r_scan:])}
-    N_opt = np.exp(fits["log_N"][0])
+    failed = (fits["flags"][0] & _FAILED) != 0
+    N_opt = np.where(failed, np.nan, np.exp(fits["log_N"][0]))
     return IsoflopFit(
         a=a,
         b=1.0 - a,
@@ -1607,8 +1685,8 @@ def fit_isoflop(
         budgets=budgets,
         N_opt=N_opt,
         D_opt=budgets / (6.0 * N_opt),
-        loss_opt=fits["loss"][0],
-        log_N_opt_se=fits["se"][0],
+        loss_opt=np.where(failed, np.nan, fits["loss"][0]),
+        log_N_opt_se=np.where(failed, np.nan, fits["se"][0]),
         n_sizes=np.array(n_sizes, dtype=np.int64),
         n_window=fits["n_window"][0].astype(np.int64),
         flags=flags0,
@@ -1712,8 +1790,8 @@ def fit_optima(
     ------
     ValueError
         Naming the argument and index: a value that is not finite, a budget, size or
-        standard error <= 0, lengths that differ, fewer than 2 distinct budgets, a bad
-        ``n_bootstrap`` or ``confidence``.
+        standard error <= 0, lengths that differ, fewer than 2 distinct budgets (3 for the
+        bootstrap over budgets), a bad ``n_bootstrap`` or ``confidence``.
     """
     c = _validate.positive("C", C)
     n = _validate.positive("N_opt", N_opt)
@@ -1752,6 +1830,12 @@ def fit_optima(
             a_boot, _ = _slopes(logC, vb, np.broadcast_to(w, vb.shape))
         else:
             resample = "budgets"
+            if np.unique(c).size < 3:
+                raise ValueError(
+                    f"a bootstrap over budgets needs at least 3 distinct budgets, got "
+                    f"{np.unique(c).size} (with 2, every replicate holds one budget or repeats the "
+                    "data: a zero-width interval); pass log_se for the parametric bootstrap"
+                )
             cnt = rng.multinomial(v.size, np.full(v.size, 1.0 / v.size), size=B)
             cnt = cnt.astype(np.float64)
             a_boot, _ = _slopes(logC, np.broadcast_to(v, cnt.shape), cnt * w[None, :])

@@ -540,8 +540,10 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[tupl
     if args.drop_highest >= y.size:
         raise UsageError(f"--drop-highest {args.drop_highest}: {args.fit} has {y.size} rows; "
                          f"drop at most {y.size - 1}")
-    if args.drop_highest > 0:  # Epoch's outlier rule: drop the k highest losses
-        keep = y < np.sort(y)[-args.drop_highest]
+    if args.drop_highest > 0:  # Epoch's outlier rule, as fit_parametric applies it
+        from .chinchilla import _drop_highest
+
+        keep = _drop_highest(y, args.drop_highest)
         x, y = x[keep], y[keep]
     model = "chinchilla_lse" if args.huber else "chinchilla"
     options = dict(loss="huber" if args.huber else "linear", f_scale=1e-3 if args.huber else 1.0,
@@ -962,7 +964,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--y", default=None, help="with --fit: loss column (default loss)")
     o.add_argument("--huber", action="store_true", help="with --fit: Epoch/Hoffmann objective (Huber 1e-3 on log loss)")
     o.add_argument("--drop-highest", type=int, default=None,
-                   help="with --fit: drop the k highest losses (Epoch: 5; default 0)")
+                   help="with --fit: drop the k highest losses, and any run tied with the k-th "
+                        "(Epoch's rule, as fit_parametric(drop_highest=k); Epoch: 5; default 0)")
     o.add_argument("--bootstrap", type=int, default=None,
                    help="with --fit: resamples (default 1000; 0: the fit alone, no intervals)")
     o.add_argument("--seed", type=int, default=None, help="with --fit: bootstrap seed (default 0)")
