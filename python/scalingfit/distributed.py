@@ -366,7 +366,7 @@ def _refit_result(con: Any, result: Any, config: Any, types: dict[str, str]) -> 
     """Writes a refit task's result; (groups written, failed, seconds in the core, in the task)."""
     rows, params, t_core, t_task = result
     _refit._write(con, rows, params, config, types)
-    return len(rows), int((~rows["success"]).sum()) if len(rows) else 0, t_core, t_task
+    return (*_refit._counts(rows), t_core, t_task)
 
 
 def _compare_result(con: Any, result: Any, config: Any, types: dict[str, str]) -> tuple[int, int, float, float]:

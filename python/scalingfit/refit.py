@@ -822,6 +822,11 @@ def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[s
     return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
 
 
+def _counts(rows: pd.DataFrame) -> tuple[int, int]:
+    """A chunk's result rows: (groups written, those whose fit failed)."""
+    return len(rows), int((~rows["success"]).sum()) if len(rows) else 0
+
+
 def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
           group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None, table: str = "runs",
           metric: Optional[str] = "loss", bootstrap: int = 0, seed: int = 0, level: float = 0.95,
@@ -948,9 +953,10 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                 _write(con, rows, params, config, types)
                 t_core += t
                 n_chunks += 1
-                n_fitted += len(rows)
-                n_skipped += n_in_chunk - len(rows)
-                n_failed += int((~rows["success"]).sum()) if len(rows) else 0
+                n_out, n_bad = _counts(rows)
+                n_fitted += n_out
+                n_skipped += n_in_chunk - n_out
+                n_failed += n_bad
                 bar(n_in_chunk)
                 if on_chunk is not None:
                     on_chunk(n_chunks)
