@@ -354,7 +354,7 @@ def test_line_fit_matches_lstsq_on_stacks() -> None:
 
 
 ONE_START = [n for n in MODELS if scalingfit.models.get(n).batch_guess is not None
-             and n in ("power_law", "saturating_power_law", "learning_curve", "lr_annealing")]
+             and n not in ("chinchilla", "chinchilla_lse", "kaplan_nd", "chinchilla_tied")]
 
 
 @pytest.mark.parametrize("name", ONE_START)
@@ -408,3 +408,23 @@ def test_fit_many_starts_are_the_per_problem_guesses(name: str) -> None:
     assert same_bits(_starts(nog, data[:1], extras[:1], lo, hi, True)[0], np.clip(extras[0], lo, hi))
     with pytest.raises(ValueError, match="needs starts"):
         _starts(nog, data[1:2], [None], lo, hi, True)
+
+
+def test_parabola_guess_is_the_least_squares_vertex() -> None:
+    """The IsoFLOP parabola's start (Cramer's rule on centred normal equations, a stack of
+    problems at once) is the vertex of np.polyfit's least-squares parabola; a concave or
+    degenerate problem (two sizes) starts at its lowest point."""
+    m = scalingfit.models.get("isoflop_parabola")
+    rng = np.random.default_rng(2)
+    for _ in range(30):
+        n = int(rng.integers(3, 25))
+        t = np.sort(rng.uniform(16, 24, n))
+        y = 2.0 + rng.uniform(0.01, 0.3) * (t - rng.uniform(18, 22)) ** 2 + 0.01 * rng.standard_normal(n)
+        c2, c1, c0 = np.polyfit(t, y, 2)
+        want = [c0 - c1 * c1 / (4 * c2), -c1 / (2 * c2), c2] if c2 > 0 else None
+        got = m.initial_guess(np.exp(t)[:, None], y)
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-7)
+    t = np.log([1e8, 1e8, 1e9, 1e9])
+    got = m.initial_guess(np.exp(t)[:, None], np.array([2.1, 2.2, 2.0, 2.05]))
+    np.testing.assert_allclose(got, [2.0, t[2], 1e-3 * (0.2 + 1e-12)], rtol=1e-12)

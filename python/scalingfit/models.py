@@ -411,31 +411,68 @@ def _batch_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: in
     return np.where(np.isfinite(err[k, np.arange(n)])[:, None], best, _KAPLAN_2020)
 
 
+def _parabola_stack(t: FloatArray, y: FloatArray) -> FloatArray:
+    """_guess_parabola for a stack (t = log N, y: (K, n)): y ~ b0 + b1 u + b2 u^2 in the centred
+    u = t - mean(t), by Cramer's rule on the normal equations (elementwise, so a degenerate
+    problem is NaN, not a LAPACK error); the vertex (L_opt, log_N_opt, k), or, without
+    positive curvature, the lowest point with a small curvature (K, 3)."""
+    tm = t.mean(axis=-1, keepdims=True)
+    u = t - tm
+    u2 = u * u
+    S1, S2, S3, S4 = u.sum(axis=-1), u2.sum(axis=-1), (u2 * u).sum(axis=-1), (u2 * u2).sum(axis=-1)
+    S0 = np.full_like(S1, float(t.shape[-1]))
+    T0, T1, T2 = y.sum(axis=-1), (u * y).sum(axis=-1), (u2 * y).sum(axis=-1)
+
+    def det3(a: tuple[FloatArray, ...], b: tuple[FloatArray, ...], c: tuple[FloatArray, ...]) -> FloatArray:
+        return np.asarray(a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+                          + a[2] * (b[0] * c[1] - b[1] * c[0]))
+
+    r0, r1, r2 = (S0, S1, S2), (S1, S2, S3), (S2, S3, S4)
+    with np.errstate(all="ignore"):
+        d = det3(r0, r1, r2)
+        b0 = det3((T0, S1, S2), (T1, S2, S3), (T2, S3, S4)) / d
+        b1 = det3((S0, T0, S2), (S1, T1, S3), (S2, T2, S4)) / d
+        b2 = det3((S0, S1, T0), (S1, S2, T1), (S2, S3, T2)) / d
+        good = b2 > 0
+        vertex = np.stack([b0 - b1 * b1 / (4 * b2), tm[..., 0] - b1 / (2 * b2), b2], axis=-1)
+    i = np.argmin(y, axis=-1)[..., None]
+    low = np.stack([np.take_along_axis(y, i, axis=-1)[..., 0], np.take_along_axis(t, i, axis=-1)[..., 0],
+                    1e-3 * ((y.max(axis=-1) - y.min(axis=-1)) + 1e-12)], axis=-1)
+    return np.where(good[..., None], vertex, low)
+
+
 def _guess_parabola(x: FloatArray, y: FloatArray) -> FloatArray:
-    t = np.log(x[:, 0])
-    c2, c1, c0 = np.polyfit(t, y, 2)
-    if c2 <= 0:
-        i = int(np.argmin(y))
-        return np.array([float(y[i]), float(t[i]), 1e-3 * (float(np.ptp(y)) + 1e-12)])
-    v = -c1 / (2 * c2)
-    return np.array([c0 - c1 * c1 / (4 * c2), v, c2])
+    return np.asarray(_parabola_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])[0])
+
+
+def _sigmoid_stack(t: FloatArray, y: FloatArray) -> FloatArray:
+    """_guess_sigmoid for a stack (t = log x, y: (K, n)): floor and ceiling the extremes of y,
+    slope 8 / range of t with the sign of the covariance of t and y, midpoint at the point
+    nearest halfway (K, 4)."""
+    lo, hi = y.min(axis=-1), y.max(axis=-1)
+    width = np.maximum(t.max(axis=-1) - t.min(axis=-1), 1e-6)
+    tc = t - t.mean(axis=-1, keepdims=True)
+    cov = (tc * (y - y.mean(axis=-1, keepdims=True))).sum(axis=-1)
+    k = 8.0 / width * np.where(cov >= 0, 1.0, -1.0)
+    i = np.argmin(np.abs(y - (0.5 * (lo + hi))[..., None]), axis=-1)[..., None]
+    return np.stack([lo, np.where(hi > lo, hi, lo + 1.0), k, np.take_along_axis(t, i, axis=-1)[..., 0]], axis=-1)
 
 
 def _guess_sigmoid(x: FloatArray, y: FloatArray) -> FloatArray:
-    t = np.log(x[:, 0])
-    lo, hi = float(np.min(y)), float(np.max(y))
-    width = max(float(np.ptp(t)), 1e-6)
-    c = np.corrcoef(t, y)[0, 1] if np.ptp(y) > 0 and np.ptp(t) > 0 else 1.0
-    k = 8.0 / width * (1.0 if c >= 0 else -1.0)
-    mid = 0.5 * (lo + hi)
-    i = int(np.argmin(np.abs(y - mid)))
-    return np.array([lo, hi if hi > lo else lo + 1.0, k, float(t[i])])
+    return np.asarray(_sigmoid_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])[0])
+
+
+def _broken_stack(t: FloatArray, y: FloatArray) -> FloatArray:
+    """_guess_broken for a stack (t = log x, y: (K, n)): the saturating guess, a break of
+    sharpness max(0.1 |alpha|, 0.05) at the median log x, f = 1 (K, 6)."""
+    p, _ = _sat_stack(t, y)
+    ones = np.ones(p.shape[:-1])
+    return np.concatenate([p, np.stack([np.maximum(0.1 * np.abs(p[..., 2]), 0.05), np.median(t, axis=-1), ones],
+                                       axis=-1)], axis=-1)
 
 
 def _guess_broken(x: FloatArray, y: FloatArray) -> FloatArray:
-    E, A, alpha = _guess_saturating(x, y).ravel()
-    t = np.log(x[:, 0])
-    return np.array([E, A, alpha, max(0.1 * abs(alpha), 0.05), float(np.median(t)), 1.0])
+    return np.asarray(_broken_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])[0])
 
 
 _KAPLAN_NS_AN = (0.03, 0.05, 0.077, 0.1, 0.15, 0.25, 0.4)
@@ -710,24 +747,38 @@ def _one_input_starts(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: i
     return out.result()
 
 
-def _sat_rows(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-    p, _ = _sat_stack(np.log(s), y)
-    return p[:, None, :], np.ones((p.shape[0], 1), dtype=bool)
-
-
-def _power_rows(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-    p = _power_stack(np.log(s), y)
-    return p[:, None, :], np.ones((p.shape[0], 1), dtype=bool)
+def _one_row(stack: Callable[[FloatArray, FloatArray], FloatArray]
+             ) -> Callable[[FloatArray, FloatArray], tuple[FloatArray, NDArray[np.bool_]]]:
+    """A one-start stack guess on log x as the rows of _one_input_starts."""
+    def rows(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+        p = stack(np.log(s), y)
+        return p[:, None, :], np.ones((p.shape[0], 1), dtype=bool)
+    return rows
 
 
 def _all_saturating(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
                     n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 3, _sat_rows)
+    return _one_input_starts(x, y, pid, n, 3, _one_row(lambda t, v: _sat_stack(t, v)[0]))
 
 
 def _all_power_law(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
                    n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 2, _power_rows)
+    return _one_input_starts(x, y, pid, n, 2, _one_row(_power_stack))
+
+
+def _all_parabola(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                  n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _one_input_starts(x, y, pid, n, 3, _one_row(_parabola_stack))
+
+
+def _all_sigmoid(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                 n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _one_input_starts(x, y, pid, n, 4, _one_row(_sigmoid_stack))
+
+
+def _all_broken(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
+                n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    return _one_input_starts(x, y, pid, n, 6, _one_row(_broken_stack))
 
 
 def _all_learning_curve(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
@@ -854,6 +905,9 @@ def _all_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
 
 
 _BATCH: dict[str, BatchGuess] = {
+    "isoflop_parabola": _first_of(_all_parabola, 3),
+    "sigmoid": _first_of(_all_sigmoid, 4),
+    "broken_power_law": _first_of(_all_broken, 6),
     "power_law": _first_of(_all_power_law, 2),
     "saturating_power_law": _first_of(_all_saturating, 3),
     "learning_curve": _first_of(_all_learning_curve, 4),
@@ -866,6 +920,9 @@ _BATCH: dict[str, BatchGuess] = {
 
 # Every start of every problem at once (compare_batch, fit_many, ...); the others loop.
 _BATCH_ALL: dict[str, BatchGuesses] = {
+    "isoflop_parabola": _all_parabola,
+    "sigmoid": _all_sigmoid,
+    "broken_power_law": _all_broken,
     "power_law": _all_power_law,
     "saturating_power_law": _all_saturating,
     "learning_curve": _all_learning_curve,
