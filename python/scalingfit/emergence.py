@@ -10,7 +10,7 @@ smooth link from the continuous metric to the thresholded one explains both.
 - :func:`fit_sigmoids` — ``lo + (hi - lo) / (1 + exp(-k (u - u0)))`` with ``u = log x`` (scale)
   or ``u = x`` (a loss), the engine's ``sigmoid`` model; floor/ceiling can be fixed.
 - :func:`fit_two_step` — loss against scale, then metric against loss, chained, with paired
-  bootstrap intervals.
+  bootstrap intervals (without resamples, the delta method through both steps).
 - :func:`simulate_per_token`, :func:`metrics_from_tokens`, :func:`metric_choice` — the
   simulator and the per-metric sharpness/predictability table.
 - :func:`task_ladder` — Bhagia et al.'s chained prediction of downstream accuracy from (N, D).
@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
-from ._resample import LawFit, ManyFits, _start_rows, fit_many, percentile_interval, table
+from ._resample import LawFit, ManyFits, _start_rows, fit_many, normal_z, percentile_interval, table
 from .bootstrap import generator
 
 FloatArray = NDArray[np.float64]
@@ -193,10 +193,7 @@ def fit_sigmoids(
     if len(X) != len(Y):
         raise ValueError(f"{len(X)} x arrays but {len(Y)} metric arrays")
     n = len(X)
-    floors: list[Optional[float]] = list(floor) if isinstance(floor, (list, tuple)) else [floor] * n  # type: ignore[list-item]
-    ceils: list[Optional[float]] = list(ceiling) if isinstance(ceiling, (list, tuple)) else [ceiling] * n  # type: ignore[list-item]
-    if len(floors) != n or len(ceils) != n:
-        raise ValueError("floor and ceiling need one value per curve")
+    floors, ceils = _per_curve("floor", floor, n), _per_curve("ceiling", ceiling, n)
     for i in range(n):  # before the starts, which take min, log and correlations of the data
         _check_curve(X[i], Y[i], "" if n == 1 else f"[{i}]", log_x, floors[i], ceils[i])
     if not log_x:
@@ -235,6 +232,24 @@ def fit_sigmoids(
         for jj, i in enumerate(idx):
             out[i] = SigmoidFit(many.problem(jj), log_x)
     return [o for o in out if o is not None]
+
+
+def _per_curve(name: str, value: Any, n: int) -> list[Optional[float]]:
+    """``floor`` or ``ceiling`` of ``fit_sigmoids``: None or one number for all ``n`` curves, or
+    a sequence or 1-D array of one per curve (None: free), each finite (named otherwise)."""
+    if value is None or np.ndim(value) == 0:
+        vals: list[Any] = [value] * n
+        names = [name] * n
+    else:
+        if not isinstance(value, (list, tuple, np.ndarray)) or np.ndim(value) != 1:
+            raise ValueError(f"{name} must be one number or a 1-D sequence (one per curve), got "
+                             f"shape {np.shape(value)}")
+        vals = list(value)
+        names = [f"{name}[{i}]" for i in range(len(vals))]
+        if len(vals) != n:
+            raise ValueError(f"{name} has {len(vals)} values for {n} curves: pass one per curve "
+                             "(None: free) or one number for all")
+    return [None if v is None else float(_validate.finite(nm, v, scalar=True)) for nm, v in zip(names, vals)]
 
 
 def _check_curve(x: FloatArray, y: FloatArray, where: str, log_x: bool, floor: Optional[float],
@@ -315,12 +330,18 @@ def _sigmoid_starts(u: FloatArray, y: FloatArray, floor: Optional[float], ceil: 
 
 
 def sharpness(x: ArrayLike, y: ArrayLike, *, log_x: bool = True, log_y: bool = False) -> float:
-    """How sudden a trend looks: the steepest change between neighbouring scales divided by
-    the average change, ``max_i |Δy_i| / Δu_i`` over ``Σ|Δy_i| / Σ Δu_i`` (``u = log10 x``).
+    """How sudden a trend looks: the steepest slope between neighbouring scales divided by
+    the average slope over the whole range, ``max_i |Δy_i| / Δu_i`` over ``Σ|Δy_i| / Σ Δu_i``
+    (``u = log10 x``, or ``x`` without ``log_x``).
 
-    1 for a metric linear in log x; up to ``n - 1`` for a single jump. Points at equal x are
-    averaged first; NaN for a flat metric. ``log_y`` measures changes of ``log y``: a power law
-    (a straight line on log-log axes, the natural shape of a loss) then scores 1.
+    1 when ``|Δy| / Δu`` is the same in every gap (a metric linear in u); more than 1
+    otherwise. A single jump between neighbouring scales i and i + 1 scores ``(u_max - u_min)
+    / Δu_i``, the whole range over the width of the gap it happens in: ``n - 1`` for ``n``
+    evenly spaced scales, more where the jump falls between close scales, and without bound
+    as two scales approach each other (noise between nearly equal scales then dominates).
+    Compare scores of metrics measured at the same scales. Points at equal x are averaged
+    first; NaN for a flat metric. ``log_y`` measures changes of ``log y``: a power law (a
+    straight line on log-log axes, the natural shape of a loss) then scores 1.
 
     >>> x = np.logspace(6, 10, 5)
     >>> sharpness(x, [1.0, 2.0, 3.0, 4.0, 5.0]), sharpness(x, [0, 0, 0, 1.0, 1.0])
@@ -427,26 +448,82 @@ class TwoStepFit:
     step2: SigmoidFit
 
     def predict_loss(self, scale: Any) -> FloatArray:
-        return self.step1.predict(scale)
+        """Step 1's loss at ``scale`` (x, or a tuple (N, D): one point or columns)."""
+        xs, one = _step1_inputs(self.step1.model, scale)
+        out = np.atleast_1d(self.step1.predict(xs))
+        return out[0] if one else out
 
     def predict(self, scale: Any) -> FloatArray:
-        """The chained prediction of the metric at ``scale`` (x, or a tuple (N, D))."""
+        """The chained prediction of the metric at ``scale`` (x, or a tuple (N, D): one point
+        or columns)."""
         return self.step2.predict(self.predict_loss(scale))
 
     def band(self, scale: Any, level: Optional[float] = None) -> FloatArray:
-        """(2, n) interval ((2,) for a scalar) of the chained prediction: replicate r of step 1
-        feeds replicate r of step 2 (independent resamples of the two data sets)."""
+        """(2, n) interval ((2,) for a scalar or one (N, D) point) of the chained prediction
+        (see :func:`chain_band`): with resamples, replicate r of step 1 feeds replicate r of
+        step 2 (independent resamples of the two data sets); without, the delta method on the
+        composition with both steps' Gauss–Newton covariances."""
+        _, one = _step1_inputs(self.step1.model, scale)
         b = chain_band(self.step1, self.step2.law, scale, level)
-        return b[:, 0] if np.ndim(scale) == 0 else b
+        return b[:, 0] if one else b
 
     def __repr__(self) -> str:
         return f"TwoStepFit\n step 1: {self.step1!r}\n step 2: {self.step2!r}"
 
 
+def _step1_inputs(model: str, scale: Any) -> tuple[Any, bool]:
+    """``scale`` as step 1's inputs, and whether it is one point: a scalar, or for a model of
+    several inputs (``chinchilla``) a tuple of one number per input, ``(N, D)``, is one row."""
+    from ._resample import _is_scalar
+    from .models import get
+
+    k = get(model).n_inputs
+    if k > 1 and isinstance(scale, tuple) and len(scale) == k and all(np.ndim(c) == 0 for c in scale):
+        return np.array([[_validate.as_float_array(c, f"scale[{i}]") for i, c in enumerate(scale)]],
+                        dtype=np.float64), True
+    return scale, _is_scalar(scale)
+
+
+def _chain_delta(step1: LawFit, step2: LawFit, xs: FloatArray, level: float,
+                 log_x2: bool) -> FloatArray:
+    """Delta-method band of ``f2(p2, u(f1(p1, x)))`` (``u`` the loss, or its log with
+    ``log_x2``) at the rows ``xs``: ``var = g1' C1 g1 + g2' C2 g2`` with the two steps'
+    Gauss–Newton covariances (independent fits) and the analytic gradients, ``g1`` by the chain
+    rule ``df2/du · du/dloss · dloss/dp1`` (the model's Jacobian) and ``g2`` the sigmoid's own.
+    Returns (2, n): value ∓ z·se."""
+    from .models import get
+
+    m1 = get(step1.model)
+    lo, hi, k, u0 = (float(v) for v in step2.x)
+    with np.errstate(all="ignore"):
+        loss = m1.predict(step1.x, xs)
+        J1 = m1.jacobian(step1.x, xs)  # (n, P1): d loss / d p1
+        u = np.log(loss) if log_x2 else loss
+        du = 1.0 / loss if log_x2 else np.ones_like(loss)
+        s = 1.0 / (1.0 + np.exp(-k * (u - u0)))
+        value = lo + (hi - lo) * s
+        ds = s * (1.0 - s)  # d s / d(k (u - u0))
+        g2 = np.column_stack([1.0 - s, s, (hi - lo) * ds * (u - u0), -(hi - lo) * ds * k])
+        g1 = ((hi - lo) * ds * k * du)[:, None] * J1
+        var = (np.einsum("na,ab,nb->n", g1, step1.cov, g1)
+               + np.einsum("na,ab,nb->n", g2, step2.cov, g2))
+        se = np.sqrt(np.where(var >= 0, var, np.nan))
+    z = normal_z(level)
+    return np.vstack([value - z * se, value + z * se])
+
+
 def chain_band(step1: LawFit, step2: LawFit, scale: Any, level: Optional[float] = None,
                log_x2: bool = False) -> FloatArray:
-    """Percentile band of ``sigmoid_2(law_1(scale))`` over paired replicates (GN delta-method
-    on each step when the fits carry no resamples: step 1's band pushed through step 2)."""
+    """Interval (2, n) of the chained prediction ``sigmoid_2(law_1(scale))``.
+
+    With bootstrap replicates in both fits: percentiles over paired replicates (replicate r of
+    step 1 feeds replicate r of step 2). Without: a normal interval from the delta method on
+    the composition, which propagates **both** steps' Gauss–Newton covariances (the gradient
+    with respect to step 1's parameters by the chain rule through the sigmoid, and the
+    sigmoid's own gradient for step 2's), the two fits treated as independent.
+
+    ``scale``: x, columns (N, D), an (n, 2) array, or one point as a tuple (N, D).
+    """
     from .models import get
 
     lvl = step1.level if level is None else level
@@ -454,14 +531,10 @@ def chain_band(step1: LawFit, step2: LawFit, scale: Any, level: Optional[float] 
     from ._resample import _points
     from ._validate import as_inputs
 
-    xs = as_inputs(_points(scale), m1)
+    pts, _ = _step1_inputs(step1.model, scale)
+    xs = as_inputs(_points(pts), m1)
     if step1.samples is None or step2.samples is None:
-        lo1, hi1 = step1.band(scale, lvl)
-        p = step2.x
-        if log_x2:
-            lo1, hi1 = np.log(lo1), np.log(hi1)
-        a, b = _sigmoid(lo1, *p), _sigmoid(hi1, *p)
-        return np.sort(np.vstack([a, b]), axis=0)
+        return _chain_delta(step1, step2, xs, lvl, log_x2)
     R = min(step1.samples.shape[0], step2.samples.shape[0])
     preds = np.full((R, xs.shape[0]), np.nan)
     for r in range(R):
@@ -666,8 +739,9 @@ def metric_choice(
     """Schaeffer et al.'s metric-choice analysis on per-scale metric values.
 
     For each metric: the **sharpness** of its trend (:func:`sharpness`; on log y for losses),
-    and how well a smooth
-    fit to the ``n_fit`` smallest scales **predicts** the larger ones: the mean absolute error
+    and how well a smooth fit to the ``n_fit`` smallest scales (at least 4 and at most
+    ``n - 1`` of the n >= 5 scales; default ``max(4, (n + 1) // 2)``, about half) **predicts**
+    the larger ones: the mean absolute error
     on the held-out scales as a fraction of the metric's observed range
     (``extrapolation_error``), and ``predictability = max(0, 1 - extrapolation_error)``.
     Bounded metrics are fitted with a sigmoid in log scale between ``bounded_floor`` and
@@ -683,12 +757,14 @@ def metric_choice(
     order = np.argsort(x, kind="mergesort")
     x = x[order]
     n = x.shape[0]
+    if n < 5:
+        raise ValueError(f"metric_choice needs at least 5 scales (a fit on 4 or more, at least one "
+                         f"to predict), got {n}")
     try:
-        nf = (n + 1) // 2 if n_fit is None else _validate.integer("n_fit", n_fit, least=4, most=n - 1)
+        nf = min(max(4, (n + 1) // 2), n - 1) if n_fit is None else \
+            _validate.integer("n_fit", n_fit, least=4, most=n - 1)
     except ValueError:  # text, a fraction, out of range
         raise ValueError(f"n_fit must be an integer in [4, {n - 1}] for {n} scales, got {n_fit!r}") from None
-    if not 4 <= nf < n:
-        raise ValueError(f"n_fit must be in [4, {n - 1}] for {n} scales, got {nf}")
     lo_b = float(_validate.finite("bounded_floor", bounded_floor, scalar=True))
     hi_b = float(_validate.finite("bounded_ceiling", bounded_ceiling, scalar=True))
     if not lo_b < hi_b:
@@ -818,7 +894,11 @@ def task_ladder(
     target_loss : sequence of float, optional
         The target's true task loss, to report step 2 alone.
     n_resamples : int
-        Bootstrap replicates (paired across the two steps) for the intervals.
+        Bootstrap replicates (paired across the two steps) for the intervals. With 0, the
+        delta method on the chained prediction with both steps' Gauss–Newton covariances
+        (:func:`chain_band`); those treat every step-2 point as independent, so with the
+        correlated, smoothed checkpoints of a few runs they are narrower than the bootstrap
+        over whole runs (40-60% as wide on the OLMo ladder's 8 tasks): use resamples there.
 
     Returns
     -------
@@ -923,6 +1003,7 @@ def _fit_step2(xs: list[FloatArray], ys: list[FloatArray], p0s: list[FloatArray]
 
 def moving_average(a: ArrayLike, n: int) -> FloatArray:
     """Trailing moving average with a growing window at the start (OLMo-ladder's smoothing).
+    ``a`` must be a 1-D series of finite numbers (a NaN would spread through the running sum).
 
     >>> moving_average([1.0, 2.0, 3.0, 4.0], 2).tolist()
     [1.0, 1.5, 2.5, 3.5]
@@ -930,7 +1011,10 @@ def moving_average(a: ArrayLike, n: int) -> FloatArray:
     if int(n) != n or n < 1:
         raise ValueError(f"n (the window) must be an integer >= 1, got {n!r}")
     n = int(n)
-    x = np.asarray(a, dtype=np.float64)
+    x = _floats("a", a)
+    if x.ndim != 1:
+        raise ValueError(f"a must be 1-D (one series), got shape {x.shape}")
+    _validate.check_finite(x, "a")  # a NaN would spread to every later window
     c = np.cumsum(x)
     out = c.copy()
     if x.shape[0] >= n:
