@@ -84,18 +84,56 @@ def run_table(n_runs: int = 1000) -> list[dict[str, float]]:
     return rows
 
 
+STARTS_MODELS = ("power_law", "saturating_power_law", "isoflop_parabola", "sigmoid", "broken_power_law",
+                 "learning_curve", "lr_annealing")
+
+
+def starts_table(n_problems: int = 1000, n_points: int = 30) -> list[dict[str, float]]:
+    """The data-driven starts alone, every start of every problem: the vectorised guess
+    (``all_starts``) against the per-problem loop of ``initial_guesses`` (the same values;
+    ``bench_compare.starts_times``)."""
+    from bench_compare import starts_times
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for name in STARTS_MODELS:
+        m = models.get(name)
+        x = 10 ** rng.uniform(1, 4, (n_problems * n_points, m.n_inputs))
+        if name == "lr_annealing":
+            x[:, 1] = rng.uniform(0, 5, x.shape[0])
+        pid = np.repeat(np.arange(n_problems), n_points)
+        p = np.array([[2.0, 30.0, 0.4, 100.0, 20.0, 1.0][:m.n_params]])
+        if name == "isoflop_parabola":
+            p = np.array([[2.0, 5.0, 0.3]])
+        elif name == "sigmoid":
+            p = np.array([[0.25, 0.9, 2.0, 5.0]])
+        elif name == "lr_annealing":
+            p = np.array([[2.0, 30.0, 0.4, 0.05]])
+        y = m.predict(p[0], x) * (1 + 0.01 * rng.standard_normal(pid.size)) + 0.01 * (pid % 7)
+        off = np.arange(n_problems + 1) * n_points
+        t_v, t_l = starts_times(name, x, y, off)
+        rows.append(dict(case=f"starts of {n_problems} problems x {n_points}, {name}", seconds=t_v,
+                         loop=t_l, diff=float("nan")))
+    return rows
+
+
 def format_table(rows: list[dict[str, float]]) -> str:
-    head = f"{'case':46} {'vectorised s':>12} {'loop s':>8} {'speed-up':>9} {'max rel diff':>13}"
+    """Vectorised and loop times, the ratio, and the largest relative difference of the
+    results (blank where the two give the same starts by construction: tests/test_models.py)."""
+    head = f"{'case':52} {'vectorised s':>12} {'loop s':>8} {'speed-up':>9} {'max rel diff':>13}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['case']:46} {r['seconds']:12.3f} {r['loop']:8.3f} {r['loop'] / r['seconds']:9.1f} "
-                     f"{r['diff']:13.1e}")
+        diff = "" if np.isnan(r["diff"]) else f"{r['diff']:.1e}"
+        lines.append(f"{r['case']:52} {r['seconds']:12.3f} {r['loop']:8.3f} {r['loop'] / r['seconds']:9.1f} "
+                     f"{diff:>13}")
     return "\n".join(lines)
 
 
 def main() -> None:
     print(f"scalingfit {scalingfit.__version__}: learning curves, data-driven starts of every curve at once")
     print(format_table(run_table()))
+    print()
+    print(format_table(starts_table()))
 
 
 # ---------------------------------------------------------------- pytest-benchmark entry points
