@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Optional
 
 import numpy as np
@@ -733,12 +734,12 @@ def _all_data_constrained(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
     return np.column_stack([c, rates]), owner, redo
 
 
-def _one_input_starts(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int, n_params: int,
+def _stacked_starts(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int, n_params: int,
                       stack: Callable[..., tuple[FloatArray, NDArray[np.bool_]]]
                       ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    """The starts of a guess written as a stack function (each input column (K, n), then y)
-    for every problem: stacks of problems of one size, gathered contiguous as the single
-    guess sees its problem."""
+    """The starts of a guess written as a stack function (each input column (K, n), then y;
+    returning candidates (K, c, n_params) and which are starts (K, c)) for every problem:
+    stacks of problems of one size, gathered contiguous as the single guess sees its problem."""
     out = _Starts(pid, n, n_params)
     cols = [np.ascontiguousarray(x[:, i]) for i in range(x.shape[1])]
     for probs, rows in _size_groups(pid, n):
@@ -754,41 +755,6 @@ def _one_row(stack: Callable[[FloatArray, FloatArray], FloatArray]
         p = stack(np.log(s), y)
         return p[:, None, :], np.ones((p.shape[0], 1), dtype=bool)
     return rows
-
-
-def _all_saturating(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
-                    n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 3, _one_row(lambda t, v: _sat_stack(t, v)[0]))
-
-
-def _all_power_law(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
-                   n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 2, _one_row(_power_stack))
-
-
-def _all_parabola(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
-                  n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 3, _one_row(_parabola_stack))
-
-
-def _all_sigmoid(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
-                 n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 4, _one_row(_sigmoid_stack))
-
-
-def _all_broken(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
-                n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 6, _one_row(_broken_stack))
-
-
-def _all_learning_curve(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
-                        n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 4, _lc_stack)
-
-
-def _all_lr_annealing(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
-                      n: int) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    return _one_input_starts(x, y, pid, n, 4, _lra_stack)
 
 
 def _first_of(all_starts: BatchGuesses, n_params: int) -> BatchGuess:
@@ -904,14 +870,21 @@ def _all_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
     return out.result()
 
 
+# Guesses written for stacks of problems of one size: (n_params, stack function).
+_STACK_GUESSES: dict[str, tuple[int, Callable[..., tuple[FloatArray, NDArray[np.bool_]]]]] = {
+    "power_law": (2, _one_row(_power_stack)),
+    "saturating_power_law": (3, _one_row(lambda t, v: _sat_stack(t, v)[0])),
+    "isoflop_parabola": (3, _one_row(_parabola_stack)),
+    "sigmoid": (4, _one_row(_sigmoid_stack)),
+    "broken_power_law": (6, _one_row(_broken_stack)),
+    "learning_curve": (4, _lc_stack),
+    "lr_annealing": (4, _lra_stack),
+}
+_STACKED: dict[str, BatchGuesses] = {name: partial(_stacked_starts, n_params=P, stack=stack)
+                                     for name, (P, stack) in _STACK_GUESSES.items()}
+
 _BATCH: dict[str, BatchGuess] = {
-    "isoflop_parabola": _first_of(_all_parabola, 3),
-    "sigmoid": _first_of(_all_sigmoid, 4),
-    "broken_power_law": _first_of(_all_broken, 6),
-    "power_law": _first_of(_all_power_law, 2),
-    "saturating_power_law": _first_of(_all_saturating, 3),
-    "learning_curve": _first_of(_all_learning_curve, 4),
-    "lr_annealing": _first_of(_all_lr_annealing, 4),
+    **{name: _first_of(_STACKED[name], P) for name, (P, _) in _STACK_GUESSES.items()},
     "chinchilla": _batch_chinchilla,
     "chinchilla_lse": _batch_chinchilla_lse,
     "kaplan_nd": _batch_kaplan_nd,
@@ -920,13 +893,7 @@ _BATCH: dict[str, BatchGuess] = {
 
 # Every start of every problem at once (compare_batch, fit_many, ...); the others loop.
 _BATCH_ALL: dict[str, BatchGuesses] = {
-    "isoflop_parabola": _all_parabola,
-    "sigmoid": _all_sigmoid,
-    "broken_power_law": _all_broken,
-    "power_law": _all_power_law,
-    "saturating_power_law": _all_saturating,
-    "learning_curve": _all_learning_curve,
-    "lr_annealing": _all_lr_annealing,
+    **_STACKED,
     "chinchilla": _all_chinchilla,
     "chinchilla_tied": _all_chinchilla_tied,
     "chinchilla_lse": _all_chinchilla_lse,
