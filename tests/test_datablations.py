@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scalingfit import DataWarning
 from scalingfit import planning as P
 from scalingfit.planning import MUENNIGHOFF_2023
 from scalingfit.planning import MUENNIGHOFF_2023_PUBLISHED as PUB
@@ -325,3 +326,69 @@ def test_constrained_planning_needs_a_data_constrained_law() -> None:
         P.optimal_allocation_constrained(1e22, 1e11, {**as_map, "R_D": -5.0})
     with pytest.raises(ValueError, match="flops_per_token must be finite and > 0, got 0"):
         P.optimal_allocation_constrained(1e22, 1e11, flops_per_token=0)
+
+
+# ------------------------------------------------------------------ audit fixes
+def _dense(law, C: float, U: float, n: int = 400001) -> tuple[np.ndarray, np.ndarray]:
+    """The loss on a dense log grid of N over the range the package searches (brute force)."""
+    Nc = float(P.as_law(law.chinchilla).optimal_allocation(C)[0])
+    N = np.exp(np.linspace(np.log(Nc / 1e4), np.log(Nc * 1e2), n))
+    return N, law.loss(N, C / 6 / N, U)
+
+
+def test_a_loss_plateau_is_reported_not_hidden() -> None:
+    """Once repetition stops changing the loss in float64 the optimum is a range: with
+    R_D* = 0.02 at C = 8.787e26, U = 1e12 the loss is 2.0013276769705812 at 16 epochs and at
+    1.6 alike (1.53 to 18.19 epochs are optimal). The range is compared with a dense brute
+    force (N within 4 ulps of the minimum, grid step 4e-5 in log N), and it warns."""
+    law = MUENNIGHOFF_2023.with_decay(0.02, 5.3)
+    C, U = 8.787e26, 1e12
+    with pytest.warns(DataWarning, match=r"optimum is not unique at 1 point\(s\), the first \(C = "
+                                         r"8.787e\+26, U = 1e\+12\).*epochs in \[1\.53, 18\.19\]"):
+        o = P.optimal_allocation_constrained(C, U, law)
+    N, L = _dense(law, C, U)
+    flat = N[L <= L.min() + 4 * np.spacing(L.min())]
+    assert bool(o.plateau)
+    assert float(o.N_low) == pytest.approx(flat.min(), rel=1e-3)
+    assert float(o.N_high) == pytest.approx(flat.max(), rel=1e-3)
+    assert float(o.N_high) / float(o.N_low) > 10  # 1.5 to 20 epochs: all optimal
+    assert float(o.N_low) <= float(o.N) <= float(o.N_high)
+    assert float(o.epochs_high) == pytest.approx(C / 6 / float(o.N_low) / U, rel=1e-12)
+    assert float(o.epochs_low) == pytest.approx(C / 6 / float(o.N_high) / U, rel=1e-12)
+    assert float(o.wall_epochs) == float(o.epochs_high)
+
+
+def test_published_constants_have_a_unique_optimum_up_to_hundreds_of_epochs() -> None:
+    """With the published constants the optimum is unique (range under 1e-5 in N, no warning
+    under the suite's warnings-as-errors) up to ~300 epochs; beyond, the reported epochs of the
+    minimiser reversed (531.2 epochs at C = 2.73e28, 519.1 at the next budget) while the most
+    epochs of the optimal range, what the data wall solves for, never decreases."""
+    U = 1e12
+    ok = P.optimal_allocation_constrained(np.geomspace(1e22, 1e27, 11), U)
+    assert not ok.plateau.any()
+    assert np.all(ok.N_high / ok.N_low - 1 < 1e-5)
+    np.testing.assert_array_equal(ok.wall_epochs, ok.epochs)
+    Cs = np.geomspace(1e22, 1e34, 400)
+    o = P.optimal_allocation_constrained(Cs, U, warn=False)
+    assert o.plateau.any() and np.all(o.epochs[o.plateau] > 300)
+    assert np.all(np.diff(o.wall_epochs) >= 0)
+    np.testing.assert_array_equal(o.wall_epochs[~o.plateau], o.epochs[~o.plateau])
+    with pytest.warns(DataWarning, match="optimum is not unique"):
+        P.optimal_allocation_constrained(Cs, U)
+    with pytest.raises(TypeError, match="warn must be"):
+        P.optimal_allocation_constrained(1e22, U, warn="no")
+
+
+def test_repetition_cost_names_bad_epochs() -> None:
+    """repetition_cost(inf, C=1e22) said "U must be finite and > 0, got 0.0": an input the
+    caller never passed (U = D / epochs)."""
+    for bad, match in ((np.inf, r"epochs must be finite, got inf"),
+                       ([2.0, np.inf], r"epochs must be finite; epochs\[1\] = inf"),
+                       (np.nan, r"epochs must be finite, got nan"),
+                       ([1.0, 0.5], r"epochs must be >= 1; epochs\[1\] = 0.5"),
+                       ("4", r"epochs must be a number")):
+        with pytest.raises((ValueError, TypeError), match=match):
+            P.repetition_cost(bad, C=1e22)
+    # a large finite epoch count is still answered (the loss tends to its no-repetition limit)
+    rc = P.repetition_cost(1e6, C=1e22)
+    assert np.isfinite(rc.delta) and float(rc.delta) > 0

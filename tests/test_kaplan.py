@@ -251,3 +251,111 @@ def test_a_bootstrap_over_one_group_is_refused() -> None:
     fit = kaplan.fit_power_law(N, L, n_resamples=50, groups=[np.arange(10) % 5])
     lo, hi = fit.interval("alpha")
     assert np.isfinite(lo) and lo < fit.alpha < hi
+
+
+def _brute_force_frontier(C: float) -> tuple[float, float, float]:
+    """Independent of ``frontier_from_laws``: Kaplan's L(N, S) and B_crit(L) written out from
+    the constants, the steps of each size from ``C = 6 N B_crit(L) S`` by scipy's brentq on
+    L, and the best size by a dense log grid over 26 decades refined by scipy's bounded
+    minimiser. Returns (N, S, L)."""
+    optimize = pytest.importorskip("scipy.optimize")
+    aN, aS, aB = K.ns_alpha_N, K.ns_alpha_S, K.alpha_B
+
+    def steps(N: float, L: float) -> float:
+        return C / (6.0 * N * (K.B_star / L ** (1.0 / aB)))
+
+    def loss(logN: float) -> float:
+        N = np.exp(logN)
+        a = (K.ns_N_c / N) ** aN
+
+        def h(L: float) -> float:
+            return L - a - (K.ns_S_c / steps(N, L)) ** aS
+
+        # h(a) < 0; the S-term decreases in L, so h > 0 at a plus the S-term at L = a
+        upper = a + (K.ns_S_c / steps(N, a)) ** aS
+        if not h(upper) > 0:  # the S-term is below float resolution of a: L = a to rounding
+            return upper
+        return float(optimize.brentq(h, a, upper, xtol=1e-300, rtol=1e-15, maxiter=500))
+
+    grid = np.linspace(np.log(1e-2), np.log(1e24), 521)
+    v = np.array([loss(t) for t in grid])
+    j = int(np.argmin(v))
+    assert 0 < j < grid.size - 1, "brute-force grid too narrow"
+    res = optimize.minimize_scalar(loss, bounds=(grid[j - 1], grid[j + 1]), method="bounded",
+                                   options={"xatol": 1e-10})
+    N = float(np.exp(res.x))
+    return N, steps(N, float(res.fun)), float(res.fun)
+
+
+def test_frontier_follows_the_budget_beyond_any_fixed_grid() -> None:
+    """The frontier was pinned to a fixed grid N in [1e3, 1e15]: N = 1e15 (L = 0.814) at
+    C = 1e31, where the optimum is N = 2.1e16 (L = 0.706); N = 1e3 for every C <= 1e11; the
+    exponent of N over 1e26..1e34 came out 0.23 instead of ~0.68. Checked against an
+    independent brute-force minimisation from 1e8 to 1e32 FLOP, and against the closed form
+    (minimising C at fixed L puts a fixed share alpha_S / (alpha_N + alpha_S) of L in the
+    N-term, so log L is linear in log C with slope -1 / (1/alpha_B + 1/alpha_N + 1/alpha_S))."""
+    Cs = np.logspace(8, 32, 13)
+    f = kaplan.frontier_from_laws(Cs)
+    for i, C in enumerate(Cs):
+        N, S, L = _brute_force_frontier(C)
+        assert f.N[i] == pytest.approx(N, rel=1e-4), C
+        assert f.S[i] == pytest.approx(S, rel=1e-4), C
+        assert f.L[i] == pytest.approx(L, rel=1e-12), C
+    assert f.N[Cs == 1e8][0] < 10 and f.N[Cs == 1e32][0] > 5e16  # outside the old grid
+    np.testing.assert_allclose(6 * f.N * f.B * f.S, f.C, rtol=1e-12)  # the budget, exactly
+    np.testing.assert_allclose(f.D, f.B * f.S, rtol=1e-15)
+    aN, aS, aB = K.ns_alpha_N, K.ns_alpha_S, K.alpha_B
+    e = 1 / aB + 1 / aN + 1 / aS
+    share = aS / (aN + aS)
+    logL = (np.log(6 * K.B_star * K.ns_N_c * K.ns_S_c) - np.log(share) / aN
+            - np.log(1 - share) / aS - np.log(Cs)) / e
+    np.testing.assert_allclose(f.L, np.exp(logL), rtol=1e-12)
+    np.testing.assert_allclose(f.N, K.ns_N_c * (share * np.exp(logL)) ** (-1 / aN), rtol=1e-5)
+    high = kaplan.frontier_from_laws(np.logspace(26, 34, 9))
+    assert high.exponent("N") == pytest.approx(1 / aN / e, rel=1e-5)
+    assert high.exponent("L") == pytest.approx(-1 / e, rel=1e-9)
+
+
+def test_a_budget_too_small_for_one_step_is_refused() -> None:
+    """S = max(S, 1) used to spend more than the budget; now an optimum under one optimiser
+    step is refused by name (it takes budgets below ~1e-40 FLOP), and a small budget that
+    the law still serves spends exactly C."""
+    with pytest.raises(ValueError, match=r"C\[1\] = 1e-45 FLOP is too small for the law: its optimum "
+                                         r"takes S_min = .* < 1 optimiser step"):
+        kaplan.frontier_from_laws([1e20, 1e-45])
+    f = kaplan.frontier_from_laws([1.0, 1e3])
+    assert np.all(f.S >= 1)
+    np.testing.assert_allclose(6 * f.N * f.B * f.S, f.C, rtol=1e-12)
+
+
+def test_one_distinct_size_is_not_a_fit() -> None:
+    """fit_power_law([1e6]*3, ...) returned alpha = -0.079 with a ConvergenceWarning (or "no
+    usable start: pass p0"): a power law needs two distinct sizes, and with E three."""
+    with pytest.raises(ValueError, match=r"x has 3 points but only 1 distinct value\(s\) of N \(1e\+06\): "
+                                         r"the 2 parameters of L = \(N_c/N\)\^alpha need at least 2"):
+        kaplan.fit_power_law([1e6, 1e6, 1e6], [3.0, 3.1, 2.9])
+    with pytest.raises(ValueError, match=r"x has 4 points but only 2 distinct value\(s\) of D "
+                                         r"\(1e\+06, 1e\+07\): the 3 parameters of L = E \+ \(D_c/D\)\^alpha"):
+        kaplan.fit_power_law([1e6, 1e7, 1e6, 1e7], [3.0, 2.9, 3.01, 2.91], variable="D",
+                             irreducible=True)
+    N = np.logspace(6, 9, 5)
+    with pytest.raises(ValueError, match=r"xs\[1\] has 2 points but only 1 distinct"):
+        kaplan.fit_power_laws([N, [1e7, 1e7]], [kaplan.loss_N(N), [2.9, 3.0]])
+    # two distinct sizes determine the pure law exactly: alpha = log(L1/L2) / log(N2/N1)
+    fit = kaplan.fit_power_law([1e6, 1e8, 1e6], [3.0, 2.5, 3.0])
+    assert fit.alpha == pytest.approx(np.log(3.0 / 2.5) / np.log(100.0), rel=1e-8)
+    assert fit.x_c == pytest.approx(1e6 * 3.0 ** (1 / fit.alpha), rel=1e-6)
+
+
+def test_chinchilla_reference_budget() -> None:
+    """The reference budget of other exponents is 5.76e23 FLOP, Hoffmann et al.'s Gopher /
+    Chinchilla budget (the docstring called it "70B on 1.4T tokens", which is 5.88e23): the
+    20-tokens rule holds exactly there whatever the exponent."""
+    assert float(kaplan.compute_flops(70e9, 1.4e12)) == pytest.approx(5.88e23, rel=1e-12)
+    at_ref = float(np.sqrt(5.76e23 / 120))
+    for e in (0.45, 0.49, 0.55):
+        assert float(kaplan.chinchilla_optimal_N(5.76e23, exponent=e)) == pytest.approx(at_ref, rel=1e-12)
+        assert float(kaplan.chinchilla_optimal_N(5.88e23, exponent=e)) != pytest.approx(
+            float(np.sqrt(5.88e23 / 120)), rel=1e-6)
+    doc = " ".join((kaplan.chinchilla_optimal_N.__doc__ or "").split())
+    assert "Chinchilla itself" not in doc and "budget of Gopher and Chinchilla" in doc

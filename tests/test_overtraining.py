@@ -249,3 +249,58 @@ def test_bootstrap_replicates_match_scipy_least_squares(rpj) -> None:
         )
         ep = link.x[2] - link.x[0] * np.exp(-link.x[1] * lp)
         np.testing.assert_allclose(b.error_pred[i], ep, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ audit fixes
+def test_n_failed_counts_failed_error_links(data, rpj) -> None:
+    """n_failed counted only failed loss-law refits: on rw_original (1,000 replicates, seed
+    0) it was 0 while one replicate's error prediction was NaN and silently left out of
+    error_ci. Now both are counted, each against the NaN rows themselves."""
+    rep = P.reproduce_gadre2024(data, "rw_original")
+    b = P.bootstrap_gadre2024(rep, n_boot=1000, seed=0)
+    no_loss = ~np.isfinite(b.loss_pred).all(axis=1)
+    no_error = ~np.isfinite(b.error_pred).all(axis=1)
+    assert b.n_failed_loss == int(no_loss.sum())
+    assert b.n_failed_error == int(no_error.sum()) >= 1  # the case the audit found
+    assert b.n_failed == int((no_loss | no_error).sum()) >= b.n_failed_error
+    # a hand-made bootstrap: one loss failure (its error is NaN too) and one link failure
+    lp = np.ones((6, 2)); ep = np.full((6, 2), 0.5)
+    lp[1] = np.nan; ep[1] = np.nan; ep[4, 0] = np.nan
+    hand = P.GadreBootstrap(reproduction=rpj, noise="residual", sigma_loss=np.ones(5),
+                            sigma_error=np.ones(6), loss_pred=lp, error_pred=ep, level=0.95, seed=0)
+    assert (hand.n_failed_loss, hand.n_failed_error, hand.n_failed) == (1, 2, 2)
+
+
+def test_eval_ci_is_validated(rpj) -> None:
+    """eval_ci with lower > upper gave a negative sigma_loss (-0.0255) silently; a (6, 2)
+    array a raw numpy broadcast error."""
+    for ci, match in (([[2.6, 2.5]] * 5, r"eval_ci\[0\] = \(2.6, 2.5\): the lower bound must be below"),
+                      ([[2.5, 2.6]] * 4 + [[2.7, 2.7]], r"eval_ci\[4\] = \(2.7, 2.7\)"),
+                      (np.ones((6, 2)), (r"eval_ci must hold .* of the 5 fitting runs, "
+                                         r"shape \(5, 2\), got shape \(6, 2\)")),
+                      ([2.5, 2.6], r"got shape \(2,\)"),
+                      ([[2.5, np.nan]] * 5, r"eval_ci must be finite; eval_ci\[0, 1\] = nan")):
+        with pytest.raises(ValueError, match=match):
+            P.bootstrap_gadre2024(rpj, n_boot=10, noise="eval", eval_ci=ci)
+    ok = P.bootstrap_gadre2024(rpj, n_boot=10, noise="eval", eval_ci=[[2.5, 2.6]] * 5)
+    np.testing.assert_allclose(ok.sigma_loss, 0.1 / (2 * 1.959963984540054), rtol=1e-12)
+
+
+def test_overtraining_law_loss_is_validated(rpj) -> None:
+    """loss(-1e9, 20) was NaN and loss(1e9, 0) inf, each with only a RuntimeWarning; the other
+    law classes raise a named error."""
+    law = rpj.law
+    for args, match in (((-1e9, 20), r"N must be finite and > 0, got -1000000000.0"),
+                        ((1e9, 0), r"M must be finite and > 0, got 0"),
+                        (([1e9, np.nan], 20), r"N must be finite and > 0; N\[1\] = nan"),
+                        ((1e9, [20, np.inf]), r"M must be finite and > 0; M\[1\] = inf")):
+        with pytest.raises(ValueError, match=match):
+            law.loss(*args)
+    with pytest.raises(ValueError, match=r"C must be finite and > 0, got 0"):
+        law.loss_at_compute(0.0, 20)
+    with pytest.raises(TypeError, match=r"N must be a number"):
+        law.loss("1e9", 20)
+    # valid inputs: the formula, written out
+    p0, p1, q, E = law.as_array()
+    assert float(law.loss(1e9, 20)) == pytest.approx(p0 * 1e9**q + p1 * 6 ** (q / 2) * 2e10**q + E,
+                                                     rel=1e-14)

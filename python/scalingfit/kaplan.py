@@ -292,6 +292,13 @@ def fit_power_laws(
     -------
     list of PowerLawFit
 
+    Raises
+    ------
+    ValueError
+        Naming the data set (``x`` or ``xs[j]``): a NaN, a size <= 0, too few points, or
+        fewer distinct sizes than the law has parameters (2, or 3 with ``irreducible``: the
+        law is not identifiable from repeats of one size).
+
     Examples
     --------
     >>> N = np.logspace(6, 9, 10)
@@ -300,12 +307,38 @@ def fit_power_laws(
     (0.076, 0.076)
     """
     model = "saturating_power_law" if irreducible else "power_law"
+    _check_distinct(xs, 3 if irreducible else 2, variable)
     many = fit_many(
         model, [np.asarray(x, dtype=np.float64) for x in xs], losses, n_resamples=n_resamples,
         scheme=scheme, groups=groups, seed=seed, level=level, log_residuals=log_residuals, loss=loss,
         f_scale=f_scale, bounds={"A": (0.0, np.inf)},
     )
     return [PowerLawFit(variable, irreducible, many.problem(j)) for j in range(many.n_problems)]
+
+
+def _check_distinct(xs: Sequence[ArrayLike], n_params: int, variable: str) -> None:
+    """A ValueError naming the first data set whose sizes take fewer distinct values than the
+    law has parameters (``(x_c/x)^alpha`` needs 2, ``E + (x_c/x)^alpha`` 3): the fit is not
+    identifiable there (it was a meaningless fit with a ConvergenceWarning, or "no usable
+    start"). Too few points, NaN and sizes <= 0 are left to ``fit_many``, which names them."""
+    for j, x in enumerate(xs):
+        try:
+            xa = np.asarray(x, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            continue
+        if xa.size < n_params or not np.all(np.isfinite(xa) & (xa > 0)):
+            continue
+        values = np.unique(xa)
+        if values.size < n_params:
+            name = "x" if len(xs) == 1 else f"xs[{j}]"
+            law = f"({variable}_c/{variable})^alpha"
+            if n_params == 3:
+                law = "E + " + law
+            raise ValueError(
+                f"{name} has {xa.size} points but only {values.size} distinct value(s) of "
+                f"{variable} ({', '.join(f'{v:g}' for v in values)}): the {n_params} parameters of "
+                f"L = {law} need at least {n_params} distinct values of {variable}"
+            )
 
 
 def fit_power_law(x: ArrayLike, L: ArrayLike, **kwargs: Any) -> PowerLawFit:
@@ -439,15 +472,54 @@ def _budgets(C: ArrayLike) -> FloatArray:
     return Cs
 
 
+_GOLD = (np.sqrt(5.0) - 1.0) / 2.0
+_WINDOW = np.log(1e6)  # half-width (in log N) of the size grid of frontier_from_laws
+_MAX_SHIFTS = 60  # windows tried per budget: 6 decades a shift, 360 decades in all
+
+
+def _log_loss_on_budget(logN: FloatArray, logC: FloatArray, c: KaplanConstants) -> FloatArray:
+    """``log L`` of a model of ``N`` parameters that spends ``C_min = 6 N B_crit(L) S_min``.
+
+    With ``S_min = C L^(1/alpha_B) / (6 N B*)`` the law
+    ``L = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S`` reads ``L = a + K L^-r`` (``a = (N_c/N)^alpha_N``, ``K = (6 N B* S_c / C)^alpha_S``,
+    ``r = alpha_S / alpha_B``): the right side decreases in ``L`` and the left increases, so the
+    root is unique, and it lies in ``[a, a + K a^-r]``. Solved by bisection on ``log L``, in
+    logs throughout (no overflow for sizes far from the optimum)."""
+    log_a = c.ns_alpha_N * (np.log(c.ns_N_c) - logN)
+    log_K = c.ns_alpha_S * (np.log(6.0 * c.B_star * c.ns_S_c) + logN - logC)
+    r = c.ns_alpha_S * (1.0 / c.alpha_B)
+    lo = np.array(log_a, dtype=np.float64)
+    hi = np.logaddexp(log_a, log_K - r * log_a)
+    for _ in range(200):
+        m = 0.5 * (lo + hi)
+        if np.all((m == lo) | (m == hi)):
+            break
+        above = m > np.logaddexp(log_a, log_K - r * m)  # L = e^m is above the root
+        hi = np.where(above, m, hi)
+        lo = np.where(above, lo, m)
+    return np.asarray(0.5 * (lo + hi))
+
+
 def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: int = 2001) -> Frontier:
     """Derive the compute-efficient frontier from L(N, S_min) and B_crit(L) (Kaplan et al.,
     §6 and Appendix B), numerically.
 
     The budgets ``C`` are minimum compute ``C_min`` (Kaplan et al. eq. 5.5), spent as
     ``C_min = 6 N B_crit(L) S_min`` (training at ``B = B_crit`` itself takes twice the steps
-    and compute); for each model size on a log grid the number of steps ``S_min`` solves that
-    equation (a fixed point in L), and the size with the lowest ``L(N, S_min)`` wins. No fit is involved (nothing to batch). Kaplan et al. state
-    ``N_opt ∝ C_min^0.73`` from the data and ``C_min^(alpha_C_min/alpha_N) ≈ C^0.7`` from the laws.
+    and compute); for each model size the number of steps ``S_min`` solves that equation (a
+    fixed point in L, unique), and the size with the lowest ``L(N, S_min)`` wins. The sizes are
+    a log grid of ``n_grid`` points over 12 decades that follows the budget: centred on Kaplan's
+    fitted ``N_opt(C)`` and moved 6 decades at a time until the best size is inside it, then
+    refined by golden-section search. Every budget is spent exactly (``6 N B S = C``). No fit is
+    involved (nothing to batch). Kaplan et al. state ``N_opt ∝ C_min^0.73`` from the data and
+    ``C_min^(alpha_C_min/alpha_N) ≈ C^0.7`` from the laws.
+
+    Raises
+    ------
+    ValueError
+        Naming the budget: ``C`` not finite and > 0; no interior optimum within 360 decades
+        of sizes; an optimum that takes fewer than one step (``S_min < 1``, budgets below
+        about 1e-40 FLOP) or is not representable as float64.
 
     >>> f = frontier_from_laws(np.logspace(18, 24, 7))
     >>> 0.65 < f.exponent("N") < 0.8
@@ -456,36 +528,67 @@ def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: i
     Cs = _budgets(C)
     if not isinstance(n_grid, (int, np.integer)) or isinstance(n_grid, bool) or n_grid < 3:
         raise ValueError(f"n_grid must be >= 3 (sizes on the log grid), got {n_grid!r}")
-    logN = np.linspace(np.log(1e3), np.log(1e15), n_grid)
-    N = np.exp(logN)[None, :]
-    L = np.full((Cs.shape[0], n_grid), 3.0)
-    for _ in range(200):
-        S = Cs[:, None] / (6.0 * N * critical_batch(L, c))
-        S = np.maximum(S, 1.0)
-        L_new = loss_NS(N, S, c)
-        if np.max(np.abs(L_new - L)) < 1e-12:
-            L = L_new
+    logC = np.log(Cs)
+    u = np.linspace(-_WINDOW, _WINDOW, n_grid)
+    h = u[1] - u[0]
+    # the window's centre: Kaplan's fitted N_opt = N_opt_coef * (C / PF-day)^N_opt_exp
+    centre = np.log(c.N_opt_coef) + c.N_opt_exp * (logC - np.log(PF_DAY))
+    j = np.zeros(Cs.shape[0], dtype=np.int64)
+    pending = np.ones(Cs.shape[0], dtype=bool)
+    for _ in range(_MAX_SHIFTS):
+        idx = np.flatnonzero(pending)
+        t = centre[idx, None] + u[None, :]
+        logL = _log_loss_on_budget(t, logC[idx, None], c)
+        jj = np.argmin(np.where(np.isfinite(logL), logL, np.inf), axis=1)
+        j[idx] = jj
+        low, high = jj == 0, jj == n_grid - 1
+        centre[idx] += np.where(low, -_WINDOW, np.where(high, _WINDOW, 0.0))
+        pending[idx] = low | high
+        if not pending.any():
             break
-        L = 0.5 * (L + L_new)
-    j = np.argmin(L, axis=1)
-    rows = np.arange(Cs.shape[0])
-    # parabolic refinement of the minimum in log N
-    jj = np.clip(j, 1, n_grid - 2)
-    y0, y1, y2 = L[rows, jj - 1], L[rows, jj], L[rows, jj + 1]
-    den = y0 - 2 * y1 + y2
-    shift = np.where(den > 0, 0.5 * (y0 - y2) / np.where(den > 0, den, 1.0), 0.0)
-    h = logN[1] - logN[0]
-    N_opt = np.exp(logN[jj] + np.clip(shift, -1, 1) * h)
-    # steps, batch and loss at the refined size (the same fixed point)
-    Lc = L[rows, j]
-    for _ in range(500):
-        B = critical_batch(Lc, c)
-        S_opt = np.maximum(Cs / (6.0 * N_opt * B), 1.0)
-        L_opt = loss_NS(N_opt, S_opt, c)
-        if np.max(np.abs(L_opt - Lc)) < 1e-13:
-            break
-        Lc = 0.5 * (Lc + L_opt)
-    return Frontier(C=Cs, N=N_opt, S=S_opt, B=B, D=B * S_opt, L=L_opt)
+    if pending.any():
+        i = int(np.flatnonzero(pending)[0])
+        raise ValueError(
+            f"C[{i}] = {float(Cs[i])!r} FLOP: no interior optimum of L(N, S_min) found for sizes "
+            f"within {3 * _MAX_SHIFTS} decades of Kaplan's N_opt(C) (check the constants)"
+        )
+    # golden-section search of log N inside the two grid cells around the best grid size
+    a = centre + u[j] - h
+    b = centre + u[j] + h
+
+    def f(t: FloatArray) -> FloatArray:
+        v = _log_loss_on_budget(t, logC, c)
+        return np.where(np.isfinite(v), v, np.inf)
+
+    x1, x2 = b - _GOLD * (b - a), a + _GOLD * (b - a)
+    f1, f2 = f(x1), f(x2)
+    for _ in range(80):
+        left = f1 <= f2
+        b, a = np.where(left, x2, b), np.where(left, a, x1)
+        x1, x2 = np.where(left, b - _GOLD * (b - a), x2), np.where(left, x1, a + _GOLD * (b - a))
+        new = f(np.where(left, x1, x2))
+        f1, f2 = np.where(left, new, f2), np.where(left, f1, new)
+    t_best = centre + u[j]
+    t_mid = 0.5 * (a + b)
+    t_opt = np.where(f(t_mid) < f(t_best), t_mid, t_best)
+    with np.errstate(over="ignore", under="ignore"):
+        N_opt = np.exp(t_opt)
+        L_opt = np.exp(_log_loss_on_budget(t_opt, logC, c))
+        B = c.B_star / L_opt ** (1.0 / c.alpha_B)
+        S_opt = Cs / (6.0 * N_opt * B)
+        D = B * S_opt
+    values = np.vstack([N_opt, S_opt, B, D, L_opt])
+    bad = ~(np.isfinite(values) & (values > 0)).all(axis=0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"C[{i}] = {float(Cs[i])!r} FLOP: the optimal size, steps, batch or loss "
+                         "is not representable as float64")
+    few = S_opt < 1.0
+    if few.any():
+        i = int(np.flatnonzero(few)[0])
+        raise ValueError(f"C[{i}] = {float(Cs[i])!r} FLOP is too small for the law: its optimum "
+                         f"takes S_min = {float(S_opt[i]):.3g} < 1 optimiser step")
+    return Frontier(C=Cs, N=N_opt, S=S_opt, B=B, D=D, L=L_opt)
 
 
 def kaplan_optimal_N(C: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -501,7 +604,8 @@ def chinchilla_optimal_N(C: ArrayLike, tokens_per_param: float = CHINCHILLA_TOKE
                          exponent: float = 0.5) -> FloatArray:
     """Chinchilla's allocation, ``N_opt ∝ C^exponent`` through the 20-tokens-per-parameter rule:
     ``C = 6 N D``, ``D = 20 N`` gives ``N = sqrt(C / 120)`` at exponent 0.5 (C in FLOP); other
-    exponents keep the rule exact at C = 5.76e23 (Chinchilla itself, 70B on 1.4T tokens).
+    exponents keep the rule exact at C = 5.76e23, the compute budget of Gopher and Chinchilla
+    in Hoffmann et al. (2022) (Chinchilla's 70B on 1.4T tokens is ``6 N D = 5.88e23``).
 
     >>> f"{float(chinchilla_optimal_N(5.88e23)):.3g}"
     '7e+10'

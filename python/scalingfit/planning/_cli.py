@@ -9,7 +9,14 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..chinchilla import EPOCH_2024
-from ._common import HOFFMANN_2022, SARDANA_2023, as_law, check_nonnegative, check_positive
+from ._common import (
+    HOFFMANN_2022,
+    SARDANA_2023,
+    as_law,
+    check_epochs,
+    check_nonnegative,
+    check_positive,
+)
 from .data_constrained import MUENNIGHOFF_2023, DataConstrainedLaw, optimal_allocation_constrained
 from .data_wall import data_wall
 from .inference import inference_optimal
@@ -95,7 +102,8 @@ def optimal_cli_table(
     ValueError
         If none of ``compute``, ``loss``, ``unique_tokens`` is given, or an input is invalid
         (named): ``compute``, ``loss``, ``unique_tokens``, ``flops_per_token`` not finite and
-        > 0, ``inference_tokens`` negative or not finite, ``R_D``, ``R_N`` not > 0.
+        > 0, ``inference_tokens`` negative or not finite, ``R_D``, ``R_N`` not > 0,
+        ``epochs`` empty or holding a value that is not finite and >= 1.
     TypeError
         If one of those is not a single number.
 
@@ -118,6 +126,10 @@ def optimal_cli_table(
     R_D = float(check_positive("R_D", R_D, scalar=True, allow_inf=True))
     R_N = float(check_positive("R_N", R_N, scalar=True, allow_inf=True))
     flops_per_token = float(check_positive("flops_per_token", flops_per_token, scalar=True))
+    if check_epochs(epochs).size == 0:
+        raise ValueError(
+            f"epochs must hold at least one epoch budget (e.g. (1, 4, 16)), got {epochs!r}"
+        )
     params = resolve_law(law)
     lw = as_law(params)
     rows: list[Row] = []

@@ -250,6 +250,19 @@ check_finite = _validate.finite
 check_nonnegative = _validate.nonnegative
 
 
+def check_epochs(epochs: ArrayLike) -> FloatArray:
+    """Epoch counts as floats, each finite and >= 1 (text refused), the first bad one named
+    (``epochs[i] = value``)."""
+    k = check_finite("epochs", epochs)
+    bad = ~(k >= 1)
+    if bad.any():
+        if k.ndim == 0:
+            raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+        i = ", ".join(str(int(j)) for j in np.argwhere(bad)[0])
+        raise ValueError(f"epochs must be >= 1; epochs[{i}] = {float(k[np.nonzero(bad)][0])!r}")
+    return k
+
+
 # ------------------------------------------------------------------ reading the data sets
 class Columns(dict[str, list[str]]):
     """``{column: [values as text]}`` read from ``source``; ``lines[i]`` is the file line of

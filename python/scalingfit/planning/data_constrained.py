@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _status, _validate
 from .._fit import fit_batch
-from .._warnings import ConvergenceWarning, IdentifiabilityWarning
+from .._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from ..losses import rho
 from ..models import MUENNIGHOFF_2023_R_STAR, repeat_phi
 from ..results import FitResult
@@ -46,6 +46,7 @@ from ._common import (
     Law,
     PathLike,
     broadcast_copy,
+    check_epochs,
     check_finite,
     check_positive,
     minimize_scalar,
@@ -607,6 +608,13 @@ def law_shape(law: DataConstrainedLaw) -> tuple[int, ...]:
     return tuple(np.broadcast_shapes(*(np.shape(v) for v in fields)))
 
 
+#: Losses within this many units in the last place of the minimum are equal to rounding.
+FLAT_ULPS = 4.0
+#: An optimum whose range of equally good sizes (``N_high / N_low``) is wider than
+#: ``1 + PLATEAU_RTOL`` is not unique: :func:`optimal_allocation_constrained` warns.
+PLATEAU_RTOL = 1e-2
+
+
 @dataclass(frozen=True)
 class ConstrainedOptimum:
     """The loss-minimising allocation of compute ``C`` given ``U`` unique tokens.
@@ -614,6 +622,15 @@ class ConstrainedOptimum:
     ``N, D, epochs (= D / U), loss`` are the data-constrained optimum; ``chinchilla_N,
     chinchilla_D, chinchilla_loss`` the unconstrained one (unlimited unique data) at the same
     compute; ``loss_penalty`` the difference.
+
+    ``N_low, N_high`` (and ``epochs_low, epochs_high``, the epochs of ``N_high`` and ``N_low``)
+    bound the sizes whose loss equals the minimum to rounding (within :data:`FLAT_ULPS` units
+    in the last place), within the search range of ``N``. Around a unique optimum they agree
+    with ``N`` to about 1e-6. Once repetition has stopped paying (``exp(-R_D / R_D*)`` and
+    ``exp(-R_N / R_N*)`` below float64 resolution: hundreds of epochs with the published
+    constants, a few with a small ``R_D*``) the loss is flat over a range of sizes, every one
+    of them is optimal, and ``N`` is just one of them (``plateau``). ``wall_epochs`` is what
+    :func:`scalingfit.planning.epochs_wall_compute` solves for.
     """
 
     C: FloatArray
@@ -625,10 +642,76 @@ class ConstrainedOptimum:
     chinchilla_N: FloatArray
     chinchilla_D: FloatArray
     chinchilla_loss: FloatArray
+    N_low: FloatArray
+    N_high: FloatArray
+    epochs_low: FloatArray
+    epochs_high: FloatArray
 
     @property
     def loss_penalty(self) -> FloatArray:
         return np.asarray(self.loss - self.chinchilla_loss)
+
+    @property
+    def plateau(self) -> NDArray[np.bool_]:
+        """Where the optimum is not unique: ``N_high / N_low > 1 + PLATEAU_RTOL``."""
+        return np.asarray(self.N_high > self.N_low * (1.0 + PLATEAU_RTOL))
+
+    @property
+    def wall_epochs(self) -> FloatArray:
+        """The most epochs among the optimal allocations: ``epochs`` where the optimum is
+        unique, ``epochs_high`` on a plateau (defined there, unlike one point of the range)."""
+        return np.asarray(np.where(self.plateau, self.epochs_high, self.epochs))
+
+
+def _allocation(
+    cc: FloatArray, uu: FloatArray, law: DataConstrainedLaw, flops_per_token: float
+) -> tuple[Any, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``min_N L(N, C / (6N), U)`` on ``log N`` in ``[log(N_chinchilla / 1e4),
+    log(N_chinchilla * 1e2)]``: ``(f, lo, hi, t, f_min, N_chinchilla, D_chinchilla)`` with
+    ``f`` the loss as a function of ``t = log N`` (shape ``S + (k,)``), ``t`` the minimiser."""
+    chin = law.chinchilla
+    Nc, Dc = chin.optimal_allocation(cc, flops_per_token)
+    c6 = cc / flops_per_token
+    lw = DataConstrainedLaw(
+        *(
+            np.asarray(v)[..., None]
+            for v in (law.E, law.A, law.B, law.alpha, law.beta, law.R_D, law.R_N)
+        )
+    )
+
+    def f(t: FloatArray) -> FloatArray:
+        n = np.exp(t)
+        return lw.loss(n, c6[..., None] / n, uu[..., None])
+
+    full = _validate.broadcast(C=cc, U=uu, law=np.empty(law_shape(law)))
+    lo = np.broadcast_to(np.log(Nc) - np.log(1e4), full)
+    hi = np.broadcast_to(np.log(Nc) + np.log(1e2), full)
+    t, fmin = minimize_scalar(f, lo, hi)
+    return f, lo, hi, t, fmin, Nc, Dc
+
+
+def _flat_edge(f: Any, t: FloatArray, fmin: FloatArray, bound: FloatArray) -> FloatArray:
+    """The end, towards ``bound``, of the range of ``t`` around the minimiser over which
+    ``f`` equals ``fmin`` to rounding (``<= fmin + FLAT_ULPS`` ulps): bisection between ``t``
+    (inside) and ``bound`` (returned when it is inside too)."""
+    tol = FLAT_ULPS * np.spacing(np.abs(fmin))
+
+    def inside(x: FloatArray) -> NDArray[np.bool_]:
+        with np.errstate(all="ignore"):
+            v = f(x[..., None])[..., 0]
+            return np.asarray(np.isfinite(v) & (v <= fmin + tol))
+
+    a = np.array(np.broadcast_to(t, np.shape(fmin)), dtype=np.float64)
+    b = np.array(np.broadcast_to(bound, a.shape), dtype=np.float64)
+    whole = inside(b)
+    for _ in range(64):
+        m = 0.5 * (a + b)
+        if np.all((m == a) | (m == b)):
+            break
+        ins = inside(m)
+        a = np.where(ins, m, a)
+        b = np.where(ins, b, m)
+    return np.asarray(np.where(whole, b, a))
 
 
 def optimal_allocation_constrained(
@@ -637,6 +720,7 @@ def optimal_allocation_constrained(
     law: LawLike = MUENNIGHOFF_2023,
     *,
     flops_per_token: float = 6.0,
+    warn: bool = True,
 ) -> ConstrainedOptimum:
     """Model size, tokens and epochs minimising the data-constrained loss at compute ``C``
     with ``U`` unique tokens: ``min_N L(N, C / (6N), U)``, solved on a grid in ``log N``
@@ -646,37 +730,30 @@ def optimal_allocation_constrained(
     budgets times bootstrap replicates pass ``C[:, None]`` with a law of shape ``(n_boot,)``.
     ``law`` is a :class:`DataConstrainedLaw` or a mapping with its seven fields (see
     :func:`scalingfit.planning.data_constrained.as_data_constrained_law`; a Chinchilla law alone is a TypeError).
+
+    The optimum need not be unique: once repeating data and adding parameters have stopped
+    paying, the loss is flat to rounding over a range of sizes (see
+    :class:`ConstrainedOptimum`). ``N_low .. N_high`` and ``epochs_low .. epochs_high`` give
+    that range; with ``warn`` (default) a :class:`~scalingfit.DataWarning` names the first
+    budget whose range is wider than ``1 + PLATEAU_RTOL`` in ``N``.
     """
+    warn = _validate.flag("warn", warn)
     cc = check_positive("C", C)
     uu = check_positive("U", U)
     law = as_data_constrained_law(law)
     check_positive("flops_per_token", flops_per_token, scalar=True)
-    chin = law.chinchilla
-    Nc, Dc = chin.optimal_allocation(cc, flops_per_token)
-    c6 = cc / flops_per_token
-
-    def f(t: FloatArray) -> FloatArray:
-        n = np.exp(t)
-        lw = DataConstrainedLaw(
-            *(
-                np.asarray(v)[..., None]
-                for v in (law.E, law.A, law.B, law.alpha, law.beta, law.R_D, law.R_N)
-            )
-        )
-        return lw.loss(n, c6[..., None] / n, uu[..., None])
-
-    full = _validate.broadcast(C=cc, U=uu, law=np.empty(law_shape(law)))
-    lo = np.broadcast_to(np.log(Nc) - np.log(1e4), full)
-    hi = np.broadcast_to(np.log(Nc) + np.log(1e2), full)
-    t, fmin = minimize_scalar(f, lo, hi)
+    f, lo, hi, t, fmin, Nc, Dc = _allocation(cc, uu, law, flops_per_token)
     N = np.exp(t)
+    c6 = cc / flops_per_token
     D = c6 / N
+    N_low = np.exp(_flat_edge(f, t, fmin, lo))
+    N_high = np.exp(_flat_edge(f, t, fmin, hi))
     shape = np.broadcast_shapes(N.shape, np.shape(Nc), np.shape(uu))
 
     def bc(v: ArrayLike) -> FloatArray:
         return broadcast_copy(v, shape)
 
-    return ConstrainedOptimum(
+    out = ConstrainedOptimum(
         C=bc(cc),
         U=bc(uu),
         N=bc(N),
@@ -685,8 +762,27 @@ def optimal_allocation_constrained(
         loss=bc(fmin),
         chinchilla_N=bc(Nc),
         chinchilla_D=bc(Dc),
-        chinchilla_loss=bc(chin.loss(Nc, Dc)),
+        chinchilla_loss=bc(law.chinchilla.loss(Nc, Dc)),
+        N_low=bc(N_low),
+        N_high=bc(N_high),
+        epochs_low=bc(c6 / N_high / uu),
+        epochs_high=bc(c6 / N_low / uu),
     )
+    flat = out.plateau
+    if warn and flat.any():
+        i = tuple(int(j) for j in np.argwhere(flat)[0])
+        at = f" at index {', '.join(map(str, i))}" if i else ""
+        warnings.warn(
+            f"optimal_allocation_constrained: the optimum is not unique at {int(flat.sum())} "
+            f"point(s), the first{at} (C = {float(out.C[i]):.4g}, U = {float(out.U[i]):.4g}): "
+            f"the loss {float(out.loss[i])!r} is the same to rounding for every N in "
+            f"[{float(out.N_low[i]):.4g}, {float(out.N_high[i]):.4g}], epochs in "
+            f"[{float(out.epochs_low[i]):.4g}, {float(out.epochs_high[i]):.4g}] (repetition "
+            "no longer changes the loss); N, D and epochs are one point of that range",
+            DataWarning,
+            stacklevel=2,
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -727,11 +823,10 @@ def repetition_cost(
 
     Give either ``C`` (the model is the Chinchilla-optimal ``(N, D)`` for that compute) or
     ``N`` and ``D``. Compares ``L(N, D, U = D / epochs)`` with ``L(N, D, U = D)``. Inputs and
-    the law's fields broadcast together (numpy rules).
+    the law's fields broadcast together (numpy rules). ``epochs`` must be finite and >= 1
+    (a ValueError names the first that is not).
     """
-    ep = np.asarray(epochs, dtype=np.float64)
-    if not np.all(ep >= 1):
-        raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+    ep = check_epochs(epochs)
     law = as_data_constrained_law(law)
     check_positive("flops_per_token", flops_per_token, scalar=True)
     if C is not None:

@@ -10,7 +10,19 @@ With up to ``k`` epochs there are two readings, both reported:
   Muennighoff et al.'s law (given ``U``) first uses ``k`` epochs, the model size there and the
   loss, and the loss penalty against unlimited unique data at that compute. ``C_1`` equals the
   no-repetition wall (below it the two laws coincide). ``C_k`` is found by bisection on
-  ``log C``; the optimal epochs increase with compute.
+  ``log C``.
+
+  The optimum is unique, and its epochs increase with compute, only while repetition still
+  changes the loss. Once ``exp(-R_D / R_D*)`` is below float64 resolution (a few hundred
+  epochs with the published constants, a few with a small ``R_D*``) the loss is flat to
+  rounding over a range of sizes and epochs, all of them optimal. ``C_k`` is therefore
+  defined as the least compute at which ``k`` epochs is *among* the loss-minimising
+  allocations (the most epochs of a range wider than 1% in ``N``; for a unique optimum, its
+  epochs), and the row reports that allocation (``D = k U``). A
+  :class:`~scalingfit.DataWarning` says when the optimum at ``C_k`` is not unique, and over
+  which epochs the loss is the same. ``C_k`` is then imprecise: the loss of ``k`` epochs
+  approaches the minimum by single units in the last place over a wide range of compute
+  (about 10% around ``C_16`` of 1e12 tokens with ``R_D* = 0.02``).
 
 Intervals are carried from the fit: pass ``samples``, a :class:`DataConstrainedLaw` whose fields
 are arrays of bootstrap replicates (e.g. ``bootstrap_data_constrained(...).laws``); every
@@ -32,7 +44,14 @@ from numpy.typing import ArrayLike
 from .. import _validate
 from .._validate import broadcast
 from .._warnings import DataWarning
-from ._common import FloatArray, bisect, check_finite, check_positive, percentile_interval
+from ._common import (
+    FloatArray,
+    bisect,
+    check_epochs,
+    check_finite,
+    check_positive,
+    percentile_interval,
+)
 from .data_constrained import (
     MUENNIGHOFF_2023,
     DataConstrainedLaw,
@@ -132,13 +151,17 @@ def epochs_wall_compute(
     warn: bool = True,
 ) -> FloatArray:
     """Compute ``C_k`` at which the data-constrained optimum (given ``unique_tokens``) first
-    uses ``epochs`` epochs. Inputs and the law's fields broadcast together (numpy rules).
-    ``epochs = 1`` gives the no-repetition wall exactly; NaN where even ``max_factor`` times
-    that wall does not reach ``epochs`` epochs, with a :class:`~scalingfit.DataWarning` naming
-    the first such budget (``warn=False``: NaN only). ``epochs`` must be finite and >= 1."""
+    uses ``epochs`` epochs: the least compute at which ``epochs`` epochs is among the
+    loss-minimising allocations (see the module docstring: past a few hundred epochs the loss
+    is flat to rounding over a range of epochs). Inputs and the law's fields broadcast
+    together (numpy rules). ``epochs = 1`` gives the no-repetition wall exactly; NaN where even
+    ``max_factor`` times that wall does not reach ``epochs`` epochs, with a
+    :class:`~scalingfit.DataWarning` naming the first such budget. Another DataWarning names
+    the first budget whose optimum at ``C_k`` is not unique, with the range of equally good
+    epochs. ``warn=False``: neither warning. ``epochs`` must be finite and >= 1."""
     warn = _validate.flag("warn", warn)
     U = check_positive("unique_tokens", unique_tokens)
-    k = _epochs(epochs)
+    k = check_epochs(epochs)
     law = as_data_constrained_law(law)
     broadcast(unique_tokens=U, epochs=k, law=np.empty(law_shape(law)))
     check_positive("flops_per_token", flops_per_token, scalar=True)
@@ -152,12 +175,9 @@ def epochs_wall_compute(
     lo = np.log(c1) + np.zeros(np.broadcast_shapes(np.shape(c1), k.shape, law_shape(law)))
 
     def g(logc: FloatArray) -> FloatArray:
-        return (
-            optimal_allocation_constrained(
-                np.exp(logc), U, law, flops_per_token=flops_per_token
-            ).epochs
-            - k
-        )
+        return optimal_allocation_constrained(
+            np.exp(logc), U, law, flops_per_token=flops_per_token, warn=False
+        ).wall_epochs - k
 
     if np.all(k <= 1.0):
         return np.asarray(c1 + np.zeros(lo.shape))
@@ -176,19 +196,29 @@ def epochs_wall_compute(
             DataWarning,
             stacklevel=2,
         )
-    return np.asarray(np.where(found, out, np.nan))
-
-
-def _epochs(epochs: ArrayLike) -> FloatArray:
-    """Epoch budgets as floats, each finite and >= 1 (text refused), the first bad one named."""
-    k = check_finite("epochs", epochs)
-    bad = ~(k >= 1)
-    if bad.any():
-        if k.ndim == 0:
-            raise ValueError(f"epochs must be >= 1, got {epochs!r}")
-        i = ", ".join(str(int(j)) for j in np.argwhere(bad)[0])
-        raise ValueError(f"epochs must be >= 1; epochs[{i}] = {float(k[np.nonzero(bad)][0])!r}")
-    return k
+    C_k = np.asarray(np.where(found, out, np.nan))
+    if warn and found.any():
+        opt = optimal_allocation_constrained(
+            np.where(found, C_k, 1.0), U, law, flops_per_token=flops_per_token, warn=False
+        )
+        flat = opt.plateau & found & np.broadcast_to(k > 1.0, found.shape)
+        if flat.any():
+            i = tuple(int(j) for j in np.argwhere(flat)[0])
+            at = f"at index {', '.join(map(str, i))} " if i else ""
+            ki = float(np.broadcast_to(k, flat.shape)[i])
+            lo_i, hi_i = float(opt.epochs_low[i]), float(opt.epochs_high[i])
+            warnings.warn(
+                f"epochs_wall_compute: the optimum at C_k is not unique for {int(flat.sum())} "
+                f"epoch budget(s), the first {at}(epochs = {ki!r}, C_k = {float(C_k[i]):.4g}): "
+                f"every epoch count in [{lo_i:.4g}, {hi_i:.4g}] gives the same loss to "
+                "rounding there; C_k is "
+                "the least compute at which the budget is among them, and as the loss there "
+                "differs from the optimum by a few units in the last place over a wide range of "
+                "compute, C_k is not precise there (it moves with the rounding tolerance)",
+                DataWarning,
+                stacklevel=2,
+            )
+    return C_k
 
 
 def data_wall(
@@ -211,7 +241,11 @@ def data_wall(
     '5.1e+12 params, 3.06e+27 FLOP'
     """
     U = float(check_positive("unique_tokens", unique_tokens, scalar=True))
-    ks = _epochs(epochs).ravel()
+    ks = check_epochs(epochs).ravel()
+    if ks.size == 0:
+        raise ValueError(
+            f"epochs must hold at least one epoch budget (e.g. (1, 4, 16)), got {epochs!r}"
+        )
     law = as_data_constrained_law(law)
     check_positive("flops_per_token", flops_per_token, scalar=True)
     if samples is not None:
@@ -223,14 +257,18 @@ def data_wall(
 
     def solve(lw: DataConstrainedLaw, kk: FloatArray, warn: bool) -> tuple[FloatArray, ...]:
         C = epochs_wall_compute(U, kk, lw, flops_per_token=flops_per_token, warn=warn)
+        Cf = np.nan_to_num(C, nan=1.0)
         opt = optimal_allocation_constrained(
-            np.nan_to_num(C, nan=1.0), U, lw, flops_per_token=flops_per_token
+            Cf, U, lw, flops_per_token=flops_per_token, warn=False
         )
-        # at k = 1 the optimum is the Chinchilla one exactly (closed form, no grid error)
+        # at k = 1 the optimum is the Chinchilla one exactly (closed form, no grid error); at
+        # C_k the allocation that uses k epochs (D = k U) is optimal (one of several where
+        # the loss is flat) and its loss is the minimum
         n1 = lw.chinchilla.optimal_n_for_data(U)
         one = kk <= 1.0
-        N = np.where(one, n1, opt.N)
-        D = np.where(one, U, opt.D)
+        flat = opt.plateau
+        N = np.where(one, n1, np.where(flat, Cf / (flops_per_token * kk * U), opt.N))
+        D = np.where(one, U, np.where(flat, kk * U, opt.D))
         L = np.where(one, lw.chinchilla.loss(n1, U), opt.loss)
         bad = ~np.isfinite(C)
         return tuple(np.where(bad, np.nan, v) for v in (C, N, D, L, opt.chinchilla_loss))

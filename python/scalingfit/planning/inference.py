@@ -62,21 +62,26 @@ class InferenceOptimum:
     Attributes
     ----------
     target_loss, inference_tokens : ndarray
-        The inputs (``inference_tokens`` in training-FLOP-price equivalents for the dollar
-        variant; see :func:`inference_optimal_cost`).
+        The inputs: the target loss and the tokens served ``I`` (for the dollar variant the
+        real count, ``input_tokens + output_tokens``; see :func:`inference_optimal_cost`).
     N, D : ndarray
         Parameters and training tokens of the optimum.
     tokens_per_param : ndarray
         ``D / N``.
     train_flops, inference_flops, total_flops : ndarray
-        ``6 N D``, ``2 N I`` and their sum.
+        ``6 N D``, ``2 N I`` and their sum (real FLOPs, in the dollar variant too).
     chinchilla_N, chinchilla_D, chinchilla_total_flops : ndarray
         The Chinchilla-optimal model of the same loss and its lifetime FLOPs under the same
         inference demand.
     saving_flops, saving_fraction : ndarray
-        ``chinchilla_total_flops - total_flops`` and that over ``chinchilla_total_flops``.
+        ``chinchilla_total_flops - total_flops`` and that over ``chinchilla_total_flops``
+        (in the dollar variant the optimum minimises dollars, not FLOPs: these may be < 0).
     cost, chinchilla_cost, saving_cost : ndarray or None
         Dollars (dollar variant only).
+    priced_tokens : ndarray or None
+        The tokens served in training-FLOP-price equivalents ``I' = (c_prefill D_in +
+        c_decode D_out) / c_train``: the ``I`` of the FLOP problem that the dollar optimum
+        solves (dollar variant only).
     """
 
     target_loss: FloatArray
@@ -95,6 +100,7 @@ class InferenceOptimum:
     cost: Optional[FloatArray] = None
     chinchilla_cost: Optional[FloatArray] = None
     saving_cost: Optional[FloatArray] = None
+    priced_tokens: Optional[FloatArray] = None
 
     def rows(self) -> list[tuple[str, str]]:
         """Printable ``(quantity, value)`` rows for a scalar optimum."""
@@ -128,7 +134,10 @@ class InferenceOptimum:
                 ("lifetime cost ($)", g(self.cost)),
                 ("Chinchilla lifetime cost ($)", g(self.chinchilla_cost)),
                 ("dollars saved", g(self.saving_cost)),
+                ("fraction of dollars saved", g(self.saving_cost / self.chinchilla_cost)),
             ]
+        if self.priced_tokens is not None:
+            out.append(("inference tokens at training-FLOP price", g(self.priced_tokens)))
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -167,7 +176,8 @@ def inference_optimal(
     ------
     ValueError
         If a target loss is not above ``E`` (unreachable), inference tokens are negative, or
-        a FLOPs-per-token count is not finite and > 0.
+        a FLOPs-per-token count is not finite and > 0, or ``target_loss``,
+        ``inference_tokens`` or the law's replicates are empty arrays (nothing to answer).
 
     Examples
     --------
@@ -177,8 +187,9 @@ def inference_optimal(
     (7.0, 0.17)
     """
     law = as_law(params)
-    L = check_finite("target_loss", target_loss)
-    D_inf = check_nonnegative("inference_tokens", inference_tokens)
+    L = _nonempty("target_loss", check_finite("target_loss", target_loss))
+    D_inf = _nonempty("inference_tokens", check_nonnegative("inference_tokens", inference_tokens))
+    _nonempty("params", np.empty(np.broadcast_shapes(*(np.shape(v) for v in law._values()))))
     check_positive("train_flops_per_token", train_flops_per_token, scalar=True)
     check_positive("inference_flops_per_token", inference_flops_per_token, scalar=True)
     shape = broadcast(target_loss=L, inference_tokens=D_inf, params=law.E, alpha=law.alpha)
@@ -229,6 +240,15 @@ def inference_optimal(
         saving_flops=saving,
         saving_fraction=fraction,
     )
+
+
+def _nonempty(name: str, a: FloatArray) -> FloatArray:
+    """``a`` unless it is an empty array: a ValueError naming ``name`` (an empty answer hides
+    an input that went missing)."""
+    if a.size == 0:
+        what = "has no replicates" if name == "params" else "is empty"
+        raise ValueError(f"{name} {what} (shape {a.shape}): give at least one value")
+    return a
 
 
 def _first(bad: Any) -> str:
@@ -315,24 +335,54 @@ def inference_optimal_cost(
     ``train_hardware``, serving ``input_tokens`` (prefill) and ``output_tokens`` (decode) on
     ``inference_hardware`` (default: the same hardware), each at its own utilisation.
 
-    Returns an :class:`InferenceOptimum` whose ``inference_tokens`` are the training-price
-    equivalents ``I'`` and whose ``cost`` fields are in dollars. With equal utilisations and
+    Returns an :class:`InferenceOptimum` whose ``cost`` fields are in dollars, whose
+    ``inference_tokens`` are the tokens served (``input + output``) and whose FLOP fields
+    count real FLOPs (``2 N`` per token served); ``priced_tokens`` holds the training-price
+    equivalents ``I'`` that the dollar optimum is computed from. With equal utilisations and
     prices it is :func:`inference_optimal` with ``I = input + output``.
+
+    Examples
+    --------
+    >>> from scalingfit.planning import inference_optimal_cost
+    >>> r = inference_optimal_cost(2.1, input_tokens=1e12, output_tokens=1e12)
+    >>> f"{float(r.inference_tokens):.3g}", f"{float(r.priced_tokens):.3g}"  # decoding at MFU 0.1
+    ('2e+12', '6e+12')
     """
     _hardware("train_hardware", train_hardware)
     if inference_hardware is not None:
         _hardware("inference_hardware", inference_hardware)
     hw_inf = inference_hardware if inference_hardware is not None else train_hardware
-    d_in = check_nonnegative("input_tokens", input_tokens)
-    d_out = check_nonnegative("output_tokens", output_tokens)
+    d_in = _nonempty("input_tokens", check_nonnegative("input_tokens", input_tokens))
+    d_out = _nonempty("output_tokens", check_nonnegative("output_tokens", output_tokens))
     broadcast(input_tokens=d_in, output_tokens=d_out)
     c_tr = train_hardware.dollars_per_flop(train_hardware.mfu_train)
     c_pre = hw_inf.dollars_per_flop(hw_inf.mfu_prefill)
     c_dec = hw_inf.dollars_per_flop(hw_inf.mfu_decode)
     equiv = (c_pre * d_in + c_dec * d_out) / c_tr
-    r = inference_optimal(target_loss, equiv, params)
+    c_train, c_inf = 6.0, 2.0  # FLOPs per parameter per token
+    r = inference_optimal(
+        target_loss, equiv, params, train_flops_per_token=c_train, inference_flops_per_token=c_inf
+    )
+    # dollars from the price-weighted problem; tokens and FLOPs reported as real counts
     cost = c_tr * r.total_flops
     cost_c = c_tr * r.chinchilla_total_flops
+    shape = r.N.shape
+    served = np.broadcast_to(d_in + d_out, shape).copy()
+    inf = c_inf * r.N * served
+    total = r.train_flops + inf
+    total_c = c_train * r.chinchilla_N * r.chinchilla_D + c_inf * r.chinchilla_N * served
     return InferenceOptimum(
-        **{**r.as_dict(), "cost": cost, "chinchilla_cost": cost_c, "saving_cost": cost_c - cost}
+        **{
+            **r.as_dict(),
+            "inference_tokens": served,
+            "inference_flops": inf,
+            "total_flops": total,
+            "chinchilla_total_flops": total_c,
+            "saving_flops": total_c - total,
+            "saving_fraction": (total_c - total) / total_c,
+            "cost": cost,
+            "chinchilla_cost": cost_c,
+            "saving_cost": cost_c - cost,
+            "priced_tokens": np.broadcast_to(equiv, shape).copy(),
+        }
     )

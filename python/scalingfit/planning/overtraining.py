@@ -190,15 +190,18 @@ class OvertrainingLaw:
         return np.asarray(self.p1)
 
     def loss(self, N: ArrayLike, M: ArrayLike) -> FloatArray:
-        n = np.asarray(N, dtype=np.float64)
-        m = np.asarray(M, dtype=np.float64)
+        """Predicted loss of ``N`` parameters trained on ``M N`` tokens (``N``, ``M`` finite
+        and > 0: a ValueError names the first that is not, and its index)."""
+        n = check_positive("N", N)
+        m = check_positive("M", M)
         q = np.asarray(self.q)
         return np.asarray(self.p0 * n**q + self.p1 * 6.0 ** (q / 2) * (m * n) ** q + self.E)
 
     def loss_at_compute(self, C: ArrayLike, M: ArrayLike) -> FloatArray:
-        """``L`` at compute ``C`` and multiplier ``M`` (``N = sqrt(C / (6 M))``)."""
-        c = np.asarray(C, dtype=np.float64)
-        m = np.asarray(M, dtype=np.float64)
+        """``L`` at compute ``C`` and multiplier ``M`` (``N = sqrt(C / (6 M))``; ``C``, ``M``
+        finite and > 0)."""
+        c = check_positive("C", C)
+        m = check_positive("M", M)
         return self.loss(np.sqrt(c / (6.0 * m)), m)
 
     def as_array(self) -> FloatArray:
@@ -467,10 +470,13 @@ class GadreBootstrap:
     """Parametric-bootstrap intervals of the recipe's held-out predictions.
 
     ``loss_pred``, ``error_pred``: (n_boot, n_held_out) replicate predictions (NaN when a
-    replicate failed); ``loss_ci``, ``error_ci``, ``loss_rel_ci``, ``error_rel_ci``:
-    per held-out run ``(lo, hi)`` percentile intervals; the relative ones are of the *signed*
-    relative error ``(pred - actual) / actual`` in percent (an interval of ``|.|`` would sit
-    above a point estimate near 0).
+    replicate failed: ``loss_pred`` when the loss law's refit failed, ``error_pred`` when
+    that or the error link's refit failed); ``loss_ci``, ``error_ci``, ``loss_rel_ci``,
+    ``error_rel_ci``: per held-out run ``(lo, hi)`` percentile intervals over the replicates
+    that did not fail (``n_boot - n_failed_loss`` for the loss, ``n_boot - n_failed_error``
+    for the error); the relative ones are of the *signed* relative error
+    ``(pred - actual) / actual`` in percent (an interval of ``|.|`` would sit above a point
+    estimate near 0).
     """
 
     reproduction: GadreReproduction
@@ -505,8 +511,21 @@ class GadreBootstrap:
         return self._ci((self.error_pred - act) / act * 100.0)
 
     @property
+    def n_failed_loss(self) -> int:
+        """Replicates without a loss prediction (the loss law's refit failed)."""
+        return int(np.sum(~np.isfinite(self.loss_pred).all(axis=1)))
+
+    @property
+    def n_failed_error(self) -> int:
+        """Replicates without an error prediction (the loss law's or the link's refit
+        failed): those left out of ``error_ci`` and ``error_rel_ci``."""
+        return int(np.sum(~np.isfinite(self.error_pred).all(axis=1)))
+
+    @property
     def n_failed(self) -> int:
-        return int(np.sum(~np.isfinite(self.loss_pred[:, 0])))
+        """Replicates that failed in either refit (no loss or no error prediction)."""
+        ok = np.isfinite(self.loss_pred).all(axis=1) & np.isfinite(self.error_pred).all(axis=1)
+        return int(np.sum(~ok))
 
 
 def bootstrap_gadre2024(
@@ -529,8 +548,9 @@ def bootstrap_gadre2024(
     With 5 points and 4 parameters a case bootstrap is degenerate; hence a parametric one.
     ``noise="residual"``: ``sigma`` = the fit's residual scale ``sqrt(SSR / (n - p))`` (model
     misfit included). ``noise="eval"``: ``sigma_i`` = half-width of run i's 95% eval-set
-    interval / 1.96, passed as ``eval_ci`` (shape (5, 2)) — measurement noise only, which
-    ignores misfit and gives intervals too narrow to cover the held-out runs (see tests).
+    interval / 1.96, passed as ``eval_ci`` (shape (5, 2), finite, each lower bound below its
+    upper bound: a ValueError says which is not) — measurement noise only, which ignores
+    misfit and gives intervals too narrow to cover the held-out runs (see tests).
     """
     from ..bootstrap import _check_level, generator
 
@@ -551,7 +571,20 @@ def bootstrap_gadre2024(
             raise ValueError(
                 "noise='eval' needs eval_ci, the (5, 2) lower/upper 95% eval-set bounds"
             )
-        ci = np.asarray(eval_ci, dtype=np.float64)
+        ci = _validate.finite("eval_ci", eval_ci)
+        if ci.shape != (n, 2):
+            raise ValueError(
+                f"eval_ci must hold the (lower, upper) 95% eval-set bounds of the {n} fitting "
+                f"runs, shape ({n}, 2), got shape {ci.shape}"
+            )
+        wrong = np.flatnonzero(~(ci[:, 1] > ci[:, 0]))
+        if wrong.size:
+            i = int(wrong[0])
+            lower, upper = float(ci[i, 0]), float(ci[i, 1])
+            raise ValueError(
+                f"eval_ci[{i}] = ({lower!r}, {upper!r}): the lower bound must be below the upper "
+                "one (a (lower, upper) pair per fitting run)"
+            )
         s_loss = (ci[:, 1] - ci[:, 0]) / (2 * 1.959963984540054)
     ne = rep.link_error.size
     ehat = rep.link.error(rep.link_loss)
