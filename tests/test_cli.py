@@ -43,6 +43,8 @@ def test_usage_and_failure_exit_codes(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(("argv", "rc", "message"), [
     (["optimal", "--compute", "1e24", "--unique-tokens", "1e13", "--epochs", "1,x"], 2,
      "--epochs: expected comma-separated numbers, got '1,x'"),
+    (["optimal", "--compute", "1e24", "--unique-tokens", "1e13", "--epochs", ""], 2,
+     "--epochs: give at least one number of epochs, got ''"),
     (["fit", "{csv}", "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--p0", "1,b"], 2,
      "--p0: expected comma-separated numbers, got '1,b'"),
     (["bench", "--bulk-sweeps", "-3"], 2, "--bulk-sweeps must be >= 1, got -3"),

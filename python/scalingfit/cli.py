@@ -582,7 +582,9 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
     if args.compute is None and args.loss is None and args.unique_tokens is None:
         raise UsageError("optimal needs at least one of --compute, --loss, --unique-tokens")
     _optimal_options(args)
-    epochs = _floats(args.epochs or "1,4,16", "--epochs")
+    epochs = _floats("1,4,16" if args.epochs is None else args.epochs, "--epochs")
+    if not epochs:
+        raise UsageError(f"--epochs: give at least one number of epochs, got {args.epochs!r}")
     extra: list[tuple[str, str, str]] = []
     if args.fit:
         law, extra = _law_from_fit(args)
