@@ -344,6 +344,7 @@ def test_default_interval_propagates_the_spread_of_c_closed_form() -> None:
     of its percentiles (C drawn per resample from N(C, sd)); with annealing_sd = 0, C is exact
     and the interval collapses."""
     from scipy.stats import norm
+    from scipy.stats import t as t_dist
 
     step = np.arange(100, 20001, 100.0)
     lr = np.interp(step, [0, 1000, 14000, 20000], [0, 1e-3, 1e-3, 1e-4])
@@ -357,11 +358,18 @@ def test_default_interval_propagates_the_spread_of_c_closed_form() -> None:
     p = cu.predict_final_loss([c], 0.5)
     assert p.annealing == C and p.annealing_sd == sd
     assert float(p.predicted[0]) == pytest.approx(truth, rel=1e-10)
-    np.testing.assert_allclose(p.interval[0], [truth - half, truth + half], rtol=0, atol=1e-6 * half)
+    # the delta interval's quantile is Student's t on the fit's residual degrees of freedom
+    # (the fit's own interval's; slightly conservative for the normal C term)
+    dof = p.fits[0].dof
+    assert dof == p.n_points[0] - 3
+    tz = t_dist.ppf(0.975, dof)
+    np.testing.assert_allclose(p.interval[0], [truth - half * tz / z, truth + half * tz / z], rtol=0,
+                               atol=1e-6 * half)
     exact = cu.predict_final_loss([c], 0.5, annealing_sd=0)
     assert exact.annealing_sd == 0 and exact.interval[0, 1] - exact.interval[0, 0] < 1e-6 * half
     wide = cu.predict_final_loss([c], 0.5, annealing_sd=2 * sd)
-    np.testing.assert_allclose(wide.interval[0], [truth - 2 * half, truth + 2 * half], rtol=0, atol=2e-6 * half)
+    np.testing.assert_allclose(wide.interval[0], [truth - 2 * half * tz / z, truth + 2 * half * tz / z], rtol=0,
+                               atol=2e-6 * half)
     boot = cu.predict_final_loss([c], 0.5, n_resamples=2000, seed=1)
     want = f[-1] * (1 - (C + np.array([z, -z]) * sd) * S2[-1])
     np.testing.assert_allclose(boot.interval[0], want, rtol=0, atol=0.15 * sd * f[-1] * S2[-1])
@@ -375,7 +383,7 @@ def test_delta_interval_of_c_follows_the_refitted_prediction() -> None:
     refitted prediction, computed here with scipy's least_squares at C -+ sd, not the direct
     -f_T S2_T (which is 50% larger here)."""
     from scipy.optimize import least_squares
-    from scipy.stats import norm
+    from scipy.stats import t as t_dist
 
     step = np.arange(100, 20001, 100.0)
     lr = cu.cosine_schedule(step, peak=1e-3, warmup=1000, total=20000)
@@ -394,7 +402,7 @@ def test_delta_interval_of_c_follows_the_refitted_prediction() -> None:
     slope = (refit(C + sd) - refit(C - sd)) / (2 * sd)
     assert abs(slope) < 0.8 * f[-1] * S2[-1]
     p = cu.predict_final_loss([c], 0.5)
-    half = norm.ppf(0.975) * abs(slope) * sd
+    half = t_dist.ppf(0.975, p.fits[0].dof) * abs(slope) * sd  # the fit's quantile (t, see above)
     np.testing.assert_allclose(p.interval[0], float(p.predicted[0]) + np.array([-half, half]), rtol=0, atol=1e-3 * half)
 
 

@@ -234,7 +234,7 @@ def test_two_step_band_without_resamples_is_the_delta_method_on_both_steps() -> 
     central-difference gradient of the chained formula over (p1, p2) and the block-diagonal
     covariance, and it is at least as wide as step 2's own band at the predicted loss."""
     from scipy.linalg import block_diag
-    from scipy.stats import norm
+    from scipy.stats import t as t_dist
 
     rng = np.random.default_rng(0)
     N = np.logspace(7, 10, 12)
@@ -260,8 +260,9 @@ def test_two_step_band_without_resamples_is_the_delta_method_on_both_steps() -> 
     se = np.sqrt(np.einsum("na,ab,nb->n", G, block_diag(two.step1.cov, two.step2.law.cov), G))
     band = two.band(x, level=0.9)
     np.testing.assert_allclose(two.predict(x), chained(q0), rtol=1e-12)
-    np.testing.assert_allclose(band, [chained(q0) - norm.ppf(0.95) * se, chained(q0) + norm.ppf(0.95) * se],
-                               rtol=1e-6)
+    tz = t_dist.ppf(0.95, min(two.step1.dof, two.step2.law.dof))  # the smaller residual dof (12 - 3)
+    assert min(two.step1.dof, two.step2.law.dof) == 9
+    np.testing.assert_allclose(band, [chained(q0) - tz * se, chained(q0) + tz * se], rtol=1e-6)
     alone = two.step2.band(two.predict_loss(x), level=0.9)
     assert np.all(band[1] - band[0] >= alone[1] - alone[0])
     assert np.all(se > 1e-3)  # step 2's noise alone puts about 0.01 on each point
@@ -295,6 +296,7 @@ def test_chain_band_log_loss_and_chinchilla_points() -> None:
     delta method; and a chinchilla step 1 with one point given as a tuple (N, D), which
     TwoStepFit.predict and band refused ('x must have shape (n, 2)') although documented."""
     from scipy.linalg import block_diag
+    from scipy.stats import t as t_dist
 
     rng = np.random.default_rng(3)
     N = np.repeat(np.logspace(7, 9, 5), 3)
@@ -334,7 +336,9 @@ def test_chain_band_log_loss_and_chinchilla_points() -> None:
         G.append((chained(up) - chained(down)) / (2 * h))
     Gm = np.array(G).T
     se = np.sqrt(np.einsum("na,ab,nb->n", Gm, block_diag(two.step1.cov, link.law.cov), Gm))
-    np.testing.assert_allclose((band[1] - band[0]) / 2, 1.959963984540054 * se, rtol=1e-5)
+    dof = min(two.step1.dof, link.law.dof)  # 15 - 5, the chinchilla fit's
+    assert dof == 10
+    np.testing.assert_allclose((band[1] - band[0]) / 2, t_dist.ppf(0.975, dof) * se, rtol=1e-5)
     np.testing.assert_allclose((band[1] + band[0]) / 2, chained(q0), rtol=1e-12)
 
 

@@ -52,6 +52,14 @@ def test_refit_recovers_truth_and_resumes(runs_db) -> None:
     p = [row[k] for k in ("E", "A", "B", "alpha", "beta")]
     ref = least_squares(lambda q: q[0] + q[1] * N ** -q[3] + q[2] * D ** -q[4] - L, p, xtol=1e-15, ftol=1e-15, gtol=1e-15)
     np.testing.assert_allclose(p, ref.x, rtol=1e-5)
+    # Without a bootstrap, Gauss-Newton intervals with Student's t on 30 - 5 degrees of
+    # freedom (they took the normal quantile: 4% too narrow at 25 dof)
+    from scipy.stats import t as t_dist
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        fp = con.execute("SELECT estimate, stderr, ci_low, ci_high FROM fit_params").fetchdf()
+        assert {m for (m,) in con.execute("SELECT DISTINCT ci_method FROM fits").fetchall()} == {"gauss-newton-t"}
+    np.testing.assert_allclose((fp.ci_high - fp.ci_low) / 2, t_dist.ppf(0.975, 25) * fp.stderr, rtol=1e-9)
     # Re-running does nothing; the long params table has one row per parameter.
     s2 = rf.refit(path, law="chinchilla", group_by=["sweep"], chunk_groups=16, progress=False)
     assert (s2.n_fitted, s2.n_skipped) == (0, 60)

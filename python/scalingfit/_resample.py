@@ -28,6 +28,7 @@ from ._fit import _prepare_points, all_starts, fit_batch, resolve_model
 from ._status import SINGULAR
 from ._warnings import ConvergenceWarning
 from .bootstrap import MIN_GROUPS, _check_level, _check_seed, bootstrap_batch
+from .uncertainty import t_quantile
 
 FloatArray = NDArray[np.float64]
 BoundsLike = _validate.BoundsLike
@@ -71,6 +72,9 @@ class ManyFits:
     seed : int
     level : float
         Default level of :meth:`interval`.
+    dof : ndarray (n_problems,) of int, optional
+        Residual degrees of freedom of each point fit (points of positive weight minus free
+        parameters): the Gauss–Newton intervals use Student's t with them (normal when None).
     """
 
     model: str
@@ -83,6 +87,7 @@ class ManyFits:
     n_failed: NDArray[np.int64]
     seed: int
     level: float = 0.95
+    dof: Optional[NDArray[np.int64]] = None
 
     @property
     def n_problems(self) -> int:
@@ -108,13 +113,14 @@ class ManyFits:
     def interval(self, name: str, level: Optional[float] = None) -> FloatArray:
         """Interval of parameter ``name`` per problem, shape (n_problems, 2).
 
-        Percentile bootstrap when resamples exist, else the Gauss–Newton normal interval.
+        Percentile bootstrap when resamples exist, else the Gauss–Newton interval with
+        Student's t quantile on each fit's residual degrees of freedom.
         """
         lvl = self.level if level is None else level
         j = self.index(name)
         if self.samples is not None:
             return percentile_interval(self.samples[:, :, j], lvl, axis=1).T
-        z = normal_z(lvl)
+        z = two_sided_quantile(lvl, self.dof)
         se = self.stderr[:, j]
         return np.column_stack([self.params[:, j] - z * se, self.params[:, j] + z * se])
 
@@ -131,7 +137,7 @@ class ManyFits:
         with np.errstate(all="ignore"):
             value = np.asarray(func(self.params))
             if self.samples is None:
-                return value, delta_interval(func, self.params, self.cov, lvl)
+                return value, delta_interval(func, self.params, self.cov, lvl, self.dof)
             s = np.asarray(func(self.samples))  # (n_problems, n_resamples, ...)
         return value, np.moveaxis(percentile_interval(s, lvl, axis=1), 0, 1)
 
@@ -142,15 +148,29 @@ class ManyFits:
             status=int(self.status[j]), cost=float(self.cost[j]),
             samples=None if self.samples is None else self.samples[j],
             n_failed=int(self.n_failed[j]), level=self.level,
+            dof=None if self.dof is None else int(self.dof[j]),
         )
 
 
+def two_sided_quantile(level: float, dof: Union[None, int, NDArray[np.int64]] = None) -> Any:
+    """The quantile of a two-sided interval at ``level``: Student's t on ``dof`` residual
+    degrees of freedom (a number, or an array: one quantile each; NaN where ``dof <= 0``), the
+    normal's without ``dof`` (1.96 at 0.95)."""
+    z = normal_z(level)
+    if dof is None:
+        return z
+    d = np.asarray(dof)
+    q = {int(v): t_quantile(0.5 + level / 2, int(v)) if v > 0 else np.nan for v in np.unique(d)}
+    return np.vectorize(q.__getitem__, otypes=[np.float64])(d) if d.ndim else float(q[int(d)])
+
+
 def delta_interval(
-    func: Callable[[FloatArray], FloatArray], params: FloatArray, cov: FloatArray, level: float
+    func: Callable[[FloatArray], FloatArray], params: FloatArray, cov: FloatArray, level: float,
+    dof: Union[None, int, NDArray[np.int64]] = None,
 ) -> FloatArray:
-    """Normal (delta-method) interval of ``func(params)`` from the Gauss–Newton covariance, with
-    a central-difference gradient. ``params`` (..., P), ``cov`` (..., P, P); returns
-    (..., 2, *func_shape)."""
+    """Delta-method interval of ``func(params)`` from the Gauss–Newton covariance, with a
+    central-difference gradient and Student's t on ``dof`` (per leading index; normal without).
+    ``params`` (..., P), ``cov`` (..., P, P); returns (..., 2, *func_shape)."""
     p = np.asarray(params, dtype=np.float64)
     P = p.shape[-1]
     with np.errstate(all="ignore"):
@@ -168,7 +188,8 @@ def delta_interval(
         C = cov.reshape(cov.shape[:-2] + (1,) * extra + (P, P))
         var = np.einsum("...a,...ab,...b->...", G, C, G)
         se = np.sqrt(np.where(var >= 0, var, np.nan))
-    z = normal_z(level)
+    z = np.asarray(two_sided_quantile(level, dof))
+    z = z.reshape(z.shape + (1,) * (se.ndim - z.ndim))
     return np.stack([f0 - z * se, f0 + z * se], axis=p.ndim - 1)
 
 
@@ -190,6 +211,9 @@ class LawFit:
         Bootstrap refits (NaN where a replicate failed).
     n_failed : int
     level : float
+    dof : int, optional
+        Residual degrees of freedom of the point fit: Student's t for the Gauss–Newton
+        intervals (normal when None).
     """
 
     model: str
@@ -201,6 +225,7 @@ class LawFit:
     samples: Optional[FloatArray]
     n_failed: int
     level: float = 0.95
+    dof: Optional[int] = None
 
     @property
     def params(self) -> dict[str, float]:
@@ -217,7 +242,8 @@ class LawFit:
         return np.sqrt(d)
 
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
-        """Percentile bootstrap interval of one parameter (Gauss–Newton normal without resamples)."""
+        """Percentile bootstrap interval of one parameter (Gauss–Newton with Student's t on the
+        fit's residual degrees of freedom without resamples)."""
         if name not in self.param_names:
             raise ValueError(f"{self.model} has no parameter {name!r}; it has {', '.join(self.param_names)}")
         lo, hi = self.derived(lambda p: p[..., self.param_names.index(name)], level)[1]
@@ -232,7 +258,7 @@ class LawFit:
         with np.errstate(all="ignore"):
             value = np.asarray(func(self.x))
             if self.samples is None:
-                return value, delta_interval(func, self.x, self.cov, lvl)
+                return value, delta_interval(func, self.x, self.cov, lvl, self.dof)
             return value, percentile_interval(np.asarray(func(self.samples)), lvl, axis=0)
 
     def predict(self, x: object) -> FloatArray:
@@ -488,10 +514,11 @@ def fit_many(
             f"{m.name}: the point fit of problem(s) {bad.tolist()} did not converge "
             f"(status {st0[bad].tolist()})", ConvergenceWarning, stacklevel=2,
         )
+    dof = np.array([int(np.count_nonzero(d[2] > 0)) for d in data], dtype=np.int64) - _validate.n_free(lo, hi)
     return ManyFits(
         model=m.name, param_names=m.param_names, params=params, cost=cost,
         status=st0.astype(np.int32), cov=cov, samples=samples, n_failed=n_failed,
-        seed=int(seed), level=level,
+        seed=int(seed), level=level, dof=dof,
     )
 
 

@@ -53,7 +53,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._resample import LawFit, fit_many, normal_z, percentile_interval, resample_weights, table
+from ._resample import LawFit, fit_many, percentile_interval, resample_weights, table, two_sided_quantile
 from ._validate import (
     as_float_array,
     check_finite,
@@ -729,8 +729,8 @@ def predict_final_loss(
             # Var = Var_fit + (dL/dC)^2 c_sd^2, dL/dC the refitted prediction's central difference
             side = _warm_fits(model, side_xs, side_ys, side_ws, many.params,
                               [j for j in range(n_run) for _ in c_side], fit_kw)
-            z = normal_z(level)
             for j in range(n_run):
+                z = two_sided_quantile(level, fits[j].dof)  # the quantile of the fit's interval
                 lo, hi = (float(law_at(side[2 * j + k], j, c_side[k])) for k in range(2))
                 slope = (hi - lo) / (c_side[1] - c_side[0])
                 se = np.hypot((interval[j, 1] - interval[j, 0]) / (2 * z), slope * c_sd)

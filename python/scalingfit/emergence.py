@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
-from ._resample import LawFit, ManyFits, _start_rows, fit_many, normal_z, percentile_interval, table
+from ._resample import LawFit, ManyFits, _start_rows, fit_many, percentile_interval, table, two_sided_quantile
 from .bootstrap import generator
 
 FloatArray = NDArray[np.float64]
@@ -490,7 +490,8 @@ def _chain_delta(step1: LawFit, step2: LawFit, xs: FloatArray, level: float,
     ``log_x2``) at the rows ``xs``: ``var = g1' C1 g1 + g2' C2 g2`` with the two steps'
     Gauss–Newton covariances (independent fits) and the analytic gradients, ``g1`` by the chain
     rule ``df2/du · du/dloss · dloss/dp1`` (the model's Jacobian) and ``g2`` the sigmoid's own.
-    Returns (2, n): value ∓ z·se."""
+    Returns (2, n): value ∓ z·se, ``z`` Student's t on the smaller residual degrees of freedom
+    of the two fits."""
     from .models import get
 
     m1 = get(step1.model)
@@ -508,7 +509,10 @@ def _chain_delta(step1: LawFit, step2: LawFit, xs: FloatArray, level: float,
         var = (np.einsum("na,ab,nb->n", g1, step1.cov, g1)
                + np.einsum("na,ab,nb->n", g2, step2.cov, g2))
         se = np.sqrt(np.where(var >= 0, var, np.nan))
-    z = normal_z(level)
+    # Student's t on the smaller of the two fits' residual degrees of freedom (conservative;
+    # normal where a fit does not know its own)
+    dofs = [d for d in (step1.dof, step2.dof) if d is not None]
+    z = two_sided_quantile(level, min(dofs) if len(dofs) == 2 else None)
     return np.vstack([value - z * se, value + z * se])
 
 

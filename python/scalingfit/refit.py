@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 from . import _cuda, _fit, _validate
 from ._fit import fit_batch
-from ._resample import normal_z
+from ._resample import two_sided_quantile
 from .bootstrap import METHODS, _finite_level
 from .models import get as get_model
 
@@ -298,7 +298,6 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
                                                [keys[j] for j in sel], config, threads, backend)
         t_core += time.perf_counter() - t0
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        z = normal_z(config.level)
         for i, j in enumerate(sel):
             st = int(res.status[i])
             n = int(sub_counts[i])
@@ -311,8 +310,9 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
             if boot is not None:
                 lo, hi, n_fail, method = boot[0][i], boot[1][i], int(boot[2][i]), config.ci_method
                 se = boot[3][i]
-            else:
-                lo, hi, n_fail, method = est - z * se, est + z * se, 0, "gauss-newton"
+            else:  # Student's t on the fit's residual degrees of freedom, as FitResult's
+                z = two_sided_quantile(config.level, n - n_free)
+                lo, hi, n_fail, method = est - z * se, est + z * se, 0, "gauss-newton-t"
             rows.append(_row(group_by, keys[j], dict(zip(group_by, key_values[j])), config_hash, spec,
                              model, config, est, se, lo, hi, method, n_fail, st, int(res.iterations[i]),
                              n, float(res.cost[i]), hashes[j], reason, now, __version__))
@@ -638,7 +638,8 @@ def _other_configs(con: Any, config: RefitConfig) -> list[tuple[int, dict[str, A
     out = []
     for h, n, seed, n_boot, level, ci, version in rows:
         legacy = {"seed": seed, "bootstrap": n_boot, "level": level, "version": version}
-        if n_boot > 0:  # with no bootstrap the fits table records "gauss-newton", not ci_method
+        if n_boot > 0:  # with no bootstrap the fits table records "gauss-newton-t" (tables
+            # written before the t quantile: "gauss-newton", normal), not ci_method
             legacy["ci_method"] = ci
         out.append((int(n), stored.get(h, legacy)))
     return out
@@ -857,7 +858,9 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         Keep rows with this ``metric`` (when the data have a ``metric`` column); no row of it
         is an error naming the metrics there are. None keeps every row.
     bootstrap : int
-        Resamples per group for percentile/BCa intervals (0: Gauss–Newton intervals), 0 or >= 2.
+        Resamples per group for percentile/BCa intervals, 0 or >= 2 (0: Gauss–Newton intervals
+        with Student's t on each group's residual degrees of freedom, ``ci_method``
+        "gauss-newton-t" in the table).
     seed, level, ci_method
         Of the bootstrap (see :func:`scalingfit.bootstrap_batch`); ``ci_method`` one of
         ``bca``, ``percentile``, ``basic``, ``studentized``.
