@@ -53,7 +53,14 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._resample import LawFit, fit_many, percentile_interval, resample_weights, table, two_sided_quantile
+from ._resample import (
+    LawFit,
+    fit_many,
+    percentile_interval,
+    resample_weights,
+    table,
+    two_sided_quantile,
+)
 from ._validate import (
     as_float_array,
     check_finite,

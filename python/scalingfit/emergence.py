@@ -36,7 +36,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
-from ._resample import LawFit, ManyFits, _start_rows, fit_many, percentile_interval, table, two_sided_quantile
+from ._resample import (
+    LawFit,
+    ManyFits,
+    _start_rows,
+    fit_many,
+    percentile_interval,
+    table,
+    two_sided_quantile,
+)
 from .bootstrap import generator
 
 FloatArray = NDArray[np.float64]
