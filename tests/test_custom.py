@@ -248,3 +248,166 @@ def test_bad_callables_and_counts_raise_at_construction(kw, exc, message) -> Non
 def test_numpy_integer_n_inputs_is_an_int() -> None:
     model = scalingfit.CustomModel(_sat, _NAMES, n_inputs=np.int64(2))
     assert model.n_inputs == 2 and type(model.n_inputs) is int
+
+
+# ------------------------------------------------------------------ finite-difference Jacobian
+# (an audit: the step had an absolute floor of 1e-9 and stepped past the bounds)
+_XK = np.logspace(9, 11, 20)
+_YK = 2 + 3 * np.exp(-2e-10 * _XK)
+
+
+def _exp(x, p):
+    return p[:, 0] + p[:, 1] * np.exp(-p[:, 2] * x[:, 0])
+
+
+def _exp_jac(x, p):
+    e = np.exp(-p[:, 2] * x[:, 0])
+    return np.column_stack([np.ones_like(e), e, -p[:, 1] * x[:, 0] * e])
+
+
+def test_finite_differences_follow_a_parameter_on_a_tiny_scale() -> None:
+    """E + A exp(-k x) with x in 1e9..1e11 and k = 2e-10: the step floor of 1e-9 on k gave
+    dJ/dk off by 1e41 relative and a fit 'converged' at p0 with cost 1.5; the relative step
+    reaches the optimum of the analytic Jacobian and of scipy's least_squares."""
+    model = scalingfit.CustomModel(_exp, ("E", "A", "k"), name="decay")
+    P = np.broadcast_to([2.0, 3.0, 2e-10], (_XK.size, 3)).copy()
+    f, J = model.value_and_jacobian(_XK[:, None], P)
+    ref = _exp_jac(_XK[:, None], P)
+    np.testing.assert_allclose(f, _YK, rtol=1e-15)
+    # each column against its own size (A's entries are exp(-20) at the largest x)
+    err = np.abs(J - ref).max(axis=0) / np.abs(ref).max(axis=0)
+    assert (err < 1e-8).all(), err
+    p0 = [1.5, 2.5, 1e-10]
+    fd = scalingfit.fit(model, _XK, _YK, p0)
+    exact = scalingfit.fit(scalingfit.CustomModel(_exp, ("E", "A", "k"), jac=_exp_jac), _XK, _YK, p0)
+    sp = least_squares(lambda q: _exp(_XK[:, None], q[None, :].repeat(_XK.size, 0)) - _YK, p0,
+                       jac=lambda q: _exp_jac(_XK[:, None], q[None, :].repeat(_XK.size, 0)),
+                       x_scale="jac", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    assert fd.success and exact.success
+    np.testing.assert_allclose(fd.x, [2.0, 3.0, 2e-10], rtol=1e-7)
+    np.testing.assert_allclose(fd.x, exact.x, rtol=1e-7)
+    np.testing.assert_allclose(fd.x, sp.x, rtol=1e-7)
+    assert fd.cost < 1e-15
+
+
+def test_finite_differences_of_a_parameter_at_zero_or_far_below_its_scale() -> None:
+    """p = 0 and p = 1e-12 on a parameter of scale 1 (E of Chinchilla): the step does not
+    shrink into rounding noise."""
+    def f(x, p):
+        return p[:, 0] + p[:, 1] * x[:, 0] ** -p[:, 2]
+
+    model = scalingfit.CustomModel(f, _NAMES)
+    x = np.logspace(7, 10, 8)[:, None]
+    for E in (0.0, 1e-12):
+        P = np.broadcast_to([E, 400.0, 0.3], (8, 3)).copy()
+        _, J = model.value_and_jacobian(x, P)
+        np.testing.assert_allclose(J, _sat_jac(x, P), rtol=1e-6, atol=0)
+
+
+def _cube_root_law(calls: list):
+    """E + A x^-0.3 + s^1.5 (x / 1e10): defined for s >= 0 only; raises below."""
+    def f(x, p):
+        calls.append(np.min(p[:, 2], initial=np.inf))
+        if (p[:, 2] < 0).any():
+            raise ValueError("s < 0")
+        return p[:, 0] + p[:, 1] * x[:, 0] ** -0.3 + np.sqrt(p[:, 2]) ** 3 * (x[:, 0] / 1e10)
+    return f
+
+
+def _cube_root_jac(x, p):
+    return np.column_stack([np.ones(len(x)), x[:, 0] ** -0.3, 1.5 * np.sqrt(p[:, 2]) * (x[:, 0] / 1e10)])
+
+
+def test_finite_differences_stay_inside_the_bounds() -> None:
+    """func was called at s = -1e-9 past lower = 0: status -1 from a start on the bound, and
+    with the optimum on the bound a fit 'converged' at s = 1e-9 with 5x the optimal cost. Now
+    one-sided differences at the bound: func never sees s < 0 and the fits reach the optimum of
+    the analytic Jacobian (s = 0)."""
+    x = np.logspace(7, 10, 12)
+    rng = np.random.default_rng(1)
+    y = 1.7 + 400 * x**-0.3 - 0.05 * (x / 1e10) + 0.001 * rng.standard_normal(12)  # wants s < 0
+    calls: list = []
+    names = ("E", "A", "s")
+    analytic = scalingfit.CustomModel(_cube_root_law([]), names, jac=_cube_root_jac,
+                                      lower=[-np.inf, -np.inf, 0.0])
+    with pytest.warns(scalingfit.IdentifiabilityWarning):  # its s column is 0 at s = 0
+        exact = scalingfit.fit(analytic, x, y, [1.5, 300, 0.5])
+    assert exact.x[2] == 0.0
+    model = scalingfit.CustomModel(_cube_root_law(calls), names, lower=[-np.inf, -np.inf, 0.0])
+    for p0 in ([1.5, 300, 0.5], [1.5, 300, 0.01]):
+        r = scalingfit.fit(model, x, y, p0)
+        assert r.success and r.x[2] == 0.0 and r.at_bound == ("s",)
+        np.testing.assert_allclose(r.x, exact.x, rtol=1e-7)
+        assert r.cost <= exact.cost * (1 + 1e-9)
+    # from a start on the bound (status -1 before): a fit, on the bound, near the optimum
+    # (s^1.5 has no curvature scale at 0: it stops at 1.005x the optimal cost)
+    r = scalingfit.fit(model, x, y, [1.5, 300, 0.0])
+    assert r.success and r.x[2] == 0.0 and r.cost <= exact.cost * 1.01
+    assert min(calls) == 0.0
+    # the upper bound too (s <= 1 by bounds=, the optimum inside): the same solution as the
+    # analytic Jacobian from a start on that bound
+    y2 = 1.7 + 400 * x**-0.3 + 0.3 * (x / 1e10)
+    calls.clear()
+    up = {"s": (0.0, 1.0)}
+
+    def capped(x, p):
+        if (p[:, 2] > 1).any():
+            raise ValueError("s > 1")
+        return _cube_root_law(calls)(x, p)
+
+    r = scalingfit.fit(scalingfit.CustomModel(capped, names), x, y2, [1.5, 300, 1.0], bounds=up)
+    ref = scalingfit.fit(scalingfit.CustomModel(capped, names, jac=_cube_root_jac), x, y2,
+                         [1.5, 300, 1.0], bounds=up)
+    assert r.success and ref.success
+    np.testing.assert_allclose(r.x, ref.x, rtol=1e-7)
+    np.testing.assert_allclose(r.x[2], 0.3**(2 / 3), rtol=1e-6)
+
+
+def test_one_sided_differences_match_the_analytic_jacobian_at_a_bound() -> None:
+    """On the bound the one-sided difference is of second order like the central one."""
+    model = scalingfit.CustomModel(_exp, ("E", "A", "k"), lower=[0.0, 0.0, 2e-10],
+                                   upper=[2.0, 3.0, np.inf])
+    P = np.broadcast_to([2.0, 3.0, 2e-10], (_XK.size, 3)).copy()  # E, A on upper, k on lower
+    _, J = model.value_and_jacobian(_XK[:, None], P)
+    ref = _exp_jac(_XK[:, None], P)
+    err = np.abs(J - ref).max(axis=0) / np.abs(ref).max(axis=0)
+    assert (err < 1e-8).all(), err
+
+
+def test_chinchilla_as_a_custom_law_without_jacobian_agrees_with_the_builtin() -> None:
+    rng = np.random.default_rng(0)
+    N = 10 ** rng.uniform(7.5, 10.5, 200)
+    D = 10 ** rng.uniform(9.5, 12.0, 200)
+    L = (1.69 + 406.4 / N**0.34 + 410.7 / D**0.28) * (1 + 0.01 * rng.standard_normal(200))
+    X = np.column_stack([N, D])
+
+    def f(x, p):
+        return p[:, 0] + p[:, 1] * x[:, 0] ** -p[:, 3] + p[:, 2] * x[:, 1] ** -p[:, 4]
+
+    built = scalingfit.fit("chinchilla", X, L)
+    r = scalingfit.fit(scalingfit.CustomModel(f, ("E", "A", "B", "alpha", "beta"), n_inputs=2),
+                       X, L, p0=built.x * 1.1)
+    assert built.success and r.success
+    np.testing.assert_allclose(r.x, built.x, rtol=1e-8)
+    np.testing.assert_allclose(r.stderr, built.stderr, rtol=1e-8)
+
+
+@pytest.mark.parametrize("which", ["func", "jac"])
+def test_boolean_results_are_refused_naming_the_function(which) -> None:
+    """func returning y > 2 passed the type check and failed with numpy's 'numpy boolean
+    subtract' without the model's name."""
+    message = re.escape(f"{which}(x, p) must return real numbers, got ndarray of dtype bool; "
+                        f"custom model 'flag' needs float or int values from {which}")
+    if which == "func":
+        model = scalingfit.CustomModel(lambda x, p: _sat(x, p) > 2, _NAMES, name="flag")
+    else:
+        model = scalingfit.CustomModel(_sat, _NAMES, name="flag",
+                                       jac=lambda x, p: _sat_jac(x, p) > 0)
+    with pytest.raises(TypeError, match=message):
+        scalingfit.fit(model, _X, _Y, [1.0, 2.0, 0.5])
+    objs = scalingfit.CustomModel(lambda x, p: (_sat(x, p) > 2).astype(object), _NAMES, name="o")
+    with pytest.raises(TypeError, match=re.escape("got ndarray of dtype object; custom model 'o'")):
+        objs.predict(np.array([1.0, 2.0, 0.5]), _X)
+    # numbers in an object array are still numbers
+    nums = scalingfit.CustomModel(lambda x, p: _sat(x, p).astype(object), _NAMES)
+    np.testing.assert_allclose(nums.predict(np.array([1.0, 2.0, 0.5]), _X), _Y, rtol=1e-15)

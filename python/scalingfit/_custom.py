@@ -12,13 +12,22 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from . import _status
 from .losses import rho as loss_rho
 
 FloatArray = NDArray[np.float64]
 ModelFunc = Callable[[FloatArray, FloatArray], FloatArray]
+
+#: Relative finite-difference step, EPS**(1/3): it balances the truncation (h**2) and rounding
+#: (EPS/h) errors of the second-order differences of ``CustomModel.value_and_jacobian``.
+EPS = float(np.finfo(np.float64).eps)
+FD_REL_STEP = EPS ** (1 / 3)
+#: The step stops shrinking with |p| at this fraction of the parameter's typical magnitude.
+FD_SCALE_FLOOR = 1e-3
+#: A difference of f over the step of at most this many EPS of |f| is lost in rounding.
+FD_FLAT_ULPS = 1e3
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,8 @@ class CustomModel:
         The number of columns of ``x`` (>= 1).
     jac : callable, optional
         ``jac(x, p) -> (m, n_params)``: column k the derivative of ``func`` by parameter k.
-        Without it, central finite differences are used.
+        Without it, finite differences with a step relative to each parameter are used
+        (central, one-sided next to a bound: ``func`` is only called inside the bounds).
     name : str
     lower, upper : float or array_like of n_params floats, optional
         Default bounds: one number for every parameter, or one per parameter. Default
@@ -122,19 +132,109 @@ class CustomModel:
         p = np.broadcast_to(np.asarray(params, dtype=np.float64), (xa.shape[0], self.n_params))
         return np.asarray(self._call("func", self.func, xa, p), dtype=np.float64)
 
-    def value_and_jacobian(self, x: FloatArray, p: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def value_and_jacobian(
+        self,
+        x: FloatArray,
+        p: FloatArray,
+        lower: Optional[ArrayLike] = None,
+        upper: Optional[ArrayLike] = None,
+        scale: Optional[ArrayLike] = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """``func`` and its Jacobian at the points ``x`` with the parameters ``p`` (one row per
+        point): ``jac`` when given, finite differences otherwise.
+
+        Parameters
+        ----------
+        x : ndarray of shape (m, n_inputs)
+        p : ndarray of shape (m, n_params)
+        lower, upper : array_like broadcastable to (m, n_params), optional
+            The box ``func`` may be evaluated in (default: the model's bounds). A row of ``p``
+            outside it widens it to hold that row.
+        scale : array_like broadcastable to (m, n_params), optional
+            Each parameter's typical magnitude (the solver passes ``|p0|``, 1 where p0 is 0);
+            default ``|p|`` (1 where p is 0).
+
+        Returns
+        -------
+        f : ndarray of shape (m,)
+        J : ndarray of shape (m, n_params)
+
+        Notes
+        -----
+        The finite-difference step of parameter k is relative,
+        ``h = EPS**(1/3) * max(|p_k|, 1e-3 * scale_k)``: it follows the parameter down to a
+        thousandth of its typical magnitude (a parameter of order 1e-10 gets a step of order
+        1e-15), and only there stops shrinking (a parameter at or through 0 still gets a step
+        on its own scale). Where that step changes ``f`` by no more than rounding (1e3 EPS of
+        |f|), the difference is taken again with scipy's step, ``EPS**(1/3) * max(|p_k|, 1)``,
+        if larger. Central differences ``(f(p+h) - f(p-h)) / 2h`` where both points lie
+        in [lower, upper]; next to a bound the one-sided differences of the same (second)
+        order, ``(-3 f(p) + 4 f(p+h) - f(p+2h)) / 2h`` into the box, with h shrunk to half the
+        room where the box is narrower than 2h. ``func`` is never called outside [lower,
+        upper]; a parameter with lower == upper (fixed) gets a zero column without a call.
+        """
         f = np.asarray(self._call("func", self.func, x, p), dtype=np.float64)
         if self.jac is not None:
             return f, np.asarray(self._call("jac", self.jac, x, p), dtype=np.float64)
-        J = np.empty(p.shape)
+        return f, self._fd_jacobian(x, p, f, lower, upper, scale)
+
+    def _fd_jacobian(
+        self,
+        x: FloatArray,
+        p: FloatArray,
+        f: FloatArray,
+        lower: Optional[ArrayLike],
+        upper: Optional[ArrayLike],
+        scale: Optional[ArrayLike],
+    ) -> FloatArray:
+        """The finite-difference Jacobian of ``value_and_jacobian`` (see its Notes)."""
+        with np.errstate(all="ignore"):
+            lo = np.minimum(np.asarray(self.lower if lower is None else lower, np.float64), p)
+            hi = np.maximum(np.asarray(self.upper if upper is None else upper, np.float64), p)
+            typ = np.abs(p if scale is None else np.asarray(scale, np.float64)) + np.zeros(p.shape)
+            typ = np.where(np.isfinite(typ) & (typ > 0), typ, 1.0)
+            h = FD_REL_STEP * np.maximum(np.abs(p), FD_SCALE_FLOOR * typ)
+            h_wide = FD_REL_STEP * np.maximum(np.abs(p), 1.0)
+        J = np.zeros(p.shape)
         for a in range(p.shape[1]):
-            h = 1e-6 * np.maximum(np.abs(p[:, a]), 1e-3)
-            pp, pm = p.copy(), p.copy()
-            pp[:, a] += h
-            pm[:, a] -= h
-            fp, fm = self._call("func", self.func, x, pp), self._call("func", self.func, x, pm)
-            J[:, a] = (fp - fm) / (2 * h)
-        return f, J
+            d, flat = self._fd_column(x, p, f, a, lo[:, a], hi[:, a], h[:, a])
+            # A difference lost in rounding (a parameter far below its scale, or through 0):
+            # once more with scipy's step, relative to max(|p|, 1), where that is larger.
+            wider = flat & (h_wide[:, a] > h[:, a])
+            if wider.any():
+                d_wide, _ = self._fd_column(x, p, f, a, lo[:, a], hi[:, a],
+                                            np.where(wider, h_wide[:, a], h[:, a]))
+                d = np.where(wider, d_wide, d)
+            J[:, a] = d
+        return J
+
+    def _fd_column(
+        self, x: FloatArray, p: FloatArray, f: FloatArray, a: int,
+        lo: FloatArray, hi: FloatArray, h: FloatArray,
+    ) -> tuple[FloatArray, NDArray[np.bool_]]:
+        """Column ``a`` of the finite-difference Jacobian with steps ``h`` (per point) inside
+        [lo, hi], and where the difference was lost in rounding (at most FD_FLAT_ULPS units in
+        the last place of f)."""
+        with np.errstate(all="ignore"):
+            room_up, room_dn = hi - p[:, a], p[:, a] - lo
+            central = (room_up >= h) & (room_dn >= h)
+            forward = ~central & (room_up >= room_dn)
+            h = np.where(central, h, np.minimum(h, np.where(forward, room_up, room_dn) / 2))
+            moves = h > 0
+            sign = np.where(forward, 1.0, -1.0)
+        if not moves.any():  # fixed (lower == upper): the solver never steps it
+            return np.zeros(p.shape[0]), moves
+        p1, p2 = p.copy(), p.copy()
+        p1[:, a] = np.clip(p[:, a] + np.where(central, h, sign * h), lo, hi)
+        p2[:, a] = np.clip(p[:, a] + np.where(central, -h, 2 * sign * h), lo, hi)
+        f1 = np.asarray(self._call("func", self.func, x, p1), dtype=np.float64)
+        f2 = np.asarray(self._call("func", self.func, x, p2), dtype=np.float64)
+        with np.errstate(all="ignore"):
+            d = np.where(central, (f1 - f2) / (p1[:, a] - p2[:, a]),
+                         (4 * f1 - f2 - 3 * f) / (p2[:, a] - p[:, a]))
+            size = np.maximum(np.maximum(np.abs(f), np.abs(f1)), np.abs(f2))
+            flat = moves & (np.abs(np.where(central, f1, f) - f2) <= FD_FLAT_ULPS * EPS * size)
+        return np.where(moves, d, 0.0), flat
 
     def _convention(self, x: FloatArray, p: FloatArray) -> str:
         """The calling convention, with the shapes of this call, for error messages."""
@@ -166,15 +266,16 @@ class CustomModel:
                 f"({what}). {self._convention(x, p)}"
             )
         arr = np.asarray(out)
-        if arr.dtype.kind == "O":
-            try:
+        if arr.dtype.kind == "O" and not any(isinstance(v, (bool, np.bool_)) for v in arr.flat):
+            try:  # Python or Decimal numbers in an object array (a pandas nullable Series)
                 arr = arr.astype(np.float64)
             except (TypeError, ValueError):
                 pass
-        if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind not in "iuf":  # booleans are not values of a law (nor complex, text)
             raise TypeError(
                 f"{which}(x, p) must return real numbers, got {type(out).__name__} of dtype "
-                f"{arr.dtype}"
+                f"{arr.dtype}; custom model {self.name!r} needs float or int values from "
+                f"{which} (convert a boolean result with .astype(float) if it is meant)"
             )
         if arr.shape != want:
             raise ValueError(
@@ -305,6 +406,10 @@ def solve_batch(
     robust = loss != "linear"
 
     tri = [(a, b) for a in range(P) for b in range(a, P)]
+    # Each item's typical parameter magnitudes for the finite-difference steps: |p0|, 1 where
+    # p0 is 0 (as damping_scale below).
+    with np.errstate(invalid="ignore"):
+        typical = np.where(np.isfinite(p0) & (p0 != 0), np.abs(p0), 1.0)
 
     def evaluate(p: FloatArray, items: NDArray[np.bool_],
                  exact: Optional[NDArray[np.bool_]] = None,
@@ -321,7 +426,7 @@ def solve_batch(
             return np.bincount(ip, weights=v, minlength=n_items).astype(np.float64, copy=False)
 
         with np.errstate(all="ignore"):
-            f, J = model.value_and_jacobian(xs[sel], p[ip])
+            f, J = model.value_and_jacobian(xs[sel], p[ip], lo, hi, typical[ip])
             if log_residuals:
                 J = J / f[:, None]
                 r = np.log(f) - ys[sel]

@@ -299,7 +299,7 @@ SF_HD inline ProblemView compact_resample(const ProblemView& d, const int* mult,
 // Solves one bootstrap item: the resample `replicate` of one problem, started at p (in/out).
 // Scratch: mult (n ints), gcount (n_groups ints), ys (resample_work_size reals); which are
 // used depends on the scheme. For the multiplicity schemes cov is rescaled to n - P degrees
-// of freedom.
+// of freedom (P the free parameters).
 template <class Model, class Loss>
 SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64 seed,
                                  long long problem_id, long long replicate, const int* group,
@@ -342,7 +342,10 @@ SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64
         n_total += mult[i];
       }
     }
-    const double f = n_total > P ? (n_distinct - P) / (n_total - P) : nan("");
+    // The degrees of freedom are those of the free parameters (equal bounds fix one), as
+    // in solve's covariance: n_distinct - P_free of the resample's n_total - P_free.
+    const int P_free = free_count<P>(lo, hi);
+    const double f = n_total > P_free ? (n_distinct - P_free) / (n_total - P_free) : nan("");
     for (int a = 0; a < P * P; ++a) cov[a] *= f;
   }
   return r;
