@@ -345,3 +345,80 @@ def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -> N
     assert err.strip().splitlines() == [
         ("scalingfit fit: error: out of memory (Unable to allocate 89.4 GiB for an array): ask for "
          "fewer resamples or smaller chunks")]
+
+
+def test_fix_twice_is_refused(tmp_path: Path, capsys) -> None:
+    """--fix E=1,E=2 silently used E=2."""
+    csv = str(_csv(tmp_path / "r.csv", n=30))
+    fit = ["--model", "chinchilla", "--x", "N,D", "--y", "loss"]
+    assert cli.main(["fit", csv, *fit, "--fix", "E=1,E=2"]) == 2
+    assert "--fix gives E twice (E=1 and E=2): give each parameter once" in _err_line(capsys, "fit")
+    assert cli.main(["plot", csv, *fit, "--fix", "alpha=0.3, A=400,alpha=0.3", "--bootstrap", "0",
+                     "-o", str(tmp_path / "f.png")]) == 2
+    assert "--fix gives alpha twice" in _err_line(capsys, "plot")
+    assert capsys.readouterr().out == "" and not (tmp_path / "f.png").exists()
+
+
+def test_fit_json_fixed_stderr_and_settings(tmp_path: Path, capsys) -> None:
+    """A fixed parameter's stderr was 0.0 (known exactly) where the table prints '(fixed)';
+    the JSON left out the fit's settings."""
+    from scalingfit import fit
+
+    csv = _csv(tmp_path / "r.csv")
+    argv = ["fit", str(csv), "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--fix", "E=1.69",
+            "--loss", "huber", "--f-scale", "0.01", "--log-residuals", "--json"]
+    assert cli.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["fixed"] == ["E"] and out["params"]["E"] == 1.69
+    assert out["stderr"]["E"] is None
+    assert all(isinstance(out["stderr"][k], float) and out["stderr"][k] > 0 for k in ("A", "B", "alpha", "beta"))
+    assert (out["loss"], out["log_residuals"], out["f_scale"]) == ("huber", True, 0.01)
+    cols = np.loadtxt(csv, delimiter=",", skiprows=1)
+    r = fit("chinchilla", cols[:, :2], cols[:, 2], loss="huber", f_scale=0.01, log_residuals=True,
+            fixed={"E": 1.69})
+    assert out["n_starts"] == r.n_starts >= 1 and out["cost"] == r.cost
+    assert {"model", "params", "stderr", "cost", "status", "message", "iterations", "n_points",
+            "at_bound"} <= set(out)  # the keys there were before
+    assert cli.main([*argv[:8], "--json"]) == 0  # defaults, nothing fixed
+    out = json.loads(capsys.readouterr().out)
+    assert (out["loss"], out["log_residuals"], out["f_scale"], out["fixed"]) == ("linear", False, 1.0, [])
+    assert None not in out["stderr"].values()
+
+
+def test_csv_directory_and_blank_lines_before_the_header(tmp_path: Path, capsys) -> None:
+    """A folder was 'no such file', blank lines before the header 'is empty: no header row'.
+    Blank lines before the header are refused (naming the header's line), not skipped."""
+    fit = ["--model", "chinchilla", "--x", "N,D", "--y", "loss"]
+    (tmp_path / "dir.csv").mkdir()
+    assert cli.main(["fit", str(tmp_path / "dir.csv"), *fit]) == 1
+    assert f"{tmp_path / 'dir.csv'} is a directory, not a CSV file" in _err_line(capsys, "fit")
+    rows = _csv(tmp_path / "r.csv", n=10).read_text()
+    path = _write(tmp_path / "blank.csv", "\n\r\n" + rows)
+    assert cli.main(["fit", str(path), *fit]) == 1
+    assert f"{path}: blank line(s) before the header at line 3" in _err_line(capsys, "fit")
+    path = _write(tmp_path / "only.csv", "\n\n")
+    assert cli.main(["fit", str(path), *fit]) == 1
+    assert f"{path} is empty: no header row (only blank lines)" in _err_line(capsys, "fit")
+    head, *body = rows.splitlines()
+    path = _write(tmp_path / "inner.csv", "\n".join([head, body[0], "", *body[1:]]) + "\n")
+    assert cli.main(["fit", str(path), *fit]) == 0  # blank lines between rows are still skipped
+    capsys.readouterr()
+
+
+def test_plot_too_few_points_to_bootstrap(tmp_path: Path, capsys) -> None:
+    """The refusal named bootstrap's scheme='points', which the CLI has not got: it says
+    --bootstrap 0 instead, and that plots."""
+    pytest.importorskip("matplotlib")
+    csv = _write(tmp_path / "p3.csv", "N,loss\n1e8,3\n1e9,2.5\n1e10,2.2\n")
+    png = tmp_path / "p3.png"
+    argv = ["plot", str(csv), "--model", "power_law", "--x", "N", "--y", "loss", "-o", str(png)]
+    assert cli.main(argv) == 2
+    line = _err_line(capsys, "plot")
+    assert ("--bootstrap 200: the band needs at least 4 points to resample the 2 free parameters of "
+            f"power_law, {csv} has 3; give --bootstrap 0 to plot the fit without a band") in line
+    assert "scheme" not in line and not png.exists()
+    assert cli.main([*argv, "--fix", "alpha=0.07"]) == 0  # one free parameter: 3 points are enough
+    assert png.exists()
+    png.unlink()
+    assert cli.main([*argv, "--bootstrap", "0"]) == 0
+    assert png.exists() and capsys.readouterr().out.rstrip().endswith(f"plot written to {png}")

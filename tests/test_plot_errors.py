@@ -124,6 +124,45 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path, fits: dict[str, Any],
     assert list(tmp_path.iterdir()) == []
 
 
+def test_concurrent_writes_of_one_path_both_succeed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writers of one path shared the temporary name '.NAME.partial': one renamed the
+    file the other was still writing, whose rename then failed (FileNotFoundError). Each
+    savefig here waits for the other to have written its temporary file, so the two overlap
+    every time."""
+    import threading
+
+    fig = planning.plot_frontier()
+    barrier = threading.Barrier(2)
+    seen: list[Path] = []
+    real = Figure.savefig
+
+    def savefig(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
+        real(self, fname, *args, **kwargs)
+        seen.append(Path(fname))
+        barrier.wait(timeout=60)  # both temporary files exist before either is renamed
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            plot.write_figure(fig, tmp_path / "same.png")
+        except BaseException as exc:  # reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(seen)) == 2 and all(s.parent == tmp_path for s in seen), seen  # own names, same folder
+    assert [p.name for p in tmp_path.iterdir()] == ["same.png"]  # no temporary file left
+    data = (tmp_path / "same.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[-8:-4] == b"IEND"
+    assert plt.imread(tmp_path / "same.png").ndim == 3
+
+
 def test_a_good_write_leaves_only_the_figure(tmp_path: Path) -> None:
     fig = planning.plot_frontier(path=tmp_path / "f.pdf")
     assert [p.name for p in tmp_path.iterdir()] == ["f.pdf"]

@@ -77,3 +77,30 @@ def test_training_curves() -> None:
 def test_bad_input(call, match: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_a_fit_result_is_a_law() -> None:
+    """The docstrings say law may be a fit result: sf.fit('chinchilla', ...) was refused with
+    'params must be numeric, got FitResult'. A Chinchilla-form fit gives its parameters (the
+    log form's converted, the tied exponent as both); another model's fit is refused by name."""
+    import scalingfit as sf
+
+    s = simulate.isoflop_sweep(ch.HOFFMANN_2022, noise=0.002, seed=0)
+    x = np.column_stack([s.N, s.D])
+    r = sf.fit("chinchilla", x, s.loss)
+    assert r.success
+    want = ch.ChinchillaLaw(**r.params)
+    assert simulate.isoflop_sweep(law=r, seed=1).truth == want
+    assert simulate.training_curves(law=r, seed=1).truth == want
+    assert simulate.isoflop_sweep(law=sf.bootstrap("chinchilla", x, s.loss, n_resamples=10, seed=0),
+                                  seed=1).truth == want  # a bootstrap's point fit
+    lse = simulate.isoflop_sweep(law=sf.fit("chinchilla_lse", x, s.loss), seed=1).truth
+    for k in ("E", "A", "B", "alpha", "beta"):
+        assert getattr(lse, k) == pytest.approx(getattr(want, k), rel=1e-6)
+    tied = sf.fit("chinchilla_tied", x, s.loss)
+    t = simulate.isoflop_sweep(law=tied, seed=1).truth
+    assert t.alpha == t.beta == tied.params["alpha"] and t.E == tied.params["E"]
+    with pytest.raises(ValueError, match="a fit of 'kaplan_nd' is not a Chinchilla law"):
+        simulate.isoflop_sweep(law=sf.fit("kaplan_nd", x, s.loss))
+    with pytest.raises(ValueError, match="a fit of 'power_law' is not a Chinchilla law"):
+        simulate.training_curves(law=sf.fit("power_law", s.N, s.loss))

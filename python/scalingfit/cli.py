@@ -192,17 +192,23 @@ def _fit_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _assignments(text: str, option: str) -> dict[str, float]:
-    """``name=value,...`` as a dict; a ValueError naming the option otherwise."""
+    """``name=value,...`` as a dict; a ValueError naming the option otherwise, and a name
+    given twice (``E=1,E=2``: which value was meant?)."""
     out: dict[str, float] = {}
     for item in (t.strip() for t in text.split(",")):
         name, eq, value = item.partition("=")
+        name = name.strip()
         try:
-            if not (eq and name.strip()):
+            if not (eq and name):
                 raise ValueError
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise UsageError(f"{option}: expected name=value pairs, comma-separated "
                              f"(e.g. E=1.69,alpha=0.34), got {item!r}") from None
+        if name in out:
+            raise UsageError(f"{option} gives {name} twice ({name}={out[name]:g} and {item}): "
+                             "give each parameter once")
+        out[name] = number
     return out
 
 
@@ -213,12 +219,15 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     x, y = _csv_xy(args)
     r = fit(args.model, x, y, **options)  # type: ignore[arg-type]
     if args.json:
+        # a fixed parameter's stderr is null, as the table's "(fixed)": it was not estimated
+        # (its cov row is 0, which would read as a parameter known exactly)
         _print_json({
             "model": r.model, "params": r.params,
-            "stderr": dict(zip(r.param_names, (float(s) for s in r.stderr))),
+            "stderr": {n: None if n in r.fixed else float(s) for n, s in zip(r.param_names, r.stderr)},
             "cost": r.cost, "status": r.status, "message": r.message,
             "iterations": r.iterations, "n_points": r.n_points, "fixed": list(r.fixed),
-            "at_bound": list(r.at_bound),
+            "at_bound": list(r.at_bound), "loss": r.loss, "log_residuals": r.log_residuals,
+            "f_scale": options["f_scale"], "n_starts": r.n_starts,
         })
     else:
         print(repr(r))
@@ -395,6 +404,17 @@ def _cmd_plot(args: argparse.Namespace) -> int:
                              f"({x[:, 0].max():.4g}), got {args.extrapolate:g}")
     result: Union[FitResult, BootstrapResult]
     if args.bootstrap:
+        # bootstrap's own message names its scheme= argument, which the CLI has not got
+        from . import _validate, models
+        from .bootstrap import min_points
+
+        k_free = _validate.n_free(*_validate.as_bounds(None, models.get(args.model),
+                                                       options["fixed"]))  # type: ignore[arg-type]
+        need = min_points("points", k_free)
+        if y.shape[0] < need:
+            raise UsageError(f"--bootstrap {args.bootstrap}: the band needs at least {need} points to "
+                             f"resample the {k_free} free parameters of {args.model}, {args.file} has "
+                             f"{y.shape[0]}; give --bootstrap 0 to plot the fit without a band")
         result = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
                            method="percentile", **options)  # type: ignore[arg-type]
         fitted = result.fit

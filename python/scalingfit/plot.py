@@ -16,6 +16,7 @@ silently missing point or curve.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .testtime import CoverageFit, ModelChoice
 
 PathLike = Union[str, "Any"]
+
+_PARTIAL = itertools.count()  # write_figure's temporary names: one per call in this process
 
 
 def _plt() -> Any:
@@ -97,8 +100,11 @@ def write_figure(fig: Any, path: PathLike, fmt: Optional[str] = None, **savefig:
     ``fmt``, else the suffix of ``path`` (matplotlib's default format, added as the suffix,
     when there is none; an unknown suffix is a ValueError before anything is written).
     A file object is written directly. ``savefig`` goes to ``Figure.savefig``; returns the
-    path written."""
+    path written. Calls writing the same path at once (threads, processes) each write their
+    own temporary file, so each succeeds and the path holds one complete figure, the last
+    renamed."""
     import os
+    import threading
     from pathlib import Path
 
     if not isinstance(path, (str, os.PathLike)):  # a file object: nothing to rename
@@ -117,7 +123,10 @@ def write_figure(fig: Any, path: PathLike, fmt: Optional[str] = None, **savefig:
         fmt = _format(fmt)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"cannot write {out}: the folder {out.parent} does not exist")
-    partial = out.with_name(f".{out.name}.partial")  # same folder: the rename is atomic
+    # same folder: the rename is atomic; a name of this call's own (process, thread, call), so
+    # that concurrent writers of one path never write or rename each other's file (savefig
+    # creates it, so it gets the usual permissions, which mkstemp's 0600 file would not)
+    partial = out.with_name(f".{out.name}.{os.getpid()}-{threading.get_ident()}-{next(_PARTIAL)}.partial")
     try:
         fig.savefig(partial, format=fmt, **savefig)
         partial.replace(out)

@@ -40,6 +40,33 @@ DEFAULT_BUDGETS: tuple[float, ...] = tuple(float(c) for c in np.logspace(18, 21,
 DEFAULT_SIZES: tuple[float, ...] = tuple(float(n) for n in np.logspace(7.5, 10.5, 25))
 
 
+# Models whose fit is a ChinchillaLaw: their parameters by name (chinchilla_lse's in logs,
+# which as_law reads; chinchilla_tied's one exponent is both alpha and beta).
+_CHINCHILLA_MODELS = ("chinchilla", "chinchilla_lse", "chinchilla_tied")
+
+
+def _truth(law: Any) -> ChinchillaLaw:
+    """:func:`~scalingfit.chinchilla.as_law`, which also takes a :class:`FitResult` (or a
+    bootstrap's ``.fit``) of a Chinchilla-form model: its ``params``. Another model's fit, or
+    a fit that failed, is a ValueError naming it."""
+    from .results import FitResult
+
+    fit = law if isinstance(law, FitResult) else getattr(law, "fit", None)
+    if not isinstance(fit, FitResult):
+        return as_law(law)
+    if fit.model not in _CHINCHILLA_MODELS:
+        raise ValueError(f"law: a fit of {fit.model!r} is not a Chinchilla law; give a fit of "
+                         f"{', '.join(map(repr, _CHINCHILLA_MODELS))}, a ChinchillaLaw or a "
+                         "mapping of E, A, B, alpha, beta")
+    if not fit.success:
+        raise ValueError(f"law: the fit of {fit.model!r} failed ({fit.message}); its parameters "
+                         "are not a law to simulate from")
+    params = fit.params
+    if fit.model == "chinchilla_tied":
+        params["beta"] = params["alpha"]
+    return as_law(params)
+
+
 def _noisy(loss: FloatArray, noise: float, rng: np.random.Generator) -> FloatArray:
     if isinstance(noise, (bool, np.bool_)) or not (
         isinstance(noise, (int, float, np.number)) and np.isfinite(noise) and noise >= 0
@@ -142,7 +169,7 @@ def isoflop_sweep(
         Relative (log-normal) noise of the losses (default 0.3 %).
     seed : int or numpy.random.Generator, optional
     """
-    truth = as_law(law)
+    truth = _truth(law)
     C_b = _validate.positive("budgets", budgets).ravel()
     if C_b.size == 0:
         raise ValueError("budgets must be a non-empty array of finite values > 0")
@@ -197,7 +224,7 @@ def training_curves(
         Relative (log-normal) noise of each logged loss (default 0.1 %: a smoothed curve).
     seed : int or numpy.random.Generator, optional
     """
-    truth = as_law(law)
+    truth = _truth(law)
     Ns = _validate.positive("sizes", sizes).ravel()
     if Ns.size == 0:
         raise ValueError("sizes must be a non-empty array of finite values > 0")

@@ -286,21 +286,32 @@ def read_csv_columns(path: PathLike, required: Sequence[str] = ()) -> Columns:
     Raises
     ------
     FileNotFoundError
-        If ``path`` is not a file.
+        If ``path`` does not exist (IsADirectoryError, an OSError too, if it is a folder).
     scalingfit.data.RunDataError
-        (a ValueError) naming the file: not UTF-8 text, not CSV, no header or no data rows, a
-        repeated column name, a row (0-based data row and its file line) with more or fewer
-        cells than the header, or columns of ``required`` missing.
+        (a ValueError) naming the file: not UTF-8 text, not CSV, no header or no data rows,
+        blank lines before the header (refused with the header's line, not skipped: the
+        header must be the first line; blank lines between data rows are skipped), a repeated column name, a row (0-based data row
+        and its file line) with more or fewer cells than the header, or columns of
+        ``required`` missing.
     """
     p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"{p} is a directory, not a CSV file")
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
     rows: list[list[str]] = []
     lines: list[int] = []
+    blank_first = False
     try:
         with p.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark (Excel) dropped
             reader = csv.reader(fh)
             header = next(reader, None)
+            if header == []:  # a blank first line: find the header, to name its line
+                blank_first = True
+                header = next((r for r in reader if r), None)
+                if header:
+                    raise RunDataError(f"{p}: blank line(s) before the header at line "
+                                       f"{reader.line_num}; the header must be the first line")
             for row in reader:
                 if row:  # blank lines are skipped, as csv.DictReader does
                     rows.append(row)
@@ -310,7 +321,8 @@ def read_csv_columns(path: PathLike, required: Sequence[str] = ()) -> Columns:
     except csv.Error as exc:
         raise RunDataError(f"cannot read {p} as CSV: {exc}") from None
     if not header:
-        raise RunDataError(f"{p} is empty: no header row")
+        raise RunDataError(f"{p} is empty: no header row"
+                           + (" (only blank lines)" if blank_first else ""))
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
         raise RunDataError(f"{p}: column(s) {dup} appear more than once in the header")
