@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Callable, Optional
 
 import numpy as np
+import pytest
 import scalingfit
 from scalingfit import uncertainty
 from scalingfit.bootstrap import METHODS, bootstrap_batch
@@ -217,3 +218,17 @@ def test_fit_many_gauss_newton_intervals_use_t_on_each_fits_dof() -> None:
     ok = np.isfinite(lo)
     cover = float(np.mean((lo[ok] <= truth[2]) & (truth[2] <= hi[ok])))
     assert ok.sum() >= 390 and cover >= 0.93, cover  # the normal quantile gave 0.91 +- 0.01
+
+
+def test_fit_many_refuses_groups_with_a_model_based_scheme() -> None:
+    """groups= with scheme='wild' silently ran the cluster bootstrap of points (samples bit
+    for bit those of scheme='points'): refused, naming both."""
+    from scalingfit._resample import fit_many
+
+    x = np.logspace(7, 10, 12)
+    y = 1.7 + 400 * x ** -0.34 + 0.01 * np.random.default_rng(0).standard_normal(12)
+    g = np.repeat(np.arange(6), 2)
+    with pytest.raises(ValueError, match="cannot be combined with scheme='wild'"):
+        fit_many("saturating_power_law", [x], [y], n_resamples=50, groups=[g], scheme="wild")
+    r = fit_many("saturating_power_law", [x], [y], n_resamples=50, groups=[g])
+    assert r.samples is not None and np.isfinite(r.samples).all()

@@ -20,7 +20,7 @@ pd = pytest.importorskip("pandas")
 duckdb = pytest.importorskip("duckdb")
 dask_config = pytest.importorskip("dask.config")
 
-from scalingfit import _synthdb, cli, data
+from scalingfit import _synthdb, cli
 from scalingfit import distributed as sd
 from scalingfit import refit as rf
 
@@ -120,20 +120,51 @@ def test_csv_source_with_bad_rows_matches_local(client, tmp_path: Path) -> None:
     assert not (tmp_path / "shards").exists()  # made for the refit, removed with its shards
 
 
+def _fail_the_chunk_of_sweep_8() -> None:
+    """On a worker: fit_frame raises for the chunk holding sweep 8 (a task that fails)."""
+    import scalingfit.refit as r
+
+    real = r.fit_frame
+
+    def failing(frame, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if (frame["sweep"] == 8).any():
+            raise RuntimeError("injected failure of the chunk holding sweep 8")
+        return real(frame, *args, **kwargs)
+
+    failing.real = real  # type: ignore[attr-defined]
+    r.fit_frame = failing
+
+
+def _restore_fit_frame() -> None:
+    import scalingfit.refit as r
+
+    r.fit_frame = getattr(r.fit_frame, "real", r.fit_frame)
+
+
 def test_a_failing_task_stops_the_refit_with_its_error(client, tmp_path: Path) -> None:
+    """A task that raises on its worker stops the refit with that error (a bad cell no longer
+    does: it is a skipped row of its group); the chunks finished before are kept, whole."""
     runs, _ = _synthdb.chinchilla_sweeps(9, runs=20, checkpoints=1, seed=7)
-    runs["N"] = runs["N"].astype(object)
-    runs.loc[runs.index[-1], "N"] = "abc"  # the last chunk cannot be parsed (on its worker)
     csv = tmp_path / "runs.csv"
     runs.to_csv(csv, index=False)
-    with pytest.raises(data.RunDataError, match="column 'N' has a non-numeric value"):
-        rf.refit(csv, db=tmp_path / "fits.duckdb", client=client, chunk_groups=3, progress=False)
+    client.run(_fail_the_chunk_of_sweep_8)
+    try:
+        with pytest.raises(RuntimeError, match="injected failure of the chunk holding sweep 8"):
+            rf.refit(csv, db=tmp_path / "fits.duckdb", client=client, chunk_groups=3, progress=False)
+    finally:
+        client.run(_restore_fit_frame)
     assert not any(p.name.endswith(".shards") for p in tmp_path.iterdir())
     # Chunks that finished before the error are kept, whole; the failed one wrote nothing.
     with duckdb.connect(str(tmp_path / "fits.duckdb"), read_only=True) as con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         keys = [r[0] for r in con.execute("SELECT group_key FROM fits").fetchall()] if "fits" in tables else []
     assert len(keys) in (0, 3, 6) and json.dumps([8]) not in keys
+    # and the same file with a bad cell: a skipped row of its group, the refit completes
+    runs["N"] = runs["N"].astype(object)
+    runs.loc[runs.index[-1], "N"] = "abc"
+    runs.to_csv(csv, index=False)
+    s = rf.refit(csv, db=tmp_path / "bad.duckdb", client=client, chunk_groups=3, progress=False)
+    assert s.n_fitted == 9
 
 
 def test_a_worker_with_another_version_is_refused(client, tmp_path: Path) -> None:

@@ -140,9 +140,12 @@ def test_bad_rows_are_reported_per_group(tmp_path: Path) -> None:
     s = rf.refit(csv, law="chinchilla", group_by=["sweep"], progress=False)
     fits = rf.read_fits(tmp_path / "runs.csv.fits.duckdb").set_index("sweep")
     assert s.n_fitted == 4 and s.n_failed == 2
+    assert s.n_rows_skipped == 2 + 20  # sweep 0's two, and sweep 2's every row
     assert fits.loc[0, "success"] and "2 invalid row(s) skipped" in fits.loc[0, "reason"]
-    assert "row 3: value is missing or not finite" in fits.loc[0, "reason"]
-    assert "row 5: N must be > 0" in fits.loc[0, "reason"]
+    # each row named by its run and step (runs 3 and 5 of sweep 0), which a user can find
+    assert f"the row with run_id {runs.loc[3, 'run_id']}, step 1: value is missing or not finite" \
+        in fits.loc[0, "reason"]
+    assert f"the row with run_id {runs.loc[5, 'run_id']}, step 1: N must be > 0, got -1" in fits.loc[0, "reason"]
     assert fits.loc[2, "status"] == -3 and "invalid row" in fits.loc[2, "reason"]
     assert fits.loc[3, "status"] == -3 and "too few points (3)" in fits.loc[3, "reason"]
     assert fits.loc[1, "success"]
@@ -459,3 +462,118 @@ def test_refit_with_a_parameter_held(runs_db, capsys) -> None:
         rf.refit(path, law="chinchilla", group_by=["sweep"], fixed={"gamma": 1.0}, progress=False)
     assert main(["refit", str(path), "--law", "chinchilla", "--fix", "E=1.7", "--quiet"]) == 0
     assert _params(path)["E"].eq(1.7).all()  # the same configuration: nothing refitted
+
+
+# ----------------------------------------------------------------- audit findings (I/O)
+def _clean_and_one_bad(tmp_path: Path, column: str, cell: str) -> tuple[Path, Path, pd.DataFrame, int]:
+    """A CSV of 20 sweeps whose row 1001 (well past the first chunk) has ``cell`` in
+    ``column``, the same CSV without that row, the runs, and the row's index."""
+    runs, _ = _synthdb.chinchilla_sweeps(20, runs=20, checkpoints=3, seed=11)
+    i = 1001
+    bad = runs.astype({column: object})
+    bad.loc[i, column] = cell
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    clean = tmp_path / "clean.csv"
+    runs.drop(index=i).to_csv(clean, index=False)
+    return path, clean, runs, i
+
+
+@pytest.mark.parametrize("column, cell, why", [
+    ("value", "abc", "value is not a number: 'abc'"),
+    ("N", "-5", "N must be > 0, got -5"),
+])
+def test_a_bad_cell_is_a_bad_row_of_its_group_named_by_its_run(tmp_path: Path, column, cell, why) -> None:
+    """A cell that is not a number stopped the whole refit ("column 'value' has a non-numeric
+    value at row 101", counted from the chunk's start), leaving the later groups unfitted; a
+    negative one was named by its row in the chunk. Now either is a skipped row of its own
+    group, named by its run and step, with chunks smaller than the data; every group is
+    fitted, and the others exactly as without the bad row."""
+    path, clean, runs, i = _clean_and_one_bad(tmp_path, column, cell)
+    s = rf.refit(path, db=tmp_path / "bad.duckdb", chunk_groups=3, progress=False)
+    ref = rf.refit(clean, db=tmp_path / "clean.duckdb", chunk_groups=3, progress=False)
+    assert (s.n_fitted, s.n_failed, s.n_chunks, s.n_rows_skipped) == (20, 0, 7, 1)
+    assert ref.n_rows_skipped == 0
+    assert "1 invalid row(s) skipped" in str(s) and "invalid row" not in str(ref)
+    fits, want = _params(tmp_path / "bad.duckdb"), _params(tmp_path / "clean.duckdb")
+    sweep = runs.loc[i, "sweep"]
+    reasons = fits.set_index("sweep")["reason"]
+    assert reasons[sweep] == (f"1 invalid row(s) skipped: the row with run_id {runs.loc[i, 'run_id']}, "
+                              f"step {runs.loc[i, 'step']}: {why}")
+    assert (reasons.drop(index=sweep) == "").all()
+    # the bad row is the one left out of clean.csv: the same data, the same fits
+    assert np.array_equal(fits["data_hash"].to_numpy(), want["data_hash"].to_numpy())
+    np.testing.assert_array_equal(fits[["E", "A", "B", "alpha", "beta"]].to_numpy(),
+                                  want[["E", "A", "B", "alpha", "beta"]].to_numpy())
+
+
+def test_a_bad_row_without_a_run_id_is_named_by_its_inputs() -> None:
+    runs, _ = _synthdb.chinchilla_sweeps(2, runs=10, checkpoints=1, seed=12)
+    runs = runs.drop(columns=["run_id", "step"])
+    runs.loc[4, "value"] = np.inf
+    _, notes = rf.prepare_frame(runs, rf.LAWS["chinchilla"], ["sweep"])
+    n, d = runs.loc[4, "N"], runs.loc[4, "D"]
+    assert notes == {rf._group_key([runs.loc[4, "sweep"]]):
+                     f"1 invalid row(s) skipped: the row with N {float(n)!r}, D {float(d)!r}: value is missing or not finite"}
+    assert float(notes["[0]"].split("N ")[1].split(",")[0]) == n  # in full: it can be searched for
+
+
+def test_a_group_column_of_another_type_than_the_fits_table_is_refused(tmp_path: Path) -> None:
+    """refit did not compare the group columns' types with an existing fits table (compare_refit
+    did): a DOUBLE sweep (0.5) written into a BIGINT one was rounded to 0, and a rerun added
+    duplicates; string labels gave a raw ConversionException."""
+    runs, _ = _synthdb.chinchilla_sweeps(4, runs=12, checkpoints=1, seed=13)
+    db = tmp_path / "r.duckdb"
+    rf.refit(runs, db=db, progress=False)
+    before = rf.read_fits(db)
+    chunks: list[int] = []
+    for sweep, kind in ((runs["sweep"] + 0.5, "DOUBLE"), ("s" + runs["sweep"].astype(str), "VARCHAR")):
+        with pytest.raises(data.RunDataError, match=f"group column 'sweep' is BIGINT in the fits table and {kind} "
+                                                    "in the run data"):
+            rf.refit(runs.assign(sweep=sweep), db=db, progress=False, on_chunk=chunks.append)
+        csv = tmp_path / f"{kind}.csv"
+        runs.assign(sweep=sweep).to_csv(csv, index=False)
+        with pytest.raises(data.RunDataError, match=f"is BIGINT in the fits table and {kind} in the run data"):
+            rf.refit(csv, db=db, progress=False, on_chunk=chunks.append)
+    assert chunks == []
+    after = rf.read_fits(db)
+    assert after["sweep"].tolist() == before["sweep"].tolist() == [0, 1, 2, 3]
+    assert after["fitted_at"].tolist() == before["fitted_at"].tolist()
+
+
+def test_read_fits_labels_each_law_with_its_own_parameters(tmp_path: Path) -> None:
+    """read_fits(db) took every row's parameter names from the first row: chinchilla_huber's
+    a, b, e were shown as E, A, B, and laws with other parameter counts raised numpy's
+    ValueError. The reference is the fit_params table (one row per parameter)."""
+    runs, _ = _synthdb.chinchilla_sweeps(3, runs=20, checkpoints=1, seed=14)
+    db = tmp_path / "r.duckdb"
+    laws = ("chinchilla", "chinchilla_huber", "saturating_n")
+    for law in laws:
+        rf.refit(runs, law=law, db=db, progress=False)
+    wide = rf.read_fits(db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        long = con.execute("SELECT group_key, law, param, estimate FROM fit_params").df()
+    assert len(wide) == 9 and len(long) == 3 * (5 + 5 + 3)
+    names = {law: json.loads(wide.loc[wide.law == law, "param_names"].iloc[0]) for law in laws}
+    assert names["chinchilla_huber"] != names["chinchilla"]
+    every = [n for law in laws for n in names[law]]
+    assert set(every) <= set(wide.columns)
+    for row in wide.itertuples(index=False):
+        ref = long[(long.group_key == row.group_key) & (long.law == row.law)].set_index("param")["estimate"]
+        assert sorted(ref.index) == sorted(names[row.law])
+        for n in set(every):
+            got = getattr(row, n)
+            if n in ref.index:
+                assert got == ref[n], (row.law, n)
+            else:
+                assert np.isnan(got), (row.law, n)
+    one = rf.read_fits(db, law="saturating_n")  # one law: its own columns only
+    assert len(one) == 3 and [c for c in one.columns if c in every] == names["saturating_n"]
+
+
+@pytest.mark.parametrize("n, want", [
+    (999.6e6, "1B"), (999.4e6, "999M"), (1e15, "1e+15"), (999.96e12, "1e+15"), (999.4e12, "999T"),
+    (1.2e9, "1.2B"), (-999.6e6, "-1B"), (999.6, "1K"), (999.4, "999"), (0.5, "0.5"), (float("nan"), "nan"),
+])
+def test_human_never_rounds_into_the_wrong_unit(n: float, want: str) -> None:
+    assert data.human(n) == want

@@ -557,3 +557,36 @@ def test_refit_names_an_input_in_group_by_and_a_bad_db_before_a_cluster(tmp_path
         rf.refit(runs, group_by=["D"], db=tmp_path / "o.duckdb", progress=False)
     with pytest.raises(TypeError, match="db must be a file path"):
         rf.refit(runs, db=123, scheduler="tcp://127.0.0.1:1", progress=False)
+
+
+def test_a_bad_cell_or_a_ragged_csv_in_a_comparison(tmp_path: Path, capsys) -> None:
+    """compare_refit shares refit's reading: a cell that is not a number stopped the whole
+    comparison ("non-numeric value at row k", k counted from the chunk's start), and a ragged
+    CSV was reported as missing columns. Now the cell is a skipped row of its group, named by
+    its run and step, and the ragged file is named as unparsable."""
+    runs = _sweeps(4, alpha=0.34, beta=0.28, seed=12, runs=12)
+    i = len(runs) - 5  # in the last chunk of one group each
+    bad = runs.astype({"value": object})
+    bad.loc[i, "value"] = "n/a?"
+    csv = tmp_path / "bad.csv"
+    bad.to_csv(csv, index=False)
+    s = rc.compare_refit(csv, LAWS[:2], db=tmp_path / "o.duckdb", chunk_groups=1, progress=False)
+    assert s.n_groups == 4 and s.n_chunks == 4
+    scores = rc.read_comparisons(tmp_path / "o.duckdb")
+    sweep, why = runs.loc[i, "sweep"], (f"1 invalid row(s) skipped: the row with run_id {runs.loc[i, 'run_id']}, "
+                                        f"step {runs.loc[i, 'step']}: value is not a number: 'n/a?'")
+    assert (scores.loc[scores.sweep == sweep, "reason"].str.startswith(why)).all()
+    assert not scores.loc[scores.sweep != sweep, "reason"].str.contains("invalid row").any()
+    assert runs.loc[i, "step"] == 2  # a final step: that run is scored on its step 1, its last valid one
+    assert (scores["n_points"] == 12).all() and len(scores) == 4 * 2
+    lines = tmp_path.joinpath("good.csv")
+    runs.to_csv(lines, index=False)
+    text = lines.read_text().splitlines()
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("\n".join(text[:-1] + [text[-1].split(",")[0]]) + "\n")  # the last line cut
+    with pytest.raises(data.RunDataError, match=f"ragged.csv could not be parsed as CSV: .*line {len(text)} has 1 "
+                                                "cells, the header 7"):
+        rc.compare_refit(ragged, LAWS[:2], db=tmp_path / "r.duckdb", progress=False)
+    assert not (tmp_path / "r.duckdb").exists()
+    assert main(["compare-runs", str(ragged), "--models", "chinchilla,kaplan_nd", "--quiet"]) == 1
+    assert "could not be parsed as CSV" in capsys.readouterr().err

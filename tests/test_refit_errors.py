@@ -225,3 +225,60 @@ def test_a_column_mapping_key_that_is_not_a_column_is_an_error(runs: pd.DataFram
             "columns maps source names to canonical ones: did you mean {'params': 'N'}?")):
         data.read_runs(flipped, columns={"N": "params"})
     assert "N" in data.read_runs(flipped, columns={"params": "N"}).columns
+
+
+# ----------------------------------------------------------- 8. malformed CSVs, repeated columns
+def _ragged(tmp_path: Path, csv: Path) -> dict[str, tuple[Path, str]]:
+    """The CSV with its last line cut to 2 cells, and with one extra cell on line 5: each with
+    the line and cell count a reader finds."""
+    lines = csv.read_text().splitlines()
+    cut = tmp_path / "cut.csv"
+    cut.write_text("\n".join(lines[:-1] + [",".join(lines[-1].split(",")[:2])]) + "\n")
+    extra = tmp_path / "extra.csv"
+    extra.write_text("\n".join(lines[:4] + [lines[4] + ",9"] + lines[5:]) + "\n")
+    n = len(lines[0].split(","))
+    return {"cut": (cut, f"line {len(lines)} has 2 cells, the header {n}"),
+            "extra": (extra, f"line 5 has {n + 1} cells, the header {n}")}
+
+
+def test_a_ragged_or_truncated_csv_is_named_as_unparsable_not_as_missing_columns(tmp_path: Path, csv: Path,
+                                                                                   capsys) -> None:
+    """DuckDB's sniffer reads such a file as ONE column named after the header line; refit said
+    "group_by column(s) ['sweep'] not in the run data; it has ['sweep,run_id,N,...']"."""
+    header = csv.read_text().splitlines()[0]
+    for path, where in _ragged(tmp_path, csv).values():
+        with pytest.raises(data.RunDataError) as info:
+            rf.refit(path, progress=False)
+        assert str(info.value) == (f"{path} could not be parsed as CSV: DuckDB read it as one column named "
+                                   f"{header!r}: {where}; every line needs the header's "
+                                   f"{len(header.split(','))} cells")
+        assert "not in the run data" not in str(info.value)
+        _nothing_created(Path(f"{path}.fits.duckdb"))
+        assert cli.main(["refit", str(path), "--quiet"]) == 1
+        assert where in capsys.readouterr().err
+
+
+def test_repeated_column_names_are_refused(tmp_path: Path, runs: pd.DataFrame, csv: Path) -> None:
+    """refit used the first of two 'value' columns (DuckDB renames the second value_1), and
+    read_runs(columns={'params': 'N', 'size': 'N'}) made two N columns that validate_runs
+    then failed on with pandas' TypeError."""
+    two = tmp_path / "two.csv"
+    lines = csv.read_text().splitlines()
+    two.write_text("\n".join([lines[0] + ",value"] + [x + ",1" for x in lines[1:]]) + "\n")
+    with pytest.raises(data.RunDataError, match="two.csv: its header has more than one column named 'value'"):
+        rf.refit(two, progress=False)
+    _nothing_created(Path(f"{two}.fits.duckdb"))
+    doubled = pd.concat([runs, runs[["value"]]], axis=1)
+    assert list(doubled.columns).count("value") == 2
+    for call in (lambda: rf.refit(doubled, db=tmp_path / "o.duckdb", progress=False),
+                 lambda: data.read_runs(doubled), lambda: data.validate_runs(doubled)):
+        with pytest.raises(data.RunDataError, match="more than one column named 'value'"):
+            call()
+    _nothing_created(tmp_path / "o.duckdb")
+    sizes = runs.rename(columns={"N": "params"}).assign(size=runs["N"])
+    with pytest.raises(data.RunDataError, match=re.escape(
+            "columns maps more than one column of the run data to 'N' ('params', 'size')")):
+        data.read_runs(sizes, columns={"params": "N", "size": "N"})
+    with pytest.raises(data.RunDataError, match=re.escape("to 'N' ('N', 'params')")):
+        data.read_runs(runs.assign(params=runs["N"]), columns={"params": "N"})  # onto a column there is
+    assert list(data.read_runs(sizes, columns={"params": "N"}).columns).count("N") == 1

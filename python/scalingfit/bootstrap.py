@@ -21,8 +21,16 @@ Schemes
     alg. 6.3); assumes exchangeable errors.
 ``"wild"``
     ``y*_i = yhat_i + v_i e_i / sqrt(1 - h_i)`` with iid multipliers ``v`` (Rademacher, Webb's
-    six-point, or Mammen): keeps every design point, allows heteroskedastic errors, and is
-    the scheme for few points (e.g. 8 model sizes).
+    six-point, or Mammen): keeps every design point (a resample of points loses some, which
+    with few points can leave a law unidentified) and allows heteroskedastic errors.
+
+With few points the model-based schemes' percentile, basic and BCa intervals are too narrow,
+by about the gap between the normal and Student's t on ``n - p`` degrees of freedom: for a
+saturating power law on 8 sizes (95% nominal, 500 simulations) the wild and residual schemes
+covered 0.85-0.90, their studentized intervals 0.91-0.95, and the points scheme's BCa
+(default) 0.94-0.99; at 20 points every method covered 0.91-0.97. Prefer ``"studentized"``
+(or Gauss–Newton intervals with t, ``FitResult.interval``) for the wild and residual schemes
+on small sweeps.
 
 Residual-space quantities are those the solver works in: with ``log_residuals=True`` the
 residuals are ``log y - log yhat`` and the perturbed targets are ``exp(log yhat + ...)``. The
@@ -78,7 +86,7 @@ from ._fit import (
     fit_batch,
     resolve_model,
 )
-from ._warnings import ConvergenceWarning
+from ._warnings import ConvergenceWarning, DataWarning
 from .models import LOSSES, Model
 from .results import FitResult
 
@@ -482,6 +490,7 @@ class SummaryRow:
     lower: float
     upper: float
     derived: bool
+    n_undefined: int = 0  # converged replicates where a derived quantity is NaN (left out)
 
 
 @dataclass(frozen=True)
@@ -518,6 +527,10 @@ class BootstrapSummary:
             )
         if any(r.derived for r in self.rows):
             lines.append("  (* derived quantity)")
+        for r in self.rows:
+            if r.n_undefined:
+                lines.append(f"  {r.name}: undefined (NaN) on {r.n_undefined} converged replicate(s), "
+                             "left out of its interval")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -651,6 +664,14 @@ class BootstrapBatchResult:
             self._cache[key] = v
         return self._cache[key]  # type: ignore[no-any-return]
 
+    def n_undefined(self, name: str) -> NDArray[np.int64]:
+        """Per problem, the converged replicates on which ``name`` is NaN (a derived quantity
+        undefined there, e.g. a logarithm of a negative value): left out of its interval and
+        standard error like failed replicates, and counted here (0 for a parameter)."""
+        v = self.values(name)
+        converged = ~np.isnan(self.samples).any(axis=2)
+        return np.asarray(np.sum(converged & np.isnan(v), axis=1), dtype=np.int64)
+
     def stderr(self, name: str) -> FloatArray:
         """Bootstrap standard error (sd of the converged replicates), per problem."""
         v = self.values(name)
@@ -770,6 +791,8 @@ class BootstrapResult:
     x_data, y_data : ndarray
         The data (kept for prediction bands).
     log_residuals : bool
+    w_data : ndarray or None
+        The fit's weights (None: all 1).
     """
 
     fit: FitResult
@@ -777,6 +800,7 @@ class BootstrapResult:
     x_data: FloatArray = field(repr=False)
     y_data: FloatArray = field(repr=False)
     log_residuals: bool = False
+    w_data: Optional[FloatArray] = field(default=None, repr=False)
 
     @property
     def params(self) -> dict[str, float]:
@@ -874,7 +898,8 @@ class BootstrapResult:
         for name in self.batch.names:
             lo, hi = self.ci(name, method, lv)
             rows.append(
-                SummaryRow(name, self.estimate(name), self.stderr(name), lo, hi, name in self.derived)
+                SummaryRow(name, self.estimate(name), self.stderr(name), lo, hi, name in self.derived,
+                           int(self.batch.n_undefined(name)[0]))
             )
         return BootstrapSummary(
             rows=tuple(rows), method=method, level=lv, scheme=self.scheme,
@@ -885,9 +910,15 @@ class BootstrapResult:
         """Pointwise percentile band of the model at new inputs.
 
         ``kind="confidence"``: parameter uncertainty only (the curve). ``"prediction"``: also
-        the scatter of a new observation, by adding a residual of the point fit (drawn with a
-        generator seeded from the bootstrap's seed) to each replicate's prediction, in the
-        residual space (multiplicatively under log residuals).
+        the scatter of a new observation (of weight 1), by adding a residual of the point fit
+        (drawn with a generator seeded from the bootstrap's seed) to each replicate's
+        prediction, in the residual space (multiplicatively under log residuals). The residuals
+        are leverage-adjusted, ``e_i sqrt(w_i) / sqrt(1 - h_i)``, and centred: raw residuals
+        are smaller than the noise by the leverage (their variance is ``sigma^2 (1 - h_i)``).
+        Percentile bands of this kind still under-cover with few points (the spread of the
+        parameters is itself underestimated): 8 points of a 3-parameter law, 95% nominal,
+        covered a new observation 0.88 of the time (0.84 with raw residuals); a t-based
+        prediction interval covered 0.95.
         """
         lv = _check_level(self.level if level is None else level)
         if kind not in ("confidence", "prediction"):
@@ -905,16 +936,37 @@ class BootstrapResult:
             raise ValueError(f"no band: none of the {self.samples.shape[0]} replicates converged")
         F = np.asarray(_core.evaluate_many(m.index, xa, np.ascontiguousarray(S)))
         if kind == "prediction":
-            fitted = m.predict(self.x, self.x_data)
-            with np.errstate(all="ignore"):
-                e = (np.log(self.y_data) - np.log(fitted)) if self.log_residuals else self.y_data - fitted
-            e = e - e.mean()
+            e = self.prediction_residuals()
             rng = np.random.default_rng([self.seed, 0x70726564])
             draw = e[rng.integers(0, e.size, size=F.shape)]
             F = F * np.exp(draw) if self.log_residuals else F + draw
         a = 1.0 - lv
         lo, hi = np.quantile(F, [a / 2, 1 - a / 2], axis=0)
         return Band(x=xa, estimate=est, lower=lo, upper=hi, level=lv, kind=kind)
+
+    def prediction_residuals(self) -> FloatArray:
+        """The point fit's residuals (in the residual space) that :meth:`predict` adds for
+        ``kind="prediction"``: ``e_i sqrt(w_i) / sqrt(1 - h_i)``, centred, over the points of
+        positive weight, with ``h_i`` the leverages of the weighted Gauss–Newton hat matrix of
+        the free parameters."""
+        from .models import get
+
+        m = get(self.batch.model)
+        w = np.ones(self.y_data.shape[0]) if self.w_data is None else self.w_data
+        keep = w > 0
+        xk, yk, wk = self.x_data[keep], self.y_data[keep], w[keep]
+        fitted = m.predict(self.x, xk)
+        J = m.jacobian(self.x, xk)
+        with np.errstate(all="ignore"):
+            if self.log_residuals:
+                e, J = np.log(yk) - np.log(fitted), J / fitted[:, None]
+            else:
+                e = yk - fitted
+            free = [i for i, n in enumerate(self.param_names) if n not in self.fit.fixed]
+            Q, _ = np.linalg.qr(J[:, free] * np.sqrt(wk)[:, None])
+            h = np.minimum(np.sum(Q * Q, axis=1), 1.0 - 1e-12)
+            e = e * np.sqrt(wk) / np.sqrt(1.0 - h)
+        return np.asarray(e - e.mean())
 
     def __repr__(self) -> str:
         return str(self.summary())
@@ -1064,6 +1116,14 @@ def _run(
     )
     for name in result.derived:  # fail early on a derived callable of the wrong shape
         result.estimate(name)
+        bad = result.n_undefined(name)
+        if bad.any():
+            j = int(np.argmax(bad))
+            warnings.warn(
+                f"derived quantity {name!r} is NaN on {int(bad.sum())} converged replicate(s)"
+                + (f" ({int(bad[j])} of problem {j})" if bad.size > 1 else "")
+                + "; they are left out of its interval and standard error, which then describe "
+                "only the replicates where it is defined", DataWarning, stacklevel=3)
     if method == "bca":
         result.jackknife()
     return result
@@ -1209,8 +1269,9 @@ def bootstrap(
         log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol, gtol=gtol,
         threads=threads,
     )
-    if not np.isfinite(point.x).all() or (point.status < 0 and point.status != -2):
-        raise ValueError(f"the point fit failed ({point.message}); cannot bootstrap it")
+    if not np.isfinite(point.x).all() or (point.status <= 0 and point.status != -2):
+        raise ValueError(f"the point fit failed ({point.message}); cannot bootstrap it"
+                         + ("; raise max_iter or give p0 near the optimum" if point.status == 0 else ""))
     center = np.ascontiguousarray(point.x.reshape(1, P))
     batch = _run(
         m, xa, ya, w, offsets, center, lo, hi, scheme=scheme, wild=wild, seed=seed_v,
@@ -1221,7 +1282,7 @@ def bootstrap(
         precision=precision,
     )
     _warn_failed(int(batch.n_failed[0]), R, "bootstrap replicates")
-    return BootstrapResult(fit=point, batch=batch, x_data=xa, y_data=ya, log_residuals=log_residuals)
+    return BootstrapResult(fit=point, batch=batch, x_data=xa, y_data=ya, log_residuals=log_residuals, w_data=w)
 
 
 def bootstrap_batch(

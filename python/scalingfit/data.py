@@ -165,6 +165,10 @@ def map_columns(df: pd.DataFrame, columns: Optional[Mapping[str, str]] = None,
         raise TypeError(f"columns must map source names to canonical ones, e.g. {{'params': 'N'}}; "
                         f"got {type(columns).__name__} {columns!r}")
     have = list(df.columns)
+    twice = duplicates(have)
+    if twice:
+        raise RunDataError(f"the run data has more than one column named {', '.join(map(repr, twice))}; "
+                           "which one is meant is not clear: rename or drop the others")
     unknown = [k for k in (columns or {}) if k not in have]
     if unknown:
         assert columns is not None
@@ -174,6 +178,13 @@ def map_columns(df: pd.DataFrame, columns: Optional[Mapping[str, str]] = None,
         raise RunDataError(f"columns names {', '.join(map(repr, unknown))}, not a column of the run "
                            f"data; it has {have}{hint}")
     out = df.rename(columns=dict(columns or {}))
+    twice = duplicates(list(out.columns))
+    if twice:  # two source columns mapped to one name, or one mapped onto a column there is
+        assert columns is not None
+        sources = {t: [c for c in have if columns.get(c, c) == t] for t in twice}
+        raise RunDataError("columns maps more than one column of the run data to "
+                           + "; ".join(f"{t!r} ({', '.join(map(repr, cs))})" for t, cs in sources.items())
+                           + ": map one column to each name")
     missing = [c for c in required if c not in out.columns]
     if missing:
         raise RunDataError(
@@ -182,6 +193,14 @@ def map_columns(df: pd.DataFrame, columns: Optional[Mapping[str, str]] = None,
             + ". Map yours with columns={'your_name': 'N', ...}"
         )
     return out
+
+
+def duplicates(names: Iterable[Any]) -> list[Any]:
+    """The names that occur more than once in ``names``, in order of first occurrence."""
+    seen: dict[Any, int] = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    return [n for n, k in seen.items() if k > 1]
 
 
 def read_runs(source: Source, *, columns: Optional[Mapping[str, str]] = None,
@@ -272,8 +291,10 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     bad = np.zeros(len(df), dtype=bool)
     pos = np.arange(len(df))
     checks = [c for c in ("N", "D", "C", "U", "step", "value") if c in df.columns]
+    numeric: dict[str, Any] = {}  # each checked column as numbers, for the duplicate check
     for col in checks:
         conv = pd.to_numeric(df[col], errors="coerce")
+        numeric[col] = conv
         text = (conv.isna() & df[col].notna()).to_numpy()  # a cell that is not a number ('abc')
         for i in pos[text]:
             report.rows.append(BadRow(int(i), col, f"is not a number: {df[col].iloc[i]!r}"))
@@ -296,7 +317,8 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
             bad |= miss
     key_cols = [k for k in key if k in df.columns]
     if key_cols and "run_id" in key_cols:
-        dup = df.duplicated(subset=key_cols, keep="first").to_numpy()
+        keys = pd.DataFrame({k: numeric[k] if k in numeric else df[k] for k in key_cols})  # step "10" is 10
+        dup = keys.duplicated(keep="first").to_numpy()
         for i in pos[dup]:
             report.rows.append(BadRow(int(i), ",".join(key_cols), "duplicates an earlier row"))
         bad |= dup
@@ -332,10 +354,15 @@ def compute_from(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def human(n: float) -> str:
-    """1.2e9 -> '1.2B' (for tables)."""
+    """1.2e9 -> '1.2B' (for tables): 3 significant digits, in the largest unit (K, M, B, T) the
+    number rounds to at least 1 of, so 999.6e6 is '1B' (not '1e+03M'); a number that rounds to
+    1000T or more is written in scientific notation ('1e+15')."""
     if not math.isfinite(n):
         return str(n)
+    r = abs(float(f"{n:.3g}"))  # the magnitude as shown: 999.6e6 shows as 1e9
+    if r >= 1e15:
+        return f"{n:.3g}"
     for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale:
+        if r >= scale:
             return f"{n / scale:.3g}{unit}"
     return f"{n:.3g}"

@@ -140,6 +140,10 @@ class RefitSummary:
     n_chunks: int
     seconds: float
     seconds_in_fit: float
+    #: Rows of the groups written that were skipped as invalid (a size or value that is not a
+    #: positive finite number, a duplicate run and step); each group's ``reason`` names them.
+    #: None where it was not counted (a refit on a Dask cluster).
+    n_rows_skipped: Optional[int] = None
 
     @property
     def groups_per_s(self) -> float:
@@ -147,8 +151,10 @@ class RefitSummary:
 
     def __str__(self) -> str:
         outside = 1 - self.seconds_in_fit / self.seconds if self.seconds > 0 else float("nan")
+        skipped = (f", {self.n_rows_skipped} invalid row(s) skipped (named in the reason column)"
+                   if self.n_rows_skipped else "")
         return (f"refit {self.law} -> {self.db}: {self.n_fitted} groups fitted "
-                f"({self.n_failed} failed), {self.n_skipped} already up to date, "
+                f"({self.n_failed} failed){skipped}, {self.n_skipped} already up to date, "
                 f"{self.n_chunks} chunks, {self.seconds:.2f} s ({self.groups_per_s:,.0f} groups/s, "
                 f"{100 * outside:.0f}% of time outside the fitting core)")
 
@@ -224,25 +230,49 @@ def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str], positi
     return Grouped(keys, key_values, counts, offsets, x, y, hashes, notes, list(empty.items()))
 
 
+def _shown(v: Any) -> str:
+    """A cell as a reason shows it: a string quoted, an integral number as an integer, any
+    other number in full (the shortest form that reads back as it: searchable in the source)."""
+    v = _key_value(v)
+    if v is None:
+        return "(missing)"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def _where(df: pd.DataFrame, row: int, inputs: Sequence[str]) -> str:
+    """Which row of the run data ``df``'s ``row`` is, in words a user can search the source
+    for: its ``run_id`` and ``step`` where the data have them, else its input values. (Not a
+    row number: a chunk's rows come from a join, in no order of the source's.)"""
+    cols = [c for c in ("run_id", "step") if c in df.columns] or [c for c in inputs if c in df.columns]
+    return "the row with " + ", ".join(f"{c} {_shown(df.at[row, c])}" for c in cols)
+
+
 def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str],
                   positive: Sequence[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
     """Validated, reduced rows sorted by group; and a reason per group for dropped rows. A row
-    is dropped where a size (N, D, C, U) or a column of ``positive`` is not > 0."""
+    is dropped where a size (N, D, C, U), the value or a column of ``positive`` is not a
+    number, not finite or not > 0, or where it repeats an earlier row's run and step. The
+    reason names each such row (up to 3 a group) by its ``run_id`` and ``step`` (else by
+    its input values), the column and the cell: ``2 invalid row(s) skipped: the row with
+    run_id 7, step 3: value is not a number: 'abc'; ...``."""
     needed = list(spec.inputs) + ["value"]
     df = data.map_columns(df, None, needed + list(group_by))  # each missing column named
-    df = data.to_numeric_frame(df, [c for c in needed + ["step", "C"] if c in df.columns])
     df = df.reset_index(drop=True)
+    # A cell that is not a number ('abc') is a bad row of its group, like a negative one: the
+    # rows are checked before they are made numbers (which would stop the whole refit).
     clean, report = data.validate_runs(df, required=needed, positive=(*data.POSITIVE, *positive),
                                        key=("run_id", "step"), policy="skip-and-report")
+    clean = data.to_numeric_frame(clean, [c for c in needed + ["step", "C"] if c in clean.columns])
     notes: dict[str, str] = {}
     if report.rows:
         bad_rows = sorted({b.row for b in report.rows})
         keys = df.loc[bad_rows, list(group_by)].itertuples(index=False, name=None)
         per: dict[str, list[str]] = {}
         for key, row in zip(keys, bad_rows):
-            reasons = [str(b) for b in report.rows if b.row == row]
-            per.setdefault(_group_key(key), []).extend(reasons)
-        notes = {k: f"{len(v)} invalid row(s) skipped: " + "; ".join(v[:3]) for k, v in per.items()}
+            problems = "; ".join(f"{b.column} {b.reason}" for b in report.rows if b.row == row)
+            per.setdefault(_group_key(key), []).append(f"{_where(df, row, spec.inputs)}: {problems}")
+        notes = {k: f"{len(v)} invalid row(s) skipped: " + "; ".join(v[:3]) + ("; ..." if len(v) > 3 else "")
+                 for k, v in per.items()}
     if spec.reduce == "final" and "run_id" in clean.columns and "step" in clean.columns:
         clean = clean.sort_values(list(group_by) + ["run_id", "step"], kind="stable")
         clean = clean.groupby(list(group_by) + ["run_id"], sort=False, dropna=False).tail(1)
@@ -420,18 +450,72 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str) ->
     registered frame); every path and name in it quoted."""
     pd = data._need("pandas")
     if isinstance(source, pd.DataFrame):
+        twice = data.duplicates(source.columns)
+        if twice:  # DuckDB would read the first and rename the others (value_1)
+            raise data.RunDataError(f"the DataFrame has more than one column named {', '.join(map(repr, twice))}; "
+                                    "which one is meant is not clear: rename or drop the others")
         con.register("_scalingfit_source", source)
         return "_scalingfit_source"
     path = Path(source)
     kind = data.source_kind(path)
     if kind == "csv":
-        return f"read_csv_auto({data.sql_literal(path.as_posix())})"
+        rel = f"read_csv_auto({data.sql_literal(path.as_posix())})"
+        _check_csv(con, rel, path)
+        return rel
     if kind == "parquet":
         return f"read_parquet({data.sql_literal(path.as_posix())})"
     tables = data.duckdb_tables(con)
     if table not in tables:
         raise data.no_table(path, table, tables)
     return data.sql_identifier(table)
+
+
+def _check_csv(con: Any, rel: str, path: Path) -> None:
+    """A RunDataError naming ``path`` for a CSV that DuckDB cannot read as the table it is: one
+    whose header repeats a column name (DuckDB renames the second ``value`` to ``value_1``
+    and the first would be used), or one whose rows do not all have the header's number of
+    cells (DuckDB's sniffer then reads every line as ONE column, named after the header line,
+    and the columns would be reported missing). Reads the header line, and the file only when
+    it is malformed, to name the first line of another length; a failure to read it is left
+    for the caller's read to report."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            head = f.readline(1 << 20)
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+    except Exception as exc:  # the caller's read names the problem
+        if data.ctrl_c(exc):
+            raise KeyboardInterrupt from exc
+        return
+    def split(line: str, delimiter: str) -> list[str]:
+        return next(csv.reader([line], delimiter=delimiter), [])
+
+    delims = [d for d in (",", ";", "\t", "|") if d in head]
+    if len(cols) > 1:  # DuckDB's delimiter: the one that splits the header into its columns
+        delims = [d for d in delims if len(split(head, d)) == len(cols)]
+    if not delims:
+        return
+    header = split(head, delims[0])
+    twice = data.duplicates(c.strip() for c in header)
+    if twice and len(cols) > 1:
+        raise data.RunDataError(f"{path}: its header has more than one column named "
+                                f"{', '.join(map(repr, twice))}; which one is meant is not clear: rename or "
+                                "drop the others")
+    if len(cols) != 1 or len(header) < 2 or not any(d in cols[0] for d in delims):
+        return
+    where = ""
+    try:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            reader = csv.reader(f, delimiter=delims[0])
+            for cells in reader:
+                if cells and len(cells) != len(header):
+                    where = f": line {reader.line_num} has {len(cells)} cells, the header {len(header)}"
+                    break
+    except (OSError, csv.Error) as exc:
+        where = f" ({type(exc).__name__}: {exc})"
+    raise data.RunDataError(f"{path} could not be parsed as CSV: DuckDB read it as one column named "
+                            f"{cols[0][:80]!r}{where}; every line needs the header's {len(header)} cells")
 
 
 def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path]) -> str:
@@ -823,6 +907,15 @@ def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[s
     return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
 
 
+def _rows_skipped(rows: pd.DataFrame) -> int:
+    """A chunk's result rows: the invalid rows their reasons say were skipped
+    (:func:`prepare_frame` starts a group's reason with their number)."""
+    if rows.empty:
+        return 0
+    n = rows["reason"].str.extract(r"^(\d+) invalid row\(s\) skipped", expand=False)
+    return int(n.dropna().astype(int).sum())
+
+
 def _counts(rows: pd.DataFrame) -> tuple[int, int]:
     """A chunk's result rows: (groups written, those whose fit failed)."""
     return len(rows), int((~rows["success"]).sum()) if len(rows) else 0
@@ -892,6 +985,11 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     Returns
     -------
     RefitSummary
+        With ``n_rows_skipped``: the invalid rows (a size or value that is not a positive
+        finite number, e.g. a cell ``'abc'``; a repeated run and step) left out of the groups
+        written. They never stop the run: each group's ``reason`` says how many it lost and
+        names up to 3 by ``run_id`` and ``step`` (by the input values where the data have no
+        ``run_id``), not by a row number, as a chunk's rows are read in no order of the source's.
 
     Examples
     --------
@@ -928,7 +1026,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
         _check_source(source, table, db, group_by, config.law, config.metric)
     t_start = time.perf_counter()
-    n_fitted = n_failed = n_chunks = n_skipped = 0
+    n_fitted = n_failed = n_chunks = n_skipped = n_rows_skipped = 0
     t_core = 0.0
     with writing(db) as con:  # released when the refit ends, however it ends
         rel = _source_relation(con, source, table, db)
@@ -936,8 +1034,11 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
             n_groups = count_groups(con, rel, group_by, metric, law)
             if n_groups == 0:  # no row, or none of the metric: say which
                 _check_rows(con, rel, source, metric, source_columns(con, rel, group_by))
-        types = group_types(con, rel, group_by)
-        check_grouping(con, db, FITS_TABLE, FITS_COLUMNS, group_by)  # before overwrite deletes anything
+        with _reading(source):
+            types = group_types(con, rel, group_by)
+        # the fits table's group columns of the source's types: a DOUBLE sweep written into a
+        # BIGINT column would be rounded (0.5 -> 0), and resume would key groups by the rounded value
+        check_grouping(con, db, FITS_TABLE, FITS_COLUMNS, group_by, types)  # before overwrite deletes anything
         _check_config(con, db, config, overwrite)
         _rekey(con, config)
         done = _existing(con, config)
@@ -960,13 +1061,14 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                 n_fitted += n_out
                 n_skipped += n_in_chunk - n_out
                 n_failed += n_bad
+                n_rows_skipped += _rows_skipped(rows)
                 bar(n_in_chunk)
                 if on_chunk is not None:
                     on_chunk(n_chunks)
         finally:
             bar(None)
     return RefitSummary(str(db), law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
-                        n_chunks, time.perf_counter() - t_start, t_core)
+                        n_chunks, time.perf_counter() - t_start, t_core, n_rows_skipped=n_rows_skipped)
 
 
 def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, level: Any,
@@ -1017,6 +1119,12 @@ def read_table(db: Union[str, Path], table: str, column: str, value: Optional[st
 def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
     """The ``fits`` table (optionally one law) as a DataFrame with params expanded to columns.
 
+    Each row's estimates go to the columns of its own law's parameter names (its
+    ``param_names``). When the table holds several laws (``law=None``), the frame has the
+    union of their parameter columns, in order of first appearance, and NaN where a row's law
+    has no such parameter (``chinchilla``'s ``E`` and ``chinchilla_huber``'s ``e`` are two
+    columns); a name shared by two laws is one column.
+
     Raises FileNotFoundError when ``db`` does not exist, and :class:`~scalingfit.data.RunDataError`
     when it is not a DuckDB database or has no fits table.
     """
@@ -1026,8 +1134,13 @@ def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
                     "scalingfit.refit.refit; CLI: scalingfit refit")
     if df.empty:
         return df
-    names = json.loads(df["param_names"].iloc[0])
-    vals = np.array([json.loads(p) for p in df["params"]], dtype=float)
-    for i, n in enumerate(names):
-        df[n] = vals[:, i]
+    per_row = [json.loads(n) for n in df["param_names"]]
+    columns: dict[str, np.ndarray] = {}
+    for r, (names, p) in enumerate(zip(per_row, df["params"])):
+        for n, v in zip(names, json.loads(p)):
+            if n not in columns:
+                columns[n] = np.full(len(df), np.nan)
+            columns[n][r] = np.nan if v is None else float(v)
+    for n, col in columns.items():
+        df[n] = col
     return df

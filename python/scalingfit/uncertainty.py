@@ -111,6 +111,16 @@ class _Pieces:
         return np.asarray((self.J * a[:, None]).T @ self.J, dtype=np.float64)
 
     @property
+    def bread(self) -> FloatArray:
+        """The derivative of the scores, ``sum w (rho' + 2 z rho'') J J^T`` (``z = r^2 / f^2``):
+        the sandwich's bread. With the linear loss it is ``H``; under a robust loss a point in
+        the loss's flat part (Huber's linear region) adds nothing, where ``H`` counts it with
+        weight ``rho'``."""
+        z = (self.r / self.f_scale) ** 2
+        a = self.w * (self.rho[1] + 2.0 * z * self.rho[2])
+        return np.asarray((self.J * a[:, None]).T @ self.J, dtype=np.float64)
+
+    @property
     def scores(self) -> FloatArray:
         """Per-point gradient contributions g_i = w rho' r J_i, shape (n, p)."""
         return np.asarray(self.J * (self.w * self.rho[1] * self.r)[:, None], dtype=np.float64)
@@ -238,7 +248,9 @@ def sandwich_cov(
 ) -> FloatArray:
     """Heteroskedasticity- (or cluster-) robust sandwich covariance ``B^-1 M B^-1``.
 
-    ``B = sum w rho' J J^T``, ``M = sum g_i g_i^T`` with scores ``g_i = w rho' r J_i`` summed
+    ``B = sum w (rho' + 2 z rho'') J J^T`` (``z = r^2 / f_scale^2``: the derivative of the
+    scores, which under a robust loss is not the Gauss–Newton ``sum w rho' J J^T``; with the
+    linear loss the two agree), ``M = sum g_i g_i^T`` with scores ``g_i = w rho' r J_i`` summed
     per run when ``groups`` is given. ``kind``: ``"HC0"`` (none), ``"HC1"`` (``n / (n - p)``;
     for clusters CR1, ``G/(G-1) (n-1)/(n-p)``), ``"HC2"`` (scores / sqrt(1 - h)), ``"HC3"``
     (scores / (1 - h)); HC2 and HC3 are per point only. For a FitResult with fixed
@@ -249,7 +261,7 @@ def sandwich_cov(
     m, pc = _setup(model, x, y, params, weights, loss, f_scale, log_residuals)
     free = _free(m, params)
     P = int(free.sum())
-    Binv = _inv(pc.H, free)
+    Binv = _inv(pc.bread, free)
     g = pc.scores
     n = pc.n_eff
     if groups is not None:
@@ -273,7 +285,7 @@ def sandwich_cov(
         factor = (G / (G - 1)) * ((n - 1) / (n - P)) if kind == "HC1" and G > 1 and n > P else 1.0
         return Binv @ meat @ Binv * factor
     if kind in ("HC2", "HC3"):
-        a = pc.w * pc.rho[1]
+        a = pc.w * (pc.rho[1] + 2.0 * (pc.r / pc.f_scale) ** 2 * pc.rho[2])
         h = np.einsum("ij,jk,ik->i", pc.J, Binv, pc.J) * a
         h = np.clip(h, 0, 1 - 1e-12)
         g = g / ((1 - h) ** (0.5 if kind == "HC2" else 1.0))[:, None]
