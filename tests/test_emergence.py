@@ -227,6 +227,20 @@ def _acc(loss: np.ndarray) -> np.ndarray:
     return 0.25 + 0.7 / (1 + np.exp(5.0 * (loss - 2.6)))
 
 
+def _delta_se(f, q0: np.ndarray, cov: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The independent reference of the chained bands: the delta method's standard error of
+    f(q) at q0 with central differences, one column per parameter."""
+    grad = []
+    for i in range(q0.size):
+        h = 1e-6 * max(abs(q0[i]), 1e-3)
+        up, down = q0.copy(), q0.copy()
+        up[i] += h
+        down[i] -= h
+        grad.append((f(up) - f(down)) / (2 * h))
+    G = np.array(grad).T
+    return np.asarray(np.sqrt(np.einsum("na,ab,nb->n", G, cov, G)))
+
+
 def test_two_step_band_without_resamples_is_the_delta_method_on_both_steps() -> None:
     """Without resamples the chained band was step 1's band pushed through step 2 at step 2's
     point estimate (zero width when step 1 is exact). It is now the delta method on the
@@ -249,15 +263,7 @@ def test_two_step_band_without_resamples_is_the_delta_method_on_both_steps() -> 
         return lo + (hi - lo) / (1 + np.exp(-k * (E + A * x ** -alpha - u0)))
 
     q0 = np.concatenate([two.step1.x, two.step2.law.x])
-    grad = []
-    for i in range(q0.size):
-        h = 1e-6 * max(abs(q0[i]), 1e-3)
-        up, down = q0.copy(), q0.copy()
-        up[i] += h
-        down[i] -= h
-        grad.append((chained(up) - chained(down)) / (2 * h))
-    G = np.array(grad).T  # (3 points, 7 parameters)
-    se = np.sqrt(np.einsum("na,ab,nb->n", G, block_diag(two.step1.cov, two.step2.law.cov), G))
+    se = _delta_se(chained, q0, block_diag(two.step1.cov, two.step2.law.cov))  # 3 points, 7 parameters
     band = two.band(x, level=0.9)
     np.testing.assert_allclose(two.predict(x), chained(q0), rtol=1e-12)
     tz = t_dist.ppf(0.95, min(two.step1.dof, two.step2.law.dof))  # the smaller residual dof (12 - 3)
@@ -327,15 +333,7 @@ def test_chain_band_log_loss_and_chinchilla_points() -> None:
         return lo + (hi - lo) / (1 + np.exp(-k * (np.log(law(q, *cols)) - u0)))
 
     q0 = np.concatenate([p1, link.law.x])
-    G = []
-    for i in range(q0.size):
-        h = 1e-6 * max(abs(q0[i]), 1e-3)
-        up, down = q0.copy(), q0.copy()
-        up[i] += h
-        down[i] -= h
-        G.append((chained(up) - chained(down)) / (2 * h))
-    Gm = np.array(G).T
-    se = np.sqrt(np.einsum("na,ab,nb->n", Gm, block_diag(two.step1.cov, link.law.cov), Gm))
+    se = _delta_se(chained, q0, block_diag(two.step1.cov, link.law.cov))
     dof = min(two.step1.dof, link.law.dof)  # 15 - 5, the chinchilla fit's
     assert dof == 10
     np.testing.assert_allclose((band[1] - band[0]) / 2, t_dist.ppf(0.975, dof) * se, rtol=1e-5)
