@@ -164,7 +164,7 @@ def test_a_failing_task_stops_the_refit_with_its_error(client, tmp_path: Path) -
     runs.loc[runs.index[-1], "N"] = "abc"
     runs.to_csv(csv, index=False)
     s = rf.refit(csv, db=tmp_path / "bad.duckdb", client=client, chunk_groups=3, progress=False)
-    assert s.n_fitted == 9
+    assert s.n_fitted == 9 and s.n_rows_skipped == 1 and "1 invalid row(s) skipped" in str(s)
 
 
 def test_a_worker_with_another_version_is_refused(client, tmp_path: Path) -> None:

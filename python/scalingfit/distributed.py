@@ -91,8 +91,10 @@ class DaskRefitSummary(_refit.RefitSummary):
 
     def __str__(self) -> str:
         return (f"refit {self.law} -> {self.db} on {self.n_workers} Dask worker(s) "
-                f"({self.n_threads} threads): {self.n_fitted} groups fitted ({self.n_failed} failed), "
-                f"{self.n_skipped} already up to date, {self.n_chunks} chunks, {self.seconds:.2f} s "
+                f"({self.n_threads} threads): {self.n_fitted} groups fitted ({self.n_failed} failed)"
+                + (f", {self.n_rows_skipped} invalid row(s) skipped (named in the reason column)"
+                   if self.n_rows_skipped else "")
+                + f", {self.n_skipped} already up to date, {self.n_chunks} chunks, {self.seconds:.2f} s "
                 f"({self.groups_per_s:,.0f} groups/s; {self.seconds_in_fit:.2f} s in the fitting core and "
                 f"{self.seconds_in_tasks:.2f} s in tasks, summed over workers)")
 
@@ -354,6 +356,7 @@ class _Stats:
     n_failed: int = 0
     n_skipped: int = 0
     n_chunks: int = 0
+    n_rows_skipped: int = 0  # invalid rows of the groups written (refit)
     seconds_in_fit: float = 0.0
     seconds_in_tasks: float = 0.0
     seconds_exporting: float = 0.0
@@ -449,6 +452,8 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
                 fut.release()
                 t0 = time.perf_counter()
                 n_out, n_bad, t, t_task = write(con, result, config, types)
+                if job == "refit":
+                    st.n_rows_skipped += _refit._rows_skipped(result[0])
                 st.seconds_writing += time.perf_counter() - t0
                 path.unlink(missing_ok=True)
                 st.seconds_in_fit += t
@@ -470,5 +475,5 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
         return st
     return DaskRefitSummary(str(db), config.law, config.config_hash(), n_groups, st.n_fitted, st.n_skipped,
                             st.n_failed, st.n_chunks, time.perf_counter() - t_start, st.seconds_in_fit,
-                            n_workers=st.n_workers, n_threads=st.n_threads, seconds_in_tasks=st.seconds_in_tasks,
+                            n_rows_skipped=st.n_rows_skipped, n_workers=st.n_workers, n_threads=st.n_threads, seconds_in_tasks=st.seconds_in_tasks,
                             seconds_exporting=st.seconds_exporting, seconds_writing=st.seconds_writing)

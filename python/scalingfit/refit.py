@@ -142,7 +142,7 @@ class RefitSummary:
     seconds_in_fit: float
     #: Rows of the groups written that were skipped as invalid (a size or value that is not a
     #: positive finite number, a duplicate run and step); each group's ``reason`` names them.
-    #: None where it was not counted (a refit on a Dask cluster).
+    #: None where it was not counted.
     n_rows_skipped: Optional[int] = None
 
     @property
