@@ -265,12 +265,15 @@ def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str],
     clean = data.to_numeric_frame(clean, [c for c in needed + ["step", "C"] if c in clean.columns])
     notes: dict[str, str] = {}
     if report.rows:
-        bad_rows = sorted({b.row for b in report.rows})
+        by_row: dict[int, list[str]] = {}
+        for b in report.rows:  # one pass (a chunk can hold many bad rows)
+            by_row.setdefault(b.row, []).append(f"{b.column} {b.reason}")
+        bad_rows = sorted(by_row)
         keys = df.loc[bad_rows, list(group_by)].itertuples(index=False, name=None)
         per: dict[str, list[str]] = {}
         for key, row in zip(keys, bad_rows):
-            problems = "; ".join(f"{b.column} {b.reason}" for b in report.rows if b.row == row)
-            per.setdefault(_group_key(key), []).append(f"{_where(df, row, spec.inputs)}: {problems}")
+            where = _where(df, row, spec.inputs) if len(per.get(_group_key(key), ())) < 3 else ""
+            per.setdefault(_group_key(key), []).append(f"{where}: {'; '.join(by_row[row])}")
         notes = {k: f"{len(v)} invalid row(s) skipped: " + "; ".join(v[:3]) + ("; ..." if len(v) > 3 else "")
                  for k, v in per.items()}
     if spec.reduce == "final" and "run_id" in clean.columns and "step" in clean.columns:
