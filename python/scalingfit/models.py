@@ -197,7 +197,7 @@ def _line_fit(t: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def _sat_stack(t: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """_guess_saturating for a stack of problems of one size (t = log x, y: (K, n)): for each
+    """The saturating power law's guess for a stack of problems of one size (t = log x, y: (K, n)): for each
     asymptote E = min(y) - span c below the data (and E = 0 for positive data), log(y - E) on
     log x by least squares; the candidate of least squared error. Returns (E, A, alpha) (K, 3)
     and that error (K,); the fallback (min y, span, 0.5) where no candidate fits."""
@@ -224,23 +224,13 @@ def _sat_stack(t: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
     return best, best_sse
 
 
-def _guess_saturating(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Grid over the asymptote E below min(y); log-log regression of y - E for each."""
-    p, _ = _sat_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])
-    return np.asarray(p[0])
-
-
 def _power_stack(t: FloatArray, y: FloatArray) -> FloatArray:
-    """_guess_power_law for a stack (t = log x, y: (K, n)): log|y| on log x, the sign of the
+    """The power law's guess for a stack (t = log x, y: (K, n)): log|y| on log x, the sign of the
     median y (K, 2)."""
     with np.errstate(all="ignore"):
         c0, c1 = _line_fit(t, np.log(np.abs(y) + 1e-300))
     sign = np.sign(np.median(y, axis=-1))
     return np.stack([np.exp(c0) * np.where(sign == 0, 1.0, sign), -c1], axis=-1)
-
-
-def _guess_power_law(x: FloatArray, y: FloatArray) -> FloatArray:
-    return np.asarray(_power_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])[0])
 
 
 _EXPONENT_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
@@ -413,7 +403,7 @@ def _batch_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: in
 
 
 def _parabola_stack(t: FloatArray, y: FloatArray) -> FloatArray:
-    """_guess_parabola for a stack (t = log N, y: (K, n)): y ~ b0 + b1 u + b2 u^2 in the centred
+    """The IsoFLOP parabola's guess for a stack (t = log N, y: (K, n)): y ~ b0 + b1 u + b2 u^2 in the centred
     u = t - mean(t), by Cramer's rule on the normal equations (elementwise, so a degenerate
     problem is NaN, not a LAPACK error); the vertex (L_opt, log_N_opt, k), or, without
     positive curvature, the lowest point with a small curvature (K, 3)."""
@@ -442,12 +432,8 @@ def _parabola_stack(t: FloatArray, y: FloatArray) -> FloatArray:
     return np.where(good[..., None], vertex, low)
 
 
-def _guess_parabola(x: FloatArray, y: FloatArray) -> FloatArray:
-    return np.asarray(_parabola_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])[0])
-
-
 def _sigmoid_stack(t: FloatArray, y: FloatArray) -> FloatArray:
-    """_guess_sigmoid for a stack (t = log x, y: (K, n)): floor and ceiling the extremes of y,
+    """The sigmoid's guess for a stack (t = log x, y: (K, n)): floor and ceiling the extremes of y,
     slope 8 / range of t with the sign of the covariance of t and y, midpoint at the point
     nearest halfway (K, 4)."""
     lo, hi = y.min(axis=-1), y.max(axis=-1)
@@ -459,21 +445,13 @@ def _sigmoid_stack(t: FloatArray, y: FloatArray) -> FloatArray:
     return np.stack([lo, np.where(hi > lo, hi, lo + 1.0), k, np.take_along_axis(t, i, axis=-1)[..., 0]], axis=-1)
 
 
-def _guess_sigmoid(x: FloatArray, y: FloatArray) -> FloatArray:
-    return np.asarray(_sigmoid_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])[0])
-
-
 def _broken_stack(t: FloatArray, y: FloatArray) -> FloatArray:
-    """_guess_broken for a stack (t = log x, y: (K, n)): the saturating guess, a break of
+    """The broken power law's guess for a stack (t = log x, y: (K, n)): the saturating guess, a break of
     sharpness max(0.1 |alpha|, 0.05) at the median log x, f = 1 (K, 6)."""
     p, _ = _sat_stack(t, y)
     ones = np.ones(p.shape[:-1])
     return np.concatenate([p, np.stack([np.maximum(0.1 * np.abs(p[..., 2]), 0.05), np.median(t, axis=-1), ones],
                                        axis=-1)], axis=-1)
-
-
-def _guess_broken(x: FloatArray, y: FloatArray) -> FloatArray:
-    return np.asarray(_broken_stack(np.log(np.ascontiguousarray(x[:, 0]))[None], y[None])[0])
 
 
 _KAPLAN_NS_AN = (0.03, 0.05, 0.077, 0.1, 0.15, 0.25, 0.4)
@@ -515,7 +493,7 @@ def _best_three(p: FloatArray, sse: FloatArray, fallback: FloatArray) -> tuple[F
 
 
 def _lc_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """_guess_learning_curve for a stack of problems of one size (s, y: (K, n)): a saturating
+    """The learning curve's guess for a stack of problems of one size (s, y: (K, n)): a saturating
     power law in s + x0 for each offset x0 in (0, min s / 10, min s, range / 20) with all
     s + x0 > 0; the three of least squared error, best first (K, 3, 4) and which are real."""
     lo = s.min(axis=-1)
@@ -532,14 +510,8 @@ def _lc_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool
     return _best_three(np.stack(cand_p, axis=-2), np.stack(cand_sse, axis=-1), fallback)
 
 
-def _guess_learning_curve(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Saturating power law in x + x0 for a few offsets x0 >= 0, best first."""
-    rows, keep = _lc_stack(np.ascontiguousarray(x[:, 0])[None], y[None])
-    return np.asarray(rows[0][keep[0]])
-
-
 def _lra_stack(s1: FloatArray, s2: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """_guess_lr_annealing for a stack of problems of one size (s1, s2, y: (K, n)): for each C
+    """The learning-rate annealing law's guess for a stack of problems of one size (s1, s2, y: (K, n)): for each C
     in (0, 0.02, 0.05, 0.1) with 1 - C S2 > 0, y / (1 - C S2) as a saturating power law in S1;
     the three of least squared error on y, best first (K, 3, 4) and which are real."""
     t1 = np.log(s1)
@@ -555,12 +527,6 @@ def _lra_stack(s1: FloatArray, s2: FloatArray, y: FloatArray) -> tuple[FloatArra
     ymin = y.min(axis=-1)
     fallback = np.stack([ymin, (y.max(axis=-1) - ymin) + 1.0, np.full_like(ymin, 0.5), np.zeros_like(ymin)], axis=-1)
     return _best_three(np.stack(cand_p, axis=-2), np.stack(cand_sse, axis=-1), fallback)
-
-
-def _guess_lr_annealing(x: FloatArray, y: FloatArray) -> FloatArray:
-    """For fixed C, y / (1 - C S2) is a saturating power law in S1; a small grid over C."""
-    rows, keep = _lra_stack(np.ascontiguousarray(x[:, 0])[None], np.ascontiguousarray(x[:, 1])[None], y[None])
-    return np.asarray(rows[0][keep[0]])
 
 
 #: Muennighoff et al. (2023)'s published decay constants R_D*, R_N* (their stage-2 fit on C4;
@@ -883,6 +849,19 @@ _STACK_GUESSES: dict[str, tuple[int, Callable[..., tuple[FloatArray, NDArray[np.
 _STACKED: dict[str, BatchGuesses] = {name: partial(_stacked_starts, n_params=P, stack=stack)
                                      for name, (P, stack) in _STACK_GUESSES.items()}
 
+
+def _single(stack: Callable[..., tuple[FloatArray, NDArray[np.bool_]]]) -> Guess:
+    """The one-problem guess of a stack guess: the problem as a stack of one, its input columns
+    contiguous as :func:`_stacked_starts` gathers them (so the two agree bit for bit)."""
+    def guess(x: FloatArray, y: FloatArray) -> FloatArray:
+        rows, keep = stack(*(np.ascontiguousarray(x[:, i])[None] for i in range(x.shape[1])), y[None])
+        return np.asarray(rows[0][keep[0]])
+    return guess
+
+
+# The one-problem guesses of these models (initial_guesses), best first.
+_SINGLE: dict[str, Guess] = {name: _single(stack) for name, (_, stack) in _STACK_GUESSES.items()}
+
 _BATCH: dict[str, BatchGuess] = {
     **{name: _first_of(_STACKED[name], P) for name, (P, _) in _STACK_GUESSES.items()},
     "chinchilla": _batch_chinchilla,
@@ -902,8 +881,8 @@ _BATCH_ALL: dict[str, BatchGuesses] = {
 }
 
 _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float]]]] = {
-    "power_law": (("x",), "A * x^-alpha", _guess_power_law, {}),
-    "saturating_power_law": (("x",), "E + A * x^-alpha", _guess_saturating, {}),
+    "power_law": (("x",), "A * x^-alpha", _SINGLE["power_law"], {}),
+    "saturating_power_law": (("x",), "E + A * x^-alpha", _SINGLE["saturating_power_law"], {}),
     "chinchilla": (("N", "D"), "E + A / N^alpha + B / D^beta", _guess_chinchilla, {}),
     "chinchilla_tied": (("N", "D"), "E + A / N^alpha + B / D^alpha", _guess_chinchilla_tied, {}),
     "chinchilla_lse": (
@@ -918,12 +897,12 @@ _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float
         _guess_kaplan_nd,
         {"N_c": (0.0, _INF), "D_c": (0.0, _INF), "alpha_D": (1e-6, _INF)},
     ),
-    "isoflop_parabola": (("N",), "L_opt + k (log N - log_N_opt)^2", _guess_parabola, {}),
-    "sigmoid": (("x",), "lo + (hi - lo) / (1 + exp(-k (log x - log_x0)))", _guess_sigmoid, {}),
+    "isoflop_parabola": (("N",), "L_opt + k (log N - log_N_opt)^2", _SINGLE["isoflop_parabola"], {}),
+    "sigmoid": (("x",), "lo + (hi - lo) / (1 + exp(-k (log x - log_x0)))", _SINGLE["sigmoid"], {}),
     "broken_power_law": (
         ("x",),
         "E + A x^-alpha (1 + (x / e^log_x_b)^(1/f))^(-beta f)",
-        _guess_broken,
+        _SINGLE["broken_power_law"],
         {"f": (1e-6, _INF)},
     ),
     "kaplan_ns": (
@@ -932,11 +911,11 @@ _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float
         _guess_kaplan_ns,
         {"N_c": (0.0, _INF), "S_c": (0.0, _INF)},
     ),
-    "learning_curve": (("x",), "E + A * (x + x0)^-alpha", _guess_learning_curve, {"x0": (0.0, _INF)}),
+    "learning_curve": (("x",), "E + A * (x + x0)^-alpha", _SINGLE["learning_curve"], {"x0": (0.0, _INF)}),
     "lr_annealing": (
         ("S1", "S2"),
         "(L0 + A * S1^-alpha) * (1 - C * S2)",
-        _guess_lr_annealing,
+        _SINGLE["lr_annealing"],
         {},
     ),
     "data_constrained": (
