@@ -92,9 +92,7 @@ class DaskRefitSummary(_refit.RefitSummary):
     def __str__(self) -> str:
         return (f"refit {self.law} -> {self.db} on {self.n_workers} Dask worker(s) "
                 f"({self.n_threads} threads): {self.n_fitted} groups fitted ({self.n_failed} failed)"
-                + (f", {self.n_rows_skipped} invalid row(s) skipped (named in the reason column)"
-                   if self.n_rows_skipped else "")
-                + f", {self.n_skipped} already up to date, {self.n_chunks} chunks, {self.seconds:.2f} s "
+                f"{self._rows_note()}, {self.n_skipped} already up to date, {self.n_chunks} chunks, {self.seconds:.2f} s "
                 f"({self.groups_per_s:,.0f} groups/s; {self.seconds_in_fit:.2f} s in the fitting core and "
                 f"{self.seconds_in_tasks:.2f} s in tasks, summed over workers)")
 
@@ -365,24 +363,29 @@ class _Stats:
     n_threads: int = 0
 
 
-def _refit_result(con: Any, result: Any, config: Any, types: dict[str, str]) -> tuple[int, int, float, float]:
-    """Writes a refit task's result; (groups written, failed, seconds in the core, in the task)."""
+_Written = tuple[int, int, int, float, float]
+
+
+def _refit_result(con: Any, result: Any, config: Any, types: dict[str, str]) -> _Written:
+    """Writes a refit task's result; (groups written, failed, invalid rows skipped, seconds in
+    the core, in the task)."""
     rows, params, t_core, t_task = result
     _refit._write(con, rows, params, config, types)
     return (*_refit._counts(rows), t_core, t_task)
 
 
-def _compare_result(con: Any, result: Any, config: Any, types: dict[str, str]) -> tuple[int, int, float, float]:
-    """Writes a comparison task's result; (groups scored, without a winner, seconds in the core, in the task)."""
+def _compare_result(con: Any, result: Any, config: Any, types: dict[str, str]) -> _Written:
+    """Writes a comparison task's result; (groups scored, without a winner, 0 rows counted as
+    skipped (the reasons say), seconds in the core, in the task)."""
     from . import refit_compare
 
     scores, t_core, t_task = result
     refit_compare._write(con, scores, config, types)
-    return (*refit_compare._counts(scores), t_core, t_task)
+    return (*refit_compare._counts(scores), 0, t_core, t_task)
 
 
 #: Each job the driver runs: (the task a worker runs, how the driver writes its result).
-_JOBS: dict[str, tuple[Callable[..., Any], Callable[..., tuple[int, int, float, float]]]] = {
+_JOBS: dict[str, tuple[Callable[..., Any], Callable[..., _Written]]] = {
     "refit": (_fit_shard, _refit_result),
     "compare": (_score_shard, _compare_result),
 }
@@ -451,9 +454,8 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
                 result = fut.result()
                 fut.release()
                 t0 = time.perf_counter()
-                n_out, n_bad, t, t_task = write(con, result, config, types)
-                if job == "refit":
-                    st.n_rows_skipped += _refit._rows_skipped(result[0])
+                n_out, n_bad, n_rows, t, t_task = write(con, result, config, types)
+                st.n_rows_skipped += n_rows
                 st.seconds_writing += time.perf_counter() - t0
                 path.unlink(missing_ok=True)
                 st.seconds_in_fit += t

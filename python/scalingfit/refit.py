@@ -149,12 +149,15 @@ class RefitSummary:
     def groups_per_s(self) -> float:
         return self.n_fitted / self.seconds if self.seconds > 0 else float("nan")
 
+    def _rows_note(self) -> str:
+        """The summary's words on the invalid rows skipped (empty when none)."""
+        return (f", {self.n_rows_skipped} invalid row(s) skipped (named in the reason column)"
+                if self.n_rows_skipped else "")
+
     def __str__(self) -> str:
         outside = 1 - self.seconds_in_fit / self.seconds if self.seconds > 0 else float("nan")
-        skipped = (f", {self.n_rows_skipped} invalid row(s) skipped (named in the reason column)"
-                   if self.n_rows_skipped else "")
         return (f"refit {self.law} -> {self.db}: {self.n_fitted} groups fitted "
-                f"({self.n_failed} failed){skipped}, {self.n_skipped} already up to date, "
+                f"({self.n_failed} failed){self._rows_note()}, {self.n_skipped} already up to date, "
                 f"{self.n_chunks} chunks, {self.seconds:.2f} s ({self.groups_per_s:,.0f} groups/s, "
                 f"{100 * outside:.0f}% of time outside the fitting core)")
 
@@ -910,18 +913,13 @@ def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[s
     return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
 
 
-def _rows_skipped(rows: pd.DataFrame) -> int:
-    """A chunk's result rows: the invalid rows their reasons say were skipped
-    (:func:`prepare_frame` starts a group's reason with their number)."""
+def _counts(rows: pd.DataFrame) -> tuple[int, int, int]:
+    """A chunk's result rows: (groups written, those whose fit failed, the invalid rows their
+    reasons say were skipped: :func:`prepare_frame` starts a group's reason with their number)."""
     if rows.empty:
-        return 0
+        return 0, 0, 0
     n = rows["reason"].str.extract(r"^(\d+) invalid row\(s\) skipped", expand=False)
-    return int(n.dropna().astype(int).sum())
-
-
-def _counts(rows: pd.DataFrame) -> tuple[int, int]:
-    """A chunk's result rows: (groups written, those whose fit failed)."""
-    return len(rows), int((~rows["success"]).sum()) if len(rows) else 0
+    return len(rows), int((~rows["success"]).sum()), int(n.dropna().astype(int).sum())
 
 
 def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
@@ -1060,11 +1058,11 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                 _write(con, rows, params, config, types)
                 t_core += t
                 n_chunks += 1
-                n_out, n_bad = _counts(rows)
+                n_out, n_bad, n_rows = _counts(rows)
                 n_fitted += n_out
                 n_skipped += n_in_chunk - n_out
                 n_failed += n_bad
-                n_rows_skipped += _rows_skipped(rows)
+                n_rows_skipped += n_rows
                 bar(n_in_chunk)
                 if on_chunk is not None:
                     on_chunk(n_chunks)
