@@ -14,6 +14,7 @@ replicates; a problem whose point fit failed has NaN replicates.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -160,8 +161,17 @@ def two_sided_quantile(level: float, dof: Union[None, int, NDArray[np.int64]] = 
     if dof is None:
         return z
     d = np.asarray(dof)
-    q = {int(v): t_quantile(0.5 + level / 2, int(v)) if v > 0 else np.nan for v in np.unique(d)}
-    return np.vectorize(q.__getitem__, otypes=[np.float64])(d) if d.ndim else float(q[int(d)])
+    if not d.ndim:
+        return _t_two_sided(float(level), int(d))
+    u, inv = np.unique(d, return_inverse=True)
+    return np.array([_t_two_sided(float(level), int(v)) for v in u])[inv.reshape(d.shape)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _t_two_sided(level: float, dof: int) -> float:
+    """Student's t quantile of a two-sided ``level`` interval on ``dof`` (NaN for dof <= 0),
+    cached: fits of one sweep share a few point counts, and scipy's ppf costs ~0.1 ms a call."""
+    return t_quantile(0.5 + level / 2, dof) if dof > 0 else float("nan")
 
 
 def delta_interval(

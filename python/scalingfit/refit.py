@@ -334,11 +334,14 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
                                                [keys[j] for j in sel], config, threads, backend)
         t_core += time.perf_counter() - t0
         now = datetime.now(timezone.utc).replace(tzinfo=None)
+        n_free = model.n_params - len(config.fixed)
+        # Student's t on each fit's residual degrees of freedom, as FitResult's (one quantile
+        # per distinct count of points, not one per group)
+        z_all = np.asarray(two_sided_quantile(config.level, sub_counts - n_free)) if boot is None else np.empty(0)
         for i, j in enumerate(sel):
             st = int(res.status[i])
             n = int(sub_counts[i])
             reason = notes.get(keys[j], "")
-            n_free = model.n_params - len(config.fixed)
             if st == _status.BAD_INPUT and n < n_free:
                 reason = (reason + "; " if reason else "") + f"too few points ({n}) for {n_free} parameters"
             est = res.x[i]
@@ -346,8 +349,8 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
             if boot is not None:
                 lo, hi, n_fail, method = boot[0][i], boot[1][i], int(boot[2][i]), config.ci_method
                 se = boot[3][i]
-            else:  # Student's t on the fit's residual degrees of freedom, as FitResult's
-                z = two_sided_quantile(config.level, n - n_free)
+            else:
+                z = z_all[i]
                 lo, hi, n_fail, method = est - z * se, est + z * se, 0, "gauss-newton-t"
             rows.append(_row(group_by, keys[j], dict(zip(group_by, key_values[j])), config_hash, spec,
                              model, config, est, se, lo, hi, method, n_fail, st, int(res.iterations[i]),
