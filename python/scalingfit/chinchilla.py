@@ -1583,9 +1583,13 @@ def fit_isoflop(
     n_total = int(sum(sizes))
     # Replicate rows, all fitted in one batch: the data at `window`; resampled runs
     # ("points"); leave-one-run-out jackknife (BCa with "points"); the window scan.
-    parts = _window_fits(t, y, np.log(windows[0]), degree)
+    # The windows' least-squares fits at the data's window: what the wild bootstrap resamples
+    # and the robust loss's default scale is read from (only computed for those)
+    wild = resample == "residuals" and B > 0
+    robust_default = loss_fn != "linear" and f_scale is None
+    parts = _window_fits(t, y, np.log(windows[0]), degree) if wild or robust_default else []
     sigma = _noise_scale(parts, degree)
-    no_noise = resample == "residuals" and B > 0 and not np.isfinite(sigma)
+    no_noise = wild and not np.isfinite(sigma)
     if no_noise:
         warnings.warn(
             "resample='residuals': no budget's window holds more than the "
@@ -1595,7 +1599,7 @@ def fit_isoflop(
         )
     if f_scale is None:
         f_scale = 1.0
-        if loss_fn != "linear":  # Huber's tuning: 1.345 noise standard deviations
+        if robust_default:  # Huber's tuning: 1.345 noise standard deviations
             rs = _robust_scale(parts)
             f_scale = 1.345 * rs if np.isfinite(rs) and rs > 0 else 1.0
     if resample == "budgets" and B > 0 and J < 3:
