@@ -946,27 +946,22 @@ class BootstrapResult:
 
     def prediction_residuals(self) -> FloatArray:
         """The point fit's residuals (in the residual space) that :meth:`predict` adds for
-        ``kind="prediction"``: ``e_i sqrt(w_i) / sqrt(1 - h_i)``, centred, over the points of
-        positive weight, with ``h_i`` the leverages of the weighted Gauss–Newton hat matrix of
-        the free parameters."""
+        ``kind="prediction"``: those the residual scheme resamples (``_core.prepare_residuals``),
+        ``e_i sqrt(w_i) / sqrt(1 - h_i)``, centred, over the points of positive weight, with
+        ``h_i`` the leverages of the weighted Gauss–Newton hat matrix of the free parameters."""
         from .models import get
 
         m = get(self.batch.model)
-        w = np.ones(self.y_data.shape[0]) if self.w_data is None else self.w_data
-        keep = w > 0
-        xk, yk, wk = self.x_data[keep], self.y_data[keep], w[keep]
-        fitted = m.predict(self.x, xk)
-        J = m.jacobian(self.x, xk)
-        with np.errstate(all="ignore"):
-            if self.log_residuals:
-                e, J = np.log(yk) - np.log(fitted), J / fitted[:, None]
-            else:
-                e = yk - fitted
-            free = [i for i, n in enumerate(self.param_names) if n not in self.fit.fixed]
-            Q, _ = np.linalg.qr(J[:, free] * np.sqrt(wk)[:, None])
-            h = np.minimum(np.sum(Q * Q, axis=1), 1.0 - 1e-12)
-            e = e * np.sqrt(wk) / np.sqrt(1.0 - h)
-        return np.asarray(e - e.mean())
+        P = len(self.param_names)
+        fixed = [self.param_names.index(n) for n in self.fit.fixed]
+        lo, hi = np.full(P, -np.inf), np.full(P, np.inf)
+        lo[fixed] = hi[fixed] = self.x[fixed]
+        _, resid, _ = _core.prepare_residuals(
+            m.index, SCHEMES["residual"], np.ascontiguousarray(self.x_data), self.y_data,
+            self.w_data, np.array([0, self.y_data.shape[0]], dtype=np.int64),
+            np.ascontiguousarray(self.x.reshape(1, P)), self.log_residuals, lo, hi)
+        keep = np.ones(self.y_data.shape[0], dtype=bool) if self.w_data is None else self.w_data > 0
+        return np.asarray(resid)[keep]
 
     def __repr__(self) -> str:
         return str(self.summary())
