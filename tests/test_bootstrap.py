@@ -505,6 +505,41 @@ def test_studentized_replicate_covariance_counts_free_parameters_only() -> None:
     assert checked >= 20
 
 
+def test_studentized_counts_replicates_without_standard_error() -> None:
+    """Resamples with as many distinct points as parameters have no residual dof, so no
+    standard error: the studentized interval leaves them out, and now says how many (counted
+    by hand from the replicates' multiplicities); a fixed parameter's interval is its value
+    (its t = 0/0 made every replicate NaN: the interval was NaN)."""
+    import warnings
+
+    from scalingfit import DataWarning, _core
+    from scalingfit.bootstrap import bootstrap
+
+    N = np.logspace(6, 8, 6)
+    y = 2.0 + 50.0 * N ** -0.3 * (1 + 0.01 * np.random.default_rng(0).standard_normal(6))
+    R = 300
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = bootstrap("saturating_power_law", N, y, scheme="points", n_resamples=R, seed=3,
+                      method="studentized")
+    assert any(issubclass(w.category, DataWarning) and "have no standard error" in str(w.message)
+               for w in caught)
+    mult = np.asarray(_core.resample_multiplicities(0, 3, 0, np.arange(R, dtype=np.int64), 6, None, 0, 1))
+    distinct = np.sum(mult > 0, axis=1)
+    expected = int(np.sum((r.status > 0) & (distinct <= 3)))
+    assert expected > 0
+    assert int(r.batch.n_no_se("alpha")[0]) == expected
+    assert f"no standard error on {expected} converged replicate(s)" in str(r.summary())
+    assert "no standard error" not in str(r.summary(method="bca"))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rf = bootstrap("saturating_power_law", N, y, n_resamples=50, seed=3, method="studentized",
+                       fixed={"E": 2.0})
+    assert rf.ci("E") == (2.0, 2.0)
+    assert np.isfinite(rf.ci("alpha")).all()
+
+
 def test_sandwich_under_huber_is_the_m_estimator_sandwich() -> None:
     """Under a robust loss the sandwich's bread is the derivative of the scores, sum psi'(r) J J'
     (Huber: psi'(r) = 1 for |r| <= c, 0 beyond), not the Gauss-Newton sum rho' J J' (which

@@ -289,9 +289,11 @@ def _interval_rows(
     q_lo, q_hi = alpha / 2.0, 1.0 - alpha / 2.0
     if method == "studentized":
         assert se_point is not None and se_samples is not None
+        d = samples - point[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
-            t = (samples - point[:, None]) / se_samples
-        t = np.where(np.isfinite(t), t, np.nan)
+            t = d / se_samples
+        # a replicate equal to the estimate with zero se (a fixed parameter) has t = 0
+        t = np.where(np.isfinite(t), t, np.where((d == 0) & (se_samples == 0), 0.0, np.nan))
         srt, cnt = _sorted_rows(t)
         t_lo = _quantile_rows(srt, cnt, q_lo)
         t_hi = _quantile_rows(srt, cnt, q_hi)
@@ -491,6 +493,7 @@ class SummaryRow:
     upper: float
     derived: bool
     n_undefined: int = 0  # converged replicates where a derived quantity is NaN (left out)
+    n_no_se: int = 0  # studentized: converged replicates without a usable standard error (left out)
 
 
 @dataclass(frozen=True)
@@ -531,6 +534,13 @@ class BootstrapSummary:
             if r.n_undefined:
                 lines.append(f"  {r.name}: undefined (NaN) on {r.n_undefined} converged replicate(s), "
                              "left out of its interval")
+        by_count: dict[int, list[str]] = {}
+        for r in self.rows:
+            if r.n_no_se:
+                by_count.setdefault(r.n_no_se, []).append(r.name)
+        for k, names in by_count.items():
+            lines.append(f"  {', '.join(names)}: no standard error on {k} converged replicate(s) "
+                         "(singular or zero-residual fits), left out of the studentized interval")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -671,6 +681,17 @@ class BootstrapBatchResult:
         v = self.values(name)
         converged = ~np.isnan(self.samples).any(axis=2)
         return np.asarray(np.sum(converged & np.isnan(v), axis=1), dtype=np.int64)
+
+    def n_no_se(self, name: str) -> NDArray[np.int64]:
+        """Per problem, the converged replicates with a value of ``name`` but no usable
+        standard error (NaN, or zero while the value differs from the estimate: a singular
+        or zero-residual fit, e.g. a resample with as many distinct points as free
+        parameters). The studentized interval leaves them out; counted here."""
+        _, se = self._se(name)
+        v = self.values(name)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(v) & (np.isnan(se) | ((se == 0) & (v != self.estimate(name)[:, None])))
+        return np.asarray(np.sum(bad, axis=1), dtype=np.int64)
 
     def stderr(self, name: str) -> FloatArray:
         """Bootstrap standard error (sd of the converged replicates), per problem."""
@@ -897,9 +918,10 @@ class BootstrapResult:
         rows = []
         for name in self.batch.names:
             lo, hi = self.ci(name, method, lv)
+            no_se = int(self.batch.n_no_se(name)[0]) if method == "studentized" else 0
             rows.append(
                 SummaryRow(name, self.estimate(name), self.stderr(name), lo, hi, name in self.derived,
-                           int(self.batch.n_undefined(name)[0]))
+                           int(self.batch.n_undefined(name)[0]), no_se)
             )
         return BootstrapSummary(
             rows=tuple(rows), method=method, level=lv, scheme=self.scheme,
@@ -1119,6 +1141,17 @@ def _run(
                 + (f" ({int(bad[j])} of problem {j})" if bad.size > 1 else "")
                 + "; they are left out of its interval and standard error, which then describe "
                 "only the replicates where it is defined", DataWarning, stacklevel=3)
+    if method == "studentized":
+        for name in result.names:
+            bad = result.n_no_se(name)
+            if bad.any():
+                warnings.warn(
+                    f"{int(bad.sum())} converged replicate(s) have no standard error (singular or "
+                    "zero-residual fits, e.g. resamples with as many distinct points as free "
+                    "parameters); they are left out of the studentized intervals, which then "
+                    "describe only the better-determined resamples: compare with method='bca'",
+                    DataWarning, stacklevel=3)
+                break
     if method == "bca":
         result.jackknife()
     return result
