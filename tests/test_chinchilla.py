@@ -38,18 +38,19 @@ def epoch_fit() -> ch.ParametricFit:
 
 @pytest.mark.slow
 def test_epoch_replication(epoch_fit: ch.ParametricFit) -> None:
-    """Besiroglu et al. (2024): Huber delta 1e-3 summed on log loss, 5 highest losses
-    dropped, Hoffmann's 4,500-start grid -> E 1.817, A 478, B 2144, alpha 0.347, beta 0.367,
-    objective 1.01827e-3 (their best L-BFGS-B start)."""
+    """Epoch AI's replication notebook (SOURCE.md): Huber delta 1e-3 summed on log loss, 5
+    highest losses dropped, Hoffmann's 4,500-start grid, best L-BFGS-B start -> A 477.84,
+    B 2143.86, E 1.8172, alpha 0.34731, beta 0.36718, objective 1.01827e-3 (printed to 5-6
+    digits; measured within 2.1e-4 relative, B the loosest, along the valley the L-BFGS-B
+    stopping leaves). The paper's own estimate (BFGS on a Huber likelihood) is
+    reproduce's check."""
     f = epoch_fit
     assert f.n_points == 240 and f.dropped.size == 5
     assert f.n_starts == 4500
-    assert abs(f.E - 1.817) <= 0.005
-    assert abs(f.alpha - 0.347) <= 0.003
-    assert abs(f.beta - 0.367) <= 0.004
-    assert abs(f.A / 478 - 1) <= 0.03
-    assert abs(f.B / 2144 - 1) <= 0.05
-    assert f.objective <= 1.0183e-3
+    notebook = {"A": 477.84, "B": 2143.86, "E": 1.8172, "alpha": 0.34731, "beta": 0.36718}
+    for k, v in notebook.items():
+        assert getattr(f, k) == pytest.approx(v, rel=1e-4 if k != "B" else 5e-4), k
+    assert f.objective <= 1.01828e-3
     # Not worse than Epoch's own best start, evaluated by the independent objective.
     assert f.objective <= ch.huber_objective(ch.EPOCH_2024_GRID, *_epoch_kept()) * (1 + 1e-9)
     # The optimum is reproduced by many starts, to many digits.

@@ -168,12 +168,52 @@ def test_a_data_folder_of_another_layout_is_named(tmp_path: Path) -> None:
     (folder / "isoflop_points.csv").write_text("flops,N,loss\n1e18,1e8,3.0\n")
     (folder / "fit_results.csv").write_text("label,n_exponent\nx,0.5\n")
     (folder / "isoflop_optima.csv").write_text("flops,N_star\n1e18,1e8\n")
-    with pytest.raises(ValueError, match=r"porian: porian2024_isoflop at .* is not the published "
-                                         r"set's layout \(missing KeyError: 'source_file'\)"):
+    with pytest.raises(ValueError, match=r"isoflop_points.csv lacks required column\(s\) "
+                                         r"\['source_file', 'label', 'N_params'\]"):
         rp.reproduce(["porian"], data_dir=tmp_path, n_bootstrap=0)
     (folder / "isoflop_points.csv").unlink()
     with pytest.raises(FileNotFoundError):
         rp.reproduce(["porian"], data_dir=tmp_path, n_bootstrap=0)
+
+
+def _copy_set(src: Path, dst: Path, edit: dict[str, tuple[int, str, str]]) -> None:
+    """Copy a data set's CSVs, changing in file ``name`` the cell (data row, column) to text."""
+    dst.mkdir()
+    for f in src.glob("*.csv"):
+        lines = f.read_text().splitlines()
+        if f.name in edit:
+            row, col, text = edit[f.name]
+            head = lines[0].split(",")
+            cells = lines[row + 1].split(",")
+            cells[head.index(col)] = text
+            lines[row + 1] = ",".join(cells)
+        (dst / f.name).write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(("study", "dataset", "edit", "match"), [
+    ("porian", "porian2024_isoflop", {"isoflop_points.csv": (900, "loss", "n/a")},
+     r"isoflop_points.csv: column 'loss', row 900 \(line 902\): 'n/a' is not a number"),
+    ("porian", "porian2024_isoflop", {"isoflop_points.csv": (900, "loss", "-3.1")},
+     r"isoflop_points.csv: column 'loss', row 900 \(line 902\): '-3.1'"),
+    ("porian", "porian2024_isoflop", {"isoflop_optima.csv": (1, "N_star_logstd", "")},
+     (r"isoflop_optima.csv: column 'N_star_logstd', row 1 \(line 3\) is empty while the "
+      r"budget has an optimum")),
+    ("porian", "porian2024_isoflop", {"fit_results.csv": (2, "n_exponent", "x")},
+     r"fit_results.csv: column 'n_exponent', row 2 \(line 4\): 'x' is not a number"),
+    ("epoch", "epoch_chinchilla_fig4", {"chinchilla_fig4.csv": (7, "D_tokens", "")},
+     r"chinchilla_fig4.csv: column 'D_tokens', row 7 \(line 9\): '' is empty"),
+])
+def test_porian_and_epoch_name_the_bad_cell(
+    shared_data: Path, tmp_path: Path, study: str, dataset: str, edit: dict, match: str
+) -> None:
+    """A corrupt cell of the Porian or Epoch files: a RunDataError naming file, column and row
+    (the plain csv reader gave "could not convert string to float", named a negative loss by
+    its index within a configuration, and dropped a budget with a half-empty optimum)."""
+    from scalingfit.data import RunDataError
+
+    _copy_set(shared_data / dataset, tmp_path / dataset, edit)
+    with pytest.raises(RunDataError, match=match):
+        rp.reproduce([study], data_dir=tmp_path, n_bootstrap=0)
 
 
 def test_check_passes_on_its_tolerance() -> None:

@@ -1010,7 +1010,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "compute below the emergence threshold; these two against the "
                                     "reference values in their data sets' SOURCE.md, as the papers "
                                     "print none), whose data are not shipped: found in --data, "
-                                    "$SCALINGFIT_DATA or ../shared/data, else listed as skipped. "
+                                    "$SCALINGFIT_DATA, ./shared/data or ../shared/data, else listed as skipped. "
                                     "Exit code 1 when a check fails.",
                         epilog="examples:\n  scalingfit reproduce\n  scalingfit reproduce --studies epoch "
                                "--data ../shared/data --bootstrap 4000\n  scalingfit reproduce --json",
@@ -1019,8 +1019,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated: porian, muennighoff, gadre (shipped data), epoch, "
                          "pythia, wu, bhagia (data folder) (default all)")
     rp.add_argument("--data", default=None,
-                    help="folder with one sub-folder per data set (default: $SCALINGFIT_DATA, "
-                         "../shared/data, then the shipped copies)")
+                    help="folder with one sub-folder per data set, searched first (then "
+                         "$SCALINGFIT_DATA, ./shared/data, ../shared/data, then the shipped "
+                         "copies)")
     rp.add_argument("--bootstrap", type=int, default=4000,
                     help="resamples for intervals, 0 for none (default 4000; bhagia uses at most "
                          "200)")

@@ -33,7 +33,6 @@ A study whose data are not found is listed as missing, not failed.
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 import warnings
@@ -43,9 +42,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _validate, datasets
 from ._warnings import DataWarning
+from .data import RunDataError
 
 __all__ = ["STUDIES", "Check", "Reproduction", "reproduce"]
 
@@ -98,16 +99,18 @@ class Reproduction:
         return bool(self.checks) and self.n_passed == len(self.checks)
 
     def table(self, study: Optional[str] = None) -> str:
-        """The checks (of one study, or all) as aligned text, one line each."""
+        """The checks (of one study, or all) as aligned text, one line each: quantity, ours
+        and published (with 95% intervals where there are), the difference, the tolerance it
+        is held to, pass or not, and why that tolerance."""
         rows = [c for c in self.checks if study is None or c.study == study]
         cells = [(c.quantity, _fmt(c.ours, c.ours_interval),
                   _fmt(c.published, c.published_interval), _num(c.difference),
-                  "yes" if c.passed else "NO") for c in rows]
-        head = ("quantity", "ours", "published", "difference", "ok")
-        width = [max(len(r[i]) for r in [head, *cells]) for i in range(5)]
+                  _num(c.tolerance), "yes" if c.passed else "NO", c.criterion) for c in rows]
+        head = ("quantity", "ours", "published", "difference", "tolerance", "ok", "why")
+        width = [max(len(r[i]) for r in [head, *cells]) for i in range(6)]
         return "\n".join(
             f"{r[0]:{width[0]}s}  {r[1]:>{width[1]}s}  {r[2]:>{width[2]}s}  "
-            f"{r[3]:>{width[3]}s}  {r[4]}"
+            f"{r[3]:>{width[3]}s}  {r[4]:>{width[4]}s}  {r[5]:{width[5]}s}  {r[6]}".rstrip()
             for r in [head, *cells]
         )
 
@@ -136,7 +139,7 @@ def _num(v: float) -> str:
     a = abs(v)
     if a != 0 and (a >= 1e4 or a < 1e-3):
         return f"{v:.3g}"
-    return f"{v:.4g}"
+    return f"{v:.5g}"
 
 
 def _fmt(v: float, interval: Optional[tuple[float, float]]) -> str:
@@ -152,9 +155,10 @@ class _Options:
     seed: int
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
+def _config_rows(cols: Any, keys: tuple[str, str]) -> dict[tuple[str, str], NDArray[np.bool_]]:
+    """Row masks of a Porian table per configuration (source_file, label), in file order."""
+    pairs = list(zip(cols[keys[0]], cols[keys[1]]))
+    return {key: np.array([q == key for q in pairs]) for key in dict.fromkeys(pairs)}
 
 
 def _porian(folder: Path, opt: _Options) -> list[Check]:
@@ -165,33 +169,59 @@ def _porian(folder: Path, opt: _Options) -> list[Check]:
     interpolating the loss over sizes with a bootstrap over seed noise, ours from a parabola
     in log N over the sizes within 6x of the lowest loss: the exponents agree within 0.035
     (measured: within 0.029 on all 15), with intervals of about the same width. So the
-    difference lies in how the optima are found, not in the power law."""
+    difference lies in how the optima are found, not in the power law. The 0.035 is a
+    consistency bound on the whole procedure, not a discriminating check (neighbouring
+    configurations' published exponents differ by less; the 1e-9 check is the one that pins
+    the fit), and their value lies outside our 95% interval for 3 of the 15 (Kaplan
+    Adjusted's two intervals do not overlap)."""
     from . import chinchilla as ch
+    from .planning._common import numeric, read_csv_columns
 
-    points = _rows(folder / "isoflop_points.csv")
-    optima = _rows(folder / "isoflop_optima.csv")
+    key_cols = ("source_file", "label")
+    points = read_csv_columns(folder / "isoflop_points.csv",
+                              key_cols + ("flops", "N_params", "loss"))
+    optima = read_csv_columns(folder / "isoflop_optima.csv",
+                              key_cols + ("flops", "N_star", "N_star_logstd"))
+    results = read_csv_columns(folder / "fit_results.csv", key_cols + (
+        "dataset", "n_exponent", "n_exponent_ci95_lo", "n_exponent_ci95_hi"))
+    point_rows, optimum_rows = _config_rows(points, key_cols), _config_rows(optima, key_cols)
+    # Budgets without a minimum have every optimum cell empty (4 in the data): left out, as
+    # in their analysis. Any other empty or non-numeric cell names its file, column and row.
+    n_star = numeric(optima, "N_star", positive=True, empty=True)
+    n_std = numeric(optima, "N_star_logstd", positive=True, empty=True)
+    half = np.isnan(n_star) != np.isnan(n_std)
+    if half.any():
+        i = int(np.argmax(half))
+        col = "N_star" if np.isnan(n_star[i]) else "N_star_logstd"
+        raise RunDataError(f"{optima.source}: column {col!r}, row {i} (line {optima.lines[i]}) "
+                           "is empty while the budget has an optimum")
+    has_min = ~np.isnan(n_star)
     out = []
-    for pub in _rows(folder / "fit_results.csv"):
-        key = (pub["source_file"], pub["label"])
-        name = f"{pub['label']} ({pub['dataset']})"
-        opt_rows = [r for r in optima if (r["source_file"], r["label"]) == key
-                    and r["N_star"] and r["N_star_logstd"]]  # budgets without a minimum: none
-        g = ch.fit_optima(*(np.array([float(r[k]) for r in opt_rows])
-                            for k in ("flops", "N_star", "N_star_logstd")))
-        out.append(Check("porian", f"a from their optima: {name}", g.a,
-                         float(pub["n_exponent"]), 1e-9, "the same weighted fit: 1e-9"))
-        sel = [p for p in points if (p["source_file"], p["label"]) == key]
-        C, N, L = (np.array([float(p[k]) for p in sel]) for k in ("flops", "N_params", "loss"))
+    for j in range(len(results["label"])):
+        key = (results["source_file"][j], results["label"][j])
+        name = f"{key[1]} ({results['dataset'][j]})"
+        published, lo95, hi95 = (float(numeric(results, k, rows=[j])[0]) for k in
+                                 ("n_exponent", "n_exponent_ci95_lo", "n_exponent_ci95_hi"))
+        where = f"configuration {key} of {results.source}"
+        if key not in optimum_rows or key not in point_rows:
+            raise RunDataError(f"{where} has no rows in "
+                               f"{optima.source if key not in optimum_rows else points.source}")
+        sel = optimum_rows[key] & has_min
+        g = ch.fit_optima(numeric(optima, "flops", positive=True, rows=sel), n_star[sel], n_std[sel])
+        out.append(Check("porian", f"a from their optima: {name}", g.a, published, 1e-9,
+                         "the same weighted fit: 1e-9"))
+        sel = point_rows[key]
+        C, N, L = (numeric(points, k, positive=True, rows=sel) for k in ("flops", "N_params", "loss"))
         with warnings.catch_warnings():
             # Their sweeps are skewed at the smallest budgets: flagged budgets are left out
             # of the power law, as their own analysis leaves out budgets without a minimum.
             warnings.simplefilter("ignore", DataWarning)
             f = ch.fit_isoflop(C, N, L, n_bootstrap=opt.n_bootstrap, seed=opt.seed)
         out.append(Check(
-            "porian", f"a: {name}", float(f.a), float(pub["n_exponent"]), 0.035,
+            "porian", f"a: {name}", float(f.a), published, 0.035,
             "their interpolated optima vs our parabolas: 0.035",
             (float(f.interval[0]), float(f.interval[1])) if opt.n_bootstrap else None,
-            (float(pub["n_exponent_ci95_lo"]), float(pub["n_exponent_ci95_hi"])),
+            (lo95, hi95),
         ))
     return out
 
@@ -220,7 +250,7 @@ def _muennighoff(folder: Path, opt: _Options) -> list[Check]:
         Check("muennighoff", "Huber sum at the optimum", cost, pub["huber"],
               1e-5 * pub["huber"], "1e-5 relative (theirs summed in float32)"),
         Check("muennighoff", "R^2 of the published law", r2, pub["r2"], 1e-6,
-              "1e-6 (same law, same runs)"),
+              "1e-6 (their constants, not a fit: checks the data and the law's formula)"),
     ]
 
 
@@ -261,10 +291,10 @@ def _epoch(folder: Path, opt: _Options) -> list[Check]:
     within 10% of the published width; the compute-optimal exponent to their 3 decimals."""
     from . import chinchilla as ch
     from .bootstrap import bootstrap, chinchilla_derived
+    from .planning._common import numeric, read_csv_columns
 
-    path = folder / "chinchilla_fig4.csv"
-    rows = _rows(path)
-    N, D, L = (np.array([float(r[k]) for r in rows]) for k in ("N_params", "D_tokens", "loss"))
+    cols = read_csv_columns(folder / "chinchilla_fig4.csv", ("N_params", "D_tokens", "loss"))
+    N, D, L = (numeric(cols, k, positive=True) for k in ("N_params", "D_tokens", "loss"))
     f = ch.fit_parametric(N, D, L, drop_highest=5)
     keep = np.setdiff1d(np.arange(L.size), f.dropped)
     cis: dict[str, tuple[float, float]] = {}
@@ -482,7 +512,8 @@ def reproduce(
 
     ``n_bootstrap`` resamples for the intervals (0: point estimates only); ``seed`` keys them.
     ``progress(study, folder, checks, seconds)`` is called as each study ends. Data sets are found by
-    :func:`scalingfit.datasets.find` (``data_dir`` first, then the shipped copies).
+    :func:`scalingfit.datasets.find`: ``data_dir``, ``$SCALINGFIT_DATA``, ``shared/data``
+    beside the current folder or its parent, then the copies shipped in the package.
 
     Raises ValueError for an unknown study name, a negative ``n_bootstrap``, a ``data_dir``
     that is not a folder (an explicit one is never silently replaced by the others), or a data
