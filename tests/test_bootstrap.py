@@ -471,6 +471,37 @@ def test_uncertainty_refuses_what_it_cannot_compute() -> None:
         un.profile_interval("saturating_power_law", N, y, "alpha", fit_result=other)
 
 
+def test_profile_refuses_a_fit_result_made_otherwise_and_warns_when_out_of_steps() -> None:
+    """profile_interval takes fit_result's cost as its reference: a log-residual or Huber fit
+    passed to a linear-loss profile gave a zero-width interval ([0.3258, 0.3258]) without a
+    word; now a ValueError naming the setting. The consistent call's interval is the one the
+    profile computes itself. A search that runs out of max_steps says so (it reported
+    (-inf, inf), the documented "not bounded by the data", silently)."""
+    from scalingfit import uncertainty as un
+
+    rng = np.random.default_rng(0)
+    N = np.logspace(7, 10, 12)
+    y = (1.7 + 400 * N ** -0.34) * np.exp(0.01 * rng.standard_normal(12))
+    f_log = scalingfit.fit(SPL, N, y, log_residuals=True)
+    with pytest.raises(ValueError, match=r"log_residuals True \(this call: False\)"):
+        un.profile_interval(SPL, N, y, "alpha", fit_result=f_log)
+    with pytest.raises(ValueError, match=r"loss 'huber' \(this call: 'linear'\)"):
+        un.profile_interval(SPL, N, y, "alpha", fit_result=scalingfit.fit(SPL, N, y, loss="huber"))
+    with pytest.raises(ValueError, match=r"fixed \('E',\) \(this call: \(\)\)"):
+        un.profile_interval(SPL, N, y, "alpha", fit_result=scalingfit.fit(SPL, N, y, fixed={"E": 1.7}))
+    with pytest.raises(ValueError, match=r"points 11 \(this call: 12\)"):
+        un.profile_interval(SPL, N, y, "alpha", fit_result=scalingfit.fit(SPL, N[1:], y[1:]))
+    given = un.profile_interval(SPL, N, y, "alpha", fit_result=f_log, log_residuals=True)
+    own = un.profile_interval(SPL, N, y, "alpha", log_residuals=True)
+    assert given.upper - given.lower > 0.03
+    assert (given.lower, given.upper) == pytest.approx((own.lower, own.upper), rel=1e-6)
+    with pytest.warns(scalingfit.ConvergenceWarning, match="did not reach the threshold") as rec:
+        short = un.profile_interval(SPL, N, y, "alpha", max_steps=2)
+    assert sorted(str(w.message).split(":")[1].split(" to ")[0] for w in rec) == [" 2 steps down",
+                                                                               " 2 steps up"]
+    assert short.upper == np.inf and short.lower == -np.inf
+
+
 def test_studentized_replicate_covariance_counts_free_parameters_only() -> None:
     """A resample's Gauss-Newton covariance (the studentized interval's denominators) is
     sum(mult r^2) / (n_total - P_free) inv(J' diag(mult) J) over the free parameters: with E

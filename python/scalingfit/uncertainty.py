@@ -403,6 +403,34 @@ def _user_cov(cov: ArrayLike, P: int, names: Sequence[str], owner: str) -> Float
 
 
 # ------------------------------------------------------------------ profile likelihood
+def _check_fit_settings(
+    result: FitResult, m: Model, n: int, loss: str, log_residuals: bool,
+    lo: FloatArray, hi: FloatArray,
+) -> None:
+    """A ValueError when ``result`` is not a fit of this model, on these points, with this
+    loss, residual space and set of fixed parameters: its cost is the profile's reference,
+    so a fit made otherwise gives a meaningless interval (zero-width, without a warning)."""
+    if result.model != m.name:
+        raise ValueError(f"fit_result is a fit of {result.model!r}, not of {m.name!r}")
+    fixed = tuple(name for name, a, b in zip(m.param_names, lo, hi) if a == b)
+    differ = [
+        f"{what} {theirs!r} (this call: {ours!r})"
+        for what, theirs, ours in (
+            ("loss", result.loss, loss),
+            ("log_residuals", result.log_residuals, log_residuals),
+            ("fixed", tuple(sorted(result.fixed)), tuple(sorted(fixed))),
+            ("points", result.n_points, n),
+        )
+        if theirs != ours
+    ]
+    if differ:
+        raise ValueError(
+            "fit_result was fitted with other settings than this profile: " + "; ".join(differ)
+            + ". Pass the same loss, log_residuals, fixed and data as the fit (or leave "
+            "fit_result out to fit here)"
+        )
+
+
 @dataclass(frozen=True)
 class ProfileResult:
     """Profile-t interval of one parameter.
@@ -461,8 +489,6 @@ def profile_interval(
     k = m.param_names.index(param)
     if int(max_steps) < 1:
         raise ValueError(f"max_steps must be >= 1 (half-standard-error steps out from the estimate), got {max_steps!r}")
-    if fit_result is not None and fit_result.model != m.name:
-        raise ValueError(f"fit_result is a fit of {fit_result.model!r}, not of {m.name!r}")
     xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
     n = int(ya.shape[0]) if w is None else int(np.sum(w > 0))
     lo, hi = _validate.as_bounds(bounds, m, fixed)
@@ -471,7 +497,9 @@ def profile_interval(
     P = _validate.n_free(lo, hi)
     if n <= P:
         raise ValueError(f"a profile interval needs more points than free parameters ({P}), got {n}")
-    if fit_result is None:
+    if fit_result is not None:
+        _check_fit_settings(fit_result, m, n, loss, log_residuals, lo, hi)
+    else:
         fit_result = fit(m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=(lo, hi),
                          log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol,
                          gtol=gtol)
@@ -542,6 +570,14 @@ def profile_interval(
             prev_v, prev_p = v, p
             if _ > 8:
                 step *= 2.0  # a flat profile: widen the search
+        else:
+            warnings.warn(
+                f"profile of {param}: {max_steps} steps {'up' if direction > 0 else 'down'} to "
+                f"{prev_v!r} did not reach the threshold (|tau| {abs(tau):.3g} < {thr:.3g}); the "
+                f"{'upper' if direction > 0 else 'lower'} endpoint is reported as "
+                f"{'+' if direction > 0 else '-'}inf: raise max_steps to search further",
+                ConvergenceWarning, stacklevel=3,
+            )
         return direction * math.inf
 
     lower = endpoint(-1.0)
