@@ -290,6 +290,33 @@ def test_finite_differences_follow_a_parameter_on_a_tiny_scale() -> None:
     assert fd.cost < 1e-15
 
 
+def test_a_parameter_started_at_zero_in_a_tiny_box_is_measured_on_the_box() -> None:
+    """A tanh(1e10 k x) with k boxed in [-1e-9, 1e-9] and started at 0: measured on a unit
+    scale, k's column dominated the damping floor 1e18-fold and froze A at its start, and the
+    finite-difference step (6e-9) was six times the box; the fit "converged" (status 3) at
+    cost 12.9 with A = 1. Now the box is k's unit: the optimum of scipy's least_squares, with
+    the analytic Jacobian and with finite differences."""
+    def f(x, p):
+        return p[:, 1] * np.tanh(p[:, 0] * 1e10 * x[:, 0])
+
+    def jac(x, p):
+        t = np.tanh(p[:, 0] * 1e10 * x[:, 0])
+        return np.column_stack([p[:, 1] * (1 - t * t) * 1e10 * x[:, 0], t])
+
+    x = np.linspace(0.1, 3, 30)
+    y = 2.0 * np.tanh(3.0 * x) + 0.001 * np.random.default_rng(0).standard_normal(30)
+    box = {"lower": [-1e-9, 0.0], "upper": [1e-9, 10.0]}
+    sp = least_squares(lambda q: f(x[:, None], q[None, :].repeat(30, 0)) - y, [1e-10, 1.0],
+                       jac=lambda q: jac(x[:, None], q[None, :].repeat(30, 0)),
+                       bounds=([-1e-9, 0], [1e-9, 10]), x_scale=[1e-10, 1.0],
+                       xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    for j in (jac, None):
+        r = scalingfit.fit(scalingfit.CustomModel(f, ("k", "A"), jac=j, **box), x, y, [0.0, 1.0])
+        assert r.success
+        np.testing.assert_allclose(r.x, sp.x, rtol=1e-6)
+        assert r.cost == pytest.approx(sp.cost, rel=1e-9)
+
+
 def test_finite_differences_of_a_parameter_at_zero_or_far_below_its_scale() -> None:
     """p = 0 and p = 1e-12 on a parameter of scale 1 (E of Chinchilla): the step does not
     shrink into rounding noise."""

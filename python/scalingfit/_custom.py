@@ -151,7 +151,8 @@ class CustomModel:
             The box ``func`` may be evaluated in (default: the model's bounds). A row of ``p``
             outside it widens it to hold that row.
         scale : array_like broadcastable to (m, n_params), optional
-            Each parameter's typical magnitude (the solver passes ``|p0|``, 1 where p0 is 0);
+            Each parameter's typical magnitude (the solver passes ``|p0|``; where p0 is 0, 1
+            or the largest finite bound's magnitude if smaller);
             default ``|p|`` (1 where p is 0).
 
         Returns
@@ -406,10 +407,13 @@ def solve_batch(
     robust = loss != "linear"
 
     tri = [(a, b) for a in range(P) for b in range(a, P)]
-    # Each item's typical parameter magnitudes for the finite-difference steps: |p0|, 1 where
-    # p0 is 0 (as damping_scale below).
+    # Each item's typical parameter magnitudes for the finite-difference steps: |p0|; where p0
+    # is 0, 1 or the largest finite bound's magnitude where that is smaller (a parameter
+    # boxed in [-1e-9, 1e-9] and started at 0 got steps of 6e-9: a wrong fit "converged").
     with np.errstate(invalid="ignore"):
-        typical = np.where(np.isfinite(p0) & (p0 != 0), np.abs(p0), 1.0)
+        box = np.max(np.where(np.isfinite(np.stack([lo, hi])), np.abs(np.stack([lo, hi])), 0.0), axis=0)
+        unit = np.where(box > 0, np.minimum(box, 1.0), 1.0)
+        typical = np.where(np.isfinite(p0) & (p0 != 0), np.abs(p0), unit)
 
     def evaluate(p: FloatArray, items: NDArray[np.bool_],
                  exact: Optional[NDArray[np.bool_]] = None,
@@ -460,7 +464,7 @@ def solve_batch(
     def damping_scale(D: FloatArray, p: FloatArray) -> FloatArray:
         """lm.hpp's damping_scale: D with a floor relative to the largest column per
         relative change of its parameter (vanishing columns are still damped)."""
-        m = np.where(zero_start, np.maximum(np.abs(p), 1.0), np.abs(p))
+        m = np.where(zero_start, np.maximum(np.abs(p), unit), np.abs(p))
         M2 = m * m
         with np.errstate(all="ignore"):
             R = (D * M2).max(axis=1, keepdims=True)

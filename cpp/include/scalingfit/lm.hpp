@@ -57,7 +57,7 @@
 //     present size, or its floor is far too weak there;
 //   - a parameter that started at exactly 0 has M_a = max(|p_a|, 1): 0 carries no magnitude
 //     (MINPACK's initial step bound falls back to 1 alike; here units matter, for such
-//     parameters only). Without it a stiff parameter at 0 (e = 0 in Hoffmann's grid, with
+//     parameters only; bounds tighter than [-1, 1] give the unit instead, zero_start_unit). Without it a stiff parameter at 0 (e = 0 in Hoffmann's grid, with
 //     every other term vanishing) drops out of R and the floor with it;
 //   - the floor is capped at tau * dmax (the min), so a parameter passing near 0
 //     (M_a -> 0) is never frozen by it;
@@ -537,15 +537,25 @@ constexpr double kSwitchDecrease = 1e-4;
 // tau, the relative floor of the damping scale ("Damping scale DS" at the top of this file).
 constexpr double kDampingFloor = 1e-8;
 
+// The magnitude a parameter that started at exactly 0 is given: 1, or the largest finite
+// bound's magnitude where that is smaller (a parameter boxed in [-1e-9, 1e-9] measured on a
+// unit scale had its column's relative curvature overstated 1e18-fold, and the floor froze
+// the other parameters: a custom model "converged" with them at their starts).
+SF_HD inline double zero_start_unit(double lo, double hi) {
+  const double box = sf_max(sf_isfinite(lo) ? sf_abs(lo) : 0.0, sf_isfinite(hi) ? sf_abs(hi) : 0.0);
+  return box > 0.0 && box < 1.0 ? box : 1.0;
+}
+
 // The damping scale DS from D (the running maximum of diag H) and the current point p: DS_a = max(D_a, kDampingFloor * min(dmax, R / M_a^2)) with
-// R = max_b D_b M_b^2, M_a = |p_a| (max(|p_a|, 1) for a parameter that started at exactly 0),
-// dmax = max_b D_b, and R / 0 read as +inf. Pure function of its inputs.
+// R = max_b D_b M_b^2, M_a = |p_a| (max(|p_a|, zero_start_unit) for a parameter that started
+// at exactly 0), dmax = max_b D_b, and R / 0 read as +inf. Pure function of its inputs.
 template <int P>
 SF_HD inline void damping_scale(const double* D, const double* p, const bool* zero_start,
-                                double* DS) {
+                                const double* lo, const double* hi, double* DS) {
   double R = 0.0, dmax = 0.0, M2[kMaxParams];
   for (int a = 0; a < P; ++a) {
-    const double m = zero_start[a] ? sf_max(sf_abs(p[a]), 1.0) : sf_abs(p[a]);
+    const double m = zero_start[a] ? sf_max(sf_abs(p[a]), zero_start_unit(lo[a], hi[a]))
+                                   : sf_abs(p[a]);
     M2[a] = m * m;
     R = sf_max(R, D[a] * M2[a]);
     dmax = sf_max(dmax, D[a]);
@@ -629,7 +639,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   bool zero_start[kMaxParams];  // a parameter that starts at exactly 0 has magnitude >= 1
   double DS[kMaxParams];        // the damping scale: D with the relative floor (see top)
   for (int a = 0; a < P; ++a) zero_start[a] = p[a] == 0.0;
-  damping_scale<P>(D, p, zero_start, DS);
+  damping_scale<P>(D, p, zero_start, lo, hi, DS);
 
   // The ftol tests below stop where a step's actual and predicted gains are both below
   // ftol * cost. In the float32 builds the cost is a float sum: each residual f - y carries a
@@ -728,7 +738,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
         for (int b = 0; b < P; ++b) H[a * kMaxParams + b] = Hn[a * kMaxParams + b];
         D[a] = sf_max(D[a], H[a * kMaxParams + a]);
       }
-      damping_scale<P>(D, p, zero_start, DS);
+      damping_scale<P>(D, p, zero_start, lo, hi, DS);
       cost = cost_new;
       h_prev = hn;
       if constexpr (Loss::kRobust) h_exact = exact;  // Hn came from this trial's weights
