@@ -353,6 +353,8 @@ def per_param(value: Any, name: str, names: tuple[str, ...], default: float) -> 
 
 #: lm.hpp's kDampingFloor.
 DAMPING_FLOOR = 1e-8
+#: lm.hpp's kDiagFloor: the floor of diag(J'J) relative to its largest entry (positivity only).
+DIAG_FLOOR = 1e-250
 #: lm.hpp's curvature switch: kCurvatureFloor, kSwitchRatio, kSwitchSteps, kSwitchDecrease.
 CURVATURE_FLOOR = 1e-8
 SWITCH_RATIO = 1.5
@@ -457,7 +459,7 @@ def solve_batch(
     active_items = valid & ok
     diag = np.einsum("kaa->ka", H)
     dmax = diag.max(axis=1, keepdims=True)
-    dfloor = np.where(dmax > 0, 1e-30 * dmax, 1e-30)
+    dfloor = np.where(dmax > 0, np.maximum(DIAG_FLOOR * dmax, 1e-300), 1e-30)
     D = np.maximum(diag, dfloor)
     zero_start = p0 == 0.0
 

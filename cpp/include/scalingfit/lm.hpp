@@ -4,7 +4,8 @@
 //   cost(p) = 1/2 sum_i w_i f^2 rho(r_i(p)^2 / f^2),
 //   r_i = model(p, x_i) - y_i            (plain residuals), or
 //   r_i = log model(p, x_i) - log y_i    (log residuals; the driver passes log y_i).
-// A weight of k counts a point k times (so bootstrap multiplicities are weights).
+// A weight of k counts a point k times in the cost (so bootstrap multiplicities are weights);
+// the covariance's residual degrees of freedom count the points with w > 0.
 //
 // Step: (H + mu diag(DS)) h = -g with g = sum w rho' r J (the exact gradient) and
 // H = sum w rho' J J^T (but see "Curvature switch"). For rho'' <= 0 (every robust loss
@@ -536,6 +537,8 @@ constexpr double kSwitchDecrease = 1e-4;
 
 // tau, the relative floor of the damping scale ("Damping scale DS" at the top of this file).
 constexpr double kDampingFloor = 1e-8;
+// The floor of D relative to the largest diagonal entry of J'J (see solve): positivity only.
+constexpr double kDiagFloor = 1e-250;
 
 // The magnitude a parameter that started at exactly 0 is given: 1, or the largest finite
 // bound's magnitude where that is smaller (a parameter boxed in [-1e-9, 1e-9] measured on a
@@ -634,7 +637,12 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
   }
   double dmax = 0.0;
   for (int a = 0; a < P; ++a) dmax = sf_max(dmax, H[a * kMaxParams + a]);
-  const double dfloor = dmax > 0.0 ? 1e-30 * dmax : 1e-30;
+  // D's floor only keeps the Jacobi scale positive (a column that is exactly 0): it must stay
+  // below any legitimate ratio of two parameters' curvatures, which depends on their units
+  // (power_law with A = 1e20 and x up to 1e20: H_AA / H_alpha,alpha ~ 1e-43; 1e-30 * dmax
+  // froze A, and the xtol test then passed after one step at 16x the optimal cost). Columns
+  // small relative to their parameter's size get the damping floor of damping_scale instead.
+  const double dfloor = dmax > 0.0 ? sf_max(kDiagFloor * dmax, 1e-300) : 1e-30;
   for (int a = 0; a < P; ++a) D[a] = sf_max(H[a * kMaxParams + a], dfloor);
   bool zero_start[kMaxParams];  // a parameter that starts at exactly 0 has magnitude >= 1
   double DS[kMaxParams];        // the damping scale: D with the relative floor (see top)
