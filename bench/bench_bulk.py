@@ -1,8 +1,9 @@
 """Bulk bootstrap: 10,000 sweeps x Chinchilla on 50 points x 200 resamples (2 million fits).
 
 One ``bootstrap_batch`` call per thread setting (the point fits are done first and not
-timed), against ``scipy.optimize.least_squares(method="lm")`` on the first sweep's first 100
-resamples with the same warm starts; fits/s and the ratio are printed.
+timed), against ``scipy.optimize.least_squares(method="lm")`` on the first 10 resamples of
+10 sweeps spread evenly over the batch, with the same warm starts (one sweep alone may be
+atypically slow or fast for scipy); fits/s and the ratio are printed.
 
 Run ``python bench/bench_bulk.py [n_sweeps]`` for the table (about 10 s of work at 10,000
 sweeps on two cores), or ``python -m pytest bench/bench_bulk.py --benchmark-only``. Speed is

@@ -248,6 +248,46 @@ def test_isoflop_budgets_take_only_runs_within_five_percent() -> None:
         plot.plot_isoflop_curves(np.r_[np.nan, iN[1:]], iD, iL)
 
 
+def test_curves_a_log_axis_cannot_show_are_named_not_dropped() -> None:
+    """A frontier or extrapolation <= 0 vanished from the log loss axis with no word, and
+    all-NaN samples left a legend entry for a band that was not drawn (an 'All-NaN slice'
+    RuntimeWarning the only sign); an unsorted x_new drew the fitted line as a zigzag. Now a
+    curve with nothing to show is an error naming it, a part left out is a DataWarning saying
+    where (the line has gaps there, the band no fill), and x_new is drawn in order."""
+    from scalingfit._warnings import DataWarning
+
+    iN, iD, iL = _isoflop()
+    S = _samples()
+    with pytest.raises(ValueError, match=r"params' compute-optimal frontier L_opt\(C\) is <= 0 or not finite "
+                                         r"at every point \(C from 3\.\d+e\+18 to 1e\+23\)"):
+        plot.plot_compute_frontier(iN, iD, iL, {**LAW, "E": -5.0})
+    with pytest.raises(ValueError, match=r"samples has no row of finite values \(5 rows\): no band to draw"):
+        plot.plot_compute_frontier(iN, iD, iL, LAW, np.full((5, 5), np.nan))
+    with pytest.warns(DataWarning, match=r"frontier L_opt\(C\) is <= 0 or not finite at (\d+) of 120 points "
+                                         r"\(C from .* to 1e\+23\), which a log axis cannot show: left out") as w:
+        ax = plot.plot_compute_frontier(iN, iD, iL, {**LAW, "E": -0.6}).axes[0]
+    y = ax.lines[0].get_ydata()
+    assert f" {np.isnan(y).sum()} of 120 points" in str(w[0].message) and 0 < np.isnan(y).sum() < 120
+    assert np.all(y[~np.isnan(y)] > 0)
+    Sneg = S.copy()
+    Sneg[:, 0] = -0.6
+    with pytest.warns(DataWarning, match=r"the 90% bootstrap band of samples is <= 0 or not finite at \d+ of 120"):
+        plot.plot_compute_frontier(iN, iD, iL, LAW, np.r_[Sneg, np.full((3, 5), np.nan)])
+
+    with pytest.raises(ValueError, match=r"the fitted saturating_power_law of params is <= 0 or not finite at every "
+                                         r"point \(x_new from 1e\+10 to 1e\+13\)"):
+        plot.plot_extrapolation_band(N, Y, "saturating_power_law", [-3, 400, 0.34], [[1.7, 400, 0.34]] * 3,
+                                     np.logspace(10, 13, 50))
+    with pytest.warns(DataWarning, match=r"the fitted saturating_power_law of params is <= 0 or not finite at "
+                                         r"\d+ of 50 points \(x_new from .* to 1e\+20\)"):
+        ax = plot.plot_extrapolation_band(N, Y, "saturating_power_law", [-0.01, 400, 0.34],
+                                          [[1.7, 400, 0.34]] * 3, np.logspace(8, 20, 50)).axes[0]
+    assert 0 < np.isnan(ax.lines[0].get_ydata()).sum() < 50
+    ax = plot.plot_extrapolation_band(N, Y, "saturating_power_law", [1.7, 400, 0.34], [[1.7, 400, 0.34]] * 3,
+                                      [1e11, 1e9, 1e10, 1e12]).axes[0]
+    assert list(ax.lines[0].get_xdata()) == [1e9, 1e10, 1e11, 1e12]
+
+
 # ------------------------------------------------------------------ 6. two-panel plots
 def test_two_panel_planning_plots_need_a_pair_of_axes() -> None:
     one = Figure().subplots()

@@ -71,3 +71,44 @@ def test_isoflop_plot_fits_a_parabola_per_budget_or_says_there_is_none() -> None
     assert "no IsoFLOP slices" in ax.get_title()
     (sc,) = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert len(sc.get_offsets()) == 30 and ax.get_legend() is None and len(fig.axes) == 2  # + colorbar
+
+
+def test_isoflop_plot_without_budgets_does_not_chain_spread_runs() -> None:
+    """Runs were grouped by consecutive gaps of at most 5% in compute, so 1,000 runs of
+    log-uniform N and D made one 'IsoFLOP slice' of 748 runs over 2 decades of compute, with
+    one parabola. Runs whose computes spread continuously are on no budget: no slice is drawn
+    (every run coloured by its compute), and a DataWarning asks for budgets, which slice the
+    IsoFLOP runs among them."""
+    from matplotlib.collections import PathCollection
+    from scalingfit import simulate
+    from scalingfit._warnings import DataWarning
+
+    law = simulate.as_law({"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366})
+    rng = np.random.default_rng(0)
+    N, D = 10 ** rng.uniform(7.5, 9.5, 1000), 10 ** rng.uniform(9.5, 11.5, 1000)
+    with pytest.warns(DataWarning, match=r"^8\d\d of 1000 runs have computes C = 6ND spread continuously "
+                                         r".* no IsoFLOP slice is drawn; pass budgets"):
+        ax = plot.plot_isoflop_curves(N, D, law.loss(N, D)).axes[0]
+    assert ax.get_title() == "no IsoFLOP slices (computes spread continuously: pass budgets)"
+    (sc,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(sc.get_offsets()) == 1000 and not ax.lines
+
+    budgets = [1e19, 1e20, 1e21]
+    iN, iD, iL = _isoflop_runs(law.as_dict(), budgets, n_sizes=7)
+    sN, sD = 10 ** rng.uniform(8, 9, 200), 10 ** rng.uniform(10, 11, 200)  # 2e18 .. 6e20 FLOP
+    aN, aD, aL = np.r_[iN, sN], np.r_[iD, sD], np.r_[iL, law.loss(sN, sD)]
+    with pytest.warns(DataWarning, match="pass budgets"):
+        ax = plot.plot_isoflop_curves(aN, aD, aL).axes[0]
+    assert "no IsoFLOP slices" in ax.get_title()
+    ax = plot.plot_isoflop_curves(aN, aD, aL, budgets=budgets).axes[0]  # no warning
+    slices = [c.get_offsets()[:, 0] for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(slices) == 3 and len([ln for ln in ax.lines if ln.get_marker() == "*"]) == 3
+    for n, c in zip(slices, budgets):
+        C = 6 * aN * aD
+        assert len(n) >= 7 and np.all(np.abs(np.log(C[np.isin(aN, n)] / c)) <= np.log(1.05))
+
+    # budgets read off a figure scatter by up to ~12% (Epoch's Chinchilla runs: 1.28x spans)
+    # are still slices, without budgets and without a warning
+    wN = iN * np.exp(np.tile(np.linspace(-0.12, 0.12, 7), 3))
+    ax = plot.plot_isoflop_curves(wN, iD, law.loss(wN, iD)).axes[0]
+    assert len([c for c in ax.collections if isinstance(c, PathCollection)]) == 3

@@ -79,6 +79,13 @@ def test_bad_input(call, match: str) -> None:  # type: ignore[no-untyped-def]
         call()
 
 
+@pytest.mark.parametrize("name", ["shift", "span"])
+def test_none_is_refused_by_name(name: str) -> None:
+    """shift=None and span=None raised float()'s TypeError, which names no argument."""
+    with pytest.raises(TypeError, match=rf"^{name} must be a number, got None$"):
+        simulate.isoflop_sweep(**{name: None})
+
+
 def test_a_fit_result_is_a_law() -> None:
     """The docstrings say law may be a fit result: sf.fit('chinchilla', ...) was refused with
     'params must be numeric, got FitResult'. A Chinchilla-form fit gives its parameters (the

@@ -4,11 +4,16 @@ Every function takes data and fitted parameters (and optionally bootstrap sample
 log axes with labelled units, and returns a matplotlib Figure (made without pyplot: none is
 left open and the backend is never changed); :func:`save` writes it as PNG, SVG or any
 format matplotlib writes. Data must be finite (and > 0 on a log axis); a bad value is an
-error naming the argument and its index, never a silently missing point or curve.
+error naming the argument and its index, never a silently missing point or curve. A curve or
+band computed from the parameters (the frontier, an extrapolation) that is <= 0 or not finite
+somewhere (a law with E < 0, say) cannot be shown on the log loss axis there: that part is left
+out with a DataWarning naming the curve and where, and a curve with no such point to show is
+an error naming it, as are bootstrap samples with no finite row.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -16,6 +21,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._warnings import DataWarning
 from .bootstrap import allocation_exponent_a, optimal_loss, optimal_params
 
 FloatArray = NDArray[np.float64]
@@ -100,6 +106,31 @@ def _runs(N: ArrayLike, D: ArrayLike, L: ArrayLike, log_L: bool = False) -> tupl
     return n, _points("D", D, n.shape[0], "N", positive=True), _points("L", L, n.shape[0], "N", positive=log_L)
 
 
+def _finite_rows(s: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    """Bootstrap samples' rows that are finite (failed resamples are NaN rows); a ValueError
+    when none is: no band to draw."""
+    ok = np.logical_and.reduce([np.isfinite(v) for v in s.values()])
+    if not ok.any():
+        raise ValueError(f"samples has no row of finite values ({ok.size} rows): no band to draw")
+    return {k: v[ok] for k, v in s.items()}
+
+
+def _shown(what: str, x: FloatArray, xname: str, *curves: FloatArray) -> NDArray[np.bool_]:
+    """Where ``curves`` (values at ``x``) are all finite and > 0, so a log axis shows them: a
+    DataWarning naming ``what`` and the range of ``x`` left out when that is not everywhere, a
+    ValueError when it is nowhere."""
+    ok: NDArray[np.bool_] = np.logical_and.reduce([np.isfinite(c) & (c > 0) for c in curves])
+    if not ok.any():
+        raise ValueError(f"{what} is <= 0 or not finite at every point ({xname} from {x.min():.3g} to "
+                         f"{x.max():.3g}): a log axis cannot show it")
+    if not ok.all():
+        bad = x[~ok]
+        warnings.warn(f"{what} is <= 0 or not finite at {bad.size} of {x.size} points ({xname} from "
+                      f"{bad.min():.3g} to {bad.max():.3g}), which a log axis cannot show: left out",
+                      DataWarning, stacklevel=3)
+    return ok
+
+
 def _law(p: Mapping[str, FloatArray], N: FloatArray, D: FloatArray) -> FloatArray:
     return p["E"] + p["A"] * N ** -p["alpha"] + p["B"] * D ** -p["beta"]
 
@@ -115,7 +146,7 @@ def compute_frontier(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[s
 
     N, D, L = _runs(N, D, L, log_L=True)
     p = _cols(params)
-    s = None if samples is None else _cols(samples, "samples", finite=False)
+    s = None if samples is None else _finite_rows(_cols(samples, "samples", finite=False))
     level = _level(level)
     C = 6 * N * D
     if C_range is None:
@@ -126,15 +157,23 @@ def compute_frontier(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[s
             raise ValueError(f"C_range is the x axis: two values (low, high), low < high, got {C_range!r}")
         lo_c, hi_c = rng
     grid = np.logspace(np.log10(lo_c), np.log10(hi_c), 120)
+    with np.errstate(all="ignore"):  # a bad law's NaN or <= 0 values are named below
+        front = np.array([np.asarray(optimal_loss(c)(p))[0] for c in grid])
+    ok = _shown("params' compute-optimal frontier L_opt(C)", grid, "C", front)
+    if s is not None:
+        q = (1 - level) / 2
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN C: named by _shown
+            vals = np.array([optimal_loss(c)(s) for c in grid])
+            lo, hi = np.nanquantile(vals, q, axis=1), np.nanquantile(vals, 1 - q, axis=1)
+        band = _shown(f"the {100 * level:.0f}% bootstrap band of samples", grid, "C", lo, hi)
     fig, ax = _figure((6.4, 4.4))
     sc = ax.scatter(C, L, c=np.log10(N), s=10, cmap="viridis", alpha=0.8)
     fig.colorbar(sc, ax=ax, label="log10 N (parameters)")
-    ax.plot(grid, [np.asarray(optimal_loss(c)(p))[0] for c in grid], "k-", lw=2, label="compute-optimal frontier")
+    ax.plot(grid, np.where(ok, front, np.nan), "k-", lw=2, label="compute-optimal frontier")
     if s is not None:
-        vals = np.array([optimal_loss(c)(s) for c in grid])
-        q = (1 - level) / 2
-        ax.fill_between(grid, np.nanquantile(vals, q, axis=1), np.nanquantile(vals, 1 - q, axis=1),
-                        color="k", alpha=0.2, label=f"{100 * level:.0f}% bootstrap band")
+        ax.fill_between(grid, lo, hi, where=band, color="k", alpha=0.2,
+                        label=f"{100 * level:.0f}% bootstrap band")
     ax.set(xscale="log", yscale="log", xlabel="training compute C = 6ND (FLOP)",
            ylabel="final loss (nats/token)", title=title or "Loss vs compute")
     ax.legend(loc="upper right", fontsize=8)
@@ -145,11 +184,16 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
                    budgets: Optional[ArrayLike] = None, title: str = "") -> Any:
     """Loss vs N at fixed compute (IsoFLOP slices), coloured by budget, with each budget's
     fitted parabola in log N (all budgets in one batched fit) and the law's slice if given.
-    Without ``budgets``, runs that form no slice (no 3 runs within 5% of one compute) are
-    drawn coloured by their compute instead, and the title says so. With ``budgets`` (FLOPs,
-    > 0), a slice is the runs within 5% of a budget's compute C = 6ND; runs further than
-    that from every budget are in no slice, and a budget with fewer than 3 runs is an error
-    naming it."""
+
+    Without ``budgets``, a slice is 3 or more runs whose computes C = 6ND each lie within 5% of
+    the next (the largest at most 1.5 times the smallest: budgets read off a paper's figure
+    scatter that much) and more than 5% from every other run's. When some runs' computes
+    spread continuously instead (each within 5% of the next over a wider range), the runs are
+    not on IsoFLOP budgets: no slice is drawn, and a
+    DataWarning says so and asks for ``budgets``. When no slice is drawn, all runs are drawn
+    coloured by their compute instead, and the title says why. With ``budgets`` (FLOPs, > 0),
+    a slice is the runs within 5% of a budget's compute; runs further than that from every
+    budget are in no slice, and a budget with fewer than 3 runs is an error naming it."""
     from matplotlib import colormaps
 
     from . import _validate
@@ -160,10 +204,21 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
         _cols(params)
     C = 6 * N * D
     tol = np.log(1.05)
-    if budgets is None:  # group runs whose compute agrees to within 5%
+    why = "no 3 runs share a compute budget"
+    if budgets is None:  # runs apart from all others by more than 5%, within 5% of one compute
         order = np.argsort(C)
-        edges = np.flatnonzero(np.diff(np.log(C[order])) > tol) + 1
-        groups = np.split(order, edges)
+        groups = np.split(order, np.flatnonzero(np.diff(np.log(C[order])) > tol) + 1)
+        width = np.array([np.log(C[g[-1]] / C[g[0]]) for g in groups])
+        wide = width > np.log(1.5)  # Epoch's digitised Chinchilla budgets span up to 1.28x
+        if wide.any():
+            k = int(np.argmax(width))
+            warnings.warn(
+                f"{sum(g.size for g, w in zip(groups, wide) if w)} of {C.size} runs have computes "
+                "C = 6ND spread continuously (each within 5% of the next over more than 1.5x; the "
+                f"widest stretch {C[groups[k][0]]:.3g} to {C[groups[k][-1]]:.3g} FLOP): the runs are "
+                "not on IsoFLOP budgets, so no IsoFLOP slice is drawn; pass budgets=[...] (FLOPs) "
+                "to choose the slices", DataWarning, stacklevel=2)
+            groups, why = [], "computes spread continuously: pass budgets"
     else:
         b = _validate.positive("budgets", budgets)
         if b.ndim != 1 or b.size == 0:
@@ -198,7 +253,7 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
     else:
         sc = ax.scatter(N, L, c=np.log10(C), s=12, cmap="plasma")
         fig.colorbar(sc, ax=ax, label="log10 C (FLOP)")
-        title = (title + ": " if title else "") + "no IsoFLOP slices (no 3 runs share a compute budget)"
+        title = (title + ": " if title else "") + f"no IsoFLOP slices ({why})"
     ax.set(xscale="log", xlabel="parameters N", ylabel="final loss (nats/token)",
            title=title or "IsoFLOP slices (stars: parabola minima; dotted: fitted law)")
     if 0 < len(groups) <= 12:
@@ -273,7 +328,7 @@ def extrapolation_band(x: ArrayLike, y: ArrayLike, model: str, params: ArrayLike
                          "is drawn for a law of one input")
     x = _points("x", x, positive=True)
     y = _points("y", y, x.shape[0], "x", positive=True)
-    x_new = _points("x_new", x_new, positive=True)
+    x_new = np.sort(_points("x_new", x_new, positive=True))  # a line drawn in the given order zigzags
     level = _level(level)
     P = _validate.finite("params", params)
     if P.shape != (m.n_params,):
@@ -286,13 +341,18 @@ def extrapolation_band(x: ArrayLike, y: ArrayLike, model: str, params: ArrayLike
     S = S[np.isfinite(S).all(axis=1)]
     if S.shape[0] == 0:
         raise ValueError("samples has no row of finite values: no band to draw")
-    preds = np.array([m.predict(p, x_new) for p in S])
     q = (1 - level) / 2
+    with np.errstate(all="ignore"):  # a bad law's NaN or <= 0 values are named below
+        fitted = m.predict(P, x_new)
+        preds = np.array([m.predict(p, x_new) for p in S])
+        lo, hi = np.quantile(preds, q, axis=0), np.quantile(preds, 1 - q, axis=0)
+    ok = _shown(f"the fitted {model} of params", x_new, "x_new", fitted)
+    band = _shown(f"the {100 * level:.0f}% bootstrap band of samples", x_new, "x_new", lo, hi)
     fig, ax = _figure((6.4, 4.2))
     ax.scatter(x, y, color="k", s=16, label="observed", zorder=3)
-    ax.plot(x_new, m.predict(P, x_new), "C0-", label=f"fitted {model}")
-    ax.fill_between(x_new, np.quantile(preds, q, axis=0), np.quantile(preds, 1 - q, axis=0), color="C0",
-                    alpha=0.25, label=f"{100 * level:.0f}% bootstrap band")
+    ax.plot(x_new, np.where(ok, fitted, np.nan), "C0-", label=f"fitted {model}")
+    ax.fill_between(x_new, lo, hi, where=band, color="C0", alpha=0.25,
+                    label=f"{100 * level:.0f}% bootstrap band")
     ax.axvspan(x.max(), x_new.max(), color="0.9", zorder=0, label="extrapolation")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title or "Extrapolation with uncertainty")
     ax.legend(fontsize=8)

@@ -128,8 +128,12 @@ def _scalar(name: str, value: Any) -> float:
     returned for the caller's range check to name."""
     try:
         return float(_validate.finite(name, value, scalar=True))
-    except ValueError:
+    except ValueError:  # NaN or inf, or None (which numpy reads as NaN)
+        pass
+    try:
         return float(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
 
 
 def _seed_of(seed: SeedLike) -> Optional[int]:
