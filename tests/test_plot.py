@@ -174,7 +174,8 @@ def test_plot_fit_refuses_what_it_cannot_draw() -> None:
     with pytest.raises(ValueError, match="y has 11 points but x has 12"):
         plot.plot_fit(r, N, y[:-1])
     D = 20 * N
-    r2 = scalingfit.fit("chinchilla", (N, D * np.linspace(1, 3, 12)), y + 0.1)
+    with pytest.warns(scalingfit.IdentifiabilityWarning, match="nearly singular"):  # y ignores D
+        r2 = scalingfit.fit("chinchilla", (N, D * np.linspace(1, 3, 12)), y + 0.1)
     with pytest.raises(ValueError, match="x_max extends a law of one input; chinchilla has inputs N, D"):
         plot.plot_fit(r2, np.column_stack([N, D * np.linspace(1, 3, 12)]), y + 0.1, x_max=1e12)
     with pytest.warns(scalingfit.ConvergenceWarning):

@@ -331,6 +331,9 @@ def fit(
     if result.success:  # converged and regular, but an exponent may still be unresolved
         for why in _identify.narrow_exponents(m, xa, w, offsets, lo, hi, np.zeros(1, np.int64)).get(0, []):
             warnings.warn(f"{m.name} fit: {why}", IdentifiabilityWarning, stacklevel=2)
+        near = _identify.near_singular(result.param_names, result.cov)
+        if near:
+            warnings.warn(f"{m.name} fit: {near}", IdentifiabilityWarning, stacklevel=2)
     return result
 
 
