@@ -120,6 +120,55 @@ def test_csv_source_with_bad_rows_matches_local(client, tmp_path: Path) -> None:
     assert not (tmp_path / "shards").exists()  # made for the refit, removed with its shards
 
 
+def test_a_csv_with_a_bad_cell_past_the_sniffing_sample_matches_local(client, tmp_path: Path) -> None:
+    """A cell 'abc' past DuckDB's type-sniffing sample (its first 20,480 rows) of a column it
+    typed DOUBLE ended the driver's shard export with a raw ConversionException and left an
+    empty results database. Now the CSV is read once, the cell a bad row of its group, and the
+    cluster's table is the local one."""
+    runs, _ = _synthdb.chinchilla_sweeps(600, runs=20, checkpoints=2, seed=21)
+    bad = runs.astype({"value": object})
+    bad.loc[23001, "value"] = "abc"
+    csv = tmp_path / "late.csv"
+    bad.to_csv(csv, index=False)
+    rf.refit(csv, db=tmp_path / "local.duckdb", chunk_groups=250, progress=False)
+    s = sd.refit_dask(csv, client, db=tmp_path / "dask.duckdb", chunk_groups=250, progress=False)
+    assert (s.n_fitted, s.n_failed, s.n_rows_skipped) == (600, 0, 1)
+    _assert_identical(tmp_path / "local.duckdb", tmp_path / "dask.duckdb")
+
+
+def test_the_shards_a_killed_driver_left_are_removed_by_the_next_run_into_its_database(client, sweeps,
+                                                                                     tmp_path: Path) -> None:
+    """A driver that is killed cannot remove its shard folder: two kills left 7 Parquet shards
+    that no later run removed. Now each run's folder names its results database, and the next
+    run into that database removes the folders its dead drivers left (it holds the database's
+    lock, so no live driver owns them). Another database's folders are kept: their driver may
+    be running. So is a folder that names no database (an older scalingfit's)."""
+    import shutil
+
+    runs = sweeps[sweeps.sweep < 12]
+    base = tmp_path / "scratch"
+
+    def leave(name: str):  # a copy of the live run folder, shards and all: what a kill leaves
+        def hook(k: int) -> None:
+            if k == 1:
+                (live,) = [p for p in base.iterdir() if not p.name.startswith(("dead-", "older"))]
+                shutil.copytree(live, base / name)
+        return hook
+
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    sd.refit_dask(runs, client, db=a, shard_dir=base, chunk_groups=2, progress=False, on_chunk=leave("dead-a"))
+    sd.refit_dask(runs, client, db=b, shard_dir=base, chunk_groups=2, progress=False, on_chunk=leave("dead-b"))
+    assert sorted(p.name for p in base.iterdir()) == ["dead-a", "dead-b"]
+    assert list((base / "dead-a").glob("chunk-*.parquet")) and list((base / "dead-b").glob("chunk-*.parquet"))
+    (base / "older").mkdir()
+    (base / "older" / "chunk-0000000.parquet").write_bytes(b"PAR1")
+    s = rf.refit(runs, db=a, client=client, shard_dir=base, chunk_groups=2, progress=False)  # the resume
+    assert (s.n_fitted, s.n_skipped) == (0, 12)
+    assert sorted(p.name for p in base.iterdir()) == ["dead-b", "older"]
+    s = rf.refit(runs, db=b, client=client, shard_dir=base, chunk_groups=2, progress=False)
+    assert sorted(p.name for p in base.iterdir()) == ["older"]
+
+
 def _fail_the_chunk_of_sweep_8() -> None:
     """On a worker: fit_frame raises for the chunk holding sweep 8 (a task that fails)."""
     import scalingfit.refit as r

@@ -577,3 +577,133 @@ def test_read_fits_labels_each_law_with_its_own_parameters(tmp_path: Path) -> No
 ])
 def test_human_never_rounds_into_the_wrong_unit(n: float, want: str) -> None:
     assert data.human(n) == want
+
+
+def _late_bad_cell(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame, int]:
+    """A CSV of 24,000 rows whose cell ``value`` is 'abc' on a row past DuckDB's type-sniffing
+    sample (its first 20,480 rows: it types the column DOUBLE), the same CSV without that row,
+    the runs, and the row's index."""
+    runs, _ = _synthdb.chinchilla_sweeps(600, runs=20, checkpoints=2, seed=21)
+    i = 23001
+    bad = runs.astype({"value": object})
+    bad.loc[i, "value"] = "abc"
+    path = tmp_path / "late.csv"
+    bad.to_csv(path, index=False)
+    clean = tmp_path / "clean.csv"
+    runs.drop(index=i).to_csv(clean, index=False)
+    return path, clean, runs, i
+
+
+def test_a_bad_cell_past_the_type_sniffing_sample_is_a_bad_row_of_its_group(tmp_path: Path, capsys) -> None:
+    """DuckDB types a CSV's columns from its first rows: a cell 'abc' on line 23,003 of a column
+    of numbers was found only when its chunk was read, and ended the refit with a raw
+    ConversionException (a traceback from the CLI) and an empty results database. Now it is a
+    bad row of its group, as a cell in the sample is: every group is fitted, the others as
+    without the row."""
+    path, clean, runs, i = _late_bad_cell(tmp_path)
+    with duckdb.connect() as con:  # the premise: DuckDB's sniffer does not see the cell
+        sniffed = con.execute(f"DESCRIBE SELECT * FROM read_csv_auto('{path}')").fetchall()
+        assert ("value", "DOUBLE") in [r[:2] for r in sniffed]
+    s = rf.refit(path, db=tmp_path / "bad.duckdb", chunk_groups=250, progress=False)
+    ref = rf.refit(clean, db=tmp_path / "clean.duckdb", chunk_groups=250, progress=False)
+    assert (s.n_fitted, s.n_failed, s.n_rows_skipped) == (600, 0, 1)
+    assert (ref.n_fitted, ref.n_rows_skipped) == (600, 0)
+    fits, want = _params(tmp_path / "bad.duckdb"), _params(tmp_path / "clean.duckdb")
+    reasons = fits.set_index("sweep")["reason"]
+    sweep = runs.loc[i, "sweep"]
+    assert reasons[sweep] == (f"1 invalid row(s) skipped: the row with run_id {runs.loc[i, 'run_id']}, "
+                              f"step {runs.loc[i, 'step']}: value is not a number: 'abc'")
+    assert (reasons.drop(index=sweep) == "").all()
+    assert np.array_equal(fits["data_hash"].to_numpy(), want["data_hash"].to_numpy())
+    np.testing.assert_array_equal(fits[["E", "A", "B", "alpha", "beta"]].to_numpy(),
+                                  want[["E", "A", "B", "alpha", "beta"]].to_numpy())
+    from scalingfit import cli
+
+    assert cli.main(["refit", str(path), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    assert len(rf.read_fits(f"{path}.fits.duckdb")) == 600
+
+
+class _Counting:
+    """A DuckDB connection that counts the queries that read a CSV file's rows (not its schema)."""
+
+    def __init__(self, con) -> None:
+        self._con, self.reads = con, 0
+
+    def execute(self, sql: str, *args):
+        if "read_csv" in sql and not sql.lstrip().startswith("DESCRIBE"):
+            self.reads += 1
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+def test_a_csv_source_is_read_once_whatever_the_number_of_chunks(tmp_path: Path, monkeypatch) -> None:
+    """Each chunk's rows were selected from a fresh scan of the CSV (parsed whole every time):
+    the reading time grew with the square of the data (22 s of 32,000 groups in chunks of
+    500). Now the file is read once, into a temporary table, however many chunks there are."""
+    from scalingfit import refit_compare as rc
+
+    runs, _ = _synthdb.chinchilla_sweeps(12, runs=10, checkpoints=2, seed=3)
+    csv = tmp_path / "runs.csv"
+    runs.to_csv(csv, index=False)
+    opened: list[_Counting] = []
+    real = rf._open
+
+    def counting(db, job="refit"):
+        opened.append(_Counting(real(db, job)))
+        return opened[-1]
+
+    monkeypatch.setattr(rf, "_open", counting)
+    for k in (1, 4, 12):
+        s = rf.refit(csv, db=tmp_path / f"fits{k}.duckdb", chunk_groups=k, progress=False)
+        assert (s.n_chunks, s.n_fitted) == (12 // k, 12)
+        c = rc.compare_refit(csv, ["chinchilla", "kaplan_nd"], db=tmp_path / f"scores{k}.duckdb", chunk_groups=k,
+                             progress=False)
+        assert (c.n_chunks, c.n_scored) == (12 // k, 12)
+    assert [c.reads for c in opened] == [1] * 6
+    # the same fits as from the data in a DuckDB table (read in place, chunk by chunk)
+    db = tmp_path / "runs.duckdb"
+    _synthdb.write_duckdb(str(db), runs)
+    rf.refit(db, chunk_groups=5, progress=False)
+    a, b = _params(tmp_path / "fits4.duckdb"), _params(db)
+    assert np.array_equal(a["data_hash"].to_numpy(), b["data_hash"].to_numpy())
+    np.testing.assert_array_equal(a[["E", "A", "B", "alpha", "beta"]].to_numpy(),
+                                  b[["E", "A", "B", "alpha", "beta"]].to_numpy())
+
+
+def test_the_progress_of_a_resumed_refit_is_of_its_own_work(runs_db, monkeypatch, capsys) -> None:
+    """A resumed refit counted the groups fitted before as progress: 28,000 of 40,000 groups
+    'done' at 27,000 groups/s, ETA 0 s, with the 12,000 to fit still ahead. Now they are
+    taken off the total and named as already done; the rate and ETA are of this run's fits."""
+    path, _, _ = runs_db
+
+    def stop(k: int) -> None:
+        if k == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rf.refit(path, chunk_groups=10, progress=False, on_chunk=stop)  # 20 of the 60 groups
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain lines (without tqdm)
+    s = rf.refit(path, chunk_groups=10, progress=True)
+    assert (s.n_fitted, s.n_skipped) == (40, 20)
+    lines = capsys.readouterr().err.splitlines()
+    counts = [tuple(int(x) for x in line.split()[0].split("/")) for line in lines]
+    assert counts == [(0, 50), (0, 40), (10, 40), (20, 40), (30, 40), (40, 40)]
+    assert lines[0] == "  0/50 groups (10 already done), 0 groups/s, ETA ?"
+    assert lines[1] == "  0/40 groups (20 already done), 0 groups/s, ETA ?"
+    assert all("(20 already done)" in line and "ETA ?" not in line for line in lines[2:])
+    assert lines[-1].endswith("ETA 0 s")
+
+
+def test_the_progress_bar_takes_what_was_done_before_off_its_total(capsys) -> None:
+    from scalingfit._progress import progress_bar
+
+    pytest.importorskip("tqdm")
+    bar = progress_bar(10, True)
+    bar(0, 6)
+    bar(3)
+    bar(None)
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert " 3/4 " in last and "6 already done" in last and "/10" not in last

@@ -590,3 +590,27 @@ def test_a_bad_cell_or_a_ragged_csv_in_a_comparison(tmp_path: Path, capsys) -> N
     assert not (tmp_path / "r.duckdb").exists()
     assert main(["compare-runs", str(ragged), "--models", "chinchilla,kaplan_nd", "--quiet"]) == 1
     assert "could not be parsed as CSV" in capsys.readouterr().err
+
+
+def test_a_bad_cell_past_the_type_sniffing_sample_in_a_comparison(tmp_path: Path, capsys) -> None:
+    """A cell 'abc' on a line past DuckDB's type-sniffing sample (its first 20,480 rows) of a
+    column it typed DOUBLE ended the comparison with a raw ConversionException (a traceback
+    from the CLI) and left an empty results database. Now it is a bad row of its group."""
+    runs = _sweeps(100, alpha=0.34, beta=0.28, seed=13, runs=120)  # 24,000 rows
+    i = 23001
+    bad = runs.astype({"value": object})
+    bad.loc[i, "value"] = "abc"
+    csv = tmp_path / "late.csv"
+    bad.to_csv(csv, index=False)
+    s = rc.compare_refit(csv, LAWS[:2], db=tmp_path / "o.duckdb", chunk_groups=40, progress=False)
+    assert (s.n_groups, s.n_scored, s.n_chunks) == (100, 100, 3)
+    scores = rc.read_comparisons(tmp_path / "o.duckdb")
+    sweep = runs.loc[i, "sweep"]
+    why = (f"1 invalid row(s) skipped: the row with run_id {runs.loc[i, 'run_id']}, step {runs.loc[i, 'step']}: "
+           "value is not a number: 'abc'")
+    assert (scores.loc[scores.sweep == sweep, "reason"].str.startswith(why)).all()
+    assert not scores.loc[scores.sweep != sweep, "reason"].str.contains("invalid row").any()
+    assert main(["compare-runs", str(csv), "--models", ",".join(LAWS[:2]), "--quiet", "--db",
+                 str(tmp_path / "cli.duckdb")]) == 0  # every group has a winner
+    assert capsys.readouterr().err == ""
+    assert len(rc.read_comparisons(tmp_path / "cli.duckdb")) == 2 * 100

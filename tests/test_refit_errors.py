@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -282,3 +283,118 @@ def test_repeated_column_names_are_refused(tmp_path: Path, runs: pd.DataFrame, c
     with pytest.raises(data.RunDataError, match=re.escape("to 'N' ('N', 'params')")):
         data.read_runs(runs.assign(params=runs["N"]), columns={"params": "N"})  # onto a column there is
     assert list(data.read_runs(sizes, columns={"params": "N"}).columns).count("N") == 1
+
+
+# ----------------------------------------------------------- 9. a failure found while reading the chunks
+def _late(tmp_path: Path, name: str, line: str) -> tuple[Path, int]:
+    """A CSV of 24,000 rows whose line past DuckDB's sniffing sample (its first 20,480 rows)
+    is replaced by ``line``, and that line's number."""
+    runs = _synthdb.chinchilla_sweeps(600, runs=20, checkpoints=2, seed=21)[0]
+    path = tmp_path / name
+    runs.to_csv(path, index=False)
+    lines = path.read_text().splitlines()
+    n = 23003
+    lines[n - 1] = line
+    path.write_text("\n".join(lines) + "\n")
+    return path, n
+
+
+def test_a_bad_line_found_only_when_a_chunk_is_read_is_one_clear_line_and_leaves_no_database(
+        tmp_path: Path, csv: Path, capsys) -> None:
+    """A line of another length past DuckDB's sniffing sample escaped as a raw duckdb exception
+    (a traceback from the CLI) and left an empty results database and its lock file. Now the
+    error names the file, the line and what is wrong with it; a database the run made and
+    wrote nothing into is removed, one that holds results is kept as it is."""
+    path, n = _late(tmp_path, "ragged.csv", "1,2,3,4,5,6,7,8")
+    msg = (f"cannot read run data from {path}: InvalidInputException: Invalid Input Error: CSV Error on Line: {n}: "
+           "Expected Number of Columns: 7 Found: 8")
+    from scalingfit import refit_compare as rc
+
+    for call in (lambda db: rf.refit(path, db=db, progress=False),
+                 lambda db: rc.compare_refit(path, ["chinchilla", "kaplan_nd"], db=db, progress=False)):
+        db = tmp_path / "new.duckdb"
+        with pytest.raises(data.RunDataError) as info:
+            call(db)
+        _nothing_created(db)
+        assert str(info.value) == msg
+    for argv in (["refit", str(path), "--quiet"],
+                 ["compare-runs", str(path), "--models", "chinchilla,kaplan_nd", "--quiet"]):
+        assert cli.main(argv) == 1
+        assert capsys.readouterr().err == f"scalingfit {argv[0]}: error: {msg}\n"
+        _nothing_created(Path(f"{path}.fits.duckdb"))
+    kept = tmp_path / "kept.duckdb"  # a database with results: nothing in it is lost
+    assert rf.refit(csv, db=kept, progress=False).n_fitted == 4
+    with pytest.raises(data.RunDataError, match=f"CSV Error on Line: {n}"):
+        rf.refit(path, db=kept, progress=False)
+    assert kept.exists() and len(rf.read_fits(kept)) == 4
+
+
+def test_a_value_column_of_inf_that_duckdb_takes_for_dates_is_a_column_of_bad_rows(tmp_path: Path, capsys) -> None:
+    """DuckDB types a column whose every cell is 'inf' as DATE ('infinity'): the refit ended with
+    "Could not convert DATE (infinity) to microseconds", a traceback from the CLI. Now the
+    column is read as text, and each cell is a row that is not finite, as in any other column."""
+    path = tmp_path / "inf.csv"
+    pd.DataFrame({"sweep": [0] * 4 + [1] * 4, "N": [1e8, 2e8, 4e8, 8e8] * 2, "D": [1e10, 2e10, 3e10, 4e10] * 2,
+                  "value": ["inf"] * 8}).to_csv(path, index=False)
+    s = rf.refit(path, metric=None, db=tmp_path / "o.duckdb", progress=False)
+    assert (s.n_fitted, s.n_failed, s.n_rows_skipped) == (2, 2, 8)
+    fits = rf.read_fits(tmp_path / "o.duckdb")
+    assert fits["reason"].str.startswith("4 invalid row(s) skipped: the row with N 100000000, D 10000000000: "
+                                         "value is missing or not finite").all()
+    assert cli.main(["refit", str(path), "--metric", "", "--quiet"]) == 1  # groups failed: no traceback
+    assert capsys.readouterr().err == ""
+
+
+def test_a_lock_file_removed_by_its_holder_is_not_taken(tmp_path: Path, monkeypatch) -> None:
+    """A run that made its database and wrote nothing removes it and its lock file, while it
+    holds the lock: a second run that opened the lock file before it went, and locked it after,
+    holds the lock of no file. It takes the lock again, on the path's new file."""
+    import fcntl
+
+    db = tmp_path / "fits.duckdb"
+    lock = Path(f"{db}.lock")
+    real = fcntl.flock
+    calls: list[int] = []
+
+    def flock(fd: int, op: int) -> None:
+        if not calls:  # as if the holder removed the file just before this lock was taken
+            lock.unlink()
+        calls.append(fd)
+        real(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    held = rf._lock(db)
+    try:
+        assert len(calls) == 2 and lock.exists()
+        assert os.path.samestat(os.fstat(held.fileno()), os.stat(lock))
+    finally:
+        held.close()
+
+
+# ----------------------------------------------------------- 10. DataFrames of dates, or of no columns
+def test_a_column_of_dates_or_a_dataframe_without_columns_is_named(tmp_path: Path, runs: pd.DataFrame) -> None:
+    """A DataFrame whose N is dates was fitted as nanoseconds since 1970, and every group
+    failed with an empty reason; one without columns gave a raw duckdb InvalidInputException."""
+    from scalingfit import refit_compare as rc
+
+    db = tmp_path / "o.duckdb"
+    for column, cells, kind in (("N", pd.Timestamp("2020-01-01"), "TIMESTAMP"),
+                                ("value", pd.Timedelta(seconds=3), "INTERVAL"),
+                                ("D", pd.Timestamp("2020-01-01", tz="UTC"), "TIMESTAMP WITH TIME ZONE")):
+        dated = runs.assign(**{column: cells})
+        with pytest.raises(data.RunDataError, match=re.escape(
+                f"column {column!r} of the run data holds {kind} values (dates or times), not numbers; law "
+                "'chinchilla' fits N, D, value as numbers: convert the column to numbers")):
+            rf.refit(dated, db=db, progress=False)
+        with pytest.raises(data.RunDataError, match=f"column {column!r} of the run data holds {kind} values"):
+            rc.compare_refit(dated, ["chinchilla", "kaplan_nd"], db=db, progress=False)
+        _nothing_created(db)
+        with pytest.raises(data.RunDataError, match=f"column {column!r} holds dates or times "):
+            data.validate_runs(dated, policy="skip-and-report")
+        with pytest.raises(data.RunDataError, match=f"column {column!r} holds dates or times "):
+            rf.prepare_frame(dated, rf.LAWS["chinchilla"], ["sweep"])
+    for call in (lambda: rf.refit(pd.DataFrame(), db=db, progress=False),
+                 lambda: rc.compare_refit(pd.DataFrame(), ["chinchilla", "kaplan_nd"], db=db, progress=False)):
+        with pytest.raises(data.RunDataError, match="^the DataFrame has no columns: no run data in it$"):
+            call()
+        _nothing_created(db)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CANONICAL = ("run_id", "N", "D", "C", "U", "step", "metric", "value")
 POSITIVE = ("N", "D", "C", "U")
+NUMBERS = ("N", "D", "C", "U", "step", "value")  # the canonical columns of numbers
 
 Source = Union[str, Path, "pd.DataFrame"]
 
@@ -290,7 +291,8 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     report = ValidationReport(n_rows=len(df))
     bad = np.zeros(len(df), dtype=bool)
     pos = np.arange(len(df))
-    checks = [c for c in ("N", "D", "C", "U", "step", "value") if c in df.columns]
+    checks = [c for c in NUMBERS if c in df.columns]
+    not_numbers(df, checks)  # a column of dates is the table's shape too
     numeric: dict[str, Any] = {}  # each checked column as numbers, for the duplicate check
     for col in checks:
         conv = pd.to_numeric(df[col], errors="coerce")
@@ -328,9 +330,23 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     return df.loc[~bad].reset_index(drop=True), report
 
 
-def to_numeric_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Coerce columns to float, naming the first unparseable row."""
+def not_numbers(df: pd.DataFrame, columns: Iterable[str]) -> None:
+    """A RunDataError naming the first of ``columns`` that holds dates, times or durations:
+    ``pd.to_numeric`` would make them numbers (a date the nanoseconds since 1970) and every fit
+    of them would fail, or worse, without a word on why."""
     pd = _need("pandas")
+    for col in columns:
+        dtype = df[col].dtype
+        if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) \
+                or isinstance(dtype, pd.PeriodDtype):
+            raise RunDataError(f"column {col!r} holds dates or times ({dtype}), not numbers: convert it to "
+                               "numbers")
+
+
+def to_numeric_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Coerce columns to float, naming the first unparseable row (and a column of dates)."""
+    pd = _need("pandas")
+    not_numbers(df, [c for c in columns if c in df.columns])
     out = df.copy()
     for col in columns:
         if col not in out.columns:

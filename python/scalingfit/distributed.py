@@ -41,7 +41,11 @@ partitioning, or on thread counts: every group is fitted independently and deter
 ``shard_dir`` must be readable by every worker (on a real cluster: a shared file system); it
 defaults to a hidden folder beside the results database. Each refit writes into a folder of its
 own there and removes it at the end, with ``shard_dir`` itself (and its parents) when the refit
-made them; a folder that existed is kept.
+made them; a folder that existed is kept. A driver that is killed cannot remove its folder: the
+folder names the results database it was for (an ``owner.json`` file), and the next run into
+that database (the resume) removes it. A driver holds its database's lock while it runs, so a
+folder of that database is never a live driver's; folders of other databases, which may be in
+use, are left to their own next run.
 
 Every argument is checked before the results database is created, and ``refit_dask`` connects
 to the scheduler before that too, so a bad argument or an unreachable scheduler leaves no file
@@ -52,6 +56,7 @@ the process's default Dask client; a client that is given is used as it is, defa
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -289,17 +294,18 @@ def _score_shard(path: str, config: Any, done: frozenset[tuple[str, str]], threa
 
 # --------------------------------------------------------------------------- driver side
 class _Chunks:
-    """The groups, partitioned like :func:`scalingfit.refit.iter_chunks`, exported as shards."""
+    """The groups, partitioned like :func:`scalingfit.refit.iter_chunks`, exported as shards. A
+    failure to read is a RunDataError naming ``source`` (see :func:`scalingfit.refit._reading`)."""
 
-    def __init__(self, con: Any, rel: str, config: Any, chunk_groups: int) -> None:
-        self.con, self.rel, self.chunk_groups = con, rel, chunk_groups
+    def __init__(self, con: Any, rel: str, config: Any, chunk_groups: int, source: Any = "the run data") -> None:
+        self.con, self.rel, self.chunk_groups, self.source = con, rel, chunk_groups, source
         self.group_by = list(config.group_by)
-        cols = _refit.source_columns(con, rel, self.group_by)
         self.where = ""
-        if config.metric is not None and "metric" in cols:
-            self.where = f"WHERE s.metric = {sql_literal(config.metric)}"
         gcols = ", ".join(sql_identifier(g) for g in self.group_by)
-        self.groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} s {self.where} ORDER BY {gcols}").df()
+        with _refit._reading(source):
+            if config.metric is not None and "metric" in _refit.source_columns(con, rel, self.group_by):
+                self.where = f"WHERE s.metric = {sql_literal(config.metric)}"
+            self.groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} s {self.where} ORDER BY {gcols}").df()
 
     def __len__(self) -> int:
         return (len(self.groups) + self.chunk_groups - 1) // self.chunk_groups
@@ -314,26 +320,39 @@ class _Chunks:
         try:
             join = " AND ".join(f"s.{sql_identifier(g)} IS NOT DISTINCT FROM k.{sql_identifier(g)}"
                                 for g in self.group_by)
-            self.con.execute(f"COPY (SELECT s.* FROM {self.rel} s JOIN _sf_keys k ON {join} {self.where}) "
-                             f"TO {sql_literal(path.as_posix())} (FORMAT parquet)")
+            with _refit._reading(self.source):
+                self.con.execute(f"COPY (SELECT s.* FROM {self.rel} s JOIN _sf_keys k ON {join} {self.where}) "
+                                 f"TO {sql_literal(path.as_posix())} (FORMAT parquet)")
         finally:
             self.con.unregister("_sf_keys")
         return len(keys)
 
 
+#: The file in each run's shard folder that names the results database the run writes.
+_OWNER = "owner.json"
+
+
 @contextlib.contextmanager
-def _shard_folder(base: Path, name: str, default: bool) -> Iterator[Path]:
+def _shard_folder(base: Path, name: str, default: bool, db: Union[str, Path]) -> Iterator[Path]:
     """A new folder ``base/name`` for one refit's shards, removed on exit with every folder
     made for it (``base`` and missing parents of a new ``shard_dir``; the default ``base``
-    also when it was left by an earlier refit), each only if empty: another refit may share it."""
+    also when it was left by an earlier refit), each only if empty: another refit may share it.
+
+    The folder holds a file naming the results database ``db`` (with the host and process, for
+    a person who looks), and the folders that earlier runs into ``db`` left in ``base`` are
+    removed first (:func:`_remove_stale`)."""
     folder = base.absolute()
     made = [p for p in (folder, *folder.parents) if not p.exists()]
     if default and folder not in made:
         made.insert(0, folder)
     run_dir = folder / name
+    owner = str(Path(db).resolve())
     try:
+        _remove_stale(folder, owner)
         try:
             run_dir.mkdir(parents=True, exist_ok=False)
+            (run_dir / _OWNER).write_text(json.dumps({"db": owner, "host": socket.gethostname(),
+                                                      "pid": os.getpid()}))
         except OSError as exc:  # read-only, no permission, ...: the parents it made are removed
             raise OSError(f"cannot make the shard folder {run_dir} (shard_dir=): {exc.strerror or exc}") from None
         yield run_dir
@@ -344,6 +363,27 @@ def _shard_folder(base: Path, name: str, default: bool) -> Iterator[Path]:
                 path.rmdir()
             except OSError:
                 break  # not empty (in use) or gone: its parents are not ours to remove either
+
+
+def _remove_stale(folder: Path, owner: str) -> None:
+    """Removes the run folders in ``folder`` whose owner file names the results database
+    ``owner``: a driver removes its own folder when it ends, however it ends, unless it was
+    killed. Safe with drivers running beside this one: a driver holds its results database's
+    lock from before it makes its folder until after it removes it, and this runs under
+    ``owner``'s lock, so no live driver owns such a folder. Folders of other databases (whose
+    drivers may be running) and folders without an owner file (made by an older scalingfit;
+    remove them by hand) are left as they are."""
+    try:
+        runs = [p for p in folder.iterdir() if p.is_dir()]
+    except OSError:  # not there (yet)
+        return
+    for run_dir in runs:
+        try:
+            stale = json.loads((run_dir / _OWNER).read_text()).get("db") == owner
+        except (OSError, ValueError, AttributeError):  # no owner file, or not ours to read
+            continue
+        if stale:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @dataclass
@@ -395,13 +435,13 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
            t_start: float, *, db: Union[str, Path], client: Optional[Client], scheduler: Optional[str],
            chunk_groups: int, threads: Optional[int], progress: bool,
            on_chunk: Optional[Callable[[int], None]], shard_dir: Union[str, Path, None],
-           backend: str = "cpu", job: str = "refit") -> Any:
+           backend: str = "cpu", job: str = "refit", source: Any = "the run data") -> Any:
     """The refit loop of :func:`scalingfit.refit.refit` (or of
     :func:`scalingfit.refit_compare.compare_refit`, ``job="compare"``: then the :class:`_Stats`)
     with the chunks fitted by Dask tasks.
 
-    Called with the open results connection ``con``, the source relation ``rel`` and the
-    resume set ``done``.
+    Called with the open results connection ``con``, the source relation ``rel`` (``source``
+    names it in errors) and the resume set ``done``.
     """
     from . import __version__
 
@@ -411,7 +451,7 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
     task_threads = 1 if threads is None else int(threads)
     if task_threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
-    chunks = _Chunks(con, rel, config, int(chunk_groups))
+    chunks = _Chunks(con, rel, config, int(chunk_groups), source)
     types = _refit.group_types(con, rel, config.group_by)
     done_by_key: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for pair in done:
@@ -422,7 +462,7 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
     st = _Stats()
     pending: dict[Any, tuple[Path, int]] = {}
     with connect(client, scheduler) as connected, \
-            _shard_folder(base, f"{tag}-{run}", shard_dir is None) as run_dir:
+            _shard_folder(base, f"{tag}-{run}", shard_dir is None, db) as run_dir:
         cl: Any = connected  # distributed is only partly typed
         n_threads = sum(cl.nthreads().values())
         window = max(2, 2 * n_threads)  # enough queued work to keep every thread busy
@@ -464,7 +504,7 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
                 st.n_fitted += n_out
                 st.n_skipped += n_in - n_out
                 st.n_failed += n_bad
-                bar(n_in)
+                bar(n_out, n_in - n_out)  # groups done before are no progress of this run
                 if on_chunk is not None:
                     on_chunk(st.n_chunks)
                 submit_more()

@@ -18,12 +18,20 @@ naming the settings that differ (each configuration's settings are kept in ``fit
 Every argument is checked, and the source read as far as its columns (and first row of the
 metric), before the results database is created; a ``db`` that exists and is not a DuckDB
 database is refused (DuckDB would open a CSV there as a read-only view, and write nothing).
+A failure found later (a line of a CSV past what was checked) leaves no database behind
+either: a run that made the database and wrote nothing into it removes it.
+
+A CSV source is read once, into a temporary DuckDB table, and the chunks from there (not
+from a scan of the file per chunk); a cell that does not fit the type DuckDB sniffed from the
+file's first rows is a bad row of its group, as it would be had the sample held it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -454,11 +462,15 @@ def _row(group_by: Sequence[str], key: str, key_vals: Any, config_hash: str, spe
 
 
 # --------------------------------------------------------------------------- the driver
-def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str) -> str:
+def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str, schema_only: bool = False) -> str:
     """A SQL relation for the source (a table of ``con``'s database, a CSV/Parquet scan, or a
-    registered frame); every path and name in it quoted."""
+    registered frame); every path and name in it quoted. A CSV is read once into a temporary
+    table (:func:`_read_csv`), for a refit that reads it chunk by chunk; with ``schema_only``
+    (a check that reads its columns and first rows) it is scanned in place."""
     pd = data._need("pandas")
     if isinstance(source, pd.DataFrame):
+        if len(source.columns) == 0:  # DuckDB: "Need at least one column"
+            raise data.RunDataError("the DataFrame has no columns: no run data in it")
         twice = data.duplicates(source.columns)
         if twice:  # DuckDB would read the first and rename the others (value_1)
             raise data.RunDataError(f"the DataFrame has more than one column named {', '.join(map(repr, twice))}; "
@@ -468,9 +480,15 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str) ->
     path = Path(source)
     kind = data.source_kind(path)
     if kind == "csv":
-        rel = f"read_csv_auto({data.sql_literal(path.as_posix())})"
-        _check_csv(con, rel, path)
-        return rel
+        sniffed = _check_csv(con, _csv_scan(path, {}), path)
+        # A number column that DuckDB took for something else (all 'inf': a DATE, 'infinity') is
+        # read as text, as a column with a cell 'abc' is: prepare_frame judges each of its cells.
+        text = {c: "VARCHAR" for c in data.NUMBERS if c in sniffed and not _number_type(sniffed[c])
+                and sniffed[c] != "VARCHAR"}
+        if schema_only:
+            return _csv_scan(path, text)
+        with _reading(source):
+            return _read_csv(con, path, text)
     if kind == "parquet":
         return f"read_parquet({data.sql_literal(path.as_posix())})"
     tables = data.duckdb_tables(con)
@@ -479,24 +497,74 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str) ->
     return data.sql_identifier(table)
 
 
-def _check_csv(con: Any, rel: str, path: Path) -> None:
+_CSV_TABLE = "_scalingfit_csv"  # a CSV source read once (a temporary table of the results connection)
+_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL")
+
+
+def _number_type(t: str) -> bool:
+    """Whether the DuckDB type ``t`` is a number type."""
+    return t in _NUMBER_TYPES or t.startswith("DECIMAL")
+
+
+def _csv_scan(path: Path, types: Mapping[str, str]) -> str:
+    """DuckDB's scan of the CSV at ``path``, with the ``types`` of some columns given (the
+    others sniffed from the first rows)."""
+    given = ", ".join(f"{data.sql_literal(c)}: {data.sql_literal(t)}" for c, t in types.items())
+    return f"read_csv_auto({data.sql_literal(path.as_posix())}" + (f", types={{{given}}})" if given else ")")
+
+
+def _read_csv(con: Any, path: Path, text: Mapping[str, str]) -> str:
+    """The CSV at ``path`` read ONCE into a temporary table of ``con``, whose name is returned
+    (the ``text`` columns as text): every chunk then reads that table, not the file again (a
+    scan per chunk parsed the whole file each time: quadratic in its size). DuckDB holds the
+    table in its buffer pool and spills it to its temporary folder beside the database when
+    it does not fit its memory limit.
+
+    A cell that does not fit the type DuckDB sniffed for its column from the first rows (a
+    cell ``'abc'`` on line 40,000 of a column of numbers) makes the column text, as the sniffer
+    would have made it had its sample held the cell: such a cell is then a bad row of its
+    group (:func:`prepare_frame`), not the end of the refit. Any other failure to read is
+    raised as DuckDB raised it (:func:`_reading` names the file, the line and the column)."""
+    duckdb = data._need("duckdb")
+    types = dict(text)
+    while True:
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_CSV_TABLE} AS SELECT * FROM {_csv_scan(path, types)}")
+            return _CSV_TABLE
+        except duckdb.ConversionException as exc:
+            column = _bad_column(exc)
+            if column is None or column in types:  # not one cell of a sniffed type: as it is
+                raise
+            types[column] = "VARCHAR"
+
+
+def _bad_column(exc: BaseException) -> Optional[str]:
+    """The column whose cell DuckDB could not convert, as its message names it (else None)."""
+    found = re.search(r'Error when converting column "(.+?)"\. Could not convert', str(exc))
+    return found.group(1) if found else None
+
+
+def _check_csv(con: Any, rel: str, path: Path) -> dict[str, str]:
     """A RunDataError naming ``path`` for a CSV that DuckDB cannot read as the table it is: one
     whose header repeats a column name (DuckDB renames the second ``value`` to ``value_1``
     and the first would be used), or one whose rows do not all have the header's number of
     cells (DuckDB's sniffer then reads every line as ONE column, named after the header line,
     and the columns would be reported missing). Reads the header line, and the file only when
     it is malformed, to name the first line of another length; a failure to read it is left
-    for the caller's read to report."""
+    for the caller's read to report. Returns the column types DuckDB sniffed (none when it
+    failed)."""
     import csv
 
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
             head = f.readline(1 << 20)
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+        sniffed = _column_types(con, rel)
     except Exception as exc:  # the caller's read names the problem
         if data.ctrl_c(exc):
             raise KeyboardInterrupt from exc
-        return
+        return {}
+    cols = list(sniffed)
     def split(line: str, delimiter: str) -> list[str]:
         return next(csv.reader([line], delimiter=delimiter), [])
 
@@ -504,7 +572,7 @@ def _check_csv(con: Any, rel: str, path: Path) -> None:
     if len(cols) > 1:  # DuckDB's delimiter: the one that splits the header into its columns
         delims = [d for d in delims if len(split(head, d)) == len(cols)]
     if not delims:
-        return
+        return sniffed
     header = split(head, delims[0])
     twice = data.duplicates(c.strip() for c in header)
     if twice and len(cols) > 1:
@@ -512,7 +580,7 @@ def _check_csv(con: Any, rel: str, path: Path) -> None:
                                 f"{', '.join(map(repr, twice))}; which one is meant is not clear: rename or "
                                 "drop the others")
     if len(cols) != 1 or len(header) < 2 or not any(d in cols[0] for d in delims):
-        return
+        return sniffed
     where = ""
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
@@ -527,13 +595,15 @@ def _check_csv(con: Any, rel: str, path: Path) -> None:
                             f"{cols[0][:80]!r}{where}; every line needs the header's {len(header)} cells")
 
 
-def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path]) -> str:
+def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path],
+                     schema_only: bool = False) -> str:
     """The source as a relation of ``con`` (the results database's connection): a DuckDB file
-    other than ``db`` is attached read-only as ``src``."""
+    other than ``db`` is attached read-only as ``src``, a CSV read once into a temporary table
+    unless ``schema_only`` (see :func:`_source_sql`)."""
     pd = data._need("pandas")
     if isinstance(source, pd.DataFrame) or data.source_kind(Path(source)) != "duckdb" \
             or Path(source).resolve() == Path(db).resolve():
-        return _source_sql(con, source, table)
+        return _source_sql(con, source, table, schema_only)
     with _reading(source):  # e.g. another process is writing to it, or not a database
         con.execute(f"ATTACH {data.sql_literal(Path(source).as_posix())} AS src (READ_ONLY)")
         tables = data.duckdb_tables(con, "src")
@@ -554,7 +624,19 @@ def _reading(source: Union[str, Path, pd.DataFrame]) -> Iterator[None]:
         if data.ctrl_c(exc):
             raise KeyboardInterrupt from exc
         raise data.RunDataError(f"cannot read run data from {_name(source)}: {type(exc).__name__}: "
-                                f"{data.first_line(exc)}") from None
+                                f"{_why(exc)}") from None
+
+
+def _why(exc: BaseException) -> str:
+    """DuckDB's message in one line: its first, and for a CSV error (``CSV Error on Line: 7``,
+    then the line's text) the line after the text, which says what is wrong with it and in
+    which column (``Error when converting column "value". Could not convert string "abc" to
+    'DOUBLE'``, ``Expected Number of Columns: 7 Found: 8``)."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else ""
+    if len(lines) > 2 and "CSV Error on Line" in first and lines[1].startswith("Original Line"):
+        return f"{first}: {lines[2].strip()}"
+    return first
 
 
 def _name(source: Union[str, Path, pd.DataFrame]) -> str:
@@ -570,7 +652,7 @@ def _check_source(source: Union[str, Path, pd.DataFrame], table: str, db: Union[
     (a CSV's sniffed sample), and rows up to the first one of ``metric``."""
     duckdb = data._need("duckdb")
     with duckdb.connect(":memory:") as con:
-        rel = _source_relation(con, source, table, db)
+        rel = _source_relation(con, source, table, db, schema_only=True)
         with _reading(source):
             cols = source_columns(con, rel, group_by, law)
             _check_rows(con, rel, source, metric, cols)
@@ -630,22 +712,43 @@ def _open(db: Union[str, Path], job: str = "refit") -> Any:
 def _lock(db: Union[str, Path], doing: str = "refitted") -> Any:
     """Holds an exclusive advisory lock on ``<db>.lock`` (flock: per open file, so a second
     refit in the same process is refused as well as one in another process); closing the
-    returned file releases it. The lock file stays, empty: removing it would race."""
+    returned file releases it. The lock file stays, empty, except where a run that made the
+    database wrote nothing into it (:func:`writing` removes both): its holder removes it while
+    holding it, so a lock taken on a file that is no longer the path's is taken again, on the
+    path's new file."""
     path = Path(f"{db}.lock")
-    try:
-        f = open(path, "a")  # noqa: SIM115 - the caller holds it open as the lock
-    except OSError as exc:
-        raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {exc}") from None
-    if fcntl is not None:
+    while True:
         try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            raise data.RunDataError(
-                f"{db} is being {doing} by another process or thread (it holds {path}); wait for "
-                "it to finish, or write the results to another db="
-            ) from None
-    return f
+            f = open(path, "a")  # noqa: SIM115 - the caller holds it open as the lock
+        except OSError as exc:
+            raise data.RunDataError(f"cannot open database {db}: {type(exc).__name__}: {exc}") from None
+        if fcntl is not None:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                raise data.RunDataError(
+                    f"{db} is being {doing} by another process or thread (it holds {path}); wait for "
+                    "it to finish, or write the results to another db="
+                ) from None
+            try:
+                ours = os.path.samestat(os.fstat(f.fileno()), os.stat(path))
+            except OSError:  # removed by the run that held it
+                ours = False
+            if not ours:
+                f.close()
+                continue
+        return f
+
+
+def _discard(db: Union[str, Path]) -> None:
+    """Removes a database that this run made and wrote nothing into, with its write-ahead log
+    and its lock file; called while the run still holds the lock (see :func:`_lock`)."""
+    for path in (Path(db), Path(f"{db}.wal"), Path(f"{db}.lock")):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # e.g. held open elsewhere (Windows): left as it is
+            pass
 
 
 def results_db(source: Union[str, Path, pd.DataFrame], db: Union[str, Path, None]) -> Union[str, Path]:
@@ -669,22 +772,39 @@ def results_db(source: Union[str, Path, pd.DataFrame], db: Union[str, Path, None
 def writing(db: Union[str, Path], doing: str = "refitted", job: str = "refit") -> Iterator[Any]:
     """A connection to ``db`` under its advisory lock (see :func:`_lock`); both released on
     exit, and a Ctrl-C that DuckDB turned into an exception raised as KeyboardInterrupt (the
-    chunk's transaction rolled back)."""
+    chunk's transaction rolled back). A run that fails (a cell of the source that cannot be
+    read, Ctrl-C) before it wrote a table into a database it made leaves no database behind:
+    the database, its log and its lock file are removed (never one that holds a table)."""
     lock = _lock(db, doing)
+    made = not Path(db).exists()  # under the lock: no other run can make it now
     try:
         con = _open(db, job)
     except BaseException:
+        if made:
+            _discard(db)
         lock.close()
         raise
+    unused = False
     try:
         yield con
-    except Exception as exc:
-        if data.ctrl_c(exc):
+    except BaseException as exc:
+        unused = made and _no_tables(con)
+        if isinstance(exc, Exception) and data.ctrl_c(exc):
             raise KeyboardInterrupt from exc
         raise
     finally:
         con.close()
+        if unused:
+            _discard(db)
         lock.close()
+
+
+def _no_tables(con: Any) -> bool:
+    """Whether ``con``'s database holds no table (False where that cannot be read)."""
+    try:
+        return not data.duckdb_tables(con)
+    except Exception:  # an invalidated connection: the database is kept, as it is
+        return False
 
 
 def _settings(config: RefitConfig) -> dict[str, Any]:
@@ -866,34 +986,43 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
         con.unregister("_sf_params")
 
 
-def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
-                chunk_groups: int) -> Iterator[tuple[pd.DataFrame, int]]:
-    """Yields (rows of a chunk of groups, number of groups in it), reading only that chunk."""
+def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str], chunk_groups: int,
+                source: Union[str, Path, pd.DataFrame] = "the run data") -> Iterator[tuple[pd.DataFrame, int]]:
+    """Yields (rows of a chunk of groups, number of groups in it), reading only that chunk. A
+    failure to read is a RunDataError naming ``source`` (see :func:`_reading`)."""
     gcols = ", ".join(data.sql_identifier(g) for g in group_by)
-    cols = source_columns(con, rel, group_by)
     where = ""
     params: list[Any] = []
-    if metric is not None and "metric" in cols:
-        where = "WHERE metric = ?"
-        params = [metric]
-    groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} {where} ORDER BY {gcols}", params).df()
+    with _reading(source):
+        if metric is not None and "metric" in source_columns(con, rel, group_by):
+            where = "WHERE metric = ?"
+            params = [metric]
+        groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} {where} ORDER BY {gcols}", params).df()
+    join = " AND ".join(f"s.{q} IS NOT DISTINCT FROM k.{q}" for q in map(data.sql_identifier, group_by))
     for s in range(0, len(groups), chunk_groups):
         keys = groups.iloc[s:s + chunk_groups]
         con.register("_sf_keys", keys)
         try:
-            join = " AND ".join(f"s.{q} IS NOT DISTINCT FROM k.{q}" for q in map(data.sql_identifier, group_by))
-            frame = con.execute(
-                f"SELECT s.* FROM {rel} s JOIN _sf_keys k ON {join} {where.replace('metric', 's.metric')}",
-                params).df()
+            with _reading(source):
+                frame = con.execute(
+                    f"SELECT s.* FROM {rel} s JOIN _sf_keys k ON {join} {where.replace('metric', 's.metric')}",
+                    params).df()
         finally:
             con.unregister("_sf_keys")
         yield frame, len(keys)
 
 
+def _column_types(con: Any, rel: str) -> dict[str, str]:
+    """The DuckDB type of each of ``rel``'s columns, in order."""
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
+
+
 def source_columns(con: Any, rel: str, group_by: Sequence[str], law: Optional[str] = None) -> list[str]:
     """The source's columns; raises RunDataError listing missing group_by columns, and the
-    missing columns ``law`` fits (its inputs and ``value``) when given."""
-    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+    missing columns ``law`` fits (its inputs and ``value``), or one of them that holds dates
+    or times (:func:`check_numbers`), when given."""
+    types = _column_types(con, rel)
+    cols = list(types)
     missing = [g for g in group_by if g not in cols]
     if missing:
         raise data.RunDataError(f"group_by column(s) {missing} not in the run data; it has {cols}")
@@ -903,7 +1032,20 @@ def source_columns(con: Any, rel: str, group_by: Sequence[str], law: Optional[st
         if missing:
             raise data.RunDataError(f"column(s) {missing} not in the run data; law {law!r} fits "
                                     f"{', '.join(needs)} (long format: scalingfit.data); it has {cols}")
+        check_numbers(types, needs, f"law {law!r} fits")
     return cols
+
+
+def check_numbers(types: Mapping[str, str], fitted: Sequence[str], fits: str) -> None:
+    """A RunDataError naming the first of the ``fitted`` columns whose type (DuckDB's, in
+    ``types``) is a date, a time or a duration: pandas would make its cells numbers (a date the
+    nanoseconds since 1970) and every fit would fail without a word on why. ``fits`` says
+    who fits them (``"law 'chinchilla' fits"``)."""
+    for c in fitted:
+        t = types.get(c, "")
+        if t.startswith(("DATE", "TIME", "INTERVAL")):
+            raise data.RunDataError(f"column {c!r} of the run data holds {t} values (dates or times), not numbers; "
+                                    f"{fits} {', '.join(fitted)} as numbers: convert the column to numbers")
 
 
 def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
@@ -1052,11 +1194,11 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
             summary: RefitSummary = distributed._drive(
                 con, rel, config, done, n_groups, t_start, db=db, client=client, scheduler=scheduler,
                 chunk_groups=chunk_groups, threads=threads, progress=progress, on_chunk=on_chunk,
-                shard_dir=shard_dir, backend=backend)
+                shard_dir=shard_dir, backend=backend, source=source)
             return summary
         bar = progress_bar(n_groups, progress)
         try:
-            for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, chunk_groups):
+            for frame, n_in_chunk in iter_chunks(con, rel, group_by, metric, chunk_groups, source):
                 rows, params, t = fit_frame(frame, config, done=done, threads=threads, backend=backend)
                 _write(con, rows, params, config, types)
                 t_core += t
@@ -1066,7 +1208,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                 n_skipped += n_in_chunk - n_out
                 n_failed += n_bad
                 n_rows_skipped += n_rows
-                bar(n_in_chunk)
+                bar(n_out, n_in_chunk - n_out)  # groups fitted before are no progress of this run
                 if on_chunk is not None:
                     on_chunk(n_chunks)
         finally:

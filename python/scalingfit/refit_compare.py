@@ -39,11 +39,13 @@ from .refit import (
     LawSpec,
     _check_db,
     _check_rows,
+    _column_types,
     _jsonl,
     _reading,
     _source_relation,
     check_group_by,
     check_grouping,
+    check_numbers,
     count_groups,
     create_table,
     group_frame,
@@ -387,7 +389,8 @@ def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwri
 
 
 def _check_columns(con: Any, rel: str, config: CompareConfig) -> list[str]:
-    """The source's columns; a RunDataError naming what the comparison needs and it lacks."""
+    """The source's columns; a RunDataError naming what the comparison needs and it lacks (or
+    a column it fits that holds dates or times)."""
     cols = source_columns(con, rel, config.group_by)
     needs = list(config.inputs) + ["value"]
     missing = [c for c in needs if c not in cols]
@@ -395,6 +398,7 @@ def _check_columns(con: Any, rel: str, config: CompareConfig) -> list[str]:
         hint = " (give the input columns with inputs=, CLI --x)" if any(c in config.inputs for c in missing) else ""
         raise data.RunDataError(f"column(s) {missing} not in the run data; the laws fit {', '.join(needs)}"
                                 f"{hint} (long format: scalingfit.data); it has {cols}")
+    check_numbers(_column_types(con, rel), needs, "the laws fit")
     return cols
 
 
@@ -518,7 +522,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
         duckdb = data._need("duckdb")
         with duckdb.connect(":memory:") as mem:
-            rel = _source_relation(mem, source, table, db)
+            rel = _source_relation(mem, source, table, db, schema_only=True)
             with _reading(source):
                 _check_rows(mem, rel, source, metric, _check_columns(mem, rel, config), "compare")
     t_start = time.perf_counter()
@@ -542,13 +546,13 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
             st = distributed._drive(con, rel, config, done, n_groups, t_start, db=db, client=client,
                                     scheduler=None, chunk_groups=chunk_groups, threads=threads,
                                     progress=progress, on_chunk=on_chunk, shard_dir=shard_dir, backend=on,
-                                    job="compare")
+                                    job="compare", source=source)
             n_scored, n_unscored, n_skipped, n_chunks, t_core = (st.n_fitted, st.n_failed, st.n_skipped,
                                                                  st.n_chunks, st.seconds_in_fit)
         else:
             bar = progress_bar(n_groups, progress)
             try:
-                for frame, n_in_chunk in iter_chunks(con, rel, config.group_by, metric, chunk_groups):
+                for frame, n_in_chunk in iter_chunks(con, rel, config.group_by, metric, chunk_groups, source):
                     scores, t = score_frame(frame, config, done=done, threads=threads, backend=on)
                     _write(con, scores, config, types)
                     t_core += t
@@ -557,7 +561,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
                     n_scored += scored
                     n_unscored += unscored
                     n_skipped += n_in_chunk - scored
-                    bar(n_in_chunk)
+                    bar(scored, n_in_chunk - scored)  # groups scored before are no progress of this run
                     if on_chunk is not None:
                         on_chunk(n_chunks)
             finally:

@@ -498,7 +498,7 @@ def profile_interval(
     if n <= P:
         raise ValueError(f"a profile interval needs more points than free parameters ({P}), got {n}")
     if fit_result is not None:
-        _check_fit_settings(fit_result, m, n, loss, log_residuals, lo, hi)
+        _check_fit_settings(fit_result, m, int(ya.shape[0]), loss, log_residuals, lo, hi)
     else:
         fit_result = fit(m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=(lo, hi),
                          log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol,
