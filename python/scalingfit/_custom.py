@@ -413,7 +413,8 @@ def solve_batch(
     # is 0, 1 or the largest finite bound's magnitude where that is smaller (a parameter
     # boxed in [-1e-9, 1e-9] and started at 0 got steps of 6e-9: a wrong fit "converged").
     with np.errstate(invalid="ignore"):
-        box = np.max(np.where(np.isfinite(np.stack([lo, hi])), np.abs(np.stack([lo, hi])), 0.0), axis=0)
+        ends = np.abs(np.stack([lo, hi]))
+        box = np.where(np.isfinite(ends), ends, 0.0).max(axis=0)
         unit = np.where(box > 0, np.minimum(box, 1.0), 1.0)
         typical = np.where(np.isfinite(p0) & (p0 != 0), np.abs(p0), unit)
 

@@ -726,17 +726,20 @@ class BootstrapBatchResult:
                 "studentized intervals need each replicate's covariance: run the bootstrap "
                 "with method='studentized' (or keep_cov=True)"
             )
-        if name in self.param_names:
-            i = self._param_index(name)
-            with np.errstate(invalid="ignore"):
-                return np.sqrt(self.center_cov[:, i, i]), np.sqrt(self.sample_cov[:, :, i, i])
-        fn = self.derived[name]
-        P = len(self.param_names)
-        se0 = _delta_se(fn, self.center, self.center_cov, self.param_names, name)
-        se = _delta_se(
-            fn, self.samples.reshape(-1, P), self.sample_cov.reshape(-1, P, P), self.param_names, name
-        ).reshape(self.samples.shape[:2])
-        return se0, se
+        key = ("se", name)
+        if key not in self._cache:  # the intervals and n_no_se both need it
+            if name in self.param_names:
+                i = self._param_index(name)
+                with np.errstate(invalid="ignore"):
+                    pair = np.sqrt(self.center_cov[:, i, i]), np.sqrt(self.sample_cov[:, :, i, i])
+            else:
+                fn = self.derived[name]
+                P = len(self.param_names)
+                pair = _delta_se(fn, self.center, self.center_cov, self.param_names, name), _delta_se(
+                    fn, self.samples.reshape(-1, P), self.sample_cov.reshape(-1, P, P),
+                    self.param_names, name).reshape(self.samples.shape[:2])
+            self._cache[key] = pair
+        return self._cache[key]  # type: ignore[no-any-return]
 
     def ci(self, name: str, method: Optional[str] = None, level: Optional[float] = None) -> FloatArray:
         """Intervals (n_problems, 2) for a parameter or derived quantity.

@@ -196,12 +196,13 @@ def _porian(folder: Path, opt: _Options) -> list[Check]:
         raise RunDataError(f"{optima.source}: column {col!r}, row {i} (line {optima.lines[i]}) "
                            "is empty while the budget has an optimum")
     has_min = ~np.isnan(n_star)
+    pub_a, pub_lo, pub_hi = (numeric(results, k) for k in
+                             ("n_exponent", "n_exponent_ci95_lo", "n_exponent_ci95_hi"))
     out = []
     for j in range(len(results["label"])):
         key = (results["source_file"][j], results["label"][j])
         name = f"{key[1]} ({results['dataset'][j]})"
-        published, lo95, hi95 = (float(numeric(results, k, rows=[j])[0]) for k in
-                                 ("n_exponent", "n_exponent_ci95_lo", "n_exponent_ci95_hi"))
+        published, lo95, hi95 = float(pub_a[j]), float(pub_lo[j]), float(pub_hi[j])
         where = f"configuration {key} of {results.source}"
         if key not in optimum_rows or key not in point_rows:
             raise RunDataError(f"{where} has no rows in "

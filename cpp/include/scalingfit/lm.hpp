@@ -58,8 +58,9 @@
 //     present size, or its floor is far too weak there;
 //   - a parameter that started at exactly 0 has M_a = max(|p_a|, 1): 0 carries no magnitude
 //     (MINPACK's initial step bound falls back to 1 alike; here units matter, for such
-//     parameters only; bounds tighter than [-1, 1] give the unit instead, zero_start_unit). Without it a stiff parameter at 0 (e = 0 in Hoffmann's grid, with
-//     every other term vanishing) drops out of R and the floor with it;
+//     parameters only; bounds tighter than [-1, 1] give the unit instead, zero_start_unit).
+//     Without it a stiff parameter at 0 (e = 0 in Hoffmann's grid, with every other term
+//     vanishing) drops out of R and the floor with it;
 //   - the floor is capped at tau * dmax (the min), so a parameter passing near 0
 //     (M_a -> 0) is never frozen by it;
 //   - R uses the running maximum D, the scale the stiff parameters are actually damped with:
