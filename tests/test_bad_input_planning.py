@@ -62,6 +62,35 @@ def test_mismatched_lengths_name_both_arguments() -> None:
         P.epochs_wall_compute([1e10, 2e10], [2.0, 3.0, 4.0])
 
 
+def test_laws_name_mismatched_inputs_and_replicates() -> None:
+    """The laws' own methods and the functions built on them name the arguments (was numpy's
+    "operands could not be broadcast together")."""
+    law = P.MUENNIGHOFF_2023
+    a2, a3 = np.array([1e9, 2e9]), np.array([1e10, 2e10, 3e10])
+    for call in (lambda: law.loss(a2, a3, a3), lambda: law.effective_params(a2, a3, a3),
+                 lambda: P.simulate_data_constrained(law, a2, a3, a3), lambda: P.repetition_cost(4, N=a2, D=a3)):
+        with pytest.raises(ValueError, match=r"N has shape \(2,\) but D has shape \(3,\): they must broadcast"):
+            call()
+    with pytest.raises(ValueError, match=r"D has shape \(2,\) but U has shape \(3,\)"):
+        law.effective_data(a2, a3)
+    with pytest.raises(ValueError, match=r"epochs has shape \(3,\) but N has shape \(2,\)"):
+        P.repetition_cost([1, 2, 4], N=a2, D=a2)
+    chin = P.as_law(P.HOFFMANN_2022)
+    with pytest.raises(ValueError, match=r"N has shape \(2,\) but D has shape \(3,\)"):
+        chin.loss(a2, a3)
+    reps = {"E": [1.7, 1.7], "A": [400.0, 410.0], "B": 410.0, "alpha": 0.34, "beta": 0.28}
+    with pytest.raises(ValueError, match=r"N has shape \(3,\) but the law \(its replicates\) has shape \(2,\)"):
+        P.as_law(reps).loss(a3, 1e10)
+    with pytest.raises(ValueError, match=r"law parameter E has shape \(2,\) but law parameter A has shape \(3,\)"):
+        P.as_law({**reps, "A": [400.0, 410.0, 420.0]})
+    with pytest.raises(ValueError, match=r"law parameter E has shape \(2,\) but law parameter A has shape \(3,\)"):
+        P.inference_optimal(2.3, 1e12, params={**reps, "A": [400.0, 410.0, 420.0]})
+    # what still broadcasts is unchanged: one value per replicate, and equal lengths
+    np.testing.assert_allclose(P.as_law(reps).loss(1e9, 1e10),
+                               1.7 + np.array([400.0, 410.0]) * 1e9**-0.34 + 410.0 * 1e10**-0.28, rtol=1e-14)
+    np.testing.assert_allclose(law.loss(a3, a3, a3), [law.loss(n, n, n) for n in a3], rtol=1e-14)
+
+
 # ------------------------------------------------------------------ 3. invalid options
 @pytest.mark.parametrize("kwargs, exc, match", [
     (dict(peak=-1, warmup=10, total=100), ValueError, "peak must be finite and > 0, got -1"),

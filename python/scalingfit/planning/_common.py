@@ -68,6 +68,8 @@ class Law:
         """Predicted loss at ``N`` parameters and ``D`` tokens (each finite and > 0)."""
         n = check_positive("N", N)
         d = check_positive("D", D)
+        law_shape = np.broadcast_shapes(*(np.shape(v) for v in self._values()))
+        _validate.broadcast(N=n, D=d, **{"the law (its replicates)": np.empty(law_shape)})
         return np.asarray(self.E + self.A * n**-self.alpha + self.B * d**-self.beta)
 
     def optimal_allocation(
@@ -145,6 +147,7 @@ def as_law(params: Any) -> Law:
             raise ValueError(f"law parameter {k} must be finite")
         if k != "E" and not np.all(v > 0):
             raise ValueError(f"law parameter {k} must be > 0")
+    _validate.broadcast(**{f"law parameter {k}": v for k, v in zip(LAW_KEYS, arrs)})
     return Law(*arrs)
 
 

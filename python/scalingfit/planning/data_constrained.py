@@ -137,14 +137,18 @@ class DataConstrainedLaw:
     def effective_data(self, D: ArrayLike, U: ArrayLike) -> FloatArray:
         """``D' = U_D (1 + R_D* (1 - exp(-R_D / R_D*)))`` with ``U_D = min(U, D)``."""
         d = check_positive("D", D)
-        ud = np.minimum(check_positive("U", U), d)
+        u = check_positive("U", U)
+        _validate.broadcast(D=d, U=u, **{"the law (its replicates)": np.empty(law_shape(self))})
+        ud = np.minimum(u, d)
         rd = np.maximum(d / ud - 1.0, 0.0)
         return np.asarray(ud * (1.0 + rd * repeat_phi(rd / np.asarray(self.R_D, dtype=np.float64))))
 
     def effective_params(self, N: ArrayLike, D: ArrayLike, U: ArrayLike) -> FloatArray:
         """``N' = U_N (1 + R_N* (1 - exp(-R_N / R_N*)))``, ``U_N = min(N, N_opt(U_D))``."""
         n = check_positive("N", N)
-        ud = np.minimum(check_positive("U", U), check_positive("D", D))
+        u, d = check_positive("U", U), check_positive("D", D)
+        _validate.broadcast(N=n, D=d, U=u, **{"the law (its replicates)": np.empty(law_shape(self))})
+        ud = np.minimum(u, d)
         un = np.minimum(n, self.chinchilla.optimal_n_for_data(ud))
         rn = np.maximum(n / un - 1.0, 0.0)
         return np.asarray(un * (1.0 + rn * repeat_phi(rn / np.asarray(self.R_N, dtype=np.float64))))
@@ -683,7 +687,7 @@ def _allocation(
         n = np.exp(t)
         return lw.loss(n, c6[..., None] / n, uu[..., None])
 
-    full = _validate.broadcast(C=cc, U=uu, law=np.empty(law_shape(law)))
+    full = _validate.broadcast(C=cc, U=uu, **{"the law (its replicates)": np.empty(law_shape(law))})
     lo = np.broadcast_to(np.log(Nc) - np.log(1e4), full)
     hi = np.broadcast_to(np.log(Nc) + np.log(1e2), full)
     t, fmin = minimize_scalar(f, lo, hi)
@@ -837,6 +841,7 @@ def repetition_cost(
         if N is None or D is None:
             raise ValueError("repetition_cost needs C, or both N and D")
         n, d = check_positive("N", N), check_positive("D", D)
+    _validate.broadcast(epochs=ep, N=n, D=d, **{"the law (its replicates)": np.empty(law_shape(law))})
     ee = ep
     rep = law.loss(n, d, d / ee)
     uni = law.loss(n, d, d)
