@@ -414,3 +414,15 @@ def test_sigmoid_fits_refuse_text() -> None:
     L = 1.8 + 300 * x ** -0.3
     with pytest.raises(TypeError, match="metric_for_step2 must be a number, got text"):
         emergence.fit_two_step(x, L, acc, metric_for_step2=acc.astype(str))
+
+
+def test_schedule_steps_and_error_link_inputs_are_checked() -> None:
+    """A negative step gave a negative learning rate (lr_areas refuses it); text losses were
+    fitted as numbers and named x."""
+    with pytest.raises(ValueError, match=r"step must be finite and >= 0; step\[0\] = -5.0"):
+        curves.cosine_schedule([-5, 5], peak=1, warmup=2, total=10)
+    np.testing.assert_allclose(curves.cosine_schedule([0, 1, 2], peak=1, warmup=2, total=10), [0.0, 0.5, 1.0])
+    with pytest.raises(TypeError, match="loss must be a number, got text"):
+        P.fit_error_link(["2", "3", "4", "5"], [0.5, 0.4, 0.3, 0.25])
+    with pytest.raises(ValueError, match=r"error must be finite; error\[1\] = nan"):
+        P.fit_error_link([2.0, 3.0, 4.0, 5.0], [0.5, np.nan, 0.3, 0.25])

@@ -142,7 +142,7 @@ def cosine_schedule(step: ArrayLike, *, peak: float, warmup: float, total: float
     >>> cosine_schedule([0, 50, 100, 1000], peak=1.0, warmup=100, total=1000).round(3).tolist()
     [0.0, 0.5, 1.0, 0.1]
     """
-    s = finite("step", step)
+    s = nonnegative("step", step)
     pk = float(positive("peak", peak, scalar=True))
     wu = float(nonnegative("warmup", warmup, scalar=True))
     tot = float(positive("total", total, scalar=True))

@@ -253,7 +253,7 @@ def fit_error_link(
 ) -> tuple[ErrorLink, FitResult]:
     """Least-squares fit of ``Err = epsilon - k exp(-gamma L)`` from ``p0`` (curve_fit's
     default start)."""
-    r = fit(ERROR_LINK_MODEL, np.asarray(loss, dtype=np.float64), error, p0=list(p0))
+    r = fit(ERROR_LINK_MODEL, _validate.finite("loss", loss), _validate.finite("error", error), p0=list(p0))
     return ErrorLink(*(float(v) for v in r.x)), r
 
 
