@@ -426,3 +426,19 @@ def test_schedule_steps_and_error_link_inputs_are_checked() -> None:
         P.fit_error_link(["2", "3", "4", "5"], [0.5, 0.4, 0.3, 0.25])
     with pytest.raises(ValueError, match=r"error must be finite; error\[1\] = nan"):
         P.fit_error_link([2.0, 3.0, 4.0, 5.0], [0.5, np.nan, 0.3, 0.25])
+
+
+def test_planning_takes_a_chinchilla_fit() -> None:
+    """inference_optimal(params=fit) raised "law parameters must be a mapping ... got FitResult"."""
+    from scalingfit import fit
+    N = np.repeat(np.logspace(7, 9, 5), 4)
+    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 5)
+    L = (1.69 + 406.4 * N**-0.34 + 410.7 * D**-0.28) * np.exp(0.005 * np.random.default_rng(0).standard_normal(N.size))
+    r = fit("chinchilla", (N, D), L)
+    law = P.as_law(r)
+    np.testing.assert_allclose([law.E, law.A, law.B, law.alpha, law.beta], r.x, rtol=0)
+    by_fit = P.inference_optimal(2.3, 1e12, params=r)
+    by_dict = P.inference_optimal(2.3, 1e12, params=r.params)
+    assert by_fit.N == by_dict.N and by_fit.D == by_dict.D
+    with pytest.raises(ValueError, match="a fit of 'power_law' is not a Chinchilla law"):
+        P.as_law(fit("power_law", N, L))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from . import (
     allocation,
@@ -60,11 +61,20 @@ __version__ = "0.1.0"
 # then works without its own import line, as the README writes it.
 _LAZY = ("data", "datasets", "distributed", "plot", "refit", "refit_compare", "reproduce")
 
+if TYPE_CHECKING:  # what type checkers see: the lazy modules as attributes, with their types
+    from . import data as data
+    from . import datasets as datasets
+    from . import distributed as distributed
+    from . import plot as plot
+    from . import refit as refit
+    from . import refit_compare as refit_compare
+    from . import reproduce as reproduce
+else:  # hidden from them: a module __getattr__ would make every misspelt name (fitt) pass
 
-def __getattr__(name: str) -> ModuleType:
-    if name in _LAZY:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> ModuleType:
+        if name in _LAZY:
+            return importlib.import_module(f".{name}", __name__)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

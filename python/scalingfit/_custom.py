@@ -127,8 +127,14 @@ class CustomModel:
     def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
         return self.initial_guesses(x, y)
 
-    def predict(self, params: FloatArray, x: FloatArray) -> FloatArray:
-        xa = np.asarray(x, dtype=np.float64).reshape(-1, self.n_inputs)
+    def predict(self, params: FloatArray, x: object) -> FloatArray:
+        """``func`` at points ``x`` (read as ``fit`` reads them, a tuple of columns included;
+        a number is one point of a one-input law) with ``params``, one vector or one per point."""
+        from ._validate import as_inputs
+
+        if isinstance(x, (int, float, np.number)) or (isinstance(x, np.ndarray) and x.ndim == 0):
+            x = np.reshape(x, (1,))
+        xa = as_inputs(x, self)
         p = np.broadcast_to(np.asarray(params, dtype=np.float64), (xa.shape[0], self.n_params))
         return np.asarray(self._call("func", self.func, xa, p), dtype=np.float64)
 

@@ -88,6 +88,20 @@ def _check_threads(threads: Optional[int], n_items: int) -> int:
     return max(1, min(n, n_items))
 
 
+def check_max_memory(max_memory: Any) -> Optional[int]:
+    """``max_memory`` as an int (a whole number of bytes > 0: an int, or an integral float such
+    as ``2e9``), or None; a ValueError naming it otherwise (text such as "1GB" too)."""
+    if max_memory is None:
+        return None
+    ok = (isinstance(max_memory, (int, np.integer, float, np.floating))
+          and not isinstance(max_memory, (bool, np.bool_)) and bool(np.isfinite(max_memory))
+          and float(max_memory).is_integer() and max_memory > 0)
+    if not ok:
+        raise ValueError(f"max_memory must be a positive number of bytes (an integer, e.g. 2**30 "
+                         f"for 1 GiB) or None, got {max_memory!r}")
+    return int(max_memory)
+
+
 def item_chunks(
     n_items: int, item_bytes: int, fixed_bytes: int, max_memory: Optional[int]
 ) -> list[tuple[int, int]]:
@@ -96,12 +110,11 @@ def item_chunks(
     arrays); ``max_memory`` caps the sum (``ValueError`` when not even one item fits), and
     ``None`` gives the items DEFAULT_MAX_MEMORY beyond the data's own scratch. Items are
     independent, so the split never changes a result."""
+    max_memory = check_max_memory(max_memory)
     if max_memory is None:
         room = DEFAULT_MAX_MEMORY
     else:
-        if isinstance(max_memory, bool) or int(max_memory) != max_memory or max_memory <= 0:
-            raise ValueError(f"max_memory must be a positive number of bytes or None, got {max_memory!r}")
-        room = int(max_memory) - fixed_bytes
+        room = max_memory - fixed_bytes
         if room < item_bytes:
             raise ValueError(
                 f"max_memory={int(max_memory):,} bytes is too small for this batch: its data need "
@@ -258,9 +271,13 @@ def fit(
     Raises
     ------
     ValueError
-        For bad input (non-finite values, non-positive inputs of power laws, mismatched
-        lengths, empty data, unknown model or loss, bad bounds, start outside bounds), naming
-        the argument and the first offending index.
+        For bad values (non-finite values, non-positive inputs of power laws, mismatched
+        lengths or ragged columns, empty data, unknown model or loss, bad bounds, start outside
+        bounds), naming the argument and the first offending index.
+    TypeError
+        For input of the wrong type: text (even ``"1e9"``) or complex numbers where numbers
+        belong, a flag (``log_residuals``) that is not True or False, ``fixed`` that is not a
+        mapping; naming the argument.
 
     Examples
     --------
@@ -348,6 +365,7 @@ def _prepare_points(
 ) -> tuple[FloatArray, FloatArray, Optional[FloatArray]]:
     """Validated (x, y, w) for a single fit: every value checked, errors name the index (and
     the arrays as ``x_name`` and ``y_name``)."""
+    _validate.flag("log_residuals", log_residuals)  # "False" would take log(y) below
     xa = _validate.as_inputs(x, m, x_name)
     ya = _validate.as_targets(y, xa.shape[0], y_name, x_name)
     if ya.shape[0] == 0:

@@ -27,8 +27,9 @@ from numpy.typing import ArrayLike, NDArray
 from . import _validate
 from ._fit import _prepare_points, all_starts, fit_batch, resolve_model
 from ._status import SINGULAR
-from ._warnings import ConvergenceWarning
+from ._warnings import ConvergenceWarning, IdentifiabilityWarning
 from .bootstrap import MIN_GROUPS, _check_level, _check_seed, bootstrap_batch
+from .models import Model
 from .uncertainty import t_quantile
 
 FloatArray = NDArray[np.float64]
@@ -399,6 +400,8 @@ def fit_many(
     max_iter: int = 500,
     threads: Optional[int] = None,
     warn: bool = True,
+    names: tuple[str, str] = ("xs", "ys"),
+    one_names: tuple[str, str] = ("x", "y"),
 ) -> ManyFits:
     """Fit ``model`` to each problem ``(xs[j], ys[j])`` and to ``n_resamples`` seeded
     resamples of each: one batch call for the point fits, one for all replicates.
@@ -429,10 +432,17 @@ def fit_many(
         with ``scheme="points"``).
     seed : int
         Replicate r of problem j depends only on ``(seed, j, r)``.
+    names, one_names : pairs of str
+        How error messages name the data: ``xs[j]`` and ``ys[j]`` (``names``) of several
+        problems, ``x`` and ``y`` (``one_names``) of one; callers pass their own arguments'
+        names (``losses``, ``L``).
 
     Returns
     -------
     ManyFits
+        A problem whose targets do not vary leaves some parameters undetermined (a sigmoid's
+        ``k`` and ``log_x0``, :data:`FLAT_UNPINNED`): they are NaN (in ``params``, ``cov`` and
+        ``samples``), its status SINGULAR (-2), with an IdentifiabilityWarning when ``warn``.
 
     Examples
     --------
@@ -442,6 +452,8 @@ def fit_many(
     >>> r.params.shape, r.samples.shape
     ((3, 3), (3, 50, 3))
     """
+    guess, warn = _validate.flag("guess", guess), _validate.flag("warn", warn)
+    log_residuals = _validate.flag("log_residuals", log_residuals)
     schemes = {"points": "points", "residuals": "residual", "residual": "residual", "wild": "wild"}
     if scheme not in schemes:
         raise ValueError(f"scheme must be one of {sorted(schemes)}, got {scheme!r}")
@@ -451,7 +463,8 @@ def fit_many(
     m = resolve_model(model)  # type: ignore[arg-type]
     n_prob = len(xs)
     if len(ys) != n_prob:
-        raise ValueError(f"ys has {len(ys)} problems but xs has {n_prob}")
+        raise ValueError(f"{names[1]} has {len(ys)} data sets but {names[0]} has {n_prob}: pass "
+                         "one array of each per data set (a list of arrays)")
     if n_prob == 0:
         raise ValueError("no problems to fit")
     n_resamples = _validate.resamples("n_resamples", n_resamples)
@@ -469,7 +482,7 @@ def fit_many(
         # every value checked as fit checks it: a NaN or a size <= 0 is named with its index
         # (it was "no usable start ... pass p0", or a silent NaN fit with status -3); an empty
         # problem stays a problem not fitted (status -3), as callers use it
-        xname, yname = ("x", "y") if n_prob == 1 else (f"xs[{j}]", f"ys[{j}]")
+        xname, yname = one_names if n_prob == 1 else (f"{names[0]}[{j}]", f"{names[1]}[{j}]")
         wj0 = None if weights is None else weights[j]
         xj = _validate.as_inputs(xs[j], m, xname)
         if xj.shape[0]:
@@ -530,12 +543,56 @@ def fit_many(
             f"{m.name}: the point fit of problem(s) {bad.tolist()} did not converge "
             f"(status {st0[bad].tolist()})", ConvergenceWarning, stacklevel=2,
         )
+    flat, cols = _flat_problems(m, data, lo, hi)
+    if flat:
+        st0, cov = st0.copy(), cov.copy()
+        for j in flat:
+            params[j, cols] = np.nan
+            cov[j, cols, :] = cov[j, :, cols] = np.nan
+            if samples is not None:
+                samples[j][:, cols] = np.nan
+            if st0[j] > 0:
+                st0[j] = SINGULAR
+        if warn:
+            which = [one_names[1] if n_prob == 1 else f"{names[1]}[{j}]" for j in flat]
+            level_of = [float(data[j][1][data[j][2] > 0][0]) for j in flat]
+            unpinned = " and ".join(m.param_names[c] for c in cols)
+            warnings.warn(
+                f"{m.name}: {', '.join(w + f' (every value {v:.4g})' for w, v in zip(which, level_of))} "
+                f"{'does' if len(flat) == 1 else 'do'} not vary, so {unpinned} are not identifiable "
+                f"(any value fits): reported as NaN, with status {SINGULAR} (singular)",
+                IdentifiabilityWarning, stacklevel=2,
+            )
     dof = np.array([int(np.count_nonzero(d[2] > 0)) for d in data], dtype=np.int64) - _validate.n_free(lo, hi)
     return ManyFits(
         model=m.name, param_names=m.param_names, params=params, cost=cost,
         status=st0.astype(np.int32), cov=cov, samples=samples, n_failed=n_failed,
         seed=int(seed), level=level, dof=dof,
     )
+
+
+# Parameters that a target which does not vary leaves undetermined: a flat sigmoid (a metric
+# all 0, all 1, all at chance) is fitted by any slope k at any midpoint, and "converged" to
+# arbitrary ones with intervals that need not hold them. fit_many reports them as NaN, the
+# fit's status as SINGULAR, with an IdentifiabilityWarning.
+FLAT_UNPINNED: dict[str, tuple[str, ...]] = {"sigmoid": ("k", "log_x0")}
+
+
+def _flat_problems(m: Any, data: Sequence[tuple[FloatArray, FloatArray, FloatArray]],
+                   lo: FloatArray, hi: FloatArray) -> tuple[list[int], list[int]]:
+    """The problems whose targets (of positive weight) all take one value, and the indices of
+    the free parameters such a target leaves undetermined (:data:`FLAT_UNPINNED`); none
+    without such parameters."""
+    names = FLAT_UNPINNED.get(m.name, ()) if isinstance(m, Model) else ()
+    cols = [i for i in (m.param_names.index(p) for p in names) if lo[i] < hi[i]]
+    if not cols:
+        return [], []
+    out = []
+    for j, (_, y, w) in enumerate(data):
+        v = y[w > 0]
+        if v.size and np.ptp(v) <= 1e-12 * np.max(np.abs(v)):
+            out.append(j)
+    return out, cols
 
 
 def _solve(  # type: ignore[no-untyped-def]

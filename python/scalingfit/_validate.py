@@ -38,15 +38,54 @@ def _where(idx: tuple[int, ...], columns: Sequence[str] | None = None) -> str:
     return f"row {idx[0]} (column {col})"
 
 
+_TOO_LARGE = "an integer too large for a float (float64 ends at 1.8e308)"
+
+
 def as_float_array(value: ArrayLike, name: str) -> FloatArray:
-    """``value`` as float64; a TypeError naming ``name`` for text (even '1e9') or complex."""
+    """``value`` as float64; a TypeError naming ``name`` for text (even '1e9') or complex, a
+    ValueError for a masked array with masked values (see :func:`check_unmasked`)."""
+    check_unmasked(value, name)
     if isinstance(value, (str, bytes)) or _text_or_complex(value):
         raise TypeError(f"{name} must be numeric, got text or complex numbers: {value!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # a Python int beyond float64's range
+        raise ValueError(f"{name} must be numeric within float64's range, got {_TOO_LARGE}") from None
     except (TypeError, ValueError) as exc:
+        if isinstance(value, (list, tuple)) and _ragged(value):
+            raise ValueError(f"{name} must be a regular array of numbers, got a ragged "
+                             f"{type(value).__name__} (entries of different lengths: "
+                             f"{_shapes(value)})") from None
         raise TypeError(f"{name} must be numeric, got {type(value).__name__}: {exc}") from None
     return arr
+
+
+def check_unmasked(value: Any, name: str) -> None:
+    """A ValueError naming ``name`` for a numpy masked array with masked values: converting
+    it drops the mask, so the values under it would be used (a masked-out point fitted)."""
+    if isinstance(value, np.ma.MaskedArray) and np.ma.getmaskarray(value).any():
+        k = int(np.ma.getmaskarray(value).sum())
+        raise ValueError(f"{name} is a masked array with {k} masked value(s), whose mask would be "
+                         "ignored (the values under it used): drop the masked points from every "
+                         "array (e.g. x[~mask], y[~mask]), or give them weights=0")
+
+
+def _ragged(value: Sequence[Any]) -> bool:
+    """Whether the entries of ``value`` have different shapes."""
+    return len({_shape(v) for v in value}) > 1
+
+
+def _shape(v: Any) -> tuple[int, ...]:
+    try:
+        return tuple(np.shape(v))
+    except ValueError:  # itself ragged
+        return (-1,)
+
+
+def _shapes(value: Sequence[Any]) -> str:
+    """The shapes of the entries of a ragged sequence, as "shapes (12,), ()" (a few)."""
+    shown = ", ".join(str(_shape(v)) if _shape(v) != (-1,) else "ragged" for v in value[:6])
+    return "shapes " + shown + (", ..." if len(value) > 6 else "")
 
 
 def check_finite(arr: FloatArray, name: str, columns: Sequence[str] | None = None) -> None:
@@ -61,8 +100,11 @@ def check_finite(arr: FloatArray, name: str, columns: Sequence[str] | None = Non
         )
 
 
-def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] | None = None) -> None:
-    bad = ~(arr > 0)
+def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] | None = None,
+                   *, nan_ok: bool = False) -> None:
+    """A ValueError naming ``name`` and the first value not > 0 (NaN passes with ``nan_ok``:
+    a prediction at NaN is NaN)."""
+    bad = (arr <= 0) if nan_ok else ~(arr > 0)
     if bad.any():
         if arr.ndim == 0:
             raise ValueError(f"{name} must be > 0 ({why}), got {float(arr)!r}")
@@ -80,7 +122,10 @@ def _text_or_complex(value: Any) -> bool:
     """Whether an array-like holds text or complex numbers, which float conversion would turn
     into numbers ('1e9') or truncate (1+2j). Object arrays (pandas' nullable floats, None)
     are looked into: only their text counts."""
-    a = np.asarray(value)
+    try:
+        a = np.asarray(value)
+    except ValueError:  # ragged: the float conversion after this names it
+        return False
     if a.dtype.kind in "USc":
         return True
     return a.dtype.kind == "O" and any(isinstance(v, (str, bytes, complex)) for v in a.ravel().tolist())
@@ -91,11 +136,14 @@ def _numbers(
 ) -> FloatArray:
     """``value`` as floats; a TypeError naming ``name`` unless numeric (a single number when
     ``scalar``), a ValueError naming ``name`` and the first bad index unless ``ok``."""
+    check_unmasked(value, name)
     if isinstance(value, (str, bytes)) or _text_or_complex(value):
         what = type(value).__name__ if isinstance(value, (str, bytes)) else "text or complex numbers"
         raise TypeError(f"{name} must be a number, got {what} {value!r}")
     try:
         v = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # a Python int beyond float64's range: was a raw OverflowError
+        raise ValueError(f"{name} must be {what}, got {_TOO_LARGE}") from None
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be numeric, got {value!r}") from None
     if scalar and v.ndim != 0:
@@ -215,6 +263,13 @@ def flag(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def optional_flag(name: str, value: Any) -> Optional[bool]:
+    """None, or a bool as for :func:`flag` (a TypeError naming ``name`` otherwise)."""
+    if value is not None and not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True, False or None, got {value!r}")
+    return None if value is None else bool(value)
+
+
 def check_nonnegative(arr: FloatArray, name: str) -> None:
     bad = arr < 0
     if bad.any():
@@ -318,7 +373,15 @@ def as_inputs(x: Any, model: AnyModel, name: str = "x") -> FloatArray:
             f"{k} columns; pass a tuple of columns ({', '.join(model.input_names)}) or an array "
             f"of shape (n, {k}), one row per point"
         )
-    if isinstance(x, (tuple, list)) and len(x) == k and k > 1 and all(np.ndim(c) == 1 for c in x):
+    ndims = [len(_shape(c)) for c in x] if isinstance(x, (tuple, list)) else []  # ragged: 1
+    if len(ndims) == k > 1 and 1 in ndims and 0 in ndims:
+        i = ndims.index(0)
+        raise ValueError(
+            f"{name} must hold one 1-D column per input ({', '.join(model.input_names)}), one value "
+            f"per point; {name}[{i}] ({model.input_names[i]}) is a single number {x[i]!r}: repeat "
+            f"it for every point (np.full(n, value))"
+        )
+    if isinstance(x, (tuple, list)) and len(x) == k and k > 1 and all(d == 1 for d in ndims):
         cols = [as_float_array(c, f"{name}[{i}]") for i, c in enumerate(x)]
         lengths = {c.shape[0] for c in cols}
         if len(lengths) != 1:

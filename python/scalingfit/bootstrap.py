@@ -62,6 +62,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import statistics
 import warnings
 from collections.abc import Mapping, Sequence
@@ -89,6 +90,24 @@ from ._fit import (
 from ._warnings import ConvergenceWarning, DataWarning
 from .models import LOSSES, Model
 from .results import FitResult
+
+__all__ = [
+    "Band",
+    "BootstrapBatchResult",
+    "BootstrapResult",
+    "BootstrapSummary",
+    "SummaryRow",
+    "allocation_exponent_a",
+    "allocation_exponent_b",
+    "bootstrap",
+    "bootstrap_batch",
+    "chinchilla_derived",
+    "optimal_loss",
+    "optimal_params",
+    "optimal_tokens",
+    "predicted_value",
+    "tokens_per_parameter",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -176,6 +195,13 @@ def _check_scheme(scheme: str, wild: str) -> tuple[int, int]:
     if wild not in WILD:
         raise ValueError(f"unknown wild distribution {wild!r}; choose one of {', '.join(WILD)}")
     return SCHEMES[scheme], WILD[wild]
+
+
+def _check_flags(keep_cov: Any, log_residuals: Any, max_memory: Any) -> tuple[bool, bool]:
+    """``keep_cov`` and ``log_residuals`` as bools and ``max_memory`` checked, each named
+    (``keep_cov="no"`` was pybind11's "incompatible function arguments")."""
+    _fit.check_max_memory(max_memory)
+    return _validate.flag("keep_cov", keep_cov), _validate.flag("log_residuals", log_residuals)
 
 
 def _check_n_resamples(n_resamples: int) -> int:
@@ -404,35 +430,54 @@ def _allocation(p: ParamColumns, C: float) -> tuple[FloatArray, FloatArray]:
     return G * c6 ** (be / s), c6 ** (al / s) / G
 
 
+# The derived quantities below are module-level functions bound with functools.partial (not
+# closures), so that a bootstrap result holding them pickles.
+def _n_opt(C: float, p: ParamColumns) -> FloatArray:
+    return _allocation(p, C)[0]
+
+
+def _d_opt(C: float, p: ParamColumns) -> FloatArray:
+    return _allocation(p, C)[1]
+
+
+def _tokens_per_param(C: float, p: ParamColumns) -> FloatArray:
+    n, d = _allocation(p, C)
+    return d / n
+
+
+def _l_opt(C: float, p: ParamColumns) -> FloatArray:
+    E, A, B, al, be = _chinchilla_terms(p)
+    n, d = _allocation(p, C)
+    return E + A * n**-al + B * d**-be
+
+
+def _exp_of(name: str, p: ParamColumns) -> FloatArray:
+    return np.exp(p[name])
+
+
+def _prediction(m: Model, xa: FloatArray, p: ParamColumns) -> FloatArray:
+    P = np.ascontiguousarray(np.column_stack([p[n] for n in m.param_names]))
+    return np.asarray(_core.evaluate_many(m.index, xa, P))[:, 0]
+
+
 def optimal_params(C: float) -> Derived:
     """N_opt at training compute C (FLOP, C = 6 N D)."""
-    return lambda p: _allocation(p, C)[0]
+    return functools.partial(_n_opt, C)
 
 
 def optimal_tokens(C: float) -> Derived:
     """D_opt at training compute C."""
-    return lambda p: _allocation(p, C)[1]
+    return functools.partial(_d_opt, C)
 
 
 def tokens_per_parameter(C: float) -> Derived:
     """D_opt / N_opt at training compute C."""
-
-    def f(p: ParamColumns) -> FloatArray:
-        n, d = _allocation(p, C)
-        return d / n
-
-    return f
+    return functools.partial(_tokens_per_param, C)
 
 
 def optimal_loss(C: float) -> Derived:
     """Predicted loss of the compute-optimal model at compute C."""
-
-    def f(p: ParamColumns) -> FloatArray:
-        E, A, B, al, be = _chinchilla_terms(p)
-        n, d = _allocation(p, C)
-        return E + A * n**-al + B * d**-be
-
-    return f
+    return functools.partial(_l_opt, C)
 
 
 def predicted_value(model: Union[str, Model], x_new: ArrayLike) -> Derived:
@@ -442,12 +487,7 @@ def predicted_value(model: Union[str, Model], x_new: ArrayLike) -> Derived:
     if isinstance(m, CustomModel):
         raise TypeError("predicted_value needs a built-in model")
     xa = np.ascontiguousarray(np.asarray(x_new, dtype=np.float64).reshape(1, m.n_inputs))
-
-    def f(p: ParamColumns) -> FloatArray:
-        P = np.ascontiguousarray(np.column_stack([p[n] for n in m.param_names]))
-        return np.asarray(_core.evaluate_many(m.index, xa, P))[:, 0]
-
-    return f
+    return functools.partial(_prediction, m, xa)
 
 
 def chinchilla_derived(
@@ -464,9 +504,9 @@ def chinchilla_derived(
         raise ValueError(f"model must be 'chinchilla' or 'chinchilla_lse', got {model!r}")
     out: dict[str, Derived] = {"a_opt": allocation_exponent_a, "b_opt": allocation_exponent_b}
     if model == "chinchilla_lse":
-        out["E"] = lambda p: np.exp(p["e"])
-        out["A"] = lambda p: np.exp(p["a"])
-        out["B"] = lambda p: np.exp(p["b"])
+        out["E"] = functools.partial(_exp_of, "e")
+        out["A"] = functools.partial(_exp_of, "a")
+        out["B"] = functools.partial(_exp_of, "b")
     if C is not None:
         budgets = [float(c) for c in np.atleast_1d(_validate.positive("C", C))]
         if len(set(budgets)) < len(budgets):
@@ -486,6 +526,11 @@ def chinchilla_derived(
 # ------------------------------------------------------------------ results
 @dataclass(frozen=True)
 class SummaryRow:
+    """One row of a :class:`BootstrapSummary`: a parameter's or derived quantity's estimate,
+    bootstrap standard error and interval, and the converged replicates left out of it
+    (``n_undefined``: the quantity is NaN there; ``n_no_se``: no standard error, studentized
+    intervals only)."""
+
     name: str
     estimate: float
     stderr: float
@@ -510,6 +555,7 @@ class BootstrapSummary:
     seed: int
 
     def to_dict(self) -> dict[str, dict[str, float]]:
+        """{name: {estimate, stderr, lower, upper}} of every row."""
         return {
             r.name: {"estimate": r.estimate, "stderr": r.stderr, "lower": r.lower, "upper": r.upper}
             for r in self.rows
@@ -615,12 +661,25 @@ class BootstrapBatchResult:
             if isinstance(arr, np.ndarray):
                 arr.flags.writeable = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (for Dask and multiprocessing) with the jackknife, the one costly cached
+        # value; the others are recomputed on demand, read-only again.
+        state = dict(self.__dict__)
+        state["_cache"] = {k: v for k, v in self._cache.items() if k == "jackknife"}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()  # unpickled arrays are writeable
+
     @property
     def n_problems(self) -> int:
+        """Problems bootstrapped."""
         return int(self.center.shape[0])
 
     @property
     def n_resamples(self) -> int:
+        """Replicates drawn per problem."""
         return int(self.samples.shape[1])
 
     @property
@@ -770,11 +829,7 @@ class BootstrapBatchResult:
             raise IndexError(f"problem {j!r} is not a problem index of this batch (0..{n - 1})")
         j = int(j) % n
         sl = slice(j, j + 1)
-        jk = None
-        if self._jackknife is not None:
-            def jk() -> tuple[FloatArray, IntArray]:
-                X, off = self.jackknife()
-                return X[off[j] : off[j + 1]], np.array([0, off[j + 1] - off[j]], dtype=np.int64)
+        jk = None if self._jackknife is None else functools.partial(_problem_jackknife, self, j)
         return BootstrapBatchResult(
             model=self.model,
             param_names=self.param_names,
@@ -833,10 +888,12 @@ class BootstrapResult:
 
     @property
     def x(self) -> FloatArray:
+        """The point fit's parameter vector."""
         return self.fit.x
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """Parameter names, in the order of :attr:`x`."""
         return self.batch.param_names
 
     @property
@@ -846,10 +903,12 @@ class BootstrapResult:
 
     @property
     def status(self) -> NDArray[np.int32]:
+        """Per-replicate status (> 0 converged; the others are left out)."""
         return np.asarray(self.batch.status[0], dtype=np.int32)
 
     @property
     def n_resamples(self) -> int:
+        """Replicates drawn."""
         return self.batch.n_resamples
 
     @property
@@ -866,22 +925,27 @@ class BootstrapResult:
 
     @property
     def seed(self) -> int:
+        """The seed the resamples were drawn from."""
         return self.batch.seed
 
     @property
     def scheme(self) -> str:
+        """The resampling scheme."""
         return self.batch.scheme
 
     @property
     def method(self) -> str:
+        """The default interval method."""
         return self.batch.method
 
     @property
     def level(self) -> float:
+        """The default confidence level."""
         return self.batch.level
 
     @property
     def derived(self) -> Mapping[str, Derived]:
+        """Derived quantities (name -> vectorised callable)."""
         return self.batch.derived
 
     @property
@@ -898,6 +962,7 @@ class BootstrapResult:
         return np.atleast_2d(np.cov(s, rowvar=False))
 
     def estimate(self, name: str) -> float:
+        """The point estimate of a parameter or derived quantity."""
         return float(self.batch.estimate(name)[0])
 
     def values(self, name: str) -> FloatArray:
@@ -1003,6 +1068,79 @@ def _warn_failed(n_failed: int, n_total: int, what: str) -> None:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class _Engine:
+    """What a batched core call of a bootstrap needs besides its items: the validated data,
+    the point fits, the resampling and solver options. Kept (and pickled) with a result for
+    its lazy jackknife, so it holds only arrays, numbers and names (the solver is looked up
+    per call)."""
+
+    m: Model
+    x: FloatArray
+    y: FloatArray
+    w: Optional[FloatArray]
+    offsets: IntArray
+    center: FloatArray
+    lo: FloatArray
+    hi: FloatArray
+    loss_index: int
+    wild: int
+    seed: int
+    problem_id: IntArray
+    groups: Optional[NDArray[np.int32]]
+    n_groups: Optional[IntArray]
+    common: dict[str, Any]
+    threads: Optional[int]
+    max_memory: Optional[int]
+    on_gpu: bool
+    fixed_bytes: int
+
+    def solve_items(
+        self, n_items: int, items: Callable[[int, int], tuple[IntArray, IntArray]],
+        scheme_index: int, compute_cov: bool,
+    ) -> tuple[FloatArray, Optional[FloatArray], NDArray[np.int32]]:
+        """(x, cov, status) of items [0, n_items); items(a, b) names the (problem, replicate)
+        of items [a, b). In consecutive core calls of at most ``max_memory`` bytes."""
+        P = self.m.n_params
+        item_bytes = 8 * P + (8 * P * P if compute_cov else 0) + 32  # + cost, status, iters, ids
+        chunks = _fit.item_chunks(n_items, item_bytes, self.fixed_bytes, self.max_memory)
+        solver = _cuda.bootstrap_batch if self.on_gpu else _core.bootstrap_batch
+
+        def call(a: int, b: int) -> tuple[Any, ...]:
+            prob, rep = items(a, b)
+            return tuple(solver(
+                self.m.index, self.loss_index, self.x, self.y, self.w, self.offsets, self.center,
+                self.lo, self.hi, scheme_index, self.wild, self.seed, self.problem_id,
+                self.groups, self.n_groups, np.ascontiguousarray(prob, dtype=np.int64),
+                np.ascontiguousarray(rep, dtype=np.int64), compute_cov=compute_cov,
+                n_threads=_check_threads(self.threads, b - a), **self.common,
+            ))
+
+        X, C, _, S, _ = _fit.gather(chunks, call, P, compute_cov)
+        return X, C, S
+
+
+def _jackknife(engine: _Engine, by_groups: bool) -> tuple[FloatArray, IntArray]:
+    """Leave-one-out fits (of points, or of groups) of every problem: (values (n_total,
+    n_params), offsets (n_problems + 1)), NaN rows where a fit failed. A module-level function
+    (bound with functools.partial) so that a result holding it pickles."""
+    sizes = engine.n_groups if by_groups else np.diff(engine.offsets)
+    assert sizes is not None
+    off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    prob = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes)
+    rep = np.arange(off[-1], dtype=np.int64) - np.repeat(off[:-1], sizes)
+    scheme = _JACKKNIFE_GROUPS if by_groups else _JACKKNIFE_POINTS
+    Xj, _, sj = engine.solve_items(int(off[-1]), lambda a, b: (prob[a:b], rep[a:b]), scheme, False)
+    Xj[sj <= 0] = np.nan
+    return Xj, off
+
+
+def _problem_jackknife(parent: BootstrapBatchResult, j: int) -> tuple[FloatArray, IntArray]:
+    """Problem j's rows of ``parent``'s jackknife (for :meth:`BootstrapBatchResult.problem`)."""
+    X, off = parent.jackknife()
+    return X[off[j] : off[j + 1]], np.array([0, off[j + 1] - off[j]], dtype=np.int64)
+
+
 def _run(
     m: Model,
     x: FloatArray,
@@ -1047,54 +1185,34 @@ def _run(
     R = n_resamples
     _check_threads(threads, n_problems * R)
     float32 = _fit.check_precision(precision, m)
-    solver = _cuda.bootstrap_batch if _fit.resolve_backend(backend) == "cuda" else _core.bootstrap_batch
-    common: dict[str, Any] = dict(
-        ftol=float(ftol), xtol=float(xtol), gtol=float(gtol), max_iter=int(max_iter),
-        f_scale=float(f_scale), log_residuals=bool(log_residuals), float32=float32,
-    )
     # Scratch of one call: prepared inputs and targets, fitted values and residuals (residual
     # and wild schemes), and per thread one resample of the largest problem (multiplicities,
     # then its drawn points compacted: inputs, target and weight each).
     n_points = y.shape[0]
-    sizes = np.diff(offsets)
-    max_points = int(sizes.max(initial=0))
+    max_points = int(np.diff(offsets).max(initial=0))
     max_groups = int(n_groups.max(initial=0)) if n_groups is not None else 0
     n_threads = threads or default_threads(n_problems * R)
-    fixed_bytes = (8 * (x.size + 3 * n_points) + n_problems
-                   + n_threads * ((4 + 8 * (m.n_inputs + 2)) * max(max_points, 1)
-                                  + 4 * max(max_groups, 1)))
-
-    def solve_items(
-        n_items: int, items: Callable[[int, int], tuple[IntArray, IntArray]], scheme_index: int,
-        compute_cov: bool,
-    ) -> tuple[FloatArray, Optional[FloatArray], NDArray[np.int32]]:
-        """(x, cov, status) of items [0, n_items); items(a, b) names the (problem, replicate)
-        of items [a, b)."""
-        item_bytes = 8 * P + (8 * P * P if compute_cov else 0) + 32  # + cost, status, iters, ids
-        chunks = _fit.item_chunks(n_items, item_bytes, fixed_bytes, max_memory)
-
-        def call(a: int, b: int) -> tuple[Any, ...]:
-            prob, rep = items(a, b)
-            return tuple(solver(
-                m.index, loss_index, x, y, w, offsets, center, lo, hi, scheme_index, wild_i, seed,
-                problem_id, groups, n_groups, np.ascontiguousarray(prob, dtype=np.int64),
-                np.ascontiguousarray(rep, dtype=np.int64), compute_cov=compute_cov,
-                n_threads=_check_threads(threads, b - a), **common,
-            ))
-
-        X, C, _, S, _ = _fit.gather(chunks, call, P, compute_cov)
-        return X, C, S
+    engine = _Engine(
+        m=m, x=x, y=y, w=w, offsets=offsets, center=center, lo=lo, hi=hi, loss_index=loss_index,
+        wild=wild_i, seed=seed, problem_id=problem_id, groups=groups, n_groups=n_groups,
+        common=dict(ftol=float(ftol), xtol=float(xtol), gtol=float(gtol), max_iter=int(max_iter),
+                    f_scale=float(f_scale), log_residuals=bool(log_residuals), float32=float32),
+        threads=threads, max_memory=max_memory, on_gpu=_fit.resolve_backend(backend) == "cuda",
+        fixed_bytes=(8 * (x.size + 3 * n_points) + n_problems
+                     + n_threads * ((4 + 8 * (m.n_inputs + 2)) * max(max_points, 1)
+                                    + 4 * max(max_groups, 1))),
+    )
 
     # Replicate -1 of every problem (the point fit re-solved, with its covariance), then the
     # replicates, problem by problem: item q is (q // R, q % R).
     all_problems = np.arange(n_problems, dtype=np.int64)
-    _, c0, center_status = solve_items(
+    _, c0, center_status = engine.solve_items(
         n_problems, lambda a, b: (all_problems[a:b], np.full(b - a, -1, dtype=np.int64)),
         scheme_i, True,
     )
     assert c0 is not None
     center_cov = c0.reshape(n_problems, P, P)
-    X, cov, status = solve_items(
+    X, cov, status = engine.solve_items(
         n_problems * R, lambda a, b: divmod(np.arange(a, b, dtype=np.int64), R), scheme_i, keep_cov
     )
     samples = X.reshape(n_problems, R, P)
@@ -1104,17 +1222,7 @@ def _run(
     if cov is not None:
         sample_cov = cov.reshape(n_problems, R, P, P)
         sample_cov[st <= 0] = np.nan
-
-    def jackknife() -> tuple[FloatArray, IntArray]:
-        jk_scheme = _JACKKNIFE_GROUPS if scheme == "groups" else _JACKKNIFE_POINTS
-        jk_sizes = n_groups if scheme == "groups" else sizes
-        assert jk_sizes is not None
-        off = np.concatenate([[0], np.cumsum(jk_sizes)]).astype(np.int64)
-        prob = np.repeat(all_problems, jk_sizes)
-        rep = np.arange(off[-1], dtype=np.int64) - np.repeat(off[:-1], jk_sizes)
-        Xj, _, sj = solve_items(int(off[-1]), lambda a, b: (prob[a:b], rep[a:b]), jk_scheme, False)
-        Xj[sj <= 0] = np.nan
-        return Xj, off
+    jackknife = functools.partial(_jackknife, engine, scheme == "groups")
 
     result = BootstrapBatchResult(
         model=m.name,
@@ -1268,6 +1376,7 @@ def bootstrap(
     R = _check_n_resamples(n_resamples)
     seed_v = _check_seed(seed)
     _check_scheme(scheme, wild)
+    keep_cov, log_residuals = _check_flags(keep_cov, log_residuals, max_memory)
     m = _builtin(model)
     dv = _check_derived(derived, m)
     xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
@@ -1356,12 +1465,27 @@ def bootstrap_batch(
 
     Parameters
     ----------
+    model : str or Model
+        A built-in model (custom Python models are not batched in C++).
+    x, y : array_like
+        The points of every problem, packed: ``x`` as for :func:`scalingfit.fit_batch`
+        ((n,) or (n, n_inputs), or a tuple of columns), ``y`` (n,).
+    offsets : array_like of int, shape (n_problems + 1,)
+        Problem j owns rows ``offsets[j]:offsets[j+1]``.
     center : array_like (n_problems, n_params), optional
         Point fits to bootstrap around (warm starts). Omitted: fitted here, each problem from
         its data-driven initial guesses.
+    problem_id : array_like of int (n_problems,), optional
+        The id of each problem's resample stream (default: its index); integers only (as
+        ``fit_batch``'s ``problem``: floats are refused, not truncated).
+    groups : array_like (n,), optional
+        Run label of each point for ``scheme="groups"`` (labels are local to each problem).
+    weights : array_like (n,), optional
+        Non-negative weights of the points (see :func:`scalingfit.fit`).
     keep_cov : bool
         Keep every replicate's covariance (n_problems x R x P x P floats), needed by
-        studentized intervals; implied by ``method="studentized"``.
+        studentized intervals; implied by ``method="studentized"``. Default False here (True
+        for :func:`bootstrap`): it is the bulk of a large batch's memory.
     max_memory : int, optional
         As for :func:`bootstrap`: 10 million replicates of small problems fit in well under
         2 GiB of memory.
@@ -1371,7 +1495,8 @@ def bootstrap_batch(
     precision : {"float64", "float32"}
         Of the point fits (when ``center`` is omitted) and the replicates (see
         :func:`scalingfit.fit_batch`).
-    Other parameters as for :func:`bootstrap`.
+    n_resamples, seed, scheme, level, method, derived, loss, f_scale, log_residuals, bounds, fixed, wild, max_iter, ftol, xtol, gtol, threads :
+        As for :func:`bootstrap` (applied to every problem).
 
     Problems with too few points (or groups) for the scheme, unusable data or a failed point
     fit are not exceptions here: their ``center_status`` is -3 (or the fit's status) and their
@@ -1386,6 +1511,7 @@ def bootstrap_batch(
     R = _check_n_resamples(n_resamples)
     seed_v = _check_seed(seed)
     _check_scheme(scheme, wild)
+    keep_cov, log_residuals = _check_flags(keep_cov, log_residuals, max_memory)
     m = _builtin(model)
     dv = _check_derived(derived, m)
     xa = _validate.as_inputs(x, m)
@@ -1400,7 +1526,11 @@ def bootstrap_batch(
     if problem_id is None:
         pid = np.arange(n_problems, dtype=np.int64)
     else:
-        pid = np.ascontiguousarray(np.asarray(problem_id), dtype=np.int64)
+        pid = np.asarray(problem_id)
+        if pid.dtype == np.bool_ or not np.issubdtype(pid.dtype, np.integer):  # as fit_batch's problem
+            raise TypeError(f"problem_id must hold integer ids (one per problem), got dtype "
+                            f"{pid.dtype}: {problem_id!r}")
+        pid = np.ascontiguousarray(pid, dtype=np.int64)
         if pid.shape != (n_problems,):
             raise ValueError(f"problem_id must have one entry per problem ({n_problems}), got shape {pid.shape}")
     g = ng = None

@@ -44,9 +44,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
 from ._fit import DEFAULT_FTOL, DEFAULT_GTOL, DEFAULT_MAX_ITER, DEFAULT_XTOL, fit_batch
-from ._warnings import ConvergenceWarning, DataWarning
+from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from .models import LOSSES
-from .results import BatchResult
+from .results import BatchResult, FitResult
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -142,6 +142,7 @@ class ChinchillaLaw:
         return cls(E=float(np.exp(e)), A=float(np.exp(a)), B=float(np.exp(b)), alpha=al, beta=be)
 
     def as_dict(self) -> dict[str, float]:
+        """``{E, A, B, alpha, beta}`` as floats."""
         return {"E": self.E, "A": self.A, "B": self.B, "alpha": self.alpha, "beta": self.beta}
 
 
@@ -169,15 +170,43 @@ def _law_value(key: str, value: Any) -> float:
         return float(value)
 
 
-def as_law(params: Any) -> ChinchillaLaw:
-    """A :class:`ChinchillaLaw` from a law, a fit result (anything with ``.law`` or with
-    attributes ``E, A, B, alpha, beta``), a mapping with keys ``E, A, B, alpha, beta`` (or
-    ``a, b, e, alpha, beta`` in logs), or a sequence ``(E, A, B, alpha, beta)``.
+# Models whose fit is a ChinchillaLaw: their parameters by name (chinchilla_lse's in logs,
+# which as_law reads; chinchilla_tied's one exponent is both alpha and beta).
+_CHINCHILLA_MODELS = ("chinchilla", "chinchilla_lse", "chinchilla_tied")
 
-    Raises ``ValueError`` unless every value is finite and ``A, B, alpha, beta > 0``, or when
-    a mapping has keys beyond one of those two sets (a misspelt key was ignored).
+
+def _fit_params(fit: FitResult, name: str) -> dict[str, float]:
+    """The parameters of a fit of a Chinchilla-form model (:data:`_CHINCHILLA_MODELS`) by name,
+    ``beta = alpha`` for the tied law; a ValueError naming ``name`` for another model's fit or
+    a failed one."""
+    if fit.model not in _CHINCHILLA_MODELS:
+        raise ValueError(f"{name}: a fit of {fit.model!r} is not a Chinchilla law; give a fit of "
+                         f"{', '.join(map(repr, _CHINCHILLA_MODELS))}, a ChinchillaLaw or a "
+                         "mapping of E, A, B, alpha, beta")
+    if not fit.success:
+        raise ValueError(f"{name}: the fit of {fit.model!r} failed ({fit.message}); its "
+                         "parameters are not a law")
+    params = fit.params
+    if fit.model == "chinchilla_tied":
+        params["beta"] = params["alpha"]
+    return params
+
+
+def as_law(params: Any, *, name: str = "params") -> ChinchillaLaw:
+    """A :class:`ChinchillaLaw` from a law, a fit result (a :class:`~scalingfit.FitResult` of
+    ``chinchilla``, ``chinchilla_lse`` or ``chinchilla_tied``, a bootstrap of one (its point
+    fit), anything with ``.law`` or with attributes ``E, A, B, alpha, beta``), a mapping with
+    keys ``E, A, B, alpha, beta`` (or ``a, b, e, alpha, beta`` in logs), or a sequence
+    ``(E, A, B, alpha, beta)``. ``name`` is the caller's argument, for messages about fits.
+
+    Raises ``ValueError`` unless every value is finite and ``A, B, alpha, beta > 0``, when
+    a mapping has keys beyond one of those two sets (a misspelt key was ignored), or for a fit
+    of another model or a failed fit.
     """
     law: ChinchillaLaw
+    fit = params if isinstance(params, FitResult) else getattr(params, "fit", None)
+    if isinstance(fit, FitResult):  # a fit, or a bootstrap's point fit
+        params = _fit_params(fit, name)
     if isinstance(params, ChinchillaLaw):
         law = params
     elif isinstance(getattr(params, "law", None), ChinchillaLaw):
@@ -336,10 +365,12 @@ class ParametricFit:
 
     @property
     def law(self) -> ChinchillaLaw:
+        """The fitted law as a :class:`ChinchillaLaw`."""
         return ChinchillaLaw(self.E, self.A, self.B, self.alpha, self.beta)
 
     @property
     def params(self) -> dict[str, float]:
+        """``{E, A, B, alpha, beta}`` of the fit."""
         return self.law.as_dict()
 
     @property
@@ -349,13 +380,16 @@ class ParametricFit:
 
     @property
     def d_opt_exponent(self) -> float:
+        """``b`` in ``D_opt ∝ C^b``."""
         return self.law.d_opt_exponent
 
     @property
     def success(self) -> bool:
+        """Whether the best start converged."""
         return self.status > 0 or (self.solver == "varpro" and self.status == -2)
 
     def predict(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
+        """Predicted loss at N parameters and D tokens."""
         return self.law.loss(N, D)
 
     def __repr__(self) -> str:
@@ -848,6 +882,9 @@ class EnvelopeFit:
         )
 
 
+_MIN_WINNERS = 3  # fit_envelope warns below this many distinct compute-optimal sizes
+
+
 def fit_envelope(
     N: ArrayLike,
     D: ArrayLike,
@@ -879,7 +916,14 @@ def fit_envelope(
     ------
     ValueError
         Bad input; a run whose N varies; fewer than 3 runs; an envelope never strictly
-        inside the sizes (the sweep does not bracket the optimum).
+        inside the sizes (the sweep does not bracket the optimum), or always at one size (a
+        constant N_opt, e.g. with 3 runs: the exponent needs 2 distinct winners).
+
+    Warns
+    -----
+    IdentifiabilityWarning
+        The winners inside the sizes take fewer than 3 distinct sizes: the exponent rests on
+        a staircase of two levels.
     """
     arrays: dict[str, ArrayLike] = {"N": N, "D": D, "loss": loss}
     cols, kept = _validate.columns(
@@ -935,6 +979,20 @@ def fit_envelope(
         raise ValueError(
             "the lowest loss is at the smallest or largest run at (almost) every compute: the "
             "sizes do not bracket the compute-optimal size"
+        )
+    winners = np.unique(N_best[used])
+    if winners.size < 2:  # a constant N_opt: the slope is exactly 0, whatever the data
+        raise ValueError(
+            f"the lowest loss strictly inside the sizes is the run of N = {winners[0]:.4g} at every "
+            "compute used: N_opt ∝ C^a needs at least 2 distinct compute-optimal sizes (with 3 "
+            "runs only the middle one can win inside the range); add model sizes (runs)"
+        )
+    if winners.size < _MIN_WINNERS:
+        warnings.warn(
+            f"fit_envelope: a rests on only {winners.size} distinct compute-optimal sizes "
+            f"({', '.join(f'{v:.4g}' for v in winners)}): a staircase of {winners.size} levels "
+            "places the exponent only roughly; add model sizes (runs) between them",
+            IdentifiabilityWarning, stacklevel=2,
         )
     a, logG = np.polyfit(grid[used], np.log(N_best[used]), 1)
     flops = np.exp(grid)
@@ -1029,6 +1087,7 @@ class IsoflopFit:
         ``a`` fitted with other windows (same data, same rules): how the exponent moves
         with the window.
     seed : int or None
+        The bootstrap's seed (None when a Generator was given).
     """
 
     a: float
@@ -1412,7 +1471,7 @@ def fit_isoflop(
     resample: str = "residuals",
     confidence: float = 0.95,
     interval_method: str = "percentile",
-    seed: Union[int, np.random.Generator, None] = None,
+    seed: Union[int, np.random.Generator, None] = 0,
     scan_windows: Iterable[float] = DEFAULT_SCAN_WINDOWS,
     min_side: int = 2,
     on_small: str = "raise",
@@ -1478,7 +1537,10 @@ def fit_isoflop(
         ``resample="budgets"`` — at a time, fitted in the same batch call). Use BCa with
         ``resample="points"``: resampling runs loses sizes, which biases the replicates (on
         Porian et al.'s sweeps up to three quarters of them fall on one side of the estimate).
-    seed : int or numpy.random.Generator, optional
+    seed : int, numpy.random.Generator or None
+        Of the bootstrap (default 0: two identical calls give the same interval, as
+        everywhere in scalingfit); recorded in :attr:`IsoflopFit.seed`. ``None`` draws one
+        from the OS (and records it); a Generator is used as it is (recorded as None).
     scan_windows : iterable of float
         Windows for :attr:`IsoflopFit.window_scan`.
     min_side : int
@@ -1577,9 +1639,7 @@ def fit_isoflop(
     J = budgets.size
     if J < 2:
         raise ValueError(f"approach 2 needs at least 2 budgets with {need}+ sizes, got {J}")
-    from .bootstrap import generator
-
-    rng = generator(seed)
+    seed, rng = _seeded(seed)
     B = int(n_bootstrap)
     by_points = resample in ("points", "residuals") and B > 0
     jack = interval_method == "bca" and B > 0
@@ -1708,7 +1768,7 @@ def fit_isoflop(
         n_bootstrap=int(n_bootstrap),
         resample=resample,
         window_scan=scan,
-        seed=int(seed) if isinstance(seed, (int, np.integer)) else None,
+        seed=seed,
     )
 
 
@@ -1740,6 +1800,8 @@ class OptimaFit:
     resample : str
         ``"parametric"`` (each ``log N_opt`` redrawn from a normal with its ``log_se``),
         ``"budgets"`` (budgets resampled with replacement) or ``"none"``.
+    seed : int or None
+        The bootstrap's seed (None when a Generator was given).
     """
 
     a: float
@@ -1755,6 +1817,7 @@ class OptimaFit:
     a_bootstrap: FloatArray
     n_bootstrap: int
     resample: str
+    seed: Optional[int] = None
 
     def predict(self, C: ArrayLike) -> FloatArray:
         """Compute-optimal size ``G_N C^a`` at budgets ``C`` (each finite and > 0)."""
@@ -1778,7 +1841,7 @@ def fit_optima(
     *,
     n_bootstrap: int = 0,
     confidence: float = 0.95,
-    seed: Union[int, np.random.Generator, None] = None,
+    seed: Union[int, np.random.Generator, None] = 0,
 ) -> OptimaFit:
     """The power law ``N_opt = G_N C^a`` through compute-optimal sizes found by any method
     (the second stage of approach 2, for optima from interpolation, another paper, ...).
@@ -1793,6 +1856,24 @@ def fit_optima(
     whose spread can be smaller than the ``log_se`` they report, which has a floor: from
     their stored standard errors this interval is up to 3x wider on their RefinedWeb
     sweeps.)
+
+    Parameters
+    ----------
+    C, N_opt : array_like (J,)
+        Budgets (FLOP) and the compute-optimal size at each (finite, > 0).
+    log_se : array_like (J,), optional
+        Standard errors of ``log N_opt`` (natural log): weights, and the parametric bootstrap.
+    n_bootstrap : int
+        Replicates for the interval on ``a`` (0: none).
+    confidence : float
+        Of the interval.
+    seed : int, numpy.random.Generator or None
+        Of the bootstrap (default 0: reproducible); recorded in :attr:`OptimaFit.seed`
+        (``None`` draws one from the OS and records it; a Generator is recorded as None).
+
+    Returns
+    -------
+    OptimaFit
 
     Raises
     ------
@@ -1826,9 +1907,7 @@ def fit_optima(
     a, b0 = float(slope[0]), float(icpt[0])
     resid = v - (b0 + a * logC)
     r2 = float(1.0 - np.sum(resid**2) / np.sum((v - v.mean()) ** 2)) if np.ptp(v) > 0 else 1.0
-    from .bootstrap import generator
-
-    rng = generator(seed)
+    seed, rng = _seeded(seed)
     a_boot = np.empty(0)
     resample = "none"
     if B:
@@ -1852,8 +1931,22 @@ def fit_optima(
     return OptimaFit(
         a=a, b=1.0 - a, G_N=float(np.exp(b0)), G_D=float(np.exp(-b0) / 6.0), budgets=c,
         N_opt=n, log_se=se, r2=r2, interval=interval, confidence=float(confidence),
-        a_bootstrap=a_boot, n_bootstrap=B, resample=resample,
+        a_bootstrap=a_boot, n_bootstrap=B, resample=resample, seed=seed,
     )
+
+
+def _seeded(
+    seed: Union[int, np.random.Generator, None],
+) -> tuple[Optional[int], np.random.Generator]:
+    """(the seed to record, the generator) for ``seed``: an integer (checked and named) as
+    it is, ``None`` as one drawn from the OS (so the result still records the seed it used),
+    a Generator as it is (no seed to record)."""
+    from .bootstrap import _check_seed, generator
+
+    if isinstance(seed, np.random.Generator):
+        return None, seed
+    used = _check_seed(seed)
+    return used, generator(used)
 
 
 def _confidence(value: Any) -> float:

@@ -78,6 +78,23 @@ from ._warnings import DataWarning
 from .bootstrap import _check_level
 from .models import get as get_model
 
+__all__ = [
+    "DEFAULT_ANNEALING",
+    "DEFAULT_ANNEALING_SD",
+    "DEFAULT_DECAY",
+    "AnnealingCalibration",
+    "Curve",
+    "CurveCheck",
+    "FinalLossPrediction",
+    "calibrate_annealing",
+    "check_curves",
+    "cosine_schedule",
+    "lr_areas",
+    "midrun_gap",
+    "predict_final_loss",
+    "predict_final_loss_kaplan",
+]
+
 FloatArray = NDArray[np.float64]
 
 DEFAULT_ANNEALING = 0.048

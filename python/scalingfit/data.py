@@ -28,6 +28,17 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 
+from . import _validate
+
+__all__ = [
+    "CANONICAL",
+    "BadRow",
+    "RunDataError",
+    "ValidationReport",
+    "read_runs",
+    "validate_runs",
+]
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -68,9 +79,11 @@ class ValidationReport:
 
     @property
     def n_bad(self) -> int:
+        """Rows dropped or refused."""
         return len({b.row for b in self.rows})
 
     def summary(self, limit: int = 10) -> str:
+        """The report in a few lines of text."""
         if not self.rows:
             return f"{self.n_rows} rows, all valid"
         head = "; ".join(str(b) for b in self.rows[:limit])
@@ -204,6 +217,26 @@ def duplicates(names: Iterable[Any]) -> list[Any]:
     return [n for n, k in seen.items() if k > 1]
 
 
+def check_parquet_columns(path: Path) -> None:
+    """A RunDataError naming ``path`` when its Parquet schema repeats a column name, as for a
+    CSV header: DuckDB renames the second ``value`` to ``value_1`` (a refit used the first)
+    and pandas fails with pyarrow's "Multiple matches for FieldRef". A schema that cannot be
+    read is left for the caller's read to report."""
+    _need("pyarrow")
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except Exception as exc:  # not Parquet, unreadable: the read names it
+        if ctrl_c(exc):
+            raise KeyboardInterrupt from exc
+        return
+    twice = duplicates(names)
+    if twice:
+        raise RunDataError(f"{path}: its schema has more than one column named {', '.join(map(repr, twice))}; "
+                           "which one is meant is not clear: rename or drop the others")
+
+
 def read_runs(source: Source, *, columns: Optional[Mapping[str, str]] = None,
               table: str = "runs", required: Sequence[str] = ("N", "value")) -> pd.DataFrame:
     """Read run data from a DataFrame, CSV (incl. a W&B runs export), Parquet or DuckDB file.
@@ -236,7 +269,7 @@ def read_runs(source: Source, *, columns: Optional[Mapping[str, str]] = None,
             if kind == "csv":
                 df = pd.read_csv(path)
             elif kind == "parquet":
-                _need("pyarrow")
+                check_parquet_columns(path)
                 df = pd.read_parquet(path)
             else:
                 duckdb = _need("duckdb")
@@ -276,6 +309,17 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
 
     Parameters
     ----------
+    df : pandas.DataFrame
+        Runs in the canonical columns (see :func:`read_runs`).
+    required : sequence of str
+        Columns that must be present.
+    positive : iterable of str
+        Columns whose values must be > 0 (sizes).
+    positive_value : bool
+        Whether ``value`` must be > 0 too (a loss; False for metrics that may be 0 or less).
+    key : sequence of str
+        Columns that identify one observation (present ones only): rows that repeat a key
+        are duplicates.
     policy : {"error", "skip-and-report"}
         ``"error"`` raises :class:`RunDataError` naming the first bad rows; ``"skip-and-report"``
         drops them and returns the report.
@@ -284,6 +328,7 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     -------
     (clean DataFrame, ValidationReport)
     """
+    positive_value = _validate.flag("positive_value", positive_value)
     if policy not in ("error", "skip-and-report"):
         raise ValueError(f"policy must be 'error' or 'skip-and-report', got {policy!r}")
     map_columns(df, None, required)  # absent columns are the table's shape, refused under either policy

@@ -47,6 +47,27 @@ from ._resample import (
 )
 from .bootstrap import generator
 
+__all__ = [
+    "METRIC_KINDS",
+    "MetricChoice",
+    "MetricChoiceRow",
+    "PerToken",
+    "SigmoidFit",
+    "TaskPrediction",
+    "TwoStepFit",
+    "chain_band",
+    "fit_sigmoids",
+    "fit_two_step",
+    "hidden_progress",
+    "metric_choice",
+    "metrics_from_tokens",
+    "moving_average",
+    "rank_correlation",
+    "sharpness",
+    "simulate_per_token",
+    "task_ladder",
+]
+
 FloatArray = NDArray[np.float64]
 ArrayList = Sequence[ArrayLike]
 
@@ -91,10 +112,12 @@ class SigmoidFit:
 
     @property
     def lo(self) -> float:
+        """The metric's value far below the midpoint (the floor when increasing)."""
         return float(self.law.x[0])
 
     @property
     def hi(self) -> float:
+        """The metric's value far above the midpoint."""
         return float(self.law.x[1])
 
     @property
@@ -108,10 +131,15 @@ class SigmoidFit:
         return float(np.exp(self.law.x[3])) if self.log_x else float(self.law.x[3])
 
     def _u(self, x: ArrayLike) -> FloatArray:
-        xa = np.asarray(x, dtype=np.float64)
-        return np.log(xa) if self.log_x else xa
+        xa = _validate.as_float_array(x, "x")
+        if not self.log_x:
+            return xa
+        # log of 0 or -5: -inf or NaN with numpy's warning, and the floor or NaN as the answer
+        _validate.check_positive(xa, "x", "the sigmoid is in log x", nan_ok=True)
+        return np.log(xa)
 
     def predict(self, x: ArrayLike) -> FloatArray:
+        """The fitted sigmoid at ``x``."""
         lo, hi, k, u0 = self.law.x
         return _sigmoid(self._u(x), lo, hi, k, u0)
 
@@ -183,7 +211,9 @@ def fit_sigmoids(
     n_resamples, scheme, groups, seed, level, loss, f_scale :
         Bootstrap and objective options (see ``_resample.fit_many``).
     warn : bool
-        Warn (``ConvergenceWarning``) when a point fit fails.
+        Warn (``ConvergenceWarning``) when a point fit fails, and (``IdentifiabilityWarning``)
+        when a metric does not vary (all 0, all 1, all at chance): its ``k`` and ``x0`` are
+        then NaN and its status -2, as any slope at any midpoint fits it.
 
     Returns
     -------
@@ -197,6 +227,8 @@ def fit_sigmoids(
     >>> round(fit.k, 4), round(fit.x0, 4), round(fit.hi, 4)
     (-4.0, 1.0, 0.85)
     """
+    log_x, warn = _validate.flag("log_x", log_x), _validate.flag("warn", warn)
+    increasing = _validate.optional_flag("increasing", increasing)
     X, Y = _seq(xs, "xs"), _seq(ys, "ys")
     if len(X) != len(Y):
         raise ValueError(f"{len(X)} x arrays but {len(Y)} metric arrays")
@@ -538,6 +570,7 @@ def chain_band(step1: LawFit, step2: LawFit, scale: Any, level: Optional[float] 
     """
     from .models import get
 
+    log_x2 = _validate.flag("log_x2", log_x2)
     lvl = step1.level if level is None else level
     m1 = get(step1.model)
     from ._resample import _points
@@ -853,6 +886,7 @@ class TaskPrediction:
     step2: SigmoidFit
 
     def relative_error(self, actual: float) -> float:
+        """``(metric - actual) / actual`` of the predicted metric."""
         return (self.metric - actual) / actual
 
 
@@ -1020,9 +1054,10 @@ def moving_average(a: ArrayLike, n: int) -> FloatArray:
     >>> moving_average([1.0, 2.0, 3.0, 4.0], 2).tolist()
     [1.0, 1.5, 2.5, 3.5]
     """
-    if int(n) != n or n < 1:
-        raise ValueError(f"n (the window) must be an integer >= 1, got {n!r}")
-    n = int(n)
+    try:  # int(n) of NaN or inf raised numpy's and Python's own errors, not naming n
+        n = _validate.integer("n", n, least=1)
+    except ValueError:
+        raise ValueError(f"n (the window) must be an integer >= 1, got {n!r}") from None
     x = _floats("a", a)
     if x.ndim != 1:
         raise ValueError(f"a must be 1-D (one series), got shape {x.shape}")

@@ -25,6 +25,7 @@ N counts non-embedding parameters in Kaplan et al.; C is in PF-days where the pa
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Optional
@@ -35,6 +36,34 @@ from numpy.typing import ArrayLike, NDArray
 from . import _validate
 from ._resample import LawFit, fit_many, table
 from ._validate import broadcast
+from ._warnings import IdentifiabilityWarning
+
+__all__ = [
+    "CHINCHILLA_TOKENS_PER_PARAM",
+    "KAPLAN_2020",
+    "PF_DAY",
+    "AllocationComparison",
+    "Frontier",
+    "JointFit",
+    "KaplanConstants",
+    "PowerLawFit",
+    "chinchilla_optimal_N",
+    "compare_allocations",
+    "compute_flops",
+    "critical_batch",
+    "fit_nd",
+    "fit_ns",
+    "fit_power_law",
+    "fit_power_laws",
+    "frontier_from_laws",
+    "kaplan_optimal_N",
+    "loss_C_min",
+    "loss_D",
+    "loss_N",
+    "loss_ND",
+    "loss_NS",
+    "to_pf_days",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -100,6 +129,18 @@ CHINCHILLA_TOKENS_PER_PARAM = 20.0
 """Hoffmann et al. (2022): compute-optimal training uses about 20 tokens per parameter."""
 
 
+def _constants(c: Any) -> KaplanConstants:
+    """``c`` itself when it is a :class:`KaplanConstants`; a TypeError naming it otherwise (a
+    dict of constants used to be an AttributeError deep inside a law)."""
+    if not isinstance(c, KaplanConstants):
+        raise TypeError(
+            f"c must be a KaplanConstants (kaplan.KAPLAN_2020, or e.g. "
+            f"dataclasses.replace(kaplan.KAPLAN_2020, alpha_N=0.07) for other values), got "
+            f"{type(c).__name__} {c!r}"
+        )
+    return c
+
+
 
 
 # ----------------------------------------------------------------------------- the laws
@@ -129,6 +170,7 @@ def loss_N(N: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     >>> round(float(loss_N(1.5e9)), 3)
     2.304
     """
+    c = _constants(c)
     return (c.N_c / _validate.positive("N", N)) ** c.alpha_N
 
 
@@ -138,6 +180,7 @@ def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     >>> round(float(loss_D(2.2e10)), 3)
     2.099
     """
+    c = _constants(c)
     return (c.D_c / _validate.positive("D", D)) ** c.alpha_D
 
 
@@ -147,6 +190,7 @@ def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray
     >>> round(float(loss_C_min(1.0)), 3)
     2.658
     """
+    c = _constants(c)
     return (c.C_c_min / _validate.positive("C_min", C_min)) ** c.alpha_C_min
 
 
@@ -156,6 +200,7 @@ def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     >>> round(float(loss_ND(1e9, 1e10)), 3)
     2.42
     """
+    c = _constants(c)
     N = _validate.positive("N", N)
     D = _validate.positive("D", D)
     broadcast(N=N, D=D)
@@ -168,6 +213,7 @@ def loss_NS(N: ArrayLike, S: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     >>> round(float(loss_NS(1e9, 1e5)), 3)
     2.401
     """
+    c = _constants(c)
     N = _validate.positive("N", N)
     S = _validate.positive("S", S)
     broadcast(N=N, S=S)
@@ -180,6 +226,7 @@ def critical_batch(L: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray
     >>> f"{float(critical_batch(2.5)):.3g}"
     '2.55e+06'
     """
+    c = _constants(c)
     return c.B_star / _validate.positive("L", L) ** (1.0 / c.alpha_B)
 
 
@@ -210,19 +257,25 @@ class PowerLawFit:
         return p[..., self.law.param_names.index("alpha")]
 
     def _xc(self, p: FloatArray) -> FloatArray:
-        return np.exp(np.log(self._a(p)) / self._alpha(p))
+        """``A^(1/alpha)``; NaN at ``alpha = 0`` ((x_c/x)^0 = 1 whatever x_c: a loss that does
+        not vary gave 0 or inf with numpy's divide-by-zero warning)."""
+        a, alpha = self._a(p), self._alpha(p)
+        with np.errstate(all="ignore"):
+            return np.where(alpha != 0, np.exp(np.log(a) / np.where(alpha != 0, alpha, 1.0)), np.nan)
 
     @property
     def alpha(self) -> float:
+        """The exponent ``alpha``."""
         return float(self._alpha(self.law.x))
 
     @property
     def x_c(self) -> float:
-        """The scale constant x_c = A^(1/alpha) (Kaplan's N_c, D_c, C_c)."""
+        """The scale constant x_c = A^(1/alpha) (Kaplan's N_c, D_c, C_c); NaN at alpha = 0."""
         return float(self._xc(self.law.x))
 
     @property
     def E(self) -> float:
+        """The irreducible loss (0 without ``irreducible``)."""
         return float(self.law.x[0]) if self.irreducible else 0.0
 
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
@@ -237,6 +290,7 @@ class PowerLawFit:
         return float(lo), float(hi)
 
     def predict(self, x: ArrayLike) -> FloatArray:
+        """The fitted law at ``x``."""
         return self.law.predict(np.asarray(x, dtype=np.float64))
 
     def band(self, x: ArrayLike, level: Optional[float] = None) -> FloatArray:
@@ -299,6 +353,12 @@ def fit_power_laws(
         fewer distinct sizes than the law has parameters (2, or 3 with ``irreducible``: the
         law is not identifiable from repeats of one size).
 
+    Warns
+    -----
+    IdentifiabilityWarning
+        A data set whose loss does not vary: no power law to fit (its ``x_c`` is NaN at
+        ``alpha = 0``).
+
     Examples
     --------
     >>> N = np.logspace(6, 9, 10)
@@ -306,17 +366,53 @@ def fit_power_laws(
     >>> round(a.alpha, 4), round(b.alpha, 4)
     (0.076, 0.076)
     """
+    return _fit_laws(xs, losses, ("xs", "losses"), variable=variable, irreducible=irreducible,
+                     n_resamples=n_resamples, scheme=scheme, groups=groups, seed=seed, level=level,
+                     log_residuals=log_residuals, loss=loss, f_scale=f_scale)
+
+
+def _fit_laws(
+    xs: Sequence[ArrayLike], losses: Sequence[ArrayLike], names: tuple[str, str],
+    one: Optional[tuple[str, str]] = None, *, variable: str = "N", irreducible: bool = False,
+    **options: Any,
+) -> list[PowerLawFit]:
+    """:func:`fit_power_laws`, its messages naming the data sets ``names[0][j]`` and
+    ``names[1][j]`` (``one``: the names of a single data set, default ``xs[0]``)."""
+    irreducible = _validate.flag("irreducible", irreducible)
+    for name, seq in zip(names, (xs, losses)):
+        try:
+            n = len(seq) if not isinstance(seq, (str, bytes)) else -1
+        except TypeError:  # a number, a 0-d array
+            n = -1
+        if n < 0:
+            raise TypeError(f"{name} must be a sequence of arrays, one per data set, got "
+                            f"{type(seq).__name__} {seq!r}")
+        if n and all(np.ndim(v) == 0 for v in seq):  # one data set, not wrapped
+            raise ValueError(f"{name} must hold one array per data set; got one array of "
+                             f"{len(seq)} numbers: wrap it in a list ({name}=[...]), or use "
+                             "fit_power_law for one data set")
+    if len(xs) != len(losses):
+        raise ValueError(f"{names[1]} has {len(losses)} data sets but {names[0]} has {len(xs)}")
+    one = one or (f"{names[0]}[0]", f"{names[1]}[0]")
     model = "saturating_power_law" if irreducible else "power_law"
-    _check_distinct(xs, 3 if irreducible else 2, variable)
+    _check_distinct(xs, 3 if irreducible else 2, variable, names[0] if len(xs) > 1 else one[0])
     many = fit_many(
-        model, [np.asarray(x, dtype=np.float64) for x in xs], losses, n_resamples=n_resamples,
-        scheme=scheme, groups=groups, seed=seed, level=level, log_residuals=log_residuals, loss=loss,
-        f_scale=f_scale, bounds={"A": (0.0, np.inf)},
+        model, [_validate.as_float_array(x, f"{names[0]}[{j}]" if len(xs) > 1 else one[0])
+                for j, x in enumerate(xs)], losses,
+        bounds={"A": (0.0, np.inf)}, names=names, one_names=one, **options,
     )
+    for j, y in enumerate(losses):
+        ya = np.asarray(y, dtype=np.float64)  # checked by fit_many
+        if ya.size and np.ptp(ya) <= 1e-12 * np.max(np.abs(ya)):
+            where = one[1] if len(xs) == 1 else f"{names[1]}[{j}]"
+            warnings.warn(f"{where} does not vary (every value {float(ya[0]):g}): there is no power law "
+                          f"to fit, so alpha and {variable}_c are not identifiable ({variable}_c is NaN at "
+                          f"alpha = 0: ({variable}_c/{variable})^0 = 1 for any {variable}_c)",
+                          IdentifiabilityWarning, stacklevel=3)
     return [PowerLawFit(variable, irreducible, many.problem(j)) for j in range(many.n_problems)]
 
 
-def _check_distinct(xs: Sequence[ArrayLike], n_params: int, variable: str) -> None:
+def _check_distinct(xs: Sequence[ArrayLike], n_params: int, variable: str, name: str) -> None:
     """A ValueError naming the first data set whose sizes take fewer distinct values than the
     law has parameters (``(x_c/x)^alpha`` needs 2, ``E + (x_c/x)^alpha`` 3): the fit is not
     identifiable there (it was a meaningless fit with a ConvergenceWarning, or "no usable
@@ -330,12 +426,12 @@ def _check_distinct(xs: Sequence[ArrayLike], n_params: int, variable: str) -> No
             continue
         values = np.unique(xa)
         if values.size < n_params:
-            name = "x" if len(xs) == 1 else f"xs[{j}]"
+            where = name if len(xs) == 1 else f"{name}[{j}]"
             law = f"({variable}_c/{variable})^alpha"
             if n_params == 3:
                 law = "E + " + law
             raise ValueError(
-                f"{name} has {xa.size} points but only {values.size} distinct value(s) of "
+                f"{where} has {xa.size} points but only {values.size} distinct value(s) of "
                 f"{variable} ({', '.join(f'{v:g}' for v in values)}): the {n_params} parameters of "
                 f"L = {law} need at least {n_params} distinct values of {variable}"
             )
@@ -349,7 +445,7 @@ def fit_power_law(x: ArrayLike, L: ArrayLike, **kwargs: Any) -> PowerLawFit:
     >>> round(fit.alpha, 3), f"{fit.x_c:.1e}"
     (0.095, '5.4e+13')
     """
-    return fit_power_laws([x], [L], **kwargs)[0]
+    return _fit_laws([x], [L], ("x", "L"), ("x", "y"), **kwargs)[0]
 
 
 @dataclass(frozen=True)
@@ -366,9 +462,11 @@ class JointFit:
 
     @property
     def params(self) -> dict[str, float]:
+        """Parameters by name."""
         return self.law.params
 
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
+        """Interval of one parameter (bootstrap percentile, or Gauss–Newton)."""
         return self.law.interval(name, level)
 
     def predict(self, N: ArrayLike, X: ArrayLike) -> FloatArray:
@@ -376,6 +474,7 @@ class JointFit:
         return self.law.predict((np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(X, float))))
 
     def band(self, N: ArrayLike, X: ArrayLike, level: Optional[float] = None) -> FloatArray:
+        """(2, n) interval of the predicted loss at (N, D) or (N, S)."""
         return self.law.band((np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(X, float))), level)
 
     def __repr__(self) -> str:
@@ -386,10 +485,17 @@ def _fit_joint(
     model: str, N: ArrayLike, X: ArrayLike, L: ArrayLike, n_resamples: int, groups: Optional[ArrayLike],
     seed: int, level: float, log_residuals: bool, loss: str, f_scale: float, p0: Optional[ArrayLike],
 ) -> JointFit:
-    x = (np.asarray(N, dtype=np.float64), np.asarray(X, dtype=np.float64))
+    x_name = "D" if model == "kaplan_nd" else "S"
+    cols = {name: _validate.as_float_array(v, name) for name, v in (("N", N), (x_name, X), ("L", L))}
+    if all(a.ndim == 1 for a in cols.values()):  # else fit_many names the shape
+        n = cols["N"].shape[0]
+        for name, a in cols.items():
+            if a.shape[0] != n:
+                raise ValueError(f"{name} has {a.shape[0]} values but N has {n}: one value of "
+                                 "each per run")
     many = fit_many(
-        model, [x], [L], n_resamples=n_resamples, groups=None if groups is None else [groups],
-        seed=seed, level=level, log_residuals=log_residuals, loss=loss, f_scale=f_scale, p0=p0,
+        model, [(cols["N"], cols[x_name])], [cols["L"]], n_resamples=n_resamples,
+        groups=None if groups is None else [groups], seed=seed, level=level, log_residuals=log_residuals, loss=loss, f_scale=f_scale, p0=p0,
     )
     return JointFit(many.problem(0))
 
@@ -402,6 +508,31 @@ def fit_nd(
     """Fit the joint law ``L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D`` (eq. 1.5).
 
     Log residuals by default (the law spans a small range of L; relative errors are natural).
+
+    Parameters
+    ----------
+    N, D, L : array_like (n,)
+        Parameters, tokens and loss of each run (N, D > 0), one value of each per run.
+    n_resamples : int
+        Bootstrap replicates (0: Gauss–Newton intervals).
+    groups : array_like (n,), optional
+        Run labels: the bootstrap resamples whole groups (a cluster bootstrap).
+    seed, level :
+        The bootstrap's seed and the intervals' default level.
+    log_residuals, loss, f_scale :
+        Objective, as in :func:`scalingfit.fit`.
+    p0 : array_like, optional
+        Extra start ``(N_c, D_c, alpha_N, alpha_D)`` (added to the data-driven ones).
+
+    Returns
+    -------
+    JointFit
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: lengths that differ, a value that is not finite, a size <= 0,
+        too few points.
 
     >>> N, D = np.meshgrid(np.logspace(7, 9, 5), np.logspace(8, 10, 5))
     >>> fit = fit_nd(N.ravel(), D.ravel(), loss_ND(N, D).ravel())
@@ -420,6 +551,19 @@ def fit_ns(
     """Fit the learning-curve law ``L(N, S) = (N_c/N)^alpha_N + (S_c/S)^alpha_S`` (eq. 1.6) to
     losses of several model sizes N at several step counts S (use ``groups`` = run labels to
     resample whole learning curves).
+
+    Parameters
+    ----------
+    N, S, L : array_like (n,)
+        Parameters, optimiser steps and loss of each point (N, S > 0).
+    n_resamples, groups, seed, level, log_residuals, loss, f_scale :
+        As for :func:`fit_nd` (linear residuals by default here).
+    p0 : array_like, optional
+        Extra start ``(N_c, S_c, alpha_N, alpha_S)``.
+
+    Returns
+    -------
+    JointFit
 
     >>> N, S = np.meshgrid(np.logspace(6, 9, 4), np.logspace(3, 5, 6))
     >>> fit = fit_ns(N.ravel(), S.ravel(), loss_NS(N, S).ravel())
@@ -525,6 +669,7 @@ def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: i
     >>> 0.65 < f.exponent("N") < 0.8
     True
     """
+    c = _constants(c)
     Cs = _budgets(C)
     if not isinstance(n_grid, (int, np.integer)) or isinstance(n_grid, bool) or n_grid < 3:
         raise ValueError(f"n_grid must be >= 3 (sizes on the log grid), got {n_grid!r}")
@@ -597,6 +742,7 @@ def kaplan_optimal_N(C: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArr
     >>> f"{float(kaplan_optimal_N(8.64e19)):.2g}"
     '1.3e+09'
     """
+    c = _constants(c)
     return c.N_opt_coef * to_pf_days(C) ** c.N_opt_exp
 
 
@@ -644,6 +790,7 @@ class AllocationComparison:
     crossover: float
 
     def rows(self) -> list[dict[str, float]]:
+        """One dict per budget: C, both allocations (N, D/N) and their ratio."""
         return [
             {"C": float(c), "N_kaplan": float(nk), "D/N kaplan": float(dk / nk),
              "N_chinchilla": float(nc), "D/N chinchilla": float(dc / nc), "ratio": float(r)}
@@ -670,6 +817,7 @@ def compare_allocations(
     >>> f"{cmp.crossover:.2g}", [round(float(r), 1) for r in cmp.ratio]
     ('1.4e+19', [2.7, 13.2])
     """
+    c = _constants(c)
     Cs = _budgets(C)
     tokens_per_param = _validate.positive_number(tokens_per_param, "tokens_per_param")
     chinchilla_exponent = float(_validate.finite("chinchilla_exponent", chinchilla_exponent, scalar=True))

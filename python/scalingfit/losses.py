@@ -9,6 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+__all__ = [
+    "rho",
+]
+
 FloatArray = NDArray[np.float64]
 
 

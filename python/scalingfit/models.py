@@ -15,12 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, SupportsIndex, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import _core
+
+__all__ = [
+    "LOSSES",
+    "Model",
+    "get",
+    "names",
+]
 
 FloatArray = NDArray[np.float64]
 Guess = Callable[[FloatArray, FloatArray], FloatArray]
@@ -74,7 +81,16 @@ class Model:
 
     @property
     def n_params(self) -> int:
+        """Parameters of the law."""
         return len(self.param_names)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Union[str, tuple[Any, ...]]:
+        """A built-in model pickles by name, as ``models.get(name)``: its guesses are closures,
+        which pickle cannot send, and the copy that arrives is the registered object itself
+        (results that hold a model travel to Dask and multiprocessing workers and back)."""
+        if _REGISTRY.get(self.name) is self:
+            return (get, (self.name,))
+        return super().__reduce_ex__(protocol)
 
     def initial_guesses(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """Data-driven starting points for one problem (x: (n, n_inputs), y: (n,)), best
@@ -89,21 +105,34 @@ class Model:
         first: FloatArray = self.initial_guesses(x, y)[0]
         return first
 
-    def predict(self, params: Sequence[float] | FloatArray, x: FloatArray) -> FloatArray:
-        """Model values at points ``x`` (shape (n, n_inputs), or (n,) for one input)."""
-        xa = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1, self.n_inputs))
-        p = np.ascontiguousarray(np.asarray(params, dtype=np.float64))
-        if p.shape != (self.n_params,):
-            raise ValueError(f"params must have {self.n_params} entries for {self.name}")
-        f, _ = _core.evaluate(self.index, xa, p)
+    def predict(self, params: Sequence[float] | FloatArray, x: object) -> FloatArray:
+        """Model values at points ``x``, read as ``fit`` reads them: shape (n, n_inputs), a
+        tuple of n_inputs columns (``(N, D)``), or (n,) or a number for one input."""
+        f, _ = _core.evaluate(self.index, *self._args(params, x))
         return np.asarray(f)
 
-    def jacobian(self, params: Sequence[float] | FloatArray, x: FloatArray) -> FloatArray:
-        """Analytic Jacobian d value / d params at points ``x``, shape (n, n_params)."""
-        xa = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1, self.n_inputs))
-        p = np.ascontiguousarray(np.asarray(params, dtype=np.float64))
-        _, J = _core.evaluate(self.index, xa, p)
+    def jacobian(self, params: Sequence[float] | FloatArray, x: object) -> FloatArray:
+        """Analytic Jacobian d value / d params at points ``x`` (as for :meth:`predict`),
+        shape (n, n_params)."""
+        _, J = _core.evaluate(self.index, *self._args(params, x))
         return np.asarray(J)
+
+    def _args(self, params: Sequence[float] | FloatArray, x: object) -> tuple[FloatArray, FloatArray]:
+        """(x, params) for the core: x as :func:`_validate.as_inputs` reads it (it was reshaped
+        to (-1, n_inputs), which re-paired an ``(N, D)`` tuple's values), each value > 0 for a
+        law of positive inputs (the core takes their logarithms: 0 gave inf, -5 NaN)."""
+        from . import _validate
+
+        if isinstance(x, (int, float, np.number)) or (isinstance(x, np.ndarray) and x.ndim == 0):
+            x = np.reshape(x, (1,))  # one point of a one-input law
+        xa = _validate.as_inputs(x, self)
+        if self.positive_inputs:
+            _validate.check_positive(xa, "x", f"{self.name} works with log(x)", self.input_names,
+                                     nan_ok=True)
+        p = np.ascontiguousarray(np.asarray(params, dtype=np.float64))
+        if p.shape != (self.n_params,):
+            raise ValueError(f"params must have {self.n_params} entries for {self.name}, got shape {p.shape}")
+        return xa, p
 
 
 # ---------------------------------------------------------------- initial guesses

@@ -56,6 +56,15 @@ from ._resample import two_sided_quantile
 from .bootstrap import METHODS, _finite_level
 from .models import get as get_model
 
+__all__ = [
+    "LAWS",
+    "LawSpec",
+    "RefitConfig",
+    "RefitSummary",
+    "read_fits",
+    "refit",
+]
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -490,6 +499,7 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str, sc
         with _reading(source):
             return _read_csv(con, path, text)
     if kind == "parquet":
+        data.check_parquet_columns(path)  # DuckDB would read the first and rename the others
         return f"read_parquet({data.sql_literal(path.as_posix())})"
     tables = data.duckdb_tables(con)
     if table not in tables:

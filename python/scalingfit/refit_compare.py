@@ -59,6 +59,13 @@ from .refit import (
     writing,
 )
 
+__all__ = [
+    "CompareConfig",
+    "CompareSummary",
+    "compare_refit",
+    "read_comparisons",
+]
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 

@@ -10,6 +10,11 @@ from numpy.typing import NDArray
 
 from ._status import message
 
+__all__ = [
+    "BatchResult",
+    "FitResult",
+]
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -84,10 +89,12 @@ class FitResult:
 
     @property
     def success(self) -> bool:
+        """Whether the fit converged (status > 0)."""
         return self.status > 0
 
     @property
     def message(self) -> str:
+        """What :attr:`status` means, in words."""
         return message(self.status)
 
     def __repr__(self) -> str:
@@ -132,13 +139,16 @@ class BatchResult:
 
     @property
     def success(self) -> NDArray[np.bool_]:
+        """Per item: converged (status > 0)."""
         return self.status > 0
 
     @property
     def n_items(self) -> int:
+        """Items (problem, start pairs) in the batch."""
         return int(self.x.shape[0])
 
     def messages(self) -> list[str]:
+        """The status message of every item."""
         return [message(int(s)) for s in self.status]
 
     def params(self, name: str) -> FloatArray:

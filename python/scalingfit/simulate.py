@@ -32,39 +32,21 @@ from . import _validate
 from .bootstrap import generator
 from .chinchilla import EPOCH_2024, ChinchillaLaw, as_law
 
+__all__ = [
+    "DEFAULT_BUDGETS",
+    "DEFAULT_SIZES",
+    "IsoflopSweep",
+    "TrainingCurves",
+    "isoflop_sweep",
+    "training_curves",
+]
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 SeedLike = Union[None, int, np.random.Generator]
 
 DEFAULT_BUDGETS: tuple[float, ...] = tuple(float(c) for c in np.logspace(18, 21, 7))
 DEFAULT_SIZES: tuple[float, ...] = tuple(float(n) for n in np.logspace(7.5, 10.5, 25))
-
-
-# Models whose fit is a ChinchillaLaw: their parameters by name (chinchilla_lse's in logs,
-# which as_law reads; chinchilla_tied's one exponent is both alpha and beta).
-_CHINCHILLA_MODELS = ("chinchilla", "chinchilla_lse", "chinchilla_tied")
-
-
-def _truth(law: Any) -> ChinchillaLaw:
-    """:func:`~scalingfit.chinchilla.as_law`, which also takes a :class:`FitResult` (or a
-    bootstrap's ``.fit``) of a Chinchilla-form model: its ``params``. Another model's fit, or
-    a fit that failed, is a ValueError naming it."""
-    from .results import FitResult
-
-    fit = law if isinstance(law, FitResult) else getattr(law, "fit", None)
-    if not isinstance(fit, FitResult):
-        return as_law(law)
-    if fit.model not in _CHINCHILLA_MODELS:
-        raise ValueError(f"law: a fit of {fit.model!r} is not a Chinchilla law; give a fit of "
-                         f"{', '.join(map(repr, _CHINCHILLA_MODELS))}, a ChinchillaLaw or a "
-                         "mapping of E, A, B, alpha, beta")
-    if not fit.success:
-        raise ValueError(f"law: the fit of {fit.model!r} failed ({fit.message}); its parameters "
-                         "are not a law to simulate from")
-    params = fit.params
-    if fit.model == "chinchilla_tied":
-        params["beta"] = params["alpha"]
-    return as_law(params)
 
 
 def _noisy(loss: FloatArray, noise: float, rng: np.random.Generator) -> FloatArray:
@@ -173,7 +155,7 @@ def isoflop_sweep(
         Relative (log-normal) noise of the losses (default 0.3 %).
     seed : int or numpy.random.Generator, optional
     """
-    truth = _truth(law)
+    truth = as_law(law, name="law")
     C_b = _validate.positive("budgets", budgets).ravel()
     if C_b.size == 0:
         raise ValueError("budgets must be a non-empty array of finite values > 0")
@@ -228,7 +210,7 @@ def training_curves(
         Relative (log-normal) noise of each logged loss (default 0.1 %: a smoothed curve).
     seed : int or numpy.random.Generator, optional
     """
-    truth = _truth(law)
+    truth = as_law(law, name="law")
     Ns = _validate.positive("sizes", sizes).ravel()
     if Ns.size == 0:
         raise ValueError("sizes must be a non-empty array of finite values > 0")

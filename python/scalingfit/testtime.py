@@ -23,9 +23,10 @@ with more under a FLOP budget.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,6 +44,22 @@ from ._validate import (
     positive,
     positive_number,
 )
+from ._warnings import DataWarning
+from .bootstrap import MIN_GROUPS, generator
+
+__all__ = [
+    "CoverageFit",
+    "ModelChoice",
+    "beta_coverage",
+    "choose_model",
+    "coverage_curve",
+    "fit_accuracy_vs_compute",
+    "fit_coverage",
+    "fit_coverage_from_counts",
+    "inference_flops",
+    "pass_at_k",
+    "simulate_samples",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -166,20 +183,43 @@ def _pass_table(n: int, c_u: NDArray[np.int64], k_all: NDArray[np.int64], k_max:
 
 
 def simulate_samples(
-    p: ArrayLike, n: int, rng: Optional[np.random.Generator] = None, seed: int = 0
+    p: ArrayLike, n: int, rng: Optional[np.random.Generator] = None,
+    seed: Union[int, np.random.Generator, None] = 0,
 ) -> NDArray[np.int64]:
     """Number of correct samples out of ``n`` for problems with success probabilities ``p``.
+
+    Parameters
+    ----------
+    p : array_like
+        Success probability of each problem, in [0, 1].
+    n : int
+        Samples per problem.
+    rng : numpy.random.Generator, optional
+        The generator to draw from, instead of ``seed`` (give one of the two: a ``seed``
+        other than the default 0 with ``rng`` is a ValueError).
+    seed : int, numpy.random.Generator or None
+        As for the ``scalingfit.simulate`` functions (default 0: reproducible).
+
+    Returns
+    -------
+    ndarray of int, shaped like ``p``
 
     >>> simulate_samples([0.0, 1.0], 8).tolist()
     [0, 8]
     """
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed == 0):
+            raise ValueError(f"give rng or seed, not both (rng was given with seed={seed!r}, which "
+                             "it would override); seed also takes a Generator")
     n = integer("n", n)
     pp = finite("p", p)
     if ((pp < 0) | (pp > 1)).any():
         i = tuple(int(j) for j in np.argwhere(np.atleast_1d((pp < 0) | (pp > 1)))[0])
         raise ValueError(f"p must be probabilities in [0, 1]; p{list(i) if pp.ndim else ''} = "
                          f"{float(np.atleast_1d(pp)[i])!r}")
-    g = np.random.default_rng(seed) if rng is None else rng
+    g = generator(seed) if rng is None else rng
     return g.binomial(n, pp).astype(np.int64)
 
 
@@ -226,10 +266,12 @@ class CoverageFit:
 
     @property
     def a(self) -> float:
+        """``a`` of ``coverage = exp(-a x^-b)``."""
         return float(self.law.x[0])
 
     @property
     def b(self) -> float:
+        """``b`` of ``coverage = exp(-a x^-b)``."""
         return float(self.law.x[1])
 
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
@@ -240,14 +282,21 @@ class CoverageFit:
         return self.law.interval(key, level)
 
     def predict(self, x: ArrayLike) -> FloatArray:
-        """Coverage at ``x``."""
-        return _coverage_law(x, self.a, self.b)
+        """Coverage at ``x`` (> 0)."""
+        return _coverage_law(self._x(x), self.a, self.b)
 
     def band(self, x: ArrayLike, level: Optional[float] = None) -> FloatArray:
         """(2, n) interval of the predicted coverage."""
-        xx = np.atleast_1d(np.asarray(x, dtype=np.float64))
+        xx = np.atleast_1d(self._x(x))
         _, iv = self.law.derived(lambda p: _coverage_law(xx, p[..., 0, None], p[..., 1, None]), level)
         return np.sort(np.asarray(iv), axis=0)
+
+    def _x(self, x: ArrayLike) -> FloatArray:
+        """``x`` as floats, each > 0 as the fitted ones (NaN passes): a ValueError naming it
+        (0 gave coverage 0, -5 NaN)."""
+        xa = as_float_array(x, "x")
+        check_positive(xa, "x", f"the law is fitted to {self.x_name} > 0", nan_ok=True)
+        return xa
 
     def samples_for(self, target: float) -> float:
         """Samples (or FLOP) needed to reach coverage ``target``: ``(a / -log target)^(1/b)``."""
@@ -334,6 +383,10 @@ def fit_coverage(
         keep = (y > 0) & (y < 1)
         if keep.sum() < 2:
             raise ValueError(f"curve {j} has fewer than 2 points with 0 < coverage < 1")
+        distinct = np.unique(x[keep])
+        if distinct.size < 2:  # was "no usable start for any problem of power_law: pass p0"
+            raise ValueError(f"xs[{j}] has only one distinct value ({distinct[0]:g}) among its points with "
+                             f"0 < coverage < 1: a and b need at least 2 distinct values of {x_name}")
         xs_f.append(x[keep])
         ys_f.append(-np.log(y[keep]))
     many = fit_many("power_law", xs_f, ys_f, n_resamples=n_resamples, scheme=scheme, seed=seed,
@@ -375,12 +428,13 @@ def fit_coverage_from_counts(
     n : int or sequence of int
         Samples per problem (>= 1): one for all curves, or one per curve.
     c : array or sequence of arrays
-        Correct samples of each problem (integers in [0, n]), one 1-D array per curve (model).
+        Correct samples of each problem (integers in [0, n]), one 1-D array per curve (model),
+        of at least 3 problems (the bootstrap resamples them).
     ks : array of int
         Values of k (in [1, n]) at which each curve is computed and fitted; points with
         coverage exactly 0 or 1 are dropped (as by :func:`fit_coverage`).
     n_resamples : int
-        Bootstrap replicates per curve (>= 1), each curve's drawn independently.
+        Bootstrap replicates per curve (>= 2), each curve's drawn independently.
     seed, level : the replicates' seed and the intervals' default level.
     log_residuals : bool
         Fit ``log(-log coverage)`` (the default) rather than ``-log coverage``.
@@ -403,8 +457,6 @@ def fit_coverage_from_counts(
     """
     from dataclasses import replace
 
-    from .bootstrap import generator
-
     cs: list[Any] = list(c) if _is_seq(c) else [c]  # type: ignore[arg-type]
     T = len(cs)
     if T == 0:
@@ -414,13 +466,24 @@ def fit_coverage_from_counts(
         raise ValueError(f"n must be one integer or one per curve ({T}), got shape {nv.shape}")
     ns = [int(v) for v in np.broadcast_to(nv, (T,))]
     B = integer("n_resamples", n_resamples, least=1)
+    if B == 1:  # as _validate.resamples: its "interval" is one point, which need not hold the estimate
+        raise ValueError("n_resamples must be an integer >= 2 (one resample is no distribution), got 1")
     kk = np.atleast_1d(_as_integers(ks, "ks"))
     if kk.ndim != 1 or kk.size < 2:
         raise ValueError(f"ks must be a 1-D array of at least 2 sample counts, got shape {kk.shape}")
+    if np.unique(kk).size < 2:
+        raise ValueError(f"ks must hold at least 2 distinct sample counts (a and b need them), got {kk.tolist()}")
     rng = generator(seed)
     curves, replicas = [], []
     for j in range(T):
-        cj = np.atleast_1d(_as_integers(cs[j], f"c[{j}]" if T > 1 else "c"))
+        cname = f"c[{j}]" if T > 1 else "c"
+        cj = np.atleast_1d(_as_integers(cs[j], cname))
+        if cj.size < MIN_GROUPS:  # as bootstrap's groups: every replicate (nearly) the same curve
+            raise ValueError(f"{cname} has {cj.size} problem(s): a bootstrap over problems needs at least "
+                             f"{MIN_GROUPS} to resample (fit_coverage fits the curve without it)")
+        if np.unique(cj).size == 1:
+            warnings.warn(f"every problem of {cname} has {int(cj[0])} correct samples: every replicate is "
+                          "the same curve, so its intervals have zero width", DataWarning, stacklevel=2)
         try:
             curves.append(coverage_curve(ns[j], cj, kk))  # checks n, c and ks, naming them
         except ValueError as exc:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import statistics
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
@@ -55,6 +55,16 @@ from ._warnings import ConvergenceWarning, DataWarning
 from .losses import rho as loss_rho
 from .models import Model
 from .results import FitResult
+
+__all__ = [
+    "DeltaResult",
+    "ProfileResult",
+    "delta_method",
+    "gauss_newton_cov",
+    "profile_interval",
+    "sandwich_cov",
+    "wald_intervals",
+]
 
 FloatArray = NDArray[np.float64]
 ParamFunc = Callable[[dict[str, FloatArray]], ArrayLike]
@@ -254,16 +264,20 @@ def sandwich_cov(
     per run when ``groups`` is given. ``kind``: ``"HC0"`` (none), ``"HC1"`` (``n / (n - p)``;
     for clusters CR1, ``G/(G-1) (n-1)/(n-p)``), ``"HC2"`` (scores / sqrt(1 - h)), ``"HC3"``
     (scores / (1 - h)); HC2 and HC3 are per point only. For a FitResult with fixed
-    parameters, over the free ones (``p`` of them; 0 for the fixed).
+    parameters, over the free ones (``p`` of them; 0 for the fixed). NaN (as
+    :func:`gauss_newton_cov`) with no more points of positive weight than free parameters: the
+    fit interpolates, its residuals and so the meat are ~0, whatever the uncertainty.
     """
     if kind not in ("HC0", "HC1", "HC2", "HC3"):
         raise ValueError(f"kind must be one of HC0, HC1, HC2, HC3, got {kind!r}")
     m, pc = _setup(model, x, y, params, weights, loss, f_scale, log_residuals)
     free = _free(m, params)
     P = int(free.sum())
+    n = pc.n_eff
+    if n <= P:  # an interpolating fit: zero residuals, a falsely exact (~0) meat; HC1 had no n - p
+        return np.where(np.outer(free, free), math.nan, 0.0)
     Binv = _inv(pc.bread, free)
     g = pc.scores
-    n = pc.n_eff
     if groups is not None:
         lab = np.asarray(groups)
         if lab.shape != (pc.r.shape[0],):
@@ -309,7 +323,7 @@ class DeltaResult:
 
 def delta_method(
     fn: Union[ParamFunc, str],
-    params: Union[ArrayLike, FitResult],
+    params: Union[ArrayLike, Mapping[str, float], FitResult],
     cov: Optional[ArrayLike] = None,
     *,
     names: Optional[Sequence[str]] = None,
@@ -323,13 +337,22 @@ def delta_method(
     fn : callable or str
         ``fn(p) -> value`` with ``p`` mapping parameter names to 1-element arrays (the same
         callables as the bootstrap's ``derived``), or a parameter name.
-    params : array_like or FitResult
-        Parameters (a FitResult also supplies ``cov``, ``names`` and ``dof = n - p``).
+    params : array_like, mapping or FitResult
+        Parameters: values (in the order of ``names``), a mapping ``{name: value}`` (its
+        keys are the names), or a FitResult (which also supplies ``cov``, ``names`` and
+        ``dof = n - p``).
     cov : array_like, optional
         Covariance of the parameters (default: the FitResult's Gauss–Newton covariance).
+    names : sequence of str, optional
+        Parameter names, in the order of ``params`` and ``cov`` (default: a FitResult's or a
+        mapping's, else ``p0, p1, ...``).
     level : float in (0, 1)
     dof : float, optional
         Degrees of freedom of the t quantile (None: normal).
+
+    Returns
+    -------
+    DeltaResult
     """
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -341,8 +364,16 @@ def delta_method(
         if dof is None:
             dof = params.n_points - len(params.param_names) + len(params.fixed)
         p = params.x.astype(np.float64)
+    elif isinstance(params, Mapping):  # {name: value}, e.g. a FitResult's .params
+        if names is None:
+            names = tuple(params)
+        elif set(names) != set(params):
+            raise ValueError(f"params names {sorted(map(str, params))} but names= gives "
+                             f"{sorted(names)}: they must be the same parameters")
+        p = np.array([float(_validate.finite(f"params[{n!r}]", params[n], scalar=True))
+                      for n in names])
     else:
-        p = np.asarray(params, dtype=np.float64).reshape(-1)
+        p = _validate.as_float_array(params, "params").reshape(-1)
     if cov is None:
         raise ValueError("delta_method needs cov (or a FitResult)")
     names = tuple(names) if names is not None else tuple(f"p{i}" for i in range(p.size))
@@ -431,6 +462,32 @@ def _check_fit_settings(
         )
 
 
+def _check_fit_cost(
+    result: FitResult, m: Model, x: FloatArray, y: FloatArray, w: Optional[FloatArray],
+    loss: str, f_scale: float, log_residuals: bool,
+) -> None:
+    """A ValueError unless ``result.cost`` is the cost of ``result.x`` on these data (with this
+    loss, f_scale, residual space and weights): a fit of other data with the same settings
+    passes :func:`_check_fit_settings`, and its cost, the profile's reference, would give a
+    zero-width interval around its own estimate."""
+    p = np.asarray(result.x, dtype=np.float64)
+    if not np.isfinite(p).all():
+        raise ValueError(f"fit_result has non-finite parameters {p.tolist()}: it is not a fit "
+                         "to profile (leave fit_result out to fit here)")
+    with np.errstate(all="ignore"):
+        try:
+            cost = _pieces(m, x, y, p, w, loss, f_scale, log_residuals).cost
+        except ValueError:  # the model is not positive on these data: not their fit
+            cost = math.nan
+    ref = float(result.cost)
+    if not abs(cost - ref) <= 1e-8 * max(abs(cost), abs(ref)) + 1e-300:
+        raise ValueError(
+            f"fit_result does not belong to these data: the cost of its parameters on x and y "
+            f"is {cost!r}, its recorded cost {ref!r}. Pass the fit of these x, y (and weights, "
+            "f_scale), or leave fit_result out to fit here"
+        )
+
+
 @dataclass(frozen=True)
 class ProfileResult:
     """Profile-t interval of one parameter.
@@ -480,6 +537,48 @@ def profile_interval(
     ``rtol`` standard errors. Under a robust loss the same statistic is used with its
     reweighted scale (an approximation). ``fixed`` holds other parameters at a value
     throughout (see :func:`scalingfit.fit`); the degrees of freedom count the free ones.
+
+    Parameters
+    ----------
+    model : str or Model
+        A built-in model (the profile needs its analytic Jacobian).
+    x, y : array_like
+        The data, as for :func:`scalingfit.fit`.
+    param : str
+        The parameter to profile.
+    level : float in (0, 1)
+        Confidence level of the interval.
+    fit_result : FitResult, optional
+        The fit of these data to start from (saves one fit). It must be the fit of these
+        ``x``, ``y`` (and ``weights``) with the same ``loss``, ``f_scale``,
+        ``log_residuals`` and fixed parameters: its cost is the profile's reference, so it is
+        recomputed at its parameters here and a fit of other data is a ValueError (it would
+        give a zero-width interval around its own estimate). Omitted: fitted here.
+    p0 : array_like, optional
+        Start of that fit (omitted: the model's data-driven guesses).
+    weights, loss, f_scale, log_residuals, bounds, fixed :
+        The objective and constraints, as for :func:`scalingfit.fit` (used by the fit and by
+        every constrained refit).
+    max_steps : int
+        Steps of half a standard error (doubling after 8) out from the estimate on each side
+        before an endpoint is reported as infinite (with a ConvergenceWarning).
+    rtol : float
+        Bisection tolerance of the endpoints, in standard errors.
+    max_iter, ftol, xtol, gtol :
+        Stopping rules of every fit (see :func:`scalingfit.fit`).
+
+    Returns
+    -------
+    ProfileResult
+        The estimate, the interval (``-inf``/``+inf`` for an endpoint the data do not
+        bound, NaN where a constrained fit failed), and the profile trace.
+
+    Raises
+    ------
+    ValueError
+        An unknown or fixed ``param``, ``level`` outside (0, 1), no more points than free
+        parameters, an exact fit (no residual scatter), or a ``fit_result`` of another model,
+        other settings or other data.
     """
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -499,6 +598,7 @@ def profile_interval(
         raise ValueError(f"a profile interval needs more points than free parameters ({P}), got {n}")
     if fit_result is not None:
         _check_fit_settings(fit_result, m, int(ya.shape[0]), loss, log_residuals, lo, hi)
+        _check_fit_cost(fit_result, m, xa, ya, w, loss, f_scale, log_residuals)
     else:
         fit_result = fit(m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=(lo, hi),
                          log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol,

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _validate
 from ..data import RunDataError
+from ..results import FitResult
 
 FloatArray = NDArray[np.float64]
 PathLike = Union[str, Path]
@@ -115,7 +116,9 @@ class Law:
 
 def as_law(params: Any) -> Law:
     """A :class:`Law` from a mapping with keys ``E, A, B, alpha, beta`` (scalars or equally
-    shaped arrays), or an object with those attributes.
+    shaped arrays), an object with those attributes, or a converged fit (a
+    :class:`~scalingfit.FitResult` of ``chinchilla``, ``chinchilla_lse`` or ``chinchilla_tied``,
+    or a bootstrap of one: its point fit).
 
     Raises
     ------
@@ -125,6 +128,10 @@ def as_law(params: Any) -> Law:
     """
     if isinstance(params, Law):
         return params
+    if isinstance(params, FitResult) or isinstance(getattr(params, "fit", None), FitResult):
+        from ..chinchilla import as_law as chinchilla_law  # a fit of a Chinchilla-form model
+
+        params = chinchilla_law(params)
     if isinstance(params, Mapping):
         missing = [k for k in LAW_KEYS if k not in params]
         if missing:

@@ -161,9 +161,10 @@ def inference_optimal(
         Loss to reach (must exceed the law's ``E``).
     inference_tokens : array_like
         Tokens the model will process in inference over its life (``I >= 0``).
-    params : mapping or object
+    params : mapping, object or fit
         ``{E, A, B, alpha, beta}`` of ``L(N, D) = E + A/N^alpha + B/D^beta`` (floats, or
-        arrays of bootstrap replicates: the result then has one entry per replicate). Default:
+        arrays of bootstrap replicates: the result then has one entry per replicate), or a
+        converged fit of ``chinchilla``, ``chinchilla_lse`` or ``chinchilla_tied``. Default:
         the coefficients that reproduce Sardana et al.'s Figure 1 (:data:`SARDANA_2023`).
     train_flops_per_token, inference_flops_per_token : float
         FLOPs per parameter per token (6 and 2).
