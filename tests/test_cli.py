@@ -79,7 +79,7 @@ def test_optimal_published_and_fitted(tmp_path: Path, capsys) -> None:
     rows = json.loads(capsys.readouterr().out)
     fitted = [r for r in rows if r["section"].startswith("fit of")]
     assert [r["quantity"] for r in fitted] == ["N_opt", "D_opt", "tokens_per_param", "L_opt", "a_opt"]
-    assert "95%" in fitted[0]["value"]
+    assert fitted[0]["level"] == 0.95 and fitted[0]["lower"] < fitted[0]["value"] < fitted[0]["upper"]
 
 
 def test_refit_cli(tmp_path: Path, capsys) -> None:
@@ -422,3 +422,183 @@ def test_plot_too_few_points_to_bootstrap(tmp_path: Path, capsys) -> None:
     png.unlink()
     assert cli.main([*argv, "--bootstrap", "0"]) == 0
     assert png.exists() and capsys.readouterr().out.rstrip().endswith(f"plot written to {png}")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["plot", "{csv}", "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--bootstrap", "0", "--level", "0.9"],
+     "--level 0.9: no effect with --bootstrap 0"),
+    (["plot", "{csv}", "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--bootstrap", "0", "--seed", "4"],
+     "--seed 4: no effect with --bootstrap 0"),
+    (["plot", "{csv}", "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--bootstrap", "0", "--seed", "0",
+      "--band", "prediction"], "--seed 0, --band prediction: no effect with --bootstrap 0"),
+    (["optimal", "--compute", "1e24", "--fit", "{csv}", "--bootstrap", "0", "--seed", "5"],
+     "--seed 5: no effect with --bootstrap 0 (the fit alone, no intervals)"),
+    (["optimal", "--compute", "1e24", "--fit", "{csv}", "--bootstrap", "0", "--level", "0.9"],
+     "--level 0.9: no effect with --bootstrap 0"),
+    (["optimal", "--loss", "2.5", "--fit", "{csv}", "--bootstrap", "50"], "--bootstrap 50: no effect without --compute"),
+    (["optimal", "--loss", "2.5", "--fit", "{csv}", "--level", "0.9"], "--level 0.9: no effect without --compute"),
+    (["refit", "{csv}", "--seed", "3"], "--seed 3: no effect with --bootstrap 0 (the default: Gauss-Newton intervals"),
+    (["refit", "{csv}", "--shard-dir", "{tmp}/shards"], "no effect without --scheduler"),
+    (["refit", "{csv}", "--table", "runs"], "--table runs: no effect with a CSV source"),
+    (["refit", "{csv}", "--threads", "2", "--backend", "cuda"], "--threads 2: no effect with --backend cuda"),
+    (["compare-runs", "{csv}", "--models", "chinchilla,kaplan_nd", "--shard-dir", "{tmp}/shards"],
+     "no effect without --scheduler"),
+    (["compare-runs", "{csv}", "--models", "chinchilla,kaplan_nd", "--threads", "2", "--backend", "cuda"],
+     "--threads 2: no effect with --backend cuda"),
+    (["compare", "{csv}", "--models", "chinchilla,kaplan_nd", "--x", "N,D", "--y", "loss", "--level", "0.95"],
+     "--level sets the held-out points' prediction intervals: give --holdout K"),
+    (["compare", "{csv}", "--models", "chinchilla,kaplan_nd", "--x", "N,D", "--y", "loss", "--holdout", "3",
+      "--loss", "huber", "--level", "0.9"], "--level 0.9: no effect with --loss huber"),
+    (["reproduce", "--studies", "gadre", "--bootstrap", "10"], "--bootstrap 10: no effect with --studies gadre"),
+    (["reproduce", "--studies", "muennighoff,gadre", "--seed", "2"], "--seed 2: no effect with --studies muennighoff,gadre"),
+    (["reproduce", "--studies", "gadre,epoch", "--bootstrap", "0", "--seed", "2"], "--seed 2: no effect with --bootstrap 0"),
+])
+def test_options_that_would_be_ignored_are_refused(tmp_path: Path, capsys, argv: list[str], message: str) -> None:
+    """An option that only acts on resamples (or a cluster, a DuckDB table, CPU threads) was
+    silently ignored where there are none: `plot --bootstrap 0 --level 0.9` exited 0, as did
+    `optimal --fit ... --bootstrap 0 --seed 5`, and `optimal --fit` without --compute ran 1,000
+    resamples it never showed. Now a usage error naming the option as typed, before any work
+    (nothing printed, no figure, no database)."""
+    csv = str(_csv(tmp_path / "r.csv", n=20))
+    assert cli.main([a.replace("{csv}", csv).replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    assert message in _err_line(capsys, argv[0])
+    assert capsys.readouterr().out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+
+
+def test_options_with_an_effect_are_kept(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What does act is not refused: refit's --level sets its Gauss-Newton intervals without
+    resamples, --threads acts with --backend auto (the CPU when there is no GPU), plot's band
+    options with resamples; options left out get the defaults --help states."""
+    import importlib
+    from types import SimpleNamespace
+
+    from scalingfit import refit as rf
+
+    csv = str(_csv(tmp_path / "r.csv", n=30))
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(rf, "refit", lambda *a, **k: seen.update(k) or SimpleNamespace(n_failed=0))
+    assert cli.main(["refit", csv, "--level", "0.9", "--threads", "2", "--backend", "auto", "--quiet"]) == 0
+    assert (seen["level"], seen["seed"], seen["bootstrap"], seen["threads"], seen["table"]) == (0.9, 0, 0, 2, "runs")
+    sb = importlib.import_module("scalingfit.bootstrap")  # the module (the package's name is the function)
+    calls: list[dict[str, object]] = []
+    real = sb.bootstrap
+    monkeypatch.setattr(sb, "bootstrap", lambda *a, **k: calls.append(k) or real(*a, **k))
+    assert cli.main(["optimal", "--loss", "2.5", "--fit", csv, "--json"]) == 0  # the law alone: no resamples
+    assert calls == [] and json.loads(capsys.readouterr().out)
+    assert cli.main(["optimal", "--compute", "1e22", "--fit", csv, "--bootstrap", "20", "--seed", "3",
+                     "--level", "0.9", "--json"]) == 0
+    assert (calls[-1]["n_resamples"], calls[-1]["seed"], calls[-1]["level"]) == (20, 3, 0.9)
+    capsys.readouterr()
+    pytest.importorskip("matplotlib")
+    from scalingfit import plot
+
+    drawn: list[dict[str, object]] = []
+    monkeypatch.setattr(plot, "plot_fit", lambda *a, **k: drawn.append(k))
+    base = ["plot", csv, "--model", "chinchilla", "--x", "N,D", "--y", "loss", "-o", str(tmp_path / "f.png")]
+    assert cli.main([*base, "--bootstrap", "20"]) == 0
+    assert (calls[-1]["seed"], calls[-1]["level"], drawn[-1]["kind"]) == (0, 0.95, "confidence")
+    assert cli.main([*base, "--bootstrap", "20", "--seed", "4", "--level", "0.8", "--band", "prediction"]) == 0
+    assert (calls[-1]["seed"], calls[-1]["level"], drawn[-1]["kind"]) == (4, 0.8, "prediction")
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["fit", "--p0", "1,2"], ("--p0 gives 2 value(s); chinchilla has 5 parameters: give a start for each, in "
+                              "this order: E, A, B, alpha, beta")),
+    (["fit", "--p0", ""], "--p0 gives 0 value(s); chinchilla has 5 parameters"),
+    (["fit", "--p0=nan,400,400,0.3,0.3"], "--p0: the start of E must be finite, got nan"),
+    (["fit", "--fix", "e=1.7"], "--fix: chinchilla has no parameter 'e'; its parameters are E, A, B, alpha, beta"),
+    (["fit", "--fix", "E=inf"], "--fix: the value of E must be finite, got inf"),
+    (["fit", "--fix", "E=1,A=400,B=400,alpha=0.3,beta=0.3"],
+     "--fix holds every parameter of chinchilla (E, A, B, alpha, beta): nothing to fit"),
+    (["fit", "--model", "kaplan_nd", "--fix", "N_c=-1"], "--fix: N_c=-1 is outside the parameter's bounds [0, inf]"),
+    (["fit", "--model", "kaplan_nd", "--p0=1e13,-1,0.07,0.1"], "--p0: the start of D_c, -1, is outside its bounds [0, inf]"),
+    (["plot", "--p0", "1,2,3", "--bootstrap", "0"], "--p0 gives 3 value(s); chinchilla has 5 parameters"),
+    (["plot", "--model", "chinchilla_lse", "--fix", "E=0.5"],
+     "--fix: chinchilla_lse has no parameter 'E'; its parameters are a, b, e, alpha, beta"),
+    (["refit", "--fix", "e=1"], "--fix: chinchilla has no parameter 'e'; its parameters are E, A, B, alpha, beta"),
+    (["refit", "--law", "chinchilla_huber", "--fix", "E=1"], "--fix: chinchilla_lse has no parameter 'E'"),
+])
+def test_option_values_are_checked_against_the_law(tmp_path: Path, capsys, argv: list[str], message: str) -> None:
+    """`fit --p0 1,2` and `fit --fix e=1.7` exited 1 with the library's message about its own
+    arguments ("p0 must have 5 entries ... per start", "fixed names unknown parameter"): a
+    value the command line can check against the law is a usage error (exit 2) naming the
+    option and listing the law's parameters, before the file is read or a database made."""
+    csv = str(_csv(tmp_path / "r.csv", n=20))
+    command, *rest = argv
+    law = [] if command == "refit" or "--model" in rest else ["--model", "chinchilla"]
+    cols = [] if command == "refit" else ["--x", "N,D", "--y", "loss"]
+    out = [] if command != "plot" else ["-o", str(tmp_path / "f.png")]
+    assert cli.main([command, csv, *law, *cols, *rest, *out]) == 2
+    assert message in _err_line(capsys, command)
+    assert capsys.readouterr().out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+
+
+def test_optimal_json_intervals_are_numbers(tmp_path: Path, capsys) -> None:
+    """`optimal --json` wrote a fitted quantity as text, "3.671e+10  [95%: 2.702e+10, 4.987e+10]",
+    where `fit --json` writes numbers: now value (in full), lower, upper and level are numbers,
+    and the table as printed is unchanged."""
+    from scalingfit import bootstrap, chinchilla_derived
+
+    csv = _csv(tmp_path / "r.csv", n=60)
+    argv = ["optimal", "--compute", "1e22", "--fit", str(csv), "--bootstrap", "40", "--seed", "2", "--level", "0.9"]
+    assert cli.main([*argv, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    fitted = {r["quantity"]: r for r in rows if r["section"].startswith("fit of")}
+    cols = np.loadtxt(csv, delimiter=",", skiprows=1)
+    b = bootstrap("chinchilla", cols[:, :2], cols[:, 2], n_resamples=40, seed=2, level=0.9, method="percentile",
+                  derived=chinchilla_derived(1e22, model="chinchilla"))
+    assert list(fitted) == ["N_opt", "D_opt", "tokens_per_param", "L_opt", "a_opt"]
+    for name, r in fitted.items():
+        lo, hi = b.ci(name)
+        assert r["value"] == b.summary().to_dict()[name]["estimate"]  # full precision, not 4 digits
+        assert (r["lower"], r["upper"], r["level"]) == (float(lo), float(hi), 0.9)
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name, r in fitted.items():  # as printed before: 4 digits, the interval in brackets
+        line = next(ln for ln in lines if ln.split()[:1] == [name])
+        assert line.endswith(f"  {r['value']:.4g}  [90%: {r['lower']:.4g}, {r['upper']:.4g}]"), line
+    assert cli.main(["optimal", "--compute", "1e22", "--fit", str(csv), "--bootstrap", "0", "--json"]) == 0
+    plain = [r for r in json.loads(capsys.readouterr().out) if r["section"].startswith("fit of")]
+    assert all(set(r) == {"section", "quantity", "value"} and isinstance(r["value"], float) for r in plain)
+
+
+def test_help_states_every_default() -> None:
+    """Every option's --help gives its default: `fit --loss` said "robust loss", refit's
+    --metric "('' for all)", and the options that now default to None (so that one given can
+    be refused where it has no effect) state the value they then take."""
+    import argparse
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command, p in sub.choices.items():
+        for action in p._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                assert "default" in action.help and str(action.default) in action.help, \
+                    (command, action.option_strings, action.help)
+    stated = {("plot", "--seed"): "default 0", ("plot", "--level"): "default 0.95",
+              ("plot", "--band"): "confidence, default", ("refit", "--seed"): "default 0",
+              ("refit", "--table"): "default runs", ("compare-runs", "--table"): "default runs",
+              ("compare", "--level"): "default 0.95", ("reproduce", "--bootstrap"): "default 4000",
+              ("reproduce", "--seed"): "default 0", ("optimal", "--bootstrap"): "default 1000",
+              ("optimal", "--seed"): "default 0", ("optimal", "--level"): "default 0.95"}
+    for (command, option), text in stated.items():
+        action = next(a for a in sub.choices[command]._actions if option in a.option_strings)
+        assert action.default is None and text in action.help, (command, option, action.help)
+    assert cli._BAND == {"seed": 0, "level": 0.95, "band": "confidence"}
+    assert cli._WITH_FIT["bootstrap"] == 1000 and cli._WITH_FIT["seed"] == 0 and cli._WITH_FIT["level"] == 0.95
+
+
+def test_studies_without_resamples() -> None:
+    """reproduce refuses --bootstrap/--seed for studies that draw none: those named must be
+    studies, and draw none (no interval, the same numbers whatever the resamples)."""
+    from scalingfit import reproduce as rp
+
+    assert cli._STUDIES_WITHOUT_RESAMPLES < set(rp.STUDIES)
+    shipped = sorted(cli._STUDIES_WITHOUT_RESAMPLES - {"wu"})  # wu's data are not shipped
+    with_resamples = rp.reproduce(shipped, n_bootstrap=20, seed=3)
+    without = rp.reproduce(shipped, n_bootstrap=0)
+    assert with_resamples.checks and with_resamples.checks == without.checks
+    assert all(c.ours_interval is None for c in with_resamples.checks)

@@ -54,6 +54,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                      plots=not args.no_plots)
 
 
+#: The studies of ``reproduce`` that draw no resamples: --bootstrap and --seed act on the others.
+_STUDIES_WITHOUT_RESAMPLES = frozenset({"muennighoff", "gadre", "wu"})
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from . import reproduce as rp
 
@@ -70,7 +74,15 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     _resamples(args.bootstrap, zero="no intervals")
     _at_least(args.seed, "--seed", 0)
-    rep = rp.reproduce(_split(args.studies, "--studies"), data_dir=args.data,
+    studies = _split(args.studies, "--studies")
+    if args.bootstrap == 0:
+        _without_effect(args, ["seed"], "with --bootstrap 0 (no intervals, nothing resampled)")
+    elif all(s in _STUDIES_WITHOUT_RESAMPLES for s in studies or rp.STUDIES):
+        resampled = ", ".join(s for s in rp.STUDIES if s not in _STUDIES_WITHOUT_RESAMPLES)
+        _without_effect(args, ["bootstrap", "seed"], f"with --studies {args.studies} (only {resampled} "
+                        "draw resamples, for bootstrap intervals)")
+    _defaults(args, {"bootstrap": 4000, "seed": 0})
+    rep = rp.reproduce(studies, data_dir=args.data,
                        n_bootstrap=args.bootstrap, seed=args.seed, progress=show)
     if args.json:
         _print_json(rep.to_dict())
@@ -102,6 +114,84 @@ def _resamples(n: Optional[int], option: str = "--bootstrap", zero: str = "none"
 def _level(level: Optional[float], option: str = "--level") -> None:
     if level is not None and not 0 < level < 1:
         raise UsageError(f"{option} must be in (0, 1), e.g. 0.95, got {level:g}")
+
+
+def _without_effect(args: argparse.Namespace, dests: Sequence[str], why: str) -> None:
+    """A UsageError naming, as typed, those of the options ``dests`` given on the command line,
+    which ``why`` says have no effect. Such options default to None, so that one left out
+    can be told from one given its default value; :func:`_defaults` fills them in after."""
+    given = [f"--{d.replace('_', '-')} {getattr(args, d)}" for d in dests if getattr(args, d) is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: no effect {why}")
+
+
+def _defaults(args: argparse.Namespace, defaults: dict[str, Any]) -> None:
+    """The options of ``defaults`` left out (None) set to their defaults."""
+    for dest, value in defaults.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, value)
+
+
+def _held(model: Any, fixed: Optional[dict[str, float]], option: str = "--fix") -> tuple[np.ndarray, np.ndarray]:
+    """``model``'s bounds with the parameters of ``fixed`` held at their values (as ``fit``
+    holds them); a UsageError naming ``option`` for a name the model has not (listing its
+    parameters), a value that is not finite or outside the parameter's bounds, or every
+    parameter held."""
+    from . import _validate
+
+    names = ", ".join(model.param_names)
+    lo, hi = _validate.as_bounds(None, model)
+    for name, value in (fixed or {}).items():
+        if name not in model.param_names:
+            raise UsageError(f"{option}: {model.name} has no parameter {name!r}; its parameters are {names}")
+        i = model.param_names.index(name)
+        if not math.isfinite(value):
+            raise UsageError(f"{option}: the value of {name} must be finite, got {value:g}")
+        if not lo[i] <= value <= hi[i]:
+            raise UsageError(f"{option}: {name}={value:g} is outside the parameter's bounds "
+                             f"[{lo[i]:g}, {hi[i]:g}]")
+    if fixed and len(fixed) == model.n_params:
+        raise UsageError(f"{option} holds every parameter of {model.name} ({names}): nothing to fit")
+    return _validate.as_bounds(None, model, fixed)
+
+
+def _start(text: str, model: Any, bounds: tuple[np.ndarray, np.ndarray], option: str = "--p0") -> list[float]:
+    """``--p0``: one start value per parameter of ``model``, in its order, finite and inside
+    the parameter's bounds (a held parameter starts at its value whatever is given, as ``fit``
+    does); a UsageError naming the option and the model's parameters otherwise."""
+    p0 = _floats(text, option)
+    names = ", ".join(model.param_names)
+    if len(p0) != model.n_params:
+        raise UsageError(f"{option} gives {len(p0)} value(s); {model.name} has {model.n_params} parameters: "
+                         f"give a start for each, in this order: {names}")
+    for name, value, lo, hi in zip(model.param_names, p0, *bounds):
+        if lo == hi:  # held by --fix
+            continue
+        if not math.isfinite(value):
+            raise UsageError(f"{option}: the start of {name} must be finite, got {value:g}")
+        if not lo <= value <= hi:
+            raise UsageError(f"{option}: the start of {name}, {value:g}, is outside its bounds "
+                             f"[{lo:g}, {hi:g}]")
+    return p0
+
+
+def _where_to_solve(args: argparse.Namespace) -> None:
+    """``refit`` and ``compare-runs``: --table, --shard-dir and --threads refused where they
+    have no effect."""
+    from .data import source_kind
+
+    kind = source_kind(Path(args.source)) if args.table is not None else "duckdb"
+    if kind != "duckdb":
+        what = {"csv": "CSV", "parquet": "Parquet"}.get(kind, kind)
+        raise UsageError(f"--table {args.table}: no effect with a {what} source (the file is the one "
+                         "table; --table names a table of a DuckDB source)")
+    _defaults(args, {"table": "runs"})
+    if args.shard_dir is not None and args.scheduler is None:
+        raise UsageError(f"--shard-dir {args.shard_dir}: no effect without --scheduler (the folder of the "
+                         "shards that Dask workers read; without a cluster the chunks are read here)")
+    if args.threads is not None and args.backend == "cuda":
+        raise UsageError(f"--threads {args.threads}: no effect with --backend cuda (the GPU solves every fit; "
+                         "--threads sets CPU threads): leave it out, or give --backend auto or cpu")
 
 
 def _output_path(path: Union[str, Path], option: str, *, figure: bool = False) -> Path:
@@ -186,9 +276,15 @@ def _f_scale(args: argparse.Namespace) -> float:
 
 
 def _fit_options(args: argparse.Namespace) -> dict[str, object]:
-    return dict(p0=_floats(args.p0, "--p0") if args.p0 else None, loss=args.loss,
-                f_scale=_f_scale(args), log_residuals=args.log_residuals,
-                fixed=_assignments(args.fix, "--fix") if args.fix else None)
+    """The objective and start options of ``fit`` and ``plot``, checked against --model before
+    any file is read."""
+    from . import models
+
+    m = models.get(args.model)
+    fixed = _assignments(args.fix, "--fix") if args.fix is not None else None
+    bounds = _held(m, fixed)
+    return dict(p0=_start(args.p0, m, bounds) if args.p0 is not None else None, loss=args.loss,
+                f_scale=_f_scale(args), log_residuals=args.log_residuals, fixed=fixed)
 
 
 def _assignments(text: str, option: str) -> dict[str, float]:
@@ -268,8 +364,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     f_scale = _f_scale(args)
     _at_least(args.holdout, "--holdout", 0)
     _level(args.level)
-    if args.level != 0.95 and not args.holdout:
-        raise UsageError("--level sets the held-out points' prediction intervals: give --holdout K")
+    if args.level is not None:  # the prediction intervals of held-out points, of a linear loss
+        if args.group_by is not None:
+            raise UsageError("--level sets held-out intervals; not with --group-by")
+        if not args.holdout:
+            raise UsageError("--level sets the held-out points' prediction intervals: give --holdout K")
+        if args.loss != "linear":
+            raise UsageError(f"--level {args.level:g}: no effect with --loss {args.loss} (the held-out points' "
+                             "prediction intervals are of the Gaussian likelihood: --loss linear)")
+    _defaults(args, {"level": 0.95})
     positive = set(xcols if any(m.positive_inputs for m in laws) else []) | (
         {args.y} if args.log_residuals else set())
     plot_path = _output_path(args.plot, "--plot", figure=True) if args.plot else None
@@ -342,8 +445,6 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
     for option, value in (("--holdout", args.holdout), ("--groups", args.groups), ("--plot", args.plot)):
         if value:
             raise UsageError(f"{option} is for one set of points; not with --group-by")
-    if args.level != 0.95:
-        raise UsageError("--level sets held-out intervals; not with --group-by")
     keys = _column_names(args.group_by, "--group-by", "the group column(s)", "sweep")
     text = read_csv_columns(args.file)
     missing = [k for k in keys if k not in text]
@@ -384,6 +485,10 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
     return EXIT_OK if best.min(initial=0) >= 0 else EXIT_FAIL
 
 
+#: The options of ``plot`` that set its bootstrap band, and their defaults.
+_BAND = {"seed": 0, "level": 0.95, "band": "confidence"}
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from . import plot
     from ._fit import fit
@@ -391,6 +496,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from .results import FitResult
 
     _resamples(args.bootstrap, zero="no band")
+    if args.bootstrap == 0:
+        _without_effect(args, list(_BAND), "with --bootstrap 0 (--seed, --level and --band set the bootstrap "
+                        "band, and none is drawn): give --bootstrap N (N >= 2) for a band")
+    _defaults(args, _BAND)
     _level(args.level)
     _at_least(args.seed, "--seed", 0)
     out = _output_path(args.output or Path(args.file).with_suffix(".fit.png"), "-o/--output", figure=True)
@@ -432,20 +541,28 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_refit(args: argparse.Namespace) -> int:
+    from . import models
     from . import refit as rf
 
     _resamples(args.bootstrap, zero="no intervals")
+    if args.bootstrap == 0:  # --level still sets the Gauss-Newton intervals' level
+        _without_effect(args, ["seed"], "with --bootstrap 0 (the default: Gauss-Newton intervals, nothing "
+                        "resampled): give --bootstrap N (N >= 2) for bootstrap intervals")
+    _defaults(args, {"seed": 0})
     _level(args.level)
     _at_least(args.seed, "--seed", 0)
     _at_least(args.chunk, "--chunk", 1, " group per chunk")
     _at_least(args.threads, "--threads", 1)
+    fixed = _assignments(args.fix, "--fix") if args.fix is not None else None
+    _held(models.get(rf.LAWS[args.law].model), fixed)
+    _where_to_solve(args)
     summary = rf.refit(
         args.source, law=args.law, group_by=[g.strip() for g in args.group_by.split(",") if g.strip()],
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric,
         bootstrap=args.bootstrap, seed=args.seed, level=args.level, chunk_groups=args.chunk,
         threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
         scheduler=args.scheduler, shard_dir=args.shard_dir, backend=args.backend,
-        precision=args.precision, fixed=_assignments(args.fix, "--fix") if args.fix else None,
+        precision=args.precision, fixed=fixed,
     )
     if args.json:
         _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
@@ -477,6 +594,7 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
                          "leave-one-out error")
     _at_least(args.chunk, "--chunk", 1, " group per chunk")
     _at_least(args.threads, "--threads", 1)
+    _where_to_solve(args)
     plot_path = _output_path(args.plot, "--plot", figure=True) if args.plot else None
     summary = compare_refit(
         args.source, names, group_by=group_by,
@@ -523,9 +641,14 @@ def _optimal_options(args: argparse.Namespace) -> None:
     if args.inference_tokens is not None and not (np.isfinite(args.inference_tokens)
                                                   and args.inference_tokens >= 0):
         raise UsageError(f"--inference-tokens must be finite and >= 0, got {args.inference_tokens:g}")
-    for k, default in _WITH_FIT.items():
-        if getattr(args, k) is None:
-            setattr(args, k, default)
+    if args.fit is not None and args.compute is None:  # the law is the fit's own, whatever the resamples
+        _without_effect(args, ["seed", "level"] + (["bootstrap"] if args.bootstrap else []),
+                        "without --compute (the resamples give intervals of the compute-optimal "
+                        "quantities at --compute; the law is the fit's own)")
+        args.bootstrap = 0  # nothing to resample for
+    if args.fit is not None and args.bootstrap == 0:
+        _without_effect(args, ["seed", "level"], "with --bootstrap 0 (the fit alone, no intervals)")
+    _defaults(args, _WITH_FIT)
     _at_least(args.drop_highest, "--drop-highest", 0)
     if args.fit is not None and args.bootstrap == 1:
         raise UsageError("--bootstrap must be 0 (the fit alone, no intervals) or >= 2 resamples, got 1")
@@ -543,7 +666,12 @@ def _number_or_text(text: str) -> Union[float, str]:
         return text
 
 
-def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
+#: A row of ``optimal`` for a fitted law: section, quantity, estimate and, when bootstrapped,
+#: its interval (lower, upper) at --level.
+_FitRow = tuple[str, str, float, Optional[tuple[float, float]]]
+
+
+def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_FitRow]]:
     """Fit Chinchilla's law to a CSV (plain least squares, or Epoch's Huber on log loss with
     --huber), bootstrap it (unless --bootstrap 0), and return the law plus the rows of the
     derived quantities at --compute (with intervals when bootstrapped)."""
@@ -582,18 +710,35 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[tupl
         source = f"fit of {args.fit} (no resamples)"
     law = ({"E": float(np.exp(p["e"])), "A": float(np.exp(p["a"])), "B": float(np.exp(p["b"])),
             "alpha": p["alpha"], "beta": p["beta"]} if args.huber else dict(p))
-    rows = []
+    rows: list[_FitRow] = []
     if args.compute is not None:
-        pct = f"{100 * args.level:.0f}%"
         for name in ("N_opt", "D_opt", "tokens_per_param", "L_opt", "a_opt"):
             if args.bootstrap:
                 lo, hi = b.ci(name)
                 est = b.summary().to_dict()[name]["estimate"]
-                rows.append((source, name, f"{est:.4g}  [{pct}: {lo:.4g}, {hi:.4g}]"))
+                rows.append((source, name, float(est), (float(lo), float(hi))))
             else:
                 est = float(np.asarray(derived[name]({k: np.array([v]) for k, v in p.items()}))[0])
-                rows.append((source, name, f"{est:.4g}"))
+                rows.append((source, name, est, None))
     return law, rows
+
+
+def _fit_row_text(row: _FitRow, level: float) -> tuple[str, str, str]:
+    """A fitted row as ``optimal`` prints it: the estimate to 4 digits, and its interval."""
+    section, quantity, est, interval = row
+    if interval is None:
+        return section, quantity, f"{est:.4g}"
+    return section, quantity, f"{est:.4g}  [{100 * level:.0f}%: {interval[0]:.4g}, {interval[1]:.4g}]"
+
+
+def _fit_row_json(row: _FitRow, level: float) -> dict[str, Any]:
+    """A fitted row as ``optimal --json`` writes it: the estimate at full precision and, when
+    bootstrapped, its interval's ends and level as numbers."""
+    section, quantity, est, interval = row
+    out: dict[str, Any] = {"section": section, "quantity": quantity, "value": est}
+    if interval is not None:
+        out.update(lower=interval[0], upper=interval[1], level=level)
+    return out
 
 
 def _cmd_optimal(args: argparse.Namespace) -> int:
@@ -605,22 +750,24 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
     epochs = _floats("1,4,16" if args.epochs is None else args.epochs, "--epochs")
     if not epochs:
         raise UsageError(f"--epochs: give at least one number of epochs, got {args.epochs!r}")
-    extra: list[tuple[str, str, str]] = []
-    if args.fit:
-        law, extra = _law_from_fit(args)
+    fitted: list[_FitRow] = []
+    if args.fit is not None:
+        law, fitted = _law_from_fit(args)
     else:
         try:
             law = planning.resolve_law(args.law or "epoch2024")
         except ValueError as exc:
             raise UsageError(f"--law: {exc}") from None
     inference_tokens = args.inference_tokens or 0.0
-    rows = extra + planning.optimal_cli_table(
+    rows = planning.optimal_cli_table(
         compute=args.compute, loss=args.loss, inference_tokens=inference_tokens,
         unique_tokens=args.unique_tokens, epochs=epochs, law=law)
-    if args.json:  # numbers as numbers (as printed, 4 digits); intervals stay text
-        _print_json([{"section": a, "quantity": b, "value": _number_or_text(c)} for a, b, c in rows])
+    if args.json:  # the fitted rows' numbers in full, an interval as lower, upper, level; the
+        # table's numbers as numbers (as printed, 4 digits), its other values as text
+        _print_json([_fit_row_json(r, args.level) for r in fitted]
+                    + [{"section": a, "quantity": b, "value": _number_or_text(c)} for a, b, c in rows])
     else:
-        print(planning.format_rows(rows))
+        print(planning.format_rows([_fit_row_text(r, args.level) for r in fitted] + rows))
     if args.plot:  # the plot of the table's law, epochs and target
         if args.unique_tokens is not None:
             dc = planning.DataConstrainedLaw(**law, R_D=float(planning.MUENNIGHOFF_2023.R_D),
@@ -762,10 +909,12 @@ def _fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, choices=models.names(), help="law to fit")
     p.add_argument("--x", required=True, help="input column(s), comma-separated (e.g. N,D)")
     p.add_argument("--y", required=True, help="target column (e.g. loss)")
-    p.add_argument("--p0", default=None, help="start, comma-separated (default: data-driven guess)")
+    p.add_argument("--p0", default=None, metavar="VALUE,...",
+                   help="start, one value per parameter of --model in its order, comma-separated "
+                        "(default: data-driven guesses)")
     p.add_argument("--fix", default=None, metavar="NAME=VALUE,...",
-                   help="hold parameters at values, not fitted (e.g. E=1.69)")
-    p.add_argument("--loss", default="linear", choices=list(models.LOSSES), help="robust loss")
+                   help="hold parameters of --model at values, not fitted (e.g. E=1.69; default: none)")
+    p.add_argument("--loss", default="linear", choices=list(models.LOSSES), help="robust loss (default linear)")
     p.add_argument("--f-scale", type=float, default=None,
                    help="scale of a robust --loss (default 1; not with --loss linear)")
     p.add_argument("--log-residuals", action="store_true", help="fit log(model) - log(y)")
@@ -790,7 +939,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "coverage against the truth, fits Epoch AI's Chinchilla data when "
                                    "found, prints the training verdict table, and writes plots.")
     d.add_argument("--sweeps", type=int, default=10_000, help="number of synthetic sweeps (default 10000)")
-    d.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples per sweep (default 200)")
+    d.add_argument("--bootstrap", type=int, default=200,
+                   help="bootstrap resamples per sweep (default 200; 0: no intervals)")
     d.add_argument("--out", default="scalingfit-demo",
                    help="output folder, created if need be (default ./scalingfit-demo)")
     d.add_argument("--epoch", default=None,
@@ -831,7 +981,9 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--log-residuals", action="store_true", help="fit and score log(model) - log(y)")
     cp.add_argument("--holdout", type=int, default=0, metavar="K",
                     help="hold out the K rows of largest input and predict them (default 0)")
-    cp.add_argument("--level", type=float, default=0.95, help="prediction interval level (default 0.95)")
+    cp.add_argument("--level", type=float, default=None,
+                    help="level of the held-out points' prediction intervals (with --holdout and --loss "
+                         "linear; default 0.95)")
     cp.add_argument("--no-loo", action="store_true", help="skip the leave-one-out refits")
     cp.add_argument("--group-by", default=None, metavar="COLUMN[,COLUMN]",
                     help="score the laws on every group (sweep) of the file, one batch per law: "
@@ -856,10 +1008,11 @@ def build_parser() -> argparse.ArgumentParser:
     _fit_arguments(pl)
     pl.add_argument("--bootstrap", type=int, default=200,
                     help="bootstrap resamples for the band (default 200; 0: no band)")
-    pl.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    pl.add_argument("--level", type=float, default=0.95, help="band level (default 0.95)")
-    pl.add_argument("--band", default="confidence", choices=["confidence", "prediction"],
-                    help="band of the curve (confidence, default) or of a new observation (prediction)")
+    pl.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0; not with --bootstrap 0)")
+    pl.add_argument("--level", type=float, default=None, help="band level (default 0.95; not with --bootstrap 0)")
+    pl.add_argument("--band", default=None, choices=["confidence", "prediction"],
+                    help="band of the curve (confidence, default) or of a new observation (prediction); "
+                         "not with --bootstrap 0")
     pl.add_argument("--extrapolate", type=float, default=None, metavar="X",
                     help="draw a law of one input on to X, beyond the data")
     pl.add_argument("-o", "--output", default=None,
@@ -883,14 +1036,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--group-by", default="sweep", help="comma-separated group columns (default sweep)")
     r.add_argument("--db", default=None, help="DuckDB file for results (default: the source itself when it is a "
                    ".duckdb, else <source>.fits.duckdb beside it)")
-    r.add_argument("--table", default="runs", help="runs table in a DuckDB source (default runs)")
-    r.add_argument("--metric", default="loss", help="keep rows with this metric ('' for all)")
-    r.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples per group (default 0)")
-    r.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    r.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    r.add_argument("--table", default=None,
+                   help="runs table in a DuckDB source (default runs; not with a CSV or Parquet source)")
+    r.add_argument("--metric", default="loss", help="keep rows with this metric (default loss; '' for all)")
+    r.add_argument("--bootstrap", type=int, default=0,
+                   help="bootstrap resamples per group (default 0: Gauss-Newton intervals)")
+    r.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0; not with --bootstrap 0)")
+    r.add_argument("--level", type=float, default=0.95,
+                   help="interval level, bootstrap or Gauss-Newton (default 0.95)")
     r.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
     r.add_argument("--threads", type=int, default=None,
-                   help="fitting threads (default: all; with --scheduler: 1 per task)")
+                   help="fitting threads (default: all; with --scheduler: 1 per task; not with --backend cuda)")
     r.add_argument("--overwrite", action="store_true",
                    help="replace this law's results made with another configuration (default: refuse)")
     r.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -898,7 +1054,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "worker processes (pip install 'scalingfit[dask]'); same results")
     r.add_argument("--shard-dir", default=None, metavar="DIR",
                    help="with --scheduler: a folder every worker can read, for the chunks' Parquet "
-                        "shards (default: beside --db)")
+                        "shards (default: .NAME.shards beside the results database NAME)")
     r.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
                    help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy: pip install "
                         "'scalingfit[cuda]'), auto (the GPU if there is one)")
@@ -932,27 +1088,31 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--group-by", default="sweep", help="comma-separated group columns (default sweep)")
     rc.add_argument("--db", default=None, help="DuckDB file for the scores (default: the source itself when "
                     "it is a .duckdb, else <source>.fits.duckdb beside it)")
-    rc.add_argument("--table", default="runs", help="runs table in a DuckDB source (default runs)")
-    rc.add_argument("--metric", default="loss", help="keep rows with this metric ('' for all)")
+    rc.add_argument("--table", default=None,
+                    help="runs table in a DuckDB source (default runs; not with a CSV or Parquet source)")
+    rc.add_argument("--metric", default="loss", help="keep rows with this metric (default loss; '' for all)")
     rc.add_argument("--loss", default="linear", choices=list(models.LOSSES),
                     help="objective (default linear; a robust loss needs --loo)")
     rc.add_argument("--f-scale", type=float, default=None, help="scale of a robust --loss (default 1)")
     rc.add_argument("--log-residuals", action="store_true", help="fit and score log(model) - log(value)")
     rc.add_argument("--loo", action="store_true", help="also refit every point left out (leave-one-out RMSE)")
     rc.add_argument("--starts", default="all", choices=["all", "one"],
-                    help="every data-driven start per group (default), or one batched guess (faster)")
+                    help="all: every data-driven start per group (default), or one: one batched guess "
+                         "(faster)")
     rc.add_argument("--rows", default="final", choices=["final", "all"],
-                    help="fit the last step of each run (default) or every row (learning curves: e.g. "
-                         "--group-by run_id --x step)")
+                    help="final: fit the last step of each run (default), or all: every row (learning "
+                         "curves: e.g. --group-by run_id --x step)")
     rc.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
     rc.add_argument("--threads", type=int, default=None,
-                    help="fitting threads (default: all; with --scheduler: 1 per task)")
+                    help="fitting threads (default: all; with --scheduler: 1 per task; not with --backend cuda)")
     rc.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
-                    help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy), auto")
+                    help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy), auto (the GPU "
+                         "if there is one)")
     rc.add_argument("--scheduler", default=None, metavar="ADDRESS",
                     help="score the chunks on a Dask cluster: tcp://host:8786, or local:N (as refit's)")
     rc.add_argument("--shard-dir", default=None, metavar="DIR",
-                    help="with --scheduler: a folder every worker can read, for the chunks' shards")
+                    help="with --scheduler: a folder every worker can read, for the chunks' shards "
+                         "(default: .NAME.shards beside the results database NAME)")
     rc.add_argument("--overwrite", action="store_true",
                     help="replace this comparison's scores made with another configuration (default: refuse)")
     rc.add_argument("--plot", default=None, metavar="PATH",
@@ -989,10 +1149,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --fit: drop the k highest losses, and any run tied with the k-th "
                         "(Epoch's rule, as fit_parametric(drop_highest=k); Epoch: 5; default 0)")
     o.add_argument("--bootstrap", type=int, default=None,
-                   help="with --fit: resamples (default 1000; 0: the fit alone, no intervals)")
-    o.add_argument("--seed", type=int, default=None, help="with --fit: bootstrap seed (default 0)")
-    o.add_argument("--level", type=float, default=None, help="with --fit: interval level (default 0.95)")
-    o.add_argument("--json", action="store_true", help="print JSON rows")
+                   help="with --fit and --compute: resamples (default 1000; 0: the fit alone, no intervals)")
+    o.add_argument("--seed", type=int, default=None,
+                   help="with --fit and --compute: bootstrap seed (default 0; not with --bootstrap 0)")
+    o.add_argument("--level", type=float, default=None,
+                   help="with --fit and --compute: interval level (default 0.95; not with --bootstrap 0)")
+    o.add_argument("--json", action="store_true",
+                   help="print JSON rows: section, quantity, value (a number where it is one), and for a "
+                        "fitted quantity's bootstrap interval lower, upper, level")
     o.add_argument("--plot", default=None,
                    help="write a plot (PNG/SVG) of the table's law: the data wall with --unique-tokens, "
                         "else the inference-aware optimum with --inference-tokens, else the frontier")
@@ -1022,10 +1186,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folder with one sub-folder per data set, searched first (then "
                          "$SCALINGFIT_DATA, ./shared/data, ../shared/data, then the shipped "
                          "copies)")
-    rp.add_argument("--bootstrap", type=int, default=4000,
+    rp.add_argument("--bootstrap", type=int, default=None,
                     help="resamples for intervals, 0 for none (default 4000; bhagia uses at most "
-                         "200)")
-    rp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+                         "200; muennighoff, gadre and wu resample nothing)")
+    rp.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0; not with --bootstrap 0)")
     rp.add_argument("--json", action="store_true", help="print JSON instead of tables")
     rp.set_defaults(func=_cmd_reproduce)
 
