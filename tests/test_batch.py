@@ -112,6 +112,7 @@ def test_bounds_are_respected_and_active_at_solution() -> None:
     assert r.cost <= ref.cost * (1 + 1e-9)
 
 
+@pytest.mark.filterwarnings("ignore::scalingfit.UncertaintyWarning")  # robust fits, stderr unused
 def test_weights_are_multiplicities() -> None:
     rng = np.random.default_rng(15)
     x, y, _ = make_problem("saturating_power_law", 10, 0.02, rng)

@@ -258,6 +258,8 @@ def test_robust_loss_has_no_criteria_but_cross_validation() -> None:
     assert math.isnan(s.aic) and math.isnan(s.aicc) and math.isnan(s.bic)
     assert np.isfinite(s.loo_rmse) and np.isnan(s.holdout_lower).all()
     assert cmp.best("loo_rmse") == "saturating_power_law"
+    table = str(cmp)  # the note named "95% prediction intervals" that were not computed
+    assert "2 held out" in table and "prediction intervals" not in table
     with pytest.raises(ValueError, match="no converged law has a finite aic .no information criteria"):
         cmp.best("aic")
     with pytest.raises(ValueError, match="loss='huber'"):

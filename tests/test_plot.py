@@ -137,6 +137,7 @@ def test_plot_fit_one_input_band_holds_the_truth(tmp_path) -> None:
     np.testing.assert_allclose(offs[:, 1], 100 * (y - f) / f, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::scalingfit.UncertaintyWarning")  # robust fits, stderr unused
 def test_plot_fit_two_inputs_observed_against_fitted(tmp_path) -> None:
     """A law of N and D: observed against fitted (closed form), with log residuals for a fit
     of log residuals; a plain fit (no bootstrap) draws no band."""

@@ -37,7 +37,13 @@ from ._cuda_build import CudaUnavailableError
 from ._custom import CustomModel
 from ._fit import fit, fit_batch
 from ._status import MESSAGES as STATUS_MESSAGES
-from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning, ScalingFitWarning
+from ._warnings import (
+    ConvergenceWarning,
+    DataWarning,
+    IdentifiabilityWarning,
+    ScalingFitWarning,
+    UncertaintyWarning,
+)
 from .bootstrap import (
     BootstrapBatchResult,
     BootstrapResult,
@@ -94,6 +100,7 @@ __all__ = [
     "FitResult",
     "IdentifiabilityWarning",
     "ScalingFitWarning",
+    "UncertaintyWarning",
     "__version__",
     "allocation",
     "bootstrap",

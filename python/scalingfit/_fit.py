@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core, _cuda, _custom, _identify, _status, _validate
 from ._custom import CustomModel
-from ._warnings import ConvergenceWarning, IdentifiabilityWarning
+from ._warnings import ConvergenceWarning, IdentifiabilityWarning, UncertaintyWarning
 from .models import LOSSES, Model, get
 from .results import BatchResult, FitResult
 
@@ -351,7 +351,45 @@ def fit(
         near = _identify.near_singular(result.param_names, result.cov)
         if near:
             warnings.warn(f"{m.name} fit: {near}", IdentifiabilityWarning, stacklevel=2)
+        beyond = robust_errors_note(m, xa, ya, w, result.x, loss, f_scale, log_residuals)
+        if beyond:
+            warnings.warn(f"{m.name} fit: {beyond}", UncertaintyWarning, stacklevel=2)
     return result
+
+
+#: A robust fit with fewer than this share of its residuals within ``f_scale`` gets an
+#: UncertaintyWarning: its Gauss-Newton standard errors understate the uncertainty. Measured
+#: (Chinchilla on 30 runs, 1% noise, Huber on log residuals, 200-300 fits each): 95% intervals
+#: of the exponents covered 0.65-0.73 at 7 of 30 residuals inside, 0.85-0.87 at 11-12, 0.89-0.92
+#: at 17, 0.92-0.94 at 23, and 0.92-0.97 with every residual inside (the linear loss's).
+ROBUST_MIN_INSIDE = 0.5
+
+
+def robust_errors_note(
+    m: Union[Model, CustomModel], xa: FloatArray, ya: FloatArray, w: Optional[FloatArray],
+    params: FloatArray, loss: str, f_scale: float, log_residuals: bool,
+) -> str:
+    """Why the Gauss-Newton standard errors of a robust fit at ``params`` understate its
+    uncertainty, or "" (a linear loss, or at least :data:`ROBUST_MIN_INSIDE` of the
+    positively weighted residuals within ``f_scale``). Past ``f_scale`` a robust loss grows
+    like |r| or slower, and the reweighted Gauss-Newton matrix then overstates the curvature
+    that the data give the parameters."""
+    if loss == "linear":
+        return ""
+    pred = np.asarray(m.predict(params, xa), dtype=np.float64)
+    with np.errstate(all="ignore"):
+        r = np.log(pred) - np.log(ya) if log_residuals else pred - ya
+    used = np.ones(ya.shape[0], dtype=bool) if w is None else w > 0
+    n_used = int(used.sum())
+    inside = int(np.sum(np.abs(r[used]) <= f_scale))
+    if n_used == 0 or inside >= ROBUST_MIN_INSIDE * n_used:
+        return ""
+    return (f"{inside} of {n_used} residuals lie within f_scale = {f_scale:g}; past it the {loss} "
+            "loss grows like |r| or slower, so the Gauss-Newton standard errors (stderr, "
+            "cov, Wald and delta-method intervals) understate the uncertainty (95% intervals "
+            "covered 0.65-0.73 at 7 of 30 inside in a simulated Chinchilla fit): take intervals "
+            "from scalingfit.bootstrap or uncertainty.profile_interval, or an f_scale near the "
+            "noise level")
 
 
 def _prepare_points(

@@ -676,6 +676,7 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_Fit
     --huber), bootstrap it (unless --bootstrap 0), and return the law plus the rows of the
     derived quantities at --compute (with intervals when bootstrapped)."""
     from ._fit import fit
+    from ._warnings import UncertaintyWarning
     from .bootstrap import bootstrap, chinchilla_derived
 
     xcols = _column_names(args.x, "--x")
@@ -703,7 +704,9 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_Fit
         p = b.params
         source = f"fit of {args.fit} ({b.n_resamples} resamples)"
     else:
-        r = fit(model, x, y, **options)  # type: ignore[arg-type]
+        with warnings.catch_warnings():  # no intervals are shown: the standard errors are unused
+            warnings.simplefilter("ignore", UncertaintyWarning)
+            r = fit(model, x, y, **options)  # type: ignore[arg-type]
         if not r.success:
             raise ValueError(f"the fit of {args.fit} did not succeed ({r.message})")
         p = r.params

@@ -56,6 +56,7 @@ from ._fit import (
     resolve_model,
 )
 from ._progress import progress_bar
+from ._warnings import UncertaintyWarning
 from .bootstrap import _finite_level
 from .models import Model
 from .results import FitResult
@@ -341,8 +342,9 @@ class Comparison:
         note = (f"k: free parameters (the criteria count k + 1, with the noise); errors in {space}; "
                 f"cross-validation: {self.cv}")
         if self.holdout_index.size:
-            note += (f"; {self.holdout_index.size} held out (largest first), {100 * self.level:g}% "
-                     "prediction intervals")
+            note += f"; {self.holdout_index.size} held out (largest first)"
+            if linear:  # a robust loss has no likelihood, so no prediction intervals
+                note += f", {100 * self.level:g}% prediction intervals"
         notes = [note]
         if not linear:
             notes.append(f"no information criteria with loss={self.loss!r} (Gaussian likelihood only); "
@@ -606,6 +608,8 @@ def _fit_labelled(label: str, m: AnyModel, x: FloatArray, y: FloatArray, w: Floa
                 raise ValueError(f"{exc}: give it in options={{{label.split(' (')[0]!r}: {{'p0': [...]}}}}") from None
             raise
     for c in caught:
+        if issubclass(c.category, UncertaintyWarning):  # comparisons use no standard errors
+            continue
         text = str(c.message)
         warnings.warn(text if text.startswith(label) else f"{label}: {text}", c.category, stacklevel=3)
     return r

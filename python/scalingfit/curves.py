@@ -372,7 +372,10 @@ class FinalLossPrediction:
         Predicted loss at each run's last checkpoint.
     interval : ndarray (n_runs, 2)
         Bootstrap (or delta-method) interval of the prediction, with the spread of the
-        annealing coefficient C propagated (lr_annealing; see ``annealing_sd``).
+        annealing coefficient C propagated (lr_annealing; see ``annealing_sd``). With
+        ``kind="confidence"`` an interval for the fitted curve at the last checkpoint, which
+        holds the noisy ``actual`` less often than nominal (see :func:`predict_final_loss`);
+        with ``"prediction"`` for ``actual`` itself.
     actual : ndarray (n_runs,)
         The observed loss at each run's last checkpoint, which is what ``predicted`` predicts
         (the target of every run is its own last checkpoint); finite, also for runs left
@@ -388,6 +391,8 @@ class FinalLossPrediction:
     annealing_sd : float or None
         The standard deviation of C propagated into ``interval`` (lr_annealing with a fixed or
         calibrated C; 0 when C was treated as exact).
+    kind : str
+        ``"confidence"`` or ``"prediction"``: what ``interval`` is for (see ``interval``).
     """
 
     names: list[str]
@@ -403,6 +408,7 @@ class FinalLossPrediction:
     annealing: Optional[float] = None
     decay: float = DEFAULT_DECAY
     annealing_sd: Optional[float] = None
+    kind: str = "confidence"
 
     def predict_curve(self, curve: Curve, j: int) -> FloatArray:
         """Run ``j``'s fitted law at every checkpoint of ``curve`` (its whole length)."""
@@ -522,9 +528,22 @@ def predict_final_loss(
     spike_z: float = 6.0,
     min_jump: float = 0.01,
     bounds: Optional[dict[str, tuple[float, float]]] = None,
+    kind: str = "confidence",
 ) -> FinalLossPrediction:
     """Fit each run's first ``fraction`` of training and predict its last checkpoint; all
     runs in one batch call, and all their resamples in another, warm-started at the runs' fits.
+
+    The interval is by default a confidence interval for the fitted curve's value at the last
+    checkpoint (the run's noise-free loss there), not a prediction interval for the observed
+    final loss (``actual``), which adds that checkpoint's own evaluation noise: on simulated
+    runs of ``power_law`` and ``learning_curve`` (100 checkpoints, 0.5 % relative noise, 300
+    runs, 95 % nominal) the intervals held the true curve value 0.91-0.96 of the time but
+    ``actual`` only 0.85-0.95 at fraction 0.3 and 0.65-0.90 at 0.5 (``power_law`` 0.65: the
+    longer the window, the narrower the interval and the more that noise counts).
+    ``kind="prediction"`` widens each side ``h`` of the interval to ``sqrt(h^2 + t^2 s^2)``,
+    with ``s^2 = 2 cost / (n - p)`` the fit's residual variance (in units of loss) and ``t``
+    the fit's Student quantile: then it covers ``actual``, 0.93-0.97 in the same simulation
+    (0.96-0.99 with 200 resamples; conservative where the noise shrinks with the loss).
 
     Parameters
     ----------
@@ -580,6 +599,10 @@ def predict_final_loss(
         Parameter bounds of the fitted model (default: E (or L0) >= 0, A >= 0,
         0.05 <= alpha <= 5, which keeps short windows away from the degenerate alpha -> 0,
         E -> -inf branch).
+    kind : {"confidence", "prediction"}
+        ``"confidence"``: the interval of the fitted curve's value at the last checkpoint;
+        ``"prediction"``: also the noise of one observation there, from the fit's residual
+        variance (see above), to compare with ``actual``.
 
     Returns
     -------
@@ -612,6 +635,8 @@ def predict_final_loss(
     if not 0.0 < decay < 1.0:
         raise ValueError(f"decay must be in (0, 1), got {decay!r}")
     _check_level(level)
+    if kind not in ("confidence", "prediction"):
+        raise ValueError(f"kind must be 'confidence' or 'prediction', got {kind!r}")
     n_resamples = resamples("n_resamples", n_resamples)
     calib: Optional[AnnealingCalibration] = annealing if isinstance(annealing, AnnealingCalibration) else None
     free_c = isinstance(annealing, str)
@@ -759,6 +784,13 @@ def predict_final_loss(
                 slope = (hi - lo) / (c_side[1] - c_side[0])
                 se = np.hypot((interval[j, 1] - interval[j, 0]) / (2 * z), slope * c_sd)
                 interval[j] = predicted[j] - z * se, predicted[j] + z * se
+    if kind == "prediction":
+        for j in range(n_run):
+            dof = fits[j].dof
+            s2 = 2.0 * fits[j].cost / dof if dof is not None and dof > 0 else np.nan
+            zt = float(two_sided_quantile(level, dof))
+            half = np.array([predicted[j] - interval[j, 0], interval[j, 1] - predicted[j]])
+            interval[j] = predicted[j] + np.array([-1.0, 1.0]) * np.sqrt(half**2 + zt * zt * s2)
     spikes = []
     for j, cv in enumerate(curves):
         idx = sel_idx[j]
@@ -777,7 +809,7 @@ def predict_final_loss(
         predicted=predicted, interval=interval, actual=np.asarray(actual),
         n_points=np.asarray(n_pts, dtype=np.int64), status=many.status[:n_run].copy(),
         spikes=spikes, fits=fits, annealing=None if method != "lr_annealing" else c_point,
-        decay=decay, annealing_sd=None if method != "lr_annealing" or free_c else c_sd,
+        decay=decay, annealing_sd=None if method != "lr_annealing" or free_c else c_sd, kind=kind,
     )
 
 

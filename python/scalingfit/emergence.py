@@ -945,6 +945,13 @@ def task_ladder(
         (:func:`chain_band`); those treat every step-2 point as independent, so with the
         correlated, smoothed checkpoints of a few runs they are narrower than the bootstrap
         over whole runs (40-60% as wide on the OLMo ladder's 8 tasks): use resamples there.
+        They also understate step 1's uncertainty: its Huber scale (1e-3) is small next to
+        the usual noise of a task loss, so most residuals lie beyond it, where the
+        reweighted Gauss–Newton covariance of a robust fit is too small. On simulated
+        ladders (20 runs, 1% noise on the task loss, 400 tasks, 95% nominal) the default
+        intervals held the true target loss 0.79 of the time and the true target accuracy
+        0.80; with 200 resamples both 0.99. Pass ``n_resamples`` (a few hundred) for
+        intervals you report.
 
     Returns
     -------

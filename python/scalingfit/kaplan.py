@@ -259,9 +259,14 @@ class PowerLawFit:
     def _xc(self, p: FloatArray) -> FloatArray:
         """``A^(1/alpha)``; NaN at ``alpha = 0`` ((x_c/x)^0 = 1 whatever x_c: a loss that does
         not vary gave 0 or inf with numpy's divide-by-zero warning)."""
+        with np.errstate(all="ignore"):
+            return np.exp(self._log_xc(p))
+
+    def _log_xc(self, p: FloatArray) -> FloatArray:
+        """``log x_c = log(A) / alpha`` (NaN at ``alpha = 0``)."""
         a, alpha = self._a(p), self._alpha(p)
         with np.errstate(all="ignore"):
-            return np.where(alpha != 0, np.exp(np.log(a) / np.where(alpha != 0, alpha, 1.0)), np.nan)
+            return np.where(alpha != 0, np.log(a) / np.where(alpha != 0, alpha, 1.0), np.nan)
 
     @property
     def alpha(self) -> float:
@@ -280,13 +285,24 @@ class PowerLawFit:
 
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
         """Interval of ``"alpha"``, ``"x_c"`` or ``"E"`` (bootstrap percentile when the fit
-        has resamples, else Gauss–Newton delta method)."""
+        has resamples, else Gauss–Newton delta method with Student's t).
+
+        The delta-method interval of the positive ``x_c`` is built on ``log x_c = log(A) /
+        alpha`` and exponentiated: positive and skewed like ``x_c``. Built on ``x_c`` itself
+        its lower end was <= 0 in 26 (log residuals) and 45 (linear residuals) of 600
+        simulated pure power-law sweeps of 8 sizes at 1% noise, e.g. (-5.3e12, 1.19e14)
+        around 5.7e13; on the log scale in none, and it covered the true N_c 0.94-0.97 of the
+        time (95% nominal; 0.94-0.95 before)."""
         funcs = {"alpha": self._alpha, "x_c": self._xc}
         if self.irreducible:
             funcs["E"] = lambda p: p[..., 0]
         if name not in funcs:
             raise ValueError(f"interval of {name!r}: choose one of {sorted(funcs)}")
-        lo, hi = self.law.derived(funcs[name], level)[1]
+        if name == "x_c" and self.law.samples is None:
+            with np.errstate(over="ignore"):  # an unbounded upper end is inf
+                lo, hi = np.exp(self.law.derived(self._log_xc, level)[1])
+        else:
+            lo, hi = self.law.derived(funcs[name], level)[1]
         return float(lo), float(hi)
 
     def predict(self, x: ArrayLike) -> FloatArray:
