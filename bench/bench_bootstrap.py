@@ -54,6 +54,7 @@ def scalingfit_run(x: np.ndarray, y: np.ndarray, threads: int, method: str = "pe
 
 def scipy_run(x: np.ndarray, y: np.ndarray, start: np.ndarray, n: int = N_RESAMPLES) -> np.ndarray:
     """least_squares (method="lm", analytic Jacobian) over the same resamples."""
+    from scalingfit._bench import core_residuals
     from scipy.optimize import least_squares
 
     m = scalingfit.models.get("chinchilla")
@@ -63,9 +64,8 @@ def scipy_run(x: np.ndarray, y: np.ndarray, start: np.ndarray, n: int = N_RESAMP
     for k in range(n):
         idx = np.repeat(np.arange(len(y)), M[k])
         xs, ys = x[idx], y[idx]
-        sol = least_squares(lambda p, xs=xs, ys=ys: m.predict(p, xs) - ys, start,
-                            jac=lambda p, xs=xs: m.jacobian(p, xs), method="lm",
-                            xtol=1e-10, ftol=1e-10)
+        fun, jac = core_residuals(m, xs, ys)
+        sol = least_squares(fun, start, jac=jac, method="lm", xtol=1e-10, ftol=1e-10)
         out[k] = sol.x if sol.success else np.nan
     return out
 

@@ -28,6 +28,7 @@ def scalingfit_run(x: np.ndarray, y: np.ndarray, threads: int) -> np.ndarray:
 
 def scipy_run(x: np.ndarray, y: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
     """least_squares without point i, for the first ``n`` points; error of predicting it."""
+    from scalingfit._bench import core_residuals
     from scipy.optimize import least_squares
 
     m = scalingfit.models.get("chinchilla")
@@ -35,9 +36,8 @@ def scipy_run(x: np.ndarray, y: np.ndarray, start: np.ndarray, n: int) -> np.nda
     for i in range(n):
         keep = np.arange(len(y)) != i
         xs, ys = x[keep], y[keep]
-        sol = least_squares(lambda p, xs=xs, ys=ys: m.predict(p, xs) - ys, start,
-                            jac=lambda p, xs=xs: m.jacobian(p, xs), method="lm",
-                            xtol=1e-10, ftol=1e-10)
+        fun, jac = core_residuals(m, xs, ys)
+        sol = least_squares(fun, start, jac=jac, method="lm", xtol=1e-10, ftol=1e-10)
         out[i] = m.predict(sol.x, x[i:i + 1])[0] - y[i] if sol.success else np.nan
     return out
 

@@ -120,7 +120,16 @@ class Model:
     def _args(self, params: Sequence[float] | FloatArray, x: object) -> tuple[FloatArray, FloatArray]:
         """(x, params) for the core: x as :func:`_validate.as_inputs` reads it (it was reshaped
         to (-1, n_inputs), which re-paired an ``(N, D)`` tuple's values), each value > 0 for a
-        law of positive inputs (the core takes their logarithms: 0 gave inf, -5 NaN)."""
+        law of positive inputs (the core takes their logarithms: 0 gave inf, -5 NaN).
+
+        An array already in the core's layout (float64, C-contiguous, (n, n_inputs), or (n,)
+        for one input) with every value > 0 skips the general reading: scipy loops call this
+        per residual evaluation, and the reading cost as much as the core's own evaluation."""
+        p = np.ascontiguousarray(np.asarray(params, dtype=np.float64))
+        if (type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous
+                and (x.shape[1:] == (self.n_inputs,) if x.ndim == 2 else x.ndim == 1 == self.n_inputs)
+                and p.shape == (self.n_params,) and (not self.positive_inputs or not (x <= 0).any())):
+            return x.reshape(-1, self.n_inputs), p
         from . import _validate
 
         if isinstance(x, (int, float, np.number)) or (isinstance(x, np.ndarray) and x.ndim == 0):
@@ -129,7 +138,6 @@ class Model:
         if self.positive_inputs:
             _validate.check_positive(xa, "x", f"{self.name} works with log(x)", self.input_names,
                                      nan_ok=True)
-        p = np.ascontiguousarray(np.asarray(params, dtype=np.float64))
         if p.shape != (self.n_params,):
             raise ValueError(f"params must have {self.n_params} entries for {self.name}, got shape {p.shape}")
         return xa, p
