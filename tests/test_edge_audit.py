@@ -34,7 +34,7 @@ def test_model_predict_reads_an_N_D_tuple_as_columns() -> None:
 
 def test_model_predict_refuses_ambiguous_and_non_positive_inputs() -> None:
     m = models.get("chinchilla")
-    for flat in (np.array([1e8, 4e8, 2e9, 1e9]), np.array([1e9, 1e10])):  # were read as pairs
+    for flat in (np.array([1e8, 4e8, 2e9, 1e9]), np.array([1e8, 4e8, 2e9, 1e9, 3e9, 3e10])):  # were read as pairs
         with pytest.raises(ValueError, match=r"x must have shape \(n, 2\) for model 'chinchilla'"):
             m.predict(P_CH, flat)
         with pytest.raises(ValueError, match=r"x must have shape \(n, 2\)"):
@@ -255,3 +255,80 @@ def test_window_and_huge_integers_are_named() -> None:
         sf.allocation.optimal_allocation([1e20, 10**400], ch.HOFFMANN_2022)
     with pytest.raises(ValueError, match="^x must be numeric within float64's range"):
         sf.fit("power_law", [1, 2, 3, 10**400], [1.0, 2.0, 3.0, 4.0])
+
+
+# ------------------------------------------------------------------ review of the fixes above
+def test_predict_curve_is_nan_where_the_law_is_undefined() -> None:
+    """A checkpoint at step 0 (kept, never fitted) made predict_curve raise once Model.predict
+    refused x <= 0 (before that: inf); now NaN there, the fitted law elsewhere."""
+    from scalingfit import curves
+
+    rng = np.random.default_rng(0)
+    cv = []
+    for i in range(3):
+        step = np.arange(0, 10001, 100.0)
+        tokens = step * 1e6
+        loss = 2.0 + 30 * np.maximum(tokens, 1e6) ** -0.15 * (1 + 0.003 * rng.standard_normal(step.size))
+        cv.append(curves.Curve(name=f"r{i}", step=step, tokens=tokens, loss=loss))
+    pred = curves.predict_final_loss(cv, fraction=0.5, method="power_law")
+    out = pred.predict_curve(cv[0], 0)
+    assert np.isnan(out[0]) and np.isfinite(out[1:]).all()
+    np.testing.assert_allclose(out[1:], pred.fits[0].predict(cv[0].tokens[1:]), rtol=0)
+
+
+def test_the_uncertainty_note_is_not_a_process_wide_filter() -> None:
+    """bootstrap() left the UncertaintyWarning out of its point fit with warnings.catch_warnings,
+    which swaps the process-wide filter list: threads running it at once left it 'ignore'."""
+    import threading
+    import warnings
+
+    from scalingfit import UncertaintyWarning
+
+    N = np.repeat(np.logspace(7, 9, 6), 5)
+    D = N * np.tile([5.0, 10.0, 20.0, 40.0, 80.0], 6)
+    truth = [np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28]
+    y = sf.models.get("chinchilla_lse").predict(truth, (N, D))
+    y = y * np.exp(0.01 * np.random.default_rng(2).standard_normal(N.size))
+    kw = dict(loss="huber", f_scale=1e-3, log_residuals=True)
+    before = list(warnings.filters)
+
+    def run() -> None:
+        for _ in range(3):
+            sf.bootstrap("chinchilla_lse", (N, D), y, n_resamples=10, method="percentile", **kw)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert list(warnings.filters) == before
+    with pytest.warns(UncertaintyWarning):
+        sf.fit("chinchilla_lse", (N, D), y, **kw)
+
+
+def test_one_point_of_a_law_of_two_inputs() -> None:
+    """predict(p, [N, D]) was one point before the (N, D)-tuple fix, and is again (the
+    bootstrap's predicted_value reads it so); longer flat arrays stay refused."""
+    m = sf.models.get("chinchilla")
+    p = [1.69, 406.4, 410.7, 0.34, 0.28]
+    want = 1.69 + 406.4 * 1e9**-0.34 + 410.7 * 2e10**-0.28
+    for x in ([1e9, 2e10], (1e9, 2e10), np.array([1e9, 2e10])):
+        np.testing.assert_allclose(m.predict(p, x), [want], rtol=1e-13)
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 2\)"):
+        m.predict(p, [1e9, 2e10, 3e9, 4e10])
+
+
+def test_cluster_covariance_reductions_are_plain() -> None:
+    """C.max() was a 0-d ClusterCovariance (json.dumps failed); arithmetic kept a dof that
+    no longer belonged to it."""
+    import json
+
+    from scalingfit import uncertainty
+
+    N = np.repeat(np.logspace(7, 9, 10), 3)
+    y = (1.7 + 400 * N**-0.34) * (1 + 0.01 * np.random.default_rng(0).standard_normal(N.size))
+    r = sf.fit("saturating_power_law", N, y)
+    C = uncertainty.sandwich_cov("saturating_power_law", N, y, r, kind="HC1", groups=np.repeat(np.arange(10), 3))
+    assert C.dof == 9 and C.copy().dof == 9 and C.T.dof == 9
+    json.dumps(C.max())
+    assert type(C.max()) is np.float64 and type(2 * C) is np.ndarray and type(np.sqrt(np.diag(C))) is np.ndarray

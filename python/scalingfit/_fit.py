@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -351,10 +352,27 @@ def fit(
         near = _identify.near_singular(result.param_names, result.cov)
         if near:
             warnings.warn(f"{m.name} fit: {near}", IdentifiabilityWarning, stacklevel=2)
-        beyond = robust_errors_note(m, xa, ya, w, result.x, loss, f_scale, log_residuals)
+        beyond = "" if _ERRORS_UNUSED.get() else robust_errors_note(m, xa, ya, w, result.x, loss, f_scale,
+                                                                     log_residuals)
         if beyond:
             warnings.warn(f"{m.name} fit: {beyond}", UncertaintyWarning, stacklevel=2)
     return result
+
+
+_ERRORS_UNUSED: contextvars.ContextVar[bool] = contextvars.ContextVar("scalingfit_errors_unused", default=False)
+
+
+@contextlib.contextmanager
+def errors_unused() -> Iterator[None]:
+    """Inside: ``fit`` leaves out the UncertaintyWarning about its Gauss-Newton standard errors,
+    for callers whose intervals do not come from them (the bootstrap, the profile). A context
+    variable, not a warnings filter: ``warnings.catch_warnings`` swaps the process-wide filter
+    list, which threads running such calls at once could leave changed."""
+    token = _ERRORS_UNUSED.set(True)
+    try:
+        yield
+    finally:
+        _ERRORS_UNUSED.reset(token)
 
 
 #: A robust fit with fewer than this share of its residuals within ``f_scale`` gets an

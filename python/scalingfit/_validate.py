@@ -373,7 +373,8 @@ def as_inputs(x: Any, model: AnyModel, name: str = "x") -> FloatArray:
             f"{k} columns; pass a tuple of columns ({', '.join(model.input_names)}) or an array "
             f"of shape (n, {k}), one row per point"
         )
-    ndims = [len(_shape(c)) for c in x] if isinstance(x, (tuple, list)) else []  # ragged: 1
+    columns = isinstance(x, (tuple, list)) and len(x) == k > 1  # (N, D): one entry per input
+    ndims = [len(_shape(c)) for c in x] if columns else []  # ragged: 1
     if len(ndims) == k > 1 and 1 in ndims and 0 in ndims:
         i = ndims.index(0)
         raise ValueError(
@@ -381,7 +382,7 @@ def as_inputs(x: Any, model: AnyModel, name: str = "x") -> FloatArray:
             f"per point; {name}[{i}] ({model.input_names[i]}) is a single number {x[i]!r}: repeat "
             f"it for every point (np.full(n, value))"
         )
-    if isinstance(x, (tuple, list)) and len(x) == k and k > 1 and all(d == 1 for d in ndims):
+    if columns and all(d == 1 for d in ndims):
         cols = [as_float_array(c, f"{name}[{i}]") for i, c in enumerate(x)]
         lengths = {c.shape[0] for c in cols}
         if len(lengths) != 1:

@@ -102,7 +102,7 @@ from ._fit import (
     fit_batch,
     resolve_model,
 )
-from ._warnings import ConvergenceWarning, DataWarning, UncertaintyWarning
+from ._warnings import ConvergenceWarning, DataWarning
 from .models import LOSSES, Model
 from .results import FitResult
 
@@ -1462,8 +1462,7 @@ def bootstrap(
         raise ValueError(f"groups= is only used by scheme='groups', not {scheme!r}")
     if scheme == "residual" and w is not None and not (w > 0).all():
         raise ValueError("scheme='residual' needs positive weights (it rescales residuals by them)")
-    with warnings.catch_warnings():  # the intervals are the resamples', not Gauss-Newton's
-        warnings.simplefilter("ignore", UncertaintyWarning)
+    with _fit.errors_unused():  # the intervals are the resamples', not Gauss-Newton's
         point = fit(
             m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=(lo, hi),
             log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol, gtol=gtol,

@@ -675,8 +675,7 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_Fit
     """Fit Chinchilla's law to a CSV (plain least squares, or Epoch's Huber on log loss with
     --huber), bootstrap it (unless --bootstrap 0), and return the law plus the rows of the
     derived quantities at --compute (with intervals when bootstrapped)."""
-    from ._fit import fit
-    from ._warnings import UncertaintyWarning
+    from ._fit import errors_unused, fit
     from .bootstrap import bootstrap, chinchilla_derived
 
     xcols = _column_names(args.x, "--x")
@@ -704,8 +703,7 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_Fit
         p = b.params
         source = f"fit of {args.fit} ({b.n_resamples} resamples)"
     else:
-        with warnings.catch_warnings():  # no intervals are shown: the standard errors are unused
-            warnings.simplefilter("ignore", UncertaintyWarning)
+        with errors_unused():  # no intervals are shown: the standard errors are unused
             r = fit(model, x, y, **options)  # type: ignore[arg-type]
         if not r.success:
             raise ValueError(f"the fit of {args.fit} did not succeed ({r.message})")

@@ -419,16 +419,17 @@ class FinalLossPrediction:
         if not np.isfinite(law.x).all():
             return np.full(curve.step.shape[0], np.nan)
         if self.method == "power_law":
-            return law.predict(curve.tokens)
+            return _where_defined(law, curve.tokens)
         if self.method == "learning_curve":
-            return law.predict(curve.step)
+            return _where_defined(law, curve.step)
         if self.method == "kaplan_ns":
-            return law.predict((np.full(curve.step.shape[0], float(curve.N)), curve.step))  # type: ignore[arg-type]
+            n_params = np.full(curve.step.shape[0], float(curve.N))  # type: ignore[arg-type]
+            return _where_defined(law, np.column_stack([n_params, curve.step]))
         S1, S2 = _areas(curve, self.decay)
         if law.model == "lr_annealing":
-            return law.predict(np.column_stack([S1, S2]))
+            return _where_defined(law, np.column_stack([S1, S2]))
         c = float(self.annealing) if self.annealing is not None else 0.0
-        return np.asarray(law.predict(S1)) * (1.0 - c * S2)
+        return _where_defined(law, S1) * (1.0 - c * S2)
 
     @property
     def error(self) -> FloatArray:
@@ -509,6 +510,19 @@ def _annealing_value(annealing: object) -> float:
     if not (np.isfinite(c) and 0.0 <= c < 1.0):
         raise ValueError(f"annealing (the coefficient C of 1 - C·S2) must be finite and in [0, 1), got {annealing!r}")
     return c
+
+
+def _where_defined(law: Any, x: FloatArray) -> FloatArray:
+    """``law.predict(x)`` at the checkpoints where its law is defined (every input > 0 for a
+    law of log inputs: step 0, or no learning-rate area yet, is not), NaN at the others."""
+    x = np.asarray(x, dtype=np.float64)
+    ok: NDArray[np.bool_] = np.ones(x.shape[0], dtype=bool)
+    if get_model(law.model).positive_inputs:
+        ok = np.asarray((x > 0) if x.ndim == 1 else (x > 0).all(axis=1))
+    out = np.full(x.shape[0], np.nan)
+    if ok.any():
+        out[ok] = law.predict(x[ok])
+    return out
 
 
 def predict_final_loss(

@@ -139,7 +139,10 @@ class SigmoidFit:
         return np.log(xa)
 
     def predict(self, x: ArrayLike) -> FloatArray:
-        """The fitted sigmoid at ``x``."""
+        """The fitted sigmoid at ``x``. NaN for a metric that did not vary (all at chance, or
+        all 1): its data say nothing of where or how steeply it would rise (``k`` and ``x0``
+        are NaN, the fit's status -2, with an IdentifiabilityWarning), so no value is
+        extrapolated, not even the flat level."""
         lo, hi, k, u0 = self.law.x
         return _sigmoid(self._u(x), lo, hi, k, u0)
 

@@ -107,7 +107,8 @@ class Model:
 
     def predict(self, params: Sequence[float] | FloatArray, x: object) -> FloatArray:
         """Model values at points ``x``, read as ``fit`` reads them: shape (n, n_inputs), a
-        tuple of n_inputs columns (``(N, D)``), or (n,) or a number for one input."""
+        tuple of n_inputs columns (``(N, D)``), or (n,) or a number for one input; n_inputs
+        numbers (``(1e9, 2e10)``) are one point of a law of several inputs."""
         f, _ = _core.evaluate(self.index, *self._args(params, x))
         return np.asarray(f)
 
@@ -134,6 +135,9 @@ class Model:
 
         if isinstance(x, (int, float, np.number)) or (isinstance(x, np.ndarray) and x.ndim == 0):
             x = np.reshape(x, (1,))  # one point of a one-input law
+        elif self.n_inputs > 1 and isinstance(x, (list, tuple, np.ndarray)) and len(x) == self.n_inputs \
+                and all(np.ndim(v) == 0 for v in x):
+            x = np.reshape(_validate.as_float_array(x, "x"), (1, self.n_inputs))  # one point: (N, D)
         xa = _validate.as_inputs(x, self)
         if self.positive_inputs:
             _validate.check_positive(xa, "x", f"{self.name} works with log(x)", self.input_names,

@@ -51,6 +51,7 @@ from ._fit import (
     DEFAULT_XTOL,
     ModelLike,
     _prepare_points,
+    errors_unused,
     fit,
     resolve_model,
     solve,
@@ -253,13 +254,18 @@ class ClusterCovariance(np.ndarray):
     shape (p, p) that also carries the number of clusters, so that the intervals built from
     it (:func:`wald_intervals`, :func:`delta_method`) take Student's t on ``dof = G - 1``
     degrees of freedom, the usual reference for cluster-robust inference (Cameron & Miller
-    2015), not the ``n - p`` of the points. Arrays computed from it keep the attribute;
-    ``np.asarray(C)`` is the plain matrix."""
+    2015), not the ``n - p`` of the points. Views of it (a copy, the transpose) keep the
+    attribute; arithmetic and reductions give plain arrays and numbers (a scaled or reduced
+    matrix is no longer this covariance), and ``np.asarray(C)`` is the plain matrix."""
 
     n_groups: int = 0
 
     def __array_finalize__(self, obj: Any) -> None:
         self.n_groups = int(getattr(obj, "n_groups", 0))
+
+    def __array_wrap__(self, arr: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        out = np.asarray(arr)  # a ufunc's or a reduction's result: plain
+        return out[()] if return_scalar else out
 
     @property
     def dof(self) -> Optional[int]:
@@ -774,8 +780,7 @@ def profile_interval(
         _check_fit_settings(fit_result, m, int(ya.shape[0]), loss, log_residuals, lo, hi)
         _check_fit_cost(fit_result, m, xa, ya, w, loss, f_scale, log_residuals)
     else:
-        with warnings.catch_warnings():  # the profile is the interval, not the fit's stderr
-            warnings.simplefilter("ignore", UncertaintyWarning)
+        with errors_unused():  # the profile is the interval, not the fit's stderr
             fit_result = fit(m, xa, ya, p0, weights=w, loss=loss, f_scale=f_scale, bounds=(lo, hi),
                              log_residuals=log_residuals, max_iter=max_iter, ftol=ftol, xtol=xtol,
                              gtol=gtol)
