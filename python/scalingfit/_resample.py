@@ -587,12 +587,12 @@ def _flat_problems(m: Any, data: Sequence[tuple[FloatArray, FloatArray, FloatArr
     cols = [i for i in (m.param_names.index(p) for p in names) if lo[i] < hi[i]]
     if not cols:
         return [], []
-    out = []
-    for j, (_, y, w) in enumerate(data):
-        v = y[w > 0]
-        if v.size and np.ptp(v) <= 1e-12 * np.max(np.abs(v)):
-            out.append(j)
-    return out, cols
+    return [j for j, (_, y, w) in enumerate(data) if does_not_vary(y[w > 0])], cols
+
+
+def does_not_vary(v: FloatArray) -> bool:
+    """Whether the (non-empty) values ``v`` all take one value, to within 1e-12 of their size."""
+    return bool(v.size) and bool(np.ptp(v) <= 1e-12 * np.max(np.abs(v)))
 
 
 def _solve(  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
-from ._resample import LawFit, fit_many, table
+from ._resample import LawFit, does_not_vary, fit_many, table
 from ._validate import broadcast
 from ._warnings import IdentifiabilityWarning
 
@@ -419,7 +419,7 @@ def _fit_laws(
     )
     for j, y in enumerate(losses):
         ya = np.asarray(y, dtype=np.float64)  # checked by fit_many
-        if ya.size and np.ptp(ya) <= 1e-12 * np.max(np.abs(ya)):
+        if does_not_vary(ya):
             where = one[1] if len(xs) == 1 else f"{names[1]}[{j}]"
             warnings.warn(f"{where} does not vary (every value {float(ya[0]):g}): there is no power law "
                           f"to fit, so alpha and {variable}_c are not identifiable ({variable}_c is NaN at "
