@@ -664,3 +664,44 @@ def test_derived_quantity_undefined_on_converged_replicates_is_counted_and_warne
     assert 100 < want < 300
     assert int(r.batch.n_undefined("sq")[0]) == want and int(r.batch.n_undefined("E")[0]) == 0
     assert f"sq: undefined (NaN) on {want} converged replicate(s)" in str(r.summary())
+
+
+def test_studentized_interval_of_a_positive_quantity_is_built_on_its_log() -> None:
+    """Bootstrap-t of tokens per parameter (a Positive quantity) on the log scale, from the
+    textbook formula with se(log q) by central differences: t* = (log q* - log q) / se*(log q),
+    interval exp(log q - se t*_(1-a/2)) ... exp(log q - se t*_(a/2)). On the natural scale the
+    lower end of such intervals was <= 0 in 244 of 300 simulated sweeps at 2% noise. a_opt
+    (not marked Positive) keeps the natural scale."""
+    x, y, _ = chinchilla_data(4, noise=0.02)
+    C = 1e23
+    der = chinchilla_derived(C)
+    r = bootstrap("chinchilla", x, y, n_resamples=80, seed=2, method="studentized",
+                  derived=der, log_residuals=True)
+    names = r.param_names
+
+    def bootstrap_t(name: str, scale) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        def f(q: np.ndarray) -> float:
+            return float(scale(np.asarray(der[name]({n: np.array([v]) for n, v in zip(names, q)}))[0]))
+
+        def se(theta: np.ndarray, cov: np.ndarray) -> float:
+            g = np.empty(len(names))
+            for i in range(len(names)):
+                h = 1e-6 * abs(theta[i])
+                up, dn = theta.copy(), theta.copy()
+                up[i] += h
+                dn[i] -= h
+                g[i] = (f(up) - f(dn)) / (2 * h)
+            return float(np.sqrt(g @ cov @ g))
+
+        th = f(r.batch.center[0])
+        ok = np.isfinite(r.values(name))
+        s = np.array([f(q) for q in r.samples[ok]])
+        se_r = np.array([se(q, c) for q, c in zip(r.samples[ok], r.batch.sample_cov[0][ok])])
+        se0 = se(r.batch.center[0], r.batch.center_cov[0])
+        t_lo, t_hi = np.percentile((s - th) / se_r, [2.5, 97.5])
+        return th - se0 * t_hi, th - se0 * t_lo
+
+    lo, hi = r.ci("tokens_per_param")
+    assert lo > 0
+    assert (lo, hi) == pytest.approx(tuple(np.exp(bootstrap_t("tokens_per_param", np.log))), rel=1e-4)
+    assert r.ci("a_opt") == pytest.approx(bootstrap_t("a_opt", lambda v: v), rel=1e-4)
