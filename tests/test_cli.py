@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -602,3 +603,31 @@ def test_studies_without_resamples() -> None:
     without = rp.reproduce(shipped, n_bootstrap=0)
     assert with_resamples.checks and with_resamples.checks == without.checks
     assert all(c.ours_interval is None for c in with_resamples.checks)
+
+
+def test_optimal_json_published_law_rows_at_full_precision(capsys) -> None:
+    """`optimal --json` wrote the published law's rows as the table prints them (4 digits:
+    N = 3.219e+10); now the numbers themselves, equal to the planning API's to 1e-12, while the
+    text table still prints 4 digits."""
+    import pickle
+
+    from scalingfit import planning
+    from scalingfit.planning._common import Figure
+
+    args = ["optimal", "--compute", "5.76e23", "--inference-tokens", "2e12", "--unique-tokens", "1e12",
+            "--law", "hoffmann2022"]
+    assert cli.main(args + ["--json"]) == 0
+    rows = {(r["section"], r["quantity"]): r["value"] for r in json.loads(capsys.readouterr().out)}
+    law = planning.as_law(planning.HOFFMANN_2022)
+    N, D = law.optimal_allocation(5.76e23)
+    sec = "compute-optimal at C = 5.76e+23 FLOP"
+    assert rows[(sec, "parameters N")] == pytest.approx(float(N), rel=1e-12)
+    assert rows[(sec, "parameters N")] != float(f"{float(N):.4g}")
+    assert rows[(sec, "loss")] == pytest.approx(float(law.loss(N, D)), rel=1e-12)
+    inf = planning.inference_optimal(float(law.loss(N, D)), 2e12, planning.HOFFMANN_2022)
+    [inf_N] = [v for (s, q), v in rows.items() if s.startswith("inference-aware") and q == "parameters N"]
+    assert inf_N == pytest.approx(float(inf.N), rel=1e-12)
+    assert cli.main(args) == 0
+    assert re.search("parameters N +" + re.escape(f"{float(N):.4g}") + "\n", capsys.readouterr().out)
+    f = Figure(float(N))
+    assert pickle.loads(pickle.dumps(f)).value == f.value and pickle.loads(pickle.dumps(f)) == f

@@ -878,7 +878,7 @@ class BootstrapBatchResult:
             jack = self._jack_values(name) if method == "bca" else None
             se0, se = self._se(name) if method == "studentized" else (None, None)
             with np.errstate(all="ignore"):  # values near the double limit: inf, not a warning
-                if se is not None and getattr(self.derived.get(name), "positive", False):
+                if se0 is not None and se is not None and getattr(self.derived.get(name), "positive", False):
                     out = _log_studentized_rows(lv, point, samples, se0, se)
                 else:
                     out = _interval_rows(method, lv, point, samples, jack, se0, se)

@@ -660,6 +660,10 @@ def _optimal_options(args: argparse.Namespace) -> None:
 
 
 def _number_or_text(text: str) -> Union[float, str]:
+    """A table value for --json: a number at full precision (a planning ``Figure`` keeps it),
+    other numbers as printed, anything else as text."""
+    if hasattr(text, "value"):
+        return float(text.value)
     try:
         return float(text)
     except ValueError:
@@ -764,7 +768,7 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
         compute=args.compute, loss=args.loss, inference_tokens=inference_tokens,
         unique_tokens=args.unique_tokens, epochs=epochs, law=law)
     if args.json:  # the fitted rows' numbers in full, an interval as lower, upper, level; the
-        # table's numbers as numbers (as printed, 4 digits), its other values as text
+        # table's numbers as numbers at full precision, its other values as text
         _print_json([_fit_row_json(r, args.level) for r in fitted]
                     + [{"section": a, "quantity": b, "value": _number_or_text(c)} for a, b, c in rows])
     else:

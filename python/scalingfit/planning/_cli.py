@@ -12,6 +12,7 @@ from ..chinchilla import EPOCH_2024
 from ._common import (
     HOFFMANN_2022,
     SARDANA_2023,
+    Figure,
     as_law,
     check_epochs,
     check_nonnegative,
@@ -57,8 +58,8 @@ def resolve_law(law: Union[str, Mapping[str, float]]) -> dict[str, float]:
     return {k: float(v) for k, v in lw.as_dict().items()}
 
 
-def _g(v: Any) -> str:
-    return f"{float(v):.4g}"
+def _g(v: Any, spec: str = ".4g") -> str:
+    return Figure(v, spec)
 
 
 def optimal_cli_table(
@@ -142,7 +143,7 @@ def optimal_cli_table(
             (sec, "parameters N", _g(N)),
             (sec, "training tokens D", _g(D)),
             (sec, "tokens per parameter", _g(D / N)),
-            (sec, "loss", f"{float(lw.loss(N, D)):.4f}"),
+            (sec, "loss", _g(lw.loss(N, D), ".4f")),
         ]
     target = loss
     if target is not None:
@@ -183,9 +184,9 @@ def optimal_cli_table(
             rows += [
                 (sec, "parameters N", _g(o.N)),
                 (sec, "training tokens D", _g(o.D)),
-                (sec, "epochs", f"{float(o.epochs):.3f}"),
-                (sec, "loss", f"{float(o.loss):.4f}"),
-                (sec, "loss with unlimited unique data", f"{float(o.chinchilla_loss):.4f}"),
+                (sec, "epochs", _g(o.epochs, ".3f")),
+                (sec, "loss", _g(o.loss, ".4f")),
+                (sec, "loss with unlimited unique data", _g(o.chinchilla_loss, ".4f")),
             ]
         w = data_wall(unique_tokens, dc, epochs, flops_per_token=flops_per_token)
         for row in w.rows:
@@ -194,8 +195,8 @@ def optimal_cli_table(
                 (sec, "compute C", _g(row.C)),
                 (sec, "parameters N", _g(row.N)),
                 (sec, "training tokens D", _g(row.D)),
-                (sec, "loss", f"{row.loss:.4f}"),
-                (sec, "loss penalty vs unique data", f"{row.loss_penalty:.4f}"),
+                (sec, "loss", _g(row.loss, ".4f")),
+                (sec, "loss penalty vs unique data", _g(row.loss_penalty, ".4f")),
                 (sec, "naive (repeats as fresh) C", _g(row.naive_C)),
                 (sec, "naive (repeats as fresh) N", _g(row.naive_N)),
             ]

@@ -28,6 +28,29 @@ PathLike = Union[str, Path]
 
 LAW_KEYS = ("E", "A", "B", "alpha", "beta")
 
+
+class Figure(str):
+    """A number as a printed table shows it (``format(value, spec)``, e.g. ``'3.219e+10'``),
+    which keeps the number itself at full precision in ``.value`` (``optimal --json`` writes
+    that).
+
+    >>> f = Figure(32190436512.3, ".4g")
+    >>> f, f.value
+    ('3.219e+10', 32190436512.3)
+    """
+
+    value: float
+    spec: str
+
+    def __new__(cls, value: Any, spec: str = ".4g") -> Figure:  # noqa: PYI034 (no Self on 3.9)
+        v = float(value)
+        out = super().__new__(cls, format(v, spec))
+        out.value, out.spec = v, spec
+        return out
+
+    def __reduce__(self) -> tuple[type[Figure], tuple[float, str]]:  # pickle: from the number
+        return (Figure, (self.value, self.spec))
+
 #: Hoffmann et al. (2022), eq. 10, as printed: the law Sardana et al. and most planners start from.
 HOFFMANN_2022: dict[str, float] = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 

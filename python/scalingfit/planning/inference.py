@@ -38,6 +38,7 @@ from .. import _validate
 from .._validate import broadcast
 from ._common import (
     SARDANA_2023,
+    Figure,
     FloatArray,
     as_law,
     bisect,
@@ -106,9 +107,7 @@ class InferenceOptimum:
         """Printable ``(quantity, value)`` rows for a scalar optimum."""
 
         def g(v: Any) -> str:
-            return (
-                f"{float(np.asarray(v).ravel()[0]):.4g}" if np.size(v) == 1 else str(np.asarray(v))
-            )
+            return Figure(np.asarray(v).ravel()[0]) if np.size(v) == 1 else str(np.asarray(v))
 
         out = [
             ("target loss", g(self.target_loss)),
