@@ -82,7 +82,7 @@ import functools
 import statistics
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -894,7 +894,15 @@ class BootstrapBatchResult:
             raise IndexError(f"problem {j!r} is not a problem index of this batch (0..{n - 1})")
         j = int(j) % n
         sl = slice(j, j + 1)
-        jk = None if self._jackknife is None else functools.partial(_problem_jackknife, self, j)
+        jk = self._jackknife
+        if "jackknife" in self._cache:  # computed: problem j's rows alone
+            X, off = self._cache["jackknife"]
+            jk = functools.partial(_given_jackknife, X[off[j]:off[j + 1]].copy())
+        elif isinstance(jk, functools.partial) and jk.func is _jackknife:
+            # problem j's data alone, so that the result pickles small (not the whole batch)
+            jk = functools.partial(_jackknife, jk.args[0].problem(j), *jk.args[1:])
+        elif jk is not None:
+            jk = functools.partial(_problem_jackknife, self, j)
         return BootstrapBatchResult(
             model=self.model,
             param_names=self.param_names,
@@ -1169,6 +1177,21 @@ class _Engine:
     on_gpu: bool
     fixed_bytes: int
 
+    def problem(self, j: int) -> _Engine:
+        """The engine of problem j alone (its data, point fit, id and groups): its items give
+        the same bits as problem j's items of the whole batch (each item depends only on its
+        problem, its replicate and the seed)."""
+        a, b = int(self.offsets[j]), int(self.offsets[j + 1])
+        sl = slice(j, j + 1)
+        return replace(
+            self, x=self.x[a:b].copy(), y=self.y[a:b].copy(),
+            w=None if self.w is None else self.w[a:b].copy(),
+            offsets=np.array([0, b - a], dtype=self.offsets.dtype), center=self.center[sl].copy(),
+            problem_id=self.problem_id[sl].copy(),
+            groups=None if self.groups is None else self.groups[a:b].copy(),
+            n_groups=None if self.n_groups is None else self.n_groups[sl].copy(),
+        )
+
     def solve_items(
         self, n_items: int, items: Callable[[int, int], tuple[IntArray, IntArray]],
         scheme_index: int, compute_cov: bool,
@@ -1207,6 +1230,11 @@ def _jackknife(engine: _Engine, by_groups: bool) -> tuple[FloatArray, IntArray]:
     Xj, _, sj = engine.solve_items(int(off[-1]), lambda a, b: (prob[a:b], rep[a:b]), scheme, False)
     Xj[sj <= 0] = np.nan
     return Xj, off
+
+
+def _given_jackknife(X: FloatArray) -> tuple[FloatArray, IntArray]:
+    """A problem's jackknife already computed (for :meth:`BootstrapBatchResult.problem`)."""
+    return X, np.array([0, X.shape[0]], dtype=np.int64)
 
 
 def _problem_jackknife(parent: BootstrapBatchResult, j: int) -> tuple[FloatArray, IntArray]:
