@@ -49,7 +49,7 @@ def test_usage_and_failure_exit_codes(tmp_path: Path, capsys) -> None:
     (["fit", "{csv}", "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--p0", "1,b"], 2,
      "--p0: expected comma-separated numbers, got '1,b'"),
     (["bench", "--bulk-sweeps", "-3"], 2, "--bulk-sweeps must be >= 1, got -3"),
-    (["cuda-compile", "--arch", "sm_xx"], 1, "arch must be a real or virtual architecture such as sm_90"),
+    (["cuda-compile", "--arch", "sm_xx"], 2, "arch must be a real or virtual architecture such as sm_90"),
     (["refit", "{csv}", "--group-by", "N", "--threads", "0"], 2, "--threads must be >= 1, got 0"),
     (["refit", "{csv}", "--group-by", "N", "--chunk", "0"], 2, "--chunk must be >= 1 group per chunk, got 0"),
     (["refit", "{csv}", "--group-by", "N", "--bootstrap", "1"], 2,

@@ -226,7 +226,7 @@ def test_the_cli_compiles_ahead(emu: Any, tmp_path: Path, capsys: pytest.Capture
     assert main(argv[:-1] + ["--verbose"]) == 0
     out = capsys.readouterr()
     assert "3 kernel modules: 0 compiled" in out.out and "power_law / cauchy, float64" in out.err
-    assert main(["cuda-compile", "--item-threads", "2,x"]) == 1
+    assert main(["cuda-compile", "--item-threads", "2,x"]) == 2  # usage
     assert "--item-threads" in capsys.readouterr().err
 
 

@@ -253,7 +253,7 @@ def test_cli_reproduce_table_and_failure(
     rc = cli.main(["reproduce", "--studies", "epoch"])  # no data: nothing reproduced
     captured = capsys.readouterr()
     assert rc == 1 and "skipped, epoch_chinchilla_fig4 not found" in captured.out
-    assert cli.main(["reproduce", "--studies", "porian,nope"]) == 1
+    assert cli.main(["reproduce", "--studies", "porian,nope"]) == 2  # usage: nothing run
     assert "unknown studies ['nope']" in capsys.readouterr().err
 
 

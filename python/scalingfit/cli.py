@@ -75,6 +75,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     _resamples(args.bootstrap, zero="no intervals")
     _at_least(args.seed, "--seed", 0)
     studies = _split(args.studies, "--studies")
+    unknown = [s for s in studies or () if s not in rp.STUDIES]
+    if unknown:
+        raise UsageError(f"--studies: unknown studies {unknown}; known: {', '.join(rp.STUDIES)}")
     if args.bootstrap == 0:
         _without_effect(args, ["seed"], "with --bootstrap 0 (no intervals, nothing resampled)")
     elif all(s in _STUDIES_WITHOUT_RESAMPLES for s in studies or rp.STUDIES):
@@ -829,7 +832,7 @@ def _cmd_cuda_compile(args: argparse.Namespace) -> int:
     try:
         threads = [int(g) for g in _split(args.item_threads, "--item-threads") or _cuda.ITEM_THREADS[1:]]
     except ValueError:
-        raise ValueError(f"--item-threads: a comma-separated list of {', '.join(_cuda.ITEM_THREADS[1:])}, "
+        raise UsageError(f"--item-threads: a comma-separated list of {', '.join(_cuda.ITEM_THREADS[1:])}, "
                          f"got {args.item_threads!r}") from None
     precisions = _split(args.precision, "--precision") or ["float64", "float32"]
     done: list[_cuda_build.Built] = []
@@ -845,9 +848,12 @@ def _cmd_cuda_compile(args: argparse.Namespace) -> int:
                   f"{s.item_threads} thread(s) per item: {how}", file=sys.stderr)
 
     t0 = time.perf_counter()
-    built = _cuda.compile_kernels(_split(args.models, "--models"), _split(args.losses, "--losses"),
-                                  precisions, threads, arch=args.arch, workers=args.workers,
-                                  progress=progress)
+    try:
+        built = _cuda.compile_kernels(_split(args.models, "--models"), _split(args.losses, "--losses"),
+                                      precisions, threads, arch=args.arch, workers=args.workers,
+                                      progress=progress)
+    except ValueError as exc:  # an option's value (a model, loss, precision, arch): usage
+        raise UsageError(str(exc)) from None
     wall = time.perf_counter() - t0
     compiled = [b for b in built if b.compiled]
     summary = {"modules": len(built), "compiled": len(compiled), "cached": len(built) - len(compiled),
