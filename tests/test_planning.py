@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scalingfit import DataWarning
 from scalingfit import planning as P
+from scalingfit.chinchilla import EPOCH_2024
 from scalingfit.planning import (
     HOFFMANN_2022,
     MUENNIGHOFF_2023,
@@ -220,7 +221,7 @@ def test_data_wall_intervals_are_carried() -> None:
 # ------------------------------------------------------------------ CLI rows
 def test_optimal_cli_table() -> None:
     rows = P.optimal_cli_table(
-        compute=5.76e23, inference_tokens=2e12, unique_tokens=100e12, epochs=(1, 4)
+        compute=5.76e23, inference_tokens=2e12, unique_tokens=100e12, epochs=(1, 4), law="hoffmann2022"
     )
     secs = list(dict.fromkeys(r[0] for r in rows))
     assert secs[0] == "law"
@@ -243,6 +244,10 @@ def test_optimal_cli_table() -> None:
         P.optimal_cli_table(compute=1e20, law="kaplan")
     with pytest.raises(ValueError, match="unreachable"):
         P.optimal_cli_table(loss=1.0)
+    # the default law is the CLI's (Epoch's), so the function returns what `optimal` prints
+    N1, _ = P.as_law(EPOCH_2024).optimal_allocation(1e24)
+    (N_default,) = [v for _, q, v in P.optimal_cli_table(compute=1e24) if q == "parameters N"]
+    assert float(N_default.value) == pytest.approx(float(N1), rel=1e-12)
 
 
 # ------------------------------------------------------------------ plots

@@ -111,3 +111,17 @@ def test_a_fit_result_is_a_law() -> None:
         simulate.isoflop_sweep(law=sf.fit("kaplan_nd", x, s.loss))
     with pytest.raises(ValueError, match="a fit of 'power_law' is not a Chinchilla law"):
         simulate.training_curves(law=sf.fit("power_law", s.N, s.loss))
+
+
+def test_default_seed_is_zero_and_reproducible() -> None:
+    """The simulators defaulted to seed=None (a fresh draw, seed not recorded) while testtime's
+    and chinchilla's docstrings said 'default 0, as everywhere in scalingfit'."""
+    a, b = simulate.isoflop_sweep(), simulate.isoflop_sweep()
+    np.testing.assert_array_equal(a.loss, b.loss)
+    assert a.seed == 0
+    np.testing.assert_array_equal(a.loss, simulate.isoflop_sweep(seed=0).loss)
+    c, d = simulate.training_curves(), simulate.training_curves()
+    np.testing.assert_array_equal(c.loss, d.loss)
+    assert c.seed == 0
+    fresh = simulate.isoflop_sweep(seed=None)
+    assert fresh.seed is None and not np.array_equal(fresh.loss, a.loss)

@@ -12,7 +12,7 @@ with ``eps ~ N(0, 1)`` (multiplicative, log-normal noise: ``noise`` is the relat
 The defaults are realistic: 0.3 % for final losses of IsoFLOP runs (Porian et al. 2024 model
 seed noise as 0.002-0.01 nats at losses of 3-4, i.e. 0.06-0.3 %), 0.1 % per point for
 training curves, which are smoothed before use. Every function takes ``seed`` (an int, or a
-``numpy.random.Generator``) and is deterministic given it.
+``numpy.random.Generator``; default 0) and is deterministic given it.
 
 >>> from scalingfit import simulate
 >>> s = simulate.isoflop_sweep(budgets=[1e19, 1e20], n_sizes=5, seed=0)
@@ -130,7 +130,7 @@ def isoflop_sweep(
     span: float = 1.0,
     shift: float = 0.0,
     noise: float = 0.003,
-    seed: SeedLike = None,
+    seed: SeedLike = 0,
 ) -> IsoflopSweep:
     """Draw an IsoFLOP sweep from a known Chinchilla law.
 
@@ -153,7 +153,9 @@ def isoflop_sweep(
         Offset of the sweep's centre from the true optimum, in decades of N.
     noise : float
         Relative (log-normal) noise of the losses (default 0.3 %).
-    seed : int or numpy.random.Generator, optional
+    seed : int, numpy.random.Generator or None
+        The noise's seed (default 0: two calls give the same sweep; None: fresh entropy, not
+        recorded).
     """
     truth = as_law(law, name="law")
     C_b = _validate.positive("budgets", budgets).ravel()
@@ -187,7 +189,7 @@ def training_curves(
     flops_range: tuple[float, float] = (1e18, 1e22),
     n_points: int = 60,
     noise: float = 0.001,
-    seed: SeedLike = None,
+    seed: SeedLike = 0,
 ) -> TrainingCurves:
     """Draw training curves (loss against tokens seen) from a known Chinchilla law.
 
@@ -208,7 +210,9 @@ def training_curves(
         Logged points per curve (>= 2).
     noise : float
         Relative (log-normal) noise of each logged loss (default 0.1 %: a smoothed curve).
-    seed : int or numpy.random.Generator, optional
+    seed : int, numpy.random.Generator or None
+        The noise's seed (default 0: two calls give the same sweep; None: fresh entropy, not
+        recorded).
     """
     truth = as_law(law, name="law")
     Ns = _validate.positive("sizes", sizes).ravel()

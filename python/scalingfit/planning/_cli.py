@@ -69,7 +69,7 @@ def optimal_cli_table(
     inference_tokens: float = 0.0,
     unique_tokens: Optional[float] = None,
     epochs: Sequence[float] = (1, 4, 16),
-    law: Union[str, Mapping[str, float]] = "hoffmann2022",
+    law: Union[str, Mapping[str, float]] = "epoch2024",
     R_D: float = float(MUENNIGHOFF_2023.R_D),
     R_N: float = float(MUENNIGHOFF_2023.R_N),
     flops_per_token: float = 6.0,
@@ -90,8 +90,9 @@ def optimal_cli_table(
     unique_tokens : float, optional
         Stock of unique training tokens: the data wall for each of ``epochs``.
     law : str or mapping
-        A named law (``epoch2024``, ``hoffmann2022``, ``sardana2023``, ``muennighoff2023``), an
-        ``E=..,A=..,B=..,alpha=..,beta=..`` string, or a mapping.
+        A named law (``epoch2024``, the default, as ``scalingfit optimal``'s; ``hoffmann2022``,
+        ``sardana2023``, ``muennighoff2023``), an ``E=..,A=..,B=..,alpha=..,beta=..`` string,
+        or a mapping.
     R_D, R_N : float
         Decay constants of repeated data / excess parameters (default Muennighoff et al.;
         ``inf``: repeats as good as fresh data).
@@ -113,6 +114,8 @@ def optimal_cli_table(
     >>> from scalingfit.planning import optimal_cli_table
     >>> rows = optimal_cli_table(compute=5.76e23)
     >>> [r[1:] for r in rows if r[1] == "parameters N"]
+    [('parameters N', '7.235e+10')]
+    >>> [r[1:] for r in optimal_cli_table(compute=5.76e23, law="hoffmann2022") if r[1] == "parameters N"]
     [('parameters N', '3.219e+10')]
     """
     if compute is None and loss is None and unique_tokens is None:
