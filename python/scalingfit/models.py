@@ -157,70 +157,6 @@ def _linear_fit(cols: list[FloatArray], y: FloatArray) -> tuple[FloatArray, floa
     return np.asarray(coef, dtype=np.float64), float(r @ r)
 
 
-def _segment_lstsq(cols: list[FloatArray], y: FloatArray, pid: NDArray[np.int64],
-                   n: int) -> tuple[FloatArray, FloatArray]:
-    """Per-problem linear least squares through segment sums of the normal equations:
-    every problem in one vectorised pass. Returns (coef (n, k), sse (n,)); NaN where singular."""
-    k = len(cols)
-
-    def ssum(v: FloatArray) -> FloatArray:
-        return np.bincount(pid, weights=v, minlength=n).astype(np.float64, copy=False)
-
-    G = np.empty((n, k, k))
-    b = np.empty((n, k))
-    for i in range(k):
-        b[:, i] = ssum(cols[i] * y)
-        for j in range(i, k):
-            G[:, i, j] = G[:, j, i] = ssum(cols[i] * cols[j])
-    # Jacobi-scale for conditioning, then solve; singular problems give NaN.
-    d = np.sqrt(np.einsum("nii->ni", G))
-    d = np.where(d > 0, d, 1.0)
-    Gs = G / d[:, :, None] / d[:, None, :]
-    bs = b / d
-    coef = np.full((n, k), np.nan)
-    ok = np.abs(np.linalg.det(Gs)) > 1e-12  # unit diagonal: det ~ 0 means (near) singular
-    if ok.any():
-        coef[ok] = np.linalg.solve(Gs[ok], bs[ok][..., None])[..., 0] / d[ok]
-    fit = sum(coef[pid, i] * cols[i] for i in range(k))
-    sse = ssum((fit - y) ** 2)
-    return coef, np.where(ok, sse, np.inf)
-
-
-def _batch_two_term(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int,
-                    pairs: Sequence[tuple[float, float]]) -> tuple[FloatArray, FloatArray]:
-    """For every problem, the best over the (alpha, beta) pairs of E + A N^-alpha + B D^-beta
-    by linear least squares (negative terms penalised): (E, A, B) and (alpha, beta)."""
-    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
-    one = np.ones_like(tn)
-    best_sse = np.full(n, np.inf)
-    coef_best = np.full((n, 3), np.nan)
-    exps = np.full((n, 2), np.nan)
-    for al, be in pairs:
-        coef, sse = _segment_lstsq([one, np.exp(-al * tn), np.exp(-be * td)], y, pid, n)
-        sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
-        better = sse < best_sse
-        best_sse = np.where(better, sse, best_sse)
-        coef_best[better] = coef[better]
-        exps[better] = (al, be)
-    return coef_best, exps
-
-
-def _batch_chinchilla(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
-    """The grid of _guess_chinchilla for every problem at once."""
-    coef, exps = _batch_two_term(x, y, pid, n, [(a, b) for a in _EXPONENT_GRID for b in _EXPONENT_GRID])
-    return np.column_stack([coef, exps])
-
-
-def _batch_chinchilla_lse(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
-    c = _batch_chinchilla(x, y, pid, n)
-    ymin = np.full(n, np.inf)
-    np.minimum.at(ymin, pid, y)
-    tiny = (1e-3 * ymin)[:, None]
-    with np.errstate(invalid="ignore"):
-        logs = np.log(np.maximum(c[:, :3], tiny))
-    return np.column_stack([logs[:, 1], logs[:, 2], logs[:, 0], c[:, 3], c[:, 4]])
-
-
 # Asymptote candidates of the saturating guesses: E = min(y) - span * c.
 _SAT_SPANS = (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01)
 
@@ -336,12 +272,6 @@ def _guess_chinchilla_tied(x: FloatArray, y: FloatArray) -> FloatArray:
     sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
     order = np.argsort(sse, kind="stable")[:3]
     return np.column_stack([coef[order], g[order]])
-
-
-def _batch_chinchilla_tied(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int) -> FloatArray:
-    """The grid of _guess_chinchilla_tied (alpha = beta) for every problem at once."""
-    coef, exps = _batch_two_term(x, y, pid, n, [(a, a) for a in _EXPONENT_GRID])
-    return np.column_stack([coef, exps[:, :1]])
 
 
 def _guess_chinchilla_lse(x: FloatArray, y: FloatArray) -> FloatArray:
@@ -905,10 +835,12 @@ _SINGLE: dict[str, Guess] = {name: _single(stack) for name, (_, stack) in _STACK
 
 _BATCH: dict[str, BatchGuess] = {
     **{name: _first_of(_STACKED[name], P) for name, (P, _) in _STACK_GUESSES.items()},
-    "chinchilla": _batch_chinchilla,
-    "chinchilla_lse": _batch_chinchilla_lse,
+    # the best of every problem's starts, as fit() orders them (bit for bit its first start;
+    # 10x faster than a grid of per-problem solves: 0.08 s for 10,000 Chinchilla problems)
+    **{name: _first_of(all_starts, P) for name, all_starts, P in (
+        ("chinchilla", _all_chinchilla, 5), ("chinchilla_lse", _all_chinchilla_lse, 5),
+        ("chinchilla_tied", _all_chinchilla_tied, 4))},
     "kaplan_nd": _batch_kaplan_nd,
-    "chinchilla_tied": _batch_chinchilla_tied,
 }
 
 # Every start of every problem at once (compare_batch, fit_many, ...); the others loop.
