@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -160,3 +161,19 @@ def test_batch_start_is_the_single_fits_first_start(name: str) -> None:
     for j in range(len(sizes)):
         want = np.clip(m.initial_guess(x[off[j]:off[j + 1]], y[off[j]:off[j + 1]]), m.lower, m.upper)
         np.testing.assert_array_equal(got[j], want)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux's /proc")
+def test_threads_beyond_the_machine_do_not_grow_the_pool_for_good() -> None:
+    """threads=4096 on a 2-core machine left 4,098 OS threads (34 GB of address space) for the
+    life of the process, since the core's pool keeps every thread it started; now at most
+    OVERSUBSCRIPTION per hardware thread start, with the same bits as threads=1."""
+    from scalingfit import _fit
+
+    x = np.tile(np.logspace(7, 10, 10), 3000)
+    y = (1.7 + 400.0 * x**-0.3) * (1 + 0.01 * np.sin(np.arange(x.size)))
+    off = np.arange(3001) * 10
+    many = scalingfit.fit_batch("saturating_power_law", x, y, off, threads=4096)
+    one = scalingfit.fit_batch("saturating_power_law", x, y, off, threads=1)
+    np.testing.assert_array_equal(many.x, one.x)
+    assert len(os.listdir("/proc/self/task")) < _fit.OVERSUBSCRIPTION * _fit.hardware_threads() + 64

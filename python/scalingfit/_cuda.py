@@ -199,6 +199,9 @@ def compile_kernels(models: Optional[Sequence[str]] = None, losses: Optional[Seq
     for ``item_threads`` threads per item into the kernel cache, ``workers`` at a time (default:
     all cores), so that later processes load them instead of compiling (2-7 s per module).
     ``arch``: e.g. "sm_90" (then no GPU is needed, only NVRTC), default: the current device's.
+    ``progress``: called with each module's record (``Built``: ``spec``, ``compiled``,
+    ``seconds``, ...) as it is done, in the order of the modules; not for a module that failed
+    (the first failure is raised once every build has finished).
     Returns one record per module (``compiled`` False where the cache had it)."""
     if workers is not None and int(workers) < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")

@@ -54,6 +54,16 @@ class CustomModel:
     lower, upper : float or array_like of n_params floats, optional
         Default bounds: one number for every parameter, or one per parameter. Default
         unbounded.
+    index : int
+        Not used by a custom model (a built-in :class:`~scalingfit.models.Model`'s index of
+        its C++ template); kept at -1.
+    positive_inputs : bool
+        :func:`scalingfit.fit` refuses inputs <= 0 with a ValueError, as for the built-in
+        laws of log inputs (:func:`scalingfit.fit_batch` does not check it for a custom
+        model). Default False: any finite input.
+    guess : None
+        Not used: a custom model has no data-driven start, so fitting needs ``p0`` (a fit
+        without it raises ValueError whatever is passed here).
 
     Raises
     ------
@@ -114,10 +124,12 @@ class CustomModel:
 
     @property
     def n_params(self) -> int:
+        """The number of parameters."""
         return len(self.param_names)
 
     @property
     def input_names(self) -> tuple[str, ...]:
+        """``("x0", "x1", ...)``: the names of ``x``'s columns in messages."""
         return tuple(f"x{i}" for i in range(self.n_inputs))
 
     def initial_guesses(self, x: FloatArray, y: FloatArray) -> FloatArray:
@@ -125,6 +137,7 @@ class CustomModel:
         raise ValueError(f"custom model {self.name!r} needs p0 (no initial guess is known)")
 
     def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """Raises ValueError, as :meth:`initial_guesses`."""
         return self.initial_guesses(x, y)
 
     def predict(self, params: FloatArray, x: object) -> FloatArray:

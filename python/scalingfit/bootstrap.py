@@ -1473,7 +1473,19 @@ def bootstrap(
     ------
     ValueError
         Bad data (as for ``fit``), too few points or groups for the scheme, ``level`` outside
-        (0, 1), an unknown scheme, method or wild distribution, a failed point fit.
+        (0, 1), an unknown scheme, method or wild distribution, a point fit that did not
+        converge (status 0, the iteration limit), failed with another negative status, or has
+        non-finite parameters.
+    TypeError
+        ``model`` is a :class:`~scalingfit.CustomModel` (only built-in models are bootstrapped).
+
+    Warns
+    -----
+    IdentifiabilityWarning
+        A singular point fit (status -2, e.g. constant ``y`` with a saturating law) does not
+        raise: it is bootstrapped as it is. When its replicates are singular too (as with
+        constant ``y``) every one fails, a ``ConvergenceWarning`` says so, and the intervals
+        and standard errors are NaN.
     """
     lv = _check_level(level)
     method = _check_method(method)

@@ -881,6 +881,7 @@ class BatchComparison:
 
     @property
     def n_problems(self) -> int:
+        """The number of problems compared."""
         return int(self.n_points.shape[0])
 
     def _values(self, criterion: str) -> FloatArray:

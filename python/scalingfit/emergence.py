@@ -620,6 +620,14 @@ def fit_two_step(
         Different (usually more) points for step 2, e.g. every intermediate checkpoint.
     floor, ceiling : float, optional
         Fix the sigmoid's floor (chance) or ceiling.
+    n_resamples : int
+        Bootstrap resamples (over points) of each step, 0 or >= 2; 0: intervals by the delta
+        method with the Gauss–Newton covariances. Replicate r of step 1 feeds replicate r of
+        step 2 in :meth:`TwoStepFit.band`.
+    seed : int
+        Seed of step 1's resamples; step 2's use ``seed + 1`` (independent resamples).
+    level : float in (0, 1)
+        Default confidence level of the fits' intervals and of :meth:`TwoStepFit.band`.
     step1_kwargs : mapping, optional
         Extra options for the step-1 fit (``log_residuals``, ``loss``, ``f_scale``, ``bounds``).
 
@@ -795,6 +803,25 @@ def metric_choice(
     Bounded metrics are fitted with a sigmoid in log scale between ``bounded_floor`` and
     ``bounded_ceiling``, loss-like ones with ``E + A·x^-alpha``; all sigmoid fits are one batch
     call and all power-law fits another.
+
+    When a smooth fit fails (parameters not finite, e.g. ``exact_match`` 0 at every fitted
+    scale), its ``predicted`` values are NaN, ``extrapolation_error`` is ``inf`` and
+    ``predictability`` 0, without a warning. A constant metric (range 0) also gets
+    ``extrapolation_error = inf`` (not NaN) and ``predictability`` 0; its sharpness is NaN.
+
+    Parameters
+    ----------
+    scale : array_like
+        The n >= 5 scales (> 0; e.g. parameters), in any order (sorted here).
+    metrics : mapping name -> array_like
+        Each metric's finite value at every scale.
+    kinds : mapping name -> {"bounded", "loss"}, optional
+        How to model each metric, added to (and overriding) :data:`METRIC_KINDS`; a metric
+        whose name is in neither raises ValueError.
+    n_fit : int, optional
+        Scales fitted (the smallest), in [4, n - 1].
+    bounded_floor, bounded_ceiling : float
+        The sigmoid's fixed floor and ceiling for bounded metrics.
 
     >>> N = np.logspace(7, 11, 12)
     >>> mc = metric_choice(N, metrics_from_tokens(simulate_per_token(N, seed=3)), n_fit=7)

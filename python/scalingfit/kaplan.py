@@ -3,7 +3,8 @@ constants, fits with intervals, ``C ≈ 6ND`` and the compute-efficient frontier
 
 Single-variable laws (eqs. 1.1–1.3), optionally with an irreducible term ``E``::
 
-    L(N) = (N_c / N)^alpha_N        L(D) = (D_c / D)^alpha_D        L(C_min) = (C_c / C_min)^alpha_C
+    L(N) = (N_c / N)^alpha_N        L(D) = (D_c / D)^alpha_D
+    L(C_min) = (C_c_min / C_min)^alpha_C_min
 
 the joint law (eq. 1.5) ``L(N, D) = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D``, the
 learning-curve law (eq. 1.6) ``L(N, S) = (N_c / N)^alpha_N + (S_c / S_min)^alpha_S``, the critical
@@ -185,7 +186,7 @@ def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
 
 
 def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
-    """``L(C_min) = (C_c / C_min)^alpha_C`` (C_min in PF-days).
+    """``L(C_min) = (C_c_min / C_min)^alpha_C_min`` (C_min in PF-days).
 
     >>> round(float(loss_C_min(1.0)), 3)
     2.658
@@ -284,8 +285,10 @@ class PowerLawFit:
         return float(self.law.x[0]) if self.irreducible else 0.0
 
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
-        """Interval of ``"alpha"``, ``"x_c"`` or ``"E"`` (bootstrap percentile when the fit
-        has resamples, else Gauss–Newton delta method with Student's t).
+        """Interval of ``"alpha"``, ``"x_c"`` or, when the fit has ``irreducible=True``,
+        ``"E"`` (any other name, including ``"E"`` without ``irreducible``, raises
+        ``ValueError``); bootstrap percentile when the fit has resamples, else Gauss–Newton
+        delta method with Student's t.
 
         The delta-method interval of the positive ``x_c`` is built on ``log x_c = log(A) /
         alpha`` and exponentiated: positive and skewed like ``x_c``. Built on ``x_c`` itself

@@ -211,9 +211,10 @@ def plot_fit(
     """A fit of any built-in model beside its data, in two panels.
 
     Left, for a law of one input: the data, the fitted curve over the data and on to ``x_max``
-    (the extrapolation shaded) and, for a :class:`~scalingfit.bootstrap.BootstrapResult`, its
-    pointwise band (``kind`` ``"confidence"`` or ``"prediction"``, see ``predict``); for a law
-    of several inputs (N, D): observed against fitted values, with the band as error bars.
+    (the extrapolation shaded) and, for a ``BootstrapResult`` (what :func:`scalingfit.bootstrap`
+    returns; ``from scalingfit.bootstrap import BootstrapResult``), its pointwise band
+    (``kind`` ``"confidence"`` or ``"prediction"``, see ``predict``); for a law of several
+    inputs (N, D): observed against fitted values, with the band as error bars.
     Right: the residuals against the first input, in the fit's own terms: relative
     (``(y - f) / f``, in percent) or, for a fit of log residuals, ``log y - log f``.
 
@@ -704,6 +705,7 @@ from ._plot_refit import save
 
 __all__ = [
     "plot_allocations",
+    "plot_comparison",
     "plot_compute_frontier",
     "plot_coverage",
     "plot_emergence",
@@ -712,6 +714,7 @@ __all__ = [
     "plot_final_loss",
     "plot_fit",
     "plot_isoflop_curves",
+    "plot_law_comparisons",
     "plot_loss_surface",
     "plot_metric_choice",
     "plot_model_choice",

@@ -116,6 +116,8 @@ class CompareConfig:
         return out
 
     def config_hash(self) -> str:
+        """16 hex digits of SHA-1 over the laws, :meth:`settings` (scalingfit version included)
+        and each law's parameter names: the key of this configuration's scores."""
         models = {n: list(_models.get(n).param_names) for n in self.laws}
         blob = json.dumps({"laws": list(self.laws), **self.settings(), "models": models}, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
@@ -143,6 +145,7 @@ class CompareSummary:
 
     @property
     def groups_per_s(self) -> float:
+        """Groups scored per second of the whole run (NaN for a zero duration)."""
         return self.n_scored / self.seconds if self.seconds > 0 else float("nan")
 
     def __str__(self) -> str:

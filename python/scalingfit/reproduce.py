@@ -70,10 +70,12 @@ class Check:
 
     @property
     def difference(self) -> float:
+        """``ours - published``."""
         return self.ours - self.published
 
     @property
     def passed(self) -> bool:
+        """``|ours - published| <= tolerance``."""
         return bool(abs(self.difference) <= self.tolerance)
 
 
@@ -91,6 +93,7 @@ class Reproduction:
 
     @property
     def n_passed(self) -> int:
+        """The number of checks that passed."""
         return sum(c.passed for c in self.checks)
 
     @property

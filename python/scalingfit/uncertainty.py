@@ -13,8 +13,8 @@ Gauss–Newton matrix is the iteratively reweighted one, ``H = sum w rho' J J^T`
   covariance (not positive semi-definite) is NaN, with a warning.
 - :func:`delta_method` — standard error and Wald interval (Student t with ``n - p`` degrees of
   freedom) of any function of the parameters, by central differences; on the log scale for a
-  positive quantity (``scale="log"``, the default for those marked
-  :class:`scalingfit.bootstrap.Positive`, such as N_opt and D_opt).
+  positive quantity (``scale="log"``, the default for those marked positive, such as the
+  N_opt and D_opt of ``from scalingfit.bootstrap import Positive, chinchilla_derived``).
 - :func:`profile_interval` — the profile-t interval of one parameter (Bates & Watts 1988):
   refits with that parameter fixed, in one core call per trial value, until
   ``tau(v) = sign(v - theta) sqrt(2 (cost(v) - cost) / s^2)`` reaches the t quantile.
@@ -240,7 +240,24 @@ def gauss_newton_cov(
 ) -> FloatArray:
     """Gauss–Newton covariance ``s^2 (sum w rho' J J^T)^-1`` with ``s^2 = 2 cost / (n - p)``
     (what :attr:`FitResult.cov` holds), NaN where singular or with no degree of freedom. For a
-    FitResult with fixed parameters, over the free ones (``p`` of them; 0 for the fixed)."""
+    FitResult with fixed parameters, over the free ones (``p`` of them; 0 for the fixed).
+
+    Parameters
+    ----------
+    model : str or Model
+        A built-in model (a custom model raises TypeError: no analytic Jacobian).
+    x, y : array_like
+        The data, as for :func:`scalingfit.fit`.
+    params : array_like, dict or FitResult
+        The parameters at which the covariance is evaluated (a FitResult: its ``x`` and
+        ``fixed``; its loss, weights and ``log_residuals`` are not read, pass them again).
+    weights, loss, f_scale, log_residuals :
+        The objective, as for :func:`scalingfit.fit`.
+
+    Returns
+    -------
+    ndarray, shape (n_params, n_params)
+    """
     m, pc = _setup(model, x, y, params, weights, loss, f_scale, log_residuals)
     free = _free(m, params)
     dof = pc.n_eff - int(free.sum())
@@ -365,6 +382,22 @@ def sandwich_cov(
     on 30 runs at 1% noise with ``f_scale=1e-3`` left 5-12 inside, and HC3 gave negative
     variances in 12 of 400 fits) and, for HC2/HC3, when a point has leverage 1 in the bread
     (their correction divides by ``1 - h``; the same Huber fits had one in 54 of 400).
+
+    Parameters
+    ----------
+    model, x, y, params :
+        As for :func:`gauss_newton_cov`.
+    groups : array_like, shape (n,), optional
+        Run (cluster) label of each point: the scores are summed per run (at least 2 runs).
+    kind : {"HC0", "HC1", "HC2", "HC3"}
+        The small-sample correction (above).
+    weights, loss, f_scale, log_residuals :
+        The objective, as for :func:`scalingfit.fit`.
+
+    Returns
+    -------
+    ndarray or ClusterCovariance, shape (n_params, n_params)
+        A :class:`ClusterCovariance` with ``groups``, else a plain ndarray.
     """
     if kind not in ("HC0", "HC1", "HC2", "HC3"):
         raise ValueError(f"kind must be one of HC0, HC1, HC2, HC3, got {kind!r}")
@@ -475,9 +508,10 @@ def delta_method(
         Where the Wald interval is built. ``"log"``: on ``log q``, then exponentiated, for a
         quantity that is positive (``q > 0`` at the estimate, else a ValueError); the
         interval is asymmetric and never reaches 0. Default: ``"log"`` when ``fn`` is marked
-        positive (a true ``positive`` attribute, as the :class:`scalingfit.bootstrap.Positive`
-        quantities of :func:`scalingfit.bootstrap.chinchilla_derived` have: N_opt, D_opt,
-        tokens per parameter, L_opt, and E, A, B of ``chinchilla_lse``), else ``"linear"``.
+        positive (a true ``positive`` attribute, as the ``Positive`` quantities of
+        ``chinchilla_derived`` have, both ``from scalingfit.bootstrap import ...``: N_opt,
+        D_opt, tokens per parameter, L_opt, and E, A, B of ``chinchilla_lse``), else
+        ``"linear"``.
         For a Chinchilla fit on 30 runs (log residuals, 95% nominal) the natural-scale
         interval of tokens per parameter at 1e24 FLOP covered 0.85 at 1% noise and 0.79 at
         2% (N_opt 0.93 / 0.88, D_opt 0.91 / 0.85), every miss above the interval; on the log

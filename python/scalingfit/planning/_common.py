@@ -124,10 +124,12 @@ class Law:
         return np.where(bad, np.nan, N), np.where(bad, np.nan, D)
 
     def optimal_loss(self, C: ArrayLike, flops_per_token: float = 6.0) -> FloatArray:
+        """The loss at the compute-optimal ``(N_opt, D_opt)`` for compute ``C``."""
         N, D = self.optimal_allocation(C, flops_per_token)
         return self.loss(N, D)
 
     def as_dict(self) -> dict[str, Any]:
+        """``E, A, B, alpha, beta`` by name (floats, or arrays of replicates)."""
         return {
             k: (float(v) if np.ndim(v) == 0 else np.asarray(v))
             for k, v in zip(LAW_KEYS, self._values())

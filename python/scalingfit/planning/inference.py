@@ -140,6 +140,7 @@ class InferenceOptimum:
         return out
 
     def as_dict(self) -> dict[str, Any]:
+        """Every field by name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -310,6 +311,8 @@ class Hardware:
                 raise ValueError(f"Hardware.{f.name} is a fraction in (0, 1], got {v!r}")
 
     def dollars_per_flop(self, mfu: float) -> float:
+        """Dollars per useful FLOP at utilisation ``mfu``: ``price_per_hour / (3600 ·
+        peak_flops · mfu)``."""
         return self.price_per_hour / (3600.0 * self.peak_flops * mfu)
 
 

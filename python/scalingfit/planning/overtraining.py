@@ -187,6 +187,7 @@ class OvertrainingLaw:
 
     @property
     def b(self) -> Any:
+        """``b`` of ``(a M^eta + b M^-eta) C^-alpha_C``: ``p1``."""
         return np.asarray(self.p1)
 
     def loss(self, N: ArrayLike, M: ArrayLike) -> FloatArray:
@@ -205,6 +206,7 @@ class OvertrainingLaw:
         return self.loss(np.sqrt(c / (6.0 * m)), m)
 
     def as_array(self) -> FloatArray:
+        """``[p0, p1, q, E]`` as a float array."""
         return np.array([self.p0, self.p1, self.q, self.E], dtype=np.float64)
 
 
@@ -217,12 +219,14 @@ class ErrorLink:
     epsilon: Any
 
     def error(self, loss: ArrayLike) -> FloatArray:
+        """``Err(loss) = epsilon - k exp(-gamma loss)``."""
         return np.asarray(
             self.epsilon
             - self.k * np.exp(-np.asarray(self.gamma) * np.asarray(loss, dtype=np.float64))
         )
 
     def as_array(self) -> FloatArray:
+        """``[k, gamma, epsilon]`` as a float array."""
         return np.array([self.k, self.gamma, self.epsilon], dtype=np.float64)
 
 
@@ -321,10 +325,12 @@ class HeldOutRun:
 
     @property
     def loss_rel_pct(self) -> float:
+        """``|loss_pred - loss| / loss`` in percent."""
         return abs(self.loss_pred - self.loss) / self.loss * 100.0
 
     @property
     def error_rel_pct(self) -> float:
+        """``|error_pred - error| / error`` in percent."""
         return abs(self.error_pred - self.error) / self.error * 100.0
 
     @property
@@ -334,6 +340,7 @@ class HeldOutRun:
 
     @property
     def error_signed_pct(self) -> float:
+        """``(error_pred - error) / error`` in percent (positive: the link over-predicts)."""
         return (self.error_pred - self.error) / self.error * 100.0
 
 
@@ -494,19 +501,24 @@ class GadreBootstrap:
 
     @property
     def loss_ci(self) -> list[tuple[float, float]]:
+        """Percentile interval of each held-out run's predicted loss."""
         return self._ci(self.loss_pred)
 
     @property
     def error_ci(self) -> list[tuple[float, float]]:
+        """Percentile interval of each held-out run's predicted error."""
         return self._ci(self.error_pred)
 
     @property
     def loss_rel_ci(self) -> list[tuple[float, float]]:
+        """Percentile interval of each held-out run's signed relative loss error, in percent."""
         act = np.array([h.loss for h in self.reproduction.held_out])
         return self._ci((self.loss_pred - act) / act * 100.0)
 
     @property
     def error_rel_ci(self) -> list[tuple[float, float]]:
+        """Percentile interval of each held-out run's signed relative error of the predicted
+        error, in percent."""
         act = np.array([h.error for h in self.reproduction.held_out])
         return self._ci((self.error_pred - act) / act * 100.0)
 
