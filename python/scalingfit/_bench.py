@@ -35,7 +35,6 @@ import functools
 import itertools
 import os
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,7 +43,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _core, _validate, models
+from . import _core, _validate, _warnings, models
 from ._fit import MAX_THREADS, fit_batch
 from ._warnings import ConvergenceWarning
 
@@ -390,10 +389,9 @@ def core_suite(threads: int = 2, quick: bool = False, bulk_sweeps: Optional[int]
     if unknown or not cases:
         raise ValueError(f"cases must name some of {', '.join(CASES)}, got "
                          f"{', '.join(map(repr, unknown)) if unknown else 'none'}")
-    with warnings.catch_warnings():
-        # A few bootstrap replicates of 50 noisy points do not converge; that is reported by
-        # the bootstrap results, not by the benchmark.
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    # A few bootstrap replicates of 50 noisy points do not converge; that is reported by
+    # the bootstrap results, not by the benchmark.
+    with _warnings.suppressed(ConvergenceWarning):
         return _suite(threads, quick, bulk_sweeps, cases)
 
 

@@ -29,14 +29,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import _core, _cuda
+from . import _core, _cuda, _warnings
 from ._bench import Problems, make_problems
 from ._fit import fit_batch
 from ._warnings import ConvergenceWarning
@@ -198,8 +197,7 @@ def cuda_suite(threads: Optional[int] = None, quick: bool = False) -> list[GpuRo
     _cuda._cupy()
     thr = int(threads or os.cpu_count() or 1)
     n_fits, n_boot, n_many = (100_000, 1_000, 1_000) if quick else (1_000_000, 10_000, 5_000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _warnings.suppressed(ConvergenceWarning):
         return [case_fits(n_fits, thr, 10), case_fits(n_fits, thr, 10, "float32"),
                 case_bootstrap(n_boot, 1_000, thr, 50), case_bootstrap(n_boot, 1_000, thr, 50, "float32"),
                 case_bootstrap(n_boot, 1_000, thr, 50, stage=False),

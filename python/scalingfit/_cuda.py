@@ -32,6 +32,7 @@ import functools
 import logging
 import os
 import re
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
@@ -61,8 +62,19 @@ _log = logging.getLogger("scalingfit")
 _fallback_noted = False
 
 
-@functools.cache
+_PROBE_LOCK = threading.Lock()
+
+
 def _probe() -> tuple[Any, str]:
+    """The CuPy module and "" where a GPU is usable, else None and why; probed once, under a
+    lock (functools.cache alone let threads probe at once, each swapping the process-wide
+    warnings filters around ``import cupy``, which could leave every later warning silenced)."""
+    with _PROBE_LOCK:
+        return _probe_once()
+
+
+@functools.cache
+def _probe_once() -> tuple[Any, str]:
     try:
         # CuPy may warn at import (a CUDA path it cannot find, say): recorded and logged, so that
         # a warnings-as-errors setting cannot turn a usable GPU into "no GPU".

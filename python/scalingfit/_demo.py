@@ -196,15 +196,13 @@ def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[n
         import matplotlib  # noqa: F401
     except ImportError:
         return []
-    import warnings
 
-    from ._warnings import ConvergenceWarning
+    from ._warnings import ConvergenceWarning, suppressed
     from .bootstrap import BootstrapResult
     from .bootstrap import bootstrap as _bootstrap
 
     def bootstrap(*args: Any, **kw: Any) -> BootstrapResult:
-        with warnings.catch_warnings():  # failed replicates are counted and left out; no noise here
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with suppressed(ConvergenceWarning):  # failed replicates are counted and left out
             return _bootstrap(*args, **kw)
 
     written = []

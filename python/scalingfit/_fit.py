@@ -6,14 +6,13 @@ import contextlib
 import contextvars
 import functools
 import os
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _cuda, _custom, _identify, _status, _validate
+from . import _core, _cuda, _custom, _identify, _status, _validate, _warnings
 from ._custom import CustomModel
 from ._warnings import ConvergenceWarning, IdentifiabilityWarning, UncertaintyWarning
 from .models import LOSSES, Model, get
@@ -33,10 +32,11 @@ DEFAULT_MAX_MEMORY = 256 << 20
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Silences numpy's floating-point and rank warnings: data-driven initial guesses on
-    extreme data may overflow or be rank-deficient; the solver then reports a status."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    """Silences numpy's floating-point warnings: data-driven initial guesses on extreme data
+    may overflow; the solver then reports a status. (numpy's error state is local to the
+    thread; a ``warnings.catch_warnings`` here, as before, swapped the process-wide filters,
+    so threads fitting at once could leave every later warning of the process silenced.)"""
+    with np.errstate(all="ignore"):
         yield
 
 
@@ -351,21 +351,21 @@ def fit(
                        if low != high and v in (low, high)),
     )
     if result.status == _status.SINGULAR:
-        warnings.warn(f"{m.name} fit: {result.message}", IdentifiabilityWarning, stacklevel=2)
+        _warnings.warn(f"{m.name} fit: {result.message}", IdentifiabilityWarning, stacklevel=2)
     elif not result.success:
-        warnings.warn(
+        _warnings.warn(
             f"{m.name} fit did not converge: {result.message}", ConvergenceWarning, stacklevel=2
         )
     if result.success:  # converged and regular, but an exponent may still be unresolved
         for why in _identify.narrow_exponents(m, xa, w, offsets, lo, hi, np.zeros(1, np.int64)).get(0, []):
-            warnings.warn(f"{m.name} fit: {why}", IdentifiabilityWarning, stacklevel=2)
+            _warnings.warn(f"{m.name} fit: {why}", IdentifiabilityWarning, stacklevel=2)
         near = _identify.near_singular(result.param_names, result.cov)
         if near:
-            warnings.warn(f"{m.name} fit: {near}", IdentifiabilityWarning, stacklevel=2)
+            _warnings.warn(f"{m.name} fit: {near}", IdentifiabilityWarning, stacklevel=2)
         beyond = "" if _ERRORS_UNUSED.get() else robust_errors_note(m, xa, ya, w, result.x, loss, f_scale,
                                                                      log_residuals)
         if beyond:
-            warnings.warn(f"{m.name} fit: {beyond}", UncertaintyWarning, stacklevel=2)
+            _warnings.warn(f"{m.name} fit: {beyond}", UncertaintyWarning, stacklevel=2)
     return result
 
 

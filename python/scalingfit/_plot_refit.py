@@ -13,7 +13,6 @@ an error naming it, as are bootstrap samples with no finite row.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -21,6 +20,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _warnings
 from ._warnings import DataWarning
 from .bootstrap import allocation_exponent_a, optimal_loss, optimal_params
 
@@ -125,7 +125,7 @@ def _shown(what: str, x: FloatArray, xname: str, *curves: FloatArray) -> NDArray
                          f"{x.max():.3g}): a log axis cannot show it")
     if not ok.all():
         bad = x[~ok]
-        warnings.warn(f"{what} is <= 0 or not finite at {bad.size} of {x.size} points ({xname} from "
+        _warnings.warn(f"{what} is <= 0 or not finite at {bad.size} of {x.size} points ({xname} from "
                       f"{bad.min():.3g} to {bad.max():.3g}), which a log axis cannot show: left out",
                       DataWarning, stacklevel=3)
     return ok
@@ -162,10 +162,9 @@ def compute_frontier(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[s
     ok = _shown("params' compute-optimal frontier L_opt(C)", grid, "C", front)
     if s is not None:
         q = (1 - level) / 2
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN C: named by _shown
+        with np.errstate(all="ignore"):  # an all-NaN C: NaN, named by _shown
             vals = np.array([optimal_loss(c)(s) for c in grid])
-            lo, hi = np.nanquantile(vals, q, axis=1), np.nanquantile(vals, 1 - q, axis=1)
+        lo, hi = _validate.nan_percentile(vals, [100 * q, 100 * (1 - q)], 1)
         band = _shown(f"the {100 * level:.0f}% bootstrap band of samples", grid, "C", lo, hi)
     fig, ax = _figure((6.4, 4.4))
     sc = ax.scatter(C, L, c=np.log10(N), s=10, cmap="viridis", alpha=0.8)
@@ -212,7 +211,7 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
         wide = width > np.log(1.5)  # Epoch's digitised Chinchilla budgets span up to 1.28x
         if wide.any():
             k = int(np.argmax(width))
-            warnings.warn(
+            _warnings.warn(
                 f"{sum(g.size for g, w in zip(groups, wide) if w)} of {C.size} runs have computes "
                 "C = 6ND spread continuously (each within 5% of the next over more than 1.5x; the "
                 f"widest stretch {C[groups[k][0]]:.3g} to {C[groups[k][-1]]:.3g} FLOP): the runs are "

@@ -15,7 +15,6 @@ replicates; a problem whose point fit failed has NaN replicates.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -24,7 +23,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _validate
+from . import _validate, _warnings
 from ._fit import _prepare_points, all_starts, fit_batch, resolve_model
 from ._status import SINGULAR
 from ._warnings import ConvergenceWarning, IdentifiabilityWarning
@@ -47,9 +46,7 @@ def percentile_interval(samples: ArrayLike, level: float = 0.95, axis: int = 0) 
     level = _check_level(level)
     s = np.asarray(samples, dtype=np.float64)
     a = 50.0 * (1.0 - level)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN
-        return np.asarray(np.nanpercentile(s, [a, 100.0 - a], axis=axis))
+    return _validate.nan_percentile(s, [a, 100.0 - a], axis)  # all-NaN slices give NaN
 
 
 @dataclass(frozen=True)
@@ -522,8 +519,7 @@ def fit_many(
                                     else np.arange(data[j][1].shape[0]) for j in range(n_prob)])
         sch = "groups" if g_all is not None else schemes[scheme]
         sizes = np.array([d[1].shape[0] for d in data], dtype=np.int64)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)  # failures are counted below
+        with _warnings.suppressed(ConvergenceWarning):  # failures are counted below
             boot = bootstrap_batch(
                 m, np.vstack([d[0] for d in data]), np.concatenate([d[1] for d in data]),
                 np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64), n_resamples=R,
@@ -539,7 +535,7 @@ def fit_many(
     params = np.where(((st0 > 0) | (st0 == SINGULAR))[:, None], x0, np.nan)
     if warn and not (st0 > 0).all():
         bad = np.flatnonzero(st0 <= 0)
-        warnings.warn(
+        _warnings.warn(
             f"{m.name}: the point fit of problem(s) {bad.tolist()} did not converge "
             f"(status {st0[bad].tolist()})", ConvergenceWarning, stacklevel=2,
         )
@@ -557,7 +553,7 @@ def fit_many(
             which = [one_names[1] if n_prob == 1 else f"{names[1]}[{j}]" for j in flat]
             level_of = [float(data[j][1][data[j][2] > 0][0]) for j in flat]
             unpinned = " and ".join(m.param_names[c] for c in cols)
-            warnings.warn(
+            _warnings.warn(
                 f"{m.name}: {', '.join(w + f' (every value {v:.4g})' for w, v in zip(which, level_of))} "
                 f"{'does' if len(flat) == 1 else 'do'} not vary, so {unpinned} are not identifiable "
                 f"(any value fits): reported as NaN, with status {SINGULAR} (singular)",

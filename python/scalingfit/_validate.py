@@ -7,13 +7,13 @@ first offending index.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _warnings
 from ._custom import CustomModel, check_order, per_param
 from ._warnings import DataWarning
 from .models import Model
@@ -342,7 +342,7 @@ def columns(
                 )
             raise ValueError(msg)
         shown = ", ".join(str(int(i)) for i in rows[:10]) + (" ..." if rows.size > 10 else "")
-        warnings.warn(
+        _warnings.warn(
             f"dropped {rows.size} row(s) with NaN or inf: rows {shown}", DataWarning, stacklevel=3
         )
         cols = {k: v[~bad] for k, v in cols.items()}
@@ -580,3 +580,16 @@ def check_options(f_scale: float, max_iter: int, ftol: float, xtol: float, gtol:
     integer("max_iter", max_iter, most=MAX_ITER)
     for name, tol in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol)):
         nonnegative(name, tol, scalar=True)
+
+
+def nan_percentile(v: ArrayLike, p: ArrayLike, axis: int) -> FloatArray:
+    """``np.nanpercentile(v, p, axis=axis)``, NaN where a slice is all NaN, without numpy's
+    "All-NaN slice" RuntimeWarning (silencing that with ``warnings.catch_warnings`` is not
+    thread-safe: it swaps the process-wide filters)."""
+    a = np.moveaxis(np.asarray(v, dtype=np.float64), axis, -1)
+    pa = np.asarray(p, dtype=np.float64)
+    out = np.full(pa.shape + a.shape[:-1], np.nan)
+    has = ~np.isnan(a).all(axis=-1)
+    if has.any():
+        out[..., has] = np.nanpercentile(a[has], pa, axis=-1)
+    return out

@@ -80,7 +80,6 @@ from __future__ import annotations
 
 import functools
 import statistics
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
@@ -88,7 +87,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _cuda, _fit, _validate
+from . import _core, _cuda, _fit, _validate, _warnings
 from ._custom import CustomModel
 from ._fit import (
     DEFAULT_FTOL,
@@ -818,12 +817,14 @@ class BootstrapBatchResult:
         """Bootstrap standard error (sd of the converged replicates), per problem."""
         v = self.values(name)
         ok = np.sum(~np.isnan(v), axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        sd = np.full(v.shape[0], np.nan)
+        r = ok > 1  # the rows with a spread (others NaN, without numpy's warnings)
+        if r.any():
             # about the median: equal replicates (a fixed parameter) give exactly 0, not the
             # rounding of their mean (8.9e-16 for 1.7), and large offsets lose no digits
-            sd = np.nanstd(v - np.nanmedian(v, axis=1, keepdims=True), axis=1, ddof=1)
-        return np.where(ok > 1, sd, np.nan)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                sd[r] = np.nanstd(v[r] - np.nanmedian(v[r], axis=1, keepdims=True), axis=1, ddof=1)
+        return sd
 
     def jackknife(self) -> tuple[FloatArray, IntArray]:
         """Leave-one-out fits (points, or groups for the cluster scheme) of every problem:
@@ -1142,7 +1143,7 @@ class BootstrapResult:
 # ------------------------------------------------------------------ drivers
 def _warn_failed(n_failed: int, n_total: int, what: str) -> None:
     if n_failed:
-        warnings.warn(
+        _warnings.warn(
             f"{n_failed} of {n_total} {what} failed to converge (or were singular); they are "
             "counted in n_failed and left out of the intervals",
             ConvergenceWarning,
@@ -1349,7 +1350,7 @@ def _run(
         bad = result.n_undefined(name)
         if bad.any():
             j = int(np.argmax(bad))
-            warnings.warn(
+            _warnings.warn(
                 f"derived quantity {name!r} is NaN on {int(bad.sum())} converged replicate(s)"
                 + (f" ({int(bad[j])} of problem {j})" if bad.size > 1 else "")
                 + "; they are left out of its interval and standard error, which then describe "
@@ -1358,7 +1359,7 @@ def _run(
         for name in result.names:
             bad = result.n_no_se(name)
             if bad.any():
-                warnings.warn(
+                _warnings.warn(
                     f"{int(bad.sum())} converged replicate(s) have no standard error (singular or "
                     "zero-residual fits, e.g. resamples with as many distinct points as free "
                     "parameters); they are left out of the studentized intervals, which then "

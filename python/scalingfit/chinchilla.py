@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -42,7 +41,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _validate
+from . import _validate, _warnings
 from ._fit import DEFAULT_FTOL, DEFAULT_GTOL, DEFAULT_MAX_ITER, DEFAULT_XTOL, fit_batch
 from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from .models import LOSSES
@@ -588,7 +587,7 @@ def fit_parametric(
             f"best of {n_starts} starts; {n_conv} converged, {n_best} at the best objective",
         )
         if lm_status <= 0:
-            warnings.warn(
+            _warnings.warn(
                 f"no LM start converged (best start: {batch.messages()[b]})",
                 ConvergenceWarning,
                 stacklevel=2,
@@ -601,7 +600,7 @@ def fit_parametric(
     if solver == "both":
         agree, why = _compare(outcomes["lm"], outcomes["varpro"], int(Nk.shape[0]))
         if not agree:
-            warnings.warn(
+            _warnings.warn(
                 f"LM and variable projection disagree: {why}", ConvergenceWarning, stacklevel=2
             )
     if agree:
@@ -970,10 +969,8 @@ def fit_envelope(
     any_def = defined.any(axis=0)
     best = np.argmin(np.where(defined, Lgrid, np.inf), axis=0)
     N_best = np.where(any_def, Nrun[best], np.nan)
-    Nmat = np.where(defined, Nrun[:, None], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        n_lo, n_hi = np.nanmin(Nmat, axis=0), np.nanmax(Nmat, axis=0)
+    n_lo = np.where(defined, Nrun[:, None], np.inf).min(axis=0)  # inf / -inf where none:
+    n_hi = np.where(defined, Nrun[:, None], -np.inf).max(axis=0)  # not used (any_def)
     used = any_def & (N_best > n_lo) & (N_best < n_hi)
     if used.sum() < 2:
         raise ValueError(
@@ -988,7 +985,7 @@ def fit_envelope(
             "runs only the middle one can win inside the range); add model sizes (runs)"
         )
     if winners.size < _MIN_WINNERS:
-        warnings.warn(
+        _warnings.warn(
             f"fit_envelope: a rests on only {winners.size} distinct compute-optimal sizes "
             f"({', '.join(f'{v:.4g}' for v in winners)}): a staircase of {winners.size} levels "
             "places the exponent only roughly; add model sizes (runs) between them",
@@ -1644,7 +1641,7 @@ def fit_isoflop(
             raise ValueError(
                 msg + "; a curve needs at least that many (pass on_small='skip' to skip them)"
             )
-        warnings.warn(msg + "; skipped", DataWarning, stacklevel=2)
+        _warnings.warn(msg + "; skipped", DataWarning, stacklevel=2)
     budgets = budgets[keep_b]
     J = budgets.size
     if J < 2:
@@ -1665,7 +1662,7 @@ def fit_isoflop(
     sigma = _noise_scale(parts, degree)
     no_noise = wild and not np.isfinite(sigma)
     if no_noise:
-        warnings.warn(
+        _warnings.warn(
             "resample='residuals': no budget's window holds more than the "
             f"{need} sizes the curve needs, so the fits have no residuals to resample and "
             "the interval is NaN; widen window or use resample='points'",
@@ -2012,7 +2009,7 @@ def _warn_flags(budgets: FloatArray, flags: IntArray, used: BoolArray) -> None:
             cs = ", ".join(f"{budgets[j]:.3g}{'' if used[j] else ' (excluded)'}" for j in hit)
             parts.append(f"{text} at C = {cs}")
     if parts:
-        warnings.warn(
+        _warnings.warn(
             "IsoFLOP sweeps: " + "; ".join(parts) + ". Parabola minima are biased where the sweep "
             "does not bracket the minimum well; centre such sweeps on the minimum.",
             DataWarning,

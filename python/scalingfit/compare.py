@@ -36,7 +36,6 @@ Example
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
@@ -44,7 +43,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _validate
+from . import _core, _validate, _warnings
 from ._custom import CustomModel
 from ._fit import (
     ModelLike,
@@ -599,19 +598,17 @@ def _interval(m: AnyModel, r: FitResult, n_eff: int, x: FloatArray, w: FloatArra
 
 def _fit_labelled(label: str, m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray,
                   kw: dict[str, Any], opts: dict[str, Any], threads: Optional[int]) -> FitResult:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    # the fit's warnings, gathered in this thread alone and re-issued with the law's label;
+    # comparisons use no standard errors, so none about them
+    with _warnings.suppressed(UncertaintyWarning), _warnings.collected() as caught:
         try:
             r = fit(m, x, y, weights=w, threads=threads, **kw, **opts)
         except ValueError as exc:
             if "needs p0" in str(exc):
                 raise ValueError(f"{exc}: give it in options={{{label.split(' (')[0]!r}: {{'p0': [...]}}}}") from None
             raise
-    for c in caught:
-        if issubclass(c.category, UncertaintyWarning):  # comparisons use no standard errors
-            continue
-        text = str(c.message)
-        warnings.warn(text if text.startswith(label) else f"{label}: {text}", c.category, stacklevel=3)
+    for text, category in caught:
+        _warnings.warn(text if text.startswith(label) else f"{label}: {text}", category, stacklevel=3)
     return r
 
 
@@ -928,9 +925,10 @@ class BatchComparison:
         rows = []
         wins_ic = self.wins("aicc") if has_ic else {}
         wins_cv = self.wins("loo_rmse") if has_loo else {}
-        with warnings.catch_warnings():  # problems without a finite AICc: NaN, no warning
-            warnings.simplefilter("ignore", RuntimeWarning)
-            best_ic = np.nanmin(np.where(np.isfinite(self.aicc), self.aicc, np.nan), axis=0) if has_ic else None
+        best_ic = None
+        if has_ic:  # a problem without a finite AICc: NaN
+            best_ic = np.where(np.isfinite(self.aicc), self.aicc, np.inf).min(axis=0, initial=np.inf)
+            best_ic[np.isinf(best_ic)] = np.nan
         for i, lab in enumerate(self.labels):
             row = [lab, str(int(self.k[i])), f"{int(self.fits[i].success.sum())}/{self.n_problems}"]
             if has_ic:

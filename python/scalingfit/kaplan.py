@@ -26,7 +26,6 @@ N counts non-embedding parameters in Kaplan et al.; C is in PF-days where the pa
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Optional
@@ -34,7 +33,7 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _validate
+from . import _validate, _warnings
 from ._resample import LawFit, does_not_vary, fit_many, table
 from ._validate import broadcast
 from ._warnings import IdentifiabilityWarning
@@ -424,7 +423,7 @@ def _fit_laws(
         ya = np.asarray(y, dtype=np.float64)  # checked by fit_many
         if does_not_vary(ya):
             where = one[1] if len(xs) == 1 else f"{names[1]}[{j}]"
-            warnings.warn(f"{where} does not vary (every value {float(ya[0]):g}): there is no power law "
+            _warnings.warn(f"{where} does not vary (every value {float(ya[0]):g}): there is no power law "
                           f"to fit, so alpha and {variable}_c are not identifiable ({variable}_c is NaN at "
                           f"alpha = 0: ({variable}_c/{variable})^0 = 1 for any {variable}_c)",
                           IdentifiabilityWarning, stacklevel=3)

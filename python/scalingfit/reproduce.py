@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,7 +43,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _validate, datasets
+from . import _validate, _warnings, datasets
 from ._warnings import DataWarning
 from .data import RunDataError
 
@@ -216,10 +215,9 @@ def _porian(folder: Path, opt: _Options) -> list[Check]:
                          "the same weighted fit: 1e-9"))
         sel = point_rows[key]
         C, N, L = (numeric(points, k, positive=True, rows=sel) for k in ("flops", "N_params", "loss"))
-        with warnings.catch_warnings():
-            # Their sweeps are skewed at the smallest budgets: flagged budgets are left out
-            # of the power law, as their own analysis leaves out budgets without a minimum.
-            warnings.simplefilter("ignore", DataWarning)
+        # Their sweeps are skewed at the smallest budgets: flagged budgets are left out
+        # of the power law, as their own analysis leaves out budgets without a minimum.
+        with _warnings.suppressed(DataWarning):
             f = ch.fit_isoflop(C, N, L, n_bootstrap=opt.n_bootstrap, seed=opt.seed)
         out.append(Check(
             "porian", f"a: {name}", float(f.a), published, 0.035,

@@ -23,7 +23,6 @@ with more under a FLOP budget.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
@@ -31,6 +30,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _warnings
 from ._resample import LawFit, fit_many, table
 from ._validate import (
     as_float_array,
@@ -482,7 +482,7 @@ def fit_coverage_from_counts(
             raise ValueError(f"{cname} has {cj.size} problem(s): a bootstrap over problems needs at least "
                              f"{MIN_GROUPS} to resample (fit_coverage fits the curve without it)")
         if np.unique(cj).size == 1:
-            warnings.warn(f"every problem of {cname} has {int(cj[0])} correct samples: every replicate is "
+            _warnings.warn(f"every problem of {cname} has {int(cj[0])} correct samples: every replicate is "
                           "the same curve, so its intervals have zero width", DataWarning, stacklevel=2)
         try:
             curves.append(coverage_curve(ns[j], cj, kk))  # checks n, c and ks, naming them

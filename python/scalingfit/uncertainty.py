@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
@@ -42,7 +41,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _validate
+from . import _validate, _warnings
 from ._custom import CustomModel
 from ._fit import (
     DEFAULT_FTOL,
@@ -336,7 +335,7 @@ def _psd_or_nan(C: FloatArray, free: NDArray[np.bool_], what: str, note: str) ->
         return C
     why = ("a variance is negative" if not (d >= 0).all()
            else f"its correlation matrix has an eigenvalue {worst:.2g} of its largest")
-    warnings.warn(f"sandwich_cov: the {what} covariance is not positive semi-definite ({why}); "
+    _warnings.warn(f"sandwich_cov: the {what} covariance is not positive semi-definite ({why}); "
                   f"the bread is too poorly determined: {note}. Returned NaN: take intervals from "
                   "scalingfit.bootstrap or profile_interval", UncertaintyWarning, stacklevel=3)
     return _nan_cov(free)
@@ -422,7 +421,7 @@ def sandwich_cov(
         if G < 2:  # the scores sum to ~0 at the optimum: one cluster's meat is ~0, falsely exact
             raise ValueError(f"a cluster-robust covariance needs at least 2 groups, got {G}")
         if G <= P:
-            warnings.warn(f"cluster-robust covariance from {G} groups for {P} parameters: its rank is "
+            _warnings.warn(f"cluster-robust covariance from {G} groups for {P} parameters: its rank is "
                           f"at most {G - 1}, so some variances are falsely small; use more groups or "
                           "the bootstrap over groups", DataWarning, stacklevel=2)
         gs = np.zeros((G, P))
@@ -436,7 +435,7 @@ def sandwich_cov(
     if kind in ("HC2", "HC3"):
         h = np.einsum("ij,jk,ik->i", pc.J, Binv, pc.J) * a
         if np.max(h[np.isfinite(h)], initial=0.0) >= _MAX_LEVERAGE:
-            warnings.warn(f"sandwich_cov: a point has leverage 1 in the bread, so the {kind} "
+            _warnings.warn(f"sandwich_cov: a point has leverage 1 in the bread, so the {kind} "
                           "correction (a division by 1 - h) is unbounded; "
                           f"{_bread_note(pc, a, loss)}. Returned NaN: use kind='HC1', "
                           "scalingfit.bootstrap or profile_interval", UncertaintyWarning, stacklevel=2)
@@ -863,7 +862,7 @@ def profile_interval(
                     break
             tau, p = constrained(v, prev_p)
             if math.isnan(tau):
-                warnings.warn(
+                _warnings.warn(
                     f"profile of {param}: the constrained fit failed at {v!r}; endpoint unknown",
                     ConvergenceWarning, stacklevel=3,
                 )
@@ -886,7 +885,7 @@ def profile_interval(
             if _ > 8:
                 step *= 2.0  # a flat profile: widen the search
         else:
-            warnings.warn(
+            _warnings.warn(
                 f"profile of {param}: {max_steps} steps {'up' if direction > 0 else 'down'} to "
                 f"{prev_v!r} did not reach the threshold (|tau| {abs(tau):.3g} < {thr:.3g}); the "
                 f"{'upper' if direction > 0 else 'lower'} endpoint is reported as "
