@@ -57,7 +57,7 @@ def test_a_threads_warnings_reach_it_alone_and_the_filters_stay(others: str) -> 
     conv = [s for s in seen if "did not converge" in s[2]]
     assert len(conv) == calls
     assert all(name == "emitter" and cat is scalingfit.ConvergenceWarning for name, cat, _ in conv)
-    assert not any(text.startswith("power_law:") or text.startswith("saturating_power_law:")
+    assert not any(text.startswith(("power_law:", "saturating_power_law:"))
                    for _, _, text in conv)  # not re-labelled by another thread's comparison
 
 

@@ -43,7 +43,6 @@ calibration or from the spread around a fixed C; see :func:`predict_final_loss`)
 from __future__ import annotations
 
 import operator
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _resample, _warnings
 from ._resample import (
     LawFit,
     fit_many,
@@ -61,7 +61,9 @@ from ._resample import (
     table,
     two_sided_quantile,
 )
+from ._status import SINGULAR
 from ._validate import (
+    as_bounds,
     as_float_array,
     check_finite,
     check_increasing,
@@ -438,9 +440,11 @@ class FinalLossPrediction:
 
     @property
     def relative_error(self) -> FloatArray:
+        """``predicted / actual - 1`` per run."""
         return self.predicted / self.actual - 1.0
 
     def rows(self) -> list[dict[str, object]]:
+        """One dict per run: run, points, predicted, lower, upper, actual, rel. error %."""
         return [{"run": n, "points": int(k), "predicted": float(p), "lower": float(iv[0]),
                  "upper": float(iv[1]), "actual": float(a), "rel. error %": 100 * float(e)}
                 for n, k, p, iv, a, e in zip(self.names, self.n_points, self.predicted, self.interval,
@@ -477,24 +481,50 @@ def _robust_spikes(res: FloatArray, z: float, loss: Optional[FloatArray] = None,
     return np.flatnonzero(big).astype(np.int64)
 
 
-def _warm_fits(model: str, xs: list[Any], ys: list[Any], ws: list[Any], centers: FloatArray,
-               of: list[int], fit_kw: dict[str, Any]) -> FloatArray:
-    """Parameters (len(xs), P) of resample problems, each started at the point fit of the run
-    it resamples (centers[of[i]]: the bootstrap's warm start), or from the model's guesses
-    where that fit failed; NaN where no start converged. Guessing every resample afresh cost
-    0.9 ms each in Python (learning_curve) and sent some to other local optima."""
-    out = np.full((len(xs), centers.shape[1]), np.nan)
-    warm = np.array([np.isfinite(centers[j]).all() for j in of], dtype=bool)
-    for sel, guess in ((np.flatnonzero(warm), False), (np.flatnonzero(~warm), True)):
-        if not sel.size:
-            continue
-        args = ([xs[i] for i in sel], [ys[i] for i in sel])
-        kw = dict(weights=[ws[i] for i in sel], guess=guess, **fit_kw)
-        if not guess:
-            out[sel] = fit_many(model, *args, p0s=[centers[of[i]] for i in sel], **kw).params
-            continue
+def _warm_fits(model: str, blocks: Sequence[tuple[Any, FloatArray, FloatArray]], centers: FloatArray,
+               fit_kw: dict[str, Any]) -> FloatArray:
+    """Parameters (n_runs, k, P) of k refits of each run j on its fitted inputs ``x`` with
+    targets ``Y[i]`` and weights ``W[i]`` (``blocks[j] = (x, Y, W)``, Y and W of shape (k, n):
+    the resamples, or the refits at other C), each started at the run's point fit
+    (centers[j]: the bootstrap's warm start), or from the model's guesses where that fit
+    failed; NaN where no start converged. Guessing every resample afresh cost 0.9 ms each in
+    Python (learning_curve) and sent some to other local optima.
+
+    The warm refits are one ``fit_batch`` call with the runs' inputs and targets packed
+    CSR-style: they are the data of the point fits, validated there, with weights
+    ``counts · m²`` >= 0 (``fit_many`` re-validated each refit, ~20 us apiece: 1.2 s of
+    60,000 resamples). The same items, starts and options as ``fit_many(..., p0s=centers,
+    guess=False)``, hence the same parameters bit for bit."""
+    k = blocks[0][1].shape[0] if blocks else 0
+    P = centers.shape[1]
+    out = np.full((len(blocks), k, P), np.nan)
+    if not k:
+        return out
+    warm = np.isfinite(centers).all(axis=1)
+    runs = np.flatnonzero(warm).tolist()
+    if runs:
+        m = get_model(model)
+        lo, hi = as_bounds(fit_kw["bounds"], m)
+        xs = [np.asarray(blocks[j][0], dtype=np.float64) for j in runs]
+        sizes = np.repeat([x.shape[0] for x in xs], k)
+        batch = _resample.fit_batch(  # type: ignore[attr-defined]  # (_resample's, as the tests count its calls)
+            m, np.concatenate([np.broadcast_to(x, (k,) + x.shape).reshape((k * x.shape[0],) + x.shape[1:])
+                               for x in xs]),
+            np.concatenate([blocks[j][1].ravel() for j in runs]),
+            np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            np.repeat(np.clip(centers[runs], lo, hi), k, axis=0),
+            weights=np.concatenate([blocks[j][2].ravel() for j in runs]), bounds=(lo, hi),
+            compute_cov=False,
+        )
+        ok = (batch.status > 0) | (batch.status == SINGULAR)  # as fit_many keeps them
+        out[runs] = np.where(ok[:, None], batch.x, np.nan).reshape(len(runs), k, P)
+    cold = np.flatnonzero(~warm).tolist()
+    if cold:
         try:
-            out[sel] = fit_many(model, *args, **kw).params
+            out[cold] = fit_many(
+                model, [blocks[j][0] for j in cold for _ in range(k)], [y for j in cold for y in blocks[j][1]],
+                weights=[w for j in cold for w in blocks[j][2]], guess=True, **fit_kw,
+            ).params.reshape(len(cold), k, P)
         except ValueError:  # no usable start for any of them (nor for their runs)
             pass
     return out
@@ -699,8 +729,8 @@ def predict_final_loss(
     xs, ys, ws, sel_idx, targets, actual, n_pts = [], [], [], [], [], [], []
     short: list[str] = []
     in_window: list[int] = []
-    rep_xs, rep_ys, rep_ws, rep_of = [], [], [], []
-    side_xs, side_ys, side_ws = [], [], []  # each run refitted at C - c_sd and at C + c_sd
+    rep_blocks: list[tuple[Any, FloatArray, FloatArray]] = []  # each run's (x, Y, W) of its R resamples
+    side_blocks: list[tuple[Any, FloatArray, FloatArray]] = []  # each run refitted at C - c_sd and at C + c_sd
     for j, cv in enumerate(curves):
         sel = cv.window(fraction, start_fraction)
         if skip_warmup:
@@ -733,22 +763,21 @@ def predict_final_loss(
             m = 1.0 - c_point * S2[idx]  # type: ignore[operator]
             xs.append(x); ys.append(y / m); ws.append(m * m)
             if c_side is not None:
-                for c in c_side:
-                    m = 1.0 - c * S2[idx]
-                    side_xs.append(x); side_ys.append(y / m); side_ws.append(m * m)
+                ms = 1.0 - np.array(c_side)[:, None] * S2[idx]  # row k: 1 - c_side[k]·S2
+                side_blocks.append((x, y / ms, ms * ms))
         else:
             xs.append(x); ys.append(y); ws.append(w)
         if R:
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
             counts = resample_weights(idx.size, R, rng) if idx.size else np.zeros((R, 0))
-            for r in range(R):
-                if method == "lr_annealing" and not free_c:
-                    c_r = float(c_point) if c_draws is None else float(c_draws[r])  # type: ignore[arg-type]
-                    m = 1.0 - c_r * S2[idx]
-                    rep_xs.append(x); rep_ys.append(y / m); rep_ws.append(counts[r] * m * m)
-                else:
-                    rep_xs.append(x); rep_ys.append(y); rep_ws.append(counts[r])
-                rep_of.append(j)
+            if method == "lr_annealing" and not free_c:
+                # row r: 1 - c_r·S2 with c_r = C, or the r-th draw of C (the same arithmetic,
+                # element by element, as one resample at a time)
+                c_r = np.full(R, float(c_point)) if c_draws is None else c_draws  # type: ignore[arg-type]
+                ms = 1.0 - c_r[:, None] * S2[idx]
+                rep_blocks.append((x, y / ms, counts * ms * ms))
+            else:
+                rep_blocks.append((x, np.broadcast_to(y, counts.shape), counts))
     where = "(after warm-up) " if skip_warmup else ""
     if len(short) == len(curves):
         best = int(np.argmax(in_window))
@@ -758,7 +787,7 @@ def predict_final_loss(
             f"({curves[best].name!r}), but {model} has {n_params} parameters and min_points is "
             f"{min_points} (at least {need} needed); raise fraction")
     if short:
-        warnings.warn(f"{len(short)} curve(s) have fewer than {need} checkpoints {where}in "
+        _warnings.warn(f"{len(short)} curve(s) have fewer than {need} checkpoints {where}in "
                       f"the first {fraction:.0%} and are not predicted: {short}", DataWarning, stacklevel=2)
     n_run = len(curves)
     fit_kw: dict[str, Any] = dict(warn=False, level=level, bounds=_BOUNDS[model] if bounds is None else bounds)
@@ -775,26 +804,36 @@ def predict_final_loss(
                 return np.asarray(p[..., 0] + p[..., 1] * (t1 + p[..., 3]) ** -p[..., 2])
             return np.asarray((p[..., 0] + p[..., 1] * t1 ** -p[..., 2]) * (1.0 - p[..., 3] * t2))
 
+    def law_rows(p: FloatArray, j: int, c: Optional[FloatArray]) -> FloatArray:
+        """``law_at`` of each row of ``p`` (k, P), with ``c[r]`` the C of row r: the same
+        arithmetic element by element, and the power taken one number at a time, as
+        ``law_at`` of one row takes it (numpy's vectorised power, SIMD on AVX-512, can differ
+        from it in the last bit)."""
+        t1, t2 = targets[j]
+        with np.errstate(all="ignore"):
+            base = t1 + p[:, 3] if model == "learning_curve" else np.full(p.shape[0], t1)
+            pw = np.fromiter((b ** -e for b, e in zip(base, p[:, 2])), np.float64, count=p.shape[0])
+            v = p[:, 0] + p[:, 1] * pw
+            if model == "lr_annealing":
+                return np.asarray(v * (1.0 - p[:, 3] * t2))
+            return np.asarray(v * (1.0 - c * t2) if (method == "lr_annealing" and c is not None) else v)
+
     predicted = np.array([float(law_at(many.params[j], j, c_point)) for j in range(n_run)])
     interval = np.full((n_run, 2), np.nan)
     if R:
-        reps = _warm_fits(model, rep_xs, rep_ys, rep_ws, many.params, rep_of, fit_kw)
-        rep_of_a = np.asarray(rep_of)
+        reps = _warm_fits(model, rep_blocks, many.params, fit_kw)  # (n_run, R, P)
+        cs = None if c_point is None else (np.full(R, float(c_point)) if c_draws is None else c_draws)
         for j in range(n_run):
-            rows = np.flatnonzero(rep_of_a == j)
-            cs = [c_point if c_draws is None else float(c_draws[r]) for r in range(R)]
-            vals = np.array([float(law_at(reps[i], j, cs[k])) for k, i in enumerate(rows)])
-            interval[j] = percentile_interval(vals, level)
+            interval[j] = percentile_interval(law_rows(reps[j], j, cs), level)
     else:
         for j in range(n_run):
             interval[j] = fits[j].derived(partial(law_at, j=j, c=c_point), level)[1]
         if c_side is not None:
             # Var = Var_fit + (dL/dC)^2 c_sd^2, dL/dC the refitted prediction's central difference
-            side = _warm_fits(model, side_xs, side_ys, side_ws, many.params,
-                              [j for j in range(n_run) for _ in c_side], fit_kw)
+            side = _warm_fits(model, side_blocks, many.params, fit_kw)  # (n_run, 2, P)
             for j in range(n_run):
                 z = two_sided_quantile(level, fits[j].dof)  # the quantile of the fit's interval
-                lo, hi = (float(law_at(side[2 * j + k], j, c_side[k])) for k in range(2))
+                lo, hi = (float(law_at(side[j, k], j, c_side[k])) for k in range(2))
                 slope = (hi - lo) / (c_side[1] - c_side[0])
                 se = np.hypot((interval[j, 1] - interval[j, 0]) / (2 * z), slope * c_sd)
                 interval[j] = predicted[j] - z * se, predicted[j] + z * se
@@ -892,7 +931,7 @@ def calibrate_annealing(
         raise ValueError(f"calibrate_annealing: the fit failed on every curve ({failed}; status "
                          f"{many.status.tolist()}): no C")
     if failed:
-        warnings.warn(f"calibrate_annealing: the fit failed on {len(failed)} curve(s) {failed} (per_run NaN); "
+        _warnings.warn(f"calibrate_annealing: the fit failed on {len(failed)} curve(s) {failed} (per_run NaN); "
                       f"C is the median over the other {len(curves) - len(failed)}", DataWarning, stacklevel=2)
     return AnnealingCalibration(C=float(np.nanmedian(per_run)), per_run=per_run,
                                 names=[c.name for c in curves], decay=decay,
@@ -907,6 +946,24 @@ def predict_final_loss_kaplan(
     """Kaplan's ``L(N, S) = (N_c/N)^alpha_N + (S_c/S)^alpha_S`` fitted jointly on the first
     ``fraction`` of every run of a sweep (one problem; resamples take whole runs), predicting
     each run's last checkpoint. Needs ``N`` on every curve.
+
+    Parameters
+    ----------
+    curves : sequence of Curve
+        The runs of one sweep, each with ``N`` (its parameters).
+    fraction : float in (0, 1]
+        Checkpoints with ``tokens <= fraction · final tokens`` (and step > 0) are fitted.
+    n_resamples, seed, level :
+        Bootstrap over whole runs (0: delta-method intervals from the Gauss–Newton
+        covariance); ``level`` in (0, 1).
+    skip_warmup : bool
+        Drop a run's checkpoints before the learning-rate peak (when ``lr`` is known), unless
+        fewer than 3 of its window would remain.
+
+    Returns
+    -------
+    FinalLossPrediction
+        One fit shared by all runs (``fits`` and ``status`` repeat it per run).
     """
     curves = _curves(curves)
     fraction = float(finite("fraction", fraction, scalar=True))

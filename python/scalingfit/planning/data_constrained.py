@@ -26,16 +26,15 @@ call.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .. import _status, _validate
+from .. import _status, _validate, _warnings
 from .._fit import fit_batch
 from .._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from ..losses import rho
@@ -139,6 +138,11 @@ class DataConstrainedLaw:
         d = check_positive("D", D)
         u = check_positive("U", U)
         _validate.broadcast(D=d, U=u, **{"the law (its replicates)": np.empty(law_shape(self))})
+        return self._effective_data(d, u)
+
+    def _effective_data(self, d: FloatArray, u: FloatArray) -> FloatArray:
+        """:meth:`effective_data` of checked arrays (floats, finite and > 0, broadcasting with
+        the law's fields), without checking them again."""
         ud = np.minimum(u, d)
         rd = np.maximum(d / ud - 1.0, 0.0)
         return np.asarray(ud * (1.0 + rd * repeat_phi(rd / np.asarray(self.R_D, dtype=np.float64))))
@@ -148,8 +152,15 @@ class DataConstrainedLaw:
         n = check_positive("N", N)
         u, d = check_positive("U", U), check_positive("D", D)
         _validate.broadcast(N=n, D=d, U=u, **{"the law (its replicates)": np.empty(law_shape(self))})
+        return self._effective_params(n, d, u, self.chinchilla.optimal_n_for_data)
+
+    def _effective_params(
+        self, n: FloatArray, d: FloatArray, u: FloatArray, n_opt: Callable[[FloatArray], FloatArray]
+    ) -> FloatArray:
+        """:meth:`effective_params` of checked arrays, with ``n_opt`` the stage-1 law's
+        ``optimal_n_for_data``."""
         ud = np.minimum(u, d)
-        un = np.minimum(n, self.chinchilla.optimal_n_for_data(ud))
+        un = np.minimum(n, n_opt(ud))
         rn = np.maximum(n / un - 1.0, 0.0)
         return np.asarray(un * (1.0 + rn * repeat_phi(rn / np.asarray(self.R_N, dtype=np.float64))))
 
@@ -159,6 +170,19 @@ class DataConstrainedLaw:
             self.E
             + self.A * self.effective_params(N, D, U) ** -np.asarray(self.alpha)
             + self.B * self.effective_data(D, U) ** -np.asarray(self.beta)
+        )
+
+    def _loss(
+        self, n: FloatArray, d: FloatArray, u: FloatArray, n_opt: Callable[[FloatArray], FloatArray]
+    ) -> FloatArray:
+        """:meth:`loss` of checked arrays (floats, finite and > 0, broadcasting with the law's
+        fields), the same arithmetic without the checks: the allocation searches evaluate the
+        loss ~200 times per budget (10,000 times in a ``data_wall``), and checking N, D, U
+        and their shapes took more time than the loss itself."""
+        return np.asarray(
+            self.E
+            + self.A * self._effective_params(n, d, u, n_opt) ** -np.asarray(self.alpha)
+            + self.B * self._effective_data(d, u) ** -np.asarray(self.beta)
         )
 
 
@@ -293,7 +317,19 @@ def huber_log_objective(
     delta: float = 1e-3,
 ) -> float:
     """``sum_i huber_delta(log L_pred_i - log L_i)`` (torch's ``huber_loss``, summed): the
-    objective the paper minimised and reports (0.0158259 at the published constants)."""
+    objective the paper minimised and reports (0.0158259 at the published constants).
+
+    Parameters
+    ----------
+    law : DataConstrainedLaw
+        The law whose predictions ``L_pred`` are scored.
+    N, D, U : array_like
+        Each run's parameters, tokens trained on and unique tokens.
+    loss : array_like
+        Each run's observed (final) loss, > 0.
+    delta : float
+        The Huber threshold, in log-loss units (> 0).
+    """
     delta = float(_validate.positive("delta", delta, scalar=True))
     r = np.log(law.loss(N, D, U)) - np.log(np.asarray(loss, dtype=np.float64))
     return float(0.5 * delta**2 * np.sum(rho("huber", r * r / delta**2)[0]))
@@ -479,9 +515,9 @@ def fit_data_constrained(
         log_residuals=True,
     )
     if fr.status == _status.SINGULAR:
-        warnings.warn(f"data_constrained fit: {fr.message}", IdentifiabilityWarning, stacklevel=2)
+        _warnings.warn(f"data_constrained fit: {fr.message}", IdentifiabilityWarning, stacklevel=2)
     elif not fr.success:
-        warnings.warn(
+        _warnings.warn(
             f"data_constrained fit did not converge: {fr.message}", ConvergenceWarning, stacklevel=2
         )
     return DataConstrainedFit(
@@ -521,6 +557,7 @@ class DataConstrainedBootstrap:
 
     @property
     def n_failed(self) -> int:
+        """Replicates whose fit failed (NaN ``rates``)."""
         return int(np.sum(~np.isfinite(self.rates).all(axis=1)))
 
     def ci(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
@@ -566,6 +603,24 @@ def bootstrap_data_constrained(
     95% on data simulated from :data:`MUENNIGHOFF_2023` at the paper's 182 runs (1% noise,
     150-200 data sets, 300 replicates each), where the Wald intervals from
     :func:`fit_data_constrained`'s ``cov`` covered 0.75-0.77.
+
+    Parameters
+    ----------
+    N, D, U, loss : array_like
+        Each run's parameters, tokens trained on, unique tokens and final loss (>= 2 runs).
+    base : DataConstrainedLaw
+        Supplies the stage-1 constants, held in every replicate.
+    n_boot : int
+        Replicates (>= 2).
+    seed : int
+        Seed of the run resampling.
+    level : float in (0, 1)
+        Default confidence level of the result's intervals.
+    starts : array_like, shape (k, 2), optional
+        ``(R_D*, R_N*)`` starts of the point fit (as for :func:`fit_data_constrained`); the
+        replicates start from its distinct optima and two corners of the paper's grid.
+    delta : float
+        The Huber threshold on log residuals (see :func:`huber_log_objective`).
     """
     from ..bootstrap import _check_level, generator
 
@@ -669,6 +724,7 @@ class ConstrainedOptimum:
 
     @property
     def loss_penalty(self) -> FloatArray:
+        """``loss - chinchilla_loss``: what the limited unique data cost at this compute."""
         return np.asarray(self.loss - self.chinchilla_loss)
 
     @property
@@ -681,6 +737,12 @@ class ConstrainedOptimum:
         """The most epochs among the optimal allocations: ``epochs`` where the optimum is
         unique, ``epochs_high`` on a plateau (defined there, unlike one point of the range)."""
         return np.asarray(np.where(self.plateau, self.epochs_high, self.epochs))
+
+
+def _finite_positive(a: FloatArray, b: FloatArray) -> bool:
+    """Whether every value of ``a`` and ``b`` is finite and > 0 (what ``check_positive``
+    accepts; NaN is not)."""
+    return bool(((a > 0) & (a < np.inf) & (b > 0) & (b < np.inf)).all())
 
 
 def _allocation(
@@ -699,9 +761,23 @@ def _allocation(
         )
     )
 
+    # C and U were checked on entry, the law by as_data_constrained_law, and the shapes below:
+    # f evaluates lw.loss without checking N, D, U again on every call, as long as N and D
+    # are finite and > 0 (else lw.loss itself, which names the bad value)
+    lw_chin = lw.chinchilla
+    with np.errstate(all="ignore"):  # as where f computed them (inside the searches)
+        G, n_exp = lw_chin.G, lw_chin.beta / lw_chin.alpha
+    c6_, u_ = c6[..., None], uu[..., None]
+
+    def n_opt(d: FloatArray) -> FloatArray:  # lw_chin.optimal_n_for_data, its arithmetic
+        return np.asarray(G * (d * G) ** n_exp)
+
     def f(t: FloatArray) -> FloatArray:
         n = np.exp(t)
-        return lw.loss(n, c6[..., None] / n, uu[..., None])
+        d = c6_ / n
+        if not _finite_positive(n, d):
+            return lw.loss(n, d, u_)
+        return lw._loss(n, d, u_, n_opt)
 
     full = _validate.broadcast(C=cc, U=uu, **{"the law (its replicates)": np.empty(law_shape(law))})
     lo = np.broadcast_to(np.log(Nc) - np.log(1e4), full)
@@ -792,7 +868,7 @@ def optimal_allocation_constrained(
     if warn and flat.any():
         i = tuple(int(j) for j in np.argwhere(flat)[0])
         at = f" at index {', '.join(map(str, i))}" if i else ""
-        warnings.warn(
+        _warnings.warn(
             f"optimal_allocation_constrained: the optimum is not unique at {int(flat.sum())} "
             f"point(s), the first{at} (C = {float(out.C[i]):.4g}, U = {float(out.U[i]):.4g}): "
             f"the loss {float(out.loss[i])!r} is the same to rounding for every N in "
@@ -823,10 +899,12 @@ class RepetitionCost:
 
     @property
     def delta(self) -> FloatArray:
+        """``loss_repeated - loss_unique``: the loss increase."""
         return np.asarray(self.loss_repeated - self.loss_unique)
 
     @property
     def relative(self) -> FloatArray:
+        """``delta / loss_unique``: the increase relative to the unique-data loss."""
         return np.asarray(self.delta / self.loss_unique)
 
 

@@ -33,7 +33,6 @@ them only).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
@@ -41,7 +40,7 @@ from typing import Optional
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .. import _validate
+from .. import _validate, _warnings
 from .._validate import broadcast
 from .._warnings import DataWarning
 from ._common import (
@@ -98,11 +97,15 @@ class DataWallRow:
 
     @property
     def loss_penalty(self) -> float:
+        """``loss - loss_unlimited``: what the limited stock of unique tokens costs."""
         return self.loss - self.loss_unlimited
 
 
 @dataclass(frozen=True)
 class DataWall:
+    """The data wall of ``unique_tokens``: one :class:`DataWallRow` per epoch budget, with
+    intervals at ``level`` when replicates were given (see :func:`data_wall`)."""
+
     unique_tokens: float
     rows: list[DataWallRow] = field(default_factory=list)
     level: float = 0.95
@@ -189,7 +192,7 @@ def epochs_wall_compute(
     if warn and not found.all():
         at = f"at index {', '.join(str(int(j)) for j in np.argwhere(found == 0)[0])} " if found.ndim else ""
         kb = np.broadcast_to(k, out.shape)[~found]
-        warnings.warn(
+        _warnings.warn(
             f"epochs_wall_compute: {int((~found).sum())} epoch budget(s) not reached within "
             f"max_factor = {mf:g} times the no-repetition wall, the first {at}(epochs = "
             f"{float(kb[0])!r}): their compute is NaN",
@@ -207,7 +210,7 @@ def epochs_wall_compute(
             at = f"at index {', '.join(map(str, i))} " if i else ""
             ki = float(np.broadcast_to(k, flat.shape)[i])
             lo_i, hi_i = float(opt.epochs_low[i]), float(opt.epochs_high[i])
-            warnings.warn(
+            _warnings.warn(
                 f"epochs_wall_compute: the optimum at C_k is not unique for {int(flat.sum())} "
                 f"epoch budget(s), the first {at}(epochs = {ki!r}, C_k = {float(C_k[i]):.4g}): "
                 f"every epoch count in [{lo_i:.4g}, {hi_i:.4g}] gives the same loss to "
@@ -232,6 +235,22 @@ def data_wall(
 ) -> DataWall:
     """The data wall of a stock of ``unique_tokens`` (e.g. ``100e12``) for each epoch budget
     in ``epochs``: see the module docstring.
+
+    Parameters
+    ----------
+    unique_tokens : float
+        The stock ``U`` of unique tokens (> 0).
+    law : DataConstrainedLaw or mapping
+        The point law (fields ``E, A, B, alpha, beta, R_D, R_N``).
+    epochs : sequence of float
+        The epoch budgets ``k`` (finite, >= 1; at least one), one row each.
+    samples : DataConstrainedLaw or mapping, optional
+        Bootstrap replicates as array fields (e.g. ``bootstrap_data_constrained(...).laws``):
+        the rows then carry percentile intervals ``C_ci, N_ci, loss_ci``.
+    level : float in (0, 1)
+        Of those intervals.
+    flops_per_token : float
+        ``C = flops_per_token · N · D`` (default 6).
 
     Examples
     --------
