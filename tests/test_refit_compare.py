@@ -12,6 +12,7 @@ import pytest
 pd = pytest.importorskip("pandas")
 duckdb = pytest.importorskip("duckdb")
 
+import scalingfit
 from scalingfit import _synthdb, compare_models, data
 from scalingfit import refit_compare as rc
 from scalingfit.cli import main
@@ -82,8 +83,9 @@ def test_scores_equal_compare_models_on_each_groups_final_rows(runs_db) -> None:
 def test_the_law_the_sweeps_were_drawn_from_wins(tmp_path: Path) -> None:
     """alpha = 0.5 and beta = 0.2: the untied law wins nearly every sweep. alpha = beta = 0.3:
     the tied law is the true one and the untied law nests it with one parameter more, which
-    AICc (30 points) picks only when the likelihood-ratio statistic (chi^2_1 here) exceeds
-    2 + 2*6*7/23 - 2*5*6/24 = 3.15: P = 0.076, so about 3 of 40 sweeps (10 or more: p < 1e-3)."""
+    AICc (30 points) picks only when the likelihood-ratio statistic n log(RSS_r / RSS_f)
+    exceeds 2 + 2*6*7/23 - 2*5*6/24 = 3.15, i.e. F(1, 25) > 25 (e^(3.15/30) - 1): P = 0.109,
+    so about 4 of 40 sweeps (11 or more: p = 0.003)."""
     apart = rc.compare_refit(_sweeps(40, alpha=0.5, beta=0.2, seed=1, noise=0.005), LAWS,
                              db=tmp_path / "a.duckdb", log_residuals=True, progress=False)
     assert apart.wins["chinchilla"] >= 38 and apart.wins["kaplan_nd"] == 0
@@ -614,3 +616,36 @@ def test_a_bad_cell_past_the_type_sniffing_sample_in_a_comparison(tmp_path: Path
                  str(tmp_path / "cli.duckdb")]) == 0  # every group has a winner
     assert capsys.readouterr().err == ""
     assert len(rc.read_comparisons(tmp_path / "cli.duckdb")) == 2 * 100
+
+
+def test_pooled_nested_test_is_fishers_method_over_each_groups_f_test(tmp_path: Path) -> None:
+    """Each group's p-value equals compare.nested_test on that group's own fits; the pooled
+    p-value is scipy's Fisher combination of them. Drawn with alpha != beta (0.5, 0.2) it
+    rejects alpha = beta overwhelmingly; drawn with alpha = beta it does not at 1%."""
+    from scalingfit import compare
+    from scipy import stats
+
+    db = tmp_path / "a.duckdb"
+    df = _sweeps(12, alpha=0.5, beta=0.2, seed=1, noise=0.005)
+    rc.compare_refit(df, LAWS, db=db, log_residuals=True, progress=False)
+    t = rc.pooled_nested_test(db, "chinchilla_tied", "chinchilla")
+    assert len(t.group_keys) == 12 and t.n_untested == 0
+    rows = rc.read_comparisons(db)
+    for key, p in zip(t.group_keys[:3], t.p_values[:3]):
+        sweep = int(rows[(rows.group_key == key)].iloc[0]["sweep"])
+        g = _final(df, sweep)
+        x, y = (g.N.to_numpy(), g.D.to_numpy()), g.value.to_numpy()
+        ref = compare.nested_test(scalingfit.fit("chinchilla_tied", x, y, log_residuals=True),
+                                  scalingfit.fit("chinchilla", x, y, log_residuals=True))
+        assert p == pytest.approx(ref.p_value, rel=1e-6, abs=1e-300)
+    stat, p_fisher = stats.combine_pvalues(t.p_values, method="fisher")
+    assert t.statistic == pytest.approx(stat, rel=1e-9) and t.p_value == pytest.approx(p_fisher, rel=1e-6, abs=1e-300)
+    assert t.p_value < 1e-10 and t.n_rejected == int(np.sum(t.p_values < 0.05))
+    assert "Fisher chi2(24)" in repr(t)
+    tied = tmp_path / "b.duckdb"
+    rc.compare_refit(_sweeps(12, alpha=0.3, beta=0.3, seed=2), LAWS, db=tied, log_residuals=True, progress=False)
+    assert rc.pooled_nested_test(tied, "chinchilla_tied", "chinchilla").p_value > 0.01
+    with pytest.raises(ValueError, match="must have more free parameters"):
+        rc.pooled_nested_test(tied, "chinchilla", "chinchilla_tied")
+    with pytest.raises(ValueError, match="no comparison .* holds both"):
+        rc.pooled_nested_test(tied, "chinchilla_tied", "power_law")

@@ -761,7 +761,12 @@ class NestedTest:
         ``df2 = n - k_full``; ``p_value`` from the F distribution (exact for laws linear in
         their parameters with Gaussian errors, asymptotic otherwise).
     lr, lr_p_value : float
-        Likelihood ratio ``n log(RSS_r / RSS_f)`` and its chi-square(df1) tail probability.
+        Likelihood ratio ``n log(RSS_r / RSS_f)`` and its chi-square(df1) tail probability,
+        an asymptotic p-value that is too small at the sizes of scaling sweeps: under the
+        restricted law it rejected at 5% in 6.7-9.6% of 30-run Chinchilla sweeps, 14.5-16.4%
+        of 12-run ones, and 13-18% of 8-point saturating power laws. Read ``p_value`` (the F
+        test's, 4.1-5.4% there with log residuals); ``lr`` is a monotone function of ``F``
+        (``n log(1 + df1 F / df2)``), so the two rank fits alike.
     """
 
     restricted: str
