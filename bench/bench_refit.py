@@ -1,9 +1,12 @@
 """End-to-end bulk refit: groups/s, share of time outside the fitting core, peak memory.
 
-``python bench/bench_refit.py [--sweeps 10000] [--bootstrap 200]`` builds a synthetic DuckDB
-run database (sweeps x 30 runs x 2 checkpoints), refits it, and reports throughput and the
-share of wall time spent outside the batched core calls (reading, validating, hashing,
-writing). Peak RSS is measured in a fresh subprocess on a 1,000,000-row database.
+``python bench/bench_refit.py [--sweeps 10000] [--bootstrap 200] [--chunk N]`` builds a
+synthetic DuckDB run database (sweeps x 30 runs x 2 checkpoints), refits it (``--chunk``
+groups per chunk, default: refit's), and reports throughput, the seconds inside the core's
+batch solves (``RefitSummary.seconds_in_fit``: ``_core.solve_batch`` and
+``_core.bootstrap_batch`` calls) and the share of wall time outside them (reading,
+validating, start guesses, intervals, building and writing the result rows). Peak RSS is
+measured in a fresh subprocess on a 1,000,000-row database.
 
 ``--compare-sweeps N``: ``refit_compare.compare_refit`` of chinchilla, chinchilla_tied and
 kaplan_nd (log residuals) on N sweeps, against the obvious loop in the same run: the runs read
@@ -27,7 +30,12 @@ from scalingfit import refit_compare as rc
 COMPARE_LAWS = ["chinchilla", "chinchilla_tied", "kaplan_nd"]
 
 
-def end_to_end(n_sweeps: int, bootstrap: int, chunk: int, folder: Path) -> dict:
+def _chunk_kw(chunk: int | None) -> dict:
+    """refit's chunk_groups argument: none for refit's default."""
+    return {} if chunk is None else {"chunk_groups": chunk}
+
+
+def end_to_end(n_sweeps: int, bootstrap: int, chunk: int | None, folder: Path) -> dict:
     db = folder / f"runs_{n_sweeps}.duckdb"
     if not db.exists():
         runs, truth = _synthdb.chinchilla_sweeps(n_sweeps, runs=30, checkpoints=2, seed=0)
@@ -37,11 +45,11 @@ def end_to_end(n_sweeps: int, bootstrap: int, chunk: int, folder: Path) -> dict:
 
         with duckdb.connect(str(db)) as con:
             con.execute("DROP TABLE IF EXISTS fits; DROP TABLE IF EXISTS fit_params")
-    s = rf.refit(db, bootstrap=bootstrap, chunk_groups=chunk, progress=False)
-    return {"sweeps": n_sweeps, "rows": n_sweeps * 60, "bootstrap": bootstrap, "chunk": chunk,
-            "seconds": round(s.seconds, 2), "groups_per_s": round(s.groups_per_s, 1),
+    s = rf.refit(db, bootstrap=bootstrap, progress=False, **_chunk_kw(chunk))
+    return {"sweeps": n_sweeps, "rows": n_sweeps * 60, "bootstrap": bootstrap, "chunk": chunk or "default",
+            "chunks": s.n_chunks, "seconds": round(s.seconds, 2), "groups_per_s": round(s.groups_per_s, 1),
             "fits_per_s": round(n_sweeps * (bootstrap + 1) / s.seconds),
-            "share_outside_core": round(1 - s.seconds_in_fit / s.seconds, 3)}
+            "core_seconds": round(s.seconds_in_fit, 3), "share_outside_core": round(s.share_outside_core, 3)}
 
 
 def compare_end_to_end(n_sweeps: int, folder: Path) -> dict:
@@ -75,7 +83,7 @@ def compare_end_to_end(n_sweeps: int, folder: Path) -> dict:
             "ratio": round(t_loop / s.seconds, 1), "same_winner": round(agree, 4), "wins": s.wins}
 
 
-def peak_memory(rows: int, bootstrap: int, chunk: int, folder: Path) -> dict:
+def peak_memory(rows: int, bootstrap: int, chunk: int | None, folder: Path) -> dict:
     n_sweeps = rows // 60
     db = folder / f"mem_{n_sweeps}.duckdb"
     runs, _ = _synthdb.chinchilla_sweeps(n_sweeps, runs=30, checkpoints=2, seed=1)
@@ -84,16 +92,13 @@ def peak_memory(rows: int, bootstrap: int, chunk: int, folder: Path) -> dict:
     code = textwrap.dedent(f"""
         import resource, json
         from scalingfit import refit as rf
-from scalingfit import refit_compare as rc
-
-COMPARE_LAWS = ["chinchilla", "chinchilla_tied", "kaplan_nd"]
-        s = rf.refit({str(db)!r}, bootstrap={bootstrap}, chunk_groups={chunk}, progress=False)
+        s = rf.refit({str(db)!r}, bootstrap={bootstrap}, progress=False, **{_chunk_kw(chunk)!r})
         print(json.dumps({{"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                           "seconds": s.seconds}}))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"rows": n_sweeps * 60, "bootstrap": bootstrap, "chunk": chunk,
+    return {"rows": n_sweeps * 60, "bootstrap": bootstrap, "chunk": chunk or "default",
             "peak_rss_mib": round(res["peak_rss_mib"], 1), "seconds": round(res["seconds"], 1)}
 
 
@@ -101,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sweeps", type=int, default=10_000)
     ap.add_argument("--bootstrap", type=int, default=200)
-    ap.add_argument("--chunk", type=int, default=1000)
+    ap.add_argument("--chunk", type=int, default=None, help="groups per chunk (default: refit's)")
     ap.add_argument("--memory-rows", type=int, default=1_000_000)
     ap.add_argument("--compare-sweeps", type=int, default=0, help="also time compare_refit on N sweeps")
     args = ap.parse_args(argv)

@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 import functools
 import os
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 
@@ -38,6 +39,39 @@ def quiet() -> Iterator[None]:
     so threads fitting at once could leave every later warning of the process silenced.)"""
     with np.errstate(all="ignore"):
         yield
+
+
+_CORE_SECONDS: contextvars.ContextVar[Optional[list[float]]] = contextvars.ContextVar(
+    "scalingfit_core_seconds", default=None)
+
+
+@contextlib.contextmanager
+def core_clock() -> Iterator[list[float]]:
+    """Inside (in this thread): the wall time of the core's batch solves (``solve_batch`` and
+    ``bootstrap_batch``, on the CPU or the GPU) adds up in the one entry of the list this
+    yields; an enclosing clock gets its block's total too. A context variable: other threads'
+    calls are not counted, and nothing is patched."""
+    outer = _CORE_SECONDS.get()
+    mine = [0.0]
+    token = _CORE_SECONDS.set(mine)
+    try:
+        yield mine
+    finally:
+        _CORE_SECONDS.reset(token)
+        if outer is not None:
+            outer[0] += mine[0]
+
+
+def timed_core(call: Callable[[], Any]) -> Any:
+    """``call()``, a call of the core's batch solver, timed for an open :func:`core_clock`."""
+    sink = _CORE_SECONDS.get()
+    if sink is None:
+        return call()
+    t0 = time.perf_counter()
+    try:
+        return call()
+    finally:
+        sink[0] += time.perf_counter() - t0
 
 
 def resolve_model(model: ModelLike) -> Union[Model, CustomModel]:
@@ -199,11 +233,11 @@ def solve(
                 max_iter, f_scale, log_residuals,
             )
         solver = _cuda.solve_batch if on_gpu else _core.solve_batch
-        return tuple(solver(
+        return tuple(timed_core(lambda: solver(
             m.index, loss_index, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol,
             gtol, int(max_iter), float(f_scale), bool(log_residuals), compute_cov,
             _check_threads(threads, b - a), float32,
-        ))
+        )))
 
     xs, cov, cost, status, iters = gather(chunks, run, P, compute_cov)
     return BatchResult(

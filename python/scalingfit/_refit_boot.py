@@ -7,14 +7,13 @@ the same intervals whatever chunk (or Dask worker) it lands in.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._warnings import ConvergenceWarning
+from ._warnings import ConvergenceWarning, suppressed
 from .bootstrap import bootstrap_batch
 
 FloatArray = NDArray[np.float64]
@@ -23,6 +22,18 @@ FloatArray = NDArray[np.float64]
 def group_stream_id(key: str) -> int:
     """A 56-bit stream id for a group key (the RNG takes problem ids modulo 2^56)."""
     return int(hashlib.sha1(key.encode()).hexdigest()[:14], 16)
+
+
+def group_rows(offsets: NDArray[np.int64], sel: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The rows of groups ``sel``, in that order, where group j owns rows
+    ``offsets[j]:offsets[j + 1]`` (the concatenated ``arange`` of each, built at once)."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    sel = np.asarray(sel, dtype=np.int64)
+    starts = offsets[sel]
+    counts = offsets[sel + 1] - starts
+    before = np.cumsum(counts) - counts  # where each group's rows start in the result
+    rows: NDArray[np.int64] = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - before, counts)
+    return rows
 
 
 def bootstrap_chunk(spec: Any, model: Any, x: FloatArray, y: FloatArray, offsets: NDArray[np.int64],
@@ -41,11 +52,11 @@ def bootstrap_chunk(spec: Any, model: Any, x: FloatArray, y: FloatArray, offsets
         return lo, hi, failed, se
     sel = np.flatnonzero(ok)
     counts = np.diff(offsets)[sel]
-    idx = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in sel])
+    idx = group_rows(offsets, sel)
     sub_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    with warnings.catch_warnings():
-        # Failed replicates are recorded per group (n_boot_failed), not warned about per chunk.
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    # Failed replicates are recorded per group (n_boot_failed), not warned about per chunk (in
+    # this thread only: warnings.catch_warnings would swap the process-wide filters).
+    with suppressed(ConvergenceWarning):
         res = _run(spec, x, y, idx, sub_off, center, sel, keys, config, threads, backend)
     for a, name in enumerate(model.param_names):
         ci = res.ci(name)

@@ -1206,13 +1206,13 @@ class _Engine:
 
         def call(a: int, b: int) -> tuple[Any, ...]:
             prob, rep = items(a, b)
-            return tuple(solver(
+            return tuple(_fit.timed_core(lambda: solver(
                 self.m.index, self.loss_index, self.x, self.y, self.w, self.offsets, self.center,
                 self.lo, self.hi, scheme_index, self.wild, self.seed, self.problem_id,
                 self.groups, self.n_groups, np.ascontiguousarray(prob, dtype=np.int64),
                 np.ascontiguousarray(rep, dtype=np.int64), compute_cov=compute_cov,
                 n_threads=_check_threads(self.threads, b - a), **self.common,
-            ))
+            )))
 
         X, C, _, S, _ = _fit.gather(chunks, call, P, compute_cov)
         return X, C, S

@@ -1055,7 +1055,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0; not with --bootstrap 0)")
     r.add_argument("--level", type=float, default=0.95,
                    help="interval level, bootstrap or Gauss-Newton (default 0.95)")
-    r.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
+    r.add_argument("--chunk", type=int, default=2000, help="groups per chunk/transaction (default 2000)")
     r.add_argument("--threads", type=int, default=None,
                    help="fitting threads (default: all; with --scheduler: 1 per task; not with --backend cuda)")
     r.add_argument("--overwrite", action="store_true",

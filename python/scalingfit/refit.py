@@ -51,7 +51,8 @@ try:  # POSIX advisory file locks; elsewhere DuckDB's own lock is the only guard
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 from . import _cuda, _fit, _validate
-from ._fit import fit_batch
+from ._fit import core_clock, fit_batch
+from ._refit_boot import group_rows
 from ._resample import two_sided_quantile
 from .bootstrap import METHODS, _finite_level
 from .models import get as get_model
@@ -131,6 +132,8 @@ class RefitConfig:
         return kw
 
     def config_hash(self) -> str:
+        """16 hex digits of SHA-1 over this configuration, the law's spec and the scalingfit
+        version: the key of this configuration's rows in the fits tables."""
         from . import __version__
 
         fields = asdict(self)
@@ -156,6 +159,10 @@ class RefitSummary:
     n_failed: int
     n_chunks: int
     seconds: float
+    #: Wall time inside the compiled core's batch solves (``_core.solve_batch`` and
+    #: ``_core.bootstrap_batch``; their CUDA counterparts with ``backend="cuda"``): the fits
+    #: and bootstrap replicates themselves, not the start guesses, checks, resampling set-up
+    #: and interval arithmetic around them in Python (timed by :func:`scalingfit._fit.core_clock`).
     seconds_in_fit: float
     #: Rows of the groups written that were skipped as invalid (a size or value that is not a
     #: positive finite number, a duplicate run and step); each group's ``reason`` names them.
@@ -164,7 +171,17 @@ class RefitSummary:
 
     @property
     def groups_per_s(self) -> float:
+        """Groups fitted per second of the whole refit (NaN for a zero duration)."""
         return self.n_fitted / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def share_outside_core(self) -> float:
+        """The share of the wall time spent outside the core's batch solves, in [0, 1]
+        (``1 - seconds_in_fit / seconds``; NaN for a zero duration): reading and validating
+        the rows, start guesses, intervals, building and writing the results."""
+        if not self.seconds > 0:
+            return float("nan")
+        return min(1.0, max(0.0, 1 - self.seconds_in_fit / self.seconds))
 
     def _rows_note(self) -> str:
         """The summary's words on the invalid rows skipped (empty when none)."""
@@ -172,7 +189,7 @@ class RefitSummary:
                 if self.n_rows_skipped else "")
 
     def __str__(self) -> str:
-        outside = 1 - self.seconds_in_fit / self.seconds if self.seconds > 0 else float("nan")
+        outside = self.share_outside_core
         return (f"refit {self.law} -> {self.db}: {self.n_fitted} groups fitted "
                 f"({self.n_failed} failed){self._rows_note()}, {self.n_skipped} already up to date, "
                 f"{self.n_chunks} chunks, {self.seconds:.2f} s ({self.groups_per_s:,.0f} groups/s, "
@@ -314,7 +331,8 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
               threads: Optional[int] = None,
               backend: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """Fits every group in ``df`` (one batch call) and returns (result rows, the same results
-    as one row per parameter, seconds in the core). ``backend``: as for
+    as one row per parameter, seconds inside the core's batch solves: see
+    :attr:`RefitSummary.seconds_in_fit`). ``backend``: as for
     :func:`scalingfit.fit_batch` (the fits and the bootstrap).
 
     A pure function of its inputs (no I/O), so a Dask worker can run it on its own chunk.
@@ -331,63 +349,109 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
                                                               g.y, g.hashes, g.notes)
     todo = g.todo(done)
 
-    rows: list[dict[str, Any]] = []
-    long: list[tuple[Any, ...]] = []
     t_core = 0.0
     config_hash = config.config_hash()
+    P, names = model.n_params, list(model.param_names)
+    n, n_empty = len(todo), len(g.empty)
+    nan = np.full((n_empty, P), np.nan)
+    # Each result column is built for all the chunk's groups at once (the groups fitted, then
+    # those whose every row was invalid), as one row per group would have it.
+    est = se = lo = hi = np.empty((0, P))
+    n_fail: list[int] = []
+    status: list[int] = []
+    iterations: list[int] = []
+    n_points: list[int] = []
+    cost: list[float] = []
+    reasons: list[str] = []
+    method = "gauss-newton-t" if config.bootstrap == 0 else config.ci_method
     if todo:
-        sel = np.array(todo)
+        sel = np.array(todo, dtype=np.int64)
         sub_counts = counts[sel]
         sub_off = np.concatenate([[0], np.cumsum(sub_counts)]).astype(np.int64)
-        idx = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in sel])
-        t0 = time.perf_counter()
-        res = fit_batch(spec.model, x[idx], y[idx], sub_off, threads=threads, backend=backend,
-                        precision=config.precision, **config.fit_kwargs)
-        boot = None
-        if config.bootstrap > 0:
-            from . import _refit_boot
+        idx = group_rows(offsets, sel)
+        xs, ys = x[idx], y[idx]
+        with core_clock() as clock:
+            res = fit_batch(spec.model, xs, ys, sub_off, threads=threads, backend=backend,
+                            precision=config.precision, **config.fit_kwargs)
+            boot = None
+            if config.bootstrap > 0:
+                from . import _refit_boot
 
-            boot = _refit_boot.bootstrap_chunk(spec, model, x[idx], y[idx], sub_off, res.x, res.status,
-                                               [keys[j] for j in sel], config, threads, backend)
-        t_core += time.perf_counter() - t0
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+                boot = _refit_boot.bootstrap_chunk(spec, model, xs, ys, sub_off, res.x, res.status,
+                                                   [keys[j] for j in todo], config, threads, backend)
+        t_core += clock[0]
         n_free = model.n_params - len(config.fixed)
-        # Student's t on each fit's residual degrees of freedom, as FitResult's (one quantile
-        # per distinct count of points, not one per group)
-        z_all = np.asarray(two_sided_quantile(config.level, sub_counts - n_free)) if boot is None else np.empty(0)
-        for i, j in enumerate(sel):
-            st = int(res.status[i])
-            n = int(sub_counts[i])
-            reason = notes.get(keys[j], "")
-            if st == _status.BAD_INPUT and n < n_free:
-                reason = (reason + "; " if reason else "") + f"too few points ({n}) for {n_free} parameters"
-            est = res.x[i]
-            se = np.sqrt(np.clip(np.diag(res.cov[i]), 0, None)) if res.cov is not None else np.full(model.n_params, np.nan)
-            if boot is not None:
-                lo, hi, n_fail, method = boot[0][i], boot[1][i], int(boot[2][i]), config.ci_method
-                se = boot[3][i]
-            else:
-                z = z_all[i]
-                lo, hi, n_fail, method = est - z * se, est + z * se, 0, "gauss-newton-t"
-            rows.append(_row(group_by, keys[j], dict(zip(group_by, key_values[j])), config_hash, spec,
-                             model, config, est, se, lo, hi, method, n_fail, st, int(res.iterations[i]),
-                             n, float(res.cost[i]), hashes[j], reason, now, __version__))
-            long.extend((keys[j], spec.name, config_hash, pn, float(est[a]), float(se[a]), float(lo[a]),
-                         float(hi[a])) for a, pn in enumerate(model.param_names))
-    for k, vals in g.empty:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        nan = np.full(model.n_params, np.nan)
-        rows.append(_row(group_by, k, dict(zip(group_by, vals)), config_hash, spec, model, config, nan, nan,
-                         nan, nan, "none", 0, _status.BAD_INPUT, 0, 0, float("nan"), "", notes[k], now,
-                         __version__))
-        long.extend((k, spec.name, config_hash, pn, np.nan, np.nan, np.nan, np.nan) for pn in model.param_names)
-    params = pd.DataFrame(long, columns=["group_key", "law", "config_hash", "param", "estimate", "stderr",
-                                         "ci_low", "ci_high"])
+        est = res.x
+        if boot is not None:
+            lo, hi, se = boot[0], boot[1], boot[3]
+            n_fail = boot[2].tolist()
+        else:
+            se = (np.sqrt(np.clip(np.diagonal(res.cov, axis1=1, axis2=2), 0, None)) if res.cov is not None
+                  else np.full((n, P), np.nan))
+            # Student's t on each fit's residual degrees of freedom, as FitResult's (one quantile
+            # per distinct count of points, not one per group)
+            z = np.asarray(two_sided_quantile(config.level, sub_counts - n_free))[:, None]
+            lo, hi, n_fail = est - z * se, est + z * se, [0] * n
+        status = res.status.tolist()
+        iterations = res.iterations.tolist()
+        n_points = sub_counts.tolist()
+        cost = res.cost.tolist()
+        reasons = [notes.get(keys[j], "") for j in todo]
+        for i in np.flatnonzero((res.status == _status.BAD_INPUT) & (sub_counts < n_free)).tolist():
+            reasons[i] = (reasons[i] + "; " if reasons[i] else "") + \
+                f"too few points ({n_points[i]}) for {n_free} parameters"
+    if not n + n_empty:  # nothing to write (every group done before)
+        return pd.DataFrame([]), pd.DataFrame([], columns=list(PARAMS_COLUMNS)), t_core
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    row_keys = [keys[j] for j in todo] + [k for k, _ in g.empty]
+    total = n + n_empty
+    status += [_status.BAD_INPUT] * n_empty
+    messages = {s: _status.message(s) for s in set(status)}
+    rows: dict[str, Any] = {c: [key_values[j][a] for j in todo] + [vals[a] for _, vals in g.empty]
+                            for a, c in enumerate(group_by)}
+    rows.update(
+        group_key=row_keys, law=[spec.name] * total, model=[spec.model] * total,
+        param_names=[json.dumps(names)] * total,
+        **{c: _jsonl_rows(np.concatenate([np.asarray(v, dtype=np.float64).reshape(n, P), nan]))
+           for c, v in (("params", est), ("stderr", se), ("ci_low", lo), ("ci_high", hi))},
+        ci_method=[method] * n + ["none"] * n_empty, level=[config.level] * total,
+        n_boot=[config.bootstrap] * total, n_boot_failed=n_fail + [0] * n_empty, status=status,
+        message=[messages[s] for s in status], success=[s > 0 for s in status],
+        iterations=iterations + [0] * n_empty, n_points=n_points + [0] * n_empty,
+        cost=cost + [float("nan")] * n_empty, data_hash=[hashes[j] for j in todo] + [""] * n_empty,
+        config_hash=[config_hash] * total, seed=[config.seed] * total, version=[__version__] * total,
+        fitted_at=[now] * total, reason=reasons + [notes[k] for k, _ in g.empty],
+    )
+    params = pd.DataFrame({
+        "group_key": [k for k in row_keys for _ in names], "law": [spec.name] * (total * P),
+        "config_hash": [config_hash] * (total * P), "param": names * total,
+        **{c: np.concatenate([np.asarray(v, dtype=np.float64).reshape(n, P), nan]).ravel().tolist()
+           for c, v in (("estimate", est), ("stderr", se), ("ci_low", lo), ("ci_high", hi))},
+    })
     return pd.DataFrame(rows), params, t_core
 
 
 def _jsonl(values: np.ndarray) -> str:
     return json.dumps([None if not np.isfinite(v) else float(v) for v in values])
+
+
+def _jsonl_rows(values: np.ndarray) -> list[str]:
+    """:func:`_jsonl` of each row of ``values`` (shape (n, P)), the same text, built for all
+    rows at once: each number as json.dumps writes it (``float.__repr__``), ``null`` where it
+    is not finite, ``", "`` between them."""
+    a = np.asarray(values, dtype=np.float64)
+    n, p = a.shape
+    if p == 0:
+        return ["[]"] * n
+    flat = a.ravel()
+    text = list(map(float.__repr__, flat.tolist()))
+    for k in np.flatnonzero(~np.isfinite(flat)).tolist():
+        text[k] = "null"
+    return list(map(("[" + ", ".join(["{}"] * p) + "]").format, *(text[c::p] for c in range(p))))
+
+
+#: The columns of the fit_params table (one row per group and parameter).
+PARAMS_COLUMNS = ("group_key", "law", "config_hash", "param", "estimate", "stderr", "ci_low", "ci_high")
 
 
 #: The fits table's own columns (beside the group columns, which must not reuse these names).
@@ -452,22 +516,6 @@ def check_grouping(con: Any, db: Union[str, Path], table: str, own: Sequence[str
             raise data.RunDataError(
                 f"{db}: group column {c!r} is {have[c]} in the {table} table and {t} in the run data; write to "
                 "another database with db= (CLI: --db), or cast the column")
-
-
-def _row(group_by: Sequence[str], key: str, key_vals: Any, config_hash: str, spec: LawSpec, model: Any,
-         config: RefitConfig, est: np.ndarray, se: np.ndarray, lo: np.ndarray, hi: np.ndarray, method: str, n_fail: int,
-         status: int, iterations: int, n_points: int, cost: float, data_hash: str, reason: str,
-         now: datetime, version: str) -> dict[str, Any]:
-    row: dict[str, Any] = {g: key_vals[g] for g in group_by}
-    row.update(
-        group_key=key, law=spec.name, model=spec.model, param_names=json.dumps(list(model.param_names)),
-        params=_jsonl(est), stderr=_jsonl(se), ci_low=_jsonl(lo), ci_high=_jsonl(hi), ci_method=method,
-        level=config.level, n_boot=config.bootstrap, n_boot_failed=n_fail, status=status,
-        message=_status.message(status), success=status > 0, iterations=iterations, n_points=n_points,
-        cost=cost, data_hash=data_hash, config_hash=config_hash, seed=config.seed,
-        version=version, fitted_at=now, reason=reason,
-    )
-    return row
 
 
 # --------------------------------------------------------------------------- the driver
@@ -1073,14 +1121,17 @@ def _counts(rows: pd.DataFrame) -> tuple[int, int, int]:
     reasons say were skipped: :func:`prepare_frame` starts a group's reason with their number)."""
     if rows.empty:
         return 0, 0, 0
-    n = rows["reason"].str.extract(r"^(\d+) invalid row\(s\) skipped", expand=False)
-    return len(rows), int((~rows["success"]).sum()), int(n.dropna().astype(int).sum())
+    skipped = (_ROWS_SKIPPED.match(r) for r in rows["reason"].tolist() if r)  # most reasons are empty
+    return len(rows), int((~rows["success"]).sum()), sum(int(m.group(1)) for m in skipped if m)
+
+
+_ROWS_SKIPPED = re.compile(r"(\d+) invalid row\(s\) skipped")  # the start of such a reason
 
 
 def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
           group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None, table: str = "runs",
           metric: Optional[str] = "loss", bootstrap: int = 0, seed: int = 0, level: float = 0.95,
-          ci_method: str = "percentile", chunk_groups: int = 500, threads: Optional[int] = None,
+          ci_method: str = "percentile", chunk_groups: int = 2000, threads: Optional[int] = None,
           progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
           overwrite: bool = False, client: Any = None, scheduler: Optional[str] = None,
           shard_dir: Union[str, Path, None] = None, backend: str = "cpu",
@@ -1094,7 +1145,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         format of :mod:`scalingfit.data`.
     law : str
         One of :data:`LAWS` (``chinchilla``, ``chinchilla_huber``, ``kaplan_nd``,
-        ``saturating_n``, ``power_law_n``).
+        ``saturating_n``, ``power_law_n``, ``data_constrained``).
     group_by : sequence of str
         Columns that identify a sweep.
     db : path, optional
@@ -1114,9 +1165,21 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         Of the bootstrap (see :func:`scalingfit.bootstrap_batch`); ``ci_method`` one of
         ``bca``, ``percentile``, ``basic``, ``studentized``.
     chunk_groups : int
-        Groups per chunk (one batched call and one transaction each).
+        Groups per chunk (one batched call and one transaction each; default 2000). A chunk's
+        rows (every row of its groups, as read), fits and bootstrap replicates are held at once,
+        so memory grows with the chunk, not the database (with 60 rows a group: about 20 MB
+        more per 1,000 groups, 30 MB with 200 resamples). A smaller chunk bounds memory for
+        groups of many rows; an interrupted run loses at most the chunk it was fitting.
+    threads : int, optional
+        CPU worker threads of each chunk's batched fits (default: all hardware threads for a
+        batch of more than 64 fits, else one; results are the same for any count). With a
+        cluster: per task, default 1.
     progress : bool
         A progress bar with groups/s and ETA on stderr (tqdm when installed).
+    on_chunk : callable, optional
+        Called as ``on_chunk(n)`` after each chunk is done (its new results written; a chunk
+        of groups fitted before counts too), ``n`` the chunks done so far in this call (1, 2,
+        ...).
     overwrite : bool
         Replace this law's results made with another configuration (seed, bootstrap, level,
         interval method, precision, scalingfit version). Without it such a refit raises
