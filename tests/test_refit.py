@@ -707,3 +707,34 @@ def test_the_progress_bar_takes_what_was_done_before_off_its_total(capsys) -> No
     bar(None)
     last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     assert " 3/4 " in last and "6 already done" in last and "/10" not in last
+
+
+def test_a_run_scored_on_several_sets_is_one_row_per_group(tmp_path: Path) -> None:
+    """One run evaluated on several validation sets, grouped by set: the same run_id and step
+    appear once in each group. They were refused as duplicates across groups ("11 groups
+    fitted (10 failed), 29200 invalid row(s) skipped"); only a repeat inside a group is one.
+    Each group's fit equals scalingfit.fit on that set's rows."""
+    import scalingfit
+
+    rng = np.random.default_rng(7)
+    N = 10 ** rng.uniform(7.5, 10, 25)
+    D = N * 10 ** rng.uniform(0.5, 2.0, 25)
+    base = 1.7 + 400 * N**-0.34 + 410 * D**-0.28
+    frames = [pd.DataFrame({"split": name, "run_id": np.arange(25), "step": 1, "N": N, "D": D, "metric": "loss",
+                            "value": (base + shift) * (1 + 0.005 * rng.standard_normal(25))})
+              for name, shift in (("c4", 0.0), ("wiki", 0.3), ("code", -0.2))]
+    runs = pd.concat(frames, ignore_index=True)
+    db = tmp_path / "splits.duckdb"
+    s = rf.refit(runs, law="chinchilla", group_by=["split"], db=db, progress=False)
+    assert (s.n_fitted, s.n_failed, s.n_rows_skipped) == (3, 0, 0)
+    fits = rf.read_fits(db).set_index("split")
+    for f in frames:
+        name = f["split"].iloc[0]
+        ref = scalingfit.fit("chinchilla", (f.N.to_numpy(), f.D.to_numpy()), f.value.to_numpy())
+        np.testing.assert_allclose(fits.loc[name, list(ref.param_names)].to_numpy(float), ref.x, rtol=1e-6)
+    # a run and step twice in one group is still a duplicate, named
+    twice = pd.concat([runs, runs.iloc[[0]]], ignore_index=True)
+    s2 = rf.refit(twice, law="chinchilla", group_by=["split"], db=tmp_path / "twice.duckdb", progress=False)
+    assert s2.n_rows_skipped == 1
+    reason = rf.read_fits(tmp_path / "twice.duckdb").set_index("split").loc["c4", "reason"]
+    assert "split,run_id,step duplicates an earlier row" in reason

@@ -288,7 +288,8 @@ def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str],
                   positive: Sequence[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
     """Validated, reduced rows sorted by group; and a reason per group for dropped rows. A row
     is dropped where a size (N, D, C, U), the value or a column of ``positive`` is not a
-    number, not finite or not > 0, or where it repeats an earlier row's run and step. The
+    number, not finite or not > 0, or where it repeats an earlier row's run and step in its
+    group (the same run and step in other groups is fine: a run scored on several sets). The
     reason names each such row (up to 3 a group) by its ``run_id`` and ``step`` (else by
     its input values), the column and the cell: ``2 invalid row(s) skipped: the row with
     run_id 7, step 3: value is not a number: 'abc'; ...``."""
@@ -297,8 +298,10 @@ def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str],
     df = df.reset_index(drop=True)
     # A cell that is not a number ('abc') is a bad row of its group, like a negative one: the
     # rows are checked before they are made numbers (which would stop the whole refit).
+    # a run and step may appear once per group (a run scored on several validation sets,
+    # grouped by set), not twice in one group
     clean, report = data.validate_runs(df, required=needed, positive=(*data.POSITIVE, *positive),
-                                       key=("run_id", "step"), policy="skip-and-report")
+                                       key=(*group_by, "run_id", "step"), policy="skip-and-report")
     clean = data.to_numeric_frame(clean, [c for c in needed + ["step", "C"] if c in clean.columns])
     notes: dict[str, str] = {}
     if report.rows:
