@@ -29,7 +29,7 @@ def test_wrong_objects_are_type_errors() -> None:
         P.inference_optimal_cost(2.2, 1e12, inference_hardware={"mfu": 1})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"verdicts\[0\] is int 1"):
         allocation.format_verdicts([1])  # type: ignore[list-item]
-    with pytest.raises(TypeError, match=r"curves must be a sequence of Curve objects; curves\[0\] is int 1"):
+    with pytest.raises(TypeError, match=r"curves must be a sequence of Curve objects \(or a mapping .*\); curves\[0\] is int 1"):
         curves.predict_final_loss([1, 2], 0.5)  # type: ignore[list-item]
     with pytest.raises(TypeError, match="got one Curve: wrap it in a list"):
         curves.check_curves(_curve())  # type: ignore[arg-type]

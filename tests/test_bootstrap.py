@@ -486,7 +486,7 @@ def test_profile_refuses_a_fit_result_made_otherwise_and_warns_when_out_of_steps
     with pytest.raises(ValueError, match=r"log_residuals True \(this call: False\)"):
         un.profile_interval(SPL, N, y, "alpha", fit_result=f_log)
     with pytest.raises(ValueError, match=r"loss 'huber' \(this call: 'linear'\)"):
-        un.profile_interval(SPL, N, y, "alpha", fit_result=scalingfit.fit(SPL, N, y, loss="huber"))
+        un.profile_interval(SPL, N, y, "alpha", fit_result=scalingfit.fit(SPL, N, y, loss="huber", f_scale=0.01))
     with pytest.raises(ValueError, match=r"fixed \('E',\) \(this call: \(\)\)"):
         un.profile_interval(SPL, N, y, "alpha", fit_result=scalingfit.fit(SPL, N, y, fixed={"E": 1.7}))
     with pytest.raises(ValueError, match=r"points 11 \(this call: 12\)"):

@@ -631,3 +631,33 @@ def test_optimal_json_published_law_rows_at_full_precision(capsys) -> None:
     assert re.search("parameters N +" + re.escape(f"{float(N):.4g}") + "\n", capsys.readouterr().out)
     f = Figure(float(N))
     assert pickle.loads(pickle.dumps(f)).value == f.value and pickle.loads(pickle.dumps(f)) == f
+
+
+def test_fit_prints_intervals_wald_or_bootstrap(tmp_path: Path, capsys) -> None:
+    """`fit` printed standard errors only; intervals needed Python. Now Wald intervals (t on
+    n - p) by default and bootstrap percentile ones with --bootstrap N, equal to the Python
+    API's on the same rows; --seed without resamples is refused (exit 2)."""
+    import scalingfit
+    from scalingfit.uncertainty import wald_intervals
+
+    path = _csv(tmp_path / "r.csv", n=40)
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    x, y = (data[:, 0], data[:, 1]), data[:, 2]
+    argv = ["fit", str(path), "--model", "chinchilla", "--x", "N,D", "--y", "loss", "--json"]
+    assert cli.main(argv + ["--level", "0.9"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    want = wald_intervals(scalingfit.fit("chinchilla", x, y), 0.9)
+    for name, (lo, hi) in want.items():
+        assert out["intervals"][name] == pytest.approx([lo, hi], rel=1e-8)
+    assert out["level"] == 0.9 and out["interval_method"].startswith("Wald")
+    assert cli.main(argv + ["--bootstrap", "60", "--seed", "4"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    b = scalingfit.bootstrap("chinchilla", x, y, n_resamples=60, seed=4, method="percentile")
+    for name in b.param_names:
+        assert out["intervals"][name] == pytest.approx(list(b.ci(name)), rel=1e-8)
+    assert "60 resamples, seed 4" in out["interval_method"]
+    assert cli.main(argv[:-1]) == 0
+    assert "95% intervals (Wald, Student's t on 35 degrees of freedom):" in capsys.readouterr().out
+    assert cli.main(argv + ["--seed", "1"]) == 2
+    assert "--seed 1: no effect with --bootstrap 0" in capsys.readouterr().err
+    assert cli.main(argv + ["--bootstrap", "1"]) == 2

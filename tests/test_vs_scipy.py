@@ -44,6 +44,9 @@ def our_fit(name, x, y, p0, **kw):
         return scalingfit.fit(name, x, y, p0, ftol=1e-15, xtol=1e-14, gtol=1e-14, max_iter=2000, **kw)
 
 
+# Some robust cases have every residual inside f_scale: (close to) least squares, which fit
+# says with a DataWarning; the comparison with scipy holds all the same.
+@pytest.mark.filterwarnings("ignore:.*every residual lies within f_scale:scalingfit.DataWarning")
 @pytest.mark.parametrize("name", scalingfit.models.names())
 def test_agrees_with_scipy_least_squares(name: str) -> None:
     rng = np.random.default_rng(1000 + len(name))

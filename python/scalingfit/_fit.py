@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core, _cuda, _custom, _identify, _status, _validate, _warnings
 from ._custom import CustomModel
-from ._warnings import ConvergenceWarning, IdentifiabilityWarning, UncertaintyWarning
+from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning, UncertaintyWarning
 from .models import LOSSES, Model, get
 from .results import BatchResult, FitResult
 
@@ -400,6 +400,9 @@ def fit(
                                                                      log_residuals)
         if beyond:
             _warnings.warn(f"{m.name} fit: {beyond}", UncertaintyWarning, stacklevel=2)
+        noop = robust_noop_note(m, xa, ya, w, result.x, loss, f_scale, log_residuals)
+        if noop:
+            _warnings.warn(f"{m.name} fit: {noop}", DataWarning, stacklevel=2)
     return result
 
 
@@ -427,6 +430,38 @@ def errors_unused() -> Iterator[None]:
 ROBUST_MIN_INSIDE = 0.5
 
 
+def _used_residuals(m: Union[Model, CustomModel], xa: FloatArray, ya: FloatArray, w: Optional[FloatArray],
+                    params: FloatArray, log_residuals: bool) -> FloatArray:
+    """The residuals (log ones with ``log_residuals``) at ``params`` of the points of positive
+    weight."""
+    pred = np.asarray(m.predict(params, xa), dtype=np.float64)
+    with np.errstate(all="ignore"):
+        r = np.log(pred) - np.log(ya) if log_residuals else pred - ya
+    return np.asarray(r if w is None else r[w > 0])
+
+
+def robust_noop_note(
+    m: Union[Model, CustomModel], xa: FloatArray, ya: FloatArray, w: Optional[FloatArray],
+    params: FloatArray, loss: str, f_scale: float, log_residuals: bool,
+) -> str:
+    """Why a robust fit at ``params`` is (close to) least squares, or "": every residual lies
+    within ``f_scale``, where Huber's loss is quadratic and the others nearly so
+    (``loss="huber"`` with the default ``f_scale=1`` on losses fitted to 1%: nothing was
+    down-weighted, silently)."""
+    if loss == "linear":
+        return ""
+    r = np.abs(_used_residuals(m, xa, ya, w, params, log_residuals))
+    if r.shape[0] <= params.shape[0] or not np.isfinite(r).all() or not r.max() > 0 or r.max() > f_scale:
+        return ""
+    spread = 1.4826 * float(np.median(r))  # the residuals' scale, robustly (MAD about 0)
+    what = ("quadratic, so this fit is least squares: nothing was down-weighted" if loss == "huber" else
+            "close to quadratic, so this fit is close to least squares: little was down-weighted")
+    return (f"every residual lies within f_scale = {f_scale:g} (the largest |r| is {r.max():.3g}), where "
+            f"the {loss} loss is {what}. "
+            f"Give f_scale near the noise scale of the {'log ' if log_residuals else ''}residuals "
+            f"(about {spread:.2g} here; e.g. 1.345 times it for Huber)")
+
+
 def robust_errors_note(
     m: Union[Model, CustomModel], xa: FloatArray, ya: FloatArray, w: Optional[FloatArray],
     params: FloatArray, loss: str, f_scale: float, log_residuals: bool,
@@ -438,12 +473,9 @@ def robust_errors_note(
     that the data give the parameters."""
     if loss == "linear":
         return ""
-    pred = np.asarray(m.predict(params, xa), dtype=np.float64)
-    with np.errstate(all="ignore"):
-        r = np.log(pred) - np.log(ya) if log_residuals else pred - ya
-    used = np.ones(ya.shape[0], dtype=bool) if w is None else w > 0
-    n_used = int(used.sum())
-    inside = int(np.sum(np.abs(r[used]) <= f_scale))
+    r = _used_residuals(m, xa, ya, w, params, log_residuals)
+    n_used = r.shape[0]
+    inside = int(np.sum(np.abs(r) <= f_scale))
     if n_used == 0 or inside >= ROBUST_MIN_INSIDE * n_used:
         return ""
     return (f"{inside} of {n_used} residuals lie within f_scale = {f_scale:g}; past it the {loss} "

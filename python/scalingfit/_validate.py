@@ -7,8 +7,9 @@ first offending index.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Optional, TypeVar, Union, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -593,3 +594,125 @@ def nan_percentile(v: ArrayLike, p: ArrayLike, axis: int) -> FloatArray:
     if has.any():
         out[..., has] = np.nanpercentile(a[has], pa, axis=-1)
     return out
+
+
+# ------------------------------------------------------------------ argument names
+# The same option has different names across the package, kept for compatibility (the number
+# of resamples is n_resamples in bootstrap, n_bootstrap in chinchilla.fit_isoflop, bootstrap in
+# refit): a wrong guess gets the right name added to Python's TypeError. The wrapper costs one
+# call frame and a try block (free in CPython 3.11+) on success; everything else is done when
+# such a TypeError has already been raised.
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+# One option, its names across the package (and a few common elsewhere: scikit-learn's
+# random_state, n_jobs). ``alpha`` is left out on purpose: here it is an exponent, not 1 - level.
+ARGUMENT_SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("number of bootstrap resamples", ("n_resamples", "n_bootstrap", "n_boot", "bootstrap",
+                                       "resamples", "n_bootstraps", "num_resamples", "n_boots")),
+    ("confidence level", ("level", "confidence", "ci", "confidence_level", "conf_level",
+                          "ci_level")),
+    ("robust loss", ("loss_fn", "loss", "robust_loss", "loss_function")),
+    ("robust loss's scale", ("f_scale", "delta", "huber_delta", "loss_scale")),
+    ("random seed", ("seed", "random_state", "rng", "random_seed")),
+    ("thread count", ("threads", "n_jobs", "workers", "n_threads", "num_threads", "n_workers",
+                      "jobs")),
+    ("interval method", ("interval_method", "ci_method")),
+    ("resampling scheme", ("scheme", "resample")),
+)
+
+
+def suggest_argument_names(fn: _F) -> _F:
+    """``fn`` unchanged (name, docstring, ``inspect.signature`` and pickling by name, through
+    :func:`functools.wraps`), except that a call with an unknown keyword, or a keyword that
+    repeats a positional argument, raises the same TypeError with the name ``fn`` uses added:
+    a synonym (``n_resamples`` for ``fit_isoflop``'s ``n_bootstrap``), else a close spelling,
+    else the list of its keyword arguments. Only TypeErrors of the call itself are touched:
+    one raised inside ``fn`` passes through unchanged."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as exc:
+            # The call's own binding error has no frame below this one (fn never started).
+            if exc.__traceback__ is None or exc.__traceback__.tb_next is not None:
+                raise
+            hint = argument_hint(fn, str(exc))
+            if hint is None:
+                raise
+        raise TypeError(hint) from None
+
+    return cast(_F, wrapper)
+
+
+def argument_hint(fn: Callable[..., Any], message: str,
+                  like: Optional[Callable[..., Any]] = None) -> Optional[str]:
+    """``message`` (a TypeError of a call to ``fn``) with the suggestion of
+    :func:`suggest_argument_names` appended, or None when it is not an argument-name error.
+    ``like``: a function whose keyword options ``fn`` takes through ``**kwargs`` (as
+    ``kaplan.fit_power_law`` takes ``fit_power_laws``'), named instead of ``fn``'s."""
+    import re  # the error path only: nothing here runs on a successful call
+
+    names = {getattr(fn, "__name__", ""), getattr(fn, "__qualname__", "")} - {""}
+    m = re.match(r"(\S+)\(\) got (an unexpected keyword|multiple values for) argument '(\w+)'",
+                 message)
+    if m is None or m.group(1) not in names:
+        return None
+    try:
+        hint = _suggestion(fn, m.group(3), repeated=m.group(2) == "multiple values for", like=like)
+    except Exception:  # a signature inspect cannot read: the original error as it was
+        return None
+    return f"{message}; {hint}"
+
+
+def _suggestion(fn: Callable[..., Any], name: str, repeated: bool,
+                like: Optional[Callable[..., Any]] = None) -> str:
+    import difflib
+    import inspect
+
+    params = inspect.signature(like or fn).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    keywords = [p.name for p in params if p.kind in kinds]
+    data = {p.name for p in params if p.kind in kinds and p.default is inspect.Parameter.empty}
+    options = [k for k in keywords if k not in data]
+    if like is not None:  # fn's **kwargs: like's options, not its data
+        keywords, data = options, set()
+    title = fn.__name__
+
+    for what, group in ARGUMENT_SYNONYMS:
+        if name in group:
+            alts = [g for g in group if g in options and g != name]
+            held = [g for g in group if g in data]  # fit_isoflop's loss: the data, not an option
+            is_data = f"its {' and '.join(held)} argument is the data" if held else ""
+            if alts:
+                said = " or ".join(alts)
+                note = f"{title}'s {what} is {said}" + (f"; {is_data}" if held else "")
+                return f"did you mean {said}? ({note})"
+            if held:  # e.g. fit_envelope: loss is the data, and there is no robust loss
+                return (f"{title} takes no {what} ({is_data}); its keyword arguments are: "
+                        f"{', '.join(keywords)}")
+            break
+    if repeated:
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        by_position = [p.name for p in params if p.kind in positional]
+        return (f"{name} was given both by position and by keyword ({title}'s arguments by "
+                f"position are {', '.join(by_position)})")
+
+    # A misspelling: of one of fn's names, or of a synonym of one (n_resample for n_bootstrap).
+    score: dict[str, float] = {}
+    for k in keywords:
+        score[k] = difflib.SequenceMatcher(None, name, k).ratio()
+    for _, group in ARGUMENT_SYNONYMS:
+        near = max(difflib.SequenceMatcher(None, name, g).ratio() for g in group)
+        if near >= 0.9:
+            for g in group:
+                if g in options:
+                    score[g] = max(score[g], near)
+    # The nearest, and any about as near: n_resample is n_bootstrap (0.95 through n_resamples)
+    # for fit_isoflop, not also resample (0.89).
+    best = max(score.values(), default=0.0)
+    close = sorted((k for k in score if score[k] >= max(0.6, best - 0.05)),
+                   key=lambda k: -score[k])[:3]
+    if close:
+        return f"did you mean {' or '.join(close)}?"
+    return f"{title}'s keyword arguments are: {', '.join(keywords) or 'none'}"

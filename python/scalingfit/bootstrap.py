@@ -1395,6 +1395,7 @@ def _builtin(model: ModelLike) -> Model:
     return m
 
 
+@_validate.suggest_argument_names
 def bootstrap(
     model: ModelLike,
     x: Any,
@@ -1543,6 +1544,7 @@ def bootstrap(
     return BootstrapResult(fit=point, batch=batch, x_data=xa, y_data=ya, log_residuals=log_residuals, w_data=w)
 
 
+@_validate.suggest_argument_names
 def bootstrap_batch(
     model: ModelLike,
     x: Any,

@@ -445,6 +445,7 @@ def _starts(grid: Union[str, ArrayLike], N: FloatArray, D: FloatArray, L: FloatA
     return np.ascontiguousarray(arr)
 
 
+@_validate.suggest_argument_names
 def fit_parametric(
     N: ArrayLike,
     D: ArrayLike,
@@ -884,6 +885,7 @@ class EnvelopeFit:
 _MIN_WINNERS = 3  # fit_envelope warns below this many distinct compute-optimal sizes
 
 
+@_validate.suggest_argument_names
 def fit_envelope(
     N: ArrayLike,
     D: ArrayLike,
@@ -1478,6 +1480,7 @@ def _slopes(logC: FloatArray, v: FloatArray, w: FloatArray) -> tuple[FloatArray,
     return slope, ym - slope * xm
 
 
+@_validate.suggest_argument_names
 def fit_isoflop(
     C: ArrayLike,
     N: ArrayLike,
@@ -1864,6 +1867,7 @@ class OptimaFit:
                 f"{w}, R^2={self.r2:.4f})")
 
 
+@_validate.suggest_argument_names
 def fit_optima(
     C: ArrayLike,
     N_opt: ArrayLike,

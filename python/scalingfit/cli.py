@@ -311,12 +311,47 @@ def _assignments(text: str, option: str) -> dict[str, float]:
     return out
 
 
+def _bootstrap_points_needed(args: argparse.Namespace, options: dict[str, object], n: int, what: str,
+                             instead: str) -> None:
+    """A UsageError when the file has fewer points than a points bootstrap of --model needs
+    (bootstrap's own message names its scheme= argument, which the CLI has not got)."""
+    from . import _validate, models
+    from .bootstrap import min_points
+
+    k_free = _validate.n_free(*_validate.as_bounds(None, models.get(args.model),
+                                                   options["fixed"]))  # type: ignore[arg-type]
+    need = min_points("points", k_free)
+    if n < need:
+        raise UsageError(f"--bootstrap {args.bootstrap}: {what} needs at least {need} points to resample the "
+                         f"{k_free} free parameters of {args.model}, {args.file} has {n}; {instead}")
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     from ._fit import fit
+    from .bootstrap import bootstrap
+    from .uncertainty import wald_intervals
 
+    _resamples(args.bootstrap, zero="Wald intervals")
+    if args.bootstrap == 0:
+        _without_effect(args, ["seed"], "with --bootstrap 0 (Wald intervals, nothing resampled): give "
+                        "--bootstrap N (N >= 2) for bootstrap intervals")
+    _defaults(args, {"seed": 0})
+    _level(args.level)
+    _at_least(args.seed, "--seed", 0)
     options = _fit_options(args)
     x, y = _csv_xy(args)
-    r = fit(args.model, x, y, **options)  # type: ignore[arg-type]
+    if args.bootstrap:
+        _bootstrap_points_needed(args, options, y.shape[0], "bootstrap intervals",
+                                 "give --bootstrap 0 for Wald intervals")
+        b = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
+                      method="percentile", **options)  # type: ignore[arg-type]
+        r = b.fit
+        intervals = {n: b.ci(n) for n in r.param_names}
+        how = f"bootstrap percentile, {args.bootstrap} resamples, seed {args.seed}, {b.n_failed} failed"
+    else:
+        r = fit(args.model, x, y, **options)  # type: ignore[arg-type]
+        intervals = wald_intervals(r, args.level) if r.success else {n: (math.nan, math.nan) for n in r.param_names}
+        how = f"Wald, Student's t on {r.n_points - len(r.param_names) + len(r.fixed)} degrees of freedom"
     if args.json:
         # a fixed parameter's stderr is null, as the table's "(fixed)": it was not estimated
         # (its cov row is 0, which would read as a parameter known exactly)
@@ -327,9 +362,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "iterations": r.iterations, "n_points": r.n_points, "fixed": list(r.fixed),
             "at_bound": list(r.at_bound), "loss": r.loss, "log_residuals": r.log_residuals,
             "f_scale": options["f_scale"], "n_starts": r.n_starts,
+            "intervals": {n: list(v) for n, v in intervals.items()}, "level": args.level, "interval_method": how,
         })
     else:
         print(repr(r))
+        width = max(len(n) for n in r.param_names)
+        print(f"{100 * args.level:g}% intervals ({how}):")
+        for n, (lo, hi) in intervals.items():
+            print(f"  {n.ljust(width)}  [{lo:.6g}, {hi:.6g}]" + ("  (fixed)" if n in r.fixed else ""))
     return EXIT_OK if r.success else EXIT_FAIL
 
 
@@ -516,17 +556,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
                              f"({x[:, 0].max():.4g}), got {args.extrapolate:g}")
     result: Union[FitResult, BootstrapResult]
     if args.bootstrap:
-        # bootstrap's own message names its scheme= argument, which the CLI has not got
-        from . import _validate, models
-        from .bootstrap import min_points
-
-        k_free = _validate.n_free(*_validate.as_bounds(None, models.get(args.model),
-                                                       options["fixed"]))  # type: ignore[arg-type]
-        need = min_points("points", k_free)
-        if y.shape[0] < need:
-            raise UsageError(f"--bootstrap {args.bootstrap}: the band needs at least {need} points to "
-                             f"resample the {k_free} free parameters of {args.model}, {args.file} has "
-                             f"{y.shape[0]}; give --bootstrap 0 to plot the fit without a band")
+        _bootstrap_points_needed(args, options, y.shape[0], "the band",
+                                 "give --bootstrap 0 to plot the fit without a band")
         result = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
                            method="percentile", **options)  # type: ignore[arg-type]
         fitted = result.fit
@@ -967,6 +998,11 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: scalingfit fit runs.csv --model chinchilla --x N,D --y loss",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _fit_arguments(f)
+    f.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="bootstrap resamples for percentile intervals of the parameters (default 0: "
+                        "Wald intervals, t on n - p)")
+    f.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0; not with --bootstrap 0)")
+    f.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(func=_cmd_fit)
 

@@ -612,6 +612,7 @@ def _fit_labelled(label: str, m: AnyModel, x: FloatArray, y: FloatArray, w: Floa
     return r
 
 
+@_validate.suggest_argument_names
 def compare_models(
     models: Union[Sequence[ModelLike], Mapping[str, ModelLike]],
     x: Any,
@@ -783,6 +784,7 @@ class NestedTest:
                 f"p = {self.p_value:.3g}; LR = {self.lr:.4g}, p = {self.lr_p_value:.3g})")
 
 
+@_validate.suggest_argument_names
 def nested_test(restricted: FitResult, full: FitResult, weights: Optional[ArrayLike] = None) -> NestedTest:
     """F and likelihood-ratio tests of ``restricted`` against ``full``, two least-squares fits
     of the same points where the restricted law is the full one with parameters held or tied
@@ -1002,6 +1004,7 @@ def _batch_loo(m: AnyModel, x: FloatArray, y: FloatArray, w: FloatArray, off: ND
     return rmse, failed
 
 
+@_validate.suggest_argument_names
 def compare_batch(
     models: Union[Sequence[ModelLike], Mapping[str, ModelLike]],
     x: Any,

@@ -43,7 +43,8 @@ calibration or from the spread around a fixed C; see :func:`predict_final_loss`)
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+import reprlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -75,6 +76,7 @@ from ._validate import (
     positive,
     positive_number,
     resamples,
+    suggest_argument_names,
 )
 from ._warnings import DataWarning
 from .bootstrap import _check_level
@@ -129,11 +131,27 @@ def _named(where: str) -> Iterator[None]:
         raise ValueError(f"{where}: {exc}") from None
 
 
+_CURVE_FIELDS = ("step", "tokens", "loss", "lr", "N")
+
+
+def _as_curve(run: Any, c: Any) -> Any:
+    """A mapping's entry as a Curve: a Curve, or a mapping with the fields ``step``, ``tokens``,
+    ``loss`` (and optionally ``lr``, ``N``), as :func:`scalingfit.datasets.load_olmo_val_losses`
+    returns them; anything else as it is (named by :func:`_curves`)."""
+    if isinstance(c, Mapping) and {"step", "tokens", "loss"} <= set(c):
+        return Curve(str(run), **{k: c[k] for k in _CURVE_FIELDS if k in c})
+    return c
+
+
 def _curves(curves: Any, name: str = "curves", empty: str = "no curves") -> list[Curve]:
     """``curves`` as a non-empty list of :class:`Curve`; a TypeError naming ``name`` and the
-    first entry that is not one (a ValueError when there is none)."""
+    first entry that is not one (a ValueError when there is none). A mapping of run names to
+    curves, or to their fields (``step``, ``tokens``, ``loss``, optionally ``lr`` and ``N``: what
+    :func:`scalingfit.datasets.load_olmo_val_losses` returns), gives one Curve per run."""
     if isinstance(curves, Curve):
         raise TypeError(f"{name} must be a sequence of Curve objects, got one Curve: wrap it in a list")
+    if isinstance(curves, Mapping):
+        curves = [_as_curve(run, c) for run, c in curves.items()]
     if isinstance(curves, (str, bytes)) or not isinstance(curves, Iterable):
         raise TypeError(f"{name} must be a sequence of Curve objects, got {type(curves).__name__}")
     out = list(curves)
@@ -141,8 +159,9 @@ def _curves(curves: Any, name: str = "curves", empty: str = "no curves") -> list
         raise ValueError(empty)
     for i, c in enumerate(out):
         if not isinstance(c, Curve):
-            raise TypeError(f"{name} must be a sequence of Curve objects; {name}[{i}] is "
-                            f"{type(c).__name__} {c!r}")
+            raise TypeError(f"{name} must be a sequence of Curve objects (or a mapping of run names to "
+                            f"curves or to their step, tokens, loss fields); {name}[{i}] is "
+                            f"{type(c).__name__} {reprlib.repr(c)}")
     return out
 
 
@@ -555,6 +574,7 @@ def _where_defined(law: Any, x: FloatArray) -> FloatArray:
     return out
 
 
+@suggest_argument_names
 def predict_final_loss(
     curves: Sequence[Curve],
     fraction: float,
@@ -939,6 +959,7 @@ def calibrate_annealing(
 
 
 # ----------------------------------------------------------------------------- Kaplan L(N, S)
+@suggest_argument_names
 def predict_final_loss_kaplan(
     curves: Sequence[Curve], fraction: float, *, n_resamples: int = 0, seed: int = 0,
     level: float = 0.95, skip_warmup: bool = True,

@@ -173,6 +173,7 @@ class SigmoidFit:
         return f"SigmoidFit(lo + (hi - lo) / (1 + exp(-k ({u} - u0))))\n" + table(rows)
 
 
+@_validate.suggest_argument_names
 def fit_sigmoids(
     xs: Union[ArrayLike, ArrayList],
     ys: Union[ArrayLike, ArrayList],
@@ -559,6 +560,7 @@ def _chain_delta(step1: LawFit, step2: LawFit, xs: FloatArray, level: float,
     return np.vstack([value - z * se, value + z * se])
 
 
+@_validate.suggest_argument_names
 def chain_band(step1: LawFit, step2: LawFit, scale: Any, level: Optional[float] = None,
                log_x2: bool = False) -> FloatArray:
     """Interval (2, n) of the chained prediction ``sigmoid_2(law_1(scale))``.
@@ -593,6 +595,7 @@ def chain_band(step1: LawFit, step2: LawFit, scale: Any, level: Optional[float] 
     return percentile_interval(preds, lvl, axis=0)
 
 
+@_validate.suggest_argument_names
 def fit_two_step(
     scale: Any,
     loss: ArrayLike,
@@ -926,6 +929,7 @@ LADDER_STEP1_P0 = np.array([1.0, np.exp(3.0), np.exp(6.0), 0.1, 0.2])
 LADDER_STEP1_BOUNDS = ((0.0, 1.0, 1.0, 0.0, 0.0), (np.inf, np.inf, np.inf, np.inf, np.inf))
 
 
+@_validate.suggest_argument_names
 def task_ladder(
     tasks: Sequence[str],
     N: ArrayLike,

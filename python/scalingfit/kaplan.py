@@ -26,6 +26,7 @@ N counts non-embedding parameters in Kaplan et al.; C is in PF-days where the pa
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Optional
@@ -328,6 +329,7 @@ class PowerLawFit:
         return f"PowerLawFit(L = {law})\n" + table(rows)
 
 
+@_validate.suggest_argument_names
 def fit_power_laws(
     xs: Sequence[ArrayLike],
     losses: Sequence[ArrayLike],
@@ -463,7 +465,18 @@ def fit_power_law(x: ArrayLike, L: ArrayLike, **kwargs: Any) -> PowerLawFit:
     >>> round(fit.alpha, 3), f"{fit.x_c:.1e}"
     (0.095, '5.4e+13')
     """
+    unknown = kwargs.keys() - _POWER_LAW_OPTIONS
+    if unknown:  # named here: it was fit_many's TypeError, a function the user never called
+        msg = f"fit_power_law() got an unexpected keyword argument {min(unknown)!r}"
+        raise TypeError(_validate.argument_hint(fit_power_law, msg, like=fit_power_laws) or msg)
     return _fit_laws([x], [L], ("x", "L"), ("x", "y"), **kwargs)[0]
+
+
+# fit_power_law's keyword options: fit_power_laws' (read once, on import)
+_POWER_LAW_OPTIONS = frozenset(
+    p.name for p in inspect.signature(fit_power_laws).parameters.values()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+)
 
 
 @dataclass(frozen=True)
@@ -535,6 +548,7 @@ def _fit_joint(
     return JointFit(many.problem(0))
 
 
+@_validate.suggest_argument_names
 def fit_nd(
     N: ArrayLike, D: ArrayLike, L: ArrayLike, *, n_resamples: int = 0, groups: Optional[ArrayLike] = None,
     seed: int = 0, level: float = 0.95, log_residuals: bool = True, loss: str = "linear",
@@ -578,6 +592,7 @@ def fit_nd(
                       f_scale, p0)
 
 
+@_validate.suggest_argument_names
 def fit_ns(
     N: ArrayLike, S: ArrayLike, L: ArrayLike, *, n_resamples: int = 0, groups: Optional[ArrayLike] = None,
     seed: int = 0, level: float = 0.95, log_residuals: bool = False, loss: str = "linear",

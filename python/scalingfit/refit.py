@@ -1131,6 +1131,7 @@ def _counts(rows: pd.DataFrame) -> tuple[int, int, int]:
 _ROWS_SKIPPED = re.compile(r"(\d+) invalid row\(s\) skipped")  # the start of such a reason
 
 
+@_validate.suggest_argument_names
 def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
           group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None, table: str = "runs",
           metric: Optional[str] = "loss", bootstrap: int = 0, seed: int = 0, level: float = 0.95,

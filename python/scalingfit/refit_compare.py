@@ -442,6 +442,7 @@ def _tally(con: Any, config: CompareConfig) -> tuple[dict[str, int], dict[str, f
     return wins(by_criterion), {law: float(med[law]) for law in config.laws if med.get(law) is not None}, by_loo
 
 
+@_validate.suggest_argument_names
 def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *,
                   group_by: Sequence[str] = ("sweep",), db: Union[str, Path, None] = None,
                   table: str = "runs", metric: Optional[str] = "loss", inputs: Optional[Sequence[str]] = None,

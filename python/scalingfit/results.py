@@ -97,6 +97,26 @@ class FitResult:
         """What :attr:`status` means, in words."""
         return message(self.status)
 
+    def interval(self, name: str, level: float = 0.95) -> tuple[float, float]:
+        """The Wald interval ``x +- t se`` of one parameter (Student's t on ``n - p``), as
+        :func:`scalingfit.uncertainty.wald_intervals` gives every parameter's; a fixed
+        parameter's is a point. For a bootstrap or profile interval use
+        :func:`scalingfit.bootstrap` (``.ci(name)``) or
+        :func:`scalingfit.uncertainty.profile_interval`.
+
+        >>> import numpy as np, scalingfit
+        >>> N = np.logspace(7, 10, 12)
+        >>> r = scalingfit.fit("saturating_power_law", N, (1.7 + 400 * N**-0.34) * (1 + 0.01 * np.sin(np.arange(12))))
+        >>> lo, hi = r.interval("alpha")
+        >>> bool(lo < r.params["alpha"] < hi)
+        True
+        """
+        from .uncertainty import wald_intervals
+
+        if name not in self.param_names:
+            raise ValueError(f"{self.model} has no parameter {name!r}; it has {', '.join(self.param_names)}")
+        return wald_intervals(self, level)[name]
+
     def __repr__(self) -> str:
         width = max(len(n) for n in self.param_names)
         lines = [

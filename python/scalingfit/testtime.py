@@ -43,6 +43,7 @@ from ._validate import (
     nonnegative,
     positive,
     positive_number,
+    suggest_argument_names,
 )
 from ._warnings import DataWarning
 from .bootstrap import MIN_GROUPS, generator
@@ -182,6 +183,7 @@ def _pass_table(n: int, c_u: NDArray[np.int64], k_all: NDArray[np.int64], k_max:
     return np.asarray(0.0 - np.expm1(log_fail[:, k_all - 1]))
 
 
+@suggest_argument_names
 def simulate_samples(
     p: ArrayLike, n: int, rng: Optional[np.random.Generator] = None,
     seed: Union[int, np.random.Generator, None] = 0,
@@ -310,6 +312,7 @@ class CoverageFit:
         return f"CoverageFit(coverage = exp(-a {self.x_name}^-b))\n" + table(rows)
 
 
+@suggest_argument_names
 def fit_coverage(
     xs: Sequence[ArrayLike] | ArrayLike,
     coverages: Sequence[ArrayLike] | ArrayLike,
@@ -394,6 +397,7 @@ def fit_coverage(
     return [CoverageFit(many.problem(j), x_name) for j in range(many.n_problems)]
 
 
+@suggest_argument_names
 def fit_coverage_from_counts(
     n: ArrayLike,
     c: Sequence[ArrayLike] | ArrayLike,
@@ -534,6 +538,7 @@ def inference_flops(N: ArrayLike, tokens_per_sample: float, k: ArrayLike) -> Flo
     return np.asarray(2.0 * n * t * kk)
 
 
+@suggest_argument_names
 def fit_accuracy_vs_compute(
     flops: Sequence[ArrayLike] | ArrayLike,
     accuracy: Sequence[ArrayLike] | ArrayLike,

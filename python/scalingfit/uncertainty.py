@@ -226,6 +226,7 @@ def _setup(
 
 
 # ------------------------------------------------------------------ covariances
+@_validate.suggest_argument_names
 def gauss_newton_cov(
     model: ModelLike,
     x: Any,
@@ -341,6 +342,7 @@ def _psd_or_nan(C: FloatArray, free: NDArray[np.bool_], what: str, note: str) ->
     return _nan_cov(free)
 
 
+@_validate.suggest_argument_names
 def sandwich_cov(
     model: ModelLike,
     x: Any,
@@ -471,6 +473,7 @@ class DeltaResult:
     scale: str = "linear"
 
 
+@_validate.suggest_argument_names
 def delta_method(
     fn: Union[ParamFunc, str],
     params: Union[ArrayLike, Mapping[str, float], FitResult],
@@ -607,6 +610,7 @@ def delta_method(
     return DeltaResult(est, se, est - tq * se, est + tq * se, level, grad, scale)
 
 
+@_validate.suggest_argument_names
 def wald_intervals(
     result: FitResult, level: float = 0.95, cov: Optional[ArrayLike] = None, *,
     dof: Optional[float] = None,
@@ -720,6 +724,7 @@ class ProfileResult:
     tau: FloatArray
 
 
+@_validate.suggest_argument_names
 def profile_interval(
     model: ModelLike,
     x: Any,

@@ -18,13 +18,15 @@
   matplotlib) and the rows the CLI prints (:func:`optimal_cli_table`).
 
 Every law's parameters may be arrays of bootstrap replicates: every answer then comes once per
-replicate, vectorised, and intervals are percentiles over them.
+replicate, vectorised, and intervals are percentiles over them (:func:`percentile_interval`).
+A ``scalingfit.bootstrap`` result of a Chinchilla fit given as a law is its point fit;
+:func:`replicate_law` turns it into the law of its replicates.
 """
 
 from __future__ import annotations
 
 from ._cli import format_rows, optimal_cli_table, resolve_law
-from ._common import HOFFMANN_2022, SARDANA_2023, Law, as_law
+from ._common import HOFFMANN_2022, SARDANA_2023, Law, as_law, percentile_interval, replicate_law
 from .data_constrained import (
     MUENNIGHOFF_2023,
     MUENNIGHOFF_2023_PUBLISHED,
@@ -93,10 +95,12 @@ __all__ = [
     "load_muennighoff2023",
     "optimal_allocation_constrained",
     "optimal_cli_table",
+    "percentile_interval",
     "plot_data_wall",
     "plot_frontier",
     "plot_inference_aware",
     "repetition_cost",
+    "replicate_law",
     "reproduce_gadre2024",
     "resolve_law",
     "simulate_data_constrained",

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validate
+from .._resample import table
 from ..data import RunDataError
 from ..results import FitResult
 
@@ -67,7 +68,8 @@ class Law:
 
     Build it with :func:`as_law` from a mapping ``{E, A, B, alpha, beta}``, from anything
     with those attributes (e.g. ``scalingfit.chinchilla.ChinchillaLaw``), or from arrays of
-    bootstrap replicates (one value per replicate, same shape for all five).
+    bootstrap replicates (one value per replicate, same shape for all five; from a
+    ``scalingfit.bootstrap`` result, :func:`replicate_law`).
     """
 
     E: FloatArray
@@ -138,12 +140,15 @@ class Law:
     def _values(self) -> tuple[FloatArray, ...]:
         return (self.E, self.A, self.B, self.alpha, self.beta)
 
+    def __repr__(self) -> str:
+        return law_repr("Law", "L(N, D) = E + A/N^alpha + B/D^beta", LAW_KEYS, self._values())
+
 
 def as_law(params: Any) -> Law:
     """A :class:`Law` from a mapping with keys ``E, A, B, alpha, beta`` (scalars or equally
     shaped arrays), an object with those attributes, or a converged fit (a
     :class:`~scalingfit.FitResult` of ``chinchilla``, ``chinchilla_lse`` or ``chinchilla_tied``,
-    or a bootstrap of one: its point fit).
+    or a bootstrap of one: its point fit; :func:`replicate_law` gives its replicates).
 
     Raises
     ------
@@ -169,9 +174,11 @@ def as_law(params: Any) -> Law:
     elif all(hasattr(params, k) for k in LAW_KEYS):
         vals = [getattr(params, k) for k in LAW_KEYS]
     else:
+        hint = (" (for a bootstrap's replicates pass planning.replicate_law(boot), not "
+                "boot.samples)" if isinstance(params, np.ndarray) else "")
         raise ValueError(
             "law parameters must be a mapping {E, A, B, alpha, beta} or an object with those "
-            f"attributes, got {type(params).__name__}"
+            f"attributes, got {type(params).__name__}{hint}"
         )
     arrs = [np.asarray(v, dtype=np.float64) for v in vals]
     for k, v in zip(LAW_KEYS, arrs):
@@ -181,6 +188,69 @@ def as_law(params: Any) -> Law:
             raise ValueError(f"law parameter {k} must be > 0")
     _validate.broadcast(**{f"law parameter {k}": v for k, v in zip(LAW_KEYS, arrs)})
     return Law(*arrs)
+
+
+def replicate_law(boot: Any) -> Law:
+    """The converged replicates of a bootstrap of a Chinchilla-form fit as one :class:`Law`
+    whose fields are arrays, one entry per replicate.
+
+    Every planning function that takes a Chinchilla law broadcasts over it: pass it as the law
+    to get one answer per replicate, and take percentiles of those for an interval
+    (:func:`percentile_interval`, or ``np.percentile(..., axis=0)``). A bootstrap given as the
+    law itself (``params=boot``) is its point fit, like a fit.
+
+    Parameters
+    ----------
+    boot : scalingfit.BootstrapResult
+        A bootstrap (``scalingfit.bootstrap``) of ``chinchilla``, ``chinchilla_lse`` (its log
+        parameters ``a, b, e`` exponentiated) or ``chinchilla_tied`` (``beta = alpha``).
+        Failed replicates (NaN rows of ``boot.samples``) are left out.
+
+    Raises
+    ------
+    TypeError
+        If ``boot`` is not a bootstrap result.
+    ValueError
+        For a bootstrap of another model, when every replicate failed, or as :func:`as_law`
+        for a replicate with ``A, B, alpha, beta`` not > 0.
+
+    Examples
+    --------
+    >>> import numpy as np, scalingfit
+    >>> from scalingfit.planning import inference_optimal, percentile_interval, replicate_law
+    >>> N, D = (v.ravel() for v in np.meshgrid(np.geomspace(1e7, 1e10, 8), np.geomspace(1e9, 1e12, 6)))
+    >>> loss = (1.69 + 406.4 / N**0.34 + 410.7 / D**0.28) * np.exp(0.01 * np.random.default_rng(0).standard_normal(N.size))
+    >>> b = scalingfit.bootstrap("chinchilla", np.column_stack([N, D]), loss, n_resamples=200)
+    >>> law = replicate_law(b)
+    >>> law.E.shape == (200 - b.n_failed,)
+    True
+    >>> r = inference_optimal(2.2, 1e13, params=law)   # one optimum per replicate
+    >>> lo, hi = percentile_interval(r.N)               # its 95% interval
+    >>> bool(lo < inference_optimal(2.2, 1e13, params=b).N < hi)
+    True
+    """
+    from ..bootstrap import BootstrapResult
+    from ..chinchilla import _CHINCHILLA_MODELS
+
+    if not isinstance(boot, BootstrapResult):
+        raise TypeError(f"replicate_law needs a scalingfit.bootstrap result (BootstrapResult), got "
+                        f"{type(boot).__name__}")
+    model = boot.fit.model
+    if model not in _CHINCHILLA_MODELS:
+        raise ValueError(f"a bootstrap of {model!r} is not of a Chinchilla law; give a bootstrap "
+                         f"of {', '.join(map(repr, _CHINCHILLA_MODELS))}")
+    s = np.asarray(boot.samples, dtype=np.float64)
+    s = s[~np.isnan(s).any(axis=1)]
+    if s.shape[0] == 0:
+        raise ValueError(f"every one of the bootstrap's {boot.n_resamples} replicates failed: "
+                         "there is no replicate law")
+    col = {n: s[:, j].copy() for j, n in enumerate(boot.param_names)}
+    if model == "chinchilla_lse":  # E = e^e, A = e^a, B = e^b
+        col = {"E": np.exp(col["e"]), "A": np.exp(col["a"]), "B": np.exp(col["b"]),
+               "alpha": col["alpha"], "beta": col["beta"]}
+    elif model == "chinchilla_tied":
+        col["beta"] = col["alpha"].copy()
+    return as_law({k: col[k] for k in LAW_KEYS})
 
 
 # ------------------------------------------------------------------ one-dimensional solvers
@@ -276,6 +346,75 @@ def percentile_interval(
     q = 100.0 * np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     lo, hi = np.nanpercentile(s, q, axis=axis)
     return np.asarray(lo), np.asarray(hi)
+
+
+# ------------------------------------------------------------------ reprs
+#: Arrays of at most this many entries are shown entry by entry in a repr, larger ones summarised.
+REPR_ENTRIES = 4
+
+
+def quantities_repr(
+    title: str, items: Sequence[tuple[str, Any]], *, replicates: bool = False
+) -> str:
+    """``title``, then an aligned table (:func:`scalingfit._resample.table`, 4 significant
+    digits) of named quantities, for the reprs of planning results (``None`` values are left
+    out). One number each: a ``value`` column. Arrays of up to :data:`REPR_ENTRIES` entries: a
+    column per entry (``[i]``). Larger arrays: their shape in the title and a summary of each,
+    never the entries: ``min, median, max``, or with ``replicates`` the median and the central
+    95% (``2.5%``, ``97.5%``); NaN entries are left out of the summary and counted (``NaN``).
+
+    >>> print(quantities_repr("Example", [("x", 1234.5678), ("y", [1.0, 2.0])]))
+    Example, shape (2,)
+    quantity   [0]   [1]
+           x  1235  1235
+           y     1     2
+    """
+    vals = [(n, np.asarray(v, dtype=np.float64)) for n, v in items if v is not None]
+    try:
+        shape: Optional[tuple[int, ...]] = tuple(np.broadcast_shapes(*(v.shape for _, v in vals)))
+    except ValueError:  # arrays of different shapes: each summarised on its own
+        shape = None
+    rows: list[dict[str, object]] = []
+    if shape is not None and int(np.prod(shape)) <= REPR_ENTRIES:
+        for n, v in vals:
+            b = np.broadcast_to(v, shape)
+            row: dict[str, object] = {"quantity": n}
+            if shape == ():
+                row["value"] = float(b)
+            else:
+                row.update({f"[{', '.join(map(str, i))}]": float(b[i]) for i in np.ndindex(*shape)})
+            rows.append(row)
+        return (title if not shape else f"{title}, shape {shape}") + "\n" + table(rows)
+    cols, qs = (("median", "2.5%", "97.5%"), (50.0, 2.5, 97.5)) if replicates else (
+        ("min", "median", "max"), (0.0, 50.0, 100.0))
+    n_nan = [int(np.isnan(v).sum()) for _, v in vals]
+    for (n, v), k in zip(vals, n_nan):
+        ok = v[~np.isnan(v)]
+        with np.errstate(all="ignore"):  # between two inf entries: NaN, then the nearest (inf)
+            q = np.percentile(ok, qs) if ok.size else np.full(3, np.nan)
+            if ok.size and np.isnan(q).any():
+                q = np.where(np.isnan(q), np.percentile(ok, qs, method="nearest"), q)
+        row = {"quantity": n, **{c: float(x) for c, x in zip(cols, q)}}
+        if any(n_nan):
+            row["NaN"] = k
+        rows.append(row)
+    what = ("the median and central 95% of the replicates" if replicates
+            else "the min, median and max of the entries")
+    at = f"arrays of shape {shape}" if shape is not None else "arrays"
+    return f"{title}\n{at}: {what}" + (", NaN left out" if any(n_nan) else "") + "\n" + table(rows)
+
+
+def law_repr(name: str, formula: str, keys: Sequence[str], values: Sequence[Any]) -> str:
+    """A law's repr: ``name(k=v, ...)`` (full precision) when every field is one number, else
+    ``name``, ``formula``, the number of replicates and a summary of each field (see
+    :func:`quantities_repr`), never the replicates themselves."""
+    if all(np.ndim(v) == 0 for v in values):
+        return f"{name}({', '.join(f'{k}={float(v)!r}' for k, v in zip(keys, values))})"
+    try:
+        n = f"{int(np.prod(np.broadcast_shapes(*(np.shape(v) for v in values))))} replicates"
+    except ValueError:
+        n = "fields of different shapes"
+    return quantities_repr(f"{name}: {formula}, {n}", list(zip(keys, values)), replicates=True)
 
 
 # The checks of plain numbers are _validate's (one family for the package), under the names

@@ -26,6 +26,7 @@ call.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _status, _validate, _warnings
 from .._fit import fit_batch
+from .._resample import table
 from .._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from ..losses import rho
 from ..models import MUENNIGHOFF_2023_R_STAR, repeat_phi
@@ -48,9 +50,11 @@ from ._common import (
     check_epochs,
     check_finite,
     check_positive,
+    law_repr,
     minimize_scalar,
     numeric,
     percentile_interval,
+    quantities_repr,
     read_csv_columns,
     resolve_file,
 )
@@ -128,6 +132,10 @@ class DataConstrainedLaw:
                 for v in (self.E, self.A, self.B, self.alpha, self.beta)
             )
         )
+
+    def __repr__(self) -> str:
+        return law_repr("DataConstrainedLaw", "Muennighoff et al. (2023)", _FIELDS,
+                        [getattr(self, k) for k in _FIELDS])
 
     def with_decay(self, R_D: Num, R_N: Num) -> DataConstrainedLaw:
         """The same stage-1 law with other decay constants (e.g. bootstrap replicates)."""
@@ -375,6 +383,19 @@ class DataConstrainedFit:
     optima: list[Optimum]
     r2: float
 
+    def __repr__(self) -> str:
+        fit = self.fit
+        head = quantities_repr(
+            f"DataConstrainedFit: stage 2 of Muennighoff et al. (2023), {fit.n_points} runs, "
+            f"status {fit.status} [{fit.message}], best of {fit.n_starts} starts reached by "
+            f"{fit.n_best}",
+            [("R_D", self.law.R_D), ("R_N", self.law.R_N), ("huber", fit.cost), ("r2", self.r2)],
+        )
+        rows = [{"optimum": i, "R_D": o.R_D, "R_N": o.R_N, "huber": o.cost, "starts": o.n_starts}
+                for i, o in enumerate(self.optima[:5])]
+        more = f" (the first 5 of {len(self.optima)})" if len(self.optima) > 5 else ""
+        return f"{head}\ndistinct optima{more}:\n{table(rows)}" if rows else head
+
     def optimum_near(self, R_D: float, R_N: float, rtol: float = 0.02) -> Optional[Optimum]:
         """The optimum within ``rtol`` of ``(R_D, R_N)``, if any was reached."""
         for o in self.optima:
@@ -560,6 +581,20 @@ class DataConstrainedBootstrap:
         """Replicates whose fit failed (NaN ``rates``)."""
         return int(np.sum(~np.isfinite(self.rates).all(axis=1)))
 
+    def __repr__(self) -> str:
+        rows = []
+        with warnings.catch_warnings():  # every replicate failed: NaN intervals, no warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for k in ("R_D", "R_N"):
+                lo, hi = self.ci(k)
+                rows.append({"param": k, "estimate": float(getattr(self.point.law, k)),
+                             "lower": lo, "upper": hi})
+        stage1 = ", ".join(f"{k} = {float(getattr(self.point.law, k)):.4g}" for k in STAGE1)
+        return (f"DataConstrainedBootstrap: run bootstrap of Muennighoff et al.'s stage 2, "
+                f"{self.rates.shape[0]} replicates, {self.n_failed} failed, seed {self.seed}, "
+                f"{100 * self.level:g}% percentile intervals\nstage 1 held: {stage1}\n"
+                + table(rows))
+
     def ci(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
         """Percentile interval of ``"R_D"``, ``"R_N"`` (computed on the rates and inverted:
         percentile intervals follow monotone maps, and an upper limit may be ``inf``) or of
@@ -573,6 +608,25 @@ class DataConstrainedBootstrap:
         if name.startswith("r"):
             return float(lo), float(hi)
         return float(_inverse(hi)), float(_inverse(lo))
+
+
+def as_replicates(samples: Any, name: str = "samples") -> DataConstrainedLaw:
+    """``samples`` of the data-wall functions as a validated :class:`DataConstrainedLaw`: a
+    :class:`DataConstrainedBootstrap` (its ``laws``, the successful replicates) or a law whose
+    fields are arrays of replicates (see :func:`as_data_constrained_law`). A
+    ``scalingfit.bootstrap`` of a Chinchilla fit is a TypeError that says how to add decay
+    constants to it."""
+    from ..bootstrap import BootstrapResult
+
+    if isinstance(samples, DataConstrainedBootstrap):
+        return as_data_constrained_law(samples.laws, name)
+    if isinstance(samples, BootstrapResult):
+        raise TypeError(
+            f"{name}: a bootstrap of a {samples.fit.model!r} fit has no decay constants R_D, R_N; "
+            "give bootstrap_data_constrained(...) (or its .laws), or "
+            "DataConstrainedLaw(**planning.replicate_law(boot).as_dict(), R_D=..., R_N=...)"
+        )
+    return as_data_constrained_law(samples, name)
 
 
 def bootstrap_data_constrained(
@@ -737,6 +791,18 @@ class ConstrainedOptimum:
         """The most epochs among the optimal allocations: ``epochs`` where the optimum is
         unique, ``epochs_high`` on a plateau (defined there, unlike one point of the range)."""
         return np.asarray(np.where(self.plateau, self.epochs_high, self.epochs))
+
+    def __repr__(self) -> str:
+        flat = self.plateau
+        note = (f"; not unique at {int(flat.sum())} of {flat.size} (every N in N_low..N_high "
+                "is optimal)" if flat.any() else "")
+        names = ("C", "U", "N", "D", "epochs", "loss", "chinchilla_N", "chinchilla_D",
+                 "chinchilla_loss", "loss_penalty", "N_low", "N_high", "epochs_low", "epochs_high")
+        return quantities_repr(
+            "ConstrainedOptimum (Muennighoff et al. 2023): the loss-minimising N, D at compute C "
+            f"with U unique tokens, vs chinchilla_* (unlimited unique data){note}",
+            [(k, getattr(self, k)) for k in names],
+        )
 
 
 def _finite_positive(a: FloatArray, b: FloatArray) -> bool:
@@ -906,6 +972,15 @@ class RepetitionCost:
     def relative(self) -> FloatArray:
         """``delta / loss_unique``: the increase relative to the unique-data loss."""
         return np.asarray(self.delta / self.loss_unique)
+
+    def __repr__(self) -> str:
+        names = ("epochs", "N", "D", "loss_repeated", "loss_unique", "delta", "relative",
+                 "effective_fraction")
+        return quantities_repr(
+            "RepetitionCost (Muennighoff et al. 2023): N, D trained on D / epochs unique tokens "
+            "vs on D unique ones",
+            [(k, getattr(self, k)) for k in names],
+        )
 
 
 def repetition_cost(

@@ -25,7 +25,8 @@ With up to ``k`` epochs there are two readings, both reported:
   (about 10% around ``C_16`` of 1e12 tokens with ``R_D* = 0.02``).
 
 Intervals are carried from the fit: pass ``samples``, a :class:`DataConstrainedLaw` whose fields
-are arrays of bootstrap replicates (e.g. ``bootstrap_data_constrained(...).laws``); every
+are arrays of bootstrap replicates (e.g. ``bootstrap_data_constrained(...).laws``, or that
+bootstrap itself); every
 quantity is recomputed per replicate and summarised by percentile intervals. Stage-1 constants
 that do not vary across the replicates contribute no width (the no-repetition wall depends on
 them only).
@@ -35,12 +36,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate, _warnings
+from .._resample import table
 from .._validate import broadcast
 from .._warnings import DataWarning
 from ._common import (
@@ -50,12 +52,15 @@ from ._common import (
     check_finite,
     check_positive,
     percentile_interval,
+    quantities_repr,
 )
 from .data_constrained import (
     MUENNIGHOFF_2023,
+    DataConstrainedBootstrap,
     DataConstrainedLaw,
     LawLike,
     as_data_constrained_law,
+    as_replicates,
     law_shape,
     optimal_allocation_constrained,
 )
@@ -100,6 +105,16 @@ class DataWallRow:
         """``loss - loss_unlimited``: what the limited stock of unique tokens costs."""
         return self.loss - self.loss_unlimited
 
+    def __repr__(self) -> str:
+        head = quantities_repr(
+            f"DataWallRow: {self.epochs:g} epochs; naive_*: repeats treated as fresh tokens",
+            [(k, getattr(self, k)) for k in ("C", "N", "D", "loss", "loss_unlimited",
+                                             "loss_penalty", "naive_C", "naive_N", "naive_D")],
+        )
+        cis = [{"interval": k, "lower": v[0], "upper": v[1]}
+               for k, v in (("C", self.C_ci), ("N", self.N_ci), ("loss", self.loss_ci)) if v]
+        return f"{head}\npercentile intervals:\n{table(cis)}" if cis else head
+
 
 @dataclass(frozen=True)
 class DataWall:
@@ -109,6 +124,14 @@ class DataWall:
     unique_tokens: float
     rows: list[DataWallRow] = field(default_factory=list)
     level: float = 0.95
+
+    def __repr__(self) -> str:
+        head, *body = self.table()
+        ci = (f", {100 * self.level:g}% percentile intervals in brackets"
+              if any(r.C_ci is not None for r in self.rows) else "")
+        return (f"DataWall of {self.unique_tokens:.4g} unique tokens: the data-constrained "
+                f"optimum where it first uses k epochs, vs naive (repeats as fresh){ci}\n"
+                + table([dict(zip(head, r)) for r in body]))
 
     def table(self) -> list[tuple[str, ...]]:
         """Printable rows (header first)."""
@@ -229,7 +252,7 @@ def data_wall(
     law: LawLike = MUENNIGHOFF_2023,
     epochs: Sequence[float] = (1, 4, 16),
     *,
-    samples: Optional[LawLike] = None,
+    samples: Optional[Union[LawLike, DataConstrainedBootstrap]] = None,
     level: float = 0.95,
     flops_per_token: float = 6.0,
 ) -> DataWall:
@@ -244,9 +267,10 @@ def data_wall(
         The point law (fields ``E, A, B, alpha, beta, R_D, R_N``).
     epochs : sequence of float
         The epoch budgets ``k`` (finite, >= 1; at least one), one row each.
-    samples : DataConstrainedLaw or mapping, optional
-        Bootstrap replicates as array fields (e.g. ``bootstrap_data_constrained(...).laws``):
-        the rows then carry percentile intervals ``C_ci, N_ci, loss_ci``.
+    samples : DataConstrainedLaw, mapping or DataConstrainedBootstrap, optional
+        Bootstrap replicates as array fields (e.g. ``bootstrap_data_constrained(...).laws``,
+        or that bootstrap itself): the rows then carry percentile intervals ``C_ci, N_ci,
+        loss_ci``.
     level : float in (0, 1)
         Of those intervals.
     flops_per_token : float
@@ -268,7 +292,7 @@ def data_wall(
     law = as_data_constrained_law(law)
     check_positive("flops_per_token", flops_per_token, scalar=True)
     if samples is not None:
-        samples = as_data_constrained_law(samples, "samples")
+        samples = as_replicates(samples, "samples")
     from ..bootstrap import _finite_level
 
     _finite_level(level)

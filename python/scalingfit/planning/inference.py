@@ -45,6 +45,7 @@ from ._common import (
     check_finite,
     check_nonnegative,
     check_positive,
+    quantities_repr,
 )
 
 __all__ = [
@@ -143,6 +144,14 @@ class InferenceOptimum:
         """Every field by name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def __repr__(self) -> str:
+        what = "FLOPs" if self.cost is None else "dollars"
+        return quantities_repr(
+            f"InferenceOptimum (Sardana et al. 2023): least lifetime {what} for target_loss, "
+            "vs chinchilla_* (Chinchilla-optimal)",
+            list(self.as_dict().items()),
+        )
+
 
 def inference_optimal(
     target_loss: ArrayLike,
@@ -164,7 +173,10 @@ def inference_optimal(
     params : mapping, object or fit
         ``{E, A, B, alpha, beta}`` of ``L(N, D) = E + A/N^alpha + B/D^beta`` (floats, or
         arrays of bootstrap replicates: the result then has one entry per replicate), or a
-        converged fit of ``chinchilla``, ``chinchilla_lse`` or ``chinchilla_tied``. Default:
+        converged fit of ``chinchilla``, ``chinchilla_lse`` or ``chinchilla_tied``, or a
+        ``scalingfit.bootstrap`` of one (its point fit). For intervals pass
+        :func:`~scalingfit.planning.replicate_law` of the bootstrap and take percentiles of
+        the answers (:func:`~scalingfit.planning.percentile_interval`). Default:
         the coefficients that reproduce Sardana et al.'s Figure 1 (:data:`SARDANA_2023`).
     train_flops_per_token, inference_flops_per_token : float
         FLOPs per parameter per token (6 and 2).
@@ -342,7 +354,9 @@ def inference_optimal_cost(
     ``inference_tokens`` are the tokens served (``input + output``) and whose FLOP fields
     count real FLOPs (``2 N`` per token served); ``priced_tokens`` holds the training-price
     equivalents ``I'`` that the dollar optimum is computed from. With equal utilisations and
-    prices it is :func:`inference_optimal` with ``I = input + output``.
+    prices it is :func:`inference_optimal` with ``I = input + output``. ``params`` is the law
+    as there (a fit, or a bootstrap's point fit; the law of its replicates,
+    :func:`~scalingfit.planning.replicate_law`, gives one answer per replicate).
 
     Examples
     --------

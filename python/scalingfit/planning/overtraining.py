@@ -26,6 +26,7 @@ the bootstrap refits the loss law as the built-in ``chinchilla_tied`` on ``(N, D
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +38,14 @@ from numpy.typing import ArrayLike
 from .. import _validate
 from .._custom import CustomModel
 from .._fit import fit, fit_batch
+from .._resample import table
 from ..data import RunDataError
 from ..results import FitResult
 from ._common import (
     FloatArray,
     PathLike,
     check_positive,
+    law_repr,
     numeric,
     percentile_interval,
     read_csv_columns,
@@ -209,6 +212,10 @@ class OvertrainingLaw:
         """``[p0, p1, q, E]`` as a float array."""
         return np.array([self.p0, self.p1, self.q, self.E], dtype=np.float64)
 
+    def __repr__(self) -> str:
+        return law_repr("OvertrainingLaw", "L(N, M) = p0 N^q + p1 6^(q/2) (M N)^q + E",
+                        ("p0", "p1", "q", "E"), (self.p0, self.p1, self.q, self.E))
+
 
 @dataclass(frozen=True)
 class ErrorLink:
@@ -228,6 +235,10 @@ class ErrorLink:
     def as_array(self) -> FloatArray:
         """``[k, gamma, epsilon]`` as a float array."""
         return np.array([self.k, self.gamma, self.epsilon], dtype=np.float64)
+
+    def __repr__(self) -> str:
+        return law_repr("ErrorLink", "Err(L) = epsilon - k exp(-gamma L)", ("k", "gamma", "epsilon"),
+                        (self.k, self.gamma, self.epsilon))
 
 
 def fit_overtraining(
@@ -306,6 +317,10 @@ def load_gadre2024(path: PathLike) -> dict[str, Any]:
     return out
 
 
+def _or_dash(v: Optional[float]) -> object:
+    return "-" if v is None else v
+
+
 _SMALL = ("d=96_l=8_h=4", "d=512_l=8_h=4", "d=576_l=24_h=8", "d=1024_l=24_h=8")
 
 
@@ -360,6 +375,16 @@ class GadreReproduction:
     link_loss: FloatArray  # (6,) losses of the error-fit runs
     link_error: FloatArray  # their errors
     held_out: list[HeldOutRun] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        rows = [{"held-out run": f"{h.model} M={h.M:g}", "loss": h.loss, "pred": h.loss_pred,
+                 "rel %": h.loss_rel_pct, "published %": _or_dash(h.published_loss_rel_pct),
+                 "error": h.error, "error pred": h.error_pred, "error rel %": h.error_rel_pct,
+                 "error published %": _or_dash(h.published_error_rel_pct)} for h in self.held_out]
+        return (f"GadreReproduction (Gadre et al. 2024): dataset {self.dataset!r}, loss "
+                f"{self.split!r}, {self.downstream} error; fitted on {self.fit_loss.size} runs "
+                f"(error link on {self.link_loss.size})\nlaw:  {self.law!r}\nlink: {self.link!r}\n"
+                + table(rows))
 
     def table(self) -> list[tuple[str, ...]]:
         """Rows: run, actual loss, predicted, rel. err % (ours / published), same for error."""
@@ -538,6 +563,22 @@ class GadreBootstrap:
         """Replicates that failed in either refit (no loss or no error prediction)."""
         ok = np.isfinite(self.loss_pred).all(axis=1) & np.isfinite(self.error_pred).all(axis=1)
         return int(np.sum(~ok))
+
+    def __repr__(self) -> str:
+        rep = self.reproduction
+        rows = []
+        with warnings.catch_warnings():  # every replicate failed: NaN intervals, no warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for h, lci, eci in zip(rep.held_out, self.loss_ci, self.error_ci):
+                rows.append({"held-out run": f"{h.model} M={h.M:g}", "loss": h.loss,
+                             "pred": h.loss_pred, "lower": lci[0], "upper": lci[1],
+                             "error": h.error, "error pred": h.error_pred,
+                             "error lower": eci[0], "error upper": eci[1]})
+        return (f"GadreBootstrap (Gadre et al. 2024): parametric bootstrap (noise {self.noise!r}) "
+                f"of dataset {rep.dataset!r}, {self.loss_pred.shape[0]} replicates, "
+                f"{self.n_failed_loss} failed (loss law), {self.n_failed_error} without an error "
+                f"prediction, seed {self.seed}, {100 * self.level:g}% percentile intervals\n"
+                + table(rows))
 
 
 def bootstrap_gadre2024(

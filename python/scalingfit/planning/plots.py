@@ -7,7 +7,7 @@ take a pair of axes as ``ax``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,9 +23,11 @@ from ._common import (
 )
 from .data_constrained import (
     MUENNIGHOFF_2023,
+    DataConstrainedBootstrap,
     DataConstrainedLaw,
     LawLike,
     as_data_constrained_law,
+    as_replicates,
     optimal_allocation_constrained,
 )
 from .data_wall import epochs_wall_compute
@@ -207,7 +209,7 @@ def plot_data_wall(
     unique_tokens: float,
     law: LawLike = MUENNIGHOFF_2023,
     *,
-    samples: Optional[LawLike] = None,
+    samples: Optional[Union[LawLike, DataConstrainedBootstrap]] = None,
     epochs: Sequence[float] = (1, 4, 16),
     span: float = 1e4,
     level: float = 0.95,
@@ -216,14 +218,16 @@ def plot_data_wall(
 ) -> Any:
     """Optimal model size (left) and epochs (right) against compute for a stock of
     ``unique_tokens``: Chinchilla (unlimited data) vs data-constrained, the compute at which
-    ``epochs`` epochs become optimal marked, and percentile bands over ``samples`` replicates.
+    ``epochs`` epochs become optimal marked, and percentile bands over ``samples`` replicates
+    (a law with array fields, or a :func:`bootstrap_data_constrained` result, as for
+    :func:`data_wall`).
     The compute axis runs from 1/100 of the no-repetition wall to ``span`` times it.
     ``ax``, when given, is a pair of axes, one per panel."""
     from ..bootstrap import _finite_level as _level
 
     law = as_data_constrained_law(law)
     if samples is not None:
-        samples = as_data_constrained_law(samples, "samples")
+        samples = as_replicates(samples, "samples")
     level = _level(level)
     unique_tokens = float(check_positive("unique_tokens", unique_tokens, scalar=True))
     ep = np.atleast_1d(check_positive("epochs", epochs))
