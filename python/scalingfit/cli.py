@@ -311,6 +311,20 @@ def _assignments(text: str, option: str) -> dict[str, float]:
     return out
 
 
+def _fit_or_bootstrap(args: argparse.Namespace, options: dict[str, object], x: Any, y: Any, what: str,
+                      instead: str) -> tuple[Any, Any]:
+    """(the fit, its percentile bootstrap or None with --bootstrap 0) of --model on the rows."""
+    from ._fit import fit
+    from .bootstrap import bootstrap
+
+    if not args.bootstrap:
+        return fit(args.model, x, y, **options), None  # type: ignore[arg-type]
+    _bootstrap_points_needed(args, options, y.shape[0], what, instead)
+    b = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
+                  method="percentile", **options)  # type: ignore[arg-type]
+    return b.fit, b
+
+
 def _bootstrap_points_needed(args: argparse.Namespace, options: dict[str, object], n: int, what: str,
                              instead: str) -> None:
     """A UsageError when the file has fewer points than a points bootstrap of --model needs
@@ -327,8 +341,6 @@ def _bootstrap_points_needed(args: argparse.Namespace, options: dict[str, object
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from ._fit import fit
-    from .bootstrap import bootstrap
     from .uncertainty import wald_intervals
 
     _resamples(args.bootstrap, zero="Wald intervals")
@@ -340,16 +352,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _at_least(args.seed, "--seed", 0)
     options = _fit_options(args)
     x, y = _csv_xy(args)
-    if args.bootstrap:
-        _bootstrap_points_needed(args, options, y.shape[0], "bootstrap intervals",
-                                 "give --bootstrap 0 for Wald intervals")
-        b = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
-                      method="percentile", **options)  # type: ignore[arg-type]
-        r = b.fit
+    r, b = _fit_or_bootstrap(args, options, x, y, "bootstrap intervals", "give --bootstrap 0 for Wald intervals")
+    if b is not None:
         intervals = {n: b.ci(n) for n in r.param_names}
         how = f"bootstrap percentile, {args.bootstrap} resamples, seed {args.seed}, {b.n_failed} failed"
     else:
-        r = fit(args.model, x, y, **options)  # type: ignore[arg-type]
         intervals = wald_intervals(r, args.level) if r.success else {n: (math.nan, math.nan) for n in r.param_names}
         how = f"Wald, Student's t on {r.n_points - len(r.param_names) + len(r.fixed)} degrees of freedom"
     if args.json:
@@ -534,8 +541,6 @@ _BAND = {"seed": 0, "level": 0.95, "band": "confidence"}
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from . import plot
-    from ._fit import fit
-    from .bootstrap import bootstrap
     from .results import FitResult
 
     _resamples(args.bootstrap, zero="no band")
@@ -554,15 +559,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         if not (np.isfinite(args.extrapolate) and args.extrapolate > x[:, 0].max()):
             raise UsageError(f"--extrapolate must be above the largest {args.x.strip()} of the data "
                              f"({x[:, 0].max():.4g}), got {args.extrapolate:g}")
-    result: Union[FitResult, BootstrapResult]
-    if args.bootstrap:
-        _bootstrap_points_needed(args, options, y.shape[0], "the band",
-                                 "give --bootstrap 0 to plot the fit without a band")
-        result = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
-                           method="percentile", **options)  # type: ignore[arg-type]
-        fitted = result.fit
-    else:
-        result = fitted = fit(args.model, x, y, **options)  # type: ignore[arg-type]
+    fitted, boot = _fit_or_bootstrap(args, options, x, y, "the band",
+                                     "give --bootstrap 0 to plot the fit without a band")
+    result: Union[FitResult, BootstrapResult] = fitted if boot is None else boot
     print(repr(fitted))
     if not fitted.success:  # main prints it as every command's error, exit status 1
         raise ValueError(f"the fit did not succeed ({fitted.message}); no plot written")
