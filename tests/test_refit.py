@@ -367,7 +367,8 @@ def test_concurrent_refit_processes_on_a_csv_source(tmp_path: Path) -> None:
 
 def test_a_chunk_whose_write_fails_leaves_nothing_behind(runs_db) -> None:
     """_write is one transaction: when its last statement fails, the earlier ones of the chunk
-    (deleting and inserting fits rows) are rolled back."""
+    (deleting and inserting fits rows) are rolled back, and the error names the database and
+    the cause (a RunDataError from DuckDB's)."""
     path, runs, _ = runs_db
     rf.refit(path, progress=False)
     before = _params(path)
@@ -376,8 +377,9 @@ def test_a_chunk_whose_write_fails_leaves_nothing_behind(runs_db) -> None:
     rows["cost"] = -1.0
     con = duckdb.connect(str(path))
     try:
-        with pytest.raises(duckdb.Error):
+        with pytest.raises(data.RunDataError, match=r"cannot write to .*runs\.duckdb: Binder Error: .*fit_params") as info:
             rf._write(con, rows, params.drop(columns=["ci_high"]), config)  # fit_params insert fails
+        assert isinstance(info.value.__cause__, duckdb.Error)
     finally:
         con.close()
     assert _params(path)["cost"].tolist() == before["cost"].tolist()

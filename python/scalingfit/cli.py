@@ -1327,8 +1327,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               "fewer resamples or smaller chunks", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
-        print(f"scalingfit {args.command}: interrupted", file=sys.stderr)
+        saved = (": the chunks written are kept, and a rerun resumes from them"
+                 if args.command in ("refit", "compare-runs") else "")
+        print(f"scalingfit {args.command}: interrupted{saved}", file=sys.stderr)
         return 130
+    except Exception as exc:  # DuckDB's own errors (a locked or invalidated database): one line
+        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+            raise
+        print(f"scalingfit {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,8 @@ DuckDB table. pandas/pyarrow/duckdb are optional (``pip install scalingfit[db]``
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -140,6 +141,53 @@ def duckdb_tables(con: Any, catalog: Optional[str] = None) -> list[str]:
     return sorted(r[0] for r in con.execute(
         f"SELECT table_name FROM information_schema.tables WHERE {where} AND table_schema = 'main'",
         [] if catalog is None else [catalog]).fetchall())
+
+
+def _database_name(con: Any) -> str:
+    """The file of a DuckDB connection's database, for a message ("the database" if even that
+    cannot be read, e.g. after a fatal error)."""
+    try:
+        row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+        return str(row[0]) if row and row[0] else "the database"
+    except Exception:
+        return "the database"
+
+
+def _quietly(call: Any, *args: Any) -> None:
+    """``call(*args)`` (a rollback, an unregister), its DuckDB error dropped: after a failed
+    commit DuckDB has rolled back itself (so "no transaction is active"), or the database is
+    invalidated; the error that matters is the one already being raised."""
+    try:
+        call(*args)
+    except Exception as exc:  # duckdb.Error, without importing duckdb here
+        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+            raise
+
+
+@contextmanager
+def transaction(con: Any, *registered: str) -> Iterator[None]:
+    """One DuckDB transaction: committed when the block ends, rolled back on any error, then
+    the ``registered`` views unregistered. A DuckDB error inside the block or at the commit (a
+    full disk, a read-only folder that cannot hold the write-ahead log) becomes a
+    RunDataError naming the database, which says that what earlier transactions wrote is
+    kept; a rollback or unregister that fails after it (DuckDB rolled back already, or the
+    database was invalidated) does not hide it, as it did ("cannot rollback - no
+    transaction is active" in place of the cause)."""
+    try:
+        try:
+            con.begin()
+            yield
+            con.commit()
+        except BaseException as exc:
+            _quietly(con.rollback)
+            if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):
+                raise RunDataError(f"cannot write to {_database_name(con)}: {exc}. Nothing of this "
+                                   "transaction was written; what earlier ones wrote is kept (a rerun "
+                                   "resumes from there)") from exc
+            raise
+    finally:
+        for name in registered:
+            _quietly(con.unregister, name)
 
 
 def no_table(path: Union[str, Path], table: str, tables: Sequence[str]) -> RunDataError:

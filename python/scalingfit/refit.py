@@ -3,7 +3,8 @@
 ``refit(source, law="chinchilla", group_by=["sweep"])`` reads the distinct groups, then for
 each chunk of groups reads only their rows, fits all of them (and their bootstrap resamples)
 as ONE batched call, and writes the results into the ``fits`` table of a DuckDB file in one
-transaction per chunk. Memory is bounded by the chunk, not the database.
+transaction per chunk. Memory is bounded by the chunk (and DuckDB's buffer pool,
+:data:`DUCKDB_MEMORY_LIMIT`), not the database.
 
 Resume: a group whose (group key, law, config hash, data hash) already has a row is skipped,
 so re-running after Ctrl-C or a kill finishes the rest; results already written are never
@@ -756,10 +757,16 @@ def _check_db(db: Union[str, Path], writes: str = f"refit writes its results (ta
             "a new path or a DuckDB file")
 
 
+#: DuckDB's buffer pool for a results database (and a source attached to it). Its default,
+#: 80% of the machine's memory, let the page cache grow with the database: 899 MB peak RSS
+#: refitting 300,000 sweeps (457 MB of it DuckDB's) against 323 MB with 64 MB, at the same speed.
+DUCKDB_MEMORY_LIMIT = "256MB"
+
+
 def _open(db: Union[str, Path], job: str = "refit") -> Any:
     duckdb = data._need("duckdb")
     try:
-        return duckdb.connect(str(db))
+        return duckdb.connect(str(db), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
     except Exception as exc:  # lock held by another process, corrupt file, ...
         msg = str(exc)
         if "lock" in msg.lower():
@@ -955,14 +962,9 @@ def keep_only(con: Any, tables: Sequence[str], column: str, key: str, config_has
     """One transaction: the rows whose ``column`` is ``key`` and whose config hash is another
     than ``config_hash`` deleted from each of ``tables`` there is (``overwrite``)."""
     there = data.duckdb_tables(con)
-    try:
-        con.begin()
+    with data.transaction(con):
         for table in (t for t in tables if t in there):
             con.execute(f"DELETE FROM {table} WHERE {column} = ? AND config_hash <> ?", [key, config_hash])
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
 
 
 def store_settings(con: Any, table: str, column: str, key: str, config_hash: str, settings: Any) -> None:
@@ -988,15 +990,10 @@ def _rekey(con: Any, config: RefitConfig) -> None:
              if _group_key(vals) != k]
     if not stale:
         return
-    try:
-        con.begin()
+    with data.transaction(con):
         for table in (FITS_TABLE, PARAMS_TABLE):
             con.executemany(f"UPDATE {table} SET group_key = ? WHERE law = ? AND config_hash = ? AND group_key = ?",
                             [[new, *args, old] for old, new in stale])
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
 
 
 def _existing(con: Any, config: RefitConfig) -> set[tuple[str, str]]:
@@ -1018,8 +1015,7 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
         return
     con.register("_sf_rows", rows)
     con.register("_sf_params", pframe)
-    try:
-        con.begin()
+    with data.transaction(con, "_sf_rows", "_sf_params"):
         tables = data.duckdb_tables(con)
         if FITS_TABLE not in tables:
             create_table(con, FITS_TABLE, "_sf_rows", types or {})
@@ -1038,13 +1034,6 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
         con.execute(f"INSERT INTO {FITS_TABLE} ({cols}) SELECT {cols} FROM _sf_rows")
         con.execute(f"INSERT INTO {PARAMS_TABLE} SELECT * FROM _sf_params")
         store_settings(con, CONFIGS_TABLE, "law", config.law, config.config_hash(), _settings(config))
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    finally:
-        con.unregister("_sf_rows")
-        con.unregister("_sf_params")
 
 
 def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str], chunk_groups: int,
@@ -1332,7 +1321,12 @@ def read_table(db: Union[str, Path], table: str, column: str, value: Optional[st
         raise FileNotFoundError(f"no such database: {db}")
     if not data.is_duckdb_file(db):
         raise data.RunDataError(f"{db} is not a DuckDB database ({job} writes its results into one)")
-    with duckdb.connect(str(db), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as exc:  # a refit writing it holds DuckDB's lock ("Could not set lock")
+        raise data.RunDataError(f"cannot read {db}: {exc} (a {job} writing it holds it until it ends; "
+                                "read it then)") from exc
+    with con:
         if table not in data.duckdb_tables(con):
             raise data.RunDataError(f"{db} has no {table} table: no {job} has written to it yet ({how})")
         where = f" WHERE {column} = ?" if value is not None else ""

@@ -349,8 +349,7 @@ def _write(con: Any, rows: pd.DataFrame, config: CompareConfig, types: Mapping[s
     if rows.empty:
         return
     con.register("_sf_cmp", rows)
-    try:
-        con.begin()
+    with data.transaction(con, "_sf_cmp"):
         if COMPARISONS_TABLE not in data.duckdb_tables(con):
             create_table(con, COMPARISONS_TABLE, "_sf_cmp", types)
         else:
@@ -364,12 +363,6 @@ def _write(con: Any, rows: pd.DataFrame, config: CompareConfig, types: Mapping[s
                     "(SELECT group_key FROM _sf_cmp)", [config.name, config.config_hash()])
         con.execute(f"INSERT INTO {COMPARISONS_TABLE} ({cols}) SELECT {cols} FROM _sf_cmp")
         store_settings(con, CONFIGS_TABLE, "comparison", config.name, config.config_hash(), config.settings())
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    finally:
-        con.unregister("_sf_cmp")
 
 
 def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwrite: bool) -> None:
