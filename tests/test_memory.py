@@ -89,3 +89,21 @@ def test_ten_million_bootstrap_items_within_two_gib() -> None:
     assert m["peak"] < 2 << 30, m
     # Beyond the data and the result: the 128 MiB cap plus interval-time temporaries.
     assert m["peak"] - m["before"] < m["result"] + (128 << 20) + (200 << 20), m
+
+
+def test_a_bootstrap_whose_results_cannot_fit_is_refused_before_fitting(monkeypatch) -> None:
+    """1,000 problems x 500,000 resamples were accepted on a 24 GB machine and grew toward the
+    OOM killer for about 35 minutes; the result's size is now checked against the memory
+    available (MemAvailable + SwapFree) first. Here the available memory is made 1 MiB: 200
+    problems x 100 resamples of 3 parameters need 200 * 100 * (2 * 8 * 3 + 16) bytes = 1.2 MiB."""
+    from scalingfit import _fit
+
+    N = np.tile(np.logspace(7, 10, 10), 200)
+    y = 1.7 + 400 * N**-0.3
+    off = np.arange(201) * 10
+    monkeypatch.setattr(_fit, "available_memory", lambda: 1 << 20)
+    with pytest.raises(MemoryError, match=r"20,000 replicates need about 0\.0 GiB .* more than the 0\.0 GiB"):
+        bootstrap_batch("saturating_power_law", N, y, off, n_resamples=100)
+    bootstrap_batch("saturating_power_law", N, y, off, n_resamples=40)  # 0.5 MiB: fits
+    monkeypatch.setattr(_fit, "available_memory", lambda: None)  # unknown: not checked
+    bootstrap_batch("saturating_power_law", N, y, off, n_resamples=100)

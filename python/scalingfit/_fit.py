@@ -106,6 +106,17 @@ def check_precision(precision: str, m: Union[Model, CustomModel, None] = None) -
     return precision == "float32"
 
 
+def available_memory() -> Optional[int]:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable + SwapFree from
+    /proc/meminfo), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f if line.endswith("kB\n")}
+        return info["MemAvailable"] + info.get("SwapFree", 0)
+    except (OSError, KeyError, ValueError, IndexError):
+        return None
+
+
 @functools.cache
 def hardware_threads() -> int:
     """The machine's hardware threads (asked once: 5 us a call, twice per fit)."""

@@ -1244,6 +1244,22 @@ def _problem_jackknife(parent: BootstrapBatchResult, j: int) -> tuple[FloatArray
     return X[off[j] : off[j + 1]], np.array([0, off[j + 1] - off[j]], dtype=np.int64)
 
 
+def _check_result_memory(n_items: int, P: int, keep_cov: bool) -> None:
+    """A MemoryError before any fitting when the result cannot fit in the memory available
+    (RAM and swap): its samples (and covariances with ``keep_cov``), the solver's outputs
+    gathered for them, and a sorted copy for the intervals. 1,000 problems x 500,000
+    resamples were accepted on a 24 GB machine and grew toward the OOM killer for about 35
+    minutes."""
+    need = n_items * (2 * 8 * P + (8 * P * P if keep_cov else 0) + 16)
+    free = _fit.available_memory()
+    if free is not None and need > free:
+        raise MemoryError(
+            f"this bootstrap's {n_items:,} replicates need about {need / 2**30:.1f} GiB for their results "
+            f"(samples{', covariances' if keep_cov else ''} and a sorted copy), more than the "
+            f"{free / 2**30:.1f} GiB of memory available: ask for fewer resamples, or bootstrap the "
+            "problems in parts")
+
+
 def _run(
     m: Model,
     x: FloatArray,
@@ -1288,6 +1304,7 @@ def _run(
     R = n_resamples
     _check_threads(threads, n_problems * R)
     float32 = _fit.check_precision(precision, m)
+    _check_result_memory(n_problems * R, P, keep_cov)
     # Scratch of one call: prepared inputs and targets, fitted values and residuals (residual
     # and wild schemes), and per thread one resample of the largest problem (multiplicities,
     # then its drawn points compacted: inputs, target and weight each).
