@@ -129,7 +129,7 @@ def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, ou
 def _law_per_sweep(db: Path, runs: Any, n_sweeps: int, threads: Optional[int], say: Callable[[str], None]) -> None:
     """Step 3b: which law fits each sweep? The first 1,000 sweeps scored by three laws, resumably,
     into the demo's database (scalingfit compare-runs)."""
-    from .refit_compare import compare_refit
+    from .refit_compare import compare_refit, pooled_nested_test
 
     k = min(n_sweeps, 1000)
     laws = ["chinchilla", "chinchilla_tied", "kaplan_nd"]
@@ -140,6 +140,11 @@ def _law_per_sweep(db: Path, runs: Any, n_sweeps: int, threads: Optional[int], s
         f"law_comparisons): chinchilla best on {share['chinchilla']:.0f}%, alpha = beta (chinchilla_tied) on "
         f"{share['chinchilla_tied']:.0f}%, kaplan_nd on {share['kaplan_nd']:.0f}% (at 30 runs and 1% "
         "noise the gap between alpha ~0.34 and beta ~0.28 is often within the noise)")
+    t = pooled_nested_test(db, "chinchilla_tied", "chinchilla", comparison=laws)
+    n = len(t.group_keys)
+    say(f"   alpha = beta? one sweep's F test rejects it in {100 * t.n_rejected / max(n, 1):.0f}% of the "
+        f"{n:,} sweeps; pooled over them (Fisher's method, refit_compare.pooled_nested_test): "
+        f"p = {t.p_value:.1e}")
 
 
 def _read_epoch(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
