@@ -17,6 +17,7 @@ Tested against scipy (tests/test_stats.py).
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 __all__ = ["chi2_even_logsf", "chi2_sf", "f_logsf"]
 
@@ -63,16 +64,22 @@ def _log_betainc(a: float, b: float, x: float) -> float:
     return math.log1p(-other) if other < 1.0 else -math.inf
 
 
+def _edge(x: float, at_zero: float, at_inf: float) -> Optional[float]:
+    """A tail's value where ``x`` is NaN, <= 0 or inf (its argument), else None."""
+    if math.isnan(x):
+        return math.nan
+    if x <= 0:
+        return at_zero
+    return at_inf if math.isinf(x) else None
+
+
 def f_logsf(f: float, d1: float, d2: float) -> float:
     """log P(F > f) for F ~ F(d1, d2) (degrees of freedom > 0); 0 for f <= 0, -inf for f = inf."""
     if not (d1 > 0 and d2 > 0):
         raise ValueError(f"degrees of freedom must be > 0, got {d1}, {d2}")
-    if math.isnan(f):
-        return math.nan
-    if f <= 0:
-        return 0.0
-    if math.isinf(f):
-        return -math.inf
+    edge = _edge(f, 0.0, -math.inf)
+    if edge is not None:
+        return edge
     return _log_betainc(d2 / 2.0, d1 / 2.0, d2 / (d2 + d1 * f))
 
 
@@ -81,12 +88,9 @@ def chi2_even_logsf(x: float, dof: int) -> float:
     statistic of Fisher's method): the Poisson sum, its terms added in logs."""
     if dof < 2 or dof % 2:
         raise ValueError(f"dof must be an even number >= 2, got {dof}")
-    if math.isnan(x):
-        return math.nan
-    if x <= 0:
-        return 0.0
-    if math.isinf(x):
-        return -math.inf
+    edge = _edge(x, 0.0, -math.inf)
+    if edge is not None:
+        return edge
     h = x / 2.0
     terms = [j * math.log(h) - math.lgamma(j + 1.0) for j in range(dof // 2)]
     top = max(terms)
@@ -100,12 +104,9 @@ def chi2_sf(x: float, dof: int) -> float:
     dof = int(dof)
     if dof % 2 == 0:
         return math.exp(chi2_even_logsf(x, dof))
-    if math.isnan(x):
-        return math.nan
-    if x <= 0:
-        return 1.0
-    if math.isinf(x):
-        return 0.0
+    edge = _edge(x, 1.0, 0.0)
+    if edge is not None:
+        return edge
     h = x / 2.0
     rest = math.fsum(math.exp((j - 0.5) * math.log(h) - math.lgamma(j + 0.5) - h) for j in range(1, (dof - 1) // 2 + 1))
     return min(1.0, math.erfc(math.sqrt(h)) + rest)
