@@ -223,3 +223,15 @@ def test_the_synonyms_do_not_name_alpha_and_each_name_once() -> None:
     names = [n for _, group in _validate.ARGUMENT_SYNONYMS for n in group]
     assert "alpha" not in names
     assert len(names) == len(set(names))
+
+
+def test_planning_functions_suggest_names_too() -> None:
+    """The planning tools take n_boot and params=: a user's n_resamples= or law= gets the name."""
+    from scalingfit import planning as P
+
+    with pytest.raises(TypeError, match=r"bootstrap_data_constrained\(\) got an unexpected keyword argument "
+                       r"'n_resamples'; did you mean n_boot\?"):
+        P.bootstrap_data_constrained([1e8] * 5, [1e9] * 5, [1e9] * 5, [3.0] * 5, n_resamples=10)
+    with pytest.raises(TypeError, match=r"inference_optimal\(\) got an unexpected keyword argument 'law'; did you "
+                       r"mean params\?"):
+        P.inference_optimal(2.0, 1e13, law={"E": 1.0})

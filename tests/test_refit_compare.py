@@ -649,3 +649,11 @@ def test_pooled_nested_test_is_fishers_method_over_each_groups_f_test(tmp_path: 
         rc.pooled_nested_test(tied, "chinchilla", "chinchilla_tied")
     with pytest.raises(ValueError, match="no comparison .* holds both"):
         rc.pooled_nested_test(tied, "chinchilla_tied", "power_law")
+
+
+def test_compare_summary_core_time_is_the_cores_solves(tmp_path: Path) -> None:
+    """seconds_in_fit was the whole compare_batch call (start guesses and scoring included); now
+    the core's batch solves alone, as refit's: > 0 and below the whole run's seconds."""
+    s = rc.compare_refit(_sweeps(20, alpha=0.4, beta=0.3, seed=5), LAWS, db=tmp_path / "c.duckdb",
+                         log_residuals=True, progress=False)
+    assert 0 < s.seconds_in_fit < s.seconds

@@ -617,6 +617,7 @@ ARGUMENT_SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("thread count", ("threads", "n_jobs", "workers", "n_threads", "num_threads", "n_workers",
                       "jobs")),
     ("interval method", ("interval_method", "ci_method")),
+    ("law", ("law", "params")),  # planning: law= in data_wall, params= in inference_optimal
     ("resampling scheme", ("scheme", "resample")),
 )
 

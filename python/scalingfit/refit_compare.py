@@ -144,6 +144,8 @@ class CompareSummary:
     n_unscored: int
     n_chunks: int
     seconds: float
+    #: Wall time inside the core's batch solves (the fits and leave-one-out refits), as
+    #: :attr:`scalingfit.refit.RefitSummary.seconds_in_fit` (it was the whole compare_batch call).
     seconds_in_fit: float
     wins: dict[str, int]
     median_delta: dict[str, float]
@@ -267,11 +269,11 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
         sel = np.array(todo)
         idx = np.concatenate([np.arange(g.offsets[j], g.offsets[j + 1]) for j in sel])
         sub_off = np.concatenate([[0], np.cumsum(g.counts[sel])]).astype(np.int64)
-        t0 = time.perf_counter()
-        bc = compare_batch(list(config.laws), g.x[idx], g.y[idx], sub_off, loss=config.loss,
-                           f_scale=config.f_scale, log_residuals=config.log_residuals, loo=config.loo,
-                           starts=config.starts, threads=threads, backend=backend)
-        t_core += time.perf_counter() - t0
+        with _fit.core_clock() as clock:  # the core's solves alone, as refit's seconds_in_fit
+            bc = compare_batch(list(config.laws), g.x[idx], g.y[idx], sub_off, loss=config.loss,
+                               f_scale=config.f_scale, log_residuals=config.log_residuals, loo=config.loo,
+                               starts=config.starts, threads=threads, backend=backend)
+        t_core += clock[0]
         crit = getattr(bc, config.criterion)
         best = bc.best(config.criterion)
         competing = np.array([f.success for f in bc.fits]) & ~np.isnan(crit)  # as best() decides

@@ -485,6 +485,7 @@ def _rival_optimum(optima: list[Optimum]) -> str:
     return ""
 
 
+@_validate.suggest_argument_names
 def fit_data_constrained(
     N: ArrayLike,
     D: ArrayLike,
@@ -670,6 +671,7 @@ def as_replicates(samples: Any, name: str = "samples") -> DataConstrainedLaw:
     return as_data_constrained_law(samples, name)
 
 
+@_validate.suggest_argument_names
 def bootstrap_data_constrained(
     N: ArrayLike,
     D: ArrayLike,
@@ -751,6 +753,7 @@ def bootstrap_data_constrained(
     return DataConstrainedBootstrap(point=point, rates=rates, laws=laws, seed=seed, level=level)
 
 
+@_validate.suggest_argument_names
 def simulate_data_constrained(
     law: DataConstrainedLaw,
     N: ArrayLike,
@@ -917,6 +920,7 @@ def _flat_edge(f: Any, t: FloatArray, fmin: FloatArray, bound: FloatArray) -> Fl
     return np.asarray(np.where(whole, b, a))
 
 
+@_validate.suggest_argument_names
 def optimal_allocation_constrained(
     C: ArrayLike,
     U: ArrayLike,
@@ -1024,6 +1028,7 @@ class RepetitionCost:
         )
 
 
+@_validate.suggest_argument_names
 def repetition_cost(
     epochs: ArrayLike,
     law: LawLike = MUENNIGHOFF_2023,

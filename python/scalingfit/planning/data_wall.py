@@ -247,6 +247,7 @@ def epochs_wall_compute(
     return C_k
 
 
+@_validate.suggest_argument_names
 def data_wall(
     unique_tokens: float,
     law: LawLike = MUENNIGHOFF_2023,

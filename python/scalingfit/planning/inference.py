@@ -153,6 +153,7 @@ class InferenceOptimum:
         )
 
 
+@_validate.suggest_argument_names
 def inference_optimal(
     target_loss: ArrayLike,
     inference_tokens: ArrayLike,
@@ -337,6 +338,7 @@ def _hardware(name: str, value: Any) -> Hardware:
     return value
 
 
+@_validate.suggest_argument_names
 def inference_optimal_cost(
     target_loss: ArrayLike,
     input_tokens: ArrayLike,

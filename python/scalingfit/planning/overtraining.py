@@ -241,6 +241,7 @@ class ErrorLink:
                         (self.k, self.gamma, self.epsilon))
 
 
+@_validate.suggest_argument_names
 def fit_overtraining(
     N: ArrayLike, M: ArrayLike, loss: ArrayLike, *, starts: Optional[ArrayLike] = None
 ) -> tuple[OvertrainingLaw, FitResult]:
