@@ -235,3 +235,19 @@ def test_planning_functions_suggest_names_too() -> None:
     with pytest.raises(TypeError, match=r"inference_optimal\(\) got an unexpected keyword argument 'law'; did you "
                        r"mean params\?"):
         P.inference_optimal(2.0, 1e13, law={"E": 1.0})
+
+
+def test_warnings_of_decorated_functions_point_at_the_callers_line() -> None:
+    """The suggestion wrapper adds a frame: the package's warnings, set for the undecorated call
+    chain, pointed at _validate.py instead of the user's line (filterwarnings(module=...)
+    stopped matching). Wrapper frames are now skipped."""
+    import warnings
+
+    from scalingfit import compare_models
+
+    N = np.logspace(7, 10, 12)
+    L = 1.7 + 400 * N**-0.34
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare_models(["power_law", "saturating_power_law"], N[:3], L[:3])  # 3 points: warns
+    assert caught and all(w.filename == __file__ for w in caught), [(w.filename, w.lineno) for w in caught]

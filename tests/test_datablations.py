@@ -407,5 +407,7 @@ def test_a_single_optimum_or_a_far_worse_one_is_no_rival() -> None:
     assert _rival_optimum([best]) == ""
     assert _rival_optimum([best, Optimum(95.0, 1.7, 1.02, 3)]) == ""  # 2% worse
     assert _rival_optimum([best, Optimum(25.0, 4.0, 1.001, 3)]) == ""  # within 2x
+    inf = float("inf")  # repeats as good as fresh data in both: the same R_N, no rival
+    assert _rival_optimum([Optimum(15.4, inf, 1.0, 9), Optimum(16.0, inf, 1.001, 3)]) == ""
     note = _rival_optimum([best, Optimum(40.0, 5.0, 1.001, 3)])
     assert "R_D* = 40, R_N* = 5 against the best's 15.4, 5.3" in note and "0.1% above" in note

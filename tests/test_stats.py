@@ -113,3 +113,12 @@ def test_the_nested_tests_need_no_scipy(tmp_path) -> None:
     assert r["p"] == pytest.approx(stats.f.sf(r["F"], r["df1"], r["df2"]), rel=1e-9)
     assert r["lr_p"] == pytest.approx(stats.chi2.sf(r["lr"], r["df1"]), rel=1e-9)
     assert r["pooled"] == pytest.approx(stats.chi2.sf(r["stat"], 2 * r["n"]), rel=1e-9)
+
+
+def test_large_degrees_of_freedom_and_log_p_never_above_zero() -> None:
+    """Up to d2 = 1e6 points to 1e-9 (1e-12 here); 1e-7 at d2 = 1e9 (1.1e-7 before: log x of a
+    rounded x, and lgamma differences near 1e10); a log-p of a tiny statistic came out +4e-18."""
+    for d1 in (1, 3):
+        assert _stats.f_logsf(2.0, d1, 1e6) == pytest.approx(stats.f.logsf(2.0, d1, 1e6), rel=1e-9)
+        assert _stats.f_logsf(2.0, d1, 1e9) == pytest.approx(stats.f.logsf(2.0, d1, 1e9), rel=1e-7)
+    assert _stats.chi2_even_logsf(1e-10, 2000) <= 0.0 and _stats.f_logsf(1e-12, 5, 7) <= 0.0

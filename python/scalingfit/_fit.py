@@ -108,13 +108,28 @@ def check_precision(precision: str, m: Union[Model, CustomModel, None] = None) -
 
 def available_memory() -> Optional[int]:
     """Bytes of memory available to a new allocation (Linux: MemAvailable + SwapFree from
-    /proc/meminfo), or None where it cannot be read."""
+    /proc/meminfo, and no more than the room left under a cgroup's limit, v2 ``memory.max``
+    or v1 ``memory.limit_in_bytes``: a container's limit is not in /proc/meminfo), or None
+    where none of it can be read."""
+    found: list[int] = []
     try:
         with open("/proc/meminfo") as f:
             info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f if line.endswith("kB\n")}
-        return info["MemAvailable"] + info.get("SwapFree", 0)
+        found.append(info["MemAvailable"] + info.get("SwapFree", 0))
     except (OSError, KeyError, ValueError, IndexError):
-        return None
+        pass
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit) as f:
+                cap = f.read().strip()
+            with open(usage) as f:
+                used = int(f.read().strip())
+            if cap != "max" and int(cap) < (1 << 60):  # v1 writes "unlimited" as a huge number
+                found.append(max(int(cap) - used, 0))
+        except (OSError, ValueError):
+            continue
+    return min(found) if found else None
 
 
 @functools.cache
@@ -456,18 +471,22 @@ def robust_noop_note(
     params: FloatArray, loss: str, f_scale: float, log_residuals: bool,
 ) -> str:
     """Why a robust fit at ``params`` is (close to) least squares, or "": every residual lies
-    within ``f_scale``, where Huber's loss is quadratic and the others nearly so
+    within a third of ``f_scale``, where Huber's loss is quadratic and the others nearly so
     (``loss="huber"`` with the default ``f_scale=1`` on losses fitted to 1%: nothing was
     down-weighted, silently)."""
     if loss == "linear":
         return ""
     r = np.abs(_used_residuals(m, xa, ya, w, params, log_residuals))
-    if r.shape[0] <= params.shape[0] or not np.isfinite(r).all() or not r.max() > 0 or r.max() > f_scale:
+    n, p = r.shape[0], params.shape[0]
+    # every residual under a third of f_scale: with Huber's textbook f_scale = 1.345 sigma the
+    # largest of 8 residuals is below f_scale itself in about half the data sets, so that alone
+    # would warn about a well-chosen scale
+    if n <= p or not np.isfinite(r).all() or not r.max() > 0 or r.max() > f_scale / 3:
         return ""
-    spread = 1.4826 * float(np.median(r))  # the residuals' scale, robustly (MAD about 0)
+    spread = 1.4826 * float(np.median(r)) * float(np.sqrt(n / (n - p)))  # MAD about 0, for the fit's dof
     what = ("quadratic, so this fit is least squares: nothing was down-weighted" if loss == "huber" else
             "close to quadratic, so this fit is close to least squares: little was down-weighted")
-    return (f"every residual lies within f_scale = {f_scale:g} (the largest |r| is {r.max():.3g}), where "
+    return (f"every residual lies within f_scale = {f_scale:g} (the largest |r| is {r.max():.3g}, under a third of it), where "
             f"the {loss} loss is {what}. "
             f"Give f_scale near the noise scale of the {'log ' if log_residuals else ''}residuals "
             f"(about {spread:.2g} here; e.g. 1.345 times it for Huber)")

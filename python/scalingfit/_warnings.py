@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import sys
 import warnings
 from collections.abc import Iterator
+from types import CodeType, FrameType
 from typing import Optional
 
 
@@ -49,17 +51,29 @@ _SINK: contextvars.ContextVar[Optional[list[tuple[str, type[Warning]]]]] = conte
     "scalingfit_sink", default=None)
 
 
+#: Code objects of pass-through wrappers (the argument-name suggestions of
+#: ``_validate.suggest_argument_names``) whose frames a warning's ``stacklevel`` skips, so
+#: that it still points at the user's line, not at the wrapper.
+WRAPPER_CODES: set[CodeType] = set()
+
+
 def warn(message: str, category: type[Warning], stacklevel: int = 1) -> None:
-    """``warnings.warn(message, category, stacklevel)`` as seen from the caller, unless this
-    thread is inside :func:`suppressed` for the category (dropped) or inside :func:`collected`
-    (kept in its list)."""
+    """``warnings.warn(message, category, stacklevel)`` as seen from the caller (wrapper frames
+    of :data:`WRAPPER_CODES` not counted), unless this thread is inside :func:`suppressed` for
+    the category (dropped) or inside :func:`collected` (kept in its list)."""
     if issubclass(category, _SUPPRESSED.get()):
         return
     sink = _SINK.get()
     if sink is not None:
         sink.append((str(message), category))
         return
-    warnings.warn(message, category, stacklevel=stacklevel + 1)
+    level, i = stacklevel, 1
+    frame: Optional[FrameType] = sys._getframe(1)
+    while frame is not None and i <= level:  # the frames up to the one meant
+        if frame.f_code in WRAPPER_CODES:
+            level += 1
+        frame, i = frame.f_back, i + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 @contextlib.contextmanager

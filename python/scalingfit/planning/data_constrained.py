@@ -475,7 +475,8 @@ def _rival_optimum(optima: list[Optimum]) -> str:
     for o in optima[1:]:
         if o.cost > best.cost * (1 + RIVAL_COST):
             break
-        ratios = [max(a / b, b / a) if a > 0 and b > 0 and np.isfinite(a) and np.isfinite(b) else np.inf
+        ratios = [1.0 if a == b else  # both inf (repeats as good as fresh) too
+                  max(a / b, b / a) if a > 0 and b > 0 and np.isfinite(a) and np.isfinite(b) else np.inf
                   for a, b in ((o.R_D, best.R_D), (o.R_N, best.R_N))]
         if max(ratios) > RIVAL_FACTOR:
             return (f"another optimum fits nearly as well (Huber sum {o.cost:.6g}, {100 * (o.cost / best.cost - 1):.2g}% "
