@@ -1332,7 +1332,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"scalingfit {args.command}: interrupted{saved}", file=sys.stderr)
         return 130
     except Exception as exc:  # DuckDB's own errors (a locked or invalidated database): one line
-        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+        from .data import is_duckdb_error
+
+        if not is_duckdb_error(exc):
             raise
         print(f"scalingfit {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAIL

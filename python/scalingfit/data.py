@@ -153,14 +153,19 @@ def _database_name(con: Any) -> str:
         return "the database"
 
 
+def is_duckdb_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB's own (``duckdb.Error`` and its kinds), without importing duckdb."""
+    return type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb")
+
+
 def _quietly(call: Any, *args: Any) -> None:
     """``call(*args)`` (a rollback, an unregister), its DuckDB error dropped: after a failed
     commit DuckDB has rolled back itself (so "no transaction is active"), or the database is
     invalidated; the error that matters is the one already being raised."""
     try:
         call(*args)
-    except Exception as exc:  # duckdb.Error, without importing duckdb here
-        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+    except Exception as exc:
+        if not is_duckdb_error(exc):
             raise
 
 
@@ -180,7 +185,7 @@ def transaction(con: Any, *registered: str) -> Iterator[None]:
             con.commit()
         except BaseException as exc:
             _quietly(con.rollback)
-            if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):
+            if is_duckdb_error(exc):
                 raise RunDataError(f"cannot write to {_database_name(con)}: {exc}. Nothing of this "
                                    "transaction was written; what earlier ones wrote is kept (a rerun "
                                    "resumes from there)") from exc
