@@ -42,7 +42,7 @@ from .refit import (
     _check_db,
     _check_rows,
     _column_types,
-    _jsonl,
+    _jsonl_rows,
     _reading,
     _source_relation,
     check_group_by,
@@ -257,6 +257,7 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
 
     group_by = list(config.group_by)
     ms = [_models.get(n) for n in config.laws]
+    names = [json.dumps(list(m.param_names)) for m in ms]
     logs = config.inputs if any(m.positive_inputs for m in ms) else ()  # every law sees the same points
     g = group_frame(df, LawSpec("compare", config.laws[0], config.inputs, reduce=config.rows), group_by, logs)
     todo = g.todo(done)
@@ -289,6 +290,7 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
                 delta = np.where(crit == top, 0.0, crit - top)
             else:  # the ratio of leave-one-out errors
                 delta = np.where(crit == top, 1.0, crit / top)
+        params = [_jsonl_rows(f.x) for f in bc.fits]  # each law's rows of JSON, built at once
         for i, j in enumerate(sel):
             why = g.notes.get(g.keys[j], "")
             n = int(bc.n_points[i])
@@ -302,7 +304,7 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
                     reasons.append(_unscored(config, n, k, float(bc.rss[a, i])))
                 rows.append({
                     **dict(zip(group_by, g.key_values[j])), "group_key": g.keys[j], "law": law,
-                    "param_names": json.dumps(list(m.param_names)), "params": _jsonl(bc.fits[a].x[i]),
+                    "param_names": names[a], "params": params[a][i],
                     "k": k, "n_points": n, "status": st, "message": _status.message(st),
                     "success": st > 0, "rss": float(bc.rss[a, i]), "aic": float(bc.aic[a, i]),
                     "aicc": float(bc.aicc[a, i]), "bic": float(bc.bic[a, i]),
@@ -314,10 +316,10 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
                 })
     nan = float("nan")
     for key, vals in g.empty:
-        for law, m in zip(config.laws, ms):
+        for a, (law, m) in enumerate(zip(config.laws, ms)):
             rows.append({
                 **dict(zip(group_by, vals)), "group_key": key, "law": law,
-                "param_names": json.dumps(list(m.param_names)), "params": _jsonl(np.full(m.n_params, nan)),
+                "param_names": names[a], "params": _jsonl_rows(np.full((1, m.n_params), nan))[0],
                 "k": m.n_params, "n_points": 0, "status": _status.BAD_INPUT,
                 "message": _status.message(_status.BAD_INPUT), "success": False, "rss": nan, "aic": nan,
                 "aicc": nan, "bic": nan, "loo_rmse": nan, "loo_failed": 0, "weight": nan, "delta": nan,
