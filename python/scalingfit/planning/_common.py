@@ -62,6 +62,12 @@ HOFFMANN_2022: dict[str, float] = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0
 SARDANA_2023: dict[str, float] = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.336, "beta": 0.283}
 
 
+def d_to_n(G: Any, beta_over_alpha: Any, D: Any) -> FloatArray:
+    """``G (D G)^(beta / alpha)``: the compute-optimal model size whose optimal token count is
+    ``D`` (:meth:`Law.optimal_n_for_data`), on checked arrays."""
+    return np.asarray(G * (D * G) ** beta_over_alpha)
+
+
 @dataclass(frozen=True)
 class Law:
     """``L(N, D) = E + A / N^alpha + B / D^beta`` with array-valued parameters.
@@ -109,9 +115,7 @@ class Law:
     def optimal_n_for_data(self, D: ArrayLike) -> FloatArray:
         """The compute-optimal model size whose optimal token count is ``D``:
         ``N = G (D G)^(beta / alpha)`` (Muennighoff et al.'s ``D_to_N``)."""
-        d = check_positive("D", D)
-        G = self.G
-        return np.asarray(G * (d * G) ** (self.beta / self.alpha))
+        return d_to_n(self.G, self.beta / self.alpha, check_positive("D", D))
 
     def optimal_for_loss(self, target: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """``(N, D)`` reaching loss ``target`` with the least training compute (closed form:

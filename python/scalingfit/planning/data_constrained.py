@@ -26,6 +26,7 @@ call.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -50,6 +51,7 @@ from ._common import (
     check_epochs,
     check_finite,
     check_positive,
+    d_to_n,
     law_repr,
     minimize_scalar,
     numeric,
@@ -880,8 +882,7 @@ def _allocation(
         G, n_exp = lw_chin.G, lw_chin.beta / lw_chin.alpha
     c6_, u_ = c6[..., None], uu[..., None]
 
-    def n_opt(d: FloatArray) -> FloatArray:  # lw_chin.optimal_n_for_data, its arithmetic
-        return np.asarray(G * (d * G) ** n_exp)
+    n_opt = functools.partial(d_to_n, G, n_exp)  # lw_chin.optimal_n_for_data, unchecked
 
     def f(t: FloatArray) -> FloatArray:
         n = np.exp(t)
