@@ -604,9 +604,9 @@ def fit_batch(
         Cap in bytes on the working memory of a core call (the prepared data, and the outputs
         of the items it solves) beyond the returned result; the items are solved in as many
         consecutive calls as that needs, with bit-identical results. Default: the data plus
-        256 MiB for the items. The data-driven starts are guessed for every problem before
-        the core calls and are not under this cap (about 40 bytes per point; 1e6 problems of
-        10 points: +413 MB); give ``p0`` to skip them.
+        256 MiB for the items. The data-driven starts are guessed before the core calls, in
+        batches of whole problems of at most ``max_memory / 256`` points (else 2**20 points:
+        20 to 180 bytes of scratch a point, by model).
     backend : {"cpu", "cuda", "auto"}
         Where the items are solved. "cuda": on an NVIDIA GPU through CuPy (the same solver
         compiled by NVRTC; results agree with the CPU to rounding); raises
@@ -645,7 +645,7 @@ def fit_batch(
             raise ValueError("problem= needs p0 (one start per item)")
         if isinstance(m, CustomModel):  # no data-driven start: a usage error, not a status per fit
             m.initial_guesses(xa, ya)  # raises ValueError naming the model
-        P0 = guess_starts(m, xa, ya, off, lo, hi)
+        P0 = guess_starts(m, xa, ya, off, lo, hi, check_max_memory(max_memory))
         prob = np.arange(n_problems, dtype=np.int64)
     else:
         single = isinstance(p0, Mapping) or np.ndim(p0) == 1  # one start for every problem
@@ -698,6 +698,23 @@ def usable_problems(
     return np.asarray((counts >= _validate.n_free(lo, hi)) & (bad_rows == 0))
 
 
+#: Points per batch of :func:`guess_starts` (the guesses take 20-180 bytes of scratch per
+#: point, by model: at most ~190 MB a batch).
+GUESS_POINTS = 1 << 20
+
+
+def guess_chunks(offsets: NDArray[np.int64], points: int) -> list[tuple[int, int]]:
+    """Consecutive problem ranges [a, b) of about ``points`` points each (at least one problem)."""
+    n_problems = offsets.shape[0] - 1
+    out, a = [], 0
+    while a < n_problems:
+        b = int(np.searchsorted(offsets, offsets[a] + points, side="right")) - 1
+        b = min(max(b, a + 1), n_problems)
+        out.append((a, b))
+        a = b
+    return out
+
+
 def guess_starts(
     m: Union[Model, CustomModel],
     x: FloatArray,
@@ -705,9 +722,32 @@ def guess_starts(
     offsets: NDArray[np.int64],
     lo: FloatArray,
     hi: FloatArray,
+    max_memory: Optional[int] = None,
 ) -> FloatArray:
     """Each problem's data-driven initial guess; NaN for problems whose data are unusable
-    (the core then reports status -3 for them)."""
+    (the core then reports status -3 for them). Guessed in batches of whole problems of
+    about GUESS_POINTS points (fewer under ``max_memory``: 256 bytes a point), each problem's
+    guess the same as in one batch."""
+    points = GUESS_POINTS if max_memory is None else max(1, min(GUESS_POINTS, max_memory // 256))
+    chunks = guess_chunks(offsets, points)
+    if len(chunks) <= 1:
+        return _guess_starts(m, x, y, offsets, lo, hi)
+    out = np.empty((offsets.shape[0] - 1, m.n_params))
+    for a, b in chunks:
+        s, e = offsets[a], offsets[b]
+        out[a:b] = _guess_starts(m, x[s:e], y[s:e], offsets[a:b + 1] - s, lo, hi)
+    return out
+
+
+def _guess_starts(
+    m: Union[Model, CustomModel],
+    x: FloatArray,
+    y: FloatArray,
+    offsets: NDArray[np.int64],
+    lo: FloatArray,
+    hi: FloatArray,
+) -> FloatArray:
+    """:func:`guess_starts` of one batch."""
     n_problems = offsets.shape[0] - 1
     out = np.full((n_problems, m.n_params), np.nan)
     usable = usable_problems(m, x, y, offsets, lo, hi)
