@@ -208,3 +208,43 @@ def test_chunking_changes_no_result(tmp_path: Path, refitted) -> None:
 def test_default_chunk_is_the_documented_one() -> None:
     default = inspect.signature(rf.refit).parameters["chunk_groups"].default
     assert f"default {default})" in " ".join((rf.refit.__doc__ or "").split())
+
+
+def test_column_wise_group_keys_are_the_per_value_keys() -> None:
+    """``_frame_keys`` (column-wise) writes each row's key as ``json.dumps`` of the values
+    normalised one by one (a missing value None, an integral float an int, default=str)."""
+    import datetime
+    import json
+    import math
+
+    import pandas as pd
+    from scalingfit import refit
+
+    frame = pd.DataFrame({
+        "i": np.array([3, -7, 2**62, 0, 5, 1], dtype=np.int64),
+        "u": np.array([1, 2, 3, 2**63, 0, 9], dtype=np.uint64),
+        "f": [256.0, np.nan, 0.1, -0.0, 2.0**60, np.inf],
+        "s": ["a", "é\"\\x", None, "", "1", "ü\n"],
+        "b": [True, False, True, True, False, True],
+        "ni": pd.array([1, None, 3, 4, None, 6], dtype="Int64"),
+        "t": pd.to_datetime(["2024-01-01", None, "2024-03-01", "2024-01-01", "2020-02-02", "2021-01-01"]),
+        "o": [datetime.date(2024, 1, 2), 1.5, None, "x", 4, float("nan")],
+    })
+    keys, cells = refit._frame_keys(frame)
+
+    def key_value(v):  # the documented normalisation, one value at a time
+        if v is None or v is pd.NA or v is pd.NaT:
+            return None
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        if isinstance(v, float) and v.is_integer() and abs(v) < 2.0**53:
+            return int(v)
+        return v
+
+    for r, row in enumerate(frame.itertuples(index=False, name=None)):
+        assert keys[r] == json.dumps([key_value(v) for v in row], default=str), r
+        assert [key_value(c) for c in cells[r]] == [key_value(v) for v in row]
+    assert keys[0].startswith('[3, 1, 256, "a", true, 1, "2024-01-01 00:00:00"')
+    assert cells[1][2] is None and cells[2][3] is None and cells[1][5] is None

@@ -480,7 +480,7 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
                 t0 = time.perf_counter()
                 n_in = chunks.export(i, path)
                 st.seconds_exporting += time.perf_counter() - t0
-                keys = (_refit._group_key(k) for k in chunks.keys(i).itertuples(index=False, name=None))
+                keys = _refit._frame_keys(chunks.keys(i))[0]
                 skip = frozenset(p for k in keys for p in done_by_key.get(k, ()))
                 fut = cl.submit(task, str(path), config, skip, task_threads, __version__, backend,
                                 key=f"scalingfit-{job}-{run}-{i:07d}")

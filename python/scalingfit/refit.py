@@ -214,8 +214,50 @@ def _key_value(v: Any) -> Any:
     return v
 
 
+_KEY_JSON = json.JSONEncoder(default=str)  # json.dumps(..., default=str), without an encoder per call
+_json_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
 def _group_key(values: Sequence[Any]) -> str:
-    return json.dumps([_key_value(v) for v in values], default=str)
+    return _KEY_JSON.encode([_key_value(v) for v in values])
+
+
+def _column_keys(col: pd.Series) -> tuple[list[Any], list[Any]]:
+    """``([_cell(v) ...], [_key_value(_cell(v)) ...])`` of a group column, with the integer and
+    float columns (nearly every sweep id) done column-wise."""
+    kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else "O"
+    if kind in "iu":  # no missing values: Python ints, their own key
+        v = col.tolist()
+        return v, v
+    if kind == "f":  # NaN -> None; an integral float's key is the int
+        a = col.to_numpy()
+        miss = np.isnan(a)
+        with np.errstate(invalid="ignore"):
+            whole = (~miss & (np.abs(a) < 2.0**53) & (a == np.floor(a))).tolist()
+        vals = a.tolist()
+        cells = [None if m else c for c, m in zip(vals, miss.tolist())]
+        return cells, [int(v) if w else c for v, c, w in zip(vals, cells, whole)]
+    cells = [_cell(v) for v in col]
+    return cells, [_key_value(c) for c in cells]
+
+
+def _json_text(v: Any) -> str:
+    """``_KEY_JSON.encode(v)`` of one key value, an int or a str without the encoder's set-up."""
+    t = type(v)
+    if t is int:
+        return int.__repr__(v)
+    if t is str:
+        return _json_str(v)
+    return _KEY_JSON.encode(v)
+
+
+def _frame_keys(frame: pd.DataFrame) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Each row's group key (:func:`_group_key`: the same text) and values as written
+    (:func:`_cell`)."""
+    cols = [_column_keys(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    texts = [list(map(_json_text, c[1])) for c in cols]
+    keys = list(map(("[" + ", ".join(["{}"] * len(cols)) + "]").format, *texts))
+    return keys, list(zip(*(c[0] for c in cols)))
 
 
 def _cell(v: Any) -> Any:
@@ -252,9 +294,7 @@ def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str], positi
     gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
     counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    raw = list(clean.loc[offsets[:-1], group_by].itertuples(index=False, name=None)) if gid.size else []
-    key_values = [tuple(_cell(v) for v in k) for k in raw]
-    keys = [_group_key(k) for k in key_values]
+    keys, key_values = _frame_keys(clean.loc[offsets[:-1], group_by]) if gid.size else ([], [])
     x = np.ascontiguousarray(clean[list(spec.inputs)].to_numpy(dtype=np.float64))
     y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
     hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]]) for j, k in enumerate(keys)]
@@ -986,8 +1026,8 @@ def _rekey(con: Any, config: RefitConfig) -> None:
     args = [config.law, config.config_hash()]
     stored = con.execute(f"SELECT DISTINCT group_key, {gcols} FROM {FITS_TABLE} WHERE law = ? AND config_hash = ?",
                          args).df()  # through pandas, as the chunks' values are (a DATE as a Timestamp)
-    stale = [(k, _group_key(vals)) for k, *vals in stored.itertuples(index=False, name=None)
-             if _group_key(vals) != k]
+    stale = [(old, new) for old, new in zip(stored["group_key"].tolist(), _frame_keys(stored.iloc[:, 1:])[0])
+             if old != new]
     if not stale:
         return
     with data.transaction(con):
