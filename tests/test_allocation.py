@@ -151,3 +151,35 @@ def test_python_integers_of_any_size_are_numbers() -> None:
     v1 = al.training_verdict([("big", 70 * 10**9, 10**20)], law, show=False)
     v2 = al.training_verdict([("big", 70e9, 1e20)], law, show=False)
     assert v1 == v2
+
+
+def test_training_verdict_of_a_bootstrap_carries_its_uncertainty(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bootstrap as the law: the verdict of its point fit, the percentile interval of
+    N / N_opt over the replicates and the share of replicates agreeing, each against the
+    closed form N_opt = G (C / 6)^(beta / (alpha + beta)) computed here from the samples."""
+    import scalingfit as sf
+
+    rng = np.random.default_rng(4)
+    N, D = (v.ravel() for v in np.meshgrid(np.geomspace(1e7, 1e10, 8), np.geomspace(1e9, 1e12, 6)))
+    L = (1.69 + 406.4 / N**0.34 + 410.7 / D**0.28) * np.exp(0.02 * rng.standard_normal(N.size))
+    b = sf.bootstrap("chinchilla", np.column_stack([N, D]), L, n_resamples=200, seed=3)
+    rows = [("big", 175e9, 300e9), ("edge", 70e9, 1.4e12), ("small", 8e9, 15e12)]
+    out = al.training_verdict(rows, b, level=0.9, show=True)
+    table = capsys.readouterr().out
+    assert "90% CI" in table and "agree" in table
+    point = al.training_verdict(rows, b.fit, show=False)
+    A, B, alpha, beta = (b.samples[:, i] for i in range(1, 5))
+    ok = np.isfinite(b.samples).all(axis=1)
+    G = (alpha[ok] * A[ok] / (beta[ok] * B[ok])) ** (1 / (alpha[ok] + beta[ok]))
+    for v, p, (_, n, d) in zip(out, point, rows):
+        assert (v.ratio_law, v.verdict_law) == (p.ratio_law, p.verdict_law)  # the point fit's verdict
+        ratio = n / (G * (n * d) ** (beta[ok] / (alpha[ok] + beta[ok])))
+        lo, hi = np.percentile(ratio, [5, 95])
+        np.testing.assert_allclose([v.ratio_law_low, v.ratio_law_high], [lo, hi], rtol=1e-9)
+        verdicts = np.where(ratio > 2, "under-trained", np.where(ratio < 0.5, "over-trained", "near-optimal"))
+        assert v.agreement == pytest.approx(np.mean(verdicts == p.verdict_law), abs=1e-12)
+        assert v.level == 0.9 and np.isnan(p.agreement) and np.isnan(p.ratio_law_low)
+    assert out[0].agreement > 0.9 and out[2].agreement > 0.9  # far from the thresholds
+    assert out[1].agreement < 1.0  # Chinchilla's own split sits near the tolerance edge here
+    with pytest.raises(ValueError, match="level must be in"):
+        al.training_verdict(rows, b, level=1.5, show=False)

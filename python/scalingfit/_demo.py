@@ -110,7 +110,11 @@ def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, ou
     from .allocation import format_verdicts, training_verdict
     from .chinchilla import EPOCH_2024
 
-    params = law if law is not None else EPOCH_2024
+    params: Any = EPOCH_2024
+    if law is not None:  # the verdict with its uncertainty: a bootstrap of the fit just made
+        params = _epoch_bootstrap(epoch, law, seed, threads)
+        say(f"   verdict by this fit; {params.n_resamples:,} bootstrap resamples of its runs give "
+            "the 95% interval of N/N_opt and the share of resamples that agree:")
     verdicts = training_verdict(params=params, show=False)
     from .chinchilla import as_law
 
@@ -172,6 +176,18 @@ def _epoch(path: Path, say, threads):  # type: ignore[no-untyped-def]
         "Hoffmann (2022): E=1.69 A=406.4 B=410.7 alpha=0.34 beta=0.28")
     _which_law(N, D, L, say, threads)
     return fit
+
+
+def _epoch_bootstrap(path: Path, fit: Any, seed: int, threads: Optional[int]) -> Any:
+    """1,000 resamples of the runs ``fit`` (:func:`_epoch`'s) kept, fitted as it was (Huber
+    1e-3 on log loss), each from its optimum."""
+    from .bootstrap import bootstrap
+
+    N, D, L = _read_epoch(path)
+    keep = np.setdiff1d(np.arange(L.size), fit.dropped)
+    return bootstrap("chinchilla", (N[keep], D[keep]), L[keep], n_resamples=1000, seed=seed, loss="huber",
+                     f_scale=1e-3, log_residuals=True, method="percentile", threads=threads,
+                     p0=[fit.E, fit.A, fit.B, fit.alpha, fit.beta])
 
 
 def _which_law(N: np.ndarray, D: np.ndarray, L: np.ndarray, say: Callable[[str], None],

@@ -178,6 +178,10 @@ class Verdict:
     rule): above ``tolerance`` the model is *under-trained* (too many parameters, too few
     tokens for its compute), below ``1 / tolerance`` *over-trained*, otherwise
     *near-optimal*. ``excess_loss`` is the law's loss at (N, D) minus its loss at the optimum.
+
+    When the law was a bootstrap, ``ratio_law_low`` and ``ratio_law_high`` bound ``ratio_law``
+    (the percentile interval over the converged replicates, at ``level``) and ``agreement`` is
+    the fraction of replicates whose verdict is ``verdict_law``; NaN otherwise.
     """
 
     name: str
@@ -194,6 +198,16 @@ class Verdict:
     ratio_rule: float
     verdict_rule: str
     excess_loss: float
+    ratio_law_low: float = float("nan")
+    ratio_law_high: float = float("nan")
+    agreement: float = float("nan")
+    level: float = float("nan")
+
+
+def _verdicts(ratio: NDArray[np.float64], tolerance: float) -> NDArray[np.str_]:
+    """:func:`_verdict` of each ratio."""
+    return np.where(ratio > tolerance, "under-trained",
+                    np.where(ratio < 1.0 / tolerance, "over-trained", "near-optimal"))
 
 
 def _verdict(ratio: float, tolerance: float) -> str:
@@ -240,12 +254,23 @@ def format_verdicts(
             f"beta={law.beta:.4g} (a={law.n_opt_exponent:.3f}); "
             f"rule: {tokens_per_param:g} tokens/param"
         )
+    boot = any(np.isfinite(v.agreement) for v in verdicts)
+    if boot:  # the bootstrap's interval of N/N_opt and agreement, after the law's columns
+        level = next(v.level for v in verdicts if np.isfinite(v.agreement))
+        ci = f"{100 * level:g}% CI"
+        parts = head.split(" | ")
+        parts[1] += f" {ci:>13} {'agree':>5}"
+        head = " | ".join(parts)
     lines = title + [head, "-" * len(head)]
     for v in verdicts:
+        extra = ""
+        if boot:
+            extra = (f" {f'{v.ratio_law_low:.2f}-{v.ratio_law_high:.2f}':>13} {v.agreement:5.0%}"
+                     if np.isfinite(v.agreement) else f" {'':>13} {'':>5}")
         lines.append(
             f"{v.name:<14} {_h(v.N):>6} {_h(v.D):>6} {v.C:9.3g} {v.tokens_per_param:6.1f} | "
             f"{_h(v.N_opt_law):>9} {_h(v.D_opt_law):>6} {v.ratio_law:7.2f} {v.verdict_law:<13} "
-            f"{v.excess_loss:6.3f} | {_h(v.N_opt_rule):>6} {_h(v.D_opt_rule):>6} "
+            f"{v.excess_loss:6.3f}{extra} | {_h(v.N_opt_rule):>6} {_h(v.D_opt_rule):>6} "
             f"{v.ratio_rule:7.2f} {v.verdict_rule}"
         )
     return "\n".join(lines)
@@ -259,6 +284,7 @@ def training_verdict(
     tolerance: float = 2.0,
     show: bool = True,
     file: Optional[TextIO] = None,
+    level: float = 0.95,
 ) -> list[Verdict]:
     """Judge trained models against the compute-optimal split of their own compute.
 
@@ -266,8 +292,11 @@ def training_verdict(
     ----------
     rows : iterable of (name, N, D)
         Models (default: GPT-3, Gopher, Chinchilla, LLaMA-3.1-8B).
-    params : law or fit result
-        The fitted law (default: Epoch AI's 2024 fit of Hoffmann's data).
+    params : law, fit result or bootstrap
+        The fitted law (default: Epoch AI's 2024 fit of Hoffmann's data). A bootstrap
+        (:func:`scalingfit.bootstrap` of a Chinchilla-form law) judges by its point fit and
+        adds each verdict's uncertainty: the interval of ``N / N_opt`` over the replicates
+        and the fraction of replicates that agree with the verdict.
     tokens_per_param : float
         The rule of thumb compared alongside (default 20).
     tolerance : float
@@ -275,12 +304,24 @@ def training_verdict(
         factor 4 in tokens per parameter at fixed compute).
     show : bool
         Print the table (to ``file``, default stdout).
+    level : float
+        Of the interval of ``N / N_opt`` when ``params`` is a bootstrap.
 
     Returns
     -------
     list of Verdict
     """
     law = as_law(params)
+    from .bootstrap import BootstrapResult
+
+    reps = None
+    if isinstance(params, BootstrapResult):
+        from .planning import percentile_interval, replicate_law
+
+        reps = replicate_law(params)
+        level = float(_validate.finite("level", level, scalar=True))
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
     show = _validate.flag("show", show)
     tolerance = float(_validate.finite("tolerance", tolerance, scalar=True))
     if not (np.isfinite(tolerance) and tolerance > 1):
@@ -298,6 +339,12 @@ def training_verdict(
         rule = rule_allocation(C, tokens_per_param)
         r_law = Nf / float(opt.N_opt)
         r_rule = Nf / float(rule.N_opt)
+        spread: dict[str, float] = {}
+        if reps is not None:
+            ratios = Nf / reps.optimal_allocation(C)[0]
+            lo, hi = percentile_interval(ratios, level)
+            agree = float(np.mean(_verdicts(ratios, tolerance) == _verdict(r_law, tolerance)))
+            spread = dict(ratio_law_low=float(lo), ratio_law_high=float(hi), agreement=agree, level=level)
         out.append(
             Verdict(
                 name=str(name),
@@ -314,6 +361,7 @@ def training_verdict(
                 ratio_rule=r_rule,
                 verdict_rule=_verdict(r_rule, tolerance),
                 excess_loss=float(law.loss(Nf, Df) - float(opt.loss)),
+                **spread,
             )
         )
     if show:
