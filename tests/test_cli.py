@@ -661,3 +661,43 @@ def test_fit_prints_intervals_wald_or_bootstrap(tmp_path: Path, capsys) -> None:
     assert cli.main(argv + ["--seed", "1"]) == 2
     assert "--seed 1: no effect with --bootstrap 0" in capsys.readouterr().err
     assert cli.main(argv + ["--bootstrap", "1"]) == 2
+
+
+def test_optimal_trained_model_verdict(tmp_path: Path, capsys) -> None:
+    """--trained N,D: the compute 6ND, the law's N_opt for it (closed form here: N_opt =
+    G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta))), N/N_opt and the
+    factor-2 verdict; with --fit, the bootstrap interval of N/N_opt from the same resamples as
+    training_verdict's and the share of resamples agreeing."""
+    E, A, B, alpha, beta = 1.69, 406.4, 410.7, 0.34, 0.28  # Hoffmann et al.
+    law = f"E={E},A={A},B={B},alpha={alpha},beta={beta}"
+    G = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+    for (N, D), verdict in (((175e9, 300e9), "under-trained"), ((30e9, 3e12), "near-optimal"),
+                            ((8e9, 15e12), "over-trained")):
+        assert cli.main(["optimal", "--trained", f"{N},{D}", "--law", law, "--json"]) == 0
+        rows = {r["quantity"]: r["value"] for r in json.loads(capsys.readouterr().out)
+                if r["section"].startswith("trained model")}
+        n_opt = G * (N * D) ** (beta / (alpha + beta))
+        assert rows["compute C"] == pytest.approx(6 * N * D, rel=1e-12)
+        assert rows["compute-optimal N"] == pytest.approx(n_opt, rel=1e-10)
+        assert rows["compute-optimal D"] == pytest.approx(6 * N * D / 6 / n_opt, rel=1e-10)
+        assert rows["N / N_opt"] == pytest.approx(N / n_opt, rel=1e-10)
+        assert rows["verdict (factor 2)"] == verdict
+        assert rows["loss"] == pytest.approx(E + A / N**alpha + B / D**beta, rel=1e-10)
+        assert rows["loss at the optimum"] < rows["loss"]
+    csv = _csv(tmp_path / "r.csv", n=60)
+    assert cli.main(["optimal", "--trained", "175e9,300e9", "--fit", str(csv), "--bootstrap", "60",
+                     "--seed", "1", "--json"]) == 0
+    rows = [r for r in json.loads(capsys.readouterr().out) if r["section"].startswith("trained model")]
+    ratio = next(r for r in rows if r["quantity"] == "N / N_opt" and "lower" in r)
+    agree = next(r for r in rows if r["quantity"].startswith("resamples agreeing"))
+    assert ratio["lower"] < ratio["value"] < ratio["upper"] and 0 < agree["value"] <= 1
+    from scalingfit import allocation, bootstrap
+
+    cols = np.loadtxt(csv, delimiter=",", skiprows=1)
+    b = bootstrap("chinchilla", cols[:, :2], cols[:, 2], n_resamples=60, seed=1, method="percentile")
+    (v,) = allocation.training_verdict([("m", 175e9, 300e9)], b, show=False)
+    assert (ratio["lower"], ratio["upper"], agree["value"]) == (v.ratio_law_low, v.ratio_law_high, v.agreement)
+    for bad, message in (("175e9", "--trained must be N,D"), ("1e9,0", "D must be finite and > 0"),
+                         ("1e9,x", "--trained: expected comma-separated numbers")):
+        assert cli.main(["optimal", "--trained", bad]) == 2
+        assert message in capsys.readouterr().err

@@ -111,7 +111,7 @@ def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, ou
     from .chinchilla import EPOCH_2024
 
     params: Any = EPOCH_2024
-    if law is not None:  # the verdict with its uncertainty: a bootstrap of the fit just made
+    if law is not None and epoch is not None:  # the verdict with its uncertainty: a bootstrap of this fit
         params = _epoch_bootstrap(epoch, law, seed, threads)
         say(f"   verdict by this fit; {params.n_resamples:,} bootstrap resamples of its runs give "
             "the 95% interval of N/N_opt and the share of resamples that agree:")

@@ -674,10 +674,13 @@ def _optimal_options(args: argparse.Namespace) -> None:
     if args.inference_tokens is not None and not (np.isfinite(args.inference_tokens)
                                                   and args.inference_tokens >= 0):
         raise UsageError(f"--inference-tokens must be finite and >= 0, got {args.inference_tokens:g}")
-    if args.fit is not None and args.compute is None:  # the law is the fit's own, whatever the resamples
+    if args.trained is not None:
+        args.trained = _trained(args.trained)
+    if args.fit is not None and args.compute is None and args.trained is None:  # the law is the fit's own
         _without_effect(args, ["seed", "level"] + (["bootstrap"] if args.bootstrap else []),
-                        "without --compute (the resamples give intervals of the compute-optimal "
-                        "quantities at --compute; the law is the fit's own)")
+                        "without --compute or --trained (the resamples give intervals of the "
+                        "compute-optimal quantities at --compute and of --trained's N/N_opt; the law "
+                        "is the fit's own)")
         args.bootstrap = 0  # nothing to resample for
     if args.fit is not None and args.bootstrap == 0:
         _without_effect(args, ["seed", "level"], "with --bootstrap 0 (the fit alone, no intervals)")
@@ -690,6 +693,17 @@ def _optimal_options(args: argparse.Namespace) -> None:
     _level(args.level)
     if args.plot is not None:
         _output_path(args.plot, "--plot", figure=True)
+
+
+def _trained(text: str) -> tuple[float, float]:
+    """--trained N,D as two numbers > 0."""
+    v = _floats(text, "--trained")
+    if len(v) != 2:
+        raise UsageError(f"--trained must be N,D (parameters, tokens; e.g. 175e9,300e9), got {text!r}")
+    for name, x in zip(("N", "D"), v):
+        if not (np.isfinite(x) and x > 0):
+            raise UsageError(f"--trained: {name} must be finite and > 0, got {x:g}")
+    return v[0], v[1]
 
 
 def _number_or_text(text: str) -> Union[float, str]:
@@ -758,6 +772,15 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_Fit
             else:
                 est = float(np.asarray(derived[name]({k: np.array([v]) for k, v in p.items()}))[0])
                 rows.append((source, name, est, None))
+    if args.trained is not None and args.bootstrap:  # the verdict's uncertainty, as training_verdict's
+        from .allocation import training_verdict
+        from .planning._cli import trained_section
+
+        N, D = args.trained
+        (v,) = training_verdict([("model", N, D)], b, level=args.level, show=False)
+        sec = f"{trained_section(N, D)}, {source}"
+        rows.append((sec, "N / N_opt", v.ratio_law, (v.ratio_law_low, v.ratio_law_high)))
+        rows.append((sec, f"resamples agreeing: {v.verdict_law}", v.agreement, None))
     return law, rows
 
 
@@ -782,8 +805,8 @@ def _fit_row_json(row: _FitRow, level: float) -> dict[str, Any]:
 def _cmd_optimal(args: argparse.Namespace) -> int:
     from . import planning
 
-    if args.compute is None and args.loss is None and args.unique_tokens is None:
-        raise UsageError("optimal needs at least one of --compute, --loss, --unique-tokens")
+    if args.compute is None and args.loss is None and args.unique_tokens is None and args.trained is None:
+        raise UsageError("optimal needs at least one of --compute, --loss, --unique-tokens, --trained")
     _optimal_options(args)
     epochs = _floats("1,4,16" if args.epochs is None else args.epochs, "--epochs")
     if not epochs:
@@ -799,7 +822,7 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
     inference_tokens = args.inference_tokens or 0.0
     rows = planning.optimal_cli_table(
         compute=args.compute, loss=args.loss, inference_tokens=inference_tokens,
-        unique_tokens=args.unique_tokens, epochs=epochs, law=law)
+        unique_tokens=args.unique_tokens, epochs=epochs, law=law, trained=args.trained)
     if args.json:  # the fitted rows' numbers in full, an interval as lower, upper, level; the
         # table's numbers as numbers at full precision, its other values as text
         _print_json([_fit_row_json(r, args.level) for r in fitted]
@@ -1176,7 +1199,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="examples:\n  scalingfit optimal --compute 1e24\n"
                               "  scalingfit optimal --compute 5.9e23 --fit runs.csv --x N,D --y loss --huber\n"
                               "  scalingfit optimal --loss 2.0 --inference-tokens 2e12 --law sardana2023\n"
-                              "  scalingfit optimal --compute 1e26 --unique-tokens 100e12 --epochs 1,4,16",
+                              "  scalingfit optimal --compute 1e26 --unique-tokens 100e12 --epochs 1,4,16\n"
+                              "  scalingfit optimal --trained 175e9,300e9 --fit runs.csv --huber   GPT-3, by your law",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     o.add_argument("--compute", type=float, default=None, help="training budget in FLOP")
     o.add_argument("--loss", type=float, default=None, help="target loss (nats/token)")
@@ -1185,6 +1209,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--unique-tokens", type=float, default=None, help="stock of unique training tokens")
     o.add_argument("--epochs", default=None,
                    help="with --unique-tokens: epochs for the data wall (default 1,4,16)")
+    o.add_argument("--trained", default=None, metavar="N,D",
+                   help="a trained model's parameters and tokens (e.g. 175e9,300e9): its compute, the "
+                        "compute-optimal N for it, N/N_opt and the verdict (under-trained above 2)")
     o.add_argument("--law", default=None,
                    help="epoch2024 (default), hoffmann2022, sardana2023, muennighoff2023, or E=..,A=..,B=..,alpha=..,beta=..")
     o.add_argument("--fit", default=None, help="CSV of runs to fit the law to instead (with --x, --y)")
@@ -1195,11 +1222,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --fit: drop the k highest losses, and any run tied with the k-th "
                         "(Epoch's rule, as fit_parametric(drop_highest=k); Epoch: 5; default 0)")
     o.add_argument("--bootstrap", type=int, default=None,
-                   help="with --fit and --compute: resamples (default 1000; 0: the fit alone, no intervals)")
+                   help="with --fit and --compute or --trained: resamples (default 1000; 0: the fit alone, no intervals)")
     o.add_argument("--seed", type=int, default=None,
-                   help="with --fit and --compute: bootstrap seed (default 0; not with --bootstrap 0)")
+                   help="with --fit and --compute or --trained: bootstrap seed (default 0; not with --bootstrap 0)")
     o.add_argument("--level", type=float, default=None,
-                   help="with --fit and --compute: interval level (default 0.95; not with --bootstrap 0)")
+                   help="with --fit and --compute or --trained: interval level (default 0.95; not with --bootstrap 0)")
     o.add_argument("--json", action="store_true",
                    help="print JSON rows: section, quantity, value (a number where it is one), and for a "
                         "fitted quantity's bootstrap interval lower, upper, level")

@@ -73,6 +73,7 @@ def optimal_cli_table(
     R_D: float = float(MUENNIGHOFF_2023.R_D),
     R_N: float = float(MUENNIGHOFF_2023.R_N),
     flops_per_token: float = 6.0,
+    trained: Optional[tuple[float, float]] = None,
 ) -> list[Row]:
     """Everything ``scalingfit optimal`` prints, as ``(section, quantity, value)`` rows.
 
@@ -98,6 +99,11 @@ def optimal_cli_table(
         ``inf``: repeats as good as fresh data).
     flops_per_token : float
         Training FLOPs per parameter per token (6).
+    trained : (N, D), optional
+        A trained model: its compute ``flops_per_token N D``, the law's compute-optimal ``N``
+        for that compute, ``N / N_opt`` with the verdict of
+        :func:`scalingfit.allocation.training_verdict` (under-trained above 2, over-trained
+        below 1/2), and its loss beside the optimum's.
 
     Raises
     ------
@@ -118,8 +124,8 @@ def optimal_cli_table(
     >>> [r[1:] for r in optimal_cli_table(compute=5.76e23, law="hoffmann2022") if r[1] == "parameters N"]
     [('parameters N', '3.219e+10')]
     """
-    if compute is None and loss is None and unique_tokens is None:
-        raise ValueError("give at least one of compute, loss, unique_tokens")
+    if compute is None and loss is None and unique_tokens is None and trained is None:
+        raise ValueError("give at least one of compute, loss, unique_tokens, trained")
 
     def positive(name: str, v: Optional[float]) -> Optional[float]:
         return None if v is None else float(check_positive(name, v, scalar=True))
@@ -148,6 +154,8 @@ def optimal_cli_table(
             (sec, "tokens per parameter", _g(D / N)),
             (sec, "loss", _g(lw.loss(N, D), ".4f")),
         ]
+    if trained is not None:
+        rows += _trained_rows(trained, params, flops_per_token)
     target = loss
     if target is not None:
         N, D = lw.optimal_for_loss(target)
@@ -204,6 +212,35 @@ def optimal_cli_table(
                 (sec, "naive (repeats as fresh) N", _g(row.naive_N)),
             ]
     return rows
+
+
+def trained_section(N: float, D: float) -> str:
+    """The section of a trained model's rows."""
+    return f"trained model N = {N:.4g}, D = {D:.4g}"
+
+
+def _trained_rows(trained: Any, params: Mapping[str, float], flops_per_token: float) -> list[Row]:
+    """:func:`optimal_cli_table`'s rows of a trained ``(N, D)``."""
+    from ..allocation import _verdict
+
+    if not (isinstance(trained, Sequence) and len(trained) == 2):
+        raise ValueError(f"trained must be (N, D), got {trained!r}")
+    N = float(check_positive("trained N", trained[0], scalar=True))
+    D = float(check_positive("trained D", trained[1], scalar=True))
+    lw = as_law(params)
+    C = flops_per_token * N * D
+    n_opt, d_opt = lw.optimal_allocation(C, flops_per_token)
+    sec = trained_section(N, D)
+    return [
+        (sec, "compute C", _g(C)),
+        (sec, "tokens per parameter", _g(D / N)),
+        (sec, "compute-optimal N", _g(n_opt)),
+        (sec, "compute-optimal D", _g(d_opt)),
+        (sec, "N / N_opt", _g(N / n_opt)),
+        (sec, "verdict (factor 2)", _verdict(float(N / n_opt), 2.0)),
+        (sec, "loss", _g(lw.loss(N, D), ".4f")),
+        (sec, "loss at the optimum", _g(lw.loss(n_opt, d_opt), ".4f")),
+    ]
 
 
 def format_rows(rows: Sequence[Row]) -> str:
