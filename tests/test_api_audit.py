@@ -384,3 +384,16 @@ def test_fit_documents_its_type_errors() -> None:
     assert "TypeError" in doc
     with pytest.raises(TypeError, match="x must be numeric"):
         scalingfit.fit(M, ["1e7", "1e8", "1e9"], [3.0, 2.5, 2.2])
+
+
+def test_dir_lists_the_public_names_once() -> None:
+    """dir(scalingfit) listed a lazy submodule twice once imported ('data', 'data') and the
+    helpers the package file imports (importlib, ModuleType, TYPE_CHECKING, annotations)."""
+    import scalingfit
+    from scalingfit import data  # noqa: F401  (imported: in globals and in the lazy list)
+
+    names = dir(scalingfit)
+    assert len(names) == len(set(names)) and names == sorted(names)
+    assert set(scalingfit.__all__) <= set(names) and {"data", "plot", "refit", "__version__"} <= set(names)
+    assert not {"importlib", "ModuleType", "TYPE_CHECKING", "annotations"} & set(names)
+    assert "results" in names  # an imported public submodule stays listed

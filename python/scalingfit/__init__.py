@@ -84,7 +84,10 @@ else:  # hidden from them: a module __getattr__ would make every misspelt name (
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+    """The public names (``__all__``), the lazy submodules and the submodules already imported,
+    once each: not the helpers this file imports (``importlib``, ``ModuleType``)."""
+    loaded = {n for n, v in globals().items() if isinstance(v, ModuleType) and not n.startswith("_")}
+    return sorted({*__all__, *_LAZY, *(loaded - {"importlib"})})
 
 __all__ = [
     "STATUS_MESSAGES",
