@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
+#: Not a timing (typically 0.1 s here): the interrupted work takes ~10 s on a 2-core machine,
+#: so a Ctrl-C seen only between core calls or at the end would exceed it; a guard, not a speed.
+HANG = 5.0
 
-def test_sigint_interrupts_a_long_fit_batch_within_a_second() -> None:
+
+def test_sigint_interrupts_a_long_fit_batch_before_its_end() -> None:
     line, latency, _ = _interrupt("""
         import sys, threading, time
         import numpy as np
@@ -33,7 +37,7 @@ def test_sigint_interrupts_a_long_fit_batch_within_a_second() -> None:
     """)
     assert line.startswith("interrupted"), line
     assert line.endswith("threads=1"), line  # every worker thread joined
-    assert latency < 1.0, f"took {latency:.2f} s to stop"
+    assert latency < HANG, f"took {latency:.2f} s to stop"
 
 
 def _interrupt(script: str, wait_for: str = "start", delay: float = 0.5) -> tuple[str, float, int]:
@@ -60,7 +64,7 @@ def _interrupt(script: str, wait_for: str = "start", delay: float = 0.5) -> tupl
     return line, latency, rc
 
 
-def test_sigint_interrupts_a_long_bootstrap_split_by_max_memory_within_a_second() -> None:
+def test_sigint_interrupts_a_long_bootstrap_split_by_max_memory_before_its_end() -> None:
     line, latency, _ = _interrupt("""
         import threading, time, warnings
         import numpy as np
@@ -81,7 +85,7 @@ def test_sigint_interrupts_a_long_bootstrap_split_by_max_memory_within_a_second(
             print(f"interrupted {time.perf_counter() - t0:.3f} threads={threading.active_count()}", flush=True)
     """)
     assert line.startswith("interrupted") and line.endswith("threads=1"), line
-    assert latency < 1.0, f"took {latency:.2f} s to stop"
+    assert latency < HANG, f"took {latency:.2f} s to stop"
 
 
 def test_sigint_during_a_refit_leaves_whole_chunks_and_releases_the_lock(tmp_path: Path) -> None:
@@ -107,7 +111,7 @@ def test_sigint_during_a_refit_leaves_whole_chunks_and_releases_the_lock(tmp_pat
             print("interrupted", flush=True)
     """, delay=0.3)
     assert line == "interrupted" and rc == 0, (line, rc)
-    assert latency < 1.0, f"took {latency:.2f} s to stop"
+    assert latency < HANG, f"took {latency:.2f} s to stop"
     fits = rf.read_fits(db)
     assert 12 <= len(fits) < 60 and len(fits) % 6 == 0  # whole chunks only
     s = rf.refit(db, chunk_groups=6, bootstrap=50, progress=False)  # the lock was released
