@@ -220,7 +220,7 @@ def test_fit_many_gauss_newton_intervals_use_t_on_each_fits_dof() -> None:
     lo, hi = many.interval("alpha").T
     ok = np.isfinite(lo)
     cover = float(np.mean((lo[ok] <= truth[2]) & (truth[2] <= hi[ok])))
-    assert ok.sum() >= 390 and cover >= 0.93, cover  # the normal quantile gave 0.91 +- 0.01
+    assert ok.sum() >= 390 and 0.93 <= cover <= 0.985, cover  # the normal quantile gave 0.91 +- 0.01
 
 
 def test_fit_many_refuses_groups_with_a_model_based_scheme() -> None:

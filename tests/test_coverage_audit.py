@@ -24,6 +24,10 @@ import pytest
 import scalingfit
 from scalingfit import chinchilla, curves, emergence, kaplan, uncertainty
 from scalingfit.bootstrap import Positive, chinchilla_derived
+
+#: Coverage of a nominal 95% interval is held from above too: a doubled standard error covers
+#: ~0.9999, and 0.985 is beyond the binomial 99.9% band of an exact interval at these counts.
+UPPER = 0.985
 from scalingfit.planning import data_constrained
 from scalingfit.uncertainty import ClusterCovariance, t_quantile
 
@@ -72,7 +76,7 @@ def test_delta_method_covers_positive_chinchilla_quantities_on_the_log_scale() -
                                        dof=25, scale="linear")
         linear_hits += lin.lower <= truth["tokens_per_param"] <= lin.upper
     for q, h in hits.items():
-        assert h / ok.size >= 0.90, (q, h / ok.size)
+        assert 0.90 <= h / ok.size <= UPPER, (q, h / ok.size)
     assert linear_hits / ok.size <= 0.86  # what the natural scale gave (the audit's 0.79)
 
 
@@ -192,7 +196,7 @@ def test_cluster_robust_intervals_cover_with_few_clusters() -> None:
             hits[i] += d.lower <= truth[i] <= d.upper
             d = uncertainty.delta_method(name, b.x[j], C, names=names, dof=x.size - 3)
             old[i] += d.lower <= truth[i] <= d.upper
-    assert hits.mean() / ok.size >= 0.92, hits / ok.size
+    assert 0.92 <= hits.mean() / ok.size <= UPPER, hits / ok.size
     assert old.mean() / ok.size <= 0.90, old / ok.size
 
 
@@ -211,7 +215,7 @@ def test_kaplan_scale_constant_interval_is_positive_and_covers(log_residuals: bo
     assert np.isfinite(iv).all() and (iv[:, 0] > 0).all()
     assert ((iv[:, 0] < xc) & (xc < iv[:, 1])).all()
     Nc = kaplan.KAPLAN_2020.N_c
-    assert np.mean((iv[:, 0] <= Nc) & (Nc <= iv[:, 1])) >= 0.92
+    assert 0.92 <= np.mean((iv[:, 0] <= Nc) & (Nc <= iv[:, 1])) <= UPPER
     # alpha's interval is unchanged: symmetric about the estimate
     lo, hi = fits[0].interval("alpha")
     assert (hi - fits[0].alpha) == pytest.approx(fits[0].alpha - lo, rel=1e-9)

@@ -64,8 +64,9 @@ def test_bootstrap_intervals_cover_the_published_constants() -> None:
             iv = np.array([f.interval(name) for f in fits])
             cover[scheme][name] = float(np.mean((iv[:, 0] <= true) & (true <= iv[:, 1])))
     print(f"coverage of nominal 95% bootstrap intervals over {S} sweeps: {cover}")
-    assert all(c >= 0.90 for c in cover["residuals"].values()), cover
-    assert all(c >= 0.85 for c in cover["points"].values()), cover
+    # from above too: a doubled standard error covers ~0.9999 (at most 0.985 of nominal 0.95 here)
+    assert all(0.90 <= c <= 0.985 for c in cover["residuals"].values()), cover
+    assert all(0.85 <= c <= 0.985 for c in cover["points"].values()), cover
 
 
 @pytest.mark.parametrize("law", ["nd", "ns"])
