@@ -299,3 +299,34 @@ def test_small_testtime_messages_name_the_value() -> None:
         np.exp(-0.5 * 10 ** -0.2), rel=1e-6)
     with pytest.raises(ValueError, match=r"fits\[1\] was fitted against x_name='flops'.*x_name='k'"):
         tt.choose_model([by_k, by_flops], [7e9, 7e9], [1.4e13], 100)
+
+
+def test_pass_at_k_with_more_correct_samples_than_product_terms_is_exact() -> None:
+    """c > MAX_PRODUCT_TERMS takes the k-factor product; against the exact rational
+    ``1 - C(n-c, k)/C(n, k)`` (integers, Fraction) for k = 1, 3, 50 and at the edges
+    c = n - k (C(n-c, k) = 1) and c = n - k + 1 (pass@k = 1 exactly), and at the switch
+    c = MAX_PRODUCT_TERMS (c factors) against MAX_PRODUCT_TERMS + 1 (k factors)."""
+    import math
+    from fractions import Fraction
+
+    def exact(n: int, c: int, k: int) -> Fraction:
+        return 1 - Fraction(math.comb(n - c, k), math.comb(n, k))
+
+    M = tt.MAX_PRODUCT_TERMS
+    assert M == 10**7
+    n = 2 * 10**7
+    cases = [(n, 15 * 10**6, 1), (n, 15 * 10**6, 3), (n, 15 * 10**6, 50), (n, M + 1, 3), (n, M, 3),
+             (n, n - 3, 3), (n, n - 2, 3), (10**12, 2 * 10**7, 2)]
+    for nn, c, k in cases:
+        want = exact(nn, c, k)
+        got = float(tt.pass_at_k(nn, c, k))
+        assert got == pytest.approx(float(want), rel=1e-13, abs=0), (nn, c, k)
+        if want != 1:  # the failure probability C(n-c, k)/C(n, k) too, where it is not tiny
+            fail = float(1 - want)
+            if fail > 1e-6:
+                assert 1 - got == pytest.approx(fail, rel=1e-11), (nn, c, k)
+    assert float(tt.pass_at_k(n, 15 * 10**6, 1)) == 0.75  # c/n
+    assert float(tt.pass_at_k(n, n - 2, 3)) == 1.0  # n - c < k
+    # vectorised: both branches in one call, each problem its own value
+    got = tt.pass_at_k(n, [M, M + 1, 15 * 10**6], 3)
+    np.testing.assert_allclose(got, [float(exact(n, c, 3)) for c in (M, M + 1, 15 * 10**6)], rtol=1e-13, atol=0)
