@@ -416,3 +416,36 @@ def test_binding_rejects_layouts_that_would_read_or_allocate_out_of_bounds() -> 
     with pytest.raises(ValueError, match="n_groups must be between 1 and n_points"):
         _core.resample_multiplicities(1, 0, 0, np.zeros(1, dtype=np.int64), 5,
                                       np.zeros(5, dtype=np.int32), 10**12, 1)
+
+
+@st.composite
+def clean_batch_problem(draw: st.DrawFn) -> dict[str, Any]:
+    """A batch with nothing a caller could be refused for: finite targets, positive finite
+    inputs (spread or all equal), empty problems allowed, default bounds and starts."""
+    m = scalingfit.models.get(draw(st.sampled_from(MODELS)))
+    counts = draw(st.lists(st.integers(0, 9), min_size=1, max_size=4))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    n = int(offsets[-1])
+    x = np.vstack([draw(inputs(m, c, False)) for c in counts]) if n else np.zeros((0, m.n_inputs))
+    kw: dict[str, Any] = dict(loss=draw(st.sampled_from(LOSSES)), log_residuals=draw(st.booleans()),
+                              max_iter=draw(st.sampled_from([1, 50, 500])), threads=draw(st.sampled_from([None, 1, 2])))
+    return dict(model=m, x=x, y=draw(targets(n, False)), offsets=offsets, kw=kw)
+
+
+@settings(max_examples=examples(250), **SETTINGS)
+@given(clean_batch_problem(), st.sampled_from(list(SCHEMES)), st.sampled_from(list(METHODS)))
+def test_clean_batches_always_return_a_result(case: dict[str, Any], scheme: str, method: str) -> None:
+    """The tests above accept a ValueError/TypeError as a clear refusal; on a clean batch
+    there is nothing to refuse: fit_batch and bootstrap_batch must return (bad or too few
+    points inside a problem are its status), whatever the model, loss, scheme and method."""
+    m = case["model"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingFitWarning)
+        r = scalingfit.fit_batch(m, case["x"], case["y"], case["offsets"], **case["kw"])
+        check_items(r.x, r.cost, r.status, r.x.shape[0], m.n_params)
+        kw = {k: v for k, v in case["kw"].items() if k != "max_iter"}
+        if scheme == "groups":
+            kw["groups"] = np.arange(case["y"].shape[0]) % 3
+        b = bootstrap_batch(m, case["x"], case["y"], case["offsets"], n_resamples=4, seed=1, scheme=scheme,
+                            method=method, **kw)
+    check_bootstrap_batch(b, m.n_params)
