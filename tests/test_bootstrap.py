@@ -209,6 +209,112 @@ def test_interval_formulas() -> None:
     assert se0 == pytest.approx(np.sqrt(r.fit.cov[2, 2]), rel=1e-6)
 
 
+def _textbook_bca(s: np.ndarray, theta: float, jack: np.ndarray, level: float,
+                  ties: float = 0.5, sign: float = 1.0) -> tuple[float, float]:
+    """Efron's BCa ends (Efron & Tibshirani 1993, eq. 14.10, 14.14, 14.15), written out:
+    z0 = Phi^-1((#{s < theta} + ties * #{s == theta}) / B), a = sum d^3 / (6 (sum d^2)^1.5)
+    with d = mean(jack) - jack (times ``sign``), ends = percentiles of ``s`` at
+    Phi(z0 + (z0 + z_q) / (1 - a (z0 + z_q))) for q = (1 -+ level) / 2."""
+    nd = statistics.NormalDist()
+    s = s[~np.isnan(s)]
+    z0 = nd.inv_cdf((np.sum(s < theta) + ties * np.sum(s == theta)) / s.size)
+    d = jack.mean() - jack
+    a = sign * np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
+    ends = []
+    for q in ((1 - level) / 2, (1 + level) / 2):
+        zq = nd.inv_cdf(q)
+        ends.append(float(np.percentile(s, 100 * nd.cdf(z0 + (z0 + zq) / (1 - a * (z0 + zq))))))
+    return ends[0], ends[1]
+
+
+def _loo_params(N: np.ndarray, y: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    """Leave-one-out refits by plain scalingfit.fit (the jackknife, built by hand)."""
+    out = []
+    for i in range(N.size):
+        keep = np.arange(N.size) != i
+        out.append(quiet(scalingfit.fit, SPL, N[keep], y[keep], x0,
+                         ftol=1e-15, xtol=1e-15, gtol=1e-14).x)
+    return np.array(out)
+
+
+def test_bca_of_skewed_quantities_equals_textbook_formula() -> None:
+    """BCa of a points bootstrap on 10 points, where the jackknife acceleration is far from 0
+    (alpha: a = +0.055; the scale x_c = A^(1/alpha) of the reducible term: a = -0.074),
+    against Efron's formulas with z0 and a computed here from the samples and leave-one-out
+    refits. The interval with -a (or a = 0) is clearly different, so a sign error or a lost
+    acceleration cannot pass."""
+    N, y = spl_data(3, n=10)
+    x_c = {"x_c": lambda p: p["A"] ** (1 / p["alpha"])}
+    r = bootstrap(SPL, N, y, n_resamples=2000, seed=1, scheme="points", method="bca",
+                  level=0.9, derived=x_c, ftol=1e-15, xtol=1e-15, gtol=1e-14)
+    assert r.n_failed == 0
+    jack = _loo_params(N, y, r.x)
+    jack_values = {"alpha": jack[:, 2], "x_c": jack[:, 1] ** (1 / jack[:, 2])}
+    accel = {}
+    for name, jk in jack_values.items():
+        d = jk.mean() - jk
+        accel[name] = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
+        s, th = r.values(name), r.estimate(name)
+        expect = _textbook_bca(s, th, jk, 0.9)
+        got = r.ci(name)
+        assert got == pytest.approx(expect, rel=1e-10)
+        for wrong in (_textbook_bca(s, th, jk, 0.9, sign=-1.0),
+                      _textbook_bca(s, th, jk, 0.9, sign=0.0)):
+            assert abs(wrong[0] - got[0]) + abs(wrong[1] - got[1]) > 1e-3 * (got[1] - got[0])
+    assert accel["alpha"] == pytest.approx(0.0551, abs=5e-4)
+    assert accel["x_c"] == pytest.approx(-0.0739, abs=5e-4)
+
+
+def test_bca_ties_at_the_estimate_count_half() -> None:
+    """A derived quantity with a dead zone (alpha within 0.01 of its estimate reads as the
+    estimate) puts a quarter of the replicates (516 of 2000) exactly on the estimate: z0 counts
+    them half (Efron), and counting them as 0 or 1 moves both ends by 0.015-0.18."""
+    N, y = spl_data(3, n=10)
+    th = quiet(scalingfit.fit, SPL, N, y, ftol=1e-15, xtol=1e-15, gtol=1e-14).params["alpha"]
+
+    def dead_zone(p):  # type: ignore[no-untyped-def]
+        a = np.asarray(p["alpha"])
+        return np.where(np.abs(a - th) < 0.01, th, a)
+
+    r = bootstrap(SPL, N, y, n_resamples=2000, seed=2, scheme="points", method="bca",
+                  level=0.9, derived={"q": dead_zone}, ftol=1e-15, xtol=1e-15, gtol=1e-14)
+    s = r.values("q")
+    assert r.estimate("q") == th
+    ties = np.mean(s == th)
+    assert 0.2 < ties < 0.6
+    jk = dead_zone({"alpha": _loo_params(N, y, r.x)[:, 2]})
+    got = r.ci("q")
+    assert got == pytest.approx(_textbook_bca(s, th, jk, 0.9), rel=1e-10)
+    for other in (0.0, 1.0):
+        wrong = _textbook_bca(s, th, jk, 0.9, ties=other)
+        assert abs(wrong[0] - got[0]) > 1e-3 and abs(wrong[1] - got[1]) > 1e-3
+
+
+def test_bca_with_every_replicate_on_one_side() -> None:
+    """z0 is infinite when no replicate lies below (or above) the estimate; the share is then
+    taken as 1 / 2B (1 - 1 / 2B): finite ends, the same whatever the acceleration's sign
+    (before, NaN for a > 0, the whole range for a < 0). fit_isoflop's BCa (the same code)
+    always did this."""
+    from scalingfit.bootstrap import _interval_rows
+    from scalingfit.chinchilla import _interval
+
+    s = np.random.default_rng(0).gamma(2.0, size=400) + 1.0
+    jk = np.random.default_rng(1).gamma(1.0, size=12)
+    nd = statistics.NormalDist()
+    for point, share in ((0.5, 1 / 800), (20.0, 1 - 1 / 800)):
+        for sign in (1.0, -1.0):
+            jack = sign * jk
+            d = jack.mean() - jack
+            a = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
+            z0 = nd.inv_cdf(share)
+            expect = [np.percentile(s, 100 * nd.cdf(z0 + (z0 + zq) / (1 - a * (z0 + zq))))
+                      for zq in (nd.inv_cdf(0.05), nd.inv_cdf(0.95))]
+            got = _interval_rows("bca", 0.9, np.array([point]), s[None, :],
+                                 (jack, np.array([0, 12])))[0]
+            assert got == pytest.approx(expect, rel=1e-12)
+            assert _interval(point, s, jack, 0.9, "bca") == pytest.approx(expect, rel=1e-12)
+
+
 def test_derived_quantities_and_chinchilla_closed_form() -> None:
     x, y, _ = chinchilla_data(2)
     C = 6 * 70e9 * 1.4e12

@@ -362,11 +362,14 @@ def _interval_rows(
             [2 * point - _quantile_rows(srt, cnt, q_hi), 2 * point - _quantile_rows(srt, cnt, q_lo)]
         )
     # BCa (Efron 1987; DiCiccio & Efron 1996): bias correction z0 from the share of replicates
-    # below the estimate (ties count half), acceleration from the jackknife.
+    # below the estimate (ties count half), acceleration from the jackknife. The share is kept
+    # within [1 / 2B, 1 - 1 / 2B] (B finite replicates): with every replicate on one side of
+    # the estimate z0 would be infinite and the ends NaN, a point or the whole range by the
+    # sign of the acceleration. (Also chinchilla.fit_isoflop's BCa.)
     assert jack is not None
     below = np.sum(samples < point[:, None], axis=1) + 0.5 * np.sum(samples == point[:, None], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z0 = _norm_ppf(below / cnt)
+        z0 = _norm_ppf(np.clip(below / cnt, 0.5 / cnt, 1.0 - 0.5 / cnt))
     acc = _jackknife_acceleration(*jack)
     ends = []
     for q in (q_lo, q_hi):

@@ -35,7 +35,6 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -1995,26 +1994,18 @@ def _interval(
     est: float, boot: FloatArray, jack: FloatArray, confidence: float, method: str
 ) -> tuple[float, float]:
     """Percentile or BCa interval from bootstrap replicates ``boot`` (and, for BCa, the
-    jackknife values ``jack``); NaN without replicates."""
+    jackknife values ``jack``); NaN without replicates. BCa is
+    :mod:`scalingfit.bootstrap`'s (Efron's z0 with ties counted half, the jackknife
+    acceleration ``sum d^3 / (6 (sum d^2)^1.5)``, ``d = mean(jack) - jack``)."""
     if boot.size == 0:
         return (np.nan, np.nan)
-    lo_q, hi_q = (1 - confidence) / 2, 1 - (1 - confidence) / 2
     if method == "bca":
-        nd = NormalDist()
-        frac = (np.sum(boot < est) + 0.5 * np.sum(boot == est)) / boot.size
-        frac = min(max(frac, 0.5 / boot.size), 1 - 0.5 / boot.size)
-        z0 = nd.inv_cdf(float(frac))
-        acc = 0.0
-        if jack.size >= 3:
-            d = jack.mean() - jack
-            den = 6.0 * float(np.sum(d * d)) ** 1.5
-            acc = float(np.sum(d**3)) / den if den > 0 else 0.0
+        from .bootstrap import _interval_rows
 
-        def adj(q: float) -> float:
-            z = nd.inv_cdf(q)
-            return nd.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
-
-        lo_q, hi_q = adj(lo_q), adj(hi_q)
+        offsets = np.array([0, jack.size], dtype=np.int64)
+        lo, hi = _interval_rows("bca", confidence, np.array([est]), boot[None, :], (jack, offsets))[0]
+        return (float(lo), float(hi))
+    lo_q, hi_q = (1 - confidence) / 2, 1 - (1 - confidence) / 2
     return (float(np.quantile(boot, lo_q)), float(np.quantile(boot, hi_q)))
 
 
