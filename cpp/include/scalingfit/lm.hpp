@@ -613,7 +613,11 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     for (int a = 0; a < P * P; ++a) cov[a] = qnan;
   }
   double n_eff = 0.0;
-  for (long long i = 0; i < d.n; ++i) n_eff += point_weight(d, i) > real(0) ? 1.0 : 0.0;
+  if ((!d.w && !d.mult) || d.positive) {  // every point counts
+    n_eff = static_cast<double>(d.n);
+  } else {
+    for (long long i = 0; i < d.n; ++i) n_eff += point_weight(d, i) > real(0) ? 1.0 : 0.0;
+  }
   for (int a = 0; a < P; ++a) {
     if (!sf_isfinite(p[a]) || p[a] < lo[a] || p[a] > hi[a]) {
       res.status = kStatusBadInput;

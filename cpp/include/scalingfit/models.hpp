@@ -110,7 +110,8 @@ struct ChinchillaLSE {
     const real u2 = p[1] - p[4] * t[1];
     const real u3 = p[2];
     const real m = sf_max(u1, sf_max(u2, u3));
-    const real e1 = sf_exp(u1 - m), e2 = sf_exp(u2 - m), e3 = sf_exp(u3 - m);
+    const real e1 = sf_exp_nonpos(u1 - m), e2 = sf_exp_nonpos(u2 - m);  // each u - m <= 0
+    const real e3 = sf_exp_nonpos(u3 - m);
     const real s = e1 + e2 + e3;
     const real L = sf_exp(m + sf_log(s));
     const real w1 = L * e1 / s, w2 = L * e2 / s, w3 = L * e3 / s;
@@ -128,7 +129,8 @@ struct ChinchillaLSE {
     const real u2 = p[1] - p[4] * t[1];
     const real u3 = p[2];
     const real m = sf_max(u1, sf_max(u2, u3));
-    const real e1 = sf_exp(u1 - m), e2 = sf_exp(u2 - m), e3 = sf_exp(u3 - m);
+    const real e1 = sf_exp_nonpos(u1 - m), e2 = sf_exp_nonpos(u2 - m);  // each u - m <= 0
+    const real e3 = sf_exp_nonpos(u3 - m);
     const real s = e1 + e2 + e3;
     const real inv_s = real(1.0) / s;
     J[0] = e1 * inv_s;
@@ -136,7 +138,7 @@ struct ChinchillaLSE {
     J[2] = e3 * inv_s;
     J[3] = -t[0] * J[0];
     J[4] = -t[1] * J[1];
-    return m + sf_log(s);
+    return m + (s == s ? sf_log_normal(s) : s);  // s in [1, 3] (m is the largest u), or NaN
   }
 };
 
