@@ -430,23 +430,34 @@ _KAPLAN_NS_AS = (0.1, 0.2, 0.4, 0.76, 1.0, 1.5)
 _KAPLAN_NS_2020 = np.array([6.5e13, 2.1e3, 0.077, 0.76])  # Kaplan et al. (2020), Table 3
 
 
-def _guess_kaplan_ns(x: FloatArray, y: FloatArray) -> FloatArray:
-    """For fixed exponents, L = c1 N^-alpha_N + c2 S^-alpha_S is linear in (c1, c2), and
-    N_c = c1^(1/alpha_N), S_c = c2^(1/alpha_S). Returns the best grid candidates (by squared
-    error) and Kaplan et al.'s Table 3 values, best first."""
-    tn, ts = np.log(x[:, 0]), np.log(x[:, 1])
-    found: list[tuple[float, FloatArray]] = []
-    for aN in _KAPLAN_NS_AN:
-        for aS in _KAPLAN_NS_AS:
-            coef, sse = _linear_fit([np.exp(-aN * tn), np.exp(-aS * ts)], y)
-            if coef[0] <= 0 or coef[1] <= 0:
-                continue
-            with np.errstate(over="ignore"):
-                p = np.array([coef[0] ** (1.0 / aN), coef[1] ** (1.0 / aS), aN, aS])
-            if np.all(np.isfinite(p)):
-                found.append((sse, p))
-    found.sort(key=lambda c: c[0])
-    return np.vstack([c[1] for c in found[:3]] + [_KAPLAN_NS_2020])
+def _kaplan_ns_stack(N: FloatArray, S: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """The guess of kaplan_ns for a stack of problems of one size (N, S, y: (K, n)). For fixed
+    exponents, L = c1 N^-alpha_N + c2 S^-alpha_S is linear in (c1, c2) (the 2x2 normal
+    equations), and N_c = c1^(1/alpha_N), S_c = c2^(1/alpha_S). Candidates (K, 4, 4): the three
+    grid pairs of least squared error with both coefficients > 0 and finite parameters, best
+    first (grid order among ties), then Kaplan et al.'s Table 3 values; and which are real."""
+    tn, ts = np.log(N), np.log(S)
+    K, pairs = y.shape[0], [(aN, aS) for aN in _KAPLAN_NS_AN for aS in _KAPLAN_NS_AS]
+    cand = np.empty((K, len(pairs), 4))
+    sse = np.empty((K, len(pairs)))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for q, (aN, aS) in enumerate(pairs):
+            u, v = np.exp(-aN * tn), np.exp(-aS * ts)
+            suu, svv, suv = (u * u).sum(axis=1), (v * v).sum(axis=1), (u * v).sum(axis=1)
+            suy, svy = (u * y).sum(axis=1), (v * y).sum(axis=1)
+            det = suu * svv - suv * suv
+            c1 = (suy * svv - suv * svy) / det
+            c2 = (suu * svy - suv * suy) / det
+            r = c1[:, None] * u + c2[:, None] * v - y
+            cand[:, q] = np.column_stack([c1 ** (1.0 / aN), c2 ** (1.0 / aS), np.full(K, aN), np.full(K, aS)])
+            ok = (det > 1e-12 * suu * svv) & (c1 > 0) & (c2 > 0) & np.isfinite(cand[:, q]).all(axis=1)
+            sse[:, q] = np.where(ok, (r * r).sum(axis=1), np.inf)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    order = np.argsort(sse, axis=1, kind="stable")[:, :3]
+    best = np.take_along_axis(cand, order[..., None], axis=1)
+    keep = np.isfinite(np.take_along_axis(sse, order, axis=1))
+    rows = np.concatenate([best, np.broadcast_to(_KAPLAN_NS_2020, (K, 1, 4))], axis=1)
+    return rows, np.column_stack([keep, np.ones(K, dtype=bool)])
 
 
 def _best_three(p: FloatArray, sse: FloatArray, fallback: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
@@ -816,6 +827,7 @@ _STACK_GUESSES: dict[str, tuple[int, Callable[..., tuple[FloatArray, NDArray[np.
     "broken_power_law": (6, _one_row(_broken_stack)),
     "learning_curve": (4, _lc_stack),
     "lr_annealing": (4, _lra_stack),
+    "kaplan_ns": (4, _kaplan_ns_stack),
 }
 _STACKED: dict[str, BatchGuesses] = {name: partial(_stacked_starts, n_params=P, stack=stack)
                                      for name, (P, stack) in _STACK_GUESSES.items()}
@@ -881,7 +893,7 @@ _SPEC: dict[str, tuple[tuple[str, ...], str, Guess, dict[str, tuple[float, float
     "kaplan_ns": (
         ("N", "S"),
         "(N_c / N)^alpha_N + (S_c / S)^alpha_S",
-        _guess_kaplan_ns,
+        _SINGLE["kaplan_ns"],
         {"N_c": (0.0, _INF), "S_c": (0.0, _INF)},
     ),
     "learning_curve": (("x",), "E + A * (x + x0)^-alpha", _SINGLE["learning_curve"], {"x0": (0.0, _INF)}),
