@@ -397,3 +397,15 @@ def test_dir_lists_the_public_names_once() -> None:
     assert set(scalingfit.__all__) <= set(names) and {"data", "plot", "refit", "__version__"} <= set(names)
     assert not {"importlib", "ModuleType", "TYPE_CHECKING", "annotations"} & set(names)
     assert "results" in names  # an imported public submodule stays listed
+
+
+def test_the_version_is_the_one_of_pyproject() -> None:
+    """The version is written twice (pyproject.toml, scalingfit.__version__, which the CLI's
+    --version and every refit row print): they must not drift apart."""
+    import re
+
+    import scalingfit
+
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    m = re.search(r'^version = "([^"]+)"$', text, flags=re.MULTILINE)
+    assert m is not None and m.group(1) == scalingfit.__version__

@@ -701,3 +701,43 @@ def test_optimal_trained_model_verdict(tmp_path: Path, capsys) -> None:
                          ("1e9,x", "--trained: expected comma-separated numbers")):
         assert cli.main(["optimal", "--trained", bad]) == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("blocked", "argv", "message"), [
+    ("pandas", ["demo", "--sweeps", "3", "--no-plots"], "this feature needs pandas: pip install 'scalingfit[db]'"),
+    ("duckdb", ["demo", "--sweeps", "3", "--no-plots"], "this feature needs duckdb: pip install 'scalingfit[db]'"),
+    ("scipy", ["bench", "--quick"], "times the engine against scipy, which is not installed: pip install scipy"),
+])
+def test_a_missing_optional_dependency_names_its_install(tmp_path: Path, blocked: str, argv: list[str],
+                                                         message: str) -> None:
+    """`scalingfit demo` in a numpy-only install said "No module named 'pandas'" and `bench`
+    "No module named 'scipy'": now what to install, exit status 1 and no traceback."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules[{blocked!r}] = None  # import {blocked} fails
+        from scalingfit.cli import main
+        sys.exit(main({argv!r}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
+    assert out.returncode == 1, (out.returncode, out.stderr[-2000:])
+    assert message in out.stderr and "Traceback" not in out.stderr, out.stderr[-2000:]
+
+
+def test_a_closed_pipe_ends_the_command_quietly() -> None:
+    """`scalingfit optimal ... | head -1` printed "error: [Errno 32] Broken pipe" (or Python's
+    "Exception ignored ... BrokenPipeError" at exit): now nothing on stderr, status 141 (128 +
+    SIGPIPE, as a shell reports a command its reader left)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "scalingfit", "optimal", "--compute", "1e24",
+                             "--unique-tokens", "1e13"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141 and err == "", err

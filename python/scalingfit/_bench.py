@@ -121,9 +121,20 @@ def core_residuals(
     return fun, jac
 
 
+def _scipy_optimize() -> Any:
+    """scipy.optimize, the baseline every case is timed against; an ImportError that says how to
+    get it otherwise."""
+    try:
+        import scipy.optimize
+    except ImportError:
+        raise ImportError("scalingfit bench times the engine against scipy, which is not installed: "
+                          "pip install scipy (or 'scalingfit[test]')") from None
+    return scipy.optimize
+
+
 def scipy_loop(p: Problems, n: Optional[int] = None, **kw: Any) -> list[Any]:
     """scipy.optimize.least_squares over the first n problems (analytic Jacobian)."""
-    from scipy.optimize import least_squares
+    least_squares = _scipy_optimize().least_squares
 
     m = models.get(p.model)
     out = []
@@ -241,7 +252,7 @@ def p3_grid(N: FloatArray, D: FloatArray, L: FloatArray, starts: FloatArray,
 
 
 def bench_p3(threads: Sequence[int], stride: int = 100, repeat: int = 2) -> list[BenchRow]:
-    from scipy.optimize import minimize
+    minimize = _scipy_optimize().minimize
 
     N, D, L, source = epoch_points()
     grid = hoffmann_grid()
@@ -285,7 +296,7 @@ def scipy_resamples(x: FloatArray, y: FloatArray, start: FloatArray, seed: int,
                     replicates: Sequence[int], problem_id: int = 0) -> FloatArray:
     """least_squares (lm, analytic Jacobian) on the given bootstrap resamples of one problem
     (multiplicities from the same counter-based generator; the points really repeated)."""
-    from scipy.optimize import least_squares
+    least_squares = _scipy_optimize().least_squares
 
     from .bootstrap import SCHEMES
 

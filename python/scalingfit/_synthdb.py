@@ -21,7 +21,9 @@ HOFFMANN = np.array([1.69, 406.4, 410.7, 0.34, 0.28])  # E, A, B, alpha, beta (H
 def chinchilla_sweeps(n_sweeps: int, runs: int = 30, checkpoints: int = 2, noise: float = 0.01,
                       spread: float = 0.05, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs table in long format, truth table with one row per sweep)."""
-    import pandas as pd
+    from .data import _need
+
+    pd = _need("pandas")  # an ImportError naming the extra (scalingfit[db])
 
     rng = np.random.default_rng(seed)
     truth = HOFFMANN * (1 + spread * rng.standard_normal((n_sweeps, 5)))
@@ -49,9 +51,9 @@ def chinchilla_sweeps(n_sweeps: int, runs: int = 30, checkpoints: int = 2, noise
 
 def write_duckdb(path: str, runs: pd.DataFrame, table: str = "runs", truth: pd.DataFrame | None = None) -> None:
     """Writes the runs (and optionally the truth) into a DuckDB file, replacing the tables."""
-    import duckdb
+    from .data import _need, sql_identifier
 
-    from .data import sql_identifier
+    duckdb = _need("duckdb")
 
     with duckdb.connect(str(path)) as con:
         con.register("_runs", runs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -1327,6 +1328,16 @@ def _warning_line(command: str) -> Callable[..., None]:
     return show
 
 
+def _quiet_stdout() -> None:
+    """stdout onto /dev/null, so that the interpreter's last flush of a closed pipe does not
+    print "Exception ignored ... BrokenPipeError" at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
+        pass
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
@@ -1339,13 +1350,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line(args.command)
-            return int(args.func(args))
+            rc = int(args.func(args))
+            sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
+            return rc
     except UsageError as exc:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (ValueError, TypeError) as exc:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, TypeError) else EXIT_FAIL
+    except BrokenPipeError:  # the reader went away (| head): no error line, as other tools
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports it
     except (OSError, ImportError, RuntimeError) as exc:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAIL
