@@ -1,5 +1,6 @@
 """Type stubs of the C++ extension (cpp/src/bindings.cpp)."""
 
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import numpy as np
@@ -52,4 +53,73 @@ def prepare_batch(
     offsets: NDArray[np.int64],
     log_residuals: bool,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.uint8]]: ...
-def __getattr__(name: str) -> Any: ...
+def bootstrap_batch(
+    model: int,
+    loss: int,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    weights: Optional[NDArray[np.float64]],
+    offsets: NDArray[np.int64],
+    center: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    scheme: int,
+    wild: int,
+    seed: int,
+    problem_id: Optional[NDArray[np.int64]],
+    groups: Optional[NDArray[np.int32]],
+    n_groups: Optional[NDArray[np.int64]],
+    item_problem: NDArray[np.int64],
+    item_replicate: NDArray[np.int64],
+    ftol: float,
+    xtol: float,
+    gtol: float,
+    max_iter: int,
+    f_scale: float,
+    log_residuals: bool,
+    compute_cov: bool,
+    n_threads: int,
+    float32: bool = False,
+) -> tuple[
+    NDArray[np.float64],
+    Optional[NDArray[np.float64]],
+    NDArray[np.float64],
+    NDArray[np.int32],
+    NDArray[np.int32],
+]: ...
+def prepare_residuals(
+    model: int,
+    scheme: int,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    weights: Optional[NDArray[np.float64]],
+    offsets: NDArray[np.int64],
+    center: NDArray[np.float64],
+    log_residuals: bool,
+    lo: Optional[NDArray[np.float64]] = None,
+    hi: Optional[NDArray[np.float64]] = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.uint8]]: ...
+def resample_multiplicities(
+    scheme: int,
+    seed: int,
+    problem_id: int,
+    replicates: NDArray[np.int64],
+    n_points: int,
+    groups: Optional[NDArray[np.int32]],
+    n_groups: int,
+    n_threads: int,
+) -> NDArray[np.int32]: ...
+def resample_targets(
+    scheme: int,
+    wild: int,
+    seed: int,
+    problem_id: int,
+    replicates: NDArray[np.int64],
+    y: NDArray[np.float64],
+    yhat: NDArray[np.float64],
+    resid: NDArray[np.float64],
+    weights: Optional[NDArray[np.float64]],
+    n_threads: int,
+) -> NDArray[np.float64]: ...
+def philox4x32_10(counter: Sequence[int], key: Sequence[int]) -> tuple[int, int, int, int]: ...
+def philox_stream(seed: int, s1: int, s2: int, s3: int, start: int, n: int) -> NDArray[np.uint32]: ...
