@@ -104,7 +104,7 @@ class DaskRefitSummary(_refit.RefitSummary):
 
 def refit_dask(source: Union[str, Path, pd.DataFrame], client: Optional[Client] = None, *,
                law: str = "chinchilla", group_by: Sequence[str] = ("sweep",),
-               db: Union[str, Path, None] = None, chunk_groups: int = 500,
+               db: Union[str, Path, None] = None, chunk_groups: int = 2000,
                scheduler: Optional[str] = None, shard_dir: Union[str, Path, None] = None,
                **options: Any) -> _refit.RefitSummary:
     """Refit ``law`` on every group of a run database, with the chunks fitted on a Dask cluster.
@@ -122,9 +122,10 @@ def refit_dask(source: Union[str, Path, pd.DataFrame], client: Optional[Client] 
         ``"tcp://host:8786"`` (connects, and disconnects at the end) or ``"local:N"`` (starts
         a ``LocalCluster`` of N single-threaded worker processes for the call).
     chunk_groups : int
-        Groups per task (one batched call, one transaction each). Each chunk costs 50-100 ms
-        whatever its size (Dask, shard export and read, the result transaction), under 10% of
-        the time from about 2,000 groups per chunk (``bench/bench_dask.py`` measures it).
+        Groups per task (one batched call, one transaction each; default 2,000, as the local
+        refit's and the CLI's). Each chunk costs 40-100 ms whatever its size (Dask, shard export
+        and read, the result transaction), under 10% of the time from about 2,000 groups per
+        chunk (``bench/bench_dask.py`` measures it).
     shard_dir : path, optional
         A folder every worker can read, for the per-chunk Parquet shards (deleted as chunks are
         written; a folder made for the refit is removed at its end). Default:
