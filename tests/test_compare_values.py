@@ -17,25 +17,16 @@ stats = pytest.importorskip("scipy.stats")
 from scalingfit import refit_compare as rc
 from scalingfit.curves import Curve, lr_areas
 from scalingfit.results import BatchResult, FitResult
+from test_refit_compare import _sweeps as refit_compare_sweeps
 
 LAWS = ["chinchilla", "chinchilla_tied", "kaplan_nd"]
 
 
-def _sweeps(n: int, *, alpha: float, beta: float, seed: int, first: int = 0, noise: float = 0.01,
-            runs: int = 20) -> pd.DataFrame:
-    """Long-format runs of ``n`` sweeps (numbered from ``first``) drawn from
-    E + A/N^alpha + B/D^beta, two checkpoints per run, multiplicative noise on the loss."""
-    rng = np.random.default_rng(seed)
-    A, B = 0.35 * 1e9 ** alpha, 0.35 * 2e10 ** beta
-    rows = []
-    for s in range(first, first + n):
-        N = 10 ** rng.uniform(7.5, 10.5, runs)
-        D = 10 ** rng.uniform(9.5, 12.0, runs)
-        for step, frac in ((1, 0.5), (2, 1.0)):
-            L = (1.7 + A * N ** -alpha + B * (frac * D) ** -beta) * (1 + noise * rng.standard_normal(runs))
-            rows.append(pd.DataFrame({"sweep": s, "run_id": s * runs + np.arange(runs), "N": N, "D": frac * D,
-                                      "step": step, "metric": "loss", "value": L}))
-    return pd.concat(rows, ignore_index=True)
+def _sweeps(n: int, *, alpha: float, beta: float, seed: int, first: int = 0, runs: int = 20) -> pd.DataFrame:
+    """test_refit_compare's sweeps (E + A/N^alpha + B/D^beta, two checkpoints per run, 1%
+    multiplicative noise), numbered from ``first``."""
+    df = refit_compare_sweeps(n, alpha=alpha, beta=beta, seed=seed, runs=runs)
+    return df.assign(sweep=df["sweep"] + first, run_id=df["run_id"] + first * runs)
 
 
 def _mixed(n: int) -> pd.DataFrame:
