@@ -204,18 +204,16 @@ class Verdict:
     level: float = float("nan")
 
 
-def _verdicts(ratio: NDArray[np.float64], tolerance: float) -> NDArray[np.str_]:
-    """:func:`_verdict` of each ratio."""
-    return np.where(ratio > tolerance, "under-trained",
-                    np.where(ratio < 1.0 / tolerance, "over-trained", "near-optimal"))
+def _verdicts(ratio: ArrayLike, tolerance: float) -> NDArray[np.str_]:
+    """The verdict of each ratio ``N / N_opt``: under-trained above ``tolerance``,
+    over-trained below ``1 / tolerance``, otherwise near-optimal."""
+    r = np.asarray(ratio, dtype=np.float64)
+    return np.where(r > tolerance, "under-trained", np.where(r < 1.0 / tolerance, "over-trained", "near-optimal"))
 
 
 def _verdict(ratio: float, tolerance: float) -> str:
-    if ratio > tolerance:
-        return "under-trained"
-    if ratio < 1.0 / tolerance:
-        return "over-trained"
-    return "near-optimal"
+    """:func:`_verdicts` of one ratio."""
+    return str(_verdicts(ratio, tolerance))
 
 
 def _h(x: float) -> str:
@@ -312,16 +310,14 @@ def training_verdict(
     list of Verdict
     """
     law = as_law(params)
-    from .bootstrap import BootstrapResult
+    from .bootstrap import BootstrapResult, _finite_level
 
     reps = None
     if isinstance(params, BootstrapResult):
         from .planning import percentile_interval, replicate_law
 
         reps = replicate_law(params)
-        level = float(_validate.finite("level", level, scalar=True))
-        if not 0.0 < level < 1.0:
-            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        level = _finite_level(level)
     show = _validate.flag("show", show)
     tolerance = float(_validate.finite("tolerance", tolerance, scalar=True))
     if not (np.isfinite(tolerance) and tolerance > 1):

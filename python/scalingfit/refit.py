@@ -219,7 +219,9 @@ _json_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def _group_key(values: Sequence[Any]) -> str:
-    return _KEY_JSON.encode([_key_value(v) for v in values])
+    """The key of one group's column values: JSON of their :func:`_key_value` (as
+    :func:`_frame_keys` writes a whole frame's)."""
+    return "[" + ", ".join(_json_text(_key_value(v)) for v in values) + "]"
 
 
 def _column_keys(col: pd.Series) -> tuple[list[Any], list[Any]]:

@@ -315,11 +315,12 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
                     "data_hash": g.hashes[j], "reason": "; ".join(reasons), **common,
                 })
     nan = float("nan")
+    no_params = [_jsonl_rows(np.full((1, m.n_params), nan))[0] for m in ms]
     for key, vals in g.empty:
         for a, (law, m) in enumerate(zip(config.laws, ms)):
             rows.append({
                 **dict(zip(group_by, vals)), "group_key": key, "law": law,
-                "param_names": names[a], "params": _jsonl_rows(np.full((1, m.n_params), nan))[0],
+                "param_names": names[a], "params": no_params[a],
                 "k": m.n_params, "n_points": 0, "status": _status.BAD_INPUT,
                 "message": _status.message(_status.BAD_INPUT), "success": False, "rss": nan, "aic": nan,
                 "aicc": nan, "bic": nan, "loo_rmse": nan, "loo_failed": 0, "weight": nan, "delta": nan,
