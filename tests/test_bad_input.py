@@ -71,7 +71,10 @@ def test_fit_batch_takes_the_start_dict_fit_takes() -> None:
         ({"E": 1.0}, r"bounds\['E'\] must be a \(lower, upper\) pair of numbers, got 1.0"),
         ({"E": (0, 1, 2)}, r"bounds\['E'\] must be a \(lower, upper\) pair"),
         ({"E": ("a", "b")}, r"bounds\['E'\] must be a \(lower, upper\) pair"),
-        (([0, 0], [1, 1]), r"bounds\[0\] must be one number \(for every parameter\) or 3 values, one per parameter \(E, A, alpha\); got 2 value"),
+        ({"A": (np.nan, 1e3)}, r"bounds: lower bound of A is NaN"),
+        (([0.0, 0.0, np.nan], np.inf), r"bounds\[0\] \(lower\) bound of alpha \(index 2\) is NaN"),
+        ((-np.inf, [np.inf, np.nan, np.inf]), r"bounds\[1\] \(upper\) bound of A \(index 1\) is NaN"),
+        (([0, 0], [1, 1]), r"bounds\[0\] \(lower\) must be one number \(for every parameter\) or 3 values, one per parameter \(E, A, alpha\); got 2 value"),
     ],
 )
 def test_malformed_bounds_are_named(bounds: object, match: str) -> None:

@@ -312,17 +312,10 @@ def normal_z(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + _check_level(level) / 2)
 
 
-def resample_weights(
-    n: int, n_resamples: int, rng: np.random.Generator, groups: Optional[NDArray[np.int64]] = None
-) -> FloatArray:
-    """Integer weights (n_resamples, n): each row counts how often a point (or its group) was
-    drawn in a bootstrap resample of the same size."""
-    if groups is None:
-        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples).astype(np.float64)
-    labels, inv = np.unique(groups, return_inverse=True)
-    g = labels.shape[0]
-    counts = rng.multinomial(g, np.full(g, 1.0 / g), size=n_resamples).astype(np.float64)
-    return counts[:, inv]
+def resample_weights(n: int, n_resamples: int, rng: np.random.Generator) -> FloatArray:
+    """Integer weights (n_resamples, n): each row counts how often a point was drawn in a
+    bootstrap resample of the same size."""
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples).astype(np.float64)
 
 
 def _is_scalar(x: object) -> bool:

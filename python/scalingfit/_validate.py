@@ -490,8 +490,8 @@ def _box(bounds: BoundsLike, model: AnyModel) -> tuple[FloatArray, FloatArray]:
             b_lo, b_hi = bounds
         except (TypeError, ValueError):
             raise ValueError("bounds must be None, a (lower, upper) pair or a {name: (lo, hi)} dict") from None
-        lo, hi = (per_param(b, f"bounds[{k}]", model.param_names, inf)
-                  for k, (b, inf) in enumerate(((b_lo, -np.inf), (b_hi, np.inf))))
+        lo, hi = (per_param(b, f"bounds[{k}] ({which})", model.param_names, inf)
+                  for k, (b, which, inf) in enumerate(((b_lo, "lower", -np.inf), (b_hi, "upper", np.inf))))
     for arr, which in ((lo, "lower"), (hi, "upper")):
         if np.isnan(arr).any():
             i = int(np.argmax(np.isnan(arr)))
