@@ -99,29 +99,31 @@ def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, ou
 
     _law_per_sweep(db, runs, n_sweeps, threads, say)
 
-    law = None
+    law = boot = kept = None
     say()
     if epoch is None:
         say(f"4) Epoch AI's Chinchilla data ({EPOCH_REL.parent}/) not found in $SCALINGFIT_DATA or "
             "shared/data (pass --epoch PATH to its CSV, or set SCALINGFIT_DATA to the folder "
             "holding it); the verdict below uses Epoch's published fit.")
     else:
-        law = _epoch(epoch, say, threads)
+        N, D, L = _read_epoch(epoch)
+        law = _epoch(epoch, (N, D, L), say, threads)
+        keep = np.setdiff1d(np.arange(L.size), law.dropped)
+        kept = (N[keep], D[keep], L[keep])
+        boot = _epoch_bootstrap(kept, law, seed, threads)  # the verdict's uncertainty, and the plots' band
+        say(f"   verdict by this fit; {boot.n_resamples:,} bootstrap resamples of its runs give "
+            "the 95% interval of N/N_opt and the share of resamples that agree:")
     from .allocation import format_verdicts, training_verdict
     from .chinchilla import EPOCH_2024
 
-    params: Any = EPOCH_2024
-    if law is not None and epoch is not None:  # the verdict with its uncertainty: a bootstrap of this fit
-        params = _epoch_bootstrap(epoch, law, seed, threads)
-        say(f"   verdict by this fit; {params.n_resamples:,} bootstrap resamples of its runs give "
-            "the 95% interval of N/N_opt and the share of resamples that agree:")
+    params: Any = EPOCH_2024 if boot is None else boot
     verdicts = training_verdict(params=params, show=False)
     from .chinchilla import as_law
 
     say(format_verdicts(verdicts, as_law(params)))
 
     if plots:
-        written = _plots(outdir, runs, fits, truth, epoch, law, seed)
+        written = _plots(outdir, runs, fits, truth, kept, law, boot, seed)
         say()
         say(f"5) plots written to {outdir.resolve()}: " + ", ".join(p.name for p in written))
     say()
@@ -161,10 +163,10 @@ def _read_epoch(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cols["N_params"], cols["D_tokens"], cols["loss"]
 
 
-def _epoch(path: Path, say, threads):  # type: ignore[no-untyped-def]
+def _epoch(path: Path, runs: tuple[np.ndarray, np.ndarray, np.ndarray], say, threads):  # type: ignore[no-untyped-def]
     from .chinchilla import fit_parametric
 
-    N, D, L = _read_epoch(path)
+    N, D, L = runs
     t0 = time.perf_counter()
     fit = fit_parametric(N, D, L, drop_highest=5, threads=threads)
     dt = time.perf_counter() - t0
@@ -178,14 +180,14 @@ def _epoch(path: Path, say, threads):  # type: ignore[no-untyped-def]
     return fit
 
 
-def _epoch_bootstrap(path: Path, fit: Any, seed: int, threads: Optional[int]) -> Any:
+def _epoch_bootstrap(kept: tuple[np.ndarray, np.ndarray, np.ndarray], fit: Any, seed: int,
+                     threads: Optional[int]) -> Any:
     """1,000 resamples of the runs ``fit`` (:func:`_epoch`'s) kept, fitted as it was (Huber
     1e-3 on log loss), each from its optimum."""
     from .bootstrap import bootstrap
 
-    N, D, L = _read_epoch(path)
-    keep = np.setdiff1d(np.arange(L.size), fit.dropped)
-    return bootstrap("chinchilla", (N[keep], D[keep]), L[keep], n_resamples=1000, seed=seed, loss="huber",
+    N, D, L = kept
+    return bootstrap("chinchilla", (N, D), L, n_resamples=1000, seed=seed, loss="huber",
                      f_scale=1e-3, log_residuals=True, method="percentile", threads=threads,
                      p0=[fit.E, fit.A, fit.B, fit.alpha, fit.beta])
 
@@ -208,7 +210,9 @@ def _which_law(N: np.ndarray, D: np.ndarray, L: np.ndarray, say: Callable[[str],
         "(scalingfit compare, scalingfit.compare_models)")
 
 
-def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[no-untyped-def]
+def _plots(outdir: Path, runs, fits, truth, kept, law, boot, seed):  # type: ignore[no-untyped-def]
+    """The demo's figures: of Epoch's runs with the verdict's bootstrap when they were read
+    (``kept``, ``law``, ``boot``), else of the synthetic sweep 0."""
     try:
         from . import _plot_refit as pr
     except ImportError:  # pragma: no cover
@@ -227,16 +231,10 @@ def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[n
             return _bootstrap(*args, **kw)
 
     written = []
-    if epoch is not None and law is not None:
-        N, D, L = _read_epoch(epoch)
-        keep = L < np.sort(L)[-5]
-        N, D, L = N[keep], D[keep], L[keep]
+    if kept is not None:
+        N, D, L = kept
         params = {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta}
-        bs = bootstrap("chinchilla_lse", (N, D), L, n_resamples=400, seed=seed, loss="huber", f_scale=1e-3,
-                       log_residuals=True, method="percentile",
-                       p0=[np.log(law.A), np.log(law.B), np.log(law.E), law.alpha, law.beta])
-        S = bs.samples
-        samples = np.column_stack([np.exp(S[:, 2]), np.exp(S[:, 0]), np.exp(S[:, 1]), S[:, 3], S[:, 4]])
+        samples = boot.samples  # columns E, A, B, alpha, beta (the chinchilla model's order)
         title = "Epoch/Hoffmann Fig. 4 data"
     else:
         sweep = runs[runs.sweep == 0].sort_values("step").groupby("run_id").tail(1)
@@ -249,7 +247,7 @@ def _plots(outdir: Path, runs, fits, truth, epoch, law, seed):  # type: ignore[n
         title = "synthetic sweep 0"
     written += pr.save(pr.compute_frontier(N, D, L, params, samples, title=f"Loss vs compute: {title}"),
                        outdir / "loss_vs_compute")
-    if epoch is not None and law is not None:
+    if kept is not None:
         iso, iso_title = (N, D, L), f"IsoFLOP slices: {title}"
     else:  # the synthetic sweeps' runs are scattered in (N, D): IsoFLOP runs from sweep 0's law
         from .simulate import isoflop_sweep
