@@ -122,3 +122,82 @@ def test_large_degrees_of_freedom_and_log_p_never_above_zero() -> None:
         assert _stats.f_logsf(2.0, d1, 1e6) == pytest.approx(stats.f.logsf(2.0, d1, 1e6), rel=1e-9)
         assert _stats.f_logsf(2.0, d1, 1e9) == pytest.approx(stats.f.logsf(2.0, d1, 1e9), rel=1e-7)
     assert _stats.chi2_even_logsf(1e-10, 2000) <= 0.0 and _stats.f_logsf(1e-12, 5, 7) <= 0.0
+
+
+@pytest.mark.parametrize("v", [1, 1.5, 2, 2.5, 3, 4, 7, 17, 25, 100, 1000, 4999, 5000, 1e5, 1e9])
+def test_t_quantile_matches_scipy(v: float) -> None:
+    """Student's t quantile (every interval on n - p degrees of freedom) without scipy: within
+    3e-12 of scipy's from q = 1e-15 to 1 - 1e-9, on either side of the switch to Cornish-Fisher
+    at 5,000 degrees of freedom and at the closed forms (v = 1, 2)."""
+    for q in [1e-15, 1e-12, 1e-9, 1e-6, 1e-3, 0.01, 0.025, 0.05, 0.1, 0.3, 0.45, 0.7, 0.9, 0.975, 0.995, 1 - 1e-9]:
+        assert _stats.t_quantile(q, v) == pytest.approx(stats.t.ppf(q, v), rel=1e-11), (q, v)
+    for t in [1e-3, 0.5, 2.0, 30.0, 1e4] if v <= 1e5 else []:  # the tail is not used beyond 5,000
+        want = stats.t.logsf(t, v)
+        if want == -math.inf:  # scipy underflows; the log goes on
+            assert _stats.t_logsf(t, v) < math.log(1e-300)
+            continue
+        # 1e-11 where the quantile uses it (v < 5,000); beyond, lgamma near 1e5 loses digits
+        assert _stats.t_logsf(t, v) == pytest.approx(want, rel=1e-11 if v < 5000 else 1e-9), (t, v)
+
+
+@pytest.mark.parametrize("v", [1, 3, 4, 25])
+def test_t_quantile_near_the_median(v: float) -> None:
+    """Near q = 1/2 the quantile is (q - 1/2) / f(0), f(0) = Gamma((v+1)/2) / (Gamma(v/2)
+    sqrt(v pi)), to O(t^3): at q = 1/2 + 1e-7 that is 1e-13 relative, where scipy's ppf is 4e-4
+    off (at v = 4)."""
+    f0 = math.exp(math.lgamma((v + 1) / 2) - math.lgamma(v / 2)) / math.sqrt(v * math.pi)
+    for dq in (1e-7, -1e-9, 1e-12):
+        q = 0.5 + dq
+        assert _stats.t_quantile(q, v) == pytest.approx((q - 0.5) / f0, rel=1e-9)
+    assert _stats.t_quantile(0.5, v) == 0.0
+
+
+def test_t_tail_near_the_median_against_the_cauchy_closed_form() -> None:
+    """On 1 degree of freedom P(T > t) = 1/2 - atan(t) / pi: near t = 0 (where scipy's logsf is
+    3e-11 off) the log tail is log(1/2) + log1p(-2 atan(t) / pi)."""
+    for t in (1e-9, 1e-6, 1e-3, 0.3):
+        want = math.log(0.5) + math.log1p(-2 * math.atan(t) / math.pi)
+        assert _stats.t_logsf(t, 1.0) == pytest.approx(want, rel=1e-14)
+
+
+def test_t_quantile_refuses_bad_arguments() -> None:
+    for q in (0.0, 1.0, -0.1, math.nan):
+        with pytest.raises(ValueError, match="q must be a probability in"):
+            _stats.t_quantile(q, 5)
+    for v in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="degrees of freedom must be > 0"):
+            _stats.t_quantile(0.9, v)
+
+
+def test_fits_and_refits_do_not_import_scipy(tmp_path) -> None:
+    """Every interval's t quantile is scalingfit's own: importing scipy.stats for it took 0.7-1.3 s
+    of a refit's time. With scipy installed, a fit with intervals, a bootstrap and a refit of a
+    database leave scipy unimported, and the t intervals are scipy's (checked here, with it)."""
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    pytest.importorskip("duckdb")
+    code = textwrap.dedent(f"""
+        import json, sys
+        import numpy as np, pandas as pd, scalingfit
+        from scalingfit import refit
+        rng = np.random.default_rng(3)
+        N = np.logspace(7, 10, 9)
+        y = (1.7 + 400 * N**-0.34) * (1 + 0.01 * rng.standard_normal(9))
+        r = scalingfit.fit("saturating_power_law", N, y)
+        lo, hi = r.interval("alpha", 0.9)
+        scalingfit.bootstrap("saturating_power_law", N, y, n_resamples=50, seed=1)
+        runs = pd.DataFrame({{"sweep": np.repeat([0, 1], 9), "run_id": np.tile(np.arange(9), 2), "step": 1,
+                             "N": np.r_[N, N], "metric": "loss", "value": np.r_[y, y[::-1]]}})
+        refit.refit(runs, law="saturating_n", group_by=["sweep"], db={str(tmp_path / "r.duckdb")!r},
+                    progress=False)
+        print(json.dumps(dict(scipy=sorted(m for m in sys.modules if m.split(".")[0] == "scipy"),
+                              half=(hi - lo) / 2, se=float(r.stderr[2]), dof=int(N.size - 3))))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["scipy"] == []
+    assert r["half"] == pytest.approx(stats.t.ppf(0.95, r["dof"]) * r["se"], rel=1e-10)

@@ -168,7 +168,7 @@ def two_sided_quantile(level: float, dof: Union[None, int, NDArray[np.int64]] = 
 @functools.lru_cache(maxsize=1024)
 def _t_two_sided(level: float, dof: int) -> float:
     """Student's t quantile of a two-sided ``level`` interval on ``dof`` (NaN for dof <= 0),
-    cached: fits of one sweep share a few point counts, and scipy's ppf costs ~0.1 ms a call."""
+    cached: fits of one sweep share a few point counts, and a quantile costs ~0.1 ms."""
     return t_quantile(0.5 + level / 2, dof) if dof > 0 else float("nan")
 
 
