@@ -505,7 +505,7 @@ def test_other_bad_arguments() -> None:
         r.ci("E", method="studentized")
     with pytest.raises(ValueError, match="must return one value"):
         bootstrap(SPL, N, y, n_resamples=10, derived={"bad": lambda p: np.ones(3)})
-    with pytest.raises(TypeError, match="built-in model"):
+    with pytest.raises(ValueError, match="needs p0"):
         bootstrap(scalingfit.CustomModel(lambda x, p: p[:, 0] * x[:, 0], ("k",)), N, y)
 
 

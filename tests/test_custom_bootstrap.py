@@ -1,0 +1,136 @@
+"""Bootstrapping a custom (Python) model: the same resamples as the C++ engine's for the same
+seed, each solved by the Python LM solver. References: scipy's least_squares on the drawn
+resample, the built-in saturating power law (the C++ engine, the same law written in C++),
+and the hat matrix of a linear model in closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scalingfit
+from scalingfit import CustomModel, _core
+from scalingfit._custom_boot import prepare_residuals
+from scalingfit.bootstrap import bootstrap, bootstrap_batch
+
+N = np.logspace(7, 10, 12)
+Y = (1.7 + 400 * N**-0.34) * (1 + 0.01 * np.random.default_rng(0).standard_normal(12))
+P0 = [1.5, 300.0, 0.3]
+SPL = "saturating_power_law"
+
+
+def spl(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return p[:, 0] + p[:, 1] * x[:, 0] ** -p[:, 2]
+
+
+def spl_jac(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    t = x[:, 0] ** -p[:, 2]
+    return np.column_stack([np.ones_like(t), t, -p[:, 1] * t * np.log(x[:, 0])])
+
+
+FD = CustomModel(spl, ("E", "A", "alpha"), 1, name="spl_fd")  # finite differences
+EXACT = CustomModel(spl, ("E", "A", "alpha"), 1, jac=spl_jac, name="spl_jac")
+
+
+def test_each_replicate_is_the_least_squares_fit_of_its_drawn_resample() -> None:
+    """Replicate r is the weighted fit with the core's multiplicities of (seed, problem 0, r):
+    scipy's least_squares on sqrt(m_i) (f_i - y_i), from the point fit, gives the same
+    parameters."""
+    so = pytest.importorskip("scipy.optimize")
+    seed, R = 11, 30
+    b = bootstrap(FD, N, Y, n_resamples=R, seed=seed, p0=P0, method="percentile")
+    mult = np.asarray(_core.resample_multiplicities(0, seed, 0, np.arange(R, dtype=np.int64), N.size, None, 0, 1))
+    assert (mult.sum(axis=1) == N.size).all() and (mult == 0).any()
+    for r in range(0, R, 6):
+        sw = np.sqrt(mult[r])
+        ref = so.least_squares(lambda p: sw * (p[0] + p[1] * N ** -p[2] - Y), b.x, method="lm",
+                               xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        np.testing.assert_allclose(b.samples[r], ref.x, rtol=2e-6)
+
+
+@pytest.mark.parametrize("scheme", ["points", "residual", "wild"])
+@pytest.mark.parametrize("log_residuals", [False, True])
+@pytest.mark.parametrize("model", [FD, EXACT], ids=["fd", "jac"])
+def test_same_seed_same_resamples_as_the_builtin_law(scheme: str, log_residuals: bool, model: CustomModel) -> None:
+    """The custom twin of the built-in saturating power law, bootstrapped with the same seed,
+    draws the same resamples: every replicate and every BCa end agree to the solvers'
+    tolerance (a different seed moves the ends by ~1e-2)."""
+    kw = dict(n_resamples=200, seed=5, scheme=scheme, p0=P0, log_residuals=log_residuals)
+    c = bootstrap(model, N, Y, **kw)
+    b = bootstrap(SPL, N, Y, **kw)
+    assert c.n_failed == b.n_failed == 0
+    np.testing.assert_allclose(c.samples, b.samples, rtol=2e-6)
+    for name in ("E", "A", "alpha"):
+        np.testing.assert_allclose(c.ci(name), b.ci(name), rtol=1e-6)
+    other = bootstrap(SPL, N, Y, **{**kw, "seed": 6})
+    assert abs(other.ci("alpha")[1] - b.ci("alpha")[1]) > 1e-5
+
+
+def test_groups_fixed_weights_and_studentized_match_the_builtin() -> None:
+    """The groups scheme with a fixed parameter and weights: the replicates, their covariances
+    (rescaled to the resample's n - P, as the core does) and the studentized ends agree."""
+    g = np.repeat(np.arange(6), 2)
+    kw = dict(scheme="groups", groups=g, n_resamples=300, p0=[1.7, 400, 0.34], fixed={"E": 1.7},
+              weights=np.linspace(1, 2, 12), seed=3)
+    c = bootstrap(FD, N, Y, **kw)
+    b = bootstrap(SPL, N, Y, **kw)
+    np.testing.assert_allclose(c.samples, b.samples, rtol=2e-6)
+    assert (c.samples[:, 0] == 1.7).all()
+    cc, bc = c.batch.sample_cov[0], b.batch.sample_cov[0]
+    free = np.ix_([1, 2], [1, 2])
+    np.testing.assert_allclose(cc[:, free[0], free[1]], bc[:, free[0], free[1]], rtol=1e-5)
+    np.testing.assert_allclose(c.ci("alpha", method="studentized"), b.ci("alpha", method="studentized"), rtol=1e-6)
+
+
+def test_bands_and_prediction_residuals_match_the_builtin() -> None:
+    for log_residuals in (False, True):
+        c = bootstrap(FD, N, Y, n_resamples=150, seed=2, p0=P0, log_residuals=log_residuals)
+        b = bootstrap(SPL, N, Y, n_resamples=150, seed=2, p0=P0, log_residuals=log_residuals)
+        np.testing.assert_allclose(c.prediction_residuals(), b.prediction_residuals(), rtol=1e-6, atol=1e-9)
+        for kind in ("confidence", "prediction"):
+            bc, bb = c.predict([1e11, 1e12], kind=kind), b.predict([1e11, 1e12], kind=kind)
+            np.testing.assert_allclose([bc.lower, bc.upper], [bb.lower, bb.upper], rtol=1e-6)
+
+
+def test_the_leverages_of_a_linear_model_are_the_hat_matrix() -> None:
+    """For y = a + b x the wild scheme's residuals are e_i / sqrt(1 - h_i) with h the diagonal
+    of X (X^T W X)^-1 X^T W (closed form), and the residual scheme's are sqrt(w_i) of those,
+    centred."""
+    lin = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * x[:, 0], ("a", "b"), 1)
+    rng = np.random.default_rng(4)
+    x = np.linspace(0, 3, 9)
+    y = 1 + 2 * x + 0.1 * rng.standard_normal(9)
+    w = rng.uniform(0.5, 2, 9)
+    X = np.column_stack([np.ones(9), x])
+    beta = np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w * y))
+    e = y - X @ beta
+    h = w * np.einsum("ia,ia->i", X, np.linalg.solve(X.T @ (w[:, None] * X), X.T).T)
+    inf = np.full(2, np.inf)
+    yhat, wild = prepare_residuals(lin, x.reshape(-1, 1), y, w, beta, False, 3, -inf, inf)
+    np.testing.assert_allclose(yhat, X @ beta, rtol=1e-12)
+    np.testing.assert_allclose(wild, e / np.sqrt(1 - h), rtol=1e-7)
+    _, res = prepare_residuals(lin, x.reshape(-1, 1), y, w, beta, False, 2, -inf, inf)
+    u = np.sqrt(w) * e / np.sqrt(1 - h)
+    np.testing.assert_allclose(res, u - u.mean(), rtol=1e-6, atol=1e-12)
+
+
+def test_bootstrap_batch_of_a_custom_model() -> None:
+    """Two problems with stable ids: the same replicates as the built-in law's; without
+    center= the call says what it needs (a custom law has no data-driven start)."""
+    x2, y2 = np.r_[N, N], np.r_[Y, Y[::-1] * 1.01]
+    off = [0, 12, 24]
+    c0 = np.array([[1.7, 400, 0.34], [1.7, 400, 0.34]])
+    c = bootstrap_batch(FD, x2, y2, off, n_resamples=100, center=c0, problem_id=[7, 9], method="percentile")
+    b = bootstrap_batch(SPL, x2, y2, off, n_resamples=100, center=c0, problem_id=[7, 9], method="percentile")
+    np.testing.assert_allclose(c.samples, b.samples, rtol=5e-6)
+    with pytest.raises(ValueError, match="has no data-driven start: pass center="):
+        bootstrap_batch(FD, x2, y2, off, n_resamples=10)
+
+
+def test_a_custom_bootstrap_runs_on_the_cpu_in_float64_only() -> None:
+    with pytest.raises(ValueError, match="custom Python models run on the CPU only"):
+        bootstrap(FD, N, Y, n_resamples=10, p0=P0, backend="cuda")
+    with pytest.raises(ValueError, match="float64 only"):
+        bootstrap(FD, N, Y, n_resamples=10, p0=P0, precision="float32")
+    b = bootstrap(FD, N, Y, n_resamples=20, p0=P0, backend="auto")  # auto: the CPU, no error
+    assert b.n_failed == 0 and b.batch.custom_model is FD
+    assert scalingfit.bootstrap is bootstrap
