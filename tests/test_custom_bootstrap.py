@@ -134,3 +134,30 @@ def test_a_custom_bootstrap_runs_on_the_cpu_in_float64_only() -> None:
     b = bootstrap(FD, N, Y, n_resamples=20, p0=P0, backend="auto")  # auto: the CPU, no error
     assert b.n_failed == 0 and b.batch.custom_model is FD
     assert scalingfit.bootstrap is bootstrap
+
+
+def test_fit_result_predict() -> None:
+    """FitResult.predict is the law at the fitted parameters, written out here by hand: a
+    number, a tuple of numbers (one (N, D) point) or arrays; a custom model's fit predicts with
+    its own function; bad inputs are named."""
+    r = scalingfit.fit(SPL, N, Y)
+    E, A, alpha = r.x
+    assert isinstance(r.predict(1e12), float)
+    assert r.predict(1e12) == pytest.approx(E + A * 1e12**-alpha, rel=1e-14)
+    np.testing.assert_allclose(r.predict([1e11, 1e12]), E + A * np.array([1e11, 1e12]) ** -alpha, rtol=1e-14)
+    rc = scalingfit.fit(FD, N, Y, p0=P0)
+    assert rc.predict(1e12) == pytest.approx(rc.x[0] + rc.x[1] * 1e12 ** -rc.x[2], rel=1e-14)
+    Nc = np.r_[N, N]
+    Dc = np.r_[20 * N, 5 * N]
+    L = 1.7 + 400 * Nc**-0.34 + 410 * Dc**-0.28
+    rch = scalingfit.fit("chinchilla", (Nc, Dc), L)
+    p = rch.params
+    want = p["E"] + p["A"] * 70e9 ** -p["alpha"] + p["B"] * 1.4e12 ** -p["beta"]
+    assert rch.predict((70e9, 1.4e12)) == pytest.approx(want, rel=1e-14)
+    np.testing.assert_allclose(rch.predict(np.array([[70e9, 1.4e12], [1e9, 2e10]]))[0], want, rtol=1e-14)
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 2\) for model 'chinchilla'"):
+        rch.predict(1e9)
+    with pytest.raises(ValueError, match="x must be finite.*row 1"):
+        r.predict([1e9, np.nan])
+    with pytest.raises(TypeError, match="x must be numeric"):
+        r.predict("1e9")

@@ -409,6 +409,7 @@ def fit(
         fixed=tuple(n for n, low, high in zip(m.param_names, lo, hi) if low == high),
         at_bound=tuple(n for n, v, low, high in zip(m.param_names, batch.x[b], lo, hi)
                        if low != high and v in (low, high)),
+        custom_model=m if isinstance(m, CustomModel) else None,
     )
     if result.status == _status.SINGULAR:
         _warnings.warn(f"{m.name} fit: {result.message}", IdentifiabilityWarning, stacklevel=2)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._status import message
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._custom import CustomModel
 
 __all__ = [
     "BatchResult",
@@ -74,11 +77,43 @@ class FitResult:
     log_residuals: bool = False
     fixed: tuple[str, ...] = ()
     at_bound: tuple[str, ...] = ()
+    #: The model object when it is a custom one (a built-in model is looked up by ``model``).
+    custom_model: Optional[CustomModel] = field(default=None, repr=False, compare=False)
 
     @property
     def params(self) -> dict[str, float]:
         """Parameters by name."""
         return {n: float(v) for n, v in zip(self.param_names, self.x)}
+
+    def predict(self, x: Any) -> Union[float, FloatArray]:
+        """The fitted law at new inputs ``x``, read as :func:`scalingfit.fit` reads its inputs
+        (an array of one input, an (n, n_inputs) array or a tuple of columns); a number (one
+        point of a one-input law) or a tuple of numbers (one point, e.g. ``(N, D)``) gives a
+        float. For its uncertainty use
+        :func:`scalingfit.uncertainty.delta_method` or a bootstrap's ``predict``.
+
+        >>> import numpy as np, scalingfit
+        >>> N = np.logspace(7, 10, 8)
+        >>> r = scalingfit.fit("saturating_power_law", N, 1.7 + 400 * N ** -0.34)
+        >>> round(r.predict(1e12), 4)
+        1.7333
+        """
+        from . import _validate
+        from .models import get
+
+        m = self.custom_model if self.custom_model is not None else get(self.model)
+        if isinstance(x, tuple):
+            scalar = all(np.ndim(c) == 0 for c in x)
+            if scalar:
+                x = tuple(np.atleast_1d(_validate.as_float_array(c, "x")) for c in x)
+        else:
+            scalar = np.ndim(x) == 0
+            if scalar:
+                x = np.atleast_1d(_validate.as_float_array(x, "x"))
+        xa = _validate.as_inputs(x, m)
+        _validate.check_finite(xa, "x", m.input_names)
+        out = np.asarray(m.predict(self.x, xa), dtype=np.float64)
+        return float(out[0]) if scalar else out
 
     @property
     def stderr(self) -> FloatArray:
