@@ -127,14 +127,10 @@ class _Pieces:
         return np.asarray(self.J * (self.w * self.rho[1] * self.r)[:, None], dtype=np.float64)
 
 
-def _builtin(model: ModelLike) -> Model:
-    m = resolve_model(model)
-    if isinstance(m, CustomModel):
-        raise TypeError("uncertainty functions need a built-in model (analytic Jacobian)")
-    return m
+AnyModel = Union[Model, CustomModel]
 
 
-def _params(m: Model, params: Union[ArrayLike, dict[str, float], FitResult]) -> FloatArray:
+def _params(m: AnyModel, params: Union[ArrayLike, dict[str, float], FitResult]) -> FloatArray:
     if isinstance(params, FitResult):
         return params.x.copy()
     if isinstance(params, dict):
@@ -152,7 +148,7 @@ def _params(m: Model, params: Union[ArrayLike, dict[str, float], FitResult]) -> 
 
 
 def _pieces(
-    m: Model,
+    m: AnyModel,
     x: FloatArray,
     y: FloatArray,
     p: FloatArray,
@@ -161,8 +157,11 @@ def _pieces(
     f_scale: float,
     log_residuals: bool,
 ) -> _Pieces:
-    f = m.predict(p, x)
-    J = m.jacobian(p, x)
+    if isinstance(m, CustomModel):  # its jac, or finite differences inside its bounds
+        f, J = m.value_and_jacobian(x, np.broadcast_to(p, (x.shape[0], m.n_params)))
+    else:
+        f = m.predict(p, x)
+        J = m.jacobian(p, x)
     if log_residuals:
         if not (f > 0).all():
             raise ValueError("the model is not positive at every point: log residuals undefined")
@@ -175,7 +174,7 @@ def _pieces(
     return _Pieces(r=r, J=J, w=ww, rho=rr, f_scale=float(f_scale))
 
 
-def _free(m: Model, params: Any) -> NDArray[np.bool_]:
+def _free(m: AnyModel, params: Any) -> NDArray[np.bool_]:
     """The parameters a fit varied: all but a FitResult's ``fixed`` ones."""
     held = params.fixed if isinstance(params, FitResult) else ()
     return np.array([n not in held for n in m.param_names])
@@ -204,8 +203,8 @@ def _inv(H: FloatArray, free: Optional[NDArray[np.bool_]] = None) -> FloatArray:
 def _setup(
     model: ModelLike, x: Any, y: ArrayLike, params: Any, weights: Optional[ArrayLike],
     loss: str, f_scale: float, log_residuals: bool,
-) -> tuple[Model, _Pieces]:
-    m = _builtin(model)
+) -> tuple[AnyModel, _Pieces]:
+    m = resolve_model(model)
     xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
     p = _params(m, params)
     return m, _pieces(m, xa, ya, p, w, loss, f_scale, log_residuals)
@@ -230,8 +229,8 @@ def gauss_newton_cov(
 
     Parameters
     ----------
-    model : str or Model
-        A built-in model (a custom model raises TypeError: no analytic Jacobian).
+    model : str, Model or CustomModel
+        The model (a custom one's Jacobian: its ``jac``, or finite differences).
     x, y : array_like
         The data, as for :func:`scalingfit.fit`.
     params : array_like, dict or FitResult
@@ -638,7 +637,7 @@ def _user_cov(cov: ArrayLike, P: int, names: Sequence[str], owner: str) -> Float
 
 # ------------------------------------------------------------------ profile likelihood
 def _check_fit_settings(
-    result: FitResult, m: Model, n: int, loss: str, log_residuals: bool,
+    result: FitResult, m: AnyModel, n: int, loss: str, log_residuals: bool,
     lo: FloatArray, hi: FloatArray,
 ) -> None:
     """A ValueError when ``result`` is not a fit of this model, on these points, with this
@@ -666,7 +665,7 @@ def _check_fit_settings(
 
 
 def _check_fit_cost(
-    result: FitResult, m: Model, x: FloatArray, y: FloatArray, w: Optional[FloatArray],
+    result: FitResult, m: AnyModel, x: FloatArray, y: FloatArray, w: Optional[FloatArray],
     loss: str, f_scale: float, log_residuals: bool,
 ) -> None:
     """A ValueError unless ``result.cost`` is the cost of ``result.x`` on these data (with this
@@ -744,8 +743,9 @@ def profile_interval(
 
     Parameters
     ----------
-    model : str or Model
-        A built-in model (the profile needs its analytic Jacobian).
+    model : str, Model or CustomModel
+        The model (a custom one needs ``p0`` or ``fit_result``; its constrained fits run on
+        the numpy solver).
     x, y : array_like
         The data, as for :func:`scalingfit.fit`.
     param : str
@@ -786,7 +786,7 @@ def profile_interval(
     """
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
-    m = _builtin(model)
+    m = resolve_model(model)
     if param not in m.param_names:
         raise ValueError(f"unknown parameter {param!r}; {m.name} has {', '.join(m.param_names)}")
     k = m.param_names.index(param)

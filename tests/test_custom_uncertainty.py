@@ -1,7 +1,8 @@
-"""Bootstrapping a custom (Python) model: the same resamples as the C++ engine's for the same
-seed, each solved by the Python LM solver. References: scipy's least_squares on the drawn
-resample, the built-in saturating power law (the C++ engine, the same law written in C++),
-and the hat matrix of a linear model in closed form."""
+"""Uncertainty of a custom (Python) model. Its bootstrap draws the same resamples as the C++
+engine's for the same seed, each solved by the Python LM solver; its covariances, delta-method
+and profile intervals use its Jacobian (``jac`` or finite differences). References: scipy's
+least_squares on the drawn resample, the built-in saturating power law (the C++ engine, the
+same law written in C++), and the hat matrix of a linear model in closed form."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import scalingfit
 from scalingfit import CustomModel, _core
+from scalingfit import uncertainty as un
 from scalingfit._custom_boot import prepare_residuals
 from scalingfit.bootstrap import bootstrap, bootstrap_batch
 
@@ -161,3 +163,25 @@ def test_fit_result_predict() -> None:
         r.predict([1e9, np.nan])
     with pytest.raises(TypeError, match="x must be numeric"):
         r.predict("1e9")
+
+
+@pytest.mark.parametrize("model", [FD, EXACT], ids=["fd", "jac"])
+def test_covariances_delta_and_profile_intervals_match_the_builtin(model: CustomModel) -> None:
+    """The Gauss-Newton and sandwich covariances, a delta-method interval and the profile
+    interval of alpha of the custom twin agree with the built-in law's (finite differences:
+    to 1e-7; the exact Jacobian: 1e-8)."""
+    rb = scalingfit.fit(SPL, N, Y)
+    rc = scalingfit.fit(model, N, Y, p0=P0)
+    tol = 1e-7 if model is FD else 1e-8
+    for fn in (un.gauss_newton_cov, un.sandwich_cov):
+        a, b = fn(model, N, Y, rc), fn(SPL, N, Y, rb)
+        assert np.abs(a - b).max() <= tol * np.abs(b).max()
+    loss_at = lambda p: p["E"] + p["A"] * 1e12 ** -p["alpha"]  # noqa: E731
+    dc, db = un.delta_method(loss_at, rc), un.delta_method(loss_at, rb)
+    np.testing.assert_allclose([dc.lower, dc.upper], [db.lower, db.upper], rtol=tol)
+    pc = un.profile_interval(model, N, Y, "alpha", p0=P0)
+    pb = un.profile_interval(SPL, N, Y, "alpha")
+    np.testing.assert_allclose([pc.lower, pc.upper], [pb.lower, pb.upper], rtol=1e-8)
+    assert pc.lower < rc.params["alpha"] < pc.upper
+    with pytest.raises(ValueError, match="needs p0"):
+        un.profile_interval(model, N, Y, "alpha")
