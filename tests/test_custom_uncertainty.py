@@ -176,7 +176,7 @@ def test_covariances_delta_and_profile_intervals_match_the_builtin(model: Custom
     for fn in (un.gauss_newton_cov, un.sandwich_cov):
         a, b = fn(model, N, Y, rc), fn(SPL, N, Y, rb)
         assert np.abs(a - b).max() <= tol * np.abs(b).max()
-    loss_at = lambda p: p["E"] + p["A"] * 1e12 ** -p["alpha"]  # noqa: E731
+    loss_at = lambda p: p["E"] + p["A"] * 1e12 ** -p["alpha"]
     dc, db = un.delta_method(loss_at, rc), un.delta_method(loss_at, rb)
     np.testing.assert_allclose([dc.lower, dc.upper], [db.lower, db.upper], rtol=tol)
     pc = un.profile_interval(model, N, Y, "alpha", p0=P0)
