@@ -185,3 +185,17 @@ def test_covariances_delta_and_profile_intervals_match_the_builtin(model: Custom
     assert pc.lower < rc.params["alpha"] < pc.upper
     with pytest.raises(ValueError, match="needs p0"):
         un.profile_interval(model, N, Y, "alpha")
+
+
+def test_predicted_value_of_a_custom_model() -> None:
+    """bootstrap's derived prediction at one new point: each replicate's law written out by
+    hand, and the same interval as the built-in twin's."""
+    from scalingfit.bootstrap import predicted_value
+
+    c = bootstrap(FD, N, Y, n_resamples=100, seed=4, p0=P0, method="percentile",
+                  derived={"L": predicted_value(FD, [1e12])})
+    b = bootstrap(SPL, N, Y, n_resamples=100, seed=4, p0=P0, method="percentile",
+                  derived={"L": predicted_value(SPL, [1e12])})
+    S = c.samples
+    np.testing.assert_allclose(c.batch.values("L")[0], S[:, 0] + S[:, 1] * 1e12 ** -S[:, 2], rtol=1e-14)
+    np.testing.assert_allclose(c.ci("L"), b.ci("L"), rtol=1e-6)

@@ -519,8 +519,10 @@ def _exp_of(name: str, p: ParamColumns) -> FloatArray:
     return np.exp(p[name])
 
 
-def _prediction(m: Model, xa: FloatArray, p: ParamColumns) -> FloatArray:
+def _prediction(m: Union[Model, CustomModel], xa: FloatArray, p: ParamColumns) -> FloatArray:
     P = np.ascontiguousarray(np.column_stack([p[n] for n in m.param_names]))
+    if isinstance(m, CustomModel):  # one point: one row per replicate
+        return np.asarray(m.predict(P, np.repeat(xa, P.shape[0], axis=0)), dtype=np.float64)
     return np.asarray(_core.evaluate_many(m.index, xa, P))[:, 0]
 
 
@@ -544,12 +546,10 @@ def optimal_loss(C: float) -> Derived:
     return Positive(functools.partial(_l_opt, C))
 
 
-def predicted_value(model: Union[str, Model], x_new: ArrayLike) -> Derived:
+def predicted_value(model: Union[str, Model, CustomModel], x_new: ArrayLike) -> Derived:
     """The model's prediction at one new point (e.g. a loss at a new (N, D)), as a derived
     quantity. For bands over many points see :meth:`BootstrapResult.predict`."""
     m = resolve_model(model)
-    if isinstance(m, CustomModel):
-        raise TypeError("predicted_value needs a built-in model")
     xa = np.ascontiguousarray(np.asarray(x_new, dtype=np.float64).reshape(1, m.n_inputs))
     return functools.partial(_prediction, m, xa)
 
