@@ -199,3 +199,18 @@ def test_predicted_value_of_a_custom_model() -> None:
     S = c.samples
     np.testing.assert_allclose(c.batch.values("L")[0], S[:, 0] + S[:, 1] * 1e12 ** -S[:, 2], rtol=1e-14)
     np.testing.assert_allclose(c.ci("L"), b.ci("L"), rtol=1e-6)
+
+
+def test_a_fit_of_a_lambda_law_still_pickles() -> None:
+    """The result keeps its custom model for predict; one made of lambdas cannot be pickled, so
+    the pickled result drops it (and predict says what to do) rather than failing to pickle."""
+    import pickle
+
+    lam = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * x[:, 0] ** -p[:, 2], ("E", "A", "alpha"), 1, name="lam")
+    r = scalingfit.fit(lam, N, Y, p0=P0)
+    back = pickle.loads(pickle.dumps(r))
+    np.testing.assert_array_equal(back.x, r.x)
+    assert back.custom_model is None and r.custom_model is lam
+    with pytest.raises(ValueError, match=r"'lam' is not a built-in model .* use model.predict\(result.x, x\)"):
+        back.predict(1e12)
+    assert lam.predict(back.x, [1e12])[0] == pytest.approx(r.predict(1e12), rel=1e-15)

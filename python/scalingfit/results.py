@@ -85,6 +85,18 @@ class FitResult:
         """Parameters by name."""
         return {n: float(v) for n, v in zip(self.param_names, self.x)}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A custom model made of lambdas cannot be pickled: the result still can, without it.
+        state = dict(self.__dict__)
+        if self.custom_model is not None:
+            import pickle
+
+            try:
+                pickle.dumps(self.custom_model)
+            except Exception:  # whatever pickle raises for it
+                state["custom_model"] = None
+        return state
+
     def predict(self, x: Any) -> Union[float, FloatArray]:
         """The fitted law at new inputs ``x``, read as :func:`scalingfit.fit` reads its inputs
         (an array of one input, an (n, n_inputs) array or a tuple of columns); a number (one
@@ -99,8 +111,12 @@ class FitResult:
         1.7333
         """
         from . import _validate
-        from .models import get
+        from .models import get, names
 
+        if self.custom_model is None and self.model not in names():
+            raise ValueError(f"{self.model!r} is not a built-in model and this result does not hold its "
+                             "custom model (one that cannot be pickled is dropped when the result is): "
+                             "use model.predict(result.x, x)")
         m = self.custom_model if self.custom_model is not None else get(self.model)
         if isinstance(x, tuple):
             scalar = all(np.ndim(c) == 0 for c in x)
