@@ -163,6 +163,9 @@ def test_fit_result_predict() -> None:
         r.predict([1e9, np.nan])
     with pytest.raises(TypeError, match="x must be numeric"):
         r.predict("1e9")
+    # a tuple of numbers is one point only with one number per input: two sizes are two points
+    np.testing.assert_allclose(r.predict((1e11, 1e12)), E + A * np.array([1e11, 1e12]) ** -alpha, rtol=1e-14)
+    assert r.predict((1e11,)) == pytest.approx(E + A * 1e11**-alpha, rel=1e-14)
 
 
 @pytest.mark.parametrize("model", [FD, EXACT], ids=["fd", "jac"])
@@ -214,3 +217,67 @@ def test_a_fit_of_a_lambda_law_still_pickles() -> None:
     with pytest.raises(ValueError, match=r"'lam' is not a built-in model .* use model.predict\(result.x, x\)"):
         back.predict(1e12)
     assert lam.predict(back.x, [1e12])[0] == pytest.approx(r.predict(1e12), rel=1e-15)
+
+
+def test_a_wrong_jac_is_reported_once() -> None:
+    """A jac with alpha's column of the wrong sign made the fit stop at alpha = 0.28 (the
+    optimum: 0.34) reporting convergence, and the bootstrap's intervals exclude their own
+    estimate: the first solve compares jac with finite differences and warns, naming the
+    column; a right jac is silent."""
+    import warnings
+
+    def wrong(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        J = spl_jac(x, p)
+        J[:, 2] *= -1
+        return J
+
+    bad = CustomModel(spl, ("E", "A", "alpha"), 1, jac=wrong, name="wrong")
+    with pytest.warns(scalingfit.ConvergenceWarning, match=r"'wrong': jac disagrees .* column\(s\) of alpha \(2\)"):
+        scalingfit.fit(bad, N, Y, p0=P0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per model, and never for a right jac
+        scalingfit.fit(bad, N, Y, p0=P0)
+        good = CustomModel(spl, ("E", "A", "alpha"), 1, jac=spl_jac)
+        scalingfit.fit(good, N, Y, p0=P0)
+        bootstrap(good, N, Y, n_resamples=20, p0=P0)
+
+
+def test_func_cannot_write_into_the_solvers_arrays() -> None:
+    """func(x, p) gets read-only views: writing into p (p[:, 0] += 0.1) moved every replicate
+    6% and x /= 1e9 shrank the stored data on each call; now the write raises at once."""
+    def shifts_p(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        p[:, 0] += 0.1
+        return spl(x, p)
+
+    def scales_x(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        x /= 1e9
+        return spl(x, p)
+
+    for fn in (shifts_p, scales_x):
+        with pytest.raises(ValueError, match="read-only"):
+            scalingfit.fit(CustomModel(fn, ("E", "A", "alpha"), 1), N, Y, p0=P0)
+
+
+def test_float32_values_are_refused() -> None:
+    """A float32 func converged (status 3) at E = 1.665 where the optimum is 1.728."""
+    f32 = CustomModel(lambda x, p: spl(x, p).astype(np.float32), ("E", "A", "alpha"), 1, name="f32")
+    with pytest.raises(TypeError, match=r"func\(x, p\) returned float32 values; custom model 'f32' is solved in float64"):
+        scalingfit.fit(f32, N, Y, p0=P0)
+
+
+def test_a_center_that_is_not_the_optimum_is_reported() -> None:
+    """bootstrap_batch(center=...) with a center that is not a fit (alpha 0.2 where the
+    optimum, scipy's, is 0.34) kept it and reported success; its interval excluded its own
+    estimate. Re-solved from it on the data, the fit moves: an UncertaintyWarning names the
+    problem and the parameter. A true point fit as center is silent."""
+    import warnings
+
+    so = pytest.importorskip("scipy.optimize")
+    opt = so.least_squares(lambda p: p[0] + p[1] * N ** -p[2] - Y, P0, method="lm", xtol=1e-15, ftol=1e-15).x
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bootstrap_batch(SPL, N, Y, [0, 12], n_resamples=50, center=[opt])
+    for model in (SPL, FD):
+        with pytest.warns(scalingfit.UncertaintyWarning,
+                          match=r"center is not the optimum of its data for 1 of 1 problem\(s\): .*problem 0's E moves from 1 to 1.67"):
+            bootstrap_batch(model, N, Y, [0, 12], n_resamples=50, center=[[1.0, 100.0, 0.2]])

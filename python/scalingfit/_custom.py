@@ -95,6 +95,8 @@ class CustomModel:
     index: int = -1
     positive_inputs: bool = False
     guess: None = None
+    #: Set once ``jac`` has been compared with finite differences (:func:`check_jacobian`).
+    _jac_checked: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not callable(self.func):
@@ -269,9 +271,14 @@ class CustomModel:
     def _call(self, which: str, fn: ModelFunc, x: FloatArray, p: FloatArray) -> NDArray[Any]:
         """``fn(x, p)`` as a numeric array of the shape ``which`` ("func" or "jac") must
         return; a TypeError or ValueError naming it, the shape expected and the one received
-        otherwise. An exception raised inside ``fn`` gets the calling convention as a note."""
+        otherwise. An exception raised inside ``fn`` gets the calling convention as a note.
+        ``x`` and ``p`` are passed as read-only views: a function that wrote into them (``p[:,
+        0] += 0.1``, ``x /= 1e9``) silently changed the solver's own arrays."""
+        xv, pv = x.view(), p.view()
+        xv.flags.writeable = False
+        pv.flags.writeable = False
         try:
-            out = fn(x, p)
+            out = fn(xv, pv)
         except Exception as exc:
             if hasattr(exc, "add_note"):  # Python 3.11+
                 exc.add_note(f"(raised inside {which}) {self._convention(x, p)}")
@@ -301,6 +308,12 @@ class CustomModel:
             raise ValueError(
                 f"{which}(x, p) must return shape {want} ({what}), got shape {arr.shape}. "
                 f"{self._convention(x, p)}"
+            )
+        if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:  # float32 values: a noisy objective
+            raise TypeError(
+                f"{which}(x, p) returned {arr.dtype} values; custom model {self.name!r} is solved "
+                "in float64 and needs float64 values (rounding to float32 stalled fits 4% off the "
+                "optimum, reported as converged): compute in float64"
             )
         return arr
 
@@ -381,6 +394,46 @@ SWITCH_STEPS = 2
 SWITCH_DECREASE = 1e-4
 
 
+#: Relative mismatch of a ``jac`` column against finite differences that is reported.
+JAC_MISMATCH = 1e-4
+
+
+def check_jacobian(model: CustomModel, x: FloatArray, p: FloatArray, lo: FloatArray, hi: FloatArray,
+                   scale: FloatArray) -> None:
+    """Once per model: a ``ConvergenceWarning`` naming the parameters whose ``jac`` column
+    differs from the solver's finite differences (steps on ``scale``, the parameters' typical
+    magnitudes) at ``p`` (on the points ``x``) by more than
+    ``JAC_MISMATCH`` relative. A wrong ``jac`` (a flipped sign, a missing factor) made fits stop
+    far from the optimum and report convergence, or report the data unidentifiable."""
+    if model._jac_checked:
+        return
+    object.__setattr__(model, "_jac_checked", True)
+    from . import _warnings
+
+    n = x.shape[0]
+    prow = np.broadcast_to(p, (n, model.n_params))
+    with np.errstate(all="ignore"):
+        f = np.asarray(model._call("func", model.func, x, prow), dtype=np.float64)
+        J = np.asarray(model._call("jac", model.jac, x, prow), dtype=np.float64)  # type: ignore[arg-type]
+        Jfd = model._fd_jacobian(x, prow, f, lo, hi, scale)
+        bad = []
+        for a, name in enumerate(model.param_names):
+            if lo[a] == hi[a] or not (np.isfinite(J[:, a]).all() and np.isfinite(Jfd[:, a]).all()):
+                continue
+            size = max(float(np.linalg.norm(Jfd[:, a])), float(np.linalg.norm(J[:, a])), 1e-300)
+            err = float(np.linalg.norm(J[:, a] - Jfd[:, a])) / size
+            if err > JAC_MISMATCH:
+                bad.append(f"{name} ({err:.2g})")
+    if bad:
+        _warnings.warn(
+            f"custom model {model.name!r}: jac disagrees with finite differences at the start "
+            f"{np.array2string(np.asarray(p), precision=4)} in the column(s) of {', '.join(bad)} "
+            "(relative error); a wrong jac makes fits stop away from the optimum while reporting "
+            "convergence: check it, or leave jac=None",
+            _warnings.ConvergenceWarning, stacklevel=4,
+        )
+
+
 def solve_batch(
     model: CustomModel,
     loss: str,
@@ -436,6 +489,9 @@ def solve_batch(
         box = np.where(np.isfinite(ends), ends, 0.0).max(axis=0)
         unit = np.where(box > 0, np.minimum(box, 1.0), 1.0)
         typical = np.where(np.isfinite(p0) & (p0 != 0), np.abs(p0), unit)
+    if model.jac is not None and valid.any():
+        first = int(np.argmax(valid))
+        check_jacobian(model, xs[item_of_pt == first], p0[first], lo, hi, typical[first])
 
     def evaluate(p: FloatArray, items: NDArray[np.bool_],
                  exact: Optional[NDArray[np.bool_]] = None,

@@ -100,8 +100,8 @@ class FitResult:
     def predict(self, x: Any) -> Union[float, FloatArray]:
         """The fitted law at new inputs ``x``, read as :func:`scalingfit.fit` reads its inputs
         (an array of one input, an (n, n_inputs) array or a tuple of columns); a number (one
-        point of a one-input law) or a tuple of numbers (one point, e.g. ``(N, D)``) gives a
-        float. For its uncertainty use
+        point of a one-input law) or a tuple of one number per input (one point, e.g. ``(N,
+        D)``) gives a float. For its uncertainty use
         :func:`scalingfit.uncertainty.delta_method` or a bootstrap's ``predict``.
 
         >>> import numpy as np, scalingfit
@@ -118,8 +118,8 @@ class FitResult:
                              "custom model (one that cannot be pickled is dropped when the result is): "
                              "use model.predict(result.x, x)")
         m = self.custom_model if self.custom_model is not None else get(self.model)
-        if isinstance(x, tuple):
-            scalar = all(np.ndim(c) == 0 for c in x)
+        if isinstance(x, tuple):  # numbers: one point when there is one per input, else points
+            scalar = len(x) == m.n_inputs and all(np.ndim(c) == 0 for c in x)
             if scalar:
                 x = tuple(np.atleast_1d(_validate.as_float_array(c, "x")) for c in x)
         else:
