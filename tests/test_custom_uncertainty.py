@@ -120,7 +120,7 @@ def test_bootstrap_batch_of_a_custom_model() -> None:
     center= the call says what it needs (a custom law has no data-driven start)."""
     x2, y2 = np.r_[N, N], np.r_[Y, Y[::-1] * 1.01]
     off = [0, 12, 24]
-    c0 = np.array([[1.7, 400, 0.34], [1.7, 400, 0.34]])
+    c0 = np.array([scalingfit.fit(SPL, N, y2[:12]).x, scalingfit.fit(SPL, N, y2[12:]).x])
     c = bootstrap_batch(FD, x2, y2, off, n_resamples=100, center=c0, problem_id=[7, 9], method="percentile")
     b = bootstrap_batch(SPL, x2, y2, off, n_resamples=100, center=c0, problem_id=[7, 9], method="percentile")
     np.testing.assert_allclose(c.samples, b.samples, rtol=5e-6)
