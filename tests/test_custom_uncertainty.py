@@ -195,6 +195,7 @@ def test_predicted_value_of_a_custom_model() -> None:
     hand, and the same interval as the built-in twin's."""
     from scalingfit.bootstrap import predicted_value
 
+    assert scalingfit.predicted_value is predicted_value  # scalingfit.bootstrap is the function
     c = bootstrap(FD, N, Y, n_resamples=100, seed=4, p0=P0, method="percentile",
                   derived={"L": predicted_value(FD, [1e12])})
     b = bootstrap(SPL, N, Y, n_resamples=100, seed=4, p0=P0, method="percentile",
@@ -281,3 +282,20 @@ def test_a_center_that_is_not_the_optimum_is_reported() -> None:
         with pytest.warns(scalingfit.UncertaintyWarning,
                           match=r"center is not the optimum of its data for 1 of 1 problem\(s\): .*problem 0's E moves from 1 to 1.67"):
             bootstrap_batch(model, N, Y, [0, 12], n_resamples=50, center=[[1.0, 100.0, 0.2]])
+
+
+def test_a_bootstrap_of_a_lambda_law_still_pickles() -> None:
+    """A bootstrap result of a law made of lambdas raised PicklingError (Dask, multiprocessing):
+    it now pickles without the model; its intervals (BCa's jackknife computed up front) are
+    the same after the round trip, and what needs the model says so."""
+    import pickle
+
+    lam = CustomModel(lambda x, p: p[:, 0] + p[:, 1] * x[:, 0] ** -p[:, 2], ("E", "A", "alpha"), 1, name="lam")
+    b = bootstrap(lam, N, Y, n_resamples=60, seed=1, p0=P0)  # method="bca": the jackknife is computed
+    back = pickle.loads(pickle.dumps(b))
+    for name in ("E", "A", "alpha"):
+        assert back.ci(name) == b.ci(name)
+    with pytest.raises(ValueError, match="'lam' is not a built-in model and this result does not hold"):
+        back.predict([1e12])
+    twin = bootstrap(FD, N, Y, n_resamples=60, seed=1, p0=P0)  # a module-level law keeps its model
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(twin)).predict([1e12]).upper, twin.predict([1e12]).upper)

@@ -50,6 +50,7 @@ from .bootstrap import (
     bootstrap,
     bootstrap_batch,
     chinchilla_derived,
+    predicted_value,
 )
 from .compare import (
     BatchComparison,
@@ -123,6 +124,7 @@ __all__ = [
     "kaplan",
     "models",
     "planning",
+    "predicted_value",
     "simulate",
     "testtime",
     "uncertainty",
