@@ -458,15 +458,6 @@ def to_numeric_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def compute_from(df: pd.DataFrame) -> pd.DataFrame:
-    """Adds ``C = 6 N D`` where C is missing (FLOP, Kaplan et al.'s approximation)."""
-    out = df.copy()
-    if "N" in out.columns and "D" in out.columns:
-        c = 6.0 * out["N"].astype(float) * out["D"].astype(float)
-        out["C"] = out["C"].fillna(c) if "C" in out.columns else c
-    return out
-
-
 def human(n: float) -> str:
     """1.2e9 -> '1.2B' (for tables): 3 significant digits, in the largest unit (K, M, B, T) the
     number rounds to at least 1 of, so 999.6e6 is '1B' (not '1e+03M'); a number that rounds to
