@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scalingfit import models
 from scalingfit import planning as P
 from scalingfit.planning.overtraining import OVERTRAINING_MODEL, eval_interval
 
@@ -304,3 +305,23 @@ def test_overtraining_law_loss_is_validated(rpj) -> None:
     p0, p1, q, E = law.as_array()
     assert float(law.loss(1e9, 20)) == pytest.approx(p0 * 1e9**q + p1 * 6 ** (q / 2) * 2e10**q + E,
                                                      rel=1e-14)
+
+
+def test_the_tied_chinchilla_form_is_the_same_law() -> None:
+    """_to_tied maps Gadre's (p0, p1, q, E) to chinchilla_tied's (E, A, B, alpha) for the
+    bootstrap's starts: E + A N^-alpha + B D^-alpha with D = M N must be Gadre's loss, written
+    out here (a sign flip of the exponent in the mapping moved the intervals only 1e-10 and no
+    test saw it); _from_tied is its inverse."""
+    from scalingfit.planning.overtraining import _from_tied, _to_tied
+
+    p = np.array([[250.0, 900.0, -0.27, 1.6], [1e3, 3e2, -0.1, 2.0]])
+    N, M = np.array([1e8, 3e9]), np.array([20.0, 320.0])
+    t = _to_tied(p)
+    for row, gadre in zip(t, p):
+        E, A, B, alpha = row
+        p0, p1, q, E0 = gadre
+        want = p0 * N**q + p1 * 6.0 ** (q / 2) * (M * N) ** q + E0
+        np.testing.assert_allclose(E + A * N**-alpha + B * (M * N) ** -alpha, want, rtol=1e-13)
+        model = models.get("chinchilla_tied")
+        np.testing.assert_allclose(model.predict(row, np.column_stack([N, M * N])), want, rtol=1e-13)
+    np.testing.assert_allclose(_from_tied(t), p, rtol=1e-14)
