@@ -89,13 +89,19 @@ def prepare_residuals(
     return f, r
 
 
+#: Points (rows of the replicated data) per call of the numpy solver: its arrays are a few
+#: times (n_inputs + 3 n_params) doubles per row, ~60 MiB for a 5-parameter law of 2 inputs.
+ROWS_PER_CALL = 1 << 18
+
+
 def solve_items(
     e: _Engine, n_items: int, items: Callable[[int, int], tuple[IntArray, IntArray]],
     scheme: int, compute_cov: bool, chunk: int = 2048,
 ) -> tuple[FloatArray, Optional[FloatArray], NDArray[np.int32]]:
     """(x, cov, status) of items [0, n_items) of a custom model's bootstrap, as
     ``_Engine.solve_items``: each item's resample drawn by the core's generators and solved
-    with the Python LM, ``chunk`` items at a time."""
+    with the Python LM, ``chunk`` items at a time, a problem's replicates in calls of at most
+    ``ROWS_PER_CALL`` points (or what ``max_memory`` allows)."""
     m = e.m
     assert isinstance(m, CustomModel)
     P = m.n_params
@@ -107,12 +113,25 @@ def solve_items(
         b = min(n_items, a + chunk)
         prob, rep = items(a, b)
         for j in np.unique(prob):
-            sel = np.flatnonzero(prob == j) + a
-            x, cov, status = _solve_problem(e, int(j), rep[sel - a], scheme, compute_cov, prepared)
-            X[sel], S[sel] = x, status
-            if C is not None and cov is not None:
-                C[sel] = cov
+            n = max(int(e.offsets[j + 1] - e.offsets[j]), 1)
+            per_call = max(1, _rows_per_call(e) // n)
+            sel_all = np.flatnonzero(prob == j) + a
+            for s0 in range(0, sel_all.shape[0], per_call):
+                sel = sel_all[s0:s0 + per_call]
+                x, cov, status = _solve_problem(e, int(j), rep[sel - a], scheme, compute_cov, prepared)
+                X[sel], S[sel] = x, status
+                if C is not None and cov is not None:
+                    C[sel] = cov
     return X, (None if C is None else C.reshape(n_items, P * P)), S
+
+
+def _rows_per_call(e: _Engine) -> int:
+    """``ROWS_PER_CALL``, or fewer under ``max_memory`` (about 8 (n_inputs + 4 + 3 n_params)
+    bytes a row, times 4 for the solver's temporaries)."""
+    if e.max_memory is None:
+        return ROWS_PER_CALL
+    per_row = 32 * (e.m.n_inputs + 4 + 3 * e.m.n_params)
+    return max(1, min(ROWS_PER_CALL, int(e.max_memory) // per_row))
 
 
 def _solve_problem(
