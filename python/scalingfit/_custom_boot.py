@@ -96,12 +96,14 @@ ROWS_PER_CALL = 1 << 18
 
 def solve_items(
     e: _Engine, n_items: int, items: Callable[[int, int], tuple[IntArray, IntArray]],
-    scheme: int, compute_cov: bool, chunk: int = 2048,
+    scheme: int, compute_cov: bool,
 ) -> tuple[FloatArray, Optional[FloatArray], NDArray[np.int32]]:
     """(x, cov, status) of items [0, n_items) of a custom model's bootstrap, as
-    ``_Engine.solve_items``: each item's resample drawn by the core's generators and solved
-    with the Python LM, ``chunk`` items at a time, a problem's replicates in calls of at most
-    ``ROWS_PER_CALL`` points (or what ``max_memory`` allows)."""
+    ``_Engine.solve_items``: each item's resample drawn by the core's generators, and the items
+    solved by the Python LM in calls of at most ``ROWS_PER_CALL`` points (or what
+    ``max_memory`` allows), every problem's items of a call in one batch. Status -3 (NaN
+    parameters) for an item whose problem cannot be resampled (no point fit, or a model not
+    finite at it for the residual schemes)."""
     m = e.m
     assert isinstance(m, CustomModel)
     P = m.n_params
@@ -109,19 +111,42 @@ def solve_items(
     C = np.full((n_items, P, P), np.nan) if compute_cov else None
     S = np.full(n_items, _status.BAD_INPUT, dtype=np.int32)
     prepared: dict[int, Optional[tuple[FloatArray, FloatArray]]] = {}
-    for a in range(0, n_items, chunk):
-        b = min(n_items, a + chunk)
+    sizes = np.diff(e.offsets)
+    per_call = max(1, _rows_per_call(e) // max(int(sizes.max(initial=1)), 1))
+    c = e.common
+    for a in range(0, n_items, per_call):
+        b = min(n_items, a + per_call)
         prob, rep = items(a, b)
+        js: list[int] = []
+        where: list[IntArray] = []
+        parts: list[tuple[FloatArray, FloatArray, Optional[FloatArray], Optional[NDArray[np.int32]]]] = []
         for j in np.unique(prob):
-            n = max(int(e.offsets[j + 1] - e.offsets[j]), 1)
-            per_call = max(1, _rows_per_call(e) // n)
-            sel_all = np.flatnonzero(prob == j) + a
-            for s0 in range(0, sel_all.shape[0], per_call):
-                sel = sel_all[s0:s0 + per_call]
-                x, cov, status = _solve_problem(e, int(j), rep[sel - a], scheme, compute_cov, prepared)
-                X[sel], S[sel] = x, status
-                if C is not None and cov is not None:
-                    C[sel] = cov
+            d = _draw(e, int(j), rep[prob == j], scheme, prepared)
+            if d is not None:
+                js.append(int(j))
+                where.append(np.flatnonzero(prob == j))
+                parts.append(d)
+        if not parts:
+            continue
+        sel = np.concatenate(where) + a
+        k = [w.shape[0] for w in where]
+        ws = None if all(d[2] is None for d in parts) else np.concatenate(
+            [d[2] if d[2] is not None else np.ones(d[1].shape[0]) for d in parts])
+        offsets = np.concatenate([[0], np.cumsum(np.repeat(sizes[js], k))]).astype(np.int64)
+        p0 = np.repeat(e.center[js], k, axis=0)
+        x_out, cov, _, status, _ = _custom.solve_batch(
+            m, LOSSES[e.loss_index], np.concatenate([d[0] for d in parts]),
+            np.concatenate([d[1] for d in parts]), ws, offsets, np.arange(sel.shape[0], dtype=np.int64),
+            p0, e.lo, e.hi, c["ftol"], c["xtol"], c["gtol"], c["max_iter"], c["f_scale"],
+            bool(c["log_residuals"]),
+        )
+        X[sel], S[sel] = x_out, status
+        if C is not None:
+            mults = [d[3] for d in parts]
+            if all(mu is not None for mu in mults):  # to n - P of the resample's n (bootstrap.hpp)
+                f = np.concatenate([_dof_factor(e, j, mu) for j, mu in zip(js, mults) if mu is not None])
+                cov = cov * f[:, None, None]
+            C[sel] = cov
     return X, (None if C is None else C.reshape(n_items, P * P)), S
 
 
@@ -134,64 +159,54 @@ def _rows_per_call(e: _Engine) -> int:
     return max(1, min(ROWS_PER_CALL, int(e.max_memory) // per_row))
 
 
-def _solve_problem(
-    e: _Engine, j: int, reps: IntArray, scheme: int, compute_cov: bool,
+def _draw(
+    e: _Engine, j: int, reps: IntArray, scheme: int,
     prepared: dict[int, Optional[tuple[FloatArray, FloatArray]]],
-) -> tuple[FloatArray, Optional[FloatArray], NDArray[np.int32]]:
-    """Replicates ``reps`` of problem j: (x, cov, status), status -3 where the problem cannot
-    be resampled (no point fit, or a model not finite at it for the residual schemes)."""
+) -> Optional[tuple[FloatArray, FloatArray, Optional[FloatArray], Optional[NDArray[np.int32]]]]:
+    """Replicates ``reps`` of problem j as weighted copies of its data: (x, y, weights,
+    multiplicities (k, n) or None for the target schemes); None where the problem cannot be
+    resampled."""
     m = e.m
     assert isinstance(m, CustomModel)
-    k, P = reps.shape[0], m.n_params
-    bad = (np.full((k, P), np.nan), np.full((k, P, P), np.nan), np.full(k, _status.BAD_INPUT, np.int32))
+    k = reps.shape[0]
     lo_j, hi_j = int(e.offsets[j]), int(e.offsets[j + 1])
     n = hi_j - lo_j
     center = e.center[j]
     if n == 0 or not np.isfinite(center).all():
-        return bad
+        return None
     x = e.x[lo_j:hi_j]
     y = e.y[lo_j:hi_j]
     w = None if e.w is None else e.w[lo_j:hi_j]
     log_res = bool(e.common["log_residuals"])
     pid = int(e.problem_id[j])
-    threads = 1
     reps = np.ascontiguousarray(reps, dtype=np.int64)
+    xs = np.tile(x, (k, 1))
     if scheme in _TARGET_SCHEMES:
         if j not in prepared:
             prepared[j] = prepare_residuals(m, x, y, w, center, log_res, scheme, e.lo, e.hi)
         prep = prepared[j]
         if prep is None:
-            return bad
+            return None
         y_space = np.log(y) if log_res else y
         Y = np.asarray(_core.resample_targets(scheme, e.wild, e.seed, pid, reps, np.ascontiguousarray(y_space),
-                                              prep[0], prep[1], w, threads))
-        ys = (np.exp(Y) if log_res else Y).reshape(-1)
-        ws = None if w is None else np.tile(w, k)
-        mult = None
-    else:
-        groups = n_groups = None
-        if scheme in _GROUP_SCHEMES:
-            assert e.groups is not None and e.n_groups is not None
-            groups, n_groups = np.ascontiguousarray(e.groups[lo_j:hi_j]), int(e.n_groups[j])
-        mult = np.asarray(_core.resample_multiplicities(scheme, e.seed, pid, reps, n, groups,
-                                                        n_groups or 0, threads))
-        ys = np.tile(y, k)
-        ws = (mult * (1.0 if w is None else w)).reshape(-1).astype(np.float64)
-    xs = np.tile(x, (k, 1))
-    offsets = np.arange(k + 1, dtype=np.int64) * n
-    p0 = np.tile(center, (k, 1))
-    c = e.common
-    x_out, cov, _, status, _ = _custom.solve_batch(
-        m, LOSSES[e.loss_index], xs, ys, ws, offsets, np.arange(k, dtype=np.int64), p0, e.lo, e.hi,
-        c["ftol"], c["xtol"], c["gtol"], c["max_iter"], c["f_scale"], log_res,
-    )
-    if compute_cov and mult is not None:  # to n - P of the resample's n (bootstrap.hpp)
-        positive = mult > 0 if w is None else (mult > 0) & (w > 0)
-        n_distinct = positive.sum(axis=1).astype(np.float64)
-        n_total = np.where(positive, mult, 0).sum(axis=1).astype(np.float64)
-        p_free = float(np.sum(e.lo != e.hi))
-        with np.errstate(all="ignore"):
-            f = np.where(n_total > p_free, (n_distinct - p_free) / (n_total - p_free), np.nan)
-        cov = cov * f[:, None, None]
-    return x_out, (cov if compute_cov else None), np.asarray(status, dtype=np.int32)
+                                              prep[0], prep[1], w, 1))
+        return xs, (np.exp(Y) if log_res else Y).reshape(-1), (None if w is None else np.tile(w, k)), None
+    groups = n_groups = None
+    if scheme in _GROUP_SCHEMES:
+        assert e.groups is not None and e.n_groups is not None
+        groups, n_groups = np.ascontiguousarray(e.groups[lo_j:hi_j]), int(e.n_groups[j])
+    mult = np.asarray(_core.resample_multiplicities(scheme, e.seed, pid, reps, n, groups, n_groups or 0, 1))
+    ws = (mult * (1.0 if w is None else w)).reshape(-1).astype(np.float64)
+    return xs, np.tile(y, k), ws, mult
 
+
+def _dof_factor(e: _Engine, j: int, mult: NDArray[np.int32]) -> FloatArray:
+    """Per replicate, (n_distinct - P_free) / (n_total - P_free): a multiplicity resample's
+    covariance rescaled to the degrees of freedom of the data set it stands for."""
+    w = None if e.w is None else e.w[int(e.offsets[j]):int(e.offsets[j + 1])]
+    positive = mult > 0 if w is None else (mult > 0) & (w > 0)
+    n_distinct = positive.sum(axis=1).astype(np.float64)
+    n_total = np.where(positive, mult, 0).sum(axis=1).astype(np.float64)
+    p_free = float(np.sum(e.lo != e.hi))
+    with np.errstate(all="ignore"):
+        return np.where(n_total > p_free, (n_distinct - p_free) / (n_total - p_free), np.nan)
