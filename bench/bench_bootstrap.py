@@ -4,7 +4,9 @@ scalingfit's ``bootstrap`` (every replicate an item of one batched core call, re
 regenerated from the counter-based generator, warm starts at the point fit) against a Python
 loop of ``scipy.optimize.least_squares`` over the *same* resamples (the multiplicities come
 from ``_core.resample_multiplicities``; scipy gets the points really repeated), analytic
-Jacobian, same warm starts.
+Jacobian, same warm starts. The same law written as a :class:`~scalingfit.CustomModel` (numpy
+``func`` and ``jac``) runs on the same resamples through the numpy solver (all replicates at
+once): the row "custom law" and its largest difference from the core's replicates.
 
 Run ``python bench/bench_bootstrap.py`` for the table, or
 ``python -m pytest bench/bench_bootstrap.py --benchmark-only``. Speed is reported, never
@@ -52,6 +54,26 @@ def scalingfit_run(x: np.ndarray, y: np.ndarray, threads: int, method: str = "pe
                      threads=threads, keep_cov=False)
 
 
+def _chinchilla_func(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return p[:, 0] + p[:, 1] * x[:, 0] ** -p[:, 3] + p[:, 2] * x[:, 1] ** -p[:, 4]
+
+
+def _chinchilla_jac(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    a, b = x[:, 0] ** -p[:, 3], x[:, 1] ** -p[:, 4]
+    return np.column_stack([np.ones_like(a), a, b, -p[:, 1] * a * np.log(x[:, 0]), -p[:, 2] * b * np.log(x[:, 1])])
+
+
+CUSTOM = scalingfit.CustomModel(_chinchilla_func, ("E", "A", "B", "alpha", "beta"), 2, jac=_chinchilla_jac,
+                                name="chinchilla_numpy")
+
+
+def custom_run(x: np.ndarray, y: np.ndarray, start: np.ndarray):
+    """The Chinchilla law as a custom model: the same resamples (the same seed), solved by the
+    numpy LM solver from the same point fit."""
+    return bootstrap(CUSTOM, x, y, n_resamples=N_RESAMPLES, seed=SEED, method="percentile", p0=start,
+                     keep_cov=False)
+
+
 def scipy_run(x: np.ndarray, y: np.ndarray, start: np.ndarray, n: int = N_RESAMPLES) -> np.ndarray:
     """least_squares (method="lm", analytic Jacobian) over the same resamples."""
     from scalingfit._bench import core_residuals
@@ -77,18 +99,24 @@ def run_table() -> list[dict[str, float]]:
     t_sf1 = best_time(lambda: scalingfit_run(x, y, 1))
     t_sf2 = best_time(lambda: scalingfit_run(x, y, 2))
     t_bca = best_time(lambda: scalingfit_run(x, y, 2, "bca"))
+    rc = custom_run(x, y, start)
+    t_custom = best_time(lambda: custom_run(x, y, start), repeat=2)
     scipy_run(x, y, start, 3)  # warm-up (imports, first-call overheads)
     t0 = time.perf_counter()
     ref = scipy_run(x, y, start)
     t_sp = time.perf_counter() - t0
     ok = ~np.isnan(ref).any(axis=1) & ~np.isnan(r1.samples).any(axis=1)
     diff = float(np.max(np.abs(r1.samples[ok] - ref[ok]) / np.abs(ref[ok])))
+    okc = ok & ~np.isnan(rc.samples).any(axis=1)
+    diff_custom = float(np.max(np.abs(rc.samples[okc] - r1.samples[okc]) / np.abs(r1.samples[okc])))
     return [
         dict(case="scalingfit bootstrap, 1 thread", seconds=t_sf1, ratio=t_sp / t_sf1),
         dict(case="scalingfit bootstrap, 2 threads", seconds=t_sf2, ratio=t_sp / t_sf2),
         dict(case="  ... + BCa jackknife (200 fits), 2 thr", seconds=t_bca, ratio=t_sp / t_bca),
+        dict(case="custom law (numpy solver, jac), 1 thread", seconds=t_custom, ratio=t_sp / t_custom),
         dict(case="scipy least_squares loop (lm)", seconds=t_sp, ratio=1.0),
         dict(case="max rel param diff vs scipy", seconds=float("nan"), ratio=diff),
+        dict(case="max rel param diff, custom vs core", seconds=float("nan"), ratio=diff_custom),
     ]
 
 
@@ -114,6 +142,11 @@ X, Y = make_data()
 
 def test_bootstrap_scalingfit_2_threads(benchmark) -> None:  # type: ignore[no-untyped-def]
     benchmark(scalingfit_run, X, Y, 2)
+
+
+def test_bootstrap_custom_law(benchmark) -> None:  # type: ignore[no-untyped-def]
+    start = scalingfit.fit("chinchilla", X, Y).x
+    benchmark.pedantic(custom_run, args=(X, Y, start), rounds=1)
 
 
 def test_bootstrap_scipy_loop_100(benchmark) -> None:  # type: ignore[no-untyped-def]
