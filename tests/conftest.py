@@ -125,3 +125,29 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def shared_set(name: str) -> Path:
+    """The folder of one shared data set, or a skip (a failure where CI requires the data)."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"shared data folder not found at {path}")
+    return path
+
+
+def muennighoff_runs() -> dict:
+    """Muennighoff et al.'s 182 runs (``planning.load_muennighoff2023``), for module fixtures."""
+    from scalingfit import planning
+
+    d = planning.load_muennighoff2023(shared_set("muennighoff2023_datablations"))
+    assert len(d["name"]) == 182
+    return d
+
+
+def gadre_runs() -> dict:
+    """Gadre et al.'s 104 runs (``planning.load_gadre2024``), for module fixtures."""
+    from scalingfit import planning
+
+    d = planning.load_gadre2024(shared_set("gadre2024_overtraining"))
+    assert len(d["name"]) == 104
+    return d

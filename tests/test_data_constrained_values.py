@@ -51,14 +51,9 @@ def _huber(law, N, D, U, y, delta: float = 1e-3) -> float:  # type: ignore[no-un
 
 @pytest.fixture(scope="module")
 def runs():
-    from conftest import SHARED_DATA
+    from conftest import muennighoff_runs
 
-    path = SHARED_DATA / "muennighoff2023_datablations"
-    if not path.is_dir():
-        pytest.skip(f"shared data folder not found at {path}")
-    d = P.load_muennighoff2023(path)
-    assert len(d["name"]) == 182
-    return d
+    return muennighoff_runs()
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,9 @@ from scalingfit.planning import MUENNIGHOFF_2023_PUBLISHED as PUB
 
 @pytest.fixture(scope="module")
 def runs(request):
-    from conftest import SHARED_DATA
+    from conftest import muennighoff_runs
 
-    path = SHARED_DATA / "muennighoff2023_datablations"
-    if not path.is_dir():
-        pytest.skip(f"shared data folder not found at {path}")
-    d = P.load_muennighoff2023(path)
-    assert len(d["name"]) == 182
-    return d
+    return muennighoff_runs()
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,9 @@ FITTED = {
 
 @pytest.fixture(scope="module")
 def data():
-    from conftest import SHARED_DATA
+    from conftest import gadre_runs
 
-    path = SHARED_DATA / "gadre2024_overtraining"
-    if not path.is_dir():
-        pytest.skip(f"shared data folder not found at {path}")
-    d = P.load_gadre2024(path)
-    assert len(d["name"]) == 104
-    return d
+    return gadre_runs()
 
 
 @pytest.fixture(scope="module")

@@ -29,19 +29,16 @@ def _law(p, N, M):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def path():
-    from conftest import SHARED_DATA
+    from conftest import shared_set
 
-    p = SHARED_DATA / "gadre2024_overtraining"
-    if not p.is_dir():
-        pytest.skip(f"shared data folder not found at {p}")
-    return p
+    return shared_set("gadre2024_overtraining")
 
 
 @pytest.fixture(scope="module")
-def data(path):
-    d = P.load_gadre2024(path)
-    assert len(d["name"]) == 104
-    return d
+def data():
+    from conftest import gadre_runs
+
+    return gadre_runs()
 
 
 @pytest.fixture(scope="module")
