@@ -573,18 +573,24 @@ def solve_batch(
         if not running.any():
             break
         free = ~act
-        A = H * free[:, :, None] * free[:, None, :]
-        A = A + np.einsum("ka,ab->kab", np.where(free, mu[:, None] * DS, 1.0), eye)
-        A[~running] = eye
-        rhs = np.where(free, -g, 0.0)
+        # The damped system of the items still running only (each item's factorization is its
+        # own: the same numbers whatever else is in the batch); the others step by 0.
+        r = np.flatnonzero(running)
+        fr = free[r]
+        A = H[r] * fr[:, :, None] * fr[:, None, :]
+        A = A + np.einsum("ka,ab->kab", np.where(fr, mu[r, None] * DS[r], 1.0), eye)
+        rhs = np.where(fr, -g[r], 0.0)
+        chol_ok = np.zeros(n_items, dtype=bool)
         try:
             Lc = np.linalg.cholesky(A)
-            chol_ok = np.ones(n_items, dtype=bool)
+            chol_ok[r] = True
         except np.linalg.LinAlgError:
-            chol_ok = np.array([np.all(np.linalg.eigvalsh(a) > 0) for a in A])
-            A[~chol_ok] = eye
+            ok_r = np.array([np.all(np.linalg.eigvalsh(a) > 0) for a in A], dtype=bool)
+            chol_ok[r] = ok_r
+            A[~ok_r] = eye
             Lc = np.linalg.cholesky(A)
-        h = np.linalg.solve(np.swapaxes(Lc, 1, 2), np.linalg.solve(Lc, rhs[..., None]))[..., 0]
+        h = np.zeros((n_items, P))
+        h[r] = np.linalg.solve(np.swapaxes(Lc, 1, 2), np.linalg.solve(Lc, rhs[..., None]))[..., 0]
         pn = np.clip(p + h, lo, hi)
         h = pn - p
         hn = np.sqrt((DS * h * h).sum(axis=1))
