@@ -575,7 +575,6 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_refit(args: argparse.Namespace) -> int:
-    from . import models
     from . import refit as rf
 
     _resamples(args.bootstrap, zero="no intervals")
@@ -588,7 +587,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     _at_least(args.chunk, "--chunk", 1, " group per chunk")
     _at_least(args.threads, "--threads", 1)
     fixed = _assignments(args.fix, "--fix") if args.fix is not None else None
-    _held(models.get(rf.LAWS[args.law].model), fixed)
+    _held(rf.LAWS[args.law].model_object(), fixed)
     _where_to_solve(args)
     summary = rf.refit(
         args.source, law=args.law, group_by=[g.strip() for g in args.group_by.split(",") if g.strip()],

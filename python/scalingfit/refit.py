@@ -52,10 +52,12 @@ try:  # POSIX advisory file locks; elsewhere DuckDB's own lock is the only guard
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 from . import _cuda, _fit, _validate
+from ._custom import CustomModel
 from ._fit import core_clock, fit_batch
 from ._refit_boot import group_rows
 from ._resample import two_sided_quantile
 from .bootstrap import METHODS, _finite_level
+from .models import Model
 from .models import get as get_model
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "RefitSummary",
     "read_fits",
     "refit",
+    "register_law",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,15 +83,66 @@ class LawSpec:
     """How a law is fitted to one group's rows.
 
     ``reduce="final"`` keeps the last step of each run (final loss); ``"all"`` every row.
-    ``fit_kwargs`` go to :func:`scalingfit.fit_batch`.
+    ``fit_kwargs`` go to :func:`scalingfit.fit_batch`. ``model`` is a built-in model's name,
+    or a :class:`~scalingfit.CustomModel` (:func:`register_law`), fitted from ``starts``.
     """
 
     name: str
-    model: str
+    model: Union[str, CustomModel]
     inputs: tuple[str, ...]
     reduce: str = "final"
     fit_kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    starts: tuple[tuple[float, ...], ...] = ()
+
+    @property
+    def custom(self) -> bool:
+        """Whether the law is a registered custom model."""
+        return isinstance(self.model, CustomModel)
+
+    def model_object(self) -> Union[Model, CustomModel]:
+        """The model fitted: the custom one, or the built-in of that name."""
+        return self.model if isinstance(self.model, CustomModel) else get_model(self.model)
+
+    @property
+    def model_name(self) -> str:
+        """The name stored in the fits table's ``model`` column."""
+        return self.model.name if isinstance(self.model, CustomModel) else self.model
+
+    def hashable(self) -> dict[str, Any]:
+        """The spec as JSON-able values for the config hash: a custom model by its definition
+        (names, bounds) and the code of its functions (:func:`_code_fingerprint`), so that
+        editing ``func`` refits instead of resuming."""
+        d = {k: getattr(self, k) for k in ("name", "inputs", "reduce", "fit_kwargs", "description")}
+        if isinstance(self.model, CustomModel):
+            m = self.model
+            d["model"] = dict(name=m.name, param_names=list(m.param_names), n_inputs=m.n_inputs,
+                              lower=np.asarray(m.lower).tolist(), upper=np.asarray(m.upper).tolist(),
+                              func=_code_fingerprint(m.func),
+                              jac=None if m.jac is None else _code_fingerprint(m.jac))
+            d["starts"] = [list(s) for s in self.starts]
+        else:
+            d["model"] = self.model
+        return d
+
+
+def _code_fingerprint(fn: Callable[..., Any]) -> str:
+    """SHA-1 of a function's compiled code (its bytecode, constants and names), the values its
+    closure holds and its defaults; for another callable, its qualified name. The same source
+    gives the same fingerprint in any process of the same Python version."""
+    import marshal
+
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return f"{type(fn).__module__}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+    h = hashlib.sha1(marshal.dumps(code))
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            h.update(repr(cell.cell_contents).encode())
+        except ValueError:  # an empty cell
+            pass
+    h.update(repr(getattr(fn, "__defaults__", None)).encode())
+    return h.hexdigest()[:16]
 
 
 LAWS: dict[str, LawSpec] = {
@@ -108,6 +162,77 @@ LAWS: dict[str, LawSpec] = {
                                 description="Muennighoff et al. L(N, D, U) under repeated data "
                                             "(U: unique tokens), Huber(1e-3) on log final loss"),
 }
+
+
+#: Options a registered custom law may fix for its fits (as ``LAWS``' ``fit_kwargs``).
+REGISTER_OPTIONS = ("loss", "f_scale", "log_residuals", "bounds", "max_iter", "ftol", "xtol", "gtol")
+
+
+def register_law(name: str, model: CustomModel, inputs: Sequence[str], starts: Any, *,
+                 fit_kwargs: Optional[Mapping[str, Any]] = None, reduce: str = "final",
+                 description: str = "", replace: bool = False) -> LawSpec:
+    """Make a custom law refittable by name: ``refit(db, law=name)`` fits ``model`` to every
+    group of a run database, from ``starts`` (a custom law has no data-driven start; the best
+    start of each group is kept), resumably, with bootstrap intervals too.
+
+    Parameters
+    ----------
+    name : str
+        The law's name in ``refit``, the fits tables and ``read_fits`` (not a built-in law's).
+    model : CustomModel
+    inputs : sequence of str
+        The run columns that are the model's inputs, in the order of ``x``'s columns (e.g.
+        ``("N", "D")``); ``value`` is the target.
+    starts : array_like, shape (n_params,) or (k, n_params)
+        The start(s) of every group's fit.
+    fit_kwargs : mapping, optional
+        Fit options of every group (``loss``, ``f_scale``, ``log_residuals``, ``bounds``,
+        ``max_iter``, ``ftol``, ``xtol``, ``gtol``).
+    reduce : {"final", "all"}
+        The last step of each run (final loss), or every row.
+    replace : bool
+        Replace a custom law already registered under ``name``.
+
+    Returns
+    -------
+    LawSpec
+        The registered spec (also ``LAWS[name]``).
+
+    Notes
+    -----
+    The configuration hash that keys resumption covers the model's definition and the compiled
+    code of ``func`` and ``jac`` (and the values their closures hold): editing the law refits
+    every group instead of resuming with stale fits. A registered law refits in the process
+    that registered it (not on Dask workers), in float64 on the CPU.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    if name in LAWS and (not LAWS[name].custom or not replace):
+        raise ValueError(f"law {name!r} is already registered"
+                         + ("" if LAWS[name].custom else " (a built-in law)")
+                         + ("; pass replace=True to replace it" if LAWS[name].custom else ""))
+    if not isinstance(model, CustomModel):
+        raise TypeError(f"model must be a scalingfit.CustomModel, got {type(model).__name__} (a built-in "
+                        "model is refitted through its law in LAWS)")
+    if isinstance(inputs, str) or not all(isinstance(c, str) and c for c in inputs):
+        raise TypeError(f"inputs must be a sequence of column names, e.g. ('N', 'D'), got {inputs!r}")
+    inputs = tuple(inputs)
+    if len(inputs) != model.n_inputs:
+        raise ValueError(f"inputs names {len(inputs)} column(s) {inputs}; {model.name!r} has n_inputs={model.n_inputs}")
+    if "value" in inputs or len(set(inputs)) != len(inputs):
+        raise ValueError(f"inputs must be distinct run columns other than 'value', got {inputs}")
+    lo, hi = _validate.as_bounds((fit_kwargs or {}).get("bounds"), model, None)
+    st = _validate.as_starts(starts, model, lo, hi, name="starts")
+    kw = dict(fit_kwargs or {})
+    unknown = sorted(set(kw) - set(REGISTER_OPTIONS))
+    if unknown:
+        raise ValueError(f"fit_kwargs: unknown option(s) {unknown}; a law may fix {', '.join(REGISTER_OPTIONS)}")
+    if reduce not in ("final", "all"):
+        raise ValueError(f"reduce must be 'final' or 'all', got {reduce!r}")
+    spec = LawSpec(name, model, inputs, reduce=reduce, fit_kwargs=kw, description=str(description),
+                   starts=tuple(tuple(float(v) for v in row) for row in st))
+    LAWS[name] = spec
+    return spec
 
 
 @dataclass(frozen=True)
@@ -142,7 +267,12 @@ class RefitConfig:
             del fields["precision"]
         if not fields["fixed"]:  # so does the hash of a refit with every parameter free
             del fields["fixed"]
-        blob = json.dumps({**fields, "spec": asdict(LAWS[self.law]), "version": __version__},
+        spec = LAWS[self.law]
+        # a built-in law's spec as it always was (its hashes predate hashable()); a custom one's
+        spec_d = asdict(spec) if not spec.custom else spec.hashable()
+        if not spec.custom:
+            del spec_d["starts"]
+        blob = json.dumps({**fields, "spec": spec_d, "version": __version__},
                           sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -388,7 +518,7 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
     from . import __version__
 
     spec = LAWS[config.law]
-    model = get_model(spec.model)
+    model = spec.model_object()
     group_by = list(config.group_by)
     g = group_frame(df, spec, group_by)
     keys, key_values, counts, offsets, x, y, hashes, notes = (g.keys, g.key_values, g.counts, g.offsets, g.x,
@@ -417,8 +547,15 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
         idx = group_rows(offsets, sel)
         xs, ys = x[idx], y[idx]
         with core_clock() as clock:
-            res = fit_batch(spec.model, xs, ys, sub_off, threads=threads, backend=backend,
-                            precision=config.precision, **config.fit_kwargs)
+            if spec.custom:  # every group from the registered starts, the best kept
+                st = np.asarray(spec.starts, dtype=np.float64)
+                res = fit_batch(spec.model, xs, ys, sub_off, np.tile(st, (n, 1)),
+                                problem=np.repeat(np.arange(n), st.shape[0]), threads=threads,
+                                backend=backend, precision=config.precision,
+                                **config.fit_kwargs).best_per_problem()
+            else:
+                res = fit_batch(spec.model, xs, ys, sub_off, threads=threads, backend=backend,
+                                precision=config.precision, **config.fit_kwargs)
             boot = None
             if config.bootstrap > 0:
                 from . import _refit_boot
@@ -456,7 +593,7 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
     rows: dict[str, Any] = {c: [key_values[j][a] for j in todo] + [vals[a] for _, vals in g.empty]
                             for a, c in enumerate(group_by)}
     rows.update(
-        group_key=row_keys, law=[spec.name] * total, model=[spec.model] * total,
+        group_key=row_keys, law=[spec.name] * total, model=[spec.model_name] * total,
         param_names=[json.dumps(names)] * total,
         **{c: _jsonl_rows(np.concatenate([np.asarray(v, dtype=np.float64).reshape(n, P), nan]))
            for c, v in (("params", est), ("stderr", se), ("ci_low", lo), ("ci_high", hi))},
@@ -1187,7 +1324,8 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         format of :mod:`scalingfit.data`.
     law : str
         One of :data:`LAWS` (``chinchilla``, ``chinchilla_huber``, ``kaplan_nd``,
-        ``saturating_n``, ``power_law_n``, ``data_constrained``).
+        ``saturating_n``, ``power_law_n``, ``data_constrained``, or a custom law added by
+        :func:`register_law`).
     group_by : sequence of str
         Columns that identify a sweep.
     db : path, optional
@@ -1273,6 +1411,10 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     if client is not None or scheduler is not None:
         from . import distributed
 
+        if LAWS[config.law].custom:
+            raise ValueError(f"law {config.law!r} is a custom law (register_law): it refits in this "
+                             "process only (its Python function is not sent to Dask workers); drop "
+                             "client= and scheduler=")
         distributed._check_arguments(client, scheduler, shard_dir)
         if scheduler is not None:  # connect first: an unreachable scheduler leaves no file behind
             with distributed.connect(None, scheduler) as connected:
@@ -1351,7 +1493,7 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
     _fit.check_precision(precision)
     held: tuple[tuple[str, float], ...] = ()
     if fixed is not None:
-        m = get_model(LAWS[law].model)
+        m = LAWS[law].model_object()
         lo, _ = _validate.as_bounds(None, m, fixed)  # names and values checked
         held = tuple(sorted((k, float(lo[m.param_names.index(k)])) for k in fixed))
     return RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=n_boot, seed=seed,
