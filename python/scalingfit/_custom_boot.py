@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _core, _custom, _status
+from . import _core, _custom, _fit, _status
 from ._custom import CustomModel
 from .models import LOSSES
 
@@ -134,12 +134,12 @@ def solve_items(
             [d[2] if d[2] is not None else np.ones(d[1].shape[0]) for d in parts])
         offsets = np.concatenate([[0], np.cumsum(np.repeat(sizes[js], k))]).astype(np.int64)
         p0 = np.repeat(e.center[js], k, axis=0)
-        x_out, cov, _, status, _ = _custom.solve_batch(
+        x_out, cov, _, status, _ = _fit.timed_core(lambda: _custom.solve_batch(
             m, LOSSES[e.loss_index], np.concatenate([d[0] for d in parts]),
             np.concatenate([d[1] for d in parts]), ws, offsets, np.arange(sel.shape[0], dtype=np.int64),
             p0, e.lo, e.hi, c["ftol"], c["xtol"], c["gtol"], c["max_iter"], c["f_scale"],
             bool(c["log_residuals"]),
-        )
+        ))
         X[sel], S[sel] = x_out, status
         if C is not None:
             mults = [d[3] for d in parts]

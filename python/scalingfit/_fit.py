@@ -253,11 +253,11 @@ def solve(
     chunks = item_chunks(n_items, item_bytes, fixed_bytes, max_memory)
 
     def run(a: int, b: int) -> tuple[Any, ...]:
-        if isinstance(m, CustomModel):
-            return _custom.solve_batch(
+        if isinstance(m, CustomModel):  # the numpy solver: timed as the core's solves are
+            return tuple(timed_core(lambda: _custom.solve_batch(
                 m, loss, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol, gtol,
                 max_iter, f_scale, log_residuals,
-            )
+            )))
         solver = _cuda.solve_batch if on_gpu else _core.solve_batch
         return tuple(timed_core(lambda: solver(
             m.index, loss_index, x, y, w, offsets, problem[a:b], p0[a:b], lo, hi, ftol, xtol,
