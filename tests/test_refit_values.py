@@ -200,3 +200,22 @@ def test_a_fit_stopped_at_the_iteration_limit_is_a_failure(tmp_path: Path, monke
     assert not fits["success"].any()
     assert (fits["message"] == scalingfit.STATUS_MESSAGES[0]).all()
     np.testing.assert_allclose(fits[list(NAMES)].to_numpy(), ref.x, rtol=1e-9)
+
+
+def test_a_row_without_run_id_is_skipped_and_named(tmp_path: Path) -> None:
+    """The final step of each run: a row whose run_id is missing belongs to no run. It was
+    kept as a run of its own (sweep 0 fitted on 21 points where it has 20 runs); now it is
+    skipped, named in the reason column, and the fit is scalingfit.fit's on the 20 runs'
+    final rows."""
+    runs = _runs(checkpoints=2).astype({"run_id": "float64"})
+    orphan = runs.index[(runs.sweep == 0) & (runs.step == runs.step.min())][0]
+    runs.loc[orphan, "run_id"] = np.nan
+    db = tmp_path / "r.duckdb"
+    s = rf.refit(runs, law="chinchilla", group_by=["sweep"], db=db, progress=False)
+    assert s.n_rows_skipped == 1
+    row = _row(db, 0)
+    assert row["n_points"] == 20
+    assert "1 invalid row(s) skipped" in row["reason"] and "run_id is missing" in row["reason"]
+    g = _final(runs.dropna(subset=["run_id"]), 0)
+    want = scalingfit.fit("chinchilla", (g.N.to_numpy(), g.D.to_numpy()), g.value.to_numpy())
+    np.testing.assert_allclose(json.loads(row["params"]), want.x, rtol=1e-6)

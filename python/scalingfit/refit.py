@@ -473,7 +473,11 @@ def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str],
     # rows are checked before they are made numbers (which would stop the whole refit).
     # a run and step may appear once per group (a run scored on several validation sets,
     # grouped by set), not twice in one group
-    clean, report = data.validate_runs(df, required=needed, positive=(*data.POSITIVE, *positive),
+    # the final step of each run: a row with no run_id belongs to no run (it was kept as a run
+    # of its own, one more point of its group)
+    final = spec.reduce == "final" and "run_id" in df.columns and "step" in df.columns
+    clean, report = data.validate_runs(df, required=needed + (["run_id"] if final else []),
+                                       positive=(*data.POSITIVE, *positive),
                                        key=(*group_by, "run_id", "step"), policy="skip-and-report")
     clean = data.to_numeric_frame(clean, [c for c in needed + ["step", "C"] if c in clean.columns])
     notes: dict[str, str] = {}
@@ -489,7 +493,7 @@ def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str],
             per.setdefault(_group_key(key), []).append(f"{where}: {'; '.join(by_row[row])}")
         notes = {k: f"{len(v)} invalid row(s) skipped: " + "; ".join(v[:3]) + ("; ..." if len(v) > 3 else "")
                  for k, v in per.items()}
-    if spec.reduce == "final" and "run_id" in clean.columns and "step" in clean.columns:
+    if final:
         clean = clean.sort_values(list(group_by) + ["run_id", "step"], kind="stable")
         clean = clean.groupby(list(group_by) + ["run_id"], sort=False, dropna=False).tail(1)
     clean = clean.sort_values(list(group_by) + [c for c in spec.inputs], kind="stable").reset_index(drop=True)
