@@ -15,6 +15,7 @@ Jacobian (``jac`` or finite differences).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
@@ -97,8 +98,8 @@ ROWS_PER_CALL = 1 << 18
 def solve_items(
     e: _Engine, n_items: int, items: Callable[[int, int], tuple[IntArray, IntArray]],
     scheme: int, compute_cov: bool,
-) -> tuple[FloatArray, Optional[FloatArray], NDArray[np.int32]]:
-    """(x, cov, status) of items [0, n_items) of a custom model's bootstrap, as
+) -> tuple[FloatArray, Optional[FloatArray], FloatArray, NDArray[np.int32]]:
+    """(x, cov, cost, status) of items [0, n_items) of a custom model's bootstrap, as
     ``_Engine.solve_items``: each item's resample drawn by the core's generators, and the items
     solved by the Python LM in calls of at most ``ROWS_PER_CALL`` points (or what
     ``max_memory`` allows), every problem's items of a call in one batch. Status -3 (NaN
@@ -110,6 +111,7 @@ def solve_items(
     X = np.full((n_items, P), np.nan)
     C = np.full((n_items, P, P), np.nan) if compute_cov else None
     S = np.full(n_items, _status.BAD_INPUT, dtype=np.int32)
+    cost = np.full(n_items, np.nan)
     prepared: dict[int, Optional[tuple[FloatArray, FloatArray]]] = {}
     sizes = np.diff(e.offsets)
     per_call = max(1, _rows_per_call(e) // max(int(sizes.max(initial=1)), 1))
@@ -134,20 +136,20 @@ def solve_items(
             [d[2] if d[2] is not None else np.ones(d[1].shape[0]) for d in parts])
         offsets = np.concatenate([[0], np.cumsum(np.repeat(sizes[js], k))]).astype(np.int64)
         p0 = np.repeat(e.center[js], k, axis=0)
-        x_out, cov, _, status, _ = _fit.timed_core(lambda: _custom.solve_batch(
-            m, LOSSES[e.loss_index], np.concatenate([d[0] for d in parts]),
+        x_out, cov, cost_out, status, _ = _fit.timed_core(functools.partial(
+            _custom.solve_batch, m, LOSSES[e.loss_index], np.concatenate([d[0] for d in parts]),
             np.concatenate([d[1] for d in parts]), ws, offsets, np.arange(sel.shape[0], dtype=np.int64),
             p0, e.lo, e.hi, c["ftol"], c["xtol"], c["gtol"], c["max_iter"], c["f_scale"],
             bool(c["log_residuals"]),
         ))
-        X[sel], S[sel] = x_out, status
+        X[sel], S[sel], cost[sel] = x_out, status, cost_out
         if C is not None:
             mults = [d[3] for d in parts]
             if all(mu is not None for mu in mults):  # to n - P of the resample's n (bootstrap.hpp)
                 f = np.concatenate([_dof_factor(e, j, mu) for j, mu in zip(js, mults) if mu is not None])
                 cov = cov * f[:, None, None]
             C[sel] = cov
-    return X, (None if C is None else C.reshape(n_items, P * P)), S
+    return X, (None if C is None else C.reshape(n_items, P * P)), cost, S
 
 
 def _rows_per_call(e: _Engine) -> int:
