@@ -342,9 +342,9 @@ def test_optimal_table_decay_constants_note_names_their_law() -> None:
     assert note("muennighoff2023").endswith("(Muennighoff et al. 2023)")
 
 
-@pytest.mark.xfail(strict=True, reason="bug (m4 audit): the CLI passes optimal_cli_table the resolved law "
-                   "dict, so --law muennighoff2023 is told its decay constants were fitted with another law")
 def test_optimal_cli_decay_constants_note_under_their_own_law(capsys) -> None:
+    """The CLI passes optimal_cli_table the resolved law (a dict): --law muennighoff2023 was told
+    its decay constants were fitted with another law (the m4 audit's bug)."""
     assert cli.main(["optimal", "--unique-tokens", "1e12", "--law", "muennighoff2023", "--json"]) == 0
     (v,) = [r["value"] for r in json.loads(capsys.readouterr().out) if r["quantity"] == "decay constants R_D*, R_N*"]
     assert v.endswith("(Muennighoff et al. 2023)")

@@ -179,8 +179,9 @@ def optimal_cli_table(
         dc = DataConstrainedLaw(**params, R_D=R_D, R_N=R_N)
         decay = f"{R_D:.4g}, {R_N:.4g}"
         if (R_D, R_N) == (float(MUENNIGHOFF_2023.R_D), float(MUENNIGHOFF_2023.R_N)):
-            # their constants were fitted beside their own C4 law: say so under another law
-            same = isinstance(law, str) and law == "muennighoff2023"
+            # their constants were fitted beside their own C4 law: say so under another law (the
+            # law by its values: the command line passes it resolved, as a dict)
+            same = dict(params) == dict(resolve_law("muennighoff2023"))
             decay += (" (Muennighoff et al. 2023)" if same else
                       " (Muennighoff et al. 2023, fitted with their C4 law, not this one)")
         rows.append((f"repeated data: U = {unique_tokens:.4g} unique tokens",
