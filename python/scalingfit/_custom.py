@@ -144,14 +144,20 @@ class CustomModel:
 
     def predict(self, params: FloatArray, x: object) -> FloatArray:
         """``func`` at points ``x`` (read as ``fit`` reads them, a tuple of columns included;
-        a number is one point of a one-input law) with ``params``, one vector or one per point."""
-        from ._validate import as_inputs
+        a number, or n_inputs numbers such as ``(N, D)``, is one point) with ``params``, one
+        vector or one per point."""
+        from ._validate import as_inputs, one_point
 
-        if isinstance(x, (int, float, np.number)) or (isinstance(x, np.ndarray) and x.ndim == 0):
-            x = np.reshape(x, (1,))
-        xa = as_inputs(x, self)
+        xa = as_inputs(one_point(x, self.n_inputs)[0], self)
         p = np.broadcast_to(np.asarray(params, dtype=np.float64), (xa.shape[0], self.n_params))
         return np.asarray(self._call("func", self.func, xa, p), dtype=np.float64)
+
+    def predict_many(self, params: FloatArray, x: FloatArray) -> FloatArray:
+        """Values at the points ``x`` (as read, shape (n, n_inputs)) of every parameter vector,
+        a row of ``params`` (R, n_params): shape (R, n), in one call of ``func``."""
+        R, n = params.shape[0], x.shape[0]
+        rows = np.repeat(np.asarray(params, dtype=np.float64), n, axis=0)
+        return np.asarray(self._call("func", self.func, np.tile(x, (R, 1)), rows), dtype=np.float64).reshape(R, n)
 
     def value_and_jacobian(
         self,
@@ -316,6 +322,33 @@ class CustomModel:
                 "optimum, reported as converged): compute in float64"
             )
         return arr
+
+
+def picklable(model: Optional[CustomModel]) -> bool:
+    """Whether a result can keep ``model`` when pickled (a law made of lambdas cannot be)."""
+    if model is None:
+        return True
+    import pickle
+
+    try:
+        pickle.dumps(model)
+    except Exception:  # whatever pickle raises for it
+        return False
+    return True
+
+
+def kept_model(name: str, custom: Optional[CustomModel], hint: str = "") -> Any:
+    """The model a result was fitted with: its ``custom`` one, or the built-in called
+    ``name``; a ValueError (ending in ``hint``) when it is neither, i.e. a custom model dropped
+    when the result was pickled (:func:`picklable`)."""
+    from .models import get, names
+
+    if custom is not None:
+        return custom
+    if name not in names():
+        raise ValueError(f"{name!r} is not a built-in model and this result does not hold its custom "
+                         f"model (one that cannot be pickled is dropped when the result is){hint}")
+    return get(name)
 
 
 def _check_names(value: Any) -> tuple[str, ...]:

@@ -520,10 +520,7 @@ def _exp_of(name: str, p: ParamColumns) -> FloatArray:
 
 
 def _prediction(m: Union[Model, CustomModel], xa: FloatArray, p: ParamColumns) -> FloatArray:
-    P = np.ascontiguousarray(np.column_stack([p[n] for n in m.param_names]))
-    if isinstance(m, CustomModel):  # one point: one row per replicate
-        return np.asarray(m.predict(P, np.repeat(xa, P.shape[0], axis=0)), dtype=np.float64)
-    return np.asarray(_core.evaluate_many(m.index, xa, P))[:, 0]
+    return m.predict_many(np.column_stack([p[n] for n in m.param_names]), xa)[:, 0]
 
 
 def optimal_params(C: float) -> Derived:
@@ -720,12 +717,9 @@ class BootstrapBatchResult:
 
     def model_object(self) -> Union[Model, CustomModel]:
         """The model bootstrapped: the custom one it was given, or the built-in of that name."""
-        from .models import get, names
+        from ._custom import kept_model
 
-        if self.custom_model is None and self.model not in names():
-            raise ValueError(f"{self.model!r} is not a built-in model and this result does not hold its "
-                             "custom model (one that cannot be pickled is dropped when the result is)")
-        return self.custom_model if self.custom_model is not None else get(self.model)
+        return kept_model(self.model, self.custom_model)  # type: ignore[no-any-return]
 
     def __post_init__(self) -> None:
         # Frozen means frozen: a caller that edits what samples or values() return would
@@ -741,14 +735,11 @@ class BootstrapBatchResult:
         # value; the others are recomputed on demand, read-only again.
         state = dict(self.__dict__)
         state["_cache"] = {k: v for k, v in self._cache.items() if k == "jackknife"}
-        if self.custom_model is not None:  # a law made of lambdas: pickled without it
-            import pickle
+        from ._custom import picklable
 
-            try:
-                pickle.dumps(self.custom_model)
-            except Exception:  # whatever pickle raises for it
-                state["custom_model"] = None
-                state["_jackknife"] = None  # it refits with the model; a computed one is kept
+        if not picklable(self.custom_model):  # a law made of lambdas: pickled without it
+            state["custom_model"] = None
+            state["_jackknife"] = None  # it refits with the model; a computed one is kept
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -1127,11 +1118,7 @@ class BootstrapResult:
         S = self.samples[~np.isnan(self.samples).any(axis=1)]
         if S.shape[0] == 0:
             raise ValueError(f"no band: none of the {self.samples.shape[0]} replicates converged")
-        if isinstance(m, CustomModel):  # every replicate's curve in one call of the model
-            n_new = xa.shape[0]
-            F = m.predict(np.repeat(S, n_new, axis=0), np.tile(xa, (S.shape[0], 1))).reshape(S.shape[0], n_new)
-        else:
-            F = np.asarray(_core.evaluate_many(m.index, xa, np.ascontiguousarray(S)))
+        F = m.predict_many(S, xa)
         if kind == "prediction":
             e = self.prediction_residuals()
             rng = np.random.default_rng([self.seed, 0x70726564])
@@ -1497,8 +1484,6 @@ def _check_derived(derived: Optional[Mapping[str, Derived]], m: Union[Model, Cus
             raise ValueError(f"derived name {name!r} clashes with a parameter of {m.name}")
         out[str(name)] = fn
     return out
-
-
 
 
 @_validate.suggest_argument_names

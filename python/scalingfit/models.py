@@ -112,6 +112,12 @@ class Model:
         f, _ = _core.evaluate(self.index, *self._args(params, x))
         return np.asarray(f)
 
+    def predict_many(self, params: FloatArray, x: FloatArray) -> FloatArray:
+        """Values at the points ``x`` (as read, shape (n, n_inputs)) of every parameter vector,
+        a row of ``params`` (R, n_params): shape (R, n), in one core call."""
+        return np.asarray(_core.evaluate_many(self.index, np.ascontiguousarray(x, dtype=np.float64),
+                                              np.ascontiguousarray(params, dtype=np.float64)))
+
     def jacobian(self, params: Sequence[float] | FloatArray, x: object) -> FloatArray:
         """Analytic Jacobian d value / d params at points ``x`` (as for :meth:`predict`),
         shape (n, n_params)."""
@@ -133,11 +139,7 @@ class Model:
             return x.reshape(-1, self.n_inputs), p
         from . import _validate
 
-        if isinstance(x, (int, float, np.number)) or (isinstance(x, np.ndarray) and x.ndim == 0):
-            x = np.reshape(x, (1,))  # one point of a one-input law
-        elif self.n_inputs > 1 and isinstance(x, (list, tuple, np.ndarray)) and len(x) == self.n_inputs \
-                and all(np.ndim(v) == 0 for v in x):
-            x = np.reshape(_validate.as_float_array(x, "x"), (1, self.n_inputs))  # one point: (N, D)
+        x, _ = _validate.one_point(x, self.n_inputs)  # a number, or (N, D): one point
         xa = _validate.as_inputs(x, self)
         if self.positive_inputs:
             _validate.check_positive(xa, "x", f"{self.name} works with log(x)", self.input_names,

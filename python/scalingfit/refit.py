@@ -110,9 +110,10 @@ class LawSpec:
         return self.model.name if isinstance(self.model, CustomModel) else self.model
 
     def hashable(self) -> dict[str, Any]:
-        """The spec as JSON-able values for the config hash: a custom model by its definition
-        (names, bounds) and the code of its functions (:func:`_code_fingerprint`), so that
-        editing ``func`` refits instead of resuming."""
+        """The spec as JSON-able values for the config hash: a built-in law's fields as they
+        always were (no ``starts``: its hashes predate them); a custom model by its definition
+        (names, bounds), its starts and the code of its functions (:func:`_code_fingerprint`),
+        so that editing ``func`` refits instead of resuming."""
         d = {k: getattr(self, k) for k in ("name", "inputs", "reduce", "fit_kwargs", "description")}
         if isinstance(self.model, CustomModel):
             m = self.model
@@ -267,12 +268,7 @@ class RefitConfig:
             del fields["precision"]
         if not fields["fixed"]:  # so does the hash of a refit with every parameter free
             del fields["fixed"]
-        spec = LAWS[self.law]
-        # a built-in law's spec as it always was (its hashes predate hashable()); a custom one's
-        spec_d = asdict(spec) if not spec.custom else spec.hashable()
-        if not spec.custom:
-            del spec_d["starts"]
-        blob = json.dumps({**fields, "spec": spec_d, "version": __version__},
+        blob = json.dumps({**fields, "spec": LAWS[self.law].hashable(), "version": __version__},
                           sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 

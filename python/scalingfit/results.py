@@ -87,21 +87,18 @@ class FitResult:
 
     def __getstate__(self) -> dict[str, Any]:
         # A custom model made of lambdas cannot be pickled: the result still can, without it.
-        state = dict(self.__dict__)
-        if self.custom_model is not None:
-            import pickle
+        from ._custom import picklable
 
-            try:
-                pickle.dumps(self.custom_model)
-            except Exception:  # whatever pickle raises for it
-                state["custom_model"] = None
+        state = dict(self.__dict__)
+        if not picklable(self.custom_model):
+            state["custom_model"] = None
         return state
 
     def predict(self, x: Any) -> Union[float, FloatArray]:
         """The fitted law at new inputs ``x``, read as :func:`scalingfit.fit` reads its inputs
-        (an array of one input, an (n, n_inputs) array or a tuple of columns); a number (one
-        point of a one-input law) or a tuple of one number per input (one point, e.g. ``(N,
-        D)``) gives a float. For its uncertainty use
+        (an array of one input, an (n, n_inputs) array or a tuple of columns); one point, a
+        number of a one-input law or n_inputs numbers such as ``(N, D)`` (the model's own
+        ``predict`` reads them so), gives a float. For its uncertainty use
         :func:`scalingfit.uncertainty.delta_method` or a bootstrap's ``predict``.
 
         >>> import numpy as np, scalingfit
@@ -111,25 +108,14 @@ class FitResult:
         1.7333
         """
         from . import _validate
-        from .models import get, names
+        from ._custom import kept_model
 
-        if self.custom_model is None and self.model not in names():
-            raise ValueError(f"{self.model!r} is not a built-in model and this result does not hold its "
-                             "custom model (one that cannot be pickled is dropped when the result is): "
-                             "use model.predict(result.x, x)")
-        m = self.custom_model if self.custom_model is not None else get(self.model)
-        if isinstance(x, tuple):  # numbers: one point when there is one per input, else points
-            scalar = len(x) == m.n_inputs and all(np.ndim(c) == 0 for c in x)
-            if scalar:
-                x = tuple(np.atleast_1d(_validate.as_float_array(c, "x")) for c in x)
-        else:
-            scalar = np.ndim(x) == 0
-            if scalar:
-                x = np.atleast_1d(_validate.as_float_array(x, "x"))
+        m = kept_model(self.model, self.custom_model, ": use model.predict(result.x, x)")
+        x, one = _validate.one_point(x, m.n_inputs)
         xa = _validate.as_inputs(x, m)
         _validate.check_finite(xa, "x", m.input_names)
         out = np.asarray(m.predict(self.x, xa), dtype=np.float64)
-        return float(out[0]) if scalar else out
+        return float(out[0]) if one else out
 
     @property
     def stderr(self) -> FloatArray:
