@@ -168,3 +168,37 @@ def test_robust_twin_follows_the_core_step_by_step() -> None:
         same[loss] = float(np.mean(eq))
     assert min(same.values()) >= 0.9, same
     assert np.mean(list(same.values())) >= 0.95, same
+
+
+@pytest.mark.parametrize("loss", ["linear", "huber"])
+def test_a_slow_tail_leaves_every_item_its_own_numbers(loss: str) -> None:
+    """600 fits, of which 150 start 3-10x off and 10 far off (these run to max_iter) while the
+    rest stop in a few steps; huber with f_scale at the noise level and 2% of the points
+    outliers, so the curvature switch is on for some; weighted: the solver cuts its working arrays to
+    the running items as they thin out (here more than once), and every item's parameters,
+    cost, status, iterations and covariance are bit for bit those it gets solved alone."""
+    rng = np.random.default_rng(5)
+    n, k = 600, 12
+    x = np.tile(np.logspace(6, 10, k), n)
+    truth = np.column_stack([rng.uniform(1, 3, n), rng.uniform(50, 500, n), rng.uniform(0.1, 0.6, n)])
+    y = _sat(x[:, None], np.repeat(truth, k, axis=0)) * np.exp(0.01 * rng.standard_normal(n * k))
+    y[rng.random(n * k) < 0.02] *= 1.5
+    offsets = np.arange(n + 1) * k
+    p0 = truth * 1.01
+    order = rng.permutation(n)
+    medium, slow = order[:150], order[150:160]
+    p0[medium] *= rng.uniform(3, 10, (150, 3)) ** rng.choice([-1, 1], (150, 3))
+    p0[:, 2] = np.minimum(p0[:, 2], 1.9)
+    p0[slow] = [0.01, 1e5, 1.9]
+    w = rng.uniform(0.5, 2.0, n * k)
+    kw = dict(bounds=([0, 0, 0], [np.inf, np.inf, 2.0]), max_iter=150, loss=loss, f_scale=0.02)
+    batch = scalingfit.fit_batch(_SAT, x, y, offsets, p0, weights=w, **kw)
+    its = batch.iterations
+    assert (its > 5 * np.median(its)).sum() >= 10 and len(np.unique(its[medium])) > 30
+    for j in range(n):
+        one = scalingfit.fit_batch(_SAT, x[j * k:(j + 1) * k], y[j * k:(j + 1) * k], [0, k], p0[j:j + 1],
+                                   weights=w[j * k:(j + 1) * k], **kw)
+        assert one.status[0] == batch.status[j] and one.iterations[0] == its[j]
+        np.testing.assert_array_equal(one.x[0], batch.x[j])
+        np.testing.assert_array_equal(one.cost[0], batch.cost[j])
+        np.testing.assert_array_equal(one.cov[0], batch.cov[j])
