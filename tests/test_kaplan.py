@@ -387,3 +387,19 @@ def test_joint_scale_constant_intervals_are_log_scale_wald() -> None:
     i = names.index("alpha_D")
     lo, hi = f.interval("alpha_D")
     assert hi - f.law.x[i] == pytest.approx(f.law.x[i] - lo, rel=1e-9)
+
+
+def test_band_is_the_percentile_of_the_resampled_curves_by_hand() -> None:
+    """LawFit.band against numpy: the 90% percentiles, at each input, of A x^-alpha over the
+    bootstrap replicates (closed form), a failed replicate (NaN) left out."""
+    N = np.logspace(7, 10, 8)
+    rng = np.random.default_rng(0)
+    fit = kaplan.fit_power_law(N, 1.7 * (1e13 / N) ** 0.076 * np.exp(0.01 * rng.standard_normal(8)),
+                               n_resamples=200, seed=3)
+    law = fit.law
+    law.samples[7] = np.nan
+    x = np.array([1e6, 3e8, 1e12])
+    curves = law.samples[:, :1] * x ** -law.samples[:, 1:]
+    want = np.nanpercentile(curves, [5, 95], axis=0)
+    np.testing.assert_allclose(law.band(x, level=0.9), want, rtol=1e-13)
+    np.testing.assert_allclose(law.band(3e8, level=0.9), want[:, 1], rtol=1e-13)

@@ -283,12 +283,13 @@ class LawFit:
         from .models import get
 
         m = get(self.model)
-        xa = _validate.as_inputs(_points(x), m)
+        xa = m._args(self.x, _validate.as_inputs(_points(x), m))[0]  # read and checked as predict does
 
         def f(p: FloatArray) -> FloatArray:
             flat = p.reshape(-1, p.shape[-1])
-            out = np.array([m.predict(q, xa) if np.isfinite(q).all() else np.full(xa.shape[0], np.nan)
-                            for q in flat])
+            good = np.isfinite(flat).all(axis=1)
+            out = np.full((flat.shape[0], xa.shape[0]), np.nan)
+            out[good] = m.predict_many(flat[good], xa)  # one core call for every resample
             return out.reshape(p.shape[:-1] + (xa.shape[0],))
 
         band = self.derived(f, level)[1]
