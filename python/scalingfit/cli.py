@@ -574,6 +574,41 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import_laws(spec: str) -> None:
+    """Run the file (``*.py``) or import the module ``spec`` names, for the laws it registers
+    (``scalingfit.refit.register_law``); an error in it is named with its file and line."""
+    import hashlib
+    import importlib
+    import importlib.util
+    import traceback
+
+    try:
+        if spec.endswith(".py"):
+            path = Path(spec)
+            if not path.is_file():
+                raise UsageError(f"--laws-from {spec}: no such file")
+            name = "_scalingfit_laws_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+            loader = importlib.util.spec_from_file_location(name, path)
+            if loader is None or loader.loader is None:
+                raise UsageError(f"--laws-from {spec}: not a Python file")
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[name] = module  # for pickling what it defines
+            loader.loader.exec_module(module)
+        else:
+            importlib.import_module(spec)
+    except UsageError:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and spec.split(".")[0] == exc.name.split(".")[0]:
+            raise UsageError(f"--laws-from {spec}: no such module (give a FILE.py, or a module on "
+                             "PYTHONPATH)") from None
+        raise ImportError(f"--laws-from {spec}: {exc}") from exc
+    except Exception as exc:  # the user's code: its own error, where it happened
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        raise ImportError(f"--laws-from {spec}: {type(exc).__name__}: {exc} "
+                          f"({where.filename}, line {where.lineno})") from exc
+
+
 def _cmd_refit(args: argparse.Namespace) -> int:
     from . import refit as rf
 
@@ -587,6 +622,15 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     _at_least(args.chunk, "--chunk", 1, " group per chunk")
     _at_least(args.threads, "--threads", 1)
     fixed = _assignments(args.fix, "--fix") if args.fix is not None else None
+    if args.laws_from is not None:
+        _import_laws(args.laws_from)
+    if args.law not in rf.LAWS:
+        custom = [n for n, s in rf.LAWS.items() if s.custom]
+        raise UsageError(f"--law {args.law!r} is not a law: built-in "
+                         f"{', '.join(n for n in rf.LAWS if n not in custom)}"
+                         + (f"; registered by --laws-from: {', '.join(custom)}" if custom else
+                            "; a custom law needs --laws-from FILE.py, a file that registers it "
+                            "with scalingfit.refit.register_law"))
     _held(rf.LAWS[args.law].model_object(), fixed)
     _where_to_solve(args)
     summary = rf.refit(
@@ -1101,7 +1145,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "  scalingfit refit runs.duckdb --scheduler tcp://head:8786 --shard-dir /shared/tmp",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("source", help="run data: .duckdb (table --table), .csv or .parquet")
-    r.add_argument("--law", default="chinchilla", choices=list(LAWS), help="law to fit (default chinchilla)")
+    r.add_argument("--law", default="chinchilla", metavar="LAW",
+                   help=f"law to fit: {', '.join(LAWS)}, or a custom law that --laws-from registers "
+                        "(default chinchilla)")
+    r.add_argument("--laws-from", default=None, metavar="FILE.py|MODULE",
+                   help="a Python file or importable module that registers custom laws with "
+                        "scalingfit.refit.register_law, imported before the refit")
     r.add_argument("--group-by", default="sweep", help="comma-separated group columns (default sweep)")
     r.add_argument("--db", default=None, help="DuckDB file for results (default: the source itself when it is a "
                    ".duckdb, else <source>.fits.duckdb beside it)")
