@@ -396,3 +396,76 @@ def test_compare_refit_on_the_cluster_equals_the_local_scores(client, sweeps, tm
     assert not any(p.name.endswith(".shards") for p in tmp_path.iterdir())
     assert cli.main(["compare-runs", str(dask), "--models", ",".join(laws), "--log-residuals", "--quiet",
                      "--scheduler", "tcp://127.0.0.1:9", "--chunk", "50"]) == 1  # nothing listens there
+
+
+_LAWS_FILE = '''
+import numpy as np
+import scalingfit
+from scalingfit.refit import register_law
+
+
+def chin(x, p):
+    return p[:, 0] + p[:, 1] * x[:, 0] ** -p[:, 3] + p[:, 2] * x[:, 1] ** -p[:, 4]
+
+
+def chin_jac(x, p):
+    a, b = x[:, 0] ** -p[:, 3], x[:, 1] ** -p[:, 4]
+    return np.column_stack([np.ones_like(a), a, b, -p[:, 1] * a * np.log(x[:, 0]),
+                            -p[:, 2] * b * np.log(x[:, 1])])
+
+
+register_law("chin_dask", scalingfit.CustomModel(chin, ("E", "A", "B", "alpha", "beta"), 2, jac=chin_jac,
+                                                 name="chin_dask"),
+             ("N", "D"), [[1.7, 400.0, 400.0, 0.34, 0.28], [2.0, 1000.0, 1000.0, 0.3, 0.3]])
+'''
+
+
+def _registered(name: str) -> bool:
+    import scalingfit.refit
+
+    return name in scalingfit.refit.LAWS
+
+
+def test_a_custom_law_from_a_file_refits_on_the_cluster_as_locally(client, sweeps, tmp_path: Path) -> None:
+    """A law registered by a file (the CLI's --laws-from) that the workers cannot import: each
+    task carries it (by value), the fits and bootstrap intervals are bitwise those of the local
+    refit under the same configuration hash, a rerun resumes, and no worker's registry gains
+    the law."""
+    path = tmp_path / "dask_laws.py"
+    path.write_text(_LAWS_FILE)
+    runs = sweeps[sweeps.sweep < 30]
+    local, dask = _db(tmp_path, "local.duckdb", runs), _db(tmp_path, "dask.duckdb", runs)
+    cli._import_laws(str(path))
+    try:
+        kw = dict(law="chin_dask", group_by=["sweep"], bootstrap=20, progress=False)
+        s_local = rf.refit(local, chunk_groups=50, **kw)
+        s = sd.refit_dask(dask, client, chunk_groups=7, **kw)
+        assert (s.n_fitted, s.n_failed, s.n_chunks) == (30, 0, 5)
+        assert s.config_hash == s_local.config_hash
+        _assert_identical(local, dask)
+        assert rf.refit(dask, client=client, chunk_groups=7, **kw).n_skipped == 30
+        assert not any(client.run(_registered, "chin_dask").values())
+    finally:
+        rf.LAWS.pop("chin_dask", None)
+
+
+def test_a_custom_law_the_workers_cannot_import_is_one_error_not_a_hang(client, sweeps, tmp_path: Path) -> None:
+    """A law whose functions live in a module only the driver can import (pickled by
+    reference): the first task says so, naming the law and the way out, instead of leaving the
+    refit waiting on a worker that cannot read its task (Dask's own unpickling hung it)."""
+    import importlib
+
+    folder = tmp_path / "only_here"
+    folder.mkdir()
+    (folder / "laws_only_here.py").write_text(_LAWS_FILE.replace("chin_dask", "chin_here"))
+    sys.path.insert(0, str(folder))
+    try:
+        importlib.import_module("laws_only_here")
+        with pytest.raises(RuntimeError, match=r"custom law 'chin_here' cannot be rebuilt on the worker .*"
+                                               r"No module named 'laws_only_here'.*register_pickle_by_value"):
+            rf.refit(_db(tmp_path, "r.duckdb", sweeps[sweeps.sweep < 10]), law="chin_here",
+                     group_by=["sweep"], client=client, progress=False)
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("laws_only_here", None)
+        rf.LAWS.pop("chin_here", None)

@@ -128,11 +128,6 @@ def test_register_law_refuses_what_it_cannot_use(law: str) -> None:
     assert "x" not in rf.LAWS
 
 
-def test_a_custom_law_is_not_sent_to_dask_workers(law: str, runs: pd.DataFrame, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="custom law \\(register_law\\): it refits in this process only"):
-        rf.refit(runs, law=law, group_by=["sweep"], db=tmp_path / "r.duckdb", scheduler="processes",
-                 progress=False)
-
 
 _LAWS_FILE = '''
 import numpy as np

@@ -577,6 +577,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _import_laws(spec: str) -> None:
     """Run the file (``*.py``) or import the module ``spec`` names, for the laws it registers
     (``scalingfit.refit.register_law``); an error in it is named with its file and line."""
+    import contextlib
     import hashlib
     import importlib
     import importlib.util
@@ -594,6 +595,10 @@ def _import_laws(spec: str) -> None:
             module = importlib.util.module_from_spec(loader)
             sys.modules[name] = module  # for pickling what it defines
             loader.loader.exec_module(module)
+            with contextlib.suppress(ImportError):  # Dask's pickler: the file's code by value,
+                import cloudpickle  # for --scheduler workers, which cannot import the file
+
+                cloudpickle.register_pickle_by_value(module)
         else:
             importlib.import_module(spec)
     except UsageError:

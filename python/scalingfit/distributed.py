@@ -272,13 +272,42 @@ def _read_shard(path: str, version: str) -> pd.DataFrame:
 
 
 def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str, str]],
-               threads: int, version: str,
-               backend: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
-    """One task of a refit: read a chunk's Parquet shard, fit it (one batch). Runs on a worker."""
+               threads: int, version: str, backend: str = "cpu",
+               law: Optional[bytes] = None) -> tuple[pd.DataFrame, pd.DataFrame, float, float]:
+    """One task of a refit: read a chunk's Parquet shard, fit it (one batch). Runs on a worker.
+    ``law``: the custom law (``register_law``) the task carries, which the worker's process has
+    not registered, pickled by cloudpickle (see :func:`_carried_law`)."""
     t0 = time.perf_counter()
+    spec = None
+    if law is not None:
+        import pickle
+
+        try:
+            spec = pickle.loads(law)
+        except Exception as exc:  # whatever the module of its functions raises on import
+            raise RuntimeError(
+                f"the custom law {config.law!r} cannot be rebuilt on the worker {socket.gethostname()} "
+                f"({type(exc).__name__}: {exc}): its functions are pickled by reference to their "
+                "module, which the workers must be able to import (or register the module with "
+                "cloudpickle.register_pickle_by_value; the CLI's --laws-from FILE.py does)") from None
     frame = _read_shard(path, version)
-    rows, params, t_core = _refit.fit_frame(frame, config, done=set(done), threads=threads, backend=backend)
+    with _refit.shipped_law(spec):
+        rows, params, t_core = _refit.fit_frame(frame, config, done=set(done), threads=threads,
+                                                backend=backend)
     return rows, params, t_core, time.perf_counter() - t0
+
+
+def _carried_law(spec: _refit.LawSpec) -> tuple[bytes, ...]:
+    """A custom law as its tasks carry it: pickled here by cloudpickle (Dask's own pickling
+    tries plain pickle first, which sends a function by reference to a module the workers may
+    not have, and a worker that cannot unpickle a task's arguments hangs the refit; a task that
+    unpickles its own law fails with a message). Nothing for a built-in law."""
+    if not spec.custom:
+        return ()
+    import cloudpickle  # a dependency of distributed
+
+    spec.hashable()  # its code fingerprints, taken here, travel with it
+    return (cloudpickle.dumps(spec),)
 
 
 def _score_shard(path: str, config: Any, done: frozenset[tuple[str, str]], threads: int, version: str,
@@ -447,6 +476,8 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
     from . import __version__
 
     task, write = _JOBS[job]
+    # A custom law (register_law) goes with every task: the workers have not registered it.
+    carried = _carried_law(_refit.LAWS[config.law]) if job == "refit" else ()
     tag = f"{config.law}-{config.config_hash()}" if job == "refit" else f"compare-{config.config_hash()}"
 
     task_threads = 1 if threads is None else int(threads)
@@ -484,7 +515,7 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
                 keys = _refit._frame_keys(chunks.keys(i))[0]
                 skip = frozenset(p for k in keys for p in done_by_key.get(k, ()))
                 fut = cl.submit(task, str(path), config, skip, task_threads, __version__, backend,
-                                key=f"scalingfit-{job}-{run}-{i:07d}")
+                                *carried, key=f"scalingfit-{job}-{run}-{i:07d}")
                 pending[fut] = (path, n_in)
                 results.add(fut)
 

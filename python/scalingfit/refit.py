@@ -36,6 +36,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from os import PathLike
@@ -117,10 +118,16 @@ class LawSpec:
         d = {k: getattr(self, k) for k in ("name", "inputs", "reduce", "fit_kwargs", "description")}
         if isinstance(self.model, CustomModel):
             m = self.model
+            # The code's fingerprints once, kept with the spec: a spec sent to a Dask worker
+            # hashes as it did where it was registered (a function rebuilt by cloudpickle there
+            # need not marshal to the same bytes).
+            code = self.__dict__.get("_code")
+            if code is None:
+                code = (_code_fingerprint(m.func), None if m.jac is None else _code_fingerprint(m.jac))
+                object.__setattr__(self, "_code", code)
             d["model"] = dict(name=m.name, param_names=list(m.param_names), n_inputs=m.n_inputs,
                               lower=np.asarray(m.lower).tolist(), upper=np.asarray(m.upper).tolist(),
-                              func=_code_fingerprint(m.func),
-                              jac=None if m.jac is None else _code_fingerprint(m.jac))
+                              func=code[0], jac=code[1])
             d["starts"] = [list(s) for s in self.starts]
         else:
             d["model"] = self.model
@@ -203,8 +210,11 @@ def register_law(name: str, model: CustomModel, inputs: Sequence[str], starts: A
     -----
     The configuration hash that keys resumption covers the model's definition and the compiled
     code of ``func`` and ``jac`` (and the values their closures hold): editing the law refits
-    every group instead of resuming with stale fits. A registered law refits in the process
-    that registered it (not on Dask workers), in float64 on the CPU.
+    every group instead of resuming with stale fits. A registered law refits in float64 on the
+    CPU; on a Dask cluster (``client=``, ``scheduler=``) each task carries the law to its worker
+    (pickled by cloudpickle: a function of ``__main__`` or a notebook travels by value, one of a
+    module by reference, so that module must be importable on the workers, or registered with
+    ``cloudpickle.register_pickle_by_value``; the CLI's ``--laws-from FILE.py`` does that).
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str, got {name!r}")
@@ -232,8 +242,34 @@ def register_law(name: str, model: CustomModel, inputs: Sequence[str], starts: A
         raise ValueError(f"reduce must be 'final' or 'all', got {reduce!r}")
     spec = LawSpec(name, model, inputs, reduce=reduce, fit_kwargs=kw, description=str(description),
                    starts=tuple(tuple(float(v) for v in row) for row in st))
+    spec.hashable()  # the code's fingerprints, taken now in the registering process
     LAWS[name] = spec
     return spec
+
+
+#: The custom law a Dask task brought with it (see :func:`law_spec`), in the task's context.
+_SHIPPED: ContextVar[Optional[LawSpec]] = ContextVar("scalingfit_shipped_law", default=None)
+
+
+def law_spec(name: str) -> LawSpec:
+    """``LAWS[name]``, or the custom law of that name that the running Dask task carries (a
+    worker's process has not registered it)."""
+    shipped = _SHIPPED.get()
+    if shipped is not None and shipped.name == name:
+        return shipped
+    return LAWS[name]
+
+
+@contextmanager
+def shipped_law(spec: Optional[LawSpec]) -> Iterator[None]:
+    """Within the block, :func:`law_spec` finds ``spec`` by its name (a custom law sent to a
+    Dask worker with its task); this thread's context only, so concurrent tasks never see
+    each other's laws and the worker's registry is untouched."""
+    token = _SHIPPED.set(spec)
+    try:
+        yield
+    finally:
+        _SHIPPED.reset(token)
 
 
 @dataclass(frozen=True)
@@ -253,7 +289,7 @@ class RefitConfig:
     @property
     def fit_kwargs(self) -> dict[str, Any]:
         """The law's fit options, with ``fixed=`` when parameters are held."""
-        kw = dict(LAWS[self.law].fit_kwargs)
+        kw = dict(law_spec(self.law).fit_kwargs)
         if self.fixed:
             kw["fixed"] = dict(self.fixed)
         return kw
@@ -268,7 +304,7 @@ class RefitConfig:
             del fields["precision"]
         if not fields["fixed"]:  # so does the hash of a refit with every parameter free
             del fields["fixed"]
-        blob = json.dumps({**fields, "spec": LAWS[self.law].hashable(), "version": __version__},
+        blob = json.dumps({**fields, "spec": law_spec(self.law).hashable(), "version": __version__},
                           sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -517,7 +553,7 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
     pd = data._need("pandas")
     from . import __version__
 
-    spec = LAWS[config.law]
+    spec = law_spec(config.law)
     model = spec.model_object()
     group_by = list(config.group_by)
     g = group_frame(df, spec, group_by)
@@ -1411,10 +1447,6 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     if client is not None or scheduler is not None:
         from . import distributed
 
-        if LAWS[config.law].custom:
-            raise ValueError(f"law {config.law!r} is a custom law (register_law): it refits in this "
-                             "process only (its Python function is not sent to Dask workers); drop "
-                             "client= and scheduler=")
         distributed._check_arguments(client, scheduler, shard_dir)
         if scheduler is not None:  # connect first: an unreachable scheduler leaves no file behind
             with distributed.connect(None, scheduler) as connected:
