@@ -16,11 +16,15 @@ one sub-folder per set under the same names: ``data_dir`` where a function takes
 ``$SCALINGFIT_DATA``, else ``shared/data`` beside the current folder or its parent.
 
 Readers of the three large sets take the set's folder (``find(name)``) and return plain
-Python and numpy values (csv + numpy, no pandas); a missing column or a bad cell raises
+Python and numpy values (csv + numpy, no pandas), dicts whose keys, units and meanings the
+row types document (:class:`Wu2024Row`, ...); a missing column or a bad cell raises
 :class:`scalingfit.data.RunDataError` naming the file, the column and the row:
 :func:`load_olmo_ladder_runs`, :func:`load_olmo_val_losses`, :func:`load_olmo_task_metrics`,
 :func:`load_olmo_published` (``olmo_ladder2024``), :func:`load_pythia_lambada`
-(``pythia_evals``) and :func:`load_wu2024` (``wu2024_ushaped_emergence``).
+(``pythia_evals``) and :func:`load_wu2024` (``wu2024_ushaped_emergence``). A set that is
+nowhere is a FileNotFoundError naming the folders searched, from ``find(name,
+required=True)`` or from a reader given ``find``'s None; so is a folder that does not exist
+or lacks the set's file.
 
 >>> sorted(SHIPPED)
 ['gadre2024_overtraining', 'muennighoff2023_datablations', 'porian2024_isoflop']
@@ -30,11 +34,12 @@ True
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
+from ._folders import PathLike as PathLike  # (re-exported: reproduce annotates with it)
+from ._folders import data_folders, not_found
 from ._readers import (
     OLMO_LADDER_TASKS,
     OLMO_MMLU_WEIGHTS,
@@ -77,9 +82,6 @@ __all__ = [
     "load_wu2024",
     "path",
 ]
-
-PathLike = Union[str, "os.PathLike[str]"]
-
 
 @dataclass(frozen=True)
 class Dataset:
@@ -148,27 +150,21 @@ def path(name: str) -> Path:
     return _HERE / name
 
 
-def data_folders(data_dir: Optional[PathLike] = None) -> list[Path]:
-    """Where sets that are not shipped are looked for, in order: ``data_dir``, then
-    ``$SCALINGFIT_DATA``, then ``shared/data`` beside the current folder or its parent."""
-    out: list[Path] = []
-    if data_dir is not None:
-        out.append(Path(data_dir))
-    env = os.environ.get("SCALINGFIT_DATA")
-    if env:
-        out.append(Path(env))
-    for base in (Path.cwd(), Path.cwd().parent):
-        out.append(base / "shared" / "data")
-    return out
-
-
-def find(name: str, data_dir: Optional[PathLike] = None) -> Optional[Path]:
+def find(
+    name: str, data_dir: Optional[PathLike] = None, *, required: bool = False
+) -> Optional[Path]:
     """The folder of set ``name``: under the data folders (:func:`data_folders`; an explicit
-    ``data_dir`` comes first), else the shipped copy; None when it is nowhere.
+    ``data_dir`` comes first), else the shipped copy; None when it is nowhere, or with
+    ``required=True`` a FileNotFoundError naming the folders searched (the error the readers
+    raise when given that None).
 
     Raises :class:`UnknownDataset` (a ValueError, and a KeyError) naming the known sets for an
     unknown ``name``, and a ValueError when ``data_dir`` is given but is not a folder (a typo
-    there must not fall back silently to other copies of the set)."""
+    there must not fall back silently to other copies of the set).
+
+    >>> find("wu2024_ushaped_emergence", required=True)  # doctest: +SKIP
+    PosixPath('.../shared/data/wu2024_ushaped_emergence')
+    """
     ds = _known(name)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise ValueError(f"data_dir {str(data_dir)!r} is not a folder (it was given explicitly, "
@@ -178,4 +174,6 @@ def find(name: str, data_dir: Optional[PathLike] = None) -> Optional[Path]:
             return base / name
     if ds.shipped:
         return path(name)
+    if required:
+        raise not_found(name, data_dir)
     return None
