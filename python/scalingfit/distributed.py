@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from . import data
 from . import refit as _refit
 from ._progress import progress_bar
-from .data import sql_identifier, sql_literal
+from .data import sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -324,38 +324,29 @@ def _score_shard(path: str, config: Any, done: frozenset[tuple[str, str]], threa
 
 # --------------------------------------------------------------------------- driver side
 class _Chunks:
-    """The groups, partitioned like :func:`scalingfit.refit.iter_chunks`, exported as shards. A
-    failure to read is a RunDataError naming ``source`` (see :func:`scalingfit.refit._reading`)."""
+    """The groups, partitioned like :func:`scalingfit.refit.iter_chunks` (a
+    :class:`scalingfit.refit.GroupTable`), exported as shards. A failure to read is a
+    RunDataError naming ``source`` (see :func:`scalingfit.refit._reading`)."""
 
-    def __init__(self, con: Any, rel: str, config: Any, chunk_groups: int, source: Any = "the run data") -> None:
-        self.con, self.rel, self.chunk_groups, self.source = con, rel, chunk_groups, source
-        self.group_by = list(config.group_by)
-        self.where = ""
-        gcols = ", ".join(sql_identifier(g) for g in self.group_by)
-        with _refit._reading(source):
-            if config.metric is not None and "metric" in _refit.source_columns(con, rel, self.group_by):
-                self.where = f"WHERE s.metric = {sql_literal(config.metric)}"
-            self.groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} s {self.where} ORDER BY {gcols}").df()
+    def __init__(self, groups: _refit.GroupTable, chunk_groups: int) -> None:
+        self.groups, self.chunk_groups = groups, chunk_groups
 
     def __len__(self) -> int:
-        return (len(self.groups) + self.chunk_groups - 1) // self.chunk_groups
+        return (self.groups.n + self.chunk_groups - 1) // self.chunk_groups
+
+    def _range(self, i: int) -> tuple[int, int]:
+        return i * self.chunk_groups, min((i + 1) * self.chunk_groups, self.groups.n)
 
     def keys(self, i: int) -> pd.DataFrame:
-        return self.groups.iloc[i * self.chunk_groups:(i + 1) * self.chunk_groups]
+        return self.groups.keys(*self._range(i))
 
     def export(self, i: int, path: Path) -> int:
         """Writes chunk ``i``'s rows to ``path`` (Parquet); returns the number of groups."""
-        keys = self.keys(i)
-        self.con.register("_sf_keys", keys)
-        try:
-            join = " AND ".join(f"s.{sql_identifier(g)} IS NOT DISTINCT FROM k.{sql_identifier(g)}"
-                                for g in self.group_by)
-            with _refit._reading(self.source):
-                self.con.execute(f"COPY (SELECT s.* FROM {self.rel} s JOIN _sf_keys k ON {join} {self.where}) "
-                                 f"TO {sql_literal(path.as_posix())} (FORMAT parquet)")
-        finally:
-            self.con.unregister("_sf_keys")
-        return len(keys)
+        a, b = self._range(i)
+        with _refit._reading(self.groups.source):
+            self.groups.con.execute(f"COPY ({self.groups.rows_sql(a, b)}) TO {sql_literal(path.as_posix())} "
+                                    "(FORMAT parquet)")
+        return b - a
 
 
 #: The file in each run's shard folder that names the results database the run writes.
@@ -483,7 +474,6 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
     task_threads = 1 if threads is None else int(threads)
     if task_threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
-    chunks = _Chunks(con, rel, config, int(chunk_groups), source)
     types = _refit.group_types(con, rel, config.group_by)
     done_by_key: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for pair in done:
@@ -494,7 +484,9 @@ def _drive(con: Any, rel: str, config: Any, done: set[tuple[str, str]], n_groups
     st = _Stats()
     pending: dict[Any, tuple[Path, int]] = {}
     with connect(client, scheduler) as connected, \
-            _shard_folder(base, f"{tag}-{run}", shard_dir is None, db) as run_dir:
+            _shard_folder(base, f"{tag}-{run}", shard_dir is None, db) as run_dir, \
+            _refit.group_table(con, rel, config.group_by, config.metric, source) as groups:
+        chunks = _Chunks(groups, int(chunk_groups))
         cl: Any = connected  # distributed is only partly typed
         n_threads = sum(cl.nthreads().values())
         window = max(2, 2 * n_threads)  # enough queued work to keep every thread busy

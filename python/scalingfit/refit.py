@@ -29,6 +29,7 @@ file's first rows is a bad row of its group, as it would be had the sample held 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -751,7 +752,8 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str, sc
         if twice:  # DuckDB would read the first and rename the others (value_1)
             raise data.RunDataError(f"the DataFrame has more than one column named {', '.join(map(repr, twice))}; "
                                     "which one is meant is not clear: rename or drop the others")
-        con.register("_scalingfit_source", source)
+        with _reading(source):  # a column DuckDB has no type for (complex128, say)
+            con.register("_scalingfit_source", source)
         return "_scalingfit_source"
     path = Path(source)
     kind = data.source_kind(path)
@@ -984,6 +986,10 @@ DUCKDB_MEMORY_LIMIT = "256MB"
 DUCKDB_CHECKPOINT_THRESHOLD = "128MB"
 
 
+#: DuckDB's messages when another process holds a database ("Could not set lock on file").
+_LOCKED = re.compile(r"\block\b|\bconflicting lock", re.IGNORECASE)
+
+
 def _open(db: Union[str, Path], job: str = "refit") -> Any:
     duckdb = data._need("duckdb")
     try:
@@ -991,7 +997,7 @@ def _open(db: Union[str, Path], job: str = "refit") -> Any:
                                                "checkpoint_threshold": DUCKDB_CHECKPOINT_THRESHOLD})
     except Exception as exc:  # lock held by another process, corrupt file, ...
         msg = str(exc)
-        if "lock" in msg.lower():
+        if _LOCKED.search(msg):  # not "block" (a corrupt file: "... block at location 4096")
             raise data.RunDataError(
                 f"{db} is in use by another process (another {job}?); DuckDB allows one writer: {msg}"
             ) from None
@@ -1258,30 +1264,66 @@ def _write(con: Any, rows: pd.DataFrame, pframe: pd.DataFrame, config: RefitConf
         store_settings(con, CONFIGS_TABLE, "law", config.law, config.config_hash(), _settings(config))
 
 
+class GroupTable:
+    """The distinct groups of a source, numbered in sort order in a DuckDB temporary table: a
+    chunk of groups is a range of numbers, and its rows are read by a join that never takes the
+    group values out of DuckDB. (Through pandas and back, a NaN key came back as NULL and its
+    group matched no row, so it was never fitted and counted as done; integers beyond 2^53 came
+    back as floats and merged groups.) Made by :func:`group_table`, which drops it at the end."""
+
+    def __init__(self, con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
+                 source: Union[str, Path, pd.DataFrame] = "the run data") -> None:
+        import uuid
+
+        self.con, self.rel, self.source = con, rel, source
+        self.group_by = list(group_by)
+        self.table = f"_sf_groups_{uuid.uuid4().hex[:12]}"
+        gcols = ", ".join(data.sql_identifier(g) for g in self.group_by)
+        self.where = ""
+        with _reading(source):
+            if metric is not None and "metric" in source_columns(con, rel, self.group_by):
+                self.where = f"s.metric = {data.sql_literal(metric)}"
+            con.execute(f"CREATE TEMP TABLE {self.table} AS SELECT {gcols}, "
+                        f"row_number() OVER (ORDER BY {gcols}) - 1 AS _sf_gid FROM "
+                        f"(SELECT DISTINCT {gcols} FROM {rel} s {'WHERE ' + self.where if self.where else ''})")
+        self.n = int(con.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+
+    def rows_sql(self, a: int, b: int) -> str:
+        """The query of the rows of groups ``a`` to ``b - 1`` (of the metric)."""
+        join = " AND ".join(f"s.{q} IS NOT DISTINCT FROM k.{q}" for q in map(data.sql_identifier, self.group_by))
+        cond = f"k._sf_gid >= {int(a)} AND k._sf_gid < {int(b)}" + (f" AND {self.where}" if self.where else "")
+        return f"SELECT s.* FROM {self.rel} s JOIN {self.table} k ON {join} WHERE {cond}"
+
+    def keys(self, a: int, b: int) -> pd.DataFrame:
+        """The group values of groups ``a`` to ``b - 1``, in order."""
+        gcols = ", ".join(data.sql_identifier(g) for g in self.group_by)
+        return self.con.execute(f"SELECT {gcols} FROM {self.table} WHERE _sf_gid >= {int(a)} AND "
+                                f"_sf_gid < {int(b)} ORDER BY _sf_gid").df()
+
+
+@contextmanager
+def group_table(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
+                source: Union[str, Path, pd.DataFrame] = "the run data") -> Iterator[GroupTable]:
+    """A :class:`GroupTable` for the block, dropped at its end."""
+    groups = GroupTable(con, rel, group_by, metric, source)
+    try:
+        yield groups
+    finally:
+        with contextlib.suppress(Exception):  # a connection already closed dropped it anyway
+            con.execute(f"DROP TABLE IF EXISTS {groups.table}")
+
+
 def iter_chunks(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str], chunk_groups: int,
                 source: Union[str, Path, pd.DataFrame] = "the run data") -> Iterator[tuple[pd.DataFrame, int]]:
-    """Yields (rows of a chunk of groups, number of groups in it), reading only that chunk. A
-    failure to read is a RunDataError naming ``source`` (see :func:`_reading`)."""
-    gcols = ", ".join(data.sql_identifier(g) for g in group_by)
-    where = ""
-    params: list[Any] = []
-    with _reading(source):
-        if metric is not None and "metric" in source_columns(con, rel, group_by):
-            where = "WHERE metric = ?"
-            params = [metric]
-        groups = con.execute(f"SELECT DISTINCT {gcols} FROM {rel} {where} ORDER BY {gcols}", params).df()
-    join = " AND ".join(f"s.{q} IS NOT DISTINCT FROM k.{q}" for q in map(data.sql_identifier, group_by))
-    for s in range(0, len(groups), chunk_groups):
-        keys = groups.iloc[s:s + chunk_groups]
-        con.register("_sf_keys", keys)
-        try:
+    """Yields (rows of a chunk of groups, number of groups in it), reading only that chunk
+    (:class:`GroupTable`). A failure to read is a RunDataError naming ``source`` (see
+    :func:`_reading`)."""
+    with group_table(con, rel, group_by, metric, source) as groups:
+        for a in range(0, groups.n, chunk_groups):
+            b = min(a + chunk_groups, groups.n)
             with _reading(source):
-                frame = con.execute(
-                    f"SELECT s.* FROM {rel} s JOIN _sf_keys k ON {join} {where.replace('metric', 's.metric')}",
-                    params).df()
-        finally:
-            con.unregister("_sf_keys")
-        yield frame, len(keys)
+                frame = con.execute(groups.rows_sql(a, b)).df()
+            yield frame, b - a
 
 
 def _column_types(con: Any, rel: str) -> dict[str, str]:
@@ -1298,6 +1340,7 @@ def source_columns(con: Any, rel: str, group_by: Sequence[str], law: Optional[st
     missing = [g for g in group_by if g not in cols]
     if missing:
         raise data.RunDataError(f"group_by column(s) {missing} not in the run data; it has {cols}")
+    check_group_columns(con, rel, {g: types[g] for g in group_by})
     if law is not None:
         needs = list(LAWS[law].inputs) + ["value"]
         missing = [c for c in needs if c not in cols]
@@ -1306,6 +1349,32 @@ def source_columns(con: Any, rel: str, group_by: Sequence[str], law: Optional[st
                                     f"{', '.join(needs)} (long format: scalingfit.data); it has {cols}")
         check_numbers(types, needs, f"law {law!r} fits")
     return cols
+
+
+#: Group column types pandas cannot hold as keys (bytes and nested values are unhashable).
+_UNKEYED = re.compile(r"^(BLOB|BYTEA|BIT|STRUCT|MAP|UNION)\b|\]$")
+#: Group column types pandas reads as float64, which may merge distinct values.
+_LOSSY = re.compile(r"^(HUGEINT|UHUGEINT|DECIMAL|NUMERIC)\b")
+
+
+def check_group_columns(con: Any, rel: str, types: Mapping[str, str]) -> None:
+    """A RunDataError naming a group column (``types``: its DuckDB type) whose values cannot
+    key groups once read by pandas: bytes, lists, structs or maps (unhashable), or HUGEINT or
+    DECIMAL values that float64 does not tell apart (integers beyond 2^53 merged groups)."""
+    for c, t in types.items():
+        q = data.sql_identifier(c)
+        if _UNKEYED.search(t):
+            raise data.RunDataError(f"group column {c!r} holds {t} values, which cannot key a group: "
+                                    "group by columns of numbers, text, booleans, dates or UUIDs (cast it "
+                                    "to VARCHAR)")
+        if _LOSSY.match(t):
+            n, n_float = con.execute(f"SELECT COUNT(DISTINCT {q}), COUNT(DISTINCT CAST({q} AS DOUBLE)) "
+                                     f"FROM {rel}").fetchone()
+            if n != n_float:
+                raise data.RunDataError(
+                    f"group column {c!r} ({t}) holds {n} distinct values that are only {n_float} as "
+                    "float64, the type its values are read as (integers beyond 2^53 would merge "
+                    "groups): cast the column to BIGINT if its values fit, else to VARCHAR")
 
 
 def check_numbers(types: Mapping[str, str], fitted: Sequence[str], fits: str) -> None:
@@ -1547,13 +1616,21 @@ def read_table(db: Union[str, Path], table: str, column: str, value: Optional[st
     try:
         con = duckdb.connect(str(db), read_only=True)
     except duckdb.Error as exc:  # a refit writing it holds DuckDB's lock ("Could not set lock")
-        raise data.RunDataError(f"cannot read {db}: {exc} (a {job} writing it holds it until it ends; "
-                                "read it then)") from exc
+        if _LOCKED.search(str(exc)):
+            raise data.RunDataError(f"cannot read {db}: {data.first_line(exc)} (a {job} writing it holds it "
+                                    "until it ends; read it then)") from exc
+        raise data.RunDataError(f"cannot read {db}: {type(exc).__name__}: {data.first_line(exc)} (a damaged "
+                                "database?)") from exc
     with con:
-        if table not in data.duckdb_tables(con):
-            raise data.RunDataError(f"{db} has no {table} table: no {job} has written to it yet ({how})")
-        where = f" WHERE {column} = ?" if value is not None else ""
-        return con.execute(f"SELECT * FROM {table}{where} ORDER BY {order}", [] if value is None else [value]).df()
+        try:
+            if table not in data.duckdb_tables(con):
+                raise data.RunDataError(f"{db} has no {table} table: no {job} has written to it yet ({how})")
+            where = f" WHERE {column} = ?" if value is not None else ""
+            return con.execute(f"SELECT * FROM {table}{where} ORDER BY {order}",
+                               [] if value is None else [value]).df()
+        except duckdb.Error as exc:  # a damaged file fails here ("Could not read enough bytes")
+            raise data.RunDataError(f"cannot read {db}: {type(exc).__name__}: {data.first_line(exc)} (a damaged "
+                                    "database?)") from exc
 
 
 def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
