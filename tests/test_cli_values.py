@@ -404,3 +404,20 @@ def test_main_exit_codes_of_a_command_error(capsys, monkeypatch: pytest.MonkeyPa
         monkeypatch.setattr(cli, "_cmd_optimal", boom)
         assert cli.main(["optimal", "--compute", "1e22"]) == rc, exc
     capsys.readouterr()
+
+
+def test_reproduce_fails_when_a_study_asked_for_has_no_data(tmp_path, monkeypatch, capsys) -> None:
+    """reproduce --studies epoch with no data anywhere printed '0 of 0 checks within
+    tolerance' and exited 0, so a CI job checking it passed; now it exits 1 and says why. The
+    studies that run on shipped data still pass with the others skipped (no --studies)."""
+    from scalingfit import cli
+
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)  # no shared/data beside it or its parent
+    monkeypatch.delenv("SCALINGFIT_DATA", raising=False)
+    assert cli.main(["reproduce", "--studies", "epoch", "--bootstrap", "10"]) == 1
+    err = capsys.readouterr().err
+    assert "no data for epoch (asked for by --studies)" in err
+    assert cli.main(["reproduce", "--studies", "gadre"]) == 0  # shipped with the package
+    assert "no data" not in capsys.readouterr().err

@@ -285,6 +285,10 @@ def test_bad_scheduler_arguments(tmp_path: Path, sweeps) -> None:
         sd.refit_dask(path)
     with pytest.raises(ValueError, match="positive number of workers"):
         rf.refit(path, scheduler="local:zero", progress=False)
+    # 100,000 local worker processes hung the machine starting them: refused at once, by number
+    most = sd.MAX_LOCAL_WORKERS_PER_CORE * (os.cpu_count() or 1)
+    with pytest.raises(ValueError, match=rf"100000 local worker processes on .* at most {most} .*give its address"):
+        rf.refit(path, scheduler="local:100000", progress=False)
     with pytest.raises(ValueError, match="not both"), sd.connect(client=object(), scheduler="local:1"):
         pass
     assert not any(p.name.endswith(".shards") for p in tmp_path.iterdir())

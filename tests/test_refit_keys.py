@@ -105,3 +105,17 @@ def test_a_damaged_results_database_is_not_called_busy(runs: pd.DataFrame, tmp_p
     assert "in use" not in str(info.value) and "holds it" not in str(info.value)
     assert rf._LOCKED.search("Could not set lock on file \"x.duckdb\": Conflicting lock is held")
     assert not rf._LOCKED.search("IO Error: Corrupt database file: computed checksum of block at location 4096")
+
+
+def test_a_sqlite_file_is_named_without_a_download(runs: pd.DataFrame, tmp_path: Path) -> None:
+    """A SQLite database named runs.db was taken for DuckDB, which then tried to download its
+    sqlite extension (3 s here, a hang offline) before failing; now it is named at once."""
+    import sqlite3
+
+    path = tmp_path / "runs.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE runs (N REAL, D REAL, value REAL, sweep INTEGER)")
+    for call in (lambda: data.read_runs(path), lambda: rf.refit(path, progress=False)):
+        with pytest.raises(data.RunDataError, match=r"runs\.db is a SQLite database, not a DuckDB one: export"):
+            call()
+    assert not (tmp_path / "runs.db.fits.duckdb").exists()

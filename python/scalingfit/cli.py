@@ -95,7 +95,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             print(f"\n{study}: skipped, {why}")
         print(f"\n{rep.n_passed} of {len(rep.checks)} checks within tolerance"
               + (f"; skipped for want of data: {', '.join(rep.missing)}" if rep.missing else ""))
-    return EXIT_OK if rep.passed else EXIT_FAIL
+    # A study asked for by name and skipped for want of its data is a failure (it passed
+    # nothing), as is a run that found no study's data; with every study (no --studies), the
+    # ones whose data is absent are skipped.
+    asked = [s for s in (studies or []) if s in rep.missing] or (list(rep.missing) if not rep.checks else [])
+    if asked:
+        print(f"scalingfit reproduce: error: no data for {', '.join(asked)} (asked for by --studies); "
+              "give --data the folder that holds the published data sets", file=sys.stderr)
+    return EXIT_OK if rep.passed and not asked else EXIT_FAIL
 
 
 class UsageError(ValueError):

@@ -217,7 +217,14 @@ def source_kind(path: Path) -> str:
         return "csv"
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    if suffix in (".duckdb", ".db") or is_duckdb_file(path):
+    if is_duckdb_file(path):
+        return "duckdb"
+    if suffix in (".duckdb", ".db"):
+        with open(path, "rb") as f:
+            head = f.read(16)
+        if head.startswith(b"SQLite format 3"):  # DuckDB would fetch its sqlite extension online
+            raise RunDataError(f"{path} is a SQLite database, not a DuckDB one: export its runs table "
+                               "to CSV or Parquet (or into a DuckDB file) and give that")
         return "duckdb"
     what = f"unknown file type {suffix!r}" if suffix else "no file type suffix"
     raise RunDataError(f"{path}: {what} (use .csv, .parquet or .duckdb)")

@@ -211,6 +211,10 @@ def _check_arguments(client: Any, scheduler: Any, shard_dir: Any) -> tuple[Optio
     return address, n_local
 
 
+#: The most local worker processes per core that ``scheduler="local:N"`` starts.
+MAX_LOCAL_WORKERS_PER_CORE = 8
+
+
 def _parse_scheduler(scheduler: Any) -> tuple[str, Optional[int]]:
     """``scheduler`` checked: ``(address, None)``, or ``("local:N", N)`` for a LocalCluster."""
     expected = "an address such as 'tcp://host:8786' or 'local:N'"
@@ -227,6 +231,11 @@ def _parse_scheduler(scheduler: Any) -> tuple[str, Optional[int]]:
             n_workers = 0
         if n_workers < 1:
             raise ValueError(f"scheduler 'local:N' needs a positive number of workers N, got {scheduler!r}")
+        most = MAX_LOCAL_WORKERS_PER_CORE * (os.cpu_count() or 1)
+        if n_workers > most:  # 100,000 worker processes: the start hung the machine
+            raise ValueError(f"scheduler {scheduler!r}: {n_workers} local worker processes on "
+                             f"{os.cpu_count() or 1} core(s); at most {most} ({MAX_LOCAL_WORKERS_PER_CORE} "
+                             "per core): for more, start a cluster and give its address")
         return f"local:{n_workers}", n_workers
     from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.comm.registry import get_backend
