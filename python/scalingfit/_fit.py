@@ -164,9 +164,11 @@ def check_max_memory(max_memory: Any) -> Optional[int]:
     as ``2e9``), or None; a ValueError naming it otherwise (text such as "1GB" too)."""
     if max_memory is None:
         return None
-    ok = (isinstance(max_memory, (int, np.integer, float, np.floating))
-          and not isinstance(max_memory, (bool, np.bool_)) and bool(np.isfinite(max_memory))
-          and float(max_memory).is_integer() and max_memory > 0)
+    if isinstance(max_memory, (int, np.integer)) and not isinstance(max_memory, (bool, np.bool_)):
+        ok = max_memory > 0  # a Python int of any size (2**70: np.isfinite refused it)
+    else:
+        ok = (isinstance(max_memory, (float, np.floating)) and bool(np.isfinite(max_memory))
+              and float(max_memory).is_integer() and max_memory > 0)
     if not ok:
         raise ValueError(f"max_memory must be a positive number of bytes (an integer, e.g. 2**30 "
                          f"for 1 GiB) or None, got {max_memory!r}")

@@ -561,11 +561,18 @@ def pin_fixed(starts: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
 
 
 def as_offsets(offsets: ArrayLike, n_points: int) -> NDArray[np.int64]:
-    arr = np.asarray(offsets)
+    if isinstance(offsets, (list, tuple)) and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in offsets):
+        # Python ints past int64 (numpy made [0, 2**63, 40] floats): clipped, past any count
+        arr = np.array([max(min(int(v), 2**63 - 1), -2**63) for v in offsets], dtype=np.int64)
+    else:
+        arr = np.asarray(offsets)
     if arr.ndim != 1 or arr.shape[0] < 2:
         raise ValueError(f"offsets must be 1-D with n_problems + 1 >= 2 entries, got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"offsets must be integers, got dtype {arr.dtype}")
+    if arr.dtype == np.uint64:  # past 2**63 it would wrap to negative in int64: no count is that big
+        arr = np.minimum(arr, np.uint64(2**63 - 1))
     arr = np.ascontiguousarray(arr, dtype=np.int64)
     if arr[0] != 0:
         raise ValueError(f"offsets[0] must be 0, got {int(arr[0])}")

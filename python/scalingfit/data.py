@@ -360,6 +360,16 @@ def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [""])[0]
 
 
+def _number(v: Any) -> float:
+    """A cell as a float: inf (with its sign) for a number beyond float64, NaN for text."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
                   positive: Iterable[str] = POSITIVE, positive_value: bool = True,
                   key: Sequence[str] = ("run_id", "step", "metric"),
@@ -391,8 +401,10 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     positive_value = _validate.flag("positive_value", positive_value)
     if policy not in ("error", "skip-and-report"):
         raise ValueError(f"policy must be 'error' or 'skip-and-report', got {policy!r}")
-    map_columns(df, None, required)  # absent columns are the table's shape, refused under either policy
     pd = _need("pandas")
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame of runs, got {type(df).__name__}")
+    map_columns(df, None, required)  # absent columns are the table's shape, refused under either policy
     report = ValidationReport(n_rows=len(df))
     bad = np.zeros(len(df), dtype=bool)
     pos = np.arange(len(df))
@@ -400,7 +412,10 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     not_numbers(df, checks)  # a column of dates is the table's shape too
     numeric: dict[str, Any] = {}  # each checked column as numbers, for the duplicate check
     for col in checks:
-        conv = pd.to_numeric(df[col], errors="coerce")
+        try:
+            conv = pd.to_numeric(df[col], errors="coerce")
+        except OverflowError:  # a Python int beyond float64 (10**400): inf, reported below
+            conv = pd.Series([_number(v) for v in df[col]], index=df.index, dtype=np.float64)
         numeric[col] = conv
         text = (conv.isna() & df[col].notna()).to_numpy()  # a cell that is not a number ('abc')
         for i in pos[text]:
@@ -425,7 +440,8 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
     key_cols = [k for k in key if k in df.columns]
     if key_cols and "run_id" in key_cols:
         keys = pd.DataFrame({k: numeric[k] if k in numeric else df[k] for k in key_cols})  # step "10" is 10
-        dup = keys.duplicated(keep="first").to_numpy()
+        # a row without a run_id is no observation of a run (nor a duplicate of another such)
+        dup = keys.duplicated(keep="first").to_numpy() & keys["run_id"].notna().to_numpy()
         for i in pos[dup]:
             report.rows.append(BadRow(int(i), ",".join(key_cols), "duplicates an earlier row"))
         bad |= dup

@@ -45,11 +45,16 @@ def resolve_law(law: Union[str, Mapping[str, float]]) -> dict[str, float]:
             law = LAWS[law]
         elif "=" in law:
             try:
-                law = {k.strip(): float(v) for k, v in (kv.split("=", 1) for kv in law.split(","))}
+                pairs = [(k.strip(), float(v)) for k, v in (kv.split("=", 1) for kv in law.split(","))]
             except ValueError:
                 raise ValueError(
                     f"cannot read law {law!r}: expected E=..,A=..,B=..,alpha=..,beta=.."
                 ) from None
+            names = [k for k, _ in pairs]
+            twice = sorted({k for k in names if names.count(k) > 1})
+            if twice:  # E=1,E=2: the last one silently won
+                raise ValueError(f"law {law!r} gives {', '.join(twice)} more than once: give each parameter once")
+            law = dict(pairs)
         else:
             raise ValueError(
                 f"unknown law {law!r}; named laws: {', '.join(LAWS)} (or E=..,A=..,...)"
