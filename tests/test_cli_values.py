@@ -421,3 +421,26 @@ def test_reproduce_fails_when_a_study_asked_for_has_no_data(tmp_path, monkeypatc
     assert "no data for epoch (asked for by --studies)" in err
     assert cli.main(["reproduce", "--studies", "gadre"]) == 0  # shipped with the package
     assert "no data" not in capsys.readouterr().err
+
+
+def test_refit_names_the_groups_that_failed(tmp_path, capsys) -> None:
+    """A refit with a failed group exited 1 saying only '(1 failed)'; it now names the group
+    and why (too few points), in the summary and in --json."""
+    import json
+
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("duckdb")
+    from scalingfit import _synthdb, cli
+
+    runs, _ = _synthdb.chinchilla_sweeps(4, 12, seed=1)
+    keep = runs[runs.sweep == 2].run_id.unique()[:3]
+    src = tmp_path / "runs.csv"
+    runs[(runs.sweep != 2) | runs.run_id.isin(keep)].to_csv(src, index=False)
+    assert isinstance(runs, pd.DataFrame)
+    assert cli.main(["refit", str(src)]) == 1
+    out = capsys.readouterr().out
+    assert "(1 failed)" in out and "failed fits of this configuration: 1" in out
+    assert "group [2]: bad input" in out and "too few points (3) for 5 parameters" in out
+    assert cli.main(["refit", str(src), "--json", "--level", "0.9", "--overwrite"]) == 1
+    failed = json.loads(capsys.readouterr().out)["failed_groups"]
+    assert [f["group_key"] for f in failed] == ["[2]"] and "too few points (3)" in failed[0]["reason"]

@@ -653,10 +653,18 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         scheduler=args.scheduler, shard_dir=args.shard_dir, backend=args.backend,
         precision=args.precision, fixed=fixed,
     )
+    n_bad, failed = rf.failed_fits(summary.db, summary.law, summary.config_hash, 20) if summary.n_failed \
+        else (0, [])
     if args.json:
-        _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
+        _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s, "failed_groups": failed})
     elif not args.quiet:
         print(summary)
+        if failed:  # which groups, and why (the exit status alone said nothing of them)
+            print(f"failed fits of this configuration: {n_bad}" + (f", the first {len(failed)}" if n_bad > len(failed) else "")
+                  + f" (all: scalingfit.refit.read_fits({summary.db!r}, law={summary.law!r}), success False)")
+            for f in failed[:5]:
+                why = "; ".join(v for v in (f["message"], f["reason"]) if v)
+                print(f"  group {f['group_key']}: {why}")
     return EXIT_OK if summary.n_failed == 0 else EXIT_FAIL
 
 

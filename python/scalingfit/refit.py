@@ -1633,6 +1633,15 @@ def read_table(db: Union[str, Path], table: str, column: str, value: Optional[st
                                     "database?)") from exc
 
 
+def failed_fits(db: Union[str, Path], law: str, config_hash: str, limit: int = 5) -> tuple[int, list[dict[str, Any]]]:
+    """The failed fits of one configuration in ``db``'s fits table: (how many, the first
+    ``limit`` by group key as dicts of ``group_key``, ``message`` and ``reason``)."""
+    frame = read_table(db, FITS_TABLE, "law", law, "group_key", "refit", "scalingfit refit")
+    bad = frame[(frame["config_hash"] == config_hash) & ~frame["success"].astype(bool)]
+    rows = bad[["group_key", "message", "reason"]].head(limit).to_dict("records")
+    return len(bad), rows
+
+
 def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
     """The ``fits`` table (optionally one law) as a DataFrame with params expanded to columns.
 
