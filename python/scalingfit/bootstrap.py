@@ -1066,6 +1066,10 @@ class BootstrapResult:
         lo, hi = self.batch.ci(name, method, level)[0]
         return float(lo), float(hi)
 
+    def interval(self, name: str, level: Optional[float] = None, method: Optional[str] = None) -> tuple[float, float]:
+        """:meth:`ci` under the name :meth:`FitResult.interval` has (the same interval)."""
+        return self.ci(name, method, level)
+
     def summary(self, method: Optional[str] = None, level: Optional[float] = None) -> BootstrapSummary:
         """Table of estimate, bootstrap stderr and interval per parameter and derived quantity."""
         method = _check_method(self.method if method is None else method)

@@ -94,11 +94,12 @@ class FitResult:
             state["custom_model"] = None
         return state
 
-    def predict(self, x: Any) -> Union[float, FloatArray]:
+    def predict(self, x: Any, *more: Any) -> Union[float, FloatArray]:
         """The fitted law at new inputs ``x``, read as :func:`scalingfit.fit` reads its inputs
         (an array of one input, an (n, n_inputs) array or a tuple of columns); one point, a
         number of a one-input law or n_inputs numbers such as ``(N, D)`` (the model's own
-        ``predict`` reads them so), gives a float. For its uncertainty use
+        ``predict`` reads them so), gives a float. The inputs may also come as separate
+        arguments, ``predict(N, D)`` for ``predict((N, D))``. For its uncertainty use
         :func:`scalingfit.uncertainty.delta_method` or a bootstrap's ``predict``.
 
         >>> import numpy as np, scalingfit
@@ -111,6 +112,11 @@ class FitResult:
         from ._custom import kept_model
 
         m = kept_model(self.model, self.custom_model, ": use model.predict(result.x, x)")
+        if more:  # predict(N, D): the inputs as separate arguments
+            if 1 + len(more) != m.n_inputs:
+                raise TypeError(f"predict takes the {m.n_inputs} input(s) of {m.name!r} "
+                                f"({', '.join(m.input_names)}), got {1 + len(more)} arguments")
+            x = (x, *more)
         x, one = _validate.one_point(x, m.n_inputs)
         xa = _validate.as_inputs(x, m)
         _validate.check_finite(xa, "x", m.input_names)
