@@ -119,3 +119,35 @@ def test_a_sqlite_file_is_named_without_a_download(runs: pd.DataFrame, tmp_path:
         with pytest.raises(data.RunDataError, match=r"runs\.db is a SQLite database, not a DuckDB one: export"):
             call()
     assert not (tmp_path / "runs.db.fits.duckdb").exists()
+
+
+def test_columns_reads_a_source_under_the_long_formats_names(runs: pd.DataFrame, tmp_path: Path) -> None:
+    """A run table with columns params, tokens, loss and family: columns= (CLI --columns)
+    refits it to bitwise the parameters of the same runs in the long format; the error for
+    the missing columns says so; a column the source lacks, or two columns given one name,
+    are refused before any file is made."""
+    from scalingfit import cli
+
+    renamed = runs.rename(columns={"N": "params", "D": "tokens", "value": "loss", "sweep": "family"})
+    src = tmp_path / "renamed.csv"
+    renamed.to_csv(src, index=False)
+    rf.refit(runs, db=tmp_path / "plain.duckdb", progress=False)
+    with pytest.raises(data.RunDataError, match=r"not in the run data.*columns= reads a column under another name"):
+        rf.refit(src, group_by=["family"], progress=False)
+    cols = {"params": "N", "tokens": "D", "loss": "value"}
+    s = rf.refit(src, group_by=["family"], columns=cols, progress=False)
+    assert (s.n_groups, s.n_fitted, s.n_failed) == (4, 4, 0)
+    a = rf.read_fits(s.db).sort_values("family")
+    b = rf.read_fits(tmp_path / "plain.duckdb").sort_values("sweep")
+    assert a["family"].tolist() == b["sweep"].tolist()
+    np.testing.assert_array_equal(a[NAMES].to_numpy(float), b[NAMES].to_numpy(float))
+    assert rf.refit(src, group_by=["family"], columns=cols, progress=False).n_skipped == 4  # resumes
+    assert cli.main(["refit", str(src), "--group-by", "family", "--columns", "params=N,tokens=D,loss=value",
+                     "--quiet"]) == 0
+    for bad, message in [({**cols, "nope": "x"}, r"columns renames \['nope'\], not column\(s\) of"),
+                         ({"params": "N", "tokens": "N", "loss": "value"}, r"two columns named 'N'")]:
+        with pytest.raises(data.RunDataError, match=message):
+            rf.refit(src, group_by=["family"], columns=bad, db=tmp_path / "new.duckdb", progress=False)
+    with pytest.raises(TypeError, match="columns must map source column names"):
+        rf.refit(src, columns=["params"], db=tmp_path / "new.duckdb", progress=False)
+    assert not (tmp_path / "new.duckdb").exists()

@@ -319,6 +319,21 @@ def _assignments(text: str, option: str) -> dict[str, float]:
     return out
 
 
+def _assignments_text(text: str, option: str) -> dict[str, str]:
+    """``source=name,...`` as a dict of names; a UsageError naming the option otherwise, and a
+    source column given twice."""
+    out: dict[str, str] = {}
+    for item in (t.strip() for t in text.split(",")):
+        source, eq, name = (p.strip() for p in item.partition("="))
+        if not (eq and source and name):
+            raise UsageError(f"{option}: expected source=name pairs, comma-separated "
+                             f"(e.g. params=N,loss=value), got {item!r}")
+        if source in out:
+            raise UsageError(f"{option} gives {source} twice: give each column once")
+        out[source] = name
+    return out
+
+
 def _fit_or_bootstrap(args: argparse.Namespace, options: dict[str, object], x: Any, y: Any, what: str,
                       instead: str) -> tuple[Any, Any]:
     """(the fit, its percentile bootstrap or None with --bootstrap 0) of --model on the rows."""
@@ -652,6 +667,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
         scheduler=args.scheduler, shard_dir=args.shard_dir, backend=args.backend,
         precision=args.precision, fixed=fixed,
+        columns=_assignments_text(args.columns, "--columns") if args.columns is not None else None,
     )
     n_bad, failed = rf.failed_fits(summary.db, summary.law, summary.config_hash, 20) if summary.n_failed \
         else (0, [])
@@ -1176,6 +1192,9 @@ def build_parser() -> argparse.ArgumentParser:
                    ".duckdb, else <source>.fits.duckdb beside it)")
     r.add_argument("--table", default=None,
                    help="runs table in a DuckDB source (default runs; not with a CSV or Parquet source)")
+    r.add_argument("--columns", default=None, metavar="SOURCE=NAME,...",
+                   help="read source columns under the long format's names, e.g. "
+                        "params=N,tokens=D,loss=value")
     r.add_argument("--metric", default="loss", help="keep rows with this metric (default loss; '' for all)")
     r.add_argument("--bootstrap", type=int, default=0,
                    help="bootstrap resamples per group (default 0: Gauss-Newton intervals)")

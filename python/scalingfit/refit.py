@@ -875,20 +875,53 @@ def _check_csv(con: Any, rel: str, path: Path) -> dict[str, str]:
 
 
 def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path],
-                     schema_only: bool = False) -> str:
+                     schema_only: bool = False, columns: Optional[Mapping[str, str]] = None) -> str:
     """The source as a relation of ``con`` (the results database's connection): a DuckDB file
     other than ``db`` is attached read-only as ``src``, a CSV read once into a temporary table
-    unless ``schema_only`` (see :func:`_source_sql`)."""
+    unless ``schema_only`` (see :func:`_source_sql`); its columns renamed by ``columns``
+    (:func:`_renamed`)."""
     pd = data._need("pandas")
     if isinstance(source, pd.DataFrame) or data.source_kind(Path(source)) != "duckdb" \
             or Path(source).resolve() == Path(db).resolve():
-        return _source_sql(con, source, table, schema_only)
+        return _renamed(con, _source_sql(con, source, table, schema_only), columns, source)
     with _reading(source):  # e.g. another process is writing to it, or not a database
         con.execute(f"ATTACH {data.sql_literal(Path(source).as_posix())} AS src (READ_ONLY)")
         tables = data.duckdb_tables(con, "src")
     if table not in tables:
         raise data.no_table(source, table, tables)
-    return f"src.{data.sql_identifier(table)}"
+    return _renamed(con, f"src.{data.sql_identifier(table)}", columns, source)
+
+
+def check_columns_arg(columns: Any) -> Optional[dict[str, str]]:
+    """``columns`` (source column -> the name the refit uses, e.g. ``{"loss": "value"}``)
+    checked as a mapping of names, or None."""
+    if columns is None:
+        return None
+    if not isinstance(columns, Mapping) or not all(isinstance(k, str) and k and isinstance(v, str) and v
+                                                   for k, v in columns.items()):
+        raise TypeError(f"columns must map source column names to the names used, e.g. "
+                        f"{{'loss': 'value', 'params': 'N'}}, got {columns!r}")
+    return dict(columns)
+
+
+def _renamed(con: Any, rel: str, columns: Optional[Mapping[str, str]],
+             source: Union[str, Path, pd.DataFrame]) -> str:
+    """``rel`` with the columns ``columns`` names renamed (a column list, portable to every
+    DuckDB); a RunDataError naming a column the source lacks, or two columns of one name."""
+    if not columns:
+        return rel
+    with _reading(source):
+        have = list(_column_types(con, rel))
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise data.RunDataError(f"columns renames {missing}, not column(s) of {_name(source)}; it has {have}")
+    after = [columns.get(c, c) for c in have]
+    twice = data.duplicates(after)
+    if twice:
+        raise data.RunDataError(f"columns would give {_name(source)} two columns named "
+                                f"{', '.join(map(repr, twice))} (it has {have}): rename the other one too")
+    cols = ", ".join(f"{data.sql_identifier(c)} AS {data.sql_identifier(n)}" for c, n in zip(have, after))
+    return f"(SELECT {cols} FROM {rel})"
 
 
 @contextmanager
@@ -924,14 +957,15 @@ def _name(source: Union[str, Path, pd.DataFrame]) -> str:
 
 
 def _check_source(source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path],
-                  group_by: Sequence[str], law: str, metric: Optional[str]) -> None:
+                  group_by: Sequence[str], law: str, metric: Optional[str],
+                  columns: Optional[Mapping[str, str]] = None) -> None:
     """Reads the source's columns in a connection of its own (in memory), so that a corrupt
     source, one without the columns ``law`` and ``group_by`` need, or one without a row of
     ``metric``, is refused before the results database is created. Only the schema is read
     (a CSV's sniffed sample), and rows up to the first one of ``metric``."""
     duckdb = data._need("duckdb")
     with duckdb.connect(":memory:") as con:
-        rel = _source_relation(con, source, table, db, schema_only=True)
+        rel = _source_relation(con, source, table, db, schema_only=True, columns=columns)
         with _reading(source):
             cols = source_columns(con, rel, group_by, law)
             _check_rows(con, rel, source, metric, cols)
@@ -1346,7 +1380,9 @@ def source_columns(con: Any, rel: str, group_by: Sequence[str], law: Optional[st
         missing = [c for c in needs if c not in cols]
         if missing:
             raise data.RunDataError(f"column(s) {missing} not in the run data; law {law!r} fits "
-                                    f"{', '.join(needs)} (long format: scalingfit.data); it has {cols}")
+                                    f"{', '.join(needs)} (long format: scalingfit.data); it has {cols} "
+                                    "(columns= reads a column under another name, CLI --columns "
+                                    "loss=value)")
         check_numbers(types, needs, f"law {law!r} fits")
     return cols
 
@@ -1419,7 +1455,8 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
           progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
           overwrite: bool = False, client: Any = None, scheduler: Optional[str] = None,
           shard_dir: Union[str, Path, None] = None, backend: str = "cpu",
-          precision: str = "float64", fixed: Optional[Mapping[str, float]] = None) -> RefitSummary:
+          precision: str = "float64", fixed: Optional[Mapping[str, float]] = None,
+          columns: Optional[Mapping[str, str]] = None) -> RefitSummary:
     """Refit ``law`` on every group of a run database, resumably.
 
     Parameters
@@ -1485,6 +1522,11 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     fixed : {name: value}, optional
         Parameters of the law's model held at a value in every group (e.g. ``{"E": 1.69}``;
         see :func:`scalingfit.fit`); part of the config hash.
+    columns : {source name: name}, optional
+        Source columns to read under another name, for data whose columns are not the long
+        format's: ``{"params": "N", "tokens": "D", "loss": "value"}`` (CLI ``--columns
+        params=N,tokens=D,loss=value``). Not part of the config hash: a group's results are
+        keyed by its data, whatever the columns were called.
 
     Returns
     -------
@@ -1509,6 +1551,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     _cuda.check_backend(backend)  # resolved where the fits run (a Dask worker may have the GPU)
     progress = _validate.flag("progress", progress)
     overwrite = _validate.flag("overwrite", overwrite)
+    columns = check_columns_arg(columns)
     if not isinstance(table, str):
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
     if db is not None and not isinstance(db, (str, PathLike)):  # before a cluster is started
@@ -1523,17 +1566,18 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                              bootstrap=bootstrap, seed=seed, level=level, ci_method=ci_method,
                              chunk_groups=chunk_groups, threads=threads, progress=progress,
                              on_chunk=on_chunk, overwrite=overwrite, client=connected,
-                             shard_dir=shard_dir, backend=backend, precision=precision, fixed=fixed)
+                             shard_dir=shard_dir, backend=backend, precision=precision, fixed=fixed,
+                             columns=columns)
     # The arguments are all checked; now the files (before any is created).
     db = results_db(source, db)
     _check_db(db)
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
-        _check_source(source, table, db, group_by, config.law, config.metric)
+        _check_source(source, table, db, group_by, config.law, config.metric, columns)
     t_start = time.perf_counter()
     n_fitted = n_failed = n_chunks = n_skipped = n_rows_skipped = 0
     t_core = 0.0
     with writing(db) as con:  # released when the refit ends, however it ends
-        rel = _source_relation(con, source, table, db)
+        rel = _source_relation(con, source, table, db, columns=columns)
         with _reading(source):
             n_groups = count_groups(con, rel, group_by, metric, law)
             if n_groups == 0:  # no row, or none of the metric: say which
