@@ -151,3 +151,24 @@ def test_columns_reads_a_source_under_the_long_formats_names(runs: pd.DataFrame,
     with pytest.raises(TypeError, match="columns must map source column names"):
         rf.refit(src, columns=["params"], db=tmp_path / "new.duckdb", progress=False)
     assert not (tmp_path / "new.duckdb").exists()
+
+
+def test_compare_runs_reads_renamed_columns_too(runs: pd.DataFrame, tmp_path: Path) -> None:
+    """compare_refit(columns=...) (CLI compare-runs --columns) scores a renamed table exactly
+    as the long-format one."""
+    from scalingfit import cli
+    from scalingfit.refit_compare import compare_refit, read_comparisons
+
+    renamed = runs.rename(columns={"N": "params", "D": "tokens", "value": "loss"})
+    src = tmp_path / "renamed.csv"
+    renamed.to_csv(src, index=False)
+    laws = ["chinchilla", "kaplan_nd"]
+    compare_refit(runs, laws, db=tmp_path / "plain.duckdb", progress=False)
+    s = compare_refit(src, laws, columns={"params": "N", "tokens": "D", "loss": "value"}, progress=False)
+    a = read_comparisons(s.db).sort_values(["sweep", "law"]).reset_index(drop=True)
+    b = read_comparisons(tmp_path / "plain.duckdb").sort_values(["sweep", "law"]).reset_index(drop=True)
+    assert len(a) == 8
+    for col in ("aicc", "rss", "weight"):
+        np.testing.assert_array_equal(a[col].to_numpy(float), b[col].to_numpy(float))
+    assert cli.main(["compare-runs", str(src), "--db", str(tmp_path / "c.duckdb"), "--columns",
+                     "params=N,tokens=D,loss=value", "--models", "chinchilla,kaplan_nd", "--quiet"]) == 0

@@ -714,7 +714,8 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric, inputs=inputs,
         loss=args.loss, f_scale=f_scale, log_residuals=args.log_residuals, loo=args.loo, starts=args.starts,
         chunk_groups=args.chunk, threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
-        backend=args.backend, rows=args.rows, scheduler=args.scheduler, shard_dir=args.shard_dir)
+        backend=args.backend, rows=args.rows, scheduler=args.scheduler, shard_dir=args.shard_dir,
+        columns=_assignments_text(args.columns, "--columns") if args.columns is not None else None)
     if args.json:
         _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
     elif not args.quiet:
@@ -1247,6 +1248,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "it is a .duckdb, else <source>.fits.duckdb beside it)")
     rc.add_argument("--table", default=None,
                     help="runs table in a DuckDB source (default runs; not with a CSV or Parquet source)")
+    rc.add_argument("--columns", default=None, metavar="SOURCE=NAME,...",
+                    help="read source columns under the long format's names, e.g. loss=value")
     rc.add_argument("--metric", default="loss", help="keep rows with this metric (default loss; '' for all)")
     rc.add_argument("--loss", default="linear", choices=list(models.LOSSES),
                     help="objective (default linear; a robust loss needs --loo)")

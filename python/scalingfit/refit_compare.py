@@ -45,6 +45,7 @@ from .refit import (
     _jsonl_rows,
     _reading,
     _source_relation,
+    check_columns_arg,
     check_group_by,
     check_grouping,
     check_numbers,
@@ -449,7 +450,8 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
                   starts: str = "all", rows: str = "final", chunk_groups: int = 500, threads: Optional[int] = None,
                   progress: bool = True, on_chunk: Optional[Callable[[int], None]] = None,
                   overwrite: bool = False, backend: str = "cpu", client: Any = None,
-                  scheduler: Optional[str] = None, shard_dir: Union[str, Path, None] = None) -> CompareSummary:
+                  scheduler: Optional[str] = None, shard_dir: Union[str, Path, None] = None,
+                  columns: Optional[Mapping[str, str]] = None) -> CompareSummary:
     """Score several laws on every group of a run database, resumably (which law fits each sweep?).
 
     Each group's final-step rows (as :func:`scalingfit.refit.refit` reads them) are fitted by
@@ -474,6 +476,9 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     inputs : sequence of str, optional
         The columns the laws take (default: the laws' own input names, e.g. ``N, D``; a law of
         one input ``x`` needs e.g. ``inputs=["N"]``).
+    columns : {source name: name}, optional
+        Source columns read under another name, as :func:`scalingfit.refit.refit`'s (e.g.
+        ``{"loss": "value"}``; CLI ``--columns loss=value``).
     loss, f_scale, log_residuals
         The objective, shared by every law (see :func:`scalingfit.fit`). Information criteria
         need ``loss="linear"``; with a robust loss the laws are ranked by leave-one-out error.
@@ -514,6 +519,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         _fit._check_threads(threads, 1)
     progress = _validate.flag("progress", progress)
     overwrite = _validate.flag("overwrite", overwrite)
+    columns = check_columns_arg(columns)
     cluster = client is not None or scheduler is not None
     # On a cluster the workers resolve the backend (one may have the GPU); here "cuda" without a
     # GPU is refused now, before any file is touched.
@@ -529,7 +535,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
                                      loo=loo, starts=starts, rows=rows, chunk_groups=chunk_groups,
                                      threads=threads, progress=progress, on_chunk=on_chunk,
                                      overwrite=overwrite, backend=backend, client=connected,
-                                     shard_dir=shard_dir)
+                                     shard_dir=shard_dir, columns=columns)
     if not isinstance(table, str):
         raise TypeError(f"table must be a table name (str), got {type(table).__name__} {table!r}")
     db = results_db(source, db)
@@ -537,14 +543,14 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
         duckdb = data._need("duckdb")
         with duckdb.connect(":memory:") as mem:
-            rel = _source_relation(mem, source, table, db, schema_only=True)
+            rel = _source_relation(mem, source, table, db, schema_only=True, columns=columns)
             with _reading(source):
                 _check_rows(mem, rel, source, metric, _check_columns(mem, rel, config), "compare")
     t_start = time.perf_counter()
     n_scored = n_unscored = n_chunks = n_skipped = 0
     t_core = 0.0
     with writing(db, "written by a comparison or refit", "comparison or refit") as con:
-        rel = _source_relation(con, source, table, db)
+        rel = _source_relation(con, source, table, db, columns=columns)
         with _reading(source):
             cols = _check_columns(con, rel, config)
             n_groups = count_groups(con, rel, config.group_by, metric)
