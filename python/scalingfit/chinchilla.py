@@ -190,6 +190,32 @@ def _fit_params(fit: FitResult, name: str) -> dict[str, float]:
     return params
 
 
+#: What :func:`as_law` takes, for its messages.
+_LAW_INPUTS = (
+    "a ChinchillaLaw, an approach-3 fit (fit_parametric's result, or scalingfit.fit of "
+    f"{', '.join(map(repr, _CHINCHILLA_MODELS))}, or a bootstrap of one), a mapping of E, A, B, "
+    "alpha, beta (or a, b, e, alpha, beta in logs) or a sequence (E, A, B, alpha, beta)"
+)
+
+
+def _not_a_law(params: Any, name: str) -> str:
+    """Why a compute-optimal fit (approach 1 or 2, or :func:`fit_optima`'s) is not a law, and
+    how to read its allocation instead."""
+    if isinstance(params, IsoflopFit):
+        what, gives = "an approach-2 (fit_isoflop)", "(N_opt, D_opt)"
+    elif isinstance(params, EnvelopeFit):
+        what, gives = "an approach-1 (fit_envelope)", "(N_opt, D_opt)"
+    else:
+        what, gives = "a fit_optima", "N_opt (and D_opt = C / (6 N_opt))"
+    return (
+        f"{name} must be a Chinchilla law, got an {type(params).__name__}: {what} fit is the "
+        f"power law N_opt = G_N C^a (a = {params.a:.4g}) through compute-optimal sizes and has "
+        "no (E, A, B, alpha, beta), so no loss to minimise; for its allocation at compute C use "
+        f"fit.predict(C), which gives {gives}; for a law, fit approach 3: "
+        f"chinchilla.fit_parametric(N, D, loss). {name} takes {_LAW_INPUTS}"
+    )
+
+
 def as_law(params: Any, *, name: str = "params") -> ChinchillaLaw:
     """A :class:`ChinchillaLaw` from a law, a fit result (a :class:`~scalingfit.FitResult` of
     ``chinchilla``, ``chinchilla_lse`` or ``chinchilla_tied``, a bootstrap of one (its point
@@ -199,7 +225,10 @@ def as_law(params: Any, *, name: str = "params") -> ChinchillaLaw:
 
     Raises ``ValueError`` unless every value is finite and ``A, B, alpha, beta > 0``, when
     a mapping has keys beyond one of those two sets (a misspelt key was ignored), or for a fit
-    of another model or a failed fit.
+    of another model or a failed fit; ``TypeError`` listing what it takes for anything else,
+    e.g. an approach-1 or -2 fit (:class:`EnvelopeFit`, :class:`IsoflopFit`,
+    :class:`OptimaFit`: a power law ``N_opt ∝ C^a`` without ``E, A, B, alpha, beta``; the
+    message says how to read its own allocation, ``fit.predict(C)``).
     """
     law: ChinchillaLaw
     fit = params if isinstance(params, FitResult) else getattr(params, "fit", None)
@@ -227,8 +256,13 @@ def as_law(params: Any, *, name: str = "params") -> ChinchillaLaw:
         law = ChinchillaLaw(*vals) if keys is _LAW_NAMES else ChinchillaLaw.from_log_params(vals)
     elif all(hasattr(params, k) for k in _LAW_NAMES):
         law = ChinchillaLaw(*(float(getattr(params, k)) for k in _LAW_NAMES))
+    elif isinstance(params, (IsoflopFit, EnvelopeFit, OptimaFit)):
+        raise TypeError(_not_a_law(params, name))
     else:
-        arr = _validate.as_float_array(params, "params").ravel()
+        try:
+            arr = _validate.as_float_array(params, name).ravel()
+        except TypeError as exc:
+            raise TypeError(f"{exc}; {name} takes {_LAW_INPUTS}") from None
         if arr.shape != (5,):
             raise ValueError(
                 f"params must have 5 entries (E, A, B, alpha, beta), got shape {np.shape(params)}"
@@ -1160,8 +1194,17 @@ class IsoflopFit:
         )
 
 
+#: A budget of fit_isoflop whose runs' C span more than this factor is refused: its runs are
+#: not on one IsoFLOP budget (the same bound as plot_isoflop_curves' slices; Epoch's digitised
+#: Chinchilla budgets, grouped at budget_rtol=0.05, span up to 1.28x).
+_MAX_BUDGET_SPAN = 1.5
+
+
 def _group_budgets(C: FloatArray, rtol: float = 1e-6) -> tuple[FloatArray, IntArray]:
-    """Budgets (ascending) and each point's budget index; C values within ``rtol`` are one."""
+    """Budgets (ascending) and each point's budget index. Sorted by C, a run joins the
+    budget of the run before it when its C is at most ``1 + rtol`` times that run's (single
+    linkage in ``log C``: a budget may span more than ``1 + rtol``); a budget's C is the
+    geometric mean of its runs' C."""
     order = np.argsort(C, kind="stable")
     cs = C[order]
     new = np.ones(cs.size, dtype=bool)
@@ -1171,6 +1214,26 @@ def _group_budgets(C: FloatArray, rtol: float = 1e-6) -> tuple[FloatArray, IntAr
     gid[order] = gid_sorted
     budgets = np.exp(np.bincount(gid, weights=np.log(C)) / np.bincount(gid))
     return budgets, gid
+
+
+def _budget_rtol(value: Any) -> float:
+    """``budget_rtol`` of :func:`fit_isoflop` as a float in ``[0, 1)``; a TypeError naming it
+    for text or an array, a ValueError naming it otherwise."""
+    try:
+        r = float(_validate.nonnegative("budget_rtol", value, scalar=True))
+    except ValueError:
+        r = float("nan")
+    if not 0.0 <= r < 1.0:
+        raise ValueError(
+            "budget_rtol must be a finite relative tolerance in [0, 1) (e.g. 0.05: runs whose C "
+            f"differ by up to 5% share a budget), got {value!r}"
+        )
+    return r
+
+
+def _rtol_text(r: float) -> str:
+    """``r`` as a message writes it: ``1e-6`` (not ``1e-06``), ``0.05``."""
+    return f"{r:g}".replace("e-0", "e-")
 
 
 def _poly_lstsq(
@@ -1501,6 +1564,7 @@ def fit_isoflop(
     f_scale: Optional[float] = None,
     nan_policy: str = "raise",
     threads: Optional[int] = None,
+    budget_rtol: float = 1e-6,
 ) -> IsoflopFit:
     """Approach 2: a parabola (or cubic) in ``log N`` per compute budget, its minimum, and
     ``N_opt ∝ C^a`` through the minima.
@@ -1508,8 +1572,8 @@ def fit_isoflop(
     Parameters
     ----------
     C, N, loss : array_like
-        One row per run: compute budget (FLOP; rows whose C agree to 1e-6 form one budget),
-        parameters, final loss.
+        One row per run: compute budget (FLOP; rows whose C agree within ``budget_rtol``
+        form one budget), parameters, final loss.
     window : float
         Fit only the sizes within a factor ``window`` of the budget's lowest-loss size
         (``np.inf``: every size). A wide sweep biases a parabola fitted to every point: the
@@ -1592,6 +1656,22 @@ def fit_isoflop(
         Ignored with the linear loss.
     nan_policy : {"raise", "omit"}
     threads : int, optional
+    budget_rtol : float
+        Relative tolerance (in ``[0, 1)``) within which runs' C are one budget: sorted by C,
+        a run joins the budget of the run before it when its C is at most ``1 + budget_rtol``
+        times that run's (single linkage in ``log C``, so a budget's runs may span more than
+        ``1 + budget_rtol`` when each is close to the next); a budget's C is the geometric
+        mean of its runs' C (the centre of the ``log C`` the power law is fitted in). The
+        default 1e-6 groups only C written to the same budget. C computed per run (``6 N D``
+        of the actual runs, or read off a figure) scatters around the sweep's budgets: pass
+        e.g. 0.05, the grouping of :func:`scalingfit.plot.plot_isoflop_curves` (on Epoch AI's
+        digitised Chinchilla runs it gives budgets spanning up to 1.28x, and groups of
+        runs that are off the IsoFLOP budgets, which ``on_small="skip"`` skips; a budget
+        bounded by ``1 + budget_rtol`` times its smallest C instead would cut those budgets
+        in pieces). A budget
+        whose runs' C span more than a factor 1.5 is refused (a ValueError naming
+        ``budget_rtol``): such runs spread continuously in C and are not on one budget; mixing
+        computes that far apart tilts the curve.
 
     Warns
     -----
@@ -1634,11 +1714,26 @@ def fit_isoflop(
                          "ordinary least squares")
     if f_scale is not None:
         f_scale = _validate.positive_number(f_scale, "f_scale")
+    budget_rtol = _budget_rtol(budget_rtol)
     cols, _ = _validate.columns(
         {"C": C, "N": N, "loss": loss}, nan_policy=nan_policy, positive=("C", "N", "loss"),
         why="it is a compute budget, a size or a loss",
     )
-    budgets, gid = _group_budgets(cols["C"])
+    budgets, gid = _group_budgets(cols["C"], budget_rtol)
+    c_lo = np.full(budgets.size, np.inf)
+    c_hi = np.zeros(budgets.size)
+    np.minimum.at(c_lo, gid, cols["C"])
+    np.maximum.at(c_hi, gid, cols["C"])
+    wide = np.flatnonzero(c_hi > _MAX_BUDGET_SPAN * c_lo)
+    if wide.size:
+        j = int(wide[np.argmax(c_hi[wide] / c_lo[wide])])
+        raise ValueError(
+            f"budget_rtol={_rtol_text(budget_rtol)} chains runs whose C spread continuously into "
+            f"{wide.size} budget(s) spanning more than {_MAX_BUDGET_SPAN:g}x (the widest "
+            f"{c_lo[j]:.3g} to {c_hi[j]:.3g} FLOP, {int(np.sum(gid == j))} runs): those runs "
+            "are not on one IsoFLOP budget; pass a smaller budget_rtol or round C to the "
+            "sweep's nominal budgets"
+        )
     need = degree + 1
     t: list[FloatArray] = []
     y: list[FloatArray] = []
@@ -1659,9 +1754,17 @@ def fit_isoflop(
         n_sizes.append(ns)
     if small:
         msg = f"budget(s) with fewer than {need} distinct sizes: {', '.join(small)}"
-        if len(small) > len(budgets) // 2:  # most budgets hold one run: C rounded per run?
-            msg += (" (runs form one budget when their C agree to 1e-6 relative; round C to the "
-                    "sweep's nominal budgets if it was computed per run, e.g. as 6ND)")
+        rt = _rtol_text(budget_rtol)
+        if len(small) > len(budgets) // 2 and budget_rtol < 0.05:  # C computed per run?
+            msg += (f" (runs form one budget when their C agree to {rt} relative, budget_rtol; "
+                    "if C was computed per run, e.g. as 6ND of the actual runs, and scatters "
+                    "around the sweep's budgets, pass budget_rtol=0.05 to group runs whose C "
+                    "differ by up to 5% (each from the next), or round C to the sweep's nominal "
+                    "budgets)")
+        elif len(small) > len(budgets) // 2:
+            msg += (f" (with budget_rtol={rt}, runs whose C is within {100 * budget_rtol:g}% of "
+                    "the next share a budget: these runs are off the sweep's budgets, or their C "
+                    "scatter more than that)")
         if on_small == "raise":
             raise ValueError(
                 msg + "; a curve needs at least that many (pass on_small='skip' to skip them)"
