@@ -8,10 +8,10 @@ snapshot that the rest of the suite let through."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +20,7 @@ pd = pytest.importorskip("pandas")
 duckdb = pytest.importorskip("duckdb")
 
 from scalingfit import distributed as sd
+from scalingfit import refit as rf
 
 
 def _runs() -> pd.DataFrame:
@@ -48,9 +49,10 @@ def test_chunk_shards_partition_the_selected_rows(tmp_path: Path, chunk: int) ->
     con = duckdb.connect()
     con.register("runs_df", runs)
     con.execute("CREATE TABLE runs AS SELECT * FROM runs_df")
+    stack = contextlib.ExitStack()
     try:
-        config = SimpleNamespace(group_by=("sweep",), metric="loss")
-        chunks = sd._Chunks(con, "runs", config, chunk)
+        groups = stack.enter_context(rf.group_table(con, "runs", ("sweep",), "loss"))
+        chunks = sd._Chunks(groups, chunk)
         assert len(chunks) == -(-7 // chunk)
         shards = []
         for i in range(len(chunks)):
@@ -64,8 +66,8 @@ def test_chunk_shards_partition_the_selected_rows(tmp_path: Path, chunk: int) ->
         want = runs[runs.metric == "loss"]
         assert len(got) == len(want) == 21
         assert _key(got) == _key(want)
-        config = SimpleNamespace(group_by=("sweep",), metric=None)  # every row
-        chunks = sd._Chunks(con, "runs", config, chunk)
+        groups = stack.enter_context(rf.group_table(con, "runs", ("sweep",), None))  # every row
+        chunks = sd._Chunks(groups, chunk)
         shards = []
         for i in range(len(chunks)):
             chunks.export(i, tmp_path / f"a{i}.parquet")
@@ -73,6 +75,7 @@ def test_chunk_shards_partition_the_selected_rows(tmp_path: Path, chunk: int) ->
         got = pd.concat(shards, ignore_index=True)
         assert _key(got) == _key(runs)
     finally:
+        stack.close()
         con.close()
 
 

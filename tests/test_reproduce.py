@@ -226,8 +226,11 @@ def test_check_passes_on_its_tolerance() -> None:
 # ------------------------------------------------------------------ the command
 def test_cli_reproduce_json(away_from_shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = cli.main(["reproduce", "--studies", "muennighoff,gadre,epoch", "--bootstrap", "0", "--json"])
-    out = json.loads(capsys.readouterr().out)
-    assert rc == 0 and out["passed"] and out["n_checks"] == out["n_passed"] == 8
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    # epoch was asked for and had no data: a failure (exit 1), the checks that ran all passed
+    assert rc == 1 and "no data for epoch (asked for by --studies)" in captured.err
+    assert out["passed"] and out["n_checks"] == out["n_passed"] == 8
     assert set(out["missing"]) == {"epoch"}
     assert out["n_bootstrap"] == 0 and out["seed"] == 0
     assert out["versions"]["scalingfit"] == scalingfit.__version__
