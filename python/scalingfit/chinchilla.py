@@ -35,7 +35,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -45,6 +45,9 @@ from ._fit import DEFAULT_FTOL, DEFAULT_GTOL, DEFAULT_MAX_ITER, DEFAULT_XTOL, fi
 from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from .models import LOSSES
 from .results import BatchResult, FitResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .bootstrap import BootstrapResult
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -370,6 +373,10 @@ class ParametricFit:
         beta within 1e-3).
     batch : BatchResult or None
         Every LM start (parameters in ``chinchilla_lse`` order).
+    bootstrap : BootstrapResult or None
+        With ``n_resamples``: the bootstrap of the fitted points (``chinchilla_lse``'s
+        parameters ``a, b, e, alpha, beta`` and the derived ``E, A, B, a_opt, b_opt``); see
+        :meth:`interval`.
     """
 
     E: float
@@ -394,6 +401,15 @@ class ParametricFit:
     outcomes: dict[str, SolverOutcome]
     agree: Optional[bool] = None
     batch: Optional[BatchResult] = field(default=None, repr=False, compare=False)
+    bootstrap: Optional[BootstrapResult] = field(default=None, repr=False, compare=False)
+
+    def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
+        """The bootstrap interval of ``E``, ``A``, ``B``, ``alpha``, ``beta``, ``a_opt`` (N_opt
+        ∝ C^a) or ``b_opt`` (or ``a``, ``b``, ``e``: log A, log B, log E), at the fit's level
+        unless ``level`` is given; a fit without ``n_resamples`` has none."""
+        if self.bootstrap is None:
+            raise ValueError("this fit has no bootstrap: fit with n_resamples=1000 (say) for intervals")
+        return self.bootstrap.ci(name, level=level)
 
     @property
     def law(self) -> ChinchillaLaw:
@@ -496,6 +512,10 @@ def fit_parametric(
     xtol: float = DEFAULT_XTOL,
     gtol: float = DEFAULT_GTOL,
     threads: Optional[int] = None,
+    n_resamples: int = 0,
+    seed: int = 0,
+    level: float = 0.95,
+    ci_method: str = "percentile",
 ) -> ParametricFit:
     """Approach 3: fit ``L = E + A/N^alpha + B/D^beta`` to (N, D, loss) points.
 
@@ -530,6 +550,13 @@ def fit_parametric(
         the best.
     max_iter, ftol, xtol, gtol, threads :
         Options of the core solver.
+    n_resamples : int
+        Bootstrap resamples of the fitted points for intervals (0: none; Epoch AI's
+        replication: the points resampled, percentile intervals). Each replicate is the same
+        objective solved from the fit, in one batched call; see
+        :meth:`ParametricFit.interval`.
+    seed, level, ci_method :
+        Of the bootstrap (as :func:`scalingfit.bootstrap`'s ``seed``, ``level``, ``method``).
 
     Returns
     -------
@@ -561,6 +588,13 @@ def fit_parametric(
     except ValueError:
         raise ValueError(f"delta must be positive and finite, got {delta!r}") from None
     best_rtol = float(_validate.nonnegative("best_rtol", best_rtol, scalar=True))
+    if n_resamples != 0:  # checked before the fit, which may take a while
+        from .bootstrap import _check_method, _check_n_resamples, _check_seed, _finite_level
+
+        _check_n_resamples(n_resamples)
+        _check_seed(seed)
+        _finite_level(level)
+        _check_method(ci_method)
     cols, kept = _validate.columns(
         {"N": N, "D": D, "loss": loss},
         nan_policy=nan_policy,
@@ -646,6 +680,18 @@ def fit_parametric(
     w = winner.law
     with np.errstate(divide="ignore"):  # varpro may put E, A or B on its bound 0
         logs = np.log([w.A, w.B, w.E])
+    boot = None
+    if n_resamples:
+        from .bootstrap import bootstrap, chinchilla_derived
+
+        start = np.array([logs[0], logs[1], logs[2], w.alpha, w.beta])
+        if not np.isfinite(start).all():
+            raise ValueError(f"the fit put E, A or B at 0 (E={w.E:g}, A={w.A:g}, B={w.B:g}): its "
+                             "parameters as chinchilla_lse's logs are not finite, so no bootstrap")
+        boot = bootstrap("chinchilla_lse", (Nk, Dk), Lk, n_resamples=n_resamples, seed=seed,
+                         loss=loss_fn, f_scale=delta, log_residuals=True, method=ci_method,
+                         level=level, derived=chinchilla_derived(model="chinchilla_lse"),
+                         p0=start, **opts)
     return ParametricFit(
         E=w.E,
         A=w.A,
@@ -669,6 +715,7 @@ def fit_parametric(
         outcomes=outcomes,
         agree=agree,
         batch=batch,
+        bootstrap=boot,
     )
 
 

@@ -292,22 +292,13 @@ def _epoch(folder: Path, opt: _Options) -> list[Check]:
     bootstrap SE; bootstrap intervals (percentile, the 240 points resampled) with each end
     within 10% of the published width; the compute-optimal exponent to their 3 decimals."""
     from . import chinchilla as ch
-    from .bootstrap import bootstrap, chinchilla_derived
     from .planning._common import numeric, read_csv_columns
 
     cols = read_csv_columns(folder / "chinchilla_fig4.csv", ("N_params", "D_tokens", "loss"))
     N, D, L = (numeric(cols, k, positive=True) for k in ("N_params", "D_tokens", "loss"))
-    f = ch.fit_parametric(N, D, L, drop_highest=5)
-    keep = np.setdiff1d(np.arange(L.size), f.dropped)
-    cis: dict[str, tuple[float, float]] = {}
-    if opt.n_bootstrap:
-        b = bootstrap("chinchilla_lse", (N[keep], D[keep]), L[keep],
-                      n_resamples=opt.n_bootstrap, seed=opt.seed, loss="huber", f_scale=1e-3,
-                      log_residuals=True, method="percentile",
-                      derived=chinchilla_derived(model="chinchilla_lse"))
-        for k in EPOCH_2024_TABLE:
-            lo, hi = b.ci(k, level=0.95)
-            cis[k] = (float(lo), float(hi))
+    f = ch.fit_parametric(N, D, L, drop_highest=5, n_resamples=opt.n_bootstrap, seed=opt.seed,
+                          ci_method="percentile")
+    cis = {k: f.interval(k, level=0.95) for k in EPOCH_2024_TABLE} if opt.n_bootstrap else {}
     out = []
     for k, (est, se, ci) in EPOCH_2024_TABLE.items():
         out.append(Check("epoch", k, float(getattr(f, k)), est, 0.2 * se,
