@@ -172,3 +172,21 @@ def test_compare_runs_reads_renamed_columns_too(runs: pd.DataFrame, tmp_path: Pa
         np.testing.assert_array_equal(a[col].to_numpy(float), b[col].to_numpy(float))
     assert cli.main(["compare-runs", str(src), "--db", str(tmp_path / "c.duckdb"), "--columns",
                      "params=N,tokens=D,loss=value", "--models", "chinchilla,kaplan_nd", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("table", ["fits", "fit_params", "fit_configs"])
+def test_a_results_table_given_as_the_runs_table_is_named(runs: pd.DataFrame, tmp_path: Path, table: str) -> None:
+    """--table fit_params on a database that is also the results database: DuckDB's binder
+    error with the SQL ('Referenced column law not found'); now the clash is named, and the
+    earlier results are untouched (a rerun on the runs table resumes all 4 groups)."""
+    from scalingfit.refit_compare import compare_refit
+
+    db = tmp_path / "runs.duckdb"
+    _synthdb.write_duckdb(str(db), runs)
+    rf.refit(db, progress=False)
+    with pytest.raises(data.RunDataError, match=rf"table '{table}' of .*runs\.duckdb is where scalingfit writes "
+                                                r"results .* give the runs table, or db="):
+        rf.refit(db, table=table, progress=False)
+    with pytest.raises(data.RunDataError, match=rf"table '{table}' of .* is where scalingfit writes results"):
+        compare_refit(db, ["chinchilla", "kaplan_nd"], table=table, progress=False)
+    assert rf.refit(db, progress=False).n_skipped == 4

@@ -78,6 +78,8 @@ if TYPE_CHECKING:  # pragma: no cover
 FITS_TABLE = "fits"
 PARAMS_TABLE = "fit_params"
 CONFIGS_TABLE = "fit_configs"  # the settings behind each config_hash, to name what differs
+#: Every table scalingfit writes into a results database (the refit's and the law comparison's).
+RESULT_TABLES = (FITS_TABLE, PARAMS_TABLE, CONFIGS_TABLE, "law_comparisons", "comparison_configs")
 
 
 @dataclass(frozen=True)
@@ -773,6 +775,10 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str, sc
     tables = data.duckdb_tables(con)
     if table not in tables:
         raise data.no_table(path, table, tables)
+    if table in RESULT_TABLES:  # the runs would be read from, and the results written to, one table
+        raise data.RunDataError(f"table {table!r} of {path} is where scalingfit writes results "
+                                f"({', '.join(RESULT_TABLES)}), not run data: give the runs table, or "
+                                "db= (CLI --db) another file for the results")
     return data.sql_identifier(table)
 
 
