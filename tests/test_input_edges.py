@@ -56,3 +56,18 @@ def test_a_law_giving_a_parameter_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="gives E more than once"):
         resolve_law("E=1,E=2,A=400,B=400,alpha=0.3,beta=0.3")
     assert resolve_law("E=1,A=400,B=400,alpha=0.3,beta=0.3")["E"] == 1.0
+
+
+def test_a_boolean_size_column_is_not_read_as_numbers(tmp_path) -> None:
+    """N as True/False was read as 1/0: True fitted as a model of 1 parameter. Now refit (a
+    DataFrame or DuckDB BOOLEAN column) and validate_runs name the column."""
+    pytest.importorskip("duckdb")
+    from scalingfit import _synthdb
+    from scalingfit import refit as rf
+
+    runs, _ = _synthdb.chinchilla_sweeps(3, 12, seed=1)
+    df = runs.assign(N=runs["N"] > 1e8)
+    with pytest.raises(data.RunDataError, match=r"column 'N' of the run data holds BOOLEAN values"):
+        rf.refit(df, db=tmp_path / "b.duckdb", progress=False)
+    with pytest.raises(data.RunDataError, match=r"column 'N' holds booleans \(True/False\), not numbers"):
+        data.validate_runs(df)

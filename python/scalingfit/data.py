@@ -452,9 +452,9 @@ def validate_runs(df: pd.DataFrame, *, required: Sequence[str] = ("N", "value"),
 
 
 def not_numbers(df: pd.DataFrame, columns: Iterable[str]) -> None:
-    """A RunDataError naming the first of ``columns`` that holds dates, times or durations:
-    ``pd.to_numeric`` would make them numbers (a date the nanoseconds since 1970) and every fit
-    of them would fail, or worse, without a word on why."""
+    """A RunDataError naming the first of ``columns`` that holds dates, times, durations or
+    booleans: ``pd.to_numeric`` would make them numbers (a date the nanoseconds since 1970,
+    True 1) and every fit of them would fail, or worse, without a word on why."""
     pd = _need("pandas")
     for col in columns:
         dtype = df[col].dtype
@@ -462,6 +462,8 @@ def not_numbers(df: pd.DataFrame, columns: Iterable[str]) -> None:
                 or isinstance(dtype, pd.PeriodDtype):
             raise RunDataError(f"column {col!r} holds dates or times ({dtype}), not numbers: convert it to "
                                "numbers")
+        if pd.api.types.is_bool_dtype(dtype):  # True read as 1: a size of 1, a loss of 1
+            raise RunDataError(f"column {col!r} holds booleans (True/False), not numbers: convert it to numbers")
 
 
 def to_numeric_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -1429,6 +1429,9 @@ def check_numbers(types: Mapping[str, str], fitted: Sequence[str], fits: str) ->
         if t.startswith(("DATE", "TIME", "INTERVAL")):
             raise data.RunDataError(f"column {c!r} of the run data holds {t} values (dates or times), not numbers; "
                                     f"{fits} {', '.join(fitted)} as numbers: convert the column to numbers")
+        if t == "BOOLEAN":  # true read as 1
+            raise data.RunDataError(f"column {c!r} of the run data holds BOOLEAN values (true/false), not numbers; "
+                                    f"{fits} {', '.join(fitted)} as numbers: convert the column to numbers")
 
 
 def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
