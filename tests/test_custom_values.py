@@ -202,3 +202,24 @@ def test_a_slow_tail_leaves_every_item_its_own_numbers(loss: str) -> None:
         np.testing.assert_array_equal(one.x[0], batch.x[j])
         np.testing.assert_array_equal(one.cost[0], batch.cost[j])
         np.testing.assert_array_equal(one.cov[0], batch.cov[j])
+
+
+def test_points_of_weight_zero_take_no_part_as_in_the_core() -> None:
+    """A law undefined at two points its user switched off (weight 0, log of a negative
+    number there): the fit was NON_FINITE; lm.hpp skips such points, and so does the numpy
+    solver now: the parameters are scipy's on the other 12 points."""
+    def f(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return p[:, 0] + p[:, 1] * np.log(x[:, 0] - 5.0) ** -p[:, 2]
+
+    model = scalingfit.CustomModel(f, ("E", "A", "alpha"), 1, name="lg")
+    xs = np.logspace(1, 4, 12)
+    rng = np.random.default_rng(2)
+    ys = (1 + 2 * np.log(xs - 5) ** -0.7) * (1 + 0.01 * rng.standard_normal(12))
+    x = np.concatenate([[3.0, 4.0], xs])
+    y = np.concatenate([[1.0, 1.0], ys])
+    w = np.concatenate([[0.0, 0.0], np.ones(12)])
+    r = scalingfit.fit(model, x, y, p0=[0.5, 1.5, 0.5], weights=w)
+    assert r.success
+    ref = least_squares(lambda p: p[0] + p[1] * np.log(xs - 5.0) ** -p[2] - ys, [0.5, 1.5, 0.5], method="lm",
+                        xtol=1e-14, ftol=1e-14, gtol=1e-14)
+    np.testing.assert_allclose(r.x, ref.x, rtol=1e-7)

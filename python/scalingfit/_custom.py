@@ -520,6 +520,12 @@ def solve_batch(
     row_ok = np.isfinite(xs).all(axis=1) & np.isfinite(ys) & np.isfinite(ws) & (ws >= 0)
     np.logical_and.at(valid, item_of_pt, row_ok)
     n_eff = np.bincount(item_of_pt, weights=(ws > 0).astype(float), minlength=n_items)
+    if w is not None and not (ws > 0).all():
+        # Points of weight 0 take no part in the fit, as in lm.hpp, which skips them: a model
+        # may be undefined where its user switched a point off, and a bootstrap resample
+        # leaves about a third of the points out (the sums are the same without their 0 terms).
+        on = ws > 0
+        item_of_pt, xs, ys, ws = item_of_pt[on], xs[on], ys[on], ws[on]
     fixed = lo == hi  # held at their value (lm.hpp's solve): never stepped, no covariance
     n_free = int(P - fixed.sum())
     valid &= n_eff >= n_free
