@@ -508,7 +508,9 @@ def solve_batch(
     counts = np.diff(offsets)[problem]
     item_of_pt = np.repeat(np.arange(n_items), counts)
     starts = offsets[problem]
-    pt = np.concatenate([np.arange(s, s + c) for s, c in zip(starts, counts)]) if n_items else np.zeros(0, int)
+    # each item's points: starts[k] + 0, 1, ..., counts[k] - 1, for all items at once
+    before = np.cumsum(counts) - counts
+    pt = np.repeat(starts - before, counts) + np.arange(int(counts.sum()))
     xs = x[pt]
     yt = np.log(np.where(y > 0, y, np.nan)) if log_residuals else y.copy()
     ys = yt[pt]
