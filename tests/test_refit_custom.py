@@ -197,3 +197,26 @@ def test_the_cli_names_a_missing_or_broken_laws_file(laws_file: Path, runs: pd.D
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and re.search(message, err), err
         rf.LAWS.pop("chin_file", None)
+
+
+def test_a_closure_value_changed_after_registration_refits(runs: pd.DataFrame, tmp_path: Path) -> None:
+    """A law closing over an array whose value is edited after register_law computes another
+    function: the configuration hash changes and every group is refitted (a fingerprint taken
+    once at registration resumed the stale fits), to the shifted law's parameters (E + 0.5)."""
+    shift = np.array([0.0])
+
+    def shifted(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return chin(x, p) + shift[0]
+
+    rf.register_law("chin_shift", CustomModel(shifted, tuple(NAMES), 2, name="chin_shift"), ("N", "D"), STARTS)
+    try:
+        db = tmp_path / "r.duckdb"
+        first = rf.refit(runs, law="chin_shift", group_by=["sweep"], db=db, progress=False)
+        before = _params(db, "chin_shift")
+        shift[0] = 0.5
+        again = rf.refit(runs, law="chin_shift", group_by=["sweep"], db=db, progress=False, overwrite=True)
+        assert again.config_hash != first.config_hash and again.n_fitted == 40
+        after = _params(db, "chin_shift")
+        np.testing.assert_allclose(after["E"], before["E"] - 0.5, rtol=1e-6)
+    finally:
+        rf.LAWS.pop("chin_shift", None)

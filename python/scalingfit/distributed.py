@@ -313,10 +313,13 @@ def _carried_law(spec: _refit.LawSpec) -> tuple[bytes, ...]:
     unpickles its own law fails with a message). Nothing for a built-in law."""
     if not spec.custom:
         return ()
+    import dataclasses
+
     import cloudpickle  # a dependency of distributed
 
-    spec.hashable()  # its code fingerprints, taken here, travel with it
-    return (cloudpickle.dumps(spec),)
+    shipped = dataclasses.replace(spec)  # a copy: the registered spec keeps hashing afresh
+    object.__setattr__(shipped, "_code", spec.code_fingerprints())  # the driver's, for the workers
+    return (cloudpickle.dumps(shipped),)
 
 
 def _score_shard(path: str, config: Any, done: frozenset[tuple[str, str]], threads: int, version: str,

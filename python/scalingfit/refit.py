@@ -113,6 +113,13 @@ class LawSpec:
         """The name stored in the fits table's ``model`` column."""
         return self.model.name if isinstance(self.model, CustomModel) else self.model
 
+    def code_fingerprints(self) -> tuple[str, Optional[str]]:
+        """:func:`_code_fingerprint` of a custom model's ``func`` and ``jac`` (None without)."""
+        m = self.model
+        if not isinstance(m, CustomModel):
+            raise TypeError(f"law {self.name!r} is a built-in law: it has no code of its own")
+        return _code_fingerprint(m.func), None if m.jac is None else _code_fingerprint(m.jac)
+
     def hashable(self) -> dict[str, Any]:
         """The spec as JSON-able values for the config hash: a built-in law's fields as they
         always were (no ``starts``: its hashes predate them); a custom model by its definition
@@ -121,13 +128,13 @@ class LawSpec:
         d = {k: getattr(self, k) for k in ("name", "inputs", "reduce", "fit_kwargs", "description")}
         if isinstance(self.model, CustomModel):
             m = self.model
-            # The code's fingerprints once, kept with the spec: a spec sent to a Dask worker
-            # hashes as it did where it was registered (a function rebuilt by cloudpickle there
-            # need not marshal to the same bytes).
+            # The code's fingerprints, taken afresh (a value a closure holds may change after
+            # registration), except in a copy sent to a Dask worker, which carries the driver's
+            # (``_code``, see distributed._carried_law): a function rebuilt by cloudpickle there
+            # need not marshal to the same bytes.
             code = self.__dict__.get("_code")
             if code is None:
-                code = (_code_fingerprint(m.func), None if m.jac is None else _code_fingerprint(m.jac))
-                object.__setattr__(self, "_code", code)
+                code = self.code_fingerprints()
             d["model"] = dict(name=m.name, param_names=list(m.param_names), n_inputs=m.n_inputs,
                               lower=np.asarray(m.lower).tolist(), upper=np.asarray(m.upper).tolist(),
                               func=code[0], jac=code[1])
@@ -245,7 +252,6 @@ def register_law(name: str, model: CustomModel, inputs: Sequence[str], starts: A
         raise ValueError(f"reduce must be 'final' or 'all', got {reduce!r}")
     spec = LawSpec(name, model, inputs, reduce=reduce, fit_kwargs=kw, description=str(description),
                    starts=tuple(tuple(float(v) for v in row) for row in st))
-    spec.hashable()  # the code's fingerprints, taken now in the registering process
     LAWS[name] = spec
     return spec
 
