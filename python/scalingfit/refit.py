@@ -1324,7 +1324,9 @@ class GroupTable:
         self.con, self.rel, self.source = con, rel, source
         self.group_by = list(group_by)
         self.table = f"_sf_groups_{uuid.uuid4().hex[:12]}"
-        gcols = ", ".join(data.sql_identifier(g) for g in self.group_by)
+        self.gcols = gcols = ", ".join(data.sql_identifier(g) for g in self.group_by)
+        self.join = " AND ".join(f"s.{q} IS NOT DISTINCT FROM k.{q}"
+                                 for q in map(data.sql_identifier, self.group_by))
         self.where = ""
         with _reading(source):
             if metric is not None and "metric" in source_columns(con, rel, self.group_by):
@@ -1336,14 +1338,12 @@ class GroupTable:
 
     def rows_sql(self, a: int, b: int) -> str:
         """The query of the rows of groups ``a`` to ``b - 1`` (of the metric)."""
-        join = " AND ".join(f"s.{q} IS NOT DISTINCT FROM k.{q}" for q in map(data.sql_identifier, self.group_by))
         cond = f"k._sf_gid >= {int(a)} AND k._sf_gid < {int(b)}" + (f" AND {self.where}" if self.where else "")
-        return f"SELECT s.* FROM {self.rel} s JOIN {self.table} k ON {join} WHERE {cond}"
+        return f"SELECT s.* FROM {self.rel} s JOIN {self.table} k ON {self.join} WHERE {cond}"
 
     def keys(self, a: int, b: int) -> pd.DataFrame:
         """The group values of groups ``a`` to ``b - 1``, in order."""
-        gcols = ", ".join(data.sql_identifier(g) for g in self.group_by)
-        return self.con.execute(f"SELECT {gcols} FROM {self.table} WHERE _sf_gid >= {int(a)} AND "
+        return self.con.execute(f"SELECT {self.gcols} FROM {self.table} WHERE _sf_gid >= {int(a)} AND "
                                 f"_sf_gid < {int(b)} ORDER BY _sf_gid").df()
 
 
