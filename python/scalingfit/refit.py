@@ -1661,10 +1661,10 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
 
 
 def read_table(db: Union[str, Path], table: str, column: str, value: Optional[str], order: str, job: str,
-               how: str) -> pd.DataFrame:
+               how: str, also: Optional[Mapping[str, Any]] = None) -> pd.DataFrame:
     """The rows of a results ``table`` of ``db`` (those whose ``column`` is ``value``, unless
-    None), ordered by ``order``; FileNotFoundError or RunDataError naming what is not there
-    (``job`` writes the table, as ``how`` says)."""
+    None, and whose columns equal ``also``'s values), ordered by ``order``; FileNotFoundError or
+    RunDataError naming what is not there (``job`` writes the table, as ``how`` says)."""
     duckdb = data._need("duckdb")
     if not isinstance(db, (str, PathLike)):
         raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
@@ -1684,9 +1684,10 @@ def read_table(db: Union[str, Path], table: str, column: str, value: Optional[st
         try:
             if table not in data.duckdb_tables(con):
                 raise data.RunDataError(f"{db} has no {table} table: no {job} has written to it yet ({how})")
-            where = f" WHERE {column} = ?" if value is not None else ""
-            return con.execute(f"SELECT * FROM {table}{where} ORDER BY {order}",
-                               [] if value is None else [value]).df()
+            equal = {**({column: value} if value is not None else {}), **(also or {})}
+            where = " AND ".join(f"{data.sql_identifier(c)} = ?" for c in equal)
+            return con.execute(f"SELECT * FROM {table}{' WHERE ' + where if where else ''} ORDER BY {order}",
+                               list(equal.values())).df()
         except duckdb.Error as exc:  # a damaged file fails here ("Could not read enough bytes")
             raise data.RunDataError(f"cannot read {db}: {type(exc).__name__}: {data.first_line(exc)} (a damaged "
                                     "database?)") from exc
@@ -1695,8 +1696,8 @@ def read_table(db: Union[str, Path], table: str, column: str, value: Optional[st
 def failed_fits(db: Union[str, Path], law: str, config_hash: str, limit: int = 5) -> tuple[int, list[dict[str, Any]]]:
     """The failed fits of one configuration in ``db``'s fits table: (how many, the first
     ``limit`` by group key as dicts of ``group_key``, ``message`` and ``reason``)."""
-    frame = read_table(db, FITS_TABLE, "law", law, "group_key", "refit", "scalingfit refit")
-    bad = frame[(frame["config_hash"] == config_hash) & ~frame["success"].astype(bool)]
+    bad = read_table(db, FITS_TABLE, "law", law, "group_key", "refit", "scalingfit refit",
+                     also={"config_hash": config_hash, "success": False})  # the failures only, not the table
     rows = bad[["group_key", "message", "reason"]].head(limit).to_dict("records")
     return len(bad), rows
 
