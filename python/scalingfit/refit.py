@@ -887,12 +887,16 @@ def _check_csv(con: Any, rel: str, path: Path) -> dict[str, str]:
 
 
 def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path],
-                     schema_only: bool = False, columns: Optional[Mapping[str, str]] = None) -> str:
+                     schema_only: bool = False, columns: Optional[Mapping[str, str]] = None,
+                     group_by: Sequence[str] = ()) -> str:
     """The source as a relation of ``con`` (the results database's connection): a DuckDB file
     other than ``db`` is attached read-only as ``src``, a CSV read once into a temporary table
     unless ``schema_only`` (see :func:`_source_sql`); its columns renamed by ``columns``
-    (:func:`_renamed`)."""
+    (:func:`_renamed`). A DataFrame's ``group_by`` columns (named as after ``columns``) are
+    checked first (:func:`check_frame_keys`)."""
     pd = data._need("pandas")
+    if isinstance(source, pd.DataFrame) and group_by:
+        check_frame_keys(source, group_by, columns)
     if isinstance(source, pd.DataFrame) or data.source_kind(Path(source)) != "duckdb" \
             or Path(source).resolve() == Path(db).resolve():
         return _renamed(con, _source_sql(con, source, table, schema_only), columns, source)
@@ -977,7 +981,7 @@ def _check_source(source: Union[str, Path, pd.DataFrame], table: str, db: Union[
     (a CSV's sniffed sample), and rows up to the first one of ``metric``."""
     duckdb = data._need("duckdb")
     with duckdb.connect(":memory:") as con:
-        rel = _source_relation(con, source, table, db, schema_only=True, columns=columns)
+        rel = _source_relation(con, source, table, db, schema_only=True, columns=columns, group_by=group_by)
         with _reading(source):
             cols = source_columns(con, rel, group_by, law)
             _check_rows(con, rel, source, metric, cols)
@@ -1425,6 +1429,52 @@ def check_group_columns(con: Any, rel: str, types: Mapping[str, str]) -> None:
                     "groups): cast the column to BIGINT if its values fit, else to VARCHAR")
 
 
+def check_frame_keys(frame: pd.DataFrame, group_by: Sequence[str],
+                     columns: Optional[Mapping[str, str]] = None) -> None:
+    """A RunDataError naming a group column of a DataFrame source (``group_by``: its names
+    after the ``columns`` renaming) whose values are text mixed with other values (numbers,
+    dates, ...) in an ``object`` or ``category`` column, with a row of each: DuckDB reads such
+    a column as text, so the int ``0`` and the string ``'0'`` were one group (a sweep id of two
+    types is nearly always a bug of the code that made the frame). Refused, as a group column
+    whose values cannot key a group is (:func:`check_group_columns`), not guessed at.
+    Numbers of two types (``1`` and ``1.0``) are one key, as they are to pandas and Python."""
+    pd = data._need("pandas")
+    source_name = {new: old for old, new in (columns or {}).items()}
+    for g in group_by:
+        c = source_name.get(g, g)
+        if list(frame.columns).count(c) != 1:
+            continue  # missing or repeated: named by the checks that follow
+        col = frame[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            values, where = list(col.cat.categories), None  # a category of each type (DuckDB: an ENUM)
+        elif col.dtype == object:
+            values, where = col.tolist(), col.index
+        else:
+            continue  # one type (pandas' numbers, str, datetimes, ...)
+        mixed = _text_and_other(values)
+        if mixed is None:
+            continue
+        shown = [("a category" if where is None else f"row {where[i]!r}")
+                 + f" holds {values[i]!r} ({type(values[i]).__name__})" for i in mixed]
+        other = values[mixed[1]]
+        named = f"{c!r} (read as {g!r})" if c != g else repr(c)
+        raise data.RunDataError(
+            f"group column {named} of the DataFrame holds text and other values: {shown[0]}, {shown[1]}; it "
+            f"would be read as text, so that {other!r} and {str(other)!r} would be one group: give the column "
+            f"one type (e.g. df[{c!r}].astype(str) where they are one key)")
+
+
+def _text_and_other(values: Sequence[Any]) -> Optional[tuple[int, int]]:
+    """The positions of the first str and the first other value that is not missing (None,
+    NaN, pandas' NA or NaT) in ``values``; None unless it holds both."""
+    pd = data._need("pandas")
+    text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    if text.all() or not text.any():
+        return None
+    other = np.flatnonzero(~text & ~pd.isna(pd.Series(values, dtype=object)).to_numpy())
+    return (int(np.argmax(text)), int(other[0])) if other.size else None
+
+
 def check_numbers(types: Mapping[str, str], fitted: Sequence[str], fits: str) -> None:
     """A RunDataError naming the first of the ``fitted`` columns whose type (DuckDB's, in
     ``types``) is a date, a time or a duration: pandas would make its cells numbers (a date the
@@ -1484,7 +1534,13 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         ``saturating_n``, ``power_law_n``, ``data_constrained``, or a custom law added by
         :func:`register_law`).
     group_by : sequence of str
-        Columns that identify a sweep.
+        Columns that identify a sweep. A missing value (NULL, NaN) is a key of its own; a
+        column whose values cannot key groups apart is refused by name before anything is
+        written (:class:`~scalingfit.data.RunDataError`): bytes, lists, structs and maps;
+        HUGEINT or DECIMAL values that float64 would merge; a DataFrame's ``object`` or
+        ``category`` column mixing text with other values (the int ``0`` and the string
+        ``'0'`` would be read as one text key; numbers of two types, ``1`` and ``1.0``, are one
+        key, as to pandas).
     db : path, optional
         DuckDB file for the ``fits``, ``fit_params`` and ``fit_configs`` tables (default: the
         source if it is a DuckDB file, else ``<source>.fits.duckdb``); a new path or a DuckDB
@@ -1592,7 +1648,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     n_fitted = n_failed = n_chunks = n_skipped = n_rows_skipped = 0
     t_core = 0.0
     with writing(db) as con:  # released when the refit ends, however it ends
-        rel = _source_relation(con, source, table, db, columns=columns)
+        rel = _source_relation(con, source, table, db, columns=columns, group_by=group_by)
         with _reading(source):
             n_groups = count_groups(con, rel, group_by, metric, law)
             if n_groups == 0:  # no row, or none of the metric: say which
