@@ -1411,10 +1411,25 @@ _LOSSY = re.compile(r"^(HUGEINT|UHUGEINT|DECIMAL|NUMERIC)\b")
 
 def check_group_columns(con: Any, rel: str, types: Mapping[str, str]) -> None:
     """A RunDataError naming a group column (``types``: its DuckDB type) whose values cannot
-    key groups once read by pandas: bytes, lists, structs or maps (unhashable), or HUGEINT or
-    DECIMAL values that float64 does not tell apart (integers beyond 2^53 merged groups)."""
+    key groups once read by pandas: bytes, lists, structs or maps (unhashable), HUGEINT or
+    DECIMAL values that float64 does not tell apart (integers beyond 2^53 merged groups), or
+    a FLOAT/DOUBLE column holding both missing values (NULL) and NaN, which pandas reads as
+    one missing value (the two were fitted as one group, keyed ``[null]``)."""
+    duckdb = data._need("duckdb")
     for c, t in types.items():
         q = data.sql_identifier(c)
+        if t in ("FLOAT", "DOUBLE", "REAL"):
+            try:
+                n_null, n_nan = con.execute(f"SELECT COUNT(*) FILTER (WHERE {q} IS NULL), "
+                                            f"COUNT(*) FILTER (WHERE isnan({q})) FROM {rel}").fetchone()
+            except duckdb.ConversionException:  # a CSV scanned in place (a check before the read): a cell
+                continue  # of another type makes the column text when it is read (_read_csv)
+            if n_null and n_nan:
+                raise data.RunDataError(
+                    f"group column {c!r} ({t}) holds both missing values (NULL, {n_null} row(s)) and NaN "
+                    f"({n_nan} row(s)), which are read as one missing key: they would be fitted as one group. "
+                    f"Make them one value (e.g. NaN made NULL: UPDATE ... SET {q} = NULL WHERE isnan({q})), "
+                    "or give one of them a key of its own")
         if _UNKEYED.search(t):
             raise data.RunDataError(f"group column {c!r} holds {t} values, which cannot key a group: "
                                     "group by columns of numbers, text, booleans, dates or UUIDs (cast it "
@@ -1540,7 +1555,9 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         HUGEINT or DECIMAL values that float64 would merge; a DataFrame's ``object`` or
         ``category`` column mixing text with other values (the int ``0`` and the string
         ``'0'`` would be read as one text key; numbers of two types, ``1`` and ``1.0``, are one
-        key, as to pandas).
+        key, as to pandas); and a float column holding both NULL and NaN (pandas reads both as
+        one missing key; a DataFrame's float column cannot hold the two apart, its None and
+        NaN are one missing key, as to pandas).
     db : path, optional
         DuckDB file for the ``fits``, ``fit_params`` and ``fit_configs`` tables (default: the
         source if it is a DuckDB file, else ``<source>.fits.duckdb``); a new path or a DuckDB
