@@ -686,17 +686,28 @@ def _cmd_refit(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare_runs(args: argparse.Namespace) -> int:
-    from .refit_compare import compare_refit
+    from . import refit_compare as rc
 
-    names, laws = _laws(args.models, "chinchilla,chinchilla_tied")
-    if len(names) < 2:
-        raise UsageError(f"--models names {len(names)} law; a comparison needs two or more")
+    if args.laws_from is not None:
+        _import_laws(args.laws_from)
+    names = _column_names(args.models, "--models", "the laws", "chinchilla,chinchilla_tied")
+    try:
+        laws, custom = rc.resolve_laws(names)
+    except ValueError as exc:
+        if len(names) < 2 and "at least two" in str(exc):  # the laws are known; there is one
+            raise UsageError(f"--models names {len(names)} law; a comparison needs two or more") from None
+        hint = "" if args.laws_from is not None or "unknown law" not in str(exc) else \
+            " (a custom law needs --laws-from FILE.py, a file that registers it with scalingfit.refit.register_law)"
+        raise UsageError(f"--models: {exc}{hint}") from None
     inputs = _inputs(args.x, laws[0]) if args.x is not None else None
     if inputs is not None and (len(set(inputs)) != len(inputs) or "value" in inputs):
         raise UsageError(f"--x {args.x}: " + ("names 'value', the column the laws are fitted to" if "value" in inputs
                                               else "names a column twice"))
+    try:
+        fitted = set(inputs if inputs is not None else rc.default_inputs(laws, custom)) | {"value"}
+    except ValueError as exc:
+        raise UsageError(f"--models: {exc}") from None
     group_by = _column_names(args.group_by, "--group-by", "the group column(s)", "sweep")
-    fitted = set(inputs if inputs is not None else laws[0].input_names) | {"value"}
     if len(set(group_by)) != len(group_by) or fitted & set(group_by):
         raise UsageError(f"--group-by {args.group_by}: " + (
             f"names {sorted(fitted & set(group_by))}, which the laws fit" if fitted & set(group_by)
@@ -709,17 +720,28 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
     _at_least(args.threads, "--threads", 1)
     _where_to_solve(args)
     plot_path = _output_path(args.plot, "--plot", figure=True) if args.plot else None
-    summary = compare_refit(
+    summary = rc.compare_refit(
         args.source, names, group_by=group_by,
         db=args.db, table=args.table, metric=None if args.metric == "" else args.metric, inputs=inputs,
         loss=args.loss, f_scale=f_scale, log_residuals=args.log_residuals, loo=args.loo, starts=args.starts,
         chunk_groups=args.chunk, threads=args.threads, progress=not args.quiet, overwrite=args.overwrite,
         backend=args.backend, rows=args.rows, scheduler=args.scheduler, shard_dir=args.shard_dir,
         columns=_assignments_text(args.columns, "--columns") if args.columns is not None else None)
+    # the failed fits, each group and law with its reason (the wins table only counts them)
+    n_bad, failed = rc.failed_fits(summary.db, summary.comparison, summary.config_hash, 20) \
+        if args.json or not args.quiet else (0, [])
     if args.json:
-        _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s})
+        _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s, "n_failed_fits": n_bad,
+                     "failed_groups": failed})
     elif not args.quiet:
         print(summary)
+        if failed:  # which groups and laws, and why (the exit status alone said nothing of them)
+            print(f"failed fits of this configuration: {n_bad}" + (", the first 5" if n_bad > 5 else "")
+                  + f" (all: scalingfit.refit_compare.read_comparisons({summary.db!r}, "
+                    f"comparison={summary.comparison!r}), success False)")
+            for f in failed[:5]:
+                why = "; ".join(v for v in (f["message"], f["reason"]) if v)
+                print(f"  group {f['group_key']}, {f['law']}: {why}")
     if plot_path is not None:
         from .plot import plot_law_comparisons
 
@@ -1237,10 +1259,15 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog="examples:\n  scalingfit compare-runs runs.duckdb --models chinchilla,chinchilla_tied,"
                                "kaplan_nd --log-residuals\n"
                                "  scalingfit compare-runs runs.parquet --models power_law,saturating_power_law "
-                               "--x N --db scores.duckdb --loo",
+                               "--x N --db scores.duckdb --loo\n"
+                               "  scalingfit compare-runs runs.duckdb --laws-from my_laws.py --models chinchilla,my_law",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     rc.add_argument("source", help="run data: .duckdb (table --table), .csv or .parquet")
-    rc.add_argument("--models", required=True, help="laws to compare, comma-separated (see `fit --model`)")
+    rc.add_argument("--models", required=True, help="laws to compare, comma-separated (see `fit --model`), "
+                    "built-in or custom laws that --laws-from registers")
+    rc.add_argument("--laws-from", default=None, metavar="FILE.py|MODULE",
+                    help="a Python file or importable module that registers custom laws with "
+                         "scalingfit.refit.register_law, imported before the comparison")
     rc.add_argument("--x", default=None, help="input column(s), comma-separated (default: the laws' inputs, "
                     "e.g. N,D)")
     rc.add_argument("--group-by", default="sweep", help="comma-separated group columns (default sweep)")

@@ -16,6 +16,12 @@ reason; it never stops the run. Safety as for ``refit``: one writer per database
 lock on ``<db>.lock``), every argument and the source's columns checked before the results
 database is created, and one configuration per comparison (the same laws) in the table unless
 told ``overwrite=True``, naming the settings that differ.
+
+Custom laws: a law registered with :func:`scalingfit.refit.register_law` takes part by its
+name, fitted from its registered starts (the best kept) with its registered bounds and solver
+options, under the comparison's one objective. Its definition and the code of its functions
+are part of the configuration hash (editing the law scores the groups again instead of
+resuming), and on a Dask cluster each task carries it, as a refit's tasks do.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
+import socket
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -35,6 +43,7 @@ from numpy.typing import NDArray
 
 from . import _cuda, _fit, _status, _validate, data
 from . import models as _models
+from . import refit as _refit
 from ._progress import progress_bar
 from .compare import aligned, compare_batch
 from .refit import (
@@ -67,6 +76,7 @@ __all__ = [
     "CompareSummary",
     "PooledNestedTest",
     "compare_refit",
+    "failed_fits",
     "pooled_nested_test",
     "read_comparisons",
 ]
@@ -87,11 +97,20 @@ _SETTING_NAMES = {"inputs": "inputs (--x)", "group_by": "group_by (--group-by)",
                   "loss": "loss (--loss)", "f_scale": "f_scale (--f-scale)",
                   "log_residuals": "log_residuals (--log-residuals)", "loo": "loo (--loo)",
                   "starts": "starts (--starts)", "rows": "rows (--rows)", "version": "the scalingfit version"}
+#: The objective's fit options: one for every law of a comparison.
+_OBJECTIVE = ("loss", "f_scale", "log_residuals")
 
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """Everything that determines a comparison's scores (hashed into ``config_hash``)."""
+    """Everything that determines a comparison's scores (hashed into ``config_hash``).
+
+    ``custom`` holds the registered custom laws among ``laws`` (:func:`scalingfit.refit.register_law`),
+    resolved when the configuration is made; pickled (a Dask task's argument), they travel as
+    cloudpickle bytes with the driver's code fingerprints (:func:`scalingfit.distributed._carried_law`)
+    and are rebuilt when the task first uses them (:meth:`specs`), so a worker that cannot
+    rebuild one fails that task with a message instead of hanging on its arguments.
+    """
 
     laws: tuple[str, ...]
     inputs: tuple[str, ...]
@@ -103,6 +122,7 @@ class CompareConfig:
     loo: bool = False
     starts: str = "all"
     rows: str = "final"  # "final": the last step of each run; "all": every row (learning curves)
+    custom: tuple[LawSpec, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -114,20 +134,75 @@ class CompareConfig:
         """What ranks the laws: AICc with least squares, else the leave-one-out error."""
         return "aicc" if self.loss == "linear" else "loo_rmse"
 
+    def specs(self) -> dict[str, LawSpec]:
+        """The custom laws among :attr:`laws` by name (rebuilt here from the bytes a pickled
+        configuration carried: RuntimeError naming the law when this process cannot)."""
+        if self.custom:
+            return {s.name: s for s in self.custom}
+        carried = self.__dict__.get("_carried")
+        if not carried:
+            return {}
+        specs = self.__dict__.get("_specs")
+        if specs is None:
+            specs = {}
+            for name, blob in carried:
+                try:
+                    specs[name] = pickle.loads(blob)
+                except Exception as exc:  # whatever the module of its functions raises on import
+                    raise RuntimeError(
+                        f"the custom law {name!r} cannot be rebuilt on the worker {socket.gethostname()} "
+                        f"({type(exc).__name__}: {exc}): its functions are pickled by reference to their "
+                        "module, which the workers must be able to import (or register the module with "
+                        "cloudpickle.register_pickle_by_value; the CLI's --laws-from FILE.py does)") from None
+            object.__setattr__(self, "_specs", specs)
+        return specs
+
+    def model(self, law: str) -> Any:
+        """The model ``law`` fits: a custom law's CustomModel, else the built-in of that name."""
+        specs = self.specs()
+        return specs[law].model if law in specs else _models.get(law)
+
     def settings(self) -> dict[str, Any]:
-        """The settings as stored in the configs table (JSON values)."""
+        """The settings as stored in the configs table (JSON values); with custom laws, their
+        definitions (:meth:`scalingfit.refit.LawSpec.hashable`) under ``custom_laws``."""
         from . import __version__
 
-        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "laws"}
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name not in ("laws", "custom"):
+                out[f.name] = list(v) if isinstance(v, tuple) else v
         out["version"] = __version__
+        specs = self.specs()
+        if specs:  # JSON values (bounds may be arrays)
+            out["custom_laws"] = json.loads(json.dumps({n: specs[n].hashable() for n in sorted(specs)}, default=str))
         return out
 
     def config_hash(self) -> str:
         """16 hex digits of SHA-1 over the laws, :meth:`settings` (scalingfit version included)
-        and each law's parameter names: the key of this configuration's scores."""
-        models = {n: list(_models.get(n).param_names) for n in self.laws}
-        blob = json.dumps({"laws": list(self.laws), **self.settings(), "models": models}, sort_keys=True)
+        and each law's parameter names (a custom law's whole definition, the code of its
+        functions included): the key of this configuration's scores."""
+        specs = self.specs()
+        models = {n: (specs[n].hashable() if n in specs else list(_models.get(n).param_names)) for n in self.laws}
+        blob = json.dumps({"laws": list(self.laws), **self.settings(), "models": models}, sort_keys=True,
+                          default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "custom"}
+        carried = self.__dict__.get("_carried", ())
+        if self.custom:
+            from .distributed import _carried_law
+
+            carried = tuple((s.name, _carried_law(s)[0]) for s in self.custom)
+        return (_unpickled_config, (state, carried))
+
+
+def _unpickled_config(state: dict[str, Any], carried: tuple[tuple[str, bytes], ...]) -> CompareConfig:
+    """A pickled :class:`CompareConfig`, its custom laws still bytes (see :meth:`CompareConfig.specs`)."""
+    config = CompareConfig(**state)
+    object.__setattr__(config, "_carried", carried)
+    return config
 
 
 @dataclass
@@ -179,10 +254,49 @@ class CompareSummary:
             f"over the {sum(self.wins.values())} groups of this comparison in the table:", *table])
 
 
-def _check_inputs(laws: Sequence[str], inputs: Optional[Sequence[str]]) -> tuple[str, ...]:
-    m = _models.get(laws[0])
+def resolve_laws(laws: Any) -> tuple[list[Any], tuple[LawSpec, ...]]:
+    """Each of ``laws``' models (a built-in model by its name, or a custom law registered with
+    :func:`scalingfit.refit.register_law`) and the custom laws' specs, checked: two or more,
+    each known, none twice, all of the same number of inputs (a ValueError or TypeError
+    naming what is wrong)."""
+    if isinstance(laws, str) or not isinstance(laws, Sequence) or not all(isinstance(n, str) for n in laws):
+        raise TypeError(f"laws must be a list of built-in law names or registered custom laws, e.g. ['chinchilla', 'kaplan_nd'], got {laws!r}")
+    builtin = _models.names()
+    custom = {n: s for n, s in _refit.LAWS.items() if s.custom}
+    unknown = [n for n in laws if n not in builtin and n not in custom]
+    if unknown:
+        raise ValueError(f"unknown law(s) {unknown}; choose from {', '.join(builtin)}"
+                         + (f", or the custom laws registered: {', '.join(custom)}" if custom else
+                            ", or a custom law registered with scalingfit.refit.register_law (CLI: --laws-from)"))
+    both = [n for n in laws if n in builtin and n in custom]
+    if both:
+        raise ValueError(f"law(s) {both} name both a built-in model and a registered custom law; register the "
+                         "custom law under another name")
+    if len(laws) < 2:
+        raise ValueError(f"a comparison needs at least two laws, got {list(laws)}")
+    if len(set(laws)) != len(laws):
+        raise ValueError(f"laws names a law twice: {list(laws)}")
+    ms: list[Any] = [custom[n].model_object() if n in custom else _models.get(n) for n in laws]
+    if len({m.n_inputs for m in ms}) > 1:
+        raise ValueError("the laws must take the same inputs, got "
+                         + ", ".join(f"{n} ({', '.join(m.input_names)})" for n, m in zip(laws, ms)))
+    return ms, tuple(custom[n] for n in laws if n in custom)
+
+
+def default_inputs(ms: Sequence[Any], custom: Sequence[LawSpec]) -> tuple[str, ...]:
+    """The columns a comparison fits when none are given: the custom laws' registered inputs
+    (they must agree), else the first law's input names."""
+    registered = sorted({s.inputs for s in custom})
+    if len(registered) > 1:
+        raise ValueError("the custom laws are registered on different columns: "
+                         + ", ".join(f"{s.name} ({', '.join(s.inputs)})" for s in custom))
+    return registered[0] if registered else tuple(ms[0].input_names)
+
+
+def _check_inputs(ms: Sequence[Any], custom: Sequence[LawSpec], inputs: Optional[Sequence[str]]) -> tuple[str, ...]:
+    m = ms[0]
     if inputs is None:
-        return tuple(m.input_names)
+        return default_inputs(ms, custom)
     if isinstance(inputs, str) or not isinstance(inputs, Sequence) \
             or not all(isinstance(c, str) and c for c in inputs):
         raise TypeError(f"inputs must be a list of column names, e.g. ['N', 'D'], got {inputs!r}")
@@ -193,27 +307,32 @@ def _check_inputs(laws: Sequence[str], inputs: Optional[Sequence[str]]) -> tuple
         raise ValueError(f"inputs names a column twice: {list(inputs)}")
     if "value" in inputs:
         raise ValueError("inputs names 'value', the column the laws are fitted to")
+    for s in custom:
+        if s.inputs != tuple(inputs):
+            raise ValueError(f"inputs names {', '.join(inputs)}, but the custom law {s.name!r} is registered on "
+                             f"the columns {', '.join(s.inputs)} (register_law's inputs, in the order of its x)")
     return tuple(inputs)
+
+
+def _check_custom(custom: Sequence[LawSpec], objective: Mapping[str, Any], rows: str) -> None:
+    """A custom law fitted as registered or not at all: its rows (``reduce``) must be the
+    comparison's, and an objective option it fixes the comparison's (one objective for every law)."""
+    for s in custom:
+        if s.reduce != rows:
+            raise ValueError(f"the custom law {s.name!r} is registered with reduce={s.reduce!r}, but the "
+                             f"comparison fits rows={rows!r}; pass {_SETTING_NAMES['rows']} {s.reduce!r}")
+        for k in _OBJECTIVE:
+            if k in s.fit_kwargs and s.fit_kwargs[k] != objective[k]:
+                raise ValueError(f"the custom law {s.name!r} is registered with {k}={s.fit_kwargs[k]!r}, but the "
+                                 f"comparison fits every law with {k}={objective[k]!r} (one objective scores "
+                                 f"them all); pass {_SETTING_NAMES[k]} {s.fit_kwargs[k]!r}")
 
 
 def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_scale: Any,
             log_residuals: Any, loo: Any, starts: Any, rows: Any = "final") -> CompareConfig:
     """The comparison's configuration from its arguments, each checked before any I/O."""
-    if isinstance(laws, str) or not isinstance(laws, Sequence) or not all(isinstance(n, str) for n in laws):
-        raise TypeError(f"laws must be a list of built-in law names, e.g. ['chinchilla', 'kaplan_nd'], "
-                        f"got {laws!r}")
-    unknown = [n for n in laws if n not in _models.names()]
-    if unknown:
-        raise ValueError(f"unknown law(s) {unknown}; choose from {', '.join(_models.names())}")
-    if len(laws) < 2:
-        raise ValueError(f"a comparison needs at least two laws, got {list(laws)}")
-    if len(set(laws)) != len(laws):
-        raise ValueError(f"laws names a law twice: {list(laws)}")
-    ms = [_models.get(n) for n in laws]
-    if len({m.n_inputs for m in ms}) > 1:
-        raise ValueError("the laws must take the same inputs, got "
-                         + ", ".join(f"{m.name} ({', '.join(m.input_names)})" for m in ms))
-    cols = _check_inputs(laws, inputs)
+    ms, custom = resolve_laws(laws)
+    cols = _check_inputs(ms, custom, inputs)
     group_by = check_group_by(group_by, COLUMNS, COMPARISONS_TABLE, (*cols, "value"))
     if metric is not None and not isinstance(metric, str):
         raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
@@ -232,8 +351,10 @@ def _config(*, laws: Any, inputs: Any, group_by: Any, metric: Any, loss: Any, f_
         raise ValueError(f"starts must be 'all' or 'one', got {starts!r}")
     if rows not in ("final", "all"):
         raise ValueError(f"rows must be 'final' (the last step of each run) or 'all' (every row), got {rows!r}")
+    _check_custom(custom, {"loss": loss, "f_scale": f, "log_residuals": log_residuals}, rows)
     return CompareConfig(laws=tuple(laws), inputs=cols, group_by=tuple(group_by), metric=metric, loss=loss,
-                         f_scale=f, log_residuals=log_residuals, loo=loo, starts=starts, rows=rows)
+                         f_scale=f, log_residuals=log_residuals, loo=loo, starts=starts, rows=rows,
+                         custom=custom)
 
 
 # --------------------------------------------------------------------------- one chunk
@@ -248,6 +369,38 @@ def _unscored(config: CompareConfig, n: int, k: int, rss: float) -> str:
     return "no finite AICc"
 
 
+def _law_options(spec: LawSpec) -> dict[str, Any]:
+    """A custom law's registered fit options that compare_batch takes per law (its bounds and
+    solver tolerances; the objective is the comparison's, checked equal by :func:`_check_custom`)."""
+    return {k: v for k, v in spec.fit_kwargs.items() if k not in _OBJECTIVE}
+
+
+def _free_count(m: Any, options: Mapping[str, Any]) -> int:
+    """The parameters of ``m`` the fits move (those its bounds do not hold at a value), as
+    compare_batch counts them in ``k``."""
+    return _validate.n_free(*_validate.as_bounds(options.get("bounds"), m, None))
+
+
+def _custom_starts(spec: LawSpec, x: FloatArray, y: FloatArray, offsets: NDArray[np.int64], config: CompareConfig,
+                   options: Mapping[str, Any], threads: Optional[int]) -> FloatArray:
+    """Each group's start for a custom law, as :func:`scalingfit.refit.refit` fits it: its one
+    registered start; with several, each group's best fit from all of them (the comparison's
+    objective), where compare_batch's fit, from there, stays (a group no start fitted: the first
+    start, to fail again with its status)."""
+    st = np.asarray(spec.starts, dtype=np.float64)
+    if st.shape[0] == 1:
+        return np.asarray(st[0], dtype=np.float64)
+    n = offsets.shape[0] - 1
+    with _fit.quiet():
+        res = _fit.fit_batch(spec.model, x, y, offsets, np.tile(st, (n, 1)),
+                             problem=np.repeat(np.arange(n), st.shape[0]), threads=threads, compute_cov=False,
+                             loss=config.loss, f_scale=config.f_scale, log_residuals=config.log_residuals,
+                             **options).best_per_problem()
+    p0 = np.array(res.x, dtype=np.float64)
+    p0[~np.isfinite(p0).all(axis=1)] = st[0]
+    return p0
+
+
 def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[tuple[str, str]]] = None,
                 threads: Optional[int] = None, backend: str = "cpu") -> tuple[pd.DataFrame, float]:
     """Scores every group in ``df`` (one :func:`~scalingfit.compare_batch` call) and returns
@@ -257,7 +410,10 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
     from . import __version__
 
     group_by = list(config.group_by)
-    ms = [_models.get(n) for n in config.laws]
+    specs = config.specs()
+    ms = [config.model(law) for law in config.laws]
+    options = {law: _law_options(spec) for law, spec in specs.items()}
+    free = [_free_count(m, options.get(law, {})) for law, m in zip(config.laws, ms)]  # k of an empty group
     names = [json.dumps(list(m.param_names)) for m in ms]
     logs = config.inputs if any(m.positive_inputs for m in ms) else ()  # every law sees the same points
     g = group_frame(df, LawSpec("compare", config.laws[0], config.inputs, reduce=config.rows), group_by, logs)
@@ -272,9 +428,13 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
         idx = np.concatenate([np.arange(g.offsets[j], g.offsets[j + 1]) for j in sel])
         sub_off = np.concatenate([[0], np.cumsum(g.counts[sel])]).astype(np.int64)
         with _fit.core_clock() as clock:  # the core's solves alone, as refit's seconds_in_fit
-            bc = compare_batch(list(config.laws), g.x[idx], g.y[idx], sub_off, loss=config.loss,
+            for law, spec in specs.items():
+                options[law]["p0"] = _custom_starts(spec, g.x[idx], g.y[idx], sub_off, config, options[law],
+                                                    threads)
+            laws: dict[str, Any] = {law: (specs[law].model if law in specs else law) for law in config.laws}
+            bc = compare_batch(laws, g.x[idx], g.y[idx], sub_off, loss=config.loss,
                                f_scale=config.f_scale, log_residuals=config.log_residuals, loo=config.loo,
-                               starts=config.starts, threads=threads, backend=backend)
+                               options=options, starts=config.starts, threads=threads, backend=backend)
         t_core += clock[0]
         crit = getattr(bc, config.criterion)
         best = bc.best(config.criterion)
@@ -322,7 +482,7 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
             rows.append({
                 **dict(zip(group_by, vals)), "group_key": key, "law": law,
                 "param_names": names[a], "params": no_params[a],
-                "k": m.n_params, "n_points": 0, "status": _status.BAD_INPUT,
+                "k": free[a], "n_points": 0, "status": _status.BAD_INPUT,
                 "message": _status.message(_status.BAD_INPUT), "success": False, "rss": nan, "aic": nan,
                 "aicc": nan, "bic": nan, "loo_rmse": nan, "loo_failed": 0, "weight": nan, "delta": nan,
                 "rank": None, "best": False, "data_hash": "", "reason": g.notes[key], **common,
@@ -372,6 +532,16 @@ def _write(con: Any, rows: pd.DataFrame, config: CompareConfig, types: Mapping[s
         store_settings(con, CONFIGS_TABLE, "comparison", config.name, config.config_hash(), config.settings())
 
 
+def _difference(key: str, old: Any, new: Any) -> str:
+    """One setting that differs, as a message names it (a custom law by its name, not its
+    whole definition)."""
+    if key == "custom_laws":
+        changed = sorted(n for n in new if old.get(n) != new[n])
+        return (f"the custom law(s) {', '.join(changed)} changed (their code, parameters, bounds, starts or "
+                "options)")
+    return f"{_SETTING_NAMES[key]} was {old!r} and is now {new!r}"
+
+
 def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwrite: bool) -> None:
     """Refuses to mix this comparison's scores made with another configuration with this run's
     (naming the settings that differ); with ``overwrite`` deletes them first."""
@@ -392,8 +562,7 @@ def _check_config(con: Any, db: Union[str, Path], config: CompareConfig, overwri
         parts = []
         for h, n in others:
             old = stored.get(h, {})
-            diffs = [f"{_SETTING_NAMES[k]} was {old[k]!r} and is now {new[k]!r}" for k in new
-                     if k in old and old[k] != new[k]]
+            diffs = [_difference(k, old[k], new[k]) for k in new if k in old and old[k] != new[k]]
             parts.append(f"for {n} group(s), " + (", ".join(diffs) if diffs else
                                                   "the laws' definitions differ (another build of scalingfit)"))
         raise data.RunDataError(
@@ -464,8 +633,14 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
         A DuckDB file (reads ``table``), a CSV or Parquet file, or a DataFrame, in the long
         format of :mod:`scalingfit.data`.
     laws : sequence of str
-        Two or more built-in laws taking the same inputs (e.g. ``["chinchilla",
-        "chinchilla_tied", "kaplan_nd"]``).
+        Two or more laws taking the same inputs: built-in models (e.g. ``["chinchilla",
+        "chinchilla_tied", "kaplan_nd"]``) or custom laws registered with
+        :func:`scalingfit.refit.register_law` (CLI ``--laws-from``). A custom law is fitted to
+        each group from its registered starts (the best kept), with its registered bounds and
+        solver options, on its registered input columns (``inputs`` must name them), its
+        ``k`` the parameters its bounds leave free; its registered ``reduce`` must be ``rows``,
+        and an objective option it fixes (``loss``, ``f_scale``, ``log_residuals``) the
+        comparison's. Its definition and code are part of the configuration hash.
     group_by : sequence of str
         Columns that identify a sweep.
     db : path, optional
@@ -474,8 +649,8 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     table, metric
         As :func:`scalingfit.refit.refit`.
     inputs : sequence of str, optional
-        The columns the laws take (default: the laws' own input names, e.g. ``N, D``; a law of
-        one input ``x`` needs e.g. ``inputs=["N"]``).
+        The columns the laws take (default: a custom law's registered inputs, else the laws'
+        own input names, e.g. ``N, D``; a law of one input ``x`` needs e.g. ``inputs=["N"]``).
     columns : {source name: name}, optional
         Source columns read under another name, as :func:`scalingfit.refit.refit`'s (e.g.
         ``{"loss": "value"}``; CLI ``--columns loss=value``).
@@ -506,6 +681,7 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     -------
     CompareSummary
         With the wins of each law over every group of the comparison in the database.
+        :func:`failed_fits` names the groups and laws without a score.
 
     Examples
     --------
@@ -609,6 +785,25 @@ def read_comparisons(db: Union[str, Path], comparison: Optional[Union[str, Seque
         comparison = ",".join(c.strip() for c in comparison.split(","))
     return read_table(db, COMPARISONS_TABLE, "comparison", comparison, "comparison, group_key, law", "comparison",
                       "scalingfit.refit_compare.compare_refit; CLI: scalingfit compare-runs")
+
+
+
+def failed_fits(db: Union[str, Path], comparison: str, config_hash: str,
+                limit: int = 5) -> tuple[int, list[dict[str, Any]]]:
+    """The failed fits of one configuration of a comparison in ``db`` (``success`` False: too
+    few points for the law's parameters, a law that gives NaN, no convergence, a group with no
+    valid row), as :func:`scalingfit.refit.failed_fits` for a refit: (how many (group, law)
+    rows, the first ``limit`` by group key and law as dicts of ``group_key``, ``law``,
+    ``message`` and ``reason``). A group can fail for one law and not for another. (A fit that
+    converged without a score, e.g. AICc with no more than k + 2 points, is not a failure; its
+    row has ``rank`` NA and the reason.)"""
+    if not isinstance(comparison, str):
+        raise TypeError(f"comparison must be its laws, comma-separated (str), got {comparison!r}")
+    bad = read_table(db, COMPARISONS_TABLE, "comparison", comparison, "group_key, law", "comparison",
+                     "scalingfit.refit_compare.compare_refit; CLI: scalingfit compare-runs",
+                     also={"config_hash": config_hash, "success": False})  # the failures only, not the table
+    rows = bad[["group_key", "law", "message", "reason"]].head(limit).to_dict("records")
+    return len(bad), rows
 
 
 
