@@ -464,10 +464,14 @@ def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str], positi
     """:func:`prepare_frame`'s rows packed by group, with each group's key, values and hash."""
     clean, notes = prepare_frame(df, spec, group_by, positive)
     group_by = list(group_by)
-    gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
-    counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
+    if all(_plain(clean[c]) for c in group_by):  # the rows are sorted by group: a group is a run of rows
+        starts = np.flatnonzero(_key_changes(clean, group_by, np.arange(len(clean))))
+        counts = np.diff(np.append(starts, len(clean))).astype(np.int64)
+    else:
+        gid = clean.groupby(group_by, sort=False, dropna=False).ngroup().to_numpy()
+        counts = np.bincount(gid) if gid.size else np.zeros(0, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    keys, key_values = _frame_keys(clean.loc[offsets[:-1], group_by]) if gid.size else ([], [])
+    keys, key_values = _frame_keys(clean.loc[offsets[:-1], group_by]) if len(clean) else ([], [])
     x = np.ascontiguousarray(clean[list(spec.inputs)].to_numpy(dtype=np.float64))
     y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
     hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]]) for j, k in enumerate(keys)]
@@ -534,17 +538,80 @@ def prepare_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str],
             per.setdefault(_group_key(key), []).append(f"{where}: {'; '.join(by_row[row])}")
         notes = {k: f"{len(v)} invalid row(s) skipped: " + "; ".join(v[:3]) + ("; ..." if len(v) > 3 else "")
                  for k, v in per.items()}
-    if final:
-        clean = clean.sort_values(list(group_by) + ["run_id", "step"], kind="stable")
-        clean = clean.groupby(list(group_by) + ["run_id"], sort=False, dropna=False).tail(1)
-    clean = clean.sort_values(list(group_by) + [c for c in spec.inputs], kind="stable").reset_index(drop=True)
+    group_by = list(group_by)
+    if final:  # the rows sorted by group, run and step, and the last of each group's run kept
+        order = _stable_order(clean, group_by + ["run_id", "step"])  # None: not sorted yet
+        if order is None:
+            clean = clean.sort_values(group_by + ["run_id", "step"], kind="stable")
+            clean = clean.groupby(group_by + ["run_id"], sort=False, dropna=False).tail(1)
+        else:  # sorted as read: the same rows kept without a sort and a groupby
+            clean = clean.take(_run_ends(clean, group_by + ["run_id"], order))
+    order = _stable_order(clean, group_by + list(spec.inputs))
+    clean = (clean.sort_values(group_by + list(spec.inputs), kind="stable") if order is None
+             else clean).reset_index(drop=True)
     return clean, notes
 
 
+def _plain(col: Any) -> bool:
+    """Whether ``col`` (a Series) holds numpy booleans, integers or floats."""
+    return isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf"
+
+
+def _stable_order(frame: pd.DataFrame, columns: Sequence[str]) -> Optional[np.ndarray]:
+    """The row positions in the order ``frame.sort_values(columns, kind="stable")`` gives
+    them, where that is the order they are in (every one of ``columns`` a column of numpy
+    numbers, the rows already sorted: the rows of a chunk as DuckDB reads them, mostly); None
+    otherwise, for pandas to sort. A stable sort keeps sorted rows as they are; NaN sorts
+    after the numbers of its column and equals NaN, -0.0 equals 0.0, as pandas sorts."""
+    cols = [frame[c] for c in columns]
+    if not all(_plain(c) for c in cols):
+        return None
+    n = len(frame)
+    undecided = np.ones(max(n - 1, 0), dtype=bool)  # pairs of rows equal in the columns so far
+    for col in cols:
+        a = col.to_numpy()
+        x, y = a[:-1], a[1:]
+        if a.dtype.kind == "f":
+            nx, ny = np.isnan(x), np.isnan(y)
+            less, more = (x < y) | (~nx & ny), (x > y) | (nx & ~ny)
+        else:
+            less, more = x < y, x > y
+        if (undecided & more).any():
+            return None
+        undecided &= ~less
+    return np.arange(n)
+
+
+def _key_changes(frame: pd.DataFrame, columns: Sequence[str], order: np.ndarray) -> np.ndarray:
+    """For the rows of ``frame`` in ``order`` (sorted by ``columns``, numpy numbers), whether
+    each row's values of ``columns`` differ from the previous row's (the first row: True),
+    NaN equal to NaN and -0.0 to 0.0, as pandas' groupby(dropna=False) groups them."""
+    change = np.zeros(len(order), dtype=bool)
+    if len(order):
+        change[0] = True
+    for c in columns:
+        a = frame[c].to_numpy()[order]
+        same = a[1:] == a[:-1]
+        if a.dtype.kind == "f":
+            same |= np.isnan(a[1:]) & np.isnan(a[:-1])
+        change[1:] |= ~same
+    return change
+
+
+def _run_ends(frame: pd.DataFrame, columns: Sequence[str], order: np.ndarray) -> np.ndarray:
+    """The positions in ``order`` (rows sorted by ``columns`` and more) of the last row of
+    each run of equal ``columns`` values (``groupby(columns, sort=False, dropna=False).tail(1)``
+    of the sorted rows)."""
+    change = _key_changes(frame, columns, order)
+    return np.flatnonzero(np.append(change[1:], True)) if len(order) else np.zeros(0, dtype=np.int64)
+
+
 def _data_hash(key: str, x: np.ndarray, y: np.ndarray) -> str:
+    """16 hex digits of SHA-1 over a group's key and the bytes of its ``x`` and ``y`` (C order;
+    a contiguous array is hashed in place, without a copy)."""
     h = hashlib.sha1(key.encode())
-    h.update(np.ascontiguousarray(x).tobytes())
-    h.update(np.ascontiguousarray(y).tobytes())
+    h.update(np.ascontiguousarray(x).data)
+    h.update(np.ascontiguousarray(y).data)
     return h.hexdigest()[:16]
 
 
