@@ -280,7 +280,7 @@ def test_plots(tmp_path, mpl) -> None:
     P.plot_inference_aware(2.05, path=tmp_path / "inference.png")
     _check_png(tmp_path / "inference.png", mpl)
     s = MUENNIGHOFF_2023.with_decay(
-        15.39 * np.exp(0.3 * rng.standard_normal(32)), np.full(32, 5.31)
+        15.39 * np.exp(0.3 * rng.standard_normal(32)), np.full(32, MUENNIGHOFF_2023.R_N)
     )
     P.plot_data_wall(100e12, samples=s, path=tmp_path / "wall.png")
     _check_png(tmp_path / "wall.png", mpl)

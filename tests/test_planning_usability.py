@@ -265,13 +265,18 @@ def test_replicate_law_refusals(runs, boot) -> None:
 
 
 def test_data_wall_samples_take_a_bootstrap(dc_boot_small, boot) -> None:
-    a = P.data_wall(1e12, epochs=(1, 4), samples=dc_boot_small)
-    b = P.data_wall(1e12, epochs=(1, 4), samples=dc_boot_small.laws)
+    a = P.data_wall(1e12, epochs=(1, 4), samples=dc_boot_small)  # the bootstrap's point law
+    b = P.data_wall(1e12, dc_boot_small.point.law, epochs=(1, 4), samples=dc_boot_small.laws)
     assert a == b and a.rows[1].C_ci is not None
     with pytest.raises(TypeError, match="replicate_law"):
         P.data_wall(1e12, samples=boot)  # a Chinchilla bootstrap has no decay constants
     # ... which the message's recipe adds
     law = P.replicate_law(boot)
     dcl = DataConstrainedLaw(**{k: v[:40] for k, v in law.as_dict().items()}, R_D=15.0, R_N=5.0)
-    w = P.data_wall(1e12, epochs=(1, 4), samples=dcl)
+    with pytest.warns(scalingfit.DataWarning, match="R_D = 15.39"):  # the published point law
+        P.data_wall(1e12, epochs=(1, 4), samples=dcl)
+    point = DataConstrainedLaw(**P.as_law(boot.fit).as_dict(), R_D=15.0, R_N=5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", scalingfit.DataWarning)
+        w = P.data_wall(1e12, point, epochs=(1, 4), samples=dcl)
     assert w.rows[0].N_ci is not None and w.rows[0].N_ci[0] < w.rows[0].N_ci[1]

@@ -674,6 +674,46 @@ def as_replicates(samples: Any, name: str = "samples") -> DataConstrainedLaw:
     return as_data_constrained_law(samples, name)
 
 
+def point_and_replicates(
+    law: Optional[LawLike], samples: Any, name: str = "samples"
+) -> tuple[DataConstrainedLaw, Optional[DataConstrainedLaw]]:
+    """The point law and the replicates of a data-wall function, validated.
+
+    Without ``law``, the point law is the refit's own when ``samples`` is a
+    :class:`DataConstrainedBootstrap` (``samples.point.law``), else :data:`MUENNIGHOFF_2023`.
+    A point law with a field outside the range of the replicates' values (``law`` defaulted to
+    the published law while ``samples`` came from a refit, say) warns :class:`DataWarning`:
+    the point values and their intervals would then describe different laws."""
+    if law is None:
+        law = samples.point.law if isinstance(samples, DataConstrainedBootstrap) else MUENNIGHOFF_2023
+    point = as_data_constrained_law(law)
+    if samples is None:
+        return point, None
+    reps = as_replicates(samples, name)
+    if law_shape(reps) == ():
+        raise ValueError(
+            f"{name} must hold arrays of replicates (e.g. bootstrap_data_constrained(...)"
+            ".laws), got a point law"
+        )
+    outside = []
+    for k in _FIELDS:
+        v = np.asarray(getattr(reps, k), dtype=float)
+        v = v[np.isfinite(v)]
+        p = float(getattr(point, k))
+        if v.size and not (v.min() - 1e-12 * abs(v.min()) <= p <= v.max() + 1e-12 * abs(v.max())):
+            outside.append(f"{k} = {p:.4g} (replicates {v.min():.4g} to {v.max():.4g})")
+    if outside:
+        _warnings.warn(
+            f"the point law lies outside the range of {name}' replicates in "
+            f"{', '.join(outside)}: the point values would come from one law and their intervals "
+            f"from another; pass the refit's point law (law=boot.point.law), or give the "
+            f"bootstrap itself as {name} and leave law out",
+            DataWarning,
+            stacklevel=3,
+        )
+    return point, reps
+
+
 @_validate.suggest_argument_names
 def bootstrap_data_constrained(
     N: ArrayLike,

@@ -60,9 +60,9 @@ from .data_constrained import (
     DataConstrainedLaw,
     LawLike,
     as_data_constrained_law,
-    as_replicates,
     law_shape,
     optimal_allocation_constrained,
+    point_and_replicates,
 )
 
 __all__ = ["DataWall", "DataWallRow", "data_wall", "epochs_wall_compute"]
@@ -250,7 +250,7 @@ def epochs_wall_compute(
 @_validate.suggest_argument_names
 def data_wall(
     unique_tokens: float,
-    law: LawLike = MUENNIGHOFF_2023,
+    law: Optional[LawLike] = None,
     epochs: Sequence[float] = (1, 4, 16),
     *,
     samples: Optional[Union[LawLike, DataConstrainedBootstrap]] = None,
@@ -264,14 +264,17 @@ def data_wall(
     ----------
     unique_tokens : float
         The stock ``U`` of unique tokens (> 0).
-    law : DataConstrainedLaw or mapping
-        The point law (fields ``E, A, B, alpha, beta, R_D, R_N``).
+    law : DataConstrainedLaw or mapping, optional
+        The point law (fields ``E, A, B, alpha, beta, R_D, R_N``). Default: the bootstrap's
+        own point fit when ``samples`` is a :class:`DataConstrainedBootstrap`, else
+        :data:`MUENNIGHOFF_2023`.
     epochs : sequence of float
         The epoch budgets ``k`` (finite, >= 1; at least one), one row each.
     samples : DataConstrainedLaw, mapping or DataConstrainedBootstrap, optional
         Bootstrap replicates as array fields (e.g. ``bootstrap_data_constrained(...).laws``,
         or that bootstrap itself): the rows then carry percentile intervals ``C_ci, N_ci,
-        loss_ci``.
+        loss_ci``. A point law outside the range of the replicates (one law's points with
+        another's intervals) warns :class:`~scalingfit.DataWarning`.
     level : float in (0, 1)
         Of those intervals.
     flops_per_token : float
@@ -290,10 +293,8 @@ def data_wall(
         raise ValueError(
             f"epochs must hold at least one epoch budget (e.g. (1, 4, 16)), got {epochs!r}"
         )
-    law = as_data_constrained_law(law)
     check_positive("flops_per_token", flops_per_token, scalar=True)
-    if samples is not None:
-        samples = as_replicates(samples, "samples")
+    law, samples = point_and_replicates(law, samples, "samples")
     from ..bootstrap import _finite_level
 
     _finite_level(level)
@@ -320,11 +321,6 @@ def data_wall(
     C, N, D, L, Lu = solve(law, ks, True)  # an unreached budget warns once, here
     cis: Optional[list[tuple[FloatArray, FloatArray]]] = None
     if samples is not None:
-        if law_shape(samples) == ():
-            raise ValueError(
-                "samples must hold arrays of replicates (e.g. bootstrap_data_constrained(...)"
-                ".laws), got a point law"
-            )
         sC, sN, _, sL, _ = solve(samples, ks[:, None], False)
         cis = [percentile_interval(v, level, axis=-1) for v in (sC, sN, sL)]
     rows = []

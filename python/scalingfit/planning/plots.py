@@ -27,8 +27,8 @@ from .data_constrained import (
     DataConstrainedLaw,
     LawLike,
     as_data_constrained_law,
-    as_replicates,
     optimal_allocation_constrained,
+    point_and_replicates,
 )
 from .data_wall import epochs_wall_compute
 from .inference import inference_optimal
@@ -207,7 +207,7 @@ def plot_inference_aware(
 
 def plot_data_wall(
     unique_tokens: float,
-    law: LawLike = MUENNIGHOFF_2023,
+    law: Optional[LawLike] = None,
     *,
     samples: Optional[Union[LawLike, DataConstrainedBootstrap]] = None,
     epochs: Sequence[float] = (1, 4, 16),
@@ -220,14 +220,13 @@ def plot_data_wall(
     ``unique_tokens``: Chinchilla (unlimited data) vs data-constrained, the compute at which
     ``epochs`` epochs become optimal marked, and percentile bands over ``samples`` replicates
     (a law with array fields, or a :func:`bootstrap_data_constrained` result, as for
-    :func:`data_wall`).
+    :func:`data_wall`). Without ``law``, the bootstrap's point fit when ``samples`` is one,
+    else :data:`MUENNIGHOFF_2023` (as for :func:`data_wall`).
     The compute axis runs from 1/100 of the no-repetition wall to ``span`` times it.
     ``ax``, when given, is a pair of axes, one per panel."""
     from ..bootstrap import _finite_level as _level
 
-    law = as_data_constrained_law(law)
-    if samples is not None:
-        samples = as_replicates(samples, "samples")
+    law, samples = point_and_replicates(law, samples, "samples")
     level = _level(level)
     unique_tokens = float(check_positive("unique_tokens", unique_tokens, scalar=True))
     ep = np.atleast_1d(check_positive("epochs", epochs))
