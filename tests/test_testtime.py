@@ -233,7 +233,8 @@ def _coverage_sim(fixed: bool, R: int = 100) -> tuple[np.ndarray, list[np.ndarra
 def test_coverage_fit_from_counts_resamples_problems_and_is_calibrated() -> None:
     """The points of a coverage curve share their problems and samples: fit_coverage's
     intervals (Gauss-Newton, and both bootstraps) treat them as independent and covered the
-    expected curve's parameters in 40-67% of replicates (audit). Resampling whole problems
+    population curve's parameters in 14-25% of replicates, a fixed problem set's in 41-70%
+    (fit_coverage's Notes). Resampling whole problems
     (fit_coverage_from_counts) covers them: with problems drawn from the population, we
     measured 0.915 (a) and 0.950 (b) over 200 replicates of 1,000 resamples; for a fixed
     problem set it is conservative (1.00, intervals 2-3.4 times as wide as needed)."""
@@ -250,7 +251,10 @@ def test_coverage_fit_from_counts_resamples_problems_and_is_calibrated() -> None
                 cover[tag, nm] = float(np.mean([f.interval(nm)[0] <= t <= f.interval(nm)[1] for f in fits]))
         print(f"{'fixed problems' if fixed else 'population'}: {cover}")
         assert cover["problems", "a"] >= 0.85 and cover["problems", "b"] >= 0.85
-        assert cover["gauss-newton", "b"] < 0.75  # the limitation fit_coverage documents
+        # the limitation fit_coverage documents: 0.25 and 0.15 (population), 0.70 and 0.44
+        assert cover["gauss-newton", "b"] < 0.75
+        if not fixed:
+            assert cover["gauss-newton", "a"] < 0.5 and cover["gauss-newton", "b"] < 0.5
 
 
 def test_coverage_fit_from_counts_checks_and_counts_failed_replicates() -> None:

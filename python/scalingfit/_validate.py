@@ -116,6 +116,24 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
         )
 
 
+def check_metric_scale(y: FloatArray, name: str, floor: Optional[float],
+                       ceiling: Optional[float], where: str = "") -> None:
+    """A metric fitted between a fixed ``floor`` and ``ceiling`` must be on their scale: a
+    value beyond them by more than their span (accuracy in percent against a ceiling of 1) is
+    a ValueError naming ``name`` and its first such index. Without a ceiling nothing is
+    checked (a free sigmoid takes any scale)."""
+    if ceiling is None:
+        return
+    span = ceiling - (floor if floor is not None else min(0.0, ceiling))
+    lo = -np.inf if floor is None else floor - span
+    bad = (y > ceiling + span) | (y < lo)
+    if span > 0 and bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{name}[{i}] = {y[i]:g} is far outside the fixed floor and ceiling ({floor}, "
+            f"{ceiling}){where}: pass the metric on their scale (fractions, not percent?)")
+
+
 # ------------------------------------------------------------------ plain numbers
 # Arguments that are numbers or arrays of numbers (sizes, budgets, constants): converted,
 # checked, and named with the first bad index.

@@ -315,14 +315,7 @@ def _check_curve(x: FloatArray, y: FloatArray, where: str, log_x: bool, floor: O
         return
     if floor is not None and not floor < ceiling:
         raise ValueError(f"floor{where} = {floor!r} must be below ceiling{where} = {ceiling!r}")
-    span = ceiling - (floor if floor is not None else min(0.0, ceiling))
-    lo = -np.inf if floor is None else floor - span
-    bad = (y > ceiling + span) | (y < lo)
-    if span > 0 and bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(
-            f"{yn}[{i}] = {y[i]:g} is far outside the fixed floor and ceiling ({floor}, {ceiling}): "
-            f"pass the metric on their scale (fractions, not percent?)")
+    _validate.check_metric_scale(y, yn, floor, ceiling)
 
 
 def _canonical(many: ManyFits) -> ManyFits:
