@@ -42,8 +42,8 @@ def test_bad_columns_pairs_are_usage_errors_naming_the_option(runs: pd.DataFrame
 
 def test_refit_lists_five_failed_groups_and_json_all_of_seven(runs: pd.DataFrame, tmp_path: Path, capsys) -> None:
     """Sweeps 1-7 keep 3 runs each (too few points for 5 parameters), sweep 0 all 12: the
-    summary counts 7 failed fits (none left out of the 20 looked up, so no 'the first') and
-    names 5 of them; --json lists all 7."""
+    summary counts 7 failed fits and names the first 5 (it said "the first 20" once 20 were
+    looked up, while listing 5); --json lists all 7."""
     firsts = [ids[:3] for s, ids in runs.groupby("sweep").run_id.unique().items() if s != 0]
     keep = runs[(runs.sweep == 0) | runs.run_id.isin([r for ids in firsts for r in ids])]
     src = tmp_path / "runs.csv"
@@ -51,7 +51,7 @@ def test_refit_lists_five_failed_groups_and_json_all_of_seven(runs: pd.DataFrame
     assert cli.main(["refit", str(src)]) == 1
     out = capsys.readouterr().out
     assert "(7 failed)" in out
-    assert re.search(r"failed fits of this configuration: 7 \(all: ", out), out
+    assert re.search(r"failed fits of this configuration: 7, the first 5 \(all: ", out), out
     listed = re.findall(r"^  group (\[\d+\]): bad input", out, flags=re.MULTILINE)
     assert listed == ["[1]", "[2]", "[3]", "[4]", "[5]"]
     assert cli.main(["refit", str(src), "--json", "--overwrite", "--level", "0.9"]) == 1

@@ -173,3 +173,18 @@ def test_a_dataframes_nan_and_none_are_one_missing_key(runs: pd.DataFrame, tmp_p
     assert got.loc[got.sweep.isna(), "n_points"].tolist() == [24]
     again = rf.refit(frame, db=db, progress=False)
     assert (again.n_fitted, again.n_skipped) == (0, 3)
+
+
+def test_compare_runs_refuses_mixed_keys_too(runs: pd.DataFrame, tmp_path: Path) -> None:
+    """compare_refit reads its groups as refit does: the same column was fitted as one group
+    of 24 points there until it passed its group columns to the check."""
+    from scalingfit import refit_compare as rc
+
+    mixed = runs.astype({"sweep": object})
+    mixed.loc[mixed.sweep == 1, "sweep"] = "0"
+    db = tmp_path / "cmp.duckdb"
+    with pytest.raises(data.RunDataError, match=r"group column 'sweep' of the DataFrame holds text and other values"):
+        rc.compare_refit(mixed, ["chinchilla", "chinchilla_tied"], db=db, progress=False)
+    assert not db.exists()
+    rc.compare_refit(runs, ["chinchilla", "chinchilla_tied"], db=db, progress=False)  # one type: scored
+    assert len(rc.read_comparisons(db)) == 2 * runs.sweep.nunique()

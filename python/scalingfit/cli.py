@@ -676,7 +676,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(summary)
         if failed:  # which groups, and why (the exit status alone said nothing of them)
-            print(f"failed fits of this configuration: {n_bad}" + (f", the first {len(failed)}" if n_bad > len(failed) else "")
+            print(f"failed fits of this configuration: {n_bad}" + (", the first 5" if n_bad > 5 else "")
                   + f" (all: scalingfit.refit.read_fits({summary.db!r}, law={summary.law!r}), success False)")
             for f in failed[:5]:
                 why = "; ".join(v for v in (f["message"], f["reason"]) if v)

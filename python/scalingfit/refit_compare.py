@@ -719,14 +719,15 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
     if not Path(db).exists():  # a source that cannot be read leaves no empty database behind
         duckdb = data._need("duckdb")
         with duckdb.connect(":memory:") as mem:
-            rel = _source_relation(mem, source, table, db, schema_only=True, columns=columns)
+            rel = _source_relation(mem, source, table, db, schema_only=True, columns=columns,
+                                   group_by=config.group_by)
             with _reading(source):
                 _check_rows(mem, rel, source, metric, _check_columns(mem, rel, config), "compare")
     t_start = time.perf_counter()
     n_scored = n_unscored = n_chunks = n_skipped = 0
     t_core = 0.0
     with writing(db, "written by a comparison or refit", "comparison or refit") as con:
-        rel = _source_relation(con, source, table, db, columns=columns)
+        rel = _source_relation(con, source, table, db, columns=columns, group_by=config.group_by)
         with _reading(source):
             cols = _check_columns(con, rel, config)
             n_groups = count_groups(con, rel, config.group_by, metric)
