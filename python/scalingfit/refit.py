@@ -454,10 +454,16 @@ class Grouped:
     hashes: list[str]  # each group's data hash
     notes: dict[str, str]  # key -> why rows of that group were dropped
     empty: list[tuple[str, tuple[Any, ...]]]  # (key, values) of groups whose every row was invalid
+    empty_hashes: list[str]  # each such group's hash of its raw rows
 
     def todo(self, done: Optional[set[tuple[str, str]]]) -> list[int]:
         """The groups whose (key, data hash) is not in ``done``."""
         return [j for j, k in enumerate(self.keys) if not done or (k, self.hashes[j]) not in done]
+
+    def todo_empty(self, done: Optional[set[tuple[str, str]]]) -> list[int]:
+        """The all-invalid groups (indices into ``empty``) whose (key, raw-row hash) is not in
+        ``done``: an unchanged one is resumed like a fitted group."""
+        return [i for i, (k, _) in enumerate(self.empty) if not done or (k, self.empty_hashes[i]) not in done]
 
 
 def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str], positive: Sequence[str] = ()) -> Grouped:
@@ -476,13 +482,27 @@ def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str], positi
     y = np.ascontiguousarray(clean["value"].to_numpy(dtype=np.float64))
     hashes = [_data_hash(k, x[offsets[j]:offsets[j + 1]], y[offsets[j]:offsets[j + 1]]) for j, k in enumerate(keys)]
     empty: dict[str, tuple[Any, ...]] = {}
+    rows_of: dict[str, list[int]] = {}
     missing = set(notes) - set(keys)  # groups whose every row was invalid: their values from the raw rows
     if missing:
-        for vals in df[group_by].itertuples(index=False, name=None):
+        for i, vals in enumerate(df[group_by].itertuples(index=False, name=None)):
             k = _group_key(vals)
-            if k in missing and k not in empty:
-                empty[k] = tuple(_cell(v) for v in vals)
-    return Grouped(keys, key_values, counts, offsets, x, y, hashes, notes, list(empty.items()))
+            if k in missing:
+                if k not in empty:
+                    empty[k] = tuple(_cell(v) for v in vals)
+                rows_of.setdefault(k, []).append(i)
+    empty_hashes = [_rows_hash(k, df.iloc[rows_of[k]]) for k in empty]
+    return Grouped(keys, key_values, counts, offsets, x, y, hashes, notes, list(empty.items()), empty_hashes)
+
+
+def _rows_hash(key: str, rows: pd.DataFrame) -> str:
+    """16 hex digits of SHA-1 over a group's key and its raw rows as CSV lines, sorted (a
+    group whose every row was invalid has no ``x`` and ``y`` to hash; the rows come from a
+    join, in no fixed order)."""
+    lines = rows.to_csv(index=False, header=True).splitlines()
+    h = hashlib.sha1(key.encode())
+    h.update("\n".join(lines[:1] + sorted(lines[1:])).encode())
+    return h.hexdigest()[:16]
 
 
 def _shown(v: Any) -> str:
@@ -636,11 +656,14 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
     keys, key_values, counts, offsets, x, y, hashes, notes = (g.keys, g.key_values, g.counts, g.offsets, g.x,
                                                               g.y, g.hashes, g.notes)
     todo = g.todo(done)
+    todo_empty = g.todo_empty(done)
+    empty = [g.empty[i] for i in todo_empty]
+    empty_hashes = [g.empty_hashes[i] for i in todo_empty]
 
     t_core = 0.0
     config_hash = config.config_hash()
     P, names = model.n_params, list(model.param_names)
-    n, n_empty = len(todo), len(g.empty)
+    n, n_empty = len(todo), len(empty)
     nan = np.full((n_empty, P), np.nan)
     # Each result column is built for all the chunk's groups at once (the groups fitted, then
     # those whose every row was invalid), as one row per group would have it.
@@ -698,11 +721,11 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
     if not n + n_empty:  # nothing to write (every group done before)
         return pd.DataFrame([]), pd.DataFrame([], columns=list(PARAMS_COLUMNS)), t_core
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    row_keys = [keys[j] for j in todo] + [k for k, _ in g.empty]
+    row_keys = [keys[j] for j in todo] + [k for k, _ in empty]
     total = n + n_empty
     status += [_status.BAD_INPUT] * n_empty
     messages = {s: _status.message(s) for s in set(status)}
-    rows: dict[str, Any] = {c: [key_values[j][a] for j in todo] + [vals[a] for _, vals in g.empty]
+    rows: dict[str, Any] = {c: [key_values[j][a] for j in todo] + [vals[a] for _, vals in empty]
                             for a, c in enumerate(group_by)}
     rows.update(
         group_key=row_keys, law=[spec.name] * total, model=[spec.model_name] * total,
@@ -713,9 +736,9 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
         n_boot=[config.bootstrap] * total, n_boot_failed=n_fail + [0] * n_empty, status=status,
         message=[messages[s] for s in status], success=[s > 0 for s in status],
         iterations=iterations + [0] * n_empty, n_points=n_points + [0] * n_empty,
-        cost=cost + [float("nan")] * n_empty, data_hash=[hashes[j] for j in todo] + [""] * n_empty,
+        cost=cost + [float("nan")] * n_empty, data_hash=[hashes[j] for j in todo] + empty_hashes,
         config_hash=[config_hash] * total, seed=[config.seed] * total, version=[__version__] * total,
-        fitted_at=[now] * total, reason=reasons + [notes[k] for k, _ in g.empty],
+        fitted_at=[now] * total, reason=reasons + [notes[k] for k, _ in empty],
     )
     params = pd.DataFrame({
         "group_key": [k for k in row_keys for _ in names], "law": [spec.name] * (total * P),

@@ -477,7 +477,8 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
                 })
     nan = float("nan")
     no_params = [_jsonl_rows(np.full((1, m.n_params), nan))[0] for m in ms]
-    for key, vals in g.empty:
+    for i in g.todo_empty(done):  # groups whose every row was invalid, resumed by their raw rows
+        (key, vals), raw_hash = g.empty[i], g.empty_hashes[i]
         for a, (law, m) in enumerate(zip(config.laws, ms)):
             rows.append({
                 **dict(zip(group_by, vals)), "group_key": key, "law": law,
@@ -485,7 +486,7 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
                 "k": free[a], "n_points": 0, "status": _status.BAD_INPUT,
                 "message": _status.message(_status.BAD_INPUT), "success": False, "rss": nan, "aic": nan,
                 "aicc": nan, "bic": nan, "loo_rmse": nan, "loo_failed": 0, "weight": nan, "delta": nan,
-                "rank": None, "best": False, "data_hash": "", "reason": g.notes[key], **common,
+                "rank": None, "best": False, "data_hash": raw_hash, "reason": g.notes[key], **common,
             })
     out = pd.DataFrame(rows, columns=[*group_by, *COLUMNS])
     if len(out):
