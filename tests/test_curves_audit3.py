@@ -1,10 +1,146 @@
-"""scalingfit.curves, third audit: the interval coverage quoted in the docs on the OLMo
-ladder (skips without ../shared/data)."""
+"""scalingfit.curves, third audit: predictions whose fit is singular or did not converge warn
+once per call (naming the runs) and carry a status and a reason (a NaN prediction is never
+status 0); Kaplan's L(N, S) leaves out runs with too few checkpoints by name; check_curves
+flags only real upward jumps as spikes (not a model's misfit of a smooth decreasing curve at
+its edge) and gives failed fits a reason; the interval coverage quoted in the docs on the OLMo
+ladder. Synthetic cases always run; the real-data ones skip without ../shared/data."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pytest
+import scalingfit
 import scalingfit.curves as cu
+from scalingfit import ConvergenceWarning, DataWarning, IdentifiabilityWarning
+
+
+def _one(category: type[Warning], fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """``fn(*args, **kwargs)`` and the one scalingfit warning it gave, of ``category``."""
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        out = fn(*args, **kwargs)
+    ours = [w for w in got if issubclass(w.category, scalingfit.ScalingFitWarning)]
+    assert len(ours) == 1, [str(w.message) for w in got]
+    assert ours[0].category is category, (ours[0].category, str(ours[0].message))
+    assert ours[0].filename == __file__  # it points at the caller's line
+    return out, str(ours[0].message)
+
+
+# ----------------------------------------------------------------------------- synthetic
+def _rising() -> cu.Curve:
+    st = np.arange(100, 10001, 100.0)
+    return cu.Curve("rising", st, st * 1e6, 2 + st * 1e-4)
+
+
+def _toy(name: str = "toy", seed: int = 0) -> cu.Curve:
+    rng = np.random.default_rng(seed)
+    st = np.arange(100, 10001, 100.0)
+    return cu.Curve(name, st, st * 1e6, (2.0 + 30.0 * st ** -0.4) * (1 + 0.001 * rng.standard_normal(st.size)))
+
+
+# pythia-1b-deduped, LAMBADA NLL from step 3000 on (pythia_evals, rounded): learning_curve on
+# the first half stops at the iteration limit (status 0) and keeps no parameters
+_PY_STEP = np.array([3000, 13000, 23000, 33000, 43000, 53000, 63000, 73000, 83000, 93000, 103000, 113000,
+                     123000, 133000, 143000], dtype=float)
+_PY_NLL = np.array([3.78412, 2.76577, 2.38314, 2.34378, 2.22628, 2.22393, 2.22118, 2.15729, 2.18394,
+                    2.06222, 2.04365, 2.03178, 2.00287, 2.00898, 2.00272])
+
+
+def _stuck() -> cu.Curve:
+    return cu.Curve("stuck", _PY_STEP, _PY_STEP * 2097152, _PY_NLL)
+
+
+def test_singular_power_law_fit_warns_and_says_why() -> None:
+    """A rising curve: the power law's fit is singular (status -2); its prediction (2.155
+    against 3.0) came back with no warning."""
+    p, msg = _one(IdentifiabilityWarning, cu.predict_final_loss, [_rising()], 0.3, method="power_law")
+    assert "'rising'" in msg and "singular" in msg
+    assert p.status.tolist() == [-2]
+    assert p.predicted[0] == pytest.approx(2.155, abs=1e-3) and p.actual[0] == pytest.approx(3.0)
+    assert np.isnan(p.interval[0]).all()
+    assert "singular" in p.reasons[0] and "interval is NaN" in p.reasons[0]
+    assert "rising: singular" in repr(p)
+
+
+def test_nan_prediction_is_never_status_0_and_warns_once_for_the_call() -> None:
+    good = [_toy(f"ok{i}", i) for i in range(3)]
+    curves = [good[0], _stuck(), good[1], _rising(), good[2]]
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        p = cu.predict_final_loss(curves, 0.5, method="learning_curve")
+    ours = [w for w in got if issubclass(w.category, scalingfit.ScalingFitWarning)]
+    assert len(ours) == 1, [str(w.message) for w in ours]  # one for the call, not one per run
+    assert ours[0].category is ConvergenceWarning
+    msg = str(ours[0].message)
+    assert "'stuck'" in msg and "ok0" not in msg
+    j = p.names.index("stuck")
+    assert p.fits[j].status == 0 and np.isnan(p.predicted[j])
+    assert p.status[j] == -1 and "status 0" in p.reasons[j] and "maximum number of iterations" in p.reasons[j]
+    for j, name in enumerate(p.names):
+        if name.startswith("ok"):
+            assert p.status[j] > 0 and p.reasons[j] == "" and np.isfinite(p.predicted[j])
+    # the rule, for every run of every method here: NaN prediction <=> status < 0 and a reason
+    for method in ("power_law", "learning_curve"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            q = cu.predict_final_loss(curves, 0.5, method=method)
+        for s, v, r in zip(q.status, q.predicted, q.reasons):
+            assert not (np.isnan(v) and s >= 0), (method, s, v)
+            assert (s > 0) == (r == ""), (method, s, r)
+
+
+def test_the_status_0_fit_alone() -> None:
+    p, msg = _one(ConvergenceWarning, cu.predict_final_loss, [_stuck()], 0.5, method="learning_curve")
+    assert "did not converge" in p.reasons[0] or "no converged fit" in msg
+    assert p.status.tolist() == [-1] and np.isnan(p.predicted[0])
+
+
+def _kaplan(N: float, S: np.ndarray) -> np.ndarray:
+    return (8.8e13 / N) ** 0.076 + (2.1e3 / S) ** 0.76
+
+
+def _kaplan_sweep(Ns: tuple[float, ...] = (1e8, 3e8, 1e9, 3e9), seed: int = 0) -> list[cu.Curve]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, N in enumerate(Ns):
+        st = np.arange(100, 20001, 100.0) * (1 + i % 2)
+        out.append(cu.Curve(f"k{i}", st, st * 1e6, _kaplan(N, st) * (1 + 0.002 * rng.standard_normal(st.size)), N=N))
+    return out
+
+
+def test_kaplan_runs_with_too_few_checkpoints_are_left_out_by_name() -> None:
+    sweep = _kaplan_sweep()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ref = cu.predict_final_loss_kaplan(sweep, 0.3)
+    assert (ref.status > 0).all() and all(r == "" for r in ref.reasons)
+    st = np.array([100.0, 200.0, 10000.0, 20000.0])  # 2 checkpoints in the first 30%
+    short = cu.Curve("short", st, st * 1e6, _kaplan(5e8, st), N=5e8)
+    p, msg = _one(DataWarning, cu.predict_final_loss_kaplan, sweep + [short], 0.3)
+    assert "'short': 2" in msg
+    assert p.status.tolist()[-1] == -3 and np.isnan(p.predicted[-1]) and np.isnan(p.interval[-1]).all()
+    assert "2 checkpoint(s)" in p.reasons[-1] and p.n_points[-1] == 0
+    np.testing.assert_array_equal(p.predicted[:-1], ref.predicted)  # the others' fit is unchanged
+    # min_points is the caller's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q = cu.predict_final_loss_kaplan(sweep + [short], 0.3, min_points=2)
+    assert q.status[-1] > 0 and q.n_points[-1] == 2
+    # nothing left to fit: a ValueError naming each run's count
+    with pytest.raises(ValueError, match=r"'short': 2.*raise fraction"):
+        cu.predict_final_loss_kaplan([short], 0.3)
+    with pytest.raises(ValueError, match="min_points"):
+        cu.predict_final_loss_kaplan(sweep, 0.3, min_points=0)
+
+
+def test_kaplan_on_one_model_size_is_singular_and_says_so() -> None:
+    one = [c for c in _kaplan_sweep((1e9, 1e9, 1e9))]
+    p, msg = _one(IdentifiabilityWarning, cu.predict_final_loss_kaplan, one, 0.3)
+    assert p.status.tolist() == [-2, -2, -2]
+    assert "every fitted run has N = 1e+09" in msg and "['k0', 'k1', 'k2']" in msg
+    assert all("N_c and alpha_N" in r for r in p.reasons)
 
 
 # ----------------------------------------------------------------------------- real data
@@ -14,6 +150,62 @@ def _ladder(lr: bool = True) -> dict[str, cu.Curve]:
     runs, cur = ladder_runs(), ladder_curves("c4_en")
     return {r: cu.Curve(r, cur[r]["step"], cur[r]["tokens"], cur[r]["loss"], cur[r]["lr"] if lr else None,
                         N=runs[r]["N"]) for r in sorted(cur)}
+
+
+def _pythia() -> dict[str, cu.Curve]:
+    from scaling_data import pythia_lambada
+
+    rows = pythia_lambada()
+    out = {}
+    for m in sorted({r["model"] for r in rows}):
+        rr = sorted((r for r in rows if r["model"] == m), key=lambda r: r["step"])
+        out[m] = cu.Curve(m, [r["step"] for r in rr], [r["tokens"] for r in rr], [r["nll"] for r in rr])
+    return out
+
+
+def test_kaplan_on_the_760m_runs_alone_warns(shared_data) -> None:
+    """All six 760M runs (one N): status -2 on every run and predictions up to 5.3% off, with
+    NaN intervals, silently."""
+    c = _ladder()
+    m760 = [c[r] for r in c if r.startswith("760M-")]
+    p, msg = _one(IdentifiabilityWarning, cu.predict_final_loss_kaplan, m760, 0.3)
+    assert len(m760) == 6 and (p.status == -2).all() and np.isnan(p.interval).all()
+    assert float(np.max(np.abs(p.relative_error))) == pytest.approx(0.053, abs=1e-3)
+    assert "6 of 6" in msg and "N = 7.582e+08" in msg
+
+
+def test_kaplan_at_one_percent_names_the_short_runs(shared_data) -> None:
+    """Fraction 0.01 of the five 10xC runs: 0, 1, 0, 2, 1 checkpoints (4 for 4 parameters),
+    status 0 and NaN everywhere, silently. Now a ValueError naming each run's count."""
+    c = _ladder()
+    ten = [c[r] for r in c if r.endswith("-10xC")]
+    with pytest.raises(ValueError, match=r"'190M-10xC': 0, '1B-10xC': 1, '370M-10xC': 0, '3B-10xC': 2, "
+                                         r"'760M-10xC': 1"):
+        cu.predict_final_loss_kaplan(ten, 0.01)
+
+
+def test_pythia_learning_curve_nan_is_not_silent(shared_data) -> None:
+    py = _pythia()
+    p, msg = _one(ConvergenceWarning, cu.predict_final_loss, [py["pythia-1b-deduped"]], 0.5, start_fraction=0.02,
+                  method="learning_curve")
+    assert np.isnan(p.predicted[0]) and p.status.tolist() == [-1] and p.fits[0].status == 0
+    assert "'pythia-1b-deduped'" in msg
+
+
+def test_olmo_learning_curve_at_ten_percent_names_its_two_unfitted_runs(shared_data) -> None:
+    """Two 1xC reruns have 5 and 6 checkpoints after warm-up in the first 10%: their
+    learning_curve fits stop at the iteration limit (NaN predictions, silent before)."""
+    c = _ladder()
+    from scaling_data import ladder_runs
+
+    ev = [c[r] for r in c if ladder_runs()[r]["mult"] >= 1]
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        p = cu.predict_final_loss(ev, 0.1, method="learning_curve")
+    conv = [w for w in got if w.category is ConvergenceWarning]
+    assert len(conv) == 1 and "['370M-1xC-rerun', '760M-1xC-rerun']" in str(conv[0].message)
+    nan = [n for n, v in zip(p.names, p.predicted) if np.isnan(v)]
+    assert all(p.status[p.names.index(n)] < 0 and p.reasons[p.names.index(n)] for n in nan)
 
 
 def _covered(p: cu.FinalLossPrediction) -> np.ndarray:

@@ -62,7 +62,8 @@ from ._resample import (
     table,
     two_sided_quantile,
 )
-from ._status import SINGULAR
+from ._status import BAD_INPUT, NON_FINITE, SINGULAR
+from ._status import message as status_message
 from ._validate import (
     as_bounds,
     as_float_array,
@@ -78,7 +79,7 @@ from ._validate import (
     resamples,
     suggest_argument_names,
 )
-from ._warnings import DataWarning
+from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from .bootstrap import _check_level
 from .models import get as get_model
 
@@ -404,6 +405,15 @@ class FinalLossPrediction:
     n_points : ndarray of int
         Checkpoints used per run.
     status : ndarray of int
+        Per run: the status of its fit (> 0 converged; -2 singular: the fit's curve is kept
+        as the prediction, but some parameters are not identifiable from the window, so it
+        may be far off, and the interval is NaN), -3 where the run was not fitted (too few
+        checkpoints in the window), and -1 where no finite prediction came out for another
+        reason (e.g. its fit stopped at the iteration limit, status 0, and kept no
+        parameters; the fit's own status is ``fits[j].status``). A NaN prediction never has
+        status 0 or > 0. ``reasons`` says why in words, and the call warns once
+        (``IdentifiabilityWarning`` or ``ConvergenceWarning``) naming the runs whose fit did
+        not converge (a ``DataWarning`` for those not fitted).
     spikes : list of ndarray
         Indices (into each curve) of fitted checkpoints flagged as loss spikes.
     fits : list of LawFit
@@ -414,6 +424,8 @@ class FinalLossPrediction:
         calibrated C; 0 when C was treated as exact).
     kind : str
         ``"confidence"`` or ``"prediction"``: what ``interval`` is for (see ``interval``).
+    reasons : list of str
+        Per run, why its prediction is missing or unreliable (``""`` for a converged fit).
     """
 
     names: list[str]
@@ -430,6 +442,7 @@ class FinalLossPrediction:
     decay: float = DEFAULT_DECAY
     annealing_sd: Optional[float] = None
     kind: str = "confidence"
+    reasons: list[str] = field(default_factory=list, repr=False)
 
     def predict_curve(self, curve: Curve, j: int) -> FloatArray:
         """Run ``j``'s fitted law at every checkpoint of ``curve`` (its whole length)."""
@@ -473,8 +486,53 @@ class FinalLossPrediction:
         extra = f", C = {self.annealing:.4g}" if self.annealing is not None else ""
         if self.annealing is not None and self.annealing_sd:
             extra += f" ± {self.annealing_sd:.2g} (sd)"
+        notes = "".join(f"\n{n}: {r}" for n, r in zip(self.names, self.reasons) if r)
         return (f"FinalLossPrediction(method={self.method!r}, fraction={self.fraction}{extra})\n"
-                + table(self.rows()))
+                + table(self.rows()) + notes)
+
+
+def _run_reasons(names: Sequence[str], status: NDArray[np.int32], predicted: FloatArray,
+                 interval: FloatArray, not_fitted: Mapping[int, str], where: str,
+                 singular_why: str = "", stacklevel: int = 3) -> tuple[NDArray[np.int32], list[str]]:
+    """Each run's status and reason in words for a prediction of ``where``; warns once (one
+    warning for the call, naming the runs) where a fit did not converge.
+
+    ``status`` holds the fits' statuses; runs in ``not_fitted`` (index -> reason) were left
+    out on purpose (status -3, their DataWarning given by the caller). A run whose prediction
+    is not finite is never status 0 or > 0: -1 (its fit's own status named in the reason)."""
+    status = np.asarray(status, dtype=np.int32).copy()
+    reasons = [""] * len(names)
+    singular: list[str] = []
+    failed: list[str] = []
+    for j, name in enumerate(names):
+        s = int(status[j])
+        if j in not_fitted:
+            status[j] = BAD_INPUT
+            reasons[j] = not_fitted[j]
+            continue
+        if s == SINGULAR and np.isfinite(predicted[j]):
+            reasons[j] = (f"singular fit (status -2): parameters not identifiable from the window"
+                          f"{singular_why}; the prediction may be far off"
+                          f"{' and its interval is NaN' if not np.isfinite(interval[j]).all() else ''}")
+            singular.append(name)
+        elif s <= 0 or not np.isfinite(predicted[j]):
+            why = (f"the fit did not converge (status {s}: {status_message(s)})" if s <= 0
+                   else f"the fit converged (status {s}) but its law is not finite at the last checkpoint")
+            if s >= 0:
+                status[j] = NON_FINITE
+            reasons[j] = f"{why}: no prediction (NaN{', status -1' if s >= 0 else ''})"
+            failed.append(name)
+    if singular or failed:
+        parts = []
+        if singular:
+            parts.append(f"singular (status -2; parameters not identifiable{singular_why}; prediction "
+                         f"kept, may be far off): {singular}")
+        if failed:
+            parts.append(f"no converged fit (NaN prediction): {failed}")
+        _warnings.warn(f"{where}: {len(singular) + len(failed)} of {len(names)} run(s) without a "
+                       f"reliable prediction: {'; '.join(parts)}; see .status and .reasons",
+                       ConvergenceWarning if failed else IdentifiabilityWarning, stacklevel=stacklevel)
+    return status, reasons
 
 
 def _robust_spikes(res: FloatArray, z: float, loss: Optional[FloatArray] = None,
@@ -756,6 +814,7 @@ def predict_final_loss(
 
     xs, ys, ws, sel_idx, targets, actual, n_pts = [], [], [], [], [], [], []
     short: list[str] = []
+    not_fitted: dict[int, str] = {}
     in_window: list[int] = []
     rep_blocks: list[tuple[Any, FloatArray, FloatArray]] = []  # each run's (x, Y, W) of its R resamples
     side_blocks: list[tuple[Any, FloatArray, FloatArray]] = []  # each run refitted at C - c_sd and at C + c_sd
@@ -766,6 +825,8 @@ def predict_final_loss(
         in_window.append(int(sel.sum()))
         if sel.sum() < need:
             short.append(cv.name)
+            not_fitted[j] = (f"{int(sel.sum())} checkpoint(s) in the window{' after warm-up' if skip_warmup else ''}, "
+                             f"{need} needed: not fitted (NaN, status -3)")
             sel[:] = False  # not fitted: NaN prediction, status -3
         idx = np.flatnonzero(sel)
         sel_idx.append(idx)
@@ -885,12 +946,16 @@ def predict_final_loss(
         else:
             fitted = fits[j].predict(xs[j])
         spikes.append(idx[_robust_spikes(cv.loss[idx] - fitted, spike_z, cv.loss[idx], min_jump)])
+    names = [c.name for c in curves]
+    status, reasons = _run_reasons(names, many.status[:n_run], predicted, interval, not_fitted,
+                                   f"predict_final_loss ({method}, fraction {fraction:g})")
     return FinalLossPrediction(
-        names=[c.name for c in curves], fraction=float(fraction), method=method,
+        names=names, fraction=float(fraction), method=method,
         predicted=predicted, interval=interval, actual=np.asarray(actual),
-        n_points=np.asarray(n_pts, dtype=np.int64), status=many.status[:n_run].copy(),
+        n_points=np.asarray(n_pts, dtype=np.int64), status=status,
         spikes=spikes, fits=fits, annealing=None if method != "lr_annealing" else c_point,
         decay=decay, annealing_sd=None if method != "lr_annealing" or free_c else c_sd, kind=kind,
+        reasons=reasons,
     )
 
 
@@ -970,7 +1035,7 @@ def calibrate_annealing(
 @suggest_argument_names
 def predict_final_loss_kaplan(
     curves: Sequence[Curve], fraction: float, *, n_resamples: int = 0, seed: int = 0,
-    level: float = 0.95, skip_warmup: bool = True,
+    level: float = 0.95, skip_warmup: bool = True, min_points: int = 5,
 ) -> FinalLossPrediction:
     """Kaplan's ``L(N, S) = (N_c/N)^alpha_N + (S_c/S)^alpha_S`` fitted jointly on the first
     ``fraction`` of every run of a sweep (one problem; resamples take whole runs), predicting
@@ -988,11 +1053,20 @@ def predict_final_loss_kaplan(
     skip_warmup : bool
         Drop a run's checkpoints before the learning-rate peak (when ``lr`` is known), unless
         fewer than 3 of its window would remain.
+    min_points : int
+        A run with fewer checkpoints in its window is left out of the joint fit and not
+        predicted (NaN, status -3, one ``DataWarning`` naming the runs); a ValueError naming
+        each run's count if that leaves no run, or fewer than 5 checkpoints for the 4
+        parameters.
 
     Returns
     -------
     FinalLossPrediction
-        One fit shared by all runs (``fits`` and ``status`` repeat it per run).
+        One fit shared by all runs (``fits`` and ``status`` repeat it per run). A singular
+        fit (status -2: e.g. every fitted run of one model size, so ``N_c`` and ``alpha_N``
+        trade off) keeps its predictions, which may be far off, with NaN intervals; a fit
+        that did not converge leaves NaN predictions with status -1; both warn once, and
+        ``reasons`` says why per run (see :class:`FinalLossPrediction`).
     """
     curves = _curves(curves)
     fraction = float(finite("fraction", fraction, scalar=True))
@@ -1001,30 +1075,59 @@ def predict_final_loss_kaplan(
     _check_level(level)
     if any(c.N is None for c in curves):
         raise ValueError("Kaplan's L(N, S) needs N on every curve")
+    n_params = get_model("kaplan_ns").n_params
+    need = integer("min_points", min_points, least=1)
     Ns, Ss, Ls, g, idxs = [], [], [], [], []
+    not_fitted: dict[int, str] = {}
+    counts: dict[str, int] = {}  # checkpoints in each run's window
     for j, cv in enumerate(curves):
         sel = cv.window(fraction)
         if skip_warmup and (sel & cv.after_warmup()).sum() >= 3:
             sel = sel & cv.after_warmup()
+        counts[cv.name] = int(sel.sum())
+        if sel.sum() < need:
+            not_fitted[j] = f"{int(sel.sum())} checkpoint(s) in the window, {need} needed: not fitted (NaN, status -3)"
+            sel[:] = False
         idx = np.flatnonzero(sel)
         idxs.append(idx)
         Ns.append(np.full(idx.size, float(cv.N)))  # type: ignore[arg-type]
         Ss.append(cv.step[idx]); Ls.append(cv.loss[idx]); g.append(np.full(idx.size, j))
+    n_fit = sum(i.size for i in idxs)
+    if len(not_fitted) == len(curves) or n_fit <= n_params:
+        raise ValueError(
+            f"predict_final_loss_kaplan: too few checkpoints in the first {fraction:.3g} of the runs to "
+            f"fit kaplan_ns ({n_params} parameters) jointly: {n_fit} from runs with at least "
+            f"min_points = {need} (checkpoints in each run's window: {counts}); raise fraction")
+    if not_fitted:
+        short = [curves[j].name for j in not_fitted]
+        _warnings.warn(f"predict_final_loss_kaplan: {len(short)} run(s) have fewer than {need} checkpoints "
+                       f"in the first {fraction:.0%} and are left out of the fit, not predicted: "
+                       f"{ {n: counts[n] for n in short} }", DataWarning, stacklevel=2)
     many = fit_many("kaplan_ns", [(np.concatenate(Ns), np.concatenate(Ss))], [np.concatenate(Ls)],
                     n_resamples=n_resamples, groups=[np.concatenate(g)] if n_resamples else None,
                     seed=seed, level=level, warn=False)
     law = many.problem(0)
     Nt = np.array([float(c.N) for c in curves])  # type: ignore[arg-type]
     St = np.array([c.step[-1] for c in curves])
-    pred = law.predict((Nt, St))
-    band = law.band((Nt, St), level)
+    pred = np.asarray(law.predict((Nt, St)), dtype=np.float64).copy()
+    band = np.asarray(law.band((Nt, St), level), dtype=np.float64).T.copy()
+    out = list(not_fitted)
+    pred[out] = np.nan
+    band[out] = np.nan
+    fitted_N = np.unique(Nt[[j for j in range(len(curves)) if j not in not_fitted]])
+    why = "" if fitted_N.size > 1 else (f": every fitted run has N = {float(fitted_N[0]):.4g}, so N_c and "
+                                        f"alpha_N trade off; fit runs of several sizes")
+    names = [c.name for c in curves]
+    status, reasons = _run_reasons(names, np.full(len(curves), law.status, dtype=np.int32), pred, band,
+                                   not_fitted, f"predict_final_loss_kaplan (fraction {fraction:g})", why)
     return FinalLossPrediction(
-        names=[c.name for c in curves], fraction=float(fraction), method="kaplan_ns",
-        predicted=np.asarray(pred), interval=np.asarray(band).T,
+        names=names, fraction=float(fraction), method="kaplan_ns",
+        predicted=pred, interval=band,
         actual=np.array([c.loss[-1] for c in curves]),
         n_points=np.array([i.size for i in idxs], dtype=np.int64),
-        status=np.full(len(curves), law.status, dtype=np.int32),
+        status=status,
         spikes=[np.zeros(0, dtype=np.int64)] * len(curves), fits=[law] * len(curves),
+        reasons=reasons,
     )
 
 
