@@ -143,6 +143,53 @@ def test_kaplan_on_one_model_size_is_singular_and_says_so() -> None:
     assert all("N_c and alpha_N" in r for r in p.reasons)
 
 
+def test_smooth_monotone_curve_has_no_spike_without_lr() -> None:
+    """``2.5 + 3 (s/1000)^-0.4 + 2 e^{-s/600}`` with 0.1% noise: learning_curve misses the
+    exponential at the start, and checkpoint 0 was flagged as a spike (seeds 3, 4, 5, 8)."""
+    s = np.arange(100, 10001, 100.0)
+    for seed in (3, 4, 5, 8):
+        rng = np.random.default_rng(seed)
+        loss = (2.5 + 3 * (s / 1000) ** -0.4 + 2 * np.exp(-s / 600)) * (1 + 0.001 * rng.standard_normal(s.size))
+        assert np.all(np.diff(loss[:10]) < 0)  # the start falls monotonically
+        clean = cu.Curve("smooth", s, s * 1e6, loss)
+        spiky = loss.copy()
+        spiky[30] *= 1.05
+        last = loss.copy()
+        last[-1] *= 1.05
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = cu.check_curves([clean, cu.Curve("spike", s, s * 1e6, spiky), cu.Curve("last", s, s * 1e6, last)])
+        assert got[0].spikes.tolist() == [] and got[0].consistent and got[0].reason == "", (seed, got[0])
+        assert got[1].spikes.tolist() == [30] and not got[1].consistent and "[30]" in got[1].reason
+        assert got[2].spikes.tolist() == [99] and not got[2].consistent
+
+
+def test_a_falling_first_checkpoint_is_never_a_spike() -> None:
+    """The residual criterion alone flags a checkpoint the fit misses at the curve's edge; with
+    the losses, only a rise of the loss itself counts (the same residuals, same z)."""
+    res = np.zeros(20)
+    res[0] = 0.5  # the model under-shoots the first checkpoint badly
+    res[1:] = 1e-3 * np.random.default_rng(1).standard_normal(19)
+    falling = 5.0 - 0.1 * np.arange(20)
+    assert cu._robust_spikes(res, 6.0).tolist() == [0]
+    assert cu._robust_spikes(res, 6.0, falling).tolist() == []
+    bump = falling.copy()
+    bump[10] += 0.3
+    res2 = res.copy()
+    res2[10] += 0.3
+    assert cu._robust_spikes(res2, 6.0, bump).tolist() == [10]
+
+
+def test_check_curves_gives_a_failed_fit_a_reason_and_warns_once() -> None:
+    s = np.r_[0.0, 2.0 ** np.arange(10), 1000.0, 3000.0, np.arange(13000.0, 143001.0, 10000.0)]
+    plateau = cu.Curve("plateau", s, s * 2e6, 2 + 8 / (1 + (s / 900) ** 2) + 0.01 * np.sin(s))
+    got, msg = _one(ConvergenceWarning, cu.check_curves, [_toy("a"), plateau, _toy("b", 1)])
+    assert "'plateau (0)'" in msg and "'a" not in msg
+    assert np.isnan(got[1].rmse) and not got[1].consistent and got[1].status == 0
+    assert "did not converge" in got[1].reason and "no rmse" in got[1].reason
+    assert got[0].consistent and got[0].reason == "" and got[0].status > 0
+
+
 # ----------------------------------------------------------------------------- real data
 def _ladder(lr: bool = True) -> dict[str, cu.Curve]:
     from scaling_data import ladder_curves, ladder_runs
@@ -206,6 +253,38 @@ def test_olmo_learning_curve_at_ten_percent_names_its_two_unfitted_runs(shared_d
     assert len(conv) == 1 and "['370M-1xC-rerun', '760M-1xC-rerun']" in str(conv[0].message)
     nan = [n for n, v in zip(p.names, p.predicted) if np.isnan(v)]
     assert all(p.status[p.names.index(n)] < 0 and p.reasons[p.names.index(n)] for n in nan)
+
+
+def test_olmo_curves_without_lr_have_no_false_spikes(shared_data) -> None:
+    """Without lr every one of the 30 C4 curves was flagged with a 'spike' at checkpoint 0 or 1,
+    where the loss falls monotonically. Now all 30 are consistent, as with lr."""
+    for lr in (False, True):
+        curves = list(_ladder(lr).values())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = cu.check_curves(curves)
+        assert len(got) == 30
+        assert [g.name for g in got if not g.consistent] == [], [(g.name, g.reason) for g in got if not g.consistent]
+
+
+def test_pythia_check_curves_spikes_and_failed_fits(shared_data) -> None:
+    """Steps 512 and 13000 (where the NLL falls) were flagged as spikes; the fits that failed had
+    rmse NaN with no warning or reason. The bump at step 8 (above both neighbours, 3.8% over
+    step 4 on pythia-6.9b) is a real upward jump and stays flagged."""
+    py = _pythia()
+    curves = list(py.values())
+    got, msg = _one(ConvergenceWarning, cu.check_curves, curves)
+    steps = {g.name: py[g.name].step[g.spikes].tolist() for g in got}
+    assert all(512.0 not in s and 13000.0 not in s for s in steps.values()), steps
+    assert steps["pythia-6.9b"] == [8.0]
+    for g, cv in zip(got, curves):
+        for i in g.spikes:  # each flagged checkpoint rises above both neighbours
+            assert cv.loss[i] > cv.loss[i - 1] and cv.loss[i] > cv.loss[i + 1]
+    failed = [g for g in got if np.isnan(g.rmse)]
+    assert len(failed) == 6
+    for g in failed:
+        assert not g.consistent and g.status <= 0 and "did not converge" in g.reason
+        assert f"'{g.name} ({g.status})'" in msg
 
 
 def _covered(p: cu.FinalLossPrediction) -> np.ndarray:

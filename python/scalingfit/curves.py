@@ -540,7 +540,14 @@ def _robust_spikes(res: FloatArray, z: float, loss: Optional[FloatArray] = None,
     """Indices of transient upward jumps: a checkpoint whose residual exceeds the mean of its
     neighbours' (one neighbour at the ends) by more than ``z`` robust standard deviations
     (1.4826 MAD) of that local excess, and by more than ``min_jump`` times its loss. A smooth
-    misfit of the model moves neighbours together and is not a spike."""
+    misfit of the model moves neighbours together and is not a spike.
+
+    With ``loss`` (the checkpoints' losses, in order), a spike must also be a rise of the loss
+    itself: above both neighbours, or, at the last checkpoint, above the one before. The first
+    checkpoint is never one (nothing before it to jump from), nor is any checkpoint on a stretch
+    where the loss keeps falling: there a large residual is the model missing the curve's shape
+    (typically at the edge of the fit, where a smooth decreasing curve bends away from the
+    law), not a jump."""
     n = res.size
     if n < 5:
         return np.zeros(0, dtype=np.int64)
@@ -553,8 +560,14 @@ def _robust_spikes(res: FloatArray, z: float, loss: Optional[FloatArray] = None,
     if not mad > 0:
         return np.zeros(0, dtype=np.int64)
     big = excess - med > z * mad
-    if loss is not None and min_jump > 0:
-        big &= excess > min_jump * np.abs(loss)
+    if loss is not None:
+        y = np.asarray(loss, dtype=np.float64)
+        rise = np.zeros(n, dtype=bool)
+        rise[1:] = y[1:] > y[:-1]
+        rise[1:-1] &= y[1:-1] > y[2:]
+        big &= rise
+        if min_jump > 0:
+            big &= excess > min_jump * np.abs(y)
     return np.flatnonzero(big).astype(np.int64)
 
 
@@ -1140,19 +1153,27 @@ class CurveCheck:
     ----------
     name : str
     spikes : ndarray of int
-        Checkpoints that jump above their neighbours (relative to the fitted curve) by more
-        than ``z`` robust standard deviations.
+        Checkpoints whose loss rises above both neighbours (the last checkpoint: above the one
+        before) by more than ``z`` robust standard deviations relative to the fitted curve
+        (see :func:`check_curves`).
     rmse : float
-        Root-mean-square residual of the fit (after warm-up).
+        Root-mean-square residual of the fit (after warm-up); NaN where the fit failed.
     consistent : bool
         The fit converged, its rmse is within ``rmse_factor`` of the sweep's median, and no
         spike was found.
+    status : int
+        The status of the curve's fit (> 0 converged; see :mod:`scalingfit._status`).
+    reason : str
+        Why the curve is not consistent, in words (``""`` when it is): the fit's failure, its
+        rmse against the sweep's median, its spikes.
     """
 
     name: str
     spikes: NDArray[np.int64]
     rmse: float
     consistent: bool
+    status: int = 1
+    reason: str = ""
 
 
 def check_curves(
@@ -1161,11 +1182,21 @@ def check_curves(
 ) -> list[CurveCheck]:
     """Flag loss spikes and curves inconsistent with the model: fit each whole curve (after
     warm-up; one batch call for all) with ``lr_annealing`` when its learning rate is known and
-    ``learning_curve`` otherwise, robustly (soft-L1 loss, so a spike does not bend the fit). A
-    spike is a checkpoint that jumps above its neighbours (relative to the fit) by more than
-    ``z`` robust standard deviations and by more than ``min_jump`` of the loss (evaluation
-    noise on a smooth curve has heavy tails; 1% keeps it out). Every curve needs at least 5
-    checkpoints after warm-up (a ValueError naming it otherwise).
+    ``learning_curve`` otherwise, robustly (soft-L1 loss, so a spike does not bend the fit).
+
+    A spike is a real local upward jump: a checkpoint whose loss is above both of its
+    neighbours' (the last checkpoint: above the one before; the first is never one), and whose
+    residual from the fit exceeds the mean of its neighbours' residuals by more than ``z``
+    robust standard deviations (1.4826 MAD of that excess over the curve) and by more than
+    ``min_jump`` of the loss (evaluation noise on a smooth curve has heavy tails; 1% keeps it
+    out). A smooth decreasing stretch is never a spike, however badly the model misses it
+    there: without a learning rate, ``learning_curve`` misses the fast early drop of the OLMo
+    ladder's C4 curves, which flagged checkpoint 0 or 1 of all 30 as spikes; those residuals
+    count in the rmse instead. Every curve needs at least 5 checkpoints after warm-up (a
+    ValueError naming it otherwise). A fit that fails (NaN rmse) or does not converge makes its
+    curve inconsistent, with ``status`` and ``reason`` saying so, and the call warns once
+    (``ConvergenceWarning``, or ``IdentifiabilityWarning`` when every such fit is singular)
+    naming those curves.
 
     >>> step = np.arange(100, 5001, 100.0)
     >>> lr = cosine_schedule(step, peak=1e-3, warmup=300, total=5000)
@@ -1192,7 +1223,7 @@ def check_curves(
         else:
             data[j] = (cv.step[sel], cv.loss[sel], sel)
             groups["learning_curve"].append(j)
-    res: dict[int, tuple[float, NDArray[np.int64], bool]] = {}
+    res: dict[int, tuple[float, NDArray[np.int64], int]] = {}
     for model, idx in groups.items():
         if not idx:
             continue
@@ -1208,18 +1239,40 @@ def check_curves(
         for k, j in enumerate(idx):
             law = many.problem(k)
             x, y, keep = data[j]
+            st = int(law.status)
             if not np.isfinite(law.x).all():
-                res[j] = (float("nan"), np.zeros(0, dtype=np.int64), False)
+                res[j] = (float("nan"), np.zeros(0, dtype=np.int64), st)
                 continue
             r = y - law.predict(x)
-            res[j] = (float(np.sqrt(np.mean(r * r))), keep[_robust_spikes(r, z, y, min_jump)], law.success)
+            res[j] = (float(np.sqrt(np.mean(r * r))), keep[_robust_spikes(r, z, y, min_jump)], st)
     fitted = [v[0] for v in res.values() if np.isfinite(v[0])]
     med = float(np.median(fitted)) if fitted else float("nan")  # no fit: none is consistent
     out = []
+    singular: list[str] = []
+    failed: list[str] = []
     for j, cv in enumerate(curves):
-        rmse, spikes, ok = res[j]
-        consistent = bool(ok and np.isfinite(rmse) and rmse <= rmse_factor * med and spikes.size == 0)
-        out.append(CurveCheck(name=cv.name, spikes=spikes, rmse=rmse, consistent=consistent))
+        rmse, spikes, st = res[j]
+        why = []
+        if st <= 0 or not np.isfinite(rmse):
+            model = "lr_annealing" if cv.lr is not None else "learning_curve"
+            what = "singular" if st == SINGULAR else "did not converge"
+            why.append(f"the {model} fit {what} (status {st}: {status_message(st)})"
+                       + ("" if np.isfinite(rmse) else ": no rmse"))
+            (singular if st == SINGULAR and np.isfinite(rmse) else failed).append(f"{cv.name} ({st})")
+        elif not rmse <= rmse_factor * med:
+            why.append(f"rmse {rmse:.3g} is more than {rmse_factor:g} x the sweep's median {med:.3g}")
+        if spikes.size:
+            why.append(f"spike(s) at checkpoint(s) {spikes.tolist()}")
+        out.append(CurveCheck(name=cv.name, spikes=spikes, rmse=rmse, consistent=not why, status=st,
+                              reason="; ".join(why)))
+    if singular or failed:
+        _warnings.warn(
+            f"check_curves: the fit of {len(singular) + len(failed)} of {len(curves)} curve(s) did not converge "
+            f"(status in parentheses), so they are reported inconsistent: "
+            + "; ".join(p for p in (f"no fit (rmse NaN): {failed}" if failed else "",
+                                    f"singular: {singular}" if singular else "") if p)
+            + "; see .status and .reason",
+            ConvergenceWarning if failed else IdentifiabilityWarning, stacklevel=2)
     return out
 
 
