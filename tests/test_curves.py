@@ -117,9 +117,12 @@ def test_olmo_ladder_predictions_at_10_25_50_percent(shared_data) -> None:
                          ("lr annealing", {"method": "lr_annealing", "annealing": cal})):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", scalingfit.DataWarning)
+                # a fit that stops at the iteration limit warns (two learning_curve fits at 0.1)
+                warnings.simplefilter("ignore", scalingfit.ConvergenceWarning)
                 p = cu.predict_final_loss(ev, f, **kw)
             e = p.relative_error
             ok = np.isfinite(e)
+            assert (p.status[~ok] < 0).all(), (f, name, p.status)  # unpredicted runs say so
             res[name] = (ok.sum(), np.mean(np.abs(e[ok])), np.max(np.abs(e[ok])), np.mean(e[ok]), np.mean(np.abs(p.error[ok])))
             print(f"{int(100 * f):>3}%  {name:24s} runs {ok.sum():2d}  mean |rel err| {100 * res[name][1]:.2f}%  "
                   f"max {100 * res[name][2]:.2f}%  mean signed {100 * res[name][3]:+.2f}%  mean |err| {res[name][4]:.4f} nats")
@@ -471,7 +474,7 @@ def test_olmo_ladder_default_c_its_spread_and_interval_coverage(shared_data) -> 
     spread the default 95% intervals cover 0.93 of the final losses at fractions 0.3 and 0.5
     (delta method; 0.97 / 0.93 with 200 resamples), against 0.33 / 0.43 (0.63 / 0.53) with C
     taken as exact. This is in-sample (the spread comes from the same runs); with the median
-    and spread of the other 29 runs for each run the delta method covers 0.87 / 0.90."""
+    and spread of the other 29 runs for each run the delta method covers 0.93 / 0.90."""
     _, curves = _ladder()
     ladder = [curves[r] for r in sorted(curves)]
     assert len(ladder) == 30
