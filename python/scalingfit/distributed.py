@@ -287,23 +287,28 @@ def _fit_shard(path: str, config: _refit.RefitConfig, done: frozenset[tuple[str,
     ``law``: the custom law (``register_law``) the task carries, which the worker's process has
     not registered, pickled by cloudpickle (see :func:`_carried_law`)."""
     t0 = time.perf_counter()
-    spec = None
-    if law is not None:
-        import pickle
-
-        try:
-            spec = pickle.loads(law)
-        except Exception as exc:  # whatever the module of its functions raises on import
-            raise RuntimeError(
-                f"the custom law {config.law!r} cannot be rebuilt on the worker {socket.gethostname()} "
-                f"({type(exc).__name__}: {exc}): its functions are pickled by reference to their "
-                "module, which the workers must be able to import (or register the module with "
-                "cloudpickle.register_pickle_by_value; the CLI's --laws-from FILE.py does)") from None
+    spec = None if law is None else _rebuilt_law(config.law, law)
     frame = _read_shard(path, version)
     with _refit.shipped_law(spec):
         rows, params, t_core = _refit.fit_frame(frame, config, done=set(done), threads=threads,
                                                 backend=backend)
     return rows, params, t_core, time.perf_counter() - t0
+
+
+def _rebuilt_law(name: str, blob: bytes) -> Any:
+    """The custom law ``name`` unpickled from :func:`_carried_law`'s bytes on a worker; a
+    failure (its functions' module not importable there) is one RuntimeError naming the law,
+    the worker and the way out (Dask's own unpickling failure left the run hanging)."""
+    import pickle
+
+    try:
+        return pickle.loads(blob)
+    except Exception as exc:  # whatever the module of its functions raises on import
+        raise RuntimeError(
+            f"the custom law {name!r} cannot be rebuilt on the worker {socket.gethostname()} "
+            f"({type(exc).__name__}: {exc}): its functions are pickled by reference to their "
+            "module, which the workers must be able to import (or register the module with "
+            "cloudpickle.register_pickle_by_value; the CLI's --laws-from FILE.py does)") from None
 
 
 def _carried_law(spec: _refit.LawSpec) -> tuple[bytes, ...]:

@@ -29,8 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import pickle
-import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -144,16 +142,9 @@ class CompareConfig:
             return {}
         specs = self.__dict__.get("_specs")
         if specs is None:
-            specs = {}
-            for name, blob in carried:
-                try:
-                    specs[name] = pickle.loads(blob)
-                except Exception as exc:  # whatever the module of its functions raises on import
-                    raise RuntimeError(
-                        f"the custom law {name!r} cannot be rebuilt on the worker {socket.gethostname()} "
-                        f"({type(exc).__name__}: {exc}): its functions are pickled by reference to their "
-                        "module, which the workers must be able to import (or register the module with "
-                        "cloudpickle.register_pickle_by_value; the CLI's --laws-from FILE.py does)") from None
+            from .distributed import _rebuilt_law
+
+            specs = {name: _rebuilt_law(name, blob) for name, blob in carried}
             object.__setattr__(self, "_specs", specs)
         return specs
 
