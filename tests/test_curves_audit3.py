@@ -110,6 +110,31 @@ def _kaplan_sweep(Ns: tuple[float, ...] = (1e8, 3e8, 1e9, 3e9), seed: int = 0) -
     return out
 
 
+def test_a_fit_held_by_a_default_bound_warns_and_says_which() -> None:
+    """A converged fit whose exponent (alpha = 6 in the data, above the default bound 5) or
+    floor (an exponential decay read as a power law: E wants to go below 0) ends on the
+    package's default bounds keeps its status and prediction, but warns once and names the
+    parameter; the same fit with bounds given by the user is the user's choice: silent."""
+    t = np.linspace(1e9, 1e10, 40)
+    steep = cu.Curve("steep", np.arange(40.0), t, 2 + 0.5 * (t / 1e9) ** -6.0)
+    p, msg = _one(IdentifiabilityWarning, cu.predict_final_loss, [steep], 0.5, method="learning_curve")
+    assert "a parameter on its default bound" in msg and "['steep']" in msg
+    assert p.status[0] > 0 and np.isfinite(p.predicted[0])
+    assert p.fits[0].params["alpha"] == 5.0
+    assert p.reasons[0].startswith("alpha = 5 on its default bound (0.05, 5)")
+    decay = cu.Curve("decay", np.arange(40.0), t, 2 + 3 * np.exp(-t / 2e9))
+    p, msg = _one(IdentifiabilityWarning, cu.predict_final_loss, [decay], 0.5, method="power_law")
+    assert p.fits[0].params["E"] == 0.0 and p.reasons[0].startswith("E = 0 on its default bound (0, inf)")
+    assert abs(p.relative_error[0]) > 0.1  # 1.75 against 2.02: the warning is earned
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", scalingfit.ScalingFitWarning)
+        p = cu.predict_final_loss([decay], 0.5, method="power_law",
+                                  bounds={"E": (0.0, np.inf), "A": (0.0, np.inf), "alpha": (0.05, 5.0)})
+        assert p.reasons == [""]
+        p = cu.predict_final_loss([_toy()], 0.5, method="power_law")  # an ordinary fit: silent
+        assert p.reasons == [""]
+
+
 def test_kaplan_runs_with_too_few_checkpoints_are_left_out_by_name() -> None:
     sweep = _kaplan_sweep()
     with warnings.catch_warnings():

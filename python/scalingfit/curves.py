@@ -493,17 +493,21 @@ class FinalLossPrediction:
 
 def _run_reasons(names: Sequence[str], status: NDArray[np.int32], predicted: FloatArray,
                  interval: FloatArray, not_fitted: Mapping[int, str], where: str,
-                 singular_why: str = "", stacklevel: int = 3) -> tuple[NDArray[np.int32], list[str]]:
+                 singular_why: str = "", stacklevel: int = 3,
+                 at_bound: Optional[Mapping[int, str]] = None) -> tuple[NDArray[np.int32], list[str]]:
     """Each run's status and reason in words for a prediction of ``where``; warns once (one
     warning for the call, naming the runs) where a fit did not converge.
 
     ``status`` holds the fits' statuses; runs in ``not_fitted`` (index -> reason) were left
     out on purpose (status -3, their DataWarning given by the caller). A run whose prediction
-    is not finite is never status 0 or > 0: -1 (its fit's own status named in the reason)."""
+    is not finite is never status 0 or > 0: -1 (its fit's own status named in the reason).
+    ``at_bound`` (index -> which parameter sits on which default bound) names converged fits
+    the default bounds hold: their status stays, the warning and reason say so."""
     status = np.asarray(status, dtype=np.int32).copy()
     reasons = [""] * len(names)
     singular: list[str] = []
     failed: list[str] = []
+    bounded: list[str] = []
     for j, name in enumerate(names):
         s = int(status[j])
         if j in not_fitted:
@@ -522,14 +526,20 @@ def _run_reasons(names: Sequence[str], status: NDArray[np.int32], predicted: Flo
                 status[j] = NON_FINITE
             reasons[j] = f"{why}: no prediction (NaN{', status -1' if s >= 0 else ''})"
             failed.append(name)
-    if singular or failed:
+        elif at_bound and j in at_bound:
+            reasons[j] = (f"{at_bound[j]}: the bound, not the window, sets it (the law does not fit "
+                          "the window); the prediction may be far off and its interval too narrow")
+            bounded.append(name)
+    if singular or failed or bounded:
         parts = []
         if singular:
             parts.append(f"singular (status -2; parameters not identifiable{singular_why}; prediction "
                          f"kept, may be far off): {singular}")
         if failed:
             parts.append(f"no converged fit (NaN prediction): {failed}")
-        _warnings.warn(f"{where}: {len(singular) + len(failed)} of {len(names)} run(s) without a "
+        if bounded:
+            parts.append(f"a parameter on its default bound (prediction kept, may be far off): {bounded}")
+        _warnings.warn(f"{where}: {len(singular) + len(failed) + len(bounded)} of {len(names)} run(s) without a "
                        f"reliable prediction: {'; '.join(parts)}; see .status and .reasons",
                        ConvergenceWarning if failed else IdentifiabilityWarning, stacklevel=stacklevel)
     return status, reasons
@@ -741,7 +751,9 @@ def predict_final_loss(
     bounds : mapping, optional
         Parameter bounds of the fitted model (default: E (or L0) >= 0, A >= 0,
         0.05 <= alpha <= 5, which keeps short windows away from the degenerate alpha -> 0,
-        E -> -inf branch).
+        E -> -inf branch). A fit that ends with E (L0) or alpha on these default bounds
+        keeps its prediction and status but warns
+        :class:`~scalingfit.IdentifiabilityWarning`, and its ``reasons`` entry says which.
     kind : {"confidence", "prediction"}
         ``"confidence"``: the interval of the fitted curve's value at the last checkpoint;
         ``"prediction"``: also the noise of one observation there, from the fit's residual
@@ -960,8 +972,16 @@ def predict_final_loss(
             fitted = fits[j].predict(xs[j])
         spikes.append(idx[_robust_spikes(cv.loss[idx] - fitted, spike_z, cv.loss[idx], min_jump)])
     names = [c.name for c in curves]
+    held: dict[int, str] = {}
+    if bounds is None:  # the floor or the exponent on the package's own bounds (a user's are the user's)
+        for j in range(n_run):
+            on = [f"{k} = {v:g} on its default bound ({lo:g}, {hi:g})"
+                  for k, (lo, hi) in _BOUNDS[model].items() if k != "A"
+                  for v in (fits[j].params[k],) if np.isfinite(v) and not lo < v < hi]
+            if on:
+                held[j] = "; ".join(on)
     status, reasons = _run_reasons(names, many.status[:n_run], predicted, interval, not_fitted,
-                                   f"predict_final_loss ({method}, fraction {fraction:g})")
+                                   f"predict_final_loss ({method}, fraction {fraction:g})", at_bound=held)
     return FinalLossPrediction(
         names=names, fraction=float(fraction), method=method,
         predicted=predicted, interval=interval, actual=np.asarray(actual),
