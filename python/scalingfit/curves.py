@@ -244,6 +244,14 @@ def lr_areas(
         ``S1`` in steps at peak LR; ``S2`` = (1-λ)·Σ m_i in units of the peak LR (0 before the
         decay starts, approaching ``1 - η_final/η_peak`` once the decay is long past). Learning
         rate increases (warm-up) do not count in S2.
+
+    Notes
+    -----
+    Tissue et al. (2024) define ``S2 = Σ m_i`` without the factor ``(1-λ)``; this one is
+    theirs times ``(1-λ)``, so that S2 stays below 1 whatever λ. Their law is also additive,
+    ``L0 + A S1^-α - C S2``, where ``lr_annealing`` is relative, ``(L0 + A S1^-α)(1 - C S2)``:
+    a C of theirs is not one of ours. At a point, ``C_theirs = C_ours (1-λ) (L0 + A S1^-α)``
+    (the same λ); :data:`DEFAULT_ANNEALING` is on our scale.
     """
     st = as_float_array(steps, "steps")
     if st.ndim != 1 or st.size == 0:
