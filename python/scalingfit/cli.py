@@ -675,14 +675,22 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s, "failed_groups": failed})
     elif not args.quiet:
         print(summary)
-        if failed:  # which groups, and why (the exit status alone said nothing of them)
-            print(f"failed fits of this configuration: {n_bad}" + (", the first 5" if n_bad > 5 else "")
-                  + f" (all: scalingfit.refit.read_fits({summary.db!r}, law={summary.law!r}), success False)")
-            for f in failed[:5]:
-                why = "; ".join(v for v in (f["message"], f["reason"]) if v)
-                print(f"  group {f['group_key']}: {why}")
+        _print_failed(n_bad, failed, f"scalingfit.refit.read_fits({summary.db!r}, law={summary.law!r})")
     return EXIT_OK if summary.n_failed == 0 else EXIT_FAIL
 
+
+
+def _print_failed(n_bad: int, failed: list[dict[str, Any]], read_all: str) -> None:
+    """After a bulk summary: how many fits of the configuration failed, and the first 5 with
+    their group (and law, in a comparison) and reason (the exit status alone says nothing of
+    which); ``read_all`` is the call that reads them all."""
+    if not failed:
+        return
+    print(f"failed fits of this configuration: {n_bad}" + (", the first 5" if n_bad > 5 else "")
+          + f" (all: {read_all}, success False)")
+    for f in failed[:5]:
+        why = "; ".join(v for v in (f["message"], f["reason"]) if v)
+        print(f"  group {f['group_key']}" + (f", {f['law']}" if "law" in f else "") + f": {why}")
 
 
 def _cmd_compare_runs(args: argparse.Namespace) -> int:
@@ -735,13 +743,8 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
                      "failed_groups": failed})
     elif not args.quiet:
         print(summary)
-        if failed:  # which groups and laws, and why (the exit status alone said nothing of them)
-            print(f"failed fits of this configuration: {n_bad}" + (", the first 5" if n_bad > 5 else "")
-                  + f" (all: scalingfit.refit_compare.read_comparisons({summary.db!r}, "
-                    f"comparison={summary.comparison!r}), success False)")
-            for f in failed[:5]:
-                why = "; ".join(v for v in (f["message"], f["reason"]) if v)
-                print(f"  group {f['group_key']}, {f['law']}: {why}")
+        _print_failed(n_bad, failed, f"scalingfit.refit_compare.read_comparisons({summary.db!r}, "
+                                     f"comparison={summary.comparison!r})")
     if plot_path is not None:
         from .plot import plot_law_comparisons
 
