@@ -19,6 +19,7 @@ duckdb = pytest.importorskip("duckdb")
 
 from scalingfit import _synthdb, data
 from scalingfit import refit as rf
+from scalingfit import UncertaintyWarning
 
 
 @pytest.fixture
@@ -551,7 +552,11 @@ def test_read_fits_labels_each_law_with_its_own_parameters(tmp_path: Path) -> No
     db = tmp_path / "r.duckdb"
     laws = ("chinchilla", "chinchilla_huber", "saturating_n")
     for law in laws:
-        rf.refit(runs, law=law, db=db, progress=False)
+        if law == "chinchilla_huber":  # its stored Gauss-Newton intervals understate: said so
+            with pytest.warns(UncertaintyWarning, match="understate"):
+                rf.refit(runs, law=law, db=db, progress=False)
+        else:
+            rf.refit(runs, law=law, db=db, progress=False)
     wide = rf.read_fits(db)
     with duckdb.connect(str(db), read_only=True) as con:
         long = con.execute("SELECT group_key, law, param, estimate FROM fit_params").df()
