@@ -17,9 +17,8 @@ import pytest
 pd = pytest.importorskip("pandas")
 duckdb = pytest.importorskip("duckdb")
 
-from scalingfit import _synthdb, data
+from scalingfit import UncertaintyWarning, _synthdb, data
 from scalingfit import refit as rf
-from scalingfit import UncertaintyWarning
 
 
 @pytest.fixture
