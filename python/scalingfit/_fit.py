@@ -404,6 +404,7 @@ def fit(
         status=int(batch.status[b]),
         iterations=int(batch.iterations[b]),
         n_points=n,
+        n_used=n if w is None else int(np.count_nonzero(w > 0)),
         n_starts=k,
         n_best=n_best,
         loss=loss,

@@ -85,7 +85,10 @@ def information_criteria(result: FitResult, weights: Optional[ArrayLike] = None)
     result : FitResult
         A fit with the linear loss (``loss="linear"``).
     weights : array_like, optional
-        The weights the fit used (their log enters the likelihood; without weights, none).
+        The weights the fit used (their log enters the likelihood). Without them ``n`` is
+        the fit's :attr:`~scalingfit.FitResult.n_used` and the log weights count as 0, which
+        is exact for weights of 0 and 1 (a point of weight 0 adds nothing: the criteria equal
+        those of the fit with it dropped).
 
     Returns
     -------
@@ -100,13 +103,7 @@ def information_criteria(result: FitResult, weights: Optional[ArrayLike] = None)
         raise ValueError(f"information criteria need the Gaussian likelihood of a least-squares "
                          f"fit (loss='linear'); this fit used loss={result.loss!r}: compare robust "
                          f"fits by cross-validation (compare_models' loo_rmse)")
-    if weights is None:
-        n, sum_log_w = result.n_points, 0.0
-    else:
-        w = _validate.as_weights(weights, result.n_points)
-        assert w is not None
-        pos = w[w > 0]
-        n, sum_log_w = int(pos.size), float(np.sum(np.log(pos)))
+    n, sum_log_w = _used(result, weights)
     k = _free_count(result) + 1
     ll, aic, aicc, bic = (float(v[0]) for v in _criteria(np.array([2.0 * result.cost]), np.array([n]),
                                                           np.array([sum_log_w]), k))
@@ -131,6 +128,22 @@ def _criteria(rss: FloatArray, n: NDArray[Any], sum_log_w: NDArray[Any],
 
 def _free_count(result: FitResult) -> int:
     return len(result.param_names) - len(result.fixed)
+
+
+def _used(result: FitResult, weights: Optional[ArrayLike]) -> tuple[int, float]:
+    """The points of positive weight of ``result`` and the sum of their log weights: from
+    ``weights`` when given (which must have as many positive ones as the fit counted), else
+    the fit's ``n_used`` and 0."""
+    n_used = result.n_points if result.n_used is None else result.n_used
+    if weights is None:
+        return n_used, 0.0
+    w = _validate.as_weights(weights, result.n_points)
+    assert w is not None
+    pos = w[w > 0]
+    if pos.size != n_used:
+        raise ValueError(f"weights has {pos.size} positive entries but the {result.model} fit counted "
+                         f"{n_used} points of positive weight: pass the weights the fit used")
+    return int(pos.size), float(np.sum(np.log(pos)))
 
 
 @dataclass(frozen=True)
@@ -575,13 +588,14 @@ def pointwise(m: Union[ModelLike, AnyModel], params: ArrayLike, x: Any) -> Float
     return np.asarray(_core.evaluate_pairs(m.index, X, P), dtype=np.float64)
 
 
-def _interval(m: AnyModel, r: FitResult, n_eff: int, x: FloatArray, w: FloatArray, log: bool,
+def _interval(m: AnyModel, r: FitResult, x: FloatArray, w: FloatArray, log: bool,
               linear: bool, level: float) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Prediction, lower and upper bound of new observations at ``x`` (weights ``w``) from the
-    fit ``r`` to ``n_eff`` points of positive weight (the covariance's degrees of freedom)."""
+    fit ``r``, on its residual degrees of freedom (its points of positive weight less its free
+    parameters)."""
     f, J = _value_jac(m, r.x, x)
     nan = np.full(f.shape, np.nan)
-    dof = n_eff - _free_count(r)
+    dof = r.dof
     if not (linear and r.success and dof > 0 and np.isfinite(r.cov).all()):
         return f, nan, nan
     g = J / f[:, None] if log else J
@@ -728,8 +742,7 @@ def compare_models(
             h_fit = _fit_labelled(f"{label} (holdout)", m, xa[train], ya[train], wa[train], kw, o,
                                   threads)
             xo, yo = xa[rows_out], ya[rows_out]
-            pred, lo, hi = _interval(m, h_fit, int(np.sum(wa[train] > 0)), xo, wa[rows_out],
-                                     log_residuals, linear, level)
+            pred, lo, hi = _interval(m, h_fit, xo, wa[rows_out], log_residuals, linear, level)
             rel = (pred - yo) / yo
             cov_ok = (lo <= yo) & (yo <= hi)
             h_rmse = _wmean_sq(_space(pred, yo, log_residuals), wa[rows_out])
@@ -796,8 +809,9 @@ def nested_test(restricted: FitResult, full: FitResult, weights: Optional[ArrayL
     restricted, full : FitResult
         Converged fits with the linear loss, on the same points and objective.
     weights : array_like, optional
-        The weights both fits used, if any: the test counts the points of positive weight
-        (a FitResult does not keep its weights).
+        The weights both fits used, if any; optional, as the test counts the points of
+        positive weight, which a FitResult keeps (``n_used``): when given, they must have
+        that many positive entries.
 
     Notes
     -----
@@ -813,16 +827,13 @@ def nested_test(restricted: FitResult, full: FitResult, weights: Optional[ArrayL
             raise ValueError(f"{name}: the F test needs least-squares fits (loss='linear'), got {r.loss!r}")
         if not r.success:
             raise ValueError(f"{name} ({r.model}) did not converge: {r.message}")
-    if restricted.log_residuals != full.log_residuals or restricted.n_points != full.n_points:
+    if (restricted.log_residuals != full.log_residuals or restricted.n_points != full.n_points
+            or restricted.n_used != full.n_used):
         raise ValueError("restricted and full must be fits of the same points with the same residuals "
-                         f"(n_points {restricted.n_points} vs {full.n_points}, log_residuals "
+                         f"(n_points {restricted.n_points} vs {full.n_points}, of positive weight "
+                         f"{restricted.n_used} vs {full.n_used}, log_residuals "
                          f"{restricted.log_residuals} vs {full.log_residuals})")
-    if weights is None:
-        n_eff = full.n_points
-    else:
-        wv = _validate.as_weights(weights, full.n_points)
-        assert wv is not None
-        n_eff = int(np.sum(wv > 0))
+    n_eff = _used(full, weights)[0]
     k_r, k_f = _free_count(restricted), _free_count(full)
     df1, df2 = k_f - k_r, n_eff - k_f
     if df1 < 1:

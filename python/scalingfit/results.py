@@ -41,12 +41,14 @@ class FitResult:
         ``1/2 sum_i w_i f_scale^2 rho(r_i^2 / f_scale^2)`` at the solution (scipy's cost).
     cov : ndarray, shape (n_params, n_params)
         Gauss–Newton covariance ``inv(J^T W J) * 2 cost / (n - p)`` over the free parameters
-        (``p`` of them); 0 in a fixed parameter's row and column; NaN when undefined.
+        (``p`` of them; ``n`` is :attr:`n_used`); 0 in a fixed parameter's row and column; NaN
+        when undefined.
     status : int
         > 0 converged, 0 iteration limit, < 0 failure (see :attr:`message`).
     iterations : int
         LM trial steps of the best start.
     n_points : int
+        Points given, those of weight 0 included.
     n_starts : int
         Starts tried (items in the batch call).
     n_best : int
@@ -61,6 +63,11 @@ class FitResult:
         optimum is on the edge of the box, so their Gauss–Newton standard errors (which assume
         an interior optimum) and Wald intervals do not apply; widen the bound, or hold the
         parameter with ``fixed=`` if the bound is its value.
+    n_used : int
+        Points with a positive weight (all ``n_points`` without weights): a point of weight 0
+        adds nothing to the cost, so the covariance, :attr:`dof`, the intervals and the
+        information criteria count these, and the fit equals that with the others dropped.
+        Built without it, a result takes ``n_points``.
     """
 
     model: str
@@ -77,8 +84,20 @@ class FitResult:
     log_residuals: bool = False
     fixed: tuple[str, ...] = ()
     at_bound: tuple[str, ...] = ()
+    n_used: Optional[int] = None
     #: The model object when it is a custom one (a built-in model is looked up by ``model``).
     custom_model: Optional[CustomModel] = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.n_used is None:  # a result built without the count: every point has weight
+            object.__setattr__(self, "n_used", self.n_points)
+
+    @property
+    def dof(self) -> int:
+        """Residual degrees of freedom, ``n_used`` minus the free parameters: those of
+        :attr:`cov`'s scale ``2 cost / dof`` and of the Student t of :meth:`interval`."""
+        n = self.n_points if self.n_used is None else self.n_used
+        return n - (len(self.param_names) - len(self.fixed))
 
     @property
     def params(self) -> dict[str, float]:
@@ -141,7 +160,7 @@ class FitResult:
         return message(self.status)
 
     def interval(self, name: str, level: float = 0.95) -> tuple[float, float]:
-        """The Wald interval ``x +- t se`` of one parameter (Student's t on ``n - p``), as
+        """The Wald interval ``x +- t se`` of one parameter (Student's t on :attr:`dof`), as
         :func:`scalingfit.uncertainty.wald_intervals` gives every parameter's; a fixed
         parameter's is a point. For a bootstrap or profile interval use
         :func:`scalingfit.bootstrap` (``.ci(name)``) or
@@ -165,6 +184,7 @@ class FitResult:
         lines = [
             (f"FitResult(model={self.model!r}, status={self.status} [{self.message}], "
              f"cost={_fmt(self.cost)}, iterations={self.iterations}, n_points={self.n_points}, "
+             f"{'' if self.n_used == self.n_points else f'n_used={self.n_used}, '}"
              f"starts={self.n_best}/{self.n_starts} "
              f"{'at best' if self.n_best else 'converged'})"),
             f"  {'param'.ljust(width)}  {'value':>14}  {'stderr':>12}",

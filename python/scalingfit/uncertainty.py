@@ -6,7 +6,9 @@ the same objective as the core, ``cost = 1/2 sum w f^2 rho(r^2 / f^2)``. For rob
 Gauss–Newton matrix is the iteratively reweighted one, ``H = sum w rho' J J^T`` (as in the core).
 
 - :func:`gauss_newton_cov` — ``s^2 H^-1``, ``s^2 = 2 cost / (n - p)``: right when errors are
-  homoskedastic and the model nearly linear over the interval.
+  homoskedastic and the model nearly linear over the interval. Here and below ``n`` counts the
+  points of positive weight (one of weight 0 adds nothing: the results equal those with it
+  dropped) and ``p`` the free parameters.
 - :func:`sandwich_cov` — ``H^-1 (sum g_i g_i^T) H^-1`` with per-point (HC0–HC3) or per-run
   (cluster, CR1) scores: robust to heteroskedastic or clustered errors. A cluster-robust one
   carries its ``G - 1`` degrees of freedom into the intervals below; one that is not a
@@ -479,7 +481,7 @@ def delta_method(
     params : array_like, mapping or FitResult
         Parameters: values (in the order of ``names``), a mapping ``{name: value}`` (its
         keys are the names), or a FitResult (which also supplies ``cov``, ``names`` and
-        ``dof = n - p``).
+        ``dof``, its points of positive weight minus its free parameters).
     cov : array_like, optional
         Covariance of the parameters (default: the FitResult's Gauss–Newton covariance). A
         cluster-robust one from :func:`sandwich_cov` (``groups=``) carries its degrees of
@@ -490,7 +492,7 @@ def delta_method(
     level : float in (0, 1)
     dof : float, optional
         Degrees of freedom of the t quantile (default: ``G - 1`` for a cluster-robust
-        ``cov``, else a FitResult's ``n - p``, else None: normal).
+        ``cov``, else a FitResult's :attr:`~scalingfit.FitResult.dof`, else None: normal).
     scale : {"linear", "log"}, optional
         Where the Wald interval is built. ``"log"``: on ``log q``, then exponentiated, for a
         quantity that is positive (``q > 0`` at the estimate, else a ValueError); the
@@ -540,7 +542,7 @@ def delta_method(
         names = params.param_names if names is None else names
         cov = params.cov if cov is None else cov
         if dof is None:
-            dof = params.n_points - len(params.param_names) + len(params.fixed)
+            dof = params.dof
         p = params.x.astype(np.float64)
     elif isinstance(params, Mapping):  # {name: value}, e.g. a FitResult's .params
         if names is None:
@@ -603,8 +605,9 @@ def wald_intervals(
     """Wald intervals ``x +- t_dof se`` of every parameter of a fit (Gauss–Newton
     covariance unless ``cov`` is given). ``dof``, the degrees of freedom of the t quantile:
     by default ``G - 1`` for a cluster-robust ``cov`` from :func:`sandwich_cov` with
-    ``groups`` (a :class:`ClusterCovariance`), else the fit's ``n - p``; ``math.inf`` gives
-    the normal quantile."""
+    ``groups`` (a :class:`ClusterCovariance`), else the fit's
+    :attr:`~scalingfit.FitResult.dof` (its points of positive weight minus its free
+    parameters); ``math.inf`` gives the normal quantile."""
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     if not isinstance(result, FitResult):
@@ -614,7 +617,7 @@ def wald_intervals(
     if dof is None:
         dof = getattr(cov, "dof", None)  # a cluster-robust covariance's G - 1
     if dof is None:
-        dof = result.n_points - len(result.param_names) + len(result.fixed)
+        dof = result.dof
     P = len(result.param_names)
     C = result.cov if cov is None else _user_cov(cov, P, result.param_names, result.model)
     se = np.sqrt(np.clip(np.diag(C), 0, None))
