@@ -381,7 +381,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         how = f"bootstrap percentile, {args.bootstrap} resamples, seed {args.seed}, {b.n_failed} failed"
     else:
         intervals = wald_intervals(r, args.level) if r.success else {n: (math.nan, math.nan) for n in r.param_names}
-        how = f"Wald, Student's t on {r.n_points - len(r.param_names) + len(r.fixed)} degrees of freedom"
+        how = f"Wald, Student's t on {r.dof} degrees of freedom"
     if args.json:
         # a fixed parameter's stderr is null, as the table's "(fixed)": it was not estimated
         # (its cov row is 0, which would read as a parameter known exactly)
