@@ -164,7 +164,10 @@ class FitResult:
         :func:`scalingfit.uncertainty.wald_intervals` gives every parameter's; a fixed
         parameter's is a point. For a bootstrap or profile interval use
         :func:`scalingfit.bootstrap` (``.ci(name)``) or
-        :func:`scalingfit.uncertainty.profile_interval`.
+        :func:`scalingfit.uncertainty.profile_interval`: a Wald interval is symmetric, and
+        under-covers parameters whose estimates are skewed, such as a Chinchilla fit's
+        amplitudes (30 runs, 1% noise, 500 simulations: B 0.88 and A 0.92-0.93 at 95%, the
+        exponents and E 0.95-0.96; the profile interval of B 0.94-0.96).
 
         >>> import numpy as np, scalingfit
         >>> N = np.logspace(7, 10, 12)
