@@ -554,7 +554,10 @@ def fit_parametric(
         Bootstrap resamples of the fitted points for intervals (0: none; Epoch AI's
         replication: the points resampled, percentile intervals). Each replicate is the same
         objective solved from the fit, in one batched call; see
-        :meth:`ParametricFit.interval`.
+        :meth:`ParametricFit.interval`. With the default ``delta = 1e-3`` on noisier data the
+        intervals are conservative: on 30 runs (6 sizes x 5 ratios) at 1% noise they covered
+        every parameter and ``a_opt`` 0.99 of the time at 95%, at 2% noise 0.97-0.99 (300
+        simulations each, SE 0.013); with ``delta = 1e-2`` at 1% noise 0.94-0.97.
     seed, level, ci_method :
         Of the bootstrap (as :func:`scalingfit.bootstrap`'s ``seed``, ``level``, ``method``).
 
