@@ -684,8 +684,9 @@ def point_and_replicates(
     A point law with a field outside the range of the replicates' values (``law`` defaulted to
     the published law while ``samples`` came from a refit, say) warns :class:`DataWarning`:
     the point values and their intervals would then describe different laws."""
+    own = law is None and isinstance(samples, DataConstrainedBootstrap)  # the point of these replicates
     if law is None:
-        law = samples.point.law if isinstance(samples, DataConstrainedBootstrap) else MUENNIGHOFF_2023
+        law = samples.point.law if own else MUENNIGHOFF_2023
     point = as_data_constrained_law(law)
     if samples is None:
         return point, None
@@ -696,9 +697,9 @@ def point_and_replicates(
             ".laws), got a point law"
         )
     outside = []
-    for k in _FIELDS:
+    for k in () if own else _FIELDS:
         v = np.asarray(getattr(reps, k), dtype=float)
-        v = v[np.isfinite(v)]
+        v = v[~np.isnan(v)]  # an unbounded decay constant's replicates may be inf: they count
         p = float(getattr(point, k))
         if v.size and not (v.min() - 1e-12 * abs(v.min()) <= p <= v.max() + 1e-12 * abs(v.max())):
             outside.append(f"{k} = {p:.4g} (replicates {v.min():.4g} to {v.max():.4g})")
