@@ -180,7 +180,15 @@ class FitResult:
 
         if name not in self.param_names:
             raise ValueError(f"{self.model} has no parameter {name!r}; it has {', '.join(self.param_names)}")
-        return wald_intervals(self, level)[name]
+        lo, hi = wald_intervals(self, level)[name]
+        if name in self.at_bound:
+            from ._warnings import UncertaintyWarning, warn
+
+            warn(f"{name} = {self.params[name]:.6g} ended on one of its bounds: the Wald interval "
+                 f"({lo:.6g}, {hi:.6g}) assumes an interior optimum and does not apply there; widen "
+                 "the bound, hold the parameter with fixed=, or take a bootstrap interval",
+                 UncertaintyWarning, stacklevel=2)
+        return lo, hi
 
     def __repr__(self) -> str:
         width = max(len(n) for n in self.param_names)

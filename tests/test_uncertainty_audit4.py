@@ -1,0 +1,46 @@
+"""The uncertainty audit (stop 34): a Wald interval asked for a parameter that ended on one of
+its bounds extended past the bound (E >= 1.75: (1.685, 1.815)) without a word, where the
+docs say Wald intervals do not apply at a bound. It now warns; the interval itself is the
+textbook one, checked here against scipy's t quantile and the fit's covariance."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scalingfit
+from scalingfit import UncertaintyWarning
+
+scipy_stats = pytest.importorskip("scipy.stats")
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    N = np.logspace(7, 10, 12)
+    return N, (1.7 + 400 * N ** -0.34) * (1 + 0.01 * np.sin(np.arange(12)))
+
+
+def test_interval_on_a_bound_warns() -> None:
+    N, y = _data()
+    r = scalingfit.fit("saturating_power_law", N, y, bounds={"E": (1.75, 10.0)})
+    assert r.at_bound == ("E",) and r.params["E"] == 1.75
+    with pytest.warns(UncertaintyWarning, match=r"E = 1\.75 ended on one of its bounds: the Wald interval"):
+        lo, hi = r.interval("E")
+    assert lo < 1.75 < hi  # what it warns about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UncertaintyWarning)
+        a_lo, a_hi = r.interval("alpha")  # an interior parameter: silent
+    i = r.param_names.index("alpha")
+    # Student's t on n - 3: E on its bound still counts as a free parameter
+    half = scipy_stats.t.ppf(0.975, len(N) - 3) * np.sqrt(r.cov[i, i])
+    assert (a_lo, a_hi) == pytest.approx((r.params["alpha"] - half, r.params["alpha"] + half), rel=1e-12)
+
+
+def test_interval_inside_the_bounds_is_silent() -> None:
+    N, y = _data()
+    r = scalingfit.fit("saturating_power_law", N, y)
+    assert r.at_bound == ()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UncertaintyWarning)
+        lo, hi = r.interval("E")
+    assert lo < r.params["E"] < hi
