@@ -81,3 +81,24 @@ def test_compare_runs_resumes_an_all_invalid_group(tmp_path: Path) -> None:
     changed.loc[changed.sweep == 2, "value"] = -2.0
     third = rc.compare_refit(changed, laws, db=db, progress=False)
     assert third.n_skipped == 5
+
+
+def test_other_columns_and_their_order_do_not_redo_an_all_invalid_group(tmp_path: Path) -> None:
+    """The raw-row hash reads only the columns the fit and its reason read (inputs, value,
+    run_id, step): a column added to the source, or the columns reordered, left every valid
+    group resumed but refitted the all-invalid one (its hash covered the whole CSV line)."""
+    runs = _runs()
+    src = tmp_path / "runs.csv"
+    runs.to_csv(src, index=False)
+    first = rf.refit(src, progress=False)
+    stamp = _row(first.db, 2)["fitted_at"]
+    runs.assign(tag="x").to_csv(src, index=False)
+    assert rf.refit(src, progress=False).n_fitted == 0
+    runs[runs.columns[::-1]].to_csv(src, index=False)
+    assert rf.refit(src, progress=False).n_fitted == 0
+    assert _row(first.db, 2)["fitted_at"] == stamp
+    moved = runs.copy()
+    moved.loc[moved.sweep == 2, "step"] += 1  # its reason names the rows by run and step: redone
+    moved.to_csv(src, index=False)
+    s = rf.refit(src, progress=False)
+    assert (s.n_fitted, s.n_skipped) == (1, 5)

@@ -492,18 +492,34 @@ def group_frame(df: pd.DataFrame, spec: LawSpec, group_by: Sequence[str], positi
                 if k not in empty:
                     empty[k] = tuple(_cell(v) for v in vals)
                 rows_of.setdefault(k, []).append(i)
-    empty_hashes = [_rows_hash(k, df.iloc[rows_of[k]]) for k in empty]
+    empty_hashes = _raw_hashes(df, spec, list(empty), rows_of)
     return Grouped(keys, key_values, counts, offsets, x, y, hashes, notes, list(empty.items()), empty_hashes)
 
 
-def _rows_hash(key: str, rows: pd.DataFrame) -> str:
-    """16 hex digits of SHA-1 over a group's key and its raw rows as CSV lines, sorted (a
-    group whose every row was invalid has no ``x`` and ``y`` to hash; the rows come from a
-    join, in no fixed order)."""
-    lines = rows.to_csv(index=False, header=True).splitlines()
-    h = hashlib.sha1(key.encode())
-    h.update("\n".join(lines[:1] + sorted(lines[1:])).encode())
-    return h.hexdigest()[:16]
+def _raw_hashes(df: pd.DataFrame, spec: LawSpec, keys: list[str], rows_of: Mapping[str, list[int]]) -> list[str]:
+    """16 hex digits of SHA-1 per group whose every row was invalid (it has no ``x`` and ``y``
+    to hash): over its key and its raw rows, each row hashed from the columns its fit and
+    reason read (the inputs, ``value``, ``run_id``, ``step``; numbers as float64, anything else
+    as text) and the row hashes sorted (the rows come from a join, in no fixed order). Other
+    columns, and the columns' order in the source, do not change it."""
+    if not keys:
+        return []
+    pd = data._need("pandas")
+    cols = [c for c in dict.fromkeys([*spec.inputs, "value", "run_id", "step"]) if c in df.columns]
+    every = np.concatenate([np.asarray(rows_of[k], dtype=np.int64) for k in keys])
+    raw = df.iloc[every][cols]
+    canon = pd.DataFrame({c: (pd.to_numeric(raw[c], errors="coerce").astype(np.float64)
+                              if pd.api.types.is_numeric_dtype(raw[c]) else raw[c].astype(str))
+                          for c in cols})
+    row_hash = pd.util.hash_pandas_object(canon, index=False).to_numpy(dtype=np.uint64)
+    out, at = [], 0
+    for k in keys:
+        n = len(rows_of[k])
+        h = hashlib.sha1(k.encode())
+        h.update(np.sort(row_hash[at:at + n]).tobytes())
+        out.append(h.hexdigest()[:16])
+        at += n
+    return out
 
 
 def _shown(v: Any) -> str:
