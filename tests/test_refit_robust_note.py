@@ -46,9 +46,14 @@ def test_huber_refit_without_bootstrap_names_its_understated_groups(tmp_path: Pa
         assert m is not None, row["reason"]
         assert (int(m.group(1)), int(m.group(2))) == (inside, len(L))
         assert inside < 15
-    # a rerun resumes every group and still says so
-    with pytest.warns(UncertaintyWarning, match="in 12 of 12 groups"):
+    # a rerun that resumes every group has said it before: silent
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UncertaintyWarning)
         assert rf.refit(runs, law="chinchilla_huber", db=db, progress=False).n_skipped == 12
+    # one group changed: refitted, and the warning counts every group of the table
+    runs.loc[runs.sweep == 3, "value"] *= 1.001
+    with pytest.warns(UncertaintyWarning, match="in 12 of 12 groups"):
+        assert rf.refit(runs, law="chinchilla_huber", db=db, progress=False).n_fitted == 1
 
 
 def test_no_note_with_a_bootstrap_a_linear_loss_or_residuals_inside(tmp_path: Path) -> None:

@@ -1710,7 +1710,10 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
     bootstrap : int
         Resamples per group for percentile/BCa intervals, 0 or >= 2 (0: Gauss–Newton intervals
         with Student's t on each group's residual degrees of freedom, ``ci_method``
-        "gauss-newton-t" in the table).
+        "gauss-newton-t" in the table). A robust law's (``chinchilla_huber``,
+        ``data_constrained``) Gauss–Newton intervals understate the uncertainty where most of
+        a group's residuals lie beyond ``f_scale``: such a group's ``reason`` says so, and a
+        refit that fitted any group warns once (:class:`~scalingfit.UncertaintyWarning`).
     seed, level, ci_method
         Of the bootstrap (see :func:`scalingfit.bootstrap_batch`); ``ci_method`` one of
         ``bca``, ``percentile``, ``basic``, ``studentized``.
@@ -1825,7 +1828,8 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                 con, rel, config, done, n_groups, t_start, db=db, client=client, scheduler=scheduler,
                 chunk_groups=chunk_groups, threads=threads, progress=progress, on_chunk=on_chunk,
                 shard_dir=shard_dir, backend=backend, source=source)
-            _warn_robust(con, config)
+            if summary.n_fitted:
+                _warn_robust(con, config)
             return summary
         bar = progress_bar(n_groups, progress)
         try:
@@ -1844,7 +1848,8 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                     on_chunk(n_chunks)
         finally:
             bar(None)
-        _warn_robust(con, config)
+        if n_fitted:  # a resume that fitted nothing has said it before
+            _warn_robust(con, config)
     return RefitSummary(str(db), law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
                         n_chunks, time.perf_counter() - t_start, t_core, n_rows_skipped=n_rows_skipped)
 
