@@ -100,3 +100,15 @@ def test_interval_method_validation_and_edges() -> None:
     # a line through the points exactly: a zero-width t interval at the exponent
     exact = ch.fit_optima(C, 0.1 * np.asarray(C) ** 0.5)
     assert exact.interval == pytest.approx((0.5, 0.5), abs=1e-12)
+
+
+def test_an_optima_fit_made_without_interval_method_reads_as_percentile() -> None:
+    """interval_method came last with a default: a result pickled before the field existed
+    (or built by other code without it) has the method it was made by, and prints."""
+    import dataclasses
+
+    C = np.logspace(18, 21, 7)
+    fit = ch.fit_optima(C, 0.1 * C ** 0.5 * np.exp(0.05 * np.sin(np.arange(7))))
+    state = {f.name: getattr(fit, f.name) for f in dataclasses.fields(fit) if f.name != "interval_method"}
+    old = ch.OptimaFit(**state)
+    assert old.interval_method == "percentile" and "bootstrap percentile" in repr(old)

@@ -44,3 +44,21 @@ def test_interval_inside_the_bounds_is_silent() -> None:
         warnings.simplefilter("error", UncertaintyWarning)
         lo, hi = r.interval("E")
     assert lo < r.params["E"] < hi
+
+
+def test_a_fit_result_pickled_before_n_used_existed_counts_every_point() -> None:
+    """Unpickling skips __post_init__: a FitResult pickled by an older version (no n_used in
+    its state) read back with n_used None, which nested_test then refused to pair with a new
+    result. Its state now reads back with n_used = n_points."""
+    import pickle
+
+    N, y = _data()
+    r = scalingfit.fit("saturating_power_law", N, y)
+    state = r.__getstate__()
+    del state["n_used"]
+    old = object.__new__(type(r))
+    old.__setstate__(state)
+    assert old.n_used == old.n_points == 12 and old.dof == 9
+    again = pickle.loads(pickle.dumps(old))
+    assert again.n_used == 12 and np.array_equal(again.x, r.x)
+    assert again.interval("alpha") == r.interval("alpha")

@@ -2002,12 +2002,14 @@ class OptimaFit:
     log_se: Optional[FloatArray]
     r2: float
     interval: tuple[float, float]
-    interval_method: str
     confidence: float
     a_bootstrap: FloatArray
     n_bootstrap: int
     resample: str
     seed: Optional[int] = None
+    #: Last, with a default: a result pickled before the field existed reads back with the
+    #: method it was made by.
+    interval_method: str = "percentile"
 
     def predict(self, C: ArrayLike) -> FloatArray:
         """Compute-optimal size ``G_N C^a`` at budgets ``C`` (each finite and > 0)."""

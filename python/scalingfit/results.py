@@ -113,6 +113,13 @@ class FitResult:
             state["custom_model"] = None
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a result pickled before n_used existed: every point counted (as __post_init__ does)
+        state = dict(state)
+        if state.get("n_used") is None:
+            state["n_used"] = state.get("n_points")
+        self.__dict__.update(state)
+
     def predict(self, x: Any, *more: Any) -> Union[float, FloatArray]:
         """The fitted law at new inputs ``x``, read as :func:`scalingfit.fit` reads its inputs
         (an array of one input, an (n, n_inputs) array or a tuple of columns); one point, a
