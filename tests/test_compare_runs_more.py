@@ -285,7 +285,7 @@ def test_cli_unknown_custom_law_says_how_to_add_one(src: Path, tmp_path: Path, c
     assert cli.main(["compare-runs", str(src), "--db", str(tmp_path / "s.duckdb"),
                      "--models", "chinchilla,chin_file", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert re.search(r"--models: unknown law\(s\) \['chin_file'\].*needs --laws-from FILE\.py", err), err
+    assert re.search(r"--models: unknown law\(s\) \['chin_file'\].*register_law \(CLI: --laws-from FILE\.py\)\n$", err), err
     assert not (tmp_path / "s.duckdb").exists()
 
 

@@ -704,9 +704,7 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
     except ValueError as exc:
         if len(names) < 2 and "at least two" in str(exc):  # the laws are known; there is one
             raise UsageError(f"--models names {len(names)} law; a comparison needs two or more") from None
-        hint = "" if args.laws_from is not None or "unknown law" not in str(exc) else \
-            " (a custom law needs --laws-from FILE.py, a file that registers it with scalingfit.refit.register_law)"
-        raise UsageError(f"--models: {exc}{hint}") from None
+        raise UsageError(f"--models: {exc}") from None  # an unknown law's message names --laws-from
     inputs = _inputs(args.x, laws[0]) if args.x is not None else None
     if inputs is not None and (len(set(inputs)) != len(inputs) or "value" in inputs):
         raise UsageError(f"--x {args.x}: " + ("names 'value', the column the laws are fitted to" if "value" in inputs

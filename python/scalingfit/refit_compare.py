@@ -258,7 +258,7 @@ def resolve_laws(laws: Any) -> tuple[list[Any], tuple[LawSpec, ...]]:
     if unknown:
         raise ValueError(f"unknown law(s) {unknown}; choose from {', '.join(builtin)}"
                          + (f", or the custom laws registered: {', '.join(custom)}" if custom else
-                            ", or a custom law registered with scalingfit.refit.register_law (CLI: --laws-from)"))
+                            ", or a custom law registered with scalingfit.refit.register_law (CLI: --laws-from FILE.py)"))
     both = [n for n in laws if n in builtin and n in custom]
     if both:
         raise ValueError(f"law(s) {both} name both a built-in model and a registered custom law; register the "
