@@ -745,7 +745,8 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
                 boot = _refit_boot.bootstrap_chunk(spec, model, xs, ys, sub_off, res.x, res.status,
                                                    [keys[j] for j in todo], config, threads, backend)
         t_core += clock[0]
-        n_free = model.n_params - len(config.fixed)
+        kw = config.fit_kwargs  # free: what neither fixed= nor the law's equal bounds hold
+        n_free = _validate.n_free(*_validate.as_bounds(kw.get("bounds"), model, kw.get("fixed")))
         est = res.x
         if boot is not None:
             lo, hi, se = boot[0], boot[1], boot[3]
