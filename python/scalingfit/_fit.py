@@ -371,12 +371,6 @@ def fit(
             f"need at least {k_free} points to fit the {k_free} free parameters of "
             f"{m.name}{held}, got {n}"
         )
-    n_pos = n if w is None else int(np.count_nonzero(w > 0))
-    if n_pos < k_free:  # a point of weight 0 adds nothing to the cost
-        raise ValueError(
-            f"weights: only {n_pos} of the {n} points have a positive weight, and the "
-            f"{k_free} free parameters of {m.name} need at least {k_free}"
-        )
     start_list = []
     if p0 is not None:
         start_list.append(_validate.as_starts(p0, m, lo, hi, "p0"))
