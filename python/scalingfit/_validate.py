@@ -116,8 +116,7 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
         )
 
 
-def check_metric_scale(y: FloatArray, name: str, floor: Optional[float],
-                       ceiling: Optional[float], where: str = "") -> None:
+def check_metric_scale(y: FloatArray, name: str, floor: Optional[float], ceiling: Optional[float]) -> None:
     """A metric fitted between a fixed ``floor`` and ``ceiling`` must be on their scale: a
     value beyond them by more than their span (accuracy in percent against a ceiling of 1) is
     a ValueError naming ``name`` and its first such index. Without a ceiling nothing is
@@ -131,7 +130,7 @@ def check_metric_scale(y: FloatArray, name: str, floor: Optional[float],
         i = int(np.argmax(bad))
         raise ValueError(
             f"{name}[{i}] = {y[i]:g} is far outside the fixed floor and ceiling ({floor}, "
-            f"{ceiling}){where}: pass the metric on their scale (fractions, not percent?)")
+            f"{ceiling}): pass the metric on their scale (fractions, not percent?)")
 
 
 # ------------------------------------------------------------------ plain numbers
