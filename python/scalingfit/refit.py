@@ -652,6 +652,12 @@ def _data_hash(key: str, x: np.ndarray, y: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
+def free_count(model: Any, fit_kwargs: Mapping[str, Any]) -> int:
+    """The parameters of ``model`` its fits with ``fit_kwargs`` move: those neither ``fixed``
+    nor held at a value by equal ``bounds`` (a custom law's registered bounds may hold one)."""
+    return _validate.n_free(*_validate.as_bounds(fit_kwargs.get("bounds"), model, fit_kwargs.get("fixed")))
+
+
 #: The words a group's ``reason`` starts its note with when the stored Gauss-Newton intervals
 #: of its robust fit understate the uncertainty (counted by :func:`refit` for its warning).
 ROBUST_NOTE = "Gauss-Newton intervals understate"
@@ -745,8 +751,7 @@ def fit_frame(df: pd.DataFrame, config: RefitConfig, *, done: Optional[set[tuple
                 boot = _refit_boot.bootstrap_chunk(spec, model, xs, ys, sub_off, res.x, res.status,
                                                    [keys[j] for j in todo], config, threads, backend)
         t_core += clock[0]
-        kw = config.fit_kwargs  # free: what neither fixed= nor the law's equal bounds hold
-        n_free = _validate.n_free(*_validate.as_bounds(kw.get("bounds"), model, kw.get("fixed")))
+        n_free = free_count(model, config.fit_kwargs)
         est = res.x
         if boot is not None:
             lo, hi, se = boot[0], boot[1], boot[3]

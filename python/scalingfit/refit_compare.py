@@ -58,6 +58,7 @@ from .refit import (
     check_numbers,
     count_groups,
     create_table,
+    free_count,
     group_frame,
     group_types,
     iter_chunks,
@@ -366,12 +367,6 @@ def _law_options(spec: LawSpec) -> dict[str, Any]:
     return {k: v for k, v in spec.fit_kwargs.items() if k not in _OBJECTIVE}
 
 
-def _free_count(m: Any, options: Mapping[str, Any]) -> int:
-    """The parameters of ``m`` the fits move (those its bounds do not hold at a value), as
-    compare_batch counts them in ``k``."""
-    return _validate.n_free(*_validate.as_bounds(options.get("bounds"), m, None))
-
-
 def _custom_starts(spec: LawSpec, x: FloatArray, y: FloatArray, offsets: NDArray[np.int64], config: CompareConfig,
                    options: Mapping[str, Any], threads: Optional[int]) -> FloatArray:
     """Each group's start for a custom law, as :func:`scalingfit.refit.refit` fits it: its one
@@ -404,7 +399,7 @@ def score_frame(df: pd.DataFrame, config: CompareConfig, *, done: Optional[set[t
     specs = config.specs()
     ms = [config.model(law) for law in config.laws]
     options = {law: _law_options(spec) for law, spec in specs.items()}
-    free = [_free_count(m, options.get(law, {})) for law, m in zip(config.laws, ms)]  # k of an empty group
+    free = [free_count(m, options.get(law, {})) for law, m in zip(config.laws, ms)]  # k of an empty group
     names = [json.dumps(list(m.param_names)) for m in ms]
     logs = config.inputs if any(m.positive_inputs for m in ms) else ()  # every law sees the same points
     g = group_frame(df, LawSpec("compare", config.laws[0], config.inputs, reduce=config.rows), group_by, logs)
