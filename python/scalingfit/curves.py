@@ -982,10 +982,11 @@ def predict_final_loss(
     names = [c.name for c in curves]
     held: dict[int, str] = {}
     if bounds is None:  # the floor or the exponent on the package's own bounds (a user's are the user's)
+        watched = {k: b for k, b in _BOUNDS[model].items() if k != "A"}
         for j in range(n_run):
-            on = [f"{k} = {v:g} on its default bound ({lo:g}, {hi:g})"
-                  for k, (lo, hi) in _BOUNDS[model].items() if k != "A"
-                  for v in (fits[j].params[k],) if np.isfinite(v) and not lo < v < hi]
+            p = fits[j].params
+            on = [f"{k} = {p[k]:g} on its default bound ({lo:g}, {hi:g})"
+                  for k, (lo, hi) in watched.items() if np.isfinite(p[k]) and not lo < p[k] < hi]
             if on:
                 held[j] = "; ".join(on)
     status, reasons = _run_reasons(names, many.status[:n_run], predicted, interval, not_fitted,
