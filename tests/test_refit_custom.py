@@ -90,8 +90,10 @@ def test_resume_and_a_changed_function_refits(law: str, runs: pd.DataFrame, tmp_
 
     rf.register_law(law, CustomModel(chin2, tuple(NAMES), 2, jac=chin_jac, name="chin_np"), ("N", "D"), STARTS,
                     description="Chinchilla in numpy", replace=True)
-    with pytest.raises(Exception, match="overwrite"):  # another config under the same law: said
+    with pytest.raises(rf.data.RunDataError, match="overwrite") as err:  # another config under the same law
         rf.refit(runs, law=law, group_by=["sweep"], db=db, progress=False)
+    # the message says the user's own edit may be why, not only another build of scalingfit
+    assert "the custom law 'chin_np' changed (its code" in str(err.value) and "for 40 group(s)" in str(err.value)
     changed = rf.refit(runs, law=law, group_by=["sweep"], db=db, progress=False, overwrite=True)
     assert changed.config_hash != first.config_hash and changed.n_fitted == 40
 

@@ -220,8 +220,10 @@ def register_law(name: str, model: CustomModel, inputs: Sequence[str], starts: A
     Notes
     -----
     The configuration hash that keys resumption covers the model's definition and the compiled
-    code of ``func`` and ``jac`` (and the values their closures hold): editing the law refits
-    every group instead of resuming with stale fits. A registered law refits in float64 on the
+    code of ``func`` and ``jac`` (and the values their closures hold): a refit after the law
+    was edited never resumes with stale fits; it refuses, saying the law's definition differs,
+    until ``overwrite=True`` (CLI: ``--overwrite``) replaces the old results (or ``db=`` writes
+    elsewhere). A registered law refits in float64 on the
     CPU; on a Dask cluster (``client=``, ``scheduler=``) each task carries the law to its worker
     (pickled by cloudpickle: a function of ``__main__`` or a notebook travels by value, one of a
     module by reference, so that module must be importable on the workers, or registered with
@@ -1351,9 +1353,10 @@ def _other_configs(con: Any, config: RefitConfig) -> list[tuple[int, dict[str, A
     return out
 
 
-def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any], custom: Optional[str] = None) -> str:
     """The settings that differ between ``old`` and ``new`` as a phrase ("seed (--seed) was 0
-    and is now 1"); those ``old`` does not record are left out."""
+    and is now 1"); those ``old`` does not record are left out. ``custom``: the name of the
+    law when it is a registered custom one (whose definition the user may have edited)."""
     diffs = [f"{_SETTING_NAMES[k]} was {_show(k, old[k])} and is now {_show(k, new[k])}"
              for k in _SETTING_NAMES if k in old and old[k] != new[k]]
     if len(diffs) == 1:
@@ -1363,6 +1366,9 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     if set(_SETTING_NAMES) - set(old):
         unrecorded = ", ".join(k for k in _SETTING_NAMES if k not in old)
         return f"a setting this database does not record differs ({unrecorded}: it predates their recording)"
+    if custom:
+        return (f"the settings are the same but the custom law {custom!r} changed (its code, parameters, bounds, "
+                "starts or options)")
     return "the settings are the same but the law's definition differs (another build of scalingfit)"
 
 
@@ -1374,7 +1380,8 @@ def _check_config(con: Any, db: Union[str, Path], config: RefitConfig, overwrite
         return
     if not overwrite:
         new = json.loads(json.dumps(_settings(config)))  # tuples as lists, as stored
-        stored = "; ".join(f"for {n} group(s), {_differences(old, new)}" for n, old in others)
+        custom = config.law if law_spec(config.law).custom else None
+        stored = "; ".join(f"for {n} group(s), {_differences(old, new, custom)}" for n, old in others)
         raise data.RunDataError(
             f"{db} already has {config.law!r} results made with another configuration: {stored}. This refit will "
             "not mix its results with them: pass overwrite=True (CLI: --overwrite) to replace them, or "
