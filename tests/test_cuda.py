@@ -142,6 +142,25 @@ def _nvrtc() -> bool:
 PAIRS = sorted({(i, i % len(LOSSES)) for i in range(len(MODELS))} | {(2, k) for k in range(len(LOSSES))})
 
 
+def test_a_pair_is_named_by_the_model_and_loss_names_or_the_core_indices() -> None:
+    """compile_ptx / kernel_resources take ("chinchilla", "huber") as the README shows, or the
+    core's indices; an unknown name or an index out of range is refused, naming it."""
+    chin = scalingfit.models.get("chinchilla").index
+    spec = _cuda._pair_spec("chinchilla", "huber", False, 1)
+    assert (spec.model, spec.loss) == (chin, LOSSES.index("huber"))
+    assert _cuda._pair_spec(chin, LOSSES.index("huber"), True, 4) == _cuda_build.Spec(chin, LOSSES.index("huber"),
+                                                                                       True, 4)
+    assert spec.names() == _cuda_build.kernel_names(chin, LOSSES.index("huber"))
+    with pytest.raises(ValueError, match="chinchila"):
+        _cuda._pair_spec("chinchila", "linear", False, 1)
+    with pytest.raises(ValueError, match="hubr"):
+        _cuda._pair_spec("chinchilla", "hubr", False, 1)
+    with pytest.raises(ValueError, match=f"model index must be in \\[0, {len(scalingfit.models.names())}\\)"):
+        _cuda._pair_spec(len(scalingfit.models.names()), 0, False, 1)
+    with pytest.raises(ValueError, match="loss index"):
+        _cuda._pair_spec(0, -1, False, 1)
+
+
 def test_kernels_compile_for_hopper(tmp_path: Path) -> None:
     """The fit and bootstrap kernels of every model and loss compile as device code for sm_90
     (NVRTC when CuPy's binding loads, else nvcc) without errors."""

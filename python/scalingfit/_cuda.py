@@ -35,7 +35,7 @@ import re
 import threading
 import warnings
 from collections.abc import Sequence
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -228,13 +228,29 @@ def compile_kernels(models: Optional[Sequence[str]] = None, losses: Optional[Seq
     return _cuda_build.precompile(specs, nvrtc, arch, workers, progress=progress)
 
 
-def compile_ptx(model: int, loss: int, arch: str = "compute_90", float32: bool = False,
-                item_threads: int = 1) -> str:
-    """PTX of the fit and bootstrap kernels of one (model, loss) pair, compiled by NVRTC for
-    ``arch`` with the options the backend uses (float32: of the float32 kernels). Needs CuPy's
-    NVRTC binding and the NVRTC library, not a GPU: a check that an installation can build
-    its kernels. Raises ``RuntimeError`` with NVRTC's log when the compilation fails."""
-    spec = _cuda_build.Spec(model, loss, float32, item_threads)
+def _pair_spec(model: Union[str, int], loss: Union[str, int], float32: bool, item_threads: int) -> _cuda_build.Spec:
+    """The module of a (model, loss) pair given by name ("chinchilla", "huber") or by the
+    core's index (``scalingfit.models.get(name).index``, the position in ``models.LOSSES``)."""
+    from . import _validate
+    from . import models as _models
+
+    m = model if isinstance(model, (int, np.integer)) else _models.get(model).index
+    k = loss if isinstance(loss, (int, np.integer)) else _validate.check_loss(loss, _models.LOSSES)
+    if not 0 <= int(m) < len(_models.names()):
+        raise ValueError(f"model index must be in [0, {len(_models.names())}), got {m}")
+    if not 0 <= int(k) < len(_models.LOSSES):
+        raise ValueError(f"loss index must be in [0, {len(_models.LOSSES)}), got {k}")
+    return _cuda_build.Spec(int(m), int(k), float32, item_threads)
+
+
+def compile_ptx(model: Union[str, int], loss: Union[str, int] = "linear", arch: str = "compute_90",
+                float32: bool = False, item_threads: int = 1) -> str:
+    """PTX of the fit and bootstrap kernels of one (model, loss) pair (names such as
+    ``("chinchilla", "huber")``, or the core's indices), compiled by NVRTC for ``arch`` with
+    the options the backend uses (float32: of the float32 kernels). Needs CuPy's NVRTC binding
+    and the NVRTC library, not a GPU: a check that an installation can build its kernels.
+    Raises ``RuntimeError`` with NVRTC's log when the compilation fails."""
+    spec = _pair_spec(model, loss, float32, item_threads)
     code, _, _ = _cuda_build.compile_program(_cuda_build.nvrtc_binding(), spec.names(), spec.options(arch), "ptx")
     return code.decode()
 
@@ -271,19 +287,18 @@ def parse_ptxas_log(log: str, kernels: dict[str, str]) -> dict[str, dict[str, in
     return out
 
 
-def kernel_resources(model: int, loss: int, arch: str = "sm_90", float32: bool = False,
-                     item_threads: int = 1) -> dict[str, dict[str, int]]:
-    """What ptxas reports for the fit and bootstrap kernels of one (model, loss) pair compiled
-    by NVRTC for ``arch`` (a real architecture, e.g. "sm_90"): per kernel ("fit", "bootstrap")
-    its registers, stack frame and spill stores / loads in bytes per thread. Needs NVRTC only,
-    not a GPU."""
-
-    spec = _cuda_build.Spec(model, loss, float32, item_threads)
+def kernel_resources(model: Union[str, int], loss: Union[str, int] = "linear", arch: str = "sm_90",
+                     float32: bool = False, item_threads: int = 1) -> dict[str, dict[str, int]]:
+    """What ptxas reports for the fit and bootstrap kernels of one (model, loss) pair (names
+    or indices, as :func:`compile_ptx`) compiled by NVRTC for ``arch`` (a real architecture,
+    e.g. "sm_90"): per kernel ("fit", "bootstrap") its registers, stack frame and spill stores
+    / loads in bytes per thread. Needs NVRTC only, not a GPU."""
+    spec = _pair_spec(model, loss, float32, item_threads)
     _, log, lowered = _cuda_build.compile_program(_cuda_build.nvrtc_binding(), spec.names(),
                                                   spec.options(arch) + ("-Xptxas=-v",), None)
     out = parse_ptxas_log(log, {low: k for low, k in zip(lowered.values(), ("fit", "bootstrap"))})
     if set(out) != {"fit", "bootstrap"}:
-        raise RuntimeError(f"no ptxas report for {kernel_names(model, loss)} in NVRTC's log:\n{log[-2000:]}")
+        raise RuntimeError(f"no ptxas report for {list(spec.names())} in NVRTC's log:\n{log[-2000:]}")
     return out
 
 
