@@ -945,3 +945,49 @@ ptxas info    : Used 59 registers, used 0 barriers
         "bootstrap": {"stack": 1616, "spill_stores": 23544, "spill_loads": 13352, "registers": 255},
         "fit": {"stack": 8, "spill_stores": 0, "spill_loads": 0, "registers": 128},
     }
+
+
+def test_the_gpu_driver_checks_shapes_as_the_core_does(emulator: Any) -> None:
+    """_cuda.solve_batch / bootstrap_batch are drop-ins for _core's: p0, bounds or center of
+    another width than the model's parameter count, a problem_id of the wrong length and
+    group ids outside their problem's range are refused (ValueError) before anything is
+    launched, as _core refuses them; the kernels read and write with the model's stride, so a
+    narrower p0 used to run past the device buffers (ASan, emulated) and return NaN."""
+    spl = scalingfit.models.get("saturating_power_law").index
+    rng = np.random.default_rng(0)
+    x = np.tile(np.logspace(6, 9, 10), 2)[:, None].copy()
+    y = 2.0 + 5.0 * x[:, 0]**-0.3 + 0.01 * rng.standard_normal(20)
+    off = np.array([0, 10, 20], dtype=np.int64)
+    items = np.array([0, 0, 1, 1], dtype=np.int64)
+    opts = (1e-10, 1e-10, 1e-10, 100, 1.0, False, False)
+    lo3, hi3 = np.full(3, -np.inf), np.full(3, np.inf)
+    narrow = np.ones((4, 2))
+    n0 = len(emulator.STATE.grids)
+    for solver in (_core.solve_batch, _cuda.solve_batch):
+        with pytest.raises(ValueError, match=r"p0 must have shape \(4, 3\)"):
+            solver(spl, 0, x, y, None, off, items, narrow, lo3, hi3, *opts, 1)
+        with pytest.raises(ValueError, match="bounds|lo|hi"):
+            solver(spl, 0, x, y, None, off, items, np.ones((4, 3)), lo3[:2], hi3[:2], *opts, 1)
+    center = np.tile([2.0, 5.0, 0.3], (2, 1))
+    rep = np.array([0, 1, 0, 1], dtype=np.int64)
+    from scalingfit.bootstrap import SCHEMES
+
+    GROUPS = SCHEMES["groups"]
+    groups = np.tile(np.arange(5, dtype=np.int32).repeat(2), 2)
+    n_groups = np.array([5, 5], dtype=np.int64)
+    tail = (1e-10, 1e-10, 1e-10, 100, 1.0, False, False, 1)
+    for solver in (_core.bootstrap_batch, _cuda.bootstrap_batch):
+        def boot(c: np.ndarray = center, pid: Any = None, g: Any = None, ng: Any = None, scheme: int = 0) -> Any:
+            return solver(spl, 0, x, y, None, off, c, lo3, hi3, scheme, 0, 1, pid, g, ng, items, rep, *tail)
+
+        with pytest.raises(ValueError, match="center"):
+            boot(c=center[:, :2].copy())
+        with pytest.raises(ValueError, match="problem_id must have one entry per problem"):
+            boot(pid=np.array([0, 1, 2], dtype=np.int64))
+        bad = groups.copy()
+        bad[13] = 5
+        with pytest.raises(ValueError, match=r"groups\[13\] = 5 is not a group id of its problem \(0\.\.4\)"):
+            boot(g=bad, ng=n_groups, scheme=GROUPS)
+        with pytest.raises(ValueError, match=r"n_groups\[1\] = 11 is not between 0"):
+            boot(g=groups, ng=np.array([5, 11], dtype=np.int64), scheme=GROUPS)
+    assert len(emulator.STATE.grids) == n0  # nothing was launched

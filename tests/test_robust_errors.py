@@ -89,3 +89,22 @@ def test_the_share_counts_points_with_positive_weight() -> None:
     w = np.r_[np.zeros(10), np.ones(20)]
     with pytest.warns(UncertaintyWarning, match=r"\d+ of 20 residuals"):
         scalingfit.fit("chinchilla_lse", (N, D), y, weights=w, loss="huber", f_scale=1e-3, log_residuals=True)
+
+
+def test_the_cli_warning_names_the_cli_options(tmp_path, capsys) -> None:
+    """scalingfit fit --loss huber: the warning's advice names --bootstrap N and --f-scale, not
+    the Python API (scalingfit.bootstrap, uncertainty.profile_interval) a CLI user cannot call."""
+    from scalingfit import cli
+
+    N, D, Y = _losses(0.01, 1, seed=1)
+    src = tmp_path / "runs.csv"
+    src.write_text("N,D,loss\n" + "".join(f"{float(n)!r},{float(d)!r},{float(y)!r}\n" for n, d, y in zip(N, D, Y[0])))
+    argv = ["fit", str(src), "--model", "chinchilla_lse", "--x", "N,D", "--y", "loss", "--loss", "huber",
+            "--f-scale", "1e-3", "--log-residuals"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # the suite's filter turns warnings into errors
+        assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "UncertaintyWarning" in err and "of 30 residuals lie within f_scale = 0.001" in err, err
+    assert "take intervals from --bootstrap N, or an --f-scale near the noise level" in err, err
+    assert "profile_interval" not in err and "scalingfit.bootstrap" not in err

@@ -512,7 +512,10 @@ DArray resample_targets(int scheme, int wild, uint64_t seed, int64_t problem_id,
     };
     sf::parallel_for(R, n_threads, 16, body, {});
   }
-  if (!ok) fail("could not generate the resample (bad scheme or wild distribution)");
+  if (!ok) {
+    fail("could not generate the resample (bad scheme or wild distribution, or, residual "
+         "scheme, no point of positive weight)");
+  }
   return out;
 }
 

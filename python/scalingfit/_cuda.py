@@ -545,12 +545,51 @@ def _n_inputs(t: NDArray[Any]) -> int:
     return int(t.shape[1]) if t.ndim == 2 else 1
 
 
-def _check_items(n_items: int, P: int, p0: Optional[NDArray[Any]], lo: NDArray[Any],
-                 hi: NDArray[Any]) -> None:
+def _n_params(model: int) -> int:
+    """The parameter count of the core's model ``model`` (ValueError for an unknown index)."""
+    info = _core.model_info()
+    if not 0 <= int(model) < len(info):
+        raise ValueError(f"unknown model index {model}")
+    return int(info[int(model)]["n_params"])
+
+
+def _check_items(model: int, n_items: int, p0: Optional[NDArray[Any]], lo: NDArray[Any],
+                 hi: NDArray[Any]) -> int:
+    """The model's parameter count P, once p0 (n_items, P) and the bounds (P,) have been
+    checked against it, as ``_core`` checks them: the kernels read and write with the model's
+    stride, so a wrong width would run past the device buffers."""
+    P = _n_params(model)
     if p0 is not None and p0.shape != (n_items, P):
         raise ValueError(f"p0 must have shape ({n_items}, {P}), got {p0.shape}")
     if lo.shape != (P,) or hi.shape != (P,):
-        raise ValueError("bounds must have one entry per parameter")
+        raise ValueError(f"bounds must have one entry per parameter ({P}), got {lo.shape} and {hi.shape}")
+    return P
+
+
+def _check_resample_arrays(offsets: NDArray[np.int64], problem_id: Optional[NDArray[Any]],
+                           groups: Optional[NDArray[Any]], n_groups: Optional[NDArray[Any]]) -> None:
+    """problem_id (n_problems,), and groups (n_points,) with ids local to each problem below
+    its n_groups (n_problems,), as ``_core.bootstrap_batch`` checks them."""
+    n_problems = int(offsets.shape[0]) - 1
+    if problem_id is not None and problem_id.shape != (n_problems,):
+        raise ValueError(f"problem_id must have one entry per problem ({n_problems}), got shape {problem_id.shape}")
+    if groups is None or n_groups is None:
+        return
+    if n_groups.shape != (n_problems,):
+        raise ValueError(f"n_groups must have one entry per problem ({n_problems}), got shape {n_groups.shape}")
+    if groups.shape != (int(offsets[-1]),):
+        raise ValueError(f"groups must have one entry per point ({int(offsets[-1])}), got shape {groups.shape}")
+    sizes = np.diff(offsets)
+    bad = np.flatnonzero((n_groups < 0) | (n_groups > sizes))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(f"n_groups[{j}] = {int(n_groups[j])} is not between 0 and the problem's number of "
+                         f"points ({int(sizes[j])})")
+    limit = np.repeat(n_groups, sizes)
+    bad = np.flatnonzero((groups < 0) | (groups >= limit))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"groups[{i}] = {int(groups[i])} is not a group id of its problem (0..{int(limit[i]) - 1})")
 
 
 def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.float64],
@@ -571,8 +610,7 @@ def solve_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np.flo
     if float32:
         (t, yt, weights), valid = _to_float32((t, yt, weights), offsets, valid)
     n_items = int(problem.shape[0])
-    P = int(p0.shape[1]) if p0.ndim == 2 else -1
-    _check_items(n_items, P, p0, lo, hi)
+    P = _check_items(model, n_items, p0, lo, hi)
     dev = _Device(cp)
     G = item_threads_for(item_threads, n_items, _mean_points(problem, offsets), dev.n_sm)
     fn = _module(model, loss, float32, G).get_function(kernel_names(model, loss)[0])
@@ -615,16 +653,16 @@ def bootstrap_batch(model: int, loss: int, x: NDArray[np.float64], y: NDArray[np
     cp = _cupy()
     n_problems = int(offsets.shape[0]) - 1
     t, yt, valid = _core.prepare_batch(model, x, y, weights, offsets, log_residuals)
-    P = int(center.shape[1]) if center.ndim == 2 else -1
+    P = _check_items(model, int(item_problem.shape[0]), None, lo, hi)
     if center.shape != (n_problems, P):
-        raise ValueError(f"center must have shape ({n_problems}, {P})")
-    _check_items(int(item_problem.shape[0]), P, None, lo, hi)
+        raise ValueError(f"center must have shape ({n_problems}, {P}), got {center.shape}")
     if item_replicate.shape != item_problem.shape:
         raise ValueError("item_replicate must match item_problem")
     targets = scheme in _TARGET_SCHEMES
     use_groups = scheme in _GROUP_SCHEMES
     if use_groups and (groups is None or n_groups is None):
         raise ValueError("the groups schemes need groups and n_groups")
+    _check_resample_arrays(offsets, problem_id, groups if use_groups else None, n_groups if use_groups else None)
     valid = valid & np.isfinite(center).all(axis=1).astype(np.uint8)
     yhat = resid = None
     if targets:

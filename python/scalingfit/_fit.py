@@ -515,9 +515,13 @@ def robust_errors_note(
     return (f"{inside} of {n_used} residuals lie within f_scale = {f_scale:g}; past it the {loss} "
             "loss grows like |r| or slower, so the Gauss-Newton standard errors (stderr, "
             "cov, Wald and delta-method intervals) understate the uncertainty (95% intervals "
-            "covered 0.65-0.73 at 7 of 30 inside in a simulated Chinchilla fit): take intervals "
-            "from scalingfit.bootstrap or uncertainty.profile_interval, or an f_scale near the "
-            "noise level")
+            f"covered 0.65-0.73 at 7 of 30 inside in a simulated Chinchilla fit): {ROBUST_REMEDY}")
+
+
+#: What :func:`robust_errors_note` advises, in the Python API's words (the CLI's warning line
+#: puts its own options in their place).
+ROBUST_REMEDY = ("take intervals from scalingfit.bootstrap or uncertainty.profile_interval, or an f_scale "
+                 "near the noise level")
 
 
 def _prepare_points(

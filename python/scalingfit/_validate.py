@@ -608,13 +608,22 @@ def check_loss(loss: str, losses: Sequence[str]) -> int:
     return list(losses).index(loss)
 
 
+#: The range of f_scale: the core works with its square, which must stay a normal float (at
+#: 1e160 every loss, the linear one too, gave a NaN cost and status -1).
+F_SCALE_RANGE = (1e-100, 1e100)
+
+
 def check_options(f_scale: float, max_iter: int, ftol: float, xtol: float, gtol: float) -> None:
-    """The solver's options: f_scale finite and > 0, max_iter a whole number that fits the
-    core's int, the tolerances finite and >= 0 (text, None and arrays named too)."""
+    """The solver's options: f_scale finite and in :data:`F_SCALE_RANGE`, max_iter a whole
+    number that fits the core's int, the tolerances finite and >= 0 (text, None and arrays
+    named too)."""
     try:
-        positive("f_scale", f_scale, scalar=True)
+        fs = positive("f_scale", f_scale, scalar=True)
     except (TypeError, ValueError):
         raise ValueError(f"f_scale must be positive and finite, got {f_scale!r}") from None
+    if not F_SCALE_RANGE[0] <= float(fs) <= F_SCALE_RANGE[1]:
+        raise ValueError(f"f_scale must be between {F_SCALE_RANGE[0]:g} and {F_SCALE_RANGE[1]:g} (the scale of "
+                         f"the residuals; the solver uses its square), got {f_scale!r}")
     integer("max_iter", max_iter, most=MAX_ITER)
     for name, tol in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol)):
         nonnegative(name, tol, scalar=True)

@@ -1313,6 +1313,15 @@ def _jackknife(engine: _Engine, by_groups: bool) -> tuple[FloatArray, IntArray]:
     scheme = _JACKKNIFE_GROUPS if by_groups else _JACKKNIFE_POINTS
     Xj, _, sj = engine.solve_items(int(off[-1]), lambda a, b: (prob[a:b], rep[a:b]), scheme, False)
     Xj[sj <= 0] = np.nan
+    if engine.w is not None:  # leaving out a point (group) of weight 0 leaves the fit as it is:
+        # such copies of the full-data fit would pull the mean and shrink the acceleration
+        if by_groups:
+            assert engine.groups is not None
+            points = np.repeat(off[:-1], np.diff(engine.offsets)) + engine.groups
+            empty = np.bincount(points, weights=engine.w, minlength=int(off[-1])) <= 0
+        else:
+            empty = engine.w <= 0
+        Xj[empty] = np.nan
     return Xj, off
 
 

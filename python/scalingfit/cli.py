@@ -1436,12 +1436,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: The subcommands that fit one law with a --bootstrap option (their warnings name it).
+_BOOTSTRAP_COMMANDS = ("fit", "plot")
+
+
 def _warning_line(command: str) -> Callable[..., None]:
     """Warnings as one line on stderr, ``scalingfit CMD: ConvergenceWarning: ...``, instead of
     Python's file:line form that shows the CLI's own source line."""
     def show(message: Union[Warning, str], category: type[Warning], filename: str, lineno: int,
              file: Optional[TextIO] = None, line: Optional[str] = None) -> None:
         text = re.sub(r"\(fixed=\{'(\w+)': \.\.\.\}\)", r"(--fix \1=VALUE)", str(message))  # the CLI's form
+        if command in _BOOTSTRAP_COMMANDS:
+            from ._fit import ROBUST_REMEDY
+
+            text = text.replace(ROBUST_REMEDY, "take intervals from --bootstrap N, or an --f-scale near the "
+                                                    "noise level")
         print(f"scalingfit {command}: {category.__name__}: {text}", file=sys.stderr)
     return show
 

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <list>
 #include <mutex>
@@ -51,6 +52,8 @@ class ThreadPool {
     int max_workers;
     std::atomic<int64_t> next{0};
     std::atomic<bool> cancel{false};
+    std::mutex error_m;        // guards error
+    std::exception_ptr error;  // the first exception a worker's body threw (then cancelled)
     int joined = 0, active = 0;  // guarded by the pool's mutex
     bool finished = false;       // guarded by the pool's mutex
     std::condition_variable done;
@@ -129,7 +132,13 @@ class ThreadPool {
         if (job->cancel.load(std::memory_order_relaxed)) break;
         const int64_t b = job->next.fetch_add(job->chunk);
         if (b >= job->n) break;
-        (*job->body)(b, std::min(job->n, b + job->chunk));
+        try {
+          (*job->body)(b, std::min(job->n, b + job->chunk));
+        } catch (...) {  // (std::bad_alloc of a chunk's scratch, say): never std::terminate
+          std::lock_guard<std::mutex> g(job->error_m);
+          if (!job->error) job->error = std::current_exception();
+          job->cancel.store(true);
+        }
       }
       lk.lock();
       if (--job->active == 0 && !job->has_work() && !job->finished) finish(*job);
@@ -146,11 +155,16 @@ class ThreadPool {
 
 }  // namespace detail
 
-// Runs body(begin, end) over [0, n) in chunks on n_threads workers of the persistent pool.
-// The calling thread does no work: it calls poll() about every 20 ms and stops handing out
-// chunks once poll() returns true (the binding uses this to honour Ctrl-C); it returns when
-// every worker has left the job. Returns false if cancelled. Small jobs (n <= inline_below,
-// or n_threads <= 1 without poll) run on the calling thread.
+// The most pool threads one job may use (the pool never stops a thread it started).
+constexpr int kMaxWorkers = 256;
+
+// Runs body(begin, end) over [0, n) in chunks on n_threads workers of the persistent pool
+// (no more workers than chunks, nor than kMaxWorkers). The calling thread does no work: it
+// calls poll() about every 20 ms and stops handing out chunks once poll() returns true (the
+// binding uses this to honour Ctrl-C); it returns when every worker has left the job.
+// Returns false if cancelled. An exception thrown by body on a worker cancels the job and is
+// rethrown here, on the calling thread, once every worker has left. Small jobs
+// (n <= inline_below, or n_threads <= 1 without poll) run on the calling thread.
 inline bool parallel_for(int64_t n, int n_threads, int64_t chunk,
                          const std::function<void(int64_t, int64_t)>& body,
                          const std::function<bool()>& poll, int64_t inline_below = 64) {
@@ -164,8 +178,11 @@ inline bool parallel_for(int64_t n, int n_threads, int64_t chunk,
   job.body = &body;
   job.n = n;
   job.chunk = chunk;
-  job.max_workers = std::max(1, n_threads);
+  const int64_t chunks = (n - 1) / chunk + 1;
+  job.max_workers = static_cast<int>(
+      std::min<int64_t>({static_cast<int64_t>(std::max(1, n_threads)), chunks, kMaxWorkers}));
   detail::ThreadPool::instance().run(job, poll);
+  if (job.error) std::rethrow_exception(job.error);
   return !job.cancel.load();
 }
 

@@ -133,7 +133,8 @@ SF_HD inline double wild_weight(PhiloxStream& s, int dist) {
 
 // Real-valued targets of one resample (residual and wild schemes), in the solver's space.
 // y: the original targets; yhat, resid: from prepare_residuals; w: weights or null.
-// Replicate < 0: y_out = y. Returns false for an unknown scheme or distribution.
+// Replicate < 0: y_out = y. Returns false for an unknown scheme or distribution, or (residual
+// scheme) when no point has a positive weight.
 SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long problem,
                                    long long replicate, long long n, const real* y,
                                    const real* yhat, const real* resid, const real* w,
@@ -145,10 +146,17 @@ SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long pro
   }
   PhiloxStream s;
   if (scheme == kSchemeResidual) {
+    // Donors are the points of positive weight (a point of weight 0 has no residual: drawing
+    // its 0 would shrink the spread by sqrt(n_positive / n)); redrawn until one is hit, so
+    // with every weight positive the stream is used as without weights.
+    bool any = !w;
+    for (long long i = 0; !any && i < n; ++i) any = w[i] > real(0);
+    if (!any) return false;
     open_resample_stream(s, seed, problem, replicate, kTagResidual);
     const u32 un = static_cast<u32>(n);
     for (long long i = 0; i < n; ++i) {
-      const u32 j = s.below(un);
+      u32 j = s.below(un);
+      while (w && !(w[j] > real(0))) j = s.below(un);
       const real scale = w ? (w[i] > real(0) ? real(1) / sf_sqrt(w[i]) : real(0)) : real(1);
       y_out[i] = yhat[i] + resid[j] * scale;
     }
