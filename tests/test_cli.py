@@ -478,7 +478,9 @@ def test_options_with_an_effect_are_kept(tmp_path: Path, capsys, monkeypatch: py
 
     csv = str(_csv(tmp_path / "r.csv", n=30))
     seen: dict[str, object] = {}
-    monkeypatch.setattr(rf, "refit", lambda *a, **k: seen.update(k) or SimpleNamespace(n_failed=0))
+    monkeypatch.setattr(rf, "refit", lambda *a, **k: seen.update(k) or SimpleNamespace(
+        n_failed=0, db="r.duckdb", law="chinchilla", config_hash="0"))
+    monkeypatch.setattr(rf, "failed_fits", lambda *a, **k: (0, []))  # the exit status reads the table
     assert cli.main(["refit", csv, "--level", "0.9", "--threads", "2", "--backend", "auto", "--quiet"]) == 0
     assert (seen["level"], seen["seed"], seen["bootstrap"], seen["threads"], seen["table"]) == (0.9, 0, 0, 2, "runs")
     sb = importlib.import_module("scalingfit.bootstrap")  # the module (the package's name is the function)

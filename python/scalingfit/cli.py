@@ -48,6 +48,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _resamples(args.bootstrap, zero="no intervals")
     _at_least(args.seed, "--seed", 0)
     _at_least(args.threads, "--threads", 1)
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: a file of that name exists; give a folder for the plots")
     if args.epoch is not None and not Path(args.epoch).is_file():
         raise FileNotFoundError(f"--epoch {args.epoch}: no such file")
     return _demo.run(n_sweeps=args.sweeps, seed=args.seed, threads=args.threads, out=sys.stdout,
@@ -669,14 +671,16 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         precision=args.precision, fixed=fixed,
         columns=_assignments_text(args.columns, "--columns") if args.columns is not None else None,
     )
-    n_bad, failed = rf.failed_fits(summary.db, summary.law, summary.config_hash, 20) if summary.n_failed \
-        else (0, [])
+    # the table's state, as compare-runs reports it: a rerun that fits nothing still fails while
+    # fits of this configuration that failed before (an earlier run, an interrupted one) remain
+    n_bad, failed = rf.failed_fits(summary.db, summary.law, summary.config_hash, 20)
     if args.json:
-        _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s, "failed_groups": failed})
+        _print_json({**summary.__dict__, "groups_per_s": summary.groups_per_s, "n_failed_fits": n_bad,
+                     "failed_groups": failed})
     elif not args.quiet:
         print(summary)
         _print_failed(n_bad, failed, f"scalingfit.refit.read_fits({summary.db!r}, law={summary.law!r})")
-    return EXIT_OK if summary.n_failed == 0 else EXIT_FAIL
+    return EXIT_OK if n_bad == 0 else EXIT_FAIL
 
 
 
@@ -1440,6 +1444,32 @@ def build_parser() -> argparse.ArgumentParser:
 _BOOTSTRAP_COMMANDS = ("fit", "plot")
 
 
+#: Python argument names whose CLI option has another name (the others are the option's dest).
+_ARGUMENT_OPTIONS = {"n_resamples": "bootstrap", "chunk_groups": "chunk"}
+
+
+def _option_words(parser: argparse.ArgumentParser, command: str, text: str) -> tuple[str, bool]:
+    """An error of the Python API in the words of ``command``'s options: "n_resamples must be
+    at most ..." as "--bootstrap must be ...", "(scheduler=)" as "(--scheduler)"; and whether
+    the message is about an option's value (it starts with one: a usage error, exit 2)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    sub = subs[0].choices.get(command) if subs else None
+    if sub is None:
+        return text, False
+    options = {a.dest: next(o for o in a.option_strings if o.startswith("--"))
+               for a in sub._actions if any(o.startswith("--") for o in a.option_strings)}
+    names = {**{k: options[v] for k, v in _ARGUMENT_OPTIONS.items() if v in options},
+             **{d: o for d, o in options.items() if d not in ("help",)}}
+    of_option = False
+    for name, option in sorted(names.items(), key=lambda kv: -len(kv[0])):
+        pattern = rf"(?<![\w.-]){re.escape(name)} must\b"
+        if re.match(pattern, text):
+            of_option = True
+        text = re.sub(pattern, f"{option} must", text)
+        text = text.replace(f"({name}=)", f"({option})")
+    return text, of_option
+
+
 def _warning_line(command: str) -> Callable[..., None]:
     """Warnings as one line on stderr, ``scalingfit CMD: ConvergenceWarning: ...``, instead of
     Python's file:line form that shows the CLI's own source line."""
@@ -1484,8 +1514,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (ValueError, TypeError) as exc:
-        print(f"scalingfit {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, TypeError) else EXIT_FAIL
+        text, of_option = _option_words(parser, args.command, str(exc))
+        print(f"scalingfit {args.command}: error: {text}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, TypeError) or of_option else EXIT_FAIL
     except BrokenPipeError:  # the reader went away (| head): no error line, as other tools
         _quiet_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports it

@@ -1045,7 +1045,11 @@ def compare_batch(
     ----------
     models, weights, loss, f_scale, log_residuals, threads, progress :
         As :func:`compare_models`.
+    x, y : array_like
+        The points of every problem, packed as for :func:`scalingfit.fit_batch`: ``x`` (n,) or
+        (n, n_inputs) or a tuple of columns, ``y`` (n,).
     offsets : array_like of int, shape (n_problems + 1,)
+        Problem j owns rows ``offsets[j]:offsets[j+1]``.
     loo : bool, default False
         Leave-one-out refits (``sum n_j`` items per law).
     starts : {"all", "one"}, default "all"

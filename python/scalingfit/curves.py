@@ -743,6 +743,9 @@ def predict_final_loss(
         confidence interval falls short for another reason (see above). On simulated runs whose C is
         drawn per run with this spread, the intervals cover 0.92–0.97; on runs that all share
         the given C exactly they are conservative (up to 1.00 at fraction 0.5).
+    decay : float in (0, 1)
+        The momentum of the annealing area S2 (see :func:`lr_areas`; default
+        :data:`DEFAULT_DECAY`); used by ``method="lr_annealing"`` only.
     skip_warmup : bool
         Drop checkpoints before the learning-rate peak (when ``lr`` is known).
     min_points : int
@@ -756,6 +759,8 @@ def predict_final_loss(
         Fitted checkpoints that jump above their neighbours (relative to the fit) by more than
         ``spike_z`` robust standard deviations and by more than ``min_jump`` (relative) are
         reported in ``spikes`` (the fit itself is not changed).
+    min_jump : float
+        The smallest relative jump (``0.01``: 1% of the loss) that counts as a spike.
     bounds : mapping, optional
         Parameter bounds of the fitted model (default: E (or L0) >= 0, A >= 0,
         0.05 <= alpha <= 5, which keeps short windows away from the degenerate alpha -> 0,

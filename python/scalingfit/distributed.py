@@ -118,6 +118,11 @@ def refit_dask(source: Union[str, Path, pd.DataFrame], client: Optional[Client] 
         A DuckDB file (its ``table``), a CSV or Parquet file, or a DataFrame; read by the driver.
     client : distributed.Client, optional
         A connected client. Give this or ``scheduler``.
+    law, group_by, db :
+        As :func:`scalingfit.refit.refit`: the law to fit (a built-in law or one registered
+        with :func:`scalingfit.refit.register_law`), the columns that make a group, and the
+        results database (default: beside ``source``, or ``source`` itself when it is a DuckDB
+        file).
     scheduler : str, optional
         ``"tcp://host:8786"`` (connects, and disconnects at the end) or ``"local:N"`` (starts
         a ``LocalCluster`` of N single-threaded worker processes for the call).

@@ -58,7 +58,7 @@ from ._custom import CustomModel
 from ._fit import core_clock, fit_batch
 from ._refit_boot import group_rows
 from ._resample import two_sided_quantile
-from ._warnings import UncertaintyWarning
+from ._warnings import DataWarning, UncertaintyWarning
 from .bootstrap import METHODS, _finite_level
 from .models import Model
 from .models import get as get_model
@@ -209,6 +209,9 @@ def register_law(name: str, model: CustomModel, inputs: Sequence[str], starts: A
         ``max_iter``, ``ftol``, ``xtol``, ``gtol``).
     reduce : {"final", "all"}
         The last step of each run (final loss), or every row.
+    description : str
+        A line about the law, for listings (part of the law's definition, so of the
+        configuration hash).
     replace : bool
         Replace a custom law already registered under ``name``.
 
@@ -873,6 +876,33 @@ def create_table(con: Any, table: str, frame: str, types: Mapping[str, str]) -> 
     sel = ", ".join(f"CAST({data.sql_identifier(c)} AS {types[c]}) AS {data.sql_identifier(c)}" if c in types
                     else data.sql_identifier(c) for c in cols)
     con.execute(f"CREATE TABLE {table} AS SELECT {sel} FROM {frame} LIMIT 0")
+
+
+def check_own_tables(con: Any, db: Union[str, Path], required: Mapping[str, Sequence[str]], job: str) -> None:
+    """Before any fit: a RunDataError naming a table (or view) of ``db`` that has the name of
+    one ``job`` writes (``required``: its name -> the columns scalingfit's own has) but not
+    those columns: a user's table, which would otherwise fail deep inside with DuckDB's
+    binder error, or be read as results of another grouping."""
+    rows = con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'main'").fetchall()
+    for name, kind in rows:
+        if name not in required:
+            continue
+        have = {r[0] for r in con.execute(f"DESCRIBE {data.sql_identifier(name)}").fetchall()}
+        missing = [c for c in required[name] if c not in have]
+        if missing or kind != "BASE TABLE":
+            gone = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+            what = "a view" if kind != "BASE TABLE" else f"a table without the columns {gone}"
+            raise data.RunDataError(
+                f"{db} has {what} named {name!r}, not a results table of this scalingfit; {job} keeps its results in "
+                f"tables {', '.join(repr(t) for t in required)}: write them to another database with db= "
+                f"(CLI: --db), or rename that {'view' if kind != 'BASE TABLE' else 'table'}")
+
+
+#: The tables refit writes and the columns each of them has whatever the grouping.
+OWN_TABLES = {FITS_TABLE: FITS_COLUMNS, PARAMS_TABLE: ("group_key", "law", "config_hash"),
+              CONFIGS_TABLE: ("law", "config_hash", "settings")}
 
 
 def check_grouping(con: Any, db: Union[str, Path], table: str, own: Sequence[str], group_by: Sequence[str],
@@ -1669,6 +1699,32 @@ def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[s
     return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
 
 
+def warn_groups_without_metric(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
+                               source: Union[str, Path, pd.DataFrame], job: str = "refit") -> None:
+    """One DataWarning when some groups have rows but none of ``metric`` (a metric spelt
+    'Loss' in one sweep, or NULL): the metric filter leaves them out whole, so they are
+    neither fitted nor counted. Names up to 3 such groups with the metrics they have."""
+    if metric is None or "metric" not in _column_types(con, rel):
+        return
+    gcols = ", ".join(data.sql_identifier(g) for g in group_by)
+    rows = con.execute(
+        f"SELECT {gcols}, LIST(DISTINCT metric ORDER BY metric) FILTER (WHERE metric IS NOT NULL), COUNT(*) "
+        f"FROM {rel} GROUP BY {gcols} HAVING COUNT(*) FILTER (WHERE metric = ?) = 0 ORDER BY {gcols} LIMIT 3",
+        [metric]).fetchall()
+    if not rows:
+        return
+    n = int(con.execute(f"SELECT COUNT(*) FROM (SELECT {gcols} FROM {rel} GROUP BY {gcols} "
+                        f"HAVING COUNT(*) FILTER (WHERE metric = ?) = 0)", [metric]).fetchone()[0])
+    shown = "; ".join(
+        ", ".join(f"{g}={_shown(v)}" for g, v in zip(group_by, r[:-2]))
+        + f" ({r[-1]} row(s), metrics {', '.join(repr(m) for m in (r[-2] or [])) or 'NULL only'})"
+        for r in rows)
+    _warnings.warn(f"{job}: {n} group(s) of {_name(source)} have no row with metric {metric!r} and are left out "
+                   f"(not fitted, not counted): {shown}{'; ...' if n > len(rows) else ''}. Correct their "
+                   "metric, or choose another with metric= (CLI --metric; '' keeps every row)",
+                   DataWarning, stacklevel=3)
+
+
 def _counts(rows: pd.DataFrame) -> tuple[int, int, int]:
     """A chunk's result rows: (groups written, those whose fit failed, the invalid rows their
     reasons say were skipped: :func:`prepare_frame` starts a group's reason with their number)."""
@@ -1827,10 +1883,12 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
             n_groups = count_groups(con, rel, group_by, metric, law)
             if n_groups == 0:  # no row, or none of the metric: say which
                 _check_rows(con, rel, source, metric, source_columns(con, rel, group_by))
+            warn_groups_without_metric(con, rel, group_by, metric, source)
         with _reading(source):
             types = group_types(con, rel, group_by)
         # the fits table's group columns of the source's types: a DOUBLE sweep written into a
         # BIGINT column would be rounded (0.5 -> 0), and resume would key groups by the rounded value
+        check_own_tables(con, db, OWN_TABLES, "refit")
         check_grouping(con, db, FITS_TABLE, FITS_COLUMNS, group_by, types)  # before overwrite deletes anything
         _check_config(con, db, config, overwrite)
         _rekey(con, config)
@@ -1844,6 +1902,7 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
                 shard_dir=shard_dir, backend=backend, source=source)
             if summary.n_fitted:
                 _warn_robust(con, config)
+            _warn_stale(con, config, n_groups, source)
             return summary
         bar = progress_bar(n_groups, progress)
         try:
@@ -1864,8 +1923,26 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
             bar(None)
         if n_fitted:  # a resume that fitted nothing has said it before
             _warn_robust(con, config)
+        _warn_stale(con, config, n_groups, source)
     return RefitSummary(str(db), law, config.config_hash(), n_groups, n_fitted, n_skipped, n_failed,
                         n_chunks, time.perf_counter() - t_start, t_core, n_rows_skipped=n_rows_skipped)
+
+
+def _warn_stale(con: Any, config: RefitConfig, n_groups: int, source: Union[str, Path, pd.DataFrame]) -> None:
+    """One DataWarning when the fits table holds more groups of this configuration than the
+    source has: groups removed from the source (or renamed) keep their old rows, which a
+    reader of the table would take for current results."""
+    if FITS_TABLE not in data.duckdb_tables(con):
+        return
+    stored = int(con.execute(f"SELECT COUNT(*) FROM {FITS_TABLE} WHERE law = ? AND config_hash = ?",
+                             [config.law, config.config_hash()]).fetchone()[0])
+    if stored > n_groups:
+        _warnings.warn(
+            f"refit: the fits table holds {stored} groups of this {config.law!r} configuration and "
+            f"{_name(source)} has {n_groups}: {stored - n_groups} group(s) no longer in the source keep their "
+            "old rows (kept, not refitted), and read_fits returns them too; refit into a new database with db= "
+            "(CLI: --db) for this source's groups alone",
+            DataWarning, stacklevel=3)
 
 
 def _warn_robust(con: Any, config: RefitConfig) -> None:
@@ -1914,10 +1991,12 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
 
 
 def read_table(db: Union[str, Path], table: str, column: str, value: Optional[str], order: str, job: str,
-               how: str, also: Optional[Mapping[str, Any]] = None) -> pd.DataFrame:
+               how: str, also: Optional[Mapping[str, Any]] = None, known: bool = False) -> pd.DataFrame:
     """The rows of a results ``table`` of ``db`` (those whose ``column`` is ``value``, unless
     None, and whose columns equal ``also``'s values), ordered by ``order``; FileNotFoundError or
-    RunDataError naming what is not there (``job`` writes the table, as ``how`` says)."""
+    RunDataError naming what is not there (``job`` writes the table, as ``how`` says). With
+    ``known``, a ``value`` the table has no row of is a ValueError naming those it has (a
+    misspelt law read as an empty frame would look like a refit that wrote nothing)."""
     duckdb = data._need("duckdb")
     if not isinstance(db, (str, PathLike)):
         raise TypeError(f"db must be a file path, got {type(db).__name__} {db!r}")
@@ -1939,8 +2018,16 @@ def read_table(db: Union[str, Path], table: str, column: str, value: Optional[st
                 raise data.RunDataError(f"{db} has no {table} table: no {job} has written to it yet ({how})")
             equal = {**({column: value} if value is not None else {}), **(also or {})}
             where = " AND ".join(f"{data.sql_identifier(c)} = ?" for c in equal)
-            return con.execute(f"SELECT * FROM {table}{' WHERE ' + where if where else ''} ORDER BY {order}",
-                               list(equal.values())).df()
+            out = con.execute(f"SELECT * FROM {table}{' WHERE ' + where if where else ''} ORDER BY {order}",
+                              list(equal.values())).df()
+            if known and value is not None and out.empty:
+                have = [r[0] for r in con.execute(f"SELECT DISTINCT {data.sql_identifier(column)} FROM {table} "
+                                                  "ORDER BY 1 LIMIT 21").fetchall()]
+                if value not in have:
+                    shown = ", ".join(repr(v) for v in have[:20]) + (", ..." if len(have) > 20 else "")
+                    raise ValueError(f"{db}'s {table} table has no {column} {value!r}; it has "
+                                     f"{shown or 'no rows'}")
+            return out
         except duckdb.Error as exc:  # a damaged file fails here ("Could not read enough bytes")
             raise data.RunDataError(f"cannot read {db}: {type(exc).__name__}: {data.first_line(exc)} (a damaged "
                                     "database?)") from exc
@@ -1964,13 +2051,14 @@ def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
     has no such parameter (``chinchilla``'s ``E`` and ``chinchilla_huber``'s ``e`` are two
     columns); a name shared by two laws is one column.
 
-    Raises FileNotFoundError when ``db`` does not exist, and :class:`~scalingfit.data.RunDataError`
-    when it is not a DuckDB database or has no fits table.
+    Raises FileNotFoundError when ``db`` does not exist, :class:`~scalingfit.data.RunDataError`
+    when it is not a DuckDB database or has no fits table, and ValueError naming the laws it
+    has when it has no fit of ``law``.
     """
     if law is not None and not isinstance(law, str):
         raise TypeError(f"law must be a law name (str) or None, got {type(law).__name__} {law!r}")
     df = read_table(db, FITS_TABLE, "law", law or None, "group_key", "refit",
-                    "scalingfit.refit.refit; CLI: scalingfit refit")
+                    "scalingfit.refit.refit; CLI: scalingfit refit", known=True)
     if df.empty:
         return df
     per_row = [json.loads(n) for n in df["param_names"]]

@@ -56,6 +56,7 @@ from .refit import (
     check_group_by,
     check_grouping,
     check_numbers,
+    check_own_tables,
     count_groups,
     create_table,
     free_count,
@@ -67,6 +68,7 @@ from .refit import (
     results_db,
     source_columns,
     store_settings,
+    warn_groups_without_metric,
     writing,
 )
 
@@ -720,8 +722,11 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
             n_groups = count_groups(con, rel, config.group_by, metric)
             if n_groups == 0:
                 _check_rows(con, rel, source, metric, cols, "compare")
+            warn_groups_without_metric(con, rel, config.group_by, metric, source, "compare_refit")
         with _reading(source):
             types = group_types(con, rel, config.group_by)
+        check_own_tables(con, db, {COMPARISONS_TABLE: COLUMNS, CONFIGS_TABLE: ("comparison", "config_hash",
+                                                                              "settings")}, "compare_refit")
         check_grouping(con, db, COMPARISONS_TABLE, COLUMNS, config.group_by, types)  # before overwrite deletes
         _check_config(con, db, config, overwrite)
         done = _existing(con, config)
@@ -761,9 +766,9 @@ def read_comparisons(db: Union[str, Path], comparison: Optional[Union[str, Seque
     """The ``law_comparisons`` table (optionally one comparison: its laws, as a list or
     comma-separated) as a DataFrame, one row per group and law.
 
-    Raises FileNotFoundError when ``db`` does not exist, and
+    Raises FileNotFoundError when ``db`` does not exist,
     :class:`~scalingfit.data.RunDataError` when it is not a DuckDB database or has no
-    comparisons.
+    comparisons, and ValueError naming those it has when it has none of ``comparison``.
     """
     if comparison is not None and not isinstance(comparison, str):
         if not isinstance(comparison, Sequence) or not all(isinstance(c, str) for c in comparison):
@@ -772,7 +777,7 @@ def read_comparisons(db: Union[str, Path], comparison: Optional[Union[str, Seque
     if comparison is not None:
         comparison = ",".join(c.strip() for c in comparison.split(","))
     return read_table(db, COMPARISONS_TABLE, "comparison", comparison, "comparison, group_key, law", "comparison",
-                      "scalingfit.refit_compare.compare_refit; CLI: scalingfit compare-runs")
+                      "scalingfit.refit_compare.compare_refit; CLI: scalingfit compare-runs", known=True)
 
 
 
