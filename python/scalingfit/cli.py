@@ -1154,7 +1154,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--y", required=True, help="target column (e.g. loss)")
     cp.add_argument("--loss", default="linear", choices=list(models.LOSSES),
                     help="objective (default linear; a robust loss has no information criteria)")
-    cp.add_argument("--f-scale", type=float, default=None, help="scale of a robust --loss (default 1)")
+    cp.add_argument("--f-scale", type=float, default=None,
+                    help="scale of a robust --loss (default 1; not with --loss linear)")
     cp.add_argument("--log-residuals", action="store_true", help="fit and score log(model) - log(y)")
     cp.add_argument("--holdout", type=int, default=0, metavar="K",
                     help="hold out the K rows of largest input and predict them (default 0)")
@@ -1285,7 +1286,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--metric", default="loss", help="keep rows with this metric (default loss; '' for all)")
     rc.add_argument("--loss", default="linear", choices=list(models.LOSSES),
                     help="objective (default linear; a robust loss needs --loo)")
-    rc.add_argument("--f-scale", type=float, default=None, help="scale of a robust --loss (default 1)")
+    rc.add_argument("--f-scale", type=float, default=None,
+                    help="scale of a robust --loss (default 1; not with --loss linear)")
     rc.add_argument("--log-residuals", action="store_true", help="fit and score log(model) - log(value)")
     rc.add_argument("--loo", action="store_true", help="also refit every point left out (leave-one-out RMSE)")
     rc.add_argument("--starts", default="all", choices=["all", "one"],
