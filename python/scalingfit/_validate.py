@@ -764,3 +764,51 @@ def _suggestion(fn: Callable[..., Any], name: str, repeated: bool,
     if close:
         return f"did you mean {' or '.join(close)}?"
     return f"{title}'s keyword arguments are: {', '.join(keywords) or 'none'}"
+
+
+# ------------------------------------------------------------------ computed quantities
+def _entry(name: str, value: ArrayLike, idx: tuple[int, ...]) -> str:
+    """``name = v`` (``name[i] = v`` for an array) at the entry of a broadcast result at
+    ``idx`` that ``value`` contributed to (numpy's broadcasting rules)."""
+    a = np.asarray(value, dtype=np.float64)
+    if a.ndim == 0:
+        return f"{name} = {float(a):g}"
+    sub = tuple(0 if s == 1 else i for s, i in zip(a.shape, idx[len(idx) - a.ndim:]))
+    return f"{name}[{', '.join(map(str, sub))}] = {float(a[sub]):g}"
+
+
+def check_computed(value: ArrayLike, what: str, given: Mapping[str, Any], remedy: str, *,
+                   underflow: bool = False) -> FloatArray:
+    """``value``, the quantity ``what`` (e.g. ``"6 N D"``) computed from the checked arguments
+    ``given`` ({name: value}, broadcasting against it) under ``np.errstate(over="ignore")``,
+    as an array (a numpy scalar for one number) when every entry is finite (and, with
+    ``underflow``, > 0: a quantity that cannot be 0 but rounded to it). Else a ValueError:
+    ``remedy`` (which should start with the argument's name, "N and D must be ...", so that
+    the CLI can put its option there), then ``what``, that it overflows float64 (or
+    underflows to 0) and the arguments at the first such entry, by index for an array: never
+    numpy's RuntimeWarning and an inf further on."""
+    v = np.asarray(value, dtype=np.float64)
+    over = ~np.isfinite(v)
+    bad = over | (v == 0) if underflow else over
+    if not bad.any():
+        return v[()]  # 0-d: a numpy scalar, as numpy's arithmetic gives
+    idx = _first_bad(bad) if v.ndim else ()
+    how = ("overflows float64 (beyond 1.8e308)" if over[idx]
+           else "underflows float64 (to 0, below 5e-324)")
+    at = "" if v.ndim == 0 else f" at index {', '.join(map(str, idx))}"
+    more = f" ({int(bad.sum())} such entries)" if bad.sum() > 1 else ""
+    args = ", ".join(_entry(k, a, idx) for k, a in given.items())
+    raise ValueError(f"{remedy}: {what} {how}{at} for {args}{more}")
+
+
+def check_fraction(y: FloatArray, name: str, what: str) -> None:
+    """A metric that is a fraction in [0, 1] (an accuracy, an error rate) must be given as one:
+    a value beyond [0, 1] by more than its span (42 for 42%) is a ValueError naming ``name``
+    and its first such index (as :func:`check_metric_scale` with floor 0 and ceiling 1, for a
+    metric whose floor and ceiling are not fixed)."""
+    bad = (y > 2.0) | (y < -1.0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{name}[{i}] = {y[i]:g} is far outside [0, 1]: {name} must be {what} as a fraction "
+            f"(0.42, not 42 percent); divide a metric in percent by 100")

@@ -82,21 +82,30 @@ def _pair(a: ArrayLike, b: ArrayLike, names: str) -> tuple[FloatArray, FloatArra
 
 
 def flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
-    """Training compute ``C = 6 N D`` (FLOP)."""
+    """Training compute ``C = 6 N D`` (FLOP); a ValueError naming ``N`` and ``D`` where it
+    passes float64's largest value (1.8e308)."""
     n, d = _pair(N, D, "N,D")
-    return np.asarray(6.0 * n * d)
+    with np.errstate(over="ignore"):
+        c = np.asarray(6.0 * n * d)
+    return np.asarray(_validate.check_computed(c, "6 N D", {"N": n, "D": d}, "N and D must be smaller"))
 
 
 def tokens_for(C: ArrayLike, N: ArrayLike) -> FloatArray:
-    """Tokens a budget C buys for a model of N parameters: ``C / (6 N)``."""
+    """Tokens a budget C buys for a model of N parameters: ``C / (6 N)`` (a ValueError naming
+    ``C`` and ``N`` where that passes float64's range)."""
     c, n = _pair(C, N, "C,N")
-    return np.asarray(c / (6.0 * n))
+    with np.errstate(over="ignore"):
+        d = np.asarray(c / (6.0 * n))
+    return np.asarray(_validate.check_computed(d, "C / (6 N)", {"C": c, "N": n}, "N must be larger"))
 
 
 def params_for(C: ArrayLike, D: ArrayLike) -> FloatArray:
-    """Parameters a budget C allows when training on D tokens: ``C / (6 D)``."""
+    """Parameters a budget C allows when training on D tokens: ``C / (6 D)`` (a ValueError
+    naming ``C`` and ``D`` where that passes float64's range)."""
     c, d = _pair(C, D, "C,D")
-    return np.asarray(c / (6.0 * d))
+    with np.errstate(over="ignore"):
+        n = np.asarray(c / (6.0 * d))
+    return np.asarray(_validate.check_computed(n, "C / (6 D)", {"C": c, "D": d}, "D must be larger"))
 
 
 @dataclass(frozen=True)
@@ -153,11 +162,23 @@ def rule_allocation(
     C: ArrayLike, tokens_per_param: float = TOKENS_PER_PARAM_RULE, params: Optional[Any] = None
 ) -> Allocation:
     """The split with a fixed ratio ``D = k N``: ``N = sqrt(C / (6 k))`` (``a = b = 1/2``).
-    With ``params``, ``loss`` is that law's loss at the split."""
+    With ``params``, ``loss`` is that law's loss at the split.
+
+    ``C / (6 k)`` may pass float64's range where ``N`` does not (``k = 1e-300``): ``N`` is then
+    ``sqrt(C / 6) / sqrt(k)``. Where ``N`` or ``D`` itself passes it (or rounds to 0), a
+    ValueError names ``C`` and ``tokens_per_param``."""
     c = _positive(C, "C")
     k = _one(tokens_per_param, "tokens_per_param")
-    N = np.sqrt(c / (6.0 * k))
-    D = k * N
+    with np.errstate(over="ignore"):
+        N = np.sqrt(c / (6.0 * k))
+        redo = ~np.isfinite(N) | (N == 0)
+        if redo.any():  # the ratio overflowed or underflowed: each side's root
+            N = np.where(redo, np.sqrt(c / 6.0) / np.sqrt(k), N)
+        D = k * N
+    given = {"C": c, "tokens_per_param": k}
+    for v, what in ((N, "N = sqrt(C / (6 tokens_per_param))"), (D, "D = tokens_per_param N")):
+        _validate.check_computed(v, what, given, "C and tokens_per_param must be nearer the sizes "
+                                 "of real runs", underflow=True)
     loss = as_law(params).loss(N, D) if params is not None else np.full(c.shape, np.nan)
     return Allocation(
         C=_out(c),

@@ -611,11 +611,14 @@ def fit_two_step(
     scale : array or tuple (N, D)
         Scale of each step-1 point (with ``step1_model="chinchilla"``, a tuple (N, D)).
     loss, metric : arrays
-        Continuous metric (step-1 target) and the bounded metric at the same points.
+        Continuous metric (step-1 target) and the bounded metric at the same points, as a
+        fraction (accuracy 0.42, not 42%): a value far outside [0, 1] (or, with a fixed
+        ``ceiling``, outside the floor and ceiling by more than their span) is a ValueError
+        naming ``metric`` (or ``metric_for_step2``) and its first such index.
     loss_for_step2, metric_for_step2 : arrays, optional
         Different (usually more) points for step 2, e.g. every intermediate checkpoint.
     floor, ceiling : float, optional
-        Fix the sigmoid's floor (chance) or ceiling.
+        Fix the sigmoid's floor (chance) or ceiling (on the metric's scale).
     n_resamples : int
         Bootstrap resamples (over points) of each step, 0 or >= 2; 0: intervals by the delta
         method with the Gauss–Newton covariances. Replicate r of step 1 feeds replicate r of
@@ -641,6 +644,11 @@ def fit_two_step(
                   **kw).problem(0)
     x2 = _floats("loss", loss) if loss_for_step2 is None else _floats("loss_for_step2", loss_for_step2)
     y2 = _floats("metric", metric) if metric_for_step2 is None else _floats("metric_for_step2", metric_for_step2)
+    y2_name = "metric" if metric_for_step2 is None else "metric_for_step2"
+    if ceiling is not None:  # as fit_sigmoids checks it, named here as the argument
+        _validate.check_metric_scale(np.atleast_1d(y2), y2_name, floor, ceiling)
+    else:
+        _validate.check_fraction(np.atleast_1d(y2), y2_name, "a bounded metric (an accuracy)")
     s2, = fit_sigmoids([x2], [y2],
                        log_x=False, floor=floor, ceiling=ceiling, n_resamples=n_resamples,
                        seed=seed + 1, level=level)

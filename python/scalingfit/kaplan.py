@@ -15,6 +15,10 @@ Every fit goes through the batched engine: several problems (e.g. one per data f
 tokens-per-parameter multiplier) are one ``fit_batch`` call, and all their bootstrap resamples
 one ``bootstrap_batch`` call (see ``scalingfit._resample``).
 N counts non-embedding parameters in Kaplan et al.; C is in PF-days where the paper uses them.
+The laws stay finite at extreme inputs where their value does (``loss_N(1e-300)``, whose ratio
+``N_c / N`` alone passes float64's range, is computed through logs); a value beyond float64's
+range (``critical_batch(1e-300)``, ``compute_flops(1e300, 1e9)``) is a ValueError naming the
+inputs, never numpy's overflow RuntimeWarning.
 
 >>> import numpy as np
 >>> from scalingfit import kaplan
@@ -27,7 +31,7 @@ N counts non-embedding parameters in Kaplan et al.; C is in PF-days where the pa
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Optional
 
@@ -142,18 +146,43 @@ def _constants(c: Any) -> KaplanConstants:
     return c
 
 
+def _law_value(direct: Callable[[], Any], log_value: Callable[[], Any], what: str,
+               given: dict[str, FloatArray], remedy: Optional[str] = None) -> FloatArray:
+    """A law's value, ``direct()``, where that is finite and not 0; elsewhere (an
+    intermediate ratio or power that overflows float64 at an extreme input, such as
+    ``N_c / N`` at ``N = 1e-300``) ``exp(log_value())``, finite while the value itself is.
+    A value beyond float64 even so is a ValueError naming the inputs (``given``), never
+    numpy's RuntimeWarning; 0 from an underflow is kept (the law's value rounded)."""
+    with np.errstate(over="ignore", divide="ignore"):
+        v = np.asarray(direct(), dtype=np.float64)
+        redo = ~np.isfinite(v) | (v == 0)
+        if redo.any():
+            v = np.where(redo, np.exp(log_value()), v)
+    names = " and ".join(given)
+    return _validate.check_computed(
+        v, what, given, remedy or f"{names} must be larger (the law's value passes float64's range)")
+
+
+def _ratio_power(x_c: float, x: FloatArray, alpha: float, name: str, c_name: str,
+                 a_name: str) -> FloatArray:
+    """``(x_c / x)^alpha`` on checked ``x`` > 0 (see :func:`_law_value`)."""
+    return _law_value(lambda: (x_c / x) ** alpha, lambda: alpha * (np.log(x_c) - np.log(x)),
+                      f"({c_name} / {name})^{a_name}", {name: x})
 
 
 # ----------------------------------------------------------------------------- the laws
 def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
-    """Training compute ``C ≈ 6 N D`` in FLOP (forward + backward, Kaplan et al. §2.1).
+    """Training compute ``C ≈ 6 N D`` in FLOP (forward + backward, Kaplan et al. §2.1); a
+    ValueError naming ``N`` and ``D`` where ``6 N D`` passes float64's largest value (1.8e308).
 
     >>> float(compute_flops(70e9, 1.4e12))
     5.88e+23
     """
     n, d = _validate.positive("N", N), _validate.positive("D", D)
     broadcast(N=n, D=d)
-    return 6.0 * n * d
+    with np.errstate(over="ignore"):
+        c = 6.0 * n * d
+    return _validate.check_computed(c, "6 N D", {"N": n, "D": d}, "N and D must be smaller")
 
 
 def to_pf_days(flops: ArrayLike) -> FloatArray:
@@ -172,7 +201,7 @@ def loss_N(N: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     2.304
     """
     c = _constants(c)
-    return (c.N_c / _validate.positive("N", N)) ** c.alpha_N
+    return _ratio_power(c.N_c, _validate.positive("N", N), c.alpha_N, "N", "N_c", "alpha_N")
 
 
 def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -182,7 +211,7 @@ def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     2.099
     """
     c = _constants(c)
-    return (c.D_c / _validate.positive("D", D)) ** c.alpha_D
+    return _ratio_power(c.D_c, _validate.positive("D", D), c.alpha_D, "D", "D_c", "alpha_D")
 
 
 def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -192,7 +221,8 @@ def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray
     2.658
     """
     c = _constants(c)
-    return (c.C_c_min / _validate.positive("C_min", C_min)) ** c.alpha_C_min
+    return _ratio_power(c.C_c_min, _validate.positive("C_min", C_min), c.alpha_C_min, "C_min",
+                        "C_c_min", "alpha_C_min")
 
 
 def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -205,7 +235,12 @@ def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     N = _validate.positive("N", N)
     D = _validate.positive("D", D)
     broadcast(N=N, D=D)
-    return ((c.nd_N_c / N) ** (c.nd_alpha_N / c.nd_alpha_D) + c.nd_D_c / D) ** c.nd_alpha_D
+    e = c.nd_alpha_N / c.nd_alpha_D
+    return _law_value(
+        lambda: ((c.nd_N_c / N) ** e + c.nd_D_c / D) ** c.nd_alpha_D,
+        lambda: c.nd_alpha_D * np.logaddexp(e * (np.log(c.nd_N_c) - np.log(N)),
+                                            np.log(c.nd_D_c) - np.log(D)),
+        "L(N, D)", {"N": N, "D": D})
 
 
 def loss_NS(N: ArrayLike, S: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
@@ -218,17 +253,25 @@ def loss_NS(N: ArrayLike, S: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
     N = _validate.positive("N", N)
     S = _validate.positive("S", S)
     broadcast(N=N, S=S)
-    return (c.ns_N_c / N) ** c.ns_alpha_N + (c.ns_S_c / S) ** c.ns_alpha_S
+    with np.errstate(over="ignore"):
+        L = (_ratio_power(c.ns_N_c, N, c.ns_alpha_N, "N", "N_c", "alpha_N")
+             + _ratio_power(c.ns_S_c, S, c.ns_alpha_S, "S", "S_c", "alpha_S"))
+    return _validate.check_computed(L, "L(N, S)", {"N": N, "S": S}, "N and S must be larger")
 
 
 def critical_batch(L: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
-    """Critical batch size in tokens, ``B_crit(L) = B* / L^(1/alpha_B)`` (eq. 1.4).
+    """Critical batch size in tokens, ``B_crit(L) = B* / L^(1/alpha_B)`` (eq. 1.4); 0 where
+    that underflows (``L = 1e300``), a ValueError naming ``L`` where it passes float64's range
+    (``L = 1e-300``).
 
     >>> f"{float(critical_batch(2.5)):.3g}"
     '2.55e+06'
     """
     c = _constants(c)
-    return c.B_star / _validate.positive("L", L) ** (1.0 / c.alpha_B)
+    L = _validate.positive("L", L)
+    return _law_value(lambda: c.B_star / L ** (1.0 / c.alpha_B),
+                      lambda: np.log(c.B_star) - np.log(L) / c.alpha_B,
+                      "B* / L^(1/alpha_B)", {"L": L}, "L must be larger (a loss in nats per token)")
 
 
 # ----------------------------------------------------------------------------- fits
@@ -371,7 +414,9 @@ def fit_power_laws(
     ValueError
         Naming the data set (``x`` or ``xs[j]``): a NaN, a size <= 0, too few points, or
         fewer distinct sizes than the law has parameters (2, or 3 with ``irreducible``: the
-        law is not identifiable from repeats of one size).
+        law is not identifiable from repeats of one size); without ``irreducible``, a loss
+        <= 0 (``losses[j]``, or ``y`` for :func:`fit_power_law`, and its index): the law
+        ``(x_c/x)^alpha`` is positive.
 
     Warns
     -----
@@ -416,6 +461,8 @@ def _fit_laws(
     one = one or (f"{names[0]}[0]", f"{names[1]}[0]")
     model = "saturating_power_law" if irreducible else "power_law"
     _check_distinct(xs, 3 if irreducible else 2, variable, names[0] if len(xs) > 1 else one[0])
+    if not irreducible:
+        _check_losses_positive(losses, variable, names[1] if len(xs) > 1 else one[1])
     many = fit_many(
         model, [_validate.as_float_array(x, f"{names[0]}[{j}]" if len(xs) > 1 else one[0])
                 for j, x in enumerate(xs)], losses,
@@ -455,6 +502,22 @@ def _check_distinct(xs: Sequence[ArrayLike], n_params: int, variable: str, name:
                 f"{variable} ({', '.join(f'{v:g}' for v in values)}): the {n_params} parameters of "
                 f"L = {law} need at least {n_params} distinct values of {variable}"
             )
+
+
+def _check_losses_positive(losses: Sequence[ArrayLike], variable: str, name: str) -> None:
+    """A ValueError naming the first data set with a loss <= 0 and its first such index:
+    ``(x_c/x)^alpha`` is positive, so such a loss (a negated loss, a log loss, a metric) was
+    fitted to ``x_c = 0`` or ``inf`` with only a warning that the fit did not converge. NaN
+    and text are left to ``fit_many``, which names them."""
+    for j, y in enumerate(losses):
+        try:
+            ya = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        where = name if len(losses) == 1 else f"{name}[{j}]"
+        _validate.check_positive(
+            ya, where, f"L = ({variable}_c/{variable})^alpha is positive; irreducible=True fits "
+            f"E + ({variable}_c/{variable})^alpha", nan_ok=True)
 
 
 def fit_power_law(x: ArrayLike, L: ArrayLike, **kwargs: Any) -> PowerLawFit:

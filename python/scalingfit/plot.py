@@ -99,10 +99,12 @@ def write_figure(fig: Any, path: PathLike, fmt: Optional[str] = None, **savefig:
     drawing) leaves neither a half-written figure nor the temporary file. The format is
     ``fmt``, else the suffix of ``path`` (matplotlib's default format, added as the suffix,
     when there is none; an unknown suffix is a ValueError before anything is written).
-    A file object is written directly. ``savefig`` goes to ``Figure.savefig``; returns the
+    A file object is written directly; an existing folder is an IsADirectoryError (it was
+    written as ``<folder>.png`` beside it). ``savefig`` goes to ``Figure.savefig``; returns the
     path written. Calls writing the same path at once (threads, processes) each write their
     own temporary file, so each succeeds and the path holds one complete figure, the last
     renamed."""
+    import errno
     import os
     import threading
     from pathlib import Path
@@ -111,6 +113,9 @@ def write_figure(fig: Any, path: PathLike, fmt: Optional[str] = None, **savefig:
         fig.savefig(path, format=fmt, **savefig)
         return path
     out = Path(path)
+    if out.is_dir():  # it wrote "<folder>.png" beside the folder
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {out}: it is a folder; give a file name "
+                                f"(e.g. {out / 'figure.png'})")
     if fmt is None:
         if out.suffix:
             fmt = _format(out.suffix, f"the suffix of {out.name!r}:")
@@ -161,16 +166,30 @@ def _points(name: str, value: Any, n: Optional[int] = None, of: str = "x", *,
     return v
 
 
+#: The farthest x a plot extends to (``x_max``, ``extrapolate``): beyond about 1e260
+#: matplotlib's log axis (its margins and ticks) passes float64's largest value, with an
+#: "overflow encountered" RuntimeWarning, and no scaling law is read that far out.
+X_MAX = 1e200
+
+
+def _check_x_max(x_max: float, name: str = "x_max") -> None:
+    """A ValueError naming ``name`` for an ``x_max`` beyond :data:`X_MAX`."""
+    if x_max > X_MAX:
+        raise ValueError(f"{name} must be at most {X_MAX:g} (beyond it the plot's log axis passes "
+                         f"float64's range), got {x_max!r}")
+
+
 def _extrapolated(x: np.ndarray, decades: Any, name: str = "extrapolate", n: int = 200) -> np.ndarray:
     """``n`` log-spaced points from the smallest ``x`` to ``decades`` (>= 0) decades beyond
-    the largest; a ValueError naming ``name`` when that passes the largest float."""
+    the largest; a ValueError naming ``name`` when that passes :data:`X_MAX`."""
     from . import _validate
 
     d = float(_validate.nonnegative(name, decades, scalar=True))
     hi = np.log10(x.max()) + d
-    if not hi < np.log10(np.finfo(np.float64).max):
-        raise ValueError(f"{name} = {decades!r} decades beyond the largest value ({x.max():.4g}) passes the "
-                         "largest float (1.8e308)")
+    if not hi <= np.log10(X_MAX):
+        raise ValueError(f"{name} = {decades!r} decades beyond the largest value ({x.max():.4g}) passes "
+                         f"{X_MAX:g}, the farthest a plot extends to (beyond it the log axis passes "
+                         "float64's range)")
     return np.asarray(np.logspace(np.log10(x.min()), hi, n))
 
 
@@ -220,7 +239,9 @@ def plot_fit(
 
     ``result`` is what :func:`scalingfit.fit` or :func:`scalingfit.bootstrap` returned for
     ``(x, y)``; ``x`` and ``y`` must be finite, as ``fit`` takes them. ``kind`` and ``level``
-    are checked for a plain fit too (which draws no band).
+    are checked for a plain fit too (which draws no band). ``x_max`` must be above the data's
+    largest x and at most :data:`X_MAX` (1e200; a ValueError naming it otherwise). ``path``
+    must not be an existing folder (an IsADirectoryError; see :func:`write_figure`).
     """
     from . import _validate
     from .bootstrap import BootstrapResult, _finite_level
@@ -250,6 +271,8 @@ def plot_fit(
     if x_max is not None and not (float(_validate.finite("x_max", x_max, scalar=True)) > first.max()):
         raise ValueError(f"x_max must be a finite number above the data's largest {m.input_names[0]} "
                          f"({first.max():.4g}), got {x_max!r}")
+    if x_max is not None:
+        _check_x_max(float(x_max))
     fig, (a, r) = _axes(None, ncols=2, size=(5.2, 3.9))
     logx = bool(m.positive_inputs and np.all(first > 0))
     fitted = m.predict(fit.x, xa)
@@ -325,6 +348,8 @@ def plot_comparison(
     if x_max is not None and not (float(_validate.finite("x_max", x_max, scalar=True)) > first.max()):
         raise ValueError(f"x_max must be a finite number above the data's largest x ({first.max():.4g}), "
                          f"got {x_max!r}")
+    if x_max is not None:
+        _check_x_max(float(x_max))
     out = np.zeros(y.shape[0], dtype=bool)
     out[cmp.holdout_index] = True
     fig, (a, r) = _axes(None, ncols=2, size=(5.2, 3.9))

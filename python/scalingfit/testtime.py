@@ -35,6 +35,7 @@ from ._resample import LawFit, fit_many, table
 from ._validate import (
     as_float_array,
     broadcast,
+    check_computed,
     check_finite,
     check_metric_scale,
     check_nonnegative,
@@ -333,6 +334,7 @@ def fit_coverage(
         Number of samples k (or inference FLOP; finite, > 0) and the coverage in [0, 1] at
         each; one 1-D array pair per curve. Points with coverage exactly 0 or 1 carry no
         information on this scale and are dropped; NaN or values outside [0, 1] are an error.
+        Coverage cannot fall as k grows: a curve fitted with ``b < 0`` (decreasing) warns.
     n_resamples, scheme, seed, level :
         Bootstrap replicates per curve (0: Gauss–Newton intervals), ``"points"`` or
         ``"residuals"`` (fixed k, resampled residuals).
@@ -342,6 +344,12 @@ def fit_coverage(
     Returns
     -------
     list of CoverageFit
+
+    Warns
+    -----
+    DataWarning
+        A curve whose fitted ``b`` is negative (coverage falling as k grows), naming its
+        first point below the one before it in k.
 
     Notes
     -----
@@ -397,7 +405,30 @@ def fit_coverage(
         ys_f.append(-np.log(y[keep]))
     many = fit_many("power_law", xs_f, ys_f, n_resamples=n_resamples, scheme=scheme, seed=seed,
                     level=level, log_residuals=log_residuals, bounds={"A": (0.0, np.inf)})
-    return [CoverageFit(many.problem(j), x_name) for j in range(many.n_problems)]
+    fits = [CoverageFit(many.problem(j), x_name) for j in range(many.n_problems)]
+    for j, f in enumerate(fits):
+        if f.b < 0:
+            _warn_falling(X[j], Y[j], j, f.b, x_name)
+    return fits
+
+
+def _warn_falling(x: FloatArray, y: FloatArray, j: int, b: float, x_name: str) -> None:
+    """The DataWarning of a coverage curve fitted with ``b < 0``, naming its first point (by
+    index) whose coverage is below that of the point before it in ``x``."""
+    order = np.argsort(x, kind="stable")
+    xs, ys = x[order], y[order]
+    drop = np.flatnonzero((np.diff(xs) > 0) & (np.diff(ys) < 0))
+    points = ""
+    if drop.size:
+        i0, i1 = int(order[drop[0]]), int(order[drop[0] + 1])
+        points = (f"; {drop.size} point(s) lie below the one before them in {x_name}, the first "
+                  f"coverages[{j}][{i1}] = {y[i1]:g} at {x_name} = {x[i1]:g} after "
+                  f"coverages[{j}][{i0}] = {y[i0]:g} at {x_name} = {x[i0]:g}")
+    _warnings.warn(
+        f"coverages[{j}] falls as {x_name} grows: the fit's b = {b:.4g} < 0 makes coverage "
+        f"decrease with {x_name}, which coverage (the chance that one of {x_name} samples is "
+        f"right) cannot do{points}: are the coverages in the order of their {x_name}, and of "
+        "one set of problems?", DataWarning, stacklevel=3)
 
 
 @suggest_argument_names
@@ -529,7 +560,9 @@ def _curves(name: str, v: Any, check: Callable[..., FloatArray]) -> list[FloatAr
 
 
 def inference_flops(N: ArrayLike, tokens_per_sample: float, k: ArrayLike) -> FloatArray:
-    """FLOP to generate ``k`` samples of ``tokens_per_sample`` tokens: ``2 · N · T · k``.
+    """FLOP to generate ``k`` samples of ``tokens_per_sample`` tokens: ``2 · N · T · k``; a
+    ValueError naming ``N``, ``tokens_per_sample`` and ``k`` where that passes float64's
+    largest value (1.8e308).
 
     >>> float(inference_flops(7e9, 500, 10))
     70000000000000.0
@@ -538,7 +571,11 @@ def inference_flops(N: ArrayLike, tokens_per_sample: float, k: ArrayLike) -> Flo
     t = float(positive("tokens_per_sample", tokens_per_sample, scalar=True))
     kk = nonnegative("k", k)
     broadcast(N=n, k=kk)
-    return np.asarray(2.0 * n * t * kk)
+    with np.errstate(over="ignore"):
+        flops = np.asarray(2.0 * n * t * kk)
+    return np.asarray(check_computed(
+        flops, "2 N T k", {"N": n, "tokens_per_sample": t, "k": kk},
+        "N, tokens_per_sample and k must be smaller"))
 
 
 @suggest_argument_names

@@ -8,6 +8,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from .. import _validate
 from ..chinchilla import EPOCH_2024
 from ._common import (
     HOFFMANN_2022,
@@ -116,7 +117,9 @@ def optimal_cli_table(
         If none of ``compute``, ``loss``, ``unique_tokens`` is given, or an input is invalid
         (named): ``compute``, ``loss``, ``unique_tokens``, ``flops_per_token`` not finite and
         > 0, ``inference_tokens`` negative or not finite, ``R_D``, ``R_N`` not > 0,
-        ``epochs`` empty or holding a value that is not finite and >= 1.
+        ``epochs`` empty or holding a value that is not finite and >= 1; ``trained`` whose
+        compute ``flops_per_token N D`` passes float64's range or rounds to 0; a
+        ``unique_tokens`` or ``epochs`` whose data wall does (see :func:`data_wall`).
     TypeError
         If one of those is not a single number.
 
@@ -234,7 +237,10 @@ def _trained_rows(trained: Any, params: Mapping[str, float], flops_per_token: fl
     N = float(check_positive("trained N", trained[0], scalar=True))
     D = float(check_positive("trained D", trained[1], scalar=True))
     lw = as_law(params)
-    C = flops_per_token * N * D
+    with np.errstate(over="ignore"):
+        C = flops_per_token * N * D
+    _validate.check_computed(C, "its compute flops_per_token N D", {"trained N": N, "trained D": D},
+                             "trained must be (N, D) of a real run", underflow=True)
     n_opt, d_opt = lw.optimal_allocation(C, flops_per_token)
     sec = trained_section(N, D)
     return [

@@ -343,12 +343,24 @@ def bisect(
 def percentile_interval(
     samples: ArrayLike, level: float = 0.95, axis: int = 0
 ) -> tuple[FloatArray, FloatArray]:
-    """Equal-tailed percentile interval over ``axis``, ignoring NaN replicates."""
+    """Equal-tailed percentile interval over ``axis``, ignoring NaN replicates: ``(lower,
+    upper)``, NaN (without numpy's "All-NaN slice" RuntimeWarning) where every replicate is
+    NaN (a budget no replicate reaches, a fit every replicate failed).
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not in (0, 1), or ``samples`` has no replicates along ``axis`` (no
+        interval to take: an empty array).
+    """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     s = np.asarray(samples, dtype=np.float64)
+    if s.ndim == 0 or s.shape[axis] == 0:
+        raise ValueError(f"samples must hold at least one replicate along axis {axis}, got shape "
+                         f"{s.shape}: no interval to take")
     q = 100.0 * np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
-    lo, hi = np.nanpercentile(s, q, axis=axis)
+    lo, hi = _validate.nan_percentile(s, q, axis=axis)
     return np.asarray(lo), np.asarray(hi)
 
 

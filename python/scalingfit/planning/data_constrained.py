@@ -986,6 +986,9 @@ def optimal_allocation_constrained(
     :class:`ConstrainedOptimum`). ``N_low .. N_high`` and ``epochs_low .. epochs_high`` give
     that range; with ``warn`` (default) a :class:`~scalingfit.DataWarning` names the first
     budget whose range is wider than ``1 + PLATEAU_RTOL`` in ``N``.
+
+    A ``U`` so small beside the optimum's tokens that the epochs ``D / U`` pass float64's
+    range (``C = 1e23, U = 1e-300``) is a ValueError naming ``C`` and ``U``.
     """
     warn = _validate.flag("warn", warn)
     cc = check_positive("C", C)
@@ -999,6 +1002,11 @@ def optimal_allocation_constrained(
     N_low = np.exp(_flat_edge(f, t, fmin, lo))
     N_high = np.exp(_flat_edge(f, t, fmin, hi))
     shape = np.broadcast_shapes(N.shape, np.shape(Nc), np.shape(uu))
+    with np.errstate(over="ignore"):  # D / U: a stock U tiny beside D gives epochs past float64
+        epochs, epochs_high = D / uu, c6 / N_low / uu
+    for v in (epochs, epochs_high):
+        _validate.check_computed(v, "the epochs D / U", {"C": cc, "U": uu},
+                                 "U must be larger (a stock of unique tokens)")
 
     def bc(v: ArrayLike) -> FloatArray:
         return broadcast_copy(v, shape)
@@ -1008,7 +1016,7 @@ def optimal_allocation_constrained(
         U=bc(uu),
         N=bc(N),
         D=bc(D),
-        epochs=bc(D / uu),
+        epochs=bc(epochs),
         loss=bc(fmin),
         chinchilla_N=bc(Nc),
         chinchilla_D=bc(Dc),
@@ -1016,7 +1024,7 @@ def optimal_allocation_constrained(
         N_low=bc(N_low),
         N_high=bc(N_high),
         epochs_low=bc(c6 / N_high / uu),
-        epochs_high=bc(c6 / N_low / uu),
+        epochs_high=bc(epochs_high),
     )
     flat = out.plateau
     if warn and flat.any():

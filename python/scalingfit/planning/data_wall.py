@@ -69,6 +69,9 @@ __all__ = ["DataWall", "DataWallRow", "data_wall", "epochs_wall_compute"]
 
 Interval = tuple[float, float]
 
+#: log of float64's largest value: the search for C_k stops there (exp of more is inf).
+_LOG_MAX = float(np.log(np.finfo(np.float64).max))
+
 
 @dataclass(frozen=True)
 class DataWallRow:
@@ -184,7 +187,9 @@ def epochs_wall_compute(
     ``max_factor`` times that wall does not reach ``epochs`` epochs, with a
     :class:`~scalingfit.DataWarning` naming the first such budget. Another DataWarning names
     the first budget whose optimum at ``C_k`` is not unique, with the range of equally good
-    epochs. ``warn=False``: neither warning. ``epochs`` must be finite and >= 1."""
+    epochs. ``warn=False``: neither warning. ``epochs`` must be finite and >= 1; a
+    ``unique_tokens`` whose no-repetition wall passes float64's range (or rounds to 0) is a
+    ValueError naming it. The search stops below float64's largest value (1.8e308)."""
     warn = _validate.flag("warn", warn)
     U = check_positive("unique_tokens", unique_tokens)
     k = check_epochs(epochs)
@@ -197,7 +202,7 @@ def epochs_wall_compute(
             f"max_factor (how far past the no-repetition wall to search) must be finite and "
             f"> 1, got {max_factor!r}"
         )
-    c1 = flops_per_token * law.chinchilla.optimal_n_for_data(U) * U
+    c1 = _no_repetition_wall(U, law, flops_per_token)
     lo = np.log(c1) + np.zeros(np.broadcast_shapes(np.shape(c1), k.shape, law_shape(law)))
 
     def g(logc: FloatArray) -> FloatArray:
@@ -207,7 +212,7 @@ def epochs_wall_compute(
 
     if np.all(k <= 1.0):
         return np.asarray(c1 + np.zeros(lo.shape))
-    hi = lo + np.log(mf)
+    hi = np.minimum(lo + np.log(mf), _LOG_MAX)  # exp(hi) a finite compute
     reach = g(hi) >= 0
     logc = bisect(g, lo, hi, n_iter=60)
     out = np.where(k <= 1.0, c1, np.exp(logc))
@@ -217,7 +222,8 @@ def epochs_wall_compute(
         kb = np.broadcast_to(k, out.shape)[~found]
         _warnings.warn(
             f"epochs_wall_compute: {int((~found).sum())} epoch budget(s) not reached within "
-            f"max_factor = {mf:g} times the no-repetition wall, the first {at}(epochs = "
+            f"max_factor = {mf:g} times the no-repetition wall (and below 1.8e308 FLOP, "
+            f"float64's largest value), the first {at}(epochs = "
             f"{float(kb[0])!r}): their compute is NaN",
             DataWarning,
             stacklevel=2,
@@ -245,6 +251,16 @@ def epochs_wall_compute(
                 stacklevel=2,
             )
     return C_k
+
+
+def _no_repetition_wall(U: FloatArray, law: DataConstrainedLaw, flops_per_token: float) -> FloatArray:
+    """``flops_per_token N_opt(U) U``, the compute of the no-repetition wall of checked ``U``;
+    a ValueError naming ``unique_tokens`` where it passes float64's range (or rounds to 0)."""
+    with np.errstate(over="ignore"):
+        c1 = flops_per_token * law.chinchilla.optimal_n_for_data(U) * U
+    return np.asarray(_validate.check_computed(
+        c1, "the no-repetition wall C = flops_per_token N_opt(U) U", {"unique_tokens": U},
+        "unique_tokens must be nearer the size of a real stock of tokens", underflow=True))
 
 
 @_validate.suggest_argument_names
@@ -280,6 +296,14 @@ def data_wall(
     flops_per_token : float
         ``C = flops_per_token · N · D`` (default 6).
 
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``unique_tokens`` not finite and > 0, or so far from a real stock
+        of tokens that its no-repetition wall passes float64's range (``1e300``) or rounds to 0
+        (``1e-300``); ``epochs`` empty, not finite and >= 1, or so large that the naive wall of
+        ``epochs · unique_tokens`` tokens passes float64's range; an invalid law or level.
+
     Examples
     --------
     >>> from scalingfit.planning import data_wall
@@ -299,6 +323,15 @@ def data_wall(
 
     _finite_level(level)
     chin = law.chinchilla
+    # the naive wall of each budget (D = k U treated as fresh tokens), checked before any search
+    _no_repetition_wall(np.asarray(U), law, flops_per_token)
+    given = {"epochs": ks, "unique_tokens": U}
+    fewer = "epochs must be smaller (repeats of unique_tokens)"
+    with np.errstate(over="ignore"):
+        nD = _validate.check_computed(ks * U, "the naive wall's tokens k U", given, fewer)
+        nN = chin.optimal_n_for_data(nD)
+        nC = flops_per_token * nN * nD
+    _validate.check_computed(nC, "the naive wall C = flops_per_token N_opt(k U) k U", given, fewer)
 
     def solve(lw: DataConstrainedLaw, kk: FloatArray, warn: bool) -> tuple[FloatArray, ...]:
         C = epochs_wall_compute(U, kk, lw, flops_per_token=flops_per_token, warn=warn)
@@ -325,8 +358,6 @@ def data_wall(
         cis = [percentile_interval(v, level, axis=-1) for v in (sC, sN, sL)]
     rows = []
     for i, k in enumerate(ks):
-        nD = k * U
-        nN = float(chin.optimal_n_for_data(nD))
         ci = None if cis is None else [(float(lo[i]), float(hi[i])) for lo, hi in cis]
         rows.append(
             DataWallRow(
@@ -336,9 +367,9 @@ def data_wall(
                 D=float(D[i]),
                 loss=float(L[i]),
                 loss_unlimited=float(Lu[i]),
-                naive_C=flops_per_token * nN * nD,
-                naive_N=nN,
-                naive_D=nD,
+                naive_C=float(nC[i]),
+                naive_N=float(nN[i]),
+                naive_D=float(nD[i]),
                 C_ci=None if ci is None else ci[0],
                 N_ci=None if ci is None else ci[1],
                 loss_ci=None if ci is None else ci[2],

@@ -268,8 +268,15 @@ def fit_error_link(
     loss: ArrayLike, error: ArrayLike, p0: Sequence[float] = (1.0, 1.0, 1.0)
 ) -> tuple[ErrorLink, FitResult]:
     """Least-squares fit of ``Err = epsilon - k exp(-gamma L)`` from ``p0`` (curve_fit's
-    default start)."""
-    r = fit(ERROR_LINK_MODEL, _validate.finite("loss", loss), _validate.finite("error", error), p0=list(p0))
+    default start).
+
+    ``error`` is an error rate as a fraction (top-1 error 0.42, as :func:`load_gadre2024`
+    gives it): a value far outside [0, 1] (error rates in percent) is a ValueError naming
+    ``error`` and its first such index, as are non-finite values of ``loss`` and ``error``.
+    """
+    L, err = _validate.finite("loss", loss), _validate.finite("error", error)
+    _validate.check_fraction(np.atleast_1d(err), "error", "an error rate")
+    r = fit(ERROR_LINK_MODEL, L, err, p0=list(p0))
     return ErrorLink(*(float(v) for v in r.x)), r
 
 

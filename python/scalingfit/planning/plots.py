@@ -238,9 +238,14 @@ def plot_data_wall(
             f"span must be > 0.01: the compute axis runs from 1/100 of the no-repetition wall to "
             f"span times it, got {span!r}"
         )
-    with np.errstate(over="ignore"):
-        c1 = float(epochs_wall_compute(unique_tokens, 1.0, law))
+    with np.errstate(over="ignore"):  # the no-repetition wall (epochs_wall_compute at 1 epoch)
+        c1 = float(6.0 * law.chinchilla.optimal_n_for_data(unique_tokens) * unique_tokens)
         top = c1 * span
+    if not c1 > 0:
+        raise ValueError(
+            f"unique_tokens = {unique_tokens:g}: its no-repetition wall rounds to 0 FLOP (below "
+            "float64's smallest value); give a larger unique_tokens"
+        )
     if not np.isfinite(top):
         raise ValueError(
             f"unique_tokens = {unique_tokens:g} with span = {span:g}: the compute axis (span times "
