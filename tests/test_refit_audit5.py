@@ -136,6 +136,12 @@ def test_cli_errors_name_the_options(runs: pd.DataFrame, tmp_path: Path, capsys:
     runs.to_csv(csv, index=False)
     assert _main(["refit", str(csv), "--db", str(tmp_path / "t.duckdb"), "--threads", "100000"]) == 2
     assert "error: --threads must be at most 4096, got 100000" in capsys.readouterr().err
+    out = tmp_path / "x.png"
+    assert _main(["plot", str(src), "--model", "saturating_power_law", "--x", "N", "--y", "loss",
+                  "--extrapolate", "1e300", "-o", str(out)]) == 2  # before the fit, not after its table
+    err = capsys.readouterr()
+    assert "error: --extrapolate must be at most 1e+200, got 1e+300" in err.err and err.out == ""
+    assert not out.exists()
     assert _main(["demo", "--out", str(src)]) == 2
     assert f"--out {src}: a file of that name exists" in capsys.readouterr().err
     # an option's name further in is renamed too, but only one the message starts with makes it a usage error

@@ -584,6 +584,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         if not (np.isfinite(args.extrapolate) and args.extrapolate > x[:, 0].max()):
             raise UsageError(f"--extrapolate must be above the largest {args.x.strip()} of the data "
                              f"({x[:, 0].max():.4g}), got {args.extrapolate:g}")
+        if args.extrapolate > plot.X_MAX:  # before the fit: matplotlib's axis overflows near 1e261
+            raise UsageError(f"--extrapolate must be at most {plot.X_MAX:g}, got {args.extrapolate:g}")
     fitted, boot = _fit_or_bootstrap(args, options, x, y, "the band",
                                      "give --bootstrap 0 to plot the fit without a band")
     result: Union[FitResult, BootstrapResult] = fitted if boot is None else boot
