@@ -827,6 +827,14 @@ def metric_choice(
     bounded_floor, bounded_ceiling : float
         The sigmoid's fixed floor and ceiling for bounded metrics.
 
+    Returns
+    -------
+    MetricChoice
+        Each metric's :class:`MetricChoiceRow` (``result[name]``): its sharpness, predictions
+        and extrapolation error.
+
+    Examples
+    --------
     >>> N = np.logspace(7, 11, 12)
     >>> mc = metric_choice(N, metrics_from_tokens(simulate_per_token(N, seed=3)), n_fit=7)
     >>> mc["exact_match"].sharpness > mc["neg_log_likelihood"].sharpness
@@ -968,8 +976,13 @@ def task_ladder(
         Each task's loss at the end of each run.
     step2_loss, step2_metric : sequences of arrays
         Each task's (loss, accuracy) pairs for step 2.
+    target_N, target_D : float
+        The target model's parameters and tokens, where both steps are chained.
     chance : sequence of float, optional
         Chance accuracy per task (used for starts only; the floor stays free as in the paper).
+    ceiling_point : float or None
+        The accuracy of the paper's "ideal point" at loss 0 added to every task's step-2
+        points (default 1.0); None adds no such point.
     step2_groups : sequence of arrays, optional
         Run label of each step-2 point: resample whole runs.
     target_loss : sequence of float, optional
@@ -987,6 +1000,10 @@ def task_ladder(
         intervals held the true target loss 0.79 of the time and the true target accuracy
         0.80; with 200 resamples both 0.99. Pass ``n_resamples`` (a few hundred) for
         intervals you report.
+    seed : int
+        Seed of the resamples.
+    level : float in (0, 1)
+        Level of the intervals.
 
     Returns
     -------

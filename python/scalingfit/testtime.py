@@ -340,6 +340,8 @@ def fit_coverage(
         ``"residuals"`` (fixed k, resampled residuals).
     log_residuals : bool
         Fit ``log(-log coverage)`` (relative errors; the default) rather than ``-log coverage``.
+    x_name : str
+        What ``xs`` counts (``"k"``, or e.g. ``"FLOP"``), in the fits' tables and messages.
 
     Returns
     -------
