@@ -260,7 +260,7 @@ def test_drop_highest_uses_epochs_rule() -> None:
         (dict(grid=np.zeros((3, 4))), r"grid must have 5 columns"),
         (dict(delta=0.0), r"delta must be positive"),
         (dict(drop_highest=-1), r"drop_highest must be a non-negative integer"),
-        (dict(drop_highest=7), r"need at least 5 points"),
+        (dict(drop_highest=7), r"need at least 6 points .*got 3 after drop_highest=7"),
         (dict(loss_fn="l2"), r"unknown loss 'l2'"),
     ],
 )

@@ -352,6 +352,14 @@ def fit(
         belong, a flag (``log_residuals``) that is not True or False, ``fixed`` that is not a
         mapping; naming the argument.
 
+    Warns
+    -----
+    UncertaintyWarning
+        Among others: a converged fit with as many points of positive weight as free
+        parameters has no residual degrees of freedom, so its stderr, cov and Wald intervals
+        are NaN (not raised: the parameters of an exactly determined fit are still its
+        solution).
+
     Examples
     --------
     >>> import numpy as np, scalingfit
@@ -433,7 +441,19 @@ def fit(
         noop = robust_noop_note(m, xa, ya, w, result.x, loss, f_scale, log_residuals)
         if noop:
             _warnings.warn(f"{m.name} fit: {noop}", DataWarning, stacklevel=2)
+        if result.dof <= 0 and not _ERRORS_UNUSED.get():
+            _warnings.warn(f"{m.name} fit: {no_dof_note(result)}", UncertaintyWarning, stacklevel=2)
     return result
+
+
+def no_dof_note(result: FitResult) -> str:
+    """Why a converged fit with as many points of positive weight as free parameters (or
+    fewer) has no standard errors."""
+    k = len(result.param_names) - len(result.fixed)
+    return (f"{result.n_used} point(s) of positive weight for {k} free parameter(s): no "
+            "residual degrees of freedom, so no standard errors (stderr, cov and the Wald "
+            "intervals are NaN) and the fit, passing through every point, says nothing of "
+            "the noise; add points, fix a parameter (fixed={...}) or fit a simpler law")
 
 
 _ERRORS_UNUSED: contextvars.ContextVar[bool] = contextvars.ContextVar("scalingfit_errors_unused", default=False)

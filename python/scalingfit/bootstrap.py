@@ -549,9 +549,31 @@ def optimal_loss(C: float) -> Derived:
 
 def predicted_value(model: Union[str, Model, CustomModel], x_new: ArrayLike) -> Derived:
     """The model's prediction at one new point (e.g. a loss at a new (N, D)), as a derived
-    quantity. For bands over many points see :meth:`BootstrapResult.predict`."""
+    quantity. For bands over many points see :meth:`BootstrapResult.predict`.
+
+    ``x_new`` is one point: a number for a one-input law, ``n_inputs`` numbers such as
+    ``(N, D)`` for a law of several, or an array of shape (1, n_inputs).
+
+    Raises
+    ------
+    ValueError
+        Naming ``x_new``: more than one point (make one quantity per point, or take a band),
+        a non-finite input, or an input <= 0 of a law with positive inputs (a power law's
+        prediction there is not finite), with its index.
+    """
     m = resolve_model(model)
-    xa = np.ascontiguousarray(np.asarray(x_new, dtype=np.float64).reshape(1, m.n_inputs))
+    x, _ = _validate.one_point(_validate.as_float_array(x_new, "x_new"), m.n_inputs)
+    xa = _validate.as_inputs(x, m, "x_new")
+    if xa.shape[0] != 1:
+        raise ValueError(
+            f"x_new must be one point of {m.name} ({', '.join(m.input_names)}), got "
+            f"{xa.shape[0]} points (shape {np.shape(x_new)}): make one predicted_value per "
+            "point, or take a band over many with BootstrapResult.predict"
+        )
+    _validate.check_finite(xa, "x_new", m.input_names)
+    if m.positive_inputs:  # a power law at x <= 0: not finite on any replicate
+        _validate.check_positive(xa, "x_new", f"{m.name} is a power law in its inputs, not "
+                                 "finite at 0 or below", m.input_names)
     return functools.partial(_prediction, m, xa)
 
 
@@ -831,9 +853,10 @@ class BootstrapBatchResult:
         return np.asarray(np.sum(bad, axis=1), dtype=np.int64)
 
     def stderr(self, name: str) -> FloatArray:
-        """Bootstrap standard error (sd of the converged replicates), per problem."""
+        """Bootstrap standard error (sd of the converged replicates), per problem; NaN where
+        fewer than 2 replicates are finite (a quantity infinite on every replicate has none)."""
         v = self.values(name)
-        ok = np.sum(~np.isnan(v), axis=1)
+        ok = np.sum(np.isfinite(v), axis=1)
         sd = np.full(v.shape[0], np.nan)
         r = ok > 1  # the rows with a spread (others NaN, without numpy's warnings)
         if r.any():
@@ -1708,7 +1731,10 @@ def bootstrap_batch(
         Problem j owns rows ``offsets[j]:offsets[j+1]``.
     center : array_like (n_problems, n_params), optional
         Point fits to bootstrap around (warm starts). Omitted: fitted here, each problem from
-        its data-driven initial guesses.
+        its data-driven initial guesses. A NaN in a row marks a problem whose point fit
+        failed (``best_per_problem()`` gives such rows): it is skipped (``center_status``
+        -3, intervals NaN), with a ConvergenceWarning naming it; an infinite value is a
+        ValueError naming the problem and the parameter.
     problem_id : array_like of int (n_problems,), optional
         The id of each problem's resample stream (default: its index); integers only (as
         ``fit_batch``'s ``problem``: floats are refused, not truncated).
@@ -1789,6 +1815,7 @@ def bootstrap_batch(
         if c.shape != (n_problems, P):
             raise ValueError(f"center must have shape ({n_problems}, {P}), got {c.shape}")
         c = np.ascontiguousarray(_validate.pin_fixed(c, lo, hi).copy())
+        c[_skipped_centers(c, m.param_names)] = np.nan
         outside = (c < lo) | (c > hi)  # a NaN row (a failed point fit) is a status, not this
         if outside.any():
             j, k = (int(i) for i in np.argwhere(outside)[0])
@@ -1811,6 +1838,30 @@ def bootstrap_batch(
     ok = batch.center_status > 0
     _warn_failed(int(batch.n_failed[ok].sum()), int(ok.sum()) * R, "bootstrap replicates")
     return batch
+
+
+def _skipped_centers(c: FloatArray, names: tuple[str, ...]) -> NDArray[np.bool_]:
+    """The problems whose ``center`` row holds a NaN (a failed point fit, as
+    ``best_per_problem()`` gives one): skipped, with a ConvergenceWarning naming them and the
+    first one's NaN parameters. An infinite value is a ValueError naming its problem and
+    parameter."""
+    inf = np.isinf(c)
+    if inf.any():
+        j, k = (int(i) for i in np.argwhere(inf)[0])
+        raise ValueError(
+            f"center must be finite; center of problem {j} has {names[k]} = {float(c[j, k])!r} "
+            "(NaN in a row marks a problem whose point fit failed, skipped)"
+        )
+    skip = np.isnan(c).any(axis=1)
+    if skip.any():
+        rows = np.flatnonzero(skip)
+        shown = ", ".join(str(int(j)) for j in rows[:10]) + (" ..." if rows.size > 10 else "")
+        at = ", ".join(names[k] for k in np.flatnonzero(np.isnan(c[rows[0]])))
+        _warnings.warn(
+            f"center is NaN for {rows.size} of {c.shape[0]} problem(s) ({shown}; problem "
+            f"{int(rows[0])} at {at}), as for a failed point fit: they are not bootstrapped "
+            "(center_status -3, intervals NaN)", ConvergenceWarning, stacklevel=3)
+    return np.asarray(skip)
 
 
 def _fit_centers(

@@ -582,7 +582,8 @@ def fit_parametric(
     ------
     ValueError
         Non-positive N, D or loss (naming the row), NaN rows (unless ``nan_policy="omit"``),
-        mismatched lengths, fewer than 5 points, unknown options.
+        mismatched lengths, fewer than 6 points (after ``drop_highest``; 5 points leave no
+        residual degrees of freedom), unknown options.
     """
     if solver not in ("lm", "varpro", "both"):
         raise ValueError(f"solver must be 'lm', 'varpro' or 'both', got {solver!r}")
@@ -607,10 +608,12 @@ def fit_parametric(
     n_in = _validate.as_float_array(N, "N").shape[0]
     keep = _drop_highest(cols["loss"], drop_highest)
     Nk, Dk, Lk = cols["N"][keep], cols["D"][keep], cols["loss"][keep]
-    if Nk.shape[0] < 5:
+    if Nk.shape[0] < 6:  # 5 points fit the 5 parameters exactly: any objective reaches 0
         raise ValueError(
-            "need at least 5 points to fit the 5 parameters of the Chinchilla law, "
-            f"got {Nk.shape[0]}"
+            "need at least 6 points to fit the 5 parameters of the Chinchilla law (5 points "
+            "leave no residual degrees of freedom: the law can pass through every one, "
+            f"objective 0, often with extreme parameters), got {Nk.shape[0]}"
+            + (f" after drop_highest={drop_highest}" if drop_highest else "")
         )
     used = kept[keep]
     dropped = np.setdiff1d(np.arange(n_in, dtype=np.int64), used)
