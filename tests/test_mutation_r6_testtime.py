@@ -46,3 +46,11 @@ def test_crossovers_include_a_change_at_the_second_budget() -> None:
                              samples=np.ones((4, 2), dtype=np.int64), coverage=np.zeros((4, 2)),
                              best=np.array([0, 1, 1, 0], dtype=np.int64))
     assert c.crossovers() == [(2.0, 0, 1), (4.0, 1, 0)]
+
+
+def test_accuracy_floor_equal_to_ceiling_is_refused() -> None:
+    import numpy as np
+
+    C = np.logspace(10, 16, 13)
+    with pytest.raises(ValueError, match=r"floor = 0.5 must be below ceiling = 0.5"):
+        testtime.fit_accuracy_vs_compute([C], [np.full(13, 0.5)], floor=0.5, ceiling=0.5)
