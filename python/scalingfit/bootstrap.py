@@ -186,7 +186,10 @@ def _finite_level(level: Any) -> float:
 
 def _check_method(method: str) -> str:
     if method not in METHODS:
-        raise ValueError(f"unknown interval method {method!r}; choose one of {', '.join(METHODS)}")
+        hint = ""
+        if isinstance(method, (float, np.floating)) and 0.0 < float(method) < 1.0:  # ci("alpha", 0.9)
+            hint = f" ({method!r} looks like a level: pass level={method!r}; ci takes (name, method, level))"
+        raise ValueError(f"unknown interval method {method!r}; choose one of {', '.join(METHODS)}{hint}")
     return method
 
 
