@@ -54,3 +54,13 @@ def test_accuracy_floor_equal_to_ceiling_is_refused() -> None:
     C = np.logspace(10, 16, 13)
     with pytest.raises(ValueError, match=r"floor = 0.5 must be below ceiling = 0.5"):
         testtime.fit_accuracy_vs_compute([C], [np.full(13, 0.5)], floor=0.5, ceiling=0.5)
+
+
+def test_accuracy_ceiling_is_fixed_not_a_lower_bound() -> None:
+    # "floor/ceiling fix lo/hi": data rising to 1.0 fitted with ceiling = 0.9 keep hi = 0.9
+    import numpy as np
+
+    C = np.logspace(10, 16, 13)
+    acc = 0.1 + 0.9 / (1 + np.exp(-1.2 * (np.log(C) - np.log(1e13))))
+    fit, = testtime.fit_accuracy_vs_compute([C], [acc], ceiling=0.9)
+    assert fit.params["hi"] == 0.9
