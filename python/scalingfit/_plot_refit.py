@@ -47,6 +47,19 @@ def save(fig: Any, path: Union[str, Path], formats: Union[str, Sequence[str], No
     checked before anything is written; the folder is created when missing; each file is
     written whole or not at all (see :func:`scalingfit.plot.write_figure`). A figure made
     with pyplot is closed afterwards (as before).
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        The figure to write.
+    path : str or pathlib.Path
+        The file to write, or the base name of the files when ``formats`` is given.
+    formats : str or sequence of str, optional
+        Format names (``"png"``, ``"svg"``; a ValueError for one matplotlib does not write, or
+        for an empty sequence); None (default): from the suffix of ``path``, else PNG.
+    dpi : int
+        Resolution of raster formats, dots per inch (passed to ``Figure.savefig``, with
+        ``bbox_inches="tight"``); default 120.
     """
     import sys
 
@@ -140,7 +153,29 @@ def compute_frontier(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[s
                      C_range: Optional[tuple[float, float]] = None, title: str = "") -> Any:
     """Loss vs training compute C = 6ND for every run, the compute-optimal frontier
     L_opt(C) of the fitted law, and its bootstrap band (``samples``: (R, 5) E, A, B, alpha, beta;
-    NaN rows, failed resamples, are left out). ``C_range``: the x axis, (low, high) FLOPs."""
+    NaN rows, failed resamples, are left out). ``C_range``: the x axis, (low, high) FLOPs.
+
+    Parameters
+    ----------
+    N, D : array_like (n,)
+        Parameters and training tokens of each run (finite, > 0).
+    L : array_like (n,)
+        Final loss of each run (nats/token; finite, > 0: a log axis).
+    params : mapping
+        The fitted law ``E + A / N^alpha + B / D^beta``: a mapping with keys E, A, B, alpha,
+        beta (finite; a row of those 5 values is taken too).
+    samples : array_like (R, 5), optional
+        Bootstrap replicates of E, A, B, alpha, beta, one row each (or a mapping of those 5
+        columns), for the frontier's band; NaN rows (failed resamples) are left out, and none
+        finite is a ValueError. None (default): no band.
+    level : float
+        The band's level, in (0, 1); default 0.9.
+    C_range : (float, float), optional
+        The frontier's range of compute, (low, high) FLOP with 0 < low < high; None
+        (default): a third of the smallest run's ``6 N D`` to 100 times the largest's.
+    title : str
+        The axes' title; ``""`` (default): a fixed one naming the plot.
+    """
     from . import _validate
     from .bootstrap import _finite_level as _level
 
@@ -192,7 +227,23 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
     DataWarning says so and asks for ``budgets``. When no slice is drawn, all runs are drawn
     coloured by their compute instead, and the title says why. With ``budgets`` (FLOPs, > 0),
     a slice is the runs within 5% of a budget's compute; runs further than that from every
-    budget are in no slice, and a budget with fewer than 3 runs is an error naming it."""
+    budget are in no slice, and a budget with fewer than 3 runs is an error naming it.
+
+    Parameters
+    ----------
+    N, D : array_like (n,)
+        Parameters and training tokens of each run (finite, > 0).
+    L : array_like (n,)
+        Final loss of each run (nats/token; finite).
+    params : mapping, optional
+        A fitted law ``E + A / N^alpha + B / D^beta`` (keys E, A, B, alpha, beta; finite),
+        drawn dotted along each slice at the slice's median compute; None (default): none.
+    budgets : array_like, optional
+        Compute budgets (FLOP, > 0, 1-D, not empty) that define the slices; None (default):
+        found from the runs' computes as above.
+    title : str
+        The axes' title; ``""`` (default): a fixed one naming the plot.
+    """
     from matplotlib import colormaps
 
     from . import _validate
@@ -262,7 +313,20 @@ def isoflop_curves(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Optional[Ma
 
 def loss_surface(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[str, float], title: str = "") -> Any:
     """Runs in the (N, D) plane coloured by loss, with contours of the fitted L(N, D) and the
-    compute-optimal path N_opt(C)."""
+    compute-optimal path N_opt(C).
+
+    Parameters
+    ----------
+    N, D : array_like (n,)
+        Parameters and training tokens of each run (finite, > 0).
+    L : array_like (n,)
+        Final loss of each run (nats/token; finite).
+    params : mapping
+        The fitted law ``E + A / N^alpha + B / D^beta``: a mapping with keys E, A, B, alpha,
+        beta (finite; a row of those 5 values is taken too).
+    title : str
+        The axes' title; ``""`` (default): a fixed one naming the plot.
+    """
     N, D, L = _runs(N, D, L)
     p = _cols(params)
     n_g = np.logspace(np.log10(N.min()) - 0.3, np.log10(N.max()) + 0.3, 120)
@@ -285,7 +349,18 @@ def loss_surface(N: ArrayLike, D: ArrayLike, L: ArrayLike, params: Mapping[str, 
 def exponent_distributions(samples: ArrayLike, truth: Optional[Mapping[str, float]] = None, title: str = "") -> Any:
     """Bootstrap distributions of alpha, beta and the allocation exponent a = beta/(alpha+beta)
     (``samples``: (R, 5) E, A, B, alpha, beta; NaN rows, failed resamples, are left out).
-    ``truth``, when given, maps E, A, B, alpha, beta to the true values, marked."""
+    ``truth``, when given, maps E, A, B, alpha, beta to the true values, marked.
+
+    Parameters
+    ----------
+    samples : array_like (R, 5)
+        Bootstrap replicates of E, A, B, alpha, beta, one row each (or a mapping of those 5
+        columns); NaN rows (failed resamples) are left out, and none finite is a ValueError.
+    truth : mapping, optional
+        The true E, A, B, alpha, beta (finite), marked on each panel; None (default): none.
+    title : str
+        The figure's title; ``""`` (default): a fixed one naming the plot.
+    """
     s = _cols(samples, "samples", finite=False)
     t_cols = None if truth is None else _cols(truth, "truth")
     a = allocation_exponent_a(s)
@@ -315,7 +390,31 @@ def extrapolation_band(x: ArrayLike, y: ArrayLike, model: str, params: ArrayLike
                        ylabel: str = "loss (nats/token)", title: str = "") -> Any:
     """A one-input law fitted to (x, y), extrapolated over ``x_new`` with its bootstrap band
     (``samples``: (R, n_params), NaN rows, failed resamples, left out). ``x``, ``y`` and
-    ``x_new`` finite and > 0 (log axes)."""
+    ``x_new`` finite and > 0 (log axes).
+
+    Parameters
+    ----------
+    x, y : array_like (n,)
+        The data the law was fitted to (finite, > 0).
+    model : str
+        A built-in model of one input (:func:`scalingfit.models.get`), e.g.
+        ``"saturating_power_law"``; one of several inputs is a ValueError.
+    params : array_like (n_params,)
+        The fitted parameters, in the model's order (finite).
+    samples : array_like (R, n_params)
+        Bootstrap replicates of the parameters, one row each; rows with a NaN (failed
+        resamples) are left out, and none left is a ValueError.
+    x_new : array_like
+        Where to draw the fit and band (finite, > 0; sorted before drawing).
+    level : float
+        The band's level, in (0, 1): percentiles of the replicates' predictions; default 0.9.
+    xlabel : str
+        x-axis label; default ``"parameters N"``.
+    ylabel : str
+        y-axis label; default ``"loss (nats/token)"``.
+    title : str
+        The axes' title; ``""`` (default): a fixed one naming the plot.
+    """
     from . import _validate
     from .bootstrap import _finite_level as _level
     from .models import get

@@ -103,7 +103,21 @@ def write_figure(fig: Any, path: PathLike, fmt: Optional[str] = None, **savefig:
     written as ``<folder>.png`` beside it). ``savefig`` goes to ``Figure.savefig``; returns the
     path written. Calls writing the same path at once (threads, processes) each write their
     own temporary file, so each succeeds and the path holds one complete figure, the last
-    renamed."""
+    renamed.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        The figure to save (anything with ``savefig``).
+    path : str, os.PathLike or file object
+        The file to write; its folder must exist (a FileNotFoundError otherwise). A file object
+        is passed to ``fig.savefig`` as it is, with no rename.
+    fmt : str, optional
+        Format name such as ``"png"`` or ``".svg"`` (case-insensitive), one matplotlib writes
+        (a ValueError otherwise); None (default): from the suffix of ``path``.
+    **savefig
+        Keyword arguments of ``Figure.savefig`` (``dpi``, ``bbox_inches``, ...).
+    """
     import errno
     import os
     import threading
@@ -242,6 +256,32 @@ def plot_fit(
     are checked for a plain fit too (which draws no band). ``x_max`` must be above the data's
     largest x and at most :data:`X_MAX` (1e200; a ValueError naming it otherwise). ``path``
     must not be an existing folder (an IsADirectoryError; see :func:`write_figure`).
+
+    Parameters
+    ----------
+    result : FitResult or BootstrapResult
+        The fit of ``(x, y)``; one that did not succeed is a ValueError.
+    x : array_like
+        The inputs as :func:`scalingfit.fit` takes them: ``(n,)``, ``(n, k)`` or a tuple of
+        columns such as ``(N, D)``; finite.
+    y : array_like (n,)
+        The observed values; finite.
+    x_max : float, optional
+        For a law of one input, draw the curve on to this x and shade the extrapolation;
+        None (default): up to the data's largest x.
+    kind : {"confidence", "prediction"}
+        The band's kind, as :meth:`BootstrapResult.predict`; default ``"confidence"``.
+    level : float, optional
+        The band's level, in (0, 1); None (default): the bootstrap result's own level.
+    xlabel : str, optional
+        x-axis label of the residual panel, and of the curve panel for a law of one input;
+        None (default): the model's first input name (e.g. ``"N"``).
+    ylabel : str
+        y-axis label of the curve (or observed-against-fitted) panel; default ``"y"``.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
     """
     from . import _validate
     from .bootstrap import BootstrapResult, _finite_level
@@ -334,6 +374,25 @@ def plot_comparison(
     several inputs: observed against predicted values, held-out points with their intervals.
     Right: each law's leave-one-out errors (in the fit's residual space) against the first
     input, or the product of the inputs (``N * D``) for several.
+
+    Parameters
+    ----------
+    cmp : Comparison
+        What :func:`scalingfit.compare_models` returned (anything else is a TypeError).
+    x_max : float, optional
+        For laws of one input, draw the curves on to this x: finite, above the data's largest
+        x and at most :data:`X_MAX` (a ValueError otherwise); None (default): up to the
+        largest x. Given for laws of several inputs it is a ValueError.
+    xlabel : str, optional
+        x-axis label of both panels for laws of one input, of the right panel for several;
+        None (default): ``"x"``, or ``"product of the inputs (N D)"`` on the right for several.
+    ylabel : str
+        Label of the observed values, default ``"y"``: the left panel's y axis (``"observed
+        <ylabel>"`` for laws of several inputs).
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
     """
     from . import _validate
     from .compare import Comparison
@@ -431,6 +490,21 @@ def plot_law_comparisons(table: Any, *, comparison: Optional[Union[str, Sequence
     empirical distribution over the groups of its AICc above the group's best (or, ranked by
     leave-one-out error, its error over the best's): a law that is never far behind is nearly
     as good where it does not win.
+
+    Parameters
+    ----------
+    table : pandas DataFrame, str or os.PathLike
+        :func:`~scalingfit.refit_compare.read_comparisons`' frame (with columns comparison,
+        law, group_key, best, delta, criterion; a ValueError otherwise), or a database path
+        read with it. Needs pandas.
+    comparison : str or sequence of str, optional
+        The comparison to plot, by its comma-separated law names (``"a,b"`` or
+        ``["a", "b"]``); None (default): the table must hold exactly one (a ValueError
+        otherwise).
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
     """
     from os import PathLike as _PathLike
 
@@ -495,7 +569,29 @@ def plot_power_law(
     ax: Optional[Axes] = None, path: Optional[PathLike] = None, label: str = "data",
 ) -> Figure:
     """Kaplan single-variable law: data, fit and band on log-log axes, extrapolated
-    ``extrapolate`` (>= 0) decades beyond the data; ``x`` and ``L`` finite and > 0."""
+    ``extrapolate`` (>= 0) decades beyond the data; ``x`` and ``L`` finite and > 0.
+
+    Parameters
+    ----------
+    fit : PowerLawFit
+        What :func:`scalingfit.kaplan.fit_power_law` returned; the band is at its level.
+    x : array_like (n,)
+        The law's variable (N, D or C; finite, > 0); its name labels the x axis from
+        ``fit.variable``.
+    L : array_like (n,)
+        Losses at ``x`` (finite, > 0).
+    extrapolate : float
+        Decades beyond the largest ``x`` to draw the fit and band to (>= 0, and not past
+        :data:`X_MAX`); default 1.
+    ax : matplotlib Axes, optional
+        Axes to draw into (anything else is a TypeError); None (default): a new figure.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
+    label : str
+        Legend label of the data points; default ``"data"``.
+    """
     xa = _points("x", x, positive=True)
     La = _points("L", L, xa.shape[0], positive=True)
     g = _extrapolated(xa, extrapolate)
@@ -514,7 +610,19 @@ def plot_power_law(
 
 def plot_allocations(cmp: AllocationComparison, *, ax: Optional[Axes] = None,
                      path: Optional[PathLike] = None) -> Figure:
-    """Kaplan's and Chinchilla's compute-optimal N against C (log-log), and their crossover."""
+    """Kaplan's and Chinchilla's compute-optimal N against C (log-log), and their crossover.
+
+    Parameters
+    ----------
+    cmp : AllocationComparison
+        What :func:`scalingfit.kaplan.compare_allocations` returned.
+    ax : matplotlib Axes, optional
+        Axes to draw into (anything else is a TypeError); None (default): a new figure.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
+    """
     fig, a = _axes(ax)
     a.plot(cmp.C, cmp.N_kaplan, label="Kaplan et al. (2020): N ∝ C^0.73")
     a.plot(cmp.C, cmp.N_chinchilla, label="Hoffmann et al. (2022): N ∝ C^0.5")
@@ -534,7 +642,30 @@ def plot_coverage(
     ax: Optional[Axes] = None, path: Optional[PathLike] = None,
 ) -> Figure:
     """Coverage against samples k (log x): data, ``exp(-a k^-b)`` fits and bands; each ``ks[i]``
-    finite and > 0, each ``coverages[i]`` finite, ``extrapolate`` >= 0 decades."""
+    finite and > 0, each ``coverages[i]`` finite, ``extrapolate`` >= 0 decades.
+
+    Parameters
+    ----------
+    fits : sequence of CoverageFit
+        One fit per curve (:func:`scalingfit.testtime.fit_coverage` or
+        :func:`~scalingfit.testtime.fit_coverage_from_counts`); not empty. The first one's
+        ``x_name`` labels the x axis.
+    ks : sequence of array_like
+        Per curve, the numbers of samples (1-D, finite, > 0).
+    coverages : sequence of array_like
+        Per curve, the coverage at each of its ``ks`` (1-D, finite, as long as ``ks[i]``).
+    labels : sequence of str, optional
+        One legend label per curve; None (default): ``"curve i"``.
+    extrapolate : float
+        Decades beyond each curve's largest k to draw its fit and band to (>= 0, and not
+        past :data:`X_MAX`); default 1.
+    ax : matplotlib Axes, optional
+        Axes to draw into (anything else is a TypeError); None (default): a new figure.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
+    """
     if not (len(fits) == len(ks) == len(coverages)):
         raise ValueError(f"{len(fits)} fits, {len(ks)} ks and {len(coverages)} coverages: one of each per curve")
     if not fits:
@@ -560,7 +691,22 @@ def plot_coverage(
 def plot_model_choice(choice: ModelChoice, *, labels: Optional[Sequence[str]] = None,
                       ax: Optional[Axes] = None, path: Optional[PathLike] = None) -> Figure:
     """Predicted coverage of each model against the inference budget (log x); the best model
-    at each budget is marked."""
+    at each budget is marked.
+
+    Parameters
+    ----------
+    choice : ModelChoice
+        What :func:`scalingfit.testtime.choose_model` returned.
+    labels : sequence of str, optional
+        One legend label per model (a ValueError for another count); None (default):
+        ``"N = <N>"``.
+    ax : matplotlib Axes, optional
+        Axes to draw into (anything else is a TypeError); None (default): a new figure.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
+    """
     _check_labels(labels, choice.N.shape[0])
     fig, a = _axes(ax)
     for m in range(choice.N.shape[0]):
@@ -588,7 +734,34 @@ def plot_emergence(
     """Three panels: the thresholded metric and the continuous one against scale (log x), and
     the thresholded metric against the continuous one with the fitted link and its band.
     ``scale`` finite and > 0 (a log axis), the metrics finite, one value of each per scale
-    (``continuous`` > 0 too when the link is fitted on a log axis)."""
+    (``continuous`` > 0 too when the link is fitted on a log axis).
+
+    Parameters
+    ----------
+    scale : array_like (n,)
+        Model scale (parameters, FLOP; finite, > 0).
+    thresholded : array_like (n,)
+        The thresholded metric (e.g. exact-match accuracy) at each scale; finite.
+    continuous : array_like (n,)
+        The continuous metric (e.g. loss) at each scale; finite.
+    link : SigmoidFit, optional
+        The fitted link of ``thresholded`` against ``continuous``
+        (:func:`scalingfit.emergence.fit_sigmoids`), drawn with its band in the third panel;
+        None (default): no link drawn.
+    scale_label : str
+        x-axis label of the first two panels; default ``"scale"``.
+    thresholded_label : str
+        Label of the thresholded metric's axes; default ``"accuracy"``.
+    continuous_label : str
+        Label of the continuous metric's axes; default ``"loss"``.
+    log_continuous : bool
+        Log y axis for the continuous metric's panel when all its values are > 0; default
+        True.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
+    """
     x = _points("scale", scale, positive=True)
     t = _points("thresholded", thresholded, x.shape[0], "scale")
     c = _points("continuous", continuous, x.shape[0], "scale",
@@ -623,7 +796,17 @@ def plot_emergence(
 
 def plot_metric_choice(mc: MetricChoice, *, path: Optional[PathLike] = None) -> Figure:
     """Each metric against scale: the fit to the smallest scales (solid) and its
-    extrapolation (dashed) against the held-out values, with sharpness and predictability."""
+    extrapolation (dashed) against the held-out values, with sharpness and predictability.
+
+    Parameters
+    ----------
+    mc : MetricChoice
+        What :func:`scalingfit.emergence.metric_choice` returned (at least one metric).
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
+    """
     names = list(mc.rows)
     if not names:
         raise ValueError("the metric choice has no metrics to plot")
@@ -661,7 +844,21 @@ def plot_task_predictions(
     published: Optional[Sequence[float]] = None, path: Optional[PathLike] = None,
 ) -> Figure:
     """Predicted accuracy with its interval against the actual accuracy, per task (and the
-    published prediction when given)."""
+    published prediction when given).
+
+    Parameters
+    ----------
+    preds : sequence of TaskPrediction
+        What :func:`scalingfit.emergence.task_ladder` returned; not empty.
+    actual : sequence of float
+        The actual accuracy of each task, one per prediction; finite.
+    published : sequence of float, optional
+        A published prediction per task, drawn beside ours; finite. None (default): none.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
+    """
     if not preds:
         raise ValueError("no task predictions to plot")
     for name, v in (("actual", actual), ("published", published)):
@@ -690,7 +887,22 @@ def plot_final_loss(
     ax: Optional[Axes] = None, path: Optional[PathLike] = None,
 ) -> Figure:
     """Loss curves against tokens (log x): the fitted window (filled markers), the rest of the
-    curve (faint), and the predicted final loss with its interval (error bar) beside the actual."""
+    curve (faint), and the predicted final loss with its interval (error bar) beside the actual.
+
+    Parameters
+    ----------
+    curves : sequence of Curve
+        The loss curves ``prediction`` was made from, in the same order.
+    prediction : FinalLossPrediction
+        What :func:`scalingfit.curves.predict_final_loss` or
+        :func:`~scalingfit.curves.predict_final_loss_kaplan` returned for ``curves``.
+    ax : matplotlib Axes, optional
+        Axes to draw into (anything else is a TypeError); None (default): a new figure.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, all or nothing (:func:`write_figure`: the format
+        from the suffix; an existing folder is an IsADirectoryError); None (default): not
+        saved.
+    """
     fig, a = _axes(ax, size=(6.5, 4.5))
     for j, cv in enumerate(curves):
         col = f"C{j % 10}"

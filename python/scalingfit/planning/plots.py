@@ -107,7 +107,34 @@ def plot_frontier(
     and with ``unique_tokens`` the data-constrained frontier (``decay``'s ``R_D*, R_N*``) and
     the wall where the optimal token count reaches the stock. ``compute`` is the range of the
     x axis: ``(low, high)`` in FLOPs (a single budget is a ValueError: there is no curve to
-    draw through one point). ``model_sizes`` may be one size; ``runs`` are finite and > 0."""
+    draw through one point). ``model_sizes`` may be one size; ``runs`` are finite and > 0.
+
+    Parameters
+    ----------
+    law : Law, mapping or fit
+        The Chinchilla law ``E + A / N^alpha + B / D^beta``, anything :func:`as_law` takes;
+        default :data:`HOFFMANN_2022`.
+    compute : (float, float)
+        The x-axis range (low, high) in FLOP, both > 0 and different; default
+        ``(1e18, 1e26)``.
+    model_sizes : sequence of float
+        Parameter counts (> 0) of the fixed-size curves; default ``(1e8, 1e9, 1e10, 1e11)``.
+    unique_tokens : float, optional
+        A stock of unique tokens (> 0): draws the data-constrained frontier and the 1-epoch
+        data wall; None (default): neither.
+    decay : DataConstrainedLaw or mapping
+        Where ``R_D``, ``R_N`` of the data-constrained frontier come from (with ``law``'s
+        other five values); used only with ``unique_tokens``. Default
+        :data:`MUENNIGHOFF_2023`.
+    runs : (N, D, loss), optional
+        Observed runs drawn at ``C = 6 N D``: three arrays of one length, finite and > 0;
+        None (default): none.
+    ax : matplotlib Axes, optional
+        Axes to draw into (anything else is a TypeError); None (default): a new figure.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, whole or not at all
+        (:func:`scalingfit.plot.write_figure`); None (default): not saved.
+    """
     lw = as_law(law)
     C = _log_range("compute", compute, 200)
     sizes = np.atleast_1d(check_positive("model_sizes", model_sizes))
@@ -179,7 +206,23 @@ def plot_inference_aware(
     per parameter (left), lifetime FLOPs saved against the Chinchilla-optimal model of the
     same loss (right). ``inference_tokens`` is the range of the x axis: ``(low, high)``, both
     > 0 (a log axis; a single value is a ValueError: there is no curve through one point).
-    ``ax``, when given, is a pair of axes, one per panel."""
+    ``ax``, when given, is a pair of axes, one per panel.
+
+    Parameters
+    ----------
+    target_loss : float
+        The loss the model must reach, as :func:`inference_optimal` (above the law's ``E``).
+    inference_tokens : (float, float)
+        The x-axis range of lifetime inference tokens, (low, high); default ``(1e9, 1e16)``.
+    law : Law, mapping or fit
+        The Chinchilla law, anything :func:`as_law` takes; default :data:`SARDANA_2023`.
+    ax : pair of matplotlib Axes, optional
+        Axes for the two panels (a TypeError or ValueError otherwise); None (default): a new
+        figure.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, whole or not at all
+        (:func:`scalingfit.plot.write_figure`); None (default): not saved.
+    """
     D_inf = _log_range("inference_tokens", inference_tokens, 120)
     r = inference_optimal(target_loss, D_inf, law)
     fig, axes = _figure(ax, ncols=2, size=(10.0, 4.2))
@@ -223,7 +266,31 @@ def plot_data_wall(
     :func:`data_wall`). Without ``law``, the bootstrap's point fit when ``samples`` is one,
     else :data:`MUENNIGHOFF_2023` (as for :func:`data_wall`).
     The compute axis runs from 1/100 of the no-repetition wall to ``span`` times it.
-    ``ax``, when given, is a pair of axes, one per panel."""
+    ``ax``, when given, is a pair of axes, one per panel.
+
+    Parameters
+    ----------
+    unique_tokens : float
+        The stock of unique tokens (> 0).
+    law : DataConstrainedLaw or mapping, optional
+        The point law (``E, A, B, alpha, beta, R_D, R_N``); None (default): as above.
+    samples : DataConstrainedLaw, mapping or DataConstrainedBootstrap, optional
+        Replicates of the law for the bands; None (default): no bands.
+    epochs : sequence of float
+        Epoch counts (> 0) whose walls (:func:`epochs_wall_compute`) are marked; default
+        ``(1, 4, 16)``.
+    span : float
+        How far the compute axis runs past the no-repetition wall, as a factor (> 0.01);
+        default 1e4.
+    level : float
+        The bands' level, in (0, 1); default 0.95.
+    ax : pair of matplotlib Axes, optional
+        Axes for the two panels (a TypeError or ValueError otherwise); None (default): a new
+        figure.
+    path : str, os.PathLike or file object, optional
+        Where to save the figure at 120 dpi, whole or not at all
+        (:func:`scalingfit.plot.write_figure`); None (default): not saved.
+    """
     from ..bootstrap import _finite_level as _level
 
     law, samples = point_and_replicates(law, samples, "samples")
