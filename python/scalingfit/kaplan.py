@@ -175,6 +175,15 @@ def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
     """Training compute ``C ≈ 6 N D`` in FLOP (forward + backward, Kaplan et al. §2.1); a
     ValueError naming ``N`` and ``D`` where ``6 N D`` passes float64's largest value (1.8e308).
 
+    Parameters
+    ----------
+    N : array_like
+        Parameters (finite, > 0).
+    D : array_like
+        Training tokens (finite, > 0); broadcast with ``N``.
+
+    Examples
+    --------
     >>> float(compute_flops(70e9, 1.4e12))
     5.88e+23
     """
@@ -188,6 +197,13 @@ def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
 def to_pf_days(flops: ArrayLike) -> FloatArray:
     """FLOP to PF-days.
 
+    Parameters
+    ----------
+    flops : array_like
+        Compute in FLOP (finite, > 0); divided by :data:`PF_DAY` (8.64e19).
+
+    Examples
+    --------
     >>> float(to_pf_days(8.64e19))
     1.0
     """
@@ -197,6 +213,15 @@ def to_pf_days(flops: ArrayLike) -> FloatArray:
 def loss_N(N: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     """``L(N) = (N_c / N)^alpha_N`` (nats/token; N non-embedding parameters).
 
+    Parameters
+    ----------
+    N : array_like
+        Non-embedding parameters (finite, > 0).
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+
+    Examples
+    --------
     >>> round(float(loss_N(1.5e9)), 3)
     2.304
     """
@@ -207,6 +232,15 @@ def loss_N(N: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
 def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     """``L(D) = (D_c / D)^alpha_D`` (D tokens).
 
+    Parameters
+    ----------
+    D : array_like
+        Training tokens (finite, > 0).
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+
+    Examples
+    --------
     >>> round(float(loss_D(2.2e10)), 3)
     2.099
     """
@@ -217,6 +251,15 @@ def loss_D(D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
 def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     """``L(C_min) = (C_c_min / C_min)^alpha_C_min`` (C_min in PF-days).
 
+    Parameters
+    ----------
+    C_min : array_like
+        Minimum compute in PF-days (finite, > 0).
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+
+    Examples
+    --------
     >>> round(float(loss_C_min(1.0)), 3)
     2.658
     """
@@ -228,6 +271,18 @@ def loss_C_min(C_min: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray
 def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     """Eq. 1.5 with the Table 2 constants: ``[(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D``.
 
+    Parameters
+    ----------
+    N : array_like
+        Non-embedding parameters (finite, > 0).
+    D : array_like
+        Training tokens (finite, > 0); broadcast with ``N``.
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+        Its ``nd_*`` fields are used.
+
+    Examples
+    --------
     >>> round(float(loss_ND(1e9, 1e10)), 3)
     2.42
     """
@@ -246,6 +301,18 @@ def loss_ND(N: ArrayLike, D: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> Flo
 def loss_NS(N: ArrayLike, S: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     """Eq. 1.6 with the Table 3 constants: ``(N_c/N)^alpha_N + (S_c/S_min)^alpha_S``.
 
+    Parameters
+    ----------
+    N : array_like
+        Non-embedding parameters (finite, > 0).
+    S : array_like
+        Optimiser steps ``S_min`` (finite, > 0); broadcast with ``N``.
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+        Its ``ns_*`` fields are used.
+
+    Examples
+    --------
     >>> round(float(loss_NS(1e9, 1e5)), 3)
     2.401
     """
@@ -264,6 +331,15 @@ def critical_batch(L: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray
     that underflows (``L = 1e300``), a ValueError naming ``L`` where it passes float64's range
     (``L = 1e-300``).
 
+    Parameters
+    ----------
+    L : array_like
+        Loss in nats/token (finite, > 0).
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+
+    Examples
+    --------
     >>> f"{float(critical_batch(2.5)):.3g}"
     '2.55e+06'
     """
@@ -338,7 +414,15 @@ class PowerLawFit:
         its lower end was <= 0 in 26 (log residuals) and 45 (linear residuals) of 600
         simulated pure power-law sweeps of 8 sizes at 1% noise, e.g. (-5.3e12, 1.19e14)
         around 5.7e13; on the log scale in none, and it covered the true N_c 0.94-0.97 of the
-        time (95% nominal; 0.94-0.95 before)."""
+        time (95% nominal; 0.94-0.95 before).
+
+        Parameters
+        ----------
+        name : {"alpha", "x_c", "E"}
+            The parameter (``"E"`` only with ``irreducible``).
+        level : float, optional
+            The interval's level, in (0, 1); None (default): the fit's own (``law.level``).
+        """
         funcs = {"alpha": self._alpha, "x_c": self._xc}
         if self.irreducible:
             funcs["E"] = lambda p: p[..., 0]
@@ -352,11 +436,27 @@ class PowerLawFit:
         return float(lo), float(hi)
 
     def predict(self, x: ArrayLike) -> FloatArray:
-        """The fitted law at ``x``."""
+        """The fitted law at ``x``.
+
+        Parameters
+        ----------
+        x : array_like
+            Values of the law's variable (``variable``: N, D, C or S; > 0); a scalar gives a
+            scalar.
+        """
         return self.law.predict(np.asarray(x, dtype=np.float64))
 
     def band(self, x: ArrayLike, level: Optional[float] = None) -> FloatArray:
-        """(2, n) interval of the predicted loss at ``x``."""
+        """(2, n) interval of the predicted loss at ``x``: bootstrap percentiles of the
+        resampled curves, else the delta method.
+
+        Parameters
+        ----------
+        x : array_like
+            Values of the law's variable (> 0); a scalar gives shape (2,).
+        level : float, optional
+            The interval's level, in (0, 1); None (default): the fit's own (``law.level``).
+        """
         return self.law.band(np.asarray(x, dtype=np.float64), level)
 
     def __repr__(self) -> str:
@@ -523,6 +623,20 @@ def _check_losses_positive(losses: Sequence[ArrayLike], variable: str, name: str
 def fit_power_law(x: ArrayLike, L: ArrayLike, **kwargs: Any) -> PowerLawFit:
     """Fit one single-variable Kaplan law (see :func:`fit_power_laws` for the options).
 
+    Parameters
+    ----------
+    x : array_like (n,)
+        The law's variable (N, D, C or S; finite, > 0, at least 2 distinct values, 3 with
+        ``irreducible``).
+    L : array_like (n,)
+        Losses at ``x`` (finite; > 0 without ``irreducible``).
+    **kwargs
+        The keyword options of :func:`fit_power_laws` (``variable``, ``irreducible``,
+        ``n_resamples``, ``scheme``, ``groups``, ``seed``, ``level``, ``log_residuals``,
+        ``loss``, ``f_scale``); any other name is a TypeError.
+
+    Examples
+    --------
     >>> D = np.logspace(8, 11, 8)
     >>> fit = fit_power_law(D, loss_D(D), variable="D")
     >>> round(fit.alpha, 3), f"{fit.x_c:.1e}"
@@ -567,7 +681,17 @@ class JointFit:
         constants. Built on ``D_c`` itself, the lower end was <= 0 in 310 of 400 simulated
         ``kaplan_nd`` sweeps (30 runs, 1% noise, N_c = 8.8e13, D_c = 5.4e13) and the interval covered the true ``D_c``
         0.90 of the time; on the log scale it covered it 0.95 (N_c 0.94 either way; 95%
-        nominal)."""
+        nominal).
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the law: ``N_c``, ``D_c``, ``alpha_N``, ``alpha_D`` (``kaplan_nd``)
+            or ``N_c``, ``S_c``, ``alpha_N``, ``alpha_S`` (``kaplan_ns``); another is a
+            ValueError.
+        level : float, optional
+            The interval's level, in (0, 1); None (default): the fit's own (``law.level``).
+        """
         if name.endswith("_c") and name in self.law.param_names and self.law.samples is None:
             i = self.law.param_names.index(name)
             with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf upper end
@@ -576,11 +700,31 @@ class JointFit:
         return self.law.interval(name, level)
 
     def predict(self, N: ArrayLike, X: ArrayLike) -> FloatArray:
-        """The law at (N, D) or (N, S)."""
+        """The law at (N, D) or (N, S).
+
+        Parameters
+        ----------
+        N : array_like
+            Non-embedding parameters (> 0).
+        X : array_like
+            Training tokens D (``kaplan_nd``) or optimiser steps S (``kaplan_ns``), > 0; as
+            many as ``N``.
+        """
         return self.law.predict((np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(X, float))))
 
     def band(self, N: ArrayLike, X: ArrayLike, level: Optional[float] = None) -> FloatArray:
-        """(2, n) interval of the predicted loss at (N, D) or (N, S)."""
+        """(2, n) interval of the predicted loss at (N, D) or (N, S).
+
+        Parameters
+        ----------
+        N : array_like
+            Non-embedding parameters (> 0).
+        X : array_like
+            Training tokens D (``kaplan_nd``) or optimiser steps S (``kaplan_ns``), > 0; as
+            many as ``N``.
+        level : float, optional
+            The interval's level, in (0, 1); None (default): the fit's own (``law.level``).
+        """
         return self.law.band((np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(X, float))), level)
 
     def __repr__(self) -> str:
@@ -709,7 +853,14 @@ class Frontier:
     L: FloatArray
 
     def exponent(self, what: str = "N") -> float:
-        """Least-squares slope of log(what) against log C."""
+        """Least-squares slope of log(what) against log C.
+
+        Parameters
+        ----------
+        what : {"N", "S", "B", "D", "L"}
+            The attribute whose exponent to fit; default ``"N"``. Needs at least 2 distinct
+            budgets (a ValueError otherwise).
+        """
         n_budgets = np.unique(self.C).size
         if n_budgets < 2:
             raise ValueError(f"an exponent needs at least 2 distinct budgets, the frontier has {n_budgets}")
@@ -778,6 +929,18 @@ def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: i
         of sizes; an optimum that takes fewer than one step (``S_min < 1``, budgets below
         about 1e-40 FLOP) or is not representable as float64.
 
+    Parameters
+    ----------
+    C : array_like
+        Budgets ``C_min`` in FLOP: a number or a non-empty 1-D array, finite and > 0.
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+    n_grid : int
+        Points of the log grid of sizes spanning 12 decades (>= 3; a ValueError otherwise);
+        default 2001.
+
+    Examples
+    --------
     >>> f = frontier_from_laws(np.logspace(18, 24, 7))
     >>> 0.65 < f.exponent("N") < 0.8
     True
@@ -852,6 +1015,16 @@ def frontier_from_laws(C: ArrayLike, c: KaplanConstants = KAPLAN_2020, n_grid: i
 def kaplan_optimal_N(C: ArrayLike, c: KaplanConstants = KAPLAN_2020) -> FloatArray:
     """Kaplan's fitted allocation ``N_opt = 1.3e9 · (C / PF-day)^0.73`` (C in FLOP).
 
+    Parameters
+    ----------
+    C : array_like
+        Compute in FLOP (finite, > 0).
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+        Its ``N_opt_coef`` and ``N_opt_exp`` are used.
+
+    Examples
+    --------
     >>> f"{float(kaplan_optimal_N(8.64e19)):.2g}"
     '1.3e+09'
     """
@@ -866,6 +1039,18 @@ def chinchilla_optimal_N(C: ArrayLike, tokens_per_param: float = CHINCHILLA_TOKE
     exponents keep the rule exact at C = 5.76e23, the compute budget of Gopher and Chinchilla
     in Hoffmann et al. (2022) (Chinchilla's 70B on 1.4T tokens is ``6 N D = 5.88e23``).
 
+    Parameters
+    ----------
+    C : array_like
+        Compute in FLOP (finite, > 0).
+    tokens_per_param : float
+        Training tokens per parameter ``D / N`` of the rule (> 0); default 20
+        (:data:`CHINCHILLA_TOKENS_PER_PARAM`).
+    exponent : float
+        The allocation exponent of ``N_opt ∝ C^exponent`` (finite); default 0.5.
+
+    Examples
+    --------
     >>> f"{float(chinchilla_optimal_N(5.88e23)):.3g}"
     '7e+10'
     """
@@ -926,6 +1111,22 @@ def compare_allocations(
     parameters and its budget is C_min; the comparison treats both as C, which is how the two
     prescriptions are usually compared (Hoffmann et al., 2022, Fig. 1).
 
+    Parameters
+    ----------
+    C : array_like
+        Budgets in FLOP: a number or a non-empty 1-D array, finite and > 0.
+    c : KaplanConstants
+        The constants to use (anything else is a TypeError); default :data:`KAPLAN_2020`.
+        Kaplan's side is :func:`kaplan_optimal_N` with it.
+    tokens_per_param : float
+        Chinchilla's tokens per parameter (> 0), as :func:`chinchilla_optimal_N`; default 20.
+    chinchilla_exponent : float
+        Chinchilla's allocation exponent, as ``exponent`` of :func:`chinchilla_optimal_N`:
+        finite, > 0 and different from ``c.N_opt_exp`` (0.73; equal exponents never cross, a
+        ValueError); default 0.5.
+
+    Examples
+    --------
     >>> cmp = compare_allocations([1e21, 1e24])
     >>> f"{cmp.crossover:.2g}", [round(float(r), 1) for r in cmp.ratio]
     ('1.4e+19', [2.7, 13.2])
