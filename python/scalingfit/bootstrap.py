@@ -449,13 +449,29 @@ def _chinchilla_terms(p: ParamColumns) -> tuple[FloatArray, ...]:
 
 
 def allocation_exponent_a(p: ParamColumns) -> FloatArray:
-    """Compute-optimal exponent a = beta / (alpha + beta) of N_opt ∝ C^a."""
+    """Compute-optimal exponent a = beta / (alpha + beta) of N_opt ∝ C^a.
+
+    Parameters
+    ----------
+    p : mapping of str to array_like
+        Parameter columns of a ``chinchilla`` fit (``E, A, B, alpha, beta``) or a
+        ``chinchilla_lse`` one (``e, a, b, alpha, beta``), scalars or arrays of replicates
+        (vectorised); other names are a KeyError.
+    """
     _, _, _, al, be = _chinchilla_terms(p)
     return be / (al + be)
 
 
 def allocation_exponent_b(p: ParamColumns) -> FloatArray:
-    """Compute-optimal exponent b = alpha / (alpha + beta) of D_opt ∝ C^b."""
+    """Compute-optimal exponent b = alpha / (alpha + beta) of D_opt ∝ C^b.
+
+    Parameters
+    ----------
+    p : mapping of str to array_like
+        Parameter columns of a ``chinchilla`` fit (``E, A, B, alpha, beta``) or a
+        ``chinchilla_lse`` one (``e, a, b, alpha, beta``), scalars or arrays of replicates
+        (vectorised); other names are a KeyError.
+    """
     _, _, _, al, be = _chinchilla_terms(p)
     return al / (al + be)
 
@@ -480,6 +496,14 @@ class Positive:
     2%; on the log scale 0.95). Calls ``fn``; pickles when ``fn`` does (a module-level
     function or a ``functools.partial`` of one, not a lambda).
 
+    Parameters
+    ----------
+    fn : callable
+        The quantity, ``fn(p) -> array`` over parameter columns ``p[name]`` (vectorised over
+        replicates); not callable is a TypeError.
+
+    Examples
+    --------
     >>> from scalingfit.bootstrap import Positive
     >>> q = Positive(lambda p: p["A"] ** (1 / p["alpha"]))
     >>> q.positive, float(q({"A": 4.0, "alpha": 0.5}))
@@ -531,22 +555,46 @@ def _prediction(m: Union[Model, CustomModel], xa: FloatArray, p: ParamColumns) -
 
 
 def optimal_params(C: float) -> Derived:
-    """N_opt at training compute C (FLOP, C = 6 N D); :class:`Positive`."""
+    """N_opt at training compute C (FLOP, C = 6 N D); :class:`Positive`.
+
+    Parameters
+    ----------
+    C : float
+        Training compute in FLOP (``C = 6 N D``).
+    """
     return Positive(functools.partial(_n_opt, C))
 
 
 def optimal_tokens(C: float) -> Derived:
-    """D_opt at training compute C; :class:`Positive`."""
+    """D_opt at training compute C; :class:`Positive`.
+
+    Parameters
+    ----------
+    C : float
+        Training compute in FLOP (``C = 6 N D``).
+    """
     return Positive(functools.partial(_d_opt, C))
 
 
 def tokens_per_parameter(C: float) -> Derived:
-    """D_opt / N_opt at training compute C; :class:`Positive`."""
+    """D_opt / N_opt at training compute C; :class:`Positive`.
+
+    Parameters
+    ----------
+    C : float
+        Training compute in FLOP (``C = 6 N D``).
+    """
     return Positive(functools.partial(_tokens_per_param, C))
 
 
 def optimal_loss(C: float) -> Derived:
-    """Predicted loss of the compute-optimal model at compute C; :class:`Positive`."""
+    """Predicted loss of the compute-optimal model at compute C; :class:`Positive`.
+
+    Parameters
+    ----------
+    C : float
+        Training compute in FLOP (``C = 6 N D``).
+    """
     return Positive(functools.partial(_l_opt, C))
 
 
@@ -556,6 +604,13 @@ def predicted_value(model: Union[str, Model, CustomModel], x_new: ArrayLike) -> 
 
     ``x_new`` is one point: a number for a one-input law, ``n_inputs`` numbers such as
     ``(N, D)`` for a law of several, or an array of shape (1, n_inputs).
+
+    Parameters
+    ----------
+    model : str, Model or CustomModel
+        The law, by built-in name (:func:`scalingfit.models.get`) or as a model object.
+    x_new : array_like
+        The one point, as above: finite, and > 0 for a law with positive inputs.
 
     Raises
     ------
@@ -589,6 +644,14 @@ def chinchilla_derived(
     D_opt ∝ C^b); for ``model="chinchilla_lse"`` also ``E``, ``A``, ``B`` in natural units
     (exp of e, a, b). With a compute budget ``C`` (or several) also ``N_opt``, ``D_opt``,
     ``tokens_per_param`` and ``L_opt`` at each budget (suffixed ``@C`` for several budgets).
+
+    Parameters
+    ----------
+    C : float or sequence of float, optional
+        Compute budgets in FLOP (finite, > 0, no budget twice); None (default): the exponents
+        (and ``E, A, B``) only.
+    model : {"chinchilla", "chinchilla_lse"}
+        The model the quantities read their parameters from; default ``"chinchilla"``.
     """
     if model not in ("chinchilla", "chinchilla_lse"):
         raise ValueError(f"model must be 'chinchilla' or 'chinchilla_lse', got {model!r}")
@@ -619,7 +682,26 @@ class SummaryRow:
     """One row of a :class:`BootstrapSummary`: a parameter's or derived quantity's estimate,
     bootstrap standard error and interval, and the converged replicates left out of it
     (``n_undefined``: the quantity is NaN there; ``n_no_se``: no standard error, studentized
-    intervals only)."""
+    intervals only).
+
+    Attributes
+    ----------
+    name : str
+        The parameter or derived quantity.
+    estimate : float
+        Its value at the point fit.
+    stderr : float
+        Bootstrap standard error (NaN with fewer than 2 finite replicates).
+    lower, upper : float
+        The interval, of the summary's method and level.
+    derived : bool
+        True for a derived quantity, False for a parameter.
+    n_undefined : int
+        Converged replicates where the quantity is NaN, left out (0 for a parameter).
+    n_no_se : int
+        Studentized intervals: converged replicates without a usable standard error, left
+        out (0 for other methods).
+    """
 
     name: str
     estimate: float
@@ -634,7 +716,25 @@ class SummaryRow:
 @dataclass(frozen=True)
 class BootstrapSummary:
     """Estimate, bootstrap standard error and interval of every parameter and derived
-    quantity; ``str()`` renders the table."""
+    quantity; ``str()`` renders the table.
+
+    Attributes
+    ----------
+    rows : tuple of SummaryRow
+        One per parameter, then per derived quantity.
+    method : str
+        The intervals' method (``"bca"``, ``"percentile"``, ``"basic"``, ``"studentized"``).
+    level : float
+        The intervals' level.
+    scheme : str
+        The resampling scheme.
+    n_resamples : int
+        Replicates drawn.
+    n_failed : int
+        Replicates that failed, left out.
+    seed : int
+        The generator's seed.
+    """
 
     rows: tuple[SummaryRow, ...]
     method: str
@@ -684,7 +784,21 @@ class BootstrapSummary:
 
 @dataclass(frozen=True)
 class Band:
-    """A pointwise band at new inputs: estimate (the point fit) and [lower, upper]."""
+    """A pointwise band at new inputs: estimate (the point fit) and [lower, upper].
+
+    Attributes
+    ----------
+    x : ndarray (n, n_inputs)
+        The inputs, as the model reads them.
+    estimate : ndarray (n,)
+        The point fit's prediction.
+    lower, upper : ndarray (n,)
+        The band: percentiles of the replicates' predictions.
+    level : float
+        The band's level.
+    kind : {"confidence", "prediction"}
+        Curve only, or also a new observation's scatter (:meth:`BootstrapResult.predict`).
+    """
 
     x: FloatArray
     estimate: FloatArray
@@ -720,6 +834,9 @@ class BootstrapBatchResult:
         The stream id of each problem's resamples (default: its index).
     derived : dict
         Derived quantities (name -> vectorised callable).
+    custom_model : CustomModel or None
+        The model object when it is a custom one (built-in models are looked up by
+        ``model``); not pickled when it does not pickle.
     """
 
     model: str
@@ -808,7 +925,14 @@ class BootstrapBatchResult:
             )
 
     def estimate(self, name: str) -> FloatArray:
-        """The point estimate of a parameter or derived quantity, per problem."""
+        """The point estimate of a parameter or derived quantity, per problem.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        """
         self._check_name(name)
         key = ("estimate", name)
         if key not in self._cache:
@@ -821,7 +945,14 @@ class BootstrapBatchResult:
         return self._cache[key]  # type: ignore[no-any-return]
 
     def values(self, name: str) -> FloatArray:
-        """Replicate values (n_problems, n_resamples) of a parameter or derived quantity."""
+        """Replicate values (n_problems, n_resamples) of a parameter or derived quantity.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        """
         self._check_name(name)
         key = ("values", name)
         if key not in self._cache:
@@ -839,7 +970,14 @@ class BootstrapBatchResult:
     def n_undefined(self, name: str) -> NDArray[np.int64]:
         """Per problem, the converged replicates on which ``name`` is NaN (a derived quantity
         undefined there, e.g. a logarithm of a negative value): left out of its interval and
-        standard error like failed replicates, and counted here (0 for a parameter)."""
+        standard error like failed replicates, and counted here (0 for a parameter).
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        """
         v = self.values(name)
         converged = ~np.isnan(self.samples).any(axis=2)
         return np.asarray(np.sum(converged & np.isnan(v), axis=1), dtype=np.int64)
@@ -848,7 +986,15 @@ class BootstrapBatchResult:
         """Per problem, the converged replicates with a value of ``name`` but no usable
         standard error (NaN, or zero while the value differs from the estimate: a singular
         or zero-residual fit, e.g. a resample with as many distinct points as free
-        parameters). The studentized interval leaves them out; counted here."""
+        parameters). The studentized interval leaves them out; counted here. Needs the
+        replicates' covariances (``keep_cov``; a ValueError otherwise).
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        """
         _, se = self._se(name)
         v = self.values(name)
         with np.errstate(invalid="ignore"):
@@ -857,7 +1003,14 @@ class BootstrapBatchResult:
 
     def stderr(self, name: str) -> FloatArray:
         """Bootstrap standard error (sd of the converged replicates), per problem; NaN where
-        fewer than 2 replicates are finite (a quantity infinite on every replicate has none)."""
+        fewer than 2 replicates are finite (a quantity infinite on every replicate has none).
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        """
         v = self.values(name)
         ok = np.sum(np.isfinite(v), axis=1)
         sd = np.full(v.shape[0], np.nan)
@@ -911,6 +1064,16 @@ class BootstrapBatchResult:
 
         ``method`` and ``level`` default to the ones the bootstrap was run with. Problems
         whose point fit failed get NaN.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        method : {"bca", "percentile", "basic", "studentized"}, optional
+            The interval; None (default): the bootstrap's ``method``.
+        level : float, optional
+            The level, in (0, 1); None (default): the bootstrap's ``level``.
         """
         method = _check_method(self.method if method is None else method)
         lv = _check_level(self.level if level is None else level)
@@ -932,7 +1095,14 @@ class BootstrapBatchResult:
         return self._cache[key]  # type: ignore[no-any-return]
 
     def problem(self, j: int) -> BootstrapBatchResult:
-        """The bootstrap of problem j alone (a batch of one)."""
+        """The bootstrap of problem j alone (a batch of one).
+
+        Parameters
+        ----------
+        j : int
+            The problem's index, in ``[-n_problems, n_problems)`` (negative from the end);
+            another is an IndexError.
+        """
         n = self.center.shape[0]
         if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not -n <= j < n:
             raise IndexError(f"problem {j!r} is not a problem index of this batch (0..{n - 1})")
@@ -1079,29 +1249,80 @@ class BootstrapResult:
         return np.atleast_2d(np.cov(s, rowvar=False))
 
     def estimate(self, name: str) -> float:
-        """The point estimate of a parameter or derived quantity."""
+        """The point estimate of a parameter or derived quantity.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        """
         return float(self.batch.estimate(name)[0])
 
     def values(self, name: str) -> FloatArray:
-        """Replicate values of a parameter or derived quantity (NaN where failed)."""
+        """Replicate values of a parameter or derived quantity (NaN where failed).
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        """
         return np.asarray(self.batch.values(name)[0], dtype=np.float64)
 
     def stderr(self, name: str) -> float:
-        """Bootstrap standard error of a parameter or derived quantity."""
+        """Bootstrap standard error of a parameter or derived quantity.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        """
         return float(self.batch.stderr(name)[0])
 
     def ci(self, name: str, method: Optional[str] = None, level: Optional[float] = None) -> tuple[float, float]:
         """Interval (lower, upper) of a parameter or derived quantity; method and level
-        default to the bootstrap's."""
+        default to the bootstrap's.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        method : {"bca", "percentile", "basic", "studentized"}, optional
+            The interval; None (default): the bootstrap's ``method``.
+        level : float, optional
+            The level, in (0, 1); None (default): the bootstrap's ``level``.
+        """
         lo, hi = self.batch.ci(name, method, level)[0]
         return float(lo), float(hi)
 
     def interval(self, name: str, level: Optional[float] = None, method: Optional[str] = None) -> tuple[float, float]:
-        """:meth:`ci` under the name :meth:`FitResult.interval` has (the same interval)."""
+        """:meth:`ci` under the name :meth:`FitResult.interval` has (the same interval).
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model or a derived quantity of the bootstrap (``names``); another
+            is a ValueError, a non-str a TypeError.
+        level : float, optional
+            The level, in (0, 1); None (default): the bootstrap's ``level``.
+        method : {"bca", "percentile", "basic", "studentized"}, optional
+            The interval; None (default): the bootstrap's ``method``.
+        """
         return self.ci(name, method, level)
 
     def summary(self, method: Optional[str] = None, level: Optional[float] = None) -> BootstrapSummary:
-        """Table of estimate, bootstrap stderr and interval per parameter and derived quantity."""
+        """Table of estimate, bootstrap stderr and interval per parameter and derived quantity.
+
+        Parameters
+        ----------
+        method : {"bca", "percentile", "basic", "studentized"}, optional
+            The interval; None (default): the bootstrap's ``method``.
+        level : float, optional
+            The level, in (0, 1); None (default): the bootstrap's ``level``.
+        """
         method = _check_method(self.method if method is None else method)
         lv = _check_level(self.level if level is None else level)
         rows = []
@@ -1140,6 +1361,16 @@ class BootstrapResult:
         wild, a new observation 0.91-0.93, 0.93 and 0.92-0.93. A Chinchilla fit on 30 runs (600 simulations): 0.92-0.96
         with points and residual, 0.90-0.95 with wild. With fewer than ~20 points read the
         band as narrower than nominal, and prefer the points scheme.
+
+        Parameters
+        ----------
+        x_new : array_like
+            The inputs, as :func:`scalingfit.fit` takes ``x`` (``(n,)``, ``(n, k)`` or a tuple
+            of columns such as ``(N, D)``); finite, and > 0 for a law with positive inputs.
+        level : float, optional
+            The band's level, in (0, 1); None (default): the bootstrap's ``level``.
+        kind : {"confidence", "prediction"}
+            As above; default ``"confidence"``.
         """
         lv = _check_level(self.level if level is None else level)
         if kind not in ("confidence", "prediction"):
@@ -1565,8 +1796,7 @@ def bootstrap(
 
     Parameters
     ----------
-    model, x, y, p0, weights, loss, f_scale, log_residuals, bounds, fixed, max_iter, ftol, xtol,
-    gtol, threads :
+    model, x, y, p0, weights, loss, f_scale, log_residuals, bounds, fixed :
         As for :func:`scalingfit.fit` (the point fit and every replicate use them; a fixed
         parameter is the same in every replicate, its interval a single point). A
         :class:`~scalingfit.CustomModel` (with ``p0``) is bootstrapped on the same resamples as
@@ -1576,6 +1806,9 @@ def bootstrap(
         least_squares from the same start takes 0.14-0.17 s with ``method="lm"`` and the
         same jac, 0.54-0.71 s with its default); its replicates agree with an equivalent
         built-in law's to the solvers' tolerance (~1e-7).
+    max_iter, ftol, xtol, gtol, threads :
+        The solver's controls, as for :func:`scalingfit.fit`, for the point fit and every
+        replicate.
     n_resamples : int
         Replicates (>= 2; 1000 or more for 95% BCa intervals).
     seed : int or None
