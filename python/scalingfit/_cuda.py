@@ -214,7 +214,27 @@ def compile_kernels(models: Optional[Sequence[str]] = None, losses: Optional[Seq
     ``progress``: called with each module's record (``Built``: ``spec``, ``compiled``,
     ``seconds``, ...) as it is done, in the order of the modules; not for a module that failed
     (the first failure is raised once every build has finished).
-    Returns one record per module (``compiled`` False where the cache had it)."""
+    Returns one record per module (``compiled`` False where the cache had it).
+
+    Parameters
+    ----------
+    models : sequence of str, optional
+        Built-in model names (:func:`scalingfit.models.get`); None (default): every one.
+    losses : sequence of str, optional
+        Robust losses (``"linear"``, ``"huber"``, ...); None (default): every one.
+    precisions : sequence of {"float64", "float32"}
+        The kernels' precisions; default ``("float64",)``.
+    item_threads : sequence of int
+        Threads per item, each 1, 4 or 32 (a ValueError otherwise); default ``(1, 32)``.
+    arch : str, optional
+        Target architecture, real or virtual (``"sm_90"``, ``"compute_90"``; another form is
+        a ValueError); None (default): the current device's.
+    workers : int, optional
+        Modules compiled at once (>= 1); None (default): all cores.
+    progress : callable, optional
+        Called with each module's ``Built`` record as it is done, as above; None (default):
+        not called.
+    """
     if workers is not None and int(workers) < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     if arch is not None and not re.fullmatch(r"(sm|compute)_[0-9]+[af]?", arch):

@@ -138,17 +138,41 @@ class CustomModel:
         return tuple(f"x{i}" for i in range(self.n_inputs))
 
     def initial_guesses(self, x: FloatArray, y: FloatArray) -> FloatArray:
-        """Raises ValueError: a custom law has no data-driven start (pass ``p0``)."""
+        """Raises ValueError: a custom law has no data-driven start (pass ``p0``).
+
+        Parameters
+        ----------
+        x : ndarray (n, n_inputs)
+            The problem's inputs (unused).
+        y : ndarray (n,)
+            Its observed values (unused).
+        """
         raise ValueError(f"custom model {self.name!r} needs p0 (no initial guess is known)")
 
     def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
-        """Raises ValueError, as :meth:`initial_guesses`."""
+        """Raises ValueError, as :meth:`initial_guesses`.
+
+        Parameters
+        ----------
+        x : ndarray (n, n_inputs)
+            The problem's inputs (unused).
+        y : ndarray (n,)
+            Its observed values (unused).
+        """
         return self.initial_guesses(x, y)
 
     def predict(self, params: FloatArray, x: object) -> FloatArray:
         """``func`` at points ``x`` (read as ``fit`` reads them, a tuple of columns included;
         a number, or n_inputs numbers such as ``(N, D)``, is one point) with ``params``, one
-        vector or one per point."""
+        vector or one per point.
+
+        Parameters
+        ----------
+        params : array_like (n_params,) or (n, n_params)
+            One parameter vector for every point, or one per point.
+        x : array_like
+            The points, as above.
+        """
         from ._validate import as_inputs, one_point
 
         xa = as_inputs(one_point(x, self.n_inputs)[0], self)
@@ -157,7 +181,15 @@ class CustomModel:
 
     def predict_many(self, params: FloatArray, x: FloatArray) -> FloatArray:
         """Values at the points ``x`` (as read, shape (n, n_inputs)) of every parameter vector,
-        a row of ``params`` (R, n_params): shape (R, n), in one call of ``func``."""
+        a row of ``params`` (R, n_params): shape (R, n), in one call of ``func``.
+
+        Parameters
+        ----------
+        params : ndarray (R, n_params)
+            Parameter vectors, one per row.
+        x : ndarray (n, n_inputs)
+            The points, already read.
+        """
         R, n = params.shape[0], x.shape[0]
         rows = np.repeat(np.asarray(params, dtype=np.float64), n, axis=0)
         return np.asarray(self._call("func", self.func, np.tile(x, (R, 1)), rows), dtype=np.float64).reshape(R, n)

@@ -320,6 +320,11 @@ def fit(
         precisions), not the sum of the weights: repeat the rows to have them counted k times.
     loss : {"linear", "huber", "soft_l1", "cauchy", "arctan"}
         Robust loss, scipy's definitions, with scale ``f_scale`` (in residual units).
+    f_scale : float
+        The robust loss's scale, scipy's: residuals much smaller than it count as under
+        ``"linear"``, larger ones are down-weighted. In residual units (log units with
+        ``log_residuals``); between 1e-100 and 1e100; no effect with ``loss="linear"``.
+        Default 1.0.
     bounds : None, (lower, upper) or {name: (lo, hi)}
         Box bounds. Omitted: the model's defaults (mostly unbounded).
     fixed : {name: value}, optional

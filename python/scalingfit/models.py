@@ -64,6 +64,17 @@ class Model:
         Whether inputs must be > 0 (the core works with their logarithms).
     index : int
         Index of the core's template instance; ``-1`` for custom (Python) models.
+    guess : callable, optional
+        ``guess(x, y) -> (k, n_params)`` data-driven starts of one problem, best first
+        (:meth:`initial_guesses` clips them to the bounds); None: none (``p0`` needed).
+    batch_guess : callable, optional
+        ``batch_guess(x, y, problem, n_problems) -> (n_problems, n_params)``: the best start
+        of every problem of a batch at once (NaN rows left to ``guess``); None: ``guess`` per
+        problem.
+    batch_guesses : callable, optional
+        ``batch_guesses(x, y, problem, n_problems) -> (starts, problem of each, redo)``:
+        every start of every problem at once, each problem's best first (``redo`` marks the
+        problems left to ``guess``); None: ``guess`` per problem.
     """
 
     name: str
@@ -94,33 +105,79 @@ class Model:
 
     def initial_guesses(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """Data-driven starting points for one problem (x: (n, n_inputs), y: (n,)), best
-        first, shape (k, n_params). ``fit`` solves all of them in one batch call."""
+        first, shape (k, n_params), clipped to the default bounds. ``fit`` solves all of them
+        in one batch call. A ValueError for a model without ``guess``.
+
+        Parameters
+        ----------
+        x : ndarray (n, n_inputs)
+            The problem's inputs, as read (:func:`scalingfit.fit`'s layout).
+        y : ndarray (n,)
+            Its observed values.
+        """
         if self.guess is None:
             raise ValueError(f"model {self.name!r} has no initial guess: pass p0")
         p = np.asarray(self.guess(x, y), dtype=np.float64).reshape(-1, self.n_params)
         return np.clip(p, self.lower, self.upper)
 
     def initial_guess(self, x: FloatArray, y: FloatArray) -> FloatArray:
-        """The best data-driven starting point for one problem, shape (n_params,)."""
+        """The best data-driven starting point for one problem, shape (n_params,): the first
+        of :meth:`initial_guesses`.
+
+        Parameters
+        ----------
+        x : ndarray (n, n_inputs)
+            The problem's inputs, as read (:func:`scalingfit.fit`'s layout).
+        y : ndarray (n,)
+            Its observed values.
+        """
         first: FloatArray = self.initial_guesses(x, y)[0]
         return first
 
     def predict(self, params: Sequence[float] | FloatArray, x: object) -> FloatArray:
         """Model values at points ``x``, read as ``fit`` reads them: shape (n, n_inputs), a
         tuple of n_inputs columns (``(N, D)``), or (n,) or a number for one input; n_inputs
-        numbers (``(1e9, 2e10)``) are one point of a law of several inputs."""
+        numbers (``(1e9, 2e10)``) are one point of a law of several inputs.
+
+        Parameters
+        ----------
+        params : array_like (n_params,)
+            Parameter vector, in the order of ``param_names`` (another length is a
+            ValueError).
+        x : array_like
+            The points, as above; each value > 0 for a law with ``positive_inputs`` (NaN
+            passes through).
+        """
         f, _ = _core.evaluate(self.index, *self._args(params, x))
         return np.asarray(f)
 
     def predict_many(self, params: FloatArray, x: FloatArray) -> FloatArray:
         """Values at the points ``x`` (as read, shape (n, n_inputs)) of every parameter vector,
-        a row of ``params`` (R, n_params): shape (R, n), in one core call."""
+        a row of ``params`` (R, n_params): shape (R, n), in one core call.
+
+        Parameters
+        ----------
+        params : ndarray (R, n_params)
+            Parameter vectors, one per row.
+        x : ndarray (n, n_inputs)
+            The points, already read (not checked here).
+        """
         return np.asarray(_core.evaluate_many(self.index, np.ascontiguousarray(x, dtype=np.float64),
                                               np.ascontiguousarray(params, dtype=np.float64)))
 
     def jacobian(self, params: Sequence[float] | FloatArray, x: object) -> FloatArray:
         """Analytic Jacobian d value / d params at points ``x`` (as for :meth:`predict`),
-        shape (n, n_params)."""
+        shape (n, n_params).
+
+        Parameters
+        ----------
+        params : array_like (n_params,)
+            Parameter vector, in the order of ``param_names`` (another length is a
+            ValueError).
+        x : array_like
+            The points, as above; each value > 0 for a law with ``positive_inputs`` (NaN
+            passes through).
+        """
         _, J = _core.evaluate(self.index, *self._args(params, x))
         return np.asarray(J)
 
@@ -956,7 +1013,14 @@ def names() -> list[str]:
 
 
 def get(model: str | Model) -> Model:
-    """Look a model up by name (a :class:`Model` passes through)."""
+    """Look a model up by name (a :class:`Model` passes through).
+
+    Parameters
+    ----------
+    model : str or Model
+        A built-in model's name (:func:`names`; another is a ValueError listing them) or a
+        model.
+    """
     if isinstance(model, Model):
         return model
     try:

@@ -68,6 +68,9 @@ class FitResult:
         adds nothing to the cost, so the covariance, :attr:`dof`, the intervals and the
         information criteria count these, and the fit equals that with the others dropped.
         Built without it, a result takes ``n_points``.
+    custom_model : CustomModel or None
+        The model object when it is a custom one (a built-in model is looked up by
+        ``model``); dropped on pickling when it does not pickle (a law made of lambdas).
     """
 
     model: str
@@ -128,6 +131,16 @@ class FitResult:
         arguments, ``predict(N, D)`` for ``predict((N, D))``. For its uncertainty use
         :func:`scalingfit.uncertainty.delta_method` or a bootstrap's ``predict``.
 
+        Parameters
+        ----------
+        x : array_like or tuple of array_like
+            The inputs, as above; finite (a ValueError naming the input otherwise).
+        *more : array_like
+            The other inputs of a law of several, as separate arguments (``predict(N, D)``);
+            with ``x``, exactly ``n_inputs`` of them (a TypeError otherwise).
+
+        Examples
+        --------
         >>> import numpy as np, scalingfit
         >>> N = np.logspace(7, 10, 8)
         >>> r = scalingfit.fit("saturating_power_law", N, 1.7 + 400 * N ** -0.34)
@@ -176,6 +189,16 @@ class FitResult:
         amplitudes (30 runs, 1% noise, 500 simulations: B 0.88 and A 0.92-0.93 at 95%, the
         exponents and E 0.95-0.96; the profile interval of B 0.94-0.96).
 
+        Parameters
+        ----------
+        name : str
+            A parameter of the model (``param_names``; another is a ValueError). One that
+            ended on a bound warns :class:`~scalingfit.UncertaintyWarning`.
+        level : float
+            The interval's level, in (0, 1); default 0.95.
+
+        Examples
+        --------
         >>> import numpy as np, scalingfit
         >>> N = np.logspace(7, 10, 12)
         >>> r = scalingfit.fit("saturating_power_law", N, (1.7 + 400 * N**-0.34) * (1 + 0.01 * np.sin(np.arange(12))))
@@ -226,6 +249,10 @@ class BatchResult:
     problem : ndarray (n_items,)
         The problem each item solved.
     n_problems : int
+    model : str
+        Model name.
+    param_names : tuple of str
+        Names of the columns of ``x``.
     """
 
     model: str
@@ -253,7 +280,13 @@ class BatchResult:
         return [message(int(s)) for s in self.status]
 
     def params(self, name: str) -> FloatArray:
-        """One parameter across items."""
+        """One parameter across items.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of the model (``param_names``; another is a ValueError).
+        """
         if name not in self.param_names:
             raise ValueError(f"{self.model} has no parameter {name!r}; it has {', '.join(self.param_names)}")
         return self.x[:, self.param_names.index(name)]

@@ -449,6 +449,21 @@ class DeltaResult:
     ``estimate +- t stderr``; with ``scale="log"`` it is ``estimate * exp(+-t stderr /
     estimate)`` (the Wald interval of ``log q``, whose standard error is ``stderr /
     estimate``, exponentiated): positive, and longer above the estimate than below.
+
+    Attributes
+    ----------
+    estimate : float
+        The quantity at the parameters given.
+    stderr : float
+        Its delta-method standard error.
+    lower, upper : float
+        The Wald interval, on ``scale``.
+    level : float
+        The interval's level.
+    gradient : ndarray (n_params,)
+        The quantity's gradient in the parameters.
+    scale : {"linear", "log"}
+        The scale the interval was built on.
     """
 
     estimate: float
@@ -607,7 +622,21 @@ def wald_intervals(
     by default ``G - 1`` for a cluster-robust ``cov`` from :func:`sandwich_cov` with
     ``groups`` (a :class:`ClusterCovariance`), else the fit's
     :attr:`~scalingfit.FitResult.dof` (its points of positive weight minus its free
-    parameters); ``math.inf`` gives the normal quantile."""
+    parameters); ``math.inf`` gives the normal quantile.
+
+    Parameters
+    ----------
+    result : FitResult
+        A fit (:func:`scalingfit.fit`); anything else is a TypeError.
+    level : float
+        The intervals' level, in (0, 1); default 0.95.
+    cov : array_like (n_params, n_params), optional
+        A covariance of the parameters to use instead of ``result.cov`` (e.g.
+        :func:`sandwich_cov`'s), with no negative variance; None (default): ``result.cov``.
+    dof : float, optional
+        Degrees of freedom of the t quantile (> 0; ``math.inf``: normal); None (default): as
+        above.
+    """
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     if not isinstance(result, FitResult):
@@ -700,6 +729,24 @@ class ProfileResult:
     ``values`` are the trial values of the parameter (sorted) and ``tau`` the signed root
     deviance there; an endpoint is ``-inf``/``+inf`` when the profile never reaches the
     threshold inside the bounds (the parameter is not bounded by the data at this level).
+
+    Attributes
+    ----------
+    name : str
+        The parameter.
+    estimate : float
+        Its value at the fit.
+    lower, upper : float
+        The interval's ends (possibly infinite, as above).
+    level : float
+        The interval's level.
+    threshold : float
+        The Student t quantile ``t(1 - (1 - level) / 2)`` on the fit's residual degrees of
+        freedom that ``|tau|`` must reach at an end.
+    values : ndarray
+        Trial values of the parameter, sorted.
+    tau : ndarray
+        Signed root deviance at each of ``values``.
     """
 
     name: str
