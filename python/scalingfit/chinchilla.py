@@ -96,7 +96,15 @@ class ChinchillaLaw:
     beta: float
 
     def loss(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
-        """Predicted loss at N parameters and D tokens (broadcasts)."""
+        """Predicted loss at N parameters and D tokens (broadcasts).
+
+        Parameters
+        ----------
+        N : array_like
+            Parameters (finite, > 0).
+        D : array_like
+            Training tokens (finite, > 0); broadcast with ``N``.
+        """
         n = _validate.positive("N", N)
         d = _validate.positive("D", D)
         return np.asarray(self.E + self.A * n**-self.alpha + self.B * d**-self.beta)
@@ -119,7 +127,14 @@ class ChinchillaLaw:
         )
 
     def optimal_allocation(self, C: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """``(N_opt, D_opt)`` minimising the law on ``6 N D = C`` (closed form)."""
+        """``(N_opt, D_opt)`` minimising the law on ``6 N D = C`` (closed form); a ValueError
+        unless ``A, B, alpha, beta`` are finite and > 0.
+
+        Parameters
+        ----------
+        C : array_like
+            Training compute in FLOP (finite, > 0).
+        """
         for name in ("A", "B", "alpha", "beta"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -138,7 +153,13 @@ class ChinchillaLaw:
 
     @classmethod
     def from_log_params(cls, p: ArrayLike) -> ChinchillaLaw:
-        """From ``(a, b, e, alpha, beta)`` (``chinchilla_lse`` order)."""
+        """From ``(a, b, e, alpha, beta)`` (``chinchilla_lse`` order).
+
+        Parameters
+        ----------
+        p : array_like (5,)
+            ``log A, log B, log E, alpha, beta`` (any shape of 5 values, read flattened).
+        """
         a, b, e, al, be = (float(v) for v in np.asarray(p, dtype=np.float64).ravel())
         return cls(E=float(np.exp(e)), A=float(np.exp(a)), B=float(np.exp(b)), alpha=al, beta=be)
 
@@ -232,6 +253,13 @@ def as_law(params: Any, *, name: str = "params") -> ChinchillaLaw:
     e.g. an approach-1 or -2 fit (:class:`EnvelopeFit`, :class:`IsoflopFit`,
     :class:`OptimaFit`: a power law ``N_opt ∝ C^a`` without ``E, A, B, alpha, beta``; the
     message says how to read its own allocation, ``fit.predict(C)``).
+
+    Parameters
+    ----------
+    params : ChinchillaLaw, FitResult, BootstrapResult, mapping or sequence
+        The law, in any of the forms above.
+    name : str
+        The caller's name for ``params``, used in messages; default ``"params"``.
     """
     law: ChinchillaLaw
     fit = params if isinstance(params, FitResult) else getattr(params, "fit", None)
@@ -302,7 +330,19 @@ def huber_objective(
     """Epoch AI's objective, computed independently of the core: ``sum_i h(log L_hat_i -
     log L_i)`` with ``h(r) = r^2 / 2`` for ``|r| <= delta`` and ``delta (|r| - delta / 2)``
     beyond (``scipy.special.huber(delta, r)``). With ``loss_fn="huber", f_scale=delta`` the
-    core's cost ``1/2 sum delta^2 rho(r^2 / delta^2)`` is exactly this sum."""
+    core's cost ``1/2 sum delta^2 rho(r^2 / delta^2)`` is exactly this sum.
+
+    Parameters
+    ----------
+    params : ChinchillaLaw, mapping, sequence or fit
+        The law, anything :func:`as_law` takes.
+    N, D : array_like
+        Parameters and training tokens of each run (finite, > 0).
+    loss : array_like
+        Observed loss of each run (finite, > 0); ``N``, ``D`` and ``loss`` of one shape.
+    delta : float
+        The Huber threshold in log-loss units (> 0); default 1e-3, Epoch AI's.
+    """
     law = as_law(params)
     n, d, lv = (_validate.finite(name, v) for name, v in (("N", N), ("D", D), ("loss", loss)))
     for name, v in (("N", n), ("D", d), ("loss", lv)):
@@ -327,7 +367,23 @@ def huber_objective(
 
 @dataclass(frozen=True)
 class SolverOutcome:
-    """What one solver found: its law, objective and whether it converged."""
+    """What one solver found: its law, objective and whether it converged.
+
+    Attributes
+    ----------
+    solver : {"lm", "varpro"}
+        The solver.
+    law : ChinchillaLaw
+        The law it found.
+    objective : float
+        Its objective there, in the units of :attr:`ParametricFit.objective` (inf when
+        variable projection found no finite value).
+    success : bool
+        Whether it converged (LM: its best start; variable projection: the inner fit at the
+        best ``(alpha, beta)``, status > 0 or -2, with a finite objective).
+    detail : str
+        How it got there, in words (starts converged; the profile grid and zoom levels).
+    """
 
     solver: str
     law: ChinchillaLaw
@@ -343,7 +399,9 @@ class ParametricFit:
     Attributes
     ----------
     E, A, B, alpha, beta : float
-        The law. ``a, b, e`` are ``log A, log B, log E``.
+        The law.
+    a, b, e : float
+        ``log A, log B, log E`` (the ``chinchilla_lse`` parameters).
     objective : float
         The objective at the solution. For ``loss_fn="huber"`` this is in Epoch AI's units,
         ``sum_i huber_delta(log L_hat_i - log L_i)`` (see :func:`huber_objective`); for other
@@ -406,7 +464,15 @@ class ParametricFit:
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
         """The bootstrap interval of ``E``, ``A``, ``B``, ``alpha``, ``beta``, ``a_opt`` (N_opt
         ∝ C^a) or ``b_opt`` (or ``a``, ``b``, ``e``: log A, log B, log E), at the fit's level
-        unless ``level`` is given; a fit without ``n_resamples`` has none."""
+        unless ``level`` is given; a fit without ``n_resamples`` has none (a ValueError).
+
+        Parameters
+        ----------
+        name : str
+            One of the names above.
+        level : float, optional
+            The interval's level, in (0, 1); None (default): the fit's.
+        """
         if self.bootstrap is None:
             raise ValueError("this fit has no bootstrap: fit with n_resamples=1000 (say) for intervals")
         return self.bootstrap.ci(name, level=level)
@@ -437,7 +503,15 @@ class ParametricFit:
         return self.status > 0 or (self.solver == "varpro" and self.status == -2)
 
     def predict(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
-        """Predicted loss at N parameters and D tokens."""
+        """Predicted loss at N parameters and D tokens, as :meth:`ChinchillaLaw.loss`.
+
+        Parameters
+        ----------
+        N : array_like
+            Parameters (finite, > 0).
+        D : array_like
+            Training tokens (finite, > 0); broadcast with ``N``.
+        """
         return self.law.loss(N, D)
 
     def __repr__(self) -> str:
@@ -957,7 +1031,14 @@ class EnvelopeFit:
     n_runs: int
 
     def predict(self, C: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """``(N_opt, D_opt)`` at compute C from the fitted power laws."""
+        """``(N_opt, D_opt)`` at compute C from the fitted power laws.
+
+        Parameters
+        ----------
+        C : array_like
+            Training compute in FLOP (``C = 6 N D``; not checked: 0 or below gives 0, inf or
+            NaN).
+        """
         c = np.asarray(C, dtype=np.float64)
         return self.G_N * c**self.a, self.G_D * c**self.b
 
@@ -1202,7 +1283,14 @@ class IsoflopFit:
     seed: Optional[int] = None
 
     def predict(self, C: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """``(N_opt, D_opt)`` at compute C from the fitted power laws."""
+        """``(N_opt, D_opt)`` at compute C from the fitted power laws.
+
+        Parameters
+        ----------
+        C : array_like
+            Training compute in FLOP (``C = 6 N D``; not checked: 0 or below gives 0, inf or
+            NaN).
+        """
         c = np.asarray(C, dtype=np.float64)
         return self.G_N * c**self.a, self.G_D * c**self.b
 
@@ -2015,7 +2103,13 @@ class OptimaFit:
     interval_method: str = "percentile"
 
     def predict(self, C: ArrayLike) -> FloatArray:
-        """Compute-optimal size ``G_N C^a`` at budgets ``C`` (each finite and > 0)."""
+        """Compute-optimal size ``G_N C^a`` at budgets ``C`` (each finite and > 0).
+
+        Parameters
+        ----------
+        C : array_like
+            Training compute budgets in FLOP (finite, > 0).
+        """
         c = _validate.positive("C", C)
         return np.asarray(self.G_N * c**self.a)
 

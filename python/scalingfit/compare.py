@@ -208,7 +208,16 @@ class ModelScore:
 
     def predict(self, x: Any, *, holdout: bool = False) -> FloatArray:
         """The law at ``x`` with the parameters of the fit to every point (or, with
-        ``holdout=True``, of the fit without the held-out points)."""
+        ``holdout=True``, of the fit without the held-out points).
+
+        Parameters
+        ----------
+        x : array_like
+            The inputs, as :func:`scalingfit.fit` takes them.
+        holdout : bool
+            Use the fit without the held-out points (a ValueError when there was no holdout);
+            default False.
+        """
         r = self.holdout_fit if holdout else self.fit
         if r is None:
             raise ValueError(f"{self.label}: no holdout fit (compare_models was run without holdout)")
@@ -216,7 +225,14 @@ class ModelScore:
         return np.asarray(self.law.predict(r.x, xa), dtype=np.float64)
 
     def score(self, criterion: str) -> float:
-        """The value of one of :data:`CRITERIA`."""
+        """The value of one of :data:`CRITERIA`.
+
+        Parameters
+        ----------
+        criterion : str
+            ``"aic"``, ``"aicc"``, ``"bic"``, ``"loo_rmse"`` or ``"holdout_rmse"`` (another is
+            a ValueError).
+        """
         _check_criterion(criterion)
         return float(getattr(self, criterion))
 
@@ -272,6 +288,8 @@ class Comparison:
     cv : str
         What the cross-validation left out: ``"leave-one-out"``, ``"leave-one-group-out (G
         groups)"`` or ``"none"``.
+    labels : tuple of str
+        The laws' labels, in the order of ``scores`` (set from them).
     """
 
     scores: tuple[ModelScore, ...]
@@ -303,7 +321,15 @@ class Comparison:
         return v, ok
 
     def best(self, criterion: str = "aicc") -> str:
-        """Label of the law with the lowest ``criterion``; only converged fits compete."""
+        """Label of the law with the lowest ``criterion``; only converged fits compete (a
+        ValueError when none has a value).
+
+        Parameters
+        ----------
+        criterion : str
+            One of :data:`CRITERIA` (``"aic"``, ``"aicc"``, ``"bic"``, ``"loo_rmse"``,
+            ``"holdout_rmse"``; another is a ValueError); default ``"aicc"``.
+        """
         v, ok = self._competing(criterion)
         if not ok.any():
             raise ValueError(f"no converged law has a finite {criterion} ({_why_none(self, criterion)}); "
@@ -320,7 +346,13 @@ class Comparison:
     def weights(self, criterion: str = "aicc") -> dict[str, float]:
         """Akaike weights ``exp(-d/2) / sum exp(-d/2)``, ``d`` the difference to the lowest
         criterion: the relative support of each law (for ``aic``, ``aicc`` or ``bic``). Laws
-        whose fit did not converge get 0; exact fits (criterion -inf) share the weight."""
+        whose fit did not converge get 0; exact fits (criterion -inf) share the weight.
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic"}
+            The information criterion (another is a ValueError); default ``"aicc"``.
+        """
         if _check_criterion(criterion) not in ("aic", "aicc", "bic"):
             raise ValueError(f"weights are defined for aic, aicc and bic, got {criterion!r}")
         v, ok = self._competing(criterion)
@@ -372,7 +404,15 @@ class Comparison:
     def nested_test(self, restricted: str, full: str) -> NestedTest:
         """F and likelihood-ratio tests of a law against a larger one that contains it (e.g.
         ``chinchilla_tied``, alpha = beta, inside ``chinchilla``): does the larger law fit
-        better than its extra parameters would by chance? See :func:`nested_test`."""
+        better than its extra parameters would by chance? See :func:`nested_test`.
+
+        Parameters
+        ----------
+        restricted : str
+            Label of the smaller law (a KeyError for an unknown label).
+        full : str
+            Label of the larger law that contains it.
+        """
         return nested_test(self[restricted].fit, self[full].fit,
                            weights=None if self._w is None else self._w)
 
@@ -570,7 +610,17 @@ def pointwise(m: Union[ModelLike, AnyModel], params: ArrayLike, x: Any) -> Float
     """``f[i] = law(params[i], x[i])``: each point with its own parameter row.
 
     ``params`` has shape (n, n_params); ``x`` shape (n, n_inputs), or (n,) for a law of one
-    input."""
+    input.
+
+    Parameters
+    ----------
+    m : str, Model or CustomModel
+        The law, by built-in name or as a model object.
+    params : array_like (n, n_params)
+        One parameter row per point.
+    x : array_like (n, n_inputs) or (n,)
+        The points, one per row of ``params``.
+    """
     m = resolve_model(m) if isinstance(m, str) else m
     P = _validate.as_float_array(params, "params")
     X = _validate.as_float_array(x, "x")
@@ -770,6 +820,8 @@ class NestedTest:
 
     Attributes
     ----------
+    restricted, full : str
+        Model names of the smaller (restricted) law's fit and of the larger (full) one's.
     F, df1, df2, p_value : float
         ``F = ((RSS_r - RSS_f) / df1) / (RSS_f / df2)``, ``df1`` the extra free parameters,
         ``df2 = n - k_full``; ``p_value`` from the F distribution (exact for laws linear in
@@ -900,7 +952,13 @@ class BatchComparison:
 
     def best(self, criterion: str = "aicc") -> NDArray[np.int64]:
         """Index (into :attr:`labels`) of the law with the lowest ``criterion`` on each problem;
-        -1 where no law has a finite value. Only converged fits compete."""
+        -1 where no law has a finite value. Only converged fits compete.
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic", "loo_rmse"}
+            The criterion (``"holdout_rmse"`` or another is a ValueError); default ``"aicc"``.
+        """
         if criterion == "holdout_rmse":
             raise ValueError("compare_batch has no held-out test: use aic, aicc, bic or loo_rmse")
         v = self._values(criterion).copy()
@@ -911,7 +969,13 @@ class BatchComparison:
         return np.asarray(out, dtype=np.int64)
 
     def wins(self, criterion: str = "aicc") -> dict[str, int]:
-        """How many problems each law wins by ``criterion`` (``"none"``: no finite value)."""
+        """How many problems each law wins by ``criterion`` (``"none"``: no finite value).
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic", "loo_rmse"}
+            The criterion (``"holdout_rmse"`` or another is a ValueError); default ``"aicc"``.
+        """
         b = self.best(criterion)
         out = {lab: int(np.sum(b == i)) for i, lab in enumerate(self.labels)}
         out["none"] = int(np.sum(b < 0))
@@ -919,7 +983,13 @@ class BatchComparison:
 
     def weights(self, criterion: str = "aicc") -> FloatArray:
         """Akaike weights per problem, shape (n_laws, n_problems) (0 for failed fits; exact
-        fits share the weight)."""
+        fits share the weight).
+
+        Parameters
+        ----------
+        criterion : {"aic", "aicc", "bic"}
+            The information criterion (another is a ValueError); default ``"aicc"``.
+        """
         if _check_criterion(criterion) not in ("aic", "aicc", "bic"):
             raise ValueError(f"weights are defined for aic, aicc and bic, got {criterion!r}")
         v = self._values(criterion)
