@@ -109,6 +109,17 @@ def pass_at_k(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> FloatArray:
         Unless ``0 <= c <= n`` and ``1 <= k <= n`` (integers), or if both ``c`` and ``k``
         exceed :data:`MAX_PRODUCT_TERMS`.
 
+    Parameters
+    ----------
+    n : array_like of int
+        Samples drawn per problem.
+    c : array_like of int
+        Correct samples among them, ``0 <= c <= n``.
+    k : array_like of int
+        The k of pass@k, ``1 <= k <= n``; ``n``, ``c`` and ``k`` broadcast together.
+
+    Examples
+    --------
     >>> pass_at_k([5, 5, 5], [0, 1, 5], 2).round(12).tolist()
     [0.0, 0.4, 1.0]
     """
@@ -145,6 +156,18 @@ def coverage_curve(n: int, c: ArrayLike, ks: Optional[ArrayLike] = None) -> Floa
     and ``c[j]`` correct for problem j. Exact products, vectorised over the distinct values of
     c and over k (a table of at most :data:`MAX_COVERAGE_TABLE` entries).
 
+    Parameters
+    ----------
+    n : int
+        Samples drawn per problem (>= 1).
+    c : array_like of int (n_problems,)
+        Correct samples of each problem, each in ``[0, n]``; not empty.
+    ks : array_like of int, optional
+        The k at which to report coverage, each in ``[1, n]``; None (default): every k from 1
+        to ``n``.
+
+    Examples
+    --------
     >>> coverage_curve(4, [0, 2, 4], [1, 2, 4]).round(4).tolist()
     [0.5, 0.6111, 0.6667]
     """
@@ -232,6 +255,15 @@ def beta_coverage(k: ArrayLike, a: float, b: float) -> FloatArray:
     ``1 - B(a, b + k) / B(a, b)``; its tail is ``1 - coverage ∝ k^-a``, the exponentiated power
     law's regime. ``a, b > 0``; ``k >= 0``.
 
+    Parameters
+    ----------
+    k : array_like
+        Samples (finite, >= 0; need not be whole).
+    a, b : float
+        The Beta distribution's shape parameters (> 0).
+
+    Examples
+    --------
     >>> round(float(beta_coverage(1, 2.0, 3.0)), 6)
     0.4
     """
@@ -279,18 +311,40 @@ class CoverageFit:
         return float(self.law.x[1])
 
     def interval(self, name: str, level: Optional[float] = None) -> tuple[float, float]:
-        """Interval of ``"a"`` or ``"b"``."""
+        """Interval of ``"a"`` or ``"b"``.
+
+        Parameters
+        ----------
+        name : {"a", "b"}
+            The parameter (another is a ValueError).
+        level : float, optional
+            The interval's level, in (0, 1); None (default): the fit's own.
+        """
         key = {"a": "A", "b": "alpha"}.get(name)
         if key is None:
             raise ValueError(f"interval of {name!r}: choose 'a' or 'b'")
         return self.law.interval(key, level)
 
     def predict(self, x: ArrayLike) -> FloatArray:
-        """Coverage at ``x`` (> 0)."""
+        """Coverage at ``x`` (> 0).
+
+        Parameters
+        ----------
+        x : array_like
+            Samples k (or FLOP, as the fit's ``x_name``); > 0 (NaN passes through).
+        """
         return _coverage_law(self._x(x), self.a, self.b)
 
     def band(self, x: ArrayLike, level: Optional[float] = None) -> FloatArray:
-        """(2, n) interval of the predicted coverage."""
+        """(2, n) interval of the predicted coverage.
+
+        Parameters
+        ----------
+        x : array_like
+            Samples k (or FLOP, as the fit's ``x_name``); > 0 (NaN passes through).
+        level : float, optional
+            The interval's level, in (0, 1); None (default): the fit's own.
+        """
         xx = np.atleast_1d(self._x(x))
         _, iv = self.law.derived(lambda p: _coverage_law(xx, p[..., 0, None], p[..., 1, None]), level)
         return np.sort(np.asarray(iv), axis=0)
@@ -303,7 +357,13 @@ class CoverageFit:
         return xa
 
     def samples_for(self, target: float) -> float:
-        """Samples (or FLOP) needed to reach coverage ``target``: ``(a / -log target)^(1/b)``."""
+        """Samples (or FLOP) needed to reach coverage ``target``: ``(a / -log target)^(1/b)``.
+
+        Parameters
+        ----------
+        target : float
+            The coverage to reach, in (0, 1) (a ValueError otherwise).
+        """
         if not 0.0 < target < 1.0:
             raise ValueError(f"target coverage must be in (0, 1), got {target!r}")
         return float((self.a / -np.log(target)) ** (1.0 / self.b))
@@ -566,6 +626,17 @@ def inference_flops(N: ArrayLike, tokens_per_sample: float, k: ArrayLike) -> Flo
     ValueError naming ``N``, ``tokens_per_sample`` and ``k`` where that passes float64's
     largest value (1.8e308).
 
+    Parameters
+    ----------
+    N : array_like
+        Parameters of the model (finite, > 0).
+    tokens_per_sample : float
+        Tokens generated per sample (finite, > 0).
+    k : array_like
+        Samples per problem (finite, >= 0); broadcast with ``N``.
+
+    Examples
+    --------
     >>> float(inference_flops(7e9, 500, 10))
     70000000000000.0
     """
@@ -597,6 +668,27 @@ def fit_accuracy_vs_compute(
     and an accuracy beyond them by more than their span (percent against a ceiling of 1) is a
     ValueError. One batch call for all curves.
 
+    Parameters
+    ----------
+    flops : array_like or sequence of array_like
+        Inference compute of each point (FLOP; finite, > 0): one 1-D array, or one per curve.
+    accuracy : array_like or sequence of array_like
+        Accuracy at each point (finite), one array per curve, as long as its ``flops``.
+    floor : float, optional
+        Fix ``lo`` at this value (finite; below ``ceiling``); None (default): fitted.
+    ceiling : float, optional
+        Fix ``hi`` at this value (finite); None (default): fitted.
+    n_resamples : int
+        Bootstrap replicates per curve, resampling points (0, the default: Gauss–Newton
+        intervals only).
+    seed : int
+        Seed of the replicates: replicate r of curve j depends only on ``(seed, j, r)``;
+        default 0.
+    level : float
+        Default level of the fits' intervals, in (0, 1); default 0.95.
+
+    Examples
+    --------
     >>> C = np.logspace(10, 16, 13)
     >>> acc = 0.1 + 0.7 / (1 + np.exp(-1.2 * (np.log(C) - np.log(1e13))))
     >>> fit, = fit_accuracy_vs_compute([C], [acc])
@@ -692,6 +784,19 @@ def choose_model(
     ``N``, ``budget`` (a number or 1-D) and ``tokens_per_sample`` must be finite and > 0; every
     fit must be against the number of samples (``x_name="k"``, a ValueError otherwise).
 
+    Parameters
+    ----------
+    fits : sequence of CoverageFit
+        One coverage-vs-samples fit per model (:func:`fit_coverage`); not empty.
+    N : array_like (n_models,)
+        Parameters of each model, one per fit.
+    budget : float or array_like (n_budgets,)
+        Inference budgets, FLOP per problem.
+    tokens_per_sample : float
+        Tokens generated per sample; a sample costs ``2 N tokens_per_sample`` FLOP.
+
+    Examples
+    --------
     >>> k = np.arange(1, 201)
     >>> big, small = fit_coverage([k, k], [np.exp(-0.5 * k ** -0.2), np.exp(-1.2 * k ** -0.35)])
     >>> c = choose_model([big, small], N=[70e9, 7e9], budget=[1.4e13, 1.4e15], tokens_per_sample=100)
