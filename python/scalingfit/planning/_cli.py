@@ -40,7 +40,15 @@ LAWS: dict[str, Mapping[str, float]] = {
 
 def resolve_law(law: Union[str, Mapping[str, float]]) -> dict[str, float]:
     """A named law (:data:`scalingfit.planning._cli.LAWS`: epoch2024, hoffmann2022, ...), a ``"E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28"`` string,
-    or a mapping, as a plain ``{E, A, B, alpha, beta}`` dict (validated)."""
+    or a mapping, as a plain ``{E, A, B, alpha, beta}`` dict (validated).
+
+    Parameters
+    ----------
+    law : str or mapping
+        A name of :data:`LAWS`, an ``E=..,A=..,B=..,alpha=..,beta=..`` string (each parameter
+        once) or a mapping, as :func:`~scalingfit.planning.as_law` takes it; anything else
+        is a ValueError.
+    """
     if isinstance(law, str):
         if law in LAWS:
             law = LAWS[law]
@@ -96,6 +104,9 @@ def optimal_cli_table(
         Lifetime inference demand in tokens.
     unique_tokens : float, optional
         Stock of unique training tokens: the data wall for each of ``epochs``.
+    epochs : sequence of float
+        Epoch counts of the data wall rows (each finite and >= 1, not empty; checked always,
+        used only with ``unique_tokens``); default ``(1, 4, 16)``.
     law : str or mapping
         A named law (``epoch2024``, the default, as ``scalingfit optimal``'s; ``hoffmann2022``,
         ``sardana2023``, ``muennighoff2023``), an ``E=..,A=..,B=..,alpha=..,beta=..`` string,
@@ -256,7 +267,14 @@ def _trained_rows(trained: Any, params: Mapping[str, float], flops_per_token: fl
 
 
 def format_rows(rows: Sequence[Row]) -> str:
-    """Rows of :func:`optimal_cli_table` as indented text, one block per section."""
+    """Rows of :func:`optimal_cli_table` as indented text, one block per section.
+
+    Parameters
+    ----------
+    rows : sequence of (str, str, object)
+        ``(section, quantity, value)`` rows; a new section starts a block when it differs
+        from the row before.
+    """
     out: list[str] = []
     width = max((len(r[1]) for r in rows), default=0)
     last = None

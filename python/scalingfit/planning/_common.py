@@ -76,6 +76,15 @@ class Law:
     with those attributes (e.g. ``scalingfit.chinchilla.ChinchillaLaw``), or from arrays of
     bootstrap replicates (one value per replicate, same shape for all five; from a
     ``scalingfit.bootstrap`` result, :func:`replicate_law`).
+
+    Attributes
+    ----------
+    E : ndarray
+        The irreducible loss (nats/token).
+    A, B : ndarray
+        Amplitudes of the parameter and data terms (> 0).
+    alpha, beta : ndarray
+        Their exponents (> 0).
     """
 
     E: FloatArray
@@ -97,7 +106,15 @@ class Law:
         )
 
     def loss(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
-        """Predicted loss at ``N`` parameters and ``D`` tokens (each finite and > 0)."""
+        """Predicted loss at ``N`` parameters and ``D`` tokens (each finite and > 0).
+
+        Parameters
+        ----------
+        N : array_like
+            Parameters.
+        D : array_like
+            Training tokens; broadcast with ``N`` and the law's replicates.
+        """
         n = check_positive("N", N)
         d = check_positive("D", D)
         law_shape = np.broadcast_shapes(*(np.shape(v) for v in self._values()))
@@ -107,20 +124,40 @@ class Law:
     def optimal_allocation(
         self, C: ArrayLike, flops_per_token: float = 6.0
     ) -> tuple[FloatArray, FloatArray]:
-        """``(N_opt, D_opt)`` minimising the loss on ``flops_per_token * N * D = C``."""
+        """``(N_opt, D_opt)`` minimising the loss on ``flops_per_token * N * D = C``.
+
+        Parameters
+        ----------
+        C : array_like
+            Training compute in FLOP (finite, > 0).
+        flops_per_token : float
+            Training FLOP per parameter per token (finite, > 0); default 6.
+        """
         c = check_positive("C", C) / check_positive("flops_per_token", flops_per_token, scalar=True)
         N = self.G * c**self.a
         return np.asarray(N), np.asarray(c / N)
 
     def optimal_n_for_data(self, D: ArrayLike) -> FloatArray:
         """The compute-optimal model size whose optimal token count is ``D``:
-        ``N = G (D G)^(beta / alpha)`` (Muennighoff et al.'s ``D_to_N``)."""
+        ``N = G (D G)^(beta / alpha)`` (Muennighoff et al.'s ``D_to_N``).
+
+        Parameters
+        ----------
+        D : array_like
+            Training tokens (finite, > 0).
+        """
         return d_to_n(self.G, self.beta / self.alpha, check_positive("D", D))
 
     def optimal_for_loss(self, target: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """``(N, D)`` reaching loss ``target`` with the least training compute (closed form:
         on the frontier ``A N^-alpha = beta (L - E) / (alpha + beta)``). NaN where
-        ``target <= E`` (unreachable)."""
+        ``target <= E`` (unreachable).
+
+        Parameters
+        ----------
+        target : array_like
+            The loss to reach (nats/token); not otherwise checked.
+        """
         delta = np.asarray(target, dtype=np.float64) - self.E
         with np.errstate(invalid="ignore", divide="ignore"):
             s = self.alpha + self.beta
@@ -130,7 +167,15 @@ class Law:
         return np.where(bad, np.nan, N), np.where(bad, np.nan, D)
 
     def optimal_loss(self, C: ArrayLike, flops_per_token: float = 6.0) -> FloatArray:
-        """The loss at the compute-optimal ``(N_opt, D_opt)`` for compute ``C``."""
+        """The loss at the compute-optimal ``(N_opt, D_opt)`` for compute ``C``.
+
+        Parameters
+        ----------
+        C : array_like
+            Training compute in FLOP (finite, > 0).
+        flops_per_token : float
+            As :meth:`optimal_allocation`; default 6.
+        """
         N, D = self.optimal_allocation(C, flops_per_token)
         return self.loss(N, D)
 
@@ -153,6 +198,11 @@ def as_law(params: Any) -> Law:
     shaped arrays), an object with those attributes, or a converged fit (a
     :class:`~scalingfit.FitResult` of ``chinchilla``, ``chinchilla_lse`` or ``chinchilla_tied``,
     or a bootstrap of one: its point fit; :func:`replicate_law` gives its replicates).
+
+    Parameters
+    ----------
+    params : mapping, object or fit
+        The law, in any of the forms above.
 
     Raises
     ------
@@ -346,6 +396,15 @@ def percentile_interval(
     """Equal-tailed percentile interval over ``axis``, ignoring NaN replicates: ``(lower,
     upper)``, NaN (without numpy's "All-NaN slice" RuntimeWarning) where every replicate is
     NaN (a budget no replicate reaches, a fit every replicate failed).
+
+    Parameters
+    ----------
+    samples : array_like
+        Replicate values along ``axis``.
+    level : float
+        The interval's level, in (0, 1); default 0.95.
+    axis : int
+        The replicates' axis; default 0.
 
     Raises
     ------

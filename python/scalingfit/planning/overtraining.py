@@ -171,7 +171,17 @@ GADRE_2024_PUBLISHED: dict[tuple[str, str, float], dict[str, float]] = {
 
 @dataclass(frozen=True)
 class OvertrainingLaw:
-    """``L(N, M) = p0 N^q + p1 6^(q/2) (M N)^q + E`` (fields may be replicate arrays)."""
+    """``L(N, M) = p0 N^q + p1 6^(q/2) (M N)^q + E`` (fields may be replicate arrays).
+
+    Attributes
+    ----------
+    p0, p1 : float or ndarray
+        Amplitudes of the parameter and the token terms.
+    q : float or ndarray
+        The shared exponent (< 0 for a loss falling with scale; ``alpha_C = -q / 2``).
+    E : float or ndarray
+        The irreducible loss.
+    """
 
     p0: Any
     p1: Any
@@ -195,7 +205,15 @@ class OvertrainingLaw:
 
     def loss(self, N: ArrayLike, M: ArrayLike) -> FloatArray:
         """Predicted loss of ``N`` parameters trained on ``M N`` tokens (``N``, ``M`` finite
-        and > 0: a ValueError names the first that is not, and its index)."""
+        and > 0: a ValueError names the first that is not, and its index).
+
+        Parameters
+        ----------
+        N : array_like
+            Parameters.
+        M : array_like
+            Tokens per parameter ``D / N``; broadcast with ``N``.
+        """
         n = check_positive("N", N)
         m = check_positive("M", M)
         q = np.asarray(self.q)
@@ -203,7 +221,15 @@ class OvertrainingLaw:
 
     def loss_at_compute(self, C: ArrayLike, M: ArrayLike) -> FloatArray:
         """``L`` at compute ``C`` and multiplier ``M`` (``N = sqrt(C / (6 M))``; ``C``, ``M``
-        finite and > 0)."""
+        finite and > 0).
+
+        Parameters
+        ----------
+        C : array_like
+            Training compute in FLOP.
+        M : array_like
+            Tokens per parameter ``D / N``; broadcast with ``C``.
+        """
         c = check_positive("C", C)
         m = check_positive("M", M)
         return self.loss(np.sqrt(c / (6.0 * m)), m)
@@ -219,14 +245,30 @@ class OvertrainingLaw:
 
 @dataclass(frozen=True)
 class ErrorLink:
-    """``Err(L) = epsilon - k exp(-gamma L)``."""
+    """``Err(L) = epsilon - k exp(-gamma L)``.
+
+    Attributes
+    ----------
+    k : float or ndarray
+        Amplitude of the exponential.
+    gamma : float or ndarray
+        Rate of the error's fall with loss (per nat).
+    epsilon : float or ndarray
+        The error rate as the loss grows without bound.
+    """
 
     k: Any
     gamma: Any
     epsilon: Any
 
     def error(self, loss: ArrayLike) -> FloatArray:
-        """``Err(loss) = epsilon - k exp(-gamma loss)``."""
+        """``Err(loss) = epsilon - k exp(-gamma loss)``.
+
+        Parameters
+        ----------
+        loss : array_like
+            Loss (nats/token); not checked.
+        """
         return np.asarray(
             self.epsilon
             - self.k * np.exp(-np.asarray(self.gamma) * np.asarray(loss, dtype=np.float64))
@@ -249,7 +291,20 @@ def fit_overtraining(
     every start of ``starts`` (default: the paper's 128-start grid) in one batch call.
 
     ``N``, ``M`` and ``loss`` hold one value per run (equal lengths), each finite and > 0;
-    a ValueError names the first one that is not (and its index)."""
+    a ValueError names the first one that is not (and its index).
+
+    Parameters
+    ----------
+    N : array_like
+        Parameters of each run.
+    M : array_like
+        Tokens per parameter ``D / N`` of each run.
+    loss : array_like
+        Final loss of each run.
+    starts : array_like (k, 4), optional
+        Starts ``(p0, p1, q, E)``, as :func:`scalingfit.fit`'s ``starts``; None (default):
+        :data:`PAPER_STARTS`.
+    """
     n = check_positive("N", N).ravel()
     m = check_positive("M", M).ravel()
     y = check_positive("loss", loss).ravel()
@@ -273,6 +328,15 @@ def fit_error_link(
     ``error`` is an error rate as a fraction (top-1 error 0.42, as :func:`load_gadre2024`
     gives it): a value far outside [0, 1] (error rates in percent) is a ValueError naming
     ``error`` and its first such index, as are non-finite values of ``loss`` and ``error``.
+
+    Parameters
+    ----------
+    loss : array_like
+        Loss of each run (finite).
+    error : array_like
+        Error rate of each run, a fraction (finite).
+    p0 : sequence of float
+        The start ``(k, gamma, epsilon)``; default ``(1, 1, 1)``.
     """
     L, err = _validate.finite("loss", loss), _validate.finite("error", error)
     _validate.check_fraction(np.atleast_1d(err), "error", "an error rate")
@@ -288,6 +352,11 @@ def load_gadre2024(path: PathLike) -> dict[str, Any]:
     """``models_loss_and_evals.csv`` as columns: ``dataset, model`` (lists), ``N, D, M,
     chinchilla_mult`` and every ``loss_*`` / ``acc_*`` column (arrays), plus
     ``err_17`` and ``err_46`` (mean top-1 error over the 17-task and 46-task splits).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file, or the folder holding ``models_loss_and_evals.csv``.
 
     Raises
     ------
@@ -369,7 +438,31 @@ class HeldOutRun:
 
 @dataclass(frozen=True)
 class GadreReproduction:
-    """The recipe's fits and held-out predictions for one training set."""
+    """The recipe's fits and held-out predictions for one training set.
+
+    Attributes
+    ----------
+    dataset : str
+        The training set (``"rpj"``, ``"c4_original"``, ``"rw_original"``).
+    split : str
+        The loss's evaluation split (``loss_<split>`` column).
+    downstream : {"17-task", "46-task"}
+        The error's task split.
+    law : OvertrainingLaw
+        The loss law fitted on the 5 small runs.
+    link : ErrorLink
+        The error link fitted on those and the 1.4B M=20 run.
+    loss_fit, link_fit : FitResult
+        The two fits.
+    fit_x : ndarray (5, 2)
+        ``N, M`` of the loss-fit runs.
+    fit_loss : ndarray (5,)
+        Their losses.
+    link_loss, link_error : ndarray (6,)
+        Losses and errors of the error-fit runs.
+    held_out : list of HeldOutRun
+        Every other 1.4B / 6.9B run of the set, with its predictions.
+    """
 
     dataset: str
     split: str
@@ -429,7 +522,22 @@ def reproduce_gadre2024(
 ) -> GadreReproduction:
     """Gadre et al.'s recipe on one training set (``"rpj"``, ``"c4_original"``,
     ``"rw_original"``): fit on the 5 small runs, the error link on those plus 1.4B M=20,
-    predict every other 1.4B / 6.9B run of that set."""
+    predict every other 1.4B / 6.9B run of that set.
+
+    Parameters
+    ----------
+    path_or_data : str, os.PathLike or dict
+        :func:`load_gadre2024`'s dict, or the path it reads.
+    dataset : str
+        The training set; default ``"rpj"``.
+    split : str
+        The loss's evaluation split (a ``loss_<split>`` key of the data; another is a
+        ValueError); default ``"c4_val"``.
+    downstream : {"17-task", "46-task"}
+        Which mean top-1 error to link to the loss (``err_17`` or ``err_46``); default
+        ``"17-task"``. The published errors are compared only for ``"c4_val"`` and
+        ``"17-task"``.
+    """
     data = path_or_data if isinstance(path_or_data, dict) else load_gadre2024(path_or_data)
     err_key = {"17-task": "err_17", "46-task": "err_46"}.get(downstream)
     if err_key is None:
@@ -517,6 +625,23 @@ class GadreBootstrap:
     for the error); the relative ones are of the *signed* relative error
     ``(pred - actual) / actual`` in percent (an interval of ``|.|`` would sit above a point
     estimate near 0).
+
+    Attributes
+    ----------
+    reproduction : GadreReproduction
+        The point fits bootstrapped.
+    noise : {"residual", "eval"}
+        Where the noise scale came from.
+    sigma_loss : ndarray (5,)
+        Noise scale of each fitting run's loss.
+    sigma_error : ndarray (6,)
+        Noise scale of each link run's error (the link fit's residual scale).
+    loss_pred, error_pred : ndarray (n_boot, n_held_out)
+        Replicate predictions, as above.
+    level : float
+        The intervals' level.
+    seed : int
+        The generator's seed, as given.
     """
 
     reproduction: GadreReproduction
@@ -612,6 +737,23 @@ def bootstrap_gadre2024(
     interval / 1.96, passed as ``eval_ci`` (shape (5, 2), finite, each lower bound below its
     upper bound: a ValueError says which is not) — measurement noise only, which ignores
     misfit and gives intervals too narrow to cover the held-out runs (see tests).
+
+    Parameters
+    ----------
+    rep : GadreReproduction
+        What :func:`reproduce_gadre2024` returned (anything else is a TypeError).
+    n_boot : int
+        Replicates (an integer >= 2); default 1000.
+    seed : int, numpy.random.Generator or None
+        Seed of the replicates' normal draws, as for :func:`scalingfit.bootstrap.generator`;
+        default 0.
+    level : float
+        Level of the percentile intervals, in (0, 1); default 0.95.
+    noise : {"residual", "eval"}
+        The losses' noise scale, as above; default ``"residual"``.
+    eval_ci : array_like (5, 2), optional
+        The fitting runs' 95% eval-set bounds, needed with ``noise="eval"`` (ignored
+        otherwise).
     """
     from ..bootstrap import _check_level, generator
 
