@@ -178,6 +178,21 @@ def cosine_schedule(step: ArrayLike, *, peak: float, warmup: float, total: float
     """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to
     ``final_ratio · peak`` at step ``total``.
 
+    Parameters
+    ----------
+    step : array_like
+        Steps (finite, >= 0).
+    peak : float
+        The peak learning rate (> 0).
+    warmup : float
+        Warm-up steps (>= 0, at most ``total``).
+    total : float
+        The step where the decay ends (> 0); later steps keep the final rate.
+    final_ratio : float
+        The final rate as a fraction of ``peak``, in [0, 1]; default 0.1.
+
+    Examples
+    --------
     >>> cosine_schedule([0, 50, 100, 1000], peak=1.0, warmup=100, total=1000).round(3).tolist()
     [0.0, 0.5, 1.0, 0.1]
     """
@@ -361,7 +376,15 @@ class Curve:
 
     def window(self, fraction: float, start: float = 0.0) -> NDArray[np.bool_]:
         """Checkpoints with ``start·T <= tokens <= fraction·T`` (T the run's final tokens), after
-        step 0 (the laws of loss against tokens or steps are singular there)."""
+        step 0 (the laws of loss against tokens or steps are singular there).
+
+        Parameters
+        ----------
+        fraction : float
+            The window's end, as a fraction of the final tokens.
+        start : float
+            The window's start, as a fraction of the final tokens; default 0.
+        """
         T = self.tokens[-1]
         return np.asarray((self.tokens <= fraction * T * (1 + 1e-9)) & (self.tokens >= start * T * (1 - 1e-9))
                           & (self.tokens > 0) & (self.step > 0))
@@ -427,6 +450,8 @@ class FinalLossPrediction:
     fits : list of LawFit
     annealing : float or None
         The relative annealing coefficient C used (lr_annealing).
+    decay : float
+        λ of the annealing momentum used for the learning-rate areas (lr_annealing).
     annealing_sd : float or None
         The standard deviation of C propagated into ``interval`` (lr_annealing with a fixed or
         calibrated C; 0 when C was treated as exact).
@@ -453,7 +478,15 @@ class FinalLossPrediction:
     reasons: list[str] = field(default_factory=list, repr=False)
 
     def predict_curve(self, curve: Curve, j: int) -> FloatArray:
-        """Run ``j``'s fitted law at every checkpoint of ``curve`` (its whole length)."""
+        """Run ``j``'s fitted law at every checkpoint of ``curve`` (its whole length).
+
+        Parameters
+        ----------
+        curve : Curve
+            Run ``j``'s curve (with its learning rate for lr_annealing).
+        j : int
+            The run's index, in ``[0, n_runs)`` (an IndexError otherwise).
+        """
         n = len(self.fits)
         if not 0 <= operator.index(j) < n:
             raise IndexError(f"j = {j!r} is not a run of this prediction: j must be in 0..{n - 1} ({n} runs)")
@@ -1043,6 +1076,19 @@ def calibrate_annealing(
     Every curve needs a learning rate and at least 5 checkpoints (after warm-up); a ValueError
     if none of the fits succeeds, a ``DataWarning`` naming the runs whose fit failed.
 
+    Parameters
+    ----------
+    curves : sequence of Curve
+        Finished runs, each with a learning rate.
+    decay : float
+        λ of the annealing momentum of the learning-rate areas, as :func:`lr_areas`'s
+        ``decay``; default :data:`DEFAULT_DECAY` (0.999 per step).
+    skip_warmup : bool
+        Fit only the checkpoints at or after the learning-rate peak (:meth:`Curve.after_warmup`);
+        default True.
+
+    Examples
+    --------
     >>> step = np.arange(100, 10001, 100.0)
     >>> lr = cosine_schedule(step, peak=1e-3, warmup=500, total=10000)
     >>> S1, S2 = lr_areas(step, lr)
@@ -1232,6 +1278,24 @@ def check_curves(
     (``ConvergenceWarning``, or ``IdentifiabilityWarning`` when every such fit is singular)
     naming those curves.
 
+    Parameters
+    ----------
+    curves : sequence of Curve
+        The runs; not empty.
+    z : float
+        Robust standard deviations a spike's excess residual must pass; default 6.
+    min_jump : float
+        The least excess residual of a spike, as a fraction of the loss; default 0.01.
+    rmse_factor : float
+        A curve whose fit's rmse is more than this times the sweep's median rmse is
+        inconsistent; default 3.
+    decay : float
+        λ of the annealing momentum of the learning-rate areas, as :func:`lr_areas`'s
+        ``decay``; default :data:`DEFAULT_DECAY` (0.999 per step). Used for curves with a
+        learning rate.
+
+    Examples
+    --------
     >>> step = np.arange(100, 5001, 100.0)
     >>> lr = cosine_schedule(step, peak=1e-3, warmup=300, total=5000)
     >>> S1, S2 = lr_areas(step, lr)
@@ -1319,12 +1383,21 @@ def midrun_gap(short: Curve, long: Curve) -> dict[str, float]:
     positive gap means the mid-run checkpoint is worse: never use intermediate checkpoints as if
     they were the ends of shorter runs.
 
+    Parameters
+    ----------
+    short : Curve
+        The shorter run; its final checkpoint is compared.
+    long : Curve
+        The longer run, interpolated to ``short``'s final tokens.
+
     Raises
     ------
     ValueError
         If the longer run's checkpoints with tokens > 0 do not cover the shorter run's final
         tokens (naming both runs and the tokens).
 
+    Examples
+    --------
     >>> t = np.array([1.0, 2.0, 4.0]) * 1e9
     >>> midrun_gap(Curve("s", [1, 2, 3], t, [3.5, 3.2, 3.0]), Curve("l", [1, 2, 3], t * 2, [3.6, 3.3, 3.1]))["gap"]
     0.2999999999999998
