@@ -184,7 +184,7 @@ def _finite_level(level: Any) -> float:
     return _check_level(float(_validate.finite("level", level, scalar=True)))
 
 
-def _check_method(method: str) -> str:
+def _check_method(method: Any) -> str:
     if method not in METHODS:
         hint = ""
         if isinstance(method, (float, np.floating)) and 0.0 < float(method) < 1.0:  # ci("alpha", 0.9)
