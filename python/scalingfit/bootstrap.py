@@ -190,7 +190,7 @@ def _check_method(method: Any) -> str:
         if isinstance(method, (float, np.floating)) and 0.0 < float(method) < 1.0:  # ci("alpha", 0.9)
             hint = f" ({method!r} looks like a level: pass level={method!r}; ci takes (name, method, level))"
         raise ValueError(f"unknown interval method {method!r}; choose one of {', '.join(METHODS)}{hint}")
-    return method
+    return str(method)
 
 
 def _check_seed(seed: Optional[int]) -> int:
