@@ -2051,6 +2051,13 @@ def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
     has no such parameter (``chinchilla``'s ``E`` and ``chinchilla_huber``'s ``e`` are two
     columns); a name shared by two laws is one column.
 
+    Parameters
+    ----------
+    db : path
+        The results database a :func:`refit` wrote.
+    law : str, optional
+        Only this law's rows (default: every law's).
+
     Raises FileNotFoundError when ``db`` does not exist, :class:`~scalingfit.data.RunDataError`
     when it is not a DuckDB database or has no fits table, and ValueError naming the laws it
     has when it has no fit of ``law``.

@@ -766,6 +766,13 @@ def read_comparisons(db: Union[str, Path], comparison: Optional[Union[str, Seque
     """The ``law_comparisons`` table (optionally one comparison: its laws, as a list or
     comma-separated) as a DataFrame, one row per group and law.
 
+    Parameters
+    ----------
+    db : path
+        The results database a :func:`compare_refit` wrote.
+    comparison : str or sequence of str, optional
+        Only this comparison's rows (its laws, e.g. ``"chinchilla,kaplan_nd"``); default all.
+
     Raises FileNotFoundError when ``db`` does not exist,
     :class:`~scalingfit.data.RunDataError` when it is not a DuckDB database or has no
     comparisons, and ValueError naming those it has when it has none of ``comparison``.
