@@ -52,6 +52,8 @@ def test_predicted_value_of_two_inputs() -> None:
     want = p["E"] + p["A"] * 1e9 ** -p["alpha"] + p["B"] * 2e10 ** -p["beta"]  # closed form
     np.testing.assert_allclose(q(p), want, rtol=1e-12)
     np.testing.assert_allclose(predicted_value("chinchilla", [[1e9, 2e10]])(p), want, rtol=1e-12)
+    # one point as a tuple of columns, as fit and predict take inputs (it was refused)
+    np.testing.assert_allclose(predicted_value("chinchilla", ([1e9], [2e10]))(p), want, rtol=1e-12)
 
 
 def _inf_everywhere(p):

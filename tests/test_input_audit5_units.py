@@ -4,6 +4,8 @@ k was fitted to b < 0 without a word."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scalingfit import DataWarning, testtime
@@ -58,6 +60,15 @@ def test_fit_two_step_names_metric_for_step2_and_checks_against_a_fixed_ceiling(
         em.fit_two_step(N, L, acc * 100, floor=0.25, ceiling=1.0)
 
 
+def test_fit_two_step_in_percent_with_a_percent_floor_is_fitted() -> None:
+    """A floor of 25 says the metric is in percent on purpose: fitted, as fit_sigmoids fits it
+    (the free ceiling found at 95 percent), not refused."""
+    N, L, acc = _two_step_data()
+    two = em.fit_two_step(N, L, acc * 100, floor=25.0)
+    L12 = 1.8 + 300 * 1e12 ** -0.3
+    assert float(two.predict(1e12)) == pytest.approx(100 * (0.25 + 0.7 / (1 + np.exp(5.0 * (L12 - 2.6)))), rel=1e-5)
+
+
 def test_fit_two_step_of_fractions_is_unchanged() -> None:
     N, L, acc = _two_step_data()
     two = em.fit_two_step(N, L, acc, floor=0.25)
@@ -89,3 +100,14 @@ def test_a_rising_coverage_curve_does_not_warn() -> None:
     k = np.arange(1, 101)
     fit, = testtime.fit_coverage([k], [np.exp(-2.0 * k ** -0.4)])
     assert (fit.a, fit.b) == pytest.approx((2.0, 0.4), rel=1e-8)
+
+
+def test_a_flat_coverage_curve_does_not_warn() -> None:
+    """Problems always or never solved make coverage flat in k; its fit's b is 0 up to rounding
+    (-2.2e-32 was seen), and no point falls: no warning (it said the curve falls)."""
+    k = np.array([1.0, 2.0, 4.0, 8.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        testtime._warn_falling(k, np.full(4, 0.6), 0, -2.23e-32, "k")
+        fit, = testtime.fit_coverage([k], [np.full(4, 0.6)])
+    assert abs(fit.b) < 1e-12

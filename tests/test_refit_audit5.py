@@ -70,6 +70,10 @@ def test_groups_without_a_row_of_the_metric_are_named(runs: pd.DataFrame, tmp_pa
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every sweep has the metric: no warning
         rf.refit(runs, db=tmp_path / "ok.duckdb", progress=False)
+        # as an error, the DataWarning itself (it was raised inside the source reader's
+        # context and came out as a RunDataError "cannot read run data")
+        with pytest.raises(DataWarning, match="have no row with metric 'loss'"):
+            rf.refit(r, db=tmp_path / "m2.duckdb", progress=False)
 
 
 @pytest.mark.parametrize(("ddl", "what"), [
@@ -144,6 +148,8 @@ def test_cli_errors_name_the_options(runs: pd.DataFrame, tmp_path: Path, capsys:
     assert not out.exists()
     assert _main(["demo", "--out", str(src)]) == 2
     assert f"--out {src}: a file of that name exists" in capsys.readouterr().err
-    # an option's name further in is renamed too, but only one the message starts with makes it a usage error
-    text, usage = cli._option_words(cli.build_parser(), "fit", "the fit's level of noise: seed must be set")
-    assert text == "the fit's level of noise: --seed must be set" and not usage
+    # only the name a message starts with is an option's: words further in are left alone
+    text, usage = cli._option_words(cli.build_parser(), "refit", "the law must have more points; the table must hold")
+    assert text == "the law must have more points; the table must hold" and not usage
+    text, usage = cli._option_words(cli.build_parser(), "refit", "table must be a name (scheduler=)")
+    assert text == "--table must be a name (--scheduler)" and usage

@@ -1453,8 +1453,9 @@ _ARGUMENT_OPTIONS = {"n_resamples": "bootstrap", "chunk_groups": "chunk"}
 
 
 def _option_words(parser: argparse.ArgumentParser, command: str, text: str) -> tuple[str, bool]:
-    """An error of the Python API in the words of ``command``'s options: "n_resamples must be
-    at most ..." as "--bootstrap must be ...", "(scheduler=)" as "(--scheduler)"; and whether
+    """An error of the Python API in the words of ``command``'s options: a message that starts
+    "n_resamples must be at most ..." as "--bootstrap must be ..." (words further in are left
+    as they are: "the law must" is no option), "(scheduler=)" as "(--scheduler)"; and whether
     the message is about an option's value (it starts with one: a usage error, exit 2)."""
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     sub = subs[0].choices.get(command) if subs else None
@@ -1466,10 +1467,9 @@ def _option_words(parser: argparse.ArgumentParser, command: str, text: str) -> t
              **{d: o for d, o in options.items() if d not in ("help",)}}
     of_option = False
     for name, option in sorted(names.items(), key=lambda kv: -len(kv[0])):
-        pattern = rf"(?<![\w.-]){re.escape(name)} must\b"
-        if re.match(pattern, text):
+        if not of_option and re.match(rf"{re.escape(name)} must\b", text):  # the message's subject only
+            text = option + text[len(name):]
             of_option = True
-        text = re.sub(pattern, f"{option} must", text)
         text = text.replace(f"({name}=)", f"({option})")
     return text, of_option
 

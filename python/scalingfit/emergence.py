@@ -647,7 +647,7 @@ def fit_two_step(
     y2_name = "metric" if metric_for_step2 is None else "metric_for_step2"
     if ceiling is not None:  # as fit_sigmoids checks it, named here as the argument
         _validate.check_metric_scale(np.atleast_1d(y2), y2_name, floor, ceiling)
-    else:
+    elif floor is None or 0.0 <= floor <= 1.0:  # a floor of 25 says the metric is in percent, on purpose
         _validate.check_fraction(np.atleast_1d(y2), y2_name, "a bounded metric (an accuracy)")
     s2, = fit_sigmoids([x2], [y2],
                        log_x=False, floor=floor, ceiling=ceiling, n_resamples=n_resamples,

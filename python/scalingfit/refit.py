@@ -1699,30 +1699,31 @@ def count_groups(con: Any, rel: str, group_by: Sequence[str], metric: Optional[s
     return int(con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {gcols} FROM {rel})").fetchone()[0])
 
 
-def warn_groups_without_metric(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
-                               source: Union[str, Path, pd.DataFrame], job: str = "refit") -> None:
-    """One DataWarning when some groups have rows but none of ``metric`` (a metric spelt
-    'Loss' in one sweep, or NULL): the metric filter leaves them out whole, so they are
-    neither fitted nor counted. Names up to 3 such groups with the metrics they have."""
+def groups_without_metric(con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
+                          source: Union[str, Path, pd.DataFrame], job: str = "refit") -> Optional[str]:
+    """The DataWarning's text when some groups have rows but none of ``metric`` (a metric
+    spelt 'Loss' in one sweep, or NULL): the metric filter leaves them out whole, so they are
+    neither fitted nor counted. Names up to 3 such groups with the metrics they have; None
+    when there are none. (Read inside the caller's ``_reading``; warned outside it, so that a
+    warnings filter of "error" raises the DataWarning itself, not a read error.)"""
     if metric is None or "metric" not in _column_types(con, rel):
-        return
+        return None
     gcols = ", ".join(data.sql_identifier(g) for g in group_by)
     rows = con.execute(
         f"SELECT {gcols}, LIST(DISTINCT metric ORDER BY metric) FILTER (WHERE metric IS NOT NULL), COUNT(*) "
         f"FROM {rel} GROUP BY {gcols} HAVING COUNT(*) FILTER (WHERE metric = ?) = 0 ORDER BY {gcols} LIMIT 3",
         [metric]).fetchall()
     if not rows:
-        return
+        return None
     n = int(con.execute(f"SELECT COUNT(*) FROM (SELECT {gcols} FROM {rel} GROUP BY {gcols} "
                         f"HAVING COUNT(*) FILTER (WHERE metric = ?) = 0)", [metric]).fetchone()[0])
     shown = "; ".join(
         ", ".join(f"{g}={_shown(v)}" for g, v in zip(group_by, r[:-2]))
         + f" ({r[-1]} row(s), metrics {', '.join(repr(m) for m in (r[-2] or [])) or 'NULL only'})"
         for r in rows)
-    _warnings.warn(f"{job}: {n} group(s) of {_name(source)} have no row with metric {metric!r} and are left out "
-                   f"(not fitted, not counted): {shown}{'; ...' if n > len(rows) else ''}. Correct their "
-                   "metric, or choose another with metric= (CLI --metric; '' keeps every row)",
-                   DataWarning, stacklevel=3)
+    return (f"{job}: {n} group(s) of {_name(source)} have no row with metric {metric!r} and are left out "
+            f"(not fitted, not counted): {shown}{'; ...' if n > len(rows) else ''}. Correct their "
+            "metric, or choose another with metric= (CLI --metric; '' keeps every row)")
 
 
 def _counts(rows: pd.DataFrame) -> tuple[int, int, int]:
@@ -1883,7 +1884,9 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
             n_groups = count_groups(con, rel, group_by, metric, law)
             if n_groups == 0:  # no row, or none of the metric: say which
                 _check_rows(con, rel, source, metric, source_columns(con, rel, group_by))
-            warn_groups_without_metric(con, rel, group_by, metric, source)
+            gaps = groups_without_metric(con, rel, group_by, metric, source)
+        if gaps:
+            _warnings.warn(gaps, DataWarning, stacklevel=2)
         with _reading(source):
             types = group_types(con, rel, group_by)
         # the fits table's group columns of the source's types: a DOUBLE sweep written into a

@@ -20,8 +20,9 @@ told ``overwrite=True``, naming the settings that differ.
 Custom laws: a law registered with :func:`scalingfit.refit.register_law` takes part by its
 name, fitted from its registered starts (the best kept) with its registered bounds and solver
 options, under the comparison's one objective. Its definition and the code of its functions
-are part of the configuration hash (editing the law scores the groups again instead of
-resuming), and on a Dask cluster each task carries it, as a refit's tasks do.
+are part of the configuration hash (after an edit the comparison never resumes with stale
+scores: it refuses, naming the law that changed, until ``overwrite=True`` replaces them), and
+on a Dask cluster each task carries it, as a refit's tasks do.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _cuda, _fit, _status, _validate, data
+from . import _cuda, _fit, _status, _validate, _warnings, data
 from . import models as _models
 from . import refit as _refit
 from ._progress import progress_bar
+from ._warnings import DataWarning
 from .compare import aligned, compare_batch
 from .refit import (
     LawSpec,
@@ -62,13 +64,13 @@ from .refit import (
     free_count,
     group_frame,
     group_types,
+    groups_without_metric,
     iter_chunks,
     keep_only,
     read_table,
     results_db,
     source_columns,
     store_settings,
-    warn_groups_without_metric,
     writing,
 )
 
@@ -722,7 +724,9 @@ def compare_refit(source: Union[str, Path, pd.DataFrame], laws: Sequence[str], *
             n_groups = count_groups(con, rel, config.group_by, metric)
             if n_groups == 0:
                 _check_rows(con, rel, source, metric, cols, "compare")
-            warn_groups_without_metric(con, rel, config.group_by, metric, source, "compare_refit")
+            gaps = groups_without_metric(con, rel, config.group_by, metric, source, "compare_refit")
+        if gaps:
+            _warnings.warn(gaps, DataWarning, stacklevel=2)
         with _reading(source):
             types = group_types(con, rel, config.group_by)
         check_own_tables(con, db, {COMPARISONS_TABLE: COLUMNS, CONFIGS_TABLE: ("comparison", "config_hash",

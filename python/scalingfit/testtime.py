@@ -476,16 +476,17 @@ def fit_coverage(
 
 def _warn_falling(x: FloatArray, y: FloatArray, j: int, b: float, x_name: str) -> None:
     """The DataWarning of a coverage curve fitted with ``b < 0``, naming its first point (by
-    index) whose coverage is below that of the point before it in ``x``."""
+    index) whose coverage is below that of the point before it in ``x``; none when no point
+    falls (a flat curve fits b = -2e-32, rounding, not a fall)."""
     order = np.argsort(x, kind="stable")
     xs, ys = x[order], y[order]
     drop = np.flatnonzero((np.diff(xs) > 0) & (np.diff(ys) < 0))
-    points = ""
-    if drop.size:
-        i0, i1 = int(order[drop[0]]), int(order[drop[0] + 1])
-        points = (f"; {drop.size} point(s) lie below the one before them in {x_name}, the first "
-                  f"coverages[{j}][{i1}] = {y[i1]:g} at {x_name} = {x[i1]:g} after "
-                  f"coverages[{j}][{i0}] = {y[i0]:g} at {x_name} = {x[i0]:g}")
+    if not drop.size:
+        return
+    i0, i1 = int(order[drop[0]]), int(order[drop[0] + 1])
+    points = (f"; {drop.size} point(s) lie below the one before them in {x_name}, the first "
+              f"coverages[{j}][{i1}] = {y[i1]:g} at {x_name} = {x[i1]:g} after "
+              f"coverages[{j}][{i0}] = {y[i0]:g} at {x_name} = {x[i0]:g}")
     _warnings.warn(
         f"coverages[{j}] falls as {x_name} grows: the fit's b = {b:.4g} < 0 makes coverage "
         f"decrease with {x_name}, which coverage (the chance that one of {x_name} samples is "
