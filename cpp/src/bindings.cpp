@@ -503,9 +503,10 @@ DArray resample_targets(int scheme, int wild, uint64_t seed, int64_t problem_id,
   {
     py::gil_scoped_release nogil;
     auto body = [&](int64_t b, int64_t e) {
+      std::vector<int> donors(static_cast<size_t>(std::max<int64_t>(n, 1)));  // per chunk
       for (int64_t r = b; r < e; ++r) {
         if (!sf::resample_targets(scheme, wild, seed, problem_id, rep[r], n, yp, hp, rp, wp,
-                                  o + r * n)) {
+                                  o + r * n, donors.data())) {
           ok = false;
         }
       }

@@ -132,14 +132,15 @@ SF_HD inline double wild_weight(PhiloxStream& s, int dist) {
 }
 
 // Real-valued targets of one resample (residual and wild schemes), in the solver's space.
-// y: the original targets; yhat, resid: from prepare_residuals; w: weights or null.
-// Replicate < 0: y_out = y. Returns false for an unknown scheme or distribution, or (residual
-// scheme) when no point has a positive weight.
+// y: the original targets; yhat, resid: from prepare_residuals; w: weights or null; donors:
+// scratch of n ints (used by the residual scheme with weights). Replicate < 0: y_out = y.
+// Returns false for an unknown scheme or distribution, or (residual scheme) when no point has a
+// positive weight.
 SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long problem,
                                    long long replicate, long long n, const real* y,
                                    const real* yhat, const real* resid, const real* w,
-                                   real* y_out) {
-  if (n < 0 || n > 0xFFFFFFFFll) return false;
+                                   real* y_out, int* donors) {
+  if (n < 0 || n > 0x7FFFFFFFll) return false;
   if (replicate < 0) {
     for (long long i = 0; i < n; ++i) y_out[i] = y[i];
     return true;
@@ -147,16 +148,22 @@ SF_HD inline bool resample_targets(int scheme, int wild, u64 seed, long long pro
   PhiloxStream s;
   if (scheme == kSchemeResidual) {
     // Donors are the points of positive weight (a point of weight 0 has no residual: drawing
-    // its 0 would shrink the spread by sqrt(n_positive / n)); redrawn until one is hit, so
-    // with every weight positive the stream is used as without weights.
-    bool any = !w;
-    for (long long i = 0; !any && i < n; ++i) any = w[i] > real(0);
-    if (!any) return false;
+    // its 0 would shrink the spread by sqrt(n_positive / n)), drawn as below(n_positive) and
+    // looked up in their table: with every weight positive the table is the identity and the
+    // stream is used as without weights.
+    long long n_pos = n;
+    if (w) {
+      n_pos = 0;
+      for (long long i = 0; i < n; ++i) {
+        if (w[i] > real(0)) donors[n_pos++] = static_cast<int>(i);
+      }
+      if (n_pos == 0) return false;
+    }
     open_resample_stream(s, seed, problem, replicate, kTagResidual);
-    const u32 un = static_cast<u32>(n);
+    const u32 un = static_cast<u32>(n_pos);
     for (long long i = 0; i < n; ++i) {
-      u32 j = s.below(un);
-      while (w && !(w[j] > real(0))) j = s.below(un);
+      const u32 d = s.below(un);
+      const long long j = w ? donors[d] : static_cast<long long>(d);
       const real scale = w ? (w[i] > real(0) ? real(1) / sf_sqrt(w[i]) : real(0)) : real(1);
       y_out[i] = yhat[i] + resid[j] * scale;
     }
@@ -325,7 +332,7 @@ SF_HD SolveResult solve_resample(const ProblemView& d, int scheme, int wild, u64
   bool drawn = true;
   if (sf_item_lane() == 0) {
     drawn = targets ? resample_targets(scheme, wild, seed, problem_id, replicate, d.n, d.y, yhat,
-                                       resid, d.w, ys)
+                                       resid, d.w, ys, mult)  // mult: the donor table here
                     : resample_multiplicities(scheme, seed, problem_id, replicate, d.n, group,
                                               n_groups, gcount, mult);
   }
