@@ -372,16 +372,17 @@ def columns(
     return {k: np.ascontiguousarray(v) for k, v in cols.items()}, kept
 
 
-def one_point(x: Any, n_inputs: int) -> tuple[Any, bool]:
+def one_point(x: Any, n_inputs: int, name: str = "x") -> tuple[Any, bool]:
     """``x`` with a single point's forms made explicit, and whether it named one point: a
     number (a one-input law's point, as shape (1,)) or, for a law of several inputs, a sequence
-    of ``n_inputs`` numbers such as ``(N, D)`` (as shape (1, n_inputs)). Anything else is
+    of ``n_inputs`` numbers such as ``(N, D)`` (as shape (1, n_inputs); ``name`` in the error
+    when they are not numbers). Anything else (columns such as ``([N], [D])``, an array) is
     returned as given, for :func:`as_inputs`."""
     if isinstance(x, (int, float, np.number)) or (isinstance(x, np.ndarray) and x.ndim == 0):
         return np.reshape(x, (1,)), True
     if n_inputs > 1 and isinstance(x, (list, tuple, np.ndarray)) and len(x) == n_inputs \
             and all(np.ndim(v) == 0 for v in x):
-        return np.reshape(as_float_array(x, "x"), (1, n_inputs)), True
+        return np.reshape(as_float_array(x, name), (1, n_inputs)), True
     return x, False
 
 

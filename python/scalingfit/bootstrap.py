@@ -620,9 +620,8 @@ def predicted_value(model: Union[str, Model, CustomModel], x_new: ArrayLike) -> 
         prediction there is not finite), with its index.
     """
     m = resolve_model(model)
-    columns = isinstance(x_new, tuple) and len(x_new) == m.n_inputs > 1 and all(np.ndim(c) == 1 for c in x_new)
-    x = x_new if columns else _validate.one_point(_validate.as_float_array(x_new, "x_new"), m.n_inputs)[0]
-    xa = _validate.as_inputs(x, m, "x_new")  # a tuple of columns, ([N], [D]), as fit and predict take them
+    x, _ = _validate.one_point(x_new, m.n_inputs, "x_new")  # as FitResult.predict reads a point
+    xa = _validate.as_inputs(x, m, "x_new")  # also a tuple of columns, ([N], [D])
     if xa.shape[0] != 1:
         raise ValueError(
             f"x_new must be one point of {m.name} ({', '.join(m.input_names)}), got "
