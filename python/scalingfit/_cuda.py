@@ -187,19 +187,18 @@ def _module(model: Optional[int] = None, loss: Optional[int] = None, float32: bo
 
 def _specs(models: Optional[Sequence[str]], losses: Optional[Sequence[str]],
            precisions: Sequence[str], item_threads: Sequence[int]) -> list[_cuda_build.Spec]:
-    from . import _validate
     from . import models as _models
     from ._fit import check_precision
 
-    model_ix = [_models.get(m).index for m in (models if models is not None else _models.names())]
-    loss_ix = [_validate.check_loss(k, _models.LOSSES) for k in (losses if losses is not None else _models.LOSSES)]
+    pairs = [_pair_spec(m, k, False, 1) for m in (models if models is not None else _models.names())
+             for k in (losses if losses is not None else _models.LOSSES)]
     float32 = [check_precision(p) for p in precisions]
     for g in item_threads:
         if str(g) not in ITEM_THREADS[1:]:
             raise ValueError(f"item_threads must be among {', '.join(ITEM_THREADS[1:])}, got {g!r}")
-    specs = [_cuda_build.Spec(m, k, f32, int(g))
+    specs = [_cuda_build.Spec(p.model, p.loss, f32, int(g))
              for g in sorted({int(g) for g in item_threads}, reverse=True)
-             for f32 in float32 for m in model_ix for k in loss_ix]
+             for f32 in float32 for p in pairs]
     return specs + [_cuda_build.Spec()]
 
 
