@@ -116,6 +116,12 @@ def check_positive(arr: FloatArray, name: str, why: str, columns: Sequence[str] 
         )
 
 
+def _first_beyond(y: FloatArray, lo: float, hi: float) -> Optional[int]:
+    """The index of ``y``'s first value below ``lo`` or above ``hi``, or None."""
+    bad = (y > hi) | (y < lo)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
 def check_metric_scale(y: FloatArray, name: str, floor: Optional[float], ceiling: Optional[float]) -> None:
     """A metric fitted between a fixed ``floor`` and ``ceiling`` must be on their scale: a
     value beyond them by more than their span (accuracy in percent against a ceiling of 1) is
@@ -124,10 +130,8 @@ def check_metric_scale(y: FloatArray, name: str, floor: Optional[float], ceiling
     if ceiling is None:
         return
     span = ceiling - (floor if floor is not None else min(0.0, ceiling))
-    lo = -np.inf if floor is None else floor - span
-    bad = (y > ceiling + span) | (y < lo)
-    if span > 0 and bad.any():
-        i = int(np.argmax(bad))
+    i = _first_beyond(y, -np.inf if floor is None else floor - span, ceiling + span)
+    if span > 0 and i is not None:
         raise ValueError(
             f"{name}[{i}] = {y[i]:g} is far outside the fixed floor and ceiling ({floor}, "
             f"{ceiling}): pass the metric on their scale (fractions, not percent?)")
@@ -807,9 +811,8 @@ def check_fraction(y: FloatArray, name: str, what: str) -> None:
     a value beyond [0, 1] by more than its span (42 for 42%) is a ValueError naming ``name``
     and its first such index (as :func:`check_metric_scale` with floor 0 and ceiling 1, for a
     metric whose floor and ceiling are not fixed)."""
-    bad = (y > 2.0) | (y < -1.0)
-    if bad.any():
-        i = int(np.argmax(bad))
+    i = _first_beyond(y, -1.0, 2.0)
+    if i is not None:
         raise ValueError(
             f"{name}[{i}] = {y[i]:g} is far outside [0, 1]: {name} must be {what} as a fraction "
             f"(0.42, not 42 percent); divide a metric in percent by 100")
