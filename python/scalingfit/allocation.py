@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validate
 from .chinchilla import EPOCH_2024, ChinchillaLaw, as_law
+from .kaplan import _six_nd
 
 FloatArray = NDArray[np.float64]
 
@@ -85,9 +86,7 @@ def flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
     """Training compute ``C = 6 N D`` (FLOP); a ValueError naming ``N`` and ``D`` where it
     passes float64's largest value (1.8e308)."""
     n, d = _pair(N, D, "N,D")
-    with np.errstate(over="ignore"):
-        c = np.asarray(6.0 * n * d)
-    return np.asarray(_validate.check_computed(c, "6 N D", {"N": n, "D": d}, "N and D must be smaller"))
+    return np.asarray(_six_nd(n, d))
 
 
 def tokens_for(C: ArrayLike, N: ArrayLike) -> FloatArray:

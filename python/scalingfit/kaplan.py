@@ -189,6 +189,13 @@ def compute_flops(N: ArrayLike, D: ArrayLike) -> FloatArray:
     """
     n, d = _validate.positive("N", N), _validate.positive("D", D)
     broadcast(N=n, D=d)
+    return _six_nd(n, d)
+
+
+def _six_nd(n: FloatArray, d: FloatArray) -> FloatArray:
+    """``6 n d`` of checked, broadcastable ``n``, ``d`` > 0 (:func:`compute_flops` and
+    :func:`scalingfit.allocation.flops` check them each their way): a ValueError naming ``N``
+    and ``D`` where it passes float64's largest value, never numpy's overflow warning."""
     with np.errstate(over="ignore"):
         c = 6.0 * n * d
     return _validate.check_computed(c, "6 N D", {"N": n, "D": d}, "N and D must be smaller")
