@@ -222,3 +222,23 @@ def test_a_closure_value_changed_after_registration_refits(runs: pd.DataFrame, t
         np.testing.assert_allclose(after["E"], before["E"] - 0.5, rtol=1e-6)
     finally:
         rf.LAWS.pop("chin_shift", None)
+
+
+def test_a_pickled_comparison_config_keeps_its_custom_law_through_replace(law: str) -> None:
+    """A Dask task's configuration arrives pickled with its custom law as bytes; a copy made
+    with dataclasses.replace must still know that law (it lost it when the bytes were set
+    outside the dataclass's fields) and hash like the original with the same settings."""
+    import dataclasses
+    import pickle
+
+    from scalingfit import refit_compare as rc
+
+    config = rc._config(laws=[law, "chinchilla"], inputs=None, group_by=("sweep",), metric="loss",
+                        loss="linear", f_scale=1.0, log_residuals=False, loo=False, starts="all")
+    back = pickle.loads(pickle.dumps(config))
+    assert back.custom == () and set(back.specs()) == {law}
+    copy = dataclasses.replace(back, loo=True)
+    assert copy.loo and set(copy.specs()) == {law}
+    assert copy.model(law).param_names == tuple(NAMES)
+    assert dataclasses.replace(back).config_hash() == config.config_hash()
+    assert copy.config_hash() != config.config_hash()

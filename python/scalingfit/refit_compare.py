@@ -126,6 +126,9 @@ class CompareConfig:
     starts: str = "all"
     rows: str = "final"  # "final": the last step of each run; "all": every row (learning curves)
     custom: tuple[LawSpec, ...] = field(default=(), compare=False, repr=False)
+    #: A pickled configuration's custom laws as (name, cloudpickle bytes), rebuilt by
+    #: :meth:`specs`; a field so that ``dataclasses.replace`` keeps them.
+    _carried: tuple[tuple[str, bytes], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -142,7 +145,7 @@ class CompareConfig:
         configuration carried: RuntimeError naming the law when this process cannot)."""
         if self.custom:
             return {s.name: s for s in self.custom}
-        carried = self.__dict__.get("_carried")
+        carried = self._carried
         if not carried:
             return {}
         specs = self.__dict__.get("_specs")
@@ -166,7 +169,7 @@ class CompareConfig:
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name not in ("laws", "custom"):
+            if f.name not in ("laws", "custom", "_carried"):
                 out[f.name] = list(v) if isinstance(v, tuple) else v
         out["version"] = __version__
         specs = self.specs()
@@ -185,8 +188,8 @@ class CompareConfig:
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "custom"}
-        carried = self.__dict__.get("_carried", ())
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("custom", "_carried")}
+        carried = self._carried
         if self.custom:
             from .distributed import _carried_law
 
@@ -196,9 +199,7 @@ class CompareConfig:
 
 def _unpickled_config(state: dict[str, Any], carried: tuple[tuple[str, bytes], ...]) -> CompareConfig:
     """A pickled :class:`CompareConfig`, its custom laws still bytes (see :meth:`CompareConfig.specs`)."""
-    config = CompareConfig(**state)
-    object.__setattr__(config, "_carried", carried)
-    return config
+    return CompareConfig(**state, _carried=carried)
 
 
 @dataclass
