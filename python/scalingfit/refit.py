@@ -909,12 +909,13 @@ def check_grouping(con: Any, db: Union[str, Path], table: str, own: Sequence[str
                    types: Optional[Mapping[str, str]] = None) -> None:
     """Before any fit: a RunDataError if ``table`` exists with other group columns than
     ``group_by`` (its columns beside its ``own``), or, given the source's ``types``, a group
-    column of another type."""
+    column of another type. Called after :func:`check_own_tables`, which refuses a ``table``
+    without all of ``own``."""
     if table not in data.duckdb_tables(con):
         return
     have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()}
     groups = [c for c in have if c not in own]
-    if set(groups) != set(group_by) or not set(own) <= set(have):
+    if set(groups) != set(group_by):
         raise data.RunDataError(
             f"{db}: its {table} table holds results grouped by {groups}, this run groups by {list(group_by)}; "
             "one table takes one grouping: write to another database with db= (CLI: --db)")
