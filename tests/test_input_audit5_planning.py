@@ -113,3 +113,18 @@ def test_percentile_interval_of_all_nan_is_nan_without_a_warning() -> None:
     assert lo.tolist()[0] == pytest.approx(1.5) and hi.tolist()[0] == pytest.approx(2.5)  # numpy's linear rule
     assert np.isnan(lo[1]) and np.isnan(hi[1])
 
+
+
+def test_optimal_n_for_data_that_overflows_names_d_not_numpy() -> None:
+    """``Law.optimal_n_for_data`` at 1e300 tokens: G (D G)^(beta/alpha) exceeds float64; it
+    warned numpy's "overflow encountered in scalar power" and returned inf."""
+    from scalingfit.chinchilla import EPOCH_2024
+    from scalingfit.planning import as_law
+
+    law = as_law(EPOCH_2024)
+    g, k = float(law.G), EPOCH_2024.beta / EPOCH_2024.alpha
+    assert float(law.optimal_n_for_data(1e10)) == pytest.approx(g * (1e10 * g) ** k, rel=1e-12)
+    with pytest.raises(ValueError, match=r"^D must be .*overflows float64 \(beyond 1\.8e308\) for D = 1e\+300$"):
+        law.optimal_n_for_data(1e300)
+    with pytest.raises(ValueError, match=r"overflows float64 .* at index 1 for D\[1\] = 1e\+301$"):
+        law.optimal_n_for_data([1e10, 1e301])

@@ -146,7 +146,17 @@ class Law:
         D : array_like
             Training tokens (finite, > 0).
         """
-        return d_to_n(self.G, self.beta / self.alpha, check_positive("D", D))
+        d = check_positive("D", D)
+        with np.errstate(over="ignore"):
+            n = self.n_for_data(d)
+        return np.asarray(_validate.check_computed(
+            n, "the optimal N = G (D G)^(beta/alpha)", {"D": d}, "D must be a token count whose compute-optimal "
+            "model size is a float64"))
+
+    def n_for_data(self, D: Union[float, FloatArray]) -> FloatArray:
+        """:meth:`optimal_n_for_data` on checked ``D``, unchecked: inf where it overflows (for
+        callers that name their own argument in that error)."""
+        return d_to_n(self.G, self.beta / self.alpha, D)
 
     def optimal_for_loss(self, target: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """``(N, D)`` reaching loss ``target`` with the least training compute (closed form:

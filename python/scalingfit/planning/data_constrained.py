@@ -162,7 +162,7 @@ class DataConstrainedLaw:
         n = check_positive("N", N)
         u, d = check_positive("U", U), check_positive("D", D)
         _validate.broadcast(N=n, D=d, U=u, **{"the law (its replicates)": np.empty(law_shape(self))})
-        return self._effective_params(n, d, u, self.chinchilla.optimal_n_for_data)
+        return self._effective_params(n, d, u, self.chinchilla.n_for_data)
 
     def _effective_params(
         self, n: FloatArray, d: FloatArray, u: FloatArray, n_opt: Callable[[FloatArray], FloatArray]
@@ -429,7 +429,7 @@ def _check_identifiable(x: FloatArray, base: DataConstrainedLaw) -> None:
     N, D, U = x[:, 0], x[:, 1], x[:, 2]
     ud = np.minimum(U, D)
     rd = np.maximum(D / ud - 1.0, 0.0)  # as in the model
-    rn = np.maximum(N / np.minimum(N, base.chinchilla.optimal_n_for_data(ud)) - 1.0, 0.0)
+    rn = np.maximum(N / np.minimum(N, base.chinchilla.n_for_data(ud)) - 1.0, 0.0)
     if not np.any(rd > 0):
         raise ValueError(
             "R_D* is not identifiable: no run repeats data (D <= U for every run), so the loss "

@@ -257,7 +257,7 @@ def _no_repetition_wall(U: FloatArray, law: DataConstrainedLaw, flops_per_token:
     """``flops_per_token N_opt(U) U``, the compute of the no-repetition wall of checked ``U``;
     a ValueError naming ``unique_tokens`` where it passes float64's range (or rounds to 0)."""
     with np.errstate(over="ignore"):
-        c1 = flops_per_token * law.chinchilla.optimal_n_for_data(U) * U
+        c1 = flops_per_token * law.chinchilla.n_for_data(U) * U
     return np.asarray(_validate.check_computed(
         c1, "the no-repetition wall C = flops_per_token N_opt(U) U", {"unique_tokens": U},
         "unique_tokens must be nearer the size of a real stock of tokens", underflow=True))
@@ -329,7 +329,7 @@ def data_wall(
     fewer = "epochs must be smaller (repeats of unique_tokens)"
     with np.errstate(over="ignore"):
         nD = _validate.check_computed(ks * U, "the naive wall's tokens k U", given, fewer)
-        nN = chin.optimal_n_for_data(nD)
+        nN = chin.n_for_data(nD)
         nC = flops_per_token * nN * nD
     _validate.check_computed(nC, "the naive wall C = flops_per_token N_opt(k U) k U", given, fewer)
 
@@ -342,7 +342,7 @@ def data_wall(
         # at k = 1 the optimum is the Chinchilla one exactly (closed form, no grid error); at
         # C_k the allocation that uses k epochs (D = k U) is optimal (one of several where
         # the loss is flat) and its loss is the minimum
-        n1 = lw.chinchilla.optimal_n_for_data(U)
+        n1 = lw.chinchilla.n_for_data(U)
         one = kk <= 1.0
         flat = opt.plateau
         N = np.where(one, n1, np.where(flat, Cf / (flops_per_token * kk * U), opt.N))

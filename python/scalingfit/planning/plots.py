@@ -306,7 +306,7 @@ def plot_data_wall(
             f"span times it, got {span!r}"
         )
     with np.errstate(over="ignore"):  # the no-repetition wall (epochs_wall_compute at 1 epoch)
-        c1 = float(6.0 * law.chinchilla.optimal_n_for_data(unique_tokens) * unique_tokens)
+        c1 = float(6.0 * law.chinchilla.n_for_data(unique_tokens) * unique_tokens)
         top = c1 * span
     if not c1 > 0:
         raise ValueError(
