@@ -13,6 +13,10 @@ The popular shortcut is "20 tokens per parameter": ``D = 20 N``, so ``N = sqrt(C
 >>> r = allocation.optimal_allocation(5.88e23, chinchilla.EPOCH_2024)
 >>> round(float(r.tokens_per_param), 1)
 18.3
+
+(The notes of Epoch's data set quote "≈ 25.7 tokens/param" for their fit at this compute and
+72.9 for Hoffmann's rounded one; the closed form above, which tests/test_allocation.py checks
+against a brute-force minimisation of the loss along ``6 N D = C``, gives 18.3 and 92.8.)
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ for ``U_D`` treated the same way, the law is
     U_D = min(U, D),  U_N = min(N, N_opt(U_D)),  R_N = N / U_N - 1,
     N_opt(D) = G (D G)^(beta / alpha),  G = (alpha A / (beta B))^(1 / (alpha + beta)).
 
-``R_D*`` is the decay constant (in repetitions) of the value of repeated data: the k-th
-repetition's tokens are worth ``exp(-(k-1)/R_D*)`` of fresh ones, and no amount of repetition
-gives more than ``U_D (1 + R_D*)`` effective tokens.
+``R_D*`` is the decay constant (in repetitions) of the value of repeated data: after ``R_D``
+repetitions a further token is worth ``exp(-R_D/R_D*)`` of a fresh one (so the k-th
+repetition's tokens are worth ``R_D* (1 - exp(-1/R_D*)) exp(-(k-1)/R_D*)`` on average, 0.97
+of ``exp(-(k-1)/R_D*)`` at ``R_D* = 15.4``), and no amount of repetition gives more than
+``U_D (1 + R_D*)`` effective tokens.
 
 Their two-stage fit: (1) ``E, A, B, alpha, beta`` from Chinchilla-style C4 data (the 54
 digitised isoFLOP points are not redistributable: we take the published stage-1 values);
