@@ -859,7 +859,15 @@ def check_group_by(group_by: Any, taken: Sequence[str], table: str, fitted: Sequ
     if clash:
         raise ValueError(f"group_by column(s) {clash} have the name of a column of the {table} table, which "
                          "would overwrite them; rename the column(s) in the run data")
+    clash = [g for g in group_by if g.lower().startswith(INTERNAL_PREFIX)]
+    if clash:  # GroupTable's own column _sf_gid: a group column of that name matched no row
+        raise ValueError(f"group_by column(s) {clash} start with {INTERNAL_PREFIX!r}, which scalingfit keeps for "
+                         "the columns of its own working tables; rename the column(s) in the run data")
     return tuple(group_by)
+
+
+#: The prefix of the columns and tables refit and compare_refit make for their own work.
+INTERNAL_PREFIX = "_sf_"
 
 
 def group_types(con: Any, rel: str, group_by: Sequence[str]) -> dict[str, str]:
@@ -1504,7 +1512,14 @@ class GroupTable:
     chunk of groups is a range of numbers, and its rows are read by a join that never takes the
     group values out of DuckDB. (Through pandas and back, a NaN key came back as NULL and its
     group matched no row, so it was never fitted and counted as done; integers beyond 2^53 came
-    back as floats and merged groups.) Made by :func:`group_table`, which drops it at the end."""
+    back as floats and merged groups.) Made by :func:`group_table`, which drops it at the end.
+
+    A chunk's rows come sorted by group, then ``run_id`` and ``step``, then every other column
+    by name (:attr:`order`): an order fixed by the data, not by the source's row order or the
+    join's. Rows tied on a law's inputs (seeds of one model size, no run_id) are packed, hashed
+    and resampled in it, and of two rows of one run and step the one first in it is kept: the
+    same fit for a shuffled copy of the source and on every run (the join's order made them
+    differ from run to run)."""
 
     def __init__(self, con: Any, rel: str, group_by: Sequence[str], metric: Optional[str],
                  source: Union[str, Path, pd.DataFrame] = "the run data") -> None:
@@ -1523,12 +1538,16 @@ class GroupTable:
             con.execute(f"CREATE TEMP TABLE {self.table} AS SELECT {gcols}, "
                         f"row_number() OVER (ORDER BY {gcols}) - 1 AS _sf_gid FROM "
                         f"(SELECT DISTINCT {gcols} FROM {rel} s {'WHERE ' + self.where if self.where else ''})")
+            cols = list(_column_types(con, rel))
         self.n = int(con.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+        first = [c for c in ("run_id", "step") if c in cols]
+        self.order = first + sorted(c for c in cols if c not in self.group_by and c not in first)
 
     def rows_sql(self, a: int, b: int) -> str:
-        """The query of the rows of groups ``a`` to ``b - 1`` (of the metric)."""
+        """The query of the rows of groups ``a`` to ``b - 1`` (of the metric), in :attr:`order`."""
         cond = f"k._sf_gid >= {int(a)} AND k._sf_gid < {int(b)}" + (f" AND {self.where}" if self.where else "")
-        return f"SELECT s.* FROM {self.rel} s JOIN {self.table} k ON {self.join} WHERE {cond}"
+        order = ", ".join(["k._sf_gid", *(f"s.{data.sql_identifier(c)}" for c in self.order)])
+        return f"SELECT s.* FROM {self.rel} s JOIN {self.table} k ON {self.join} WHERE {cond} ORDER BY {order}"
 
     def keys(self, a: int, b: int) -> pd.DataFrame:
         """The group values of groups ``a`` to ``b - 1``, in order."""
