@@ -115,3 +115,21 @@ def test_a_group_column_named_like_an_internal_one_is_refused(tmp_path: Path, na
     with pytest.raises(ValueError, match=rf"group_by column\(s\) \['{name}'\] start with '_sf_'"):
         rf.refit(df, law="chinchilla", group_by=[name], db=tmp_path / "o.duckdb", metric=None, progress=False)
     assert not (tmp_path / "o.duckdb").exists()
+
+
+def test_seed_and_ci_method_without_a_bootstrap_make_no_configuration_of_their_own(tmp_path: Path) -> None:
+    """With bootstrap=0 nothing is resampled: a refit with seed=5 (or ci_method='bca') was
+    stored as another configuration, and a later refit without it was refused ("seed was 5
+    and is now 0") though its numbers are the same."""
+    df = _seeds(n_sweeps=3)
+    db = tmp_path / "o.duckdb"
+    first = rf.refit(df, law="chinchilla", group_by=["sweep"], db=db, metric=None, seed=5, ci_method="bca",
+                     progress=False)
+    again = rf.refit(df, law="chinchilla", group_by=["sweep"], db=db, metric=None, progress=False)
+    assert first.n_fitted == 3 and again.n_skipped == 3 and again.config_hash == first.config_hash
+    assert set(rf.read_fits(db).seed) == {0}
+    with pytest.raises(ValueError, match="seed"):  # still checked
+        rf.refit(df, law="chinchilla", group_by=["sweep"], db=db, metric=None, seed=-1, progress=False)
+    with pytest.raises(Exception, match="seed \\(--seed\\) was 0 and is now 5"):  # with a bootstrap it counts
+        rf.refit(df, law="chinchilla", group_by=["sweep"], db=db, metric=None, seed=5, bootstrap=10,
+                 progress=False)

@@ -1807,7 +1807,9 @@ def refit(source: Union[str, Path, pd.DataFrame], *, law: str = "chinchilla",
         refit that fitted any group warns once (:class:`~scalingfit.UncertaintyWarning`).
     seed, level, ci_method
         Of the bootstrap (see :func:`scalingfit.bootstrap_batch`); ``ci_method`` one of
-        ``bca``, ``percentile``, ``basic``, ``studentized``.
+        ``bca``, ``percentile``, ``basic``, ``studentized``. With ``bootstrap=0`` the seed and
+        ``ci_method`` have no effect: they are checked, then stored as their defaults, so that
+        passing them does not make a configuration of its own.
     chunk_groups : int
         Groups per chunk (one batched call and one transaction each; default 2000). A chunk's
         rows (every row of its groups, as read), fits and bootstrap replicates are held at once,
@@ -2004,6 +2006,8 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
     if not isinstance(ci_method, str) or ci_method not in METHODS:
         raise ValueError(f"ci_method must be one of {', '.join(map(repr, METHODS))}, got {ci_method!r}")
     _fit.check_precision(precision)
+    if n_boot == 0:  # nothing resampled: a seed or interval method has no effect and keys no other results
+        seed, ci_method = RefitConfig.seed, RefitConfig.ci_method
     held: tuple[tuple[str, float], ...] = ()
     if fixed is not None:
         m = LAWS[law].model_object()
