@@ -205,8 +205,8 @@ def test_a_configuration_conflict_names_the_settings_that_differ(tmp_path: Path,
     # A database written before the settings were recorded: what its fits table holds is compared.
     with duckdb.connect(str(db)) as con:
         con.execute("DROP TABLE fit_configs")
-    with pytest.raises(data.RunDataError, match=r"for 4 group\(s\), seed \(--seed\) was 0 and is now 2\."):
-        rf.refit(csv, db=db, seed=2, progress=False)
+    with pytest.raises(data.RunDataError, match=r"for 4 group\(s\), level \(--level\) was 0.95 and is now 0.9\."):
+        rf.refit(csv, db=db, level=0.9, progress=False)
     with pytest.raises(data.RunDataError, match=r"for 4 group\(s\), a setting this database does not record "
                                                 r"differs \(group_by, metric, ci_method, precision, fixed: it predates "):
         rf.refit(csv, db=db, fixed={"E": 1.7}, progress=False)
