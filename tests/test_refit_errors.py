@@ -398,3 +398,28 @@ def test_a_column_of_dates_or_a_dataframe_without_columns_is_named(tmp_path: Pat
         with pytest.raises(data.RunDataError, match="^the DataFrame has no columns: no run data in it$"):
             call()
         _nothing_created(db)
+
+
+def test_a_ragged_line_past_duckdbs_sniffing_sample_is_named(tmp_path: Path) -> None:
+    """In a CSV of 24,000 rows, a line cut short (a writer killed mid-line) or with a cell too
+    many deep in the file made DuckDB's sniffer fail: refit said only "Error when sniffing
+    file" with no line."""
+    from scalingfit import _synthdb
+
+    base = _synthdb.chinchilla_sweeps(30, runs=400, checkpoints=2, seed=1)[0]
+    text = base.to_csv(index=False)
+    lines = text.splitlines()
+    n = len(lines[0].split(","))
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text[: len(text) // 2 + 7])
+    cut_line = cut.read_text().count("\n") + 1
+    cells = len(cut.read_text().splitlines()[-1].split(","))
+    extra = tmp_path / "extra.csv"
+    extra.write_text("\n".join(lines[:20000] + [lines[20000] + ",9"] + lines[20001:]) + "\n")
+    for path, where in ((cut, f"line {cut_line} has {cells} cells, the header {n}"),
+                        (extra, f"line 20001 has {n + 1} cells, the header {n}")):
+        assert cells != n
+        with pytest.raises(data.RunDataError) as info:
+            rf.refit(path, progress=False)
+        assert str(info.value) == f"{path} could not be parsed as CSV: {where}; every line needs the header's {n} cells"
+        _nothing_created(Path(f"{path}.fits.duckdb"))

@@ -1035,18 +1035,29 @@ def _check_csv(con: Any, rel: str, path: Path) -> dict[str, str]:
     failed)."""
     import csv
 
+    def split(line: str, delimiter: str) -> list[str]:
+        return next(csv.reader([line], delimiter=delimiter), [])
+
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
             head = f.readline(1 << 20)
-        sniffed = _column_types(con, rel)
     except Exception as exc:  # the caller's read names the problem
         if data.ctrl_c(exc):
             raise KeyboardInterrupt from exc
         return {}
+    try:
+        sniffed = _column_types(con, rel)
+    except Exception as exc:  # DuckDB's sniffer failed ("Error when sniffing file"): a ragged line?
+        if data.ctrl_c(exc):
+            raise KeyboardInterrupt from exc
+        delims = sorted((d for d in (",", ";", "\t", "|") if len(split(head, d)) > 1),
+                        key=lambda d: -len(split(head, d)))
+        where = _ragged_line(path, delims[0], len(split(head, delims[0]))) if delims else ""
+        if where.startswith(": line"):
+            raise data.RunDataError(f"{path} could not be parsed as CSV{where}; every line needs the header's "
+                                    f"{len(split(head, delims[0]))} cells") from None
+        return {}  # the caller's read names the problem
     cols = list(sniffed)
-    def split(line: str, delimiter: str) -> list[str]:
-        return next(csv.reader([line], delimiter=delimiter), [])
-
     delims = [d for d in (",", ";", "\t", "|") if d in head]
     if len(cols) > 1:  # DuckDB's delimiter: the one that splits the header into its columns
         delims = [d for d in delims if len(split(head, d)) == len(cols)]
@@ -1060,18 +1071,26 @@ def _check_csv(con: Any, rel: str, path: Path) -> dict[str, str]:
                                 "drop the others")
     if len(cols) != 1 or len(header) < 2 or not any(d in cols[0] for d in delims):
         return sniffed
-    where = ""
-    try:
-        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
-            reader = csv.reader(f, delimiter=delims[0])
-            for cells in reader:
-                if cells and len(cells) != len(header):
-                    where = f": line {reader.line_num} has {len(cells)} cells, the header {len(header)}"
-                    break
-    except (OSError, csv.Error) as exc:
-        where = f" ({type(exc).__name__}: {exc})"
+    where = _ragged_line(path, delims[0], len(header))
     raise data.RunDataError(f"{path} could not be parsed as CSV: DuckDB read it as one column named "
                             f"{cols[0][:80]!r}{where}; every line needs the header's {len(header)} cells")
+
+
+def _ragged_line(path: Path, delimiter: str, n_cells: int) -> str:
+    """": line 7 has 2 cells, the header 3": the first line of the CSV at ``path`` whose cell
+    count is not ``n_cells``; "" when every line has it, or " (OSError: ...)" when it cannot
+    be read."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            for cells in reader:
+                if cells and len(cells) != n_cells:
+                    return f": line {reader.line_num} has {len(cells)} cells, the header {n_cells}"
+    except (OSError, csv.Error) as exc:
+        return f" ({type(exc).__name__}: {exc})"
+    return ""
 
 
 def _source_relation(con: Any, source: Union[str, Path, pd.DataFrame], table: str, db: Union[str, Path],
