@@ -133,3 +133,30 @@ def test_seed_and_ci_method_without_a_bootstrap_make_no_configuration_of_their_o
     with pytest.raises(Exception, match="seed \\(--seed\\) was 0 and is now 5"):  # with a bootstrap it counts
         rf.refit(df, law="chinchilla", group_by=["sweep"], db=db, metric=None, seed=5, bootstrap=10,
                  progress=False)
+
+
+def test_a_boolean_among_numbers_in_an_object_column_is_a_named_bad_row(tmp_path: Path) -> None:
+    """An object column of floats holding one True: DuckDB typed the column DOUBLE and the
+    refit stopped with "Type BOOLEAN does not match with DOUBLE", naming neither column nor
+    row. Now that row is skipped like 'abc' and its group's reason names it; the frame passed
+    in is unchanged."""
+    df = _seeds(n_sweeps=3, sizes=12, seeds=1)
+    df["run_id"] = np.arange(len(df))
+    df["N"] = df["N"].astype(object)
+    df.loc[5, "N"] = True
+    df["value"] = df["value"].astype(object)
+    df.loc[3, "value"] = np.bool_(False)
+    db = tmp_path / "o.duckdb"
+    s = rf.refit(df, law="chinchilla", group_by=["sweep"], db=db, metric=None, progress=False)
+    assert s.n_fitted == 3 and s.n_failed == 0
+    reasons = rf.read_fits(db).set_index("sweep").reason
+    assert reasons[0] == ("2 invalid row(s) skipped: the row with run_id 3: value is not a number: 'False'; "
+                          "the row with run_id 5: N is not a number: 'True'")
+    assert (reasons[[1, 2]] == "").all()
+    assert df.loc[5, "N"] is True and df["N"].dtype == object
+    # the other rows of that group are fitted: the same fit as without the two rows
+    db2 = tmp_path / "ref.duckdb"
+    rf.refit(df.drop(index=[3, 5]).astype({"N": float, "value": float}), law="chinchilla", group_by=["sweep"],
+             db=db2, metric=None, progress=False)
+    assert rf.read_fits(db).sort_values("sweep").params.tolist() == \
+        rf.read_fits(db2).sort_values("sweep").params.tolist()

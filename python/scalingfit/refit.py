@@ -935,6 +935,26 @@ def check_grouping(con: Any, db: Union[str, Path], table: str, own: Sequence[str
 
 
 # --------------------------------------------------------------------------- the driver
+def _bools_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each True or False that sits among other values in an object column
+    made its text ('True'): DuckDB typed such a column by its numbers and then failed on the
+    boolean with a type mismatch naming neither column nor row; as text it is a bad row of its
+    group, named like 'abc' ("N is not a number: 'True'"). A column of booleans only is left to
+    :func:`scalingfit.data.not_numbers`. ``frame`` itself is not changed."""
+    pd = data._need("pandas")
+    out = frame
+    for c in frame.columns:  # names are unique here (checked before)
+        col = frame[c]
+        if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in ("mixed", "mixed-integer"):
+            continue
+        flags = col.map(lambda v: isinstance(v, (bool, np.bool_)))
+        if flags.any():
+            if out is frame:
+                out = frame.copy(deep=False)
+            out[c] = col.where(~flags, col.astype(str))
+    return out
+
+
 def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str, schema_only: bool = False) -> str:
     """A SQL relation for the source (a table of ``con``'s database, a CSV/Parquet scan, or a
     registered frame); every path and name in it quoted. A CSV is read once into a temporary
@@ -948,6 +968,7 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str, sc
         if twice:  # DuckDB would read the first and rename the others (value_1)
             raise data.RunDataError(f"the DataFrame has more than one column named {', '.join(map(repr, twice))}; "
                                     "which one is meant is not clear: rename or drop the others")
+        source = _bools_as_text(source)
         with _reading(source):  # a column DuckDB has no type for (complex128, say)
             con.register("_scalingfit_source", source)
         return "_scalingfit_source"
