@@ -17,6 +17,7 @@ from typing import Any, Callable
 import pytest
 from conftest import shared_set
 from scalingfit import datasets
+from scalingfit.data import RunDataError
 
 WU, PYTHIA, OLMO = "wu2024_ushaped_emergence", "pythia_evals", "olmo_ladder2024"
 
@@ -217,3 +218,39 @@ def test_other_readers_documented_keys_are_the_row_keys() -> None:
     for shots in (0, 5):
         _check_rows(datasets.load_pythia_lambada, datasets.PythiaLambadaRow,
                     datasets.load_pythia_lambada(pythia, num_fewshot=shots))
+
+
+# ------------------------------------------------------------------ 5. a row given twice
+def _with_line_repeated(src: Path, dst: Path, line: int, edit: Callable[[str], str] = lambda s: s) -> int:
+    """``src`` copied to ``dst`` with its file line ``line`` (1-based) given again, edited by
+    ``edit``, right after the last line; returns the new line's number."""
+    lines = src.read_text(encoding="utf-8").splitlines()
+    dst.write_text("\n".join([*lines, edit(lines[line - 1])]) + "\n", encoding="utf-8")
+    return len(lines) + 1
+
+
+@pytest.mark.parametrize(("reader", "file", "line", "what"), [
+    (datasets.load_olmo_ladder_runs, "ladder_runs.csv", 2, "run 190M-0.5xC"),
+    (datasets.load_olmo_val_losses, "ladder_val_losses_long.csv", 3, "run and step (split c4_en) 190M-0.5xC, 100"),
+    (datasets.load_olmo_task_metrics, "ladder_task_metrics.csv", 2,
+     "run, task and step 190M-0.5xC, arc_challenge_test, 50"),
+    (datasets.load_olmo_published, "published/chained_main.csv", 2, "task (without _5shot) mmlu_avg_test"),
+], ids=["runs", "val_losses", "task_metrics", "chained"])
+def test_olmo_readers_refuse_a_row_given_twice(tmp_path: Path, reader: Callable[..., Any], file: str, line: int,
+                                               what: str) -> None:
+    """A ladder run listed twice was read as its last row (N 7e8 in place of 1.9e8, no word);
+    a (run, step) point twice went into its curve twice (step [100, 100, 200]); ``X`` and
+    ``X_5shot`` in chained_main.csv kept the last. Each now names the file, the key and both
+    lines. The second copy differs in its last cell, so neither can be chosen."""
+    import shutil
+
+    folder = tmp_path / "olmo"
+    shutil.copytree(shared_set(OLMO), folder, ignore=shutil.ignore_patterns("original"))
+    path = folder / file
+    edit = ((lambda s: s.replace("mmlu_avg_test_5shot", "mmlu_avg_test", 1)) if file.endswith("chained_main.csv")
+            else (lambda s: s[: s.rindex(",")] + ",1.5"))
+    new = _with_line_repeated(shared_set(OLMO) / file, path, line, edit)
+    reader(shared_set(OLMO))  # the published files read
+    with pytest.raises(RunDataError, match=re.escape(f"{path}: {what} appears twice, on lines {line} and {new}; which one is "
+                                       "meant is not clear: remove one")):
+        reader(folder)

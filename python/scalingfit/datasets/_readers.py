@@ -313,6 +313,20 @@ def _read(folder: PathLike, name: str, required: Sequence[str]) -> Columns:
     return read_csv_columns(Path(folder) / name, required)
 
 
+def _unique(cols: Columns, rows: Sequence[int], keys: Sequence[Any], what: str) -> None:
+    """A RunDataError naming the file, the key and both lines where ``keys`` (one per data
+    row of ``rows``) repeats one: of two rows for one run (and step) neither can be chosen
+    (a dict kept the last, a curve both, silently)."""
+    seen: dict[Any, int] = {}
+    for i, k in zip(rows, keys):
+        j = seen.setdefault(k, i)
+        if j != i:
+            shown = ", ".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                              for v in (k if isinstance(k, tuple) else (k,)))
+            raise RunDataError(f"{cols.source}: {what} {shown} appears twice, on lines {cols.lines[j]} and "
+                               f"{cols.lines[i]}; which one is meant is not clear: remove one")
+
+
 def _group_sorted(keys: list[Any], step: FloatArray) -> dict[Any, NDArray[np.intp]]:
     """Row indices per key, each sorted by step (stable)."""
     groups: dict[Any, list[int]] = {}
@@ -344,6 +358,7 @@ def load_olmo_ladder_runs(folder: PathLike) -> dict[str, OlmoRun]:
     mult = numeric(cols, "chinchilla_mult", rows=sel)
     fpt = numeric(cols, "flops_per_token", rows=sel)
     rerun = _bools(cols, "rerun", rows=sel)
+    _unique(cols, sel.tolist(), [cols["run"][i] for i in sel.tolist()], "run")
     return {
         cols["run"][i]: OlmoRun(size=cols["size"][i], N=float(N[j]), mult=float(mult[j]),
                                 rerun=bool(rerun[j]), flops_per_token=float(fpt[j]))
@@ -373,6 +388,8 @@ def load_olmo_val_losses(folder: PathLike, split: str = "c4_en") -> dict[str, Ol
                            f"splits: {have}")
     step = numeric(cols, "step", rows=sel)
     v = {k: numeric(cols, k, rows=sel) for k in ("tokens", "lr", "loss")}
+    _unique(cols, sel.tolist(), [(cols["run"][i], float(t)) for i, t in zip(sel.tolist(), step)],
+            f"run and step (split {split})")
     groups = _group_sorted([cols["run"][i] for i in sel.tolist()], step)
     return {
         run: OlmoLossCurve(step=step[ix], tokens=v["tokens"][ix], lr=v["lr"][ix],
@@ -403,6 +420,8 @@ def load_olmo_task_metrics(folder: PathLike) -> dict[tuple[str, str], OlmoTaskCu
     tokens = numeric(cols, "tokens", rows=sel, empty=True)
     m = {k: numeric(cols, c, rows=sel, empty=True) for k, c in metric_cols.items()}
     runs, tasks = cols["run"], cols["task"]
+    _unique(cols, sel.tolist(), [(runs[i], tasks[i], float(t)) for i, t in zip(sel.tolist(), step)],
+            "run, task and step")
     groups = _group_sorted([(runs[i], tasks[i]) for i in sel.tolist()], step)
     out: dict[tuple[str, str], OlmoTaskCurve] = {
         key: OlmoTaskCurve(step=step[ix], tokens=tokens[ix], acc=m["acc"][ix],
@@ -452,6 +471,8 @@ def load_olmo_published(folder: PathLike) -> OlmoPublished:
                  ("Task", "Actual", "Pred", "Rel Error"))
     v = {k: numeric(cols, c) for k, c in
          (("actual", "Actual"), ("pred", "Pred"), ("rel_error", "Rel Error"))}
+    _unique(cols, range(len(cols["Task"])), [t.removesuffix("_5shot") for t in cols["Task"]],
+            "task (without _5shot)")
     chained = {
         t.removesuffix("_5shot"): OlmoChained(
             actual=float(v["actual"][i]), pred=float(v["pred"][i]),
