@@ -43,14 +43,45 @@ def find_epoch_data(explicit: Optional[str] = None) -> Optional[Path]:
     return None
 
 
+#: The tables of the database the demo writes (its runs, their true laws, the refit's and the
+#: comparison's results): a runs.duckdb with other tables is not the demo's.
+DEMO_TABLES = frozenset({"runs", "truth", "fits", "fit_params", "fit_configs", "law_comparisons",
+                         "comparison_configs"})
+
+
+def _check_replaceable(db: Path) -> None:
+    """A FileExistsError unless ``db`` is absent or a database an earlier demo wrote (its tables
+    among :data:`DEMO_TABLES`, ``runs`` and ``truth`` among them): the demo replaces its
+    runs.duckdb, and ``--out .`` in a project folder deleted the user's own run database."""
+    if not db.exists():
+        return
+    from .data import _need, duckdb_tables
+
+    duckdb = _need("duckdb")
+    what = ""
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            tables = set(duckdb_tables(con))
+        if not {"runs", "truth"} <= tables <= DEMO_TABLES:
+            what = f"its tables: {', '.join(sorted(tables)) or 'none'}"
+    except Exception as exc:  # not a DuckDB file, or locked by another process
+        what = f"it cannot be read as one: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+    if what:
+        raise FileExistsError(f"{db} exists and is not a database the demo wrote ({what}); the demo replaces its "
+                              "runs.duckdb: give another folder with --out (Python: folder=), or move that file")
+
+
 def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, out: Optional[TextIO] = None,
         folder: str = "scalingfit-demo", bootstrap: int = 200, epoch_csv: Optional[str] = None,
         plots: bool = True) -> int:
     from . import _synthdb, _validate
     from . import refit as rf
+    from ._fit import MAX_THREADS
 
     _validate.integer("n_sweeps", n_sweeps, least=1)
-    _validate.integer("seed", seed)
+    _validate.integer("seed", seed, most=2**64 - 1)  # before any work: the refit's own check comes late
+    if threads is not None:
+        _validate.integer("threads", threads, least=1, most=MAX_THREADS)
     _validate.resamples("bootstrap", bootstrap)
     epoch = find_epoch_data(epoch_csv)  # before any work: a path given but not there is an error
 
@@ -59,8 +90,9 @@ def run(n_sweeps: int = 10_000, seed: int = 0, threads: Optional[int] = None, ou
 
     t_all = time.perf_counter()
     outdir = Path(folder)
-    outdir.mkdir(parents=True, exist_ok=True)
     db = outdir / "runs.duckdb"
+    _check_replaceable(db)
+    outdir.mkdir(parents=True, exist_ok=True)
     if db.exists():
         db.unlink()
     say(f"scalingfit demo -> {outdir.resolve()}")

@@ -216,6 +216,8 @@ def _output_path(path: Union[str, Path], option: str, *, figure: bool = False) -
     out = Path(path)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{option} {path}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise UsageError(f"{option} {path}: that is a folder; give a file name in it")
     if not os.access(out.parent, os.W_OK):
         raise PermissionError(f"{option} {path}: the folder {out.parent} is not writable")
     if figure:
@@ -270,9 +272,21 @@ def _csv_xy(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     if len(xcols) != m.n_inputs:
         raise UsageError(f"--x names {len(xcols)} column(s) ({', '.join(xcols)}); {args.model} takes "
                          f"{m.n_inputs} input(s) ({', '.join(m.input_names)})")
+    _distinct(xcols, args.y)
     positive = set(xcols if m.positive_inputs else []) | ({args.y} if args.log_residuals else set())
     cols = read_columns(args.file, {**{c: "--x" for c in xcols}, args.y: "--y"}, positive)
     return np.column_stack([cols[c] for c in xcols]), cols[args.y]
+
+
+def _distinct(xcols: Sequence[str], y: str) -> None:
+    """``--x`` names each column once, and not the ``--y`` column: a law of N and N, or of the
+    loss itself, ran to a fit that could not converge."""
+    twice = sorted({c for c in xcols if list(xcols).count(c) > 1})
+    if twice:
+        raise UsageError(f"--x {','.join(xcols)}: names {', '.join(map(repr, twice))} twice; each input is "
+                         "its own column")
+    if y in xcols:
+        raise UsageError(f"--y {y}: also an input (--x {','.join(xcols)}); the fitted column is not an input")
 
 
 def _f_scale(args: argparse.Namespace) -> float:
@@ -435,7 +449,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare_models
 
     names, laws = _laws(args.models, "power_law,saturating_power_law")
+    if len(names) < 2:
+        raise UsageError(f"--models names {len(names)} law; a comparison needs two or more")
     xcols = _inputs(args.x, laws[0])
+    _distinct(xcols, args.y)
     f_scale = _f_scale(args)
     _at_least(args.holdout, "--holdout", 0)
     _level(args.level)
@@ -682,6 +699,9 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(summary)
         _print_failed(n_bad, failed, f"scalingfit.refit.read_fits({summary.db!r}, law={summary.law!r})")
+    elif n_bad:  # --quiet silences the progress and summary, not why the exit status is 1
+        print(f"scalingfit refit: {n_bad} failed fit(s) of this configuration in {summary.db} (all: "
+              f"scalingfit.refit.read_fits({summary.db!r}, law={summary.law!r}), success False)", file=sys.stderr)
     return EXIT_OK if n_bad == 0 else EXIT_FAIL
 
 
@@ -749,6 +769,10 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         print(summary)
         _print_failed(n_bad, failed, f"scalingfit.refit_compare.read_comparisons({summary.db!r}, "
                                      f"comparison={summary.comparison!r})")
+    elif summary.wins["none"]:  # --quiet: still say why the exit status is 1
+        print(f"scalingfit compare-runs: {summary.wins['none']} group(s) with no law scored in {summary.db} (all: "
+              f"scalingfit.refit_compare.read_comparisons({summary.db!r}, comparison={summary.comparison!r}))",
+              file=sys.stderr)
     if plot_path is not None:
         from .plot import plot_law_comparisons
 
@@ -842,6 +866,7 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_Fit
     xcols = _column_names(args.x, "--x")
     if len(xcols) != 2:
         raise UsageError(f"--x must name two columns (N and D), got {args.x!r}")
+    _distinct(xcols, args.y)
     cols = read_columns(args.fit, {**{c: "--x" for c in xcols}, args.y: "--y"},
                         positive=xcols + ([args.y] if args.huber else []))
     x = np.column_stack([cols[c] for c in xcols])
@@ -899,7 +924,7 @@ def _fit_row_text(row: _FitRow, level: float) -> tuple[str, str, str]:
     section, quantity, est, interval = row
     if interval is None:
         return section, quantity, f"{est:.4g}"
-    return section, quantity, f"{est:.4g}  [{100 * level:.0f}%: {interval[0]:.4g}, {interval[1]:.4g}]"
+    return section, quantity, f"{est:.4g}  [{100 * level:g}%: {interval[0]:.4g}, {interval[1]:.4g}]"
 
 
 def _fit_row_json(row: _FitRow, level: float) -> dict[str, Any]:
@@ -951,7 +976,8 @@ def _cmd_optimal(args: argparse.Namespace) -> int:
             planning.plot_inference_aware(target, inference_tokens=span, law=law, path=args.plot)
         else:
             planning.plot_frontier(law, path=args.plot)
-        print(f"plot written to {args.plot}")
+        if not args.json:  # stdout holds one JSON document
+            print(f"plot written to {args.plot}")
     return EXIT_OK
 
 
@@ -1499,10 +1525,21 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _subparser(parser: argparse.ArgumentParser, command: Optional[str]) -> Optional[argparse.ArgumentParser]:
+    """The parser of ``command`` (None when there is none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]  # type: ignore[no-any-return]
+    return None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # named by the command's parser, with its usage (the top one showed its own)
+            sub = _subparser(parser, getattr(args, "command", None))
+            (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     if not getattr(args, "command", None):
