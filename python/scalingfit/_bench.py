@@ -50,7 +50,7 @@ from ._warnings import ConvergenceWarning
 FloatArray = NDArray[np.float64]
 
 
-@dataclass
+@dataclass(eq=False)
 class Problems:
     model: str
     x: FloatArray

@@ -33,7 +33,7 @@ FD_FLAT_ULPS = 1e3
 FD_NOISE_ULPS = 16.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CustomModel:
     """A user-defined law.
 

@@ -696,7 +696,7 @@ def fit_batch(
             prob = np.asarray(problem)
             if prob.dtype == np.bool_ or not np.issubdtype(prob.dtype, np.integer):
                 raise TypeError(f"problem must hold integer problem indices, got dtype {prob.dtype}")
-            prob = np.ascontiguousarray(prob, dtype=np.int64)
+            prob = np.array(prob, dtype=np.int64)  # a copy: the result keeps it
             if prob.shape != (P0.shape[0],):
                 raise ValueError(f"problem must have one entry per start ({P0.shape[0]}), got shape {prob.shape}")
             bad = (prob < 0) | (prob >= n_problems)

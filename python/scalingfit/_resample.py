@@ -49,7 +49,7 @@ def percentile_interval(samples: ArrayLike, level: float = 0.95, axis: int = 0) 
     return _validate.nan_percentile(s, [a, 100.0 - a], axis)  # all-NaN slices give NaN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ManyFits:
     """Point fits of ``n_problems`` problems and, optionally, their resampled refits.
 
@@ -201,7 +201,7 @@ def delta_interval(
     return np.stack([f0 - z * se, f0 + z * se], axis=p.ndim - 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LawFit:
     """One fitted law with its uncertainty (a problem of a :class:`ManyFits`).
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -67,13 +68,32 @@ def warn(message: str, category: type[Warning], stacklevel: int = 1) -> None:
     if sink is not None:
         sink.append((str(message), category))
         return
+    warnings.warn(message, category, stacklevel=_level(stacklevel) + 1)
+
+
+#: This package's folder: a warning points at the first frame outside it.
+_HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _level(stacklevel: int) -> int:
+    """The ``stacklevel`` (as seen from :func:`warn`'s caller) of the first frame outside this
+    package: the user's line that called into scalingfit, however deep inside it the warning
+    arose (a fit run by ``bootstrap`` or ``profile_interval`` warned at their lines with its
+    own stacklevel=2). Without such a frame (code of the package run as a script), the frame
+    ``stacklevel`` meant, wrapper frames of :data:`WRAPPER_CODES` not counted."""
+    frame: Optional[FrameType] = sys._getframe(2)
+    i = 1
+    while frame is not None:
+        if not frame.f_code.co_filename.startswith(_HERE):
+            return i
+        frame, i = frame.f_back, i + 1
     level, i = stacklevel, 1
-    frame: Optional[FrameType] = sys._getframe(1)
+    frame = sys._getframe(2)
     while frame is not None and i <= level:  # the frames up to the one meant
         if frame.f_code in WRAPPER_CODES:
             level += 1
         frame, i = frame.f_back, i + 1
-    warnings.warn(message, category, stacklevel=level + 1)
+    return level
 
 
 @contextlib.contextmanager

@@ -241,6 +241,13 @@ def min_points(scheme: str, n_params: int) -> int:
 MIN_GROUPS = 3
 
 
+def _private(*arrays: Any) -> tuple[Any, ...]:
+    """Copies of the validated ``arrays`` (None stays None) that a result keeps: as given, a
+    float64 C-contiguous array is the caller's own buffer, and a caller that reused it changed
+    the result's later answers (a prediction band from ``y_data``, a lazy jackknife)."""
+    return tuple(None if a is None else np.array(a, copy=True) for a in arrays)
+
+
 def _dense_groups(
     groups: ArrayLike, offsets: IntArray, n_points: int
 ) -> tuple[NDArray[np.int32], IntArray]:
@@ -782,7 +789,7 @@ class BootstrapSummary:
     __repr__ = __str__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Band:
     """A pointwise band at new inputs: estimate (the point fit) and [lower, upper].
 
@@ -808,7 +815,7 @@ class Band:
     kind: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BootstrapBatchResult:
     """Bootstrap of many problems (one batched call of the core).
 
@@ -1144,7 +1151,7 @@ class BootstrapBatchResult:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BootstrapResult:
     """Bootstrap of one fit.
 
@@ -1869,7 +1876,7 @@ def bootstrap(
     keep_cov, log_residuals = _check_flags(keep_cov, log_residuals, max_memory)
     m = resolve_model(model)
     dv = _check_derived(derived, m)
-    xa, ya, w = _prepare_points(m, x, y, weights, log_residuals)
+    xa, ya, w = _private(*_prepare_points(m, x, y, weights, log_residuals))
     n = ya.shape[0]
     P = m.n_params
     lo, hi = _validate.as_bounds(bounds, m, fixed)
@@ -2018,6 +2025,7 @@ def bootstrap_batch(
     w = None
     if weights is not None:
         w = _validate.as_targets(weights, ya.shape[0], name="weights", x_name="y")
+    xa, ya, w, off = _private(xa, ya, w, off)
     lo, hi = _validate.as_bounds(bounds, m, fixed)
     if problem_id is None:
         pid = np.arange(n_problems, dtype=np.int64)
@@ -2026,7 +2034,7 @@ def bootstrap_batch(
         if pid.dtype == np.bool_ or not np.issubdtype(pid.dtype, np.integer):  # as fit_batch's problem
             raise TypeError(f"problem_id must hold integer ids (one per problem), got dtype "
                             f"{pid.dtype}: {problem_id!r}")
-        pid = np.ascontiguousarray(pid, dtype=np.int64)
+        pid = np.array(pid, dtype=np.int64)  # a copy: the result makes its problem_id read-only
         if pid.shape != (n_problems,):
             raise ValueError(f"problem_id must have one entry per problem ({n_problems}), got shape {pid.shape}")
     g = ng = None

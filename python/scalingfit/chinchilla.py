@@ -392,7 +392,7 @@ class SolverOutcome:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ParametricFit:
     """Approach 3: the fitted law and how reliably the starts found it.
 
@@ -998,7 +998,7 @@ def _varpro(
 
 
 # ============================================================================ approach 1
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EnvelopeFit:
     """Approach 1: the compute-optimal frontier read off the envelope of training curves.
 
@@ -1202,7 +1202,7 @@ _EXCLUDE = {
 DEFAULT_SCAN_WINDOWS: tuple[float, ...] = (2.0, 3.0, 4.0, 6.0, 10.0, np.inf)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IsoflopFit:
     """Approach 2: IsoFLOP minima per budget and the power law through them.
 
@@ -2049,7 +2049,7 @@ def fit_isoflop(
 
 
 # ------------------------------------------------------------------ optima found elsewhere
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OptimaFit:
     """``N_opt = G_N C^a`` through compute-optimal sizes found by any method.
 

@@ -146,7 +146,7 @@ def _used(result: FitResult, weights: Optional[ArrayLike]) -> tuple[int, float]:
     return int(pos.size), float(np.sum(np.log(pos)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelScore:
     """One candidate law's scores (see the module docstring for the definitions).
 
@@ -269,7 +269,7 @@ def _check_criterion(criterion: str) -> str:
     return criterion
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Comparison:
     """Scores of several laws on the same points (:func:`compare_models`).
 
@@ -907,7 +907,7 @@ def nested_test(restricted: FitResult, full: FitResult, weights: Optional[ArrayL
 
 
 # ------------------------------------------------------------------ many sweeps at once
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BatchComparison:
     """Scores of several laws on every problem of a batch (:func:`compare_batch`).
 

@@ -320,7 +320,7 @@ def lr_areas(
 
 
 # ----------------------------------------------------------------------------- curves
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Curve:
     """One training run's loss curve.
 
@@ -412,7 +412,7 @@ _BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FinalLossPrediction:
     """Predicted final losses of a sweep's runs from their early checkpoints.
 
@@ -1040,7 +1040,7 @@ def predict_final_loss(
 
 
 # ----------------------------------------------------------------------------- calibration
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AnnealingCalibration:
     """The relative annealing coefficient C fitted on finished runs.
 
@@ -1225,7 +1225,7 @@ def predict_final_loss_kaplan(
 
 
 # ----------------------------------------------------------------------------- checks
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CurveCheck:
     """Consistency of one curve with the schedule-aware model.
 

@@ -656,7 +656,7 @@ def fit_two_step(
 
 
 # ----------------------------------------------------------------------------- Schaeffer et al.
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PerToken:
     """Per-example, per-token outcomes at each scale.
 
@@ -744,7 +744,7 @@ a sigmoid in log scale (either direction), ``loss``-like ones (unbounded above, 
 better) with a saturating power law and their sharpness measured on log y."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MetricChoiceRow:
     """One metric's scores (see :func:`metric_choice`)."""
 
@@ -758,7 +758,7 @@ class MetricChoiceRow:
     fit: Optional[LawFit] = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MetricChoice:
     """Sharpness and predictability of every metric of the same outputs.
 

@@ -839,7 +839,7 @@ def fit_ns(
 
 
 # ----------------------------------------------------------------------------- allocation
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Frontier:
     """The compute-efficient frontier at budgets ``C`` (FLOP).
 
@@ -1071,7 +1071,7 @@ def chinchilla_optimal_N(C: ArrayLike, tokens_per_param: float = CHINCHILLA_TOKE
     return np.asarray(N_ref * (Ca / C_ref) ** exponent)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AllocationComparison:
     """Kaplan's and Chinchilla's compute-optimal allocations at budgets ``C`` (FLOP).
 

@@ -42,7 +42,7 @@ BatchGuesses = Callable[[FloatArray, FloatArray, NDArray[np.int64], int],
 _INF = np.inf
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Model:
     """A scaling law the engine can fit.
 

@@ -370,7 +370,7 @@ class RefitSummary:
         outside = self.share_outside_core
         return (f"refit {self.law} -> {self.db}: {self.n_fitted} groups fitted "
                 f"({self.n_failed} failed){self._rows_note()}, {self.n_skipped} already up to date, "
-                f"{self.n_chunks} chunks, {self.seconds:.2f} s ({self.groups_per_s:,.0f} groups/s, "
+                f"{self.n_chunks} chunk{'' if self.n_chunks == 1 else 's'}, {self.seconds:.2f} s ({self.groups_per_s:,.0f} groups/s, "
                 f"{100 * outside:.0f}% of time outside the fitting core)")
 
 
@@ -447,7 +447,7 @@ def _cell(v: Any) -> Any:
     return v.item() if hasattr(v, "item") and getattr(v, "ndim", 0) == 0 and not isinstance(v, (str, bytes)) else v
 
 
-@dataclass
+@dataclass(eq=False)
 class Grouped:
     """A chunk's rows validated, reduced and packed by group (:func:`group_frame`)."""
 

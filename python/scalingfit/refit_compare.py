@@ -247,7 +247,7 @@ class CompareSummary:
         return "\n".join([
             (f"compare {self.comparison} -> {self.db}: {self.n_scored} groups scored "
              f"({self.n_unscored} without a winner), {self.n_skipped} already up to date, "
-             f"{self.n_chunks} chunks, {self.seconds:.2f} s ({rate:,.0f} groups/s)"),
+             f"{self.n_chunks} chunk{'' if self.n_chunks == 1 else 's'}, {self.seconds:.2f} s ({rate:,.0f} groups/s)"),
             f"over the {sum(self.wins.values())} groups of this comparison in the table:", *table])
 
 
@@ -813,7 +813,7 @@ def failed_fits(db: Union[str, Path], comparison: str, config_hash: str,
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PooledNestedTest:
     """Each group's F test of a law inside a larger one, pooled over the groups of a
     comparison by Fisher's method (:func:`pooled_nested_test`).

@@ -26,7 +26,7 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}" if np.isfinite(v) else str(v)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FitResult:
     """One fitted problem (the best of its starts).
 
@@ -237,7 +237,7 @@ class FitResult:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BatchResult:
     """Every item of a batch call.
 

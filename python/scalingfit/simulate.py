@@ -57,7 +57,7 @@ def _noisy(loss: FloatArray, noise: float, rng: np.random.Generator) -> FloatArr
     return loss * np.exp(noise * rng.standard_normal(loss.shape))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IsoflopSweep:
     """Points of an IsoFLOP experiment (one row per run).
 
@@ -80,7 +80,7 @@ class IsoflopSweep:
     seed: Optional[int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrainingCurves:
     """Loss curves (one run per model size), one row per logged point.
 

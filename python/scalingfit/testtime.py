@@ -724,7 +724,7 @@ def fit_accuracy_vs_compute(
 
 
 # ----------------------------------------------------------------------------- the choice
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelChoice:
     """Which model to sample from at each inference budget.
 

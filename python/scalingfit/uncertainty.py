@@ -91,7 +91,7 @@ def t_quantile(q: float, dof: Optional[float]) -> float:
 
 
 # ------------------------------------------------------------------ residuals and Jacobian
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Pieces:
     r: FloatArray  # residuals in the fit's space
     J: FloatArray  # (n, p) Jacobian of the residuals
@@ -440,7 +440,7 @@ def sandwich_cov(
 SCALES: tuple[str, ...] = ("linear", "log")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DeltaResult:
     """Delta-method estimate, standard error and Wald interval of a function of the parameters.
 
@@ -722,7 +722,7 @@ def _check_fit_cost(
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ProfileResult:
     """Profile-t interval of one parameter.
 

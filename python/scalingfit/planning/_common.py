@@ -68,7 +68,7 @@ def d_to_n(G: Any, beta_over_alpha: Any, D: Any) -> FloatArray:
     return np.asarray(G * (D * G) ** beta_over_alpha)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Law:
     """``L(N, D) = E + A / N^alpha + B / D^beta`` with array-valued parameters.
 

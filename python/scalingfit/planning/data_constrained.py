@@ -29,7 +29,6 @@ call.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -593,7 +592,7 @@ def _fit_stage2(N: ArrayLike, D: ArrayLike, U: ArrayLike, loss: ArrayLike, base:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DataConstrainedBootstrap:
     """Case (run) bootstrap of stage 2.
 
@@ -630,12 +629,10 @@ class DataConstrainedBootstrap:
 
     def __repr__(self) -> str:
         rows = []
-        with warnings.catch_warnings():  # every replicate failed: NaN intervals, no warning
-            warnings.simplefilter("ignore", RuntimeWarning)
-            for k in ("R_D", "R_N"):
-                lo, hi = self.ci(k)
-                rows.append({"param": k, "estimate": float(getattr(self.point.law, k)),
-                             "lower": lo, "upper": hi})
+        for k in ("R_D", "R_N"):
+            lo, hi = self.ci(k)
+            rows.append({"param": k, "estimate": float(getattr(self.point.law, k)),
+                         "lower": lo, "upper": hi})
         stage1 = ", ".join(f"{k} = {float(getattr(self.point.law, k)):.4g}" for k in STAGE1)
         return (f"DataConstrainedBootstrap: run bootstrap of Muennighoff et al.'s stage 2, "
                 f"{self.rates.shape[0]} replicates, {self.n_failed} failed, seed {self.seed}, "
@@ -834,7 +831,7 @@ FLAT_ULPS = 4.0
 PLATEAU_RTOL = 1e-2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ConstrainedOptimum:
     """The loss-minimising allocation of compute ``C`` given ``U`` unique tokens.
 
@@ -1045,7 +1042,7 @@ def optimal_allocation_constrained(
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RepetitionCost:
     """What repeating data costs: the same ``N`` and ``D`` trained on ``D / epochs`` unique
     tokens instead of ``D`` unique ones.

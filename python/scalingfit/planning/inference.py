@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InferenceOptimum:
     """The lifetime-optimal model for a target loss and an inference demand (arrays broadcast
     over the inputs and over the law's parameter replicates).

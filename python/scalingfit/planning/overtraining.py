@@ -26,7 +26,6 @@ the bootstrap refits the loss law as the built-in ``chinchilla_tied`` on ``(N, D
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -436,7 +435,7 @@ class HeldOutRun:
         return (self.error_pred - self.error) / self.error * 100.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GadreReproduction:
     """The recipe's fits and held-out predictions for one training set.
 
@@ -613,7 +612,7 @@ def reproduce_gadre2024(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GadreBootstrap:
     """Parametric-bootstrap intervals of the recipe's held-out predictions.
 
@@ -700,13 +699,11 @@ class GadreBootstrap:
     def __repr__(self) -> str:
         rep = self.reproduction
         rows = []
-        with warnings.catch_warnings():  # every replicate failed: NaN intervals, no warning
-            warnings.simplefilter("ignore", RuntimeWarning)
-            for h, lci, eci in zip(rep.held_out, self.loss_ci, self.error_ci):
-                rows.append({"held-out run": f"{h.model} M={h.M:g}", "loss": h.loss,
-                             "pred": h.loss_pred, "lower": lci[0], "upper": lci[1],
-                             "error": h.error, "error pred": h.error_pred,
-                             "error lower": eci[0], "error upper": eci[1]})
+        for h, lci, eci in zip(rep.held_out, self.loss_ci, self.error_ci):
+            rows.append({"held-out run": f"{h.model} M={h.M:g}", "loss": h.loss,
+                         "pred": h.loss_pred, "lower": lci[0], "upper": lci[1],
+                         "error": h.error, "error pred": h.error_pred,
+                         "error lower": eci[0], "error upper": eci[1]})
         return (f"GadreBootstrap (Gadre et al. 2024): parametric bootstrap (noise {self.noise!r}) "
                 f"of dataset {rep.dataset!r}, {self.loss_pred.shape[0]} replicates, "
                 f"{self.n_failed_loss} failed (loss law), {self.n_failed_error} without an error "
