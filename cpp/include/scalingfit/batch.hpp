@@ -73,12 +73,16 @@ class ThreadPool {
 
   // Runs job on up to job.max_workers pool threads. The calling thread does no work: it
   // calls poll() about every 20 ms and cancels the job once poll() returns true; it returns
-  // when no worker is inside the job any more.
+  // when no worker is inside the job any more. The pool starts threads until the job finds
+  // max_workers idle ones, but never more than kPoolCap() in all: concurrent jobs (several
+  // Python threads calling in) then share the workers instead of each adding its own, which
+  // the pool keeps for the life of the process.
   void run(Job& job, const std::function<bool()>& poll) {
     std::unique_lock<std::mutex> lk(m_);
-    while (idle_ < job.max_workers) {
+    while (idle_ < job.max_workers && started_ < pool_cap()) {
       std::thread([this]() { work(); }).detach();
       ++idle_;  // it waits for m_, then for a job
+      ++started_;
     }
     jobs_.push_back(&job);
     wake_.notify_all();
@@ -146,10 +150,18 @@ class ThreadPool {
     }
   }
 
+  // The most threads the pool starts: 4 per hardware thread (the Python side's own cap on
+  // one call's workers), and at least 16.
+  static int pool_cap() {
+    static const int cap = std::max(16, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+    return cap;
+  }
+
   std::mutex m_;
   std::condition_variable wake_;
   std::list<Job*> jobs_;
-  int idle_ = 0;  // workers waiting for a job (guarded by m_)
+  int idle_ = 0;     // workers waiting for a job (guarded by m_)
+  int started_ = 0;  // workers started, all alive (guarded by m_)
   long pid_;
 };
 
@@ -163,19 +175,52 @@ constexpr int kMaxWorkers = 256;
 // calls poll() about every 20 ms and stops handing out chunks once poll() returns true (the
 // binding uses this to honour Ctrl-C); it returns when every worker has left the job.
 // Returns false if cancelled. An exception thrown by body on a worker cancels the job and is
-// rethrown here, on the calling thread, once every worker has left. Small jobs
-// (n <= inline_below, or n_threads <= 1 without poll) run on the calling thread.
+// rethrown here, on the calling thread, once every worker has left.
+//
+// Small jobs (n <= inline_below items) and single-threaded ones start on the calling thread,
+// one item (single-threaded: one chunk) at a time, with poll() between them about every 20 ms
+// (a fit's 30 starts on a million points each took seconds with Ctrl-C unheard); once those
+// took kInlineMs with items left and n_threads > 1, the rest goes to the pool (such a job's
+// starts ran on the calling thread alone, whatever n_threads). Without poll, a
+// single-threaded job runs whole. Every item is solved by one thread in its one order of
+// operations, so where it runs does not change its bits.
+constexpr int kInlineMs = 2;
+
 inline bool parallel_for(int64_t n, int n_threads, int64_t chunk,
                          const std::function<void(int64_t, int64_t)>& body,
                          const std::function<bool()>& poll, int64_t inline_below = 64) {
   if (n <= 0) return true;
   chunk = std::max<int64_t>(1, chunk);
-  if (n <= inline_below || (n_threads <= 1 && !poll)) {
+  if (n_threads <= 1 && !poll) {
     body(0, n);
     return true;
   }
+  int64_t begin = 0;
+  if (n <= inline_below || n_threads <= 1) {
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    auto polled = t0;
+    const int64_t step = n <= inline_below ? 1 : chunk;
+    while (begin < n) {
+      const int64_t e = std::min(n, begin + step);
+      body(begin, e);
+      begin = e;
+      if (begin >= n) return true;
+      const auto t = clock::now();
+      if (poll && t - polled >= std::chrono::milliseconds(20)) {
+        if (poll()) return false;
+        polled = t;
+      }
+      if (n_threads > 1 && t - t0 >= std::chrono::milliseconds(kInlineMs)) break;
+    }
+  }
+  const int64_t first = begin;
+  const std::function<void(int64_t, int64_t)> rest = [&body, first](int64_t b, int64_t e) {
+    body(first + b, first + e);
+  };
+  n -= first;
   detail::ThreadPool::Job job;
-  job.body = &body;
+  job.body = first ? &rest : &body;
   job.n = n;
   job.chunk = chunk;
   const int64_t chunks = (n - 1) / chunk + 1;
