@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import scalingfit as sf
 from scalingfit import _bench
-
 from test_interrupt import HANG, _interrupt
 
 LINUX = Path("/proc/self/status").exists()
