@@ -80,7 +80,7 @@ def test_concurrent_callers_share_one_bounded_pool() -> None:
             same = all(ex.map(call, range(64)))
         print(threads() - before, max(16, 4 * (os.cpu_count() or 1)), same)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     grown, cap, same = out.stdout.split()
     assert same == "True"
