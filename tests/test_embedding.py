@@ -9,6 +9,7 @@ import pickle
 import warnings
 
 import numpy as np
+import pytest
 import scalingfit as sf
 from scalingfit import IdentifiabilityWarning, uncertainty
 
@@ -83,3 +84,20 @@ def test_results_compare_and_hash_by_identity() -> None:
     assert r == same and r != copy and len({r, copy, b}) == 3
     m = sf.models.get("saturating_power_law")
     assert {m: 1}[m] == 1 and m == sf.models.get("saturating_power_law")
+
+
+def test_bootstrap_predict_takes_one_point_as_fit_result_predict_does() -> None:
+    """``b.predict(1e11)`` failed with "x must have shape (n, 1) ... got shape ()" (naming x,
+    not x_new) where ``b.fit.predict(1e11)`` gives the law's value."""
+    b = sf.bootstrap("saturating_power_law", N, Y, n_resamples=50, seed=1)
+    one = b.predict(1e11)
+    many = b.predict(np.array([1e11]))
+    np.testing.assert_array_equal(one.lower, many.lower)
+    np.testing.assert_array_equal(one.estimate, many.estimate)
+    assert float(one.estimate[0]) == b.fit.predict(1e11)
+    nd = sf.bootstrap("chinchilla", (np.repeat(N, 3), np.tile([2e9, 2e10, 2e11], 12)),
+                      1.7 + 400 * np.repeat(N, 3) ** -0.34 + 400 * np.tile([2e9, 2e10, 2e11], 12) ** -0.28,
+                      n_resamples=20, seed=2)
+    np.testing.assert_array_equal(nd.predict((7e10, 1.4e12)).upper, nd.predict(([7e10], [1.4e12])).upper)
+    with pytest.raises(ValueError, match=r"^x_new must have shape \(n, 1\)"):
+        b.predict(np.array([[1e11, 2e11]]))

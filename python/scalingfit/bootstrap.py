@@ -1373,7 +1373,9 @@ class BootstrapResult:
         ----------
         x_new : array_like
             The inputs, as :func:`scalingfit.fit` takes ``x`` (``(n,)``, ``(n, k)`` or a tuple
-            of columns such as ``(N, D)``); finite, and > 0 for a law with positive inputs.
+            of columns such as ``(N, D)``), or one point as ``FitResult.predict`` takes it (a
+            number, ``(N, D)`` numbers): the band then has one entry; finite, and > 0 for a
+            law with positive inputs.
         level : float, optional
             The band's level, in (0, 1); None (default): the bootstrap's ``level``.
         kind : {"confidence", "prediction"}
@@ -1383,7 +1385,7 @@ class BootstrapResult:
         if kind not in ("confidence", "prediction"):
             raise ValueError(f"kind must be 'confidence' or 'prediction', got {kind!r}")
         m = self.batch.model_object()
-        xa = _validate.as_inputs(x_new, m)
+        xa = _validate.as_inputs(_validate.one_point(x_new, m.n_inputs, "x_new")[0], m, "x_new")
         _validate.check_finite(xa, "x_new", m.input_names)
         if m.positive_inputs:  # a power law at x <= 0: NaN everywhere, not a band
             _validate.check_positive(xa, "x_new", f"{m.name} is a power law in its inputs", m.input_names)
