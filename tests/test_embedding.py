@@ -101,3 +101,13 @@ def test_bootstrap_predict_takes_one_point_as_fit_result_predict_does() -> None:
     np.testing.assert_array_equal(nd.predict((7e10, 1.4e12)).upper, nd.predict(([7e10], [1.4e12])).upper)
     with pytest.raises(ValueError, match=r"^x_new must have shape \(n, 1\)"):
         b.predict(np.array([[1e11, 2e11]]))
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[ns]", "timedelta64[s]"])
+def test_dates_and_durations_are_not_taken_for_sizes(dtype: str) -> None:
+    """numpy made datetime64 x nanoseconds since 1970 (then "x must be > 0 ... 0.0" for the
+    epoch) and timedelta64 seconds, fitted as if they were sizes."""
+    with pytest.raises(TypeError, match=r"^x must be numbers, got (dates or times|durations) \(dtype "):
+        sf.fit("saturating_power_law", N.astype(dtype), Y)
+    with pytest.raises(TypeError, match=r"^y must be numbers"):
+        sf.fit("saturating_power_law", N, Y.astype(dtype))

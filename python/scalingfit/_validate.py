@@ -48,6 +48,11 @@ def as_float_array(value: ArrayLike, name: str) -> FloatArray:
     check_unmasked(value, name)
     if isinstance(value, (str, bytes)) or _text_or_complex(value):
         raise TypeError(f"{name} must be numeric, got text or complex numbers: {value!r}")
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    if kind in ("M", "m"):  # numpy made dates nanoseconds since 1970 ("must be > 0 ... 0.0"), durations seconds
+        what = "dates or times" if kind == "M" else "durations"
+        raise TypeError(f"{name} must be numbers, got {what} (dtype {value.dtype}): convert them to the "  # type: ignore[union-attr]
+                        "quantity meant (e.g. tokens or steps) first")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except OverflowError:  # a Python int beyond float64's range
