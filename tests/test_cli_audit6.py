@@ -158,3 +158,14 @@ def test_a_summary_of_one_chunk_says_chunk(tmp_path: Path, capsys) -> None:
     assert cli.main(["refit", str(csv), "--db", str(tmp_path / "o.duckdb")]) == 0
     out = capsys.readouterr().out
     assert ", 1 chunk, " in out and "1 chunks" not in out
+
+
+def test_a_missing_group_column_is_named_by_its_option(tmp_path: Path, capsys) -> None:
+    runs = _synthdb.chinchilla_sweeps(2, seed=3)[0]
+    csv = tmp_path / "r.csv"
+    runs.to_csv(csv, index=False)
+    for argv in (["refit", str(csv), "--group-by", "nosuch"],
+                 ["compare-runs", str(csv), "--models", "chinchilla,chinchilla_tied", "--group-by", "nosuch"]):
+        assert cli.main([*argv, "--db", str(tmp_path / "o.duckdb")]) == 1
+        err = capsys.readouterr().err
+        assert "error: --group-by column(s) ['nosuch'] not in the run data; it has ['sweep', " in err, err

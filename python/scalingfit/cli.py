@@ -1496,6 +1496,8 @@ def _option_words(parser: argparse.ArgumentParser, command: str, text: str) -> t
         if not of_option and re.match(rf"{re.escape(name)} must\b", text):  # the message's subject only
             text = option + text[len(name):]
             of_option = True
+        elif re.match(rf"{re.escape(name)} column\(s\) ", text):  # "group_by column(s) [...] not in the run data"
+            text = option + text[len(name):]
         text = text.replace(f"({name}=)", f"({option})")
     return text, of_option
 
