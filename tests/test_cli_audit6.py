@@ -169,3 +169,14 @@ def test_a_missing_group_column_is_named_by_its_option(tmp_path: Path, capsys) -
         assert cli.main([*argv, "--db", str(tmp_path / "o.duckdb")]) == 1
         err = capsys.readouterr().err
         assert "error: --group-by column(s) ['nosuch'] not in the run data; it has ['sweep', " in err, err
+
+
+def test_fit_without_degrees_of_freedom_prints_no_nan_intervals(tmp_path: Path, capsys) -> None:
+    x = np.logspace(7, 10, 3)
+    csv = tmp_path / "three.csv"
+    csv.write_text("N,loss\n" + "\n".join(f"{a!r},{1.7 + 400 * a ** -0.3!r}" for a in x) + "\n")
+    assert cli.main(["fit", str(csv), "--model", "saturating_power_law", "--x", "N", "--y", "loss"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.split("95% intervals (Wald, Student's t on 0 degrees of freedom):\n")[1].splitlines()
+    assert [ln.split() for ln in lines] == [["E", "-"], ["A", "-"], ["alpha", "-"]]
+    assert "no residual degrees of freedom" in captured.err

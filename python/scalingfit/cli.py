@@ -415,7 +415,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         width = max(len(n) for n in r.param_names)
         print(f"{100 * args.level:g}% intervals ({how}):")
         for n, (lo, hi) in intervals.items():
-            print(f"  {n.ljust(width)}  [{lo:.6g}, {hi:.6g}]" + ("  (fixed)" if n in r.fixed else ""))
+            if np.isnan(lo) and np.isnan(hi) and n not in r.fixed:  # no degrees of freedom, say (warned)
+                print(f"  {n.ljust(width)}  -")
+            else:
+                print(f"  {n.ljust(width)}  [{lo:.6g}, {hi:.6g}]" + ("  (fixed)" if n in r.fixed else ""))
     return EXIT_OK if r.success else EXIT_FAIL
 
 
