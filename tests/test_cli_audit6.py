@@ -174,7 +174,7 @@ def test_a_missing_group_column_is_named_by_its_option(tmp_path: Path, capsys) -
 def test_fit_without_degrees_of_freedom_prints_no_nan_intervals(tmp_path: Path, capsys) -> None:
     x = np.logspace(7, 10, 3)
     csv = tmp_path / "three.csv"
-    csv.write_text("N,loss\n" + "\n".join(f"{a!r},{1.7 + 400 * a ** -0.3!r}" for a in x) + "\n")
+    csv.write_text("N,loss\n" + "\n".join(f"{a:.17g},{1.7 + 400 * a ** -0.3:.17g}" for a in x) + "\n")
     assert cli.main(["fit", str(csv), "--model", "saturating_power_law", "--x", "N", "--y", "loss"]) == 0
     captured = capsys.readouterr()
     lines = captured.out.split("95% intervals (Wald, Student's t on 0 degrees of freedom):\n")[1].splitlines()
