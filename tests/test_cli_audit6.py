@@ -19,15 +19,7 @@ from scalingfit import cli
 pytest.importorskip("duckdb")
 pd = pytest.importorskip("pandas")
 from scalingfit import _synthdb
-
-
-def _csv(path: Path, n: int = 60, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    N = 10 ** rng.uniform(7.5, 10, n)
-    D = 10 ** rng.uniform(9.5, 11.5, n)
-    L = (1.69 + 406.4 * N**-0.34 + 410.7 * D**-0.28) * (1 + 0.005 * rng.standard_normal(n))
-    path.write_text("N,D,loss\n" + "\n".join(f"{a:.17g},{b:.17g},{c:.17g}" for a, b, c in zip(N, D, L)) + "\n")
-    return path
+from test_cli import _csv
 
 
 def _md5(path: Path) -> str:
