@@ -2,8 +2,8 @@
 ``runs.duckdb`` of the user's in its ``--out`` folder; ``optimal --json --plot`` printed a line
 after the JSON; ``optimal --fit --level 0.975`` labelled its intervals 98%; ``--quiet`` runs
 that failed said nothing; the demo checked its seed after writing; an unknown option was
-reported by the top-level parser; a folder given as a figure path, a column given twice and a
-one-law comparison were found only after the work, or not at all."""
+reported by the top-level parser; a folder given as a figure path, a column given twice
+and a holdout that leaves too few points were found only after the work, or not at all."""
 
 from __future__ import annotations
 
@@ -138,12 +138,6 @@ def test_a_column_given_twice_is_a_usage_error(tmp_path: Path, capsys, command: 
     assert message in capsys.readouterr().err
 
 
-def test_compare_needs_two_laws(tmp_path: Path, capsys) -> None:
-    csv = str(_csv(tmp_path / "r.csv"))
-    assert cli.main(["compare", csv, "--models", "chinchilla", "--x", "N,D", "--y", "loss"]) == 2
-    assert "--models names 1 law; a comparison needs two or more" in capsys.readouterr().err
-
-
 def test_a_summary_of_one_chunk_says_chunk(tmp_path: Path, capsys) -> None:
     runs = _synthdb.chinchilla_sweeps(2, seed=3)[0]
     csv = tmp_path / "r.csv"
@@ -175,3 +169,12 @@ def test_fit_without_degrees_of_freedom_prints_no_nan_intervals(tmp_path: Path, 
     lines = captured.out.split("95% intervals (Wald, Student's t on 0 degrees of freedom):\n")[1].splitlines()
     assert [ln.split() for ln in lines] == [["E", "-"], ["A", "-"], ["alpha", "-"]]
     assert "no residual degrees of freedom" in captured.err
+
+
+def test_holdout_that_leaves_too_few_points_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    """--holdout 12 of 12 rows exited 2, --holdout 11 exited 1 ("holdout leaves 1 point(s)")."""
+    csv = str(_csv(tmp_path / "r.csv", n=12))
+    argv = ["compare", csv, "--models", "saturating_power_law", "--x", "N", "--y", "loss"]
+    assert cli.main([*argv, "--holdout", "11"]) == 2
+    assert ("--holdout must leave at least 3 point(s) of positive weight to fit the 3 free parameters of "
+            "saturating_power_law; it leaves 1") in capsys.readouterr().err

@@ -189,7 +189,7 @@ def test_the_cli_names_a_missing_or_broken_laws_file(laws_file: Path, runs: pd.D
     cases = [
         ([], 2, r"--law 'chin_file' is not a law: built-in chinchilla, .*needs --laws-from FILE\.py"),
         (["--laws-from", str(laws_file), "--law", "nope"], 2, r"--law 'nope' is not a law.* registered by --laws-from: chin_file"),
-        (["--laws-from", str(tmp_path / "missing.py")], 2, r"--laws-from .*missing\.py: no such file"),
+        (["--laws-from", str(tmp_path / "missing.py")], 1, r"--laws-from .*missing\.py: no such file"),
         (["--laws-from", "no_such_module_xyz.laws"], 2, r"no such module"),
         (["--laws-from", str(broken)], 1, r"NameError: name 'undefined_name' is not defined \(.*broken\.py, line 2\)"),
     ]

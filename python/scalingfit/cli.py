@@ -451,9 +451,7 @@ def _inputs(text: str, law: Any) -> list[str]:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare_models
 
-    names, laws = _laws(args.models, "power_law,saturating_power_law")
-    if len(names) < 2:
-        raise UsageError(f"--models names {len(names)} law; a comparison needs two or more")
+    names, laws = _laws(args.models, "power_law,saturating_power_law")  # one law: its held-out and LOO errors
     xcols = _inputs(args.x, laws[0])
     _distinct(xcols, args.y)
     f_scale = _f_scale(args)
@@ -629,11 +627,11 @@ def _import_laws(spec: str) -> None:
     import importlib.util
     import traceback
 
+    if spec.endswith(".py") and not Path(spec).is_file():  # a missing file: exit 1, as for every other file
+        raise FileNotFoundError(f"--laws-from {spec}: no such file")
     try:
         if spec.endswith(".py"):
             path = Path(spec)
-            if not path.is_file():
-                raise UsageError(f"--laws-from {spec}: no such file")
             name = "_scalingfit_laws_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
             loader = importlib.util.spec_from_file_location(name, path)
             if loader is None or loader.loader is None:

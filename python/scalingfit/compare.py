@@ -769,8 +769,9 @@ def compare_models(
         for label, m in laws:
             lo, hi = _validate.as_bounds(opts[label].get("bounds"), m, opts[label].get("fixed"))
             if left < _validate.n_free(lo, hi):
-                raise ValueError(f"holdout leaves {left} point(s) of positive weight to fit the "
-                                 f"{_validate.n_free(lo, hi)} free parameters of {label}")
+                k = _validate.n_free(lo, hi)
+                raise ValueError(f"holdout must leave at least {k} point(s) of positive weight to fit the {k} "
+                                 f"free parameters of {label}; it leaves {left}")
 
     bar = progress_bar(n_folds * len(laws) if loo else 0, _validate.flag("progress", progress), unit="refit")
     scores = []
