@@ -699,7 +699,6 @@ def suggest_argument_names(fn: _F) -> _F:
                 raise
         raise TypeError(hint) from None
 
-    _warnings.WRAPPER_CODES.add(wrapper.__code__)  # type: ignore[attr-defined]  # one code object for every wrapper
     return cast(_F, wrapper)
 
 

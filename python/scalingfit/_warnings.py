@@ -18,7 +18,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
-from types import CodeType, FrameType
+from types import FrameType
 from typing import Optional
 
 
@@ -52,15 +52,9 @@ _SINK: contextvars.ContextVar[Optional[list[tuple[str, type[Warning]]]]] = conte
     "scalingfit_sink", default=None)
 
 
-#: Code objects of pass-through wrappers (the argument-name suggestions of
-#: ``_validate.suggest_argument_names``) whose frames a warning's ``stacklevel`` skips, so
-#: that it still points at the user's line, not at the wrapper.
-WRAPPER_CODES: set[CodeType] = set()
-
-
 def warn(message: str, category: type[Warning], stacklevel: int = 1) -> None:
-    """``warnings.warn(message, category, stacklevel)`` as seen from the caller (wrapper frames
-    of :data:`WRAPPER_CODES` not counted), unless this thread is inside :func:`suppressed` for
+    """``warnings.warn(message, category)`` pointing at the first frame outside this package
+    (:func:`_level`), unless this thread is inside :func:`suppressed` for
     the category (dropped) or inside :func:`collected` (kept in its list)."""
     if issubclass(category, _SUPPRESSED.get()):
         return
@@ -79,21 +73,15 @@ def _level(stacklevel: int) -> int:
     """The ``stacklevel`` (as seen from :func:`warn`'s caller) of the first frame outside this
     package: the user's line that called into scalingfit, however deep inside it the warning
     arose (a fit run by ``bootstrap`` or ``profile_interval`` warned at their lines with its
-    own stacklevel=2). Without such a frame (code of the package run as a script), the frame
-    ``stacklevel`` meant, wrapper frames of :data:`WRAPPER_CODES` not counted."""
+    own stacklevel=2; a pass-through wrapper of ``_validate.suggest_argument_names`` is inside
+    too). Without such a frame (code of the package run as a script), ``stacklevel`` itself."""
     frame: Optional[FrameType] = sys._getframe(2)
     i = 1
     while frame is not None:
         if not frame.f_code.co_filename.startswith(_HERE):
             return i
         frame, i = frame.f_back, i + 1
-    level, i = stacklevel, 1
-    frame = sys._getframe(2)
-    while frame is not None and i <= level:  # the frames up to the one meant
-        if frame.f_code in WRAPPER_CODES:
-            level += 1
-        frame, i = frame.f_back, i + 1
-    return level
+    return stacklevel
 
 
 @contextlib.contextmanager
