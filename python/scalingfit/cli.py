@@ -281,7 +281,9 @@ def _csv_xy(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
 def _distinct(xcols: Sequence[str], y: str) -> None:
     """``--x`` names each column once, and not the ``--y`` column: a law of N and N, or of the
     loss itself, ran to a fit that could not converge."""
-    twice = sorted({c for c in xcols if list(xcols).count(c) > 1})
+    from .data import duplicates
+
+    twice = sorted(duplicates(xcols))
     if twice:
         raise UsageError(f"--x {','.join(xcols)}: names {', '.join(map(repr, twice))} twice; each input is "
                          "its own column")
@@ -1484,8 +1486,7 @@ def _option_words(parser: argparse.ArgumentParser, command: str, text: str) -> t
     "n_resamples must be at most ..." as "--bootstrap must be ..." (words further in are left
     as they are: "the law must" is no option), "(scheduler=)" as "(--scheduler)"; and whether
     the message is about an option's value (it starts with one: a usage error, exit 2)."""
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    sub = subs[0].choices.get(command) if subs else None
+    sub = _subparser(parser, command)
     if sub is None:
         return text, False
     options = {a.dest: next(o for o in a.option_strings if o.startswith("--"))

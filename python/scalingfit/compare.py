@@ -767,9 +767,8 @@ def compare_models(
     if rows_out.size:  # before any fit: every law must be fittable without the held-out rows
         left = int(np.sum(wa[train] > 0))
         for label, m in laws:
-            lo, hi = _validate.as_bounds(opts[label].get("bounds"), m, opts[label].get("fixed"))
-            if left < _validate.n_free(lo, hi):
-                k = _validate.n_free(lo, hi)
+            k = _validate.n_free(*_validate.as_bounds(opts[label].get("bounds"), m, opts[label].get("fixed")))
+            if left < k:
                 raise ValueError(f"holdout must leave at least {k} point(s) of positive weight to fit the {k} "
                                  f"free parameters of {label}; it leaves {left}")
 

@@ -1071,12 +1071,12 @@ def _check_csv(con: Any, rel: str, path: Path) -> dict[str, str]:
     except Exception as exc:  # DuckDB's sniffer failed ("Error when sniffing file"): a ragged line?
         if data.ctrl_c(exc):
             raise KeyboardInterrupt from exc
-        delims = sorted((d for d in (",", ";", "\t", "|") if len(split(head, d)) > 1),
-                        key=lambda d: -len(split(head, d)))
-        where = _ragged_line(path, delims[0], len(split(head, delims[0]))) if delims else ""
+        cells = {d: len(split(head, d)) for d in (",", ";", "\t", "|")}
+        d = max(cells, key=cells.__getitem__)  # the delimiter that splits the header most
+        where = _ragged_line(path, d, cells[d]) if cells[d] > 1 else ""
         if where.startswith(": line"):
             raise data.RunDataError(f"{path} could not be parsed as CSV{where}; every line needs the header's "
-                                    f"{len(split(head, delims[0]))} cells") from None
+                                    f"{cells[d]} cells") from None
         return {}  # the caller's read names the problem
     cols = list(sniffed)
     delims = [d for d in (",", ";", "\t", "|") if d in head]
@@ -1573,12 +1573,12 @@ class GroupTable:
                                  for q in map(data.sql_identifier, self.group_by))
         self.where = ""
         with _reading(source):
-            if metric is not None and "metric" in source_columns(con, rel, self.group_by):
+            cols = source_columns(con, rel, self.group_by)
+            if metric is not None and "metric" in cols:
                 self.where = f"s.metric = {data.sql_literal(metric)}"
             con.execute(f"CREATE TEMP TABLE {self.table} AS SELECT {gcols}, "
                         f"row_number() OVER (ORDER BY {gcols}) - 1 AS _sf_gid FROM "
                         f"(SELECT DISTINCT {gcols} FROM {rel} s {'WHERE ' + self.where if self.where else ''})")
-            cols = list(_column_types(con, rel))
         self.n = int(con.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
         first = [c for c in ("run_id", "step") if c in cols]
         self.order = first + sorted(c for c in cols if c not in self.group_by and c not in first)

@@ -74,7 +74,7 @@ class ThreadPool {
   // Runs job on up to job.max_workers pool threads. The calling thread does no work: it
   // calls poll() about every 20 ms and cancels the job once poll() returns true; it returns
   // when no worker is inside the job any more. The pool starts threads until the job finds
-  // max_workers idle ones, but never more than kPoolCap() in all: concurrent jobs (several
+  // max_workers idle ones, but never more than pool_cap() in all: concurrent jobs (several
   // Python threads calling in) then share the workers instead of each adding its own, which
   // the pool keeps for the life of the process.
   void run(Job& job, const std::function<bool()>& poll) {
