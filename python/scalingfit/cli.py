@@ -47,7 +47,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _at_least(args.sweeps, "--sweeps", 1)
     _resamples(args.bootstrap, zero="no intervals")
     _at_least(args.seed, "--seed", 0)
-    _at_least(args.threads, "--threads", 1)
+    _threads(args)
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out}: a file of that name exists; give a folder for the plots")
     if args.epoch is not None and not Path(args.epoch).is_file():
@@ -116,6 +116,22 @@ def _at_least(value: Optional[float], option: str, minimum: float, note: str = "
     """A UsageError unless ``value`` (when given) is >= ``minimum``."""
     if value is not None and not value >= minimum:
         raise UsageError(f"{option} must be >= {minimum:g}{note}, got {value:g}")
+
+
+def _threads(args: argparse.Namespace) -> None:
+    """``--threads``: a whole number of worker threads in [1, MAX_THREADS] when given (the
+    results are the same for any count)."""
+    from ._fit import MAX_THREADS
+
+    _at_least(args.threads, "--threads", 1)
+    if args.threads is not None and args.threads > MAX_THREADS:
+        raise UsageError(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
+
+
+def _threads_argument(p: argparse.ArgumentParser, note: str = "") -> None:
+    """The ``--threads`` option, one wording across commands."""
+    p.add_argument("--threads", type=int, default=None,
+                   help=f"fitting threads (default: all; the results are the same for any count{note})")
 
 
 def _resamples(n: Optional[int], option: str = "--bootstrap", zero: str = "none") -> None:
@@ -359,10 +375,10 @@ def _fit_or_bootstrap(args: argparse.Namespace, options: dict[str, object], x: A
     from .bootstrap import bootstrap
 
     if not args.bootstrap:
-        return fit(args.model, x, y, **options), None  # type: ignore[arg-type]
+        return fit(args.model, x, y, threads=args.threads, **options), None  # type: ignore[arg-type]
     _bootstrap_points_needed(args, options, y.shape[0], what, instead)
     b = bootstrap(args.model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
-                  method="percentile", **options)  # type: ignore[arg-type]
+                  method="percentile", threads=args.threads, **options)  # type: ignore[arg-type]
     return b.fit, b
 
 
@@ -391,6 +407,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _defaults(args, {"seed": 0})
     _level(args.level)
     _at_least(args.seed, "--seed", 0)
+    _threads(args)
     options = _fit_options(args)
     x, y = _csv_xy(args)
     r, b = _fit_or_bootstrap(args, options, x, y, "bootstrap intervals", "give --bootstrap 0 for Wald intervals")
@@ -459,6 +476,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     f_scale = _f_scale(args)
     _at_least(args.holdout, "--holdout", 0)
     _level(args.level)
+    _threads(args)
     if args.level is not None:  # the prediction intervals of held-out points, of a linear loss
         if args.group_by is not None:
             raise UsageError("--level sets held-out intervals; not with --group-by")
@@ -497,7 +515,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     cmp = compare_models(names, x, cols[args.y], loss=args.loss, f_scale=f_scale,
                          log_residuals=args.log_residuals, holdout=args.holdout,
                          loo=not args.no_loo, groups=groups, level=args.level,
-                         progress=sys.stderr.isatty())
+                         threads=args.threads, progress=sys.stderr.isatty())
     if args.json:
         weights = None
         if cmp.loss == "linear":
@@ -560,7 +578,8 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
     order = np.argsort(inverse, kind="stable")
     offsets = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(uniq)))])
     bc = compare_batch(names, x[order], y[order], offsets, loss=args.loss, f_scale=_f_scale(args),
-                       log_residuals=args.log_residuals, loo=not args.no_loo, progress=sys.stderr.isatty())
+                       log_residuals=args.log_residuals, loo=not args.no_loo, threads=args.threads,
+                       progress=sys.stderr.isatty())
     crit = "aicc" if args.loss == "linear" else "loo_rmse"
     best = bc.best(crit)
     if args.json:
@@ -595,6 +614,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     _defaults(args, _BAND)
     _level(args.level)
     _at_least(args.seed, "--seed", 0)
+    _threads(args)
     out = _output_path(args.output or Path(args.file).with_suffix(".fit.png"), "-o/--output", figure=True)
     options = _fit_options(args)
     x, y = _csv_xy(args)
@@ -671,7 +691,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     _level(args.level)
     _at_least(args.seed, "--seed", 0)
     _at_least(args.chunk, "--chunk", 1, " group per chunk")
-    _at_least(args.threads, "--threads", 1)
+    _threads(args)
     fixed = _assignments(args.fix, "--fix") if args.fix is not None else None
     if args.laws_from is not None:
         _import_laws(args.laws_from)
@@ -752,7 +772,7 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         raise UsageError(f"--loss {args.loss} has no information criteria: give --loo to rank the laws by "
                          "leave-one-out error")
     _at_least(args.chunk, "--chunk", 1, " group per chunk")
-    _at_least(args.threads, "--threads", 1)
+    _threads(args)
     _where_to_solve(args)
     plot_path = _output_path(args.plot, "--plot", figure=True) if args.plot else None
     summary = rc.compare_refit(
@@ -784,7 +804,7 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
 
 #: The options of ``optimal`` that only act on a law fitted with --fit, and their defaults.
 _WITH_FIT = {"x": "N,D", "y": "loss", "huber": False, "drop_highest": 0, "bootstrap": 1000, "seed": 0,
-             "level": 0.95}
+             "level": 0.95, "threads": None}
 
 
 def _optimal_options(args: argparse.Namespace) -> None:
@@ -828,6 +848,7 @@ def _optimal_options(args: argparse.Namespace) -> None:
     _at_least(args.bootstrap, "--bootstrap", 0, " (0: the fit alone, no intervals)")
     _at_least(args.seed, "--seed", 0)
     _level(args.level)
+    _threads(args)
     if args.plot is not None:
         _output_path(args.plot, "--plot", figure=True)
 
@@ -888,12 +909,13 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_Fit
     derived = chinchilla_derived(args.compute, model=model)
     if args.bootstrap:
         b = bootstrap(model, x, y, n_resamples=args.bootstrap, seed=args.seed, level=args.level,
-                      method="percentile", derived=derived, **options)  # type: ignore[arg-type]
+                      method="percentile", derived=derived, threads=args.threads,
+                      **options)  # type: ignore[arg-type]
         p = b.params
         source = f"fit of {args.fit} ({b.n_resamples} resamples)"
     else:
         with errors_unused():  # no intervals are shown: the standard errors are unused
-            r = fit(model, x, y, **options)  # type: ignore[arg-type]
+            r = fit(model, x, y, threads=args.threads, **options)  # type: ignore[arg-type]
         if not r.success:
             raise ValueError(f"the fit of {args.fit} did not succeed ({r.message})")
         p = r.params
@@ -1062,11 +1084,8 @@ def _cmd_cuda_compile(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench
-    from ._fit import MAX_THREADS
 
-    _at_least(args.threads, "--threads", 1)
-    if args.threads is not None and args.threads > MAX_THREADS:
-        raise UsageError(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
+    _threads(args)
     _at_least(args.bulk_sweeps, "--bulk-sweeps", 1)
     if args.cuda:
         given = [o for o, v in (("--plot", args.plot), ("--bulk-sweeps", args.bulk_sweeps)) if v is not None]
@@ -1121,6 +1140,7 @@ def _fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--f-scale", type=float, default=None,
                    help="scale of a robust --loss (default 1; not with --loss linear)")
     p.add_argument("--log-residuals", action="store_true", help="fit log(model) - log(y)")
+    _threads_argument(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1142,7 +1162,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "coverage against the truth, fits Epoch AI's Chinchilla data when "
                                    "found, prints the training verdict table, and writes plots.")
     d.add_argument("--sweeps", type=int, default=10_000, help="number of synthetic sweeps (default 10000)")
-    d.add_argument("--bootstrap", type=int, default=200,
+    d.add_argument("--bootstrap", type=int, metavar="N", default=200,
                    help="bootstrap resamples per sweep (default 200; 0: no intervals)")
     d.add_argument("--out", default="scalingfit-demo",
                    help="output folder, created if need be (default ./scalingfit-demo)")
@@ -1151,7 +1171,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "$SCALINGFIT_DATA or shared/data beside the current folder or its parent)")
     d.add_argument("--no-plots", action="store_true", help="skip the plots")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    d.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
+    _threads_argument(d)
     d.set_defaults(func=_cmd_demo)
 
     f = sub.add_parser("fit", help="fit one law to the rows of a CSV file",
@@ -1202,6 +1222,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--plot", default=None, metavar="PATH",
                     help="also write a figure (.png/.svg/.pdf): the laws, held-out predictions with "
                          "their intervals, leave-one-out errors (needs matplotlib)")
+    _threads_argument(cp)
     cp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cp.set_defaults(func=_cmd_compare)
 
@@ -1215,7 +1236,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "  scalingfit plot runs.csv --model chinchilla --x N,D --y loss -o chinchilla.svg",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _fit_arguments(pl)
-    pl.add_argument("--bootstrap", type=int, default=200,
+    pl.add_argument("--bootstrap", type=int, metavar="N", default=200,
                     help="bootstrap resamples for the band (default 200; 0: no band)")
     pl.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0; not with --bootstrap 0)")
     pl.add_argument("--level", type=float, default=None, help="band level (default 0.95; not with --bootstrap 0)")
@@ -1256,14 +1277,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read source columns under the long format's names, e.g. "
                         "params=N,tokens=D,loss=value")
     r.add_argument("--metric", default="loss", help="keep rows with this metric (default loss; '' for all)")
-    r.add_argument("--bootstrap", type=int, default=0,
+    r.add_argument("--bootstrap", type=int, metavar="N", default=0,
                    help="bootstrap resamples per group (default 0: Gauss-Newton intervals)")
     r.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0; not with --bootstrap 0)")
     r.add_argument("--level", type=float, default=0.95,
                    help="interval level, bootstrap or Gauss-Newton (default 0.95)")
     r.add_argument("--chunk", type=int, default=2000, help="groups per chunk/transaction (default 2000)")
-    r.add_argument("--threads", type=int, default=None,
-                   help="fitting threads (default: all; with --scheduler: 1 per task; not with --backend cuda)")
+    _threads_argument(r, "; with --scheduler: 1 per task; not with --backend cuda")
     r.add_argument("--overwrite", action="store_true",
                    help="replace this law's results made with another configuration (default: refuse)")
     r.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -1328,8 +1348,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="final: fit the last step of each run (default), or all: every row (learning "
                          "curves: e.g. --group-by run_id --x step)")
     rc.add_argument("--chunk", type=int, default=500, help="groups per chunk/transaction (default 500)")
-    rc.add_argument("--threads", type=int, default=None,
-                    help="fitting threads (default: all; with --scheduler: 1 per task; not with --backend cuda)")
+    _threads_argument(rc, "; with --scheduler: 1 per task; not with --backend cuda")
     rc.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "auto"],
                     help="where to solve: cpu (default), cuda (an NVIDIA GPU through CuPy), auto (the GPU "
                          "if there is one)")
@@ -1377,12 +1396,14 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--drop-highest", type=int, default=None,
                    help="with --fit: drop the k highest losses, and any run tied with the k-th "
                         "(Epoch's rule, as fit_parametric(drop_highest=k); Epoch: 5; default 0)")
-    o.add_argument("--bootstrap", type=int, default=None,
+    o.add_argument("--bootstrap", type=int, metavar="N", default=None,
                    help="with --fit and --compute or --trained: resamples (default 1000; 0: the fit alone, no intervals)")
     o.add_argument("--seed", type=int, default=None,
                    help="with --fit and --compute or --trained: bootstrap seed (default 0; not with --bootstrap 0)")
     o.add_argument("--level", type=float, default=None,
                    help="with --fit and --compute or --trained: interval level (default 0.95; not with --bootstrap 0)")
+    o.add_argument("--threads", type=int, default=None,
+                   help="with --fit: fitting threads (default: all; the results are the same for any count)")
     o.add_argument("--json", action="store_true",
                    help="print JSON rows: section, quantity, value (a number where it is one), and for a "
                         "fitted quantity's bootstrap interval lower, upper, level")
@@ -1415,7 +1436,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folder with one sub-folder per data set, searched first (then "
                          "$SCALINGFIT_DATA, ./shared/data, ../shared/data, then the shipped "
                          "copies)")
-    rp.add_argument("--bootstrap", type=int, default=None,
+    rp.add_argument("--bootstrap", type=int, metavar="N", default=None,
                     help="resamples for intervals, 0 for none (default 4000; bhagia uses at most "
                          "200; muennighoff, gadre and wu resample nothing)")
     rp.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0; not with --bootstrap 0)")
