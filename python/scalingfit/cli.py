@@ -545,7 +545,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         plot_comparison(cmp, xlabel=",".join(xcols) if len(xcols) == 1 else None, ylabel=args.y,
                         path=plot_path)
         if not args.json:
-            print(f"wrote {plot_path}")
+            print(f"plot written to {plot_path}")
     return EXIT_OK if all(s.fit.success for s in cmp.scores) else EXIT_FAIL
 
 
@@ -800,6 +800,8 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
         from .plot import plot_law_comparisons
 
         plot_law_comparisons(summary.db, comparison=summary.comparison, path=plot_path)
+        if not (args.json or args.quiet):  # as compare, plot and optimal say
+            print(f"plot written to {plot_path}")
     return EXIT_OK if summary.wins["none"] == 0 else EXIT_FAIL  # the table's state, as printed
 
 #: The options of ``optimal`` that only act on a law fitted with --fit, and their defaults.

@@ -1,7 +1,9 @@
-"""``--threads`` on every command that fits (stop 37): ``fit``, ``plot``, ``compare`` and
-``optimal --fit`` had no way to set the worker threads, which ``refit``, ``compare-runs``,
-``demo`` and ``bench`` had. The option reaches the API call, is checked as typed (a whole
-number in [1, MAX_THREADS]), and changes no number."""
+"""One CLI across commands (stop 37). ``--threads`` on every command that fits: ``fit``,
+``plot``, ``compare`` and ``optimal --fit`` had no way to set the worker threads, which
+``refit``, ``compare-runs``, ``demo`` and ``bench`` had; the option reaches the API call, is
+checked as typed (a whole number in [1, MAX_THREADS]), and changes no number. A figure written
+is announced in the same words by every command (``compare`` said "wrote", ``compare-runs``
+nothing)."""
 
 from __future__ import annotations
 
@@ -104,3 +106,38 @@ def test_threads_out_of_range_is_a_usage_error_before_any_fit(command: list[str]
     assert words in capsys.readouterr().err
     assert fits == []
     assert not Path(png).exists()
+
+
+def test_every_command_announces_its_figure_in_the_same_words(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    csv = tmp_path / "r.csv"
+    _csv(csv, n=30)
+    png = tmp_path / "c.png"
+    assert cli.main(["compare", str(csv), "--models", "chinchilla,kaplan_nd", "--x", "N,D", "--y", "loss",
+                     "--no-loo", "--plot", str(png)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"plot written to {png}"
+    assert png.stat().st_size > 0
+    plot_png = tmp_path / "p.png"
+    assert cli.main(["plot", str(csv), *FIT, "--bootstrap", "0", "-o", str(plot_png)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"plot written to {plot_png}"
+
+
+def test_compare_runs_announces_its_figure_unless_quiet_or_json(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("duckdb")
+    from scalingfit import _synthdb
+
+    db = tmp_path / "runs.duckdb"
+    _synthdb.write_duckdb(str(db), _synthdb.chinchilla_sweeps(3, seed=2)[0])
+    png = tmp_path / "wins.png"
+    argv = ["compare-runs", str(db), "--models", "chinchilla,kaplan_nd", "--log-residuals", "--plot", str(png)]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"plot written to {png}"
+    png.unlink()
+    for extra in (["--quiet"], ["--json"]):
+        assert cli.main([*argv, *extra]) == 0
+        out = capsys.readouterr().out
+        assert "plot written" not in out and png.exists()
+        if extra == ["--json"]:
+            json.loads(out)  # stdout holds one JSON document
+        png.unlink()
