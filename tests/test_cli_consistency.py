@@ -141,3 +141,16 @@ def test_compare_runs_announces_its_figure_unless_quiet_or_json(tmp_path: Path, 
         if extra == ["--json"]:
             json.loads(out)  # stdout holds one JSON document
         png.unlink()
+
+
+def test_optimal_loss_below_the_irreducible_term_names_e_readably(capsys) -> None:
+    # Epoch's law (Besiroglu et al. 2024) has E = exp(0.5967) ~ 1.81686: a target of 1.5 nats
+    # cannot be reached at any size; the error gives E to 6 digits, not its full repr
+    from scalingfit import planning
+
+    E = planning.resolve_law("epoch2024")["E"]
+    assert E == pytest.approx(1.81686, abs=1e-4)
+    assert cli.main(["optimal", "--loss", "1.5"]) == 1
+    err = capsys.readouterr().err
+    assert f"loss 1.5 is not above the law's irreducible loss E = {E:.6g}: no model reaches it" in err
+    assert repr(E) not in err

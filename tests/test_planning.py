@@ -242,7 +242,7 @@ def test_optimal_cli_table() -> None:
         P.optimal_cli_table()
     with pytest.raises(ValueError, match="unknown law"):
         P.optimal_cli_table(compute=1e20, law="kaplan")
-    with pytest.raises(ValueError, match="unreachable"):
+    with pytest.raises(ValueError, match="not above the law.s irreducible loss E = .*no model reaches it"):
         P.optimal_cli_table(loss=1.0)
     # the default law is the CLI's (Epoch's), so the function returns what `optimal` prints
     N1, _ = P.as_law(EPOCH_2024).optimal_allocation(1e24)

@@ -179,7 +179,8 @@ def optimal_cli_table(
     if target is not None:
         N, D = lw.optimal_for_loss(target)
         if not np.isfinite(N):
-            raise ValueError(f"loss {target} is not above the law's E = {params['E']}: unreachable")
+            raise ValueError(f"loss {target:g} is not above the law's irreducible loss E = {params['E']:.6g}: "
+                             "no model reaches it")
         sec = f"cheapest training for loss {target:g}"
         rows += [
             (sec, "parameters N", _g(N)),
