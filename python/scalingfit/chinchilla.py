@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validate, _warnings
 from ._fit import DEFAULT_FTOL, DEFAULT_GTOL, DEFAULT_MAX_ITER, DEFAULT_XTOL, fit_batch
+from ._optimal import optimal_sizes
 from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from .models import LOSSES
 from .results import BatchResult, FitResult
@@ -121,10 +122,10 @@ class ChinchillaLaw:
 
     @property
     def G(self) -> float:
-        """``(alpha A / (beta B))^(1 / (alpha + beta))``."""
-        return float(
-            (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
-        )
+        """``(alpha A / (beta B))^(1 / (alpha + beta))``; inf where it overflows float64 (a
+        small ``alpha + beta``), not Python's OverflowError."""
+        with np.errstate(over="ignore"):
+            return float(np.float64(self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta)))
 
     def optimal_allocation(self, C: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """``(N_opt, D_opt)`` minimising the law on ``6 N D = C`` (closed form); a ValueError
@@ -142,9 +143,12 @@ class ChinchillaLaw:
         Ca = np.asarray(C, dtype=np.float64)
         _validate.check_finite(Ca, "C")
         _validate.check_positive(Ca, "C", "a compute budget in FLOP")
-        c6 = Ca / 6.0
-        N = self.G * c6**self.n_opt_exponent
-        return np.asarray(N), np.asarray(c6 / N)
+        N, D = optimal_sizes(self.A, self.B, self.alpha, self.beta, Ca / 6.0)
+        remedy = "C must be a budget whose compute-optimal N and D are float64 numbers under this law"
+        given = {"C": Ca, "alpha + beta": self.alpha + self.beta}
+        _validate.check_computed(N, "N_opt = G (C/6)^a", given, remedy, underflow=True)
+        _validate.check_computed(D, "D_opt = (C/6)^b / G", given, remedy, underflow=True)
+        return np.asarray(N), np.asarray(D)
 
     def log_params(self) -> FloatArray:
         """``(a, b, e, alpha, beta) = (log A, log B, log E, alpha, beta)``: the parameter order

@@ -216,7 +216,8 @@ class FitResult:
 
             warn(f"{name} = {self.params[name]:.6g} ended on one of its bounds: the Wald interval "
                  f"({lo:.6g}, {hi:.6g}) assumes an interior optimum and does not apply there; widen "
-                 "the bound, hold the parameter with fixed=, or take a bootstrap interval",
+                 "the bound, hold the parameter with fixed=, or take a profile interval "
+                 "(scalingfit.uncertainty.profile_interval), which respects the bound",
                  UncertaintyWarning, stacklevel=2)
         return lo, hi
 

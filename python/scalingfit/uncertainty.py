@@ -727,8 +727,10 @@ class ProfileResult:
     """Profile-t interval of one parameter.
 
     ``values`` are the trial values of the parameter (sorted) and ``tau`` the signed root
-    deviance there; an endpoint is ``-inf``/``+inf`` when the profile never reaches the
-    threshold inside the bounds (the parameter is not bounded by the data at this level).
+    deviance there; an endpoint is the parameter's bound when the profile stays below the
+    threshold up to a finite bound (e.g. ``E = 0`` for an estimate on its lower bound 0), and
+    ``-inf``/``+inf`` when it never reaches the threshold (the parameter is not bounded by the
+    data at this level).
 
     Attributes
     ----------
@@ -737,7 +739,7 @@ class ProfileResult:
     estimate : float
         Its value at the fit.
     lower, upper : float
-        The interval's ends (possibly infinite, as above).
+        The interval's ends (a finite bound or infinite, as above).
     level : float
         The interval's level.
     threshold : float
@@ -824,8 +826,9 @@ def profile_interval(
     Returns
     -------
     ProfileResult
-        The estimate, the interval (``-inf``/``+inf`` for an endpoint the data do not
-        bound, NaN where a constrained fit failed), and the profile trace.
+        The estimate, the interval (the bound for an endpoint the data do not bound before a
+        finite bound, ``-inf``/``+inf`` for one they do not bound at all, NaN where a
+        constrained fit failed), and the profile trace.
 
     Raises
     ------
@@ -920,8 +923,8 @@ def profile_interval(
                     else:
                         a, pa = mid, pm
                 return 0.5 * (a + b)
-            if v == limit:
-                break
+            if v == limit:  # a finite bound inside the region: every value up to it is in
+                return float(limit)
             prev_v, prev_p = v, p
             if _ > 8:
                 step *= 2.0  # a flat profile: widen the search

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validate
+from .._optimal import optimal_sizes
 from .._resample import table
 from ..data import RunDataError
 from ..results import FitResult
@@ -100,10 +101,11 @@ class Law:
 
     @property
     def G(self) -> FloatArray:
-        """``(alpha A / (beta B))^(1 / (alpha + beta))``: ``N_opt = G (C/6)^a``."""
-        return np.asarray(
-            (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
-        )
+        """``(alpha A / (beta B))^(1 / (alpha + beta))``: ``N_opt = G (C/6)^a``; inf where it
+        overflows float64 (a small ``alpha + beta``), not Python's OverflowError."""
+        with np.errstate(over="ignore"):
+            return np.asarray(np.float64(self.alpha * self.A / (self.beta * self.B))
+                              ** (1.0 / (self.alpha + self.beta)))
 
     def loss(self, N: ArrayLike, D: ArrayLike) -> FloatArray:
         """Predicted loss at ``N`` parameters and ``D`` tokens (each finite and > 0).
@@ -134,8 +136,12 @@ class Law:
             Training FLOP per parameter per token (finite, > 0); default 6.
         """
         c = check_positive("C", C) / check_positive("flops_per_token", flops_per_token, scalar=True)
-        N = self.G * c**self.a
-        return np.asarray(N), np.asarray(c / N)
+        N, D = optimal_sizes(self.A, self.B, self.alpha, self.beta, c)
+        given = {"C": c * flops_per_token, "alpha + beta": self.alpha + self.beta}
+        remedy = "C must be a budget whose compute-optimal N and D are float64 numbers under this law"
+        _validate.check_computed(N, "N_opt = G (C/6)^a", given, remedy, underflow=True)
+        _validate.check_computed(D, "D_opt = (C/6)^b / G", given, remedy, underflow=True)
+        return np.asarray(N), np.asarray(D)
 
     def optimal_n_for_data(self, D: ArrayLike) -> FloatArray:
         """The compute-optimal model size whose optimal token count is ``D``:
