@@ -75,3 +75,18 @@ def test_bootstrap_derived_allocation_of_replicates_with_a_small_exponent_sum() 
     np.testing.assert_allclose(D[[0, 2]], float(ref_D), rtol=1e-12)
     N1, D1 = _reference(1e24, 10.0, 1.0, 0.34, 0.28)
     assert N[1] == pytest.approx(float(N1), rel=1e-12) and D[1] == pytest.approx(float(D1), rel=1e-12)
+
+
+def test_inference_aware_saving_is_never_negative() -> None:
+    # the inference-aware optimum minimises training + inference FLOPs at the target loss, and
+    # Chinchilla's split is one candidate: its saving is >= 0 (at loss 1.6905, just above
+    # Hoffmann's E = 1.69, the difference was -7.7e25 FLOPs, -4.7e-16 of the total: rounding)
+    L = np.array([1.6905, 1.7, 1.8, 2.0, 2.5])
+    r = planning.inference_optimal(L[:, None], np.array([0.0, 1e9, 1e12, 1e15])[None, :],
+                                  params=planning.resolve_law("hoffmann2022"))
+    assert (r.saving_flops >= 0).all() and (r.saving_fraction >= 0).all()
+    diff = r.chinchilla_total_flops - r.total_flops
+    big = diff > 1e-9 * r.total_flops  # a real saving is the difference itself
+    assert big.sum() >= 8
+    np.testing.assert_array_equal(r.saving_flops[big], diff[big])
+    assert (r.saving_flops[~big] <= 1e-9 * r.total_flops[~big]).all()
