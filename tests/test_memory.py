@@ -94,16 +94,18 @@ def test_ten_million_bootstrap_items_within_two_gib() -> None:
 def test_a_bootstrap_whose_results_cannot_fit_is_refused_before_fitting(monkeypatch) -> None:
     """1,000 problems x 500,000 resamples were accepted on a 24 GB machine and grew toward the
     OOM killer for about 35 minutes; the result's size is now checked against the memory
-    available (MemAvailable + SwapFree) first. Here the available memory is made 1 MiB: 200
-    problems x 100 resamples of 3 parameters need 200 * 100 * (2 * 8 * 3 + 16) bytes = 1.2 MiB."""
+    available (MemAvailable + SwapFree) first (for results of 64 MiB or more: a smaller one is
+    not worth reading /proc for). Here the available memory is made 100 MiB: 200 problems x
+    10,000 resamples of 3 parameters need 200 * 10,000 * (2 * 8 * 3 + 16) bytes = 122 MiB."""
     from scalingfit import _fit
 
     N = np.tile(np.logspace(7, 10, 10), 200)
     y = 1.7 + 400 * N**-0.3
     off = np.arange(201) * 10
-    monkeypatch.setattr(_fit, "available_memory", lambda: 1 << 20)
-    with pytest.raises(MemoryError, match=r"20,000 replicates need about 0\.0 GiB .* more than the 0\.0 GiB"):
-        bootstrap_batch("saturating_power_law", N, y, off, n_resamples=100)
-    bootstrap_batch("saturating_power_law", N, y, off, n_resamples=40)  # 0.5 MiB: fits
+    monkeypatch.setattr(_fit, "available_memory", lambda: 100 << 20)
+    with pytest.raises(MemoryError, match=r"2,000,000 replicates need about 0\.1 GiB .* more than the 0\.1 GiB"):
+        bootstrap_batch("saturating_power_law", N, y, off, n_resamples=10_000)
+    monkeypatch.setattr(_fit, "available_memory", lambda: 1 << 20)  # 1 MiB, not read for 0.5 MiB
+    bootstrap_batch("saturating_power_law", N, y, off, n_resamples=40)
     monkeypatch.setattr(_fit, "available_memory", lambda: None)  # unknown: not checked
     bootstrap_batch("saturating_power_law", N, y, off, n_resamples=100)

@@ -297,9 +297,23 @@ class BatchResult:
         lowest finite cost among the rest, else -1 for a problem with no item at all."""
         n = self.n_problems
         best = np.full(n, -1, dtype=np.int64)
+        prob = self.problem
+        m = prob.shape[0]
+        step = prob[1:] - prob[:-1]
+        grouped = m > 0 and bool((step >= 0).all())  # as fit_batch, all_starts and refit give
+        if grouped and m == n and prob[0] == 0 and bool((step == 1).all()):
+            return np.arange(n, dtype=np.int64)  # one item per problem, in order
         key = np.where(np.isfinite(self.cost), self.cost, np.inf)
         # Converged items first (rank 0), then unconverged (1), then failures (2).
         rank = np.where(self.status > 0, 0, np.where(self.status == 0, 1, 2))
+        if grouped:  # O(n): per run of a problem, the least rank, then cost, then index
+            starts = np.flatnonzero(np.r_[True, prob[1:] != prob[:-1]])
+            counts = np.diff(np.r_[starts, m])
+            cand = rank == np.repeat(np.minimum.reduceat(rank, starts), counts)
+            k = np.where(cand, key, np.inf)
+            cand &= k == np.repeat(np.minimum.reduceat(k, starts), counts)
+            best[prob[starts]] = np.minimum.reduceat(np.where(cand, np.arange(m), m), starts)
+            return best
         order = np.lexsort((np.arange(self.n_items), key, rank, self.problem))
         first = np.ones(order.shape[0], dtype=bool)
         first[1:] = self.problem[order][1:] != self.problem[order][:-1]
