@@ -91,7 +91,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _cuda, _fit, _validate, _warnings
+from . import _core, _cuda, _fit, _precision, _validate, _warnings
 from ._custom import CustomModel
 from ._fit import (
     DEFAULT_FTOL,
@@ -1721,6 +1721,11 @@ def _run(
 
     x0, c0, cost0, center_status = engine.solve_items_cost(n_problems, originals, scheme_i, True)
     assert c0 is not None
+    if float32:
+        flagged = _precision.rounding_items(y, w, offsets, all_problems, cost0, center_status,
+                                            bool(log_residuals))
+        _precision.warn_rounding(m.name, flagged, all_problems, "their replicates stop where they "
+                                 "start, so their intervals are rounding too (often of zero width)")
     center_cov = c0.reshape(n_problems, P, P)
     if check_center and not float32:  # the cost at each given center: the same items stopped before a step
         at_center = replace(engine, common={**engine.common, "max_iter": 0})
