@@ -55,7 +55,7 @@ from ._fit import (
     resolve_model,
 )
 from ._progress import progress_bar
-from ._warnings import UncertaintyWarning
+from ._warnings import DataWarning, UncertaintyWarning
 from .bootstrap import _finite_level
 from .models import Model
 from .results import FitResult
@@ -803,6 +803,12 @@ def compare_models(
             holdout_pred=pred, holdout_lower=lo, holdout_upper=hi, holdout_rel_err=rel,
             holdout_rmse=h_rmse if np.isfinite(h_rmse) else math.nan, holdout_covered=cov_ok,
         ))
+    exact = [s.label for s in scores if s.rss == 0.0 and s.fit.success]
+    if exact and linear:  # a likelihood with zero variance: AIC -inf, Akaike weight 1
+        _warnings.warn(f"{', '.join(exact)} fit(s) the data exactly (RSS 0, e.g. a constant y): the "
+                       "Gaussian log-likelihood is infinite there, so AIC, AICc and BIC are -inf and do not "
+                       "rank the laws; compare them by the leave-one-out or held-out errors",
+                       DataWarning, stacklevel=2)
     xs, ys = xa.copy(), ya.copy()
     xs.flags.writeable = ys.flags.writeable = False
     bar(None)
