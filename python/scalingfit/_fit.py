@@ -394,7 +394,8 @@ def fit(
                              "the model's data-driven starts")
     if not start_list:
         with quiet():  # extreme data: a non-finite guess is a status (-3), not a warning
-            start_list.append(np.clip(m.initial_guesses(xa, ya), lo, hi))  # inside the bounds
+            guesses = np.clip(m.initial_guesses(xa, ya), lo, hi)  # inside the bounds
+            start_list.append(loss_starts(m, xa, ya, w, guesses, lo, hi, loss, f_scale, log_residuals))
     P0 = np.ascontiguousarray(np.vstack(start_list))
     k = P0.shape[0]
     offsets = np.array([0, n], dtype=np.int64)
@@ -449,6 +450,96 @@ def fit(
         if result.dof <= 0 and not _ERRORS_UNUSED.get():
             _warnings.warn(f"{m.name} fit: {no_dof_note(result)}", UncertaintyWarning, stacklevel=2)
     return result
+
+
+#: Fraction of the points (the largest residuals) left out of the trimmed guesses of a robust fit.
+TRIM_FRACTION = 0.15
+
+
+def loss_starts(m: Union[Model, CustomModel], x: FloatArray, y: FloatArray, w: Optional[FloatArray],
+                starts: FloatArray, lo: FloatArray, hi: FloatArray, loss: str, f_scale: float,
+                log_residuals: bool) -> FloatArray:
+    """The data-driven starts of :func:`fit` (``starts``, the model's guesses clipped to the
+    bounds) for its loss and residuals. A linear loss on linear residuals keeps them as they
+    are. The model's guesses are least-squares fits, which a gross outlier drags far from the
+    bulk of the data (a saturating law with E = -A = -9e3, a Chinchilla law with E = -22):
+
+    * a robust loss adds the guesses on the data without the ``TRIM_FRACTION`` of points of
+      largest residual from the first guess, then from the first trimmed guess
+      (:func:`trimmed_starts`), where a (weighted) residual at the first guess exceeds
+      ``f_scale`` (else the loss is least squares there: the starts stay as they are);
+    * log residuals need a model positive at every point: a start at which it is not (status
+      -1 at the start) has its E raised until the model's least value is half the least y
+      (:func:`positive_starts`), or is dropped, unless no start would be left."""
+    out = starts
+    if loss != "linear" and starts.shape[0] > 0:
+        f = m.predict_many(starts[:1], x)[0]
+        with np.errstate(all="ignore"):
+            r = np.log(f) - np.log(y) if log_residuals else f - y
+            if w is not None:
+                r = r * np.sqrt(w)
+        if not (np.abs(r) <= f_scale).all():  # NaN (a model <= 0 in logs) counts as beyond
+            out = trimmed_starts(m, x, y, out, lo, hi)
+    if log_residuals:
+        out = positive_starts(m, x, y, out, lo, hi)
+    return out
+
+
+def trimmed_starts(m: Union[Model, CustomModel], x: FloatArray, y: FloatArray, starts: FloatArray,
+                   lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """``starts`` and, after them, the model's guesses on the points left when the
+    ``TRIM_FRACTION`` of largest |y - model| at the first start are set aside, and again at the
+    first of those (the second round sees the outliers from a start they no longer drag), without
+    repeats; ``starts`` alone where too few points would be left or the guess fails."""
+    n = y.shape[0]
+    cut = int(np.ceil(TRIM_FRACTION * n))
+    if starts.shape[0] == 0 or n - cut < m.n_params + 1:
+        return starts
+    rows = [starts]
+    ref = starts[0]
+    for _ in range(2):
+        f = m.predict_many(ref[None, :], x)[0]
+        r = np.abs(f - y)
+        if not np.isfinite(r).all():
+            break
+        keep = np.sort(np.argsort(r, kind="stable")[:n - cut])
+        try:
+            g = np.clip(np.asarray(m.initial_guesses(x[keep], y[keep]), dtype=np.float64).reshape(-1, m.n_params),
+                        lo, hi)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            break
+        g = g[np.isfinite(g).all(axis=1)]
+        if g.shape[0] == 0:
+            break
+        rows.append(g)
+        ref = g[0]
+    out = np.vstack(rows)
+    _, first = np.unique(out, axis=0, return_index=True)
+    return np.ascontiguousarray(out[np.sort(first)])
+
+
+def positive_starts(m: Union[Model, CustomModel], x: FloatArray, y: FloatArray, starts: FloatArray,
+                    lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """The starts at which the model is finite and positive at every point (what log residuals
+    need), in order; a start where it is not has its E (a law's additive constant, within its
+    bounds) raised until the model's least value is half the least y, else it is dropped. All of
+    ``starts`` where none would be left (the fit then reports why), or where a y is not > 0."""
+    if starts.shape[0] == 0 or not (y > 0).all():
+        return starts
+    f = m.predict_many(starts, x)
+    good = np.asarray(np.isfinite(f).all(axis=1) & (f > 0).all(axis=1), dtype=bool)
+    if good.all():
+        return starts
+    out = starts.copy()
+    if "E" in m.param_names:
+        e = m.param_names.index("E")
+        bad = np.flatnonzero(~good & np.isfinite(f).all(axis=1))
+        if bad.size:
+            lift = 0.5 * float(y.min()) - f[bad].min(axis=1)  # > 0: the model dips to <= 0
+            out[bad, e] = np.clip(out[bad, e] + lift, lo[e], hi[e])
+            g = m.predict_many(out[bad], x)
+            good[bad] = np.isfinite(g).all(axis=1) & (g > 0).all(axis=1)
+    return np.ascontiguousarray(out[good]) if good.any() else starts
 
 
 def no_dof_note(result: FitResult) -> str:
