@@ -56,3 +56,24 @@ def test_bootstrap_in_float32_with_percent_noise_says_nothing() -> None:
                                  method="percentile")
     lo, hi = b.ci("alpha")
     assert hi - lo > 1e-3
+
+
+def test_fit_batch_in_float32_below_its_resolution_has_no_standard_errors() -> None:
+    # three problems: noise-free and 1e-8 (below float's 6e-8 resolution), and 1% noise
+    y = np.concatenate([_y(0.0), _y(1e-8), _y(1e-2)])
+    x = np.tile(X, 3)
+    with pytest.warns(scalingfit.UncertaintyWarning,
+                      match=r"precision='float32': 2 of 3 fit\(s\) \(first: problem 0\).*covariance is NaN"):
+        b = scalingfit.fit_batch("saturating_power_law", x, y, [0, 15, 30, 45], precision="float32")
+    assert np.isnan(b.cov[:2]).all()
+    ref = scalingfit.fit_batch("saturating_power_law", x, y, [0, 15, 30, 45])  # float64
+    se32, se64 = np.sqrt(np.diag(b.cov[2])), np.sqrt(np.diag(ref.cov[2]))
+    np.testing.assert_allclose(se32, se64, rtol=0.05)  # the noisy problem keeps its errors
+    assert (b.status > 0).all()
+
+
+def test_fit_batch_in_float64_on_noise_free_data_is_not_flagged() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", scalingfit.UncertaintyWarning)
+        b = scalingfit.fit_batch("saturating_power_law", X, _y(0.0), [0, 15])
+    assert np.isfinite(b.cov).all()

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core, _cuda, _custom, _identify, _status, _validate, _warnings
+from . import _core, _cuda, _custom, _identify, _precision, _status, _validate, _warnings
 from ._custom import CustomModel
 from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning, UncertaintyWarning
 from .models import LOSSES, Model, get
@@ -268,6 +268,11 @@ def solve(
         )))
 
     xs, cov, cost, status, iters = gather(chunks, run, P, compute_cov)
+    if float32 and cov is not None:
+        flagged = _precision.rounding_items(y, w, offsets, problem, cost, status, bool(log_residuals))
+        if flagged.any():
+            cov[flagged] = np.nan
+            _precision.warn_rounding(m.name, flagged, problem, "their covariance is NaN")
     return BatchResult(
         model=m.name,
         param_names=m.param_names,
