@@ -883,10 +883,14 @@ def _guess_starts(
     pid = np.repeat(np.arange(n_problems, dtype=np.int64), np.diff(offsets))
     batch_guess = getattr(m, "batch_guess", None)
     if batch_guess is not None and usable.any():
-        keep = usable[pid]
-        sub = np.cumsum(usable) - 1  # renumber the usable problems 0..k-1
+        if usable.all():  # the data as they are: no copies to leave rows out
+            xs, ys, sub = x, y, pid
+        else:
+            keep = usable[pid]
+            sub = (np.cumsum(usable) - 1)[pid[keep]]  # the usable problems renumbered 0..k-1
+            xs, ys = x[keep], y[keep]
         with quiet():
-            g = batch_guess(x[keep], y[keep], sub[pid[keep]], int(usable.sum()))
+            g = batch_guess(xs, ys, sub, int(usable.sum()))
         out[usable] = np.clip(g, lo, hi)
         # A problem the batched grid could not solve (collinear columns, e.g. D = M N at one M):
         # the single-problem guess, which falls back to least-norm least squares.

@@ -243,20 +243,26 @@ def _sat_stack(t: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
     best_sse = np.full(ymin.shape, np.inf)
     found = np.zeros(ymin.shape, dtype=bool)
     cands = [ymin - span * c for c in _SAT_SPANS] + [np.where(ymin > 0, 0.0, np.nan)]
+    # _line_fit's operations, with what does not depend on E taken out of the loop
+    tm = t.mean(axis=-1, keepdims=True)
+    tc = t - tm
+    tss = (tc * tc).sum(axis=-1)
     with np.errstate(all="ignore"):
         for E in cands:
-            z = y - E[..., None]
-            ok = (z > 0).all(axis=-1)
-            c0, c1 = _line_fit(t, np.log(np.where(z > 0, z, 1.0)))
-            p = np.stack([E, np.exp(c0), -c1], axis=-1)
+            ok = ymin > E  # every y - E > 0 (exactly: x - y == 0 only for x == y in IEEE)
+            v = np.log(y - E[..., None])  # NaN where y <= E: those rows are not ok
+            vm = v.mean(axis=-1, keepdims=True)
+            c1 = (tc * (v - vm)).sum(axis=-1) / tss
+            p = np.stack([E, np.exp(vm[..., 0] - c1 * tm[..., 0]), -c1], axis=-1)
             r = p[..., 0:1] + p[..., 1:2] * np.exp(-p[..., 2:3] * t) - y
             sse = (r * r).sum(axis=-1)
             better = ok & np.isfinite(sse) & (sse < best_sse)
             best = np.where(better[..., None], p, best)
             best_sse = np.where(better, sse, best_sse)
             found |= better
-        r = best[..., 0:1] + best[..., 1:2] * np.exp(-best[..., 2:3] * t) - y  # the fallback's error
-        best_sse = np.where(found, best_sse, (r * r).sum(axis=-1))
+        if not found.all():
+            r = best[..., 0:1] + best[..., 1:2] * np.exp(-best[..., 2:3] * t) - y  # the fallback's error
+            best_sse = np.where(found, best_sse, (r * r).sum(axis=-1))
     return best, best_sse
 
 
