@@ -128,7 +128,7 @@ def _scipy_optimize() -> Any:
         import scipy.optimize
     except ImportError:
         raise ImportError("scalingfit bench times the engine against scipy, which is not installed: "
-                          "pip install scipy (or 'scalingfit[test]')") from None
+                          "pip install scipy") from None
     return scipy.optimize
 
 

@@ -1,4 +1,4 @@
-"""Plots of Chinchilla-style fits (matplotlib, optional: ``pip install scalingfit[plot]``).
+"""Plots of Chinchilla-style fits (matplotlib, optional: ``pip install 'scalingfit[plot]'``).
 
 Every function takes data and fitted parameters (and optionally bootstrap samples), draws on
 log axes with labelled units, and returns a matplotlib Figure (made without pyplot: none is

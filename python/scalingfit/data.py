@@ -14,7 +14,7 @@ Canonical columns (any others, e.g. group keys such as ``sweep``, pass through):
 =========  ==========================================================
 
 Sources: a pandas DataFrame, a CSV file (a W&B runs export is a CSV), a Parquet file, or a
-DuckDB table. pandas/pyarrow/duckdb are optional (``pip install scalingfit[db]``).
+DuckDB table. pandas/pyarrow/duckdb are optional (``pip install 'scalingfit[db]'``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Plots of the scaling analyses: data, fitted curve and interval band, on log axes.
 
-matplotlib is an optional dependency (``pip install scalingfit[plot]``); it is imported when a
+matplotlib is an optional dependency (``pip install 'scalingfit[plot]'``); it is imported when a
 plotting function is called. Every function draws into ``ax`` when one is given (or a new
 figure), saves to ``path`` when one is given (whole or not at all: :func:`write_figure`), and
 returns the matplotlib ``Figure``. Figures are made without pyplot, so none is left open and
@@ -50,7 +50,7 @@ def _plt() -> Any:
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
         raise ImportError(
-            "scalingfit.plot needs matplotlib: pip install scalingfit[plot] (or pip install matplotlib)"
+            "scalingfit.plot needs matplotlib: pip install 'scalingfit[plot]' (or pip install matplotlib)"
         ) from exc
     return Figure
 

@@ -969,6 +969,11 @@ def _source_sql(con: Any, source: Union[str, Path, pd.DataFrame], table: str, sc
             raise data.RunDataError(f"the DataFrame has more than one column named {', '.join(map(repr, twice))}; "
                                     "which one is meant is not clear: rename or drop the others")
         source = _bools_as_text(source)
+        index = source.index
+        if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+            # a view such as df.iloc[::-1] made duckdb 1.4's register fail ("Unable to cast
+            # Python instance of type int"): the rows renumbered (a copy only of such frames)
+            source = source.reset_index(drop=True)
         with _reading(source):  # a column DuckDB has no type for (complex128, say)
             con.register("_scalingfit_source", source)
         return "_scalingfit_source"

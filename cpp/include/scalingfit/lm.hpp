@@ -497,10 +497,12 @@ SF_HD bool accumulate(const ProblemView& d, const Options& o, const double* p, d
   }
   for (int k = 0; k < NA; ++k) sums[k] = (acc0[k] + acc1[k]) + (acc2[k] + acc3[k]);
 #endif
-  c = sums[NA - 1];
+  // the float sums rounded into the double state, said so (clang's -Wdouble-promotion flags an
+  // implicit float -> double assignment; GCC's only arithmetic)
+  c = static_cast<double>(sums[NA - 1]);
   for (int a = 0, k = 0; a < P; ++a) {
-    g[a] = sums[NH + a];
-    for (int b = a; b < P; ++b) H[a * kMaxParams + b] = sums[k++];
+    g[a] = static_cast<double>(sums[NH + a]);
+    for (int b = a; b < P; ++b) H[a * kMaxParams + b] = static_cast<double>(sums[k++]);
   }
 #endif
   c *= 0.5 * fs2;

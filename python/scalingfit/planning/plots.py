@@ -1,5 +1,5 @@
 """Plots of the planning tools (matplotlib, imported only when a plot is made:
-``pip install scalingfit[plot]``). Each function draws on ``ax`` (or a new figure), saves to
+``pip install 'scalingfit[plot]'``). Each function draws on ``ax`` (or a new figure), saves to
 ``path`` when given (whole or not at all), and returns the matplotlib ``Figure``. No pyplot
 state is touched. The two-panel plots (:func:`plot_inference_aware`, :func:`plot_data_wall`)
 take a pair of axes as ``ax``."""
