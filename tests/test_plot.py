@@ -98,7 +98,7 @@ def test_missing_matplotlib_message(monkeypatch) -> None:
         return real(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", fake)
-    with pytest.raises(ImportError, match=r"pip install scalingfit\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install 'scalingfit\[plot\]'"):
         plot._plt()
 
 
