@@ -25,3 +25,17 @@ def optimal_sizes(A: Any, B: Any, alpha: Any, beta: Any, c: Any) -> tuple[NDArra
         log_g = (np.log(alpha * np.asarray(A, dtype=np.float64)) - np.log(beta * np.asarray(B, dtype=np.float64))) / s
         log_c = np.log(np.asarray(c, dtype=np.float64))
         return np.exp(log_g + beta / s * log_c), np.exp(alpha / s * log_c - log_g)
+
+
+def checked_sizes(A: Any, B: Any, alpha: Any, beta: Any, C: Any,
+                  flops_per_token: float = 6.0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`optimal_sizes` at compute ``C`` (``c = C / flops_per_token``), a ValueError naming
+    ``C`` and ``alpha + beta`` where N_opt or D_opt is beyond float64 (inf, or 0)."""
+    from . import _validate
+
+    N, D = optimal_sizes(A, B, alpha, beta, np.asarray(C, dtype=np.float64) / flops_per_token)
+    given = {"C": C, "alpha + beta": np.asarray(alpha) + np.asarray(beta)}
+    remedy = "C must be a budget whose compute-optimal N and D are float64 numbers under this law"
+    _validate.check_computed(N, "N_opt = G (C/6)^a", given, remedy, underflow=True)
+    _validate.check_computed(D, "D_opt = (C/6)^b / G", given, remedy, underflow=True)
+    return N, D

@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validate, _warnings
 from ._fit import DEFAULT_FTOL, DEFAULT_GTOL, DEFAULT_MAX_ITER, DEFAULT_XTOL, fit_batch
-from ._optimal import optimal_sizes
+from ._optimal import checked_sizes
 from ._warnings import ConvergenceWarning, DataWarning, IdentifiabilityWarning
 from .models import LOSSES
 from .results import BatchResult, FitResult
@@ -143,11 +143,7 @@ class ChinchillaLaw:
         Ca = np.asarray(C, dtype=np.float64)
         _validate.check_finite(Ca, "C")
         _validate.check_positive(Ca, "C", "a compute budget in FLOP")
-        N, D = optimal_sizes(self.A, self.B, self.alpha, self.beta, Ca / 6.0)
-        remedy = "C must be a budget whose compute-optimal N and D are float64 numbers under this law"
-        given = {"C": Ca, "alpha + beta": self.alpha + self.beta}
-        _validate.check_computed(N, "N_opt = G (C/6)^a", given, remedy, underflow=True)
-        _validate.check_computed(D, "D_opt = (C/6)^b / G", given, remedy, underflow=True)
+        N, D = checked_sizes(self.A, self.B, self.alpha, self.beta, Ca)
         return np.asarray(N), np.asarray(D)
 
     def log_params(self) -> FloatArray:

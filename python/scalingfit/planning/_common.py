@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validate
-from .._optimal import optimal_sizes
+from .._optimal import checked_sizes
 from .._resample import table
 from ..data import RunDataError
 from ..results import FitResult
@@ -135,12 +135,8 @@ class Law:
         flops_per_token : float
             Training FLOP per parameter per token (finite, > 0); default 6.
         """
-        c = check_positive("C", C) / check_positive("flops_per_token", flops_per_token, scalar=True)
-        N, D = optimal_sizes(self.A, self.B, self.alpha, self.beta, c)
-        given = {"C": c * flops_per_token, "alpha + beta": self.alpha + self.beta}
-        remedy = "C must be a budget whose compute-optimal N and D are float64 numbers under this law"
-        _validate.check_computed(N, "N_opt = G (C/6)^a", given, remedy, underflow=True)
-        _validate.check_computed(D, "D_opt = (C/6)^b / G", given, remedy, underflow=True)
+        N, D = checked_sizes(self.A, self.B, self.alpha, self.beta, check_positive("C", C),
+                             float(check_positive("flops_per_token", flops_per_token, scalar=True)))
         return np.asarray(N), np.asarray(D)
 
     def optimal_n_for_data(self, D: ArrayLike) -> FloatArray:
