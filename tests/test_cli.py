@@ -691,7 +691,8 @@ def test_optimal_trained_model_verdict(tmp_path: Path, capsys) -> None:
                      "--seed", "1", "--json"]) == 0
     rows = [r for r in json.loads(capsys.readouterr().out) if r["section"].startswith("trained model")]
     ratio = next(r for r in rows if r["quantity"] == "N / N_opt" and "lower" in r)
-    agree = next(r for r in rows if r["quantity"].startswith("resamples agreeing"))
+    agree = next(r for r in rows if r["quantity"] == "resamples agreeing with the verdict")
+    verdict = next(r for r in rows if r["quantity"] == "verdict (factor 2)" and "fit of" in r["section"])
     assert ratio["lower"] < ratio["value"] < ratio["upper"] and 0 < agree["value"] <= 1
     from scalingfit import allocation, bootstrap
 
@@ -699,6 +700,7 @@ def test_optimal_trained_model_verdict(tmp_path: Path, capsys) -> None:
     b = bootstrap("chinchilla", cols[:, :2], cols[:, 2], n_resamples=60, seed=1, method="percentile")
     (v,) = allocation.training_verdict([("m", 175e9, 300e9)], b, show=False)
     assert (ratio["lower"], ratio["upper"], agree["value"]) == (v.ratio_law_low, v.ratio_law_high, v.agreement)
+    assert verdict["value"] == v.verdict_law
     for bad, message in (("175e9", "--trained must be N,D"), ("1e9,0", "D must be finite and > 0"),
                          ("1e9,x", "--trained: expected comma-separated numbers")):
         assert cli.main(["optimal", "--trained", bad]) == 2

@@ -380,6 +380,35 @@ def picklable(model: Optional[CustomModel]) -> bool:
     return True
 
 
+def copied(obj: Any, memo: Optional[dict[int, Any]]) -> Any:
+    """``copy.copy`` (``memo`` None) or ``copy.deepcopy`` of a result that holds a
+    ``custom_model``, keeping that model: pickling drops a model made of lambdas (its
+    ``__getstate__``), a copy in the same process need not. The copy goes through the class's
+    ``__setstate__`` as an unpickled one does; the model itself is shared, as deepcopy shares
+    functions."""
+    import copy
+
+    new = object.__new__(type(obj))
+    if memo is None:
+        state = dict(obj.__dict__)
+    else:
+        memo[id(obj)] = new
+        state = {k: v if k == "custom_model" else copy.deepcopy(v, memo) for k, v in obj.__dict__.items()}
+    new.__setstate__(state)
+    return new
+
+
+class CopiesKeepModel:
+    """Mixin of the results that hold a ``custom_model``: ``copy.copy`` and ``copy.deepcopy``
+    keep it (:func:`copied`), where a pickle drops one made of lambdas."""
+
+    def __copy__(self) -> Any:
+        return copied(self, None)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return copied(self, memo)
+
+
 def kept_model(name: str, custom: Optional[CustomModel], hint: str = "") -> Any:
     """The model a result was fitted with: its ``custom`` one, or the built-in called
     ``name``; a ValueError (ending in ``hint``) when it is neither, i.e. a custom model dropped

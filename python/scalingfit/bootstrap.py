@@ -92,7 +92,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core, _cuda, _fit, _precision, _validate, _warnings
-from ._custom import CustomModel
+from ._custom import CopiesKeepModel, CustomModel
 from ._fit import (
     DEFAULT_FTOL,
     DEFAULT_GTOL,
@@ -259,7 +259,7 @@ def _dense_groups(
         raise ValueError(f"groups must have one label per point ({n_points}), got shape {g.shape}")
     if g.dtype.kind == "f" and not np.isfinite(g).all():
         i = int(np.argmax(~np.isfinite(g)))
-        raise ValueError(f"groups must be finite labels; groups[{i}] = {g[i]!r}")
+        raise ValueError(f"groups must be finite labels; groups[{i}] = {float(g[i])}")
     try:
         _, codes = np.unique(g, return_inverse=True)
     except TypeError:  # e.g. None among numbers: labels numpy cannot sort
@@ -814,7 +814,7 @@ class Band:
 
 
 @dataclass(frozen=True, eq=False)
-class BootstrapBatchResult:
+class BootstrapBatchResult(CopiesKeepModel):
     """Bootstrap of many problems (one batched call of the core).
 
     Attributes

@@ -521,7 +521,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if cmp.loss == "linear":
             weights = {"criterion": cmp.weight_criterion, **cmp.weights(cmp.weight_criterion)}
         _print_json({
-            "loss": cmp.loss, "log_residuals": cmp.log_residuals, "level": cmp.level,
+            "loss": cmp.loss, "f_scale": f_scale, "log_residuals": cmp.log_residuals, "level": cmp.level,
             "holdout_rows": [int(i) for i in cmp.holdout_index], "cv": cmp.cv,
             "weights": weights,
             "laws": [{
@@ -577,14 +577,15 @@ def _compare_groups(args: argparse.Namespace, names: list[str], x: np.ndarray, y
     uniq = list(index)  # the groups in order of first appearance
     order = np.argsort(inverse, kind="stable")
     offsets = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(uniq)))])
-    bc = compare_batch(names, x[order], y[order], offsets, loss=args.loss, f_scale=_f_scale(args),
+    f_scale = _f_scale(args)
+    bc = compare_batch(names, x[order], y[order], offsets, loss=args.loss, f_scale=f_scale,
                        log_residuals=args.log_residuals, loo=not args.no_loo, threads=args.threads,
                        progress=sys.stderr.isatty())
     crit = "aicc" if args.loss == "linear" else "loo_rmse"
     best = bc.best(crit)
     if args.json:
         _print_json({
-            "loss": bc.loss, "log_residuals": bc.log_residuals, "criterion": crit,
+            "loss": bc.loss, "f_scale": f_scale, "log_residuals": bc.log_residuals, "criterion": crit,
             "wins": bc.wins(crit),
             "groups": [{
                 "group": g[0] if len(g) == 1 else list(g), "n_points": int(bc.n_points[j]),
@@ -879,7 +880,7 @@ def _number_or_text(text: str) -> Union[float, str]:
 
 #: A row of ``optimal`` for a fitted law: section, quantity, estimate and, when bootstrapped,
 #: its interval (lower, upper) at --level.
-_FitRow = tuple[str, str, float, Optional[tuple[float, float]]]
+_FitRow = tuple[str, str, Union[float, str], Optional[tuple[float, float]]]
 
 
 def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_FitRow]]:
@@ -942,13 +943,16 @@ def _law_from_fit(args: argparse.Namespace) -> tuple[dict[str, float], list[_Fit
         (v,) = training_verdict([("model", N, D)], b, level=args.level, show=False)
         sec = f"{trained_section(N, D)}, {source}"
         rows.append((sec, "N / N_opt", v.ratio_law, (v.ratio_law_low, v.ratio_law_high)))
-        rows.append((sec, f"resamples agreeing: {v.verdict_law}", v.agreement, None))
+        rows.append((sec, "verdict (factor 2)", v.verdict_law, None))  # keys stable: the verdict is a value
+        rows.append((sec, "resamples agreeing with the verdict", v.agreement, None))
     return law, rows
 
 
 def _fit_row_text(row: _FitRow, level: float) -> tuple[str, str, str]:
     """A fitted row as ``optimal`` prints it: the estimate to 4 digits, and its interval."""
     section, quantity, est, interval = row
+    if isinstance(est, str):
+        return section, quantity, est
     if interval is None:
         return section, quantity, f"{est:.4g}"
     return section, quantity, f"{est:.4g}  [{100 * level:g}%: {interval[0]:.4g}, {interval[1]:.4g}]"

@@ -350,8 +350,10 @@ def read_runs(source: Source, *, columns: Optional[Mapping[str, str]] = None,
 def source_path(source: Any) -> Path:
     """``source`` (a str or path-like) as a Path; a TypeError naming ``source`` otherwise."""
     if not isinstance(source, (str, PathLike)):
+        shown = repr(source)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."  # a dict or table of the whole data
         raise TypeError(f"source must be a file path or a pandas DataFrame, got {type(source).__name__} "
-                        f"{source!r}")
+                        f"{shown}")
     return Path(source)
 
 

@@ -197,7 +197,8 @@ def register_law(name: str, model: CustomModel, inputs: Sequence[str], starts: A
     Parameters
     ----------
     name : str
-        The law's name in ``refit``, the fits tables and ``read_fits`` (not a built-in law's).
+        The law's name in ``refit``, the fits tables and ``read_fits`` (not a built-in law's,
+        nor ``"none"``, which ``compare_refit`` keeps for the groups no law won).
     model : CustomModel
     inputs : sequence of str
         The run columns that are the model's inputs, in the order of ``x``'s columns (e.g.
@@ -234,6 +235,9 @@ def register_law(name: str, model: CustomModel, inputs: Sequence[str], starts: A
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str, got {name!r}")
+    if name == "none":  # compare_refit's wins count the groups no law won under "none"
+        raise ValueError("law name 'none' is reserved (compare-runs counts the groups no law won under it); "
+                         "choose another name")
     if name in LAWS and (not LAWS[name].custom or not replace):
         raise ValueError(f"law {name!r} is already registered"
                          + ("" if LAWS[name].custom else " (a built-in law)")
@@ -2041,6 +2045,11 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
     if not isinstance(law, str) or law not in LAWS:
         raise ValueError(f"unknown law {law!r}; choose one of {', '.join(LAWS)}")
     group_by = check_group_by(group_by, FITS_COLUMNS, FITS_TABLE, (*LAWS[law].inputs, "value"))
+    clash = [g for g in group_by if g in LAWS[law].model_object().param_names]
+    if clash:  # read_fits expands the parameters into columns of these names
+        raise ValueError(f"group_by column(s) {clash} have the name of a parameter of law {law!r} "
+                         f"({', '.join(LAWS[law].model_object().param_names)}), which read_fits would "
+                         "overwrite with its estimates; rename the column(s) in the run data")
     if metric is not None and not isinstance(metric, str):
         raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
     n_boot = _validate.integer("bootstrap", bootstrap, most=2**32 - 1, floats=False)
@@ -2147,6 +2156,11 @@ def read_fits(db: Union[str, Path], law: Optional[str] = None) -> pd.DataFrame:
             if n not in columns:
                 columns[n] = np.full(len(df), np.nan)
             columns[n][r] = np.nan if v is None else float(v)
+    clash = [n for n in columns if n in df.columns]
+    if clash:  # a group column named like another law's parameter (refit refuses its own law's)
+        raise ValueError(f"{db}'s fits table has group column(s) {clash} named like parameters of the laws "
+                         f"{', '.join(sorted(set(df['law'])))}; read one law at a time (law=...), or the "
+                         "fits table itself with DuckDB")
     for n, col in columns.items():
         df[n] = col
     return df

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 import numpy as np
 from numpy.typing import NDArray
 
+from ._custom import CopiesKeepModel
 from ._status import message
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +28,7 @@ def _fmt(v: float) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class FitResult:
+class FitResult(CopiesKeepModel):
     """One fitted problem (the best of its starts).
 
     Attributes

@@ -197,15 +197,14 @@ def optimal_cli_table(
         rows += [(sec, q, v) for q, v in r.rows()[2:]]
     if unique_tokens is not None:
         dc = DataConstrainedLaw(**params, R_D=R_D, R_N=R_N)
-        decay = f"{R_D:.4g}, {R_N:.4g}"
+        sec = f"repeated data: U = {unique_tokens:.4g} unique tokens"
+        rows += [(sec, "decay constant R_D*", _g(R_D)), (sec, "decay constant R_N*", _g(R_N))]
         if (R_D, R_N) == (float(MUENNIGHOFF_2023.R_D), float(MUENNIGHOFF_2023.R_N)):
             # their constants were fitted beside their own C4 law: say so under another law (the
             # law by its values: the command line passes it resolved, as a dict)
             same = dict(params) == dict(resolve_law("muennighoff2023"))
-            decay += (" (Muennighoff et al. 2023)" if same else
-                      " (Muennighoff et al. 2023, fitted with their C4 law, not this one)")
-        rows.append((f"repeated data: U = {unique_tokens:.4g} unique tokens",
-                     "decay constants R_D*, R_N*", decay))
+            rows.append((sec, "decay constants from", "Muennighoff et al. 2023" if same else
+                         "Muennighoff et al. 2023, fitted with their C4 law, not this one"))
         if compute is not None:
             o = optimal_allocation_constrained(
                 compute, unique_tokens, dc, flops_per_token=flops_per_token
