@@ -892,8 +892,9 @@ def _guess_starts(
         with quiet():
             g = batch_guess(xs, ys, sub, int(usable.sum()))
         out[usable] = np.clip(g, lo, hi)
-        # A problem the batched grid could not solve (collinear columns, e.g. D = M N at one M):
-        # the single-problem guess, which falls back to least-norm least squares.
+        # A problem the batch guess left without a finite start: the single-problem guess. (The
+        # chinchilla grids solve collinear pairs, e.g. D = M N at one M, in the batch too, by
+        # least-norm least squares: 5,000 such problems took 0.6-0.9 ms each in this loop.)
         redo = np.flatnonzero(usable & ~np.isfinite(out).all(axis=1))
         if redo.size == 0:
             return np.ascontiguousarray(out)

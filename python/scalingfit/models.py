@@ -207,36 +207,133 @@ class Model:
 
 
 # ---------------------------------------------------------------- initial guesses
-def _linear_fit(cols: list[FloatArray], y: FloatArray) -> tuple[FloatArray, float]:
-    M = np.column_stack(cols)
-    if not np.isfinite(M).all():  # a trial exponent overflowed: no fit (LAPACK would fail)
-        return np.full(M.shape[1], np.nan), np.inf
-    coef, *_ = np.linalg.lstsq(M, y, rcond=None)
-    r = M @ coef - y
-    return np.asarray(coef, dtype=np.float64), float(r @ r)
+def _least_norm_stack(M: FloatArray, y: FloatArray, rows: _Rows) -> tuple[FloatArray, FloatArray]:
+    """Least-norm least squares ``y ~ M^T c`` of a stack of problems (M: (T, 3, L), a column a
+    row; y: (T, L); rows: their padding), as np.linalg.lstsq(rcond=None) solves it: the SVD
+    M^T = U S V^T of the real points (the padding as zero rows), singular values at most
+    eps max(n, 3) s_max dropped. Returns c (T, 3) and the squared error (T,); NaN and inf where
+    M is not finite (a trial exponent overflowed: LAPACK would fail). The SVD is one LAPACK
+    call per matrix, the rest elementwise or a row sum: a problem's values do not depend on
+    the stack around it."""
+    ok: NDArray[np.bool_] = np.asarray(np.isfinite(M).all(axis=(1, 2)))
+    Mz = np.where(ok[:, None, None], rows.zero(M), 0.0)
+    yz = rows.zero(y)
+    u, s, vt = np.linalg.svd(Mz, full_matrices=False)  # Mz = u diag(s) vt: u = V, vt = U^T
+    keep = s > np.finfo(np.float64).eps * np.maximum(rows.n, 3.0)[:, None] * s[:, :1]
+    with np.errstate(all="ignore"):
+        w = np.where(keep, (vt * yz[:, None, :]).sum(axis=-1) / s, 0.0)
+        c = (u * w[:, None, :]).sum(axis=-1)
+        r = rows.zero(c[:, 0:1] * M[:, 0] + c[:, 1:2] * M[:, 1] + c[:, 2:3] * M[:, 2] - y, scratch=True)
+        sse = (r * r).sum(axis=-1)
+    return np.where(ok[:, None], c, np.nan), np.where(ok, sse, np.inf)
 
 
 # Asymptote candidates of the saturating guesses: E = min(y) - span * c.
 _SAT_SPANS = (4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.03, 0.01)
 
 
-def _line_fit(t: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Least-squares line ``v ~ c0 + c1 t`` along the last axis, by centred sums: one problem
-    (1-D) or a stack of problems of one size (K, n), each row the same operations (numpy adds
-    a contiguous row the same way alone or in a stack). A constant ``t`` gives NaN."""
-    tm = t.mean(axis=-1, keepdims=True)
-    vm = v.mean(axis=-1, keepdims=True)
+def _stack_len(n: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The length of a problem's row in the stacked guesses, by its points n: n up to 16, then n
+    rounded up to one of 8 lengths an octave (18, 20, .., 32, 36, .., 64, 72, ..; at most 1/8 of
+    the row padding). A problem's single guess pads its row to the same length, so problems of
+    nearby sizes share a stack and the two agree bit for bit (a row sum depends on its length)."""
+    n = np.asarray(n, dtype=np.int64)
+    _, e = np.frexp(np.maximum(n - 1, 1).astype(np.float64))  # 2^(e-1) <= n - 1 < 2^e
+    step = np.where(n > 16, np.left_shift(1, np.maximum(e.astype(np.int64) - 4, 0)), 1)
+    return np.asarray((n + step - 1) // step * step, dtype=np.int64)
+
+
+class _Rows:
+    """The real points of a stack of rows (K, L): a row holds its problem's ``count`` points,
+    then copies of its last point up to L (which leave min, max, argmin and all() of the row as
+    they are). Sums and means count the real points only: the padding is summed as 0.0. Without
+    padding they are v.sum(-1) and v.mean(-1), bit for bit. ``scratch=True``: v is a temporary
+    whose padding may be overwritten with 0.0 in place (5x faster than a masked copy)."""
+
+    def __init__(self, count: NDArray[np.int64], L: int) -> None:
+        self.count = np.asarray(count, dtype=np.int64)
+        self.L = int(L)
+        self.padded = bool((self.count < self.L).any())
+        self.mask = np.arange(self.L) < self.count[:, None]
+        self.pad = ~self.mask
+        self.n = self.count.astype(np.float64)
+
+    @classmethod
+    def whole(cls, shape: tuple[int, ...]) -> _Rows:
+        """Rows without padding."""
+        return cls(np.full(shape[0], shape[-1], dtype=np.int64), shape[-1])
+
+    def __getitem__(self, sel: Any) -> _Rows:
+        return _Rows(self.count[sel], self.L)
+
+    def _shaped(self, a: NDArray[Any], ndim: int) -> NDArray[Any]:
+        """a (K, ...) broadcast against an array of ndim axes (K, ..., L or scalar axis)."""
+        return a.reshape(a.shape[:1] + (1,) * (ndim - a.ndim) + a.shape[1:])
+
+    def zero(self, v: FloatArray, scratch: bool = False) -> FloatArray:
+        """v (K, ..., L) with its padding set to 0.0."""
+        if not self.padded:
+            return v
+        if scratch:
+            np.copyto(v, 0.0, where=self._shaped(self.pad, v.ndim))
+            return v
+        return np.where(self._shaped(self.mask, v.ndim), v, 0.0)
+
+    def sum(self, v: FloatArray, scratch: bool = False) -> FloatArray:
+        """The sums of the real points along the last axis, shape v.shape[:-1]."""
+        return np.asarray(self.zero(v, scratch).sum(axis=-1))
+
+    def mean(self, v: FloatArray, scratch: bool = False) -> FloatArray:
+        """The means of the real points along the last axis, shape v.shape[:-1]."""
+        return np.asarray(self.sum(v, scratch) / self._shaped(self.n, v.ndim - 1))
+
+    def quantile(self, v: FloatArray, q: float) -> FloatArray:
+        """The q-quantile of each row's real points (v: (K, L)), numpy's default ("linear")."""
+        s = np.sort(np.where(self.mask, v, np.inf), axis=-1)
+        h = q * (self.n - 1.0)
+        lo = np.floor(h)
+        i = lo.astype(np.int64)[:, None]
+        a = np.take_along_axis(s, i, axis=-1)[:, 0]
+        b = np.take_along_axis(s, np.minimum(i + 1, self.count[:, None] - 1), axis=-1)[:, 0]
+        f = h - lo
+        return np.asarray(np.where(f >= 0.5, b - (b - a) * (1.0 - f), a + (b - a) * f))
+
+    def median(self, v: FloatArray) -> FloatArray:
+        """Each row's median of its real points (v: (K, L)), as np.median: the middle value, or
+        the mean of the two middle values."""
+        s = np.sort(np.where(self.mask, v, np.inf), axis=-1)
+        i = ((self.count - 1) // 2)[:, None]
+        a = np.take_along_axis(s, i, axis=-1)[:, 0]
+        b = np.take_along_axis(s, i + (1 - self.count[:, None] % 2), axis=-1)[:, 0]
+        return np.asarray(np.where(self.count % 2 == 1, a, (a + b) / 2.0))
+
+
+def _pad_rows(n: int) -> NDArray[np.int64]:
+    """The row of a problem of n points in the stacked guesses: its indices, then its last
+    index repeated up to _stack_len(n)."""
+    return np.minimum(np.arange(int(_stack_len(np.array(n)))), n - 1)
+
+
+def _line_fit(t: FloatArray, v: FloatArray, rows: Optional[_Rows] = None) -> tuple[FloatArray, FloatArray]:
+    """Least-squares line ``v ~ c0 + c1 t`` along the last axis of a stack of problems (K, L),
+    by centred sums, each row the same operations (numpy adds a contiguous row the same way
+    alone or in a stack); ``rows``: the stack's padding (default none). A constant ``t`` gives
+    NaN."""
+    rows = _Rows.whole(t.shape) if rows is None else rows
+    tm = rows.mean(t)[:, None]
+    vm = rows.mean(v)[:, None]
     tc = t - tm
     with np.errstate(divide="ignore", invalid="ignore"):
-        c1 = (tc * (v - vm)).sum(axis=-1) / (tc * tc).sum(axis=-1)
+        c1 = rows.sum(tc * (v - vm), scratch=True) / rows.sum(tc * tc, scratch=True)
     return vm[..., 0] - c1 * tm[..., 0], c1
 
 
-def _sat_stack(t: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """The saturating power law's guess for a stack of problems of one size (t = log x, y: (K, n)): for each
-    asymptote E = min(y) - span c below the data (and E = 0 for positive data), log(y - E) on
-    log x by least squares; the candidate of least squared error. Returns (E, A, alpha) (K, 3)
-    and that error (K,); the fallback (min y, span, 0.5) where no candidate fits."""
+def _sat_stack(t: FloatArray, y: FloatArray, rows: _Rows) -> tuple[FloatArray, FloatArray]:
+    """The saturating power law's guess for a stack of problems (t = log x, y: (K, L); rows: their
+    padding): for each asymptote E = min(y) - span c below the data (and E = 0 for positive
+    data), log(y - E) on log x by least squares; the candidate of least squared error. Returns
+    (E, A, alpha) (K, 3) and that error (K,); the fallback (min y, span, 0.5) where no candidate
+    fits."""
     ymin, ymax = y.min(axis=-1), y.max(axis=-1)
     span = np.maximum(ymax - ymin, 1e-12 * np.maximum(np.abs(ymin), 1.0))
     best = np.stack([ymin, span, np.full_like(ymin, 0.5)], axis=-1)
@@ -244,99 +341,57 @@ def _sat_stack(t: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
     found = np.zeros(ymin.shape, dtype=bool)
     cands = [ymin - span * c for c in _SAT_SPANS] + [np.where(ymin > 0, 0.0, np.nan)]
     # _line_fit's operations, with what does not depend on E taken out of the loop
-    tm = t.mean(axis=-1, keepdims=True)
+    tm = rows.mean(t)[:, None]
     tc = t - tm
-    tss = (tc * tc).sum(axis=-1)
+    tss = rows.sum(tc * tc, scratch=True)
     with np.errstate(all="ignore"):
         for E in cands:
             ok = ymin > E  # every y - E > 0 (exactly: x - y == 0 only for x == y in IEEE)
             v = np.log(y - E[..., None])  # NaN where y <= E: those rows are not ok
-            vm = v.mean(axis=-1, keepdims=True)
-            c1 = (tc * (v - vm)).sum(axis=-1) / tss
+            vm = rows.mean(v, scratch=True)[:, None]
+            c1 = rows.sum(tc * (v - vm), scratch=True) / tss
             p = np.stack([E, np.exp(vm[..., 0] - c1 * tm[..., 0]), -c1], axis=-1)
             r = p[..., 0:1] + p[..., 1:2] * np.exp(-p[..., 2:3] * t) - y
-            sse = (r * r).sum(axis=-1)
+            sse = rows.sum(r * r, scratch=True)
             better = ok & np.isfinite(sse) & (sse < best_sse)
             best = np.where(better[..., None], p, best)
             best_sse = np.where(better, sse, best_sse)
             found |= better
         if not found.all():
             r = best[..., 0:1] + best[..., 1:2] * np.exp(-best[..., 2:3] * t) - y  # the fallback's error
-            best_sse = np.where(found, best_sse, (r * r).sum(axis=-1))
+            best_sse = np.where(found, best_sse, rows.sum(r * r, scratch=True))
     return best, best_sse
 
 
-def _power_stack(t: FloatArray, y: FloatArray) -> FloatArray:
-    """The power law's guess for a stack (t = log x, y: (K, n)): log|y| on log x, the sign of the
-    median y (K, 2)."""
+def _power_stack(t: FloatArray, y: FloatArray, rows: _Rows) -> FloatArray:
+    """The power law's guess for a stack (t = log x, y: (K, L); rows: their padding): log|y| on
+    log x, the sign of the median y (K, 2)."""
     with np.errstate(all="ignore"):
-        c0, c1 = _line_fit(t, np.log(np.abs(y) + 1e-300))
-    sign = np.sign(np.median(y, axis=-1))
+        c0, c1 = _line_fit(t, np.log(np.abs(y) + 1e-300), rows)
+    sign = np.sign(rows.median(y))
     return np.stack([np.exp(c0) * np.where(sign == 0, 1.0, sign), -c1], axis=-1)
 
 
 _EXPONENT_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 
 
-def _grid_two_term_fits(ta: FloatArray, tb: FloatArray, y: FloatArray,
-                        grid: Sequence[float] | FloatArray) -> tuple[FloatArray, FloatArray]:
-    """y ~ c0 + c1 exp(-al ta) + c2 exp(-be tb) by linear least squares for every (al, be) of
-    grid x grid at once: centred columns (which removes their collinearity with the constant
-    term) and the 2 x 2 normal equations solved in closed form. Returns coef (G, G, 3) and the
-    sum of squared residuals (G, G), inf where the pair's columns are (nearly) collinear."""
-    g = np.asarray(grid, dtype=float)
-    A = np.exp(-g[:, None] * ta[None, :])  # (G, n): the alpha columns
-    B = np.exp(-g[:, None] * tb[None, :])
-    am, bm, ym = A.mean(axis=1), B.mean(axis=1), y.mean()
-    A -= am[:, None]
-    B -= bm[:, None]
-    yc = y - ym
-    saa, sbb = np.einsum("in,in->i", A, A), np.einsum("jn,jn->j", B, B)
-    sab = A @ B.T
-    say, sby = A @ yc, B @ yc
-    det = saa[:, None] * sbb[None, :] - sab * sab
-    ok = det > 1e-12 * saa[:, None] * sbb[None, :]  # a squared correlation below 1 - 1e-12
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c1 = np.where(ok, (say[:, None] * sbb[None, :] - sab * sby[None, :]) / det, 0.0)
-        c2 = np.where(ok, (saa[:, None] * sby[None, :] - sab * say[:, None]) / det, 0.0)
-    c0 = ym - c1 * am[:, None] - c2 * bm[None, :]
-    # The residuals themselves (not sum y^2 - c^T b, which cancels for a close fit), one alpha
-    # at a time so that memory stays at G x n.
-    sse = np.empty_like(det)
-    for i in range(len(g)):
-        r = yc[None, :] - c1[i, :, None] * A[i][None, :] - c2[i, :, None] * B
-        sse[i] = np.einsum("jn,jn->j", r, r)
-    sse = np.where(ok & np.isfinite(sse), sse, np.inf)
-    return np.stack([c0, c1, c2], axis=-1), sse
+def _two_term_single(x: FloatArray, y: FloatArray, tied: bool) -> FloatArray:
+    """The three best candidates of one problem's grid (_two_term_stack on its padded row)."""
+    i = _pad_rows(y.shape[0])
+    cand = _two_term_stack(np.log(x[i, 0])[None], np.log(x[i, 1])[None], y[i][None],
+                           _Rows(np.array([y.shape[0]]), i.size), tied)
+    return np.asarray(cand[0])
 
 
 def _guess_chinchilla(x: FloatArray, y: FloatArray) -> FloatArray:
     """Variable projection on a grid: for each (alpha, beta), E, A, B by linear least squares.
     Returns the three best grid candidates, best first."""
-    g = np.asarray(_EXPONENT_GRID, dtype=np.float64)
-    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
-    coef, sse = _grid_two_term_fits(tn, td, y, g)
-    for i, j in zip(*np.nonzero(~np.isfinite(sse))):  # collinear columns: least-norm lstsq
-        coef[i, j], sse[i, j] = _linear_fit([np.ones_like(tn), np.exp(-g[i] * tn),
-                                             np.exp(-g[j] * td)], y)
-    sse = np.where((coef[..., 1] <= 0) | (coef[..., 2] <= 0), 10.0 * sse, sse)  # prefer positive terms
-    order = np.argsort(sse, axis=None, kind="stable")[:3]  # ties: grid order, alpha first
-    i, j = np.unravel_index(order, sse.shape)
-    return np.column_stack([coef[i, j], g[i], g[j]])
+    return _two_term_single(x, y, tied=False)
 
 
 def _guess_chinchilla_tied(x: FloatArray, y: FloatArray) -> FloatArray:
     """The diagonal (alpha = beta) of _guess_chinchilla's grid: the three best, best first."""
-    g = np.asarray(_EXPONENT_GRID, dtype=np.float64)
-    tn, td = np.log(x[:, 0]), np.log(x[:, 1])
-    coef, sse = _grid_two_term_fits(tn, td, y, g)
-    k = np.arange(g.size)
-    coef, sse = coef[k, k], sse[k, k]
-    for i in np.flatnonzero(~np.isfinite(sse)):  # collinear columns: least-norm lstsq
-        coef[i], sse[i] = _linear_fit([np.ones_like(tn), np.exp(-g[i] * tn), np.exp(-g[i] * td)], y)
-    sse = np.where((coef[:, 1] <= 0) | (coef[:, 2] <= 0), 10.0 * sse, sse)
-    order = np.argsort(sse, kind="stable")[:3]
-    return np.column_stack([coef[order], g[order]])
+    return _two_term_single(x, y, tied=True)
 
 
 def _guess_chinchilla_lse(x: FloatArray, y: FloatArray) -> FloatArray:
@@ -438,17 +493,18 @@ def _batch_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: in
     return np.where(np.isfinite(err[k, np.arange(n)])[:, None], best, _KAPLAN_2020)
 
 
-def _parabola_stack(t: FloatArray, y: FloatArray) -> FloatArray:
-    """The IsoFLOP parabola's guess for a stack (t = log N, y: (K, n)): y ~ b0 + b1 u + b2 u^2 in the centred
-    u = t - mean(t), by Cramer's rule on the normal equations (elementwise, so a degenerate
-    problem is NaN, not a LAPACK error); the vertex (L_opt, log_N_opt, k), or, without
-    positive curvature, the lowest point with a small curvature (K, 3)."""
-    tm = t.mean(axis=-1, keepdims=True)
+def _parabola_stack(t: FloatArray, y: FloatArray, rows: _Rows) -> FloatArray:
+    """The IsoFLOP parabola's guess for a stack (t = log N, y: (K, L); rows: their padding):
+    y ~ b0 + b1 u + b2 u^2 in the centred u = t - mean(t), by Cramer's rule on the normal
+    equations (elementwise, so a degenerate problem is NaN, not a LAPACK error); the vertex
+    (L_opt, log_N_opt, k), or, without positive curvature, the lowest point with a small
+    curvature (K, 3)."""
+    tm = rows.mean(t)[:, None]
     u = t - tm
     u2 = u * u
-    S1, S2, S3, S4 = u.sum(axis=-1), u2.sum(axis=-1), (u2 * u).sum(axis=-1), (u2 * u2).sum(axis=-1)
-    S0 = np.full_like(S1, float(t.shape[-1]))
-    T0, T1, T2 = y.sum(axis=-1), (u * y).sum(axis=-1), (u2 * y).sum(axis=-1)
+    S1, S2, S3, S4 = rows.sum(u, scratch=True), rows.sum(u2, scratch=True), rows.sum(u2 * u, scratch=True), rows.sum(u2 * u2, scratch=True)
+    S0 = rows.n
+    T0, T1, T2 = rows.sum(y), rows.sum(u * y, scratch=True), rows.sum(u2 * y, scratch=True)
 
     def det3(a: tuple[FloatArray, ...], b: tuple[FloatArray, ...], c: tuple[FloatArray, ...]) -> FloatArray:
         return np.asarray(a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
@@ -468,14 +524,14 @@ def _parabola_stack(t: FloatArray, y: FloatArray) -> FloatArray:
     return np.where(good[..., None], vertex, low)
 
 
-def _sigmoid_stack(t: FloatArray, y: FloatArray) -> FloatArray:
-    """The sigmoid's guess for a stack (t = log x, y: (K, n)): floor and ceiling the extremes of y,
-    slope 8 / range of t with the sign of the covariance of t and y, midpoint at the point
-    nearest halfway (K, 4)."""
+def _sigmoid_stack(t: FloatArray, y: FloatArray, rows: _Rows) -> FloatArray:
+    """The sigmoid's guess for a stack (t = log x, y: (K, L); rows: their padding): floor and
+    ceiling the extremes of y, slope 8 / range of t with the sign of the covariance of t and y,
+    midpoint at the point nearest halfway (K, 4)."""
     lo, hi = y.min(axis=-1), y.max(axis=-1)
     width = np.maximum(t.max(axis=-1) - t.min(axis=-1), 1e-6)
-    tc = t - t.mean(axis=-1, keepdims=True)
-    cov = (tc * (y - y.mean(axis=-1, keepdims=True))).sum(axis=-1)
+    tc = t - rows.mean(t)[:, None]
+    cov = rows.sum(tc * (y - rows.mean(y)[:, None]), scratch=True)
     k = 8.0 / width * np.where(cov >= 0, 1.0, -1.0)
     i = np.argmin(np.abs(y - (0.5 * (lo + hi))[..., None]), axis=-1)[..., None]
     return np.stack([lo, np.where(hi > lo, hi, lo + 1.0), k, np.take_along_axis(t, i, axis=-1)[..., 0]], axis=-1)
@@ -489,11 +545,11 @@ _BROKEN_F = 0.5
 _BROKEN_STARTS = 8
 
 
-def _broken_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """The broken power law's starts for a stack of problems of one size (x = s, y: (K, n)).
-    For each break log_x_b at a quantile of log x and each asymptote E below the data: log(y - E)
-    on log x as a hinge (a line of slope -alpha, bending by -beta at the break; continuous,
-    least squares), f = 0.5; then E and A again by linear least squares on y with those
+def _broken_stack(s: FloatArray, y: FloatArray, rows: _Rows) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """The broken power law's starts for a stack of problems (x = s, y: (K, L); rows: their
+    padding). For each break log_x_b at a quantile of log x and each asymptote E below the
+    data: log(y - E) on log x as a hinge (a line of slope -alpha, bending by -beta at the break;
+    continuous, least squares), f = 0.5; then E and A again by linear least squares on y with those
     exponents (when that gives A > 0). The (at most) eight distinct candidates of least squared
     error on y, best first (K, 8, 6), and which are real; where none fits, the saturating guess
     with a break of sharpness max(0.1 |alpha|, 0.05) at the median log x and f = 1 (the old
@@ -511,40 +567,40 @@ def _broken_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.
     span = np.maximum(ymax - ymin, 1e-12 * np.maximum(np.abs(ymin), 1.0))
     asymptotes = [ymin - span * c for c in _BROKEN_SPANS] + [np.where(ymin > 0, 0.0, np.nan)]
     f = _BROKEN_F
-    tm = t.mean(axis=-1, keepdims=True)
+    tm = rows.mean(t)[:, None]
     tc = t - tm
-    stt = (tc * tc).sum(axis=-1)
-    ym = y.mean(axis=-1, keepdims=True)
+    stt = rows.sum(tc * tc, scratch=True)
+    ym = rows.mean(y)[:, None]
     yc = y - ym
     cand_p, cand_sse = [], []
     with np.errstate(all="ignore"):
         for q in _BROKEN_QUANTILES:
-            b = np.quantile(t, q, axis=-1)
+            b = rows.quantile(t, q)
             h = np.maximum(t - b[..., None], 0.0)
-            hm = h.mean(axis=-1, keepdims=True)
+            hm = rows.mean(h, scratch=True)[:, None]
             hc = h - hm
-            shh, sth = (hc * hc).sum(axis=-1), (tc * hc).sum(axis=-1)
+            shh, sth = rows.sum(hc * hc, scratch=True), rows.sum(tc * hc, scratch=True)
             det = stt * shh - sth * sth
             bend = f * np.logaddexp(0.0, (t - b[..., None]) / f)  # the model's smooth hinge
             for E in asymptotes:
                 ok = (ymin > E) & (det > 0)  # y - E > 0 at every point (NaN logs elsewhere)
                 v = np.log(y - E[..., None])
-                vm = v.mean(axis=-1, keepdims=True)
+                vm = rows.mean(v, scratch=True)[:, None]
                 vc = v - vm
-                stv, shv = (tc * vc).sum(axis=-1), (hc * vc).sum(axis=-1)
+                stv, shv = rows.sum(tc * vc, scratch=True), rows.sum(hc * vc, scratch=True)
                 c1 = (stv * shh - sth * shv) / det
                 c2 = (stt * shv - sth * stv) / det
                 c0 = vm[..., 0] - c1 * tm[..., 0] - c2 * hm[..., 0]
                 g = np.exp(c1[..., None] * t + c2[..., None] * bend)  # the law's shape, A = 1
-                gm = g.mean(axis=-1, keepdims=True)
+                gm = rows.mean(g, scratch=True)[:, None]
                 gc = g - gm
-                A = (gc * yc).sum(axis=-1) / (gc * gc).sum(axis=-1)
+                A = rows.sum(gc * yc, scratch=True) / rows.sum(gc * gc, scratch=True)
                 E2 = ym[..., 0] - A * gm[..., 0]
                 proj = (A > 0) & np.isfinite(A) & np.isfinite(E2)
                 p = np.stack([np.where(proj, E2, E), np.where(proj, A, np.exp(c0)), -c1, -c2, b,
                               np.full_like(b, f)], axis=-1)
                 r = p[..., 0:1] + p[..., 1:2] * g - y
-                sse = (r * r).sum(axis=-1)
+                sse = rows.sum(r * r, scratch=True)
                 cand_p.append(p)
                 cand_sse.append(np.where(ok & np.isfinite(p).all(axis=-1) & np.isfinite(sse), sse, np.inf))
     p, sse = np.stack(cand_p, axis=-2), np.stack(cand_sse, axis=-1)
@@ -559,9 +615,9 @@ def _broken_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.
     fallback = np.full(y.shape[:-1] + (6,), np.nan)
     none = ~np.isfinite(sse).any(axis=-1)
     if none.any():
-        sat, _ = _sat_stack(t[none], y[none])
+        sat, _ = _sat_stack(t[none], y[none], rows[none])
         fallback[none] = np.concatenate([sat, np.stack([np.maximum(0.1 * np.abs(sat[..., 2]), 0.05),
-                                                        np.median(t[none], axis=-1), np.ones(sat.shape[:-1])],
+                                                        rows[none].median(t[none]), np.ones(sat.shape[:-1])],
                                                        axis=-1)], axis=-1)
     return _best_three(p, sse, fallback, _BROKEN_STARTS)
 
@@ -571,8 +627,9 @@ _KAPLAN_NS_AS = (0.1, 0.2, 0.4, 0.76, 1.0, 1.5)
 _KAPLAN_NS_2020 = np.array([6.5e13, 2.1e3, 0.077, 0.76])  # Kaplan et al. (2020), Table 3
 
 
-def _kaplan_ns_stack(N: FloatArray, S: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """The guess of kaplan_ns for a stack of problems of one size (N, S, y: (K, n)). For fixed
+def _kaplan_ns_stack(N: FloatArray, S: FloatArray, y: FloatArray,
+                     rows: _Rows) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """The guess of kaplan_ns for a stack of problems (N, S, y: (K, L); rows: their padding). For fixed
     exponents, L = c1 N^-alpha_N + c2 S^-alpha_S is linear in (c1, c2) (the 2x2 normal
     equations), and N_c = c1^(1/alpha_N), S_c = c2^(1/alpha_S). Candidates (K, 4, 4): the three
     grid pairs of least squared error with both coefficients > 0 and finite parameters, best
@@ -584,21 +641,21 @@ def _kaplan_ns_stack(N: FloatArray, S: FloatArray, y: FloatArray) -> tuple[Float
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for q, (aN, aS) in enumerate(pairs):
             u, v = np.exp(-aN * tn), np.exp(-aS * ts)
-            suu, svv, suv = (u * u).sum(axis=1), (v * v).sum(axis=1), (u * v).sum(axis=1)
-            suy, svy = (u * y).sum(axis=1), (v * y).sum(axis=1)
+            suu, svv, suv = rows.sum(u * u, scratch=True), rows.sum(v * v, scratch=True), rows.sum(u * v, scratch=True)
+            suy, svy = rows.sum(u * y, scratch=True), rows.sum(v * y, scratch=True)
             det = suu * svv - suv * suv
             c1 = (suy * svv - suv * svy) / det
             c2 = (suu * svy - suv * suy) / det
             r = c1[:, None] * u + c2[:, None] * v - y
             cand[:, q] = np.column_stack([c1 ** (1.0 / aN), c2 ** (1.0 / aS), np.full(K, aN), np.full(K, aS)])
             ok = (det > 1e-12 * suu * svv) & (c1 > 0) & (c2 > 0) & np.isfinite(cand[:, q]).all(axis=1)
-            sse[:, q] = np.where(ok, (r * r).sum(axis=1), np.inf)
+            sse[:, q] = np.where(ok, rows.sum(r * r, scratch=True), np.inf)
     sse = np.where(np.isfinite(sse), sse, np.inf)
     order = np.argsort(sse, axis=1, kind="stable")[:, :3]
     best = np.take_along_axis(cand, order[..., None], axis=1)
     keep = np.isfinite(np.take_along_axis(sse, order, axis=1))
-    rows = np.concatenate([best, np.broadcast_to(_KAPLAN_NS_2020, (K, 1, 4))], axis=1)
-    return rows, np.column_stack([keep, np.ones(K, dtype=bool)])
+    out = np.concatenate([best, np.broadcast_to(_KAPLAN_NS_2020, (K, 1, 4))], axis=1)
+    return out, np.column_stack([keep, np.ones(K, dtype=bool)])
 
 
 def _best_three(p: FloatArray, sse: FloatArray, fallback: FloatArray,
@@ -616,8 +673,8 @@ def _best_three(p: FloatArray, sse: FloatArray, fallback: FloatArray,
     return rows, keep
 
 
-def _lc_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """The learning curve's guess for a stack of problems of one size (s, y: (K, n)): a saturating
+def _lc_stack(s: FloatArray, y: FloatArray, rows: _Rows) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """The learning curve's guess for a stack of problems (s, y: (K, L); rows: their padding): a saturating
     power law in s + x0 for each offset x0 in (0, min s / 10, min s, range / 20) with all
     s + x0 > 0; the three of least squared error, best first (K, 3, 4) and which are real."""
     lo = s.min(axis=-1)
@@ -626,7 +683,7 @@ def _lc_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool
         for x0 in (np.zeros_like(lo), 0.1 * lo, lo, 0.05 * (s.max(axis=-1) - lo)):
             u = s + x0[..., None]
             ok = (u > 0).all(axis=-1)
-            p, sse = _sat_stack(np.log(np.where(ok[..., None], u, 1.0)), y)
+            p, sse = _sat_stack(np.log(np.where(ok[..., None], u, 1.0)), y, rows)
             cand_p.append(np.concatenate([p, x0[..., None]], axis=-1))
             cand_sse.append(np.where(ok, sse, np.inf))
     fallback = np.stack([y.min(axis=-1), (y.max(axis=-1) - y.min(axis=-1)) + 1.0,
@@ -634,8 +691,10 @@ def _lc_stack(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool
     return _best_three(np.stack(cand_p, axis=-2), np.stack(cand_sse, axis=-1), fallback)
 
 
-def _lra_stack(s1: FloatArray, s2: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """The learning-rate annealing law's guess for a stack of problems of one size (s1, s2, y: (K, n)): for each C
+def _lra_stack(s1: FloatArray, s2: FloatArray, y: FloatArray,
+               rows: _Rows) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """The learning-rate annealing law's guess for a stack of problems (s1, s2, y: (K, L); rows:
+    their padding): for each C
     in (0, 0.02, 0.05, 0.1) with 1 - C S2 > 0, y / (1 - C S2) as a saturating power law in S1;
     the three of least squared error on y, best first (K, 3, 4) and which are real."""
     t1 = np.log(s1)
@@ -644,10 +703,10 @@ def _lra_stack(s1: FloatArray, s2: FloatArray, y: FloatArray) -> tuple[FloatArra
         for C in (0.0, 0.02, 0.05, 0.1):
             m = 1.0 - C * s2
             ok = (m > 0).all(axis=-1)
-            p, _ = _sat_stack(t1, y / m)
+            p, _ = _sat_stack(t1, y / m, rows)
             r = (p[..., 0:1] + p[..., 1:2] * np.exp(-p[..., 2:3] * t1)) * m - y
             cand_p.append(np.concatenate([p, np.full(p.shape[:-1] + (1,), C)], axis=-1))
-            cand_sse.append(np.where(ok, (r * r).sum(axis=-1), np.inf))
+            cand_sse.append(np.where(ok, rows.sum(r * r, scratch=True), np.inf))
     ymin = y.min(axis=-1)
     fallback = np.stack([ymin, (y.max(axis=-1) - ymin) + 1.0, np.full_like(ymin, 0.5), np.zeros_like(ymin)], axis=-1)
     return _best_three(np.stack(cand_p, axis=-2), np.stack(cand_sse, axis=-1), fallback)
@@ -687,27 +746,32 @@ def _guess_data_constrained(x: FloatArray, y: FloatArray) -> FloatArray:
 # compare_batch(starts="all") fits each problem from every start of its single-problem guess.
 # The functions below give those starts for all problems at once, bit for bit, for the models
 # whose grids make the per-problem loop slow (the two-term grids of chinchilla and its variants,
-# kaplan_nd's exponent grid): each repeats its _guess_* with the same floating-point operations
-# on a stack of problems (the same sums and BLAS calls per problem), and leaves the rare branch
-# (collinear columns) to the single guess: those problems come back marked ``redo``, without
-# rows (BatchGuesses, above). Other models loop. Call them under _fit.quiet().
+# kaplan_nd's exponent grid) and for the guesses written as stack functions: each runs its
+# _guess_* with the same floating-point operations on a stack of problems (the same row sums,
+# LAPACK and BLAS calls per problem; a problem's row padded to _stack_len of its size in both,
+# so that problems of nearby sizes share a stack). A problem left to the single guess (none of
+# points) comes back marked ``redo``, without rows (BatchGuesses, above). Other models loop.
+# Call them under _fit.quiet().
 
 _STACK_POINTS = 1 << 15  # points of the problems stacked in one pass (memory: grids times this)
 
 
 def _size_groups(pid: NDArray[np.int64], n: int, points: int = _STACK_POINTS
-                 ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64]]]:
-    """Stacks of problems of one size: (problems (k,), their rows (k, c)), a problem's rows in
-    their order in the batch, about ``points`` points a stack at most; none for empty problems."""
+                 ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]]:
+    """Stacks of problems of one padded length L (_stack_len of their sizes): (problems (k,),
+    their rows (k, L): a problem's rows in their order in the batch, then its last row again up
+    to L, and their sizes (k,)), about ``points`` points a stack at most; none for empty
+    problems."""
     counts = np.bincount(pid, minlength=n)
+    length = _stack_len(counts)
     order = np.argsort(pid, kind="stable")
     first = np.cumsum(counts) - counts
-    for c in np.unique(counts[counts > 0]):
-        probs = np.flatnonzero(counts == c)
+    for c in np.unique(length[counts > 0]):
+        probs = np.flatnonzero((length == c) & (counts > 0))
         per = max(1, points // int(c))
         for k0 in range(0, probs.size, per):
             pr = probs[k0:k0 + per]
-            yield pr, order[first[pr][:, None] + np.arange(c)]
+            yield pr, order[first[pr][:, None] + np.minimum(np.arange(c), counts[pr][:, None] - 1)], counts[pr]
 
 
 class _Starts:
@@ -737,25 +801,30 @@ class _Starts:
         return rows[keep], owner[keep], self.redo
 
 
-def _grid_two_term_stack(ta: FloatArray, tb: FloatArray, y: FloatArray,
-                         g: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """_grid_two_term_fits for a stack of problems of one size (ta, tb, y: (K, n)), the same
-    operations on one more axis: coef (K, G, G, 3) and sse (K, G, G), bit for bit."""
-    A = np.exp(-g[None, :, None] * ta[:, None, :])  # (K, G, n)
+def _grid_two_term_stack(ta: FloatArray, tb: FloatArray, y: FloatArray, g: FloatArray,
+                         rows: _Rows) -> tuple[FloatArray, FloatArray]:
+    """y ~ c0 + c1 exp(-al ta) + c2 exp(-be tb) by linear least squares for every (al, be) of
+    g x g and every problem of a stack (ta, tb, y: (K, L); rows: their padding) at once:
+    centred columns (which removes their collinearity with the constant term) and the 2 x 2
+    normal equations solved in closed form. Returns coef (K, G, G, 3) and the sum of squared
+    residuals (K, G, G), inf where the pair's columns are (nearly) collinear."""
+    A = np.exp(-g[None, :, None] * ta[:, None, :])  # (K, G, L): the alpha columns
     B = np.exp(-g[None, :, None] * tb[:, None, :])
-    am, bm, ym = A.mean(axis=2), B.mean(axis=2), y.mean(axis=1)
-    A -= am[:, :, None]
-    B -= bm[:, :, None]
-    yc = y - ym[:, None]
+    am, bm, ym = rows.mean(A, scratch=True), rows.mean(B, scratch=True), rows.mean(y)
+    A = rows.zero(A - am[:, :, None], scratch=True)
+    B = rows.zero(B - bm[:, :, None], scratch=True)
+    yc = rows.zero(y - ym[:, None], scratch=True)
     saa, sbb = np.einsum("kin,kin->ki", A, A), np.einsum("kjn,kjn->kj", B, B)
     sab = A @ B.transpose(0, 2, 1)
     say, sby = (A @ yc[:, :, None])[..., 0], (B @ yc[:, :, None])[..., 0]
     det = saa[:, :, None] * sbb[:, None, :] - sab * sab
-    ok = det > 1e-12 * saa[:, :, None] * sbb[:, None, :]
+    ok = det > 1e-12 * saa[:, :, None] * sbb[:, None, :]  # a squared correlation below 1 - 1e-12
     with np.errstate(divide="ignore", invalid="ignore"):
         c1 = np.where(ok, (say[:, :, None] * sbb[:, None, :] - sab * sby[:, None, :]) / det, 0.0)
         c2 = np.where(ok, (saa[:, :, None] * sby[:, None, :] - sab * say[:, :, None]) / det, 0.0)
     c0 = ym[:, None, None] - c1 * am[:, :, None] - c2 * bm[:, None, :]
+    # The residuals themselves (not sum y^2 - c^T b, which cancels for a close fit), one alpha
+    # at a time so that memory stays at K x G x L.
     sse = np.empty_like(det)
     for i in range(g.size):
         r = yc[:, None, :] - c1[:, i, :, None] * A[:, i][:, None, :] - c2[:, i, :, None] * B
@@ -764,27 +833,40 @@ def _grid_two_term_stack(ta: FloatArray, tb: FloatArray, y: FloatArray,
     return np.stack([c0, c1, c2], axis=-1), sse
 
 
+def _two_term_stack(tn: FloatArray, td: FloatArray, y: FloatArray, rows: _Rows,
+                    tied: bool) -> FloatArray:
+    """The three best candidates (K, 3, 5) (tied: (K, 3, 4)) of _guess_chinchilla's grid (tied:
+    its diagonal) for a stack of problems (log N, log D, y: (K, L); rows: their padding), best
+    first, a candidate with a term <= 0 counted at 10x its error (ties: grid order, alpha
+    first). A pair whose columns are collinear (e.g. D = M N at one M and alpha = beta) by
+    least-norm least squares (_least_norm_stack), all such pairs of the stack at once."""
+    g = np.asarray(_EXPONENT_GRID, dtype=np.float64)
+    G, K = g.size, y.shape[0]
+    coef, sse = _grid_two_term_stack(tn, td, y, g, rows)
+    if tied:
+        d = np.arange(G)
+        coef, sse = coef[:, d, d], sse[:, d, d]
+    else:
+        coef, sse = coef.reshape(K, G * G, 3), sse.reshape(K, G * G)
+    k, q = np.nonzero(~np.isfinite(sse))
+    if k.size:
+        i, j = (q, q) if tied else (q // G, q % G)
+        M = np.stack([np.ones_like(tn[k]), np.exp(-g[i][:, None] * tn[k]), np.exp(-g[j][:, None] * td[k])], axis=1)
+        coef[k, q], sse[k, q] = _least_norm_stack(M, y[k], rows[k])
+    sse = np.where((coef[..., 1] <= 0) | (coef[..., 2] <= 0), 10.0 * sse, sse)  # prefer positive terms
+    order = np.argsort(sse, axis=1, kind="stable")[:, :3]
+    exps = [g[order]] if tied else [g[order // G], g[order % G]]
+    return np.concatenate([np.take_along_axis(coef, order[..., None], axis=1)]
+                          + [e[..., None] for e in exps], axis=-1)
+
+
 def _two_term_starts(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int,
                      tied: bool) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    """The starts of _guess_chinchilla (or _guess_chinchilla_tied) of every problem; a problem
-    with a collinear pair of columns (the guess's least-norm lstsq) is redone."""
-    g = np.asarray(_EXPONENT_GRID, dtype=np.float64)
-    G = g.size
+    """The starts of _guess_chinchilla (or _guess_chinchilla_tied) of every problem."""
     tn, td = np.log(x[:, 0]), np.log(x[:, 1])
     out = _Starts(pid, n, 4 if tied else 5)
-    for probs, rows in _size_groups(pid, n):
-        coef, sse = _grid_two_term_stack(tn[rows], td[rows], y[rows], g)
-        if tied:
-            d = np.arange(G)
-            coef, sse = coef[:, d, d], sse[:, d, d]
-        else:
-            coef, sse = coef.reshape(probs.size, G * G, 3), sse.reshape(probs.size, G * G)
-        out.redo[probs[~np.isfinite(sse).all(axis=1)]] = True
-        sse = np.where((coef[..., 1] <= 0) | (coef[..., 2] <= 0), 10.0 * sse, sse)
-        order = np.argsort(sse, axis=1, kind="stable")[:, :3]
-        exps = [g[order]] if tied else [g[order // G], g[order % G]]
-        out.add(probs, np.concatenate([np.take_along_axis(coef, order[..., None], axis=1)]
-                                      + [e[..., None] for e in exps], axis=-1))
+    for probs, rows, count in _size_groups(pid, n):
+        out.add(probs, _two_term_stack(tn[rows], td[rows], y[rows], _Rows(count, rows.shape[1]), tied))
     return out.result()
 
 
@@ -827,24 +909,25 @@ def _all_data_constrained(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
 
 
 def _stacked_starts(x: FloatArray, y: FloatArray, pid: NDArray[np.int64], n: int, n_params: int,
-                      stack: Callable[..., tuple[FloatArray, NDArray[np.bool_]]]
-                      ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
-    """The starts of a guess written as a stack function (each input column (K, n), then y;
-    returning candidates (K, c, n_params) and which are starts (K, c)) for every problem:
-    stacks of problems of one size, gathered contiguous as the single guess sees its problem."""
+                    stack: Callable[..., tuple[FloatArray, NDArray[np.bool_]]]
+                    ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.bool_]]:
+    """The starts of a guess written as a stack function (each input column (K, L), then y,
+    then the rows' padding (_Rows); returning candidates (K, c, n_params) and which are starts
+    (K, c)) for every problem: stacks of problems of one padded length, gathered contiguous as
+    the single guess sees its problem."""
     out = _Starts(pid, n, n_params)
     cols = [np.ascontiguousarray(x[:, i]) for i in range(x.shape[1])]
-    for probs, rows in _size_groups(pid, n):
-        cand, keep = stack(*[c[rows] for c in cols], y[rows])
+    for probs, rows, count in _size_groups(pid, n):
+        cand, keep = stack(*[c[rows] for c in cols], y[rows], _Rows(count, rows.shape[1]))
         out.add(probs, cand, keep)
     return out.result()
 
 
-def _one_row(stack: Callable[[FloatArray, FloatArray], FloatArray]
-             ) -> Callable[[FloatArray, FloatArray], tuple[FloatArray, NDArray[np.bool_]]]:
+def _one_row(stack: Callable[[FloatArray, FloatArray, _Rows], FloatArray]
+             ) -> Callable[[FloatArray, FloatArray, _Rows], tuple[FloatArray, NDArray[np.bool_]]]:
     """A one-start stack guess on log x as the rows of _one_input_starts."""
-    def rows(s: FloatArray, y: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
-        p = stack(np.log(s), y)
+    def rows(s: FloatArray, y: FloatArray, pad: _Rows) -> tuple[FloatArray, NDArray[np.bool_]]:
+        p = stack(np.log(s), y, pad)
         return p[:, None, :], np.ones((p.shape[0], 1), dtype=bool)
     return rows
 
@@ -962,10 +1045,10 @@ def _all_kaplan_nd(x: FloatArray, y: FloatArray, pid: NDArray[np.int64],
     return out.result()
 
 
-# Guesses written for stacks of problems of one size: (n_params, stack function).
+# Guesses written as stack functions (rows padded to _stack_len): (n_params, stack function).
 _STACK_GUESSES: dict[str, tuple[int, Callable[..., tuple[FloatArray, NDArray[np.bool_]]]]] = {
     "power_law": (2, _one_row(_power_stack)),
-    "saturating_power_law": (3, _one_row(lambda t, v: _sat_stack(t, v)[0])),
+    "saturating_power_law": (3, _one_row(lambda t, v, rows: _sat_stack(t, v, rows)[0])),
     "isoflop_parabola": (3, _one_row(_parabola_stack)),
     "sigmoid": (4, _one_row(_sigmoid_stack)),
     "broken_power_law": (6, _broken_stack),
@@ -978,10 +1061,13 @@ _STACKED: dict[str, BatchGuesses] = {name: partial(_stacked_starts, n_params=P, 
 
 
 def _single(stack: Callable[..., tuple[FloatArray, NDArray[np.bool_]]]) -> Guess:
-    """The one-problem guess of a stack guess: the problem as a stack of one, its input columns
-    contiguous as :func:`_stacked_starts` gathers them (so the two agree bit for bit)."""
+    """The one-problem guess of a stack guess: the problem as a stack of one, its row padded
+    and its input columns contiguous as :func:`_stacked_starts` gathers them (so the two agree
+    bit for bit)."""
     def guess(x: FloatArray, y: FloatArray) -> FloatArray:
-        rows, keep = stack(*(np.ascontiguousarray(x[:, i])[None] for i in range(x.shape[1])), y[None])
+        i = _pad_rows(y.shape[0])
+        rows, keep = stack(*(np.ascontiguousarray(x[:, c])[i][None] for c in range(x.shape[1])), y[i][None],
+                           _Rows(np.array([y.shape[0]]), i.size))
         return np.asarray(rows[0][keep[0]])
     return guess
 
@@ -995,7 +1081,7 @@ _BATCH: dict[str, BatchGuess] = {
     # 10x faster than a grid of per-problem solves: 0.08 s for 10,000 Chinchilla problems)
     **{name: _first_of(all_starts, P) for name, all_starts, P in (
         ("chinchilla", _all_chinchilla, 5), ("chinchilla_lse", _all_chinchilla_lse, 5),
-        ("chinchilla_tied", _all_chinchilla_tied, 4))},
+        ("chinchilla_tied", _all_chinchilla_tied, 4), ("data_constrained", _all_data_constrained, 7))},
     "kaplan_nd": _batch_kaplan_nd,
 }
 
