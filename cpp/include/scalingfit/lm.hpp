@@ -94,19 +94,10 @@
 //   ftol  actual and predicted reduction both <= ftol * cost, tested on every trial step as
 //         MINPACK does (a step rejected only because rounding noise made the cost go up by
 //         less than ftol * cost ends the solve at the best point found);
-//   xtol  ||h||_DS / (1 - q) <= xtol * ||p||_DS, q = ||h||_DS / ||h_prev||_DS the
+//   xtol  ||h||_DS / (1 - q) <= xtol * (||p||_DS + xtol), q = ||h||_DS / ||h_prev||_DS the
 //         observed contraction of the steps (capped at 0.999): for a linearly converging
 //         iteration (robust losses, large residuals) the remaining distance is the step
 //         times 1 / (1 - q), not the step, so a slow crawl does not pass for convergence.
-//         Purely relative, as MINPACK's (delta <= xtol * xnorm): both norms are in the units
-//         of sqrt(w) r, so the test is unchanged when y (with the amplitude parameters) or
-//         the weights are multiplied by a constant. scipy's additive form,
-//         xtol * (||p||_DS + xtol), used here before, compared such a norm with the absolute
-//         1e-20: fits with y ~ 1e-30, or weights ~ 1e-40 (norms ~ 1e-20 of the unit ones),
-//         stopped after their first step as "converged" (tests/test_scale_invariance.py).
-//         With p = 0 the test cannot pass (MINPACK's neither); ftol and gtol still can.
-//         Not yet scale-free: a parameter that starts at exactly 0 is given the magnitude 1 in
-//         DS (zero_start_unit), which at y ~ 1e-30 is 1e30 times an E's size.
 #pragma once
 #include "config.hpp"
 #include "linalg.hpp"
@@ -735,7 +726,7 @@ SF_HD SolveResult solve(const ProblemView& d, const Options& o, const double* lo
     }
     const double hn = sqrt(hn2);
     const double q = h_prev > 0.0 ? sf_min(hn / h_prev, 0.999) : 0.0;
-    const bool small_step = hn / (1.0 - q) <= o.xtol * sqrt(pn2);  // relative (see top)
+    const bool small_step = hn / (1.0 - q) <= o.xtol * (sqrt(pn2) + o.xtol);
     if (small_step) {
       status = kStatusXtol;
       break;
