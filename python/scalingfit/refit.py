@@ -2045,10 +2045,11 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
     if not isinstance(law, str) or law not in LAWS:
         raise ValueError(f"unknown law {law!r}; choose one of {', '.join(LAWS)}")
     group_by = check_group_by(group_by, FITS_COLUMNS, FITS_TABLE, (*LAWS[law].inputs, "value"))
-    clash = [g for g in group_by if g in LAWS[law].model_object().param_names]
+    m = LAWS[law].model_object()
+    clash = [g for g in group_by if g in m.param_names]
     if clash:  # read_fits expands the parameters into columns of these names
         raise ValueError(f"group_by column(s) {clash} have the name of a parameter of law {law!r} "
-                         f"({', '.join(LAWS[law].model_object().param_names)}), which read_fits would "
+                         f"({', '.join(m.param_names)}), which read_fits would "
                          "overwrite with its estimates; rename the column(s) in the run data")
     if metric is not None and not isinstance(metric, str):
         raise TypeError(f"metric must be a metric name (str) or None, got {type(metric).__name__} {metric!r}")
@@ -2064,7 +2065,6 @@ def _config(*, law: Any, group_by: Any, metric: Any, bootstrap: Any, seed: Any, 
         seed, ci_method = RefitConfig.seed, RefitConfig.ci_method
     held: tuple[tuple[str, float], ...] = ()
     if fixed is not None:
-        m = LAWS[law].model_object()
         lo, _ = _validate.as_bounds(None, m, fixed)  # names and values checked
         held = tuple(sorted((k, float(lo[m.param_names.index(k)])) for k in fixed))
     return RefitConfig(law=law, group_by=tuple(group_by), metric=metric, bootstrap=n_boot, seed=seed,
